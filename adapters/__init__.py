@@ -1,0 +1,1 @@
+"""Backbone contract, registry and wrap(); one adapter per backbone."""

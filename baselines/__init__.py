@@ -1,0 +1,1 @@
+"""Clean-room rebuilds of the backbones the plug-ins wrap (RAD-NeRF, ER-NeRF)."""

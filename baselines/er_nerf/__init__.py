@@ -1,0 +1,1 @@
+"""ER-NeRF, rebuilt clean-room and name-compatible with the original."""

@@ -1,0 +1,1 @@
+"""RAD-NeRF, rebuilt clean-room and name-compatible with the original."""

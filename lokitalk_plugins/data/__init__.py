@@ -1,0 +1,1 @@
+"""Reading preprocessed talking-head folders, validating them, and the synthetic studio."""

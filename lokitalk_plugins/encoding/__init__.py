@@ -1,0 +1,1 @@
+"""Grid encoders (hash, tiled, tri-plane), frequency and spherical-harmonics encodings."""

@@ -1,0 +1,1 @@
+"""Pure loss functions, each with its paper equation and shapes in the docstring."""

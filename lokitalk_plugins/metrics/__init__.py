@@ -1,0 +1,1 @@
+"""Metrics: PSNR, SSIM, LPIPS, landmark distances, studio mouth/eye/lip-sync measurements."""

@@ -1,0 +1,1 @@
+"""Rays, occupancy grid, sampling and compositing."""

@@ -1,0 +1,1 @@
+"""Region-Specific Deformation Fields (LokiTalk section 3.2)."""

@@ -1,1 +1,43 @@
-"""Reading preprocessed talking-head folders, validating them, and the synthetic studio."""
+"""Reading preprocessed talking-head folders, validating them, and the synthetic studio.
+
+The names below are imported on first use (PEP 562), so importing a submodule such as
+``lokitalk_plugins.data.validate_command`` (for ``lokitalk --help``) does not import torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+# public name -> submodule defining it
+_EXPORTS = {
+    "AudioLayoutError": "audio",
+    "audio_window": "audio",
+    "load_audio_features": "audio",
+    "intrinsics_from_meta": "camera",
+    "nerf_matrix_to_ngp": "camera",
+    "FrameSample": "folder",
+    "TalkingHeadFolder": "folder",
+    "collate_frames": "folder",
+    "RegionMasks": "masks",
+    "FolderValidationError": "problems",
+    "Problem": "problems",
+    "RayBatch": "sampling",
+    "lips_rect": "sampling",
+    "sample_lips_crop": "sampling",
+    "sample_patches": "sampling",
+    "sample_random_rays": "sampling",
+    "validate_folder": "validate",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        module = importlib.import_module(f"{__name__}.{_EXPORTS[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,71 @@
+"""Pieces both rebuilt backbones share: the occupancy buffers every original checkpoint holds,
+the per-frame individual codes, and the audio path."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from lokitalk_plugins.signals.audio import AudioAttNet, AudioNet, encode_audio
+
+__all__ = ["AUDIO_DIMS", "register_occupancy_buffers", "TalkingHeadBase"]
+
+# feature file -> K: DeepSpeech, wav2vec (esperanto), HuBERT, anything else
+AUDIO_DIMS = {"deepspeech": 29, "esperanto": 44, "hubert": 1024, "default": 32}
+
+
+def register_occupancy_buffers(
+    module: nn.Module, grid_size: int = 128, torso: bool = False, bound: float = 1.0
+) -> None:
+    """The originals' ray-marching state, as buffers named like theirs.
+
+    aabb_train / aabb_infer [6]: the head box x in [-b, b], y in [-b/2, b/2], z in [-b, b];
+    density_grid [1, G^3] (one cascade), density_bitfield [G^3 // 8] uint8, step_counter
+    [16, 2] int32, and with ``torso`` density_grid_torso [G^2].
+    """
+    aabb = torch.tensor([-bound, -bound / 2, -bound, bound, bound / 2, bound])
+    module.register_buffer("aabb_train", aabb.clone())
+    module.register_buffer("aabb_infer", aabb.clone())
+    module.register_buffer("density_grid", torch.zeros(1, grid_size**3))
+    module.register_buffer("density_bitfield", torch.zeros(grid_size**3 // 8, dtype=torch.uint8))
+    module.register_buffer("step_counter", torch.zeros(16, 2, dtype=torch.int32))
+    if torso:
+        module.register_buffer("density_grid_torso", torch.zeros(grid_size**2))
+
+
+class TalkingHeadBase(nn.Module):
+    """Audio network, audio attention and individual codes, named as in both originals."""
+
+    def __init__(
+        self,
+        audio_in_dim: int,
+        audio_dim: int,
+        att: int = 2,
+        ind_num: int = 10000,
+        ind_dim: int = 4,
+        ind_dim_torso: int = 8,
+        torso: bool = False,
+        bound: float = 1.0,
+    ):
+        super().__init__()
+        self.audio_in_dim, self.audio_dim, self.att = audio_in_dim, audio_dim, att
+        self.bound, self.torso, self.ind_dim, self.ind_dim_torso = (
+            bound,
+            torso,
+            ind_dim,
+            ind_dim_torso,
+        )
+        self.audio_net = AudioNet(audio_in_dim, audio_dim)
+        self.audio_att_net = AudioAttNet(audio_dim) if att > 0 else None
+        self.individual_codes = nn.Parameter(torch.randn(ind_num, ind_dim) * 0.1)
+        if torso:
+            self.individual_codes_torso = nn.Parameter(torch.randn(ind_num, ind_dim_torso) * 0.1)
+
+    def encode_audio(self, windows: torch.Tensor) -> torch.Tensor:
+        """windows [B, 8, K, T] -> F_a [B, audio_dim]."""
+        return encode_audio(self.audio_net, self.audio_att_net, windows)
+
+    def individual_code(self, index: int | None, torso: bool = False) -> torch.Tensor:
+        """The per-frame code [1, ind_dim]; code 0 when ``index`` is None (test time)."""
+        codes = self.individual_codes_torso if torso else self.individual_codes
+        return codes[0 if index is None else int(index)].unsqueeze(0)

@@ -1,0 +1,77 @@
+"""Forward shapes, value ranges and gradients of the rebuilt backbones."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from lokitalk_plugins.baselines.er_nerf.network import ERNeRF
+from lokitalk_plugins.baselines.rad_nerf.network import RADNeRF
+
+
+def _inputs(model, n=64, k=32, t=16, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = (torch.rand(n, 3, generator=g) * 2 - 1) * torch.tensor([1.0, 0.5, 1.0])
+    d = torch.nn.functional.normalize(torch.randn(n, 3, generator=g), dim=-1)
+    windows = torch.randn(1, 8, k, t, generator=g)
+    return x, d, windows
+
+
+@pytest.mark.parametrize("cls", [RADNeRF, ERNeRF])
+@pytest.mark.parametrize("t", [16, 2])
+def test_head_forward_shapes_ranges_and_gradients(cls, t):
+    torch.manual_seed(0)
+    k = 32 if t == 16 else 1024
+    model = cls(audio_in_dim=k, ind_num=8, encoder_backend="torch")
+    x, d, windows = _inputs(model, k=k, t=t)
+    enc_a = model.encode_audio(windows)
+    assert enc_a.shape == (1, model.audio_dim)
+    out = model(x, d, enc_a, torch.full((1, 1), 0.3), model.individual_code(2))
+    assert out["sigma"].shape == (64,) and out["color"].shape == (64, 3)
+    assert (out["sigma"] > 0).all()
+    assert out["color"].min() >= -0.001 and out["color"].max() <= 1.001
+    (out["sigma"].sum() + out["color"].sum()).backward()
+    grads = {n: p.grad for n, p in model.named_parameters()}
+    assert grads["audio_net.encoder_conv.0.weight"].abs().sum() > 0
+    assert grads["sigma_net.net.0.weight"].abs().sum() > 0
+    assert grads["color_net.net.0.weight"].abs().sum() > 0
+    # only the code of frame 2 is used
+    codes = grads["individual_codes"]
+    assert codes[2].abs().sum() > 0 and codes[[0, 1, 3]].abs().sum() == 0
+
+
+def test_er_nerf_region_maps():
+    torch.manual_seed(0)
+    model = ERNeRF(audio_in_dim=32, ind_num=4, encoder_backend="torch")
+    x, d, windows = _inputs(model)
+    out = model(x, d, model.encode_audio(windows), torch.ones(1, 1), model.individual_code(None))
+    for name in ("ambient_aud", "ambient_eye", "uncertainty"):
+        assert out[name].shape == (64,)
+    assert (out["ambient_eye"] > 0).all() and (out["ambient_eye"] < 1).all()
+    assert (out["uncertainty"] >= 0).all()
+
+
+def test_rad_nerf_ambient_coordinate_in_unit_square():
+    torch.manual_seed(0)
+    model = RADNeRF(audio_in_dim=32, ind_num=4, encoder_backend="torch")
+    x, d, windows = _inputs(model)
+    out = model(x, d, model.encode_audio(windows), torch.ones(1, 1), model.individual_code(0))
+    assert out["ambient"].shape == (64, 2) and out["ambient"].abs().max() < 1
+
+
+@pytest.mark.parametrize("cls", [RADNeRF, ERNeRF])
+def test_torso_forward(cls):
+    torch.manual_seed(0)
+    model = cls(audio_in_dim=32, ind_num=4, torso=True, encoder_backend="torch")
+    px = torch.rand(50, 2) * 2 - 1
+    code = model.individual_code(1, torso=True)
+    if cls is RADNeRF:
+        out = model.forward_torso(px, torch.zeros(1, 6), code)
+    else:
+        w2c = torch.eye(4)
+        w2c[2, 3] = 3.0  # anchors in front of the camera
+        out = model.forward_torso(px, w2c, code)
+    assert out["alpha"].shape == (50, 1) and out["color"].shape == (50, 3)
+    assert out["deform"].abs().max() < 1
+    out["alpha"].sum().backward()
+    assert model.torso_net.net[0].weight.grad.abs().sum() > 0

@@ -15,7 +15,7 @@ __all__ = ["COMMANDS", "main", "build_parser"]
 
 # name -> module implementing it
 COMMANDS: dict[str, str] = {
-    "synth": "lokitalk_plugins.data.studio.command",
+    "synth": "lokitalk_plugins.data.synth_command",
     "validate": "lokitalk_plugins.data.validate_command",
 }
 

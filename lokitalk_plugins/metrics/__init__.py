@@ -24,6 +24,7 @@ from .perceptual import (
     find_backbone_weights,
     format_metric,
 )
+from .studio import eye_error, eye_openness, lip_sync_score, mouth_error, mouth_opening
 
 __all__ = [
     "as_numpy",
@@ -47,4 +48,9 @@ __all__ = [
     "LPIPSLoss",
     "LPIPSMetric",
     "format_metric",
+    "mouth_opening",
+    "eye_openness",
+    "mouth_error",
+    "eye_error",
+    "lip_sync_score",
 ]

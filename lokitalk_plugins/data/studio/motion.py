@@ -1,0 +1,107 @@
+"""Motion that speech does not cause: head pose, torso lag and breathing, blinks.
+
+All tracks are per video frame and depend on (identity, seed) only, never on the utterance,
+so audio cannot predict them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .identity import Identity, rng_for
+
+__all__ = ["Motion", "make_motion", "euler_to_matrix", "CAMERA_DISTANCE", "HEAD_HEIGHT"]
+
+CAMERA_DISTANCE = 3.75  # model units from the camera to the head origin
+HEAD_HEIGHT = 0.15  # head origin above the optical axis, model units
+MAX_ANGLES = np.radians([9.0, 15.0, 6.0])  # pitch (x), yaw (y), roll (z) limits
+MAX_SHIFT = np.array([0.06, 0.04, 0.12])  # translation limits, model units
+
+
+@dataclass
+class Motion:
+    """Per-frame tracks. euler [N, 3] rad (pitch, yaw, roll), trans [N, 3] head origin in the
+    camera frame (OpenGL axes, model units); torso_euler, torso_trans the same for the
+    neck/torso; breath [N] in -1..1; eye_closure [N] 0 open .. 1 closed; blinks [(start, dur)]."""
+
+    euler: np.ndarray
+    trans: np.ndarray
+    torso_euler: np.ndarray
+    torso_trans: np.ndarray
+    breath: np.ndarray
+    eye_closure: np.ndarray
+    blinks: list
+
+
+def euler_to_matrix(euler: np.ndarray) -> np.ndarray:
+    """euler [..., 3] (rx, ry, rz) rad -> rotation [..., 3, 3] = Rz @ Ry @ Rx."""
+    e = np.asarray(euler, dtype=np.float64)
+    cx, cy, cz = np.cos(e[..., 0]), np.cos(e[..., 1]), np.cos(e[..., 2])
+    sx, sy, sz = np.sin(e[..., 0]), np.sin(e[..., 1]), np.sin(e[..., 2])
+    o, z = np.ones_like(cx), np.zeros_like(cx)
+    rx = np.stack([o, z, z, z, cx, -sx, z, sx, cx], -1).reshape(e.shape[:-1] + (3, 3))
+    ry = np.stack([cy, z, sy, z, o, z, -sy, z, cy], -1).reshape(e.shape[:-1] + (3, 3))
+    rz = np.stack([cz, -sz, z, sz, cz, z, z, z, o], -1).reshape(e.shape[:-1] + (3, 3))
+    return rz @ ry @ rx
+
+
+def _smooth_track(g: np.random.Generator, t: np.ndarray, limit: np.ndarray) -> np.ndarray:
+    """Sum of random low-frequency sinusoids per axis, scaled into [-limit, limit]: [N, D]."""
+    out = np.zeros((t.size, limit.size))
+    for d in range(limit.size):
+        freqs = g.uniform(0.04, 0.45, 4)
+        amps = g.uniform(0.3, 1.0, 4) / np.arange(1, 5)
+        phases = g.uniform(0, 2 * np.pi, 4)
+        x = (amps[:, None] * np.sin(2 * np.pi * freqs[:, None] * t[None] + phases[:, None])).sum(0)
+        out[:, d] = x / amps.sum() * limit[d]
+    return out
+
+
+def _lag(x: np.ndarray, tau_frames: float) -> np.ndarray:
+    """First-order lag (exponential smoothing) along axis 0, started at the first value."""
+    a = 1.0 / (1.0 + tau_frames)
+    y = np.empty_like(x)
+    y[0] = x[0]
+    for i in range(1, len(x)):
+        y[i] = y[i - 1] + a * (x[i] - y[i - 1])
+    return y
+
+
+def blink_track(g: np.random.Generator, n: int, fps: float) -> tuple[np.ndarray, list]:
+    """Eye closure [n] from blinks every 2-6 s (uniform gaps), each ~0.2 s long."""
+    t = np.arange(n) / fps
+    closure = np.zeros(n)
+    blinks, s = [], g.uniform(0.3, 3.0)
+    while s < n / fps:
+        dur = g.uniform(0.16, 0.26)
+        u = (t - s) / dur
+        inside = (u > 0) & (u < 1)
+        closure[inside] = np.maximum(closure[inside], np.sin(np.pi * u[inside]) ** 0.7)
+        blinks.append((round(float(s), 4), round(float(dur), 4)))
+        s += dur + g.uniform(2.0, 6.0)
+    return closure, blinks
+
+
+def make_motion(identity: Identity, seed: int, n: int, fps: float = 25.0) -> Motion:
+    """Head pose, torso and blinks of ``n`` frames for (identity, seed)."""
+    g = rng_for("motion", identity.seed, seed)
+    t = np.arange(n) / fps
+    euler = _smooth_track(g, t, MAX_ANGLES)
+    shift = _smooth_track(g, t, MAX_SHIFT)
+    trans = shift + np.array([0.0, HEAD_HEIGHT, -CAMERA_DISTANCE])
+    breath = np.sin(2 * np.pi * t / identity.breath_period + g.uniform(0, 2 * np.pi))
+    torso_euler = 0.35 * _lag(euler, 0.3 * fps)
+    torso_trans = 0.5 * _lag(shift, 0.25 * fps) + np.array([0.0, HEAD_HEIGHT, -CAMERA_DISTANCE])
+    torso_trans[:, 1] += 0.012 * breath
+    closure, blinks = blink_track(rng_for("blink", identity.seed, seed), n, fps)
+    return Motion(
+        euler=euler.astype(np.float32),
+        trans=trans.astype(np.float32),
+        torso_euler=torso_euler.astype(np.float32),
+        torso_trans=torso_trans.astype(np.float32),
+        breath=breath.astype(np.float32),
+        eye_closure=closure.astype(np.float32),
+        blinks=blinks,
+    )

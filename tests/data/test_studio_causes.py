@@ -1,0 +1,89 @@
+"""The studio's causes: speech drives the mouth, blinks ignore it, identities differ."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lokitalk_plugins.data.studio import load_truth, make_identity, write_identity
+from lokitalk_plugins.data.studio.motion import make_motion
+from lokitalk_plugins.data.studio.speech import PHONES, make_phones, speak
+from lokitalk_plugins.signals.features import load_wav, logmel_windows, write_wav
+
+
+def test_jaw_follows_phones():
+    idn = make_identity(4)
+    sp = speak(idn, utterance=11, seconds=6.0)
+    assert sp.wav.shape == (6 * 16000,) and sp.jaw.shape == (150,)
+    assert 0 <= sp.jaw.min() and sp.jaw.max() <= 1
+    t = np.arange(150) / 25
+    for p, start, dur in sp.phones:
+        mid = start + dur / 2
+        k = int(np.argmin(np.abs(t - mid)))
+        if dur > 0.1 and abs(t[k] - mid) < 0.02:
+            if p == "a":
+                assert sp.jaw[k] > 0.6  # open vowels open the jaw
+            if p in "ou":
+                assert sp.lip_width[k] < 0.45  # rounded vowels narrow the lips
+    # bilabials close the mouth: the jaw dips during p/b/m
+    dips = [sp.jaw[int(round((s + d / 2) * 25))] for p, s, d in sp.phones
+            if p in "pbm" and s + d / 2 < 5.9]  # fmt: skip
+    assert dips and np.mean(dips) < 0.35
+    # loud frames are open-mouth frames (audio and jaw share the timing)
+    assert np.corrcoef(sp.jaw, sp.envelope)[0, 1] > 0.4
+
+
+def test_same_utterance_same_words_any_speaker():
+    a = [p for p, _, _ in make_phones(5, 3.0, rate=4.0)]
+    b = [p for p, _, _ in make_phones(5, 3.0, rate=5.5)]
+    n = min(len(a), len(b))
+    assert a[:n] == b[:n] and len(b) > len(a)  # the faster speaker says more of it
+    assert set(a) <= set(PHONES)
+    s1, s2 = speak(make_identity(1), 5, 2.0), speak(make_identity(2), 5, 2.0)
+    assert not np.allclose(s1.wav, s2.wav)  # a different voice
+
+
+def test_blinks_are_independent_of_speech():
+    idn = make_identity(0)
+    m = make_motion(idn, seed=3, n=25 * 30)
+    gaps = np.diff([s for s, _ in m.blinks])
+    assert len(m.blinks) >= 5 and gaps.min() > 2.0 and gaps.max() < 6.5
+    assert all(0.15 < d < 0.27 for _, d in m.blinks)
+    assert np.abs(m.euler).max() <= np.radians(15.0) + 1e-6
+    lag = [np.corrcoef(m.torso_euler[k:, 1], m.euler[: len(m.euler) - k, 1])[0, 1]
+           for k in range(0, 20)]  # fmt: skip
+    assert int(np.argmax(lag)) > 2  # the torso follows the head with a lag
+
+
+def test_cross_driving(tmp_path):
+    a = load_truth(write_identity(tmp_path / "a", identity=0, seconds=0.6, size=16, utterance=9))
+    b = load_truth(write_identity(tmp_path / "b", identity=2, seconds=0.6, size=16, utterance=9))
+    assert a.utterance == b.utterance == 9 and a.identity == 0 and b.identity == 2
+    pa, pb = [p for p, _, _ in a.meta["phones"]], [p for p, _, _ in b.meta["phones"]]
+    n = min(len(pa), len(pb))
+    assert pa[:n] == pb[:n]
+    assert a.meta["traits"]["skin_rgb"] != b.meta["traits"]["skin_rgb"]
+    assert a.labels.shape == (15, 16, 16) and a.landmarks.shape == (15, 68, 2)
+
+
+def test_identities_differ():
+    ids = [make_identity(i) for i in range(6)]
+    assert len({i.f0 for i in ids}) == 6 and len({i.eye_spacing for i in ids}) == 6
+    assert len({i.mouth_width for i in ids}) == 6 and len({i.rate for i in ids}) == 6
+    assert make_identity(3) == make_identity(3)
+
+
+def test_wav_round_trip_and_feature_layout(tmp_path):
+    g = np.random.default_rng(0)
+    wav = (0.3 * np.sin(2 * np.pi * 220 * np.arange(16000) / 16000) + 0.01 * g.normal(
+        size=16000)).astype(np.float32)  # fmt: skip
+    write_wav(tmp_path / "x.wav", wav)
+    back, sr = load_wav(tmp_path / "x.wav")
+    assert sr == 16000 and np.abs(back - wav).max() < 1e-4
+    f = logmel_windows(back, sr, fps=25, n_mels=32)
+    assert f.shape == (25, 16, 32) and f.dtype == np.float32
+    # a 220 Hz tone puts its energy in a low band; window k is centred on frame k
+    assert int(np.argmax(f[12, 8])) < 8
+    silent = np.concatenate([np.zeros(8000, np.float32), wav[:8000]])
+    fs = logmel_windows(silent)
+    assert fs[5].mean() < fs[20].mean() - 5  # silence is quieter than sound
+    assert logmel_windows(silent[: 16000 - 100]).shape[0] == 25  # N from the duration

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["get_rays", "pixel_grid"]
+__all__ = ["get_rays", "near_far_from_aabb", "pixel_grid"]
 
 
 def pixel_grid(H: int, W: int, device=None) -> torch.Tensor:
@@ -42,3 +42,31 @@ def get_rays(
     rays_d = rays_d / rays_d.norm(dim=-1, keepdim=True)
     rays_o = c2w[:3, 3].expand_as(rays_d)
     return rays_o.contiguous(), rays_d.contiguous()
+
+
+def near_far_from_aabb(
+    rays_o: torch.Tensor,
+    rays_d: torch.Tensor,
+    aabb,
+    min_near: float = 0.05,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Entry and exit distances of rays through an axis-aligned box (slab method).
+
+    rays_o, rays_d: [R, 3] (rays_d need not be unit; distances are in units of |rays_d|);
+    aabb: [6] (xmin, ymin, zmin, xmax, ymax, zmax), tensor or sequence.
+    Returns near [R], far [R] with near >= min_near; a ray that misses the box (or whose box
+    segment lies entirely before min_near) gets near = far, so it yields no samples.
+    """
+    aabb = torch.as_tensor(aabb, dtype=rays_o.dtype, device=rays_o.device).reshape(6)
+    lo, hi = aabb[:3], aabb[3:]
+    # 1/d with a signed tiny value for axis-parallel rays: their slab becomes +-inf.
+    tiny = torch.finfo(rays_d.dtype).tiny
+    d = torch.where(rays_d.abs() < tiny, torch.full_like(rays_d, tiny), rays_d)
+    inv = 1.0 / d
+    t0 = (lo - rays_o) * inv
+    t1 = (hi - rays_o) * inv
+    near = torch.minimum(t0, t1).amax(dim=-1).clamp_min(min_near)
+    far = torch.maximum(t0, t1).amin(dim=-1)
+    miss = far <= near
+    far = torch.where(miss, near, far)
+    return near, far

@@ -1,0 +1,211 @@
+"""Occupancy grid over the cube [-bound, bound]^3: one cascade, refreshed from a density field.
+
+Cell (ix, iy, iz) of a res^3 grid spans ``-bound + 2 bound * [i, i + 1) / res`` on each axis;
+a point maps to cell ``floor((x + bound) / (2 bound) * res)``. Buffers keep the originals'
+names and layouts (``density_grid`` [1, res^3] float and ``density_bitfield`` [res^3 // 8]
+uint8, both in Morton order, see :mod:`lokitalk_plugins.render.morton`; ``aabb_train`` and
+``aabb_infer`` [6]; ``step_counter`` [16, 2] int32), so a checkpoint's grid loads directly.
+A backbone that must expose them at its top level (as the originals do) owns the grid as a
+submodule and calls :func:`~lokitalk_plugins.render.grid_state.expose_grid_buffers`.
+
+A fresh grid is fully occupied, so a field renders before the first update; cells marked
+unseen (-1) by :meth:`OccupancyGrid.mark_unseen` are never occupied and never updated.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .morton import morton_order, pack_bits, unpack_bits
+from .visibility import visible_mask
+
+__all__ = ["HEAD_AABB", "OccupancyGrid"]
+
+HEAD_AABB = (-1.0, -0.5, -1.0, 1.0, 0.5, 1.0)
+
+
+class OccupancyGrid(nn.Module):
+    """Occupancy grid with decay-and-max updates and a density threshold.
+
+    resolution: cells per axis (power of two; 128 in the originals); bound: half-size of the
+    cube; aabb: [6] head box for ray near/far (train and inference); decay: 0.95; density_thresh:
+    cap of the threshold min(mean valid density, density_thresh); update_every: 16 steps;
+    jitter: sample a uniform point inside each cell (else its centre); chunk: points per
+    density call; fraction: share of the valid cells evaluated per update (1.0 = all, as the
+    originals; below 1 a random subset is evaluated and the other cells only decay, which
+    cuts the cost of an update on a CPU).
+    """
+
+    def __init__(
+        self,
+        resolution: int = 128,
+        bound: float = 1.0,
+        aabb=HEAD_AABB,
+        decay: float = 0.95,
+        density_thresh: float = 10.0,
+        update_every: int = 16,
+        jitter: bool = True,
+        chunk: int = 1 << 18,
+        fraction: float = 1.0,
+    ):
+        super().__init__()
+        self.resolution, self.bound = int(resolution), float(bound)
+        self.decay, self.density_thresh = float(decay), float(density_thresh)
+        self.update_every, self.jitter, self.chunk = int(update_every), bool(jitter), int(chunk)
+        self.fraction = float(fraction)
+        self.mean_density = 0.0
+        n = self.resolution**3
+        self.register_buffer("aabb_train", torch.tensor(aabb, dtype=torch.float32))
+        self.register_buffer("aabb_infer", torch.tensor(aabb, dtype=torch.float32))
+        self.register_buffer("density_grid", torch.zeros(1, n))
+        self.register_buffer("density_bitfield", torch.full((n // 8,), 255, dtype=torch.uint8))
+        self.register_buffer("step_counter", torch.zeros(16, 2, dtype=torch.int32))
+        order = morton_order(self.resolution)
+        self.register_buffer("morton", order, persistent=False)
+        self.register_buffer(
+            "occupancy",
+            torch.ones(n, dtype=torch.bool).view(self.resolution, self.resolution, self.resolution),
+            persistent=False,
+        )
+        self.register_load_state_dict_post_hook(lambda module, _keys: module.sync_occupancy())
+
+    # ------------------------------------------------------------------ lookup
+    @property
+    def cell_size(self) -> float:
+        return 2.0 * self.bound / self.resolution
+
+    def cell_of(self, points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """points: [..., 3] -> (cells [..., 3] int64 clamped to the grid, inside [...] bool)."""
+        u = (points + self.bound) / (2.0 * self.bound) * self.resolution
+        inside = ((points >= -self.bound) & (points <= self.bound)).all(dim=-1)
+        cells = u.floor().long().clamp(0, self.resolution - 1)
+        return cells, inside
+
+    def query(self, points: torch.Tensor) -> torch.Tensor:
+        """points: [..., 3] world -> [...] bool, True where the cell is occupied."""
+        cells, inside = self.cell_of(points)
+        occ = self.occupancy[cells[..., 0], cells[..., 1], cells[..., 2]]
+        return occ & inside
+
+    def cell_points(self, jitter: bool = False, dtype=None) -> torch.Tensor:
+        """Points in every cell, [res^3, 3] in dense [ix, iy, iz] order (centres or jittered)."""
+        r, dev = self.resolution, self.density_grid.device
+        dtype = dtype or self.density_grid.dtype
+        i = torch.arange(r, device=dev, dtype=dtype)
+        ijk = torch.stack(torch.meshgrid(i, i, i, indexing="ij"), dim=-1).reshape(-1, 3)
+        frac = torch.rand_like(ijk) if jitter else torch.full_like(ijk, 0.5)
+        return -self.bound + (ijk + frac) * self.cell_size
+
+    # ------------------------------------------------------------------ state
+    def dense_values(self) -> torch.Tensor:
+        """density_grid as [res, res, res] indexed [ix, iy, iz] (-1 = unseen)."""
+        r = self.resolution
+        return self.density_grid[0][self.morton].view(r, r, r)
+
+    def sync_occupancy(self) -> None:
+        """Rebuild the dense bool ``occupancy`` from ``density_bitfield``."""
+        r = self.resolution
+        bits = unpack_bits(self.density_bitfield)
+        self.occupancy = bits[self.morton].view(r, r, r).contiguous()
+
+    @torch.no_grad()
+    def set_occupancy(self, dense: torch.Tensor) -> None:
+        """dense: [res, res, res] bool ([ix, iy, iz]) -> bitfield (and the dense copy)."""
+        flat = torch.empty_like(dense.reshape(-1), dtype=torch.bool)
+        flat[self.morton] = dense.reshape(-1).bool().to(flat.device)
+        self.density_bitfield.copy_(pack_bits(flat))
+        self.sync_occupancy()
+
+    def fill(self, occupied: bool = True) -> None:
+        """Set every cell occupied (or empty), density values unchanged."""
+        self.density_bitfield.fill_(255 if occupied else 0)
+        self.sync_occupancy()
+
+    @torch.no_grad()
+    def record_samples(self, step: int, num_rays: int, num_samples: int) -> None:
+        """Keep (rays, samples) of the last 16 steps in ``step_counter``, as the originals do."""
+        self.step_counter[step % 16] = torch.tensor([num_rays, num_samples], dtype=torch.int32)
+
+    # ------------------------------------------------------------------ updates
+    @torch.no_grad()
+    def mark_unseen(self, c2w: torch.Tensor, intrinsics, H: int, W: int, chunk: int = 1 << 16):
+        """Set cells no camera sees to -1 (and unoccupied). Returns the number of unseen cells.
+
+        c2w: [M, 4, 4] camera-to-world (camera looks along +z, OpenCV); intrinsics:
+        (fx, fy, cx, cy) shared or [M, 4] per camera; H, W: image size in pixels. A cell is
+        seen when the sphere around it (radius = half the cell diagonal) meets a frustum.
+        """
+        r, size, dev = self.resolution, self.cell_size, self.density_grid.device
+        # coarse to fine: a block whose ball misses every frustum holds no seen cell, so only
+        # the 8 children of seen blocks are tested at the next level, down to single cells
+        B = max(1, r // 8)
+        i = torch.arange(r // B, device=dev)
+        cand = torch.stack(torch.meshgrid(i, i, i, indexing="ij"), -1).reshape(-1, 3)
+        kids = torch.stack(torch.meshgrid(*[torch.arange(2, device=dev)] * 3, indexing="ij"), -1)
+        levels = B.bit_length()
+        for level in tqdm(range(levels), desc="mark unseen", leave=False):
+            centres = -self.bound + (cand + 0.5).to(self.density_grid.dtype) * B * size
+            radius = math.sqrt(3.0) * 0.5 * B * size
+            hit = torch.cat(
+                [
+                    visible_mask(centres[s : s + chunk], c2w, intrinsics, H, W, radius)
+                    for s in range(0, centres.shape[0], chunk)
+                ]
+            )
+            cand = cand[hit]
+            if level < levels - 1:
+                cand = (cand[:, None, :] * 2 + kids.reshape(1, 8, 3)).reshape(-1, 3)
+                B //= 2
+        seen = torch.zeros(r, r, r, dtype=torch.bool, device=dev)
+        seen[cand[:, 0], cand[:, 1], cand[:, 2]] = True
+        seen = seen.reshape(-1)
+        unseen_morton = self.morton[~seen]
+        self.density_grid[0, unseen_morton] = -1.0
+        self._threshold()
+        return int((~seen).sum())
+
+    @torch.no_grad()
+    def update(self, density_fn, step: int | None = None, force: bool = False) -> bool:
+        """Refresh the grid from ``density_fn`` when ``step % update_every == 0`` (or always
+        when step is None or force). density_fn: points [N, 3] -> density [N] (or [N, 1], or
+        a dict with "sigma"). Cells: new = max(0.95 * old, density(jittered point)), cells at
+        -1 stay -1; bitfield = value > min(mean of valid cells, density_thresh).
+        Returns True when an update ran.
+        """
+        if not force and step is not None and step % self.update_every:
+            return False
+        grid = self.density_grid[0]
+        valid_dense = grid[self.morton] >= 0
+        cells = valid_dense.nonzero().flatten()
+        sub = None
+        if self.fraction < 1.0:
+            keep = max(1, round(self.fraction * cells.numel()))
+            sub = torch.randperm(cells.numel(), device=cells.device)[:keep]
+            cells = cells[sub]
+        pts = self.cell_points(jitter=self.jitter)[cells]
+        valid_morton = self.morton[cells]
+        new = torch.empty(pts.shape[0], dtype=grid.dtype, device=grid.device)
+        for start in range(0, pts.shape[0], self.chunk):
+            out = density_fn(pts[start : start + self.chunk])
+            out = out["sigma"] if isinstance(out, dict) else out
+            new[start : start + self.chunk] = out.reshape(-1).to(grid.dtype)
+        if sub is not None:  # cells not evaluated this time only decay
+            grid[self.morton[valid_dense]] *= self.decay
+            grid[valid_morton] = torch.maximum(grid[valid_morton], new)
+        else:
+            grid[valid_morton] = torch.maximum(grid[valid_morton] * self.decay, new)
+        self._threshold()
+        return True
+
+    def _threshold(self) -> None:
+        grid = self.density_grid[0]
+        valid = grid >= 0
+        mean = float(grid[valid].mean()) if bool(valid.any()) else 0.0
+        self.mean_density = mean
+        thresh = min(mean, self.density_thresh)
+        self.density_bitfield.copy_(pack_bits((grid > thresh) & valid))
+        self.sync_occupancy()

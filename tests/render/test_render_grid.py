@@ -1,0 +1,167 @@
+import math
+
+import torch
+from torch import nn
+
+from lokitalk_plugins.render import (
+    GRID_BUFFERS,
+    OccupancyGrid,
+    expose_grid_buffers,
+    morton3d,
+    unpack_bits,
+)
+
+
+def box_density(lo_cell, hi_cell, res, bound=1.0, value=100.0):
+    """Density `value` inside the cells [lo_cell, hi_cell) on every axis, 0 elsewhere."""
+    size = 2 * bound / res
+    lo = -bound + torch.tensor(lo_cell, dtype=torch.float32) * size
+    hi = -bound + torch.tensor(hi_cell, dtype=torch.float32) * size
+
+    def fn(x):
+        return value * ((x >= lo) & (x < hi)).all(-1).float()
+
+    return fn
+
+
+def test_fresh_grid_buffers_and_full_occupancy():
+    g = OccupancyGrid(resolution=16)
+    sd = g.state_dict()
+    assert sd["density_grid"].shape == (1, 16**3)
+    assert (
+        sd["density_bitfield"].shape == (16**3 // 8,)
+        and sd["density_bitfield"].dtype == torch.uint8
+    )
+    assert sd["step_counter"].shape == (16, 2) and sd["aabb_train"].shape == (6,)
+    assert g.query(torch.rand(100, 3) * 2 - 1).all()
+    assert not g.query(torch.tensor([[1.5, 0.0, 0.0]])).any()
+
+
+def test_update_marks_exactly_the_dense_cells():
+    torch.manual_seed(0)
+    g = OccupancyGrid(resolution=16)
+    fn = box_density((3, 5, 7), (6, 9, 10), 16)
+    assert g.update(fn, step=0)
+    expected = torch.zeros(16, 16, 16, dtype=torch.bool)
+    expected[3:6, 5:9, 7:10] = True
+    assert torch.equal(g.occupancy, expected)
+    # the packed bitfield holds the same cells in Morton order
+    ix, iy, iz = expected.nonzero(as_tuple=True)
+    bits = unpack_bits(g.density_bitfield)
+    assert bits[morton3d(ix, iy, iz, 4)].all() and int(bits.sum()) == int(expected.sum())
+    # query at cell centres agrees
+    centres = g.cell_points().reshape(16, 16, 16, 3)
+    assert torch.equal(g.query(centres), expected)
+
+
+def test_update_schedule_decay_and_max_merge():
+    g = OccupancyGrid(resolution=16, update_every=16)
+    fn = box_density((0, 0, 0), (2, 2, 2), 16)
+    assert not g.update(fn, step=5)  # not an update step
+    assert g.update(fn, step=32)
+    cell = morton3d(torch.tensor(1), torch.tensor(1), torch.tensor(1), 4)
+    assert g.density_grid[0, cell] == 100.0
+    g.update(lambda x: torch.zeros(x.shape[0]), force=True)
+    torch.testing.assert_close(g.density_grid[0, cell], torch.tensor(95.0))
+    g.update(lambda x: torch.full((x.shape[0],), 3.0), force=True)
+    torch.testing.assert_close(g.density_grid[0, cell], torch.tensor(95.0 * 0.95))
+    other = morton3d(torch.tensor(9), torch.tensor(9), torch.tensor(9), 4)
+    assert g.density_grid[0, other] == 3.0
+    # threshold = min(mean, 10) = mean, about 3.16: the cells at 3.0 are off
+    assert g.mean_density < 10 and g.query(torch.tensor([[-0.95, -0.95, -0.95]])).all()
+    assert not g.query(torch.tensor([[0.2, 0.2, 0.2]])).any()
+
+
+def camera_looking_down_z(z=-3.0):
+    c2w = torch.eye(4)
+    c2w[2, 3] = z
+    return c2w
+
+
+def test_mark_unseen_is_conservative_and_sticks():
+    torch.manual_seed(0)
+    g = OccupancyGrid(resolution=16)
+    H = W = 32
+    K = (200.0, 200.0, 16.0, 16.0)  # narrow view: about +-0.32 wide at the box centre
+    c2w = camera_looking_down_z()[None]
+    n_unseen = g.mark_unseen(c2w, K, H, W)
+    assert 0 < n_unseen < 16**3
+    unseen = g.dense_values() < 0
+    # every point that projects inside the image lies in a seen cell
+    pts = torch.rand(20000, 3) * 2 - 1
+    cam_z = pts[:, 2] + 3.0
+    u = 200.0 * pts[:, 0] / cam_z + 16.0
+    v = 200.0 * pts[:, 1] / cam_z + 16.0
+    vis = (u >= 0) & (u <= W) & (v >= 0) & (v <= H)
+    cells, _ = g.cell_of(pts[vis])
+    assert not unseen[cells[:, 0], cells[:, 1], cells[:, 2]].any()
+    # cells well outside the frustum are unseen (corner cell of the cube)
+    assert unseen[0, 0, 0] and unseen[15, 15, 15]
+    # updates leave unseen cells at -1 and off
+    g.update(lambda x: torch.full((x.shape[0],), 50.0), force=True)
+    assert torch.equal(g.dense_values() < 0, unseen)
+    assert torch.equal(g.occupancy, ~unseen)
+
+
+def test_state_dict_roundtrip_and_top_level_names():
+    torch.manual_seed(0)
+    g = OccupancyGrid(resolution=16)
+    g.update(box_density((2, 2, 2), (5, 6, 7), 16), force=True)
+    g2 = OccupancyGrid(resolution=16)
+    g2.load_state_dict(g.state_dict())
+    assert torch.equal(g2.occupancy, g.occupancy)
+
+    class Owner(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(2, 2)
+            self.grid = OccupancyGrid(resolution=16)
+            expose_grid_buffers(self)
+
+    a = Owner()
+    a.grid.load_state_dict(g.state_dict())
+    sd = a.state_dict()
+    assert set(GRID_BUFFERS) <= set(sd)
+    assert not any(k.startswith("grid.") for k in sd)
+    b = Owner()
+    b.load_state_dict(sd, strict=True)
+    assert torch.equal(b.grid.occupancy, g.occupancy)
+
+
+def test_cell_points_jitter_stays_in_cell():
+    g = OccupancyGrid(resolution=8)
+    pts = g.cell_points(jitter=True)
+    cells, inside = g.cell_of(pts)
+    r = torch.arange(8)
+    ijk = torch.stack(torch.meshgrid(r, r, r, indexing="ij"), -1).reshape(-1, 3)
+    assert inside.all() and torch.equal(cells, ijk)
+    assert math.isclose(g.cell_size, 0.25)
+
+
+def test_partial_update_decays_the_cells_it_skips():
+    torch.manual_seed(0)
+    g = OccupancyGrid(resolution=8, fraction=0.25)
+    g.density_grid.fill_(10.0)
+    g.update(lambda x: torch.full((x.shape[0],), 50.0), force=True)
+    vals = g.density_grid[0]
+    assert int((vals == 50.0).sum()) == 128  # a quarter of 512 cells evaluated
+    torch.testing.assert_close(vals[vals != 50.0], torch.full((384,), 9.5))
+
+
+def test_mark_unseen_block_pass_equals_per_cell_test():
+    from lokitalk_plugins.render import visible_mask
+
+    g = OccupancyGrid(resolution=32)
+    c2w = torch.eye(4).repeat(3, 1, 1)
+    for m, a in enumerate((-0.4, 0.0, 0.5)):
+        rot = torch.tensor(
+            [[math.cos(a), 0, math.sin(a)], [0, 1, 0], [-math.sin(a), 0, math.cos(a)]]
+        )
+        c2w[m, :3, :3] = rot
+        c2w[m, :3, 3] = rot @ torch.tensor([0.0, 0.1, -2.5])
+    K, H, W = (300.0, 280.0, 30.0, 26.0), 50, 64
+    g.mark_unseen(c2w, K, H, W)
+    radius = math.sqrt(3.0) * 0.5 * g.cell_size
+    flat = visible_mask(g.cell_points(), c2w, K, H, W, radius).view(32, 32, 32)
+    assert torch.equal(g.dense_values() >= 0, flat)
+    assert 0 < int(flat.sum()) < 32**3

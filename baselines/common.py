@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from lokitalk_plugins.render import OccupancyGrid, expose_grid_buffers
 from lokitalk_plugins.signals.audio import AudioAttNet, AudioNet, encode_audio
 
 __all__ = ["AUDIO_DIMS", "register_occupancy_buffers", "TalkingHeadBase"]
@@ -17,18 +18,16 @@ AUDIO_DIMS = {"deepspeech": 29, "esperanto": 44, "hubert": 1024, "default": 32}
 def register_occupancy_buffers(
     module: nn.Module, grid_size: int = 128, torso: bool = False, bound: float = 1.0
 ) -> None:
-    """The originals' ray-marching state, as buffers named like theirs.
+    """The originals' ray-marching state, under their names.
 
-    aabb_train / aabb_infer [6]: the head box x in [-b, b], y in [-b/2, b/2], z in [-b, b];
-    density_grid [1, G^3] (one cascade), density_bitfield [G^3 // 8] uint8, step_counter
-    [16, 2] int32, and with ``torso`` density_grid_torso [G^2].
+    ``module.grid`` is an :class:`OccupancyGrid` over the head box (x in [-b, b], y in
+    [-b/2, b/2], z in [-b, b]) whose buffers (aabb_train, aabb_infer, density_grid [1, G^3],
+    density_bitfield [G^3 // 8], step_counter [16, 2]) show at the top level of the state_dict,
+    as in the originals; with ``torso`` also density_grid_torso [G^2].
     """
-    aabb = torch.tensor([-bound, -bound / 2, -bound, bound, bound / 2, bound])
-    module.register_buffer("aabb_train", aabb.clone())
-    module.register_buffer("aabb_infer", aabb.clone())
-    module.register_buffer("density_grid", torch.zeros(1, grid_size**3))
-    module.register_buffer("density_bitfield", torch.zeros(grid_size**3 // 8, dtype=torch.uint8))
-    module.register_buffer("step_counter", torch.zeros(16, 2, dtype=torch.int32))
+    aabb = (-bound, -bound / 2, -bound, bound, bound / 2, bound)
+    module.grid = OccupancyGrid(resolution=grid_size, bound=bound, aabb=aabb)
+    expose_grid_buffers(module, "grid")
     if torso:
         module.register_buffer("density_grid_torso", torch.zeros(grid_size**2))
 

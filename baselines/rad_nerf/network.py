@@ -13,8 +13,10 @@ import torch
 
 from lokitalk_plugins.encoding import FrequencyEncoder, GridEncoder, SHEncoder
 from lokitalk_plugins.layers import MLP, trunc_exp
+from lokitalk_plugins.losses import masked_mean
 
 from ..common import AUDIO_DIMS, TalkingHeadBase, register_occupancy_buffers
+from ..regions import in_rect, lower_face_rect
 
 __all__ = ["RADNeRF"]
 
@@ -83,7 +85,8 @@ class RADNeRF(TalkingHeadBase):
         ambient = torch.tanh(self.ambient_net(torch.cat([enc_x, enc_a.expand(n, -1)], -1)))
         enc_w = self.encoder_ambient(ambient)
         h = self.sigma_net(torch.cat([enc_x, enc_w, eye.expand(n, -1)], -1))
-        return {"sigma": trunc_exp(h[..., 0]), "geo_feat": h[..., 1:], "ambient": ambient}
+        return {"sigma": trunc_exp(h[..., 0]), "geo_feat": h[..., 1:], "ambient": ambient,
+                "ambient_abs": ambient.abs().sum(-1)}  # fmt: skip
 
     def color(self, geo_feat: torch.Tensor, d: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
         """geo_feat [N, 64], d [N, 3] unit view directions, code [1, ind_dim] -> rgb [N, 3]."""
@@ -97,6 +100,17 @@ class RADNeRF(TalkingHeadBase):
         out = self.density(self.encode_points(x), enc_a, eye)
         out["color"] = self.color(out["geo_feat"], d, code)
         return out
+
+    # --- what the trainer needs from this backbone ------------------------------------------
+    ray_extras = ("ambient_abs",)  # per-sample |ambient|, summed along each ray
+    torso_condition = "pose"  # the torso field reads the 6-D head pose
+
+    def regularisers(self, res, rays, frame, progress: float) -> dict[str, torch.Tensor]:
+        """RAD-NeRF's ambient loss: |ambient coordinate| summed along rays outside the lower
+        face, weight 0.1 * step / iters (audio should only move the lower face)."""
+        outside = ~in_rect(rays.index, frame.W, lower_face_rect(frame.landmarks))
+        amb = res.extras["ambient_abs"]
+        return {"ambient": 0.1 * progress * masked_mean(amb, outside)}
 
     # --- torso: a 2D field over image coordinates ----------------------------------------
     def forward_torso(

@@ -1,0 +1,196 @@
+"""Training and rendering a rebuilt backbone: the ``TrainableSystem`` both baselines share.
+
+The system binds a frame's conditioning (audio windows, eye value, individual code) into a
+field for the volume renderer, composites the head over the right background for the stage,
+and adds the losses of the originals: per-ray MSE + 1e-4 * alpha entropy in every stage, the
+backbone's own regularisers (see :meth:`regularisers` of each network), LPIPS on the lips crop
+in the lips stage, and the 2D torso field in the torso stage with the head frozen.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import torch
+from torch import nn
+
+from lokitalk_plugins.data.audio import audio_window
+from lokitalk_plugins.data.sampling import RayBatch, sample_lips_crop, sample_random_rays
+from lokitalk_plugins.losses import alpha_entropy, ray_mse
+from lokitalk_plugins.render import VolumeRenderer
+from lokitalk_plugins.train.system import STAGES, StepOutput
+
+__all__ = ["TalkingHeadSystem"]
+
+_GRID_PREFIXES = ("encoder", "torso_encoder")
+_TORSO_PREFIXES = ("torso_", "individual_codes_torso", "anchor_points")
+
+
+class TalkingHeadSystem(nn.Module):
+    """A RAD-NeRF or ER-NeRF model made trainable.
+
+    model: the network (``RADNeRF`` / ``ERNeRF``); num_rays: rays per step (65,536 in the
+    originals; fewer on a CPU); max_samples: samples per ray in training (16);
+    entropy_weight: 1e-4; lips_weight: LPIPS weight on the lips crop (0.01); lr_grid, lr_mlp,
+    lr_audio_att: learning rates of the parameter groups; grid_fraction: share of occupancy
+    cells refreshed every 16 steps (1.0 as the originals; less is cheaper on a CPU).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        num_rays: int = 4096,
+        max_samples: int = 16,
+        entropy_weight: float = 1e-4,
+        lips_weight: float = 0.01,
+        lr_grid: float = 5e-3,
+        lr_mlp: float = 5e-4,
+        lr_audio_att: float = 5e-4,
+        grid_fraction: float = 1.0,
+        render_chunk: int = 8192,
+    ):
+        super().__init__()
+        self.model = model
+        self.num_rays, self.entropy_weight, self.lips_weight = num_rays, entropy_weight, lips_weight
+        self.lrs = {"grid": lr_grid, "mlp": lr_mlp, "audio_att": lr_audio_att}
+        self.render_chunk = render_chunk
+        model.grid.fraction = grid_fraction
+        self.renderer = VolumeRenderer(model.grid, max_samples=max_samples)
+        self.stage = "head"
+        self._audio_bank: torch.Tensor | None = None
+        self._eye_bank: torch.Tensor | None = None
+        self._lpips = None
+
+    # ------------------------------------------------------------------ set-up
+    def prepare(self, dataset) -> None:
+        """Before training: cells no training camera sees are marked unseen, and the audio and
+        eye values of the training frames are kept for the occupancy refreshes."""
+        grid = self.model.grid
+        grid.mark_unseen(dataset.poses, dataset.intrinsics.tolist(), dataset.H, dataset.W)
+        windows = [audio_window(dataset.audio_features, a, dataset.num_audio_windows)
+                   for a in dataset.aud_ids]  # fmt: skip
+        self._audio_bank = torch.stack(windows)
+        self._eye_bank = dataset.eye_values.reshape(-1, 1).float()
+
+    def set_stage(self, stage: str) -> None:
+        if stage not in STAGES:
+            raise ValueError(f"stage must be one of {STAGES}, got {stage!r}")
+        if stage == "torso" and not getattr(self.model, "torso", False):
+            raise ValueError("the torso stage needs a model built with torso=True")
+        self.stage = stage
+        for name, p in self.model.named_parameters():
+            p.requires_grad_(name.startswith(_TORSO_PREFIXES) == (stage == "torso"))
+
+    def parameter_groups(self) -> list[dict]:
+        groups: dict[str, list] = {"grid": [], "mlp": [], "audio_att": []}
+        for name, p in self.model.named_parameters():
+            if not p.requires_grad:
+                continue
+            if name.startswith("audio_att_net"):
+                groups["audio_att"].append(p)
+            elif name.startswith(_GRID_PREFIXES) and name.endswith("embeddings"):
+                groups["grid"].append(p)
+            else:
+                groups["mlp"].append(p)
+        return [{"name": k, "params": v, "lr": self.lrs[k]} for k, v in groups.items() if v]
+
+    # ------------------------------------------------------------------ fields
+    def _conditioning(self, frame, training: bool):
+        m = self.model
+        enc_a = m.encode_audio(frame.audio.unsqueeze(0).float())
+        eye = frame.eye.reshape(1, 1).float()
+        code = m.individual_code(frame.index if training else None)
+        return enc_a, eye, code
+
+    def field(self, frame, training: bool):
+        """The head field of one frame: (x [S, 3], d [S, 3]) -> dict(sigma, color, ...)."""
+        enc_a, eye, code = self._conditioning(frame, training)
+        return lambda x, d: self.model(x, d, enc_a, eye, code)
+
+    def _torso_background(self, frame, index: torch.Tensor, training: bool):
+        """Torso (2D field) over the static background at pixels ``index`` [R] -> [R, 3]."""
+        m, H, W = self.model, frame.H, frame.W
+        px = torch.stack([(index % W).float() + 0.5, (index // W).float() + 0.5], -1)
+        px = px / torch.tensor([W, H], dtype=px.dtype) * 2 - 1
+        code = m.individual_code(frame.index if training else None, torso=True)
+        cond = frame.pose.reshape(1, 6) if m.torso_condition == "pose" else frame.c2w.inverse()
+        out = m.forward_torso(px, cond, code)
+        bc = frame.background.reshape(-1, 3)[index]
+        return out["color"] * out["alpha"] + bc * (1 - out["alpha"]), out
+
+    # ------------------------------------------------------------------ training
+    def _rays(self, frame, generator) -> RayBatch:
+        if self.stage == "lips":
+            return sample_lips_crop(frame)
+        return sample_random_rays(frame, self.num_rays, generator)
+
+    def training_step(self, frame, step: int, total_steps: int, generator) -> StepOutput:
+        rays = self._rays(frame, generator)
+        bg, logs = rays.background, {}
+        if self.stage == "torso":
+            bg, torso = self._torso_background(frame, rays.index, training=True)
+        res = self.renderer.render_rays(
+            rays.rays_o, rays.rays_d, bg, training=True,
+            extras=self.model.ray_extras, field=self.field(frame, training=True),
+        )  # fmt: skip
+        mse = ray_mse(res.rgb, rays.rgb)
+        loss = mse.mean()
+        logs["psnr"] = float(-10 * torch.log10(mse.mean().detach().clamp_min(1e-10)))
+        if self.stage != "torso":
+            ent = alpha_entropy(res.weights_sum).mean()
+            loss = loss + self.entropy_weight * ent
+            for name, term in self.model.regularisers(res, rays, frame, step / total_steps).items():
+                loss = loss + term
+                logs[name] = float(term.detach())
+        if self.stage == "lips":
+            lpips = self._lips_lpips()
+            if lpips is not None:
+                h, w = rays.shape
+                pred = res.rgb.reshape(1, h, w, 3)
+                term = self.lips_weight * lpips(pred, rays.rgb.reshape(1, h, w, 3))
+                loss = loss + term
+                logs["lpips"] = float(term.detach())
+        self.model.grid.record_samples(step, rays.index.numel(), res.weights.numel())
+        logs["loss"] = float(loss.detach())
+        return StepOutput(loss=loss, logs=logs)
+
+    def _lips_lpips(self):
+        if self._lpips is None:
+            from lokitalk_plugins.metrics import LPIPSLoss
+
+            try:
+                self._lpips = LPIPSLoss(net="alex")
+            except FileNotFoundError:
+                warnings.warn(
+                    "LPIPS backbone weights are absent: the lips stage trains with MSE on the "
+                    "lips crop only (set LOKITALK_LPIPS_BACKBONE to AlexNet weights to add LPIPS)",
+                    stacklevel=2,
+                )
+                self._lpips = False
+        return self._lpips or None
+
+    @torch.no_grad()
+    def after_step(self, step: int, generator) -> None:
+        if self.stage == "torso" or self._audio_bank is None:
+            return
+        if step % self.model.grid.update_every:
+            return
+        i = int(torch.randint(0, self._audio_bank.shape[0], (1,), generator=generator))
+        enc_a = self.model.encode_audio(self._audio_bank[i : i + 1].float())
+        eye = self._eye_bank[i : i + 1]
+        m = self.model
+        self.model.grid.update(lambda x: m.density(m.encode_points(x), enc_a, eye)["sigma"])
+
+    # ------------------------------------------------------------------ inference
+    @torch.no_grad()
+    def render_frame(self, frame) -> dict[str, torch.Tensor]:
+        H, W = frame.H, frame.W
+        bg = frame.background
+        if getattr(self.model, "torso", False) and self.stage == "torso":
+            index = torch.arange(H * W)
+            bg = self._torso_background(frame, index, training=False)[0].reshape(H, W, 3)
+        res = self.renderer.render_image(
+            self.field(frame, training=False), frame.c2w, frame.intrinsics.tolist(), H, W, bg,
+            chunk=self.render_chunk, progress=False,
+        )  # fmt: skip
+        return {"rgb": res.rgb.clamp(0, 1), "depth": res.depth, "alpha": res.weights_sum}

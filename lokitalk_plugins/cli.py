@@ -17,6 +17,7 @@ __all__ = ["COMMANDS", "main", "build_parser"]
 COMMANDS: dict[str, str] = {
     "synth": "lokitalk_plugins.data.synth_command",
     "validate": "lokitalk_plugins.data.validate_command",
+    "features": "lokitalk_plugins.signals.features_command",
 }
 
 

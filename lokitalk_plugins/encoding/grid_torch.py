@@ -96,7 +96,8 @@ def grid_encode_torch(
         f = frac[:, None, :].expand(n, bits.shape[0], dim)
         weights = torch.where(upper, f, 1.0 - f).prod(dim=-1)  # [N, K]
         rows = corner_indices(corners, level, layout)  # [N, K]
-        feats = embeddings.index_select(0, rows.reshape(-1)).view(n, -1, channels).to(dtype)
+        feats = embeddings.index_select(0, rows.reshape(-1)).view(n, len(bits), channels)
+        feats = feats.to(dtype)
         outs.append((weights[..., None] * feats).sum(dim=1))  # [N, C]
     out = torch.stack(outs, dim=1).reshape(n, layout.num_levels * channels)
     return (out * inside[:, None].to(out.dtype)).to(embeddings.dtype)

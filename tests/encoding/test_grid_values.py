@@ -130,3 +130,12 @@ def test_bfloat16_table_uses_the_reference(backend):
     out = enc.to(torch.bfloat16)(x)
     assert out.dtype == torch.bfloat16
     torch.testing.assert_close(out, expected, rtol=1e-2, atol=1e-7)
+
+
+def test_empty_batch(backend):
+    enc = GridEncoder(input_dim=3, num_levels=4, level_dim=2, log2_hashmap_size=10, backend=backend)
+    x = torch.zeros(0, 3, requires_grad=True)
+    out = enc(x)
+    out.sum().backward()
+    assert out.shape == (0, 8) and x.grad.shape == (0, 3)
+    assert torch.all(enc.embeddings.grad == 0)

@@ -1,14 +1,17 @@
 // Grid-encoder CPU kernels (plain C++ and OpenMP, no torch headers); the torch operators that
 // call them are in grid_encoder.cpp. Same function as encoding/grid_torch.py (the reference):
-//   u: [N, D] in [0, 1] (outside or NaN -> zeros), emb: [T, C], out: [N, L * C];
+//   u: [N, D] in [0, 1] (outside or NaN -> zeros), emb: [T, C], out and grad_out level-major
+//   [L, N, C] (contiguous per-level passes; the operators transpose to/from [N, L * C]);
 //   per level l: p = u * scale_l + 0.5 (no 0.5 with align_corners), corner = floor(p),
 //   weight = p - corner (optionally smoothstepped), multilinear over the 2^D corners;
 //   row = offset_l + (dense or hashed corner index) % size_l.
 // Work is level-major (a thread works through many points of one level, so that level's slice
 // of the table stays in its cache) and, within it, blocked: first every corner's row and
 // weight for a block of points, then the independent gathers/scatters. Measured on a 2-core
-// EPYC VM: software prefetching was slower; for the table gradient one thread per level beat
-// atomics ~1.5-2x; an input-gradient pass sums per-thread partial buffers.
+// EPYC VM: software prefetching was slower, a structure-of-arrays rewrite for auto-
+// vectorisation gained nothing at the baseline x86-64 ISA, -march=native gained nothing
+// measurable; for the table gradient one thread per level beat atomics ~2-3x (atomics are
+// used only with fewer levels than threads); the input gradient sums per-thread buffers.
 #ifdef _OPENMP
 #include <omp.h>
 #else  // built without OpenMP (e.g. a compiler without it): the loops run serially
@@ -156,7 +159,7 @@ static void forward_d(const T* u, const T* emb, T* out, int64_t N, const Grid& g
       const int64_t count = std::min(kBlock, stop - s);
       b.fill(u + s * D, count, g.levels[l], g);
       for (int64_t i = 0; i < count; ++i) {
-        T* o = out + (s + i) * L * C + l * C;
+        T* o = out + (l * N + s + i) * C;
         for (int64_t ch = 0; ch < C; ++ch) {
           T acc = T(0);
           for (int k = 0; k < K; ++k) acc += b.w[i * K + k] * emb[b.rows[i * K + k] * C + ch];
@@ -169,9 +172,9 @@ static void forward_d(const T* u, const T* emb, T* out, int64_t N, const Grid& g
 
 // Scatter one level's contributions of points [start, stop) into the table gradient.
 template <typename T, int D, int CC, bool Atomic>
-static void scatter_level(const T* u, const T* gout, T* gemb, int64_t start, int64_t stop,
-                          int64_t l, const Grid& g) {
-  const int64_t L = static_cast<int64_t>(g.levels.size()), K = 1 << D;
+static void scatter_level(const T* u, const T* gout, T* gemb, int64_t N, int64_t start,
+                          int64_t stop, int64_t l, const Grid& g) {
+  constexpr int64_t K = 1 << D;
   const int64_t C = CC ? CC : g.C;  // compile-time channel count for 1, 2 and 4
   Block<T, D> b;
   for (int64_t s = start; s < stop; s += kBlock) {
@@ -179,7 +182,7 @@ static void scatter_level(const T* u, const T* gout, T* gemb, int64_t start, int
     b.fill(u + s * D, count, g.levels[l], g);
     for (int64_t i = 0; i < count; ++i) {
       if (!b.in[i]) continue;
-      const T* go = gout + (s + i) * L * C + l * C;
+      const T* go = gout + (l * N + s + i) * C;
       for (int k = 0; k < K; ++k) {
         T* ge = gemb + b.rows[i * K + k] * C;
         const T wk = b.w[i * K + k];
@@ -204,12 +207,12 @@ static void backward_emb_d(const T* u, const T* gout, T* gemb, int64_t N, const 
   if (strategy == 1) {
     // each level's slice of the table belongs to one thread: no races, no atomics
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-    for (int64_t l = 0; l < L; ++l) scatter_level<T, D, CC, false>(u, gout, gemb, 0, N, l, g);
+    for (int64_t l = 0; l < L; ++l) scatter_level<T, D, CC, false>(u, gout, gemb, N, 0, N, l, g);
   } else {
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (int64_t start = 0; start < N; start += kChunk) {
       const int64_t stop = std::min(N, start + kChunk);
-      for (int64_t l = 0; l < L; ++l) scatter_level<T, D, CC, true>(u, gout, gemb, start, stop, l, g);
+      for (int64_t l = 0; l < L; ++l) scatter_level<T, D, CC, true>(u, gout, gemb, N, start, stop, l, g);
     }
   }
 }
@@ -234,7 +237,7 @@ static void backward_input_d(const T* u, const T* emb, const T* gout, T* gu, int
       b.fill(u + s * D, count, g.levels[l], g);
       for (int64_t i = 0; i < count; ++i) {
         if (!b.in[i]) continue;
-        const T* go = gout + (s + i) * L * C + l * C;
+        const T* go = gout + (l * N + s + i) * C;
         const T* f = b.frac + i * D;
         T* grad = mine + (s + i) * D;
         for (int k = 0; k < K; ++k) {

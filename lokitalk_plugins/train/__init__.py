@@ -1,1 +1,46 @@
-"""Trainer, schedules, checkpoints, distributed training."""
+"""Trainer, schedules, checkpoints and gin-driven training runs.
+
+The names below are imported on first use (PEP 562), so importing a submodule stays cheap.
+The trainer's own API: ``Trainer``, ``train_from_config``, ``run_training``,
+``load_checkpoint``, ``load_model_weights``, ``CheckpointError``, ``parse_config_files``.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+# public name -> submodule defining it
+_EXPORTS = {
+    "STAGES": "system",
+    "StepOutput": "system",
+    "TrainableSystem": "system",
+    "Trainer": "trainer",
+    "EMA": "ema",
+    "build_optimizer": "optim",
+    "build_scheduler": "optim",
+    "lr_multiplier": "optim",
+    "CheckpointError": "checkpoint",
+    "load_checkpoint": "checkpoint",
+    "save_checkpoint": "checkpoint",
+    "load_model_weights": "weights",
+    "OCCUPANCY_BUFFERS": "weights",
+    "ConfigError": "config",
+    "parse_config_files": "config",
+    "DataMismatchError": "preflight",
+    "run_training": "run",
+    "train_from_config": "run",
+    "seed_everything": "rng",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        module = importlib.import_module(f"{__name__}.{_EXPORTS[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

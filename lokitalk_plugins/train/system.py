@@ -5,6 +5,12 @@ resume; a *system* (an ``nn.Module``) owns everything about one kind of model: h
 becomes rays, how rays are rendered, which losses apply in which stage, which parameters are
 trained with which learning rate. Backbone systems live beside their backbones; the core
 never imports them.
+
+Optional hooks the trainer calls when a system defines them (not part of the protocol):
+``prepare(dataset)`` at the start of every stage, before ``set_stage`` (per-dataset set-up,
+e.g. marking occupancy cells no camera sees), and ``check_dataset(dataset)`` when the trainer
+is built, to raise a clear error (``DataMismatchError``/``ValueError``) before any step. The
+trainer itself also compares every submodule's ``audio_in_dim`` with the dataset's features.
 """
 
 from __future__ import annotations

@@ -1,0 +1,73 @@
+"""The one module that registers gin configurables; ``configs/*.gin`` bind them.
+
+Import it before parsing a config (the CLI does): ``import lokitalk_plugins.registration``.
+The core packages never import it (it imports the backbones); they look configurables up
+by name through gin.
+
+Registered names (short name; the module-qualified name also works):
+
+- ``train``: ``lokitalk_plugins.train.run.run_training`` (stages, seed, splits, factories);
+- ``Trainer``: ``lokitalk_plugins.train.trainer.Trainer`` (optimiser, lr by group, schedule,
+  EMA, logging, checkpoints, precision);
+- ``TalkingHeadFolder``: the dataset of a preprocessed folder;
+- ``TalkingHeadSystem``, ``RADNeRF``, ``ERNeRF``: the rebuilt backbones and the system that
+  trains them (registered when ``lokitalk_plugins.baselines`` imports; a failure to import
+  them is reported as a warning, and the core configurables stay usable).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import gin
+
+from lokitalk_plugins.data.folder import TalkingHeadFolder
+from lokitalk_plugins.train.run import run_training
+from lokitalk_plugins.train.trainer import Trainer
+
+__all__ = ["CONFIGURABLES", "register_backbones"]
+
+# short name -> the configured (gin-wrapped) callable; calling it applies the bindings
+CONFIGURABLES: dict[str, object] = {}
+
+
+def _register(obj, name: str, module: str, **kw) -> None:
+    if name in CONFIGURABLES:
+        return
+    CONFIGURABLES[name] = gin.external_configurable(obj, name=name, module=module, **kw)
+
+
+_register(run_training, "train", "lokitalk_plugins.train")
+_register(
+    Trainer,
+    "Trainer",
+    "lokitalk_plugins.train",
+    # the run supplies these per stage; binding them in a file would be silently overridden
+    denylist=["system", "dataset", "workspace", "val_dataset", "stage", "resume", "progress"],
+)
+_register(
+    TalkingHeadFolder, "TalkingHeadFolder", "lokitalk_plugins.data", denylist=["root", "split"]
+)
+
+
+def register_backbones() -> bool:
+    """Register the rebuilt backbones and their training system; False (with a warning)
+    when ``lokitalk_plugins.baselines`` cannot be imported."""
+    try:
+        from lokitalk_plugins.baselines.er_nerf.network import ERNeRF
+        from lokitalk_plugins.baselines.rad_nerf.network import RADNeRF
+        from lokitalk_plugins.baselines.system import TalkingHeadSystem
+    except ImportError as e:
+        warnings.warn(
+            f"the backbones are not registered with gin ({e}); configs naming RADNeRF, "
+            "ERNeRF or TalkingHeadSystem will fail to parse",
+            stacklevel=2,
+        )
+        return False
+    _register(RADNeRF, "RADNeRF", "lokitalk_plugins.baselines")
+    _register(ERNeRF, "ERNeRF", "lokitalk_plugins.baselines")
+    _register(TalkingHeadSystem, "TalkingHeadSystem", "lokitalk_plugins.baselines")
+    return True
+
+
+register_backbones()

@@ -1,0 +1,93 @@
+"""Setting up one stage for the Trainer: its optimiser, schedule, EMA and precision, then a
+fresh seeded start or an exact resume from ``latest.pt``.
+
+Resume rules: ``latest.pt`` of the same stage restores everything (weights, optimiser,
+schedule, EMA, GradScaler, every random state) and training continues at its step;
+``latest.pt`` of an earlier stage (the previous stage finished) gives its weights to this
+stage, which then starts at step 0, seeded (weights it lacks, e.g. a torso field, keep their
+initial values); one of a later stage is an error.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING
+
+from lokitalk_plugins.train import checkpoint as ckpt
+from lokitalk_plugins.train.ema import EMA
+from lokitalk_plugins.train.optim import build_optimizer, build_scheduler
+from lokitalk_plugins.train.rng import seed_everything
+from lokitalk_plugins.train.runtime import Precision
+from lokitalk_plugins.train.state import TrainingParts, restore_training_state
+from lokitalk_plugins.train.system import STAGES
+
+if TYPE_CHECKING:
+    from lokitalk_plugins.train.trainer import Trainer
+
+__all__ = ["build_parts", "start_or_resume"]
+
+
+def build_parts(trainer: Trainer) -> TrainingParts:
+    """Call the system's optional ``prepare(dataset)``, set the stage, and build the
+    optimiser over its groups, the LR schedule, the EMA of the trained parameters and the
+    precision policy."""
+    system = trainer.system
+    prepare = getattr(system, "prepare", None)
+    if callable(prepare):  # optional hook: per-dataset set-up (e.g. unseen occupancy cells)
+        prepare(trainer.dataset)
+    system.set_stage(trainer.stage)
+    optimizer = build_optimizer(system.parameter_groups(), **trainer.optim_args)
+    scheduler = build_scheduler(optimizer, trainer.steps, trainer.lr_decay)
+    ema = None
+    if trainer.ema_decay is not None:
+        trained = {id(p) for g in optimizer.param_groups for p in g["params"]}
+        named = [(n, p) for n, p in system.named_parameters() if id(p) in trained]
+        ema = EMA(named, trainer.ema_decay, trainer.ema_warmup)
+    precision = Precision(trainer.amp, trainer.device)
+    return TrainingParts(system, optimizer, scheduler, ema, precision, trainer.generator)
+
+
+def start_or_resume(trainer: Trainer, parts: TrainingParts) -> tuple[int, float, float | None]:
+    """Restore from latest.pt (``trainer.resume``) or seed a fresh start.
+
+    Returns (steps already done, wall time so far in s, last logged loss or None).
+    """
+    folder = trainer.ckpt_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    ckpt.remove_stale_temp_files(folder)
+    latest = folder / ckpt.LATEST
+    if trainer.resume and latest.is_file():
+        state = ckpt.load_checkpoint(latest, map_location=trainer.device)
+        stage = state.get("stage")
+        if stage == trainer.stage:
+            restore_training_state(parts, state, str(latest))
+            if state["steps"] != trainer.steps:
+                warnings.warn(
+                    f"{latest}: resuming a {state['steps']}-step stage with steps="
+                    f"{trainer.steps}; the learning-rate schedule changes",
+                    stacklevel=3,
+                )
+            return int(state["step"]), float(state["wall_time"]), state["last_loss"]
+        if stage in STAGES and STAGES.index(stage) > STAGES.index(trainer.stage):
+            raise ValueError(
+                f"{latest} is from stage {stage!r}, which comes after {trainer.stage!r}; "
+                "resume that stage, or train in a fresh workspace"
+            )
+        # an earlier stage: its weights carry over, this stage starts afresh; weights the
+        # earlier stage lacked (e.g. a torso field added now) keep their initial values
+        result = trainer.system.load_state_dict(state["model"], strict=False)
+        if result.unexpected_keys:
+            raise ValueError(
+                f"{latest} (stage {stage!r}) holds weights this system lacks: "
+                f"{result.unexpected_keys[:8]}"
+            )
+        if result.missing_keys:
+            warnings.warn(
+                f"{latest} (stage {stage!r}) lacks {len(result.missing_keys)} weights of this "
+                f"system (e.g. {result.missing_keys[:3]}); they keep their initial values",
+                stacklevel=3,
+            )
+        trainer.system.set_stage(trainer.stage)
+    seed_everything(trainer.seed)
+    trainer.generator.manual_seed(trainer.seed)
+    return 0, 0.0, None

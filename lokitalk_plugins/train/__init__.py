@@ -2,7 +2,9 @@
 
 The names below are imported on first use (PEP 562), so importing a submodule stays cheap.
 The trainer's own API: ``Trainer``, ``train_from_config``, ``run_training``,
-``load_checkpoint``, ``load_model_weights``, ``CheckpointError``, ``parse_config_files``.
+``load_checkpoint``, ``load_model_weights``, ``CheckpointError``, ``parse_config_files``;
+evaluation and rendering: ``save_eval``, ``render_video``, ``write_video``, ``side_by_side``
+(and ``evaluate.evaluate``, ``drive.drive`` from their submodules, whose names they share).
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ _EXPORTS = {
     "run_training": "run",
     "train_from_config": "run",
     "seed_everything": "rng",
+    "save_eval": "eval_report",
+    "write_video": "video",
+    "side_by_side": "video",
+    "render_video": "render_clip",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,0 +1,46 @@
+"""``lokitalk eval``: metrics of a trained workspace on the val split, saved as JSON."""
+
+from __future__ import annotations
+
+__all__ = ["HELP", "configure", "run"]
+
+HELP = "Evaluate a trained workspace on the val split (PSNR, SSIM, LPIPS, LMD, FPS, size)."
+
+
+def configure(parser) -> None:
+    parser.add_argument("--workspace", required=True, help="folder written by lokitalk train")
+    parser.add_argument("--max-frames", type=int, default=None, help="evaluate fewer frames")
+    parser.add_argument("--out", default=None, help="JSON path (default WORKSPACE/eval.json)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    import gin
+
+    from lokitalk_plugins.train.eval_report import save_eval
+    from lokitalk_plugins.train.evaluate import evaluate
+
+    from .workspace import load_system
+
+    system, run_info, stage = load_system(Path(args.workspace))
+    data = Path(run_info["data"])
+    background = "bc" if stage == "torso" else "torso"
+    with gin.config_scope(stage):
+        folder = gin.get_configurable("TalkingHeadFolder")
+        val = folder(data, split="val", background=background, progress=not args.quiet)
+    truth = None
+    try:
+        from lokitalk_plugins.data.studio import load_truth
+
+        truth = load_truth(data)
+    except FileNotFoundError:
+        pass  # a user's folder: studio-only metrics are n/a
+    result = evaluate(system, val, truth=truth, max_frames=args.max_frames,
+                      progress=not args.quiet)  # fmt: skip
+    result["stage"] = stage
+    out = Path(args.out) if args.out else Path(args.workspace) / "eval.json"
+    save_eval(result, out, out.with_suffix(".md"))
+    print(out.with_suffix(".md").read_text())
+    return 0

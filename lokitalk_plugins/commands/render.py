@@ -1,0 +1,46 @@
+"""``lokitalk render``: drive a trained workspace with other audio and write an mp4."""
+
+from __future__ import annotations
+
+__all__ = ["HELP", "configure", "run"]
+
+HELP = "Render a trained workspace driven by audio features or a wav to an mp4 at 25 fps."
+
+
+def configure(parser) -> None:
+    parser.add_argument("--workspace", required=True, help="folder written by lokitalk train")
+    parser.add_argument("--out", required=True, help="output .mp4")
+    parser.add_argument("--audio-features", default=None, help="[M, 16, K] or [M, 2, 1024] .npy")
+    parser.add_argument("--audio", default=None,
+                        help="speech .wav: featurized like the training data when the model "
+                             "was trained on studio features; muxed into the video")  # fmt: skip
+    parser.add_argument("--side-by-side", action="store_true", help="add the ground truth")
+    parser.add_argument("--depth", action="store_true", help="add the depth map")
+    parser.add_argument("--max-frames", type=int, default=None)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    import gin
+    import numpy as np
+
+    from lokitalk_plugins.train import render_video
+
+    from .workspace import load_system
+
+    system, run_info, stage = load_system(Path(args.workspace))
+    background = "bc" if stage == "torso" else "torso"
+    with gin.config_scope(stage):
+        folder = gin.get_configurable("TalkingHeadFolder")
+        data = folder(Path(run_info["data"]), split="train", background=background,
+                      progress=not args.quiet)  # fmt: skip
+    feats = np.load(args.audio_features) if args.audio_features else None
+    render_video(
+        system, data, args.out, audio_features=feats, audio_wav=args.audio,
+        featurizer=run_info.get("featurizer"), side_by_side=args.side_by_side,
+        depth=args.depth, max_frames=args.max_frames, progress=not args.quiet,
+    )  # fmt: skip
+    print(f"wrote {args.out}")
+    return 0

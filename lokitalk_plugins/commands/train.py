@@ -1,0 +1,53 @@
+"""``lokitalk train``: train a backbone on a preprocessed folder from gin files."""
+
+from __future__ import annotations
+
+__all__ = ["HELP", "configure", "run"]
+
+HELP = "Train a backbone (configs/rad_nerf.gin, configs/er_nerf.gin, ...) on a folder."
+
+
+def configure(parser) -> None:
+    parser.add_argument("--config", action="append", required=True,
+                        help="gin file (repeatable; a path or a packaged name like "
+                             "configs/er_nerf.gin)")  # fmt: skip
+    parser.add_argument("--data", required=True, help="preprocessed folder")
+    parser.add_argument("--workspace", required=True, help="output folder")
+    parser.add_argument("--bind", action="append", default=[],
+                        help="extra gin binding, e.g. 'head/Trainer.steps = 500'")  # fmt: skip
+    parser.add_argument("--stages", nargs="+", choices=("head", "lips", "torso"),
+                        help="override train.stages")  # fmt: skip
+    parser.add_argument("--resume", action="store_true", help="continue from latest.pt")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def run(args) -> int:
+    import json
+    from pathlib import Path
+
+    import gin
+
+    import lokitalk_plugins.registration  # noqa: F401
+    from lokitalk_plugins.train import parse_config_files, train_from_config
+
+    from .workspace import write_run
+
+    parse_config_files(args.config, args.bind)
+    audio_file = gin.query_parameter("TalkingHeadFolder.audio_file") if _bound() else "aud.npy"
+    write_run(Path(args.workspace), Path(args.data), args.config, args.bind, audio_file)
+    summary = train_from_config(
+        args.config, args.bind, data=args.data, workspace=args.workspace,
+        stages=args.stages, resume=args.resume, progress=not args.quiet,
+    )  # fmt: skip
+    print(json.dumps(summary, indent=1, default=str))
+    return 0
+
+
+def _bound() -> bool:
+    import gin
+
+    try:
+        gin.query_parameter("TalkingHeadFolder.audio_file")
+    except ValueError:
+        return False
+    return True

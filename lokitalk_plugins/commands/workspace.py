@@ -1,0 +1,79 @@
+"""A training workspace: what ``lokitalk train`` writes so ``eval`` and ``render`` can rebuild
+the model: ``run.json`` (data folder, config files, bindings, featurizer) beside
+``checkpoints/`` (``latest.pt`` and ``operative_config.gin``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+__all__ = ["RUN_FILE", "write_run", "read_run", "studio_featurizer_matches", "load_system"]
+
+RUN_FILE = "run.json"
+
+
+def studio_featurizer_matches(folder: Path, audio_file: str, seconds: float = 2.0) -> bool:
+    """True when ``audio_file`` holds the studio's log-mel windows of ``aud.wav`` (checked on
+    the first ``seconds``), so a wav can be featurized the same way at render time."""
+    import numpy as np
+
+    from lokitalk_plugins.signals.features import load_wav, logmel_windows
+
+    feats_path, wav_path = folder / audio_file, folder / "aud.wav"
+    if not (feats_path.is_file() and wav_path.is_file()):
+        return False
+    feats = np.load(feats_path, mmap_mode="r")
+    if feats.ndim != 3 or feats.shape[1] != 16:
+        return False
+    wav, sr = load_wav(wav_path)
+    full = logmel_windows(wav, sr=sr, n_mels=feats.shape[2])
+    n = min(len(full), len(feats), int(seconds * 25))
+    # windows near the end of a cut clip differ (padding), so compare the first n - 8 only
+    n = max(n - 8, 1)
+    return bool(np.allclose(full[:n], feats[:n], atol=1e-4))
+
+
+def write_run(workspace: Path, data: Path, configs, bindings, audio_file: str) -> dict:
+    run = {
+        "data": str(Path(data).resolve()),
+        "configs": [str(c) for c in configs],
+        "bindings": list(bindings),
+        "audio_file": audio_file,
+        "featurizer": "studio" if studio_featurizer_matches(Path(data), audio_file) else None,
+    }
+    workspace.mkdir(parents=True, exist_ok=True)
+    (workspace / RUN_FILE).write_text(json.dumps(run, indent=1))
+    return run
+
+
+def read_run(workspace: Path) -> dict:
+    path = Path(workspace) / RUN_FILE
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} not found: {workspace} is not a workspace written by `lokitalk train`"
+        )
+    return json.loads(path.read_text())
+
+
+def load_system(workspace: Path):
+    """Rebuild the trained system of a workspace with its EMA weights, in the stage it
+    reached. Returns (system, run, stage)."""
+    import gin
+
+    import lokitalk_plugins.registration  # noqa: F401  (registers the configurables)
+    from lokitalk_plugins.train import load_checkpoint, load_model_weights, parse_config_files
+
+    workspace = Path(workspace)
+    run = read_run(workspace)
+    ckpt_dir = workspace / "checkpoints"
+    latest = ckpt_dir / "latest.pt"
+    if not latest.is_file():
+        raise FileNotFoundError(f"no checkpoint in {ckpt_dir}: train first (lokitalk train)")
+    parse_config_files(run["configs"], run["bindings"])
+    state = load_checkpoint(latest)
+    system = gin.get_configurable("TalkingHeadSystem")()
+    load_model_weights(system, state, strict=True, use_ema=True)
+    stage = state.get("stage", "head")
+    system.set_stage(stage)
+    system.eval()
+    return system, run, stage

@@ -1,0 +1,64 @@
+"""lokitalk train -> eval -> render on a tiny studio folder, through the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lokitalk_plugins.cli import main
+from lokitalk_plugins.data.studio import write_identity
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ws")
+    data = write_identity(root / "id000", seconds=1.0, size=32, seed=0)
+    ws = root / "run"
+    code = main([
+        "train", "--config", "configs/er_nerf.gin", "--config", "configs/studio_quick.gin",
+        "--data", str(data), "--workspace", str(ws), "--quiet",
+        "--bind", "head/Trainer.steps = 30", "--bind", "Trainer.val_every = 30",
+        "--bind", "ERNeRF.grid_size = 32", "--bind", "TalkingHeadSystem.num_rays = 256",
+    ])  # fmt: skip
+    assert code == 0
+    return ws
+
+
+@pytest.mark.slow
+def test_train_writes_run_checkpoint_and_operative_config(workspace):
+    run = json.loads((workspace / "run.json").read_text())
+    assert run["featurizer"] == "studio" and run["audio_file"] == "aud.npy"
+    assert (workspace / "checkpoints" / "latest.pt").is_file()
+    assert "Trainer.lr_decay = 0.5" in (workspace / "checkpoints/operative_config.gin").read_text()
+    assert (workspace / "logs" / "head.csv").is_file()
+
+
+@pytest.mark.slow
+def test_eval_writes_metrics(workspace, capsys):
+    assert main(["eval", "--workspace", str(workspace), "--quiet"]) == 0
+    result = json.loads((workspace / "eval.json").read_text())
+    assert result["stage"] == "head" and result["frames"] == 3
+    assert 5 < result["psnr"] < 60 and result["fps"] > 0 and result["size_mb"] > 0
+    assert result["lpips"] is None or isinstance(result["lpips"], float)
+    assert "PSNR" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_render_from_wav_and_from_features(workspace, tmp_path):
+    run = json.loads((workspace / "run.json").read_text())
+    wav = f"{run['data']}/aud.wav"
+    out = tmp_path / "a.mp4"
+    assert main(["render", "--workspace", str(workspace), "--audio", wav, "--out", str(out),
+                 "--quiet", "--max-frames", "5"]) == 0  # fmt: skip
+    assert out.stat().st_size > 0
+    out2 = tmp_path / "b.mp4"
+    feats = f"{run['data']}/aud.npy"
+    args = ["--out", str(out2), "--quiet", "--side-by-side", "--max-frames", "5"]
+    assert main(["render", "--workspace", str(workspace), "--audio-features", feats, *args]) == 0
+    assert out2.stat().st_size > 0
+
+
+def test_eval_of_a_folder_that_is_not_a_workspace(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not a workspace written by `lokitalk train`"):
+        main(["eval", "--workspace", str(tmp_path)])

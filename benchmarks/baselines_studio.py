@@ -1,0 +1,172 @@
+"""RAD-NeRF and ER-NeRF trained on one studio identity on the CPU, then evaluated on val.
+
+    python benchmarks/baselines_studio.py                 # 128x128, 20 s, ~20 min a backbone
+    python benchmarks/baselines_studio.py --profile quick # 64x64, 4 s, a few minutes
+
+Both backbones train at once, one process and one thread each (2 cores). Each runs the head
+stage, the lips fine-tune and the torso stage (head frozen) from the packaged gin files plus
+``configs/studio_quick.gin``, with the step counts of the profile; then ``lokitalk eval``'s
+measurement on the val split. Writes ``benchmarks/results/baselines_studio[_quick].json`` and
+``.md`` with the commands, settings, machine, per-stage wall times and every metric.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+RESULTS = ROOT / "results"
+
+PROFILES = {
+    # size, seconds, head/lips/torso steps, rays per step
+    "quick": dict(size=64, seconds=4.0, head=600, lips=100, torso=200, rays=1024),
+    "default": dict(size=128, seconds=20.0, head=5000, lips=300, torso=1000, rays=2048),
+}
+
+
+def _commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                             text=True, check=True)  # fmt: skip
+        return out.stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _train_and_eval(name: str, data: str, workspace: str, prof: dict, queue) -> None:
+    os.environ["OMP_NUM_THREADS"] = "1"
+    import torch
+
+    torch.set_num_threads(1)
+    import lokitalk_plugins.registration  # noqa: F401
+    from lokitalk_plugins.commands.workspace import load_system, write_run
+    from lokitalk_plugins.data.studio import load_truth
+    from lokitalk_plugins.train import train_from_config
+    from lokitalk_plugins.train.evaluate import evaluate
+
+    configs = [f"configs/{name}.gin", "configs/studio_quick.gin", "configs/torso.gin"]
+    bindings = [
+        f"head/Trainer.steps = {prof['head']}",
+        f"lips/Trainer.steps = {prof['lips']}",
+        f"torso/Trainer.steps = {prof['torso']}",
+        f"TalkingHeadSystem.num_rays = {prof['rays']}",
+        "Trainer.val_every = 100000",
+        "Trainer.ckpt_every = 100000",
+        "Trainer.log_every = 100",
+    ]
+    write_run(Path(workspace), Path(data), configs, bindings, "aud.npy")
+    t0 = time.perf_counter()
+    summary = train_from_config(configs, bindings, data=data, workspace=workspace,
+                                progress=False)  # fmt: skip
+    train_seconds = time.perf_counter() - t0
+    system, run, stage = load_system(Path(workspace))
+    from lokitalk_plugins.data import TalkingHeadFolder
+
+    val = TalkingHeadFolder(data, split="val", background="bc", progress=False)
+    result = evaluate(system, val, truth=load_truth(data), progress=False)
+    result.pop("per_frame", None)
+    row = {"backbone": name, "configs": configs, "bindings": bindings}
+    row.update(train_seconds=train_seconds, stages=summary["stages"], eval=result)
+    queue.put(row)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="default")
+    parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument("--work", default=str(RESULTS / "cache"))
+    args = parser.parse_args(argv)
+    prof = PROFILES[args.profile]
+    work = Path(args.work) / f"baselines_{args.profile}"
+    data = work / "id000"
+    if not data.exists():
+        from lokitalk_plugins.data.studio import write_identity
+
+        print(f"writing the studio identity to {data} ...", flush=True)
+        write_identity(data, identity=0, seconds=prof["seconds"], size=prof["size"], seed=0)
+    start = time.perf_counter()
+    queue = mp.get_context("spawn").Queue()
+    procs = []
+    for name in ("rad_nerf", "er_nerf"):
+        ws = work / f"ws_{name}"
+        if ws.exists():
+            import shutil
+
+            shutil.rmtree(ws)
+        p = mp.get_context("spawn").Process(
+            target=_train_and_eval, args=(name, str(data), str(ws), prof, queue)
+        )
+        p.start()
+        procs.append(p)
+    rows = [queue.get() for _ in procs]
+    for p in procs:
+        p.join()
+    import torch
+
+    report = {
+        "benchmark": "baselines trained on one studio identity (CPU)",
+        "command": "python benchmarks/baselines_studio.py --profile " + args.profile,
+        "profile": args.profile,
+        "settings": prof,
+        "commit": _commit(),
+        "machine": {
+            "platform": platform.platform(),
+            "cpu_count": os.cpu_count(),
+            "python": sys.version.split()[0],
+            "torch": torch.__version__,
+            "threads_per_backbone": 1,
+            "backbones_in_parallel": 2,
+        },  # fmt: skip
+        "wall_seconds": time.perf_counter() - start,
+        "results": sorted(rows, key=lambda r: r["backbone"]),
+    }
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = "baselines_studio" + ("" if args.profile == "default" else f"_{args.profile}")
+    (out / f"{stem}.json").write_text(json.dumps(report, indent=1, default=str))
+    md = _markdown(report)
+    (out / f"{stem}.md").write_text(md)
+    print(md)
+    return 0
+
+
+def _fmt(v, digits=2):
+    return "n/a" if v is None else (f"{v:.{digits}f}" if isinstance(v, float) else str(v))
+
+
+def _markdown(report: dict) -> str:
+    p = report["settings"]
+    lines = [
+        f"# Baselines on one studio identity ({report['profile']} profile)",
+        "",
+        f"`{report['command']}` at commit `{report['commit'][:10]}`; "
+        f"{p['size']}x{p['size']}, {p['seconds']:.0f} s of video, steps head/lips/torso "
+        f"{p['head']}/{p['lips']}/{p['torso']}, {p['rays']} rays a step; both backbones "
+        f"trained side by side, one thread each, on {report['machine']['cpu_count']} cores "
+        f"({report['machine']['platform']}, torch {report['machine']['torch']}).",
+        "",
+        "| backbone | val PSNR | SSIM | LPIPS | mouth err (px) | eye err (px) | lip sync r "
+        "| train time (min) | FPS | size (MB) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in report["results"]:
+        e = r["eval"]
+        lines.append(
+            f"| {r['backbone']} | {_fmt(e['psnr'])} | {_fmt(e['ssim'], 3)} | {_fmt(e['lpips'], 3)}"
+            f" | {_fmt(e['mouth_error'])} | {_fmt(e['eye_error'])} | {_fmt(e['lip_sync'])}"
+            f" | {r['train_seconds'] / 60:.1f} | {_fmt(e['fps'], 1)} | {_fmt(e['size_mb'])} |"
+        )
+    lines += ["", "LPIPS is n/a where no AlexNet backbone weights are on the machine.", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,5 +1,41 @@
 """Pure loss functions, each with its paper equation and shapes in the docstring."""
 
 from .basic import alpha_entropy, masked_mean, ray_mse
+from .lokitalk import (
+    LAMBDA_ALPHA,
+    LAMBDA_ATT,
+    LAMBDA_DELTA,
+    LAMBDA_LPIPS,
+    LPIPS_START_FRACTION,
+    lokitalk_total_loss,
+    lpips_weight,
+)
+from .region import (
+    ATTENTION_REGIONS,
+    REGION_WEIGHTS,
+    attention_masks,
+    attention_regularization,
+    region_regularization,
+    region_weight_map,
+    weighted_color_loss,
+)
 
-__all__ = ["alpha_entropy", "masked_mean", "ray_mse"]
+__all__ = [
+    "ATTENTION_REGIONS",
+    "LAMBDA_ALPHA",
+    "LAMBDA_ATT",
+    "LAMBDA_DELTA",
+    "LAMBDA_LPIPS",
+    "LPIPS_START_FRACTION",
+    "REGION_WEIGHTS",
+    "alpha_entropy",
+    "attention_masks",
+    "attention_regularization",
+    "lokitalk_total_loss",
+    "lpips_weight",
+    "masked_mean",
+    "ray_mse",
+    "region_regularization",
+    "region_weight_map",
+    "weighted_color_loss",
+]

@@ -1,1 +1,29 @@
-"""Region-Specific Deformation Fields (LokiTalk section 3.2)."""
+"""Region-Specific Deformation Fields (LokiTalk section 3.2).
+
+- :class:`RSDF`: face field (eq. 3) cascaded into the torso field (eq. 4), warping
+  observation points to one canonical space (eq. 5); returns :class:`RSDFOutput` with the
+  offsets and per-point maps (attention scores, offset norms) for the losses.
+- :class:`FaceDeformation`, :class:`TorsoDeformation`: the two fields on a point encoding.
+- :class:`SignalAttention`: per-point sigmoid cross-attention scores between a point and
+  each driving signal (lip/audio, eye, torso/pose).
+- :class:`JointDeformation`: the "O+D" ablation, one field conditioned on all signals.
+"""
+
+from .attention import SignalAttention, expand_signal
+from .fields import FaceDeformation, TorsoDeformation, offset_mlp, point_encoder
+from .joint import JointDeformation
+from .rsdf import MAP_NAMES, RSDF, RSDFOutput, inside_box
+
+__all__ = [
+    "MAP_NAMES",
+    "RSDF",
+    "FaceDeformation",
+    "JointDeformation",
+    "RSDFOutput",
+    "SignalAttention",
+    "TorsoDeformation",
+    "expand_signal",
+    "inside_box",
+    "offset_mlp",
+    "point_encoder",
+]

@@ -1,0 +1,120 @@
+"""RSDF: the face and torso deformation fields composed into one observation -> canonical map.
+
+    Δx_face  = Φ_face(PE(x); F_a, F_e)            (eq. 3)
+    Δx_torso = Φ_torso(PE(x); F_h, Δx_face)       (eq. 4)
+    x'       = x + Δx_face + Δx_torso             (eq. 5)
+
+one canonical space shared by head and torso. Out-of-box behaviour: points outside
+[-bound, bound]^3 are not deformed (both offsets, their norms and the attention scores are 0
+there, x' = x). Inside the box RSDF does not clamp x': a canonical point pushed outside the
+backbone's box encodes to zeros in the backbone's grid (zero features, no gradient from that
+grid), exactly as a bare backbone treats any outside point; the region loss (eq. 7) and the
+zero-initialised offsets keep offsets small in practice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from .fields import FaceDeformation, TorsoDeformation, point_encoder
+
+__all__ = ["MAP_NAMES", "RSDF", "RSDFOutput", "inside_box"]
+
+# per-point maps RSDF can return, for a renderer to weight-sum per ray
+MAP_NAMES = ("att_lip", "att_eye", "att_torso", "dx_face_norm", "dx_torso_norm")
+
+
+@dataclass
+class RSDFOutput:
+    """x_canonical: [N, 3] = x + dx_face + dx_torso; dx_face, dx_torso: [N, 3];
+    maps: name -> [N] per-point values (attention scores in [0, 1], offset norms >= 0)."""
+
+    x_canonical: torch.Tensor
+    dx_face: torch.Tensor
+    dx_torso: torch.Tensor
+    maps: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+def inside_box(x: torch.Tensor, bound: float) -> torch.Tensor:
+    """x: [N, 3] -> bool [N], True where every coordinate is in [-bound, bound]."""
+    return (x.abs() <= bound).all(dim=-1)
+
+
+class RSDF(nn.Module):
+    """Region-Specific Deformation Fields (LokiTalk sec. 3.2).
+
+    audio_dim: A, size of F_a (Audio2Motion feature, e.g. 32 or 64); eye_dim: 1 (F_e, eye
+    ratio); pose_dim: 6 (F_h, head pose); torso: build the torso field (False: face only,
+    dx_torso = 0); hidden, num_layers: both offset MLPs; att_dim, att_hidden: attention sizes;
+    shared_encoding: one PE for both fields (eqs. 3-4 write the same PE) or one each;
+    bound: box half-size of the observation points; grid: keyword arguments of
+    :func:`~lokitalk_plugins.rsdf.fields.point_encoder` (levels, resolutions, table, backend).
+
+    forward(x [N, 3] in [-bound, bound], F_a [1 or N, A], F_e [1 or N, eye_dim],
+    F_h [1 or N, pose_dim] or None when torso=False) -> :class:`RSDFOutput` with maps
+    ``att_lip``, ``att_eye``, (``att_torso``), ``dx_face_norm``, ``dx_torso_norm`` (see
+    :attr:`map_names`). Every offset is exactly zero at initialisation.
+    """
+
+    def __init__(
+        self,
+        audio_dim: int = 32,
+        eye_dim: int = 1,
+        pose_dim: int = 6,
+        torso: bool = True,
+        hidden: int = 64,
+        num_layers: int = 3,
+        att_dim: int = 16,
+        att_hidden: int = 32,
+        shared_encoding: bool = True,
+        bound: float = 1.0,
+        grid: dict | None = None,
+    ):
+        super().__init__()
+        self.audio_dim, self.eye_dim, self.pose_dim = audio_dim, eye_dim, pose_dim
+        self.torso, self.shared_encoding, self.bound = torso, shared_encoding, float(bound)
+        grid = dict(grid or {})
+        self.encoder = point_encoder(bound=bound, **grid)
+        p = self.encoder.output_dim
+        att = dict(att_dim=att_dim, att_hidden=att_hidden)
+        self.face = FaceDeformation(p, audio_dim, eye_dim, hidden, num_layers, **att)
+        if torso:
+            if not shared_encoding:
+                self.encoder_torso = point_encoder(bound=bound, **grid)
+            self.torso_field = TorsoDeformation(p, pose_dim, hidden, num_layers, **att)
+
+    @property
+    def map_names(self) -> tuple[str, ...]:
+        """Names of the per-point maps :meth:`forward` returns."""
+        return tuple(n for n in MAP_NAMES if self.torso or n != "att_torso")
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        F_a: torch.Tensor,
+        F_e: torch.Tensor,
+        F_h: torch.Tensor | None = None,
+    ) -> RSDFOutput:
+        if x.dim() != 2 or x.shape[-1] != 3:
+            raise ValueError(f"x: expected [N, 3], got {tuple(x.shape)}")
+        inside = inside_box(x, self.bound).to(x.dtype)[:, None]  # [N, 1]
+        h = self.encoder(x)
+        dx_face, scores = self.face(h, F_a, F_e)
+        dx_face = dx_face * inside
+        maps = {"att_lip": scores["lip"], "att_eye": scores["eye"]}
+        if self.torso:
+            if F_h is None:
+                raise ValueError("F_h (head pose) is required when torso=True")
+            h_t = h if self.shared_encoding else self.encoder_torso(x)
+            dx_torso, t_scores = self.torso_field(h_t, F_h, dx_face)
+            dx_torso = dx_torso * inside
+            maps["att_torso"] = t_scores["torso"]
+        else:
+            dx_torso = torch.zeros_like(dx_face)
+        maps = {k: v * inside[:, 0] for k, v in maps.items()}
+        maps["dx_face_norm"] = torch.linalg.vector_norm(dx_face, dim=-1)
+        maps["dx_torso_norm"] = torch.linalg.vector_norm(dx_torso, dim=-1)
+        return RSDFOutput(x + dx_face + dx_torso, dx_face, dx_torso, maps)

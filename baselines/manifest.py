@@ -9,19 +9,12 @@ from __future__ import annotations
 import json
 from importlib import resources
 
+from lokitalk_plugins.train.weights import OCCUPANCY_BUFFERS
+
 __all__ = ["load_manifest", "OCCUPANCY_KEYS", "compare_with_manifest"]
 
 # ray-marching state; an original checkpoint's values are recomputed, so they may be absent
-OCCUPANCY_KEYS = frozenset(
-    {
-        "aabb_train",
-        "aabb_infer",
-        "density_grid",
-        "density_bitfield",
-        "step_counter",
-        "density_grid_torso",
-    }
-)
+OCCUPANCY_KEYS = frozenset(OCCUPANCY_BUFFERS)
 
 
 def load_manifest(name: str) -> dict:

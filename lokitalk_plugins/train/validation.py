@@ -12,15 +12,15 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from PIL import Image
 
 from lokitalk_plugins.metrics.image import psnr
 from lokitalk_plugins.train.ema import EMA
 from lokitalk_plugins.train.rng import capture_rng, restore_rng
+from lokitalk_plugins.train.video import side_by_side
 
-__all__ = ["frame_field", "colorize_depth", "side_by_side", "validate_frame"]
+__all__ = ["frame_field", "validate_frame"]
 
 
 def frame_field(frame: Any, name: str) -> Any:
@@ -28,36 +28,6 @@ def frame_field(frame: Any, name: str) -> Any:
     if isinstance(frame, dict):
         return frame.get(name)
     return getattr(frame, name, None)
-
-
-def colorize_depth(depth: torch.Tensor, cmap: str = "turbo") -> np.ndarray:
-    """depth [H, W] -> uint8 [H, W, 3], min-max normalised over finite values."""
-    import matplotlib
-
-    d = depth.detach().float().cpu().numpy()
-    finite = np.isfinite(d)
-    lo, hi = (d[finite].min(), d[finite].max()) if finite.any() else (0.0, 1.0)
-    norm = np.where(finite, (d - lo) / max(hi - lo, 1e-12), 0.0)
-    rgb = matplotlib.colormaps[cmap](norm)[..., :3]
-    return (rgb * 255.0 + 0.5).astype(np.uint8)
-
-
-def _to_uint8(img: torch.Tensor) -> np.ndarray:
-    """img [H, W, 3] in [0, 1] -> uint8 [H, W, 3]."""
-    x = img.detach().float().clamp(0, 1).cpu().numpy()
-    return (x * 255.0 + 0.5).astype(np.uint8)
-
-
-def side_by_side(
-    pred: torch.Tensor, gt: torch.Tensor | None, depth: torch.Tensor | None
-) -> np.ndarray:
-    """pred, gt [H, W, 3] in [0, 1], depth [H, W] -> uint8 [H, W * panels, 3]."""
-    panels = [_to_uint8(pred)]
-    if gt is not None:
-        panels.append(_to_uint8(gt.reshape(pred.shape)))
-    if depth is not None:
-        panels.append(colorize_depth(depth.reshape(pred.shape[:2])))
-    return np.concatenate(panels, axis=1)
 
 
 def validate_frame(
@@ -83,5 +53,9 @@ def validate_frame(
     if out_path is not None:
         out_path = Path(out_path)
         out_path.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(side_by_side(pred, gt, out.get("depth"))).save(out_path)
+        depth = out.get("depth")
+        depth = None if depth is None else depth.detach().float().cpu().reshape(pred.shape[:2])
+        gt_cpu = None if gt is None else gt.detach().float().cpu()
+        panels = side_by_side(pred.detach().float().cpu().clamp(0, 1), gt_cpu, depth)
+        Image.fromarray(panels).save(out_path)
     return {} if gt is None else {"val_psnr": psnr(pred.clamp(0, 1), gt)}

@@ -15,7 +15,12 @@ import torch
 from torch import nn
 
 from lokitalk_plugins.data.audio import audio_window
-from lokitalk_plugins.data.sampling import RayBatch, sample_lips_crop, sample_random_rays
+from lokitalk_plugins.data.sampling import (
+    RayBatch,
+    sample_lips_crop,
+    sample_patches,
+    sample_random_rays,
+)
 from lokitalk_plugins.losses import alpha_entropy, ray_mse
 from lokitalk_plugins.render import VolumeRenderer
 from lokitalk_plugins.train.system import STAGES, StepOutput
@@ -33,7 +38,11 @@ class TalkingHeadSystem(nn.Module):
     originals; fewer on a CPU); max_samples: samples per ray in training (16);
     entropy_weight: 1e-4; lips_weight: LPIPS weight on the lips crop (0.01); lr_grid, lr_mlp,
     lr_audio_att: learning rates of the parameter groups; grid_fraction: share of occupancy
-    cells refreshed every 16 steps (1.0 as the originals; less is cheaper on a CPU).
+    cells refreshed every 16 steps (1.0 as the originals; less is cheaper on a CPU);
+    eye_noise: uniform noise of that half-width added to the eye value in training (ER-NeRF:
+    0.05); lips_patches: when > 0, the lips stage alternates the lips crop with that many
+    random lips_patch_size^2 patches (ER-NeRF: 64 of 32x32, LPIPS weight lips_patch_weight
+    0.1); 0 keeps the lips crop on every step (RAD-NeRF).
     """
 
     def __init__(
@@ -48,12 +57,18 @@ class TalkingHeadSystem(nn.Module):
         lr_audio_att: float = 5e-4,
         grid_fraction: float = 1.0,
         render_chunk: int = 8192,
+        eye_noise: float = 0.0,
+        lips_patches: int = 0,
+        lips_patch_size: int = 32,
+        lips_patch_weight: float = 0.1,
     ):
         super().__init__()
         self.model = model
         self.num_rays, self.entropy_weight, self.lips_weight = num_rays, entropy_weight, lips_weight
         self.lrs = {"grid": lr_grid, "mlp": lr_mlp, "audio_att": lr_audio_att}
-        self.render_chunk = render_chunk
+        self.render_chunk, self.eye_noise = render_chunk, eye_noise
+        self.lips_patches, self.lips_patch_size = lips_patches, lips_patch_size
+        self.lips_patch_weight = lips_patch_weight
         model.grid.fraction = grid_fraction
         self.renderer = VolumeRenderer(model.grid, max_samples=max_samples)
         self.stage = "head"
@@ -95,16 +110,19 @@ class TalkingHeadSystem(nn.Module):
         return [{"name": k, "params": v, "lr": self.lrs[k]} for k, v in groups.items() if v]
 
     # ------------------------------------------------------------------ fields
-    def _conditioning(self, frame, training: bool):
+    def _conditioning(self, frame, training: bool, generator=None):
         m = self.model
         enc_a = m.encode_audio(frame.audio.unsqueeze(0).float())
         eye = frame.eye.reshape(1, 1).float()
+        if training and self.eye_noise > 0:
+            u = torch.rand(1, 1, generator=generator, dtype=eye.dtype)
+            eye = eye + (2 * u - 1) * self.eye_noise
         code = m.individual_code(frame.index if training else None)
         return enc_a, eye, code
 
-    def field(self, frame, training: bool):
+    def field(self, frame, training: bool, generator=None):
         """The head field of one frame: (x [S, 3], d [S, 3]) -> dict(sigma, color, ...)."""
-        enc_a, eye, code = self._conditioning(frame, training)
+        enc_a, eye, code = self._conditioning(frame, training, generator)
         return lambda x, d: self.model(x, d, enc_a, eye, code)
 
     def _torso_background(self, frame, index: torch.Tensor, training: bool):
@@ -119,19 +137,24 @@ class TalkingHeadSystem(nn.Module):
         return out["color"] * out["alpha"] + bc * (1 - out["alpha"]), out
 
     # ------------------------------------------------------------------ training
-    def _rays(self, frame, generator) -> RayBatch:
+    def _rays(self, frame, step: int, generator) -> tuple[RayBatch, float]:
+        """The step's rays and the LPIPS weight that goes with them."""
         if self.stage == "lips":
-            return sample_lips_crop(frame)
-        return sample_random_rays(frame, self.num_rays, generator)
+            s = min(self.lips_patch_size, frame.H, frame.W)
+            if self.lips_patches > 0 and step % 2:
+                rays = sample_patches(frame, self.lips_patches, s, generator)
+                return rays, self.lips_patch_weight
+            return sample_lips_crop(frame), self.lips_weight
+        return sample_random_rays(frame, self.num_rays, generator), 0.0
 
     def training_step(self, frame, step: int, total_steps: int, generator) -> StepOutput:
-        rays = self._rays(frame, generator)
+        rays, lpips_weight = self._rays(frame, step, generator)
         bg, logs = rays.background, {}
         if self.stage == "torso":
             bg, torso = self._torso_background(frame, rays.index, training=True)
         res = self.renderer.render_rays(
             rays.rays_o, rays.rays_d, bg, training=True,
-            extras=self.model.ray_extras, field=self.field(frame, training=True),
+            extras=self.model.ray_extras, field=self.field(frame, True, generator),
         )  # fmt: skip
         mse = ray_mse(res.rgb, rays.rgb)
         loss = mse.mean()
@@ -145,9 +168,9 @@ class TalkingHeadSystem(nn.Module):
         if self.stage == "lips":
             lpips = self._lips_lpips()
             if lpips is not None:
-                h, w = rays.shape
-                pred = res.rgb.reshape(1, h, w, 3)
-                term = self.lips_weight * lpips(pred, rays.rgb.reshape(1, h, w, 3))
+                shape = (-1, *rays.shape[-2:], 3)  # one crop [h, w] or P patches [P, s, s]
+                pred, target = res.rgb.reshape(shape), rays.rgb.reshape(shape)
+                term = lpips_weight * lpips(pred, target)
                 loss = loss + term
                 logs["lpips"] = float(term.detach())
         self.model.grid.record_samples(step, rays.index.numel(), res.weights.numel())

@@ -97,3 +97,30 @@ def test_lips_stage_uses_the_lips_crop(folder, tmp_path, monkeypatch):
     assert torch.isfinite(out.loss)
     with pytest.raises(ValueError, match="stage must be one of"):
         system.set_stage("hair")
+
+
+def test_er_nerf_lips_stage_alternates_crop_and_patches(folder):
+    data = TalkingHeadFolder(folder, preload=True, progress=False)
+    torch.manual_seed(0)
+    model = ERNeRF(audio_in_dim=data.audio_features.shape[1], ind_num=len(data), grid_size=32)
+    system = TalkingHeadSystem(model, lips_patches=4, lips_patch_size=8, lips_patch_weight=0.1)
+    system.set_stage("lips")
+    g = torch.Generator().manual_seed(0)
+    patches, w_odd = system._rays(data[0], 1, g)
+    crop, w_even = system._rays(data[0], 2, g)
+    assert patches.shape == (4, 8, 8) and w_odd == 0.1
+    assert crop.rect is not None and w_even == system.lips_weight
+
+
+def test_eye_noise_stays_within_its_half_width(folder):
+    data = TalkingHeadFolder(folder, progress=False)
+    torch.manual_seed(0)
+    model = ERNeRF(audio_in_dim=data.audio_features.shape[1], ind_num=len(data), grid_size=32)
+    system = TalkingHeadSystem(model, eye_noise=0.05)
+    g = torch.Generator().manual_seed(0)
+    frame = data[0]
+    eyes = [system._conditioning(frame, True, g)[1].item() for _ in range(50)]
+    base = frame.eye.item()
+    assert max(abs(e - base) for e in eyes) <= 0.05 + 1e-6
+    assert len({round(e, 6) for e in eyes}) > 40  # noise drawn each time
+    assert system._conditioning(frame, False, g)[1].item() == base  # none at test time

@@ -92,7 +92,7 @@ def main(argv=None) -> int:
 
         print(f"writing the studio identity to {data} ...", flush=True)
         write_identity(data, identity=0, seconds=prof["seconds"], size=prof["size"], seed=0)
-    start = time.perf_counter()
+    start, commit = time.perf_counter(), _commit()  # the code that runs is the code at start
     queue = mp.get_context("spawn").Queue()
     procs = []
     for name in ("rad_nerf", "er_nerf"):
@@ -116,7 +116,7 @@ def main(argv=None) -> int:
         "command": "python benchmarks/baselines_studio.py --profile " + args.profile,
         "profile": args.profile,
         "settings": prof,
-        "commit": _commit(),
+        "commit": commit,
         "machine": {
             "platform": platform.platform(),
             "cpu_count": os.cpu_count(),

@@ -9,6 +9,7 @@ in the lips stage, and the 2D torso field in the torso stage with the head froze
 
 from __future__ import annotations
 
+import inspect
 import warnings
 
 import torch
@@ -27,8 +28,18 @@ from lokitalk_plugins.train.system import STAGES, StepOutput
 
 __all__ = ["TalkingHeadSystem"]
 
-_GRID_PREFIXES = ("encoder", "torso_encoder")
+_GRID_PREFIXES = ("encoder", "torso_encoder", "rsdf.")
 _TORSO_PREFIXES = ("torso_", "individual_codes_torso", "anchor_points")
+
+
+def _local_name(name: str) -> str:
+    """A parameter's name inside the backbone (a wrapped model holds it as ``backbone``)."""
+    return name.removeprefix("backbone.")
+
+
+def _takes_pose(model: nn.Module) -> bool:
+    """True when the model's forward accepts the head pose (``pose=``, e.g. a wrapped model)."""
+    return "pose" in inspect.signature(model.forward).parameters
 
 
 class TalkingHeadSystem(nn.Module):
@@ -94,13 +105,15 @@ class TalkingHeadSystem(nn.Module):
             raise ValueError("the torso stage needs a model built with torso=True")
         self.stage = stage
         for name, p in self.model.named_parameters():
-            p.requires_grad_(name.startswith(_TORSO_PREFIXES) == (stage == "torso"))
+            is_torso = _local_name(name).startswith(_TORSO_PREFIXES)
+            p.requires_grad_(is_torso == (stage == "torso"))
 
     def parameter_groups(self) -> list[dict]:
         groups: dict[str, list] = {"grid": [], "mlp": [], "audio_att": []}
         for name, p in self.model.named_parameters():
             if not p.requires_grad:
                 continue
+            name = _local_name(name)
             if name.startswith("audio_att_net"):
                 groups["audio_att"].append(p)
             elif name.startswith(_GRID_PREFIXES) and name.endswith("embeddings"):
@@ -123,6 +136,9 @@ class TalkingHeadSystem(nn.Module):
     def field(self, frame, training: bool, generator=None):
         """The head field of one frame: (x [S, 3], d [S, 3]) -> dict(sigma, color, ...)."""
         enc_a, eye, code = self._conditioning(frame, training, generator)
+        if _takes_pose(self.model):
+            pose = frame.pose.reshape(1, 6).to(enc_a.dtype)
+            return lambda x, d: self.model(x, d, enc_a, eye, code, pose=pose)
         return lambda x, d: self.model(x, d, enc_a, eye, code)
 
     def _torso_background(self, frame, index: torch.Tensor, training: bool):

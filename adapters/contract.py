@@ -1,0 +1,139 @@
+"""The Backbone contract: what a plug-in needs from a NeRF talking-head backbone.
+
+A backbone exposes its canonical radiance field and its per-frame conditioning:
+
+- ``encode_points(x [N, 3] in [-bound, bound]) -> enc_x [N, C]``
+- ``density(enc_x [N, C], enc_a [1 or N, A], eye [1 or N, 1]) -> dict`` with ``sigma`` [N],
+  ``geo_feat`` [N, G] and the backbone's per-point maps (its ``ray_extras``)
+- ``color(geo_feat [N, G], d [N, 3] unit view directions, code [1, I]) -> rgb [N, 3]``
+- ``encode_audio(windows [B, 8, K, T]) -> F_a [B, A]``
+- ``individual_code(index | None, torso=False) -> [1, I]`` (code 0 when index is None)
+
+:class:`Backbone` is that contract as a typing Protocol (our rebuilt networks satisfy it
+directly). :class:`BackboneAdapter` implements it for any model object that has a backbone's
+*original* submodule names, so the same adapter fits our rebuilds and the original codebases'
+models: an adapter calls only those submodules (with the originals' call signatures, e.g.
+``encoder(x, bound=...)``) and documented constants, never a helper method of the network.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar, Protocol, runtime_checkable
+
+import torch
+
+from lokitalk_plugins.signals.audio import encode_audio
+
+__all__ = ["Backbone", "BackboneAdapter"]
+
+
+@runtime_checkable
+class Backbone(Protocol):
+    """The canonical radiance field and per-frame conditioning of a talking-head backbone."""
+
+    bound: float
+    audio_dim: int
+
+    def encode_points(self, x: torch.Tensor) -> torch.Tensor: ...
+
+    def density(
+        self, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor
+    ) -> dict[str, torch.Tensor]: ...
+
+    def color(
+        self, geo_feat: torch.Tensor, d: torch.Tensor, code: torch.Tensor
+    ) -> torch.Tensor: ...
+
+    def encode_audio(self, windows: torch.Tensor) -> torch.Tensor: ...
+
+    def individual_code(self, index: int | None, torso: bool = False) -> torch.Tensor: ...
+
+
+class BackboneAdapter(ABC):
+    """The :class:`Backbone` contract mapped onto one backbone's real submodule names.
+
+    model: the backbone object (our rebuild or the original codebase's model); it must have
+    every attribute in :attr:`required` (ValueError otherwise). The adapter is a plain object
+    holding a reference to the model (it owns no weights, so wrapping never duplicates
+    parameters). Subclasses set ``name``, ``required`` (attribute names the model must have),
+    ``ray_extras`` (per-point maps :meth:`density` returns besides sigma and geo_feat) and
+    implement :meth:`encode_points`, :meth:`density` and :meth:`color`.
+
+    Shared by both originals: ``audio_net`` and (when att > 0) ``audio_att_net`` for F_a,
+    ``individual_codes`` [M, I] (and ``individual_codes_torso``) for the per-frame codes,
+    ``bound`` and ``audio_dim``.
+    """
+
+    name: ClassVar[str] = ""
+    required: ClassVar[tuple[str, ...]] = ()
+    ray_extras: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, model):
+        missing = self.missing(model)
+        if missing:
+            raise ValueError(
+                f"{type(self).__name__} needs a model with {list(self.required)}; "
+                f"{type(model).__name__} lacks {missing}"
+            )
+        self.model = model
+
+    @classmethod
+    def missing(cls, model) -> list[str]:
+        """The required attribute names ``model`` lacks (empty when it fits)."""
+        return [n for n in cls.required if getattr(model, n, None) is None]
+
+    @classmethod
+    def matches(cls, model) -> bool:
+        """True when ``model`` has every submodule this adapter maps onto."""
+        return bool(cls.required) and not cls.missing(model)
+
+    # --- constants of the model -----------------------------------------------------------
+    @property
+    def bound(self) -> float:
+        """Half-size of the box the canonical points live in (``model.bound``)."""
+        return float(getattr(self.model, "bound", 1.0))
+
+    @property
+    def audio_dim(self) -> int:
+        """A, the size of F_a (``model.audio_dim``)."""
+        return int(self.model.audio_dim)
+
+    # --- per-frame conditioning -----------------------------------------------------------
+    def encode_audio(self, windows: torch.Tensor) -> torch.Tensor:
+        """windows [B, 8, K, T] -> F_a [B, A]: ``audio_net`` on every window, then
+        ``audio_att_net`` across them (the centre window when the model has none)."""
+        m = self.model
+        return encode_audio(m.audio_net, getattr(m, "audio_att_net", None), windows)
+
+    def individual_code(self, index: int | None, torso: bool = False) -> torch.Tensor:
+        """The per-frame code [1, I] from ``individual_codes`` (``individual_codes_torso``
+        with torso=True); code 0 when ``index`` is None (test time)."""
+        codes = self.model.individual_codes_torso if torso else self.model.individual_codes
+        return codes[0 if index is None else int(index)].unsqueeze(0)
+
+    # --- the canonical field ----------------------------------------------------------------
+    @abstractmethod
+    def encode_points(self, x: torch.Tensor) -> torch.Tensor:
+        """x: [N, 3] in [-bound, bound] -> enc_x [N, C]."""
+
+    @abstractmethod
+    def density(
+        self, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        """enc_x [N, C], enc_a [1 or N, A], eye [1 or N, 1] -> dict(sigma [N], geo_feat [N, G],
+        and every name of :attr:`ray_extras` [N])."""
+
+    @abstractmethod
+    def color(self, geo_feat: torch.Tensor, d: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
+        """geo_feat [N, G], d [N, 3] unit directions, code [1, I] -> rgb [N, 3]."""
+
+    def field(self, x, d, enc_a, eye, code) -> dict[str, torch.Tensor]:
+        """The backbone's head forward: x [N, 3], d [N, 3], enc_a [1, A], eye [1, 1],
+        code [1, I] -> dict(sigma [N], geo_feat, color [N, 3], the per-point maps)."""
+        out = self.density(self.encode_points(x), enc_a, eye)
+        out["color"] = self.color(out["geo_feat"], d, code)
+        return out
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({type(self.model).__name__})"

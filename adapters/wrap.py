@@ -1,0 +1,188 @@
+"""``wrap(backbone, rsdf=..., idakt=...)``: a backbone with plug-ins, a drop-in for the trainer.
+
+The wrapped head field of one frame, with F_a = the backbone's audio feature, F_e = the eye
+value, F_h = the 6-D head pose (zeros when not given):
+
+    x' = RSDF(x; F_a, F_e, F_h).x_canonical        observation -> canonical (eqs. 3-5)
+    out = backbone field at x' (through its adapter) + the RSDF's per-point maps
+
+Every RSDF offset is exactly zero at initialisation, so x' == x and the wrapped model renders
+exactly as the bare backbone. Density-only calls (``density(encode_points(x), enc_a, eye)``,
+what the occupancy refresh uses) evaluate the *undeformed* canonical field: the occupancy
+grid is a conservative skip structure refreshed every 16 steps with decay, and the offsets are
+kept small by L_Δ, so the canonical density at x stands in for the deformed one there.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from lokitalk_plugins.losses import LAMBDA_ATT, LAMBDA_DELTA
+
+from .contract import BackboneAdapter
+from .registry import adapt
+from .regularisers import lokitalk_regularisers
+
+__all__ = ["WrappedModel", "wrap"]
+
+POSE_DIM = 6  # F_h: euler angles (radians) and translation
+
+
+class WrappedModel(nn.Module):
+    """A backbone (``.backbone``) with an observation-to-canonical deformation (``.rsdf``).
+
+    backbone: the model (our RAD-NeRF / ER-NeRF, or an original codebase's model);
+    rsdf: an :class:`~lokitalk_plugins.rsdf.RSDF` or
+    :class:`~lokitalk_plugins.rsdf.JointDeformation` (or None: the bare field);
+    adapter: the :class:`BackboneAdapter` bound to backbone (detected when None);
+    lambda_delta, lambda_att: weights of L_Δ (1e-5) and L_att (1e-4) in :meth:`regularisers`.
+
+    Has what ``TalkingHeadSystem`` uses: forward, encode_audio, individual_code,
+    encode_points, density, grid, ray_extras, regularisers, torso, torso_condition,
+    forward_torso, audio_dim, audio_in_dim, bound.
+    """
+
+    def __init__(
+        self,
+        backbone: nn.Module,
+        rsdf: nn.Module | None = None,
+        adapter: BackboneAdapter | None = None,
+        lambda_delta: float = LAMBDA_DELTA,
+        lambda_att: float = LAMBDA_ATT,
+    ):
+        super().__init__()
+        self.backbone = backbone
+        self.add_module("rsdf", rsdf)
+        self.adapter = adapter if adapter is not None else adapt(backbone)
+        if self.adapter.model is not backbone:
+            raise ValueError("the adapter is bound to another model than the backbone")
+        self.lambda_delta, self.lambda_att = float(lambda_delta), float(lambda_att)
+        if rsdf is not None:
+            if int(rsdf.audio_dim) != self.adapter.audio_dim:
+                raise ValueError(
+                    f"rsdf.audio_dim={rsdf.audio_dim} but the backbone's audio feature F_a has "
+                    f"{self.adapter.audio_dim} channels: build RSDF(audio_dim="
+                    f"{self.adapter.audio_dim}, ...)"
+                )
+            clash = set(rsdf.map_names) & set(self.adapter.ray_extras)
+            if clash:
+                raise ValueError(f"RSDF map names clash with the backbone's: {sorted(clash)}")
+
+    # --- delegated attributes ----------------------------------------------------------------
+    @property
+    def grid(self):
+        """The backbone's occupancy grid (the same object; not registered twice)."""
+        return self.backbone.grid
+
+    @property
+    def torso(self) -> bool:
+        return bool(getattr(self.backbone, "torso", False))
+
+    @property
+    def torso_condition(self) -> str:
+        return self.backbone.torso_condition
+
+    @property
+    def audio_dim(self) -> int:
+        return self.adapter.audio_dim
+
+    @property
+    def audio_in_dim(self) -> int:
+        return int(self.backbone.audio_in_dim)
+
+    @property
+    def bound(self) -> float:
+        return self.adapter.bound
+
+    @property
+    def ray_extras(self) -> tuple[str, ...]:
+        """The backbone's per-point maps, then the plug-in's (weight-summed per ray)."""
+        maps = tuple(self.rsdf.map_names) if self.rsdf is not None else ()
+        return tuple(self.adapter.ray_extras) + maps
+
+    # --- conditioning and the canonical field (through the adapter) --------------------
+    def encode_audio(self, windows: torch.Tensor) -> torch.Tensor:
+        """windows [B, 8, K, T] -> F_a [B, audio_dim]."""
+        return self.adapter.encode_audio(windows)
+
+    def individual_code(self, index: int | None, torso: bool = False) -> torch.Tensor:
+        """[1, ind_dim] code of a frame (code 0 when index is None)."""
+        return self.adapter.individual_code(index, torso=torso)
+
+    def encode_points(self, x: torch.Tensor) -> torch.Tensor:
+        """x [N, 3] canonical points -> backbone encoding [N, C] (no deformation)."""
+        return self.adapter.encode_points(x)
+
+    def density(self, enc_x, enc_a, eye) -> dict[str, torch.Tensor]:
+        """The undeformed canonical density (for occupancy refreshes; see the module doc)."""
+        return self.adapter.density(enc_x, enc_a, eye)
+
+    def color(self, geo_feat, d, code) -> torch.Tensor:
+        return self.adapter.color(geo_feat, d, code)
+
+    def deform(self, x: torch.Tensor, enc_a, eye, pose=None):
+        """x [N, 3] observation points -> RSDFOutput (None when there is no plug-in).
+        pose: [1 or N, 6] head pose F_h, zeros when None."""
+        if self.rsdf is None:
+            return None
+        pose_dim = int(getattr(self.rsdf, "pose_dim", POSE_DIM))
+        if pose is None:
+            pose = x.new_zeros(1, pose_dim)
+        return self.rsdf(x, enc_a, eye, pose.to(x.dtype))
+
+    def forward(self, x, d, enc_a, eye, code, pose=None) -> dict[str, torch.Tensor]:
+        """x [N, 3], d [N, 3], enc_a [1, audio_dim], eye [1, 1], code [1, ind_dim],
+        pose [1, 6] or None -> the backbone's outputs at the canonical points (sigma [N],
+        color [N, 3], geo_feat, its maps) plus the plug-in's per-point maps [N]."""
+        warp = self.deform(x, enc_a, eye, pose)
+        if warp is None:
+            return self.adapter.field(x, d, enc_a, eye, code)
+        out = self.adapter.field(warp.x_canonical, d, enc_a, eye, code)
+        out.update(warp.maps)
+        return out
+
+    # --- training terms and torso ------------------------------------------------------------
+    def regularisers(self, res, rays, frame, progress: float) -> dict[str, torch.Tensor]:
+        """The backbone's own regularisers (when it has any) + LokiTalk's λ_Δ L_Δ and
+        λ_att L_att from the per-ray maps ``res.extras`` and the masks ``rays.masks``."""
+        terms = {}
+        if hasattr(self.backbone, "regularisers"):
+            terms.update(self.backbone.regularisers(res, rays, frame, progress))
+        if self.rsdf is not None:
+            extra = lokitalk_regularisers(
+                res.extras, rays.masks, self.lambda_delta, self.lambda_att
+            )
+            clash = set(extra) & set(terms)
+            if clash:
+                raise ValueError(f"regulariser names clash with the backbone's: {sorted(clash)}")
+            terms.update(extra)
+        return terms
+
+    def forward_torso(self, x, cond, code) -> dict[str, torch.Tensor]:
+        """The backbone's 2D torso field (not deformed by the plug-ins)."""
+        return self.backbone.forward_torso(x, cond, code)
+
+
+def wrap(
+    backbone: nn.Module,
+    rsdf: nn.Module | None = None,
+    idakt=None,
+    backbone_name: str | None = None,
+    lambda_delta: float = LAMBDA_DELTA,
+    lambda_att: float = LAMBDA_ATT,
+) -> WrappedModel:
+    """A backbone with plug-ins: ``wrap(model, rsdf=RSDF(audio_dim=model.audio_dim))``.
+
+    backbone: the model; rsdf: RSDF or JointDeformation (None: none); idakt: ID-Aware
+    Knowledge Transfer, not built yet (only None is accepted); backbone_name: a registered
+    name (e.g. "er_nerf"; detected from the submodule names when None); lambda_delta,
+    lambda_att: weights of the LokiTalk regularisers.
+    """
+    if idakt is not None:
+        raise ValueError(
+            "idakt: ID-Aware Knowledge Transfer (lokitalk_plugins.idakt, LokiTalk sec. 3.3) is "
+            "an open feature, not built yet; pass idakt=None"
+        )
+    adapter = adapt(backbone, backbone_name)
+    return WrappedModel(backbone, rsdf, adapter, lambda_delta, lambda_att)

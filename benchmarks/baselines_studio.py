@@ -28,7 +28,7 @@ RESULTS = ROOT / "results"
 PROFILES = {
     # size, seconds, head/lips/torso steps, rays per step
     "quick": dict(size=64, seconds=4.0, head=600, lips=100, torso=200, rays=1024),
-    "default": dict(size=128, seconds=20.0, head=5000, lips=300, torso=1000, rays=2048),
+    "default": dict(size=128, seconds=20.0, head=3000, lips=300, torso=2500, rays=2048),
 }
 
 
@@ -41,7 +41,7 @@ def _commit() -> str:
         return "unknown"
 
 
-def _train_and_eval(name: str, data: str, workspace: str, prof: dict, queue) -> None:
+def _train_and_eval(name: str, data: str, workspace: str, prof: dict, out: str) -> None:
     os.environ["OMP_NUM_THREADS"] = "1"
     import torch
 
@@ -75,7 +75,7 @@ def _train_and_eval(name: str, data: str, workspace: str, prof: dict, queue) -> 
     result.pop("per_frame", None)
     row = {"backbone": name, "configs": configs, "bindings": bindings}
     row.update(train_seconds=train_seconds, stages=summary["stages"], eval=result)
-    queue.put(row)
+    Path(out).write_text(json.dumps(row, default=str))
 
 
 def main(argv=None) -> int:
@@ -93,7 +93,6 @@ def main(argv=None) -> int:
         print(f"writing the studio identity to {data} ...", flush=True)
         write_identity(data, identity=0, seconds=prof["seconds"], size=prof["size"], seed=0)
     start, commit = time.perf_counter(), _commit()  # the code that runs is the code at start
-    queue = mp.get_context("spawn").Queue()
     procs = []
     for name in ("rad_nerf", "er_nerf"):
         ws = work / f"ws_{name}"
@@ -101,14 +100,20 @@ def main(argv=None) -> int:
             import shutil
 
             shutil.rmtree(ws)
+        row_file = work / f"row_{name}.json"
+        row_file.unlink(missing_ok=True)
         p = mp.get_context("spawn").Process(
-            target=_train_and_eval, args=(name, str(data), str(ws), prof, queue)
+            target=_train_and_eval, args=(name, str(data), str(ws), prof, str(row_file))
         )
         p.start()
         procs.append(p)
-    rows = [queue.get() for _ in procs]
     for p in procs:
         p.join()
+    failed = [n for n, p in zip(("rad_nerf", "er_nerf"), procs) if p.exitcode != 0]
+    if failed:
+        print(f"training failed for {failed}: see the traceback above", file=sys.stderr)
+        return 1
+    rows = [json.loads((work / f"row_{n}.json").read_text()) for n in ("rad_nerf", "er_nerf")]
     import torch
 
     report = {

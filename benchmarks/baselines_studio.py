@@ -17,6 +17,7 @@ import json
 import multiprocessing as mp
 import os
 import platform
+import signal
 import subprocess
 import sys
 import time
@@ -86,6 +87,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=str(RESULTS))
     parser.add_argument("--work", default=str(RESULTS / "cache"))
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the finally below runs
     prof = PROFILES[args.profile]
     work = Path(args.work) / f"baselines_{args.profile}"
     data = work / "id000"
@@ -109,8 +111,13 @@ def main(argv=None) -> int:
         )
         p.start()
         procs.append(p)
-    for p in procs:
-        p.join()
+    try:
+        for p in procs:
+            p.join()
+    finally:  # a stopped benchmark stops its trainers too (no orphan keeps writing)
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
     failed = [n for n, p in zip(("rad_nerf", "er_nerf"), procs) if p.exitcode != 0]
     if failed:
         print(f"training failed for {failed}: see the traceback above", file=sys.stderr)

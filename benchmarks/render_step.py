@@ -90,6 +90,7 @@ def build_field(torch, encoder_backend: str):
 
 
 def main(argv=None) -> int:
+    load_at_start = os.getloadavg()[0]  # before our own work raises it
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rays", type=int, default=4096)
     p.add_argument("--steps", type=int, default=10)
@@ -186,7 +187,12 @@ def main(argv=None) -> int:
             "python": sys.version.split()[0],
             "torch": torch.__version__,
             "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],
-            "note": "2 cores shared with other jobs while measured: timings are noisy",
+            "load_average_1min_at_start": round(load_at_start, 2),
+            "note": (
+                "other jobs were running when the benchmark started: timings are noisy"
+                if load_at_start > 0.5
+                else "the machine was idle when the benchmark started"
+            ),
         },
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -26,10 +26,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
 
+BACKBONES = ("rad_nerf", "er_nerf")
 PROFILES = {
     # size, seconds, head/lips/torso steps, rays per step
     "quick": dict(size=64, seconds=4.0, head=600, lips=100, torso=200, rays=1024),
     "default": dict(size=128, seconds=20.0, head=4000, lips=200, torso=1500, rays=2048),
+    # the whole 20-minute budget of one backbone: twice the head steps
+    "long": dict(size=128, seconds=20.0, head=8000, lips=200, torso=2000, rays=2048),
 }
 
 
@@ -86,11 +89,12 @@ def main(argv=None) -> int:
     parser.add_argument("--profile", choices=sorted(PROFILES), default="default")
     parser.add_argument("--out", default=str(RESULTS))
     parser.add_argument("--work", default=str(RESULTS / "cache"))
+    parser.add_argument("--backbones", nargs="+", default=list(BACKBONES), choices=BACKBONES)
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the finally below runs
     prof = PROFILES[args.profile]
     work = Path(args.work) / f"baselines_{args.profile}"
-    data = work / "id000"
+    data = Path(args.work) / f"studio_{prof['size']}px_{prof['seconds']:.0f}s" / "id000"
     if not data.exists():
         from lokitalk_plugins.data.studio import write_identity
 
@@ -98,7 +102,7 @@ def main(argv=None) -> int:
         write_identity(data, identity=0, seconds=prof["seconds"], size=prof["size"], seed=0)
     start, commit = time.perf_counter(), _commit()  # the code that runs is the code at start
     procs = []
-    for name in ("rad_nerf", "er_nerf"):
+    for name in args.backbones:
         ws = work / f"ws_{name}"
         if ws.exists():
             import shutil
@@ -118,16 +122,18 @@ def main(argv=None) -> int:
         for p in procs:
             if p.is_alive():
                 p.terminate()
-    failed = [n for n, p in zip(("rad_nerf", "er_nerf"), procs) if p.exitcode != 0]
+    failed = [n for n, p in zip(args.backbones, procs) if p.exitcode != 0]
     if failed:
         print(f"training failed for {failed}: see the traceback above", file=sys.stderr)
         return 1
-    rows = [json.loads((work / f"row_{n}.json").read_text()) for n in ("rad_nerf", "er_nerf")]
+    rows = [json.loads((work / f"row_{n}.json").read_text()) for n in args.backbones]
     import torch
 
     report = {
         "benchmark": "baselines trained on one studio identity (CPU)",
-        "command": "python benchmarks/baselines_studio.py --profile " + args.profile,
+        "command": "python benchmarks/baselines_studio.py --profile "
+        + args.profile
+        + ("" if len(args.backbones) == 2 else " --backbones " + " ".join(args.backbones)),
         "profile": args.profile,
         "settings": prof,
         "commit": commit,
@@ -145,6 +151,8 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stem = "baselines_studio" + ("" if args.profile == "default" else f"_{args.profile}")
+    if len(args.backbones) == 1:
+        stem += "_" + args.backbones[0]
     (out / f"{stem}.json").write_text(json.dumps(report, indent=1, default=str))
     md = _markdown(report)
     (out / f"{stem}.md").write_text(md)
@@ -163,8 +171,9 @@ def _markdown(report: dict) -> str:
         "",
         f"`{report['command']}` at commit `{report['commit'][:10]}`; "
         f"{p['size']}x{p['size']}, {p['seconds']:.0f} s of video, steps head/lips/torso "
-        f"{p['head']}/{p['lips']}/{p['torso']}, {p['rays']} rays a step; both backbones "
-        f"trained side by side, one thread each, on {report['machine']['cpu_count']} cores "
+        f"{p['head']}/{p['lips']}/{p['torso']}, {p['rays']} rays a step; "
+        f"{report['machine']['backbones_in_parallel']} backbone(s) trained side by side, one "
+        f"thread each, on {report['machine']['cpu_count']} cores "
         f"({report['machine']['platform']}, torch {report['machine']['torch']}).",
         "",
         "| backbone | val PSNR | SSIM | LPIPS | mouth err (px) | eye err (px) | lip sync r "

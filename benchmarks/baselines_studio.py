@@ -100,6 +100,7 @@ def main(argv=None) -> int:
 
         print(f"writing the studio identity to {data} ...", flush=True)
         write_identity(data, identity=0, seconds=prof["seconds"], size=prof["size"], seed=0)
+    load_at_start = os.getloadavg()[0]  # above ~0.5: other jobs shared the cores
     start, commit = time.perf_counter(), _commit()  # the code that runs is the code at start
     procs = []
     for name in args.backbones:
@@ -143,7 +144,9 @@ def main(argv=None) -> int:
             "python": sys.version.split()[0],
             "torch": torch.__version__,
             "threads_per_backbone": 1,
-            "backbones_in_parallel": 2,
+            "backbones_in_parallel": len(args.backbones),
+            "load_average_1min_at_start": round(load_at_start, 2),
+            "load_average_1min_at_end": round(os.getloadavg()[0], 2),
         },  # fmt: skip
         "wall_seconds": time.perf_counter() - start,
         "results": sorted(rows, key=lambda r: r["backbone"]),

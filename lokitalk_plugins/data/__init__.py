@@ -6,7 +6,7 @@ The names below are imported on first use (PEP 562), so importing a submodule su
 
 from __future__ import annotations
 
-import importlib
+from lokitalk_plugins._lazy import lazy_exports
 
 # public name -> submodule defining it
 _EXPORTS = {
@@ -32,12 +32,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        module = importlib.import_module(f"{__name__}.{_EXPORTS[name]}")
-        return getattr(module, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

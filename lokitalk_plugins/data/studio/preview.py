@@ -73,11 +73,13 @@ def write_preview(folder, out=None, n_frames: int = 8) -> Path:
     ax.set_ylim(-0.05, 1.05)
     ax.legend(fontsize=7, ncol=4, loc="upper right")
     handles = [plt.Rectangle((0, 0), 1, 1, color=LABEL_COLOURS[k]) for k in range(len(LABEL_NAMES))]
-    fig.legend(handles, LABEL_NAMES, ncol=len(LABEL_NAMES), fontsize=7, loc="lower center")
+    fig.legend(handles, LABEL_NAMES, ncol=len(LABEL_NAMES), fontsize=7, loc="upper center",
+               bbox_to_anchor=(0.5, 0.965))  # fmt: skip
     meta = truth.meta
-    fig.suptitle(f"{folder.name}: identity {meta.get('identity')}, utterance "
-                 f"{meta.get('utterance')}, seed {meta.get('seed')}", fontsize=9)  # fmt: skip
-    fig.tight_layout(rect=(0, 0.03, 1, 0.98))
+    title = (f"{folder.name}: identity {meta.get('identity')}, utterance "
+             f"{meta.get('utterance')}, seed {meta.get('seed')}")  # fmt: skip
+    fig.suptitle(title, fontsize=9, y=0.995)
+    fig.tight_layout(rect=(0, 0, 1, 0.93))  # the title and the label legend sit above
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return out

@@ -12,7 +12,9 @@ Registered names (short name; the module-qualified name also works):
 - ``TalkingHeadFolder``: the dataset of a preprocessed folder;
 - ``TalkingHeadSystem``, ``RADNeRF``, ``ERNeRF``: the rebuilt backbones and the system that
   trains them (registered when ``lokitalk_plugins.baselines`` imports; a failure to import
-  them is reported as a warning, and the core configurables stay usable).
+  them is reported as a warning, and the core configurables stay usable);
+- ``wrap``, ``RSDF``, ``JointDeformation``: a backbone with a deformation plug-in (the
+  ablation settings O+D and O+D+R of LokiTalk's Table 2: ``configs/*_od.gin``, ``*_odr.gin``).
 """
 
 from __future__ import annotations
@@ -70,4 +72,20 @@ def register_backbones() -> bool:
     return True
 
 
+def register_plugins() -> bool:
+    """Register the plug-ins and ``wrap`` (the Table 2 settings O+D and O+D+R bind them);
+    False (with a warning) when ``lokitalk_plugins.adapters`` cannot be imported."""
+    try:
+        from lokitalk_plugins.adapters import wrap
+        from lokitalk_plugins.rsdf import RSDF, JointDeformation
+    except ImportError as e:
+        warnings.warn(f"the plug-ins are not registered with gin ({e})", stacklevel=2)
+        return False
+    _register(wrap, "wrap", "lokitalk_plugins.adapters")
+    _register(RSDF, "RSDF", "lokitalk_plugins.rsdf")
+    _register(JointDeformation, "JointDeformation", "lokitalk_plugins.rsdf")
+    return True
+
+
 register_backbones()
+register_plugins()

@@ -9,13 +9,13 @@ from torch import nn
 from lokitalk_plugins.render import OccupancyGrid, expose_grid_buffers
 from lokitalk_plugins.signals.audio import AudioAttNet, AudioNet, encode_audio
 
-__all__ = ["AUDIO_DIMS", "register_occupancy_buffers", "TalkingHeadBase"]
+__all__ = ["AUDIO_DIMS", "attach_occupancy_grid", "TalkingHeadBase"]
 
 # feature file -> K: DeepSpeech, wav2vec (esperanto), HuBERT, anything else
 AUDIO_DIMS = {"deepspeech": 29, "esperanto": 44, "hubert": 1024, "default": 32}
 
 
-def register_occupancy_buffers(
+def attach_occupancy_grid(
     module: nn.Module, grid_size: int = 128, torso: bool = False, bound: float = 1.0
 ) -> None:
     """The originals' ray-marching state, under their names.

@@ -82,6 +82,7 @@ class TalkingHeadSystem(nn.Module):
         self.lips_patch_weight = lips_patch_weight
         model.grid.fraction = grid_fraction
         self.renderer = VolumeRenderer(model.grid, max_samples=max_samples)
+        self._pose_arg = _takes_pose(model)  # checked once, not on every step
         self.stage = "head"
         self._audio_bank: torch.Tensor | None = None
         self._eye_bank: torch.Tensor | None = None
@@ -136,7 +137,7 @@ class TalkingHeadSystem(nn.Module):
     def field(self, frame, training: bool, generator=None):
         """The head field of one frame: (x [S, 3], d [S, 3]) -> dict(sigma, color, ...)."""
         enc_a, eye, code = self._conditioning(frame, training, generator)
-        if _takes_pose(self.model):
+        if self._pose_arg:
             pose = frame.pose.reshape(1, 6).to(enc_a.dtype)
             return lambda x, d: self.model(x, d, enc_a, eye, code, pose=pose)
         return lambda x, d: self.model(x, d, enc_a, eye, code)

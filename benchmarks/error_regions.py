@@ -23,13 +23,11 @@ def main(argv=None) -> int:
     parser.add_argument("workspace", type=Path)
     parser.add_argument("--every", type=int, default=3, help="use every n-th val frame")
     args = parser.parse_args(argv)
-    from lokitalk_plugins.commands.workspace import load_system
-    from lokitalk_plugins.data import TalkingHeadFolder
+    from lokitalk_plugins.commands.workspace import load_dataset, load_system
     from lokitalk_plugins.data.studio import BACKGROUND, NECK, TORSO, load_truth
 
     system, run, stage = load_system(args.workspace)
-    background = "bc" if stage == "torso" else "torso"
-    val = TalkingHeadFolder(run["data"], split="val", background=background, progress=False)
+    val = load_dataset(run, stage, "val", progress=False)
     truth = load_truth(run["data"])
     sums = {"head": 0.0, "torso+neck": 0.0, "background": 0.0}
     frames = list(range(0, len(val), args.every))

@@ -17,7 +17,7 @@ from lokitalk_plugins.encoding import FrequencyEncoder, GridEncoder, SHEncoder, 
 from lokitalk_plugins.layers import MLP
 from lokitalk_plugins.losses import masked_mean
 
-from ..common import AUDIO_DIMS, TalkingHeadBase, register_occupancy_buffers
+from ..common import AUDIO_DIMS, TalkingHeadBase, attach_occupancy_grid
 from ..regions import in_rect, lower_face_rect
 
 __all__ = ["ERNeRF"]
@@ -65,7 +65,7 @@ class ERNeRF(TalkingHeadBase):
         self.color_net = MLP(self.encoder_dir.output_dim + 64 + ind_dim, 3, 64, 2)
         self.unc_net = MLP(in_dim, 1, 32, 2)
         self.aud_ch_att_net = MLP(in_dim, audio_dim, 64, 2)
-        register_occupancy_buffers(self, grid_size, torso, bound)
+        attach_occupancy_grid(self, grid_size, torso, bound)
         if torso:
             self.anchor_points = torch.nn.Parameter(
                 torch.tensor(

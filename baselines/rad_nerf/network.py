@@ -15,7 +15,7 @@ from lokitalk_plugins.encoding import FrequencyEncoder, GridEncoder, SHEncoder
 from lokitalk_plugins.layers import MLP, trunc_exp
 from lokitalk_plugins.losses import masked_mean
 
-from ..common import AUDIO_DIMS, TalkingHeadBase, register_occupancy_buffers
+from ..common import AUDIO_DIMS, TalkingHeadBase, attach_occupancy_grid
 from ..regions import in_rect, lower_face_rect
 
 __all__ = ["RADNeRF"]
@@ -60,7 +60,7 @@ class RADNeRF(TalkingHeadBase):
         self.sigma_net = MLP(in_dim + amb_dim + 1, 1 + 64, 64, 3)
         self.encoder_dir = SHEncoder(degree=4)
         self.color_net = MLP(self.encoder_dir.output_dim + 64 + ind_dim, 3, 64, 2)
-        register_occupancy_buffers(self, grid_size, torso, bound)
+        attach_occupancy_grid(self, grid_size, torso, bound)
         if torso:
             self.torso_deform_encoder = FrequencyEncoder(input_dim=2, max_freq_log2=9, n_freqs=10)
             self.pose_encoder = FrequencyEncoder(input_dim=6, max_freq_log2=3, n_freqs=4)

@@ -17,19 +17,14 @@ def configure(parser) -> None:
 def run(args) -> int:
     from pathlib import Path
 
-    import gin
-
     from lokitalk_plugins.train.eval_report import save_eval
     from lokitalk_plugins.train.evaluate import evaluate
 
-    from .workspace import load_system
+    from .workspace import load_dataset, load_system
 
     system, run_info, stage = load_system(Path(args.workspace))
     data = Path(run_info["data"])
-    background = "bc" if stage == "torso" else "torso"
-    with gin.config_scope(stage):
-        folder = gin.get_configurable("TalkingHeadFolder")
-        val = folder(data, split="val", background=background, progress=not args.quiet)
+    val = load_dataset(run_info, stage, "val", progress=not args.quiet)
     truth = None
     try:
         from lokitalk_plugins.data.studio import load_truth

@@ -23,19 +23,14 @@ def configure(parser) -> None:
 def run(args) -> int:
     from pathlib import Path
 
-    import gin
     import numpy as np
 
     from lokitalk_plugins.train import render_video
 
-    from .workspace import load_system
+    from .workspace import load_dataset, load_system
 
     system, run_info, stage = load_system(Path(args.workspace))
-    background = "bc" if stage == "torso" else "torso"
-    with gin.config_scope(stage):
-        folder = gin.get_configurable("TalkingHeadFolder")
-        data = folder(Path(run_info["data"]), split="train", background=background,
-                      progress=not args.quiet)  # fmt: skip
+    data = load_dataset(run_info, stage, "train", progress=not args.quiet)
     feats = np.load(args.audio_features) if args.audio_features else None
     render_video(
         system, data, args.out, audio_features=feats, audio_wav=args.audio,

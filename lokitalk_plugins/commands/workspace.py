@@ -7,7 +7,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-__all__ = ["RUN_FILE", "write_run", "read_run", "studio_featurizer_matches", "load_system"]
+__all__ = [
+    "RUN_FILE",
+    "write_run",
+    "read_run",
+    "studio_featurizer_matches",
+    "load_system",
+    "load_dataset",
+]
 
 RUN_FILE = "run.json"
 
@@ -26,6 +33,7 @@ def studio_featurizer_matches(folder: Path, audio_file: str, seconds: float = 2.
     if feats.ndim != 3 or feats.shape[1] != 16:
         return False
     wav, sr = load_wav(wav_path)
+    wav = wav[: int((seconds + 1.0) * sr)]  # only what is compared (+1 s of context)
     full = logmel_windows(wav, sr=sr, n_mels=feats.shape[2])
     n = min(len(full), len(feats), int(seconds * 25))
     # windows near the end of a cut clip differ (padding), so compare the first n - 8 only
@@ -77,3 +85,14 @@ def load_system(workspace: Path):
     system.set_stage(stage)
     system.eval()
     return system, run, stage
+
+
+def load_dataset(run: dict, stage: str, split: str, progress: bool = True):
+    """The workspace's folder as the gin-configured dataset of ``stage``: the head drawn over
+    the GT torso image before the torso stage, over ``bc.jpg`` (the torso is rendered) after."""
+    import gin
+
+    background = "bc" if stage == "torso" else "torso"
+    with gin.config_scope(stage):
+        folder = gin.get_configurable("TalkingHeadFolder")
+        return folder(Path(run["data"]), split=split, background=background, progress=progress)

@@ -1,7 +1,8 @@
 """``wrap(backbone, rsdf=..., idakt=...)``: a backbone with plug-ins, a drop-in for the trainer.
 
-The wrapped head field of one frame, with F_a = the backbone's audio feature, F_e = the eye
-value, F_h = the 6-D head pose (zeros when not given):
+The wrapped head field of one frame, with F_a = the backbone's audio feature (or, when an
+``audio2motion`` model is given, the prior mean of that Audio2Motion VAE: the motion-aware F_a of
+LokiTalk sec. 3.2), F_e = the eye value, F_h = the 6-D head pose (zeros when not given):
 
     x' = RSDF(x; F_a, F_e, F_h).x_canonical        observation -> canonical (eqs. 3-5)
     out = backbone field at x' (through its adapter) + the RSDF's per-point maps
@@ -36,7 +37,13 @@ class WrappedModel(nn.Module):
     rsdf: an :class:`~lokitalk_plugins.rsdf.RSDF` or
     :class:`~lokitalk_plugins.rsdf.JointDeformation` (or None: the bare field);
     adapter: the :class:`BackboneAdapter` bound to backbone (detected when None);
-    lambda_delta, lambda_att: weights of L_Δ (1e-5) and L_att (1e-4) in :meth:`regularisers`.
+    lambda_delta, lambda_att: weights of L_Δ (1e-5) and L_att (1e-4) in :meth:`regularisers`;
+    audio2motion: an :class:`~lokitalk_plugins.signals.Audio2Motion` whose prior mean is the
+    plug-in's F_a (None: the backbone's audio feature); train_audio2motion: False keeps it
+    frozen (its names are in :attr:`frozen_prefixes`, which the training system honours).
+
+    With audio2motion, :meth:`encode_audio` returns [B, A + L]: the backbone's F_a then the
+    VAE's; the backbone sees the first A channels, the plug-in the last L.
 
     Has what ``TalkingHeadSystem`` uses: forward, encode_audio, individual_code,
     encode_points, density, grid, ray_extras, regularisers, torso, torso_condition,
@@ -50,20 +57,27 @@ class WrappedModel(nn.Module):
         adapter: BackboneAdapter | None = None,
         lambda_delta: float = LAMBDA_DELTA,
         lambda_att: float = LAMBDA_ATT,
+        audio2motion: nn.Module | None = None,
+        train_audio2motion: bool = False,
     ):
         super().__init__()
         self.backbone = backbone
         self.add_module("rsdf", rsdf)
+        self.add_module("audio2motion", audio2motion)
+        self.train_audio2motion = bool(train_audio2motion)
         self.adapter = adapter if adapter is not None else adapt(backbone)
         if self.adapter.model is not backbone:
             raise ValueError("the adapter is bound to another model than the backbone")
         self.lambda_delta, self.lambda_att = float(lambda_delta), float(lambda_att)
+        if audio2motion is not None and rsdf is None:
+            raise ValueError("audio2motion gives the plug-in's F_a: it needs an rsdf")
         if rsdf is not None:
-            if int(rsdf.audio_dim) != self.adapter.audio_dim:
+            f_a = self.plugin_audio_dim
+            source = "the Audio2Motion latent" if audio2motion is not None else "the backbone's"
+            if int(rsdf.audio_dim) != f_a:
                 raise ValueError(
-                    f"rsdf.audio_dim={rsdf.audio_dim} but the backbone's audio feature F_a has "
-                    f"{self.adapter.audio_dim} channels: build RSDF(audio_dim="
-                    f"{self.adapter.audio_dim}, ...)"
+                    f"rsdf.audio_dim={rsdf.audio_dim} but F_a ({source} audio feature) has "
+                    f"{f_a} channels: build RSDF(audio_dim={f_a}, ...)"
                 )
             clash = set(rsdf.map_names) & set(self.adapter.ray_extras)
             if clash:
@@ -92,6 +106,20 @@ class WrappedModel(nn.Module):
         return int(self.backbone.audio_in_dim)
 
     @property
+    def plugin_audio_dim(self) -> int:
+        """Size of the plug-in's F_a: the Audio2Motion latent, else the backbone's F_a."""
+        if self.audio2motion is not None:
+            return int(self.audio2motion.latent_dim)
+        return self.adapter.audio_dim
+
+    @property
+    def frozen_prefixes(self) -> tuple[str, ...]:
+        """Parameter-name prefixes the training system keeps frozen in every stage."""
+        if self.audio2motion is not None and not self.train_audio2motion:
+            return ("audio2motion.",)
+        return ()
+
+    @property
     def bound(self) -> float:
         return self.adapter.bound
 
@@ -103,8 +131,21 @@ class WrappedModel(nn.Module):
 
     # --- conditioning and the canonical field (through the adapter) --------------------
     def encode_audio(self, windows: torch.Tensor) -> torch.Tensor:
-        """windows [B, 8, K, T] -> F_a [B, audio_dim]."""
-        return self.adapter.encode_audio(windows)
+        """windows [B, 8, K, T] -> F_a [B, audio_dim] (with audio2motion: [B, audio_dim + L],
+        the backbone's F_a then the VAE's prior mean)."""
+        enc = self.adapter.encode_audio(windows)
+        if self.audio2motion is None:
+            return enc
+        with torch.set_grad_enabled(self.train_audio2motion and torch.is_grad_enabled()):
+            f_a = self.audio2motion.feature(windows.to(enc.dtype))
+        return torch.cat([enc, f_a.to(enc.dtype)], dim=-1)
+
+    def split_audio(self, enc_a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """What :meth:`encode_audio` returned -> (the backbone's F_a, the plug-in's F_a)."""
+        if self.audio2motion is None:
+            return enc_a, enc_a
+        a = self.adapter.audio_dim
+        return enc_a[..., :a], enc_a[..., a:]
 
     def individual_code(self, index: int | None, torso: bool = False) -> torch.Tensor:
         """[1, ind_dim] code of a frame (code 0 when index is None)."""
@@ -116,14 +157,15 @@ class WrappedModel(nn.Module):
 
     def density(self, enc_x, enc_a, eye) -> dict[str, torch.Tensor]:
         """The undeformed canonical density (for occupancy refreshes; see the module doc)."""
-        return self.adapter.density(enc_x, enc_a, eye)
+        return self.adapter.density(enc_x, self.split_audio(enc_a)[0], eye)
 
     def color(self, geo_feat, d, code) -> torch.Tensor:
         return self.adapter.color(geo_feat, d, code)
 
     def deform(self, x: torch.Tensor, enc_a, eye, pose=None):
         """x [N, 3] observation points -> RSDFOutput (None when there is no plug-in).
-        pose: [1 or N, 6] head pose F_h, zeros when None."""
+        enc_a: the plug-in's F_a [1 or N, rsdf.audio_dim]; pose: [1 or N, 6] head pose F_h,
+        zeros when None."""
         if self.rsdf is None:
             return None
         pose_dim = int(getattr(self.rsdf, "pose_dim", POSE_DIM))
@@ -135,7 +177,8 @@ class WrappedModel(nn.Module):
         """x [N, 3], d [N, 3], enc_a [1, audio_dim], eye [1, 1], code [1, ind_dim],
         pose [1, 6] or None -> the backbone's outputs at the canonical points (sigma [N],
         color [N, 3], geo_feat, its maps) plus the plug-in's per-point maps [N]."""
-        warp = self.deform(x, enc_a, eye, pose)
+        enc_a, f_a = self.split_audio(enc_a)
+        warp = self.deform(x, f_a, eye, pose)
         if warp is None:
             return self.adapter.field(x, d, enc_a, eye, code)
         out = self.adapter.field(warp.x_canonical, d, enc_a, eye, code)
@@ -171,13 +214,16 @@ def wrap(
     backbone_name: str | None = None,
     lambda_delta: float = LAMBDA_DELTA,
     lambda_att: float = LAMBDA_ATT,
+    audio2motion: nn.Module | None = None,
+    train_audio2motion: bool = False,
 ) -> WrappedModel:
     """A backbone with plug-ins: ``wrap(model, rsdf=RSDF(audio_dim=model.audio_dim))``.
 
     backbone: the model; rsdf: RSDF or JointDeformation (None: none); idakt: ID-Aware
     Knowledge Transfer, not built yet (only None is accepted); backbone_name: a registered
     name (e.g. "er_nerf"; detected from the submodule names when None); lambda_delta,
-    lambda_att: weights of the LokiTalk regularisers.
+    lambda_att: weights of the LokiTalk regularisers; audio2motion, train_audio2motion: the
+    Audio2Motion VAE whose prior mean is RSDF's F_a (see :class:`WrappedModel`).
     """
     if idakt is not None:
         raise ValueError(
@@ -185,4 +231,6 @@ def wrap(
             "an open feature, not built yet; pass idakt=None"
         )
     adapter = adapt(backbone, backbone_name)
-    return WrappedModel(backbone, rsdf, adapter, lambda_delta, lambda_att)
+    return WrappedModel(
+        backbone, rsdf, adapter, lambda_delta, lambda_att, audio2motion, train_audio2motion
+    )

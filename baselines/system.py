@@ -5,12 +5,16 @@ field for the volume renderer, composites the head over the right background for
 and adds the losses of the originals: per-ray MSE + 1e-4 * alpha entropy in every stage, the
 backbone's own regularisers (see :meth:`regularisers` of each network), LPIPS on the lips crop
 in the lips stage, and the 2D torso field in the torso stage with the head frozen.
+
+LokiTalk's training (Table 2 and the plug-in configs) adds two options: region colour weights
+(eq. 6, ``region_weights``) and LPIPS on random patches for the last 20% of a stage's steps
+(``late_lpips_weight`` 5e-3, sec. 4). Trained on frames over ``bc.jpg`` (the reader's
+``background='bc'``) with the head and lips stages only, the torso is part of the 3D field.
 """
 
 from __future__ import annotations
 
 import inspect
-import warnings
 
 import torch
 from torch import nn
@@ -22,9 +26,11 @@ from lokitalk_plugins.data.sampling import (
     sample_patches,
     sample_random_rays,
 )
-from lokitalk_plugins.losses import alpha_entropy, ray_mse
+from lokitalk_plugins.losses import alpha_entropy
 from lokitalk_plugins.render import VolumeRenderer
 from lokitalk_plugins.train.system import STAGES, StepOutput
+
+from .system_losses import LazyLPIPS, colour_loss, late_lpips_weight
 
 __all__ = ["TalkingHeadSystem"]
 
@@ -53,7 +59,12 @@ class TalkingHeadSystem(nn.Module):
     eye_noise: uniform noise of that half-width added to the eye value in training (ER-NeRF:
     0.05); lips_patches: when > 0, the lips stage alternates the lips crop with that many
     random lips_patch_size^2 patches (ER-NeRF: 64 of 32x32, LPIPS weight lips_patch_weight
-    0.1); 0 keeps the lips crop on every step (RAD-NeRF).
+    0.1); 0 keeps the lips crop on every step (RAD-NeRF); region_weights: None (plain MSE)
+    or region -> colour weight (LokiTalk eq. 6, keys face, eyes, lips, torso, background);
+    late_lpips_weight: LPIPS weight on ``late_lpips_patches`` random patches of
+    ``lips_patch_size``^2 for the steps after ``late_lpips_start`` of the head stage (LokiTalk:
+    5e-3 after 0.8; 0 = off). A model's ``frozen_prefixes`` (e.g. a frozen Audio2Motion) stay
+    frozen in every stage.
     """
 
     def __init__(
@@ -72,6 +83,10 @@ class TalkingHeadSystem(nn.Module):
         lips_patches: int = 0,
         lips_patch_size: int = 32,
         lips_patch_weight: float = 0.1,
+        region_weights: dict | None = None,
+        late_lpips_weight: float = 0.0,
+        late_lpips_start: float = 0.8,
+        late_lpips_patches: int = 4,
     ):
         super().__init__()
         self.model = model
@@ -80,13 +95,17 @@ class TalkingHeadSystem(nn.Module):
         self.render_chunk, self.eye_noise = render_chunk, eye_noise
         self.lips_patches, self.lips_patch_size = lips_patches, lips_patch_size
         self.lips_patch_weight = lips_patch_weight
+        self.region_weights = dict(region_weights) if region_weights is not None else None
+        self.late_lpips = (float(late_lpips_weight), float(late_lpips_start), late_lpips_patches)
+        self._frozen = tuple(getattr(model, "frozen_prefixes", ()))
         model.grid.fraction = grid_fraction
         self.renderer = VolumeRenderer(model.grid, max_samples=max_samples)
         self._pose_arg = _takes_pose(model)  # checked once, not on every step
         self.stage = "head"
         self._audio_bank: torch.Tensor | None = None
         self._eye_bank: torch.Tensor | None = None
-        self._lpips = None
+        self._lpips = LazyLPIPS("the lips stage trains with MSE on the lips crop only")
+        self._late_lpips = LazyLPIPS("the last steps of the head stage train without LPIPS")
 
     # ------------------------------------------------------------------ set-up
     def prepare(self, dataset) -> None:
@@ -107,7 +126,8 @@ class TalkingHeadSystem(nn.Module):
         self.stage = stage
         for name, p in self.model.named_parameters():
             is_torso = _local_name(name).startswith(_TORSO_PREFIXES)
-            p.requires_grad_(is_torso == (stage == "torso"))
+            frozen = name.startswith(self._frozen) if self._frozen else False
+            p.requires_grad_(is_torso == (stage == "torso") and not frozen)
 
     def parameter_groups(self) -> list[dict]:
         groups: dict[str, list] = {"grid": [], "mlp": [], "audio_att": []}
@@ -154,18 +174,22 @@ class TalkingHeadSystem(nn.Module):
         return out["color"] * out["alpha"] + bc * (1 - out["alpha"]), out
 
     # ------------------------------------------------------------------ training
-    def _rays(self, frame, step: int, generator) -> tuple[RayBatch, float]:
-        """The step's rays and the LPIPS weight that goes with them."""
+    def _rays(self, frame, step: int, total: int, generator) -> tuple[RayBatch, float, object]:
+        """The step's rays, the LPIPS weight that goes with them and the LPIPS to use."""
+        s = min(self.lips_patch_size, frame.H, frame.W)
         if self.stage == "lips":
-            s = min(self.lips_patch_size, frame.H, frame.W)
             if self.lips_patches > 0 and step % 2:
                 rays = sample_patches(frame, self.lips_patches, s, generator)
-                return rays, self.lips_patch_weight
-            return sample_lips_crop(frame), self.lips_weight
-        return sample_random_rays(frame, self.num_rays, generator), 0.0
+                return rays, self.lips_patch_weight, self._lpips
+            return sample_lips_crop(frame), self.lips_weight, self._lpips
+        weight, start, patches = self.late_lpips
+        w = late_lpips_weight(step, total, weight, start) if self.stage == "head" else 0.0
+        if w > 0 and self._late_lpips.get() is not None:
+            return sample_patches(frame, patches, s, generator), w, self._late_lpips
+        return sample_random_rays(frame, self.num_rays, generator), 0.0, None
 
     def training_step(self, frame, step: int, total_steps: int, generator) -> StepOutput:
-        rays, lpips_weight = self._rays(frame, step, generator)
+        rays, lpips_weight, lpips_term = self._rays(frame, step, total_steps, generator)
         bg, logs = rays.background, {}
         if self.stage == "torso":
             bg, torso = self._torso_background(frame, rays.index, training=True)
@@ -173,8 +197,7 @@ class TalkingHeadSystem(nn.Module):
             rays.rays_o, rays.rays_d, bg, training=True,
             extras=self.model.ray_extras, field=self.field(frame, True, generator),
         )  # fmt: skip
-        mse = ray_mse(res.rgb, rays.rgb)
-        loss = mse.mean()
+        loss, mse = colour_loss(res.rgb, rays.rgb, rays.masks, self.region_weights)
         logs["psnr"] = float(-10 * torch.log10(mse.mean().detach().clamp_min(1e-10)))
         if self.stage != "torso":
             ent = alpha_entropy(res.weights_sum).mean()
@@ -182,8 +205,8 @@ class TalkingHeadSystem(nn.Module):
             for name, term in self.model.regularisers(res, rays, frame, step / total_steps).items():
                 loss = loss + term
                 logs[name] = float(term.detach())
-        if self.stage == "lips":
-            lpips = self._lips_lpips()
+        if lpips_term is not None and lpips_weight > 0:
+            lpips = lpips_term.get()
             if lpips is not None:
                 shape = (-1, *rays.shape[-2:], 3)  # one crop [h, w] or P patches [P, s, s]
                 pred, target = res.rgb.reshape(shape), rays.rgb.reshape(shape)
@@ -193,21 +216,6 @@ class TalkingHeadSystem(nn.Module):
         self.model.grid.record_samples(step, rays.index.numel(), res.weights.numel())
         logs["loss"] = float(loss.detach())
         return StepOutput(loss=loss, logs=logs)
-
-    def _lips_lpips(self):
-        if self._lpips is None:
-            from lokitalk_plugins.metrics import LPIPSLoss
-
-            try:
-                self._lpips = LPIPSLoss(net="alex")
-            except FileNotFoundError:
-                warnings.warn(
-                    "LPIPS backbone weights are absent: the lips stage trains with MSE on the "
-                    "lips crop only (set LOKITALK_LPIPS_BACKBONE to AlexNet weights to add LPIPS)",
-                    stacklevel=2,
-                )
-                self._lpips = False
-        return self._lpips or None
 
     @torch.no_grad()
     def after_step(self, step: int, generator) -> None:

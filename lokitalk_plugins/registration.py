@@ -14,7 +14,8 @@ Registered names (short name; the module-qualified name also works):
   trains them (registered when ``lokitalk_plugins.baselines`` imports; a failure to import
   them is reported as a warning, and the core configurables stay usable);
 - ``wrap``, ``RSDF``, ``JointDeformation``: a backbone with a deformation plug-in (the
-  ablation settings O+D and O+D+R of LokiTalk's Table 2: ``configs/*_od.gin``, ``*_odr.gin``).
+  ablation settings O+D and O+D+R of LokiTalk's Table 2: ``configs/*_od.gin``, ``*_odr.gin``),
+  ``load_audio2motion``: a trained Audio2Motion VAE as RSDF's F_a (``configs/audio2motion.gin``).
 """
 
 from __future__ import annotations
@@ -78,12 +79,15 @@ def register_plugins() -> bool:
     try:
         from lokitalk_plugins.adapters import wrap
         from lokitalk_plugins.rsdf import RSDF, JointDeformation
+        from lokitalk_plugins.signals.audio2motion_train import load_audio2motion
     except ImportError as e:
         warnings.warn(f"the plug-ins are not registered with gin ({e})", stacklevel=2)
         return False
     _register(wrap, "wrap", "lokitalk_plugins.adapters")
     _register(RSDF, "RSDF", "lokitalk_plugins.rsdf")
     _register(JointDeformation, "JointDeformation", "lokitalk_plugins.rsdf")
+    # wrap.audio2motion = @load_audio2motion() with load_audio2motion.path = '...a2m.pt'
+    _register(load_audio2motion, "load_audio2motion", "lokitalk_plugins.signals")
     return True
 
 

@@ -165,7 +165,12 @@ class OccupancyGrid(nn.Module):
         seen = seen.reshape(-1)
         unseen_morton = self.morton[~seen]
         self.density_grid[0, unseen_morton] = -1.0
-        self._threshold()
+        # unseen cells leave the bitfield; seen cells keep their bits (a fresh grid stays
+        # fully occupied where cameras look, so the first steps sample before any refresh)
+        bits = unpack_bits(self.density_bitfield)
+        bits[unseen_morton] = False
+        self.density_bitfield.copy_(pack_bits(bits))
+        self.sync_occupancy()
         return int((~seen).sum())
 
     @torch.no_grad()

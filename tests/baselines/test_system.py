@@ -106,8 +106,8 @@ def test_er_nerf_lips_stage_alternates_crop_and_patches(folder):
     system = TalkingHeadSystem(model, lips_patches=4, lips_patch_size=8, lips_patch_weight=0.1)
     system.set_stage("lips")
     g = torch.Generator().manual_seed(0)
-    patches, w_odd = system._rays(data[0], 1, g)
-    crop, w_even = system._rays(data[0], 2, g)
+    patches, w_odd, _ = system._rays(data[0], 1, 10, g)
+    crop, w_even, _ = system._rays(data[0], 2, 10, g)
     assert patches.shape == (4, 8, 8) and w_odd == 0.1
     assert crop.rect is not None and w_even == system.lips_weight
 

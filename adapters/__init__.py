@@ -6,11 +6,14 @@
 - :func:`register_backbone`, :func:`get_adapter`, :func:`adapt`, :func:`available_backbones`:
   the registry (entry-point group ``lokitalk_plugins.backbones`` for third parties).
 - :func:`wrap` -> :class:`WrappedModel`: a backbone with RSDF in front of it, a drop-in for
-  ``TalkingHeadSystem``; :func:`lokitalk_regularisers`: its L_Δ and L_att terms.
+  ``TalkingHeadSystem``, with ID-AKT too (``idakt=`` to pre-train, ``pretrained=`` to
+  fine-tune from a bundle); :func:`lokitalk_regularisers`: its L_Δ and L_att terms;
+  :func:`save_identity_bundle` / :func:`load_identity_bundle`: the pre-trained ID-AKT bundle.
 """
 
 from .contract import Backbone, BackboneAdapter
 from .er_nerf import ERNeRFAdapter
+from .identity_bundle import load_identity_bundle, save_identity_bundle
 from .rad_nerf import RADNeRFAdapter
 from .registry import (
     ENTRY_POINT_GROUP,
@@ -20,7 +23,8 @@ from .registry import (
     register_backbone,
 )
 from .regularisers import lokitalk_regularisers
-from .wrap import WrappedModel, wrap
+from .wrap import WrappedModel
+from .wrap_factory import wrap
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -32,7 +36,9 @@ __all__ = [
     "adapt",
     "available_backbones",
     "get_adapter",
+    "load_identity_bundle",
     "lokitalk_regularisers",
     "register_backbone",
+    "save_identity_bundle",
     "wrap",
 ]

@@ -22,16 +22,18 @@ from torch import nn
 from lokitalk_plugins.losses import LAMBDA_ATT, LAMBDA_DELTA
 
 from .contract import BackboneAdapter
+from .identity import IdentityPlug
 from .registry import adapt
 from .regularisers import lokitalk_regularisers
 
-__all__ = ["WrappedModel", "wrap"]
+__all__ = ["WrappedModel"]
 
 POSE_DIM = 6  # F_h: euler angles (radians) and translation
 
 
-class WrappedModel(nn.Module):
-    """A backbone (``.backbone``) with an observation-to-canonical deformation (``.rsdf``).
+class WrappedModel(IdentityPlug, nn.Module):
+    """A backbone (``.backbone``) with an observation-to-canonical deformation (``.rsdf``) and
+    ID-Aware Knowledge Transfer (``.idakt``; see :class:`~.identity.IdentityPlug`).
 
     backbone: the model (our RAD-NeRF / ER-NeRF, or an original codebase's model);
     rsdf: an :class:`~lokitalk_plugins.rsdf.RSDF` or
@@ -59,6 +61,7 @@ class WrappedModel(nn.Module):
         lambda_att: float = LAMBDA_ATT,
         audio2motion: nn.Module | None = None,
         train_audio2motion: bool = False,
+        idakt: nn.Module | None = None,
     ):
         super().__init__()
         self.backbone = backbone
@@ -82,6 +85,7 @@ class WrappedModel(nn.Module):
             clash = set(rsdf.map_names) & set(self.adapter.ray_extras)
             if clash:
                 raise ValueError(f"RSDF map names clash with the backbone's: {sorted(clash)}")
+        self.attach_identity(idakt)
 
     # --- delegated attributes ----------------------------------------------------------------
     @property
@@ -152,8 +156,12 @@ class WrappedModel(nn.Module):
         return self.adapter.individual_code(index, torso=torso)
 
     def encode_points(self, x: torch.Tensor) -> torch.Tensor:
-        """x [N, 3] canonical points -> backbone encoding [N, C] (no deformation)."""
-        return self.adapter.encode_points(x)
+        """x [N, 3] canonical points -> backbone encoding [N, C] (no deformation; with ID-AKT
+        the identity's canonical offset and geometry feature when they are available)."""
+        ident = self.identity_outputs(required=False)
+        if ident is None:
+            return self.adapter.encode_points(x)
+        return self.identity_encoding(x, ident)
 
     def density(self, enc_x, enc_a, eye) -> dict[str, torch.Tensor]:
         """The undeformed canonical density (for occupancy refreshes; see the module doc)."""
@@ -162,27 +170,35 @@ class WrappedModel(nn.Module):
     def color(self, geo_feat, d, code) -> torch.Tensor:
         return self.adapter.color(geo_feat, d, code)
 
-    def deform(self, x: torch.Tensor, enc_a, eye, pose=None):
+    def deform(self, x: torch.Tensor, enc_a, eye, pose=None, ident=None):
         """x [N, 3] observation points -> RSDFOutput (None when there is no plug-in).
         enc_a: the plug-in's F_a [1 or N, rsdf.audio_dim]; pose: [1 or N, 6] head pose F_h,
-        zeros when None."""
+        zeros when None; ident: ID-AKT's IdentityOutputs (F_id and the last layers) or None."""
         if self.rsdf is None:
             return None
         pose_dim = int(getattr(self.rsdf, "pose_dim", POSE_DIM))
         if pose is None:
             pose = x.new_zeros(1, pose_dim)
-        return self.rsdf(x, enc_a, eye, pose.to(x.dtype))
+        if ident is None:
+            return self.rsdf(x, enc_a, eye, pose.to(x.dtype))
+        f_id = ident.dynamic if getattr(self.rsdf, "id_dim", 0) else None
+        return self.rsdf(x, enc_a, eye, pose.to(x.dtype), F_id=f_id, last_weights=ident.hyper)
 
     def forward(self, x, d, enc_a, eye, code, pose=None) -> dict[str, torch.Tensor]:
         """x [N, 3], d [N, 3], enc_a [1, audio_dim], eye [1, 1], code [1, ind_dim],
         pose [1, 6] or None -> the backbone's outputs at the canonical points (sigma [N],
         color [N, 3], geo_feat, its maps) plus the plug-in's per-point maps [N]."""
         enc_a, f_a = self.split_audio(enc_a)
-        warp = self.deform(x, f_a, eye, pose)
-        if warp is None:
-            return self.adapter.field(x, d, enc_a, eye, code)
-        out = self.adapter.field(warp.x_canonical, d, enc_a, eye, code)
-        out.update(warp.maps)
+        ident = self.identity_outputs()
+        warp = self.deform(x, f_a, eye, pose, ident)
+        xc = x if warp is None else warp.x_canonical
+        if ident is None:
+            out = self.adapter.field(xc, d, enc_a, eye, code)
+        else:  # ID-aware canonical space, geometry and appearance features (sec. 3.3)
+            out = self.adapter.density(self.identity_encoding(xc, ident), enc_a, eye)
+            out["color"] = self.adapter.color(out["geo_feat"], d, code + ident.appearance)
+        if warp is not None:
+            out.update(warp.maps)
         return out
 
     # --- training terms and torso ------------------------------------------------------------
@@ -205,32 +221,3 @@ class WrappedModel(nn.Module):
     def forward_torso(self, x, cond, code) -> dict[str, torch.Tensor]:
         """The backbone's 2D torso field (not deformed by the plug-ins)."""
         return self.backbone.forward_torso(x, cond, code)
-
-
-def wrap(
-    backbone: nn.Module,
-    rsdf: nn.Module | None = None,
-    idakt=None,
-    backbone_name: str | None = None,
-    lambda_delta: float = LAMBDA_DELTA,
-    lambda_att: float = LAMBDA_ATT,
-    audio2motion: nn.Module | None = None,
-    train_audio2motion: bool = False,
-) -> WrappedModel:
-    """A backbone with plug-ins: ``wrap(model, rsdf=RSDF(audio_dim=model.audio_dim))``.
-
-    backbone: the model; rsdf: RSDF or JointDeformation (None: none); idakt: ID-Aware
-    Knowledge Transfer, not built yet (only None is accepted); backbone_name: a registered
-    name (e.g. "er_nerf"; detected from the submodule names when None); lambda_delta,
-    lambda_att: weights of the LokiTalk regularisers; audio2motion, train_audio2motion: the
-    Audio2Motion VAE whose prior mean is RSDF's F_a (see :class:`WrappedModel`).
-    """
-    if idakt is not None:
-        raise ValueError(
-            "idakt: ID-Aware Knowledge Transfer (lokitalk_plugins.idakt, LokiTalk sec. 3.3) is "
-            "an open feature, not built yet; pass idakt=None"
-        )
-    adapter = adapt(backbone, backbone_name)
-    return WrappedModel(
-        backbone, rsdf, adapter, lambda_delta, lambda_att, audio2motion, train_audio2motion
-    )

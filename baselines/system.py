@@ -64,7 +64,8 @@ class TalkingHeadSystem(nn.Module):
     late_lpips_weight: LPIPS weight on ``late_lpips_patches`` random patches of
     ``lips_patch_size``^2 for the steps after ``late_lpips_start`` of the head stage (LokiTalk:
     5e-3 after 0.8; 0 = off). A model's ``frozen_prefixes`` (e.g. a frozen Audio2Motion) stay
-    frozen in every stage.
+    frozen in every stage; lr_id: learning rate of a fine-tuned ID-AKT identity's embeddings
+    (the "id_embeddings" group, LokiTalk sec. 4: 1e-3 while the rest runs at 1e-4).
     """
 
     def __init__(
@@ -87,11 +88,13 @@ class TalkingHeadSystem(nn.Module):
         late_lpips_weight: float = 0.0,
         late_lpips_start: float = 0.8,
         late_lpips_patches: int = 4,
+        lr_id: float = 1e-3,
     ):
         super().__init__()
         self.model = model
         self.num_rays, self.entropy_weight, self.lips_weight = num_rays, entropy_weight, lips_weight
-        self.lrs = {"grid": lr_grid, "mlp": lr_mlp, "audio_att": lr_audio_att}
+        self.lrs = {"grid": lr_grid, "mlp": lr_mlp, "audio_att": lr_audio_att,
+                    "id_embeddings": lr_id}  # fmt: skip
         self.render_chunk, self.eye_noise = render_chunk, eye_noise
         self.lips_patches, self.lips_patch_size = lips_patches, lips_patch_size
         self.lips_patch_weight = lips_patch_weight
@@ -110,7 +113,10 @@ class TalkingHeadSystem(nn.Module):
     # ------------------------------------------------------------------ set-up
     def prepare(self, dataset) -> None:
         """Before training: cells no training camera sees are marked unseen, and the audio and
-        eye values of the training frames are kept for the occupancy refreshes."""
+        eye values of the training frames are kept for the occupancy refreshes. A wrap
+        fine-tuning from a pre-trained ID-AKT bundle takes its identity from the first frame."""
+        if hasattr(self.model, "init_identity"):
+            self.model.init_identity(dataset)
         grid = self.model.grid
         grid.mark_unseen(dataset.poses, dataset.intrinsics.tolist(), dataset.H, dataset.W)
         windows = [audio_window(dataset.audio_features, a, dataset.num_audio_windows)
@@ -130,9 +136,13 @@ class TalkingHeadSystem(nn.Module):
             p.requires_grad_(is_torso == (stage == "torso") and not frozen)
 
     def parameter_groups(self) -> list[dict]:
-        groups: dict[str, list] = {"grid": [], "mlp": [], "audio_att": []}
+        groups: dict[str, list] = {"grid": [], "mlp": [], "audio_att": [], "id_embeddings": []}
+        id_names = set(getattr(self.model, "id_embedding_names", list)())
         for name, p in self.model.named_parameters():
             if not p.requires_grad:
+                continue
+            if name in id_names:
+                groups["id_embeddings"].append(p)
                 continue
             name = _local_name(name)
             if name.startswith("audio_att_net"):

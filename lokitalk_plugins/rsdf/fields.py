@@ -8,6 +8,11 @@ Both fields work on a point encoding ``h = PE(x)`` computed once by their owner
 
 Each Φ is a bias-free MLP whose last layer starts at zero, so both offsets are exactly zero at
 initialisation (the gradient still reaches that last layer, so the fields learn).
+
+ID-AKT (LokiTalk sec. 3.3) plugs in through two optional arguments of each field: ``F_id``
+[1 or N, id_dim], identity features concatenated with the driving signals at the MLP input
+(built with ``id_dim > 0``), and ``last_weight`` [3, hidden], a per-identity weight used in
+place of the MLP's own last layer (the hyper-network's output).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from lokitalk_plugins.layers import MLP
 
 from .attention import SignalAttention, expand_signal
 
-__all__ = ["FaceDeformation", "TorsoDeformation", "offset_mlp", "point_encoder"]
+__all__ = ["FaceDeformation", "TorsoDeformation", "offset_mlp", "point_encoder", "run_offset_mlp"]
 
 
 def point_encoder(
@@ -56,61 +61,93 @@ def offset_mlp(dim_in: int, hidden: int, num_layers: int) -> MLP:
     return mlp
 
 
+def run_offset_mlp(mlp: MLP, z: torch.Tensor, last_weight: torch.Tensor | None = None):
+    """z [N, dim_in] -> [N, 3] through ``mlp``; with ``last_weight`` [3, hidden] that weight
+    replaces the MLP's last layer (ID-AKT's hyper-network output)."""
+    if last_weight is None:
+        return mlp(z)
+    if last_weight.shape != mlp.net[-1].weight.shape:
+        raise ValueError(
+            f"last_weight: expected {tuple(mlp.net[-1].weight.shape)}, got "
+            f"{tuple(last_weight.shape)}"
+        )
+    for layer in mlp.net[:-1]:
+        z = torch.relu(layer(z))
+    return torch.nn.functional.linear(z, last_weight.to(z.dtype))
+
+
+def _with_identity(z: torch.Tensor, F_id, id_dim: int) -> torch.Tensor:
+    if id_dim == 0:
+        if F_id is not None:
+            raise ValueError("F_id given to a field built with id_dim=0")
+        return z
+    if F_id is None:
+        raise ValueError(f"F_id [1 or N, {id_dim}] is required: the field has id_dim={id_dim}")
+    return torch.cat([z, expand_signal(F_id, z.shape[0], id_dim, "F_id").to(z.dtype)], -1)
+
+
 class FaceDeformation(nn.Module):
     """Φ_face (eq. 3): face offset from the point encoding, audio and eye signals.
 
     point_dim: P (encoding size); audio_dim: A (F_a, e.g. 32 or 64); eye_dim: 1 (F_e);
-    hidden, num_layers: offset MLP; att_dim, att_hidden: :class:`SignalAttention` sizes.
+    hidden, num_layers: offset MLP; att_dim, att_hidden: :class:`SignalAttention` sizes;
+    id_dim: size of ID-AKT's dynamic identity feature (0: none).
 
-    forward(h [N, P], F_a [1 or N, A], F_e [1 or N, eye_dim]) -> (dx_face [N, 3],
-    scores dict(lip=[N], eye=[N]) in [0, 1]).
+    forward(h [N, P], F_a [1 or N, A], F_e [1 or N, eye_dim], F_id=None, last_weight=None)
+    -> (dx_face [N, 3], scores dict(lip=[N], eye=[N]) in [0, 1]).
     """
 
     signals = ("lip", "eye")
 
     def __init__(self, point_dim: int, audio_dim: int = 32, eye_dim: int = 1, hidden: int = 64,
-                 num_layers: int = 3, att_dim: int = 16, att_hidden: int = 32):  # fmt: skip
+                 num_layers: int = 3, att_dim: int = 16, att_hidden: int = 32,
+                 id_dim: int = 0):  # fmt: skip
         super().__init__()
         self.point_dim, self.audio_dim, self.eye_dim = point_dim, audio_dim, eye_dim
+        self.id_dim = id_dim
         self.attention = SignalAttention(
             point_dim, {"lip": audio_dim, "eye": eye_dim}, att_dim, att_hidden
         )
-        self.net = offset_mlp(point_dim + audio_dim + eye_dim, hidden, num_layers)
+        self.net = offset_mlp(point_dim + audio_dim + eye_dim + id_dim, hidden, num_layers)
 
-    def forward(self, h: torch.Tensor, F_a: torch.Tensor, F_e: torch.Tensor):
+    def forward(self, h: torch.Tensor, F_a: torch.Tensor, F_e: torch.Tensor, F_id=None,
+                last_weight=None):  # fmt: skip
         n = h.shape[0]
         f_a = expand_signal(F_a, n, self.audio_dim, "F_a")
         f_e = expand_signal(F_e, n, self.eye_dim, "F_e")
         scores = self.attention(h, {"lip": F_a, "eye": F_e})
         z = torch.cat([h, scores["lip"][:, None] * f_a, scores["eye"][:, None] * f_e], -1)
-        return self.net(z), scores
+        z = _with_identity(z, F_id, self.id_dim)
+        return run_offset_mlp(self.net, z, last_weight), scores
 
 
 class TorsoDeformation(nn.Module):
     """Φ_torso (eq. 4): torso offset from the point encoding, head pose and the face offset.
 
     point_dim: P; pose_dim: 6 (F_h: rotation and translation); hidden, num_layers: offset MLP;
-    att_dim, att_hidden: :class:`SignalAttention` sizes.
+    att_dim, att_hidden: :class:`SignalAttention` sizes; id_dim: ID-AKT's dynamic feature.
 
-    forward(h [N, P], F_h [1 or N, pose_dim], dx_face [N, 3]) -> (dx_torso [N, 3],
-    scores dict(torso=[N]) in [0, 1]). The face offset enters the MLP as is (not detached), so
-    the torso loss also trains the face field through the cascade.
+    forward(h [N, P], F_h [1 or N, pose_dim], dx_face [N, 3], F_id=None, last_weight=None)
+    -> (dx_torso [N, 3], scores dict(torso=[N]) in [0, 1]). The face offset enters the MLP as
+    is (not detached), so the torso loss also trains the face field through the cascade.
     """
 
     signals = ("torso",)
 
     def __init__(self, point_dim: int, pose_dim: int = 6, hidden: int = 64, num_layers: int = 3,
-                 att_dim: int = 16, att_hidden: int = 32):  # fmt: skip
+                 att_dim: int = 16, att_hidden: int = 32, id_dim: int = 0):  # fmt: skip
         super().__init__()
-        self.point_dim, self.pose_dim = point_dim, pose_dim
+        self.point_dim, self.pose_dim, self.id_dim = point_dim, pose_dim, id_dim
         self.attention = SignalAttention(point_dim, {"torso": pose_dim}, att_dim, att_hidden)
-        self.net = offset_mlp(point_dim + pose_dim + 3, hidden, num_layers)
+        self.net = offset_mlp(point_dim + pose_dim + 3 + id_dim, hidden, num_layers)
 
-    def forward(self, h: torch.Tensor, F_h: torch.Tensor, dx_face: torch.Tensor):
+    def forward(self, h: torch.Tensor, F_h: torch.Tensor, dx_face: torch.Tensor, F_id=None,
+                last_weight=None):  # fmt: skip
         n = h.shape[0]
         f_h = expand_signal(F_h, n, self.pose_dim, "F_h")
         if dx_face.shape != (n, 3):
             raise ValueError(f"dx_face: expected [{n}, 3], got {tuple(dx_face.shape)}")
         scores = self.attention(h, {"torso": F_h})
         z = torch.cat([h, scores["torso"][:, None] * f_h, dx_face], -1)
-        return self.net(z), scores
+        z = _with_identity(z, F_id, self.id_dim)
+        return run_offset_mlp(self.net, z, last_weight), scores

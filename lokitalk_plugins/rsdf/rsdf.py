@@ -51,10 +51,13 @@ class RSDF(nn.Module):
     dx_torso = 0); hidden, num_layers: both offset MLPs; att_dim, att_hidden: attention sizes;
     shared_encoding: one PE for both fields (eqs. 3-4 write the same PE) or one each;
     bound: box half-size of the observation points; grid: keyword arguments of
-    :func:`~lokitalk_plugins.rsdf.fields.point_encoder` (levels, resolutions, table, backend).
+    :func:`~lokitalk_plugins.rsdf.fields.point_encoder` (levels, resolutions, table, backend);
+    id_dim: size of ID-AKT's dynamic identity feature F_id (0: no ID-AKT).
 
     forward(x [N, 3] in [-bound, bound], F_a [1 or N, A], F_e [1 or N, eye_dim],
-    F_h [1 or N, pose_dim] or None when torso=False) -> :class:`RSDFOutput` with maps
+    F_h [1 or N, pose_dim] or None when torso=False, F_id [1 or N, id_dim] or None,
+    last_weights: {"face": [3, hidden], "torso": [3, hidden]} or None: ID-AKT's per-identity
+    last layers) -> :class:`RSDFOutput` with maps
     ``att_lip``, ``att_eye``, (``att_torso``), ``dx_face_norm``, ``dx_torso_norm`` (see
     :attr:`map_names`). Every offset is exactly zero at initialisation.
     """
@@ -72,19 +75,29 @@ class RSDF(nn.Module):
         shared_encoding: bool = True,
         bound: float = 1.0,
         grid: dict | None = None,
+        id_dim: int = 0,
     ):
         super().__init__()
+        self.id_dim, self.hidden = int(id_dim), hidden
         self.audio_dim, self.eye_dim, self.pose_dim = audio_dim, eye_dim, pose_dim
         self.torso, self.shared_encoding, self.bound = torso, shared_encoding, float(bound)
         grid = dict(grid or {})
         self.encoder = point_encoder(bound=bound, **grid)
         p = self.encoder.output_dim
-        att = dict(att_dim=att_dim, att_hidden=att_hidden)
+        att = dict(att_dim=att_dim, att_hidden=att_hidden, id_dim=self.id_dim)
         self.face = FaceDeformation(p, audio_dim, eye_dim, hidden, num_layers, **att)
         if torso:
             if not shared_encoding:
                 self.encoder_torso = point_encoder(bound=bound, **grid)
             self.torso_field = TorsoDeformation(p, pose_dim, hidden, num_layers, **att)
+
+    @property
+    def hyper_layers(self) -> dict[str, tuple[int, int]]:
+        """The last layers ID-AKT may replace: name -> (in_features, out_features)."""
+        layers = {"face": tuple(self.face.net.net[-1].weight.shape[::-1])}
+        if self.torso:
+            layers["torso"] = tuple(self.torso_field.net.net[-1].weight.shape[::-1])
+        return layers
 
     @property
     def map_names(self) -> tuple[str, ...]:
@@ -97,19 +110,22 @@ class RSDF(nn.Module):
         F_a: torch.Tensor,
         F_e: torch.Tensor,
         F_h: torch.Tensor | None = None,
+        F_id: torch.Tensor | None = None,
+        last_weights: dict[str, torch.Tensor] | None = None,
     ) -> RSDFOutput:
         if x.dim() != 2 or x.shape[-1] != 3:
             raise ValueError(f"x: expected [N, 3], got {tuple(x.shape)}")
         inside = inside_box(x, self.bound).to(x.dtype)[:, None]  # [N, 1]
         h = self.encoder(x)
-        dx_face, scores = self.face(h, F_a, F_e)
+        last = last_weights or {}
+        dx_face, scores = self.face(h, F_a, F_e, F_id, last.get("face"))
         dx_face = dx_face * inside
         maps = {"att_lip": scores["lip"], "att_eye": scores["eye"]}
         if self.torso:
             if F_h is None:
                 raise ValueError("F_h (head pose) is required when torso=True")
             h_t = h if self.shared_encoding else self.encoder_torso(x)
-            dx_torso, t_scores = self.torso_field(h_t, F_h, dx_face)
+            dx_torso, t_scores = self.torso_field(h_t, F_h, dx_face, F_id, last.get("torso"))
             dx_torso = dx_torso * inside
             maps["att_torso"] = t_scores["torso"]
         else:

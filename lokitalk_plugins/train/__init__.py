@@ -3,8 +3,10 @@
 The names below are imported on first use (PEP 562), so importing a submodule stays cheap.
 The trainer's own API: ``Trainer``, ``train_from_config``, ``run_training``,
 ``load_checkpoint``, ``load_model_weights``, ``CheckpointError``, ``parse_config_files``;
-evaluation and rendering: ``save_eval``, ``render_video``, ``write_video``, ``side_by_side``
-(and ``evaluate.evaluate``, ``drive.drive`` from their submodules, whose names they share).
+multi-identity pre-training (one process or ``torchrun``): ``pretrain``, ``init_distributed``,
+``shard_identities``; evaluation and rendering: ``save_eval``, ``render_video``,
+``write_video``, ``side_by_side`` (and ``evaluate.evaluate``, ``drive.drive`` from their
+submodules, whose names they share).
 """
 
 from __future__ import annotations
@@ -36,6 +38,12 @@ _EXPORTS = {
     "write_video": "video",
     "side_by_side": "video",
     "render_video": "render_clip",
+    "DistributedContext": "distributed",
+    "init_distributed": "distributed",
+    "cleanup_distributed": "distributed",
+    "shard_identities": "distributed",
+    "all_reduce_buffers_max": "distributed",
+    "pretrain": "pretrain_loop",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -96,7 +96,7 @@ def test_wrapped_model_delegates_what_the_system_uses(name):
 
 def test_wrap_refuses_idakt_and_a_mismatched_rsdf():
     model = make_backbone("er_nerf")
-    with pytest.raises(ValueError, match="ID-Aware Knowledge Transfer.*not built yet"):
+    with pytest.raises(ValueError, match="idakt must be None, True, a dict"):
         wrap(model, idakt=object())
     with pytest.raises(ValueError, match=r"audio_dim=64 but F_a \(the backbone's audio feature"):
         wrap(model, rsdf=make_plugin("rsdf", 64))

@@ -1,0 +1,126 @@
+"""ID-Aware Knowledge Transfer inside a wrapped backbone (LokiTalk sec. 3.3).
+
+:class:`IdentityPlug` is the part of :class:`~.wrap.WrappedModel` that applies ``.idakt``:
+
+- pre-training: ``idakt`` is an :class:`~lokitalk_plugins.idakt.IDAKT`; every step binds a
+  reference frame of the identity being trained (:meth:`bind_reference`), whose encoder pass
+  (with gradients) gives the step's identity outputs;
+- fine-tuning: ``idakt`` is a :class:`~lokitalk_plugins.idakt.FrozenIdentity` (the outputs as
+  learnable parameters, no encoder). When built from a pre-trained bundle its values come from
+  the encoder on the first training frame, once (:meth:`init_identity`, called by the training
+  system's ``prepare``); a buffer ``identity_ready`` records that it happened, so a checkpoint
+  reloads without the encoder running again.
+
+The identity outputs act at four places: F_id and the hyper weights in RSDF's deformation MLPs
+(:meth:`~.wrap.WrappedModel.deform`); the canonical offset x_c = x' + Δx_id(x') and the geometry
+feature added to the point encoding (:meth:`identity_encoding`, before the density decoder); the
+appearance feature added to the colour decoder's code. All are exactly 0 at initialisation.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["IdentityPlug", "reference_image"]
+
+
+def reference_image(image: torch.Tensor) -> torch.Tensor:
+    """A frame [H, W, 3] (or [1, 3, H, W]) in [0, 1] -> the encoder's input [1, 3, H, W]."""
+    if image.dim() == 3 and image.shape[-1] == 3:
+        return image.permute(2, 0, 1).unsqueeze(0).float()
+    if image.dim() == 4 and image.shape[:2] == (1, 3):
+        return image.float()
+    raise ValueError(f"reference: expected [H, W, 3] or [1, 3, H, W], got {tuple(image.shape)}")
+
+
+class IdentityPlug:
+    """Mixin of WrappedModel: needs ``self.adapter``, ``self.rsdf``, ``self.backbone``."""
+
+    def attach_identity(self, idakt: nn.Module | None) -> None:
+        """Register ``idakt`` (IDAKT, FrozenIdentity or None) after checking its sizes."""
+        self.add_module("idakt", idakt)
+        self._bound = None
+        self._pending_encoder: list = []  # fine-tune: the encoder until init_identity ran
+        if idakt is None:
+            return
+        sizes = self.identity_sizes()
+        cfg = idakt.config()
+        for key in ("appearance_dim", "geometry_dim"):
+            if int(cfg[key]) != sizes[key]:
+                raise ValueError(f"idakt.{key}={cfg[key]} but the backbone needs {sizes[key]}")
+        rsdf_layers = dict(getattr(self.rsdf, "hyper_layers", {}) or {})
+        for name, dims in cfg["hyper_layers"].items():
+            if tuple(rsdf_layers.get(name, ())) != tuple(dims):
+                raise ValueError(
+                    f"idakt replaces the last layer {name!r} {tuple(dims)}, but the deformation "
+                    f"field has {rsdf_layers or 'none'}"
+                )
+        id_dim = int(getattr(self.rsdf, "id_dim", 0) or 0)
+        if id_dim and id_dim != int(cfg["dynamic_dim"]):
+            raise ValueError(f"rsdf.id_dim={id_dim} but idakt.dynamic_dim={cfg['dynamic_dim']}")
+
+    def identity_sizes(self) -> dict:
+        """The IDAKT sizes this wrap needs: appearance_dim (colour code), geometry_dim (point
+        encoding), hyper_layers (RSDF's last layers) and dynamic_dim (rsdf.id_dim, or 16)."""
+        probe = torch.zeros(1, 3, dtype=next(self.backbone.parameters()).dtype)
+        with torch.no_grad():
+            geometry = int(self.adapter.encode_points(probe).shape[-1])
+        appearance = int(self.adapter.individual_code(None).shape[-1])
+        layers = dict(getattr(self.rsdf, "hyper_layers", {}) or {})
+        return dict(appearance_dim=appearance, geometry_dim=geometry, hyper_layers=layers,
+                    dynamic_dim=int(getattr(self.rsdf, "id_dim", 0) or 16))  # fmt: skip
+
+    # ------------------------------------------------------------------ outputs
+    def bind_reference(self, image: torch.Tensor) -> None:
+        """Pre-training: run the ID-Encoder on one reference frame ([H, W, 3] or [1, 3, H, W],
+        with gradients); its outputs condition every call until the next bind."""
+        if self.idakt is None or not hasattr(self.idakt, "encoder"):
+            raise ValueError("bind_reference needs an IDAKT with its encoder (pre-training)")
+        self._bound = self.idakt(reference_image(image).to(next(self.idakt.parameters())))
+
+    def identity_outputs(self, required: bool = True):
+        """The IdentityOutputs in use (None without ID-AKT). An IDAKT with no bound reference
+        raises (or gives None with required=False)."""
+        if self.idakt is None:
+            return None
+        if hasattr(self.idakt, "encoder"):
+            if self._bound is None and required:
+                raise RuntimeError(
+                    "ID-AKT pre-training form: call model.bind_reference(frame.image) first"
+                )
+            return self._bound
+        return self.idakt()
+
+    def identity_encoding(self, x: torch.Tensor, ident) -> torch.Tensor:
+        """x [N, 3] canonical -> backbone encoding at x + Δx_id(x), plus the geometry feature."""
+        xc = x + self.idakt.canonical_offset(x, ident.offset_code).to(x.dtype)
+        return self.adapter.encode_points(xc) + ident.geometry.to(x.dtype)
+
+    # ------------------------------------------------------------------ fine-tuning
+    def set_pending_encoder(self, encoder: nn.Module) -> None:
+        """Keep a pre-trained IDAKT (not registered: it is not saved) to initialise the
+        FrozenIdentity from the first training frame in :meth:`init_identity`."""
+        self._pending_encoder = [encoder]
+        self.register_buffer("identity_ready", torch.tensor(False))
+
+    @torch.no_grad()
+    def init_identity(self, dataset) -> bool:
+        """Once per fine-tune: the pending encoder on ``dataset[0].image`` fills the frozen
+        identity's values; the encoder is then dropped. True when it ran."""
+        ready = getattr(self, "identity_ready", None)
+        if not self._pending_encoder or ready is None or bool(ready):
+            return False
+        encoder = self._pending_encoder[0]
+        ref = reference_image(dataset[0].image).to(next(encoder.parameters()))
+        frozen = encoder.freeze(ref)
+        self.idakt.load_state_dict(frozen.state_dict())
+        self.identity_ready.fill_(True)
+        self._pending_encoder = []
+        return True
+
+    def id_embedding_names(self) -> list[str]:
+        """Names (in this model) of the "id_embeddings" learning-rate group (fine-tuning)."""
+        if self.idakt is None:
+            return []
+        return [f"idakt.{n}" for n in self.idakt.embedding_names()]

@@ -1,0 +1,92 @@
+"""Shared pieces of the tables: machine facts, the commit, the studio data, report writing."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+__all__ = [
+    "BENCH",
+    "RESULTS",
+    "commit",
+    "fmt",
+    "machine",
+    "peak_rss_mb",
+    "studio_identity",
+    "write_report",
+]
+
+BENCH = Path(__file__).resolve().parents[1]
+RESULTS = BENCH / "results"
+
+
+def commit() -> str:
+    """The git commit the benchmark runs (``unknown`` outside a checkout), with ``+dirty``
+    when tracked files differ from it."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=BENCH, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        status = ["git", "status", "--porcelain", "--untracked-files=no"]
+        dirty = subprocess.run(status, cwd=BENCH, capture_output=True, text=True).stdout.strip()
+        return head + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process and its finished children, in MB (Linux/macOS)."""
+    import resource
+
+    scale = 1 / 1024 if sys.platform != "darwin" else 1 / 2**20
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return round(max(own, kids) * scale, 1)
+
+
+def machine(threads_per_job: int = 1, jobs_in_parallel: int = 1) -> dict:
+    import torch
+
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "threads_per_job": threads_per_job,
+        "jobs_in_parallel": jobs_in_parallel,
+        "load_average_1min": round(os.getloadavg()[0], 2),
+    }
+
+
+def studio_identity(work: Path, identity: int, size: int, seconds: float) -> Path:
+    """The folder of one studio identity (written once, then reused): ``work/studio_<size>px_
+    <seconds>s/id<NNN>`` with its ground truth beside it."""
+    from lokitalk_plugins.data.studio import write_identity
+
+    folder = Path(work) / f"studio_{size}px_{seconds:.0f}s" / f"id{identity:03d}"
+    if not (folder / "transforms_val.json").exists():
+        print(f"writing studio identity {identity} to {folder} ...", flush=True)
+        write_identity(folder, identity=identity, seconds=seconds, size=size, seed=0)
+    return folder
+
+
+def fmt(v, digits: int = 2) -> str:
+    """A table cell: n/a for None, fixed digits for floats."""
+    if v is None:
+        return "n/a"
+    return f"{v:.{digits}f}" if isinstance(v, float) else str(v)
+
+
+def write_report(report: dict, markdown: str, out: Path, stem: str) -> tuple[Path, Path]:
+    """Write ``<out>/<stem>.json`` and ``<stem>.md``; returns both paths."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    js, md = out / f"{stem}.json", out / f"{stem}.md"
+    js.write_text(json.dumps(report, indent=1, default=str))
+    md.write_text(markdown)
+    return js, md

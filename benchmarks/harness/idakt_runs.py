@@ -1,0 +1,173 @@
+"""Pieces of Tables 3 and 4: auxiliary studio identities, pre-trained bundles (cached), the
+fine-tune identity cut to a share of its training frames, and fine-tune steps to a PSNR."""
+
+from __future__ import annotations
+
+import csv
+import json
+import multiprocessing as mp
+import os
+import shutil
+import time
+from pathlib import Path
+
+__all__ = [
+    "PRETRAIN_CONFIGS",
+    "aux_identities",
+    "fraction_folder",
+    "pretrain_bundles",
+    "steps_to_psnr",
+]
+
+# pre-training settings: gin files of the shared model (idakt.gin adds the ID-Encoder)
+PRETRAIN_CONFIGS = {
+    "rsdf": [
+        "configs/er_nerf_odr.gin",
+        "configs/studio_quick.gin",
+        "configs/lokitalk_loss.gin",
+        "configs/idakt.gin",
+    ],
+    "er_nerf": [
+        "configs/er_nerf_idakt.gin",
+        "configs/studio_quick.gin",
+        "configs/lokitalk_loss.gin",
+    ],
+}
+
+
+def aux_identities(work: Path, count: int, size: int, seconds: float) -> list[Path]:
+    """Studio identities 1..count (disjoint from the fine-tune identity 0), written once."""
+    from lokitalk_plugins.data.studio import synth
+
+    root = Path(work) / f"studio_aux_{size}px_{seconds:.0f}s"
+    folders = [root / f"id{i:03d}" for i in range(1, count + 1)]
+    todo = [i for i, f in enumerate(folders, start=1) if not (f / "transforms_val.json").exists()]
+    if todo:
+        print(f"writing {len(todo)} auxiliary studio identities to {root} ...", flush=True)
+        for i in todo:  # one call per missing identity keeps finished ones
+            synth(root, identities=1, seconds=seconds, size=size, first=i, progress=True)
+    return folders
+
+
+def fraction_folder(data: Path, percent: int) -> Path:
+    """``data`` with only the first ``percent``% of its training frames (links to the rest);
+    the val split is unchanged."""
+    if percent == 100:
+        return data
+    out = data.parent / f"{data.name}_train{percent}"
+    marker = out / "transforms_train.json"
+    if not marker.exists():
+        out.mkdir(parents=True, exist_ok=True)
+        for item in data.iterdir():
+            if item.name != "transforms_train.json" and not (out / item.name).exists():
+                (out / item.name).symlink_to(item.resolve())
+        truth = data.parent / f"{data.name}.truth"
+        if truth.exists() and not (out.parent / f"{out.name}.truth").exists():
+            (out.parent / f"{out.name}.truth").symlink_to(truth.resolve())
+        meta = json.loads((data / "transforms_train.json").read_text())
+        keep = max(2, round(len(meta["frames"]) * percent / 100))
+        meta["frames"] = meta["frames"][:keep]
+        marker.write_text(json.dumps(meta, indent=1))
+    return out
+
+
+def _pretrain_worker(
+    setting: str, folders: list[str], bindings: list[str], steps: int, out: str
+) -> None:
+    os.environ["OMP_NUM_THREADS"] = "1"
+    import torch
+
+    torch.set_num_threads(1)
+    from lokitalk_plugins.adapters import save_identity_bundle
+    from lokitalk_plugins.commands.pretrain import build_pretraining
+    from lokitalk_plugins.train import seed_everything
+    from lokitalk_plugins.train.pretrain_loop import pretrain
+
+    seed_everything(0)
+    multi = build_pretraining(PRETRAIN_CONFIGS[setting], bindings, folders)
+    t0 = time.perf_counter()
+    res = pretrain(
+        multi,
+        range(len(folders)),
+        steps,
+        seed=0,
+        out_dir=f"{out}.work",
+        progress=False,
+        log_every=max(1, steps // 40),
+    )
+    card = {
+        "identities": len(folders),
+        "steps": steps,
+        "setting": setting,
+        "pretrain_seconds": time.perf_counter() - t0,
+        "bindings": bindings,
+    }
+    save_identity_bundle(multi.model, out, card=card)
+    k = max(1, steps // 10)
+    Path(f"{out}.json").write_text(
+        json.dumps(
+            dict(card, first_loss=sum(res["losses"][:k]) / k, last_loss=sum(res["losses"][-k:]) / k)
+        )
+    )
+
+
+def pretrain_bundles(
+    jobs: list[tuple[str, list[Path]]],
+    bindings: list[str],
+    steps: int,
+    cache: Path,
+    parallel: int = 2,
+) -> dict[tuple[str, int], dict]:
+    """Pre-train (setting, identity folders) jobs not in ``cache`` yet, ``parallel`` at a time.
+    -> (setting, count) -> {"path", "cached", and the worker's summary}."""
+    ctx, result, running = mp.get_context("spawn"), {}, []
+    pending = []
+    for setting, folders in jobs:
+        path = cache / f"{setting}_{len(folders)}ids"
+        result[(setting, len(folders))] = {"path": str(path), "cached": True}
+        if not (path / "config.json").exists():
+            result[(setting, len(folders))]["cached"] = False
+            pending.append((setting, folders, path))
+    while pending or running:
+        while pending and len(running) < parallel:
+            setting, folders, path = pending.pop(0)
+            p = ctx.Process(
+                target=_pretrain_worker,
+                args=(setting, [str(f) for f in folders], bindings, steps, str(path)),
+            )
+            p.start()
+            print(f"[{time.strftime('%H:%M:%S')}] pre-training {path.name}", flush=True)
+            running.append((path, p))
+        time.sleep(1.0)
+        for path, p in list(running):
+            if not p.is_alive():
+                running.remove((path, p))
+                if p.exitcode != 0:
+                    for _, q in running:
+                        q.terminate()
+                    raise RuntimeError(f"pre-training {path.name} failed (exit {p.exitcode})")
+                print(f"[{time.strftime('%H:%M:%S')}] {path.name} done", flush=True)
+    for info in result.values():
+        summary = Path(f"{info['path']}.json")
+        if summary.exists():
+            info.update(json.loads(summary.read_text()))
+    return result
+
+
+def steps_to_psnr(workspace: str, threshold: float, stage: str = "head") -> int | None:
+    """First logged step whose training PSNR, averaged over it and the two logs before, is at
+    least ``threshold`` dB (None when never)."""
+    log = Path(workspace) / "logs" / f"{stage}.csv"
+    if not log.is_file():
+        return None
+    with open(log) as f:
+        recs = [(int(r["step"]), float(r["psnr"])) for r in csv.DictReader(f) if r.get("psnr")]
+    for i in range(len(recs)):
+        window = [p for _, p in recs[max(0, i - 2) : i + 1]]
+        if sum(window) / len(window) >= threshold:
+            return recs[i][0]
+    return None
+
+
+def remove(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)

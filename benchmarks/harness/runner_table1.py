@@ -1,0 +1,110 @@
+"""The runner of ``benchmarks/run.py table1`` (see :mod:`harness.table1`)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["run_table1"]
+
+
+def run_table1(args, prof: dict, out: Path) -> dict:
+    from harness import idakt_runs, table1, table2
+    from harness.common import commit, machine, peak_rss_mb, studio_identity, write_report
+    from harness.plots import bar_chart, frame_strip, training_curves
+    from harness.workers import run_methods
+
+    if args.data != ["studio"]:
+        raise SystemExit("table1 fine-tunes LokiTalk from studio pre-training: use --data studio")
+    work, start = Path(args.work), time.perf_counter()
+    load, sha = machine()["load_average_1min"], commit()
+    data = studio_identity(work, 0, prof["size"], prof["seconds"])
+    aux = idakt_runs.aux_identities(work, prof["ids"][10], prof["size"], prof["aux_seconds"])
+    common = [
+        f"TalkingHeadSystem.num_rays = {prof['rays']}",
+        "ERNeRF.audio_in_dim = 32",
+        "TalkingHeadSystem.lips_patches = 4",
+    ]
+    bundles = idakt_runs.pretrain_bundles(
+        [("rsdf", aux)], common, prof["pretrain"], work / f"bundles_{args.profile}", args.parallel
+    )
+    bundle = bundles[("rsdf", len(aux))]
+    methods = table1.methods(prof, bundle["path"], common[:2] + ["RADNeRF.audio_in_dim = 32"])
+    rows = run_methods(methods, data, work / f"table1_{args.profile}", parallel=args.parallel)
+    fps = table2.render_speed(rows, data)
+    clip = table1.cross_clip(work, prof["size"], min(prof["seconds"], 8.0))
+    cross = table1.cross_drive(rows, clip)
+    for r in rows:
+        e = r["eval"]
+        r["metrics"] = {
+            k: e.get(k)
+            for k in (
+                "psnr",
+                "ssim",
+                "lpips",
+                "lmd",
+                "lmd_eyes",
+                "mouth_error",
+                "eye_error",
+                "lip_sync",
+                "size_mb",
+            )
+        }
+        r["metrics"].update(
+            train_minutes=r["train_seconds"] / 60,
+            fps=fps[r["method"]],
+            cross_driving=cross[r["method"]],
+        )
+        if r["method"] == "LokiTalk" and bundle.get("pretrain_seconds") is not None:
+            r["metrics"]["pretrain_minutes"] = bundle["pretrain_seconds"] / 60
+    stem = "table1" + ("" if args.profile == "default" else f"_{args.profile}")
+    files = {
+        "bars": bar_chart(
+            rows,
+            [
+                ("psnr", "PSNR (dB) ↑"),
+                ("mouth_error", "mouth error ↓"),
+                ("lip_sync", "lip sync r ↑"),
+                ("fps", "FPS ↑"),
+            ],
+            out / f"{stem}_bars.png",
+            "Table 1 on the studio",
+        ).name
+    }
+    curves = training_curves(rows, out / f"{stem}_curves.png")
+    if curves:
+        files["training_curves"] = curves.name
+    from lokitalk_plugins.commands.workspace import load_system
+
+    frame = table2._val_frames(data, 3)[1]
+    cols = [("ground truth", frame.image.numpy())]
+    for row in rows:
+        system, _, _ = load_system(Path(row["workspace"]))
+        cols.append((row["method"], system.render_frame(frame)["rgb"].numpy()))
+    files["frames"] = frame_strip(cols, out / f"{stem}_frames.png", "a val frame").name
+    report = {
+        "table": "table1",
+        "command": " ".join(["python", "benchmarks/run.py"] + sys.argv[1:]),
+        "profile": args.profile,
+        "settings": prof,
+        "seed": 0,
+        "data": str(data),
+        "cross_clip": str(clip),
+        "commit": sha,
+        "machine": machine(1, args.parallel),
+        "load_at_start": load,
+        "wall_seconds": time.perf_counter() - start,
+        "peak_rss_mb_harness": peak_rss_mb(),
+        "bundle": bundle,
+        "render_ratio_lokitalk_vs_er_nerf": fps["ER-NeRF"] / fps["LokiTalk"],
+        "cross_driving": cross,
+        "paper": table1.PAPER,
+        "not_run": table1.NOT_RUN,
+        "files": files,
+        "results": rows,
+    }
+    md = table1.markdown(report)
+    write_report(report, md, out, stem)
+    print(md)
+    return report

@@ -1,0 +1,204 @@
+"""LokiTalk Table 2 on the studio: the backbone (O), one joint deformation field (O+D) and the
+Region-Specific Deformation Fields (O+D+R), same identity, data, steps and seed.
+
+All three train the same way (``configs/lokitalk_loss.gin``): frames over ``bc.jpg`` with the
+torso in the 3D field, head then lips stages, region-weighted colour, LPIPS in the last 20%
+(where its weights exist). Then, in this process and one method after the other: rendering
+speed (the plug-ins' overhead as a ratio to O), and the heat maps of Σ||Δx_face||,
+Σ||Δx_torso|| (Fig. 5) and the attention scores, averaged over val frames.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .common import fmt
+from .plots import bar_chart, frame_strip, training_curves
+
+__all__ = ["PAPER", "build_methods", "heat_maps", "markdown", "render_speed"]
+
+# the paper's Table 2 (PSNR, LPIPS, LMD, Sync)
+PAPER = {
+    "O+D+R": (30.464, 0.051, 3.132, 5.423),
+    "O+D": (29.203, 0.055, 3.299, 4.728),
+    "O": (28.125, 0.074, 3.592, 3.410),
+}
+SETTINGS = {"O": "{b}.gin", "O+D": "{b}_od.gin", "O+D+R": "{b}_odr.gin"}
+
+
+def build_methods(backbone: str, prof: dict, audio_in_dim: int, studio: bool) -> list[dict]:
+    """The three settings as gin files + bindings for one backbone and profile."""
+    cls = {"rad_nerf": "RADNeRF", "er_nerf": "ERNeRF"}[backbone]
+    bindings = [
+        f"head/Trainer.steps = {prof['head']}",
+        f"lips/Trainer.steps = {prof['lips']}",
+        f"TalkingHeadSystem.num_rays = {prof['rays']}",
+        f"{cls}.audio_in_dim = {audio_in_dim}",
+        "Trainer.val_every = 1000000",
+        "Trainer.ckpt_every = 1000000",
+        f"Trainer.log_every = {max(1, prof['head'] // 40)}",
+    ]
+    if backbone == "er_nerf":  # 4 lips patches of 32x32, not the original's 64 (65,536 rays)
+        bindings.append("TalkingHeadSystem.lips_patches = 4")
+    if not studio:  # a user's folder: the studio's landmark eye ratio may be absent
+        bindings.append("TalkingHeadFolder.eye_source = 'auto'")
+    extra = ["configs/studio_quick.gin", "configs/lokitalk_loss.gin"]
+    return [
+        {
+            "name": name,
+            "configs": [f"configs/{pattern.format(b=backbone)}"] + extra,
+            "bindings": list(bindings),
+        }
+        for name, pattern in SETTINGS.items()
+    ]
+
+
+def _val_frames(data: Path, count: int):
+    from lokitalk_plugins.data import TalkingHeadFolder
+
+    val = TalkingHeadFolder(data, split="val", background="bc", progress=False)
+    idx = np.linspace(0, len(val) - 1, min(count, len(val))).round().astype(int)
+    return [val[int(i)] for i in sorted(set(idx.tolist()))]
+
+
+def render_speed(rows: list[dict], data: Path, frames: int = 10) -> dict:
+    """Frames per second of each method's render_frame, measured one after the other in this
+    process with one thread, after a warm-up render. -> method -> fps."""
+    import torch
+
+    from lokitalk_plugins.commands.workspace import load_system
+
+    torch.set_num_threads(1)
+    sample, fps = _val_frames(data, frames), {}
+    for row in rows:
+        system, _, _ = load_system(Path(row["workspace"]))
+        system.render_frame(sample[0])
+        t0 = time.perf_counter()
+        for frame in sample:
+            system.render_frame(frame)
+        fps[row["method"]] = len(sample) / (time.perf_counter() - t0)
+    return fps
+
+
+def heat_maps(rows: list[dict], data: Path, path: Path, frames: int = 8) -> dict:
+    """Per-pixel maps of each deforming method averaged over ``frames`` val frames, saved as
+    one PNG (a row per method). -> method -> {map: mean over pixels}."""
+    import torch
+
+    from lokitalk_plugins.commands.workspace import load_system
+
+    from .plots import _plt
+
+    sample, found = _val_frames(data, frames), {}
+    for row in rows:
+        system, _, _ = load_system(Path(row["workspace"]))
+        model = system.model
+        names = [n for n in getattr(model, "ray_extras", ()) if n.startswith(("dx_", "att_"))]
+        if not names:
+            continue
+        acc = {n: 0.0 for n in names}
+        with torch.no_grad():
+            for f in sample:
+                res = system.renderer.render_image(
+                    system.field(f, training=False),
+                    f.c2w,
+                    f.intrinsics.tolist(),
+                    f.H,
+                    f.W,
+                    f.background,
+                    chunk=system.render_chunk,
+                    extras=names,
+                    progress=False,
+                )
+                for n in names:
+                    acc[n] = acc[n] + res.extras[n].reshape(f.H, f.W).float().numpy()
+        found[row["method"]] = {n: v / len(sample) for n, v in acc.items()}
+    if not found:
+        return {}
+    plt = _plt()
+    cols = max(len(m) for m in found.values()) + 1
+    fig, axes = plt.subplots(
+        len(found), cols, figsize=(2.3 * cols, 2.5 * len(found)), squeeze=False
+    )
+    for r, (method, maps) in enumerate(found.items()):
+        axes[r, 0].imshow(sample[len(sample) // 2].image.numpy())
+        axes[r, 0].set_title(f"{method}: val frame", fontsize=8)
+        for c, (n, m) in enumerate(maps.items(), start=1):
+            im = axes[r, c].imshow(m, cmap="inferno")
+            label = {
+                "dx_face_norm": "Σ||Δx_face||",
+                "dx_torso_norm": "Σ||Δx_torso||",
+                "dx_norm": "Σ||Δx|| (joint)",
+            }.get(n, n)
+            axes[r, c].set_title(label, fontsize=8)
+            fig.colorbar(im, ax=axes[r, c], fraction=0.046)
+        for ax in axes[r]:
+            ax.axis("off")
+    fig.suptitle(f"deformation and attention maps, mean of {len(sample)} val frames", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return {m: {n: float(v.mean()) for n, v in maps.items()} for m, maps in found.items()}
+
+
+def plots(rows: list[dict], data: Path, out: Path, stem: str) -> dict:
+    """Training curves, a bar chart and a side-by-side frame strip; -> name -> file name."""
+    from lokitalk_plugins.commands.workspace import load_system
+
+    files = {}
+    p = training_curves(rows, out / f"{stem}_curves.png")
+    if p:
+        files["training_curves"] = p.name
+    metrics = [
+        ("psnr", "PSNR (dB) ↑"),
+        ("mouth_error", "mouth error ↓"),
+        ("lip_sync", "lip sync r ↑"),
+        ("train_minutes", "train time (min)"),
+    ]
+    files["bars"] = bar_chart(rows, metrics, out / f"{stem}_bars.png", "Table 2 on the studio").name
+    frame = _val_frames(data, 3)[1]
+    cols = [("ground truth", frame.image.numpy())]
+    for row in rows:
+        system, _, _ = load_system(Path(row["workspace"]))
+        cols.append((row["method"], system.render_frame(frame)["rgb"].numpy()))
+    files["frames"] = frame_strip(cols, out / f"{stem}_frames.png", "a val frame").name
+    return files
+
+
+def markdown(report: dict) -> str:
+    p, m = report["settings"], report["machine"]
+    lines = [
+        f"# LokiTalk Table 2 on {report['data_label']} ({report['profile']} profile)",
+        "",
+        f"`{report['command']}` at commit `{report['commit'][:12]}`; backbone "
+        f"{report['backbone']}; {p['size']} px, {p['seconds']:.0f} s of video; head/lips steps "
+        f"{p['head']}/{p['lips']}, {p['rays']} rays a step; methods trained {m['jobs_in_parallel']}"
+        f" at a time, one thread each, on {m['cpu_count']} cores ({m['platform']}, torch "
+        f"{m['torch']}); load {report['load_at_start']} at start.",
+        "",
+        "| method | PSNR ↑ | LPIPS ↓ | LMD ↓ | Sync (lip-sync r) ↑ | mouth err ↓ | eye err ↓ "
+        "| train (min) | FPS | render time vs O | size (MB) | paper PSNR / LPIPS / LMD / Sync |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in report["results"]:
+        x, paper = r["metrics"], PAPER[r["method"]]
+        lines.append(
+            f"| {r['method']} | {fmt(x['psnr'])} | {fmt(x['lpips'], 3)} | {fmt(x['lmd'])} "
+            f"| {fmt(x['lip_sync'])} | {fmt(x['mouth_error'])} | {fmt(x['eye_error'])} "
+            f"| {x['train_minutes']:.1f} | {fmt(x['fps'], 2)} | {fmt(x['render_ratio'])}x "
+            f"| {fmt(x['size_mb'])} | {' / '.join(str(v) for v in paper)} |"
+        )
+    lines += [
+        "",
+        "LPIPS is n/a without AlexNet weights on the machine; LMD is n/a without a "
+        "landmark detector (the studio scores the mouth and eyes from its ground truth "
+        "instead). Sync here is the studio's lip-sync correlation, not SyncNet's "
+        "confidence: compare orderings, not values, with the paper.",
+        "",
+    ]
+    detector = report["results"][0]["eval"].get("landmark_detector", "none")
+    lines += [f"Landmark detector for LMD: {detector}.", ""]
+    return "\n".join(lines)

@@ -1,0 +1,116 @@
+"""Training one method of a table in its own process (one thread), then evaluating it.
+
+A method is a dict: ``name`` (row label), ``configs`` (gin files), ``bindings`` (gin lines)
+and optionally ``data`` (its own folder instead of the table's).
+:func:`run_methods` trains them ``parallel`` at a time in spawned processes and returns one
+row each: wall time per stage, the evaluation on the val split and the workspace path.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import shutil
+import time
+from pathlib import Path
+
+__all__ = ["landmark_detector", "run_methods", "train_and_evaluate"]
+
+
+def train_and_evaluate(method: dict, data: str, workspace: str, out: str, truth: bool) -> None:
+    """The body of one worker process: train, evaluate, write the row as JSON to ``out``."""
+    os.environ["OMP_NUM_THREADS"] = "1"
+    import torch
+
+    torch.set_num_threads(1)
+    import lokitalk_plugins.registration  # noqa: F401
+    from lokitalk_plugins.commands.workspace import load_system, write_run
+    from lokitalk_plugins.data import TalkingHeadFolder
+    from lokitalk_plugins.data.studio import load_truth
+    from lokitalk_plugins.train import train_from_config
+    from lokitalk_plugins.train.evaluate import evaluate
+
+    from .common import peak_rss_mb
+
+    configs, bindings = list(method["configs"]), list(method["bindings"])
+    write_run(Path(workspace), Path(data), configs, bindings, "aud.npy")
+    t0 = time.perf_counter()
+    summary = train_from_config(configs, bindings, data=data, workspace=workspace, progress=False)
+    train_seconds = time.perf_counter() - t0
+    system, _run, _stage = load_system(Path(workspace))
+    val = TalkingHeadFolder(data, split="val", background="bc", progress=False)
+    detector, detector_name = landmark_detector()
+    result = evaluate(
+        system, val, landmarks=detector, progress=False, truth=load_truth(data) if truth else None
+    )
+    result["landmark_detector"] = detector_name
+    result.pop("per_frame", None)
+    row = {
+        "method": method["name"],
+        "configs": configs,
+        "bindings": bindings,
+        "workspace": workspace,
+        "train_seconds": train_seconds,
+        "stages": summary["stages"],
+        "eval": result,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+    Path(out).write_text(json.dumps(row, default=str))
+
+
+def landmark_detector():
+    """(LandmarkSource or None, its name): MediaPipe Face Mesh when the ``landmarks`` extra is
+    installed, else None ("none": LMD and LMD-E are reported n/a)."""
+    try:
+        from lokitalk_plugins.metrics.mediapipe_landmarks import MediaPipeLandmarks
+
+        return MediaPipeLandmarks(), "mediapipe-facemesh"
+    except ImportError:
+        return None, "none"
+
+
+def run_methods(
+    methods: list[dict], data: Path, work: Path, parallel: int = 2, truth: bool = True
+) -> list[dict]:
+    """Train and evaluate every method (fresh workspaces under ``work``), ``parallel`` at a
+    time; raises RuntimeError naming the methods whose process failed."""
+    work.mkdir(parents=True, exist_ok=True)
+    ctx, pending, running, failed = mp.get_context("spawn"), list(methods), [], []
+    try:
+        while pending or running:
+            while pending and len(running) < parallel:
+                m = pending.pop(0)
+                ws, row = work / f"ws_{_slug(m['name'])}", work / f"row_{_slug(m['name'])}.json"
+                shutil.rmtree(ws, ignore_errors=True)
+                row.unlink(missing_ok=True)
+                p = ctx.Process(
+                    target=train_and_evaluate,
+                    args=(m, str(m.get("data", data)), str(ws), str(row), truth),
+                )
+                p.start()
+                print(
+                    f"[{time.strftime('%H:%M:%S')}] training {m['name']} (pid {p.pid})", flush=True
+                )
+                running.append((m, p))
+            time.sleep(1.0)
+            for m, p in list(running):
+                if not p.is_alive():
+                    running.remove((m, p))
+                    print(
+                        f"[{time.strftime('%H:%M:%S')}] {m['name']} done (exit {p.exitcode})",
+                        flush=True,
+                    )
+                    if p.exitcode != 0:
+                        failed.append(m["name"])
+    finally:  # a stopped benchmark stops its trainers too
+        for _m, p in running:
+            if p.is_alive():
+                p.terminate()
+    if failed:
+        raise RuntimeError(f"training failed for {failed}: see the traceback above")
+    return [json.loads((work / f"row_{_slug(m['name'])}.json").read_text()) for m in methods]
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in name).strip("_").lower()

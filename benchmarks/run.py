@@ -1,0 +1,132 @@
+"""Reproduce the papers' tables on the synthetic studio or on your own preprocessed folders.
+
+    python benchmarks/run.py table2                     # default profile, on the studio
+    python benchmarks/run.py table2 --profile quick     # a few minutes on 2 cores
+    python benchmarks/run.py table2 --data path/to/obama --out my_results
+
+Tables:
+  table1   LokiTalk Table 1: RAD-NeRF, ER-NeRF and LokiTalk (RSDF + ID-AKT on ER-NeRF), with
+           cross-driving (an utterance of another identity, against the studio's render)
+  table2   LokiTalk Table 2: backbone (O), joint deformation (O+D), RSDF (O+D+R)
+  table3   LokiTalk Table 3: ID-AKT pre-training on 0/10/5/3 identities x fine-tune 100/50/25 %
+  table4   LokiTalk Table 4: ID-AKT on the ER-NeRF field, pre-train 0/10 x fine-tune 100/50 %
+  all      every table above, in order
+
+Profiles (video size and length of the studio identity, training steps):
+  micro    32 px, 1 s, a few dozen steps, 2 auxiliary identities: the check CI runs
+  quick    64 px, 4 s, 600 head steps; tables 3-4: 4 auxiliary identities, 400 pre-training
+           and 300 fine-tune steps: minutes
+  default  128 px, 20 s, 4000 head steps; tables 3-4: 10 auxiliary identities of 8 s, 3000
+           pre-training and 2000 fine-tune steps: the profile whose numbers we report
+  full     128 px, 20 s, 8000 head steps; tables 3-4: auxiliary clips of 20 s, 8000 / 4000
+
+Pre-trained bundles are cached under <work>/bundles_<profile> and reused by later runs.
+
+Each run writes <out>/<table>[_<profile>].json (settings, seed, commit, machine, wall times,
+peak memory, every figure) and .md (the table beside the paper's numbers), plus PNG plots.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness.common import RESULTS  # noqa: E402
+from harness.runner_table1 import run_table1  # noqa: E402
+from harness.runners import run_table2, run_table34  # noqa: E402
+
+PROFILES = {
+    "micro": dict(
+        torso=10,
+        size=32,
+        seconds=1.0,
+        head=40,
+        lips=4,
+        rays=256,
+        aux_seconds=1.0,
+        pretrain=30,
+        finetune=30,
+        ids={10: 2, 5: 2, 3: 1},
+    ),
+    "quick": dict(
+        torso=200,
+        size=64,
+        seconds=4.0,
+        head=600,
+        lips=100,
+        rays=1024,
+        aux_seconds=3.0,
+        pretrain=400,
+        finetune=300,
+        ids={10: 4, 5: 2, 3: 1},
+    ),
+    "default": dict(
+        torso=1500,
+        size=128,
+        seconds=20.0,
+        head=4000,
+        lips=200,
+        rays=2048,
+        aux_seconds=8.0,
+        pretrain=3000,
+        finetune=2000,
+        ids={10: 10, 5: 5, 3: 3},
+    ),
+    "full": dict(
+        torso=2000,
+        size=128,
+        seconds=20.0,
+        head=8000,
+        lips=400,
+        rays=2048,
+        aux_seconds=20.0,
+        pretrain=8000,
+        finetune=4000,
+        ids={10: 10, 5: 5, 3: 3},
+    ),
+}
+TABLES = ("table1", "table2", "table3", "table4")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("table", choices=TABLES + ("all",), help="the table to reproduce")
+    parser.add_argument("--profile", choices=list(PROFILES), default="default")
+    parser.add_argument(
+        "--data",
+        nargs="+",
+        default=["studio"],
+        help="'studio' (default) or preprocessed folders (the first is used)",
+    )
+    parser.add_argument("--out", default=str(RESULTS), help="where results are written")
+    parser.add_argument(
+        "--work",
+        default=str(RESULTS / "cache"),
+        help="studio folders and workspaces (reused across runs)",
+    )
+    parser.add_argument("--backbone", choices=["er_nerf", "rad_nerf"], default="er_nerf")
+    parser.add_argument("--parallel", type=int, default=2, help="methods trained at once")
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the workers are stopped
+    prof, out = PROFILES[args.profile], Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for table in TABLES if args.table == "all" else (args.table,):
+        if table == "table1":
+            run_table1(args, prof, out)
+        elif table == "table2":
+            run_table2(args, prof, out)
+        else:
+            run_table34(args, prof, out, table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""The on-disk format of an ID-AKT bundle: file names, version, packing and checked reading.
+
+``model.safetensors`` holds every component's state dict under ``"<component>.<param>"``;
+``config.json`` holds ``{"format", "format_version", "library_version", "components", "config"}``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file
+from torch import Tensor, nn
+
+from lokitalk_plugins import __version__
+from lokitalk_plugins.idakt.hub_cache import (
+    BundleVersionError,
+    ComponentMismatchError,
+    CorruptBundleError,
+    HubBundleError,
+)
+
+__all__ = [
+    "BUNDLE_FORMAT", "BUNDLE_VERSION", "WEIGHTS_NAME", "CONFIG_NAME", "CARD_NAME",
+    "json_ready", "flatten_components", "read_config", "read_weights",
+]  # fmt: skip
+
+BUNDLE_FORMAT = "lokitalk-idakt"
+BUNDLE_VERSION = 1
+WEIGHTS_NAME = "model.safetensors"
+CONFIG_NAME = "config.json"
+CARD_NAME = "README.md"
+
+
+def json_ready(value: Mapping, what: str) -> dict:
+    """A plain-dict copy of ``value`` that survives a JSON round trip."""
+    try:
+        return json.loads(json.dumps(dict(value), allow_nan=False))
+    except (TypeError, ValueError) as err:
+        raise HubBundleError(
+            f"The bundle {what} is not JSON-able ({err}). Keep only str, int, float, bool, "
+            f"None, lists and dicts in {what}; store tensors as components instead."
+        ) from err
+
+
+def flatten_components(components: Mapping) -> tuple[dict[str, Tensor], dict[str, tuple[int, int]]]:
+    """``{"<component>.<param>": CPU contiguous tensor}`` with no two tensors sharing storage."""
+    if not components:
+        raise HubBundleError("Nothing to save: pass at least one component (name -> module).")
+    flat: dict[str, Tensor] = {}
+    summary: dict[str, tuple[int, int]] = {}
+    seen: set[int] = set()
+    for name, item in components.items():
+        if not isinstance(name, str) or not name or "." in name:
+            raise HubBundleError(f"Component name {name!r} must be a non-empty str without '.'.")
+        state = item.state_dict() if isinstance(item, nn.Module) else item
+        if not isinstance(state, Mapping) or not state:
+            raise HubBundleError(
+                f"Component '{name}' has no tensors to save; pass an nn.Module with parameters "
+                "or a non-empty state dict (put parameter-free settings in config)."
+            )
+        for key, value in state.items():
+            if not isinstance(value, Tensor):
+                raise HubBundleError(
+                    f"'{name}.{key}' is a {type(value).__name__}, not a tensor: a bundle's "
+                    "weights hold tensors only; put other values in config."
+                )
+            t = value.detach().cpu()
+            storage = t.untyped_storage()
+            whole = storage.nbytes() == t.numel() * t.element_size() and t.is_contiguous()
+            if not whole or storage.data_ptr() in seen:
+                t = t.clone(memory_format=torch.contiguous_format)  # own, unshared storage
+            seen.add(t.untyped_storage().data_ptr())
+            flat[f"{name}.{key}"] = t
+        summary[name] = (len(state), sum(v.numel() for v in state.values()))
+    return flat, summary
+
+
+def read_config(path: Path, fix: str) -> dict:
+    """Parse and check ``config.json`` (format, version, fields)."""
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as err:
+        raise CorruptBundleError(f"{path} is corrupt: not valid JSON ({err}). {fix}") from err
+    found = meta.get("format") if isinstance(meta, dict) else None
+    if found != BUNDLE_FORMAT:
+        raise BundleVersionError(
+            f"{path} is not a {BUNDLE_FORMAT} bundle config: found format {found!r}, expected "
+            f"{BUNDLE_FORMAT!r}. Re-export the bundle with save_pretrained from lokitalk-plugins."
+        )
+    version, writer = meta.get("format_version"), meta.get("library_version", "unknown")
+    if version != BUNDLE_VERSION:
+        raise BundleVersionError(
+            f"{path} has bundle format_version {version!r} (written by lokitalk-plugins {writer})"
+            f", expected {BUNDLE_VERSION} (this is lokitalk-plugins {__version__}). The bundle "
+            "must be re-exported with save_pretrained from the matching lokitalk-plugins "
+            f"version, or read with lokitalk-plugins {writer}."
+        )
+    names, config = meta.get("components"), meta.get("config")
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise CorruptBundleError(f"{path}: 'components' is not a list of names. {fix}")
+    if not isinstance(config, dict):
+        raise CorruptBundleError(f"{path}: 'config' is not a JSON object. {fix}")
+    return meta
+
+
+def read_weights(path: Path, names: list[str], fix: str) -> dict[str, dict[str, Tensor]]:
+    """Load ``model.safetensors`` and split it per component, checking against ``names``."""
+    try:
+        flat = load_file(str(path), device="cpu")
+    except (SafetensorError, OSError) as err:
+        raise CorruptBundleError(f"The weights file {path} is corrupt ({err}). {fix}") from err
+    groups: dict[str, dict[str, Tensor]] = {}
+    for key, value in flat.items():
+        name, _, param = key.partition(".")
+        groups.setdefault(name if param else key, {})[param] = value
+    if unknown := sorted(set(groups) - set(names)):
+        raise ComponentMismatchError(
+            f"{path} holds weights for unknown component(s) {unknown}, not listed in "
+            f"{CONFIG_NAME} (components {names}): the two files come from different bundles. "
+            "Re-export the bundle with save_pretrained."
+        )
+    if missing := sorted(set(names) - set(groups)):
+        raise ComponentMismatchError(
+            f"{CONFIG_NAME} lists component(s) {missing} that have no weights in {path}: the two "
+            "files come from different bundles. Re-export the bundle with save_pretrained."
+        )
+    return groups

@@ -1,0 +1,223 @@
+"""ID-Aware Knowledge Transfer, pre-training form (LokiTalk sec. 3.3).
+
+One reference frame of a person goes through the ID-Encoder; heads read from its feature f:
+
+- ``dynamic`` F_id [B, dynamic_dim]: concatenated with the driving signals at the input of the
+  deformation MLPs (dynamic, ID-specific motion);
+- ``hyper[name]`` [out, in]: the weight replacing the last layer of the named deformation MLP
+  (a hyper-network per layer, :class:`~lokitalk_plugins.idakt.hyper.HyperLinear`);
+- ``appearance`` [B, appearance_dim] for the backbone's colour decoder, ``geometry``
+  [B, geometry_dim] added to the point encoding fed to its density decoder;
+- ``offset_code`` [B, offset_dim]: the code of the ID-aware canonical offset
+  Δx_id(x) = offset_field(PE(x), offset_code), laid over the canonical space that every
+  identity shares (the field is shared, only its code is per identity).
+
+Identity at initialisation: every hyper weight, ``appearance``, ``geometry`` and
+``offset_code`` is exactly 0 (zero-initialised output layers) and the offset field's last layer
+is zero, so Δx_id = 0. The ``dynamic`` head keeps PyTorch's default (non-zero) initialisation on
+purpose: F_id only feeds MLPs whose last layer starts at zero (RSDF's, or a zero hyper weight),
+so it changes nothing at init, and a non-zero F_id carries identity information from the first
+step instead of waiting for those last layers to move.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from lokitalk_plugins.encoding import FrequencyEncoder
+from lokitalk_plugins.layers import MLP
+
+from .encoder import IDEncoder
+from .hyper import HyperLinear
+
+__all__ = ["HEAD_NAMES", "IDAKT", "CanonicalOffsetField", "IdentityOutputs", "check_hyper_layers"]
+
+HEAD_NAMES = ("dynamic", "appearance", "geometry", "offset_code")
+
+
+@dataclass
+class IdentityOutputs:
+    """What ID-AKT gives the wrapped backbone for one identity (B = 1 in the wrap).
+
+    dynamic: [B, Dd]; hyper: name -> [out, in] ([B, out, in] when B > 1); appearance: [B, Da];
+    geometry: [B, Dg]; offset_code: [B, Do].
+    """
+
+    dynamic: torch.Tensor
+    hyper: dict[str, torch.Tensor]
+    appearance: torch.Tensor
+    geometry: torch.Tensor
+    offset_code: torch.Tensor
+
+
+def check_hyper_layers(hyper_layers: dict) -> dict[str, tuple[int, int]]:
+    """Validate ``name -> (in_features, out_features)`` and return it with int tuples."""
+    out = {}
+    for name, dims in dict(hyper_layers).items():
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(f"hyper layer name must be a Python identifier, got {name!r}")
+        if len(dims) != 2 or min(int(d) for d in dims) < 1:
+            raise ValueError(f"hyper layer {name!r}: expected (in, out) >= 1, got {dims!r}")
+        out[name] = (int(dims[0]), int(dims[1]))
+    return out
+
+
+class CanonicalOffsetField(nn.Module):
+    """The shared field of ID-aware canonical offsets: Δx_id(x) = MLP([PE(x / bound), code]).
+
+    offset_dim: Do, size of the identity's code; freqs: frequencies of the encoding PE
+    (2**0 .. 2**(freqs-1), input included); hidden, num_layers: the bias-free MLP, whose last
+    layer starts at zero; bound: half-size of the box of the canonical points.
+
+    forward(x [N, 3], offset_code [1 or N, Do]) -> [N, 3]: exactly 0 at init and for points
+    outside [-bound, bound]^3.
+    """
+
+    def __init__(
+        self,
+        offset_dim: int = 16,
+        freqs: int = 4,
+        hidden: int = 32,
+        num_layers: int = 3,
+        bound: float = 1.0,
+    ):
+        super().__init__()
+        if offset_dim < 1 or freqs < 0 or hidden < 1 or num_layers < 1 or bound <= 0:
+            raise ValueError("offset_dim, hidden, num_layers >= 1, freqs >= 0 and bound > 0")
+        self.offset_dim, self.freqs, self.hidden = offset_dim, freqs, hidden
+        self.num_layers, self.bound = num_layers, float(bound)
+        self.encoding = FrequencyEncoder(3, max_freq_log2=max(freqs - 1, 0), n_freqs=freqs)
+        self.mlp = MLP(self.encoding.output_dim + offset_dim, 3, hidden, num_layers)
+        with torch.no_grad():
+            self.mlp.net[-1].weight.zero_()
+
+    def config(self) -> dict:
+        return dict(
+            offset_dim=self.offset_dim,
+            freqs=self.freqs,
+            hidden=self.hidden,
+            num_layers=self.num_layers,
+            bound=self.bound,
+        )
+
+    def forward(self, x: torch.Tensor, offset_code: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 2 or x.shape[1] != 3:
+            raise ValueError(f"x: expected [N, 3], got {tuple(x.shape)}")
+        n = x.shape[0]
+        if offset_code.dim() != 2 or offset_code.shape[0] not in (1, n):
+            raise ValueError(f"offset_code: expected [1 or {n}, Do], got {offset_code.shape}")
+        if offset_code.shape[1] != self.offset_dim:
+            raise ValueError(f"offset_code has {offset_code.shape[1]} != {self.offset_dim}")
+        code = offset_code.to(x.dtype).expand(n, -1)
+        dx = self.mlp(torch.cat([self.encoding(x / self.bound), code], dim=-1))
+        inside = (x.abs() <= self.bound).all(dim=-1, keepdim=True)
+        return torch.where(inside, dx, torch.zeros_like(dx))
+
+
+class IDAKT(nn.Module):
+    """ID-Aware Knowledge Transfer in its pre-training form (encoder + heads + shared field).
+
+    hyper_layers: name -> (in_features, out_features) of each MLP last layer to replace
+    (e.g. ``{"face": (64, 3), "torso": (64, 3)}``); dynamic_dim, appearance_dim (the colour
+    decoder's code, e.g. 4 for ER-NeRF's individual code), geometry_dim (the point encoding C
+    fed to the density decoder), offset_dim: sizes of the features; feature_dim: the encoder's
+    output; encoder: further :class:`IDEncoder` kwargs; offset_freqs, offset_hidden,
+    offset_layers, bound: the :class:`CanonicalOffsetField`.
+
+    forward(reference [B, 3, H, W] in [0, 1]) -> :class:`IdentityOutputs` (the wrap uses B = 1;
+    with B > 1 each hyper weight is [B, out, in]). During pre-training every parameter
+    (encoder, heads, hyper-networks, offset field) is trained together with the base model in
+    one group, so :meth:`embedding_names` is empty; :meth:`freeze` gives the fine-tune form.
+    """
+
+    def __init__(
+        self,
+        *,
+        hyper_layers: dict[str, tuple[int, int]],
+        dynamic_dim: int = 16,
+        appearance_dim: int,
+        geometry_dim: int,
+        offset_dim: int = 16,
+        feature_dim: int = 128,
+        encoder: dict | None = None,
+        offset_freqs: int = 4,
+        offset_hidden: int = 32,
+        offset_layers: int = 3,
+        bound: float = 1.0,
+    ):
+        super().__init__()
+        dims = dict(dynamic=dynamic_dim, appearance=appearance_dim, geometry=geometry_dim)
+        dims["offset_code"] = offset_dim
+        if min(dims.values()) < 1:
+            raise ValueError(f"feature sizes must be >= 1, got {dims}")
+        encoder = dict(encoder or {})
+        if encoder.pop("feature_dim", feature_dim) != feature_dim:
+            raise ValueError("encoder['feature_dim'] differs from feature_dim")
+        self.hyper_layers = check_hyper_layers(hyper_layers)
+        self.dims, self.feature_dim = dims, feature_dim
+        self.encoder = IDEncoder(feature_dim=feature_dim, **encoder)
+        self.heads = nn.ModuleDict({k: nn.Linear(feature_dim, d) for k, d in dims.items()})
+        with torch.no_grad():
+            for k in ("appearance", "geometry", "offset_code"):
+                self.heads[k].weight.zero_()
+                self.heads[k].bias.zero_()
+        self.hyper = nn.ModuleDict(
+            {n: HyperLinear(feature_dim, i, o) for n, (i, o) in self.hyper_layers.items()}
+        )
+        self.offset_field = CanonicalOffsetField(
+            offset_dim, offset_freqs, offset_hidden, offset_layers, bound
+        )
+
+    def forward(self, reference: torch.Tensor) -> IdentityOutputs:
+        f = self.encoder(reference)
+        hyper = {n: h(f) for n, h in self.hyper.items()}
+        if f.shape[0] == 1:
+            hyper = {n: w[0] for n, w in hyper.items()}
+        return IdentityOutputs(hyper=hyper, **{k: head(f) for k, head in self.heads.items()})
+
+    def canonical_offset(self, x: torch.Tensor, offset_code: torch.Tensor) -> torch.Tensor:
+        """Δx_id: x [N, 3], offset_code [1 or N, Do] -> [N, 3] (0 outside the box)."""
+        return self.offset_field(x, offset_code)
+
+    def freeze(self, reference: torch.Tensor):
+        """Fine-tune form for one identity: run the encoder once on ``reference`` [1, 3, H, W]
+        (no gradient) and return a :class:`~lokitalk_plugins.idakt.frozen.FrozenIdentity`
+        holding the outputs as parameters and a copy of the shared offset field. The encoder
+        and the heads are not carried over."""
+        from .frozen import FrozenIdentity  # frozen.py imports this module
+
+        if reference.dim() != 4 or reference.shape[0] != 1:
+            raise ValueError(f"freeze takes one reference [1, 3, H, W], got {reference.shape}")
+        with torch.no_grad():
+            outputs = self(reference)
+        return FrozenIdentity.from_outputs(outputs, self.offset_field)
+
+    def embedding_names(self) -> list[str]:
+        """Parameters of the "id_embeddings" learning-rate group: none in pre-training."""
+        return []
+
+    def embedding_parameters(self) -> list[nn.Parameter]:
+        """The parameters named by :meth:`embedding_names`: none in pre-training."""
+        return []
+
+    def config(self) -> dict:
+        """JSON-able constructor kwargs: ``IDAKT(**m.config())`` rebuilds the same layout."""
+        enc = self.encoder.config()
+        enc.pop("feature_dim")
+        f = self.offset_field
+        return dict(
+            hyper_layers={n: [i, o] for n, (i, o) in self.hyper_layers.items()},
+            dynamic_dim=self.dims["dynamic"],
+            appearance_dim=self.dims["appearance"],
+            geometry_dim=self.dims["geometry"],
+            offset_dim=self.dims["offset_code"],
+            feature_dim=self.feature_dim,
+            encoder=enc,
+            offset_freqs=f.freqs,
+            offset_hidden=f.hidden,
+            offset_layers=f.num_layers,
+            bound=f.bound,
+        )

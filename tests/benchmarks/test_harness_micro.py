@@ -1,0 +1,93 @@
+"""The benchmark harness end to end on its micro profile: every table trains, measures and
+writes a JSON report with the documented schema and a markdown table beside the paper's."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+RUN = ROOT / "benchmarks" / "run.py"
+
+REPORT_KEYS = {"table", "command", "profile", "settings", "seed", "commit", "machine",
+               "load_at_start", "wall_seconds", "peak_rss_mb_harness", "paper", "files",
+               "results"}  # fmt: skip
+MACHINE_KEYS = {"platform", "cpu_count", "python", "torch", "threads_per_job", "jobs_in_parallel"}
+ROW_KEYS = {"method", "configs", "bindings", "workspace", "train_seconds", "stages", "eval",
+            "peak_rss_mb", "metrics"}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    out = tmp_path_factory.mktemp("results")
+    cmd = [sys.executable, str(RUN), "all", "--profile", "micro", "--out", str(out),
+           "--work", str(out / "cache")]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1200, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return out, proc.stdout
+
+
+def _table_rows(md: str) -> list[list[str]]:
+    rows = [line for line in md.splitlines() if line.startswith("|")]
+    return [[c.strip() for c in line.strip("|").split("|")] for line in rows[2:]]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("table,methods", [
+    ("table1", ["RAD-NeRF", "ER-NeRF", "LokiTalk"]),
+    ("table2", ["O", "O+D", "O+D+R"]),
+    ("table3", ["0 ids, 100%", "2 ids, 100%", "2 ids, 50%", "2 ids, 25%", "2 ids, 50%",
+                "1 ids, 50%", "ER-NeRF, 100%"]),
+    ("table4", ["ER-NeRF, 100%", "ER-NeRF, 50%", "2 ids, 100%", "2 ids, 50%"]),
+])  # fmt: skip
+def test_micro_profile_writes_reports(results, table, methods):
+    out, stdout = results
+    report = json.loads((out / f"{table}_micro.json").read_text())
+    assert REPORT_KEYS <= set(report) and report["table"] == table
+    assert MACHINE_KEYS <= set(report["machine"]) and report["profile"] == "micro"
+    assert [r["method"] for r in report["results"]] == methods
+    for r in report["results"]:
+        assert ROW_KEYS <= set(r)
+        assert r["train_seconds"] > 0 and r["peak_rss_mb"] > 0
+        assert 5.0 < r["metrics"]["psnr"] < 60.0
+        assert r["metrics"]["lpips"] is None  # no AlexNet weights here: reported n/a
+        assert r["metrics"]["mouth_error"] is not None  # the studio's ground truth scores it
+    for name in report["files"].values():
+        assert (out / name).stat().st_size > 1000
+    md = (out / f"{table}_micro.md").read_text()
+    rows = _table_rows(md)
+    if table in ("table1", "table2"):
+        assert [r[0] for r in rows[: len(methods)]] == methods
+    else:  # first column: the paper's pre-training identities; third: the fine-tune share
+        assert [r[2] for r in rows] == [m.split(", ")[1] for m in methods]
+    first = rows[0]
+    assert "n/a" in first  # LPIPS / LMD cells
+    assert md.splitlines()[0].startswith("# LokiTalk Table")
+    assert f"{report['results'][0]['metrics']['psnr']:.2f}" in md
+    assert "paper" in md
+
+
+@pytest.mark.slow
+def test_micro_table_specifics(results):
+    out, _ = results
+    t1 = json.loads((out / "table1_micro.json").read_text())
+    assert set(t1["cross_driving"]) == {"RAD-NeRF", "ER-NeRF", "LokiTalk"}
+    assert t1["render_ratio_lokitalk_vs_er_nerf"] > 0
+    assert "not run" in (out / "table1_micro.md").read_text()
+    t2 = json.loads((out / "table2_micro.json").read_text())
+    ratios = {r["method"]: r["metrics"]["render_ratio"] for r in t2["results"]}
+    assert ratios["O"] == 1.0 and ratios["O+D+R"] > 0
+    maps = {r["method"]: r["metrics"]["map_means"] for r in t2["results"]}
+    assert maps["O"] is None and {"dx_face_norm", "dx_torso_norm", "att_lip"} <= set(maps["O+D+R"])
+    t3 = json.loads((out / "table3_micro.json").read_text())
+    assert {"rsdf_2ids", "rsdf_1ids"} == set(t3["bundles"])
+    for b in t3["bundles"].values():
+        assert (Path(b["path"]) / "model.safetensors").is_file()
+    t4 = json.loads((out / "table4_micro.json").read_text())
+    assert set(t4["bundles"]) == {"er_nerf_2ids"}
+    # table1 ran first and pre-trained the 2-identity bundle; table3 reused it from the cache
+    assert t3["bundles"]["rsdf_2ids"]["cached"] is True

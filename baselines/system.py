@@ -89,12 +89,13 @@ class TalkingHeadSystem(nn.Module):
         late_lpips_start: float = 0.8,
         late_lpips_patches: int = 4,
         lr_id: float = 1e-3,
+        lr_idakt: float = 1e-4,
     ):
         super().__init__()
         self.model = model
         self.num_rays, self.entropy_weight, self.lips_weight = num_rays, entropy_weight, lips_weight
         self.lrs = {"grid": lr_grid, "mlp": lr_mlp, "audio_att": lr_audio_att,
-                    "id_embeddings": lr_id}  # fmt: skip
+                    "id_embeddings": lr_id, "idakt": lr_idakt}  # fmt: skip
         self.render_chunk, self.eye_noise = render_chunk, eye_noise
         self.lips_patches, self.lips_patch_size = lips_patches, lips_patch_size
         self.lips_patch_weight = lips_patch_weight
@@ -136,13 +137,17 @@ class TalkingHeadSystem(nn.Module):
             p.requires_grad_(is_torso == (stage == "torso") and not frozen)
 
     def parameter_groups(self) -> list[dict]:
-        groups: dict[str, list] = {"grid": [], "mlp": [], "audio_att": [], "id_embeddings": []}
+        groups: dict[str, list] = {"grid": [], "mlp": [], "audio_att": [], "id_embeddings": [],
+                                   "idakt": []}  # fmt: skip
         id_names = set(getattr(self.model, "id_embedding_names", list)())
         for name, p in self.model.named_parameters():
             if not p.requires_grad:
                 continue
             if name in id_names:
                 groups["id_embeddings"].append(p)
+                continue
+            if name.startswith("idakt."):  # pre-training: encoder, heads, shared offset field
+                groups["idakt"].append(p)
                 continue
             name = _local_name(name)
             if name.startswith("audio_att_net"):

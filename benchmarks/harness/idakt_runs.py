@@ -94,6 +94,7 @@ def _pretrain_worker(
         out_dir=f"{out}.work",
         progress=False,
         log_every=max(1, steps // 40),
+        optimizer=multi.optimizer_settings,
     )
     card = {
         "identities": len(folders),

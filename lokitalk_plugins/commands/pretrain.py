@@ -32,7 +32,9 @@ def configure(parser) -> None:
 
 
 def build_pretraining(configs, bindings, folders, progress: bool = False):
-    """Parse the gin files and build a MultiIdentitySystem over ``folders`` (train splits)."""
+    """Parse the gin files and build a MultiIdentitySystem over ``folders`` (train splits),
+    with the config's learning rates by group (Trainer.lr) and, as ``optimizer_settings``,
+    its optimiser (Trainer.optimizer, betas, eps) for :func:`~lokitalk_plugins.train.pretrain`."""
     import gin
 
     import lokitalk_plugins.registration  # noqa: F401
@@ -48,7 +50,24 @@ def build_pretraining(configs, bindings, folders, progress: bool = False):
     except ValueError:
         lrs = {}
     system.lrs.update({k: float(v) for k, v in lrs.items() if k in system.lrs})
-    return MultiIdentitySystem(system, datasets)
+    multi = MultiIdentitySystem(system, datasets)
+    multi.optimizer_settings = _optimizer_settings()
+    return multi
+
+
+def _optimizer_settings() -> dict:
+    """The backbone config's optimiser (Trainer.optimizer, betas, eps), for pre-training."""
+    import gin
+
+    out = {}
+    for key in ("optimizer", "betas", "eps"):
+        try:
+            out[key] = gin.query_parameter(f"Trainer.{key}")
+        except ValueError:
+            pass
+    if "betas" in out:
+        out["betas"] = tuple(out["betas"])
+    return out
 
 
 def run(args) -> int:
@@ -70,7 +89,8 @@ def run(args) -> int:
         result = pretrain(multi.to(ctx.device), range(len(args.data)), args.steps, context=ctx,
                           lr_decay_to=args.lr_decay, seed=args.seed, out_dir=work,
                           checkpoint_every=args.checkpoint_every,
-                          progress=ctx.is_main and not args.quiet)  # fmt: skip
+                          progress=ctx.is_main and not args.quiet,
+                          optimizer=multi.optimizer_settings)  # fmt: skip
         if ctx.is_main:
             card = {"identities": len(args.data), "steps": args.steps,
                     "world_size": ctx.world_size, "configs": list(args.config),

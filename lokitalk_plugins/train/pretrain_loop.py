@@ -91,11 +91,14 @@ def pretrain(
     max_buffers: Sequence[str] = (),
     buffer_sync_every: int = 16,
     keep_checkpoints: int | None = 3,
+    optimizer: dict | None = None,
 ) -> dict[str, Any]:
     """Pre-train ``system`` on ``identities`` for ``steps`` optimiser steps on every rank.
 
     context: from ``init_distributed`` (None: the existing process group, else one process);
-    the system is moved to its device. Adam (betas 0.9, 0.99) over ``parameter_groups()``,
+    the system is moved to its device. Adam (betas 0.9, 0.99) over ``parameter_groups()``, or
+    ``optimizer``: keyword arguments of :func:`~lokitalk_plugins.train.optim.build_optimizer`
+    (e.g. the backbone config's ``{"optimizer": "adamw", "betas": (0.0, 0.99)}``),
     lr(step) = lr * lr_decay_to ** (step / steps). seed: this rank's generator and the global
     RNGs get seed + rank. out_dir: None writes nothing; checkpoint_every: also save every N
     steps (0: only at the end); log_every: CSV row and loss check every N steps (0: never);
@@ -121,7 +124,7 @@ def pretrain(
         raise KeyError(f"max_buffers names no buffer of the system: {unknown}")
     broadcast_buffers_from_main(system)  # identical buffers at the start on every torch
     model = wrap_ddp(system, ctx)
-    optimizer = build_optimizer(system.parameter_groups(), "adam")
+    optimizer = build_optimizer(system.parameter_groups(), **(optimizer or {"optimizer": "adam"}))
     scheduler = build_scheduler(optimizer, steps, lr_decay_to)
     after_step = getattr(system, "after_step", None)
     main_writes = ctx.is_main and out_dir is not None

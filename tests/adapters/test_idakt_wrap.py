@@ -122,7 +122,11 @@ def test_bundle_round_trip_into_a_fine_tune_wrap(tmp_path):
     assert groups["id_embeddings"]["lr"] == 1e-3
     ids = {id(p) for p in groups["id_embeddings"]["params"]}
     assert ids == {id(p) for p in fine.idakt.embedding_parameters()}
-    assert id(fine.idakt.offset_field.mlp.net[0].weight) in {id(p) for p in groups["mlp"]["params"]}
+    # the shared offset field trains with the rest of ID-AKT (lr_idakt), not as an embedding
+    assert groups["idakt"]["lr"] == system.lrs["idakt"]
+    assert {id(p) for p in groups["idakt"]["params"]} == {
+        id(p) for p in fine.idakt.offset_field.parameters()
+    }
     # a checkpoint of the fine-tuned wrap reloads into a fresh wrap of the same bundle
     again = wrap(make_backbone("er_nerf", seed=9), pretrained=str(path),
                  rsdf=RSDF(audio_dim=32, hidden=16, grid=SMALL_GRID, id_dim=8))  # fmt: skip

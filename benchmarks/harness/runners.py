@@ -11,10 +11,11 @@ __all__ = ["run_table2", "run_table34"]
 
 
 def _audio_in_dim(folder: Path) -> int:
+    """K, the channels of a folder's audio features: the last axis of aud.npy ([N, 16, K]
+    windows, or [N, 2, 1024] HuBERT pairs, or [N, K])."""
     import numpy as np
 
-    a = np.load(folder / "aud.npy", mmap_mode="r")
-    return int(a.shape[1] if a.ndim == 3 and a.shape[1] != 16 else a.shape[-1])
+    return int(np.load(folder / "aud.npy", mmap_mode="r").shape[-1])
 
 
 def run_table2(args, prof: dict, out: Path) -> dict:

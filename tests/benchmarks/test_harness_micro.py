@@ -91,3 +91,23 @@ def test_micro_table_specifics(results):
     assert set(t4["bundles"]) == {"er_nerf_2ids"}
     # table1 ran first and pre-trained the 2-identity bundle; table3 reused it from the cache
     assert t3["bundles"]["rsdf_2ids"]["cached"] is True
+
+
+@pytest.mark.slow
+def test_table2_on_a_users_folder_reports_studio_metrics_as_na(tmp_path):
+    from lokitalk_plugins.data.studio import write_identity
+
+    folder = write_identity(tmp_path / "user" / "clip", identity=4, seconds=1.0, size=32)
+    out = tmp_path / "out"
+    cmd = [sys.executable, str(RUN), "table2", "--profile", "micro", "--data", str(folder),
+           "--out", str(out), "--work", str(tmp_path / "cache")]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    report = json.loads((out / "table2_micro.json").read_text())
+    assert report["data"] == str(folder) and report["data_label"] == str(folder)
+    for r in report["results"]:
+        m = r["metrics"]
+        assert m["mouth_error"] is None and m["eye_error"] is None and m["lip_sync"] is None
+        assert m["psnr"] > 5.0 and r["eval"]["landmark_detector"] == "none"
+    md = (out / "table2_micro.md").read_text()
+    assert str(folder) in md and "Landmark detector for LMD: none." in md

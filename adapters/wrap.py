@@ -7,11 +7,16 @@ LokiTalk sec. 3.2), F_e = the eye value, F_h = the 6-D head pose (zeros when not
     x' = RSDF(x; F_a, F_e, F_h).x_canonical        observation -> canonical (eqs. 3-5)
     out = backbone field at x' (through its adapter) + the RSDF's per-point maps
 
-Every RSDF offset is exactly zero at initialisation, so x' == x and the wrapped model renders
-exactly as the bare backbone. Density-only calls (``density(encode_points(x), enc_a, eye)``,
-what the occupancy refresh uses) evaluate the *undeformed* canonical field: the occupancy
-grid is a conservative skip structure refreshed every 16 steps with decay, and the offsets are
-kept small by L_Δ, so the canonical density at x stands in for the deformed one there.
+With ID-AKT (``idakt``, LokiTalk sec. 3.3; :mod:`.identity`) the identity's features join
+RSDF's MLPs (F_id, per-identity last layers), the canonical point moves by Δx_id(x'), the
+geometry feature is added to the point encoding and the appearance feature to the colour code.
+
+Every RSDF offset and ID-AKT output is exactly zero at initialisation, so x' == x and the
+wrapped model renders exactly as the bare backbone. Density-only calls
+(``density(encode_points(x), enc_a, eye)``, what the occupancy refresh uses) evaluate the
+*undeformed* canonical field: the occupancy grid is a conservative skip structure refreshed
+every 16 steps with decay, and the offsets are kept small by L_Δ, so the canonical density at
+x stands in for the deformed one there.
 """
 
 from __future__ import annotations
@@ -45,7 +50,9 @@ class WrappedModel(IdentityPlug, nn.Module):
     frozen (its names are in :attr:`frozen_prefixes`, which the training system honours).
 
     With audio2motion, :meth:`encode_audio` returns [B, A + L]: the backbone's F_a then the
-    VAE's; the backbone sees the first A channels, the plug-in the last L.
+    VAE's; the backbone sees the first A channels, the plug-in the last L. idakt: an
+    :class:`~lokitalk_plugins.idakt.IDAKT` (pre-training; bind a reference frame first) or a
+    :class:`~lokitalk_plugins.idakt.FrozenIdentity` (fine-tuning), or None.
 
     Has what ``TalkingHeadSystem`` uses: forward, encode_audio, individual_code,
     encode_points, density, grid, ray_extras, regularisers, torso, torso_condition,

@@ -134,6 +134,7 @@ def run_table34(args, prof: dict, out: Path, table: str) -> dict:
         ids, pct = m["column"]
         e = r["eval"]
         r["column"] = [ids, pct]
+        r["finetune_rates"] = m["finetune_rates"]
         r["ids_here"] = prof["ids"].get(ids, 0) if isinstance(ids, int) else 0
         r["metrics"] = {
             k: e.get(k)

@@ -53,7 +53,7 @@ def methods(prof: dict, bundle: str, common: list[str]) -> list[dict]:
             "name": "LokiTalk",
             "configs": ["configs/er_nerf_odr.gin"]
             + base
-            + ["configs/lokitalk_loss.gin", "configs/idakt_finetune.gin"],
+            + ["configs/lokitalk_loss.gin", "configs/idakt_finetune_short.gin"],
             "bindings": common
             + steps
             + [

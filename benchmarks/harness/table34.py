@@ -5,6 +5,10 @@ Table 3 (RSDF + ID-AKT): pre-train 0, 10, 10, 10, 5, 3 identities x fine-tune 10
 25, 50, 50 %, and the bare ER-NeRF. Table 4 (ID-AKT on the ER-NeRF field): pre-train 0 / 10 x
 100 / 50 %. "0" is the setting without ID-AKT (O+D+R for Table 3, ER-NeRF for Table 4). Every
 column trains the same steps on the same val split; all follow ``configs/lokitalk_loss.gin``.
+Columns from a bundle fine-tune with ``configs/idakt_finetune_short.gin`` (the backbone's own
+rates for the shared model, identity embeddings at 1e-3); one more column per table repeats the
+first pre-trained one with the paper's fine-tune rates (``configs/idakt_finetune.gin``), side by
+side, since those decide how much a short fine-tune learns.
 """
 
 from __future__ import annotations
@@ -36,9 +40,19 @@ PAPER = {
 }
 
 
+# fine-tune configs of a column from a bundle: our short-run rates, or the paper's (sec. 4)
+RATES = {"short": "configs/idakt_finetune_short.gin", "paper": "configs/idakt_finetune.gin"}
+# the extra column of each table: the paper's fine-tune rates on this (ids, %) column
+PAPER_RATES_COLUMN = (10, 100)
+
+
 def columns(table: str) -> list[tuple]:
     """(paper pre-train ids or "ER-NeRF", fine-tune %) of a table, in the paper's order."""
     return list(PAPER[table])
+
+
+def rates_label(rates: str | None) -> str:
+    return {None: "", "short": "", "paper": " (paper's fine-tune rates)"}[rates]
 
 
 def _base(setting: str) -> list[str]:
@@ -54,17 +68,19 @@ def finetune_methods(table: str, prof: dict, bundles: dict, folders: dict, bindi
     """One training method per column: name, configs, bindings, data (its share of frames)."""
     setting = "rsdf" if table == "table3" else "er_nerf"
     methods = []
-    for ids, pct in columns(table):
+    plan = [(ids, pct, "short") for ids, pct in columns(table)]
+    plan.append((*PAPER_RATES_COLUMN, "paper"))
+    for ids, pct, rates in plan:
         if ids == "ER-NeRF" or (ids == 0 and setting == "er_nerf"):
-            name, configs, binds = f"ER-NeRF, {pct}%", _base("er_nerf"), []
+            name, configs, binds, rates = f"ER-NeRF, {pct}%", _base("er_nerf"), [], None
         elif ids == 0:
-            name, configs, binds = f"0 ids, {pct}%", _base("rsdf"), []
+            name, configs, binds, rates = f"0 ids, {pct}%", _base("rsdf"), [], None
         else:
             n = prof["ids"][ids]
             bundle = bundles[(setting, n)]["path"]
-            name = f"{n} ids, {pct}%"
+            name = f"{n} ids, {pct}%" + (", paper rates" if rates == "paper" else "")
             cfg = _base("rsdf" if setting == "rsdf" else "er_nerf_idakt")
-            configs = cfg + ["configs/idakt_finetune.gin"]
+            configs = cfg + [RATES[rates]]
             binds = [f"wrap.pretrained = '{bundle}'"]
             if setting == "rsdf":
                 binds.append("RSDF.id_dim = 16")
@@ -72,6 +88,7 @@ def finetune_methods(table: str, prof: dict, bundles: dict, folders: dict, bindi
             {
                 "name": name,
                 "column": [ids, pct],
+                "finetune_rates": rates,
                 "configs": configs,
                 "bindings": bindings + binds,
                 "data": str(folders[pct]),
@@ -97,7 +114,10 @@ def markdown(report: dict) -> str:
         f"identities 1.. ({p['aux_seconds']:.0f} s each); pre-training {p['pretrain']} steps, "
         f"fine-tuning {p['finetune']} head + {p['lips']} lips steps, {p['rays']} rays; "
         f"{m['jobs_in_parallel']} jobs at a time, one thread each, {m['cpu_count']} cores "
-        f"({m['platform']}); load {report['load_at_start']} at start.",
+        f"({m['platform']}); load {report['load_at_start']} at start. Fine-tuning from a "
+        "bundle: `idakt_finetune_short.gin` (the backbone's own rates and decay for the shared "
+        "model, identity embeddings at 1e-3); the last row repeats a column with the paper's "
+        "fine-tune rates (`idakt_finetune.gin`: embeddings 1e-3 -> 1e-4, the rest 1e-4 -> 1e-5).",
         "",
         "| pre-train ids (paper) | ids here | fine-tune data | PSNR ↑ | LPIPS ↓ | LMD ↓ "
         "| Sync (lip-sync r) ↑ | mouth err ↓ | eye err ↓ | steps to "
@@ -110,8 +130,9 @@ def markdown(report: dict) -> str:
         ids, pct = r["column"]
         paper = PAPER[t][(ids, pct)]
         pre = x.get("pretrain_minutes")
+        label = rates_label(r.get("finetune_rates"))
         lines.append(
-            f"| {ids} | {r['ids_here']} | {pct}% | {fmt(x['psnr'])} | {fmt(x['lpips'], 3)} "
+            f"| {ids}{label} | {r['ids_here']} | {pct}% | {fmt(x['psnr'])} | {fmt(x['lpips'], 3)} "
             f"| {fmt(x['lmd'])} | {fmt(x['lip_sync'])} | {fmt(x['mouth_error'])} "
             f"| {fmt(x['eye_error'])} | {fmt(x['steps_to_psnr'])} | {x['train_minutes']:.1f} "
             f"| {fmt(pre, 1)} | {' / '.join(str(v) for v in paper)} |"

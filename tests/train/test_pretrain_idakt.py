@@ -43,23 +43,33 @@ def test_pretraining_lowers_the_loss_and_fine_tuning_starts_from_the_bundle(iden
     assert not torch.equal(multi.model.idakt.encoder.blocks[0].weight, encoder_before)
     bundle = save_identity_bundle(multi.model, tmp_path / "bundle", card={"identities": 2})
 
-    finetune = CONFIGS[:2] + ["configs/idakt_finetune.gin"]
     binds = BINDINGS[:4] + ["RSDF.id_dim = 16", f"wrap.pretrained = '{bundle}'",
                             "head/Trainer.steps = 4", "Trainer.val_every = 100",
                             "train.stages = ('head',)"]  # fmt: skip
     binds = [b for b in binds if not b.startswith("wrap.idakt")]
-    ws = tmp_path / "fine"
     from lokitalk_plugins.commands.workspace import write_run
 
-    write_run(ws, Path(identities[0]), finetune, binds, "aud.npy")
-    train_from_config(finetune, binds, data=identities[0], workspace=str(ws), progress=False)
-    state = load_checkpoint(ws / "checkpoints" / "latest.pt")
-    assert bool(state["model"]["model.identity_ready"])
-    system, _, _ = load_system(ws)
-    assert type(system.model.idakt).__name__ == "FrozenIdentity"
-    assert (
-        float(system.model.idakt.appearance.detach().abs().sum()) > 0
-    )  # from the encoder, not zeros
+    # the paper's fine-tune rates, and the short-run ones (the backbone's, er_nerf.gin)
+    want = {
+        "idakt_finetune.gin": {"grid": 1e-3, "mlp": 1e-4, "audio_att": 1e-4,
+                               "id_embeddings": 1e-3, "idakt": 1e-4},
+        "idakt_finetune_short.gin": {"grid": 1e-2, "mlp": 1e-3, "audio_att": 5e-3,
+                                     "id_embeddings": 1e-3, "idakt": 1e-4},
+    }  # fmt: skip
+    for name, lrs in want.items():
+        finetune = CONFIGS[:2] + [f"configs/{name}"]
+        ws = tmp_path / name
+        write_run(ws, Path(identities[0]), finetune, binds, "aud.npy")
+        train_from_config(finetune, binds, data=identities[0], workspace=str(ws), progress=False)
+        state = load_checkpoint(ws / "checkpoints" / "latest.pt")
+        assert bool(state["model"]["model.identity_ready"])
+        groups = state["optimizer"]["param_groups"]
+        assert {g["name"]: pytest.approx(g["initial_lr"]) for g in groups} == lrs, name
+        system, _, _ = load_system(ws)
+        assert type(system.model.idakt).__name__ == "FrozenIdentity"
+        assert (
+            float(system.model.idakt.appearance.detach().abs().sum()) > 0
+        )  # from the encoder, not zeros
 
 
 def _free_port() -> int:

@@ -3,6 +3,7 @@
     python benchmarks/run.py table2                     # default profile, on the studio
     python benchmarks/run.py table2 --profile quick     # a few minutes on 2 cores
     python benchmarks/run.py table2 --data path/to/obama --out my_results
+    python benchmarks/run.py table3 --data path/to/obama path/to/aux1 path/to/aux2 ...
 
 Tables:
   table1   LokiTalk Table 1: RAD-NeRF, ER-NeRF and LokiTalk (RSDF + ID-AKT on ER-NeRF), with
@@ -20,7 +21,15 @@ Profiles (video size and length of the studio identity, training steps):
            pre-training and 2000 fine-tune steps: the profile whose numbers we report
   full     128 px, 20 s, 8000 head steps; tables 3-4: auxiliary clips of 20 s, 8000 / 4000
 
-Pre-trained bundles are cached under <work>/bundles_<profile> and reused by later runs.
+Data: "--data studio" (default) trains and scores studio identity 0 and pre-trains (tables 1,
+3, 4) on studio identities 1..; "--data DIR [AUX ...]" trains and scores your preprocessed folder
+DIR and pre-trains on the folders AUX (every count capped to how many you give), or, without
+AUX, on studio identities when DIR's aud.npy has the studio's 32 channels. Without the studio's
+ground truth the mouth/eye errors, lip sync and cross-driving are n/a; LMD needs a landmark
+detector (the "landmarks" extra). Nothing is written inside your folders; result files get the
+folder's name as a suffix (table3_obama.json).
+
+Pre-trained bundles are cached under <work>/bundles_<profile>[_<folders>] and reused.
 
 Each run writes <out>/<table>[_<profile>].json (settings, seed, commit, machine, wall times,
 peak memory, every figure) and .md (the table beside the paper's numbers), plus PNG plots.
@@ -104,7 +113,8 @@ def main(argv=None) -> int:
         "--data",
         nargs="+",
         default=["studio"],
-        help="'studio' (default) or preprocessed folders (the first is used)",
+        help="'studio' (default), or preprocessed folders: the first is trained and scored, "
+        "the rest are pre-training identities (tables 1, 3, 4)",
     )
     parser.add_argument("--out", default=str(RESULTS), help="where results are written")
     parser.add_argument(

@@ -49,12 +49,12 @@ def aux_identities(work: Path, count: int, size: int, seconds: float) -> list[Pa
     return folders
 
 
-def fraction_folder(data: Path, percent: int) -> Path:
-    """``data`` with only the first ``percent``% of its training frames (links to the rest);
-    the val split is unchanged."""
+def fraction_folder(data: Path, percent: int, root: Path | None = None) -> Path:
+    """``data`` with only the first ``percent``% of its training frames (links to the rest),
+    written under ``root`` (default: beside ``data``); the val split is unchanged."""
     if percent == 100:
         return data
-    out = data.parent / f"{data.name}_train{percent}"
+    out = Path(root or data.parent) / f"{data.name}_train{percent}"
     marker = out / "transforms_train.json"
     if not marker.exists():
         out.mkdir(parents=True, exist_ok=True)

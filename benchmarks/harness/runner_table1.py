@@ -11,30 +11,42 @@ __all__ = ["run_table1"]
 
 def run_table1(args, prof: dict, out: Path) -> dict:
     from harness import idakt_runs, table1, table2
-    from harness.common import commit, machine, peak_rss_mb, studio_identity, write_report
+    from harness.common import commit, machine, peak_rss_mb, write_report
+    from harness.data_sources import resolve_data
     from harness.plots import bar_chart, frame_strip, training_curves
     from harness.workers import run_methods
 
-    if args.data != ["studio"]:
-        raise SystemExit("table1 fine-tunes LokiTalk from studio pre-training: use --data studio")
     work, start = Path(args.work), time.perf_counter()
     load, sha = machine()["load_average_1min"], commit()
-    data = studio_identity(work, 0, prof["size"], prof["seconds"])
-    aux = idakt_runs.aux_identities(work, prof["ids"][10], prof["size"], prof["aux_seconds"])
+    source = resolve_data(args.data, work, prof)
+    data, k = source.data, source.audio_dim
+    aux = source.pretrain_folders(work, prof["ids"][10], prof)
     common = [
         f"TalkingHeadSystem.num_rays = {prof['rays']}",
-        "ERNeRF.audio_in_dim = 32",
+        f"ERNeRF.audio_in_dim = {k}",
         "TalkingHeadSystem.lips_patches = 4",
     ]
     bundles = idakt_runs.pretrain_bundles(
-        [("rsdf", aux)], common, prof["pretrain"], work / f"bundles_{args.profile}", args.parallel
+        [("rsdf", aux)],
+        common,
+        prof["pretrain"],
+        source.work_dir(work, f"bundles_{args.profile}"),
+        args.parallel,
     )
     bundle = bundles[("rsdf", len(aux))]
-    methods = table1.methods(prof, bundle["path"], common[:2] + ["RADNeRF.audio_in_dim = 32"])
-    rows = run_methods(methods, data, work / f"table1_{args.profile}", parallel=args.parallel)
+    methods = table1.methods(prof, bundle["path"], common[:2] + [f"RADNeRF.audio_in_dim = {k}"])
+    rows = run_methods(
+        methods,
+        data,
+        source.work_dir(work, f"table1_{args.profile}"),
+        parallel=args.parallel,
+        truth=source.studio,
+    )
     fps = table2.render_speed(rows, data)
-    clip = table1.cross_clip(work, prof["size"], min(prof["seconds"], 8.0))
-    cross = table1.cross_drive(rows, clip)
+    clip, cross = None, None  # cross-driving needs the studio's render of the utterance
+    if source.studio:
+        clip = table1.cross_clip(work, prof["size"], min(prof["seconds"], 8.0))
+        cross = table1.cross_drive(rows, clip)
     for r in rows:
         e = r["eval"]
         r["metrics"] = {
@@ -54,11 +66,11 @@ def run_table1(args, prof: dict, out: Path) -> dict:
         r["metrics"].update(
             train_minutes=r["train_seconds"] / 60,
             fps=fps[r["method"]],
-            cross_driving=cross[r["method"]],
+            cross_driving=cross[r["method"]] if cross else None,
         )
         if r["method"] == "LokiTalk" and bundle.get("pretrain_seconds") is not None:
             r["metrics"]["pretrain_minutes"] = bundle["pretrain_seconds"] / 60
-    stem = "table1" + ("" if args.profile == "default" else f"_{args.profile}")
+    stem = "table1" + ("" if args.profile == "default" else f"_{args.profile}") + source.suffix
     files = {
         "bars": bar_chart(
             rows,
@@ -69,7 +81,7 @@ def run_table1(args, prof: dict, out: Path) -> dict:
                 ("fps", "FPS ↑"),
             ],
             out / f"{stem}_bars.png",
-            "Table 1 on the studio",
+            f"Table 1 on {source.label}",
         ).name
     }
     curves = training_curves(rows, out / f"{stem}_curves.png")
@@ -90,7 +102,11 @@ def run_table1(args, prof: dict, out: Path) -> dict:
         "settings": prof,
         "seed": 0,
         "data": str(data),
-        "cross_clip": str(clip),
+        "data_label": source.label,
+        "studio": source.studio,
+        "pretrain_data": [str(a) for a in aux],
+        "pretrain_label": source.pretrain_label(len(aux)),
+        "cross_clip": str(clip) if clip else None,
         "commit": sha,
         "machine": machine(1, args.parallel),
         "load_at_start": load,

@@ -10,28 +10,16 @@ from pathlib import Path
 __all__ = ["run_table2", "run_table34"]
 
 
-def _audio_in_dim(folder: Path) -> int:
-    """K, the channels of a folder's audio features: the last axis of aud.npy ([N, 16, K]
-    windows, or [N, 2, 1024] HuBERT pairs, or [N, K])."""
-    import numpy as np
-
-    return int(np.load(folder / "aud.npy", mmap_mode="r").shape[-1])
-
-
 def run_table2(args, prof: dict, out: Path) -> dict:
     from harness import table2
-    from harness.common import commit, machine, peak_rss_mb, studio_identity, write_report
+    from harness.common import commit, machine, peak_rss_mb, write_report
+    from harness.data_sources import resolve_data
     from harness.workers import run_methods
 
-    studio = args.data == ["studio"]
     work = Path(args.work)
-    data = (
-        studio_identity(work, 0, prof["size"], prof["seconds"])
-        if studio
-        else Path(args.data[0]).resolve()
-    )
-    label = "the studio (identity 0)" if studio else str(data)
-    methods = table2.build_methods(args.backbone, prof, _audio_in_dim(data), studio)
+    source = resolve_data(args.data, work, prof)
+    data, studio, label = source.data, source.studio, source.label
+    methods = table2.build_methods(args.backbone, prof, source.audio_dim, studio)
     start, load, sha = time.perf_counter(), machine()["load_average_1min"], commit()
     rows = run_methods(
         methods,
@@ -42,6 +30,7 @@ def run_table2(args, prof: dict, out: Path) -> dict:
     )
     fps = table2.render_speed(rows, data)
     stem = "table2" + ("" if args.profile == "default" else f"_{args.profile}")
+    stem += source.suffix
     maps = table2.heat_maps(rows, data, out / f"{stem}_maps.png")
     for r in rows:
         e = r["eval"]
@@ -92,21 +81,22 @@ def run_table2(args, prof: dict, out: Path) -> dict:
 
 def run_table34(args, prof: dict, out: Path, table: str) -> dict:
     from harness import idakt_runs, table34
-    from harness.common import commit, machine, peak_rss_mb, studio_identity, write_report
+    from harness.common import commit, machine, peak_rss_mb, write_report
+    from harness.data_sources import resolve_data
     from harness.workers import run_methods
 
-    if args.data != ["studio"]:
-        raise SystemExit(f"{table} pre-trains on studio identities: run it with --data studio")
     work, start = Path(args.work), time.perf_counter()
     load, sha = machine()["load_average_1min"], commit()
-    data = studio_identity(work, 0, prof["size"], prof["seconds"])
-    folders = {pct: idakt_runs.fraction_folder(data, pct) for pct in (100, 50, 25)}
-    aux = idakt_runs.aux_identities(
-        work, max(prof["ids"].values()), prof["size"], prof["aux_seconds"]
-    )
+    source = resolve_data(args.data, work, prof)
+    data = source.data
+    shares = source.work_dir(work, "frame_shares") if not source.studio else None
+    folders = {pct: idakt_runs.fraction_folder(data, pct, shares) for pct in (100, 50, 25)}
+    aux = source.pretrain_folders(work, max(prof["ids"].values()), prof)
+    # fewer user folders than the paper's identities: every count is capped to what is there
+    prof = dict(prof, ids={k: min(v, len(aux)) for k, v in prof["ids"].items()})
     common = [
         f"TalkingHeadSystem.num_rays = {prof['rays']}",
-        "ERNeRF.audio_in_dim = 32",
+        f"ERNeRF.audio_in_dim = {source.audio_dim}",
         "TalkingHeadSystem.lips_patches = 4",
     ]
     t0 = time.perf_counter()
@@ -114,7 +104,7 @@ def run_table34(args, prof: dict, out: Path, table: str) -> dict:
         table34.pretrain_jobs(table, prof, aux),
         common,
         prof["pretrain"],
-        work / f"bundles_{args.profile}",
+        source.work_dir(work, f"bundles_{args.profile}"),
         parallel=args.parallel,
     )
     pretrain_wall = time.perf_counter() - t0
@@ -126,7 +116,13 @@ def run_table34(args, prof: dict, out: Path, table: str) -> dict:
         f"Trainer.log_every = {max(1, prof['finetune'] // 40)}",
     ]
     methods = table34.finetune_methods(table, prof, bundles, folders, common + steps)
-    rows = run_methods(methods, data, work / f"{table}_{args.profile}", parallel=args.parallel)
+    rows = run_methods(
+        methods,
+        data,
+        source.work_dir(work, f"{table}_{args.profile}"),
+        parallel=args.parallel,
+        truth=source.studio,
+    )
     base = rows[0]  # the column without ID-AKT at 100 %
     last = idakt_runs.steps_to_psnr(base["workspace"], -1e9)  # any logged step
     threshold = _final_train_psnr(base["workspace"]) - 1.0 if last is not None else 0.0
@@ -159,7 +155,7 @@ def run_table34(args, prof: dict, out: Path, table: str) -> dict:
         r["bundle"] = b
         if b and b.get("pretrain_seconds") is not None:
             r["metrics"]["pretrain_minutes"] = b["pretrain_seconds"] / 60
-    stem = table + ("" if args.profile == "default" else f"_{args.profile}")
+    stem = table + ("" if args.profile == "default" else f"_{args.profile}") + source.suffix
     from harness.plots import bar_chart, training_curves
 
     files = {
@@ -171,7 +167,7 @@ def run_table34(args, prof: dict, out: Path, table: str) -> dict:
                 ("lip_sync", "lip sync r ↑"),
             ],
             out / f"{stem}_bars.png",
-            f"{table} on the studio",
+            f"{table} on {source.label}",
         ).name
     }
     curves = training_curves(rows, out / f"{stem}_curves.png")
@@ -184,6 +180,10 @@ def run_table34(args, prof: dict, out: Path, table: str) -> dict:
         "settings": prof,
         "seed": 0,
         "data": str(data),
+        "data_label": source.label,
+        "studio": source.studio,
+        "pretrain_data": [str(a) for a in aux],
+        "pretrain_label": source.pretrain_label(len(aux)),
         "commit": sha,
         "machine": machine(1, args.parallel),
         "load_at_start": load,

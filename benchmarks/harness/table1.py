@@ -1,6 +1,7 @@
-"""LokiTalk Table 1 on the studio: RAD-NeRF, ER-NeRF and LokiTalk (RSDF + ID-AKT on the ER-NeRF
-field) trained on identity 0, scored on its val split, plus cross-driving: each model driven by
-an utterance of identity 1 it never heard, against the studio's render of identity 0 saying it.
+"""LokiTalk Table 1: RAD-NeRF, ER-NeRF and LokiTalk (RSDF + ID-AKT on the ER-NeRF field)
+trained on studio identity 0 (or a user's folder), scored on its val split, plus, on the studio,
+cross-driving: each model driven by an utterance of identity 1 it never heard, against the
+studio's render of identity 0 saying it (a user's folder has no such render: n/a).
 
 The baselines train with their originals' recipes (head, lips, 2D torso; ``configs/torso.gin``);
 LokiTalk fine-tunes the same number of head and lips steps from the 10-identity pre-trained
@@ -100,17 +101,29 @@ def cross_drive(rows: list[dict], clip: Path, frames: int = 60) -> dict:
     return out
 
 
+def _data_sentence(report: dict) -> str:
+    p = report["settings"]
+    if report.get("studio", True):
+        return f"identity 0, {p['size']} px, {p['seconds']:.0f} s; "
+    return (
+        f"folder `{report['data']}` (no ground truth: mouth/eye errors and lip sync n/a); "
+        f"LokiTalk pre-trained on {report['pretrain_label']}; "
+    )
+
+
 def markdown(report: dict) -> str:
     p, m = report["settings"], report["machine"]
     lines = [
-        f"# LokiTalk Table 1 on the studio ({report['profile']} profile)",
+        f"# LokiTalk Table 1 on {report.get('data_label', 'the studio')} "
+        f"({report['profile']} profile)",
         "",
-        f"`{report['command']}` at commit `{report['commit'][:12]}`; identity 0, {p['size']} px, "
-        f"{p['seconds']:.0f} s; head/lips/torso steps {p['head']}/{p['lips']}/{p['torso']} "
+        f"`{report['command']}` at commit `{report['commit'][:12]}`; "
+        + _data_sentence(report)
+        + f"head/lips/torso steps {p['head']}/{p['lips']}/{p['torso']} "
         f"(LokiTalk: head/lips, torso in the 3D field), {p['rays']} rays; "
         f"{m['jobs_in_parallel']} jobs at a time, one thread each, {m['cpu_count']} cores "
         f"({m['platform']}); load {report['load_at_start']} at start. FPS: render_frame at "
-        f"{p['size']} px, one thread, methods one after the other in one process.",
+        f"the data's resolution, one thread, methods one after the other in one process.",
         "",
         "| method | PSNR ↑ | LPIPS ↓ | LMD ↓ | LMD-E ↓ | Sync (lip-sync r) ↑ | mouth err ↓ "
         "| eye err ↓ | cost (min) | FPS | size (MB) | paper PSNR / LPIPS / LMD / LMD-E / Sync / "
@@ -138,14 +151,22 @@ def markdown(report: dict) -> str:
         "",
         "## Cross-driving: identity 0 saying identity 1's utterance",
         "",
-        "| method | PSNR ↑ | mouth err ↓ | lip sync r ↑ | frames |",
-        "|---|---|---|---|---|",
     ]
-    for name, x in report["cross_driving"].items():
+    if report["cross_driving"] is None:
         lines.append(
-            f"| {name} | {fmt(x['psnr'])} | {fmt(x['mouth_error'])} "
-            f"| {fmt(x['lip_sync'])} | {x['frames']} |"
+            "n/a on a user's folder: scoring it needs a ground-truth video of the same person "
+            "saying the other utterance, which only the studio renders."
         )
+    else:
+        lines += [
+            "| method | PSNR ↑ | mouth err ↓ | lip sync r ↑ | frames |",
+            "|---|---|---|---|---|",
+        ]
+        for name, x in report["cross_driving"].items():
+            lines.append(
+                f"| {name} | {fmt(x['psnr'])} | {fmt(x['mouth_error'])} "
+                f"| {fmt(x['lip_sync'])} | {x['frames']} |"
+            )
     lines += [
         "",
         "LPIPS is n/a without AlexNet weights; LMD and LMD-E are n/a without a "

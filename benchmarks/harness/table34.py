@@ -1,5 +1,6 @@
-"""LokiTalk Tables 3 and 4 on the studio: ID-AKT pre-training on auxiliary identities, then
-fine-tuning on identity 0 with 100/50/25% of its training frames.
+"""LokiTalk Tables 3 and 4: ID-AKT pre-training on auxiliary identities, then fine-tuning on
+the scored identity with 100/50/25% of its training frames: studio identities 1.. and 0, or a
+user's folders (``--data DIR AUX ...``; see :mod:`harness.data_sources`).
 
 Table 3 (RSDF + ID-AKT): pre-train 0, 10, 10, 10, 5, 3 identities x fine-tune 100, 100, 50,
 25, 50, 50 %, and the bare ER-NeRF. Table 4 (ID-AKT on the ER-NeRF field): pre-train 0 / 10 x
@@ -103,15 +104,30 @@ def pretrain_jobs(table: str, prof: dict, aux: list[Path]) -> list[tuple[str, li
     return [(setting, aux[:n]) for n in counts]
 
 
+def _data_sentence(report: dict) -> str:
+    p = report["settings"]
+    if report.get("studio", True):
+        return (
+            f"Fine-tune identity 0 ({p['size']} px, {p['seconds']:.0f} s; its val split for "
+            f"every column); auxiliary identities 1.. ({p['aux_seconds']:.0f} s each); "
+        )
+    return (
+        f"Fine-tune folder `{report['data']}` (its val split for every column; no ground "
+        f"truth, so the studio's mouth/eye errors and lip sync are n/a); pre-training on "
+        f"{report['pretrain_label']}; "
+    )
+
+
 def markdown(report: dict) -> str:
     t, p, m = report["table"], report["settings"], report["machine"]
     title = {"table3": "Table 3: ID-AKT (RSDF model)", "table4": "Table 4: ID-AKT on ER-NeRF"}[t]
     lines = [
-        f"# LokiTalk {title} on the studio ({report['profile']} profile)",
+        f"# LokiTalk {title} on {report.get('data_label', 'the studio')} "
+        f"({report['profile']} profile)",
         "",
-        f"`{report['command']}` at commit `{report['commit'][:12]}`. Fine-tune identity 0 "
-        f"({p['size']} px, {p['seconds']:.0f} s; its val split for every column); auxiliary "
-        f"identities 1.. ({p['aux_seconds']:.0f} s each); pre-training {p['pretrain']} steps, "
+        f"`{report['command']}` at commit `{report['commit'][:12]}`. "
+        + _data_sentence(report)
+        + f"pre-training {p['pretrain']} steps, "
         f"fine-tuning {p['finetune']} head + {p['lips']} lips steps, {p['rays']} rays; "
         f"{m['jobs_in_parallel']} jobs at a time, one thread each, {m['cpu_count']} cores "
         f"({m['platform']}); load {report['load_at_start']} at start. Fine-tuning from a "

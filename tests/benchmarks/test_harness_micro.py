@@ -104,11 +104,52 @@ def test_table2_on_a_users_folder_reports_studio_metrics_as_na(tmp_path):
            "--out", str(out), "--work", str(tmp_path / "cache")]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    report = json.loads((out / "table2_micro.json").read_text())
+    report = json.loads((out / "table2_micro_clip.json").read_text())
     assert report["data"] == str(folder) and report["data_label"] == str(folder)
     for r in report["results"]:
         m = r["metrics"]
         assert m["mouth_error"] is None and m["eye_error"] is None and m["lip_sync"] is None
         assert m["psnr"] > 5.0 and r["eval"]["landmark_detector"] == "none"
-    md = (out / "table2_micro.md").read_text()
+    md = (out / "table2_micro_clip.md").read_text()
     assert str(folder) in md and "Landmark detector for LMD: none." in md
+
+
+def _tree(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*")}
+
+
+@pytest.mark.slow
+def test_tables_1_and_4_on_a_users_folders(tmp_path):
+    """table4 pre-trains on the user's further folders (2 of them: every count capped to 2),
+    table1 on studio identities (same audio channels); nothing is written inside the user's
+    folders, and the studio-only cells say n/a."""
+    from lokitalk_plugins.data.studio import write_identity
+
+    user = tmp_path / "user"
+    folders = [write_identity(user / f"clip{i}", identity=i, seconds=1.0, size=32)
+               for i in (4, 5, 6)]  # fmt: skip
+    before = _tree(user)
+    out, work = tmp_path / "out", tmp_path / "cache"
+    for table, data in (("table4", folders), ("table1", folders[:1])):
+        cmd = [sys.executable, str(RUN), table, "--profile", "micro", "--data", *map(str, data),
+               "--out", str(out), "--work", str(work)]  # fmt: skip
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=ROOT)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert _tree(user) == before
+    t4 = json.loads((out / "table4_micro_clip4.json").read_text())
+    assert t4["studio"] is False and t4["pretrain_data"] == [str(f) for f in folders[1:]]
+    assert list(t4["bundles"]) == ["er_nerf_2ids"]
+    assert [r["ids_here"] for r in t4["results"]] == [0, 0, 2, 2, 2]
+    for r in t4["results"]:
+        assert r["metrics"]["mouth_error"] is None and r["metrics"]["lip_sync"] is None
+        assert r["metrics"]["psnr"] > 5.0
+    half = t4["results"][1]["eval"]
+    assert half["frames"] == t4["results"][0]["eval"]["frames"]  # same val split
+    md4 = (out / "table4_micro_clip4.md").read_text()
+    assert str(folders[0]) in md4 and "2 of the given folders (2 given)" in md4
+    t1 = json.loads((out / "table1_micro_clip4.json").read_text())
+    assert t1["cross_driving"] is None and t1["pretrain_label"] == "studio identities 1..2"
+    assert [r["method"] for r in t1["results"]] == ["RAD-NeRF", "ER-NeRF", "LokiTalk"]
+    md1 = (out / "table1_micro_clip4.md").read_text()
+    assert "n/a on a user's folder" in md1 and str(folders[0]) in md1
+    assert not (out / "table1_micro.json").exists()  # the studio's result names stay free

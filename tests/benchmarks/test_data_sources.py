@@ -1,0 +1,65 @@
+"""benchmarks/harness/data_sources.py: which identities a table trains, scores and pre-trains
+on, and the clear refusals for folders that cannot work together."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+
+from harness.data_sources import STUDIO_AUDIO_DIM, audio_in_dim, resolve_data  # noqa: E402
+
+PROF = {"size": 32, "seconds": 1.0, "aux_seconds": 1.0}
+
+
+def _folder(path: Path, k: int, frames: int = 4) -> Path:
+    path.mkdir(parents=True)
+    for split in ("train", "val"):
+        (path / f"transforms_{split}.json").write_text(json.dumps({"frames": []}))
+    np.save(path / "aud.npy", np.zeros((frames, 16, k), np.float32))
+    return path
+
+
+def test_user_folders_give_the_scored_folder_and_pre_training_ones(tmp_path):
+    a, b, c = (_folder(tmp_path / n, 29) for n in ("a", "b", "c"))
+    src = resolve_data([str(a), str(b), str(c)], tmp_path / "work", PROF)
+    assert not src.studio and src.data == a.resolve() and src.aux == [b.resolve(), c.resolve()]
+    assert src.audio_dim == 29 and src.suffix == "_a" and src.label == str(a.resolve())
+    assert src.pretrain_folders(tmp_path / "work", 10, PROF) == [b.resolve(), c.resolve()]
+    assert src.pretrain_folders(tmp_path / "work", 1, PROF) == [b.resolve()]
+    assert src.pretrain_label(10) == "2 of the given folders (2 given)"
+    # caches are private to the folders given
+    other = resolve_data([str(a), str(b)], tmp_path / "work", PROF)
+    assert other.work_dir(tmp_path, "bundles") != src.work_dir(tmp_path, "bundles")
+    assert src.work_dir(tmp_path, "bundles").parent == tmp_path
+
+
+def test_refusals_say_what_to_do(tmp_path):
+    a, b = _folder(tmp_path / "a", 29), _folder(tmp_path / "b", 1024)
+    with pytest.raises(SystemExit, match="same audio features"):
+        resolve_data([str(a), str(b)], tmp_path, PROF)
+    with pytest.raises(SystemExit, match="lokitalk validate"):
+        resolve_data([str(tmp_path / "missing")], tmp_path, PROF)
+    with pytest.raises(SystemExit, match="'studio' alone"):
+        resolve_data(["studio", str(a)], tmp_path, PROF)
+    with pytest.raises(SystemExit, match="both the identity to score"):
+        resolve_data([str(a), str(a)], tmp_path, PROF)
+    # no pre-training folders and audio channels unlike the studio's: cannot use the studio
+    alone = resolve_data([str(a)], tmp_path, PROF)
+    assert alone.audio_dim != STUDIO_AUDIO_DIM
+    with pytest.raises(SystemExit, match="--data DIR AUX1 AUX2"):
+        alone.pretrain_folders(tmp_path, 3, PROF)
+
+
+def test_studio_source(tmp_path):
+    src = resolve_data(["studio"], tmp_path, PROF)
+    assert src.studio and src.suffix == "" and audio_in_dim(src.data) == STUDIO_AUDIO_DIM
+    assert src.data == tmp_path / "studio_32px_1s" / "id000"
+    assert (src.data / "aud.npy").is_file() and src.work_dir(tmp_path, "b") == tmp_path / "b"
+    folders = src.pretrain_folders(tmp_path, 1, PROF)
+    assert [f.name for f in folders] == ["id001"] and src.pretrain_label(1).startswith("studio")

@@ -6,7 +6,8 @@
 
 Writes the pre-trained bundle (safetensors, config.json, model card) to ``--out`` (rank 0),
 the log and checkpoints to ``--workspace`` (default: ``<out>.work``). Fine-tune from it with
-``--config configs/idakt_finetune.gin --bind "wrap.pretrained = '<out>'"``.
+``--config configs/idakt_finetune_short.gin --bind "wrap.pretrained = '<out>'"`` (or
+``idakt_finetune.gin``, the paper's lower rates, for long fine-tunes).
 """
 
 from __future__ import annotations

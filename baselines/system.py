@@ -30,17 +30,10 @@ from lokitalk_plugins.losses import alpha_entropy
 from lokitalk_plugins.render import VolumeRenderer
 from lokitalk_plugins.train.system import STAGES, StepOutput
 
+from .system_groups import parameter_groups, set_trainable
 from .system_losses import LazyLPIPS, colour_loss, late_lpips_weight
 
 __all__ = ["TalkingHeadSystem"]
-
-_GRID_PREFIXES = ("encoder", "torso_encoder", "rsdf.")
-_TORSO_PREFIXES = ("torso_", "individual_codes_torso", "anchor_points")
-
-
-def _local_name(name: str) -> str:
-    """A parameter's name inside the backbone (a wrapped model holds it as ``backbone``)."""
-    return name.removeprefix("backbone.")
 
 
 def _takes_pose(model: nn.Module) -> bool:
@@ -131,32 +124,10 @@ class TalkingHeadSystem(nn.Module):
         if stage == "torso" and not getattr(self.model, "torso", False):
             raise ValueError("the torso stage needs a model built with torso=True")
         self.stage = stage
-        for name, p in self.model.named_parameters():
-            is_torso = _local_name(name).startswith(_TORSO_PREFIXES)
-            frozen = name.startswith(self._frozen) if self._frozen else False
-            p.requires_grad_(is_torso == (stage == "torso") and not frozen)
+        set_trainable(self.model, stage, self._frozen)
 
     def parameter_groups(self) -> list[dict]:
-        groups: dict[str, list] = {"grid": [], "mlp": [], "audio_att": [], "id_embeddings": [],
-                                   "idakt": []}  # fmt: skip
-        id_names = set(getattr(self.model, "id_embedding_names", list)())
-        for name, p in self.model.named_parameters():
-            if not p.requires_grad:
-                continue
-            if name in id_names:
-                groups["id_embeddings"].append(p)
-                continue
-            if name.startswith("idakt."):  # pre-training: encoder, heads, shared offset field
-                groups["idakt"].append(p)
-                continue
-            name = _local_name(name)
-            if name.startswith("audio_att_net"):
-                groups["audio_att"].append(p)
-            elif name.startswith(_GRID_PREFIXES) and name.endswith("embeddings"):
-                groups["grid"].append(p)
-            else:
-                groups["mlp"].append(p)
-        return [{"name": k, "params": v, "lr": self.lrs[k]} for k, v in groups.items() if v]
+        return parameter_groups(self.model, self.lrs)
 
     # ------------------------------------------------------------------ fields
     def _conditioning(self, frame, training: bool, generator=None):

@@ -13,7 +13,7 @@ def run_table1(args, prof: dict, out: Path) -> dict:
     from harness import idakt_runs, table1, table2
     from harness.common import commit, machine, peak_rss_mb, write_report
     from harness.data_sources import resolve_data
-    from harness.plots import bar_chart, frame_strip, training_curves
+    from harness.plots import bar_chart, training_curves
     from harness.workers import run_methods
 
     work, start = Path(args.work), time.perf_counter()
@@ -87,14 +87,7 @@ def run_table1(args, prof: dict, out: Path) -> dict:
     curves = training_curves(rows, out / f"{stem}_curves.png")
     if curves:
         files["training_curves"] = curves.name
-    from lokitalk_plugins.commands.workspace import load_system
-
-    frame = table2._val_frames(data, 3)[1]
-    cols = [("ground truth", frame.image.numpy())]
-    for row in rows:
-        system, _, _ = load_system(Path(row["workspace"]))
-        cols.append((row["method"], system.render_frame(frame)["rgb"].numpy()))
-    files["frames"] = frame_strip(cols, out / f"{stem}_frames.png", "a val frame").name
+    files["frames"] = table2.frames_side_by_side(rows, data, out / f"{stem}_frames.png").name
     report = {
         "table": "table1",
         "command": " ".join(["python", "benchmarks/run.py"] + sys.argv[1:]),

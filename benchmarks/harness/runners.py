@@ -54,7 +54,7 @@ def run_table2(args, prof: dict, out: Path) -> dict:
             render_ratio=fps["O"] / fps[r["method"]],
             map_means=maps.get(r["method"]),
         )
-    files = table2.plots(rows, data, out, stem)
+    files = table2.plots(rows, data, out, stem, label)
     report = {
         "table": "table2",
         "command": " ".join(["python", "benchmarks/run.py"] + sys.argv[1:]),
@@ -80,7 +80,7 @@ def run_table2(args, prof: dict, out: Path) -> dict:
 
 
 def run_table34(args, prof: dict, out: Path, table: str) -> dict:
-    from harness import idakt_runs, table34
+    from harness import idakt_runs, table2, table34
     from harness.common import commit, machine, peak_rss_mb, write_report
     from harness.data_sources import resolve_data
     from harness.workers import run_methods
@@ -173,6 +173,8 @@ def run_table34(args, prof: dict, out: Path, table: str) -> dict:
     curves = training_curves(rows, out / f"{stem}_curves.png")
     if curves:
         files["training_curves"] = curves.name
+    strip = table2.frames_side_by_side(rows, data, out / f"{stem}_frames.png")
+    files["frames"] = strip.name
     report = {
         "table": table,
         "command": " ".join(["python", "benchmarks/run.py"] + sys.argv[1:]),

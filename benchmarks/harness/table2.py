@@ -18,7 +18,15 @@ import numpy as np
 from .common import fmt
 from .plots import bar_chart, frame_strip, training_curves
 
-__all__ = ["PAPER", "build_methods", "heat_maps", "markdown", "render_speed"]
+__all__ = [
+    "PAPER",
+    "build_methods",
+    "frames_side_by_side",
+    "heat_maps",
+    "markdown",
+    "plots",
+    "render_speed",
+]
 
 # the paper's Table 2 (PSNR, LPIPS, LMD, Sync)
 PAPER = {
@@ -144,10 +152,20 @@ def heat_maps(rows: list[dict], data: Path, path: Path, frames: int = 8) -> dict
     return {m: {n: float(v.mean()) for n, v in maps.items()} for m, maps in found.items()}
 
 
-def plots(rows: list[dict], data: Path, out: Path, stem: str) -> dict:
-    """Training curves, a bar chart and a side-by-side frame strip; -> name -> file name."""
+def frames_side_by_side(rows: list[dict], data: Path, path: Path) -> Path:
+    """The ground truth of a val frame beside each method's render of it (a PNG)."""
     from lokitalk_plugins.commands.workspace import load_system
 
+    frame = _val_frames(data, 3)[1]
+    cols = [("ground truth", frame.image.numpy())]
+    for row in rows:
+        system, _, _ = load_system(Path(row["workspace"]))
+        cols.append((row["method"], system.render_frame(frame)["rgb"].numpy()))
+    return frame_strip(cols, path, "a val frame")
+
+
+def plots(rows: list[dict], data: Path, out: Path, stem: str, label: str = "the studio") -> dict:
+    """Training curves, a bar chart and a side-by-side frame strip; -> name -> file name."""
     files = {}
     p = training_curves(rows, out / f"{stem}_curves.png")
     if p:
@@ -158,13 +176,8 @@ def plots(rows: list[dict], data: Path, out: Path, stem: str) -> dict:
         ("lip_sync", "lip sync r ↑"),
         ("train_minutes", "train time (min)"),
     ]
-    files["bars"] = bar_chart(rows, metrics, out / f"{stem}_bars.png", "Table 2 on the studio").name
-    frame = _val_frames(data, 3)[1]
-    cols = [("ground truth", frame.image.numpy())]
-    for row in rows:
-        system, _, _ = load_system(Path(row["workspace"]))
-        cols.append((row["method"], system.render_frame(frame)["rgb"].numpy()))
-    files["frames"] = frame_strip(cols, out / f"{stem}_frames.png", "a val frame").name
+    files["bars"] = bar_chart(rows, metrics, out / f"{stem}_bars.png", f"Table 2 on {label}").name
+    files["frames"] = frames_side_by_side(rows, data, out / f"{stem}_frames.png").name
     return files
 
 

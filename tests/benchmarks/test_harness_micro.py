@@ -57,6 +57,7 @@ def test_micro_profile_writes_reports(results, table, methods):
         assert 5.0 < r["metrics"]["psnr"] < 60.0
         assert r["metrics"]["lpips"] is None  # no AlexNet weights here: reported n/a
         assert r["metrics"]["mouth_error"] is not None  # the studio's ground truth scores it
+    assert {"bars", "frames", "training_curves"} <= set(report["files"])
     for name in report["files"].values():
         assert (out / name).stat().st_size > 1000
     md = (out / f"{table}_micro.md").read_text()
@@ -153,3 +154,5 @@ def test_tables_1_and_4_on_a_users_folders(tmp_path):
     md1 = (out / "table1_micro_clip4.md").read_text()
     assert "n/a on a user's folder" in md1 and str(folders[0]) in md1
     assert not (out / "table1_micro.json").exists()  # the studio's result names stay free
+    for report in (t1, t4):
+        assert (out / report["files"]["frames"]).stat().st_size > 1000

@@ -62,3 +62,24 @@ def test_render_from_wav_and_from_features(workspace, tmp_path):
 def test_eval_of_a_folder_that_is_not_a_workspace(tmp_path):
     with pytest.raises(FileNotFoundError, match="not a workspace written by `lokitalk train`"):
         main(["eval", "--workspace", str(tmp_path)])
+
+
+@pytest.mark.parametrize("extra,want", [
+    ([], {"head": "torso", "lips": "torso", "torso": "bc"}),
+    (["configs/lokitalk_loss.gin"], {"head": "bc", "lips": "bc", "torso": "bc"}),
+    (["head/TalkingHeadFolder.background = 'bc'"], {"head": "bc", "lips": "torso", "torso": "bc"}),
+])  # fmt: skip
+def test_workspace_dataset_follows_the_configured_background(tmp_path, extra, want):
+    """eval/render draw frames as training did: over the configured background (LokiTalk's
+    torso in the 3D field: bc.jpg), else the originals' stage convention."""
+    import lokitalk_plugins.registration  # noqa: F401  (the configurables gin binds)
+    from lokitalk_plugins.commands.workspace import load_dataset
+    from lokitalk_plugins.train.config import parse_config_files
+
+    data = write_identity(tmp_path / "id000", seconds=1.0, size=32, seed=0)
+    configs = ["configs/er_nerf.gin", "configs/studio_quick.gin"]
+    configs += [e for e in extra if e.endswith(".gin")]
+    parse_config_files(configs, [e for e in extra if not e.endswith(".gin")])
+    run = {"data": str(data)}
+    got = {s: load_dataset(run, s, "val", progress=False).background for s in want}
+    assert got == want

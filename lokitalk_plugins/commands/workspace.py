@@ -88,11 +88,27 @@ def load_system(workspace: Path):
 
 
 def load_dataset(run: dict, stage: str, split: str, progress: bool = True):
-    """The workspace's folder as the gin-configured dataset of ``stage``: the head drawn over
-    the GT torso image before the torso stage, over ``bc.jpg`` (the torso is rendered) after."""
+    """The workspace's folder as the gin-configured dataset of ``stage`` (call after
+    :func:`load_system`, which parses the run's config). Background: the one the config binds
+    (``TalkingHeadFolder.background``, e.g. ``'bc'`` in lokitalk_loss.gin, where the torso is
+    in the 3D field), else the originals' convention: the head drawn over the GT torso image
+    before the torso stage, over ``bc.jpg`` (the torso is rendered) after."""
     import gin
 
-    background = "bc" if stage == "torso" else "torso"
     with gin.config_scope(stage):
+        background = _bound_background(stage) or ("bc" if stage == "torso" else "torso")
         folder = gin.get_configurable("TalkingHeadFolder")
         return folder(Path(run["data"]), split=split, background=background, progress=progress)
+
+
+def _bound_background(stage: str) -> str | None:
+    """``TalkingHeadFolder.background`` as the parsed config binds it for ``stage`` (a stage
+    scope first, then unscoped), or None when unbound."""
+    import gin
+
+    for name in (f"{stage}/TalkingHeadFolder.background", "TalkingHeadFolder.background"):
+        try:
+            return str(gin.query_parameter(name))
+        except ValueError:
+            continue
+    return None

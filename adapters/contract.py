@@ -25,6 +25,8 @@ import torch
 
 from lokitalk_plugins.signals.audio import encode_audio
 
+from .supply import TrainingSupply
+
 __all__ = ["Backbone", "BackboneAdapter"]
 
 
@@ -50,7 +52,7 @@ class Backbone(Protocol):
     def individual_code(self, index: int | None, torso: bool = False) -> torch.Tensor: ...
 
 
-class BackboneAdapter(ABC):
+class BackboneAdapter(TrainingSupply, ABC):
     """The :class:`Backbone` contract mapped onto one backbone's real submodule names.
 
     model: the backbone object (our rebuild or the original codebase's model); it must have
@@ -59,6 +61,10 @@ class BackboneAdapter(ABC):
     parameters). Subclasses set ``name``, ``required`` (attribute names the model must have),
     ``ray_extras`` (per-point maps :meth:`density` returns besides sigma and geo_feat) and
     implement :meth:`encode_points`, :meth:`density` and :meth:`color`.
+
+    What the training pipeline needs beyond the field (occupancy grid, torso, parameter
+    groups, loss terms) comes from :class:`~.supply.TrainingSupply`, which supplies what an
+    original model lacks.
 
     Shared by both originals: ``audio_net`` and (when att > 0) ``audio_att_net`` for F_a,
     ``individual_codes`` [M, I] (and ``individual_codes_torso``) for the per-frame codes,

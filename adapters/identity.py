@@ -71,11 +71,21 @@ class IdentityPlug:
         return dict(appearance_dim=appearance, geometry_dim=geometry, hyper_layers=layers,
                     dynamic_dim=int(getattr(self.rsdf, "id_dim", 0) or 16))  # fmt: skip
 
+    @property
+    def pretrains_identity(self) -> bool:
+        """True when ``.idakt`` is the pre-training form (it holds the ID-Encoder)."""
+        return self.idakt is not None and bool(self.idakt.pretraining)
+
+    @property
+    def pending_identity(self) -> bool:
+        """True while a fine-tune's identity still waits for the first training frame."""
+        return bool(self._pending_encoder) and not bool(self.identity_ready)
+
     # ------------------------------------------------------------------ outputs
     def bind_reference(self, image: torch.Tensor) -> None:
         """Pre-training: run the ID-Encoder on one reference frame ([H, W, 3] or [1, 3, H, W],
         with gradients); its outputs condition every call until the next bind."""
-        if self.idakt is None or not hasattr(self.idakt, "encoder"):
+        if not self.pretrains_identity:
             raise ValueError("bind_reference needs an IDAKT with its encoder (pre-training)")
         self._bound = self.idakt(reference_image(image).to(next(self.idakt.parameters())))
 
@@ -84,7 +94,7 @@ class IdentityPlug:
         raises (or gives None with required=False)."""
         if self.idakt is None:
             return None
-        if hasattr(self.idakt, "encoder"):
+        if self.pretrains_identity:
             if self._bound is None and required:
                 raise RuntimeError(
                     "ID-AKT pre-training form: call model.bind_reference(frame.image) first"

@@ -29,14 +29,14 @@ from lokitalk_plugins.losses import LAMBDA_ATT, LAMBDA_DELTA
 from .contract import BackboneAdapter
 from .identity import IdentityPlug
 from .registry import adapt
-from .regularisers import lokitalk_regularisers
+from .wrap_training import TrainingPlug
 
 __all__ = ["WrappedModel"]
 
 POSE_DIM = 6  # F_h: euler angles (radians) and translation
 
 
-class WrappedModel(IdentityPlug, nn.Module):
+class WrappedModel(TrainingPlug, IdentityPlug, nn.Module):
     """A backbone (``.backbone``) with an observation-to-canonical deformation (``.rsdf``) and
     ID-Aware Knowledge Transfer (``.idakt``; see :class:`~.identity.IdentityPlug`).
 
@@ -47,16 +47,18 @@ class WrappedModel(IdentityPlug, nn.Module):
     lambda_delta, lambda_att: weights of L_Δ (1e-5) and L_att (1e-4) in :meth:`regularisers`;
     audio2motion: an :class:`~lokitalk_plugins.signals.Audio2Motion` whose prior mean is the
     plug-in's F_a (None: the backbone's audio feature); train_audio2motion: False keeps it
-    frozen (its names are in :attr:`frozen_prefixes`, which the training system honours).
+    frozen (:meth:`param_groups` leaves it out).
 
     With audio2motion, :meth:`encode_audio` returns [B, A + L]: the backbone's F_a then the
     VAE's; the backbone sees the first A channels, the plug-in the last L. idakt: an
     :class:`~lokitalk_plugins.idakt.IDAKT` (pre-training; bind a reference frame first) or a
     :class:`~lokitalk_plugins.idakt.FrozenIdentity` (fine-tuning), or None.
 
-    Has what ``TalkingHeadSystem`` uses: forward, encode_audio, individual_code,
-    encode_points, density, grid, ray_extras, regularisers, torso, torso_condition,
-    forward_torso, audio_dim, audio_in_dim, bound.
+    A :class:`~lokitalk_plugins.pipeline.TalkingHeadModel`: forward, encode_audio,
+    individual_code, encode_points, density, grid, ray_extras, torso, torso_condition,
+    forward_torso, audio_in_dim (through the adapter, which supplies what a foreign backbone
+    lacks) and param_groups, loss_terms, training_callbacks (:class:`~.wrap_training.
+    TrainingPlug`: the backbone's, RSDF's and ID-AKT's answers summed).
     """
 
     def __init__(
@@ -78,6 +80,8 @@ class WrappedModel(IdentityPlug, nn.Module):
         self.adapter = adapter if adapter is not None else adapt(backbone)
         if self.adapter.model is not backbone:
             raise ValueError("the adapter is bound to another model than the backbone")
+        if self.adapter.owns_grid:  # a foreign backbone: the adapter's grid, saved here
+            self.occupancy = self.adapter.grid
         self.lambda_delta, self.lambda_att = float(lambda_delta), float(lambda_att)
         if audio2motion is not None and rsdf is None:
             raise ValueError("audio2motion gives the plug-in's F_a: it needs an rsdf")
@@ -97,16 +101,17 @@ class WrappedModel(IdentityPlug, nn.Module):
     # --- delegated attributes ----------------------------------------------------------------
     @property
     def grid(self):
-        """The backbone's occupancy grid (the same object; not registered twice)."""
-        return self.backbone.grid
+        """The backbone's occupancy grid, or the adapter's for a backbone without one (the
+        same object; not registered twice)."""
+        return self.adapter.grid
 
     @property
     def torso(self) -> bool:
-        return bool(getattr(self.backbone, "torso", False))
+        return self.adapter.torso
 
     @property
     def torso_condition(self) -> str:
-        return self.backbone.torso_condition
+        return self.adapter.torso_condition
 
     @property
     def audio_dim(self) -> int:
@@ -114,7 +119,7 @@ class WrappedModel(IdentityPlug, nn.Module):
 
     @property
     def audio_in_dim(self) -> int:
-        return int(self.backbone.audio_in_dim)
+        return self.adapter.audio_in_dim
 
     @property
     def plugin_audio_dim(self) -> int:
@@ -122,13 +127,6 @@ class WrappedModel(IdentityPlug, nn.Module):
         if self.audio2motion is not None:
             return int(self.audio2motion.latent_dim)
         return self.adapter.audio_dim
-
-    @property
-    def frozen_prefixes(self) -> tuple[str, ...]:
-        """Parameter-name prefixes the training system keeps frozen in every stage."""
-        if self.audio2motion is not None and not self.train_audio2motion:
-            return ("audio2motion.",)
-        return ()
 
     @property
     def bound(self) -> float:
@@ -208,23 +206,8 @@ class WrappedModel(IdentityPlug, nn.Module):
             out.update(warp.maps)
         return out
 
-    # --- training terms and torso ------------------------------------------------------------
-    def regularisers(self, res, rays, frame, progress: float) -> dict[str, torch.Tensor]:
-        """The backbone's own regularisers (when it has any) + LokiTalk's λ_Δ L_Δ and
-        λ_att L_att from the per-ray maps ``res.extras`` and the masks ``rays.masks``."""
-        terms = {}
-        if hasattr(self.backbone, "regularisers"):
-            terms.update(self.backbone.regularisers(res, rays, frame, progress))
-        if self.rsdf is not None:
-            extra = lokitalk_regularisers(
-                res.extras, rays.masks, self.lambda_delta, self.lambda_att
-            )
-            clash = set(extra) & set(terms)
-            if clash:
-                raise ValueError(f"regulariser names clash with the backbone's: {sorted(clash)}")
-            terms.update(extra)
-        return terms
-
+    # --- torso (the backbone's, through the adapter; not deformed by the plug-ins) ----------
     def forward_torso(self, x, cond, code) -> dict[str, torch.Tensor]:
-        """The backbone's 2D torso field (not deformed by the plug-ins)."""
-        return self.backbone.forward_torso(x, cond, code)
+        """x [N, 2] in [-1, 1], cond (see :attr:`torso_condition`), code [1, I_t] ->
+        dict(alpha [N, 1], color [N, 3], ...): the backbone's 2D torso field."""
+        return self.adapter.forward_torso(x, cond, code)

@@ -9,6 +9,8 @@ from torch import nn
 from lokitalk_plugins.render import OccupancyGrid, expose_grid_buffers
 from lokitalk_plugins.signals.audio import AudioAttNet, AudioNet, encode_audio
 
+from .groups import original_param_groups
+
 __all__ = ["AUDIO_DIMS", "attach_occupancy_grid", "TalkingHeadBase"]
 
 # feature file -> K: DeepSpeech, wav2vec (esperanto), HuBERT, anything else
@@ -33,7 +35,9 @@ def attach_occupancy_grid(
 
 
 class TalkingHeadBase(nn.Module):
-    """Audio network, audio attention and individual codes, named as in both originals."""
+    """Audio network, audio attention and individual codes, named as in both originals; the
+    training answers of :class:`~lokitalk_plugins.pipeline.TalkingHeadModel`
+    (``param_groups``, ``loss_terms`` from the network's ``regularisers``, no callbacks)."""
 
     def __init__(
         self,
@@ -68,3 +72,17 @@ class TalkingHeadBase(nn.Module):
         """The per-frame code [1, ind_dim]; code 0 when ``index`` is None (test time)."""
         codes = self.individual_codes_torso if torso else self.individual_codes
         return codes[0 if index is None else int(index)].unsqueeze(0)
+
+    # --- what the training pipeline asks every model ----------------------------------------
+    def param_groups(self, stage: str) -> dict[str, list[nn.Parameter]]:
+        """What trains in ``stage`` by learning-rate group (see :mod:`..groups`)."""
+        return original_param_groups(self, stage)
+
+    def loss_terms(self, result, batch, progress: float) -> dict[str, torch.Tensor]:
+        """The backbone's own regularisers on the render ``result`` of ``batch`` (rays and
+        frame) at ``progress`` in [0, 1] of the stage."""
+        return self.regularisers(result, batch.rays, batch.frame, progress)
+
+    def training_callbacks(self) -> list:
+        """None: the pipeline refreshes the occupancy grid itself."""
+        return []

@@ -10,9 +10,11 @@ Registered names (short name; the module-qualified name also works):
 - ``Trainer``: ``lokitalk_plugins.train.trainer.Trainer`` (optimiser, lr by group, schedule,
   EMA, logging, checkpoints, precision);
 - ``TalkingHeadFolder``: the dataset of a preprocessed folder;
-- ``TalkingHeadSystem``, ``RADNeRF``, ``ERNeRF``: the rebuilt backbones and the system that
-  trains them (registered when ``lokitalk_plugins.baselines`` imports; a failure to import
-  them is reported as a warning, and the core configurables stay usable);
+- ``TalkingHeadSystem``: the training pipeline (:mod:`lokitalk_plugins.pipeline`), any
+  ``TalkingHeadModel`` made trainable (``configs/base.gin`` binds ``train.system`` to it);
+- ``RADNeRF``, ``ERNeRF``: the rebuilt backbones (registered when
+  ``lokitalk_plugins.baselines`` imports; a failure to import them is reported as a warning,
+  and the core configurables stay usable);
 - ``wrap``, ``RSDF``, ``JointDeformation``: a backbone with a deformation plug-in (the
   ablation settings O+D and O+D+R of LokiTalk's Table 2: ``configs/*_od.gin``, ``*_odr.gin``),
   ``load_audio2motion``: a trained Audio2Motion VAE as RSDF's F_a (``configs/audio2motion.gin``).
@@ -25,6 +27,7 @@ import warnings
 import gin
 
 from lokitalk_plugins.data.folder import TalkingHeadFolder
+from lokitalk_plugins.pipeline import TalkingHeadSystem
 from lokitalk_plugins.train.run import run_training
 from lokitalk_plugins.train.trainer import Trainer
 
@@ -51,25 +54,25 @@ _register(
 _register(
     TalkingHeadFolder, "TalkingHeadFolder", "lokitalk_plugins.data", denylist=["root", "split"]
 )
+# the training pipeline (core); gin name unchanged, so users' files keep working
+_register(TalkingHeadSystem, "TalkingHeadSystem", "lokitalk_plugins.pipeline")
 
 
 def register_backbones() -> bool:
-    """Register the rebuilt backbones and their training system; False (with a warning)
-    when ``lokitalk_plugins.baselines`` cannot be imported."""
+    """Register the rebuilt backbones; False (with a warning) when
+    ``lokitalk_plugins.baselines`` cannot be imported."""
     try:
         from lokitalk_plugins.baselines.er_nerf.network import ERNeRF
         from lokitalk_plugins.baselines.rad_nerf.network import RADNeRF
-        from lokitalk_plugins.baselines.system import TalkingHeadSystem
     except ImportError as e:
         warnings.warn(
-            f"the backbones are not registered with gin ({e}); configs naming RADNeRF, "
-            "ERNeRF or TalkingHeadSystem will fail to parse",
+            f"the backbones are not registered with gin ({e}); configs naming RADNeRF or "
+            "ERNeRF will fail to parse",
             stacklevel=2,
         )
         return False
     _register(RADNeRF, "RADNeRF", "lokitalk_plugins.baselines")
     _register(ERNeRF, "ERNeRF", "lokitalk_plugins.baselines")
-    _register(TalkingHeadSystem, "TalkingHeadSystem", "lokitalk_plugins.baselines")
     return True
 
 

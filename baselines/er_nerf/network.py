@@ -124,9 +124,9 @@ class ERNeRF(TalkingHeadBase):
         h = torch.cat([self.encoder_dir(d), geo_feat, code.expand(n, -1)], -1)
         return torch.sigmoid(self.color_net(h)) * (1 + 2 * 0.001) - 0.001
 
-    def forward(self, x, d, enc_a, eye, code) -> dict[str, torch.Tensor]:
+    def forward(self, x, d, enc_a, eye, code, pose=None) -> dict[str, torch.Tensor]:
         """x [N, 3], d [N, 3], enc_a [1, audio_dim], eye [1, 1], code [1, ind_dim] -> sigma,
-        color and the per-point maps of :meth:`density`."""
+        color and the per-point maps of :meth:`density`; pose: unused (no deformation)."""
         out = self.density(self.encode_points(x), enc_a, eye)
         out["color"] = self.color(out["geo_feat"], d, code)
         return out

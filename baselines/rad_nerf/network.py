@@ -94,9 +94,10 @@ class RADNeRF(TalkingHeadBase):
         h = torch.cat([self.encoder_dir(d), geo_feat, code.expand(n, -1)], -1)
         return torch.sigmoid(self.color_net(h))
 
-    def forward(self, x, d, enc_a, eye, code) -> dict[str, torch.Tensor]:
+    def forward(self, x, d, enc_a, eye, code, pose=None) -> dict[str, torch.Tensor]:
         """x [N, 3], d [N, 3], enc_a [1, audio_dim], eye [1, 1], code [1, ind_dim] ->
-        sigma [N], color [N, 3], ambient [N, 2], geo_feat [N, 64]."""
+        sigma [N], color [N, 3], ambient [N, 2], geo_feat [N, 64]; pose: unused (no
+        deformation)."""
         out = self.density(self.encode_points(x), enc_a, eye)
         out["color"] = self.color(out["geo_feat"], d, code)
         return out

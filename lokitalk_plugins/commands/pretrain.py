@@ -39,13 +39,14 @@ def build_pretraining(configs, bindings, folders, progress: bool = False):
     import gin
 
     import lokitalk_plugins.registration  # noqa: F401
-    from lokitalk_plugins.baselines.pretrain_system import MultiIdentitySystem
+    from lokitalk_plugins.pipeline import MultiIdentitySystem
+    from lokitalk_plugins.pipeline.configured import configured_system
     from lokitalk_plugins.train import parse_config_files
 
     parse_config_files(list(configs), list(bindings))
     folder_cls = gin.get_configurable("TalkingHeadFolder")
     datasets = [folder_cls(str(f), split="train", progress=progress) for f in folders]
-    system = gin.get_configurable("TalkingHeadSystem")()
+    system = configured_system()
     try:  # the backbone config's learning rates by group (Trainer.lr) apply here too
         lrs = dict(gin.query_parameter("Trainer.lr") or {})
     except ValueError:

@@ -64,11 +64,10 @@ def read_run(workspace: Path) -> dict:
 
 
 def load_system(workspace: Path):
-    """Rebuild the trained system of a workspace with its EMA weights, in the stage it
-    reached. Returns (system, run, stage)."""
-    import gin
-
+    """Rebuild the trained system of a workspace (what its config's ``train.system`` binds)
+    with its EMA weights, in the stage it reached. Returns (system, run, stage)."""
     import lokitalk_plugins.registration  # noqa: F401  (registers the configurables)
+    from lokitalk_plugins.pipeline.configured import configured_system
     from lokitalk_plugins.train import load_checkpoint, load_model_weights, parse_config_files
 
     workspace = Path(workspace)
@@ -79,7 +78,7 @@ def load_system(workspace: Path):
         raise FileNotFoundError(f"no checkpoint in {ckpt_dir}: train first (lokitalk train)")
     parse_config_files(run["configs"], run["bindings"])
     state = load_checkpoint(latest)
-    system = gin.get_configurable("TalkingHeadSystem")()
+    system = configured_system()
     load_model_weights(system, state, strict=True, use_ema=True)
     stage = state.get("stage", "head")
     system.set_stage(stage)

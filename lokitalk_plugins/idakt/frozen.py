@@ -11,12 +11,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .module import CanonicalOffsetField, IdentityOutputs, check_hyper_layers
+from .parts import (
+    EMBEDDING_GROUP,
+    CanonicalOffsetField,
+    IdentityOutputs,
+    check_hyper_layers,
+    identity_param_groups,
+)
 
 __all__ = ["EMBEDDING_GROUP", "FrozenIdentity"]
-
-# name of the learning-rate group of the per-identity codes and weights
-EMBEDDING_GROUP = "id_embeddings"
 
 _CODES = ("dynamic", "appearance", "geometry", "offset_code")
 
@@ -33,6 +36,8 @@ class FrozenIdentity(nn.Module):
     Same call interface as IDAKT: forward(reference=None) -> IdentityOutputs (the reference is
     ignored) and canonical_offset(x [N, 3], offset_code [1 or N, Do]) -> [N, 3].
     """
+
+    pretraining = False  # the encoder is gone (IDAKT: True)
 
     def __init__(
         self,
@@ -119,6 +124,11 @@ class FrozenIdentity(nn.Module):
         """The parameters named by :meth:`embedding_names`, in that order."""
         params = dict(self.named_parameters())
         return [params[n] for n in self.embedding_names()]
+
+    def param_groups(self, stage: str) -> dict[str, list[nn.Parameter]]:
+        """Fine-tuning: the codes and hyper weights in "id_embeddings", the shared offset
+        field in "idakt" (none in the torso stage)."""
+        return identity_param_groups(self, stage)
 
     def config(self) -> dict:
         """JSON-able constructor kwargs: ``FrozenIdentity(**f.config())`` has the same layout."""

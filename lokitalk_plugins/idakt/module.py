@@ -22,99 +22,21 @@ step instead of waiting for those last layers to move.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
-from lokitalk_plugins.encoding import FrequencyEncoder
-from lokitalk_plugins.layers import MLP
-
 from .encoder import IDEncoder
+from .frozen import FrozenIdentity
 from .hyper import HyperLinear
+from .parts import (
+    HEAD_NAMES,
+    CanonicalOffsetField,
+    IdentityOutputs,
+    check_hyper_layers,
+    identity_param_groups,
+)
 
 __all__ = ["HEAD_NAMES", "IDAKT", "CanonicalOffsetField", "IdentityOutputs", "check_hyper_layers"]
-
-HEAD_NAMES = ("dynamic", "appearance", "geometry", "offset_code")
-
-
-@dataclass
-class IdentityOutputs:
-    """What ID-AKT gives the wrapped backbone for one identity (B = 1 in the wrap).
-
-    dynamic: [B, Dd]; hyper: name -> [out, in] ([B, out, in] when B > 1); appearance: [B, Da];
-    geometry: [B, Dg]; offset_code: [B, Do].
-    """
-
-    dynamic: torch.Tensor
-    hyper: dict[str, torch.Tensor]
-    appearance: torch.Tensor
-    geometry: torch.Tensor
-    offset_code: torch.Tensor
-
-
-def check_hyper_layers(hyper_layers: dict) -> dict[str, tuple[int, int]]:
-    """Validate ``name -> (in_features, out_features)`` and return it with int tuples."""
-    out = {}
-    for name, dims in dict(hyper_layers).items():
-        if not isinstance(name, str) or not name.isidentifier():
-            raise ValueError(f"hyper layer name must be a Python identifier, got {name!r}")
-        if len(dims) != 2 or min(int(d) for d in dims) < 1:
-            raise ValueError(f"hyper layer {name!r}: expected (in, out) >= 1, got {dims!r}")
-        out[name] = (int(dims[0]), int(dims[1]))
-    return out
-
-
-class CanonicalOffsetField(nn.Module):
-    """The shared field of ID-aware canonical offsets: Δx_id(x) = MLP([PE(x / bound), code]).
-
-    offset_dim: Do, size of the identity's code; freqs: frequencies of the encoding PE
-    (2**0 .. 2**(freqs-1), input included); hidden, num_layers: the bias-free MLP, whose last
-    layer starts at zero; bound: half-size of the box of the canonical points.
-
-    forward(x [N, 3], offset_code [1 or N, Do]) -> [N, 3]: exactly 0 at init and for points
-    outside [-bound, bound]^3.
-    """
-
-    def __init__(
-        self,
-        offset_dim: int = 16,
-        freqs: int = 4,
-        hidden: int = 32,
-        num_layers: int = 3,
-        bound: float = 1.0,
-    ):
-        super().__init__()
-        if offset_dim < 1 or freqs < 0 or hidden < 1 or num_layers < 1 or bound <= 0:
-            raise ValueError("offset_dim, hidden, num_layers >= 1, freqs >= 0 and bound > 0")
-        self.offset_dim, self.freqs, self.hidden = offset_dim, freqs, hidden
-        self.num_layers, self.bound = num_layers, float(bound)
-        self.encoding = FrequencyEncoder(3, max_freq_log2=max(freqs - 1, 0), n_freqs=freqs)
-        self.mlp = MLP(self.encoding.output_dim + offset_dim, 3, hidden, num_layers)
-        with torch.no_grad():
-            self.mlp.net[-1].weight.zero_()
-
-    def config(self) -> dict:
-        return dict(
-            offset_dim=self.offset_dim,
-            freqs=self.freqs,
-            hidden=self.hidden,
-            num_layers=self.num_layers,
-            bound=self.bound,
-        )
-
-    def forward(self, x: torch.Tensor, offset_code: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 2 or x.shape[1] != 3:
-            raise ValueError(f"x: expected [N, 3], got {tuple(x.shape)}")
-        n = x.shape[0]
-        if offset_code.dim() != 2 or offset_code.shape[0] not in (1, n):
-            raise ValueError(f"offset_code: expected [1 or {n}, Do], got {offset_code.shape}")
-        if offset_code.shape[1] != self.offset_dim:
-            raise ValueError(f"offset_code has {offset_code.shape[1]} != {self.offset_dim}")
-        code = offset_code.to(x.dtype).expand(n, -1)
-        dx = self.mlp(torch.cat([self.encoding(x / self.bound), code], dim=-1))
-        inside = (x.abs() <= self.bound).all(dim=-1, keepdim=True)
-        return torch.where(inside, dx, torch.zeros_like(dx))
 
 
 class IDAKT(nn.Module):
@@ -132,6 +54,8 @@ class IDAKT(nn.Module):
     (encoder, heads, hyper-networks, offset field) is trained together with the base model in
     one group, so :meth:`embedding_names` is empty; :meth:`freeze` gives the fine-tune form.
     """
+
+    pretraining = True  # holds the ID-Encoder (FrozenIdentity: False)
 
     def __init__(
         self,
@@ -187,8 +111,6 @@ class IDAKT(nn.Module):
         (no gradient) and return a :class:`~lokitalk_plugins.idakt.frozen.FrozenIdentity`
         holding the outputs as parameters and a copy of the shared offset field. The encoder
         and the heads are not carried over."""
-        from .frozen import FrozenIdentity  # frozen.py imports this module
-
         if reference.dim() != 4 or reference.shape[0] != 1:
             raise ValueError(f"freeze takes one reference [1, 3, H, W], got {reference.shape}")
         with torch.no_grad():
@@ -202,6 +124,10 @@ class IDAKT(nn.Module):
     def embedding_parameters(self) -> list[nn.Parameter]:
         """The parameters named by :meth:`embedding_names`: none in pre-training."""
         return []
+
+    def param_groups(self, stage: str) -> dict[str, list[nn.Parameter]]:
+        """Pre-training: every parameter in the "idakt" group (none in the torso stage)."""
+        return identity_param_groups(self, stage)
 
     def config(self) -> dict:
         """JSON-able constructor kwargs: ``IDAKT(**m.config())`` rebuilds the same layout."""

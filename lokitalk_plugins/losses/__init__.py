@@ -7,7 +7,7 @@ from .lokitalk import (
     LAMBDA_DELTA,
     LAMBDA_LPIPS,
     LPIPS_START_FRACTION,
-    lokitalk_total_loss,
+    lokitalk_regularisers,
     lpips_weight,
 )
 from .region import (
@@ -31,7 +31,7 @@ __all__ = [
     "alpha_entropy",
     "attention_masks",
     "attention_regularization",
-    "lokitalk_total_loss",
+    "lokitalk_regularisers",
     "lpips_weight",
     "masked_mean",
     "ray_mse",

@@ -1,6 +1,9 @@
-"""LokiTalk's total loss (eq. 12) and its LPIPS schedule (sec. 4, implementation details).
+"""LokiTalk's loss weights (eq. 12), its deformation terms and LPIPS schedule (sec. 4).
 
     L = L_color + λ_Δ L_Δ + λ_att L_att + λ_α L_α + λ_lpips L_lpips        (eq. 12)
+
+The deformation plug-in's terms (λ_Δ L_Δ, λ_att L_att) are :func:`lokitalk_regularisers`;
+the whole sum is assembled once, by :func:`lokitalk_plugins.pipeline.eq12_loss`.
 
 Defaults from the paper: λ_α = 1e-4, λ_Δ = 1e-5 in every step, λ_lpips = 0 for the first 80%
 of the steps then 5e-3 (:func:`lpips_weight`). The paper gives no λ_att: we use 1e-4, the
@@ -10,26 +13,27 @@ weight ER-NeRF gives its own region-attention terms.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import torch
 
-from .basic import alpha_entropy
 from .region import (
+    ATTENTION_REGIONS,
     _get,
     attention_masks,
     attention_regularization,
     region_regularization,
-    region_weight_map,
-    weighted_color_loss,
 )
 
 __all__ = [
+    "ATT_TERM",
+    "DELTA_TERM",
     "LAMBDA_ALPHA",
     "LAMBDA_ATT",
     "LAMBDA_DELTA",
     "LAMBDA_LPIPS",
     "LPIPS_START_FRACTION",
-    "lokitalk_total_loss",
+    "lokitalk_regularisers",
     "lpips_weight",
 ]
 
@@ -38,6 +42,7 @@ LAMBDA_DELTA = 1e-5
 LAMBDA_ATT = 1e-4  # our choice (not in the paper), as ER-NeRF's attention terms
 LAMBDA_LPIPS = 5e-3
 LPIPS_START_FRACTION = 0.8
+DELTA_TERM, ATT_TERM = "lokitalk_delta", "lokitalk_att"
 
 
 def lpips_weight(
@@ -55,62 +60,29 @@ def lpips_weight(
     return float(weight) if step >= start else 0.0
 
 
-def lokitalk_total_loss(
-    pred: torch.Tensor,
-    target: torch.Tensor,
-    masks=None,
-    maps: dict[str, torch.Tensor] | None = None,
-    weights_sum: torch.Tensor | None = None,
-    lpips: torch.Tensor | None = None,
-    color_weights: torch.Tensor | None = None,
+def lokitalk_regularisers(
+    maps: Mapping[str, torch.Tensor],
+    masks,
     lambda_delta: float = LAMBDA_DELTA,
     lambda_att: float = LAMBDA_ATT,
-    lambda_alpha: float = LAMBDA_ALPHA,
-    lambda_lpips: float = 0.0,
-    reduction: str = "mean",
-) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """The total loss of LokiTalk (eq. 12) from what the renderer returned.
+) -> dict[str, torch.Tensor]:
+    """The deformation plug-in's weighted terms of eq. 12 present in ``maps``.
 
-    pred, target: [R, 3]; masks: RegionMasks (or mapping) of bool [R] at the sampled pixels,
-    or None; maps: per-ray extras name -> [R] (``dx_face_norm``, ``dx_torso_norm``,
-    ``att_lip``, ``att_eye``, ``att_torso``); weights_sum: [R] accumulated alpha, or None;
-    lpips: a precomputed LPIPS value (scalar, e.g. from
-    :class:`~lokitalk_plugins.metrics.LPIPSLoss` on a patch), or None; color_weights: [R]
-    (default: :func:`region_weight_map` of ``masks`` with its default weights, or ones);
-    lambda_*: weights of eq. 12 (``lambda_lpips`` from :func:`lpips_weight`); reduction: of
-    the per-ray terms (``'mean'`` or ``'sum'``).
-
-    A term is included when its inputs are given: ``delta`` needs masks and both offset
-    norms, ``att`` needs masks and at least one ``att_*`` map, ``alpha`` needs weights_sum,
-    ``lpips`` needs lpips and lambda_lpips > 0. Returns (total scalar, terms) where terms
-    holds the unweighted value of each included term (``color``, ``delta``, ``att``,
-    ``alpha``, ``lpips``); total = color + Σ λ_k term_k.
+    maps: per-ray extras name -> [R] (``dx_face_norm``, ``dx_torso_norm``, ``att_lip``,
+    ``att_eye``, ``att_torso``); masks: RegionMasks (or mapping) of bool [R] with face, torso,
+    lips, eyes at the rays. -> ``lokitalk_delta`` = λ_Δ L_Δ (eq. 7) when both offset norms are
+    given, ``lokitalk_att`` = λ_att L_att (eqs. 8-9) when any attention score is given (a
+    joint "O+D" field, with neither, gets no term); both averaged over the rays. The rest of
+    eq. 12 is assembled by :func:`lokitalk_plugins.pipeline.eq12_loss`.
     """
-    if reduction not in ("mean", "sum"):
-        raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
-    maps = maps or {}
-    if color_weights is None:
-        if masks is not None:
-            color_weights = region_weight_map(masks).to(pred.device)
-        else:
-            color_weights = pred.new_ones(pred.shape[0])
-    terms = {"color": weighted_color_loss(pred, target, color_weights, reduction)}
-    total = terms["color"]
-    if masks is not None and "dx_face_norm" in maps and "dx_torso_norm" in maps:
-        face, torso = _get(masks, "face"), _get(masks, "torso")
-        terms["delta"] = region_regularization(
-            maps["dx_face_norm"], maps["dx_torso_norm"], face, torso, reduction
-        )
-        total = total + lambda_delta * terms["delta"]
-    scores = {k: v for k, v in maps.items() if k.startswith("att_")}
-    if masks is not None and scores:
-        terms["att"] = attention_regularization(scores, attention_masks(masks), reduction)
-        total = total + lambda_att * terms["att"]
-    if weights_sum is not None:
-        ent = alpha_entropy(weights_sum)
-        terms["alpha"] = ent.mean() if reduction == "mean" else ent.sum()
-        total = total + lambda_alpha * terms["alpha"]
-    if lpips is not None and lambda_lpips > 0:
-        terms["lpips"] = lpips
-        total = total + lambda_lpips * lpips
-    return total, terms
+    terms: dict[str, torch.Tensor] = {}
+    if "dx_face_norm" in maps and "dx_torso_norm" in maps:
+        dev = maps["dx_face_norm"].device
+        face, torso = _get(masks, "face").to(dev), _get(masks, "torso").to(dev)
+        reg = region_regularization(maps["dx_face_norm"], maps["dx_torso_norm"], face, torso)
+        terms[DELTA_TERM] = lambda_delta * reg
+    scores = {k: v for k, v in maps.items() if k in ATTENTION_REGIONS}
+    if scores:
+        masks_at = {k: m.to(scores[k].device) for k, m in attention_masks(masks).items()}
+        terms[ATT_TERM] = lambda_att * attention_regularization(scores, masks_at)
+    return terms

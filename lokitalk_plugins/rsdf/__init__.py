@@ -6,10 +6,12 @@
 - :class:`FaceDeformation`, :class:`TorsoDeformation`: the two fields on a point encoding.
 - :class:`SignalAttention`: per-point sigmoid cross-attention scores between a point and
   each driving signal (lip/audio, eye, torso/pose).
+- :class:`DeformationField`: the base class of both (contract, parameter groups).
 - :class:`JointDeformation`: the "O+D" ablation, one field conditioned on all signals.
 """
 
 from .attention import SignalAttention, expand_signal
+from .base import DeformationField
 from .fields import FaceDeformation, TorsoDeformation, offset_mlp, point_encoder
 from .joint import JointDeformation
 from .rsdf import MAP_NAMES, RSDF, RSDFOutput, inside_box
@@ -17,6 +19,7 @@ from .rsdf import MAP_NAMES, RSDF, RSDFOutput, inside_box
 __all__ = [
     "MAP_NAMES",
     "RSDF",
+    "DeformationField",
     "FaceDeformation",
     "JointDeformation",
     "RSDFOutput",

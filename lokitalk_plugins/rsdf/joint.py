@@ -8,16 +8,16 @@ no signal-region attention, no face/torso cascade, no region split.
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 from .attention import expand_signal
+from .base import DeformationField
 from .fields import offset_mlp, point_encoder
 from .rsdf import RSDFOutput, inside_box
 
 __all__ = ["JointDeformation"]
 
 
-class JointDeformation(nn.Module):
+class JointDeformation(DeformationField):
     """A single deformation MLP on the point encoding and all driving signals concatenated.
 
     audio_dim: A (F_a); eye_dim: 1 (F_e); pose_dim: 6 (F_h); hidden, num_layers: the offset
@@ -51,8 +51,11 @@ class JointDeformation(nn.Module):
         )
 
     def forward(
-        self, x: torch.Tensor, F_a: torch.Tensor, F_e: torch.Tensor, F_h: torch.Tensor
-    ) -> RSDFOutput:
+        self, x: torch.Tensor, F_a: torch.Tensor, F_e: torch.Tensor, F_h: torch.Tensor,
+        F_id=None, last_weights=None,
+    ) -> RSDFOutput:  # fmt: skip
+        if F_id is not None or last_weights is not None:
+            raise ValueError("JointDeformation takes no identity (F_id, last_weights): use RSDF")
         if x.dim() != 2 or x.shape[-1] != 3:
             raise ValueError(f"x: expected [N, 3], got {tuple(x.shape)}")
         n = x.shape[0]

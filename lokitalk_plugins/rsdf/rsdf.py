@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import torch
-from torch import nn
 
+from .base import DeformationField
 from .fields import FaceDeformation, TorsoDeformation, point_encoder
 
 __all__ = ["MAP_NAMES", "RSDF", "RSDFOutput", "inside_box"]
@@ -43,7 +43,7 @@ def inside_box(x: torch.Tensor, bound: float) -> torch.Tensor:
     return (x.abs() <= bound).all(dim=-1)
 
 
-class RSDF(nn.Module):
+class RSDF(DeformationField):
     """Region-Specific Deformation Fields (LokiTalk sec. 3.2).
 
     audio_dim: A, size of F_a (Audio2Motion feature, e.g. 32 or 64); eye_dim: 1 (F_e, eye

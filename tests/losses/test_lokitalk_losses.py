@@ -9,15 +9,18 @@ import torch
 
 from lokitalk_plugins.data.masks import RegionMasks
 from lokitalk_plugins.losses import (
+    REGION_WEIGHTS,
+    alpha_entropy,
     attention_masks,
     attention_regularization,
-    lokitalk_total_loss,
+    lokitalk_regularisers,
     lpips_weight,
     ray_mse,
     region_regularization,
     region_weight_map,
     weighted_color_loss,
 )
+from lokitalk_plugins.pipeline import colour_loss, eq12_loss
 
 T, F = True, False
 
@@ -128,33 +131,36 @@ def _frame():
 
 
 def test_total_loss_hand_values():
+    """Eq. 12 from its pieces: the region-weighted colour, the plug-in's λ_Δ L_Δ and λ_att
+    L_att (lokitalk_regularisers), λ_α L_α and λ_lpips L_lpips, summed by eq12_loss."""
     masks, maps = _frame()
-    total, terms = lokitalk_total_loss(
-        PRED, TARGET, masks, maps, weights_sum=torch.tensor([0.5, 0.5]),
-        lpips=torch.tensor(0.2), lambda_lpips=lpips_weight(90, 100),
-    )  # fmt: skip
+    color, _ = colour_loss(PRED, TARGET, masks, REGION_WEIGHTS)
+    plugin = lokitalk_regularisers(maps, masks)
+    alpha = alpha_entropy(torch.tensor([0.5, 0.5])).mean()
+    total, terms = eq12_loss(color, alpha, torch.tensor(0.2), plugin,
+                             lambda_lpips=lpips_weight(90, 100))  # fmt: skip
     # colour: default weights lips 2, torso 1 -> (2 * 0.03 + 0.12) / 2 = 0.09
     # delta: ray 0 torso offset outside torso 0.1, ray 1 face offset outside face 0.4 -> 0.25
     # att: 1.3 (see above); alpha: H(0.5) = log 2; lpips: 0.2
-    expected = {"color": 0.09, "delta": 0.25, "att": 1.3, "alpha": math.log(2), "lpips": 0.2}
+    expected = {"color": 0.09, "lokitalk_delta": 1e-5 * 0.25, "lokitalk_att": 1e-4 * 1.3,
+                "alpha": 1e-4 * math.log(2), "lpips": 5e-3 * 0.2}  # fmt: skip
     assert set(terms) == set(expected)
     for k, v in expected.items():
         assert math.isclose(terms[k].item(), v, rel_tol=1e-4), k
-    want = 0.09 + 1e-5 * 0.25 + 1e-4 * 1.3 + 1e-4 * math.log(2) + 5e-3 * 0.2
-    assert math.isclose(total.item(), want, rel_tol=1e-6)
+    assert math.isclose(total.item(), sum(expected.values()), rel_tol=1e-5)
 
 
-def test_total_loss_sum_reduction_and_omitted_terms():
+def test_total_loss_omitted_terms_and_clashes():
     masks, maps = _frame()
-    total, terms = lokitalk_total_loss(PRED, TARGET, masks, maps, reduction="sum",
-                                       lambda_delta=1.0, lambda_att=0.0)  # fmt: skip
-    assert set(terms) == {"color", "delta", "att"}
-    assert math.isclose(terms["color"].item(), 0.18, rel_tol=1e-6)
-    assert math.isclose(terms["delta"].item(), 0.5, rel_tol=1e-6)
-    assert math.isclose(total.item(), 0.18 + 0.5, rel_tol=1e-6)
-    # no masks: plain colour loss; lpips with a zero weight is left out
-    total, terms = lokitalk_total_loss(PRED, TARGET, lpips=torch.tensor(1.0))
-    assert set(terms) == {"color"} and torch.equal(total, ray_mse(PRED, TARGET).mean())
-    # explicit colour weights override the mask-derived ones
-    _, terms = lokitalk_total_loss(PRED, TARGET, masks, color_weights=torch.tensor([1.0, 2.0]))
-    assert math.isclose(terms["color"].item(), 0.135, rel_tol=1e-6)
+    # no alpha, an lpips with a zero weight: the colour term alone
+    color = ray_mse(PRED, TARGET).mean()
+    total, terms = eq12_loss(color, lpips=torch.tensor(1.0))
+    assert set(terms) == {"color"} and torch.equal(total, color)
+    # a joint field's maps (no offsets split by region, no attention): no plug-in term
+    assert lokitalk_regularisers({"dx_norm": torch.tensor([0.1, 0.2])}, masks) == {}
+    # λ's reach the terms
+    terms = lokitalk_regularisers(maps, masks, lambda_delta=1.0, lambda_att=0.0)
+    assert math.isclose(terms["lokitalk_delta"].item(), 0.25, rel_tol=1e-6)
+    assert terms["lokitalk_att"].item() == 0.0
+    with pytest.raises(ValueError, match="'alpha' clashes"):
+        eq12_loss(color, color, model_terms={"alpha": color})

@@ -1,0 +1,33 @@
+"""Which parameters of a RAD-NeRF / ER-NeRF model (rebuilt or original: the names are the
+originals') train in a stage, by learning-rate group.
+
+The torso stage trains the 2D torso field (``torso_*``, ``individual_codes_torso``,
+``anchor_points``); the head and lips stages everything else. Groups: ``grid`` (the hash and
+tri-plane tables, ``encoder*`` / ``torso_encoder`` embeddings), ``audio_att`` (the attention
+over audio windows), ``mlp`` (every other weight). The backbone declares this itself (its
+``param_groups``); adapters call it for an original model that lacks the method.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+__all__ = ["TORSO_PREFIXES", "original_param_groups"]
+
+TORSO_PREFIXES = ("torso_", "individual_codes_torso", "anchor_points")
+_GRID_PREFIXES = ("encoder", "torso_encoder")
+
+
+def original_param_groups(model: nn.Module, stage: str) -> dict[str, list[nn.Parameter]]:
+    """{"grid", "mlp", "audio_att": [parameters]} of ``model`` trained in ``stage``."""
+    groups: dict[str, list[nn.Parameter]] = {"grid": [], "mlp": [], "audio_att": []}
+    for name, p in model.named_parameters():
+        if name.startswith(TORSO_PREFIXES) != (stage == "torso"):
+            continue
+        if name.startswith("audio_att_net"):
+            groups["audio_att"].append(p)
+        elif name.startswith(_GRID_PREFIXES) and name.endswith("embeddings"):
+            groups["grid"].append(p)
+        else:
+            groups["mlp"].append(p)
+    return groups

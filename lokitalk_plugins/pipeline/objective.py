@@ -1,0 +1,103 @@
+"""The loss the pipeline trains, assembled in one place (LokiTalk eq. 12):
+
+    L = L_color + λ_α L_α + λ_lpips L_lpips + Σ_k (the model's terms: λ_Δ L_Δ, λ_att L_att,
+                                                   a backbone's own regularisers)
+
+L_color: plain MSE (the originals) or region-weighted (eq. 6); L_α: alpha entropy of the
+accumulated weights (λ_α = 1e-4, ``TalkingHeadSystem.entropy_weight``); L_lpips: LPIPS on the
+lips crop or patches with its stage's weight. The model's terms come weighted from the model
+(``loss_terms``; λ_Δ, λ_att bound on ``wrap``). Also: the colour term, LokiTalk's late-LPIPS
+schedule, and LPIPS loaded once with a single warning when its weights are absent.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+
+import torch
+
+from lokitalk_plugins.losses import (
+    LAMBDA_ALPHA,
+    lpips_weight,
+    ray_mse,
+    region_weight_map,
+    weighted_color_loss,
+)
+
+__all__ = ["LazyLPIPS", "colour_loss", "eq12_loss", "late_lpips_weight"]
+
+
+def eq12_loss(
+    color: torch.Tensor,
+    alpha: torch.Tensor | None = None,
+    lpips: torch.Tensor | None = None,
+    model_terms: Mapping[str, torch.Tensor] | None = None,
+    lambda_alpha: float = LAMBDA_ALPHA,
+    lambda_lpips: float = 0.0,
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The trained total (eq. 12) and its weighted terms.
+
+    color: L_color scalar; alpha: L_α scalar (None: no term, e.g. the torso stage); lpips:
+    L_lpips scalar (None or lambda_lpips == 0: no term); model_terms: name -> weighted scalar
+    (the model's ``loss_terms``). -> (total scalar, {"color", "alpha", "lpips", model names:
+    the weighted value each adds}); total == sum of the returned terms. A model term named
+    like one of the pipeline's is refused (ValueError)."""
+    terms = {"color": color}
+    if alpha is not None:
+        terms["alpha"] = lambda_alpha * alpha
+    if lpips is not None and lambda_lpips > 0:
+        terms["lpips"] = lambda_lpips * lpips
+    for name, value in (model_terms or {}).items():
+        if name in terms:
+            raise ValueError(f"the model's loss term {name!r} clashes with the pipeline's")
+        terms[name] = value
+    total = terms["color"]
+    for name, value in terms.items():
+        if name != "color":
+            total = total + value
+    return total, terms
+
+
+def colour_loss(pred: torch.Tensor, target: torch.Tensor, masks, region_weights=None):
+    """pred, target [R, 3] -> (loss scalar, per-ray squared error [R]).
+
+    region_weights: None (the originals' mean squared error) or region -> weight (eq. 6 with
+    :func:`~lokitalk_plugins.losses.region_weight_map` at the rays' masks, e.g. eyes and lips
+    2.0); the weighted loss is a mean over rays, so unit weights give the plain MSE."""
+    mse = ray_mse(pred, target)
+    if region_weights is None:
+        return mse.mean(), mse
+    weights = region_weight_map(masks, **dict(region_weights)).to(pred.device)
+    return weighted_color_loss(pred, target, weights), mse
+
+
+def late_lpips_weight(step: int, total: int, weight: float, start_fraction: float) -> float:
+    """LokiTalk's schedule (sec. 4): 0 for the first ``start_fraction`` of the stage's steps,
+    ``weight`` after (0 everywhere when weight is 0)."""
+    if weight <= 0:
+        return 0.0
+    return lpips_weight(step, total, weight, start_fraction)
+
+
+class LazyLPIPS:
+    """LPIPS (AlexNet trunk) built on first use; None, with one warning, when the trunk's
+    weights are not on this machine. ``what`` completes the warning: what trains instead."""
+
+    def __init__(self, what: str):
+        self.what, self._loss = what, None
+
+    def get(self):
+        if self._loss is None:
+            from lokitalk_plugins.metrics import LPIPSLoss
+
+            try:
+                self._loss = LPIPSLoss(net="alex")
+            except FileNotFoundError:
+                warnings.warn(
+                    f"LPIPS backbone weights are absent: {self.what} (set "
+                    "LOKITALK_LPIPS_BACKBONE to AlexNet weights to add LPIPS)",
+                    stacklevel=3,
+                )
+                self._loss = False
+        return self._loss or None

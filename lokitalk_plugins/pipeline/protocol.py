@@ -1,0 +1,137 @@
+"""The one written contract between the training pipeline and a model: ``TalkingHeadModel``.
+
+The pipeline (:class:`~.system.TalkingHeadSystem`) calls only these members; a bare rebuilt
+backbone, a wrapped backbone (``wrap(...)``) and an adapted foreign model all provide them.
+
+Radiance field and conditioning:
+
+- ``encode_audio(windows [B, 8, K, T]) -> F_a [B, A]``, ``audio_in_dim: int`` (K)
+- ``individual_code(index | None, torso=False) -> [1, I]``
+- ``forward(x [N, 3], d [N, 3], enc_a [1, A], eye [1, 1], code [1, I], pose [1, 6] | None)
+  -> dict`` with ``sigma`` [N], ``color`` [N, 3] and every name of ``ray_extras`` [N]
+- ``encode_points(x) -> enc_x`` and ``density(enc_x, enc_a, eye) -> dict(sigma, ...)``
+  (the occupancy refresh), ``grid``: the :class:`~lokitalk_plugins.render.OccupancyGrid`,
+  ``ray_extras: tuple[str, ...]`` (per-point maps the renderer sums along rays)
+
+Torso (a 2D field over the image): ``torso: bool``; ``torso_condition``: ``"pose"`` (the
+[1, 6] head pose) or ``"w2c"`` (the [4, 4] world-to-camera matrix);
+``forward_torso(x [N, 2] in [-1, 1], cond, code [1, I_t]) -> dict(alpha [N, 1], color [N, 3])``.
+
+What trains (each plug-in answers for itself; the pipeline only sums):
+
+- ``param_groups(stage) -> {group name: [parameters]}``: what trains in ``stage`` (one of
+  STAGES), by learning-rate group (:data:`GROUPS`); anything not returned stays frozen;
+- ``loss_terms(result, batch, progress) -> {name: weighted scalar}``: the model's own terms
+  of the loss (already multiplied by their λ), from the render ``result``, the
+  :class:`TrainBatch` and the stage's progress in [0, 1];
+- ``training_callbacks() -> [TrainingCallback]``: work at ``"prepare"`` (before a stage,
+  with the dataset) or at ``"step"`` (after steps, with the step number).
+
+:func:`preflight` lists in one error every member a model lacks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import torch
+
+__all__ = [
+    "GROUPS",
+    "MODEL_MEMBERS",
+    "TORSO_CONDITIONS",
+    "ModelContractError",
+    "TalkingHeadModel",
+    "TrainBatch",
+    "TrainingCallback",
+    "preflight",
+]
+
+# learning-rate groups a model may return: hash/tri-plane tables, other weights, the audio
+# attention over windows, a fine-tuned identity's embeddings, the rest of ID-AKT
+GROUPS = ("grid", "mlp", "audio_att", "id_embeddings", "idakt")
+TORSO_CONDITIONS = ("pose", "w2c")
+
+
+@dataclass
+class TrainBatch:
+    """What a step's loss terms see: ``rays`` (a RayBatch: index, rgb, masks, ...) and the
+    ``frame`` they come from (a FrameSample: H, W, landmarks, ...)."""
+
+    rays: Any
+    frame: Any
+
+
+@dataclass
+class TrainingCallback:
+    """``fn`` run by the pipeline at ``where``: ``"prepare"`` -> fn(dataset) before a stage;
+    ``"step"`` -> fn(step) after every ``every``-th step."""
+
+    where: str
+    fn: Callable[[Any], Any]
+    every: int = 1
+
+    def __post_init__(self):
+        if self.where not in ("prepare", "step"):
+            raise ValueError(
+                f"TrainingCallback.where must be 'prepare' or 'step', got {self.where!r}"
+            )
+        if int(self.every) < 1:
+            raise ValueError(f"TrainingCallback.every must be >= 1, got {self.every}")
+
+
+@runtime_checkable
+class TalkingHeadModel(Protocol):
+    """What the training pipeline needs from a model (see the module doc for shapes)."""
+
+    grid: Any
+    ray_extras: tuple[str, ...]
+    torso: bool
+    torso_condition: str
+    audio_in_dim: int
+
+    def encode_audio(self, windows: torch.Tensor) -> torch.Tensor: ...
+
+    def individual_code(self, index: int | None, torso: bool = False) -> torch.Tensor: ...
+
+    def encode_points(self, x: torch.Tensor) -> torch.Tensor: ...
+
+    def density(self, enc_x, enc_a, eye) -> dict[str, torch.Tensor]: ...
+
+    def forward(self, x, d, enc_a, eye, code, pose=None) -> dict[str, torch.Tensor]: ...
+
+    def forward_torso(self, x, cond, code) -> dict[str, torch.Tensor]: ...
+
+    def param_groups(self, stage: str) -> dict[str, list[torch.nn.Parameter]]: ...
+
+    def loss_terms(self, result, batch: TrainBatch, progress: float) -> dict[str, torch.Tensor]: ...
+
+    def training_callbacks(self) -> list[TrainingCallback]: ...
+
+
+# every member of the protocol, in the order preflight reports them
+MODEL_MEMBERS = (
+    "grid", "ray_extras", "torso", "torso_condition", "audio_in_dim", "encode_audio",
+    "individual_code", "encode_points", "density", "forward", "forward_torso", "param_groups",
+    "loss_terms", "training_callbacks",
+)  # fmt: skip
+
+
+class ModelContractError(TypeError):
+    """A model does not implement :class:`TalkingHeadModel`; the message lists every gap."""
+
+
+def preflight(model: Any) -> None:
+    """Raise ModelContractError naming everything ``model`` lacks of :class:`TalkingHeadModel`
+    (members absent, a torso_condition outside TORSO_CONDITIONS), all in one message."""
+    present = set(dir(model))
+    problems = [f"no {name!r}" for name in MODEL_MEMBERS if name not in present]
+    if "torso_condition" in present and model.torso_condition not in TORSO_CONDITIONS:
+        problems.append(f"torso_condition={model.torso_condition!r} (one of {TORSO_CONDITIONS})")
+    if problems:
+        raise ModelContractError(
+            f"{type(model).__name__} is not a TalkingHeadModel: {'; '.join(problems)}. Wrap it "
+            "(lokitalk_plugins.adapters.wrap) or add them (see lokitalk_plugins.pipeline.protocol)"
+        )

@@ -1,0 +1,237 @@
+"""``TalkingHeadSystem``: any :class:`~.protocol.TalkingHeadModel` made trainable.
+
+The system binds a frame's conditioning (audio windows, eye value, individual code, head
+pose) into a field for the volume renderer, composites the head over the stage's background,
+and trains the loss of :func:`~.objective.eq12_loss`: the colour term, λ_α alpha entropy (not
+in the torso stage), the model's own ``loss_terms`` (not in the torso stage), LPIPS on the lips
+crop or patches in the lips stage and LokiTalk's late LPIPS patches in the head stage. The
+torso stage trains the 2D torso field over the static background with the head frozen.
+
+What trains, at which rate, and what runs before a stage come from the model
+(``param_groups``, ``training_callbacks``); the system only sums them.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from lokitalk_plugins.data.audio import audio_window
+from lokitalk_plugins.data.sampling import (
+    RayBatch,
+    sample_lips_crop,
+    sample_patches,
+    sample_random_rays,
+)
+from lokitalk_plugins.losses import LAMBDA_ALPHA, alpha_entropy
+from lokitalk_plugins.render import VolumeRenderer
+from lokitalk_plugins.train.system import STAGES, StepOutput
+
+from .objective import LazyLPIPS, colour_loss, eq12_loss, late_lpips_weight
+from .protocol import GROUPS, TrainBatch, preflight
+
+__all__ = ["TalkingHeadSystem"]
+
+
+class TalkingHeadSystem(nn.Module):
+    """A TalkingHeadModel (a rebuilt RAD-NeRF / ER-NeRF, or ``wrap(...)`` of any backbone)
+    made trainable.
+
+    model: the model (checked by :func:`~.protocol.preflight`); num_rays: rays per step
+    (65,536 in the originals; fewer on a CPU); max_samples: samples per ray in training (16);
+    entropy_weight: λ_α (1e-4); lips_weight: LPIPS weight on the lips crop (0.01); lr_grid,
+    lr_mlp, lr_audio_att, lr_id, lr_idakt: default learning rates of the groups "grid",
+    "mlp", "audio_att", "id_embeddings" (a fine-tuned identity, LokiTalk: 1e-3) and "idakt";
+    grid_fraction: share of occupancy cells refreshed every 16 steps (1.0 as the originals);
+    eye_noise: uniform noise of that half-width on the eye value in training (ER-NeRF 0.05);
+    lips_patches: > 0 alternates the lips crop with that many random lips_patch_size^2
+    patches at LPIPS weight lips_patch_weight (ER-NeRF: 64 of 32x32 at 0.1); region_weights:
+    None (plain MSE) or region -> colour weight (LokiTalk eq. 6); late_lpips_weight: LPIPS
+    weight on ``late_lpips_patches`` random patches after ``late_lpips_start`` of the head
+    stage (LokiTalk: 5e-3 after 0.8; 0 = off).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        num_rays: int = 4096,
+        max_samples: int = 16,
+        entropy_weight: float = LAMBDA_ALPHA,
+        lips_weight: float = 0.01,
+        lr_grid: float = 5e-3,
+        lr_mlp: float = 5e-4,
+        lr_audio_att: float = 5e-4,
+        grid_fraction: float = 1.0,
+        render_chunk: int = 8192,
+        eye_noise: float = 0.0,
+        lips_patches: int = 0,
+        lips_patch_size: int = 32,
+        lips_patch_weight: float = 0.1,
+        region_weights: dict | None = None,
+        late_lpips_weight: float = 0.0,
+        late_lpips_start: float = 0.8,
+        late_lpips_patches: int = 4,
+        lr_id: float = 1e-3,
+        lr_idakt: float = 1e-4,
+    ):
+        super().__init__()
+        preflight(model)
+        self.model = model
+        self.num_rays, self.entropy_weight, self.lips_weight = num_rays, entropy_weight, lips_weight
+        self.lrs = dict(zip(GROUPS, (lr_grid, lr_mlp, lr_audio_att, lr_id, lr_idakt)))
+        self.render_chunk, self.eye_noise = render_chunk, eye_noise
+        self.lips_patches, self.lips_patch_size = lips_patches, lips_patch_size
+        self.lips_patch_weight = lips_patch_weight
+        self.region_weights = dict(region_weights) if region_weights is not None else None
+        self.late_lpips = (float(late_lpips_weight), float(late_lpips_start), late_lpips_patches)
+        model.grid.fraction = grid_fraction
+        self.renderer = VolumeRenderer(model.grid, max_samples=max_samples)
+        self.stage = "head"
+        self._audio_bank: torch.Tensor | None = None
+        self._eye_bank: torch.Tensor | None = None
+        self._lpips = LazyLPIPS("the lips stage trains with MSE on the lips crop only")
+        self._late_lpips = LazyLPIPS("the last steps of the head stage train without LPIPS")
+
+    # ------------------------------------------------------------------ set-up
+    def prepare(self, dataset) -> None:
+        """Before training: the model's "prepare" callbacks (e.g. ID-AKT's identity from the
+        first frame), cells no training camera sees marked unseen, and the training frames'
+        audio and eye values kept for the occupancy refreshes."""
+        for callback in self.model.training_callbacks():
+            if callback.where == "prepare":
+                callback.fn(dataset)
+        self.model.grid.mark_unseen(
+            dataset.poses, dataset.intrinsics.tolist(), dataset.H, dataset.W
+        )
+        windows = [audio_window(dataset.audio_features, a, dataset.num_audio_windows)
+                   for a in dataset.aud_ids]  # fmt: skip
+        self.set_occupancy_signals(torch.stack(windows), dataset.eye_values.reshape(-1, 1))
+
+    def set_occupancy_signals(self, windows: torch.Tensor, eyes: torch.Tensor) -> None:
+        """The audio windows [M, 8, K, T] and eye values [M, 1] the occupancy refresh draws
+        its conditioning from (one random frame per refresh)."""
+        self._audio_bank, self._eye_bank = windows, eyes.reshape(-1, 1).float()
+
+    def set_stage(self, stage: str) -> None:
+        """Switch to ``stage``: what the model's ``param_groups(stage)`` returns trains, the
+        rest is frozen."""
+        if stage not in STAGES:
+            raise ValueError(f"stage must be one of {STAGES}, got {stage!r}")
+        if stage == "torso" and not self.model.torso:
+            raise ValueError("the torso stage needs a model built with torso=True")
+        self.stage = stage
+        trained = {id(p) for ps in self.model.param_groups(stage).values() for p in ps}
+        for p in self.model.parameters():
+            p.requires_grad_(id(p) in trained)
+
+    def parameter_groups(self) -> list[dict]:
+        """The model's groups for the current stage with their default learning rates."""
+        groups = self.model.param_groups(self.stage)
+        unknown = sorted(set(groups) - set(self.lrs))
+        if unknown:
+            raise ValueError(
+                f"{type(self.model).__name__}.param_groups returned groups {unknown}; "
+                f"the pipeline knows {list(GROUPS)}"
+            )
+        return [{"name": k, "params": list(v), "lr": self.lrs[k]} for k, v in groups.items() if v]
+
+    # ------------------------------------------------------------------ fields
+    def _conditioning(self, frame, training: bool, generator=None):
+        m = self.model
+        enc_a = m.encode_audio(frame.audio.unsqueeze(0).float())
+        eye = frame.eye.reshape(1, 1).float()
+        if training and self.eye_noise > 0:
+            u = torch.rand(1, 1, generator=generator, dtype=eye.dtype)
+            eye = eye + (2 * u - 1) * self.eye_noise
+        code = m.individual_code(frame.index if training else None)
+        return enc_a, eye, code
+
+    def field(self, frame, training: bool, generator=None):
+        """The head field of one frame: (x [S, 3], d [S, 3]) -> dict(sigma, color, ...)."""
+        enc_a, eye, code = self._conditioning(frame, training, generator)
+        pose = frame.pose.reshape(1, 6).to(enc_a.dtype)
+        return lambda x, d: self.model(x, d, enc_a, eye, code, pose=pose)
+
+    def _torso_background(self, frame, index: torch.Tensor, training: bool):
+        """Torso (2D field) over the static background at pixels ``index`` [R] -> [R, 3]."""
+        m, H, W = self.model, frame.H, frame.W
+        px = torch.stack([(index % W).float() + 0.5, (index // W).float() + 0.5], -1)
+        px = px / torch.tensor([W, H], dtype=px.dtype) * 2 - 1
+        code = m.individual_code(frame.index if training else None, torso=True)
+        cond = frame.pose.reshape(1, 6) if m.torso_condition == "pose" else frame.c2w.inverse()
+        out = m.forward_torso(px, cond, code)
+        bc = frame.background.reshape(-1, 3)[index]
+        return out["color"] * out["alpha"] + bc * (1 - out["alpha"]), out
+
+    # ------------------------------------------------------------------ training
+    def _rays(self, frame, step: int, total: int, generator) -> tuple[RayBatch, float, object]:
+        """The step's rays, the LPIPS weight that goes with them and the LPIPS to use."""
+        s = min(self.lips_patch_size, frame.H, frame.W)
+        if self.stage == "lips":
+            if self.lips_patches > 0 and step % 2:
+                rays = sample_patches(frame, self.lips_patches, s, generator)
+                return rays, self.lips_patch_weight, self._lpips
+            return sample_lips_crop(frame), self.lips_weight, self._lpips
+        weight, start, patches = self.late_lpips
+        w = late_lpips_weight(step, total, weight, start) if self.stage == "head" else 0.0
+        if w > 0 and self._late_lpips.get() is not None:
+            return sample_patches(frame, patches, s, generator), w, self._late_lpips
+        return sample_random_rays(frame, self.num_rays, generator), 0.0, None
+
+    def training_step(self, frame, step: int, total_steps: int, generator) -> StepOutput:
+        rays, lpips_weight, lpips_term = self._rays(frame, step, total_steps, generator)
+        bg = rays.background
+        if self.stage == "torso":
+            bg, _ = self._torso_background(frame, rays.index, training=True)
+        res = self.renderer.render_rays(
+            rays.rays_o, rays.rays_d, bg, training=True,
+            extras=self.model.ray_extras, field=self.field(frame, True, generator),
+        )  # fmt: skip
+        color, mse = colour_loss(res.rgb, rays.rgb, rays.masks, self.region_weights)
+        alpha = model_terms = lpips = None
+        if self.stage != "torso":
+            alpha = alpha_entropy(res.weights_sum).mean()
+            batch = TrainBatch(rays=rays, frame=frame)
+            model_terms = self.model.loss_terms(res, batch, step / total_steps)
+        lpips_fn = lpips_term.get() if lpips_term is not None and lpips_weight > 0 else None
+        if lpips_fn is not None:
+            shape = (-1, *rays.shape[-2:], 3)  # one crop [h, w] or P patches [P, s, s]
+            lpips = lpips_fn(res.rgb.reshape(shape), rays.rgb.reshape(shape))
+        loss, terms = eq12_loss(color, alpha, lpips, model_terms, self.entropy_weight,
+                                lpips_weight)  # fmt: skip
+        logs = {k: float(v.detach()) for k, v in terms.items() if k not in ("color", "alpha")}
+        logs["psnr"] = float(-10 * torch.log10(mse.mean().detach().clamp_min(1e-10)))
+        self.model.grid.record_samples(step, rays.index.numel(), res.weights.numel())
+        logs["loss"] = float(loss.detach())
+        return StepOutput(loss=loss, logs=logs)
+
+    @torch.no_grad()
+    def after_step(self, step: int, generator) -> None:
+        """The model's "step" callbacks, then the occupancy refresh every
+        ``grid.update_every`` steps (not in the torso stage)."""
+        for callback in self.model.training_callbacks():
+            if callback.where == "step" and step % callback.every == 0:
+                callback.fn(step)
+        if self.stage == "torso" or self._audio_bank is None:
+            return
+        if step % self.model.grid.update_every:
+            return
+        i = int(torch.randint(0, self._audio_bank.shape[0], (1,), generator=generator))
+        m = self.model
+        enc_a = m.encode_audio(self._audio_bank[i : i + 1].float())
+        eye = self._eye_bank[i : i + 1]
+        m.grid.update(lambda x: m.density(m.encode_points(x), enc_a, eye)["sigma"])
+
+    # ------------------------------------------------------------------ inference
+    @torch.no_grad()
+    def render_frame(self, frame) -> dict[str, torch.Tensor]:
+        H, W = frame.H, frame.W
+        bg = frame.background
+        if self.model.torso and self.stage == "torso":
+            index = torch.arange(H * W)
+            bg = self._torso_background(frame, index, training=False)[0].reshape(H, W, 3)
+        res = self.renderer.render_image(
+            self.field(frame, training=False), frame.c2w, frame.intrinsics.tolist(), H, W, bg,
+            chunk=self.render_chunk, progress=False,
+        )  # fmt: skip
+        return {"rgb": res.rgb.clamp(0, 1), "depth": res.depth, "alpha": res.weights_sum}

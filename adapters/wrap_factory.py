@@ -6,12 +6,13 @@ from __future__ import annotations
 from torch import nn
 
 from lokitalk_plugins.losses import LAMBDA_ATT, LAMBDA_DELTA
+from lokitalk_plugins.rsdf.base import DeformationField
 
 from .identity_bundle import load_identity_bundle
 from .registry import adapt
 from .wrap import WrappedModel
 
-__all__ = ["wrap"]
+__all__ = ["check_deformation", "check_identity_field", "wrap"]
 
 
 def wrap(
@@ -27,40 +28,68 @@ def wrap(
 ) -> WrappedModel:
     """A backbone with plug-ins: ``wrap(model, rsdf=RSDF(audio_dim=model.audio_dim))``.
 
-    backbone: the model; rsdf: RSDF or JointDeformation (None: none); idakt: ID-Aware
-    Knowledge Transfer for pre-training: an :class:`~lokitalk_plugins.idakt.IDAKT` (or
-    FrozenIdentity) built to this wrap's sizes, or a dict of IDAKT keyword arguments whose
-    sizes (appearance, geometry, hyper layers, dynamic = rsdf.id_dim) are filled in here, or
-    True for the defaults; pretrained: a bundle folder or Hub repo id to fine-tune from (the
-    shared weights load now; the identity comes from the first training frame); backbone_name:
+    backbone: the model; rsdf: a DeformationField, RSDF or JointDeformation (None: none);
+    idakt: ID-Aware Knowledge Transfer for pre-training: an
+    :class:`~lokitalk_plugins.idakt.IDAKT` (or FrozenIdentity) built to this wrap's sizes, or
+    True, a dict or an :class:`~lokitalk_plugins.idakt.IDAKTOptions` of the options whose
+    sizes (appearance, geometry, hyper layers, dynamic = rsdf.id_dim) are filled in here;
+    invalid options and combinations (ID-AKT with the joint field) are refused here;
+    pretrained: a bundle folder or Hub repo id to fine-tune from (the shared weights load
+    now; the identity comes from the first training frame); backbone_name:
     a registered name (detected when None); lambda_delta, lambda_att: weights of the LokiTalk
     regularisers; audio2motion, train_audio2motion: the Audio2Motion VAE whose prior mean is
     RSDF's F_a (see :class:`WrappedModel`).
     """
-    if not (idakt is None or idakt is True or isinstance(idakt, (dict, nn.Module))):
-        raise ValueError(
-            f"idakt must be None, True, a dict of IDAKT arguments or an IDAKT module, got "
-            f"{type(idakt).__name__}"
-        )
+    from lokitalk_plugins.idakt import IDAKT, IDAKTOptions  # the Hub client: on use only
+
     if idakt is not None and pretrained is not None:
         raise ValueError("give idakt (pre-training) or pretrained (fine-tuning), not both")
+    check_deformation(rsdf)
+    options = None
+    if idakt is True or isinstance(idakt, (dict, IDAKTOptions)):
+        options = IDAKTOptions.parse(idakt)
+    elif not (idakt is None or isinstance(idakt, nn.Module)):
+        raise ValueError(
+            f"idakt must be None, True, a dict of IDAKT options, an IDAKTOptions or an IDAKT "
+            f"module, got {type(idakt).__name__}"
+        )
+    if idakt is not None or pretrained is not None:
+        check_identity_field(rsdf)
     adapter = adapt(backbone, backbone_name)
     model = WrappedModel(backbone, rsdf, adapter, lambda_delta, lambda_att, audio2motion,
                          train_audio2motion)  # fmt: skip
-    if idakt is True or isinstance(idakt, dict):
-        from lokitalk_plugins.idakt import IDAKT
-
-        kwargs = {} if idakt is True else dict(idakt)
+    if options is not None:
         sizes = model.identity_sizes()
-        if kwargs.get("dynamic_dim", sizes["dynamic_dim"]) != sizes["dynamic_dim"] and (
-            getattr(rsdf, "id_dim", 0)
-        ):
-            raise ValueError(f"idakt dynamic_dim must equal rsdf.id_dim={rsdf.id_dim}")
-        kwargs.update(sizes)
-        kwargs.setdefault("bound", model.bound)
-        idakt = IDAKT(**kwargs)
+        id_dim = rsdf.id_dim if rsdf is not None else 0
+        if options.dynamic_dim is not None and id_dim and options.dynamic_dim != id_dim:
+            raise ValueError(
+                f"idakt dynamic_dim={options.dynamic_dim} but rsdf.id_dim={id_dim}: give "
+                "them the same size (or leave dynamic_dim out)"
+            )
+        idakt = IDAKT(**{**options.kwargs(), **sizes, "bound": model.bound})
     if idakt is not None:
         model.attach_identity(idakt)
     if pretrained is not None:
         load_identity_bundle(model, pretrained)
     return model
+
+
+def check_deformation(rsdf) -> None:
+    """Refuse an rsdf that is not a deformation field (RSDF, JointDeformation or another
+    :class:`~lokitalk_plugins.rsdf.DeformationField`)."""
+    if rsdf is not None and not isinstance(rsdf, DeformationField):
+        raise ValueError(
+            f"rsdf must be a DeformationField (RSDF or JointDeformation), got "
+            f"{type(rsdf).__name__}: subclass lokitalk_plugins.rsdf.DeformationField"
+        )
+
+
+def check_identity_field(rsdf) -> None:
+    """ID-AKT feeds the deformation field F_id and per-identity last layers: refuse a field
+    that takes neither (the joint O+D field), saying what to change."""
+    if rsdf is not None and not rsdf.takes_identity:
+        raise ValueError(
+            f"ID-AKT (idakt=/pretrained=) conditions the deformation field, but "
+            f"{type(rsdf).__name__} takes no identity: use rsdf=RSDF(..., id_dim=16) with "
+            "ID-AKT, or leave idakt/pretrained out for the joint O+D field"
+        )

@@ -26,8 +26,10 @@ from .hub import (
 )
 from .hyper import HyperLinear, apply_weight
 from .module import HEAD_NAMES, IDAKT, CanonicalOffsetField, IdentityOutputs, check_hyper_layers
+from .options import IDAKTOptions
 
 __all__ = [
+    "IDAKTOptions",
     "BUNDLE_FORMAT",
     "BUNDLE_VERSION",
     "Bundle",

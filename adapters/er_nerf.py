@@ -15,6 +15,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from lokitalk_plugins.baselines.regularisers import er_nerf_regularisers
 from lokitalk_plugins.encoding import triplane_project
 
 from .contract import BackboneAdapter
@@ -46,6 +47,15 @@ class ERNeRFAdapter(BackboneAdapter):
         "individual_codes",
     )
     ray_extras = ("ambient_aud", "ambient_eye", "uncertainty")
+    torso_condition_default = "w2c"
+
+    def torso_call(self, x, w2c, code):
+        """The original's ``forward_torso(x, poses [1, 4, 4] camera-to-world, c)``."""
+        return self.model.forward_torso(x, w2c.inverse().unsqueeze(0), code)
+
+    def original_loss_terms(self, result, batch, progress: float) -> dict[str, torch.Tensor]:
+        """ER-NeRF's region-attention and uncertainty terms from this adapter's maps."""
+        return er_nerf_regularisers(result, batch.rays, batch.frame, progress)
 
     def encode_points(self, x: torch.Tensor) -> torch.Tensor:
         """x: [N, 3] in [-bound, bound] -> [N, 36] (xy, yz, xz planes)."""

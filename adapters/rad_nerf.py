@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import torch
 
+from lokitalk_plugins.baselines.regularisers import rad_nerf_regularisers
 from lokitalk_plugins.layers import trunc_exp
 
 from .contract import BackboneAdapter
@@ -41,6 +42,17 @@ class RADNeRFAdapter(BackboneAdapter):
         "individual_codes",
     )
     ray_extras = ("ambient_abs",)
+    torso_condition_default = "pose"
+
+    def torso_call(self, x, pose, code):
+        """The original's ``forward_torso(x, poses, enc_a, c)``: its torso field reads no
+        audio (BACKBONES.md: the torso MLPs take position, pose and code only), so enc_a is
+        None."""
+        return self.model.forward_torso(x, pose, None, code)
+
+    def original_loss_terms(self, result, batch, progress: float) -> dict[str, torch.Tensor]:
+        """RAD-NeRF's ambient loss from this adapter's ``ambient_abs`` map."""
+        return rad_nerf_regularisers(result, batch.rays, batch.frame, progress)
 
     def encode_points(self, x: torch.Tensor) -> torch.Tensor:
         """x: [N, 3] in [-bound, bound] -> [N, 32]."""

@@ -15,10 +15,9 @@ import torch.nn.functional as F
 
 from lokitalk_plugins.encoding import FrequencyEncoder, GridEncoder, SHEncoder, triplane_project
 from lokitalk_plugins.layers import MLP
-from lokitalk_plugins.losses import masked_mean
 
 from ..common import AUDIO_DIMS, TalkingHeadBase, attach_occupancy_grid
-from ..regions import in_rect, lower_face_rect
+from ..regularisers import er_nerf_regularisers
 
 __all__ = ["ERNeRF"]
 
@@ -136,20 +135,8 @@ class ERNeRF(TalkingHeadBase):
     torso_condition = "w2c"  # the torso anchors are seen through the world-to-camera matrix
 
     def regularisers(self, res, rays, frame, progress: float) -> dict[str, torch.Tensor]:
-        """ER-NeRF's region-attention terms, scaled by s = step / iters: the audio attention
-        norm outside the lower face (1e-4 s), the eye-audio cross term inside the face
-        (1e-4 s), and uncertainty-weighted rays (per-ray error / (2 u^2) + log u, u the ray's
-        uncertainty + 0.01, 1e-4 s; the error term detached so it only trains the head)."""
-        s = progress
-        inside = in_rect(rays.index, frame.W, lower_face_rect(frame.landmarks))
-        aud, eye = res.extras["ambient_aud"], res.extras["ambient_eye"]
-        u = res.extras["uncertainty"] + 0.01
-        err = ((res.rgb.detach() - rays.rgb) ** 2).mean(-1)
-        return {
-            "ambient_aud": 1e-4 * s * masked_mean(aud, ~inside),
-            "eye_aud": 1e-4 * s * masked_mean(aud * eye, rays.masks.face),
-            "uncertainty": 1e-4 * s * (err / (2 * u**2) + torch.log(u)).mean(),
-        }
+        """ER-NeRF's region-attention terms (see :func:`..regularisers.er_nerf_regularisers`)."""
+        return er_nerf_regularisers(res, rays, frame, progress)
 
     # --- torso ----------------------------------------------------------------------------
     def anchor_features(self, w2c: torch.Tensor) -> torch.Tensor:

@@ -13,10 +13,9 @@ import torch
 
 from lokitalk_plugins.encoding import FrequencyEncoder, GridEncoder, SHEncoder
 from lokitalk_plugins.layers import MLP, trunc_exp
-from lokitalk_plugins.losses import masked_mean
 
 from ..common import AUDIO_DIMS, TalkingHeadBase, attach_occupancy_grid
-from ..regions import in_rect, lower_face_rect
+from ..regularisers import rad_nerf_regularisers
 
 __all__ = ["RADNeRF"]
 
@@ -107,11 +106,8 @@ class RADNeRF(TalkingHeadBase):
     torso_condition = "pose"  # the torso field reads the 6-D head pose
 
     def regularisers(self, res, rays, frame, progress: float) -> dict[str, torch.Tensor]:
-        """RAD-NeRF's ambient loss: |ambient coordinate| summed along rays outside the lower
-        face, weight 0.1 * step / iters (audio should only move the lower face)."""
-        outside = ~in_rect(rays.index, frame.W, lower_face_rect(frame.landmarks))
-        amb = res.extras["ambient_abs"]
-        return {"ambient": 0.1 * progress * masked_mean(amb, outside)}
+        """RAD-NeRF's ambient loss (see :func:`..regularisers.rad_nerf_regularisers`)."""
+        return rad_nerf_regularisers(res, rays, frame, progress)
 
     # --- torso: a 2D field over image coordinates ----------------------------------------
     def forward_torso(

@@ -48,8 +48,10 @@ class ToyModel(nn.Module):
 
 @pytest.fixture
 def fresh(monkeypatch):
-    """The registry as at import (built-ins only, entry points not read yet), restored after."""
-    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    """The registry as at import (built-ins only, entry points not read yet; whatever other
+    test modules registered is left out), restored after."""
+    builtins = {n: registry._REGISTRY[n] for n in ("rad_nerf", "er_nerf")}
+    monkeypatch.setattr(registry, "_REGISTRY", builtins)
     monkeypatch.setattr(registry, "_entry_points_loaded", False)
     plugin = types.ModuleType("toy_backbone_plugin")
     plugin.ToyAdapter = ToyAdapter

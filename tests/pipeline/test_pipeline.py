@@ -122,7 +122,7 @@ def test_trained_loss_is_eq12_of_its_terms_with_gin_weights(data, monkeypatch):
     er = system.model.backbone.regularisers(res, batch, data[0], 0.5)
     assert delta > 0 and att > 0 and set(er) == {"ambient_aud", "eye_aud", "uncertainty"}
     want = colour + 0.01 * alpha + 0.5 * delta + 0.25 * att + sum(er.values())
-    assert math.isclose(float(out.loss), float(want.detach()), rel_tol=1e-5)
+    assert math.isclose(float(out.loss.detach()), float(want.detach()), rel_tol=1e-5)
     assert math.isclose(out.logs["lokitalk_delta"], float(0.5 * delta.detach()), rel_tol=1e-5)
     assert math.isclose(out.logs["lokitalk_att"], float(0.25 * att.detach()), rel_tol=1e-5)
 

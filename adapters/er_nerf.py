@@ -1,28 +1,20 @@
 """ER-NeRF adapter: the Backbone contract on ER-NeRF's original submodule names.
 
-Head field of ER-NeRF (tri-plane hash grids with region attention):
-
-    enc_x   = [encoder_xy(x_xy), encoder_yz(x_yz), encoder_xz(x_xz)]     [N, 36]
-    enc_w   = F_a * aud_ch_att_net(enc_x)                                 audio channel attention
-    e       = eye * sigmoid(eye_att_net(enc_x))                           eye attention
-    h       = sigma_net([enc_x, enc_w, e]),  sigma = exp(h_0), geo_feat = h_1:
-    u       = softplus(unc_net(enc_x, detached))                          uncertainty
-    rgb     = sigmoid(color_net([encoder_dir(d), geo_feat, code])) * 1.002 - 0.001
+The head field's math is defined once, in :mod:`lokitalk_plugins.baselines.er_nerf.field`
+(functions of a model with the original's names), which the rebuilt ERNeRF calls too.
 """
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
+from lokitalk_plugins.baselines.er_nerf import field as er_field
+from lokitalk_plugins.baselines.er_nerf.field import COLOR_STRETCH
 from lokitalk_plugins.baselines.regularisers import er_nerf_regularisers
-from lokitalk_plugins.encoding import triplane_project
 
 from .contract import BackboneAdapter
 
 __all__ = ["COLOR_STRETCH", "ERNeRFAdapter"]
-
-COLOR_STRETCH = 0.001  # ER-NeRF's colour is a sigmoid stretched to [-0.001, 1.001]
 
 
 class ERNeRFAdapter(BackboneAdapter):
@@ -57,34 +49,18 @@ class ERNeRFAdapter(BackboneAdapter):
         """ER-NeRF's region-attention and uncertainty terms from this adapter's maps."""
         return er_nerf_regularisers(result, batch.rays, batch.frame, progress)
 
+    # the field: the one definition in lokitalk_plugins.baselines.er_nerf.field
     def encode_points(self, x: torch.Tensor) -> torch.Tensor:
         """x: [N, 3] in [-bound, bound] -> [N, 36] (xy, yz, xz planes)."""
-        m, b = self.model, self.bound
-        xy, yz, xz = triplane_project(x)
-        return torch.cat([m.encoder_xy(xy, bound=b), m.encoder_yz(yz, bound=b),
-                          m.encoder_xz(xz, bound=b)], -1)  # fmt: skip
+        return er_field.encode_points(self.model, x, self.bound)
 
     def density(
         self, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor
     ) -> dict[str, torch.Tensor]:
         """enc_x [N, 36], enc_a [1 or N, A], eye [1 or N, 1] -> sigma [N], geo_feat [N, 64],
         ambient_aud [N], ambient_eye [N], uncertainty [N]."""
-        m, n = self.model, enc_x.shape[0]
-        aud_ch_att = m.aud_ch_att_net(enc_x)
-        enc_w = enc_a.expand(n, -1) * aud_ch_att
-        eye_att = torch.sigmoid(m.eye_att_net(enc_x))
-        h = m.sigma_net(torch.cat([enc_x, enc_w, eye.expand(n, -1) * eye_att], -1))
-        unc = F.softplus(m.unc_net(enc_x.detach()))[..., 0]
-        return {
-            "sigma": torch.exp(h[..., 0]),
-            "geo_feat": h[..., 1:],
-            "ambient_aud": aud_ch_att.norm(dim=-1),
-            "ambient_eye": eye_att[..., 0],
-            "uncertainty": unc,
-        }
+        return er_field.density(self.model, enc_x, enc_a, eye)
 
     def color(self, geo_feat: torch.Tensor, d: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
         """geo_feat [N, 64], d [N, 3], code [1, I] -> rgb [N, 3] in [-0.001, 1.001]."""
-        m, n = self.model, geo_feat.shape[0]
-        h = torch.cat([m.encoder_dir(d), geo_feat, code.expand(n, -1)], -1)
-        return torch.sigmoid(m.color_net(h)) * (1 + 2 * COLOR_STRETCH) - COLOR_STRETCH
+        return er_field.color(self.model, geo_feat, d, code)

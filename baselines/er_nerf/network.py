@@ -11,13 +11,13 @@ deformed by three learnable anchor points seen through the head pose.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
-from lokitalk_plugins.encoding import FrequencyEncoder, GridEncoder, SHEncoder, triplane_project
+from lokitalk_plugins.encoding import FrequencyEncoder, GridEncoder, SHEncoder
 from lokitalk_plugins.layers import MLP
 
 from ..common import AUDIO_DIMS, TalkingHeadBase, attach_occupancy_grid
 from ..regularisers import er_nerf_regularisers
+from . import field
 
 __all__ = ["ERNeRF"]
 
@@ -90,38 +90,21 @@ class ERNeRF(TalkingHeadBase):
                 self.torso_encoder.output_dim + enc + anc + ind_dim_torso, 4, 32, 3
             )
 
-    # --- canonical radiance field (the contract adapters map onto) ---------------------
+    # --- canonical radiance field (one definition: .field, which the adapter calls too) ------
     def encode_points(self, x: torch.Tensor) -> torch.Tensor:
         """x: [N, 3] in [-bound, bound] -> [N, 36] (xy, yz, xz planes)."""
-        xy, yz, xz = triplane_project(x)
-        return torch.cat([self.encoder_xy(xy), self.encoder_yz(yz), self.encoder_xz(xz)], -1)
+        return field.encode_points(self, x, self.bound)
 
     def density(
         self, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor
     ) -> dict[str, torch.Tensor]:
         """enc_x [N, 36], enc_a [1 or N, audio_dim], eye [1 or N, 1] -> sigma [N],
-        geo_feat [N, 64], ambient_aud [N] (norm of the audio channel attention), ambient_eye [N]
-        (the eye attention), uncertainty [N]."""
-        n = enc_x.shape[0]
-        aud_ch_att = self.aud_ch_att_net(enc_x)
-        enc_w = enc_a.expand(n, -1) * aud_ch_att
-        eye_att = torch.sigmoid(self.eye_att_net(enc_x))
-        h = self.sigma_net(torch.cat([enc_x, enc_w, eye.expand(n, -1) * eye_att], -1))
-        unc = F.softplus(self.unc_net(enc_x.detach()))[..., 0]
-        return {
-            "sigma": torch.exp(h[..., 0]),
-            "geo_feat": h[..., 1:],
-            "ambient_aud": aud_ch_att.norm(dim=-1),
-            "ambient_eye": eye_att[..., 0],
-            "uncertainty": unc,
-        }
+        geo_feat [N, 64], ambient_aud [N], ambient_eye [N], uncertainty [N]."""
+        return field.density(self, enc_x, enc_a, eye)
 
     def color(self, geo_feat: torch.Tensor, d: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
-        """geo_feat [N, 64], d [N, 3] unit directions, code [1, ind_dim] -> rgb [N, 3] in
-        [-0.001, 1.001] (the original's stretched sigmoid)."""
-        n = geo_feat.shape[0]
-        h = torch.cat([self.encoder_dir(d), geo_feat, code.expand(n, -1)], -1)
-        return torch.sigmoid(self.color_net(h)) * (1 + 2 * 0.001) - 0.001
+        """geo_feat [N, 64], d [N, 3] unit directions, code [1, ind_dim] -> rgb [N, 3]."""
+        return field.color(self, geo_feat, d, code)
 
     def forward(self, x, d, enc_a, eye, code, pose=None) -> dict[str, torch.Tensor]:
         """x [N, 3], d [N, 3], enc_a [1, audio_dim], eye [1, 1], code [1, ind_dim] -> sigma,

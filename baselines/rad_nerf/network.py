@@ -12,10 +12,11 @@ from __future__ import annotations
 import torch
 
 from lokitalk_plugins.encoding import FrequencyEncoder, GridEncoder, SHEncoder
-from lokitalk_plugins.layers import MLP, trunc_exp
+from lokitalk_plugins.layers import MLP
 
 from ..common import AUDIO_DIMS, TalkingHeadBase, attach_occupancy_grid
 from ..regularisers import rad_nerf_regularisers
+from . import field
 
 __all__ = ["RADNeRF"]
 
@@ -70,28 +71,21 @@ class RADNeRF(TalkingHeadBase):
                 self.torso_encoder.output_dim + enc + pose + ind_dim_torso, 4, 32, 3
             )
 
-    # --- canonical radiance field (the contract adapters map onto) ---------------------
+    # --- canonical radiance field (one definition: .field, which the adapter calls too) ------
     def encode_points(self, x: torch.Tensor) -> torch.Tensor:
         """x: [N, 3] in [-bound, bound] -> [N, 32]."""
-        return self.encoder(x)
+        return field.encode_points(self, x, self.bound)
 
     def density(
         self, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor
     ) -> dict[str, torch.Tensor]:
         """enc_x [N, 32], enc_a [1 or N, audio_dim], eye [1 or N, 1] -> sigma [N],
-        geo_feat [N, 64], ambient [N, 2] (the ambient coordinate, in [-1, 1])."""
-        n = enc_x.shape[0]
-        ambient = torch.tanh(self.ambient_net(torch.cat([enc_x, enc_a.expand(n, -1)], -1)))
-        enc_w = self.encoder_ambient(ambient)
-        h = self.sigma_net(torch.cat([enc_x, enc_w, eye.expand(n, -1)], -1))
-        return {"sigma": trunc_exp(h[..., 0]), "geo_feat": h[..., 1:], "ambient": ambient,
-                "ambient_abs": ambient.abs().sum(-1)}  # fmt: skip
+        geo_feat [N, 64], ambient [N, 2], ambient_abs [N]."""
+        return field.density(self, enc_x, enc_a, eye)
 
     def color(self, geo_feat: torch.Tensor, d: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
         """geo_feat [N, 64], d [N, 3] unit view directions, code [1, ind_dim] -> rgb [N, 3]."""
-        n = geo_feat.shape[0]
-        h = torch.cat([self.encoder_dir(d), geo_feat, code.expand(n, -1)], -1)
-        return torch.sigmoid(self.color_net(h))
+        return field.color(self, geo_feat, d, code)
 
     def forward(self, x, d, enc_a, eye, code, pose=None) -> dict[str, torch.Tensor]:
         """x [N, 3], d [N, 3], enc_a [1, audio_dim], eye [1, 1], code [1, ind_dim] ->

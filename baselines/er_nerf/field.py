@@ -1,0 +1,55 @@
+"""ER-NeRF's head field, the one definition: functions of a model ``m`` with the original's
+submodule names, called by the rebuilt :class:`~.network.ERNeRF` and by the ER-NeRF adapter
+(which applies them to an original codebase's model too).
+
+    enc_x   = [encoder_xy(x_xy), encoder_yz(x_yz), encoder_xz(x_xz)]     [N, 36]
+    enc_w   = F_a * aud_ch_att_net(enc_x)                                 audio channel attention
+    e       = eye * sigmoid(eye_att_net(enc_x))                           eye attention
+    h       = sigma_net([enc_x, enc_w, e]),  sigma = exp(h_0), geo_feat = h_1:
+    u       = softplus(unc_net(enc_x, detached))                          uncertainty
+    rgb     = sigmoid(color_net([encoder_dir(d), geo_feat, code])) * 1.002 - 0.001
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from lokitalk_plugins.encoding import triplane_project
+
+__all__ = ["COLOR_STRETCH", "color", "density", "encode_points"]
+
+COLOR_STRETCH = 0.001  # ER-NeRF's colour is a sigmoid stretched to [-0.001, 1.001]
+
+
+def encode_points(m, x: torch.Tensor, bound: float) -> torch.Tensor:
+    """x: [N, 3] in [-bound, bound] -> [N, 36] (xy, yz, xz planes)."""
+    xy, yz, xz = triplane_project(x)
+    return torch.cat([m.encoder_xy(xy, bound=bound), m.encoder_yz(yz, bound=bound),
+                      m.encoder_xz(xz, bound=bound)], -1)  # fmt: skip
+
+
+def density(m, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor) -> dict:
+    """enc_x [N, 36], enc_a [1 or N, A], eye [1 or N, 1] -> sigma [N], geo_feat [N, 64],
+    ambient_aud [N] (norm of the audio channel attention), ambient_eye [N] (the eye
+    attention), uncertainty [N]."""
+    n = enc_x.shape[0]
+    aud_ch_att = m.aud_ch_att_net(enc_x)
+    enc_w = enc_a.expand(n, -1) * aud_ch_att
+    eye_att = torch.sigmoid(m.eye_att_net(enc_x))
+    h = m.sigma_net(torch.cat([enc_x, enc_w, eye.expand(n, -1) * eye_att], -1))
+    unc = F.softplus(m.unc_net(enc_x.detach()))[..., 0]
+    return {
+        "sigma": torch.exp(h[..., 0]),
+        "geo_feat": h[..., 1:],
+        "ambient_aud": aud_ch_att.norm(dim=-1),
+        "ambient_eye": eye_att[..., 0],
+        "uncertainty": unc,
+    }
+
+
+def color(m, geo_feat: torch.Tensor, d: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
+    """geo_feat [N, 64], d [N, 3] unit directions, code [1, I] -> rgb [N, 3] in
+    [-0.001, 1.001] (the original's stretched sigmoid)."""
+    h = torch.cat([m.encoder_dir(d), geo_feat, code.expand(geo_feat.shape[0], -1)], -1)
+    return torch.sigmoid(m.color_net(h)) * (1 + 2 * COLOR_STRETCH) - COLOR_STRETCH

@@ -1,0 +1,42 @@
+"""RAD-NeRF's head field, the one definition: functions of a model ``m`` with the original's
+submodule names, called by the rebuilt :class:`~.network.RADNeRF` and by the RAD-NeRF adapter
+(which applies them to an original codebase's model too).
+
+    enc_x   = encoder(x)                                             [N, 32] 3D tiled grid
+    a       = tanh(ambient_net([enc_x, F_a]))                        [N, 2] ambient coordinate
+    h       = sigma_net([enc_x, encoder_ambient(a), eye]),  sigma = trunc_exp(h_0)
+    rgb     = sigmoid(color_net([encoder_dir(d), geo_feat = h_1:, code]))
+"""
+
+from __future__ import annotations
+
+import torch
+
+from lokitalk_plugins.layers import trunc_exp
+
+__all__ = ["AMBIENT_BOUND", "color", "density", "encode_points"]
+
+AMBIENT_BOUND = 1.0  # the ambient coordinate is a tanh, so its grid spans [-1, 1]
+
+
+def encode_points(m, x: torch.Tensor, bound: float) -> torch.Tensor:
+    """x: [N, 3] in [-bound, bound] -> [N, 32]."""
+    return m.encoder(x, bound=bound)
+
+
+def density(m, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor) -> dict:
+    """enc_x [N, 32], enc_a [1 or N, A], eye [1 or N, 1] -> sigma [N], geo_feat [N, 64],
+    ambient [N, 2] (in [-1, 1]) and ambient_abs [N] (|ambient|_1, the map RAD-NeRF's ambient
+    loss sums along rays)."""
+    n = enc_x.shape[0]
+    ambient = torch.tanh(m.ambient_net(torch.cat([enc_x, enc_a.expand(n, -1)], -1)))
+    enc_w = m.encoder_ambient(ambient, bound=AMBIENT_BOUND)
+    h = m.sigma_net(torch.cat([enc_x, enc_w, eye.expand(n, -1)], -1))
+    return {"sigma": trunc_exp(h[..., 0]), "geo_feat": h[..., 1:], "ambient": ambient,
+            "ambient_abs": ambient.abs().sum(-1)}  # fmt: skip
+
+
+def color(m, geo_feat: torch.Tensor, d: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
+    """geo_feat [N, 64], d [N, 3] unit view directions, code [1, I] -> rgb [N, 3] in (0, 1)."""
+    h = torch.cat([m.encoder_dir(d), geo_feat, code.expand(geo_feat.shape[0], -1)], -1)
+    return torch.sigmoid(m.color_net(h))

@@ -18,7 +18,7 @@ COMMANDS: dict[str, str] = {
     "synth": "lokitalk_plugins.data.synth_command",
     "validate": "lokitalk_plugins.data.validate_command",
     "features": "lokitalk_plugins.signals.features_command",
-    "audio2motion": "lokitalk_plugins.signals.audio2motion_command",
+    "audio2motion": "lokitalk_plugins.commands.audio2motion",
     "train": "lokitalk_plugins.commands.train",
     "pretrain": "lokitalk_plugins.commands.pretrain",
     "eval": "lokitalk_plugins.commands.evaluate",

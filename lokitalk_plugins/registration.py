@@ -82,7 +82,7 @@ def register_plugins() -> bool:
     try:
         from lokitalk_plugins.adapters import wrap
         from lokitalk_plugins.rsdf import RSDF, JointDeformation
-        from lokitalk_plugins.signals.audio2motion_train import load_audio2motion
+        from lokitalk_plugins.train.audio2motion import load_audio2motion
     except ImportError as e:
         warnings.warn(f"the plug-ins are not registered with gin ({e})", stacklevel=2)
         return False

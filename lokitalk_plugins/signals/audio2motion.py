@@ -11,9 +11,9 @@ LokiTalk drives the lips with "a VAE-based Audio2Motion feature" F_a. Here:
 
 Loss (``elbo_loss``) = MSE(g(z_q), m) + prior_weight * MSE(g(mu_p), m)
 + beta * KL(q || p) / latent_dim, with z_q a reparameterised posterior sample and m the
-normalised motion (``audio2motion_data``) divided by the model's ``motion_scale`` (the
-train RMS), so the terms are O(1). The second term trains the inference path g(mu_p)
-directly (the "hybrid" CVAE objective); it is off by default: on a 20 s studio clip it
+normalised motion (:mod:`lokitalk_plugins.data.audio2motion`) divided by the model's
+``motion_scale`` (the train RMS), so the terms are O(1). The second term trains the inference
+path g(mu_p) directly (the "hybrid" CVAE objective); it is off by default: on a 20 s studio clip it
 lowered the train error but raised the val error (over-fitting), while beta = 1e-2 without
 it gave the lowest val error of the settings tried. F_a = ``feature(windows)`` = mu_p: deterministic
 and differentiable w.r.t. the windows.

@@ -11,7 +11,8 @@ initial values); one of a later stage is an error.
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Any, Protocol
 
 from lokitalk_plugins.train import checkpoint as ckpt
 from lokitalk_plugins.train.ema import EMA
@@ -21,13 +22,30 @@ from lokitalk_plugins.train.runtime import Precision
 from lokitalk_plugins.train.state import TrainingParts, restore_training_state
 from lokitalk_plugins.train.system import STAGES
 
-if TYPE_CHECKING:
-    from lokitalk_plugins.train.trainer import Trainer
-
-__all__ = ["build_parts", "start_or_resume"]
+__all__ = ["StageRun", "build_parts", "start_or_resume"]
 
 
-def build_parts(trainer: Trainer) -> TrainingParts:
+class StageRun(Protocol):
+    """What setting up a stage reads from the trainer (which implements it; this module does
+    not import the trainer, so the two form no import circle)."""
+
+    system: Any
+    dataset: Any
+    stage: str
+    steps: int
+    seed: int
+    resume: bool
+    optim_args: dict
+    lr_decay: float
+    ema_decay: float | None
+    ema_warmup: bool
+    amp: Any
+    device: Any
+    generator: Any
+    ckpt_dir: Path
+
+
+def build_parts(trainer: StageRun) -> TrainingParts:
     """Call the system's optional ``prepare(dataset)``, set the stage, and build the
     optimiser over its groups, the LR schedule, the EMA of the trained parameters and the
     precision policy."""
@@ -47,7 +65,7 @@ def build_parts(trainer: Trainer) -> TrainingParts:
     return TrainingParts(system, optimizer, scheduler, ema, precision, trainer.generator)
 
 
-def start_or_resume(trainer: Trainer, parts: TrainingParts) -> tuple[int, float, float | None]:
+def start_or_resume(trainer: StageRun, parts: TrainingParts) -> tuple[int, float, float | None]:
     """Restore from latest.pt (``trainer.resume``) or seed a fresh start.
 
     Returns (steps already done, wall time so far in s, last logged loss or None).

@@ -6,11 +6,9 @@ import math
 import pytest
 import torch
 
+from lokitalk_plugins.commands import audio2motion as audio2motion_command
 from lokitalk_plugins.data.audio import audio_window, load_audio_features
-from lokitalk_plugins.data.studio import write_identity
-from lokitalk_plugins.signals import audio2motion_command
-from lokitalk_plugins.signals.audio2motion import Audio2Motion, elbo_loss, gaussian_kl
-from lokitalk_plugins.signals.audio2motion_data import (
+from lokitalk_plugins.data.audio2motion import (
     MOTION_POINTS,
     align_to,
     gather_windows,
@@ -19,7 +17,9 @@ from lokitalk_plugins.signals.audio2motion_data import (
     read_split,
     to_pixels,
 )
-from lokitalk_plugins.signals.audio2motion_train import load_audio2motion, train_audio2motion
+from lokitalk_plugins.data.studio import write_identity
+from lokitalk_plugins.signals.audio2motion import Audio2Motion, elbo_loss, gaussian_kl
+from lokitalk_plugins.train.audio2motion import load_audio2motion, train_audio2motion
 from lokitalk_plugins.train.checkpoint import CheckpointError, atomic_save, load_checkpoint
 
 STEPS = 400

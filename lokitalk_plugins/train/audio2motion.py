@@ -19,8 +19,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from lokitalk_plugins.signals.audio2motion import Audio2Motion, elbo_loss
-from lokitalk_plugins.signals.audio2motion_data import (
+from lokitalk_plugins.data.audio2motion import (
     MOTION_POINTS,
     gather_windows,
     motion_targets,
@@ -28,6 +27,7 @@ from lokitalk_plugins.signals.audio2motion_data import (
     padded_features,
     read_split,
 )
+from lokitalk_plugins.signals.audio2motion import Audio2Motion, elbo_loss
 from lokitalk_plugins.train.checkpoint import CheckpointError, atomic_save, load_checkpoint
 
 __all__ = ["train_audio2motion", "motion_errors", "load_audio2motion", "KIND"]

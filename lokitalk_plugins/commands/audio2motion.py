@@ -57,7 +57,7 @@ def run(args) -> int:
     from pathlib import Path
 
     from lokitalk_plugins.data.problems import FolderValidationError
-    from lokitalk_plugins.signals.audio2motion_train import train_audio2motion
+    from lokitalk_plugins.train.audio2motion import train_audio2motion
 
     root = Path(args.data)
     if not root.is_dir():

@@ -7,8 +7,9 @@ by name through gin.
 Registered names (short name; the module-qualified name also works):
 
 - ``train``: ``lokitalk_plugins.train.run.run_training`` (stages, seed, splits, factories);
-- ``Trainer``: ``lokitalk_plugins.train.trainer.Trainer`` (optimiser, lr by group, schedule,
-  EMA, logging, checkpoints, precision);
+- ``Trainer``: ``lokitalk_plugins.train.trainer_config.TrainerConfig``, the settings of
+  a stage's :class:`~lokitalk_plugins.train.trainer.Trainer` (steps, optimiser, lr by group,
+  schedule, EMA, logging, checkpoints, precision);
 - ``TalkingHeadFolder``: the dataset of a preprocessed folder;
 - ``TalkingHeadSystem``: the training pipeline (:mod:`lokitalk_plugins.pipeline`), any
   ``TalkingHeadModel`` made trainable (``configs/base.gin`` binds ``train.system`` to it);
@@ -29,7 +30,7 @@ import gin
 from lokitalk_plugins.data.folder import TalkingHeadFolder
 from lokitalk_plugins.pipeline import TalkingHeadSystem
 from lokitalk_plugins.train.run import run_training
-from lokitalk_plugins.train.trainer import Trainer
+from lokitalk_plugins.train.trainer_config import TrainerConfig
 
 __all__ = ["CONFIGURABLES", "register_backbones"]
 
@@ -44,13 +45,8 @@ def _register(obj, name: str, module: str, **kw) -> None:
 
 
 _register(run_training, "train", "lokitalk_plugins.train")
-_register(
-    Trainer,
-    "Trainer",
-    "lokitalk_plugins.train",
-    # the run supplies these per stage; binding them in a file would be silently overridden
-    denylist=["system", "dataset", "workspace", "val_dataset", "stage", "resume", "progress"],
-)
+# the stage's settings (Trainer.steps, Trainer.lr, ...); the run supplies system, data, stage
+_register(TrainerConfig, "Trainer", "lokitalk_plugins.train")
 _register(
     TalkingHeadFolder, "TalkingHeadFolder", "lokitalk_plugins.data", denylist=["root", "split"]
 )

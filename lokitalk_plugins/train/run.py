@@ -72,12 +72,14 @@ def run_training(
     """Train ``stages`` in order on the folder ``data``, writing into ``workspace``.
 
     system: factory of the TrainableSystem (no arguments); dataset: factory called as
-    dataset(root, split=...) (default: TalkingHeadFolder); trainer: Trainer factory; seed:
+    dataset(root, split=...) (default: TalkingHeadFolder); trainer: factory of the
+    stage's TrainerConfig (gin name ``Trainer``, called in the stage's scope); seed:
     seeds everything before the system is built; val_split: None trains without validation
     frames from another split. Returns {"workspace", "stages": {stage: summary}, "skipped"}.
     """
     from lokitalk_plugins.data.folder import TalkingHeadFolder
     from lokitalk_plugins.train.trainer import Trainer
+    from lokitalk_plugins.train.trainer_config import TrainerConfig
 
     if data is None or workspace is None:
         raise ValueError(
@@ -93,7 +95,7 @@ def run_training(
     if bad or not stages:
         raise ValueError(f"stages must be a non-empty sequence of {STAGES}, got {stages}")
     dataset = dataset or _configured("TalkingHeadFolder", TalkingHeadFolder)
-    trainer = trainer or _configured("Trainer", Trainer)
+    trainer = trainer or _configured("Trainer", TrainerConfig)
     workspace = Path(workspace)
     quiet = {"validate": False} if _accepts(dataset, "validate") else {}
     extra = {"progress": progress} if _accepts(dataset, "progress") else {}
@@ -109,10 +111,11 @@ def run_training(
     for stage, (train_set, val_set) in zip(stages, sets):
         with gin.config_scope(stage):
             built.append(
-                trainer(
-                    system=model,
-                    dataset=train_set,
-                    workspace=workspace,
+                Trainer(
+                    model,
+                    train_set,
+                    workspace,
+                    config=trainer(),
                     stage=stage,
                     val_dataset=val_set,
                     resume=resume,

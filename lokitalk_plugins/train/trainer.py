@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from lokitalk_plugins.train.runtime import Precision, move_to, system_device
 from lokitalk_plugins.train.stage_setup import build_parts, start_or_resume
 from lokitalk_plugins.train.state import TrainingParts, training_state
 from lokitalk_plugins.train.system import STAGES
+from lokitalk_plugins.train.trainer_config import TrainerConfig
 from lokitalk_plugins.train.validation import validate_frame
 
 __all__ = ["Trainer"]
@@ -39,16 +41,11 @@ __all__ = ["Trainer"]
 class Trainer:
     """Train ``system`` (an nn.Module implementing TrainableSystem) for one stage.
 
-    dataset / val_dataset: map-style, item = one frame (val: ``val_index`` is rendered; None
-    uses the training set); workspace: output folder; steps: steps of this stage; stage: one
-    of STAGES; seed: seeds torch, numpy, random and the trainer's generator at a fresh start;
-    optimizer "adam" | "adamw" with betas, eps, weight_decay (None: PyTorch default); lr:
-    {group name: lr} overriding the system's group defaults; lr_decay: final multiplier of
-    lr * decay ** (step / steps); ema_decay: None disables EMA; ema_warmup: decay
-    min(d, (1+t)/(10+t)); log_every / val_every / ckpt_every: in steps (0 or None: never,
-    except at the end); keep_checkpoints: newest step files kept (None: all); amp: see
-    ``Precision``; resume: continue from ``latest.pt`` when there is one; tensorboard:
-    True / False / "auto"; progress: tqdm bar with loss, PSNR and ETA.
+    dataset / val_dataset: map-style, item = one frame (val: ``config.val_index`` is
+    rendered; None uses the training set); workspace: output folder; config: the stage's
+    :class:`~.trainer_config.TrainerConfig` (or its settings as keywords: ``steps=...``,
+    ``lr=...``; ``steps`` may also come 4th, positionally); stage: one of STAGES; resume:
+    continue from ``latest.pt`` when there is one; progress: tqdm bar with loss, PSNR, ETA.
     """
 
     def __init__(
@@ -56,50 +53,41 @@ class Trainer:
         system: torch.nn.Module,
         dataset: Any,
         workspace: str | Path,
-        steps: int,
+        steps: int | None = None,
+        *,
+        config: TrainerConfig | None = None,
         stage: str = "head",
-        seed: int = 0,
-        optimizer: str = "adam",
-        lr: dict[str, float] | None = None,
-        betas: tuple[float, float] = (0.9, 0.99),
-        eps: float = 1e-15,
-        weight_decay: float | None = None,
-        lr_decay: float = 0.1,
-        ema_decay: float | None = 0.95,
-        ema_warmup: bool = True,
-        log_every: int = 100,
-        val_every: int | None = 1000,
         val_dataset: Any = None,
-        val_index: int = 0,
-        ckpt_every: int | None = 1000,
-        keep_checkpoints: int | None = 3,
-        amp: str | bool = "auto",
         resume: bool = False,
-        tensorboard: bool | str = "auto",
         progress: bool = True,
+        **settings: Any,
     ):
         if stage not in STAGES:
             raise ValueError(f"stage must be one of {STAGES}, got {stage!r}")
-        if int(steps) < 1:
-            raise ValueError(f"steps must be >= 1, got {steps}")
+        if steps is not None:
+            settings["steps"] = steps
+        if config is None:
+            config = TrainerConfig.from_options(**settings)
+        elif settings:
+            config = replace(config, **settings)
         check_system(system)
         check_data(system, dataset, "training set")
         if val_dataset is not None:
             check_data(system, val_dataset, "validation set")
         self.system, self.dataset, self.val_dataset = system, dataset, val_dataset
-        self.workspace, self.steps, self.stage = Path(workspace), int(steps), stage
-        self.seed, self.resume, self.progress = int(seed), bool(resume), bool(progress)
-        self.optim_args = dict(
-            optimizer=optimizer,
-            lr=None if lr is None else dict(lr),
-            betas=tuple(betas),
-            eps=eps,
-            weight_decay=weight_decay,
+        self.config, self.workspace, self.stage = config, Path(workspace), stage
+        self.steps, self.seed = config.steps, int(config.seed)
+        self.resume, self.progress = bool(resume), bool(progress)
+        self.optim_args = config.optim_args()
+        self.lr_decay, self.ema_decay = float(config.lr_decay), config.ema_decay
+        self.ema_warmup = config.ema_warmup
+        self.log_every, self.val_every = config.log_every, config.val_every
+        self.ckpt_every, self.keep_checkpoints = config.ckpt_every, config.keep_checkpoints
+        self.val_index, self.amp, self.tensorboard = (
+            int(config.val_index),
+            config.amp,
+            config.tensorboard,
         )
-        self.lr_decay, self.ema_decay, self.ema_warmup = float(lr_decay), ema_decay, ema_warmup
-        self.log_every, self.val_every, self.ckpt_every = log_every, val_every, ckpt_every
-        self.val_index, self.keep_checkpoints = int(val_index), keep_checkpoints
-        self.amp, self.tensorboard = amp, tensorboard
         self.device = system_device(system)
         self.ckpt_dir = self.workspace / "checkpoints"
         self.generator = torch.Generator(device=self.device)

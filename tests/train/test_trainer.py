@@ -184,3 +184,16 @@ def test_validation_leaves_every_random_state_and_the_weights_as_they_were(tmp_p
     assert (np.random.get_state()[1] == before[1]).all() and random.getstate() == before[2]
     assert torch.equal(system.codes.weight, raw) and system.training
     assert out["val_psnr"] > 0 and (tmp_path / "v.png").is_file()
+
+
+def test_settings_are_one_checked_config(tmp_path):
+    from lokitalk_plugins.train.trainer_config import TrainerConfig
+
+    config = TrainerConfig(steps=7, lr={"mlp": 0.5}, betas=[0.0, 0.99])
+    t = Trainer(ToySystem(), ToyDataset(), tmp_path, config=config, ema_decay=None)
+    assert (t.steps, t.ema_decay, t.optim_args["betas"]) == (7, None, (0.0, 0.99))
+    assert t.settings()["lr"] == {"mlp": 0.5} and config.ema_decay == 0.95  # not mutated
+    with pytest.raises(TypeError, match=r"unknown setting\(s\) \['lr_decy'\]"):
+        Trainer(ToySystem(), ToyDataset(), tmp_path, 5, lr_decy=0.5)
+    with pytest.raises(ValueError, match="steps must be >= 1"):
+        TrainerConfig(steps=0)

@@ -1,0 +1,65 @@
+"""``TrainerConfig``: the settings of one training stage, checked when built.
+
+gin binds it under the name ``Trainer`` (``Trainer.lr = {...}``, ``head/Trainer.steps = 100``),
+so configuration files written for the trainer's former keyword arguments keep working; the
+:class:`~lokitalk_plugins.train.trainer.Trainer` itself takes the system, the data, the
+workspace, this config and the run's own flags (stage, validation set, resume, progress).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+__all__ = ["TrainerConfig"]
+
+
+@dataclass(frozen=True)
+class TrainerConfig:
+    """steps: steps of the stage; seed: seeds torch, numpy, random and the trainer's
+    generator at a fresh start; optimizer "adam" | "adamw" with betas, eps, weight_decay
+    (None: PyTorch default); lr: {group name: lr} overriding the system's group defaults;
+    lr_decay: final multiplier of lr * decay ** (step / steps); ema_decay: None disables
+    EMA; ema_warmup: decay min(d, (1+t)/(10+t)); log_every / val_every / ckpt_every: in steps
+    (0 or None: never, except at the end); val_index: the validation frame rendered;
+    keep_checkpoints: newest step files kept (None: all); amp: see ``Precision``;
+    tensorboard: True / False / "auto"."""
+
+    steps: int
+    seed: int = 0
+    optimizer: str = "adam"
+    lr: dict | None = None
+    betas: tuple = (0.9, 0.99)
+    eps: float = 1e-15
+    weight_decay: float | None = None
+    lr_decay: float = 0.1
+    ema_decay: float | None = 0.95
+    ema_warmup: bool = True
+    log_every: int = 100
+    val_every: int | None = 1000
+    val_index: int = 0
+    ckpt_every: int | None = 1000
+    keep_checkpoints: int | None = 3
+    amp: str | bool = "auto"
+    tensorboard: bool | str = "auto"
+
+    def __post_init__(self):
+        if int(self.steps) < 1:
+            raise ValueError(f"steps must be >= 1, got {self.steps} (Trainer.steps)")
+        object.__setattr__(self, "steps", int(self.steps))
+        object.__setattr__(self, "betas", tuple(self.betas))
+        if self.lr is not None:
+            object.__setattr__(self, "lr", dict(self.lr))
+
+    @classmethod
+    def from_options(cls, **options) -> TrainerConfig:
+        """A config from keyword options; an unknown name is refused with the known ones."""
+        known = [f.name for f in fields(cls)]
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            raise TypeError(f"Trainer: unknown setting(s) {unknown}; the settings are {known}")
+        return cls(**options)
+
+    def optim_args(self) -> dict:
+        """The optimiser's keyword arguments (build_optimizer)."""
+        return {k: v for k, v in asdict(self).items()
+                if k in ("optimizer", "lr", "betas", "eps", "weight_decay")}  # fmt: skip

@@ -49,14 +49,14 @@ class IdentityPlug:
         for key in ("appearance_dim", "geometry_dim"):
             if int(cfg[key]) != sizes[key]:
                 raise ValueError(f"idakt.{key}={cfg[key]} but the backbone needs {sizes[key]}")
-        rsdf_layers = dict(getattr(self.rsdf, "hyper_layers", {}) or {})
+        rsdf_layers = self._field_layers()
         for name, dims in cfg["hyper_layers"].items():
             if tuple(rsdf_layers.get(name, ())) != tuple(dims):
                 raise ValueError(
                     f"idakt replaces the last layer {name!r} {tuple(dims)}, but the deformation "
                     f"field has {rsdf_layers or 'none'}"
                 )
-        id_dim = int(getattr(self.rsdf, "id_dim", 0) or 0)
+        id_dim = int(self.rsdf.id_dim) if self.rsdf is not None else 0
         if id_dim and id_dim != int(cfg["dynamic_dim"]):
             raise ValueError(f"rsdf.id_dim={id_dim} but idakt.dynamic_dim={cfg['dynamic_dim']}")
 
@@ -67,9 +67,13 @@ class IdentityPlug:
         with torch.no_grad():
             geometry = int(self.adapter.encode_points(probe).shape[-1])
         appearance = int(self.adapter.individual_code(None).shape[-1])
-        layers = dict(getattr(self.rsdf, "hyper_layers", {}) or {})
-        return dict(appearance_dim=appearance, geometry_dim=geometry, hyper_layers=layers,
-                    dynamic_dim=int(getattr(self.rsdf, "id_dim", 0) or 16))  # fmt: skip
+        id_dim = int(self.rsdf.id_dim) if self.rsdf is not None else 0
+        return dict(appearance_dim=appearance, geometry_dim=geometry,
+                    hyper_layers=self._field_layers(), dynamic_dim=id_dim or 16)  # fmt: skip
+
+    def _field_layers(self) -> dict:
+        """The deformation field's last layers ID-AKT may replace ({} without a field)."""
+        return dict(self.rsdf.hyper_layers) if self.rsdf is not None else {}
 
     @property
     def pretrains_identity(self) -> bool:

@@ -25,15 +25,25 @@ import torch
 from torch import nn
 
 from lokitalk_plugins.losses import LAMBDA_ATT, LAMBDA_DELTA
+from lokitalk_plugins.rsdf.base import DeformationField
 
 from .contract import BackboneAdapter
 from .identity import IdentityPlug
 from .registry import adapt
 from .wrap_training import TrainingPlug
 
-__all__ = ["WrappedModel"]
+__all__ = ["WrappedModel", "check_deformation"]
 
-POSE_DIM = 6  # F_h: euler angles (radians) and translation
+
+
+def check_deformation(rsdf) -> None:
+    """Refuse an rsdf that is not a deformation field (RSDF, JointDeformation or another
+    :class:`~lokitalk_plugins.rsdf.DeformationField`)."""
+    if rsdf is not None and not isinstance(rsdf, DeformationField):
+        raise ValueError(
+            f"rsdf must be a DeformationField (RSDF or JointDeformation), got "
+            f"{type(rsdf).__name__}: subclass lokitalk_plugins.rsdf.DeformationField"
+        )
 
 
 class WrappedModel(TrainingPlug, IdentityPlug, nn.Module):
@@ -73,6 +83,7 @@ class WrappedModel(TrainingPlug, IdentityPlug, nn.Module):
         idakt: nn.Module | None = None,
     ):
         super().__init__()
+        check_deformation(rsdf)
         self.backbone = backbone
         self.add_module("rsdf", rsdf)
         self.add_module("audio2motion", audio2motion)
@@ -181,12 +192,11 @@ class WrappedModel(TrainingPlug, IdentityPlug, nn.Module):
         zeros when None; ident: ID-AKT's IdentityOutputs (F_id and the last layers) or None."""
         if self.rsdf is None:
             return None
-        pose_dim = int(getattr(self.rsdf, "pose_dim", POSE_DIM))
         if pose is None:
-            pose = x.new_zeros(1, pose_dim)
+            pose = x.new_zeros(1, int(self.rsdf.pose_dim))
         if ident is None:
             return self.rsdf(x, enc_a, eye, pose.to(x.dtype))
-        f_id = ident.dynamic if getattr(self.rsdf, "id_dim", 0) else None
+        f_id = ident.dynamic if self.rsdf.id_dim else None
         return self.rsdf(x, enc_a, eye, pose.to(x.dtype), F_id=f_id, last_weights=ident.hyper)
 
     def forward(self, x, d, enc_a, eye, code, pose=None) -> dict[str, torch.Tensor]:

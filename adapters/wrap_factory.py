@@ -6,11 +6,10 @@ from __future__ import annotations
 from torch import nn
 
 from lokitalk_plugins.losses import LAMBDA_ATT, LAMBDA_DELTA
-from lokitalk_plugins.rsdf.base import DeformationField
 
 from .identity_bundle import load_identity_bundle
 from .registry import adapt
-from .wrap import WrappedModel
+from .wrap import WrappedModel, check_deformation
 
 __all__ = ["check_deformation", "check_identity_field", "wrap"]
 
@@ -72,16 +71,6 @@ def wrap(
     if pretrained is not None:
         load_identity_bundle(model, pretrained)
     return model
-
-
-def check_deformation(rsdf) -> None:
-    """Refuse an rsdf that is not a deformation field (RSDF, JointDeformation or another
-    :class:`~lokitalk_plugins.rsdf.DeformationField`)."""
-    if rsdf is not None and not isinstance(rsdf, DeformationField):
-        raise ValueError(
-            f"rsdf must be a DeformationField (RSDF or JointDeformation), got "
-            f"{type(rsdf).__name__}: subclass lokitalk_plugins.rsdf.DeformationField"
-        )
 
 
 def check_identity_field(rsdf) -> None:

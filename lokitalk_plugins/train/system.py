@@ -3,8 +3,9 @@
 The trainer is generic: it owns the loop, optimiser, schedules, EMA, logging, checkpoints and
 resume; a *system* (an ``nn.Module``) owns everything about one kind of model: how a frame
 becomes rays, how rays are rendered, which losses apply in which stage, which parameters are
-trained with which learning rate. Backbone systems live beside their backbones; the core
-never imports them.
+trained with which learning rate. The talking-head system is the core's
+:class:`lokitalk_plugins.pipeline.TalkingHeadSystem`, which knows models only through the
+``TalkingHeadModel`` protocol; the core never imports a backbone.
 
 Optional hooks the trainer calls when a system defines them (not part of the protocol):
 ``prepare(dataset)`` at the start of every stage, before ``set_stage`` (per-dataset set-up,

@@ -35,7 +35,6 @@ from .wrap_training import TrainingPlug
 __all__ = ["WrappedModel", "check_deformation"]
 
 
-
 def check_deformation(rsdf) -> None:
     """Refuse an rsdf that is not a deformation field (RSDF, JointDeformation or another
     :class:`~lokitalk_plugins.rsdf.DeformationField`)."""

@@ -158,3 +158,20 @@ def test_stage_groups_and_callbacks_come_from_the_model(data):
     model.param_groups = lambda stage: {"heads": list(model.color_net.parameters())}
     with pytest.raises(ValueError, match=r"groups \['heads'\]"):
         system.parameter_groups()
+
+
+def test_old_paths_and_the_gin_name_still_reach_the_pipeline():
+    from lokitalk_plugins.adapters.regularisers import lokitalk_regularisers as old_terms
+    from lokitalk_plugins.baselines.pretrain_system import MultiIdentitySystem as OldMulti
+    from lokitalk_plugins.baselines.system import TalkingHeadSystem as Old
+    from lokitalk_plugins.baselines.system_losses import colour_loss as old_colour
+    from lokitalk_plugins.losses import lokitalk_regularisers
+
+    assert Old is TalkingHeadSystem and OldMulti is pipeline.MultiIdentitySystem
+    assert old_colour is pipeline.colour_loss and old_terms is lokitalk_regularisers
+    parse_config_files(["configs/base.gin"], [])
+    try:
+        ref = gin.query_parameter("train.system")
+        assert ref.configurable.wrapped is TalkingHeadSystem  # base.gin binds the core class
+    finally:
+        gin.clear_config()

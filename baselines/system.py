@@ -114,7 +114,8 @@ class TalkingHeadSystem(nn.Module):
             self.model.init_identity(dataset)
         grid = self.model.grid
         grid.mark_unseen(dataset.poses, dataset.intrinsics.tolist(), dataset.H, dataset.W)
-        windows = [audio_window(dataset.audio_features, a, dataset.num_audio_windows)
+        att = getattr(dataset, "audio_att", 2)
+        windows = [audio_window(dataset.audio_features, a, dataset.num_audio_windows, att)
                    for a in dataset.aud_ids]  # fmt: skip
         self._audio_bank = torch.stack(windows)
         self._eye_bank = dataset.eye_values.reshape(-1, 1).float()

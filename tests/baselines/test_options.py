@@ -180,3 +180,39 @@ def test_hint_names_code_sizes_audio_channels_and_torso():
     assert "--ind_dim 6: build the model with ind_dim=6" in hint
     assert "--ind_num 20" in hint and "audio_in_dim=44" in hint and "torso=True" in hint
     assert checkpoint_option_hint(own, own) == ""
+
+
+def test_the_options_bind_with_gin_under_the_originals_names():
+    import gin
+
+    from lokitalk_plugins.registration import CONFIGURABLES
+
+    bindings = [
+        "ERNeRF.torso_shrink = 0.7",
+        "ERNeRF.exp_eye = False",
+        "ERNeRF.emb = True",
+        "ERNeRF.ind_dim = 0",
+        "ERNeRF.train_camera = True",
+        "ERNeRF.att = 1",
+        "TalkingHeadFolder.audio_att = 1",
+    ]
+    gin.clear_config()
+    try:
+        gin.parse_config(bindings)
+        model = CONFIGURABLES["ERNeRF"](audio_in_dim=29, ind_num=4, torso=True)
+        assert gin.query_parameter("TalkingHeadFolder.audio_att") == 1
+    finally:
+        gin.clear_config()
+    assert (model.torso_shrink, model.exp_eye, model.emb, model.att) == (0.7, False, True, 1)
+    assert "individual_codes" not in model.state_dict() and model.train_camera
+
+
+def test_readme_backbone_options_example_runs(capsys):
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "README.md").read_text()
+    section = text[text.index("### Backbone options") :]
+    code = section[section.index("```python") + len("```python") : section.index("```\n", 10)]
+    exec(compile(code, "README.md (Backbone options)", "exec"), {})
+    printed = capsys.readouterr().out
+    assert "--ind_dim 0" in printed and "exp_eye=False" in printed

@@ -36,14 +36,9 @@ class ERNeRFAdapter(BackboneAdapter):
         "encoder_dir",
         "color_net",
         "audio_net",
-        "individual_codes",
     )
     ray_extras = ("ambient_aud", "ambient_eye", "uncertainty")
-    torso_condition_default = "w2c"
-
-    def torso_call(self, x, w2c, code):
-        """The original's ``forward_torso(x, poses [1, 4, 4] camera-to-world, c)``."""
-        return self.model.forward_torso(x, w2c.inverse().unsqueeze(0), code)
+    torso_condition_default = "c2w"  # the original's forward_torso(x, poses [1, 4, 4], c)
 
     def original_loss_terms(self, result, batch, progress: float) -> dict[str, torch.Tensor]:
         """ER-NeRF's region-attention and uncertainty terms from this adapter's maps."""
@@ -57,8 +52,8 @@ class ERNeRFAdapter(BackboneAdapter):
     def density(
         self, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor
     ) -> dict[str, torch.Tensor]:
-        """enc_x [N, 36], enc_a [1 or N, A], eye [1 or N, 1] -> sigma [N], geo_feat [N, 64],
-        ambient_aud [N], ambient_eye [N], uncertainty [N]."""
+        """enc_x [N, 36], enc_a [1 or N, A], eye [1 or N, 1] (not an input without ``exp_eye``)
+        -> sigma [N], geo_feat [N, 64], ambient_aud [N], ambient_eye [N], uncertainty [N]."""
         return er_field.density(self.model, enc_x, enc_a, eye)
 
     def color(self, geo_feat: torch.Tensor, d: torch.Tensor, code: torch.Tensor) -> torch.Tensor:

@@ -32,16 +32,15 @@ class RADNeRFAdapter(BackboneAdapter):
         "encoder_dir",
         "color_net",
         "audio_net",
-        "individual_codes",
     )
     ray_extras = ("ambient_abs",)
     torso_condition_default = "pose"
 
-    def torso_call(self, x, pose, code):
+    def torso_call(self, x, pose, c):
         """The original's ``forward_torso(x, poses, enc_a, c)``: its torso field reads no
         audio (BACKBONES.md: the torso MLPs take position, pose and code only), so enc_a is
         None."""
-        return self.model.forward_torso(x, pose, None, code)
+        return self.model.forward_torso(x, pose, None, c=c)
 
     def original_loss_terms(self, result, batch, progress: float) -> dict[str, torch.Tensor]:
         """RAD-NeRF's ambient loss from this adapter's ``ambient_abs`` map."""
@@ -55,8 +54,8 @@ class RADNeRFAdapter(BackboneAdapter):
     def density(
         self, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor
     ) -> dict[str, torch.Tensor]:
-        """enc_x [N, 32], enc_a [1 or N, A], eye [1 or N, 1] -> sigma [N], geo_feat [N, 64],
-        ambient [N, 2], ambient_abs [N]."""
+        """enc_x [N, 32], enc_a [1 or N, A] or None, eye [1 or N, 1] (not an input without
+        ``exp_eye``) -> sigma [N], geo_feat [N, 64], ambient [N, 2], ambient_abs [N]."""
         return rad_field.density(self.model, enc_x, enc_a, eye)
 
     def color(self, geo_feat: torch.Tensor, d: torch.Tensor, code: torch.Tensor) -> torch.Tensor:

@@ -5,10 +5,12 @@ codebase's model and lacks it.
 - ``grid``: the model's :class:`~lokitalk_plugins.render.OccupancyGrid` (``model.grid``), or
   one the adapter builds over the head box (``grid_size`` cells a side, 128 as the
   originals), kept outside the model's state_dict (the wrap registers it as ``occupancy``);
-- ``torso``, ``torso_condition``, ``forward_torso``: the model's torso field with our
-  condition (the [1, 6] pose or the [4, 4] world-to-camera matrix) and our return dict; a model
-  that does not declare ``torso_condition`` follows the original's convention, translated by
-  :meth:`torso_call` (its condition) and :meth:`torso_output` (its (alpha, color, dx) tuple);
+- ``torso``, ``torso_condition``, ``forward_torso``: the model's torso field with the
+  condition the model declares (the [1, 6] pose or the [1, 4, 4] camera-to-world; the
+  adapter's default for an original that declares none) and our return dict:
+  :meth:`torso_call` calls it (RAD-NeRF's original also takes enc_a) and :meth:`torso_output`
+  turns the originals' (alpha, color, dx) tuple into the dict;
+- ``camera_offset``: the originals' learnt camera offsets (``train_camera``), else none;
 - ``audio_in_dim``: the K of the model's audio network (``model.audio_in_dim``);
 - ``param_groups(stage)``: by the originals' submodule names (:mod:`~lokitalk_plugins.
   baselines.groups`); ``loss_terms(result, batch, progress)``: the model's ``regularisers``
@@ -62,30 +64,31 @@ class TrainingSupply:
         return bool(getattr(self.model, "torso", False))
 
     @property
-    def declares_torso(self) -> bool:
-        """True when the model follows our torso convention (it declares torso_condition)."""
-        return isinstance(getattr(self.model, "torso_condition", None), str)
-
-    @property
     def torso_condition(self) -> str:
-        if self.declares_torso:
-            return self.model.torso_condition
-        return self.torso_condition_default
+        """The model's declared torso condition, else the adapter's for its original."""
+        own = getattr(self.model, "torso_condition", None)
+        return own if isinstance(own, str) else self.torso_condition_default
 
     @property
     def audio_in_dim(self) -> int:
         return int(self.model.audio_in_dim)
 
-    def forward_torso(self, x, cond, code) -> dict[str, torch.Tensor]:
-        """x [N, 2] in [-1, 1], cond (see torso_condition), code [1, I_t] -> dict(alpha
+    def forward_torso(self, x, cond, c=None) -> dict[str, torch.Tensor]:
+        """x [N, 2] in [-1, 1], cond (see torso_condition), c [1, I_t] or None -> dict(alpha
         [N, 1], color [N, 3], deform [N, 2])."""
-        if self.declares_torso:
-            return self.torso_output(self.model.forward_torso(x, cond, code))
-        return self.torso_output(self.torso_call(x, cond, code))
+        return self.torso_output(self.torso_call(x, cond, c))
 
-    def torso_call(self, x, cond, code):
-        """The original's torso forward with our condition (default: passed as it is)."""
-        return self.model.forward_torso(x, cond, code)
+    def torso_call(self, x, cond, c):
+        """The model's torso forward, ``forward_torso(x, cond, c=c)`` (the originals' names)."""
+        return self.model.forward_torso(x, cond, c=c)
+
+    def camera_offset(self, rays_o, rays_d, index: int):
+        """The model's learnt camera offset of frame ``index`` (its ``camera_offset`` when it
+        trains one, ``train_camera``); the rays unchanged otherwise."""
+        own = getattr(self.model, "camera_offset", None)
+        if callable(own) and getattr(self.model, "train_camera", False):
+            return own(rays_o, rays_d, index)
+        return rays_o, rays_d
 
     @staticmethod
     def torso_output(out) -> dict[str, torch.Tensor]:

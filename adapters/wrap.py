@@ -215,8 +215,13 @@ class WrappedModel(TrainingPlug, IdentityPlug, nn.Module):
             out.update(warp.maps)
         return out
 
-    # --- torso (the backbone's, through the adapter; not deformed by the plug-ins) ----------
-    def forward_torso(self, x, cond, code) -> dict[str, torch.Tensor]:
-        """x [N, 2] in [-1, 1], cond (see :attr:`torso_condition`), code [1, I_t] ->
+    # --- camera and torso (the backbone's, through the adapter; not deformed) ---------------
+    def camera_offset(self, rays_o, rays_d, index: int):
+        """Training rays of frame ``index`` with the backbone's learnt camera offset (the
+        originals' --train_camera; unchanged without)."""
+        return self.adapter.camera_offset(rays_o, rays_d, index)
+
+    def forward_torso(self, x, cond, c=None) -> dict[str, torch.Tensor]:
+        """x [N, 2] in [-1, 1], cond (see :attr:`torso_condition`), c [1, I_t] or None ->
         dict(alpha [N, 1], color [N, 3], ...): the backbone's 2D torso field."""
-        return self.adapter.forward_torso(x, cond, code)
+        return self.adapter.forward_torso(x, cond, c)

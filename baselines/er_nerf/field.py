@@ -32,24 +32,32 @@ def encode_points(m, x: torch.Tensor, bound: float) -> torch.Tensor:
 def density(m, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor) -> dict:
     """enc_x [N, 36], enc_a [1 or N, A], eye [1 or N, 1] -> sigma [N], geo_feat [N, 64],
     ambient_aud [N] (norm of the audio channel attention), ambient_eye [N] (the eye
-    attention), uncertainty [N]."""
+    attention; zeros without ``m.exp_eye`` (the originals' -O), whose density has no eye
+    input), uncertainty [N]."""
     n = enc_x.shape[0]
     aud_ch_att = m.aud_ch_att_net(enc_x)
-    enc_w = enc_a.expand(n, -1) * aud_ch_att
-    eye_att = torch.sigmoid(m.eye_att_net(enc_x))
-    h = m.sigma_net(torch.cat([enc_x, enc_w, eye.expand(n, -1) * eye_att], -1))
+    parts = [enc_x, enc_a.expand(n, -1) * aud_ch_att]
+    if getattr(m, "exp_eye", True):
+        eye_att = torch.sigmoid(m.eye_att_net(enc_x))[..., 0]
+        parts.append(eye.expand(n, -1) * eye_att[:, None])
+    else:
+        eye_att = enc_x.new_zeros(n)
+    h = m.sigma_net(torch.cat(parts, -1))
     unc = F.softplus(m.unc_net(enc_x.detach()))[..., 0]
     return {
         "sigma": torch.exp(h[..., 0]),
         "geo_feat": h[..., 1:],
         "ambient_aud": aud_ch_att.norm(dim=-1),
-        "ambient_eye": eye_att[..., 0],
+        "ambient_eye": eye_att,
         "uncertainty": unc,
     }
 
 
-def color(m, geo_feat: torch.Tensor, d: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
-    """geo_feat [N, 64], d [N, 3] unit directions, code [1, I] -> rgb [N, 3] in
-    [-0.001, 1.001] (the original's stretched sigmoid)."""
-    h = torch.cat([m.encoder_dir(d), geo_feat, code.expand(geo_feat.shape[0], -1)], -1)
-    return torch.sigmoid(m.color_net(h)) * (1 + 2 * COLOR_STRETCH) - COLOR_STRETCH
+def color(m, geo_feat: torch.Tensor, d: torch.Tensor, code: torch.Tensor | None) -> torch.Tensor:
+    """geo_feat [N, 64], d [N, 3] unit directions, code [1, I] or None (no codes) ->
+    rgb [N, 3] in [-0.001, 1.001] (the original's stretched sigmoid)."""
+    n = geo_feat.shape[0]
+    parts = [m.encoder_dir(d), geo_feat, *([] if code is None else [code.expand(n, -1)])]
+    return (
+        torch.sigmoid(m.color_net(torch.cat(parts, -1))) * (1 + 2 * COLOR_STRETCH) - COLOR_STRETCH
+    )

@@ -24,19 +24,27 @@ def encode_points(m, x: torch.Tensor, bound: float) -> torch.Tensor:
     return m.encoder(x, bound=bound)
 
 
-def density(m, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor) -> dict:
-    """enc_x [N, 32], enc_a [1 or N, A], eye [1 or N, 1] -> sigma [N], geo_feat [N, 64],
-    ambient [N, 2] (in [-1, 1]) and ambient_abs [N] (|ambient|_1, the map RAD-NeRF's ambient
-    loss sums along rays)."""
+def density(m, enc_x: torch.Tensor, enc_a: torch.Tensor | None, eye: torch.Tensor) -> dict:
+    """enc_x [N, 32], enc_a [1 or N, A] or None, eye [1 or N, 1] (not an input without
+    ``m.exp_eye``, the originals' -O) -> sigma [N], geo_feat [N, 64], ambient [N, 2] (in
+    [-1, 1]; 0 when enc_a is None, as in the original) and ambient_abs [N] (|ambient|_1, the
+    map RAD-NeRF's ambient loss sums along rays)."""
     n = enc_x.shape[0]
-    ambient = torch.tanh(m.ambient_net(torch.cat([enc_x, enc_a.expand(n, -1)], -1)))
-    enc_w = m.encoder_ambient(ambient, bound=AMBIENT_BOUND)
-    h = m.sigma_net(torch.cat([enc_x, enc_w, eye.expand(n, -1)], -1))
+    if enc_a is None:
+        ambient = enc_x.new_zeros(n, int(getattr(m, "ambient_dim", 2)))
+    else:
+        ambient = torch.tanh(m.ambient_net(torch.cat([enc_x, enc_a.expand(n, -1)], -1)))
+    parts = [enc_x, m.encoder_ambient(ambient, bound=AMBIENT_BOUND)]
+    if getattr(m, "exp_eye", True):
+        parts.append(eye.expand(n, -1))
+    h = m.sigma_net(torch.cat(parts, -1))
     return {"sigma": trunc_exp(h[..., 0]), "geo_feat": h[..., 1:], "ambient": ambient,
             "ambient_abs": ambient.abs().sum(-1)}  # fmt: skip
 
 
-def color(m, geo_feat: torch.Tensor, d: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
-    """geo_feat [N, 64], d [N, 3] unit view directions, code [1, I] -> rgb [N, 3] in (0, 1)."""
-    h = torch.cat([m.encoder_dir(d), geo_feat, code.expand(geo_feat.shape[0], -1)], -1)
-    return torch.sigmoid(m.color_net(h))
+def color(m, geo_feat: torch.Tensor, d: torch.Tensor, code: torch.Tensor | None) -> torch.Tensor:
+    """geo_feat [N, 64], d [N, 3] unit view directions, code [1, I] or None (no codes) ->
+    rgb [N, 3] in (0, 1)."""
+    n = geo_feat.shape[0]
+    parts = [m.encoder_dir(d), geo_feat, *([] if code is None else [code.expand(n, -1)])]
+    return torch.sigmoid(m.color_net(torch.cat(parts, -1)))

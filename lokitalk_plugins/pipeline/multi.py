@@ -68,7 +68,7 @@ class MultiIdentitySystem(nn.Module):
         self.model.grid.mark_unseen(poses, first.intrinsics.tolist(), first.H, first.W)
         windows, eyes = [], []
         for d in self.datasets:
-            windows += [audio_window(d.audio_features, a, d.num_audio_windows)
+            windows += [audio_window(d.audio_features, a, d.num_audio_windows, d.audio_att)
                         for a in d.aud_ids]  # fmt: skip
             eyes.append(d.eye_values.reshape(-1, 1).float())
         self.system.set_occupancy_signals(torch.stack(windows), torch.cat(eyes))

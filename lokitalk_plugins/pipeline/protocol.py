@@ -14,8 +14,10 @@ Radiance field and conditioning:
   ``ray_extras: tuple[str, ...]`` (per-point maps the renderer sums along rays)
 
 Torso (a 2D field over the image): ``torso: bool``; ``torso_condition``: ``"pose"`` (the
-[1, 6] head pose) or ``"w2c"`` (the [4, 4] world-to-camera matrix);
-``forward_torso(x [N, 2] in [-1, 1], cond, code [1, I_t]) -> dict(alpha [N, 1], color [N, 3])``.
+[1, 6] head pose) or ``"c2w"`` (the [1, 4, 4] camera-to-world matrix);
+``forward_torso(x [N, 2] in [-1, 1], cond, c=[1, I_t] or None) -> dict(alpha [N, 1],
+color [N, 3])``. Camera: ``camera_offset(rays_o [R, 3], rays_d [R, 3], index) -> (rays_o,
+rays_d)``, a frame's training rays with a learnt camera offset (unchanged without one).
 
 What trains (each plug-in answers for itself; the pipeline only sums):
 
@@ -50,9 +52,10 @@ __all__ = [
 ]
 
 # learning-rate groups a model may return: hash/tri-plane tables, other weights, the audio
-# attention over windows, a fine-tuned identity's embeddings, the rest of ID-AKT
-GROUPS = ("grid", "mlp", "audio_att", "id_embeddings", "idakt")
-TORSO_CONDITIONS = ("pose", "w2c")
+# attention over windows, a fine-tuned identity's embeddings, the rest of ID-AKT, learnt
+# camera offsets
+GROUPS = ("grid", "mlp", "audio_att", "id_embeddings", "idakt", "camera")
+TORSO_CONDITIONS = ("pose", "c2w")
 
 
 @dataclass
@@ -102,7 +105,9 @@ class TalkingHeadModel(Protocol):
 
     def forward(self, x, d, enc_a, eye, code, pose=None) -> dict[str, torch.Tensor]: ...
 
-    def forward_torso(self, x, cond, code) -> dict[str, torch.Tensor]: ...
+    def forward_torso(self, x, cond, c=None) -> dict[str, torch.Tensor]: ...
+
+    def camera_offset(self, rays_o, rays_d, index: int) -> tuple[torch.Tensor, torch.Tensor]: ...
 
     def param_groups(self, stage: str) -> dict[str, list[torch.nn.Parameter]]: ...
 
@@ -114,8 +119,8 @@ class TalkingHeadModel(Protocol):
 # every member of the protocol, in the order preflight reports them
 MODEL_MEMBERS = (
     "grid", "ray_extras", "torso", "torso_condition", "audio_in_dim", "encode_audio",
-    "individual_code", "encode_points", "density", "forward", "forward_torso", "param_groups",
-    "loss_terms", "training_callbacks",
+    "individual_code", "encode_points", "density", "forward", "forward_torso", "camera_offset",
+    "param_groups", "loss_terms", "training_callbacks",
 )  # fmt: skip
 
 

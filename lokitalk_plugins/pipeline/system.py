@@ -24,7 +24,7 @@ from lokitalk_plugins.data.sampling import (
     sample_random_rays,
 )
 from lokitalk_plugins.losses import LAMBDA_ALPHA, alpha_entropy
-from lokitalk_plugins.render import VolumeRenderer
+from lokitalk_plugins.render import VolumeRenderer, torso_pixel_coords
 from lokitalk_plugins.train.system import STAGES, StepOutput
 
 from .objective import LazyLPIPS, colour_loss, eq12_loss, late_lpips_weight
@@ -40,8 +40,9 @@ class TalkingHeadSystem(nn.Module):
     model: the model (checked by :func:`~.protocol.preflight`); num_rays: rays per step
     (65,536 in the originals; fewer on a CPU); max_samples: samples per ray in training (16);
     entropy_weight: λ_α (1e-4); lips_weight: LPIPS weight on the lips crop (0.01); lr_grid,
-    lr_mlp, lr_audio_att, lr_id, lr_idakt: default learning rates of the groups "grid",
-    "mlp", "audio_att", "id_embeddings" (a fine-tuned identity, LokiTalk: 1e-3) and "idakt";
+    lr_mlp, lr_audio_att, lr_id, lr_idakt, lr_camera: default learning rates of the groups
+    "grid", "mlp", "audio_att", "id_embeddings" (a fine-tuned identity, LokiTalk: 1e-3),
+    "idakt" and "camera" (the originals' learnt camera offsets, a fixed 1e-5);
     grid_fraction: share of occupancy cells refreshed every 16 steps (1.0 as the originals);
     eye_noise: uniform noise of that half-width on the eye value in training (ER-NeRF 0.05);
     lips_patches: > 0 alternates the lips crop with that many random lips_patch_size^2
@@ -73,12 +74,14 @@ class TalkingHeadSystem(nn.Module):
         late_lpips_patches: int = 4,
         lr_id: float = 1e-3,
         lr_idakt: float = 1e-4,
+        lr_camera: float = 1e-5,
     ):
         super().__init__()
         preflight(model)
         self.model = model
         self.num_rays, self.entropy_weight, self.lips_weight = num_rays, entropy_weight, lips_weight
-        self.lrs = dict(zip(GROUPS, (lr_grid, lr_mlp, lr_audio_att, lr_id, lr_idakt)))
+        rates = (lr_grid, lr_mlp, lr_audio_att, lr_id, lr_idakt, lr_camera)
+        self.lrs = dict(zip(GROUPS, rates))
         self.render_chunk, self.eye_noise = render_chunk, eye_noise
         self.lips_patches, self.lips_patch_size = lips_patches, lips_patch_size
         self.lips_patch_weight = lips_patch_weight
@@ -103,8 +106,8 @@ class TalkingHeadSystem(nn.Module):
         self.model.grid.mark_unseen(
             dataset.poses, dataset.intrinsics.tolist(), dataset.H, dataset.W
         )
-        windows = [audio_window(dataset.audio_features, a, dataset.num_audio_windows)
-                   for a in dataset.aud_ids]  # fmt: skip
+        windows = [audio_window(dataset.audio_features, a, dataset.num_audio_windows,
+                                dataset.audio_att) for a in dataset.aud_ids]  # fmt: skip
         self.set_occupancy_signals(torch.stack(windows), dataset.eye_values.reshape(-1, 1))
 
     def set_occupancy_signals(self, windows: torch.Tensor, eyes: torch.Tensor) -> None:
@@ -155,11 +158,10 @@ class TalkingHeadSystem(nn.Module):
     def _torso_background(self, frame, index: torch.Tensor, training: bool):
         """Torso (2D field) over the static background at pixels ``index`` [R] -> [R, 3]."""
         m, H, W = self.model, frame.H, frame.W
-        px = torch.stack([(index % W).float() + 0.5, (index // W).float() + 0.5], -1)
-        px = px / torch.tensor([W, H], dtype=px.dtype) * 2 - 1
+        px = torso_pixel_coords(index, H, W)
         code = m.individual_code(frame.index if training else None, torso=True)
-        cond = frame.pose.reshape(1, 6) if m.torso_condition == "pose" else frame.c2w.inverse()
-        out = m.forward_torso(px, cond, code)
+        cond = frame.pose.reshape(1, 6) if m.torso_condition == "pose" else frame.c2w[None]
+        out = m.forward_torso(px, cond, c=code)
         bc = frame.background.reshape(-1, 3)[index]
         return out["color"] * out["alpha"] + bc * (1 - out["alpha"]), out
 
@@ -183,8 +185,9 @@ class TalkingHeadSystem(nn.Module):
         bg = rays.background
         if self.stage == "torso":
             bg, _ = self._torso_background(frame, rays.index, training=True)
+        rays_o, rays_d = self.model.camera_offset(rays.rays_o, rays.rays_d, frame.index)
         res = self.renderer.render_rays(
-            rays.rays_o, rays.rays_d, bg, training=True,
+            rays_o, rays_d, bg, training=True,
             extras=self.model.ray_extras, field=self.field(frame, True, generator),
         )  # fmt: skip
         color, mse = colour_loss(res.rgb, rays.rgb, rays.masks, self.region_weights)

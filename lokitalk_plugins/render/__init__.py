@@ -18,7 +18,7 @@ from .composite import Composite, composite, composite_background
 from .grid import HEAD_AABB, OccupancyGrid
 from .grid_state import GRID_BUFFERS, expose_grid_buffers
 from .morton import dense_to_morton, morton3d, morton_order, morton_to_dense, pack_bits, unpack_bits
-from .rays import get_rays, near_far_from_aabb, pixel_grid
+from .rays import get_rays, near_far_from_aabb, pixel_grid, torso_pixel_coords
 from .renderer import Field, RenderResult, VolumeRenderer
 from .sampling import DEFAULT_STEP, PackedSamples, march_rays
 from .segments import (
@@ -54,6 +54,7 @@ __all__ = [
     "near_far_from_aabb",
     "pack_bits",
     "pixel_grid",
+    "torso_pixel_coords",
     "resolve_backend",
     "segment_exclusive_cumsum",
     "segment_sum",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["get_rays", "near_far_from_aabb", "pixel_grid"]
+__all__ = ["get_rays", "near_far_from_aabb", "pixel_grid", "torso_pixel_coords"]
 
 
 def pixel_grid(H: int, W: int, device=None) -> torch.Tensor:
@@ -70,3 +70,10 @@ def near_far_from_aabb(
     miss = far <= near
     far = torch.where(miss, near, far)
     return near, far
+
+
+def torso_pixel_coords(index: torch.Tensor, H: int, W: int) -> torch.Tensor:
+    """The originals' torso coordinates of pixels: index [R] (row-major, row * W + col) ->
+    [R, 2] = (row / (H - 1), col / (W - 1)) * 2 - 1, the row first, corners at exactly -1/1."""
+    row, col = (index // W).float(), (index % W).float()
+    return torch.stack([row / max(H - 1, 1), col / max(W - 1, 1)], -1) * 2 - 1

@@ -57,7 +57,7 @@ def test_wrapped_original_renders_like_its_own_forward_and_torso():
     model = wrap(orig)  # detected: the registered adapter that fits it best
     preflight(model)
     assert model.adapter.name == "er_nerf_original"
-    assert isinstance(model, TalkingHeadModel) and model.torso_condition == "w2c"
+    assert isinstance(model, TalkingHeadModel) and model.torso_condition == "c2w"
     assert model.grid.resolution == 32 and "occupancy.density_grid" in model.state_dict()
     assert not any("density" in k for k in orig.state_dict())  # the grid stays out of it
     g = torch.Generator().manual_seed(1)
@@ -76,7 +76,7 @@ def test_wrapped_original_renders_like_its_own_forward_and_torso():
         c2w[:3, 3] = torch.tensor([0.1, -0.2, 3.0])
         px, tcode = torch.rand(16, 2, generator=g) * 2 - 1, orig.individual_codes_torso[:1]
         alpha, rgb, dx = orig.forward_torso(px, c2w[None], tcode)
-        ours = model.forward_torso(px, c2w.inverse(), tcode)
+        ours = model.forward_torso(px, c2w[None], c=tcode)
         torch.testing.assert_close(ours["alpha"], alpha)
         torch.testing.assert_close(ours["color"], rgb)
         torch.testing.assert_close(ours["deform"], dx)

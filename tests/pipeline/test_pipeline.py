@@ -44,7 +44,7 @@ def data(tmp_path_factory):
 
 def test_preflight_lists_every_gap_in_one_error():
     class HalfModel(torch.nn.Module):
-        torso_condition = "c2w"
+        torso_condition = "w2c"
 
         def forward(self, x):
             return x
@@ -55,7 +55,7 @@ def test_preflight_lists_every_gap_in_one_error():
     missing = [m for m in MODEL_MEMBERS if m not in ("forward", "torso_condition")]
     for name in missing:
         assert f"no {name!r}" in msg
-    assert "torso_condition='c2w'" in msg and "wrap" in msg
+    assert "torso_condition='w2c'" in msg and "wrap" in msg
     with pytest.raises(ModelContractError, match="no 'param_groups'"):
         TalkingHeadSystem(HalfModel())
 

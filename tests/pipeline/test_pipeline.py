@@ -175,3 +175,22 @@ def test_old_paths_and_the_gin_name_still_reach_the_pipeline():
         assert ref.configurable.wrapped is TalkingHeadSystem  # base.gin binds the core class
     finally:
         gin.clear_config()
+
+
+def test_learnt_camera_offsets_train_in_their_own_group_through_the_wrap():
+    from lokitalk_plugins.adapters import wrap
+    from lokitalk_plugins.baselines.rad_nerf.network import RADNeRF
+
+    torch.manual_seed(0)
+    model = wrap(RADNeRF(audio_in_dim=16, ind_num=4, grid_size=32, train_camera=True))
+    with torch.no_grad():
+        model.backbone.camera_dT[2] = torch.tensor([0.1, 0.2, 0.3])
+    system = TalkingHeadSystem(model)
+    system.set_stage("head")
+    groups = {g["name"]: g for g in system.parameter_groups()}
+    assert groups["camera"]["lr"] == 1e-5 and len(groups["camera"]["params"]) == 2
+    o, d = torch.zeros(5, 3), torch.nn.functional.normalize(torch.ones(5, 3), dim=-1)
+    o2, _ = model.camera_offset(o, d, 2)
+    assert torch.allclose(o2, torch.tensor([0.1, 0.2, 0.3]).expand(5, 3))
+    bare = wrap(RADNeRF(audio_in_dim=16, ind_num=4, grid_size=32))
+    assert bare.camera_offset(o, d, 2) == (o, d)

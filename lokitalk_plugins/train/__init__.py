@@ -1,8 +1,9 @@
 """Trainer, schedules, checkpoints and gin-driven training runs.
 
 The names below are imported on first use (PEP 562), so importing a submodule stays cheap.
-The trainer's own API: ``Trainer``, ``train_from_config``, ``run_training``,
-``load_checkpoint``, ``load_model_weights``, ``CheckpointError``, ``parse_config_files``;
+The trainer's own API: ``Trainer`` and its ``TrainerConfig``, ``train_from_config``,
+``run_training``, ``load_checkpoint``, ``load_model_weights``, ``CheckpointError``,
+``parse_config_files``;
 multi-identity pre-training (one process or ``torchrun``): ``pretrain``, ``init_distributed``,
 ``shard_identities``; evaluation and rendering: ``save_eval``, ``render_video``,
 ``write_video``, ``side_by_side`` (and ``evaluate.evaluate``, ``drive.drive`` from their
@@ -19,6 +20,7 @@ _EXPORTS = {
     "StepOutput": "system",
     "TrainableSystem": "system",
     "Trainer": "trainer",
+    "TrainerConfig": "trainer_config",
     "EMA": "ema",
     "build_optimizer": "optim",
     "build_scheduler": "optim",

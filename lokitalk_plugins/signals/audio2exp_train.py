@@ -34,8 +34,13 @@ from lokitalk_plugins.signals.audio2exp import (
 )
 from lokitalk_plugins.signals.audio2exp_data import Clip, read_clip, runs, window_starts
 from lokitalk_plugins.signals.audio2motion_data import gather_windows, padded_features
-from lokitalk_plugins.signals.fit import fit, loss_trend, model_from_checkpoint
-from lokitalk_plugins.train.checkpoint import CheckpointError, atomic_save
+from lokitalk_plugins.signals.fit import (
+    fit,
+    loss_trend,
+    model_from_checkpoint,
+    save_model_checkpoint,
+)
+from lokitalk_plugins.train.checkpoint import CheckpointError
 
 __all__ = ["KIND", "train_audio2exp", "param_errors", "load_audio2exp_model", "load_audio2exp"]
 
@@ -172,14 +177,7 @@ def train_audio2exp(
         "audio_file": audio_file,
         "out": str(out),
     }
-    ckpt = {
-        "kind": KIND,
-        "config": model.config(),
-        "state_dict": model.state_dict(),
-        "axes": _condition_axes(model, clips, audio_file),
-        "summary": {k: v for k, v in summary.items() if k != "out"},
-    }
-    atomic_save(ckpt, out)
+    save_model_checkpoint(out, KIND, model, summary, axes=_condition_axes(model, clips, audio_file))
     return summary
 
 

@@ -27,8 +27,12 @@ from lokitalk_plugins.signals.audio2motion_data import (
     padded_features,
     read_split,
 )
-from lokitalk_plugins.signals.fit import fit, loss_trend, model_from_checkpoint
-from lokitalk_plugins.train.checkpoint import atomic_save
+from lokitalk_plugins.signals.fit import (
+    fit,
+    loss_trend,
+    model_from_checkpoint,
+    save_model_checkpoint,
+)
 
 __all__ = ["train_audio2motion", "motion_errors", "load_audio2motion", "KIND"]
 
@@ -121,19 +125,13 @@ def train_audio2motion(
         "audio_file": audio_file,
         "out": str(out),
     }
-    ckpt = {
-        "kind": KIND,
-        "config": model.config(),
-        "state_dict": model.state_dict(),
-        "stats": {
-            "target": stats["target"].float(),
-            "reference": stats["reference"].float(),
-            "iod": stats["iod"],
-            "points": list(MOTION_POINTS),
-        },  # fmt: skip
-        "summary": {k: v for k, v in summary.items() if k != "out"},
+    stats_out = {
+        "target": stats["target"].float(),
+        "reference": stats["reference"].float(),
+        "iod": stats["iod"],
+        "points": list(MOTION_POINTS),
     }
-    atomic_save(ckpt, out)
+    save_model_checkpoint(out, KIND, model, summary, stats=stats_out)
     return summary
 
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from lokitalk_plugins.train.checkpoint import CheckpointError, load_checkpoint
+from lokitalk_plugins.train.checkpoint import CheckpointError, atomic_save, load_checkpoint
 
-__all__ = ["fit", "loss_trend", "model_from_checkpoint"]
+__all__ = ["fit", "loss_trend", "model_from_checkpoint", "save_model_checkpoint"]
 
 
 def fit(
@@ -56,6 +56,14 @@ def loss_trend(losses: list[float], steps: int) -> dict:
     if not losses:
         return {"loss_first": float("nan"), "loss_last": float("nan")}
     return {"loss_first": sum(losses[:k]) / k, "loss_last": sum(losses[-k:]) / k}
+
+
+def save_model_checkpoint(out, kind: str, model: torch.nn.Module, summary: dict, **extra) -> None:
+    """Write {"kind", "config": model.config(), "state_dict", **extra, "summary" (without its
+    "out")} to ``out`` atomically; tensors and plain containers only (weights-only loadable)."""
+    ckpt = {"kind": kind, "config": model.config(), "state_dict": model.state_dict(), **extra}
+    ckpt["summary"] = {k: v for k, v in summary.items() if k != "out"}
+    atomic_save(ckpt, out)
 
 
 def model_from_checkpoint(

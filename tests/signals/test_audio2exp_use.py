@@ -2,6 +2,8 @@
 condition as a wrapped backbone's RSDF F_a (frozen), and ``configs/audio2exp.gin``."""
 
 import argparse
+import shlex
+from pathlib import Path
 
 import gin
 import pytest
@@ -97,3 +99,35 @@ def test_audio2exp_gin_trains_a_wrapped_backbone(a2e_pretrained, a2e_target, tmp
             assert torch.equal(a, b)  # frozen through training
     finally:
         gin.clear_config()
+
+
+def _readme_block(marker: str) -> str:
+    """The fenced block right after ``<!-- marker -->`` in the README."""
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    after = text.split(f"<!-- {marker} -->\n", 1)[1]
+    return after.split("```", 2)[1].split("\n", 1)[1]
+
+
+def test_readme_examples_run(a2e_aux, a2e_target, tmp_path, monkeypatch, capsys):
+    from lokitalk_plugins.cli import main
+
+    for i in range(1, 5):  # the README's four pre-training folders: the two fixtures, twice
+        (tmp_path / "runs/aux").mkdir(parents=True, exist_ok=True)
+        (tmp_path / f"runs/aux/id00{i}").symlink_to(a2e_aux[(i - 1) % 2])
+    (tmp_path / "runs/studio").mkdir()
+    (tmp_path / "runs/studio/id000").symlink_to(a2e_target)
+    monkeypatch.chdir(tmp_path)
+    commands = [ln for ln in _readme_block("audio2exp-bash").splitlines()
+                if ln.startswith("lokitalk audio2exp ")]  # fmt: skip
+    assert len(commands) == 2
+    for line in commands:
+        assert main(shlex.split(line)[1:] + ["--steps", "3", "--no-progress"]) == 0
+    assert "wrote runs/a2e.pt" in capsys.readouterr().out
+    code = _readme_block("audio2exp-python")
+    for steps in ("steps=2000", "steps=500"):
+        assert steps in code
+        code = code.replace(steps, "steps=3")
+    scope: dict = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    assert scope["exp"].shape == (5, 79) and scope["pose"].shape == (5, 6)
+    assert scope["model"].plugin_audio_dim == 32

@@ -12,9 +12,9 @@ import torch
 from lokitalk_plugins.adapters import wrap
 from lokitalk_plugins.baselines.er_nerf.network import ERNeRF
 from lokitalk_plugins.baselines.system import TalkingHeadSystem
+from lokitalk_plugins.commands import audio2exp as audio2exp_command
 from lokitalk_plugins.data import TalkingHeadFolder
 from lokitalk_plugins.rsdf import RSDF
-from lokitalk_plugins.signals import audio2exp_command
 from lokitalk_plugins.signals.audio2exp import Audio2ExpCondition
 from lokitalk_plugins.signals.audio2exp_train import load_audio2exp, load_audio2exp_model
 

@@ -1,4 +1,6 @@
-"""``lokitalk audio2exp``: pre-train GDRF's audio-to-expression LSTM, or fine-tune it.
+"""``lokitalk audio2exp``: pre-train GDRF's audio-to-expression LSTM, or fine-tune it (in
+``commands`` as it reads gin through ``lokitalk_plugins.registration``; the model, data and
+loop are in ``lokitalk_plugins.signals``).
 
     lokitalk audio2exp id001 id002 id003 --out a2e_pre.pt              # pre-training
     lokitalk audio2exp id000 --init a2e_pre.pt --out a2e.pt            # fine-tuning

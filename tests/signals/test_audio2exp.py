@@ -3,6 +3,7 @@ studio clips, checkpoints, and the F_a condition built from it."""
 
 import shutil
 
+import numpy as np
 import pytest
 import torch
 
@@ -148,3 +149,17 @@ def test_condition_and_checkpoint_errors(a2e_pretrained, tmp_path):
     atomic_save(ckpt, tmp_path / "other.pt")
     with pytest.raises(CheckpointError, match="not an Audio2Exp checkpoint"):
         load_audio2exp(tmp_path / "other.pt")
+
+
+@pytest.mark.parametrize("layout", [(16, 29), (2, 1024)])  # DeepSpeech-like K=29; HuBERT
+def test_any_audio_feature_layout_trains(a2e_target, tmp_path, layout):
+    folder = shutil.copytree(a2e_target, tmp_path / "id")
+    feats = np.random.default_rng(0).normal(size=(50, *layout)).astype(np.float32)
+    np.save(folder / "other.npy", feats)
+    summary = train_audio2exp([folder], tmp_path / "k.pt", steps=2, hidden=8, audio_dim=8,
+                              audio_file="other.npy", progress=False)  # fmt: skip
+    assert summary["clips"][0]["train"]["frames"] == 45
+    assert load_audio2exp_model(tmp_path / "k.pt").audio_in_dim == layout[1]
+    assert load_audio2exp(tmp_path / "k.pt", dim=4).feature(
+        torch.zeros(1, 8, layout[1], layout[0])
+    ).shape == (1, 4)

@@ -86,7 +86,9 @@ def run(args) -> int:
             progress=not args.no_progress, **extra,
         )  # fmt: skip
     except (FileNotFoundError, ValueError, FolderValidationError, CheckpointError) as err:
-        print(f"error: {err}")
+        # gin appends "In call to configurable ..." to errors raised inside the call
+        lines = [ln for ln in str(err).splitlines() if "In call to configurable" not in ln]
+        print("error: " + "\n".join(lines))
         return 1
     finally:
         gin.clear_config()

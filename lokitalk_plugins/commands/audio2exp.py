@@ -67,7 +67,7 @@ def run(args) -> int:
     import lokitalk_plugins.registration  # noqa: F401
     from lokitalk_plugins.data.problems import FolderValidationError
     from lokitalk_plugins.train.checkpoint import CheckpointError
-    from lokitalk_plugins.train.config import parse_config_files
+    from lokitalk_plugins.train.config import ConfigError, parse_config_files
 
     for folder in args.data:
         if not Path(folder).is_dir():
@@ -86,9 +86,10 @@ def run(args) -> int:
             progress=not args.no_progress, **extra,
         )  # fmt: skip
     except (FileNotFoundError, ValueError, FolderValidationError, CheckpointError) as err:
-        # gin appends "In call to configurable ..." to errors raised inside the call
+        # gin appends "In call to configurable ..." to errors raised inside the call; a
+        # ConfigError's first line already names the file or binding and the fix
         lines = [ln for ln in str(err).splitlines() if "In call to configurable" not in ln]
-        print("error: " + "\n".join(lines))
+        print("error: " + "\n".join(lines[:1] if isinstance(err, ConfigError) else lines))
         return 1
     finally:
         gin.clear_config()

@@ -49,7 +49,8 @@ def test_command_errors_are_one_line(a2e_target, tmp_path, capsys):
     assert _run([a2e_target, "--out", out, "--bind", "train_audio2exp.seq_len = 60"]) == 1
     assert "fewer than the LSTM window of 60" in capsys.readouterr().out
     assert _run([a2e_target, "--out", out, "--bind", "train_audio2exp.hiden = 3"]) == 1
-    assert "did you mean ['hidden']" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "did you mean ['hidden']" in text and len(text.splitlines()) == 1
     assert _run([a2e_target, "--out", out, "--init", tmp_path / "none.pt"]) == 1
     text = capsys.readouterr().out
     assert "none.pt" in text and "configurable" not in text

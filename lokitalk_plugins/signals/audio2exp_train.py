@@ -140,6 +140,9 @@ def train_audio2exp(
     """
     if not folders:
         raise ValueError("train_audio2exp needs at least one folder")
+    if steps < 0 or batch < 1 or (seq_len is not None and seq_len < 1):
+        raise ValueError(f"train_audio2exp: steps must be >= 0, batch and seq_len positive; got "
+                         f"steps={steps}, batch={batch}, seq_len={seq_len}")  # fmt: skip
     clips = [read_clip(f, "train", audio_file) for f in folders]
     _check_same_sizes(clips)
     model = _build(init, clips, seed, seq_len, audio_dim, hidden, layers)

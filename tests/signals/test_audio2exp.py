@@ -61,6 +61,8 @@ def test_clip_shorter_than_the_window_is_refused(a2e_target, tmp_path):
     with pytest.raises(ValueError, match="at most 45 consecutive frames, fewer than the LSTM "
                                          "window of 46"):  # fmt: skip
         train_audio2exp([a2e_target], tmp_path / "x.pt", steps=1, seq_len=46, progress=False)
+    with pytest.raises(ValueError, match="batch and seq_len positive; got steps=1, batch=0"):
+        train_audio2exp([a2e_target], tmp_path / "x.pt", steps=1, batch=0, progress=False)
     assert not (tmp_path / "x.pt").exists()
 
 

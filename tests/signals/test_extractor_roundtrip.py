@@ -4,6 +4,8 @@ train records the extractor -> lokitalk render --audio new.wav computes the same
 from __future__ import annotations
 
 import json
+import shlex
+from pathlib import Path
 
 import imageio_ffmpeg
 import numpy as np
@@ -11,7 +13,7 @@ import pytest
 import torch
 from audio_helpers import speech
 
-from lokitalk_plugins.cli import main
+from lokitalk_plugins.cli import build_parser, main
 from lokitalk_plugins.commands.workspace import featurizer_of
 from lokitalk_plugins.data.folder import TalkingHeadFolder
 from lokitalk_plugins.data.studio import write_identity
@@ -112,3 +114,37 @@ def test_hubert_layout_loads_in_the_reader_and_drives(folder, tiny_hubert_1024, 
     out = list(drive(AudioGrey(), data, new, progress=False))
     assert len(out) == new.shape[0] == 12 and out[3][0].audio.shape == (8, 1024, 2)
     assert torch.equal(out[3][0].audio[4], torch.from_numpy(new[3]).T)  # window 3 of new audio
+
+
+def test_er_nerf_hubert_one_row_short_is_read_as_the_original_does(folder, tiny_hubert_1024):
+    """ER-NeRF's HuBERT of a clip's own aud.wav has a row fewer than the video has frames
+    (1 s: (16000 - 80) // 320 = 49 frames, paired: 24 rows for 25 frames); its loader
+    reuses the last row for the last frame, and so does the reader."""
+    feats = extract_features(folder / "aud.wav", f"hubert@{tiny_hubert_1024}", progress=False)
+    assert feats.shape == (24, 2, 1024)
+    np.save(folder / "aud_hu_own.npy", feats)
+    val = TalkingHeadFolder(folder, split="val", audio_file="aud_hu_own.npy", progress=False)
+    last = val[len(val) - 1]
+    assert last.aud_id == 24 and torch.equal(last.audio[4], torch.from_numpy(feats[23]).T)
+    np.save(folder / "aud_hu_short.npy", feats[:23])  # two rows short: refused
+    with pytest.raises(ValueError, match="23 audio rows but the largest aud_id is 24"):
+        TalkingHeadFolder(folder, split="val", audio_file="aud_hu_short.npy", progress=False)
+
+
+def test_readme_real_data_round_trip_commands(folder, tiny_hubert_1024):
+    """The README's real-data commands: all parse; the features step runs as written (with
+    the tiny model) and its output is what the train step's bindings read. (Training and
+    rendering as written take hours; the round trip above runs them briefly.)"""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = readme.split("### Real data")[1].split("```bash\n")[1].split("```")[0]
+    cmds = [shlex.split(line, comments=True) for line in block.replace("\\\n", " ").splitlines()]
+    assert cmds[0][:3] == ["hf", "download", "facebook/hubert-large-ls960-ft"]
+    assert [c[:2] for c in cmds[1:]] == [["lokitalk", c] for c in ("features", "train", "render")]
+    parsed = [build_parser().parse_args(c[1:]) for c in cmds[1:]]
+    assert parsed[0].extractor == "hubert" and parsed[2].audio == "speech.wav"
+    here = [a.replace("data/obama", str(folder)) for a in cmds[1][1:]]
+    assert main([*here, "--model", str(tiny_hubert_1024), "--quiet"]) == 0
+    binding = dict(b.split(" = ") for b in parsed[1].bind)
+    audio_file = binding["TalkingHeadFolder.audio_file"].strip("'")
+    data = TalkingHeadFolder(folder, split="train", audio_file=audio_file, progress=False)
+    assert tuple(data.audio_features.shape[1:]) == (int(binding["ERNeRF.audio_in_dim"]), 2)

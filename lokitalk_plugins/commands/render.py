@@ -18,6 +18,9 @@ def configure(parser) -> None:
     parser.add_argument("--extractor", default=None, metavar="SPEC",
                         help="the extractor of the training features, when the workspace does "
                              "not record it (hubert, wav2vec, studio, or NAME@MODEL)")  # fmt: skip
+    parser.add_argument("--model", default=None, metavar="NAME_OR_DIR",
+                        help="the extractor's weights (a folder, or a Hugging Face name in "
+                             "the local cache) when not where the workspace says")  # fmt: skip
     parser.add_argument("--side-by-side", action="store_true", help="add the ground truth")
     parser.add_argument("--depth", action="store_true", help="add the depth map")
     parser.add_argument("--max-frames", type=int, default=None)
@@ -29,7 +32,12 @@ def run(args) -> int:
 
     import numpy as np
 
-    from lokitalk_plugins.signals.extractors import ExtractorError, parse_spec, weights_location
+    from lokitalk_plugins.signals.extractors import (
+        ExtractorError,
+        format_spec,
+        parse_spec,
+        weights_location,
+    )
     from lokitalk_plugins.signals.wav import WavError, wav_info
     from lokitalk_plugins.train import render_video
 
@@ -44,6 +52,8 @@ def run(args) -> int:
                   f"features {args.workspace} was trained on: drop --extractor")  # fmt: skip
             return 2
         featurizer = recorded or args.extractor
+        if featurizer and args.model:
+            featurizer = format_spec(parse_spec(featurizer)[0], args.model)
         if args.audio and args.audio_features is None and featurizer:
             name, model = parse_spec(featurizer)
             if name in ("hubert", "wav2vec"):

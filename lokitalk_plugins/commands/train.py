@@ -40,8 +40,14 @@ def run(args) -> int:
 
     parse_config_files(args.config, args.bind)
     audio_file = gin.query_parameter("TalkingHeadFolder.audio_file") if _bound() else "aud.npy"
-    write_run(Path(args.workspace), Path(args.data), args.config, args.bind, audio_file,
-              featurizer=args.audio_extractor)  # fmt: skip
+    from lokitalk_plugins.signals.extractors import ExtractorError
+
+    try:
+        write_run(Path(args.workspace), Path(args.data), args.config, args.bind, audio_file,
+                  featurizer=args.audio_extractor)  # fmt: skip
+    except ExtractorError as err:  # --audio-extractor unknown or not what made the file
+        print(f"error: {err}")
+        return 2
     summary = train_from_config(
         args.config, args.bind, data=args.data, workspace=args.workspace,
         stages=args.stages, resume=args.resume, progress=not args.quiet,

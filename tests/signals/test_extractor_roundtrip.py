@@ -74,7 +74,7 @@ def test_render_featurises_a_new_wav_with_the_recorded_extractor(workspace, tiny
 
 
 @pytest.mark.slow
-def test_render_without_the_weights_fails_at_once(workspace, tmp_path, capsys):
+def test_render_without_the_weights_fails_at_once(workspace, tiny_wav2vec, tmp_path, capsys):
     run_file = workspace / "run.json"
     run = json.loads(run_file.read_text())
     try:
@@ -83,6 +83,10 @@ def test_render_without_the_weights_fails_at_once(workspace, tmp_path, capsys):
         args = ["render", "--workspace", str(workspace), "--audio", str(wav), "--quiet"]
         assert main([*args, "--out", str(tmp_path / "z.mp4")]) == 1
         assert "hf download cpierse/wav2vec2-large-xlsr-53-esperanto" in capsys.readouterr().out
+        assert not (tmp_path / "z.mp4").exists()
+        # the same model's weights elsewhere: --model says where
+        assert main([*args, "--out", str(tmp_path / "m.mp4"), "--model", str(tiny_wav2vec)]) == 0
+        assert _frames(tmp_path / "m.mp4") == 10
     finally:
         run_file.write_text(json.dumps(run))
 
@@ -148,3 +152,23 @@ def test_readme_real_data_round_trip_commands(folder, tiny_hubert_1024):
     audio_file = binding["TalkingHeadFolder.audio_file"].strip("'")
     data = TalkingHeadFolder(folder, split="train", audio_file=audio_file, progress=False)
     assert tuple(data.audio_features.shape[1:]) == (int(binding["ERNeRF.audio_in_dim"]), 2)
+
+
+def test_train_refuses_an_extractor_that_did_not_make_the_features(folder, tmp_path, capsys):
+    code = main([
+        "train", "--config", "configs/er_nerf.gin", "--data", str(folder),
+        "--workspace", str(tmp_path / "ws"), "--quiet", "--audio-extractor", "deepspeech",
+        "--bind", "TalkingHeadFolder.audio_file = 'aud_eo.npy'",
+    ])  # fmt: skip
+    assert code == 2
+    out = capsys.readouterr().out
+    assert out.startswith("error: ") and "cannot come from the deepspeech extractor" in out
+
+
+def test_a_wav_without_a_known_extractor_is_refused(tmp_path):
+    from lokitalk_plugins.train.render_clip import clip_features
+
+    with pytest.raises(ExtractorError, match="TensorFlow 1.x"):
+        clip_features(None, audio_wav="talk.wav", featurizer="deepspeech")
+    with pytest.raises(ExtractorError, match="does not record which extractor"):
+        clip_features(None, audio_wav="talk.wav", featurizer=None)

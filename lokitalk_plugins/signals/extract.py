@@ -20,10 +20,11 @@ from .extractors import (
     deepspeech_message,
     load_extractor,
     parse_spec,
+    weights_location,
 )
 from .features import studio_windows
 from .hubert_features import hubert_frames, pair_frames
-from .wav import load_wav_at
+from .wav import load_wav_at, wav_info
 from .wav2vec_features import unfold_windows, wav2vec_logits
 
 __all__ = ["extract_features"]
@@ -57,7 +58,7 @@ def extract_features(
     spec: see ``parse_spec``; model: other weights (overrides the spec's); n_mels: the
     studio's K; fps: video frames per second (hubert and wav2vec: 25 only, their layout);
     loaded: a ``load_extractor`` result to reuse; clip_frames: HuBERT frames per model run.
-    The weights are looked up before the WAV is read, so a missing model fails at once.
+    Missing weights, then a file that is not a WAV, fail before the model is loaded.
     """
     name, spec_model = parse_spec(spec)
     if name == "deepspeech":
@@ -68,7 +69,11 @@ def extract_features(
         raise ExtractorError(
             f"the {name} layout pairs 50 Hz frames into 25 fps windows: fps must be 25, got {fps}"
         )
-    fe, net = loaded or load_extractor(name, model or spec_model, device)
+    if loaded is None:
+        weights_location(name, model or spec_model)  # absent weights: fail before anything
+        wav_info(wav_path)  # a file that is not a WAV: fail before the model loads
+        loaded = load_extractor(name, model or spec_model, device)
+    fe, net = loaded
     wav = load_wav_at(wav_path, SAMPLE_RATE, channel="first")
     normalize = _normalizer(fe)
     dev = next(net.parameters()).device

@@ -18,7 +18,7 @@ from lokitalk_plugins.signals.extractors import (
     spec_from_file,
 )
 from lokitalk_plugins.signals.hubert_features import hubert_frame_count, hubert_frames
-from lokitalk_plugins.signals.wav import load_wav_at
+from lokitalk_plugins.signals.wav import WavError, load_wav_at
 from lokitalk_plugins.signals.wav2vec_features import unfold_windows, wav2vec_logits
 
 LENGTHS = [800, 16000, 19200, 22880, 35100, 35200, 59200]  # samples at 16 kHz
@@ -187,6 +187,10 @@ def test_missing_weights_fail_at_once_with_what_to_do(tmp_path):
     msg = str(err.value)
     assert "'lokitalk-tests/absent-hubert'" in msg and "hf download" in msg
     assert "--model FOLDER" in msg and "\n" not in msg
+    mp3 = tmp_path / "talk.mp3"
+    mp3.write_bytes(b"ID3" + bytes(40))
+    with pytest.raises(WavError, match="cannot read as a PCM WAV"):  # before the model loads
+        extract_features(mp3, "hubert@" + str(tmp_path))  # a folder with no weights in it
     (tmp_path / "empty").mkdir()
     with pytest.raises(ExtractorError, match="could not be loaded"):
         load_extractor("wav2vec", str(tmp_path / "empty"))

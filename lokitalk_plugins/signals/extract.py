@@ -5,7 +5,9 @@
 >>> feats = extract_features("speech.wav", "studio", n_mels=32)  # [N, 16, 32], as aud.npy
 
 The WAV may have any sample rate and channel count: it is brought to 16 kHz (``resample``)
-first; HuBERT and wav2vec keep the first channel, as the originals' scripts do. Specs and
+first; HuBERT and wav2vec keep the first channel, as the originals' scripts do. Memory: the
+mono signal (4 bytes a sample at the file's rate and at 16 kHz) plus one model run, a
+20 s HuBERT clip or a 1.4 s wav2vec segment, with a progress bar over them. Specs and
 weights: ``lokitalk_plugins.signals.extractors``; the layouts: ``hubert_features`` and
 ``wav2vec_features``.
 """

@@ -47,12 +47,12 @@ def featurizer_of(folder: Path, audio_file: str, given: str | None = None) -> st
     ``audio_file``: ``given`` (the user's word, checked against the file's layout), else the
     studio's log-mel when they match ``aud.wav``, else what the originals' file name says
     (aud_hu.npy, aud_eo.npy, aud_ds.npy), else None (unknown)."""
-    from lokitalk_plugins.signals.extractors import check_spec_fits, spec_from_file
+    from lokitalk_plugins.signals.extractors import check_spec_fits, resolve_spec, spec_from_file
 
     path = Path(folder) / audio_file
     if given is not None:
         check_spec_fits(given, path)
-        return given
+        return resolve_spec(given)
     if studio_featurizer_matches(Path(folder), audio_file):
         return "studio"
     return spec_from_file(path)

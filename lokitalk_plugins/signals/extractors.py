@@ -23,6 +23,7 @@ __all__ = [
     "ExtractorError",
     "parse_spec",
     "format_spec",
+    "resolve_spec",
     "spec_from_file",
     "check_spec_fits",
     "deepspeech_message",
@@ -62,6 +63,15 @@ def format_spec(name: str, model: str | None = None) -> str:
     """The spec of an extractor and model: the bare name for the default model."""
     name, default = parse_spec(name)
     return name if model in (None, default) else f"{name}@{model}"
+
+
+def resolve_spec(spec: str) -> str:
+    """The spec with a local model folder made absolute (so a workspace's record holds from
+    any working directory); names and the default model are kept as they are."""
+    name, model = parse_spec(spec)
+    if model is not None and Path(model).expanduser().is_dir():
+        model = str(Path(model).expanduser().resolve())
+    return format_spec(name, model)
 
 
 def spec_from_file(path) -> str | None:

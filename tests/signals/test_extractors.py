@@ -15,6 +15,7 @@ from lokitalk_plugins.signals.extractors import (
     format_spec,
     load_extractor,
     parse_spec,
+    resolve_spec,
     spec_from_file,
 )
 from lokitalk_plugins.signals.hubert_features import hubert_frame_count, hubert_frames
@@ -204,12 +205,18 @@ def test_deepspeech_is_refused_with_the_command_to_run(tmp_path):
     assert "--audio-features talk.npy" in msg
 
 
-def test_specs_and_what_a_file_says(tmp_path):
+def test_specs_and_what_a_file_says(tmp_path, monkeypatch):
     assert parse_spec("hubert") == ("hubert", "facebook/hubert-large-ls960-ft")
     assert parse_spec("wav2vec@/m/x") == ("wav2vec", "/m/x")
     assert parse_spec("studio") == ("studio", None)
     assert format_spec("hubert", "facebook/hubert-large-ls960-ft") == "hubert"
     assert format_spec("hubert", "/m/h") == "hubert@/m/h"
+    (tmp_path / "m").mkdir()
+    with monkeypatch.context() as m:
+        m.chdir(tmp_path)
+        assert resolve_spec("hubert@m") == f"hubert@{tmp_path.resolve() / 'm'}"
+        assert resolve_spec("wav2vec@org/name") == "wav2vec@org/name"  # a Hub name stays
+        assert resolve_spec("hubert") == "hubert" and resolve_spec("studio") == "studio"
     with pytest.raises(ExtractorError, match="unknown audio extractor 'mfcc'"):
         parse_spec("mfcc")
     with pytest.raises(ExtractorError, match="takes no model"):

@@ -142,6 +142,17 @@ def test_hubert_clips_are_the_originals(hubert, n):
     assert torch.allclose(ours, ref, atol=1e-6)
 
 
+def test_a_long_wav_runs_in_the_originals_20_s_clips(hubert):
+    _, forward = hubert
+    values = torch.from_numpy(_normalize(_wav(21 * 16000 + 123, seed=4)))  # 21 s: two clips
+    calls = []
+    ours = hubert_frames(values, lambda v: calls.append(v.shape[1]) or forward(v))
+    assert calls == [320080, 16123]  # 1000 frames, then the rest from sample 320000
+    ref = _original_hubert_clips(values, forward, clip_frames=1000)
+    assert ours.shape == (hubert_frame_count(values.numel()), 32) == (1050, 32)
+    assert torch.allclose(ours, ref, atol=1e-6)
+
+
 def test_hubert_one_clip_is_one_pass_and_the_end_is_zero_padded(hubert):
     _, forward = hubert
     values = torch.from_numpy(_normalize(_wav(16000 + 80 + 320 * 3, seed=2)))

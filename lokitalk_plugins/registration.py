@@ -15,7 +15,8 @@ Registered names (short name; the module-qualified name also works):
   them is reported as a warning, and the core configurables stay usable);
 - ``wrap``, ``RSDF``, ``JointDeformation``: a backbone with a deformation plug-in (the
   ablation settings O+D and O+D+R of LokiTalk's Table 2: ``configs/*_od.gin``, ``*_odr.gin``),
-  ``load_audio2motion``: a trained Audio2Motion VAE as RSDF's F_a (``configs/audio2motion.gin``).
+  ``load_audio2motion``: a trained Audio2Motion VAE as RSDF's F_a (``configs/audio2motion.gin``);
+- ``velocity_loss``: DH-NeRF's velocity loss (eq. 7), its weight λ_v from ``configs/velocity.gin``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import warnings
 import gin
 
 from lokitalk_plugins.data.folder import TalkingHeadFolder
+from lokitalk_plugins.losses.velocity import velocity_loss
 from lokitalk_plugins.train.run import run_training
 from lokitalk_plugins.train.trainer import Trainer
 
@@ -50,6 +52,13 @@ _register(
 )
 _register(
     TalkingHeadFolder, "TalkingHeadFolder", "lokitalk_plugins.data", denylist=["root", "split"]
+)
+# the weight and form of eq. 7; the frames' colours come from the caller
+_register(
+    velocity_loss,
+    "velocity_loss",
+    "lokitalk_plugins.losses",
+    allowlist=["weight", "squared"],
 )
 
 

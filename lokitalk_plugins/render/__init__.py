@@ -18,6 +18,7 @@ from .composite import Composite, composite, composite_background
 from .grid import HEAD_AABB, OccupancyGrid
 from .grid_state import GRID_BUFFERS, expose_grid_buffers
 from .morton import dense_to_morton, morton3d, morton_order, morton_to_dense, pack_bits, unpack_bits
+from .neural import NeuralRenderer, low_res_camera, low_res_rays
 from .rays import get_rays, near_far_from_aabb, pixel_grid
 from .renderer import Field, RenderResult, VolumeRenderer
 from .sampling import DEFAULT_STEP, PackedSamples, march_rays
@@ -37,6 +38,7 @@ __all__ = [
     "Field",
     "GRID_BUFFERS",
     "HEAD_AABB",
+    "NeuralRenderer",
     "OccupancyGrid",
     "PackedSamples",
     "RenderResult",
@@ -47,6 +49,8 @@ __all__ = [
     "expose_grid_buffers",
     "get_rays",
     "has_torch_scatter",
+    "low_res_camera",
+    "low_res_rays",
     "march_rays",
     "morton3d",
     "morton_order",

@@ -1,0 +1,195 @@
+"""Train the lip-sync module (DH-NeRF §3.4) on one folder, score it, save and load it.
+
+>>> summary = train_lipsync("data/obama", "lipsync.pt", steps=1000)
+>>> model = load_lipsync("lipsync.pt", audio_in_dim=29)
+>>> f_a = model.feature(windows)     # [B, 8, 29, 16] -> [B, 32], unit vectors
+
+The loop, windows and checkpoint follow ``audio2motion_train``: one weights-only file
+``{"kind": "lipsync", "config": {...}, "state_dict": {...}, "summary": {...}}``.
+
+Lips crops (``lips_crops``): one box size for the whole clip (the largest lips box of its
+frames, grown by ``margin`` and widened to the crop's aspect), centred on each frame's lips,
+resampled bilinearly to ``crop`` pixels; so the crop follows the head while an open mouth
+stays larger than a closed one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from lokitalk_plugins.data.masks import LIPS
+from lokitalk_plugins.data.readers import read_rgb
+from lokitalk_plugins.signals.audio2motion_data import gather_windows, padded_features, read_split
+from lokitalk_plugins.signals.checkpoints import load_signal_model
+from lokitalk_plugins.signals.lipsync import (
+    NEGATIVES,
+    TAU,
+    LipSync,
+    draw_negatives,
+    info_nce,
+    negative_candidates,
+)
+from lokitalk_plugins.train.checkpoint import atomic_save
+
+__all__ = ["KIND", "lips_crops", "check_clip", "lipsync_scores", "train_lipsync", "load_lipsync"]
+
+KIND = "lipsync"
+
+
+def lips_crops(images: torch.Tensor, landmarks: torch.Tensor, crop=(16, 24), margin=0.15):
+    """images [n, H, W, 3] in [0, 1], landmarks [n, 68, 2] pixels -> crops [n, 3, h, w]."""
+    n, H, W, _ = images.shape
+    lips = landmarks[:, LIPS].to(torch.float32)
+    lo, hi = lips.min(dim=1).values, lips.max(dim=1).values  # [n, 2] (x, y)
+    centre = (lo + hi) / 2
+    half = ((hi - lo) / 2).max(dim=0).values * (1 + 2 * margin)  # [2] (x, y)
+    h, w = crop
+    half = torch.maximum(half, torch.stack([half[1] * w / h, half[0] * h / w]))
+    rows = (torch.arange(h, dtype=torch.float32) + 0.5) / h * 2 - 1
+    cols = (torch.arange(w, dtype=torch.float32) + 0.5) / w * 2 - 1
+    u = centre[:, None, None, 0] + half[0] * cols[None, None, :]  # pixels [n, 1, w]
+    v = centre[:, None, None, 1] + half[1] * rows[None, :, None]  # pixels [n, h, 1]
+    grid = torch.stack(torch.broadcast_tensors(2 * u / W - 1, 2 * v / H - 1), dim=-1)
+    img = images.permute(0, 3, 1, 2).to(torch.float32)
+    return F.grid_sample(img, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def check_clip(root, aud_ids, num_windows: int, negatives: int, min_gap: int) -> torch.Tensor:
+    """The negative candidates [n, n] of a split, after checking it can train (ValueError)."""
+    n = len(aud_ids)
+    if n < num_windows:
+        raise ValueError(
+            f"{root}: the train split has {n} frames, shorter than the audio window of "
+            f"{num_windows} frames: use a longer clip"
+        )
+    cand = negative_candidates(torch.as_tensor(aud_ids), min_gap)
+    fewest = int(cand.sum(dim=1).min())
+    if fewest < negatives:
+        raise ValueError(
+            f"{root}: too few frames for {negatives} negatives: with {n} frames, some frame has "
+            f"only {fewest} frames at least {min_gap} frames away; use a longer clip, or lower "
+            "--negatives or --min-gap"
+        )
+    return cand
+
+
+@torch.no_grad()
+def lipsync_scores(model: LipSync, crops, windows, candidates, negatives, tau=TAU, seed=0):
+    """InfoNCE and top-1 retrieval of every frame as the anchor, against ``negatives`` drawn
+    with ``seed``: {"loss", "top1", "chance", "frames"}; top1 = share of anchors whose own
+    audio is the most similar of the N + 1; chance = 1 / (N + 1)."""
+    n = crops.shape[0]
+    neg = draw_negatives(
+        candidates, torch.arange(n), negatives, torch.Generator().manual_seed(seed)
+    )
+    f_lip, f_al = model.encode_lips(crops), model.encode_audio(windows)
+    loss = info_nce(f_lip, f_al, f_al[neg], tau)
+    sims = torch.cat([f_al[:, None], f_al[neg]], 1)
+    sims = torch.einsum("bd,bnd->bn", F.normalize(f_lip, dim=-1), F.normalize(sims, dim=-1))
+    top1 = (sims.argmax(dim=1) == 0).float().mean()
+    return {"loss": float(loss.mean()), "top1": float(top1), "chance": 1.0 / (negatives + 1),
+            "frames": int(n)}  # fmt: skip
+
+
+def _split(root: Path, split: str, padded, crop, margin, num_windows):
+    img_ids, aud_ids, lms = read_split(root, split)
+    if not img_ids:
+        return None, None, aud_ids
+    images = np.stack([read_rgb(root / f"gt_imgs/{i}.jpg") for i in img_ids])
+    crops = lips_crops(torch.from_numpy(images).float() / 255.0, lms, crop, margin)
+    return crops, gather_windows(padded, torch.tensor(aud_ids), num_windows), aud_ids
+
+
+def train_lipsync(
+    folder: str | Path,
+    out: str | Path,
+    steps: int = 1000,
+    batch: int = 32,
+    lr: float = 1e-3,
+    seed: int = 0,
+    audio_file: str = "aud.npy",
+    dim: int = 32,
+    negatives: int = NEGATIVES,
+    min_gap: int = 8,
+    tau: float = TAU,
+    crop: tuple[int, int] = (16, 24),
+    margin: float = 0.15,
+    progress: bool = True,
+) -> dict:
+    """Train on the folder's train split with InfoNCE (eq. 8), score train (and val when it
+    has enough frames), save to ``out``. Seeded: the same arguments give the same weights.
+
+    negatives: N per anchor (10); min_gap: frames between an anchor and its negatives (8);
+    tau: temperature (0.5); dim: size of F_lip, F_al; lr decays by cosine to lr / 10.
+    Raises ValueError for a train split shorter than the audio window, or too short for N
+    negatives. Returns {"train": scores, "val": scores or None, "loss_first", "loss_last",
+    "steps", "out", ...} (``lipsync_scores``).
+    """
+    root, num_windows = Path(folder), 8
+    _, aud_ids, _ = read_split(root, "train")
+    cand = check_clip(root, aud_ids, num_windows, negatives, min_gap)
+    padded = padded_features(root, audio_file, num_windows)
+    crops, windows, _ = _split(root, "train", padded, crop, margin, num_windows)
+    feats = padded[num_windows // 2 : -(num_windows - num_windows // 2)]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = LipSync(padded.shape[1], dim=dim, crop=crop)
+    model.set_stats(feats.mean(dim=(0, 2)), feats.std(dim=(0, 2)),
+                    crops.mean(dim=(0, 2, 3)), crops.std(dim=(0, 2, 3)))  # fmt: skip
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(steps, 1), eta_min=lr / 10)
+    n, losses = crops.shape[0], []
+    bar = tqdm(range(steps), desc="lipsync", disable=not progress)
+    for step in bar:
+        idx = torch.randint(0, n, (min(batch, n),), generator=gen)
+        neg = draw_negatives(cand, idx, negatives, gen)  # [B, N]
+        # each frame's audio encoded once per step, however often it is drawn
+        ids, inv = torch.unique(torch.cat([idx, neg.flatten()]), return_inverse=True)
+        f_al = model.encode_audio(windows[ids])[inv]
+        pos, neg_f = f_al[: idx.numel()], f_al[idx.numel() :].view(*neg.shape, -1)
+        loss = info_nce(model.encode_lips(crops[idx]), pos, neg_f, tau).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        losses.append(loss.item())
+        if step % 20 == 0:
+            bar.set_postfix(loss=f"{losses[-1]:.4f}")
+    model.eval()
+    val_crops, val_windows, val_aud = _split(root, "val", padded, crop, margin, num_windows)
+    val = None
+    if val_crops is not None:
+        val_cand = negative_candidates(torch.as_tensor(val_aud), min_gap)
+        if int(val_cand.sum(dim=1).min()) >= negatives:
+            val = lipsync_scores(model, val_crops, val_windows, val_cand, negatives, tau, seed)
+    k = max(1, min(50, steps // 10))
+    summary = {
+        "train": lipsync_scores(model, crops, windows, cand, negatives, tau, seed),
+        "val": val,
+        "loss_first": sum(losses[:k]) / k if losses else float("nan"),
+        "loss_last": sum(losses[-k:]) / k if losses else float("nan"),
+        "steps": int(steps), "seed": int(seed), "negatives": int(negatives),
+        "min_gap": int(min_gap), "tau": float(tau), "audio_file": audio_file, "out": str(out),
+    }  # fmt: skip
+    ckpt = {"kind": KIND, "config": model.config(), "state_dict": model.state_dict(),
+            "summary": {k_: v for k_, v in summary.items() if k_ != "out"}}  # fmt: skip
+    atomic_save(ckpt, out)
+    return summary
+
+
+def load_lipsync(path: str | Path, audio_in_dim: int | None = None, map_location="cpu"):
+    """Load a ``train_lipsync`` checkpoint (weights-only) into a LipSync in eval mode.
+
+    audio_in_dim: the K of the features you will feed it (a checkpoint trained on other
+    features is refused). Raises CheckpointError naming the file when it is not a lip-sync
+    checkpoint, or its config or weights do not fit.
+    """
+    return load_signal_model(
+        path, KIND, LipSync, "a lip-sync", "lokitalk lipsync", audio_in_dim, map_location
+    )

@@ -5,7 +5,10 @@ field returns a density and a feature vector M(x) (256-d in the paper) instead o
 and the volume renderer weight-sums the features per ray (``VolumeRenderer.render_rays(...,
 extras=("feature",))``). The resulting feature image [B, C, h, w] goes through
 ``NeuralRenderer``: Conv2D + leaky ReLU layers that double the resolution log2(s) times,
-as in StyleNeRF and HeadNeRF, to the RGB image [B, 3, s h, s w].
+as in StyleNeRF and HeadNeRF, to the RGB image [B, 3, s h, s w]. ``render_neural`` does the
+whole path for one frame: the neural renderer sees the features and, as its first three
+channels, the low-resolution colour composited over the (block-averaged) background, so the
+background reaches it too (``in_dim`` = feature size + 3).
 
 Layout of ``NeuralRenderer`` (ours; the paper gives the layer kinds, not their sizes):
 a 1x1 convolution C -> hidden; then per 2x step: bilinear upsampling, two 3x3
@@ -24,7 +27,7 @@ from torch import nn
 
 from .rays import get_rays
 
-__all__ = ["NeuralRenderer", "low_res_camera", "low_res_rays"]
+__all__ = ["NeuralRenderer", "low_res_camera", "low_res_rays", "block_mean", "render_neural"]
 
 
 def _check_scale(scale: int) -> int:
@@ -119,3 +122,46 @@ class NeuralRenderer(nn.Module):
         if channels_last:
             out = out.permute(0, 2, 3, 1)
         return out.squeeze(0) if squeeze else out
+
+
+def block_mean(image: torch.Tensor, scale: int) -> torch.Tensor:
+    """[H, W, C] -> [H/s, W/s, C]: the mean of each s x s block (a background at 1/s)."""
+    s = _check_scale(scale)
+    x = image.permute(2, 0, 1)[None]
+    return F.avg_pool2d(x, s)[0].permute(1, 2, 0)
+
+
+def render_neural(
+    volume,
+    neural: NeuralRenderer,
+    field,
+    c2w: torch.Tensor,
+    intrinsics,
+    H: int,
+    W: int,
+    bg=None,
+    training: bool = True,
+    feature: str = "feature",
+) -> dict:
+    """One frame through rays at 1/s (s = ``neural.scale``), the volume renderer and the
+    neural renderer.
+
+    volume: a ``VolumeRenderer``; field: (x [S, 3], d [S, 3]) -> dict(sigma, color, feature
+    [S, C], ...) with C + 3 = ``neural.in_dim``; bg: [H, W, 3] (averaged per block), [3], a
+    scalar or None. training: marching with gradients (else inference rounds).
+    Returns {"rgb": [H, W, 3], "low_rgb": [h, w, 3], "alpha": [h, w], "result": the
+    low-resolution RenderResult}.
+    """
+    rays_o, rays_d, (h, w) = low_res_rays(c2w, intrinsics, H, W, neural.scale)
+    if isinstance(bg, torch.Tensor) and bg.dim() == 3:
+        bg = block_mean(bg, neural.scale).reshape(h * w, -1)
+    res = volume.render_rays(rays_o, rays_d, bg, training=training, extras=(feature,), field=field)
+    feats = res.extras[feature].reshape(h * w, -1)
+    image = torch.cat([res.rgb, feats], dim=-1).reshape(h, w, -1)
+    rgb = neural(image, channels_last=True)
+    return {
+        "rgb": rgb,
+        "low_rgb": res.rgb.reshape(h, w, 3),
+        "alpha": res.weights_sum.reshape(h, w),
+        "result": res,
+    }

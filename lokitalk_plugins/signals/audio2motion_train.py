@@ -28,8 +28,7 @@ from lokitalk_plugins.signals.audio2motion_data import (
     padded_features,
     read_split,
 )
-from lokitalk_plugins.signals.checkpoints import load_signal_model
-from lokitalk_plugins.train.checkpoint import atomic_save
+from lokitalk_plugins.train.checkpoint import CheckpointError, atomic_save, load_checkpoint
 
 __all__ = ["train_audio2motion", "motion_errors", "load_audio2motion", "KIND"]
 
@@ -157,7 +156,24 @@ def load_audio2motion(
     features is refused. Raises CheckpointError naming the file when it is not an
     Audio2Motion checkpoint, its config is incomplete, or its weights do not fit the config.
     """
-    return load_signal_model(
-        path, KIND, Audio2Motion, "an Audio2Motion", "lokitalk audio2motion", audio_in_dim,
-        map_location,
-    )  # fmt: skip
+    ckpt = load_checkpoint(path, map_location=map_location)
+    if ckpt.get("kind") != KIND or not isinstance(ckpt.get("config"), dict):
+        raise CheckpointError(f"{path}: not an Audio2Motion checkpoint (kind {ckpt.get('kind')!r})")
+    config = ckpt["config"]
+    try:
+        model = Audio2Motion(**config)
+    except TypeError as err:
+        raise CheckpointError(f"{path}: Audio2Motion config {config} does not fit: {err}") from None
+    if audio_in_dim is not None and int(audio_in_dim) != model.audio_in_dim:
+        raise CheckpointError(
+            f"{path}: this Audio2Motion was trained on audio features with "
+            f"K={model.audio_in_dim} channels, but K={audio_in_dim} was asked for; "
+            "train one on these features (lokitalk audio2motion --audio-file ...)"
+        )
+    try:
+        model.load_state_dict(ckpt["state_dict"])
+    except (RuntimeError, KeyError) as err:
+        raise CheckpointError(
+            f"{path}: weights do not fit the saved config {config}: {err}"
+        ) from None
+    return model.eval()

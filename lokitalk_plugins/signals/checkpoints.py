@@ -1,5 +1,5 @@
-"""Loading the one-file, weights-only checkpoints of the signal plug-ins (Audio2Motion,
-lip sync): the kind, the constructor config, the audio features' K, then the weights."""
+"""Loading the one-file, weights-only checkpoints of a signal plug-in (the lip-sync module):
+the kind, the constructor config, the audio features' K, then the weights."""
 
 from __future__ import annotations
 

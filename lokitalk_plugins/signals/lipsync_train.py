@@ -5,7 +5,8 @@
 >>> f_a = model.feature(windows)     # [B, 8, 29, 16] -> [B, 32], unit vectors
 
 The loop, windows and checkpoint follow ``audio2motion_train``: one weights-only file
-``{"kind": "lipsync", "config": {...}, "state_dict": {...}, "summary": {...}}``.
+``{"kind": "lipsync", "config": {...}, "state_dict": {...}, "lips_box": {"half": [2]
+pixels (x, y), "margin": float}, "summary": {...}}``.
 
 Lips crops (``lips_crops``): one box size for the whole clip (the largest lips box of its
 frames, grown by ``margin`` and widened to the crop's aspect), centred on each frame's lips,
@@ -36,20 +37,36 @@ from lokitalk_plugins.signals.lipsync import (
 )
 from lokitalk_plugins.train.checkpoint import atomic_save
 
-__all__ = ["KIND", "lips_crops", "check_clip", "lipsync_scores", "train_lipsync", "load_lipsync"]
+__all__ = [
+    "KIND",
+    "lips_box",
+    "crop_at",
+    "lips_crops",
+    "check_clip",
+    "lipsync_scores",
+    "train_lipsync",
+    "load_lipsync",
+]
 
 KIND = "lipsync"
 
 
-def lips_crops(images: torch.Tensor, landmarks: torch.Tensor, crop=(16, 24), margin=0.15):
-    """images [n, H, W, 3] in [0, 1], landmarks [n, 68, 2] pixels -> crops [n, 3, h, w]."""
-    n, H, W, _ = images.shape
+def lips_box(landmarks: torch.Tensor, crop=(16, 24), margin=0.15):
+    """The clip's lips box: landmarks [n, 68, 2] pixels -> centres [n, 2] (x, y) of each
+    frame's lips, and one half-size [2] (x, y): the largest lips box, grown by ``margin`` on
+    each side and widened to the crop's aspect h:w."""
     lips = landmarks[:, LIPS].to(torch.float32)
     lo, hi = lips.min(dim=1).values, lips.max(dim=1).values  # [n, 2] (x, y)
-    centre = (lo + hi) / 2
-    half = ((hi - lo) / 2).max(dim=0).values * (1 + 2 * margin)  # [2] (x, y)
+    half = ((hi - lo) / 2).max(dim=0).values * (1 + 2 * margin)
     h, w = crop
-    half = torch.maximum(half, torch.stack([half[1] * w / h, half[0] * h / w]))
+    return (lo + hi) / 2, torch.maximum(half, torch.stack([half[1] * w / h, half[0] * h / w]))
+
+
+def crop_at(images: torch.Tensor, centre: torch.Tensor, half: torch.Tensor, crop=(16, 24)):
+    """images [n, H, W, 3], box centres [n, 2] and half-size [2] pixels -> [n, 3, h, w]
+    (bilinear; pixel i spans [i, i+1); the border repeats outside the image)."""
+    n, H, W, _ = images.shape
+    h, w = crop
     rows = (torch.arange(h, dtype=torch.float32) + 0.5) / h * 2 - 1
     cols = (torch.arange(w, dtype=torch.float32) + 0.5) / w * 2 - 1
     u = centre[:, None, None, 0] + half[0] * cols[None, None, :]  # pixels [n, 1, w]
@@ -57,6 +74,12 @@ def lips_crops(images: torch.Tensor, landmarks: torch.Tensor, crop=(16, 24), mar
     grid = torch.stack(torch.broadcast_tensors(2 * u / W - 1, 2 * v / H - 1), dim=-1)
     img = images.permute(0, 3, 1, 2).to(torch.float32)
     return F.grid_sample(img, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def lips_crops(images: torch.Tensor, landmarks: torch.Tensor, crop=(16, 24), margin=0.15):
+    """images [n, H, W, 3] in [0, 1], landmarks [n, 68, 2] pixels -> crops [n, 3, h, w]."""
+    centre, half = lips_box(landmarks, crop, margin)
+    return crop_at(images, centre, half, crop)
 
 
 def check_clip(root, aud_ids, num_windows: int, negatives: int, min_gap: int) -> torch.Tensor:
@@ -96,13 +119,19 @@ def lipsync_scores(model: LipSync, crops, windows, candidates, negatives, tau=TA
             "frames": int(n)}  # fmt: skip
 
 
-def _split(root: Path, split: str, padded, crop, margin, num_windows):
+def _split(root: Path, split: str, padded, crop, margin, num_windows, half=None):
+    """Crops [n, 3, h, w], windows [n, 8, K, T], aud_ids, and (images, centres, half) to
+    crop again elsewhere; the box half-size is the train split's (``half``) when given."""
     img_ids, aud_ids, lms = read_split(root, split)
     if not img_ids:
-        return None, None, aud_ids
-    images = np.stack([read_rgb(root / f"gt_imgs/{i}.jpg") for i in img_ids])
-    crops = lips_crops(torch.from_numpy(images).float() / 255.0, lms, crop, margin)
-    return crops, gather_windows(padded, torch.tensor(aud_ids), num_windows), aud_ids
+        return None, None, aud_ids, None
+    images = torch.from_numpy(np.stack([read_rgb(root / f"gt_imgs/{i}.jpg") for i in img_ids]))
+    images = images.float() / 255.0
+    centre, own = lips_box(lms, crop, margin)
+    half = own if half is None else half
+    crops = crop_at(images, centre, half, crop)
+    windows = gather_windows(padded, torch.tensor(aud_ids), num_windows)
+    return crops, windows, aud_ids, (images, centre, half)
 
 
 def train_lipsync(
@@ -119,13 +148,17 @@ def train_lipsync(
     tau: float = TAU,
     crop: tuple[int, int] = (16, 24),
     margin: float = 0.15,
+    jitter: float = 0.0,
+    audio_noise: float = 0.0,
     progress: bool = True,
 ) -> dict:
     """Train on the folder's train split with InfoNCE (eq. 8), score train (and val when it
     has enough frames), save to ``out``. Seeded: the same arguments give the same weights.
 
     negatives: N per anchor (10); min_gap: frames between an anchor and its negatives (8);
-    tau: temperature (0.5); dim: size of F_lip, F_al; lr decays by cosine to lr / 10.
+    tau: temperature (0.5); dim: size of F_lip, F_al; lr decays by cosine to lr / 10;
+    jitter: the anchors' lips box moves by up to this fraction of its half-size (uniform);
+    audio_noise: Gaussian noise added to the windows, in standard deviations per channel.
     Raises ValueError for a train split shorter than the audio window, or too short for N
     negatives. Returns {"train": scores, "val": scores or None, "loss_first", "loss_last",
     "steps", "out", ...} (``lipsync_scores``).
@@ -134,7 +167,9 @@ def train_lipsync(
     _, aud_ids, _ = read_split(root, "train")
     cand = check_clip(root, aud_ids, num_windows, negatives, min_gap)
     padded = padded_features(root, audio_file, num_windows)
-    crops, windows, _ = _split(root, "train", padded, crop, margin, num_windows)
+    crops, windows, _, (images, centre, half) = _split(
+        root, "train", padded, crop, margin, num_windows
+    )
     feats = padded[num_windows // 2 : -(num_windows - num_windows // 2)]
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -151,9 +186,17 @@ def train_lipsync(
         neg = draw_negatives(cand, idx, negatives, gen)  # [B, N]
         # each frame's audio encoded once per step, however often it is drawn
         ids, inv = torch.unique(torch.cat([idx, neg.flatten()]), return_inverse=True)
-        f_al = model.encode_audio(windows[ids])[inv]
+        w = windows[ids]
+        if audio_noise > 0:  # Gaussian noise of audio_noise standard deviations per channel
+            eps = torch.randn(w.shape, generator=gen)
+            w = w + audio_noise * eps * model.audio_std[:, None]
+        f_al = model.encode_audio(w)[inv]
         pos, neg_f = f_al[: idx.numel()], f_al[idx.numel() :].view(*neg.shape, -1)
-        loss = info_nce(model.encode_lips(crops[idx]), pos, neg_f, tau).mean()
+        anchors = crops[idx]
+        if jitter > 0:  # the box moves by up to jitter * its half-size, per anchor
+            u = torch.rand(idx.numel(), 2, generator=gen) * 2 - 1
+            anchors = crop_at(images[idx], centre[idx] + jitter * u * half, half, crop)
+        loss = info_nce(model.encode_lips(anchors), pos, neg_f, tau).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -162,7 +205,9 @@ def train_lipsync(
         if step % 20 == 0:
             bar.set_postfix(loss=f"{losses[-1]:.4f}")
     model.eval()
-    val_crops, val_windows, val_aud = _split(root, "val", padded, crop, margin, num_windows)
+    val_crops, val_windows, val_aud, _ = _split(
+        root, "val", padded, crop, margin, num_windows, half
+    )
     val = None
     if val_crops is not None:
         val_cand = negative_candidates(torch.as_tensor(val_aud), min_gap)
@@ -175,9 +220,11 @@ def train_lipsync(
         "loss_first": sum(losses[:k]) / k if losses else float("nan"),
         "loss_last": sum(losses[-k:]) / k if losses else float("nan"),
         "steps": int(steps), "seed": int(seed), "negatives": int(negatives),
-        "min_gap": int(min_gap), "tau": float(tau), "audio_file": audio_file, "out": str(out),
+        "min_gap": int(min_gap), "tau": float(tau), "jitter": float(jitter),
+        "audio_noise": float(audio_noise), "audio_file": audio_file, "out": str(out),
     }  # fmt: skip
     ckpt = {"kind": KIND, "config": model.config(), "state_dict": model.state_dict(),
+            "lips_box": {"half": half, "margin": float(margin)},
             "summary": {k_: v for k_, v in summary.items() if k_ != "out"}}  # fmt: skip
     atomic_save(ckpt, out)
     return summary

@@ -137,6 +137,17 @@ def test_training_lowers_the_loss_and_retrieves_the_audio(trained):
     assert s["train"]["top1"] > 3 * s["train"]["chance"]
 
 
+def test_augmentation_is_seeded_and_trains(folder, tmp_path):
+    kw = dict(steps=20, batch=8, seed=3, jitter=0.15, audio_noise=0.2, progress=False)
+    a = train_lipsync(folder, tmp_path / "a.pt", **kw)
+    b = train_lipsync(folder, tmp_path / "b.pt", **kw)
+    assert a["loss_last"] == b["loss_last"] and a["jitter"] == 0.15
+    plain = train_lipsync(folder, tmp_path / "c.pt", **(kw | dict(jitter=0.0, audio_noise=0.0)))
+    assert plain["loss_last"] != a["loss_last"]
+    box = load_checkpoint(tmp_path / "a.pt")["lips_box"]
+    assert box["half"].shape == (2,) and box["half"][0] / box["half"][1] >= 24 / 16 - 1e-6
+
+
 def test_too_few_frames_for_the_negatives(folder, tmp_path):
     with pytest.raises(ValueError, match="too few frames for 40 negatives"):
         train_lipsync(folder, tmp_path / "x.pt", steps=1, negatives=40, progress=False)

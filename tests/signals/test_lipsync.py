@@ -216,3 +216,31 @@ def test_audio_branch_is_f_a_of_a_wrapped_backbone(trained, folder):
     backbone_fa, plugin_fa = model.split_audio(model.encode_audio(w))
     torch.testing.assert_close(plugin_fa, lip.feature(w))
     assert model.frozen_prefixes == ("audio2motion.",)
+
+
+@pytest.mark.slow
+def test_lipsync_gin_trains_a_wrapped_er_nerf(trained, folder, tmp_path):
+    import gin
+
+    import lokitalk_plugins.registration  # noqa: F401
+    from lokitalk_plugins.commands.workspace import load_system, write_run
+    from lokitalk_plugins.train.run import train_from_config
+
+    path, _ = trained
+    files = ["configs/er_nerf_odr.gin", "configs/studio_quick.gin", "configs/lipsync.gin"]
+    binds = ["head/Trainer.steps = 3", "Trainer.val_every = 3", "ERNeRF.grid_size = 32",
+             "TalkingHeadSystem.num_rays = 128", "ERNeRF.ind_num = 64",
+             f"load_lipsync.path = '{path}'"]  # fmt: skip
+    try:
+        write_run(tmp_path, folder, files, binds, "aud.npy")
+        out = train_from_config(files, binds, data=folder, workspace=tmp_path, progress=False)
+        assert out["stages"]["head"]["final_loss"] is not None
+        system, _, _ = load_system(tmp_path)
+        lip = system.model.audio2motion
+        assert isinstance(lip, LipSync) and system.model.rsdf.audio_dim == 32
+        # frozen: its weights are those of the checkpoint after training
+        ref = load_lipsync(path)
+        assert all(torch.equal(a, b) for a, b in zip(lip.state_dict().values(),
+                                                     ref.state_dict().values()))  # fmt: skip
+    finally:
+        gin.clear_config()

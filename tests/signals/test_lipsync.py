@@ -21,6 +21,7 @@ from lokitalk_plugins.signals.lipsync import (
 from lokitalk_plugins.signals.lipsync_train import (
     check_clip,
     lips_crops,
+    lipsync_scores,
     load_lipsync,
     train_lipsync,
 )
@@ -83,6 +84,28 @@ def test_negatives_are_far_distinct_and_seeded():
     assert torch.equal(neg, again)
     with pytest.raises(ValueError, match="fewer than 16 unrelated frames"):
         draw_negatives(cand, anchors, 16)
+
+
+def test_scores_of_perfect_and_blind_encoders():
+    class Fake:
+        def __init__(self, lips):
+            self.lips = lips
+
+        def encode_lips(self, crops):
+            return self.lips(crops)
+
+        def encode_audio(self, windows):
+            return torch.eye(30)[windows.long()]  # frame i's audio -> e_i
+
+    idx = torch.arange(30)
+    cand = negative_candidates(idx, 8)
+    perfect = lipsync_scores(Fake(lambda c: torch.eye(30)[c.long()]), idx, idx, cand, 10)
+    assert perfect["top1"] == 1.0 and perfect["chance"] == pytest.approx(1 / 11)
+    assert perfect["loss"] == pytest.approx(math.log(1 + 10 * math.exp(-2)), rel=1e-6)
+    # lips that see nothing: every similarity equal, log(N + 1), never a strict best
+    blind = lipsync_scores(Fake(lambda c: torch.ones(c.shape[0], 30)), idx, idx, cand, 10)
+    assert blind["loss"] == pytest.approx(math.log(11), rel=1e-6) and blind["frames"] == 30
+    assert blind["top1"] == 0.0
 
 
 def test_clip_errors():

@@ -18,13 +18,8 @@ from lokitalk_plugins.signals.lipsync import (
     info_nce,
     negative_candidates,
 )
-from lokitalk_plugins.signals.lipsync_train import (
-    check_clip,
-    lips_crops,
-    lipsync_scores,
-    load_lipsync,
-    train_lipsync,
-)
+from lokitalk_plugins.signals.lipsync_data import check_clip, lips_crops
+from lokitalk_plugins.signals.lipsync_train import lipsync_scores, load_lipsync, train_lipsync
 from lokitalk_plugins.train.checkpoint import CheckpointError, atomic_save, load_checkpoint
 
 STEPS = 150

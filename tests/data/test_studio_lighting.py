@@ -102,8 +102,9 @@ def test_render_with_the_fixed_light_equals_no_option():
     assert lambert(alb, n_, n_, torch.tensor([0.5]))[0, 0].item() == pytest.approx(0.825)
 
 
-def test_synth_command_flag(tmp_path):
+def test_synth_command_flag_and_preview(tmp_path):
     out = tmp_path / "studio"
     assert main(["synth", "--identities", "1", "--seconds", "0.2", "--size", "16", "--out",
-                 str(out), "--quiet", "--lighting"]) == 0  # fmt: skip
+                 str(out), "--quiet", "--lighting", "--preview"]) == 0  # fmt: skip
     assert load_truth(out / "id000").light_dir.shape == (5, 3)
+    assert (out / "id000.preview.png").read_bytes()[:4] == b"\x89PNG"

@@ -24,7 +24,7 @@ from .render import LIGHT
 __all__ = ["Lighting", "make_lighting", "MAX_SWING", "INTENSITY_RANGE"]
 
 MAX_SWING = np.radians([55.0, 30.0])  # azimuth (about the camera's y), elevation limits
-INTENSITY_RANGE = (0.4, 1.6)  # the key light's intensity stays within these
+INTENSITY_RANGE = (0.5, 1.3)  # the key light's intensity (above ~1.3, skin saturates)
 
 
 @dataclass

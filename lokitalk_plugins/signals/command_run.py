@@ -1,4 +1,4 @@
-"""What the signal plug-ins' training commands share: check the folder, train, report.
+"""The training commands of signal plug-ins (``lokitalk lipsync``): check the folder, train, report.
 
 Imported only when such a command runs (it imports nothing heavy itself).
 """

@@ -25,6 +25,7 @@ from .region import (
     region_weight_map,
     weighted_color_loss,
 )
+from .velocity import LAMBDA_V, velocity_loss
 
 __all__ = [
     "ATTENTION_REGIONS",
@@ -35,6 +36,7 @@ __all__ = [
     "LAMBDA_LPIPS",
     "LAMBDA_POSE",
     "LAMBDA_POSE_SMOOTH",
+    "LAMBDA_V",
     "LPIPS_START_FRACTION",
     "REGION_WEIGHTS",
     "alpha_entropy",
@@ -47,5 +49,6 @@ __all__ = [
     "ray_mse",
     "region_regularization",
     "region_weight_map",
+    "velocity_loss",
     "weighted_color_loss",
 ]

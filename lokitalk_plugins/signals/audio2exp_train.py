@@ -34,12 +34,12 @@ from lokitalk_plugins.signals.audio2exp import (
 )
 from lokitalk_plugins.signals.audio2exp_data import Clip, read_clip, runs, window_starts
 from lokitalk_plugins.signals.audio2motion_data import gather_windows, padded_features
-from lokitalk_plugins.signals.fit import (
-    fit,
-    loss_trend,
-    model_from_checkpoint,
-    save_model_checkpoint,
+from lokitalk_plugins.signals.checkpoints import (
+    load_signal_checkpoint,
+    load_signal_model,
+    save_signal_checkpoint,
 )
+from lokitalk_plugins.signals.fit import fit, loss_trend
 from lokitalk_plugins.train.checkpoint import CheckpointError
 
 __all__ = ["KIND", "train_audio2exp", "param_errors", "load_audio2exp_model", "load_audio2exp"]
@@ -180,7 +180,9 @@ def train_audio2exp(
         "audio_file": audio_file,
         "out": str(out),
     }
-    save_model_checkpoint(out, KIND, model, summary, axes=_condition_axes(model, clips, audio_file))
+    save_signal_checkpoint(
+        out, KIND, model, summary, axes=_condition_axes(model, clips, audio_file)
+    )
     return summary
 
 
@@ -189,9 +191,8 @@ def load_audio2exp_model(
 ) -> Audio2Exp:
     """The Audio2Exp of a ``train_audio2exp`` checkpoint, in eval mode (CheckpointError
     naming the file when it is another kind, does not fit, or was trained on another K)."""
-    model, _ = model_from_checkpoint(path, KIND, Audio2Exp, "Audio2Exp", audio_in_dim,
-                                     "lokitalk audio2exp", map_location)  # fmt: skip
-    return model
+    return load_signal_model(path, KIND, Audio2Exp, "an Audio2Exp", "lokitalk audio2exp",
+                             audio_in_dim, map_location)  # fmt: skip
 
 
 def load_audio2exp(
@@ -204,8 +205,9 @@ def load_audio2exp(
     """A trained Audio2Exp as an audio condition F_a [B, dim] (eval mode): ``source`` "params"
     (the standardised β̃ ⊕ P̃) or "hidden" (the LSTM state h), on its first ``dim`` principal
     axes. Bind it as RSDF's F_a with ``configs/audio2exp.gin``."""
-    model, ckpt = model_from_checkpoint(path, KIND, Audio2Exp, "Audio2Exp", audio_in_dim,
-                                        "lokitalk audio2exp", map_location)  # fmt: skip
+    model, ckpt = load_signal_checkpoint(
+        path, KIND, Audio2Exp, "an Audio2Exp", "lokitalk audio2exp", audio_in_dim, map_location
+    )
     axes = ckpt.get("axes")
     if not isinstance(axes, dict) or source not in axes:
         raise CheckpointError(f"{path}: no principal axes for source {source!r} (choose one "

@@ -27,12 +27,8 @@ from lokitalk_plugins.signals.audio2motion_data import (
     padded_features,
     read_split,
 )
-from lokitalk_plugins.signals.fit import (
-    fit,
-    loss_trend,
-    model_from_checkpoint,
-    save_model_checkpoint,
-)
+from lokitalk_plugins.signals.checkpoints import load_signal_model, save_signal_checkpoint
+from lokitalk_plugins.signals.fit import fit, loss_trend
 
 __all__ = ["train_audio2motion", "motion_errors", "load_audio2motion", "KIND"]
 
@@ -131,7 +127,7 @@ def train_audio2motion(
         "iod": stats["iod"],
         "points": list(MOTION_POINTS),
     }
-    save_model_checkpoint(out, KIND, model, summary, stats=stats_out)
+    save_signal_checkpoint(out, KIND, model, summary, stats=stats_out)
     return summary
 
 
@@ -144,6 +140,5 @@ def load_audio2motion(
     features is refused. Raises CheckpointError naming the file when it is not an
     Audio2Motion checkpoint, its config is incomplete, or its weights do not fit the config.
     """
-    model, _ = model_from_checkpoint(path, KIND, Audio2Motion, "Audio2Motion", audio_in_dim,
-                                     "lokitalk audio2motion", map_location)  # fmt: skip
-    return model
+    return load_signal_model(path, KIND, Audio2Motion, "an Audio2Motion", "lokitalk audio2motion",
+                             audio_in_dim, map_location)  # fmt: skip

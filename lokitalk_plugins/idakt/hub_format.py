@@ -108,6 +108,11 @@ def flatten_components(components: Mapping) -> tuple[dict[str, Tensor], dict[str
                     "weights hold tensors only; put other values in config."
                 )
             t = value.detach().cpu()
+            if t.is_floating_point() and not torch.isfinite(t).all():
+                raise HubBundleError(
+                    f"'{name}.{key}' holds NaN or infinite values: a bundle keeps finite "
+                    "weights only; save the last good checkpoint's weights instead."
+                )
             storage = t.untyped_storage()
             whole = storage.nbytes() == t.numel() * t.element_size() and t.is_contiguous()
             if not whole or storage.data_ptr() in seen:

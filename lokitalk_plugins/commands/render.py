@@ -26,12 +26,16 @@ def run(args) -> int:
     import numpy as np
 
     from lokitalk_plugins.train import render_video
+    from lokitalk_plugins.train.drive import prepare_audio
 
     from .workspace import load_dataset, load_system
 
+    feats = None
+    if args.audio_features:  # layout and finite values checked before the model is loaded
+        prepare_audio(args.audio_features)
+        feats = np.load(args.audio_features, allow_pickle=False)
     system, run_info, stage = load_system(Path(args.workspace))
     data = load_dataset(run_info, stage, "train", progress=not args.quiet)
-    feats = np.load(args.audio_features) if args.audio_features else None
     render_video(
         system, data, args.out, audio_features=feats, audio_wav=args.audio,
         featurizer=run_info.get("featurizer"), side_by_side=args.side_by_side,

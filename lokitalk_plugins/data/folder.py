@@ -17,7 +17,7 @@ import torch
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from lokitalk_plugins.data.audio import audio_window, load_audio_features
+from lokitalk_plugins.data.audio import audio_file_path, audio_window, load_audio_features
 from lokitalk_plugins.data.camera import nerf_matrix_to_ngp
 from lokitalk_plugins.data.frame_signals import EyeSignal, poses_6d, resolve_eye_source
 from lokitalk_plugins.data.masks import RegionMasks, region_masks
@@ -127,7 +127,7 @@ class TalkingHeadFolder(Dataset):
         raw = np.stack([f.matrix for f in transforms.frames])
         self.poses = nerf_matrix_to_ngp(raw.astype(np.float32), scale, offset)  # [N, 4, 4]
         self.H, self.W = image_size(self.root / f"gt_imgs/{self.img_ids[0]}.jpg")
-        self.audio_features = load_audio_features(self.root / audio_file)  # [N_aud, K, T]
+        self.audio_features = load_audio_features(audio_file_path(self.root, audio_file))
         source, au45 = resolve_eye_source(self.root, eye_source, self.img_ids)
         self.eye_source = source
         self._eye = EyeSignal(source, au45, self.H, self.W)

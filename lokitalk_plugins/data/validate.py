@@ -10,10 +10,18 @@ from pathlib import Path
 
 import numpy as np
 
-from lokitalk_plugins.data.audio import ACCEPTED_AUDIO_LAYOUTS, audio_layout
+from lokitalk_plugins.data.audio import (
+    ACCEPTED_AUDIO_LAYOUTS,
+    AudioLayoutError,
+    audio_file_path,
+    audio_layout,
+    nonfinite_message,
+    nonfinite_rows,
+)
+from lokitalk_plugins.data.paths import folder_fault
 from lokitalk_plugins.data.problems import Problem, compact_problems
 from lokitalk_plugins.data.readers import AU45_COLUMN, image_size, read_au_column
-from lokitalk_plugins.data.transforms import Transforms, check_transforms
+from lokitalk_plugins.data.transforms import FrameEntry, read_frame_entries
 from lokitalk_plugins.data.validate_frames import check_frames
 
 __all__ = ["EYE_SOURCES", "POSE_SOURCES", "SPLITS", "validate_folder", "audio_shape"]
@@ -57,20 +65,22 @@ def validate_folder(
     if pose_source not in POSE_SOURCES:
         raise ValueError(f"pose_source must be one of {POSE_SOURCES}, got {pose_source!r}")
     root = Path(root)
-    if not root.is_dir():
-        return [
-            _problem(root, "missing_file", "no folder", "a preprocessed folder", "folder not found")
-        ]
+    if fault := folder_fault(root):
+        return [Problem(str(root), "missing_file", "no folder", "a preprocessed folder", fault)]
     problems: list[Problem] = []
-    splits: list[Transforms] = []
+    entries: list[FrameEntry] = []  # well-formed frames, also of a file with other problems
     for name in SPLITS.values():
-        transforms, found = check_transforms(root / name)
+        _, found_entries, found = read_frame_entries(root / name)
         problems += found
-        if transforms is not None:
-            splits.append(transforms)
-    img_ids = sorted({f.img_id for t in splits for f in t.frames})
-    aud_ids = [f.aud_id for t in splits for f in t.frames]
-    problems += _check_audio(root / audio_file, max(aud_ids) + 1 if aud_ids else 0)
+        entries += found_entries
+    img_ids = sorted({f.img_id for f in entries})
+    aud_ids = [f.aud_id for f in entries]
+    try:
+        audio_path = audio_file_path(root, audio_file)
+    except AudioLayoutError as err:
+        problems.append(Problem(str(audio_file), "bad_value", str(audio_file), "a name", str(err)))
+    else:
+        problems += _check_audio(audio_path, max(aud_ids) + 1 if aud_ids else 0)
     size, found = check_frames(
         root, img_ids, check_parsing, parsing_max_distance, parsing_unknown_fraction, progress
     )
@@ -95,7 +105,8 @@ def _check_audio(path: Path, rows_needed: int) -> list[Problem]:
             )
         ]
     try:
-        shape = audio_shape(path)
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+        shape = tuple(array.shape)
     except (OSError, ValueError) as err:
         return [_problem(path, "unreadable", str(err), "a .npy array", f"cannot read ({err})")]
     if audio_layout(shape) is None:
@@ -120,6 +131,13 @@ def _check_audio(path: Path, rows_needed: int) -> list[Problem]:
                 f"expected at least {rows_needed} rows",
             )
         ]
+    try:
+        bad = nonfinite_rows(array)
+    except (OSError, ValueError, TypeError) as err:  # truncated data, non-numeric dtype
+        return [_problem(path, "unreadable", str(err), "a .npy array", f"cannot read ({err})")]
+    if bad:
+        msg = nonfinite_message(path, bad).removeprefix(f"{path}: ")
+        return [_problem(path, "bad_value", f"{len(bad)} non-finite rows", "finite values", msg)]
     return []
 
 

@@ -76,9 +76,21 @@ def check_frames(
                     w, h = im.size
                     mode = im.mode
                     has_alpha = mode in _ALPHA_MODES or "transparency" in im.info
-            except (OSError, ValueError) as err:
+                    truncated = not _has_end_marker(path, im.format)
+            except (OSError, ValueError, SyntaxError) as err:
                 problems.append(
                     _problem(path, "unreadable", str(err), "an image", f"cannot read image ({err})")
+                )
+                continue
+            if truncated:
+                problems.append(
+                    _problem(
+                        path,
+                        "unreadable",
+                        f"no {im.format} end marker",
+                        "a whole image",
+                        f"the {im.format} data is truncated (no end marker); write the image again",
+                    )  # fmt: skip
                 )
                 continue
             sizes[(name, img_id)] = (h, w)
@@ -111,6 +123,21 @@ def check_frames(
                     )
                 )
     return size, problems
+
+
+# the last bytes of a whole file, per format (checked in its last 1 KiB: some writers pad)
+_END_MARKERS = {"JPEG": b"\xff\xd9", "PNG": b"IEND\xaeB`\x82"}
+
+
+def _has_end_marker(path: Path, fmt: str | None) -> bool:
+    """False when a JPEG / PNG file lacks its end marker (cut short by a failed copy or a
+    full disk): the header reads, the pixels do not. Other formats: True."""
+    marker = _END_MARKERS.get(fmt or "")
+    if marker is None:
+        return True
+    with open(path, "rb") as f:
+        f.seek(max(path.stat().st_size - 1024, 0))
+        return marker in f.read()
 
 
 def _reference_size(sizes: dict[tuple[str, int], tuple[int, int]]) -> tuple[int, int] | None:

@@ -99,7 +99,10 @@ def load_audio_features(path: str | Path) -> torch.Tensor:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: audio feature file not found")
-    array = np.load(path, mmap_mode="r", allow_pickle=False)
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError, EOFError) as err:  # EOFError: an empty file
+        raise AudioLayoutError(f"{path}: cannot read audio features ({err})") from err
     if audio_layout(tuple(array.shape)) is None:
         raise AudioLayoutError(layout_error_message(path, array.shape))
     if bad := nonfinite_rows(array):

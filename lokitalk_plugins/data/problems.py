@@ -8,7 +8,13 @@ from pathlib import Path
 
 from lokitalk_plugins.errors import UserError
 
-__all__ = ["Problem", "FolderValidationError", "FolderReadError", "compact_problems"]
+__all__ = [
+    "Problem",
+    "FolderValidationError",
+    "FolderReadError",
+    "file_problem",
+    "compact_problems",
+]
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,11 @@ class Problem:
 
     def __str__(self) -> str:
         return self.message
+
+
+def file_problem(path, kind: str, found: str, expected: str, message: str) -> Problem:
+    """A Problem of the file ``path`` whose message starts with the path."""
+    return Problem(str(path), kind, found, expected, f"{path}: {message}")
 
 
 class FolderValidationError(UserError, ValueError):

@@ -38,8 +38,18 @@ class Transforms:
     meta: dict
 
 
+# the largest magnitude accepted: intrinsics and poses become float32 (max 3.4e38) and the
+# poses are scaled, so a value beyond this is a broken file, not a camera
+LIMIT = 1e30
+
+
 def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    return (
+        isinstance(v, (int, float))
+        and not isinstance(v, bool)
+        and math.isfinite(v)
+        and abs(v) < LIMIT
+    )
 
 
 def _is_index(v) -> bool:
@@ -109,8 +119,8 @@ def read_frame_entries(
                 problem(
                     "bad_value",
                     f"{key} = {meta[key]!r}",
-                    f"{key}: a positive number",
-                    f"key {key!r} is {meta[key]!r}, expected a positive number",
+                    f"{key}: a positive number < {LIMIT:g}",
+                    f"key {key!r} is {meta[key]!r}, expected a positive number < {LIMIT:g}",
                 )
             )
     frames = meta.get("frames")
@@ -147,7 +157,12 @@ def read_frame_entries(
                 matrix = np.asarray(f["transform_matrix"], dtype=np.float64)
             except (ValueError, TypeError):
                 matrix = None
-            if matrix is None or matrix.shape != (4, 4) or not np.isfinite(matrix).all():
+            if (
+                matrix is None
+                or matrix.shape != (4, 4)
+                or not np.isfinite(matrix).all()
+                or np.abs(matrix).max() >= LIMIT
+            ):
                 faults.setdefault("has a 'transform_matrix' that is not 4x4 numbers", []).append(
                     pos
                 )

@@ -104,3 +104,49 @@ def test_truncated_image_is_reported_and_never_a_traceback(folder_copy):
     with pytest.raises(FolderReadError, match=f"{path}: cannot decode the image") as err:
         data[data.img_ids.index(i)]
     assert isinstance(err.value, UserError)
+
+
+def _nan_track(root):
+    import torch
+
+    params = torch.load(root / "track_params.pt", weights_only=True)
+    params["euler"][1, 2] = float("nan")
+    torch.save(params, root / "track_params.pt")
+    return "track_params.pt", "'euler' holds NaN or infinite values"
+
+
+def _empty_audio(root):
+    (root / "aud.npy").write_bytes(b"")
+    return "aud.npy", "cannot read"
+
+
+def _huge_cx(root):
+    meta = read_json(root / "transforms_val.json")
+    meta["cx"] = 1e39  # finite in JSON, inf as float32
+    write_json(root / "transforms_val.json", meta)
+    return "transforms_val.json", "key 'cx' is 1e+39, expected a positive number < 1e+30"
+
+
+def _huge_matrix_entry(root):
+    meta = read_json(root / "transforms_train.json")
+    meta["frames"][2]["transform_matrix"][0][3] = -1e39
+    write_json(root / "transforms_train.json", meta)
+    return "transforms_train.json", "has a 'transform_matrix' that is not 4x4 numbers"
+
+
+def _truncated_background(root):
+    data = (root / "bc.jpg").read_bytes()
+    (root / "bc.jpg").write_bytes(data[:-10])  # the header reads, the pixels do not
+    return "bc.jpg", "truncated (no end marker)"
+
+
+@pytest.mark.parametrize(
+    "breaker", [_nan_track, _empty_audio, _huge_cx, _huge_matrix_entry, _truncated_background]
+)
+def test_corruptions_found_by_the_property_test(folder_copy, breaker):
+    """Regressions of what tests/data/test_folder_properties.py found: each passed the
+    validator silently (NaN/inf values later) or ended in a traceback."""
+    rel, needle = breaker(folder_copy)
+    problems = validate_folder(folder_copy, eye_source="au45", pose_source="track")
+    assert [p.path for p in problems] == [str(folder_copy / rel)]
+    assert needle in problems[0].message

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 
 __all__ = ["COMMANDS", "main", "build_parser", "format_error"]
@@ -62,7 +63,24 @@ def format_error(command: str, err: BaseException) -> str:
         text = f"{err.filename}: {err.strerror}"
         if err.filename2 is not None:
             text += f" ({err.filename2})"
-    return f"lokitalk {command}: error: {text or type(err).__name__}"
+    return f"lokitalk {command}: error: {_without_gin_calls(text) or type(err).__name__}"
+
+
+_GIN_CALL = re.compile(r"^\s*In call to configurable '([^']+)'.*?(?: in scope '([^']+)')?$")
+
+
+def _without_gin_calls(text: str) -> str:
+    """gin appends one "In call to configurable ..." line per enclosing call; keep the
+    innermost (the option's owner) as a short suffix."""
+    lines, owner = [], ""
+    for line in text.splitlines():
+        if match := _GIN_CALL.match(line):
+            if not owner:
+                scope = f", scope {match.group(2)}" if match.group(2) else ""
+                owner = f" (in {match.group(1)}{scope})"
+            continue
+        lines.append(line)
+    return "\n".join(lines) + owner
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,8 +10,13 @@ the built-in type they always had (``ValueError``, ``RuntimeError``).
 
 from __future__ import annotations
 
-__all__ = ["UserError"]
+__all__ = ["UserError", "OptionError"]
 
 
 class UserError(Exception):
     """Bad user input; the message names the file or option at fault and what to do."""
+
+
+class OptionError(UserError, ValueError):
+    """An option (keyword argument, gin binding, command-line flag) with a value it cannot
+    take; the message names the option, the value and the accepted ones."""

@@ -116,3 +116,26 @@ def test_pretrain_with_different_audio_dims_names_the_folder(tmp_path, capsys, i
            "32 x 16" in msg  # fmt: skip
     assert "same extractor" in msg
     assert not out.exists()
+
+
+def test_bad_option_value_is_one_message(tmp_path, capsys, identities):
+    code = main(["train", "--config", "configs/er_nerf.gin", "--data", str(identities[0]),
+                 "--workspace", str(tmp_path / "ws"), "--quiet",
+                 "--bind", "TalkingHeadFolder.background = 'grass'"])  # fmt: skip
+    assert code == 2
+    assert error_lines(capsys, "train") == [
+        "lokitalk train: error: background must be one of ('torso', 'bc'), got 'grass' "
+        "(in TalkingHeadFolder, scope head)",
+        "(run again with --debug for the traceback)",
+    ]
+
+
+def test_ctrl_c_is_one_line_and_exit_130(monkeypatch, capsys):
+    import lokitalk_plugins.data.validate_command as validate_command
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(validate_command, "run", interrupted)
+    assert main(["validate", "somewhere"]) == 130
+    assert capsys.readouterr().err == "lokitalk validate: interrupted\n"

@@ -25,6 +25,7 @@ from lokitalk_plugins.data.problems import FolderValidationError
 from lokitalk_plugins.data.readers import image_size, read_landmarks, read_rgb, read_rgba
 from lokitalk_plugins.data.transforms import load_transforms
 from lokitalk_plugins.data.validate import SPLITS, validate_folder
+from lokitalk_plugins.errors import OptionError
 
 __all__ = ["FrameSample", "TalkingHeadFolder", "collate_frames"]
 
@@ -110,9 +111,9 @@ class TalkingHeadFolder(Dataset):
         progress: bool = True,
     ):
         if split not in SPLITS:
-            raise ValueError(f"split must be one of {tuple(SPLITS)}, got {split!r}")
+            raise OptionError(f"split must be one of {tuple(SPLITS)}, got {split!r}")
         if background not in BACKGROUNDS:
-            raise ValueError(f"background must be one of {BACKGROUNDS}, got {background!r}")
+            raise OptionError(f"background must be one of {BACKGROUNDS}, got {background!r}")
         self.root = Path(root)
         if validate:
             problems = validate_folder(

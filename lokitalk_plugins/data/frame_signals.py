@@ -102,7 +102,7 @@ def poses_6d(root: Path, pose_source: str, c2w: torch.Tensor, img_ids: list[int]
     params = torch.load(path, map_location="cpu", weights_only=True)
     euler, trans = params["euler"], params["trans"]
     if euler.shape[0] <= max(img_ids, default=-1) or trans.shape[0] <= max(img_ids, default=-1):
-        raise ValueError(
+        raise FolderReadError(
             f"{path}: euler {list(euler.shape)} / trans {list(trans.shape)} have fewer rows "
             f"than the largest img_id + 1 = {max(img_ids) + 1}"
         )

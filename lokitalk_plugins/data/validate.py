@@ -21,6 +21,7 @@ from lokitalk_plugins.data.validate_files import (
     check_track,
 )
 from lokitalk_plugins.data.validate_frames import check_frames
+from lokitalk_plugins.errors import OptionError
 
 __all__ = ["EYE_SOURCES", "POSE_SOURCES", "SPLITS", "validate_folder", "audio_shape"]
 
@@ -55,9 +56,9 @@ def validate_folder(
     pixels farther than ``parsing_max_distance`` from every class colour (anti-aliasing).
     """
     if eye_source not in EYE_SOURCES:
-        raise ValueError(f"eye_source must be one of {EYE_SOURCES}, got {eye_source!r}")
+        raise OptionError(f"eye_source must be one of {EYE_SOURCES}, got {eye_source!r}")
     if pose_source not in POSE_SOURCES:
-        raise ValueError(f"pose_source must be one of {POSE_SOURCES}, got {pose_source!r}")
+        raise OptionError(f"pose_source must be one of {POSE_SOURCES}, got {pose_source!r}")
     root = Path(root)
     if fault := folder_fault(root):
         return [Problem(str(root), "missing_file", "no folder", "a preprocessed folder", fault)]

@@ -33,6 +33,7 @@ from lokitalk_plugins.data.audio import (
     nonfinite_message,
     nonfinite_rows,
 )
+from lokitalk_plugins.errors import OptionError
 from lokitalk_plugins.signals.features import load_wav, logmel_windows
 
 __all__ = [
@@ -50,7 +51,7 @@ MOTIONS = ("pingpong", "loop")
 def motion_index(step: int, n: int, motion: str = "pingpong") -> int:
     """The dataset frame whose motion step ``step`` replays, for a clip of ``n`` frames."""
     if motion not in MOTIONS:
-        raise ValueError(f"motion must be one of {MOTIONS}, got {motion!r}")
+        raise OptionError(f"motion must be one of {MOTIONS}, got {motion!r}")
     if n < 1:
         raise ValueError("the clip has no frame")
     if motion == "loop" or n == 1:

@@ -69,17 +69,24 @@ def load_identity_bundle(model, name_or_path: str | Path, **hub_kwargs) -> nn.Mo
             "pre-training config"
         )
     if ("rsdf" in bundle.state_dicts) != (model.rsdf is not None):
-        has = "has" if "rsdf" in bundle.state_dicts else "lacks"
+        has, wrap_has = ("has", "has none") if model.rsdf is None else ("lacks", "has one")
         raise ComponentMismatchError(
-            f"{name_or_path}: the bundle {has} RSDF weights, this wrap does not: wrap the "
+            f"{name_or_path}: the bundle {has} RSDF weights, this wrap {wrap_has}: wrap the "
             "backbone with the RSDF setting it was pre-trained with"
         )
     if model.rsdf is not None:
         bundle.load_into("rsdf", model.rsdf)
-    encoder = IDAKT(**cfg["idakt"])
+    settings = cfg.get("idakt")
+    try:  # plain keyword arguments from config.json: nothing of the bundle is run
+        encoder = IDAKT(**settings)
+        layout = {k: v for k, v in settings.items() if k not in ("feature_dim", "encoder")}
+        frozen = FrozenIdentity(**layout)
+    except (TypeError, ValueError) as err:
+        raise ComponentMismatchError(
+            f"{name_or_path}: the 'idakt' settings of its config.json ({settings!r:.200}) do "
+            f"not build an IDAKT ({err}): re-export the bundle with save_identity_bundle"
+        ) from err
     bundle.load_into("idakt", encoder)
-    layout = {k: v for k, v in cfg["idakt"].items() if k not in ("feature_dim", "encoder")}
-    frozen = FrozenIdentity(**layout)
     frozen.offset_field.load_state_dict(encoder.offset_field.state_dict())
     model.attach_identity(frozen)
     model.set_pending_encoder(encoder)

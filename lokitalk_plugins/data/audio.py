@@ -24,7 +24,7 @@ __all__ = [
     "audio_layout",
     "audio_file_path",
     "nonfinite_rows",
-    "nonfinite_message",
+    "feature_values_fault",
     "load_audio_features",
     "audio_window",
 ]
@@ -72,29 +72,35 @@ def audio_file_path(root: str | Path, audio_file: str | Path) -> Path:
 
 def nonfinite_rows(array, block: int = 4096) -> list[int]:
     """Rows (first axis) of an array, e.g. a memory-mapped ``.npy``, holding NaN or infinite
-    values; read ``block`` rows at a time."""
+    values as float32 (what the model gets: 1e39 is inf); read ``block`` rows at a time."""
     bad: list[int] = []
     for start in range(0, len(array), block):
-        part = np.asarray(array[start : start + block])
+        with np.errstate(over="ignore"):
+            part = np.asarray(array[start : start + block], dtype=np.float32)
         rows = ~np.isfinite(part.reshape(len(part), -1)).all(axis=1)
         bad += (np.flatnonzero(rows) + start).tolist()
     return bad
 
 
-def nonfinite_message(where, rows: list[int]) -> str:
-    """The message for audio features with NaN / infinite values in ``rows``."""
+def feature_values_fault(array) -> str:
+    """ "" when every value of an audio feature array is a finite real number, else what is
+    wrong and what to do (for a message after the file name): a dtype that is not real
+    numbers (complex, text, object, bool), or the rows holding NaN / infinite values."""
+    fix = "recompute the features (lokitalk features, or your extractor)"
+    if np.dtype(array.dtype).kind not in "iuf":
+        return f"audio features of dtype {array.dtype}, expected real numbers (float32); {fix}"
+    rows = nonfinite_rows(array)
+    if not rows:
+        return ""
     shown = ", ".join(str(r) for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
-    return (
-        f"{where}: {len(rows)} row(s) of audio features hold NaN or infinite values (row "
-        f"{shown}); recompute the features (lokitalk features, or your extractor)"
-    )
+    return f"{len(rows)} row(s) of audio features hold NaN or infinite values (row {shown}); {fix}"
 
 
 def load_audio_features(path: str | Path) -> torch.Tensor:
     """Load an audio feature file: returns float32 [N, K, T] (T = 16, or 2 for HuBERT).
 
     Raises FileNotFoundError naming the file, or AudioLayoutError naming the file and the
-    shape found and the layouts accepted, or the rows holding NaN / infinite values.
+    shape found and the layouts accepted, or what is wrong with its values (dtype, NaN / inf).
     """
     path = Path(path)
     if not path.is_file():
@@ -105,8 +111,8 @@ def load_audio_features(path: str | Path) -> torch.Tensor:
         raise AudioLayoutError(f"{path}: cannot read audio features ({err})") from err
     if audio_layout(tuple(array.shape)) is None:
         raise AudioLayoutError(layout_error_message(path, array.shape))
-    if bad := nonfinite_rows(array):
-        raise AudioLayoutError(nonfinite_message(path, bad))
+    if fault := feature_values_fault(array):
+        raise AudioLayoutError(f"{path}: {fault}")
     feats = torch.from_numpy(np.array(array, dtype=np.float32))
     return feats.transpose(1, 2).contiguous()
 

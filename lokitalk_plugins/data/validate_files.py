@@ -13,8 +13,7 @@ from PIL import Image
 from lokitalk_plugins.data.audio import (
     ACCEPTED_AUDIO_LAYOUTS,
     audio_layout,
-    nonfinite_message,
-    nonfinite_rows,
+    feature_values_fault,
 )
 from lokitalk_plugins.data.problems import Problem, file_problem
 from lokitalk_plugins.data.readers import AU45_COLUMN, image_size, read_au_column
@@ -66,14 +65,11 @@ def check_audio(path: Path, rows_needed: int) -> list[Problem]:
             )
         ]
     try:
-        bad = nonfinite_rows(array)
-    except (OSError, ValueError, TypeError) as err:  # truncated data, non-numeric dtype
+        fault = feature_values_fault(array)
+    except (OSError, ValueError) as err:  # truncated data
         return _unreadable(path, err, "a .npy array", "cannot read")
-    if bad:
-        msg = nonfinite_message(path, bad).removeprefix(f"{path}: ")
-        return [
-            file_problem(path, "bad_value", f"{len(bad)} non-finite rows", "finite values", msg)
-        ]
+    if fault:
+        return [file_problem(path, "bad_value", fault, "finite real numbers", fault)]
     return []
 
 

@@ -30,8 +30,7 @@ from lokitalk_plugins.data.audio import (
     AudioLayoutError,
     audio_layout,
     audio_window,
-    nonfinite_message,
-    nonfinite_rows,
+    feature_values_fault,
 )
 from lokitalk_plugins.errors import OptionError
 from lokitalk_plugins.signals.features import load_wav, logmel_windows
@@ -79,14 +78,14 @@ def prepare_audio(features, expected: tuple[int, int] | None = None) -> torch.Te
                 f"{where}: cannot read audio features ({err}); pass a .npy array "
                 f"{ACCEPTED_AUDIO_LAYOUTS}"
             ) from err
+    if fault := feature_values_fault(np.asarray(features)):
+        raise AudioLayoutError(f"{where}: {fault}")
     array = np.asarray(features, dtype=np.float32)
     if audio_layout(tuple(array.shape)) is None:
         raise AudioLayoutError(
             f"{where} of shape {list(array.shape)} match no accepted layout; "
             f"expected {ACCEPTED_AUDIO_LAYOUTS}"
         )
-    if bad := nonfinite_rows(array):
-        raise AudioLayoutError(nonfinite_message(where, bad))
     feats = torch.from_numpy(np.ascontiguousarray(array)).transpose(1, 2).contiguous()
     if expected is not None and tuple(feats.shape[1:]) != tuple(expected):
         k, t = expected

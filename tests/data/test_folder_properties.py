@@ -4,7 +4,8 @@ every frame finite and in range) or reported with its file named, never a traceb
 
 One corruption per example of one file of a copy of the session's studio folder: deleted,
 truncated, bytes overwritten, replaced by garbage / a folder / a symbolic link loop, a JSON
-value replaced, a NaN / inf / huge value written into an array, a table cell replaced.
+value replaced, a NaN / inf / huge value written into an array, a table cell replaced, an
+array saved with another dtype or layout.
 """
 
 from __future__ import annotations
@@ -106,6 +107,19 @@ def corrupt(root: Path, rel: str, op: str, data) -> None:
     elif op == "loop":
         path.unlink()
         path.symlink_to(path)
+    elif op == "recast" and path.suffix == ".npy":  # same values, another dtype or layout
+        array = np.load(path)
+        how = data.draw(st.sampled_from(["int8", "float16", "bool", "<U4", "complex64",
+                                         "T", "drop", "flat"]), label="recast")  # fmt: skip
+        if how == "T":
+            array = array.transpose(0, 2, 1)
+        elif how == "drop":
+            array = array[:-3]
+        elif how == "flat":
+            array = array.reshape(len(array), -1)
+        else:
+            array = array.astype(how)
+        np.save(path, array)
     elif op == "value":
         if path.suffix == ".json":
             _replace_json_value(path, data)
@@ -150,7 +164,7 @@ def test_every_corruption_is_read_correctly_or_reported_with_its_file(
 ):
     rel = data.draw(st.sampled_from(data.draw(st.sampled_from(studio_files))), label="file")
     op = data.draw(st.sampled_from(["delete", "truncate", "overwrite", "garbage", "folder",
-                                    "loop", "value", "value"]), label="op")  # fmt: skip
+                                    "loop", "value", "value", "recast"]), label="op")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "copy"
         shutil.copytree(studio_folder, root, symlinks=True)

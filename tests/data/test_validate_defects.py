@@ -150,3 +150,22 @@ def test_corruptions_found_by_the_property_test(folder_copy, breaker):
     problems = validate_folder(folder_copy, eye_source="au45", pose_source="track")
     assert [p.path for p in problems] == [str(folder_copy / rel)]
     assert needle in problems[0].message
+
+
+@pytest.mark.parametrize(
+    "dtype, value, needle",
+    [
+        ("complex64", 1, "dtype complex64, expected real numbers (float32)"),
+        ("<U8", 1, "dtype <U8, expected real numbers (float32)"),
+        ("float64", 1e39, "1 row(s) of audio features hold NaN or infinite values (row 4)"),
+    ],
+)
+def test_audio_features_of_another_dtype_or_beyond_float32(folder_copy, dtype, value, needle):
+    aud = np.load(folder_copy / "aud.npy").astype(dtype)
+    aud[4, 0, 0] = value
+    np.save(folder_copy / "aud.npy", aud)
+    problems = validate_folder(folder_copy)
+    assert [(p.path, p.kind) for p in problems] == [(str(folder_copy / "aud.npy"), "bad_value")]
+    assert needle in problems[0].message
+    with pytest.raises(AudioLayoutError, match=needle.replace("(", r"\(").replace(")", r"\)")):
+        TalkingHeadFolder(folder_copy, validate=False, progress=False)

@@ -159,6 +159,34 @@ def test_flipped_bytes_and_nan_weights_are_refused(tmp_path):
         from_pretrained(folder)
 
 
+class _Payload:
+    """Unpickling this writes a marker file: what a hostile pickle could do instead."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_pickle_in_place_of_the_weights_is_never_run(tmp_path):
+    """A bundle from someone else is loaded without running their code: a pickle (torch.save)
+    named model.safetensors, with a matching checksum, is refused and nothing is executed."""
+    import hashlib
+
+    folder, _ = make_bundle(tmp_path / "bundle")
+    marker = tmp_path / "ran.txt"
+    torch.save({"idakt.weight": _Payload(marker)}, folder / WEIGHTS_NAME)
+    meta = json.loads((folder / CONFIG_NAME).read_text())
+    meta["weights_sha256"] = hashlib.sha256((folder / WEIGHTS_NAME).read_bytes()).hexdigest()
+    (folder / CONFIG_NAME).write_text(json.dumps(meta))
+    with pytest.raises(CorruptBundleError, match=f"{folder / WEIGHTS_NAME} is corrupt"):
+        from_pretrained(folder)
+    assert not marker.exists()
+    torch.load(folder / WEIGHTS_NAME, weights_only=False)  # the file is hostile: unpickling
+    assert marker.exists()  # it runs its code
+
+
 def test_non_finite_weights_are_not_saved(tmp_path):
     bad = nn.Linear(2, 2)
     with torch.no_grad():

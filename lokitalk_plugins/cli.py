@@ -71,7 +71,7 @@ _GIN_CALL = re.compile(r"^\s*In call to configurable '([^']+)'.*?(?: in scope '(
 
 def _without_gin_calls(text: str) -> str:
     """gin appends one "In call to configurable ..." line per enclosing call; keep the
-    innermost (the option's owner) as a short suffix."""
+    innermost (the option's owner) as a short suffix of the first line."""
     lines, owner = [], ""
     for line in text.splitlines():
         if match := _GIN_CALL.match(line):
@@ -80,7 +80,9 @@ def _without_gin_calls(text: str) -> str:
                 owner = f" (in {match.group(1)}{scope})"
             continue
         lines.append(line)
-    return "\n".join(lines) + owner
+    if lines:
+        lines[0] += owner
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:

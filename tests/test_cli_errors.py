@@ -139,3 +139,22 @@ def test_ctrl_c_is_one_line_and_exit_130(monkeypatch, capsys):
     monkeypatch.setattr(validate_command, "run", interrupted)
     assert main(["validate", "somewhere"]) == 130
     assert capsys.readouterr().err == "lokitalk validate: interrupted\n"
+
+
+def test_train_on_nan_audio_names_the_file(tmp_path, capsys, identities):
+    import shutil
+
+    data = tmp_path / "id"
+    shutil.copytree(identities[0], data)
+    aud = np.load(data / "aud.npy")
+    aud[5] = np.nan
+    np.save(data / "aud.npy", aud)
+    code = main(["train", "--config", "configs/er_nerf.gin", "--data", str(data),
+                 "--workspace", str(tmp_path / "ws"), "--quiet"])  # fmt: skip
+    assert code == 2
+    lines = error_lines(capsys, "train")
+    assert lines[0] == (f"lokitalk train: error: {data}: 1 problem(s) in the folder: "
+                        "(in TalkingHeadFolder, scope head)")  # fmt: skip
+    assert lines[1] == (f"  - {data / 'aud.npy'}: 1 row(s) of audio features hold NaN or "
+                        "infinite values (row 5); recompute the features (lokitalk features, "
+                        "or your extractor)")  # fmt: skip

@@ -158,3 +158,32 @@ def test_train_on_nan_audio_names_the_file(tmp_path, capsys, identities):
     assert lines[1] == (f"  - {data / 'aud.npy'}: 1 row(s) of audio features hold NaN or "
                         "infinite values (row 5); recompute the features (lokitalk features, "
                         "or your extractor)")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["validate", "{missing}", "--quiet"],
+        ["features", "{missing}/speech.wav", "--out", "{tmp}/f.npy"],
+        ["audio2motion", "--data", "{missing}", "--out", "{tmp}/a2m.pt", "--steps", "1"],
+        ["train", "--config", "configs/er_nerf.gin", "--data", "{missing}", "--workspace",
+         "{tmp}/ws"],
+        ["pretrain", "{missing}", *PRETRAIN, "--out", "{tmp}/bundle"],
+        ["eval", "--workspace", "{missing}"],
+        ["render", "--workspace", "{missing}", "--out", "{tmp}/v.mp4"],
+        ["synth", "--identities", "1", "--seconds", "1", "--size", "32", "--out",
+         "{tmp}/file.txt/sub"],
+    ],
+)  # fmt: skip
+def test_every_command_names_a_missing_path_without_a_traceback(tmp_path, capsys, args):
+    """A path that does not exist (or lies under a file), for every command: a non-zero exit,
+    no traceback, and the path named in the last lines."""
+    (tmp_path / "file.txt").write_text("not a folder")
+    missing = tmp_path / "no_such_folder"
+    argv = [a.format(missing=missing, tmp=tmp_path) for a in args]
+    assert main(argv) != 0
+    out = capsys.readouterr()
+    assert "Traceback" not in out.err + out.out
+    last = (out.err.strip() or out.out.strip()).splitlines()[-2:]
+    named = str(missing) if "{missing}" in " ".join(args) else str(tmp_path / "file.txt")
+    assert any(named in line for line in last), last

@@ -190,7 +190,14 @@ class TalkingHeadFolder(Dataset):
             background=self._background(raw["torso"]),
             c2w=self.poses[index],
             intrinsics=self.intrinsics,
-            audio=audio_window(self.audio_features, aud_id, self.num_audio_windows, self.audio_att),
+            # one row short (ER-NeRF's HuBERT pairs): the last frame reuses the last row, as
+            # the originals' loaders do (min(aud_id, N - 1))
+            audio=audio_window(
+                self.audio_features,
+                min(aud_id, self.audio_features.shape[0] - 1),
+                self.num_audio_windows,
+                self.audio_att,
+            ),
             eye=self._eye(img_id, lms),
             pose=self.poses_6d[index],
             landmarks=torch.from_numpy(lms),

@@ -48,7 +48,7 @@ def validate_folder(
     """Check a RAD-NeRF / ER-NeRF folder; returns every problem found (empty when valid).
 
     Checks both transforms jsons (keys, frame entries, 4x4 matrices), bc.jpg, the audio file
-    (``audio_file`` under root: accepted layout, at least max(aud_id) + 1 rows), every frame's
+    (``audio_file`` under root: accepted layout, at least max(aud_id) rows), every frame's
     ori_imgs/%d.jpg, %d.lms (68x2), parsing/%d.png (colours), gt_imgs/%d.jpg,
     torso_imgs/%d.png (alpha), that all images have one size, ``au.csv`` (AU45 column, a row
     per frame) when ``eye_source == "au45"``, and ``track_params.pt`` when

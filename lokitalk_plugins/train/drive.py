@@ -33,7 +33,7 @@ from lokitalk_plugins.data.audio import (
     feature_values_fault,
 )
 from lokitalk_plugins.errors import OptionError
-from lokitalk_plugins.signals.features import load_wav, logmel_windows
+from lokitalk_plugins.signals.features import studio_windows
 
 __all__ = [
     "MOTIONS",
@@ -100,9 +100,9 @@ def prepare_audio(features, expected: tuple[int, int] | None = None) -> torch.Te
 
 def studio_features(wav_path, n_mels: int = 32, fps: int = 25) -> np.ndarray:
     """The studio's log-mel windows of a WAV file: [M, 16, n_mels] float32, M video frames
-    (what ``lokitalk features`` and the studio's ``aud.npy`` hold)."""
-    wav, sr = load_wav(wav_path)
-    return logmel_windows(wav, sr=sr, fps=fps, n_mels=n_mels)
+    (what ``lokitalk features`` and the studio's ``aud.npy`` hold); any rate and channel
+    count, brought to the studio's 16 kHz first."""
+    return studio_windows(wav_path, n_mels=n_mels, fps=fps)
 
 
 def _expected(dataset) -> tuple[int, int]:

@@ -176,5 +176,5 @@ def test_wav_refused_for_external_features(train_set, tmp_path):
     assert res["frames"] == 10 and "Audio: aac" in _probe(res["path"])
     _, back = _read(res["path"])
     assert np.abs(back.astype(int) - 128).max() <= 2  # sigmoid(0) = 0.5 grey
-    with pytest.raises(ValueError, match="featurizer"):
-        render_video(AudioColour(), train_set, tmp_path / "z.mp4", featurizer="hubert")
+    with pytest.raises(ValueError, match="unknown audio extractor 'mfcc'"):
+        render_video(AudioColour(), train_set, tmp_path / "z.mp4", featurizer="mfcc")

@@ -40,9 +40,12 @@ def run(args) -> int:
     )
     from lokitalk_plugins.signals.wav import WavError, wav_info
     from lokitalk_plugins.train import render_video
+    from lokitalk_plugins.train.drive import prepare_audio
 
     from .workspace import load_dataset, load_system, read_run
 
+    if args.audio_features:  # readable, layout, finite values: before anything is loaded
+        prepare_audio(args.audio_features)
     recorded = read_run(Path(args.workspace)).get("featurizer")
     try:
         if args.audio:
@@ -60,7 +63,7 @@ def run(args) -> int:
                 weights_location(name, model)  # missing weights fail at once too
         system, run_info, stage = load_system(Path(args.workspace))
         data = load_dataset(run_info, stage, "train", progress=not args.quiet)
-        feats = np.load(args.audio_features) if args.audio_features else None
+        feats = np.load(args.audio_features, allow_pickle=False) if args.audio_features else None
         render_video(
             system, data, args.out, audio_features=feats, audio_wav=args.audio,
             featurizer=featurizer, side_by_side=args.side_by_side,

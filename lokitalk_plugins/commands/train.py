@@ -34,10 +34,12 @@ def run(args) -> int:
     import gin
 
     import lokitalk_plugins.registration  # noqa: F401
+    from lokitalk_plugins.data.paths import check_folder
     from lokitalk_plugins.train import parse_config_files, train_from_config
 
     from .workspace import write_run
 
+    check_folder(args.data)  # a missing folder or a symlink loop: one line, nothing written
     parse_config_files(args.config, args.bind)
     audio_file = gin.query_parameter("TalkingHeadFolder.audio_file") if _bound() else "aud.npy"
     from lokitalk_plugins.signals.extractors import ExtractorError

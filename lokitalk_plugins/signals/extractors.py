@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lokitalk_plugins.errors import UserError
+
 __all__ = [
     "EXTRACTORS",
     "DEFAULT_MODELS",
@@ -42,7 +44,7 @@ FEATURE_FILES = {"aud_hu.npy": "hubert", "aud_eo.npy": "wav2vec", "aud_ds.npy": 
 SAMPLE_RATE = 16000  # every extractor's input rate
 
 
-class ExtractorError(ValueError):
+class ExtractorError(UserError, ValueError):
     """An extractor that cannot run here (unknown, weights missing, DeepSpeech)."""
 
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lokitalk_plugins.errors import UserError
+
 from .resample import resample
 
 __all__ = ["WavError", "CHANNELS", "wav_info", "load_wav", "load_wav_at", "write_wav"]
@@ -23,7 +25,7 @@ CHANNELS = ("mean", "first")
 BLOCK_FRAMES = 1 << 20  # frames decoded at a time (bounded temporaries for long files)
 
 
-class WavError(ValueError):
+class WavError(UserError, ValueError):
     """A file that cannot be read as a PCM WAV; the message names it and a fix."""
 
 

@@ -30,7 +30,9 @@ from lokitalk_plugins.data.audio import (
     AudioLayoutError,
     audio_layout,
     audio_window,
+    feature_values_fault,
 )
+from lokitalk_plugins.errors import OptionError
 from lokitalk_plugins.signals.features import studio_windows
 
 __all__ = [
@@ -48,7 +50,7 @@ MOTIONS = ("pingpong", "loop")
 def motion_index(step: int, n: int, motion: str = "pingpong") -> int:
     """The dataset frame whose motion step ``step`` replays, for a clip of ``n`` frames."""
     if motion not in MOTIONS:
-        raise ValueError(f"motion must be one of {MOTIONS}, got {motion!r}")
+        raise OptionError(f"motion must be one of {MOTIONS}, got {motion!r}")
     if n < 1:
         raise ValueError("the clip has no frame")
     if motion == "loop" or n == 1:
@@ -63,20 +65,31 @@ def prepare_audio(features, expected: tuple[int, int] | None = None) -> torch.Te
 
     features: array-like [M, 16, K] or [M, 2, 1024] (or a path to such a ``.npy``);
     expected: (K, T) of the model's training features (the dataset's), checked with an error
-    naming both when they differ.
+    naming both when they differ. Features that cannot be read, of another layout or holding
+    NaN / inf raise AudioLayoutError naming the file.
     """
+    where = "audio features"
     if isinstance(features, (str, Path)):
-        features = np.load(features, allow_pickle=False)
+        where = str(features)
+        try:
+            features = np.load(features, allow_pickle=False)
+        except (OSError, ValueError, EOFError) as err:
+            raise AudioLayoutError(
+                f"{where}: cannot read audio features ({err}); pass a .npy array "
+                f"{ACCEPTED_AUDIO_LAYOUTS}"
+            ) from err
+    if fault := feature_values_fault(np.asarray(features)):
+        raise AudioLayoutError(f"{where}: {fault}")
     array = np.asarray(features, dtype=np.float32)
     if audio_layout(tuple(array.shape)) is None:
         raise AudioLayoutError(
-            f"audio features of shape {list(array.shape)} match no accepted layout; "
+            f"{where} of shape {list(array.shape)} match no accepted layout; "
             f"expected {ACCEPTED_AUDIO_LAYOUTS}"
         )
     feats = torch.from_numpy(np.ascontiguousarray(array)).transpose(1, 2).contiguous()
     if expected is not None and tuple(feats.shape[1:]) != tuple(expected):
         k, t = expected
-        raise ValueError(
+        raise AudioLayoutError(
             f"audio features have K={feats.shape[1]} features x {feats.shape[2]} frames per "
             f"window (file shape {list(array.shape)}), but the model was trained on K={k} x "
             f"{t} (file shape [N, {t}, {k}]): compute them with the same extractor and settings "

@@ -139,6 +139,14 @@ class WrappedModel(TrainingPlug, IdentityPlug, nn.Module):
         return self.adapter.audio_dim
 
     @property
+    def frozen_prefixes(self) -> tuple[str, ...]:
+        """Parameter-name prefixes that never train (a frozen Audio2Motion); informational:
+        :meth:`param_groups` leaves those parameters out."""
+        if self.audio2motion is not None and not self.train_audio2motion:
+            return ("audio2motion.",)
+        return ()
+
+    @property
     def bound(self) -> float:
         return self.adapter.bound
 

@@ -59,9 +59,11 @@ def test_render_from_wav_and_from_features(workspace, tmp_path):
     assert out2.stat().st_size > 0
 
 
-def test_eval_of_a_folder_that_is_not_a_workspace(tmp_path):
+def test_eval_of_a_folder_that_is_not_a_workspace(tmp_path, capsys):
+    assert main(["eval", "--workspace", str(tmp_path)]) == 2
+    assert "not a workspace written by `lokitalk train`" in capsys.readouterr().err
     with pytest.raises(FileNotFoundError, match="not a workspace written by `lokitalk train`"):
-        main(["eval", "--workspace", str(tmp_path)])
+        main(["--debug", "eval", "--workspace", str(tmp_path)])
 
 
 @pytest.mark.parametrize("extra,want", [

@@ -12,6 +12,7 @@ __all__ = [
     "write_run",
     "read_run",
     "studio_featurizer_matches",
+    "featurizer_of",
     "load_system",
     "load_dataset",
 ]
@@ -41,13 +42,31 @@ def studio_featurizer_matches(folder: Path, audio_file: str, seconds: float = 2.
     return bool(np.allclose(full[:n], feats[:n], atol=1e-4))
 
 
-def write_run(workspace: Path, data: Path, configs, bindings, audio_file: str) -> dict:
+def featurizer_of(folder: Path, audio_file: str, given: str | None = None) -> str | None:
+    """The extractor spec (``lokitalk_plugins.signals.extractors``) that made a folder's
+    ``audio_file``: ``given`` (the user's word, checked against the file's layout), else the
+    studio's log-mel when they match ``aud.wav``, else what the originals' file name says
+    (aud_hu.npy, aud_eo.npy, aud_ds.npy), else None (unknown)."""
+    from lokitalk_plugins.signals.extractors import check_spec_fits, resolve_spec, spec_from_file
+
+    path = Path(folder) / audio_file
+    if given is not None:
+        check_spec_fits(given, path)
+        return resolve_spec(given)
+    if studio_featurizer_matches(Path(folder), audio_file):
+        return "studio"
+    return spec_from_file(path)
+
+
+def write_run(
+    workspace: Path, data: Path, configs, bindings, audio_file: str, featurizer=None
+) -> dict:
     run = {
         "data": str(Path(data).resolve()),
         "configs": [str(c) for c in configs],
         "bindings": list(bindings),
         "audio_file": audio_file,
-        "featurizer": "studio" if studio_featurizer_matches(Path(data), audio_file) else None,
+        "featurizer": featurizer_of(Path(data), audio_file, featurizer),
     }
     workspace.mkdir(parents=True, exist_ok=True)
     (workspace / RUN_FILE).write_text(json.dumps(run, indent=1))

@@ -28,6 +28,8 @@ from typing import Any
 
 import torch
 
+from lokitalk_plugins.errors import UserError
+
 __all__ = [
     "CheckpointError",
     "LATEST",
@@ -46,7 +48,7 @@ OPERATIVE_CONFIG = "operative_config.gin"
 _TMP_MARK = ".tmp-"
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(UserError, RuntimeError):
     """A checkpoint that cannot be (safely) loaded; the message says why and names the file."""
 
 

@@ -23,13 +23,15 @@ from pathlib import Path
 
 import gin
 
+from lokitalk_plugins.errors import UserError
+
 __all__ = ["ConfigError", "CONFIG_DIR", "packaged_configs", "resolve_config", "parse_config_files"]
 
 CONFIG_DIR = Path(str(resources.files("lokitalk_plugins"))) / "configs"
 _SEARCH_PATH_ADDED = False
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A gin file or binding that cannot be used; the message names where and why."""
 
 

@@ -83,3 +83,96 @@ def test_workspace_dataset_follows_the_configured_background(tmp_path, extra, wa
     run = {"data": str(data)}
     got = {s: load_dataset(run, s, "val", progress=False).background for s in want}
     assert got == want
+
+
+TRAIN = ["train", "--config", "configs/er_nerf.gin", "--config", "configs/studio_quick.gin",
+         "--quiet", "--bind", "head/Trainer.steps = 2", "--bind", "ERNeRF.grid_size = 32",
+         "--bind", "TalkingHeadSystem.num_rays = 64"]  # fmt: skip
+
+
+def _files(folder):
+    """{relative path: bytes} of every file under ``folder``."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def _data(workspace):
+    return json.loads((workspace / "run.json").read_text())["data"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("extra,error", [
+    ([], "already holds a trained model .* --resume, or start again with --overwrite"),
+    (["--resume", "--bind", "ERNeRF.audio_in_dim = 7"], "audio_in_dim=7"),
+    (["--resume", "--overwrite"], "choose one"),
+])  # fmt: skip
+def test_a_refused_train_changes_nothing_in_the_workspace(workspace, extra, error):
+    before = _files(workspace)
+    with pytest.raises(ValueError, match=error):
+        main([*TRAIN, "--data", _data(workspace), "--workspace", str(workspace), *extra])
+    assert _files(workspace) == before
+    assert main(["eval", "--workspace", str(workspace), "--quiet", "--max-frames", "1"]) == 0
+
+
+@pytest.mark.slow
+def test_resume_of_a_folder_without_a_checkpoint_is_refused(workspace, tmp_path):
+    typo = tmp_path / "rnu"
+    with pytest.raises(ValueError, match=r"--resume: .*latest.pt does not exist.*drop --resume"):
+        main([*TRAIN, "--data", _data(workspace), "--workspace", str(typo), "--resume"])
+    assert not typo.exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault,error", [
+    ("read-only", r"cannot write in .*Permission denied.*make it writable"),
+    ("full disk", r"0.0 MB free on its disk, but training needs about .* MB"),
+])  # fmt: skip
+def test_a_read_only_or_full_workspace_fails_before_training(
+    workspace, tmp_path, monkeypatch, fault, error
+):
+    import os
+    from collections import namedtuple
+
+    from lokitalk_plugins.commands import workspace_start
+
+    if fault == "read-only":
+        real_open = os.open
+
+        def refuse(path, *args, **kw):
+            if "write-probe" in str(path):
+                raise PermissionError(13, "Permission denied", str(path))
+            return real_open(path, *args, **kw)
+
+        monkeypatch.setattr(workspace_start.os, "open", refuse)
+    else:
+        usage = namedtuple("usage", "total used free")
+        monkeypatch.setattr(workspace_start.shutil, "disk_usage", lambda p: usage(1, 1, 0))
+    target = tmp_path / "new"
+    with pytest.raises(ValueError, match=error):
+        main([*TRAIN, "--data", _data(workspace), "--workspace", str(target)])
+    assert not target.exists()
+
+
+@pytest.mark.slow
+def test_overwrite_starts_again_and_nan_weights_are_refused_by_eval(workspace, tmp_path):
+    import shutil
+
+    import torch
+
+    from lokitalk_plugins.train.checkpoint import CheckpointError
+
+    ws = tmp_path / "copy"
+    shutil.copytree(workspace, ws)
+    (ws / "eval.json").write_text("{}")
+    assert main([*TRAIN, "--data", _data(workspace), "--workspace", str(ws), "--overwrite"]) == 0
+    assert not (ws / "eval.json").exists()
+    assert sorted(p.name for p in (ws / "checkpoints").glob("*.pt")) == [
+        "head_step0000002.pt", "latest.pt"]  # fmt: skip
+    assert {r.split(",")[0] for r in (ws / "logs/head.csv").read_text().split()[1:]} == {"2"}
+    latest = ws / "checkpoints" / "latest.pt"
+    state = torch.load(latest, weights_only=True)
+    first = next(iter(state["ema"]["shadow"]))
+    state["ema"]["shadow"][first].fill_(float("nan"))
+    latest.unlink()
+    torch.save(state, latest)
+    with pytest.raises(CheckpointError, match=r"weight tensors are NaN or infinite"):
+        main(["eval", "--workspace", str(ws), "--quiet"])

@@ -1,4 +1,10 @@
-"""``lokitalk train``: train a backbone on a preprocessed folder from gin files."""
+"""``lokitalk train``: train a backbone on a preprocessed folder from gin files.
+
+Every check runs before the workspace is touched: the workspace (``--resume`` needs a
+checkpoint; a trained one is replaced only with ``--overwrite``), whether it is writable,
+the config, the folder, the model and its optimiser, then the free disk space for the built
+model. Only then are the old outputs deleted (``--overwrite``) and ``run.json`` written.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +20,14 @@ def configure(parser) -> None:
     parser.add_argument("--data", required=True, help="preprocessed folder")
     parser.add_argument("--workspace", required=True, help="output folder")
     parser.add_argument("--bind", action="append", default=[],
-                        help="extra gin binding, e.g. 'head/Trainer.steps = 500'")  # fmt: skip
+                        help="extra gin binding, e.g. 'head/Trainer.steps = 500'; it wins "
+                             "over the files' bindings, scoped ones too")  # fmt: skip
     parser.add_argument("--stages", nargs="+", choices=("head", "lips", "torso"),
                         help="override train.stages")  # fmt: skip
     parser.add_argument("--resume", action="store_true", help="continue from latest.pt")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="start again in a workspace that holds a trained model: deletes "
+                             "its checkpoints, logs, val images and run.json")  # fmt: skip
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -28,26 +38,34 @@ def run(args) -> int:
     import gin
 
     import lokitalk_plugins.registration  # noqa: F401
-    from lokitalk_plugins.train import parse_config_files, train_from_config
+    from lokitalk_plugins.train import train_from_config
 
     from .workspace import write_run
+    from .workspace_start import (
+        check_free_space,
+        check_start,
+        check_writable,
+        clear_for_overwrite,
+    )
 
-    parse_config_files(args.config, args.bind)
-    audio_file = gin.query_parameter("TalkingHeadFolder.audio_file") if _bound() else "aud.npy"
-    write_run(Path(args.workspace), Path(args.data), args.config, args.bind, audio_file)
+    workspace = Path(args.workspace)
+    check_start(workspace, args.resume, args.overwrite)
+    check_writable(workspace)
+
+    def before_first_step(system) -> None:
+        check_free_space(workspace, system)
+        if args.overwrite:
+            clear_for_overwrite(workspace)
+        try:
+            audio_file = gin.query_parameter("TalkingHeadFolder.audio_file")
+        except ValueError:
+            audio_file = "aud.npy"
+        write_run(workspace, Path(args.data), args.config, args.bind, audio_file)
+
     summary = train_from_config(
         args.config, args.bind, data=args.data, workspace=args.workspace,
         stages=args.stages, resume=args.resume, progress=not args.quiet,
+        before_first_step=before_first_step,
     )  # fmt: skip
     print(json.dumps(summary, indent=1, default=str))
     return 0
-
-
-def _bound() -> bool:
-    import gin
-
-    try:
-        gin.query_parameter("TalkingHeadFolder.audio_file")
-    except ValueError:
-        return False
-    return True

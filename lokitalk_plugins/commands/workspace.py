@@ -1,6 +1,14 @@
 """A training workspace: what ``lokitalk train`` writes so ``eval`` and ``render`` can rebuild
 the model: ``run.json`` (data folder, config files, bindings, featurizer) beside
-``checkpoints/`` (``latest.pt`` and ``operative_config.gin``)."""
+``configs/`` (a self-contained copy of every config file that is not a packaged one) and
+``checkpoints/`` (``latest.pt`` and ``operative_config.gin``).
+
+A workspace may come from someone else: loading it runs none of their code. ``run.json``
+may name only packaged configs and the copies in ``configs/``; those files and the bindings
+are checked before gin reads them (no ``import``, no configurable the package did not
+register: see ``train/config_guard.py``); checkpoints load with ``weights_only=True``, and
+weights with a NaN or infinity are refused.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +17,7 @@ from pathlib import Path
 
 __all__ = [
     "RUN_FILE",
+    "CONFIG_COPIES",
     "write_run",
     "read_run",
     "studio_featurizer_matches",
@@ -17,6 +26,7 @@ __all__ = [
 ]
 
 RUN_FILE = "run.json"
+CONFIG_COPIES = "configs"  # WORKSPACE/configs/: copies of the run's non-packaged gin files
 
 
 def studio_featurizer_matches(folder: Path, audio_file: str, seconds: float = 2.0) -> bool:
@@ -41,15 +51,41 @@ def studio_featurizer_matches(folder: Path, audio_file: str, seconds: float = 2.
     return bool(np.allclose(full[:n], feats[:n], atol=1e-4))
 
 
+def _saved_configs(workspace: Path, configs) -> tuple[list[str], dict[str, str]]:
+    """run.json's names of ``configs`` (``configs/x.gin``: packaged, or a copy under
+    WORKSPACE/configs/) and {name: flattened text} of the copies to write."""
+    from lokitalk_plugins.train.config import CONFIG_DIR, resolve_config
+    from lokitalk_plugins.train.config_guard import flatten_config
+
+    names, copies = [], {}
+    for c in configs:
+        path = resolve_config(c).resolve()
+        if path.parent == CONFIG_DIR.resolve():
+            names.append(f"configs/{path.name}")
+            continue
+        name = f"{CONFIG_COPIES}/{path.name}"
+        if name in copies or (workspace / name).resolve() == path:
+            name = f"{CONFIG_COPIES}/{len(copies)}_{path.name}"
+        copies[name] = flatten_config(path)
+        names.append(name)
+    return names, copies
+
+
 def write_run(workspace: Path, data: Path, configs, bindings, audio_file: str) -> dict:
+    """Write run.json (and the copies of non-packaged configs) into ``workspace``."""
+    workspace = Path(workspace)
+    names, copies = _saved_configs(workspace, configs)
     run = {
         "data": str(Path(data).resolve()),
-        "configs": [str(c) for c in configs],
+        "configs": names,
         "bindings": list(bindings),
         "audio_file": audio_file,
         "featurizer": "studio" if studio_featurizer_matches(Path(data), audio_file) else None,
     }
     workspace.mkdir(parents=True, exist_ok=True)
+    for name, text in copies.items():
+        (workspace / name).parent.mkdir(exist_ok=True)
+        (workspace / name).write_text(text, encoding="utf-8")
     (workspace / RUN_FILE).write_text(json.dumps(run, indent=1))
     return run
 
@@ -60,16 +96,60 @@ def read_run(workspace: Path) -> dict:
         raise FileNotFoundError(
             f"{path} not found: {workspace} is not a workspace written by `lokitalk train`"
         )
-    return json.loads(path.read_text())
+    try:
+        run = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(
+            f"{path}: not valid JSON ({e}); re-create it with lokitalk train"
+        ) from None
+    text_lists = all(
+        isinstance(run.get(k), list) and all(isinstance(x, str) for x in run[k])
+        for k in ("configs", "bindings")
+    ) if isinstance(run, dict) else False  # fmt: skip
+    if not text_lists or not isinstance(run.get("data"), str):
+        raise ValueError(
+            f"{path}: expected {{'data': str, 'configs': [str], 'bindings': [str], ...}}; "
+            "re-create it with lokitalk train"
+        )
+    return run
+
+
+def checked_run_configs(workspace: Path, run: dict) -> list[Path]:
+    """The config files of ``run`` (packaged, or copies in WORKSPACE/configs/), each checked
+    with its includes and every binding, before gin sees them: nothing outside the package
+    can be imported or called. Raises ConfigError naming run.json or the file and line."""
+    from lokitalk_plugins.train.config import ConfigError, packaged_config
+    from lokitalk_plugins.train.config_guard import check_gin_file, check_gin_text
+
+    workspace, where = Path(workspace).resolve(), Path(workspace) / RUN_FILE
+    paths = []
+    for name in run["configs"]:
+        copy = (workspace / name).resolve()
+        inside = copy.is_relative_to(workspace / CONFIG_COPIES) and copy.is_file()
+        path = copy if inside else packaged_config(name)
+        if path is None:
+            raise ConfigError(
+                f"{where} names the config {name!r}, which is neither a packaged config nor a "
+                f"copy in {workspace / CONFIG_COPIES}; it was not read. Re-train the workspace "
+                "with this version of lokitalk (it saves copies of its config files)"
+            )
+        check_gin_file(path, packaged_config)
+        paths.append(path)
+    for binding in run["bindings"]:
+        check_gin_text(binding, f"{where}: binding {binding!r}", packaged_config)
+    return paths
 
 
 def load_system(workspace: Path):
     """Rebuild the trained system of a workspace with its EMA weights, in the stage it
-    reached. Returns (system, run, stage)."""
+    reached. Returns (system, run, stage). Runs no code from the workspace; refuses weights
+    that are NaN or infinite (CheckpointError)."""
     import gin
 
     import lokitalk_plugins.registration  # noqa: F401  (registers the configurables)
     from lokitalk_plugins.train import load_checkpoint, load_model_weights, parse_config_files
+    from lokitalk_plugins.train.checkpoint import CheckpointError, nonfinite_tensors
+    from lokitalk_plugins.train.weights import extract_state_dict
 
     workspace = Path(workspace)
     run = read_run(workspace)
@@ -77,8 +157,14 @@ def load_system(workspace: Path):
     latest = ckpt_dir / "latest.pt"
     if not latest.is_file():
         raise FileNotFoundError(f"no checkpoint in {ckpt_dir}: train first (lokitalk train)")
-    parse_config_files(run["configs"], run["bindings"])
+    parse_config_files(checked_run_configs(workspace, run), run["bindings"])
     state = load_checkpoint(latest)
+    bad = nonfinite_tensors(extract_state_dict(state, use_ema=True))
+    if bad:
+        raise CheckpointError(
+            f"{latest}: {len(bad)} weight tensors are NaN or infinite (e.g. {bad[:3]}); "
+            "the model diverged: retrain it (a lower learning rate) instead of using it"
+        )
     system = gin.get_configurable("TalkingHeadSystem")()
     load_model_weights(system, state, strict=True, use_ema=True)
     stage = state.get("stage", "head")

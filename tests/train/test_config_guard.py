@@ -1,0 +1,115 @@
+"""A workspace's run.json runs no code; --bind wins; one backbone config at a time."""
+
+from __future__ import annotations
+
+import json
+
+import gin
+import pytest
+import torch
+
+import lokitalk_plugins.registration  # noqa: F401  (registers the configurables)
+from lokitalk_plugins.commands.workspace import checked_run_configs, load_system, write_run
+from lokitalk_plugins.train.config import ConfigError, parse_config_files
+
+
+def _workspace(tmp_path, configs=("configs/er_nerf.gin",), bindings=(), copies=None):
+    ws = tmp_path / "ws"
+    (ws / "checkpoints").mkdir(parents=True)
+    torch.save({"model": {}}, ws / "checkpoints" / "latest.pt")
+    for name, text in (copies or {}).items():
+        (ws / name).parent.mkdir(parents=True, exist_ok=True)
+        (ws / name).write_text(text)
+    run = {"data": str(tmp_path), "configs": list(configs), "bindings": list(bindings)}
+    (ws / "run.json").write_text(json.dumps(run))
+    return ws
+
+
+EXPLOIT = [
+    "TalkingHeadSystem.model = @subprocess.getoutput()",
+    "subprocess.getoutput.cmd = 'touch {pwned}'",
+]
+
+
+@pytest.mark.parametrize("how", ["bindings", "config copy"])
+def test_a_run_json_importing_code_is_refused_before_gin_sees_it(tmp_path, how):
+    pwned = tmp_path / "pwned"
+    lines = ["from __gin__ import dynamic_registration", "import subprocess"]
+    lines += [e.format(pwned=pwned) for e in EXPLOIT]
+    if how == "bindings":
+        ws = _workspace(tmp_path, bindings=lines)
+        where = "run.json: binding 'from __gin__ import dynamic_registration'"
+    else:
+        text = "include 'lokitalk_plugins/configs/er_nerf.gin'\n" + "\n".join(lines) + "\n"
+        ws = _workspace(tmp_path, ["configs/mine.gin"], copies={"configs/mine.gin": text})
+        where = "mine.gin, line 2"
+    with pytest.raises(ConfigError, match="may not import modules") as err:
+        load_system(ws)
+    assert where in str(err.value) and "nothing in it was run" in str(err.value)
+    assert not pwned.exists()
+
+
+@pytest.mark.parametrize("binding,what", [
+    ("TalkingHeadSystem.model = @constant()", "'constant' is not a configurable of lokitalk"),
+    ("os.system.command = 'ls'", "'os.system' is not a configurable of lokitalk_plugins"),
+    ("TalkingHeadSystem.model = @train()", "refers to @train, which starts training"),
+    ("include '/etc/evil.gin'", "includes '/etc/evil.gin', which is neither a packaged"),
+])  # fmt: skip
+def test_unregistered_configurables_and_foreign_includes_are_refused(tmp_path, binding, what):
+    ws = _workspace(tmp_path, bindings=["Trainer.steps = 3", binding])
+    with pytest.raises(ConfigError, match=what):
+        checked_run_configs(ws, json.loads((ws / "run.json").read_text()))
+
+
+def test_a_config_outside_the_package_and_the_workspace_is_refused(tmp_path):
+    mine = tmp_path / "mine.gin"
+    mine.write_text("include 'configs/er_nerf.gin'\n")
+    for name in (str(mine), "configs/../../mine.gin"):
+        ws = _workspace(tmp_path / name.count("/").__str__(), configs=[name])
+        with pytest.raises(ConfigError, match="neither a packaged config nor a copy"):
+            load_system(ws)
+
+
+def test_write_run_saves_self_contained_copies_that_load_safely(tmp_path):
+    (tmp_path / "base_mine.gin").write_text("ERNeRF.grid_size = 48\n")
+    mine = tmp_path / "mine.gin"
+    mine.write_text("include 'configs/er_nerf.gin'\ninclude 'base_mine.gin'\nERNeRF.torso = True\n")
+    ws = tmp_path / "ws"
+    run = write_run(ws, tmp_path, [mine, "configs/studio_quick.gin"], ["Trainer.steps = 3"], "x")
+    assert run["configs"] == ["configs/mine.gin", "configs/studio_quick.gin"]
+    copy = (ws / "configs" / "mine.gin").read_text()
+    assert copy.splitlines() == [
+        "include 'lokitalk_plugins/configs/er_nerf.gin'",
+        "ERNeRF.grid_size = 48",
+        "ERNeRF.torso = True",
+    ]
+    mine.unlink()  # the workspace no longer needs the user's files
+    paths = checked_run_configs(ws, run)
+    parse_config_files(paths, run["bindings"])
+    assert gin.query_parameter("ERNeRF.torso") is True
+    assert gin.query_parameter("ERNeRF.grid_size") == 64  # studio_quick.gin came after
+
+
+def test_a_bind_wins_over_scoped_bindings_of_the_files():
+    with pytest.warns(UserWarning, match=r"replaces the scoped .*head/Trainer.steps = 2000"):
+        parse_config_files(
+            ["configs/er_nerf.gin", "configs/studio_quick.gin"],
+            ["Trainer.steps = 'abc'", "lips/Trainer.steps = 7"],
+        )
+    steps = {s: gin.query_parameter(f"{s}/Trainer.steps") for s in ("head", "lips", "torso")}
+    assert steps == {"head": "abc", "lips": 7, "torso": "abc"}
+
+
+@pytest.mark.parametrize("configs", [
+    ["configs/rad_nerf.gin", "configs/er_nerf.gin"],
+    ["configs/rad_nerf_odr.gin", "configs/studio_quick.gin", "configs/er_nerf.gin"],
+    ["configs/er_nerf_odr.gin", "configs/er_nerf.gin"],
+])  # fmt: skip
+def test_two_backbone_configs_are_refused(configs):
+    with pytest.raises(ConfigError, match="each choose a backbone"):
+        parse_config_files(configs)
+
+
+def test_one_backbone_config_with_its_includes_is_accepted():
+    parse_config_files(["configs/er_nerf_odr.gin", "configs/studio_quick.gin", "configs/idakt.gin"])
+    assert "wrap" in str(gin.query_parameter("TalkingHeadSystem.model"))

@@ -176,3 +176,44 @@ def test_overwrite_starts_again_and_nan_weights_are_refused_by_eval(workspace, t
     torch.save(state, latest)
     with pytest.raises(CheckpointError, match=r"weight tensors are NaN or infinite"):
         main(["eval", "--workspace", str(ws), "--quiet"])
+
+
+def _plant(ws, tmp_path, as_copy: bool):
+    """Add to ws's run.json a config that runs a shell command when gin loads it."""
+    pwned = tmp_path / "pwned"
+    evil = (ws / "configs" if as_copy else tmp_path) / "evil.gin"
+    evil.parent.mkdir(exist_ok=True)
+    evil.write_text(
+        "from __gin__ import dynamic_registration\nimport subprocess\n"
+        "import lokitalk_plugins.baselines.system\n"
+        "lokitalk_plugins.baselines.system.TalkingHeadSystem.model = @subprocess.getoutput()\n"
+        f"subprocess.getoutput.cmd = 'touch {pwned}'\n"
+    )
+    run = json.loads((ws / "run.json").read_text())
+    run["configs"].append("configs/evil.gin" if as_copy else str(evil))
+    (ws / "run.json").write_text(json.dumps(run))
+    return pwned
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("as_copy,error", [
+    (True, r"evil.gin, line 1 .*may not import modules"),
+    (False, r"names the config '/.*evil.gin', which is neither a packaged config nor a copy"),
+])  # fmt: skip
+def test_a_workspace_from_someone_else_runs_none_of_their_code(workspace, tmp_path, as_copy, error):
+    import shutil
+
+    from lokitalk_plugins.train.config import ConfigError
+
+    ws = tmp_path / "theirs"
+    shutil.copytree(workspace, ws)
+    pwned = _plant(ws, tmp_path, as_copy)
+    for command in (["eval"], ["render", "--out", str(tmp_path / "x.mp4")]):
+        with pytest.raises(ConfigError, match=error):
+            main([*command, "--workspace", str(ws), "--quiet"])
+    assert not pwned.exists()
+    # fine-tuning it reads only its weights (weights_only) and runs with the user's configs
+    assert main([*TRAIN, "--bind", "head/Trainer.steps = 32", "--data", _data(workspace),
+                 "--workspace", str(ws), "--resume"]) == 0  # fmt: skip
+    assert not pwned.exists() and "evil" not in (ws / "run.json").read_text()
+    assert main(["eval", "--workspace", str(ws), "--quiet", "--max-frames", "1"]) == 0

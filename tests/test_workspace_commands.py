@@ -217,3 +217,12 @@ def test_a_workspace_from_someone_else_runs_none_of_their_code(workspace, tmp_pa
                  "--workspace", str(ws), "--resume"]) == 0  # fmt: skip
     assert not pwned.exists() and "evil" not in (ws / "run.json").read_text()
     assert main(["eval", "--workspace", str(ws), "--quiet", "--max-frames", "1"]) == 0
+
+
+@pytest.mark.slow
+def test_a_bind_is_not_shadowed_by_a_scoped_binding_of_a_file(workspace, tmp_path):
+    new = tmp_path / "new"
+    with pytest.raises(ValueError, match=r"Trainer.steps must be an integer >= 1, got 'abc'"):
+        main([*TRAIN, "--data", _data(workspace), "--workspace", str(new),
+              "--bind", "Trainer.steps = 'abc'"])  # fmt: skip
+    assert not new.exists()

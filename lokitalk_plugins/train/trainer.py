@@ -80,8 +80,8 @@ class Trainer:
     ):
         if stage not in STAGES:
             raise ValueError(f"stage must be one of {STAGES}, got {stage!r}")
-        if int(steps) < 1:
-            raise ValueError(f"steps must be >= 1, got {steps}")
+        if isinstance(steps, bool) or not isinstance(steps, (int, float)) or int(steps) < 1:
+            raise ValueError(f"Trainer.steps must be an integer >= 1, got {steps!r}")
         check_system(system)
         check_data(system, dataset, "training set")
         if val_dataset is not None:

@@ -163,8 +163,13 @@ def test_overwrite_starts_again_and_nan_weights_are_refused_by_eval(workspace, t
     ws = tmp_path / "copy"
     shutil.copytree(workspace, ws)
     (ws / "eval.json").write_text("{}")
-    assert main([*TRAIN, "--data", _data(workspace), "--workspace", str(ws), "--overwrite"]) == 0
-    assert not (ws / "eval.json").exists()
+    mine = ws / "mine.gin"  # the user's own config, kept in the workspace folder
+    mine.write_text("TalkingHeadSystem.num_rays = 32\n")
+    args = ["--data", _data(workspace), "--workspace", str(ws), "--config", str(mine)]
+    assert main([*TRAIN, *args, "--overwrite"]) == 0
+    assert not (ws / "eval.json").exists() and mine.is_file()
+    assert json.loads((ws / "run.json").read_text())["configs"][-1] == "run_configs/mine.gin"
+    assert (ws / "run_configs/mine.gin").read_text() == mine.read_text()
     assert sorted(p.name for p in (ws / "checkpoints").glob("*.pt")) == [
         "head_step0000002.pt", "latest.pt"]  # fmt: skip
     assert {r.split(",")[0] for r in (ws / "logs/head.csv").read_text().split()[1:]} == {"2"}
@@ -181,7 +186,7 @@ def test_overwrite_starts_again_and_nan_weights_are_refused_by_eval(workspace, t
 def _plant(ws, tmp_path, as_copy: bool):
     """Add to ws's run.json a config that runs a shell command when gin loads it."""
     pwned = tmp_path / "pwned"
-    evil = (ws / "configs" if as_copy else tmp_path) / "evil.gin"
+    evil = (ws / "run_configs" if as_copy else tmp_path) / "evil.gin"
     evil.parent.mkdir(exist_ok=True)
     evil.write_text(
         "from __gin__ import dynamic_registration\nimport subprocess\n"
@@ -190,7 +195,7 @@ def _plant(ws, tmp_path, as_copy: bool):
         f"subprocess.getoutput.cmd = 'touch {pwned}'\n"
     )
     run = json.loads((ws / "run.json").read_text())
-    run["configs"].append("configs/evil.gin" if as_copy else str(evil))
+    run["configs"].append("run_configs/evil.gin" if as_copy else str(evil))
     (ws / "run.json").write_text(json.dumps(run))
     return pwned
 

@@ -27,7 +27,7 @@ def configure(parser) -> None:
     parser.add_argument("--resume", action="store_true", help="continue from latest.pt")
     parser.add_argument("--overwrite", action="store_true",
                         help="start again in a workspace that holds a trained model: deletes "
-                             "its checkpoints, logs, val images and run.json")  # fmt: skip
+                             "its checkpoints, logs, val images, run.json, eval.json")  # fmt: skip
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -40,7 +40,7 @@ def run(args) -> int:
     import lokitalk_plugins.registration  # noqa: F401
     from lokitalk_plugins.train import train_from_config
 
-    from .workspace import write_run
+    from .workspace import plan_run, save_run
     from .workspace_start import (
         check_free_space,
         check_start,
@@ -54,13 +54,15 @@ def run(args) -> int:
 
     def before_first_step(system) -> None:
         check_free_space(workspace, system)
-        if args.overwrite:
-            clear_for_overwrite(workspace)
         try:
             audio_file = gin.query_parameter("TalkingHeadFolder.audio_file")
         except ValueError:
             audio_file = "aud.npy"
-        write_run(workspace, Path(args.data), args.config, args.bind, audio_file)
+        # read the config files before --overwrite deletes anything (they may live there)
+        planned = plan_run(workspace, Path(args.data), args.config, args.bind, audio_file)
+        if args.overwrite:
+            clear_for_overwrite(workspace)
+        save_run(workspace, *planned)
 
     summary = train_from_config(
         args.config, args.bind, data=args.data, workspace=args.workspace,

@@ -1,10 +1,10 @@
 """A training workspace: what ``lokitalk train`` writes so ``eval`` and ``render`` can rebuild
 the model: ``run.json`` (data folder, config files, bindings, featurizer) beside
-``configs/`` (a self-contained copy of every config file that is not a packaged one) and
+``run_configs/`` (a self-contained copy of every config file that is not a packaged one) and
 ``checkpoints/`` (``latest.pt`` and ``operative_config.gin``).
 
 A workspace may come from someone else: loading it runs none of their code. ``run.json``
-may name only packaged configs and the copies in ``configs/``; those files and the bindings
+may name only packaged configs and the copies in ``run_configs/``; those files and the bindings
 are checked before gin reads them (no ``import``, no configurable the package did not
 register: see ``train/config_guard.py``); checkpoints load with ``weights_only=True``, and
 weights with a NaN or infinity are refused.
@@ -18,6 +18,8 @@ from pathlib import Path
 __all__ = [
     "RUN_FILE",
     "CONFIG_COPIES",
+    "plan_run",
+    "save_run",
     "write_run",
     "read_run",
     "studio_featurizer_matches",
@@ -26,7 +28,7 @@ __all__ = [
 ]
 
 RUN_FILE = "run.json"
-CONFIG_COPIES = "configs"  # WORKSPACE/configs/: copies of the run's non-packaged gin files
+CONFIG_COPIES = "run_configs"  # WORKSPACE/run_configs/: copies of non-packaged gin files
 
 
 def studio_featurizer_matches(folder: Path, audio_file: str, seconds: float = 2.0) -> bool:
@@ -52,8 +54,8 @@ def studio_featurizer_matches(folder: Path, audio_file: str, seconds: float = 2.
 
 
 def _saved_configs(workspace: Path, configs) -> tuple[list[str], dict[str, str]]:
-    """run.json's names of ``configs`` (``configs/x.gin``: packaged, or a copy under
-    WORKSPACE/configs/) and {name: flattened text} of the copies to write."""
+    """run.json's names of ``configs`` (``configs/x.gin``: packaged, ``run_configs/x.gin``: a
+    copy in the workspace) and {name: flattened text} of the copies to write."""
     from lokitalk_plugins.train.config import CONFIG_DIR, resolve_config
     from lokitalk_plugins.train.config_guard import flatten_config
 
@@ -71,8 +73,9 @@ def _saved_configs(workspace: Path, configs) -> tuple[list[str], dict[str, str]]
     return names, copies
 
 
-def write_run(workspace: Path, data: Path, configs, bindings, audio_file: str) -> dict:
-    """Write run.json (and the copies of non-packaged configs) into ``workspace``."""
+def plan_run(workspace: Path, data: Path, configs, bindings, audio_file: str):
+    """(run.json's content, {name: text} of the config copies), reading the config files and
+    the data folder but writing nothing."""
     workspace = Path(workspace)
     names, copies = _saved_configs(workspace, configs)
     run = {
@@ -82,12 +85,23 @@ def write_run(workspace: Path, data: Path, configs, bindings, audio_file: str) -
         "audio_file": audio_file,
         "featurizer": "studio" if studio_featurizer_matches(Path(data), audio_file) else None,
     }
+    return run, copies
+
+
+def save_run(workspace: Path, run: dict, copies: dict[str, str]) -> dict:
+    """Write what ``plan_run`` returned into ``workspace``; returns ``run``."""
+    workspace = Path(workspace)
     workspace.mkdir(parents=True, exist_ok=True)
     for name, text in copies.items():
         (workspace / name).parent.mkdir(exist_ok=True)
         (workspace / name).write_text(text, encoding="utf-8")
     (workspace / RUN_FILE).write_text(json.dumps(run, indent=1))
     return run
+
+
+def write_run(workspace: Path, data: Path, configs, bindings, audio_file: str) -> dict:
+    """Write run.json (and the copies of non-packaged configs) into ``workspace``."""
+    return save_run(workspace, *plan_run(workspace, data, configs, bindings, audio_file))
 
 
 def read_run(workspace: Path) -> dict:

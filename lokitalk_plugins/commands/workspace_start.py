@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 # what a run writes into its workspace (and --overwrite deletes)
-RUN_OUTPUTS = ("checkpoints", "logs", "val", "configs", "run.json", "eval.json", "eval.md")
+RUN_OUTPUTS = ("checkpoints", "logs", "val", "run_configs", "run.json", "eval.json", "eval.md")
 
 
 class WorkspaceError(ValueError):

@@ -21,14 +21,12 @@ import difflib
 import inspect
 import logging
 import re
-import warnings
 from collections.abc import Sequence
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
 import gin
-from gin import config_parser
 
 __all__ = [
     "ConfigError",
@@ -157,8 +155,10 @@ def parse_config_files(
     if not _SEARCH_PATH_ADDED:
         gin.add_config_file_search_path(str(CONFIG_DIR.parent))
         _SEARCH_PATH_ADDED = True
+    from lokitalk_plugins.train.config_rules import one_backbone, override_scoped
+
     paths = [resolve_config(f) for f in config_files]
-    _one_backbone(paths)
+    one_backbone(paths)
     for path in paths:
         try:
             with _quiet_gin_search():
@@ -170,71 +170,5 @@ def parse_config_files(
             gin.parse_config(binding)
         except (ValueError, SyntaxError, TypeError) as e:
             raise _wrap(e, f"binding {binding!r}") from None
-        _override_scoped(binding)
+        override_scoped(binding)
     return paths
-
-
-class _Literal(config_parser.ParserDelegate):
-    """Parses references and macros to plain placeholders (only the binding keys are used)."""
-
-    def configurable_reference(self, scoped_configurable_name, evaluate):
-        return None
-
-    def macro(self, macro_name):
-        return None
-
-
-def _backbones(path: Path, seen: set[Path]) -> set[str]:
-    """Names of the packaged backbone configs that ``path`` is or includes (recursively)."""
-    path = path.resolve()
-    if path in seen:
-        return set()
-    seen.add(path)
-    found = (
-        {path.name}
-        if path.parent == CONFIG_DIR.resolve() and path.name in BACKBONE_CONFIGS
-        else set()
-    )
-    try:
-        statements = list(config_parser.ConfigParser(path.read_text(encoding="utf-8"), _Literal()))
-    except (OSError, UnicodeDecodeError, SyntaxError):
-        return found  # gin reports the file's own error when it parses it
-    for st in statements:
-        if isinstance(st, config_parser.IncludeStatement):
-            target = packaged_config(st.filename) or Path(st.filename)
-            if target.is_file():
-                found |= _backbones(target, seen)
-    return found
-
-
-def _one_backbone(paths: Sequence[Path]) -> None:
-    """Refuse two config files that each choose a backbone: gin keeps the last one's
-    ``TalkingHeadSystem.model`` without a word (dropping, e.g., an RSDF wrap)."""
-    choosing = [(p, b) for p in paths if (b := _backbones(p, set()))]
-    if len(choosing) > 1:
-        names = ", ".join(f"{p.name} ({' + '.join(sorted(b))})" for p, b in choosing)
-        raise ConfigError(
-            f"config files {names} each choose a backbone; gin would silently keep the last "
-            "one's model (dropping any wrap of the others). Pass one backbone config (e.g. "
-            "configs/er_nerf_odr.gin alone: it includes er_nerf.gin)"
-        )
-
-
-def _override_scoped(binding: str) -> None:
-    """Copy each parameter ``binding`` sets onto the narrower scopes that already bind it, so
-    the binding wins over scoped values from the files; warns with what it replaced."""
-    replaced = []
-    for st in config_parser.ConfigParser(binding, _Literal()):
-        if not isinstance(st, config_parser.BindingStatement) or not st.arg_name:
-            continue
-        selector = gin.config._REGISTRY.get_match(st.selector).selector
-        value = gin.config._CONFIG[(st.scope, selector)][st.arg_name]
-        prefix = f"{st.scope}/" if st.scope else ""
-        for (scope, sel), params in list(gin.config._CONFIG.items()):
-            if sel != selector or scope == st.scope or not scope.startswith(prefix):
-                continue
-            if st.arg_name in params and params[st.arg_name] is not value:
-                replaced.append(f"{scope}/{st.selector}.{st.arg_name} = {params[st.arg_name]!r}")
-                gin.bind_parameter((scope, selector, st.arg_name), value)
-    if replaced:
-        warnings.warn(f"binding {binding!r} replaces the scoped {replaced}", stacklevel=3)

@@ -24,13 +24,13 @@ from gin import config_parser
 
 from lokitalk_plugins.train.config import ConfigError, packaged_config
 
-__all__ = ["check_gin_text", "check_gin_file", "flatten_config"]
+__all__ = ["RecordingDelegate", "check_gin_text", "check_gin_file", "flatten_config"]
 
 _PACKAGE = "lokitalk_plugins"
 _NEVER_REFERENCED = frozenset({"train"})  # loading a workspace must never start training
 
 
-class _Recorder(config_parser.ParserDelegate):
+class RecordingDelegate(config_parser.ParserDelegate):
     """Records every ``@reference`` and ``%macro`` instead of resolving them."""
 
     def __init__(self):
@@ -69,7 +69,7 @@ def check_gin_text(text: str, source: str, allowed_include) -> list[Path]:
     allowed_include(name) -> Path | None: the file an include may load (None: refused).
     Returns the included files (to be checked too). Raises ConfigError naming ``source``.
     """
-    recorder = _Recorder()
+    recorder = RecordingDelegate()
     includes: list[Path] = []
     refusal = "it was refused before gin read it, and nothing in it was run"
     try:
@@ -129,7 +129,7 @@ def flatten_config(path: str | Path, _stack: tuple[Path, ...] = ()) -> str:
     if path in _stack:
         raise ConfigError(f"{path}: includes itself (through {[str(p) for p in _stack]})")
     lines = path.read_text(encoding="utf-8").splitlines()
-    statements = list(config_parser.ConfigParser("\n".join(lines), _Recorder()))
+    statements = list(config_parser.ConfigParser("\n".join(lines), RecordingDelegate()))
     for st in reversed([s for s in statements if isinstance(s, config_parser.IncludeStatement)]):
         i = st.location.line_num - 1  # gin counts lines from 1
         packaged = packaged_config(st.filename)

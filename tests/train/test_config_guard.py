@@ -41,7 +41,7 @@ def test_a_run_json_importing_code_is_refused_before_gin_sees_it(tmp_path, how):
         where = "run.json: binding 'from __gin__ import dynamic_registration'"
     else:
         text = "include 'lokitalk_plugins/configs/er_nerf.gin'\n" + "\n".join(lines) + "\n"
-        ws = _workspace(tmp_path, ["configs/mine.gin"], copies={"configs/mine.gin": text})
+        ws = _workspace(tmp_path, ["run_configs/mine.gin"], copies={"run_configs/mine.gin": text})
         where = "mine.gin, line 2"
     with pytest.raises(ConfigError, match="may not import modules") as err:
         load_system(ws)
@@ -76,8 +76,8 @@ def test_write_run_saves_self_contained_copies_that_load_safely(tmp_path):
     mine.write_text("include 'configs/er_nerf.gin'\ninclude 'base_mine.gin'\nERNeRF.torso = True\n")
     ws = tmp_path / "ws"
     run = write_run(ws, tmp_path, [mine, "configs/studio_quick.gin"], ["Trainer.steps = 3"], "x")
-    assert run["configs"] == ["configs/mine.gin", "configs/studio_quick.gin"]
-    copy = (ws / "configs" / "mine.gin").read_text()
+    assert run["configs"] == ["run_configs/mine.gin", "configs/studio_quick.gin"]
+    copy = (ws / "run_configs" / "mine.gin").read_text()
     assert copy.splitlines() == [
         "include 'lokitalk_plugins/configs/er_nerf.gin'",
         "ERNeRF.grid_size = 48",

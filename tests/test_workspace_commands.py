@@ -231,3 +231,15 @@ def test_a_bind_is_not_shadowed_by_a_scoped_binding_of_a_file(workspace, tmp_pat
         main([*TRAIN, "--data", _data(workspace), "--workspace", str(new),
               "--bind", "Trainer.steps = 'abc'"])  # fmt: skip
     assert not new.exists()
+
+
+@pytest.mark.slow
+def test_a_run_that_eval_would_refuse_is_refused_before_training(workspace, tmp_path):
+    from lokitalk_plugins.train.config import ConfigError
+
+    mine = tmp_path / "mine.gin"
+    mine.write_text("import json\nTalkingHeadSystem.num_rays = 32\n")
+    new = tmp_path / "new"
+    with pytest.raises(ConfigError, match=r"--config mine.gin, line 1 .*eval and render would"):
+        main([*TRAIN, "--data", _data(workspace), "--workspace", str(new), "--config", str(mine)])
+    assert not new.exists()

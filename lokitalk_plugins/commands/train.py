@@ -40,7 +40,7 @@ def run(args) -> int:
     import lokitalk_plugins.registration  # noqa: F401
     from lokitalk_plugins.train import train_from_config
 
-    from .workspace import plan_run, save_run
+    from .workspace import check_loadable, plan_run, save_run
     from .workspace_start import (
         check_free_space,
         check_start,
@@ -60,6 +60,7 @@ def run(args) -> int:
             audio_file = "aud.npy"
         # read the config files before --overwrite deletes anything (they may live there)
         planned = plan_run(workspace, Path(args.data), args.config, args.bind, audio_file)
+        check_loadable(*planned)
         if args.overwrite:
             clear_for_overwrite(workspace)
         save_run(workspace, *planned)

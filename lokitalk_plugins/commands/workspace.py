@@ -19,6 +19,7 @@ __all__ = [
     "RUN_FILE",
     "CONFIG_COPIES",
     "plan_run",
+    "check_loadable",
     "save_run",
     "write_run",
     "read_run",
@@ -86,6 +87,19 @@ def plan_run(workspace: Path, data: Path, configs, bindings, audio_file: str):
         "featurizer": "studio" if studio_featurizer_matches(Path(data), audio_file) else None,
     }
     return run, copies
+
+
+def check_loadable(run: dict, copies: dict[str, str]) -> None:
+    """Refuse, before training, a run that ``eval`` and ``render`` would refuse to load (a
+    config copy or binding importing a module or naming a foreign configurable)."""
+    from lokitalk_plugins.train.config import packaged_config
+    from lokitalk_plugins.train.config_guard import check_gin_text
+
+    why = "lokitalk eval and render would refuse this workspace, so training was not started"
+    for name, text in copies.items():
+        check_gin_text(text, f"--config {Path(name).name}", packaged_config, why)
+    for binding in run["bindings"]:
+        check_gin_text(binding, f"--bind {binding!r}", packaged_config, why)
 
 
 def save_run(workspace: Path, run: dict, copies: dict[str, str]) -> dict:

@@ -63,15 +63,18 @@ def _where(source: str, location) -> str:
     return f"{source}, line {line if line is not None else '?'} ({text!r})"
 
 
-def check_gin_text(text: str, source: str, allowed_include) -> list[Path]:
+REFUSED = "it was refused before gin read it, and nothing in it was run"
+
+
+def check_gin_text(text: str, source: str, allowed_include, refusal: str = REFUSED) -> list[Path]:
     """Refuse imports, unregistered configurables and foreign includes in ``text``.
 
-    allowed_include(name) -> Path | None: the file an include may load (None: refused).
-    Returns the included files (to be checked too). Raises ConfigError naming ``source``.
+    allowed_include(name) -> Path | None: the file an include may load (None: refused);
+    refusal: the end of the error message. Returns the included files (to be checked too).
+    Raises ConfigError naming ``source`` and line.
     """
     recorder = RecordingDelegate()
     includes: list[Path] = []
-    refusal = "it was refused before gin read it, and nothing in it was run"
     try:
         statements = list(config_parser.ConfigParser(text, recorder))
     except SyntaxError as e:
@@ -81,7 +84,7 @@ def check_gin_text(text: str, source: str, allowed_include) -> list[Path]:
         if isinstance(st, config_parser.ImportStatement):
             raise ConfigError(
                 f"{where}: a workspace's config may not import modules (gin would run their "
-                f"code); {refusal}. Remove the line, or train with your own config file"
+                f"code); {refusal}"
             )
         if isinstance(st, config_parser.IncludeStatement):
             path = allowed_include(st.filename)

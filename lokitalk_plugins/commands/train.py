@@ -40,7 +40,8 @@ def run(args) -> int:
     import lokitalk_plugins.registration  # noqa: F401
     from lokitalk_plugins.train import train_from_config
 
-    from .workspace import check_loadable, plan_run, save_run
+    from .workspace import plan_run, save_run
+    from .workspace_configs import check_loadable
     from .workspace_start import (
         check_free_space,
         check_start,

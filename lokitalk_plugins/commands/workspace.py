@@ -4,8 +4,8 @@ the model: ``run.json`` (data folder, config files, bindings, featurizer) beside
 ``checkpoints/`` (``latest.pt`` and ``operative_config.gin``).
 
 A workspace may come from someone else: loading it runs none of their code. ``run.json``
-may name only packaged configs and the copies in ``run_configs/``; those files and the bindings
-are checked before gin reads them (no ``import``, no configurable the package did not
+may name only packaged configs and the copies in ``run_configs/``; those files and the
+bindings are checked before gin reads them (no ``import``, no configurable the package did not
 register: see ``train/config_guard.py``); checkpoints load with ``weights_only=True``, and
 weights with a NaN or infinity are refused.
 """
@@ -15,11 +15,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .workspace_configs import RUN_FILE, checked_run_configs, saved_configs
+
 __all__ = [
     "RUN_FILE",
-    "CONFIG_COPIES",
     "plan_run",
-    "check_loadable",
     "save_run",
     "write_run",
     "read_run",
@@ -27,9 +27,6 @@ __all__ = [
     "load_system",
     "load_dataset",
 ]
-
-RUN_FILE = "run.json"
-CONFIG_COPIES = "run_configs"  # WORKSPACE/run_configs/: copies of non-packaged gin files
 
 
 def studio_featurizer_matches(folder: Path, audio_file: str, seconds: float = 2.0) -> bool:
@@ -54,31 +51,11 @@ def studio_featurizer_matches(folder: Path, audio_file: str, seconds: float = 2.
     return bool(np.allclose(full[:n], feats[:n], atol=1e-4))
 
 
-def _saved_configs(workspace: Path, configs) -> tuple[list[str], dict[str, str]]:
-    """run.json's names of ``configs`` (``configs/x.gin``: packaged, ``run_configs/x.gin``: a
-    copy in the workspace) and {name: flattened text} of the copies to write."""
-    from lokitalk_plugins.train.config import CONFIG_DIR, resolve_config
-    from lokitalk_plugins.train.config_guard import flatten_config
-
-    names, copies = [], {}
-    for c in configs:
-        path = resolve_config(c).resolve()
-        if path.parent == CONFIG_DIR.resolve():
-            names.append(f"configs/{path.name}")
-            continue
-        name = f"{CONFIG_COPIES}/{path.name}"
-        if name in copies or (workspace / name).resolve() == path:
-            name = f"{CONFIG_COPIES}/{len(copies)}_{path.name}"
-        copies[name] = flatten_config(path)
-        names.append(name)
-    return names, copies
-
-
 def plan_run(workspace: Path, data: Path, configs, bindings, audio_file: str):
     """(run.json's content, {name: text} of the config copies), reading the config files and
     the data folder but writing nothing."""
     workspace = Path(workspace)
-    names, copies = _saved_configs(workspace, configs)
+    names, copies = saved_configs(workspace, configs)
     run = {
         "data": str(Path(data).resolve()),
         "configs": names,
@@ -87,19 +64,6 @@ def plan_run(workspace: Path, data: Path, configs, bindings, audio_file: str):
         "featurizer": "studio" if studio_featurizer_matches(Path(data), audio_file) else None,
     }
     return run, copies
-
-
-def check_loadable(run: dict, copies: dict[str, str]) -> None:
-    """Refuse, before training, a run that ``eval`` and ``render`` would refuse to load (a
-    config copy or binding importing a module or naming a foreign configurable)."""
-    from lokitalk_plugins.train.config import packaged_config
-    from lokitalk_plugins.train.config_guard import check_gin_text
-
-    why = "lokitalk eval and render would refuse this workspace, so training was not started"
-    for name, text in copies.items():
-        check_gin_text(text, f"--config {Path(name).name}", packaged_config, why)
-    for binding in run["bindings"]:
-        check_gin_text(binding, f"--bind {binding!r}", packaged_config, why)
 
 
 def save_run(workspace: Path, run: dict, copies: dict[str, str]) -> dict:
@@ -140,32 +104,6 @@ def read_run(workspace: Path) -> dict:
             "re-create it with lokitalk train"
         )
     return run
-
-
-def checked_run_configs(workspace: Path, run: dict) -> list[Path]:
-    """The config files of ``run`` (packaged, or copies in WORKSPACE/configs/), each checked
-    with its includes and every binding, before gin sees them: nothing outside the package
-    can be imported or called. Raises ConfigError naming run.json or the file and line."""
-    from lokitalk_plugins.train.config import ConfigError, packaged_config
-    from lokitalk_plugins.train.config_guard import check_gin_file, check_gin_text
-
-    workspace, where = Path(workspace).resolve(), Path(workspace) / RUN_FILE
-    paths = []
-    for name in run["configs"]:
-        copy = (workspace / name).resolve()
-        inside = copy.is_relative_to(workspace / CONFIG_COPIES) and copy.is_file()
-        path = copy if inside else packaged_config(name)
-        if path is None:
-            raise ConfigError(
-                f"{where} names the config {name!r}, which is neither a packaged config nor a "
-                f"copy in {workspace / CONFIG_COPIES}; it was not read. Re-train the workspace "
-                "with this version of lokitalk (it saves copies of its config files)"
-            )
-        check_gin_file(path, packaged_config)
-        paths.append(path)
-    for binding in run["bindings"]:
-        check_gin_text(binding, f"{where}: binding {binding!r}", packaged_config)
-    return paths
 
 
 def load_system(workspace: Path):

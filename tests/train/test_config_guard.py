@@ -9,7 +9,8 @@ import pytest
 import torch
 
 import lokitalk_plugins.registration  # noqa: F401  (registers the configurables)
-from lokitalk_plugins.commands.workspace import checked_run_configs, load_system, write_run
+from lokitalk_plugins.commands.workspace import load_system, write_run
+from lokitalk_plugins.commands.workspace_configs import checked_run_configs
 from lokitalk_plugins.train.config import ConfigError, parse_config_files
 
 

@@ -104,8 +104,8 @@ def check_gin_text(text: str, source: str, allowed_include, refusal: str = REFUS
         for name in ([st.selector] if st.arg_name else []) + refs:
             if not _is_package_configurable(name):
                 raise ConfigError(
-                    f"{where}: {name!r} is not a configurable of lokitalk_plugins (import "
-                    f"lokitalk_plugins.registration first); {refusal}"
+                    f"{where}: {name!r} is not a configurable that lokitalk_plugins registers; "
+                    f"{refusal}"
                 )
     return includes
 

@@ -123,7 +123,7 @@ def load_system(workspace: Path):
     latest = ckpt_dir / "latest.pt"
     if not latest.is_file():
         raise FileNotFoundError(f"no checkpoint in {ckpt_dir}: train first (lokitalk train)")
-    parse_config_files(checked_run_configs(workspace, run), run["bindings"])
+    parse_config_files(texts=checked_run_configs(workspace, run), bindings=run["bindings"])
     state = load_checkpoint(latest)
     bad = nonfinite_tensors(extract_state_dict(state, use_ema=True))
     if bad:

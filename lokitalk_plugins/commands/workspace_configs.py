@@ -46,15 +46,17 @@ def check_loadable(run: dict, copies: dict[str, str]) -> None:
         check_gin_text(binding, f"--bind {binding!r}", packaged_config, why)
 
 
-def checked_run_configs(workspace: Path, run: dict) -> list[Path]:
-    """The config files of ``run`` (packaged, or copies in WORKSPACE/configs/), each checked
-    with its includes and every binding, before gin sees them: nothing outside the package
-    can be imported or called. Raises ConfigError naming run.json or the file and line."""
+def checked_run_configs(workspace: Path, run: dict) -> list[tuple[str, str]]:
+    """(file, text) of each config of ``run`` (packaged, or a copy in WORKSPACE/run_configs/),
+    checked with its includes, and every binding, before gin sees them: nothing outside the
+    package can be imported or called. The texts have their includes inlined from the package
+    (gin would look in the current folder first). Raises ConfigError naming run.json or the
+    file and line."""
     from lokitalk_plugins.train.config import ConfigError, packaged_config
-    from lokitalk_plugins.train.config_guard import check_gin_file, check_gin_text
+    from lokitalk_plugins.train.config_guard import check_gin_file, check_gin_text, flatten_config
 
     workspace, where = Path(workspace).resolve(), Path(workspace) / RUN_FILE
-    paths = []
+    texts = []
     for name in run["configs"]:
         copy = (workspace / name).resolve()
         inside = copy.is_relative_to(workspace / CONFIG_COPIES) and copy.is_file()
@@ -66,7 +68,7 @@ def checked_run_configs(workspace: Path, run: dict) -> list[Path]:
                 "with this version of lokitalk (it saves copies of its config files)"
             )
         check_gin_file(path, packaged_config)
-        paths.append(path)
+        texts.append((str(path), flatten_config(path, inline_packaged=True)))
     for binding in run["bindings"]:
         check_gin_text(binding, f"{where}: binding {binding!r}", packaged_config)
-    return paths
+    return texts

@@ -144,8 +144,10 @@ def parse_config_files(
     config_files: Sequence[str | Path] = (),
     bindings: Sequence[str] = (),
     clear: bool = True,
+    texts: Sequence[tuple[str, str]] = (),
 ) -> list[Path]:
-    """Parse files then bindings into gin's global config; returns the files' paths.
+    """Parse files, then ``texts`` ((source name, gin text) pairs), then bindings into gin's
+    global config; returns the files' paths.
 
     clear: start from an empty config (gin's state is global). Raises ConfigError.
     """
@@ -165,6 +167,11 @@ def parse_config_files(
                 gin.parse_config_file(str(path))
         except (ValueError, SyntaxError, TypeError, OSError) as e:
             raise _wrap(e, str(path)) from None
+    for source, text in texts:
+        try:
+            gin.parse_config(text)
+        except (ValueError, SyntaxError, TypeError, OSError) as e:
+            raise _wrap(e, source) from None
     for binding in bindings:
         try:
             gin.parse_config(binding)

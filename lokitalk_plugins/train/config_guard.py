@@ -12,7 +12,9 @@ parser (which evaluates nothing) and refuses, naming the file and line:
   nor a copy saved in the workspace.
 
 ``flatten_config`` writes a user's config file as one self-contained text (its includes of
-non-packaged files inlined), which ``lokitalk train`` saves in ``WORKSPACE/configs/``.
+non-packaged files inlined), which ``lokitalk train`` saves in ``WORKSPACE/run_configs/``;
+with ``inline_packaged``, the checked text that ``eval`` and ``render`` hand to gin, with no
+include left for gin to resolve.
 """
 
 from __future__ import annotations
@@ -125,9 +127,13 @@ def check_gin_file(path: Path, allowed_include, seen: set[Path] | None = None) -
         check_gin_file(included, allowed_include, seen)
 
 
-def flatten_config(path: str | Path, _stack: tuple[Path, ...] = ()) -> str:
+def flatten_config(
+    path: str | Path, inline_packaged: bool = False, _stack: tuple[Path, ...] = ()
+) -> str:
     """``path``'s text with each include of a non-packaged file replaced by that file's
-    (flattened) text; includes of packaged configs stay, as ``lokitalk_plugins/configs/x``."""
+    (flattened) text; includes of packaged configs stay, as ``lokitalk_plugins/configs/x``,
+    or, with ``inline_packaged``, are inlined from the package too (gin then resolves no
+    include itself: it would try the current folder first)."""
     path = Path(path).resolve()
     if path in _stack:
         raise ConfigError(f"{path}: includes itself (through {[str(p) for p in _stack]})")
@@ -136,13 +142,13 @@ def flatten_config(path: str | Path, _stack: tuple[Path, ...] = ()) -> str:
     for st in reversed([s for s in statements if isinstance(s, config_parser.IncludeStatement)]):
         i = st.location.line_num - 1  # gin counts lines from 1
         packaged = packaged_config(st.filename)
-        if packaged is not None:
+        if packaged is not None and not inline_packaged:
             lines[i] = f"include '{_PACKAGE}/configs/{packaged.name}'"
             continue
-        target = Path(st.filename)
+        target = packaged or Path(st.filename)
         if not target.is_file() and not target.is_absolute():
             target = path.parent / st.filename
         if not target.is_file():
             raise ConfigError(f"{path}, line {i + 1}: included file {st.filename!r} not found")
-        lines[i] = flatten_config(target, (*_stack, path)).rstrip("\n")
+        lines[i] = flatten_config(target, inline_packaged, (*_stack, path)).rstrip("\n")
     return "\n".join(lines) + "\n"

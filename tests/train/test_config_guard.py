@@ -85,8 +85,7 @@ def test_write_run_saves_self_contained_copies_that_load_safely(tmp_path):
         "ERNeRF.torso = True",
     ]
     mine.unlink()  # the workspace no longer needs the user's files
-    paths = checked_run_configs(ws, run)
-    parse_config_files(paths, run["bindings"])
+    parse_config_files(texts=checked_run_configs(ws, run), bindings=run["bindings"])
     assert gin.query_parameter("ERNeRF.torso") is True
     assert gin.query_parameter("ERNeRF.grid_size") == 64  # studio_quick.gin came after
 
@@ -122,3 +121,16 @@ def test_every_packaged_config_passes_the_workspace_checks():
 
     for name in packaged_configs():
         check_gin_file(CONFIG_DIR / name, packaged_config)
+
+
+def test_a_workspace_loads_the_packaged_includes_not_same_named_files_here(tmp_path, monkeypatch):
+    """gin looks for an include in the current folder first: running eval inside someone's
+    folder holding lokitalk_plugins/configs/base.gin must not read that file."""
+    planted = tmp_path / "lokitalk_plugins" / "configs" / "base.gin"
+    planted.parent.mkdir(parents=True)
+    planted.write_text("import json\nTalkingHeadFolder.preload = 'planted'\n")
+    ws = _workspace(tmp_path, ["configs/er_nerf_odr.gin"])
+    monkeypatch.chdir(tmp_path)
+    parse_config_files(texts=checked_run_configs(ws, json.loads((ws / "run.json").read_text())))
+    assert gin.query_parameter("TalkingHeadFolder.preload") is False  # configs/base.gin's
+    assert "wrap" in str(gin.query_parameter("TalkingHeadSystem.model"))

@@ -104,11 +104,18 @@ def _data(workspace):
     ([], "already holds a trained model .* --resume, or start again with --overwrite"),
     (["--resume", "--bind", "ERNeRF.audio_in_dim = 7"], "audio_in_dim=7"),
     (["--resume", "--overwrite"], "choose one"),
+    (["--resume", "--bind", "ERNeRF.audio_dim = 16"], r"latest.pt does not fit the model .*shapes"),
+    (["--resume", "--stages", "head"], None),  # a finished run: nothing more to train
 ])  # fmt: skip
 def test_a_refused_train_changes_nothing_in_the_workspace(workspace, extra, error):
     before = _files(workspace)
-    with pytest.raises(ValueError, match=error):
-        main([*TRAIN, "--data", _data(workspace), "--workspace", str(workspace), *extra])
+    args = [*TRAIN, "--data", _data(workspace), "--workspace", str(workspace), *extra]
+    if error is None:
+        assert main(args) == 0
+        before["run.json"] = (workspace / "run.json").read_bytes()  # rewritten, the same run
+    else:
+        with pytest.raises(ValueError, match=error):
+            main(args)
     assert _files(workspace) == before
     assert main(["eval", "--workspace", str(workspace), "--quiet", "--max-frames", "1"]) == 0
 

@@ -24,6 +24,7 @@ import gin
 
 from lokitalk_plugins.train import checkpoint as ckpt
 from lokitalk_plugins.train.config import ConfigError, parse_config_files
+from lokitalk_plugins.train.resume_check import check_resume
 from lokitalk_plugins.train.rng import seed_everything
 from lokitalk_plugins.train.system import STAGES
 
@@ -126,6 +127,8 @@ def run_training(
     for t in built:
         if hasattr(t, "check"):
             t.check()
+    if resume:
+        check_resume(model, workspace / "checkpoints" / ckpt.LATEST, stages)
     if before_first_step is not None:
         before_first_step(model)
     start = _resume_stage(workspace, stages) if resume else None

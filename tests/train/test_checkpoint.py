@@ -214,3 +214,24 @@ def test_nan_weights_with_a_finite_loss_stop_the_run_at_the_checkpoint(tmp_path,
     folder = tmp_path / "checkpoints"
     assert sorted(p.name for p in folder.glob("*.pt")) == ["head_step0000010.pt", "latest.pt"]
     assert load_checkpoint(folder / ckpt.LATEST)["step"] == 10
+
+
+def test_check_resume_refuses_what_the_first_stage_would_refuse_later(tmp_path):
+    from lokitalk_plugins.train.resume_check import check_resume
+
+    system = ToySystem()
+    latest = tmp_path / ckpt.LATEST
+    check_resume(system, latest, ("head",))  # nothing to resume: passes
+    model = {k: v.clone() for k, v in system.state_dict().items()}
+    torch.save({"stage": "torso", "model": model}, latest)
+    with pytest.raises(ValueError, match=r"from stage 'torso', after the stages asked for"):
+        check_resume(system, latest, ("head",))
+    check_resume(system, latest, ("head", "torso"))
+    model["codes.weight"] = torch.zeros(9, 4)
+    torch.save({"stage": "head", "model": model}, latest)
+    with pytest.raises(ValueError, match=r"does not fit .*other shapes: 1 .*codes.weight \(9, 4\)"):
+        check_resume(system, latest, ("head",))
+    model["codes.weight"] = torch.full((4, 4), float("nan"))
+    torch.save({"stage": "head", "model": model}, latest)
+    with pytest.raises(ValueError, match=r"1 NaN or infinite tensors .*--overwrite"):
+        check_resume(system, latest, ("head",))

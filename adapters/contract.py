@@ -61,8 +61,9 @@ class BackboneAdapter(ABC):
     implement :meth:`encode_points`, :meth:`density` and :meth:`color`.
 
     Shared by both originals: ``audio_net`` and (when att > 0) ``audio_att_net`` for F_a,
-    ``individual_codes`` [M, I] (and ``individual_codes_torso``) for the per-frame codes,
-    ``bound`` and ``audio_dim``.
+    ``individual_codes`` [M, I] (and ``individual_codes_torso``) for the per-frame codes (absent
+    with ``--ind_dim 0``), ``embedding`` with ``emb`` (``--emb``), ``exp_eye`` (``-O``: the eye
+    value is a density input), ``bound`` and ``audio_dim``.
     """
 
     name: ClassVar[str] = ""
@@ -104,12 +105,16 @@ class BackboneAdapter(ABC):
         """windows [B, 8, K, T] -> F_a [B, A]: ``audio_net`` on every window, then
         ``audio_att_net`` across them (the centre window when the model has none)."""
         m = self.model
-        return encode_audio(m.audio_net, getattr(m, "audio_att_net", None), windows)
+        emb = m.embedding if getattr(m, "emb", False) else None  # the originals' --emb
+        return encode_audio(m.audio_net, getattr(m, "audio_att_net", None), windows, emb)
 
     def individual_code(self, index: int | None, torso: bool = False) -> torch.Tensor:
         """The per-frame code [1, I] from ``individual_codes`` (``individual_codes_torso``
-        with torso=True); code 0 when ``index`` is None (test time)."""
-        codes = self.model.individual_codes_torso if torso else self.model.individual_codes
+        with torso=True); code 0 when ``index`` is None (test time); [1, 0] without codes."""
+        name = "individual_codes_torso" if torso else "individual_codes"
+        codes = getattr(self.model, name, None)
+        if codes is None:  # --ind_dim 0 (--ind_dim_torso 0): no codes, [1, 0]
+            return self.model.audio_net.encoder_fc1[0].weight.new_zeros(1, 0)
         return codes[0 if index is None else int(index)].unsqueeze(0)
 
     # --- the canonical field ----------------------------------------------------------------

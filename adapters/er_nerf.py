@@ -43,7 +43,6 @@ class ERNeRFAdapter(BackboneAdapter):
         "encoder_dir",
         "color_net",
         "audio_net",
-        "individual_codes",
     )
     ray_extras = ("ambient_aud", "ambient_eye", "uncertainty")
 
@@ -57,13 +56,17 @@ class ERNeRFAdapter(BackboneAdapter):
     def density(
         self, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor
     ) -> dict[str, torch.Tensor]:
-        """enc_x [N, 36], enc_a [1 or N, A], eye [1 or N, 1] -> sigma [N], geo_feat [N, 64],
-        ambient_aud [N], ambient_eye [N], uncertainty [N]."""
+        """enc_x [N, 36], enc_a [1 or N, A], eye [1 or N, 1] (not an input without ``exp_eye``)
+        -> sigma [N], geo_feat [N, 64], ambient_aud [N], ambient_eye [N], uncertainty [N]."""
         m, n = self.model, enc_x.shape[0]
         aud_ch_att = m.aud_ch_att_net(enc_x)
-        enc_w = enc_a.expand(n, -1) * aud_ch_att
-        eye_att = torch.sigmoid(m.eye_att_net(enc_x))
-        h = m.sigma_net(torch.cat([enc_x, enc_w, eye.expand(n, -1) * eye_att], -1))
+        parts = [enc_x, enc_a.expand(n, -1) * aud_ch_att]
+        if getattr(m, "exp_eye", True):
+            eye_att = torch.sigmoid(m.eye_att_net(enc_x))
+            parts.append(eye.expand(n, -1) * eye_att)
+        else:  # without -O the density has no eye input and no eye attention
+            eye_att = enc_x.new_zeros(n, 1)
+        h = m.sigma_net(torch.cat(parts, -1))
         unc = F.softplus(m.unc_net(enc_x.detach()))[..., 0]
         return {
             "sigma": torch.exp(h[..., 0]),

@@ -38,7 +38,6 @@ class RADNeRFAdapter(BackboneAdapter):
         "encoder_dir",
         "color_net",
         "audio_net",
-        "individual_codes",
     )
     ray_extras = ("ambient_abs",)
 
@@ -49,12 +48,16 @@ class RADNeRFAdapter(BackboneAdapter):
     def density(
         self, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor
     ) -> dict[str, torch.Tensor]:
-        """enc_x [N, 32], enc_a [1 or N, A], eye [1 or N, 1] -> sigma [N], geo_feat [N, 64],
-        ambient [N, 2], ambient_abs [N]."""
+        """enc_x [N, 32], enc_a [1 or N, A] or None, eye [1 or N, 1] (not an input without
+        ``exp_eye``) -> sigma [N], geo_feat [N, 64], ambient [N, 2], ambient_abs [N]."""
         m, n = self.model, enc_x.shape[0]
-        ambient = torch.tanh(m.ambient_net(torch.cat([enc_x, enc_a.expand(n, -1)], -1)))
+        if enc_a is None:  # no audio: the ambient coordinate is 0, as in the original
+            ambient = enc_x.new_zeros(n, int(getattr(m, "ambient_dim", 2)))
+        else:
+            ambient = torch.tanh(m.ambient_net(torch.cat([enc_x, enc_a.expand(n, -1)], -1)))
         enc_w = m.encoder_ambient(ambient, bound=AMBIENT_BOUND)
-        h = m.sigma_net(torch.cat([enc_x, enc_w, eye.expand(n, -1)], -1))
+        eye_in = [eye.expand(n, -1)] if getattr(m, "exp_eye", True) else []
+        h = m.sigma_net(torch.cat([enc_x, enc_w, *eye_in], -1))
         return {
             "sigma": trunc_exp(h[..., 0]),
             "geo_feat": h[..., 1:],

@@ -227,4 +227,4 @@ class WrappedModel(IdentityPlug, nn.Module):
 
     def forward_torso(self, x, cond, code) -> dict[str, torch.Tensor]:
         """The backbone's 2D torso field (not deformed by the plug-ins)."""
-        return self.backbone.forward_torso(x, cond, code)
+        return self.backbone.forward_torso(x, cond, c=code)

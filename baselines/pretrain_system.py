@@ -53,7 +53,8 @@ class MultiIdentitySystem(nn.Module):
         self.model.grid.mark_unseen(poses, first.intrinsics.tolist(), first.H, first.W)
         windows, eyes = [], []
         for d in self.datasets:
-            windows += [audio_window(d.audio_features, a, d.num_audio_windows)
+            att = getattr(d, "audio_att", 2)
+            windows += [audio_window(d.audio_features, a, d.num_audio_windows, att)
                         for a in d.aud_ids]  # fmt: skip
             eyes.append(d.eye_values.reshape(-1, 1).float())
         self.system._audio_bank = torch.stack(windows)

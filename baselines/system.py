@@ -30,6 +30,7 @@ from lokitalk_plugins.losses import alpha_entropy
 from lokitalk_plugins.render import VolumeRenderer
 from lokitalk_plugins.train.system import STAGES, StepOutput
 
+from .common import torso_pixel_coords
 from .system_groups import parameter_groups, set_trainable
 from .system_losses import LazyLPIPS, colour_loss, late_lpips_weight
 
@@ -113,7 +114,8 @@ class TalkingHeadSystem(nn.Module):
             self.model.init_identity(dataset)
         grid = self.model.grid
         grid.mark_unseen(dataset.poses, dataset.intrinsics.tolist(), dataset.H, dataset.W)
-        windows = [audio_window(dataset.audio_features, a, dataset.num_audio_windows)
+        att = getattr(dataset, "audio_att", 2)
+        windows = [audio_window(dataset.audio_features, a, dataset.num_audio_windows, att)
                    for a in dataset.aud_ids]  # fmt: skip
         self._audio_bank = torch.stack(windows)
         self._eye_bank = dataset.eye_values.reshape(-1, 1).float()
@@ -151,11 +153,10 @@ class TalkingHeadSystem(nn.Module):
     def _torso_background(self, frame, index: torch.Tensor, training: bool):
         """Torso (2D field) over the static background at pixels ``index`` [R] -> [R, 3]."""
         m, H, W = self.model, frame.H, frame.W
-        px = torch.stack([(index % W).float() + 0.5, (index // W).float() + 0.5], -1)
-        px = px / torch.tensor([W, H], dtype=px.dtype) * 2 - 1
+        px = torso_pixel_coords(index, H, W)
         code = m.individual_code(frame.index if training else None, torso=True)
-        cond = frame.pose.reshape(1, 6) if m.torso_condition == "pose" else frame.c2w.inverse()
-        out = m.forward_torso(px, cond, code)
+        cond = frame.pose.reshape(1, 6) if m.torso_condition == "pose" else frame.c2w[None]
+        out = m.forward_torso(px, cond, c=code)
         bc = frame.background.reshape(-1, 3)[index]
         return out["color"] * out["alpha"] + bc * (1 - out["alpha"]), out
 
@@ -179,8 +180,11 @@ class TalkingHeadSystem(nn.Module):
         bg, logs = rays.background, {}
         if self.stage == "torso":
             bg, torso = self._torso_background(frame, rays.index, training=True)
+        rays_o, rays_d = rays.rays_o, rays.rays_d
+        if getattr(self.model, "train_camera", False):  # the original's --train_camera
+            rays_o, rays_d = self.model.camera_offset(rays_o, rays_d, frame.index)
         res = self.renderer.render_rays(
-            rays.rays_o, rays.rays_d, bg, training=True,
+            rays_o, rays_d, bg, training=True,
             extras=self.model.ray_extras, field=self.field(frame, True, generator),
         )  # fmt: skip
         loss, mse = colour_loss(res.rgb, rays.rgb, rays.masks, self.region_weights)

@@ -36,8 +36,9 @@ class MLP(nn.Module):
 
 
 class _TruncExp(torch.autograd.Function):
-    """exp(x) whose gradient uses exp(clamp(x, max=15)), so a large pre-activation cannot
-    produce an infinite gradient (the originals' density activation)."""
+    """exp(x) whose gradient uses exp(clamp(x, -15, 15)), so a large pre-activation cannot
+    produce an infinite gradient (the originals' density activation: the gradient is
+    exp(15) above 15 and exp(-15) below -15)."""
 
     @staticmethod
     def forward(ctx, x: torch.Tensor) -> torch.Tensor:
@@ -47,9 +48,9 @@ class _TruncExp(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
         (x,) = ctx.saved_tensors
-        return grad * torch.exp(x.clamp(max=15))
+        return grad * torch.exp(x.clamp(-15, 15))
 
 
 def trunc_exp(x: torch.Tensor) -> torch.Tensor:
-    """exp with a gradient clamped at exp(15): x [...] -> [...]."""
+    """exp with its gradient clamped to [exp(-15), exp(15)]: x [...] -> [...]."""
     return _TruncExp.apply(x)

@@ -6,6 +6,12 @@ it into per-channel weights on the audio feature, an eye-attention net into a we
 value; density from the three, colour from view direction, geometry feature and individual
 code; an uncertainty head on the detached feature. Torso: a 2D field over image coordinates,
 deformed by three learnable anchor points seen through the head pose.
+
+Options (constructor keywords named after the original's command line, same defaults):
+``att`` (2; 1 = the 8 audio windows before the frame, 0 = no attention), ``emb`` (False),
+``ind_dim`` (4; 0 = no individual codes), ``ind_dim_torso`` (8), ``ind_num`` (10000),
+``train_camera`` (False), ``torso_shrink`` (0.8), ``bound`` (1; the planes' finest resolution
+is 512 * bound), ``exp_eye`` (the ``-O`` eye input; True here, as in every published run).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from lokitalk_plugins.encoding import FrequencyEncoder, GridEncoder, SHEncoder, 
 from lokitalk_plugins.layers import MLP
 from lokitalk_plugins.losses import masked_mean
 
-from ..common import AUDIO_DIMS, TalkingHeadBase, attach_occupancy_grid
+from ..common import AUDIO_DIMS, TORSO_STRETCH, TalkingHeadBase, attach_occupancy_grid
 from ..regions import in_rect, lower_face_rect
 
 __all__ = ["ERNeRF"]
@@ -38,10 +44,15 @@ class ERNeRF(TalkingHeadBase):
         bound: float = 1.0,
         grid_size: int = 128,
         encoder_backend: str = "auto",
+        exp_eye: bool = True,
+        emb: bool = False,
+        train_camera: bool = False,
+        torso_shrink: float = 0.8,
     ):
         super().__init__(
-            audio_in_dim, audio_dim, att, ind_num, ind_dim, ind_dim_torso, torso, bound
-        )
+            audio_in_dim, audio_dim, att, ind_num, ind_dim, ind_dim_torso, torso, bound,
+            exp_eye, emb, train_camera, torso_shrink,
+        )  # fmt: skip
         plane = dict(
             input_dim=2,
             num_levels=12,
@@ -60,7 +71,7 @@ class ERNeRF(TalkingHeadBase):
         in_dim = 3 * self.encoder_xy.output_dim
         self.in_dim = in_dim
         self.eye_att_net = MLP(in_dim, 1, 16, 2)
-        self.sigma_net = MLP(in_dim + audio_dim + 1, 1 + 64, 64, 3)
+        self.sigma_net = MLP(in_dim + audio_dim + int(self.exp_eye), 1 + 64, 64, 3)
         self.encoder_dir = SHEncoder(degree=4)
         self.color_net = MLP(self.encoder_dir.output_dim + 64 + ind_dim, 3, 64, 2)
         self.unc_net = MLP(in_dim, 1, 32, 2)
@@ -102,26 +113,33 @@ class ERNeRF(TalkingHeadBase):
     ) -> dict[str, torch.Tensor]:
         """enc_x [N, 36], enc_a [1 or N, audio_dim], eye [1 or N, 1] -> sigma [N],
         geo_feat [N, 64], ambient_aud [N] (norm of the audio channel attention), ambient_eye [N]
-        (the eye attention), uncertainty [N]."""
+        (the eye attention; zeros without exp_eye, whose density ignores ``eye``),
+        uncertainty [N]."""
         n = enc_x.shape[0]
         aud_ch_att = self.aud_ch_att_net(enc_x)
-        enc_w = enc_a.expand(n, -1) * aud_ch_att
-        eye_att = torch.sigmoid(self.eye_att_net(enc_x))
-        h = self.sigma_net(torch.cat([enc_x, enc_w, eye.expand(n, -1) * eye_att], -1))
+        parts = [enc_x, enc_a.expand(n, -1) * aud_ch_att]
+        if self.exp_eye:
+            eye_att = torch.sigmoid(self.eye_att_net(enc_x))[..., 0]
+            parts.append(eye.expand(n, -1) * eye_att[:, None])
+        else:
+            eye_att = enc_x.new_zeros(n)
+        h = self.sigma_net(torch.cat(parts, -1))
         unc = F.softplus(self.unc_net(enc_x.detach()))[..., 0]
         return {
             "sigma": torch.exp(h[..., 0]),
             "geo_feat": h[..., 1:],
             "ambient_aud": aud_ch_att.norm(dim=-1),
-            "ambient_eye": eye_att[..., 0],
+            "ambient_eye": eye_att,
             "uncertainty": unc,
         }
 
     def color(self, geo_feat: torch.Tensor, d: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
-        """geo_feat [N, 64], d [N, 3] unit directions, code [1, ind_dim] -> rgb [N, 3] in
+        """geo_feat [N, 64], d [N, 3] unit directions, code [1, ind_dim] or None -> rgb [N, 3] in
         [-0.001, 1.001] (the original's stretched sigmoid)."""
         n = geo_feat.shape[0]
-        h = torch.cat([self.encoder_dir(d), geo_feat, code.expand(n, -1)], -1)
+        h = torch.cat(
+            [self.encoder_dir(d), geo_feat, *([] if code is None else [code.expand(n, -1)])], -1
+        )
         return torch.sigmoid(self.color_net(h)) * (1 + 2 * 0.001) - 0.001
 
     def forward(self, x, d, enc_a, eye, code) -> dict[str, torch.Tensor]:
@@ -133,7 +151,7 @@ class ERNeRF(TalkingHeadBase):
 
     # --- what the trainer needs from this backbone ------------------------------------------
     ray_extras = ("ambient_aud", "ambient_eye", "uncertainty")
-    torso_condition = "w2c"  # the torso anchors are seen through the world-to-camera matrix
+    torso_condition = "c2w"  # the torso anchors are seen through the camera pose [1, 4, 4]
 
     def regularisers(self, res, rays, frame, progress: float) -> dict[str, torch.Tensor]:
         """ER-NeRF's region-attention terms, scaled by s = step / iters: the audio attention
@@ -152,27 +170,23 @@ class ERNeRF(TalkingHeadBase):
         }
 
     # --- torso ----------------------------------------------------------------------------
-    def anchor_features(self, w2c: torch.Tensor) -> torch.Tensor:
-        """w2c [4, 4] world-to-camera of the frame -> anchors in the image [1, 6]."""
-        cam = self.anchor_points @ w2c.transpose(0, 1)
-        return (cam[:, :2] / cam[:, 2:3]).reshape(1, 6)
+    def anchor_features(self, poses: torch.Tensor) -> torch.Tensor:
+        """poses [1, 4, 4] (or [4, 4]) camera-to-world of the frame -> the anchors' image
+        positions [1, 6]: each homogeneous anchor a (a learnable [3, 4] parameter) becomes
+        p = a @ inverse(poses^T) and its position is (p_x, p_y) / p_w / p_z."""
+        pose = poses.reshape(4, 4).to(self.anchor_points.dtype)
+        p = self.anchor_points @ torch.linalg.inv(pose.transpose(0, 1))
+        return (p[:, :2] / p[:, 3:4] / p[:, 2:3]).reshape(1, 6)
 
     def forward_torso(
-        self, x: torch.Tensor, w2c: torch.Tensor, code: torch.Tensor
+        self, x: torch.Tensor, poses: torch.Tensor, c: torch.Tensor | None = None
     ) -> dict[str, torch.Tensor]:
-        """x [N, 2] pixel coordinates in [-1, 1]; w2c [4, 4]; code [1, 8] -> alpha [N, 1],
-        color [N, 3], deform [N, 2]."""
-        n = x.shape[0]
-        enc_anchor = self.anchor_encoder(self.anchor_features(w2c)).expand(n, -1)
-        code = code.expand(n, -1)
-        deform = torch.tanh(
-            self.torso_deform_net(torch.cat([self.torso_deform_encoder(x), enc_anchor, code], -1))
-        )
-        x = x + deform
-        h = torch.cat([self.torso_encoder(x), self.torso_deform_encoder(x), enc_anchor, code], -1)
-        h = self.torso_net(h)
-        return {
-            "alpha": torch.sigmoid(h[..., :1]),
-            "color": torch.sigmoid(h[..., 1:]),
-            "deform": deform,
-        }
+        """x [N, 2] pixel coordinates in [-1, 1]; poses [1, 4, 4] camera-to-world; c [1, 8]
+        torso code (None without codes) -> alpha [N, 1], color [N, 3] (sigmoids stretched to
+        [-0.001, 1.001]), deform [N, 2] (the raw offset dx).
+
+        x is scaled by ``torso_shrink``; h = [enc(x), anchor_encoder(anchors), c] feeds
+        ``torso_deform_net`` (dx) and, after the encoding of clamp(x + dx, -1, 1), ``torso_net``.
+        """
+        enc_anchor = self.anchor_encoder(self.anchor_features(poses))
+        return self.torso_field(x, enc_anchor, c, TORSO_STRETCH)

@@ -5,6 +5,13 @@ Head: a 3D tiled grid over canonical points and a 2D "ambient" grid over a coord
 ambient net predicts from the point and the audio; density from both plus the eye value;
 colour from spherical harmonics of the view direction, the geometry feature and the
 individual code. Torso: a 2D field over image coordinates, deformed by the head pose.
+
+Options (constructor keywords named after the original's command line, same defaults):
+``att`` (2; 1 = the 8 audio windows before the frame, 0 = no attention), ``emb`` (False),
+``ind_dim`` (4; 0 = no individual codes), ``ind_dim_torso`` (8), ``ind_num`` (10000),
+``train_camera`` (False), ``torso_shrink`` (0.8), ``bound`` (1; the point grid's finest
+resolution is 2048 * bound, the ambient and torso grids keep 2048), ``exp_eye`` (the ``-O`` eye
+input; True here, as in every published run).
 """
 
 from __future__ import annotations
@@ -40,24 +47,34 @@ class RADNeRF(TalkingHeadBase):
         bound: float = 1.0,
         grid_size: int = 128,
         encoder_backend: str = "auto",
+        exp_eye: bool = True,
+        emb: bool = False,
+        train_camera: bool = False,
+        torso_shrink: float = 0.8,
     ):
         super().__init__(
-            audio_in_dim, audio_dim, att, ind_num, ind_dim, ind_dim_torso, torso, bound
-        )
+            audio_in_dim, audio_dim, att, ind_num, ind_dim, ind_dim_torso, torso, bound,
+            exp_eye, emb, train_camera, torso_shrink,
+        )  # fmt: skip
+        self.ambient_dim = ambient_dim
         grid = dict(
             num_levels=16,
             level_dim=2,
             base_resolution=16,
             log2_hashmap_size=16,
-            desired_resolution=2048 * bound,
             gridtype="tiled",
             backend=encoder_backend,
         )
-        self.encoder = GridEncoder(input_dim=3, bound=bound, **grid)
-        self.encoder_ambient = GridEncoder(input_dim=ambient_dim, bound=1.0, **grid)
+        # the point grid grows with the bound; the ambient and torso grids span [-1, 1]
+        self.encoder = GridEncoder(
+            input_dim=3, bound=bound, desired_resolution=2048 * bound, **grid
+        )
+        self.encoder_ambient = GridEncoder(
+            input_dim=ambient_dim, bound=1.0, desired_resolution=2048, **grid
+        )
         in_dim, amb_dim = self.encoder.output_dim, self.encoder_ambient.output_dim
         self.ambient_net = MLP(in_dim + audio_dim, ambient_dim, 64, 3)
-        self.sigma_net = MLP(in_dim + amb_dim + 1, 1 + 64, 64, 3)
+        self.sigma_net = MLP(in_dim + amb_dim + int(self.exp_eye), 1 + 64, 64, 3)
         self.encoder_dir = SHEncoder(degree=4)
         self.color_net = MLP(self.encoder_dir.output_dim + 64 + ind_dim, 3, 64, 2)
         attach_occupancy_grid(self, grid_size, torso, bound)
@@ -66,7 +83,9 @@ class RADNeRF(TalkingHeadBase):
             self.pose_encoder = FrequencyEncoder(input_dim=6, max_freq_log2=3, n_freqs=4)
             enc, pose = self.torso_deform_encoder.output_dim, self.pose_encoder.output_dim
             self.torso_deform_net = MLP(enc + pose + ind_dim_torso, 2, 64, 3)
-            self.torso_encoder = GridEncoder(input_dim=2, bound=1.0, **grid)
+            self.torso_encoder = GridEncoder(
+                input_dim=2, bound=1.0, desired_resolution=2048, **grid
+            )
             self.torso_net = MLP(
                 self.torso_encoder.output_dim + enc + pose + ind_dim_torso, 4, 32, 3
             )
@@ -79,19 +98,29 @@ class RADNeRF(TalkingHeadBase):
     def density(
         self, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor
     ) -> dict[str, torch.Tensor]:
-        """enc_x [N, 32], enc_a [1 or N, audio_dim], eye [1 or N, 1] -> sigma [N],
-        geo_feat [N, 64], ambient [N, 2] (the ambient coordinate, in [-1, 1])."""
+        """enc_x [N, 32], enc_a [1 or N, audio_dim] or None, eye [1 or N, 1] -> sigma [N],
+        geo_feat [N, 64], ambient [N, 2] (the ambient coordinate, in [-1, 1]; 0 when enc_a is
+        None, as in the original). Without exp_eye the eye value is not an input."""
         n = enc_x.shape[0]
-        ambient = torch.tanh(self.ambient_net(torch.cat([enc_x, enc_a.expand(n, -1)], -1)))
-        enc_w = self.encoder_ambient(ambient)
-        h = self.sigma_net(torch.cat([enc_x, enc_w, eye.expand(n, -1)], -1))
+        if enc_a is None:
+            ambient = enc_x.new_zeros(n, self.ambient_dim)
+        else:
+            h = self.ambient_net(torch.cat([enc_x, enc_a.expand(n, -1)], -1))
+            ambient = torch.tanh(h)
+        parts = [enc_x, self.encoder_ambient(ambient)]
+        if self.exp_eye:
+            parts.append(eye.expand(n, -1))
+        h = self.sigma_net(torch.cat(parts, -1))
         return {"sigma": trunc_exp(h[..., 0]), "geo_feat": h[..., 1:], "ambient": ambient,
                 "ambient_abs": ambient.abs().sum(-1)}  # fmt: skip
 
     def color(self, geo_feat: torch.Tensor, d: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
-        """geo_feat [N, 64], d [N, 3] unit view directions, code [1, ind_dim] -> rgb [N, 3]."""
+        """geo_feat [N, 64], d [N, 3] unit view directions, code [1, ind_dim] or None
+        -> rgb [N, 3]."""
         n = geo_feat.shape[0]
-        h = torch.cat([self.encoder_dir(d), geo_feat, code.expand(n, -1)], -1)
+        h = torch.cat(
+            [self.encoder_dir(d), geo_feat, *([] if code is None else [code.expand(n, -1)])], -1
+        )
         return torch.sigmoid(self.color_net(h))
 
     def forward(self, x, d, enc_a, eye, code) -> dict[str, torch.Tensor]:
@@ -114,21 +143,18 @@ class RADNeRF(TalkingHeadBase):
 
     # --- torso: a 2D field over image coordinates ----------------------------------------
     def forward_torso(
-        self, x: torch.Tensor, pose: torch.Tensor, code: torch.Tensor
+        self,
+        x: torch.Tensor,
+        poses: torch.Tensor,
+        enc_a: torch.Tensor | None = None,
+        c: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        """x [N, 2] pixel coordinates in [-1, 1]; pose [1, 6]; code [1, 8] ->
-        alpha [N, 1], color [N, 3], deform [N, 2]."""
-        n = x.shape[0]
-        x = x * 0.8
-        enc_pose = self.pose_encoder(pose).expand(n, -1)
-        code = code.expand(n, -1)
-        h = torch.cat([self.torso_deform_encoder(x), enc_pose, code], -1)
-        deform = torch.tanh(self.torso_deform_net(h))
-        x = x + deform
-        h = torch.cat([self.torso_encoder(x), self.torso_deform_encoder(x), enc_pose, code], -1)
-        h = self.torso_net(h)
-        return {
-            "alpha": torch.sigmoid(h[..., :1]),
-            "color": torch.sigmoid(h[..., 1:]),
-            "deform": deform,
-        }
+        """x [N, 2] pixel coordinates in [-1, 1]; poses [1, 6] head pose (3 euler angles, 3
+        translations); enc_a [1, audio_dim] (accepted and unused, as in the original); c [1, 8]
+        torso code (None without codes) -> alpha [N, 1], color [N, 3] (plain sigmoids),
+        deform [N, 2] (the raw offset dx).
+
+        x is scaled by ``torso_shrink``; h = [enc(x), pose_encoder(poses), c] feeds
+        ``torso_deform_net`` (dx) and, after the encoding of clamp(x + dx, -1, 1), ``torso_net``.
+        """
+        return self.torso_field(x, self.pose_encoder(poses.reshape(1, 6)), c, 0.0)

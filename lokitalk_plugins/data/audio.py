@@ -68,14 +68,19 @@ def load_audio_features(path: str | Path) -> torch.Tensor:
     return feats.transpose(1, 2).contiguous()
 
 
-def audio_window(features: torch.Tensor, index: int, num_windows: int = 8) -> torch.Tensor:
-    """The windows [index - num_windows//2, index + num_windows - num_windows//2) of a file.
+def audio_window(
+    features: torch.Tensor, index: int, num_windows: int = 8, att: int = 2
+) -> torch.Tensor:
+    """The windows [index - num_windows//2, index + num_windows - num_windows//2) of a file,
+    or with ``att=1`` (the originals' ``--att 1``) the num_windows before the frame,
+    [index - num_windows, index).
 
     features: [N, K, T]; index: the frame's ``aud_id``. Windows outside [0, N) are zeros.
-    Returns [num_windows, K, T] (8 x K x 16 by default).
+    Returns [num_windows, K, T] (8 x K x 16 by default). (``att=0`` models read the centre
+    window, ``index``, of the default stack.)
     """
     n = features.shape[0]
-    left = index - num_windows // 2
+    left = index - (num_windows if att == 1 else num_windows // 2)
     out = features.new_zeros((num_windows,) + tuple(features.shape[1:]))
     lo, hi = max(left, 0), min(left + num_windows, n)
     if hi > lo:

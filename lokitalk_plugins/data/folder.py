@@ -88,6 +88,7 @@ class TalkingHeadFolder(Dataset):
     pose_source: "camera" or "track"; background: "torso" (torso_imgs over bc.jpg, the
     head stage) or "bc"; scale, offset: the axis change of the cameras; eye_dilation:
     pixels added around the eye polygons; num_audio_windows: 8 in both originals;
+    audio_att: the model's ``att`` (1: the windows before each frame, else around it);
     preload: read all frames now (uint8 in memory); validate: check the whole folder first.
     """
 
@@ -103,6 +104,7 @@ class TalkingHeadFolder(Dataset):
         offset: tuple[float, float, float] = (0.0, 0.0, 0.0),
         eye_dilation: int = 3,
         num_audio_windows: int = 8,
+        audio_att: int = 2,
         preload: bool = False,
         validate: bool = True,
         progress: bool = True,
@@ -120,7 +122,7 @@ class TalkingHeadFolder(Dataset):
                 raise FolderValidationError(self.root, problems)
         transforms = load_transforms(self.root / SPLITS[split])
         self.split, self.background, self.eye_dilation = split, background, eye_dilation
-        self.num_audio_windows = num_audio_windows
+        self.num_audio_windows, self.audio_att = num_audio_windows, int(audio_att)
         self.img_ids = [f.img_id for f in transforms.frames]
         self.aud_ids = [f.aud_id for f in transforms.frames]
         self.intrinsics = torch.tensor(transforms.intrinsics, dtype=torch.float32)
@@ -187,7 +189,7 @@ class TalkingHeadFolder(Dataset):
             background=self._background(raw["torso"]),
             c2w=self.poses[index],
             intrinsics=self.intrinsics,
-            audio=audio_window(self.audio_features, aud_id, self.num_audio_windows),
+            audio=audio_window(self.audio_features, aud_id, self.num_audio_windows, self.audio_att),
             eye=self._eye(img_id, lms),
             pose=self.poses_6d[index],
             landmarks=torch.from_numpy(lms),

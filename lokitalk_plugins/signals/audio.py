@@ -70,14 +70,26 @@ class AudioAttNet(nn.Module):
 
 
 def encode_audio(
-    audio_net: AudioNet, audio_att_net: AudioAttNet | None, windows: torch.Tensor
-) -> torch.Tensor:
-    """F_a of a frame: windows [B, 8, K, T] -> [B, dim_aud].
+    audio_net: AudioNet,
+    audio_att_net: AudioAttNet | None,
+    windows: torch.Tensor | None,
+    embedding: nn.Embedding | None = None,
+) -> torch.Tensor | None:
+    """F_a of a frame: windows [B, 8, K, T] -> [B, dim_aud] (None -> None).
 
     AudioNet on every window, then AudioAttNet across the 8 windows, or the centre window
     alone when there is no attention net. A function rather than a module, so a backbone
     keeps the originals' attribute names ``audio_net`` and ``audio_att_net``.
+
+    embedding: the originals' ``--emb`` mode, an ``nn.Embedding(K, K)``: each audio frame is
+    reduced to its class (the argmax over K of float windows [B, 8, K, T], or integer labels
+    [B, 8, T] as given) and replaced by that class's learnt K-vector before AudioNet.
     """
+    if windows is None:
+        return None
+    if embedding is not None:
+        labels = windows if not windows.is_floating_point() else windows.argmax(dim=-2)
+        windows = embedding(labels.long()).transpose(-1, -2)
     B, W = windows.shape[:2]
     enc = audio_net(windows.flatten(0, 1)).view(B, W, -1)
     if audio_att_net is None:

@@ -111,9 +111,10 @@ def driven_samples(
     """
     feats = prepare_audio(audio_features, expected or _expected(dataset))
     num_windows = int(getattr(dataset, "num_audio_windows", 8))
+    att = int(getattr(dataset, "audio_att", 2))
     for m in range(feats.shape[0]):
         frame = dataset[motion_index(m, len(dataset), motion)]
-        audio = audio_window(feats, m, num_windows).to(frame.audio.dtype)
+        audio = audio_window(feats, m, num_windows, att).to(frame.audio.dtype)
         yield dataclasses.replace(frame, aud_id=m, audio=audio)
 
 

@@ -4,6 +4,9 @@
 - the audio features match the model: every submodule of the system that declares an
   ``audio_in_dim`` (the backbones' audio networks do) must equal the K of the dataset's
   feature file (``dataset.audio_features`` [N, K, T]);
+- the audio windows match the model: a submodule with ``att`` 1 (the originals' ``--att 1``,
+  attention over the 8 windows before each frame) needs ``dataset.audio_att`` 1, and a model
+  with att 0 or 2 a dataset whose windows are centred on the frame;
 - a system may add its own checks with an optional ``check_dataset(dataset)`` method that
   raises a ``DataMismatchError`` (or ``ValueError``) on a mismatch.
 
@@ -74,6 +77,23 @@ def check_data(system: nn.Module, dataset: Any, name: str = "dataset") -> None:
                     f"RADNeRF.audio_in_dim = {k}) or choose the matching feature file "
                     "(29 DeepSpeech, 44 wav2vec, 1024 HuBERT)"
                 )
+    _check_audio_att(system, dataset, name)
     check = getattr(system, "check_dataset", None)
     if callable(check):
         check(dataset)
+
+
+def _check_audio_att(system: nn.Module, dataset: Any, name: str) -> None:
+    """The windows the dataset stacks must be the ones the model's attention expects."""
+    have = int(getattr(dataset, "audio_att", 2))
+    for module_name, m in system.named_modules():
+        att = getattr(m, "att", None)
+        if not isinstance(att, int) or not isinstance(getattr(m, "audio_in_dim", None), int):
+            continue
+        if (att == 1) != (have == 1):
+            where = module_name or type(system).__name__
+            raise DataMismatchError(
+                f"the model's {where} has att={att} but the {name} stacks audio windows for "
+                f"audio_att={have}; bind TalkingHeadFolder.audio_att = {att} (or the model's att "
+                f"to {have})"
+            )

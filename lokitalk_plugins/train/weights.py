@@ -7,7 +7,10 @@ bare state_dict, always read with ``weights_only=True``.
 - a bare state_dict: {name: tensor}.
 
 The occupancy-grid buffers (``OCCUPANCY_BUFFERS``) are rebuilt by the renderer from the
-density field, so a file without them still loads with ``strict=True``.
+density field, so a file without them still loads with ``strict=True``, and one whose grid
+has another shape (an original trained with ``--bound`` 2 keeps 2 cascades, ``density_grid``
+[2, 128^3]) loads without them. A refused file's message ends with the original option the
+difference points to when the model (or one of its submodules) answers ``checkpoint_hint``.
 """
 
 from __future__ import annotations
@@ -81,7 +84,8 @@ def load_model_weights(
 
     strict: every parameter and buffer of the model must be in the file (occupancy buffers
     excepted) and nothing else under the prefix; prefix: the key prefix of the model's
-    weights in the file (None: detect). Returns {"prefix", "missing", "unexpected"}.
+    weights in the file (None: detect). Returns {"prefix", "missing", "unexpected",
+    "skipped"} (skipped: occupancy buffers of another shape, left to be recomputed).
     Raises CheckpointError naming the file for refused, unreadable or mismatching files.
     """
     where = "checkpoint" if isinstance(path_or_checkpoint, dict) else str(path_or_checkpoint)
@@ -97,19 +101,41 @@ def load_model_weights(
     state = {k[len(prefix) :]: v for k, v in saved.items() if k.startswith(prefix)}
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]
-    hard_missing = [k for k in missing if k.split(".")[-1] not in OCCUPANCY_BUFFERS]
+    hard_missing = [k for k in missing if not _is_occupancy(k)]
+    differ = [k for k in own if k in state and state[k].shape != own[k].shape]
+    skipped = [k for k in differ if _is_occupancy(k)]
     shapes = [
         f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
-        for k in own
-        if k in state and state[k].shape != own[k].shape
+        for k in differ
+        if k not in skipped
     ]
     if shapes:
-        raise CheckpointError(f"{where}: shapes differ from the model: " + "; ".join(shapes[:8]))
+        raise CheckpointError(
+            f"{where}: shapes differ from the model: "
+            + "; ".join(shapes[:8])
+            + _hint(model, own, state)
+        )
     if strict and (hard_missing or unexpected):
         raise CheckpointError(
             f"{where}: weights do not match the model (prefix {prefix!r}): missing "
             f"{hard_missing[:8]}{' ...' if len(hard_missing) > 8 else ''}, unexpected "
-            f"{unexpected[:8]}{' ...' if len(unexpected) > 8 else ''}"
+            f"{unexpected[:8]}{' ...' if len(unexpected) > 8 else ''}" + _hint(model, own, state)
         )
-    model.load_state_dict({k: v for k, v in state.items() if k in own}, strict=False)
-    return {"prefix": prefix, "missing": missing, "unexpected": unexpected}
+    model.load_state_dict(
+        {k: v for k, v in state.items() if k in own and k not in skipped}, strict=False
+    )
+    return {"prefix": prefix, "missing": missing, "unexpected": unexpected, "skipped": skipped}
+
+
+def _is_occupancy(key: str) -> bool:
+    return key.split(".")[-1] in OCCUPANCY_BUFFERS
+
+
+def _hint(model: nn.Module, own: dict, state: dict) -> str:
+    """'. Hint: ...' from the first module answering ``checkpoint_hint``, or ''."""
+    for module in model.modules():
+        answer = getattr(module, "checkpoint_hint", None)
+        if callable(answer):
+            text = answer(own, state)
+            return f". Hint: {text}" if text else ""
+    return ""

@@ -87,7 +87,7 @@ def test_wrapped_model_delegates_what_the_system_uses(name):
     cond = pose if model.torso_condition == "pose" else torch.eye(4)
     t_code = model.individual_code(0, torso=True)
     assert torch.equal(w.forward_torso(px, cond, t_code)["color"],
-                       model.forward_torso(px, cond, t_code)["color"])  # fmt: skip
+                       model.forward_torso(px, cond, c=t_code)["color"])  # fmt: skip
     # the backbone and the plug-in are registered once each (no duplicated grid buffers)
     keys = w.state_dict().keys()
     assert all(k.startswith(("backbone.", "rsdf.")) for k in keys)

@@ -22,11 +22,12 @@ def test_mlp_names_shapes_and_no_bias():
 
 
 def test_trunc_exp_value_and_clamped_gradient():
-    x = torch.tensor([0.0, 1.0, 20.0], dtype=torch.float64, requires_grad=True)
+    x = torch.tensor([-20.0, -15.0, 0.0, 1.0, 20.0], dtype=torch.float64, requires_grad=True)
     y = trunc_exp(x)
     assert torch.allclose(y, torch.exp(x.detach()))
     y.sum().backward()
-    expected = torch.exp(torch.tensor([0.0, 1.0, 15.0], dtype=torch.float64))
+    # the gradient is exp of the input clamped to [-15, 15], on both sides
+    expected = torch.exp(torch.tensor([-15.0, -15.0, 0.0, 1.0, 15.0], dtype=torch.float64))
     assert torch.allclose(x.grad, expected)
 
 

@@ -24,8 +24,12 @@ def _shared(state: dict) -> dict:
     return {k: v for k, v in state.items() if not k.startswith(IDENTITY_SPECIFIC)}
 
 
-def save_identity_bundle(model, directory: str | Path, card: dict | None = None) -> Path:
-    """Write a pre-trained wrap (``model.idakt`` an IDAKT with its encoder) as a bundle."""
+def save_identity_bundle(
+    model, directory: str | Path, card: dict | None = None, overwrite: bool = False
+) -> Path:
+    """Write a pre-trained wrap (``model.idakt`` an IDAKT with its encoder) as a bundle; a
+    folder already holding bundle files (README.md, config.json, model.safetensors) is
+    refused unless ``overwrite=True`` (see :func:`~lokitalk_plugins.idakt.hub.save_pretrained`)."""
     from lokitalk_plugins.idakt.hub import save_pretrained
 
     if model.idakt is None or not hasattr(model.idakt, "encoder"):
@@ -37,7 +41,7 @@ def save_identity_bundle(model, directory: str | Path, card: dict | None = None)
     if model.rsdf is not None:
         components["rsdf"] = model.rsdf
     card = dict(card or {}, backbone=model.adapter.name)
-    return save_pretrained(directory, components, config, card=card)
+    return save_pretrained(directory, components, config, card=card, overwrite=overwrite)
 
 
 def load_identity_bundle(model, name_or_path: str | Path, **hub_kwargs) -> nn.Module:
@@ -45,28 +49,44 @@ def load_identity_bundle(model, name_or_path: str | Path, **hub_kwargs) -> nn.Mo
     zero FrozenIdentity as ``model.idakt`` with the bundle's offset field, and the IDAKT kept
     aside to initialise it from the first training frame. Returns the IDAKT."""
     from lokitalk_plugins.idakt import IDAKT, FrozenIdentity
-    from lokitalk_plugins.idakt.hub import from_pretrained
+    from lokitalk_plugins.idakt.hub import ComponentMismatchError, from_pretrained
 
     bundle = from_pretrained(str(name_or_path), **hub_kwargs)
     cfg = bundle.config
     if cfg.get("backbone") != model.adapter.name:
-        raise ValueError(f"{name_or_path}: pre-trained on backbone {cfg.get('backbone')!r}, "
-                         f"this wrap has {model.adapter.name!r}")  # fmt: skip
-    missing, unexpected = model.backbone.load_state_dict(bundle.state_dicts["backbone"],
-                                                         strict=False)  # fmt: skip
+        raise ComponentMismatchError(
+            f"{name_or_path}: pre-trained on backbone {cfg.get('backbone')!r}, this wrap has "
+            f"{model.adapter.name!r}: fine-tune with the {cfg.get('backbone')} backbone config"
+        )
+    missing, unexpected = model.backbone.load_state_dict(
+        bundle.state_dicts["backbone"], strict=False
+    )
     missing = [k for k in missing if not k.startswith(IDENTITY_SPECIFIC)]
     if missing or unexpected:
-        raise ValueError(f"{name_or_path}: the backbone weights do not fit this backbone "
-                         f"(missing {missing[:5]}, unexpected {unexpected[:5]})")  # fmt: skip
+        raise ComponentMismatchError(
+            f"{name_or_path}: the backbone weights do not fit this backbone (missing "
+            f"{missing[:5]}, unexpected {unexpected[:5]}): use the backbone options of the "
+            "pre-training config"
+        )
     if ("rsdf" in bundle.state_dicts) != (model.rsdf is not None):
-        has = "has" if "rsdf" in bundle.state_dicts else "lacks"
-        raise ValueError(f"{name_or_path}: the bundle {has} RSDF weights, this wrap does not")
+        has, wrap_has = ("has", "has none") if model.rsdf is None else ("lacks", "has one")
+        raise ComponentMismatchError(
+            f"{name_or_path}: the bundle {has} RSDF weights, this wrap {wrap_has}: wrap the "
+            "backbone with the RSDF setting it was pre-trained with"
+        )
     if model.rsdf is not None:
         bundle.load_into("rsdf", model.rsdf)
-    encoder = IDAKT(**cfg["idakt"])
+    settings = cfg.get("idakt")
+    try:  # plain keyword arguments from config.json: nothing of the bundle is run
+        encoder = IDAKT(**settings)
+        layout = {k: v for k, v in settings.items() if k not in ("feature_dim", "encoder")}
+        frozen = FrozenIdentity(**layout)
+    except (TypeError, ValueError) as err:
+        raise ComponentMismatchError(
+            f"{name_or_path}: the 'idakt' settings of its config.json ({settings!r:.200}) do "
+            f"not build an IDAKT ({err}): re-export the bundle with save_identity_bundle"
+        ) from err
     bundle.load_into("idakt", encoder)
-    layout = {k: v for k, v in cfg["idakt"].items() if k not in ("feature_dim", "encoder")}
-    frozen = FrozenIdentity(**layout)
     frozen.offset_field.load_state_dict(encoder.offset_field.state_dict())
     model.attach_identity(frozen)
     model.set_pending_encoder(encoder)

@@ -59,9 +59,11 @@ def test_render_from_wav_and_from_features(workspace, tmp_path):
     assert out2.stat().st_size > 0
 
 
-def test_eval_of_a_folder_that_is_not_a_workspace(tmp_path):
+def test_eval_of_a_folder_that_is_not_a_workspace(tmp_path, capsys):
+    assert main(["eval", "--workspace", str(tmp_path)]) == 2
+    assert "not a workspace written by `lokitalk train`" in capsys.readouterr().err
     with pytest.raises(FileNotFoundError, match="not a workspace written by `lokitalk train`"):
-        main(["eval", "--workspace", str(tmp_path)])
+        main(["--debug", "eval", "--workspace", str(tmp_path)])
 
 
 @pytest.mark.parametrize("extra,want", [
@@ -85,8 +87,8 @@ def test_workspace_dataset_follows_the_configured_background(tmp_path, extra, wa
     assert got == want
 
 
-TRAIN = ["train", "--config", "configs/er_nerf.gin", "--config", "configs/studio_quick.gin",
-         "--quiet", "--bind", "head/Trainer.steps = 2", "--bind", "ERNeRF.grid_size = 32",
+TRAIN = ["--debug", "train", "--config", "configs/er_nerf.gin",
+         "--config", "configs/studio_quick.gin", "--quiet", "--bind", "head/Trainer.steps = 2", "--bind", "ERNeRF.grid_size = 32",
          "--bind", "TalkingHeadSystem.num_rays = 64"]  # fmt: skip
 
 
@@ -121,10 +123,14 @@ def test_a_refused_train_changes_nothing_in_the_workspace(workspace, extra, erro
 
 
 @pytest.mark.slow
-def test_resume_of_a_folder_without_a_checkpoint_is_refused(workspace, tmp_path):
+def test_resume_of_a_folder_without_a_checkpoint_is_refused(workspace, tmp_path, capsys):
     typo = tmp_path / "rnu"
+    args = [*TRAIN, "--data", _data(workspace), "--workspace", str(typo), "--resume"]
     with pytest.raises(ValueError, match=r"--resume: .*latest.pt does not exist.*drop --resume"):
-        main([*TRAIN, "--data", _data(workspace), "--workspace", str(typo), "--resume"])
+        main(args)
+    assert main(args[1:]) == 2  # without --debug: the message alone, on stderr
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].startswith("lokitalk train: error: --resume: ") and len(err) == 2
     assert not typo.exists()
 
 
@@ -187,7 +193,7 @@ def test_overwrite_starts_again_and_nan_weights_are_refused_by_eval(workspace, t
     latest.unlink()
     torch.save(state, latest)
     with pytest.raises(CheckpointError, match=r"weight tensors are NaN or infinite"):
-        main(["eval", "--workspace", str(ws), "--quiet"])
+        main(["--debug", "eval", "--workspace", str(ws), "--quiet"])
 
 
 def _plant(ws, tmp_path, as_copy: bool):
@@ -222,7 +228,7 @@ def test_a_workspace_from_someone_else_runs_none_of_their_code(workspace, tmp_pa
     pwned = _plant(ws, tmp_path, as_copy)
     for command in (["eval"], ["render", "--out", str(tmp_path / "x.mp4")]):
         with pytest.raises(ConfigError, match=error):
-            main([*command, "--workspace", str(ws), "--quiet"])
+            main(["--debug", *command, "--workspace", str(ws), "--quiet"])
     assert not pwned.exists()
     # fine-tuning it reads only its weights (weights_only) and runs with the user's configs
     assert main([*TRAIN, "--bind", "head/Trainer.steps = 32", "--data", _data(workspace),

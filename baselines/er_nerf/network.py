@@ -174,8 +174,10 @@ class ERNeRF(TalkingHeadBase):
         """poses [1, 4, 4] (or [4, 4]) camera-to-world of the frame -> the anchors' image
         positions [1, 6]: each homogeneous anchor a (a learnable [3, 4] parameter) becomes
         p = a @ inverse(poses^T) and its position is (p_x, p_y) / p_w / p_z."""
-        pose = poses.reshape(4, 4).to(self.anchor_points.dtype)
-        p = self.anchor_points @ torch.linalg.inv(pose.transpose(0, 1))
+        pose = poses.reshape(1, 4, 4).to(self.anchor_points.dtype)
+        # one batched product, as the original: a 2-D product rounds differently in float32,
+        # which the 2048-resolution torso grid amplifies in the gradients
+        p = (self.anchor_points[None] @ torch.linalg.inv(pose.transpose(1, 2)))[0]
         return (p[:, :2] / p[:, 3:4] / p[:, 2:3]).reshape(1, 6)
 
     def forward_torso(

@@ -12,7 +12,7 @@ the log and checkpoints to ``--workspace`` (default: ``<out>.work``). Fine-tune 
 
 from __future__ import annotations
 
-__all__ = ["HELP", "configure", "run", "build_pretraining"]
+__all__ = ["HELP", "configure", "run", "build_pretraining", "check_audio_dims"]
 
 HELP = "Pre-train ID-AKT with a shared model on several identities (torchrun for many ranks)."
 
@@ -24,6 +24,9 @@ def configure(parser) -> None:
     parser.add_argument("--bind", action="append", default=[], help="extra gin binding")
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--out", required=True, help="folder of the pre-trained bundle")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the bundle files (README.md, config.json, "
+                             "model.safetensors) already in --out")  # fmt: skip
     parser.add_argument("--workspace", help="logs and checkpoints (default <out>.work)")
     parser.add_argument("--lr-decay", type=float, default=0.1,
                         help="final lr / initial lr (the paper: 1e-3 -> 1e-4)")  # fmt: skip
@@ -45,6 +48,7 @@ def build_pretraining(configs, bindings, folders, progress: bool = False):
     parse_config_files(list(configs), list(bindings))
     folder_cls = gin.get_configurable("TalkingHeadFolder")
     datasets = [folder_cls(str(f), split="train", progress=progress) for f in folders]
+    check_audio_dims(datasets)
     system = gin.get_configurable("TalkingHeadSystem")()
     try:  # the backbone config's learning rates by group (Trainer.lr) apply here too
         lrs = dict(gin.query_parameter("Trainer.lr") or {})
@@ -54,6 +58,23 @@ def build_pretraining(configs, bindings, folders, progress: bool = False):
     multi = MultiIdentitySystem(system, datasets)
     multi.optimizer_settings = _optimizer_settings()
     return multi
+
+
+def check_audio_dims(datasets) -> None:
+    """Raise DataMismatchError naming the first folder whose audio features ([N, K, T] per
+    row) differ in K or T from the first identity's: one model takes one audio layout."""
+    from lokitalk_plugins.train.preflight import DataMismatchError
+
+    first = datasets[0]
+    want = tuple(first.audio_features.shape[1:])
+    for data in datasets[1:]:
+        found = tuple(data.audio_features.shape[1:])
+        if found != want:
+            raise DataMismatchError(
+                f"{data.root}: audio features of {found[0]} x {found[1]} per window, but "
+                f"{first.root} has {want[0]} x {want[1]}: compute every identity's audio "
+                "with the same extractor (lokitalk features) before pre-training"
+            )
 
 
 def _optimizer_settings() -> dict:
@@ -78,14 +99,20 @@ def run(args) -> int:
     import torch
 
     from lokitalk_plugins.adapters import save_identity_bundle
+    from lokitalk_plugins.data.paths import check_folder
+    from lokitalk_plugins.idakt.hub_format import existing_bundle_files
     from lokitalk_plugins.train import seed_everything
     from lokitalk_plugins.train.distributed import cleanup_distributed, init_distributed
     from lokitalk_plugins.train.pretrain_loop import pretrain
 
+    existing_bundle_files(Path(args.out), args.overwrite)  # refuse before any training
+    for folder in args.data:
+        check_folder(folder)
     ctx = init_distributed()
     try:
         seed_everything(args.seed)
-        multi = build_pretraining(args.config, args.bind, args.data, progress=ctx.is_main)
+        multi = build_pretraining(args.config, args.bind, args.data,
+                                  progress=ctx.is_main and not args.quiet)  # fmt: skip
         work = Path(args.workspace or f"{args.out}.work")
         result = pretrain(multi.to(ctx.device), range(len(args.data)), args.steps, context=ctx,
                           lr_decay_to=args.lr_decay, seed=args.seed, out_dir=work,
@@ -96,7 +123,7 @@ def run(args) -> int:
             card = {"identities": len(args.data), "steps": args.steps,
                     "world_size": ctx.world_size, "configs": list(args.config),
                     "bindings": list(args.bind)}  # fmt: skip
-            save_identity_bundle(multi.model, args.out, card=card)
+            save_identity_bundle(multi.model, args.out, card=card, overwrite=args.overwrite)
             losses = result["losses"]
             k = max(1, len(losses) // 10)
             print(json.dumps({"bundle": str(args.out), "steps": args.steps,

@@ -12,8 +12,15 @@ def configure(parser) -> None:
     parser.add_argument("--out", required=True, help="output .mp4")
     parser.add_argument("--audio-features", default=None, help="[M, 16, K] or [M, 2, 1024] .npy")
     parser.add_argument("--audio", default=None,
-                        help="speech .wav: featurized like the training data when the model "
-                             "was trained on studio features; muxed into the video")  # fmt: skip
+                        help="speech .wav (any rate): featurised by the extractor the "
+                             "workspace was trained with (studio, hubert, wav2vec); muxed into "
+                             "the video")  # fmt: skip
+    parser.add_argument("--extractor", default=None, metavar="SPEC",
+                        help="the extractor of the training features, when the workspace does "
+                             "not record it (hubert, wav2vec, studio, or NAME@MODEL)")  # fmt: skip
+    parser.add_argument("--model", default=None, metavar="NAME_OR_DIR",
+                        help="the extractor's weights (a folder, or a Hugging Face name in "
+                             "the local cache) when not where the workspace says")  # fmt: skip
     parser.add_argument("--side-by-side", action="store_true", help="add the ground truth")
     parser.add_argument("--depth", action="store_true", help="add the depth map")
     parser.add_argument("--max-frames", type=int, default=None)
@@ -25,17 +32,45 @@ def run(args) -> int:
 
     import numpy as np
 
+    from lokitalk_plugins.signals.extractors import (
+        ExtractorError,
+        format_spec,
+        parse_spec,
+        weights_location,
+    )
+    from lokitalk_plugins.signals.wav import WavError, wav_info
     from lokitalk_plugins.train import render_video
+    from lokitalk_plugins.train.drive import prepare_audio
 
-    from .workspace import load_dataset, load_system
+    from .workspace import load_dataset, load_system, read_run
 
-    system, run_info, stage = load_system(Path(args.workspace))
-    data = load_dataset(run_info, stage, "train", progress=not args.quiet)
-    feats = np.load(args.audio_features) if args.audio_features else None
-    render_video(
-        system, data, args.out, audio_features=feats, audio_wav=args.audio,
-        featurizer=run_info.get("featurizer"), side_by_side=args.side_by_side,
-        depth=args.depth, max_frames=args.max_frames, progress=not args.quiet,
-    )  # fmt: skip
+    if args.audio_features:  # readable, layout, finite values: before anything is loaded
+        prepare_audio(args.audio_features)
+    recorded = read_run(Path(args.workspace)).get("featurizer")
+    try:
+        if args.audio:
+            wav_info(args.audio)  # a file that is not a WAV fails before the model loads
+        if args.extractor and recorded and parse_spec(args.extractor) != parse_spec(recorded):
+            print(f"error: --extractor {args.extractor} is not {recorded}, the extractor of the "
+                  f"features {args.workspace} was trained on: drop --extractor")  # fmt: skip
+            return 2
+        featurizer = recorded or args.extractor
+        if featurizer and args.model:
+            featurizer = format_spec(parse_spec(featurizer)[0], args.model)
+        if args.audio and args.audio_features is None and featurizer:
+            name, model = parse_spec(featurizer)
+            if name in ("hubert", "wav2vec"):
+                weights_location(name, model)  # missing weights fail at once too
+        system, run_info, stage = load_system(Path(args.workspace))
+        data = load_dataset(run_info, stage, "train", progress=not args.quiet)
+        feats = np.load(args.audio_features, allow_pickle=False) if args.audio_features else None
+        render_video(
+            system, data, args.out, audio_features=feats, audio_wav=args.audio,
+            featurizer=featurizer, side_by_side=args.side_by_side,
+            depth=args.depth, max_frames=args.max_frames, progress=not args.quiet,
+        )  # fmt: skip
+    except (ExtractorError, WavError) as err:
+        print(f"error: {err}")
+        return 1
     print(f"wrote {args.out}")
     return 0

@@ -24,6 +24,12 @@ def configure(parser) -> None:
                              "over the files' bindings, scoped ones too")  # fmt: skip
     parser.add_argument("--stages", nargs="+", choices=("head", "lips", "torso"),
                         help="override train.stages")  # fmt: skip
+    parser.add_argument("--audio-extractor", default=None, metavar="SPEC",
+                        help="what made the folder's audio features (studio, hubert, wav2vec, "
+                             "deepspeech, or hubert@MODEL / wav2vec@MODEL), recorded so "
+                             "`lokitalk render --audio X.wav` computes the same; default: "
+                             "known from the file (aud.npy of a studio folder, aud_hu.npy, "
+                             "aud_eo.npy, aud_ds.npy)")  # fmt: skip
     parser.add_argument("--resume", action="store_true", help="continue from latest.pt")
     parser.add_argument("--overwrite", action="store_true",
                         help="start again in a workspace that holds a trained model: deletes "
@@ -38,9 +44,11 @@ def run(args) -> int:
     import gin
 
     import lokitalk_plugins.registration  # noqa: F401
-    from lokitalk_plugins.train import train_from_config
+    from lokitalk_plugins.data.paths import check_folder
+    from lokitalk_plugins.signals.extractors import ExtractorError
+    from lokitalk_plugins.train import parse_config_files, train_from_config
 
-    from .workspace import plan_run, save_run
+    from .workspace import featurizer_of, plan_run, save_run
     from .workspace_configs import check_loadable
     from .workspace_start import (
         check_free_space,
@@ -49,18 +57,24 @@ def run(args) -> int:
         clear_for_overwrite,
     )
 
+    check_folder(args.data)  # a missing folder or a symlink loop: one line, nothing written
     workspace = Path(args.workspace)
     check_start(workspace, args.resume, args.overwrite)
     check_writable(workspace)
+    parse_config_files(args.config, args.bind)
+    audio_file = gin.query_parameter("TalkingHeadFolder.audio_file") if _bound() else "aud.npy"
+    if args.audio_extractor is not None:
+        try:  # unknown, or not what made the file: refused before anything is built
+            featurizer_of(Path(args.data), audio_file, args.audio_extractor)
+        except ExtractorError as err:
+            print(f"error: {err}")
+            return 2
 
     def before_first_step(system) -> None:
         check_free_space(workspace, system)
-        try:
-            audio_file = gin.query_parameter("TalkingHeadFolder.audio_file")
-        except ValueError:
-            audio_file = "aud.npy"
         # read the config files before --overwrite deletes anything (they may live there)
-        planned = plan_run(workspace, Path(args.data), args.config, args.bind, audio_file)
+        planned = plan_run(workspace, Path(args.data), args.config, args.bind, audio_file,
+                           args.audio_extractor)  # fmt: skip
         check_loadable(*planned)
         if args.overwrite:
             clear_for_overwrite(workspace)
@@ -73,3 +87,13 @@ def run(args) -> int:
     )  # fmt: skip
     print(json.dumps(summary, indent=1, default=str))
     return 0
+
+
+def _bound() -> bool:
+    import gin
+
+    try:
+        gin.query_parameter("TalkingHeadFolder.audio_file")
+    except ValueError:
+        return False
+    return True

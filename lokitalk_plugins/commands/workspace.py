@@ -24,6 +24,7 @@ __all__ = [
     "write_run",
     "read_run",
     "studio_featurizer_matches",
+    "featurizer_of",
     "load_system",
     "load_dataset",
 ]
@@ -51,9 +52,25 @@ def studio_featurizer_matches(folder: Path, audio_file: str, seconds: float = 2.
     return bool(np.allclose(full[:n], feats[:n], atol=1e-4))
 
 
-def plan_run(workspace: Path, data: Path, configs, bindings, audio_file: str):
+def featurizer_of(folder: Path, audio_file: str, given: str | None = None) -> str | None:
+    """The extractor spec (``lokitalk_plugins.signals.extractors``) that made a folder's
+    ``audio_file``: ``given`` (the user's word, checked against the file's layout), else the
+    studio's log-mel when they match ``aud.wav``, else what the originals' file name says
+    (aud_hu.npy, aud_eo.npy, aud_ds.npy), else None (unknown)."""
+    from lokitalk_plugins.signals.extractors import check_spec_fits, resolve_spec, spec_from_file
+
+    path = Path(folder) / audio_file
+    if given is not None:
+        check_spec_fits(given, path)
+        return resolve_spec(given)
+    if studio_featurizer_matches(Path(folder), audio_file):
+        return "studio"
+    return spec_from_file(path)
+
+
+def plan_run(workspace: Path, data: Path, configs, bindings, audio_file: str, featurizer=None):
     """(run.json's content, {name: text} of the config copies), reading the config files and
-    the data folder but writing nothing."""
+    the data folder but writing nothing; featurizer: see ``featurizer_of``."""
     workspace = Path(workspace)
     names, copies = saved_configs(workspace, configs)
     run = {
@@ -61,7 +78,7 @@ def plan_run(workspace: Path, data: Path, configs, bindings, audio_file: str):
         "configs": names,
         "bindings": list(bindings),
         "audio_file": audio_file,
-        "featurizer": "studio" if studio_featurizer_matches(Path(data), audio_file) else None,
+        "featurizer": featurizer_of(Path(data), audio_file, featurizer),
     }
     return run, copies
 
@@ -77,9 +94,12 @@ def save_run(workspace: Path, run: dict, copies: dict[str, str]) -> dict:
     return run
 
 
-def write_run(workspace: Path, data: Path, configs, bindings, audio_file: str) -> dict:
+def write_run(
+    workspace: Path, data: Path, configs, bindings, audio_file: str, featurizer=None
+) -> dict:
     """Write run.json (and the copies of non-packaged configs) into ``workspace``."""
-    return save_run(workspace, *plan_run(workspace, data, configs, bindings, audio_file))
+    planned = plan_run(workspace, data, configs, bindings, audio_file, featurizer)
+    return save_run(workspace, *planned)
 
 
 def read_run(workspace: Path) -> dict:

@@ -14,6 +14,8 @@ import os
 import shutil
 from pathlib import Path
 
+from lokitalk_plugins.errors import UserError
+
 __all__ = [
     "WorkspaceError",
     "RUN_OUTPUTS",
@@ -28,7 +30,7 @@ __all__ = [
 RUN_OUTPUTS = ("checkpoints", "logs", "val", "run_configs", "run.json", "eval.json", "eval.md")
 
 
-class WorkspaceError(ValueError):
+class WorkspaceError(UserError, ValueError):
     """A workspace that cannot be used as asked; the message names it and what to do."""
 
 

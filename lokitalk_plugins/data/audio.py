@@ -16,10 +16,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from lokitalk_plugins.errors import UserError
+
 __all__ = [
     "ACCEPTED_AUDIO_LAYOUTS",
     "AudioLayoutError",
     "audio_layout",
+    "audio_file_path",
+    "nonfinite_rows",
+    "feature_values_fault",
     "load_audio_features",
     "audio_window",
 ]
@@ -29,8 +34,8 @@ ACCEPTED_AUDIO_LAYOUTS = (
 )
 
 
-class AudioLayoutError(ValueError):
-    """An audio feature file whose shape matches no accepted layout."""
+class AudioLayoutError(UserError, ValueError):
+    """Audio features whose shape matches no accepted layout, or that hold NaN / inf."""
 
 
 def audio_layout(shape: tuple[int, ...]) -> str | None:
@@ -52,18 +57,62 @@ def layout_error_message(path, shape) -> str:
     )
 
 
+def audio_file_path(root: str | Path, audio_file: str | Path) -> Path:
+    """``root / audio_file``; AudioLayoutError when ``audio_file`` is not a name inside the
+    folder (absolute, or with ``..``): a folder's audio belongs to the folder."""
+    name = Path(audio_file)
+    if name.is_absolute() or ".." in name.parts or not name.parts:
+        raise AudioLayoutError(
+            f"audio_file {str(audio_file)!r} is not a file name inside the folder {root}: copy "
+            "the features into the folder and pass their name (--audio-file aud_ds.npy, or "
+            "TalkingHeadFolder.audio_file)"
+        )
+    return Path(root) / name
+
+
+def nonfinite_rows(array, block: int = 4096) -> list[int]:
+    """Rows (first axis) of an array, e.g. a memory-mapped ``.npy``, holding NaN or infinite
+    values as float32 (what the model gets: 1e39 is inf); read ``block`` rows at a time."""
+    bad: list[int] = []
+    for start in range(0, len(array), block):
+        with np.errstate(over="ignore"):
+            part = np.asarray(array[start : start + block], dtype=np.float32)
+        rows = ~np.isfinite(part.reshape(len(part), -1)).all(axis=1)
+        bad += (np.flatnonzero(rows) + start).tolist()
+    return bad
+
+
+def feature_values_fault(array) -> str:
+    """ "" when every value of an audio feature array is a finite real number, else what is
+    wrong and what to do (for a message after the file name): a dtype that is not real
+    numbers (complex, text, object, bool), or the rows holding NaN / infinite values."""
+    fix = "recompute the features (lokitalk features, or your extractor)"
+    if np.dtype(array.dtype).kind not in "iuf":
+        return f"audio features of dtype {array.dtype}, expected real numbers (float32); {fix}"
+    rows = nonfinite_rows(array)
+    if not rows:
+        return ""
+    shown = ", ".join(str(r) for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
+    return f"{len(rows)} row(s) of audio features hold NaN or infinite values (row {shown}); {fix}"
+
+
 def load_audio_features(path: str | Path) -> torch.Tensor:
     """Load an audio feature file: returns float32 [N, K, T] (T = 16, or 2 for HuBERT).
 
-    Raises FileNotFoundError naming the file, or AudioLayoutError naming the file, the shape
-    found and the layouts accepted.
+    Raises FileNotFoundError naming the file, or AudioLayoutError naming the file and the
+    shape found and the layouts accepted, or what is wrong with its values (dtype, NaN / inf).
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: audio feature file not found")
-    array = np.load(path, mmap_mode="r", allow_pickle=False)
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError, EOFError) as err:  # EOFError: an empty file
+        raise AudioLayoutError(f"{path}: cannot read audio features ({err})") from err
     if audio_layout(tuple(array.shape)) is None:
         raise AudioLayoutError(layout_error_message(path, array.shape))
+    if fault := feature_values_fault(array):
+        raise AudioLayoutError(f"{path}: {fault}")
     feats = torch.from_numpy(np.array(array, dtype=np.float32))
     return feats.transpose(1, 2).contiguous()
 

@@ -17,7 +17,7 @@ import torch
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from lokitalk_plugins.data.audio import audio_window, load_audio_features
+from lokitalk_plugins.data.audio import audio_file_path, audio_window, load_audio_features
 from lokitalk_plugins.data.camera import nerf_matrix_to_ngp
 from lokitalk_plugins.data.frame_signals import EyeSignal, poses_6d, resolve_eye_source
 from lokitalk_plugins.data.masks import RegionMasks, region_masks
@@ -25,6 +25,7 @@ from lokitalk_plugins.data.problems import FolderValidationError
 from lokitalk_plugins.data.readers import image_size, read_landmarks, read_rgb, read_rgba
 from lokitalk_plugins.data.transforms import load_transforms
 from lokitalk_plugins.data.validate import SPLITS, validate_folder
+from lokitalk_plugins.errors import OptionError
 
 __all__ = ["FrameSample", "TalkingHeadFolder", "collate_frames"]
 
@@ -110,9 +111,9 @@ class TalkingHeadFolder(Dataset):
         progress: bool = True,
     ):
         if split not in SPLITS:
-            raise ValueError(f"split must be one of {tuple(SPLITS)}, got {split!r}")
+            raise OptionError(f"split must be one of {tuple(SPLITS)}, got {split!r}")
         if background not in BACKGROUNDS:
-            raise ValueError(f"background must be one of {BACKGROUNDS}, got {background!r}")
+            raise OptionError(f"background must be one of {BACKGROUNDS}, got {background!r}")
         self.root = Path(root)
         if validate:
             problems = validate_folder(
@@ -129,7 +130,7 @@ class TalkingHeadFolder(Dataset):
         raw = np.stack([f.matrix for f in transforms.frames])
         self.poses = nerf_matrix_to_ngp(raw.astype(np.float32), scale, offset)  # [N, 4, 4]
         self.H, self.W = image_size(self.root / f"gt_imgs/{self.img_ids[0]}.jpg")
-        self.audio_features = load_audio_features(self.root / audio_file)  # [N_aud, K, T]
+        self.audio_features = load_audio_features(audio_file_path(self.root, audio_file))
         source, au45 = resolve_eye_source(self.root, eye_source, self.img_ids)
         self.eye_source = source
         self._eye = EyeSignal(source, au45, self.H, self.W)
@@ -189,7 +190,14 @@ class TalkingHeadFolder(Dataset):
             background=self._background(raw["torso"]),
             c2w=self.poses[index],
             intrinsics=self.intrinsics,
-            audio=audio_window(self.audio_features, aud_id, self.num_audio_windows, self.audio_att),
+            # one row short (ER-NeRF's HuBERT pairs): the last frame reuses the last row, as
+            # the originals' loaders do (min(aud_id, N - 1))
+            audio=audio_window(
+                self.audio_features,
+                min(aud_id, self.audio_features.shape[0] - 1),
+                self.num_audio_windows,
+                self.audio_att,
+            ),
             eye=self._eye(img_id, lms),
             pose=self.poses_6d[index],
             landmarks=torch.from_numpy(lms),

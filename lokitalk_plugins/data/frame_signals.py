@@ -8,11 +8,43 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from lokitalk_plugins.data.problems import FolderReadError
 from lokitalk_plugins.data.readers import AU45_COLUMN, read_au_column, read_landmarks
 from lokitalk_plugins.signals.eye import au45_to_eye, eye_area_ratio, eye_aspect_ratio
 from lokitalk_plugins.signals.pose import head_pose_from_c2w, pose_from_track
 
-__all__ = ["EyeSignal", "resolve_eye_source", "poses_6d"]
+__all__ = ["EyeSignal", "au45_values", "describe_eye_source", "resolve_eye_source", "poses_6d"]
+
+
+def au45_values(root: Path, img_ids: list[int]) -> tuple[dict[int, float] | None, str]:
+    """The AU45 values of ``root/au.csv`` by img_id, or None and why they cannot be used
+    (no file, no usable ``AU45_r`` column, a frame without a row)."""
+    path = root / "au.csv"
+    if not path.is_file():
+        return None, f"{path}: file not found"
+    try:
+        values = read_au_column(path, AU45_COLUMN)
+    except (OSError, ValueError) as err:
+        return None, str(err)
+    missing = [i for i in img_ids if i not in values]
+    if missing:
+        shown = ", ".join(str(i) for i in missing[:10]) + (", ..." if len(missing) > 10 else "")
+        return None, (
+            f"{path}: no {AU45_COLUMN!r} row for frame(s) img_id {shown} "
+            f"({len(values)} rows, {len(img_ids)} frames)"
+        )
+    return values, ""
+
+
+def describe_eye_source(root: Path, eye_source: str, img_ids: list[int]) -> tuple[str, str]:
+    """(the eye source a folder uses, a warning or ""): "auto" is AU45 when ``au.csv`` is
+    usable, else the landmark aspect ratio with a warning saying why."""
+    if eye_source != "auto":
+        return eye_source, ""
+    values, why = au45_values(root, img_ids)
+    if values is None:
+        return "landmarks", f"{why}; eye values fall back to the landmark aspect ratio"
+    return "au45", ""
 
 
 def resolve_eye_source(root: Path, eye_source: str, img_ids: list[int]) -> tuple[str, dict]:
@@ -25,24 +57,13 @@ def resolve_eye_source(root: Path, eye_source: str, img_ids: list[int]) -> tuple
     """
     if eye_source in ("landmarks", "area"):
         return eye_source, {}
-    path = root / "au.csv"
-    try:
-        if not path.is_file():
-            raise ValueError(f"{path}: file not found")
-        values = read_au_column(path, AU45_COLUMN)
-        missing = [i for i in img_ids if i not in values]
-        if missing:
-            shown = ", ".join(str(i) for i in missing[:10]) + (", ..." if len(missing) > 10 else "")
-            raise ValueError(
-                f"{path}: no {AU45_COLUMN!r} row for frame(s) img_id {shown} "
-                f"({len(values)} rows, {len(img_ids)} frames)"
-            )
-    except (OSError, ValueError) as err:
-        if eye_source == "au45":
-            raise ValueError(f"{err} (use eye_source='auto' to fall back to landmarks)") from None
-        warnings.warn(f"{err}; eye values fall back to the landmark aspect ratio", stacklevel=3)
-        return "landmarks", {}
-    return "au45", values
+    values, why = au45_values(root, img_ids)
+    if values is not None:
+        return "au45", values
+    if eye_source == "au45":
+        raise FolderReadError(f"{why} (use eye_source='auto' to fall back to landmarks)")
+    warnings.warn(f"{why}; eye values fall back to the landmark aspect ratio", stacklevel=3)
+    return "landmarks", {}
 
 
 class EyeSignal:
@@ -81,7 +102,7 @@ def poses_6d(root: Path, pose_source: str, c2w: torch.Tensor, img_ids: list[int]
     params = torch.load(path, map_location="cpu", weights_only=True)
     euler, trans = params["euler"], params["trans"]
     if euler.shape[0] <= max(img_ids, default=-1) or trans.shape[0] <= max(img_ids, default=-1):
-        raise ValueError(
+        raise FolderReadError(
             f"{path}: euler {list(euler.shape)} / trans {list(trans.shape)} have fewer rows "
             f"than the largest img_id + 1 = {max(img_ids) + 1}"
         )

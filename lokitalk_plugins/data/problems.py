@@ -6,7 +6,15 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Problem", "FolderValidationError", "compact_problems"]
+from lokitalk_plugins.errors import UserError
+
+__all__ = [
+    "Problem",
+    "FolderValidationError",
+    "FolderReadError",
+    "file_problem",
+    "compact_problems",
+]
 
 
 @dataclass(frozen=True)
@@ -30,7 +38,12 @@ class Problem:
         return self.message
 
 
-class FolderValidationError(ValueError):
+def file_problem(path, kind: str, found: str, expected: str, message: str) -> Problem:
+    """A Problem of the file ``path`` whose message starts with the path."""
+    return Problem(str(path), kind, found, expected, f"{path}: {message}")
+
+
+class FolderValidationError(UserError, ValueError):
     """A folder failed validation; ``problems`` holds every fault found (all at once)."""
 
     def __init__(self, root, problems: list[Problem]):
@@ -39,6 +52,11 @@ class FolderValidationError(ValueError):
         lines = [f"{self.root}: {len(self.problems)} problem(s) in the folder:"]
         lines += [f"  - {p.message}" for p in self.problems]
         super().__init__("\n".join(lines))
+
+
+class FolderReadError(UserError, ValueError):
+    """A file of a folder that cannot be read (e.g. an image truncated after validation);
+    the message names the file."""
 
 
 def compact_problems(problems: list[Problem], limit: int = 5) -> list[Problem]:

@@ -1,16 +1,20 @@
 """Readers for the per-frame files of a preprocessed folder (images, landmarks, au.csv).
 
-Each reader raises an error naming the file on bad content; the validator calls the same
-readers so that what it accepts is exactly what the dataset can load.
+Each reader raises an error naming the file on bad content (``FolderReadError``, a
+ValueError); the validator calls the same readers so that what it accepts is what the dataset
+can load.
 """
 
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from lokitalk_plugins.data.problems import FolderReadError
 
 __all__ = [
     "image_size",
@@ -31,16 +35,24 @@ def image_size(path: str | Path) -> tuple[int, int]:
     return h, w
 
 
+def _decode(path: str | Path, mode: str) -> np.ndarray:
+    try:
+        with Image.open(path) as im:
+            return np.array(im.convert(mode))
+    except (OSError, ValueError, SyntaxError) as err:  # truncated or damaged image data
+        raise FolderReadError(
+            f"{path}: cannot decode the image ({err}); re-export it from the original video"
+        ) from err
+
+
 def read_rgb(path: str | Path) -> np.ndarray:
     """An image as uint8 [H, W, 3] (alpha dropped, grey and palette expanded)."""
-    with Image.open(path) as im:
-        return np.array(im.convert("RGB"))
+    return _decode(path, "RGB")
 
 
 def read_rgba(path: str | Path) -> np.ndarray:
     """An image as uint8 [H, W, 4]; an image without alpha gets alpha 255 everywhere."""
-    with Image.open(path) as im:
-        return np.array(im.convert("RGBA"))
+    return _decode(path, "RGBA")
 
 
 def read_landmarks(path: str | Path) -> np.ndarray:
@@ -57,12 +69,12 @@ def read_landmarks(path: str | Path) -> np.ndarray:
             raise ValueError(f"rows of {sorted(widths)} columns")
         values = np.asarray(rows, dtype=np.float64)
     except (ValueError, UnicodeDecodeError) as err:
-        raise ValueError(f"{path}: landmarks are not a table of numbers ({err})") from err
+        raise FolderReadError(f"{path}: landmarks are not a table of numbers ({err})") from err
     if values.ndim != 2 or values.shape != (68, 2):
         shape = "empty" if values.size == 0 else f"{values.shape[0]}x{values.shape[1]}"
-        raise ValueError(f"{path}: landmarks of shape {shape}, expected 68x2 (x y per row)")
+        raise FolderReadError(f"{path}: landmarks of shape {shape}, expected 68x2 (x y per row)")
     if not np.isfinite(values).all():
-        raise ValueError(f"{path}: landmarks contain NaN or infinite values")
+        raise FolderReadError(f"{path}: landmarks contain NaN or infinite values")
     return values.astype(np.float32)
 
 
@@ -76,14 +88,23 @@ def read_au_column(path: str | Path, column: str = AU45_COLUMN) -> dict[int, flo
     ValueError naming the file when the column is absent or a value is not a number.
     """
     path = Path(path)
+    try:
+        return _au_column(path, column)
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise FolderReadError(f"{path}: not a readable csv ({err})") from None
+
+
+def _au_column(path: Path, column: str) -> dict[int, float]:
     with open(path, newline="") as f:
         reader = csv.reader(f)
         try:
             header = [name.strip() for name in next(reader)]
         except StopIteration:
-            raise ValueError(f"{path}: empty file, expected a header with {column!r}") from None
+            raise FolderReadError(
+                f"{path}: empty file, expected a header with {column!r}"
+            ) from None
         if column not in header:
-            raise ValueError(
+            raise FolderReadError(
                 f"{path}: no column {column!r} (found {len(header)} columns: "
                 f"{', '.join(header[:8])}{', ...' if len(header) > 8 else ''})"
             )
@@ -96,9 +117,11 @@ def read_au_column(path: str | Path, column: str = AU45_COLUMN) -> dict[int, flo
             try:
                 value = float(row[col])
                 key = int(float(row[frame_col])) if frame_col is not None else r
-            except (ValueError, IndexError):
-                raise ValueError(
-                    f"{path}: row {r + 2} has no number in column {column!r}"
+                if not math.isfinite(value):
+                    raise ValueError(value)
+            except (ValueError, IndexError, OverflowError):
+                raise FolderReadError(
+                    f"{path}: row {r + 2} has no finite number in column {column!r} (or in 'frame')"
                 ) from None
             pairs.append((key, value))
     # OpenFace numbers frames from 1; a file numbered from 0 is taken as it is

@@ -13,6 +13,7 @@ import torch
 
 from lokitalk_plugins.data.folder import FrameSample
 from lokitalk_plugins.data.masks import LIPS, RegionMasks
+from lokitalk_plugins.errors import OptionError
 from lokitalk_plugins.render.rays import get_rays
 
 __all__ = [
@@ -85,7 +86,7 @@ def sample_patches(
     """``num_patches`` random square patches of ``patch_size`` pixels; shape (P, s, s)."""
     H, W, s = frame.H, frame.W, patch_size
     if not 0 < s <= min(H, W):
-        raise ValueError(f"patch_size {s} must be in [1, {min(H, W)}] for a {H}x{W} image")
+        raise OptionError(f"patch_size {s} must be in [1, {min(H, W)}] for a {H}x{W} image")
     top = torch.randint(0, H - s + 1, (num_patches,), generator=generator)
     left = torch.randint(0, W - s + 1, (num_patches,), generator=generator)
     r = torch.arange(s)

@@ -20,6 +20,8 @@ def configure(parser) -> None:
                         help="also write <out>/idNNN.preview.png contact sheets")  # fmt: skip
     parser.add_argument("--workers", type=int, default=1,
                         help="parallel processes, one identity each (one per core)")  # fmt: skip
+    parser.add_argument("--lighting", action="store_true",
+                        help="a moving key light (its track in the truth files)")  # fmt: skip
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -38,6 +40,7 @@ def run(args) -> int:
         first=args.first,
         progress=not args.quiet,
         workers=args.workers,
+        lighting=args.lighting,
     )
     for folder in folders:
         line = f"wrote {folder} (ground truth: {folder}.truth)"

@@ -16,7 +16,7 @@ import numpy as np
 from lokitalk_plugins.data.camera import focal_keys_present, intrinsics_from_meta
 from lokitalk_plugins.data.problems import FolderValidationError, Problem
 
-__all__ = ["FrameEntry", "Transforms", "check_transforms", "load_transforms"]
+__all__ = ["FrameEntry", "Transforms", "check_transforms", "read_frame_entries", "load_transforms"]
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,18 @@ class Transforms:
     meta: dict
 
 
+# the largest magnitude accepted: intrinsics and poses become float32 (max 3.4e38) and the
+# poses are scaled, so a value beyond this is a broken file, not a camera
+LIMIT = 1e30
+
+
 def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    return (
+        isinstance(v, (int, float))
+        and not isinstance(v, bool)
+        and math.isfinite(v)
+        and abs(v) < LIMIT
+    )
 
 
 def _is_index(v) -> bool:
@@ -59,6 +69,16 @@ def check_transforms(path: str | Path) -> tuple[Transforms | None, list[Problem]
     The result is None when there is any problem; each kind of per-frame fault is one
     Problem listing the positions (index in ``frames``) of the frames concerned.
     """
+    transforms, _, problems = read_frame_entries(path)
+    return transforms, problems
+
+
+def read_frame_entries(
+    path: str | Path,
+) -> tuple[Transforms | None, list[FrameEntry], list[Problem]]:
+    """Like :func:`check_transforms`, plus the well-formed frame entries even when other
+    parts of the file have problems (a missing ``focal_len`` still lets the validator check
+    the frames' files): returns (Transforms or None, entries, problems)."""
     path = Path(path)
     p = str(path)
 
@@ -66,14 +86,14 @@ def check_transforms(path: str | Path) -> tuple[Transforms | None, list[Problem]
         return Problem(p, kind, found, expected, f"{p}: {message}")
 
     if not path.is_file():
-        return None, [problem("missing_file", "no file", "a transforms json", "file not found")]
+        return None, [], [problem("missing_file", "no file", "a transforms json", "file not found")]
     try:
         meta = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        return None, [problem("bad_json", str(err), "valid JSON", f"not valid JSON ({err})")]
+        return None, [], [problem("bad_json", str(err), "valid JSON", f"not valid JSON ({err})")]
     if not isinstance(meta, dict):
         found = type(meta).__name__
-        return None, [problem("bad_json", found, "a JSON object", f"top level is a {found}")]
+        return None, [], [problem("bad_json", found, "a JSON object", f"top level is a {found}")]
     problems: list[Problem] = []
     if not focal_keys_present(meta):
         problems.append(
@@ -99,8 +119,8 @@ def check_transforms(path: str | Path) -> tuple[Transforms | None, list[Problem]
                 problem(
                     "bad_value",
                     f"{key} = {meta[key]!r}",
-                    f"{key}: a positive number",
-                    f"key {key!r} is {meta[key]!r}, expected a positive number",
+                    f"{key}: a positive number < {LIMIT:g}",
+                    f"key {key!r} is {meta[key]!r}, expected a positive number < {LIMIT:g}",
                 )
             )
     frames = meta.get("frames")
@@ -114,7 +134,7 @@ def check_transforms(path: str | Path) -> tuple[Transforms | None, list[Problem]
                 f"{found}, expected a non-empty list of frames",
             )
         )
-        return None, problems
+        return None, [], problems
     faults: dict[str, list[int]] = {}
     entries: list[FrameEntry] = []
     for pos, f in enumerate(frames):
@@ -137,7 +157,12 @@ def check_transforms(path: str | Path) -> tuple[Transforms | None, list[Problem]
                 matrix = np.asarray(f["transform_matrix"], dtype=np.float64)
             except (ValueError, TypeError):
                 matrix = None
-            if matrix is None or matrix.shape != (4, 4) or not np.isfinite(matrix).all():
+            if (
+                matrix is None
+                or matrix.shape != (4, 4)
+                or not np.isfinite(matrix).all()
+                or np.abs(matrix).max() >= LIMIT
+            ):
                 faults.setdefault("has a 'transform_matrix' that is not 4x4 numbers", []).append(
                     pos
                 )
@@ -155,8 +180,8 @@ def check_transforms(path: str | Path) -> tuple[Transforms | None, list[Problem]
             )
         )
     if problems:
-        return None, problems
-    return Transforms(path, intrinsics_from_meta(meta), entries, meta), []
+        return None, entries, problems
+    return Transforms(path, intrinsics_from_meta(meta), entries, meta), entries, []
 
 
 def load_transforms(path: str | Path) -> Transforms:

@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from lokitalk_plugins.data.audio import audio_layout
+    from lokitalk_plugins.data.frame_signals import describe_eye_source
     from lokitalk_plugins.data.readers import image_size
     from lokitalk_plugins.data.transforms import load_transforms
     from lokitalk_plugins.data.validate import SPLITS, audio_shape, validate_folder
@@ -66,4 +67,9 @@ def run(args: argparse.Namespace) -> int:
         f"OK: {sum(counts.values())} frames ({counts['train']} train, {counts['val']} val), "
         f"{H}x{W}, audio {layout}[{', '.join(str(d) for d in shape)}]"
     )
+    img_ids = [f.img_id for name in SPLITS.values() for f in load_transforms(root / name).frames]
+    source, warning = describe_eye_source(root, args.eye_source, img_ids)
+    print(f"eye source: {source}" + (" (AU45_r of au.csv)" if source == "au45" else ""))
+    if warning:
+        print(f"warning: {warning}")
     return 0

@@ -14,10 +14,10 @@ from PIL import Image
 from tqdm import tqdm
 
 from lokitalk_plugins.data.masks import PARSING_COLOURS, classify_parsing
-from lokitalk_plugins.data.problems import Problem
+from lokitalk_plugins.data.problems import Problem, file_problem
 from lokitalk_plugins.data.readers import read_landmarks, read_rgb
 
-__all__ = ["FRAME_FILES", "IMAGE_FILES", "check_frames"]
+__all__ = ["FRAME_FILES", "IMAGE_FILES", "check_frames", "has_end_marker"]
 
 # kind of per-frame file -> pattern under the folder
 FRAME_FILES: dict[str, str] = {
@@ -29,10 +29,6 @@ FRAME_FILES: dict[str, str] = {
 }
 IMAGE_FILES = ("gt_imgs", "ori_imgs", "parsing", "torso_imgs")
 _ALPHA_MODES = {"RGBA", "LA", "RGBa", "La", "PA"}
-
-
-def _problem(path, kind, found, expected, message) -> Problem:
-    return Problem(str(path), kind, found, expected, f"{path}: {message}")
 
 
 def check_frames(
@@ -55,7 +51,7 @@ def check_frames(
             path = root / pattern.format(img_id)
             if not path.is_file():
                 problems.append(
-                    _problem(
+                    file_problem(
                         path,
                         "missing_file",
                         "no file",
@@ -69,22 +65,36 @@ def check_frames(
                     read_landmarks(path)
                 except ValueError as err:
                     msg = str(err).removeprefix(f"{path}: ")
-                    problems.append(_problem(path, "bad_shape", msg, "68x2 landmarks", msg))
+                    problems.append(file_problem(path, "bad_shape", msg, "68x2 landmarks", msg))
                 continue
             try:
                 with Image.open(path) as im:
                     w, h = im.size
                     mode = im.mode
                     has_alpha = mode in _ALPHA_MODES or "transparency" in im.info
-            except (OSError, ValueError) as err:
+                    truncated = not has_end_marker(path, im.format)
+            except (OSError, ValueError, SyntaxError) as err:
                 problems.append(
-                    _problem(path, "unreadable", str(err), "an image", f"cannot read image ({err})")
+                    file_problem(
+                        path, "unreadable", str(err), "an image", f"cannot read image ({err})"
+                    )
+                )
+                continue
+            if truncated:
+                problems.append(
+                    file_problem(
+                        path,
+                        "unreadable",
+                        f"no {im.format} end marker",
+                        "a whole image",
+                        f"the {im.format} data is truncated (no end marker); write the image again",
+                    )  # fmt: skip
                 )
                 continue
             sizes[(name, img_id)] = (h, w)
             if name == "torso_imgs" and not has_alpha:
                 problems.append(
-                    _problem(
+                    file_problem(
                         path,
                         "no_alpha",
                         f"mode {mode}",
@@ -100,7 +110,7 @@ def check_frames(
             if hw != size:
                 path = root / FRAME_FILES[name].format(img_id)
                 problems.append(
-                    _problem(
+                    file_problem(
                         path,
                         "image_size",
                         f"{hw[0]}x{hw[1]} (HxW)",
@@ -113,6 +123,21 @@ def check_frames(
     return size, problems
 
 
+# the last bytes of a whole file, per format (checked in its last 1 KiB: some writers pad)
+_END_MARKERS = {"JPEG": b"\xff\xd9", "PNG": b"IEND\xaeB`\x82"}
+
+
+def has_end_marker(path: Path, fmt: str | None) -> bool:
+    """False when a JPEG / PNG file lacks its end marker (cut short by a failed copy or a
+    full disk): the header reads, the pixels do not. Other formats: True."""
+    marker = _END_MARKERS.get(fmt or "")
+    if marker is None:
+        return True
+    with open(path, "rb") as f:
+        f.seek(max(path.stat().st_size - 1024, 0))
+        return marker in f.read()
+
+
 def _reference_size(sizes: dict[tuple[str, int], tuple[int, int]]) -> tuple[int, int] | None:
     gt = Counter(hw for (name, _), hw in sizes.items() if name == "gt_imgs")
     counts = gt or Counter(sizes.values())
@@ -123,7 +148,9 @@ def _check_parsing(path: Path, max_distance: int, max_fraction: float) -> list[P
     try:
         rgb = read_rgb(path)
     except (OSError, ValueError) as err:
-        return [_problem(path, "unreadable", str(err), "an image", f"cannot decode image ({err})")]
+        return [
+            file_problem(path, "unreadable", str(err), "an image", f"cannot decode image ({err})")
+        ]
     _, unknown = classify_parsing(rgb, max_distance)
     fraction = float(unknown.mean())
     if fraction <= max_fraction:
@@ -131,7 +158,7 @@ def _check_parsing(path: Path, max_distance: int, max_fraction: float) -> list[P
     colours, counts = _top_colours(rgb[unknown])
     known = ", ".join(f"{k} {v}" for k, v in PARSING_COLOURS.items())
     return [
-        _problem(
+        file_problem(
             path,
             "parsing_colours",
             f"{fraction:.1%} unknown pixels, e.g. {colours}",

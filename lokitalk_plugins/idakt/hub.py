@@ -3,8 +3,9 @@
 A bundle is a folder (or a Hub model repo) with three files:
 
 - ``model.safetensors``: every component's state dict, keys ``"<component>.<param>"``;
-- ``config.json``: ``{"format", "format_version", "library_version", "components", "config"}``
-  where ``config`` is the JSON-able dict of constructor kwargs, backbone name, ...;
+- ``config.json``: ``{"format", "format_version", "library_version", "components", "config",
+  "weights_sha256"}`` where ``config`` is the JSON-able dict of constructor kwargs, backbone
+  name, ... and ``weights_sha256`` the checksum of ``model.safetensors``;
 - ``README.md``: model card with YAML front matter (library_name, tags, training facts).
 """
 
@@ -40,10 +41,13 @@ from lokitalk_plugins.idakt.hub_format import (
     CARD_NAME,
     CONFIG_NAME,
     WEIGHTS_NAME,
+    existing_bundle_files,
+    file_sha256,
     flatten_components,
     json_ready,
     read_config,
     read_weights,
+    set_default_mode,
 )
 
 __all__ = [
@@ -86,13 +90,18 @@ def save_pretrained(
     components: Mapping[str, nn.Module | Mapping[str, Tensor]],
     config: Mapping,
     card: Mapping | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Write a bundle folder (created if absent) and return its resolved path.
 
-    Files are written in a hidden sibling folder first, then moved in with ``os.replace``: the
-    whole folder at once if it is new, file by file (weights, card, config last) otherwise.
+    A folder that already holds a ``README.md``, ``config.json`` or ``model.safetensors`` is
+    refused (HubBundleError, nothing written) unless ``overwrite=True``; other files in it
+    are kept. Files are written in a hidden sibling folder first, with normal permissions
+    (0644 under the default umask), then moved in with ``os.replace``: the whole folder at
+    once if it is new, file by file (weights, card, config last) otherwise.
     """
     directory = Path(directory).expanduser()
+    existing_bundle_files(directory, overwrite)
     flat, summary = flatten_components(components)
     meta = {
         "format": BUNDLE_FORMAT,
@@ -102,15 +111,16 @@ def save_pretrained(
         "config": json_ready(config, "config"),
     }
     text = render_card(json_ready(card or {}, "card"), summary, meta["config"])
-    if directory.exists() and not directory.is_dir():
-        raise HubBundleError(f"{directory} is a file; pass a folder path to save the bundle in.")
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = directory.parent / f".{directory.name}.{uuid.uuid4().hex}.tmp"
     tmp.mkdir()
     try:
         save_file(flat, str(tmp / WEIGHTS_NAME), metadata={"format": "pt"})
+        meta["weights_sha256"] = file_sha256(tmp / WEIGHTS_NAME)
         (tmp / CARD_NAME).write_text(text, encoding="utf-8")
         (tmp / CONFIG_NAME).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        for name in (WEIGHTS_NAME, CARD_NAME, CONFIG_NAME):
+            set_default_mode(tmp / name)
         if directory.is_dir():
             for name in (WEIGHTS_NAME, CARD_NAME, CONFIG_NAME):
                 os.replace(tmp / name, directory / name)
@@ -166,7 +176,9 @@ def from_pretrained(
             )
 
     meta = read_config(files[CONFIG_NAME], fix(files[CONFIG_NAME]))
-    state_dicts = read_weights(files[WEIGHTS_NAME], meta["components"], fix(files[WEIGHTS_NAME]))
+    state_dicts = read_weights(
+        files[WEIGHTS_NAME], meta["components"], fix(files[WEIGHTS_NAME]), meta["weights_sha256"]
+    )
     outer = {k: v for k, v in meta.items() if k != "config"}
     return Bundle(config=meta["config"], state_dicts=state_dicts, path=folder, meta=outer)
 

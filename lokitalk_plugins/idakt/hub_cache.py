@@ -24,6 +24,7 @@ from huggingface_hub.utils import (
 )
 
 from lokitalk_plugins import __version__
+from lokitalk_plugins.errors import UserError
 
 __all__ = [
     "HubBundleError",
@@ -41,7 +42,7 @@ __all__ = [
 _COMMIT = re.compile(r"[0-9a-f]{40}")
 
 
-class HubBundleError(ValueError):
+class HubBundleError(UserError, ValueError):
     """A bundle cannot be read or written; the message says what is wrong and what to do."""
 
 

@@ -1,12 +1,16 @@
 """The on-disk format of an ID-AKT bundle: file names, version, packing and checked reading.
 
 ``model.safetensors`` holds every component's state dict under ``"<component>.<param>"``;
-``config.json`` holds ``{"format", "format_version", "library_version", "components", "config"}``.
+``config.json`` holds ``{"format", "format_version", "library_version", "components", "config",
+"weights_sha256"}``. Reading never runs code from the bundle: the weights are safetensors (no
+pickle), their SHA-256 must match the one in ``config.json`` and every tensor must be finite.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -25,7 +29,8 @@ from lokitalk_plugins.idakt.hub_cache import (
 
 __all__ = [
     "BUNDLE_FORMAT", "BUNDLE_VERSION", "WEIGHTS_NAME", "CONFIG_NAME", "CARD_NAME",
-    "json_ready", "flatten_components", "read_config", "read_weights",
+    "json_ready", "flatten_components", "read_config", "read_weights", "file_sha256",
+    "existing_bundle_files", "set_default_mode",
 ]  # fmt: skip
 
 BUNDLE_FORMAT = "lokitalk-idakt"
@@ -33,6 +38,40 @@ BUNDLE_VERSION = 1
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
 CARD_NAME = "README.md"
+BUNDLE_FILES = (WEIGHTS_NAME, CARD_NAME, CONFIG_NAME)
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes (read in 1 MiB blocks)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def existing_bundle_files(directory: Path, overwrite: bool = False) -> list[str]:
+    """Names of the bundle files already in ``directory``; with ``overwrite=False`` a
+    non-empty answer raises HubBundleError (nobody's README.md or config.json is replaced
+    without asking). Call it before a long job that ends by saving a bundle there."""
+    directory = Path(directory).expanduser()
+    if directory.exists() and not directory.is_dir():
+        raise HubBundleError(f"{directory} is a file; pass a folder path to save the bundle in.")
+    found = [n for n in BUNDLE_FILES if (directory / n).exists()] if directory.is_dir() else []
+    if found and not overwrite:
+        raise HubBundleError(
+            f"{directory} already holds {', '.join(found)}: save the bundle in a new folder, "
+            "or pass overwrite=True (lokitalk pretrain --overwrite) to replace those files."
+        )
+    return found
+
+
+def set_default_mode(path: Path) -> None:
+    """Give a written file the permissions of a normal new file (0666 minus the umask:
+    0644 by default), not the 0600 of a temporary file."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
 
 
 def json_ready(value: Mapping, what: str) -> dict:
@@ -69,6 +108,11 @@ def flatten_components(components: Mapping) -> tuple[dict[str, Tensor], dict[str
                     "weights hold tensors only; put other values in config."
                 )
             t = value.detach().cpu()
+            if t.is_floating_point() and not torch.isfinite(t).all():
+                raise HubBundleError(
+                    f"'{name}.{key}' holds NaN or infinite values: a bundle keeps finite "
+                    "weights only; save the last good checkpoint's weights instead."
+                )
             storage = t.untyped_storage()
             whole = storage.nbytes() == t.numel() * t.element_size() and t.is_contiguous()
             if not whole or storage.data_ptr() in seen:
@@ -100,6 +144,11 @@ def read_config(path: Path, fix: str) -> dict:
             f"version, or read with lokitalk-plugins {writer}."
         )
     names, config = meta.get("components"), meta.get("config")
+    digest = meta.get("weights_sha256")
+    if not (isinstance(digest, str) and len(digest) == 64):
+        raise CorruptBundleError(
+            f"{path} records no valid 'weights_sha256', so {WEIGHTS_NAME} cannot be checked. {fix}"
+        )
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise CorruptBundleError(f"{path}: 'components' is not a list of names. {fix}")
     if not isinstance(config, dict):
@@ -107,12 +156,26 @@ def read_config(path: Path, fix: str) -> dict:
     return meta
 
 
-def read_weights(path: Path, names: list[str], fix: str) -> dict[str, dict[str, Tensor]]:
-    """Load ``model.safetensors`` and split it per component, checking against ``names``."""
+def read_weights(
+    path: Path, names: list[str], fix: str, sha256: str | None = None
+) -> dict[str, dict[str, Tensor]]:
+    """Load ``model.safetensors`` and split it per component, checking against ``names``:
+    its SHA-256 against ``sha256`` (when given), then that every tensor is finite."""
+    if sha256 is not None and (found := file_sha256(path)) != sha256:
+        raise CorruptBundleError(
+            f"The weights file {path} is corrupt: its SHA-256 {found[:16]}... differs from "
+            f"the {sha256[:16]}... recorded in {CONFIG_NAME} (changed bytes). {fix}"
+        )
     try:
         flat = load_file(str(path), device="cpu")
     except (SafetensorError, OSError) as err:
         raise CorruptBundleError(f"The weights file {path} is corrupt ({err}). {fix}") from err
+    bad = [k for k, v in flat.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise CorruptBundleError(
+            f"The weights file {path} holds NaN or infinite values in {len(bad)} tensor(s) "
+            f"({', '.join(sorted(bad)[:3])}{', ...' if len(bad) > 3 else ''}). {fix}"
+        )
     groups: dict[str, dict[str, Tensor]] = {}
     for key, value in flat.items():
         name, _, param = key.partition(".")

@@ -19,6 +19,7 @@ from .region import (
     region_weight_map,
     weighted_color_loss,
 )
+from .velocity import LAMBDA_V, velocity_loss
 
 __all__ = [
     "ATTENTION_REGIONS",
@@ -26,6 +27,7 @@ __all__ = [
     "LAMBDA_ATT",
     "LAMBDA_DELTA",
     "LAMBDA_LPIPS",
+    "LAMBDA_V",
     "LPIPS_START_FRACTION",
     "REGION_WEIGHTS",
     "alpha_entropy",
@@ -37,5 +39,6 @@ __all__ = [
     "ray_mse",
     "region_regularization",
     "region_weight_map",
+    "velocity_loss",
     "weighted_color_loss",
 ]

@@ -18,6 +18,7 @@ from .composite import Composite, composite, composite_background
 from .grid import HEAD_AABB, OccupancyGrid
 from .grid_state import GRID_BUFFERS, expose_grid_buffers
 from .morton import dense_to_morton, morton3d, morton_order, morton_to_dense, pack_bits, unpack_bits
+from .neural import NeuralRenderer, block_mean, low_res_camera, low_res_rays, render_neural
 from .rays import get_rays, near_far_from_aabb, pixel_grid
 from .renderer import Field, RenderResult, VolumeRenderer
 from .sampling import DEFAULT_STEP, PackedSamples, march_rays
@@ -37,16 +38,20 @@ __all__ = [
     "Field",
     "GRID_BUFFERS",
     "HEAD_AABB",
+    "NeuralRenderer",
     "OccupancyGrid",
     "PackedSamples",
     "RenderResult",
     "VolumeRenderer",
+    "block_mean",
     "composite",
     "composite_background",
     "dense_to_morton",
     "expose_grid_buffers",
     "get_rays",
     "has_torch_scatter",
+    "low_res_camera",
+    "low_res_rays",
     "march_rays",
     "morton3d",
     "morton_order",
@@ -54,6 +59,7 @@ __all__ = [
     "near_far_from_aabb",
     "pack_bits",
     "pixel_grid",
+    "render_neural",
     "resolve_backend",
     "segment_exclusive_cumsum",
     "segment_sum",

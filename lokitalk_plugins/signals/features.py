@@ -7,51 +7,24 @@ time ``i / fps``; windows reaching past either end repeat the edge frame.
 
 from __future__ import annotations
 
-import wave
-from pathlib import Path
-
 import numpy as np
 
-__all__ = ["load_wav", "write_wav", "mel_filterbank", "logmel", "logmel_windows"]
+from .wav import load_wav, load_wav_at, write_wav
+
+__all__ = [
+    "STUDIO_RATE",
+    "load_wav",
+    "write_wav",
+    "mel_filterbank",
+    "logmel",
+    "logmel_windows",
+    "studio_windows",
+]
 
 N_FFT = 512  # 32 ms analysis frame at 16 kHz
 WIN = 400  # 25 ms Hann window
 WINDOW_FRAMES = 16  # audio frames per video frame window
-
-
-def load_wav(path) -> tuple[np.ndarray, int]:
-    """Read a PCM WAV file: returns (wav [T] float32 mono in [-1, 1], sample rate)."""
-    with wave.open(str(path), "rb") as f:
-        sr, ch, width, n = f.getframerate(), f.getnchannels(), f.getsampwidth(), f.getnframes()
-        raw = f.readframes(n)
-    if width == 1:
-        x = (np.frombuffer(raw, np.uint8).astype(np.float32) - 128.0) / 128.0
-    elif width == 2:
-        x = np.frombuffer(raw, "<i2").astype(np.float32) / 32768.0
-    elif width == 3:
-        b = np.frombuffer(raw, np.uint8).reshape(-1, 3).astype(np.int32)
-        v = b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
-        x = (np.where(v >= 1 << 23, v - (1 << 24), v)).astype(np.float32) / float(1 << 23)
-    elif width == 4:
-        x = np.frombuffer(raw, "<i4").astype(np.float32) / float(1 << 31)
-    else:
-        raise ValueError(f"{path}: unsupported sample width {width} bytes")
-    if ch > 1:
-        x = x.reshape(-1, ch).mean(axis=1)
-    return np.ascontiguousarray(x, dtype=np.float32), int(sr)
-
-
-def write_wav(path, wav: np.ndarray, sr: int = 16000) -> Path:
-    """Write ``wav [T]`` (float, clipped to [-1, 1]) as 16-bit PCM mono; returns the path."""
-    x = np.clip(np.asarray(wav, dtype=np.float64).reshape(-1), -1.0, 1.0)
-    pcm = np.round(x * 32767.0).astype("<i2")
-    path = Path(path)
-    with wave.open(str(path), "wb") as f:
-        f.setnchannels(1)
-        f.setsampwidth(2)
-        f.setframerate(int(sr))
-        f.writeframes(pcm.tobytes())
-    return path
+STUDIO_RATE = 16000  # the studio's aud.wav rate, the rate its mel bank is meant for
 
 
 def _hz_to_mel(f):
@@ -109,3 +82,11 @@ def logmel_windows(wav: np.ndarray, sr: int = 16000, fps: int = 25, n_mels: int 
     j = centre[:, None] + np.arange(-WINDOW_FRAMES // 2, WINDOW_FRAMES // 2)[None, :]
     j = np.clip(j, 0, frames.shape[0] - 1)
     return np.ascontiguousarray(frames[j], dtype=np.float32)
+
+
+def studio_windows(path, n_mels: int = 32, fps: int = 25) -> np.ndarray:
+    """The studio's log-mel windows of a WAV file of any rate and channel count:
+    [N, 16, n_mels] float32. The file is first brought to 16 kHz mono (``load_wav_at``), so
+    the mel bank covers the band the studio's own ``aud.npy`` covers."""
+    wav = load_wav_at(path, STUDIO_RATE)
+    return logmel_windows(wav, sr=STUDIO_RATE, fps=fps, n_mels=n_mels)

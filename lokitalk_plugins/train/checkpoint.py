@@ -31,6 +31,8 @@ from typing import Any
 
 import torch
 
+from lokitalk_plugins.errors import UserError
+
 __all__ = [
     "CheckpointError",
     "CheckpointWriteError",
@@ -52,7 +54,7 @@ OPERATIVE_CONFIG = "operative_config.gin"
 _TMP_MARK = ".tmp-"
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(UserError, RuntimeError):
     """A checkpoint that cannot be (safely) loaded; the message says why and names the file."""
 
 

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import gin
 
+from lokitalk_plugins.errors import UserError
+
 __all__ = [
     "ConfigError",
     "CONFIG_DIR",
@@ -44,7 +46,7 @@ _SEARCH_PATH_ADDED = False
 BACKBONE_CONFIGS = ("rad_nerf.gin", "er_nerf.gin")
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A gin file or binding that cannot be used; the message names where and why."""
 
 

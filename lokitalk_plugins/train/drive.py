@@ -30,8 +30,10 @@ from lokitalk_plugins.data.audio import (
     AudioLayoutError,
     audio_layout,
     audio_window,
+    feature_values_fault,
 )
-from lokitalk_plugins.signals.features import load_wav, logmel_windows
+from lokitalk_plugins.errors import OptionError
+from lokitalk_plugins.signals.features import studio_windows
 
 __all__ = [
     "MOTIONS",
@@ -48,7 +50,7 @@ MOTIONS = ("pingpong", "loop")
 def motion_index(step: int, n: int, motion: str = "pingpong") -> int:
     """The dataset frame whose motion step ``step`` replays, for a clip of ``n`` frames."""
     if motion not in MOTIONS:
-        raise ValueError(f"motion must be one of {MOTIONS}, got {motion!r}")
+        raise OptionError(f"motion must be one of {MOTIONS}, got {motion!r}")
     if n < 1:
         raise ValueError("the clip has no frame")
     if motion == "loop" or n == 1:
@@ -63,20 +65,31 @@ def prepare_audio(features, expected: tuple[int, int] | None = None) -> torch.Te
 
     features: array-like [M, 16, K] or [M, 2, 1024] (or a path to such a ``.npy``);
     expected: (K, T) of the model's training features (the dataset's), checked with an error
-    naming both when they differ.
+    naming both when they differ. Features that cannot be read, of another layout or holding
+    NaN / inf raise AudioLayoutError naming the file.
     """
+    where = "audio features"
     if isinstance(features, (str, Path)):
-        features = np.load(features, allow_pickle=False)
+        where = str(features)
+        try:
+            features = np.load(features, allow_pickle=False)
+        except (OSError, ValueError, EOFError) as err:
+            raise AudioLayoutError(
+                f"{where}: cannot read audio features ({err}); pass a .npy array "
+                f"{ACCEPTED_AUDIO_LAYOUTS}"
+            ) from err
+    if fault := feature_values_fault(np.asarray(features)):
+        raise AudioLayoutError(f"{where}: {fault}")
     array = np.asarray(features, dtype=np.float32)
     if audio_layout(tuple(array.shape)) is None:
         raise AudioLayoutError(
-            f"audio features of shape {list(array.shape)} match no accepted layout; "
+            f"{where} of shape {list(array.shape)} match no accepted layout; "
             f"expected {ACCEPTED_AUDIO_LAYOUTS}"
         )
     feats = torch.from_numpy(np.ascontiguousarray(array)).transpose(1, 2).contiguous()
     if expected is not None and tuple(feats.shape[1:]) != tuple(expected):
         k, t = expected
-        raise ValueError(
+        raise AudioLayoutError(
             f"audio features have K={feats.shape[1]} features x {feats.shape[2]} frames per "
             f"window (file shape {list(array.shape)}), but the model was trained on K={k} x "
             f"{t} (file shape [N, {t}, {k}]): compute them with the same extractor and settings "
@@ -87,9 +100,9 @@ def prepare_audio(features, expected: tuple[int, int] | None = None) -> torch.Te
 
 def studio_features(wav_path, n_mels: int = 32, fps: int = 25) -> np.ndarray:
     """The studio's log-mel windows of a WAV file: [M, 16, n_mels] float32, M video frames
-    (what ``lokitalk features`` and the studio's ``aud.npy`` hold)."""
-    wav, sr = load_wav(wav_path)
-    return logmel_windows(wav, sr=sr, fps=fps, n_mels=n_mels)
+    (what ``lokitalk features`` and the studio's ``aud.npy`` hold); any rate and channel
+    count, brought to the studio's 16 kHz first."""
+    return studio_windows(wav_path, n_mels=n_mels, fps=fps)
 
 
 def _expected(dataset) -> tuple[int, int]:

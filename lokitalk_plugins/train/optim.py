@@ -17,6 +17,8 @@ from typing import Any
 
 import torch
 
+from lokitalk_plugins.errors import OptionError
+
 __all__ = ["OPTIMIZERS", "build_optimizer", "build_scheduler", "lr_multiplier"]
 
 OPTIMIZERS = ("adam", "adamw")
@@ -48,7 +50,7 @@ def _checked_groups(groups: list[dict[str, Any]], lr: dict[str, float] | None) -
         if "lr" not in group:
             raise ValueError(f"parameter group {name!r} has no lr and none is configured")
         if not (math.isfinite(float(group["lr"])) and float(group["lr"]) >= 0):
-            raise ValueError(
+            raise OptionError(
                 f"the learning rate of parameter group {name!r} is {group['lr']}: it must be a "
                 "finite number >= 0 (check Trainer.lr)"
             )

@@ -20,12 +20,13 @@ from typing import Any
 
 from torch import nn
 
+from lokitalk_plugins.errors import UserError
 from lokitalk_plugins.train.system import TrainableSystem
 
 __all__ = ["DataMismatchError", "check_system", "check_data"]
 
 
-class DataMismatchError(ValueError):
+class DataMismatchError(UserError, ValueError):
     """The data does not fit the model (e.g. audio feature dim); names file, found, expected."""
 
 

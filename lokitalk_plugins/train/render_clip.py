@@ -5,10 +5,13 @@
 >>> render_video(system, train_set, "talk.mp4", audio_features="speech_ds.npy",
 ...              audio_wav="speech.wav", featurizer=None)                # DeepSpeech features
 
-Audio features are only computed from a WAV here when the model was trained on the studio's
-log-mel features (``featurizer="studio"``, n_mels = the dataset's K). A model trained on
-DeepSpeech, wav2vec or HuBERT features (``featurizer=None``) needs those features computed
-by the same extractor, given as ``audio_features``; a WAV then only becomes the soundtrack.
+A WAV becomes driving features by the extractor the model was trained with
+(``featurizer``: a spec of ``lokitalk_plugins.signals.extractors``, as ``run.json`` records
+it): ``"studio"`` log-mel (n_mels = the dataset's K), ``"hubert"`` or ``"wav2vec"`` (the
+originals' layouts, from local weights), so the clip is driven by the same kind of features
+the model learnt; a shape that differs from the dataset's is refused. With
+``featurizer=None`` (not known) or ``"deepspeech"`` (TensorFlow 1.x), the features must be
+given as ``audio_features``; a WAV then only becomes the soundtrack.
 """
 
 from __future__ import annotations
@@ -20,33 +23,46 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .drive import drive, studio_features
+from lokitalk_plugins.signals.extract import extract_features
+from lokitalk_plugins.signals.extractors import (
+    EXTRACTORS,
+    ExtractorError,
+    deepspeech_message,
+    parse_spec,
+)
+
+from .drive import drive
 from .video import colorize_depth, side_by_side, to_uint8, write_video
 
 __all__ = ["FEATURIZERS", "render_video", "clip_features"]
 
-FEATURIZERS = ("studio", None)
+FEATURIZERS = EXTRACTORS + (None,)
 
 
-def clip_features(dataset, audio_features=None, audio_wav=None, featurizer="studio", fps=25):
-    """The features that drive the clip: ``audio_features`` as given, else the studio
-    featurizer on ``audio_wav`` (only for ``featurizer="studio"``), else None (the dataset's
-    own audio). Raises ValueError when a WAV cannot be turned into the model's features."""
-    if featurizer not in FEATURIZERS:
-        raise ValueError(f"featurizer must be one of {FEATURIZERS}, got {featurizer!r}")
+def clip_features(
+    dataset, audio_features=None, audio_wav=None, featurizer="studio", fps=25, progress=True
+):
+    """The features that drive the clip: ``audio_features`` as given, else ``audio_wav`` run
+    through the ``featurizer`` spec, else None (the dataset's own audio). Raises ValueError
+    (ExtractorError) when a WAV cannot be turned into the model's features."""
+    if featurizer is not None:
+        name, _ = parse_spec(featurizer)  # an unknown spec fails even without a WAV
     if audio_features is not None or audio_wav is None:
         return audio_features
     if featurizer is None:
-        raise ValueError(
-            "this model was trained on audio features from an external extractor (DeepSpeech, "
-            "wav2vec, HuBERT, ...), which cannot be computed from a WAV here: run the same "
-            "extractor on the WAV and pass the feature file (audio_features / --audio-features "
-            "F.npy); the WAV can still be given to become the soundtrack"
+        raise ExtractorError(
+            "this model's workspace does not record which extractor made its audio features, "
+            "so a WAV cannot be featurised the same way: name it (lokitalk render --extractor "
+            "hubert|wav2vec|studio) or pass the feature file (audio_features / "
+            "--audio-features F.npy); the WAV can still be given to become the soundtrack"
         )
+    if name == "deepspeech":
+        raise ExtractorError(deepspeech_message(audio_wav))
     k, t = int(dataset.audio_features.shape[1]), int(dataset.audio_features.shape[2])
-    if t != 16:
+    if name == "studio" and t != 16:
         raise ValueError(f"the studio featurizer makes [M, 16, K] windows, the model uses T={t}")
-    return studio_features(audio_wav, n_mels=k, fps=int(round(fps)))
+    return extract_features(audio_wav, featurizer, n_mels=k, fps=int(round(fps)),
+                            progress=progress)  # fmt: skip
 
 
 @torch.no_grad()
@@ -82,15 +98,16 @@ def render_video(
     "driven"}.
 
     audio_features: [M, 16, K] / [M, 2, 1024] array or .npy path (drives the clip, see
-    ``drive``); audio_wav: a WAV muxed in as the soundtrack and, with no ``audio_features``
-    and ``featurizer="studio"``, turned into the driving features; with neither, the dataset's
+    ``drive``); audio_wav: a WAV muxed in as the soundtrack and, with no ``audio_features``,
+    turned into the driving features by ``featurizer`` (see ``clip_features``); with neither,
+    the dataset's
     own frames are rendered in order. side_by_side: add the dataset frame's image as a second
     panel (for a driven clip: the frame whose motion is replayed, not a ground truth of the
     new audio); depth: add the depth map coloured with ``cmap``, one scale for the whole clip
     (the clip's rgb and depth are then kept in memory until the end, about
     frames * H * W * 10 bytes). max_frames: stop after this many frames.
     """
-    feats = clip_features(dataset, audio_features, audio_wav, featurizer, fps)
+    feats = clip_features(dataset, audio_features, audio_wav, featurizer, fps, progress)
     if feats is not None:
         if isinstance(feats, (str, Path)):
             feats = np.load(feats, allow_pickle=False)

@@ -13,10 +13,15 @@ from pathlib import Path
 
 from torch import nn
 
+from lokitalk_plugins.errors import UserError
 from lokitalk_plugins.train import checkpoint as ckpt
 from lokitalk_plugins.train.system import STAGES
 
-__all__ = ["check_resume"]
+__all__ = ["ResumeError", "check_resume"]
+
+
+class ResumeError(UserError, ValueError):
+    """A ``latest.pt`` that cannot be resumed as asked; names the file and what to do."""
 
 
 def _listed(names: list[str]) -> str:
@@ -24,7 +29,7 @@ def _listed(names: list[str]) -> str:
 
 
 def check_resume(model: nn.Module, latest: str | Path, stages: Sequence[str]) -> None:
-    """Raise ValueError unless ``model`` can resume ``stages`` from ``latest`` (a missing
+    """Raise ResumeError unless ``model`` can resume ``stages`` from ``latest`` (a missing
     file passes: there is nothing to resume)."""
     latest = Path(latest)
     if not latest.is_file():
@@ -32,13 +37,13 @@ def check_resume(model: nn.Module, latest: str | Path, stages: Sequence[str]) ->
     state = ckpt.load_checkpoint(latest)
     stage = state.get("stage")
     if stage in STAGES and STAGES.index(stage) > max(STAGES.index(s) for s in stages):
-        raise ValueError(
+        raise ResumeError(
             f"{latest} is from stage {stage!r}, after the stages asked for {tuple(stages)}; "
             "resume that stage (--stages), or train in a fresh workspace"
         )
     bad = ckpt.nonfinite_tensors(state)
     if bad:
-        raise ValueError(
+        raise ResumeError(
             f"{latest} holds {len(bad)} NaN or infinite tensors (e.g. {bad[:3]}); it cannot be "
             "resumed: start again with --overwrite"
         )
@@ -60,7 +65,7 @@ def check_resume(model: nn.Module, latest: str | Path, stages: Sequence[str]) ->
         if names
     ]
     if problems:
-        raise ValueError(
+        raise ResumeError(
             f"{latest} does not fit the model this config builds ({'; '.join(problems)}): "
             "resume with the configs and bindings it was trained with (see run.json), or "
             "start again with --overwrite"

@@ -8,6 +8,7 @@ ffmpeg call (video stream copied, audio AAC, cut to the shorter of the two).
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
@@ -61,38 +62,46 @@ def write_video(path, frames: Iterable, fps: float = 25, audio_wav=None, quality
     frames: [T, H, W, 3] uint8 (or float in [0, 1]) array, or an iterable of [H, W, 3]
     frames of one size (consumed once, never held in memory); fps: frame rate;
     audio_wav: a WAV file to mux in (AAC), or None; quality: imageio-ffmpeg's 0..10 scale.
+    The video is written to a hidden file beside ``path`` and renamed to ``path`` once
+    complete: an error or Ctrl-C leaves no partial video and keeps an older ``path``.
     Raises ValueError for no frames or frames of different sizes.
     """
     import imageio_ffmpeg
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    target = path.with_name(path.stem + ".video" + path.suffix) if audio_wav else path
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.partial{path.suffix}")
+    muxed = path.with_name(f".{path.stem}.{os.getpid()}.muxed{path.suffix}")
     writer, size, count = None, None, 0
     try:
-        for frame in frames:
-            img = pad_even(to_uint8(frame))
-            if writer is None:
-                size = img.shape[:2]
-                writer = imageio_ffmpeg.write_frames(
-                    str(target), (size[1], size[0]), fps=fps, codec="libx264", quality=quality,
-                    pix_fmt_out="yuv420p", macro_block_size=1, ffmpeg_log_level="error",
-                )  # fmt: skip
-                writer.send(None)
-            elif img.shape[:2] != size:
-                raise ValueError(f"frame {count} is {img.shape[:2]}, the first was {size}")
-            writer.send(np.ascontiguousarray(img))
-            count += 1
-    finally:
-        if writer is not None:
-            writer.close()
-    if count == 0:
-        raise ValueError(f"no frames to write to {path}")
-    if audio_wav:
         try:
-            mux_audio(target, audio_wav, path)
+            for frame in frames:
+                img = pad_even(to_uint8(frame))
+                if writer is None:
+                    size = img.shape[:2]
+                    writer = imageio_ffmpeg.write_frames(
+                        str(tmp), (size[1], size[0]), fps=fps, codec="libx264",
+                        quality=quality, pix_fmt_out="yuv420p", macro_block_size=1,
+                        ffmpeg_log_level="error",
+                    )  # fmt: skip
+                    writer.send(None)
+                elif img.shape[:2] != size:
+                    raise ValueError(f"frame {count} is {img.shape[:2]}, the first was {size}")
+                writer.send(np.ascontiguousarray(img))
+                count += 1
         finally:
-            target.unlink(missing_ok=True)
+            if writer is not None:
+                writer.close()
+        if count == 0:
+            raise ValueError(f"no frames to write to {path}")
+        if audio_wav:
+            mux_audio(tmp, audio_wav, muxed)
+            os.replace(muxed, path)
+        else:
+            os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+        muxed.unlink(missing_ok=True)
     return path
 
 

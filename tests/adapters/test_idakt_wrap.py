@@ -134,6 +134,22 @@ def test_bundle_round_trip_into_a_fine_tune_wrap(tmp_path):
     assert bool(again.identity_ready) and not again.init_identity(Frames(_ref(13)))
 
 
+@pytest.mark.parametrize("settings", [{"dynamic_dim": 16, "no_such": 1}, None, [3]])
+def test_a_bundle_config_that_builds_no_idakt_is_one_message(tmp_path, settings):
+    import json
+
+    from lokitalk_plugins.idakt.hub import ComponentMismatchError
+
+    pre = _wrapped("er_nerf", seed=0)
+    path = save_identity_bundle(pre, tmp_path / "bundle")
+    meta = json.loads((path / "config.json").read_text())
+    meta["config"]["idakt"] = settings
+    (path / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(ComponentMismatchError, match="'idakt' settings of its config.json"):
+        wrap(make_backbone("er_nerf", seed=5), pretrained=str(path),
+             rsdf=RSDF(audio_dim=32, hidden=16, grid=SMALL_GRID, id_dim=8))  # fmt: skip
+
+
 def test_a_bundle_of_another_backbone_is_refused(tmp_path):
     pre = _wrapped("er_nerf", rsdf=False)
     path = save_identity_bundle(pre, tmp_path / "b")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import read_json, write_au_csv, write_json
+from folder_helpers import read_json, write_au_csv, write_json
 from PIL import Image
 
 from lokitalk_plugins.data import (

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import first_img_id, read_json, write_au_csv, write_json
+from folder_helpers import first_img_id, read_json, write_au_csv, write_json
 from PIL import Image
 
 from lokitalk_plugins.data import FolderValidationError, TalkingHeadFolder, validate_folder

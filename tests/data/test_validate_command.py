@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import first_img_id
+from folder_helpers import first_img_id
 
 from lokitalk_plugins.cli import main
 

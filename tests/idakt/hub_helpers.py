@@ -51,10 +51,13 @@ def make_components(seed: int = 0) -> dict[str, nn.Module]:
     return {"idakt": nn.Linear(4, 3), "shared": shared}
 
 
-def make_bundle(directory: Path, seed: int = 0) -> tuple[Path, dict[str, nn.Module]]:
+def make_bundle(
+    directory: Path, seed: int = 0, overwrite: bool = False
+) -> tuple[Path, dict[str, nn.Module]]:
     """Save ``make_components(seed)`` with CONFIG and CARD; returns (folder, components)."""
     components = make_components(seed)
-    return save_pretrained(directory, components, CONFIG, card=CARD), components
+    folder = save_pretrained(directory, components, CONFIG, card=CARD, overwrite=overwrite)
+    return folder, components
 
 
 def git_blob_sha1(data: bytes) -> str:

@@ -3,7 +3,9 @@ cache code, and push_to_hub with HfApi patched (never any network; errors: test_
 
 from __future__ import annotations
 
+import hashlib
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +25,7 @@ from lokitalk_plugins.idakt.hub import (
     CONFIG_NAME,
     WEIGHTS_NAME,
     CorruptBundleError,
+    HubBundleError,
     from_pretrained,
     push_to_hub,
     save_pretrained,
@@ -63,7 +66,13 @@ def test_local_round_trip_config_and_card(tmp_path):
         "format_version": BUNDLE_VERSION,
         "library_version": lokitalk_plugins.__version__,
         "components": ["idakt", "shared"],
+        "weights_sha256": hashlib.sha256((folder / WEIGHTS_NAME).read_bytes()).hexdigest(),
     }
+    # normal permissions for every file (0666 minus the umask), not a temp file's 0600
+    mask = os.umask(0)
+    os.umask(mask)
+    for name in (CARD_NAME, CONFIG_NAME, WEIGHTS_NAME):
+        assert stat.S_IMODE((folder / name).stat().st_mode) == 0o666 & ~mask, name
     assert_loads(bundle, components)
     text = (folder / CARD_NAME).read_text()
     assert text.startswith("---\n") and "from_pretrained(" in text
@@ -93,9 +102,15 @@ def test_state_dicts_with_shared_and_strided_tensors(tmp_path):
     loaded = from_pretrained(tmp_path / "b").state_dicts["tied"]
     for key, value in tied.items():
         assert torch.equal(loaded[key], value) and loaded[key].is_contiguous()
-    # saving again over an existing folder replaces the bundle files and keeps other files
+    # saving again over an existing folder is refused, changing nothing; with overwrite=True
+    # it replaces the bundle files and keeps other files
     (tmp_path / "b" / "notes.txt").write_text("mine")
-    folder, components = make_bundle(tmp_path / "b", seed=3)
+    before = {p.name: p.read_bytes() for p in (tmp_path / "b").iterdir()}
+    with pytest.raises(HubBundleError, match=r"already holds model.safetensors, README.md, "
+                       r"config.json: .* or pass overwrite=True"):  # fmt: skip
+        make_bundle(tmp_path / "b", seed=3)
+    assert {p.name: p.read_bytes() for p in (tmp_path / "b").iterdir()} == before
+    folder, components = make_bundle(tmp_path / "b", seed=3, overwrite=True)
     assert (folder / "notes.txt").read_text() == "mine"
     assert sorted(p.name for p in folder.iterdir()) == sorted(
         [CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, "notes.txt"]

@@ -135,6 +135,68 @@ def test_corrupt_weights_messages(tmp_path, damage):
     assert f"huggingface-cli download {REPO} --force-download" in msg
 
 
+def test_flipped_bytes_and_nan_weights_are_refused(tmp_path):
+    """A bundle from someone else: changed bytes fail the checksum; NaN weights with a
+    matching checksum fail the finiteness check; a config without checksum is refused."""
+    import hashlib
+
+    folder, _ = make_bundle(tmp_path / "bundle")
+    weights, config = folder / WEIGHTS_NAME, folder / CONFIG_NAME
+    data = bytearray(weights.read_bytes())
+    data[-4:] = b"\x00\x00\xc0\x7f"  # the last float32 value becomes NaN
+    weights.write_bytes(bytes(data))
+    changed = rf"{weights} is corrupt: its SHA-256 .* differs from .* recorded in config.json "
+    with pytest.raises(CorruptBundleError, match=changed + r"\(changed bytes\)\. Re-export"):
+        from_pretrained(folder)
+    meta = json.loads(config.read_text())
+    config.write_text(json.dumps({**meta, "weights_sha256": hashlib.sha256(data).hexdigest()}))
+    nan = rf"{weights} holds NaN or infinite values in 1 tensor\(s\) \(\w+\.[\w.]+\)"
+    with pytest.raises(CorruptBundleError, match=nan):
+        from_pretrained(folder)
+    del meta["weights_sha256"]
+    config.write_text(json.dumps(meta))
+    with pytest.raises(CorruptBundleError, match="records no valid 'weights_sha256'"):
+        from_pretrained(folder)
+
+
+class _Payload:
+    """Unpickling this writes a marker file: what a hostile pickle could do instead."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_pickle_in_place_of_the_weights_is_never_run(tmp_path):
+    """A bundle from someone else is loaded without running their code: a pickle (torch.save)
+    named model.safetensors, with a matching checksum, is refused and nothing is executed."""
+    import hashlib
+
+    folder, _ = make_bundle(tmp_path / "bundle")
+    marker = tmp_path / "ran.txt"
+    torch.save({"idakt.weight": _Payload(marker)}, folder / WEIGHTS_NAME)
+    meta = json.loads((folder / CONFIG_NAME).read_text())
+    meta["weights_sha256"] = hashlib.sha256((folder / WEIGHTS_NAME).read_bytes()).hexdigest()
+    (folder / CONFIG_NAME).write_text(json.dumps(meta))
+    with pytest.raises(CorruptBundleError, match=f"{folder / WEIGHTS_NAME} is corrupt"):
+        from_pretrained(folder)
+    assert not marker.exists()
+    with open(folder / WEIGHTS_NAME, "rb") as f:  # the file is hostile: unpickling it
+        torch.load(f, weights_only=False)
+    assert marker.exists()  # runs its code
+
+
+def test_non_finite_weights_are_not_saved(tmp_path):
+    bad = nn.Linear(2, 2)
+    with torch.no_grad():
+        bad.bias[1] = float("inf")
+    with pytest.raises(HubBundleError, match=r"'idakt.bias' holds NaN or infinite values"):
+        save_pretrained(tmp_path / "b", {"idakt": bad}, {})
+    assert not (tmp_path / "b").exists()
+
+
 def test_corrupt_config_message(tmp_path):
     folder, _ = make_bundle(tmp_path / "bundle")
     (folder / CONFIG_NAME).write_text('{"format": ')

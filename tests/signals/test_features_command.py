@@ -50,3 +50,38 @@ def test_bad_inputs(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "no such file" in out and "cannot read" in out and "positive" in out
     assert isinstance(features_command.HELP, str) and "\n" not in features_command.HELP
+
+
+def test_hubert_features_in_er_nerf_layout(tiny_hubert_1024, tmp_path, capsys):
+    from audio_helpers import speech
+
+    wav = speech(tmp_path / "talk.wav", 1.0, sr=44100, channels=2)
+    args = [str(wav), "--extractor", "hubert", "--model", str(tiny_hubert_1024), "--quiet"]
+    assert _run(args) == 0
+    feats = np.load(tmp_path / "talk_hu.npy")  # ER-NeRF's name for X.wav
+    assert feats.shape == (24, 2, 1024) and feats.dtype == np.float32
+    out = capsys.readouterr().out
+    assert "talk_hu.npy: [24, 2, 1024]" in out and "44100 Hz, 2 channel(s)" in out
+
+
+def test_wav2vec_features_in_rad_nerf_layout(tiny_wav2vec, tmp_path, capsys):
+    from audio_helpers import speech
+
+    wav = speech(tmp_path / "talk.wav", 0.5, sr=8000)
+    assert _run([str(wav), "--extractor", "wav2vec", "--model", str(tiny_wav2vec)]) == 0
+    assert np.load(tmp_path / "talk_eo.npy").shape == (13, 16, 44)  # an Esperanto model
+    assert _run([str(wav), "--extractor", "wav2vec", "--model", str(tiny_wav2vec),
+                 "--fps", "30"]) == 1  # fmt: skip
+    assert "fps must be 25" in capsys.readouterr().out
+
+
+def test_extractors_that_cannot_run_here(tiny_hubert, tmp_path, capsys):
+    wav = _speech(tmp_path / "talk.wav")
+    assert _run([str(wav), "--extractor", "deepspeech"]) == 1
+    assert _run([str(wav), "--extractor", "hubert", "--model", "nobody/absent"]) == 1
+    assert _run([str(wav), "--extractor", "hubert", "--model", str(tiny_hubert)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 3 and all(line.startswith("error: ") for line in out)
+    assert "TensorFlow 1.x" in out[0] and "hf download nobody/absent" in out[1]
+    assert "[14, 2, 32]" in out[2] and "does not accept" in out[2]  # 0.6 s, 32-d HuBERT
+    assert not list(tmp_path.glob("*.npy"))

@@ -65,7 +65,25 @@ def test_write_video_with_audio(tmp_path):
     assert re.search(r"Audio: aac", info) and "Video: h264" in info
     meta, back = _read(path)
     assert back.shape[0] == 8 and meta["size"] == (32, 32) and meta["fps"] == 25
-    assert not (tmp_path / "va.video.mp4").exists()  # the intermediate file is removed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.wav", "va.mp4"]  # no temp file
+
+
+@pytest.mark.parametrize("with_audio", [False, True])
+def test_interrupted_write_leaves_no_partial_video_and_keeps_the_old_one(tmp_path, with_audio):
+    wav = _wav(tmp_path / "a.wav", seconds=8 / 25)
+    old = write_video(tmp_path / "v.mp4", _frames(t=3), fps=25)
+    before = old.read_bytes()
+
+    def interrupted():
+        yield from _frames(t=5)
+        raise KeyboardInterrupt  # Ctrl-C in the middle of a render
+
+    with pytest.raises(KeyboardInterrupt):
+        write_video(
+            tmp_path / "v.mp4", interrupted(), fps=25, audio_wav=wav if with_audio else None
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.wav", "v.mp4"]
+    assert old.read_bytes() == before
 
 
 def test_odd_sizes_are_padded_and_errors(tmp_path):
@@ -158,5 +176,5 @@ def test_wav_refused_for_external_features(train_set, tmp_path):
     assert res["frames"] == 10 and "Audio: aac" in _probe(res["path"])
     _, back = _read(res["path"])
     assert np.abs(back.astype(int) - 128).max() <= 2  # sigmoid(0) = 0.5 grey
-    with pytest.raises(ValueError, match="featurizer"):
-        render_video(AudioColour(), train_set, tmp_path / "z.mp4", featurizer="hubert")
+    with pytest.raises(ValueError, match="unknown audio extractor 'mfcc'"):
+        render_video(AudioColour(), train_set, tmp_path / "z.mp4", featurizer="mfcc")

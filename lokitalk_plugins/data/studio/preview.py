@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from .labels import LABEL_NAMES
+from .lighting import INTENSITY_RANGE
 from .truth import load_truth
 
 __all__ = ["write_preview", "LABEL_COLOURS"]
@@ -29,7 +30,8 @@ LABEL_COLOURS = np.array(
 def write_preview(folder, out=None, n_frames: int = 8) -> Path:
     """Write a PNG contact sheet for a studio folder (default ``<folder>.preview.png``):
     n_frames frames, their region labels, landmarks over the frames, and the jaw, lip width
-    and eye closure tracks over time beside the audio envelope."""
+    and eye closure tracks over time beside the audio envelope (and the light's intensity
+    and horizontal direction when the folder was written with the lighting option)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -67,6 +69,10 @@ def write_preview(folder, out=None, n_frames: int = 8) -> Path:
     ax.plot(t, truth.jaw, label="jaw opening")
     ax.plot(t, truth.lip_width, label="lip width")
     ax.plot(t, truth.eye_closure, label="eye closure")
+    if truth.light_intensity is not None:  # the lighting option: its track, scaled to 0..1
+        lo, hi = INTENSITY_RANGE
+        ax.plot(t, (truth.light_intensity - lo) / (hi - lo), ls="--", label="light intensity")
+        ax.plot(t, (truth.light_dir[:, 0] + 1) / 2, ls="--", label="light x (0 left, 1 right)")
     for i in pick:
         ax.axvline(i / float(truth.meta.get("fps", 25)), color="k", lw=0.5, ls=":")
     ax.set_xlabel("time (s)")

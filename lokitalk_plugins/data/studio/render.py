@@ -110,8 +110,18 @@ def _to_frame(R, t, dirs, fidx):
     return o[fidx], torch.einsum("rij,rj->ri", Rt[fidx], dirs)
 
 
-def render_batch(model, noise, cam, head_R, head_t, body_R, body_t, jaw, lipw, closure, breath):
-    """Render B frames. Poses [B, 3, 3] / [B, 3] (camera frame, OpenGL), controls [B].
+def _light_in(frame_R, fidx, light, light_dir):
+    """The key light in an object frame (R^T l) for rays of frames ``fidx`` [M]: [M, 3]."""
+    if light_dir is None:
+        return light @ frame_R[fidx]
+    return torch.einsum("mi,mij->mj", light_dir[fidx], frame_R[fidx])
+
+
+def render_batch(model, noise, cam, head_R, head_t, body_R, body_t, jaw, lipw, closure, breath,
+                 light_dir=None, light_intensity=None):  # fmt: skip
+    """Render B frames. Poses [B, 3, 3] / [B, 3] (camera frame, OpenGL), controls [B];
+    light_dir [B, 3] unit and light_intensity [B]: a per-frame key light (None: the fixed
+    ``LIGHT`` at intensity 1, exactly as without the option).
 
     Returns dict: rgb [B, H, W, 3] float (no background: zeros there), labels [B, H, W]
     uint8, body_rgb [B, H, W, 3] and body_mask [B, H, W] bool (neck/torso without the head).
@@ -141,8 +151,9 @@ def render_batch(model, noise, cam, head_R, head_t, body_R, body_t, jaw, lipw, c
         parts = model.body(p[:, 0], p[:, 1], p[:, 2], *c, parts=True)
         alb, blab = body_albedo(model, noise, parts, p[:, 0], p[:, 1], p[:, 2])
         nrm = _normals(model.body, p[:, 0], p[:, 1], p[:, 2], c)
-        lgt = light @ body_R[fidx[hi]]  # light in the body frame: R^T l
-        body_rgb[hi] = lambert(alb, nrm, lgt)
+        lgt = _light_in(body_R, fidx[hi], light, light_dir)  # in the body frame: R^T l
+        k = None if light_intensity is None else light_intensity[fidx[hi]]
+        body_rgb[hi] = lambert(alb, nrm, lgt, k)
         body_mask[hi] = True
         rgb[hi], lab[hi], out_t[hi] = body_rgb[hi], blab, t[hi]
     o, d = _to_frame(head_R, head_t, dirs, fidx)
@@ -159,8 +170,9 @@ def render_batch(model, noise, cam, head_R, head_t, body_R, body_t, jaw, lipw, c
         hlab = head_labels(model, parts, cl)
         alb = head_albedo(model, noise, parts, hlab, cl, c[1])
         nrm = _normals(model.head, p[:, 0], p[:, 1], p[:, 2], c)
-        lgt = light @ head_R[fidx[hi]]
-        rgb[hi], lab[hi] = lambert(alb, nrm, lgt), hlab
+        lgt = _light_in(head_R, fidx[hi], light, light_dir)
+        k = None if light_intensity is None else light_intensity[fidx[hi]]
+        rgb[hi], lab[hi] = lambert(alb, nrm, lgt, k), hlab
     shape = (B, H, H)
     return dict(
         rgb=rgb.view(*shape, 3),

@@ -131,7 +131,10 @@ def background_image(identity: Identity, size: int) -> np.ndarray:
     return np.clip(img, 0, 1).astype(np.float32)
 
 
-def lambert(albedo, normal, light):
-    """Lambert + ambient shading: albedo [M, 3], unit normal [M, 3], unit light [M, 3]."""
+def lambert(albedo, normal, light, intensity=None):
+    """Lambert + ambient shading: albedo [M, 3], unit normal [M, 3], unit light [M, 3];
+    intensity [M] of the key light (None: 1, the fixed studio light)."""
     ndl = torch.clamp((normal * light).sum(-1), min=0.0)
+    if intensity is not None:
+        ndl = ndl * intensity
     return albedo * (0.5 + 0.65 * ndl)[:, None]

@@ -20,14 +20,18 @@ def synth(
     first: int = 0,
     progress: bool = False,
     workers: int = 1,
+    lighting: bool = False,
 ) -> list[Path]:
     """Write identities first .. first + identities - 1 to ``out/id000``, ``out/id001``, ...
     (each with its ``.truth`` sibling), in ``workers`` processes (one torch thread each);
-    one progress bar with ETA over all frames when progress."""
+    one progress bar with ETA over all frames when progress; lighting: the moving key light
+    (``write_identity``), off by default."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     jobs = [(out / f"id{first + k:03d}", first + k) for k in range(identities)]
     kw = dict(seconds=seconds, size=size, seed=seed, fps=fps, n_mels=n_mels)
+    if lighting:
+        kw["lighting"] = True
     bar = None
     if progress:
         from tqdm.auto import tqdm

@@ -20,6 +20,7 @@ __all__ = ["Truth", "load_truth", "save_truth", "truth_dir"]
 
 ARRAYS = ("jaw", "lip_width", "eye_closure", "pose", "landmarks", "labels", "envelope",
           "breath", "torso_pose")  # fmt: skip
+OPTIONAL_ARRAYS = ("light_dir", "light_intensity")  # written only when the option made them
 
 
 @dataclass
@@ -32,7 +33,9 @@ class Truth:
     landmarks [N, 68, 2] pixels (x right, y down; pixel i spans [i, i+1)); labels [N, H, W]
     uint8 region ids (the class constants); envelope [N] audio RMS per frame; breath [N] -1..1;
     torso_pose [N, 6] like pose, for the neck/torso; meta: identity, utterance, seed, fps, sr,
-    camera, blinks, phones, identity traits.
+    camera, blinks, phones, identity traits. With the lighting option only (else None):
+    light_dir [N, 3] unit, towards the key light in the camera frame (OpenGL axes);
+    light_intensity [N] (1 = the fixed light; see ``lighting.py``).
     """
 
     jaw: np.ndarray
@@ -45,6 +48,8 @@ class Truth:
     breath: np.ndarray
     torso_pose: np.ndarray
     meta: dict = field(default_factory=dict)
+    light_dir: np.ndarray | None = None
+    light_intensity: np.ndarray | None = None
 
     BACKGROUND: ClassVar[int] = L.BACKGROUND
     FACE: ClassVar[int] = L.FACE
@@ -71,6 +76,8 @@ class Truth:
     def subset(self, index) -> Truth:
         """The truth of some frames (index: slice, int array or bool mask)."""
         arrays = {k: getattr(self, k)[index] for k in ARRAYS}
+        for k in OPTIONAL_ARRAYS:
+            arrays[k] = None if getattr(self, k) is None else getattr(self, k)[index]
         return Truth(**arrays, meta=dict(self.meta))
 
 
@@ -85,7 +92,7 @@ def save_truth(folder, truth: Truth) -> Path:
     out = truth_dir(folder)
     out.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out / "truth.npz", "w", compression=zipfile.ZIP_DEFLATED) as z:
-        for k in ARRAYS:
+        for k in ARRAYS + tuple(k for k in OPTIONAL_ARRAYS if getattr(truth, k) is not None):
             buf = io.BytesIO()
             np.lib.format.write_array(buf, np.ascontiguousarray(getattr(truth, k)))
             info = zipfile.ZipInfo(k + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
@@ -103,5 +110,6 @@ def load_truth(folder) -> Truth:
         raise FileNotFoundError(f"no studio ground truth at {d} (is {folder} a studio folder?)")
     with np.load(d / "truth.npz") as z:
         arrays = {k: z[k] for k in ARRAYS}
+        arrays |= {k: z[k] for k in OPTIONAL_ARRAYS if k in z.files}
     meta = json.loads((d / "meta.json").read_text()) if (d / "meta.json").is_file() else {}
     return Truth(**arrays, meta=meta)

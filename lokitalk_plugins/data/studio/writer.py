@@ -20,6 +20,7 @@ from .folder import (
 )
 from .identity import make_identity, rng_for
 from .landmarks import landmarks_2d, landmarks_3d
+from .lighting import make_lighting
 from .motion import euler_to_matrix, make_motion
 from .render import camera_for, render_batch
 from .sdf import HeadModel
@@ -61,6 +62,7 @@ def write_identity(
     n_mels: int = 32,
     progress=None,
     threads: int | None = 1,
+    lighting: bool = False,
 ) -> Path:
     """Render ``identity`` saying ``utterance`` for ``seconds`` into the folder ``out_dir``.
 
@@ -71,7 +73,10 @@ def write_identity(
     breathing, blinks and noise. progress: a tqdm bar to advance per frame, True for an own
     bar, None/False for none. threads: torch intra-op threads while rendering (restored
     after; None leaves the setting alone): the traced batches are small, and on a busy machine
-    more threads mostly wait for each other. The same arguments give the same bytes.
+    more threads mostly wait for each other. lighting: a moving key light (``make_lighting``,
+    its track in the truth files as light_dir, light_intensity); off, the fixed light, and
+    the bytes are those of a folder written without the option. The same arguments give the
+    same bytes.
     Returns out_dir.
     """
     before = torch.get_num_threads()
@@ -79,12 +84,12 @@ def write_identity(
         torch.set_num_threads(int(threads))
     try:
         return _write(Path(out_dir), identity, seconds, size, seed, utterance, fps, n_mels,
-                      progress)  # fmt: skip
+                      progress, lighting)  # fmt: skip
     finally:
         torch.set_num_threads(before)
 
 
-def _write(out, identity, seconds, size, seed, utterance, fps, n_mels, progress) -> Path:
+def _write(out, identity, seconds, size, seed, utterance, fps, n_mels, progress, lighting) -> Path:
     for sub in ("ori_imgs", "parsing", "gt_imgs", "torso_imgs"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     utt = default_utterance(identity, seed) if utterance is None else int(utterance)
@@ -92,6 +97,7 @@ def _write(out, identity, seconds, size, seed, utterance, fps, n_mels, progress)
     speech = speak(idn, utt, seconds, fps=fps)
     n = speech.jaw.shape[0]
     motion = make_motion(idn, seed, n, fps)
+    light = make_lighting(idn, seed, n, fps) if lighting else None
     model, noise, cam = HeadModel(idn), Noise3D(idn.texture_seed), camera_for(size)
     bg = background_image(idn, size)
     bg_u8 = _u8(bg)
@@ -113,11 +119,14 @@ def _write(out, identity, seconds, size, seed, utterance, fps, n_mels, progress)
     bg_t = torch.from_numpy(bg)
     for a in range(0, n, batch):
         sl = slice(a, min(n, a + batch))
+        lit = {}
+        if light is not None:
+            lit = dict(light_dir=f32(light.direction[sl]), light_intensity=f32(light.intensity[sl]))
         with torch.no_grad():
             r = render_batch(
                 model, noise, cam, f32(head_R[sl]), f32(motion.trans[sl]), f32(body_R[sl]),
                 f32(motion.torso_trans[sl]), f32(speech.jaw[sl]), f32(speech.lip_width[sl]),
-                f32(motion.eye_closure[sl]), f32(motion.breath[sl]),
+                f32(motion.eye_closure[sl]), f32(motion.breath[sl]), **lit,
             )  # fmt: skip
         fg = (r["labels"] != L.BACKGROUND)[..., None]
         clean = torch.where(fg, r["rgb"], bg_t).numpy()
@@ -150,11 +159,18 @@ def _write(out, identity, seconds, size, seed, utterance, fps, n_mels, progress)
         label_names=list(L.LABEL_NAMES), blinks=motion.blinks, phones=speech.phones,
         traits=idn.to_dict(),
     )  # fmt: skip
+    if light is not None:  # only then: a folder without the option keeps its bytes
+        meta["lighting"] = dict(
+            frame="camera (OpenGL: x right, y up, z to the viewer), unit, towards the light",
+            shading="albedo * (0.5 + 0.65 * intensity * max(n.l, 0))",
+        )
     truth = Truth(
         jaw=speech.jaw, lip_width=speech.lip_width, eye_closure=motion.eye_closure, pose=pose,
         landmarks=lms.astype(np.float32), labels=labels_all, envelope=speech.envelope,
         breath=motion.breath, torso_pose=tpose.astype(np.float32),
         meta=json.loads(json.dumps(meta)),
+        light_dir=None if light is None else light.direction,
+        light_intensity=None if light is None else light.intensity,
     )  # fmt: skip
     save_truth(out, truth)
     return out

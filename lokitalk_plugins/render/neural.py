@@ -1,0 +1,167 @@
+"""The Disentangling Head NeRF's 2D neural renderer (§3.2): a feature image -> full-res RGB.
+
+Rays are cast at 1/s of the image resolution (``low_res_camera``, ``low_res_rays``), the
+field returns a density and a feature vector M(x) (256-d in the paper) instead of a colour,
+and the volume renderer weight-sums the features per ray (``VolumeRenderer.render_rays(...,
+extras=("feature",))``). The resulting feature image [B, C, h, w] goes through
+``NeuralRenderer``: Conv2D + leaky ReLU layers that double the resolution log2(s) times,
+as in StyleNeRF and HeadNeRF, to the RGB image [B, 3, s h, s w]. ``render_neural`` does the
+whole path for one frame: the neural renderer sees the features and, as its first three
+channels, the low-resolution colour composited over the (block-averaged) background, so the
+background reaches it too (``in_dim`` = feature size + 3).
+
+Layout of ``NeuralRenderer`` (ours; the paper gives the layer kinds, not their sizes):
+a 1x1 convolution C -> hidden; then per 2x step: bilinear upsampling, two 3x3
+convolutions with leaky ReLU (slope 0.2), the width halved (never below ``min_hidden``);
+an RGB head (1x1 convolution) at every resolution whose output is added to the bilinearly
+upsampled RGB of the level before (a progressive skip), and a sigmoid at the end.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .rays import get_rays
+
+__all__ = ["NeuralRenderer", "low_res_camera", "low_res_rays", "block_mean", "render_neural"]
+
+
+def _check_scale(scale: int) -> int:
+    s = int(scale)
+    if s < 1 or s & (s - 1):
+        raise ValueError(f"scale must be a power of two (1, 2, 4, 8, ...), got {scale}")
+    return s
+
+
+def low_res_camera(intrinsics, H: int, W: int, scale: int) -> tuple[tuple, int, int]:
+    """The camera that casts one ray per s x s block of an H x W image.
+
+    intrinsics: (fx, fy, cx, cy) pixels of the full image; scale: s, a power of two that
+    divides H and W. Returns ((fx/s, fy/s, cx/s, cy/s), H/s, W/s): low-res pixel k's centre
+    is the centre of full-res block k (pixel centres at integer + 0.5 in both).
+    """
+    s = _check_scale(scale)
+    if H % s or W % s:
+        raise ValueError(f"scale {s} must divide the image size {H}x{W}")
+    fx, fy, cx, cy = (float(v) for v in intrinsics)
+    return (fx / s, fy / s, cx / s, cy / s), H // s, W // s
+
+
+def low_res_rays(c2w: torch.Tensor, intrinsics, H: int, W: int, scale: int):
+    """Rays of the low-resolution camera: rays_o, rays_d [h*w, 3] row-major, and (h, w)."""
+    k, h, w = low_res_camera(intrinsics, H, W, scale)
+    rays_o, rays_d = get_rays(c2w, k, h, w)
+    return rays_o, rays_d, (h, w)
+
+
+class NeuralRenderer(nn.Module):
+    """Feature image [B, C, h, w] -> RGB [B, 3, s h, s w] in [0, 1] (s = ``scale``).
+
+    in_dim: C, the field's feature size (256 in the paper); scale: s, a power of two (1
+    keeps the resolution: convolutions only); hidden: width at the low resolution, halved
+    at each 2x step down to min_hidden; slope: leaky ReLU slope. Channels-last input
+    [B, h, w, C] or [h, w, C] is accepted with ``channels_last=True`` (output then
+    [B, s h, s w, 3] or [s h, s w, 3]).
+    """
+
+    def __init__(
+        self,
+        in_dim: int = 256,
+        scale: int = 4,
+        hidden: int = 128,
+        min_hidden: int = 32,
+        slope: float = 0.2,
+    ):
+        super().__init__()
+        self.in_dim, self.scale, self.hidden = int(in_dim), _check_scale(scale), int(hidden)
+        self.min_hidden, self.slope = int(min_hidden), float(slope)
+        self.steps = int(math.log2(self.scale))
+        self.stem = nn.Conv2d(self.in_dim, self.hidden, 1)
+        widths = [
+            max(self.hidden >> k, min(self.min_hidden, self.hidden)) for k in range(self.steps + 1)
+        ]
+        self.blocks = nn.ModuleList(
+            nn.ModuleList(
+                [nn.Conv2d(c_in, c_out, 3, padding=1), nn.Conv2d(c_out, c_out, 3, padding=1)]
+            )
+            for c_in, c_out in zip(widths[:-1], widths[1:])
+        )
+        self.to_rgb = nn.ModuleList(nn.Conv2d(c, 3, 1) for c in widths)
+
+    def _act(self, x: torch.Tensor) -> torch.Tensor:
+        return F.leaky_relu(x, self.slope)
+
+    def forward(self, features: torch.Tensor, channels_last: bool = False) -> torch.Tensor:
+        x = features
+        squeeze = x.ndim == 3
+        if squeeze:
+            x = x.unsqueeze(0)
+        if x.ndim != 4:
+            raise ValueError(
+                f"NeuralRenderer expects a feature image [B, C, h, w], got {list(features.shape)}"
+            )
+        if channels_last:
+            x = x.permute(0, 3, 1, 2)
+        if x.shape[1] != self.in_dim:
+            raise ValueError(
+                f"NeuralRenderer was built for {self.in_dim}-d features, got {x.shape[1]} "
+                "channels: set in_dim to the field's feature size"
+            )
+        x = self._act(self.stem(x))
+        rgb = self.to_rgb[0](x)
+        for (conv_a, conv_b), head in zip(self.blocks, self.to_rgb[1:]):
+            x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+            x = self._act(conv_b(self._act(conv_a(x))))
+            up = F.interpolate(rgb, scale_factor=2, mode="bilinear", align_corners=False)
+            rgb = up + head(x)
+        out = torch.sigmoid(rgb)
+        if channels_last:
+            out = out.permute(0, 2, 3, 1)
+        return out.squeeze(0) if squeeze else out
+
+
+def block_mean(image: torch.Tensor, scale: int) -> torch.Tensor:
+    """[H, W, C] -> [H/s, W/s, C]: the mean of each s x s block (a background at 1/s)."""
+    s = _check_scale(scale)
+    x = image.permute(2, 0, 1)[None]
+    return F.avg_pool2d(x, s)[0].permute(1, 2, 0)
+
+
+def render_neural(
+    volume,
+    neural: NeuralRenderer,
+    field,
+    c2w: torch.Tensor,
+    intrinsics,
+    H: int,
+    W: int,
+    bg=None,
+    training: bool = True,
+    feature: str = "feature",
+) -> dict:
+    """One frame through rays at 1/s (s = ``neural.scale``), the volume renderer and the
+    neural renderer.
+
+    volume: a ``VolumeRenderer``; field: (x [S, 3], d [S, 3]) -> dict(sigma, color, feature
+    [S, C], ...) with C + 3 = ``neural.in_dim``; bg: [H, W, 3] (averaged per block), [3], a
+    scalar or None. training: marching with gradients (else inference rounds).
+    Returns {"rgb": [H, W, 3], "low_rgb": [h, w, 3], "alpha": [h, w], "result": the
+    low-resolution RenderResult}.
+    """
+    rays_o, rays_d, (h, w) = low_res_rays(c2w, intrinsics, H, W, neural.scale)
+    if isinstance(bg, torch.Tensor) and bg.dim() == 3:
+        bg = block_mean(bg, neural.scale).reshape(h * w, -1)
+    res = volume.render_rays(rays_o, rays_d, bg, training=training, extras=(feature,), field=field)
+    feats = res.extras[feature].reshape(h * w, -1)
+    image = torch.cat([res.rgb, feats], dim=-1).reshape(h, w, -1)
+    rgb = neural(image, channels_last=True)
+    return {
+        "rgb": rgb,
+        "low_rgb": res.rgb.reshape(h, w, 3),
+        "alpha": res.weights_sum.reshape(h, w),
+        "result": res,
+    }

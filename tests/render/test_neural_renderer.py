@@ -1,0 +1,137 @@
+"""The 2D neural renderer (DH-NeRF §3.2): shapes, gradients, low-res camera, learning an image."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from lokitalk_plugins.render import NeuralRenderer, get_rays, low_res_camera, low_res_rays
+
+
+def test_shapes_and_layers():
+    torch.manual_seed(0)
+    nr = NeuralRenderer(in_dim=16, scale=4, hidden=32, min_hidden=8)
+    out = nr(torch.randn(2, 16, 5, 6))
+    assert out.shape == (2, 3, 20, 24)
+    assert out.min() >= 0 and out.max() <= 1
+    assert len(nr.blocks) == 2 and len(nr.to_rgb) == 3  # two 2x steps, an RGB head per level
+    assert nr.blocks[1][1].out_channels == 8  # 32 -> 16 -> 8
+    # channels-last, unbatched
+    assert nr(torch.randn(5, 6, 16), channels_last=True).shape == (20, 24, 3)
+    # scale 1: same resolution
+    assert NeuralRenderer(in_dim=4, scale=1, hidden=8)(torch.randn(1, 4, 3, 3)).shape == (
+        1,
+        3,
+        3,
+        3,
+    )
+
+
+def test_gradients_reach_the_features_and_every_layer():
+    torch.manual_seed(0)
+    nr = NeuralRenderer(in_dim=8, scale=2, hidden=16)
+    feats = torch.randn(1, 8, 4, 4, requires_grad=True)
+    nr(feats).mean().backward()
+    assert feats.grad is not None and feats.grad.abs().sum() > 0
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in nr.parameters())
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="power of two"):
+        NeuralRenderer(scale=3)
+    with pytest.raises(ValueError, match="built for 8-d features, got 5 channels"):
+        NeuralRenderer(in_dim=8, scale=2)(torch.randn(1, 5, 4, 4))
+    with pytest.raises(ValueError, match=r"scale 4 must divide the image size 30x32"):
+        low_res_camera((50.0, 50.0, 16.0, 15.0), 30, 32, 4)
+
+
+def test_low_res_camera_casts_through_block_centres():
+    K, H, W, s = (40.0, 42.0, 16.0, 12.0), 24, 32, 4
+    (fx, fy, cx, cy), h, w = low_res_camera(K, H, W, s)
+    assert (h, w) == (6, 8) and (fx, fy, cx, cy) == (10.0, 10.5, 4.0, 3.0)
+    c2w = torch.eye(4)
+    c2w[:3, 3] = torch.tensor([0.1, -0.2, 0.3])
+    rays_o, rays_d, hw = low_res_rays(c2w, K, H, W, s)
+    assert hw == (6, 8) and rays_d.shape == (48, 3)
+    # low-res pixel (row 2, col 3) is the full-res block whose centre is at (2*4+2, 3*4+2),
+    # i.e. between full-res pixels 9/10 and 13/14: the mean direction of those four pixels
+    # points the same way (pinhole: the centre of a block maps to its centre)
+    full = torch.tensor([9 * W + 13, 9 * W + 14, 10 * W + 13, 10 * W + 14])
+    _, d = get_rays(c2w, K, H, W, full)
+    mid = d.mean(0) / d.mean(0).norm()
+    torch.testing.assert_close(rays_d[2 * 8 + 3], mid, atol=2e-4, rtol=0)
+
+
+def test_learns_a_small_image():
+    torch.manual_seed(0)
+    g = torch.Generator().manual_seed(1)
+    # target: a smooth 16x16 image; input: a fixed random 4x4 feature image (a stand-in for
+    # the volume-rendered features, which train jointly with the renderer in a NeRF)
+    yy, xx = torch.meshgrid(torch.linspace(0, 1, 16), torch.linspace(0, 1, 16), indexing="ij")
+    target = torch.stack([xx, yy, 0.5 + 0.4 * torch.sin(6 * xx * yy)], 0)[None]
+    feats = torch.randn(1, 16, 4, 4, generator=g)
+    nr = NeuralRenderer(in_dim=16, scale=4, hidden=32, min_hidden=16)
+    opt = torch.optim.Adam(nr.parameters(), lr=5e-3)
+    first = None
+    for _ in range(300):
+        loss = (nr(feats) - target).pow(2).mean()
+        first = first if first is not None else loss.item()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    psnr = -10 * torch.log10((nr(feats) - target).pow(2).mean()).item()
+    assert loss.item() < first / 20 and psnr > 30
+
+
+def _scene():
+    from lokitalk_plugins.render import OccupancyGrid, VolumeRenderer
+
+    torch.manual_seed(0)
+    feat = torch.nn.Linear(3, 8)
+
+    def field(x, d):
+        inside = (x.norm(dim=-1) < 0.4).to(x.dtype)
+        return {"sigma": 20.0 * inside, "color": torch.sigmoid(feat(x)[:, :3]), "feature": feat(x)}
+
+    c2w = torch.eye(4)
+    c2w[2, 3] = -3.0  # looks along +z at the origin
+    volume = VolumeRenderer(OccupancyGrid(resolution=16), max_samples=64)
+    return volume, field, feat, c2w, (40.0, 40.0, 8.0, 8.0)
+
+
+def test_render_neural_one_frame():
+    from lokitalk_plugins.render import block_mean, render_neural
+
+    volume, field, feat, c2w, K = _scene()
+    nr = NeuralRenderer(in_dim=8 + 3, scale=4, hidden=16, min_hidden=8)
+    bg = torch.rand(16, 16, 3, generator=torch.Generator().manual_seed(2))
+    out = render_neural(volume, nr, field, c2w, K, 16, 16, bg)
+    assert out["rgb"].shape == (16, 16, 3) and out["low_rgb"].shape == (4, 4, 3)
+    assert out["alpha"][1:3, 1:3].min() > 0.9 and out["alpha"][0, 0] == 0  # the sphere
+    # where no ray hits, the low-res colour is the block mean of the background
+    torch.testing.assert_close(out["low_rgb"][0, 0], block_mean(bg, 4)[0, 0])
+    torch.testing.assert_close(block_mean(bg, 4)[1, 2], bg[4:8, 8:12].mean(dim=(0, 1)))
+    out["rgb"].mean().backward()
+    assert feat.weight.grad.abs().sum() > 0 and nr.stem.weight.grad.abs().sum() > 0
+    with torch.no_grad():
+        inf = render_neural(volume, nr, field, c2w, K, 16, 16, bg, training=False)
+    assert inf["rgb"].shape == (16, 16, 3)
+
+
+def test_render_neural_learns_a_frame():
+    from lokitalk_plugins.render import render_neural
+
+    volume, field, feat, c2w, K = _scene()
+    nr = NeuralRenderer(in_dim=11, scale=4, hidden=32, min_hidden=16)
+    yy, xx = torch.meshgrid(torch.linspace(0, 1, 16), torch.linspace(0, 1, 16), indexing="ij")
+    target = torch.stack([xx, yy, 1 - xx * yy], -1)
+    opt = torch.optim.Adam(list(nr.parameters()) + list(feat.parameters()), lr=5e-3)
+    losses = []
+    for _ in range(150):
+        rgb = render_neural(volume, nr, field, c2w, K, 16, 16, bg=0.5)["rgb"]
+        loss = (rgb - target).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0] / 10

@@ -88,7 +88,8 @@ def test_workspace_dataset_follows_the_configured_background(tmp_path, extra, wa
 
 
 TRAIN = ["--debug", "train", "--config", "configs/er_nerf.gin",
-         "--config", "configs/studio_quick.gin", "--quiet", "--bind", "head/Trainer.steps = 2", "--bind", "ERNeRF.grid_size = 32",
+         "--config", "configs/studio_quick.gin", "--quiet", "--bind", "head/Trainer.steps = 2",
+         "--bind", "ERNeRF.grid_size = 32",
          "--bind", "TalkingHeadSystem.num_rays = 64"]  # fmt: skip
 
 

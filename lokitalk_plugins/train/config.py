@@ -7,7 +7,7 @@ the bindings. ``include 'configs/base.gin'`` inside a file resolves the same way
 
 A binding given here wins over the files: ``Trainer.steps = 100`` also replaces the scoped
 ``head/Trainer.steps = 2000`` of ``configs/studio_quick.gin`` (gin alone would let the scoped
-one win in the head stage), with a warning naming what it replaced. Bindings apply in order,
+one win in the head stage); what it replaced is logged (INFO). Bindings apply in order,
 so a later ``head/Trainer.steps = 50`` still sets the head stage alone.
 
 Configurables must be registered first (``import lokitalk_plugins.registration``). gin checks

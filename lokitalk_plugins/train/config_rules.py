@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-import warnings
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -67,7 +67,7 @@ def one_backbone(paths: Sequence[Path]) -> None:
 
 def override_scoped(binding: str) -> None:
     """Copy each parameter ``binding`` sets onto the narrower scopes that already bind it, so
-    the binding wins over scoped values from the files; warns with what it replaced."""
+    the binding wins over scoped values from the files; logs (INFO) what it replaced."""
     replaced = []
     for st in config_parser.ConfigParser(binding, RecordingDelegate()):
         if not isinstance(st, config_parser.BindingStatement) or not st.arg_name:
@@ -81,5 +81,5 @@ def override_scoped(binding: str) -> None:
             if st.arg_name in params and params[st.arg_name] is not value:
                 replaced.append(f"{scope}/{st.selector}.{st.arg_name} = {params[st.arg_name]!r}")
                 gin.bind_parameter((scope, selector, st.arg_name), value)
-    if replaced:
-        warnings.warn(f"binding {binding!r} replaces the scoped {replaced}", stacklevel=3)
+    if replaced:  # what the user asked for: logged, not warned (the CLI keeps stderr for errors)
+        logging.getLogger(__name__).info("binding %r replaces the scoped %s", binding, replaced)

@@ -90,12 +90,13 @@ def test_write_run_saves_self_contained_copies_that_load_safely(tmp_path):
     assert gin.query_parameter("ERNeRF.grid_size") == 64  # studio_quick.gin came after
 
 
-def test_a_bind_wins_over_scoped_bindings_of_the_files():
-    with pytest.warns(UserWarning, match=r"replaces the scoped .*head/Trainer.steps = 2000"):
+def test_a_bind_wins_over_scoped_bindings_of_the_files(caplog):
+    with caplog.at_level("INFO", logger="lokitalk_plugins.train.config_rules"):
         parse_config_files(
             ["configs/er_nerf.gin", "configs/studio_quick.gin"],
             ["Trainer.steps = 'abc'", "lips/Trainer.steps = 7"],
         )
+    assert "replaces the scoped" in caplog.text and "head/Trainer.steps = 2000" in caplog.text
     steps = {s: gin.query_parameter(f"{s}/Trainer.steps") for s in ("head", "lips", "torso")}
     assert steps == {"head": "abc", "lips": 7, "torso": "abc"}
 

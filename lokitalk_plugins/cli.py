@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "validate": "lokitalk_plugins.data.validate_command",
     "features": "lokitalk_plugins.signals.features_command",
     "audio2motion": "lokitalk_plugins.signals.audio2motion_command",
+    "audio2exp": "lokitalk_plugins.commands.audio2exp",
     "lipsync": "lokitalk_plugins.signals.lipsync_command",
     "train": "lokitalk_plugins.commands.train",
     "pretrain": "lokitalk_plugins.commands.pretrain",

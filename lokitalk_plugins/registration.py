@@ -15,7 +15,10 @@ Registered names (short name; the module-qualified name also works):
   them is reported as a warning, and the core configurables stay usable);
 - ``wrap``, ``RSDF``, ``JointDeformation``: a backbone with a deformation plug-in (the
   ablation settings O+D and O+D+R of LokiTalk's Table 2: ``configs/*_od.gin``, ``*_odr.gin``),
-  ``load_audio2motion``: a trained Audio2Motion VAE as RSDF's F_a (``configs/audio2motion.gin``);
+  ``load_audio2motion``: a trained Audio2Motion VAE as RSDF's F_a (``configs/audio2motion.gin``),
+  ``load_audio2exp``: GDRF's audio-to-expression LSTM as RSDF's F_a (``configs/audio2exp.gin``);
+- ``train_audio2exp``: pre-training / fine-tuning of that LSTM (``lokitalk audio2exp``,
+  ``configs/audio2exp_pretrain.gin``, ``audio2exp_finetune.gin``);
 - ``load_lipsync``: the audio branch of a trained lip-sync module (DH-NeRF §3.4) as RSDF's
   F_a, in the same slot (``configs/lipsync.gin``);
 - ``velocity_loss``: DH-NeRF's velocity loss (eq. 7), its weight λ_v from ``configs/velocity.gin``.
@@ -29,6 +32,7 @@ import gin
 
 from lokitalk_plugins.data.folder import TalkingHeadFolder
 from lokitalk_plugins.losses.velocity import velocity_loss
+from lokitalk_plugins.signals.audio2exp_train import train_audio2exp
 from lokitalk_plugins.train.run import run_training
 from lokitalk_plugins.train.trainer import Trainer
 
@@ -56,6 +60,9 @@ _register(
 _register(
     TalkingHeadFolder, "TalkingHeadFolder", "lokitalk_plugins.data", denylist=["root", "split"]
 )
+# the folders, output and init come from `lokitalk audio2exp`'s arguments
+_register(train_audio2exp, "train_audio2exp", "lokitalk_plugins.signals",
+          denylist=["folders", "out", "init", "progress"])  # fmt: skip
 # the weight and form of eq. 7; the frames' colours come from the caller
 _register(
     velocity_loss,
@@ -91,6 +98,7 @@ def register_plugins() -> bool:
     try:
         from lokitalk_plugins.adapters import wrap
         from lokitalk_plugins.rsdf import RSDF, JointDeformation
+        from lokitalk_plugins.signals.audio2exp_train import load_audio2exp
         from lokitalk_plugins.signals.audio2motion_train import load_audio2motion
         from lokitalk_plugins.signals.lipsync_train import load_lipsync
     except ImportError as e:
@@ -101,6 +109,9 @@ def register_plugins() -> bool:
     _register(JointDeformation, "JointDeformation", "lokitalk_plugins.rsdf")
     # wrap.audio2motion = @load_audio2motion() with load_audio2motion.path = '...a2m.pt'
     _register(load_audio2motion, "load_audio2motion", "lokitalk_plugins.signals")
+    # wrap.audio2motion = @load_audio2exp() with load_audio2exp.path = '...a2e.pt' (GDRF's LSTM)
+    _register(load_audio2exp, "load_audio2exp", "lokitalk_plugins.signals",
+              denylist=["map_location"])  # fmt: skip
     # wrap.audio2motion = @load_lipsync(): the lip-sync module's audio branch as F_a
     _register(load_lipsync, "load_lipsync", "lokitalk_plugins.signals")
     return True

@@ -1,5 +1,11 @@
 """Pure loss functions, each with its paper equation and shapes in the docstring."""
 
+from .audio2exp import (
+    LAMBDA_EXP_SMOOTH,
+    LAMBDA_POSE,
+    LAMBDA_POSE_SMOOTH,
+    audio2exp_loss,
+)
 from .basic import alpha_entropy, masked_mean, ray_mse
 from .lokitalk import (
     LAMBDA_ALPHA,
@@ -26,11 +32,15 @@ __all__ = [
     "LAMBDA_ALPHA",
     "LAMBDA_ATT",
     "LAMBDA_DELTA",
+    "LAMBDA_EXP_SMOOTH",
     "LAMBDA_LPIPS",
+    "LAMBDA_POSE",
+    "LAMBDA_POSE_SMOOTH",
     "LAMBDA_V",
     "LPIPS_START_FRACTION",
     "REGION_WEIGHTS",
     "alpha_entropy",
+    "audio2exp_loss",
     "attention_masks",
     "attention_regularization",
     "lokitalk_total_loss",

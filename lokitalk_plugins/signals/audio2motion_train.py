@@ -17,7 +17,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
 
 from lokitalk_plugins.signals.audio2motion import Audio2Motion, elbo_loss
 from lokitalk_plugins.signals.audio2motion_data import (
@@ -28,7 +27,8 @@ from lokitalk_plugins.signals.audio2motion_data import (
     padded_features,
     read_split,
 )
-from lokitalk_plugins.train.checkpoint import CheckpointError, atomic_save, load_checkpoint
+from lokitalk_plugins.signals.checkpoints import load_signal_model, save_signal_checkpoint
+from lokitalk_plugins.signals.fit import fit, loss_trend
 
 __all__ = ["train_audio2motion", "motion_errors", "load_audio2motion", "KIND"]
 
@@ -98,32 +98,22 @@ def train_audio2motion(
     scale = motion.pow(2).mean().sqrt().clamp_min(1e-6)
     model.set_stats(feats.mean(dim=(0, 2)), feats.std(dim=(0, 2)), scale)
     gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(steps, 1), eta_min=lr / 10)
     n = windows.shape[0]
-    losses = []
-    bar = tqdm(range(steps), desc="audio2motion", disable=not progress)
-    for step in bar:
+
+    def step_loss(step: int) -> dict:
         idx = torch.randint(0, n, (min(batch, n),), generator=gen)
         b = beta * min(1.0, (step + 1) / beta_warmup) if beta_warmup > 0 else beta
-        terms = elbo_loss(model(windows[idx], motion[idx], gen), beta=b, prior_weight=prior_weight)
-        opt.zero_grad(set_to_none=True)
-        terms["loss"].backward()
-        opt.step()
-        sched.step()
-        losses.append(terms["loss"].item())
-        if step % 20 == 0:
-            bar.set_postfix(loss=f"{losses[-1]:.4f}", kl=f"{terms['kl'].item():.3f}")
+        return elbo_loss(model(windows[idx], motion[idx], gen), beta=b, prior_weight=prior_weight)
+
+    losses = fit(model.parameters(), step_loss, steps, lr, KIND, progress, shown=("kl",))
     model.eval()
     train_err = motion_errors(model, windows, motion)
     val_w, val_m = _split_data(root, "val", padded, stats, num_windows)
     val_err = motion_errors(model, val_w, val_m) if val_m.shape[0] else None
-    k = max(1, min(50, steps // 10))
     summary = {
         "train": train_err,
         "val": val_err,
-        "loss_first": sum(losses[:k]) / k if losses else float("nan"),
-        "loss_last": sum(losses[-k:]) / k if losses else float("nan"),
+        **loss_trend(losses, steps),
         "steps": int(steps),
         "seed": int(seed),
         "beta": float(beta),
@@ -131,19 +121,13 @@ def train_audio2motion(
         "audio_file": audio_file,
         "out": str(out),
     }
-    ckpt = {
-        "kind": KIND,
-        "config": model.config(),
-        "state_dict": model.state_dict(),
-        "stats": {
-            "target": stats["target"].float(),
-            "reference": stats["reference"].float(),
-            "iod": stats["iod"],
-            "points": list(MOTION_POINTS),
-        },  # fmt: skip
-        "summary": {k_: v for k_, v in summary.items() if k_ != "out"},
+    stats_out = {
+        "target": stats["target"].float(),
+        "reference": stats["reference"].float(),
+        "iod": stats["iod"],
+        "points": list(MOTION_POINTS),
     }
-    atomic_save(ckpt, out)
+    save_signal_checkpoint(out, KIND, model, summary, stats=stats_out)
     return summary
 
 
@@ -156,24 +140,5 @@ def load_audio2motion(
     features is refused. Raises CheckpointError naming the file when it is not an
     Audio2Motion checkpoint, its config is incomplete, or its weights do not fit the config.
     """
-    ckpt = load_checkpoint(path, map_location=map_location)
-    if ckpt.get("kind") != KIND or not isinstance(ckpt.get("config"), dict):
-        raise CheckpointError(f"{path}: not an Audio2Motion checkpoint (kind {ckpt.get('kind')!r})")
-    config = ckpt["config"]
-    try:
-        model = Audio2Motion(**config)
-    except TypeError as err:
-        raise CheckpointError(f"{path}: Audio2Motion config {config} does not fit: {err}") from None
-    if audio_in_dim is not None and int(audio_in_dim) != model.audio_in_dim:
-        raise CheckpointError(
-            f"{path}: this Audio2Motion was trained on audio features with "
-            f"K={model.audio_in_dim} channels, but K={audio_in_dim} was asked for; "
-            "train one on these features (lokitalk audio2motion --audio-file ...)"
-        )
-    try:
-        model.load_state_dict(ckpt["state_dict"])
-    except (RuntimeError, KeyError) as err:
-        raise CheckpointError(
-            f"{path}: weights do not fit the saved config {config}: {err}"
-        ) from None
-    return model.eval()
+    return load_signal_model(path, KIND, Audio2Motion, "an Audio2Motion", "lokitalk audio2motion",
+                             audio_in_dim, map_location)  # fmt: skip

@@ -1,5 +1,6 @@
-"""Loading the one-file, weights-only checkpoints of a signal plug-in (the lip-sync module):
-the kind, the constructor config, the audio features' K, then the weights."""
+"""The one-file, weights-only checkpoints of the signal plug-ins (Audio2Motion, Audio2Exp, the
+lip-sync module): {"kind", "config" (constructor keywords), "state_dict", ..., "summary"};
+loading checks the kind, the config, the audio features' K, then the weights."""
 
 from __future__ import annotations
 
@@ -7,9 +8,17 @@ from pathlib import Path
 
 from torch import nn
 
-from lokitalk_plugins.train.checkpoint import CheckpointError, load_checkpoint
+from lokitalk_plugins.train.checkpoint import CheckpointError, atomic_save, load_checkpoint
 
-__all__ = ["load_signal_model"]
+__all__ = ["load_signal_model", "load_signal_checkpoint", "save_signal_checkpoint"]
+
+
+def save_signal_checkpoint(out, kind: str, model: nn.Module, summary: dict, **extra) -> None:
+    """Write {"kind", "config": model.config(), "state_dict", **extra, "summary" (without its
+    "out")} to ``out`` atomically; tensors and plain containers only (weights-only loadable)."""
+    ckpt = {"kind": kind, "config": model.config(), "state_dict": model.state_dict(), **extra}
+    ckpt["summary"] = {k: v for k, v in summary.items() if k != "out"}
+    atomic_save(ckpt, out)
 
 
 def load_signal_model(
@@ -21,7 +30,21 @@ def load_signal_model(
     audio_in_dim: int | None = None,
     map_location="cpu",
 ) -> nn.Module:
-    """``cls(**config)`` with the checkpoint's weights, in eval mode.
+    """``cls(**config)`` with the checkpoint's weights, in eval mode (see
+    :func:`load_signal_checkpoint`)."""
+    return load_signal_checkpoint(path, kind, cls, label, command, audio_in_dim, map_location)[0]
+
+
+def load_signal_checkpoint(
+    path: str | Path,
+    kind: str,
+    cls: type[nn.Module],
+    label: str,
+    command: str,
+    audio_in_dim: int | None = None,
+    map_location="cpu",
+) -> tuple[nn.Module, dict]:
+    """(``cls(**config)`` with the checkpoint's weights in eval mode, the checkpoint dict).
 
     kind: the checkpoint's "kind"; label: the model's name in messages ("an Audio2Motion");
     command: the command that trains one (named in the K mismatch message); audio_in_dim:
@@ -48,4 +71,4 @@ def load_signal_model(
     except (RuntimeError, KeyError) as err:
         msg = f"{path}: weights do not fit the saved config {config}: {err}"
         raise CheckpointError(msg) from None
-    return model.eval()
+    return model.eval(), ckpt

@@ -23,6 +23,7 @@ import gin
 import torch
 from tqdm import tqdm
 
+from lokitalk_plugins.errors import OptionError
 from lokitalk_plugins.train import checkpoint as ckpt
 from lokitalk_plugins.train.logs import ScalarLogger
 from lokitalk_plugins.train.optim import build_optimizer
@@ -80,8 +81,8 @@ class Trainer:
     ):
         if stage not in STAGES:
             raise ValueError(f"stage must be one of {STAGES}, got {stage!r}")
-        if int(steps) < 1:
-            raise ValueError(f"steps must be >= 1, got {steps}")
+        if isinstance(steps, bool) or not isinstance(steps, (int, float)) or int(steps) < 1:
+            raise OptionError(f"Trainer.steps must be an integer >= 1, got {steps!r}")
         check_system(system)
         check_data(system, dataset, "training set")
         if val_dataset is not None:

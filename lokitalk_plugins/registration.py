@@ -52,7 +52,8 @@ def _register(obj, name: str, module: str, **kw) -> None:
     CONFIGURABLES[name] = gin.external_configurable(obj, name=name, module=module, **kw)
 
 
-_register(run_training, "train", "lokitalk_plugins.train")
+# the caller (lokitalk train) hands its workspace check to the run; a file must not
+_register(run_training, "train", "lokitalk_plugins.train", denylist=["before_first_step"])
 # the stage's settings (Trainer.steps, Trainer.lr, ...); the run supplies system, data, stage
 _register(TrainerConfig, "Trainer", "lokitalk_plugins.train")
 _register(

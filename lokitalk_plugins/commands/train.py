@@ -1,4 +1,10 @@
-"""``lokitalk train``: train a backbone on a preprocessed folder from gin files."""
+"""``lokitalk train``: train a backbone on a preprocessed folder from gin files.
+
+Every check runs before the workspace is touched: the workspace (``--resume`` needs a
+checkpoint; a trained one is replaced only with ``--overwrite``), whether it is writable,
+the config, the folder, the model and its optimiser, then the free disk space for the built
+model. Only then are the old outputs deleted (``--overwrite``) and ``run.json`` written.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +20,8 @@ def configure(parser) -> None:
     parser.add_argument("--data", required=True, help="preprocessed folder")
     parser.add_argument("--workspace", required=True, help="output folder")
     parser.add_argument("--bind", action="append", default=[],
-                        help="extra gin binding, e.g. 'head/Trainer.steps = 500'")  # fmt: skip
+                        help="extra gin binding, e.g. 'head/Trainer.steps = 500'; it wins "
+                             "over the files' bindings, scoped ones too")  # fmt: skip
     parser.add_argument("--stages", nargs="+", choices=("head", "lips", "torso"),
                         help="override train.stages")  # fmt: skip
     parser.add_argument("--audio-extractor", default=None, metavar="SPEC",
@@ -24,6 +31,9 @@ def configure(parser) -> None:
                              "known from the file (aud.npy of a studio folder, aud_hu.npy, "
                              "aud_eo.npy, aud_ds.npy)")  # fmt: skip
     parser.add_argument("--resume", action="store_true", help="continue from latest.pt")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="start again in a workspace that holds a trained model: deletes "
+                             "its checkpoints, logs, val images, run.json, eval.json")  # fmt: skip
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -35,24 +45,45 @@ def run(args) -> int:
 
     import lokitalk_plugins.registration  # noqa: F401
     from lokitalk_plugins.data.paths import check_folder
+    from lokitalk_plugins.signals.extractors import ExtractorError
     from lokitalk_plugins.train import parse_config_files, train_from_config
 
-    from .workspace import write_run
+    from .workspace import featurizer_of, plan_run, save_run
+    from .workspace_configs import check_loadable
+    from .workspace_start import (
+        check_free_space,
+        check_start,
+        check_writable,
+        clear_for_overwrite,
+    )
 
     check_folder(args.data)  # a missing folder or a symlink loop: one line, nothing written
+    workspace = Path(args.workspace)
+    check_start(workspace, args.resume, args.overwrite)
+    check_writable(workspace)
     parse_config_files(args.config, args.bind)
     audio_file = gin.query_parameter("TalkingHeadFolder.audio_file") if _bound() else "aud.npy"
-    from lokitalk_plugins.signals.extractors import ExtractorError
+    if args.audio_extractor is not None:
+        try:  # unknown, or not what made the file: refused before anything is built
+            featurizer_of(Path(args.data), audio_file, args.audio_extractor)
+        except ExtractorError as err:
+            print(f"error: {err}")
+            return 2
 
-    try:
-        write_run(Path(args.workspace), Path(args.data), args.config, args.bind, audio_file,
-                  featurizer=args.audio_extractor)  # fmt: skip
-    except ExtractorError as err:  # --audio-extractor unknown or not what made the file
-        print(f"error: {err}")
-        return 2
+    def before_first_step(system) -> None:
+        check_free_space(workspace, system)
+        # read the config files before --overwrite deletes anything (they may live there)
+        planned = plan_run(workspace, Path(args.data), args.config, args.bind, audio_file,
+                           args.audio_extractor)  # fmt: skip
+        check_loadable(*planned)
+        if args.overwrite:
+            clear_for_overwrite(workspace)
+        save_run(workspace, *planned)
+
     summary = train_from_config(
         args.config, args.bind, data=args.data, workspace=args.workspace,
         stages=args.stages, resume=args.resume, progress=not args.quiet,
+        before_first_step=before_first_step,
     )  # fmt: skip
     print(json.dumps(summary, indent=1, default=str))
     return 0

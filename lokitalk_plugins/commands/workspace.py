@@ -1,14 +1,26 @@
 """A training workspace: what ``lokitalk train`` writes so ``eval`` and ``render`` can rebuild
 the model: ``run.json`` (data folder, config files, bindings, featurizer) beside
-``checkpoints/`` (``latest.pt`` and ``operative_config.gin``)."""
+``run_configs/`` (a self-contained copy of every config file that is not a packaged one) and
+``checkpoints/`` (``latest.pt`` and ``operative_config.gin``).
+
+A workspace may come from someone else: loading it runs none of their code. ``run.json``
+may name only packaged configs and the copies in ``run_configs/``; those files and the
+bindings are checked before gin reads them (no ``import``, no configurable the package did not
+register: see ``train/config_guard.py``); checkpoints load with ``weights_only=True``, and
+weights with a NaN or infinity are refused.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+from .workspace_configs import RUN_FILE, checked_run_configs, saved_configs
+
 __all__ = [
     "RUN_FILE",
+    "plan_run",
+    "save_run",
     "write_run",
     "read_run",
     "studio_featurizer_matches",
@@ -16,8 +28,6 @@ __all__ = [
     "load_system",
     "load_dataset",
 ]
-
-RUN_FILE = "run.json"
 
 
 def studio_featurizer_matches(folder: Path, audio_file: str, seconds: float = 2.0) -> bool:
@@ -58,19 +68,38 @@ def featurizer_of(folder: Path, audio_file: str, given: str | None = None) -> st
     return spec_from_file(path)
 
 
-def write_run(
-    workspace: Path, data: Path, configs, bindings, audio_file: str, featurizer=None
-) -> dict:
+def plan_run(workspace: Path, data: Path, configs, bindings, audio_file: str, featurizer=None):
+    """(run.json's content, {name: text} of the config copies), reading the config files and
+    the data folder but writing nothing; featurizer: see ``featurizer_of``."""
+    workspace = Path(workspace)
+    names, copies = saved_configs(workspace, configs)
     run = {
         "data": str(Path(data).resolve()),
-        "configs": [str(c) for c in configs],
+        "configs": names,
         "bindings": list(bindings),
         "audio_file": audio_file,
         "featurizer": featurizer_of(Path(data), audio_file, featurizer),
     }
+    return run, copies
+
+
+def save_run(workspace: Path, run: dict, copies: dict[str, str]) -> dict:
+    """Write what ``plan_run`` returned into ``workspace``; returns ``run``."""
+    workspace = Path(workspace)
     workspace.mkdir(parents=True, exist_ok=True)
+    for name, text in copies.items():
+        (workspace / name).parent.mkdir(exist_ok=True)
+        (workspace / name).write_text(text, encoding="utf-8")
     (workspace / RUN_FILE).write_text(json.dumps(run, indent=1))
     return run
+
+
+def write_run(
+    workspace: Path, data: Path, configs, bindings, audio_file: str, featurizer=None
+) -> dict:
+    """Write run.json (and the copies of non-packaged configs) into ``workspace``."""
+    planned = plan_run(workspace, data, configs, bindings, audio_file, featurizer)
+    return save_run(workspace, *planned)
 
 
 def read_run(workspace: Path) -> dict:
@@ -79,15 +108,33 @@ def read_run(workspace: Path) -> dict:
         raise FileNotFoundError(
             f"{path} not found: {workspace} is not a workspace written by `lokitalk train`"
         )
-    return json.loads(path.read_text())
+    try:
+        run = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(
+            f"{path}: not valid JSON ({e}); re-create it with lokitalk train"
+        ) from None
+    text_lists = all(
+        isinstance(run.get(k), list) and all(isinstance(x, str) for x in run[k])
+        for k in ("configs", "bindings")
+    ) if isinstance(run, dict) else False  # fmt: skip
+    if not text_lists or not isinstance(run.get("data"), str):
+        raise ValueError(
+            f"{path}: expected {{'data': str, 'configs': [str], 'bindings': [str], ...}}; "
+            "re-create it with lokitalk train"
+        )
+    return run
 
 
 def load_system(workspace: Path):
     """Rebuild the trained system of a workspace (what its config's ``train.system`` binds)
-    with its EMA weights, in the stage it reached. Returns (system, run, stage)."""
+    with its EMA weights, in the stage it reached. Returns (system, run, stage). Runs no code
+    from the workspace; refuses weights that are NaN or infinite (CheckpointError)."""
     import lokitalk_plugins.registration  # noqa: F401  (registers the configurables)
     from lokitalk_plugins.pipeline.configured import configured_system
     from lokitalk_plugins.train import load_checkpoint, load_model_weights, parse_config_files
+    from lokitalk_plugins.train.checkpoint import CheckpointError, nonfinite_tensors
+    from lokitalk_plugins.train.weights import extract_state_dict
 
     workspace = Path(workspace)
     run = read_run(workspace)
@@ -95,8 +142,14 @@ def load_system(workspace: Path):
     latest = ckpt_dir / "latest.pt"
     if not latest.is_file():
         raise FileNotFoundError(f"no checkpoint in {ckpt_dir}: train first (lokitalk train)")
-    parse_config_files(run["configs"], run["bindings"])
+    parse_config_files(texts=checked_run_configs(workspace, run), bindings=run["bindings"])
     state = load_checkpoint(latest)
+    bad = nonfinite_tensors(extract_state_dict(state, use_ema=True))
+    if bad:
+        raise CheckpointError(
+            f"{latest}: {len(bad)} weight tensors are NaN or infinite (e.g. {bad[:3]}); "
+            "the model diverged: retrain it (a lower learning rate) instead of using it"
+        )
     system = configured_system()
     load_model_weights(system, state, strict=True, use_ema=True)
     stage = state.get("stage", "head")

@@ -4,9 +4,9 @@
 >>> model = load_lipsync("lipsync.pt", audio_in_dim=29)
 >>> f_a = model.feature(windows)     # [B, 8, 29, 16] -> [B, 32], unit vectors
 
-The loop, windows and checkpoint follow ``audio2motion_train``: one weights-only file
-``{"kind": "lipsync", "config": {...}, "state_dict": {...}, "lips_box": {"half": [2]
-pixels (x, y), "margin": float}, "summary": {...}}``.
+The loop (``signals.fit``) and checkpoint (``signals.checkpoints``) are Audio2Motion's: one
+weights-only file ``{"kind": "lipsync", "config": {...}, "state_dict": {...}, "lips_box":
+{"half": [2] pixels (x, y), "margin": float}, "summary": {...}}``.
 
 Crops and clip checks: ``lipsync_data``.
 """
@@ -17,10 +17,10 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from lokitalk_plugins.data.audio2motion import padded_features, read_split
-from lokitalk_plugins.signals.checkpoints import load_signal_model
+from lokitalk_plugins.signals.checkpoints import load_signal_model, save_signal_checkpoint
+from lokitalk_plugins.signals.fit import fit, loss_trend
 from lokitalk_plugins.signals.lipsync import (
     NEGATIVES,
     TAU,
@@ -30,7 +30,6 @@ from lokitalk_plugins.signals.lipsync import (
     negative_candidates,
 )
 from lokitalk_plugins.signals.lipsync_data import check_clip, crop_at, read_lipsync_split
-from lokitalk_plugins.train.checkpoint import atomic_save
 
 __all__ = ["KIND", "lipsync_scores", "train_lipsync", "load_lipsync"]
 
@@ -100,11 +99,9 @@ def train_lipsync(
     model.set_stats(feats.mean(dim=(0, 2)), feats.std(dim=(0, 2)),
                     crops.mean(dim=(0, 2, 3)), crops.std(dim=(0, 2, 3)))  # fmt: skip
     gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(steps, 1), eta_min=lr / 10)
-    n, losses = crops.shape[0], []
-    bar = tqdm(range(steps), desc="lipsync", disable=not progress)
-    for step in bar:
+    n = crops.shape[0]
+
+    def step_loss(step: int) -> dict:
         idx = torch.randint(0, n, (min(batch, n),), generator=gen)
         neg = draw_negatives(cand, idx, negatives, gen)  # [B, N]
         # each frame's audio encoded once per step, however often it is drawn
@@ -119,14 +116,9 @@ def train_lipsync(
         if jitter > 0:  # the box moves by up to jitter * its half-size, per anchor
             u = torch.rand(idx.numel(), 2, generator=gen) * 2 - 1
             anchors = crop_at(images[idx], centre[idx] + jitter * u * half, half, crop)
-        loss = info_nce(model.encode_lips(anchors), pos, neg_f, tau).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        losses.append(loss.item())
-        if step % 20 == 0:
-            bar.set_postfix(loss=f"{losses[-1]:.4f}")
+        return {"loss": info_nce(model.encode_lips(anchors), pos, neg_f, tau).mean()}
+
+    losses = fit(model.parameters(), step_loss, steps, lr, "lipsync", progress)
     model.eval()
     val_crops, val_windows, val_aud, _ = read_lipsync_split(
         root, "val", padded, crop, margin, num_windows, half
@@ -136,20 +128,16 @@ def train_lipsync(
         val_cand = negative_candidates(torch.as_tensor(val_aud), min_gap)
         if int(val_cand.sum(dim=1).min()) >= negatives:
             val = lipsync_scores(model, val_crops, val_windows, val_cand, negatives, tau, seed)
-    k = max(1, min(50, steps // 10))
     summary = {
         "train": lipsync_scores(model, crops, windows, cand, negatives, tau, seed),
         "val": val,
-        "loss_first": sum(losses[:k]) / k if losses else float("nan"),
-        "loss_last": sum(losses[-k:]) / k if losses else float("nan"),
+        **loss_trend(losses, steps),
         "steps": int(steps), "seed": int(seed), "negatives": int(negatives),
         "min_gap": int(min_gap), "tau": float(tau), "jitter": float(jitter),
         "audio_noise": float(audio_noise), "audio_file": audio_file, "out": str(out),
     }  # fmt: skip
-    ckpt = {"kind": KIND, "config": model.config(), "state_dict": model.state_dict(),
-            "lips_box": {"half": half, "margin": float(margin)},
-            "summary": {k_: v for k_, v in summary.items() if k_ != "out"}}  # fmt: skip
-    atomic_save(ckpt, out)
+    box = {"half": half, "margin": float(margin)}
+    save_signal_checkpoint(out, KIND, model, summary, lips_box=box)
     return summary
 
 

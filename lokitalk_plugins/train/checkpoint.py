@@ -10,7 +10,10 @@ A file is first written to a temporary name in the same folder, flushed and fsyn
 moved over its final name with ``os.replace`` (atomic on POSIX and Windows); ``latest.pt``
 is switched the same way only after the new checkpoint is complete. A crash at any moment
 therefore leaves ``latest.pt`` pointing at a complete checkpoint; stray temporary files of a
-killed writer are removed by ``remove_stale_temp_files``.
+killed writer are removed by ``remove_stale_temp_files``. A state holding a NaN or infinite
+tensor is never written (``NonFiniteError``): ``latest.pt`` and the step files stay as they
+were, so the last good checkpoint is kept until a newer good one exists. A write that fails
+(a full disk, a read-only folder) is a ``CheckpointError`` naming the file.
 
 Loading never unpickles arbitrary objects: ``torch.load(weights_only=True)`` accepts tensors,
 plain containers, numbers and strings, and a file needing anything else is refused with
@@ -32,6 +35,9 @@ from lokitalk_plugins.errors import UserError
 
 __all__ = [
     "CheckpointError",
+    "CheckpointWriteError",
+    "NonFiniteError",
+    "nonfinite_tensors",
     "LATEST",
     "OPERATIVE_CONFIG",
     "checkpoint_path",
@@ -50,6 +56,28 @@ _TMP_MARK = ".tmp-"
 
 class CheckpointError(UserError, RuntimeError):
     """A checkpoint that cannot be (safely) loaded; the message says why and names the file."""
+
+
+class CheckpointWriteError(CheckpointError, OSError):
+    """A checkpoint that could not be written (full disk, read-only folder); names the file."""
+
+
+class NonFiniteError(CheckpointError, FloatingPointError):
+    """A state with NaN or infinite tensors, refused before anything was written."""
+
+
+def nonfinite_tensors(obj: Any, prefix: str = "") -> list[str]:
+    """Dotted names of the floating-point tensors in ``obj`` (nested dicts, lists, tuples)
+    holding a NaN or an infinity."""
+    if isinstance(obj, torch.Tensor):
+        bad = obj.is_floating_point() or obj.is_complex()
+        return [prefix or "<tensor>"] if bad and not bool(torch.isfinite(obj).all()) else []
+    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(
+        obj, (list, tuple)) else ()  # fmt: skip
+    found = []
+    for key, value in items:
+        found += nonfinite_tensors(value, f"{prefix}.{key}" if prefix else str(key))
+    return found
 
 
 def checkpoint_path(folder: str | Path, stage: str, step: int) -> Path:
@@ -90,6 +118,13 @@ def atomic_save(obj: Any, path: str | Path) -> Path:
     try:
         torch.save(obj, tmp)
         _commit(tmp, path)
+    except (OSError, RuntimeError) as e:  # full disk: torch says "enforce fail ... pos"
+        tmp.unlink(missing_ok=True)
+        raise CheckpointWriteError(
+            f"could not write {path} ({type(e).__name__}: {str(e).splitlines()[0][:160]}): "
+            "is the disk full or the folder read-only? The previous file there, if any, is "
+            "intact; free some space and resume"
+        ) from e
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -146,8 +181,20 @@ def save_checkpoint(
     operative_config: str | None = None,
 ) -> Path:
     """Write ``state`` as ``<stage>_step{N}.pt``, then switch ``latest.pt`` to it, write the
-    operative config beside it, and prune all but the ``keep`` newest of this stage."""
+    operative config beside it, and prune all but the ``keep`` newest of this stage.
+
+    Raises NonFiniteError (writing nothing, pruning nothing) when a tensor of ``state`` is
+    NaN or infinite."""
     folder = Path(folder)
+    bad = nonfinite_tensors(state)
+    if bad:
+        kept = list_checkpoints(folder, stage)
+        last = f"step {kept[-1][0]}" if kept else "no earlier step"
+        raise NonFiniteError(
+            f"{stage} step {step}: {len(bad)} tensors are NaN or infinite (e.g. {bad[:4]}); "
+            f"the checkpoint was not written and {folder / LATEST} still holds the last good "
+            f"one ({last}). Lower the learning rate or check the data for NaN, then resume"
+        )
     path = atomic_save(state, checkpoint_path(folder, stage, step))
     _point_latest(path)
     if operative_config is not None:

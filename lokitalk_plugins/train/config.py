@@ -5,6 +5,11 @@ file (a path on disk, else a file shipped in the package: ``configs/rad_nerf.gin
 ``rad_nerf.gin`` and ``rad_nerf`` all name ``lokitalk_plugins/configs/rad_nerf.gin``), then
 the bindings. ``include 'configs/base.gin'`` inside a file resolves the same way.
 
+A binding given here wins over the files: ``Trainer.steps = 100`` also replaces the scoped
+``head/Trainer.steps = 2000`` of ``configs/studio_quick.gin`` (gin alone would let the scoped
+one win in the head stage); what it replaced is logged (INFO). Bindings apply in order,
+so a later ``head/Trainer.steps = 50`` still sets the head stage alone.
+
 Configurables must be registered first (``import lokitalk_plugins.registration``). gin checks
 every binding at parse time; an unknown configurable or parameter raises ``ConfigError``
 naming the file and line, with the closest known names.
@@ -25,10 +30,20 @@ import gin
 
 from lokitalk_plugins.errors import UserError
 
-__all__ = ["ConfigError", "CONFIG_DIR", "packaged_configs", "resolve_config", "parse_config_files"]
+__all__ = [
+    "ConfigError",
+    "CONFIG_DIR",
+    "BACKBONE_CONFIGS",
+    "packaged_configs",
+    "packaged_config",
+    "resolve_config",
+    "parse_config_files",
+]
 
 CONFIG_DIR = Path(str(resources.files("lokitalk_plugins"))) / "configs"
 _SEARCH_PATH_ADDED = False
+# the packaged configs that choose a backbone (TalkingHeadSystem.model); the others include one
+BACKBONE_CONFIGS = ("rad_nerf.gin", "er_nerf.gin")
 
 
 class ConfigError(UserError, ValueError):
@@ -38,6 +53,19 @@ class ConfigError(UserError, ValueError):
 def packaged_configs() -> list[str]:
     """Names of the gin files shipped with the package (``configs/<name>.gin``)."""
     return sorted(p.name for p in CONFIG_DIR.glob("*.gin"))
+
+
+def packaged_config(name: str | Path) -> Path | None:
+    """The packaged file that a name spells (``configs/x.gin``, ``lokitalk_plugins/configs/
+    x.gin``, ``x.gin`` or ``x``), else None; never looks at the current folder."""
+    parts = Path(str(name)).parts
+    if not parts or len(parts) > 3 or ".." in parts:
+        return None
+    if len(parts) > 1 and tuple(parts[:-1]) not in (("configs",), ("lokitalk_plugins", "configs")):
+        return None
+    stem = parts[-1] if parts[-1].endswith(".gin") else f"{parts[-1]}.gin"
+    path = CONFIG_DIR / stem
+    return path if path.is_file() else None
 
 
 def resolve_config(name: str | Path) -> Path:
@@ -118,8 +146,10 @@ def parse_config_files(
     config_files: Sequence[str | Path] = (),
     bindings: Sequence[str] = (),
     clear: bool = True,
+    texts: Sequence[tuple[str, str]] = (),
 ) -> list[Path]:
-    """Parse files then bindings into gin's global config; returns the files' paths.
+    """Parse files, then ``texts`` ((source name, gin text) pairs), then bindings into gin's
+    global config; returns the files' paths.
 
     clear: start from an empty config (gin's state is global). Raises ConfigError.
     """
@@ -129,16 +159,25 @@ def parse_config_files(
     if not _SEARCH_PATH_ADDED:
         gin.add_config_file_search_path(str(CONFIG_DIR.parent))
         _SEARCH_PATH_ADDED = True
+    from lokitalk_plugins.train.config_rules import one_backbone, override_scoped
+
     paths = [resolve_config(f) for f in config_files]
+    one_backbone(paths)
     for path in paths:
         try:
             with _quiet_gin_search():
                 gin.parse_config_file(str(path))
         except (ValueError, SyntaxError, TypeError, OSError) as e:
             raise _wrap(e, str(path)) from None
+    for source, text in texts:
+        try:
+            gin.parse_config(text)
+        except (ValueError, SyntaxError, TypeError, OSError) as e:
+            raise _wrap(e, source) from None
     for binding in bindings:
         try:
             gin.parse_config(binding)
         except (ValueError, SyntaxError, TypeError) as e:
             raise _wrap(e, f"binding {binding!r}") from None
+        override_scoped(binding)
     return paths

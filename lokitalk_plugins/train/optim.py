@@ -12,9 +12,12 @@ steps every group runs at ``decay`` times its initial rate (0.1 RAD-NeRF, 0.5 ER
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
+
+from lokitalk_plugins.errors import OptionError
 
 __all__ = ["OPTIMIZERS", "build_optimizer", "build_scheduler", "lr_multiplier"]
 
@@ -46,6 +49,11 @@ def _checked_groups(groups: list[dict[str, Any]], lr: dict[str, float] | None) -
             group["lr"] = float(lr[name])
         if "lr" not in group:
             raise ValueError(f"parameter group {name!r} has no lr and none is configured")
+        if not (math.isfinite(float(group["lr"])) and float(group["lr"]) >= 0):
+            raise OptionError(
+                f"the learning rate of parameter group {name!r} is {group['lr']}: it must be a "
+                "finite number >= 0 (check Trainer.lr)"
+            )
         out.append(group)
     unknown = sorted(set(lr or {}) - set(names))
     if unknown:

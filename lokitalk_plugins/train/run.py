@@ -24,6 +24,7 @@ import gin
 
 from lokitalk_plugins.train import checkpoint as ckpt
 from lokitalk_plugins.train.config import ConfigError, parse_config_files
+from lokitalk_plugins.train.resume_check import check_resume
 from lokitalk_plugins.train.rng import seed_everything
 from lokitalk_plugins.train.system import STAGES
 
@@ -68,6 +69,7 @@ def run_training(
     val_split: str | None = "val",
     resume: bool = False,
     progress: bool = True,
+    before_first_step: Callable[[Any], None] | None = None,
 ) -> dict[str, Any]:
     """Train ``stages`` in order on the folder ``data``, writing into ``workspace``.
 
@@ -75,7 +77,10 @@ def run_training(
     dataset(root, split=...) (default: TalkingHeadFolder); trainer: factory of the
     stage's TrainerConfig (gin name ``Trainer``, called in the stage's scope); seed:
     seeds everything before the system is built; val_split: None trains without validation
-    frames from another split. Returns {"workspace", "stages": {stage: summary}, "skipped"}.
+    frames from another split; before_first_step(system): called once everything is built
+    and checked, before the workspace is touched (``lokitalk train`` checks the disk and
+    writes ``run.json`` there, so a refused start changes nothing). Returns {"workspace",
+    "stages": {stage: summary}, "skipped"}.
     """
     from lokitalk_plugins.data.folder import TalkingHeadFolder
     from lokitalk_plugins.train.trainer import Trainer
@@ -125,6 +130,10 @@ def run_training(
     for t in built:
         if hasattr(t, "check"):
             t.check()
+    if resume:
+        check_resume(model, workspace / "checkpoints" / ckpt.LATEST, stages)
+    if before_first_step is not None:
+        before_first_step(model)
     start = _resume_stage(workspace, stages) if resume else None
     skip = stages[: stages.index(start)] if start else ()
     summaries = {}
@@ -144,6 +153,7 @@ def train_from_config(
     stages: Sequence[str] | None = None,
     resume: bool = False,
     progress: bool = True,
+    before_first_step: Callable[[Any], None] | None = None,
 ) -> dict[str, Any]:
     """Parse the gin files and bindings, then run the configured ``train``.
 
@@ -161,6 +171,8 @@ def train_from_config(
             "before train_from_config (the CLI does)"
         ) from None
     kwargs: dict[str, Any] = {"resume": resume, "progress": progress}
+    if before_first_step is not None:
+        kwargs["before_first_step"] = before_first_step
     for key, value in (("data", data), ("workspace", workspace), ("stages", stages)):
         if value is not None:
             kwargs[key] = tuple(value) if key == "stages" else value

@@ -2,7 +2,9 @@
 fresh seeded start or an exact resume from ``latest.pt``.
 
 Resume rules: ``latest.pt`` of the same stage restores everything (weights, optimiser,
-schedule, EMA, GradScaler, every random state) and training continues at its step;
+schedule, EMA, GradScaler, every random state) and training continues at its step; learning
+rates and optimiser settings configured differently from the checkpoint's apply from that
+step on (with a warning), a different optimiser type is refused;
 ``latest.pt`` of an earlier stage (the previous stage finished) gives its weights to this
 stage, which then starts at step 0, seeded (weights it lacks, e.g. a torso field, keep their
 initial values); one of a later stage is an error.
@@ -19,7 +21,12 @@ from lokitalk_plugins.train.ema import EMA
 from lokitalk_plugins.train.optim import build_optimizer, build_scheduler
 from lokitalk_plugins.train.rng import seed_everything
 from lokitalk_plugins.train.runtime import Precision
-from lokitalk_plugins.train.state import TrainingParts, restore_training_state
+from lokitalk_plugins.train.state import (
+    TrainingParts,
+    optimizer_settings,
+    reapply_optimizer_settings,
+    restore_training_state,
+)
 from lokitalk_plugins.train.system import STAGES
 
 __all__ = ["StageRun", "build_parts", "start_or_resume"]
@@ -78,7 +85,18 @@ def start_or_resume(trainer: StageRun, parts: TrainingParts) -> tuple[int, float
         state = ckpt.load_checkpoint(latest, map_location=trainer.device)
         stage = state.get("stage")
         if stage == trainer.stage:
+            saved = (state.get("settings") or {}).get("optimizer")
+            if saved and saved != trainer.optim_args["optimizer"]:
+                raise ValueError(
+                    f"{latest} was trained with optimizer={saved!r}, the config now says "
+                    f"{trainer.optim_args['optimizer']!r}: resume with {saved!r}, or start a "
+                    "new run in another workspace"
+                )
+            configured = optimizer_settings(parts.optimizer)
             restore_training_state(parts, state, str(latest))
+            changed = reapply_optimizer_settings(parts, configured)
+            if changed:  # a new lr, betas, eps or weight decay applies from this step on
+                warnings.warn(f"{latest}: resuming with {', '.join(changed)}", stacklevel=3)
             if state["steps"] != trainer.steps:
                 warnings.warn(
                     f"{latest}: resuming a {state['steps']}-step stage with steps="

@@ -21,7 +21,14 @@ from lokitalk_plugins.train.ema import EMA
 from lokitalk_plugins.train.rng import capture_rng, restore_rng
 from lokitalk_plugins.train.runtime import Precision
 
-__all__ = ["FORMAT", "TrainingParts", "training_state", "restore_training_state"]
+__all__ = [
+    "FORMAT",
+    "TrainingParts",
+    "training_state",
+    "restore_training_state",
+    "optimizer_settings",
+    "reapply_optimizer_settings",
+]
 
 FORMAT = "lokitalk-train"
 VERSION = 1
@@ -85,3 +92,37 @@ def restore_training_state(parts: TrainingParts, state: dict[str, Any], where: s
         parts.ema.load_state_dict(state["ema"])
     parts.precision.load_state_dict(state["scaler"])
     restore_rng(state["rng"], parts.generator)
+
+
+_HYPER = ("initial_lr", "betas", "eps", "weight_decay")
+
+
+def optimizer_settings(optimizer: torch.optim.Optimizer) -> list[dict[str, Any]]:
+    """{name, initial_lr, betas, eps, weight_decay} of each group, as configured now (take it
+    before ``restore_training_state``, which puts the checkpoint's values back)."""
+    return [
+        {"name": g.get("name"), **{k: g.get(k) for k in _HYPER}} for g in optimizer.param_groups
+    ]
+
+
+def reapply_optimizer_settings(parts: TrainingParts, configured: list[dict[str, Any]]) -> list[str]:
+    """Give the restored optimiser the ``configured`` rates and hyper-parameters where they
+    differ from the checkpoint's: a new base lr follows the schedule from the resumed step
+    (lr = new base * the schedule's multiplier now). Returns what changed, as readable text;
+    nothing is touched when nothing differs (an unchanged resume stays bit-exact)."""
+    changed, scheduler = [], parts.scheduler
+    for i, (group, want) in enumerate(zip(parts.optimizer.param_groups, configured)):
+        for key in _HYPER:
+            old, new = group.get(key), want[key]
+            if new is None or _plain(old) == _plain(new):
+                continue
+            changed.append(f"{want['name']}.{'lr' if key == 'initial_lr' else key} {old} -> {new}")
+            group[key] = new
+            if key == "initial_lr":
+                scheduler.base_lrs[i] = new
+                group["lr"] = new * scheduler.lr_lambdas[i](scheduler.last_epoch)
+    return changed
+
+
+def _plain(value: Any) -> Any:
+    return tuple(value) if isinstance(value, (list, tuple)) else value

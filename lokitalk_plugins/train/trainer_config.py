@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
+from lokitalk_plugins.errors import OptionError
+
 __all__ = ["TrainerConfig"]
 
 
@@ -43,8 +45,9 @@ class TrainerConfig:
     tensorboard: bool | str = "auto"
 
     def __post_init__(self):
-        if int(self.steps) < 1:
-            raise ValueError(f"steps must be >= 1, got {self.steps} (Trainer.steps)")
+        steps = self.steps
+        if isinstance(steps, bool) or not isinstance(steps, (int, float)) or int(steps) < 1:
+            raise OptionError(f"Trainer.steps must be an integer >= 1, got {steps!r}")
         object.__setattr__(self, "steps", int(self.steps))
         object.__setattr__(self, "betas", tuple(self.betas))
         if self.lr is not None:

@@ -168,3 +168,70 @@ def test_every_checkpoint_loads_weights_only(tmp_path):
     assert state["step"] == 4 and state["stage"] == "head"
     assert set(state["rng"]) == {"torch_cpu", "torch_cuda", "python", "numpy", "generator"}
     assert state["rng"]["torch_cpu"].dtype == torch.uint8
+
+
+def test_a_state_with_nan_is_never_written_and_the_good_one_is_kept(tmp_path):
+    save_checkpoint(_state(10), tmp_path, "head", 10, keep=1)
+    bad = {"step": 20, "model": {"w": torch.tensor([1.0, float("nan")]), "ok": torch.ones(2)}}
+    with pytest.raises(ckpt.NonFiniteError, match=r"head step 20: 1 tensors .*\['model.w'\]"):
+        save_checkpoint(bad, tmp_path, "head", 20, keep=1)
+    inf = {"step": 20, "optimizer": {"state": [{"exp_avg": torch.tensor([float("inf")])}]}}
+    with pytest.raises(ckpt.NonFiniteError, match=r"still holds the last good one \(step 10\)"):
+        save_checkpoint(inf, tmp_path, "head", 20, keep=1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["head_step0000010.pt", "latest.pt"]
+    assert load_checkpoint(tmp_path / ckpt.LATEST)["step"] == 10
+
+
+def test_a_failed_write_names_the_file_and_keeps_the_previous_one(tmp_path, monkeypatch):
+    save_checkpoint(_state(10), tmp_path, "head", 10)
+
+    def full_disk(obj, f, *a, **k):
+        raise RuntimeError("[enforce fail at inline_container.cc:595] . unexpected pos 64 vs 32")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    with pytest.raises(ckpt.CheckpointWriteError, match="head_step0000020.pt .*disk full"):
+        save_checkpoint(_state(20), tmp_path, "head", 20)
+    monkeypatch.undo()
+    assert load_checkpoint(tmp_path / ckpt.LATEST)["step"] == 10 and _stray(tmp_path) == []
+
+
+def test_nan_weights_with_a_finite_loss_stop_the_run_at_the_checkpoint(tmp_path, monkeypatch):
+    torch.manual_seed(0)
+    system = ToySystem()
+    system.unused = nn.Parameter(torch.zeros(3))  # not in the loss: it stays finite
+    original = system.after_step
+
+    def poison(step, generator):
+        original(step, generator)
+        if step == 12:
+            system.unused.data.fill_(float("nan"))
+
+    monkeypatch.setattr(system, "after_step", poison)
+    trainer = Trainer(system, ToyDataset(), tmp_path, 20, ckpt_every=10, keep_checkpoints=1,
+                      val_every=None, progress=False)  # fmt: skip
+    with pytest.raises(FloatingPointError, match=r"\['model.unused'\]"):
+        trainer.run()
+    folder = tmp_path / "checkpoints"
+    assert sorted(p.name for p in folder.glob("*.pt")) == ["head_step0000010.pt", "latest.pt"]
+    assert load_checkpoint(folder / ckpt.LATEST)["step"] == 10
+
+
+def test_check_resume_refuses_what_the_first_stage_would_refuse_later(tmp_path):
+    from lokitalk_plugins.train.resume_check import check_resume
+
+    system = ToySystem()
+    latest = tmp_path / ckpt.LATEST
+    check_resume(system, latest, ("head",))  # nothing to resume: passes
+    model = {k: v.clone() for k, v in system.state_dict().items()}
+    torch.save({"stage": "torso", "model": model}, latest)
+    with pytest.raises(ValueError, match=r"from stage 'torso', after the stages asked for"):
+        check_resume(system, latest, ("head",))
+    check_resume(system, latest, ("head", "torso"))
+    model["codes.weight"] = torch.zeros(9, 4)
+    torch.save({"stage": "head", "model": model}, latest)
+    with pytest.raises(ValueError, match=r"does not fit .*other shapes: 1 .*codes.weight \(9, 4\)"):
+        check_resume(system, latest, ("head",))
+    model["codes.weight"] = torch.full((4, 4), float("nan"))
+    torch.save({"stage": "head", "model": model}, latest)
+    with pytest.raises(ValueError, match=r"1 NaN or infinite tensors .*--overwrite"):
+        check_resume(system, latest, ("head",))

@@ -195,5 +195,30 @@ def test_settings_are_one_checked_config(tmp_path):
     assert t.settings()["lr"] == {"mlp": 0.5} and config.ema_decay == 0.95  # not mutated
     with pytest.raises(TypeError, match=r"unknown setting\(s\) \['lr_decy'\]"):
         Trainer(ToySystem(), ToyDataset(), tmp_path, 5, lr_decy=0.5)
-    with pytest.raises(ValueError, match="steps must be >= 1"):
+    with pytest.raises(ValueError, match="steps must be an integer >= 1"):
         TrainerConfig(steps=0)
+
+
+def test_a_new_learning_rate_on_resume_is_applied_from_the_resumed_step(tmp_path):
+    torch.manual_seed(0)
+    _trainer(ToySystem(), tmp_path, 10, lr={"grid": 1e-2, "mlp": 5e-3}).run()
+    resumed = _trainer(ToySystem(), tmp_path, 20, resume=True, lr={"grid": 4e-2, "mlp": 5e-3})
+    with pytest.warns(UserWarning, match=r"resuming with grid.lr 0.01 -> 0.04"):
+        assert resumed.run()["start_step"] == 10
+    groups = load_checkpoint(tmp_path / "checkpoints" / LATEST)["optimizer"]["param_groups"]
+    lrs = {g["name"]: (g["initial_lr"], g["lr"]) for g in groups}
+    assert lrs["grid"] == (4e-2, pytest.approx(4e-2 * 0.1))  # lr_0 * decay at the last step
+    assert lrs["mlp"] == (5e-3, pytest.approx(5e-3 * 0.1))
+    rows = list(csv.DictReader(open(tmp_path / "logs" / "head.csv")))
+    first = next(r for r in rows if r["loss"] and int(r["step"]) == 15)
+    assert float(first["lr/grid"]) == pytest.approx(4e-2 * 0.1 ** (15 / 20))
+
+
+def test_another_optimizer_on_resume_and_a_non_finite_lr_are_refused(tmp_path):
+    _trainer(ToySystem(), tmp_path, 10).run()
+    with pytest.raises(ValueError, match="trained with optimizer='adam', the config now says"):
+        _trainer(ToySystem(), tmp_path, 20, resume=True, optimizer="adamw").run()
+    with pytest.raises(ValueError, match="group 'grid' is inf: it must be a finite number"):
+        _trainer(ToySystem(), tmp_path / "b", 5, lr={"grid": float("1e400")}).run()
+    assert not (tmp_path / "b" / "checkpoints" / LATEST).exists()
+    assert load_checkpoint(tmp_path / "checkpoints" / LATEST)["step"] == 10

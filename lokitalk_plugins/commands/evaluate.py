@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .workspace_configs import add_import_option, trust_imports
+
 __all__ = ["HELP", "configure", "run"]
 
 HELP = "Evaluate a trained workspace on the val split (PSNR, SSIM, LPIPS, LMD, FPS, size)."
@@ -12,6 +14,7 @@ def configure(parser) -> None:
     parser.add_argument("--max-frames", type=int, default=None, help="evaluate fewer frames")
     parser.add_argument("--out", default=None, help="JSON path (default WORKSPACE/eval.json)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_import_option(parser)
 
 
 def run(args) -> int:
@@ -22,6 +25,7 @@ def run(args) -> int:
 
     from .workspace import load_dataset, load_system
 
+    trust_imports(args)
     system, run_info, stage = load_system(Path(args.workspace))
     data = Path(run_info["data"])
     val = load_dataset(run_info, stage, "val", progress=not args.quiet)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .workspace_configs import add_import_option, trust_imports
+
 __all__ = ["HELP", "configure", "run"]
 
 HELP = "Render a trained workspace driven by audio features or a wav to an mp4 at 25 fps."
@@ -25,6 +27,7 @@ def configure(parser) -> None:
     parser.add_argument("--depth", action="store_true", help="add the depth map")
     parser.add_argument("--max-frames", type=int, default=None)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_import_option(parser)
 
 
 def run(args) -> int:
@@ -44,6 +47,7 @@ def run(args) -> int:
 
     from .workspace import load_dataset, load_system, read_run
 
+    trust_imports(args)
     if args.audio_features:  # readable, layout, finite values: before anything is loaded
         prepare_audio(args.audio_features)
     recorded = read_run(Path(args.workspace)).get("featurizer")

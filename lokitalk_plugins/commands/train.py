@@ -8,6 +8,8 @@ model. Only then are the old outputs deleted (``--overwrite``) and ``run.json`` 
 
 from __future__ import annotations
 
+from .workspace_configs import add_import_option, trust_imports
+
 __all__ = ["HELP", "configure", "run"]
 
 HELP = "Train a backbone (configs/rad_nerf.gin, configs/er_nerf.gin, ...) on a folder."
@@ -35,6 +37,7 @@ def configure(parser) -> None:
                         help="start again in a workspace that holds a trained model: deletes "
                              "its checkpoints, logs, val images, run.json, eval.json")  # fmt: skip
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_import_option(parser)
 
 
 def run(args) -> int:
@@ -61,6 +64,7 @@ def run(args) -> int:
     workspace = Path(args.workspace)
     check_start(workspace, args.resume, args.overwrite)
     check_writable(workspace)
+    trust_imports(args)  # the user's own modules (--import), before gin reads the configs
     parse_config_files(args.config, args.bind)
     audio_file = gin.query_parameter("TalkingHeadFolder.audio_file") if _bound() else "aud.npy"
     if args.audio_extractor is not None:

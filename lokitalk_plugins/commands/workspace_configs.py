@@ -7,10 +7,34 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["RUN_FILE", "CONFIG_COPIES", "saved_configs", "check_loadable", "checked_run_configs"]
+__all__ = [
+    "RUN_FILE",
+    "CONFIG_COPIES",
+    "add_import_option",
+    "trust_imports",
+    "saved_configs",
+    "check_loadable",
+    "checked_run_configs",
+]
 
 CONFIG_COPIES = "run_configs"  # WORKSPACE/run_configs/: copies of non-packaged gin files
 RUN_FILE = "run.json"  # beside them: data folder, config names, bindings, featurizer
+
+
+def add_import_option(parser) -> None:
+    """``--import MODULE`` (repeatable): the user's own module (e.g. a backbone) to import
+    before the configs are read; its ``import`` lines and configurables are then accepted."""
+    parser.add_argument("--import", dest="imports", action="append", default=[],
+                        metavar="MODULE",
+                        help="import your own module (e.g. a backbone registered with gin) "
+                             "so configs may use it; nothing else is imported")  # fmt: skip
+
+
+def trust_imports(args) -> None:
+    """Import the modules of ``--import`` (ConfigError naming one that cannot be imported)."""
+    from lokitalk_plugins.train.config_guard import trust_modules
+
+    trust_modules(args.imports)
 
 
 def saved_configs(workspace: Path, configs) -> tuple[list[str], dict[str, str]]:

@@ -11,6 +11,10 @@ parser (which evaluates nothing) and refuses, naming the file and line:
 - an ``include`` of a file that is neither a packaged config (``lokitalk_plugins/configs``)
   nor a copy saved in the workspace.
 
+The one way past the first two is the person running the command: ``trust_modules(["m"])``
+(the CLI's ``--import m``) imports a module they name, e.g. their own backbone, and then its
+``import m`` lines and its configurables are accepted, in that process only.
+
 ``flatten_config`` writes a user's config file as one self-contained text (its includes of
 non-packaged files inlined), which ``lokitalk train`` saves in ``WORKSPACE/run_configs/``;
 with ``inline_packaged``, the checked text that ``eval`` and ``render`` hand to gin, with no
@@ -26,10 +30,41 @@ from gin import config_parser
 
 from lokitalk_plugins.train.config import ConfigError, packaged_config
 
-__all__ = ["RecordingDelegate", "check_gin_text", "check_gin_file", "flatten_config"]
+__all__ = [
+    "RecordingDelegate",
+    "check_gin_text",
+    "check_gin_file",
+    "flatten_config",
+    "trust_modules",
+]
 
 _PACKAGE = "lokitalk_plugins"
 _NEVER_REFERENCED = frozenset({"train"})  # loading a workspace must never start training
+_TRUSTED: set[str] = set()  # modules the user named with --import, in this process
+
+
+def trust_modules(names) -> None:
+    """Import each module of ``names`` (the CLI's ``--import``: code the user chose to run) and
+    accept its ``import`` lines and configurables in checked configs from now on, in place of
+    any earlier list (each command trusts exactly what it was given). Raises ConfigError
+    naming the module when it cannot be imported."""
+    import importlib
+
+    _TRUSTED.clear()
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception as e:  # ImportError, or an error raised by the module itself
+            raise ConfigError(
+                f"--import {name}: cannot import it ({type(e).__name__}: {e}); put the module "
+                "on PYTHONPATH or install it"
+            ) from None
+        _TRUSTED.add(name)
+
+
+def _trusted(module: str) -> bool:
+    """True when ``module`` is a module the user named with --import, or inside one."""
+    return any(module == t or module.startswith(t + ".") for t in _TRUSTED)
 
 
 class RecordingDelegate(config_parser.ParserDelegate):
@@ -55,8 +90,8 @@ def _is_package_configurable(name: str) -> bool:
         return False
     if found is None:
         return False
-    module = getattr(found, "module", None) or getattr(found.wrapped, "__module__", "") or ""
-    return str(module).split(".")[0] == _PACKAGE
+    module = str(getattr(found, "module", None) or getattr(found.wrapped, "__module__", "") or "")
+    return module.split(".")[0] == _PACKAGE or _trusted(module)
 
 
 def _where(source: str, location) -> str:
@@ -84,9 +119,11 @@ def check_gin_text(text: str, source: str, allowed_include, refusal: str = REFUS
     for st in statements:
         where = _where(source, st.location)
         if isinstance(st, config_parser.ImportStatement):
+            if _trusted(st.module):
+                continue
             raise ConfigError(
                 f"{where}: a workspace's config may not import modules (gin would run their "
-                f"code); {refusal}"
+                f"code); if you wrote or trust {st.module}, pass --import {st.module}; {refusal}"
             )
         if isinstance(st, config_parser.IncludeStatement):
             path = allowed_include(st.filename)
@@ -106,8 +143,8 @@ def check_gin_text(text: str, source: str, allowed_include, refusal: str = REFUS
         for name in ([st.selector] if st.arg_name else []) + refs:
             if not _is_package_configurable(name):
                 raise ConfigError(
-                    f"{where}: {name!r} is not a configurable that lokitalk_plugins registers; "
-                    f"{refusal}"
+                    f"{where}: {name!r} is not a configurable that lokitalk_plugins registers "
+                    f"(one of your own modules: pass --import MODULE); {refusal}"
                 )
     return includes
 

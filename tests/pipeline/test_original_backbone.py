@@ -97,9 +97,13 @@ def test_original_pretrains_and_finetunes_with_the_cli(tmp_path):
     assert code == 0 and '"er_nerf_original"' in (bundle / "config.json").read_text()
     ws = tmp_path / "run"
     code = main(["train", "--config", str(config), "--data", str(data), "--workspace", str(ws),
-                 "--stages", "head", "torso", "--quiet",
+                 "--stages", "head", "torso", "--quiet", "--import", "original_er_nerf",
                  "--bind", f"wrap.pretrained = '{bundle}'"])  # fmt: skip
     assert code == 0
+    # the workspace's config imports the user's module: eval runs it only when told to
+    assert main(["eval", "--workspace", str(ws), "--quiet", "--max-frames", "1"]) == 2
+    assert main(["eval", "--workspace", str(ws), "--quiet", "--max-frames", "1",
+                 "--import", "original_er_nerf"]) == 0  # fmt: skip
     for stage in ("head", "torso"):
         rows = [r.split(",") for r in (ws / "logs" / f"{stage}.csv").read_text().splitlines()]
         col = rows[0].index("loss")

@@ -135,3 +135,30 @@ def test_a_workspace_loads_the_packaged_includes_not_same_named_files_here(tmp_p
     parse_config_files(texts=checked_run_configs(ws, json.loads((ws / "run.json").read_text())))
     assert gin.query_parameter("TalkingHeadFolder.preload") is False  # configs/base.gin's
     assert "wrap" in str(gin.query_parameter("TalkingHeadSystem.model"))
+
+
+def test_only_modules_the_user_names_with_import_are_accepted(tmp_path, monkeypatch):
+    from lokitalk_plugins.train.config import packaged_config
+    from lokitalk_plugins.train.config_guard import check_gin_text, trust_modules
+
+    (tmp_path / "my_backbone_mod.py").write_text(
+        "import gin\n\n\ndef my_net(width=4):\n    return width\n\n\n"
+        "gin.external_configurable(my_net, 'MyNetForGuardTest')\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    text = "import my_backbone_mod\nMyNetForGuardTest.width = 8\n"
+    try:
+        trust_modules([])
+        with pytest.raises(ConfigError, match="pass --import my_backbone_mod"):
+            check_gin_text(text, "my.gin", packaged_config)
+        trust_modules(["my_backbone_mod"])
+        assert check_gin_text(text, "my.gin", packaged_config) == []
+        with pytest.raises(ConfigError, match="subprocess"):  # still nothing else
+            check_gin_text("import subprocess\n", "my.gin", packaged_config)
+        trust_modules([])  # each command trusts exactly what it was given
+        with pytest.raises(ConfigError, match="may not import"):
+            check_gin_text(text, "my.gin", packaged_config)
+        with pytest.raises(ConfigError, match="--import no_such_module_xyz: cannot import"):
+            trust_modules(["no_such_module_xyz"])
+    finally:
+        trust_modules([])

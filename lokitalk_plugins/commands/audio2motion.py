@@ -54,28 +54,16 @@ def format_summary(summary: dict) -> str:
 
 
 def run(args) -> int:
-    from pathlib import Path
-
-    from lokitalk_plugins.data.problems import FolderValidationError
+    from lokitalk_plugins.signals.command_run import run_training_command
     from lokitalk_plugins.train.audio2motion import train_audio2motion
 
-    root = Path(args.data)
-    if not root.is_dir():
-        print(f"error: {root}: no such folder")
-        return 1
     if args.steps < 1 or args.batch < 1 or args.latent < 1 or args.hidden < 1:
         print("error: --steps, --batch, --latent and --hidden must be positive")
         return 2
-    try:
-        summary = train_audio2motion(
-            root, args.out, steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed,
-            audio_file=args.audio_file, latent_dim=args.latent, hidden=args.hidden,
-            beta=args.beta, beta_warmup=args.beta_warmup, prior_weight=args.prior_weight,
-            progress=not args.no_progress,
-        )  # fmt: skip
-    except (FileNotFoundError, ValueError, FolderValidationError) as err:
-        print(f"error: {err}")
-        return 1
-    print(format_summary(summary))
-    print(f"wrote {summary['out']}")
-    return 0
+    return run_training_command(
+        args.data, train_audio2motion, format_summary, out=args.out, steps=args.steps,
+        batch=args.batch, lr=args.lr, seed=args.seed, audio_file=args.audio_file,
+        latent_dim=args.latent, hidden=args.hidden, beta=args.beta,
+        beta_warmup=args.beta_warmup, prior_weight=args.prior_weight,
+        progress=not args.no_progress,
+    )  # fmt: skip

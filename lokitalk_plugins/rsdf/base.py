@@ -22,12 +22,8 @@ class DeformationField(nn.Module):
 
     audio_dim: int
     pose_dim: int
+    map_names: tuple[str, ...]  # names of the per-point maps forward returns
     id_dim: int = 0
-
-    @property
-    def map_names(self) -> tuple[str, ...]:
-        """Names of the per-point maps forward returns."""
-        raise NotImplementedError
 
     @property
     def hyper_layers(self) -> dict[str, tuple[int, int]]:

@@ -54,7 +54,7 @@ def format_summary(summary: dict) -> str:
 
 
 def run(args) -> int:
-    from lokitalk_plugins.signals.command_run import run_training_command
+    from lokitalk_plugins.commands.signal_run import run_training_command
     from lokitalk_plugins.train.audio2motion import train_audio2motion
 
     if args.steps < 1 or args.batch < 1 or args.latent < 1 or args.hidden < 1:

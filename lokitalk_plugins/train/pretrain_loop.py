@@ -35,7 +35,6 @@ state_dict, "optimizer", "scheduler", "step", ...}); there is no resume.
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from collections.abc import Sequence
@@ -45,7 +44,6 @@ from typing import Any
 import torch
 import torch.distributed as dist
 from torch import nn
-from tqdm import tqdm
 
 from lokitalk_plugins.train import checkpoint as ckpt
 from lokitalk_plugins.train.distributed import (
@@ -57,6 +55,7 @@ from lokitalk_plugins.train.distributed import (
     wrap_ddp,
 )
 from lokitalk_plugins.train.logs import ScalarLogger
+from lokitalk_plugins.train.loop import Update, due, finite_loss, run_steps
 from lokitalk_plugins.train.optim import build_optimizer, build_scheduler
 from lokitalk_plugins.train.rng import seed_everything
 from lokitalk_plugins.train.runtime import system_device
@@ -151,46 +150,54 @@ def pretrain(
 
     losses: list[float] = []
     seen: list[int] = []
+    update = Update(optimizer, scheduler)
+
+    def forward(step: int) -> tuple[torch.Tensor, tuple[int, dict]]:
+        pick = torch.randint(len(shard), (1,), generator=generator, device=ctx.device)
+        identity = shard[int(pick)]
+        loss, logs = model(identity, step, steps, generator)
+        return loss, (identity, logs)
+
+    def after(step: int) -> None:
+        if after_step is not None:
+            after_step(step, generator)
+        if max_buffers and buffer_sync_every and step % int(buffer_sync_every) == 0:
+            all_reduce_buffers_max(system, max_buffers)
+
+    def on_done(done: int, loss: torch.Tensor, out: tuple[int, dict], bar: Any) -> None:
+        identity, logs = out
+        losses.append(float(loss.detach()))
+        seen.append(identity)
+        if due(log_every, done):
+            mean = finite_loss(mean_over_ranks(losses[-1], ctx), STAGE, done)
+            bar.set_postfix(loss=f"{mean:.4g}", identity=identity)
+            if logger is not None:
+                own = {k: v for k, v in logs.items() if k != "loss"}
+                scalars = {"loss": mean, **own, **update.learning_rates()}
+                logger.log(done, time.perf_counter() - t0, scalars)
+        if due(checkpoint_every, done) and done < steps:
+            save(done)
+
     show = progress and ctx.is_main
-    bar = tqdm(total=steps, desc=f"{STAGE} x{ctx.world_size}", unit="step", disable=not show)
     system.train()
     t0 = time.perf_counter()
     try:
-        for step in range(steps):
-            pick = torch.randint(len(shard), (1,), generator=generator, device=ctx.device)
-            identity = shard[int(pick)]
-            loss, logs = model(identity, step, steps, generator)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            if after_step is not None:
-                after_step(step, generator)
-            if max_buffers and buffer_sync_every and step % int(buffer_sync_every) == 0:
-                all_reduce_buffers_max(system, max_buffers)
-            losses.append(float(loss.detach()))
-            seen.append(identity)
-            done = step + 1
-            bar.update(1)
-            if log_every and done % int(log_every) == 0:
-                mean = mean_over_ranks(losses[-1], ctx)
-                if not math.isfinite(mean):
-                    raise FloatingPointError(f"{STAGE} step {done}: mean loss is {mean}")
-                bar.set_postfix(loss=f"{mean:.4g}", identity=identity)
-                if logger is not None:
-                    lrs = {f"lr/{g['name']}": g["lr"] for g in optimizer.param_groups}
-                    own = {k: v for k, v in logs.items() if k != "loss"}
-                    scalars = {"loss": mean, **own, **lrs}
-                    logger.log(done, time.perf_counter() - t0, scalars)
-            if checkpoint_every and done % int(checkpoint_every) == 0 and done < steps:
-                save(done)
+        run_steps(
+            forward,
+            update,
+            0,
+            steps,
+            desc=f"{STAGE} x{ctx.world_size}",
+            progress=show,
+            after_step=after,
+            on_done=on_done,
+        )
         broadcast_buffers_from_main(system, exclude=max_buffers)
         if out_dir is not None:
             save(steps)
         else:
             all_reduce_buffers_max(system, max_buffers)
     finally:
-        bar.close()
         if logger is not None:
             logger.close()
     wall = time.perf_counter() - t0

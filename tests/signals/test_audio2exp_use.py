@@ -16,7 +16,7 @@ from lokitalk_plugins.commands import audio2exp as audio2exp_command
 from lokitalk_plugins.data import TalkingHeadFolder
 from lokitalk_plugins.rsdf import RSDF
 from lokitalk_plugins.signals.audio2exp import Audio2ExpCondition
-from lokitalk_plugins.signals.audio2exp_train import load_audio2exp, load_audio2exp_model
+from lokitalk_plugins.train.audio2exp import load_audio2exp, load_audio2exp_model
 
 SMALL_GRID = dict(num_levels=4, level_dim=2, base_resolution=8, desired_resolution=32,
                   log2_hashmap_size=10, backend="torch")  # fmt: skip

@@ -6,7 +6,7 @@ import argparse
 
 import numpy as np
 
-from lokitalk_plugins.signals import features_command
+from lokitalk_plugins.commands import features as features_command
 from lokitalk_plugins.signals.features import load_wav, logmel_windows, write_wav
 
 

@@ -9,18 +9,18 @@ import math
 import pytest
 import torch
 
+from lokitalk_plugins.commands import lipsync as lipsync_command
 from lokitalk_plugins.data.audio2motion import gather_windows, padded_features, read_split
+from lokitalk_plugins.data.lipsync import check_clip, lips_crops
 from lokitalk_plugins.data.studio import write_identity
-from lokitalk_plugins.signals import lipsync_command
 from lokitalk_plugins.signals.lipsync import (
     LipSync,
     draw_negatives,
     info_nce,
     negative_candidates,
 )
-from lokitalk_plugins.signals.lipsync_data import check_clip, lips_crops
-from lokitalk_plugins.signals.lipsync_train import lipsync_scores, load_lipsync, train_lipsync
 from lokitalk_plugins.train.checkpoint import CheckpointError, atomic_save, load_checkpoint
+from lokitalk_plugins.train.lipsync import lipsync_scores, load_lipsync, train_lipsync
 
 STEPS = 150
 

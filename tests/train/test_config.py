@@ -120,3 +120,20 @@ def test_a_folder_that_fails_validation_is_refused_before_training(tmp_path):
             ["rad_nerf"], [], data=tmp_path / "empty", workspace=tmp_path / "ws", progress=False
         )
     assert not (tmp_path / "ws" / "checkpoints").exists()
+
+
+def test_the_former_module_qualified_pipeline_name_is_an_alias(tmp_path):
+    # users' gin files from before the pipeline left baselines/ name it by that module
+    old = tmp_path / "old.gin"
+    old.write_text(
+        "include 'configs/rad_nerf.gin'\n"
+        "train.system = @lokitalk_plugins.baselines.TalkingHeadSystem\n"
+        "lokitalk_plugins.baselines.TalkingHeadSystem.num_rays = 77\n"
+    )
+    parse_config_files([old])
+    assert gin.query_parameter("TalkingHeadSystem.num_rays") == 77  # the short name, unchanged
+    assert gin.query_parameter("lokitalk_plugins.pipeline.TalkingHeadSystem.num_rays") == 77
+    system = gin.query_parameter("train.system")
+    assert system.configurable.selector == "lokitalk_plugins.pipeline.TalkingHeadSystem"
+    with pytest.raises(ConfigError, match="TalkingHeadSystm"):  # other names stay errors
+        parse_config_files([], ["lokitalk_plugins.baselines.TalkingHeadSystm.num_rays = 1"])

@@ -15,7 +15,7 @@ HELP = "Compute the audio features of a WAV file (studio log-mel, HuBERT or wav2
 
 
 def configure(parser) -> None:
-    from .extractors import DEFAULT_MODELS, EXTRACTORS
+    from lokitalk_plugins.signals.extractors import DEFAULT_MODELS, EXTRACTORS
 
     parser.add_argument("wav", help="input WAV file (PCM, any rate, mono or multi-channel)")
     parser.add_argument("--extractor", default="studio", choices=EXTRACTORS,
@@ -40,7 +40,7 @@ def configure(parser) -> None:
 def default_output(wav_path, extractor: str, model: str | None = None):
     """Where the originals put the features of ``X.wav``: X_hu.npy (HuBERT), X_eo.npy
     (an Esperanto wav2vec model), else X.npy."""
-    from .extractors import parse_spec
+    from lokitalk_plugins.signals.extractors import parse_spec
 
     name, model = parse_spec(extractor) if model is None else (extractor, model)
     stem = str(wav_path)[: -len(".wav")] if str(wav_path).endswith(".wav") else str(wav_path)
@@ -57,10 +57,9 @@ def run(args) -> int:
     import numpy as np
 
     from lokitalk_plugins.data.audio import ACCEPTED_AUDIO_LAYOUTS, audio_layout
-
-    from .extract import extract_features
-    from .extractors import ExtractorError, format_spec
-    from .wav import WavError, wav_info
+    from lokitalk_plugins.signals.extract import extract_features
+    from lokitalk_plugins.signals.extractors import ExtractorError, format_spec
+    from lokitalk_plugins.signals.wav import WavError, wav_info
 
     wav_path = Path(args.wav)
     if not wav_path.is_file():

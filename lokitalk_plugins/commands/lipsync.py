@@ -48,8 +48,8 @@ def format_summary(summary: dict) -> str:
 
 
 def run(args) -> int:
-    from lokitalk_plugins.signals.command_run import run_training_command
-    from lokitalk_plugins.signals.lipsync_train import train_lipsync
+    from lokitalk_plugins.commands.signal_run import run_training_command
+    from lokitalk_plugins.train.lipsync import train_lipsync
 
     if min(args.steps, args.batch, args.dim, args.negatives, args.min_gap) < 1 or args.tau <= 0:
         print("error: --steps, --batch, --dim, --negatives, --min-gap and --tau must be positive")

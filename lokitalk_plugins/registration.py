@@ -78,8 +78,11 @@ def _install_aliases() -> None:
     registry.lokitalk_aliases = ALIASES
 
 
-# the caller (lokitalk train) hands its workspace check to the run; a file must not
-_register(run_training, "train", "lokitalk_plugins.train", denylist=["before_first_step"])
+# the caller (lokitalk train) hands its workspace check and --overwrite to the run; a file
+# must not
+_register(
+    run_training, "train", "lokitalk_plugins.train", denylist=["before_first_step", "overwrite"]
+)
 # the stage's settings (Trainer.steps, Trainer.lr, ...); the run supplies system, data, stage
 _register(TrainerConfig, "Trainer", "lokitalk_plugins.train")
 _register(

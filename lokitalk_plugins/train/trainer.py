@@ -29,7 +29,7 @@ from lokitalk_plugins.train.loop import Update, due, finite_loss, run_steps
 from lokitalk_plugins.train.optim import build_optimizer
 from lokitalk_plugins.train.preflight import check_data, check_system
 from lokitalk_plugins.train.runtime import Precision, move_to, system_device
-from lokitalk_plugins.train.stage_setup import build_parts, start_or_resume
+from lokitalk_plugins.train.stage_setup import build_parts, check_fresh_start, start_or_resume
 from lokitalk_plugins.train.state import TrainingParts, training_state
 from lokitalk_plugins.train.system import STAGES
 from lokitalk_plugins.train.trainer_config import TrainerConfig
@@ -59,6 +59,7 @@ class Trainer:
         stage: str = "head",
         val_dataset: Any = None,
         resume: bool = False,
+        overwrite: bool = False,
         progress: bool = True,
         **settings: Any,
     ):
@@ -78,6 +79,7 @@ class Trainer:
         self.config, self.workspace, self.stage = config, Path(workspace), stage
         self.steps, self.seed = config.steps, int(config.seed)
         self.resume, self.progress = bool(resume), bool(progress)
+        self.overwrite = bool(overwrite)
         self.optim_args = config.optim_args()
         self.lr_decay, self.ema_decay = float(config.lr_decay), config.ema_decay
         self.ema_warmup = config.ema_warmup
@@ -107,7 +109,9 @@ class Trainer:
 
     def check(self) -> None:
         """Set the stage and build its optimiser, to fail on bad groups or learning rates
-        before any step (``run`` does it again; nothing is trained here)."""
+        before any step, and refuse a trained workspace without resume or overwrite (``run``
+        does it again; nothing is trained or written here)."""
+        check_fresh_start(self)
         self.system.set_stage(self.stage)
         build_optimizer(self.system.parameter_groups(), **self.optim_args)
         Precision(self.amp, self.device)

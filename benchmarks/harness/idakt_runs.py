@@ -115,23 +115,30 @@ def _pretrain_worker(
 def pretrain_bundles(
     jobs: list[tuple[str, list[Path]]],
     bindings: list[str],
-    steps: int,
+    epochs: float,
     cache: Path,
     parallel: int = 2,
 ) -> dict[tuple[str, int], dict]:
-    """Pre-train (setting, identity folders) jobs not in ``cache`` yet, ``parallel`` at a time.
-    -> (setting, count) -> {"path", "cached", and the worker's summary}."""
+    """Pre-train (setting, identity folders) jobs not in ``cache`` yet, ``parallel`` at a time,
+    each for ``epochs`` passes over its identities' training frames (``epoch_steps``; the
+    bundle's folder name holds its step count, so a changed budget is never served stale).
+    -> (setting, count) -> {"path", "cached", "epochs", "steps", and the worker's summary}."""
+    from lokitalk_plugins.commands.pretrain import epoch_steps, train_frames
+
     ctx, result, running = mp.get_context("spawn"), {}, []
     pending = []
     for setting, folders in jobs:
-        path = cache / f"{setting}_{len(folders)}ids"
-        result[(setting, len(folders))] = {"path": str(path), "cached": True}
+        steps = epoch_steps(epochs, train_frames(folders))
+        path = cache / f"{setting}_{len(folders)}ids_{steps}steps"
+        result[(setting, len(folders))] = {
+            "path": str(path), "cached": True, "epochs": epochs, "steps": steps
+        }  # fmt: skip
         if not (path / "config.json").exists():
             result[(setting, len(folders))]["cached"] = False
-            pending.append((setting, folders, path))
+            pending.append((setting, folders, path, steps))
     while pending or running:
         while pending and len(running) < parallel:
-            setting, folders, path = pending.pop(0)
+            setting, folders, path, steps = pending.pop(0)
             p = ctx.Process(
                 target=_pretrain_worker,
                 args=(setting, [str(f) for f in folders], bindings, steps, str(path)),

@@ -29,7 +29,7 @@ def run_table1(args, prof: dict, out: Path) -> dict:
     bundles = idakt_runs.pretrain_bundles(
         [("rsdf", aux)],
         common,
-        prof["pretrain"],
+        prof["pretrain_epochs"],
         source.work_dir(work, f"bundles_{args.profile}"),
         args.parallel,
     )

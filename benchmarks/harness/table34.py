@@ -16,10 +16,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .common import fmt
+from .common import cell, fmt
 from .idakt_runs import PRETRAIN_CONFIGS
+from .seeds import seeds_note
 
-__all__ = ["PAPER", "columns", "finetune_methods", "markdown"]
+__all__ = ["METRICS", "PAPER", "columns", "finetune_methods", "markdown"]
+
+# what each row reports from its evaluation (issue14b's columns join here)
+METRICS = ("psnr", "ssim", "lpips", "lmd", "lip_sync", "mouth_error", "eye_error", "size_mb",
+           "fps")  # fmt: skip
 
 # the paper's cells: (pretrain ids, fine-tune %) -> (LMD, Sync, PSNR, LPIPS)
 PAPER = {
@@ -118,6 +123,20 @@ def _data_sentence(report: dict) -> str:
     )
 
 
+def _epochs(settings: dict) -> str:
+    """The profile's pre-training budget in epochs (older reports: steps, shown as such)."""
+    if "pretrain_epochs" in settings:
+        return f"{settings['pretrain_epochs']:g}"
+    return f"n/a ({settings.get('pretrain')} steps)"
+
+
+def _bundle_steps(report: dict) -> str:
+    """Steps of each bundle, e.g. "rsdf_2ids: 44, rsdf_1ids: 22"."""
+    bundles = report.get("bundles", {})
+    parts = [f"{k}: {b['steps']}" for k, b in bundles.items() if b.get("steps") is not None]
+    return ", ".join(parts) or "n/a"
+
+
 def markdown(report: dict) -> str:
     t, p, m = report["table"], report["settings"], report["machine"]
     title = {"table3": "Table 3: ID-AKT (RSDF model)", "table4": "Table 4: ID-AKT on ER-NeRF"}[t]
@@ -127,7 +146,7 @@ def markdown(report: dict) -> str:
         "",
         f"`{report['command']}` at commit `{report['commit'][:12]}`. "
         + _data_sentence(report)
-        + f"pre-training {p['pretrain']} steps, "
+        + f"pre-training {_epochs(p)} epochs ({_bundle_steps(report)} steps), "
         f"fine-tuning {p['finetune']} head + {p['lips']} lips steps, {p['rays']} rays; "
         f"{m['jobs_in_parallel']} jobs at a time, one thread each, {m['cpu_count']} cores "
         f"({m['platform']}); load {report['load_at_start']} at start. Fine-tuning from a "
@@ -148,11 +167,14 @@ def markdown(report: dict) -> str:
         pre = x.get("pretrain_minutes")
         label = rates_label(r.get("finetune_rates"))
         lines.append(
-            f"| {ids}{label} | {r['ids_here']} | {pct}% | {fmt(x['psnr'])} | {fmt(x['lpips'], 3)} "
-            f"| {fmt(x['lmd'])} | {fmt(x['lip_sync'])} | {fmt(x['mouth_error'])} "
-            f"| {fmt(x['eye_error'])} | {fmt(x['steps_to_psnr'])} | {x['train_minutes']:.1f} "
+            f"| {ids}{label} | {r['ids_here']} | {pct}% | {cell(r, 'psnr')} "
+            f"| {cell(r, 'lpips', 3)} | {cell(r, 'lmd')} | {cell(r, 'lip_sync')} "
+            f"| {cell(r, 'mouth_error')} "
+            f"| {cell(r, 'eye_error')} | {cell(r, 'steps_to_psnr')} | {x['train_minutes']:.1f} "
             f"| {fmt(pre, 1)} | {' / '.join(str(v) for v in paper)} |"
         )
+    lines += seeds_note(report, "The 50% rows (the fine-tune; one pre-trained bundle per "
+                        "identity count)")  # fmt: skip
     lines += [
         "",
         "LPIPS is n/a without AlexNet weights; LMD is n/a without a landmark "

@@ -10,7 +10,14 @@ import multiprocessing as mp
 import os
 from pathlib import Path
 
-__all__ = ["A2M_CONFIG", "A2M_STEPS", "audio2motion_checkpoint", "with_audio2motion"]
+__all__ = [
+    "A2M_CONFIG",
+    "A2M_STEPS",
+    "audio2motion_checkpoint",
+    "f_a_note",
+    "for_run",
+    "with_audio2motion",
+]
 
 A2M_CONFIG = "configs/audio2motion.gin"
 # optimiser steps of the VAE per profile (the command's default is 2000)
@@ -54,3 +61,26 @@ def with_audio2motion(method: dict, checkpoint: str) -> dict:
         bindings=[*method["bindings"], f"load_audio2motion.path = '{checkpoint}'"],
         f_a="audio2motion",
     )
+
+
+def for_run(args, source, work: Path) -> dict | None:
+    """The run's Audio2Motion (``audio2motion_checkpoint`` of the scored folder, cached under
+    the data source's ``a2m`` folder), or None with ``--f-a backbone``."""
+    if getattr(args, "f_a", "audio2motion") != "audio2motion":
+        return None
+    steps = A2M_STEPS[args.profile]
+    return audio2motion_checkpoint(source.data, source.work_dir(work, "a2m"), steps)
+
+
+def f_a_note(report: dict, who: str) -> list[str]:
+    """Markdown lines saying what RSDF's F_a was in ``who`` (the report's ``audio2motion``)."""
+    a2m = report.get("audio2motion")
+    if a2m:
+        what = (f"the prior mean of an Audio2Motion VAE trained {a2m['steps']} steps on the "
+                "scored folder's train split (frozen; LokiTalk sec. 3.2)")  # fmt: skip
+    elif "audio2motion" in report:
+        what = "the backbone's own audio feature (`--f-a backbone`)"
+    else:  # reports written before the harness trained an Audio2Motion
+        what = "the backbone's own audio feature"
+    return ["", f"F_a of {who}: {what}. With a deformation field the backbone's field sees no "
+            "audio or eye (one static canonical space, eq. 5)."]  # fmt: skip

@@ -21,10 +21,8 @@ def run_table2(args, prof: dict, out: Path) -> dict:
     source = resolve_data(args.data, work, prof)
     data, studio, label = source.data, source.studio, source.label
     methods = table2.build_methods(args.backbone, prof, source.audio_dim, studio)
-    a2m = None
-    if getattr(args, "f_a", "audio2motion") == "audio2motion":  # O+D+R: the paper's F_a
-        steps = motion_prior.A2M_STEPS[args.profile]
-        a2m = motion_prior.audio2motion_checkpoint(data, source.work_dir(work, "a2m"), steps)
+    a2m = motion_prior.for_run(args, source, work)  # O+D+R: the paper's F_a
+    if a2m is not None:
         methods = [
             motion_prior.with_audio2motion(m, a2m["path"]) if m["name"] == "O+D+R" else m
             for m in methods
@@ -83,7 +81,7 @@ def run_table2(args, prof: dict, out: Path) -> dict:
 
 
 def run_table34(args, prof: dict, out: Path, table: str) -> dict:
-    from harness import idakt_runs, table2, table34
+    from harness import idakt_runs, motion_prior, table2, table34
     from harness.common import commit, machine, peak_rss_mb, write_report
     from harness.data_sources import resolve_data
     from harness.seeds import fold_seeds, seeded_methods
@@ -103,6 +101,7 @@ def run_table34(args, prof: dict, out: Path, table: str) -> dict:
         f"ERNeRF.audio_in_dim = {source.audio_dim}",
         "TalkingHeadSystem.lips_patches = 4",
     ]
+    a2m = motion_prior.for_run(args, source, work) if table == "table3" else None
     t0 = time.perf_counter()
     bundles = idakt_runs.pretrain_bundles(
         table34.pretrain_jobs(table, prof, aux),
@@ -110,6 +109,7 @@ def run_table34(args, prof: dict, out: Path, table: str) -> dict:
         prof["pretrain_epochs"],
         source.work_dir(work, f"bundles_{args.profile}"),
         parallel=args.parallel,
+        audio2motion=a2m["path"] if a2m else None,
     )
     pretrain_wall = time.perf_counter() - t0
     steps = [
@@ -120,6 +120,11 @@ def run_table34(args, prof: dict, out: Path, table: str) -> dict:
         f"Trainer.log_every = {max(1, prof['finetune'] // 40)}",
     ]
     columns = table34.finetune_methods(table, prof, bundles, folders, common + steps)
+    if a2m is not None:  # RSDF's F_a in every RSDF column (not the bare ER-NeRF one)
+        columns = [
+            motion_prior.with_audio2motion(m, a2m["path"]) if table34.uses_rsdf(m) else m
+            for m in columns
+        ]
     seeds = int(getattr(args, "seeds", 1)) if table == "table3" else 1
     methods = seeded_methods(columns, seeds, select=lambda m: m["column"][1] == 50)
     rows = run_methods(
@@ -176,6 +181,7 @@ def run_table34(args, prof: dict, out: Path, table: str) -> dict:
         "settings": prof,
         "seed": 0,
         "seeds": list(range(seeds)),
+        "audio2motion": a2m,
         "data": str(data),
         "data_label": source.label,
         "studio": source.studio,

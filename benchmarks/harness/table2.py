@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .common import cell, fmt
+from .motion_prior import f_a_note
 from .plots import bar_chart, frame_strip, training_curves
 from .seeds import seeds_note
 
@@ -209,19 +210,8 @@ def markdown(report: dict) -> str:
             f"| {x['train_minutes']:.1f} | {fmt(x['fps'], 2)} | {fmt(x['render_ratio'])}x "
             f"| {fmt(x['size_mb'])} | {' / '.join(str(v) for v in paper)} |"
         )
-    a2m = report.get("audio2motion")
-    lines += [
-        "",
-        "F_a of O+D+R: "
-        + (
-            f"the prior mean of an Audio2Motion VAE trained {a2m['steps']} steps on the "
-            "scored folder's train split (frozen; LokiTalk sec. 3.2)."
-            if a2m
-            else "the backbone's own audio feature (`--f-a backbone`)."
-        )
-        + " With a deformation field the backbone's field sees no audio or eye (one static "
-        "canonical space, eq. 5); O keeps the backbone's own audio path.",
-    ]
+    lines += f_a_note(report, "O+D+R")
+    lines[-1] += " O keeps the backbone's own audio path."
     lines += seeds_note(report, "Every row", "; train minutes are the mean; FPS, the render "
                         "time ratio and the maps are measured on seed 0")  # fmt: skip
     lines += [

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .common import cell, fmt
 from .idakt_runs import PRETRAIN_CONFIGS
+from .motion_prior import f_a_note
 from .seeds import seeds_note
 
 __all__ = ["METRICS", "PAPER", "columns", "finetune_methods", "markdown"]
@@ -103,6 +104,11 @@ def finetune_methods(table: str, prof: dict, bundles: dict, folders: dict, bindi
     return methods
 
 
+def uses_rsdf(method: dict) -> bool:
+    """True for a column trained with RSDF (its configs include the O+D+R config)."""
+    return "configs/er_nerf_odr.gin" in method["configs"]
+
+
 def pretrain_jobs(table: str, prof: dict, aux: list[Path]) -> list[tuple[str, list[Path]]]:
     setting = "rsdf" if table == "table3" else "er_nerf"
     counts = sorted({prof["ids"][i] for i, _ in columns(table) if isinstance(i, int) and i})
@@ -173,6 +179,8 @@ def markdown(report: dict) -> str:
             f"| {cell(r, 'eye_error')} | {cell(r, 'steps_to_psnr')} | {x['train_minutes']:.1f} "
             f"| {fmt(pre, 1)} | {' / '.join(str(v) for v in paper)} |"
         )
+    if t == "table3":
+        lines += f_a_note(report, "the RSDF columns (pre-training and fine-tuning)")
     lines += seeds_note(report, "The 50% rows (the fine-tune; one pre-trained bundle per "
                         "identity count)")  # fmt: skip
     lines += [
@@ -191,4 +199,4 @@ def markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
-__all__ += ["pretrain_jobs", "PRETRAIN_CONFIGS"]
+__all__ += ["pretrain_jobs", "PRETRAIN_CONFIGS", "uses_rsdf"]

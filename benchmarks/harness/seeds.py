@@ -12,15 +12,19 @@ __all__ = ["fold_seeds", "mean_std", "seeded_methods", "seeds_note"]
 
 def seeded_methods(methods: list[dict], seeds: int, select=None) -> list[dict]:
     """Each method of ``methods`` once per seed 0 .. seeds - 1 (only seed 0 for the methods
-    ``select(method)`` rejects): the same dict plus ``seed``, a ``SEED = k`` binding and a
-    ``key`` naming its workspace (the row label ``name`` is unchanged)."""
+    ``select(method)`` rejects): the same dict plus ``seed``, a ``SEED = k`` binding, ``cell``
+    (the method's own ``key``, else its name: what :func:`fold_seeds` groups by) and a ``key``
+    naming its workspace (the row label ``name`` is unchanged)."""
     if seeds < 1:
         raise ValueError(f"--seeds must be >= 1, got {seeds}")
     out = []
     for m in methods:
         for k in range(seeds if select is None or select(m) else 1):
-            key = m["name"] if k == 0 else f"{m['name']} seed {k}"
-            out.append(dict(m, seed=k, key=key, bindings=[*m["bindings"], f"SEED = {k}"]))
+            cell = m.get("key", m["name"])
+            key = cell if k == 0 else f"{cell} seed {k}"
+            out.append(
+                dict(m, seed=k, key=key, cell=cell, bindings=[*m["bindings"], f"SEED = {k}"])
+            )
     return out
 
 
@@ -38,12 +42,12 @@ def mean_std(values: list) -> tuple[float | None, float | None]:
 
 def fold_seeds(rows: list[dict], methods: list[dict]) -> list[dict]:
     """Rows of :func:`seeded_methods`' methods (same order, each with ``metrics``) -> one row per
-    method name in first-seen order: seed 0's row with ``metrics`` replaced by the means over
-    seeds, ``metrics_std`` (sample std, None with one seed) and ``seeds`` (each seed's number,
-    metrics, workspace and train seconds)."""
+    cell (``cell``, else the name) in first-seen order: seed 0's row with ``metrics`` replaced
+    by the means over seeds, ``metrics_std`` (sample std, None with one seed) and ``seeds`` (each
+    seed's number, metrics, workspace and train seconds)."""
     groups: dict[str, list[tuple[dict, dict]]] = {}
     for m, r in zip(methods, rows):
-        groups.setdefault(m["name"], []).append((m, r))
+        groups.setdefault(m.get("cell", m["name"]), []).append((m, r))
     folded = []
     for pairs in groups.values():
         first = dict(pairs[0][1])

@@ -76,3 +76,14 @@ def test_table2_markdown_gives_mean_and_std_and_says_so():
     }  # fmt: skip
     md = table2.markdown(report)
     assert "| 20.50 ± 0.71 |" in md and "Every row: mean ± sample std over seeds 0, 1;" in md
+
+
+def test_two_cells_sharing_a_label_stay_two_rows():
+    """Table 3 at small profiles: 10 and 5 identities are both capped to 2 ("2 ids, 50%")."""
+    same = [dict(METHODS[1], key="10 ids 50"), dict(METHODS[1], key="5 ids 50")]
+    runs = seeded_methods(same, 2)
+    assert len({m["key"] for m in runs}) == 4  # four workspaces
+    rows = [_row(m["name"], m["seed"], 20.0 + m["seed"], 0.1) for m in runs]
+    folded = fold_seeds(rows, runs)
+    assert [r["method"] for r in folded] == ["O+D+R", "O+D+R"]
+    assert [len(r["seeds"]) for r in folded] == [2, 2]

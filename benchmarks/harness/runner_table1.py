@@ -25,6 +25,7 @@ def run_table1(args, prof: dict, out: Path) -> dict:
         f"TalkingHeadSystem.num_rays = {prof['rays']}",
         f"ERNeRF.audio_in_dim = {k}",
         "TalkingHeadSystem.lips_patches = 4",
+        *source.portrait_bindings(*aux),
     ]
     a2m = motion_prior.for_run(args, source, work)  # LokiTalk's F_a
     bundles = idakt_runs.pretrain_bundles(
@@ -36,7 +37,8 @@ def run_table1(args, prof: dict, out: Path) -> dict:
         audio2motion=a2m["path"] if a2m else None,
     )
     bundle = bundles[("rsdf", len(aux))]
-    methods = table1.methods(prof, bundle["path"], common[:2] + [f"RADNeRF.audio_in_dim = {k}"])
+    shared = [b for b in common if "lips_patches" not in b]  # ER-NeRF methods add their own
+    methods = table1.methods(prof, bundle["path"], shared + [f"RADNeRF.audio_in_dim = {k}"])
     if a2m is not None:
         methods = [
             motion_prior.with_audio2motion(m, a2m["path"]) if m["name"] == "LokiTalk" else m

@@ -21,6 +21,8 @@ def run_table2(args, prof: dict, out: Path) -> dict:
     source = resolve_data(args.data, work, prof)
     data, studio, label = source.data, source.studio, source.label
     methods = table2.build_methods(args.backbone, prof, source.audio_dim, studio)
+    box = source.portrait_bindings()  # a user's folder: its own portrait box
+    methods = [dict(m, bindings=m["bindings"] + box) for m in methods]
     a2m = motion_prior.for_run(args, source, work)  # O+D+R: the paper's F_a
     if a2m is not None:
         methods = [
@@ -100,6 +102,7 @@ def run_table34(args, prof: dict, out: Path, table: str) -> dict:
         f"TalkingHeadSystem.num_rays = {prof['rays']}",
         f"ERNeRF.audio_in_dim = {source.audio_dim}",
         "TalkingHeadSystem.lips_patches = 4",
+        *source.portrait_bindings(*aux),
     ]
     a2m = motion_prior.for_run(args, source, work) if table == "table3" else None
     t0 = time.perf_counter()

@@ -183,7 +183,7 @@ def markdown(report: dict) -> str:
             f"| {ids}{label} | {r['ids_here']} | {pct}% | {cell(r, 'psnr')} "
             f"| {cell(r, 'lpips', 3)} | {cell(r, 'lmd')} | {cell(r, 'lip_sync')} "
             f"| {cell(r, 'mouth_error')} "
-            f"| {cell(r, 'eye_error')} | {cell(r, 'steps_to_psnr')} | {x['train_minutes']:.1f} "
+            f"| {cell(r, 'eye_error')} | {cell(r, 'steps_to_psnr', 0)} | {x['train_minutes']:.1f} "
             f"| {fmt(pre, 1)} | {' / '.join(str(v) for v in paper)} |"
         )
     if t == "table3":

@@ -27,6 +27,7 @@ def wrap(
     audio2motion: nn.Module | None = None,
     train_audio2motion: bool = False,
     pretrained: str | None = None,
+    static_canonical: bool = True,
 ) -> WrappedModel:
     """A backbone with plug-ins: ``wrap(model, rsdf=RSDF(audio_dim=model.audio_dim))``.
 
@@ -44,7 +45,9 @@ def wrap(
     now; the identity comes from the first training frame); backbone_name:
     a registered name (detected when None); lambda_delta, lambda_att: weights of the LokiTalk
     regularisers; audio2motion, train_audio2motion: the Audio2Motion VAE whose prior mean is
-    RSDF's F_a (see :class:`WrappedModel`).
+    RSDF's F_a (see :class:`WrappedModel`); static_canonical: with a deformation field the
+    backbone's field sees no audio or eye, one static canonical space (LokiTalk eq. 5, the
+    default); False keeps the backbone's own audio and eye path (an ablation).
     """
     from lokitalk_plugins.idakt import IDAKT, IDAKTOptions  # the Hub client: on use only
 
@@ -64,7 +67,7 @@ def wrap(
     dynamic = options.dynamic_dim if options is not None else None
     rsdf = deformation_field(rsdf, f_a, identity, dynamic)
     model = WrappedModel(backbone, rsdf, adapter, lambda_delta, lambda_att, audio2motion,
-                         train_audio2motion)  # fmt: skip
+                         train_audio2motion, static_canonical=static_canonical)  # fmt: skip
     if options is not None:
         sizes = model.identity_sizes()
         id_dim = rsdf.id_dim if rsdf is not None else 0

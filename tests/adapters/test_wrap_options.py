@@ -92,7 +92,8 @@ def test_deformation_options_are_checked_dataclasses_the_fields_keep():
 
 def test_wrap_builds_a_field_from_options_to_the_wraps_sizes():
     er = make_backbone("er_nerf")
-    model = wrap(er, rsdf={"hidden": 16, "grid": SMALL_GRID})  # a dict: RSDF options
+    # a dict: RSDF options (the backbone conditioned as bare, to compare with it below)
+    model = wrap(er, rsdf={"hidden": 16, "grid": SMALL_GRID}, static_canonical=False)
     assert isinstance(model.rsdf, RSDF) and model.rsdf.audio_dim == er.audio_dim
     assert model.rsdf.id_dim == 0 and model.rsdf.options.hidden == 16
     joint = wrap(er, rsdf=JointDeformationOptions(hidden=16, grid=SMALL_GRID))

@@ -191,6 +191,30 @@ def test_every_command_names_a_missing_path_without_a_traceback(tmp_path, capsys
     assert any(named in line for line in last), last
 
 
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["features", "{tmp}/missing.wav"], "{tmp}/missing.wav: no such file; give a WAV file"),
+        (["features", "{tmp}/junk.wav"], "{tmp}/junk.wav: cannot read"),
+        (["features", "{tmp}/junk.wav", "--n-mels", "0"], "--n-mels and --fps must be positive"),
+        (["audio2exp", "{tmp}/nope", "--out", "{tmp}/a.pt"], "{tmp}/nope: no such folder"),
+        (["audio2exp", "{tmp}", "--out", "{tmp}/a.pt", "--steps", "0"], "--steps must be"),
+        (["audio2motion", "--data", "{tmp}/nope", "--out", "{tmp}/a.pt"],
+         "{tmp}/nope: no such folder; give a preprocessed folder (--data)"),
+        (["audio2motion", "--data", "{tmp}", "--out", "{tmp}/a.pt", "--steps", "0"],
+         "--steps, --batch, --latent and --hidden must be positive"),
+        (["lipsync", "--data", "{tmp}/nope", "--out", "{tmp}/a.pt"], "{tmp}/nope: no such"),
+        (["lipsync", "--data", "{tmp}", "--out", "{tmp}/a.pt", "--tau", "0"], "--tau must be"),
+    ],
+)  # fmt: skip
+def test_signal_commands_end_in_one_error_line_and_exit_2(argv, message, tmp_path, capsys):
+    (tmp_path / "junk.wav").write_bytes(b"not a wav file at all")
+    assert main([a.format(tmp=tmp_path) for a in argv]) == 2
+    lines = error_lines(capsys, argv[0])
+    assert len(lines) == 2 and message.format(tmp=tmp_path) in lines[0]
+    assert not (tmp_path / "a.pt").exists()
+
+
 def test_pretrain_budget_in_epochs(tmp_path, capsys, identities):
     """--epochs E trains ceil(E x the identities' training frames / ranks) steps; --epochs and
     --steps exclude each other; a non-positive --epochs is one line naming the option."""

@@ -100,12 +100,14 @@ def test_wrap_builds_a_field_from_options_to_the_wraps_sizes():
     assert isinstance(joint.rsdf, JointDeformation) and joint.rsdf.audio_dim == er.audio_dim
     ided = wrap(er, rsdf=RSDFOptions(hidden=16, grid=SMALL_GRID), idakt={"feature_dim": 16})
     assert ided.rsdf.id_dim == 16 and ided.idakt.config()["dynamic_dim"] == 16
-    # what wrap() built renders exactly as the bare backbone at init (identity)
+    # what wrap() built renders exactly as the bare backbone at init (identity), under the
+    # static condition of the unified canonical space (static_canonical, the default)
     x, d = torch.rand(32, 3) * 1.6 - 0.8, torch.nn.functional.normalize(torch.randn(32, 3), dim=-1)
     enc_a, eye, code = torch.randn(1, er.audio_dim), torch.rand(1, 1), er.individual_code(0)
+    static_a, static_eye = model.backbone_condition(enc_a, eye)
     with torch.no_grad():
         torch.testing.assert_close(
-            model(x, d, enc_a, eye, code)["sigma"], er(x, d, enc_a, eye, code)["sigma"]
+            model(x, d, enc_a, eye, code)["sigma"], er(x, d, static_a, static_eye, code)["sigma"]
         )
 
 

@@ -26,7 +26,7 @@ def results(tmp_path_factory):
     out = tmp_path_factory.mktemp("results")
     cmd = [sys.executable, str(RUN), "all", "--profile", "micro", "--out", str(out),
            "--work", str(out / "cache")]  # fmt: skip
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1200, cwd=ROOT)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=2400, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return out, proc.stdout
 

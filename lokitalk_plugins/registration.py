@@ -24,7 +24,10 @@ Registered names (short name; the module-qualified name also works):
   ``configs/audio2exp_pretrain.gin``, ``audio2exp_finetune.gin``);
 - ``load_lipsync``: the audio branch of a trained lip-sync module (DH-NeRF §3.4) as RSDF's
   F_a, in the same slot (``configs/lipsync.gin``);
-- ``velocity_loss``: DH-NeRF's velocity loss (eq. 7), its weight λ_v from ``configs/velocity.gin``.
+- ``velocity_loss``: DH-NeRF's velocity loss (eq. 7), its weight λ_v from ``configs/velocity.gin``
+  (which also turns it on: ``TalkingHeadSystem.velocity = @velocity_loss``);
+- ``NeuralRenderer``: DH-NeRF's 2D neural renderer (§3.2), on with
+  ``configs/neural_renderer.gin`` (``TalkingHeadSystem.neural_renderer = @NeuralRenderer()``).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import gin
 from lokitalk_plugins.data.folder import TalkingHeadFolder
 from lokitalk_plugins.losses.velocity import velocity_loss
 from lokitalk_plugins.pipeline import TalkingHeadSystem
+from lokitalk_plugins.render import NeuralRenderer
 from lokitalk_plugins.signals.audio2exp_train import train_audio2exp
 from lokitalk_plugins.train.run import run_training
 from lokitalk_plugins.train.trainer_config import TrainerConfig
@@ -71,6 +75,8 @@ _register(
     "lokitalk_plugins.losses",
     allowlist=["weight", "squared"],
 )
+# the 2D upsampler of the head stage (TalkingHeadSystem.neural_renderer)
+_register(NeuralRenderer, "NeuralRenderer", "lokitalk_plugins.render")
 
 
 def register_backbones() -> bool:

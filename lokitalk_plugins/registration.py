@@ -13,7 +13,8 @@ Registered names (short name; the module-qualified name also works):
 - ``TalkingHeadFolder``: the dataset of a preprocessed folder;
 - ``TalkingHeadSystem``: the training pipeline (:mod:`lokitalk_plugins.pipeline`), any
   ``TalkingHeadModel`` made trainable (``configs/base.gin`` binds ``train.system`` to it);
-- ``RADNeRF``, ``ERNeRF``: the rebuilt backbones (registered when
+- ``RADNeRF``, ``ERNeRF``, ``DHNeRF`` (with ``studio_code_extractor``): the rebuilt
+  backbones and the Disentangling Head NeRF (registered when
   ``lokitalk_plugins.baselines`` imports; a failure to import them is reported as a warning,
   and the core configurables stay usable);
 - ``wrap``, ``RSDF``, ``JointDeformation``: a backbone with a deformation plug-in (the
@@ -94,6 +95,11 @@ def register_backbones() -> bool:
         return False
     _register(RADNeRF, "RADNeRF", "lokitalk_plugins.baselines")
     _register(ERNeRF, "ERNeRF", "lokitalk_plugins.baselines")
+    from lokitalk_plugins.baselines.dhnerf import DHNeRF, studio_code_extractor
+
+    # the Disentangling Head NeRF and its code extractor (configs/dhnerf.gin)
+    _register(DHNeRF, "DHNeRF", "lokitalk_plugins.baselines")
+    _register(studio_code_extractor, "studio_code_extractor", "lokitalk_plugins.baselines")
     return True
 
 

@@ -43,8 +43,10 @@ def test_r2_probe_values():
 def test_probe_codes_reads_expression_and_light():
     g = np.random.default_rng(1)
     n = 60
-    truth = SimpleNamespace(jaw=g.random(n), lip_width=g.random(n), eye_closure=g.random(n),
-                            light_dir=g.normal(size=(n, 3)), light_intensity=g.random(n))  # fmt: skip
+    truth = SimpleNamespace(
+        jaw=g.random(n), lip_width=g.random(n), eye_closure=g.random(n),
+        light_dir=g.normal(size=(n, 3)), light_intensity=g.random(n),
+    )  # fmt: skip
     ids = np.arange(n)
     expr = np.stack([truth.jaw, truth.lip_width, truth.eye_closure], 1)
     out = dhnerf.probe_codes({"ex": expr @ g.normal(size=(3, 5))}, truth, ids)

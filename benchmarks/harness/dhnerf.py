@@ -111,12 +111,18 @@ def table2_methods(prof: dict, a: dict) -> list[dict]:
     ]
 
 
-def r2_probe(x: np.ndarray, y: np.ndarray, fit: np.ndarray, ridge: float = 1e-3) -> float:
-    """R² (mean over the columns of y) on the frames not in ``fit`` of a ridge-regularised
-    linear map x [F, d] -> y [F, t] fitted on the frames in ``fit`` (bool [F])."""
-    xa = np.concatenate([x, np.ones((len(x), 1))], 1)
+def r2_probe(x: np.ndarray, y: np.ndarray, fit: np.ndarray, ridge: float = 1.0) -> float:
+    """R² (mean over the columns of y) on the frames not in ``fit`` of a ridge linear map
+    x [F, d] -> y [F, t] fitted on the frames in ``fit`` (bool [F]); x is standardised with
+    the fitted frames' mean and spread first, so ``ridge`` (λ of ‖w‖²) has one scale for
+    every code, and a code of more dimensions than fitted frames does not interpolate noise."""
+    mu, sd = x[fit].mean(0), x[fit].std(0) + 1e-8
+    xs = (x - mu) / sd
+    xa = np.concatenate([xs, np.ones((len(x), 1))], 1)
     a, b = xa[fit], y[fit]
-    w = np.linalg.solve(a.T @ a + ridge * np.eye(a.shape[1]), a.T @ b)
+    reg = ridge * np.eye(a.shape[1])
+    reg[-1, -1] = 0.0  # the intercept is not shrunk
+    w = np.linalg.solve(a.T @ a + reg, a.T @ b)
     pred, held = xa[~fit] @ w, y[~fit]
     ss_res = ((held - pred) ** 2).sum(0)
     ss_tot = ((held - held.mean(0)) ** 2).sum(0)
@@ -125,7 +131,10 @@ def r2_probe(x: np.ndarray, y: np.ndarray, fit: np.ndarray, ridge: float = 1e-3)
 
 def probe_codes(codes: dict, truth, img_ids: np.ndarray, held_out: float = 0.3) -> dict:
     """R² of each code -> expression (jaw, lip width, eye closure) and -> light (direction,
-    intensity), fitted on the first frames and measured on the last ``held_out`` of them.
+    intensity), fitted on the first training frames and measured on the last ``held_out`` of
+    them: one block, so that no held-out frame has a fitted neighbour (interleaved frames let
+    any code that drifts smoothly with time "predict" the slow light track; on a 1 s micro
+    clip the block has too little spread for R² to mean anything).
     codes: name -> [F, d] of the training frames img_ids [F]."""
     expr = np.stack([truth.jaw, truth.lip_width, truth.eye_closure], 1)[img_ids]
     light = np.concatenate([truth.light_dir, truth.light_intensity[:, None]], 1)[img_ids]

@@ -115,6 +115,15 @@ def _markdown(report: dict) -> str:
             e = pr["extractor"][k]
             lines.append(_row([f"C_{k}", *(fmt(x[t], 3) for x in (v, e)
                                             for t in ("expression", "light"))]))  # fmt: skip
+    rows = {r["method"]: r["metrics"] for r in report["results"]}
+    if "full model" in rows:  # the paper's direction: the full model above both ablations
+        for k in ("psnr", "lip_sync"):
+            full, others = rows["full model"].get(k), [m.get(k) for n, m in rows.items()
+                                                       if n != "full model"]  # fmt: skip
+            known = full is not None and None not in others
+            above = known and all(full > o for o in others)
+            lines.append(f"- full model above both ablations in {k}: "
+                         f"{('yes' if above else 'no') if known else 'n/a'}")  # fmt: skip
     lines += ["", *(f"- {k}: {v}" for k, v in report["notes"].items()), ""]
     return "\n".join(lines)
 

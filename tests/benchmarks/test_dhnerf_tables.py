@@ -36,7 +36,7 @@ def test_r2_probe_values():
     x = g.normal(size=(200, 4))
     fit = np.arange(200) < 140
     y = x @ g.normal(size=(4, 3)) + 0.5
-    assert dhnerf.r2_probe(x, y, fit) == pytest.approx(1.0, abs=1e-6)
+    assert dhnerf.r2_probe(x, y, fit) == pytest.approx(1.0, abs=1e-3)
     assert dhnerf.r2_probe(g.normal(size=(200, 4)), y, fit) < 0.1
 
 
@@ -50,5 +50,5 @@ def test_probe_codes_reads_expression_and_light():
     ids = np.arange(n)
     expr = np.stack([truth.jaw, truth.lip_width, truth.eye_closure], 1)
     out = dhnerf.probe_codes({"ex": expr @ g.normal(size=(3, 5))}, truth, ids)
-    assert out["ex"]["expression"] == pytest.approx(1.0, abs=1e-4)
+    assert out["ex"]["expression"] == pytest.approx(1.0, abs=1e-2)
     assert out["ex"]["light"] < 0.2

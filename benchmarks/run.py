@@ -13,6 +13,9 @@ Tables:
   table3   LokiTalk Table 3: ID-AKT pre-training on 0/10/5/3 identities x fine-tune 100/50/25 %
   table4   LokiTalk Table 4: ID-AKT on the ER-NeRF field, pre-train 0/10 x fine-tune 100/50 %
   all      every table above, in order
+  dhnerf-table1  Disentangling Head NeRF Table 1: RAD-NeRF, ER-NeRF, LokiTalk (RSDF) and the
+           DH-NeRF on the lit studio identity, with the probes of the DH-NeRF's codes
+  dhnerf-table2  DH-NeRF Table 2: full model, without the lip-sync module, without L_dis
 
 Profiles (video size and length of the studio identity, training steps):
   micro    32 px, 1 s, a few dozen steps, 2 auxiliary identities, 1 pre-training epoch: the
@@ -50,6 +53,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness.common import RESULTS  # noqa: E402
+from harness.runner_dhnerf import run_dhnerf  # noqa: E402
 from harness.runner_table1 import run_table1  # noqa: E402
 from harness.runners import run_table2, run_table34  # noqa: E402
 
@@ -104,6 +108,7 @@ PROFILES = {
     ),
 }
 TABLES = ("table1", "table2", "table3", "table4")
+DHNERF_TABLES = ("dhnerf-table1", "dhnerf-table2")  # not in "all"
 
 
 def main(argv=None) -> int:
@@ -112,7 +117,9 @@ def main(argv=None) -> int:
         epilog=__doc__.split("\n\n", 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("table", choices=TABLES + ("all",), help="the table to reproduce")
+    parser.add_argument(
+        "table", choices=TABLES + DHNERF_TABLES + ("all",), help="the table to reproduce"
+    )
     parser.add_argument("--profile", choices=list(PROFILES), default="default")
     parser.add_argument(
         "--data",
@@ -150,7 +157,9 @@ def main(argv=None) -> int:
     prof, out = PROFILES[args.profile], Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for table in TABLES if args.table == "all" else (args.table,):
-        if table == "table1":
+        if table in DHNERF_TABLES:
+            run_dhnerf(args, prof, out, table)
+        elif table == "table1":
             run_table1(args, prof, out)
         elif table == "table2":
             run_table2(args, prof, out)

@@ -13,7 +13,8 @@ Registered names (short name; the module-qualified name also works):
 - ``TalkingHeadFolder``: the dataset of a preprocessed folder;
 - ``TalkingHeadSystem``: the training pipeline (:mod:`lokitalk_plugins.pipeline`), any
   ``TalkingHeadModel`` made trainable (``configs/base.gin`` binds ``train.system`` to it);
-- ``RADNeRF``, ``ERNeRF``: the rebuilt backbones (registered when
+- ``RADNeRF``, ``ERNeRF``, ``DHNeRF`` (with ``studio_code_extractor``): the rebuilt
+  backbones and the Disentangling Head NeRF (registered when
   ``lokitalk_plugins.baselines`` imports; a failure to import them is reported as a warning,
   and the core configurables stay usable);
 - ``wrap``, ``RSDF``, ``JointDeformation``: a backbone with a deformation plug-in (the
@@ -24,7 +25,10 @@ Registered names (short name; the module-qualified name also works):
   ``configs/audio2exp_pretrain.gin``, ``audio2exp_finetune.gin``);
 - ``load_lipsync``: the audio branch of a trained lip-sync module (DH-NeRF §3.4) as RSDF's
   F_a, in the same slot (``configs/lipsync.gin``);
-- ``velocity_loss``: DH-NeRF's velocity loss (eq. 7), its weight λ_v from ``configs/velocity.gin``.
+- ``velocity_loss``: DH-NeRF's velocity loss (eq. 7), its weight λ_v from ``configs/velocity.gin``
+  (which also turns it on: ``TalkingHeadSystem.velocity = @velocity_loss``);
+- ``NeuralRenderer``: DH-NeRF's 2D neural renderer (§3.2), on with
+  ``configs/neural_renderer.gin`` (``TalkingHeadSystem.neural_renderer = @NeuralRenderer()``).
 
 Former names that users' gin files may hold resolve to today's (``ALIASES``):
 ``lokitalk_plugins.baselines.TalkingHeadSystem`` (the pipeline lived in ``baselines/``) is
@@ -40,6 +44,7 @@ import gin
 from lokitalk_plugins.data.folder import TalkingHeadFolder
 from lokitalk_plugins.losses.velocity import velocity_loss
 from lokitalk_plugins.pipeline import TalkingHeadSystem
+from lokitalk_plugins.render import NeuralRenderer
 from lokitalk_plugins.train.audio2exp import train_audio2exp
 from lokitalk_plugins.train.run import run_training
 from lokitalk_plugins.train.trainer_config import TrainerConfig
@@ -100,6 +105,8 @@ _register(
     "lokitalk_plugins.losses",
     allowlist=["weight", "squared"],
 )
+# the 2D upsampler of the head stage (TalkingHeadSystem.neural_renderer)
+_register(NeuralRenderer, "NeuralRenderer", "lokitalk_plugins.render")
 
 
 def register_backbones() -> bool:
@@ -117,6 +124,11 @@ def register_backbones() -> bool:
         return False
     _register(RADNeRF, "RADNeRF", "lokitalk_plugins.baselines")
     _register(ERNeRF, "ERNeRF", "lokitalk_plugins.baselines")
+    from lokitalk_plugins.baselines.dhnerf import DHNeRF, studio_code_extractor
+
+    # the Disentangling Head NeRF and its code extractor (configs/dhnerf.gin)
+    _register(DHNeRF, "DHNeRF", "lokitalk_plugins.baselines")
+    _register(studio_code_extractor, "studio_code_extractor", "lokitalk_plugins.baselines")
     return True
 
 

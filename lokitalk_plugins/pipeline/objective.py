@@ -1,13 +1,16 @@
 """The loss the pipeline trains, assembled in one place (LokiTalk eq. 12):
 
-    L = L_color + λ_α L_α + λ_lpips L_lpips + Σ_k (the model's terms: λ_Δ L_Δ, λ_att L_att,
-                                                   a backbone's own regularisers)
+    L = L_color + λ_α L_α + λ_lpips L_lpips + λ_v L_v + Σ_k (the model's terms: λ_Δ L_Δ,
+                                             λ_att L_att, a backbone's own regularisers)
 
 L_color: plain MSE (the originals) or region-weighted (eq. 6); L_α: alpha entropy of the
 accumulated weights (λ_α = 1e-4, ``TalkingHeadSystem.entropy_weight``); L_lpips: LPIPS on the
 lips crop or patches with its stage's weight. The model's terms come weighted from the model
-(``loss_terms``; λ_Δ, λ_att bound on ``wrap``). Also: the colour term, LokiTalk's late-LPIPS
-schedule, and LPIPS loaded once with a single warning when its weights are absent.
+(``loss_terms``; λ_Δ, λ_att bound on ``wrap``). λ_v L_v: the Disentangling Head NeRF's
+velocity loss (its eq. 7) on consecutive frames, weighted by ``velocity_loss.weight``
+(``configs/velocity.gin``; the step that renders the frames is in :mod:`.frames`).
+Also: the colour term, LokiTalk's late-LPIPS schedule, and LPIPS loaded once with a single
+warning when its weights are absent.
 """
 
 from __future__ import annotations
@@ -35,19 +38,23 @@ def eq12_loss(
     model_terms: Mapping[str, torch.Tensor] | None = None,
     lambda_alpha: float = LAMBDA_ALPHA,
     lambda_lpips: float = 0.0,
+    velocity: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """The trained total (eq. 12) and its weighted terms.
 
     color: L_color scalar; alpha: L_α scalar (None: no term, e.g. the torso stage); lpips:
     L_lpips scalar (None or lambda_lpips == 0: no term); model_terms: name -> weighted scalar
-    (the model's ``loss_terms``). -> (total scalar, {"color", "alpha", "lpips", model names:
-    the weighted value each adds}); total == sum of the returned terms. A model term named
+    (the model's ``loss_terms``); velocity: λ_v L_v, already weighted (None: no term).
+    -> (total scalar, {"color", "alpha", "lpips", "velocity", model names: the weighted value
+    each adds}); total == sum of the returned terms. A model term named
     like one of the pipeline's is refused (ValueError)."""
     terms = {"color": color}
     if alpha is not None:
         terms["alpha"] = lambda_alpha * alpha
     if lpips is not None and lambda_lpips > 0:
         terms["lpips"] = lambda_lpips * lpips
+    if velocity is not None:
+        terms["velocity"] = velocity
     for name, value in (model_terms or {}).items():
         if name in terms:
             raise ValueError(f"the model's loss term {name!r} clashes with the pipeline's")

@@ -6,12 +6,16 @@ and trains the loss of :func:`~.objective.eq12_loss`: the colour term, λ_α alp
 in the torso stage), the model's own ``loss_terms`` (not in the torso stage), LPIPS on the lips
 crop or patches in the lips stage and LokiTalk's late LPIPS patches in the head stage. The
 torso stage trains the 2D torso field over the static background with the head frozen.
+Two of the Disentangling Head NeRF's plug-ins change the head stage's step (:mod:`.frames`):
+the velocity loss on the same pixels of consecutive frames and the 2D neural renderer.
 
 What trains, at which rate, and what runs before a stage come from the model
 (``param_groups``, ``training_callbacks``); the system only sums them.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -27,6 +31,7 @@ from lokitalk_plugins.losses import LAMBDA_ALPHA, alpha_entropy
 from lokitalk_plugins.render import VolumeRenderer, torso_pixel_coords
 from lokitalk_plugins.train.system import STAGES, StepOutput
 
+from .frames import frames_step, neural_frame
 from .objective import LazyLPIPS, colour_loss, eq12_loss, late_lpips_weight
 from .protocol import GROUPS, TrainBatch, preflight
 
@@ -49,7 +54,12 @@ class TalkingHeadSystem(nn.Module):
     patches at LPIPS weight lips_patch_weight (ER-NeRF: 64 of 32x32 at 0.1); region_weights:
     None (plain MSE) or region -> colour weight (LokiTalk eq. 6); late_lpips_weight: LPIPS
     weight on ``late_lpips_patches`` random patches after ``late_lpips_start`` of the head
-    stage (LokiTalk: 5e-3 after 0.8; 0 = off).
+    stage (LokiTalk: 5e-3 after 0.8; 0 = off). velocity: None (off) or the velocity loss
+    (pred, pred_prev, target, target_prev) -> λ_v L_v (``@velocity_loss``, DH-NeRF eq. 7; the
+    head stage then renders consecutive frame pairs at the same pixels); neural_renderer: None
+    or a ``NeuralRenderer`` (DH-NeRF §3.2: head-stage rays at 1/scale, upsampled in 2D; its
+    weights train in the "mlp" group, and only the head stage exists) whose ``in_dim`` is 3 +
+    the size of the field output ``neural_feature`` (the backbones' 64-d "geo_feat").
     """
 
     def __init__(
@@ -75,6 +85,9 @@ class TalkingHeadSystem(nn.Module):
         lr_id: float = 1e-3,
         lr_idakt: float = 1e-4,
         lr_camera: float = 1e-5,
+        velocity: Callable | None = None,
+        neural_renderer: nn.Module | None = None,
+        neural_feature: str = "geo_feat",
     ):
         super().__init__()
         preflight(model)
@@ -89,6 +102,9 @@ class TalkingHeadSystem(nn.Module):
         self.late_lpips = (float(late_lpips_weight), float(late_lpips_start), late_lpips_patches)
         model.grid.fraction = grid_fraction
         self.renderer = VolumeRenderer(model.grid, max_samples=max_samples)
+        self.velocity, self.neural_renderer = velocity, neural_renderer
+        self.neural_feature = neural_feature
+        self.dataset = None  # the training frames (for the velocity loss's pairs)
         self.stage = "head"
         self._audio_bank: torch.Tensor | None = None
         self._eye_bank: torch.Tensor | None = None
@@ -100,6 +116,7 @@ class TalkingHeadSystem(nn.Module):
         """Before training: the model's "prepare" callbacks (e.g. ID-AKT's identity from the
         first frame), cells no training camera sees marked unseen, and the training frames'
         audio and eye values kept for the occupancy refreshes."""
+        self.dataset = dataset
         for callback in self.model.training_callbacks():
             if callback.where == "prepare":
                 callback.fn(dataset)
@@ -122,14 +139,23 @@ class TalkingHeadSystem(nn.Module):
             raise ValueError(f"stage must be one of {STAGES}, got {stage!r}")
         if stage == "torso" and not self.model.torso:
             raise ValueError("the torso stage needs a model built with torso=True")
+        if stage != "head" and self.neural_renderer is not None:
+            raise ValueError(
+                f"the neural renderer trains the head stage only, not {stage!r}: set "
+                "train.stages = ('head',) or unbind TalkingHeadSystem.neural_renderer"
+            )
         self.stage = stage
         trained = {id(p) for ps in self.model.param_groups(stage).values() for p in ps}
         for p in self.model.parameters():
             p.requires_grad_(id(p) in trained)
+        for p in self.neural_renderer.parameters() if self.neural_renderer is not None else ():
+            p.requires_grad_(True)
 
     def parameter_groups(self) -> list[dict]:
         """The model's groups for the current stage with their default learning rates."""
-        groups = self.model.param_groups(self.stage)
+        groups = dict(self.model.param_groups(self.stage))
+        if self.neural_renderer is not None:
+            groups["mlp"] = [*groups.get("mlp", []), *self.neural_renderer.parameters()]
         unknown = sorted(set(groups) - set(self.lrs))
         if unknown:
             raise ValueError(
@@ -181,6 +207,8 @@ class TalkingHeadSystem(nn.Module):
         return sample_random_rays(frame, self.num_rays, generator), 0.0, None
 
     def training_step(self, frame, step: int, total_steps: int, generator) -> StepOutput:
+        if self.stage == "head" and (self.velocity is not None or self.neural_renderer is not None):
+            return frames_step(self, frame, step, total_steps, generator)
         rays, lpips_weight, lpips_term = self._rays(frame, step, total_steps, generator)
         bg = rays.background
         if self.stage == "torso":
@@ -233,6 +261,8 @@ class TalkingHeadSystem(nn.Module):
         if self.model.torso and self.stage == "torso":
             index = torch.arange(H * W)
             bg = self._torso_background(frame, index, training=False)[0].reshape(H, W, 3)
+        if self.neural_renderer is not None:
+            return neural_frame(self, frame, bg)
         res = self.renderer.render_image(
             self.field(frame, training=False), frame.c2w, frame.intrinsics.tolist(), H, W, bg,
             chunk=self.render_chunk, progress=False,

@@ -18,7 +18,15 @@ from .composite import Composite, composite, composite_background
 from .grid import HEAD_AABB, OccupancyGrid
 from .grid_state import GRID_BUFFERS, expose_grid_buffers
 from .morton import dense_to_morton, morton3d, morton_order, morton_to_dense, pack_bits, unpack_bits
-from .neural import NeuralRenderer, block_mean, low_res_camera, low_res_rays, render_neural
+from .neural import (
+    NeuralRenderer,
+    block_centres,
+    block_mean,
+    low_res_camera,
+    low_res_rays,
+    neural_rgb,
+    render_neural,
+)
 from .rays import get_rays, near_far_from_aabb, pixel_grid, torso_pixel_coords
 from .renderer import Field, RenderResult, VolumeRenderer
 from .sampling import DEFAULT_STEP, PackedSamples, march_rays
@@ -43,6 +51,7 @@ __all__ = [
     "PackedSamples",
     "RenderResult",
     "VolumeRenderer",
+    "block_centres",
     "block_mean",
     "composite",
     "composite_background",
@@ -57,6 +66,7 @@ __all__ = [
     "morton_order",
     "morton_to_dense",
     "near_far_from_aabb",
+    "neural_rgb",
     "pack_bits",
     "pixel_grid",
     "render_neural",

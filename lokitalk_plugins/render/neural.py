@@ -27,7 +27,15 @@ from torch import nn
 
 from .rays import get_rays
 
-__all__ = ["NeuralRenderer", "low_res_camera", "low_res_rays", "block_mean", "render_neural"]
+__all__ = [
+    "NeuralRenderer",
+    "block_centres",
+    "block_mean",
+    "low_res_camera",
+    "low_res_rays",
+    "neural_rgb",
+    "render_neural",
+]
 
 
 def _check_scale(scale: int) -> int:
@@ -131,6 +139,24 @@ def block_mean(image: torch.Tensor, scale: int) -> torch.Tensor:
     return F.avg_pool2d(x, s)[0].permute(1, 2, 0)
 
 
+def block_centres(H: int, W: int, scale: int) -> torch.Tensor:
+    """Row-major indices [H/s * W/s] of the full-res pixel at the centre of each s x s block
+    (row and column ``s // 2`` inside it), in the low-res image's order."""
+    s = _check_scale(scale)
+    rows = torch.arange(s // 2, H, s)
+    cols = torch.arange(s // 2, W, s)
+    return (rows[:, None] * W + cols[None, :]).reshape(-1)
+
+
+def neural_rgb(
+    neural: NeuralRenderer, low_rgb: torch.Tensor, features: torch.Tensor, h: int, w: int
+) -> torch.Tensor:
+    """The neural renderer on one low-res frame: low_rgb [h*w, 3] (composited colour) and
+    features [h*w, C] (weight-summed M(x)), C + 3 = ``neural.in_dim`` -> RGB [s h, s w, 3]."""
+    image = torch.cat([low_rgb.reshape(h * w, 3), features.reshape(h * w, -1)], dim=-1)
+    return neural(image.reshape(h, w, -1), channels_last=True)
+
+
 def render_neural(
     volume,
     neural: NeuralRenderer,
@@ -156,9 +182,7 @@ def render_neural(
     if isinstance(bg, torch.Tensor) and bg.dim() == 3:
         bg = block_mean(bg, neural.scale).reshape(h * w, -1)
     res = volume.render_rays(rays_o, rays_d, bg, training=training, extras=(feature,), field=field)
-    feats = res.extras[feature].reshape(h * w, -1)
-    image = torch.cat([res.rgb, feats], dim=-1).reshape(h, w, -1)
-    rgb = neural(image, channels_last=True)
+    rgb = neural_rgb(neural, res.rgb, res.extras[feature], h, w)
     return {
         "rgb": rgb,
         "low_rgb": res.rgb.reshape(h, w, 3),

@@ -43,7 +43,7 @@ __all__ = [
 CONFIG_DIR = Path(str(resources.files("lokitalk_plugins"))) / "configs"
 _SEARCH_PATH_ADDED = False
 # the packaged configs that choose a backbone (TalkingHeadSystem.model); the others include one
-BACKBONE_CONFIGS = ("rad_nerf.gin", "er_nerf.gin")
+BACKBONE_CONFIGS = ("rad_nerf.gin", "er_nerf.gin", "dhnerf.gin")
 
 
 class ConfigError(UserError, ValueError):

@@ -62,8 +62,8 @@ def test_weight_from_gin():
     try:
         parse_config_files(["configs/velocity.gin"])
         assert gin.query_parameter("velocity_loss.weight") == 10.0
+        assert fn(pred, zero, zero, zero).item() == pytest.approx(2.5, abs=1e-6)  # squared
+        parse_config_files(["configs/velocity.gin"], ["velocity_loss.squared = False"])
         assert fn(pred, zero, zero, zero).item() == pytest.approx(5.0, abs=1e-5)
-        parse_config_files(["configs/velocity.gin"], ["velocity_loss.squared = True"])
-        assert fn(pred, zero, zero, zero).item() == pytest.approx(2.5, abs=1e-6)
     finally:
         gin.clear_config()

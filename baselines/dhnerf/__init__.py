@@ -1,0 +1,16 @@
+"""The Disentangling Head NeRF (§3.2-3.3): per-frame disentangled codes, their extractor
+pre-trained on exact studio pairs, and the field D_θ(x, v, P_cam, C, F_lip) = (σ, M)."""
+
+from .extractor import CodeExtractor, pair_info_nce, pair_masks, pretrain_extractor
+from .network import CodeSizeError, DHNeRF
+from .pretrain import studio_code_extractor
+
+__all__ = [
+    "CodeExtractor",
+    "CodeSizeError",
+    "DHNeRF",
+    "pair_info_nce",
+    "pair_masks",
+    "pretrain_extractor",
+    "studio_code_extractor",
+]

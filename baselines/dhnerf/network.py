@@ -1,0 +1,214 @@
+"""The Disentangling Head NeRF (§3.2-3.3) as a backbone of the pipeline.
+
+    D_θ(x, v, P_cam, C, F_lip) = (σ(x), M(x))                                   (eq. 1)
+    h = sigma_net([enc(x), C_id, C_ex, F_lip]);  σ = exp(h_0);  M = h_1:  (feature_dim)
+    rgb = sigmoid(color_net([SH(v), M, C_al, C_ill]))
+
+P_cam is the frame's camera: it enters through the rays. C = (C_id, C_ex, C_al, C_ill) are
+per-frame learnable codes (``codes_<k>`` [ind_num, d_k]), initialised from a pre-trained
+``CodeExtractor`` on each training frame at "prepare", whose outputs are also the referential
+codes C̄ of L_dis (eq. 6; ``reference_<k>``). F_lip is the audio condition (``encode_audio``:
+the audio network with attention over the 8 windows, or a trained lip-sync module's audio
+branch, frozen); ``lip_sync=False`` drops it (the ablation without the lip-sync module).
+The model's own loss term is λ_dis L_dis ("dhnerf_dis"); the pipeline adds the
+photometric term (λ_rec 1) and, with configs/velocity.gin, λ_v L_v; M is the feature
+configs/neural_renderer.gin upsamples (``neural_feature = 'geo_feat'``). The perceptual part
+of L_rec needs VGG16 weights, which are not on this machine: it is not trained (n/a).
+
+At test time (index None) the code is the mean of the training frames' codes: expression
+then comes from F_lip alone.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from lokitalk_plugins.encoding import GridEncoder, SHEncoder
+from lokitalk_plugins.errors import OptionError, UserError
+from lokitalk_plugins.layers import MLP, trunc_exp
+from lokitalk_plugins.losses import CODE_NAMES, LAMBDA_DIS, disentangle_loss
+from lokitalk_plugins.pipeline import TrainingCallback
+
+from ..common import TalkingHeadBase, attach_occupancy_grid
+from ..groups import original_param_groups
+
+__all__ = ["DHNeRF", "CodeSizeError"]
+
+
+class CodeSizeError(UserError, ValueError):
+    """A checkpoint's codes have other sizes than the model's."""
+
+
+class DHNeRF(TalkingHeadBase):
+    """The disentangled head NeRF. audio_in_dim: K of the feature windows; audio_dim: F_lip
+    size (32, the lip-sync module's); ind_num: frames with codes; id_dim, ex_dim, al_dim,
+    ill_dim: code sizes (the extractor's); feature_dim: M(x); extractor: a pre-trained
+    ``CodeExtractor`` (None: random codes and no L_dis); lipsync: a trained lip-sync module
+    whose ``feature(windows)`` is F_lip (frozen), else the own audio network; lambda_dis:
+    λ_dis (5; 0 = the ablation without the disentangling loss); dis_weights: λ_k of eq. 6.
+    """
+
+    ray_extras: tuple[str, ...] = ()
+    torso_condition = "pose"
+    audio_window = 8  # frames of audio windows F_lip attends over
+
+    def __init__(
+        self,
+        audio_in_dim: int = 32,
+        audio_dim: int = 32,
+        ind_num: int = 10000,
+        id_dim: int = 16,
+        ex_dim: int = 16,
+        al_dim: int = 8,
+        ill_dim: int = 8,
+        feature_dim: int = 64,
+        grid_size: int = 128,
+        bound: float = 1.0,
+        encoder_backend: str = "auto",
+        lip_sync: bool = True,
+        extractor: nn.Module | None = None,
+        lipsync: nn.Module | None = None,
+        lambda_dis: float = LAMBDA_DIS,
+        dis_weights: dict | None = None,
+    ):
+        super().__init__(audio_in_dim, audio_dim, 2, ind_num, 0, 0, False, bound, False)
+        self.dims = dict(zip(CODE_NAMES, (int(id_dim), int(ex_dim), int(al_dim), int(ill_dim))))
+        self.ind_num, self.lip_sync, self.lambda_dis = int(ind_num), bool(lip_sync), lambda_dis
+        self.dis_weights = dict(dis_weights or {})
+        for k, d in self.dims.items():
+            self.register_parameter(f"codes_{k}", nn.Parameter(torch.randn(ind_num, d) * 0.1))
+            self.register_buffer(f"reference_{k}", torch.zeros(ind_num, d))
+        self.register_buffer("coded_frames", torch.zeros((), dtype=torch.long))
+        self.encoder = GridEncoder(
+            input_dim=3, num_levels=16, level_dim=2, base_resolution=16, log2_hashmap_size=16,
+            desired_resolution=2048 * bound, gridtype="tiled", bound=bound,
+            backend=encoder_backend,
+        )  # fmt: skip
+        lip = audio_dim if self.lip_sync else 0
+        geo_in = self.encoder.output_dim + self.dims["id"] + self.dims["ex"] + lip
+        self.sigma_net = MLP(geo_in, 1 + feature_dim, 64, 3)
+        self.encoder_dir = SHEncoder(degree=4)
+        col_in = self.encoder_dir.output_dim + feature_dim + self.dims["al"] + self.dims["ill"]
+        self.color_net = MLP(col_in, 3, 64, 2)
+        attach_occupancy_grid(self, grid_size, False, bound)
+        if extractor is not None and dict(extractor.dims) != self.dims:
+            raise OptionError(
+                f"DHNeRF codes {self.dims} differ from the extractor's {dict(extractor.dims)}: "
+                "set id_dim, ex_dim, al_dim and ill_dim to the extractor's sizes"
+            )
+        self.extractor, self.lipsync = extractor, lipsync
+        for frozen in (extractor, lipsync):
+            for p in frozen.parameters() if frozen is not None else ():
+                p.requires_grad_(False)
+        self._register_load_state_dict_pre_hook(self._check_code_sizes)
+
+    # --- codes ------------------------------------------------------------------------
+    def codes(self, index: int | None) -> dict[str, torch.Tensor]:
+        """{k: [1, d_k]}: frame ``index``'s codes, or (None) the mean over the coded frames."""
+        n = int(self.coded_frames)
+        out = {}
+        for k in CODE_NAMES:
+            table = getattr(self, f"codes_{k}")
+            row = table[int(index)] if index is not None else table[: max(n, 1)].mean(0)
+            out[k] = row.unsqueeze(0)
+        return out
+
+    def individual_code(self, index: int | None, torso: bool = False) -> torch.Tensor:
+        """[1, I] = [C_id, C_ex, C_al, C_ill] of frame ``index`` (None: their mean)."""
+        return torch.cat([self.codes(index)[k] for k in CODE_NAMES], -1)
+
+    def split_code(self, code: torch.Tensor) -> dict[str, torch.Tensor]:
+        """[1 or N, I] -> {k: [1 or N, d_k]}."""
+        return dict(zip(CODE_NAMES, code.split(list(self.dims.values()), -1)))
+
+    # --- the field ------------------------------------------------------------------------
+    def encode_audio(self, windows):
+        """windows [B, 8, K, T] -> F_lip [B, audio_dim] (the lip-sync module's when given)."""
+        if self.lipsync is not None and windows is not None:
+            with torch.no_grad():
+                return self.lipsync.feature(windows)
+        return super().encode_audio(windows)
+
+    def encode_points(self, x: torch.Tensor) -> torch.Tensor:
+        """x [N, 3] in [-bound, bound] -> [N, 32]."""
+        return self.encoder(x, bound=self.bound)
+
+    def density(self, enc_x, enc_a, eye, code=None) -> dict[str, torch.Tensor]:
+        """enc_x [N, 32], enc_a (F_lip) [1, A] or None, eye: unused (C_ex holds the eyes),
+        code [1, I] (None: the mean code) -> sigma [N], geo_feat (M) [N, feature_dim]."""
+        n = enc_x.shape[0]
+        c = self.split_code(self.individual_code(None) if code is None else code)
+        parts = [enc_x, c["id"].expand(n, -1), c["ex"].expand(n, -1)]
+        if self.lip_sync:
+            f = enc_x.new_zeros(1, self.audio_dim) if enc_a is None else enc_a
+            parts.append(f.expand(n, -1))
+        h = self.sigma_net(torch.cat(parts, -1))
+        return {"sigma": trunc_exp(h[..., 0]), "geo_feat": h[..., 1:]}
+
+    def color(self, geo_feat, d, code) -> torch.Tensor:
+        """geo_feat [N, F], d [N, 3] unit, code [1, I] -> rgb [N, 3] in [0, 1]."""
+        n, c = geo_feat.shape[0], self.split_code(code)
+        h = [self.encoder_dir(d), geo_feat, c["al"].expand(n, -1), c["ill"].expand(n, -1)]
+        return torch.sigmoid(self.color_net(torch.cat(h, -1)))
+
+    def forward(self, x, d, enc_a, eye, code, pose=None) -> dict[str, torch.Tensor]:
+        """x, d [N, 3], enc_a [1, A], eye [1, 1], code [1, I] -> sigma [N], color [N, 3],
+        geo_feat [N, F] (eq. 1); pose: unused (the camera carries P_cam)."""
+        out = self.density(self.encode_points(x), enc_a, eye, code)
+        out["color"] = self.color(out["geo_feat"], d, code)
+        return out
+
+    def forward_torso(self, x, cond, c=None):
+        raise ValueError("DHNeRF has no torso field: train the head stage (train.stages)")
+
+    # --- what the pipeline asks -----------------------------------------------------------
+    def param_groups(self, stage: str) -> dict[str, list[nn.Parameter]]:
+        """Head and lips stages: grid (the hash tables), mlp (networks and the codes),
+        audio_att; the extractor and a lip-sync module stay frozen."""
+        frozen = {id(p) for m in (self.extractor, self.lipsync) if m is not None
+                  for p in m.parameters()}  # fmt: skip
+        groups = original_param_groups(self, stage)
+        return {g: [p for p in ps if id(p) not in frozen] for g, ps in groups.items()}
+
+    def loss_terms(self, result, batch, progress: float) -> dict[str, torch.Tensor]:
+        """λ_dis L_dis (eq. 6) of the batch's frame, once its references exist."""
+        if self.lambda_dis <= 0 or int(self.coded_frames) == 0:
+            return {}
+        i = int(batch.frame.index)
+        codes = {k: getattr(self, f"codes_{k}")[i] for k in CODE_NAMES}
+        refs = {k: getattr(self, f"reference_{k}")[i] for k in CODE_NAMES}
+        return {"dhnerf_dis": self.lambda_dis * disentangle_loss(codes, refs, self.dis_weights)}
+
+    def training_callbacks(self) -> list:
+        return [] if self.extractor is None else [TrainingCallback("prepare", self.init_codes)]
+
+    @torch.no_grad()
+    def init_codes(self, dataset, chunk: int = 64) -> None:
+        """C and C̄ of every training frame from the extractor (once: a resumed or later
+        stage keeps its trained codes)."""
+        n = len(dataset)
+        if n < self.audio_window:
+            raise UserError(
+                f"the clip has {n} training frames, shorter than the {self.audio_window}-frame "
+                "audio window F_lip reads: use a clip of at least that many frames"
+            )
+        if n > self.ind_num:
+            raise UserError(f"{n} training frames but DHNeRF.ind_num = {self.ind_num}: raise it")
+        if int(self.coded_frames) > 0:
+            return
+        for a in range(0, n, chunk):
+            images = torch.stack([dataset[i].image for i in range(a, min(n, a + chunk))])
+            for k, v in self.extractor(images.to(self.codes_id.device)).items():
+                getattr(self, f"codes_{k}")[a : a + len(v)] = v
+                getattr(self, f"reference_{k}")[a : a + len(v)] = v
+        self.coded_frames.fill_(n)
+
+    def _check_code_sizes(self, state, prefix, *args) -> None:
+        for k in CODE_NAMES:
+            saved, own = state.get(f"{prefix}codes_{k}"), getattr(self, f"codes_{k}")
+            if saved is not None and tuple(saved.shape) != tuple(own.shape):
+                raise CodeSizeError(
+                    f"the checkpoint's codes C_{k} are {list(saved.shape)} but this DHNeRF's "
+                    f"are {list(own.shape)}: set DHNeRF.ind_num and {k}_dim as in its run"
+                )

@@ -1,0 +1,143 @@
+"""The Disentangling Head NeRF's tables on the studio (with its lighting option on, so that
+illumination is a cause of its own): the methods of Table 1 and Table 2 as gin files +
+bindings, the shared assets (the code extractor, the lip-sync module), and the
+disentanglement probes (linear maps from each learned code to the studio's true factors).
+
+Table 1: RAD-NeRF, ER-NeRF, LokiTalk (RSDF on ER-NeRF with its loss, no ID-AKT pre-training)
+and the DH-NeRF, head stage only, same identity, steps, rays and seed. Table 2: the full
+DH-NeRF, without the lip-sync module (no F_lip input), without the disentangling loss
+(λ_dis 0). Every DH-NeRF row trains with the velocity loss (configs/velocity.gin), as eq. 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "PAPER1",
+    "PAPER2",
+    "assets",
+    "lit_studio",
+    "probe_codes",
+    "r2_probe",
+    "table1_methods",
+    "table2_methods",
+]
+
+# the paper's tables (PSNR, SSIM, FID, Sync score, LMD), on its real test videos
+PAPER1 = {
+    "Wav2lip": (29.03, 0.849, 70.938, 7.329, 3.875),
+    "LSP": (29.37, 0.917, 33.961, 5.039, 4.268),
+    "AD-NeRF": (29.97, 0.919, 33.281, 4.579, 4.266),
+    "Geneface": (30.14, 0.934, 29.286, 5.346, 3.571),
+    "Ours": (30.16, 0.937, 30.294, 5.236, 3.559),
+}
+PAPER2 = {
+    "full model": (30.16, 0.937, 30.294, 5.236, 3.559),
+    "w/o lip-sync module": (29.58, 0.916, 34.562, 4.593, 4.245),
+    "w/o disentangling loss": (29.31, 0.904, 35.732, 4.682, 3.958),
+}
+EXTRACTOR_STEPS = {"micro": 40, "quick": 200, "default": 300, "full": 300}
+LIPSYNC_STEPS = {"micro": 30, "quick": 300, "default": 300, "full": 300}
+
+
+def lit_studio(work: Path, prof: dict) -> Path:
+    """Studio identity 0 with the moving key light (written once, then reused)."""
+    from lokitalk_plugins.data.studio import write_identity
+
+    folder = Path(work) / f"studio_lit_{prof['size']}px_{prof['seconds']:.0f}s" / "id000"
+    if not (folder / "transforms_val.json").exists():
+        write_identity(folder, identity=0, seconds=prof["seconds"], size=prof["size"], seed=0,
+                       lighting=True)  # fmt: skip
+    return folder
+
+
+def assets(work: Path, profile: str, data: Path) -> dict:
+    """The code extractor (pre-trained once per profile on studio identities 1-4) and, when
+    the clip is long enough for its N = 10 negatives, the lip-sync module; -> {"extractor":
+    path, "lipsync": path or None, "notes": [...]}."""
+    from lokitalk_plugins.baselines.dhnerf import studio_code_extractor
+    from lokitalk_plugins.train.lipsync import train_lipsync
+
+    work.mkdir(parents=True, exist_ok=True)
+    extractor = work / f"dhnerf_extractor_{profile}.pt"
+    studio_code_extractor(path=str(extractor), steps=EXTRACTOR_STEPS[profile])
+    lipsync, notes = work / f"dhnerf_lipsync_{profile}.pt", []
+    if not lipsync.exists():
+        try:
+            train_lipsync(data, lipsync, steps=LIPSYNC_STEPS[profile], progress=False)
+        except ValueError as e:  # a clip too short for the module's negatives
+            notes.append(f"lip-sync module not trained ({e}); F_lip: the model's audio network")
+            lipsync = None
+    return {"extractor": str(extractor), "lipsync": lipsync and str(lipsync), "notes": notes}
+
+
+def _common(prof: dict) -> list[str]:
+    return [
+        f"head/Trainer.steps = {prof['head']}", f"TalkingHeadSystem.num_rays = {prof['rays']}",
+        "train.stages = ('head',)", "Trainer.val_every = 1000000", "Trainer.ckpt_every = 1000000",
+        f"Trainer.log_every = {max(1, prof['head'] // 40)}",
+    ]  # fmt: skip
+
+
+def _dhnerf(name: str, prof: dict, a: dict, extra: list[str]) -> dict:
+    bindings = _common(prof) + [f"studio_code_extractor.path = '{a['extractor']}'"]
+    if a["lipsync"]:
+        bindings += ["DHNeRF.lipsync = @load_lipsync()", f"load_lipsync.path = '{a['lipsync']}'"]
+    return {"name": name, "configs": ["configs/dhnerf.gin", "configs/velocity.gin"],
+            "bindings": bindings + extra}  # fmt: skip
+
+
+def table1_methods(prof: dict, a: dict) -> list[dict]:
+    quick = ["configs/studio_quick.gin"]
+    return [
+        {"name": "RAD-NeRF", "configs": ["configs/rad_nerf.gin", *quick],
+         "bindings": _common(prof)},
+        {"name": "ER-NeRF", "configs": ["configs/er_nerf.gin", *quick],
+         "bindings": _common(prof)},
+        {"name": "LokiTalk (RSDF)", "configs": ["configs/er_nerf_odr.gin", *quick],
+         "bindings": _common(prof)},
+        _dhnerf("DH-NeRF", prof, a, []),
+    ]  # fmt: skip
+
+
+def table2_methods(prof: dict, a: dict) -> list[dict]:
+    return [
+        _dhnerf("full model", prof, a, []),
+        _dhnerf("w/o lip-sync module", prof, a, ["DHNeRF.lip_sync = False"]),
+        _dhnerf("w/o disentangling loss", prof, a, ["DHNeRF.lambda_dis = 0.0"]),
+    ]
+
+
+def r2_probe(x: np.ndarray, y: np.ndarray, fit: np.ndarray, ridge: float = 1.0) -> float:
+    """R² (mean over the columns of y) on the frames not in ``fit`` of a ridge linear map
+    x [F, d] -> y [F, t] fitted on the frames in ``fit`` (bool [F]); x is standardised with
+    the fitted frames' mean and spread first, so ``ridge`` (λ of ‖w‖²) has one scale for
+    every code, and a code of more dimensions than fitted frames does not interpolate noise."""
+    mu, sd = x[fit].mean(0), x[fit].std(0) + 1e-8
+    xs = (x - mu) / sd
+    xa = np.concatenate([xs, np.ones((len(x), 1))], 1)
+    a, b = xa[fit], y[fit]
+    reg = ridge * np.eye(a.shape[1])
+    reg[-1, -1] = 0.0  # the intercept is not shrunk
+    w = np.linalg.solve(a.T @ a + reg, a.T @ b)
+    pred, held = xa[~fit] @ w, y[~fit]
+    ss_res = ((held - pred) ** 2).sum(0)
+    ss_tot = ((held - held.mean(0)) ** 2).sum(0)
+    return float(np.mean(1 - ss_res / np.maximum(ss_tot, 1e-12)))
+
+
+def probe_codes(codes: dict, truth, img_ids: np.ndarray, held_out: float = 0.3) -> dict:
+    """R² of each code -> expression (jaw, lip width, eye closure) and -> light (direction,
+    intensity), fitted on the first training frames and measured on the last ``held_out`` of
+    them: one block, so that no held-out frame has a fitted neighbour (interleaved frames let
+    any code that drifts smoothly with time "predict" the slow light track; on a 1 s micro
+    clip the block has too little spread for R² to mean anything).
+    codes: name -> [F, d] of the training frames img_ids [F]."""
+    expr = np.stack([truth.jaw, truth.lip_width, truth.eye_closure], 1)[img_ids]
+    light = np.concatenate([truth.light_dir, truth.light_intensity[:, None]], 1)[img_ids]
+    fit = np.arange(len(img_ids)) < int(round(len(img_ids) * (1 - held_out)))
+    return {k: {"expression": r2_probe(c, expr, fit), "light": r2_probe(c, light, fit)}
+            for k, c in codes.items()}  # fmt: skip

@@ -1,0 +1,169 @@
+"""The runner of ``benchmarks/run.py dhnerf-table1`` and ``dhnerf-table2``: train the methods
+of :mod:`.dhnerf` on the lit studio identity, measure them, probe the DH-NeRF codes, and write
+``<out>/<table>[_<profile>].json`` + ``.md`` + plots (curves, bars, a frame strip and, for the
+DH-NeRF, a code-traversal strip)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .common import commit, fmt, machine, peak_rss_mb, write_report
+
+__all__ = ["run_dhnerf"]
+
+METRICS = ("psnr", "ssim", "lmd", "mouth_error", "lip_sync")
+NA = {
+    "fid": "n/a: no Inception-v3 weights on this machine",
+    "sync_offset": "n/a: the SyncNet-style measure (issue 14b, metrics/sync.py) is not on this "
+    "branch; lip_sync is the studio's mouth-opening vs true jaw correlation",
+    "perceptual": "L_rec is photometric only: no VGG16 weights on this machine",
+}
+TARGETS = {"ex_expression": 0.8, "ill_light": 0.8, "leakage": 0.1}
+
+
+def _probes(row: dict, data: Path) -> dict:
+    from lokitalk_plugins.commands.workspace import load_system
+    from lokitalk_plugins.data import TalkingHeadFolder
+    from lokitalk_plugins.data.studio import load_truth
+    from lokitalk_plugins.losses import CODE_NAMES
+
+    from .dhnerf import probe_codes
+
+    model = load_system(Path(row["workspace"]))[0].model
+    n = int(model.coded_frames)
+    ids = np.asarray(TalkingHeadFolder(data, split="train", progress=False).img_ids)[:n]
+    truth = load_truth(data)
+    get = lambda p: {k: getattr(model, f"{p}_{k}")[:n].detach().numpy() for k in CODE_NAMES}  # noqa: E731
+    learned, ref = probe_codes(get("codes"), truth, ids), probe_codes(get("reference"), truth, ids)
+    leak = max(learned[k][t] for k in ("id", "al") for t in ("expression", "light"))
+    return {"learned": learned, "extractor": ref, "leakage": leak,
+            "meets": {"ex_expression": learned["ex"]["expression"] >= TARGETS["ex_expression"],
+                      "ill_light": learned["ill"]["light"] >= TARGETS["ill_light"],
+                      "leakage": leak <= TARGETS["leakage"]}}  # fmt: skip
+
+
+def _traversal(row: dict, data: Path, path: Path, steps: int = 5) -> Path:
+    """One val frame's camera and audio, C_ex taken from training frames at jaw quantiles,
+    the other codes fixed (frame 0's): one code varied."""
+    import torch
+
+    from lokitalk_plugins.commands.workspace import load_system
+    from lokitalk_plugins.data import TalkingHeadFolder
+    from lokitalk_plugins.data.studio import load_truth
+
+    from .plots import frame_strip
+
+    system = load_system(Path(row["workspace"]))[0]
+    m = system.model
+    train = TalkingHeadFolder(data, split="train", progress=False)
+    jaw = load_truth(data).jaw[np.asarray(train.img_ids)[: int(m.coded_frames)]]
+    picks = np.argsort(jaw)[np.linspace(0, len(jaw) - 1, steps).round().astype(int)]
+    frame = TalkingHeadFolder(data, split="val", background="bc", progress=False)[0]
+    enc_a = m.encode_audio(frame.audio[None].float())
+    cols = []
+    with torch.no_grad():
+        for i in picks:
+            c = m.codes(0)
+            c["ex"] = m.codes(int(i))["ex"]
+            code = torch.cat([c[k] for k in ("id", "ex", "al", "ill")], -1)
+            res = system.renderer.render_image(
+                lambda x, d, code=code: m(x, d, enc_a, None, code), frame.c2w,
+                frame.intrinsics.tolist(), frame.H, frame.W, frame.background, progress=False,
+            )  # fmt: skip
+            cols.append((f"C_ex of jaw {jaw[i]:.2f}", res.rgb.numpy()))
+    return frame_strip(cols, path, "code traversal: C_ex varied, C_id, C_al, C_ill fixed")
+
+
+def _row(cells) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def _markdown(report: dict) -> str:
+    paper, p = report["paper"], report["settings"]
+    lines = [
+        f"# Disentangling Head NeRF {report['table']} on the lit studio "
+        f"({report['profile']} profile)",
+        "",
+        f"`{report['command']}` at commit `{report['commit'][:12]}`; {p['size']} px, "
+        f"{p['seconds']:.0f} s, {p['head']} head steps of {p['rays']} rays.",
+        "",
+        _row(["method", "PSNR", "SSIM", "LMD", "mouth err", "lip sync r", "FID"]),
+        _row(["---"] * 7),
+    ]
+    for r in report["results"]:
+        m = r["metrics"]
+        lines.append(_row([r["method"], *(fmt(m.get(k), 3) for k in METRICS), "n/a"]))
+    lines += [
+        "",
+        "The paper (real videos):",
+        "",
+        _row(["method", "PSNR", "SSIM", "FID", "Sync", "LMD"]),
+        _row(["---"] * 6),
+    ]
+    lines += [_row([k, *vals]) for k, vals in paper.items()]
+    for r in (r for r in report["results"] if "probes" in r):
+        pr = r["probes"]
+        lines += ["", f"Probes of {r['method']} (R² on held-out training frames; targets "
+                  "C_ex, C_ill >= 0.8, leakage <= 0.1):", "",
+                  _row(["code", "C -> expression", "C -> light", "C̄ -> expression",
+                        "C̄ -> light"]), _row(["---"] * 5)]  # fmt: skip
+        for k, v in pr["learned"].items():
+            e = pr["extractor"][k]
+            lines.append(_row([f"C_{k}", *(fmt(x[t], 3) for x in (v, e)
+                                            for t in ("expression", "light"))]))  # fmt: skip
+    rows = {r["method"]: r["metrics"] for r in report["results"]}
+    if "full model" in rows:  # the paper's direction: the full model above both ablations
+        for k in ("psnr", "lip_sync"):
+            full, others = rows["full model"].get(k), [m.get(k) for n, m in rows.items()
+                                                       if n != "full model"]  # fmt: skip
+            known = full is not None and None not in others
+            above = known and all(full > o for o in others)
+            lines.append(f"- full model above both ablations in {k}: "
+                         f"{('yes' if above else 'no') if known else 'n/a'}")  # fmt: skip
+    lines += ["", *(f"- {k}: {v}" for k, v in report["notes"].items()), ""]
+    return "\n".join(lines)
+
+
+def run_dhnerf(args, prof: dict, out: Path, table: str) -> dict:
+    from . import dhnerf
+    from .plots import bar_chart, training_curves
+    from .table2 import frames_side_by_side
+    from .workers import run_methods
+
+    work = Path(args.work)
+    data = dhnerf.lit_studio(work, prof)
+    a = dhnerf.assets(work / "dhnerf", args.profile, data)
+    build = dhnerf.table1_methods if table == "dhnerf-table1" else dhnerf.table2_methods
+    start, sha = time.perf_counter(), commit()
+    rows = run_methods(build(prof, a), data, work / f"{table}_{args.profile}",
+                       parallel=args.parallel, truth=True)  # fmt: skip
+    stem = table.replace("-", "_") + ("" if args.profile == "default" else f"_{args.profile}")
+    files = {}
+    for r in rows:
+        r["metrics"] = {k: r["eval"].get(k) for k in METRICS}
+        if "configs/dhnerf.gin" in r["configs"]:
+            r["probes"] = _probes(r, data)
+    dh = next(r for r in rows if "probes" in r)
+    files["traversal"] = _traversal(dh, data, out / f"{stem}_traversal.png").name
+    curves = training_curves(rows, out / f"{stem}_curves.png")
+    files["curves"] = curves.name if curves else None
+    bars = [("psnr", "PSNR (dB)"), ("lip_sync", "lip sync r"), ("mouth_error", "mouth error")]
+    files["bars"] = bar_chart(rows, bars, out / f"{stem}_bars.png", table).name
+    files["frames"] = frames_side_by_side(rows, data, out / f"{stem}_frames.png").name
+    report = {
+        "table": table, "command": " ".join(["python", "benchmarks/run.py"] + sys.argv[1:]),
+        "profile": args.profile, "settings": prof, "seed": 0, "data": str(data),
+        "commit": sha, "machine": machine(1, args.parallel),
+        "wall_seconds": time.perf_counter() - start, "peak_rss_mb_harness": peak_rss_mb(),
+        "paper": dhnerf.PAPER1 if table == "dhnerf-table1" else dhnerf.PAPER2,
+        "notes": dict(NA, **{f"asset_{i}": n for i, n in enumerate(a["notes"])}),
+        "assets": a, "files": files, "results": rows,
+    }  # fmt: skip
+    md = _markdown(report)
+    write_report(report, md, out, stem)
+    print(md)
+    return report

@@ -1,0 +1,140 @@
+"""The Disentangling Head NeRF's neural renderer as a speed plug-in, side by side in one run:
+full-resolution volume rendering vs rays at 1/4 resolution upsampled by the 2D neural
+renderer (configs/neural_renderer.gin), the same backbone, data, steps and seed.
+
+    python benchmarks/neural_renderer.py --profile micro --out /tmp/nr   # a check (minutes)
+    python benchmarks/neural_renderer.py --profile quick
+    python benchmarks/neural_renderer.py --backbone er_nerf              # default profile
+
+Each arm trains the head stage of studio identity 0 through ``lokitalk``'s pipeline
+(configs/<backbone>.gin + configs/studio_quick.gin [+ configs/neural_renderer.gin]), one at a
+time so that neither renders while the other trains, then renders the val split:
+FPS of ``render_frame`` (wall clock) and PSNR / SSIM against the studio's frames.
+The issue's target: at 1/4 resolution at least 4x the FPS, within 1 dB PSNR.
+
+Writes <out>/neural_renderer[_<profile>][_<backbone>].json (settings, commit, machine, both
+rows) and .md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness.common import (  # noqa: E402
+    RESULTS,
+    commit,
+    fmt,
+    machine,
+    studio_identity,
+    write_report,
+)
+from harness.workers import run_methods  # noqa: E402
+
+__all__ = ["PROFILES", "main", "methods", "summarise"]
+
+PROFILES = {
+    "micro": dict(size=32, seconds=1.0, steps=40, rays=256, grid=32),
+    "quick": dict(size=64, seconds=4.0, steps=600, rays=1024, grid=64),
+    "default": dict(size=128, seconds=20.0, steps=4000, rays=2048, grid=64),
+}
+SPEEDUP_TARGET, PSNR_TOLERANCE_DB = 4.0, 1.0
+NAMES = {"RAD-NeRF": "rad_nerf", "ER-NeRF": "er_nerf"}
+
+
+def methods(backbone: str, profile: dict) -> list[dict]:
+    """The two arms: gin files and bindings of the same backbone, with and without the
+    neural renderer."""
+    cls = {"rad_nerf": "RADNeRF", "er_nerf": "ERNeRF"}[backbone]
+    steps = profile["steps"]
+    bindings = [
+        f"head/Trainer.steps = {steps}", f"Trainer.val_every = {steps}",
+        f"Trainer.ckpt_every = {steps}", f"Trainer.log_every = {max(1, steps // 10)}",
+        f"TalkingHeadSystem.num_rays = {profile['rays']}", f"{cls}.grid_size = {profile['grid']}",
+        "train.stages = ('head',)",
+    ]  # fmt: skip
+    base = [f"configs/{backbone}.gin", "configs/studio_quick.gin"]
+    return [
+        {"name": "volume rendering, full resolution", "configs": base, "bindings": bindings},
+        {"name": "neural renderer, 1/4 resolution",
+         "configs": [*base, "configs/neural_renderer.gin"], "bindings": bindings},
+    ]  # fmt: skip
+
+
+def summarise(rows: list[dict]) -> dict:
+    """Speed-up (FPS ratio) and PSNR difference of the neural arm against the volume arm,
+    with the issue's targets."""
+    volume, neural = (r["eval"] for r in rows)
+    speedup = neural["fps"] / volume["fps"]
+    drop = volume["psnr"] - neural["psnr"]
+    return {
+        "speedup": speedup,
+        "psnr_drop_db": drop,
+        "speedup_target": SPEEDUP_TARGET,
+        "psnr_tolerance_db": PSNR_TOLERANCE_DB,
+        "meets_speedup": speedup >= SPEEDUP_TARGET,
+        "meets_psnr": drop <= PSNR_TOLERANCE_DB,
+    }
+
+
+def markdown(report: dict) -> str:
+    s = report["summary"]
+    lines = [
+        f"# Neural renderer vs volume rendering ({report['backbone']}, {report['profile']})",
+        "",
+        "| method | PSNR (dB) | SSIM | FPS | parameters |",
+        "|---|---|---|---|---|",
+    ]
+    for row in report["rows"]:
+        e = row["eval"]
+        lines.append(f"| {row['method']} | {fmt(e['psnr'])} | {fmt(e['ssim'], 3)} | "
+                     f"{fmt(e['fps'])} | {e['parameters']} |")  # fmt: skip
+    lines += [
+        "",
+        f"Speed-up {fmt(s['speedup'])}x (target >= {SPEEDUP_TARGET}x: "
+        f"{'met' if s['meets_speedup'] else 'not met'}); PSNR drop {fmt(s['psnr_drop_db'])} dB "
+        f"(target <= {PSNR_TOLERANCE_DB} dB: {'met' if s['meets_psnr'] else 'not met'}).",
+        "",
+        f"Machine: {report['machine']['processor']}, {report['machine']['cpu_count']} CPUs, "
+        f"torch {report['machine']['torch']}; commit {report['commit']}. FPS is wall clock on "
+        "this machine, val split, one thread.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--profile", choices=list(PROFILES), default="default")
+    ap.add_argument("--backbone", choices=sorted(NAMES.values()), default="rad_nerf")
+    ap.add_argument("--out", default=str(RESULTS), help="where the JSON and markdown go")
+    ap.add_argument("--work", default=None, help="studio data and workspaces (default: temp)")
+    args = ap.parse_args(argv)
+    profile = PROFILES[args.profile]
+    work = Path(args.work or tempfile.mkdtemp(prefix="neural_renderer_"))
+    data = studio_identity(work, 0, profile["size"], profile["seconds"])
+    rows = run_methods(methods(args.backbone, profile), data, work / "runs", parallel=1)
+    report = {
+        "benchmark": "neural_renderer",
+        "backbone": args.backbone,
+        "profile": args.profile,
+        "settings": profile,
+        "commit": commit(),
+        "machine": machine(threads_per_job=1, jobs_in_parallel=1),
+        "rows": rows,
+        "summary": summarise(rows),
+    }
+    stem = "neural_renderer" + ("" if args.profile == "default" else f"_{args.profile}")
+    stem += "" if args.backbone == "rad_nerf" else f"_{args.backbone}"
+    js, md = write_report(report, markdown(report), Path(args.out), stem)
+    print(markdown(report))
+    print(f"wrote {js} and {md}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

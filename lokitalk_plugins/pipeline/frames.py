@@ -1,0 +1,139 @@
+"""The head stage's step with the Disentangling Head NeRF's plug-ins: the velocity loss on
+consecutive frames (eq. 7) and the 2D neural renderer (§3.2).
+
+- Velocity (``TalkingHeadSystem.velocity = @velocity_loss``): the step renders the pair of
+  consecutive frames the trainer's frame belongs to (``data.consecutive.consecutive_pair``:
+  j−1 and j, or j and j+1 at a clip's first frame) at the SAME pixels, each through its own
+  camera and conditioning; the colour and alpha terms are the means over the two frames, the
+  velocity term is ``velocity(rgb_j, rgb_{j−1}, gt_j, gt_{j−1})`` (already weighted by λ_v).
+- Neural renderer (``TalkingHeadSystem.neural_renderer = @NeuralRenderer()``): rays are cast
+  at 1/s of the image (one per s x s block), the field's feature (``neural_feature``, the
+  backbones' 64-d ``geo_feat``) is weight-summed per ray beside the colour, and the 2D module
+  upsamples [colour, feature] to the whole H x W frame, on which the colour loss is taken.
+  The model's own terms see the low-res result with the full-res pixel at each block's centre
+  (``render.block_centres``) as their rays.
+
+Both together: the whole frames j−1 and j through the neural renderer. The model's own
+``loss_terms`` are taken on the trainer's frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from lokitalk_plugins.data.consecutive import consecutive_pair, consecutive_rays_at
+from lokitalk_plugins.data.sampling import RayBatch, rays_at
+from lokitalk_plugins.losses import alpha_entropy
+from lokitalk_plugins.render import (
+    block_centres,
+    block_mean,
+    low_res_camera,
+    low_res_rays,
+    neural_rgb,
+)
+from lokitalk_plugins.train.system import StepOutput
+
+from .objective import colour_loss, eq12_loss
+from .protocol import TrainBatch
+
+__all__ = ["Rendered", "frames_step", "neural_frame", "render_training"]
+
+
+@dataclass
+class Rendered:
+    """One frame of the step: ``rgb`` [R, 3] the image compared with ``rays.rgb`` [R, 3];
+    ``result`` the volume renderer's RenderResult; ``loss_rays`` the RayBatch the model's
+    terms see (``rays`` itself, or the block centres with a neural renderer)."""
+
+    frame: object
+    rays: RayBatch
+    rgb: torch.Tensor
+    result: object
+    loss_rays: RayBatch
+
+
+def _pair(system, frame) -> list:
+    dataset = system.dataset
+    if dataset is None:
+        raise RuntimeError(
+            "the velocity loss needs the training frames: call TalkingHeadSystem.prepare(dataset)"
+        )
+    j0, j1 = consecutive_pair(dataset.img_ids, int(frame.index))
+    return [frame if j == frame.index else dataset[j] for j in (j0, j1)]
+
+
+def render_training(system, frame, rays: RayBatch, generator) -> Rendered:
+    """Render ``rays`` of ``frame`` with gradients: through the volume renderer at those
+    pixels, or (neural renderer) the whole frame at 1/s upsampled, ``rays`` all its pixels."""
+    model, field = system.model, system.field(frame, True, generator)
+    neural = system.neural_renderer
+    if neural is None:
+        o, d = model.camera_offset(rays.rays_o, rays.rays_d, frame.index)
+        res = system.renderer.render_rays(o, d, rays.background, training=True,
+                                          extras=model.ray_extras, field=field)  # fmt: skip
+        return Rendered(frame, rays, res.rgb, res, rays)
+    H, W, s = frame.H, frame.W, neural.scale
+    o, d, (h, w) = low_res_rays(frame.c2w, frame.intrinsics.tolist(), H, W, s)
+    o, d = model.camera_offset(o, d, frame.index)
+    bg = block_mean(frame.background, s).reshape(h * w, 3)
+    extras = (*model.ray_extras, system.neural_feature)
+    res = system.renderer.render_rays(o, d, bg, training=True, extras=extras, field=field)
+    rgb = neural_rgb(neural, res.rgb, res.extras[system.neural_feature], h, w)
+    return Rendered(frame, rays, rgb.reshape(-1, 3), res, rays_at(frame, block_centres(H, W, s)))
+
+
+def frames_step(system, frame, step: int, total_steps: int, generator) -> StepOutput:
+    """The head-stage step with velocity and/or the neural renderer (see the module doc)."""
+    frames = [frame] if system.velocity is None else _pair(system, frame)
+    H, W = frame.H, frame.W
+    if system.neural_renderer is not None:
+        pixels, shape = torch.arange(H * W), (H, W)
+    else:
+        pixels = torch.randperm(H * W, generator=generator)[: min(system.num_rays, H * W)]
+        shape = None
+    if len(frames) == 2:
+        ray_sets = consecutive_rays_at(frames[0], frames[1], pixels, shape)
+    else:
+        ray_sets = (rays_at(frame, pixels, shape),)
+    parts = [render_training(system, f, r, generator) for f, r in zip(frames, ray_sets)]
+    own = next(p for p in parts if p.frame is frame)
+    losses = [colour_loss(p.rgb, p.rays.rgb, p.rays.masks, system.region_weights) for p in parts]
+    color = torch.stack([c for c, _ in losses]).mean()
+    alpha = torch.stack([alpha_entropy(p.result.weights_sum).mean() for p in parts]).mean()
+    batch = TrainBatch(rays=own.loss_rays, frame=frame)
+    model_terms = system.model.loss_terms(own.result, batch, step / total_steps)
+    velocity = None
+    if system.velocity is not None:
+        prev, cur = parts
+        velocity = system.velocity(cur.rgb, prev.rgb, cur.rays.rgb, prev.rays.rgb)
+    loss, terms = eq12_loss(color, alpha, None, model_terms, system.entropy_weight,
+                            velocity=velocity)  # fmt: skip
+    logs = {k: float(v.detach()) for k, v in terms.items() if k not in ("color", "alpha")}
+    mse = losses[parts.index(own)][1]
+    logs["psnr"] = float(-10 * torch.log10(mse.mean().detach().clamp_min(1e-10)))
+    rays_n = sum(p.result.weights_sum.numel() for p in parts)
+    system.model.grid.record_samples(step, rays_n, sum(p.result.weights.numel() for p in parts))
+    logs["loss"] = float(loss.detach())
+    return StepOutput(loss=loss, logs=logs)
+
+
+@torch.no_grad()
+def neural_frame(system, frame, bg) -> dict[str, torch.Tensor]:
+    """Inference through the neural renderer: bg [H, W, 3] -> {"rgb" [H, W, 3], "depth",
+    "alpha" [H, W] (the low-res ones, repeated over each s x s block)}."""
+    neural, H, W = system.neural_renderer, frame.H, frame.W
+    k, h, w = low_res_camera(frame.intrinsics.tolist(), H, W, neural.scale)
+    if isinstance(bg, torch.Tensor) and bg.dim() == 3:
+        bg = block_mean(bg, neural.scale)
+    res = system.renderer.render_image(
+        system.field(frame, training=False), frame.c2w, k, h, w, bg, chunk=system.render_chunk,
+        extras=(system.neural_feature,), progress=False,
+    )  # fmt: skip
+    rgb = neural_rgb(neural, res.rgb, res.extras[system.neural_feature], h, w)
+
+    def up(t):
+        return t.repeat_interleave(neural.scale, 0).repeat_interleave(neural.scale, 1)
+
+    return {"rgb": rgb.clamp(0, 1), "depth": up(res.depth), "alpha": up(res.weights_sum)}

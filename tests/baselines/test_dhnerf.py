@@ -1,0 +1,191 @@
+"""The Disentangling Head NeRF: L_dis's analytic value, the extractor's exact pairs and its
+contrastive pre-training, the model's shapes, gradients and codes at init, a short training
+run through the pipeline, and its one-line errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from lokitalk_plugins.baselines.dhnerf import (
+    CodeExtractor,
+    CodeSizeError,
+    DHNeRF,
+    pair_info_nce,
+    pair_masks,
+    pretrain_extractor,
+)
+from lokitalk_plugins.data import TalkingHeadFolder
+from lokitalk_plugins.data.studio import write_identity
+from lokitalk_plugins.data.studio.factors import factor_bank
+from lokitalk_plugins.errors import UserError
+from lokitalk_plugins.losses import disentangle_loss
+from lokitalk_plugins.pipeline import TalkingHeadSystem, TrainBatch, preflight
+
+DIMS = dict(id_dim=4, ex_dim=4, al_dim=2, ill_dim=2)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    folder = write_identity(tmp_path_factory.mktemp("studio") / "id", seconds=0.6, size=32)
+    return TalkingHeadFolder(folder, background="bc", preload=True, progress=False)
+
+
+@pytest.fixture(scope="module")
+def bank():
+    return factor_bank([1, 2, 3], expressions=4, lights=3, size=16)
+
+
+def test_disentangle_loss_is_eq6():
+    codes = {"id": torch.tensor([[1.0, 2.0]]), "ex": torch.tensor([[0.0, 3.0]])}
+    refs = {"id": torch.tensor([[0.0, 0.0]]), "ex": torch.tensor([[0.0, 1.0]])}
+    # λ_id ‖(1, 2)‖² + λ_ex ‖(0, 2)‖² = 2 * 5 + 0.5 * 4
+    assert disentangle_loss(codes, refs, {"id": 2.0, "ex": 0.5}).item() == pytest.approx(12.0)
+    assert disentangle_loss(codes, codes).item() == 0.0
+    with pytest.raises(ValueError, match="C_ex"):
+        disentangle_loss(codes, {"id": refs["id"], "ex": torch.zeros(1, 3)})
+
+
+def test_factor_bank_pairs_are_exact(bank):
+    assert bank.images.shape == (3 * 4 * 3, 16, 16, 3)
+    masks = pair_masks(bank.identity, bank.expression, bank.light)
+    pos, neg = masks["ex"]
+    a = 0  # identity 0, expression 0, light 0
+    assert set(bank.identity[pos[a]].tolist()) == {1, 2} and set(
+        bank.expression[pos[a]].tolist()
+    ) == {0}
+    assert set(bank.identity[neg[a]].tolist()) == {0} and 0 not in bank.expression[neg[a]].tolist()
+    # the same expression and light on two identities differ only by the person
+    same = (bank.expression == 0) & (bank.light == 0)
+    imgs = bank.images[same]
+    assert imgs.shape[0] == 3 and (imgs[0] - imgs[1]).abs().mean() > 0.01
+
+
+def test_too_few_negatives_is_one_line(bank):
+    masks = pair_masks(bank.identity, bank.expression, bank.light)
+    codes = torch.randn(len(bank.identity), 4)
+    with pytest.raises(ValueError, match="too few pairs.*N = 40") as err:
+        pair_info_nce(codes, *masks["ex"], num_negatives=40)
+    assert "\n" not in str(err.value)
+    assert pair_info_nce(codes, *masks["ex"], num_negatives=3).ndim == 0
+
+
+def test_contrastive_pretraining_lowers_its_loss(bank):
+    torch.manual_seed(0)
+    ex = CodeExtractor(**DIMS, size=16, width=8)
+    history = pretrain_extractor(ex, bank, steps=60, lr=3e-3, num_negatives=3)
+    first, last = sum(history[:5]) / 5, sum(history[-5:]) / 5
+    assert last < 0.8 * first, (first, last)
+
+
+def make_model(data, extractor=None, **kw):
+    torch.manual_seed(0)
+    k = data.audio_features.shape[1]
+    return DHNeRF(audio_in_dim=k, ind_num=len(data), grid_size=32, extractor=extractor,
+                  **(DIMS | kw))  # fmt: skip
+
+
+def test_shapes_gradients_and_codes_at_init(data):
+    ex = CodeExtractor(**DIMS, size=16, width=8)
+    model = make_model(data, ex)
+    preflight(model)
+    [cb] = model.training_callbacks()
+    cb.fn(data)
+    # at init every code is its reference: L_dis is 0; codes are the extractor's
+    with torch.no_grad():
+        want = ex(data[3].image[None])
+    assert torch.allclose(model.codes(3)["ex"], want["ex"], atol=1e-6)
+    batch = TrainBatch(rays=None, frame=data[3])
+    assert model.loss_terms(None, batch, 0.0)["dhnerf_dis"].item() == 0.0
+    code = model.individual_code(3)
+    assert code.shape == (1, 12)
+    x, d = torch.rand(50, 3) * 0.6 - 0.3, torch.nn.functional.normalize(torch.randn(50, 3), dim=-1)
+    enc_a = model.encode_audio(data[3].audio[None].float())
+    out = model(x, d, enc_a, torch.zeros(1, 1), code)
+    assert out["sigma"].shape == (50,) and out["color"].shape == (50, 3)
+    assert out["geo_feat"].shape == (50, 64)
+    out["color"].sum().backward()
+    assert model.codes_al.grad[3].abs().sum() > 0 and model.codes_al.grad[2].abs().sum() == 0
+    assert all(p.grad is None for p in ex.parameters())  # the extractor is frozen
+    groups = model.param_groups("head")
+    trained = {id(p) for ps in groups.values() for p in ps}
+    assert id(model.codes_ex) in trained and not trained & {id(p) for p in ex.parameters()}
+    # a later stage keeps the trained codes
+    with torch.no_grad():
+        model.codes_ex[3] += 1
+    cb.fn(data)
+    assert torch.allclose(model.codes(3)["ex"], want["ex"] + 1, atol=1e-6)
+
+
+def test_without_lip_sync_the_audio_changes_nothing(data):
+    model = make_model(data, lip_sync=False)
+    x, d = torch.rand(20, 3) * 0.5 - 0.25, torch.nn.functional.normalize(torch.ones(20, 3), dim=-1)
+    code = model.individual_code(0)
+    a = model(x, d, torch.randn(1, 32), None, code)["sigma"]
+    b = model(x, d, torch.randn(1, 32), None, code)["sigma"]
+    assert torch.equal(a, b)
+
+
+def test_bad_input_errors(data):
+    ex = CodeExtractor(**DIMS, size=16, width=8)
+    model = make_model(data, ex)
+    with pytest.raises(UserError, match="shorter than the 8-frame audio window") as err:
+        model.init_codes([data[i] for i in range(5)])
+    assert "\n" not in str(err.value)
+    with pytest.raises(UserError, match="ex_dim.*extractor"):
+        make_model(data, ex, ex_dim=6)
+    other = make_model(data, None, ex_dim=6)
+    with pytest.raises(CodeSizeError, match=r"C_ex are \[\d+, 6\].*ex_dim") as err:
+        model.load_state_dict(other.state_dict())
+    assert "\n" not in str(err.value)
+
+
+def test_a_short_training_run_lowers_the_loss(data):
+    ex = CodeExtractor(**DIMS, size=16, width=8)
+    system = TalkingHeadSystem(make_model(data, ex), num_rays=256, lr_mlp=2e-3)
+    system.prepare(data)
+    system.set_stage("head")
+
+    def held_out():
+        with torch.no_grad():
+            g = torch.Generator().manual_seed(7)
+            return system.training_step(data[3], 0, 1, g).logs["loss"]
+
+    before = held_out()
+    opt = torch.optim.Adam(system.parameter_groups(), betas=(0.9, 0.99), eps=1e-15)
+    g = torch.Generator().manual_seed(3)
+    for step in range(40):
+        frame = data[int(torch.randint(0, len(data), (1,), generator=g))]
+        out = system.training_step(frame, step, 40, g)
+        opt.zero_grad()
+        out.loss.backward()
+        opt.step()
+        system.after_step(step, g)
+    assert "dhnerf_dis" in out.logs
+    after = held_out()
+    assert after < 0.8 * before, (before, after)
+
+
+@pytest.mark.slow
+def test_lokitalk_train_with_dhnerf_gin_keeps_the_extractor_file(data, tmp_path):
+    import lokitalk_plugins.registration  # noqa: F401
+    from lokitalk_plugins.commands.workspace import load_system, write_run
+    from lokitalk_plugins.train.run import train_from_config
+
+    path = tmp_path / "extractor.pt"
+    files = ["configs/dhnerf.gin", "configs/velocity.gin"]
+    short = ["head/Trainer.steps = 3", "Trainer.val_every = 3", "DHNeRF.grid_size = 32",
+             "DHNeRF.ind_num = 16", "TalkingHeadSystem.num_rays = 128",
+             f"studio_code_extractor.path = '{path}'", "studio_code_extractor.identities = 3",
+             "studio_code_extractor.expressions = 4", "studio_code_extractor.lights = 4",
+             "studio_code_extractor.render_size = 16", "studio_code_extractor.steps = 5",
+             "studio_code_extractor.num_negatives = 3"]  # fmt: skip
+    ws = tmp_path / "ws"
+    write_run(ws, data.root, files, short, "aud.npy")
+    out = train_from_config(files, short, data=data.root, workspace=ws, progress=False)
+    assert out["stages"]["head"]["final_loss"] is not None and path.exists()
+    stamp = path.stat().st_mtime_ns
+    system, _, _ = load_system(ws)  # the extractor is read back, not trained again
+    assert path.stat().st_mtime_ns == stamp
+    assert int(system.model.coded_frames) == len(data)
+    assert system.render_frame(data[0])["rgb"].shape == (32, 32, 3)

@@ -1,0 +1,170 @@
+"""The Disentangling Head NeRF's velocity loss and neural renderer in the pipeline's step:
+consecutive frames at the same pixels, the trained loss of their terms, shapes of the
+neural path, what trains, and a short run of each that lowers the loss (both backbones)."""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import gin
+import pytest
+import torch
+
+import lokitalk_plugins.pipeline.frames as frames_module
+import lokitalk_plugins.registration  # noqa: F401  (the gin names)
+from lokitalk_plugins.baselines.er_nerf.network import ERNeRF
+from lokitalk_plugins.baselines.rad_nerf.network import RADNeRF
+from lokitalk_plugins.data import TalkingHeadFolder
+from lokitalk_plugins.data.studio import write_identity
+from lokitalk_plugins.losses import alpha_entropy, velocity_loss
+from lokitalk_plugins.pipeline import TalkingHeadSystem
+from lokitalk_plugins.pipeline.configured import configured_system
+from lokitalk_plugins.render import NeuralRenderer
+from lokitalk_plugins.train import parse_config_files
+
+BACKBONES = {"rad_nerf": RADNeRF, "er_nerf": ERNeRF}
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    folder = write_identity(tmp_path_factory.mktemp("studio") / "id", seconds=0.6, size=32)
+    return TalkingHeadFolder(folder, background="bc", preload=True, progress=False)
+
+
+def make_system(data, backbone="rad_nerf", **kw):
+    torch.manual_seed(0)
+    k = data.audio_features.shape[1]
+    model = BACKBONES[backbone](audio_in_dim=k, ind_num=len(data), grid_size=32)
+    system = TalkingHeadSystem(model, num_rays=256, **kw)
+    system.prepare(data)
+    system.set_stage("head")
+    return system
+
+
+class Recorder:
+    def __init__(self, fn):
+        self.fn, self.calls = fn, []
+
+    def __call__(self, *args, **kw):
+        out = self.fn(*args, **kw)
+        self.calls.append((args, out))
+        return out
+
+
+def test_velocity_step_renders_the_same_pixels_of_consecutive_frames(data, monkeypatch):
+    vel = Recorder(lambda *a: velocity_loss(*a, weight=10.0))
+    system = make_system(data, velocity=vel)
+    render = Recorder(frames_module.render_training)
+    monkeypatch.setattr(frames_module, "render_training", render)
+    out = system.training_step(data[0], 0, 10, torch.Generator().manual_seed(1))
+    (a, prev), (b, cur) = [(args[1], out) for args, out in render.calls]
+    # frame 0 opens the clip: its pair is (0, 1); the same 256 pixels in both
+    assert (a.index, b.index) == (0, 1) and data.img_ids[1] == data.img_ids[0] + 1
+    assert prev.rays.index.numel() == 256 and torch.equal(prev.rays.index, cur.rays.index)
+    assert not torch.equal(prev.rays.rgb, cur.rays.rgb)  # two frames' ground truth
+    render.calls.clear()
+    system.training_step(data[5], 0, 10, torch.Generator().manual_seed(1))
+    assert [args[1].index for args, _ in render.calls] == [4, 5]
+    # the trained loss: mean colour and alpha terms of both frames + λ_v L_v (eq. 7)
+    colour = torch.stack([((r.rgb - r.rays.rgb) ** 2).mean() for r in (prev, cur)]).mean()
+    alpha = torch.stack([alpha_entropy(r.result.weights_sum).mean() for r in (prev, cur)])
+    v = velocity_loss(cur.rgb, prev.rgb, cur.rays.rgb, prev.rays.rgb, weight=10.0)
+    assert math.isclose(out.logs["velocity"], float(v.detach()), rel_tol=1e-5)
+    model_terms = sum(v for k, v in out.logs.items() if k not in ("velocity", "psnr", "loss"))
+    want = colour + system.entropy_weight * alpha.mean() + v + model_terms
+    assert math.isclose(out.logs["loss"], float(want.detach()), rel_tol=1e-4)
+
+
+def test_velocity_needs_the_training_frames():
+    model = RADNeRF(audio_in_dim=32, ind_num=4, grid_size=32)
+    system = TalkingHeadSystem(model, velocity=velocity_loss)
+    with pytest.raises(RuntimeError, match="prepare"):
+        frames_module._pair(system, None)
+
+
+def test_neural_renderer_shapes_groups_and_stages(data):
+    nr = NeuralRenderer(in_dim=67, scale=4, hidden=16, min_hidden=8)
+    system = make_system(data, "er_nerf", neural_renderer=nr)
+    mlp = next(g for g in system.parameter_groups() if g["name"] == "mlp")["params"]
+    assert {id(p) for p in nr.parameters()} <= {id(p) for p in mlp}
+    out = system.training_step(data[2], 0, 10, torch.Generator().manual_seed(0))
+    out.loss.backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in nr.parameters())
+    frame = system.render_frame(data[2])
+    assert frame["rgb"].shape == (32, 32, 3) and frame["alpha"].shape == (32, 32)
+    assert float(frame["rgb"].min()) >= 0 and float(frame["rgb"].max()) <= 1
+    # each 4x4 block shares its low-res alpha
+    assert torch.equal(frame["alpha"][:4, :4], frame["alpha"][0, 0].expand(4, 4))
+    with pytest.raises(ValueError, match="head stage only"):
+        system.set_stage("lips")
+
+
+def held_out_loss(system, frame):
+    with torch.no_grad():
+        return system.training_step(frame, 0, 1, torch.Generator().manual_seed(7)).logs["loss"]
+
+
+def short_run(system, data, steps=40):
+    opt = torch.optim.Adam(system.parameter_groups(), betas=(0.9, 0.99), eps=1e-15)
+    g = torch.Generator().manual_seed(3)
+    for step in range(steps):
+        frame = data[int(torch.randint(0, len(data), (1,), generator=g))]
+        out = system.training_step(frame, step, steps, g)
+        opt.zero_grad()
+        out.loss.backward()
+        opt.step()
+        system.after_step(step, g)
+
+
+@pytest.mark.parametrize(
+    "backbone,plugin",
+    [("rad_nerf", "velocity"), ("er_nerf", "velocity"), ("rad_nerf", "neural"),
+     ("er_nerf", "neural")],
+)  # fmt: skip
+def test_a_short_run_with_each_plugin_lowers_the_loss(data, backbone, plugin):
+    # the velocity term as configs/velocity.gin binds it: λ_v 10, squared per-pixel error
+    vel = functools.partial(velocity_loss, weight=10.0, squared=True)
+    kw = {"velocity": vel} if plugin == "velocity" else {}
+    if plugin == "neural":
+        kw["neural_renderer"] = NeuralRenderer(in_dim=67, scale=4, hidden=32, min_hidden=16)
+    system = make_system(data, backbone, lr_mlp=2e-3, **kw)
+    before = held_out_loss(system, data[3])
+    short_run(system, data)
+    after = held_out_loss(system, data[3])
+    assert after < 0.8 * before, (before, after)
+
+
+def test_the_gin_files_turn_each_plugin_on(data):
+    files = ["configs/rad_nerf.gin", "configs/studio_quick.gin", "configs/velocity.gin",
+             "configs/neural_renderer.gin"]  # fmt: skip
+    parse_config_files(files, ["RADNeRF.ind_num = 4"])
+    try:
+        system = configured_system()
+        assert gin.query_parameter("train.stages") == ("head",)
+        zero = torch.zeros(2, 3)  # λ_v 10 x the squared per-pixel error 3 x 0.1²
+        assert float(system.velocity(zero + 0.1, zero, zero, zero)) == pytest.approx(0.3)
+    finally:
+        gin.clear_config()
+    assert isinstance(system.neural_renderer, NeuralRenderer)
+    assert system.neural_renderer.in_dim == 67 and system.neural_renderer.scale == 4
+
+
+@pytest.mark.slow
+def test_lokitalk_train_with_both_plugins_saves_and_reloads_the_neural_renderer(data, tmp_path):
+    from lokitalk_plugins.commands.workspace import load_system, write_run
+    from lokitalk_plugins.train.run import train_from_config
+
+    files = ["configs/rad_nerf.gin", "configs/studio_quick.gin", "configs/velocity.gin",
+             "configs/neural_renderer.gin"]  # fmt: skip
+    short = ["head/Trainer.steps = 3", "Trainer.val_every = 3", "RADNeRF.grid_size = 32",
+             "RADNeRF.ind_num = 16", "NeuralRenderer.hidden = 16"]  # fmt: skip
+    write_run(tmp_path, data.root, files, short, "aud.npy")
+    out = train_from_config(files, short, data=data.root, workspace=tmp_path, progress=False)
+    assert out["stages"]["head"]["final_loss"] is not None
+    system, _, stage = load_system(tmp_path)
+    assert stage == "head" and isinstance(system.neural_renderer, NeuralRenderer)
+    saved = torch.load(tmp_path / "checkpoints" / "latest.pt", weights_only=False)["model"]
+    assert any(k.startswith("neural_renderer.") for k in saved)
+    frame = system.render_frame(data[0])
+    assert frame["rgb"].shape == (32, 32, 3)

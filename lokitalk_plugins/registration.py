@@ -13,9 +13,9 @@ Registered names (short name; the module-qualified name also works):
 - ``TalkingHeadFolder``: the dataset of a preprocessed folder;
 - ``TalkingHeadSystem``: the training pipeline (:mod:`lokitalk_plugins.pipeline`), any
   ``TalkingHeadModel`` made trainable (``configs/base.gin`` binds ``train.system`` to it);
-- ``RADNeRF``, ``ERNeRF``: the rebuilt backbones (registered when
-  ``lokitalk_plugins.baselines`` imports; a failure to import them is reported as a warning,
-  and the core configurables stay usable);
+- ``RADNeRF``, ``ERNeRF``, ``GDRF``: the rebuilt backbones and GDRF's few-shot field
+  (registered when ``lokitalk_plugins.baselines`` imports; a failure to import them is
+  reported as a warning, and the core configurables stay usable);
 - ``wrap``, ``RSDF``, ``JointDeformation``: a backbone with a deformation plug-in (the
   ablation settings O+D and O+D+R of LokiTalk's Table 2: ``configs/*_od.gin``, ``*_odr.gin``),
   ``load_audio2motion``: a trained Audio2Motion VAE as RSDF's F_a (``configs/audio2motion.gin``),
@@ -78,6 +78,7 @@ def register_backbones() -> bool:
     ``lokitalk_plugins.baselines`` cannot be imported."""
     try:
         from lokitalk_plugins.baselines.er_nerf.network import ERNeRF
+        from lokitalk_plugins.baselines.gdrf import GDRF
         from lokitalk_plugins.baselines.rad_nerf.network import RADNeRF
     except ImportError as e:
         warnings.warn(
@@ -88,6 +89,7 @@ def register_backbones() -> bool:
         return False
     _register(RADNeRF, "RADNeRF", "lokitalk_plugins.baselines")
     _register(ERNeRF, "ERNeRF", "lokitalk_plugins.baselines")
+    _register(GDRF, "GDRF", "lokitalk_plugins.baselines")
     return True
 
 

@@ -12,12 +12,15 @@ identity α come from the folder at the "prepare" callback and are saved in the 
 so a checkpoint renders without its folder; fine-tuning on a new identity picks new ones.
 Neck, shoulders and background are the frame's background image (``background='torso'``).
 ``descriptor``: "identity" (the full eq. 7), "lstm" (no α) or "audio" (WarpNet alone: z from
-the audio encoding, no LSTM), the rows of GDRF's Table 6.
+the audio encoding, no LSTM), the rows of GDRF's Table 6. ``warp_space="image"`` warps the
+reference images before E_c instead of the feature volumes: our stand-in for DFRF's 2D
+image-space warping (labelled as such in the tables).
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from lokitalk_plugins.encoding import FrequencyEncoder
@@ -26,15 +29,18 @@ from lokitalk_plugins.losses.audio2exp import audio2exp_loss
 from lokitalk_plugins.pipeline.protocol import TrainingCallback
 from lokitalk_plugins.signals.audio2exp import Audio2Exp
 from lokitalk_plugins.signals.audio2exp_data import window_starts
+from lokitalk_plugins.signals.audio2exp_train import load_audio2exp_model
 
 from ..common import attach_occupancy_grid
+from .bundle import load_gdrf_bundle
 from .project import AttentionAggregator, project_points, sample_features
 from .references import check_references, read_references, read_track_clip
 from .warp import FeatureEncoder, WarpNet, warp_features
 
-__all__ = ["DESCRIPTORS", "GDRF", "LAMBDA_LSTM"]
+__all__ = ["DESCRIPTORS", "GDRF", "LAMBDA_LSTM", "WARP_SPACES"]
 
 DESCRIPTORS = ("identity", "lstm", "audio")
+WARP_SPACES = ("feature", "image")  # GDRF's warp of V_i; "image": of I_i (our DFRF stand-in)
 LAMBDA_LSTM = 0.1  # λ_l of eq. 14 (the paper gives no value)
 _REFERENCE_BUFFERS = ("ref_images", "ref_c2w", "ref_intrinsics", "identity")
 
@@ -44,7 +50,9 @@ class GDRF(nn.Module):
     channels: C of the feature volumes; z_dim: width of z; descriptor: see the module doc;
     exp_dim, id_dim: widths of β (79) and α (100) in ``track_params.pt``; hidden: f_θ width;
     lstm_hidden, seq_len: the LSTM's width and training window (frames); lambda_lstm: λ_l;
-    grid_size, bound: the occupancy grid over the head box.
+    grid_size, bound: the occupancy grid over the head box; warp_space: "feature" (GDRF) or
+    "image" (the DFRF stand-in); pretrained: a base model bundle (``lokitalk gdrf-pretrain``)
+    to start from; audio2exp_init: a ``lokitalk audio2exp`` checkpoint for the LSTM.
     """
 
     ray_extras: tuple[str, ...] = ()
@@ -66,10 +74,15 @@ class GDRF(nn.Module):
         lambda_lstm: float = LAMBDA_LSTM,
         grid_size: int = 32,
         bound: float = 1.0,
+        warp_space: str = "feature",
+        pretrained: str | None = None,
+        audio2exp_init: str | None = None,
     ):
         super().__init__()
         if descriptor not in DESCRIPTORS:
             raise ValueError(f"GDRF.descriptor must be one of {DESCRIPTORS}, got {descriptor!r}")
+        if warp_space not in WARP_SPACES:
+            raise ValueError(f"GDRF.warp_space must be one of {WARP_SPACES}, got {warp_space!r}")
         if num_references < 1:
             raise ValueError(f"GDRF.num_references must be >= 1, got {num_references}")
         self.audio_in_dim, self.num_references, self.descriptor = (
@@ -78,6 +91,11 @@ class GDRF(nn.Module):
             descriptor,
         )
         self.bound, self.lambda_lstm, self.z_dim = bound, float(lambda_lstm), z_dim
+        self._config = dict(audio_in_dim=audio_in_dim, channels=channels, z_dim=z_dim,
+                            descriptor=descriptor, exp_dim=exp_dim, id_dim=id_dim, hidden=hidden,
+                            lstm_hidden=lstm_hidden, seq_len=seq_len, bound=bound,
+                            warp_space=warp_space)  # fmt: skip
+        self.warp_space = warp_space
         self.audio2exp = Audio2Exp(audio_in_dim, exp_dim, 6, hidden=lstm_hidden, seq_len=seq_len)
         m_in = {"identity": id_dim + exp_dim + 6, "lstm": exp_dim + 6, "audio": 64}[descriptor]
         self.mapping = MLP(m_in, z_dim, z_dim, 2)  # M of eq. 7
@@ -93,6 +111,21 @@ class GDRF(nn.Module):
         self.register_buffer("lstm_ready", torch.zeros(()))
         attach_occupancy_grid(self, grid_size, False, bound)
         self._clip = None
+        if audio2exp_init is not None:  # a `lokitalk audio2exp` checkpoint of the same sizes
+            self.audio2exp.load_state_dict(load_audio2exp_model(audio2exp_init).state_dict())
+            self.lstm_ready.fill_(1)
+        if pretrained is not None:  # a base model (lokitalk gdrf-pretrain), then fine-tuned
+            load_gdrf_bundle(self, pretrained)
+
+    def config(self) -> dict:
+        """The constructor keywords that shape the weights (a bundle's ``config``)."""
+        return dict(self._config)
+
+    @staticmethod
+    def identity_key(key: str) -> bool:
+        """True for a state_dict key of one identity (references, α, occupancy grid): such
+        keys are not in a bundle."""
+        return key in _REFERENCE_BUFFERS or key.startswith(("grid.", "aabb_", "density_", "step_"))
 
     # --- references and tracking -------------------------------------------------------------
     def set_references(self, images, c2w, intrinsics, identity=None) -> None:
@@ -105,18 +138,35 @@ class GDRF(nn.Module):
         if identity is not None:
             self.identity = identity.reshape(1, -1).float().to(self.identity)
 
+    def read_context(self, dataset) -> dict:
+        """What GDRF takes from a TalkingHeadFolder split: {"images", "c2w", "intrinsics" (the
+        references), "clip" (an Audio2Exp Clip with α as ``id``), "starts" (LSTM windows)}."""
+        clip = read_track_clip(dataset, self.audio2exp.seq_len, self.descriptor == "identity")
+        refs = read_references(dataset, self.num_references)
+        return dict(refs, clip=clip, starts=window_starts(clip, self.audio2exp.seq_len))
+
+    def bind_context(self, context: dict) -> None:
+        """Condition the next calls on one identity's references, α and clip."""
+        clip = context["clip"]
+        self.set_references(context["images"], context["c2w"], context["intrinsics"], clip.id)
+        self._clip = (clip, context["starts"])
+
+    def fit_lstm_stats(self, clips) -> None:
+        """The LSTM's feature and target standardisation from ``clips`` (once: a pre-trained
+        or already prepared model keeps its own)."""
+        if bool(self.lstm_ready):
+            return
+        feats = torch.cat([c.frames.transpose(1, 2).reshape(-1, c.frames.shape[1]) for c in clips])
+        target = torch.cat([torch.cat([c.exp, c.pose], dim=1) for c in clips])
+        self.audio2exp.set_stats(feats.mean(0), feats.std(0), target.mean(0), target.std(0))
+        self.lstm_ready.fill_(1)
+
     def prepare(self, dataset) -> None:
         """The "prepare" callback: references, α and the clip of ``dataset`` (a
         TalkingHeadFolder split); the LSTM's standardisation from the clip unless it is set."""
-        clip = read_track_clip(dataset, self.audio2exp.seq_len, self.descriptor == "identity")
-        refs = read_references(dataset, self.num_references)
-        self.set_references(refs["images"], refs["c2w"], refs["intrinsics"], clip.id)
-        if not bool(self.lstm_ready):
-            feats = clip.frames.transpose(1, 2).reshape(-1, clip.frames.shape[1])
-            target = torch.cat([clip.exp, clip.pose], dim=1)
-            self.audio2exp.set_stats(feats.mean(0), feats.std(0), target.mean(0), target.std(0))
-            self.lstm_ready.fill_(1)
-        self._clip = (clip, window_starts(clip, self.audio2exp.seq_len))
+        context = self.read_context(dataset)
+        self.fit_lstm_stats([context["clip"]])
+        self.bind_context(context)
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         for name in _REFERENCE_BUFFERS:  # the saved references' sizes, not the empty ones
@@ -147,6 +197,10 @@ class GDRF(nn.Module):
             raise RuntimeError("GDRF has no references: train it (prepare) or load a checkpoint")
         volumes = self.encoder(self.ref_images)
         flow = self.warp(volumes, z)
+        if self.warp_space == "image":  # warp the pixels, then encode (DFRF's 2D warping)
+            size = self.ref_images.shape[-2:]
+            up = F.interpolate(flow, size=size, mode="bilinear", align_corners=False)
+            return self.encoder(warp_features(self.ref_images, up)), flow
         return warp_features(volumes, flow), flow
 
     def encode_points(self, x: torch.Tensor) -> torch.Tensor:

@@ -91,6 +91,13 @@ def test_descriptors_of_table6(data):
         assert ("lstm" in m.loss_terms(None, frame, 0.0)) is lstm
 
 
+def test_the_image_space_warp_matches_at_init(data):
+    feature = _system(data).model
+    image = _system(data, warp_space="image").model
+    z = feature.encode_audio(data[0].audio[None])
+    assert torch.allclose(image.warped_volumes(z)[0], feature.warped_volumes(z)[0], atol=1e-5)
+
+
 def test_fewer_frames_than_references(data):
     with pytest.raises(GDRFDataError, match=r"fewer than GDRF's 40 references.*num_references"):
         _system(data, num_references=40)

@@ -21,6 +21,10 @@ def run_table2(args, prof: dict, out: Path) -> dict:
     data, studio, label = source.data, source.studio, source.label
     methods = table2.build_methods(args.backbone, prof, source.audio_dim, studio)
     start, load, sha = time.perf_counter(), machine()["load_average_1min"], commit()
+    lstm = source.work_dir(work, "audio2exp") / f"a2e_{args.profile}.pt"
+    lstm = table2.train_lstm(data, lstm, steps=prof["head"])
+    if lstm is not None:
+        methods.append(table2.lstm_method(methods[-1], lstm))
     rows = run_methods(
         methods,
         data,

@@ -19,8 +19,11 @@ from .common import fmt
 from .plots import bar_chart, frame_strip, training_curves
 
 __all__ = [
+    "LSTM_ROW",
     "PAPER",
     "build_methods",
+    "lstm_method",
+    "train_lstm",
     "frames_side_by_side",
     "heat_maps",
     "markdown",
@@ -35,6 +38,28 @@ PAPER = {
     "O": (28.125, 0.074, 3.592, 3.410),
 }
 SETTINGS = {"O": "{b}.gin", "O+D": "{b}_od.gin", "O+D+R": "{b}_odr.gin"}
+# our ablation row, not in the paper: O+D+R with GDRF's audio-to-expression LSTM as RSDF's F_a
+LSTM_ROW = "O+D+R, F_a = LSTM"
+
+
+def lstm_method(odr: dict, checkpoint: Path) -> dict:
+    """The O+D+R method with ``configs/audio2exp.gin``: F_a from the LSTM ``checkpoint``
+    (``train_audio2exp`` on the table's folder), frozen."""
+    return dict(odr, name=LSTM_ROW, configs=[*odr["configs"], "configs/audio2exp.gin"],
+                bindings=[*odr["bindings"], f"load_audio2exp.path = '{checkpoint}'"])  # fmt: skip
+
+
+def train_lstm(data: Path, out: Path, steps: int) -> Path | None:
+    """GDRF's LSTM trained on ``data``'s train split (cached at ``out``); None when the folder
+    has no ``track_params.pt`` (the row is then left out)."""
+    from lokitalk_plugins.signals.audio2exp_train import train_audio2exp
+
+    if not (Path(data) / "track_params.pt").is_file():
+        return None
+    if not out.is_file():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        train_audio2exp([str(data)], str(out), steps=steps, progress=False)
+    return out
 
 
 def build_methods(backbone: str, prof: dict, audio_in_dim: int, studio: bool) -> list[dict]:
@@ -197,7 +222,7 @@ def markdown(report: dict) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in report["results"]:
-        x, paper = r["metrics"], PAPER[r["method"]]
+        x, paper = r["metrics"], PAPER.get(r["method"], ("n/a",) * 4)
         lines.append(
             f"| {r['method']} | {fmt(x['psnr'])} | {fmt(x['lpips'], 3)} | {fmt(x['lmd'])} "
             f"| {fmt(x['lip_sync'])} | {fmt(x['mouth_error'])} | {fmt(x['eye_error'])} "

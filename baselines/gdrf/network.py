@@ -34,7 +34,7 @@ from lokitalk_plugins.signals.audio2exp_train import load_audio2exp_model
 from ..common import attach_occupancy_grid
 from .bundle import load_gdrf_bundle
 from .project import AttentionAggregator, project_points, sample_features
-from .references import check_references, read_references, read_track_clip
+from .references import GDRFDataError, check_references, read_references, read_track_clip
 from .warp import FeatureEncoder, WarpNet, warp_features
 
 __all__ = ["DESCRIPTORS", "GDRF", "LAMBDA_LSTM", "WARP_SPACES"]
@@ -112,7 +112,13 @@ class GDRF(nn.Module):
         attach_occupancy_grid(self, grid_size, False, bound)
         self._clip = None
         if audio2exp_init is not None:  # a `lokitalk audio2exp` checkpoint of the same sizes
-            self.audio2exp.load_state_dict(load_audio2exp_model(audio2exp_init).state_dict())
+            lstm = load_audio2exp_model(audio2exp_init, audio_in_dim)
+            if lstm.config() != self.audio2exp.config():
+                raise GDRFDataError(
+                    f"{audio2exp_init}: an Audio2Exp of {lstm.config()}, GDRF's is "
+                    f"{self.audio2exp.config()}: bind GDRF.lstm_hidden, seq_len, exp_dim to match"
+                )
+            self.audio2exp.load_state_dict(lstm.state_dict())
             self.lstm_ready.fill_(1)
         if pretrained is not None:  # a base model (lokitalk gdrf-pretrain), then fine-tuned
             load_gdrf_bundle(self, pretrained)
@@ -132,11 +138,11 @@ class GDRF(nn.Module):
         """images [N, 3, H, W] in [0, 1], c2w [N, 4, 4], intrinsics [N, 4] (one camera);
         identity: α [1, id_dim] or None (kept)."""
         check_references(images, c2w, intrinsics, self.num_references)
-        n = self.num_references
-        self.ref_images, self.ref_c2w = images[:n].float(), c2w[:n].float()
-        self.ref_intrinsics = intrinsics[:n].float()
+        n, like = self.num_references, self.mapping.net[0].weight  # the model's device, dtype
+        self.ref_images, self.ref_c2w = images[:n].to(like), c2w[:n].to(like)
+        self.ref_intrinsics = intrinsics[:n].to(like)
         if identity is not None:
-            self.identity = identity.reshape(1, -1).float().to(self.identity)
+            self.identity = identity.reshape(1, -1).to(like)
 
     def read_context(self, dataset) -> dict:
         """What GDRF takes from a TalkingHeadFolder split: {"images", "c2w", "intrinsics" (the

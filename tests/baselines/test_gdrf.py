@@ -142,3 +142,16 @@ def test_the_gin_file_trains_and_reloads(folder, tmp_path):
         assert system.render_frame(data[0])["rgb"].shape == (32, 32, 3)
     finally:
         gin.clear_config()
+
+
+def test_the_lstm_starts_from_a_lokitalk_audio2exp_checkpoint(folder, tmp_path):
+    from lokitalk_plugins.signals.audio2exp_train import load_audio2exp_model, train_audio2exp
+
+    path = tmp_path / "a2e.pt"
+    train_audio2exp([str(folder)], str(path), steps=3, hidden=16, seq_len=8, progress=False)
+    model = GDRF(audio_in_dim=32, lstm_hidden=16, seq_len=8, audio2exp_init=str(path))
+    saved = load_audio2exp_model(path)
+    assert bool(model.lstm_ready)
+    assert torch.equal(model.audio2exp.lstm.weight_hh_l0, saved.lstm.weight_hh_l0)
+    with pytest.raises(GDRFDataError, match=r"a2e.pt: an Audio2Exp of .*bind GDRF.lstm_hidden"):
+        GDRF(audio_in_dim=32, audio2exp_init=str(path))

@@ -16,6 +16,13 @@ Tables:
   dhnerf-table1  Disentangling Head NeRF Table 1: RAD-NeRF, ER-NeRF, LokiTalk (RSDF) and the
            DH-NeRF on the lit studio identity, with the probes of the DH-NeRF's codes
   dhnerf-table2  DH-NeRF Table 2: full model, without the lip-sync module, without L_dis
+  gdrf-table1   GDRF Table 1: 3/5/10 s clips of an unseen identity; RAD-NeRF and ER-NeRF from
+                scratch, an image-space warping GDRF (our DFRF stand-in), GDRF fine-tuned
+  gdrf-table2   GDRF Table 2: the 5 s clip, fine-tune steps 1k/5k/10k x the profile's scale
+  gdrf-table5   GDRF Table 5: 2/4/6/8 references
+  gdrf-table6   GDRF Table 6: the stand-in, WarpNet, WarpNet + LSTM, GDRF (+ identity)
+  gdrf-table34  GDRF Tables 3 and 4: printed as not run, with the reason
+  gdrf-all      every GDRF table above (studio only; see benchmarks/harness/gdrf_tables.py)
 
 Profiles (video size and length of the studio identity, training steps):
   micro    32 px, 1 s, a few dozen steps, 2 auxiliary identities, 1 pre-training epoch: the
@@ -53,6 +60,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness.common import RESULTS  # noqa: E402
+from harness.gdrf_runner import run_gdrf_table, write_not_run  # noqa: E402
+from harness.gdrf_tables import TABLES as GDRF_TABLES  # noqa: E402
 from harness.runner_dhnerf import run_dhnerf  # noqa: E402
 from harness.runner_table1 import run_table1  # noqa: E402
 from harness.runners import run_table2, run_table34  # noqa: E402
@@ -117,9 +126,8 @@ def main(argv=None) -> int:
         epilog=__doc__.split("\n\n", 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "table", choices=TABLES + DHNERF_TABLES + ("all",), help="the table to reproduce"
-    )
+    choices = TABLES + DHNERF_TABLES + ("all",) + GDRF_TABLES + ("gdrf-table34", "gdrf-all")
+    parser.add_argument("table", choices=choices, help="the table to reproduce")
     parser.add_argument("--profile", choices=list(PROFILES), default="default")
     parser.add_argument(
         "--data",
@@ -156,6 +164,12 @@ def main(argv=None) -> int:
         parser.error(f"--seeds must be >= 1, got {args.seeds}")
     prof, out = PROFILES[args.profile], Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.table.startswith("gdrf"):
+        todo = GDRF_TABLES + ("gdrf-table34",) if args.table == "gdrf-all" else (args.table,)
+        for table in todo:
+            args.table = table
+            write_not_run(args, out) if table == "gdrf-table34" else run_gdrf_table(args, prof, out)
+        return 0
     for table in TABLES if args.table == "all" else (args.table,):
         if table in DHNERF_TABLES:
             run_dhnerf(args, prof, out, table)

@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "lipsync": "lokitalk_plugins.commands.lipsync",
     "train": "lokitalk_plugins.commands.train",
     "pretrain": "lokitalk_plugins.commands.pretrain",
+    "gdrf-pretrain": "lokitalk_plugins.commands.gdrf",
     "eval": "lokitalk_plugins.commands.evaluate",
     "render": "lokitalk_plugins.commands.render",
 }

@@ -13,8 +13,8 @@ Registered names (short name; the module-qualified name also works):
 - ``TalkingHeadFolder``: the dataset of a preprocessed folder;
 - ``TalkingHeadSystem``: the training pipeline (:mod:`lokitalk_plugins.pipeline`), any
   ``TalkingHeadModel`` made trainable (``configs/base.gin`` binds ``train.system`` to it);
-- ``RADNeRF``, ``ERNeRF``, ``DHNeRF`` (with ``studio_code_extractor``): the rebuilt
-  backbones and the Disentangling Head NeRF (registered when
+- ``RADNeRF``, ``ERNeRF``, ``DHNeRF`` (with ``studio_code_extractor``), ``GDRF``: the rebuilt
+  backbones, the Disentangling Head NeRF and GDRF's few-shot field (registered when
   ``lokitalk_plugins.baselines`` imports; a failure to import them is reported as a warning,
   and the core configurables stay usable);
 - ``wrap``, ``RSDF``, ``JointDeformation``: a backbone with a deformation plug-in (the
@@ -114,6 +114,7 @@ def register_backbones() -> bool:
     ``lokitalk_plugins.baselines`` cannot be imported."""
     try:
         from lokitalk_plugins.baselines.er_nerf.network import ERNeRF
+        from lokitalk_plugins.baselines.gdrf import GDRF
         from lokitalk_plugins.baselines.rad_nerf.network import RADNeRF
     except ImportError as e:
         warnings.warn(
@@ -129,6 +130,7 @@ def register_backbones() -> bool:
     # the Disentangling Head NeRF and its code extractor (configs/dhnerf.gin)
     _register(DHNeRF, "DHNeRF", "lokitalk_plugins.baselines")
     _register(studio_code_extractor, "studio_code_extractor", "lokitalk_plugins.baselines")
+    _register(GDRF, "GDRF", "lokitalk_plugins.baselines")
     return True
 
 

@@ -14,8 +14,10 @@ from pathlib import Path
 from .motion_prior import A2M_CONFIG
 
 __all__ = [
+    "GDRF_PRETRAIN",
     "PRETRAIN_CONFIGS",
     "aux_identities",
+    "first_frames_folder",
     "fraction_folder",
     "pretrain_bundles",
     "steps_to_psnr",
@@ -34,6 +36,19 @@ PRETRAIN_CONFIGS = {
         "configs/studio_quick.gin",
         "configs/lokitalk_loss.gin",
     ],
+    # GDRF's base models (benchmarks/harness/gdrf_tables.py): the full model, our DFRF
+    # stand-in (image-space warping) and the Table 6 descriptors
+    "gdrf": ["configs/gdrf.gin"],
+    "gdrf_image": ["configs/gdrf.gin"],
+    "gdrf_audio": ["configs/gdrf.gin"],
+    "gdrf_lstm": ["configs/gdrf.gin"],
+}
+# the GDRF settings: their own bindings; Adam at a constant 1e-4 (the paper's base model)
+GDRF_PRETRAIN = {
+    "gdrf": [],
+    "gdrf_image": ["GDRF.warp_space = 'image'"],
+    "gdrf_audio": ["GDRF.descriptor = 'audio'"],
+    "gdrf_lstm": ["GDRF.descriptor = 'lstm'"],
 }
 
 
@@ -56,7 +71,14 @@ def fraction_folder(data: Path, percent: int, root: Path | None = None) -> Path:
     written under ``root`` (default: beside ``data``); the val split is unchanged."""
     if percent == 100:
         return data
+    count = len(json.loads((data / "transforms_train.json").read_text())["frames"])
     out = Path(root or data.parent) / f"{data.name}_train{percent}"
+    return first_frames_folder(data, max(2, round(count * percent / 100)), out)
+
+
+def first_frames_folder(data: Path, keep: int, out: Path) -> Path:
+    """``out``: ``data`` with only its first ``keep`` training frames (links to the rest and
+    to its ground truth), written once; the val split is unchanged."""
     marker = out / "transforms_train.json"
     if not marker.exists():
         out.mkdir(parents=True, exist_ok=True)
@@ -67,7 +89,6 @@ def fraction_folder(data: Path, percent: int, root: Path | None = None) -> Path:
         if truth.exists() and not (out.parent / f"{out.name}.truth").exists():
             (out.parent / f"{out.name}.truth").symlink_to(truth.resolve())
         meta = json.loads((data / "transforms_train.json").read_text())
-        keep = max(2, round(len(meta["frames"]) * percent / 100))
         meta["frames"] = meta["frames"][:keep]
         marker.write_text(json.dumps(meta, indent=1))
     return out
@@ -81,17 +102,23 @@ def _pretrain_worker(
 
     torch.set_num_threads(1)
     from lokitalk_plugins.adapters import save_identity_bundle
+    from lokitalk_plugins.baselines.gdrf import GDRFPretraining, save_gdrf_bundle
     from lokitalk_plugins.commands.pretrain import build_pretraining
     from lokitalk_plugins.train import seed_everything
     from lokitalk_plugins.train.pretrain_loop import pretrain
 
     seed_everything(0)
-    multi = build_pretraining(configs, bindings, folders)
+    gdrf = setting in GDRF_PRETRAIN
+    bindings = bindings + GDRF_PRETRAIN.get(setting, [])
+    multi = build_pretraining(configs, bindings, folders,
+                              multi=GDRFPretraining if gdrf else None)  # fmt: skip
+    save_bundle = save_gdrf_bundle if gdrf else save_identity_bundle
     t0 = time.perf_counter()
     res = pretrain(
         multi,
         range(len(folders)),
         steps,
+        lr_decay_to=1.0 if gdrf else 0.1,
         seed=0,
         out_dir=f"{out}.work",
         progress=False,
@@ -105,7 +132,7 @@ def _pretrain_worker(
         "pretrain_seconds": time.perf_counter() - t0,
         "bindings": bindings,
     }
-    save_identity_bundle(multi.model, out, card=card)
+    save_bundle(multi.model, out, card=card)
     k = max(1, steps // 10)
     Path(f"{out}.json").write_text(
         json.dumps(

@@ -32,6 +32,10 @@ def run_table2(args, prof: dict, out: Path) -> dict:
     seeds = int(getattr(args, "seeds", 1))
     runs = seeded_methods(methods, seeds)
     start, load, sha = time.perf_counter(), machine()["load_average_1min"], commit()
+    lstm = source.work_dir(work, "audio2exp") / f"a2e_{args.profile}.pt"
+    lstm = table2.train_lstm(data, lstm, steps=prof["head"])
+    if lstm is not None:
+        methods.append(table2.lstm_method(methods[-1], lstm))
     rows = run_methods(
         runs,
         data,

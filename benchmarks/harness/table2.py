@@ -21,9 +21,12 @@ from .plots import bar_chart, frame_strip, training_curves
 from .seeds import seeds_note
 
 __all__ = [
+    "LSTM_ROW",
     "METRICS",
     "PAPER",
     "build_methods",
+    "lstm_method",
+    "train_lstm",
     "frames_side_by_side",
     "heat_maps",
     "markdown",
@@ -41,6 +44,28 @@ SETTINGS = {"O": "{b}.gin", "O+D": "{b}_od.gin", "O+D+R": "{b}_odr.gin"}
 # what each row reports from its evaluation (issue14b's columns join here)
 METRICS = ("psnr", "ssim", "lpips", "lmd", "lmd_eyes", "mouth_error", "eye_error", "lip_sync",
            "size_mb")  # fmt: skip
+# our ablation row, not in the paper: O+D+R with GDRF's audio-to-expression LSTM as RSDF's F_a
+LSTM_ROW = "O+D+R, F_a = LSTM"
+
+
+def lstm_method(odr: dict, checkpoint: Path) -> dict:
+    """The O+D+R method with ``configs/audio2exp.gin``: F_a from the LSTM ``checkpoint``
+    (``train_audio2exp`` on the table's folder), frozen."""
+    return dict(odr, name=LSTM_ROW, configs=[*odr["configs"], "configs/audio2exp.gin"],
+                bindings=[*odr["bindings"], f"load_audio2exp.path = '{checkpoint}'"])  # fmt: skip
+
+
+def train_lstm(data: Path, out: Path, steps: int) -> Path | None:
+    """GDRF's LSTM trained on ``data``'s train split (cached at ``out``); None when the folder
+    has no ``track_params.pt`` (the row is then left out)."""
+    from lokitalk_plugins.train.audio2exp import train_audio2exp
+
+    if not (Path(data) / "track_params.pt").is_file():
+        return None
+    if not out.is_file():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        train_audio2exp([str(data)], str(out), steps=steps, progress=False)
+    return out
 
 
 def build_methods(backbone: str, prof: dict, audio_in_dim: int, studio: bool) -> list[dict]:
@@ -203,7 +228,7 @@ def markdown(report: dict) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in report["results"]:
-        x, paper = r["metrics"], PAPER[r["method"]]
+        x, paper = r["metrics"], PAPER.get(r["method"], ("n/a",) * 4)
         lines.append(
             f"| {r['method']} | {cell(r, 'psnr')} | {cell(r, 'lpips', 3)} | {cell(r, 'lmd')} "
             f"| {cell(r, 'lip_sync')} | {cell(r, 'mouth_error')} | {cell(r, 'eye_error')} "

@@ -1,8 +1,9 @@
 """Training one method of a table in its own process (one thread), then evaluating it.
 
 A method is a dict: ``name`` (row label), ``configs`` (gin files), ``bindings`` (gin lines)
-and optionally ``data`` (its own folder instead of the table's) and ``key`` (names its workspace
-when several methods share a label, e.g. seeds; the name otherwise).
+and optionally ``data`` (its own folder instead of the table's), ``key`` (names its workspace
+when several methods share a label, e.g. seeds; the name otherwise) and ``val_background``
+(the val frames' background: "bc" by default, "torso" to score the head alone).
 :func:`run_methods` trains them ``parallel`` at a time in spawned processes and returns one
 row each: wall time per stage, the evaluation on the val split and the workspace path.
 """
@@ -40,7 +41,8 @@ def train_and_evaluate(method: dict, data: str, workspace: str, out: str, truth:
     summary = train_from_config(configs, bindings, data=data, workspace=workspace, progress=False)
     train_seconds = time.perf_counter() - t0
     system, _run, _stage = load_system(Path(workspace))
-    val = TalkingHeadFolder(data, split="val", background="bc", progress=False)
+    background = method.get("val_background", "bc")  # "torso": GDRF's tables, see gdrf_tables
+    val = TalkingHeadFolder(data, split="val", background=background, progress=False)
     detector, detector_name = landmark_detector()
     result = evaluate(
         system, val, landmarks=detector, progress=False, truth=load_truth(data) if truth else None

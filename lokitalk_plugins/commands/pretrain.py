@@ -16,6 +16,7 @@ __all__ = [
     "HELP",
     "configure",
     "run",
+    "run_pretraining",
     "build_pretraining",
     "check_audio_dims",
     "epoch_steps",
@@ -47,8 +48,9 @@ def configure(parser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def build_pretraining(configs, bindings, folders, progress: bool = False):
-    """Parse the gin files and build a MultiIdentitySystem over ``folders`` (train splits),
+def build_pretraining(configs, bindings, folders, progress: bool = False, multi=None):
+    """Parse the gin files and build ``multi(system, datasets)`` (default a
+    MultiIdentitySystem) over ``folders`` (train splits),
     with the config's learning rates by group (Trainer.lr) and, as ``optimizer_settings``,
     its optimiser (Trainer.optimizer, betas, eps) for :func:`~lokitalk_plugins.train.pretrain`."""
     import gin
@@ -68,9 +70,9 @@ def build_pretraining(configs, bindings, folders, progress: bool = False):
     except ValueError:
         lrs = {}
     system.lrs.update({k: float(v) for k, v in lrs.items() if k in system.lrs})
-    multi = MultiIdentitySystem(system, datasets)
-    multi.optimizer_settings = _optimizer_settings()
-    return multi
+    built = (multi or MultiIdentitySystem)(system, datasets)
+    built.optimizer_settings = _optimizer_settings()
+    return built
 
 
 def train_frames(folders) -> int:
@@ -128,12 +130,18 @@ def _optimizer_settings() -> dict:
 
 
 def run(args) -> int:
+    from lokitalk_plugins.adapters import save_identity_bundle
+
+    return run_pretraining(args, None, save_identity_bundle)
+
+
+def run_pretraining(args, multi, save_bundle) -> int:
+    """The pre-training of ``lokitalk pretrain`` (and ``lokitalk gdrf-pretrain``): the
+    bundle folder checked first, ``build_pretraining(..., multi=multi)``, the pre-training
+    loop, then ``save_bundle(model, out, card=..., overwrite=...)`` on rank 0."""
     import json
     from pathlib import Path
 
-    import torch
-
-    from lokitalk_plugins.adapters import save_identity_bundle
     from lokitalk_plugins.data.paths import check_folder
     from lokitalk_plugins.errors import UserError
     from lokitalk_plugins.idakt.hub_format import existing_bundle_files
@@ -153,26 +161,25 @@ def run(args) -> int:
         args.steps = 3000
     try:
         seed_everything(args.seed)
-        multi = build_pretraining(args.config, args.bind, args.data,
-                                  progress=ctx.is_main and not args.quiet)  # fmt: skip
+        built = build_pretraining(args.config, args.bind, args.data,
+                                  progress=ctx.is_main and not args.quiet, multi=multi)  # fmt: skip
         work = Path(args.workspace or f"{args.out}.work")
-        result = pretrain(multi.to(ctx.device), range(len(args.data)), args.steps, context=ctx,
+        result = pretrain(built.to(ctx.device), range(len(args.data)), args.steps, context=ctx,
                           lr_decay_to=args.lr_decay, seed=args.seed, out_dir=work,
                           checkpoint_every=args.checkpoint_every,
                           progress=ctx.is_main and not args.quiet,
-                          optimizer=multi.optimizer_settings)  # fmt: skip
+                          optimizer=built.optimizer_settings)  # fmt: skip
         if ctx.is_main:
             card = {"identities": len(args.data), "steps": args.steps, "epochs": args.epochs,
                     "world_size": ctx.world_size, "configs": list(args.config),
                     "bindings": list(args.bind)}  # fmt: skip
-            save_identity_bundle(multi.model, args.out, card=card, overwrite=args.overwrite)
+            save_bundle(built.model, args.out, card=card, overwrite=args.overwrite)
             losses = result["losses"]
             k = max(1, len(losses) // 10)
             print(json.dumps({"bundle": str(args.out), "steps": args.steps,
                               "first_loss": sum(losses[:k]) / k, "last_loss": sum(losses[-k:]) / k,
                               "wall_time": result["wall_time"], "world_size": ctx.world_size},
                              indent=1))  # fmt: skip
-        del torch
     finally:
         cleanup_distributed()
     return 0

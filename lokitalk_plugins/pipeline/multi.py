@@ -23,7 +23,21 @@ from lokitalk_plugins.data.audio import audio_window
 
 from .system import TalkingHeadSystem
 
-__all__ = ["MultiIdentitySystem", "ReferenceConditioned"]
+__all__ = ["MultiIdentitySystem", "ReferenceConditioned", "share_occupancy"]
+
+
+def share_occupancy(system: TalkingHeadSystem, datasets) -> None:
+    """One occupancy grid for several identities: cells no camera of any dataset sees are
+    marked unseen; the refresh draws the audio and eye value of any identity's frame."""
+    first = datasets[0]
+    poses = torch.cat([d.poses for d in datasets])
+    system.model.grid.mark_unseen(poses, first.intrinsics.tolist(), first.H, first.W)
+    windows, eyes = [], []
+    for d in datasets:
+        windows += [audio_window(d.audio_features, a, d.num_audio_windows, d.audio_att)
+                    for a in d.aud_ids]  # fmt: skip
+        eyes.append(d.eye_values.reshape(-1, 1).float())
+    system.set_occupancy_signals(torch.stack(windows), torch.cat(eyes))
 
 
 @runtime_checkable
@@ -63,15 +77,7 @@ class MultiIdentitySystem(nn.Module):
         return self.system.model
 
     def _prepare(self) -> None:
-        first = self.datasets[0]
-        poses = torch.cat([d.poses for d in self.datasets])
-        self.model.grid.mark_unseen(poses, first.intrinsics.tolist(), first.H, first.W)
-        windows, eyes = [], []
-        for d in self.datasets:
-            windows += [audio_window(d.audio_features, a, d.num_audio_windows, d.audio_att)
-                        for a in d.aud_ids]  # fmt: skip
-            eyes.append(d.eye_values.reshape(-1, 1).float())
-        self.system.set_occupancy_signals(torch.stack(windows), torch.cat(eyes))
+        share_occupancy(self.system, self.datasets)
 
     def parameter_groups(self) -> list[dict]:
         return self.system.parameter_groups()

@@ -102,7 +102,9 @@ def load_model_weights(
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]
     hard_missing = [k for k in missing if not _is_occupancy(k)]
-    differ = [k for k in own if k in state and state[k].shape != own[k].shape]
+    # an empty buffer of the model is sized by the file (e.g. GDRF's reference frames, whose
+    # number and size come from the training folder); the model's own loader resizes it
+    differ = [k for k in own if k in state and state[k].shape != own[k].shape and own[k].numel()]
     skipped = [k for k in differ if _is_occupancy(k)]
     shapes = [
         f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"

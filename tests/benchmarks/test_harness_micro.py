@@ -39,7 +39,7 @@ def _table_rows(md: str) -> list[list[str]]:
 @pytest.mark.slow
 @pytest.mark.parametrize("table,methods", [
     ("table1", ["RAD-NeRF", "ER-NeRF", "LokiTalk"]),
-    ("table2", ["O", "O+D", "O+D+R"]),
+    ("table2", ["O", "O+D", "O+D+R", "O+D+R, F_a = LSTM"]),
     ("table3", ["0 ids, 100%", "2 ids, 100%", "2 ids, 50%", "2 ids, 25%", "2 ids, 50%",
                 "1 ids, 50%", "ER-NeRF, 100%", "0 ids, 50%", "2 ids, 100%, paper rates"]),
     ("table4", ["ER-NeRF, 100%", "ER-NeRF, 50%", "2 ids, 100%", "2 ids, 50%",

@@ -1,0 +1,157 @@
+"""GDRF trains and renders through TalkingHeadSystem on a tiny studio folder; its data errors
+are one line naming the file or folder."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from lokitalk_plugins.baselines.gdrf import GDRF, GDRFDataError
+from lokitalk_plugins.baselines.system import TalkingHeadSystem
+from lokitalk_plugins.data import TalkingHeadFolder
+from lokitalk_plugins.data.studio import write_identity
+from lokitalk_plugins.pipeline import TalkingHeadModel, TrainBatch
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return write_identity(tmp_path_factory.mktemp("studio") / "id000", seconds=1.0, size=32)
+
+
+@pytest.fixture(scope="module")
+def data(folder):
+    return TalkingHeadFolder(folder, preload=True, progress=False)
+
+
+def _system(data, **kw):
+    torch.manual_seed(0)
+    model = GDRF(audio_in_dim=data.audio_features.shape[1], **kw)
+    system = TalkingHeadSystem(model, num_rays=256, lr_mlp=1e-3)
+    system.prepare(data)
+    system.set_stage("head")
+    return system
+
+
+def test_shapes_references_and_gradients(data):
+    system = _system(data)
+    m = system.model
+    assert isinstance(m, TalkingHeadModel)
+    assert m.ref_images.shape == (4, 3, 32, 32) and m.ref_c2w.shape == (4, 4, 4)
+    assert torch.equal(m.ref_images[0], data[0].image.permute(2, 0, 1))
+    z = m.encode_audio(data[0].audio[None])
+    assert z.shape == (1, 64)
+    volumes, flow = m.warped_volumes(z)
+    assert volumes.shape == (4, 32, 8, 8) and flow.abs().max() == 0  # identity at init
+    x = torch.rand(50, 3) - 0.5
+    d = torch.nn.functional.normalize(torch.randn(50, 3), dim=-1)
+    out = m(x, d, z, None, m.individual_code(None))
+    assert out["sigma"].shape == (50,) and out["color"].shape == (50, 3)
+    assert out["attention"].shape == (50, 4)
+    (out["sigma"].mean() + out["color"].mean()).backward()
+    for name in ("encoder.net.0.weight", "warp.flow.weight", "mapping.net.0.weight",
+                 "aggregate.to_k.weight", "audio2exp.head.weight"):  # fmt: skip
+        grad = dict(m.named_parameters())[name].grad
+        assert grad is not None and grad.abs().sum() > 0, name
+    frame = data[3]
+    terms = m.loss_terms(None, TrainBatch(rays=None, frame=frame), 0.0)
+    assert set(terms) == {"lstm"} and terms["lstm"] > 0
+    assert m.param_groups("torso") == {}
+
+
+def test_a_short_run_lowers_the_loss_and_a_checkpoint_renders_alike(data):
+    system = _system(data)
+    opt = torch.optim.Adam([{"params": g["params"], "lr": g["lr"]}
+                            for g in system.parameter_groups()])  # fmt: skip
+    g = torch.Generator().manual_seed(0)
+    losses = []
+    for step in range(1, 41):
+        out = system.training_step(data[step % len(data)], step, 40, g)
+        opt.zero_grad()
+        out.loss.backward()
+        opt.step()
+        system.after_step(step, g)
+        losses.append(out.loss.item())
+    assert sum(losses[-5:]) / 5 < 0.8 * sum(losses[:5]) / 5
+    frame = data[1]
+    rendered = system.render_frame(frame)["rgb"]
+    assert rendered.shape == (32, 32, 3)
+    # a fresh model takes the references and the identity from the state_dict alone
+    fresh = GDRF(audio_in_dim=data.audio_features.shape[1])
+    fresh.load_state_dict(system.model.state_dict())
+    again = TalkingHeadSystem(fresh, num_rays=256)
+    again.model.grid.load_state_dict(system.model.grid.state_dict())
+    assert torch.allclose(again.render_frame(frame)["rgb"], rendered, atol=1e-5)
+
+
+def test_descriptors_of_table6(data):
+    for descriptor, lstm in (("audio", False), ("lstm", True)):
+        m = _system(data, descriptor=descriptor).model
+        assert m.encode_audio(data[0].audio[None]).shape == (1, 64)
+        frame = TrainBatch(rays=None, frame=data[0])
+        assert ("lstm" in m.loss_terms(None, frame, 0.0)) is lstm
+
+
+def test_the_image_space_warp_matches_at_init(data):
+    feature = _system(data).model
+    image = _system(data, warp_space="image").model
+    z = feature.encode_audio(data[0].audio[None])
+    assert torch.allclose(image.warped_volumes(z)[0], feature.warped_volumes(z)[0], atol=1e-5)
+
+
+def test_fewer_frames_than_references(data):
+    with pytest.raises(GDRFDataError, match=r"fewer than GDRF's 40 references.*num_references"):
+        _system(data, num_references=40)
+
+
+def test_a_clip_shorter_than_the_lstm_window(data):
+    with pytest.raises(GDRFDataError, match=r"fewer than the LSTM window of 64.*GDRF's LSTM"):
+        _system(data, seq_len=64)
+
+
+def test_track_params_without_exp_or_id(tmp_path):
+    root = write_identity(tmp_path / "id001", seconds=1.0, size=16)
+    data = TalkingHeadFolder(root, progress=False)
+    params = torch.load(root / "track_params.pt")
+    torch.save({k: v for k, v in params.items() if k != "id"}, root / "track_params.pt")
+    with pytest.raises(GDRFDataError, match=r"track_params.pt: has no 'id'.*descriptor = 'lstm'"):
+        _system(data)
+    assert _system(data, descriptor="lstm").model.ref_images.shape[0] == 4
+    torch.save({k: v for k, v in params.items() if k != "exp"}, root / "track_params.pt")
+    with pytest.raises(GDRFDataError, match=r"track_params.pt: has no 'exp'") as err:
+        _system(data)
+    assert "\n" not in str(err.value)
+
+
+def test_the_gin_file_trains_and_reloads(folder, tmp_path):
+    import gin
+
+    import lokitalk_plugins.registration  # noqa: F401  (registers the configurables)
+    from lokitalk_plugins.commands.workspace import load_system, write_run
+    from lokitalk_plugins.train.run import train_from_config
+
+    files = ["configs/gdrf.gin"]
+    short = ["head/Trainer.steps = 3", "Trainer.val_every = 3", "GDRF.audio_in_dim = 32",
+             "TalkingHeadSystem.num_rays = 64"]  # fmt: skip
+    try:
+        write_run(tmp_path, folder, files, short, "aud.npy")
+        out = train_from_config(files, short, data=folder, workspace=tmp_path, progress=False)
+        assert out["stages"]["head"]["final_loss"] is not None
+        system, _, _ = load_system(tmp_path)
+        assert isinstance(system.model, GDRF) and system.model.ref_images.shape[0] == 4
+        data = TalkingHeadFolder(folder, split="val", progress=False)
+        assert system.render_frame(data[0])["rgb"].shape == (32, 32, 3)
+    finally:
+        gin.clear_config()
+
+
+def test_the_lstm_starts_from_a_lokitalk_audio2exp_checkpoint(folder, tmp_path):
+    from lokitalk_plugins.train.audio2exp import load_audio2exp_model, train_audio2exp
+
+    path = tmp_path / "a2e.pt"
+    train_audio2exp([str(folder)], str(path), steps=3, hidden=16, seq_len=8, progress=False)
+    model = GDRF(audio_in_dim=32, lstm_hidden=16, seq_len=8, audio2exp_init=str(path))
+    saved = load_audio2exp_model(path)
+    assert bool(model.lstm_ready)
+    assert torch.equal(model.audio2exp.lstm.weight_hh_l0, saved.lstm.weight_hh_l0)
+    with pytest.raises(GDRFDataError, match=r"a2e.pt: an Audio2Exp of .*bind GDRF.lstm_hidden"):
+        GDRF(audio_in_dim=32, audio2exp_init=str(path))

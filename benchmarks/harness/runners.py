@@ -11,10 +11,11 @@ __all__ = ["run_table2", "run_table34"]
 
 
 def run_table2(args, prof: dict, out: Path) -> dict:
-    from harness import table2
+    from harness import measures, table2
     from harness.common import commit, machine, peak_rss_mb, write_report
     from harness.data_sources import resolve_data
     from harness.workers import run_methods
+    from lokitalk_plugins.data.studio import load_truth
 
     work = Path(args.work)
     source = resolve_data(args.data, work, prof)
@@ -31,7 +32,8 @@ def run_table2(args, prof: dict, out: Path) -> dict:
     fps = table2.render_speed(rows, data)
     stem = "table2" + ("" if args.profile == "default" else f"_{args.profile}")
     stem += source.suffix
-    maps = table2.heat_maps(rows, data, out / f"{stem}_maps.png")
+    labels = load_truth(data).labels if studio else None
+    maps = table2.heat_maps(rows, data, out / f"{stem}_maps.png", labels=labels)
     for r in rows:
         e = r["eval"]
         r["metrics"] = {
@@ -46,6 +48,7 @@ def run_table2(args, prof: dict, out: Path) -> dict:
                 "eye_error",
                 "lip_sync",
                 "size_mb",
+                *measures.METRIC_KEYS,
             )
         }
         r["metrics"].update(
@@ -53,6 +56,7 @@ def run_table2(args, prof: dict, out: Path) -> dict:
             fps=fps[r["method"]],
             render_ratio=fps["O"] / fps[r["method"]],
             map_means=maps.get(r["method"]),
+            region_shares=r.pop("region_shares", None),
         )
     files = table2.plots(rows, data, out, stem, label)
     report = {
@@ -71,6 +75,7 @@ def run_table2(args, prof: dict, out: Path) -> dict:
         "peak_rss_mb_harness": peak_rss_mb(),
         "paper": table2.PAPER,
         "files": dict(files, maps=f"{stem}_maps.png"),
+        "references": measures.reference_rows(data) if studio else [],
         "results": rows,
     }
     md = table2.markdown(report)
@@ -80,7 +85,7 @@ def run_table2(args, prof: dict, out: Path) -> dict:
 
 
 def run_table34(args, prof: dict, out: Path, table: str) -> dict:
-    from harness import idakt_runs, table2, table34
+    from harness import idakt_runs, measures, table2, table34
     from harness.common import commit, machine, peak_rss_mb, write_report
     from harness.data_sources import resolve_data
     from harness.workers import run_methods
@@ -144,6 +149,7 @@ def run_table34(args, prof: dict, out: Path, table: str) -> dict:
                 "eye_error",
                 "size_mb",
                 "fps",
+                *measures.METRIC_KEYS,
             )
         }
         r["metrics"].update(
@@ -164,7 +170,7 @@ def run_table34(args, prof: dict, out: Path, table: str) -> dict:
             [
                 ("psnr", "PSNR (dB) ↑"),
                 ("mouth_error", "mouth error ↓"),
-                ("lip_sync", "lip sync r ↑"),
+                ("sync_conf", "sync confidence ↑"),
             ],
             out / f"{stem}_bars.png",
             f"{table} on {source.label}",
@@ -196,6 +202,7 @@ def run_table34(args, prof: dict, out: Path, table: str) -> dict:
         "bundles": {f"{k[0]}_{k[1]}ids": v for k, v in bundles.items()},
         "paper": {str(k): v for k, v in table34.PAPER[table].items()},
         "files": files,
+        "references": measures.reference_rows(data) if source.studio else [],
         "results": rows,
     }
     md = table34.markdown(report)

@@ -16,11 +16,13 @@ from pathlib import Path
 import numpy as np
 
 from .common import fmt
+from .measures import FIG5_REGIONS, SYNC_HEADER, lmd_note, reference_lines, sync_cell
 from .plots import bar_chart, frame_strip, training_curves
 
 __all__ = [
     "PAPER",
     "build_methods",
+    "fig5_lines",
     "frames_side_by_side",
     "heat_maps",
     "markdown",
@@ -91,13 +93,16 @@ def render_speed(rows: list[dict], data: Path, frames: int = 10) -> dict:
     return fps
 
 
-def heat_maps(rows: list[dict], data: Path, path: Path, frames: int = 8) -> dict:
+def heat_maps(rows: list[dict], data: Path, path: Path, frames: int = 8, labels=None) -> dict:
     """Per-pixel maps of each deforming method averaged over ``frames`` val frames, saved as
-    one PNG (a row per method). -> method -> {map: mean over pixels}."""
+    one PNG (a row per method). -> method -> {map: mean over pixels}. With ``labels`` (the
+    studio's [N, H, W] region ids), each such row also gets ``region_shares`` (Fig. 5 as
+    numbers, ``measures.FIG5_REGIONS``) over the same frames."""
     import torch
 
     from lokitalk_plugins.commands.workspace import load_system
 
+    from .measures import fig5_shares
     from .plots import _plt
 
     sample, found = _val_frames(data, frames), {}
@@ -107,7 +112,7 @@ def heat_maps(rows: list[dict], data: Path, path: Path, frames: int = 8) -> dict
         names = [n for n in getattr(model, "ray_extras", ()) if n.startswith(("dx_", "att_"))]
         if not names:
             continue
-        acc = {n: 0.0 for n in names}
+        acc, shares = {n: 0.0 for n in names}, fig5_shares()
         with torch.no_grad():
             for f in sample:
                 res = system.renderer.render_image(
@@ -121,9 +126,14 @@ def heat_maps(rows: list[dict], data: Path, path: Path, frames: int = 8) -> dict
                     extras=names,
                     progress=False,
                 )
+                maps = {n: res.extras[n].reshape(f.H, f.W).float().numpy() for n in names}
                 for n in names:
-                    acc[n] = acc[n] + res.extras[n].reshape(f.H, f.W).float().numpy()
+                    acc[n] = acc[n] + maps[n]
+                if labels is not None:
+                    shares.add(maps, labels[int(f.img_id)])
         found[row["method"]] = {n: v / len(sample) for n, v in acc.items()}
+        if labels is not None:
+            row["region_shares"] = shares.result()
     if not found:
         return {}
     plt = _plt()
@@ -173,7 +183,7 @@ def plots(rows: list[dict], data: Path, out: Path, stem: str, label: str = "the 
     metrics = [
         ("psnr", "PSNR (dB) ↑"),
         ("mouth_error", "mouth error ↓"),
-        ("lip_sync", "lip sync r ↑"),
+        ("sync_conf", "sync confidence ↑"),
         ("train_minutes", "train time (min)"),
     ]
     files["bars"] = bar_chart(rows, metrics, out / f"{stem}_bars.png", f"Table 2 on {label}").name
@@ -192,7 +202,7 @@ def markdown(report: dict) -> str:
         f" at a time, one thread each, on {m['cpu_count']} cores ({m['platform']}, torch "
         f"{m['torch']}); load {report['load_at_start']} at start.",
         "",
-        "| method | PSNR ↑ | LPIPS ↓ | LMD ↓ | Sync (lip-sync r) ↑ | mouth err ↓ | eye err ↓ "
+        f"| method | PSNR ↑ | LPIPS ↓ | LMD ↓ | {SYNC_HEADER} | mouth err ↓ | eye err ↓ "
         "| train (min) | FPS | render time vs O | size (MB) | paper PSNR / LPIPS / LMD / Sync |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -200,18 +210,49 @@ def markdown(report: dict) -> str:
         x, paper = r["metrics"], PAPER[r["method"]]
         lines.append(
             f"| {r['method']} | {fmt(x['psnr'])} | {fmt(x['lpips'], 3)} | {fmt(x['lmd'])} "
-            f"| {fmt(x['lip_sync'])} | {fmt(x['mouth_error'])} | {fmt(x['eye_error'])} "
+            f"| {sync_cell(x)} | {fmt(x['mouth_error'])} | {fmt(x['eye_error'])} "
             f"| {x['train_minutes']:.1f} | {fmt(x['fps'], 2)} | {fmt(x['render_ratio'])}x "
             f"| {fmt(x['size_mb'])} | {' / '.join(str(v) for v in paper)} |"
         )
+    lines += reference_lines(report.get("references", []), 12, 4)
     lines += [
         "",
-        "LPIPS is n/a without AlexNet weights on the machine; LMD is n/a without a "
-        "landmark detector (the studio scores the mouth and eyes from its ground truth "
-        "instead). Sync here is the studio's lip-sync correlation, not SyncNet's "
-        "confidence: compare orderings, not values, with the paper.",
+        "LPIPS is n/a without AlexNet weights on the machine. Sync: a mouth-opening signal in "
+        "one fixed window, cross-correlated with the ground truth's over ±"
+        f"{_max_offset(report)} frames (metrics.sync); confidence = peak minus median, offset "
+        "in frames (0 = in sync); the italic rows are the ceiling and floor of the measure on "
+        "these val frames. Paper Sync is SyncNet's confidence: compare orderings, not values.",
+        "",
+        lmd_note(report),
         "",
     ]
-    detector = report["results"][0]["eval"].get("landmark_detector", "none")
-    lines += [f"Landmark detector for LMD: {detector}.", ""]
+    lines += fig5_lines(report)
     return "\n".join(lines)
+
+
+def _max_offset(report: dict) -> str:
+    ks = {r["metrics"].get("sync_max_offset") for r in report["results"]} - {None}
+    return "/".join(str(k) for k in sorted(ks)) or "15"
+
+
+def fig5_lines(report: dict) -> list[str]:
+    """Fig. 5 as numbers: each deforming method's map shares inside their regions."""
+    rows = [r for r in report["results"] if r["metrics"].get("region_shares")]
+    if not rows:
+        return []
+    keys = list(FIG5_REGIONS)
+    lines = [
+        f"## Fig. 5 as numbers (beside `{report['files'].get('maps', 'the maps')}`)",
+        "",
+        "Share of each summed map inside its studio region (1 = only there), over the val "
+        "frames of the maps: att_lip in lips, att_eye in eyes, Σ‖Δx_face‖ in the face (skin, "
+        "lips, mouth, teeth, eyes), Σ‖Δx_torso‖ in torso and neck; O+D's one field (dx_joint) "
+        "in the face and in torso and neck.",
+        "",
+        "| method | " + " | ".join(keys) + " |",
+        "|---" * (len(keys) + 1) + "|",
+    ]
+    for r in rows:
+        sh = r["metrics"]["region_shares"]
+        lines.append(f"| {r['method']} | " + " | ".join(fmt(sh.get(k)) for k in keys) + " |")
+    return lines + [""]

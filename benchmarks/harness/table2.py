@@ -231,8 +231,8 @@ def markdown(report: dict) -> str:
 
 
 def _max_offset(report: dict) -> str:
-    ks = {r["metrics"].get("sync_max_offset") for r in report["results"]} - {None}
-    return "/".join(str(k) for k in sorted(ks)) or "15"
+    ks = {r["metrics"].get("sync_max_offset") for r in report["results"]} - {None, 0}
+    return "/".join(str(k) for k in sorted(ks)) or "0 (val clip too short: n/a)"
 
 
 def fig5_lines(report: dict) -> list[str]:

@@ -149,8 +149,10 @@ def markdown(report: dict) -> str:
     ratio = report["render_ratio_lokitalk_vs_er_nerf"]
     lines += [
         "",
-        f"Rendering overhead of the plug-ins over the bare ER-NeRF, measured side by "
-        f"side: {ratio:.2f}x the render time (the paper: 34 -> 29 FPS, 1.17x).",
+        f"Whole-pipeline frame time, LokiTalk over ER-NeRF, measured side by side: "
+        f"{ratio:.2f}x (LokiTalk renders its torso in the 3D field, ER-NeRF in a 2D torso "
+        "stage, so this is not the plug-ins' per-sample cost: that is "
+        "`benchmarks/render_overhead.py`'s per_sample_ratio; the paper: 34 -> 29 FPS, 1.17x).",
         "",
         "## Cross-driving: identity 0 saying identity 1's utterance",
         "",

@@ -103,7 +103,7 @@ def lmd_note(report: dict) -> str:
         why = ev.get("landmark_detector_note") or "the [landmarks] extra is not installed"
         return f"Landmark detector for LMD: none. LMD n/a: {why}."
     lmd = [r["metrics"].get("lmd") for r in report["results"]]
-    missed = "" if all(v is not None for v in lmd) else " (n/a where no face was detected)"
+    missed = "" if all(v is not None for v in lmd) else " (n/a: no face found in the frames)"
     return f"Landmark detector for LMD: {detector}{missed}."
 
 

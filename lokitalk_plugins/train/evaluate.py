@@ -150,7 +150,11 @@ def evaluate(
         result["notes"]["lpips"] = "n/a: no local AlexNet trunk weights (see metrics.perceptual)"
     if landmarks is not None:
         pred_lms, gt_lms = np.concatenate(acc["pred_lms"]), np.concatenate(acc["gt_lms"])
-        result["lmd"], result["lmd_eyes"] = lmd(pred_lms, gt_lms), lmd_eyes(pred_lms, gt_lms)
+        for key, fn in (("lmd", lmd), ("lmd_eyes", lmd_eyes)):
+            value = fn(pred_lms, gt_lms)
+            result[key] = None if math.isnan(value) else value
+        if result["lmd"] is None:  # JSON has no NaN: say why instead
+            result["notes"]["lmd"] = "n/a: the landmark detector found no face in any frame"
     else:
         result["notes"]["lmd"] = "n/a: LMD needs a landmark detector (landmarks=...)"
     if truth is not None:

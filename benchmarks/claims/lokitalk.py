@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from .core import Sample, Verdict, claim, compare, sample, threshold
 
-__all__ = ["REGION_SHARES", "SHARE_LIMIT", "OVERHEAD_LIMIT"]
+__all__ = ["ID_AKT_CLAIMS", "METHOD_CLAIMS", "OVERHEAD_LIMIT", "REGION_SHARES", "SHARE_LIMIT"]
 
 SRC = "LokiTalk"
 SHARE_LIMIT = 0.5  # issue 14: each region share at least 0.5
@@ -28,54 +28,33 @@ def _column(ids, pct):
     return lambda r: r.get("column") == [ids, pct] and r.get("finetune_rates") != "paper"
 
 
-def _t1(reports, metric, a, b, higher=True):
-    r = reports.get("table1")
-    return compare(sample(r, _method(a), metric, a), sample(r, _method(b), metric, b), higher)
+def _pair(table, a, b, metric, higher):
+    def judge(reports):
+        r = reports.get(table)
+        return compare(sample(r, _method(a), metric, a), sample(r, _method(b), metric, b), higher)
+
+    return judge
 
 
-@claim("t1_psnr_er", f"{SRC} Table 1", "LokiTalk PSNR above ER-NeRF (33.744 vs 32.506 dB)")
-def _t1_psnr_er(reports):
-    return _t1(reports, "psnr", "LokiTalk", "ER-NeRF")
-
-
-@claim("t1_psnr_rad", f"{SRC} Table 1", "LokiTalk PSNR above RAD-NeRF (33.744 vs 31.510 dB)")
-def _t1_psnr_rad(reports):
-    return _t1(reports, "psnr", "LokiTalk", "RAD-NeRF")
-
-
-@claim("t1_lmd", f"{SRC} Table 1", "LokiTalk LMD below ER-NeRF (2.732 vs 2.917)")
-def _t1_lmd(reports):
-    return _t1(reports, "lmd", "LokiTalk", "ER-NeRF", higher=False)
-
-
-@claim("t1_sync", f"{SRC} Table 1", "LokiTalk sync confidence above ER-NeRF (5.736 vs 4.944)")
-def _t1_sync(reports):
-    return _t1(reports, "sync_conf", "LokiTalk", "ER-NeRF")
-
-
-def _t2(reports, metric, a, b, higher=True):
-    r = reports.get("table2")
-    return compare(sample(r, _method(a), metric, a), sample(r, _method(b), metric, b), higher)
-
-
-@claim("t2_d", f"{SRC} Table 2", "O+D PSNR above O (29.203 vs 28.125 dB)")
-def _t2_d(reports):
-    return _t2(reports, "psnr", "O+D", "O")
-
-
-@claim("t2_r", f"{SRC} Table 2", "O+D+R PSNR above O+D (30.464 vs 29.203 dB)")
-def _t2_r(reports):
-    return _t2(reports, "psnr", "O+D+R", "O+D")
-
-
-@claim("t2_lmd", f"{SRC} Table 2", "O+D+R LMD below O (3.132 vs 3.592)")
-def _t2_lmd(reports):
-    return _t2(reports, "lmd", "O+D+R", "O", higher=False)
-
-
-@claim("t2_sync", f"{SRC} Table 2", "O+D+R sync confidence above O (5.423 vs 3.410)")
-def _t2_sync(reports):
-    return _t2(reports, "sync_conf", "O+D+R", "O")
+# id, table, claim (paper's numbers), better method, worse method, metric, higher is better
+METHOD_CLAIMS = [
+    ("t1_psnr_er", "table1", "LokiTalk PSNR above ER-NeRF (33.744 vs 32.506 dB)",
+     "LokiTalk", "ER-NeRF", "psnr", True),
+    ("t1_psnr_rad", "table1", "LokiTalk PSNR above RAD-NeRF (33.744 vs 31.510 dB)",
+     "LokiTalk", "RAD-NeRF", "psnr", True),
+    ("t1_lmd", "table1", "LokiTalk LMD below ER-NeRF (2.732 vs 2.917)",
+     "LokiTalk", "ER-NeRF", "lmd", False),
+    ("t1_sync", "table1", "LokiTalk sync confidence above ER-NeRF (5.736 vs 4.944)",
+     "LokiTalk", "ER-NeRF", "sync_conf", True),
+    ("t2_d", "table2", "O+D PSNR above O (29.203 vs 28.125 dB)", "O+D", "O", "psnr", True),
+    ("t2_r", "table2", "O+D+R PSNR above O+D (30.464 vs 29.203 dB)",
+     "O+D+R", "O+D", "psnr", True),
+    ("t2_lmd", "table2", "O+D+R LMD below O (3.132 vs 3.592)", "O+D+R", "O", "lmd", False),
+    ("t2_sync", "table2", "O+D+R sync confidence above O (5.423 vs 3.410)",
+     "O+D+R", "O", "sync_conf", True),
+]  # fmt: skip
+for _id, _table, _text, _a, _b, _metric, _higher in METHOD_CLAIMS:
+    claim(_id, f"{SRC} Table {_table[-1]}", _text)(_pair(_table, _a, _b, _metric, _higher))
 
 
 def _share(key):

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .studio import _as_frames
+
 __all__ = [
     "MAX_OFFSET",
     "DARK_FRACTION",
@@ -66,16 +68,8 @@ def mouth_signal(frames, box, fraction: float = DARK_FRACTION) -> np.ndarray:
     """Mouth-interior darkness per frame: frames [N, H, W, 3] (uint8 0..255 or float 0..1,
     numpy or torch), box from :func:`mouth_box` -> [N], minus the mean luminance (0..1) of the
     ``fraction`` darkest pixels of the window (higher = darker = more open)."""
-    if hasattr(frames, "detach"):
-        frames = frames.detach().cpu().numpy()
-    x = np.asarray(frames)
-    if x.ndim == 3:
-        x = x[None]
-    if x.ndim != 4 or x.shape[-1] != 3:
-        raise ValueError(f"frames must be [N, H, W, 3], got {x.shape}")
-    scale = 1 / 255.0 if x.dtype == np.uint8 else 1.0
     r0, r1, c0, c1 = box
-    lum = (x[:, r0:r1, c0:c1].astype(np.float64) * scale) @ _LUMA  # [N, h, w]
+    lum = _as_frames(frames)[:, r0:r1, c0:c1].astype(np.float64) @ _LUMA  # [N, h, w]
     flat = lum.reshape(lum.shape[0], -1)
     k = max(1, int(round(fraction * flat.shape[1])))
     return -np.partition(flat, k - 1, axis=1)[:, :k].mean(axis=1)

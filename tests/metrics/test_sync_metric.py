@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PIL import Image
 
-from lokitalk_plugins.data.studio import load_truth, write_identity
 from lokitalk_plugins.metrics.sync import (
     MAX_OFFSET,
     av_sync,
@@ -18,16 +16,6 @@ from lokitalk_plugins.metrics.sync import (
     sync_from_signals,
     sync_measure,
 )
-
-
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory):
-    folder = write_identity(tmp_path_factory.mktemp("s") / "id", identity=1, seconds=4.0,
-                            size=64, seed=2)  # fmt: skip
-    truth = load_truth(folder)
-    frames = np.stack([np.asarray(Image.open(folder / "gt_imgs" / f"{i}.jpg"))
-                       for i in range(len(truth))])  # fmt: skip
-    return frames, truth
 
 
 def _shift(frames, k):

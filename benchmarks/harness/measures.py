@@ -18,6 +18,8 @@ from .common import fmt
 
 __all__ = [
     "FIG5_REGIONS",
+    "fig5_lines",
+    "max_offset_text",
     "METRIC_KEYS",
     "SYNC_HEADER",
     "fig5_shares",
@@ -59,10 +61,12 @@ def fig5_shares():
 
 
 def sync_cell(x: dict) -> str:
-    """``0.62 (+0)``: confidence and offset in frames; n/a when not measured."""
+    """``0.62 (+0)``: confidence and offset in frames ("no peak" for a flat curve); n/a when
+    not measured."""
     if x.get("sync_conf") is None:
         return "n/a"
-    return f"{x['sync_conf']:.2f} ({x['sync_offset']:+d})"
+    offset = x.get("sync_offset")
+    return f"{x['sync_conf']:.2f} ({'no peak' if offset is None else f'{offset:+d}'})"
 
 
 def reference_rows(data: Path) -> list[dict]:
@@ -112,3 +116,32 @@ def shares_text(shares: dict | None) -> str:
     if not shares:
         return "n/a"
     return ", ".join(f"{k} {fmt(v)}" for k, v in shares.items() if v is not None) or "n/a"
+
+
+def max_offset_text(report: dict) -> str:
+    """The sync offset range the rows used (``15``), or why there was none."""
+    ks = {r["metrics"].get("sync_max_offset") for r in report["results"]} - {None, 0}
+    return "/".join(str(k) for k in sorted(ks)) or "0 (val clip too short: n/a)"
+
+
+def fig5_lines(report: dict) -> list[str]:
+    """Fig. 5 as numbers: each deforming method's map shares inside their regions."""
+    rows = [r for r in report["results"] if r["metrics"].get("region_shares")]
+    if not rows:
+        return []
+    keys = list(FIG5_REGIONS)
+    lines = [
+        f"## Fig. 5 as numbers (beside `{report['files'].get('maps', 'the maps')}`)",
+        "",
+        "Share of each summed map inside its studio region (1 = only there), over the val "
+        "frames of the maps: att_lip in lips, att_eye in eyes, Σ‖Δx_face‖ in the face (skin, "
+        "lips, mouth, teeth, eyes), Σ‖Δx_torso‖ in torso and neck; O+D's one field (dx_joint) "
+        "in the face and in torso and neck.",
+        "",
+        "| method | " + " | ".join(keys) + " |",
+        "|---" * (len(keys) + 1) + "|",
+    ]
+    for r in rows:
+        sh = r["metrics"]["region_shares"]
+        lines.append(f"| {r['method']} | " + " | ".join(fmt(sh.get(k)) for k in keys) + " |")
+    return lines + [""]

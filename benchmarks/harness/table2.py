@@ -16,13 +16,19 @@ from pathlib import Path
 import numpy as np
 
 from .common import fmt
-from .measures import FIG5_REGIONS, SYNC_HEADER, lmd_note, reference_lines, sync_cell
+from .measures import (
+    SYNC_HEADER,
+    fig5_lines,
+    lmd_note,
+    max_offset_text,
+    reference_lines,
+    sync_cell,
+)
 from .plots import bar_chart, frame_strip, training_curves
 
 __all__ = [
     "PAPER",
     "build_methods",
-    "fig5_lines",
     "frames_side_by_side",
     "heat_maps",
     "markdown",
@@ -220,7 +226,7 @@ def markdown(report: dict) -> str:
         "",
         "LPIPS is n/a without AlexNet weights on the machine. Sync: a mouth-opening signal in "
         "one fixed window, cross-correlated with the ground truth's over ±"
-        f"{_max_offset(report)} frames (metrics.sync); confidence = peak minus median, offset "
+        f"{max_offset_text(report)} frames (metrics.sync); confidence = peak minus median, offset "
         "in frames (0 = in sync); the italic rows are the ceiling and floor of the measure on "
         "these val frames. Paper Sync is SyncNet's confidence: compare orderings, not values.",
         "",
@@ -229,31 +235,3 @@ def markdown(report: dict) -> str:
     ]
     lines += fig5_lines(report)
     return "\n".join(lines)
-
-
-def _max_offset(report: dict) -> str:
-    ks = {r["metrics"].get("sync_max_offset") for r in report["results"]} - {None, 0}
-    return "/".join(str(k) for k in sorted(ks)) or "0 (val clip too short: n/a)"
-
-
-def fig5_lines(report: dict) -> list[str]:
-    """Fig. 5 as numbers: each deforming method's map shares inside their regions."""
-    rows = [r for r in report["results"] if r["metrics"].get("region_shares")]
-    if not rows:
-        return []
-    keys = list(FIG5_REGIONS)
-    lines = [
-        f"## Fig. 5 as numbers (beside `{report['files'].get('maps', 'the maps')}`)",
-        "",
-        "Share of each summed map inside its studio region (1 = only there), over the val "
-        "frames of the maps: att_lip in lips, att_eye in eyes, Σ‖Δx_face‖ in the face (skin, "
-        "lips, mouth, teeth, eyes), Σ‖Δx_torso‖ in torso and neck; O+D's one field (dx_joint) "
-        "in the face and in torso and neck.",
-        "",
-        "| method | " + " | ".join(keys) + " |",
-        "|---" * (len(keys) + 1) + "|",
-    ]
-    for r in rows:
-        sh = r["metrics"]["region_shares"]
-        lines.append(f"| {r['method']} | " + " | ".join(fmt(sh.get(k)) for k in keys) + " |")
-    return lines + [""]

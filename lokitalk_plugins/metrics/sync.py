@@ -98,11 +98,12 @@ def sync_curve(pred, gt, max_offset: int = MAX_OFFSET) -> np.ndarray:
 
 
 def av_sync(pred, gt, max_offset: int = MAX_OFFSET) -> dict:
-    """-> {offset (frames, 0 = in sync), confidence (peak - median), peak, curve (list)}."""
+    """-> {offset (frames, 0 = in sync; None when the curve is flat, e.g. a still render),
+    confidence (peak - median), peak, curve (list)}."""
     curve = sync_curve(pred, gt, max_offset)
     best = int(np.argmax(curve))
     return {
-        "offset": best - max_offset,
+        "offset": best - max_offset if np.ptp(curve) > 0 else None,  # flat: no peak
         "confidence": float(curve[best] - np.median(curve)),
         "peak": float(curve[best]),
         "curve": [round(float(v), 4) for v in curve],

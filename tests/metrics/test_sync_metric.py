@@ -33,7 +33,7 @@ def test_curve_of_known_signals():
     res = av_sync(lag, gt, 5)
     assert res["offset"] == 4 and res["peak"] == pytest.approx(1.0)
     flat = av_sync(np.full(80, 0.3), gt, 5)
-    assert flat["confidence"] == 0.0 and flat["curve"] == [0.0] * 11
+    assert flat["confidence"] == 0.0 and flat["curve"] == [0.0] * 11 and flat["offset"] is None
     with pytest.raises(ValueError, match="more than 10"):
         sync_curve(gt[:10], gt[:10], 5)
 
@@ -58,7 +58,7 @@ def test_static_frame_is_the_floor(clip):
     gt, truth = clip
     still = gt[np.full(len(gt), 17)]
     res = sync_measure(still, gt, truth.landmarks[0])
-    assert res["confidence"] == 0.0 and res["peak"] == 0.0
+    assert res["confidence"] == 0.0 and res["peak"] == 0.0 and res["offset"] is None
 
 
 def test_shuffled_frames_have_low_confidence(clip):

@@ -148,8 +148,13 @@ def compare(a: Sample, b: Sample, higher_is_better: bool = True, margin: float =
     diff = sign * (a.mean - b.mean)
     measured = f"{a.text(digits)} vs {b.text(digits)}; difference {sign * diff:+.{digits}f}"
     if a.n < 2 or b.n < 2:
-        agrees = "agrees with" if diff > margin else "opposes"
-        return Verdict(measured, INCONCLUSIVE, f"single seed: the direction {agrees} the claim")
+        if diff > margin:
+            how = "the direction agrees with the claim"
+        elif diff > 0:
+            how = f"the direction agrees, the difference is under the claimed {margin:g}"
+        else:
+            how = "the direction opposes the claim"
+        return Verdict(measured, INCONCLUSIVE, f"single seed: {how}")
     apart = abs(a.mean - b.mean) > a.std + b.std
     if apart and diff > margin:
         return Verdict(measured, HOLDS)

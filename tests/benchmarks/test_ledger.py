@@ -35,6 +35,8 @@ def test_rules():
     one = compare(Sample((30.0,), "x"), Sample((29.0,), "y"))
     assert one.verdict == "inconclusive" and "agrees" in one.cause and "single seed" in one.measured
     assert compare(Sample((), "x"), b).verdict == "inconclusive"
+    short = compare(Sample((30.2,), "x"), Sample((30.0,), "y"), margin=1.0)
+    assert "under the claimed 1" in short.cause
     assert "30.00 ± 0.20 (3 seeds)" in compare(a, b).measured
     s = Sample((0.7, 0.8, 0.75), "share")
     assert threshold(s, 0.5).verdict == "holds"

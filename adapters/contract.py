@@ -139,6 +139,12 @@ class BackboneAdapter(TrainingSupply, ABC):
     def color(self, geo_feat: torch.Tensor, d: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
         """geo_feat [N, G], d [N, 3] unit directions, code [1, I] -> rgb [N, 3]."""
 
+    def static_condition(self, enc_a: torch.Tensor, eye: torch.Tensor):
+        """The condition under which the field is one static canonical space (LokiTalk eq. 5):
+        enc_a [1 or N, A], eye [1 or N, 1] -> zeros of the same shapes, so the audio and eye
+        inputs of the density vanish (an adapter whose field takes None bypasses the path)."""
+        return torch.zeros_like(enc_a), torch.zeros_like(eye)
+
     def field(self, x, d, enc_a, eye, code) -> dict[str, torch.Tensor]:
         """The backbone's head forward: x [N, 3], d [N, 3], enc_a [1, A], eye [1, 1],
         code [1, I] -> dict(sigma [N], geo_feat, color [N, 3], the per-point maps)."""

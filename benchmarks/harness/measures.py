@@ -26,6 +26,7 @@ __all__ = [
     "lmd_note",
     "reference_lines",
     "reference_rows",
+    "row_sync_cell",
     "shares_text",
     "sync_cell",
 ]
@@ -60,13 +61,21 @@ def fig5_shares():
     return RegionShares(FIG5_REGIONS)
 
 
-def sync_cell(x: dict) -> str:
-    """``0.62 (+0)``: confidence and offset in frames ("no peak" for a flat curve); n/a when
-    not measured."""
+def sync_cell(x: dict, std: float | None = None) -> str:
+    """``0.62 (+0)``: confidence (``± std`` over seeds when given) and offset in frames (a
+    mean over seeds may be fractional; "no peak" for a flat curve); n/a when not measured."""
     if x.get("sync_conf") is None:
         return "n/a"
+    conf = f"{x['sync_conf']:.2f}" + ("" if std is None else f" ± {std:.2f}")
     offset = x.get("sync_offset")
-    return f"{x['sync_conf']:.2f} ({'no peak' if offset is None else f'{offset:+d}'})"
+    if offset is None:
+        return f"{conf} (no peak)"
+    return f"{conf} ({offset:+.0f})" if float(offset).is_integer() else f"{conf} ({offset:+.1f})"
+
+
+def row_sync_cell(row: dict) -> str:
+    """:func:`sync_cell` of a table row (its seeds' std from ``metrics_std``)."""
+    return sync_cell(row["metrics"], (row.get("metrics_std") or {}).get("sync_conf"))
 
 
 def reference_rows(data: Path) -> list[dict]:

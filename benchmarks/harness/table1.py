@@ -13,7 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .common import fmt
-from .measures import SYNC_HEADER, lmd_note, reference_lines, sync_cell
+from .measures import SYNC_HEADER, lmd_note, reference_lines, row_sync_cell, sync_cell
+from .motion_prior import f_a_note
 
 __all__ = ["NOT_RUN", "PAPER", "cross_clip", "cross_drive", "markdown", "methods"]
 
@@ -139,7 +140,7 @@ def markdown(report: dict) -> str:
             cost += f" (+{x['pretrain_minutes']:.1f} pre-training, once)"
         lines.append(
             f"| {r['method']} | {fmt(x['psnr'])} | {fmt(x['lpips'], 3)} | {fmt(x['lmd'])} "
-            f"| {fmt(x['lmd_eyes'])} | {sync_cell(x)} | {fmt(x['mouth_error'])} "
+            f"| {fmt(x['lmd_eyes'])} | {row_sync_cell(r)} | {fmt(x['mouth_error'])} "
             f"| {fmt(x['eye_error'])} | {cost} | {fmt(x['fps'], 2)} | {fmt(x['size_mb'])} "
             f"| {' / '.join(str(v) for v in paper)} |"
         )
@@ -183,4 +184,5 @@ def markdown(report: dict) -> str:
         lmd_note(report),
         "",
     ]
+    lines += f_a_note(report, "LokiTalk (pre-training and fine-tuning)") + [""]
     return "\n".join(lines)

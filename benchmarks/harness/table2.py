@@ -15,18 +15,21 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import fmt
+from .common import cell, fmt
 from .measures import (
     SYNC_HEADER,
     fig5_lines,
     lmd_note,
     max_offset_text,
     reference_lines,
-    sync_cell,
+    row_sync_cell,
 )
+from .motion_prior import f_a_note
 from .plots import bar_chart, frame_strip, training_curves
+from .seeds import seeds_note
 
 __all__ = [
+    "METRICS",
     "PAPER",
     "build_methods",
     "frames_side_by_side",
@@ -43,6 +46,9 @@ PAPER = {
     "O": (28.125, 0.074, 3.592, 3.410),
 }
 SETTINGS = {"O": "{b}.gin", "O+D": "{b}_od.gin", "O+D+R": "{b}_odr.gin"}
+# what each row reports from its evaluation (issue14b's columns join here)
+METRICS = ("psnr", "ssim", "lpips", "lmd", "lmd_eyes", "mouth_error", "eye_error", "lip_sync",
+           "size_mb")  # fmt: skip
 
 
 def build_methods(backbone: str, prof: dict, audio_in_dim: int, studio: bool) -> list[dict]:
@@ -216,12 +222,16 @@ def markdown(report: dict) -> str:
     for r in report["results"]:
         x, paper = r["metrics"], PAPER[r["method"]]
         lines.append(
-            f"| {r['method']} | {fmt(x['psnr'])} | {fmt(x['lpips'], 3)} | {fmt(x['lmd'])} "
-            f"| {sync_cell(x)} | {fmt(x['mouth_error'])} | {fmt(x['eye_error'])} "
+            f"| {r['method']} | {cell(r, 'psnr')} | {cell(r, 'lpips', 3)} | {cell(r, 'lmd')} "
+            f"| {row_sync_cell(r)} | {cell(r, 'mouth_error')} | {cell(r, 'eye_error')} "
             f"| {x['train_minutes']:.1f} | {fmt(x['fps'], 2)} | {fmt(x['render_ratio'])}x "
             f"| {fmt(x['size_mb'])} | {' / '.join(str(v) for v in paper)} |"
         )
     lines += reference_lines(report.get("references", []), 12, 4)
+    lines += f_a_note(report, "O+D+R")
+    lines[-1] += " O keeps the backbone's own audio path."
+    lines += seeds_note(report, "Every row", "; train minutes are the mean; FPS, the render "
+                        "time ratio and the maps are measured on seed 0")  # fmt: skip
     lines += [
         "",
         "LPIPS is n/a without AlexNet weights on the machine. Sync: a mouth-opening signal in "

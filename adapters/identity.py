@@ -108,7 +108,7 @@ class IdentityPlug:
 
     def identity_encoding(self, x: torch.Tensor, ident) -> torch.Tensor:
         """x [N, 3] canonical -> backbone encoding at x + Δx_id(x), plus the geometry feature."""
-        xc = x + self.idakt.canonical_offset(x, ident.offset_code).to(x.dtype)
+        xc = x + self.id_offset(x, ident).to(x.dtype)
         return self.adapter.encode_points(xc) + ident.geometry.to(x.dtype)
 
     # ------------------------------------------------------------------ fine-tuning

@@ -36,6 +36,7 @@ from lokitalk_plugins.losses import LAMBDA_ATT, LAMBDA_DELTA
 from lokitalk_plugins.rsdf.base import DeformationField
 
 from .contract import BackboneAdapter
+from .fast_path import FastPathPlug
 from .identity import IdentityPlug
 from .registry import adapt
 from .wrap_training import TrainingPlug
@@ -53,7 +54,7 @@ def check_deformation(rsdf) -> None:
         )
 
 
-class WrappedModel(TrainingPlug, IdentityPlug, nn.Module):
+class WrappedModel(FastPathPlug, TrainingPlug, IdentityPlug, nn.Module):
     """A backbone (``.backbone``) with an observation-to-canonical deformation (``.rsdf``) and
     ID-Aware Knowledge Transfer (``.idakt``; see :class:`~.identity.IdentityPlug`).
 
@@ -213,18 +214,21 @@ class WrappedModel(TrainingPlug, IdentityPlug, nn.Module):
     def color(self, geo_feat, d, code) -> torch.Tensor:
         return self.adapter.color(geo_feat, d, code)
 
-    def deform(self, x: torch.Tensor, enc_a, eye, pose=None, ident=None):
+    def deform(self, x: torch.Tensor, enc_a, eye, pose=None, ident=None, maps: bool = True):
         """x [N, 3] observation points -> RSDFOutput (None when there is no plug-in).
         enc_a: the plug-in's F_a [1 or N, rsdf.audio_dim]; pose: [1 or N, 6] head pose F_h,
-        zeros when None; ident: ID-AKT's IdentityOutputs (F_id and the last layers) or None."""
+        zeros when None; ident: ID-AKT's IdentityOutputs (F_id and the last layers) or None;
+        maps: False asks the field for no per-point maps (the inference fast path)."""
         if self.rsdf is None:
             return None
         if pose is None:
             pose = x.new_zeros(1, int(self.rsdf.pose_dim))
         if ident is None:
-            return self.rsdf(x, enc_a, eye, pose.to(x.dtype))
+            return self.rsdf(x, enc_a, eye, pose.to(x.dtype), maps=maps)
         f_id = ident.dynamic if self.rsdf.id_dim else None
-        return self.rsdf(x, enc_a, eye, pose.to(x.dtype), F_id=f_id, last_weights=ident.hyper)
+        return self.rsdf(
+            x, enc_a, eye, pose.to(x.dtype), F_id=f_id, last_weights=ident.hyper, maps=maps
+        )
 
     def forward(self, x, d, enc_a, eye, code, pose=None) -> dict[str, torch.Tensor]:
         """x [N, 3], d [N, 3], enc_a [1, audio_dim], eye [1, 1], code [1, ind_dim],
@@ -232,7 +236,8 @@ class WrappedModel(TrainingPlug, IdentityPlug, nn.Module):
         color [N, 3], geo_feat, its maps) plus the plug-in's per-point maps [N]."""
         enc_a, f_a = self.split_audio(enc_a)
         ident = self.identity_outputs()
-        warp = self.deform(x, f_a, eye, pose, ident)
+        fast = self.fast_path_active  # no maps, baked Δx_id (adapters/fast_path.py)
+        warp = self.deform(x, f_a, eye, pose, ident, maps=not fast)
         xc = x if warp is None else warp.x_canonical
         enc_a, eye_b = self.backbone_condition(enc_a, eye)
         if ident is None:
@@ -240,7 +245,7 @@ class WrappedModel(TrainingPlug, IdentityPlug, nn.Module):
         else:  # ID-aware canonical space, geometry and appearance features (sec. 3.3)
             out = self.adapter.density(self.identity_encoding(xc, ident), enc_a, eye_b)
             out["color"] = self.adapter.color(out["geo_feat"], d, code + ident.appearance)
-        if warp is not None:
+        if warp is not None and not fast:
             out.update(warp.maps)
         return out
 

@@ -10,7 +10,7 @@ __all__ = ["run_table1"]
 
 
 def run_table1(args, prof: dict, out: Path) -> dict:
-    from harness import idakt_runs, motion_prior, table1, table2
+    from harness import idakt_runs, measures, motion_prior, table1, table2
     from harness.common import commit, machine, peak_rss_mb, write_report
     from harness.data_sources import resolve_data
     from harness.plots import bar_chart, training_curves
@@ -70,6 +70,7 @@ def run_table1(args, prof: dict, out: Path) -> dict:
                 "eye_error",
                 "lip_sync",
                 "size_mb",
+                *measures.METRIC_KEYS,
             )
         }
         r["metrics"].update(
@@ -86,7 +87,7 @@ def run_table1(args, prof: dict, out: Path) -> dict:
             [
                 ("psnr", "PSNR (dB) ↑"),
                 ("mouth_error", "mouth error ↓"),
-                ("lip_sync", "lip sync r ↑"),
+                ("sync_conf", "sync confidence ↑"),
                 ("fps", "FPS ↑"),
             ],
             out / f"{stem}_bars.png",
@@ -121,6 +122,7 @@ def run_table1(args, prof: dict, out: Path) -> dict:
         "paper": table1.PAPER,
         "not_run": table1.NOT_RUN,
         "files": files,
+        "references": measures.reference_rows(data) if source.studio else [],
         "results": rows,
     }
     md = table1.markdown(report)

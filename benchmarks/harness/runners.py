@@ -11,11 +11,12 @@ __all__ = ["run_table2", "run_table34"]
 
 
 def run_table2(args, prof: dict, out: Path) -> dict:
-    from harness import motion_prior, table2
+    from harness import measures, motion_prior, table2
     from harness.common import commit, machine, peak_rss_mb, write_report
     from harness.data_sources import resolve_data
     from harness.seeds import fold_seeds, seeded_methods
     from harness.workers import run_methods
+    from lokitalk_plugins.data.studio import load_truth
 
     work = Path(args.work)
     source = resolve_data(args.data, work, prof)
@@ -47,16 +48,18 @@ def run_table2(args, prof: dict, out: Path) -> dict:
     fps = table2.render_speed(first, data)
     stem = "table2" + ("" if args.profile == "default" else f"_{args.profile}")
     stem += ("" if args.backbone == "er_nerf" else f"_{args.backbone}") + source.suffix
-    maps = table2.heat_maps(first, data, out / f"{stem}_maps.png")
+    labels = load_truth(data).labels if studio else None
+    maps = table2.heat_maps(first, data, out / f"{stem}_maps.png", labels=labels)
     for m, r in zip(runs, rows):
         e = r["eval"]
-        r["metrics"] = {k: e.get(k) for k in table2.METRICS}
+        r["metrics"] = {k: e.get(k) for k in table2.METRICS + measures.METRIC_KEYS}
         r["metrics"]["train_minutes"] = r["train_seconds"] / 60
         if m["seed"] == 0:
             r["metrics"].update(
                 fps=fps[r["method"]],
                 render_ratio=fps["O"] / fps[r["method"]],
                 map_means=maps.get(r["method"]),
+                region_shares=r.pop("region_shares", None),
             )
     rows = fold_seeds(rows, runs)
     files = table2.plots(rows, data, out, stem, label)
@@ -78,6 +81,7 @@ def run_table2(args, prof: dict, out: Path) -> dict:
         "peak_rss_mb_harness": peak_rss_mb(),
         "paper": table2.PAPER,
         "files": dict(files, maps=f"{stem}_maps.png"),
+        "references": measures.reference_rows(data) if studio else [],
         "results": rows,
     }
     md = table2.markdown(report)
@@ -87,7 +91,7 @@ def run_table2(args, prof: dict, out: Path) -> dict:
 
 
 def run_table34(args, prof: dict, out: Path, table: str) -> dict:
-    from harness import idakt_runs, motion_prior, table2, table34
+    from harness import idakt_runs, measures, motion_prior, table2, table34
     from harness.common import commit, machine, peak_rss_mb, write_report
     from harness.data_sources import resolve_data
     from harness.seeds import fold_seeds, seeded_methods
@@ -150,7 +154,7 @@ def run_table34(args, prof: dict, out: Path, table: str) -> dict:
         r["column"] = [ids, pct]
         r["finetune_rates"] = m["finetune_rates"]
         r["ids_here"] = prof["ids"].get(ids, 0) if isinstance(ids, int) else 0
-        r["metrics"] = {k: e.get(k) for k in table34.METRICS}
+        r["metrics"] = {k: e.get(k) for k in table34.METRICS + measures.METRIC_KEYS}
         r["metrics"].update(
             train_minutes=r["train_seconds"] / 60,
             steps_to_psnr=idakt_runs.steps_to_psnr(r["workspace"], threshold),
@@ -170,7 +174,7 @@ def run_table34(args, prof: dict, out: Path, table: str) -> dict:
             [
                 ("psnr", "PSNR (dB) ↑"),
                 ("mouth_error", "mouth error ↓"),
-                ("lip_sync", "lip sync r ↑"),
+                ("sync_conf", "sync confidence ↑"),
             ],
             out / f"{stem}_bars.png",
             f"{table} on {source.label}",
@@ -204,6 +208,7 @@ def run_table34(args, prof: dict, out: Path, table: str) -> dict:
         "bundles": {f"{k[0]}_{k[1]}ids": v for k, v in bundles.items()},
         "paper": {str(k): v for k, v in table34.PAPER[table].items()},
         "files": files,
+        "references": measures.reference_rows(data) if source.studio else [],
         "results": rows,
     }
     md = table34.markdown(report)

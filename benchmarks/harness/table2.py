@@ -16,6 +16,14 @@ from pathlib import Path
 import numpy as np
 
 from .common import cell, fmt
+from .measures import (
+    SYNC_HEADER,
+    fig5_lines,
+    lmd_note,
+    max_offset_text,
+    reference_lines,
+    row_sync_cell,
+)
 from .motion_prior import f_a_note
 from .plots import bar_chart, frame_strip, training_curves
 from .seeds import seeds_note
@@ -122,13 +130,16 @@ def render_speed(rows: list[dict], data: Path, frames: int = 10) -> dict:
     return fps
 
 
-def heat_maps(rows: list[dict], data: Path, path: Path, frames: int = 8) -> dict:
+def heat_maps(rows: list[dict], data: Path, path: Path, frames: int = 8, labels=None) -> dict:
     """Per-pixel maps of each deforming method averaged over ``frames`` val frames, saved as
-    one PNG (a row per method). -> method -> {map: mean over pixels}."""
+    one PNG (a row per method). -> method -> {map: mean over pixels}. With ``labels`` (the
+    studio's [N, H, W] region ids), each such row also gets ``region_shares`` (Fig. 5 as
+    numbers, ``measures.FIG5_REGIONS``) over the same frames."""
     import torch
 
     from lokitalk_plugins.commands.workspace import load_system
 
+    from .measures import fig5_shares
     from .plots import _plt
 
     sample, found = _val_frames(data, frames), {}
@@ -138,7 +149,7 @@ def heat_maps(rows: list[dict], data: Path, path: Path, frames: int = 8) -> dict
         names = [n for n in getattr(model, "ray_extras", ()) if n.startswith(("dx_", "att_"))]
         if not names:
             continue
-        acc = {n: 0.0 for n in names}
+        acc, shares = {n: 0.0 for n in names}, fig5_shares()
         with torch.no_grad():
             for f in sample:
                 res = system.renderer.render_image(
@@ -152,9 +163,14 @@ def heat_maps(rows: list[dict], data: Path, path: Path, frames: int = 8) -> dict
                     extras=names,
                     progress=False,
                 )
+                maps = {n: res.extras[n].reshape(f.H, f.W).float().numpy() for n in names}
                 for n in names:
-                    acc[n] = acc[n] + res.extras[n].reshape(f.H, f.W).float().numpy()
+                    acc[n] = acc[n] + maps[n]
+                if labels is not None:
+                    shares.add(maps, labels[int(f.img_id)])
         found[row["method"]] = {n: v / len(sample) for n, v in acc.items()}
+        if labels is not None:
+            row["region_shares"] = shares.result()
     if not found:
         return {}
     plt = _plt()
@@ -204,7 +220,7 @@ def plots(rows: list[dict], data: Path, out: Path, stem: str, label: str = "the 
     metrics = [
         ("psnr", "PSNR (dB) ↑"),
         ("mouth_error", "mouth error ↓"),
-        ("lip_sync", "lip sync r ↑"),
+        ("sync_conf", "sync confidence ↑"),
         ("train_minutes", "train time (min)"),
     ]
     files["bars"] = bar_chart(rows, metrics, out / f"{stem}_bars.png", f"Table 2 on {label}").name
@@ -223,30 +239,34 @@ def markdown(report: dict) -> str:
         f" at a time, one thread each, on {m['cpu_count']} cores ({m['platform']}, torch "
         f"{m['torch']}); load {report['load_at_start']} at start.",
         "",
-        "| method | PSNR ↑ | LPIPS ↓ | LMD ↓ | Sync (lip-sync r) ↑ | mouth err ↓ | eye err ↓ "
-        "| train (min) | FPS | render time vs O | size (MB) | paper PSNR / LPIPS / LMD / Sync |",
+        f"| method | PSNR ↑ | LPIPS ↓ | LMD ↓ | {SYNC_HEADER} | mouth err ↓ | eye err ↓ "
+        "| train (min) | FPS | frame time vs O (whole pipeline) | size (MB) "
+        "| paper PSNR / LPIPS / LMD / Sync |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in report["results"]:
         x, paper = r["metrics"], PAPER.get(r["method"], ("n/a",) * 4)
         lines.append(
             f"| {r['method']} | {cell(r, 'psnr')} | {cell(r, 'lpips', 3)} | {cell(r, 'lmd')} "
-            f"| {cell(r, 'lip_sync')} | {cell(r, 'mouth_error')} | {cell(r, 'eye_error')} "
+            f"| {row_sync_cell(r)} | {cell(r, 'mouth_error')} | {cell(r, 'eye_error')} "
             f"| {x['train_minutes']:.1f} | {fmt(x['fps'], 2)} | {fmt(x['render_ratio'])}x "
             f"| {fmt(x['size_mb'])} | {' / '.join(str(v) for v in paper)} |"
         )
+    lines += reference_lines(report.get("references", []), 12, 4)
     lines += f_a_note(report, "O+D+R")
     lines[-1] += " O keeps the backbone's own audio path."
     lines += seeds_note(report, "Every row", "; train minutes are the mean; FPS, the render "
                         "time ratio and the maps are measured on seed 0")  # fmt: skip
     lines += [
         "",
-        "LPIPS is n/a without AlexNet weights on the machine; LMD is n/a without a "
-        "landmark detector (the studio scores the mouth and eyes from its ground truth "
-        "instead). Sync here is the studio's lip-sync correlation, not SyncNet's "
-        "confidence: compare orderings, not values, with the paper.",
+        "LPIPS is n/a without AlexNet weights on the machine. Sync: a mouth-opening signal in "
+        "one fixed window, cross-correlated with the ground truth's over ±"
+        f"{max_offset_text(report)} frames (metrics.sync); confidence = peak minus median, offset "
+        "in frames (0 = in sync); the italic rows are the ceiling and floor of the measure on "
+        "these val frames. Paper Sync is SyncNet's confidence: compare orderings, not values.",
+        "",
+        lmd_note(report),
         "",
     ]
-    detector = report["results"][0]["eval"].get("landmark_detector", "none")
-    lines += [f"Landmark detector for LMD: {detector}.", ""]
+    lines += fig5_lines(report)
     return "\n".join(lines)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .common import cell, fmt
 from .idakt_runs import PRETRAIN_CONFIGS
+from .measures import SYNC_HEADER, lmd_note, reference_lines, row_sync_cell
 from .motion_prior import f_a_note
 from .seeds import seeds_note
 
@@ -168,7 +169,7 @@ def markdown(report: dict) -> str:
         "fine-tune rates (`idakt_finetune.gin`: embeddings 1e-3 -> 1e-4, the rest 1e-4 -> 1e-5).",
         "",
         "| pre-train ids (paper) | ids here | fine-tune data | PSNR ↑ | LPIPS ↓ | LMD ↓ "
-        "| Sync (lip-sync r) ↑ | mouth err ↓ | eye err ↓ | steps to "
+        f"| {SYNC_HEADER} | mouth err ↓ | eye err ↓ | steps to "
         f"{report['psnr_threshold']:.1f} dB | fine-tune (min) | pre-train (min) "
         "| paper LMD / Sync / PSNR / LPIPS |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
@@ -181,28 +182,29 @@ def markdown(report: dict) -> str:
         label = rates_label(r.get("finetune_rates"))
         lines.append(
             f"| {ids}{label} | {r['ids_here']} | {pct}% | {cell(r, 'psnr')} "
-            f"| {cell(r, 'lpips', 3)} | {cell(r, 'lmd')} | {cell(r, 'lip_sync')} "
+            f"| {cell(r, 'lpips', 3)} | {cell(r, 'lmd')} | {row_sync_cell(r)} "
             f"| {cell(r, 'mouth_error')} "
             f"| {cell(r, 'eye_error')} | {cell(r, 'steps_to_psnr', 0)} | {x['train_minutes']:.1f} "
             f"| {fmt(pre, 1)} | {' / '.join(str(v) for v in paper)} |"
         )
+    lines += reference_lines(report.get("references", []), 13, 6)
     if t == "table3":
         lines += f_a_note(report, "the RSDF columns (pre-training and fine-tuning)")
     lines += seeds_note(report, "The 50% rows (the fine-tune; one pre-trained bundle per "
                         "identity count)")  # fmt: skip
     lines += [
         "",
-        "LPIPS is n/a without AlexNet weights; LMD is n/a without a landmark "
-        "detector (the studio's mouth and eye errors stand in). Sync is the studio's "
-        "lip-sync correlation, not SyncNet confidence. Steps to the PSNR: the first "
+        "LPIPS is n/a without AlexNet weights. Sync: confidence and offset of metrics.sync "
+        "(fixed mouth window, ±15 frames); the italic rows are its ceiling and floor on these "
+        "val frames; the paper's Sync is SyncNet's. Steps to the PSNR: the first "
         "logged head step whose training PSNR (mean of 3 logs) reaches the threshold, "
         "the final training PSNR of the column without ID-AKT at 100% minus 1 dB. "
         "Pre-train minutes: wall time of the bundle's pre-training (cached bundles keep "
         "the time of the run that made them).",
         "",
+        lmd_note(report),
+        "",
     ]
-    detector = report["results"][0]["eval"].get("landmark_detector", "none")
-    lines += [f"Landmark detector for LMD: {detector}.", ""]
     return "\n".join(lines)
 
 

@@ -48,6 +48,10 @@ def train_and_evaluate(method: dict, data: str, workspace: str, out: str, truth:
         system, val, landmarks=detector, progress=False, truth=load_truth(data) if truth else None
     )
     result["landmark_detector"] = detector_name
+    if detector is None:
+        result["landmark_detector_note"] = (
+            "the [landmarks] extra is not installed (pip install lokitalk-plugins[landmarks])"
+        )
     result.pop("per_frame", None)
     row = {
         "method": method["name"],

@@ -2,7 +2,8 @@
 
 A deformation field maps observation points x [N, 3] to canonical points with
 ``forward(x, F_a [1 or N, audio_dim], F_e [1 or N, eye_dim], F_h [1 or N, pose_dim],
-F_id=None, last_weights=None) -> RSDFOutput`` and declares what a wrap needs to know:
+F_id=None, last_weights=None, maps=True) -> RSDFOutput`` (``maps=False``: no per-point
+maps, the inference fast path) and declares what a wrap needs to know:
 ``audio_dim``, ``eye_dim``, ``pose_dim``, ``map_names`` (its per-point maps), ``id_dim`` and
 ``hyper_layers`` (what ID-AKT may feed: 0 and {} for a field that takes no identity), and
 ``param_groups(stage)`` (its grid tables and MLPs train in the head and lips stages).

@@ -57,7 +57,7 @@ class JointDeformation(DeformationField):
 
     def forward(
         self, x: torch.Tensor, F_a: torch.Tensor, F_e: torch.Tensor, F_h: torch.Tensor,
-        F_id=None, last_weights=None,
+        F_id=None, last_weights=None, maps: bool = True,
     ) -> RSDFOutput:  # fmt: skip
         if F_id is not None or last_weights is not None:
             raise ValueError("JointDeformation takes no identity (F_id, last_weights): use RSDF")
@@ -71,5 +71,5 @@ class JointDeformation(DeformationField):
         ]
         dx = self.net(torch.cat([self.encoder(x), *signals], -1))
         dx = dx * inside_box(x, self.bound).to(x.dtype)[:, None]
-        maps = {"dx_norm": torch.linalg.vector_norm(dx, dim=-1)}
-        return RSDFOutput(x + dx, dx, torch.zeros_like(dx), maps)
+        norms = {"dx_norm": torch.linalg.vector_norm(dx, dim=-1)} if maps else {}
+        return RSDFOutput(x + dx, dx, torch.zeros_like(dx), norms)

@@ -61,7 +61,8 @@ class RSDF(DeformationField):
     last_weights: {"face": [3, hidden], "torso": [3, hidden]} or None: ID-AKT's per-identity
     last layers) -> :class:`RSDFOutput` with maps
     ``att_lip``, ``att_eye``, (``att_torso``), ``dx_face_norm``, ``dx_torso_norm`` (see
-    :attr:`map_names`). Every offset is exactly zero at initialisation.
+    :attr:`map_names`; none with ``maps=False``, the inference fast path). Every offset is
+    exactly zero at initialisation.
     """
 
     def __init__(
@@ -118,6 +119,7 @@ class RSDF(DeformationField):
         F_h: torch.Tensor | None = None,
         F_id: torch.Tensor | None = None,
         last_weights: dict[str, torch.Tensor] | None = None,
+        maps: bool = True,
     ) -> RSDFOutput:
         if x.dim() != 2 or x.shape[-1] != 3:
             raise ValueError(f"x: expected [N, 3], got {tuple(x.shape)}")
@@ -126,7 +128,7 @@ class RSDF(DeformationField):
         last = last_weights or {}
         dx_face, scores = self.face(h, F_a, F_e, F_id, last.get("face"))
         dx_face = dx_face * inside
-        maps = {"att_lip": scores["lip"], "att_eye": scores["eye"]}
+        want_maps, maps = maps, {"att_lip": scores["lip"], "att_eye": scores["eye"]}
         if self.torso:
             if F_h is None:
                 raise ValueError("F_h (head pose) is required when torso=True")
@@ -136,6 +138,8 @@ class RSDF(DeformationField):
             maps["att_torso"] = t_scores["torso"]
         else:
             dx_torso = torch.zeros_like(dx_face)
+        if not want_maps:  # the inference fast path: nobody reads them
+            return RSDFOutput(x + dx_face + dx_torso, dx_face, dx_torso, {})
         maps = {k: v * inside[:, 0] for k, v in maps.items()}
         maps["dx_face_norm"] = torch.linalg.vector_norm(dx_face, dim=-1)
         maps["dx_torso_norm"] = torch.linalg.vector_norm(dx_torso, dim=-1)

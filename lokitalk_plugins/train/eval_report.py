@@ -29,7 +29,9 @@ ROWS = (
     ("lmd_eyes", "LMD-E (px) ↓", 3),
     ("mouth_error", "studio mouth error (px) ↓", 3),
     ("eye_error", "studio eye error (px) ↓", 3),
-    ("lip_sync", "studio lip sync (r) ↑", 3),
+    ("sync_conf", "sync confidence (peak - median) ↑", 3),
+    ("sync_offset", "sync offset (frames, 0 = in sync)", 0),
+    ("lip_sync", "legacy studio lip sync (r)", 3),
     ("fps", "render FPS ↑", 2),
     ("size_mb", "model size (MB)", 2),
 )

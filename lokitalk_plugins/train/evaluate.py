@@ -16,9 +16,11 @@ does not grow with the clip. Means over frames are reported (the same values as 
   its bias cancels. The synthetic studio ships no detector: there LMD is "n/a" and the studio
   metrics below take its place.
 - Studio metrics (``truth`` from ``lokitalk_plugins.data.studio.load_truth``): mouth and eye
-  error and the lip-sync score, measured on pixels where the ground truth says the mouth and
-  eyes are. A split's frames are rows ``frame.img_id`` of the truth (the val split is the last
-  frames of the folder).
+  error and the legacy lip-sync score, measured on pixels where the ground truth says the mouth
+  and eyes are; and the sync offset and confidence (``metrics.sync``: one fixed mouth window
+  placed from the first frame's landmarks, offsets up to 15 frames, fewer on short clips).
+  A split's frames are rows ``frame.img_id`` of the truth (the val split is the last frames
+  of the folder).
 - FPS: frames per second of ``render_frame`` alone (wall clock, including the copy of the
   result to the host; not data loading or metrics), over all frames after one warm-up render.
 """
@@ -41,6 +43,7 @@ from lokitalk_plugins.metrics import (
     psnr,
     ssim,
 )
+from lokitalk_plugins.metrics.sync import mouth_box, mouth_signal, sync_from_signals
 
 from .eval_report import machine_info, model_size, save_eval
 
@@ -91,7 +94,8 @@ def evaluate(
     ``callable(pred, gt) -> float | None`` on [1, H, W, 3]; max_frames: only the first ones.
 
     Keys: frames, img_ids, psnr, ssim, lpips, lmd, lmd_eyes, mouth_error, eye_error,
-    lip_sync (None when not measured), per_frame (psnr, ssim lists), fps, render_seconds,
+    lip_sync (legacy correlation), sync_offset, sync_conf, sync_peak, sync_max_offset,
+    sync_curve (None when not measured), per_frame (psnr, ssim lists), fps, render_seconds,
     loop_seconds, size_mb, parameters, machine, notes.
     """
     n = len(dataset) if max_frames is None else min(len(dataset), int(max_frames))
@@ -108,8 +112,12 @@ def evaluate(
     if was_training:
         system.eval()
     try:
-        _render(system, dataset[0])  # warm-up: caches, kernels, lazy buffers
-        acc = _accumulate(system, dataset, n, landmarks, truth, metric, progress)
+        first, _ = _render(system, dataset[0])  # warm-up: caches, kernels, lazy buffers
+        box = None
+        if truth is not None:  # the sync window: placed once, from the first frame's truth
+            ref = truth.landmarks[int(dataset[0].img_id)]
+            box = mouth_box(ref, first.shape[0], first.shape[1])
+        acc = _accumulate(system, dataset, n, landmarks, truth, metric, progress, box)
     finally:
         if was_training:
             system.train()
@@ -125,6 +133,8 @@ def evaluate(
         "mouth_error": None,
         "eye_error": None,
         "lip_sync": None,
+        "sync_offset": None,
+        "sync_conf": None,
         "per_frame": {"psnr": acc["psnr"], "ssim": acc["ssim"]},
         "fps": n / acc["render_seconds"] if acc["render_seconds"] > 0 else math.inf,
         "render_seconds": acc["render_seconds"],
@@ -140,7 +150,11 @@ def evaluate(
         result["notes"]["lpips"] = "n/a: no local AlexNet trunk weights (see metrics.perceptual)"
     if landmarks is not None:
         pred_lms, gt_lms = np.concatenate(acc["pred_lms"]), np.concatenate(acc["gt_lms"])
-        result["lmd"], result["lmd_eyes"] = lmd(pred_lms, gt_lms), lmd_eyes(pred_lms, gt_lms)
+        for key, fn in (("lmd", lmd), ("lmd_eyes", lmd_eyes)):
+            value = fn(pred_lms, gt_lms)
+            result[key] = None if math.isnan(value) else value
+        if result["lmd"] is None:  # JSON has no NaN: say why instead
+            result["notes"]["lmd"] = "n/a: the landmark detector found no face in any frame"
     else:
         result["notes"]["lmd"] = "n/a: LMD needs a landmark detector (landmarks=...)"
     if truth is not None:
@@ -150,12 +164,14 @@ def evaluate(
         result["mouth_error"] = float(np.abs(mp - mg).mean())
         result["eye_error"] = float(np.abs(ep - eg).mean())
         result["lip_sync"] = _sync_score(mp, jaw)
+        result.update(sync_from_signals(acc["sync_pred"], acc["sync_gt"]))
     return result
 
 
-def _accumulate(system, dataset, n, landmarks, truth, metric, progress) -> dict:
+def _accumulate(system, dataset, n, landmarks, truth, metric, progress, box) -> dict:
     acc = {k: [] for k in ("img_ids", "psnr", "ssim", "lpips", "pred_lms", "gt_lms",
-                           "mouth_pred", "mouth_gt", "eye_pred", "eye_gt")}  # fmt: skip
+                           "mouth_pred", "mouth_gt", "eye_pred", "eye_gt", "sync_pred",
+                           "sync_gt")}  # fmt: skip
     chunk_pred, chunk_gt = [], []
     render_seconds, start = 0.0, time.perf_counter()
 
@@ -187,6 +203,8 @@ def _accumulate(system, dataset, n, landmarks, truth, metric, progress) -> dict:
             acc["mouth_gt"].append(float(mouth_opening(gt[None], truth, idx)[0]))
             acc["eye_pred"].append(float(eye_openness(pred[None], truth, idx)[0]))
             acc["eye_gt"].append(float(eye_openness(gt[None], truth, idx)[0]))
+            acc["sync_pred"].append(float(mouth_signal(pred[None], box)[0]))
+            acc["sync_gt"].append(float(mouth_signal(gt[None], box)[0]))
     if landmarks is not None:
         flush()
     acc["render_seconds"] = render_seconds

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PIL import Image
 from scipy.ndimage import uniform_filter
 
-from lokitalk_plugins.data.studio import load_truth, write_identity
 from lokitalk_plugins.metrics.studio import (
     eye_error,
     eye_openness,
@@ -15,16 +13,6 @@ from lokitalk_plugins.metrics.studio import (
     mouth_error,  # fmt: skip
     mouth_opening,
 )
-
-
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory):
-    folder = write_identity(tmp_path_factory.mktemp("m") / "id", identity=1, seconds=4.0,
-                            size=64, seed=2)  # fmt: skip
-    truth = load_truth(folder)
-    frames = np.stack([np.asarray(Image.open(folder / "gt_imgs" / f"{i}.jpg"))
-                       for i in range(len(truth))])  # fmt: skip
-    return frames, truth
 
 
 def test_zero_on_ground_truth(clip):

@@ -171,3 +171,27 @@ def test_bad_inputs_are_errors(studio):
         evaluate(ToySystem(), val, lpips=False, max_frames=0, progress=False)
     with pytest.raises(ValueError, match="img_id 24"):
         evaluate(ToySystem(), val, truth=truth.subset(slice(0, 20)), lpips=False, progress=False)
+
+
+def test_sync_offset_and_confidence_on_a_longer_clip(tmp_path):
+    root = write_identity(tmp_path / "id", identity=1, seconds=4.0, size=32, seed=0)
+    val, truth = TalkingHeadFolder(root, split="val", progress=False), load_truth(root)
+    gt = evaluate(ToySystem("gt"), val, truth=truth, lpips=False, progress=False)
+    assert gt["sync_max_offset"] == (len(val) - 1) // 3 >= 2
+    assert gt["sync_offset"] == 0 and gt["sync_peak"] == pytest.approx(1.0) and gt["sync_conf"] > 0
+    first = val[0].image.clone()
+
+    class Still(ToySystem):  # one frame, whatever is asked: the floor
+        def render_frame(self, frame):
+            return {"rgb": first.clone(), "depth": torch.ones(frame.H, frame.W)}
+
+    still = evaluate(Still(), val, truth=truth, lpips=False, progress=False)
+    assert still["sync_conf"] == 0.0 and still["sync_peak"] == 0.0
+
+
+def test_lmd_is_none_with_a_note_when_no_face_is_found(studio):
+    _, val, _ = studio
+    blind = lambda frames: np.full((len(frames), 68, 2), np.nan)  # noqa: E731
+    res = evaluate(ToySystem("gt"), val, landmarks=blind, lpips=False, progress=False)
+    assert res["lmd"] is None and res["lmd_eyes"] is None
+    assert "no face" in res["notes"]["lmd"]

@@ -1,0 +1,206 @@
+"""The claims ledger's machinery: a registry of claims, the values a result JSON holds for a
+row (every seed), and the written rules that turn two samples into a verdict.
+
+A claim reads the loaded result reports (``stem -> JSON dict``, e.g. ``"table2"``) and returns
+a :class:`Verdict`. Rows of a report are picked by a predicate on the row (its ``method`` or
+``column``); a row's values are its ``metrics`` dict and, when the harness ran several seeds,
+each entry of its ``seeds`` list (dicts with ``seed`` and ``metrics``) or several rows with
+the same method and different ``seed`` keys. Rules:
+
+- ``compare``: the claim is "a is better than b". Holds when the better-minus-worse difference
+  of the means is above the margin and the mean +- std intervals do not overlap; does not hold
+  when it is below and they do not overlap; inconclusive otherwise, and always with fewer than
+  two seeds on either side (the measurement then says "single seed").
+- ``threshold``: the claim is "value >= limit" (or <=): holds when mean - std clears it, does
+  not hold when mean + std misses it; inconclusive between, or with one seed only when the
+  value is within ``single_seed_band`` of the limit.
+- Missing values (n/a in a table) give "inconclusive" with the reason.
+
+For every "does not hold", the ledger looks for ablation rows naming the claim: a row with
+``"ablation": {"claims": [claim id, ...], "isolates": "what it changes"}``; its measured
+difference is the cause, else the cause reads "cause not yet measured".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = [
+    "CLAIMS",
+    "Claim",
+    "Sample",
+    "Verdict",
+    "claim",
+    "compare",
+    "find_cause",
+    "sample",
+    "threshold",
+]
+
+HOLDS, FAILS, INCONCLUSIVE = "holds", "does not hold", "inconclusive"
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A measurement over seeds: values (one per seed, None dropped) and what it describes."""
+
+    values: tuple
+    label: str
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+    @property
+    def mean(self) -> float:
+        return sum(self.values) / self.n if self.n else math.nan
+
+    @property
+    def std(self) -> float:
+        if self.n < 2:
+            return 0.0
+        m = self.mean
+        return math.sqrt(sum((v - m) ** 2 for v in self.values) / (self.n - 1))
+
+    def text(self, digits: int = 2) -> str:
+        if not self.n:
+            return f"{self.label}: n/a"
+        if self.n == 1:
+            return f"{self.label} {self.values[0]:.{digits}f} (single seed)"
+        return f"{self.label} {self.mean:.{digits}f} ± {self.std:.{digits}f} ({self.n} seeds)"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    measured: str
+    verdict: str
+    cause: str = ""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One row of the ledger: ``id`` (stable key), ``source`` (paper and table), ``text`` (the
+    claim with the paper's number), ``judge(reports) -> Verdict``."""
+
+    id: str
+    source: str
+    text: str
+    judge: Callable[[dict], Verdict]
+
+
+CLAIMS: list[Claim] = []
+
+
+def claim(id: str, source: str, text: str):
+    """Decorator registering ``judge(reports) -> Verdict`` as a claim (ids are unique)."""
+
+    def register(judge):
+        if any(c.id == id for c in CLAIMS):
+            raise ValueError(f"claim {id!r} is registered twice")
+        CLAIMS.append(Claim(id, source, text, judge))
+        return judge
+
+    return register
+
+
+def _get(metrics: dict | None, metric: str):
+    """``metric`` of a metrics dict; a dotted name reads nested dicts (``region_shares.x``)."""
+    for part in metric.split("."):
+        metrics = metrics.get(part) if isinstance(metrics, dict) else None
+    return metrics
+
+
+def _row_values(row: dict, metric: str) -> list:
+    seeds = row.get("seeds")
+    if seeds:
+        return [_get(s.get("metrics", s), metric) for s in seeds]
+    return [_get(row.get("metrics"), metric)]
+
+
+def sample(report: dict | None, pick: Callable[[dict], bool], metric: str, label: str) -> Sample:
+    """Every seed's ``metric`` of the rows of ``report`` that ``pick`` selects (None, NaN and
+    a missing report give no values)."""
+    values = []
+    for row in (report or {}).get("results", []):
+        if pick(row):
+            values += _row_values(row, metric)
+    ok = tuple(float(v) for v in values if isinstance(v, int | float) and not math.isnan(v))
+    return Sample(ok, label)
+
+
+def _missing(*samples: Sample) -> Verdict | None:
+    gone = [s.label for s in samples if not s.n]
+    if gone:
+        return Verdict("; ".join(s.text() for s in samples), INCONCLUSIVE,
+                       f"not measured: {', '.join(gone)} n/a in the results")  # fmt: skip
+    return None
+
+
+def compare(a: Sample, b: Sample, higher_is_better: bool = True, margin: float = 0.0,
+            digits: int = 2) -> Verdict:  # fmt: skip
+    """Verdict on "a is better than b by more than ``margin``" (rules in the module doc)."""
+    gap = _missing(a, b)
+    if gap:
+        return gap
+    sign = 1.0 if higher_is_better else -1.0
+    diff = sign * (a.mean - b.mean)
+    measured = f"{a.text(digits)} vs {b.text(digits)}; difference {sign * diff:+.{digits}f}"
+    if a.n < 2 or b.n < 2:
+        if diff > margin:
+            how = "the direction agrees with the claim"
+        elif diff > 0:
+            how = f"the direction agrees, the difference is under the claimed {margin:g}"
+        else:
+            how = "the direction opposes the claim"
+        return Verdict(measured, INCONCLUSIVE, f"single seed: {how}")
+    apart = abs(a.mean - b.mean) > a.std + b.std
+    if apart and diff > margin:
+        return Verdict(measured, HOLDS)
+    if apart and diff <= margin:
+        return Verdict(measured, FAILS)
+    return Verdict(measured, INCONCLUSIVE, "mean ± std intervals overlap")
+
+
+def threshold(a: Sample, limit: float, at_least: bool = True, digits: int = 2,
+              single_seed_band: float = 0.0) -> Verdict:  # fmt: skip
+    """Verdict on "a >= limit" (``at_least``) or "a <= limit" (rules in the module doc)."""
+    gap = _missing(a)
+    if gap:
+        return gap
+    sign = 1.0 if at_least else -1.0
+    margin = sign * (a.mean - limit)
+    measured = f"{a.text(digits)}; limit {'≥' if at_least else '≤'} {limit:g}"
+    spread = a.std if a.n >= 2 else single_seed_band
+    if margin - spread >= 0:
+        return Verdict(measured, HOLDS, "" if a.n >= 2 else "single seed")
+    if margin + spread < 0:
+        return Verdict(measured, FAILS, "" if a.n >= 2 else "single seed")
+    why = "mean ± std reaches the limit" if a.n >= 2 else "single seed near the limit"
+    return Verdict(measured, INCONCLUSIVE, why)
+
+
+def _named(method):
+    return lambda r: r.get("method") == method
+
+
+def find_cause(claim_id: str, reports: dict) -> str:
+    """The measured cause of a miss: the ablation rows naming ``claim_id`` (their PSNR beside
+    the row they ablate, when the JSON gives ``baseline``), else "cause not yet measured"."""
+    found = []
+    for stem, report in sorted(reports.items()):
+        rows = report.get("results", [])
+        for row in rows:
+            abl = row.get("ablation") or {}
+            if claim_id not in abl.get("claims", ()):
+                continue
+            text = f"{stem} ablation '{row.get('method')}' ({abl.get('isolates', '?')})"
+            base = abl.get("baseline")
+            if base is not None:
+                a = sample(report, _named(row.get("method")), "psnr", "")
+                b = sample(report, _named(base), "psnr", "")
+                if a.n and b.n:
+                    text += f": PSNR {a.mean:.2f} vs {b.mean:.2f} for '{base}'"
+            found.append(text)
+    return "; ".join(found) if found else "cause not yet measured"

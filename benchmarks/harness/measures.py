@@ -1,0 +1,156 @@
+"""Hooks the tables call for issue 14's measures, kept apart from the table modules.
+
+- Sync (``lokitalk_plugins.metrics.sync``): the column every table prints (confidence, with
+  the offset in frames beside it), and two reference rows measured the same way on the val
+  frames: the ground-truth frames (ceiling) and one static frame repeated (floor).
+- Fig. 5 as numbers: the share of each map inside its studio region (:data:`FIG5_REGIONS`),
+  accumulated by ``table2.heat_maps``.
+- LMD: which landmark source scored it, or why it is n/a.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .common import fmt
+
+__all__ = [
+    "FIG5_REGIONS",
+    "fig5_lines",
+    "max_offset_text",
+    "METRIC_KEYS",
+    "SYNC_HEADER",
+    "fig5_shares",
+    "lmd_note",
+    "reference_lines",
+    "reference_rows",
+    "row_sync_cell",
+    "shares_text",
+    "sync_cell",
+]
+
+SYNC_HEADER = "Sync conf ↑ (offset)"
+METRIC_KEYS = ("sync_conf", "sync_offset", "sync_max_offset")  # copied from eval to metrics
+
+
+def _fig5_regions() -> dict:
+    from lokitalk_plugins.data.studio import Truth as T
+
+    face = (T.FACE, T.LIPS, T.MOUTH, T.TEETH, T.EYES)
+    return {
+        "att_lip": ("att_lip", (T.LIPS,)),
+        "att_eye": ("att_eye", (T.EYES,)),
+        "dx_face": ("dx_face_norm", face),
+        "dx_torso": ("dx_torso_norm", (T.NECK, T.TORSO)),
+        "dx_joint_face": ("dx_norm", face),  # O+D's one field: where its offsets go
+        "dx_joint_torso": ("dx_norm", (T.NECK, T.TORSO)),
+    }
+
+
+# share key -> (ray map, studio label ids of its region); the face is face skin, lips, mouth,
+# teeth and eyes (not hair)
+FIG5_REGIONS = _fig5_regions()
+
+
+def fig5_shares():
+    """A fresh accumulator of the Fig. 5 shares (``add(maps, labels)``, ``result()``)."""
+    from lokitalk_plugins.metrics.regions import RegionShares
+
+    return RegionShares(FIG5_REGIONS)
+
+
+def sync_cell(x: dict, std: float | None = None) -> str:
+    """``0.62 (+0)``: confidence (``± std`` over seeds when given) and offset in frames (a
+    mean over seeds may be fractional; "no peak" for a flat curve); n/a when not measured."""
+    if x.get("sync_conf") is None:
+        return "n/a"
+    conf = f"{x['sync_conf']:.2f}" + ("" if std is None else f" ± {std:.2f}")
+    offset = x.get("sync_offset")
+    if offset is None:
+        return f"{conf} (no peak)"
+    return f"{conf} ({offset:+.0f})" if float(offset).is_integer() else f"{conf} ({offset:+.1f})"
+
+
+def row_sync_cell(row: dict) -> str:
+    """:func:`sync_cell` of a table row (its seeds' std from ``metrics_std``)."""
+    return sync_cell(row["metrics"], (row.get("metrics_std") or {}).get("sync_conf"))
+
+
+def reference_rows(data: Path) -> list[dict]:
+    """The ceiling and floor of the sync measure on the val split of a studio folder: the
+    ground-truth frames, and its first frame repeated. -> rows {method, metrics}."""
+    from lokitalk_plugins.data import TalkingHeadFolder
+    from lokitalk_plugins.data.studio import load_truth
+    from lokitalk_plugins.metrics.sync import mouth_box, mouth_signal, sync_from_signals
+
+    truth = load_truth(data)
+    val = TalkingHeadFolder(data, split="val", background="bc", progress=False)
+    gt = np.stack([val[i].image.numpy() for i in range(len(val))])
+    box = mouth_box(truth.landmarks[int(val[0].img_id)], gt.shape[1], gt.shape[2])
+    signal = mouth_signal(gt, box)
+    still = np.full_like(signal, signal[0])
+    return [
+        {"method": "ground truth (ceiling)", "metrics": sync_from_signals(signal, signal)},
+        {"method": "one static frame (floor)", "metrics": sync_from_signals(still, signal)},
+    ]
+
+
+def reference_lines(refs: list[dict], columns: int, sync_column: int) -> list[str]:
+    """Markdown rows of the reference rows: the sync cell at ``sync_column`` (0 = the method
+    column), "—" in the other ``columns - 1`` cells."""
+    lines = []
+    for r in refs:
+        cells = ["—"] * columns
+        cells[0], cells[sync_column] = f"*{r['method']}*", sync_cell(r["metrics"])
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def lmd_note(report: dict) -> str:
+    """The LMD sentence under a table: the landmark source, or why LMD is n/a."""
+    ev = report["results"][0]["eval"] if report.get("results") else {}
+    detector = ev.get("landmark_detector", "none")
+    if detector == "none":
+        why = ev.get("landmark_detector_note") or "the [landmarks] extra is not installed"
+        return f"Landmark detector for LMD: none. LMD n/a: {why}."
+    lmd = [r["metrics"].get("lmd") for r in report["results"]]
+    missed = "" if all(v is not None for v in lmd) else " (n/a: no face found in the frames)"
+    return f"Landmark detector for LMD: {detector}{missed}."
+
+
+def shares_text(shares: dict | None) -> str:
+    """``att_lip 0.71, dx_face 0.93``: the measured Fig. 5 shares of a row."""
+    if not shares:
+        return "n/a"
+    return ", ".join(f"{k} {fmt(v)}" for k, v in shares.items() if v is not None) or "n/a"
+
+
+def max_offset_text(report: dict) -> str:
+    """The sync offset range the rows used (``15``), or why there was none."""
+    ks = {r["metrics"].get("sync_max_offset") for r in report["results"]} - {None, 0}
+    return "/".join(str(k) for k in sorted(ks)) or "0 (val clip too short: n/a)"
+
+
+def fig5_lines(report: dict) -> list[str]:
+    """Fig. 5 as numbers: each deforming method's map shares inside their regions."""
+    rows = [r for r in report["results"] if r["metrics"].get("region_shares")]
+    if not rows:
+        return []
+    keys = list(FIG5_REGIONS)
+    lines = [
+        f"## Fig. 5 as numbers (beside `{report['files'].get('maps', 'the maps')}`)",
+        "",
+        "Share of each summed map inside its studio region (1 = only there), over the val "
+        "frames of the maps: att_lip in lips, att_eye in eyes, Σ‖Δx_face‖ in the face (skin, "
+        "lips, mouth, teeth, eyes), Σ‖Δx_torso‖ in torso and neck; O+D's one field (dx_joint) "
+        "in the face and in torso and neck.",
+        "",
+        "| method | " + " | ".join(keys) + " |",
+        "|---" * (len(keys) + 1) + "|",
+    ]
+    for r in rows:
+        sh = r["metrics"]["region_shares"]
+        lines.append(f"| {r['method']} | " + " | ".join(fmt(sh.get(k)) for k in keys) + " |")
+    return lines + [""]

@@ -1,0 +1,113 @@
+"""The claims ledger: ``benchmarks/results/CLAIMS.md`` written from the result JSON files.
+
+    python benchmarks/ledger.py                      # default-profile results -> CLAIMS.md
+    python benchmarks/ledger.py --profile quick --out /tmp/claims.md
+
+Each registered claim (``benchmarks/claims``) is one row: the claim with the paper's number,
+our measurement (mean ± std over seeds, or marked single seed), the verdict (holds / does not
+hold / inconclusive, by the rules in ``claims/core.py``) and, for every "does not hold", the
+cause an ablation row measured or "cause not yet measured". Never edit CLAIMS.md by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from claims import find_cause, load_all  # noqa: E402
+
+__all__ = ["load_reports", "judge_all", "markdown", "main"]
+
+RESULTS = Path(__file__).resolve().parent / "results"
+STEMS = ("table1", "table2", "table3", "table4", "render_overhead")
+
+
+def load_reports(folder: Path, profile: str = "default", stems=STEMS) -> dict:
+    """``stem -> JSON`` of the result files of a profile (``table2.json`` for the default,
+    ``table2_<profile>.json`` otherwise) that exist in ``folder``; also lists what it read."""
+    reports = {}
+    for stem in stems:
+        name = stem if profile == "default" else f"{stem}_{profile}"
+        path = Path(folder) / f"{name}.json"
+        if path.is_file():
+            reports[stem] = json.loads(path.read_text())
+    return reports
+
+
+def judge_all(reports: dict) -> list[dict]:
+    """One dict per registered claim: id, source, claim, measured, verdict, cause."""
+    rows = []
+    for c in load_all():
+        v = c.judge(reports)
+        cause = v.cause
+        if v.verdict == "does not hold":
+            found = find_cause(c.id, reports)
+            cause = f"{cause}; {found}" if cause else found
+        rows.append(dict(id=c.id, source=c.source, claim=c.text, measured=v.measured,
+                         verdict=v.verdict, cause=cause))  # fmt: skip
+    return rows
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown(rows: list[dict], reports: dict, profile: str) -> str:
+    counts = {k: sum(r["verdict"] == k for r in rows)
+              for k in ("holds", "does not hold", "inconclusive")}  # fmt: skip
+    read = ", ".join(
+        f"`{s}{'' if profile == 'default' else '_' + profile}.json` (commit "
+        f"`{str(rep.get('commit', 'unknown'))[:12]}`)"
+        for s, rep in reports.items()
+    )
+    lines = [
+        f"# Claims ledger ({profile} profile)",
+        "",
+        "Written by `python benchmarks/ledger.py"
+        + ("" if profile == "default" else f" --profile {profile}")
+        + "` from the result JSON files; never edited by hand.",
+        f"Read: {read or 'no result files'}.",
+        "",
+        f"{counts['holds']} hold, {counts['does not hold']} do not hold, "
+        f"{counts['inconclusive']} inconclusive. Rules: a comparison holds when the means "
+        "differ in the claimed direction and mean ± std do not overlap; it is inconclusive "
+        "with a single seed or overlapping intervals; a threshold holds when mean - std "
+        "clears it. Missing measurements (n/a) are inconclusive.",
+        "",
+        "| claim | source | our measurement | verdict | cause / note |",
+        "|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {_cell(r['claim'])} | {r['source']} | {_cell(r['measured'])} "
+            f"| **{r['verdict']}** | {_cell(r['cause'])} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--results", default=str(RESULTS), help="folder of the result JSON files")
+    ap.add_argument("--profile", default="default", help="which profile's files to read")
+    ap.add_argument("--out", default=None, help="markdown to write (default: <results>/CLAIMS.md)")
+    args = ap.parse_args(argv)
+    folder = Path(args.results)
+    if not folder.is_dir():
+        print(f"error: --results {folder} is not a folder of result JSON files", file=sys.stderr)
+        return 2
+    reports = load_reports(folder, args.profile)
+    rows = judge_all(reports)
+    out = Path(args.out) if args.out else folder / "CLAIMS.md"
+    out.write_text(markdown(rows, reports, args.profile))
+    json_out = out.with_suffix(".json")
+    json_out.write_text(json.dumps({"profile": args.profile, "claims": rows}, indent=1) + "\n")
+    print(f"wrote {out} and {json_out} ({len(rows)} claims)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

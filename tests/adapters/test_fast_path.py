@@ -1,0 +1,129 @@
+"""The inference fast path: no per-point maps, and a baked Δx_id; parity with the reference
+path (exact without ID-AKT, within the lattice's interpolation error with it)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from adapter_helpers import (
+    SMALL_GRID,
+    conditioning,
+    make_backbone,
+    make_plugin,
+    points,
+    randomise_offsets,
+)
+
+from lokitalk_plugins.adapters import wrap
+from lokitalk_plugins.idakt import FrozenIdentity
+from lokitalk_plugins.idakt.baked import BakedOffset, bake_error
+from lokitalk_plugins.rsdf import RSDF
+
+
+@pytest.mark.parametrize("name,kind", [("er_nerf", "rsdf"), ("rad_nerf", "rsdf"),
+                                       ("er_nerf", "joint")])  # fmt: skip
+def test_fast_path_without_maps_equals_the_reference(name, kind):
+    model = make_backbone(name)
+    plug = make_plugin(kind, model.audio_dim)
+    randomise_offsets(plug)
+    w = wrap(model, rsdf=plug).eval()
+    x, d = points(300)
+    _, enc_a, eye, code, pose = conditioning(w)
+    with torch.no_grad():
+        ref = w(x, d, enc_a, eye, code, pose=pose)
+        w.inference_fast_path()
+        assert w.fast_path_active
+        fast = w(x, d, enc_a, eye, code, pose=pose)
+    assert set(w.rsdf.map_names) <= set(ref) and not set(w.rsdf.map_names) & set(fast)
+    assert torch.equal(fast["sigma"], ref["sigma"]) and torch.equal(fast["color"], ref["color"])
+    assert (
+        ref["sigma"].std() > 0
+        and (ref["color"] - w.backbone(x, d, enc_a, eye, code)["color"]).abs().max() > 0
+    )
+    w.train()  # training always takes the reference path, maps included
+    assert not w.fast_path_active and set(w.rsdf.map_names) <= set(
+        w(x, d, enc_a, eye, code, pose=pose)
+    )
+    w.eval().inference_fast_path(False)
+    assert not w.fast_path_active
+
+
+def test_fast_path_bakes_the_fine_tuned_identity_offset():
+    model = make_backbone("er_nerf")
+    torch.manual_seed(1)
+    plug = RSDF(audio_dim=model.audio_dim, hidden=16, grid=SMALL_GRID, id_dim=8)
+    randomise_offsets(plug)
+    x, d = points(300)
+    ident = FrozenIdentity(hyper_layers=plug.hyper_layers, dynamic_dim=8, offset_dim=8,
+                           appearance_dim=model.individual_code(0).shape[1],
+                           geometry_dim=model.encode_points(x[:1]).shape[1])  # fmt: skip
+    g = torch.Generator().manual_seed(5)
+    with torch.no_grad():  # a fine-tuned-like identity: every code and layer non-zero
+        for p in ident.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.1)
+    w = wrap(model, rsdf=plug, idakt=ident).eval()
+    _, enc_a, eye, code, pose = conditioning(w)
+    with torch.no_grad():
+        ref = w(x, d, enc_a, eye, code, pose=pose)
+        dx_id = ident.canonical_offset(x, ident.offset_code)
+        assert dx_id.abs().mean() > 1e-3  # the offset moves the points
+        w.inference_fast_path(bake_resolution=48)
+        calls = []
+        hook = ident.offset_field.register_forward_hook(lambda *a: calls.append(1))
+        fast = w(x, d, enc_a, eye, code, pose=pose)
+        hook.remove()
+    assert not calls  # no per-sample offset MLP on the fast path
+    baked = w.__dict__["_baked_offset"]
+    err = (baked(x) - dx_id).abs()
+    assert err.max() < 0.1 * dx_id.abs().max() and err.mean() < 0.02 * dx_id.abs().mean()
+    assert torch.allclose(fast["sigma"], ref["sigma"], rtol=0.02, atol=0.02)
+    assert torch.allclose(fast["color"], ref["color"], atol=0.01)
+    assert "model.safetensors" not in w.state_dict() and not any(
+        "baked" in k for k in w.state_dict()
+    )
+
+
+def test_baked_offset_matches_the_mlp():
+    from lokitalk_plugins.idakt import CanonicalOffsetField
+
+    torch.manual_seed(0)
+    field = CanonicalOffsetField(offset_dim=8, hidden=32, bound=1.0)
+    with torch.no_grad():
+        field.mlp.net[-1].weight.normal_(0, 0.05)
+    code = torch.randn(1, 8)
+    baked = BakedOffset(field, code, resolution=17)
+    axis = torch.linspace(-1, 1, 17)
+    v = torch.stack(torch.meshgrid(axis, axis, axis, indexing="ij"), -1).reshape(-1, 3)[::97]
+    with torch.no_grad():  # lattice vertices: the MLP's value itself
+        assert torch.allclose(baked(v), field(v, code), atol=1e-6)
+        outside = torch.tensor([[1.5, 0.0, 0.0]])
+        assert baked(outside).abs().max() == 0 and field(outside, code).abs().max() == 0
+    coarse = bake_error(baked, field, code)
+    fine = bake_error(BakedOffset(field, code, 65), field, code)
+    with torch.no_grad():
+        scale = float(field(v, code).abs().mean())
+    assert fine[0] < coarse[0] and fine[1] < coarse[1] and fine[1] < 0.02 * scale
+    with pytest.raises(ValueError, match="resolution"):
+        BakedOffset(field, code, resolution=1)
+
+
+def test_render_frame_on_the_fast_path_equals_the_reference(tmp_path):
+    from lokitalk_plugins.baselines.er_nerf.network import ERNeRF
+    from lokitalk_plugins.data import TalkingHeadFolder
+    from lokitalk_plugins.data.studio import write_identity
+    from lokitalk_plugins.pipeline import TalkingHeadSystem
+
+    folder = write_identity(tmp_path / "id", seconds=1.0, size=32)
+    data = TalkingHeadFolder(folder, background="bc", preload=True, progress=False)
+    torch.manual_seed(0)
+    backbone = ERNeRF(audio_in_dim=data.audio_features.shape[1], ind_num=len(data), grid_size=32)
+    rsdf = RSDF(audio_dim=backbone.audio_dim, hidden=16, grid=SMALL_GRID)
+    randomise_offsets(rsdf, std=0.2)
+    system = TalkingHeadSystem(wrap(backbone, rsdf=rsdf), num_rays=128)
+    system.prepare(data)
+    system.eval()
+    ref = system.render_frame(data[2])
+    system.model.inference_fast_path()
+    fast = system.render_frame(data[2])
+    assert torch.equal(fast["rgb"], ref["rgb"]) and torch.equal(fast["depth"], ref["depth"])
+    assert ref["rgb"].std() > 0

@@ -1,0 +1,119 @@
+"""benchmarks/ledger.py: claims judged from synthetic result JSONs by the written rules."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+
+import ledger  # noqa: E402
+from claims import Sample, compare, threshold  # noqa: E402
+
+
+def _row(method, psnr, seeds=None, **metrics):
+    row = {"method": method, "metrics": dict(psnr=psnr, **metrics)}
+    if seeds:
+        row["seeds"] = [
+            {"seed": i, "metrics": dict(psnr=v, **metrics)} for i, v in enumerate(seeds)
+        ]
+    return row
+
+
+def test_rules():
+    a, b = Sample((30.0, 30.2, 29.8), "a"), Sample((28.0, 28.1, 27.9), "b")
+    assert compare(a, b).verdict == "holds"
+    assert compare(b, a).verdict == "does not hold"
+    assert compare(a, b, higher_is_better=False).verdict == "does not hold"
+    assert compare(a, b, margin=3.0).verdict == "does not hold"
+    wide = Sample((27.0, 31.0), "w")
+    v = compare(a, wide)
+    assert v.verdict == "inconclusive" and "overlap" in v.cause
+    one = compare(Sample((30.0,), "x"), Sample((29.0,), "y"))
+    assert one.verdict == "inconclusive" and "agrees" in one.cause and "single seed" in one.measured
+    assert compare(Sample((), "x"), b).verdict == "inconclusive"
+    short = compare(Sample((30.2,), "x"), Sample((30.0,), "y"), margin=1.0)
+    assert "under the claimed 1" in short.cause
+    assert "30.00 ± 0.20 (3 seeds)" in compare(a, b).measured
+    s = Sample((0.7, 0.8, 0.75), "share")
+    assert threshold(s, 0.5).verdict == "holds"
+    assert threshold(Sample((0.3, 0.35), "s"), 0.5).verdict == "does not hold"
+    assert threshold(Sample((0.45, 0.6), "s"), 0.5).verdict == "inconclusive"
+    assert threshold(Sample((1.3,), "r"), 1.25, at_least=False).verdict == "does not hold"
+    assert threshold(Sample((1.27,), "r"), 1.25, at_least=False,
+                     single_seed_band=0.05).verdict == "inconclusive"  # fmt: skip
+
+
+@pytest.fixture
+def results(tmp_path):
+    t2 = {
+        "commit": "abc123def4567",
+        "results": [
+            _row("O", 26.0, seeds=[26.0, 26.1, 25.9], sync_conf=0.5),
+            _row("O+D", 26.5, seeds=[26.5, 26.6, 26.4]),
+            _row("O+D+R", 26.45, seeds=[26.4, 26.5, 26.45],
+                 region_shares={"att_lip": 0.8, "att_eye": 0.2, "dx_face": None}),
+            {"method": "O+D+R, head-only box", "metrics": {"psnr": 25.5},
+             "ablation": {"claims": ["t2_r"], "isolates": "the head-only box",
+                          "baseline": "O+D+R"}},
+        ],
+    }  # fmt: skip
+    t1 = {"results": [_row("LokiTalk", 26.0), _row("ER-NeRF", 29.0)],
+          "render_ratio_lokitalk_vs_er_nerf": 1.9}  # fmt: skip
+    (tmp_path / "table2.json").write_text(json.dumps(t2))
+    (tmp_path / "table1.json").write_text(json.dumps(t1))
+    (tmp_path / "render_overhead.json").write_text(json.dumps({"per_sample_ratio": 1.1}))
+    (tmp_path / "table2_quick.json").write_text(json.dumps({"results": [_row("O", 1.0)]}))
+    return tmp_path
+
+
+def test_ledger_from_fixtures(results):
+    reports = ledger.load_reports(results)
+    assert set(reports) == {"table1", "table2", "render_overhead"}
+    rows = {r["id"]: r for r in ledger.judge_all(reports)}
+    assert rows["t2_d"]["verdict"] == "holds"  # O+D above O, intervals apart
+    assert rows["t2_r"]["verdict"] == "inconclusive"  # 26.45 vs 26.5, overlapping
+    assert rows["t1_psnr_er"]["verdict"] == "inconclusive"  # single seed each
+    assert "opposes" in rows["t1_psnr_er"]["cause"]
+    assert rows["fig5_att_lip"]["verdict"] == "holds"  # single seed 0.8, clear of 0.5 +- 0.05
+    assert rows["fig5_att_eye"]["verdict"] == "does not hold"
+    assert rows["fig5_att_eye"]["cause"].endswith("cause not yet measured")
+    assert rows["fig5_dx_face"]["verdict"] == "inconclusive"  # None: not measured
+    assert rows["overhead"]["verdict"] == "holds" and "1.90x" in rows["overhead"]["measured"]
+    assert rows["t3_pretrain"]["verdict"] == "inconclusive"  # no table3 file
+
+
+def test_a_miss_names_the_ablation_that_measured_it(results):
+    t2 = json.loads((results / "table2.json").read_text())
+    t2["results"][2]["seeds"] = [{"metrics": {"psnr": v}} for v in (25.0, 25.1, 24.9)]
+    (results / "table2.json").write_text(json.dumps(t2))
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(results))}
+    assert rows["t2_r"]["verdict"] == "does not hold"
+    assert (
+        "the head-only box" in rows["t2_r"]["cause"]
+        and "PSNR 25.50 vs 25.00" in rows["t2_r"]["cause"]
+    )
+
+
+def test_cli_writes_markdown_and_json(results, capsys):
+    out = results / "CLAIMS.md"
+    assert ledger.main(["--results", str(results)]) == 0
+    md = out.read_text()
+    assert md.startswith("# Claims ledger (default profile)") and "never edited by hand" in md
+    assert "| O+D PSNR above O (29.203 vs 28.125 dB) |" in md and "**holds**" in md
+    assert "`table2.json` (commit `abc123def456`)" in md
+    data = json.loads(out.with_suffix(".json").read_text())
+    assert len(data["claims"]) == md.count("\n| ") - 1
+    assert ledger.main(["--results", str(results / "nope")]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+
+
+def test_registry_refuses_a_duplicate_id():
+    from claims import claim, load_all
+
+    first = load_all()[0]
+    with pytest.raises(ValueError, match="twice"):
+        claim(first.id, "x", "y")(lambda reports: None)

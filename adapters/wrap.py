@@ -193,6 +193,18 @@ class WrappedModel(TrainingPlug, IdentityPlug, nn.Module):
     def color(self, geo_feat, d, code) -> torch.Tensor:
         return self.adapter.color(geo_feat, d, code)
 
+    def grid_density(self, x, enc_a, eye, pose=None, deformed: bool = True) -> torch.Tensor:
+        """Occupancy refreshes: x [N, 3] world points, enc_a / eye / pose [1 or N, ...] the
+        conditions of training frames -> sigma [N], the backbone's density alone. With a
+        deformation plug-in and ``deformed``, at the canonical point the renderer samples for
+        those conditions, x + Δx(x, F_a, F_e, F_h); else at x (the undeformed refresh)."""
+        enc_a, f_a = self.split_audio(enc_a)
+        ident = self.identity_outputs(required=False)
+        if deformed and self.rsdf is not None:
+            x = self.deform(x, f_a, eye, pose, ident).x_canonical
+        enc_x = self.adapter.encode_points(x) if ident is None else self.identity_encoding(x, ident)
+        return self.adapter.sigma(enc_x, enc_a, eye)
+
     def deform(self, x: torch.Tensor, enc_a, eye, pose=None, ident=None):
         """x [N, 3] observation points -> RSDFOutput (None when there is no plug-in).
         enc_a: the plug-in's F_a [1 or N, rsdf.audio_dim]; pose: [1 or N, 6] head pose F_h,

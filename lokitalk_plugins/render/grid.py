@@ -36,12 +36,13 @@ class OccupancyGrid(nn.Module):
     cube; aabb: [6] head box for ray near/far (train and inference); decay: 0.95; density_thresh:
     cap of the threshold min(mean valid density, density_thresh); update_every: 16 steps;
     jitter: sample a uniform point inside each cell (else its centre); chunk: points per
-    density call; upkeep: "full" (the originals' schedule: an update every ``update_every``
-    steps; with ``fraction`` below 1 a random share of the valid cells is evaluated and the
-    others only decay by ``decay``) or "spread" (an update every round(fraction *
-    update_every) steps evaluates a random ``fraction`` of the valid cells and every cell
-    decays by decay^(interval / update_every): the same expected refresh interval and decay
-    per wall step as "full" with fraction 1, in smaller updates; see
+    density call (2^14: a chunk's MLP activations stay in the CPU cache; the values do not
+    depend on it, a test holds it); upkeep: "full" (the originals' schedule: an update every
+    ``update_every`` steps; with ``fraction`` below 1 a random share of the valid cells is
+    evaluated and the others only decay by ``decay``) or "spread" (an update every
+    round(fraction * update_every) steps evaluates a random ``fraction`` of the valid cells
+    and every cell decays by decay^(interval / update_every): the same expected refresh
+    interval and decay per wall step as "full" with fraction 1, in smaller updates; see
     :mod:`~lokitalk_plugins.render.upkeep` for the math); fraction: in (0, 1].
     """
 
@@ -54,7 +55,7 @@ class OccupancyGrid(nn.Module):
         density_thresh: float = 10.0,
         update_every: int = 16,
         jitter: bool = True,
-        chunk: int = 1 << 18,
+        chunk: int = 1 << 14,
         fraction: float = 1.0,
         upkeep: str = "full",
     ):

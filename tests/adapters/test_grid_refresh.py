@@ -130,3 +130,16 @@ def test_spread_upkeep_runs_through_the_system_on_its_interval():
     assert int((model.grid.density_grid != before).sum()) > 0.2 * 32**3
     with pytest.raises(ValueError, match="grid_frames must be >= 1"):
         TalkingHeadSystem(make_backbone("er_nerf"), grid_frames=0)
+
+
+@pytest.mark.parametrize("name", ["er_nerf", "rad_nerf"])
+def test_the_refresh_does_not_depend_on_the_chunk(name):
+    """The default chunk (2^14 points) gives the grid the old default (2^18) gave."""
+    windows, eyes, poses = bank()
+    model = make_backbone(name)
+    old = copy.deepcopy(model)
+    old.grid.chunk = 1 << 18
+    assert model.grid.chunk == 1 << 14
+    new_refresh(model, windows, eyes, poses, 1, 2)
+    new_refresh(old, windows, eyes, poses, 1, 2)
+    assert torch.equal(model.grid.density_grid, old.grid.density_grid)

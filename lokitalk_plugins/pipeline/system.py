@@ -104,8 +104,7 @@ class TalkingHeadSystem(nn.Module):
         if int(grid_frames) < 1:
             raise ValueError(f"grid_frames must be >= 1, got {grid_frames}")
         self.grid_frames, self.grid_deformed = int(grid_frames), bool(grid_deformed)
-        model.grid.fraction, model.grid.upkeep = grid_fraction, grid_upkeep
-        model.grid.interval  # noqa: B018 (checks the fraction and upkeep now)
+        model.grid.set_upkeep(grid_upkeep, grid_fraction)
         self.renderer = VolumeRenderer(model.grid, max_samples=max_samples)
         self.stage = "head"
         self._audio_bank: torch.Tensor | None = None

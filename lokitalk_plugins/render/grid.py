@@ -60,13 +60,10 @@ class OccupancyGrid(nn.Module):
         upkeep: str = "full",
     ):
         super().__init__()
-        if upkeep not in UPKEEP_MODES:
-            raise ValueError(f"upkeep must be one of {UPKEEP_MODES}, got {upkeep!r}")
-        self.upkeep = upkeep
         self.resolution, self.bound = int(resolution), float(bound)
         self.decay, self.density_thresh = float(decay), float(density_thresh)
         self.update_every, self.jitter, self.chunk = int(update_every), bool(jitter), int(chunk)
-        self.fraction = float(fraction)
+        self.set_upkeep(upkeep, fraction)
         self.mean_density = 0.0
         n = self.resolution**3
         self.register_buffer("aabb_train", torch.tensor(aabb, dtype=torch.float32))
@@ -182,6 +179,15 @@ class OccupancyGrid(nn.Module):
         self.density_bitfield.copy_(pack_bits(bits))
         self.sync_occupancy()
         return int((~seen).sum())
+
+    def set_upkeep(self, upkeep: str, fraction: float) -> None:
+        """Choose the refresh schedule ("full" or "spread") and the share of cells per update
+        (in (0, 1]); anything else is refused here, before training."""
+        if upkeep not in UPKEEP_MODES:
+            raise ValueError(f"upkeep must be one of {UPKEEP_MODES}, got {upkeep!r}")
+        if not 0.0 < float(fraction) <= 1.0:
+            raise ValueError(f"the grid fraction must be in (0, 1], got {fraction}")
+        self.upkeep, self.fraction = upkeep, float(fraction)
 
     @property
     def interval(self) -> int:

@@ -25,6 +25,8 @@ def test_spread_schedule_refuses_a_bad_fraction():
         spread_schedule(16, 0.95, 0.0, 10)
     with pytest.raises(ValueError, match="upkeep must be one of"):
         OccupancyGrid(resolution=8, upkeep="half")
+    with pytest.raises(ValueError, match=r"grid fraction must be in \(0, 1\], got 1.5"):
+        OccupancyGrid(resolution=8).set_upkeep("full", 1.5)
 
 
 def test_spread_update_refreshes_a_share_and_decays_every_cell():

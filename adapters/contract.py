@@ -149,6 +149,12 @@ class BackboneAdapter(TrainingSupply, ABC):
         (no deformation here: pose and deformed are unused)."""
         return self.sigma(self.encode_points(x), enc_a, eye)
 
+    def static_condition(self, enc_a: torch.Tensor, eye: torch.Tensor):
+        """The condition under which the field is one static canonical space (LokiTalk eq. 5):
+        enc_a [1 or N, A], eye [1 or N, 1] -> zeros of the same shapes, so the audio and eye
+        inputs of the density vanish (an adapter whose field takes None bypasses the path)."""
+        return torch.zeros_like(enc_a), torch.zeros_like(eye)
+
     def field(self, x, d, enc_a, eye, code) -> dict[str, torch.Tensor]:
         """The backbone's head forward: x [N, 3], d [N, 3], enc_a [1, A], eye [1, 1],
         code [1, I] -> dict(sigma [N], geo_feat, color [N, 3], the per-point maps)."""

@@ -42,6 +42,11 @@ class RADNeRFAdapter(BackboneAdapter):
         None."""
         return self.model.forward_torso(x, pose, None, c=c)
 
+    def static_condition(self, enc_a, eye):
+        """No audio: the ambient net is bypassed (ambient coordinate 0, as the original does
+        without audio); the eye input is 0."""
+        return None, torch.zeros_like(eye)
+
     def original_loss_terms(self, result, batch, progress: float) -> dict[str, torch.Tensor]:
         """RAD-NeRF's ambient loss from this adapter's ``ambient_abs`` map."""
         return rad_nerf_regularisers(result, batch.rays, batch.frame, progress)

@@ -11,12 +11,20 @@ With ID-AKT (``idakt``, LokiTalk sec. 3.3; :mod:`.identity`) the identity's feat
 RSDF's MLPs (F_id, per-identity last layers), the canonical point moves by Δx_id(x'), the
 geometry feature is added to the point encoding and the appearance feature to the colour code.
 
+Unified canonical space (LokiTalk sec. 3.2, eq. 5; ``static_canonical``, on by default): once a
+deformation field is present the backbone's field sees no audio and no eye (the adapter's
+``static_condition``: ER-NeRF's region attention gets zeros, RAD-NeRF's ambient path is
+bypassed), so D and R deform one static canonical space; off, the field keeps the backbone's
+own audio and eye path (the old behaviour, an ablation). Without a deformation field (Table 2's
+O) the backbone keeps its own audio path either way.
+
 Every RSDF offset and ID-AKT output is exactly zero at initialisation, so x' == x and the
-wrapped model renders exactly as the bare backbone. Density-only calls
-(``density(encode_points(x), enc_a, eye)``, what the occupancy refresh uses) evaluate the
-*undeformed* canonical field: the occupancy grid is a conservative skip structure refreshed
-every 16 steps with decay, and the offsets are kept small by L_Δ, so the canonical density at
-x stands in for the deformed one there.
+wrapped model renders exactly as the bare backbone does under the same condition (its own, or
+the static one). ``density(encode_points(x), enc_a, eye)`` evaluates the *undeformed*
+canonical field; the occupancy refresh calls :meth:`WrappedModel.grid_density`, which with a
+deformation field (and the pipeline's ``grid_deformed``, on by default) evaluates the canonical
+density at the deformed point x + Δx under training frames' conditions, so cells that content
+moves into (an open jaw, a lagging torso) are refreshed as occupied.
 """
 
 from __future__ import annotations
@@ -56,7 +64,8 @@ class WrappedModel(TrainingPlug, IdentityPlug, nn.Module):
     lambda_delta, lambda_att: weights of L_Δ (1e-5) and L_att (1e-4) in :meth:`regularisers`;
     audio2motion: an :class:`~lokitalk_plugins.signals.Audio2Motion` whose prior mean is the
     plug-in's F_a (None: the backbone's audio feature); train_audio2motion: False keeps it
-    frozen (:meth:`param_groups` leaves it out).
+    frozen (:meth:`param_groups` leaves it out); static_canonical: with a deformation field,
+    the backbone's field sees no audio or eye (see the module doc; True: the paper's setting).
 
     With audio2motion, :meth:`encode_audio` returns [B, A + L]: the backbone's F_a then the
     VAE's; the backbone sees the first A channels, the plug-in the last L. idakt: an
@@ -80,6 +89,7 @@ class WrappedModel(TrainingPlug, IdentityPlug, nn.Module):
         audio2motion: nn.Module | None = None,
         train_audio2motion: bool = False,
         idakt: nn.Module | None = None,
+        static_canonical: bool = True,
     ):
         super().__init__()
         check_deformation(rsdf)
@@ -93,6 +103,7 @@ class WrappedModel(TrainingPlug, IdentityPlug, nn.Module):
         if self.adapter.owns_grid:  # a foreign backbone: the adapter's grid, saved here
             self.occupancy = self.adapter.grid
         self.lambda_delta, self.lambda_att = float(lambda_delta), float(lambda_att)
+        self.static_canonical = bool(static_canonical) and rsdf is not None
         if audio2motion is not None and rsdf is None:
             raise ValueError("audio2motion gives the plug-in's F_a: it needs an rsdf")
         if rsdf is not None:
@@ -186,9 +197,18 @@ class WrappedModel(TrainingPlug, IdentityPlug, nn.Module):
             return self.adapter.encode_points(x)
         return self.identity_encoding(x, ident)
 
+    def backbone_condition(self, enc_a, eye):
+        """What the backbone's field is given: enc_a (the backbone's F_a [1, A]) and eye
+        [1, 1] as they are, or the adapter's static condition with ``static_canonical``."""
+        if self.static_canonical:
+            return self.adapter.static_condition(enc_a, eye)
+        return enc_a, eye
+
     def density(self, enc_x, enc_a, eye) -> dict[str, torch.Tensor]:
         """The undeformed canonical density (for occupancy refreshes; see the module doc)."""
-        return self.adapter.density(enc_x, self.split_audio(enc_a)[0], eye)
+        return self.adapter.density(
+            enc_x, *self.backbone_condition(self.split_audio(enc_a)[0], eye)
+        )
 
     def color(self, geo_feat, d, code) -> torch.Tensor:
         return self.adapter.color(geo_feat, d, code)
@@ -203,7 +223,7 @@ class WrappedModel(TrainingPlug, IdentityPlug, nn.Module):
         if deformed and self.rsdf is not None:
             x = self.deform(x, f_a, eye, pose, ident).x_canonical
         enc_x = self.adapter.encode_points(x) if ident is None else self.identity_encoding(x, ident)
-        return self.adapter.sigma(enc_x, enc_a, eye)
+        return self.adapter.sigma(enc_x, *self.backbone_condition(enc_a, eye))
 
     def deform(self, x: torch.Tensor, enc_a, eye, pose=None, ident=None):
         """x [N, 3] observation points -> RSDFOutput (None when there is no plug-in).
@@ -226,10 +246,11 @@ class WrappedModel(TrainingPlug, IdentityPlug, nn.Module):
         ident = self.identity_outputs()
         warp = self.deform(x, f_a, eye, pose, ident)
         xc = x if warp is None else warp.x_canonical
+        enc_a, eye_b = self.backbone_condition(enc_a, eye)
         if ident is None:
-            out = self.adapter.field(xc, d, enc_a, eye, code)
+            out = self.adapter.field(xc, d, enc_a, eye_b, code)
         else:  # ID-aware canonical space, geometry and appearance features (sec. 3.3)
-            out = self.adapter.density(self.identity_encoding(xc, ident), enc_a, eye)
+            out = self.adapter.density(self.identity_encoding(xc, ident), enc_a, eye_b)
             out["color"] = self.adapter.color(out["geo_feat"], d, code + ident.appearance)
         if warp is not None:
             out.update(warp.maps)

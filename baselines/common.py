@@ -19,6 +19,8 @@ __all__ = [
     "AUDIO_DIMS",
     "TORSO_STRETCH",
     "attach_occupancy_grid",
+    "check_box",
+    "head_box",
     "torso_pixel_coords",
     "TalkingHeadBase",
 ]
@@ -28,20 +30,47 @@ AUDIO_DIMS = {"deepspeech": 29, "esperanto": 44, "hubert": 1024, "default": 32}
 TORSO_STRETCH = 0.001  # ER-NeRF's torso alpha and colour: sigmoid * (1 + 2 s) - s
 
 
+def head_box(bound: float = 1.0) -> tuple[float, ...]:
+    """The originals' head box for ``bound`` b: x in [-b, b], y in [-b/2, b/2], z in [-b, b]."""
+    b = float(bound)
+    return (-b, -b / 2, -b, b, b / 2, b)
+
+
+def check_box(aabb, bound: float) -> tuple[float, ...]:
+    """``aabb`` [6] (xmin, ymin, zmin, xmax, ymax, zmax) as floats, checked to be a non-empty
+    box inside [-bound, bound]^3 (ValueError naming the option otherwise)."""
+    box = tuple(float(v) for v in aabb)
+    if len(box) != 6 or any(lo >= hi for lo, hi in zip(box[:3], box[3:])):
+        raise ValueError(f"aabb must be (xmin, ymin, zmin, xmax, ymax, zmax), got {aabb!r}")
+    if max(abs(v) for v in box) > bound + 1e-6:
+        raise ValueError(
+            f"aabb {box} reaches outside [-bound, bound]^3 with bound={bound}: raise bound "
+            "(lokitalk_plugins.data.portrait.portrait_bound gives the smallest)"
+        )
+    return box
+
+
 def attach_occupancy_grid(
-    module: nn.Module, grid_size: int = 128, torso: bool = False, bound: float = 1.0
+    module: nn.Module,
+    grid_size: int = 128,
+    torso: bool = False,
+    bound: float = 1.0,
+    aabb=None,
 ) -> None:
     """The originals' ray-marching state, under their names.
 
-    ``module.grid`` is an :class:`OccupancyGrid` over the head box (x in [-b, b], y in
-    [-b/2, b/2], z in [-b, b]) whose buffers (aabb_train, aabb_infer, density_grid [1, G^3],
-    density_bitfield [G^3 // 8], step_counter [16, 2]) show at the top level of the state_dict,
-    as in the originals; with ``torso`` also density_grid_torso [G^2]. (With bound > 1 the
-    originals keep 1 + ceil(log2 bound) cascades, density_grid [C, G^3]; such buffers are
-    recomputed here, so the weight loader skips them.)
+    ``module.grid`` is an :class:`OccupancyGrid` over [-b, b]^3 whose rays march through
+    ``aabb`` [6] (None: the originals' head box, :func:`head_box`; a portrait box covering
+    head, neck and torso when the torso is in the 3D field, see
+    :func:`lokitalk_plugins.data.portrait.portrait_box`). Its buffers (aabb_train,
+    aabb_infer, density_grid [1, G^3], density_bitfield [G^3 // 8], step_counter [16, 2])
+    show at the top level of the state_dict, as in the originals; with ``torso`` also
+    density_grid_torso [G^2]. (With bound > 1 the originals keep 1 + ceil(log2 bound)
+    cascades, density_grid [C, G^3]; such buffers are recomputed here, so the weight loader
+    skips them.)
     """
-    aabb = (-bound, -bound / 2, -bound, bound, bound / 2, bound)
-    module.grid = OccupancyGrid(resolution=grid_size, bound=bound, aabb=aabb)
+    box = head_box(bound) if aabb is None else check_box(aabb, bound)
+    module.grid = OccupancyGrid(resolution=grid_size, bound=bound, aabb=box)
     expose_grid_buffers(module, "grid")
     if torso:
         module.register_buffer("density_grid_torso", torch.zeros(grid_size**2))

@@ -3,8 +3,9 @@
     python benchmarks/baselines_studio.py                 # 128x128, 20 s, ~20 min a backbone
     python benchmarks/baselines_studio.py --profile quick # 64x64, 4 s, a few minutes
 
-Both backbones train at once, one process and one thread each (2 cores). Each runs the head
-stage, the lips fine-tune and the torso stage (head frozen) from the packaged gin files plus
+Both backbones train at once, one process and one thread each (2 cores), in the harness's one
+process pool (``harness.workers.run_methods``, as ``benchmarks/run.py``'s tables). Each runs the
+head stage, the lips fine-tune and the torso stage (head frozen) from the packaged gin files plus
 ``configs/studio_quick.gin``, with the step counts of the profile; then ``lokitalk eval``'s
 measurement on the val split. Writes ``benchmarks/results/baselines_studio[_quick].json`` and
 ``.md`` with the commands, settings, machine, per-stage wall times and every metric.
@@ -14,17 +15,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import os
 import platform
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
+sys.path.insert(0, str(ROOT))
+
+from harness.common import commit  # noqa: E402
+from harness.workers import run_methods  # noqa: E402
 
 BACKBONES = ("rad_nerf", "er_nerf")
 PROFILES = {
@@ -36,27 +39,9 @@ PROFILES = {
 }
 
 
-def _commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                             text=True, check=True)  # fmt: skip
-        return out.stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def _train_and_eval(name: str, data: str, workspace: str, prof: dict, out: str) -> None:
-    os.environ["OMP_NUM_THREADS"] = "1"
-    import torch
-
-    torch.set_num_threads(1)
-    import lokitalk_plugins.registration  # noqa: F401
-    from lokitalk_plugins.commands.workspace import load_system, write_run
-    from lokitalk_plugins.data.studio import load_truth
-    from lokitalk_plugins.train import train_from_config
-    from lokitalk_plugins.train.evaluate import evaluate
-
-    configs = [f"configs/{name}.gin", "configs/studio_quick.gin", "configs/torso.gin"]
+def methods(backbones, prof: dict) -> list[dict]:
+    """The harness's methods (:func:`harness.workers.run_methods`): each backbone's packaged
+    gin file with ``studio_quick.gin`` and ``torso.gin``, the profile's steps and rays."""
     bindings = [
         f"head/Trainer.steps = {prof['head']}",
         f"lips/Trainer.steps = {prof['lips']}",
@@ -66,22 +51,14 @@ def _train_and_eval(name: str, data: str, workspace: str, prof: dict, out: str) 
         "Trainer.ckpt_every = 100000",
         "Trainer.log_every = 100",
     ]
-    if name == "er_nerf":  # 4 lips patches of 32x32, not the original's 64 (65,536 rays a step)
-        bindings.append("TalkingHeadSystem.lips_patches = 4")
-    write_run(Path(workspace), Path(data), configs, bindings, "aud.npy")
-    t0 = time.perf_counter()
-    summary = train_from_config(configs, bindings, data=data, workspace=workspace,
-                                progress=False)  # fmt: skip
-    train_seconds = time.perf_counter() - t0
-    system, run, stage = load_system(Path(workspace))
-    from lokitalk_plugins.data import TalkingHeadFolder
-
-    val = TalkingHeadFolder(data, split="val", background="bc", progress=False)
-    result = evaluate(system, val, truth=load_truth(data), progress=False)
-    result.pop("per_frame", None)
-    row = {"backbone": name, "configs": configs, "bindings": bindings}
-    row.update(train_seconds=train_seconds, stages=summary["stages"], eval=result)
-    Path(out).write_text(json.dumps(row, default=str))
+    out = []
+    for name in backbones:
+        extra = []
+        if name == "er_nerf":  # 4 lips patches of 32x32, not the original's 64 (65,536 rays)
+            extra.append("TalkingHeadSystem.lips_patches = 4")
+        configs = [f"configs/{name}.gin", "configs/studio_quick.gin", "configs/torso.gin"]
+        out.append({"name": name, "configs": configs, "bindings": bindings + extra})
+    return out
 
 
 def main(argv=None) -> int:
@@ -101,33 +78,15 @@ def main(argv=None) -> int:
         print(f"writing the studio identity to {data} ...", flush=True)
         write_identity(data, identity=0, seconds=prof["seconds"], size=prof["size"], seed=0)
     load_at_start = os.getloadavg()[0]  # above ~0.5: other jobs shared the cores
-    start, commit = time.perf_counter(), _commit()  # the code that runs is the code at start
-    procs = []
-    for name in args.backbones:
-        ws = work / f"ws_{name}"
-        if ws.exists():
-            import shutil
-
-            shutil.rmtree(ws)
-        row_file = work / f"row_{name}.json"
-        row_file.unlink(missing_ok=True)
-        p = mp.get_context("spawn").Process(
-            target=_train_and_eval, args=(name, str(data), str(ws), prof, str(row_file))
-        )
-        p.start()
-        procs.append(p)
+    start, sha = time.perf_counter(), commit()  # the code that runs is the code at start
     try:
-        for p in procs:
-            p.join()
-    finally:  # a stopped benchmark stops its trainers too (no orphan keeps writing)
-        for p in procs:
-            if p.is_alive():
-                p.terminate()
-    failed = [n for n, p in zip(args.backbones, procs) if p.exitcode != 0]
-    if failed:
-        print(f"training failed for {failed}: see the traceback above", file=sys.stderr)
+        rows = run_methods(methods(args.backbones, prof), data, work,
+                           parallel=len(args.backbones), truth=True)  # fmt: skip
+    except RuntimeError as err:
+        print(err, file=sys.stderr)
         return 1
-    rows = [json.loads((work / f"row_{n}.json").read_text()) for n in args.backbones]
+    for r in rows:
+        r["backbone"] = r["method"]
     import torch
 
     report = {
@@ -137,7 +96,7 @@ def main(argv=None) -> int:
         + ("" if len(args.backbones) == 2 else " --backbones " + " ".join(args.backbones)),
         "profile": args.profile,
         "settings": prof,
-        "commit": commit,
+        "commit": sha,
         "machine": {
             "platform": platform.platform(),
             "cpu_count": os.cpu_count(),

@@ -2,6 +2,7 @@
 
     python benchmarks/run.py table2                     # default profile, on the studio
     python benchmarks/run.py table2 --profile quick     # a few minutes on 2 cores
+    python benchmarks/run.py table2 --seeds 3 --backbone rad_nerf   # mean ± std, RAD-NeRF
     python benchmarks/run.py table2 --data path/to/obama --out my_results
     python benchmarks/run.py table3 --data path/to/obama path/to/aux1 path/to/aux2 ...
 
@@ -14,12 +15,16 @@ Tables:
   all      every table above, in order
 
 Profiles (video size and length of the studio identity, training steps):
-  micro    32 px, 1 s, a few dozen steps, 2 auxiliary identities: the check CI runs
-  quick    64 px, 4 s, 600 head steps; tables 3-4: 4 auxiliary identities, 400 pre-training
-           and 300 fine-tune steps: minutes
-  default  128 px, 20 s, 4000 head steps; tables 3-4: 10 auxiliary identities of 8 s, 3000
-           pre-training and 2000 fine-tune steps: the profile whose numbers we report
-  full     128 px, 20 s, 8000 head steps; tables 3-4: auxiliary clips of 20 s, 8000 / 4000
+  micro    32 px, 1 s, a few dozen steps, 2 auxiliary identities, 1 pre-training epoch: the
+           check CI runs
+  quick    64 px, 4 s, 600 head steps; tables 3-4: 4 auxiliary identities, 1.5 pre-training
+           epochs and 300 fine-tune steps: minutes
+  default  128 px, 20 s, 4000 head steps; tables 3-4: 10 auxiliary identities of 8 s, 5
+           pre-training epochs and 2000 fine-tune steps: the profile whose numbers we report
+  full     128 px, 20 s, 8000 head steps; tables 3-4: auxiliary clips of 20 s, the paper's 50
+           pre-training epochs, 4000 fine-tune steps
+A pre-training epoch is one pass over every auxiliary identity's training frames (a step trains
+one frame), so its steps grow with the number of identities.
 
 Data: "--data studio" (default) trains and scores studio identity 0 and pre-trains (tables 1,
 3, 4) on studio identities 1..; "--data DIR [AUX ...]" trains and scores your preprocessed folder
@@ -57,7 +62,7 @@ PROFILES = {
         lips=4,
         rays=256,
         aux_seconds=1.0,
-        pretrain=30,
+        pretrain_epochs=1.0,
         finetune=30,
         ids={10: 2, 5: 2, 3: 1},
     ),
@@ -69,7 +74,7 @@ PROFILES = {
         lips=100,
         rays=1024,
         aux_seconds=3.0,
-        pretrain=400,
+        pretrain_epochs=1.5,
         finetune=300,
         ids={10: 4, 5: 2, 3: 1},
     ),
@@ -81,7 +86,7 @@ PROFILES = {
         lips=200,
         rays=2048,
         aux_seconds=8.0,
-        pretrain=3000,
+        pretrain_epochs=5.0,
         finetune=2000,
         ids={10: 10, 5: 5, 3: 3},
     ),
@@ -93,7 +98,7 @@ PROFILES = {
         lips=400,
         rays=2048,
         aux_seconds=20.0,
-        pretrain=8000,
+        pretrain_epochs=50.0,
         finetune=4000,
         ids={10: 10, 5: 5, 3: 3},
     ),
@@ -124,8 +129,24 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--backbone", choices=["er_nerf", "rad_nerf"], default="er_nerf")
     parser.add_argument("--parallel", type=int, default=2, help="methods trained at once")
+    parser.add_argument(
+        "--f-a",
+        choices=["audio2motion", "backbone"],
+        default="audio2motion",
+        help="table2: RSDF's F_a in O+D+R, the Audio2Motion prior mean (the paper's, trained "
+        "and cached here) or the backbone's audio feature (an ablation)",
+    )
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        help="seeds per cell (table2: every method; table3: the 50%% column): the markdown "
+        "gives mean ± std, the JSON every seed",
+    )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the workers are stopped
+    if args.seeds < 1:
+        parser.error(f"--seeds must be >= 1, got {args.seeds}")
     prof, out = PROFILES[args.profile], Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for table in TABLES if args.table == "all" else (args.table,):

@@ -22,10 +22,10 @@ __all__ = ["COMMANDS", "main", "build_parser", "format_error"]
 COMMANDS: dict[str, str] = {
     "synth": "lokitalk_plugins.data.synth_command",
     "validate": "lokitalk_plugins.data.validate_command",
-    "features": "lokitalk_plugins.signals.features_command",
+    "features": "lokitalk_plugins.commands.features",
     "audio2motion": "lokitalk_plugins.commands.audio2motion",
     "audio2exp": "lokitalk_plugins.commands.audio2exp",
-    "lipsync": "lokitalk_plugins.signals.lipsync_command",
+    "lipsync": "lokitalk_plugins.commands.lipsync",
     "train": "lokitalk_plugins.commands.train",
     "pretrain": "lokitalk_plugins.commands.pretrain",
     "eval": "lokitalk_plugins.commands.evaluate",

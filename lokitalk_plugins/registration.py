@@ -25,6 +25,10 @@ Registered names (short name; the module-qualified name also works):
 - ``load_lipsync``: the audio branch of a trained lip-sync module (DH-NeRF §3.4) as RSDF's
   F_a, in the same slot (``configs/lipsync.gin``);
 - ``velocity_loss``: DH-NeRF's velocity loss (eq. 7), its weight λ_v from ``configs/velocity.gin``.
+
+Former names that users' gin files may hold resolve to today's (``ALIASES``):
+``lokitalk_plugins.baselines.TalkingHeadSystem`` (the pipeline lived in ``baselines/``) is
+``lokitalk_plugins.pipeline.TalkingHeadSystem``, bindings and ``@`` references alike.
 """
 
 from __future__ import annotations
@@ -36,11 +40,11 @@ import gin
 from lokitalk_plugins.data.folder import TalkingHeadFolder
 from lokitalk_plugins.losses.velocity import velocity_loss
 from lokitalk_plugins.pipeline import TalkingHeadSystem
-from lokitalk_plugins.signals.audio2exp_train import train_audio2exp
+from lokitalk_plugins.train.audio2exp import train_audio2exp
 from lokitalk_plugins.train.run import run_training
 from lokitalk_plugins.train.trainer_config import TrainerConfig
 
-__all__ = ["CONFIGURABLES", "register_backbones"]
+__all__ = ["ALIASES", "CONFIGURABLES", "register_backbones"]
 
 # short name -> the configured (gin-wrapped) callable; calling it applies the bindings
 CONFIGURABLES: dict[str, object] = {}
@@ -52,8 +56,33 @@ def _register(obj, name: str, module: str, **kw) -> None:
     CONFIGURABLES[name] = gin.external_configurable(obj, name=name, module=module, **kw)
 
 
-# the caller (lokitalk train) hands its workspace check to the run; a file must not
-_register(run_training, "train", "lokitalk_plugins.train", denylist=["before_first_step"])
+# former module-qualified name -> today's; the short names never changed
+ALIASES = {
+    "lokitalk_plugins.baselines.TalkingHeadSystem": "lokitalk_plugins.pipeline.TalkingHeadSystem",
+    "baselines.TalkingHeadSystem": "lokitalk_plugins.pipeline.TalkingHeadSystem",
+}
+
+
+def _install_aliases() -> None:
+    """Make gin's registry look a former name up as today's (once per process): a second
+    registration under the old module would make the short name ambiguous."""
+    registry = gin.config._REGISTRY
+    if getattr(registry, "lokitalk_aliases", None) is ALIASES:
+        return
+    lookup = registry.matching_selectors
+
+    def matching_selectors(partial_selector: str) -> list[str]:
+        return lookup(ALIASES.get(partial_selector, partial_selector))
+
+    registry.matching_selectors = matching_selectors
+    registry.lokitalk_aliases = ALIASES
+
+
+# the caller (lokitalk train) hands its workspace check and --overwrite to the run; a file
+# must not
+_register(
+    run_training, "train", "lokitalk_plugins.train", denylist=["before_first_step", "overwrite"]
+)
 # the stage's settings (Trainer.steps, Trainer.lr, ...); the run supplies system, data, stage
 _register(TrainerConfig, "Trainer", "lokitalk_plugins.train")
 _register(
@@ -97,9 +126,9 @@ def register_plugins() -> bool:
     try:
         from lokitalk_plugins.adapters import wrap
         from lokitalk_plugins.rsdf import RSDF, JointDeformation
-        from lokitalk_plugins.signals.audio2exp_train import load_audio2exp
-        from lokitalk_plugins.signals.lipsync_train import load_lipsync
+        from lokitalk_plugins.train.audio2exp import load_audio2exp
         from lokitalk_plugins.train.audio2motion import load_audio2motion
+        from lokitalk_plugins.train.lipsync import load_lipsync
     except ImportError as e:
         warnings.warn(f"the plug-ins are not registered with gin ({e})", stacklevel=2)
         return False
@@ -118,3 +147,4 @@ def register_plugins() -> bool:
 
 register_backbones()
 register_plugins()
+_install_aliases()

@@ -3,6 +3,8 @@ the traceback only with ``--debug``, and a refused start that changes nothing on
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -187,3 +189,51 @@ def test_every_command_names_a_missing_path_without_a_traceback(tmp_path, capsys
     last = (out.err.strip() or out.out.strip()).splitlines()[-2:]
     named = str(missing) if "{missing}" in " ".join(args) else str(tmp_path / "file.txt")
     assert any(named in line for line in last), last
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["features", "{tmp}/missing.wav"], "{tmp}/missing.wav: no such file; give a WAV file"),
+        (["features", "{tmp}/junk.wav"], "{tmp}/junk.wav: cannot read"),
+        (["features", "{tmp}/junk.wav", "--n-mels", "0"], "--n-mels and --fps must be positive"),
+        (["audio2exp", "{tmp}/nope", "--out", "{tmp}/a.pt"], "{tmp}/nope: no such folder"),
+        (["audio2exp", "{tmp}", "--out", "{tmp}/a.pt", "--steps", "0"], "--steps must be"),
+        (["audio2motion", "--data", "{tmp}/nope", "--out", "{tmp}/a.pt"],
+         "{tmp}/nope: no such folder; give a preprocessed folder (--data)"),
+        (["audio2motion", "--data", "{tmp}", "--out", "{tmp}/a.pt", "--steps", "0"],
+         "--steps, --batch, --latent and --hidden must be positive"),
+        (["lipsync", "--data", "{tmp}/nope", "--out", "{tmp}/a.pt"], "{tmp}/nope: no such"),
+        (["lipsync", "--data", "{tmp}", "--out", "{tmp}/a.pt", "--tau", "0"], "--tau must be"),
+    ],
+)  # fmt: skip
+def test_signal_commands_end_in_one_error_line_and_exit_2(argv, message, tmp_path, capsys):
+    (tmp_path / "junk.wav").write_bytes(b"not a wav file at all")
+    assert main([a.format(tmp=tmp_path) for a in argv]) == 2
+    lines = error_lines(capsys, argv[0])
+    assert len(lines) == 2 and message.format(tmp=tmp_path) in lines[0]
+    assert not (tmp_path / "a.pt").exists()
+
+
+def test_pretrain_budget_in_epochs(tmp_path, capsys, identities):
+    """--epochs E trains ceil(E x the identities' training frames / ranks) steps; --epochs and
+    --steps exclude each other; a non-positive --epochs is one line naming the option."""
+    from lokitalk_plugins.commands.pretrain import epoch_steps, train_frames
+
+    frames = train_frames(identities[:1])
+    meta = json.loads((identities[0] / "transforms_train.json").read_text())
+    assert frames == len(meta["frames"]) > 0
+    assert train_frames(identities) == frames + train_frames(identities[1:])
+    assert epoch_steps(50, 44) == 2200 and epoch_steps(1.5, 10, world_size=2) == 8
+    with pytest.raises(ValueError, match="--epochs must be > 0"):
+        epoch_steps(0, 10)
+    out, configs = tmp_path / "bundle", PRETRAIN[:-3]  # without --steps 1 --quiet
+    assert configs[-1] == "configs/idakt.gin"
+    assert main(["pretrain", str(identities[0]), *configs, "--out", str(out),
+                 "--epochs", "0"]) == 2  # fmt: skip
+    assert "--epochs must be > 0, got 0.0" in error_lines(capsys, "pretrain")[0]
+    with pytest.raises(SystemExit):
+        main(["pretrain", str(identities[0]), *configs, "--out", str(out), "--epochs", "1",
+              "--steps", "3"])  # fmt: skip
+    assert "not allowed with argument" in capsys.readouterr().err
+    assert not out.exists()

@@ -50,21 +50,12 @@ def _imports(name: str, path: Path) -> set[str]:
 
 
 MODULES = _modules()
-# signals modules that landed from other branches today and still read data / train (their
-# training, data and commands belong in data/, train/ and commands/, as Audio2Motion's moved);
-# named here and in pyproject.toml's ignore_imports so the rule holds for everything else
-SIGNALS_TO_MOVE = (
-    "lokitalk_plugins.signals.audio2exp_data", "lokitalk_plugins.signals.audio2exp_train",
-    "lokitalk_plugins.signals.checkpoints", "lokitalk_plugins.signals.command_run",
-    "lokitalk_plugins.signals.features_command", "lokitalk_plugins.signals.lipsync_data",
-    "lokitalk_plugins.signals.lipsync_train",
-)  # fmt: skip
 
 
-def _violations(sources: tuple[str, ...], forbidden: tuple[str, ...], skip=()) -> list[str]:
+def _violations(sources: tuple[str, ...], forbidden: tuple[str, ...]) -> list[str]:
     bad = []
     for name, path in MODULES.items():
-        if not name.startswith(sources) or name in skip:
+        if not name.startswith(sources):
             continue
         for imp in _imports(name, path):
             if any(imp == f or imp.startswith(f + ".") for f in forbidden):
@@ -85,7 +76,7 @@ def _violations(sources: tuple[str, ...], forbidden: tuple[str, ...], skip=()) -
 )  # fmt: skip
 def test_import_rule(sources, forbidden):
     assert len(MODULES) > 100 and "lokitalk_plugins.pipeline.system" in MODULES
-    assert _violations(sources, forbidden, SIGNALS_TO_MOVE) == []
+    assert _violations(sources, forbidden) == []
 
 
 def test_the_checker_sees_a_violation():

@@ -11,7 +11,9 @@ Options (constructor keywords named after the original's command line, same defa
 ``att`` (2; 1 = the 8 audio windows before the frame, 0 = no attention), ``emb`` (False),
 ``ind_dim`` (4; 0 = no individual codes), ``ind_dim_torso`` (8), ``ind_num`` (10000),
 ``train_camera`` (False), ``torso_shrink`` (0.8), ``bound`` (1; the planes' finest resolution
-is 512 * bound), ``exp_eye`` (the ``-O`` eye input; True here, as in every published run).
+is 512 * bound), ``exp_eye`` (the ``-O`` eye input; True here, as in every published run),
+``aabb`` (None: the originals' head box; the portrait box of ``configs/lokitalk_loss.gin``
+when the torso is in the 3D field).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class ERNeRF(TalkingHeadBase):
         emb: bool = False,
         train_camera: bool = False,
         torso_shrink: float = 0.8,
+        aabb: tuple[float, ...] | None = None,
     ):
         super().__init__(
             audio_in_dim, audio_dim, att, ind_num, ind_dim, ind_dim_torso, torso, bound,
@@ -75,7 +78,7 @@ class ERNeRF(TalkingHeadBase):
         self.color_net = MLP(self.encoder_dir.output_dim + 64 + ind_dim, 3, 64, 2)
         self.unc_net = MLP(in_dim, 1, 32, 2)
         self.aud_ch_att_net = MLP(in_dim, audio_dim, 64, 2)
-        attach_occupancy_grid(self, grid_size, torso, bound)
+        attach_occupancy_grid(self, grid_size, torso, bound, aabb)
         if torso:
             self.anchor_points = torch.nn.Parameter(
                 torch.tensor(

@@ -11,7 +11,8 @@ Options (constructor keywords named after the original's command line, same defa
 ``ind_dim`` (4; 0 = no individual codes), ``ind_dim_torso`` (8), ``ind_num`` (10000),
 ``train_camera`` (False), ``torso_shrink`` (0.8), ``bound`` (1; the point grid's finest
 resolution is 2048 * bound, the ambient and torso grids keep 2048), ``exp_eye`` (the ``-O`` eye
-input; True here, as in every published run).
+input; True here, as in every published run), ``aabb`` (None: the originals' head box;
+the portrait box of ``configs/lokitalk_loss.gin`` when the torso is in the 3D field).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class RADNeRF(TalkingHeadBase):
         emb: bool = False,
         train_camera: bool = False,
         torso_shrink: float = 0.8,
+        aabb: tuple[float, ...] | None = None,
     ):
         super().__init__(
             audio_in_dim, audio_dim, att, ind_num, ind_dim, ind_dim_torso, torso, bound,
@@ -77,7 +79,7 @@ class RADNeRF(TalkingHeadBase):
         self.sigma_net = MLP(in_dim + amb_dim + int(self.exp_eye), 1 + 64, 64, 3)
         self.encoder_dir = SHEncoder(degree=4)
         self.color_net = MLP(self.encoder_dir.output_dim + 64 + ind_dim, 3, 64, 2)
-        attach_occupancy_grid(self, grid_size, torso, bound)
+        attach_occupancy_grid(self, grid_size, torso, bound, aabb)
         if torso:
             self.torso_deform_encoder = FrequencyEncoder(input_dim=2, max_freq_log2=9, n_freqs=10)
             self.pose_encoder = FrequencyEncoder(input_dim=6, max_freq_log2=3, n_freqs=4)

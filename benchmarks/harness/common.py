@@ -82,6 +82,16 @@ def fmt(v, digits: int = 2) -> str:
     return f"{v:.{digits}f}" if isinstance(v, float) else str(v)
 
 
+def cell(row: dict, key: str, digits: int = 2) -> str:
+    """A row's metric as a table cell: "mean ± std" when the row folds several seeds
+    (``metrics_std``, see :mod:`harness.seeds`), else :func:`fmt` of the value."""
+    value = row["metrics"].get(key)
+    std = (row.get("metrics_std") or {}).get(key)
+    if value is None or std is None:
+        return fmt(value, digits)
+    return f"{fmt(value, digits)} ± {fmt(std, digits)}"
+
+
 def write_report(report: dict, markdown: str, out: Path, stem: str) -> tuple[Path, Path]:
     """Write ``<out>/<stem>.json`` and ``<stem>.md``; returns both paths."""
     out = Path(out)

@@ -11,6 +11,8 @@ import shutil
 import time
 from pathlib import Path
 
+from .motion_prior import A2M_CONFIG
+
 __all__ = [
     "PRETRAIN_CONFIGS",
     "aux_identities",
@@ -72,7 +74,7 @@ def fraction_folder(data: Path, percent: int, root: Path | None = None) -> Path:
 
 
 def _pretrain_worker(
-    setting: str, folders: list[str], bindings: list[str], steps: int, out: str
+    setting: str, folders: list[str], bindings: list[str], steps: int, out: str, configs: list
 ) -> None:
     os.environ["OMP_NUM_THREADS"] = "1"
     import torch
@@ -84,7 +86,7 @@ def _pretrain_worker(
     from lokitalk_plugins.train.pretrain_loop import pretrain
 
     seed_everything(0)
-    multi = build_pretraining(PRETRAIN_CONFIGS[setting], bindings, folders)
+    multi = build_pretraining(configs, bindings, folders)
     t0 = time.perf_counter()
     res = pretrain(
         multi,
@@ -115,26 +117,41 @@ def _pretrain_worker(
 def pretrain_bundles(
     jobs: list[tuple[str, list[Path]]],
     bindings: list[str],
-    steps: int,
+    epochs: float,
     cache: Path,
     parallel: int = 2,
+    audio2motion: str | None = None,
 ) -> dict[tuple[str, int], dict]:
-    """Pre-train (setting, identity folders) jobs not in ``cache`` yet, ``parallel`` at a time.
-    -> (setting, count) -> {"path", "cached", and the worker's summary}."""
+    """Pre-train (setting, identity folders) jobs not in ``cache`` yet, ``parallel`` at a time,
+    each for ``epochs`` passes over its identities' training frames (``epoch_steps``; the
+    bundle's folder name holds its step count, so a changed budget is never served stale).
+    audio2motion: an Audio2Motion checkpoint whose prior mean is RSDF's F_a in the "rsdf"
+    setting (bundle names end in ``_a2m``).
+    -> (setting, count) -> {"path", "cached", "epochs", "steps", and the worker's summary}."""
+    from lokitalk_plugins.commands.pretrain import epoch_steps, train_frames
+
     ctx, result, running = mp.get_context("spawn"), {}, []
     pending = []
     for setting, folders in jobs:
-        path = cache / f"{setting}_{len(folders)}ids"
-        result[(setting, len(folders))] = {"path": str(path), "cached": True}
+        steps = epoch_steps(epochs, train_frames(folders))
+        a2m = audio2motion if setting == "rsdf" else None
+        path = cache / f"{setting}_{len(folders)}ids_{steps}steps{'_a2m' if a2m else ''}"
+        result[(setting, len(folders))] = {
+            "path": str(path), "cached": True, "epochs": epochs, "steps": steps
+        }  # fmt: skip
         if not (path / "config.json").exists():
             result[(setting, len(folders))]["cached"] = False
-            pending.append((setting, folders, path))
+            configs, binds = list(PRETRAIN_CONFIGS[setting]), list(bindings)
+            if a2m:
+                configs.append(A2M_CONFIG)
+                binds.append(f"load_audio2motion.path = '{a2m}'")
+            pending.append((setting, folders, path, steps, configs, binds))
     while pending or running:
         while pending and len(running) < parallel:
-            setting, folders, path = pending.pop(0)
+            setting, folders, path, steps, configs, binds = pending.pop(0)
             p = ctx.Process(
                 target=_pretrain_worker,
-                args=(setting, [str(f) for f in folders], bindings, steps, str(path)),
+                args=(setting, [str(f) for f in folders], binds, steps, str(path), configs),
             )
             p.start()
             print(f"[{time.strftime('%H:%M:%S')}] pre-training {path.name}", flush=True)

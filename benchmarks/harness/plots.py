@@ -52,7 +52,8 @@ def training_curves(rows: list[dict], path: Path, stage: str = "head") -> Path |
 
 
 def bar_chart(rows: list[dict], metrics: list[tuple[str, str]], path: Path, title: str) -> Path:
-    """One panel per metric (key, label) with a bar per method; None values are left out."""
+    """One panel per metric (key, label) with a bar per method (error bar: the std over seeds
+    when the rows fold several); None values are left out."""
     plt = _plt()
     fig, axes = plt.subplots(1, len(metrics), figsize=(3.2 * len(metrics), 3.2))
     axes = np.atleast_1d(axes)
@@ -60,7 +61,8 @@ def bar_chart(rows: list[dict], metrics: list[tuple[str, str]], path: Path, titl
     for ax, (key, label) in zip(axes, metrics):
         vals = [r["metrics"].get(key) for r in rows]
         xs = [i for i, v in enumerate(vals) if v is not None]
-        ax.bar(xs, [vals[i] for i in xs], color="tab:blue")
+        stds = [(rows[i].get("metrics_std") or {}).get(key) or 0.0 for i in xs]
+        ax.bar(xs, [vals[i] for i in xs], yerr=stds if any(stds) else None, color="tab:blue")
         ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=8)
         ax.set_title(label, fontsize=9)
         if not xs:

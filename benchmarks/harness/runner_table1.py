@@ -10,7 +10,7 @@ __all__ = ["run_table1"]
 
 
 def run_table1(args, prof: dict, out: Path) -> dict:
-    from harness import idakt_runs, table1, table2
+    from harness import idakt_runs, motion_prior, table1, table2
     from harness.common import commit, machine, peak_rss_mb, write_report
     from harness.data_sources import resolve_data
     from harness.plots import bar_chart, training_curves
@@ -25,16 +25,25 @@ def run_table1(args, prof: dict, out: Path) -> dict:
         f"TalkingHeadSystem.num_rays = {prof['rays']}",
         f"ERNeRF.audio_in_dim = {k}",
         "TalkingHeadSystem.lips_patches = 4",
+        *source.portrait_bindings(*aux),
     ]
+    a2m = motion_prior.for_run(args, source, work)  # LokiTalk's F_a
     bundles = idakt_runs.pretrain_bundles(
         [("rsdf", aux)],
         common,
-        prof["pretrain"],
+        prof["pretrain_epochs"],
         source.work_dir(work, f"bundles_{args.profile}"),
         args.parallel,
+        audio2motion=a2m["path"] if a2m else None,
     )
     bundle = bundles[("rsdf", len(aux))]
-    methods = table1.methods(prof, bundle["path"], common[:2] + [f"RADNeRF.audio_in_dim = {k}"])
+    shared = [b for b in common if "lips_patches" not in b]  # ER-NeRF methods add their own
+    methods = table1.methods(prof, bundle["path"], shared + [f"RADNeRF.audio_in_dim = {k}"])
+    if a2m is not None:
+        methods = [
+            motion_prior.with_audio2motion(m, a2m["path"]) if m["name"] == "LokiTalk" else m
+            for m in methods
+        ]
     rows = run_methods(
         methods,
         data,
@@ -103,6 +112,7 @@ def run_table1(args, prof: dict, out: Path) -> dict:
         "commit": sha,
         "machine": machine(1, args.parallel),
         "load_at_start": load,
+        "audio2motion": a2m,
         "wall_seconds": time.perf_counter() - start,
         "peak_rss_mb_harness": peak_rss_mb(),
         "bundle": bundle,

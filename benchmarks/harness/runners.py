@@ -11,49 +11,50 @@ __all__ = ["run_table2", "run_table34"]
 
 
 def run_table2(args, prof: dict, out: Path) -> dict:
-    from harness import table2
+    from harness import motion_prior, table2
     from harness.common import commit, machine, peak_rss_mb, write_report
     from harness.data_sources import resolve_data
+    from harness.seeds import fold_seeds, seeded_methods
     from harness.workers import run_methods
 
     work = Path(args.work)
     source = resolve_data(args.data, work, prof)
     data, studio, label = source.data, source.studio, source.label
     methods = table2.build_methods(args.backbone, prof, source.audio_dim, studio)
+    box = source.portrait_bindings()  # a user's folder: its own portrait box
+    methods = [dict(m, bindings=m["bindings"] + box) for m in methods]
+    a2m = motion_prior.for_run(args, source, work)  # O+D+R: the paper's F_a
+    if a2m is not None:
+        methods = [
+            motion_prior.with_audio2motion(m, a2m["path"]) if m["name"] == "O+D+R" else m
+            for m in methods
+        ]
+    seeds = int(getattr(args, "seeds", 1))
+    runs = seeded_methods(methods, seeds)
     start, load, sha = time.perf_counter(), machine()["load_average_1min"], commit()
     rows = run_methods(
-        methods,
+        runs,
         data,
         work / f"table2_{args.profile}_{args.backbone}",
         parallel=args.parallel,
         truth=studio,
     )
-    fps = table2.render_speed(rows, data)
+    first = [r for m, r in zip(runs, rows) if m["seed"] == 0]  # speed and maps: seed 0
+    fps = table2.render_speed(first, data)
     stem = "table2" + ("" if args.profile == "default" else f"_{args.profile}")
-    stem += source.suffix
-    maps = table2.heat_maps(rows, data, out / f"{stem}_maps.png")
-    for r in rows:
+    stem += ("" if args.backbone == "er_nerf" else f"_{args.backbone}") + source.suffix
+    maps = table2.heat_maps(first, data, out / f"{stem}_maps.png")
+    for m, r in zip(runs, rows):
         e = r["eval"]
-        r["metrics"] = {
-            k: e.get(k)
-            for k in (
-                "psnr",
-                "ssim",
-                "lpips",
-                "lmd",
-                "lmd_eyes",
-                "mouth_error",
-                "eye_error",
-                "lip_sync",
-                "size_mb",
+        r["metrics"] = {k: e.get(k) for k in table2.METRICS}
+        r["metrics"]["train_minutes"] = r["train_seconds"] / 60
+        if m["seed"] == 0:
+            r["metrics"].update(
+                fps=fps[r["method"]],
+                render_ratio=fps["O"] / fps[r["method"]],
+                map_means=maps.get(r["method"]),
             )
-        }
-        r["metrics"].update(
-            train_minutes=r["train_seconds"] / 60,
-            fps=fps[r["method"]],
-            render_ratio=fps["O"] / fps[r["method"]],
-            map_means=maps.get(r["method"]),
-        )
+    rows = fold_seeds(rows, runs)
     files = table2.plots(rows, data, out, stem, label)
     report = {
         "table": "table2",
@@ -62,6 +63,8 @@ def run_table2(args, prof: dict, out: Path) -> dict:
         "settings": prof,
         "backbone": args.backbone,
         "seed": 0,
+        "seeds": list(range(seeds)),
+        "audio2motion": a2m,
         "data": str(data),
         "data_label": label,
         "commit": sha,
@@ -80,9 +83,10 @@ def run_table2(args, prof: dict, out: Path) -> dict:
 
 
 def run_table34(args, prof: dict, out: Path, table: str) -> dict:
-    from harness import idakt_runs, table2, table34
+    from harness import idakt_runs, motion_prior, table2, table34
     from harness.common import commit, machine, peak_rss_mb, write_report
     from harness.data_sources import resolve_data
+    from harness.seeds import fold_seeds, seeded_methods
     from harness.workers import run_methods
 
     work, start = Path(args.work), time.perf_counter()
@@ -98,14 +102,17 @@ def run_table34(args, prof: dict, out: Path, table: str) -> dict:
         f"TalkingHeadSystem.num_rays = {prof['rays']}",
         f"ERNeRF.audio_in_dim = {source.audio_dim}",
         "TalkingHeadSystem.lips_patches = 4",
+        *source.portrait_bindings(*aux),
     ]
+    a2m = motion_prior.for_run(args, source, work) if table == "table3" else None
     t0 = time.perf_counter()
     bundles = idakt_runs.pretrain_bundles(
         table34.pretrain_jobs(table, prof, aux),
         common,
-        prof["pretrain"],
+        prof["pretrain_epochs"],
         source.work_dir(work, f"bundles_{args.profile}"),
         parallel=args.parallel,
+        audio2motion=a2m["path"] if a2m else None,
     )
     pretrain_wall = time.perf_counter() - t0
     steps = [
@@ -115,7 +122,14 @@ def run_table34(args, prof: dict, out: Path, table: str) -> dict:
         "Trainer.ckpt_every = 1000000",
         f"Trainer.log_every = {max(1, prof['finetune'] // 40)}",
     ]
-    methods = table34.finetune_methods(table, prof, bundles, folders, common + steps)
+    columns = table34.finetune_methods(table, prof, bundles, folders, common + steps)
+    if a2m is not None:  # RSDF's F_a in every RSDF column (not the bare ER-NeRF one)
+        columns = [
+            motion_prior.with_audio2motion(m, a2m["path"]) if table34.uses_rsdf(m) else m
+            for m in columns
+        ]
+    seeds = int(getattr(args, "seeds", 1)) if table == "table3" else 1
+    methods = seeded_methods(columns, seeds, select=lambda m: m["column"][1] == 50)
     rows = run_methods(
         methods,
         data,
@@ -123,7 +137,7 @@ def run_table34(args, prof: dict, out: Path, table: str) -> dict:
         parallel=args.parallel,
         truth=source.studio,
     )
-    base = rows[0]  # the column without ID-AKT at 100 %
+    base = rows[0]  # the column without ID-AKT at 100 % (seed 0)
     last = idakt_runs.steps_to_psnr(base["workspace"], -1e9)  # any logged step
     threshold = _final_train_psnr(base["workspace"]) - 1.0 if last is not None else 0.0
     for m, r in zip(methods, rows):
@@ -132,20 +146,7 @@ def run_table34(args, prof: dict, out: Path, table: str) -> dict:
         r["column"] = [ids, pct]
         r["finetune_rates"] = m["finetune_rates"]
         r["ids_here"] = prof["ids"].get(ids, 0) if isinstance(ids, int) else 0
-        r["metrics"] = {
-            k: e.get(k)
-            for k in (
-                "psnr",
-                "ssim",
-                "lpips",
-                "lmd",
-                "lip_sync",
-                "mouth_error",
-                "eye_error",
-                "size_mb",
-                "fps",
-            )
-        }
+        r["metrics"] = {k: e.get(k) for k in table34.METRICS}
         r["metrics"].update(
             train_minutes=r["train_seconds"] / 60,
             steps_to_psnr=idakt_runs.steps_to_psnr(r["workspace"], threshold),
@@ -155,6 +156,7 @@ def run_table34(args, prof: dict, out: Path, table: str) -> dict:
         r["bundle"] = b
         if b and b.get("pretrain_seconds") is not None:
             r["metrics"]["pretrain_minutes"] = b["pretrain_seconds"] / 60
+    rows = fold_seeds(rows, methods)
     stem = table + ("" if args.profile == "default" else f"_{args.profile}") + source.suffix
     from harness.plots import bar_chart, training_curves
 
@@ -181,6 +183,8 @@ def run_table34(args, prof: dict, out: Path, table: str) -> dict:
         "profile": args.profile,
         "settings": prof,
         "seed": 0,
+        "seeds": list(range(seeds)),
+        "audio2motion": a2m,
         "data": str(data),
         "data_label": source.label,
         "studio": source.studio,

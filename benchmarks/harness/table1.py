@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .common import fmt
+from .motion_prior import f_a_note
 
 __all__ = ["NOT_RUN", "PAPER", "cross_clip", "cross_drive", "markdown", "methods"]
 
@@ -176,5 +177,6 @@ def markdown(report: dict) -> str:
         "",
     ]
     detector = report["results"][0]["eval"].get("landmark_detector", "none")
+    lines += f_a_note(report, "LokiTalk (pre-training and fine-tuning)") + [""]
     lines += [f"Landmark detector for LMD: {detector}.", ""]
     return "\n".join(lines)

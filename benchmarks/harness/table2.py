@@ -15,10 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import fmt
+from .common import cell, fmt
+from .motion_prior import f_a_note
 from .plots import bar_chart, frame_strip, training_curves
+from .seeds import seeds_note
 
 __all__ = [
+    "METRICS",
     "PAPER",
     "build_methods",
     "frames_side_by_side",
@@ -35,6 +38,9 @@ PAPER = {
     "O": (28.125, 0.074, 3.592, 3.410),
 }
 SETTINGS = {"O": "{b}.gin", "O+D": "{b}_od.gin", "O+D+R": "{b}_odr.gin"}
+# what each row reports from its evaluation (issue14b's columns join here)
+METRICS = ("psnr", "ssim", "lpips", "lmd", "lmd_eyes", "mouth_error", "eye_error", "lip_sync",
+           "size_mb")  # fmt: skip
 
 
 def build_methods(backbone: str, prof: dict, audio_in_dim: int, studio: bool) -> list[dict]:
@@ -199,11 +205,15 @@ def markdown(report: dict) -> str:
     for r in report["results"]:
         x, paper = r["metrics"], PAPER[r["method"]]
         lines.append(
-            f"| {r['method']} | {fmt(x['psnr'])} | {fmt(x['lpips'], 3)} | {fmt(x['lmd'])} "
-            f"| {fmt(x['lip_sync'])} | {fmt(x['mouth_error'])} | {fmt(x['eye_error'])} "
+            f"| {r['method']} | {cell(r, 'psnr')} | {cell(r, 'lpips', 3)} | {cell(r, 'lmd')} "
+            f"| {cell(r, 'lip_sync')} | {cell(r, 'mouth_error')} | {cell(r, 'eye_error')} "
             f"| {x['train_minutes']:.1f} | {fmt(x['fps'], 2)} | {fmt(x['render_ratio'])}x "
             f"| {fmt(x['size_mb'])} | {' / '.join(str(v) for v in paper)} |"
         )
+    lines += f_a_note(report, "O+D+R")
+    lines[-1] += " O keeps the backbone's own audio path."
+    lines += seeds_note(report, "Every row", "; train minutes are the mean; FPS, the render "
+                        "time ratio and the maps are measured on seed 0")  # fmt: skip
     lines += [
         "",
         "LPIPS is n/a without AlexNet weights on the machine; LMD is n/a without a "

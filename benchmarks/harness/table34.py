@@ -16,10 +16,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .common import fmt
+from .common import cell, fmt
 from .idakt_runs import PRETRAIN_CONFIGS
+from .motion_prior import f_a_note
+from .seeds import seeds_note
 
-__all__ = ["PAPER", "columns", "finetune_methods", "markdown"]
+__all__ = ["METRICS", "PAPER", "columns", "finetune_methods", "markdown"]
+
+# what each row reports from its evaluation (issue14b's columns join here)
+METRICS = ("psnr", "ssim", "lpips", "lmd", "lip_sync", "mouth_error", "eye_error", "size_mb",
+           "fps")  # fmt: skip
 
 # the paper's cells: (pretrain ids, fine-tune %) -> (LMD, Sync, PSNR, LPIPS)
 PAPER = {
@@ -47,9 +53,15 @@ RATES = {"short": "configs/idakt_finetune_short.gin", "paper": "configs/idakt_fi
 PAPER_RATES_COLUMN = (10, 100)
 
 
+# cells the paper does not give, measured here: Table 3's 50% column without pre-training, so
+# the 50% column reads 0 / 3 / 5 / 10 identities (issue 14)
+EXTRA_COLUMNS = {"table3": [(0, 50)], "table4": []}
+
+
 def columns(table: str) -> list[tuple]:
-    """(paper pre-train ids or "ER-NeRF", fine-tune %) of a table, in the paper's order."""
-    return list(PAPER[table])
+    """(paper pre-train ids or "ER-NeRF", fine-tune %) of a table: the paper's cells in its
+    order, then :data:`EXTRA_COLUMNS`."""
+    return list(PAPER[table]) + EXTRA_COLUMNS[table]
 
 
 def rates_label(rates: str | None) -> str:
@@ -88,6 +100,7 @@ def finetune_methods(table: str, prof: dict, bundles: dict, folders: dict, bindi
         methods.append(
             {
                 "name": name,
+                "key": f"{ids} ids {pct} {rates}",  # unique: two columns may share a name
                 "column": [ids, pct],
                 "finetune_rates": rates,
                 "configs": configs,
@@ -96,6 +109,11 @@ def finetune_methods(table: str, prof: dict, bundles: dict, folders: dict, bindi
             }
         )
     return methods
+
+
+def uses_rsdf(method: dict) -> bool:
+    """True for a column trained with RSDF (its configs include the O+D+R config)."""
+    return "configs/er_nerf_odr.gin" in method["configs"]
 
 
 def pretrain_jobs(table: str, prof: dict, aux: list[Path]) -> list[tuple[str, list[Path]]]:
@@ -118,6 +136,20 @@ def _data_sentence(report: dict) -> str:
     )
 
 
+def _epochs(settings: dict) -> str:
+    """The profile's pre-training budget in epochs (older reports: steps, shown as such)."""
+    if "pretrain_epochs" in settings:
+        return f"{settings['pretrain_epochs']:g}"
+    return f"n/a ({settings.get('pretrain')} steps)"
+
+
+def _bundle_steps(report: dict) -> str:
+    """Steps of each bundle, e.g. "rsdf_2ids: 44, rsdf_1ids: 22"."""
+    bundles = report.get("bundles", {})
+    parts = [f"{k}: {b['steps']}" for k, b in bundles.items() if b.get("steps") is not None]
+    return ", ".join(parts) or "n/a"
+
+
 def markdown(report: dict) -> str:
     t, p, m = report["table"], report["settings"], report["machine"]
     title = {"table3": "Table 3: ID-AKT (RSDF model)", "table4": "Table 4: ID-AKT on ER-NeRF"}[t]
@@ -127,7 +159,7 @@ def markdown(report: dict) -> str:
         "",
         f"`{report['command']}` at commit `{report['commit'][:12]}`. "
         + _data_sentence(report)
-        + f"pre-training {p['pretrain']} steps, "
+        + f"pre-training {_epochs(p)} epochs ({_bundle_steps(report)} steps), "
         f"fine-tuning {p['finetune']} head + {p['lips']} lips steps, {p['rays']} rays; "
         f"{m['jobs_in_parallel']} jobs at a time, one thread each, {m['cpu_count']} cores "
         f"({m['platform']}); load {report['load_at_start']} at start. Fine-tuning from a "
@@ -144,15 +176,20 @@ def markdown(report: dict) -> str:
     for r in report["results"]:
         x = r["metrics"]
         ids, pct = r["column"]
-        paper = PAPER[t][(ids, pct)]
+        paper = PAPER[t].get((ids, pct), ("not in the paper",))
         pre = x.get("pretrain_minutes")
         label = rates_label(r.get("finetune_rates"))
         lines.append(
-            f"| {ids}{label} | {r['ids_here']} | {pct}% | {fmt(x['psnr'])} | {fmt(x['lpips'], 3)} "
-            f"| {fmt(x['lmd'])} | {fmt(x['lip_sync'])} | {fmt(x['mouth_error'])} "
-            f"| {fmt(x['eye_error'])} | {fmt(x['steps_to_psnr'])} | {x['train_minutes']:.1f} "
+            f"| {ids}{label} | {r['ids_here']} | {pct}% | {cell(r, 'psnr')} "
+            f"| {cell(r, 'lpips', 3)} | {cell(r, 'lmd')} | {cell(r, 'lip_sync')} "
+            f"| {cell(r, 'mouth_error')} "
+            f"| {cell(r, 'eye_error')} | {cell(r, 'steps_to_psnr', 0)} | {x['train_minutes']:.1f} "
             f"| {fmt(pre, 1)} | {' / '.join(str(v) for v in paper)} |"
         )
+    if t == "table3":
+        lines += f_a_note(report, "the RSDF columns (pre-training and fine-tuning)")
+    lines += seeds_note(report, "The 50% rows (the fine-tune; one pre-trained bundle per "
+                        "identity count)")  # fmt: skip
     lines += [
         "",
         "LPIPS is n/a without AlexNet weights; LMD is n/a without a landmark "
@@ -169,4 +206,4 @@ def markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
-__all__ += ["pretrain_jobs", "PRETRAIN_CONFIGS"]
+__all__ += ["pretrain_jobs", "PRETRAIN_CONFIGS", "uses_rsdf"]

@@ -1,7 +1,8 @@
 """Training one method of a table in its own process (one thread), then evaluating it.
 
 A method is a dict: ``name`` (row label), ``configs`` (gin files), ``bindings`` (gin lines)
-and optionally ``data`` (its own folder instead of the table's).
+and optionally ``data`` (its own folder instead of the table's) and ``key`` (names its workspace
+when several methods share a label, e.g. seeds; the name otherwise).
 :func:`run_methods` trains them ``parallel`` at a time in spawned processes and returns one
 row each: wall time per stage, the evaluation on the val split and the workspace path.
 """
@@ -81,7 +82,8 @@ def run_methods(
         while pending or running:
             while pending and len(running) < parallel:
                 m = pending.pop(0)
-                ws, row = work / f"ws_{_slug(m['name'])}", work / f"row_{_slug(m['name'])}.json"
+                slug = _slug(m.get("key", m["name"]))
+                ws, row = work / f"ws_{slug}", work / f"row_{slug}.json"
                 shutil.rmtree(ws, ignore_errors=True)
                 row.unlink(missing_ok=True)
                 p = ctx.Process(
@@ -89,9 +91,8 @@ def run_methods(
                     args=(m, str(m.get("data", data)), str(ws), str(row), truth),
                 )
                 p.start()
-                print(
-                    f"[{time.strftime('%H:%M:%S')}] training {m['name']} (pid {p.pid})", flush=True
-                )
+                stamp = time.strftime("%H:%M:%S")
+                print(f"[{stamp}] training {m.get('key', m['name'])} (pid {p.pid})", flush=True)
                 running.append((m, p))
             time.sleep(1.0)
             for m, p in list(running):
@@ -109,7 +110,10 @@ def run_methods(
                 p.terminate()
     if failed:
         raise RuntimeError(f"training failed for {failed}: see the traceback above")
-    return [json.loads((work / f"row_{_slug(m['name'])}.json").read_text()) for m in methods]
+    return [
+        json.loads((work / f"row_{_slug(m.get('key', m['name']))}.json").read_text())
+        for m in methods
+    ]
 
 
 def _slug(name: str) -> str:

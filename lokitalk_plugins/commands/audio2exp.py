@@ -66,16 +66,15 @@ def run(args) -> int:
 
     import lokitalk_plugins.registration  # noqa: F401
     from lokitalk_plugins.data.problems import FolderValidationError
+    from lokitalk_plugins.errors import OptionError, UserError
     from lokitalk_plugins.train.checkpoint import CheckpointError
     from lokitalk_plugins.train.config import ConfigError, parse_config_files
 
     for folder in args.data:
         if not Path(folder).is_dir():
-            print(f"error: {folder}: no such folder")
-            return 1
+            raise UserError(f"{folder}: no such folder; give preprocessed folders")
     if args.steps is not None and args.steps < 1:
-        print("error: --steps must be positive")
-        return 2
+        raise OptionError(f"--steps must be positive, got {args.steps}")
     default = "configs/audio2exp_finetune.gin" if args.init else "configs/audio2exp_pretrain.gin"
     given = {"steps": args.steps, "seed": args.seed, "audio_file": args.audio_file}
     extra = {k: v for k, v in given.items() if v is not None}
@@ -89,8 +88,7 @@ def run(args) -> int:
         # gin appends "In call to configurable ..." to errors raised inside the call; a
         # ConfigError's first line already names the file or binding and the fix
         lines = [ln for ln in str(err).splitlines() if "In call to configurable" not in ln]
-        print("error: " + "\n".join(lines[:1] if isinstance(err, ConfigError) else lines))
-        return 1
+        raise UserError("\n".join(lines[:1] if isinstance(err, ConfigError) else lines)) from err
     finally:
         gin.clear_config()
     print(format_summary(summary))

@@ -54,12 +54,12 @@ def format_summary(summary: dict) -> str:
 
 
 def run(args) -> int:
-    from lokitalk_plugins.signals.command_run import run_training_command
+    from lokitalk_plugins.commands.signal_run import run_training_command
+    from lokitalk_plugins.errors import OptionError
     from lokitalk_plugins.train.audio2motion import train_audio2motion
 
     if args.steps < 1 or args.batch < 1 or args.latent < 1 or args.hidden < 1:
-        print("error: --steps, --batch, --latent and --hidden must be positive")
-        return 2
+        raise OptionError("--steps, --batch, --latent and --hidden must be positive")
     return run_training_command(
         args.data, train_audio2motion, format_summary, out=args.out, steps=args.steps,
         batch=args.batch, lr=args.lr, seed=args.seed, audio_file=args.audio_file,

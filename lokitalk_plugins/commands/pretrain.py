@@ -1,7 +1,7 @@
 """``lokitalk pretrain``: ID-AKT pre-training on several identities, one process or many.
 
     lokitalk pretrain id001 id002 id003 --config configs/er_nerf_odr.gin \\
-        --config configs/studio_quick.gin --config configs/idakt.gin --steps 3000 --out bundle
+        --config configs/studio_quick.gin --config configs/idakt.gin --epochs 50 --out bundle
     torchrun --nproc_per_node 2 $(which lokitalk) pretrain ...      # identities over 2 ranks
 
 Writes the pre-trained bundle (safetensors, config.json, model card) to ``--out`` (rank 0),
@@ -12,7 +12,15 @@ the log and checkpoints to ``--workspace`` (default: ``<out>.work``). Fine-tune 
 
 from __future__ import annotations
 
-__all__ = ["HELP", "configure", "run", "build_pretraining", "check_audio_dims"]
+__all__ = [
+    "HELP",
+    "configure",
+    "run",
+    "build_pretraining",
+    "check_audio_dims",
+    "epoch_steps",
+    "train_frames",
+]
 
 HELP = "Pre-train ID-AKT with a shared model on several identities (torchrun for many ranks)."
 
@@ -22,7 +30,11 @@ def configure(parser) -> None:
     parser.add_argument("--config", action="append", required=True,
                         help="gin file (repeatable), e.g. configs/idakt.gin last")  # fmt: skip
     parser.add_argument("--bind", action="append", default=[], help="extra gin binding")
-    parser.add_argument("--steps", type=int, default=3000)
+    budget = parser.add_mutually_exclusive_group()
+    budget.add_argument("--epochs", type=float,
+                        help="passes over every identity's training frames (the paper: 50); "
+                             "one step trains one frame")  # fmt: skip
+    budget.add_argument("--steps", type=int, help="optimiser steps (default 3000)")
     parser.add_argument("--out", required=True, help="folder of the pre-trained bundle")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace the bundle files (README.md, config.json, "
@@ -59,6 +71,28 @@ def build_pretraining(configs, bindings, folders, progress: bool = False):
     multi = MultiIdentitySystem(system, datasets)
     multi.optimizer_settings = _optimizer_settings()
     return multi
+
+
+def train_frames(folders) -> int:
+    """The number of training frames of the preprocessed ``folders`` together (their
+    ``transforms_train.json`` frames)."""
+    import json
+    from pathlib import Path
+
+    return sum(
+        len(json.loads((Path(f) / "transforms_train.json").read_text())["frames"]) for f in folders
+    )
+
+
+def epoch_steps(epochs: float, frames: int, world_size: int = 1) -> int:
+    """Optimiser steps of ``epochs`` passes over ``frames`` training frames: every step of
+    every rank trains one frame, so ceil(epochs * frames / world_size), at least 1. ValueError
+    for epochs <= 0 or no frames."""
+    import math
+
+    if epochs <= 0 or frames < 1:
+        raise ValueError(f"--epochs must be > 0 over >= 1 frame, got {epochs} over {frames}")
+    return max(1, math.ceil(epochs * frames / max(1, world_size)))
 
 
 def check_audio_dims(datasets) -> None:
@@ -101,6 +135,7 @@ def run(args) -> int:
 
     from lokitalk_plugins.adapters import save_identity_bundle
     from lokitalk_plugins.data.paths import check_folder
+    from lokitalk_plugins.errors import UserError
     from lokitalk_plugins.idakt.hub_format import existing_bundle_files
     from lokitalk_plugins.train import seed_everything
     from lokitalk_plugins.train.distributed import cleanup_distributed, init_distributed
@@ -109,7 +144,13 @@ def run(args) -> int:
     existing_bundle_files(Path(args.out), args.overwrite)  # refuse before any training
     for folder in args.data:
         check_folder(folder)
+    if args.epochs is not None and args.epochs <= 0:
+        raise UserError(f"--epochs must be > 0, got {args.epochs}")
     ctx = init_distributed()
+    if args.epochs is not None:
+        args.steps = epoch_steps(args.epochs, train_frames(args.data), ctx.world_size)
+    elif args.steps is None:
+        args.steps = 3000
     try:
         seed_everything(args.seed)
         multi = build_pretraining(args.config, args.bind, args.data,
@@ -121,7 +162,7 @@ def run(args) -> int:
                           progress=ctx.is_main and not args.quiet,
                           optimizer=multi.optimizer_settings)  # fmt: skip
         if ctx.is_main:
-            card = {"identities": len(args.data), "steps": args.steps,
+            card = {"identities": len(args.data), "steps": args.steps, "epochs": args.epochs,
                     "world_size": ctx.world_size, "configs": list(args.config),
                     "bindings": list(args.bind)}  # fmt: skip
             save_identity_bundle(multi.model, args.out, card=card, overwrite=args.overwrite)

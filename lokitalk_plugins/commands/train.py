@@ -51,7 +51,7 @@ def run(args) -> int:
     from lokitalk_plugins.signals.extractors import ExtractorError
     from lokitalk_plugins.train import parse_config_files, train_from_config
 
-    from .workspace import featurizer_of, plan_run, save_run
+    from .workspace import featurizer_of, plan_run, recorded_featurizer, save_run
     from .workspace_configs import check_loadable
     from .workspace_start import (
         check_free_space,
@@ -74,11 +74,14 @@ def run(args) -> int:
             print(f"error: {err}")
             return 2
 
+    # --resume keeps the featurizer the run recorded (not a new guess) unless one is given
+    kept = recorded_featurizer(workspace) if args.resume and not args.audio_extractor else None
+
     def before_first_step(system) -> None:
         check_free_space(workspace, system)
         # read the config files before --overwrite deletes anything (they may live there)
         planned = plan_run(workspace, Path(args.data), args.config, args.bind, audio_file,
-                           args.audio_extractor)  # fmt: skip
+                           args.audio_extractor, recorded=kept)  # fmt: skip
         check_loadable(*planned)
         if args.overwrite:
             clear_for_overwrite(workspace)
@@ -86,7 +89,8 @@ def run(args) -> int:
 
     summary = train_from_config(
         args.config, args.bind, data=args.data, workspace=args.workspace,
-        stages=args.stages, resume=args.resume, progress=not args.quiet,
+        stages=args.stages, resume=args.resume, overwrite=args.overwrite,
+        progress=not args.quiet,
         before_first_step=before_first_step,
     )  # fmt: skip
     print(json.dumps(summary, indent=1, default=str))

@@ -20,6 +20,7 @@ from .workspace_configs import RUN_FILE, checked_run_configs, saved_configs
 __all__ = [
     "RUN_FILE",
     "plan_run",
+    "recorded_featurizer",
     "save_run",
     "write_run",
     "read_run",
@@ -68,9 +69,20 @@ def featurizer_of(folder: Path, audio_file: str, given: str | None = None) -> st
     return spec_from_file(path)
 
 
-def plan_run(workspace: Path, data: Path, configs, bindings, audio_file: str, featurizer=None):
+def recorded_featurizer(workspace: Path) -> str | None:
+    """The featurizer run.json of ``workspace`` recorded (None: no run.json, none recorded)."""
+    if not (Path(workspace) / RUN_FILE).is_file():
+        return None
+    return read_run(workspace).get("featurizer")
+
+
+def plan_run(
+    workspace: Path, data: Path, configs, bindings, audio_file: str, featurizer=None,
+    recorded: str | None = None,
+) -> tuple[dict, dict[str, str]]:  # fmt: skip
     """(run.json's content, {name: text} of the config copies), reading the config files and
-    the data folder but writing nothing; featurizer: see ``featurizer_of``."""
+    the data folder but writing nothing; featurizer: see ``featurizer_of``; recorded: the
+    featurizer a resumed run recorded, kept as it is (None: found by ``featurizer_of``)."""
     workspace = Path(workspace)
     names, copies = saved_configs(workspace, configs)
     run = {
@@ -78,7 +90,7 @@ def plan_run(workspace: Path, data: Path, configs, bindings, audio_file: str, fe
         "configs": names,
         "bindings": list(bindings),
         "audio_file": audio_file,
-        "featurizer": featurizer_of(Path(data), audio_file, featurizer),
+        "featurizer": recorded or featurizer_of(Path(data), audio_file, featurizer),
     }
     return run, copies
 

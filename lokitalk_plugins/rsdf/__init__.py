@@ -8,12 +8,15 @@
   each driving signal (lip/audio, eye, torso/pose).
 - :class:`DeformationField`: the base class of both (contract, parameter groups).
 - :class:`JointDeformation`: the "O+D" ablation, one field conditioned on all signals.
+- :class:`RSDFOptions`, :class:`JointDeformationOptions`: their options as checked config
+  dataclasses (``wrap(backbone, rsdf=RSDFOptions(...))`` builds the field to the wrap's F_a).
 """
 
 from .attention import SignalAttention, expand_signal
 from .base import DeformationField
 from .fields import FaceDeformation, TorsoDeformation, offset_mlp, point_encoder
 from .joint import JointDeformation
+from .options import JointDeformationOptions, RSDFOptions
 from .rsdf import MAP_NAMES, RSDF, RSDFOutput, inside_box
 
 __all__ = [
@@ -22,6 +25,8 @@ __all__ = [
     "DeformationField",
     "FaceDeformation",
     "JointDeformation",
+    "JointDeformationOptions",
+    "RSDFOptions",
     "RSDFOutput",
     "SignalAttention",
     "TorsoDeformation",

@@ -3,7 +3,7 @@
 A deformation field maps observation points x [N, 3] to canonical points with
 ``forward(x, F_a [1 or N, audio_dim], F_e [1 or N, eye_dim], F_h [1 or N, pose_dim],
 F_id=None, last_weights=None) -> RSDFOutput`` and declares what a wrap needs to know:
-``audio_dim``, ``pose_dim``, ``map_names`` (its per-point maps), ``id_dim`` and
+``audio_dim``, ``eye_dim``, ``pose_dim``, ``map_names`` (its per-point maps), ``id_dim`` and
 ``hyper_layers`` (what ID-AKT may feed: 0 and {} for a field that takes no identity), and
 ``param_groups(stage)`` (its grid tables and MLPs train in the head and lips stages).
 """
@@ -21,6 +21,7 @@ class DeformationField(nn.Module):
     """Base of RSDF and JointDeformation (see the module doc for the contract)."""
 
     audio_dim: int
+    eye_dim: int = 1
     pose_dim: int
     map_names: tuple[str, ...]  # names of the per-point maps forward returns
     id_dim: int = 0

@@ -12,6 +12,7 @@ import torch
 from .attention import expand_signal
 from .base import DeformationField
 from .fields import offset_mlp, point_encoder
+from .options import JointDeformationOptions
 from .rsdf import RSDFOutput, inside_box
 
 __all__ = ["JointDeformation"]
@@ -22,7 +23,8 @@ class JointDeformation(DeformationField):
 
     audio_dim: A (F_a); eye_dim: 1 (F_e); pose_dim: 6 (F_h); hidden, num_layers: the offset
     MLP (last layer zero at init, so Δx = 0 exactly); bound: box half-size; grid: keyword
-    arguments of :func:`~lokitalk_plugins.rsdf.fields.point_encoder`.
+    arguments of :func:`~lokitalk_plugins.rsdf.fields.point_encoder`; checked as
+    :class:`~lokitalk_plugins.rsdf.JointDeformationOptions` (kept as ``.options``).
 
     forward(x [N, 3] in [-bound, bound], F_a [1 or N, A], F_e [1 or N, eye_dim],
     F_h [1 or N, pose_dim]) -> :class:`~lokitalk_plugins.rsdf.RSDFOutput` with the one
@@ -43,6 +45,9 @@ class JointDeformation(DeformationField):
         grid: dict | None = None,
     ):
         super().__init__()
+        self.options = JointDeformationOptions(
+            audio_dim, eye_dim, pose_dim, hidden, num_layers, bound, grid
+        )
         self.audio_dim, self.eye_dim, self.pose_dim = audio_dim, eye_dim, pose_dim
         self.bound = float(bound)
         self.encoder = point_encoder(bound=bound, **dict(grid or {}))

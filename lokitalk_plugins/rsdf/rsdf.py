@@ -20,6 +20,7 @@ import torch
 
 from .base import DeformationField
 from .fields import FaceDeformation, TorsoDeformation, point_encoder
+from .options import RSDFOptions
 
 __all__ = ["MAP_NAMES", "RSDF", "RSDFOutput", "inside_box"]
 
@@ -52,7 +53,8 @@ class RSDF(DeformationField):
     shared_encoding: one PE for both fields (eqs. 3-4 write the same PE) or one each;
     bound: box half-size of the observation points; grid: keyword arguments of
     :func:`~lokitalk_plugins.rsdf.fields.point_encoder` (levels, resolutions, table, backend);
-    id_dim: size of ID-AKT's dynamic identity feature F_id (0: no ID-AKT).
+    id_dim: size of ID-AKT's dynamic identity feature F_id (0: no ID-AKT). The arguments are
+    checked as :class:`~lokitalk_plugins.rsdf.RSDFOptions` (kept as ``.options``).
 
     forward(x [N, 3] in [-bound, bound], F_a [1 or N, A], F_e [1 or N, eye_dim],
     F_h [1 or N, pose_dim] or None when torso=False, F_id [1 or N, id_dim] or None,
@@ -78,6 +80,10 @@ class RSDF(DeformationField):
         id_dim: int = 0,
     ):
         super().__init__()
+        self.options = RSDFOptions(
+            audio_dim, eye_dim, pose_dim, torso, hidden, num_layers,
+            att_dim, att_hidden, shared_encoding, bound, grid, id_dim,
+        )  # fmt: skip
         self.id_dim, self.hidden = int(id_dim), hidden
         self.audio_dim, self.eye_dim, self.pose_dim = audio_dim, eye_dim, pose_dim
         self.torso, self.shared_encoding, self.bound = torso, shared_encoding, float(bound)

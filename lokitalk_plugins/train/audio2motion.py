@@ -27,8 +27,8 @@ from lokitalk_plugins.data.audio2motion import (
     read_split,
 )
 from lokitalk_plugins.signals.audio2motion import Audio2Motion, elbo_loss
-from lokitalk_plugins.signals.checkpoints import load_signal_model, save_signal_checkpoint
-from lokitalk_plugins.signals.fit import fit, loss_trend
+from lokitalk_plugins.train.fit import fit, loss_trend
+from lokitalk_plugins.train.signal_checkpoints import load_signal_model, save_signal_checkpoint
 
 __all__ = ["train_audio2motion", "motion_errors", "load_audio2motion", "KIND"]
 

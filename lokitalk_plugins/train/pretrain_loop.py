@@ -30,12 +30,13 @@ than one rank the system is wrapped in DistributedDataParallel:
 Rank 0 alone shows the tqdm bar (with ETA), writes ``out_dir/logs/pretrain.csv`` (loss: mean
 over ranks; the system's other scalars and lr/<group>: rank 0's own) and the checkpoints
 ``out_dir/checkpoints/pretrain_step{N}.pt`` + ``latest.pt`` (atomic; {"model": unwrapped
-state_dict, "optimizer", "scheduler", "step", ...}); there is no resume.
+state_dict, "optimizer", "scheduler", "step", "rng" (rank 0's), ...}); ``resume=True``
+continues from ``latest.pt`` (see :mod:`~lokitalk_plugins.train.pretrain_resume`). The loop
+itself is the one of every trainer here (:mod:`~lokitalk_plugins.train.loop`).
 """
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from collections.abc import Sequence
@@ -45,7 +46,6 @@ from typing import Any
 import torch
 import torch.distributed as dist
 from torch import nn
-from tqdm import tqdm
 
 from lokitalk_plugins.train import checkpoint as ckpt
 from lokitalk_plugins.train.distributed import (
@@ -57,9 +57,12 @@ from lokitalk_plugins.train.distributed import (
     wrap_ddp,
 )
 from lokitalk_plugins.train.logs import ScalarLogger
+from lokitalk_plugins.train.loop import Update, due, finite_loss, run_steps
 from lokitalk_plugins.train.optim import build_optimizer, build_scheduler
-from lokitalk_plugins.train.rng import seed_everything
+from lokitalk_plugins.train.pretrain_resume import resume_pretraining
+from lokitalk_plugins.train.rng import capture_rng, seed_everything
 from lokitalk_plugins.train.runtime import system_device
+from lokitalk_plugins.train.state import TrainingParts
 
 __all__ = ["STAGE", "pretrain"]
 
@@ -92,6 +95,7 @@ def pretrain(
     buffer_sync_every: int = 16,
     keep_checkpoints: int | None = 3,
     optimizer: dict | None = None,
+    resume: bool = False,
 ) -> dict[str, Any]:
     """Pre-train ``system`` on ``identities`` for ``steps`` optimiser steps on every rank.
 
@@ -103,12 +107,13 @@ def pretrain(
     RNGs get seed + rank. out_dir: None writes nothing; checkpoint_every: also save every N
     steps (0: only at the end); log_every: CSV row and loss check every N steps (0: never);
     max_buffers / buffer_sync_every: see the module docstring; keep_checkpoints: newest step
-    files kept (None: all). Every rank must call it with the same arguments.
+    files kept (None: all); resume: continue from ``out_dir``'s latest.pt when there is one
+    (same steps and identities). Every rank must call it with the same arguments.
 
-    Returns {"losses": this rank's loss per step, "identities": identity trained per step,
-    "shard", "final_step", "wall_time" (s), "world_size", "rank", "checkpoint" (latest.pt on
-    rank 0 with out_dir, else None)}. Raises FloatingPointError on every rank when the mean
-    loss of a logged step is not finite.
+    Returns {"losses": this rank's loss per step run, "identities": identity trained per step
+    run, "start_step" (0, or where a resume began), "shard", "final_step", "wall_time" (s),
+    "world_size", "rank", "checkpoint" (latest.pt on rank 0 with out_dir, else None)}.
+    Raises FloatingPointError on every rank when the mean loss of a logged step is not finite.
     """
     steps = int(steps)
     if steps < 1:
@@ -129,9 +134,16 @@ def pretrain(
     after_step = getattr(system, "after_step", None)
     main_writes = ctx.is_main and out_dir is not None
     ckpt_dir = Path(out_dir) / "checkpoints" if out_dir is not None else None
+    if resume and ckpt_dir is None:
+        raise ValueError("resume=True needs the out_dir that holds the checkpoints")
     if main_writes and ckpt_dir.is_dir():
         ckpt.remove_stale_temp_files(ckpt_dir)
-    logger = ScalarLogger(Path(out_dir) / "logs", STAGE, None, False) if main_writes else None
+    start = 0
+    if resume:
+        parts = TrainingParts(system, optimizer, scheduler, None, None, generator)
+        start = resume_pretraining(ckpt_dir, parts, ctx, steps, identities, seed)
+    logs_dir = Path(out_dir) / "logs" if main_writes else None
+    logger = ScalarLogger(logs_dir, STAGE, start or None, False) if main_writes else None
 
     def save(done: int) -> None:
         all_reduce_buffers_max(system, max_buffers)  # on every rank: a collective
@@ -146,51 +158,60 @@ def pretrain(
                 "world_size": ctx.world_size,
                 "seed": int(seed),
                 "lr_decay_to": float(lr_decay_to),
+                "rng": capture_rng(generator),
             }
             ckpt.save_checkpoint(state, ckpt_dir, STAGE, done, keep_checkpoints)
 
     losses: list[float] = []
     seen: list[int] = []
+    update = Update(optimizer, scheduler)
+
+    def forward(step: int) -> tuple[torch.Tensor, tuple[int, dict]]:
+        pick = torch.randint(len(shard), (1,), generator=generator, device=ctx.device)
+        identity = shard[int(pick)]
+        loss, logs = model(identity, step, steps, generator)
+        return loss, (identity, logs)
+
+    def after(step: int) -> None:
+        if after_step is not None:
+            after_step(step, generator)
+        if max_buffers and buffer_sync_every and step % int(buffer_sync_every) == 0:
+            all_reduce_buffers_max(system, max_buffers)
+
+    def on_done(done: int, loss: torch.Tensor, out: tuple[int, dict], bar: Any) -> None:
+        identity, logs = out
+        losses.append(float(loss.detach()))
+        seen.append(identity)
+        if due(log_every, done):
+            mean = finite_loss(mean_over_ranks(losses[-1], ctx), STAGE, done)
+            bar.set_postfix(loss=f"{mean:.4g}", identity=identity)
+            if logger is not None:
+                own = {k: v for k, v in logs.items() if k != "loss"}
+                scalars = {"loss": mean, **own, **update.learning_rates()}
+                logger.log(done, time.perf_counter() - t0, scalars)
+        if due(checkpoint_every, done) and done < steps:
+            save(done)
+
     show = progress and ctx.is_main
-    bar = tqdm(total=steps, desc=f"{STAGE} x{ctx.world_size}", unit="step", disable=not show)
     system.train()
     t0 = time.perf_counter()
     try:
-        for step in range(steps):
-            pick = torch.randint(len(shard), (1,), generator=generator, device=ctx.device)
-            identity = shard[int(pick)]
-            loss, logs = model(identity, step, steps, generator)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            if after_step is not None:
-                after_step(step, generator)
-            if max_buffers and buffer_sync_every and step % int(buffer_sync_every) == 0:
-                all_reduce_buffers_max(system, max_buffers)
-            losses.append(float(loss.detach()))
-            seen.append(identity)
-            done = step + 1
-            bar.update(1)
-            if log_every and done % int(log_every) == 0:
-                mean = mean_over_ranks(losses[-1], ctx)
-                if not math.isfinite(mean):
-                    raise FloatingPointError(f"{STAGE} step {done}: mean loss is {mean}")
-                bar.set_postfix(loss=f"{mean:.4g}", identity=identity)
-                if logger is not None:
-                    lrs = {f"lr/{g['name']}": g["lr"] for g in optimizer.param_groups}
-                    own = {k: v for k, v in logs.items() if k != "loss"}
-                    scalars = {"loss": mean, **own, **lrs}
-                    logger.log(done, time.perf_counter() - t0, scalars)
-            if checkpoint_every and done % int(checkpoint_every) == 0 and done < steps:
-                save(done)
+        run_steps(
+            forward,
+            update,
+            start,
+            steps,
+            desc=f"{STAGE} x{ctx.world_size}",
+            progress=show,
+            after_step=after,
+            on_done=on_done,
+        )
         broadcast_buffers_from_main(system, exclude=max_buffers)
         if out_dir is not None:
             save(steps)
         else:
             all_reduce_buffers_max(system, max_buffers)
     finally:
-        bar.close()
         if logger is not None:
             logger.close()
     wall = time.perf_counter() - t0
@@ -199,6 +220,7 @@ def pretrain(
     return {
         "losses": losses,
         "identities": seen,
+        "start_step": start,
         "shard": shard,
         "final_step": steps,
         "wall_time": wall,

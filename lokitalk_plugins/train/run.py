@@ -70,6 +70,7 @@ def run_training(
     resume: bool = False,
     progress: bool = True,
     before_first_step: Callable[[Any], None] | None = None,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Train ``stages`` in order on the folder ``data``, writing into ``workspace``.
 
@@ -79,7 +80,9 @@ def run_training(
     seeds everything before the system is built; val_split: None trains without validation
     frames from another split; before_first_step(system): called once everything is built
     and checked, before the workspace is touched (``lokitalk train`` checks the disk and
-    writes ``run.json`` there, so a refused start changes nothing). Returns {"workspace",
+    writes ``run.json`` there, so a refused start changes nothing); resume / overwrite: a
+    workspace that holds a trained stage is refused without one of them (``overwrite`` starts
+    again over its checkpoints). Returns {"workspace",
     "stages": {stage: summary}, "skipped"}.
     """
     from lokitalk_plugins.data.folder import TalkingHeadFolder
@@ -124,6 +127,7 @@ def run_training(
                     stage=stage,
                     val_dataset=val_set,
                     resume=resume,
+                    overwrite=overwrite,
                     progress=progress,
                 )
             )
@@ -154,13 +158,15 @@ def train_from_config(
     resume: bool = False,
     progress: bool = True,
     before_first_step: Callable[[Any], None] | None = None,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Parse the gin files and bindings, then run the configured ``train``.
 
     data / workspace / stages given here override their gin bindings. The configurables must
     be registered first (``import lokitalk_plugins.registration``). Raises ConfigError for
     bad config, FolderValidationError for a bad folder, DataMismatchError for features that
-    do not fit the model, all before the first step.
+    do not fit the model, all before the first step; a workspace with a trained stage
+    needs ``resume`` (continue) or ``overwrite`` (start again).
     """
     parse_config_files(config_files, bindings)
     try:
@@ -170,7 +176,7 @@ def train_from_config(
             "gin has no 'train' configurable: import lokitalk_plugins.registration "
             "before train_from_config (the CLI does)"
         ) from None
-    kwargs: dict[str, Any] = {"resume": resume, "progress": progress}
+    kwargs: dict[str, Any] = {"resume": resume, "progress": progress, "overwrite": overwrite}
     if before_first_step is not None:
         kwargs["before_first_step"] = before_first_step
     for key, value in (("data", data), ("workspace", workspace), ("stages", stages)):

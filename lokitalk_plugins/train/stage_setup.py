@@ -7,7 +7,10 @@ rates and optimiser settings configured differently from the checkpoint's apply 
 step on (with a warning), a different optimiser type is refused;
 ``latest.pt`` of an earlier stage (the previous stage finished) gives its weights to this
 stage, which then starts at step 0, seeded (weights it lacks, e.g. a torso field, keep their
-initial values); one of a later stage is an error.
+initial values); one of a later stage is an error. Without ``resume``, a ``latest.pt`` of
+this stage or a later one (a trained workspace) is refused unless ``overwrite`` is set:
+nothing trained is replaced silently (:func:`check_fresh_start`, also run by
+``Trainer.check`` before anything is written).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Protocol
 
+from lokitalk_plugins.errors import OptionError
 from lokitalk_plugins.train import checkpoint as ckpt
 from lokitalk_plugins.train.ema import EMA
 from lokitalk_plugins.train.optim import build_optimizer, build_scheduler
@@ -29,7 +33,7 @@ from lokitalk_plugins.train.state import (
 )
 from lokitalk_plugins.train.system import STAGES
 
-__all__ = ["StageRun", "build_parts", "start_or_resume"]
+__all__ = ["StageRun", "build_parts", "check_fresh_start", "start_or_resume"]
 
 
 class StageRun(Protocol):
@@ -42,6 +46,7 @@ class StageRun(Protocol):
     steps: int
     seed: int
     resume: bool
+    overwrite: bool
     optim_args: dict
     lr_decay: float
     ema_decay: float | None
@@ -72,11 +77,27 @@ def build_parts(trainer: StageRun) -> TrainingParts:
     return TrainingParts(system, optimizer, scheduler, ema, precision, trainer.generator)
 
 
+def check_fresh_start(trainer: StageRun) -> None:
+    """Refuse to start ``trainer.stage`` afresh over a workspace whose ``latest.pt`` is of
+    this stage or a later one, unless ``trainer.resume`` or ``trainer.overwrite``."""
+    latest = trainer.ckpt_dir / ckpt.LATEST
+    if trainer.resume or trainer.overwrite or not latest.is_file():
+        return
+    stage = ckpt.load_checkpoint(latest, map_location="cpu").get("stage")
+    if stage in STAGES and STAGES.index(stage) < STAGES.index(trainer.stage):
+        return  # an earlier stage finished: this one starts from its weights
+    raise OptionError(
+        f"{latest}: this workspace already holds a trained {stage!r} stage; continue it with "
+        "resume=True, or start again with overwrite=True (replaces its checkpoints)"
+    )
+
+
 def start_or_resume(trainer: StageRun, parts: TrainingParts) -> tuple[int, float, float | None]:
     """Restore from latest.pt (``trainer.resume``) or seed a fresh start.
 
     Returns (steps already done, wall time so far in s, last logged loss or None).
     """
+    check_fresh_start(trainer)
     folder = trainer.ckpt_dir
     folder.mkdir(parents=True, exist_ok=True)
     ckpt.remove_stale_temp_files(folder)

@@ -22,14 +22,14 @@ from typing import Any
 
 import gin
 import torch
-from tqdm import tqdm
 
 from lokitalk_plugins.train import checkpoint as ckpt
 from lokitalk_plugins.train.logs import ScalarLogger
+from lokitalk_plugins.train.loop import Update, due, finite_loss, run_steps
 from lokitalk_plugins.train.optim import build_optimizer
 from lokitalk_plugins.train.preflight import check_data, check_system
 from lokitalk_plugins.train.runtime import Precision, move_to, system_device
-from lokitalk_plugins.train.stage_setup import build_parts, start_or_resume
+from lokitalk_plugins.train.stage_setup import build_parts, check_fresh_start, start_or_resume
 from lokitalk_plugins.train.state import TrainingParts, training_state
 from lokitalk_plugins.train.system import STAGES
 from lokitalk_plugins.train.trainer_config import TrainerConfig
@@ -59,6 +59,7 @@ class Trainer:
         stage: str = "head",
         val_dataset: Any = None,
         resume: bool = False,
+        overwrite: bool = False,
         progress: bool = True,
         **settings: Any,
     ):
@@ -78,6 +79,7 @@ class Trainer:
         self.config, self.workspace, self.stage = config, Path(workspace), stage
         self.steps, self.seed = config.steps, int(config.seed)
         self.resume, self.progress = bool(resume), bool(progress)
+        self.overwrite = bool(overwrite)
         self.optim_args = config.optim_args()
         self.lr_decay, self.ema_decay = float(config.lr_decay), config.ema_decay
         self.ema_warmup = config.ema_warmup
@@ -107,15 +109,14 @@ class Trainer:
 
     def check(self) -> None:
         """Set the stage and build its optimiser, to fail on bad groups or learning rates
-        before any step (``run`` does it again; nothing is trained here)."""
+        before any step, and refuse a trained workspace without resume or overwrite (``run``
+        does it again; nothing is trained or written here)."""
+        check_fresh_start(self)
         self.system.set_stage(self.stage)
         build_optimizer(self.system.parameter_groups(), **self.optim_args)
         Precision(self.amp, self.device)
 
     # --- the loop --------------------------------------------------------------------
-    def _due(self, every: int | None, done: int) -> bool:
-        return done == self.steps or bool(every) and done % int(every) == 0
-
     def _save(self, parts: TrainingParts, done: int, wall: float, loss: float | None) -> Path:
         config = gin.operative_config_str()
         state = training_state(
@@ -131,20 +132,15 @@ class Trainer:
         out = self.workspace / "val" / f"{self.stage}_step{done:07d}.png"
         return validate_frame(self.system, frame, parts.ema, out)
 
-    def _step(self, parts: TrainingParts, step: int) -> Any:
-        """One optimisation step (0-based ``step``); returns the system's StepOutput."""
+    def _forward(self, parts: TrainingParts, step: int) -> tuple[torch.Tensor, Any]:
+        """Draw one frame and run the system's training step (0-based ``step``); returns
+        (loss, the system's StepOutput)."""
         n = len(self.dataset)
         index = int(torch.randint(n, (1,), generator=self.generator, device=self.device))
         frame = move_to(self.dataset[index], self.device)
         with parts.precision.autocast():
             out = self.system.training_step(frame, step, self.steps, self.generator)
-        parts.optimizer.zero_grad(set_to_none=True)
-        parts.precision.backward_and_step(out.loss, parts.optimizer)
-        parts.scheduler.step()
-        if parts.ema is not None:
-            parts.ema.update()
-        self.system.after_step(step, self.generator)
-        return out
+        return out.loss, out
 
     def run(self) -> dict[str, Any]:
         """Train this stage to ``steps`` (from ``latest.pt`` with resume); returns a summary:
@@ -155,39 +151,39 @@ class Trainer:
         logger = ScalarLogger(
             self.workspace / "logs", self.stage, start if start > 0 else None, self.tensorboard
         )
-        bar = tqdm(
-            total=self.steps,
-            initial=start,
-            desc=self.stage,
-            unit="step",
-            disable=not self.progress,
-            dynamic_ncols=True,
-        )
-        bar_every, val = max(1, min(int(self.log_every or 20), 20)), {}
+        bar_every, val, t0 = max(1, min(int(self.log_every or 20), 20)), {}, 0.0
+        update = Update(parts.optimizer, parts.scheduler, parts.ema, parts.precision)
+
+        def on_done(done: int, loss: torch.Tensor, out: Any, bar: Any) -> None:
+            nonlocal last_loss, val
+            if due(bar_every, done, self.steps) or due(self.log_every, done, self.steps):
+                last_loss = finite_loss(float(loss.detach()), self.stage, done)
+                psnr = out.logs.get("psnr", math.nan)
+                bar.set_postfix(loss=f"{last_loss:.4g}", psnr=f"{psnr:.2f}")
+            elapsed = wall + time.perf_counter() - t0
+            if due(self.log_every, done, self.steps):
+                lrs = update.learning_rates()
+                logger.log(done, elapsed, {"loss": last_loss, **out.logs, **lrs})
+            if due(self.val_every, done, self.steps) and (val := self._validate(parts, done)):
+                logger.log(done, elapsed, val)
+                bar.write(f"{self.stage} step {done}: val psnr {val['val_psnr']:.2f} dB")
+            if due(self.ckpt_every, done, self.steps):
+                self._save(parts, done, elapsed, last_loss)
+
         self.system.train()
         t0 = time.perf_counter()
         try:
-            for step in range(start, self.steps):
-                out, done = self._step(parts, step), step + 1
-                bar.update(1)
-                if self._due(bar_every, done) or self._due(self.log_every, done):
-                    last_loss = float(out.loss.detach())
-                    if not math.isfinite(last_loss):
-                        raise FloatingPointError(f"{self.stage} step {done}: loss is {last_loss}")
-                    bar.set_postfix(
-                        loss=f"{last_loss:.4g}", psnr=f"{out.logs.get('psnr', math.nan):.2f}"
-                    )
-                elapsed = wall + time.perf_counter() - t0
-                if self._due(self.log_every, done):
-                    lrs = {f"lr/{g['name']}": g["lr"] for g in parts.optimizer.param_groups}
-                    logger.log(done, elapsed, {"loss": last_loss, **out.logs, **lrs})
-                if self._due(self.val_every, done) and (val := self._validate(parts, done)):
-                    logger.log(done, elapsed, val)
-                    bar.write(f"{self.stage} step {done}: val psnr {val['val_psnr']:.2f} dB")
-                if self._due(self.ckpt_every, done):
-                    self._save(parts, done, elapsed, last_loss)
+            run_steps(
+                lambda step: self._forward(parts, step),
+                update,
+                start,
+                self.steps,
+                desc=self.stage,
+                progress=self.progress,
+                after_step=lambda step: self.system.after_step(step, self.generator),
+                on_done=on_done,
+            )
         finally:
-            bar.close()
             logger.close()
         summary = {
             "stage": self.stage,

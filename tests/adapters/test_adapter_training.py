@@ -32,7 +32,9 @@ def _backbone(cls, data, torso=False):
 def _wrapped(cls, data, torso=False):
     model = _backbone(cls, data, torso)
     torch.manual_seed(1)
-    return wrap(model, rsdf=RSDF(audio_dim=model.audio_dim, hidden=32, grid=SMALL_GRID))
+    rsdf = RSDF(audio_dim=model.audio_dim, hidden=32, grid=SMALL_GRID)
+    # the backbone's own audio path, so the wrapped system renders as the bare one at init
+    return wrap(model, rsdf=rsdf, static_canonical=False)
 
 
 def _system(model, data):

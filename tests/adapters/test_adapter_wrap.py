@@ -29,6 +29,14 @@ from lokitalk_plugins.losses import (
 from lokitalk_plugins.render import VolumeRenderer
 
 
+def static_cond(wrapped, cond):
+    """cond with the adapter's static condition in place of enc_a and eye (what the backbone's
+    field sees in a unified canonical space)."""
+    windows, enc_a, eye, code, pose = cond
+    enc_a, eye = wrapped.adapter.static_condition(enc_a, eye)
+    return windows, enc_a, eye, code, pose
+
+
 def render(renderer, model, cond, training, wrapped):
     _, enc_a, eye, code, pose = cond
     if wrapped:
@@ -41,16 +49,21 @@ def render(renderer, model, cond, training, wrapped):
                                 extras=model.ray_extras, field=field)  # fmt: skip
 
 
+@pytest.mark.parametrize("static", [True, False], ids=["static", "own-audio"])
 @pytest.mark.parametrize("training", [True, False], ids=["train", "infer"])
 @pytest.mark.parametrize("kind", ["rsdf", "joint", "none"])
 @pytest.mark.parametrize("name", sorted(BACKBONES))
-def test_wrapped_renders_exactly_as_the_bare_backbone_at_init(name, kind, training):
+def test_wrapped_renders_exactly_as_the_bare_backbone_at_init(name, kind, training, static):
+    """At init the wrapped model is the bare backbone: under the static condition in a unified
+    canonical space (static_canonical, with a plug-in), else under the same audio and eye."""
     model = make_backbone(name)
     plugin = None if kind == "none" else make_plugin(kind, model.audio_dim)
-    wrapped = wrap(model, rsdf=plugin)
+    wrapped = wrap(model, rsdf=plugin, static_canonical=static)
+    assert wrapped.static_canonical is (static and plugin is not None)
     renderer = VolumeRenderer(model.grid, max_samples=16)
     cond = conditioning(model)
-    bare = render(renderer, model, cond, training, wrapped=False)
+    own = cond if not wrapped.static_canonical else static_cond(wrapped, cond)
+    bare = render(renderer, model, own, training, wrapped=False)
     res = render(renderer, wrapped, cond, training, wrapped=True)
     assert bare.weights_sum.max() > 0.05  # the backbone renders something
     assert torch.equal(res.rgb, bare.rgb) and torch.equal(res.depth, bare.depth)
@@ -71,7 +84,7 @@ def test_wrapped_renders_exactly_as_the_bare_backbone_at_init(name, kind, traini
 def test_wrapped_model_delegates_what_the_system_uses(name):
     model = make_backbone(name, torso=True)
     plugin = make_plugin("rsdf", model.audio_dim)
-    w = wrap(model, rsdf=plugin)
+    w = wrap(model, rsdf=plugin, static_canonical=False)
     assert isinstance(w, WrappedModel) and w.backbone is model and w.rsdf is plugin
     assert w.grid is model.grid and w.torso is True
     assert w.torso_condition == model.torso_condition
@@ -132,3 +145,26 @@ def test_regularisers_add_the_lokitalk_terms():
     res_j = SimpleNamespace(extras={k: extras.get(k, torch.rand(R)) for k in joint.ray_extras},
                             rgb=res.rgb)  # fmt: skip
     assert set(joint.regularisers(res_j, rays_, frame, 0.5)) == set(own)
+
+
+@pytest.mark.parametrize("kind", ["rsdf", "joint"])
+@pytest.mark.parametrize("name", sorted(BACKBONES))
+def test_a_unified_canonical_space_ignores_audio_and_eye_at_zero_deformation(name, kind):
+    """LokiTalk eq. 5: with a deformation plug-in the backbone's field is static; audio and
+    eye reach the output only through the offsets (zero at init). With static_canonical off
+    the backbone's own audio and eye path changes the output (the old behaviour)."""
+    x, d = points(128)
+    _, enc_a, eye, code, pose = conditioning(make_backbone(name))
+    other_a, other_eye = enc_a.flip(-1) * 3.0, 1.0 - eye
+    outs = {}
+    for static in (True, False):
+        model = make_backbone(name)
+        w = wrap(model, rsdf=make_plugin(kind, model.audio_dim), static_canonical=static)
+        with torch.no_grad():
+            a = w(x, d, enc_a, eye, code, pose=pose)
+            b = w(x, d, other_a, other_eye, code, pose=pose)
+        outs[static] = (a, b)
+    a, b = outs[True]
+    assert torch.equal(a["sigma"], b["sigma"]) and torch.equal(a["color"], b["color"])
+    a, b = outs[False]
+    assert not torch.allclose(a["sigma"], b["sigma"])

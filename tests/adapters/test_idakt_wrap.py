@@ -46,7 +46,7 @@ def test_idakt_wrap_is_the_bare_field_at_init_and_trains_the_encoder(name, rsdf)
         w(x, d, enc_a, eye, code, pose=pose)
     w.bind_reference(_ref())
     out = w(x, d, enc_a, eye, code, pose=pose)
-    bare = w.backbone(x, d, enc_a, eye, code)
+    bare = w.backbone(x, d, *w.backbone_condition(enc_a, eye), code)  # static with a plug-in
     assert torch.equal(out["sigma"], bare["sigma"]) and torch.equal(out["color"], bare["color"])
     assert torch.equal(w.encode_points(x), w.backbone.encode_points(x))
     (out["sigma"].mean() + out["color"].mean()).backward()

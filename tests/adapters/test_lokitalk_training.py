@@ -100,11 +100,11 @@ def test_audio2motion_is_rsdf_f_a_and_stays_frozen(data):
     backbone_fa, plugin_fa = model.split_audio(enc)
     assert torch.equal(backbone_fa, model.backbone.encode_audio(windows))
     assert torch.allclose(plugin_fa, a2m.feature(windows))
-    # identity at init: the wrapped field equals the bare backbone's
+    # identity at init: the wrapped field equals the bare backbone's (static canonical space)
     x = (torch.rand(64, 3, generator=torch.Generator().manual_seed(1)) - 0.5) * 1.2
     d = torch.nn.functional.normalize(torch.ones(64, 3), dim=-1)
     eye, code = frame.eye.reshape(1, 1), model.individual_code(0)
-    bare = model.backbone(x, d, backbone_fa, eye, code)
+    bare = model.backbone(x, d, *model.backbone_condition(backbone_fa, eye), code)
     out = model(x, d, enc, eye, code)
     assert torch.equal(out["sigma"], bare["sigma"]) and torch.equal(out["color"], bare["color"])
     # the offsets follow the VAE's F_a, not the backbone's

@@ -10,7 +10,13 @@ from adapter_helpers import SMALL_GRID, make_backbone, make_plugin
 
 from lokitalk_plugins.adapters import wrap
 from lokitalk_plugins.idakt import IDAKT, IDAKTOptions
-from lokitalk_plugins.rsdf import RSDF, DeformationField, JointDeformation
+from lokitalk_plugins.rsdf import (
+    RSDF,
+    DeformationField,
+    JointDeformation,
+    JointDeformationOptions,
+    RSDFOptions,
+)
 
 
 def test_idakt_with_the_joint_field_is_refused_in_wrap():
@@ -61,3 +67,60 @@ def test_deformation_fields_share_the_base_and_its_groups(kind):
     assert len(groups["grid"]) + len(groups["mlp"]) == n_all
     assert field.param_groups("torso") == {}
     assert isinstance(JointDeformation.map_names, tuple)
+
+
+def test_deformation_options_are_checked_dataclasses_the_fields_keep():
+    with pytest.raises(
+        ValueError, match=r"rsdf options: sizes must be integers >= 1, got \{'hidden': 0\}"
+    ):
+        RSDF(audio_dim=32, hidden=0)  # the constructor (and so gin's RSDF.hidden) checks too
+    with pytest.raises(ValueError, match="id_dim must be an integer >= 0"):
+        RSDFOptions(id_dim=-1)
+    with pytest.raises(
+        ValueError, match=r"grid takes a dict of \[.*'num_levels'.*got \['levels'\]"
+    ):
+        JointDeformation(audio_dim=32, grid={"levels": 4})
+    with pytest.raises(ValueError, match="bound must be > 0"):
+        JointDeformationOptions(bound=0.0)
+    with pytest.raises(ValueError, match=r"rsdf: unknown option\(s\) \['hiden'\]"):
+        RSDFOptions.parse({"hiden": 16})
+    field = RSDF(audio_dim=32, hidden=16, grid=SMALL_GRID, id_dim=8)
+    assert field.options == RSDFOptions(audio_dim=32, hidden=16, grid=SMALL_GRID, id_dim=8)
+    joint = JointDeformationOptions(audio_dim=32, hidden=16, grid=SMALL_GRID).build()
+    assert isinstance(joint, JointDeformation) and joint.options.hidden == 16
+
+
+def test_wrap_builds_a_field_from_options_to_the_wraps_sizes():
+    er = make_backbone("er_nerf")
+    model = wrap(er, rsdf={"hidden": 16, "grid": SMALL_GRID})  # a dict: RSDF options
+    assert isinstance(model.rsdf, RSDF) and model.rsdf.audio_dim == er.audio_dim
+    assert model.rsdf.id_dim == 0 and model.rsdf.options.hidden == 16
+    joint = wrap(er, rsdf=JointDeformationOptions(hidden=16, grid=SMALL_GRID))
+    assert isinstance(joint.rsdf, JointDeformation) and joint.rsdf.audio_dim == er.audio_dim
+    ided = wrap(er, rsdf=RSDFOptions(hidden=16, grid=SMALL_GRID), idakt={"feature_dim": 16})
+    assert ided.rsdf.id_dim == 16 and ided.idakt.config()["dynamic_dim"] == 16
+    # what wrap() built renders exactly as the bare backbone at init (identity)
+    x, d = torch.rand(32, 3) * 1.6 - 0.8, torch.nn.functional.normalize(torch.randn(32, 3), dim=-1)
+    enc_a, eye, code = torch.randn(1, er.audio_dim), torch.rand(1, 1), er.individual_code(0)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            model(x, d, enc_a, eye, code)["sigma"], er(x, d, enc_a, eye, code)["sigma"]
+        )
+
+
+def test_wrap_refuses_fields_the_pipeline_cannot_feed_saying_what_to_change():
+    er = make_backbone("er_nerf")
+    with pytest.raises(
+        ValueError,
+        match=r"RSDF.pose_dim=3 but the pipeline feeds F_h \(the head pose\) with 6 "
+        r".*RSDF\(pose_dim=6",
+    ):
+        wrap(er, rsdf=RSDF(audio_dim=er.audio_dim, pose_dim=3, grid=SMALL_GRID))
+    with pytest.raises(
+        ValueError, match=r"JointDeformation.eye_dim=2 .*JointDeformation\(eye_dim=1"
+    ):
+        wrap(er, rsdf=JointDeformationOptions(eye_dim=2, grid=SMALL_GRID))
+    with pytest.raises(ValueError, match=r"RSDF.id_dim=8 needs ID-AKT's F_id, .* or set id_dim=0"):
+        wrap(er, rsdf=RSDF(audio_dim=er.audio_dim, grid=SMALL_GRID, id_dim=8))
+    with pytest.raises(ValueError, match=r"rsdf.audio_dim=7 but F_a .* has 32 channels"):
+        wrap(er, rsdf=RSDFOptions(audio_dim=7, grid=SMALL_GRID))

@@ -63,3 +63,28 @@ def test_studio_source(tmp_path):
     assert (src.data / "aud.npy").is_file() and src.work_dir(tmp_path, "b") == tmp_path / "b"
     folders = src.pretrain_folders(tmp_path, 1, PROF)
     assert [f.name for f in folders] == ["id001"] and src.pretrain_label(1).startswith("studio")
+
+
+def test_a_users_folder_gets_its_own_portrait_box(tmp_path):
+    """The harness binds lokitalk_loss.gin's PORTRAIT_AABB / PORTRAIT_BOUND to the box derived
+    from a user's folder (none for the studio); the built model marches through it."""
+    import gin
+
+    import lokitalk_plugins.registration  # noqa: F401
+    from lokitalk_plugins.data.portrait import portrait_box
+    from lokitalk_plugins.data.studio import write_identity
+    from lokitalk_plugins.train.config import parse_config_files
+
+    folder = write_identity(tmp_path / "clip", identity=2, seconds=1.0, size=32)
+    assert resolve_data(["studio"], tmp_path / "work", PROF).portrait_bindings() == []
+    binds = resolve_data([str(folder)], tmp_path / "work", PROF).portrait_bindings()
+    box = portrait_box(folder)
+    assert binds == [f"PORTRAIT_AABB = {box}", f"PORTRAIT_BOUND = {binds[1].split()[-1]}"]
+    files = ["configs/er_nerf.gin", "configs/lokitalk_loss.gin"]
+    parse_config_files(files, binds + ["ERNeRF.grid_size = 16", "ERNeRF.ind_num = 4"])
+    try:
+        model = gin.query_parameter("TalkingHeadSystem.model").scoped_configurable_fn()
+    finally:
+        gin.clear_config()
+    assert tuple(model.grid.aabb_train.tolist()) == pytest.approx(box)
+    assert model.bound == float(binds[1].split()[-1]) >= max(abs(v) for v in box)

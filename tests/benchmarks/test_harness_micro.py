@@ -41,7 +41,7 @@ def _table_rows(md: str) -> list[list[str]]:
     ("table1", ["RAD-NeRF", "ER-NeRF", "LokiTalk"]),
     ("table2", ["O", "O+D", "O+D+R"]),
     ("table3", ["0 ids, 100%", "2 ids, 100%", "2 ids, 50%", "2 ids, 25%", "2 ids, 50%",
-                "1 ids, 50%", "ER-NeRF, 100%", "2 ids, 100%, paper rates"]),
+                "1 ids, 50%", "ER-NeRF, 100%", "0 ids, 50%", "2 ids, 100%, paper rates"]),
     ("table4", ["ER-NeRF, 100%", "ER-NeRF, 50%", "2 ids, 100%", "2 ids, 50%",
                 "2 ids, 100%, paper rates"]),
 ])  # fmt: skip

@@ -7,15 +7,13 @@ backbone's state_dict), torso condition and output dict, regularisers and parame
 
 from __future__ import annotations
 
-import math
-
 import pytest
 import torch
+from cli_acceptance import pretrain_and_finetune, saved_backbone
 from original_er_nerf import NeRFNetwork, original_er_nerf
 
 from lokitalk_plugins.adapters import wrap
 from lokitalk_plugins.cli import main
-from lokitalk_plugins.data.studio import write_identity
 from lokitalk_plugins.pipeline import TalkingHeadModel, preflight
 
 GIN = """
@@ -87,33 +85,14 @@ def test_wrapped_original_renders_like_its_own_forward_and_torso():
 
 @pytest.mark.slow
 def test_original_pretrains_and_finetunes_with_the_cli(tmp_path):
-    data = write_identity(tmp_path / "id000", seconds=1.0, size=32, seed=0)
-    config = tmp_path / "original.gin"
-    config.write_text(GIN)
-    bundle = tmp_path / "bundle"
-    idakt = "wrap.idakt = {'feature_dim': 32, 'offset_dim': 8, 'encoder': {'width': 8}}"
-    code = main(["pretrain", str(data), "--config", str(config), "--steps", "3",
-                 "--out", str(bundle), "--quiet", "--bind", idakt])  # fmt: skip
-    assert code == 0 and '"er_nerf_original"' in (bundle / "config.json").read_text()
-    ws = tmp_path / "run"
-    code = main(["train", "--config", str(config), "--data", str(data), "--workspace", str(ws),
-                 "--stages", "head", "torso", "--quiet", "--import", "original_er_nerf",
-                 "--bind", f"wrap.pretrained = '{bundle}'"])  # fmt: skip
-    assert code == 0
+    ws = pretrain_and_finetune(tmp_path, GIN, "original_er_nerf", "er_nerf_original")
     # the workspace's config imports the user's module: eval runs it only when told to
     assert main(["eval", "--workspace", str(ws), "--quiet", "--max-frames", "1"]) == 2
     assert main(["eval", "--workspace", str(ws), "--quiet", "--max-frames", "1",
                  "--import", "original_er_nerf"]) == 0  # fmt: skip
-    for stage in ("head", "torso"):
-        rows = [r.split(",") for r in (ws / "logs" / f"{stage}.csv").read_text().splitlines()]
-        col = rows[0].index("loss")
-        losses = [float(r[col]) for r in rows[1:] if r[col]]  # a last row holds val_psnr
-        assert len(losses) == 3 and all(math.isfinite(v) and v > 0 for v in losses)
     head = (ws / "logs" / "head.csv").read_text().splitlines()[0]
     assert "uncertainty" in head and "lokitalk_delta" in head  # supplied and plug-in terms
-    state = torch.load(ws / "checkpoints" / "latest.pt", weights_only=False)["model"]
-    backbone = {k.removeprefix("model.backbone."): v for k, v in state.items()
-                if k.startswith("model.backbone.")}  # fmt: skip
+    backbone, state = saved_backbone(ws)
     fresh = original_er_nerf(asr_model="logmel", ind_num=64, torso=True)
     fresh.load_state_dict(backbone, strict=True)  # still the original's own layout
     assert any(k.startswith("model.occupancy.") for k in state)

@@ -76,7 +76,7 @@ def a2e_aux(tmp_path_factory):
 @pytest.fixture(scope="session")
 def a2e_pretrained(a2e_aux, tmp_path_factory):
     """(checkpoint path, summary) of a pre-training on the two auxiliary identities."""
-    from lokitalk_plugins.signals.audio2exp_train import train_audio2exp
+    from lokitalk_plugins.train.audio2exp import train_audio2exp
 
     out = tmp_path_factory.mktemp("a2e_ckpt") / "a2e_pre.pt"
     summary = train_audio2exp(a2e_aux, out, steps=PRE_STEPS, hidden=32, audio_dim=32,

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
+from lokitalk_plugins.data.audio2exp import read_clip, read_track_params, runs
 from lokitalk_plugins.data.audio2motion import gather_windows, padded_features
 from lokitalk_plugins.signals.audio2exp import Audio2Exp, principal_axes
-from lokitalk_plugins.signals.audio2exp_data import read_clip, read_track_params, runs
-from lokitalk_plugins.signals.audio2exp_train import (
+from lokitalk_plugins.train.audio2exp import (
     load_audio2exp,
     load_audio2exp_model,
     param_errors,

@@ -1,7 +1,6 @@
 """Audio2Exp from outside: ``lokitalk audio2exp`` (pre-train, fine-tune, errors), the
 condition as a wrapped backbone's RSDF F_a (frozen), and ``configs/audio2exp.gin``."""
 
-import argparse
 import shlex
 from pathlib import Path
 
@@ -12,20 +11,25 @@ import torch
 from lokitalk_plugins.adapters import wrap
 from lokitalk_plugins.baselines.er_nerf.network import ERNeRF
 from lokitalk_plugins.baselines.system import TalkingHeadSystem
-from lokitalk_plugins.commands import audio2exp as audio2exp_command
+from lokitalk_plugins.cli import main
 from lokitalk_plugins.data import TalkingHeadFolder
 from lokitalk_plugins.rsdf import RSDF
 from lokitalk_plugins.signals.audio2exp import Audio2ExpCondition
-from lokitalk_plugins.signals.audio2exp_train import load_audio2exp, load_audio2exp_model
+from lokitalk_plugins.train.audio2exp import load_audio2exp, load_audio2exp_model
 
 SMALL_GRID = dict(num_levels=4, level_dim=2, base_resolution=8, desired_resolution=32,
                   log2_hashmap_size=10, backend="torch")  # fmt: skip
 
 
 def _run(argv):
-    parser = argparse.ArgumentParser()
-    audio2exp_command.configure(parser)
-    return audio2exp_command.run(parser.parse_args([str(a) for a in argv]))
+    return main(["audio2exp", *(str(a) for a in argv)])
+
+
+def _error(capsys) -> str:
+    """The message of the one ``lokitalk audio2exp: error:`` line (then the --debug hint)."""
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("lokitalk audio2exp: error: ")
+    return lines[0].removeprefix("lokitalk audio2exp: error: ")
 
 
 def test_command_pretrains_then_finetunes(a2e_aux, a2e_target, tmp_path, capsys):
@@ -43,16 +47,16 @@ def test_command_pretrains_then_finetunes(a2e_aux, a2e_target, tmp_path, capsys)
 
 def test_command_errors_are_one_line(a2e_target, tmp_path, capsys):
     out = tmp_path / "x.pt"
-    assert _run([tmp_path / "nope", "--out", out]) == 1
-    assert capsys.readouterr().out.strip() == f"error: {tmp_path / 'nope'}: no such folder"
+    assert _run([tmp_path / "nope", "--out", out]) == 2
+    assert _error(capsys) == f"{tmp_path / 'nope'}: no such folder; give preprocessed folders"
     assert _run([a2e_target, "--out", out, "--steps", 0]) == 2
-    assert _run([a2e_target, "--out", out, "--bind", "train_audio2exp.seq_len = 60"]) == 1
-    assert "fewer than the LSTM window of 60" in capsys.readouterr().out
-    assert _run([a2e_target, "--out", out, "--bind", "train_audio2exp.hiden = 3"]) == 1
-    text = capsys.readouterr().out
-    assert "did you mean ['hidden']" in text and len(text.splitlines()) == 1
-    assert _run([a2e_target, "--out", out, "--init", tmp_path / "none.pt"]) == 1
-    text = capsys.readouterr().out
+    assert _error(capsys) == "--steps must be positive, got 0"
+    assert _run([a2e_target, "--out", out, "--bind", "train_audio2exp.seq_len = 60"]) == 2
+    assert "fewer than the LSTM window of 60" in _error(capsys)
+    assert _run([a2e_target, "--out", out, "--bind", "train_audio2exp.hiden = 3"]) == 2
+    assert "did you mean ['hidden']" in _error(capsys)
+    assert _run([a2e_target, "--out", out, "--init", tmp_path / "none.pt"]) == 2
+    text = _error(capsys)
     assert "none.pt" in text and "configurable" not in text
     assert not out.exists()
 

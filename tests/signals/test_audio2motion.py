@@ -18,6 +18,7 @@ from lokitalk_plugins.data.audio2motion import (
     to_pixels,
 )
 from lokitalk_plugins.data.studio import write_identity
+from lokitalk_plugins.errors import UserError
 from lokitalk_plugins.signals.audio2motion import Audio2Motion, elbo_loss, gaussian_kl
 from lokitalk_plugins.train.audio2motion import load_audio2motion, train_audio2motion
 from lokitalk_plugins.train.checkpoint import CheckpointError, atomic_save, load_checkpoint
@@ -153,4 +154,5 @@ def test_command_prints_errors(folder, tmp_path, capsys):
     assert "train" in text and "val" in text and "zero dist" in text
     assert load_audio2motion(out).latent_dim == 8
     bad = parser.parse_args(["--data", str(tmp_path / "nope"), "--out", str(out)])
-    assert audio2motion_command.run(bad) == 1
+    with pytest.raises(UserError, match="nope: no such folder"):  # lokitalk: one line, exit 2
+        audio2motion_command.run(bad)

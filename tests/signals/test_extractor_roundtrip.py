@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import shutil
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -30,20 +31,34 @@ def folder(tmp_path_factory, tiny_wav2vec):
     return data
 
 
-@pytest.fixture(scope="module")
-def workspace(folder, tiny_wav2vec, tmp_path_factory):
-    ws = tmp_path_factory.mktemp("rt") / "run"
-    code = main([
+def _train_args(folder, ws, steps: int) -> list[str]:
+    return [
         "train", "--config", "configs/er_nerf.gin", "--config", "configs/studio_quick.gin",
         "--data", str(folder), "--workspace", str(ws), "--quiet",
         "--bind", "TalkingHeadFolder.audio_file = 'aud_eo.npy'",
-        "--bind", "ERNeRF.audio_in_dim = 44", "--bind", "head/Trainer.steps = 10",
+        "--bind", "ERNeRF.audio_in_dim = 44", "--bind", f"head/Trainer.steps = {steps}",
         "--bind", "Trainer.val_every = 10", "--bind", "ERNeRF.grid_size = 32",
         "--bind", "TalkingHeadSystem.num_rays = 256",
-        "--audio-extractor", f"wav2vec@{tiny_wav2vec}",
-    ])  # fmt: skip
+    ]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def workspace(folder, tiny_wav2vec, tmp_path_factory):
+    ws = tmp_path_factory.mktemp("rt") / "run"
+    code = main([*_train_args(folder, ws, 10), "--audio-extractor", f"wav2vec@{tiny_wav2vec}"])
     assert code == 0
     return ws
+
+
+@pytest.mark.slow
+def test_resume_keeps_the_recorded_extractor(folder, workspace, tiny_wav2vec, tmp_path):
+    ws = tmp_path / "run"
+    shutil.copytree(workspace, ws)
+    # without --audio-extractor the file name alone would say "wav2vec" (the Esperanto model)
+    assert featurizer_of(folder, "aud_eo.npy") == "wav2vec"
+    assert main([*_train_args(folder, ws, 12), "--resume"]) == 0
+    run = json.loads((ws / "run.json").read_text())
+    assert run["featurizer"] == f"wav2vec@{tiny_wav2vec}"
 
 
 def _frames(path) -> int:

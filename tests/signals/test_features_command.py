@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 
-from lokitalk_plugins.signals import features_command
+from lokitalk_plugins.cli import main
+from lokitalk_plugins.commands import features as features_command
 from lokitalk_plugins.signals.features import load_wav, logmel_windows, write_wav
 
 
 def _run(argv) -> int:
-    parser = argparse.ArgumentParser()
-    features_command.configure(parser)
-    return features_command.run(parser.parse_args(argv))
+    return main(["features", *argv])
+
+
+def _errors(capsys) -> list[str]:
+    """The messages of the ``lokitalk features: error:`` lines on stderr (one per failure)."""
+    lines = capsys.readouterr().err.splitlines()
+    errors = [ln for ln in lines if ln.startswith("lokitalk features: error: ")]
+    hints = [ln for ln in lines if ln == "(run again with --debug for the traceback)"]
+    assert len(hints) == len(errors)  # each one line and the --debug hint (stderr also
+    # holds the progress bars)
+    return [ln.removeprefix("lokitalk features: error: ") for ln in errors]
 
 
 def _speech(path, seconds=0.6, sr=16000):
@@ -43,12 +50,12 @@ def test_default_output_and_fps(tmp_path):
 
 
 def test_bad_inputs(tmp_path, capsys):
-    assert _run([str(tmp_path / "missing.wav")]) == 1
+    assert _run([str(tmp_path / "missing.wav")]) == 2
     (tmp_path / "junk.wav").write_bytes(b"not a wav file at all")
-    assert _run([str(tmp_path / "junk.wav")]) == 1
+    assert _run([str(tmp_path / "junk.wav")]) == 2
     assert _run([str(_speech(tmp_path / "s.wav")), "--n-mels", "0"]) == 2
-    out = capsys.readouterr().out
-    assert "no such file" in out and "cannot read" in out and "positive" in out
+    missing, junk, mels = _errors(capsys)
+    assert "no such file" in missing and "cannot read" in junk and "positive" in mels
     assert isinstance(features_command.HELP, str) and "\n" not in features_command.HELP
 
 
@@ -70,18 +77,19 @@ def test_wav2vec_features_in_rad_nerf_layout(tiny_wav2vec, tmp_path, capsys):
     wav = speech(tmp_path / "talk.wav", 0.5, sr=8000)
     assert _run([str(wav), "--extractor", "wav2vec", "--model", str(tiny_wav2vec)]) == 0
     assert np.load(tmp_path / "talk_eo.npy").shape == (13, 16, 44)  # an Esperanto model
+    capsys.readouterr()
     assert _run([str(wav), "--extractor", "wav2vec", "--model", str(tiny_wav2vec),
-                 "--fps", "30"]) == 1  # fmt: skip
-    assert "fps must be 25" in capsys.readouterr().out
+                 "--fps", "30"]) == 2  # fmt: skip
+    assert "fps must be 25" in _errors(capsys)[0]
 
 
 def test_extractors_that_cannot_run_here(tiny_hubert, tmp_path, capsys):
     wav = _speech(tmp_path / "talk.wav")
-    assert _run([str(wav), "--extractor", "deepspeech"]) == 1
-    assert _run([str(wav), "--extractor", "hubert", "--model", "nobody/absent"]) == 1
-    assert _run([str(wav), "--extractor", "hubert", "--model", str(tiny_hubert)]) == 1
-    out = capsys.readouterr().out.splitlines()
-    assert len(out) == 3 and all(line.startswith("error: ") for line in out)
+    assert _run([str(wav), "--extractor", "deepspeech"]) == 2
+    assert _run([str(wav), "--extractor", "hubert", "--model", "nobody/absent"]) == 2
+    assert _run([str(wav), "--extractor", "hubert", "--model", str(tiny_hubert)]) == 2
+    out = _errors(capsys)
+    assert len(out) == 3
     assert "TensorFlow 1.x" in out[0] and "hf download nobody/absent" in out[1]
     assert "[14, 2, 32]" in out[2] and "does not accept" in out[2]  # 0.6 s, 32-d HuBERT
     assert not list(tmp_path.glob("*.npy"))

@@ -9,18 +9,19 @@ import math
 import pytest
 import torch
 
+from lokitalk_plugins.commands import lipsync as lipsync_command
 from lokitalk_plugins.data.audio2motion import gather_windows, padded_features, read_split
+from lokitalk_plugins.data.lipsync import check_clip, lips_crops
 from lokitalk_plugins.data.studio import write_identity
-from lokitalk_plugins.signals import lipsync_command
+from lokitalk_plugins.errors import UserError
 from lokitalk_plugins.signals.lipsync import (
     LipSync,
     draw_negatives,
     info_nce,
     negative_candidates,
 )
-from lokitalk_plugins.signals.lipsync_data import check_clip, lips_crops
-from lokitalk_plugins.signals.lipsync_train import lipsync_scores, load_lipsync, train_lipsync
 from lokitalk_plugins.train.checkpoint import CheckpointError, atomic_save, load_checkpoint
+from lokitalk_plugins.train.lipsync import lipsync_scores, load_lipsync, train_lipsync
 
 STEPS = 150
 
@@ -193,10 +194,11 @@ def test_checkpoint_and_command_errors(trained, folder, tmp_path, capsys):
     lipsync_command.configure(parser)
     args = parser.parse_args(["--data", str(folder), "--out", str(tmp_path / "c.pt"),
                               "--negatives", "40", "--no-progress"])  # fmt: skip
-    assert lipsync_command.run(args) == 1
-    assert "error: " in capsys.readouterr().out
+    with pytest.raises(UserError, match="negatives"):  # lokitalk: one error line, exit 2
+        lipsync_command.run(args)
     args = parser.parse_args(["--data", str(tmp_path / "none"), "--out", "c.pt"])
-    assert lipsync_command.run(args) == 1
+    with pytest.raises(UserError, match="none: no such folder"):
+        lipsync_command.run(args)
 
 
 def test_command_prints_the_table(folder, tmp_path, capsys):

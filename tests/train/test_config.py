@@ -8,6 +8,7 @@ import torch
 from toy_system import toy_dataset, toy_system
 
 import lokitalk_plugins.registration  # noqa: F401  (registers the configurables)
+from lokitalk_plugins.errors import UserError
 from lokitalk_plugins.train.checkpoint import LATEST, OPERATIVE_CONFIG, load_checkpoint
 from lokitalk_plugins.train.config import ConfigError, packaged_configs, parse_config_files
 from lokitalk_plugins.train.run import train_from_config
@@ -86,6 +87,11 @@ def test_train_from_config_runs_stages_and_saves_the_operative_config(tmp_path):
     assert latest["gin_config"] == operative and latest["stage"] == "torso"
     assert [g["lr"] for g in latest["optimizer"]["param_groups"]] == [pytest.approx(1e-3)]
     assert sorted(p.name for p in (ws / "logs").iterdir()) == ["head.csv", "torso.csv"]
+    # the Python API, as the CLI, refuses to restart a trained workspace silently
+    with pytest.raises(UserError, match="resume=True, or start again"):
+        train_from_config(["configs/base.gin"], bindings, data="unused", workspace=ws,
+                          progress=False)  # fmt: skip
+    assert load_checkpoint(ws / "checkpoints" / LATEST)["gin_config"] == operative
     # resuming a finished run skips the done stage and trains nothing more
     again = train_from_config(
         ["configs/base.gin"], bindings, data="unused", workspace=ws, resume=True, progress=False
@@ -120,3 +126,20 @@ def test_a_folder_that_fails_validation_is_refused_before_training(tmp_path):
             ["rad_nerf"], [], data=tmp_path / "empty", workspace=tmp_path / "ws", progress=False
         )
     assert not (tmp_path / "ws" / "checkpoints").exists()
+
+
+def test_the_former_module_qualified_pipeline_name_is_an_alias(tmp_path):
+    # users' gin files from before the pipeline left baselines/ name it by that module
+    old = tmp_path / "old.gin"
+    old.write_text(
+        "include 'configs/rad_nerf.gin'\n"
+        "train.system = @lokitalk_plugins.baselines.TalkingHeadSystem\n"
+        "lokitalk_plugins.baselines.TalkingHeadSystem.num_rays = 77\n"
+    )
+    parse_config_files([old])
+    assert gin.query_parameter("TalkingHeadSystem.num_rays") == 77  # the short name, unchanged
+    assert gin.query_parameter("lokitalk_plugins.pipeline.TalkingHeadSystem.num_rays") == 77
+    system = gin.query_parameter("train.system")
+    assert system.configurable.selector == "lokitalk_plugins.pipeline.TalkingHeadSystem"
+    with pytest.raises(ConfigError, match="TalkingHeadSystm"):  # other names stay errors
+        parse_config_files([], ["lokitalk_plugins.baselines.TalkingHeadSystm.num_rays = 1"])

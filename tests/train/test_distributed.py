@@ -180,3 +180,37 @@ def test_two_processes_keep_identical_weights_and_only_rank0_writes(tmp_path):
     assert ckpts == ["latest.pt", "pretrain_step0000020.pt", "pretrain_step0000040.pt"]
     assert (tmp_path / "run0" / "logs" / "pretrain.csv").is_file()
     assert not (tmp_path / "run1").exists()
+
+
+class _Stops(ToyIdentities):
+    """The toy, interrupted (an exception, as a killed job) at step ``stop_at``."""
+
+    stop_at: int | None = None
+
+    def forward(self, identity, step, total_steps, generator):
+        if step == self.stop_at:
+            raise KeyboardInterrupt
+        return super().forward(identity, step, total_steps, generator)
+
+
+def test_single_process_pretraining_resumes_exactly(tmp_path):
+    def fresh(torch_seed):
+        torch.manual_seed(torch_seed)
+        return _Stops()
+
+    whole = fresh(3)
+    straight = pretrain(whole, [0, 1, 2], 12, progress=False, out_dir=tmp_path / "a")
+    stopped = fresh(3)
+    stopped.stop_at = 7
+    with pytest.raises(KeyboardInterrupt):
+        pretrain(stopped, [0, 1, 2], 12, progress=False, out_dir=tmp_path / "b",
+                 checkpoint_every=5)  # fmt: skip
+    again = fresh(9)  # a new process: other initial weights, other global random state
+    out = pretrain(again, [0, 1, 2], 12, progress=False, out_dir=tmp_path / "b", resume=True)
+    assert out["start_step"] == 5 and len(out["losses"]) == 7
+    assert out["losses"] == straight["losses"][5:]
+    assert out["identities"] == straight["identities"][5:]
+    for name, value in whole.state_dict().items():
+        assert torch.equal(again.state_dict()[name], value), name
+    with pytest.raises(ValueError, match="pre-trained for 12 steps on identities \\[0, 1, 2\\]"):
+        pretrain(fresh(0), [0, 1], 12, progress=False, out_dir=tmp_path / "b", resume=True)

@@ -222,3 +222,24 @@ def test_another_optimizer_on_resume_and_a_non_finite_lr_are_refused(tmp_path):
         _trainer(ToySystem(), tmp_path / "b", 5, lr={"grid": float("1e400")}).run()
     assert not (tmp_path / "b" / "checkpoints" / LATEST).exists()
     assert load_checkpoint(tmp_path / "checkpoints" / LATEST)["step"] == 10
+
+
+def test_a_trained_workspace_is_refused_without_resume_or_overwrite(tmp_path):
+    from lokitalk_plugins.errors import UserError
+
+    torch.manual_seed(0)
+    system = ToySystem()
+    _trainer(system, tmp_path, 4).run()
+    before = (tmp_path / "checkpoints" / LATEST).read_bytes()
+    again = _trainer(ToySystem(), tmp_path, 4)
+    with pytest.raises(UserError, match=r"already holds a trained 'head' stage; .*resume=True"):
+        again.check()  # refused before anything is written
+    with pytest.raises(UserError, match="overwrite=True"):
+        again.run()
+    assert (tmp_path / "checkpoints" / LATEST).read_bytes() == before
+    # a later stage starts from the finished earlier one; overwrite starts the stage again
+    assert _trainer(system, tmp_path, 2, stage="torso").run()["start_step"] == 0
+    with pytest.raises(UserError, match="'torso' stage"):
+        _trainer(system, tmp_path, 2, stage="head").check()
+    assert _trainer(ToySystem(), tmp_path, 3, overwrite=True).run()["start_step"] == 0
+    assert load_checkpoint(tmp_path / "checkpoints" / LATEST)["stage"] == "head"

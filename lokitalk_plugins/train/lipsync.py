@@ -4,11 +4,11 @@
 >>> model = load_lipsync("lipsync.pt", audio_in_dim=29)
 >>> f_a = model.feature(windows)     # [B, 8, 29, 16] -> [B, 32], unit vectors
 
-The loop (``signals.fit``) and checkpoint (``signals.checkpoints``) are Audio2Motion's: one
+The loop (``train.fit``) and checkpoint (``train.signal_checkpoints``) are Audio2Motion's: one
 weights-only file ``{"kind": "lipsync", "config": {...}, "state_dict": {...}, "lips_box":
 {"half": [2] pixels (x, y), "margin": float}, "summary": {...}}``.
 
-Crops and clip checks: ``lipsync_data``.
+Crops and clip checks: ``lokitalk_plugins.data.lipsync``.
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from lokitalk_plugins.data.audio2motion import padded_features, read_split
-from lokitalk_plugins.signals.checkpoints import load_signal_model, save_signal_checkpoint
-from lokitalk_plugins.signals.fit import fit, loss_trend
+from lokitalk_plugins.data.lipsync import check_clip, crop_at, read_lipsync_split
 from lokitalk_plugins.signals.lipsync import (
     NEGATIVES,
     TAU,
@@ -29,7 +28,8 @@ from lokitalk_plugins.signals.lipsync import (
     info_nce,
     negative_candidates,
 )
-from lokitalk_plugins.signals.lipsync_data import check_clip, crop_at, read_lipsync_split
+from lokitalk_plugins.train.fit import fit, loss_trend
+from lokitalk_plugins.train.signal_checkpoints import load_signal_model, save_signal_checkpoint
 
 __all__ = ["KIND", "lipsync_scores", "train_lipsync", "load_lipsync"]
 

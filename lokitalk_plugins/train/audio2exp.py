@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from lokitalk_plugins.data.audio2exp import Clip, read_clip, runs, window_starts
 from lokitalk_plugins.data.audio2motion import gather_windows, padded_features
 from lokitalk_plugins.losses.audio2exp import (
     LAMBDA_EXP_SMOOTH,
@@ -33,14 +34,13 @@ from lokitalk_plugins.signals.audio2exp import (
     Audio2ExpCondition,
     principal_axes,
 )
-from lokitalk_plugins.signals.audio2exp_data import Clip, read_clip, runs, window_starts
-from lokitalk_plugins.signals.checkpoints import (
+from lokitalk_plugins.train.checkpoint import CheckpointError
+from lokitalk_plugins.train.fit import fit, loss_trend
+from lokitalk_plugins.train.signal_checkpoints import (
     load_signal_checkpoint,
     load_signal_model,
     save_signal_checkpoint,
 )
-from lokitalk_plugins.signals.fit import fit, loss_trend
-from lokitalk_plugins.train.checkpoint import CheckpointError
 
 __all__ = ["KIND", "train_audio2exp", "param_errors", "load_audio2exp_model", "load_audio2exp"]
 

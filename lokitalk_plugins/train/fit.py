@@ -1,16 +1,19 @@
-"""The training loop the signal models share (Audio2Motion, Audio2Exp).
+"""Training the signal models (Audio2Motion, Audio2Exp, the lip-sync module) on the one loop
+of :mod:`lokitalk_plugins.train.loop`.
 
 ``fit`` runs Adam with a cosine decay to lr / 10 over ``steps``, calling ``step_loss(step)``
 for a dict of scalar terms with a "loss" to minimise; ``loss_trend`` summarises the losses.
-Their checkpoints: :mod:`lokitalk_plugins.signals.checkpoints`.
+Their checkpoints: :mod:`lokitalk_plugins.train.signal_checkpoints`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import torch
-from tqdm import tqdm
+
+from lokitalk_plugins.train.loop import Update, run_steps
 
 __all__ = ["fit", "loss_trend"]
 
@@ -32,17 +35,18 @@ def fit(
     opt = torch.optim.Adam(params, lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(steps, 1), eta_min=lr / 10)
     losses: list[float] = []
-    bar = tqdm(range(steps), desc=desc, disable=not progress)
-    for step in bar:
+
+    def forward(step: int) -> tuple[torch.Tensor, dict]:
         terms = step_loss(step)
-        opt.zero_grad(set_to_none=True)
-        terms["loss"].backward()
-        opt.step()
-        sched.step()
-        losses.append(terms["loss"].item())
-        if step % 20 == 0:
+        return terms["loss"], terms
+
+    def on_done(done: int, loss: torch.Tensor, terms: dict, bar: Any) -> None:
+        losses.append(loss.item())
+        if (done - 1) % 20 == 0:
             shown_terms = {k: f"{terms[k].item():.3f}" for k in shown}
             bar.set_postfix(loss=f"{losses[-1]:.4f}", **shown_terms)
+
+    run_steps(forward, Update(opt, sched), 0, steps, desc=desc, progress=progress, on_done=on_done)
     return losses
 
 

@@ -15,7 +15,7 @@ HELP = "Compute the audio features of a WAV file (studio log-mel, HuBERT or wav2
 
 
 def configure(parser) -> None:
-    from .extractors import DEFAULT_MODELS, EXTRACTORS
+    from lokitalk_plugins.signals.extractors import DEFAULT_MODELS, EXTRACTORS
 
     parser.add_argument("wav", help="input WAV file (PCM, any rate, mono or multi-channel)")
     parser.add_argument("--extractor", default="studio", choices=EXTRACTORS,
@@ -40,7 +40,7 @@ def configure(parser) -> None:
 def default_output(wav_path, extractor: str, model: str | None = None):
     """Where the originals put the features of ``X.wav``: X_hu.npy (HuBERT), X_eo.npy
     (an Esperanto wav2vec model), else X.npy."""
-    from .extractors import parse_spec
+    from lokitalk_plugins.signals.extractors import parse_spec
 
     name, model = parse_spec(extractor) if model is None else (extractor, model)
     stem = str(wav_path)[: -len(".wav")] if str(wav_path).endswith(".wav") else str(wav_path)
@@ -57,29 +57,22 @@ def run(args) -> int:
     import numpy as np
 
     from lokitalk_plugins.data.audio import ACCEPTED_AUDIO_LAYOUTS, audio_layout
-
-    from .extract import extract_features
-    from .extractors import ExtractorError, format_spec
-    from .wav import WavError, wav_info
+    from lokitalk_plugins.errors import OptionError, UserError
+    from lokitalk_plugins.signals.extract import extract_features
+    from lokitalk_plugins.signals.extractors import format_spec
+    from lokitalk_plugins.signals.wav import wav_info
 
     wav_path = Path(args.wav)
     if not wav_path.is_file():
-        print(f"error: {wav_path}: no such file")
-        return 1
+        raise UserError(f"{wav_path}: no such file; give a WAV file")
     if args.n_mels < 1 or args.fps < 1:
-        print("error: --n-mels and --fps must be positive")
-        return 2
-    try:
-        spec = format_spec(args.extractor, args.model)
-        feats = extract_features(wav_path, spec, n_mels=args.n_mels, fps=args.fps,
-                                 progress=not args.quiet)  # fmt: skip
-    except (ExtractorError, WavError) as err:
-        print(f"error: {err}")
-        return 1
+        raise OptionError("--n-mels and --fps must be positive")
+    spec = format_spec(args.extractor, args.model)  # ExtractorError, WavError: UserErrors
+    feats = extract_features(wav_path, spec, n_mels=args.n_mels, fps=args.fps,
+                             progress=not args.quiet)  # fmt: skip
     if audio_layout(feats.shape) is None:
-        print(f"error: {spec} gives features of shape {list(feats.shape)}, which the "
-              f"folder reader does not accept ({ACCEPTED_AUDIO_LAYOUTS})")  # fmt: skip
-        return 1
+        raise UserError(f"{spec} gives features of shape {list(feats.shape)}, which the "
+                        f"folder reader does not accept ({ACCEPTED_AUDIO_LAYOUTS})")  # fmt: skip
     out = Path(args.out) if args.out else Path(default_output(wav_path, spec))
     out.parent.mkdir(parents=True, exist_ok=True)
     np.save(out, feats)

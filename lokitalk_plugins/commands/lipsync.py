@@ -48,12 +48,14 @@ def format_summary(summary: dict) -> str:
 
 
 def run(args) -> int:
-    from lokitalk_plugins.signals.command_run import run_training_command
-    from lokitalk_plugins.signals.lipsync_train import train_lipsync
+    from lokitalk_plugins.commands.signal_run import run_training_command
+    from lokitalk_plugins.errors import OptionError
+    from lokitalk_plugins.train.lipsync import train_lipsync
 
     if min(args.steps, args.batch, args.dim, args.negatives, args.min_gap) < 1 or args.tau <= 0:
-        print("error: --steps, --batch, --dim, --negatives, --min-gap and --tau must be positive")
-        return 2
+        raise OptionError(
+            "--steps, --batch, --dim, --negatives, --min-gap and --tau must be positive"
+        )
     return run_training_command(
         args.data, train_lipsync, format_summary, out=args.out, steps=args.steps,
         batch=args.batch, lr=args.lr, seed=args.seed, audio_file=args.audio_file,

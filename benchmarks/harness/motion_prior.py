@@ -1,0 +1,86 @@
+"""F_a = the Audio2Motion prior mean (LokiTalk sec. 3.2) in the settings that use RSDF: the
+harness trains one Audio2Motion VAE on the scored folder's train split (``lokitalk
+audio2motion``'s training, in a child process with one thread), caches it, and adds
+``configs/audio2motion.gin`` with the checkpoint's path to the methods that take it."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+from pathlib import Path
+
+__all__ = [
+    "A2M_CONFIG",
+    "A2M_STEPS",
+    "audio2motion_checkpoint",
+    "f_a_note",
+    "for_run",
+    "with_audio2motion",
+]
+
+A2M_CONFIG = "configs/audio2motion.gin"
+# optimiser steps of the VAE per profile (the command's default is 2000)
+A2M_STEPS = {"micro": 50, "quick": 500, "default": 2000, "full": 2000}
+
+
+def _train(data: str, out: str, steps: int) -> None:
+    os.environ["OMP_NUM_THREADS"] = "1"
+    import torch
+
+    torch.set_num_threads(1)
+    from lokitalk_plugins.train.audio2motion import train_audio2motion
+
+    summary = train_audio2motion(data, out, steps=steps, seed=0, progress=False)
+    Path(f"{out}.json").write_text(json.dumps(summary, default=str))
+
+
+def audio2motion_checkpoint(data: Path, cache: Path, steps: int) -> dict:
+    """The VAE of ``data`` trained ``steps`` steps: ``cache/a2m_<folder>_<steps>steps.pt``,
+    trained now unless there. -> {"path", "steps", "cached", and the training summary}."""
+    cache.mkdir(parents=True, exist_ok=True)
+    path = cache / f"a2m_{Path(data).name}_{steps}steps.pt"
+    cached = path.is_file()
+    if not cached:
+        print(f"training Audio2Motion on {data} ({steps} steps) -> {path}", flush=True)
+        proc = mp.get_context("spawn").Process(target=_train, args=(str(data), str(path), steps))
+        proc.start()
+        proc.join()
+        if proc.exitcode != 0:
+            raise RuntimeError(f"training Audio2Motion on {data} failed (exit {proc.exitcode})")
+    summary = Path(f"{path}.json")
+    info = json.loads(summary.read_text()) if summary.is_file() else {}
+    return dict(info, path=str(path), steps=steps, cached=cached)
+
+
+def with_audio2motion(method: dict, checkpoint: str) -> dict:
+    """``method`` with RSDF's F_a from the Audio2Motion at ``checkpoint`` (frozen)."""
+    return dict(
+        method,
+        configs=[*method["configs"], A2M_CONFIG],
+        bindings=[*method["bindings"], f"load_audio2motion.path = '{checkpoint}'"],
+        f_a="audio2motion",
+    )
+
+
+def for_run(args, source, work: Path) -> dict | None:
+    """The run's Audio2Motion (``audio2motion_checkpoint`` of the scored folder, cached under
+    the data source's ``a2m`` folder), or None with ``--f-a backbone``."""
+    if getattr(args, "f_a", "audio2motion") != "audio2motion":
+        return None
+    steps = A2M_STEPS[args.profile]
+    return audio2motion_checkpoint(source.data, source.work_dir(work, "a2m"), steps)
+
+
+def f_a_note(report: dict, who: str) -> list[str]:
+    """Markdown lines saying what RSDF's F_a was in ``who`` (the report's ``audio2motion``)."""
+    a2m = report.get("audio2motion")
+    if a2m:
+        what = (f"the prior mean of an Audio2Motion VAE trained {a2m['steps']} steps on the "
+                "scored folder's train split (frozen; LokiTalk sec. 3.2)")  # fmt: skip
+    elif "audio2motion" in report:
+        what = "the backbone's own audio feature (`--f-a backbone`)"
+    else:  # reports written before the harness trained an Audio2Motion
+        what = "the backbone's own audio feature"
+    return ["", f"F_a of {who}: {what}. With a deformation field the backbone's field sees no "
+            "audio or eye (one static canonical space, eq. 5)."]  # fmt: skip

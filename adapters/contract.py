@@ -139,6 +139,16 @@ class BackboneAdapter(TrainingSupply, ABC):
     def color(self, geo_feat: torch.Tensor, d: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
         """geo_feat [N, G], d [N, 3] unit directions, code [1, I] -> rgb [N, 3]."""
 
+    def sigma(self, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor) -> torch.Tensor:
+        """The density alone, sigma [N] (an adapter with a cheaper path overrides it; it
+        must equal ``density(...)["sigma"]``)."""
+        return self.density(enc_x, enc_a, eye)["sigma"]
+
+    def grid_density(self, x, enc_a, eye, pose=None, deformed: bool = True) -> torch.Tensor:
+        """Occupancy refreshes: x [N, 3], enc_a [1 or N, A], eye [1 or N, 1] -> sigma [N]
+        (no deformation here: pose and deformed are unused)."""
+        return self.sigma(self.encode_points(x), enc_a, eye)
+
     def static_condition(self, enc_a: torch.Tensor, eye: torch.Tensor):
         """The condition under which the field is one static canonical space (LokiTalk eq. 5):
         enc_a [1 or N, A], eye [1 or N, 1] -> zeros of the same shapes, so the audio and eye

@@ -56,6 +56,10 @@ class ERNeRFAdapter(BackboneAdapter):
         -> sigma [N], geo_feat [N, 64], ambient_aud [N], ambient_eye [N], uncertainty [N]."""
         return er_field.density(self.model, enc_x, enc_a, eye)
 
+    def sigma(self, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor) -> torch.Tensor:
+        """The density alone, sigma [N] (bit for bit ``density(...)["sigma"]``)."""
+        return er_field.sigma(self.model, enc_x, enc_a, eye)
+
     def color(self, geo_feat: torch.Tensor, d: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
         """geo_feat [N, 64], d [N, 3], code [1, I] -> rgb [N, 3] in [-0.001, 1.001]."""
         return er_field.color(self.model, geo_feat, d, code)

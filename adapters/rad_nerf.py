@@ -63,6 +63,10 @@ class RADNeRFAdapter(BackboneAdapter):
         ``exp_eye``) -> sigma [N], geo_feat [N, 64], ambient [N, 2], ambient_abs [N]."""
         return rad_field.density(self.model, enc_x, enc_a, eye)
 
+    def sigma(self, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor) -> torch.Tensor:
+        """The density alone, sigma [N] (bit for bit ``density(...)["sigma"]``)."""
+        return rad_field.sigma(self.model, enc_x, enc_a, eye)
+
     def color(self, geo_feat: torch.Tensor, d: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
         """geo_feat [N, 64], d [N, 3], code [1, I] -> rgb [N, 3] in (0, 1)."""
         return rad_field.color(self.model, geo_feat, d, code)

@@ -20,11 +20,11 @@ O) the backbone keeps its own audio path either way.
 
 Every RSDF offset and ID-AKT output is exactly zero at initialisation, so x' == x and the
 wrapped model renders exactly as the bare backbone does under the same condition (its own, or
-the static one). Density-only calls
-(``density(encode_points(x), enc_a, eye)``, what the occupancy refresh uses) evaluate the
-*undeformed* canonical field: the occupancy grid is a conservative skip structure refreshed
-every 16 steps with decay, and the offsets are kept small by L_Δ, so the canonical density at
-x stands in for the deformed one there.
+the static one). ``density(encode_points(x), enc_a, eye)`` evaluates the *undeformed*
+canonical field; the occupancy refresh calls :meth:`WrappedModel.grid_density`, which with a
+deformation field (and the pipeline's ``grid_deformed``, on by default) evaluates the canonical
+density at the deformed point x + Δx under training frames' conditions, so cells that content
+moves into (an open jaw, a lagging torso) are refreshed as occupied.
 """
 
 from __future__ import annotations
@@ -213,6 +213,18 @@ class WrappedModel(FastPathPlug, TrainingPlug, IdentityPlug, nn.Module):
 
     def color(self, geo_feat, d, code) -> torch.Tensor:
         return self.adapter.color(geo_feat, d, code)
+
+    def grid_density(self, x, enc_a, eye, pose=None, deformed: bool = True) -> torch.Tensor:
+        """Occupancy refreshes: x [N, 3] world points, enc_a / eye / pose [1 or N, ...] the
+        conditions of training frames -> sigma [N], the backbone's density alone. With a
+        deformation plug-in and ``deformed``, at the canonical point the renderer samples for
+        those conditions, x + Δx(x, F_a, F_e, F_h); else at x (the undeformed refresh)."""
+        enc_a, f_a = self.split_audio(enc_a)
+        ident = self.identity_outputs(required=False)
+        if deformed and self.rsdf is not None:
+            x = self.deform(x, f_a, eye, pose, ident, maps=False).x_canonical
+        enc_x = self.adapter.encode_points(x) if ident is None else self.identity_encoding(x, ident)
+        return self.adapter.sigma(enc_x, *self.backbone_condition(enc_a, eye))
 
     def deform(self, x: torch.Tensor, enc_a, eye, pose=None, ident=None, maps: bool = True):
         """x [N, 3] observation points -> RSDFOutput (None when there is no plug-in).

@@ -199,6 +199,16 @@ class TalkingHeadBase(nn.Module):
         return checkpoint_option_hint(own, saved)
 
     # --- what the training pipeline asks every model ----------------------------------------
+    def sigma(self, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor) -> torch.Tensor:
+        """The density alone, sigma [N] (a network with a cheaper path overrides it; it must
+        equal ``density(...)["sigma"]``)."""
+        return self.density(enc_x, enc_a, eye)["sigma"]
+
+    def grid_density(self, x, enc_a, eye, pose=None, deformed: bool = True) -> torch.Tensor:
+        """Occupancy refreshes: x [N, 3] world points, enc_a [1 or N, A], eye [1 or N, 1] ->
+        sigma [N]; pose and deformed are unused (a bare backbone has no deformation)."""
+        return self.sigma(self.encode_points(x), enc_a, eye)
+
     def param_groups(self, stage: str) -> dict[str, list[nn.Parameter]]:
         """What trains in ``stage`` by learning-rate group (see :mod:`..groups`)."""
         return original_param_groups(self, stage)

@@ -13,7 +13,9 @@ class MLP(nn.Module):
     """``num_layers`` bias-free linear layers with ReLU between them (none after the last).
 
     Parameter names ``net.{i}.weight`` match the originals, so their checkpoints load.
-    x: [..., dim_in] -> [..., dim_out].
+    x: [..., dim_in] -> [..., dim_out]. Where no gradient flows (occupancy refreshes,
+    inference) the ReLUs run in place on the fresh layer outputs (same values without a new
+    tensor per layer; ``torch.relu`` is the reference twin, a test holds them equal).
     """
 
     def __init__(self, dim_in: int, dim_out: int, dim_hidden: int, num_layers: int):
@@ -31,7 +33,7 @@ class MLP(nn.Module):
         for i, layer in enumerate(self.net):
             x = layer(x)
             if i != self.num_layers - 1:
-                x = torch.relu(x)
+                x = torch.relu(x) if x.requires_grad else x.relu_()
         return x
 
 

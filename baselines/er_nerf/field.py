@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from lokitalk_plugins.encoding import triplane_project
 
-__all__ = ["COLOR_STRETCH", "color", "density", "encode_points"]
+__all__ = ["COLOR_STRETCH", "color", "density", "encode_points", "sigma"]
 
 COLOR_STRETCH = 0.001  # ER-NeRF's colour is a sigmoid stretched to [-0.001, 1.001]
 
@@ -29,11 +29,10 @@ def encode_points(m, x: torch.Tensor, bound: float) -> torch.Tensor:
                       m.encoder_xz(xz, bound=bound)], -1)  # fmt: skip
 
 
-def density(m, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor) -> dict:
-    """enc_x [N, 36], enc_a [1 or N, A], eye [1 or N, 1] -> sigma [N], geo_feat [N, 64],
-    ambient_aud [N] (norm of the audio channel attention), ambient_eye [N] (the eye
-    attention; zeros without ``m.exp_eye`` (the originals' -O), whose density has no eye
-    input), uncertainty [N]."""
+def _trunk(m, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor):
+    """sigma_net's output h [N, 65], the audio channel attention [N, A] and the eye
+    attention [N] (zeros without ``m.exp_eye``): what both :func:`density` and :func:`sigma`
+    compute, by the same operations (so sigma is bit-identical in both)."""
     n = enc_x.shape[0]
     aud_ch_att = m.aud_ch_att_net(enc_x)
     parts = [enc_x, enc_a.expand(n, -1) * aud_ch_att]
@@ -42,7 +41,15 @@ def density(m, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor) -> d
         parts.append(eye.expand(n, -1) * eye_att[:, None])
     else:
         eye_att = enc_x.new_zeros(n)
-    h = m.sigma_net(torch.cat(parts, -1))
+    return m.sigma_net(torch.cat(parts, -1)), aud_ch_att, eye_att
+
+
+def density(m, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor) -> dict:
+    """enc_x [N, 36], enc_a [1 or N, A], eye [1 or N, 1] -> sigma [N], geo_feat [N, 64],
+    ambient_aud [N] (norm of the audio channel attention), ambient_eye [N] (the eye
+    attention; zeros without ``m.exp_eye`` (the originals' -O), whose density has no eye
+    input), uncertainty [N]."""
+    h, aud_ch_att, eye_att = _trunk(m, enc_x, enc_a, eye)
     unc = F.softplus(m.unc_net(enc_x.detach()))[..., 0]
     return {
         "sigma": torch.exp(h[..., 0]),
@@ -51,6 +58,13 @@ def density(m, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor) -> d
         "ambient_eye": eye_att,
         "uncertainty": unc,
     }
+
+
+def sigma(m, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor) -> torch.Tensor:
+    """The density alone (occupancy refreshes): enc_x [N, 36], enc_a [1 or N, A], eye
+    [1 or N, 1] -> sigma [N], equal bit for bit to ``density(...)["sigma"]`` without the
+    uncertainty head and the attention norms."""
+    return torch.exp(_trunk(m, enc_x, enc_a, eye)[0][..., 0])
 
 
 def color(m, geo_feat: torch.Tensor, d: torch.Tensor, code: torch.Tensor | None) -> torch.Tensor:

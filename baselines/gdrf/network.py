@@ -213,6 +213,19 @@ class GDRF(nn.Module):
         """x [S, 3] -> x (the references are sampled in ``density``, which knows z)."""
         return x
 
+    def grid_density(self, x, enc_a, eye=None, pose=None, deformed: bool = True) -> torch.Tensor:
+        """Occupancy refreshes: x [N, 3], enc_a = z [1 or N, z_dim] (rows repeat: one per
+        training frame drawn) -> sigma [N]; eye, pose and deformed are unused (the warping is
+        inside the density)."""
+        if enc_a.shape[0] == 1:
+            return self.density(x, enc_a)["sigma"]
+        frames, which = torch.unique(enc_a, dim=0, return_inverse=True)
+        sigma = x.new_empty(x.shape[0])
+        for k in range(frames.shape[0]):
+            mask = which == k
+            sigma[mask] = self.density(x[mask], frames[k : k + 1])["sigma"]
+        return sigma
+
     def density(self, enc_x, enc_a, eye=None) -> dict[str, torch.Tensor]:
         """enc_x = x [S, 3], enc_a = z [1, z_dim], eye: unused -> sigma [S], geo_feat
         [S, hidden], attention [S, N] (the references' weights)."""

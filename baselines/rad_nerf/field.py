@@ -14,7 +14,7 @@ import torch
 
 from lokitalk_plugins.layers import trunc_exp
 
-__all__ = ["AMBIENT_BOUND", "color", "density", "encode_points"]
+__all__ = ["AMBIENT_BOUND", "color", "density", "encode_points", "sigma"]
 
 AMBIENT_BOUND = 1.0  # the ambient coordinate is a tanh, so its grid spans [-1, 1]
 
@@ -24,11 +24,9 @@ def encode_points(m, x: torch.Tensor, bound: float) -> torch.Tensor:
     return m.encoder(x, bound=bound)
 
 
-def density(m, enc_x: torch.Tensor, enc_a: torch.Tensor | None, eye: torch.Tensor) -> dict:
-    """enc_x [N, 32], enc_a [1 or N, A] or None, eye [1 or N, 1] (not an input without
-    ``m.exp_eye``, the originals' -O) -> sigma [N], geo_feat [N, 64], ambient [N, 2] (in
-    [-1, 1]; 0 when enc_a is None, as in the original) and ambient_abs [N] (|ambient|_1, the
-    map RAD-NeRF's ambient loss sums along rays)."""
+def _trunk(m, enc_x: torch.Tensor, enc_a: torch.Tensor | None, eye: torch.Tensor):
+    """sigma_net's output h [N, 65] and the ambient coordinate [N, 2]: what both
+    :func:`density` and :func:`sigma` compute, by the same operations."""
     n = enc_x.shape[0]
     if enc_a is None:
         ambient = enc_x.new_zeros(n, int(getattr(m, "ambient_dim", 2)))
@@ -37,9 +35,23 @@ def density(m, enc_x: torch.Tensor, enc_a: torch.Tensor | None, eye: torch.Tenso
     parts = [enc_x, m.encoder_ambient(ambient, bound=AMBIENT_BOUND)]
     if getattr(m, "exp_eye", True):
         parts.append(eye.expand(n, -1))
-    h = m.sigma_net(torch.cat(parts, -1))
+    return m.sigma_net(torch.cat(parts, -1)), ambient
+
+
+def density(m, enc_x: torch.Tensor, enc_a: torch.Tensor | None, eye: torch.Tensor) -> dict:
+    """enc_x [N, 32], enc_a [1 or N, A] or None, eye [1 or N, 1] (not an input without
+    ``m.exp_eye``, the originals' -O) -> sigma [N], geo_feat [N, 64], ambient [N, 2] (in
+    [-1, 1]; 0 when enc_a is None, as in the original) and ambient_abs [N] (|ambient|_1, the
+    map RAD-NeRF's ambient loss sums along rays)."""
+    h, ambient = _trunk(m, enc_x, enc_a, eye)
     return {"sigma": trunc_exp(h[..., 0]), "geo_feat": h[..., 1:], "ambient": ambient,
             "ambient_abs": ambient.abs().sum(-1)}  # fmt: skip
+
+
+def sigma(m, enc_x: torch.Tensor, enc_a: torch.Tensor | None, eye: torch.Tensor) -> torch.Tensor:
+    """The density alone (occupancy refreshes): -> sigma [N], equal bit for bit to
+    ``density(...)["sigma"]`` without the ambient maps."""
+    return trunc_exp(_trunk(m, enc_x, enc_a, eye)[0][..., 0])
 
 
 def color(m, geo_feat: torch.Tensor, d: torch.Tensor, code: torch.Tensor | None) -> torch.Tensor:

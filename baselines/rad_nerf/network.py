@@ -105,6 +105,10 @@ class RADNeRF(TalkingHeadBase):
         None, as in the original). Without exp_eye the eye value is not an input."""
         return field.density(self, enc_x, enc_a, eye)
 
+    def sigma(self, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor) -> torch.Tensor:
+        """The density alone, sigma [N]: bit for bit ``density(...)["sigma"]``, cheaper."""
+        return field.sigma(self, enc_x, enc_a, eye)
+
     def color(self, geo_feat: torch.Tensor, d: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
         """geo_feat [N, 64], d [N, 3] unit view directions, code [1, ind_dim] or None
         -> rgb [N, 3]."""

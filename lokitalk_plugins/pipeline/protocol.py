@@ -9,8 +9,11 @@ Radiance field and conditioning:
 - ``individual_code(index | None, torso=False) -> [1, I]``
 - ``forward(x [N, 3], d [N, 3], enc_a [1, A], eye [1, 1], code [1, I], pose [1, 6] | None)
   -> dict`` with ``sigma`` [N], ``color`` [N, 3] and every name of ``ray_extras`` [N]
-- ``encode_points(x) -> enc_x`` and ``density(enc_x, enc_a, eye) -> dict(sigma, ...)``
-  (the occupancy refresh), ``grid``: the :class:`~lokitalk_plugins.render.OccupancyGrid`,
+- ``encode_points(x) -> enc_x`` and ``density(enc_x, enc_a, eye) -> dict(sigma, ...)``,
+  ``grid_density(x [N, 3], enc_a [1 or N, A], eye [1 or N, 1], pose [1 or N, 6] | None,
+  deformed: bool) -> sigma [N]`` (the occupancy refresh: the density alone at world points;
+  a model with a deformation follows it when ``deformed``), ``grid``: the
+  :class:`~lokitalk_plugins.render.OccupancyGrid`,
   ``ray_extras: tuple[str, ...]`` (per-point maps the renderer sums along rays)
 
 Torso (a 2D field over the image): ``torso: bool``; ``torso_condition``: ``"pose"`` (the
@@ -103,6 +106,8 @@ class TalkingHeadModel(Protocol):
 
     def density(self, enc_x, enc_a, eye) -> dict[str, torch.Tensor]: ...
 
+    def grid_density(self, x, enc_a, eye, pose=None, deformed: bool = True) -> torch.Tensor: ...
+
     def forward(self, x, d, enc_a, eye, code, pose=None) -> dict[str, torch.Tensor]: ...
 
     def forward_torso(self, x, cond, c=None) -> dict[str, torch.Tensor]: ...
@@ -119,8 +124,8 @@ class TalkingHeadModel(Protocol):
 # every member of the protocol, in the order preflight reports them
 MODEL_MEMBERS = (
     "grid", "ray_extras", "torso", "torso_condition", "audio_in_dim", "encode_audio",
-    "individual_code", "encode_points", "density", "forward", "forward_torso", "camera_offset",
-    "param_groups", "loss_terms", "training_callbacks",
+    "individual_code", "encode_points", "density", "grid_density", "forward", "forward_torso",
+    "camera_offset", "param_groups", "loss_terms", "training_callbacks",
 )  # fmt: skip
 
 

@@ -48,7 +48,18 @@ class TalkingHeadSystem(nn.Module):
     lr_mlp, lr_audio_att, lr_id, lr_idakt, lr_camera: default learning rates of the groups
     "grid", "mlp", "audio_att", "id_embeddings" (a fine-tuned identity, LokiTalk: 1e-3),
     "idakt" and "camera" (the originals' learnt camera offsets, a fixed 1e-5);
-    grid_fraction: share of occupancy cells refreshed every 16 steps (1.0 as the originals);
+    grid_fraction: share of occupancy cells refreshed per update (1.0 as the originals);
+    grid_upkeep: "full" (the originals: every 16 steps, all cells, or a random
+    ``grid_fraction`` of them with the others only decaying) or "spread" (updates every
+    round(16 * grid_fraction) steps of a ``grid_fraction`` share, decay matched so a cell's
+    expected refresh interval and decay per step are the originals'; see
+    :mod:`lokitalk_plugins.render.upkeep`); grid_frames: training frames whose conditions a
+    refresh draws (at random from the training set; cell i takes frame i mod grid_frames;
+    1 = one frame, as the originals); grid_deformed: a model with a deformation plug-in
+    refreshes a world cell from the canonical density at its deformed point under those
+    frames' conditions (False: at the undeformed point, as before; no effect on a bare
+    backbone). "full" with one frame and grid_deformed=False (or a bare backbone) is bit for
+    bit the refresh before these options;
     eye_noise: uniform noise of that half-width on the eye value in training (ER-NeRF 0.05);
     lips_patches: > 0 alternates the lips crop with that many random lips_patch_size^2
     patches at LPIPS weight lips_patch_weight (ER-NeRF: 64 of 32x32 at 0.1); region_weights:
@@ -73,6 +84,9 @@ class TalkingHeadSystem(nn.Module):
         lr_mlp: float = 5e-4,
         lr_audio_att: float = 5e-4,
         grid_fraction: float = 1.0,
+        grid_upkeep: str = "full",
+        grid_frames: int = 1,
+        grid_deformed: bool = True,
         render_chunk: int = 8192,
         eye_noise: float = 0.0,
         lips_patches: int = 0,
@@ -100,7 +114,10 @@ class TalkingHeadSystem(nn.Module):
         self.lips_patch_weight = lips_patch_weight
         self.region_weights = dict(region_weights) if region_weights is not None else None
         self.late_lpips = (float(late_lpips_weight), float(late_lpips_start), late_lpips_patches)
-        model.grid.fraction = grid_fraction
+        if int(grid_frames) < 1:
+            raise ValueError(f"grid_frames must be >= 1, got {grid_frames}")
+        self.grid_frames, self.grid_deformed = int(grid_frames), bool(grid_deformed)
+        model.grid.set_upkeep(grid_upkeep, grid_fraction)
         self.renderer = VolumeRenderer(model.grid, max_samples=max_samples)
         self.velocity, self.neural_renderer = velocity, neural_renderer
         self.neural_feature = neural_feature
@@ -125,12 +142,15 @@ class TalkingHeadSystem(nn.Module):
         )
         windows = [audio_window(dataset.audio_features, a, dataset.num_audio_windows,
                                 dataset.audio_att) for a in dataset.aud_ids]  # fmt: skip
-        self.set_occupancy_signals(torch.stack(windows), dataset.eye_values.reshape(-1, 1))
+        eyes = dataset.eye_values.reshape(-1, 1)
+        self.set_occupancy_signals(torch.stack(windows), eyes, dataset.poses_6d)
 
-    def set_occupancy_signals(self, windows: torch.Tensor, eyes: torch.Tensor) -> None:
-        """The audio windows [M, 8, K, T] and eye values [M, 1] the occupancy refresh draws
-        its conditioning from (one random frame per refresh)."""
+    def set_occupancy_signals(self, windows: torch.Tensor, eyes: torch.Tensor, poses=None) -> None:
+        """The audio windows [M, 8, K, T], eye values [M, 1] and head poses [M, 6] (None:
+        zeros) the occupancy refresh draws its conditioning from (``grid_frames`` random
+        frames per refresh)."""
         self._audio_bank, self._eye_bank = windows, eyes.reshape(-1, 1).float()
+        self._pose_bank = None if poses is None else poses.reshape(-1, 6).float()
 
     def set_stage(self, stage: str) -> None:
         """Switch to ``stage``: what the model's ``param_groups(stage)`` returns trains, the
@@ -245,13 +265,31 @@ class TalkingHeadSystem(nn.Module):
                 callback.fn(step)
         if self.stage == "torso" or self._audio_bank is None:
             return
-        if step % self.model.grid.update_every:
+        if not self.model.grid.due(step):
             return
-        i = int(torch.randint(0, self._audio_bank.shape[0], (1,), generator=generator))
-        m = self.model
-        enc_a = m.encode_audio(self._audio_bank[i : i + 1].float())
-        eye = self._eye_bank[i : i + 1]
-        m.grid.update(lambda x: m.density(m.encode_points(x), enc_a, eye)["sigma"])
+        self.model.grid.update(self.grid_density_fn(generator))
+
+    def grid_density_fn(self, generator):
+        """points [N, 3] -> sigma [N] under ``grid_frames`` random training frames'
+        conditions (point i takes frame i mod grid_frames), from the model's
+        ``grid_density`` (following its deformation when ``grid_deformed``)."""
+        m, k = self.model, self.grid_frames
+        if k == 1:  # one frame, drawn as the originals' refresh draws it
+            i = torch.randint(0, self._audio_bank.shape[0], (1,), generator=generator)
+        else:
+            i = torch.randint(0, self._audio_bank.shape[0], (k,), generator=generator)
+        enc_a = m.encode_audio(self._audio_bank[i].float())
+        eye = self._eye_bank[i]
+        pose = None if self._pose_bank is None else self._pose_bank[i].to(enc_a.dtype)
+
+        def fn(x: torch.Tensor) -> torch.Tensor:
+            if k == 1:
+                return m.grid_density(x, enc_a, eye, pose, deformed=self.grid_deformed)
+            j = torch.arange(x.shape[0], device=x.device) % k
+            p = None if pose is None else pose[j]
+            return m.grid_density(x, enc_a[j], eye[j], p, deformed=self.grid_deformed)
+
+        return fn
 
     # ------------------------------------------------------------------ inference
     @torch.no_grad()

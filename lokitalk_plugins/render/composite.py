@@ -55,8 +55,23 @@ def composite(
     (computed when None); backend: see :mod:`lokitalk_plugins.render.segments`;
     optical_depth0: [R] optical depth before the first sample (chunked marching);
     stop_transmittance: early-stop threshold (samples with T_i below it contribute zero).
-    Differentiable w.r.t. sigmas and values.
+    Differentiable w.r.t. sigmas and values. Always float32 or wider: half-precision inputs
+    (a field run under autocast) are cast up and autocast is off inside, so alpha,
+    transmittance and the cumulative sums never round to bfloat16.
     """
+    with torch.autocast(sigmas.device.type, enabled=False):
+        values = {k: _wide(v) for k, v in (values or {}).items()}
+        return _composite(_wide(sigmas), deltas, ts, ray_indices, num_rays, values, indptr,
+                          backend, optical_depth0, stop_transmittance)  # fmt: skip
+
+
+def _wide(t: torch.Tensor) -> torch.Tensor:
+    """float16 / bfloat16 -> float32; other tensors unchanged."""
+    return t.float() if t.is_floating_point() and t.element_size() < 4 else t
+
+
+def _composite(sigmas, deltas, ts, ray_indices, num_rays, values, indptr, backend,
+               optical_depth0, stop_transmittance) -> Composite:  # fmt: skip
     if indptr is None:
         counts = torch.bincount(ray_indices, minlength=num_rays)
         indptr = torch.cat([counts.new_zeros(1), counts.cumsum(0)])

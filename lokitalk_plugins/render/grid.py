@@ -21,6 +21,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .morton import morton_order, pack_bits, unpack_bits
+from .upkeep import UPKEEP_MODES, cell_points_of, evaluate_density, spread_schedule
 from .visibility import visible_mask
 
 __all__ = ["HEAD_AABB", "OccupancyGrid"]
@@ -35,9 +36,14 @@ class OccupancyGrid(nn.Module):
     cube; aabb: [6] head box for ray near/far (train and inference); decay: 0.95; density_thresh:
     cap of the threshold min(mean valid density, density_thresh); update_every: 16 steps;
     jitter: sample a uniform point inside each cell (else its centre); chunk: points per
-    density call; fraction: share of the valid cells evaluated per update (1.0 = all, as the
-    originals; below 1 a random subset is evaluated and the other cells only decay, which
-    cuts the cost of an update on a CPU).
+    density call (2^14: a chunk's MLP activations stay in the CPU cache; the values do not
+    depend on it, a test holds it); upkeep: "full" (the originals' schedule: an update every
+    ``update_every`` steps; with ``fraction`` below 1 a random share of the valid cells is
+    evaluated and the others only decay by ``decay``) or "spread" (an update every
+    round(fraction * update_every) steps evaluates a random ``fraction`` of the valid cells
+    and every cell decays by decay^(interval / update_every): the same expected refresh
+    interval and decay per wall step as "full" with fraction 1, in smaller updates; see
+    :mod:`~lokitalk_plugins.render.upkeep` for the math); fraction: in (0, 1].
     """
 
     def __init__(
@@ -49,14 +55,15 @@ class OccupancyGrid(nn.Module):
         density_thresh: float = 10.0,
         update_every: int = 16,
         jitter: bool = True,
-        chunk: int = 1 << 18,
+        chunk: int = 1 << 14,
         fraction: float = 1.0,
+        upkeep: str = "full",
     ):
         super().__init__()
         self.resolution, self.bound = int(resolution), float(bound)
         self.decay, self.density_thresh = float(decay), float(density_thresh)
         self.update_every, self.jitter, self.chunk = int(update_every), bool(jitter), int(chunk)
-        self.fraction = float(fraction)
+        self.set_upkeep(upkeep, fraction)
         self.mean_density = 0.0
         n = self.resolution**3
         self.register_buffer("aabb_train", torch.tensor(aabb, dtype=torch.float32))
@@ -173,16 +180,41 @@ class OccupancyGrid(nn.Module):
         self.sync_occupancy()
         return int((~seen).sum())
 
+    def set_upkeep(self, upkeep: str, fraction: float) -> None:
+        """Choose the refresh schedule ("full" or "spread") and the share of cells per update
+        (in (0, 1]); anything else is refused here, before training."""
+        if upkeep not in UPKEEP_MODES:
+            raise ValueError(f"upkeep must be one of {UPKEEP_MODES}, got {upkeep!r}")
+        if not 0.0 < float(fraction) <= 1.0:
+            raise ValueError(f"the grid fraction must be in (0, 1], got {fraction}")
+        self.upkeep, self.fraction = upkeep, float(fraction)
+
+    @property
+    def interval(self) -> int:
+        """Steps between two updates: ``update_every`` ("full"), round(fraction *
+        update_every) at least 1 ("spread")."""
+        if self.upkeep == "full":
+            return self.update_every
+        return spread_schedule(self.update_every, self.decay, self.fraction, 1)[0]
+
+    def due(self, step: int) -> bool:
+        """True when an update runs at ``step``."""
+        return step % self.interval == 0
+
     @torch.no_grad()
     def update(self, density_fn, step: int | None = None, force: bool = False) -> bool:
-        """Refresh the grid from ``density_fn`` when ``step % update_every == 0`` (or always
-        when step is None or force). density_fn: points [N, 3] -> density [N] (or [N, 1], or
-        a dict with "sigma"). Cells: new = max(0.95 * old, density(jittered point)), cells at
-        -1 stay -1; bitfield = value > min(mean of valid cells, density_thresh).
+        """Refresh the grid from ``density_fn`` when :meth:`due` (or always when step is None
+        or force). density_fn: points [N, 3] -> density [N] (or [N, 1], or a dict with
+        "sigma"). Cells: new = max(0.95 * old, density(jittered point)), cells at -1 stay -1;
+        bitfield = value > min(mean of valid cells, density_thresh). "spread" refreshes a
+        share of the cells with the decay of :func:`~.upkeep.spread_schedule`.
         Returns True when an update ran.
         """
-        if not force and step is not None and step % self.update_every:
+        if not force and step is not None and not self.due(step):
             return False
+        if self.upkeep == "spread":
+            self._update_spread(density_fn)
+            return True
         grid = self.density_grid[0]
         valid_dense = grid[self.morton] >= 0
         cells = valid_dense.nonzero().flatten()
@@ -205,6 +237,25 @@ class OccupancyGrid(nn.Module):
             grid[valid_morton] = torch.maximum(grid[valid_morton] * self.decay, new)
         self._threshold()
         return True
+
+    def _update_spread(self, density_fn) -> None:
+        """One "spread" update: a random share of the valid cells, built and evaluated only
+        for those cells; every valid cell decays by the schedule's per-update decay."""
+        grid = self.density_grid[0]
+        valid_dense = (grid[self.morton] >= 0).nonzero().flatten()
+        n = valid_dense.numel()
+        _, decay, p = spread_schedule(self.update_every, self.decay, self.fraction, n)
+        keep = round(p * n)
+        if keep < n:  # sorted: neighbouring cells share hash-table lines
+            cells = valid_dense[torch.randperm(n, device=grid.device)[:keep]].sort().values
+        else:
+            cells = valid_dense
+        pts = cell_points_of(cells, self.resolution, self.bound, self.jitter, grid.dtype)
+        new = evaluate_density(density_fn, pts, self.chunk, grid.dtype)
+        grid[self.morton[valid_dense]] *= decay
+        target = self.morton[cells]
+        grid[target] = torch.maximum(grid[target], new)
+        self._threshold()
 
     def _threshold(self) -> None:
         grid = self.density_grid[0]

@@ -1,16 +1,43 @@
-"""Device placement of frames and mixed precision (autocast only on CUDA)."""
+"""Device placement of frames and mixed precision (CUDA: bf16 or fp16; CPU: bf16 where the
+processor has bfloat16 instructions)."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 import torch
 
-__all__ = ["AMP_MODES", "system_device", "move_to", "Precision"]
+from lokitalk_plugins.errors import OptionError
+
+__all__ = [
+    "AMP_MODES", "BF16_CPU_FLAGS", "CPU_AUTO_AMP", "Precision", "cpu_bf16_support", "move_to",
+    "system_device",
+]  # fmt: skip
 
 AMP_MODES = ("auto", "off", "bf16", "fp16")
+# what amp="auto" picks on a CPU: "off" (float32) or "bf16" (taken only where
+# cpu_bf16_support() finds the instructions); the one place that default is chosen
+CPU_AUTO_AMP = "off"
+# /proc/cpuinfo flags of bfloat16 matrix / vector instructions (Intel AMX, AVX-512 BF16)
+BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
+
+
+def cpu_bf16_support(cpuinfo: str | Path = "/proc/cpuinfo") -> str | None:
+    """The bfloat16 instructions this CPU has: a flag of :data:`BF16_CPU_FLAGS` found in
+    ``cpuinfo`` (AMX first), else PyTorch's own capability when it names AMX or BF16
+    (``torch.backends.cpu.get_cpu_capability()``), else None."""
+    try:
+        flags = set(Path(cpuinfo).read_text().split())
+    except OSError:
+        flags = set()
+    for flag in BF16_CPU_FLAGS:
+        if flag in flags:
+            return flag
+    capability = torch.backends.cpu.get_cpu_capability().upper()
+    return capability if "AMX" in capability or "BF16" in capability else None
 
 
 def system_device(system: torch.nn.Module) -> torch.device:
@@ -39,21 +66,35 @@ def move_to(obj: Any, device: torch.device) -> Any:
 class Precision:
     """Mixed precision for one device.
 
-    amp: "auto" (bf16 autocast where CUDA supports it, else fp16 with a GradScaler; full
-    precision on CPU and other devices), "off", "bf16" or "fp16" (these two need CUDA; on
-    other devices they fall back to full precision). ``True``/``False`` mean "auto"/"off".
+    amp: "auto" (CUDA: bf16 autocast where supported, else fp16 with a GradScaler; CPU:
+    :data:`CPU_AUTO_AMP`; full precision elsewhere), "off", "bf16" (CUDA, or a CPU with
+    bfloat16 instructions, see :func:`cpu_bf16_support`; a CPU without them is refused in
+    one line) or "fp16" (CUDA only; full precision elsewhere). ``True``/``False`` mean
+    "auto"/"off". Weights and optimiser state stay float32 (autocast casts per operation);
+    the renderer composites in float32 and the grid tables stay float32.
+    cpuinfo: where the CPU's flags are read (tests point it at a file).
     """
 
-    def __init__(self, amp: str | bool, device: torch.device):
+    def __init__(self, amp: str | bool, device: torch.device, cpuinfo="/proc/cpuinfo"):
         mode = {True: "auto", False: "off"}.get(amp, amp) if isinstance(amp, bool) else amp
         if mode not in AMP_MODES:
-            raise ValueError(f"amp must be one of {AMP_MODES} or a bool, got {amp!r}")
+            raise OptionError(f"amp must be one of {AMP_MODES} or a bool, got {amp!r}")
         self.dtype: torch.dtype | None = None
         if device.type == "cuda" and mode != "off":
             if mode == "bf16" or (mode == "auto" and torch.cuda.is_bf16_supported()):
                 self.dtype = torch.bfloat16
             else:
                 self.dtype = torch.float16
+        elif device.type == "cpu":
+            wanted = CPU_AUTO_AMP if mode == "auto" else mode
+            support = cpu_bf16_support(cpuinfo) if wanted == "bf16" else None
+            if mode == "bf16" and support is None:
+                raise OptionError(
+                    f"Trainer.amp = 'bf16': this CPU has no bfloat16 instructions "
+                    f"({' / '.join(BF16_CPU_FLAGS)} not in {cpuinfo}); use amp = 'off'"
+                )
+            if support is not None:
+                self.dtype = torch.bfloat16
         self.device = device
         use_scaler = self.dtype == torch.float16
         self.scaler = torch.amp.GradScaler("cuda") if use_scaler else None

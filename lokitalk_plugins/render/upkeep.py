@@ -1,0 +1,63 @@
+"""The occupancy grid's refresh schedules ("full", the originals', and "spread") and the
+vectorised evaluation of a density function over a subset of cells.
+
+Originals ("full"): every E = ``update_every`` steps (16) every valid cell is refreshed,
+v <- max(d v, sigma) with d = ``decay`` (0.95). A cell is refreshed every E steps and
+decays by delta = d^(1/E) per wall step.
+
+"spread" with fraction f in (0, 1]: an update every I = max(1, round(f E)) steps refreshes a
+random f-share of the valid cells (k = ceil(f n) of n, without replacement), and every valid
+cell decays by d_I = d^(I/E) per update. Then, when f E is a whole number (I = f E):
+
+- decay per wall step: d_I^(1/I) = d^(1/E) = delta, as the originals;
+- a cell is drawn with probability p = k/n (= f when f n is whole) per update, so the number
+  of updates between its refreshes is geometric with mean 1/p: expected refresh interval
+  I/p = f E / f = E steps, as the originals;
+- cells evaluated per wall step: f n / I = n / E, as the originals, but in updates f times
+  smaller, so no step waits for a whole-grid refresh.
+
+:func:`spread_schedule` returns (I, d_I, p); tests check these identities.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+__all__ = ["UPKEEP_MODES", "cell_points_of", "evaluate_density", "spread_schedule"]
+
+UPKEEP_MODES = ("full", "spread")
+
+
+def spread_schedule(update_every: int, decay: float, fraction: float, n: int):
+    """(interval I in steps, decay per update d^(I/E), probability a valid cell is drawn per
+    update) of the "spread" upkeep (see the module doc) for n valid cells."""
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    interval = max(1, round(fraction * update_every))
+    keep = min(n, max(1, math.ceil(fraction * n))) if n else 0
+    return interval, float(decay) ** (interval / update_every), (keep / n if n else 0.0)
+
+
+def cell_points_of(
+    cells: torch.Tensor, resolution: int, bound: float, jitter: bool, dtype
+) -> torch.Tensor:
+    """cells: [K] dense indices (ix * r^2 + iy * r + iz) -> [K, 3] points in those cells
+    (uniform inside each cell when jitter, else its centre); only the K cells are built."""
+    r = resolution
+    ijk = torch.stack([cells // (r * r), (cells // r) % r, cells % r], -1).to(dtype)
+    frac = torch.rand_like(ijk) if jitter else torch.full_like(ijk, 0.5)
+    return -bound + (ijk + frac) * (2.0 * bound / r)
+
+
+def evaluate_density(density_fn, points: torch.Tensor, chunk: int, dtype) -> torch.Tensor:
+    """density_fn over points [K, 3] in chunks -> [K] in ``dtype`` (outside any autocast:
+    the grid's values stay float32). density_fn returns [k], [k, 1] or a dict with "sigma"."""
+    out = torch.empty(points.shape[0], dtype=dtype, device=points.device)
+    with torch.autocast(points.device.type, enabled=False):
+        for s in range(0, points.shape[0], chunk):
+            res = density_fn(points[s : s + chunk])
+            res = res["sigma"] if isinstance(res, dict) else res
+            out[s : s + chunk] = res.reshape(-1).to(dtype)
+    return out

@@ -1,0 +1,112 @@
+"""bf16 autocast on the CPU: detection, the one-line refusal, and a training run that keeps
+float32 weights, optimiser state and compositing."""
+
+import pytest
+import torch
+
+from lokitalk_plugins.baselines.er_nerf.network import ERNeRF
+from lokitalk_plugins.data import TalkingHeadFolder
+from lokitalk_plugins.data.studio import write_identity
+from lokitalk_plugins.errors import UserError
+from lokitalk_plugins.pipeline import TalkingHeadSystem
+from lokitalk_plugins.render import composite
+from lokitalk_plugins.train.optim import build_optimizer
+from lokitalk_plugins.train.runtime import CPU_AUTO_AMP, Precision, cpu_bf16_support
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture
+def cpuinfo(tmp_path, monkeypatch):
+    """A /proc/cpuinfo stand-in with the given flags; PyTorch's capability says AVX2."""
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX2")
+
+    def make(*flags):
+        path = tmp_path / f"cpuinfo_{len(flags)}"
+        path.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 " + " ".join(flags) + "\n")
+        return path
+
+    return make
+
+
+def test_detection_reads_the_cpu_flags(cpuinfo):
+    assert cpu_bf16_support(cpuinfo("avx512_bf16", "amx_bf16")) == "amx_bf16"
+    assert cpu_bf16_support(cpuinfo("avx512_bf16")) == "avx512_bf16"
+    assert cpu_bf16_support(cpuinfo()) is None
+
+
+def test_bf16_on_a_cpu_without_the_instructions_is_refused_in_one_line(cpuinfo):
+    bare = cpuinfo()
+    with pytest.raises(UserError) as err:
+        Precision("bf16", CPU, cpuinfo=bare)
+    msg = str(err.value)
+    assert "\n" not in msg and "Trainer.amp" in msg and "amp = 'off'" in msg
+    assert Precision("fp16", CPU, cpuinfo=bare).dtype is None  # fp16 stays CUDA-only
+
+
+def test_auto_and_off_on_the_cpu(cpuinfo):
+    flagged = cpuinfo("avx512_bf16")
+    assert Precision("off", CPU, cpuinfo=flagged).name == "fp32"
+    auto = Precision("auto", CPU, cpuinfo=flagged)
+    assert auto.name == ("bf16" if CPU_AUTO_AMP == "bf16" else "fp32")
+    assert Precision("bf16", CPU, cpuinfo=flagged).name == "bf16"
+    assert Precision("auto", CPU, cpuinfo=cpuinfo()).name == "fp32"
+
+
+def test_compositing_stays_float32_under_autocast():
+    g = torch.Generator().manual_seed(0)
+    sig = torch.rand(12, generator=g).bfloat16()
+    rays = torch.arange(3).repeat_interleave(4)
+    ts = torch.linspace(0, 1, 12)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        c = composite(sig, torch.full((12,), 0.1), ts, rays, 3,
+                      {"color": torch.rand(12, 3, generator=g).bfloat16()})  # fmt: skip
+    assert c.weights.dtype == c.weights_sum.dtype == c.sums["color"].dtype == torch.float32
+    ref = composite(sig.float(), torch.full((12,), 0.1), ts, rays, 3)
+    torch.testing.assert_close(c.weights, ref.weights)
+
+
+def test_er_nerf_head_bf16_forward_agrees_with_float32():
+    """Tolerance: bfloat16 keeps 8 significant bits (relative 2^-8 per rounding); through
+    three layers and exp, sigma within 5% + 1e-3 and colour within 0.02."""
+    torch.manual_seed(0)
+    m = ERNeRF(audio_in_dim=16, ind_num=2, grid_size=16)
+    with torch.no_grad():
+        for n, p in m.named_parameters():
+            if n.endswith("embeddings"):
+                p.normal_(0, 0.5)
+    x, d = torch.rand(2000, 3) * 2 - 1, torch.nn.functional.normalize(torch.randn(2000, 3), dim=-1)
+    enc_a, eye = m.encode_audio(torch.randn(1, 8, 16, 16)), torch.rand(1, 1)
+    code = m.individual_code(0)
+    with torch.no_grad():
+        ref = m(x, d, enc_a, eye, code)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out = m(x, d, enc_a, eye, code)
+            assert m.sigma_net(torch.randn(4, m.sigma_net.dim_in)).dtype == torch.bfloat16
+    torch.testing.assert_close(out["sigma"].float(), ref["sigma"], rtol=0.05, atol=1e-3)
+    torch.testing.assert_close(out["color"].float(), ref["color"], rtol=0, atol=0.02)
+
+
+def test_bf16_training_lowers_the_loss_and_keeps_float32_state(tmp_path, cpuinfo):
+    folder = write_identity(tmp_path / "id", seconds=1.0, size=32)
+    data = TalkingHeadFolder(folder, background="bc", preload=True, progress=False)
+    torch.manual_seed(0)
+    system = TalkingHeadSystem(ERNeRF(audio_in_dim=32, ind_num=len(data), grid_size=32),
+                               num_rays=512)  # fmt: skip
+    system.prepare(data)
+    system.set_stage("head")
+    opt = build_optimizer(system.parameter_groups(), "adam", lr={"grid": 1e-2, "mlp": 1e-3})
+    precision = Precision("bf16", CPU, cpuinfo=cpuinfo("amx_bf16"))
+    frame, gen = data[0], torch.Generator().manual_seed(0)
+    losses = []
+    for step in range(40):
+        with precision.autocast():
+            out = system.training_step(frame, step, 40, gen)
+        opt.zero_grad(set_to_none=True)
+        precision.backward_and_step(out.loss, opt)
+        losses.append(float(out.loss.detach()))
+    assert out.loss.dtype == torch.float32
+    assert sum(losses[-5:]) < 0.7 * sum(losses[:5])
+    assert all(p.dtype == torch.float32 for p in system.parameters())
+    state = [t for s in opt.state.values() for t in s.values() if t.is_floating_point()]
+    assert state and all(t.dtype == torch.float32 for t in state if t.dim() > 0)

@@ -49,17 +49,19 @@ class TalkingHeadSystem(nn.Module):
     "grid", "mlp", "audio_att", "id_embeddings" (a fine-tuned identity, LokiTalk: 1e-3),
     "idakt" and "camera" (the originals' learnt camera offsets, a fixed 1e-5);
     grid_fraction: share of occupancy cells refreshed per update (1.0 as the originals);
-    grid_upkeep: "full" (the originals: every 16 steps, all cells, or a random
-    ``grid_fraction`` of them with the others only decaying) or "spread" (updates every
-    round(16 * grid_fraction) steps of a ``grid_fraction`` share, decay matched so a cell's
-    expected refresh interval and decay per step are the originals'; see
-    :mod:`lokitalk_plugins.render.upkeep`); grid_frames: training frames whose conditions a
-    refresh draws (at random from the training set; cell i takes frame i mod grid_frames;
-    1 = one frame, as the originals); grid_deformed: a model with a deformation plug-in
-    refreshes a world cell from the canonical density at its deformed point under those
-    frames' conditions (False: at the undeformed point, as before; no effect on a bare
-    backbone). "full" with one frame and grid_deformed=False (or a bare backbone) is bit for
-    bit the refresh before these options;
+    grid_upkeep: "full" (the originals: every 16 steps, all cells, or a random ``grid_fraction``
+    of them with the others only decaying) or "spread" (updates every round(16 * grid_fraction)
+    steps of a ``grid_fraction`` share, decay matched so a cell's expected refresh interval and
+    decay per step are the originals'; see :mod:`lokitalk_plugins.render.upkeep`) or "sparse"
+    (every 16 steps the occupied cells, their neighbours and a random ``grid_fraction`` of the
+    others); grid_frames: training frames whose conditions a refresh draws (at random from the
+    training set; cell i takes frame i mod grid_frames; 1 = one frame, as the originals);
+    grid_deformed: a model with a deformation plug-in refreshes a world cell from the canonical
+    density at its deformed point under those frames' conditions (False: at the undeformed
+    point, as before; no effect on a bare backbone). "full" with one frame and
+    grid_deformed=False (or a bare backbone) is bit for bit the refresh before these options;
+    grid_box_only: cells outside the ray-marching box are never refreshed (see
+    :class:`~lokitalk_plugins.render.grid.OccupancyGrid`'s ``box_only``; False, the originals');
     eye_noise: uniform noise of that half-width on the eye value in training (ER-NeRF 0.05);
     lips_patches: > 0 alternates the lips crop with that many random lips_patch_size^2
     patches at LPIPS weight lips_patch_weight (ER-NeRF: 64 of 32x32 at 0.1); region_weights:
@@ -87,6 +89,7 @@ class TalkingHeadSystem(nn.Module):
         grid_upkeep: str = "full",
         grid_frames: int = 1,
         grid_deformed: bool = True,
+        grid_box_only: bool = False,
         render_chunk: int = 8192,
         eye_noise: float = 0.0,
         lips_patches: int = 0,
@@ -118,6 +121,7 @@ class TalkingHeadSystem(nn.Module):
             raise ValueError(f"grid_frames must be >= 1, got {grid_frames}")
         self.grid_frames, self.grid_deformed = int(grid_frames), bool(grid_deformed)
         model.grid.set_upkeep(grid_upkeep, grid_fraction)
+        model.grid.box_only = bool(grid_box_only)
         self.renderer = VolumeRenderer(model.grid, max_samples=max_samples)
         self.velocity, self.neural_renderer = velocity, neural_renderer
         self.neural_feature = neural_feature

@@ -21,7 +21,13 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .morton import morton_order, pack_bits, unpack_bits
-from .upkeep import UPKEEP_MODES, cell_points_of, evaluate_density, spread_schedule
+from .upkeep import (
+    UPKEEP_MODES,
+    cell_points_of,
+    evaluate_density,
+    sparse_cells,
+    spread_schedule,
+)
 from .visibility import visible_mask
 
 __all__ = ["HEAD_AABB", "OccupancyGrid"]
@@ -43,7 +49,14 @@ class OccupancyGrid(nn.Module):
     round(fraction * update_every) steps evaluates a random ``fraction`` of the valid cells
     and every cell decays by decay^(interval / update_every): the same expected refresh
     interval and decay per wall step as "full" with fraction 1, in smaller updates; see
-    :mod:`~lokitalk_plugins.render.upkeep` for the math); fraction: in (0, 1].
+    :mod:`~lokitalk_plugins.render.upkeep` for the math) or "sparse" (an update every
+    ``update_every`` steps evaluates the occupied cells, their neighbours and a random
+    ``fraction`` of the other cells; every cell decays by ``decay``); fraction: in (0, 1];
+    box_only: :meth:`mark_unseen` also marks unseen (-1, never refreshed, never occupied) the
+    cells that do not meet ``aabb_train``: rays are marched inside that box only, so such cells
+    are never sampled in training; their near-zero values then leave the mean of the valid
+    cells, so the threshold can differ from the originals' (False, the originals': they keep
+    every seen cell).
     """
 
     def __init__(
@@ -58,8 +71,10 @@ class OccupancyGrid(nn.Module):
         chunk: int = 1 << 14,
         fraction: float = 1.0,
         upkeep: str = "full",
+        box_only: bool = False,
     ):
         super().__init__()
+        self.box_only = bool(box_only)
         self.resolution, self.bound = int(resolution), float(bound)
         self.decay, self.density_thresh = float(decay), float(density_thresh)
         self.update_every, self.jitter, self.chunk = int(update_every), bool(jitter), int(chunk)
@@ -169,6 +184,8 @@ class OccupancyGrid(nn.Module):
                 B //= 2
         seen = torch.zeros(r, r, r, dtype=torch.bool, device=dev)
         seen[cand[:, 0], cand[:, 1], cand[:, 2]] = True
+        if self.box_only:
+            seen &= self.cells_meeting(self.aabb_train)
         seen = seen.reshape(-1)
         unseen_morton = self.morton[~seen]
         self.density_grid[0, unseen_morton] = -1.0
@@ -179,6 +196,15 @@ class OccupancyGrid(nn.Module):
         self.density_bitfield.copy_(pack_bits(bits))
         self.sync_occupancy()
         return int((~seen).sum())
+
+    def cells_meeting(self, aabb: torch.Tensor) -> torch.Tensor:
+        """aabb [6] (min xyz, max xyz) -> [res, res, res] bool ([ix, iy, iz]): the cells whose
+        cube overlaps the box."""
+        r, size = self.resolution, self.cell_size
+        lo = -self.bound + torch.arange(r, device=aabb.device, dtype=aabb.dtype) * size
+        hi = lo + size
+        ok = [(hi > aabb[k]) & (lo < aabb[k + 3]) for k in range(3)]
+        return ok[0][:, None, None] & ok[1][None, :, None] & ok[2][None, None, :]
 
     def set_upkeep(self, upkeep: str, fraction: float) -> None:
         """Choose the refresh schedule ("full" or "spread") and the share of cells per update
@@ -193,7 +219,7 @@ class OccupancyGrid(nn.Module):
     def interval(self) -> int:
         """Steps between two updates: ``update_every`` ("full"), round(fraction *
         update_every) at least 1 ("spread")."""
-        if self.upkeep == "full":
+        if self.upkeep != "spread":
             return self.update_every
         return spread_schedule(self.update_every, self.decay, self.fraction, 1)[0]
 
@@ -214,6 +240,9 @@ class OccupancyGrid(nn.Module):
             return False
         if self.upkeep == "spread":
             self._update_spread(density_fn)
+            return True
+        if self.upkeep == "sparse":
+            self._update_sparse(density_fn)
             return True
         grid = self.density_grid[0]
         valid_dense = grid[self.morton] >= 0
@@ -253,6 +282,20 @@ class OccupancyGrid(nn.Module):
         pts = cell_points_of(cells, self.resolution, self.bound, self.jitter, grid.dtype)
         new = evaluate_density(density_fn, pts, self.chunk, grid.dtype)
         grid[self.morton[valid_dense]] *= decay
+        target = self.morton[cells]
+        grid[target] = torch.maximum(grid[target], new)
+        self._threshold()
+
+    def _update_sparse(self, density_fn) -> None:
+        """One "sparse" update (see :mod:`~lokitalk_plugins.render.upkeep`): the occupied
+        cells, their neighbours and a random ``fraction`` of the other valid cells are
+        evaluated; every valid cell decays by ``decay``."""
+        grid, r = self.density_grid[0], self.resolution
+        valid = (grid[self.morton] >= 0).view(r, r, r)
+        cells = sparse_cells(self.occupancy & valid, valid, self.fraction)
+        pts = cell_points_of(cells, r, self.bound, self.jitter, grid.dtype)
+        new = evaluate_density(density_fn, pts, self.chunk, grid.dtype)
+        grid[self.morton[valid.reshape(-1)]] *= self.decay
         target = self.morton[cells]
         grid[target] = torch.maximum(grid[target], new)
         self._threshold()

@@ -17,6 +17,15 @@ cell decays by d_I = d^(I/E) per update. Then, when f E is a whole number (I = f
   smaller, so no step waits for a whole-grid refresh.
 
 :func:`spread_schedule` returns (I, d_I, p); tests check these identities.
+
+"sparse" with fraction f: every E steps, as the originals, but only the cells that can matter
+are evaluated: every occupied cell and its 26 neighbours (content grows from what is there;
+a one-cell ring per update), plus a random f-share of the other valid cells (content that
+appears away from any occupied cell is found after 1/f updates on average). Every valid cell
+decays by d per update, as the originals; an occupied cell is evaluated at every update, so
+its value follows the originals' rule exactly. The cells left out are empty and stay empty
+between their draws, which is what makes the refresh cheap once the grid has thinned out
+(:func:`sparse_cells`).
 """
 
 from __future__ import annotations
@@ -25,9 +34,15 @@ import math
 
 import torch
 
-__all__ = ["UPKEEP_MODES", "cell_points_of", "evaluate_density", "spread_schedule"]
+__all__ = [
+    "UPKEEP_MODES",
+    "cell_points_of",
+    "evaluate_density",
+    "sparse_cells",
+    "spread_schedule",
+]
 
-UPKEEP_MODES = ("full", "spread")
+UPKEEP_MODES = ("full", "spread", "sparse")
 
 
 def spread_schedule(update_every: int, decay: float, fraction: float, n: int):
@@ -38,6 +53,19 @@ def spread_schedule(update_every: int, decay: float, fraction: float, n: int):
     interval = max(1, round(fraction * update_every))
     keep = min(n, max(1, math.ceil(fraction * n))) if n else 0
     return interval, float(decay) ** (interval / update_every), (keep / n if n else 0.0)
+
+
+def sparse_cells(occupied: torch.Tensor, valid: torch.Tensor, fraction: float) -> torch.Tensor:
+    """occupied, valid: [r, r, r] bool ([ix, iy, iz]) -> sorted dense indices of the cells a
+    "sparse" update evaluates: valid cells within one cell of an occupied one, and a random
+    ``fraction`` of the other valid cells."""
+    near = torch.nn.functional.max_pool3d(
+        occupied[None, None].float(), kernel_size=3, stride=1, padding=1
+    )[0, 0].bool()
+    near = (near & valid).reshape(-1)
+    far = (valid.reshape(-1) & ~near).nonzero().flatten()
+    keep = far[torch.rand(far.numel(), device=far.device) < fraction]
+    return torch.cat([near.nonzero().flatten(), keep]).sort().values
 
 
 def cell_points_of(

@@ -1,0 +1,51 @@
+"""The "sparse" upkeep: occupied cells and their neighbours every update, the rest by chance."""
+
+import torch
+
+from lokitalk_plugins.render import OccupancyGrid
+from lokitalk_plugins.render.upkeep import sparse_cells
+
+
+def test_sparse_cells_by_hand():
+    r = 6
+    occupied = torch.zeros(r, r, r, dtype=torch.bool)
+    occupied[2, 2, 2] = True
+    valid = torch.ones(r, r, r, dtype=torch.bool)
+    valid[1, 1, 1] = False  # an unseen neighbour is never evaluated
+    cells = sparse_cells(occupied, valid, 1e-12)
+    expected = sorted(i * r * r + j * r + k for i in (1, 2, 3) for j in (1, 2, 3)
+                      for k in (1, 2, 3) if (i, j, k) != (1, 1, 1))  # fmt: skip
+    assert cells.tolist() == expected
+    torch.manual_seed(0)
+    assert sparse_cells(occupied, valid, 1.0).numel() == r**3 - 1  # all valid cells
+    half = sparse_cells(occupied, valid, 0.5).numel() - 26
+    assert 0.4 * (r**3 - 27) < half < 0.6 * (r**3 - 27)
+
+
+def sigma_of(points):
+    """A fixed density: 100 inside the ball of radius 0.3, 1 elsewhere."""
+    return torch.where(points.norm(dim=-1) < 0.3, 100.0, 1.0)
+
+
+def test_a_sparse_update_follows_the_full_rule_on_the_cells_that_matter():
+    torch.manual_seed(0)
+    full = OccupancyGrid(resolution=16, jitter=False)
+    sparse = OccupancyGrid(resolution=16, jitter=False, upkeep="sparse", fraction=1e-9)
+    for g in (full, sparse):
+        g.update(sigma_of, force=True)  # fresh grids are fully occupied: both evaluate all
+    assert torch.equal(full.density_grid, sparse.density_grid)
+    assert torch.equal(full.density_bitfield, sparse.density_bitfield)
+    seen = []
+
+    def counting(points):
+        seen.append(points.shape[0])
+        return sigma_of(points)
+
+    for g in (full, sparse):
+        g.update(counting, force=True)
+    assert seen[0] == 16**3 and seen[1] < 16**3 // 4  # the ball and its ring only
+    occupied = full.occupancy
+    # occupied cells (and their ring) got the same value; the rest only decayed
+    assert torch.equal(full.dense_values()[occupied], sparse.dense_values()[occupied])
+    assert torch.equal(full.occupancy, sparse.occupancy)
+    assert sparse.interval == full.interval == 16

@@ -24,6 +24,11 @@ def run_table2(args, prof: dict, out: Path) -> dict:
     methods = table2.build_methods(args.backbone, prof, source.audio_dim, studio)
     box = source.portrait_bindings()  # a user's folder: its own portrait box
     methods = [dict(m, bindings=m["bindings"] + box) for m in methods]
+    # our ablation row: O+D+R with GDRF's LSTM as F_a (before O+D+R takes the Audio2Motion F_a)
+    lstm = source.work_dir(work, "audio2exp") / f"a2e_{args.profile}.pt"
+    lstm = table2.train_lstm(data, lstm, steps=prof["head"])
+    if lstm is not None:
+        methods.append(table2.lstm_method(methods[-1], lstm))
     a2m = motion_prior.for_run(args, source, work)  # O+D+R: the paper's F_a
     if a2m is not None:
         methods = [
@@ -33,10 +38,6 @@ def run_table2(args, prof: dict, out: Path) -> dict:
     seeds = int(getattr(args, "seeds", 1))
     runs = seeded_methods(methods, seeds)
     start, load, sha = time.perf_counter(), machine()["load_average_1min"], commit()
-    lstm = source.work_dir(work, "audio2exp") / f"a2e_{args.profile}.pt"
-    lstm = table2.train_lstm(data, lstm, steps=prof["head"])
-    if lstm is not None:
-        methods.append(table2.lstm_method(methods[-1], lstm))
     rows = run_methods(
         runs,
         data,

@@ -13,7 +13,7 @@ __all__ = ["run_gdrf_table", "write_not_run"]
 
 def run_gdrf_table(args, prof: dict, out: Path) -> dict:
     from harness import gdrf_tables as g
-    from harness import idakt_runs
+    from harness import idakt_runs, measures
     from harness.common import commit, machine, peak_rss_mb, studio_identity, write_report
     from harness.workers import run_methods
 
@@ -41,9 +41,7 @@ def run_gdrf_table(args, prof: dict, out: Path) -> dict:
     for row, m in zip(rows, methods):
         row.update({k: m[k] for k in ("row", "seconds", "steps", "refs", "paper_steps", "data")
                     if k in m})  # fmt: skip
-        row["metrics"] = {
-            k: row["eval"].get(k) for k in ("psnr", "ssim", "lpips", "lmd", "lip_sync")
-        }
+        row["metrics"] = measures.table_metrics(row["eval"], g.METRICS)
     stem = table.replace("-", "_") + ("" if args.profile == "default" else f"_{args.profile}")
     report = {
         "table": table,
@@ -61,6 +59,7 @@ def run_gdrf_table(args, prof: dict, out: Path) -> dict:
         "paper": {" / ".join(map(str, k)): v for k, v in g.PAPER[table].items()},
         "bases": {b: bundles[(b, len(aux))] for b in needed},
         "not_run": g.NOT_RUN,
+        "references": measures.reference_rows(data),
         "files": _plots(rows, out, stem, table),
         "results": rows,
     }
@@ -71,15 +70,15 @@ def run_gdrf_table(args, prof: dict, out: Path) -> dict:
 
 
 def _plots(rows: list[dict], out: Path, stem: str, table: str) -> dict:
-    """Bars of PSNR, SSIM and lip sync; training curves; the val frame 0 of the last four rows
-    (the longest clip or most steps) beside the truth."""
+    """Bars of PSNR, SSIM and sync confidence; training curves; the val frame 0 of the last
+    four rows (the longest clip or most steps) beside the truth."""
     import lokitalk_plugins.registration  # noqa: F401
     from harness.plots import bar_chart, frame_strip, training_curves
     from lokitalk_plugins.commands.workspace import load_system
     from lokitalk_plugins.data import TalkingHeadFolder
 
     files = {"bars": bar_chart(rows, [("psnr", "PSNR (dB)"), ("ssim", "SSIM"),
-                                      ("lip_sync", "lip sync (studio)")],
+                                      ("sync_conf", "sync confidence ↑")],
                                out / f"{stem}_bars.png", f"GDRF {table}").name}  # fmt: skip
     curves = training_curves(rows, out / f"{stem}_curves.png")
     if curves is not None:

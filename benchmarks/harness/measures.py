@@ -29,6 +29,8 @@ __all__ = [
     "row_sync_cell",
     "shares_text",
     "sync_cell",
+    "sync_note",
+    "table_metrics",
 ]
 
 SYNC_HEADER = "Sync conf ↑ (offset)"
@@ -76,6 +78,23 @@ def sync_cell(x: dict, std: float | None = None) -> str:
 def row_sync_cell(row: dict) -> str:
     """:func:`sync_cell` of a table row (its seeds' std from ``metrics_std``)."""
     return sync_cell(row["metrics"], (row.get("metrics_std") or {}).get("sync_conf"))
+
+
+def table_metrics(ev: dict, keys) -> dict:
+    """A row's metrics from its evaluation ``ev``: ``keys`` and the sync measure's
+    (:data:`METRIC_KEYS`); None where not measured."""
+    return {k: ev.get(k) for k in (*keys, *METRIC_KEYS)}
+
+
+def sync_note(report: dict, paper: str) -> str:
+    """The sentence under a table with the sync column: how it is measured, what the reference
+    rows are, and what the paper's column (``paper``) is."""
+    return (
+        "Sync: a mouth-opening signal in one fixed window, cross-correlated with the ground "
+        f"truth's over ±{max_offset_text(report)} frames (metrics.sync); confidence = peak "
+        "minus median, offset in frames (0 = in sync); the italic rows are the ceiling and "
+        f"floor of the measure on these val frames. {paper}: compare orderings, not values."
+    )
 
 
 def reference_rows(data: Path) -> list[dict]:

@@ -11,15 +11,14 @@ from pathlib import Path
 
 import numpy as np
 
+from . import measures
 from .common import commit, fmt, machine, peak_rss_mb, write_report
 
 __all__ = ["run_dhnerf"]
 
-METRICS = ("psnr", "ssim", "lmd", "mouth_error", "lip_sync")
+METRICS = ("psnr", "ssim", "lmd", "mouth_error", "lip_sync")  # with the sync measure's keys
 NA = {
     "fid": "n/a: no Inception-v3 weights on this machine",
-    "sync_offset": "n/a: the SyncNet-style measure (issue 14b, metrics/sync.py) is not on this "
-    "branch; lip_sync is the studio's mouth-opening vs true jaw correlation",
     "perceptual": "L_rec is photometric only: no VGG16 weights on this machine",
 }
 TARGETS = {"ex_expression": 0.8, "ill_light": 0.8, "leakage": 0.1}
@@ -91,13 +90,19 @@ def _markdown(report: dict) -> str:
         f"`{report['command']}` at commit `{report['commit'][:12]}`; {p['size']} px, "
         f"{p['seconds']:.0f} s, {p['head']} head steps of {p['rays']} rays.",
         "",
-        _row(["method", "PSNR", "SSIM", "LMD", "mouth err", "lip sync r", "FID"]),
+        _row(["method", "PSNR", "SSIM", "LMD", "mouth err", measures.SYNC_HEADER, "FID"]),
         _row(["---"] * 7),
     ]
     for r in report["results"]:
         m = r["metrics"]
-        lines.append(_row([r["method"], *(fmt(m.get(k), 3) for k in METRICS), "n/a"]))
+        cells = [fmt(m.get(k), 3) for k in ("psnr", "ssim", "lmd", "mouth_error")]
+        lines.append(_row([r["method"], *cells, measures.row_sync_cell(r), "n/a"]))
+    lines += measures.reference_lines(report.get("references", []), 7, 5)
     lines += [
+        "",
+        measures.sync_note(report, "The paper's Sync is SyncNet's confidence on real video"),
+        "",
+        measures.lmd_note(report),
         "",
         "The paper (real videos):",
         "",
@@ -117,7 +122,7 @@ def _markdown(report: dict) -> str:
                                             for t in ("expression", "light"))]))  # fmt: skip
     rows = {r["method"]: r["metrics"] for r in report["results"]}
     if "full model" in rows:  # the paper's direction: the full model above both ablations
-        for k in ("psnr", "lip_sync"):
+        for k in ("psnr", "sync_conf"):
             full, others = rows["full model"].get(k), [m.get(k) for n, m in rows.items()
                                                        if n != "full model"]  # fmt: skip
             known = full is not None and None not in others
@@ -144,14 +149,18 @@ def run_dhnerf(args, prof: dict, out: Path, table: str) -> dict:
     stem = table.replace("-", "_") + ("" if args.profile == "default" else f"_{args.profile}")
     files = {}
     for r in rows:
-        r["metrics"] = {k: r["eval"].get(k) for k in METRICS}
+        r["metrics"] = measures.table_metrics(r["eval"], METRICS)
         if "configs/dhnerf.gin" in r["configs"]:
             r["probes"] = _probes(r, data)
     dh = next(r for r in rows if "probes" in r)
     files["traversal"] = _traversal(dh, data, out / f"{stem}_traversal.png").name
     curves = training_curves(rows, out / f"{stem}_curves.png")
     files["curves"] = curves.name if curves else None
-    bars = [("psnr", "PSNR (dB)"), ("lip_sync", "lip sync r"), ("mouth_error", "mouth error")]
+    bars = [
+        ("psnr", "PSNR (dB)"),
+        ("sync_conf", "sync confidence ↑"),
+        ("mouth_error", "mouth error"),
+    ]
     files["bars"] = bar_chart(rows, bars, out / f"{stem}_bars.png", table).name
     files["frames"] = frames_side_by_side(rows, data, out / f"{stem}_frames.png").name
     report = {
@@ -161,7 +170,8 @@ def run_dhnerf(args, prof: dict, out: Path, table: str) -> dict:
         "wall_seconds": time.perf_counter() - start, "peak_rss_mb_harness": peak_rss_mb(),
         "paper": dhnerf.PAPER1 if table == "dhnerf-table1" else dhnerf.PAPER2,
         "notes": dict(NA, **{f"asset_{i}": n for i, n in enumerate(a["notes"])}),
-        "assets": a, "files": files, "results": rows,
+        "assets": a, "files": files, "references": measures.reference_rows(data),
+        "results": rows,
     }  # fmt: skip
     md = _markdown(report)
     write_report(report, md, out, stem)

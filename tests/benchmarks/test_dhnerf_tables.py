@@ -52,3 +52,27 @@ def test_probe_codes_reads_expression_and_light():
     out = dhnerf.probe_codes({"ex": expr @ g.normal(size=(3, 5))}, truth, ids)
     assert out["ex"]["expression"] == pytest.approx(1.0, abs=1e-2)
     assert out["ex"]["light"] < 0.2
+
+
+def test_markdown_has_the_sync_column_and_its_reference_rows():
+    from harness.runner_dhnerf import NA, _markdown
+
+    def row(name, psnr, conf):
+        metrics = dict(psnr=psnr, ssim=0.9, lmd=None, mouth_error=0.1, lip_sync=0.5,
+                       sync_conf=conf, sync_offset=1, sync_max_offset=6)  # fmt: skip
+        return {"method": name, "metrics": metrics, "eval": {"landmark_detector": "none"}}
+
+    refs = [{"method": "ground truth (ceiling)", "metrics": {"sync_conf": 0.9, "sync_offset": 0}}]
+    report = dict(table="dhnerf-table2", profile="micro", command="run", commit="0" * 40,
+                  settings=dict(PROF), paper=dhnerf.PAPER2, notes=NA, references=refs,
+                  results=[row("full model", 20.0, 0.6), row("w/o lip-sync module", 19.0, 0.7),
+                           row("w/o disentangling loss", 18.0, 0.2)])  # fmt: skip
+    lines = _markdown(report).splitlines()
+    header = next(x for x in lines if x.startswith("| method | PSNR | SSIM | LMD")).split("|")
+    full = next(x for x in lines if x.startswith("| full model | 20.000")).split("|")
+    assert "Sync conf" in header[6] and full[6].strip() == "0.60 (+1)"
+    ceiling = next(x for x in lines if x.startswith("| *ground truth")).split("|")
+    assert ceiling[6].strip() == "0.90 (+0)"
+    assert "- full model above both ablations in psnr: yes" in lines
+    assert "- full model above both ablations in sync_conf: no" in lines
+    assert any("±6 frames" in x for x in lines) and not any("lip sync r" in x for x in lines)

@@ -47,16 +47,39 @@ def test_steps_follow_the_scale_and_clips_the_rows():
     assert "GDRF.num_references = 6" in t5[2]["bindings"]
 
 
-def test_markdown_puts_the_paper_beside_each_row():
-    methods = g.methods("gdrf-table1", 0.002, CLIPS, BUNDLES, 256)
-    rows = [dict(m, method=m["name"], metrics=dict(psnr=20.0 + i, ssim=0.5, lpips=None,
-                                                   lmd=None, lip_sync=0.25))
+def _report(table: str, sync) -> dict:
+    """A report of ``table`` whose row i has PSNR 20 + i and the sync cell ``sync(i)``."""
+    methods = g.methods(table, 0.002, CLIPS, BUNDLES, 256)
+    rows = [dict(m, method=m["name"], eval={"landmark_detector": "none"},
+                 metrics=dict(psnr=20.0 + i, ssim=0.5, lpips=None, lmd=None, lip_sync=0.25,
+                              **sync(i)))
             for i, m in enumerate(methods)]  # fmt: skip
-    report = dict(table="gdrf-table1", settings=g.SETTINGS["micro"], profile="micro",
-                  data_label="the studio", results=rows)  # fmt: skip
-    md = g.markdown(report)
+    refs = [{"method": "ground truth (ceiling)", "metrics": {"sync_conf": 1.0, "sync_offset": 0}},
+            {"method": "one static frame (floor)", "metrics": {"sync_conf": 0.0,
+                                                               "sync_offset": None}}]  # fmt: skip
+    return dict(table=table, settings=g.SETTINGS["micro"], profile="micro",
+                data_label="the studio", results=rows, references=refs)  # fmt: skip
+
+
+def test_markdown_puts_the_paper_beside_each_row():
+    md = g.markdown(_report("gdrf-table1", lambda i: dict(sync_conf=0.1 * i, sync_offset=-1,
+                                                           sync_max_offset=4)))  # fmt: skip
     assert "15k -> 30" in md and "stand-in for DFRF" in md and "Table 3:" in md
-    line = next(x for x in md.splitlines() if x.startswith("| GDRF, 5 s"))
-    assert "| 27.00 |" in line and "29.260" in line and "3.900" in line
-    line = next(x for x in md.splitlines() if x.startswith("| RAD-NeRF, 3 s"))
+    lines = md.splitlines()
+    line = next(x for x in lines if x.startswith("| GDRF, 5 s"))
+    # PSNR 27 (row 7), the sync cell of row 7 where the legacy lip sync r was, then the paper
+    assert "| 27.00 |" in line and "| 0.70 (-1) | 29.260" in line and "3.900" in line
+    line = next(x for x in lines if x.startswith("| RAD-NeRF, 3 s"))
     assert "14.360" in line and line.rstrip().endswith("n/a |")
+    header = next(x for x in lines if x.startswith("| row |")).split("|")
+    ceiling = next(x for x in lines if x.startswith("| *ground truth")).split("|")
+    assert "Sync conf" in header[8] and ceiling[8].strip() == "1.00 (+0)"
+    assert "(no peak)" in next(x for x in lines if x.startswith("| *one static frame"))
+    assert "±4 frames" in md and "0.250" not in md  # the legacy correlation is gone
+
+
+def test_table6_says_whether_the_lstm_raises_sync_confidence():
+    md = g.markdown(_report("gdrf-table6", lambda i: dict(sync_conf=0.1 * i, sync_offset=0)))
+    assert "WarpNet + LSTM above WarpNet in sync confidence: yes (0.20 against 0.10" in md
+    md = g.markdown(_report("gdrf-table6", lambda i: dict(sync_conf=None)))
+    assert "above WarpNet in sync confidence: n/a" in md

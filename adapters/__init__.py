@@ -2,7 +2,8 @@
 
 - :class:`Backbone`: the contract (canonical field + per-frame conditioning) as a Protocol;
   :class:`BackboneAdapter`: the contract on a backbone's original submodule names.
-- :class:`RADNeRFAdapter`, :class:`ERNeRFAdapter`: the two built-in adapters.
+- :class:`RADNeRFAdapter`, :class:`ERNeRFAdapter`, :class:`DHNeRFAdapter`: the built-in
+  adapters (the last: the Disentangling Head NeRF, whose density reads the frame's code).
 - :func:`register_backbone`, :func:`get_adapter`, :func:`adapt`, :func:`available_backbones`:
   the registry (entry-point group ``lokitalk_plugins.backbones`` for third parties).
 - :func:`wrap` -> :class:`WrappedModel`: a backbone with RSDF in front of it, a drop-in for
@@ -12,6 +13,7 @@
 """
 
 from .contract import Backbone, BackboneAdapter
+from .dhnerf import DHNeRFAdapter
 from .er_nerf import ERNeRFAdapter
 from .identity_bundle import load_identity_bundle, save_identity_bundle
 from .rad_nerf import RADNeRFAdapter
@@ -30,6 +32,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "Backbone",
     "BackboneAdapter",
+    "DHNeRFAdapter",
     "ERNeRFAdapter",
     "RADNeRFAdapter",
     "WrappedModel",

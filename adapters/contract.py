@@ -139,6 +139,12 @@ class BackboneAdapter(TrainingSupply, ABC):
     def color(self, geo_feat: torch.Tensor, d: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
         """geo_feat [N, G], d [N, 3] unit directions, code [1, I] -> rgb [N, 3]."""
 
+    def frame_density(self, enc_x, enc_a, eye, code) -> dict[str, torch.Tensor]:
+        """The density of one frame's field, code [1, I] its code: :meth:`density` for a
+        backbone whose code enters the colour only (RAD-NeRF, ER-NeRF); an adapter whose
+        backbone's density reads the code (the DH-NeRF's C_id, C_ex) overrides it."""
+        return self.density(enc_x, enc_a, eye)
+
     def sigma(self, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor) -> torch.Tensor:
         """The density alone, sigma [N] (an adapter with a cheaper path overrides it; it
         must equal ``density(...)["sigma"]``)."""
@@ -158,7 +164,7 @@ class BackboneAdapter(TrainingSupply, ABC):
     def field(self, x, d, enc_a, eye, code) -> dict[str, torch.Tensor]:
         """The backbone's head forward: x [N, 3], d [N, 3], enc_a [1, A], eye [1, 1],
         code [1, I] -> dict(sigma [N], geo_feat, color [N, 3], the per-point maps)."""
-        out = self.density(self.encode_points(x), enc_a, eye)
+        out = self.frame_density(self.encode_points(x), enc_a, eye, code)
         out["color"] = self.color(out["geo_feat"], d, code)
         return out
 

@@ -1,6 +1,7 @@
 """Backbone registry: adapter classes keyed by name, with third-party entry points.
 
-Built in: ``rad_nerf`` (:class:`RADNeRFAdapter`) and ``er_nerf`` (:class:`ERNeRFAdapter`).
+Built in: ``rad_nerf`` (:class:`RADNeRFAdapter`), ``er_nerf`` (:class:`ERNeRFAdapter`) and
+``dhnerf`` (:class:`DHNeRFAdapter`, the Disentangling Head NeRF).
 A third-party package registers its backbone by declaring, in its pyproject.toml::
 
     [project.entry-points."lokitalk_plugins.backbones"]
@@ -17,6 +18,7 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 
 from .contract import BackboneAdapter
+from .dhnerf import DHNeRFAdapter
 from .er_nerf import ERNeRFAdapter
 from .rad_nerf import RADNeRFAdapter
 
@@ -113,3 +115,4 @@ def adapt(model, backbone: str | None = None) -> BackboneAdapter:
 
 register_backbone(RADNeRFAdapter.name, RADNeRFAdapter)
 register_backbone(ERNeRFAdapter.name, ERNeRFAdapter)
+register_backbone(DHNeRFAdapter.name, DHNeRFAdapter)

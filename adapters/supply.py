@@ -14,7 +14,8 @@ codebase's model and lacks it.
 - ``audio_in_dim``: the K of the model's audio network (``model.audio_in_dim``);
 - ``param_groups(stage)``: by the originals' submodule names (:mod:`~lokitalk_plugins.
   baselines.groups`); ``loss_terms(result, batch, progress)``: the model's ``regularisers``
-  when it has them, else what the adapter's backbone defines (:meth:`original_loss_terms`).
+  when it has them, else what the adapter's backbone defines (:meth:`original_loss_terms`);
+  ``training_callbacks()``: the backbone's own (none for the originals).
 """
 
 from __future__ import annotations
@@ -109,6 +110,12 @@ class TrainingSupply:
         if callable(own):
             return own(result, batch.rays, batch.frame, progress)
         return self.original_loss_terms(result, batch, progress)
+
+    def training_callbacks(self) -> list:
+        """The backbone's own work at "prepare" or "step": none for the originals (the
+        pipeline refreshes the occupancy grid itself); the DH-NeRF's adapter gives its codes'
+        initialisation."""
+        return []
 
     def original_loss_terms(self, result, batch, progress: float) -> dict[str, torch.Tensor]:
         """The regularisers of an original model without a ``regularisers`` method: none by

@@ -255,7 +255,7 @@ class WrappedModel(FastPathPlug, TrainingPlug, IdentityPlug, nn.Module):
         if ident is None:
             out = self.adapter.field(xc, d, enc_a, eye_b, code)
         else:  # ID-aware canonical space, geometry and appearance features (sec. 3.3)
-            out = self.adapter.density(self.identity_encoding(xc, ident), enc_a, eye_b)
+            out = self.adapter.frame_density(self.identity_encoding(xc, ident), enc_a, eye_b, code)
             out["color"] = self.adapter.color(out["geo_feat"], d, code + ident.appearance)
         if warp is not None and not fast:
             out.update(warp.maps)

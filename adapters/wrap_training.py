@@ -6,8 +6,8 @@ parameter groups, loss terms and callbacks, summed (the part of
   ID-AKT's, and the Audio2Motion VAE's when it trains (``train_audio2motion``, "mlp");
 - ``loss_terms(result, batch, progress)``: the backbone's regularisers (through the adapter)
   and, with a deformation field, LokiTalk's λ_Δ L_Δ and λ_att L_att (λ's bound on ``wrap``);
-- ``training_callbacks()``: ID-AKT's identity from the first training frame ("prepare"),
-  when the wrap fine-tunes from a pre-trained bundle.
+- ``training_callbacks()``: the backbone's own (through the adapter) and ID-AKT's identity
+  from the first training frame ("prepare"), when the wrap fine-tunes from a bundle.
 """
 
 from __future__ import annotations
@@ -64,7 +64,9 @@ class TrainingPlug:
         return self.loss_terms(res, TrainBatch(rays=rays, frame=frame), progress)
 
     def training_callbacks(self) -> list[TrainingCallback]:
-        """ID-AKT's identity initialisation from the first frame, while it is pending."""
+        """The backbone's own (through the adapter: the DH-NeRF's codes from its extractor)
+        and ID-AKT's identity initialisation from the first frame, while it is pending."""
+        own = list(self.adapter.training_callbacks())
         if self.pending_identity:
-            return [TrainingCallback("prepare", self.init_identity)]
-        return []
+            return [*own, TrainingCallback("prepare", self.init_identity)]
+        return own

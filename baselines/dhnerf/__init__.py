@@ -2,6 +2,7 @@
 pre-trained on exact studio pairs, and the field D_θ(x, v, P_cam, C, F_lip) = (σ, M)."""
 
 from .extractor import CodeExtractor, pair_info_nce, pair_masks, pretrain_extractor
+from .field import join_code
 from .network import CodeSizeError, DHNeRF
 from .pretrain import studio_code_extractor
 
@@ -9,6 +10,7 @@ __all__ = [
     "CodeExtractor",
     "CodeSizeError",
     "DHNeRF",
+    "join_code",
     "pair_info_nce",
     "pair_masks",
     "pretrain_extractor",

@@ -1,7 +1,7 @@
 """The Disentangling Head NeRF (§3.2-3.3) as a backbone of the pipeline.
 
     D_θ(x, v, P_cam, C, F_lip) = (σ(x), M(x))                                   (eq. 1)
-    h = sigma_net([enc(x), C_id, C_ex, F_lip]);  σ = exp(h_0);  M = h_1:  (feature_dim)
+    h = sigma_net([enc(x), C_id, C_ex*, F_lip]);  σ = exp(h_0);  M = h_1:  (feature_dim)
     rgb = sigmoid(color_net([SH(v), M, C_al, C_ill]))
 
 P_cam is the frame's camera: it enters through the rays. C = (C_id, C_ex, C_al, C_ill) are
@@ -9,14 +9,16 @@ per-frame learnable codes (``codes_<k>`` [ind_num, d_k]), initialised from a pre
 ``CodeExtractor`` on each training frame at "prepare", whose outputs are also the referential
 codes C̄ of L_dis (eq. 6; ``reference_<k>``). F_lip is the audio condition (``encode_audio``:
 the audio network with attention over the 8 windows, or a trained lip-sync module's audio
-branch, frozen); ``lip_sync=False`` drops it (the ablation without the lip-sync module).
-The model's own loss term is λ_dis L_dis ("dhnerf_dis"); the pipeline adds the
-photometric term (λ_rec 1) and, with configs/velocity.gin, λ_v L_v; M is the feature
+branch, frozen); ``lip_sync=False`` drops it from D_θ (the ablation without the lip-sync
+module). The model's own loss terms are λ_dis L_dis ("dhnerf_dis") and the fit of the
+audio-to-expression net E ("dhnerf_ex_audio"); the pipeline adds the photometric term
+(λ_rec 1) and, with configs/velocity.gin, λ_v L_v; M is the feature
 configs/neural_renderer.gin upsamples (``neural_feature = 'geo_feat'``). The perceptual part
 of L_rec needs VGG16 weights, which are not on this machine: it is not trained (n/a).
 
-At test time (index None) the code is the mean of the training frames' codes: expression
-then comes from F_lip alone.
+At test time (index None) the model is driven by audio alone: C_ex* = E(F_lip) and C_id,
+C_al, C_ill are the training frames' mean (the code layout and the choice: :mod:`.field`, where
+the math is defined once, for this model and its adapter).
 """
 
 from __future__ import annotations
@@ -26,12 +28,11 @@ from torch import nn
 
 from lokitalk_plugins.encoding import GridEncoder, SHEncoder
 from lokitalk_plugins.errors import OptionError, UserError
-from lokitalk_plugins.layers import MLP, trunc_exp
-from lokitalk_plugins.losses import CODE_NAMES, LAMBDA_DIS, disentangle_loss
-from lokitalk_plugins.pipeline import TrainingCallback
+from lokitalk_plugins.layers import MLP
+from lokitalk_plugins.losses import CODE_NAMES, LAMBDA_DIS
 
 from ..common import TalkingHeadBase, attach_occupancy_grid
-from ..groups import original_param_groups
+from . import field
 
 __all__ = ["DHNeRF", "CodeSizeError"]
 
@@ -46,12 +47,14 @@ class DHNeRF(TalkingHeadBase):
     ill_dim: code sizes (the extractor's); feature_dim: M(x); extractor: a pre-trained
     ``CodeExtractor`` (None: random codes and no L_dis); lipsync: a trained lip-sync module
     whose ``feature(windows)`` is F_lip (frozen), else the own audio network; lambda_dis:
-    λ_dis (5; 0 = the ablation without the disentangling loss); dis_weights: λ_k of eq. 6.
+    λ_dis (5; 0 = the ablation without the disentangling loss); dis_weights: λ_k of eq. 6;
+    lambda_expression: weight of E's fit to the learnt C_ex (0: E is not trained and the
+    test-time expression is E's initial output; keep it).
     """
 
     ray_extras: tuple[str, ...] = ()
     torso_condition = "pose"
-    audio_window = 8  # frames of audio windows F_lip attends over
+    audio_window = field.AUDIO_WINDOW  # frames of audio windows F_lip attends over
 
     def __init__(
         self,
@@ -71,11 +74,12 @@ class DHNeRF(TalkingHeadBase):
         lipsync: nn.Module | None = None,
         lambda_dis: float = LAMBDA_DIS,
         dis_weights: dict | None = None,
+        lambda_expression: float = 1.0,
     ):
         super().__init__(audio_in_dim, audio_dim, 2, ind_num, 0, 0, False, bound, False)
         self.dims = dict(zip(CODE_NAMES, (int(id_dim), int(ex_dim), int(al_dim), int(ill_dim))))
         self.ind_num, self.lip_sync, self.lambda_dis = int(ind_num), bool(lip_sync), lambda_dis
-        self.dis_weights = dict(dis_weights or {})
+        self.dis_weights, self.lambda_expression = dict(dis_weights or {}), lambda_expression
         for k, d in self.dims.items():
             self.register_parameter(f"codes_{k}", nn.Parameter(torch.randn(ind_num, d) * 0.1))
             self.register_buffer(f"reference_{k}", torch.zeros(ind_num, d))
@@ -91,6 +95,9 @@ class DHNeRF(TalkingHeadBase):
         self.encoder_dir = SHEncoder(degree=4)
         col_in = self.encoder_dir.output_dim + feature_dim + self.dims["al"] + self.dims["ill"]
         self.color_net = MLP(col_in, 3, 64, 2)
+        self.expression_net = nn.Sequential(  # E: F_lip -> C_ex (with biases: C_ex has a mean)
+            nn.Linear(audio_dim, 64), nn.ReLU(), nn.Linear(64, self.dims["ex"])
+        )
         attach_occupancy_grid(self, grid_size, False, bound)
         if extractor is not None and dict(extractor.dims) != self.dims:
             raise OptionError(
@@ -106,51 +113,35 @@ class DHNeRF(TalkingHeadBase):
     # --- codes ------------------------------------------------------------------------
     def codes(self, index: int | None) -> dict[str, torch.Tensor]:
         """{k: [1, d_k]}: frame ``index``'s codes, or (None) the mean over the coded frames."""
-        n = int(self.coded_frames)
-        out = {}
-        for k in CODE_NAMES:
-            table = getattr(self, f"codes_{k}")
-            row = table[int(index)] if index is not None else table[: max(n, 1)].mean(0)
-            out[k] = row.unsqueeze(0)
-        return out
+        return field.frame_codes(self, index)
 
     def individual_code(self, index: int | None, torso: bool = False) -> torch.Tensor:
-        """[1, I] = [C_id, C_ex, C_al, C_ill] of frame ``index`` (None: their mean)."""
-        return torch.cat([self.codes(index)[k] for k in CODE_NAMES], -1)
+        """[1, I] = [C_id, C_ex, C_al, C_ill, w] of frame ``index`` (w 1), or (None) the mean
+        codes with w 0: C_ex from the audio (see :mod:`.field`)."""
+        return field.individual_code(self, index)
 
     def split_code(self, code: torch.Tensor) -> dict[str, torch.Tensor]:
-        """[1 or N, I] -> {k: [1 or N, d_k]}."""
-        return dict(zip(CODE_NAMES, code.split(list(self.dims.values()), -1)))
+        """[1 or N, I] -> {k: [1 or N, d_k], "w": [1 or N, 1]}."""
+        return field.split_code(self, code)
 
-    # --- the field ------------------------------------------------------------------------
+    # --- the field (defined once in .field) -------------------------------------------------
     def encode_audio(self, windows):
         """windows [B, 8, K, T] -> F_lip [B, audio_dim] (the lip-sync module's when given)."""
-        if self.lipsync is not None and windows is not None:
-            with torch.no_grad():
-                return self.lipsync.feature(windows)
-        return super().encode_audio(windows)
+        return field.encode_audio(self, windows)
 
     def encode_points(self, x: torch.Tensor) -> torch.Tensor:
         """x [N, 3] in [-bound, bound] -> [N, 32]."""
-        return self.encoder(x, bound=self.bound)
+        return field.encode_points(self, x)
 
     def density(self, enc_x, enc_a, eye, code=None) -> dict[str, torch.Tensor]:
-        """enc_x [N, 32], enc_a (F_lip) [1, A] or None, eye: unused (C_ex holds the eyes),
-        code [1, I] (None: the mean code) -> sigma [N], geo_feat (M) [N, feature_dim]."""
-        n = enc_x.shape[0]
-        c = self.split_code(self.individual_code(None) if code is None else code)
-        parts = [enc_x, c["id"].expand(n, -1), c["ex"].expand(n, -1)]
-        if self.lip_sync:
-            f = enc_x.new_zeros(1, self.audio_dim) if enc_a is None else enc_a
-            parts.append(f.expand(n, -1))
-        h = self.sigma_net(torch.cat(parts, -1))
-        return {"sigma": trunc_exp(h[..., 0]), "geo_feat": h[..., 1:]}
+        """enc_x [N, 32], enc_a (F_lip) [1 or N, A] or None, eye: unused (C_ex holds the eyes),
+        code [1, I] (None: the test-time code) -> sigma [N], geo_feat (M) [N, feature_dim]."""
+        code = self.individual_code(None) if code is None else code
+        return field.density(self, enc_x, enc_a, code)
 
     def color(self, geo_feat, d, code) -> torch.Tensor:
         """geo_feat [N, F], d [N, 3] unit, code [1, I] -> rgb [N, 3] in [0, 1]."""
-        n, c = geo_feat.shape[0], self.split_code(code)
-        h = [self.encoder_dir(d), geo_feat, c["al"].expand(n, -1), c["ill"].expand(n, -1)]
-        return torch.sigmoid(self.color_net(torch.cat(h, -1)))
+        return field.color(self, geo_feat, d, code)
 
     def forward(self, x, d, enc_a, eye, code, pose=None) -> dict[str, torch.Tensor]:
         """x, d [N, 3], enc_a [1, A], eye [1, 1], code [1, I] -> sigma [N], color [N, 3],
@@ -164,45 +155,20 @@ class DHNeRF(TalkingHeadBase):
 
     # --- what the pipeline asks -----------------------------------------------------------
     def param_groups(self, stage: str) -> dict[str, list[nn.Parameter]]:
-        """Head and lips stages: grid (the hash tables), mlp (networks and the codes),
-        audio_att; the extractor and a lip-sync module stay frozen."""
-        frozen = {id(p) for m in (self.extractor, self.lipsync) if m is not None
-                  for p in m.parameters()}  # fmt: skip
-        groups = original_param_groups(self, stage)
-        return {g: [p for p in ps if id(p) not in frozen] for g, ps in groups.items()}
+        """Head and lips stages: grid, mlp (networks, E and the codes), audio_att; the
+        extractor and a lip-sync module stay frozen."""
+        return field.param_groups(self, stage)
 
     def loss_terms(self, result, batch, progress: float) -> dict[str, torch.Tensor]:
-        """λ_dis L_dis (eq. 6) of the batch's frame, once its references exist."""
-        if self.lambda_dis <= 0 or int(self.coded_frames) == 0:
-            return {}
-        i = int(batch.frame.index)
-        codes = {k: getattr(self, f"codes_{k}")[i] for k in CODE_NAMES}
-        refs = {k: getattr(self, f"reference_{k}")[i] for k in CODE_NAMES}
-        return {"dhnerf_dis": self.lambda_dis * disentangle_loss(codes, refs, self.dis_weights)}
+        """λ_dis L_dis (eq. 6) and E's fit to the frame's C_ex (see :func:`.field.loss_terms`)."""
+        return field.loss_terms(self, result, batch, progress)
 
     def training_callbacks(self) -> list:
-        return [] if self.extractor is None else [TrainingCallback("prepare", self.init_codes)]
+        return field.training_callbacks(self)
 
-    @torch.no_grad()
     def init_codes(self, dataset, chunk: int = 64) -> None:
-        """C and C̄ of every training frame from the extractor (once: a resumed or later
-        stage keeps its trained codes)."""
-        n = len(dataset)
-        if n < self.audio_window:
-            raise UserError(
-                f"the clip has {n} training frames, shorter than the {self.audio_window}-frame "
-                "audio window F_lip reads: use a clip of at least that many frames"
-            )
-        if n > self.ind_num:
-            raise UserError(f"{n} training frames but DHNeRF.ind_num = {self.ind_num}: raise it")
-        if int(self.coded_frames) > 0:
-            return
-        for a in range(0, n, chunk):
-            images = torch.stack([dataset[i].image for i in range(a, min(n, a + chunk))])
-            for k, v in self.extractor(images.to(self.codes_id.device)).items():
-                getattr(self, f"codes_{k}")[a : a + len(v)] = v
-                getattr(self, f"reference_{k}")[a : a + len(v)] = v
-        self.coded_frames.fill_(n)
+        """C and C̄ of every training frame from the extractor (once)."""
+        field.init_codes(self, dataset, chunk)
 
     def _check_code_sizes(self, state, prefix, *args) -> None:
         for k in CODE_NAMES:

@@ -50,6 +50,7 @@ def _traversal(row: dict, data: Path, path: Path, steps: int = 5) -> Path:
     the other codes fixed (frame 0's): one code varied."""
     import torch
 
+    from lokitalk_plugins.baselines.dhnerf import join_code
     from lokitalk_plugins.commands.workspace import load_system
     from lokitalk_plugins.data import TalkingHeadFolder
     from lokitalk_plugins.data.studio import load_truth
@@ -68,7 +69,7 @@ def _traversal(row: dict, data: Path, path: Path, steps: int = 5) -> Path:
         for i in picks:
             c = m.codes(0)
             c["ex"] = m.codes(int(i))["ex"]
-            code = torch.cat([c[k] for k in ("id", "ex", "al", "ill")], -1)
+            code = join_code(c, 1.0)  # w 1: this C_ex, not the audio's
             res = system.renderer.render_image(
                 lambda x, d, code=code: m(x, d, enc_a, None, code), frame.c2w,
                 frame.intrinsics.tolist(), frame.H, frame.W, frame.background, progress=False,

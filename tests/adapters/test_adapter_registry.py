@@ -14,6 +14,7 @@ from torch import nn
 
 from lokitalk_plugins.adapters import (
     BackboneAdapter,
+    DHNeRFAdapter,
     ERNeRFAdapter,
     RADNeRFAdapter,
     registry,
@@ -50,7 +51,7 @@ class ToyModel(nn.Module):
 def fresh(monkeypatch):
     """The registry as at import (built-ins only, entry points not read yet; whatever other
     test modules registered is left out), restored after."""
-    builtins = {n: registry._REGISTRY[n] for n in ("rad_nerf", "er_nerf")}
+    builtins = {n: registry._REGISTRY[n] for n in ("rad_nerf", "er_nerf", "dhnerf")}
     monkeypatch.setattr(registry, "_REGISTRY", builtins)
     monkeypatch.setattr(registry, "_entry_points_loaded", False)
     plugin = types.ModuleType("toy_backbone_plugin")
@@ -79,7 +80,8 @@ def test_builtins_by_name_and_by_model(fresh):
     assert registry.get_adapter("er_nerf") is ERNeRFAdapter
     assert registry.get_adapter(make_backbone("er_nerf")) is ERNeRFAdapter
     assert registry.get_adapter(make_backbone("rad_nerf")) is RADNeRFAdapter
-    assert registry.available_backbones() == ["er_nerf", "rad_nerf"]
+    assert registry.get_adapter("dhnerf") is DHNeRFAdapter
+    assert registry.available_backbones() == ["dhnerf", "er_nerf", "rad_nerf"]
     with pytest.raises(KeyError, match="unknown backbone 'gdrf'"):
         registry.get_adapter("gdrf")
     with pytest.raises(ValueError, match="no registered backbone adapter fits Linear"):
@@ -119,7 +121,7 @@ def test_entry_point_is_loaded_lazily_once(fresh):
     assert isinstance(adapter, ToyAdapter) and adapter.model is model
     out = adapter.field(torch.zeros(5, 3), torch.zeros(5, 3), None, None, None)
     assert out["color"].shape == (5, 3)
-    assert registry.available_backbones() == ["er_nerf", "rad_nerf", "toy_nerf"]
+    assert registry.available_backbones() == ["dhnerf", "er_nerf", "rad_nerf", "toy_nerf"]
     assert calls == [registry.ENTRY_POINT_GROUP]  # read once
 
 

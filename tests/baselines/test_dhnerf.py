@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from dhnerf_helpers import DIMS, make_model, short_run
 
 from lokitalk_plugins.baselines.dhnerf import (
     CodeExtractor,
     CodeSizeError,
-    DHNeRF,
     pair_info_nce,
     pair_masks,
     pretrain_extractor,
@@ -21,8 +21,6 @@ from lokitalk_plugins.data.studio.factors import factor_bank
 from lokitalk_plugins.errors import UserError
 from lokitalk_plugins.losses import disentangle_loss
 from lokitalk_plugins.pipeline import TalkingHeadSystem, TrainBatch, preflight
-
-DIMS = dict(id_dim=4, ex_dim=4, al_dim=2, ill_dim=2)
 
 
 @pytest.fixture(scope="module")
@@ -78,13 +76,6 @@ def test_contrastive_pretraining_lowers_its_loss(bank):
     assert last < 0.8 * first, (first, last)
 
 
-def make_model(data, extractor=None, **kw):
-    torch.manual_seed(0)
-    k = data.audio_features.shape[1]
-    return DHNeRF(audio_in_dim=k, ind_num=len(data), grid_size=32, extractor=extractor,
-                  **(DIMS | kw))  # fmt: skip
-
-
 def test_shapes_gradients_and_codes_at_init(data):
     ex = CodeExtractor(**DIMS, size=16, width=8)
     model = make_model(data, ex)
@@ -98,7 +89,7 @@ def test_shapes_gradients_and_codes_at_init(data):
     batch = TrainBatch(rays=None, frame=data[3])
     assert model.loss_terms(None, batch, 0.0)["dhnerf_dis"].item() == 0.0
     code = model.individual_code(3)
-    assert code.shape == (1, 12)
+    assert code.shape == (1, 13) and code[0, -1] == 1  # [C_id, C_ex, C_al, C_ill, w]
     x, d = torch.rand(50, 3) * 0.6 - 0.3, torch.nn.functional.normalize(torch.randn(50, 3), dim=-1)
     enc_a = model.encode_audio(data[3].audio[None].float())
     out = model(x, d, enc_a, torch.zeros(1, 1), code)
@@ -152,16 +143,9 @@ def test_a_short_training_run_lowers_the_loss(data):
             return system.training_step(data[3], 0, 1, g).logs["loss"]
 
     before = held_out()
-    opt = torch.optim.Adam(system.parameter_groups(), betas=(0.9, 0.99), eps=1e-15)
-    g = torch.Generator().manual_seed(3)
-    for step in range(40):
-        frame = data[int(torch.randint(0, len(data), (1,), generator=g))]
-        out = system.training_step(frame, step, 40, g)
-        opt.zero_grad()
-        out.loss.backward()
-        opt.step()
-        system.after_step(step, g)
-    assert "dhnerf_dis" in out.logs
+    short_run(system, data, 40)
+    logs = system.training_step(data[2], 0, 1, torch.Generator().manual_seed(1)).logs
+    assert {"dhnerf_dis", "dhnerf_ex_audio"} <= set(logs)
     after = held_out()
     assert after < 0.8 * before, (before, after)
 

@@ -30,3 +30,4 @@ def test_readme_dhnerf_example_runs(tmp_path, monkeypatch, capsys):
     torch.testing.assert_close(scope["f_a"].norm(dim=-1), torch.ones(1))
     assert scope["summary"]["loss_last"] < scope["summary"]["loss_first"]
     assert "top1" in capsys.readouterr().out
+    assert scope["model"].adapter.name == "dhnerf" and scope["code"][0, -1] == 0

@@ -68,6 +68,11 @@ class WrappedModel(FastPathPlug, TrainingPlug, IdentityPlug, nn.Module):
     frozen (:meth:`param_groups` leaves it out); static_canonical: with a deformation field,
     the backbone's field sees no audio or eye (see the module doc; True: the paper's setting).
 
+    audio_condition: a frozen signal whose ``feature(windows)`` [B, latent_dim = A] replaces
+    the backbone's own audio feature (GDRF's LSTM, ``load_audio2exp(dim=A)``; the lip-sync
+    module's audio branch, ``load_lipsync``), for the backbone's field and, without
+    audio2motion, for the plug-in (None: the backbone's audio network).
+
     With audio2motion, :meth:`encode_audio` returns [B, A + L]: the backbone's F_a then the
     VAE's; the backbone sees the first A channels, the plug-in the last L. idakt: an
     :class:`~lokitalk_plugins.idakt.IDAKT` (pre-training; bind a reference frame first) or a
@@ -91,12 +96,14 @@ class WrappedModel(FastPathPlug, TrainingPlug, IdentityPlug, nn.Module):
         train_audio2motion: bool = False,
         idakt: nn.Module | None = None,
         static_canonical: bool = True,
+        audio_condition: nn.Module | None = None,
     ):
         super().__init__()
         check_deformation(rsdf)
         self.backbone = backbone
         self.add_module("rsdf", rsdf)
         self.add_module("audio2motion", audio2motion)
+        self.add_module("audio_condition", audio_condition)
         self.train_audio2motion = bool(train_audio2motion)
         self.adapter = adapter if adapter is not None else adapt(backbone)
         if self.adapter.model is not backbone:
@@ -105,6 +112,11 @@ class WrappedModel(FastPathPlug, TrainingPlug, IdentityPlug, nn.Module):
             self.occupancy = self.adapter.grid
         self.lambda_delta, self.lambda_att = float(lambda_delta), float(lambda_att)
         self.static_canonical = bool(static_canonical) and rsdf is not None
+        if audio_condition is not None and int(audio_condition.latent_dim) != self.audio_dim:
+            raise ValueError(
+                f"audio_condition gives {audio_condition.latent_dim} channels but the backbone's "
+                f"F_a has {self.audio_dim}: build it with {self.audio_dim} (load_audio2exp.dim)"
+            )
         if audio2motion is not None and rsdf is None:
             raise ValueError("audio2motion gives the plug-in's F_a: it needs an rsdf")
         if rsdf is not None:
@@ -172,7 +184,11 @@ class WrappedModel(FastPathPlug, TrainingPlug, IdentityPlug, nn.Module):
     def encode_audio(self, windows: torch.Tensor) -> torch.Tensor:
         """windows [B, 8, K, T] -> F_a [B, audio_dim] (with audio2motion: [B, audio_dim + L],
         the backbone's F_a then the VAE's prior mean)."""
-        enc = self.adapter.encode_audio(windows)
+        if self.audio_condition is None:
+            enc = self.adapter.encode_audio(windows)
+        else:  # frozen: never in param_groups
+            with torch.no_grad():
+                enc = self.audio_condition.feature(windows)
         if self.audio2motion is None:
             return enc
         with torch.set_grad_enabled(self.train_audio2motion and torch.is_grad_enabled()):

@@ -28,6 +28,7 @@ def wrap(
     train_audio2motion: bool = False,
     pretrained: str | None = None,
     static_canonical: bool = True,
+    audio_condition: nn.Module | None = None,
 ) -> WrappedModel:
     """A backbone with plug-ins: ``wrap(model, rsdf=RSDF(audio_dim=model.audio_dim))``.
 
@@ -47,7 +48,10 @@ def wrap(
     regularisers; audio2motion, train_audio2motion: the Audio2Motion VAE whose prior mean is
     RSDF's F_a (see :class:`WrappedModel`); static_canonical: with a deformation field the
     backbone's field sees no audio or eye, one static canonical space (LokiTalk eq. 5, the
-    default); False keeps the backbone's own audio and eye path (an ablation).
+    default); False keeps the backbone's own audio and eye path (an ablation);
+    audio_condition: a frozen signal (``feature(windows)``, ``latent_dim`` = the backbone's
+    audio_dim) in place of the backbone's audio network: GDRF's LSTM (``load_audio2exp``) or
+    the lip-sync module's audio branch (``load_lipsync``).
     """
     from lokitalk_plugins.idakt import IDAKT, IDAKTOptions  # the Hub client: on use only
 
@@ -67,7 +71,8 @@ def wrap(
     dynamic = options.dynamic_dim if options is not None else None
     rsdf = deformation_field(rsdf, f_a, identity, dynamic)
     model = WrappedModel(backbone, rsdf, adapter, lambda_delta, lambda_att, audio2motion,
-                         train_audio2motion, static_canonical=static_canonical)  # fmt: skip
+                         train_audio2motion, static_canonical=static_canonical,
+                         audio_condition=audio_condition)  # fmt: skip
     if options is not None:
         sizes = model.identity_sizes()
         id_dim = rsdf.id_dim if rsdf is not None else 0

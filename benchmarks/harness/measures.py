@@ -89,9 +89,11 @@ def table_metrics(ev: dict, keys) -> dict:
 def sync_note(report: dict, paper: str) -> str:
     """The sentence under a table with the sync column: how it is measured, what the reference
     rows are, and what the paper's column (``paper``) is."""
+    ks = {r["metrics"].get("sync_max_offset") for r in report["results"]} - {None, 0}
+    span = f"±{max_offset_text(report)} frames" if ks else "no offsets (n/a: val clip too short)"
     return (
         "Sync: a mouth-opening signal in one fixed window, cross-correlated with the ground "
-        f"truth's over ±{max_offset_text(report)} frames (metrics.sync); confidence = peak "
+        f"truth's over {span} (metrics.sync); confidence = peak "
         "minus median, offset in frames (0 = in sync); the italic rows are the ceiling and "
         f"floor of the measure on these val frames. {paper}: compare orderings, not values."
     )

@@ -82,6 +82,55 @@ def test_condition_is_rsdf_f_a_and_stays_frozen(a2e_pretrained, a2e_target):
         wrap(ERNeRF(audio_in_dim=32), rsdf=RSDF(audio_dim=32, grid=SMALL_GRID), audio2motion=cond)
 
 
+def test_condition_is_a_wrapped_backbones_own_audio_feature(a2e_pretrained, a2e_target):
+    """GDRF's LSTM in place of the backbone's audio network (no deformation field): the
+    backbone's field reads it, exactly, it stays frozen and the backbone still trains."""
+    data = TalkingHeadFolder(a2e_target, background="bc", preload=True, progress=False)
+    cond = load_audio2exp(a2e_pretrained[0], dim=32)  # ER-NeRF's F_a has 32 channels
+    torch.manual_seed(0)
+    backbone = ERNeRF(audio_in_dim=32, ind_num=len(data), grid_size=32)
+    model = wrap(backbone, audio_condition=cond)
+    frame = data[3]
+    windows = frame.audio.unsqueeze(0).float()
+    enc_a = model.encode_audio(windows)
+    with torch.no_grad():  # as the wrap runs it (a frozen signal)
+        torch.testing.assert_close(enc_a, cond.feature(windows), rtol=0, atol=0)
+    assert not torch.allclose(enc_a, backbone.encode_audio(windows))
+    g = torch.Generator().manual_seed(1)
+    x, d = torch.rand(32, 3, generator=g) * 0.8 - 0.4, torch.ones(32, 3) / 3**0.5
+    eye, code = torch.rand(1, 1, generator=g), model.individual_code(2)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            model(x, d, enc_a, eye, code)["sigma"],
+            backbone(x, d, enc_a, eye, code)["sigma"],
+            rtol=0,
+            atol=0,
+        )
+    before = {k: v.clone() for k, v in cond.state_dict().items()}
+    system = TalkingHeadSystem(model, num_rays=128)
+    system.prepare(data)
+    system.set_stage("head")
+    trained = {id(p) for grp in system.parameter_groups() for p in grp["params"]}
+    assert not trained & {id(p) for p in cond.parameters()}
+    opt = torch.optim.Adam(system.parameter_groups(), betas=(0.9, 0.99), eps=1e-15)
+    losses = []
+    for step in range(20):
+        out = system.training_step(data[step % len(data)], step, 20, g)
+        opt.zero_grad()
+        out.loss.backward()
+        opt.step()
+        losses.append(float(out.loss.detach()))
+    assert all(p.grad is None for p in cond.parameters())
+    assert all(torch.equal(v, before[k]) for k, v in cond.state_dict().items())
+    assert sum(losses[-4:]) < sum(losses[:4])
+    with pytest.raises(ValueError, match=r"gives 32 channels but the backbone's F_a has 64: "
+                       r"build it with 64 \(load_audio2exp.dim\)") as err:  # fmt: skip
+        from lokitalk_plugins.baselines.rad_nerf.network import RADNeRF
+
+        wrap(RADNeRF(audio_in_dim=32), audio_condition=cond)
+    assert "\n" not in str(err.value)
+
+
 @pytest.mark.slow
 def test_audio2exp_gin_trains_a_wrapped_backbone(a2e_pretrained, a2e_target, tmp_path):
     from lokitalk_plugins.commands.workspace import load_system, write_run
@@ -136,3 +185,4 @@ def test_readme_examples_run(a2e_aux, a2e_target, tmp_path, monkeypatch, capsys)
     exec(compile(code, "README.md", "exec"), scope)
     assert scope["exp"].shape == (5, 79) and scope["pose"].shape == (5, 6)
     assert scope["model"].plugin_audio_dim == 32
+    assert scope["own"].audio_condition is scope["f_a"]

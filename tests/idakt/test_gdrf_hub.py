@@ -1,0 +1,42 @@
+"""A GDRF base model through the Hub: saved as a bundle, placed in a Hub cache as the repo
+``lokitalk-test/gdrf-tiny`` (no network, offline mode) and fine-tuned from by repo id:
+``GDRF(pretrained="org/name")`` starts from exactly its shared weights, keeps its own
+identity buffers, and a GDRF of other sizes is refused naming the repo and the binding."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hub_helpers import prepare_hub_cache
+from huggingface_hub import constants
+
+from lokitalk_plugins.baselines.gdrf import GDRF, save_gdrf_bundle
+from lokitalk_plugins.baselines.gdrf.bundle import shared_state
+from lokitalk_plugins.idakt.hub import ComponentMismatchError
+
+REPO = "lokitalk-test/gdrf-tiny"
+SIZES = dict(audio_in_dim=8, channels=8, z_dim=16, hidden=16, lstm_hidden=8, seq_len=4,
+             exp_dim=5, id_dim=3, grid_size=8)  # fmt: skip
+
+
+def test_a_gdrf_bundle_round_trips_through_the_hub_cache(tmp_path, monkeypatch):
+    torch.manual_seed(0)
+    base = GDRF(**SIZES)
+    with torch.no_grad():  # a "pre-trained" base: every shared weight away from its init
+        for p in base.parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+    folder = save_gdrf_bundle(base, tmp_path / "bundle", card={"identities": 2})
+    prepare_hub_cache(tmp_path / "hub", folder, repo_id=REPO)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+
+    torch.manual_seed(1)
+    tuned = GDRF(**SIZES, pretrained=REPO)
+    saved, got = shared_state(base), shared_state(tuned)
+    assert set(saved) == set(got) and all(torch.equal(saved[k], got[k]) for k in saved)
+    assert "warp.flow.weight" in got and "ref_images" not in got  # one identity's: not shared
+    assert tuned.ref_images.shape[0] == 0  # the new clip's references come at "prepare"
+    with pytest.raises(ComponentMismatchError, match=rf"{REPO}: pre-trained with "
+                       r"GDRF.hidden = 16 \(here 32\)") as err:  # fmt: skip
+        GDRF(**(SIZES | {"hidden": 32}), pretrained=REPO)
+    assert "\n" not in str(err.value)

@@ -178,3 +178,8 @@ class DHNeRF(TalkingHeadBase):
                     f"the checkpoint's codes C_{k} are {list(saved.shape)} but this DHNeRF's "
                     f"are {list(own.shape)}: set DHNeRF.ind_num and {k}_dim as in its run"
                 )
+        if f"{prefix}codes_ex" in state and f"{prefix}expression_net.0.weight" not in state:
+            raise CodeSizeError(
+                "the checkpoint has no expression_net (E, which drives C_ex from audio at test "
+                "time; DHNeRF checkpoints written before it lack it): train the model again"
+            )

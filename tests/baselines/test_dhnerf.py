@@ -129,6 +129,10 @@ def test_bad_input_errors(data):
     with pytest.raises(CodeSizeError, match=r"C_ex are \[\d+, 6\].*ex_dim") as err:
         model.load_state_dict(other.state_dict())
     assert "\n" not in str(err.value)
+    old = {k: v for k, v in model.state_dict().items() if not k.startswith("expression_net")}
+    with pytest.raises(CodeSizeError, match="no expression_net.*train the model again") as err:
+        model.load_state_dict(old)
+    assert "\n" not in str(err.value)
 
 
 def test_a_short_training_run_lowers_the_loss(data):

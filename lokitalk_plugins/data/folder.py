@@ -64,6 +64,16 @@ class FrameSample:
         return int(self.image.shape[-2])
 
 
+def first_frames(frames: list, n: int, root: Path) -> list:
+    """The first ``n`` of a split's frames; OptionError when n < 1 or the split is shorter."""
+    if int(n) < 1 or int(n) > len(frames):
+        raise OptionError(
+            f"TalkingHeadFolder.train_frames = {n}, but {root} has {len(frames)} training "
+            f"frames: give 1 to {len(frames)} (or None for all)"
+        )
+    return list(frames[: int(n)])
+
+
 def collate_frames(samples: list[FrameSample]) -> FrameSample:
     """Stack frames into one FrameSample with a leading batch dim (for a DataLoader)."""
 
@@ -90,7 +100,9 @@ class TalkingHeadFolder(Dataset):
     head stage) or "bc"; scale, offset: the axis change of the cameras; eye_dilation:
     pixels added around the eye polygons; num_audio_windows: 8 in both originals;
     audio_att: the model's ``att`` (1: the windows before each frame, else around it);
-    preload: read all frames now (uint8 in memory); validate: check the whole folder first.
+    preload: read all frames now (uint8 in memory); validate: check the whole folder first;
+    train_frames: keep only the first N frames of the training split (GDRF's few-shot clips
+    of 3, 5, 10 s are 75, 125, 250 frames at 25 fps; None: all; the val split is unchanged).
     """
 
     def __init__(
@@ -109,6 +121,7 @@ class TalkingHeadFolder(Dataset):
         preload: bool = False,
         validate: bool = True,
         progress: bool = True,
+        train_frames: int | None = None,
     ):
         if split not in SPLITS:
             raise OptionError(f"split must be one of {tuple(SPLITS)}, got {split!r}")
@@ -122,12 +135,15 @@ class TalkingHeadFolder(Dataset):
             if problems:
                 raise FolderValidationError(self.root, problems)
         transforms = load_transforms(self.root / SPLITS[split])
+        frames = transforms.frames
+        if split == "train" and train_frames is not None:
+            frames = first_frames(frames, train_frames, self.root)
         self.split, self.background, self.eye_dilation = split, background, eye_dilation
         self.num_audio_windows, self.audio_att = num_audio_windows, int(audio_att)
-        self.img_ids = [f.img_id for f in transforms.frames]
-        self.aud_ids = [f.aud_id for f in transforms.frames]
+        self.img_ids = [f.img_id for f in frames]
+        self.aud_ids = [f.aud_id for f in frames]
         self.intrinsics = torch.tensor(transforms.intrinsics, dtype=torch.float32)
-        raw = np.stack([f.matrix for f in transforms.frames])
+        raw = np.stack([f.matrix for f in frames])
         self.poses = nerf_matrix_to_ngp(raw.astype(np.float32), scale, offset)  # [N, 4, 4]
         self.H, self.W = image_size(self.root / f"gt_imgs/{self.img_ids[0]}.jpg")
         self.audio_features = load_audio_features(audio_file_path(self.root, audio_file))

@@ -236,6 +236,10 @@ def test_audio_branch_is_f_a_of_a_wrapped_backbone(trained, folder):
     backbone_fa, plugin_fa = model.split_audio(model.encode_audio(w))
     torch.testing.assert_close(plugin_fa, lip.feature(w))
     assert model.frozen_prefixes == ("audio2motion.",)
+    # the audio condition of a wrapped backbone itself (its field reads it; no deformation)
+    own = wrap(ERNeRF(audio_in_dim=32, grid_size=32), audio_condition=lip)
+    with torch.no_grad():
+        torch.testing.assert_close(own.encode_audio(w), lip.feature(w), rtol=0, atol=0)
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ import torch
 
 from lokitalk_plugins.baselines.dhnerf import DHNeRF
 
-__all__ = ["DIMS", "make_model", "short_run"]
+__all__ = ["DIMS", "extractor_bindings", "make_model", "short_run"]
 
 DIMS = dict(id_dim=4, ex_dim=4, al_dim=2, ill_dim=2)
 
@@ -33,3 +33,11 @@ def short_run(system, data, steps: int = 40) -> list[float]:
         system.after_step(step, g)
         losses.append(float(out.loss.detach()))
     return losses
+
+
+def extractor_bindings(path) -> list[str]:
+    """gin bindings of a tiny studio code extractor kept in ``path`` (built in seconds)."""
+    return [f"studio_code_extractor.path = '{path}'", "studio_code_extractor.identities = 3",
+            "studio_code_extractor.expressions = 4", "studio_code_extractor.lights = 4",
+            "studio_code_extractor.render_size = 16", "studio_code_extractor.steps = 5",
+            "studio_code_extractor.num_negatives = 3"]  # fmt: skip

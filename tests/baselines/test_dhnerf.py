@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from dhnerf_helpers import DIMS, make_model, short_run
+from dhnerf_helpers import DIMS, extractor_bindings, make_model, short_run
 
 from lokitalk_plugins.baselines.dhnerf import (
     CodeExtractor,
@@ -164,10 +164,7 @@ def test_lokitalk_train_with_dhnerf_gin_keeps_the_extractor_file(data, tmp_path)
     files = ["configs/dhnerf.gin", "configs/velocity.gin"]
     short = ["head/Trainer.steps = 3", "Trainer.val_every = 3", "DHNeRF.grid_size = 32",
              "DHNeRF.ind_num = 16", "TalkingHeadSystem.num_rays = 128",
-             f"studio_code_extractor.path = '{path}'", "studio_code_extractor.identities = 3",
-             "studio_code_extractor.expressions = 4", "studio_code_extractor.lights = 4",
-             "studio_code_extractor.render_size = 16", "studio_code_extractor.steps = 5",
-             "studio_code_extractor.num_negatives = 3"]  # fmt: skip
+             *extractor_bindings(path)]  # fmt: skip
     ws = tmp_path / "ws"
     write_run(ws, data.root, files, short, "aud.npy")
     out = train_from_config(files, short, data=data.root, workspace=ws, progress=False)

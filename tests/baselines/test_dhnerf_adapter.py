@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from dhnerf_helpers import DIMS, make_model, short_run
+from dhnerf_helpers import DIMS, extractor_bindings, make_model, short_run
 
 from lokitalk_plugins.adapters import DHNeRFAdapter, wrap
 from lokitalk_plugins.baselines.dhnerf import CodeExtractor
@@ -78,3 +78,30 @@ def test_wrapped_with_rsdf_trains_and_lowers_the_loss(data):
     assert {"dhnerf_dis", "dhnerf_ex_audio", "lokitalk_delta", "lokitalk_att"} <= set(after)
     assert after["loss"] < 0.8 * before["loss"], (before["loss"], after["loss"])
     assert sum(losses[-5:]) < sum(losses[:5])
+
+
+@pytest.mark.slow
+def test_dhnerf_odr_gin_trains_and_reloads_the_wrapped_model(data, tmp_path):
+    import gin
+
+    import lokitalk_plugins.registration  # noqa: F401  (the gin names)
+    from lokitalk_plugins.adapters import WrappedModel
+    from lokitalk_plugins.commands.workspace import load_system, write_run
+    from lokitalk_plugins.train.run import train_from_config
+
+    files = ["configs/dhnerf_odr.gin"]
+    short = ["head/Trainer.steps = 3", "Trainer.val_every = 3", "DHNeRF.grid_size = 32",
+             "DHNeRF.ind_num = 32", "TalkingHeadSystem.num_rays = 128",
+             *extractor_bindings(tmp_path / "extractor.pt")]  # fmt: skip
+    ws = tmp_path / "ws"
+    write_run(ws, data.root, files, short, "aud.npy")
+    try:
+        out = train_from_config(files, short, data=data.root, workspace=ws, progress=False)
+        assert out["stages"]["head"]["final_loss"] is not None
+        system, _, _ = load_system(ws)
+    finally:
+        gin.clear_config()
+    model = system.model
+    assert isinstance(model, WrappedModel) and model.adapter.name == "dhnerf"
+    assert int(model.backbone.coded_frames) == len(data) and model.rsdf.audio_dim == 32
+    assert system.render_frame(data[0])["rgb"].shape == (32, 32, 3)

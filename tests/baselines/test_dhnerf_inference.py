@@ -12,6 +12,7 @@ from lokitalk_plugins.baselines.dhnerf import CodeExtractor
 from lokitalk_plugins.data import TalkingHeadFolder
 from lokitalk_plugins.data.studio import write_identity
 from lokitalk_plugins.pipeline import TalkingHeadSystem, TrainBatch
+from lokitalk_plugins.render import NeuralRenderer
 
 HIDDEN = ("image", "landmarks", "masks", "index")
 
@@ -33,19 +34,25 @@ def folder(tmp_path_factory):
     return write_identity(tmp_path_factory.mktemp("studio") / "id", seconds=0.8, size=32)
 
 
-def trained(folder, steps: int, **kw):
-    """A DH-NeRF system after ``steps`` head steps on the folder, and its training split."""
+def trained(folder, steps: int, neural: bool = False, **kw):
+    """A DH-NeRF system after ``steps`` head steps on the folder, and its training split;
+    neural: with the 2D neural renderer (§3.2) on M at a quarter of the resolution."""
     data = TalkingHeadFolder(folder, background="bc", preload=True, progress=False)
     model = make_model(data, CodeExtractor(**DIMS, size=16, width=8), **kw)
-    system = TalkingHeadSystem(model, num_rays=256, lr_mlp=2e-3)
+    extra = {}
+    if neural:
+        nr = NeuralRenderer(in_dim=3 + 64, scale=4)
+        extra = dict(neural_renderer=nr, neural_feature="geo_feat")
+    system = TalkingHeadSystem(model, num_rays=256, lr_mlp=2e-3, **extra)
     system.prepare(data)
     system.set_stage("head")
     short_run(system, data, steps)
     return system, data
 
 
-def test_a_val_frame_renders_from_its_audio_and_camera_alone(folder):
-    system, _ = trained(folder, 5)
+@pytest.mark.parametrize("neural", [False, True])
+def test_a_val_frame_renders_from_its_audio_and_camera_alone(folder, neural):
+    system, _ = trained(folder, 5, neural)
     val = TalkingHeadFolder(folder, split="val", background="bc", progress=False)
     with torch.no_grad():
         blind = system.render_frame(WithoutTruth(val[0]))["rgb"]

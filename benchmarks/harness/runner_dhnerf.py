@@ -130,6 +130,9 @@ def _markdown(report: dict) -> str:
             above = known and all(full > o for o in others)
             lines.append(f"- full model above both ablations in {k}: "
                          f"{('yes' if above else 'no') if known else 'n/a'}")  # fmt: skip
+        full, without = (rows.get(n, {}).get("lmd") for n in ("full model", "w/o lip-sync module"))
+        lower = "n/a" if None in (full, without) else ("yes" if full < without else "no")
+        lines.append(f"- the lip-sync module lowers LMD: {lower}")
     lines += ["", *(f"- {k}: {v}" for k, v in report["notes"].items()), ""]
     return "\n".join(lines)
 

@@ -75,4 +75,7 @@ def test_markdown_has_the_sync_column_and_its_reference_rows():
     assert ceiling[6].strip() == "0.90 (+0)"
     assert "- full model above both ablations in psnr: yes" in lines
     assert "- full model above both ablations in sync_conf: no" in lines
+    assert "- the lip-sync module lowers LMD: n/a" in lines  # no landmark detector here
+    report["results"][0]["metrics"]["lmd"], report["results"][1]["metrics"]["lmd"] = 2.0, 3.0
+    assert "- the lip-sync module lowers LMD: yes" in _markdown(report).splitlines()
     assert any("±6 frames" in x for x in lines) and not any("lip sync r" in x for x in lines)

@@ -15,8 +15,7 @@ def _finished(work: Path, data: Path, method: dict, psnr: float) -> None:
     ws = work / f"ws_{method['key'].lower().replace(' ', '_')}"
     ws.mkdir(parents=True)
     (ws / "run.json").write_text(json.dumps({"data": str(data)}))
-    row = {"method": method["name"], "configs": method["configs"],
-           "bindings": method["bindings"], "workspace": str(ws), "eval": {"psnr": psnr}}  # fmt: skip
+    row = dict(method, method=method["name"], workspace=str(ws), eval={"psnr": psnr})
     (work / f"row_{ws.name[3:]}.json").write_text(json.dumps(row))
 
 

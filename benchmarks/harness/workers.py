@@ -52,7 +52,7 @@ def train_and_evaluate(method: dict, data: str, workspace: str, out: str, truth:
     from lokitalk_plugins.train import train_from_config
     from lokitalk_plugins.train.evaluate import evaluate
 
-    from .common import peak_rss_mb
+    from .common import package_tree, peak_rss_mb
 
     configs, bindings = list(method["configs"]), list(method["bindings"])
     write_run(Path(workspace), Path(data), configs, bindings, "aud.npy")
@@ -87,6 +87,7 @@ def train_and_evaluate(method: dict, data: str, workspace: str, out: str, truth:
         "stages": summary["stages"],
         "eval": result,
         "peak_rss_mb": peak_rss_mb(),
+        "package_tree": package_tree(),
     }
     Path(out).write_text(json.dumps(row, default=str))
 
@@ -104,8 +105,11 @@ def landmark_detector():
 
 def finished_row(method: dict, work: Path, data) -> dict | None:
     """The row an earlier run left for ``method`` under ``work`` when it trained the same
-    gin files and bindings on the same folder (``run_methods(resume=True)`` reuses it), else
-    None."""
+    gin files and bindings on the same folder with the same package source (the git tree of
+    ``lokitalk_plugins/``, clean; :func:`~.common.package_tree`), else None:
+    ``run_methods(resume=True)`` reuses it."""
+    from .common import package_tree
+
     row = work / f"row_{_slug(method.get('key', method['name']))}.json"
     if not row.is_file():
         return None
@@ -118,7 +122,9 @@ def finished_row(method: dict, work: Path, data) -> dict | None:
     )
     ws = Path(old.get("workspace", ""))
     ran_on = json.loads((ws / "run.json").read_text()).get("data") if ws.is_dir() else None
-    return old if same and ran_on == str(method.get("data", data)) else None
+    code = old.get("package_tree")
+    fresh = code is not None and "+" not in code and code != "unknown" and code == package_tree()
+    return old if same and fresh and ran_on == str(method.get("data", data)) else None
 
 
 def run_methods(

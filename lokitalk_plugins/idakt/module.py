@@ -19,9 +19,10 @@ One reference frame of a person goes through the ID-Encoder; heads read from its
 Identity at initialisation: every hyper weight, ``appearance``, ``geometry`` and
 ``offset_code`` is exactly 0 (zero-initialised output layers) and the offset field's last layer
 is zero, so Δx_id = 0. The ``dynamic`` head keeps PyTorch's default (non-zero) initialisation on
-purpose: F_id only feeds MLPs whose last layer starts at zero (RSDF's, or a zero hyper weight),
-so it changes nothing at init, and a non-zero F_id carries identity information from the first
-step instead of waiting for those last layers to move.
+purpose: F_id only feeds MLPs whose last layer starts at zero (RSDF's, or a zero hyper weight)
+or, on a bare backbone, enters through zero input columns (``id_inputs``, and the hyper delta
+starts at zero), so it changes nothing at init, and a non-zero F_id carries identity
+information from the first step instead of waiting for those last layers to move.
 """
 
 from __future__ import annotations

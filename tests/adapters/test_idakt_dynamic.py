@@ -128,3 +128,37 @@ def test_the_bundle_bakes_the_hyper_network_into_a_fine_tune_wrap_with_parity(tm
     again = wrap(make_backbone("er_nerf", seed=9), pretrained=str(path))
     again.load_state_dict(fine.state_dict(), strict=True)
     assert not again.init_identity(Frames(_ref(13)))
+
+
+def test_a_static_half_bundle_without_id_inputs_still_loads_as_the_static_half(tmp_path):
+    """Bundles written before the dynamic half existed (config.json without ``id_inputs``,
+    no hyper layers on the bare ER-NeRF) load as the static half, as they were trained."""
+    import json
+
+    pre = _bare("er_nerf", dynamic=False)
+    _trained_like(pre)
+    path = save_identity_bundle(pre, tmp_path / "bundle")
+    meta = json.loads((path / "config.json").read_text())
+    del meta["config"]["idakt"]["id_inputs"]
+    (path / "config.json").write_text(json.dumps(meta))
+    fine = wrap(make_backbone("er_nerf", seed=5), pretrained=str(path))
+    assert fine.init_identity(Frames(_ref(11)))
+    assert dict(fine.idakt.hyper) == {} and dict(fine.idakt.id_inputs) == {}
+    assert fine.identity_nets(fine.identity_outputs()) == {}
+    assert fine.idakt.appearance.abs().sum() > 0
+
+
+def test_dynamic_layers_that_do_not_fit_the_backbone_are_refused():
+    from lokitalk_plugins.idakt import IDAKT
+
+    model = make_backbone("er_nerf")
+    sizes = dict(appearance_dim=4, geometry_dim=36, dynamic_dim=8, feature_dim=16)
+    layers = {"aud_ch_att_net": (64, model.audio_dim)}
+    bad = IDAKT(hyper_layers=layers, id_inputs={"aud_ch_att_net": 32}, **sizes)
+    with pytest.raises(ValueError, match=r"feeds F_id to \{'aud_ch_att_net': 32\}.* take it at"):
+        wrap(model, idakt=bad)
+    wrong = IDAKT(hyper_layers={"sigma_net": (64, 65)}, **sizes)
+    with pytest.raises(ValueError, match="'sigma_net'.* the backbone's dynamic MLPs have"):
+        wrap(model, idakt=wrong)
+    ok = IDAKT(hyper_layers=layers, id_inputs={"aud_ch_att_net": 64}, **sizes)
+    assert set(wrap(model, idakt=ok).idakt.hyper) == {"aud_ch_att_net"}  # a subset is fine

@@ -52,7 +52,7 @@ def train_and_evaluate(method: dict, data: str, workspace: str, out: str, truth:
     from lokitalk_plugins.train import train_from_config
     from lokitalk_plugins.train.evaluate import evaluate
 
-    from .common import peak_rss_mb
+    from .common import package_tree, peak_rss_mb
 
     configs, bindings = list(method["configs"]), list(method["bindings"])
     write_run(Path(workspace), Path(data), configs, bindings, "aud.npy")
@@ -87,6 +87,7 @@ def train_and_evaluate(method: dict, data: str, workspace: str, out: str, truth:
         "stages": summary["stages"],
         "eval": result,
         "peak_rss_mb": peak_rss_mb(),
+        "package_tree": package_tree(),
     }
     Path(out).write_text(json.dumps(row, default=str))
 
@@ -102,13 +103,51 @@ def landmark_detector():
         return None, "none"
 
 
+def finished_row(method: dict, work: Path, data) -> dict | None:
+    """The row an earlier run left for ``method`` under ``work`` when it trained the same
+    gin files and bindings on the same folder with the same package source (the git tree of
+    ``lokitalk_plugins/``, clean; :func:`~.common.package_tree`), else None:
+    ``run_methods(resume=True)`` reuses it."""
+    from .common import package_tree
+
+    row = work / f"row_{_slug(method.get('key', method['name']))}.json"
+    if not row.is_file():
+        return None
+    try:
+        old = json.loads(row.read_text())
+    except json.JSONDecodeError:
+        return None
+    same = old.get("configs") == list(method["configs"]) and old.get("bindings") == list(
+        method["bindings"]
+    )
+    ws = Path(old.get("workspace", ""))
+    ran_on = json.loads((ws / "run.json").read_text()).get("data") if ws.is_dir() else None
+    code = old.get("package_tree")
+    fresh = code is not None and "+" not in code and code != "unknown" and code == package_tree()
+    return old if same and fresh and ran_on == str(method.get("data", data)) else None
+
+
 def run_methods(
-    methods: list[dict], data: Path, work: Path, parallel: int = 2, truth: bool = True
+    methods: list[dict],
+    data: Path,
+    work: Path,
+    parallel: int = 2,
+    truth: bool = True,
+    resume: bool = False,
 ) -> list[dict]:
     """Train and evaluate every method (fresh workspaces under ``work``), ``parallel`` at a
-    time; raises RuntimeError naming the methods whose process failed."""
+    time; raises RuntimeError naming the methods whose process failed. resume: a method whose
+    row an earlier (stopped) run finished with the same gin files, bindings and folder is not
+    trained again; its row is returned with ``resumed`` True."""
     work.mkdir(parents=True, exist_ok=True)
-    ctx, pending, running, failed = mp.get_context("spawn"), list(methods), [], []
+    reused = set()
+    if resume:
+        for m in methods:
+            if finished_row(m, work, data) is not None:
+                reused.add(m.get("key", m["name"]))
+                print(f"reusing {m.get('key', m['name'])}: an earlier run finished it", flush=True)
+    todo = [m for m in methods if m.get("key", m["name"]) not in reused]
+    ctx, pending, running, failed = mp.get_context("spawn"), todo, [], []
     try:
         while pending or running:
             while pending and len(running) < parallel:
@@ -141,10 +180,12 @@ def run_methods(
                 p.terminate()
     if failed:
         raise RuntimeError(f"training failed for {failed}: see the traceback above")
-    return [
-        json.loads((work / f"row_{_slug(m.get('key', m['name']))}.json").read_text())
-        for m in methods
-    ]
+    rows = []
+    for m in methods:
+        key = m.get("key", m["name"])
+        row = json.loads((work / f"row_{_slug(key)}.json").read_text())
+        rows.append(dict(row, resumed=True) if key in reused else row)
+    return rows
 
 
 def _slug(name: str) -> str:

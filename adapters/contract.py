@@ -75,6 +75,10 @@ class BackboneAdapter(TrainingSupply, ABC):
     name: ClassVar[str] = ""
     required: ClassVar[tuple[str, ...]] = ()
     ray_extras: ClassVar[tuple[str, ...]] = ()
+    # the MLPs that model the backbone's dynamics, which ID-AKT's dynamic half conditions on a
+    # bare backbone (see identity_dynamic.py); an adapter naming them takes ``nets`` in
+    # density and sigma (callables standing in for those MLPs by name)
+    dynamic_mlps: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, model):
         missing = self.missing(model)
@@ -139,16 +143,17 @@ class BackboneAdapter(TrainingSupply, ABC):
     def color(self, geo_feat: torch.Tensor, d: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
         """geo_feat [N, G], d [N, 3] unit directions, code [1, I] -> rgb [N, 3]."""
 
-    def frame_density(self, enc_x, enc_a, eye, code) -> dict[str, torch.Tensor]:
+    def frame_density(self, enc_x, enc_a, eye, code, **nets) -> dict[str, torch.Tensor]:
         """The density of one frame's field, code [1, I] its code: :meth:`density` for a
         backbone whose code enters the colour only (RAD-NeRF, ER-NeRF); an adapter whose
-        backbone's density reads the code (the DH-NeRF's C_id, C_ex) overrides it."""
-        return self.density(enc_x, enc_a, eye)
+        backbone's density reads the code (the DH-NeRF's C_id, C_ex) overrides it. ``nets``:
+        ID-AKT's stand-ins for the adapter's ``dynamic_mlps``, passed on to density."""
+        return self.density(enc_x, enc_a, eye, **nets)
 
-    def sigma(self, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor) -> torch.Tensor:
+    def sigma(self, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor, **nets):
         """The density alone, sigma [N] (an adapter with a cheaper path overrides it; it
-        must equal ``density(...)["sigma"]``)."""
-        return self.density(enc_x, enc_a, eye)["sigma"]
+        must equal ``density(...)["sigma"]``); ``nets`` passed on to density."""
+        return self.density(enc_x, enc_a, eye, **nets)["sigma"]
 
     def grid_density(self, x, enc_a, eye, pose=None, deformed: bool = True) -> torch.Tensor:
         """Occupancy refreshes: x [N, 3], enc_a [1 or N, A], eye [1 or N, 1] -> sigma [N]

@@ -63,13 +63,14 @@ class DHNeRFAdapter(BackboneAdapter):
         """x: [N, 3] in [-bound, bound] -> [N, 32]."""
         return dh_field.encode_points(self.model, x)
 
-    def density(self, enc_x, enc_a, eye) -> dict[str, torch.Tensor]:
+    def density(self, enc_x, enc_a, eye, **nets) -> dict[str, torch.Tensor]:
         """enc_x [N, 32], enc_a (F_lip) [1 or N, A] or None, eye: unused -> sigma [N],
         geo_feat [N, F] under the test-time code (C_ex from enc_a): occupancy refreshes."""
-        return self.frame_density(enc_x, enc_a, eye, self.individual_code(None))
+        return self.frame_density(enc_x, enc_a, eye, self.individual_code(None), **nets)
 
-    def frame_density(self, enc_x, enc_a, eye, code) -> dict[str, torch.Tensor]:
-        """:meth:`density` under the frame's code [1, I]."""
+    def frame_density(self, enc_x, enc_a, eye, code, **nets) -> dict[str, torch.Tensor]:
+        """:meth:`density` under the frame's code [1, I]. ``nets`` is always empty: the adapter
+        declares no ``dynamic_mlps`` (ID-AKT's static half only)."""
         return dh_field.density(self.model, enc_x, enc_a, code)
 
     def color(self, geo_feat: torch.Tensor, d: torch.Tensor, code: torch.Tensor) -> torch.Tensor:

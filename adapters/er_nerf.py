@@ -38,6 +38,7 @@ class ERNeRFAdapter(BackboneAdapter):
         "audio_net",
     )
     ray_extras = ("ambient_aud", "ambient_eye", "uncertainty")
+    dynamic_mlps = ("aud_ch_att_net", "eye_att_net")  # ID-AKT's dynamic half (identity_dynamic.py)
     torso_condition_default = "c2w"  # the original's forward_torso(x, poses [1, 4, 4], c)
 
     def original_loss_terms(self, result, batch, progress: float) -> dict[str, torch.Tensor]:
@@ -49,16 +50,14 @@ class ERNeRFAdapter(BackboneAdapter):
         """x: [N, 3] in [-bound, bound] -> [N, 36] (xy, yz, xz planes)."""
         return er_field.encode_points(self.model, x, self.bound)
 
-    def density(
-        self, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor
-    ) -> dict[str, torch.Tensor]:
+    def density(self, enc_x, enc_a, eye, nets=None) -> dict[str, torch.Tensor]:
         """enc_x [N, 36], enc_a [1 or N, A], eye [1 or N, 1] (not an input without ``exp_eye``)
         -> sigma [N], geo_feat [N, 64], ambient_aud [N], ambient_eye [N], uncertainty [N]."""
-        return er_field.density(self.model, enc_x, enc_a, eye)
+        return er_field.density(self.model, enc_x, enc_a, eye, nets)
 
-    def sigma(self, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor) -> torch.Tensor:
+    def sigma(self, enc_x, enc_a, eye, nets=None) -> torch.Tensor:
         """The density alone, sigma [N] (bit for bit ``density(...)["sigma"]``)."""
-        return er_field.sigma(self.model, enc_x, enc_a, eye)
+        return er_field.sigma(self.model, enc_x, enc_a, eye, nets)
 
     def color(self, geo_feat: torch.Tensor, d: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
         """geo_feat [N, 64], d [N, 3], code [1, I] -> rgb [N, 3] in [-0.001, 1.001]."""

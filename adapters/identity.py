@@ -12,7 +12,10 @@
   reloads without the encoder running again.
 
 The identity outputs act at four places: F_id and the hyper weights in RSDF's deformation MLPs
-(:meth:`~.wrap.WrappedModel.deform`); the canonical offset x_c = x' + Δx_id(x') and the geometry
+(:meth:`~.wrap.WrappedModel.deform`), or, on a bare backbone, in the backbone's own dynamic MLPs
+(the adapter's ``dynamic_mlps``: F_id through zero-initialised input columns, the hyper weight
+added to the trained last layer; :mod:`.identity_dynamic`, :meth:`identity_nets`); the canonical
+offset x_c = x' + Δx_id(x') and the geometry
 feature added to the point encoding (:meth:`identity_encoding`, before the density decoder); the
 appearance feature added to the colour decoder's code. All are exactly 0 at initialisation.
 """
@@ -21,6 +24,8 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+
+from .identity_dynamic import conditioned_mlp, dynamic_input_widths, dynamic_last_layers
 
 __all__ = ["IdentityPlug", "reference_image"]
 
@@ -49,31 +54,65 @@ class IdentityPlug:
         for key in ("appearance_dim", "geometry_dim"):
             if int(cfg[key]) != sizes[key]:
                 raise ValueError(f"idakt.{key}={cfg[key]} but the backbone needs {sizes[key]}")
-        rsdf_layers = self._field_layers()
+        layers = self._field_layers()
+        where = "the deformation field" if self.rsdf is not None else "the backbone's dynamic MLPs"
         for name, dims in cfg["hyper_layers"].items():
-            if tuple(rsdf_layers.get(name, ())) != tuple(dims):
+            if tuple(layers.get(name, ())) != tuple(dims):
                 raise ValueError(
-                    f"idakt replaces the last layer {name!r} {tuple(dims)}, but the deformation "
-                    f"field has {rsdf_layers or 'none'}"
+                    f"idakt replaces the last layer {name!r} {tuple(dims)}, but {where} "
+                    f"have {layers or 'none'}"
                 )
+        given = {n: int(w) for n, w in dict(cfg.get("id_inputs") or {}).items()}
+        if self.rsdf is None:  # F_id input columns and last layers of the same MLPs
+            want = {n: w for n, w in self._dynamic_inputs().items() if n in cfg["hyper_layers"]}
+        else:
+            want = {}
+        if given != want:
+            raise ValueError(
+                f"idakt feeds F_id to {given or 'no MLP'} (name: width), but {where} with its "
+                f"hyper layers take it at {want or 'none'}"
+            )
         id_dim = int(self.rsdf.id_dim) if self.rsdf is not None else 0
         if id_dim and id_dim != int(cfg["dynamic_dim"]):
             raise ValueError(f"rsdf.id_dim={id_dim} but idakt.dynamic_dim={cfg['dynamic_dim']}")
 
-    def identity_sizes(self) -> dict:
+    def identity_sizes(self, dynamic: bool = True) -> dict:
         """The IDAKT sizes this wrap needs: appearance_dim (colour code), geometry_dim (point
-        encoding), hyper_layers (RSDF's last layers) and dynamic_dim (rsdf.id_dim, or 16)."""
+        encoding), hyper_layers and id_inputs (RSDF's last layers and none; on a bare backbone
+        the last layers and first-layer widths of its dynamic MLPs, none with
+        ``dynamic=False``: the static half only) and dynamic_dim (rsdf.id_dim, or 16)."""
         probe = torch.zeros(1, 3, dtype=next(self.backbone.parameters()).dtype)
         with torch.no_grad():
             geometry = int(self.adapter.encode_points(probe).shape[-1])
         appearance = int(self.adapter.individual_code(None).shape[-1])
         id_dim = int(self.rsdf.id_dim) if self.rsdf is not None else 0
+        bare = self.rsdf is None and dynamic
         return dict(appearance_dim=appearance, geometry_dim=geometry,
-                    hyper_layers=self._field_layers(), dynamic_dim=id_dim or 16)  # fmt: skip
+                    hyper_layers=self._field_layers() if dynamic else {},
+                    id_inputs=self._dynamic_inputs() if bare else {},
+                    dynamic_dim=id_dim or 16)  # fmt: skip
 
     def _field_layers(self) -> dict:
-        """The deformation field's last layers ID-AKT may replace ({} without a field)."""
-        return dict(self.rsdf.hyper_layers) if self.rsdf is not None else {}
+        """The last layers ID-AKT may condition: the deformation field's, or without one the
+        backbone's dynamic MLPs' (the adapter's ``dynamic_mlps``)."""
+        if self.rsdf is not None:
+            return dict(self.rsdf.hyper_layers)
+        return dynamic_last_layers(self.adapter.model, self.adapter.dynamic_mlps)
+
+    def _dynamic_inputs(self) -> dict:
+        """Widths of the first layers of the backbone's dynamic MLPs (F_id's input columns)."""
+        return dynamic_input_widths(self.adapter.model, self.adapter.dynamic_mlps)
+
+    def identity_nets(self, ident) -> dict:
+        """The dynamic half on a bare backbone: ``{"nets": name -> conditioned MLP}`` to pass
+        to the adapter's density / sigma, or {} (no identity, RSDF present, or the static half
+        only)."""
+        if ident is None or self.rsdf is not None or not len(self.idakt.id_inputs):
+            return {}
+        model, cols = self.adapter.model, self.idakt.id_inputs
+        nets = {n: conditioned_mlp(getattr(model, n), ident.dynamic, cols[n], ident.hyper[n])
+                for n in cols}  # fmt: skip
+        return {"nets": nets}
 
     @property
     def pretrains_identity(self) -> bool:

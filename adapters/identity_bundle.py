@@ -46,7 +46,8 @@ def save_identity_bundle(
 
 def load_identity_bundle(model, name_or_path: str | Path, **hub_kwargs) -> nn.Module:
     """Load a bundle into a wrap for fine-tuning: the shared backbone and rsdf weights, a
-    zero FrozenIdentity as ``model.idakt`` with the bundle's offset field, and the IDAKT kept
+    zero FrozenIdentity as ``model.idakt`` with the bundle's shared offset field and F_id input
+    columns (a bare backbone's dynamic half), and the IDAKT kept
     aside to initialise it from the first training frame. Returns the IDAKT."""
     from lokitalk_plugins.idakt import IDAKT, FrozenIdentity
     from lokitalk_plugins.idakt.hub import ComponentMismatchError, from_pretrained
@@ -88,6 +89,7 @@ def load_identity_bundle(model, name_or_path: str | Path, **hub_kwargs) -> nn.Mo
         ) from err
     bundle.load_into("idakt", encoder)
     frozen.offset_field.load_state_dict(encoder.offset_field.state_dict())
+    frozen.id_inputs.load_state_dict(encoder.id_inputs.state_dict())
     model.attach_identity(frozen)
     model.set_pending_encoder(encoder)
     return encoder

@@ -34,6 +34,7 @@ class RADNeRFAdapter(BackboneAdapter):
         "audio_net",
     )
     ray_extras = ("ambient_abs",)
+    dynamic_mlps = ("ambient_net",)  # ID-AKT's dynamic half (identity_dynamic.py)
     torso_condition_default = "pose"
 
     def torso_call(self, x, pose, c):
@@ -56,16 +57,14 @@ class RADNeRFAdapter(BackboneAdapter):
         """x: [N, 3] in [-bound, bound] -> [N, 32]."""
         return rad_field.encode_points(self.model, x, self.bound)
 
-    def density(
-        self, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor
-    ) -> dict[str, torch.Tensor]:
+    def density(self, enc_x, enc_a, eye, nets=None) -> dict[str, torch.Tensor]:
         """enc_x [N, 32], enc_a [1 or N, A] or None, eye [1 or N, 1] (not an input without
         ``exp_eye``) -> sigma [N], geo_feat [N, 64], ambient [N, 2], ambient_abs [N]."""
-        return rad_field.density(self.model, enc_x, enc_a, eye)
+        return rad_field.density(self.model, enc_x, enc_a, eye, nets)
 
-    def sigma(self, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor) -> torch.Tensor:
+    def sigma(self, enc_x, enc_a, eye, nets=None) -> torch.Tensor:
         """The density alone, sigma [N] (bit for bit ``density(...)["sigma"]``)."""
-        return rad_field.sigma(self.model, enc_x, enc_a, eye)
+        return rad_field.sigma(self.model, enc_x, enc_a, eye, nets)
 
     def color(self, geo_feat: torch.Tensor, d: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
         """geo_feat [N, 64], d [N, 3], code [1, I] -> rgb [N, 3] in (0, 1)."""

@@ -8,8 +8,9 @@ LokiTalk sec. 3.2), F_e = the eye value, F_h = the 6-D head pose (zeros when not
     out = backbone field at x' (through its adapter) + the RSDF's per-point maps
 
 With ID-AKT (``idakt``, LokiTalk sec. 3.3; :mod:`.identity`) the identity's features join
-RSDF's MLPs (F_id, per-identity last layers), the canonical point moves by Δx_id(x'), the
-geometry feature is added to the point encoding and the appearance feature to the colour code.
+RSDF's MLPs (F_id, per-identity last layers) -- on a bare backbone its own dynamic MLPs
+(:mod:`.identity_dynamic`) --, the canonical point moves by Δx_id(x'), the geometry feature is
+added to the point encoding and the appearance feature to the colour code.
 
 Unified canonical space (LokiTalk sec. 3.2, eq. 5; ``static_canonical``, on by default): once a
 deformation field is present the backbone's field sees no audio and no eye (the adapter's
@@ -223,8 +224,9 @@ class WrappedModel(FastPathPlug, TrainingPlug, IdentityPlug, nn.Module):
 
     def density(self, enc_x, enc_a, eye) -> dict[str, torch.Tensor]:
         """The undeformed canonical density (for occupancy refreshes; see the module doc)."""
+        nets = self.identity_nets(self.identity_outputs(required=False))
         return self.adapter.density(
-            enc_x, *self.backbone_condition(self.split_audio(enc_a)[0], eye)
+            enc_x, *self.backbone_condition(self.split_audio(enc_a)[0], eye), **nets
         )
 
     def color(self, geo_feat, d, code) -> torch.Tensor:
@@ -240,7 +242,8 @@ class WrappedModel(FastPathPlug, TrainingPlug, IdentityPlug, nn.Module):
         if deformed and self.rsdf is not None:
             x = self.deform(x, f_a, eye, pose, ident, maps=False).x_canonical
         enc_x = self.adapter.encode_points(x) if ident is None else self.identity_encoding(x, ident)
-        return self.adapter.sigma(enc_x, *self.backbone_condition(enc_a, eye))
+        nets = self.identity_nets(ident)
+        return self.adapter.sigma(enc_x, *self.backbone_condition(enc_a, eye), **nets)
 
     def deform(self, x: torch.Tensor, enc_a, eye, pose=None, ident=None, maps: bool = True):
         """x [N, 3] observation points -> RSDFOutput (None when there is no plug-in).
@@ -271,7 +274,8 @@ class WrappedModel(FastPathPlug, TrainingPlug, IdentityPlug, nn.Module):
         if ident is None:
             out = self.adapter.field(xc, d, enc_a, eye_b, code)
         else:  # ID-aware canonical space, geometry and appearance features (sec. 3.3)
-            out = self.adapter.frame_density(self.identity_encoding(xc, ident), enc_a, eye_b, code)
+            enc_x, nets = self.identity_encoding(xc, ident), self.identity_nets(ident)
+            out = self.adapter.frame_density(enc_x, enc_a, eye_b, code, **nets)
             out["color"] = self.adapter.color(out["geo_feat"], d, code + ident.appearance)
         if warp is not None and not fast:
             out.update(warp.maps)

@@ -40,7 +40,8 @@ def wrap(
     idakt: ID-Aware Knowledge Transfer for pre-training: an
     :class:`~lokitalk_plugins.idakt.IDAKT` (or FrozenIdentity) built to this wrap's sizes, or
     True, a dict or an :class:`~lokitalk_plugins.idakt.IDAKTOptions` of the options whose
-    sizes (appearance, geometry, hyper layers, dynamic = rsdf.id_dim) are filled in here;
+    sizes (appearance, geometry, hyper layers, dynamic = rsdf.id_dim) are filled in here
+    (on a bare backbone both halves apply; the option ``dynamic=False`` keeps the static one);
     invalid options and combinations (ID-AKT with the joint field) are refused here;
     pretrained: a bundle folder or Hub repo id to fine-tune from (the shared weights load
     now; the identity comes from the first training frame); backbone_name:
@@ -74,7 +75,14 @@ def wrap(
                          train_audio2motion, static_canonical=static_canonical,
                          audio_condition=audio_condition)  # fmt: skip
     if options is not None:
-        sizes = model.identity_sizes()
+        if not options.dynamic and rsdf is not None:
+            raise ValueError(
+                "idakt dynamic=False (the static half only) is for a bare backbone: with a "
+                "deformation field ID-AKT's dynamic half conditions its MLPs; leave it out"
+            )
+        sizes = model.identity_sizes(dynamic=options.dynamic)
+        if options.dynamic_dim is not None:  # a bare backbone: F_id's size as given
+            sizes["dynamic_dim"] = options.dynamic_dim
         id_dim = rsdf.id_dim if rsdf is not None else 0
         if options.dynamic_dim is not None and id_dim and options.dynamic_dim != id_dim:
             raise ValueError(

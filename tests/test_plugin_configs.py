@@ -48,3 +48,23 @@ def test_each_configuration_trains_and_reloads(backbone, setting, folder, tmp_pa
         assert isinstance(system.model, WrappedModel) and isinstance(system.model.rsdf, plug)
         assert system.model.rsdf.audio_dim == system.model.audio_dim
     gin.clear_config()
+
+
+@pytest.mark.parametrize(
+    "config,layers",
+    [("er_nerf_idakt", {"aud_ch_att_net", "eye_att_net"}), ("er_nerf_idakt_static", set())],
+)
+def test_table4_configs_build_the_whole_idakt_or_its_static_half(config, layers):
+    """Table 4's er_nerf_idakt.gin: both halves on the bare ER-NeRF; the ablation file: the
+    static half alone (no F_id columns, no hyper-networks)."""
+    from lokitalk_plugins.pipeline.configured import configured_system
+    from lokitalk_plugins.train import parse_config_files
+
+    try:
+        parse_config_files([f"configs/{config}.gin"], ["ERNeRF.grid_size = 32"])
+        model = configured_system().model
+    finally:
+        gin.clear_config()
+    assert isinstance(model, WrappedModel) and model.rsdf is None
+    assert set(model.idakt.hyper) == set(model.idakt.id_inputs) == layers
+    assert model.idakt.config()["dynamic_dim"] == 16

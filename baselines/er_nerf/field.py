@@ -8,6 +8,10 @@ submodule names, called by the rebuilt :class:`~.network.ERNeRF` and by the ER-N
     h       = sigma_net([enc_x, enc_w, e]),  sigma = exp(h_0), geo_feat = h_1:
     u       = softplus(unc_net(enc_x, detached))                          uncertainty
     rgb     = sigmoid(color_net([encoder_dir(d), geo_feat, code])) * 1.002 - 0.001
+
+``nets`` (optional, in :func:`density` and :func:`sigma`): callables standing in for the
+region-attention MLPs ``aud_ch_att_net`` / ``eye_att_net`` by name (ID-AKT's dynamic half
+conditions them on the identity; see ``adapters/identity_dynamic.py``); the math is unchanged.
 """
 
 from __future__ import annotations
@@ -29,27 +33,27 @@ def encode_points(m, x: torch.Tensor, bound: float) -> torch.Tensor:
                       m.encoder_xz(xz, bound=bound)], -1)  # fmt: skip
 
 
-def _trunk(m, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor):
+def _trunk(m, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor, nets=None):
     """sigma_net's output h [N, 65], the audio channel attention [N, A] and the eye
     attention [N] (zeros without ``m.exp_eye``): what both :func:`density` and :func:`sigma`
     compute, by the same operations (so sigma is bit-identical in both)."""
-    n = enc_x.shape[0]
-    aud_ch_att = m.aud_ch_att_net(enc_x)
+    n, nets = enc_x.shape[0], nets or {}
+    aud_ch_att = nets.get("aud_ch_att_net", m.aud_ch_att_net)(enc_x)
     parts = [enc_x, enc_a.expand(n, -1) * aud_ch_att]
     if getattr(m, "exp_eye", True):
-        eye_att = torch.sigmoid(m.eye_att_net(enc_x))[..., 0]
+        eye_att = torch.sigmoid(nets.get("eye_att_net", m.eye_att_net)(enc_x))[..., 0]
         parts.append(eye.expand(n, -1) * eye_att[:, None])
     else:
         eye_att = enc_x.new_zeros(n)
     return m.sigma_net(torch.cat(parts, -1)), aud_ch_att, eye_att
 
 
-def density(m, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor) -> dict:
+def density(m, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor, nets=None) -> dict:
     """enc_x [N, 36], enc_a [1 or N, A], eye [1 or N, 1] -> sigma [N], geo_feat [N, 64],
     ambient_aud [N] (norm of the audio channel attention), ambient_eye [N] (the eye
     attention; zeros without ``m.exp_eye`` (the originals' -O), whose density has no eye
-    input), uncertainty [N]."""
-    h, aud_ch_att, eye_att = _trunk(m, enc_x, enc_a, eye)
+    input), uncertainty [N]. nets: see the module doc."""
+    h, aud_ch_att, eye_att = _trunk(m, enc_x, enc_a, eye, nets)
     unc = F.softplus(m.unc_net(enc_x.detach()))[..., 0]
     return {
         "sigma": torch.exp(h[..., 0]),
@@ -60,11 +64,11 @@ def density(m, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor) -> d
     }
 
 
-def sigma(m, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor) -> torch.Tensor:
+def sigma(m, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor, nets=None):
     """The density alone (occupancy refreshes): enc_x [N, 36], enc_a [1 or N, A], eye
     [1 or N, 1] -> sigma [N], equal bit for bit to ``density(...)["sigma"]`` without the
     uncertainty head and the attention norms."""
-    return torch.exp(_trunk(m, enc_x, enc_a, eye)[0][..., 0])
+    return torch.exp(_trunk(m, enc_x, enc_a, eye, nets)[0][..., 0])
 
 
 def color(m, geo_feat: torch.Tensor, d: torch.Tensor, code: torch.Tensor | None) -> torch.Tensor:

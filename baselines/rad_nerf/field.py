@@ -6,6 +6,10 @@ submodule names, called by the rebuilt :class:`~.network.RADNeRF` and by the RAD
     a       = tanh(ambient_net([enc_x, F_a]))                        [N, 2] ambient coordinate
     h       = sigma_net([enc_x, encoder_ambient(a), eye]),  sigma = trunc_exp(h_0)
     rgb     = sigmoid(color_net([encoder_dir(d), geo_feat = h_1:, code]))
+
+``nets`` (optional, in :func:`density` and :func:`sigma`): a callable standing in for
+``ambient_net`` by name (ID-AKT's dynamic half conditions it on the identity; see
+``adapters/identity_dynamic.py``); the math is unchanged.
 """
 
 from __future__ import annotations
@@ -24,34 +28,35 @@ def encode_points(m, x: torch.Tensor, bound: float) -> torch.Tensor:
     return m.encoder(x, bound=bound)
 
 
-def _trunk(m, enc_x: torch.Tensor, enc_a: torch.Tensor | None, eye: torch.Tensor):
+def _trunk(m, enc_x: torch.Tensor, enc_a: torch.Tensor | None, eye: torch.Tensor, nets=None):
     """sigma_net's output h [N, 65] and the ambient coordinate [N, 2]: what both
     :func:`density` and :func:`sigma` compute, by the same operations."""
     n = enc_x.shape[0]
     if enc_a is None:
         ambient = enc_x.new_zeros(n, int(getattr(m, "ambient_dim", 2)))
     else:
-        ambient = torch.tanh(m.ambient_net(torch.cat([enc_x, enc_a.expand(n, -1)], -1)))
+        net = (nets or {}).get("ambient_net", m.ambient_net)
+        ambient = torch.tanh(net(torch.cat([enc_x, enc_a.expand(n, -1)], -1)))
     parts = [enc_x, m.encoder_ambient(ambient, bound=AMBIENT_BOUND)]
     if getattr(m, "exp_eye", True):
         parts.append(eye.expand(n, -1))
     return m.sigma_net(torch.cat(parts, -1)), ambient
 
 
-def density(m, enc_x: torch.Tensor, enc_a: torch.Tensor | None, eye: torch.Tensor) -> dict:
+def density(m, enc_x, enc_a: torch.Tensor | None, eye: torch.Tensor, nets=None) -> dict:
     """enc_x [N, 32], enc_a [1 or N, A] or None, eye [1 or N, 1] (not an input without
     ``m.exp_eye``, the originals' -O) -> sigma [N], geo_feat [N, 64], ambient [N, 2] (in
     [-1, 1]; 0 when enc_a is None, as in the original) and ambient_abs [N] (|ambient|_1, the
-    map RAD-NeRF's ambient loss sums along rays)."""
-    h, ambient = _trunk(m, enc_x, enc_a, eye)
+    map RAD-NeRF's ambient loss sums along rays). nets: see the module doc."""
+    h, ambient = _trunk(m, enc_x, enc_a, eye, nets)
     return {"sigma": trunc_exp(h[..., 0]), "geo_feat": h[..., 1:], "ambient": ambient,
             "ambient_abs": ambient.abs().sum(-1)}  # fmt: skip
 
 
-def sigma(m, enc_x: torch.Tensor, enc_a: torch.Tensor | None, eye: torch.Tensor) -> torch.Tensor:
+def sigma(m, enc_x, enc_a: torch.Tensor | None, eye: torch.Tensor, nets=None) -> torch.Tensor:
     """The density alone (occupancy refreshes): -> sigma [N], equal bit for bit to
     ``density(...)["sigma"]`` without the ambient maps."""
-    return trunc_exp(_trunk(m, enc_x, enc_a, eye)[0][..., 0])
+    return trunc_exp(_trunk(m, enc_x, enc_a, eye, nets)[0][..., 0])
 
 
 def color(m, geo_feat: torch.Tensor, d: torch.Tensor, code: torch.Tensor | None) -> torch.Tensor:

@@ -2,7 +2,8 @@
 
 - :class:`IDAKT`: the pre-training form (ID-Encoder on one reference frame, heads for the
   dynamic, appearance and geometry features and the canonical-offset code, hyper-networks for
-  the deformation MLPs' last layers, the shared canonical offset field);
+  the last layers of the MLPs that model the dynamics -- RSDF's, or a bare backbone's own --,
+  the shared canonical offset field);
   :class:`FrozenIdentity`: the fine-tuning form (one identity's outputs as parameters).
 - :func:`save_pretrained`, :func:`from_pretrained`, :func:`push_to_hub`: the bundle on disk or
   on the Hugging Face Hub (safetensors, config.json, model card).

@@ -3,7 +3,8 @@
 When fine-tuning on one identity, the ID-Encoder runs once on the first frame and is then
 discarded: the hyper-network outputs become ordinary weights and the identity features and
 canonical-offset code become learnable codes, all updated with the rest of the model. The
-canonical offset field stays shared (identity-independent) and keeps training too.
+canonical offset field and a bare backbone's F_id input columns stay shared
+(identity-independent) and keep training too.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from .parts import (
     CanonicalOffsetField,
     IdentityOutputs,
     check_hyper_layers,
+    check_id_inputs,
+    id_input_columns,
     identity_param_groups,
 )
 
@@ -28,9 +31,11 @@ class FrozenIdentity(nn.Module):
     """One identity's ID-AKT outputs as parameters, with a copy of the shared offset field.
 
     Parameters: ``dynamic`` [1, Dd], ``appearance`` [1, Da], ``geometry`` [1, Dg],
-    ``offset_code`` [1, Do], ``hyper.<name>`` [out, in] (a ParameterDict), and
-    ``offset_field.*``. Built zero-filled from plain kwargs (the layout of
-    ``FrozenIdentity(**f.config())``, to load a state dict into), or from an encoder pass with
+    ``offset_code`` [1, Do], ``hyper.<name>`` [out, in] (a ParameterDict: the hyper-networks'
+    outputs baked into regular weights), ``offset_field.*`` and ``id_inputs.<name>``
+    [width, Dd] (a bare backbone's F_id input columns; none with RSDF). Built zero-filled from
+    plain kwargs (the layout of ``FrozenIdentity(**f.config())``, to load a state dict into),
+    or from an encoder pass with
     :meth:`from_outputs` / :meth:`IDAKT.freeze <lokitalk_plugins.idakt.module.IDAKT.freeze>`.
 
     Same call interface as IDAKT: forward(reference=None) -> IdentityOutputs (the reference is
@@ -51,12 +56,14 @@ class FrozenIdentity(nn.Module):
         offset_hidden: int = 32,
         offset_layers: int = 3,
         bound: float = 1.0,
+        id_inputs: dict[str, int] | None = None,
     ):
         super().__init__()
         dims = dict(dynamic=dynamic_dim, appearance=appearance_dim, geometry=geometry_dim)
         dims["offset_code"] = offset_dim
         if min(dims.values()) < 1:
             raise ValueError(f"feature sizes must be >= 1, got {dims}")
+        self.id_inputs = id_input_columns(check_id_inputs(id_inputs), dynamic_dim)
         self.hyper_layers = check_hyper_layers(hyper_layers)
         for name, d in dims.items():
             setattr(self, name, nn.Parameter(torch.zeros(1, d)))
@@ -69,10 +76,11 @@ class FrozenIdentity(nn.Module):
 
     @classmethod
     def from_outputs(
-        cls, outputs: IdentityOutputs, offset_field: CanonicalOffsetField
+        cls, outputs: IdentityOutputs, offset_field: CanonicalOffsetField, id_inputs=None
     ) -> FrozenIdentity:
-        """Copy one identity's outputs (B = 1, hyper weights [out, in]) and the shared field
-        into a new FrozenIdentity on their device and dtype (nothing is shared with them)."""
+        """Copy one identity's outputs (B = 1, hyper weights [out, in]), the shared field and
+        the F_id input columns (name -> [width, Dd], or None) into a new FrozenIdentity on
+        their device and dtype (nothing is shared with them)."""
         if outputs.dynamic.shape[0] != 1:
             raise ValueError(f"expected one identity (B = 1), got B = {outputs.dynamic.shape[0]}")
         hyper_layers = {}
@@ -91,6 +99,7 @@ class FrozenIdentity(nn.Module):
             offset_hidden=f["hidden"],
             offset_layers=f["num_layers"],
             bound=f["bound"],
+            id_inputs={n: int(c.shape[0]) for n, c in dict(id_inputs or {}).items()},
         )
         frozen.to(device=outputs.dynamic.device, dtype=outputs.dynamic.dtype)
         with torch.no_grad():
@@ -99,6 +108,8 @@ class FrozenIdentity(nn.Module):
             for n, w in outputs.hyper.items():
                 frozen.hyper[n].copy_(w)
             frozen.offset_field.load_state_dict(offset_field.state_dict())
+            for n, c in dict(id_inputs or {}).items():
+                frozen.id_inputs[n].copy_(c)
         return frozen
 
     def forward(self, reference: torch.Tensor | None = None) -> IdentityOutputs:
@@ -117,7 +128,8 @@ class FrozenIdentity(nn.Module):
 
     def embedding_names(self) -> list[str]:
         """Names (relative to this module) of the parameters of the "id_embeddings" group:
-        the four codes and every ``hyper.<name>``; ``offset_field.*`` is not in it."""
+        the four codes and every ``hyper.<name>``; ``offset_field.*`` and ``id_inputs.*`` (shared
+        weights) are not in it."""
         return list(_CODES) + [f"hyper.{n}" for n in self.hyper]
 
     def embedding_parameters(self) -> list[nn.Parameter]:
@@ -127,7 +139,7 @@ class FrozenIdentity(nn.Module):
 
     def param_groups(self, stage: str) -> dict[str, list[nn.Parameter]]:
         """Fine-tuning: the codes and hyper weights in "id_embeddings", the shared offset
-        field in "idakt" (none in the torso stage)."""
+        field and F_id input columns in "idakt" (none in the torso stage)."""
         return identity_param_groups(self, stage)
 
     def config(self) -> dict:
@@ -143,4 +155,5 @@ class FrozenIdentity(nn.Module):
             offset_hidden=f.hidden,
             offset_layers=f.num_layers,
             bound=f.bound,
+            id_inputs={n: int(c.shape[0]) for n, c in self.id_inputs.items()},
         )

@@ -3,9 +3,13 @@
 One reference frame of a person goes through the ID-Encoder; heads read from its feature f:
 
 - ``dynamic`` F_id [B, dynamic_dim]: concatenated with the driving signals at the input of the
-  deformation MLPs (dynamic, ID-specific motion);
-- ``hyper[name]`` [out, in]: the weight replacing the last layer of the named deformation MLP
-  (a hyper-network per layer, :class:`~lokitalk_plugins.idakt.hyper.HyperLinear`);
+  MLPs that model the dynamics (dynamic, ID-specific motion): RSDF's deformation MLPs, or on a
+  bare backbone its own dynamic MLPs (ER-NeRF's region attention, RAD-NeRF's ambient net;
+  ``adapters/identity_dynamic.py``), where F_id enters through the zero-initialised input
+  columns ``id_inputs[name]`` [width, dynamic_dim] of their first layer;
+- ``hyper[name]`` [out, in]: the last layer of the named MLP (a hyper-network per layer,
+  :class:`~lokitalk_plugins.idakt.hyper.HyperLinear`): it replaces RSDF's (zero-initialised)
+  last layers, and is added to a bare backbone's trained last layer (base + delta);
 - ``appearance`` [B, appearance_dim] for the backbone's colour decoder, ``geometry``
   [B, geometry_dim] added to the point encoding fed to its density decoder;
 - ``offset_code`` [B, offset_dim]: the code of the ID-aware canonical offset
@@ -15,9 +19,10 @@ One reference frame of a person goes through the ID-Encoder; heads read from its
 Identity at initialisation: every hyper weight, ``appearance``, ``geometry`` and
 ``offset_code`` is exactly 0 (zero-initialised output layers) and the offset field's last layer
 is zero, so Δx_id = 0. The ``dynamic`` head keeps PyTorch's default (non-zero) initialisation on
-purpose: F_id only feeds MLPs whose last layer starts at zero (RSDF's, or a zero hyper weight),
-so it changes nothing at init, and a non-zero F_id carries identity information from the first
-step instead of waiting for those last layers to move.
+purpose: F_id only feeds MLPs whose last layer starts at zero (RSDF's, or a zero hyper weight)
+or, on a bare backbone, enters through zero input columns (``id_inputs``, and the hyper delta
+starts at zero), so it changes nothing at init, and a non-zero F_id carries identity
+information from the first step instead of waiting for those last layers to move.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ from .parts import (
     CanonicalOffsetField,
     IdentityOutputs,
     check_hyper_layers,
+    check_id_inputs,
+    id_input_columns,
     identity_param_groups,
 )
 
@@ -47,7 +54,8 @@ class IDAKT(nn.Module):
     decoder's code, e.g. 4 for ER-NeRF's individual code), geometry_dim (the point encoding C
     fed to the density decoder), offset_dim: sizes of the features; feature_dim: the encoder's
     output; encoder: further :class:`IDEncoder` kwargs; offset_freqs, offset_hidden,
-    offset_layers, bound: the :class:`CanonicalOffsetField`.
+    offset_layers, bound: the :class:`CanonicalOffsetField`; id_inputs: name -> width of the
+    bare backbone's dynamic MLPs that F_id joins (their F_id input columns; {} with RSDF).
 
     forward(reference [B, 3, H, W] in [0, 1]) -> :class:`IdentityOutputs` (the wrap uses B = 1;
     with B > 1 each hyper weight is [B, out, in]). During pre-training every parameter
@@ -71,12 +79,14 @@ class IDAKT(nn.Module):
         offset_hidden: int = 32,
         offset_layers: int = 3,
         bound: float = 1.0,
+        id_inputs: dict[str, int] | None = None,
     ):
         super().__init__()
         dims = dict(dynamic=dynamic_dim, appearance=appearance_dim, geometry=geometry_dim)
         dims["offset_code"] = offset_dim
         if min(dims.values()) < 1:
             raise ValueError(f"feature sizes must be >= 1, got {dims}")
+        self.id_inputs = id_input_columns(check_id_inputs(id_inputs), dynamic_dim)
         encoder = dict(encoder or {})
         if encoder.pop("feature_dim", feature_dim) != feature_dim:
             raise ValueError("encoder['feature_dim'] differs from feature_dim")
@@ -115,7 +125,7 @@ class IDAKT(nn.Module):
             raise ValueError(f"freeze takes one reference [1, 3, H, W], got {reference.shape}")
         with torch.no_grad():
             outputs = self(reference)
-        return FrozenIdentity.from_outputs(outputs, self.offset_field)
+        return FrozenIdentity.from_outputs(outputs, self.offset_field, self.id_inputs)
 
     def embedding_names(self) -> list[str]:
         """Parameters of the "id_embeddings" learning-rate group: none in pre-training."""
@@ -146,4 +156,5 @@ class IDAKT(nn.Module):
             offset_hidden=f.hidden,
             offset_layers=f.num_layers,
             bound=f.bound,
+            id_inputs={n: int(c.shape[0]) for n, c in self.id_inputs.items()},
         )

@@ -19,7 +19,10 @@ class IDAKTOptions:
     (16); dynamic_dim: F_id (None: rsdf.id_dim, or 16; when given it must equal
     rsdf.id_dim for a field that takes F_id); encoder:
     further IDEncoder keyword arguments; offset_freqs, offset_hidden, offset_layers: the
-    shared canonical offset field."""
+    shared canonical offset field; dynamic: on a bare backbone (no deformation field), True
+    applies the dynamic half too (F_id and hyper-network last layers in the backbone's own
+    dynamic MLPs, the paper's whole ID-AKT), False only the static half (an ablation); with
+    RSDF the dynamic half always conditions RSDF's MLPs, so False is refused there."""
 
     feature_dim: int = 128
     offset_dim: int = 16
@@ -28,6 +31,7 @@ class IDAKTOptions:
     offset_freqs: int = 4
     offset_hidden: int = 32
     offset_layers: int = 3
+    dynamic: bool = True
 
     def __post_init__(self):
         names = ("feature_dim", "offset_dim", "offset_hidden", "offset_layers")
@@ -40,6 +44,8 @@ class IDAKTOptions:
                 f"idakt options: sizes must be integers >= 1 (offset_freqs >= 0), got "
                 f"{bad or {'offset_freqs': self.offset_freqs}}"
             )
+        if not isinstance(self.dynamic, bool):
+            raise ValueError(f"idakt option dynamic must be True or False, got {self.dynamic!r}")
 
     @classmethod
     def parse(cls, value) -> IDAKTOptions:
@@ -59,8 +65,10 @@ class IDAKTOptions:
         return cls(**value)
 
     def kwargs(self) -> dict:
-        """The options as IDAKT keyword arguments (dynamic_dim left out when None)."""
+        """The options as IDAKT keyword arguments (dynamic_dim left out when None; dynamic is
+        the wrap's choice of layers, not an IDAKT argument)."""
         out = asdict(self)
+        del out["dynamic"]
         if out["dynamic_dim"] is None:
             del out["dynamic_dim"]
         return out

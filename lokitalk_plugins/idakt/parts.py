@@ -18,6 +18,8 @@ __all__ = [
     "CanonicalOffsetField",
     "IdentityOutputs",
     "check_hyper_layers",
+    "check_id_inputs",
+    "id_input_columns",
     "identity_param_groups",
 ]
 
@@ -52,6 +54,27 @@ def check_hyper_layers(hyper_layers: dict) -> dict[str, tuple[int, int]]:
             raise ValueError(f"hyper layer {name!r}: expected (in, out) >= 1, got {dims!r}")
         out[name] = (int(dims[0]), int(dims[1]))
     return out
+
+
+def check_id_inputs(id_inputs: dict | None) -> dict[str, int]:
+    """Validate ``name -> width`` (the first-layer output size of each MLP F_id joins)."""
+    out = {}
+    for name, width in dict(id_inputs or {}).items():
+        if not isinstance(name, str) or not name.isidentifier() or int(width) < 1:
+            raise ValueError(
+                f"id input {name!r}: expected an identifier -> width >= 1, got {width!r}"
+            )
+        out[name] = int(width)
+    return out
+
+
+def id_input_columns(id_inputs: dict[str, int], dynamic_dim: int) -> nn.ParameterDict:
+    """The F_id input columns of a bare backbone's dynamic MLPs: name -> [width, dynamic_dim],
+    zero at initialisation (so F_id changes nothing until they move); identity-independent
+    weights, shared like the offset field (both forms of ID-AKT hold them)."""
+    return nn.ParameterDict(
+        {n: nn.Parameter(torch.zeros(w, dynamic_dim)) for n, w in id_inputs.items()}
+    )
 
 
 class CanonicalOffsetField(nn.Module):

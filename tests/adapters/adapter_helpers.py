@@ -10,6 +10,7 @@ from lokitalk_plugins.rsdf import RSDF, JointDeformation
 
 __all__ = [
     "BACKBONES",
+    "Frames",
     "SMALL_GRID",
     "conditioning",
     "make_backbone",
@@ -79,3 +80,14 @@ def rays(n: int = 8):
     o = torch.stack([xs.flatten(), ys.flatten(), torch.full((n * n,), 3.0)], -1)
     d = torch.tensor([[0.0, 0.0, -1.0]]).expand(n * n, 3).contiguous()
     return o, d
+
+
+class Frames:
+    """A dataset stand-in: the first frame's image is all a fine-tune's identity
+    initialisation (``init_identity``) reads."""
+
+    def __init__(self, image):
+        self.image = image
+
+    def __getitem__(self, i):
+        return self

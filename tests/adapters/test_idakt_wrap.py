@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from adapter_helpers import SMALL_GRID, make_backbone, points
+from adapter_helpers import SMALL_GRID, Frames, make_backbone, points
 
 from lokitalk_plugins.adapters import save_identity_bundle, wrap
 from lokitalk_plugins.baselines.system import TalkingHeadSystem
@@ -78,16 +78,6 @@ def test_idakt_sizes_are_checked():
         wrap(model, rsdf=rsdf, idakt=bad)
     with pytest.raises(ValueError, match="not both"):
         wrap(model, rsdf=rsdf, idakt=True, pretrained="somewhere")
-
-
-class Frames:
-    """The first frame's image is all the fine-tune initialisation reads."""
-
-    def __init__(self, image):
-        self.image = image
-
-    def __getitem__(self, i):
-        return self
 
 
 def test_bundle_round_trip_into_a_fine_tune_wrap(tmp_path):

@@ -95,3 +95,35 @@ def test_two_ranks_shard_identities_and_agree(identities, tmp_path):
         assert sum(r["losses"][-6:]) / 6 < sum(r["losses"][:6]) / 6
     assert (tmp_path / "bundle" / "model.safetensors").is_file()
     assert not (tmp_path / "run1").exists()
+
+
+ER_NERF_IDAKT = ["configs/er_nerf_idakt.gin", "configs/studio_quick.gin"]
+
+
+def test_pretraining_the_whole_idakt_on_the_bare_er_nerf_trains_its_dynamic_half(
+    identities, tmp_path
+):
+    """Table 4's pre-training (er_nerf_idakt.gin): the loss falls, the dynamic half (F_id input
+    columns, hyper-networks of the region attention) moves from zero and the bundle holds it."""
+    import json
+
+    from safetensors.torch import load_file
+
+    from lokitalk_plugins.adapters import save_identity_bundle
+
+    binds = BINDINGS[:2] + [BINDINGS[-1]]
+    torch.manual_seed(0)
+    multi = build_pretraining(ER_NERF_IDAKT, binds, identities)
+    idakt = multi.model.idakt
+    assert multi.model.rsdf is None and set(idakt.hyper) == {"aud_ch_att_net", "eye_att_net"}
+    out = pretrain(multi, [0, 1], 60, seed=0, out_dir=tmp_path / "pre", progress=False)
+    losses = out["losses"]
+    assert sum(losses[-10:]) / 10 < 0.7 * sum(losses[:10]) / 10
+    for n in ("aud_ch_att_net", "eye_att_net"):
+        assert idakt.id_inputs[n].abs().sum() > 0  # F_id reached the region attention
+        assert idakt.hyper[n].out.weight.abs().sum() > 0  # and the identity-specific part A f
+    bundle = save_identity_bundle(multi.model, tmp_path / "bundle")
+    config = json.loads((bundle / "config.json").read_text())["config"]
+    assert config["idakt"]["id_inputs"] == {"aud_ch_att_net": 64, "eye_att_net": 16}
+    keys = set(load_file(bundle / "model.safetensors"))
+    assert {"idakt.id_inputs.aud_ch_att_net", "idakt.hyper.eye_att_net.out.weight"} <= keys

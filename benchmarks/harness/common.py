@@ -13,6 +13,7 @@ __all__ = [
     "BENCH",
     "RESULTS",
     "commit",
+    "PACKAGE_DIRS",
     "package_tree",
     "fmt",
     "machine",
@@ -25,15 +26,22 @@ BENCH = Path(__file__).resolve().parents[1]
 RESULTS = BENCH / "results"
 
 
+PACKAGE_DIRS = ("lokitalk_plugins", "adapters", "baselines")  # what pip installs as the package
+
+
 def package_tree() -> str:
-    """The git tree hash of ``lokitalk_plugins/`` at HEAD (the code that trains and evaluates),
-    with ``+dirty`` when its tracked files differ from it; ``unknown`` outside a checkout."""
+    """The git tree hashes at HEAD of the package's source folders (:data:`PACKAGE_DIRS`: the
+    code that trains and evaluates), joined by "."; ``+dirty`` when their tracked files differ
+    from HEAD; ``unknown`` outside a checkout."""
     try:
-        tree = ["git", "rev-parse", "HEAD:lokitalk_plugins"]
-        head = subprocess.run(tree, cwd=BENCH, capture_output=True, text=True, check=True)
-        status = ["git", "status", "--porcelain", "--untracked-files=no", "--", "lokitalk_plugins"]
+        trees = []
+        for d in PACKAGE_DIRS:
+            out = subprocess.run(["git", "rev-parse", f"HEAD:{d}"], cwd=BENCH,
+                                 capture_output=True, text=True, check=True)  # fmt: skip
+            trees.append(out.stdout.strip())
+        status = ["git", "status", "--porcelain", "--untracked-files=no", "--", *PACKAGE_DIRS]
         dirty = subprocess.run(status, cwd=BENCH.parent, capture_output=True, text=True)
-        return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+        return ".".join(trees) + ("+dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 

@@ -105,8 +105,9 @@ def landmark_detector():
 
 def finished_row(method: dict, work: Path, data) -> dict | None:
     """The row an earlier run left for ``method`` under ``work`` when it trained the same
-    gin files and bindings on the same folder with the same package source (the git tree of
-    ``lokitalk_plugins/``, clean; :func:`~.common.package_tree`), else None:
+    gin files and bindings on the same folder with the same package source (the git trees of
+    ``lokitalk_plugins/``, ``adapters/`` and ``baselines/``, clean;
+    :func:`~.common.package_tree`), else None:
     ``run_methods(resume=True)`` reuses it."""
     from .common import package_tree
 

@@ -46,3 +46,11 @@ def test_a_finished_row_is_reused_only_for_the_same_configs_bindings_and_folder(
     # every method finished: nothing is trained, the rows come back marked as resumed
     rows = run_methods([m], data, work, resume=True)
     assert rows[0]["resumed"] is True and rows[0]["eval"]["psnr"] == 27.5
+
+
+def test_the_package_tree_covers_every_folder_pip_installs():
+    import re
+
+    assert common.PACKAGE_DIRS == ("lokitalk_plugins", "adapters", "baselines")
+    code = common.package_tree()  # a checkout: three tree hashes; an sdist: unknown
+    assert code == "unknown" or re.fullmatch(r"[0-9a-f]{40}(\.[0-9a-f]{40}){2}(\+dirty)?", code)

@@ -4,7 +4,8 @@ A method is a dict: ``name`` (row label), ``configs`` (gin files), ``bindings`` 
 and optionally ``data`` (its own folder instead of the table's), ``key`` (names its workspace
 when several methods share a label, e.g. seeds; the name otherwise) and ``val_background``
 (the val frames' background: "bc" by default, "torso" to score the head alone).
-:func:`run_methods` trains them ``parallel`` at a time in spawned processes and returns one
+:func:`run_methods` trains them ``parallel`` at a time in the harness's one process pool
+(:func:`run_pool`, which the pre-training and the Audio2Motion VAE use too) and returns one
 row each: wall time per stage, the evaluation on the val split and the workspace path.
 """
 
@@ -15,17 +16,16 @@ import multiprocessing as mp
 import os
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["landmark_detector", "run_methods", "train_and_evaluate"]
+__all__ = ["landmark_detector", "run_methods", "run_pool", "train_and_evaluate"]
 
 
 def train_and_evaluate(method: dict, data: str, workspace: str, out: str, truth: bool) -> None:
-    """The body of one worker process: train, evaluate, write the row as JSON to ``out``."""
-    os.environ["OMP_NUM_THREADS"] = "1"
-    import torch
-
-    torch.set_num_threads(1)
+    """The body of one worker process: train, evaluate, write the row as JSON to ``out``.
+    The method's configs (``benchmarks/...`` names, :mod:`.experiments`) are opened in this
+    checkout; the row keeps them as named."""
     import lokitalk_plugins.registration  # noqa: F401
     from lokitalk_plugins.commands.workspace import load_system, write_run
     from lokitalk_plugins.data import TalkingHeadFolder
@@ -34,11 +34,13 @@ def train_and_evaluate(method: dict, data: str, workspace: str, out: str, truth:
     from lokitalk_plugins.train.evaluate import evaluate
 
     from .common import peak_rss_mb
+    from .experiments import resolve
 
     configs, bindings = list(method["configs"]), list(method["bindings"])
-    write_run(Path(workspace), Path(data), configs, bindings, "aud.npy")
+    paths = [resolve(c) for c in configs]
+    write_run(Path(workspace), Path(data), paths, bindings, "aud.npy")
     t0 = time.perf_counter()
-    summary = train_from_config(configs, bindings, data=data, workspace=workspace, progress=False)
+    summary = train_from_config(paths, bindings, data=data, workspace=workspace, progress=False)
     train_seconds = time.perf_counter() - t0
     system, _run, _stage = load_system(Path(workspace))
     background = method.get("val_background", "bc")  # "torso": GDRF's tables, see gdrf_tables
@@ -77,45 +79,60 @@ def landmark_detector():
         return None, "none"
 
 
-def run_methods(
-    methods: list[dict], data: Path, work: Path, parallel: int = 2, truth: bool = True
-) -> list[dict]:
-    """Train and evaluate every method (fresh workspaces under ``work``), ``parallel`` at a
-    time; raises RuntimeError naming the methods whose process failed."""
-    work.mkdir(parents=True, exist_ok=True)
-    ctx, pending, running, failed = mp.get_context("spawn"), list(methods), [], []
+def run_pool(tasks: list[tuple[str, Callable, tuple]], parallel: int = 2) -> None:
+    """The harness's one process pool: each task ``(label, fn, args)`` runs ``fn(*args)`` in
+    its own spawned process with one thread, ``parallel`` at a time (training methods,
+    pre-training bundles, the Audio2Motion VAE). Raises RuntimeError naming the tasks whose
+    process failed, once the others are done; a stopped harness stops its processes."""
+    ctx, pending, running, failed = mp.get_context("spawn"), list(tasks), [], []
     try:
         while pending or running:
-            while pending and len(running) < parallel:
-                m = pending.pop(0)
-                slug = _slug(m.get("key", m["name"]))
-                ws, row = work / f"ws_{slug}", work / f"row_{slug}.json"
-                shutil.rmtree(ws, ignore_errors=True)
-                row.unlink(missing_ok=True)
-                p = ctx.Process(
-                    target=train_and_evaluate,
-                    args=(m, str(m.get("data", data)), str(ws), str(row), truth),
-                )
+            while pending and len(running) < max(1, parallel):
+                label, fn, args = pending.pop(0)
+                p = ctx.Process(target=_child, args=(fn, args))
                 p.start()
-                stamp = time.strftime("%H:%M:%S")
-                print(f"[{stamp}] training {m.get('key', m['name'])} (pid {p.pid})", flush=True)
-                running.append((m, p))
+                print(f"[{time.strftime('%H:%M:%S')}] {label} (pid {p.pid})", flush=True)
+                running.append((label, p))
             time.sleep(1.0)
-            for m, p in list(running):
+            for label, p in list(running):
                 if not p.is_alive():
-                    running.remove((m, p))
-                    print(
-                        f"[{time.strftime('%H:%M:%S')}] {m['name']} done (exit {p.exitcode})",
-                        flush=True,
-                    )
+                    running.remove((label, p))
+                    stamp = time.strftime("%H:%M:%S")
+                    print(f"[{stamp}] {label}: done (exit {p.exitcode})", flush=True)
                     if p.exitcode != 0:
-                        failed.append(m["name"])
+                        failed.append(label)
     finally:  # a stopped benchmark stops its trainers too
-        for _m, p in running:
+        for _label, p in running:
             if p.is_alive():
                 p.terminate()
     if failed:
-        raise RuntimeError(f"training failed for {failed}: see the traceback above")
+        raise RuntimeError(f"failed: {failed}: see the traceback above")
+
+
+def _child(fn: Callable, args: tuple) -> None:
+    """A pool process: one thread, then the task."""
+    os.environ["OMP_NUM_THREADS"] = "1"
+    import torch
+
+    torch.set_num_threads(1)
+    fn(*args)
+
+
+def run_methods(
+    methods: list[dict], data: Path, work: Path, parallel: int = 2, truth: bool = True
+) -> list[dict]:
+    """Train and evaluate every method (fresh workspaces under ``work``) in :func:`run_pool`,
+    ``parallel`` at a time; raises RuntimeError naming the methods whose process failed."""
+    work.mkdir(parents=True, exist_ok=True)
+    tasks = []
+    for m in methods:
+        slug = _slug(m.get("key", m["name"]))
+        ws, row = work / f"ws_{slug}", work / f"row_{slug}.json"
+        shutil.rmtree(ws, ignore_errors=True)
+        row.unlink(missing_ok=True)
+        args = (m, str(m.get("data", data)), str(ws), str(row), truth)
+        tasks.append((f"training {m.get('key', m['name'])}", train_and_evaluate, args))
+    run_pool(tasks, parallel)
     return [
         json.loads((work / f"row_{_slug(m.get('key', m['name']))}.json").read_text())
         for m in methods

@@ -112,7 +112,6 @@ def _pretrain_worker(
         "steps": steps,
         "setting": setting,
         "pretrain_seconds": time.perf_counter() - t0,
-        "configs": configs,
         "bindings": bindings,
     }
     save_bundle(multi.model, out, card=card)

@@ -155,8 +155,9 @@ def main(argv=None) -> int:
     if args.table == "baselines":
         return run_baselines(args, dict(DATA.get(args.profile, DATA["full"])))
     if args.profile == "long":
-        parser.error("--profile long: only for 'baselines'; the tables take micro, quick, "
-                     "default or full")
+        parser.error(
+            "--profile long: only for 'baselines'; the tables take micro, quick, default or full"
+        )
     prof, out = PROFILES[args.profile], Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.table.startswith("gdrf"):

@@ -48,12 +48,14 @@ from lokitalk_plugins.data.folder import TalkingHeadFolder
 from lokitalk_plugins.losses.velocity import velocity_loss
 from lokitalk_plugins.pipeline import TalkingHeadSystem
 from lokitalk_plugins.pipeline.options import (
+    FLAT_NAMES,
     FramePlugins,
     GridUpkeep,
     GroupRates,
     LateLPIPS,
     LipsSampling,
 )
+from lokitalk_plugins.pipeline.system import OPTIONS
 from lokitalk_plugins.render import NeuralRenderer
 from lokitalk_plugins.train.audio2exp import train_audio2exp
 from lokitalk_plugins.train.run import run_training
@@ -104,7 +106,12 @@ _register(
     TalkingHeadFolder, "TalkingHeadFolder", "lokitalk_plugins.data", denylist=["root", "split"]
 )
 # the training pipeline (core); gin name unchanged, so users' files keep working
-_register(TalkingHeadSystem, "TalkingHeadSystem", "lokitalk_plugins.pipeline")
+_register(
+    TalkingHeadSystem,
+    "TalkingHeadSystem",
+    "lokitalk_plugins.pipeline",
+    allowlist=[*OPTIONS, *FLAT_NAMES],
+)  # its former flat names too: a typo fails to parse
 # its grouped options (TalkingHeadSystem.grid = @GridUpkeep(), GridUpkeep.fraction = 0.25)
 for _options in (GroupRates, GridUpkeep, LipsSampling, LateLPIPS, FramePlugins):
     _register(_options, _options.__name__, "lokitalk_plugins.pipeline")

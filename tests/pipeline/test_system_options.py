@@ -15,7 +15,7 @@ from lokitalk_plugins.pipeline.configured import configured_system
 from lokitalk_plugins.pipeline.options import FLAT_NAMES, GridUpkeep, GroupRates, LipsSampling
 from lokitalk_plugins.pipeline.system import OPTIONS
 from lokitalk_plugins.train import parse_config_files
-from lokitalk_plugins.train.config import packaged_configs
+from lokitalk_plugins.train.config import ConfigError, packaged_configs
 
 SMALL = ["ERNeRF.grid_size = 16", "ERNeRF.ind_num = 4"]
 
@@ -70,6 +70,15 @@ def test_old_style_gin_bindings_still_work():
     finally:
         gin.clear_config()
     assert packaged.model.grid.fraction == 0.25 and packaged.lips.patches == 64
+
+
+def test_a_misspelt_option_fails_to_parse_with_a_hint():
+    with pytest.raises(ConfigError) as err:
+        parse_config_files(["configs/er_nerf.gin"], ["TalkingHeadSystem.grid_fractoin = 0.25"])
+    gin.clear_config()
+    first = str(err.value).splitlines()[0]
+    assert first.startswith("gin config error in binding 'TalkingHeadSystem.grid_fractoin")
+    assert "(did you mean ['grid_fraction', 'grid_frames']?)" in first
 
 
 @pytest.mark.parametrize("name", packaged_configs())

@@ -14,7 +14,6 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 
 
@@ -23,8 +22,10 @@ def main(argv=None) -> int:
     parser.add_argument("workspace", type=Path)
     parser.add_argument("--every", type=int, default=3, help="use every n-th val frame")
     args = parser.parse_args(argv)
+    from harness.measures import region_errors
+
     from lokitalk_plugins.commands.workspace import load_dataset, load_system
-    from lokitalk_plugins.data.studio import BACKGROUND, NECK, TORSO, load_truth
+    from lokitalk_plugins.data.studio import load_truth
 
     system, run, stage = load_system(args.workspace)
     val = load_dataset(run, stage, "val", progress=False)
@@ -34,13 +35,10 @@ def main(argv=None) -> int:
     with torch.no_grad():
         for i in frames:
             frame = val[i]
-            err = ((system.render_frame(frame)["rgb"] - frame.image) ** 2).mean(-1).numpy()
-            labels = truth.labels[frame.img_id]
-            torso = np.isin(labels, [NECK, TORSO])
-            bg = labels == BACKGROUND
-            sums["torso+neck"] += float(err[torso].sum())
-            sums["background"] += float(err[bg].sum())
-            sums["head"] += float(err[~(torso | bg)].sum())
+            for k, (e, _n) in region_errors(
+                system.render_frame(frame)["rgb"], frame, truth
+            ).items():
+                sums[k] += e
     total = sum(sums.values())
     shares = {k: v / total for k, v in sums.items()}
     result = {"workspace": str(args.workspace), "stage": stage, "frames": frames,

@@ -32,9 +32,21 @@ def _pair(table, a, b, metric, higher, margin=0.0):
     def judge(reports):
         r = reports.get(table)
         sa, sb = sample(r, _method(a), metric, a), sample(r, _method(b), metric, b)
-        return compare(sa, sb, higher, margin)
+        v = compare(sa, sb, higher, margin)
+        return _with_fit(v, r, a, b) if metric == "psnr" else v
 
     return judge
+
+
+def _with_fit(v: Verdict, report, a: str, b: str) -> Verdict:
+    """A PSNR verdict with the rows' PSNR on their own training frames (``fit_psnr``, when the
+    report has it) as a note: a method that fits its training frames better but scores lower
+    on the val frames loses in the step to unseen audio and poses, not in the fit."""
+    fa, fb = (sample(report, _method(m), "fit_psnr", m) for m in (a, b))
+    if not (fa.n and fb.n):
+        return v
+    note = f"PSNR on train frames {fa.text(2)} vs {fb.text(2)}"
+    return Verdict(v.measured, v.verdict, f"{v.cause}; {note}" if v.cause else note)
 
 
 # id, table, claim (paper's numbers), better method, worse method, metric, higher is better

@@ -24,7 +24,10 @@ __all__ = [
     "SYNC_HEADER",
     "fig5_shares",
     "lmd_note",
+    "REGION_PSNR_KEYS",
     "reference_lines",
+    "region_errors",
+    "region_psnr",
     "reference_rows",
     "row_sync_cell",
     "shares_text",
@@ -32,6 +35,9 @@ __all__ = [
 ]
 
 SYNC_HEADER = "Sync conf ↑ (offset)"
+# the studio's pixels in three groups (ground-truth labels): the head (face, hair, lips, mouth,
+# teeth, eyes), torso + neck, background -> the keys region_psnr reports them under
+REGION_PSNR_KEYS = {"head": "psnr_head", "torso+neck": "psnr_torso", "background": "psnr_bg"}
 METRIC_KEYS = ("sync_conf", "sync_offset", "sync_max_offset")  # copied from eval to metrics
 
 
@@ -154,3 +160,35 @@ def fig5_lines(report: dict) -> list[str]:
         sh = r["metrics"]["region_shares"]
         lines.append(f"| {r['method']} | " + " | ".join(fmt(sh.get(k)) for k in keys) + " |")
     return lines + [""]
+
+
+def region_errors(rgb, frame, truth) -> dict:
+    """One rendered frame's squared colour error split by the studio's ground-truth labels:
+    rgb [H, W, 3] -> region (``REGION_PSNR_KEYS``) -> (sum of squared error, pixel count)."""
+    from lokitalk_plugins.data.studio import BACKGROUND, NECK, TORSO
+
+    err = ((rgb - frame.image) ** 2).mean(-1).numpy()
+    labels = np.asarray(truth.labels[frame.img_id])
+    torso = np.isin(labels, [NECK, TORSO])
+    bg = labels == BACKGROUND
+    masks = {"head": ~(torso | bg), "torso+neck": torso, "background": bg}
+    return {k: (float(err[m].sum()), int(m.sum())) for k, m in masks.items()}
+
+
+def region_psnr(system, val, truth, every: int = 3) -> dict:
+    """PSNR (dB) inside each studio region over every ``every``-th val frame (the pooled
+    squared error of the region's pixels): where a method gains or loses against another.
+    -> ``psnr_head``, ``psnr_torso``, ``psnr_bg`` (None for a region no frame shows)."""
+    import torch
+
+    sums = {k: [0.0, 0] for k in REGION_PSNR_KEYS}
+    with torch.no_grad():
+        for i in range(0, len(val), every):
+            frame = val[i]
+            for k, (e, n) in region_errors(system.render_frame(frame)["rgb"], frame, truth).items():
+                sums[k][0] += e
+                sums[k][1] += n
+    return {
+        REGION_PSNR_KEYS[k]: (float(-10 * np.log10(max(e / n, 1e-10))) if n else None)
+        for k, (e, n) in sums.items()
+    }

@@ -19,7 +19,26 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["landmark_detector", "run_methods", "run_pool", "train_and_evaluate"]
+__all__ = ["fit_psnr", "landmark_detector", "run_methods", "run_pool", "train_and_evaluate"]
+
+FIT_FRAMES = 8  # training frames, evenly spaced, that fit_psnr renders
+
+
+def fit_psnr(system, train, frames: int = FIT_FRAMES) -> float:
+    """Mean PSNR (dB) of ``frames`` evenly spaced frames of the training split, rendered as
+    the val frames are: how well the method fits what it was trained on. PSNR minus this is
+    the generalisation gap to unseen audio and poses."""
+    import torch
+
+    n = len(train)
+    picks = sorted({round(i * (n - 1) / max(1, frames - 1)) for i in range(min(frames, n))})
+    values = []
+    for i in picks:
+        frame = train[i]
+        rgb = system.render_frame(frame)["rgb"]
+        mse = torch.mean((rgb - frame.image) ** 2).clamp_min(1e-10)
+        values.append(float(-10 * torch.log10(mse)))
+    return sum(values) / len(values)
 
 
 def train_and_evaluate(method: dict, data: str, workspace: str, out: str, truth: bool) -> None:
@@ -49,6 +68,12 @@ def train_and_evaluate(method: dict, data: str, workspace: str, out: str, truth:
     result = evaluate(
         system, val, landmarks=detector, progress=False, truth=load_truth(data) if truth else None
     )
+    train = TalkingHeadFolder(data, split="train", background=background, progress=False)
+    result["fit_psnr"] = fit_psnr(system, train)
+    if truth:
+        from .measures import region_psnr
+
+        result.update(region_psnr(system, val, load_truth(data)))
     result["landmark_detector"] = detector_name
     if detector is None:
         result["landmark_detector_note"] = (

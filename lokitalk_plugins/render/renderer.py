@@ -5,8 +5,13 @@ A field is any callable ``field(xyzs [S, 3], dirs [S, 3]) -> dict(sigma=[S], col
 ``functools.partial``). Training marches every ray at once, keeping at most ``max_samples``
 occupied samples a ray (jittered with ``perturb``). Inference marches ``inference_steps``
 segments of the still-alive rays per round, composites them on top of what the ray already
-crossed, and drops a ray once its transmittance falls below ``stop_transmittance`` (1e-4) or
-it reaches its far distance; samples past that threshold inside a round get zero weight.
+crossed, and drops a ray once its transmittance falls below ``stop_transmittance`` (1e-4), it
+reaches its far distance or (``cap_inference``, the default) it has used its ``max_samples``
+occupied samples. The cap at inference is the originals' (their ``max_steps``, 16, bounds the
+inference march as well as the training one) and keeps what is rendered what was trained: a
+field is fitted on the first ``max_samples`` occupied samples of each ray, and the density
+behind them, which no training ray reached, would otherwise show through wherever the grid
+holds more occupied cells in front of the surface than the cap.
 """
 
 from __future__ import annotations
@@ -53,8 +58,10 @@ class VolumeRenderer:
     grid: an :class:`~lokitalk_plugins.render.grid.OccupancyGrid` (or anything with
     ``query`` and, when aabb is None, ``aabb_train``/``aabb_infer``); field: default field;
     aabb: [6] box overriding the grid's; step: marching step (2 sqrt(3) / 128 for a 128^3 grid);
-    min_near: 0.05; max_samples: cap per ray in training (16); stop_transmittance: 1e-4;
-    inference_steps: segments per inference round; backend: segment-sum backend.
+    min_near: 0.05; max_samples: occupied samples per ray in training (16); cap_inference:
+    the same cap at inference (True, the originals'; False marches every ray to its far
+    distance); stop_transmittance: 1e-4; inference_steps: segments per inference round;
+    backend: segment-sum backend.
     """
 
     def __init__(
@@ -68,11 +75,13 @@ class VolumeRenderer:
         stop_transmittance: float = 1e-4,
         inference_steps: int = 32,
         backend: str = "auto",
+        cap_inference: bool = True,
     ):
         self.grid, self.field, self.aabb = grid, field, aabb
         self.step, self.min_near = float(step), float(min_near)
         self.max_samples, self.stop_transmittance = max_samples, float(stop_transmittance)
         self.inference_steps, self.backend = int(inference_steps), backend
+        self.cap_inference = bool(cap_inference)
 
     def _near_far(self, rays_o, rays_d, training: bool):
         aabb = self.aabb
@@ -127,10 +136,14 @@ class VolumeRenderer:
         optical = rays_o.new_zeros(R)
         sums: dict[str, torch.Tensor] = {}
         alive = torch.arange(R, device=rays_o.device)
+        cap = self.max_samples if self.cap_inference else None
+        used = torch.zeros(R, dtype=torch.long, device=rays_o.device)
         k0 = 0
         while alive.numel():
             o, d, n, f = rays_o[alive], rays_d[alive], near[alive], far[alive]
-            s = march_rays(self.grid, o, d, n, f, self.step, None, False, k0, self.inference_steps)
+            budget = None if cap is None else cap - used[alive]
+            s = march_rays(self.grid, o, d, n, f, self.step, budget, False, k0,
+                           self.inference_steps)  # fmt: skip
             if s.num_samples:
                 out = field(s.xyzs, s.dirs)
                 values = {"color": out["color"]} | {k: _require(out, k) for k in extras}
@@ -144,10 +157,13 @@ class VolumeRenderer:
                     acc = sums.setdefault(name, v.new_zeros((R,) + tuple(v.shape[1:])))
                     acc.index_add_(0, alive, v)
                 optical[alive] = comp.optical_depth
+                used[alive] += s.counts()
             k0 += self.inference_steps
             done = (n + k0 * self.step >= f) | (
                 torch.exp(-optical[alive]) < self.stop_transmittance
             )
+            if cap is not None:
+                done |= used[alive] >= cap
             alive = alive[~done]
         zeros = rays_o.new_zeros(R)
         rgb = sums.pop("color", rays_o.new_zeros(R, 3))

@@ -4,8 +4,8 @@ Each ray is cut into segments of length ``dt`` from its near to its far distance
 covers [near + k dt, min(near + (k + 1) dt, far)). A sample sits inside its segment (at the
 middle, or uniformly at random with ``perturb``) and its ``delta`` is the segment length, so
 the last segment of a ray is clipped at ``far`` and a constant density integrates exactly.
-Samples whose cell is empty are dropped; in training at most ``max_samples`` occupied samples
-are kept per ray (the first ones along it).
+Samples whose cell is empty are dropped; at most ``max_samples`` occupied samples are kept per
+ray (the first ones along it).
 
 Packed layout (:class:`PackedSamples`): all kept samples of all rays in one flat list, grouped
 by ray and ordered along each ray; ``ray_indices`` [S] int64 is sorted, ``indptr`` [R + 1]
@@ -68,7 +68,8 @@ def march_rays(
     """March R rays through ``grid`` (anything with ``query(points [..., 3]) -> bool [...]``).
 
     rays_o, rays_d: [R, 3] (rays_d unit); near, far: [R] from ``near_far_from_aabb``;
-    dt: step length; max_samples: keep at most this many occupied samples per ray (None: all);
+    dt: step length; max_samples: keep at most this many occupied samples per ray (None: all;
+    an int, or an [R] tensor of per-ray budgets, as chunked inference uses);
     perturb: jitter each sample inside its segment; first_step, num_steps: march only segments
     [first_step, first_step + num_steps) (None: up to the longest ray), for chunked inference.
     Fully vectorised over rays and steps. Returns :class:`PackedSamples`.
@@ -93,7 +94,8 @@ def _march(grid, rays_o, rays_d, near, far, dt, max_samples, perturb, first_step
     xyzs = rays_o[:, None, :] + ts[..., None] * rays_d[:, None, :]
     keep = valid & grid.query(xyzs)
     if max_samples is not None:
-        keep &= keep.cumsum(dim=1) <= max_samples
+        budget = max_samples[:, None] if isinstance(max_samples, torch.Tensor) else max_samples
+        keep &= keep.cumsum(dim=1) <= budget
     ray_idx, step_idx = keep.nonzero(as_tuple=True)  # row-major: sorted by ray, then step
     return PackedSamples(
         xyzs=xyzs[ray_idx, step_idx],

@@ -86,6 +86,9 @@ def test_micro_table_specifics(results):
     assert ratios["O"] == 1.0 and ratios["O+D+R"] > 0
     maps = {r["method"]: r["metrics"]["map_means"] for r in t2["results"]}
     assert maps["O"] is None and {"dx_face_norm", "dx_torso_norm", "att_lip"} <= set(maps["O+D+R"])
+    for r in t2["results"]:  # every row also scores its own training frames, as the val ones
+        assert 5.0 < r["metrics"]["fit_psnr"] < 60.0
+        assert f"| {r['metrics']['fit_psnr']:.2f} |" in (out / "table2_micro.md").read_text()
     t3 = json.loads((out / "table3_micro.json").read_text())
     assert {"rsdf_2ids", "rsdf_1ids"} == set(t3["bundles"])
     for b in t3["bundles"].values():

@@ -117,3 +117,21 @@ def test_registry_refuses_a_duplicate_id():
     first = load_all()[0]
     with pytest.raises(ValueError, match="twice"):
         claim(first.id, "x", "y")(lambda reports: None)
+
+
+def test_a_psnr_verdict_notes_the_fit_on_training_frames(results):
+    # The rows' PSNR on their own training frames rides along with a PSNR claim: here O+D+R
+    # fits its training frames 1 dB better than O and still scores lower on the val frames.
+    t2 = json.loads((results / "table2.json").read_text())
+    for row, fits in zip(t2["results"][:3], ([28.0, 28.2, 28.1], [28.5] * 3, [29.0, 29.2, 29.1])):
+        for s, f in zip(row["seeds"], fits):
+            s["metrics"]["fit_psnr"] = f
+    t2["results"][2]["seeds"] = [{"metrics": {"psnr": v, "fit_psnr": 29.1}} for v in (25, 25.2)]
+    (results / "table2.json").write_text(json.dumps(t2))
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(results))}
+    assert rows["t2_target"]["verdict"] == "does not hold"
+    assert (
+        "PSNR on train frames O+D+R 29.10 ± 0.00 (2 seeds) vs O 28.10 ± 0.10"
+        in (rows["t2_target"]["cause"])
+    )
+    assert "train frames" not in rows["t2_lmd"]["cause"]  # LMD claims carry no PSNR note

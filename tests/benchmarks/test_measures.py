@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 from harness import measures  # noqa: E402
@@ -43,3 +45,26 @@ def test_cells_and_notes():
     assert "`m.png`" in table[0] and "| O+D+R | 0.75 | n/a |" in "\n".join(table)
     rows[0]["eval"]["landmark_detector"] = "mediapipe-facemesh"
     assert "mediapipe-facemesh (n/a: no face found" in measures.lmd_note(report)
+
+
+def test_region_psnr_splits_the_error_by_the_studio_labels(tmp_path):
+    import math
+
+    import numpy as np
+    import torch
+
+    from lokitalk_plugins.data import TalkingHeadFolder
+    from lokitalk_plugins.data.studio import BACKGROUND, load_truth, write_identity
+
+    folder = write_identity(tmp_path / "id", identity=0, seconds=2.0, size=32, seed=0)
+    val, truth = TalkingHeadFolder(folder, split="val", progress=False), load_truth(folder)
+
+    class OffOnTheBackground:  # the ground truth, 0.1 too bright on background pixels only
+        def render_frame(self, frame):
+            bg = torch.from_numpy(np.asarray(truth.labels[frame.img_id]) == BACKGROUND)
+            return {"rgb": frame.image + 0.1 * bg[..., None].to(frame.image.dtype)}
+
+    out = measures.region_psnr(OffOnTheBackground(), val, truth, every=1)
+    assert out["psnr_bg"] == pytest.approx(20.0, abs=1e-3)  # -10 log10(0.1^2)
+    assert out["psnr_head"] == out["psnr_torso"] == pytest.approx(100.0)  # clamped at 1e-10
+    assert not math.isnan(out["psnr_bg"])

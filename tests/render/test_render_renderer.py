@@ -109,6 +109,33 @@ def test_sample_cap_and_occupancy_skipping():
     assert res.weights.shape == (s.num_samples,)
 
 
+@pytest.mark.parametrize("cap", [3, 16])
+def test_inference_renders_what_training_fits(cap):
+    # The cap on occupied samples holds at inference as in training (the originals' max_steps
+    # bounds both marches): a sphere deeper than the cap, behind two occupied-but-empty shells
+    # of cells, renders the same in both modes, whatever the chunking of the inference rounds.
+    grid = OccupancyGrid(resolution=16)
+    dense = torch.zeros(16, 16, 16, dtype=torch.bool)
+    dense[3:13, 3:13, 3:13] = True
+    grid.set_occupancy(dense)
+    o, d = parallel_rays(n=13)
+    for steps in (1, 4, 32):
+        r = VolumeRenderer(grid, step=1 / 32, max_samples=cap, inference_steps=steps)
+        train = r.render_rays(o, d, training=True, perturb=False, field=sphere_field)
+        infer = r.render_rays(o, d, training=False, field=sphere_field)
+        torch.testing.assert_close(infer.weights_sum, train.weights_sum)
+        torch.testing.assert_close(infer.rgb, train.rgb)
+        assert train.samples.counts().max() == cap
+    # Without the cap the inference march goes on to the far side, and the thick sphere is
+    # nearly opaque where the capped render is not.
+    free = VolumeRenderer(grid, step=1 / 32, max_samples=3, cap_inference=False)
+    capped = VolumeRenderer(grid, step=1 / 32, max_samples=3)
+    a = free.render_rays(o, d, training=False, field=sphere_field).weights_sum
+    b = capped.render_rays(o, d, training=False, field=sphere_field).weights_sum
+    centre = o[:, 0].abs() < 0.2
+    assert (a[centre] > 0.9).all() and (b[centre] < 0.5).all()
+
+
 def test_extras_are_weighted_sums():
     r = renderer(step=1 / 128, max_samples=None)
     o, d = parallel_rays()
@@ -166,7 +193,7 @@ def test_inference_early_stop_close_to_full_and_cheaper():
 
 def test_render_image_matches_render_rays():
     torch.manual_seed(0)
-    r = renderer(step=1 / 128)
+    r = renderer(step=1 / 128, max_samples=None)
     c2w = torch.eye(4)
     c2w[2, 3] = -3.0
     K, H, W = (30.0, 30.0, 6.0, 5.0), 10, 12

@@ -28,7 +28,7 @@ def test_each_backbone_is_one_harness_method_with_the_profile_budget():
     root = Path(__file__).resolve().parents[2]
     text = {m["name"]: (root / m["configs"][0]).read_text() for m in (rad, er)}
     assert "include 'lokitalk_plugins/configs/torso.gin'" in text["rad_nerf"]
-    assert "TalkingHeadSystem.lips_patches = 4" in text["er_nerf"]
+    assert "LipsSampling.patches = 4" in text["er_nerf"]
     assert "lips_patches" not in text["rad_nerf"]
 
 

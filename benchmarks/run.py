@@ -39,7 +39,7 @@ Profiles (video size and length of the studio identity, training steps):
 A pre-training epoch is one pass over every auxiliary identity's training frames (a step trains
 one frame), so its steps grow with the number of identities.
 
-Experiments are gin files (benchmarks/configs): a table cell is its own file (table2/er_nerf/
+Experiments are gin files (benchmarks/gin-configs): a table cell is its own file (table2/er_nerf/
 o_d_r.gin, ...) that includes the packaged configs it trains with, followed by the shared files
 (shared/budget.gin, ...) and the profile's budget (profiles/<profile>.gin, macros); the few
 values only a run knows (seed, bundle and checkpoint paths, a user folder's audio width and
@@ -79,7 +79,7 @@ from harness.runner_table1 import run_table1  # noqa: E402
 from harness.runners import run_table2, run_table34  # noqa: E402
 
 # the data side of each profile (video size and length, auxiliary identities, pre-training
-# epochs); its training budget (steps, rays, log cadence) is benchmarks/configs/profiles/*.gin
+# epochs); its training budget (steps, rays, log cadence) is benchmarks/gin-configs/profiles/*.gin
 DATA = {
     "micro": dict(size=32, seconds=1.0, aux_seconds=1.0, pretrain_epochs=1.0,
                   ids={10: 2, 5: 2, 3: 1}),

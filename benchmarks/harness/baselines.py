@@ -3,7 +3,7 @@ CPU, then evaluated on val (``benchmarks/baselines_studio.py`` calls it).
 
 Both backbones train at once, one process and one thread each, in the harness's one process
 pool (:func:`~.workers.run_methods`). Each runs the head stage, the lips fine-tune and the
-torso stage (head frozen): ``benchmarks/configs/baselines/<backbone>.gin`` (the packaged recipe
+torso stage (head frozen): ``benchmarks/gin-configs/baselines/<backbone>.gin`` (the packaged recipe
 with ``configs/studio_quick.gin`` and ``configs/torso.gin``), ``baselines/budget.gin`` and the
 profile's budget; then ``lokitalk eval``'s measurement on the val split. Writes
 ``<out>/baselines_studio[_<profile>][_<backbone>].json`` and ``.md`` with the commands,

@@ -1,11 +1,11 @@
-"""Experiments as data: a method of a table is a list of gin files under ``benchmarks/configs``
+"""Experiments as data: a method of a table is a list of gin files under ``benchmarks/gin-configs``
 plus the few bindings only the run knows.
 
-- ``benchmarks/configs/<table>/<row>.gin``: one file per table cell (it includes the packaged
+- ``benchmarks/gin-configs/<table>/<row>.gin``: one file per table cell (it includes the packaged
   configs it trains with and adds the cell's own lines);
-- ``benchmarks/configs/shared/*.gin``: what several tables share (the stages' budget, the
+- ``benchmarks/gin-configs/shared/*.gin``: what several tables share (the stages' budget, the
   data's audio width, RSDF's F_a from the Audio2Motion VAE);
-- ``benchmarks/configs/profiles/<profile>.gin``: the profile's budget as macros (steps, rays,
+- ``benchmarks/gin-configs/profiles/<profile>.gin``: the profile's budget as macros (steps, rays,
   log cadence), read back by :func:`budget` for the reports.
 
 What truly is known only at run time (the seed, a bundle or checkpoint the harness just
@@ -15,14 +15,14 @@ alone, as gin macros the files name (``wrap.pretrained = %BUNDLE``).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from .common import BENCH
 
 __all__ = ["CONFIGS", "MACROS", "budget", "config", "gin_method", "profile_config", "resolve",
            "run_bindings"]  # fmt: skip
 
-CONFIGS = BENCH / "configs"
+# not "configs": with benchmarks/ on sys.path (run.py, the tests) a folder of that name would be
+# a namespace package that gin's package-path reader then finds for "include 'configs/x.gin'"
+CONFIGS = BENCH / "gin-configs"
 _REPO = BENCH.parent
 
 # run_bindings' keyword -> (macro, type of its value)
@@ -41,9 +41,9 @@ _BUDGET = {"head": "HEAD_STEPS", "lips": "LIPS_STEPS", "torso": "TORSO_STEPS",
 
 
 def config(name: str) -> str:
-    """``benchmarks/configs/<name>`` (``.gin`` added), as the reports show it; raises
+    """``benchmarks/gin-configs/<name>`` (``.gin`` added), as the reports show it; raises
     FileNotFoundError for a file that is not there."""
-    rel = Path("benchmarks") / "configs" / (name if name.endswith(".gin") else name + ".gin")
+    rel = CONFIGS.relative_to(_REPO) / (name if name.endswith(".gin") else name + ".gin")
     if not (_REPO / rel).is_file():
         raise FileNotFoundError(f"{_REPO / rel}: no such benchmark config")
     return rel.as_posix()
@@ -62,7 +62,7 @@ def resolve(name: str) -> str:
 
 def gin_method(name: str, *configs: str, **extra) -> dict:
     """A method of :func:`harness.workers.run_methods`: row label ``name``, the gin files
-    ``configs`` (names under ``benchmarks/configs``) and no bindings yet; ``extra`` keys (data,
+    ``configs`` (names under ``benchmarks/gin-configs``) and no bindings yet; ``extra`` keys (data,
     key, val_background, ...) as they are."""
     return dict(name=name, configs=[config(c) for c in configs], bindings=[], **extra)
 

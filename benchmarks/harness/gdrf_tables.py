@@ -74,7 +74,7 @@ NOT_RUN = {
 }
 BASE = {"image warp (DFRF stand-in)": "gdrf_image", "GDRF": "gdrf", "WarpNet": "gdrf_audio",
         "WarpNet+LS": "gdrf_lstm"}  # fmt: skip
-# each base's fine-tune file under benchmarks/configs/gdrf/ (its pre-training: pretrain*.gin)
+# each base's fine-tune file under benchmarks/gin-configs/gdrf/ (its pre-training: pretrain*.gin)
 FINETUNE = {"gdrf": "finetune", "gdrf_image": "finetune_image", "gdrf_audio": "finetune_audio",
             "gdrf_lstm": "finetune_lstm"}  # fmt: skip
 

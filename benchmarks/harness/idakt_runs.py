@@ -19,7 +19,7 @@ __all__ = [
     "steps_to_psnr",
 ]
 
-# pre-training settings: the benchmark config of each (benchmarks/configs; the shared model,
+# pre-training settings: the benchmark config of each (benchmarks/gin-configs; the shared model,
 # idakt.gin adds the ID-Encoder), then the caller's shared files (rays, data, profile)
 PRETRAIN_CONFIGS = {
     "rsdf": "table34/pretrain_rsdf",

@@ -1,7 +1,7 @@
 """F_a = the Audio2Motion prior mean (LokiTalk sec. 3.2) in the settings that use RSDF: the
 harness trains one Audio2Motion VAE on the scored folder's train split (``lokitalk
 audio2motion``'s training, a task of the harness's process pool), caches it, and adds
-``benchmarks/configs/shared/audio2motion.gin`` (the packaged ``configs/audio2motion.gin`` and
+``benchmarks/gin-configs/shared/audio2motion.gin`` (the packaged ``configs/audio2motion.gin`` and
 the checkpoint's path, the AUDIO2MOTION macro) to the methods that take it."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ __all__ = [
     "with_audio2motion",
 ]
 
-A2M_CONFIG = "shared/audio2motion"  # under benchmarks/configs
+A2M_CONFIG = "shared/audio2motion"  # under benchmarks/gin-configs
 # optimiser steps of the VAE per profile (the command's default is 2000)
 A2M_STEPS = {"micro": 50, "quick": 500, "default": 2000, "full": 2000}
 

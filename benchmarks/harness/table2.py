@@ -50,7 +50,7 @@ PAPER = {
     "O+D": (29.203, 0.055, 3.299, 4.728),
     "O": (28.125, 0.074, 3.592, 3.410),
 }
-# each row's gin file under benchmarks/configs/table2/<backbone>/
+# each row's gin file under benchmarks/gin-configs/table2/<backbone>/
 SETTINGS = {"O": "o", "O+D": "o_d", "O+D+R": "o_d_r"}
 # what each row reports from its evaluation (issue14b's columns join here)
 METRICS = ("psnr", "fit_psnr", "psnr_head", "psnr_torso", "psnr_bg", "ssim", "lpips", "lmd",

@@ -49,7 +49,7 @@ PAPER = {
 }
 
 
-# a column's gin file under benchmarks/configs/table34/: (setting, fine-tune rates) -> file;
+# a column's gin file under benchmarks/gin-configs/table34/: (setting, fine-tune rates) -> file;
 # from a bundle, our short-run rates or the paper's (sec. 4)
 ROW_CONFIGS = {
     ("er_nerf", None): "er_nerf",

@@ -19,9 +19,9 @@ from harness.experiments import budget  # noqa: E402
 def test_each_backbone_is_one_harness_method_with_the_profile_budget():
     rad, er = baselines.methods(("rad_nerf", "er_nerf"), "quick")
     assert (rad["name"], er["name"]) == ("rad_nerf", "er_nerf")
-    assert rad["configs"] == ["benchmarks/configs/baselines/rad_nerf.gin",
-                              "benchmarks/configs/baselines/budget.gin",
-                              "benchmarks/configs/profiles/quick.gin"]  # fmt: skip
+    assert rad["configs"] == ["benchmarks/gin-configs/baselines/rad_nerf.gin",
+                              "benchmarks/gin-configs/baselines/budget.gin",
+                              "benchmarks/gin-configs/profiles/quick.gin"]  # fmt: skip
     assert rad["bindings"] == er["bindings"] == []
     assert budget("quick") == dict(head=600, lips=100, torso=200, finetune=300, rays=1024)
     assert budget("long") == dict(head=8000, lips=200, torso=2000, rays=2048)

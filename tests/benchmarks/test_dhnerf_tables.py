@@ -20,15 +20,15 @@ ASSETS = {"extractor": "/x/ex.pt", "lipsync": None, "notes": []}
 
 def test_table2_rows_differ_only_by_their_ablation():
     full, no_sync, no_dis = dhnerf.table2_methods("micro", ASSETS)
-    assert full["configs"] == ["benchmarks/configs/dhnerf/dhnerf.gin",
-                               "benchmarks/configs/dhnerf/budget.gin",
-                               "benchmarks/configs/profiles/micro.gin"]  # fmt: skip
-    assert no_sync["configs"] == full["configs"] + ["benchmarks/configs/dhnerf/no_lip_sync.gin"]
-    assert no_dis["configs"] == full["configs"] + ["benchmarks/configs/dhnerf/no_dis.gin"]
+    assert full["configs"] == ["benchmarks/gin-configs/dhnerf/dhnerf.gin",
+                               "benchmarks/gin-configs/dhnerf/budget.gin",
+                               "benchmarks/gin-configs/profiles/micro.gin"]  # fmt: skip
+    assert no_sync["configs"] == full["configs"] + ["benchmarks/gin-configs/dhnerf/no_lip_sync.gin"]
+    assert no_dis["configs"] == full["configs"] + ["benchmarks/gin-configs/dhnerf/no_dis.gin"]
     assert (ROOT / no_dis["configs"][-1]).read_text().endswith("DHNeRF.lambda_dis = 0.0\n")
     assert full["bindings"] == no_sync["bindings"] == ["CODE_EXTRACTOR = '/x/ex.pt'"]
     with_sync = dhnerf.table2_methods("micro", dict(ASSETS, lipsync="/x/ls.pt"))[0]
-    assert with_sync["configs"][-1] == "benchmarks/configs/dhnerf/lipsync.gin"
+    assert with_sync["configs"][-1] == "benchmarks/gin-configs/dhnerf/lipsync.gin"
     assert with_sync["bindings"][-1] == "LIPSYNC = '/x/ls.pt'"
     names = [m["name"] for m in dhnerf.table1_methods("micro", ASSETS)]
     assert names == ["RAD-NeRF", "ER-NeRF", "LokiTalk (RSDF)", "DH-NeRF"]

@@ -1,4 +1,4 @@
-"""benchmarks/harness/experiments.py: a table's methods are gin files under benchmarks/configs,
+"""benchmarks/harness/experiments.py: a table's methods are gin files under benchmarks/gin-configs,
 the profiles' budgets are gin macros, and the values only a run knows are bound by one function;
 no other gin binding is written in the harness's Python."""
 
@@ -100,7 +100,7 @@ def test_every_table_method_parses_with_its_profile_budget():
     run_ = experiments.run_bindings(audio_in_dim=32, seed=3)
     t2 = table2.build_methods("rad_nerf", "micro", run_, studio=False)
     assert [Path(m["configs"][0]).name for m in t2] == ["o.gin", "o_d.gin", "o_d_r.gin"]
-    assert t2[0]["configs"][-1] == "benchmarks/configs/shared/user_folder.gin"
+    assert t2[0]["configs"][-1] == "benchmarks/gin-configs/shared/user_folder.gin"
     got = _parsed(t2[2])
     assert (got["head_steps"], got["rays"], got["seed"]) == (40, 256, 3)
     t1 = table1.methods("quick", "/b/rsdf", run_)
@@ -122,6 +122,23 @@ def test_every_table_method_parses_with_its_profile_budget():
         *gdrf_tables.methods("gdrf-table5", 0.002, {5: "c5"}, {"gdrf": "/b/g"}, "micro"),
     ]:
         assert _parsed(m)["model"] is not None, m["name"]
+
+
+def test_benchmarks_on_sys_path_leave_packaged_includes_alone(tmp_path):
+    """run.py and these tests put benchmarks/ first on sys.path; a user's file that includes
+    'configs/rad_nerf.gin' still parses (no benchmarks/configs namespace package for gin's
+    package-path reader to find)."""
+    import lokitalk_plugins.registration  # noqa: F401
+    from lokitalk_plugins.train.config import parse_config_files
+
+    assert str(ROOT / "benchmarks") in sys.path
+    mine = tmp_path / "mine.gin"
+    mine.write_text("include 'configs/rad_nerf.gin'\nTrainer.log_every = 10\n")
+    parse_config_files([mine])
+    try:
+        assert gin.query_parameter("Trainer.log_every") == 10
+    finally:
+        gin.clear_config()
 
 
 def _write(path: str, text: str) -> None:

@@ -27,13 +27,13 @@ def test_rows_and_base_models(table, rows, bases):
     assert len(methods) == rows and g.bases_needed(table) == bases
     assert all(m["val_background"] == "torso" for m in methods)
     for m in methods:
-        assert m["configs"][1:3] == ["benchmarks/configs/gdrf/budget.gin",
-                                     "benchmarks/configs/profiles/micro.gin"]  # fmt: skip
+        assert m["configs"][1:3] == ["benchmarks/gin-configs/gdrf/budget.gin",
+                                     "benchmarks/gin-configs/profiles/micro.gin"]  # fmt: skip
         assert {f"STEPS = {m['steps']}", "STEPS_LOG_EVERY = 1"} <= set(m["bindings"])
         if m["row"] in g.BASE:  # a fine-tune from its own base, with the base's file
             base = g.BASE[m["row"]]
             assert f"BUNDLE = '/b/{base}'" in m["bindings"]
-            assert m["configs"][0] == f"benchmarks/configs/gdrf/{g.FINETUNE[base]}.gin"
+            assert m["configs"][0] == f"benchmarks/gin-configs/gdrf/{g.FINETUNE[base]}.gin"
         else:
             assert "BUNDLE" not in " ".join(m["bindings"])
             assert m["configs"][0].endswith(("gdrf/rad_nerf.gin", "gdrf/er_nerf.gin"))
@@ -47,7 +47,7 @@ def test_steps_follow_the_scale_and_clips_the_rows():
     assert sorted({m["steps"] for m in t2}) == [100, 500, 1000]
     t5 = g.methods("gdrf-table5", 0.1, CLIPS, BUNDLES, "micro")
     assert [m["name"] for m in t5] == [f"{n} references" for n in (2, 4, 6, 8)]
-    assert t5[2]["configs"][-1] == "benchmarks/configs/gdrf/references_6.gin"
+    assert t5[2]["configs"][-1] == "benchmarks/gin-configs/gdrf/references_6.gin"
 
 
 def test_markdown_puts_the_paper_beside_each_row():

@@ -36,7 +36,7 @@ def test_the_vae_is_trained_once_and_the_odr_setting_takes_its_prior_mean(folder
     assert again["steps"] == 3 and "train" in again  # the training summary is kept
     odr = build_methods("er_nerf", "micro", [], True)[2]
     method = motion_prior.with_audio2motion(odr, first["path"])
-    assert method["configs"][-1] == "benchmarks/configs/shared/audio2motion.gin"
+    assert method["configs"][-1] == "benchmarks/gin-configs/shared/audio2motion.gin"
     assert odr["configs"][-1] != method["configs"][-1]
     assert method["bindings"] == [f"AUDIO2MOTION = '{first['path']}'"]
     assert method["f_a"] == "audio2motion"

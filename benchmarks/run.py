@@ -148,6 +148,18 @@ def main(argv=None) -> int:
         help="seeds per cell (table2: every method; table3: the 50%% column): the markdown "
         "gives mean ± std, the JSON every seed",
     )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="reuse the rows a stopped run of the same table left in --work (same gin files, "
+        "bindings and folder); train only the rest",
+    )
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        metavar="NAME",
+        help="table2: train and report only these rows (e.g. O O+D O+D+R)",
+    )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the workers are stopped
     if args.seeds < 1:

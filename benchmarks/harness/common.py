@@ -13,6 +13,7 @@ __all__ = [
     "BENCH",
     "RESULTS",
     "commit",
+    "package_tree",
     "fmt",
     "machine",
     "peak_rss_mb",
@@ -22,6 +23,19 @@ __all__ = [
 
 BENCH = Path(__file__).resolve().parents[1]
 RESULTS = BENCH / "results"
+
+
+def package_tree() -> str:
+    """The git tree hash of ``lokitalk_plugins/`` at HEAD (the code that trains and evaluates),
+    with ``+dirty`` when its tracked files differ from it; ``unknown`` outside a checkout."""
+    try:
+        tree = ["git", "rev-parse", "HEAD:lokitalk_plugins"]
+        head = subprocess.run(tree, cwd=BENCH, capture_output=True, text=True, check=True)
+        status = ["git", "status", "--porcelain", "--untracked-files=no", "--", "lokitalk_plugins"]
+        dirty = subprocess.run(status, cwd=BENCH.parent, capture_output=True, text=True)
+        return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
 def commit() -> str:

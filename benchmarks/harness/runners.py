@@ -26,7 +26,11 @@ def run_table2(args, prof: dict, out: Path) -> dict:
     methods = table2.build_methods(args.backbone, args.profile, run, studio)
     # our ablation row: O+D+R with GDRF's LSTM as F_a (before O+D+R takes the Audio2Motion F_a)
     lstm = source.work_dir(work, "audio2exp") / f"a2e_{args.profile}.pt"
-    lstm = table2.train_lstm(data, lstm, steps=prof["head"])
+    chosen = getattr(args, "methods", None)
+    if chosen and table2.LSTM_ROW not in chosen:
+        lstm = None
+    else:
+        lstm = table2.train_lstm(data, lstm, steps=prof["head"])
     if lstm is not None:
         methods.append(table2.lstm_method(methods[-1], lstm, args.backbone))
     a2m = motion_prior.for_run(args, source, work)  # O+D+R: the paper's F_a
@@ -35,6 +39,12 @@ def run_table2(args, prof: dict, out: Path) -> dict:
             motion_prior.with_audio2motion(m, a2m["path"]) if m["name"] == "O+D+R" else m
             for m in methods
         ]
+    if chosen:
+        unknown = sorted(set(chosen) - {m["name"] for m in methods})
+        if unknown:
+            raise SystemExit(f"--methods: no row named {unknown} in table2; its rows are "
+                             f"{[m['name'] for m in methods]}")  # fmt: skip
+        methods = [m for m in methods if m["name"] in chosen]
     seeds = int(getattr(args, "seeds", 1))
     runs = seeded_methods(methods, seeds)
     start, load, sha = time.perf_counter(), machine()["load_average_1min"], commit()
@@ -44,7 +54,9 @@ def run_table2(args, prof: dict, out: Path) -> dict:
         work / f"table2_{args.profile}_{args.backbone}",
         parallel=args.parallel,
         truth=studio,
+        resume=bool(getattr(args, "resume", False)),
     )
+    resumed = [m["key"] for m, r in zip(runs, rows) if r.get("resumed")]
     first = [r for m, r in zip(runs, rows) if m["seed"] == 0]  # speed and maps: seed 0
     fps = table2.render_speed(first, data)
     stem = "table2" + ("" if args.profile == "default" else f"_{args.profile}")
@@ -78,6 +90,7 @@ def run_table2(args, prof: dict, out: Path) -> dict:
         "commit": sha,
         "machine": machine(1, args.parallel),
         "load_at_start": load,
+        "resumed_rows": resumed,
         "wall_seconds": time.perf_counter() - start,
         "peak_rss_mb_harness": peak_rss_mb(),
         "paper": table2.PAPER,

@@ -244,6 +244,12 @@ def markdown(report: dict) -> str:
             f"| {fmt(x['size_mb'])} | {' / '.join(str(v) for v in paper)} |"
         )
     lines += reference_lines(report.get("references", []), 13, 5)
+    if report.get("resumed_rows"):
+        lines += [
+            "",
+            f"Rows trained by an earlier, stopped run of this command (same gin files, "
+            f"bindings and folder; `--resume`): {', '.join(report['resumed_rows'])}.",
+        ]
     lines += f_a_note(report, "O+D+R")
     lines[-1] += " O keeps the backbone's own audio path."
     lines += seeds_note(report, "Every row", "; train minutes are the mean; FPS, the render "

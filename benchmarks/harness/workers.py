@@ -52,7 +52,7 @@ def train_and_evaluate(method: dict, data: str, workspace: str, out: str, truth:
     from lokitalk_plugins.train import train_from_config
     from lokitalk_plugins.train.evaluate import evaluate
 
-    from .common import peak_rss_mb
+    from .common import package_tree, peak_rss_mb
     from .experiments import resolve
 
     configs, bindings = list(method["configs"]), list(method["bindings"])
@@ -89,6 +89,7 @@ def train_and_evaluate(method: dict, data: str, workspace: str, out: str, truth:
         "stages": summary["stages"],
         "eval": result,
         "peak_rss_mb": peak_rss_mb(),
+        "package_tree": package_tree(),
     }
     Path(out).write_text(json.dumps(row, default=str))
 
@@ -102,6 +103,30 @@ def landmark_detector():
         return MediaPipeLandmarks(), "mediapipe-facemesh"
     except ImportError:
         return None, "none"
+
+
+def finished_row(method: dict, work: Path, data) -> dict | None:
+    """The row an earlier run left for ``method`` under ``work`` when it trained the same
+    gin files and bindings on the same folder with the same package source (the git tree of
+    ``lokitalk_plugins/``, clean; :func:`~.common.package_tree`), else None:
+    ``run_methods(resume=True)`` reuses it."""
+    from .common import package_tree
+
+    row = work / f"row_{_slug(method.get('key', method['name']))}.json"
+    if not row.is_file():
+        return None
+    try:
+        old = json.loads(row.read_text())
+    except json.JSONDecodeError:
+        return None
+    same = old.get("configs") == list(method["configs"]) and old.get("bindings") == list(
+        method["bindings"]
+    )
+    ws = Path(old.get("workspace", ""))
+    ran_on = json.loads((ws / "run.json").read_text()).get("data") if ws.is_dir() else None
+    code = old.get("package_tree")
+    fresh = code is not None and "+" not in code and code != "unknown" and code == package_tree()
+    return old if same and fresh and ran_on == str(method.get("data", data)) else None
 
 
 def run_pool(tasks: list[tuple[str, Callable, tuple]], parallel: int = 2) -> None:
@@ -144,24 +169,42 @@ def _child(fn: Callable, args: tuple) -> None:
 
 
 def run_methods(
-    methods: list[dict], data: Path, work: Path, parallel: int = 2, truth: bool = True
+    methods: list[dict],
+    data: Path,
+    work: Path,
+    parallel: int = 2,
+    truth: bool = True,
+    resume: bool = False,
 ) -> list[dict]:
     """Train and evaluate every method (fresh workspaces under ``work``) in :func:`run_pool`,
-    ``parallel`` at a time; raises RuntimeError naming the methods whose process failed."""
+    ``parallel`` at a time; raises RuntimeError naming the methods whose process failed.
+    resume: a method whose row an earlier (stopped) run finished with the same gin files,
+    bindings and folder is not trained again; its row is returned with ``resumed`` True."""
     work.mkdir(parents=True, exist_ok=True)
+    reused = set()
+    if resume:
+        for m in methods:
+            if finished_row(m, work, data) is not None:
+                reused.add(m.get("key", m["name"]))
+                print(f"reusing {m.get('key', m['name'])}: an earlier run finished it", flush=True)
     tasks = []
     for m in methods:
-        slug = _slug(m.get("key", m["name"]))
+        key = m.get("key", m["name"])
+        if key in reused:
+            continue
+        slug = _slug(key)
         ws, row = work / f"ws_{slug}", work / f"row_{slug}.json"
         shutil.rmtree(ws, ignore_errors=True)
         row.unlink(missing_ok=True)
         args = (m, str(m.get("data", data)), str(ws), str(row), truth)
-        tasks.append((f"training {m.get('key', m['name'])}", train_and_evaluate, args))
+        tasks.append((f"training {key}", train_and_evaluate, args))
     run_pool(tasks, parallel)
-    return [
-        json.loads((work / f"row_{_slug(m.get('key', m['name']))}.json").read_text())
-        for m in methods
-    ]
+    rows = []
+    for m in methods:
+        key = m.get("key", m["name"])
+        row = json.loads((work / f"row_{_slug(key)}.json").read_text())
+        rows.append(dict(row, resumed=True) if key in reused else row)
+    return rows
 
 
 def _slug(name: str) -> str:

@@ -1,0 +1,48 @@
+"""benchmarks/harness/workers.py: ``--resume`` reuses the rows a stopped run finished."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+
+from harness import common  # noqa: E402
+from harness.workers import finished_row, run_methods  # noqa: E402
+
+
+def _finished(work: Path, data: Path, method: dict, psnr: float) -> None:
+    ws = work / f"ws_{method['key'].lower().replace(' ', '_')}"
+    ws.mkdir(parents=True)
+    (ws / "run.json").write_text(json.dumps({"data": str(data)}))
+    row = dict(method, method=method["name"], workspace=str(ws), eval={"psnr": psnr},
+               package_tree=TREE)  # fmt: skip
+    (work / f"row_{ws.name[3:]}.json").write_text(json.dumps(row))
+
+
+TREE = "ab" * 20  # the package source's git tree, as package_tree() gives it in a clean checkout
+
+
+def test_a_finished_row_is_reused_only_for_the_same_configs_bindings_and_folder(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(common, "package_tree", lambda: TREE)
+    data, work = tmp_path / "id000", tmp_path / "work"
+    m = {"name": "O", "key": "O seed 1", "configs": ["configs/er_nerf.gin"],
+         "bindings": ["SEED = 1"]}  # fmt: skip
+    _finished(work, data, m, 27.5)
+    assert finished_row(m, work, data)["eval"]["psnr"] == 27.5
+    assert finished_row(dict(m, bindings=["SEED = 2"]), work, data) is None
+    assert finished_row(dict(m, configs=["configs/rad_nerf.gin"]), work, data) is None
+    assert finished_row(m, work, tmp_path / "another") is None
+    assert finished_row(dict(m, key="O seed 2"), work, data) is None  # never trained
+    row = work / "row_o_seed_1.json"
+    old = json.loads(row.read_text())
+    for code in (None, "0" * 40, "unknown", f"{TREE}+dirty"):  # other or unknown code
+        row.write_text(json.dumps(dict(old, package_tree=code)))
+        assert finished_row(m, work, data) is None
+    row.write_text(json.dumps(old))
+    # every method finished: nothing is trained, the rows come back marked as resumed
+    rows = run_methods([m], data, work, resume=True)
+    assert rows[0]["resumed"] is True and rows[0]["eval"]["psnr"] == 27.5

@@ -6,7 +6,8 @@
 Each registered claim (``benchmarks/claims``) is one row: the claim with the paper's number,
 our measurement (mean ± std over seeds, or marked single seed), the verdict (holds / does not
 hold / inconclusive, by the rules in ``claims/core.py``) and, for every "does not hold", the
-cause an ablation row measured or "cause not yet measured". Never edit CLAIMS.md by hand.
+cause an ablation row measured or "cause not yet measured" (an ablation row naming an
+inconclusive claim is listed too). Never edit CLAIMS.md by hand.
 """
 
 from __future__ import annotations
@@ -44,9 +45,9 @@ def judge_all(reports: dict) -> list[dict]:
     for c in load_all():
         v = c.judge(reports)
         cause = v.cause
-        if v.verdict == "does not hold":
-            found = find_cause(c.id, reports)
-            cause = f"{cause}; {found}" if cause else found
+        found = find_cause(c.id, reports)
+        if v.verdict == "does not hold" or not found.startswith("cause not yet"):
+            cause = f"{cause}; {found}" if cause else found  # ablations name inconclusive ones too
         rows.append(dict(id=c.id, source=c.source, claim=c.text, measured=v.measured,
                          verdict=v.verdict, cause=cause))  # fmt: skip
     return rows

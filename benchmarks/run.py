@@ -160,6 +160,12 @@ def main(argv=None) -> int:
         metavar="NAME",
         help="table2: train and report only these rows (e.g. O O+D O+D+R)",
     )
+    parser.add_argument(
+        "--ablations",
+        action="store_true",
+        help="table2: also train the ablation rows that isolate a missed claim's cause (seed 0 "
+        "only; harness/table2.py ABLATIONS)",
+    )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the workers are stopped
     if args.seeds < 1:

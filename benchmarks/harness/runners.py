@@ -39,6 +39,8 @@ def run_table2(args, prof: dict, out: Path) -> dict:
             motion_prior.with_audio2motion(m, a2m["path"]) if m["name"] == "O+D+R" else m
             for m in methods
         ]
+    if getattr(args, "ablations", False):
+        methods += table2.ablation_methods(methods)
     if chosen:
         unknown = sorted(set(chosen) - {m["name"] for m in methods})
         if unknown:
@@ -46,7 +48,7 @@ def run_table2(args, prof: dict, out: Path) -> dict:
                              f"{[m['name'] for m in methods]}")  # fmt: skip
         methods = [m for m in methods if m["name"] in chosen]
     seeds = int(getattr(args, "seeds", 1))
-    runs = seeded_methods(methods, seeds)
+    runs = seeded_methods(methods, seeds, select=lambda m: "ablation" not in m)
     start, load, sha = time.perf_counter(), machine()["load_average_1min"], commit()
     rows = run_methods(
         runs,
@@ -57,6 +59,9 @@ def run_table2(args, prof: dict, out: Path) -> dict:
         resume=bool(getattr(args, "resume", False)),
     )
     resumed = [m["key"] for m, r in zip(runs, rows) if r.get("resumed")]
+    for m, r in zip(runs, rows):
+        if "ablation" in m:
+            r["ablation"] = m["ablation"]
     first = [r for m, r in zip(runs, rows) if m["seed"] == 0]  # speed and maps: seed 0
     fps = table2.render_speed(first, data)
     stem = "table2" + ("" if args.profile == "default" else f"_{args.profile}")
@@ -70,7 +75,7 @@ def run_table2(args, prof: dict, out: Path) -> dict:
         if m["seed"] == 0:
             r["metrics"].update(
                 fps=fps[r["method"]],
-                render_ratio=fps["O"] / fps[r["method"]],
+                render_ratio=fps["O"] / fps[r["method"]] if "O" in fps else None,
                 map_means=maps.get(r["method"]),
                 region_shares=r.pop("region_shares", None),
             )

@@ -57,6 +57,26 @@ METRICS = ("psnr", "fit_psnr", "psnr_head", "psnr_torso", "psnr_bg", "ssim", "lp
            "lmd_eyes", "mouth_error", "eye_error", "lip_sync", "size_mb")  # fmt: skip
 # our ablation row, not in the paper: O+D+R with GDRF's audio-to-expression LSTM as RSDF's F_a
 LSTM_ROW = "O+D+R, F_a = LSTM"
+# --ablations: rows that isolate a cause of a missed claim (benchmarks/claims reads ``ablation``),
+# trained for seed 0 only: row name -> (the row it changes, extra bindings, what it isolates)
+CAP = "the cap of occupied samples a ray, 16 -> 32, in training and at inference"
+ABLATIONS = {
+    "O, 32 samples a ray": ("O", ["TalkingHeadSystem.max_samples = 32"], CAP),
+    "O+D+R, 32 samples a ray": ("O+D+R", ["TalkingHeadSystem.max_samples = 32"], CAP),
+}
+ABLATION_CLAIMS = ["t2_target", "t2_d", "t2_r"]
+
+
+def ablation_methods(methods: list[dict]) -> list[dict]:
+    """The :data:`ABLATIONS` rows built from their base rows in ``methods`` (those present),
+    each with the ``ablation`` record the claims ledger reads."""
+    by_name, out = {m["name"]: m for m in methods}, []
+    for name, (base, bindings, isolates) in ABLATIONS.items():
+        if base in by_name:
+            m = by_name[base]
+            record = {"claims": ABLATION_CLAIMS, "isolates": isolates, "baseline": base}
+            out.append(dict(m, name=name, bindings=[*m["bindings"], *bindings], ablation=record))
+    return out
 
 
 def lstm_method(odr: dict, checkpoint: Path, backbone: str = "er_nerf") -> dict:

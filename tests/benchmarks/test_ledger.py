@@ -135,3 +135,10 @@ def test_a_psnr_verdict_notes_the_fit_on_training_frames(results):
         in (rows["t2_target"]["cause"])
     )
     assert "train frames" not in rows["t2_lmd"]["cause"]  # LMD claims carry no PSNR note
+
+
+def test_an_inconclusive_claim_lists_the_ablation_that_names_it(results):
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(results))}
+    assert rows["t2_r"]["verdict"] == "inconclusive"  # 26.45 vs 26.5, overlapping
+    assert "the head-only box" in rows["t2_r"]["cause"]
+    assert "head-only box" not in rows["t2_d"]["cause"]  # the ablation names t2_r only

@@ -58,11 +58,12 @@ METRICS = ("psnr", "fit_psnr", "psnr_head", "psnr_torso", "psnr_bg", "ssim", "lp
 # our ablation row, not in the paper: O+D+R with GDRF's audio-to-expression LSTM as RSDF's F_a
 LSTM_ROW = "O+D+R, F_a = LSTM"
 # --ablations: rows that isolate a cause of a missed claim (benchmarks/claims reads ``ablation``),
-# trained for seed 0 only: row name -> (the row it changes, extra bindings, what it isolates)
+# trained for seed 0 only: row name -> (the row it changes, the gin file added after the row's
+# own, under benchmarks/gin-configs, what it isolates)
 CAP = "the cap of occupied samples a ray, 16 -> 32, in training and at inference"
 ABLATIONS = {
-    "O, 32 samples a ray": ("O", ["TalkingHeadSystem.max_samples = 32"], CAP),
-    "O+D+R, 32 samples a ray": ("O+D+R", ["TalkingHeadSystem.max_samples = 32"], CAP),
+    "O, 32 samples a ray": ("O", "table2/ablations/samples_32", CAP),
+    "O+D+R, 32 samples a ray": ("O+D+R", "table2/ablations/samples_32", CAP),
 }
 ABLATION_CLAIMS = ["t2_target", "t2_d", "t2_r"]
 
@@ -71,11 +72,11 @@ def ablation_methods(methods: list[dict]) -> list[dict]:
     """The :data:`ABLATIONS` rows built from their base rows in ``methods`` (those present),
     each with the ``ablation`` record the claims ledger reads."""
     by_name, out = {m["name"]: m for m in methods}, []
-    for name, (base, bindings, isolates) in ABLATIONS.items():
+    for name, (base, extra, isolates) in ABLATIONS.items():
         if base in by_name:
             m = by_name[base]
             record = {"claims": ABLATION_CLAIMS, "isolates": isolates, "baseline": base}
-            out.append(dict(m, name=name, bindings=[*m["bindings"], *bindings], ablation=record))
+            out.append(dict(m, name=name, configs=[*m["configs"], config(extra)], ablation=record))
     return out
 
 

@@ -23,6 +23,9 @@ Tables:
   gdrf-table6   GDRF Table 6: the stand-in, WarpNet, WarpNet + LSTM, GDRF (+ identity)
   gdrf-table34  GDRF Tables 3 and 4: printed as not run, with the reason
   gdrf-all      every GDRF table above (studio only; see benchmarks/harness/gdrf_tables.py)
+  baselines     RAD-NeRF and ER-NeRF side by side with their packaged recipes (head, lips,
+                torso) on studio identity 0, scored on val (--backbones; --profile long: the
+                whole 20-minute budget of a backbone, 8000 head steps)
 
 Profiles (video size and length of the studio identity, training steps):
   micro    32 px, 1 s, a few dozen steps, 2 auxiliary identities, 1 pre-training epoch: the
@@ -35,6 +38,13 @@ Profiles (video size and length of the studio identity, training steps):
            pre-training epochs, 4000 fine-tune steps
 A pre-training epoch is one pass over every auxiliary identity's training frames (a step trains
 one frame), so its steps grow with the number of identities.
+
+Experiments are gin files (benchmarks/gin-configs): a table cell is its own file (table2/er_nerf/
+o_d_r.gin, ...) that includes the packaged configs it trains with, followed by the shared files
+(shared/budget.gin, ...) and the profile's budget (profiles/<profile>.gin, macros); the few
+values only a run knows (seed, bundle and checkpoint paths, a user folder's audio width and
+portrait box) are bound as macros by harness.experiments.run_bindings. Every method trains in
+one process pool (harness.workers.run_pool), as do the pre-training and the Audio2Motion VAE.
 
 Data: "--data studio" (default) trains and scores studio identity 0 and pre-trains (tables 1,
 3, 4) on studio identities 1..; "--data DIR [AUX ...]" trains and scores your preprocessed folder
@@ -59,63 +69,39 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from harness.baselines import BACKBONES, run_baselines  # noqa: E402
 from harness.common import RESULTS  # noqa: E402
+from harness.experiments import budget  # noqa: E402
 from harness.gdrf_runner import run_gdrf_table, write_not_run  # noqa: E402
 from harness.gdrf_tables import TABLES as GDRF_TABLES  # noqa: E402
 from harness.runner_dhnerf import run_dhnerf  # noqa: E402
 from harness.runner_table1 import run_table1  # noqa: E402
 from harness.runners import run_table2, run_table34  # noqa: E402
 
-PROFILES = {
-    "micro": dict(
-        torso=10,
-        size=32,
-        seconds=1.0,
-        head=40,
-        lips=4,
-        rays=256,
-        aux_seconds=1.0,
-        pretrain_epochs=1.0,
-        finetune=30,
-        ids={10: 2, 5: 2, 3: 1},
-    ),
-    "quick": dict(
-        torso=200,
-        size=64,
-        seconds=4.0,
-        head=600,
-        lips=100,
-        rays=1024,
-        aux_seconds=3.0,
-        pretrain_epochs=1.5,
-        finetune=300,
-        ids={10: 4, 5: 2, 3: 1},
-    ),
-    "default": dict(
-        torso=1500,
-        size=128,
-        seconds=20.0,
-        head=4000,
-        lips=200,
-        rays=2048,
-        aux_seconds=8.0,
-        pretrain_epochs=5.0,
-        finetune=2000,
-        ids={10: 10, 5: 5, 3: 3},
-    ),
-    "full": dict(
-        torso=2000,
-        size=128,
-        seconds=20.0,
-        head=8000,
-        lips=400,
-        rays=2048,
-        aux_seconds=20.0,
-        pretrain_epochs=50.0,
-        finetune=4000,
-        ids={10: 10, 5: 5, 3: 3},
-    ),
-}
+# the data side of each profile (video size and length, auxiliary identities, pre-training
+# epochs); its training budget (steps, rays, log cadence) is benchmarks/gin-configs/profiles/*.gin
+DATA = {
+    "micro": dict(size=32, seconds=1.0, aux_seconds=1.0, pretrain_epochs=1.0,
+                  ids={10: 2, 5: 2, 3: 1}),
+    "quick": dict(size=64, seconds=4.0, aux_seconds=3.0, pretrain_epochs=1.5,
+                  ids={10: 4, 5: 2, 3: 1}),
+    "default": dict(size=128, seconds=20.0, aux_seconds=8.0, pretrain_epochs=5.0,
+                    ids={10: 10, 5: 5, 3: 3}),
+    "full": dict(size=128, seconds=20.0, aux_seconds=20.0, pretrain_epochs=50.0,
+                 ids={10: 10, 5: 5, 3: 3}),
+}  # fmt: skip
+
+
+def profile(name: str) -> dict:
+    """A profile's settings as the reports give them: its budget from its gin file, its data."""
+    b, d = budget(name), DATA[name]
+    return dict(torso=b["torso"], size=d["size"], seconds=d["seconds"], head=b["head"],
+                lips=b["lips"], rays=b["rays"], aux_seconds=d["aux_seconds"],
+                pretrain_epochs=d["pretrain_epochs"], finetune=b["finetune"],
+                ids=dict(d["ids"]))  # fmt: skip
+
+
+PROFILES = {name: profile(name) for name in DATA}
 TABLES = ("table1", "table2", "table3", "table4")
 DHNERF_TABLES = ("dhnerf-table1", "dhnerf-table2")  # not in "all"
 
@@ -127,8 +113,8 @@ def main(argv=None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     choices = TABLES + DHNERF_TABLES + ("all",) + GDRF_TABLES + ("gdrf-table34", "gdrf-all")
-    parser.add_argument("table", choices=choices, help="the table to reproduce")
-    parser.add_argument("--profile", choices=list(PROFILES), default="default")
+    parser.add_argument("table", choices=(*choices, "baselines"), help="the table to reproduce")
+    parser.add_argument("--profile", choices=[*PROFILES, "long"], default="default")
     parser.add_argument(
         "--data",
         nargs="+",
@@ -143,6 +129,10 @@ def main(argv=None) -> int:
         help="studio folders and workspaces (reused across runs)",
     )
     parser.add_argument("--backbone", choices=["er_nerf", "rad_nerf"], default="er_nerf")
+    parser.add_argument(
+        "--backbones", nargs="+", choices=BACKBONES, default=list(BACKBONES),
+        help="baselines: the backbones trained side by side",
+    )  # fmt: skip
     parser.add_argument("--parallel", type=int, default=2, help="methods trained at once")
     parser.add_argument(
         "--f-a",
@@ -180,6 +170,12 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the workers are stopped
     if args.seeds < 1:
         parser.error(f"--seeds must be >= 1, got {args.seeds}")
+    if args.table == "baselines":
+        return run_baselines(args, dict(DATA.get(args.profile, DATA["full"])))
+    if args.profile == "long":
+        parser.error(
+            "--profile long: only for 'baselines'; the tables take micro, quick, default or full"
+        )
     prof, out = PROFILES[args.profile], Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.table.startswith("gdrf"):

@@ -12,7 +12,10 @@ Registered names (short name; the module-qualified name also works):
   schedule, EMA, logging, checkpoints, precision);
 - ``TalkingHeadFolder``: the dataset of a preprocessed folder;
 - ``TalkingHeadSystem``: the training pipeline (:mod:`lokitalk_plugins.pipeline`), any
-  ``TalkingHeadModel`` made trainable (``configs/base.gin`` binds ``train.system`` to it);
+  ``TalkingHeadModel`` made trainable (``configs/base.gin`` binds ``train.system`` to it), and
+  its grouped options ``GroupRates``, ``GridUpkeep``, ``LipsSampling``, ``LateLPIPS``,
+  ``FramePlugins`` (:mod:`lokitalk_plugins.pipeline.options`; ``base.gin`` binds them to the
+  system; its former flat names, ``TalkingHeadSystem.grid_fraction`` ..., still work);
 - ``RADNeRF``, ``ERNeRF``, ``DHNeRF`` (with ``studio_code_extractor``), ``GDRF``: the rebuilt
   backbones, the Disentangling Head NeRF and GDRF's few-shot field (registered when
   ``lokitalk_plugins.baselines`` imports; a failure to import them is reported as a warning,
@@ -26,9 +29,9 @@ Registered names (short name; the module-qualified name also works):
 - ``load_lipsync``: the audio branch of a trained lip-sync module (DH-NeRF §3.4) as RSDF's
   F_a, in the same slot (``configs/lipsync.gin``);
 - ``velocity_loss``: DH-NeRF's velocity loss (eq. 7), its weight λ_v from ``configs/velocity.gin``
-  (which also turns it on: ``TalkingHeadSystem.velocity = @velocity_loss``);
+  (which also turns it on: ``FramePlugins.velocity = @velocity_loss``);
 - ``NeuralRenderer``: DH-NeRF's 2D neural renderer (§3.2), on with
-  ``configs/neural_renderer.gin`` (``TalkingHeadSystem.neural_renderer = @NeuralRenderer()``).
+  ``configs/neural_renderer.gin`` (``FramePlugins.neural_renderer = @NeuralRenderer()``).
 
 Former names that users' gin files may hold resolve to today's (``ALIASES``):
 ``lokitalk_plugins.baselines.TalkingHeadSystem`` (the pipeline lived in ``baselines/``) is
@@ -44,6 +47,15 @@ import gin
 from lokitalk_plugins.data.folder import TalkingHeadFolder
 from lokitalk_plugins.losses.velocity import velocity_loss
 from lokitalk_plugins.pipeline import TalkingHeadSystem
+from lokitalk_plugins.pipeline.options import (
+    FLAT_NAMES,
+    FramePlugins,
+    GridUpkeep,
+    GroupRates,
+    LateLPIPS,
+    LipsSampling,
+)
+from lokitalk_plugins.pipeline.system import OPTIONS
 from lokitalk_plugins.render import NeuralRenderer
 from lokitalk_plugins.train.audio2exp import train_audio2exp
 from lokitalk_plugins.train.run import run_training
@@ -94,7 +106,15 @@ _register(
     TalkingHeadFolder, "TalkingHeadFolder", "lokitalk_plugins.data", denylist=["root", "split"]
 )
 # the training pipeline (core); gin name unchanged, so users' files keep working
-_register(TalkingHeadSystem, "TalkingHeadSystem", "lokitalk_plugins.pipeline")
+_register(
+    TalkingHeadSystem,
+    "TalkingHeadSystem",
+    "lokitalk_plugins.pipeline",
+    allowlist=[*OPTIONS, *FLAT_NAMES],
+)  # its former flat names too: a typo fails to parse
+# its grouped options (TalkingHeadSystem.grid = @GridUpkeep(), GridUpkeep.fraction = 0.25)
+for _options in (GroupRates, GridUpkeep, LipsSampling, LateLPIPS, FramePlugins):
+    _register(_options, _options.__name__, "lokitalk_plugins.pipeline")
 # the folders, output and init come from `lokitalk audio2exp`'s arguments
 _register(train_audio2exp, "train_audio2exp", "lokitalk_plugins.signals",
           denylist=["folders", "out", "init", "progress"])  # fmt: skip
@@ -105,7 +125,7 @@ _register(
     "lokitalk_plugins.losses",
     allowlist=["weight", "squared"],
 )
-# the 2D upsampler of the head stage (TalkingHeadSystem.neural_renderer)
+# the 2D upsampler of the head stage (FramePlugins.neural_renderer)
 _register(NeuralRenderer, "NeuralRenderer", "lokitalk_plugins.render")
 
 

@@ -71,19 +71,19 @@ class DataSource:
         """Added to a result file's stem for a user's folder, so the studio's results stay."""
         return "" if self.studio else f"_{self.data.name}"
 
-    def portrait_bindings(self, *more: Path) -> list[str]:
-        """The gin macros of ``configs/lokitalk_loss.gin``'s portrait box for a user's folder:
-        the box :func:`~lokitalk_plugins.data.portrait.portrait_box` derives from its cameras
-        and neck/torso parsing (and from ``more`` folders, e.g. the pre-training ones), and
-        its bound; none for the studio, whose box the config holds."""
+    def portrait_box(self, *more: Path) -> tuple | None:
+        """A user's folder's portrait box for ``configs/lokitalk_loss.gin`` (its PORTRAIT_AABB,
+        through :func:`~.experiments.run_bindings`): the box
+        :func:`~lokitalk_plugins.data.portrait.portrait_box` derives from its cameras and
+        neck/torso parsing (and from ``more`` folders, e.g. the pre-training ones); None for
+        the studio, whose box the config holds."""
         if self.studio:
-            return []
-        from lokitalk_plugins.data.portrait import portrait_bound, portrait_box
+            return None
+        from lokitalk_plugins.data.portrait import portrait_box
 
         boxes = [portrait_box(f) for f in (self.data, *more)]
         box = tuple(min(b[i] for b in boxes) for i in range(3))
-        box += tuple(max(b[i] for b in boxes) for i in range(3, 6))
-        return [f"PORTRAIT_AABB = {box}", f"PORTRAIT_BOUND = {portrait_bound(box)}"]
+        return box + tuple(max(b[i] for b in boxes) for i in range(3, 6))
 
     def work_dir(self, work: Path, name: str) -> Path:
         """A folder under ``work`` private to this data source (bundles, frame shares)."""

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .experiments import gin_method, run_bindings
+
 __all__ = [
     "PAPER1",
     "PAPER2",
@@ -74,40 +76,30 @@ def assets(work: Path, profile: str, data: Path) -> dict:
     return {"extractor": str(extractor), "lipsync": lipsync and str(lipsync), "notes": notes}
 
 
-def _common(prof: dict) -> list[str]:
+def _dhnerf(name: str, profile: str, a: dict, ablation: str | None) -> dict:
+    """A DH-NeRF row: ``dhnerf/dhnerf.gin`` (with the velocity loss), the budget and the
+    profile's, the lip-sync module when the harness trained one, the row's ablation file."""
+    files = ["dhnerf/lipsync"] if a["lipsync"] else []
+    files += [ablation] if ablation else []
+    m = gin_method(name, "dhnerf/dhnerf", "dhnerf/budget", "profiles/" + profile, *files)
+    return dict(m, bindings=run_bindings(code_extractor=a["extractor"], lipsync=a["lipsync"]))
+
+
+def table1_methods(profile: str, a: dict) -> list[dict]:
+    shared = ("dhnerf/budget", "profiles/" + profile)
     return [
-        f"head/Trainer.steps = {prof['head']}", f"TalkingHeadSystem.num_rays = {prof['rays']}",
-        "train.stages = ('head',)", "Trainer.val_every = 1000000", "Trainer.ckpt_every = 1000000",
-        f"Trainer.log_every = {max(1, prof['head'] // 40)}",
-    ]  # fmt: skip
+        gin_method("RAD-NeRF", "dhnerf/rad_nerf", *shared),
+        gin_method("ER-NeRF", "dhnerf/er_nerf", *shared),
+        gin_method("LokiTalk (RSDF)", "dhnerf/lokitalk_rsdf", *shared),
+        _dhnerf("DH-NeRF", profile, a, None),
+    ]
 
 
-def _dhnerf(name: str, prof: dict, a: dict, extra: list[str]) -> dict:
-    bindings = _common(prof) + [f"studio_code_extractor.path = '{a['extractor']}'"]
-    if a["lipsync"]:
-        bindings += ["DHNeRF.lipsync = @load_lipsync()", f"load_lipsync.path = '{a['lipsync']}'"]
-    return {"name": name, "configs": ["configs/dhnerf.gin", "configs/velocity.gin"],
-            "bindings": bindings + extra}  # fmt: skip
-
-
-def table1_methods(prof: dict, a: dict) -> list[dict]:
-    quick = ["configs/studio_quick.gin"]
+def table2_methods(profile: str, a: dict) -> list[dict]:
     return [
-        {"name": "RAD-NeRF", "configs": ["configs/rad_nerf.gin", *quick],
-         "bindings": _common(prof)},
-        {"name": "ER-NeRF", "configs": ["configs/er_nerf.gin", *quick],
-         "bindings": _common(prof)},
-        {"name": "LokiTalk (RSDF)", "configs": ["configs/er_nerf_odr.gin", *quick],
-         "bindings": _common(prof)},
-        _dhnerf("DH-NeRF", prof, a, []),
-    ]  # fmt: skip
-
-
-def table2_methods(prof: dict, a: dict) -> list[dict]:
-    return [
-        _dhnerf("full model", prof, a, []),
-        _dhnerf("w/o lip-sync module", prof, a, ["DHNeRF.lip_sync = False"]),
-        _dhnerf("w/o disentangling loss", prof, a, ["DHNeRF.lambda_dis = 0.0"]),
+        _dhnerf("full model", profile, a, None),
+        _dhnerf("w/o lip-sync module", profile, a, "dhnerf/no_lip_sync"),
+        _dhnerf("w/o disentangling loss", profile, a, "dhnerf/no_dis"),
     ]
 
 

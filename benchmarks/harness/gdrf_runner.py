@@ -30,13 +30,14 @@ def run_gdrf_table(args, prof: dict, out: Path) -> dict:
     clips = {sec: idakt_runs.first_frames_folder(data, sec * g.FPS, root / f"id000_{sec}s")
              for sec in (3, 5, 10)}  # fmt: skip
     aux = idakt_runs.aux_identities(work, s["ids"], prof["size"], prof["aux_seconds"])
-    common = ["GDRF.audio_in_dim = 32", f"TalkingHeadSystem.num_rays = {prof['rays']}"]
     needed = g.bases_needed(table)
     jobs = [(b, aux) for b in needed]
     cache = work / f"gdrf_bundles_{args.profile}"
-    bundles = idakt_runs.pretrain_bundles(jobs, common, s["pretrain_epochs"], cache, args.parallel)
+    shared = ["shared/budget_pretrain", "profiles/" + args.profile]
+    bundles = idakt_runs.pretrain_bundles(jobs, shared, [], s["pretrain_epochs"], cache,
+                                          args.parallel)  # fmt: skip
     paths = {b: bundles[(b, len(aux))]["path"] for b in needed}
-    methods = g.methods(table, s["scale"], clips, paths, prof["rays"])
+    methods = g.methods(table, s["scale"], clips, paths, args.profile)
     rows = run_methods(methods, data, work / f"{table}_{args.profile}", parallel=args.parallel)
     for row, m in zip(rows, methods):
         row.update({k: m[k] for k in ("row", "seconds", "steps", "refs", "paper_steps", "data")

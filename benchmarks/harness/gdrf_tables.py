@@ -14,6 +14,7 @@ the profile; the scale is printed with each table.
 from __future__ import annotations
 
 from .common import fmt
+from .experiments import gin_method, run_bindings
 from .measures import SYNC_HEADER, lmd_note, reference_lines, row_sync_cell, sync_note
 
 __all__ = ["METRICS", "PAPER", "SETTINGS", "TABLES", "NOT_RUN", "bases_needed", "markdown",
@@ -77,9 +78,9 @@ NOT_RUN = {
 }
 BASE = {"image warp (DFRF stand-in)": "gdrf_image", "GDRF": "gdrf", "WarpNet": "gdrf_audio",
         "WarpNet+LS": "gdrf_lstm"}  # fmt: skip
-VARIANT = {"gdrf": [], "gdrf_image": ["GDRF.warp_space = 'image'"],
-           "gdrf_audio": ["GDRF.descriptor = 'audio'"],
-           "gdrf_lstm": ["GDRF.descriptor = 'lstm'"]}  # fmt: skip
+# each base's fine-tune file under benchmarks/gin-configs/gdrf/ (its pre-training: pretrain*.gin)
+FINETUNE = {"gdrf": "finetune", "gdrf_image": "finetune_image", "gdrf_audio": "finetune_audio",
+            "gdrf_lstm": "finetune_lstm"}  # fmt: skip
 
 
 def steps_of(paper_steps: int, scale: float) -> int:
@@ -103,33 +104,30 @@ def bases_needed(table: str) -> list[str]:
     return sorted({BASE[name] for name, *_ in plan(table, 1.0) if name in BASE})
 
 
-def methods(table: str, scale: float, clips: dict, bundles: dict, rays: int) -> list[dict]:
-    """One worker method per row: a fine-tune from its base bundle, or a backbone from
-    scratch, on the row's clip folder; every row scored on the val split over the torso."""
+def methods(table: str, scale: float, clips: dict, bundles: dict, profile: str) -> list[dict]:
+    """One worker method per row: a fine-tune from its base bundle (``gdrf/finetune*.gin``),
+    or a backbone from scratch (``gdrf/<backbone>.gin``), on the row's clip folder, with
+    ``gdrf/budget.gin`` and the profile's rays; the row's steps and bundle are run bindings.
+    Every row is scored on the val split over the torso."""
     out = []
     for name, seconds, steps, extra in plan(table, scale):
-        common = [f"head/Trainer.steps = {steps}", "Trainer.val_every = 1000000",
-                  "Trainer.ckpt_every = 1000000", f"Trainer.log_every = {max(1, steps // 40)}",
-                  f"TalkingHeadSystem.num_rays = {rays}"]  # fmt: skip
         if name in BASE:
-            base = BASE[name]
-            configs = ["configs/gdrf.gin", "configs/gdrf_finetune.gin"]
-            bindings = [*common, *VARIANT[base], "GDRF.audio_in_dim = 32",
-                        f"GDRF.pretrained = '{bundles[base]}'"]  # fmt: skip
+            files = ["gdrf/" + FINETUNE[BASE[name]]]
             if "refs" in extra:
-                bindings.append(f"GDRF.num_references = {extra['refs']}")
+                files.append(f"gdrf/references_{extra['refs']}")
+            run = run_bindings(steps=steps, bundle=bundles[BASE[name]])
         else:
-            backbone = "rad_nerf" if name == "RAD-NeRF" else "er_nerf"
-            configs = [f"configs/{backbone}.gin", "configs/studio_quick.gin"]
-            bindings = common
+            files = ["gdrf/" + ("rad_nerf" if name == "RAD-NeRF" else "er_nerf")]
+            run = run_bindings(steps=steps)
         label = f"{name}, {seconds} s" if table == "gdrf-table1" else name
         if table == "gdrf-table2":
             label = f"{name}, {steps} steps"
         if table == "gdrf-table5":
             label = f"{extra['refs']} references"
-        out.append(dict(name=label, configs=configs, bindings=bindings, data=str(clips[seconds]),
-                        val_background="torso", row=name, seconds=seconds, steps=steps,
-                        **extra))  # fmt: skip
+        m = gin_method(label, files[0], "gdrf/budget", "profiles/" + profile, *files[1:],
+                       data=str(clips[seconds]), val_background="torso", row=name,
+                       seconds=seconds, steps=steps, **extra)  # fmt: skip
+        out.append(dict(m, bindings=run))
     return out
 
 

@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import csv
 import json
-import multiprocessing as mp
-import os
 import shutil
 import time
 from pathlib import Path
-
-from .motion_prior import A2M_CONFIG
 
 __all__ = [
     "GDRF_PRETRAIN",
@@ -23,33 +19,20 @@ __all__ = [
     "steps_to_psnr",
 ]
 
-# pre-training settings: gin files of the shared model (idakt.gin adds the ID-Encoder)
+# pre-training settings: the benchmark config of each (benchmarks/gin-configs; the shared model,
+# idakt.gin adds the ID-Encoder), then the caller's shared files (rays, data, profile)
 PRETRAIN_CONFIGS = {
-    "rsdf": [
-        "configs/er_nerf_odr.gin",
-        "configs/studio_quick.gin",
-        "configs/lokitalk_loss.gin",
-        "configs/idakt.gin",
-    ],
-    "er_nerf": [
-        "configs/er_nerf_idakt.gin",
-        "configs/studio_quick.gin",
-        "configs/lokitalk_loss.gin",
-    ],
+    "rsdf": "table34/pretrain_rsdf",
+    "er_nerf": "table34/pretrain_er_nerf",
     # GDRF's base models (benchmarks/harness/gdrf_tables.py): the full model, our DFRF
     # stand-in (image-space warping) and the Table 6 descriptors
-    "gdrf": ["configs/gdrf.gin"],
-    "gdrf_image": ["configs/gdrf.gin"],
-    "gdrf_audio": ["configs/gdrf.gin"],
-    "gdrf_lstm": ["configs/gdrf.gin"],
+    "gdrf": "gdrf/pretrain",
+    "gdrf_image": "gdrf/pretrain_image",
+    "gdrf_audio": "gdrf/pretrain_audio",
+    "gdrf_lstm": "gdrf/pretrain_lstm",
 }
-# the GDRF settings: their own bindings; Adam at a constant 1e-4 (the paper's base model)
-GDRF_PRETRAIN = {
-    "gdrf": [],
-    "gdrf_image": ["GDRF.warp_space = 'image'"],
-    "gdrf_audio": ["GDRF.descriptor = 'audio'"],
-    "gdrf_lstm": ["GDRF.descriptor = 'lstm'"],
-}
+# the GDRF settings pre-train with Adam at a constant 1e-4 (the paper's base model)
+GDRF_PRETRAIN = ("gdrf", "gdrf_image", "gdrf_audio", "gdrf_lstm")
 
 
 def aux_identities(work: Path, count: int, size: int, seconds: float) -> list[Path]:
@@ -97,20 +80,19 @@ def first_frames_folder(data: Path, keep: int, out: Path) -> Path:
 def _pretrain_worker(
     setting: str, folders: list[str], bindings: list[str], steps: int, out: str, configs: list
 ) -> None:
-    os.environ["OMP_NUM_THREADS"] = "1"
-    import torch
-
-    torch.set_num_threads(1)
+    """A pool task: pre-train ``setting`` on ``folders`` for ``steps`` and save the bundle at
+    ``out`` (its summary beside it, ``out.json``)."""
     from lokitalk_plugins.adapters import save_identity_bundle
     from lokitalk_plugins.baselines.gdrf import GDRFPretraining, save_gdrf_bundle
     from lokitalk_plugins.commands.pretrain import build_pretraining
     from lokitalk_plugins.train import seed_everything
     from lokitalk_plugins.train.pretrain_loop import pretrain
 
+    from .experiments import resolve
+
     seed_everything(0)
     gdrf = setting in GDRF_PRETRAIN
-    bindings = bindings + GDRF_PRETRAIN.get(setting, [])
-    multi = build_pretraining(configs, bindings, folders,
+    multi = build_pretraining([resolve(c) for c in configs], bindings, folders,
                               multi=GDRFPretraining if gdrf else None)  # fmt: skip
     save_bundle = save_gdrf_bundle if gdrf else save_identity_bundle
     t0 = time.perf_counter()
@@ -143,22 +125,27 @@ def _pretrain_worker(
 
 def pretrain_bundles(
     jobs: list[tuple[str, list[Path]]],
+    shared: list[str],
     bindings: list[str],
     epochs: float,
     cache: Path,
     parallel: int = 2,
     audio2motion: str | None = None,
 ) -> dict[tuple[str, int], dict]:
-    """Pre-train (setting, identity folders) jobs not in ``cache`` yet, ``parallel`` at a time,
-    each for ``epochs`` passes over its identities' training frames (``epoch_steps``; the
-    bundle's folder name holds its step count, so a changed budget is never served stale).
-    audio2motion: an Audio2Motion checkpoint whose prior mean is RSDF's F_a in the "rsdf"
-    setting (bundle names end in ``_a2m``).
+    """Pre-train (setting, identity folders) jobs not in ``cache`` yet in the harness's
+    process pool (:func:`~.workers.run_pool`), ``parallel`` at a time, each for ``epochs``
+    passes over its identities' training frames (``epoch_steps``; the bundle's folder name
+    holds its step count, so a changed budget is never served stale). shared: benchmark
+    configs after the setting's own (the rays, the data, the profile); bindings: the run's
+    (:func:`~.experiments.run_bindings`). audio2motion: an Audio2Motion checkpoint whose prior
+    mean is RSDF's F_a in the "rsdf" setting (bundle names end in ``_a2m``).
     -> (setting, count) -> {"path", "cached", "epochs", "steps", and the worker's summary}."""
     from lokitalk_plugins.commands.pretrain import epoch_steps, train_frames
 
-    ctx, result, running = mp.get_context("spawn"), {}, []
-    pending = []
+    from .experiments import config, run_bindings
+    from .workers import run_pool
+
+    result, tasks = {}, []
     for setting, folders in jobs:
         steps = epoch_steps(epochs, train_frames(folders))
         a2m = audio2motion if setting == "rsdf" else None
@@ -168,30 +155,14 @@ def pretrain_bundles(
         }  # fmt: skip
         if not (path / "config.json").exists():
             result[(setting, len(folders))]["cached"] = False
-            configs, binds = list(PRETRAIN_CONFIGS[setting]), list(bindings)
+            configs = [config(c) for c in (PRETRAIN_CONFIGS[setting], *shared)]
+            binds = list(bindings)
             if a2m:
-                configs.append(A2M_CONFIG)
-                binds.append(f"load_audio2motion.path = '{a2m}'")
-            pending.append((setting, folders, path, steps, configs, binds))
-    while pending or running:
-        while pending and len(running) < parallel:
-            setting, folders, path, steps, configs, binds = pending.pop(0)
-            p = ctx.Process(
-                target=_pretrain_worker,
-                args=(setting, [str(f) for f in folders], binds, steps, str(path), configs),
-            )
-            p.start()
-            print(f"[{time.strftime('%H:%M:%S')}] pre-training {path.name}", flush=True)
-            running.append((path, p))
-        time.sleep(1.0)
-        for path, p in list(running):
-            if not p.is_alive():
-                running.remove((path, p))
-                if p.exitcode != 0:
-                    for _, q in running:
-                        q.terminate()
-                    raise RuntimeError(f"pre-training {path.name} failed (exit {p.exitcode})")
-                print(f"[{time.strftime('%H:%M:%S')}] {path.name} done", flush=True)
+                configs.append(config("shared/audio2motion"))
+                binds += run_bindings(audio2motion=a2m)
+            args = (setting, [str(f) for f in folders], binds, steps, str(path), configs)
+            tasks.append((f"pre-training {path.name}", _pretrain_worker, args))
+    run_pool(tasks, parallel)
     for info in result.values():
         summary = Path(f"{info['path']}.json")
         if summary.exists():

@@ -1,14 +1,15 @@
 """F_a = the Audio2Motion prior mean (LokiTalk sec. 3.2) in the settings that use RSDF: the
 harness trains one Audio2Motion VAE on the scored folder's train split (``lokitalk
-audio2motion``'s training, in a child process with one thread), caches it, and adds
-``configs/audio2motion.gin`` with the checkpoint's path to the methods that take it."""
+audio2motion``'s training, a task of the harness's process pool), caches it, and adds
+``benchmarks/gin-configs/shared/audio2motion.gin`` (the packaged ``configs/audio2motion.gin`` and
+the checkpoint's path, the AUDIO2MOTION macro) to the methods that take it."""
 
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
-import os
 from pathlib import Path
+
+from .experiments import config, run_bindings
 
 __all__ = [
     "A2M_CONFIG",
@@ -19,16 +20,12 @@ __all__ = [
     "with_audio2motion",
 ]
 
-A2M_CONFIG = "configs/audio2motion.gin"
+A2M_CONFIG = "shared/audio2motion"  # under benchmarks/gin-configs
 # optimiser steps of the VAE per profile (the command's default is 2000)
 A2M_STEPS = {"micro": 50, "quick": 500, "default": 2000, "full": 2000}
 
 
 def _train(data: str, out: str, steps: int) -> None:
-    os.environ["OMP_NUM_THREADS"] = "1"
-    import torch
-
-    torch.set_num_threads(1)
     from lokitalk_plugins.train.audio2motion import train_audio2motion
 
     summary = train_audio2motion(data, out, steps=steps, seed=0, progress=False)
@@ -43,11 +40,9 @@ def audio2motion_checkpoint(data: Path, cache: Path, steps: int) -> dict:
     cached = path.is_file()
     if not cached:
         print(f"training Audio2Motion on {data} ({steps} steps) -> {path}", flush=True)
-        proc = mp.get_context("spawn").Process(target=_train, args=(str(data), str(path), steps))
-        proc.start()
-        proc.join()
-        if proc.exitcode != 0:
-            raise RuntimeError(f"training Audio2Motion on {data} failed (exit {proc.exitcode})")
+        from .workers import run_pool
+
+        run_pool([(f"training Audio2Motion on {data}", _train, (str(data), str(path), steps))], 1)
     summary = Path(f"{path}.json")
     info = json.loads(summary.read_text()) if summary.is_file() else {}
     return dict(info, path=str(path), steps=steps, cached=cached)
@@ -57,8 +52,8 @@ def with_audio2motion(method: dict, checkpoint: str) -> dict:
     """``method`` with RSDF's F_a from the Audio2Motion at ``checkpoint`` (frozen)."""
     return dict(
         method,
-        configs=[*method["configs"], A2M_CONFIG],
-        bindings=[*method["bindings"], f"load_audio2motion.path = '{checkpoint}'"],
+        configs=[*method["configs"], config(A2M_CONFIG)],
+        bindings=[*method["bindings"], *run_bindings(audio2motion=checkpoint)],
         f_a="audio2motion",
     )
 

@@ -148,7 +148,7 @@ def run_dhnerf(args, prof: dict, out: Path, table: str) -> dict:
     a = dhnerf.assets(work / "dhnerf", args.profile, data)
     build = dhnerf.table1_methods if table == "dhnerf-table1" else dhnerf.table2_methods
     start, sha = time.perf_counter(), commit()
-    rows = run_methods(build(prof, a), data, work / f"{table}_{args.profile}",
+    rows = run_methods(build(args.profile, a), data, work / f"{table}_{args.profile}",
                        parallel=args.parallel, truth=True)  # fmt: skip
     stem = table.replace("-", "_") + ("" if args.profile == "default" else f"_{args.profile}")
     files = {}

@@ -13,6 +13,7 @@ def run_table1(args, prof: dict, out: Path) -> dict:
     from harness import idakt_runs, measures, motion_prior, table1, table2
     from harness.common import commit, machine, peak_rss_mb, write_report
     from harness.data_sources import resolve_data
+    from harness.experiments import run_bindings
     from harness.plots import bar_chart, training_curves
     from harness.workers import run_methods
 
@@ -21,24 +22,20 @@ def run_table1(args, prof: dict, out: Path) -> dict:
     source = resolve_data(args.data, work, prof)
     data, k = source.data, source.audio_dim
     aux = source.pretrain_folders(work, prof["ids"][10], prof)
-    common = [
-        f"TalkingHeadSystem.num_rays = {prof['rays']}",
-        f"ERNeRF.audio_in_dim = {k}",
-        "TalkingHeadSystem.lips_patches = 4",
-        *source.portrait_bindings(*aux),
-    ]
+    run = run_bindings(audio_in_dim=k, portrait_box=source.portrait_box(*aux))
     a2m = motion_prior.for_run(args, source, work)  # LokiTalk's F_a
+    shared = ["shared/budget_pretrain", "shared/data", "profiles/" + args.profile]
     bundles = idakt_runs.pretrain_bundles(
         [("rsdf", aux)],
-        common,
+        shared,
+        run,
         prof["pretrain_epochs"],
         source.work_dir(work, f"bundles_{args.profile}"),
         args.parallel,
         audio2motion=a2m["path"] if a2m else None,
     )
     bundle = bundles[("rsdf", len(aux))]
-    shared = [b for b in common if "lips_patches" not in b]  # ER-NeRF methods add their own
-    methods = table1.methods(prof, bundle["path"], shared + [f"RADNeRF.audio_in_dim = {k}"])
+    methods = table1.methods(args.profile, bundle["path"], run)
     if a2m is not None:
         methods = [
             motion_prior.with_audio2motion(m, a2m["path"]) if m["name"] == "LokiTalk" else m

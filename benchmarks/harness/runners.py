@@ -14,6 +14,7 @@ def run_table2(args, prof: dict, out: Path) -> dict:
     from harness import measures, motion_prior, table2
     from harness.common import commit, machine, peak_rss_mb, write_report
     from harness.data_sources import resolve_data
+    from harness.experiments import run_bindings
     from harness.seeds import fold_seeds, seeded_methods
     from harness.workers import run_methods
     from lokitalk_plugins.data.studio import load_truth
@@ -21,9 +22,8 @@ def run_table2(args, prof: dict, out: Path) -> dict:
     work = Path(args.work)
     source = resolve_data(args.data, work, prof)
     data, studio, label = source.data, source.studio, source.label
-    methods = table2.build_methods(args.backbone, prof, source.audio_dim, studio)
-    box = source.portrait_bindings()  # a user's folder: its own portrait box
-    methods = [dict(m, bindings=m["bindings"] + box) for m in methods]
+    run = run_bindings(audio_in_dim=source.audio_dim, portrait_box=source.portrait_box())
+    methods = table2.build_methods(args.backbone, args.profile, run, studio)
     # our ablation row: O+D+R with GDRF's LSTM as F_a (before O+D+R takes the Audio2Motion F_a)
     lstm = source.work_dir(work, "audio2exp") / f"a2e_{args.profile}.pt"
     chosen = getattr(args, "methods", None)
@@ -32,7 +32,7 @@ def run_table2(args, prof: dict, out: Path) -> dict:
     else:
         lstm = table2.train_lstm(data, lstm, steps=prof["head"])
     if lstm is not None:
-        methods.append(table2.lstm_method(methods[-1], lstm))
+        methods.append(table2.lstm_method(methods[-1], lstm, args.backbone))
     a2m = motion_prior.for_run(args, source, work)  # O+D+R: the paper's F_a
     if a2m is not None:
         methods = [
@@ -113,6 +113,7 @@ def run_table34(args, prof: dict, out: Path, table: str) -> dict:
     from harness import idakt_runs, measures, motion_prior, table2, table34
     from harness.common import commit, machine, peak_rss_mb, write_report
     from harness.data_sources import resolve_data
+    from harness.experiments import run_bindings
     from harness.seeds import fold_seeds, seeded_methods
     from harness.workers import run_methods
 
@@ -125,31 +126,20 @@ def run_table34(args, prof: dict, out: Path, table: str) -> dict:
     aux = source.pretrain_folders(work, max(prof["ids"].values()), prof)
     # fewer user folders than the paper's identities: every count is capped to what is there
     prof = dict(prof, ids={k: min(v, len(aux)) for k, v in prof["ids"].items()})
-    common = [
-        f"TalkingHeadSystem.num_rays = {prof['rays']}",
-        f"ERNeRF.audio_in_dim = {source.audio_dim}",
-        "TalkingHeadSystem.lips_patches = 4",
-        *source.portrait_bindings(*aux),
-    ]
+    run = run_bindings(audio_in_dim=source.audio_dim, portrait_box=source.portrait_box(*aux))
     a2m = motion_prior.for_run(args, source, work) if table == "table3" else None
     t0 = time.perf_counter()
     bundles = idakt_runs.pretrain_bundles(
         table34.pretrain_jobs(table, prof, aux),
-        common,
+        ["shared/budget_pretrain", "shared/data", "profiles/" + args.profile],
+        run,
         prof["pretrain_epochs"],
         source.work_dir(work, f"bundles_{args.profile}"),
         parallel=args.parallel,
         audio2motion=a2m["path"] if a2m else None,
     )
     pretrain_wall = time.perf_counter() - t0
-    steps = [
-        f"head/Trainer.steps = {prof['finetune']}",
-        f"lips/Trainer.steps = {prof['lips']}",
-        "Trainer.val_every = 1000000",
-        "Trainer.ckpt_every = 1000000",
-        f"Trainer.log_every = {max(1, prof['finetune'] // 40)}",
-    ]
-    columns = table34.finetune_methods(table, prof, bundles, folders, common + steps)
+    columns = table34.finetune_methods(table, prof, bundles, folders, args.profile, run)
     if a2m is not None:  # RSDF's F_a in every RSDF column (not the bare ER-NeRF one)
         columns = [
             motion_prior.with_audio2motion(m, a2m["path"]) if table34.uses_rsdf(m) else m

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import math
 
+from .experiments import run_bindings
+
 __all__ = ["fold_seeds", "mean_std", "seeded_methods", "seeds_note"]
 
 
@@ -22,9 +24,8 @@ def seeded_methods(methods: list[dict], seeds: int, select=None) -> list[dict]:
         for k in range(seeds if select is None or select(m) else 1):
             cell = m.get("key", m["name"])
             key = cell if k == 0 else f"{cell} seed {k}"
-            out.append(
-                dict(m, seed=k, key=key, cell=cell, bindings=[*m["bindings"], f"SEED = {k}"])
-            )
+            bindings = [*m["bindings"], *run_bindings(seed=k)]
+            out.append(dict(m, seed=k, key=key, cell=cell, bindings=bindings))
     return out
 
 

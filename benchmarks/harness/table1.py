@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .common import fmt
+from .experiments import gin_method, run_bindings
 from .measures import SYNC_HEADER, lmd_note, reference_lines, row_sync_cell, sync_cell
 from .motion_prior import f_a_note
 
@@ -31,41 +32,16 @@ NOT_RUN = {
 }
 
 
-def methods(prof: dict, bundle: str, common: list[str]) -> list[dict]:
-    steps = [
-        f"head/Trainer.steps = {prof['head']}",
-        f"lips/Trainer.steps = {prof['lips']}",
-        f"torso/Trainer.steps = {prof['torso']}",
-        "Trainer.val_every = 1000000",
-        "Trainer.ckpt_every = 1000000",
-        f"Trainer.log_every = {max(1, prof['head'] // 40)}",
-    ]
-    base = ["configs/studio_quick.gin"]
-    return [
-        {
-            "name": "RAD-NeRF",
-            "configs": ["configs/rad_nerf.gin"] + base + ["configs/torso.gin"],
-            "bindings": common + steps,
-        },
-        {
-            "name": "ER-NeRF",
-            "configs": ["configs/er_nerf.gin"] + base + ["configs/torso.gin"],
-            "bindings": common + steps + ["TalkingHeadSystem.lips_patches = 4"],
-        },
-        {
-            "name": "LokiTalk",
-            "configs": ["configs/er_nerf_odr.gin"]
-            + base
-            + ["configs/lokitalk_loss.gin", "configs/idakt_finetune_short.gin"],
-            "bindings": common
-            + steps
-            + [
-                "TalkingHeadSystem.lips_patches = 4",
-                "RSDF.id_dim = 16",
-                f"wrap.pretrained = '{bundle}'",
-            ],
-        },
-    ]
+def methods(profile: str, bundle: str, run: list[str]) -> list[dict]:
+    """The three rows: ``table1/<row>.gin`` each, the shared budget and data files and the
+    profile's; ``run``: the run's bindings (:func:`~.experiments.run_bindings`), LokiTalk's
+    with the pre-trained ``bundle`` too."""
+    shared = ["shared/budget", "shared/budget_torso", "shared/data", "profiles/" + profile]
+    rows = {"RAD-NeRF": "rad_nerf", "ER-NeRF": "er_nerf", "LokiTalk": "lokitalk"}
+    out = [dict(gin_method(name, "table1/" + row, *shared), bindings=list(run))
+           for name, row in rows.items()]  # fmt: skip
+    out[-1]["bindings"] += run_bindings(bundle=bundle)
+    return out
 
 
 def cross_clip(work: Path, size: int, seconds: float) -> Path:

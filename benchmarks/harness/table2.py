@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .common import cell, fmt
+from .experiments import config, gin_method, run_bindings
 from .measures import (
     SYNC_HEADER,
     fig5_lines,
@@ -49,18 +50,20 @@ PAPER = {
     "O+D": (29.203, 0.055, 3.299, 4.728),
     "O": (28.125, 0.074, 3.592, 3.410),
 }
-SETTINGS = {"O": "{b}.gin", "O+D": "{b}_od.gin", "O+D+R": "{b}_odr.gin"}
+# each row's gin file under benchmarks/gin-configs/table2/<backbone>/
+SETTINGS = {"O": "o", "O+D": "o_d", "O+D+R": "o_d_r"}
 # what each row reports from its evaluation (issue14b's columns join here)
 METRICS = ("psnr", "fit_psnr", "psnr_head", "psnr_torso", "psnr_bg", "ssim", "lpips", "lmd",
            "lmd_eyes", "mouth_error", "eye_error", "lip_sync", "size_mb")  # fmt: skip
 # our ablation row, not in the paper: O+D+R with GDRF's audio-to-expression LSTM as RSDF's F_a
 LSTM_ROW = "O+D+R, F_a = LSTM"
 # --ablations: rows that isolate a cause of a missed claim (benchmarks/claims reads ``ablation``),
-# trained for seed 0 only: row name -> (the row it changes, extra bindings, what it isolates)
+# trained for seed 0 only: row name -> (the row it changes, the gin file added after the row's
+# own, under benchmarks/gin-configs, what it isolates)
 CAP = "the cap of occupied samples a ray, 16 -> 32, in training and at inference"
 ABLATIONS = {
-    "O, 32 samples a ray": ("O", ["TalkingHeadSystem.max_samples = 32"], CAP),
-    "O+D+R, 32 samples a ray": ("O+D+R", ["TalkingHeadSystem.max_samples = 32"], CAP),
+    "O, 32 samples a ray": ("O", "table2/ablations/samples_32", CAP),
+    "O+D+R, 32 samples a ray": ("O+D+R", "table2/ablations/samples_32", CAP),
 }
 ABLATION_CLAIMS = ["t2_target", "t2_d", "t2_r"]
 
@@ -69,19 +72,20 @@ def ablation_methods(methods: list[dict]) -> list[dict]:
     """The :data:`ABLATIONS` rows built from their base rows in ``methods`` (those present),
     each with the ``ablation`` record the claims ledger reads."""
     by_name, out = {m["name"]: m for m in methods}, []
-    for name, (base, bindings, isolates) in ABLATIONS.items():
+    for name, (base, extra, isolates) in ABLATIONS.items():
         if base in by_name:
             m = by_name[base]
             record = {"claims": ABLATION_CLAIMS, "isolates": isolates, "baseline": base}
-            out.append(dict(m, name=name, bindings=[*m["bindings"], *bindings], ablation=record))
+            out.append(dict(m, name=name, configs=[*m["configs"], config(extra)], ablation=record))
     return out
 
 
-def lstm_method(odr: dict, checkpoint: Path) -> dict:
-    """The O+D+R method with ``configs/audio2exp.gin``: F_a from the LSTM ``checkpoint``
-    (``train_audio2exp`` on the table's folder), frozen."""
-    return dict(odr, name=LSTM_ROW, configs=[*odr["configs"], "configs/audio2exp.gin"],
-                bindings=[*odr["bindings"], f"load_audio2exp.path = '{checkpoint}'"])  # fmt: skip
+def lstm_method(odr: dict, checkpoint: Path, backbone: str = "er_nerf") -> dict:
+    """The O+D+R method with F_a from GDRF's LSTM ``checkpoint`` (``train_audio2exp`` on the
+    table's folder), frozen: ``table2/<backbone>/o_d_r_lstm.gin`` in place of O+D+R's file."""
+    configs = [config(f"table2/{backbone}/o_d_r_lstm"), *odr["configs"][1:]]
+    return dict(odr, name=LSTM_ROW, configs=configs,
+                bindings=[*odr["bindings"], *run_bindings(audio2exp=checkpoint)])  # fmt: skip
 
 
 def train_lstm(data: Path, out: Path, steps: int) -> Path | None:
@@ -97,30 +101,16 @@ def train_lstm(data: Path, out: Path, steps: int) -> Path | None:
     return out
 
 
-def build_methods(backbone: str, prof: dict, audio_in_dim: int, studio: bool) -> list[dict]:
-    """The three settings as gin files + bindings for one backbone and profile."""
-    cls = {"rad_nerf": "RADNeRF", "er_nerf": "ERNeRF"}[backbone]
-    bindings = [
-        f"head/Trainer.steps = {prof['head']}",
-        f"lips/Trainer.steps = {prof['lips']}",
-        f"TalkingHeadSystem.num_rays = {prof['rays']}",
-        f"{cls}.audio_in_dim = {audio_in_dim}",
-        "Trainer.val_every = 1000000",
-        "Trainer.ckpt_every = 1000000",
-        f"Trainer.log_every = {max(1, prof['head'] // 40)}",
-    ]
-    if backbone == "er_nerf":  # 4 lips patches of 32x32, not the original's 64 (65,536 rays)
-        bindings.append("TalkingHeadSystem.lips_patches = 4")
+def build_methods(backbone: str, profile: str, run: list[str], studio: bool) -> list[dict]:
+    """The three settings of one backbone: each row's gin file, the shared budget and data
+    files, the profile's, and a user's folder's own (its eye source); ``run``: the run's
+    bindings (:func:`~.experiments.run_bindings`: the audio width, a user's portrait box)."""
+    shared = ["shared/budget", "shared/data", "profiles/" + profile]
     if not studio:  # a user's folder: the studio's landmark eye ratio may be absent
-        bindings.append("TalkingHeadFolder.eye_source = 'auto'")
-    extra = ["configs/studio_quick.gin", "configs/lokitalk_loss.gin"]
+        shared.append("shared/user_folder")
     return [
-        {
-            "name": name,
-            "configs": [f"configs/{pattern.format(b=backbone)}"] + extra,
-            "bindings": list(bindings),
-        }
-        for name, pattern in SETTINGS.items()
+        dict(gin_method(name, f"table2/{backbone}/{row}", *shared), bindings=list(run))
+        for name, row in SETTINGS.items()
     ]
 
 

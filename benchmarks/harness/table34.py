@@ -17,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .common import cell, fmt
+from .experiments import gin_method, run_bindings
 from .idakt_runs import PRETRAIN_CONFIGS
 from .measures import SYNC_HEADER, lmd_note, reference_lines, row_sync_cell
 from .motion_prior import f_a_note
@@ -48,8 +49,16 @@ PAPER = {
 }
 
 
-# fine-tune configs of a column from a bundle: our short-run rates, or the paper's (sec. 4)
-RATES = {"short": "configs/idakt_finetune_short.gin", "paper": "configs/idakt_finetune.gin"}
+# a column's gin file under benchmarks/gin-configs/table34/: (setting, fine-tune rates) -> file;
+# from a bundle, our short-run rates or the paper's (sec. 4)
+ROW_CONFIGS = {
+    ("er_nerf", None): "er_nerf",
+    ("rsdf", None): "rsdf",
+    ("rsdf", "short"): "rsdf_idakt",
+    ("rsdf", "paper"): "rsdf_idakt_paper_rates",
+    ("er_nerf", "short"): "er_nerf_idakt",
+    ("er_nerf", "paper"): "er_nerf_idakt_paper_rates",
+}
 # the extra column of each table: the paper's fine-tune rates on this (ids, %) column
 PAPER_RATES_COLUMN = (10, 100)
 
@@ -69,52 +78,38 @@ def rates_label(rates: str | None) -> str:
     return {None: "", "short": "", "paper": " (paper's fine-tune rates)"}[rates]
 
 
-def _base(setting: str) -> list[str]:
-    extra = ["configs/studio_quick.gin", "configs/lokitalk_loss.gin"]
-    return {
-        "rsdf": ["configs/er_nerf_odr.gin"] + extra,
-        "er_nerf": ["configs/er_nerf.gin"] + extra,
-        "er_nerf_idakt": ["configs/er_nerf_idakt.gin"] + extra,
-    }[setting]
-
-
-def finetune_methods(table: str, prof: dict, bundles: dict, folders: dict, bindings: list[str]):
-    """One training method per column: name, configs, bindings, data (its share of frames)."""
+def finetune_methods(
+    table: str, prof: dict, bundles: dict, folders: dict, profile: str, run: list[str]
+) -> list[dict]:
+    """One training method per column: its ``table34/*.gin`` with the fine-tune budget, the
+    data and the profile's files, the run's bindings (``run``, and the bundle's path), and
+    data (its share of frames)."""
     setting = "rsdf" if table == "table3" else "er_nerf"
+    shared = ["shared/budget_finetune", "shared/data", "profiles/" + profile]
     methods = []
     plan = [(ids, pct, "short") for ids, pct in columns(table)]
     plan.append((*PAPER_RATES_COLUMN, "paper"))
     for ids, pct, rates in plan:
+        binds = list(run)
         if ids == "ER-NeRF" or (ids == 0 and setting == "er_nerf"):
-            name, configs, binds, rates = f"ER-NeRF, {pct}%", _base("er_nerf"), [], None
+            name, row, rates = f"ER-NeRF, {pct}%", ("er_nerf", None), None
         elif ids == 0:
-            name, configs, binds, rates = f"0 ids, {pct}%", _base("rsdf"), [], None
+            name, row, rates = f"0 ids, {pct}%", ("rsdf", None), None
         else:
             n = prof["ids"][ids]
-            bundle = bundles[(setting, n)]["path"]
             name = f"{n} ids, {pct}%" + (", paper rates" if rates == "paper" else "")
-            cfg = _base("rsdf" if setting == "rsdf" else "er_nerf_idakt")
-            configs = cfg + [RATES[rates]]
-            binds = [f"wrap.pretrained = '{bundle}'"]
-            if setting == "rsdf":
-                binds.append("RSDF.id_dim = 16")
-        methods.append(
-            {
-                "name": name,
-                "key": f"{ids} ids {pct} {rates}",  # unique: two columns may share a name
-                "column": [ids, pct],
-                "finetune_rates": rates,
-                "configs": configs,
-                "bindings": bindings + binds,
-                "data": str(folders[pct]),
-            }
-        )
+            row = (setting, rates)
+            binds += run_bindings(bundle=bundles[(setting, n)]["path"])
+        m = gin_method(name, "table34/" + ROW_CONFIGS[row], *shared,
+                       key=f"{ids} ids {pct} {rates}",  # unique: two columns may share a name
+                       column=[ids, pct], finetune_rates=rates, data=str(folders[pct]))  # fmt: skip
+        methods.append(dict(m, bindings=binds))
     return methods
 
 
 def uses_rsdf(method: dict) -> bool:
-    """True for a column trained with RSDF (its configs include the O+D+R config)."""
-    return "configs/er_nerf_odr.gin" in method["configs"]
+    """True for a column trained with RSDF (its first config is a ``table34/rsdf*`` file)."""
+    return Path(method["configs"][0]).name.startswith("rsdf")
 
 
 def pretrain_jobs(table: str, prof: dict, aux: list[Path]) -> list[tuple[str, list[Path]]]:

@@ -4,7 +4,8 @@ A method is a dict: ``name`` (row label), ``configs`` (gin files), ``bindings`` 
 and optionally ``data`` (its own folder instead of the table's), ``key`` (names its workspace
 when several methods share a label, e.g. seeds; the name otherwise) and ``val_background``
 (the val frames' background: "bc" by default, "torso" to score the head alone).
-:func:`run_methods` trains them ``parallel`` at a time in spawned processes and returns one
+:func:`run_methods` trains them ``parallel`` at a time in the harness's one process pool
+(:func:`run_pool`, which the pre-training and the Audio2Motion VAE use too) and returns one
 row each: wall time per stage, the evaluation on the val split and the workspace path.
 """
 
@@ -15,9 +16,10 @@ import multiprocessing as mp
 import os
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["fit_psnr", "landmark_detector", "run_methods", "train_and_evaluate"]
+__all__ = ["fit_psnr", "landmark_detector", "run_methods", "run_pool", "train_and_evaluate"]
 
 FIT_FRAMES = 8  # training frames, evenly spaced, that fit_psnr renders
 
@@ -40,11 +42,9 @@ def fit_psnr(system, train, frames: int = FIT_FRAMES) -> float:
 
 
 def train_and_evaluate(method: dict, data: str, workspace: str, out: str, truth: bool) -> None:
-    """The body of one worker process: train, evaluate, write the row as JSON to ``out``."""
-    os.environ["OMP_NUM_THREADS"] = "1"
-    import torch
-
-    torch.set_num_threads(1)
+    """The body of one worker process: train, evaluate, write the row as JSON to ``out``.
+    The method's configs (``benchmarks/...`` names, :mod:`.experiments`) are opened in this
+    checkout; the row keeps them as named."""
     import lokitalk_plugins.registration  # noqa: F401
     from lokitalk_plugins.commands.workspace import load_system, write_run
     from lokitalk_plugins.data import TalkingHeadFolder
@@ -53,11 +53,13 @@ def train_and_evaluate(method: dict, data: str, workspace: str, out: str, truth:
     from lokitalk_plugins.train.evaluate import evaluate
 
     from .common import package_tree, peak_rss_mb
+    from .experiments import resolve
 
     configs, bindings = list(method["configs"]), list(method["bindings"])
-    write_run(Path(workspace), Path(data), configs, bindings, "aud.npy")
+    paths = [resolve(c) for c in configs]
+    write_run(Path(workspace), Path(data), paths, bindings, "aud.npy")
     t0 = time.perf_counter()
-    summary = train_from_config(configs, bindings, data=data, workspace=workspace, progress=False)
+    summary = train_from_config(paths, bindings, data=data, workspace=workspace, progress=False)
     train_seconds = time.perf_counter() - t0
     system, _run, _stage = load_system(Path(workspace))
     background = method.get("val_background", "bc")  # "torso": GDRF's tables, see gdrf_tables
@@ -128,6 +130,45 @@ def finished_row(method: dict, work: Path, data) -> dict | None:
     return old if same and fresh and ran_on == str(method.get("data", data)) else None
 
 
+def run_pool(tasks: list[tuple[str, Callable, tuple]], parallel: int = 2) -> None:
+    """The harness's one process pool: each task ``(label, fn, args)`` runs ``fn(*args)`` in
+    its own spawned process with one thread, ``parallel`` at a time (training methods,
+    pre-training bundles, the Audio2Motion VAE). Raises RuntimeError naming the tasks whose
+    process failed, once the others are done; a stopped harness stops its processes."""
+    ctx, pending, running, failed = mp.get_context("spawn"), list(tasks), [], []
+    try:
+        while pending or running:
+            while pending and len(running) < max(1, parallel):
+                label, fn, args = pending.pop(0)
+                p = ctx.Process(target=_child, args=(fn, args))
+                p.start()
+                print(f"[{time.strftime('%H:%M:%S')}] {label} (pid {p.pid})", flush=True)
+                running.append((label, p))
+            time.sleep(1.0)
+            for label, p in list(running):
+                if not p.is_alive():
+                    running.remove((label, p))
+                    stamp = time.strftime("%H:%M:%S")
+                    print(f"[{stamp}] {label}: done (exit {p.exitcode})", flush=True)
+                    if p.exitcode != 0:
+                        failed.append(label)
+    finally:  # a stopped benchmark stops its trainers too
+        for _label, p in running:
+            if p.is_alive():
+                p.terminate()
+    if failed:
+        raise RuntimeError(f"failed: {failed}: see the traceback above")
+
+
+def _child(fn: Callable, args: tuple) -> None:
+    """A pool process: one thread, then the task."""
+    os.environ["OMP_NUM_THREADS"] = "1"
+    import torch
+
+    torch.set_num_threads(1)
+    fn(*args)
+
+
 def run_methods(
     methods: list[dict],
     data: Path,
@@ -136,10 +177,10 @@ def run_methods(
     truth: bool = True,
     resume: bool = False,
 ) -> list[dict]:
-    """Train and evaluate every method (fresh workspaces under ``work``), ``parallel`` at a
-    time; raises RuntimeError naming the methods whose process failed. resume: a method whose
-    row an earlier (stopped) run finished with the same gin files, bindings and folder is not
-    trained again; its row is returned with ``resumed`` True."""
+    """Train and evaluate every method (fresh workspaces under ``work``) in :func:`run_pool`,
+    ``parallel`` at a time; raises RuntimeError naming the methods whose process failed.
+    resume: a method whose row an earlier (stopped) run finished with the same gin files,
+    bindings and folder is not trained again; its row is returned with ``resumed`` True."""
     work.mkdir(parents=True, exist_ok=True)
     reused = set()
     if resume:
@@ -147,40 +188,18 @@ def run_methods(
             if finished_row(m, work, data) is not None:
                 reused.add(m.get("key", m["name"]))
                 print(f"reusing {m.get('key', m['name'])}: an earlier run finished it", flush=True)
-    todo = [m for m in methods if m.get("key", m["name"]) not in reused]
-    ctx, pending, running, failed = mp.get_context("spawn"), todo, [], []
-    try:
-        while pending or running:
-            while pending and len(running) < parallel:
-                m = pending.pop(0)
-                slug = _slug(m.get("key", m["name"]))
-                ws, row = work / f"ws_{slug}", work / f"row_{slug}.json"
-                shutil.rmtree(ws, ignore_errors=True)
-                row.unlink(missing_ok=True)
-                p = ctx.Process(
-                    target=train_and_evaluate,
-                    args=(m, str(m.get("data", data)), str(ws), str(row), truth),
-                )
-                p.start()
-                stamp = time.strftime("%H:%M:%S")
-                print(f"[{stamp}] training {m.get('key', m['name'])} (pid {p.pid})", flush=True)
-                running.append((m, p))
-            time.sleep(1.0)
-            for m, p in list(running):
-                if not p.is_alive():
-                    running.remove((m, p))
-                    print(
-                        f"[{time.strftime('%H:%M:%S')}] {m['name']} done (exit {p.exitcode})",
-                        flush=True,
-                    )
-                    if p.exitcode != 0:
-                        failed.append(m["name"])
-    finally:  # a stopped benchmark stops its trainers too
-        for _m, p in running:
-            if p.is_alive():
-                p.terminate()
-    if failed:
-        raise RuntimeError(f"training failed for {failed}: see the traceback above")
+    tasks = []
+    for m in methods:
+        key = m.get("key", m["name"])
+        if key in reused:
+            continue
+        slug = _slug(key)
+        ws, row = work / f"ws_{slug}", work / f"row_{slug}.json"
+        shutil.rmtree(ws, ignore_errors=True)
+        row.unlink(missing_ok=True)
+        args = (m, str(m.get("data", data)), str(ws), str(row), truth)
+        tasks.append((f"training {key}", train_and_evaluate, args))
+    run_pool(tasks, parallel)
     rows = []
     for m in methods:
         key = m.get("key", m["name"])

@@ -1,12 +1,12 @@
 """The head stage's step with the Disentangling Head NeRF's plug-ins: the velocity loss on
 consecutive frames (eq. 7) and the 2D neural renderer (§3.2).
 
-- Velocity (``TalkingHeadSystem.velocity = @velocity_loss``): the step renders the pair of
+- Velocity (``FramePlugins.velocity = @velocity_loss``): the step renders the pair of
   consecutive frames the trainer's frame belongs to (``data.consecutive.consecutive_pair``:
   j−1 and j, or j and j+1 at a clip's first frame) at the SAME pixels, each through its own
   camera and conditioning; the colour and alpha terms are the means over the two frames, the
   velocity term is ``velocity(rgb_j, rgb_{j−1}, gt_j, gt_{j−1})`` (already weighted by λ_v).
-- Neural renderer (``TalkingHeadSystem.neural_renderer = @NeuralRenderer()``): rays are cast
+- Neural renderer (``FramePlugins.neural_renderer = @NeuralRenderer()``): rays are cast
   at 1/s of the image (one per s x s block), the field's feature (``neural_feature``, the
   backbones' 64-d ``geo_feat``) is weight-summed per ray beside the colour, and the 2D module
   upsamples [colour, feature] to the whole H x W frame, on which the colour loss is taken.

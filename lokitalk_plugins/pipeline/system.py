@@ -15,8 +15,6 @@ What trains, at which rate, and what runs before a stage come from the model
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 from torch import nn
 
@@ -33,9 +31,15 @@ from lokitalk_plugins.train.system import STAGES, StepOutput
 
 from .frames import frames_step, neural_frame
 from .objective import LazyLPIPS, colour_loss, eq12_loss, late_lpips_weight
+from .options import FramePlugins, GridUpkeep, GroupRates, LateLPIPS, LipsSampling, apply_flat
 from .protocol import GROUPS, TrainBatch, preflight
 
 __all__ = ["TalkingHeadSystem"]
+
+
+# the constructor's keywords (besides the former flat ones, options.FLAT_NAMES)
+OPTIONS = ("model", "num_rays", "max_samples", "entropy_weight", "render_chunk", "eye_noise",
+           "region_weights", "rates", "grid", "lips", "late_lpips", "frames")  # fmt: skip
 
 
 class TalkingHeadSystem(nn.Module):
@@ -44,35 +48,16 @@ class TalkingHeadSystem(nn.Module):
 
     model: the model (checked by :func:`~.protocol.preflight`); num_rays: rays per step
     (65,536 in the originals; fewer on a CPU); max_samples: samples per ray in training (16);
-    entropy_weight: λ_α (1e-4); lips_weight: LPIPS weight on the lips crop (0.01); lr_grid,
-    lr_mlp, lr_audio_att, lr_id, lr_idakt, lr_camera: default learning rates of the groups
-    "grid", "mlp", "audio_att", "id_embeddings" (a fine-tuned identity, LokiTalk: 1e-3),
-    "idakt" and "camera" (the originals' learnt camera offsets, a fixed 1e-5);
-    grid_fraction: share of occupancy cells refreshed per update (1.0 as the originals);
-    grid_upkeep: "full" (the originals: every 16 steps, all cells, or a random ``grid_fraction``
-    of them with the others only decaying) or "spread" (updates every round(16 * grid_fraction)
-    steps of a ``grid_fraction`` share, decay matched so a cell's expected refresh interval and
-    decay per step are the originals'; see :mod:`lokitalk_plugins.render.upkeep`) or "sparse"
-    (every 16 steps the occupied cells, their neighbours and a random ``grid_fraction`` of the
-    others); grid_frames: training frames whose conditions a refresh draws (at random from the
-    training set; cell i takes frame i mod grid_frames; 1 = one frame, as the originals);
-    grid_deformed: a model with a deformation plug-in refreshes a world cell from the canonical
-    density at its deformed point under those frames' conditions (False: at the undeformed
-    point, as before; no effect on a bare backbone). "full" with one frame and
-    grid_deformed=False (or a bare backbone) is bit for bit the refresh before these options;
-    grid_box_only: cells outside the ray-marching box are never refreshed (see
-    :class:`~lokitalk_plugins.render.grid.OccupancyGrid`'s ``box_only``; False, the originals');
+    entropy_weight: λ_α (1e-4); render_chunk: rays per chunk when rendering an image;
     eye_noise: uniform noise of that half-width on the eye value in training (ER-NeRF 0.05);
-    lips_patches: > 0 alternates the lips crop with that many random lips_patch_size^2
-    patches at LPIPS weight lips_patch_weight (ER-NeRF: 64 of 32x32 at 0.1); region_weights:
-    None (plain MSE) or region -> colour weight (LokiTalk eq. 6); late_lpips_weight: LPIPS
-    weight on ``late_lpips_patches`` random patches after ``late_lpips_start`` of the head
-    stage (LokiTalk: 5e-3 after 0.8; 0 = off). velocity: None (off) or the velocity loss
-    (pred, pred_prev, target, target_prev) -> λ_v L_v (``@velocity_loss``, DH-NeRF eq. 7; the
-    head stage then renders consecutive frame pairs at the same pixels); neural_renderer: None
-    or a ``NeuralRenderer`` (DH-NeRF §3.2: head-stage rays at 1/scale, upsampled in 2D; its
-    weights train in the "mlp" group, and only the head stage exists) whose ``in_dim`` is 3 +
-    the size of the field output ``neural_feature`` (the backbones' 64-d "geo_feat").
+    region_weights: None (plain MSE) or region -> colour weight (LokiTalk eq. 6). The grouped
+    options (:mod:`.options`, None: their defaults): rates (:class:`~.options.GroupRates`, the
+    groups' default learning rates), grid (:class:`~.options.GridUpkeep`, the occupancy
+    refresh), lips (:class:`~.options.LipsSampling`, the lips stage's crop and patches),
+    late_lpips (:class:`~.options.LateLPIPS`) and frames (:class:`~.options.FramePlugins`, the
+    DH-NeRF's velocity loss and neural renderer). ``flat``: the former one-level keywords
+    (``lr_grid``, ``grid_fraction``, ``lips_patches``, ``late_lpips_weight``, ``velocity``,
+    ... : :data:`~.options.FLAT_NAMES`), applied over the groups; any other name is refused.
     """
 
     def __init__(
@@ -81,50 +66,37 @@ class TalkingHeadSystem(nn.Module):
         num_rays: int = 4096,
         max_samples: int = 16,
         entropy_weight: float = LAMBDA_ALPHA,
-        lips_weight: float = 0.01,
-        lr_grid: float = 5e-3,
-        lr_mlp: float = 5e-4,
-        lr_audio_att: float = 5e-4,
-        grid_fraction: float = 1.0,
-        grid_upkeep: str = "full",
-        grid_frames: int = 1,
-        grid_deformed: bool = True,
-        grid_box_only: bool = False,
         render_chunk: int = 8192,
         eye_noise: float = 0.0,
-        lips_patches: int = 0,
-        lips_patch_size: int = 32,
-        lips_patch_weight: float = 0.1,
         region_weights: dict | None = None,
-        late_lpips_weight: float = 0.0,
-        late_lpips_start: float = 0.8,
-        late_lpips_patches: int = 4,
-        lr_id: float = 1e-3,
-        lr_idakt: float = 1e-4,
-        lr_camera: float = 1e-5,
-        velocity: Callable | None = None,
-        neural_renderer: nn.Module | None = None,
-        neural_feature: str = "geo_feat",
+        rates: GroupRates | None = None,
+        grid: GridUpkeep | None = None,
+        lips: LipsSampling | None = None,
+        late_lpips: LateLPIPS | None = None,
+        frames: FramePlugins | None = None,
+        **flat,
     ):
         super().__init__()
+        groups = dict(rates=rates or GroupRates(), grid=grid or GridUpkeep(),
+                      lips=lips or LipsSampling(), late_lpips=late_lpips or LateLPIPS(),
+                      frames=frames or FramePlugins())  # fmt: skip
+        groups = apply_flat(groups, flat, list(OPTIONS))
         preflight(model)
         self.model = model
-        self.num_rays, self.entropy_weight, self.lips_weight = num_rays, entropy_weight, lips_weight
-        rates = (lr_grid, lr_mlp, lr_audio_att, lr_id, lr_idakt, lr_camera)
-        self.lrs = dict(zip(GROUPS, rates))
+        self.num_rays, self.entropy_weight = num_rays, entropy_weight
+        self.lrs = groups["rates"].as_dict()
         self.render_chunk, self.eye_noise = render_chunk, eye_noise
-        self.lips_patches, self.lips_patch_size = lips_patches, lips_patch_size
-        self.lips_patch_weight = lips_patch_weight
+        self.lips = groups["lips"]
+        self.lips_weight = self.lips.weight
         self.region_weights = dict(region_weights) if region_weights is not None else None
-        self.late_lpips = (float(late_lpips_weight), float(late_lpips_start), late_lpips_patches)
-        if int(grid_frames) < 1:
-            raise ValueError(f"grid_frames must be >= 1, got {grid_frames}")
-        self.grid_frames, self.grid_deformed = int(grid_frames), bool(grid_deformed)
-        model.grid.set_upkeep(grid_upkeep, grid_fraction)
-        model.grid.box_only = bool(grid_box_only)
+        self.late_lpips = groups["late_lpips"]
+        upkeep = self.grid_upkeep = groups["grid"]
+        model.grid.set_upkeep(upkeep.mode, upkeep.fraction)
+        model.grid.box_only = bool(upkeep.box_only)
         self.renderer = VolumeRenderer(model.grid, max_samples=max_samples)
-        self.velocity, self.neural_renderer = velocity, neural_renderer
-        self.neural_feature = neural_feature
+        frames = groups["frames"]
+        self.velocity, self.neural_renderer = frames.velocity, frames.neural_renderer
+        self.neural_feature = frames.neural_feature
         self.dataset = None  # the training frames (for the velocity loss's pairs)
         self.stage = "head"
         self._audio_bank: torch.Tensor | None = None
@@ -166,7 +138,7 @@ class TalkingHeadSystem(nn.Module):
         if stage != "head" and self.neural_renderer is not None:
             raise ValueError(
                 f"the neural renderer trains the head stage only, not {stage!r}: set "
-                "train.stages = ('head',) or unbind TalkingHeadSystem.neural_renderer"
+                "train.stages = ('head',) or unbind FramePlugins.neural_renderer"
             )
         self.stage = stage
         trained = {id(p) for ps in self.model.param_groups(stage).values() for p in ps}
@@ -218,16 +190,16 @@ class TalkingHeadSystem(nn.Module):
     # ------------------------------------------------------------------ training
     def _rays(self, frame, step: int, total: int, generator) -> tuple[RayBatch, float, object]:
         """The step's rays, the LPIPS weight that goes with them and the LPIPS to use."""
-        s = min(self.lips_patch_size, frame.H, frame.W)
+        lips, late = self.lips, self.late_lpips
+        s = min(lips.patch_size, frame.H, frame.W)
         if self.stage == "lips":
-            if self.lips_patches > 0 and step % 2:
-                rays = sample_patches(frame, self.lips_patches, s, generator)
-                return rays, self.lips_patch_weight, self._lpips
-            return sample_lips_crop(frame), self.lips_weight, self._lpips
-        weight, start, patches = self.late_lpips
-        w = late_lpips_weight(step, total, weight, start) if self.stage == "head" else 0.0
+            if lips.patches > 0 and step % 2:
+                rays = sample_patches(frame, lips.patches, s, generator)
+                return rays, lips.patch_weight, self._lpips
+            return sample_lips_crop(frame), lips.weight, self._lpips
+        w = late_lpips_weight(step, total, late.weight, late.start) if self.stage == "head" else 0.0
         if w > 0 and self._late_lpips.get() is not None:
-            return sample_patches(frame, patches, s, generator), w, self._late_lpips
+            return sample_patches(frame, late.patches, s, generator), w, self._late_lpips
         return sample_random_rays(frame, self.num_rays, generator), 0.0, None
 
     def training_step(self, frame, step: int, total_steps: int, generator) -> StepOutput:
@@ -274,10 +246,10 @@ class TalkingHeadSystem(nn.Module):
         self.model.grid.update(self.grid_density_fn(generator))
 
     def grid_density_fn(self, generator):
-        """points [N, 3] -> sigma [N] under ``grid_frames`` random training frames'
-        conditions (point i takes frame i mod grid_frames), from the model's
-        ``grid_density`` (following its deformation when ``grid_deformed``)."""
-        m, k = self.model, self.grid_frames
+        """points [N, 3] -> sigma [N] under ``GridUpkeep.frames`` random training frames'
+        conditions (point i takes frame i mod frames), from the model's ``grid_density``
+        (following its deformation when ``GridUpkeep.deformed``)."""
+        m, k, deformed = self.model, self.grid_upkeep.frames, self.grid_upkeep.deformed
         if k == 1:  # one frame, drawn as the originals' refresh draws it
             i = torch.randint(0, self._audio_bank.shape[0], (1,), generator=generator)
         else:
@@ -288,10 +260,10 @@ class TalkingHeadSystem(nn.Module):
 
         def fn(x: torch.Tensor) -> torch.Tensor:
             if k == 1:
-                return m.grid_density(x, enc_a, eye, pose, deformed=self.grid_deformed)
+                return m.grid_density(x, enc_a, eye, pose, deformed=deformed)
             j = torch.arange(x.shape[0], device=x.device) % k
             p = None if pose is None else pose[j]
-            return m.grid_density(x, enc_a[j], eye[j], p, deformed=self.grid_deformed)
+            return m.grid_density(x, enc_a[j], eye[j], p, deformed=deformed)
 
         return fn
 

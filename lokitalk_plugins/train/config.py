@@ -93,10 +93,13 @@ def _registered_names() -> list[str]:
 
 
 def _parameters(configurable: str) -> list[str]:
-    """Parameter names of a registered configurable (its own signature, not gin's wrapper)."""
+    """Parameter names of a registered configurable: its allowlist when it has one, else its
+    own signature (not gin's wrapper)."""
     try:
-        target = gin.config._REGISTRY.get_match(configurable).wrapped
-        return [p for p in inspect.signature(target).parameters if p != "self"]
+        entry = gin.config._REGISTRY.get_match(configurable)
+        if entry.allowlist:
+            return list(entry.allowlist)
+        return [p for p in inspect.signature(entry.wrapped).parameters if p != "self"]
     except Exception:  # an unregistered name, gin internals changed, or no signature
         return []
 
@@ -120,7 +123,11 @@ def _quiet_gin_search():
 
 def _hint(message: str) -> str:
     """' (did you mean ...?)' for gin's unknown-configurable / unknown-parameter errors."""
-    m = re.search(r"Configurable '([^']+)' doesn't have a parameter named '([^']+)'", message)
+    m = re.search(
+        r"Configurable '([^']+)' (?:doesn't have a parameter named|doesn't include kwarg) "
+        r"'([^']+)'",
+        message,
+    )
     if m:
         known = _parameters(m.group(1))
         close = difflib.get_close_matches(m.group(2), known, n=3)

@@ -66,8 +66,9 @@ def test_studio_source(tmp_path):
 
 
 def test_a_users_folder_gets_its_own_portrait_box(tmp_path):
-    """The harness binds lokitalk_loss.gin's PORTRAIT_AABB / PORTRAIT_BOUND to the box derived
-    from a user's folder (none for the studio); the built model marches through it."""
+    """The harness binds lokitalk_loss.gin's PORTRAIT_AABB / PORTRAIT_BOUND (run_bindings) to
+    the box derived from a user's folder (none for the studio); the built model marches
+    through it."""
     import gin
 
     import lokitalk_plugins.registration  # noqa: F401
@@ -76,9 +77,12 @@ def test_a_users_folder_gets_its_own_portrait_box(tmp_path):
     from lokitalk_plugins.train.config import parse_config_files
 
     folder = write_identity(tmp_path / "clip", identity=2, seconds=1.0, size=32)
-    assert resolve_data(["studio"], tmp_path / "work", PROF).portrait_bindings() == []
-    binds = resolve_data([str(folder)], tmp_path / "work", PROF).portrait_bindings()
-    box = portrait_box(folder)
+    from harness.experiments import run_bindings
+
+    assert resolve_data(["studio"], tmp_path / "work", PROF).portrait_box() is None
+    box = resolve_data([str(folder)], tmp_path / "work", PROF).portrait_box()
+    assert box == portrait_box(folder)
+    binds = run_bindings(portrait_box=box)
     assert binds == [f"PORTRAIT_AABB = {box}", f"PORTRAIT_BOUND = {binds[1].split()[-1]}"]
     files = ["configs/er_nerf.gin", "configs/lokitalk_loss.gin"]
     parse_config_files(files, binds + ["ERNeRF.grid_size = 16", "ERNeRF.ind_num = 4"])

@@ -15,19 +15,22 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from harness import dhnerf  # noqa: E402
 
-PROF = {"head": 40, "rays": 256, "size": 32, "seconds": 1.0}
 ASSETS = {"extractor": "/x/ex.pt", "lipsync": None, "notes": []}
 
 
 def test_table2_rows_differ_only_by_their_ablation():
-    full, no_sync, no_dis = dhnerf.table2_methods(PROF, ASSETS)
-    assert full["configs"] == ["configs/dhnerf.gin", "configs/velocity.gin"]
-    assert set(no_sync["bindings"]) - set(full["bindings"]) == {"DHNeRF.lip_sync = False"}
-    assert set(no_dis["bindings"]) - set(full["bindings"]) == {"DHNeRF.lambda_dis = 0.0"}
-    assert "studio_code_extractor.path = '/x/ex.pt'" in full["bindings"]
-    with_sync = dhnerf.table2_methods(PROF, dict(ASSETS, lipsync="/x/ls.pt"))[0]
-    assert "DHNeRF.lipsync = @load_lipsync()" in with_sync["bindings"]
-    names = [m["name"] for m in dhnerf.table1_methods(PROF, ASSETS)]
+    full, no_sync, no_dis = dhnerf.table2_methods("micro", ASSETS)
+    assert full["configs"] == ["benchmarks/gin-configs/dhnerf/dhnerf.gin",
+                               "benchmarks/gin-configs/dhnerf/budget.gin",
+                               "benchmarks/gin-configs/profiles/micro.gin"]  # fmt: skip
+    assert no_sync["configs"] == full["configs"] + ["benchmarks/gin-configs/dhnerf/no_lip_sync.gin"]
+    assert no_dis["configs"] == full["configs"] + ["benchmarks/gin-configs/dhnerf/no_dis.gin"]
+    assert (ROOT / no_dis["configs"][-1]).read_text().endswith("DHNeRF.lambda_dis = 0.0\n")
+    assert full["bindings"] == no_sync["bindings"] == ["CODE_EXTRACTOR = '/x/ex.pt'"]
+    with_sync = dhnerf.table2_methods("micro", dict(ASSETS, lipsync="/x/ls.pt"))[0]
+    assert with_sync["configs"][-1] == "benchmarks/gin-configs/dhnerf/lipsync.gin"
+    assert with_sync["bindings"][-1] == "LIPSYNC = '/x/ls.pt'"
+    names = [m["name"] for m in dhnerf.table1_methods("micro", ASSETS)]
     assert names == ["RAD-NeRF", "ER-NeRF", "LokiTalk (RSDF)", "DH-NeRF"]
 
 

@@ -23,33 +23,36 @@ BUNDLES = {b: f"/b/{b}" for b in ("gdrf", "gdrf_image", "gdrf_audio", "gdrf_lstm
     ("gdrf-table6", 4, ["gdrf", "gdrf_audio", "gdrf_image", "gdrf_lstm"]),
 ])  # fmt: skip
 def test_rows_and_base_models(table, rows, bases):
-    methods = g.methods(table, 0.002, CLIPS, BUNDLES, 256)
+    methods = g.methods(table, 0.002, CLIPS, BUNDLES, "micro")
     assert len(methods) == rows and g.bases_needed(table) == bases
     assert all(m["val_background"] == "torso" for m in methods)
     for m in methods:
-        if m["row"] in g.BASE:  # a fine-tune from its own base, with the base's keywords
+        assert m["configs"][1:3] == ["benchmarks/gin-configs/gdrf/budget.gin",
+                                     "benchmarks/gin-configs/profiles/micro.gin"]  # fmt: skip
+        assert {f"STEPS = {m['steps']}", "STEPS_LOG_EVERY = 1"} <= set(m["bindings"])
+        if m["row"] in g.BASE:  # a fine-tune from its own base, with the base's file
             base = g.BASE[m["row"]]
-            assert f"GDRF.pretrained = '/b/{base}'" in m["bindings"]
-            assert set(g.VARIANT[base]) <= set(m["bindings"])
+            assert f"BUNDLE = '/b/{base}'" in m["bindings"]
+            assert m["configs"][0] == f"benchmarks/gin-configs/gdrf/{g.FINETUNE[base]}.gin"
         else:
-            assert "GDRF" not in " ".join(m["bindings"])
-            assert m["configs"][1] == "configs/studio_quick.gin"
+            assert "BUNDLE" not in " ".join(m["bindings"])
+            assert m["configs"][0].endswith(("gdrf/rad_nerf.gin", "gdrf/er_nerf.gin"))
 
 
 def test_steps_follow_the_scale_and_clips_the_rows():
-    t1 = g.methods("gdrf-table1", 0.002, CLIPS, BUNDLES, 256)
+    t1 = g.methods("gdrf-table1", 0.002, CLIPS, BUNDLES, "micro")
     assert {m["steps"] for m in t1} == {30}  # 15k x 0.002, the same for every row
     assert [m["data"] for m in t1[:4]] == ["c3"] * 4 and t1[-1]["data"] == "c10"
-    t2 = g.methods("gdrf-table2", 0.1, CLIPS, BUNDLES, 256)
+    t2 = g.methods("gdrf-table2", 0.1, CLIPS, BUNDLES, "micro")
     assert sorted({m["steps"] for m in t2}) == [100, 500, 1000]
-    t5 = g.methods("gdrf-table5", 0.1, CLIPS, BUNDLES, 256)
+    t5 = g.methods("gdrf-table5", 0.1, CLIPS, BUNDLES, "micro")
     assert [m["name"] for m in t5] == [f"{n} references" for n in (2, 4, 6, 8)]
-    assert "GDRF.num_references = 6" in t5[2]["bindings"]
+    assert t5[2]["configs"][-1] == "benchmarks/gin-configs/gdrf/references_6.gin"
 
 
 def _report(table: str, sync) -> dict:
     """A report of ``table`` whose row i has PSNR 20 + i and the sync cell ``sync(i)``."""
-    methods = g.methods(table, 0.002, CLIPS, BUNDLES, 256)
+    methods = g.methods(table, 0.002, CLIPS, BUNDLES, "micro")
     rows = [dict(m, method=m["name"], eval={"landmark_detector": "none"},
                  metrics=dict(psnr=20.0 + i, ssim=0.5, lpips=None, lmd=None, lip_sync=0.25,
                               **sync(i)))

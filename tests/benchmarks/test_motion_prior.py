@@ -12,7 +12,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
-from harness import motion_prior, table34  # noqa: E402
+from harness import motion_prior  # noqa: E402
+from harness.experiments import resolve  # noqa: E402
 from harness.table2 import build_methods  # noqa: E402
 
 
@@ -33,13 +34,14 @@ def test_the_vae_is_trained_once_and_the_odr_setting_takes_its_prior_mean(folder
     assert first["cached"] is False and again["cached"] is True
     assert first["path"] == again["path"] == str(tmp_path / "a2m" / "a2m_id000_3steps.pt")
     assert again["steps"] == 3 and "train" in again  # the training summary is kept
-    odr = build_methods("er_nerf", {"head": 4, "lips": 1, "rays": 64}, 32, True)[2]
+    odr = build_methods("er_nerf", "micro", [], True)[2]
     method = motion_prior.with_audio2motion(odr, first["path"])
-    assert method["configs"][-1] == "configs/audio2motion.gin" and odr["configs"][-1] != (
-        "configs/audio2motion.gin"
-    )
-    assert table34.uses_rsdf(method) and method["f_a"] == "audio2motion"
-    parse_config_files(method["configs"], method["bindings"] + ["ERNeRF.grid_size = 16"])
+    assert method["configs"][-1] == "benchmarks/gin-configs/shared/audio2motion.gin"
+    assert odr["configs"][-1] != method["configs"][-1]
+    assert method["bindings"] == [f"AUDIO2MOTION = '{first['path']}'"]
+    assert method["f_a"] == "audio2motion"
+    configs = [resolve(c) for c in method["configs"]]
+    parse_config_files(configs, method["bindings"] + ["ERNeRF.grid_size = 16"])
     try:
         model = gin.query_parameter("TalkingHeadSystem.model").scoped_configurable_fn()
     finally:

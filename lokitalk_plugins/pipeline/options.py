@@ -1,0 +1,151 @@
+"""The grouped options of :class:`~.system.TalkingHeadSystem`: small frozen dataclasses, each
+gin-configurable under its own name (``configs/base.gin`` binds ``TalkingHeadSystem.grid =
+@GridUpkeep()`` and the others, so ``GridUpkeep.fraction = 0.25`` takes effect).
+
+The system's former flat keywords stay valid, in Python and in gin files
+(``TalkingHeadSystem.grid_fraction = 0.25``, ``TalkingHeadSystem.lips_patches = 4``):
+:data:`FLAT_NAMES` maps each onto its group's field, and :func:`apply_flat` applies them over
+the groups (a flat keyword wins over its group's value).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+
+from torch import nn
+
+__all__ = ["FLAT_NAMES", "FramePlugins", "GridUpkeep", "GroupRates", "LateLPIPS", "LipsSampling",
+           "apply_flat"]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class GroupRates:
+    """Default learning rates of the groups a model's ``param_groups`` returns: "grid" 5e-3,
+    "mlp" 5e-4, "audio_att" 5e-4, "id_embeddings" 1e-3 (a fine-tuned identity, LokiTalk),
+    "idakt" 1e-4 and "camera" 1e-5 (the originals' learnt camera offsets); ``Trainer.lr``
+    overrides them per stage."""
+
+    grid: float = 5e-3
+    mlp: float = 5e-4
+    audio_att: float = 5e-4
+    id_embeddings: float = 1e-3
+    idakt: float = 1e-4
+    camera: float = 1e-5
+
+    def as_dict(self) -> dict[str, float]:
+        """{group name: learning rate}, in the pipeline's order of groups."""
+        return {name: float(v) for name, v in asdict(self).items()}
+
+
+@dataclass(frozen=True)
+class GridUpkeep:
+    """How the occupancy grid is refreshed while training.
+
+    mode: "full" (the originals: every 16 steps, all cells, or a random ``fraction`` of them
+    with the others only decaying), "spread" (updates every round(16 * fraction) steps of a
+    ``fraction`` share, decay matched so a cell's expected refresh interval and decay per step
+    are the originals'; :mod:`lokitalk_plugins.render.upkeep`) or "sparse" (every 16 steps the
+    occupied cells, their neighbours and a random ``fraction`` of the others); fraction: share
+    of cells refreshed per update (1.0 as the originals); frames: training frames whose
+    conditions a refresh draws (cell i takes frame i mod frames; 1 = one frame, as the
+    originals); deformed: a model with a deformation plug-in refreshes a world cell from the
+    canonical density at its deformed point (False: at the undeformed point; no effect on a
+    bare backbone); box_only: cells outside the ray-marching box are never refreshed (False,
+    the originals'). "full" with one frame and deformed=False (or a bare backbone) is bit for
+    bit the originals' refresh."""
+
+    mode: str = "full"
+    fraction: float = 1.0
+    frames: int = 1
+    deformed: bool = True
+    box_only: bool = False
+
+    def __post_init__(self):  # the mode is checked by the grid (OccupancyGrid.set_upkeep)
+        if int(self.frames) < 1:
+            raise ValueError(f"grid_frames must be >= 1, got {self.frames}")
+        object.__setattr__(self, "frames", int(self.frames))
+
+
+@dataclass(frozen=True)
+class LipsSampling:
+    """The lips stage's rays: the lips crop at LPIPS ``weight`` (0.01), alternating, when
+    ``patches`` > 0, with that many random ``patch_size``^2 patches at LPIPS ``patch_weight``
+    (ER-NeRF: 64 of 32x32 at 0.1)."""
+
+    weight: float = 0.01
+    patches: int = 0
+    patch_size: int = 32
+    patch_weight: float = 0.1
+
+
+@dataclass(frozen=True)
+class LateLPIPS:
+    """LokiTalk's late LPIPS: at ``weight`` on ``patches`` random patches after ``start`` of
+    the head stage (LokiTalk: 5e-3 after 0.8; weight 0 = off)."""
+
+    weight: float = 0.0
+    start: float = 0.8
+    patches: int = 4
+
+
+@dataclass(frozen=True)
+class FramePlugins:
+    """The Disentangling Head NeRF's plug-ins that change the head stage's step (:mod:`.frames`).
+
+    velocity: None (off) or the velocity loss (pred, pred_prev, target, target_prev) -> λ_v L_v
+    (``@velocity_loss``, DH-NeRF eq. 7; the head stage then renders consecutive frame pairs at
+    the same pixels); neural_renderer: None or a ``NeuralRenderer`` (DH-NeRF §3.2: head-stage
+    rays at 1/scale, upsampled in 2D; its weights train in the "mlp" group, and only the head
+    stage exists) whose ``in_dim`` is 3 + the size of the field output ``neural_feature`` (the
+    backbones' 64-d "geo_feat")."""
+
+    velocity: Callable | None = None
+    neural_renderer: nn.Module | None = None
+    neural_feature: str = "geo_feat"
+
+
+# the system's former flat keyword -> (its group's keyword, the field)
+FLAT_NAMES = {
+    "lr_grid": ("rates", "grid"),
+    "lr_mlp": ("rates", "mlp"),
+    "lr_audio_att": ("rates", "audio_att"),
+    "lr_id": ("rates", "id_embeddings"),
+    "lr_idakt": ("rates", "idakt"),
+    "lr_camera": ("rates", "camera"),
+    "grid_upkeep": ("grid", "mode"),
+    "grid_fraction": ("grid", "fraction"),
+    "grid_frames": ("grid", "frames"),
+    "grid_deformed": ("grid", "deformed"),
+    "grid_box_only": ("grid", "box_only"),
+    "lips_weight": ("lips", "weight"),
+    "lips_patches": ("lips", "patches"),
+    "lips_patch_size": ("lips", "patch_size"),
+    "lips_patch_weight": ("lips", "patch_weight"),
+    "late_lpips_weight": ("late_lpips", "weight"),
+    "late_lpips_start": ("late_lpips", "start"),
+    "late_lpips_patches": ("late_lpips", "patches"),
+    "velocity": ("frames", "velocity"),
+    "neural_renderer": ("frames", "neural_renderer"),
+    "neural_feature": ("frames", "neural_feature"),
+}
+
+
+def apply_flat(groups: dict[str, object], flat: dict, known: list[str]) -> dict[str, object]:
+    """``groups`` (group keyword -> its dataclass) with the ``flat`` keywords applied; an
+    unknown keyword raises TypeError naming the close ones among ``known`` and the flat
+    names."""
+    unknown = sorted(set(flat) - set(FLAT_NAMES))
+    if unknown:
+        names = [*known, *FLAT_NAMES]
+        close = sorted({c for u in unknown for c in difflib.get_close_matches(u, names, n=3)})
+        hint = f" (did you mean {close}?)" if close else ""
+        raise TypeError(
+            f"TalkingHeadSystem: unknown option(s) {unknown}{hint}; the options are {names}"
+        )
+    changes: dict[str, dict] = {}
+    for name, value in flat.items():
+        group, field = FLAT_NAMES[name]
+        changes.setdefault(group, {})[field] = value
+    return {k: replace(v, **changes[k]) if k in changes else v for k, v in groups.items()}

@@ -16,6 +16,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from harness import dhnerf  # noqa: E402
 
 ASSETS = {"extractor": "/x/ex.pt", "lipsync": None, "notes": []}
+PROF = {"head": 40, "rays": 256, "size": 32, "seconds": 1.0}  # a report's settings
 
 
 def test_table2_rows_differ_only_by_their_ablation():

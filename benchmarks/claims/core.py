@@ -185,6 +185,17 @@ def _named(method):
     return lambda r: r.get("method") == method
 
 
+def _seed0(report: dict, method: str) -> Sample | None:
+    """The seed-0 PSNR of the row named ``method`` (None when the row lists no seed 0)."""
+    for row in report.get("results", []):
+        if row.get("method") == method:
+            for s in row.get("seeds") or ():
+                v = _get(s.get("metrics", s), "psnr")
+                if s.get("seed") == 0 and isinstance(v, int | float):
+                    return Sample((float(v),), method)
+    return None
+
+
 def find_cause(claim_id: str, reports: dict) -> str:
     """The measured cause of a miss: the ablation rows naming ``claim_id`` (their PSNR beside
     the row they ablate, when the JSON gives ``baseline``), else "cause not yet measured"."""
@@ -200,7 +211,10 @@ def find_cause(claim_id: str, reports: dict) -> str:
             if base is not None:
                 a = sample(report, _named(row.get("method")), "psnr", "")
                 b = sample(report, _named(base), "psnr", "")
+                if a.n == 1 and b.n > 1:  # a seed-0 ablation against its row's seed 0
+                    b = _seed0(report, base) or b
                 if a.n and b.n:
-                    text += f": PSNR {a.mean:.2f} vs {b.mean:.2f} for '{base}'"
+                    seeds = " (seed 0)" if a.n == 1 and b.n == 1 else ""
+                    text += f": PSNR {a.mean:.2f} vs {b.mean:.2f} for '{base}'{seeds}"
             found.append(text)
     return "; ".join(found) if found else "cause not yet measured"

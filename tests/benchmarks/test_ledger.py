@@ -142,3 +142,14 @@ def test_an_inconclusive_claim_lists_the_ablation_that_names_it(results):
     assert rows["t2_r"]["verdict"] == "inconclusive"  # 26.45 vs 26.5, overlapping
     assert "the head-only box" in rows["t2_r"]["cause"]
     assert "head-only box" not in rows["t2_d"]["cause"]  # the ablation names t2_r only
+
+
+def test_a_seed_0_ablation_is_set_beside_its_rows_seed_0(results):
+    t2 = json.loads((results / "table2.json").read_text())
+    for row in t2["results"]:
+        for i, s in enumerate(row.get("seeds", [])):
+            s["seed"] = i
+    t2["results"][3]["metrics"]["psnr"] = 25.2  # the ablation: one seed
+    (results / "table2.json").write_text(json.dumps(t2))
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(results))}
+    assert "PSNR 25.20 vs 26.40 for 'O+D+R' (seed 0)" in rows["t2_r"]["cause"]  # not the mean

@@ -4,6 +4,7 @@ unseen identity, cached base models, the rows trained by the worker pool, then
 
 from __future__ import annotations
 
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -46,7 +47,7 @@ def run_gdrf_table(args, prof: dict, out: Path) -> dict:
     stem = table.replace("-", "_") + ("" if args.profile == "default" else f"_{args.profile}")
     report = {
         "table": table,
-        "command": " ".join(["python", "benchmarks/run.py"] + sys.argv[1:]),
+        "command": shlex.join(["python", "benchmarks/run.py"] + sys.argv[1:]),
         "profile": args.profile,
         "settings": dict(s, size=prof["size"], rays=prof["rays"], aux_seconds=prof["aux_seconds"]),
         "seed": 0,

@@ -5,6 +5,7 @@ DH-NeRF, a code-traversal strip)."""
 
 from __future__ import annotations
 
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -168,7 +169,7 @@ def run_dhnerf(args, prof: dict, out: Path, table: str) -> dict:
     files["bars"] = bar_chart(rows, bars, out / f"{stem}_bars.png", table).name
     files["frames"] = frames_side_by_side(rows, data, out / f"{stem}_frames.png").name
     report = {
-        "table": table, "command": " ".join(["python", "benchmarks/run.py"] + sys.argv[1:]),
+        "table": table, "command": shlex.join(["python", "benchmarks/run.py"] + sys.argv[1:]),
         "profile": args.profile, "settings": prof, "seed": 0, "data": str(data),
         "commit": sha, "machine": machine(1, args.parallel),
         "wall_seconds": time.perf_counter() - start, "peak_rss_mb_harness": peak_rss_mb(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -97,7 +98,7 @@ def run_table1(args, prof: dict, out: Path) -> dict:
     files["frames"] = table2.frames_side_by_side(rows, data, out / f"{stem}_frames.png").name
     report = {
         "table": "table1",
-        "command": " ".join(["python", "benchmarks/run.py"] + sys.argv[1:]),
+        "command": shlex.join(["python", "benchmarks/run.py"] + sys.argv[1:]),
         "profile": args.profile,
         "settings": prof,
         "seed": 0,

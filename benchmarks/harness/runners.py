@@ -3,6 +3,7 @@ measuring them, and writing ``<out>/<table>[_<profile>].json`` + ``.md`` + plots
 
 from __future__ import annotations
 
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -83,7 +84,7 @@ def run_table2(args, prof: dict, out: Path) -> dict:
     files = table2.plots(rows, data, out, stem, label)
     report = {
         "table": "table2",
-        "command": " ".join(["python", "benchmarks/run.py"] + sys.argv[1:]),
+        "command": shlex.join(["python", "benchmarks/run.py"] + sys.argv[1:]),
         "profile": args.profile,
         "settings": prof,
         "backbone": args.backbone,
@@ -196,7 +197,7 @@ def run_table34(args, prof: dict, out: Path, table: str) -> dict:
     files["frames"] = strip.name
     report = {
         "table": table,
-        "command": " ".join(["python", "benchmarks/run.py"] + sys.argv[1:]),
+        "command": shlex.join(["python", "benchmarks/run.py"] + sys.argv[1:]),
         "profile": args.profile,
         "settings": prof,
         "seed": 0,

@@ -28,16 +28,11 @@ def fit_psnr(system, train, frames: int = FIT_FRAMES) -> float:
     """Mean PSNR (dB) of ``frames`` evenly spaced frames of the training split, rendered as
     the val frames are: how well the method fits what it was trained on. PSNR minus this is
     the generalisation gap to unseen audio and poses."""
-    import torch
+    from lokitalk_plugins.metrics.image import psnr
 
     n = len(train)
     picks = sorted({round(i * (n - 1) / max(1, frames - 1)) for i in range(min(frames, n))})
-    values = []
-    for i in picks:
-        frame = train[i]
-        rgb = system.render_frame(frame)["rgb"]
-        mse = torch.mean((rgb - frame.image) ** 2).clamp_min(1e-10)
-        values.append(float(-10 * torch.log10(mse)))
+    values = [psnr(system.render_frame(train[i])["rgb"], train[i].image) for i in picks]
     return sum(values) / len(values)
 
 

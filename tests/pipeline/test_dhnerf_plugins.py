@@ -100,12 +100,14 @@ def test_neural_renderer_shapes_groups_and_stages(data):
         system.set_stage("lips")
 
 
-def held_out_loss(system, frame):
+def held_out_loss(system, frames):
+    # the mean over several frames: one frame's 256 rays alone make a noisy yardstick
     with torch.no_grad():
-        return system.training_step(frame, 0, 1, torch.Generator().manual_seed(7)).logs["loss"]
+        g = torch.Generator().manual_seed(7)
+        return sum(system.training_step(f, 0, 1, g).logs["loss"] for f in frames) / len(frames)
 
 
-def short_run(system, data, steps=40):
+def short_run(system, data, steps=80):
     opt = torch.optim.Adam(system.parameter_groups(), betas=(0.9, 0.99), eps=1e-15)
     g = torch.Generator().manual_seed(3)
     for step in range(steps):
@@ -129,9 +131,10 @@ def test_a_short_run_with_each_plugin_lowers_the_loss(data, backbone, plugin):
     if plugin == "neural":
         kw["neural_renderer"] = NeuralRenderer(in_dim=67, scale=4, hidden=32, min_hidden=16)
     system = make_system(data, backbone, lr_mlp=2e-3, **kw)
-    before = held_out_loss(system, data[3])
+    frames = [data[i] for i in (1, 3, 5, 8)]
+    before = held_out_loss(system, frames)
     short_run(system, data)
-    after = held_out_loss(system, data[3])
+    after = held_out_loss(system, frames)
     assert after < 0.8 * before, (before, after)
 
 

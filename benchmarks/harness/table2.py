@@ -63,6 +63,7 @@ LSTM_ROW = "O+D+R, F_a = LSTM"
 CAP = "the cap of occupied samples a ray, 16 -> 32, in training and at inference"
 ABLATIONS = {
     "O, 32 samples a ray": ("O", "table2/ablations/samples_32", CAP),
+    "O+D, 32 samples a ray": ("O+D", "table2/ablations/samples_32", CAP),
     "O+D+R, 32 samples a ray": ("O+D+R", "table2/ablations/samples_32", CAP),
 }
 ABLATION_CLAIMS = ["t2_target", "t2_d", "t2_r"]

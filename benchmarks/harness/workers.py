@@ -175,7 +175,9 @@ def run_methods(
     """Train and evaluate every method (fresh workspaces under ``work``) in :func:`run_pool`,
     ``parallel`` at a time; raises RuntimeError naming the methods whose process failed.
     resume: a method whose row an earlier (stopped) run finished with the same gin files,
-    bindings and folder is not trained again; its row is returned with ``resumed`` True."""
+    bindings and folder is not trained again; its row is returned with ``resumed`` True.
+    Methods train seed by seed (every method's seed 0 first, then seed 1, ...), so a run stopped
+    part-way leaves whole seeds to resume from; rows come back in ``methods``' order."""
     work.mkdir(parents=True, exist_ok=True)
     reused = set()
     if resume:
@@ -184,7 +186,7 @@ def run_methods(
                 reused.add(m.get("key", m["name"]))
                 print(f"reusing {m.get('key', m['name'])}: an earlier run finished it", flush=True)
     tasks = []
-    for m in methods:
+    for m in sorted(methods, key=lambda m: m.get("seed", 0)):  # stable: methods' order within
         key = m.get("key", m["name"])
         if key in reused:
             continue

@@ -54,3 +54,24 @@ def test_the_package_tree_covers_every_folder_pip_installs():
     assert common.PACKAGE_DIRS == ("lokitalk_plugins", "adapters", "baselines")
     code = common.package_tree()  # a checkout: three tree hashes; an sdist: unknown
     assert code == "unknown" or re.fullmatch(r"[0-9a-f]{40}(\.[0-9a-f]{40}){2}(\+dirty)?", code)
+
+
+def test_methods_train_seed_by_seed_and_rows_come_back_in_their_order(tmp_path, monkeypatch):
+    from harness import workers
+
+    started = []
+
+    def pool(tasks, parallel):  # stands in for the process pool: writes each task's row
+        for label, _fn, (m, _data, _ws, row, _truth) in tasks:
+            started.append(label)
+            Path(row).write_text(json.dumps({"method": m["name"], "key": m["key"]}))
+
+    monkeypatch.setattr(workers, "run_pool", pool)
+    methods = [{"name": n, "key": n if k == 0 else f"{n} seed {k}", "seed": k}
+               for n in ("O", "O+D") for k in (0, 1, 2)]  # fmt: skip
+    methods.append({"name": "O, 32 samples a ray", "key": "O, 32 samples a ray", "seed": 0})
+    rows = run_methods(methods, tmp_path / "id000", tmp_path / "work")
+    assert started == ["training O", "training O+D", "training O, 32 samples a ray",
+                       "training O seed 1", "training O+D seed 1", "training O seed 2",
+                       "training O+D seed 2"]  # fmt: skip
+    assert [r["key"] for r in rows] == [m["key"] for m in methods]

@@ -12,7 +12,9 @@ gradients and one after the other in this process:
 - ``lokitalk_fast``: the same on the fast path (no maps, baked Δx_id lattice).
 
 Offsets and identity layers are random (a trained-like plug-in; zero weights would cost the
-same). Reports the median seconds of ``--repeats`` timed calls after a warm-up and each
+same). Reports the median seconds of ``--repeats`` rounds (each setting once a round, after a
+warm-up; with one thread the process's CPU seconds, so other load on the machine barely
+moves them, else wall seconds) and each
 setting's ratio to ``bare``; ``per_sample_ratio`` is ``lokitalk_fast / bare`` (LokiTalk's
 inference path; issue 14's target: at most 1.25x). The whole-pipeline ratio (a 3D torso
 against a 2D torso stage, per frame) is a different quantity: Tables 1 and 2 report it as
@@ -32,20 +34,29 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-__all__ = ["build", "main", "time_call"]
+__all__ = ["build", "main", "time_call", "time_side_by_side"]
 
 RESULT = Path(__file__).resolve().parent / "results" / "render_overhead.json"
 
 
-def time_call(fn, repeats: int) -> float:
-    """Median wall seconds of ``fn()`` over ``repeats`` calls, after one warm-up call."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
+def time_call(fn, repeats: int, clock=time.perf_counter) -> float:
+    """Median seconds (``clock``) of ``fn()`` over ``repeats`` calls, after one warm-up call."""
+    return time_side_by_side({"fn": fn}, repeats, clock)["fn"]
+
+
+def time_side_by_side(fns: dict, repeats: int, clock=time.perf_counter) -> dict:
+    """name -> median seconds (``clock``) of ``fns[name]()`` over ``repeats`` rounds, each
+    round calling every function once in turn (after one warm-up call each), so a change in
+    the machine's load falls on all of them alike."""
+    for fn in fns.values():
         fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            t0 = clock()
+            fn()
+            times[name].append(clock() - t0)
+    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 def _randomise(module, seed: int, std: float = 0.05) -> None:
@@ -124,14 +135,19 @@ def main(argv=None) -> int:
     g = torch.Generator().manual_seed(5)
     x = (torch.rand(args.points, 3, generator=g) * 2 - 1) * torch.tensor([0.9, 0.45, 0.9])
     d = torch.nn.functional.normalize(torch.randn(args.points, 3, generator=g), dim=-1)
+    # one thread: this process's CPU seconds (another process's load does not count); more
+    # threads: wall seconds
+    timer = "process_time" if args.threads == 1 else "perf_counter"
     with torch.no_grad():
-        secs = {name: time_call(lambda f=f: f(x, d), args.repeats) for name, f in fns.items()}
+        calls = {name: (lambda f=f: f(x, d)) for name, f in fns.items()}
+        secs = time_side_by_side(calls, args.repeats, getattr(time, timer))
     ratio = {name: s / secs["bare"] for name, s in secs.items()}
     report = {
         "benchmark": "render_overhead",
         "command": " ".join(["python", "benchmarks/render_overhead.py"] + sys.argv[1:]),
         "commit": commit(),
         "settings": vars(args),
+        "timer": timer,
         "seconds_median": secs,
         "ratio_to_bare": ratio,
         "per_sample_ratio": ratio["lokitalk_fast"],

@@ -25,7 +25,8 @@ from lokitalk_plugins.layers import MLP
 
 from .attention import SignalAttention, expand_signal
 
-__all__ = ["FaceDeformation", "TorsoDeformation", "offset_mlp", "point_encoder", "run_offset_mlp"]
+__all__ = ["FaceDeformation", "TorsoDeformation", "check_identity", "offset_mlp", "point_encoder",
+           "run_offset_mlp"]  # fmt: skip
 
 
 def point_encoder(
@@ -76,13 +77,22 @@ def run_offset_mlp(mlp: MLP, z: torch.Tensor, last_weight: torch.Tensor | None =
     return torch.nn.functional.linear(z, last_weight.to(z.dtype))
 
 
-def _with_identity(z: torch.Tensor, F_id, id_dim: int) -> torch.Tensor:
+def check_identity(F_id, id_dim: int, n: int):
+    """ID-AKT's F_id for a field built with ``id_dim``: None when id_dim is 0 (F_id refused),
+    else F_id checked as [1 or n, id_dim] and returned as given."""
     if id_dim == 0:
         if F_id is not None:
             raise ValueError("F_id given to a field built with id_dim=0")
-        return z
+        return None
     if F_id is None:
         raise ValueError(f"F_id [1 or N, {id_dim}] is required: the field has id_dim={id_dim}")
+    expand_signal(F_id, n, id_dim, "F_id")
+    return F_id
+
+
+def _with_identity(z: torch.Tensor, F_id, id_dim: int) -> torch.Tensor:
+    if check_identity(F_id, id_dim, z.shape[0]) is None:
+        return z
     return torch.cat([z, expand_signal(F_id, z.shape[0], id_dim, "F_id").to(z.dtype)], -1)
 
 

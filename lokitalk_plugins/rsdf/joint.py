@@ -12,6 +12,7 @@ import torch
 from .attention import expand_signal
 from .base import DeformationField
 from .fields import offset_mlp, point_encoder
+from .fused import joint_offset, per_frame
 from .options import JointDeformationOptions
 from .rsdf import RSDFOutput, inside_box
 
@@ -30,9 +31,12 @@ class JointDeformation(DeformationField):
     F_h [1 or N, pose_dim]) -> :class:`~lokitalk_plugins.rsdf.RSDFOutput` with the one
     offset in ``dx_face`` (there is no region split), ``dx_torso`` zeros and the single map
     ``dx_norm`` [N]. Points outside the box are not deformed, as in :class:`RSDF`.
+    ``fused``: as :class:`RSDF`'s (the first layer split by its columns; False: the
+    reference twin on the concatenated input).
     """
 
     map_names = ("dx_norm",)
+    fused = True
 
     def __init__(
         self,
@@ -69,7 +73,10 @@ class JointDeformation(DeformationField):
             expand_signal(F_e, n, self.eye_dim, "F_e"),
             expand_signal(F_h, n, self.pose_dim, "F_h"),
         ]
-        dx = self.net(torch.cat([self.encoder(x), *signals], -1))
+        if self.fused and self.options.num_layers >= 2 and per_frame(F_a, F_e, F_h):
+            dx = joint_offset(self, self.encoder(x), F_a, F_e, F_h)
+        else:
+            dx = self.net(torch.cat([self.encoder(x), *signals], -1))
         dx = dx * inside_box(x, self.bound).to(x.dtype)[:, None]
         norms = {"dx_norm": torch.linalg.vector_norm(dx, dim=-1)} if maps else {}
         return RSDFOutput(x + dx, dx, torch.zeros_like(dx), norms)

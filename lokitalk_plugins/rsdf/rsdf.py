@@ -20,6 +20,7 @@ import torch
 
 from .base import DeformationField
 from .fields import FaceDeformation, TorsoDeformation, point_encoder
+from .fused import per_frame, rsdf_offsets
 from .options import RSDFOptions
 
 __all__ = ["MAP_NAMES", "RSDF", "RSDFOutput", "inside_box"]
@@ -63,7 +64,13 @@ class RSDF(DeformationField):
     ``att_lip``, ``att_eye``, (``att_torso``), ``dx_face_norm``, ``dx_torso_norm`` (see
     :attr:`map_names`; none with ``maps=False``, the inference fast path). Every offset is
     exactly zero at initialisation.
+
+    ``fused`` (class attribute, True): the offsets through :mod:`~lokitalk_plugins.rsdf.fused`
+    (no concatenated inputs; same values and gradients); False: the fields' own forward, the
+    reference twin.
     """
+
+    fused = True
 
     def __init__(
         self,
@@ -124,18 +131,14 @@ class RSDF(DeformationField):
         if x.dim() != 2 or x.shape[-1] != 3:
             raise ValueError(f"x: expected [N, 3], got {tuple(x.shape)}")
         inside = inside_box(x, self.bound).to(x.dtype)[:, None]  # [N, 1]
-        h = self.encoder(x)
         last = last_weights or {}
-        dx_face, scores = self.face(h, F_a, F_e, F_id, last.get("face"))
-        dx_face = dx_face * inside
+        if self.fused and self.options.num_layers >= 2 and per_frame(F_a, F_e, F_h, F_id):
+            dx_face, dx_torso, scores = rsdf_offsets(self, x, F_a, F_e, F_h, F_id, last)
+        else:
+            dx_face, dx_torso, scores = self._reference_offsets(x, F_a, F_e, F_h, F_id, last)
         want_maps, maps = maps, {"att_lip": scores["lip"], "att_eye": scores["eye"]}
         if self.torso:
-            if F_h is None:
-                raise ValueError("F_h (head pose) is required when torso=True")
-            h_t = h if self.shared_encoding else self.encoder_torso(x)
-            dx_torso, t_scores = self.torso_field(h_t, F_h, dx_face, F_id, last.get("torso"))
-            dx_torso = dx_torso * inside
-            maps["att_torso"] = t_scores["torso"]
+            maps["att_torso"] = scores["torso"]
         else:
             dx_torso = torch.zeros_like(dx_face)
         if not want_maps:  # the inference fast path: nobody reads them
@@ -144,3 +147,18 @@ class RSDF(DeformationField):
         maps["dx_face_norm"] = torch.linalg.vector_norm(dx_face, dim=-1)
         maps["dx_torso_norm"] = torch.linalg.vector_norm(dx_torso, dim=-1)
         return RSDFOutput(x + dx_face + dx_torso, dx_face, dx_torso, maps)
+
+    def _reference_offsets(self, x, F_a, F_e, F_h, F_id, last):
+        """The reference twin of :func:`~.fused.rsdf_offsets`: each field's own forward on
+        the concatenated inputs -> (dx_face, dx_torso or None, scores), masked to the box."""
+        inside = inside_box(x, self.bound).to(x.dtype)[:, None]
+        h = self.encoder(x)
+        dx_face, scores = self.face(h, F_a, F_e, F_id, last.get("face"))
+        dx_face = dx_face * inside
+        if not self.torso:
+            return dx_face, None, scores
+        if F_h is None:
+            raise ValueError("F_h (head pose) is required when torso=True")
+        h_t = h if self.shared_encoding else self.encoder_torso(x)
+        dx_torso, t_scores = self.torso_field(h_t, F_h, dx_face, F_id, last.get("torso"))
+        return dx_face, dx_torso * inside, dict(scores, **t_scores)

@@ -99,6 +99,7 @@ def test_bad_signal_shapes_raise(bad):
 
 def test_cascade_torso_field_receives_face_offset():
     m, x = make(), points()
+    m.fused = False  # the hook reads the torso MLP's concatenated input: the reference path
     randomise_grids(m)
     F_a, F_e, F_h = signals()
     seen = []

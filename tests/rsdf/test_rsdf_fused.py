@@ -1,0 +1,113 @@
+"""The deformation fields' fast path (``rsdf/fused.py``, the default) against their reference
+twin (``fused = False``): the same offsets, maps and gradients for every way the fields are
+driven (per-frame and per-point signals, ID-AKT's F_id and last layers, no torso, separate
+encoders, float64), and both paths identity at initialisation."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from rsdf_helpers import SMALL_GRID, A, points, randomise_grids, randomise_last_layers, signals
+
+from lokitalk_plugins.rsdf import RSDF, JointDeformation
+
+
+def _twins(cls, **kw):
+    torch.manual_seed(0)
+    fast = cls(audio_dim=A, hidden=32, grid=SMALL_GRID, **kw)
+    randomise_last_layers(fast)
+    randomise_grids(fast)
+    ref = cls(audio_dim=A, hidden=32, grid=SMALL_GRID, **kw)
+    ref.load_state_dict(fast.state_dict())
+    ref.fused = False
+    return fast, ref
+
+
+def _run(m, x, args, kwargs):
+    x = x.clone().requires_grad_(True)
+    out = m(x, *args, **kwargs)
+    loss = (out.x_canonical**2).sum() + sum(v.sum() for v in out.maps.values())
+    grads = torch.autograd.grad(loss, [x, *m.parameters()], allow_unused=True)
+    return out, grads
+
+
+def _assert_same(fast, ref, x, args, kwargs=None, tol=1e-5):
+    kwargs = kwargs or {}
+    (a, ga), (b, gb) = _run(fast, x, args, kwargs), _run(ref, x, args, kwargs)
+    assert a.dx_face.abs().max() > 1e-3  # a trained-like field: the offsets are not zero
+    for name in ("x_canonical", "dx_face", "dx_torso"):
+        torch.testing.assert_close(getattr(a, name), getattr(b, name), atol=tol, rtol=tol)
+    assert a.maps.keys() == b.maps.keys()
+    for k in a.maps:
+        torch.testing.assert_close(a.maps[k], b.maps[k], atol=tol, rtol=tol)
+    for g1, g2 in zip(ga, gb):  # None: a layer ID-AKT's last weights replace, on both paths
+        assert (g1 is None) == (g2 is None)
+        if g1 is not None:
+            torch.testing.assert_close(g1, g2, atol=tol, rtol=1e-4)
+
+
+@pytest.mark.parametrize("per_point", [False, True])
+@pytest.mark.parametrize("torso,shared", [(True, True), (True, False), (False, True)])
+def test_rsdf_fast_path_matches_its_reference_twin(per_point, torso, shared):
+    fast, ref = _twins(RSDF, torso=torso, shared_encoding=shared)
+    x = points()
+    F_a, F_e, F_h = signals()
+    if per_point:  # occupancy refreshes: one frame's signals per point
+        g = torch.Generator().manual_seed(3)
+        F_a, F_e = torch.randn(64, A, generator=g), torch.rand(64, 1, generator=g)
+        F_h = torch.randn(64, 6, generator=g)
+    _assert_same(fast, ref, x, (F_a, F_e, F_h if torso else None))
+
+
+def test_rsdf_fast_path_with_idakt_inputs_and_float64():
+    fast, ref = _twins(RSDF, id_dim=5)
+    x = points()
+    F_a, F_e, F_h = signals()
+    g = torch.Generator().manual_seed(4)
+    F_id = torch.randn(1, 5, generator=g)
+    last = {"face": torch.randn(3, 32, generator=g) * 0.1,
+            "torso": torch.randn(3, 32, generator=g) * 0.1}  # fmt: skip
+    _assert_same(fast, ref, x, (F_a, F_e, F_h, F_id, last))
+    fast, ref = fast.double(), ref.double()
+    args = (F_a.double(), F_e.double(), F_h.double(), F_id.double(), {
+        k: v.double() for k, v in last.items()})  # fmt: skip
+    _assert_same(fast, ref, x.double(), args, tol=1e-12)
+
+
+def test_rsdf_fast_path_without_maps_and_its_errors():
+    fast, ref = _twins(RSDF)
+    x = points()
+    F_a, F_e, F_h = signals()
+    with torch.no_grad():
+        a, b = fast(x, F_a, F_e, F_h, maps=False), ref(x, F_a, F_e, F_h, maps=False)
+    assert a.maps == {} and torch.allclose(a.x_canonical, b.x_canonical, atol=1e-6)
+    for m in (fast, ref):  # the same errors on both paths
+        with pytest.raises(ValueError, match="F_h .head pose. is required"):
+            m(x, F_a, F_e, None)
+        with pytest.raises(ValueError, match=r"F_a: expected \[1, 8\] or \[64, 8\]"):
+            m(x, F_a[:, :3], F_e, F_h)
+        with pytest.raises(ValueError, match="F_id given to a field built with id_dim=0"):
+            m(x, F_a, F_e, F_h, torch.zeros(1, 2))
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_both_paths_are_the_identity_at_initialisation(fused):
+    torch.manual_seed(0)
+    for m in (RSDF(audio_dim=A, hidden=32, grid=SMALL_GRID, id_dim=3),
+              JointDeformation(audio_dim=A, hidden=32, grid=SMALL_GRID)):  # fmt: skip
+        m.fused = fused
+        x = points()
+        F_a, F_e, F_h = signals()
+        extra = (torch.ones(1, 3),) if isinstance(m, RSDF) else ()
+        out = m(x, F_a, F_e, F_h, *extra)
+        assert torch.equal(out.x_canonical, x) and not out.dx_face.any()
+
+
+@pytest.mark.parametrize("per_point", [False, True])
+def test_joint_deformation_fast_path_matches_its_reference_twin(per_point):
+    fast, ref = _twins(JointDeformation)
+    x = points()
+    F_a, F_e, F_h = signals()
+    if per_point:
+        F_a = torch.randn(64, A, generator=torch.Generator().manual_seed(5))
+    _assert_same(fast, ref, x, (F_a, F_e, F_h))

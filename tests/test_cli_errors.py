@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from lokitalk_plugins.cli import main
 from lokitalk_plugins.data.studio import write_identity
@@ -237,3 +238,36 @@ def test_pretrain_budget_in_epochs(tmp_path, capsys, identities):
               "--steps", "3"])  # fmt: skip
     assert "not allowed with argument" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_pretrain_refuses_a_workspace_with_checkpoints_and_resumes_it_on_request(
+    tmp_path, capsys, identities, monkeypatch
+):
+    import lokitalk_plugins.train.pretrain_loop as loop
+
+    out, work = tmp_path / "bundle", tmp_path / "bundle.work"
+    args = ["pretrain", str(identities[0]), *PRETRAIN[:-3], "--steps", "3",
+            "--checkpoint-every", "1", "--quiet", "--out", str(out)]  # fmt: skip
+    save = loop.ckpt.save_checkpoint
+
+    def stop_after_step_2(state, folder, stage, done, keep):  # a stop right after a checkpoint
+        save(state, folder, stage, done, keep)
+        if done == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(loop.ckpt, "save_checkpoint", stop_after_step_2)
+    assert main(args) == 130 and not out.exists()
+    monkeypatch.undo()
+    latest = work / "checkpoints" / "latest.pt"
+    before = latest.read_bytes()
+    capsys.readouterr()
+    assert main(args) == 2  # started again without --resume: refused, nothing touched
+    msg = error_lines(capsys, "pretrain")[0]
+    assert f"{latest} exists: pass --resume" in msg and "another --workspace" in msg
+    assert latest.read_bytes() == before and not out.exists()
+    assert main([*args, "--resume"]) == 0
+    printed = capsys.readouterr().out
+    report = json.loads(printed[printed.index("{"):])
+    assert report["start_step"] == 2 and report["steps"] == 3  # one step left, then the bundle
+    assert torch.load(latest, weights_only=False)["step"] == 3
+    assert (out / "model.safetensors").is_file()

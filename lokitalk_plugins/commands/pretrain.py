@@ -41,6 +41,8 @@ def configure(parser) -> None:
                         help="replace the bundle files (README.md, config.json, "
                              "model.safetensors) already in --out")  # fmt: skip
     parser.add_argument("--workspace", help="logs and checkpoints (default <out>.work)")
+    resume = "continue the workspace's checkpoint (same identities, steps); else it is refused"
+    parser.add_argument("--resume", action="store_true", help=resume)
     parser.add_argument("--lr-decay", type=float, default=0.1,
                         help="final lr / initial lr (the paper: 1e-3 -> 1e-4)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0)
@@ -150,6 +152,11 @@ def run_pretraining(args, multi, save_bundle) -> int:
     from lokitalk_plugins.train.pretrain_loop import pretrain
 
     existing_bundle_files(Path(args.out), args.overwrite)  # refuse before any training
+    work = Path(args.workspace or f"{args.out}.work")
+    latest = work / "checkpoints" / "latest.pt"
+    if latest.is_file() and not getattr(args, "resume", False):
+        raise UserError(f"{latest} exists: pass --resume to continue that pre-training, or "
+                        "choose another --workspace (or remove it) to start over")  # fmt: skip
     for folder in args.data:
         check_folder(folder)
     if args.epochs is not None and args.epochs <= 0:
@@ -163,10 +170,10 @@ def run_pretraining(args, multi, save_bundle) -> int:
         seed_everything(args.seed)
         built = build_pretraining(args.config, args.bind, args.data,
                                   progress=ctx.is_main and not args.quiet, multi=multi)  # fmt: skip
-        work = Path(args.workspace or f"{args.out}.work")
         result = pretrain(built.to(ctx.device), range(len(args.data)), args.steps, context=ctx,
                           lr_decay_to=args.lr_decay, seed=args.seed, out_dir=work,
                           checkpoint_every=args.checkpoint_every,
+                          resume=bool(getattr(args, "resume", False)),
                           progress=ctx.is_main and not args.quiet,
                           optimizer=built.optimizer_settings)  # fmt: skip
         if ctx.is_main:
@@ -176,8 +183,11 @@ def run_pretraining(args, multi, save_bundle) -> int:
             save_bundle(built.model, args.out, card=card, overwrite=args.overwrite)
             losses = result["losses"]
             k = max(1, len(losses) // 10)
+            first = sum(losses[:k]) / k if losses else None  # None: a resume with no step left
+            last = sum(losses[-k:]) / k if losses else None
             print(json.dumps({"bundle": str(args.out), "steps": args.steps,
-                              "first_loss": sum(losses[:k]) / k, "last_loss": sum(losses[-k:]) / k,
+                              "start_step": result["start_step"],
+                              "first_loss": first, "last_loss": last,
                               "wall_time": result["wall_time"], "world_size": ctx.world_size},
                              indent=1))  # fmt: skip
     finally:

@@ -267,7 +267,7 @@ def test_pretrain_refuses_a_workspace_with_checkpoints_and_resumes_it_on_request
     assert latest.read_bytes() == before and not out.exists()
     assert main([*args, "--resume"]) == 0
     printed = capsys.readouterr().out
-    report = json.loads(printed[printed.index("{"):])
+    report = json.loads(printed[printed.index("{") :])
     assert report["start_step"] == 2 and report["steps"] == 3  # one step left, then the bundle
     assert torch.load(latest, weights_only=False)["step"] == 3
     assert (out / "model.safetensors").is_file()

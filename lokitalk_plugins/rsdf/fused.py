@@ -6,11 +6,13 @@ the offset MLP on it. Its first layer is linear, so it splits by the columns of 
 
     W z = W_h h + s_lip (W_a F_a) + s_eye (W_e F_e) + W_id F_id
 
-With per-frame signals ([1, D], the training step and rendering) each ``W_k F_k`` is one
-[1, hidden] row computed once a frame instead of an [N, D] block per point; per-point signals
-([N, D], occupancy refreshes over several frames) take the same formula with [N, hidden]
-terms. Likewise the attention score ``<Q2 relu(Q1 h), key>`` folds the frame's key into the
-query's last layer (``relu(Q1 h) (Q2_k^T key_k)``). Same values up to
+With per-frame signals ([1, D]: the training step and rendering) each ``W_k F_k`` is one
+[hidden] column computed once a frame, so the layer is a single product of the narrow
+per-point input ``[h, s_lip, s_eye]`` with ``[W_h | W_a F_a | W_e F_e]``, the unscaled
+per-frame terms (``W_id F_id``) added inside it (addmm); the torso field's ``Δx_face``
+columns join its input the same way. The attention score ``<Q2 relu(Q1 h), key>`` folds the
+frame's key into the query's last layer (``relu(Q1 h) (Q2_k^T key_k)``). Per-point signals
+([N, D], occupancy refreshes over several frames) take the reference path. Same values up to
 float rounding and the same gradients (tests hold them to the reference); parameter names
 and shapes are unchanged, so checkpoints and ID-AKT's last-layer replacement are untouched.
 """

@@ -122,7 +122,9 @@ def finished_row(method: dict, work: Path, data) -> dict | None:
     ran_on = json.loads((ws / "run.json").read_text()).get("data") if ws.is_dir() else None
     code = old.get("package_tree")
     fresh = code is not None and "+" not in code and code != "unknown" and code == package_tree()
-    return old if same and fresh and ran_on == str(method.get("data", data)) else None
+    # the workspace records the folder resolved: a folder reached through a symlink is the same
+    here = Path(method.get("data", data)).resolve()
+    return old if same and fresh and ran_on is not None and Path(ran_on).resolve() == here else None
 
 
 def run_pool(tasks: list[tuple[str, Callable, tuple]], parallel: int = 2) -> None:

@@ -43,6 +43,10 @@ def test_a_finished_row_is_reused_only_for_the_same_configs_bindings_and_folder(
         row.write_text(json.dumps(dict(old, package_tree=code)))
         assert finished_row(m, work, data) is None
     row.write_text(json.dumps(old))
+    # the same folder reached through a symlink (the workspace records it resolved)
+    (tmp_path / "link").symlink_to(data, target_is_directory=True)
+    data.mkdir(exist_ok=True)
+    assert finished_row(m, work, tmp_path / "link")["eval"]["psnr"] == 27.5
     # every method finished: nothing is trained, the rows come back marked as resumed
     rows = run_methods([m], data, work, resume=True)
     assert rows[0]["resumed"] is True and rows[0]["eval"]["psnr"] == 27.5

@@ -19,7 +19,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["fit_psnr", "landmark_detector", "run_methods", "run_pool", "train_and_evaluate"]
+__all__ = ["finished_row", "fit_psnr", "landmark_detector", "resume_refusal", "run_methods",
+           "run_pool", "train_and_evaluate"]  # fmt: skip
 
 FIT_FRAMES = 8  # training frames, evenly spaced, that fit_psnr renders
 
@@ -105,26 +106,42 @@ def finished_row(method: dict, work: Path, data) -> dict | None:
     gin files and bindings on the same folder with the same package source (the git trees of
     ``lokitalk_plugins/``, ``adapters/`` and ``baselines/``, clean;
     :func:`~.common.package_tree`), else None:
-    ``run_methods(resume=True)`` reuses it."""
+    ``run_methods(resume=True)`` reuses it. :func:`resume_refusal` says why not."""
+    row, why = _resumable(method, work, data)
+    return row if why is None else None
+
+
+def resume_refusal(method: dict, work: Path, data) -> str | None:
+    """Why the row an earlier run left for ``method`` cannot be reused (None: it can, or
+    there is none), in a few words naming what differs."""
+    row, why = _resumable(method, work, data)
+    return None if why == "no row" else why
+
+
+def _resumable(method: dict, work: Path, data) -> tuple[dict | None, str | None]:
     from .common import package_tree
 
     row = work / f"row_{_slug(method.get('key', method['name']))}.json"
     if not row.is_file():
-        return None
+        return None, "no row"
     try:
         old = json.loads(row.read_text())
     except json.JSONDecodeError:
-        return None
-    same = old.get("configs") == list(method["configs"]) and old.get("bindings") == list(
-        method["bindings"]
-    )
+        return None, f"{row.name} is not valid JSON"
+    if old.get("configs") != list(method["configs"]):
+        return None, f"other gin files ({old.get('configs')})"
+    if old.get("bindings") != list(method["bindings"]):
+        return None, f"other bindings ({old.get('bindings')})"
     ws = Path(old.get("workspace", ""))
     ran_on = json.loads((ws / "run.json").read_text()).get("data") if ws.is_dir() else None
-    code = old.get("package_tree")
-    fresh = code is not None and "+" not in code and code != "unknown" and code == package_tree()
     # the workspace records the folder resolved: a folder reached through a symlink is the same
     here = Path(method.get("data", data)).resolve()
-    return old if same and fresh and ran_on is not None and Path(ran_on).resolve() == here else None
+    if ran_on is None or Path(ran_on).resolve() != here:
+        return None, f"trained on {ran_on}, not {here}" if ran_on else f"no workspace at {ws}"
+    code, now = old.get("package_tree"), package_tree()
+    if code is None or "+" in code or code == "unknown" or code != now:
+        return None, f"package source {code}, now {now}"
+    return old, None
 
 
 def run_pool(tasks: list[tuple[str, Callable, tuple]], parallel: int = 2) -> None:
@@ -184,9 +201,12 @@ def run_methods(
     reused = set()
     if resume:
         for m in methods:
+            key = m.get("key", m["name"])
             if finished_row(m, work, data) is not None:
-                reused.add(m.get("key", m["name"]))
-                print(f"reusing {m.get('key', m['name'])}: an earlier run finished it", flush=True)
+                reused.add(key)
+                print(f"reusing {key}: an earlier run finished it", flush=True)
+            elif why := resume_refusal(m, work, data):
+                print(f"training {key} again (its earlier row is replaced): {why}", flush=True)
     tasks = []
     for m in sorted(methods, key=lambda m: m.get("seed", 0)):  # stable: methods' order within
         key = m.get("key", m["name"])

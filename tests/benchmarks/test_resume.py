@@ -9,7 +9,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 from harness import common  # noqa: E402
-from harness.workers import finished_row, run_methods  # noqa: E402
+from harness.workers import finished_row, resume_refusal, run_methods  # noqa: E402
 
 
 def _finished(work: Path, data: Path, method: dict, psnr: float) -> None:
@@ -33,7 +33,16 @@ def test_a_finished_row_is_reused_only_for_the_same_configs_bindings_and_folder(
          "bindings": ["SEED = 1"]}  # fmt: skip
     _finished(work, data, m, 27.5)
     assert finished_row(m, work, data)["eval"]["psnr"] == 27.5
+    assert resume_refusal(m, work, data) is None
     assert finished_row(dict(m, bindings=["SEED = 2"]), work, data) is None
+    # why a row is not reused, printed before it is trained again
+    assert resume_refusal(dict(m, bindings=["SEED = 2"]), work, data) == (
+        "other bindings (['SEED = 1'])"
+    )
+    assert resume_refusal(m, work, tmp_path / "another") == (
+        f"trained on {data}, not {(tmp_path / 'another').resolve()}"
+    )
+    assert resume_refusal(dict(m, key="O seed 2"), work, data) is None  # no row: nothing to say
     assert finished_row(dict(m, configs=["configs/rad_nerf.gin"]), work, data) is None
     assert finished_row(m, work, tmp_path / "another") is None
     assert finished_row(dict(m, key="O seed 2"), work, data) is None  # never trained
@@ -42,6 +51,7 @@ def test_a_finished_row_is_reused_only_for_the_same_configs_bindings_and_folder(
     for code in (None, "0" * 40, "unknown", f"{TREE}+dirty"):  # other or unknown code
         row.write_text(json.dumps(dict(old, package_tree=code)))
         assert finished_row(m, work, data) is None
+        assert resume_refusal(m, work, data) == f"package source {code}, now {TREE}"
     row.write_text(json.dumps(old))
     # the same folder reached through a symlink (the workspace records it resolved)
     (tmp_path / "link").symlink_to(data, target_is_directory=True)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
+from pathlib import Path
 
 import gin
 import pytest
@@ -22,6 +24,9 @@ from lokitalk_plugins.pipeline import TalkingHeadSystem
 from lokitalk_plugins.pipeline.configured import configured_system
 from lokitalk_plugins.render import NeuralRenderer
 from lokitalk_plugins.train import parse_config_files
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "baselines"))
+from dhnerf_helpers import short_run  # noqa: E402  (the seeded Adam run the DH-NeRF tests share)
 
 BACKBONES = {"rad_nerf": RADNeRF, "er_nerf": ERNeRF}
 
@@ -107,18 +112,6 @@ def held_out_loss(system, frames):
         return sum(system.training_step(f, 0, 1, g).logs["loss"] for f in frames) / len(frames)
 
 
-def short_run(system, data, steps=80):
-    opt = torch.optim.Adam(system.parameter_groups(), betas=(0.9, 0.99), eps=1e-15)
-    g = torch.Generator().manual_seed(3)
-    for step in range(steps):
-        frame = data[int(torch.randint(0, len(data), (1,), generator=g))]
-        out = system.training_step(frame, step, steps, g)
-        opt.zero_grad()
-        out.loss.backward()
-        opt.step()
-        system.after_step(step, g)
-
-
 @pytest.mark.parametrize(
     "backbone,plugin",
     [("rad_nerf", "velocity"), ("er_nerf", "velocity"), ("rad_nerf", "neural"),
@@ -133,7 +126,7 @@ def test_a_short_run_with_each_plugin_lowers_the_loss(data, backbone, plugin):
     system = make_system(data, backbone, lr_mlp=2e-3, **kw)
     frames = [data[i] for i in (1, 3, 5, 8)]
     before = held_out_loss(system, frames)
-    short_run(system, data)
+    short_run(system, data, 80)
     after = held_out_loss(system, frames)
     assert after < 0.8 * before, (before, after)
 

@@ -62,12 +62,14 @@ LSTM_ROW = "O+D+R, F_a = LSTM"
 # own, under benchmarks/gin-configs, what it isolates)
 CAP = "the cap of occupied samples a ray, 16 -> 32, in training and at inference"
 COARSE = "the deformation field's hash grid up to 64 cells a side instead of 256"
+AUDIO = "the backbone's own audio and eye path kept beside the deformation (no static canonical)"
 BF16 = "bf16 autocast in training (float32 weights, optimiser state and grid tables)"
 ABLATIONS = {
     "O, 32 samples a ray": ("O", "table2/ablations/samples_32", CAP),
     "O+D, 32 samples a ray": ("O+D", "table2/ablations/samples_32", CAP),
     "O+D+R, 32 samples a ray": ("O+D+R", "table2/ablations/samples_32", CAP),
     "O+D, deformation grid to 64": ("O+D", "table2/ablations/coarse_deformation", COARSE),
+    "O+D, backbone keeps its audio": ("O+D", "table2/ablations/backbone_audio", AUDIO),
     "O, bf16": ("O", "table2/ablations/bf16", BF16),
     "O+D+R, bf16": ("O+D+R", "table2/ablations/bf16", BF16),
 }
@@ -75,6 +77,7 @@ ABLATIONS = {
 # cause of a missed claim)
 ABLATION_CLAIMS = {"table2/ablations/samples_32": ["t2_target", "t2_d", "t2_r"],
                    "table2/ablations/coarse_deformation": ["t2_d"],
+                   "table2/ablations/backbone_audio": ["t2_d"],
                    "table2/ablations/bf16": []}  # fmt: skip
 
 

@@ -17,12 +17,14 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
     abl = table2.ablation_methods(methods)
     assert [m["name"] for m in abl] == [
         "O, 32 samples a ray", "O+D, 32 samples a ray", "O+D+R, 32 samples a ray",
-        "O+D, deformation grid to 64", "O, bf16", "O+D+R, bf16",
+        "O+D, deformation grid to 64", "O+D, backbone keeps its audio", "O, bf16", "O+D+R, bf16",
     ]  # fmt: skip
     coarse = "JointDeformation.grid = {'desired_resolution': 64}"
+    audio = "wrap.static_canonical = False"
     files = {"32 samples a ray": ("samples_32.gin", "TalkingHeadSystem.max_samples = 32"),
              "bf16": ("bf16.gin", "Trainer.amp = 'bf16'"),
-             "deformation grid to 64": ("coarse_deformation.gin", coarse)}  # fmt: skip
+             "deformation grid to 64": ("coarse_deformation.gin", coarse),
+             "backbone keeps its audio": ("backbone_audio.gin", audio)}  # fmt: skip
     for m in abl:
         base = next(b for b in methods if b["name"] == m["ablation"]["baseline"])
         name, binding = files[m["name"].split(", ", 1)[1]]
@@ -32,7 +34,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         if name == "samples_32.gin":  # the cap isolates the causes of Table 2's claims
             record = m["ablation"]
             assert "t2_target" in record["claims"] and "16 -> 32" in record["isolates"]
-        elif name == "coarse_deformation.gin":  # a cause of O+D below O
+        elif name in ("coarse_deformation.gin", "backbone_audio.gin"):  # causes of O+D < O
             assert m["ablation"]["claims"] == ["t2_d"]
         else:  # bf16 measures a default (issue 18), no claim's cause
             assert m["ablation"]["claims"] == [] and "bf16" in m["ablation"]["isolates"]
@@ -42,5 +44,5 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
     # without its base row an ablation is left out
     assert [m["name"] for m in table2.ablation_methods(methods[1:])] == [
         "O+D, 32 samples a ray", "O+D+R, 32 samples a ray", "O+D, deformation grid to 64",
-        "O+D+R, bf16",
+        "O+D, backbone keeps its audio", "O+D+R, bf16",
     ]  # fmt: skip

@@ -65,24 +65,13 @@ def _relu(z: torch.Tensor) -> torch.Tensor:
 
 def attention_scores(att: SignalAttention, pre: torch.Tensor, signals: dict) -> dict:
     """:class:`SignalAttention` scores from its query's first-layer pre-activation ``pre``
-    [N, att_hidden]: name -> [N] in [0, 1]. A per-frame key [1, d] is folded into the query's
-    last layer (one [N, K] product); a per-point key takes the reference formula."""
-    a, w2, d = _relu(pre), att.query.net[-1].weight, att.att_dim
-    keys = {k: att.keys[k](signals[k].to(pre.dtype)) for k in att.names}
-    scale = 1.0 / math.sqrt(d)
-    per_frame = [k for k in att.names if keys[k].shape[0] == 1]
-    scores = {}
-    if per_frame:
-        rows = [
-            keys[k] @ w2[i * d : (i + 1) * d] for i, k in enumerate(att.names) if k in per_frame
-        ]
-        logits = F.linear(a, torch.cat(rows)) * scale  # [N, K']
-        scores.update({k: torch.sigmoid(logits[:, j]) for j, k in enumerate(per_frame)})
-    for i, k in enumerate(att.names):
-        if k not in scores:
-            q = F.linear(a, w2[i * d : (i + 1) * d])  # [N, d]
-            scores[k] = torch.sigmoid((q * keys[k]).sum(-1) * scale)
-    return {k: scores[k] for k in att.names}
+    [N, att_hidden] and per-frame signals ([1, D_k]): name -> [N] in [0, 1]. Each frame's key
+    [1, d] is folded into the query's last layer, so all scores are one [N, K] product."""
+    w2, d = att.query.net[-1].weight, att.att_dim
+    rows = [att.keys[k](signals[k].to(pre.dtype)) @ w2[i * d : (i + 1) * d]
+            for i, k in enumerate(att.names)]  # fmt: skip
+    logits = F.linear(_relu(pre), torch.cat(rows)) * (1.0 / math.sqrt(d))  # [N, K]
+    return {k: torch.sigmoid(logits[:, i]) for i, k in enumerate(att.names)}
 
 
 def per_frame(*signals) -> bool:
@@ -90,10 +79,11 @@ def per_frame(*signals) -> bool:
     return all(f is None or f.shape[0] == 1 for f in signals)
 
 
-def rsdf_offsets(rsdf, x: torch.Tensor, F_a, F_e, F_h, F_id, last: dict):
+def rsdf_offsets(rsdf, x: torch.Tensor, inside: torch.Tensor, F_a, F_e, F_h, F_id, last: dict):
     """RSDF's eqs. 3-4 on the fast path, per-frame signals ([1, D]; see :func:`per_frame`):
-    x [N, 3] -> (dx_face [N, 3], dx_torso [N, 3] or None, scores name -> [N]), the offsets
-    masked to the box as on the reference path. Checks its inputs as the fields do."""
+    x [N, 3], inside [N, 1] (1 in the box) -> (dx_face [N, 3], dx_torso [N, 3] or None,
+    scores name -> [N]), the offsets masked to the box as on the reference path. Checks its
+    inputs as the fields do."""
     n, face, dt = x.shape[0], rsdf.face, x.dtype
     expand_signal(F_a, n, face.audio_dim, "F_a")
     expand_signal(F_e, n, face.eye_dim, "F_e")
@@ -114,7 +104,6 @@ def rsdf_offsets(rsdf, x: torch.Tensor, F_a, F_e, F_h, F_id, last: dict):
     z = first_layer([h, lip, eye],
                     [wf[:, :p], _row(F_a, wf[:, p:p + a], dt).t(),
                      _row(F_e, wf[:, p + a:p + a + e], dt).t()], const)  # fmt: skip
-    inside = (x.abs() <= rsdf.bound).all(-1).to(dt)[:, None]
     dx_face = rest_of_mlp(face.net, z, last.get("face")) * inside
     if tor is None:
         return dx_face, None, scores

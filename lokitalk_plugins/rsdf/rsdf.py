@@ -133,9 +133,11 @@ class RSDF(DeformationField):
         inside = inside_box(x, self.bound).to(x.dtype)[:, None]  # [N, 1]
         last = last_weights or {}
         if self.fused and self.options.num_layers >= 2 and per_frame(F_a, F_e, F_h, F_id):
-            dx_face, dx_torso, scores = rsdf_offsets(self, x, F_a, F_e, F_h, F_id, last)
+            dx_face, dx_torso, scores = rsdf_offsets(self, x, inside, F_a, F_e, F_h, F_id, last)
         else:
-            dx_face, dx_torso, scores = self._reference_offsets(x, F_a, F_e, F_h, F_id, last)
+            dx_face, dx_torso, scores = self._reference_offsets(
+                x, inside, F_a, F_e, F_h, F_id, last
+            )
         want_maps, maps = maps, {"att_lip": scores["lip"], "att_eye": scores["eye"]}
         if self.torso:
             maps["att_torso"] = scores["torso"]
@@ -148,10 +150,9 @@ class RSDF(DeformationField):
         maps["dx_torso_norm"] = torch.linalg.vector_norm(dx_torso, dim=-1)
         return RSDFOutput(x + dx_face + dx_torso, dx_face, dx_torso, maps)
 
-    def _reference_offsets(self, x, F_a, F_e, F_h, F_id, last):
+    def _reference_offsets(self, x, inside, F_a, F_e, F_h, F_id, last):
         """The reference twin of :func:`~.fused.rsdf_offsets`: each field's own forward on
         the concatenated inputs -> (dx_face, dx_torso or None, scores), masked to the box."""
-        inside = inside_box(x, self.bound).to(x.dtype)[:, None]
         h = self.encoder(x)
         dx_face, scores = self.face(h, F_a, F_e, F_id, last.get("face"))
         dx_face = dx_face * inside

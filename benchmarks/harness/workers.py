@@ -202,10 +202,11 @@ def run_methods(
     if resume:
         for m in methods:
             key = m.get("key", m["name"])
-            if finished_row(m, work, data) is not None:
+            _row, why = _resumable(m, work, data)
+            if why is None:
                 reused.add(key)
                 print(f"reusing {key}: an earlier run finished it", flush=True)
-            elif why := resume_refusal(m, work, data):
+            elif why != "no row":
                 print(f"training {key} again (its earlier row is replaced): {why}", flush=True)
     tasks = []
     for m in sorted(methods, key=lambda m: m.get("seed", 0)):  # stable: methods' order within

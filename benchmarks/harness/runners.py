@@ -20,6 +20,10 @@ def run_table2(args, prof: dict, out: Path) -> dict:
     from harness.workers import run_methods
     from lokitalk_plugins.data.studio import load_truth
 
+    try:  # a malformed --ablation-seeds is refused before anything trains
+        table2.ablation_seeds(getattr(args, "ablation_seeds", None), list(table2.ABLATIONS))
+    except ValueError as e:
+        raise SystemExit(str(e)) from None
     work = Path(args.work)
     source = resolve_data(args.data, work, prof)
     data, studio, label = source.data, source.studio, source.label
@@ -49,7 +53,14 @@ def run_table2(args, prof: dict, out: Path) -> dict:
                              f"{[m['name'] for m in methods]}")  # fmt: skip
         methods = [m for m in methods if m["name"] in chosen]
     seeds = int(getattr(args, "seeds", 1))
-    runs = seeded_methods(methods, seeds, select=lambda m: "ablation" not in m)
+    names = [m["name"] for m in methods if "ablation" in m]
+    try:
+        abl_seeds = table2.ablation_seeds(getattr(args, "ablation_seeds", None), names)
+    except ValueError as e:
+        raise SystemExit(str(e)) from None
+    runs = seeded_methods(
+        methods, seeds, count=lambda m: abl_seeds[m["name"]] if "ablation" in m else seeds
+    )
     start, load, sha = time.perf_counter(), machine()["load_average_1min"], commit()
     rows = run_methods(
         runs,
@@ -90,6 +101,7 @@ def run_table2(args, prof: dict, out: Path) -> dict:
         "backbone": args.backbone,
         "seed": 0,
         "seeds": list(range(seeds)),
+        "ablation_seeds": abl_seeds,
         "audio2motion": a2m,
         "data": str(data),
         "data_label": label,

@@ -12,16 +12,18 @@ from .experiments import run_bindings
 __all__ = ["fold_seeds", "mean_std", "seeded_methods", "seeds_note"]
 
 
-def seeded_methods(methods: list[dict], seeds: int, select=None) -> list[dict]:
+def seeded_methods(methods: list[dict], seeds: int, select=None, count=None) -> list[dict]:
     """Each method of ``methods`` once per seed 0 .. seeds - 1 (only seed 0 for the methods
-    ``select(method)`` rejects): the same dict plus ``seed``, a ``SEED = k`` binding, ``cell``
-    (the method's own ``key``, else its name: what :func:`fold_seeds` groups by) and a ``key``
+    ``select(method)`` rejects; ``count(method)``, when given, the number of seeds of each
+    method instead): the same dict plus ``seed``, a ``SEED = k`` binding, ``cell`` (the
+    method's own ``key``, else its name: what :func:`fold_seeds` groups by) and a ``key``
     naming its workspace (the row label ``name`` is unchanged)."""
     if seeds < 1:
         raise ValueError(f"--seeds must be >= 1, got {seeds}")
     out = []
     for m in methods:
-        for k in range(seeds if select is None or select(m) else 1):
+        n = count(m) if count is not None else seeds if select is None or select(m) else 1
+        for k in range(n):
             cell = m.get("key", m["name"])
             key = cell if k == 0 else f"{cell} seed {k}"
             bindings = [*m["bindings"], *run_bindings(seed=k)]

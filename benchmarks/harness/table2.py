@@ -58,7 +58,8 @@ METRICS = ("psnr", "fit_psnr", "psnr_head", "psnr_torso", "psnr_bg", "ssim", "lp
 # our ablation row, not in the paper: O+D+R with GDRF's audio-to-expression LSTM as RSDF's F_a
 LSTM_ROW = "O+D+R, F_a = LSTM"
 # --ablations: rows that isolate a cause of a missed claim (benchmarks/claims reads ``ablation``),
-# trained for seed 0 only: row name -> (the row it changes, the gin file added after the row's
+# trained for seed 0 only unless --ablation-seeds says otherwise (:func:`ablation_seeds`):
+# row name -> (the row it changes, the gin file added after the row's
 # own, under benchmarks/gin-configs, what it isolates)
 CAP = "the cap of occupied samples a ray, 16 -> 32, in training and at inference"
 COARSE = "the deformation field's hash grid up to 64 cells a side instead of 256"
@@ -92,6 +93,39 @@ def ablation_methods(methods: list[dict]) -> list[dict]:
             record = {"claims": ABLATION_CLAIMS[extra], "isolates": isolates, "baseline": base}
             out.append(dict(m, name=name, configs=[*m["configs"], config(extra)], ablation=record))
     return out
+
+
+def _seeded_rows(report: dict) -> str:
+    """Which rows the seeds note speaks of: every row, or every row but the ablation rows
+    trained with fewer seeds (named, with their count)."""
+    n = len(report.get("seeds", [0]))
+    fewer = {k: v for k, v in (report.get("ablation_seeds") or {}).items() if v != n}
+    if not fewer:
+        return "Every row"
+    named = ", ".join(f"'{k}' ({'seed 0 only' if v == 1 else f'{v} seeds'})"
+                      for k, v in fewer.items())  # fmt: skip
+    return f"Every row but {named}"
+
+
+def ablation_seeds(spec: list[str] | None, names: list[str]) -> dict[str, int]:
+    """Seeds of each ablation row in ``names`` from ``--ablation-seeds``: a number for every
+    row and/or ``'ROW=K'`` for one row (the later entry wins); 1 where nothing is said.
+    Raises ValueError with the option's name for a malformed entry, an unknown row or K < 1."""
+    counts = dict.fromkeys(names, 1)
+    for item in spec or []:
+        row, sep, k = item.rpartition("=")
+        try:
+            n = int(k)
+        except ValueError:
+            n = 0
+        if n < 1:
+            raise ValueError(f"--ablation-seeds: {item!r} is not a number of seeds >= 1 or "
+                             "'ROW=K' (e.g. 3 or 'O+D, backbone keeps its audio=3')")  # fmt: skip
+        if sep and row not in counts:
+            raise ValueError(f"--ablation-seeds: no ablation row named {row!r} in this run; "
+                             f"its ablation rows are {names}")  # fmt: skip
+        counts.update({row: n} if sep else dict.fromkeys(names, n))
+    return counts
 
 
 def lstm_method(odr: dict, checkpoint: Path, backbone: str = "er_nerf") -> dict:
@@ -287,8 +321,8 @@ def markdown(report: dict) -> str:
         ]
     lines += f_a_note(report, "O+D+R")
     lines[-1] += " O keeps the backbone's own audio path."
-    lines += seeds_note(report, "Every row", "; train minutes are the mean; FPS, the render "
-                        "time ratio and the maps are measured on seed 0")  # fmt: skip
+    lines += seeds_note(report, _seeded_rows(report), "; train minutes are the mean; FPS, the "
+                        "render time ratio and the maps are measured on seed 0")  # fmt: skip
     lines += [
         "",
         f"PSNR on train frames: {FIT_FRAMES} evenly spaced training frames rendered as the val "

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
@@ -49,3 +51,46 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         "O+D, 32 samples a ray", "O+D+R, 32 samples a ray", "O+D, deformation grid to 64",
         "O+D, backbone keeps its audio", "O+D+R, backbone keeps its audio", "O+D+R, bf16",
     ]  # fmt: skip
+
+
+def test_ablation_seeds_give_a_row_or_every_row_its_own_number_of_seeds():
+    methods = table2.build_methods("er_nerf", "micro", ["AUDIO_IN_DIM = 32"], True)
+    abl = table2.ablation_methods(methods)
+    names = [m["name"] for m in abl]
+    audio = "O+D, backbone keeps its audio"
+    assert table2.ablation_seeds(None, names) == dict.fromkeys(names, 1)
+    counts = table2.ablation_seeds(["1", f"{audio}=3"], names)
+    assert counts[audio] == 3 and sum(counts.values()) == len(names) + 2
+    assert table2.ablation_seeds([f"{audio}=3", "2"], names) == dict.fromkeys(names, 2)
+    runs = seeded_methods(methods + abl, 3,
+                          count=lambda m: counts[m["name"]] if "ablation" in m else 3)  # fmt: skip
+    assert [r["key"] for r in runs if r["name"] == audio] == [
+        audio, f"{audio} seed 1", f"{audio} seed 2"]  # fmt: skip
+    assert [r["seed"] for r in runs if r["name"] == audio] == [0, 1, 2]
+    assert "SEED = 2" in runs[[r["key"] for r in runs].index(f"{audio} seed 2")]["bindings"]
+    assert len(runs) == 3 * len(methods) + len(abl) + 2
+    for bad, says in [
+        (["0"], ">= 1"),
+        (["x"], "'x'"),
+        ([f"{audio}=zero"], "ROW=K"),
+        (["O+D, no such row=2"], "no ablation row named 'O+D, no such row'"),
+    ]:
+        with pytest.raises(ValueError, match="--ablation-seeds") as e:
+            table2.ablation_seeds(bad, names)
+        assert says in str(e.value)
+    report = {"seeds": [0, 1, 2], "ablation_seeds": counts}
+    text = table2._seeded_rows(report)
+    assert text.startswith("Every row but 'O, 32 samples a ray' (seed 0 only)")
+    assert audio not in text
+    assert table2._seeded_rows({"seeds": [0, 1, 2]}) == "Every row"
+
+
+def test_a_bad_ablation_seeds_is_refused_before_anything_is_made(tmp_path):
+    from argparse import Namespace
+
+    from harness.runners import run_table2
+
+    args = Namespace(ablation_seeds=["O+D, no such row=3"], work=str(tmp_path / "work"))
+    with pytest.raises(SystemExit, match=r"no ablation row named 'O\+D, no such row'"):
+        run_table2(args, {}, tmp_path / "out")
+    assert list(tmp_path.iterdir()) == []

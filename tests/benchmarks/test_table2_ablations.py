@@ -21,13 +21,16 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         "O, 32 samples a ray", "O+D, 32 samples a ray", "O+D+R, 32 samples a ray",
         "O+D, deformation grid to 64", "O+D, backbone keeps its audio",
         "O+D+R, backbone keeps its audio", "O, bf16", "O+D+R, bf16",
+        "O, torso as the originals train it",
     ]  # fmt: skip
     coarse = "JointDeformation.grid = {'desired_resolution': 64}"
     audio = "wrap.static_canonical = False"
     files = {"32 samples a ray": ("samples_32.gin", "TalkingHeadSystem.max_samples = 32"),
              "bf16": ("bf16.gin", "Trainer.amp = 'bf16'"),
              "deformation grid to 64": ("coarse_deformation.gin", coarse),
-             "backbone keeps its audio": ("backbone_audio.gin", audio)}  # fmt: skip
+             "backbone keeps its audio": ("backbone_audio.gin", audio),
+             "torso as the originals train it": ("torso_2d.gin", "RADNeRF.aabb = None"),
+             }  # fmt: skip
     for m in abl:
         base = next(b for b in methods if b["name"] == m["ablation"]["baseline"])
         name, binding = files[m["name"].split(", ", 1)[1]]
@@ -39,7 +42,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
             assert "t2_target" in record["claims"] and "16 -> 32" in record["isolates"]
         elif name == "coarse_deformation.gin":  # a cause of O+D < O
             assert m["ablation"]["claims"] == ["t2_d"]
-        elif name == "backbone_audio.gin":  # a cause of O+D < O and of the +1 dB target
+        elif name in ("backbone_audio.gin", "torso_2d.gin"):  # causes of O+D < O, of +1 dB
             assert m["ablation"]["claims"] == ["t2_d", "t2_target"]
         else:  # bf16 measures a default (issue 18), no claim's cause
             assert m["ablation"]["claims"] == [] and "bf16" in m["ablation"]["isolates"]
@@ -94,3 +97,36 @@ def test_a_bad_ablation_seeds_is_refused_before_anything_is_made(tmp_path):
     with pytest.raises(SystemExit, match=r"no ablation row named 'O\+D, no such row'"):
         run_table2(args, {}, tmp_path / "out")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("backbone", ["rad_nerf", "er_nerf"])
+def test_the_torso_ablation_takes_the_torso_out_of_the_3d_field(backbone):
+    import gin
+    from harness import experiments
+
+    import lokitalk_plugins.registration  # noqa: F401
+    from lokitalk_plugins.train.config import parse_config_files
+
+    methods = table2.build_methods(backbone, "micro", ["AUDIO_IN_DIM = 32"], True)
+    row = next(m for m in table2.ablation_methods(methods) if "torso" in m["name"])
+    net = {"rad_nerf": "RADNeRF", "er_nerf": "ERNeRF"}[backbone]
+    parse_config_files([experiments.resolve(c) for c in row["configs"]], row["bindings"])
+    try:
+        keys = (f"{net}.aabb", f"{net}.bound", f"{net}.torso", "train.stages")
+        keys += ("TalkingHeadFolder.background", "torso/Trainer.steps", "head/Trainer.steps")
+        got = {k: gin.query_parameter(k) for k in keys}
+    finally:
+        gin.clear_config()
+    assert got[f"{net}.aabb"] is None and got[f"{net}.bound"] == 1.0 and got[f"{net}.torso"]
+    assert got["train.stages"] == ("head", "lips", "torso")
+    assert got["TalkingHeadFolder.background"] == "torso"
+    # the profile's budgets (micro: 40 head, 10 torso steps)
+    assert (str(got["head/Trainer.steps"]), str(got["torso/Trainer.steps"])) == (
+        "%HEAD_STEPS", "%TORSO_STEPS")  # fmt: skip
+    # the base row (O) holds the torso in the 3D field of the portrait box
+    parse_config_files([experiments.resolve(c) for c in methods[0]["configs"]], [])
+    try:
+        assert str(gin.query_parameter(f"{net}.bound")) == "%PORTRAIT_BOUND"
+        assert gin.query_parameter("train.stages") == ("head", "lips")
+    finally:
+        gin.clear_config()

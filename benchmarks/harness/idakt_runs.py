@@ -13,6 +13,8 @@ __all__ = [
     "GDRF_PRETRAIN",
     "PRETRAIN_CONFIGS",
     "aux_identities",
+    "bundle_key",
+    "bundle_refusal",
     "first_frames_folder",
     "fraction_folder",
     "pretrain_bundles",
@@ -78,10 +80,17 @@ def first_frames_folder(data: Path, keep: int, out: Path) -> Path:
 
 
 def _pretrain_worker(
-    setting: str, folders: list[str], bindings: list[str], steps: int, out: str, configs: list
+    setting: str,
+    folders: list[str],
+    bindings: list[str],
+    steps: int,
+    out: str,
+    configs: list,
+    key: dict | None = None,
 ) -> None:
     """A pool task: pre-train ``setting`` on ``folders`` for ``steps`` and save the bundle at
-    ``out`` (its summary beside it, ``out.json``)."""
+    ``out`` (its summary beside it, ``out.json``, with ``key``: what a later run compares
+    before it reuses the bundle, :func:`bundle_key`)."""
     from lokitalk_plugins.adapters import save_identity_bundle
     from lokitalk_plugins.baselines.gdrf import GDRFPretraining, save_gdrf_bundle
     from lokitalk_plugins.commands.pretrain import build_pretraining
@@ -113,6 +122,7 @@ def _pretrain_worker(
         "setting": setting,
         "pretrain_seconds": time.perf_counter() - t0,
         "bindings": bindings,
+        **(key or {}),
     }
     save_bundle(multi.model, out, card=card)
     k = max(1, steps // 10)
@@ -121,6 +131,36 @@ def _pretrain_worker(
             dict(card, first_loss=sum(res["losses"][:k]) / k, last_loss=sum(res["losses"][-k:]) / k)
         )
     )
+
+
+def bundle_key(configs: list[str], bindings: list[str], folders: list[Path]) -> dict:
+    """What a cached bundle was made from: the gin files, the bindings, the identity folders
+    (resolved) and the package source (:func:`~.common.package_tree`)."""
+    from .common import package_tree
+
+    return {"configs": list(configs), "bindings": list(bindings),
+            "folders": [str(Path(f).resolve()) for f in folders],
+            "package_tree": package_tree()}  # fmt: skip
+
+
+def bundle_refusal(path: Path, key: dict) -> str | None:
+    """Why the bundle cached at ``path`` cannot serve ``key`` (None: it can), in a few words
+    naming what differs: made from other gin files, bindings, folders or package source, or
+    before bundles recorded them (its summary ``path.json`` lacks them)."""
+    summary = Path(f"{path}.json")
+    if not (Path(path) / "config.json").exists() or not summary.is_file():
+        return "no bundle" if not Path(path).exists() else "an unfinished bundle"
+    try:
+        old = json.loads(summary.read_text())
+    except json.JSONDecodeError:
+        return f"{summary.name} is not valid JSON"
+    for name in ("configs", "bindings", "folders"):
+        if old.get(name) != key[name]:
+            return f"other {name} ({old.get(name)})"
+    code, now = old.get("package_tree"), key["package_tree"]
+    if code is None or "+" in code or code == "unknown" or code != now:
+        return f"package source {code}, now {now}"
+    return None
 
 
 def pretrain_bundles(
@@ -138,7 +178,9 @@ def pretrain_bundles(
     holds its step count, so a changed budget is never served stale). shared: benchmark
     configs after the setting's own (the rays, the data, the profile); bindings: the run's
     (:func:`~.experiments.run_bindings`). audio2motion: an Audio2Motion checkpoint whose prior
-    mean is RSDF's F_a in the "rsdf" setting (bundle names end in ``_a2m``).
+    mean is RSDF's F_a in the "rsdf" setting (bundle names end in ``_a2m``). A cached bundle
+    is reused only when it was made from the same gin files, bindings, folders and package
+    source (:func:`bundle_refusal`); otherwise it is made again, and the reason printed.
     -> (setting, count) -> {"path", "cached", "epochs", "steps", and the worker's summary}."""
     from lokitalk_plugins.commands.pretrain import epoch_steps, train_frames
 
@@ -153,14 +195,21 @@ def pretrain_bundles(
         result[(setting, len(folders))] = {
             "path": str(path), "cached": True, "epochs": epochs, "steps": steps
         }  # fmt: skip
-        if not (path / "config.json").exists():
+        configs = [config(c) for c in (PRETRAIN_CONFIGS[setting], *shared)]
+        binds = list(bindings)
+        if a2m:
+            configs.append(config("shared/audio2motion"))
+            binds += run_bindings(audio2motion=a2m)
+        key = bundle_key(configs, binds, folders)
+        why = bundle_refusal(path, key)
+        if why is not None:
+            if why != "no bundle":
+                print(f"pre-training {path.name} again (the cached bundle is replaced): {why}")
+                remove(path)
+                remove(Path(f"{path}.work"))
+                Path(f"{path}.json").unlink(missing_ok=True)
             result[(setting, len(folders))]["cached"] = False
-            configs = [config(c) for c in (PRETRAIN_CONFIGS[setting], *shared)]
-            binds = list(bindings)
-            if a2m:
-                configs.append(config("shared/audio2motion"))
-                binds += run_bindings(audio2motion=a2m)
-            args = (setting, [str(f) for f in folders], binds, steps, str(path), configs)
+            args = (setting, [str(f) for f in folders], binds, steps, str(path), configs, key)
             tasks.append((f"pre-training {path.name}", _pretrain_worker, args))
     run_pool(tasks, parallel)
     for info in result.values():

@@ -24,7 +24,7 @@ from claims import find_cause, load_all  # noqa: E402
 __all__ = ["load_reports", "judge_all", "markdown", "main"]
 
 RESULTS = Path(__file__).resolve().parent / "results"
-STEMS = ("table1", "table2", "table3", "table4", "render_overhead")
+STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_overhead")
 
 
 def load_reports(folder: Path, profile: str = "default", stems=STEMS) -> dict:
@@ -45,7 +45,7 @@ def judge_all(reports: dict) -> list[dict]:
     for c in load_all():
         v = c.judge(reports)
         cause = v.cause
-        found = find_cause(c.id, reports)
+        found = find_cause(c.cause_id or c.id, reports, c.tables)
         if v.verdict == "does not hold" or not found.startswith("cause not yet"):
             cause = f"{cause}; {found}" if cause else found  # ablations name inconclusive ones too
         rows.append(dict(id=c.id, source=c.source, claim=c.text, measured=v.measured,

@@ -82,24 +82,30 @@ class Verdict:
 @dataclass(frozen=True)
 class Claim:
     """One row of the ledger: ``id`` (stable key), ``source`` (paper and table), ``text`` (the
-    claim with the paper's number), ``judge(reports) -> Verdict``."""
+    claim with the paper's number), ``judge(reports) -> Verdict``; ``cause_id``: the id the
+    ablation rows name for it (default ``id``: a claim judged again on another table, e.g. on
+    the RAD-NeRF backbone, shares its ablations' id), ``tables``: the result files whose
+    ablation rows may explain it (empty: every file)."""
 
     id: str
     source: str
     text: str
     judge: Callable[[dict], Verdict]
+    cause_id: str | None = None
+    tables: tuple[str, ...] = ()
 
 
 CLAIMS: list[Claim] = []
 
 
-def claim(id: str, source: str, text: str):
-    """Decorator registering ``judge(reports) -> Verdict`` as a claim (ids are unique)."""
+def claim(id: str, source: str, text: str, cause_id: str | None = None, tables=()):
+    """Decorator registering ``judge(reports) -> Verdict`` as a claim (ids are unique;
+    ``cause_id`` and ``tables``: :class:`Claim`)."""
 
     def register(judge):
         if any(c.id == id for c in CLAIMS):
             raise ValueError(f"claim {id!r} is registered twice")
-        CLAIMS.append(Claim(id, source, text, judge))
+        CLAIMS.append(Claim(id, source, text, judge, cause_id, tuple(tables)))
         return judge
 
     return register
@@ -196,11 +202,14 @@ def _seed0(report: dict, method: str) -> Sample | None:
     return None
 
 
-def find_cause(claim_id: str, reports: dict) -> str:
+def find_cause(claim_id: str, reports: dict, tables=()) -> str:
     """The measured cause of a miss: the ablation rows naming ``claim_id`` (their PSNR beside
-    the row they ablate, when the JSON gives ``baseline``), else "cause not yet measured"."""
+    the row they ablate, when the JSON gives ``baseline``) in the ``tables`` of ``reports``
+    (empty: all), else "cause not yet measured"."""
     found = []
     for stem, report in sorted(reports.items()):
+        if tables and stem not in tables:
+            continue
         rows = report.get("results", [])
         for row in rows:
             abl = row.get("ablation") or {}

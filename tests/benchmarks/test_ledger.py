@@ -153,3 +153,24 @@ def test_a_seed_0_ablation_is_set_beside_its_rows_seed_0(results):
     (results / "table2.json").write_text(json.dumps(t2))
     rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(results))}
     assert "PSNR 25.20 vs 26.40 for 'O+D+R' (seed 0)" in rows["t2_r"]["cause"]  # not the mean
+
+
+def test_table2_on_rad_nerf_is_judged_apart_with_its_own_ablations(results):
+    rad = {"results": [
+        _row("O", 22.0, [22.2, 22.5, 21.9]), _row("O+D", 26.3, [26.3, 26.3, 26.2]),
+        _row("O+D+R", 27.2, [27.4, 27.0, 27.2]),
+        {"method": "O, torso 2D", "metrics": {"psnr": 27.0},
+         "ablation": {"claims": ["t2_d"], "isolates": "the torso out of the 3D field",
+                      "baseline": "O"}},
+    ]}  # fmt: skip
+    (results / "table2_rad_nerf.json").write_text(json.dumps(rad))
+    reports = ledger.load_reports(results)
+    assert "table2_rad_nerf" in reports
+    rows = {r["id"]: r for r in ledger.judge_all(reports)}
+    assert rows["t2_d_rad"]["verdict"] == "holds" and "RAD-NeRF" in rows["t2_d_rad"]["source"]
+    assert rows["t2_target_rad"]["verdict"] == "holds"  # +5 dB over O
+    assert "the torso out of the 3D field" in rows["t2_d_rad"]["cause"]
+    assert "PSNR 27.00 vs 22.20 for 'O' (seed 0)" in rows["t2_d_rad"]["cause"]
+    # each table's ablations explain its own claims only
+    assert "the torso out of the 3D field" not in rows["t2_d"]["cause"]
+    assert "head-only box" not in rows["t2_r_rad"]["cause"]

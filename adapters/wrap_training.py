@@ -12,6 +12,8 @@ parameter groups, loss terms and callbacks, summed (the part of
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 from torch import nn
 
@@ -47,7 +49,14 @@ class TrainingPlug:
 
     def loss_terms(self, result, batch: TrainBatch, progress: float) -> dict[str, torch.Tensor]:
         """The backbone's regularisers + λ_Δ L_Δ and λ_att L_att from the per-ray maps
-        ``result.extras`` and the masks ``batch.rays.masks`` (with a deformation field)."""
+        ``result.extras`` and the masks ``batch.rays.masks`` (with a deformation field). With
+        an ``audio_condition`` the backbone's terms see its feature of the frame
+        (``batch.audio_feature``), the F_a its field reads."""
+        if self.audio_condition is not None and batch.audio_feature is None:
+            windows = batch.frame.audio.unsqueeze(0).float()
+            with torch.no_grad():  # the condition the field reads (frozen)
+                feature = self.audio_condition.feature(windows)
+            batch = dataclasses.replace(batch, audio_feature=feature)
         terms = dict(self.adapter.loss_terms(result, batch, progress))
         if self.rsdf is not None:
             extra = lokitalk_regularisers(

@@ -149,14 +149,18 @@ def param_groups(model, stage: str) -> dict[str, list]:
 
 def loss_terms(model, result, batch, progress: float) -> dict[str, torch.Tensor]:
     """λ_dis L_dis (eq. 6) of the batch's frame once its references exist, and E's fit to the
-    frame's learnt C_ex (``dhnerf_ex_audio``, λ ``lambda_expression``)."""
+    frame's learnt C_ex (``dhnerf_ex_audio``, λ ``lambda_expression``) from the F_lip the
+    field reads: ``batch.audio_feature`` when a wrap gives one (its ``audio_condition``), else
+    the model's own encoding of the frame's audio."""
     i, terms = int(batch.frame.index), {}
     if model.lambda_dis > 0 and int(model.coded_frames) > 0:
         codes = {k: getattr(model, f"codes_{k}")[i] for k in CODE_NAMES}
         refs = {k: getattr(model, f"reference_{k}")[i] for k in CODE_NAMES}
         terms["dhnerf_dis"] = model.lambda_dis * disentangle_loss(codes, refs, model.dis_weights)
     if model.lambda_expression > 0:
-        f_lip = encode_audio(model, batch.frame.audio.unsqueeze(0).float())
+        f_lip = batch.audio_feature
+        if f_lip is None:
+            f_lip = encode_audio(model, batch.frame.audio.unsqueeze(0).float())
         target = model.codes_ex[i].detach().unsqueeze(0)
         fit = F.mse_loss(model.expression_net(f_lip.to(target.dtype)), target)
         terms["dhnerf_ex_audio"] = model.lambda_expression * fit

@@ -63,11 +63,15 @@ TORSO_CONDITIONS = ("pose", "c2w")
 
 @dataclass
 class TrainBatch:
-    """What a step's loss terms see: ``rays`` (a RayBatch: index, rgb, masks, ...) and the
-    ``frame`` they come from (a FrameSample: H, W, landmarks, ...)."""
+    """What a step's loss terms see: ``rays`` (a RayBatch: index, rgb, masks, ...), the
+    ``frame`` they come from (a FrameSample: H, W, landmarks, ...) and ``audio_feature``: the
+    backbone's F_a of the frame [1, A] when a wrap feeds it one that is not the backbone's own
+    (``wrap(audio_condition=...)``), so a loss fitted to F_a sees what the field reads (None:
+    the backbone encodes the frame's audio itself)."""
 
     rays: Any
     frame: Any
+    audio_feature: Any = None
 
 
 @dataclass

@@ -105,3 +105,42 @@ def test_dhnerf_odr_gin_trains_and_reloads_the_wrapped_model(data, tmp_path):
     assert isinstance(model, WrappedModel) and model.adapter.name == "dhnerf"
     assert int(model.backbone.coded_frames) == len(data) and model.rsdf.audio_dim == 32
     assert system.render_frame(data[0])["rgb"].shape == (32, 32, 3)
+
+
+class _Condition(torch.nn.Module):
+    """A frozen audio condition of 32 channels: a fixed linear map of the windows' mean."""
+
+    latent_dim = 32
+
+    def __init__(self):
+        super().__init__()
+        self.proj = torch.nn.Linear(1, 32)
+
+    def feature(self, windows):
+        return torch.tanh(self.proj(windows.mean(dim=(1, 2, 3)).unsqueeze(-1)))
+
+
+def test_with_an_audio_condition_e_is_fitted_to_the_feature_the_field_reads(data):
+    """wrap(DH-NeRF, audio_condition=...) without a static canonical space: D_θ reads the
+    condition's feature as F_lip, so E's fit (dhnerf_ex_audio) must take that feature too."""
+    from lokitalk_plugins.baselines.dhnerf import field as dh_field
+    from lokitalk_plugins.pipeline import TrainBatch
+
+    torch.manual_seed(0)
+    bare, cond = make_model(data), _Condition()
+    model = wrap(bare, audio_condition=cond)
+    frame = data[4]
+    windows = frame.audio.unsqueeze(0).float()
+    seen = model.encode_audio(windows)  # what the field reads
+    assert not torch.allclose(seen, dh_field.encode_audio(bare, windows))
+    terms = model.loss_terms(None, TrainBatch(rays=None, frame=frame), 0.5)
+    target = bare.codes_ex[frame.index].detach().unsqueeze(0)
+    fit = torch.nn.functional.mse_loss(bare.expression_net(seen), target)
+    torch.testing.assert_close(terms["dhnerf_ex_audio"], bare.lambda_expression * fit)
+    # the bare model (and a wrap without a condition) fits E to its own audio encoding
+    own = bare.expression_net(dh_field.encode_audio(bare, windows))
+    expect = bare.lambda_expression * torch.nn.functional.mse_loss(own, target)
+    for m in (bare, wrap(bare)):
+        got = m.loss_terms(None, TrainBatch(rays=None, frame=frame), 0.5)["dhnerf_ex_audio"]
+        torch.testing.assert_close(got, expect)
+    assert not torch.allclose(expect, terms["dhnerf_ex_audio"])

@@ -222,7 +222,9 @@ def find_cause(claim_id: str, reports: dict, tables=()) -> str:
                 b = sample(report, _named(base), "psnr", "")
                 if a.n == 1 and b.n > 1:  # a seed-0 ablation against its row's seed 0
                     b = _seed0(report, base) or b
-                if a.n and b.n:
+                if a.n > 1:  # an ablation over seeds: both as mean ± std (n seeds)
+                    text += f": PSNR {a.text(2).strip()} vs {b.text(2).strip()} for '{base}'"
+                elif a.n and b.n:
                     seeds = " (seed 0)" if a.n == 1 and b.n == 1 else ""
                     text += f": PSNR {a.mean:.2f} vs {b.mean:.2f} for '{base}'{seeds}"
             found.append(text)

@@ -321,7 +321,7 @@ def markdown(report: dict) -> str:
         lines += [
             "",
             f"Rows trained by an earlier, stopped run of this command (same gin files, "
-            f"bindings and folder; `--resume`): {', '.join(report['resumed_rows'])}.",
+            f"bindings and folder; `--resume`): {'; '.join(report['resumed_rows'])}.",
         ]
     lines += f_a_note(report, "O+D+R")
     lines[-1] += " O keeps the backbone's own audio path."

@@ -174,3 +174,13 @@ def test_table2_on_rad_nerf_is_judged_apart_with_its_own_ablations(results):
     # each table's ablations explain its own claims only
     assert "the torso out of the 3D field" not in rows["t2_d"]["cause"]
     assert "head-only box" not in rows["t2_r_rad"]["cause"]
+
+
+def test_an_ablation_over_seeds_is_given_as_mean_and_std(results):
+    t2 = json.loads((results / "table2.json").read_text())
+    t2["results"][3]["seeds"] = [{"seed": i, "metrics": {"psnr": v}}
+                                 for i, v in enumerate((25.0, 25.2, 25.4))]  # fmt: skip
+    (results / "table2.json").write_text(json.dumps(t2))
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(results))}
+    assert "PSNR 25.20 ± 0.20 (3 seeds) vs 26.45 ± 0.05 (3 seeds) for 'O+D+R'" in (
+        rows["t2_r"]["cause"])  # fmt: skip

@@ -18,6 +18,7 @@ __all__ = [
     "fmt",
     "machine",
     "peak_rss_mb",
+    "same_source",
     "studio_identity",
     "write_report",
 ]
@@ -44,6 +45,13 @@ def package_tree() -> str:
         return ".".join(trees) + ("+dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+def same_source(recorded: str | None, now: str) -> bool:
+    """Whether work recorded with package source ``recorded`` (:func:`package_tree`) may be
+    reused under ``now``: both known, clean and equal."""
+    return recorded is not None and "+" not in recorded and recorded != "unknown" and (
+        recorded == now)  # fmt: skip
 
 
 def commit() -> str:

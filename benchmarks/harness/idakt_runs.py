@@ -157,8 +157,10 @@ def bundle_refusal(path: Path, key: dict) -> str | None:
     for name in ("configs", "bindings", "folders"):
         if old.get(name) != key[name]:
             return f"other {name} ({old.get(name)})"
+    from .common import same_source
+
     code, now = old.get("package_tree"), key["package_tree"]
-    if code is None or "+" in code or code == "unknown" or code != now:
+    if not same_source(code, now):
         return f"package source {code}, now {now}"
     return None
 

@@ -119,7 +119,7 @@ def resume_refusal(method: dict, work: Path, data) -> str | None:
 
 
 def _resumable(method: dict, work: Path, data) -> tuple[dict | None, str | None]:
-    from .common import package_tree
+    from .common import package_tree, same_source
 
     row = work / f"row_{_slug(method.get('key', method['name']))}.json"
     if not row.is_file():
@@ -139,7 +139,7 @@ def _resumable(method: dict, work: Path, data) -> tuple[dict | None, str | None]
     if ran_on is None or Path(ran_on).resolve() != here:
         return None, f"trained on {ran_on}, not {here}" if ran_on else f"no workspace at {ws}"
     code, now = old.get("package_tree"), package_tree()
-    if code is None or "+" in code or code == "unknown" or code != now:
+    if not same_source(code, now):
         return None, f"package source {code}, now {now}"
     return old, None
 

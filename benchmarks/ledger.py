@@ -5,9 +5,11 @@
 
 Each registered claim (``benchmarks/claims``) is one row: the claim with the paper's number,
 our measurement (mean ± std over seeds, or marked single seed), the verdict (holds / does not
-hold / inconclusive, by the rules in ``claims/core.py``) and, for every "does not hold", the
-cause an ablation row measured or "cause not yet measured" (an ablation row naming an
-inconclusive claim is listed too). Never edit CLAIMS.md by hand.
+hold / inconclusive / contested, by the rules in ``claims/core.py``) and, for every "does not
+hold", the cause an ablation row measured or "cause not yet measured" (an ablation row naming
+an inconclusive claim is listed too). A comparison that holds while an ablation of its worse
+row beats the better row is "contested", with that ablation named. Never edit CLAIMS.md by
+hand.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from claims import find_cause, load_all  # noqa: E402
+from claims import VERDICTS, contest, find_cause, load_all  # noqa: E402
 
 __all__ = ["load_reports", "judge_all", "markdown", "main"]
 
 RESULTS = Path(__file__).resolve().parent / "results"
-STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_overhead")
+STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_overhead",
+         "gdrf_table1", "gdrf_table2", "gdrf_table5", "gdrf_table6", "dhnerf_table1",
+         "dhnerf_table2", "neural_renderer")  # fmt: skip
 
 
 def load_reports(folder: Path, profile: str = "default", stems=STEMS) -> dict:
@@ -48,8 +52,12 @@ def judge_all(reports: dict) -> list[dict]:
         found = find_cause(c.cause_id or c.id, reports, c.tables)
         if v.verdict == "does not hold" or not found.startswith("cause not yet"):
             cause = f"{cause}; {found}" if cause else found  # ablations name inconclusive ones too
+        verdict = v.verdict
+        against = contest(c.pair, reports) if c.pair and verdict == "holds" else ""
+        if against:
+            verdict, cause = "contested", f"{against}; {cause}" if cause else against
         rows.append(dict(id=c.id, source=c.source, claim=c.text, measured=v.measured,
-                         verdict=v.verdict, cause=cause))  # fmt: skip
+                         verdict=verdict, cause=cause))  # fmt: skip
     return rows
 
 
@@ -58,8 +66,7 @@ def _cell(text: str) -> str:
 
 
 def markdown(rows: list[dict], reports: dict, profile: str) -> str:
-    counts = {k: sum(r["verdict"] == k for r in rows)
-              for k in ("holds", "does not hold", "inconclusive")}  # fmt: skip
+    counts = {k: sum(r["verdict"] == k for r in rows) for k in VERDICTS}
     read = ", ".join(
         f"`{s}{'' if profile == 'default' else '_' + profile}.json` (commit "
         f"`{str(rep.get('commit', 'unknown'))[:12]}`)"
@@ -73,11 +80,14 @@ def markdown(rows: list[dict], reports: dict, profile: str) -> str:
         + "` from the result JSON files; never edited by hand.",
         f"Read: {read or 'no result files'}.",
         "",
-        f"{counts['holds']} hold, {counts['does not hold']} do not hold, "
-        f"{counts['inconclusive']} inconclusive. Rules: a comparison holds when the means "
-        "differ in the claimed direction and mean ± std do not overlap; it is inconclusive "
-        "with a single seed or overlapping intervals; a threshold holds when mean - std "
-        "clears it. Missing measurements (n/a) are inconclusive.",
+        f"{counts['holds']} hold, {counts['contested']} contested, "
+        f"{counts['does not hold']} do not hold, {counts['inconclusive']} inconclusive. "
+        "Rules: a comparison holds when the means differ in the claimed direction and "
+        "mean ± std do not overlap; it is inconclusive with a single seed or overlapping "
+        "intervals; a threshold holds when mean - std clears it. A comparison that holds is "
+        "contested when an ablation of its worse row beats the better row by the same rule "
+        "(seed 0 against seed 0 where a side has one seed): the margin then comes from the "
+        "worse row's setup. Missing measurements (n/a) are inconclusive.",
         "",
         "| claim | source | our measurement | verdict | cause / note |",
         "|---|---|---|---|---|",

@@ -19,6 +19,12 @@ the same method and different ``seed`` keys. Rules:
 For every "does not hold", the ledger looks for ablation rows naming the claim: a row with
 ``"ablation": {"claims": [claim id, ...], "isolates": "what it changes"}``; its measured
 difference is the cause, else the cause reads "cause not yet measured".
+
+- ``contested``: a comparison that holds as measured, while an ablation of its worse row
+  (``"baseline"`` = that row, in the same table) beats the better row by the same rule, on
+  the claim's metric: the margin then comes from the worse row's setup rather than from the
+  method (e.g. RAD-NeRF's O with the torso in the 3D field against O with the originals'
+  2D torso). With one seed on either side, seed 0 against seed 0, and it says "single seed".
 """
 
 from __future__ import annotations
@@ -32,14 +38,18 @@ __all__ = [
     "Claim",
     "Sample",
     "Verdict",
+    "Pair",
     "claim",
     "compare",
+    "contest",
     "find_cause",
+    "row_sample",
     "sample",
     "threshold",
 ]
 
-HOLDS, FAILS, INCONCLUSIVE = "holds", "does not hold", "inconclusive"
+HOLDS, FAILS, INCONCLUSIVE, CONTESTED = "holds", "does not hold", "inconclusive", "contested"
+VERDICTS = (HOLDS, CONTESTED, FAILS, INCONCLUSIVE)
 
 
 @dataclass(frozen=True)
@@ -80,12 +90,26 @@ class Verdict:
 
 
 @dataclass(frozen=True)
+class Pair:
+    """What a comparison claim compares: rows ``better`` and ``worse`` of result file
+    ``table`` on ``metric`` (``higher`` is better or not); lets the ledger test the verdict
+    against the ablations of the worse row (:func:`contest`)."""
+
+    table: str
+    better: str
+    worse: str
+    metric: str = "psnr"
+    higher: bool = True
+
+
+@dataclass(frozen=True)
 class Claim:
     """One row of the ledger: ``id`` (stable key), ``source`` (paper and table), ``text`` (the
     claim with the paper's number), ``judge(reports) -> Verdict``; ``cause_id``: the id the
     ablation rows name for it (default ``id``: a claim judged again on another table, e.g. on
     the RAD-NeRF backbone, shares its ablations' id), ``tables``: the result files whose
-    ablation rows may explain it (empty: every file)."""
+    ablation rows may explain it (empty: every file); ``pair``: the rows a comparison claim
+    compares (:class:`Pair`), when it is one."""
 
     id: str
     source: str
@@ -93,19 +117,21 @@ class Claim:
     judge: Callable[[dict], Verdict]
     cause_id: str | None = None
     tables: tuple[str, ...] = ()
+    pair: Pair | None = None
 
 
 CLAIMS: list[Claim] = []
 
 
-def claim(id: str, source: str, text: str, cause_id: str | None = None, tables=()):
+def claim(id: str, source: str, text: str, cause_id: str | None = None, tables=(),
+          pair: Pair | None = None):  # fmt: skip
     """Decorator registering ``judge(reports) -> Verdict`` as a claim (ids are unique;
-    ``cause_id`` and ``tables``: :class:`Claim`)."""
+    ``cause_id``, ``tables`` and ``pair``: :class:`Claim`)."""
 
     def register(judge):
         if any(c.id == id for c in CLAIMS):
             raise ValueError(f"claim {id!r} is registered twice")
-        CLAIMS.append(Claim(id, source, text, judge, cause_id, tuple(tables)))
+        CLAIMS.append(Claim(id, source, text, judge, cause_id, tuple(tables), pair))
         return judge
 
     return register
@@ -133,6 +159,16 @@ def sample(report: dict | None, pick: Callable[[dict], bool], metric: str, label
         if pick(row):
             values += _row_values(row, metric)
     ok = tuple(float(v) for v in values if isinstance(v, int | float) and not math.isnan(v))
+    return Sample(ok, label)
+
+
+def row_sample(report: dict | None, pick: Callable[[dict], bool], field: str, label: str,
+               scale: float = 1.0) -> Sample:  # fmt: skip
+    """Like :func:`sample`, for a value a row holds outside its metrics (a dotted ``field``
+    of the row itself, e.g. ``train_seconds`` or ``probes.leakage``), times ``scale``."""
+    values = [_get(row, field) for row in (report or {}).get("results", []) if pick(row)]
+    ok = tuple(float(v) * scale for v in values
+               if isinstance(v, int | float) and not math.isnan(v))  # fmt: skip
     return Sample(ok, label)
 
 
@@ -191,15 +227,50 @@ def _named(method):
     return lambda r: r.get("method") == method
 
 
-def _seed0(report: dict, method: str) -> Sample | None:
-    """The seed-0 PSNR of the row named ``method`` (None when the row lists no seed 0)."""
+def _seed0(report: dict, method: str, metric: str = "psnr") -> Sample | None:
+    """The seed-0 ``metric`` of the row named ``method`` (None when the row lists no seed 0)."""
     for row in report.get("results", []):
         if row.get("method") == method:
             for s in row.get("seeds") or ():
-                v = _get(s.get("metrics", s), "psnr")
+                v = _get(s.get("metrics", s), metric)
                 if s.get("seed") == 0 and isinstance(v, int | float):
                     return Sample((float(v),), method)
     return None
+
+
+def contest(pair: Pair, reports: dict, digits: int = 2) -> str:
+    """The ablations of ``pair.worse`` (rows of ``pair.table`` whose ``ablation.baseline`` is
+    it) that beat ``pair.better`` on the pair's metric by :func:`compare`'s rule, or seed 0
+    against seed 0 where either side has one seed; "" when none does."""
+    report = reports.get(pair.table) or {}
+    better = sample(report, _named(pair.better), pair.metric, pair.better)
+    found = []
+    for row in report.get("results", []):
+        abl = row.get("ablation") or {}
+        if abl.get("baseline") != pair.worse:
+            continue
+        name = row.get("method")
+        a = sample(report, _named(name), pair.metric, f"'{name}'")
+        b = better
+        if a.n == 1 and b.n > 1:
+            b = _seed0(report, pair.better, pair.metric) or b
+        if not (a.n and b.n):
+            continue
+        sign = 1.0 if pair.higher else -1.0
+        diff = sign * (a.mean - b.mean)
+        if a.n >= 2 and b.n >= 2:
+            beats = diff > 0 and abs(a.mean - b.mean) > a.std + b.std
+            text = f"{a.text(digits)} beats {b.text(digits)}"
+        else:
+            beats = diff > 0
+            text = (f"'{name}' {a.mean:.{digits}f} beats {pair.better} {b.mean:.{digits}f}"
+                    " (seed 0, single seed)")  # fmt: skip
+        if beats:
+            found.append(f"{text} ({abl.get('isolates', '?')})")
+    if not found:
+        return ""
+    return (f"contested: an ablation of the worse row '{pair.worse}' beats '{pair.better}' on "
+            f"{pair.metric}: " + "; ".join(found))  # fmt: skip
 
 
 def find_cause(claim_id: str, reports: dict, tables=()) -> str:

@@ -11,32 +11,89 @@ off; it acts only in eval mode (training always takes the reference path). With 
   is read from a :class:`~lokitalk_plugins.idakt.baked.BakedOffset` lattice baked when the
   path is switched on (bake again after changing the identity, the device or the dtype).
 
-colour and density equal the reference path's exactly without ID-AKT, and up to the lattice's
-interpolation error with it (see ``tests/adapters/test_fast_path.py``).
+- ``precision``: the plug-ins' arithmetic. ``"float32"`` (the default) keeps the reference's
+  values; ``"bfloat16"`` runs the deformation field and the Δx_id MLP under CPU bfloat16
+  autocast (the products on the CPU's bfloat16 matrix units; the backbone stays float32, and
+  x' = x + Δx is added in float32); ``"auto"`` is bfloat16 on a CPU with the instructions
+  (:func:`~lokitalk_plugins.train.runtime.cpu_bf16_support`), float32 elsewhere. In bfloat16
+  the offsets are off by a few percent of their size, under 1e-3 of the box's half-size (a
+  small fraction of a pixel; a test bounds it).
+- ``bake_resolution=0``: Δx_id from its MLP (the identity's code folded into the first layer)
+  instead of the lattice; on this project's CPU the MLP is the faster of the two
+  (``benchmarks/render_overhead.py``).
+
+colour and density equal the reference path's exactly without ID-AKT in float32, and up to the
+lattice's interpolation error with it (see ``tests/adapters/test_fast_path.py``).
 """
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 
 from lokitalk_plugins.idakt.baked import BakedOffset
+from lokitalk_plugins.train.runtime import cpu_bf16_support
 
-__all__ = ["FastPathPlug"]
+__all__ = ["FAST_PATH_PRECISIONS", "FastPathPlug", "plugin_dtype"]
+
+FAST_PATH_PRECISIONS = ("float32", "bfloat16", "auto")
+
+
+def plugin_dtype(precision: str, device: torch.device, cpuinfo="/proc/cpuinfo"):
+    """The fast path's plug-in autocast dtype for ``precision`` on ``device``: None (float32)
+    or torch.bfloat16. ``"bfloat16"`` is refused off a CPU without the instructions and off
+    the CPU (one line naming the option)."""
+    if precision not in FAST_PATH_PRECISIONS:
+        raise ValueError(f"inference_fast_path(precision={precision!r}): expected one of "
+                         f"{list(FAST_PATH_PRECISIONS)}")  # fmt: skip
+    if precision == "float32":
+        return None
+    support = cpu_bf16_support(cpuinfo) if device.type == "cpu" else None
+    if precision == "auto":
+        return torch.bfloat16 if support else None
+    if support is None:
+        raise ValueError(
+            "inference_fast_path(precision='bfloat16'): needs a CPU with bfloat16 "
+            f"instructions ({device.type} here"
+            + (", no avx512_bf16 / amx_bf16 in /proc/cpuinfo" if device.type == "cpu" else "")
+            + "); use precision='auto' or 'float32'"
+        )
+    return torch.bfloat16
 
 
 class FastPathPlug:
     """Mixin of :class:`~.wrap.WrappedModel`: :meth:`inference_fast_path` and what forward asks."""
 
-    def inference_fast_path(self, enabled: bool = True, bake_resolution: int = 128) -> None:
+    def inference_fast_path(self, enabled: bool = True, bake_resolution: int = 128,
+                            precision: str = "float32") -> None:  # fmt: skip
         """Switch the fast path on (baking Δx_id of a fine-tuned identity at ``bake_resolution``
-        vertices per axis) or off."""
-        baked = None
-        if enabled and self.idakt is not None and not self.pretrains_identity:
-            ident = self.identity_outputs()
-            baked = BakedOffset(self.idakt.offset_field, ident.offset_code, bake_resolution)
+        vertices per axis, 0: no lattice, the MLP; ``precision``: the plug-ins' arithmetic,
+        see the module doc) or off."""
+        baked, dtype = None, None
+        if enabled:
+            device = next(self.parameters()).device
+            dtype = plugin_dtype(precision, device)
+            if bake_resolution and self.idakt is not None and not self.pretrains_identity:
+                ident = self.identity_outputs()
+                baked = BakedOffset(self.idakt.offset_field, ident.offset_code, bake_resolution)
         # kept out of the module tree: the checkpoint's state_dict stays the reference one
         self.__dict__["_fast_path"] = bool(enabled)
         self.__dict__["_baked_offset"] = baked
+        self.__dict__["_fast_dtype"] = dtype
+
+    @property
+    def fast_path_precision(self) -> str:
+        """The plug-ins' arithmetic now: "bfloat16" on the fast path in bfloat16, else "float32"."""
+        on = self.fast_path_active and self.__dict__.get("_fast_dtype") is not None
+        return "bfloat16" if on else "float32"
+
+    def plugin_autocast(self) -> contextlib.AbstractContextManager:
+        """The autocast the plug-ins run under: CPU bfloat16 on the fast path with
+        ``precision`` bfloat16 (or "auto" on a CPU that has it), else nothing."""
+        if self.fast_path_precision == "bfloat16":
+            return torch.autocast("cpu", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
 
     @property
     def fast_path_active(self) -> bool:
@@ -48,4 +105,5 @@ class FastPathPlug:
         baked = self.__dict__.get("_baked_offset")
         if baked is not None and self.fast_path_active:
             return baked(x)
-        return self.idakt.canonical_offset(x, ident.offset_code)
+        with self.plugin_autocast():
+            return self.idakt.canonical_offset(x, ident.offset_code).to(x.dtype)

@@ -268,7 +268,8 @@ class WrappedModel(FastPathPlug, TrainingPlug, IdentityPlug, nn.Module):
         enc_a, f_a = self.split_audio(enc_a)
         ident = self.identity_outputs()
         fast = self.fast_path_active  # no maps, baked Δx_id (adapters/fast_path.py)
-        warp = self.deform(x, f_a, eye, pose, ident, maps=not fast)
+        with self.plugin_autocast():  # the plug-ins' precision on the fast path
+            warp = self.deform(x, f_a, eye, pose, ident, maps=not fast)
         xc = x if warp is None else warp.x_canonical
         enc_a, eye_b = self.backbone_condition(enc_a, eye)
         if ident is None:

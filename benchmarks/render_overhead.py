@@ -9,18 +9,32 @@ gradients and one after the other in this process:
 - ``rsdf_fast``: the same with ``inference_fast_path()`` (no maps);
 - ``lokitalk``: RSDF + a fine-tuned ID-AKT identity (FrozenIdentity), reference path
   (per-sample canonical offset MLP);
-- ``lokitalk_fast``: the same on the fast path (no maps, baked Δx_id lattice).
+- ``lokitalk_fast``: the same on the fast path (no maps, baked Δx_id lattice);
+- ``lokitalk_fast_mlp``: the fast path with Δx_id from its MLP (``bake_resolution=0``; the
+  identity's code folded into its first layer) instead of the lattice;
+- ``lokitalk_fast_bf16``: that, with the plug-ins in bfloat16 (``precision="bfloat16"``; the
+  backbone stays float32), where the CPU has the instructions;
+- ``bare_bf16`` and ``lokitalk_fast_all_bf16``: the bare field, and the whole wrapped field,
+  under CPU bfloat16 autocast: what the ratio becomes when the backbone is bfloat16 too.
 
 Offsets and identity layers are random (a trained-like plug-in; zero weights would cost the
 same). Reports the median seconds of ``--repeats`` rounds (each setting once a round, after a
 warm-up; with one thread the process's CPU seconds, so other load on the machine barely
 moves them, else wall seconds) and each
-setting's ratio to ``bare``; ``per_sample_ratio`` is ``lokitalk_fast / bare`` (LokiTalk's
-inference path; issue 14's target: at most 1.25x). The whole-pipeline ratio (a 3D torso
+setting's ratio to ``bare``; ``per_sample_ratio`` is LokiTalk's fastest inference path
+against the float32 bare field: ``lokitalk_fast_bf16 / bare`` where the CPU has bfloat16,
+else ``lokitalk_fast_mlp / bare`` (issue 14's target: at most 1.25x), and
+``per_sample_ratio_float32`` the float32 fast path's, ``min(lokitalk_fast, lokitalk_fast_mlp)
+/ bare``. The whole-pipeline ratio (a 3D torso
 against a 2D torso stage, per frame) is a different quantity: Tables 1 and 2 report it as
 ``render_ratio``. Writes JSON to ``--out``; on a shared machine write it to a temp dir.
 
     python benchmarks/render_overhead.py --out /tmp/render_overhead.json [--points 65536]
+
+``--workspaces WS ...`` adds the quality of the bfloat16 plug-ins: each trained workspace's
+val split rendered on the fast path twice, plug-ins in float32 and in bfloat16 (Δx_id from
+its MLP in both), PSNR and SSIM against the frames and their difference (``quality`` in the
+JSON; the renders are timed too, but the whole pipeline's FPS is not the per-sample ratio).
 """
 
 from __future__ import annotations
@@ -78,6 +92,7 @@ def build(backbone: str = "er_nerf", bake_resolution: int = 128) -> dict:
     from lokitalk_plugins.baselines.rad_nerf.network import RADNeRF
     from lokitalk_plugins.idakt import FrozenIdentity
     from lokitalk_plugins.rsdf import RSDF
+    from lokitalk_plugins.train.runtime import cpu_bf16_support
 
     cls = {"er_nerf": ERNeRF, "rad_nerf": RADNeRF}[backbone]
 
@@ -90,7 +105,8 @@ def build(backbone: str = "er_nerf", bake_resolution: int = 128) -> dict:
     enc_a, eye = torch.randn(1, bare.audio_dim, generator=g), torch.rand(1, 1, generator=g)
     pose, code = torch.randn(1, 6, generator=g) * 0.2, bare.individual_code(1)
 
-    def wrapped(identity: bool, fast: bool):
+    def wrapped(identity: bool, fast: bool, bake: int = bake_resolution,
+                precision: str = "float32", autocast: bool = False):  # fmt: skip
         model = backbone_model()
         torch.manual_seed(2)
         rsdf = RSDF(audio_dim=model.audio_dim, id_dim=16 if identity else 0)
@@ -106,16 +122,52 @@ def build(backbone: str = "er_nerf", bake_resolution: int = 128) -> dict:
             _randomise(ident, 4)
         w = wrap(model, rsdf=rsdf, idakt=ident).eval()
         if fast:
-            w.inference_fast_path(bake_resolution=bake_resolution)
+            w.inference_fast_path(bake_resolution=bake, precision=precision)
+        if autocast:
+            return bf16(lambda x, d: w(x, d, enc_a, eye, code, pose=pose))
         return lambda x, d: w(x, d, enc_a, eye, code, pose=pose)
 
-    return {
+    def bf16(fn):
+        def run(x, d):
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                return fn(x, d)
+
+        return run
+
+    fns = {
         "bare": lambda x, d: bare(x, d, enc_a, eye, code),
         "rsdf": wrapped(False, False),
         "rsdf_fast": wrapped(False, True),
         "lokitalk": wrapped(True, False),
         "lokitalk_fast": wrapped(True, True),
+        "lokitalk_fast_mlp": wrapped(True, True, bake=0),
     }
+    if cpu_bf16_support() is not None:
+        fns["lokitalk_fast_bf16"] = wrapped(True, True, bake=0, precision="bfloat16")
+        fns["bare_bf16"] = bf16(fns["bare"])
+        fns["lokitalk_fast_all_bf16"] = wrapped(True, True, bake=0, autocast=True)
+    return fns
+
+
+def render_quality(workspaces: list, max_frames: int | None = None) -> list[dict]:
+    """Per workspace: the val split on the fast path, plug-ins in float32 and in bfloat16 ->
+    dict(workspace, frames, psnr/ssim/fps of each, psnr_change_db = bf16 - float32)."""
+    from lokitalk_plugins.commands.workspace import load_dataset, load_system
+    from lokitalk_plugins.train.evaluate import evaluate
+
+    rows = []
+    for ws in workspaces:
+        system, run, stage = load_system(Path(ws))
+        data = load_dataset(run, stage, "val", progress=False)
+        row = {"workspace": str(ws)}
+        for precision in ("float32", "bfloat16"):
+            system.model.inference_fast_path(bake_resolution=0, precision=precision)
+            ev = evaluate(system, data, lpips=False, max_frames=max_frames, progress=False)
+            row["frames"] = ev["frames"]
+            row[precision] = {k: ev[k] for k in ("psnr", "ssim", "fps")}
+        row["psnr_change_db"] = row["bfloat16"]["psnr"] - row["float32"]["psnr"]
+        rows.append(row)
+    return rows
 
 
 def main(argv=None) -> int:
@@ -126,7 +178,21 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--bake-resolution", type=int, default=128)
     ap.add_argument("--out", default=str(RESULT), help="JSON to write")
+    ap.add_argument(
+        "--workspaces",
+        nargs="*",
+        default=[],
+        help="trained workspaces whose val split is rendered with the plug-ins in "
+        "float32 and in bfloat16 (needs a CPU with bfloat16)",
+    )
+    ap.add_argument("--max-frames", type=int, default=None,
+                    help="--workspaces: only the first val frames")  # fmt: skip
     args = ap.parse_args(argv)
+    for ws in args.workspaces:  # checked before any timing
+        if not (Path(ws) / "checkpoints" / "latest.pt").is_file():
+            print(f"error: --workspaces {ws}: no checkpoints/latest.pt there; give a trained "
+                  "workspace (lokitalk train)", file=sys.stderr)  # fmt: skip
+            return 2
     import torch
     from harness.common import commit, machine
 
@@ -142,6 +208,13 @@ def main(argv=None) -> int:
         calls = {name: (lambda f=f: f(x, d)) for name, f in fns.items()}
         secs = time_side_by_side(calls, args.repeats, getattr(time, timer))
     ratio = {name: s / secs["bare"] for name, s in secs.items()}
+    best = "lokitalk_fast_bf16" if "lokitalk_fast_bf16" in ratio else "lokitalk_fast_mlp"
+    labels = {
+        "lokitalk_fast_bf16": "RSDF + fine-tuned ID-AKT on the fast path, plug-ins in bfloat16 "
+        "(backbone float32, Δx_id from its MLP) / bare float32 backbone field",
+        "lokitalk_fast_mlp": "RSDF + fine-tuned ID-AKT on the fast path, float32 (Δx_id from "
+        "its MLP) / bare backbone field",
+    }
     report = {
         "benchmark": "render_overhead",
         "command": " ".join(["python", "benchmarks/render_overhead.py"] + sys.argv[1:]),
@@ -150,13 +223,22 @@ def main(argv=None) -> int:
         "timer": timer,
         "seconds_median": secs,
         "ratio_to_bare": ratio,
-        "per_sample_ratio": ratio["lokitalk_fast"],
-        "per_sample_label": "RSDF + fine-tuned ID-AKT on the fast path / bare backbone field, "
-        "same points, inference",
+        "per_sample_ratio": ratio[best],
+        "per_sample_setting": best,
+        "per_sample_label": labels[best] + ", same points, inference",
+        "per_sample_ratio_float32": min(ratio["lokitalk_fast"], ratio["lokitalk_fast_mlp"]),
+        "all_bf16_ratio": (
+            secs["lokitalk_fast_all_bf16"] / secs["bare_bf16"] if "bare_bf16" in secs else None
+        ),  # fmt: skip
         "whole_pipeline_note": "per-frame ratios (3D torso vs a 2D torso stage) are the "
         "tables' render_ratio, not this",
         "machine": machine(args.threads, 1),
     }
+    if args.workspaces:
+        report["quality"] = render_quality(args.workspaces, args.max_frames)
+        for q in report["quality"]:
+            print(f"{q['workspace']}: PSNR float32 {q['float32']['psnr']:.3f}, bfloat16 "
+                  f"{q['bfloat16']['psnr']:.3f} ({q['psnr_change_db']:+.3f} dB)")  # fmt: skip
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
     for name in fns:

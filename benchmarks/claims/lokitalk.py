@@ -123,10 +123,18 @@ def _overhead(reports):
     value = rep.get("per_sample_ratio")
     s = Sample((float(value),) if value is not None else (), "wrapped / bare per sample")
     v = threshold(s, OVERHEAD_LIMIT, at_least=False, single_seed_band=0.05)
+    notes = []
+    if rep.get("per_sample_setting"):
+        notes.append(f"setting {rep['per_sample_setting']}")
+    if rep.get("per_sample_ratio_float32") is not None:
+        notes.append(f"float32 fast path {rep['per_sample_ratio_float32']:.2f}x")
+    if rep.get("all_bf16_ratio") is not None:
+        notes.append(f"backbone in bfloat16 too {rep['all_bf16_ratio']:.2f}x")
     whole = (reports.get("table1") or {}).get("render_ratio_lokitalk_vs_er_nerf")
     if whole is not None:  # a different quantity: labelled, never used for the verdict
-        extra = f" (whole-pipeline frame ratio, Table 1: {whole:.2f}x)"
-        v = Verdict(v.measured + extra, v.verdict, v.cause)
+        notes.append(f"whole-pipeline frame ratio, Table 1: {whole:.2f}x")
+    if notes:
+        v = Verdict(v.measured + f" ({'; '.join(notes)})", v.verdict, v.cause)
     return v
 
 

@@ -127,3 +127,98 @@ def test_render_frame_on_the_fast_path_equals_the_reference(tmp_path):
     fast = system.render_frame(data[2])
     assert torch.equal(fast["rgb"], ref["rgb"]) and torch.equal(fast["depth"], ref["depth"])
     assert ref["rgb"].std() > 0
+
+
+def _identity_model():
+    model = make_backbone("er_nerf")
+    torch.manual_seed(1)
+    plug = RSDF(audio_dim=model.audio_dim, hidden=16, grid=SMALL_GRID, id_dim=8)
+    randomise_offsets(plug)
+    x, d = points(300)
+    ident = FrozenIdentity(hyper_layers=plug.hyper_layers, dynamic_dim=8, offset_dim=8,
+                           appearance_dim=model.individual_code(0).shape[1],
+                           geometry_dim=model.encode_points(x[:1]).shape[1])  # fmt: skip
+    g = torch.Generator().manual_seed(5)
+    with torch.no_grad():
+        for p in ident.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.1)
+    return wrap(model, rsdf=plug, idakt=ident).eval(), x, d
+
+
+def test_the_identity_code_folded_into_the_first_layer_equals_the_concatenation():
+    from lokitalk_plugins.idakt import CanonicalOffsetField
+
+    torch.manual_seed(0)
+    field = CanonicalOffsetField(offset_dim=8, hidden=32, bound=1.0)
+    with torch.no_grad():
+        field.mlp.net[-1].weight.normal_(0, 0.05)
+    x, code = points(500)[0], torch.randn(1, 8)
+    concatenated = field(x, code)  # with gradients: the concatenated form
+    with torch.no_grad():
+        folded = field(x, code)
+    assert concatenated.abs().mean() > 1e-3
+    assert torch.allclose(folded, concatenated, atol=1e-6)
+    assert folded[(x.abs() > 1).any(-1)].abs().max() == 0 if (x.abs() > 1).any() else True
+
+
+def test_fast_path_without_a_lattice_runs_the_offset_mlp_and_equals_the_reference():
+    w, x, d = _identity_model()
+    _, enc_a, eye, code, pose = conditioning(w)
+    with torch.no_grad():
+        ref = w(x, d, enc_a, eye, code, pose=pose)
+        w.inference_fast_path(bake_resolution=0)
+        calls = []
+        hook = w.idakt.offset_field.register_forward_hook(lambda *a: calls.append(1))
+        fast = w(x, d, enc_a, eye, code, pose=pose)
+        hook.remove()
+    assert calls and w.__dict__["_baked_offset"] is None
+    assert torch.equal(fast["sigma"], ref["sigma"]) and torch.equal(fast["color"], ref["color"])
+
+
+def test_plugin_precision_follows_the_cpu_and_refuses_what_it_lacks(tmp_path):
+    from lokitalk_plugins.adapters.fast_path import plugin_dtype
+
+    with_bf16, without = tmp_path / "with", tmp_path / "without"
+    with_bf16.write_text("flags\t\t: fpu sse avx512f avx512_bf16 amx_bf16\n")
+    without.write_text("flags\t\t: fpu sse avx2\n")
+    cpu = torch.device("cpu")
+    assert plugin_dtype("float32", cpu, with_bf16) is None
+    assert plugin_dtype("auto", cpu, with_bf16) is torch.bfloat16
+    assert plugin_dtype("auto", cpu, without) is None
+    assert plugin_dtype("bfloat16", cpu, with_bf16) is torch.bfloat16
+    with pytest.raises(ValueError, match="precision='bfloat16'.*avx512_bf16"):
+        plugin_dtype("bfloat16", cpu, without)
+    with pytest.raises(ValueError, match="expected one of"):
+        plugin_dtype("fp8", cpu, with_bf16)
+
+
+@pytest.mark.skipif(
+    __import__("lokitalk_plugins.train.runtime", fromlist=["x"]).cpu_bf16_support() is None,
+    reason="this CPU has no bfloat16 instructions",
+)
+def test_bfloat16_plugins_stay_close_to_the_float32_reference():
+    w, x, d = _identity_model()
+    _, enc_a, eye, code, pose = conditioning(w)
+    with torch.no_grad():
+        ref = w(x, d, enc_a, eye, code, pose=pose)
+        f_a = w.split_audio(enc_a)[1]
+        warp_ref = w.deform(x, f_a, eye, pose, w.identity_outputs(), maps=False)
+        w.inference_fast_path(bake_resolution=0, precision="bfloat16")
+        assert w.fast_path_precision == "bfloat16"
+        with w.plugin_autocast():
+            warp = w.deform(x, f_a, eye, pose, w.identity_outputs(), maps=False)
+        fast = w(x, d, enc_a, eye, code, pose=pose)
+    assert warp.x_canonical.dtype == torch.float32  # x + Δx added in float32
+    dx = warp_ref.x_canonical - x
+    err = (warp.x_canonical - warp_ref.x_canonical).norm(dim=-1)
+    assert err.max() > 0  # the products did run in bfloat16
+    # a few percent of the offset (bfloat16 keeps 8 bits; the last layer sums and cancels),
+    # under 1e-3 of the box's half-size: a small fraction of a pixel
+    assert dx.norm(dim=-1).mean() > 1e-3 and err.mean() < 0.1 * dx.norm(dim=-1).mean()
+    assert err.max() < 1e-3 * w.rsdf.bound
+    assert fast["sigma"].dtype == torch.float32 and fast["color"].dtype == torch.float32
+    assert not torch.equal(fast["color"], ref["color"])  # bfloat16 did run
+    assert torch.allclose(fast["color"], ref["color"], atol=5e-3)
+    assert torch.allclose(fast["sigma"], ref["sigma"], rtol=0.02, atol=0.02)
+    w.train()  # training never sees the fast path's precision
+    assert w.fast_path_precision == "float32"

@@ -1,10 +1,12 @@
-"""benchmarks/render_overhead.py: the per-sample ratios of the five settings, written as JSON."""
+"""benchmarks/render_overhead.py: the per-sample ratios of its settings, written as JSON."""
 
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
+
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
@@ -29,8 +31,59 @@ def test_writes_the_ratios(tmp_path, capsys):
     args = ["--points", "512", "--repeats", "1", "--bake-resolution", "8", "--out", str(out)]
     assert render_overhead.main(args) == 0
     rep = json.loads(out.read_text())
-    assert set(rep["ratio_to_bare"]) == {"bare", "rsdf", "rsdf_fast", "lokitalk", "lokitalk_fast"}
+    from lokitalk_plugins.train.runtime import cpu_bf16_support
+
+    names = {"bare", "rsdf", "rsdf_fast", "lokitalk", "lokitalk_fast", "lokitalk_fast_mlp"}
+    bf16 = cpu_bf16_support() is not None
+    if bf16:
+        names |= {"lokitalk_fast_bf16", "bare_bf16", "lokitalk_fast_all_bf16"}
+    assert set(rep["ratio_to_bare"]) == names
     assert rep["ratio_to_bare"]["bare"] == 1.0 and rep["per_sample_ratio"] > 0
-    assert rep["per_sample_ratio"] == rep["ratio_to_bare"]["lokitalk_fast"]
+    best = "lokitalk_fast_bf16" if bf16 else "lokitalk_fast_mlp"
+    assert rep["per_sample_setting"] == best
+    assert rep["per_sample_ratio"] == rep["ratio_to_bare"][best]
+    assert rep["per_sample_ratio_float32"] == min(
+        rep["ratio_to_bare"]["lokitalk_fast"], rep["ratio_to_bare"]["lokitalk_fast_mlp"]
+    )
+    s = rep["seconds_median"]
+    assert rep["all_bf16_ratio"] == (s["lokitalk_fast_all_bf16"] / s["bare_bf16"] if bf16 else None)
     assert rep["timer"] == "process_time"  # one thread: CPU seconds of this process
     assert "render_ratio" in rep["whole_pipeline_note"] and "wrote" in capsys.readouterr().out
+
+
+def test_refuses_a_folder_that_is_not_a_trained_workspace(tmp_path, capsys):
+    args = ["--points", "64", "--repeats", "1", "--out", str(tmp_path / "o.json"),
+            "--workspaces", str(tmp_path)]  # fmt: skip
+    assert render_overhead.main(args) == 2
+    err = capsys.readouterr().err
+    assert f"--workspaces {tmp_path}: no checkpoints/latest.pt" in err
+    assert not (tmp_path / "o.json").exists()  # refused before any timing
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    __import__("lokitalk_plugins.train.runtime", fromlist=["x"]).cpu_bf16_support() is None,
+    reason="this CPU has no bfloat16 instructions",
+)
+def test_the_bfloat16_plugins_quality_on_a_trained_workspace(tmp_path):
+    from lokitalk_plugins.cli import main
+    from lokitalk_plugins.data.studio import write_identity
+
+    data = write_identity(tmp_path / "id000", seconds=1.0, size=32, seed=0)
+    ws = tmp_path / "run"
+    assert main([
+        "train", "--config", "configs/er_nerf_odr.gin", "--config", "configs/studio_quick.gin",
+        "--data", str(data), "--workspace", str(ws), "--quiet",
+        "--bind", "head/Trainer.steps = 20", "--bind", "Trainer.val_every = 20",
+        "--bind", "ERNeRF.grid_size = 32", "--bind", "TalkingHeadSystem.num_rays = 256",
+        "--bind", "train.stages = ('head',)",
+    ]) == 0  # fmt: skip
+    out = tmp_path / "o.json"
+    args = ["--points", "256", "--repeats", "1", "--bake-resolution", "8", "--out", str(out),
+            "--workspaces", str(ws), "--max-frames", "2"]  # fmt: skip
+    assert render_overhead.main(args) == 0
+    (q,) = json.loads(out.read_text())["quality"]
+    assert q["workspace"] == str(ws) and q["frames"] == 2
+    f32, b16 = q["float32"]["psnr"], q["bfloat16"]["psnr"]
+    assert 5 < f32 < 60 and abs(q["psnr_change_db"] - (b16 - f32)) < 1e-9
+    assert abs(q["psnr_change_db"]) < 0.5 and q["bfloat16"]["fps"] > 0

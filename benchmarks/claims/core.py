@@ -84,9 +84,14 @@ class Sample:
 
 @dataclass(frozen=True)
 class Verdict:
+    """measured: our numbers; verdict: holds / does not hold / inconclusive; cause: the
+    note; explained: the judge itself measured the cause (the ledger then adds no "cause not
+    yet measured")."""
+
     measured: str
     verdict: str
     cause: str = ""
+    explained: bool = False
 
 
 @dataclass(frozen=True)

@@ -97,10 +97,44 @@ claim("t2_target_rad", "issue 14 target, Table 2, RAD-NeRF backbone",
     _pair(RAD, "O+D+R", "O", "psnr", True, 1.0))  # fmt: skip
 
 
+# Fig. 5 share -> (the cause whose change the map should follow, the region's name), as in
+# benchmarks/fig5_truth.py
+SHARE_CAUSE = {"att_lip": ("the mouth", "lips"), "att_eye": ("the eyes", "eyes"),
+               "dx_face": ("mouth and eyes", "face"),
+               "dx_torso": ("the torso against the head", "torso and neck")}  # fmt: skip
+
+
+def _truth_cause(report: dict | None, key: str) -> str:
+    """The studio's truth about a share (``fig5_truth.json``): where the map's cause changes
+    the picture, and how much of the map lies there; "" without the file."""
+    s = ((report or {}).get("summary") or {}).get(key)
+    if not s or s["truth_share_label"]["mean"] is None:
+        return ""
+
+    def cell(stat):
+        x = s[stat]
+        if x["mean"] is None:
+            return "n/a"
+        return f"{x['mean']:.2f}" + ("" if x["std"] is None else f" ± {x['std']:.2f}")
+
+    cause, region = SHARE_CAUSE[key]
+    n = len(report.get("workspaces", ()))
+    return (f"fig5_truth ({n} seed(s)): {cause} changes the picture with "
+            f"{cell('truth_share_label')} of its change inside the {region} region (a map "
+            f"that follows it exactly scores that); the map holds {cell('map_share_support')} "
+            f"inside the pixels carrying 90% of that change, which an even map would hold "
+            f"{cell('support_area')} of")  # fmt: skip
+
+
 def _share(key):
     def judge(reports):
         s = sample(reports.get("table2"), _method("O+D+R"), f"region_shares.{key}", "O+D+R")
-        return threshold(s, SHARE_LIMIT, single_seed_band=0.05)
+        v = threshold(s, SHARE_LIMIT, single_seed_band=0.05)
+        truth = _truth_cause(reports.get("fig5_truth"), key)
+        if truth and v.verdict != "holds":
+            cause = f"{v.cause}; {truth}" if v.cause else truth
+            return Verdict(v.measured, v.verdict, cause, explained=True)
+        return v
 
     return judge
 

@@ -193,12 +193,30 @@ def render_speed(rows: list[dict], data: Path, frames: int = 10) -> dict:
     return fps
 
 
+def map_names(system) -> list[str]:
+    """The deformation and attention maps a trained system's model can sum along rays."""
+    return [n for n in getattr(system.model, "ray_extras", ()) if n.startswith(("dx_", "att_"))]
+
+
+def ray_maps(system, frame, names) -> dict:
+    """The per-pixel maps ``names`` of one frame (each summed along its rays, weighted as
+    the colour is) -> name -> [H, W] float numpy."""
+    import torch
+
+    with torch.no_grad():
+        res = system.renderer.render_image(
+            system.field(frame, training=False), frame.c2w, frame.intrinsics.tolist(),
+            frame.H, frame.W, frame.background, chunk=system.render_chunk, extras=names,
+            progress=False,
+        )  # fmt: skip
+    return {n: res.extras[n].reshape(frame.H, frame.W).float().numpy() for n in names}
+
+
 def heat_maps(rows: list[dict], data: Path, path: Path, frames: int = 8, labels=None) -> dict:
     """Per-pixel maps of each deforming method averaged over ``frames`` val frames, saved as
     one PNG (a row per method). -> method -> {map: mean over pixels}. With ``labels`` (the
     studio's [N, H, W] region ids), each such row also gets ``region_shares`` (Fig. 5 as
     numbers, ``measures.FIG5_REGIONS``) over the same frames."""
-    import torch
 
     from lokitalk_plugins.commands.workspace import load_system
 
@@ -208,29 +226,16 @@ def heat_maps(rows: list[dict], data: Path, path: Path, frames: int = 8, labels=
     sample, found = _val_frames(data, frames), {}
     for row in rows:
         system, _, _ = load_system(Path(row["workspace"]))
-        model = system.model
-        names = [n for n in getattr(model, "ray_extras", ()) if n.startswith(("dx_", "att_"))]
+        names = map_names(system)
         if not names:
             continue
         acc, shares = {n: 0.0 for n in names}, fig5_shares()
-        with torch.no_grad():
-            for f in sample:
-                res = system.renderer.render_image(
-                    system.field(f, training=False),
-                    f.c2w,
-                    f.intrinsics.tolist(),
-                    f.H,
-                    f.W,
-                    f.background,
-                    chunk=system.render_chunk,
-                    extras=names,
-                    progress=False,
-                )
-                maps = {n: res.extras[n].reshape(f.H, f.W).float().numpy() for n in names}
-                for n in names:
-                    acc[n] = acc[n] + maps[n]
-                if labels is not None:
-                    shares.add(maps, labels[int(f.img_id)])
+        for f in sample:
+            maps = ray_maps(system, f, names)
+            for n in names:
+                acc[n] = acc[n] + maps[n]
+            if labels is not None:
+                shares.add(maps, labels[int(f.img_id)])
         found[row["method"]] = {n: v / len(sample) for n, v in acc.items()}
         if labels is not None:
             row["region_shares"] = shares.result()

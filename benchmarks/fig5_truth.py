@@ -1,0 +1,263 @@
+"""LokiTalk's Fig. 5 against the studio's truth: where each driving signal changes the picture,
+and how much of each plug-in map lies there.
+
+    python benchmarks/fig5_truth.py --workspaces WS [WS ...]   # e.g. Table 2's O+D+R seeds
+    python benchmarks/fig5_truth.py --workspaces WS --frames 4 --out /tmp/fig5
+
+Every workspace is a trained deforming model (RSDF) on a studio folder (its run's data), taken
+as one seed of ``--method``. On the val frames Table 2's heat maps use (``--frames``, evenly
+spaced), the studio re-renders each frame with one cause changed
+(``lokitalk_plugins.data.studio.counterfactual``): the mouth (what the audio drives), the eyes,
+the torso relative to the head. For each Fig. 5 map and its cause:
+
+- ``truth_share_label``: the share of the cause's own change inside the map's Fig. 5 region
+  (the studio's labels; Table 2's share measures the map against that region): what a map
+  that acts exactly where its cause moves the picture would score there;
+- ``map_share_label``: the map's share inside that region (Table 2's number, recomputed here);
+- ``map_share_support``: the map's share inside the pixels that hold 90% of the cause's change;
+- ``support_area``: those pixels' share of the image (what an evenly spread map scores there).
+
+Writes ``<out>/fig5_truth[_<tag>].json`` + ``.md`` + ``_maps.png`` (mean maps over the frames,
+each cause's change beside the model's map). The claims ledger reads the JSON as the measured
+cause of a missed region share.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness.common import RESULTS, commit, machine, write_report  # noqa: E402
+
+__all__ = ["PAIRS", "SUPPORT_MASS", "main", "support", "shares"]
+
+SUPPORT_MASS = 0.9  # the support of a change: the fewest pixels holding this share of it
+# share key (Table 2's region_shares) -> (ray map, causes whose change it should follow)
+PAIRS = {
+    "att_lip": ("att_lip", ("mouth",)),
+    "att_eye": ("att_eye", ("eyes",)),
+    "dx_face": ("dx_face_norm", ("mouth", "eyes")),
+    "dx_torso": ("dx_torso_norm", ("torso",)),
+}
+
+
+def support(change: np.ndarray, mass: float = SUPPORT_MASS) -> np.ndarray:
+    """The fewest pixels of ``change`` [H, W] (>= 0) holding ``mass`` of its sum -> bool
+    [H, W] (all False when nothing changed)."""
+    flat = change.reshape(-1)
+    total = float(flat.sum())
+    out = np.zeros(flat.shape, dtype=bool)
+    if total <= 0:
+        return out.reshape(change.shape)
+    order = np.argsort(-flat, kind="stable")
+    k = int(np.searchsorted(np.cumsum(flat[order]), mass * total)) + 1
+    out[order[:k]] = True
+    return out.reshape(change.shape)
+
+
+def shares(maps: list, changes: list, labels: list, region_ids) -> dict:
+    """Accumulated over frames: a map's and its cause's change's shares (module doc).
+    maps, changes: [H, W] per frame; labels: [H, W] per frame; region_ids: label ids."""
+    acc = dict.fromkeys(("m_label", "m_support", "m", "c_label", "c", "area", "px"), 0.0)
+    for m, c, lab in zip(maps, changes, labels):
+        region, sup = np.isin(lab, region_ids), support(c)
+        acc["m_label"] += float(m[region].sum())
+        acc["m_support"] += float(m[sup].sum())
+        acc["m"] += float(m.sum())
+        acc["c_label"] += float(c[region].sum())
+        acc["c"] += float(c.sum())
+        acc["area"] += float(sup.sum())
+        acc["px"] += float(sup.size)
+    ratio = lambda a, b: acc[a] / acc[b] if acc[b] > 0 else None  # noqa: E731
+    return {
+        "map_share_label": ratio("m_label", "m"),
+        "map_share_support": ratio("m_support", "m"),
+        "truth_share_label": ratio("c_label", "c"),
+        "support_area": ratio("area", "px"),
+    }
+
+
+def _mean_std(values):
+    vals = [v for v in values if v is not None]
+    if not vals:
+        return None, None
+    return float(np.mean(vals)), (float(np.std(vals, ddof=1)) if len(vals) > 1 else None)
+
+
+def measure(workspace: Path, frames: int) -> dict:
+    """One workspace: its Fig. 5 maps and the studio's cause changes on ``frames`` val frames
+    -> dict(workspace, data, img_ids, shares: key -> shares(), mean_maps, mean_changes)."""
+    from harness.measures import FIG5_REGIONS
+    from harness.table2 import _val_frames, map_names, ray_maps
+
+    from lokitalk_plugins.commands.workspace import load_system
+    from lokitalk_plugins.data.studio.counterfactual import cause_maps
+
+    system, run, _ = load_system(workspace)
+    data = Path(run["data"])
+    names = map_names(system)
+    missing = [m for m, _ in PAIRS.values() if m not in names]
+    if missing:
+        raise SystemExit(f"--workspaces {workspace}: its model gives no {missing} maps (a "
+                         "model with RSDF, e.g. Table 2's O+D+R, has them)")  # fmt: skip
+    sample = _val_frames(data, frames)
+    ids = [int(f.img_id) for f in sample]
+    changes, labels = cause_maps(data, ids)
+    maps = [ray_maps(system, f, names) for f in sample]
+    out = {}
+    for key, (name, causes) in PAIRS.items():
+        region = FIG5_REGIONS[key][1]
+        change = [sum(changes[c][i] for c in causes) for i in range(len(ids))]
+        out[key] = shares([m[name] for m in maps], change, list(labels), region)
+    mean_maps = {name: np.mean([m[name] for m in maps], 0) for name, _ in PAIRS.values()}
+    mean_changes = {c: changes[c].mean(0) for c in ("mouth", "eyes", "torso")}
+    frame = sample[len(sample) // 2].image.numpy()
+    return dict(workspace=str(workspace), data=str(data), img_ids=ids, shares=out,
+                mean_maps=mean_maps, mean_changes=mean_changes, frame=frame)  # fmt: skip
+
+
+def summarise(rows: list[dict]) -> dict:
+    """key -> {stat: {"mean", "std", "seeds": [...]}} over the workspaces (seeds)."""
+    out = {}
+    for key in PAIRS:
+        out[key] = {}
+        for stat in ("map_share_label", "map_share_support", "truth_share_label",
+                     "support_area"):  # fmt: skip
+            vals = [r["shares"][key][stat] for r in rows]
+            mean, std = _mean_std(vals)
+            out[key][stat] = {"mean": mean, "std": std, "seeds": vals}
+    return out
+
+
+def _cell(s: dict) -> str:
+    if s["mean"] is None:
+        return "n/a"
+    return f"{s['mean']:.2f}" + ("" if s["std"] is None else f" ± {s['std']:.2f}")
+
+
+WHAT = {
+    "att_lip": ("att_lip", "the mouth (audio)", "lips"),
+    "att_eye": ("att_eye", "the eyes", "eyes"),
+    "dx_face": ("Σ‖Δx_face‖", "mouth and eyes", "face"),
+    "dx_torso": ("Σ‖Δx_torso‖", "the torso against the head", "torso and neck"),
+}
+
+
+def markdown(report: dict) -> str:
+    s, n = report["summary"], len(report["workspaces"])
+    lines = [
+        f"# Fig. 5 against the studio's truth ({report['method']}, {n} seed(s))",
+        "",
+        f"`{report['command']}` at commit `{report['commit'][:12]}`, {report['frames']} val "
+        "frames per workspace. Each cause's change: the studio frame re-rendered with that "
+        "cause alone changed (`lokitalk_plugins/data/studio/counterfactual.py`); its support: "
+        f"the fewest pixels holding {SUPPORT_MASS:.0%} of the change.",
+        "",
+        "| map | cause | the cause's change inside the region (truth) | the map inside the "
+        "region (Table 2's share) | the map inside the cause's support | the support's area "
+        "(an even map) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for key, (label, cause, region) in WHAT.items():
+        x = s[key]
+        lines.append(f"| {label} | {cause} | {_cell(x['truth_share_label'])} in {region} | "
+                     f"{_cell(x['map_share_label'])} | {_cell(x['map_share_support'])} | "
+                     f"{_cell(x['support_area'])} |")  # fmt: skip
+    lines += [
+        "",
+        "Mean ± std over the workspaces (seeds); the truth column is the same for every seed "
+        "of one studio folder.",
+        "",
+        f"Maps: `{report['files']['maps']}`.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def plot(row: dict, path: Path) -> Path:
+    from harness.plots import _plt
+
+    plt = _plt()
+    cols = [("val frame", row["frame"], None)]
+    for key, (name, causes) in PAIRS.items():
+        if key == "dx_face":
+            continue
+        cols.append((f"change: {causes[0]}", row["mean_changes"][causes[0]], "magma"))
+        cols.append((WHAT[key][0], row["mean_maps"][name], "inferno"))
+    fig, axes = plt.subplots(1, len(cols), figsize=(2.4 * len(cols), 2.8), squeeze=False)
+    for ax, (title, img, cmap) in zip(axes[0], cols):
+        im = ax.imshow(img, cmap=cmap)
+        ax.set_title(title, fontsize=8)
+        ax.axis("off")
+        if cmap:
+            fig.colorbar(im, ax=ax, fraction=0.046)
+    fig.suptitle(f"mean over {len(row['img_ids'])} val frames: where each cause changes the "
+                 "picture (truth) beside the map meant to follow it", fontsize=9)  # fmt: skip
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument(
+        "--workspaces", nargs="+", required=True,
+        help="trained RSDF workspaces on one studio folder (the seeds of a row)",
+    )  # fmt: skip
+    ap.add_argument("--method", default="O+D+R", help="the row the workspaces train")
+    ap.add_argument("--frames", type=int, default=8, help="val frames per workspace")
+    ap.add_argument("--out", default=str(RESULTS), help="where the JSON, markdown, PNG go")
+    ap.add_argument("--tag", default="", help="suffix of the file names (e.g. rad_nerf)")
+    args = ap.parse_args(argv)
+    for ws in args.workspaces:
+        if not (Path(ws) / "checkpoints" / "latest.pt").is_file():
+            print(f"error: --workspaces {ws}: no checkpoints/latest.pt there; give a trained "
+                  "workspace (lokitalk train)", file=sys.stderr)  # fmt: skip
+            return 2
+    if args.frames < 1:
+        print("error: --frames must be at least 1", file=sys.stderr)
+        return 2
+    import torch
+
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    rows = [measure(Path(ws), args.frames) for ws in args.workspaces]
+    datas = {r["data"] for r in rows}
+    if len(datas) > 1:
+        print(f"error: --workspaces train on different folders {sorted(datas)}; give the "
+              "seeds of one row on one folder", file=sys.stderr)  # fmt: skip
+        return 2
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = "fig5_truth" + (f"_{args.tag}" if args.tag else "")
+    maps = plot(rows[0], out / f"{stem}_maps.png")
+    report = {
+        "benchmark": "fig5_truth",
+        "command": shlex.join(["python", "benchmarks/fig5_truth.py"] + sys.argv[1:]),
+        "commit": commit(),
+        "machine": machine(1, 1),
+        "method": args.method,
+        "frames": args.frames,
+        "support_mass": SUPPORT_MASS,
+        "data": rows[0]["data"],
+        "workspaces": [r["workspace"] for r in rows],
+        "per_workspace": [{k: r[k] for k in ("workspace", "img_ids", "shares")} for r in rows],
+        "summary": summarise(rows),
+        "wall_seconds": time.perf_counter() - start,
+        "files": {"maps": maps.name},
+    }
+    md = markdown(report)
+    write_report(report, md, out, stem)
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""benchmarks/fig5_truth.py: supports and shares on known maps, the ledger's use of its JSON,
+and one run on a trained RSDF workspace."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+
+import fig5_truth  # noqa: E402
+import ledger  # noqa: E402
+
+
+def test_support_is_the_fewest_pixels_holding_the_mass():
+    c = np.array([[0.0, 5.0], [3.0, 2.0]])  # sum 10: 5 + 3 = 8 < 9 <= 5 + 3 + 2
+    assert fig5_truth.support(c).tolist() == [[False, True], [True, True]]
+    assert fig5_truth.support(c, mass=0.5).tolist() == [[False, True], [False, False]]
+    assert not fig5_truth.support(np.zeros((2, 2))).any()
+
+
+def test_shares_of_a_map_against_its_cause():
+    lab = np.array([[1, 1], [0, 0]])  # region: label 1, the top row
+    change = np.array([[4.0, 0.0], [0.0, 1.0]])  # 80% of it in the region; support: both
+    m = np.array([[1.0, 1.0], [1.0, 1.0]])  # an even map
+    s = fig5_truth.shares([m, 3 * m], [change, change], [lab, lab], (1,))
+    assert s["truth_share_label"] == pytest.approx(0.8)
+    assert s["map_share_label"] == pytest.approx(0.5)
+    assert s["map_share_support"] == pytest.approx(0.5) == s["support_area"]
+    assert fig5_truth.shares([m], [0 * change], [lab], (1,))["truth_share_label"] is None
+
+
+def test_the_ledger_takes_the_truth_as_the_cause_of_a_missed_share(tmp_path):
+    t2 = {"results": [{"method": "O+D+R", "metrics": {"psnr": 27.0, "region_shares": {
+        "att_lip": 0.07, "att_eye": 0.0, "dx_face": 0.8, "dx_torso": 0.1}}}]}  # fmt: skip
+
+    def stat(mean, std=None):
+        return {"mean": mean, "std": std, "seeds": [mean]}
+
+    summary = {k: {"truth_share_label": stat(0.11), "map_share_support": stat(0.35, 0.02),
+                   "support_area": stat(0.03), "map_share_label": stat(0.07)}
+               for k in fig5_truth.PAIRS}  # fmt: skip
+    (tmp_path / "table2.json").write_text(json.dumps(t2))
+    (tmp_path / "fig5_truth.json").write_text(json.dumps(
+        {"summary": summary, "workspaces": ["a", "b", "c"]}))  # fmt: skip
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    lip = rows["fig5_att_lip"]
+    assert lip["verdict"] == "does not hold" and "cause not yet measured" not in lip["cause"]
+    assert ("fig5_truth (3 seed(s)): the mouth changes the picture with 0.11 of its change "
+            "inside the lips region") in lip["cause"]  # fmt: skip
+    assert "holds 0.35 ± 0.02 inside the pixels carrying 90%" in lip["cause"]
+    assert rows["fig5_dx_face"]["verdict"] == "holds" and "fig5_truth" not in (
+        rows["fig5_dx_face"]["cause"])  # fmt: skip
+    (tmp_path / "fig5_truth.json").unlink()  # without the truth: the cause is not measured
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert rows["fig5_att_lip"]["cause"].endswith("cause not yet measured")
+
+
+def test_refuses_what_is_not_a_trained_workspace(tmp_path, capsys):
+    assert fig5_truth.main(["--workspaces", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+    assert "no checkpoints/latest.pt" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+def test_a_run_on_a_trained_rsdf_workspace(tmp_path):
+    from lokitalk_plugins.cli import main
+    from lokitalk_plugins.data.studio import write_identity
+
+    data = write_identity(tmp_path / "id000", seconds=1.0, size=32, seed=0)
+    ws = tmp_path / "run"
+    assert main([
+        "train", "--config", "configs/er_nerf_odr.gin", "--config", "configs/studio_quick.gin",
+        "--data", str(data), "--workspace", str(ws), "--quiet",
+        "--bind", "head/Trainer.steps = 20", "--bind", "Trainer.val_every = 20",
+        "--bind", "ERNeRF.grid_size = 32", "--bind", "TalkingHeadSystem.num_rays = 256",
+        "--bind", "train.stages = ('head',)",
+    ]) == 0  # fmt: skip
+    out = tmp_path / "out"
+    assert fig5_truth.main(["--workspaces", str(ws), "--frames", "2", "--out", str(out)]) == 0
+    rep = json.loads((out / "fig5_truth.json").read_text())
+    assert rep["workspaces"] == [str(ws)] and len(rep["per_workspace"][0]["img_ids"]) == 2
+    lip = rep["summary"]["att_lip"]
+    assert 0 < lip["truth_share_label"]["mean"] < 1 and lip["map_share_support"]["std"] is None
+    assert 0 < lip["support_area"]["mean"] < 0.5
+    assert (out / "fig5_truth_maps.png").stat().st_size > 0
+    assert "| att_lip | the mouth (audio) |" in (out / "fig5_truth.md").read_text()

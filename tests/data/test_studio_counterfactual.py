@@ -1,0 +1,61 @@
+"""The studio re-rendered from its truth with one cause changed: the frames reproduce, and
+each cause's change lies where that cause acts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from lokitalk_plugins.data.studio import (
+    EYES,
+    FACE,
+    LIPS,
+    MOUTH,
+    NECK,
+    TEETH,
+    TORSO,
+    load_truth,
+    write_identity,
+)
+from lokitalk_plugins.data.studio.counterfactual import CAUSES, cause_maps, render_from_truth
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    return write_identity(tmp_path_factory.mktemp("cf") / "id000", identity=0, seconds=1.0,
+                          size=48, seed=0)  # fmt: skip
+
+
+def test_the_truth_tracks_render_the_recorded_frames(clip):
+    truth = load_truth(clip)
+    frames = [0, 7, 20]
+    rgb, labels = render_from_truth(truth, frames, 48)
+    assert np.array_equal(labels, truth.labels[frames])
+    fg = labels != 0
+    for k, i in enumerate(frames):  # the recorded frame: the same picture, sensor noise + JPEG
+        img = np.asarray(Image.open(clip / "ori_imgs" / f"{i}.jpg"), dtype=np.float32) / 255
+        assert np.abs(img[fg[k]] - rgb[k][fg[k]]).mean() < 0.05
+    with pytest.raises(ValueError, match="frames must lie in 0..24"):
+        render_from_truth(truth, [25], 48)
+
+
+def test_each_cause_changes_its_own_region(clip):
+    truth = load_truth(clip)
+    frames = [i for i in range(len(truth)) if truth.jaw[i] > 0.2][:3]
+    assert frames, "the clip should open its mouth"
+    change, labels = cause_maps(clip, frames)
+    assert set(change) == set(CAUSES) and change["mouth"].shape == labels.shape
+
+    def share(cause, ids):
+        c = change[cause]
+        return c[np.isin(labels, ids)].sum() / c.sum()
+
+    # the audio moves the lips, the mouth and the chin (face skin), nothing outside the face
+    assert share("mouth", (LIPS, MOUTH, TEETH, FACE)) > 0.95
+    assert share("mouth", (LIPS, MOUTH, TEETH)) > 0.05
+    assert share("eyes", (EYES, FACE)) > 0.95 and share("eyes", (EYES,)) > 0.5
+    assert share("torso", (NECK, TORSO, 0)) > 0.9  # the torso's outline: torso and background
+    assert (change["mouth"] >= 0).all() and change["mouth"].sum() > 0
+    with pytest.raises(ValueError, match="cause 'hair'"):
+        cause_maps(clip, frames[:1], causes=("hair",))

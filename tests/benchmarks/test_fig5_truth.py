@@ -67,19 +67,8 @@ def test_refuses_what_is_not_a_trained_workspace(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_a_run_on_a_trained_rsdf_workspace(tmp_path):
-    from lokitalk_plugins.cli import main
-    from lokitalk_plugins.data.studio import write_identity
-
-    data = write_identity(tmp_path / "id000", seconds=1.0, size=32, seed=0)
-    ws = tmp_path / "run"
-    assert main([
-        "train", "--config", "configs/er_nerf_odr.gin", "--config", "configs/studio_quick.gin",
-        "--data", str(data), "--workspace", str(ws), "--quiet",
-        "--bind", "head/Trainer.steps = 20", "--bind", "Trainer.val_every = 20",
-        "--bind", "ERNeRF.grid_size = 32", "--bind", "TalkingHeadSystem.num_rays = 256",
-        "--bind", "train.stages = ('head',)",
-    ]) == 0  # fmt: skip
+def test_a_run_on_a_trained_rsdf_workspace(rsdf_workspace, tmp_path):
+    ws = rsdf_workspace
     out = tmp_path / "out"
     assert fig5_truth.main(["--workspaces", str(ws), "--frames", "2", "--out", str(out)]) == 0
     rep = json.loads((out / "fig5_truth.json").read_text())

@@ -65,19 +65,8 @@ def test_refuses_a_folder_that_is_not_a_trained_workspace(tmp_path, capsys):
     __import__("lokitalk_plugins.train.runtime", fromlist=["x"]).cpu_bf16_support() is None,
     reason="this CPU has no bfloat16 instructions",
 )
-def test_the_bfloat16_plugins_quality_on_a_trained_workspace(tmp_path):
-    from lokitalk_plugins.cli import main
-    from lokitalk_plugins.data.studio import write_identity
-
-    data = write_identity(tmp_path / "id000", seconds=1.0, size=32, seed=0)
-    ws = tmp_path / "run"
-    assert main([
-        "train", "--config", "configs/er_nerf_odr.gin", "--config", "configs/studio_quick.gin",
-        "--data", str(data), "--workspace", str(ws), "--quiet",
-        "--bind", "head/Trainer.steps = 20", "--bind", "Trainer.val_every = 20",
-        "--bind", "ERNeRF.grid_size = 32", "--bind", "TalkingHeadSystem.num_rays = 256",
-        "--bind", "train.stages = ('head',)",
-    ]) == 0  # fmt: skip
+def test_the_bfloat16_plugins_quality_on_a_trained_workspace(rsdf_workspace, tmp_path):
+    ws = rsdf_workspace
     out = tmp_path / "o.json"
     args = ["--points", "256", "--repeats", "1", "--bake-resolution", "8", "--out", str(out),
             "--workspaces", str(ws), "--max-frames", "2"]  # fmt: skip

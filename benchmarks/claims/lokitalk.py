@@ -119,16 +119,21 @@ def _truth_cause(report: dict | None, key: str) -> str:
 
     cause, region = SHARE_CAUSE[key]
     n = len(report.get("workspaces", ()))
-    return (f"fig5_truth ({n} seed(s)): {cause} changes the picture with "
-            f"{cell('truth_share_label')} of its change inside the {region} region (a map "
-            f"that follows it exactly scores that); the map holds {cell('map_share_support')} "
-            f"inside the pixels carrying 90% of that change, which an even map would hold "
-            f"{cell('support_area')} of")  # fmt: skip
+    return (f"fig5_truth ({n} seed(s)), studio re-rendered with {cause} changed: "
+            f"{cell('truth_share_label')} of the change it makes lies inside the {region} "
+            f"region (a map that follows it exactly scores that); the map holds "
+            f"{cell('map_share_support')} inside the pixels carrying 90% of that change, "
+            f"where an even map would hold {cell('support_area')}")  # fmt: skip
 
 
 def _share(key):
     def judge(reports):
         s = sample(reports.get("table2"), _method("O+D+R"), f"region_shares.{key}", "O+D+R")
+        fig5 = ((reports.get("fig5_truth") or {}).get("summary") or {}).get(key)
+        seeds = tuple(v for v in (fig5 or {}).get("map_share_label", {}).get("seeds", ())
+                      if v is not None)  # fmt: skip
+        if len(seeds) > s.n:  # the same share over more seeds (fig5_truth's workspaces)
+            s = Sample(seeds, "O+D+R (fig5_truth)")
         v = threshold(s, SHARE_LIMIT, single_seed_band=0.05)
         truth = _truth_cause(reports.get("fig5_truth"), key)
         if truth and v.verdict != "holds":

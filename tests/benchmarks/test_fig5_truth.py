@@ -38,21 +38,25 @@ def test_the_ledger_takes_the_truth_as_the_cause_of_a_missed_share(tmp_path):
     t2 = {"results": [{"method": "O+D+R", "metrics": {"psnr": 27.0, "region_shares": {
         "att_lip": 0.07, "att_eye": 0.0, "dx_face": 0.8, "dx_torso": 0.1}}}]}  # fmt: skip
 
-    def stat(mean, std=None):
-        return {"mean": mean, "std": std, "seeds": [mean]}
+    def stat(mean, std=None, seeds=None):
+        return {"mean": mean, "std": std, "seeds": seeds or [mean]}
 
+    label = stat(0.07, 0.01, [0.06, 0.07, 0.08])
     summary = {k: {"truth_share_label": stat(0.11), "map_share_support": stat(0.35, 0.02),
-                   "support_area": stat(0.03), "map_share_label": stat(0.07)}
+                   "support_area": stat(0.03), "map_share_label": label}
                for k in fig5_truth.PAIRS}  # fmt: skip
+    summary["dx_face"]["map_share_label"] = stat(0.8, 0.01, [0.8, 0.79, 0.81])
     (tmp_path / "table2.json").write_text(json.dumps(t2))
     (tmp_path / "fig5_truth.json").write_text(json.dumps(
         {"summary": summary, "workspaces": ["a", "b", "c"]}))  # fmt: skip
     rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
     lip = rows["fig5_att_lip"]
     assert lip["verdict"] == "does not hold" and "cause not yet measured" not in lip["cause"]
-    assert ("fig5_truth (3 seed(s)): the mouth changes the picture with 0.11 of its change "
-            "inside the lips region") in lip["cause"]  # fmt: skip
+    assert ("fig5_truth (3 seed(s)), studio re-rendered with the mouth changed: 0.11 of the "
+            "change it makes lies inside the lips region") in lip["cause"]  # fmt: skip
     assert "holds 0.35 ± 0.02 inside the pixels carrying 90%" in lip["cause"]
+    # the share itself over fig5_truth's 3 seeds rather than Table 2's one
+    assert lip["measured"].startswith("O+D+R (fig5_truth) 0.07 ± 0.01 (3 seeds)")
     assert rows["fig5_dx_face"]["verdict"] == "holds" and "fig5_truth" not in (
         rows["fig5_dx_face"]["cause"])  # fmt: skip
     (tmp_path / "fig5_truth.json").unlink()  # without the truth: the cause is not measured

@@ -49,7 +49,7 @@ def judge_all(reports: dict) -> list[dict]:
     for c in load_all():
         v = c.judge(reports)
         cause = v.cause
-        found = find_cause(c.cause_id or c.id, reports, c.tables)
+        found = find_cause(c.cause_id or c.id, reports, c.tables, c.cause_metric)
         unexplained = found.startswith("cause not yet")
         if (v.verdict == "does not hold" and not (unexplained and v.explained)) or not unexplained:
             cause = f"{cause}; {found}" if cause else found  # ablations name inconclusive ones too

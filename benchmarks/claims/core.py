@@ -114,7 +114,8 @@ class Claim:
     ablation rows name for it (default ``id``: a claim judged again on another table, e.g. on
     the RAD-NeRF backbone, shares its ablations' id), ``tables``: the result files whose
     ablation rows may explain it (empty: every file); ``pair``: the rows a comparison claim
-    compares (:class:`Pair`), when it is one."""
+    compares (:class:`Pair`), when it is one; ``cause_metric``: what an ablation row is
+    quoted by beside the row it ablates (PSNR, or e.g. ``region_shares.att_lip``)."""
 
     id: str
     source: str
@@ -123,20 +124,22 @@ class Claim:
     cause_id: str | None = None
     tables: tuple[str, ...] = ()
     pair: Pair | None = None
+    cause_metric: str = "psnr"
 
 
 CLAIMS: list[Claim] = []
 
 
 def claim(id: str, source: str, text: str, cause_id: str | None = None, tables=(),
-          pair: Pair | None = None):  # fmt: skip
+          pair: Pair | None = None, cause_metric: str = "psnr"):  # fmt: skip
     """Decorator registering ``judge(reports) -> Verdict`` as a claim (ids are unique;
-    ``cause_id``, ``tables`` and ``pair``: :class:`Claim`)."""
+    ``cause_id``, ``tables``, ``pair`` and ``cause_metric``: :class:`Claim`)."""
 
     def register(judge):
         if any(c.id == id for c in CLAIMS):
             raise ValueError(f"claim {id!r} is registered twice")
-        CLAIMS.append(Claim(id, source, text, judge, cause_id, tuple(tables), pair))
+        CLAIMS.append(Claim(id, source, text, judge, cause_id, tuple(tables), pair,
+                            cause_metric))  # fmt: skip
         return judge
 
     return register
@@ -278,10 +281,11 @@ def contest(pair: Pair, reports: dict, digits: int = 2) -> str:
             f"{pair.metric}: " + "; ".join(found))  # fmt: skip
 
 
-def find_cause(claim_id: str, reports: dict, tables=()) -> str:
-    """The measured cause of a miss: the ablation rows naming ``claim_id`` (their PSNR beside
-    the row they ablate, when the JSON gives ``baseline``) in the ``tables`` of ``reports``
-    (empty: all), else "cause not yet measured"."""
+def find_cause(claim_id: str, reports: dict, tables=(), metric: str = "psnr") -> str:
+    """The measured cause of a miss: the ablation rows naming ``claim_id`` (their ``metric``
+    beside the row they ablate, when the JSON gives ``baseline``) in the ``tables`` of
+    ``reports`` (empty: all), else "cause not yet measured"."""
+    label = "PSNR" if metric == "psnr" else metric.rsplit(".", 1)[-1]
     found = []
     for stem, report in sorted(reports.items()):
         if tables and stem not in tables:
@@ -294,14 +298,20 @@ def find_cause(claim_id: str, reports: dict, tables=()) -> str:
             text = f"{stem} ablation '{row.get('method')}' ({abl.get('isolates', '?')})"
             base = abl.get("baseline")
             if base is not None:
-                a = sample(report, _named(row.get("method")), "psnr", "")
-                b = sample(report, _named(base), "psnr", "")
+                a = sample(report, _named(row.get("method")), metric, "")
+                b = sample(report, _named(base), metric, "")
                 if a.n == 1 and b.n > 1:  # a seed-0 ablation against its row's seed 0
-                    b = _seed0(report, base) or b
+                    b = _seed0(report, base, metric) or b
                 if a.n > 1:  # an ablation over seeds: both as mean ± std (n seeds)
-                    text += f": PSNR {a.text(2).strip()} vs {b.text(2).strip()} for '{base}'"
+                    text += f": {label} {a.text(2).strip()} vs {b.text(2).strip()} for '{base}'"
                 elif a.n and b.n:
                     seeds = " (seed 0)" if a.n == 1 and b.n == 1 else ""
-                    text += f": PSNR {a.mean:.2f} vs {b.mean:.2f} for '{base}'{seeds}"
+                    text += f": {label} {a.mean:.2f} vs {b.mean:.2f} for '{base}'{seeds}"
+                if metric != "psnr":  # what the change costs or gains in the picture
+                    pa = sample(report, _named(row.get("method")), "psnr", "")
+                    pb = _seed0(report, base) if pa.n == 1 else None
+                    pb = pb or sample(report, _named(base), "psnr", "")
+                    if pa.n and pb.n:
+                        text += f" (PSNR {pa.mean:.2f} vs {pb.mean:.2f})"
             found.append(text)
     return "; ".join(found) if found else "cause not yet measured"

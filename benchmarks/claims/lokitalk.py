@@ -149,6 +149,8 @@ for _key, _what in REGION_SHARES.items():
         f"fig5_{_key}",
         f"{SRC} Fig. 5",
         f"region specificity: share of {_what} (maps; target ≥ {SHARE_LIMIT})",
+        tables=("table2",),
+        cause_metric=f"region_shares.{_key}",
     )(_share(_key))
 
 OVERHEAD_TEXT = (

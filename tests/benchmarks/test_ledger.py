@@ -250,3 +250,25 @@ def test_gdrf_and_dhnerf_claims_read_their_tables(tmp_path):
     assert rows["dh_leakage"]["verdict"] == "holds"
     assert rows["dh_nr_speed"]["verdict"] == "does not hold"
     assert rows["dh_nr_psnr"]["verdict"] == "holds"
+
+
+def test_a_share_ablation_is_quoted_by_its_share_and_its_psnr(results):
+    t2 = json.loads((results / "table2.json").read_text())
+    for row in t2["results"]:
+        for i, s in enumerate(row.get("seeds", [])):
+            s["seed"] = i
+    t2["results"][2]["seeds"][0]["metrics"]["region_shares"] = {"att_eye": 0.01}
+    t2["results"].append({
+        "method": "O+D+R, strong region losses",
+        "metrics": {"psnr": 26.0, "region_shares": {"att_eye": 0.3}},
+        "ablation": {"claims": ["fig5_att_eye"], "isolates": "the region losses' weights",
+                     "baseline": "O+D+R"}})  # fmt: skip
+    (results / "table2.json").write_text(json.dumps(t2))
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(results))}
+    eye = rows["fig5_att_eye"]
+    assert eye["verdict"] == "does not hold"
+    assert (
+        "table2 ablation 'O+D+R, strong region losses' (the region losses' weights): "
+        "att_eye 0.30 vs 0.01 for 'O+D+R' (seed 0) (PSNR 26.00 vs 26.40)"
+    ) in eye["cause"]
+    assert "cause not yet measured" not in eye["cause"]

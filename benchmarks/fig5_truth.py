@@ -123,6 +123,26 @@ def measure(workspace: Path, frames: int) -> dict:
                 mean_maps=mean_maps, mean_changes=mean_changes, frame=frame)  # fmt: skip
 
 
+def signal_stats(data: Path) -> dict:
+    """How often and how large each cause is in the studio clip (all its frames): the share
+    of frames with the eyes closed (closure > 0.5), the blinks, the eyes' and lips' pixel
+    shares, the jaw's mean and spread, the torso's mean turn against the head (degrees)."""
+    from lokitalk_plugins.data.studio import EYES, LIPS, load_truth
+
+    t = load_truth(data)
+    turn = np.degrees(np.abs(t.pose[:, :3] - t.torso_pose[:, :3]).sum(-1))
+    return {
+        "frames": len(t),
+        "eyes_closed_frames": float((t.eye_closure > 0.5).mean()),
+        "blinks": len(t.meta.get("blinks", [])),
+        "eyes_pixels": float((t.labels == EYES).mean()),
+        "lips_pixels": float((t.labels == LIPS).mean()),
+        "jaw_mean": float(t.jaw.mean()),
+        "jaw_std": float(t.jaw.std()),
+        "torso_turn_deg_mean": float(turn.mean()),
+    }
+
+
 def summarise(rows: list[dict]) -> dict:
     """key -> {stat: {"mean", "std", "seeds": [...]}} over the workspaces (seeds)."""
     out = {}
@@ -170,10 +190,17 @@ def markdown(report: dict) -> str:
         lines.append(f"| {label} | {cause} | {_cell(x['truth_share_label'])} in {region} | "
                      f"{_cell(x['map_share_label'])} | {_cell(x['map_share_support'])} | "
                      f"{_cell(x['support_area'])} |")  # fmt: skip
+    g = report["signals"]
     lines += [
         "",
         "Mean ± std over the workspaces (seeds); the truth column is the same for every seed "
         "of one studio folder.",
+        "",
+        f"The causes in this clip ({g['frames']} frames): the eyes are closed in "
+        f"{g['eyes_closed_frames']:.1%} of the frames ({g['blinks']} blinks) and cover "
+        f"{g['eyes_pixels']:.2%} of the pixels; the lips cover {g['lips_pixels']:.2%}; the jaw "
+        f"opens {g['jaw_mean']:.2f} ± {g['jaw_std']:.2f} (0 closed .. 1); the torso turns "
+        f"{g['torso_turn_deg_mean']:.1f}° against the head on average.",
         "",
         f"Maps: `{report['files']['maps']}`.",
     ]
@@ -250,6 +277,7 @@ def main(argv=None) -> int:
         "workspaces": [r["workspace"] for r in rows],
         "per_workspace": [{k: r[k] for k in ("workspace", "img_ids", "shares")} for r in rows],
         "summary": summarise(rows),
+        "signals": signal_stats(Path(rows[0]["data"])),
         "wall_seconds": time.perf_counter() - start,
         "files": {"maps": maps.name},
     }

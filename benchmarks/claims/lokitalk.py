@@ -119,11 +119,18 @@ def _truth_cause(report: dict | None, key: str) -> str:
 
     cause, region = SHARE_CAUSE[key]
     n = len(report.get("workspaces", ()))
+    g = report.get("signals") or {}
+    often = ""
+    if key == "att_eye" and g:
+        often = (
+            f"; the eyes close in {g['eyes_closed_frames']:.1%} of the frames "
+            f"({g['blinks']} blinks) and cover {g['eyes_pixels']:.2%} of the pixels"
+        )
     return (f"fig5_truth ({n} seed(s)), studio re-rendered with {cause} changed: "
             f"{cell('truth_share_label')} of the change it makes lies inside the {region} "
             f"region (a map that follows it exactly scores that); the map holds "
             f"{cell('map_share_support')} inside the pixels carrying 90% of that change, "
-            f"where an even map would hold {cell('support_area')}")  # fmt: skip
+            f"where an even map would hold {cell('support_area')}{often}")  # fmt: skip
 
 
 def _share(key):

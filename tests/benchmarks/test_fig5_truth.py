@@ -47,14 +47,18 @@ def test_the_ledger_takes_the_truth_as_the_cause_of_a_missed_share(tmp_path):
                for k in fig5_truth.PAIRS}  # fmt: skip
     summary["dx_face"]["map_share_label"] = stat(0.8, 0.01, [0.8, 0.79, 0.81])
     (tmp_path / "table2.json").write_text(json.dumps(t2))
+    signals = {"eyes_closed_frames": 0.038, "blinks": 4, "eyes_pixels": 0.0047}
     (tmp_path / "fig5_truth.json").write_text(json.dumps(
-        {"summary": summary, "workspaces": ["a", "b", "c"]}))  # fmt: skip
+        {"summary": summary, "workspaces": ["a", "b", "c"], "signals": signals}))  # fmt: skip
     rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
     lip = rows["fig5_att_lip"]
     assert lip["verdict"] == "does not hold" and "cause not yet measured" not in lip["cause"]
     assert ("fig5_truth (3 seed(s)), studio re-rendered with the mouth changed: 0.11 of the "
             "change it makes lies inside the lips region") in lip["cause"]  # fmt: skip
     assert "holds 0.35 ± 0.02 inside the pixels carrying 90%" in lip["cause"]
+    assert "blinks" not in lip["cause"] and rows["fig5_att_eye"]["cause"].endswith(
+        "the eyes close in 3.8% of the frames (4 blinks) and cover 0.47% of the pixels"
+    )
     # the share itself over fig5_truth's 3 seeds rather than Table 2's one
     assert lip["measured"].startswith("O+D+R (fig5_truth) 0.07 ± 0.01 (3 seeds)")
     assert rows["fig5_dx_face"]["verdict"] == "holds" and "fig5_truth" not in (
@@ -82,3 +86,6 @@ def test_a_run_on_a_trained_rsdf_workspace(rsdf_workspace, tmp_path):
     assert 0 < lip["support_area"]["mean"] < 0.5
     assert (out / "fig5_truth_maps.png").stat().st_size > 0
     assert "| att_lip | the mouth (audio) |" in (out / "fig5_truth.md").read_text()
+    sig = rep["signals"]
+    assert sig["frames"] == 25 and 0 <= sig["eyes_closed_frames"] <= 1
+    assert 0 < sig["eyes_pixels"] < 0.1 and 0 < sig["jaw_std"]

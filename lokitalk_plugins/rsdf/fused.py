@@ -74,6 +74,14 @@ def attention_scores(att: SignalAttention, pre: torch.Tensor, signals: dict) -> 
     return {k: torch.sigmoid(logits[:, i]) for i, k in enumerate(att.names)}
 
 
+def _autocast_input(h: torch.Tensor) -> torch.Tensor:
+    """The encoding cast once to the CPU autocast dtype when autocast is on (the inference
+    fast path in bfloat16), so the four products that read it do not each cast a copy."""
+    if h.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
+        return h.to(torch.get_autocast_dtype("cpu"))
+    return h
+
+
 def per_frame(*signals) -> bool:
     """True when every given signal is one row ([1, D]): the fast path's case."""
     return all(f is None or f.shape[0] == 1 for f in signals)
@@ -93,7 +101,7 @@ def rsdf_offsets(rsdf, x: torch.Tensor, inside: torch.Tensor, F_a, F_e, F_h, F_i
         if F_h is None:
             raise ValueError("F_h (head pose) is required when torso=True")
         expand_signal(F_h, n, tor.pose_dim, "F_h")
-    h = rsdf.encoder(x)
+    h = _autocast_input(rsdf.encoder(x))
     p, a, e = face.point_dim, face.audio_dim, face.eye_dim
     wf = face.net.net[0].weight
     scores = attention_scores(
@@ -107,7 +115,7 @@ def rsdf_offsets(rsdf, x: torch.Tensor, inside: torch.Tensor, F_a, F_e, F_h, F_i
     dx_face = rest_of_mlp(face.net, z, last.get("face")) * inside
     if tor is None:
         return dx_face, None, scores
-    h_t = h if rsdf.shared_encoding else rsdf.encoder_torso(x)
+    h_t = h if rsdf.shared_encoding else _autocast_input(rsdf.encoder_torso(x))
     wt, k = tor.net.net[0].weight, tor.pose_dim
     t_scores = attention_scores(
         tor.attention, F.linear(h_t, tor.attention.query.net[0].weight), {"torso": F_h}

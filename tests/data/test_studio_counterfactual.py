@@ -59,3 +59,24 @@ def test_each_cause_changes_its_own_region(clip):
     assert (change["mouth"] >= 0).all() and change["mouth"].sum() > 0
     with pytest.raises(ValueError, match="cause 'hair'"):
         cause_maps(clip, frames[:1], causes=("hair",))
+
+
+def test_a_torso_already_carried_by_the_head_does_not_change(clip):
+    # the torso's recorded pose made the head's (plus the breath's rise): the "torso" change,
+    # which carries it by the head and keeps the breath, must then leave every pixel alone
+    import dataclasses
+
+    from lokitalk_plugins.data.studio.counterfactual import _changed, _tracks
+    from lokitalk_plugins.data.studio.folder import WORLD_SCALE
+    from lokitalk_plugins.data.studio.motion import BREATH_RISE
+
+    truth = load_truth(clip)
+    torso = truth.pose.copy()
+    torso[:, 4] += BREATH_RISE * truth.breath / WORLD_SCALE
+    carried = dataclasses.replace(truth, torso_pose=torso)
+    idx = np.array([2, 11])
+    tracks = _tracks(carried, idx)
+    same, _ = render_from_truth(carried, idx, 48)
+    moved, _ = render_from_truth(carried, idx, 48, _changed(carried, tracks, "torso"))
+    assert np.abs(moved - same).max() < 1e-4
+    assert np.abs(truth.torso_pose - truth.pose).max() > 1e-3  # the recorded torso does lag

@@ -31,7 +31,7 @@ import torch
 
 from .folder import WORLD_SCALE
 from .identity import make_identity
-from .motion import euler_to_matrix
+from .motion import BREATH_RISE, euler_to_matrix
 from .render import camera_for, render_batch
 from .sdf import HeadModel
 from .shade import Noise3D
@@ -65,8 +65,10 @@ def _changed(truth: Truth, tracks: dict, cause: str) -> dict:
         t["lipw"] = torch.full_like(t["lipw"], float(np.mean(truth.lip_width)))
     elif cause == "eyes":
         t["closure"] = 1.0 - t["closure"].round()
-    elif cause == "torso":
-        t["body_R"], t["body_t"] = t["head_R"].clone(), t["head_t"].clone()
+    elif cause == "torso":  # carried by the head, still rising with the breath
+        rise = torch.zeros_like(t["head_t"])
+        rise[:, 1] = BREATH_RISE * t["breath"]
+        t["body_R"], t["body_t"] = t["head_R"].clone(), t["head_t"] + rise
     else:
         raise ValueError(f"cause {cause!r}: expected one of {list(CAUSES)}")
     return t
@@ -94,6 +96,9 @@ def cause_maps(folder, frames: Sequence[int], causes: Sequence[str] = CAUSES):
     """For each cause, the per-pixel change of frames ``frames`` of the studio folder
     ``folder`` when that cause alone is changed (module doc) -> (cause -> [F, H, W] float
     |ΔRGB| summed over channels, labels [F, H, W] of the frames as recorded)."""
+    unknown = [c for c in causes if c not in CAUSES]
+    if unknown:
+        raise ValueError(f"cause {unknown[0]!r}: expected one of {list(CAUSES)}")
     truth = load_truth(folder)
     size = int(truth.labels.shape[-1])
     if truth.identity < 0:

@@ -12,12 +12,20 @@ import numpy as np
 
 from .identity import Identity, rng_for
 
-__all__ = ["Motion", "make_motion", "euler_to_matrix", "CAMERA_DISTANCE", "HEAD_HEIGHT"]
+__all__ = [
+    "Motion",
+    "make_motion",
+    "euler_to_matrix",
+    "BREATH_RISE",
+    "CAMERA_DISTANCE",
+    "HEAD_HEIGHT",
+]
 
 CAMERA_DISTANCE = 3.75  # model units from the camera to the head origin
 HEAD_HEIGHT = 0.15  # head origin above the optical axis, model units
 MAX_ANGLES = np.radians([9.0, 15.0, 6.0])  # pitch (x), yaw (y), roll (z) limits
 MAX_SHIFT = np.array([0.06, 0.04, 0.12])  # translation limits, model units
+BREATH_RISE = 0.012  # the torso rises and falls this much with the breath, model units
 
 
 @dataclass
@@ -94,7 +102,7 @@ def make_motion(identity: Identity, seed: int, n: int, fps: float = 25.0) -> Mot
     breath = np.sin(2 * np.pi * t / identity.breath_period + g.uniform(0, 2 * np.pi))
     torso_euler = 0.35 * _lag(euler, 0.3 * fps)
     torso_trans = 0.5 * _lag(shift, 0.25 * fps) + np.array([0.0, HEAD_HEIGHT, -CAMERA_DISTANCE])
-    torso_trans[:, 1] += 0.012 * breath
+    torso_trans[:, 1] += BREATH_RISE * breath
     closure, blinks = blink_track(rng_for("blink", identity.seed, seed), n, fps)
     return Motion(
         euler=euler.astype(np.float32),

@@ -151,8 +151,8 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--resume",
         action="store_true",
-        help="reuse the rows a stopped run of the same table left in --work (same gin files, "
-        "bindings and folder); train only the rest",
+        help="table2, dhnerf-table1/2: reuse the rows a stopped run of the same table left in "
+        "--work (same gin files, bindings, folder and package source); train only the rest",
     )
     parser.add_argument(
         "--methods",

@@ -21,6 +21,7 @@ __all__ = [
     "PAPER1",
     "PAPER2",
     "assets",
+    "probed",
     "lit_studio",
     "probe_codes",
     "r2_probe",
@@ -81,8 +82,15 @@ def _dhnerf(name: str, profile: str, a: dict, ablation: str | None) -> dict:
     profile's, the lip-sync module when the harness trained one, the row's ablation file."""
     files = ["dhnerf/lipsync"] if a["lipsync"] else []
     files += [ablation] if ablation else []
-    m = gin_method(name, "dhnerf/dhnerf", "dhnerf/budget", "profiles/" + profile, *files)
+    m = gin_method(name, "dhnerf/dhnerf", "dhnerf/budget", "profiles/" + profile, *files,
+                   dhnerf=True)  # fmt: skip
     return dict(m, bindings=run_bindings(code_extractor=a["extractor"], lipsync=a["lipsync"]))
+
+
+def probed(methods: list[dict]) -> list[bool]:
+    """Which methods are DH-NeRF rows, whose learned codes the probes read (the rows
+    :func:`_dhnerf` builds, flagged ``dhnerf``)."""
+    return [bool(m.get("dhnerf")) for m in methods]
 
 
 def table1_methods(profile: str, a: dict) -> list[dict]:

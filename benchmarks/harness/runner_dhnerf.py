@@ -100,6 +100,11 @@ def _markdown(report: dict) -> str:
         cells = [fmt(m.get(k), 3) for k in ("psnr", "ssim", "lmd", "mouth_error")]
         lines.append(_row([r["method"], *cells, measures.row_sync_cell(r), "n/a"]))
     lines += measures.reference_lines(report.get("references", []), 7, 5)
+    resumed = [r["method"] for r in report["results"] if r.get("resumed")]
+    if resumed:
+        lines += ["", "Rows trained by an earlier run of this command (same gin files, "
+                  "bindings, folder and package source; `--resume`): " + "; ".join(resumed)
+                  + "."]  # fmt: skip
     lines += [
         "",
         measures.sync_note(report, "The paper's Sync is SyncNet's confidence on real video"),
@@ -149,13 +154,14 @@ def run_dhnerf(args, prof: dict, out: Path, table: str) -> dict:
     a = dhnerf.assets(work / "dhnerf", args.profile, data)
     build = dhnerf.table1_methods if table == "dhnerf-table1" else dhnerf.table2_methods
     start, sha = time.perf_counter(), commit()
-    rows = run_methods(build(args.profile, a), data, work / f"{table}_{args.profile}",
-                       parallel=args.parallel, truth=True)  # fmt: skip
+    methods = build(args.profile, a)
+    rows = run_methods(methods, data, work / f"{table}_{args.profile}", parallel=args.parallel,
+                       truth=True, resume=bool(getattr(args, "resume", False)))  # fmt: skip
     stem = table.replace("-", "_") + ("" if args.profile == "default" else f"_{args.profile}")
     files = {}
-    for r in rows:
+    for r, is_dh in zip(rows, dhnerf.probed(methods)):
         r["metrics"] = measures.table_metrics(r["eval"], METRICS)
-        if "configs/dhnerf.gin" in r["configs"]:
+        if is_dh:
             r["probes"] = _probes(r, data)
     dh = next(r for r in rows if "probes" in r)
     files["traversal"] = _traversal(dh, data, out / f"{stem}_traversal.png").name

@@ -31,8 +31,11 @@ def test_table2_rows_differ_only_by_their_ablation():
     with_sync = dhnerf.table2_methods("micro", dict(ASSETS, lipsync="/x/ls.pt"))[0]
     assert with_sync["configs"][-1] == "benchmarks/gin-configs/dhnerf/lipsync.gin"
     assert with_sync["bindings"][-1] == "LIPSYNC = '/x/ls.pt'"
-    names = [m["name"] for m in dhnerf.table1_methods("micro", ASSETS)]
-    assert names == ["RAD-NeRF", "ER-NeRF", "LokiTalk (RSDF)", "DH-NeRF"]
+    t1 = dhnerf.table1_methods("micro", ASSETS)
+    assert [m["name"] for m in t1] == ["RAD-NeRF", "ER-NeRF", "LokiTalk (RSDF)", "DH-NeRF"]
+    # the probes read the DH-NeRF rows' codes: which rows those are, by the methods' flag
+    assert dhnerf.probed(t1) == [False, False, False, True]
+    assert dhnerf.probed([full, no_sync, no_dis]) == [True, True, True]
 
 
 def test_r2_probe_values():
@@ -83,3 +86,7 @@ def test_markdown_has_the_sync_column_and_its_reference_rows():
     report["results"][0]["metrics"]["lmd"], report["results"][1]["metrics"]["lmd"] = 2.0, 3.0
     assert "- the lip-sync module lowers LMD: yes" in _markdown(report).splitlines()
     assert any("±6 frames" in x for x in lines) and not any("lip sync r" in x for x in lines)
+    assert not any("earlier run" in x for x in lines)
+    report["results"][1]["resumed"] = True
+    assert ("bindings, folder and package source; `--resume`): w/o lip-sync module."
+            in _markdown(report))  # fmt: skip

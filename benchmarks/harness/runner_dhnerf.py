@@ -90,7 +90,8 @@ def _markdown(report: dict) -> str:
         f"({report['profile']} profile)",
         "",
         f"`{report['command']}` at commit `{report['commit'][:12]}`; {p['size']} px, "
-        f"{p['seconds']:.0f} s, {p['head']} head steps of {p['rays']} rays.",
+        f"{p['seconds']:.0f} s, {p['head']} head steps of {p['rays']} rays; the head stage "
+        "only, so every row is scored over the studio's torso image (the head alone).",
         "",
         _row(["method", "PSNR", "SSIM", "LMD", "mouth err", measures.SYNC_HEADER, "FID"]),
         _row(["---"] * 7),

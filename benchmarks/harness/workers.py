@@ -19,8 +19,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["finished_row", "fit_psnr", "landmark_detector", "resume_refusal", "run_methods",
-           "run_pool", "train_and_evaluate"]  # fmt: skip
+__all__ = ["evaluate_again", "evaluate_workspace", "finished_row", "fit_psnr",
+           "landmark_detector", "resume_refusal", "run_methods", "run_pool",
+           "train_and_evaluate", "val_background"]  # fmt: skip
 
 FIT_FRAMES = 8  # training frames, evenly spaced, that fit_psnr renders
 
@@ -42,11 +43,8 @@ def train_and_evaluate(method: dict, data: str, workspace: str, out: str, truth:
     The method's configs (``benchmarks/...`` names, :mod:`.experiments`) are opened in this
     checkout; the row keeps them as named."""
     import lokitalk_plugins.registration  # noqa: F401
-    from lokitalk_plugins.commands.workspace import load_system, write_run
-    from lokitalk_plugins.data import TalkingHeadFolder
-    from lokitalk_plugins.data.studio import load_truth
+    from lokitalk_plugins.commands.workspace import write_run
     from lokitalk_plugins.train import train_from_config
-    from lokitalk_plugins.train.evaluate import evaluate
 
     from .common import package_tree, peak_rss_mb
     from .experiments import resolve
@@ -57,8 +55,48 @@ def train_and_evaluate(method: dict, data: str, workspace: str, out: str, truth:
     t0 = time.perf_counter()
     summary = train_from_config(paths, bindings, data=data, workspace=workspace, progress=False)
     train_seconds = time.perf_counter() - t0
+    row = {
+        "method": method["name"],
+        "configs": configs,
+        "bindings": bindings,
+        "workspace": workspace,
+        "train_seconds": train_seconds,
+        "stages": summary["stages"],
+        "eval": evaluate_workspace(method, data, workspace, truth),
+        "val_background": val_background(method),
+        "peak_rss_mb": peak_rss_mb(),
+        "package_tree": package_tree(),
+    }
+    Path(out).write_text(json.dumps(row, default=str))
+
+
+def val_background(method_or_row: dict) -> str:
+    """The val frames' background a method is scored over (a row: was scored over): "bc" by
+    default, "torso" to score the head alone (GDRF's and the DH-NeRF's head-stage tables)."""
+    return method_or_row.get("val_background", "bc")
+
+
+def evaluate_again(method: dict, data: str, out: str, truth: bool) -> None:
+    """A pool task: the row at ``out`` (a finished training of ``method``) scored again over
+    the method's val background; its training and the rest of the row are kept."""
+    row = json.loads(Path(out).read_text())
+    row["eval"] = evaluate_workspace(method, data, row["workspace"], truth)
+    row["val_background"] = val_background(method)
+    Path(out).write_text(json.dumps(row, default=str))
+
+
+def evaluate_workspace(method: dict, data: str, workspace: str, truth: bool) -> dict:
+    """Score a trained workspace on ``data``'s val split over the method's val background:
+    the evaluation dict (metrics, sync, region PSNRs, fit PSNR on the train split, the
+    landmark detector)."""
+    import lokitalk_plugins.registration  # noqa: F401
+    from lokitalk_plugins.commands.workspace import load_system
+    from lokitalk_plugins.data import TalkingHeadFolder
+    from lokitalk_plugins.data.studio import load_truth
+    from lokitalk_plugins.train.evaluate import evaluate
+
     system, _run, _stage = load_system(Path(workspace))
-    background = method.get("val_background", "bc")  # "torso": GDRF's tables, see gdrf_tables
+    background = val_background(method)
     val = TalkingHeadFolder(data, split="val", background=background, progress=False)
     detector, detector_name = landmark_detector()
     result = evaluate(
@@ -76,18 +114,7 @@ def train_and_evaluate(method: dict, data: str, workspace: str, out: str, truth:
             "the [landmarks] extra is not installed (pip install lokitalk-plugins[landmarks])"
         )
     result.pop("per_frame", None)
-    row = {
-        "method": method["name"],
-        "configs": configs,
-        "bindings": bindings,
-        "workspace": workspace,
-        "train_seconds": train_seconds,
-        "stages": summary["stages"],
-        "eval": result,
-        "peak_rss_mb": peak_rss_mb(),
-        "package_tree": package_tree(),
-    }
-    Path(out).write_text(json.dumps(row, default=str))
+    return result
 
 
 def landmark_detector():
@@ -194,21 +221,27 @@ def run_methods(
     """Train and evaluate every method (fresh workspaces under ``work``) in :func:`run_pool`,
     ``parallel`` at a time; raises RuntimeError naming the methods whose process failed.
     resume: a method whose row an earlier (stopped) run finished with the same gin files,
-    bindings and folder is not trained again; its row is returned with ``resumed`` True.
+    bindings and folder is not trained again; its row is returned with ``resumed`` True (and
+    scored again when it was scored over another val background than the method asks).
     Methods train seed by seed (every method's seed 0 first, then seed 1, ...), so a run stopped
     part-way leaves whole seeds to resume from; rows come back in ``methods``' order."""
     work.mkdir(parents=True, exist_ok=True)
-    reused = set()
+    reused, tasks = set(), []
     if resume:
         for m in methods:
             key = m.get("key", m["name"])
-            _row, why = _resumable(m, work, data)
+            row, why = _resumable(m, work, data)
             if why is None:
                 reused.add(key)
                 print(f"reusing {key}: an earlier run finished it", flush=True)
+                if val_background(row) != val_background(m):  # the training stands
+                    print(f"scoring {key} again: over '{val_background(m)}', not "
+                          f"'{val_background(row)}'", flush=True)  # fmt: skip
+                    out = str(work / f"row_{_slug(key)}.json")
+                    args = (m, str(m.get("data", data)), out, truth)
+                    tasks.append((f"scoring {key}", evaluate_again, args))
             elif why != "no row":
                 print(f"training {key} again (its earlier row is replaced): {why}", flush=True)
-    tasks = []
     for m in sorted(methods, key=lambda m: m.get("seed", 0)):  # stable: methods' order within
         key = m.get("key", m["name"])
         if key in reused:

@@ -36,6 +36,8 @@ def test_table2_rows_differ_only_by_their_ablation():
     # the probes read the DH-NeRF rows' codes: which rows those are, by the methods' flag
     assert dhnerf.probed(t1) == [False, False, False, True]
     assert dhnerf.probed([full, no_sync, no_dis]) == [True, True, True]
+    # the head stage only: every row scored over the torso image, the head alone
+    assert {m["val_background"] for m in [*t1, full, no_sync, no_dis]} == {"torso"}
 
 
 def test_r2_probe_values():

@@ -89,3 +89,31 @@ def test_methods_train_seed_by_seed_and_rows_come_back_in_their_order(tmp_path, 
                        "training O seed 1", "training O+D seed 1", "training O seed 2",
                        "training O+D seed 2"]  # fmt: skip
     assert [r["key"] for r in rows] == [m["key"] for m in methods]
+
+
+def test_a_reused_row_scored_over_another_background_is_scored_again(tmp_path, monkeypatch):
+    from harness import workers
+
+    monkeypatch.setattr(common, "package_tree", lambda: TREE)
+    data, work = tmp_path / "id000", tmp_path / "work"
+    head = {"name": "DH-NeRF", "key": "DH", "configs": ["a.gin"], "bindings": [],
+            "val_background": "torso"}  # fmt: skip
+    plain = {"name": "ER-NeRF", "key": "ER", "configs": ["b.gin"], "bindings": []}
+    for m in (head, plain):  # rows an earlier run scored over bc (no val_background kept)
+        _finished(work, data, {k: v for k, v in m.items() if k != "val_background"}, 20.0)
+    scored = []
+
+    def score(method, data_, workspace, truth):
+        scored.append(method["key"])
+        return {"psnr": 27.0, "over": workers.val_background(method)}
+
+    monkeypatch.setattr(workers, "evaluate_workspace", score)
+    inline = lambda tasks, parallel: [fn(*args) for _label, fn, args in tasks]  # noqa: E731
+    monkeypatch.setattr(workers, "run_pool", inline)
+    rows = run_methods([head, plain], data, work, resume=True)
+    assert scored == ["DH"]  # the training stands; only the scoring follows the method
+    assert rows[0]["eval"] == {"psnr": 27.0, "over": "torso"} and rows[0]["resumed"]
+    assert rows[0]["val_background"] == "torso" and rows[0]["workspace"].endswith("ws_dh")
+    assert rows[1]["eval"] == {"psnr": 20.0} and rows[1]["resumed"]
+    again = run_methods([head, plain], data, work, resume=True)  # now it matches: kept as is
+    assert scored == ["DH"] and again[0]["eval"]["over"] == "torso"

@@ -22,6 +22,8 @@ def test_the_two_arms_differ_only_by_the_neural_renderer():
     assert neural["configs"] == [*volume["configs"], "configs/neural_renderer.gin"]
     assert neural["bindings"] == volume["bindings"]
     assert "ERNeRF.grid_size = 32" in volume["bindings"]
+    # the head stage only: both arms scored over the torso image, the head alone
+    assert volume["val_background"] == neural["val_background"] == "torso"
 
 
 def test_summary_against_the_targets():
@@ -46,3 +48,17 @@ def test_micro_profile_writes_json_and_markdown(tmp_path):
     assert report["machine"]["cpu_count"] >= 1 and set(report["summary"]) >= {"speedup"}
     md = (tmp_path / "out" / "neural_renderer_micro.md").read_text()
     assert "| neural renderer, 1/4 resolution |" in md and "Speed-up" in md
+    assert all(r["val_background"] == "torso" for r in report["rows"])
+    # --resume: the arms are not trained again
+    proc = subprocess.run([*cmd, "--resume"], capture_output=True, text=True, timeout=1200,
+                          cwd=ROOT)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "reusing volume rendering, full resolution" in proc.stdout
+    again = json.loads((tmp_path / "out" / "neural_renderer_micro.json").read_text())
+    assert all(r["resumed"] for r in again["rows"]) and "Trained by an earlier run" in (
+        tmp_path / "out" / "neural_renderer_micro.md").read_text()  # fmt: skip
+
+
+def test_resume_needs_the_work_folder(capsys):
+    assert bench.main(["--resume", "--profile", "micro"]) == 2
+    assert "--resume needs --work" in capsys.readouterr().err

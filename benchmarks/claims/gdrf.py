@@ -77,5 +77,8 @@ def _finetune_time(reports):
     jobs = machine.get("jobs_in_parallel")
     if s.n and jobs:
         note = f"one thread, {jobs} job(s) at once on {machine.get('cpu_count', '?')} cores"
+        load = (r or {}).get("load_at_start")
+        if load is not None:  # other work on the machine slows the clock this reads
+            note += f", load {load:.1f} at the table's start"
         v = Verdict(v.measured, v.verdict, f"{v.cause}; {note}" if v.cause else note)
     return v

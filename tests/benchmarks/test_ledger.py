@@ -221,7 +221,7 @@ def test_gdrf_and_dhnerf_claims_read_their_tables(tmp_path):
         g("GDRF", 27.0, seconds=5, train_seconds=600.0), g("ER-NeRF", 24.5, seconds=5),
         g("image warp (DFRF stand-in)", 27.5, seconds=5), g("GDRF", 26.2, seconds=3),
         g("GDRF", 26.8, seconds=10), g("ER-NeRF", 30.0, seconds=10)],
-        "machine": {"jobs_in_parallel": 2, "cpu_count": 2}}  # fmt: skip
+        "machine": {"jobs_in_parallel": 2, "cpu_count": 2}, "load_at_start": 3.04}  # fmt: skip
     t6 = {"results": [g("WarpNet", 27.0, 0.30), g("WarpNet+LS", 27.1, 0.55)]}
     dh2 = {"results": [
         {"method": "full model", "metrics": {"psnr": 25.0, "lmd": 1.0},
@@ -241,7 +241,9 @@ def test_gdrf_and_dhnerf_claims_read_their_tables(tmp_path):
     assert "difference +0.25" in rows["gdrf_lstm_sync"]["measured"]
     assert rows["gdrf_time"]["verdict"] == "holds"  # 10 minutes
     assert "10.00 (single seed); limit ≤ 15" in rows["gdrf_time"]["measured"]
-    assert "2 job(s) at once" in rows["gdrf_time"]["cause"]
+    assert (
+        "2 job(s) at once on 2 cores, load 3.0 at the table's start" in rows["gdrf_time"]["cause"]
+    )
     assert rows["gdrf_steps"]["verdict"] == "inconclusive"  # no Table 2 file
     assert "lip-sync module 24.00" in rows["dh_lip_psnr"]["measured"]
     assert "difference -0.40" in rows["dh_lip_lmd"]["measured"]  # lower LMD is better

@@ -67,6 +67,7 @@ AUDIO = "the backbone's own audio and eye path kept beside the deformation (no s
 BF16 = "bf16 autocast in training (float32 weights, optimiser state and grid tables)"
 TORSO_2D = ("the torso out of the head's 3D field: the originals' head box and a 2D torso "
             "field on the head pose, trained in a third stage")  # fmt: skip
+REGION_LOSSES = "the region losses' weights, λ_Δ 1e-5 -> 1e-2 and λ_att 1e-4 -> 1e-3"
 ABLATIONS = {
     "O, 32 samples a ray": ("O", "table2/ablations/samples_32", CAP),
     "O+D, 32 samples a ray": ("O+D", "table2/ablations/samples_32", CAP),
@@ -77,6 +78,7 @@ ABLATIONS = {
     "O, bf16": ("O", "table2/ablations/bf16", BF16),
     "O+D+R, bf16": ("O+D+R", "table2/ablations/bf16", BF16),
     "O, torso as the originals train it": ("O", "table2/ablations/torso_2d", TORSO_2D),
+    "O+D+R, strong region losses": ("O+D+R", "table2/ablations/region_losses", REGION_LOSSES),
 }
 # which claims each ablation's gin file speaks to (none: a measurement for a default, not a
 # cause of a missed claim)
@@ -84,7 +86,9 @@ ABLATION_CLAIMS = {"table2/ablations/samples_32": ["t2_target", "t2_d", "t2_r"],
                    "table2/ablations/coarse_deformation": ["t2_d"],
                    "table2/ablations/backbone_audio": ["t2_d", "t2_target"],
                    "table2/ablations/bf16": [],
-                   "table2/ablations/torso_2d": ["t2_d", "t2_target"]}  # fmt: skip
+                   "table2/ablations/torso_2d": ["t2_d", "t2_target"],
+                   "table2/ablations/region_losses": ["fig5_att_lip", "fig5_att_eye",
+                                                      "fig5_dx_torso"]}  # fmt: skip
 
 
 def ablation_methods(methods: list[dict]) -> list[dict]:

@@ -21,7 +21,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         "O, 32 samples a ray", "O+D, 32 samples a ray", "O+D+R, 32 samples a ray",
         "O+D, deformation grid to 64", "O+D, backbone keeps its audio",
         "O+D+R, backbone keeps its audio", "O, bf16", "O+D+R, bf16",
-        "O, torso as the originals train it",
+        "O, torso as the originals train it", "O+D+R, strong region losses",
     ]  # fmt: skip
     coarse = "JointDeformation.grid = {'desired_resolution': 64}"
     audio = "wrap.static_canonical = False"
@@ -30,6 +30,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
              "deformation grid to 64": ("coarse_deformation.gin", coarse),
              "backbone keeps its audio": ("backbone_audio.gin", audio),
              "torso as the originals train it": ("torso_2d.gin", "RADNeRF.aabb = None"),
+             "strong region losses": ("region_losses.gin", "wrap.lambda_delta = 1e-2"),
              }  # fmt: skip
     for m in abl:
         base = next(b for b in methods if b["name"] == m["ablation"]["baseline"])
@@ -44,6 +45,8 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
             assert m["ablation"]["claims"] == ["t2_d"]
         elif name in ("backbone_audio.gin", "torso_2d.gin"):  # causes of O+D < O, of +1 dB
             assert m["ablation"]["claims"] == ["t2_d", "t2_target"]
+        elif name == "region_losses.gin":  # a cause of the missed region shares (Fig. 5)
+            assert m["ablation"]["claims"] == ["fig5_att_lip", "fig5_att_eye", "fig5_dx_torso"]
         else:  # bf16 measures a default (issue 18), no claim's cause
             assert m["ablation"]["claims"] == [] and "bf16" in m["ablation"]["isolates"]
     runs = seeded_methods(methods + abl, 3, select=lambda m: "ablation" not in m)
@@ -53,6 +56,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
     assert [m["name"] for m in table2.ablation_methods(methods[1:])] == [
         "O+D, 32 samples a ray", "O+D+R, 32 samples a ray", "O+D, deformation grid to 64",
         "O+D, backbone keeps its audio", "O+D+R, backbone keeps its audio", "O+D+R, bf16",
+        "O+D+R, strong region losses",
     ]  # fmt: skip
 
 

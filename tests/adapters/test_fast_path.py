@@ -48,7 +48,7 @@ def test_fast_path_without_maps_equals_the_reference(name, kind):
     assert not w.fast_path_active
 
 
-def test_fast_path_bakes_the_fine_tuned_identity_offset():
+def _identity_model():
     model = make_backbone("er_nerf")
     torch.manual_seed(1)
     plug = RSDF(audio_dim=model.audio_dim, hidden=16, grid=SMALL_GRID, id_dim=8)
@@ -58,10 +58,15 @@ def test_fast_path_bakes_the_fine_tuned_identity_offset():
                            appearance_dim=model.individual_code(0).shape[1],
                            geometry_dim=model.encode_points(x[:1]).shape[1])  # fmt: skip
     g = torch.Generator().manual_seed(5)
-    with torch.no_grad():  # a fine-tuned-like identity: every code and layer non-zero
+    with torch.no_grad():
         for p in ident.parameters():
             p.copy_(torch.randn(p.shape, generator=g) * 0.1)
-    w = wrap(model, rsdf=plug, idakt=ident).eval()
+    return wrap(model, rsdf=plug, idakt=ident).eval(), x, d
+
+
+def test_fast_path_bakes_the_fine_tuned_identity_offset():
+    w, x, d = _identity_model()
+    ident = w.idakt
     _, enc_a, eye, code, pose = conditioning(w)
     with torch.no_grad():
         ref = w(x, d, enc_a, eye, code, pose=pose)
@@ -127,22 +132,6 @@ def test_render_frame_on_the_fast_path_equals_the_reference(tmp_path):
     fast = system.render_frame(data[2])
     assert torch.equal(fast["rgb"], ref["rgb"]) and torch.equal(fast["depth"], ref["depth"])
     assert ref["rgb"].std() > 0
-
-
-def _identity_model():
-    model = make_backbone("er_nerf")
-    torch.manual_seed(1)
-    plug = RSDF(audio_dim=model.audio_dim, hidden=16, grid=SMALL_GRID, id_dim=8)
-    randomise_offsets(plug)
-    x, d = points(300)
-    ident = FrozenIdentity(hyper_layers=plug.hyper_layers, dynamic_dim=8, offset_dim=8,
-                           appearance_dim=model.individual_code(0).shape[1],
-                           geometry_dim=model.encode_points(x[:1]).shape[1])  # fmt: skip
-    g = torch.Generator().manual_seed(5)
-    with torch.no_grad():
-        for p in ident.parameters():
-            p.copy_(torch.randn(p.shape, generator=g) * 0.1)
-    return wrap(model, rsdf=plug, idakt=ident).eval(), x, d
 
 
 def test_the_identity_code_folded_into_the_first_layer_equals_the_concatenation():

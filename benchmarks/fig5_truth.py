@@ -91,9 +91,11 @@ def _mean_std(values):
     return float(np.mean(vals)), (float(np.std(vals, ddof=1)) if len(vals) > 1 else None)
 
 
-def measure(workspace: Path, frames: int) -> dict:
+def measure(workspace: Path, frames: int, cache: dict | None = None) -> dict:
     """One workspace: its Fig. 5 maps and the studio's cause changes on ``frames`` val frames
-    -> dict(workspace, data, img_ids, shares: key -> shares(), mean_maps, mean_changes)."""
+    -> dict(workspace, data, img_ids, shares: key -> shares(), mean_maps, mean_changes).
+    ``cache``: the cause changes already rendered, by (folder, frames): the seeds of a row
+    share them."""
     from harness.measures import FIG5_REGIONS
     from harness.table2 import _val_frames, map_names, ray_maps
 
@@ -109,7 +111,10 @@ def measure(workspace: Path, frames: int) -> dict:
                          "model with RSDF, e.g. Table 2's O+D+R, has them)")  # fmt: skip
     sample = _val_frames(data, frames)
     ids = [int(f.img_id) for f in sample]
-    changes, labels = cause_maps(data, ids)
+    cache, key = ({} if cache is None else cache), (str(data.resolve()), tuple(ids))
+    if key not in cache:
+        cache[key] = cause_maps(data, ids)
+    changes, labels = cache[key]
     maps = [ray_maps(system, f, names) for f in sample]
     out = {}
     for key, (name, causes) in PAIRS.items():
@@ -255,7 +260,8 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(1)
     start = time.perf_counter()
-    rows = [measure(Path(ws), args.frames) for ws in args.workspaces]
+    cache: dict = {}
+    rows = [measure(Path(ws), args.frames, cache) for ws in args.workspaces]
     datas = {r["data"] for r in rows}
     if len(datas) > 1:
         print(f"error: --workspaces train on different folders {sorted(datas)}; give the "

@@ -9,6 +9,10 @@ submodule names, called by the rebuilt :class:`~.network.ERNeRF` and by the ER-N
     u       = softplus(unc_net(enc_x, detached))                          uncertainty
     rgb     = sigmoid(color_net([encoder_dir(d), geo_feat, code])) * 1.002 - 0.001
 
+The density is exponentiated in float32 even under a bfloat16 autocast (training's, or an
+occupancy refresh's): in bfloat16 a density near 1 is rounded to steps of 1/128, which would
+flip cells near the grid's threshold.
+
 ``nets`` (optional, in :func:`density` and :func:`sigma`): callables standing in for the
 region-attention MLPs ``aud_ch_att_net`` / ``eye_att_net`` by name (ID-AKT's dynamic half
 conditions them on the identity; see ``adapters/identity_dynamic.py``); the math is unchanged.
@@ -21,7 +25,7 @@ import torch.nn.functional as F
 
 from lokitalk_plugins.encoding import triplane_project
 
-__all__ = ["COLOR_STRETCH", "color", "density", "encode_points", "sigma"]
+__all__ = ["COLOR_STRETCH", "color", "density", "encode_points", "lattice_encoder", "sigma"]
 
 COLOR_STRETCH = 0.001  # ER-NeRF's colour is a sigmoid stretched to [-0.001, 1.001]
 
@@ -31,6 +35,27 @@ def encode_points(m, x: torch.Tensor, bound: float) -> torch.Tensor:
     xy, yz, xz = triplane_project(x)
     return torch.cat([m.encoder_xy(xy, bound=bound), m.encoder_yz(yz, bound=bound),
                       m.encoder_xz(xz, bound=bound)], -1)  # fmt: skip
+
+
+def lattice_encoder(m, axes: torch.Tensor, bound: float):
+    """The planes of a lattice of points, encoded once: axes [3, r] (the coordinates of the
+    grid lines on x, y, z) -> a function ijk [K, 3] (int64 line indices) -> enc_x [K, 36],
+    equal bit for bit to :func:`encode_points` at (axes[0, i], axes[1, j], axes[2, k]): each
+    plane's feature depends on two coordinates only, so the r^3 points of an occupancy
+    refresh need r^2 encodings per plane (ER-NeRF's xy, yz and xz planes)."""
+    r, planes = axes.shape[1], []
+    for enc, (a, b) in ((m.encoder_xy, (0, 1)), (m.encoder_yz, (1, 2)), (m.encoder_xz, (0, 2))):
+        uv = torch.stack(torch.meshgrid(axes[a], axes[b], indexing="ij"), -1).reshape(-1, 2)
+        planes.append(enc(uv, bound=bound))  # [r * r, C], row i * r + j
+    width = planes[0].shape[-1]
+    table = torch.cat(planes, 0)  # [3 r^2, C]: the xy plane's rows, then yz's, then xz's
+
+    def encode(ijk: torch.Tensor) -> torch.Tensor:
+        i, j, k = ijk.unbind(-1)
+        rows = torch.stack([i * r + j, r * r + j * r + k, 2 * r * r + i * r + k], -1)
+        return table.index_select(0, rows.reshape(-1)).view(-1, 3 * width)
+
+    return encode
 
 
 def _trunk(m, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor, nets=None):
@@ -56,7 +81,7 @@ def density(m, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor, nets
     h, aud_ch_att, eye_att = _trunk(m, enc_x, enc_a, eye, nets)
     unc = F.softplus(m.unc_net(enc_x.detach()))[..., 0]
     return {
-        "sigma": torch.exp(h[..., 0]),
+        "sigma": torch.exp(h[..., 0].float()),
         "geo_feat": h[..., 1:],
         "ambient_aud": aud_ch_att.norm(dim=-1),
         "ambient_eye": eye_att,
@@ -68,7 +93,7 @@ def sigma(m, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor, nets=N
     """The density alone (occupancy refreshes): enc_x [N, 36], enc_a [1 or N, A], eye
     [1 or N, 1] -> sigma [N], equal bit for bit to ``density(...)["sigma"]`` without the
     uncertainty head and the attention norms."""
-    return torch.exp(_trunk(m, enc_x, enc_a, eye, nets)[0][..., 0])
+    return torch.exp(_trunk(m, enc_x, enc_a, eye, nets)[0][..., 0].float())
 
 
 def color(m, geo_feat: torch.Tensor, d: torch.Tensor, code: torch.Tensor | None) -> torch.Tensor:

@@ -122,6 +122,13 @@ class ERNeRF(TalkingHeadBase):
         """The density alone, sigma [N]: bit for bit ``density(...)["sigma"]``, cheaper."""
         return field.sigma(self, enc_x, enc_a, eye)
 
+    def grid_density_lattice(self, axes, enc_a, eye, pose=None, deformed: bool = True):
+        """The occupancy refresh on a lattice (``GridUpkeep.lattice``): axes [3, r] -> a
+        function ijk [K, 3] -> sigma [K], equal to :meth:`grid_density` at the lattice's points;
+        the planes are encoded once per refresh (:func:`.field.lattice_encoder`)."""
+        encode = field.lattice_encoder(self, axes, self.bound)
+        return lambda ijk: self.sigma(encode(ijk), enc_a, eye)
+
     def color(self, geo_feat: torch.Tensor, d: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
         """geo_feat [N, 64], d [N, 3] unit directions, code [1, ind_dim] or None -> rgb [N, 3] in
         [-0.001, 1.001] (the original's stretched sigmoid)."""

@@ -7,6 +7,11 @@ submodule names, called by the rebuilt :class:`~.network.RADNeRF` and by the RAD
     h       = sigma_net([enc_x, encoder_ambient(a), eye]),  sigma = trunc_exp(h_0)
     rgb     = sigmoid(color_net([encoder_dir(d), geo_feat = h_1:, code]))
 
+The density is exponentiated in float32 even under a bfloat16 autocast (training's, or an
+occupancy refresh's): in bfloat16 a density near 1 is rounded to steps of 1/128, which would
+flip cells near the grid's threshold. The ambient coordinate is computed in float32 too: it
+indexes the ambient hash grid.
+
 ``nets`` (optional, in :func:`density` and :func:`sigma`): a callable standing in for
 ``ambient_net`` by name (ID-AKT's dynamic half conditions it on the identity; see
 ``adapters/identity_dynamic.py``); the math is unchanged.
@@ -36,7 +41,11 @@ def _trunk(m, enc_x: torch.Tensor, enc_a: torch.Tensor | None, eye: torch.Tensor
         ambient = enc_x.new_zeros(n, int(getattr(m, "ambient_dim", 2)))
     else:
         net = (nets or {}).get("ambient_net", m.ambient_net)
-        ambient = torch.tanh(net(torch.cat([enc_x, enc_a.expand(n, -1)], -1)))
+        # in float32 under any autocast: the ambient coordinate indexes a hash grid, where a
+        # bfloat16 rounding (2^-9) moves it across cells of the fine levels
+        with torch.autocast(enc_x.device.type, enabled=False):
+            x = torch.cat([enc_x.float(), enc_a.expand(n, -1).float()], -1)
+            ambient = torch.tanh(net(x))
     parts = [enc_x, m.encoder_ambient(ambient, bound=AMBIENT_BOUND)]
     if getattr(m, "exp_eye", True):
         parts.append(eye.expand(n, -1))
@@ -49,14 +58,14 @@ def density(m, enc_x, enc_a: torch.Tensor | None, eye: torch.Tensor, nets=None) 
     [-1, 1]; 0 when enc_a is None, as in the original) and ambient_abs [N] (|ambient|_1, the
     map RAD-NeRF's ambient loss sums along rays). nets: see the module doc."""
     h, ambient = _trunk(m, enc_x, enc_a, eye, nets)
-    return {"sigma": trunc_exp(h[..., 0]), "geo_feat": h[..., 1:], "ambient": ambient,
+    return {"sigma": trunc_exp(h[..., 0].float()), "geo_feat": h[..., 1:], "ambient": ambient,
             "ambient_abs": ambient.abs().sum(-1)}  # fmt: skip
 
 
 def sigma(m, enc_x, enc_a: torch.Tensor | None, eye: torch.Tensor, nets=None) -> torch.Tensor:
     """The density alone (occupancy refreshes): -> sigma [N], equal bit for bit to
     ``density(...)["sigma"]`` without the ambient maps."""
-    return trunc_exp(_trunk(m, enc_x, enc_a, eye, nets)[0][..., 0])
+    return trunc_exp(_trunk(m, enc_x, enc_a, eye, nets)[0][..., 0].float())
 
 
 def color(m, geo_feat: torch.Tensor, d: torch.Tensor, code: torch.Tensor | None) -> torch.Tensor:

@@ -14,10 +14,15 @@ import difflib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 
+import torch
 from torch import nn
 
-__all__ = ["FLAT_NAMES", "FramePlugins", "GridUpkeep", "GroupRates", "LateLPIPS", "LipsSampling",
-           "apply_flat"]  # fmt: skip
+from lokitalk_plugins.errors import OptionError
+
+__all__ = ["FLAT_NAMES", "REFRESH_PRECISIONS", "FramePlugins", "GridUpkeep", "GroupRates",
+           "LateLPIPS", "LipsSampling", "apply_flat", "refresh_dtype"]  # fmt: skip
+
+REFRESH_PRECISIONS = ("float32", "bfloat16", "auto")
 
 
 @dataclass(frozen=True)
@@ -53,19 +58,50 @@ class GridUpkeep:
     originals); deformed: a model with a deformation plug-in refreshes a world cell from the
     canonical density at its deformed point (False: at the undeformed point; no effect on a
     bare backbone); box_only: cells outside the ray-marching box are never refreshed (False,
-    the originals'). "full" with one frame and deformed=False (or a bare backbone) is bit for
-    bit the originals' refresh."""
+    the originals'); lattice: the refresh's jitter is drawn once per grid line of each axis,
+    not once per cell (each cell's point is still uniform inside it at every refresh, see
+    :func:`~lokitalk_plugins.render.upkeep.lattice_axes`), so a model with
+    ``grid_density_lattice`` (ER-NeRF's tri-planes) encodes r^2 points per plane instead of
+    r^3 points (False, the originals'); precision: the refresh's density in "float32" (the
+    originals'), "bfloat16" (autocast on a CPU with bfloat16 instructions, or CUDA; the
+    grid's values stay float32) or "auto" (bfloat16 where a CPU has the instructions).
+    "full" with one frame, deformed=False (or a bare backbone), lattice False and float32 is
+    bit for bit the originals' refresh."""
 
     mode: str = "full"
     fraction: float = 1.0
     frames: int = 1
     deformed: bool = True
     box_only: bool = False
+    lattice: bool = False
+    precision: str = "float32"
 
     def __post_init__(self):  # the mode is checked by the grid (OccupancyGrid.set_upkeep)
         if int(self.frames) < 1:
             raise ValueError(f"grid_frames must be >= 1, got {self.frames}")
         object.__setattr__(self, "frames", int(self.frames))
+        if self.precision not in REFRESH_PRECISIONS:
+            raise OptionError(
+                f"GridUpkeep.precision must be one of {REFRESH_PRECISIONS}, got {self.precision!r}"
+            )
+
+
+def refresh_dtype(precision: str, cpuinfo="/proc/cpuinfo") -> torch.dtype | None:
+    """GridUpkeep.precision -> the refresh's autocast dtype (None: float32). "bfloat16" on a
+    CPU without bfloat16 instructions is refused in one line; "auto" takes bfloat16 only
+    where :func:`~lokitalk_plugins.train.runtime.cpu_bf16_support` finds them."""
+    from lokitalk_plugins.train.runtime import BF16_CPU_FLAGS, cpu_bf16_support
+
+    if precision == "float32":
+        return None
+    if cpu_bf16_support(cpuinfo) is not None:
+        return torch.bfloat16
+    if precision == "bfloat16":
+        raise OptionError(
+            f"GridUpkeep.precision = 'bfloat16': this CPU has no bfloat16 instructions "
+            f"({' / '.join(BF16_CPU_FLAGS)} not in {cpuinfo}); use 'float32' or 'auto'"
+        )
+    return None
 
 
 @dataclass(frozen=True)

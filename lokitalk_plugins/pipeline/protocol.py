@@ -14,7 +14,12 @@ Radiance field and conditioning:
   deformed: bool) -> sigma [N]`` (the occupancy refresh: the density alone at world points;
   a model with a deformation follows it when ``deformed``), ``grid``: the
   :class:`~lokitalk_plugins.render.OccupancyGrid`,
-  ``ray_extras: tuple[str, ...]`` (per-point maps the renderer sums along rays)
+  ``ray_extras: tuple[str, ...]`` (per-point maps the renderer sums along rays).
+  Optional (:data:`OPTIONAL_MEMBERS`, found by :func:`optional_members`):
+  ``grid_density_lattice(axes [3, r], enc_a [1, A], eye [1, 1], pose, deformed)
+  -> fn(ijk [K, 3] int64) -> sigma [K]``, ``grid_density`` at the lattice points
+  (axes[0, i], axes[1, j], axes[2, k]) for a field that can share work across a lattice
+  (ER-NeRF encodes its planes once); used by ``GridUpkeep.lattice`` refreshes
 
 Torso (a 2D field over the image): ``torso: bool``; ``torso_condition``: ``"pose"`` (the
 [1, 6] head pose) or ``"c2w"`` (the [1, 4, 4] camera-to-world matrix);
@@ -51,6 +56,7 @@ __all__ = [
     "TalkingHeadModel",
     "TrainBatch",
     "TrainingCallback",
+    "optional_members",
     "preflight",
 ]
 
@@ -131,6 +137,16 @@ MODEL_MEMBERS = (
     "individual_code", "encode_points", "density", "grid_density", "forward", "forward_torso",
     "camera_offset", "param_groups", "loss_terms", "training_callbacks",
 )  # fmt: skip
+
+
+# members a model may offer; the pipeline uses one only where :func:`optional_members` found it
+OPTIONAL_MEMBERS = ("grid_density_lattice",)
+
+
+def optional_members(model: Any) -> frozenset[str]:
+    """The :data:`OPTIONAL_MEMBERS` ``model`` offers, found once (as :func:`preflight` finds
+    the required ones), so the pipeline asks the contract, not the model, what it can do."""
+    return frozenset(name for name in OPTIONAL_MEMBERS if name in set(dir(model)))
 
 
 class ModelContractError(TypeError):

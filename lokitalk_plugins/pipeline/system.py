@@ -31,8 +31,16 @@ from lokitalk_plugins.train.system import STAGES, StepOutput
 
 from .frames import frames_step, neural_frame
 from .objective import LazyLPIPS, colour_loss, eq12_loss, late_lpips_weight
-from .options import FramePlugins, GridUpkeep, GroupRates, LateLPIPS, LipsSampling, apply_flat
-from .protocol import GROUPS, TrainBatch, preflight
+from .options import (
+    FramePlugins,
+    GridUpkeep,
+    GroupRates,
+    LateLPIPS,
+    LipsSampling,
+    apply_flat,
+    refresh_dtype,
+)
+from .protocol import GROUPS, TrainBatch, optional_members, preflight
 
 __all__ = ["TalkingHeadSystem"]
 
@@ -83,6 +91,7 @@ class TalkingHeadSystem(nn.Module):
         groups = apply_flat(groups, flat, list(OPTIONS))
         preflight(model)
         self.model = model
+        self.optional = optional_members(model)  # the contract's optional members it offers
         self.num_rays, self.entropy_weight = num_rays, entropy_weight
         self.lrs = groups["rates"].as_dict()
         self.render_chunk, self.eye_noise = render_chunk, eye_noise
@@ -93,6 +102,8 @@ class TalkingHeadSystem(nn.Module):
         upkeep = self.grid_upkeep = groups["grid"]
         model.grid.set_upkeep(upkeep.mode, upkeep.fraction)
         model.grid.box_only = bool(upkeep.box_only)
+        model.grid.lattice = bool(upkeep.lattice)
+        model.grid.compute_dtype = refresh_dtype(upkeep.precision)
         self.renderer = VolumeRenderer(model.grid, max_samples=max_samples)
         frames = groups["frames"]
         self.velocity, self.neural_renderer = frames.velocity, frames.neural_renderer
@@ -265,6 +276,10 @@ class TalkingHeadSystem(nn.Module):
             p = None if pose is None else pose[j]
             return m.grid_density(x, enc_a[j], eye[j], p, deformed=deformed)
 
+        if k == 1 and "grid_density_lattice" in self.optional:  # GridUpkeep.lattice's path
+            fn.lattice = lambda axes: m.grid_density_lattice(
+                axes, enc_a, eye, pose, deformed=deformed
+            )
         return fn
 
     # ------------------------------------------------------------------ inference

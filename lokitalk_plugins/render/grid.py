@@ -23,8 +23,10 @@ from tqdm.auto import tqdm
 from .morton import morton_order, pack_bits, unpack_bits
 from .upkeep import (
     UPKEEP_MODES,
+    cell_indices,
     cell_points_of,
     evaluate_density,
+    lattice_axes,
     sparse_cells,
     spread_schedule,
 )
@@ -56,7 +58,12 @@ class OccupancyGrid(nn.Module):
     cells that do not meet ``aabb_train``: rays are marched inside that box only, so such cells
     are never sampled in training; their near-zero values then leave the mean of the valid
     cells, so the threshold can differ from the originals' (False, the originals': they keep
-    every seen cell).
+    every seen cell); lattice: the refresh's jitter is drawn once per grid line of each axis
+    (:func:`~.upkeep.lattice_axes`: each cell's point is still uniform inside it and drawn
+    afresh at every refresh) instead of once per cell (False, the originals'), and a density
+    function with a ``lattice`` attribute is evaluated through it (see :meth:`update`);
+    compute_dtype: None (float32, the originals') or torch.bfloat16: the refresh's density
+    is computed under that autocast (the grid's values stay float32).
     """
 
     def __init__(
@@ -72,9 +79,12 @@ class OccupancyGrid(nn.Module):
         fraction: float = 1.0,
         upkeep: str = "full",
         box_only: bool = False,
+        lattice: bool = False,
+        compute_dtype: torch.dtype | None = None,
     ):
         super().__init__()
-        self.box_only = bool(box_only)
+        self.box_only, self.lattice = bool(box_only), bool(lattice)
+        self.compute_dtype = compute_dtype
         self.resolution, self.bound = int(resolution), float(bound)
         self.decay, self.density_thresh = float(decay), float(density_thresh)
         self.update_every, self.jitter, self.chunk = int(update_every), bool(jitter), int(chunk)
@@ -234,6 +244,10 @@ class OccupancyGrid(nn.Module):
         "sigma"). Cells: new = max(0.95 * old, density(jittered point)), cells at -1 stay -1;
         bitfield = value > min(mean of valid cells, density_thresh). "spread" refreshes a
         share of the cells with the decay of :func:`~.upkeep.spread_schedule`.
+        With ``lattice``, a density_fn that has an attribute ``lattice`` (axes [3, r] ->
+        a function of cell indices ijk [K, 3] -> sigma [K], equal to density_fn at the
+        points (axes[0, ix], axes[1, iy], axes[2, iz])) is called once per update and its
+        function per chunk; any other density_fn gets those points.
         Returns True when an update ran.
         """
         if not force and step is not None and not self.due(step):
@@ -252,13 +266,12 @@ class OccupancyGrid(nn.Module):
             keep = max(1, round(self.fraction * cells.numel()))
             sub = torch.randperm(cells.numel(), device=cells.device)[:keep]
             cells = cells[sub]
-        pts = self.cell_points(jitter=self.jitter)[cells]
         valid_morton = self.morton[cells]
-        new = torch.empty(pts.shape[0], dtype=grid.dtype, device=grid.device)
-        for start in range(0, pts.shape[0], self.chunk):
-            out = density_fn(pts[start : start + self.chunk])
-            out = out["sigma"] if isinstance(out, dict) else out
-            new[start : start + self.chunk] = out.reshape(-1).to(grid.dtype)
+        if self.lattice:
+            new = self._evaluate(density_fn, cells)
+        else:  # the originals' draw: one jitter per cell of the whole grid
+            pts = self.cell_points(jitter=self.jitter)[cells]
+            new = evaluate_density(density_fn, pts, self.chunk, grid.dtype, self.compute_dtype)
         if sub is not None:  # cells not evaluated this time only decay
             grid[self.morton[valid_dense]] *= self.decay
             grid[valid_morton] = torch.maximum(grid[valid_morton], new)
@@ -279,8 +292,7 @@ class OccupancyGrid(nn.Module):
             cells = valid_dense[torch.randperm(n, device=grid.device)[:keep]].sort().values
         else:
             cells = valid_dense
-        pts = cell_points_of(cells, self.resolution, self.bound, self.jitter, grid.dtype)
-        new = evaluate_density(density_fn, pts, self.chunk, grid.dtype)
+        new = self._evaluate(density_fn, cells)
         grid[self.morton[valid_dense]] *= decay
         target = self.morton[cells]
         grid[target] = torch.maximum(grid[target], new)
@@ -293,12 +305,29 @@ class OccupancyGrid(nn.Module):
         grid, r = self.density_grid[0], self.resolution
         valid = (grid[self.morton] >= 0).view(r, r, r)
         cells = sparse_cells(self.occupancy & valid, valid, self.fraction)
-        pts = cell_points_of(cells, r, self.bound, self.jitter, grid.dtype)
-        new = evaluate_density(density_fn, pts, self.chunk, grid.dtype)
+        new = self._evaluate(density_fn, cells)
         grid[self.morton[valid.reshape(-1)]] *= self.decay
         target = self.morton[cells]
         grid[target] = torch.maximum(grid[target], new)
         self._threshold()
+
+    def _evaluate(self, density_fn, cells: torch.Tensor) -> torch.Tensor:
+        """The density at one point inside each of ``cells`` ([K] dense indices) -> [K] float
+        (see :meth:`update` for the lattice path)."""
+        r, dtype, dev = self.resolution, self.density_grid.dtype, self.density_grid.device
+        if not self.lattice:
+            pts = cell_points_of(cells, r, self.bound, self.jitter, dtype)
+            return evaluate_density(density_fn, pts, self.chunk, dtype, self.compute_dtype)
+        axes = lattice_axes(r, self.bound, self.jitter, dtype, dev)
+        ijk = cell_indices(cells, r)
+        prepare = getattr(density_fn, "lattice", None)
+        if prepare is None:
+            pts = torch.stack([axes[a][ijk[:, a]] for a in range(3)], -1)
+            return evaluate_density(density_fn, pts, self.chunk, dtype, self.compute_dtype)
+        cd = self.compute_dtype
+        with torch.autocast(dev.type, dtype=cd, enabled=cd is not None):
+            on_cells = prepare(axes)
+        return evaluate_density(on_cells, ijk, self.chunk, dtype, cd)
 
     def _threshold(self) -> None:
         grid = self.density_grid[0]

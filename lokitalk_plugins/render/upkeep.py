@@ -36,8 +36,10 @@ import torch
 
 __all__ = [
     "UPKEEP_MODES",
+    "cell_indices",
     "cell_points_of",
     "evaluate_density",
+    "lattice_axes",
     "sparse_cells",
     "spread_schedule",
 ]
@@ -68,22 +70,47 @@ def sparse_cells(occupied: torch.Tensor, valid: torch.Tensor, fraction: float) -
     return torch.cat([near.nonzero().flatten(), keep]).sort().values
 
 
+def cell_indices(cells: torch.Tensor, resolution: int) -> torch.Tensor:
+    """cells: [K] dense indices (ix * r^2 + iy * r + iz) -> [K, 3] (ix, iy, iz), int64."""
+    r = resolution
+    return torch.stack([cells // (r * r), (cells // r) % r, cells % r], -1)
+
+
+def lattice_axes(resolution: int, bound: float, jitter: bool, dtype, device=None) -> torch.Tensor:
+    """The "lattice" refresh's points: [3, r], the coordinate of grid line i on axis a is
+    ``-bound + (i + u) * 2 bound / r`` with one u ~ U(0, 1) per line and axis (0.5 without
+    jitter). Cell (ix, iy, iz) takes the point (axes[0, ix], axes[1, iy], axes[2, iz]): at
+    every refresh each cell's point is uniform inside the cell and drawn afresh, as with one
+    draw per cell (the originals'), so each cell's sequence of values has the same law; only
+    cells sharing a grid line share that coordinate. The points then form a lattice, which a
+    field with a separable encoding (tri-planes) encodes from r^2 points per plane."""
+    r = resolution
+    i = torch.arange(r, device=device, dtype=dtype).expand(3, r)
+    frac = torch.rand(3, r, device=device, dtype=dtype) if jitter else torch.full_like(i, 0.5)
+    return -bound + (i + frac) * (2.0 * bound / r)
+
+
 def cell_points_of(
     cells: torch.Tensor, resolution: int, bound: float, jitter: bool, dtype
 ) -> torch.Tensor:
     """cells: [K] dense indices (ix * r^2 + iy * r + iz) -> [K, 3] points in those cells
     (uniform inside each cell when jitter, else its centre); only the K cells are built."""
-    r = resolution
-    ijk = torch.stack([cells // (r * r), (cells // r) % r, cells % r], -1).to(dtype)
+    ijk = cell_indices(cells, resolution).to(dtype)
     frac = torch.rand_like(ijk) if jitter else torch.full_like(ijk, 0.5)
-    return -bound + (ijk + frac) * (2.0 * bound / r)
+    return -bound + (ijk + frac) * (2.0 * bound / resolution)
 
 
-def evaluate_density(density_fn, points: torch.Tensor, chunk: int, dtype) -> torch.Tensor:
-    """density_fn over points [K, 3] in chunks -> [K] in ``dtype`` (outside any autocast:
-    the grid's values stay float32). density_fn returns [k], [k, 1] or a dict with "sigma"."""
+def evaluate_density(
+    density_fn, points: torch.Tensor, chunk: int, dtype, compute_dtype=None
+) -> torch.Tensor:
+    """density_fn over points [K, ...] (world points [K, 3], or the [K, 3] cell indices of a
+    lattice refresh) in chunks -> [K] in ``dtype``. density_fn returns [k], [k, 1] or a dict
+    with "sigma". compute_dtype: None (float32, outside any autocast) or a dtype the density
+    is computed under autocast in (torch.bfloat16: the refresh's bfloat16 precision); the
+    values are stored in ``dtype`` either way, so the grid stays float32."""
     out = torch.empty(points.shape[0], dtype=dtype, device=points.device)
-    with torch.autocast(points.device.type, enabled=False):
+    dev = points.device.type
+    with torch.autocast(dev, dtype=compute_dtype, enabled=compute_dtype is not None):
         for s in range(0, points.shape[0], chunk):
             res = density_fn(points[s : s + chunk])
             res = res["sigma"] if isinstance(res, dict) else res

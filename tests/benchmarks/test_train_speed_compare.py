@@ -24,6 +24,46 @@ def test_rows_against_the_baseline(tmp_path):
     new = run(tmp_path / "new.json", "bbbbbbbbbbbb", 5.0, 27.75, 0.25, ["X.y = 1"])
     md = compare([base, new], base)
     lines = [line for line in md.splitlines() if line.startswith("| ")]
-    assert lines[1].startswith("| base.json | aaaaaaaaaa | fp32 | - | 2.00 | 1.00x | 28.00 | +0.00")
-    assert "| new.json | bbbbbbbbbb | fp32 | `X.y = 1` | 5.00 | 2.50x | 27.75 | -0.25 | 25% |" in md
+    assert lines[1].startswith(
+        "| base.json | aaaaaaaaaa | fp32 | - | 1 | 2.00 | 1.00x | 28.00 | +0.00"
+    )
+    assert (
+        "| new.json | bbbbbbbbbb | fp32 | `X.y = 1` | 1 | 5.00 | 2.50x | 27.75 | -0.25 | 25% |"
+        in md
+    )
     assert md.count("python benchmarks/train_speed.py #") == 2
+
+
+def test_the_seeds_of_a_run_are_one_row_with_mean_and_std(tmp_path):
+    """Runs that differ only by their seed bindings (in folders <name>_s<seed>) are grouped;
+    the baseline may be several seeds too; speed-up and ΔPSNR compare the means."""
+    paths = {}
+    for name, sps, psnr, extra in (
+        ("orig", (2.0, 4.0), (28.0, 28.2), []),
+        ("fast", (6.0, 10.0), (27.9, 28.3), ["G.lattice = True"]),
+    ):
+        for seed in (0, 1):
+            folder = tmp_path / f"{name}_s{seed}"
+            folder.mkdir()
+            seeds = [f"train.seed = {seed}", f"Trainer.seed = {seed}"]
+            paths[name, seed] = run(
+                folder / "train_speed_er_nerf_400.json",
+                "cccccccccccc",
+                sps[seed],
+                psnr[seed],
+                0.5 / (seed + 1),
+                seeds + extra,
+            )
+    base = [paths["orig", 0], paths["orig", 1]]
+    md = compare(list(paths.values()), base)
+    lines = [line for line in md.splitlines() if line.startswith("| ")]
+    assert len(lines) == 3  # header, the baseline's row, fast's row
+    assert lines[1] == (
+        "| orig | cccccccccc | fp32 | - | 2 | 3.00 ± 1.41 | 1.00x | 28.10 ± 0.14 "
+        "| +0.00 | 38 ± 18% |"
+    )
+    assert lines[2] == (
+        "| fast | cccccccccc | fp32 | `G.lattice = True` | 2 | 8.00 ± 2.83 | 2.67x "
+        "| 28.10 ± 0.28 | +0.00 | 38 ± 18% |"
+    )
+    assert "2 seed(s)" in md

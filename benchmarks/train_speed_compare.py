@@ -44,20 +44,22 @@ def _row(path: Path) -> dict:
 
 
 def _label(path: Path) -> str:
-    """A run's name: its file's, or its folder's without a seed suffix (``fast_s1/`` ->
-    ``fast``) when the file has train_speed.py's own name."""
+    """A run's name: its file's, without a seed suffix (``fast_s1.json`` -> ``fast``), or,
+    when the file has train_speed.py's own name, its folder's (``fast_s1/`` -> ``fast``)."""
+    if re.search(r"_s\d+$", path.stem):
+        return re.sub(r"_s\d+$", "", path.stem)
     if not path.name.startswith("train_speed_"):
         return path.name
     return re.sub(r"_s\d+$", "", path.parent.name) or path.name
 
 
 def _group(rows: list[dict]) -> list[list[dict]]:
-    """Runs that differ only by their seed bindings, together, in first-seen order."""
+    """Runs of one name that differ only by their seed bindings, together, in first-seen
+    order (their commits are listed in the row)."""
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
-        groups.setdefault(
-            (r["label"], r["commit"], r["precision"], tuple(r["bindings"])), []
-        ).append(r)
+        key = (r["label"], r["precision"], tuple(r["bindings"]))
+        groups.setdefault(key, []).append(r)
     return list(groups.values())
 
 
@@ -67,9 +69,10 @@ def _stat(values: list[float], fmt: str) -> str:
     return f"{format(statistics.mean(values), fmt)} ± {format(statistics.stdev(values), fmt)}"
 
 
-def compare(paths: list[Path], baseline: list[Path] | Path) -> str:
+def compare(paths: list[Path], baseline: list[Path] | Path, note: str = "") -> str:
     """The markdown table of ``paths`` against ``baseline`` (one run or the seeds of one;
-    among ``paths`` or not): runs that differ only by their seed are one row, mean ± std."""
+    among ``paths`` or not): runs that differ only by their seed are one row, mean ± std.
+    note: a paragraph printed under the title (how the runs were made)."""
     base_paths = [baseline] if isinstance(baseline, (str, Path)) else list(baseline)
     base = [_row(p) for p in base_paths]
     skip = {Path(p).resolve() for p in base_paths}
@@ -82,7 +85,7 @@ def compare(paths: list[Path], baseline: list[Path] | Path) -> str:
         f"Baseline: `{base[0]['label']}` at {base[0]['commit']} ({base_sps:.2f} steps/s, val "
         f"PSNR {base_psnr:.2f} dB, {len(base)} seed(s)). Rows of several seeds: mean ± std; "
         "the speed-up and ΔPSNR compare means.",
-        "",
+        *(["", note, ""] if note else [""]),
         "| run | commit | precision | bindings | seeds | steps/s | speed-up | val PSNR | ΔPSNR "
         "| upkeep |",
         "|---|---|---|---|---|---|---|---|---|---|",
@@ -92,7 +95,8 @@ def compare(paths: list[Path], baseline: list[Path] | Path) -> str:
         psnr = [x["val_psnr"] for x in g]
         binds = "; ".join(f"`{b}`" for b in r["bindings"]) or "-"
         lines.append(
-            f"| {r['label']} | {r['commit']} | {r['precision']} | {binds} | {len(g)} "
+            f"| {r['label']} | {', '.join(sorted({x['commit'] for x in g}))} | {r['precision']} "
+            f"| {binds} | {len(g)} "
             f"| {_stat(sps, '.2f')} | {statistics.mean(sps) / base_sps:.2f}x "
             f"| {_stat(psnr, '.2f')} | {statistics.mean(psnr) - base_psnr:+.2f} "
             f"| {_stat([100 * x['upkeep'] for x in g], '.0f')}% |"
@@ -113,8 +117,9 @@ def main(argv=None) -> int:
     ap.add_argument("--baseline", type=Path, nargs="+", required=True,
                     help="the run (or its seeds) the others are against")  # fmt: skip
     ap.add_argument("--out", type=Path, default=None, help="markdown file (else printed)")
+    ap.add_argument("--note", default="", help="a paragraph under the title")
     args = ap.parse_args(argv)
-    md = compare(args.runs, args.baseline)
+    md = compare(args.runs, args.baseline, args.note)
     if args.out:
         args.out.write_text(md)
     print(md)

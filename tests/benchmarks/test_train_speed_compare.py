@@ -67,3 +67,17 @@ def test_the_seeds_of_a_run_are_one_row_with_mean_and_std(tmp_path):
         "| 28.10 ± 0.28 | +0.00 | 38 ± 18% |"
     )
     assert "2 seed(s)" in md
+
+
+def test_a_note_goes_under_the_title(tmp_path):
+    base = run(tmp_path / "base.json", "aaaaaaaaaaaa", 2.0, 28.0, 0.8)
+    md = compare([base], base, note="Two jobs shared the cores.")
+    assert "compare means.\n\nTwo jobs shared the cores.\n\n| run |" in md
+
+
+def test_seeds_run_at_two_commits_share_a_row_that_names_both(tmp_path):
+    a = run(tmp_path / "x_s0.json", "aaaaaaaaaaaa", 2.0, 28.0, 0.5, ["train.seed = 0"])
+    b = run(tmp_path / "x_s1.json", "bbbbbbbbbbbb", 4.0, 27.0, 0.5, ["train.seed = 1"])
+    rows = [line for line in compare([a, b], [a, b]).splitlines() if line.startswith("| x ")]
+    assert rows == ["| x | aaaaaaaaaa, bbbbbbbbbb | fp32 | - | 2 | 3.00 ± 1.41 | 1.00x "
+                    "| 27.50 ± 0.71 | +0.00 | 50 ± 0% |"]  # fmt: skip

@@ -306,7 +306,7 @@ class OccupancyGrid(nn.Module):
         valid = (grid[self.morton] >= 0).view(r, r, r)
         cells = sparse_cells(self.occupancy & valid, valid, self.fraction)
         new = self._evaluate(density_fn, cells)
-        grid[self.morton[valid.reshape(-1)]] *= self.decay
+        grid.copy_(torch.where(grid >= 0, grid * self.decay, grid))  # every valid cell decays
         target = self.morton[cells]
         grid[target] = torch.maximum(grid[target], new)
         self._threshold()

@@ -38,6 +38,7 @@ __all__ = [
     "UPKEEP_MODES",
     "cell_indices",
     "cell_points_of",
+    "dilate",
     "evaluate_density",
     "lattice_axes",
     "sparse_cells",
@@ -57,14 +58,22 @@ def spread_schedule(update_every: int, decay: float, fraction: float, n: int):
     return interval, float(decay) ** (interval / update_every), (keep / n if n else 0.0)
 
 
+def dilate(mask: torch.Tensor) -> torch.Tensor:
+    """mask: [r, r, r] bool -> the cells within one cell of a True cell (its 26 neighbours and
+    itself): a 3x3x3 box, dilated one axis at a time (the same cells as a 3x3x3 max pool)."""
+    out = mask.clone()
+    for dim in range(3):
+        src, n = out.clone(), out.shape[dim]
+        out.narrow(dim, 1, n - 1).logical_or_(src.narrow(dim, 0, n - 1))
+        out.narrow(dim, 0, n - 1).logical_or_(src.narrow(dim, 1, n - 1))
+    return out
+
+
 def sparse_cells(occupied: torch.Tensor, valid: torch.Tensor, fraction: float) -> torch.Tensor:
     """occupied, valid: [r, r, r] bool ([ix, iy, iz]) -> sorted dense indices of the cells a
     "sparse" update evaluates: valid cells within one cell of an occupied one, and a random
     ``fraction`` of the other valid cells."""
-    near = torch.nn.functional.max_pool3d(
-        occupied[None, None].float(), kernel_size=3, stride=1, padding=1
-    )[0, 0].bool()
-    near = (near & valid).reshape(-1)
+    near = (dilate(occupied) & valid).reshape(-1)
     far = (valid.reshape(-1) & ~near).nonzero().flatten()
     keep = far[torch.rand(far.numel(), device=far.device) < fraction]
     return torch.cat([near.nonzero().flatten(), keep]).sort().values

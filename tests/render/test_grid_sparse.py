@@ -49,3 +49,15 @@ def test_a_sparse_update_follows_the_full_rule_on_the_cells_that_matter():
     assert torch.equal(full.dense_values()[occupied], sparse.dense_values()[occupied])
     assert torch.equal(full.occupancy, sparse.occupancy)
     assert sparse.interval == full.interval == 16
+
+
+def test_dilate_is_the_3x3x3_max_pool():
+    from lokitalk_plugins.render.upkeep import dilate
+
+    g = torch.Generator().manual_seed(0)
+    for density in (0.002, 0.05, 0.3):
+        mask = torch.rand(12, 9, 7, generator=g) < density
+        pooled = torch.nn.functional.max_pool3d(
+            mask[None, None].float(), kernel_size=3, stride=1, padding=1
+        )[0, 0].bool()
+        assert torch.equal(dilate(mask), pooled)

@@ -9,7 +9,9 @@ consecutive frames (eq. 7) and the 2D neural renderer (§3.2).
 - Neural renderer (``FramePlugins.neural_renderer = @NeuralRenderer()``): rays are cast
   at 1/s of the image (one per s x s block), the field's feature (``neural_feature``, the
   backbones' 64-d ``geo_feat``) is weight-summed per ray beside the colour, and the 2D module
-  upsamples [colour, feature] to the whole H x W frame, on which the colour loss is taken.
+  upsamples [colour, feature] to the whole H x W frame, on which the colour loss is taken
+  (with ``NeuralRenderer.composite = 'full_res'`` the rays' colour is the foreground over
+  black, and the upsampled foreground and alpha are composited over the full-res background).
   The model's own terms see the low-res result with the full-res pixel at each block's centre
   (``render.block_centres``) as their rays.
 
@@ -77,10 +79,14 @@ def render_training(system, frame, rays: RayBatch, generator) -> Rendered:
     H, W, s = frame.H, frame.W, neural.scale
     o, d, (h, w) = low_res_rays(frame.c2w, frame.intrinsics.tolist(), H, W, s)
     o, d = model.camera_offset(o, d, frame.index)
-    bg = block_mean(frame.background, s).reshape(h * w, 3)
+    if neural.composite == "full_res":  # the foreground over black, the background at full res
+        bg = o.new_zeros(h * w, 3)
+    else:
+        bg = block_mean(frame.background, s).reshape(h * w, 3)
     extras = (*model.ray_extras, system.neural_feature)
     res = system.renderer.render_rays(o, d, bg, training=True, extras=extras, field=field)
-    rgb = neural_rgb(neural, res.rgb, res.extras[system.neural_feature], h, w)
+    rgb = neural_rgb(neural, res.rgb, res.extras[system.neural_feature], h, w,
+                     res.weights_sum, frame.background)  # fmt: skip
     return Rendered(frame, rays, rgb.reshape(-1, 3), res, rays_at(frame, block_centres(H, W, s)))
 
 
@@ -125,13 +131,17 @@ def neural_frame(system, frame, bg) -> dict[str, torch.Tensor]:
     "alpha" [H, W] (the low-res ones, repeated over each s x s block)}."""
     neural, H, W = system.neural_renderer, frame.H, frame.W
     k, h, w = low_res_camera(frame.intrinsics.tolist(), H, W, neural.scale)
-    if isinstance(bg, torch.Tensor) and bg.dim() == 3:
-        bg = block_mean(bg, neural.scale)
+    full, low = bg, bg
+    if neural.composite == "full_res":  # the foreground over black, the background at full res
+        low = 0.0
+    elif isinstance(bg, torch.Tensor) and bg.dim() == 3:
+        low = block_mean(bg, neural.scale)
     res = system.renderer.render_image(
-        system.field(frame, training=False), frame.c2w, k, h, w, bg, chunk=system.render_chunk,
+        system.field(frame, training=False), frame.c2w, k, h, w, low, chunk=system.render_chunk,
         extras=(system.neural_feature,), progress=False,
     )  # fmt: skip
-    rgb = neural_rgb(neural, res.rgb, res.extras[system.neural_feature], h, w)
+    rgb = neural_rgb(neural, res.rgb, res.extras[system.neural_feature], h, w,
+                     res.weights_sum, full)  # fmt: skip
 
     def up(t):
         return t.repeat_interleave(neural.scale, 0).repeat_interleave(neural.scale, 1)

@@ -6,9 +6,16 @@ and the volume renderer weight-sums the features per ray (``VolumeRenderer.rende
 extras=("feature",))``). The resulting feature image [B, C, h, w] goes through
 ``NeuralRenderer``: Conv2D + leaky ReLU layers that double the resolution log2(s) times,
 as in StyleNeRF and HeadNeRF, to the RGB image [B, 3, s h, s w]. ``render_neural`` does the
-whole path for one frame: the neural renderer sees the features and, as its first three
-channels, the low-resolution colour composited over the (block-averaged) background, so the
-background reaches it too (``in_dim`` = feature size + 3).
+whole path for one frame. Two ways to meet the background (``NeuralRenderer.composite``):
+
+- "low_res" (the default): the neural renderer sees the features and, as its first three
+  channels, the low-resolution colour composited over the (block-averaged) background, and
+  returns the whole frame (``in_dim`` = feature size + 3): the background reaches the output
+  only through the 1/s image, so its detail must be re-created by the upsampler;
+- "full_res": the neural renderer sees the low-resolution foreground (the colour composited
+  over black), its alpha and the features (``in_dim`` = feature size + 4) and returns the
+  foreground colour and alpha at full resolution; the frame is ``fg + (1 - alpha) * bg`` with
+  the background at full resolution, so pixels the head does not cover show it exactly.
 
 Layout of ``NeuralRenderer`` (ours; the paper gives the layer kinds, not their sizes):
 a 1x1 convolution C -> hidden; then per 2x step: bilinear upsampling, two 3x3
@@ -28,6 +35,7 @@ from torch import nn
 from .rays import get_rays
 
 __all__ = [
+    "COMPOSITES",
     "NeuralRenderer",
     "block_centres",
     "block_mean",
@@ -66,6 +74,9 @@ def low_res_rays(c2w: torch.Tensor, intrinsics, H: int, W: int, scale: int):
     return rays_o, rays_d, (h, w)
 
 
+COMPOSITES = ("low_res", "full_res")
+
+
 class NeuralRenderer(nn.Module):
     """Feature image [B, C, h, w] -> RGB [B, 3, s h, s w] in [0, 1] (s = ``scale``).
 
@@ -73,7 +84,9 @@ class NeuralRenderer(nn.Module):
     keeps the resolution: convolutions only); hidden: width at the low resolution, halved
     at each 2x step down to min_hidden; slope: leaky ReLU slope. Channels-last input
     [B, h, w, C] or [h, w, C] is accepted with ``channels_last=True`` (output then
-    [B, s h, s w, 3] or [s h, s w, 3]).
+    [B, s h, s w, 3] or [s h, s w, 3]). composite: "low_res" (3 output channels, the frame)
+    or "full_res" (4: the foreground colour and its alpha, composited over the full-res
+    background by :func:`neural_rgb`); see the module doc.
     """
 
     def __init__(
@@ -83,8 +96,15 @@ class NeuralRenderer(nn.Module):
         hidden: int = 128,
         min_hidden: int = 32,
         slope: float = 0.2,
+        composite: str = "low_res",
     ):
         super().__init__()
+        if composite not in COMPOSITES:
+            raise ValueError(
+                f"NeuralRenderer.composite must be one of {COMPOSITES}, got {composite!r}"
+            )
+        self.composite = composite
+        self.out_dim = 3 if composite == "low_res" else 4
         self.in_dim, self.scale, self.hidden = int(in_dim), _check_scale(scale), int(hidden)
         self.min_hidden, self.slope = int(min_hidden), float(slope)
         self.steps = int(math.log2(self.scale))
@@ -98,7 +118,7 @@ class NeuralRenderer(nn.Module):
             )
             for c_in, c_out in zip(widths[:-1], widths[1:])
         )
-        self.to_rgb = nn.ModuleList(nn.Conv2d(c, 3, 1) for c in widths)
+        self.to_rgb = nn.ModuleList(nn.Conv2d(c, self.out_dim, 1) for c in widths)
 
     def _act(self, x: torch.Tensor) -> torch.Tensor:
         return F.leaky_relu(x, self.slope)
@@ -117,7 +137,8 @@ class NeuralRenderer(nn.Module):
         if x.shape[1] != self.in_dim:
             raise ValueError(
                 f"NeuralRenderer was built for {self.in_dim}-d features, got {x.shape[1]} "
-                "channels: set in_dim to the field's feature size"
+                f"channels: set in_dim to the field's feature size + {self.out_dim} "
+                f"(composite {self.composite!r})"
             )
         x = self._act(self.stem(x))
         rgb = self.to_rgb[0](x)
@@ -149,12 +170,35 @@ def block_centres(H: int, W: int, scale: int) -> torch.Tensor:
 
 
 def neural_rgb(
-    neural: NeuralRenderer, low_rgb: torch.Tensor, features: torch.Tensor, h: int, w: int
+    neural: NeuralRenderer,
+    low_rgb: torch.Tensor,
+    features: torch.Tensor,
+    h: int,
+    w: int,
+    alpha: torch.Tensor | None = None,
+    background=None,
 ) -> torch.Tensor:
-    """The neural renderer on one low-res frame: low_rgb [h*w, 3] (composited colour) and
-    features [h*w, C] (weight-summed M(x)), C + 3 = ``neural.in_dim`` -> RGB [s h, s w, 3]."""
-    image = torch.cat([low_rgb.reshape(h * w, 3), features.reshape(h * w, -1)], dim=-1)
-    return neural(image.reshape(h, w, -1), channels_last=True)
+    """The neural renderer on one low-res frame -> RGB [s h, s w, 3].
+
+    "low_res": low_rgb [h*w, 3] (colour composited over the block-averaged background) and
+    features [h*w, C] (weight-summed M(x)), C + 3 = ``neural.in_dim``. "full_res": low_rgb the
+    foreground (composited over black), alpha [h*w] its opacity, C + 4 = ``neural.in_dim``;
+    the output's foreground and alpha are composited over ``background`` at full resolution
+    ([s h, s w, 3], [3], a scalar or None = black)."""
+    parts = [low_rgb.reshape(h * w, 3)]
+    if neural.composite == "full_res":
+        if alpha is None:
+            raise ValueError("NeuralRenderer(composite='full_res') needs the low-res alpha")
+        parts.append(alpha.reshape(h * w, 1))
+    image = torch.cat([*parts, features.reshape(h * w, -1)], dim=-1)
+    out = neural(image.reshape(h, w, -1), channels_last=True)
+    if neural.composite == "low_res":
+        return out
+    fg, a = out[..., :3], out[..., 3:]
+    bg = 0.0 if background is None else background
+    if isinstance(bg, torch.Tensor):
+        bg = bg.to(fg.dtype)
+    return fg + (1.0 - a) * bg
 
 
 def render_neural(
@@ -173,16 +217,20 @@ def render_neural(
     neural renderer.
 
     volume: a ``VolumeRenderer``; field: (x [S, 3], d [S, 3]) -> dict(sigma, color, feature
-    [S, C], ...) with C + 3 = ``neural.in_dim``; bg: [H, W, 3] (averaged per block), [3], a
-    scalar or None. training: marching with gradients (else inference rounds).
+    [S, C], ...) with C + 3 (C + 4 with composite "full_res") = ``neural.in_dim``; bg:
+    [H, W, 3] (averaged per block, or at full res with "full_res"), [3], a scalar or None.
+    training: marching with gradients (else inference rounds).
     Returns {"rgb": [H, W, 3], "low_rgb": [h, w, 3], "alpha": [h, w], "result": the
     low-resolution RenderResult}.
     """
     rays_o, rays_d, (h, w) = low_res_rays(c2w, intrinsics, H, W, neural.scale)
-    if isinstance(bg, torch.Tensor) and bg.dim() == 3:
+    full = bg
+    if neural.composite == "full_res":  # the foreground over black; bg at full res below
+        bg = 0.0
+    elif isinstance(bg, torch.Tensor) and bg.dim() == 3:
         bg = block_mean(bg, neural.scale).reshape(h * w, -1)
     res = volume.render_rays(rays_o, rays_d, bg, training=training, extras=(feature,), field=field)
-    rgb = neural_rgb(neural, res.rgb, res.extras[feature], h, w)
+    rgb = neural_rgb(neural, res.rgb, res.extras[feature], h, w, res.weights_sum, full)
     return {
         "rgb": rgb,
         "low_rgb": res.rgb.reshape(h, w, 3),

@@ -115,7 +115,7 @@ def held_out_loss(system, frames):
 @pytest.mark.parametrize(
     "backbone,plugin",
     [("rad_nerf", "velocity"), ("er_nerf", "velocity"), ("rad_nerf", "neural"),
-     ("er_nerf", "neural")],
+     ("er_nerf", "neural"), ("er_nerf", "neural_full_res")],
 )  # fmt: skip
 def test_a_short_run_with_each_plugin_lowers_the_loss(data, backbone, plugin):
     # the velocity term as configs/velocity.gin binds it: λ_v 10, squared per-pixel error
@@ -123,6 +123,9 @@ def test_a_short_run_with_each_plugin_lowers_the_loss(data, backbone, plugin):
     kw = {"velocity": vel} if plugin == "velocity" else {}
     if plugin == "neural":
         kw["neural_renderer"] = NeuralRenderer(in_dim=67, scale=4, hidden=32, min_hidden=16)
+    if plugin == "neural_full_res":  # the foreground and its alpha: 64 + 3 + 1 channels
+        kw["neural_renderer"] = NeuralRenderer(in_dim=68, scale=4, hidden=32, min_hidden=16,
+                                               composite="full_res")  # fmt: skip
     system = make_system(data, backbone, lr_mlp=2e-3, **kw)
     frames = [data[i] for i in (1, 3, 5, 8)]
     before = held_out_loss(system, frames)

@@ -135,3 +135,50 @@ def test_render_neural_learns_a_frame():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < losses[0] / 10
+
+
+def test_full_res_composite_shows_the_background_exactly_where_no_head_is():
+    """composite='full_res': with the output alpha and foreground driven to 0, the frame is
+    the full-res background, detail and all; 'low_res' only has its block means to go on."""
+    from lokitalk_plugins.render import render_neural
+
+    volume, field, feat, c2w, K = _scene()
+    yy, xx = torch.meshgrid(torch.arange(16), torch.arange(16), indexing="ij")
+    bg = ((xx + yy) % 2).float()[..., None].expand(16, 16, 3)  # a one-pixel checkerboard
+    full = NeuralRenderer(in_dim=8 + 4, scale=4, hidden=16, min_hidden=8, composite="full_res")
+    with torch.no_grad():
+        for head in full.to_rgb:
+            head.weight.zero_()
+            head.bias.fill_(-40.0)  # sigmoid(-40 * levels) ~ 0: no foreground, no alpha
+        out = render_neural(volume, full, field, c2w, K, 16, 16, bg)
+    torch.testing.assert_close(out["rgb"], bg, atol=1e-6, rtol=0)
+    assert out["low_rgb"][0, 0].abs().max() == 0  # the rays' colour is the foreground alone
+    low = NeuralRenderer(in_dim=8 + 3, scale=4, hidden=16, min_hidden=8)
+    assert (render_neural(volume, low, field, c2w, K, 16, 16, bg)["rgb"] - bg).abs().max() > 0.4
+
+
+def test_full_res_composite_learns_a_frame_and_refuses_bad_input():
+    from lokitalk_plugins.render import neural_rgb, render_neural
+
+    volume, field, feat, c2w, K = _scene()
+    nr = NeuralRenderer(in_dim=12, scale=4, hidden=32, min_hidden=16, composite="full_res")
+    g = torch.Generator().manual_seed(3)
+    bg = torch.rand(16, 16, 3, generator=g)
+    yy, xx = torch.meshgrid(torch.linspace(0, 1, 16), torch.linspace(0, 1, 16), indexing="ij")
+    target = bg.clone()
+    target[4:12, 4:12] = torch.stack([xx, yy, 1 - xx * yy], -1)[4:12, 4:12]
+    opt = torch.optim.Adam(list(nr.parameters()) + list(feat.parameters()), lr=5e-3)
+    losses = []
+    for _ in range(150):
+        loss = (render_neural(volume, nr, field, c2w, K, 16, 16, bg)["rgb"] - target).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0] / 10
+    with pytest.raises(ValueError, match="composite must be one of"):
+        NeuralRenderer(in_dim=12, composite="half")
+    with pytest.raises(ValueError, match="needs the low-res alpha"):
+        neural_rgb(nr, torch.rand(16, 3), torch.rand(16, 8), 4, 4)
+    with pytest.raises(ValueError, match=r"feature size \+ 4 \(composite 'full_res'\)"):
+        nr(torch.randn(1, 11, 4, 4))

@@ -5,11 +5,15 @@ renderer (configs/neural_renderer.gin), the same backbone, data, steps and seed.
     python benchmarks/neural_renderer.py --profile micro --out /tmp/nr   # a check (minutes)
     python benchmarks/neural_renderer.py --profile quick
     python benchmarks/neural_renderer.py --backbone er_nerf              # default profile
+    python benchmarks/neural_renderer.py --composites low_res full_res   # both composites
 
 Each arm trains the head stage of studio identity 0 through ``lokitalk``'s pipeline
 (configs/<backbone>.gin + configs/studio_quick.gin [+ configs/neural_renderer.gin]), one at a
 time so that neither renders while the other trains, then renders the val split:
-FPS of ``render_frame`` (wall clock) and PSNR / SSIM against the studio's frames.
+FPS of ``render_frame`` (wall clock) and PSNR / SSIM against the studio's frames, and PSNR
+over the head, torso and background pixels. ``--composites`` adds one neural arm per
+``NeuralRenderer.composite`` ("full_res": the foreground and its alpha upsampled and
+composited over the full-resolution background).
 The issue's target: at 1/4 resolution at least 4x the FPS, within 1 dB PSNR.
 
 Writes <out>/neural_renderer[_<profile>][_<backbone>].json (settings, commit, machine, both
@@ -46,9 +50,13 @@ SPEEDUP_TARGET, PSNR_TOLERANCE_DB = 4.0, 1.0
 NAMES = {"RAD-NeRF": "rad_nerf", "ER-NeRF": "er_nerf"}
 
 
-def methods(backbone: str, profile: dict) -> list[dict]:
-    """The two arms: gin files and bindings of the same backbone, with and without the
-    neural renderer."""
+ARMS = {"low_res": "neural renderer, 1/4 resolution",
+        "full_res": "neural renderer, 1/4 resolution, full-res background"}  # fmt: skip
+
+
+def methods(backbone: str, profile: dict, composites=("low_res",)) -> list[dict]:
+    """The arms: gin files and bindings of the same backbone, without the neural renderer
+    and with it, one arm per ``NeuralRenderer.composite`` in ``composites``."""
     cls = {"rad_nerf": "RADNeRF", "er_nerf": "ERNeRF"}[backbone]
     steps = profile["steps"]
     bindings = [
@@ -60,19 +68,29 @@ def methods(backbone: str, profile: dict) -> list[dict]:
     base = [f"configs/{backbone}.gin", "configs/studio_quick.gin"]
     # the head stage only: both arms are scored over the torso image (the head alone); over
     # bc.jpg the untrained torso would be most of either arm's error
-    return [
-        {"name": "volume rendering, full resolution", "configs": base, "bindings": bindings,
-         "val_background": "torso"},
-        {"name": "neural renderer, 1/4 resolution",
-         "configs": [*base, "configs/neural_renderer.gin"], "bindings": bindings,
-         "val_background": "torso"},
-    ]  # fmt: skip
+    arms = [{"name": "volume rendering, full resolution", "configs": base, "bindings": bindings,
+             "val_background": "torso"}]  # fmt: skip
+    for composite in composites:
+        extra = (
+            []
+            if composite == "low_res"
+            else [f"NeuralRenderer.composite = '{composite}'", "NeuralRenderer.in_dim = 68"]
+        )
+        arms.append({"name": ARMS[composite], "configs": [*base, "configs/neural_renderer.gin"],
+                     "bindings": bindings + extra, "val_background": "torso"})  # fmt: skip
+    return arms
 
 
 def summarise(rows: list[dict]) -> dict:
-    """Speed-up (FPS ratio) and PSNR difference of the neural arm against the volume arm,
-    with the issue's targets."""
-    volume, neural = (r["eval"] for r in rows)
+    """Speed-up (FPS ratio) and PSNR difference of the first neural arm against the volume
+    arm, with the issue's targets; ``"others"``: the same for every further neural arm, by
+    name."""
+    out = _against(rows[0]["eval"], rows[1]["eval"])
+    others = {r["method"]: _against(rows[0]["eval"], r["eval"]) for r in rows[2:]}
+    return dict(out, others=others) if others else out
+
+
+def _against(volume: dict, neural: dict) -> dict:
     speedup = neural["fps"] / volume["fps"]
     drop = volume["psnr"] - neural["psnr"]
     return {
@@ -90,18 +108,26 @@ def markdown(report: dict) -> str:
     lines = [
         f"# Neural renderer vs volume rendering ({report['backbone']}, {report['profile']})",
         "",
-        "| method | PSNR (dB) | SSIM | FPS | parameters |",
-        "|---|---|---|---|---|",
+        "| method | PSNR (dB) | head | torso | background | SSIM | FPS | parameters |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for row in report["rows"]:
         e = row["eval"]
-        lines.append(f"| {row['method']} | {fmt(e['psnr'])} | {fmt(e['ssim'], 3)} | "
+        regions = " | ".join(fmt(e.get(k)) for k in ("psnr_head", "psnr_torso", "psnr_bg"))
+        lines.append(f"| {row['method']} | {fmt(e['psnr'])} | {regions} | {fmt(e['ssim'], 3)} | "
                      f"{fmt(e['fps'])} | {e['parameters']} |")  # fmt: skip
+    lines.append("")
+    arms = [(report["rows"][1]["method"], s), *s.get("others", {}).items()]
+    for name, a in arms:
+        lines.append(
+            f"{name}: speed-up {fmt(a['speedup'])}x (target >= {SPEEDUP_TARGET}x: "
+            f"{'met' if a['meets_speedup'] else 'not met'}); PSNR drop "
+            f"{fmt(a['psnr_drop_db'])} dB (target <= {PSNR_TOLERANCE_DB} dB: "
+            f"{'met' if a['meets_psnr'] else 'not met'})."
+        )
     lines += [
         "",
-        f"Speed-up {fmt(s['speedup'])}x (target >= {SPEEDUP_TARGET}x: "
-        f"{'met' if s['meets_speedup'] else 'not met'}); PSNR drop {fmt(s['psnr_drop_db'])} dB "
-        f"(target <= {PSNR_TOLERANCE_DB} dB: {'met' if s['meets_psnr'] else 'not met'}).",
+        "PSNR by region (head, torso, background: the studio's labels) over the val frames.",
         "",
         f"Machine: {report['machine']['processor']}, {report['machine']['cpu_count']} CPUs, "
         f"torch {report['machine']['torch']}; commit {report['commit']}. FPS is wall clock on "
@@ -125,6 +151,9 @@ def main(argv=None) -> int:
     ap.add_argument("--resume", action="store_true",
                     help="reuse the arms an earlier run trained in --work (same configs, "
                     "bindings, folder, package source); score them again if need be")  # fmt: skip
+    ap.add_argument("--composites", nargs="+", choices=list(ARMS), default=["low_res"],
+                    help="one neural-renderer arm per NeuralRenderer.composite (default "
+                    "low_res; full_res: over the full-resolution background)")  # fmt: skip
     args = ap.parse_args(argv)
     if args.resume and not args.work:
         print("error: --resume needs --work (the folder of the earlier run)", file=sys.stderr)
@@ -133,7 +162,8 @@ def main(argv=None) -> int:
     work = Path(args.work or tempfile.mkdtemp(prefix="neural_renderer_"))
     data = studio_identity(work, 0, profile["size"], profile["seconds"])
     load = machine()["load_average_1min"]
-    rows = run_methods(methods(args.backbone, profile), data, work / "runs", parallel=1,
+    arms = methods(args.backbone, profile, args.composites)
+    rows = run_methods(arms, data, work / "runs", parallel=1,
                        resume=args.resume)  # fmt: skip
     report = {
         "load_at_start": load,

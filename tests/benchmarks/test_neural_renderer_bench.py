@@ -26,6 +26,23 @@ def test_the_two_arms_differ_only_by_the_neural_renderer():
     assert volume["val_background"] == neural["val_background"] == "torso"
 
 
+def test_a_full_res_arm_adds_only_its_composite_and_input_width():
+    volume, low, full = bench.methods("rad_nerf", bench.PROFILES["micro"], ("low_res", "full_res"))
+    assert full["name"] == "neural renderer, 1/4 resolution, full-res background"
+    assert full["configs"] == low["configs"]
+    assert full["bindings"] == [*low["bindings"], "NeuralRenderer.composite = 'full_res'",
+                                "NeuralRenderer.in_dim = 68"]  # fmt: skip
+    rows = [
+        {"method": m["name"], "eval": {"fps": f, "psnr": p}}
+        for m, f, p in ((volume, 10.0, 30.0), (low, 45.0, 26.0), (full, 40.0, 29.5))
+    ]
+    s = bench.summarise(rows)
+    assert s["psnr_drop_db"] == pytest.approx(4.0) and not s["meets_psnr"]
+    other = s["others"][full["name"]]
+    assert other["psnr_drop_db"] == pytest.approx(0.5) and other["meets_psnr"]
+    assert other["speedup"] == pytest.approx(4.0) and other["meets_speedup"]
+
+
 def test_summary_against_the_targets():
     rows = [{"eval": {"fps": 10.0, "psnr": 30.0}}, {"eval": {"fps": 45.0, "psnr": 29.5}}]
     s = bench.summarise(rows)

@@ -154,6 +154,11 @@ def main(argv=None) -> int:
     ap.add_argument("--composites", nargs="+", choices=list(ARMS), default=["low_res"],
                     help="one neural-renderer arm per NeuralRenderer.composite (default "
                     "low_res; full_res: over the full-resolution background)")  # fmt: skip
+    ap.add_argument(
+        "--stem",
+        default=None,
+        help="result file name (default: neural_renderer[_<profile>][_<backbone>])",
+    )
     args = ap.parse_args(argv)
     if args.resume and not args.work:
         print("error: --resume needs --work (the folder of the earlier run)", file=sys.stderr)
@@ -178,6 +183,7 @@ def main(argv=None) -> int:
     }
     stem = "neural_renderer" + ("" if args.profile == "default" else f"_{args.profile}")
     stem += "" if args.backbone == "rad_nerf" else f"_{args.backbone}"
+    stem = args.stem or stem
     js, md = write_report(report, markdown(report), Path(args.out), stem)
     print(markdown(report))
     print(f"wrote {js} and {md}")

@@ -67,13 +67,13 @@ def test_micro_profile_writes_json_and_markdown(tmp_path):
     assert "| neural renderer, 1/4 resolution |" in md and "Speed-up" in md
     assert all(r["val_background"] == "torso" for r in report["rows"])
     # --resume: the arms are not trained again
-    proc = subprocess.run([*cmd, "--resume"], capture_output=True, text=True, timeout=1200,
-                          cwd=ROOT)  # fmt: skip
+    proc = subprocess.run([*cmd, "--resume", "--stem", "again"], capture_output=True,
+                          text=True, timeout=1200, cwd=ROOT)  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "reusing volume rendering, full resolution" in proc.stdout
-    again = json.loads((tmp_path / "out" / "neural_renderer_micro.json").read_text())
+    again = json.loads((tmp_path / "out" / "again.json").read_text())
     assert all(r["resumed"] for r in again["rows"]) and "Trained by an earlier run" in (
-        tmp_path / "out" / "neural_renderer_micro.md").read_text()  # fmt: skip
+        tmp_path / "out" / "again.md").read_text()  # fmt: skip
 
 
 def test_resume_needs_the_work_folder(capsys):

@@ -120,7 +120,7 @@ def markdown(report: dict) -> str:
     arms = [(report["rows"][1]["method"], s), *s.get("others", {}).items()]
     for name, a in arms:
         lines.append(
-            f"{name}: speed-up {fmt(a['speedup'])}x (target >= {SPEEDUP_TARGET}x: "
+            f"{name}: Speed-up {fmt(a['speedup'])}x (target >= {SPEEDUP_TARGET}x: "
             f"{'met' if a['meets_speedup'] else 'not met'}); PSNR drop "
             f"{fmt(a['psnr_drop_db'])} dB (target <= {PSNR_TOLERANCE_DB} dB: "
             f"{'met' if a['meets_psnr'] else 'not met'})."

@@ -30,7 +30,7 @@ from lokitalk_plugins.data.sampling import RayBatch, rays_at
 from lokitalk_plugins.losses import alpha_entropy
 from lokitalk_plugins.render import (
     block_centres,
-    block_mean,
+    low_res_background,
     low_res_camera,
     low_res_rays,
     neural_rgb,
@@ -79,10 +79,9 @@ def render_training(system, frame, rays: RayBatch, generator) -> Rendered:
     H, W, s = frame.H, frame.W, neural.scale
     o, d, (h, w) = low_res_rays(frame.c2w, frame.intrinsics.tolist(), H, W, s)
     o, d = model.camera_offset(o, d, frame.index)
-    if neural.composite == "full_res":  # the foreground over black, the background at full res
-        bg = o.new_zeros(h * w, 3)
-    else:
-        bg = block_mean(frame.background, s).reshape(h * w, 3)
+    bg = low_res_background(neural, frame.background)
+    if isinstance(bg, torch.Tensor):
+        bg = bg.reshape(h * w, 3)
     extras = (*model.ray_extras, system.neural_feature)
     res = system.renderer.render_rays(o, d, bg, training=True, extras=extras, field=field)
     rgb = neural_rgb(neural, res.rgb, res.extras[system.neural_feature], h, w,
@@ -131,17 +130,12 @@ def neural_frame(system, frame, bg) -> dict[str, torch.Tensor]:
     "alpha" [H, W] (the low-res ones, repeated over each s x s block)}."""
     neural, H, W = system.neural_renderer, frame.H, frame.W
     k, h, w = low_res_camera(frame.intrinsics.tolist(), H, W, neural.scale)
-    full, low = bg, bg
-    if neural.composite == "full_res":  # the foreground over black, the background at full res
-        low = 0.0
-    elif isinstance(bg, torch.Tensor) and bg.dim() == 3:
-        low = block_mean(bg, neural.scale)
     res = system.renderer.render_image(
-        system.field(frame, training=False), frame.c2w, k, h, w, low, chunk=system.render_chunk,
-        extras=(system.neural_feature,), progress=False,
+        system.field(frame, training=False), frame.c2w, k, h, w, low_res_background(neural, bg),
+        chunk=system.render_chunk, extras=(system.neural_feature,), progress=False,
     )  # fmt: skip
     rgb = neural_rgb(neural, res.rgb, res.extras[system.neural_feature], h, w,
-                     res.weights_sum, full)  # fmt: skip
+                     res.weights_sum, bg)  # fmt: skip
 
     def up(t):
         return t.repeat_interleave(neural.scale, 0).repeat_interleave(neural.scale, 1)

@@ -39,6 +39,7 @@ __all__ = [
     "NeuralRenderer",
     "block_centres",
     "block_mean",
+    "low_res_background",
     "low_res_camera",
     "low_res_rays",
     "neural_rgb",
@@ -169,6 +170,17 @@ def block_centres(H: int, W: int, scale: int) -> torch.Tensor:
     return (rows[:, None] * W + cols[None, :]).reshape(-1)
 
 
+def low_res_background(neural: NeuralRenderer, bg):
+    """The background the 1/s rays composite over: black with composite "full_res" (the
+    rays carry the foreground alone), else ``bg`` averaged per s x s block when it is an
+    image [H, W, 3] (-> [H/s, W/s, 3]); a colour [3], a scalar or None as it is."""
+    if neural.composite == "full_res":
+        return 0.0
+    if isinstance(bg, torch.Tensor) and bg.dim() == 3:
+        return block_mean(bg, neural.scale)
+    return bg
+
+
 def neural_rgb(
     neural: NeuralRenderer,
     low_rgb: torch.Tensor,
@@ -224,13 +236,11 @@ def render_neural(
     low-resolution RenderResult}.
     """
     rays_o, rays_d, (h, w) = low_res_rays(c2w, intrinsics, H, W, neural.scale)
-    full = bg
-    if neural.composite == "full_res":  # the foreground over black; bg at full res below
-        bg = 0.0
-    elif isinstance(bg, torch.Tensor) and bg.dim() == 3:
-        bg = block_mean(bg, neural.scale).reshape(h * w, -1)
-    res = volume.render_rays(rays_o, rays_d, bg, training=training, extras=(feature,), field=field)
-    rgb = neural_rgb(neural, res.rgb, res.extras[feature], h, w, res.weights_sum, full)
+    low = low_res_background(neural, bg)
+    if isinstance(low, torch.Tensor) and low.dim() == 3:
+        low = low.reshape(h * w, -1)
+    res = volume.render_rays(rays_o, rays_d, low, training=training, extras=(feature,), field=field)
+    rgb = neural_rgb(neural, res.rgb, res.extras[feature], h, w, res.weights_sum, bg)
     return {
         "rgb": rgb,
         "low_rgb": res.rgb.reshape(h, w, 3),

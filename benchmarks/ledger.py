@@ -28,7 +28,8 @@ __all__ = ["load_reports", "judge_all", "markdown", "main"]
 RESULTS = Path(__file__).resolve().parent / "results"
 STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_overhead", "fig5_truth",
          "gdrf_table1", "gdrf_table2", "gdrf_table5", "gdrf_table6", "dhnerf_table1",
-         "dhnerf_table2", "neural_renderer")  # fmt: skip
+         "dhnerf_table2", "neural_renderer", "neural_renderer_composites",
+         "dhnerf_extractor_probe")  # fmt: skip
 
 
 def load_reports(folder: Path, profile: str = "default", stems=STEMS) -> dict:

@@ -48,7 +48,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-__all__ = ["build", "main", "time_call", "time_side_by_side"]
+__all__ = ["build", "components", "main", "time_call", "time_side_by_side"]
 
 RESULT = Path(__file__).resolve().parent / "results" / "render_overhead.json"
 
@@ -83,16 +83,12 @@ def _randomise(module, seed: int, std: float = 0.05) -> None:
                 p.copy_(torch.randn(p.shape, generator=g) * std)
 
 
-def build(backbone: str = "er_nerf", bake_resolution: int = 128) -> dict:
-    """name -> callable(x, d) for the five settings of the module doc, on shared inputs."""
+def _setup(backbone: str):
+    """The bare field and the shared per-frame inputs (audio, eye, pose, code)."""
     import torch
 
-    from lokitalk_plugins.adapters import wrap
     from lokitalk_plugins.baselines.er_nerf.network import ERNeRF
     from lokitalk_plugins.baselines.rad_nerf.network import RADNeRF
-    from lokitalk_plugins.idakt import FrozenIdentity
-    from lokitalk_plugins.rsdf import RSDF
-    from lokitalk_plugins.train.runtime import cpu_bf16_support
 
     cls = {"er_nerf": ERNeRF, "rad_nerf": RADNeRF}[backbone]
 
@@ -104,25 +100,47 @@ def build(backbone: str = "er_nerf", bake_resolution: int = 128) -> dict:
     g = torch.Generator().manual_seed(1)
     enc_a, eye = torch.randn(1, bare.audio_dim, generator=g), torch.rand(1, 1, generator=g)
     pose, code = torch.randn(1, 6, generator=g) * 0.2, bare.individual_code(1)
+    return backbone_model, bare, (enc_a, eye, code, pose)
+
+
+def _wrapped_model(backbone_model, identity: bool, fast: bool, bake: int, precision: str):
+    """The backbone wrapped with a random-weight RSDF (and a fine-tuned ID-AKT identity)."""
+    import torch
+
+    from lokitalk_plugins.adapters import wrap
+    from lokitalk_plugins.idakt import FrozenIdentity
+    from lokitalk_plugins.rsdf import RSDF
+
+    model = backbone_model()
+    torch.manual_seed(2)
+    rsdf = RSDF(audio_dim=model.audio_dim, id_dim=16 if identity else 0)
+    _randomise(rsdf, 3)
+    ident = None
+    if identity:
+        x0 = torch.zeros(1, 3)
+        ident = FrozenIdentity(
+            hyper_layers=rsdf.hyper_layers,
+            appearance_dim=model.individual_code(0).shape[1],
+            geometry_dim=model.encode_points(x0).shape[1],
+        )
+        _randomise(ident, 4)
+    w = wrap(model, rsdf=rsdf, idakt=ident).eval()
+    if fast:
+        w.inference_fast_path(bake_resolution=bake, precision=precision)
+    return w
+
+
+def build(backbone: str = "er_nerf", bake_resolution: int = 128) -> dict:
+    """name -> callable(x, d) for the settings of the module doc, on shared inputs."""
+    import torch
+
+    from lokitalk_plugins.train.runtime import cpu_bf16_support
+
+    backbone_model, bare, (enc_a, eye, code, pose) = _setup(backbone)
 
     def wrapped(identity: bool, fast: bool, bake: int = bake_resolution,
                 precision: str = "float32", autocast: bool = False):  # fmt: skip
-        model = backbone_model()
-        torch.manual_seed(2)
-        rsdf = RSDF(audio_dim=model.audio_dim, id_dim=16 if identity else 0)
-        _randomise(rsdf, 3)
-        ident = None
-        if identity:
-            x0 = torch.zeros(1, 3)
-            ident = FrozenIdentity(
-                hyper_layers=rsdf.hyper_layers,
-                appearance_dim=model.individual_code(0).shape[1],
-                geometry_dim=model.encode_points(x0).shape[1],
-            )
-            _randomise(ident, 4)
-        w = wrap(model, rsdf=rsdf, idakt=ident).eval()
-        if fast:
-            w.inference_fast_path(bake_resolution=bake, precision=precision)
+        w = _wrapped_model(backbone_model, identity, fast, bake, precision)
         if autocast:
             return bf16(lambda x, d: w(x, d, enc_a, eye, code, pose=pose))
         return lambda x, d: w(x, d, enc_a, eye, code, pose=pose)
@@ -147,6 +165,31 @@ def build(backbone: str = "er_nerf", bake_resolution: int = 128) -> dict:
         fns["bare_bf16"] = bf16(fns["bare"])
         fns["lokitalk_fast_all_bf16"] = wrapped(True, True, bake=0, autocast=True)
     return fns
+
+
+def components(backbone: str = "er_nerf", precision: str = "bfloat16") -> dict:
+    """Where the plug-ins' per-sample cost goes, on LokiTalk's fastest inference path (RSDF +
+    a fine-tuned ID-AKT identity, fast path, Δx_id from its MLP, plug-ins in ``precision``):
+    name -> callable(x, d) for the parts the wrapped forward adds to the bare field's work:
+    ``rsdf_encoder`` (RSDF's hash-grid PE), ``rsdf`` (the PE and both deformation fields,
+    maps off), ``id_offset`` (ID-AKT's canonical offset Δx_id). What is left of the wrapped
+    forward's excess over the bare field is the ID-aware backbone's own extra work."""
+    backbone_model, _, (enc_a, eye, _, pose) = _setup(backbone)
+    w = _wrapped_model(backbone_model, True, True, 0, precision)
+    f_a, ident = w.split_audio(enc_a)[1], w.identity_outputs()
+
+    def under_plugin_precision(fn):
+        def run(x, d):
+            with w.plugin_autocast():
+                return fn(x, d)
+
+        return run
+
+    return {
+        "rsdf_encoder": under_plugin_precision(lambda x, d: w.rsdf.encoder(x)),
+        "rsdf": under_plugin_precision(lambda x, d: w.deform(x, f_a, eye, pose, ident, maps=False)),
+        "id_offset": lambda x, d: w.id_offset(x, ident),
+    }
 
 
 def render_quality(workspaces: list, max_frames: int | None = None) -> list[dict]:
@@ -209,6 +252,26 @@ def main(argv=None) -> int:
         secs = time_side_by_side(calls, args.repeats, getattr(time, timer))
     ratio = {name: s / secs["bare"] for name, s in secs.items()}
     best = "lokitalk_fast_bf16" if "lokitalk_fast_bf16" in ratio else "lokitalk_fast_mlp"
+    parts = components(args.backbone, "bfloat16" if best == "lokitalk_fast_bf16" else "float32")
+    with torch.no_grad():
+        calls = {name: (lambda f=f: f(x, d)) for name, f in
+                 {"bare": fns["bare"], best: fns[best], **parts}.items()}  # fmt: skip
+        part_secs = time_side_by_side(calls, args.repeats, getattr(time, timer))
+    excess = part_secs[best] - part_secs["bare"]
+    breakdown = {
+        "setting": best,
+        "seconds_median": part_secs,
+        "excess_seconds": excess,
+        # shares of the wrapped field's excess over the bare one (rsdf includes its encoder)
+        "share_of_excess": {
+            "rsdf_encoder": part_secs["rsdf_encoder"] / excess,
+            "deformation_fields": (part_secs["rsdf"] - part_secs["rsdf_encoder"]) / excess,
+            "id_offset": part_secs["id_offset"] / excess,
+            "rest (ID-aware backbone)": 1.0 - (part_secs["rsdf"] + part_secs["id_offset"]) / excess,
+        }
+        if excess > 0
+        else None,
+    }
     labels = {
         "lokitalk_fast_bf16": "RSDF + fine-tuned ID-AKT on the fast path, plug-ins in bfloat16 "
         "(backbone float32, Δx_id from its MLP) / bare float32 backbone field",
@@ -230,6 +293,7 @@ def main(argv=None) -> int:
         "all_bf16_ratio": (
             secs["lokitalk_fast_all_bf16"] / secs["bare_bf16"] if "bare_bf16" in secs else None
         ),  # fmt: skip
+        "components": breakdown,
         "whole_pipeline_note": "per-frame ratios (3D torso vs a 2D torso stage) are the "
         "tables' render_ratio, not this",
         "machine": machine(args.threads, 1),
@@ -243,6 +307,9 @@ def main(argv=None) -> int:
     Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
     for name in fns:
         print(f"{name:>14}: {ratio[name]:.2f}x the bare field per sample")
+    for name, share in (breakdown["share_of_excess"] or {}).items():
+        print(f"{name:>26}: {share:.0%} of {best}'s excess over the bare field "
+              f"({1000 * excess:.1f} ms a call)")  # fmt: skip
     print(f"wrote {args.out}")
     return 0
 

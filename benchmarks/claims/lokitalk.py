@@ -183,7 +183,21 @@ def _overhead(reports):
         notes.append(f"whole-pipeline frame ratio, Table 1: {whole:.2f}x")
     if notes:
         v = Verdict(v.measured + f" ({'; '.join(notes)})", v.verdict, v.cause)
+    parts = _overhead_parts(rep.get("components") or {})
+    if parts and v.verdict != "holds":
+        v = Verdict(v.measured, v.verdict, f"{v.cause}; {parts}" if v.cause else parts, True)
     return v
+
+
+def _overhead_parts(comp: dict) -> str:
+    """Where the plug-ins' excess per sample goes (``render_overhead.json``'s components)."""
+    shares, secs = comp.get("share_of_excess"), comp.get("seconds_median") or {}
+    if not shares or "bare" not in secs:
+        return ""
+    per = ", ".join(f"{k} {v:.0%}" for k, v in shares.items())
+    return (f"render_overhead components: the wrapped field's excess is "
+            f"{1000 * comp['excess_seconds']:.1f} ms a call over the bare field's "
+            f"{1000 * secs['bare']:.1f} ms ({per})")  # fmt: skip
 
 
 def _label(col) -> str:

@@ -17,7 +17,7 @@ from lokitalk_plugins.baselines.dhnerf import (
 )
 from lokitalk_plugins.data import TalkingHeadFolder
 from lokitalk_plugins.data.studio import write_identity
-from lokitalk_plugins.data.studio.factors import factor_bank
+from lokitalk_plugins.data.studio.factors import factor_bank, render_factors
 from lokitalk_plugins.errors import UserError
 from lokitalk_plugins.losses import disentangle_loss
 from lokitalk_plugins.pipeline import TalkingHeadSystem, TrainBatch, preflight
@@ -57,6 +57,30 @@ def test_factor_bank_pairs_are_exact(bank):
     same = (bank.expression == 0) & (bank.light == 0)
     imgs = bank.images[same]
     assert imgs.shape[0] == 3 and (imgs[0] - imgs[1]).abs().mean() > 0.01
+
+
+def test_factor_bank_poses_and_grid():
+    base = factor_bank([1, 2], expressions=2, lights=2, size=16)
+    # poses = 0 keeps the bank as it was: same draws, same images
+    same = factor_bank([1, 2], expressions=2, lights=2, size=16, poses=0)
+    assert torch.equal(base.images, same.images)
+    posed = factor_bank([1, 2], expressions=2, lights=2, size=16, poses=8)
+    # the factors and their indices are those of the unposed bank; only the head moves
+    assert torch.equal(posed.expressions, base.expressions)
+    assert torch.equal(posed.expression, base.expression) and torch.equal(posed.light, base.light)
+    assert (posed.images - base.images).abs().amax(dim=(1, 2, 3)).gt(0.05).any()
+    grid = factor_bank([1, 2], expressions=3, lights=2, size=16, grid=True)
+    assert grid.expressions.shape == (27, 3) and len(grid.images) == 2 * 27 * 2
+    levels = {round(v, 4) for v in grid.expressions.flatten().tolist()}
+    assert levels == {0.0, 0.5, 1.0}
+    # two grid expressions may differ in one factor only (lip width here)
+    diff = (grid.expressions[:, None] != grid.expressions[None]).sum(-1)
+    assert int((diff == 1).sum()) == 27 * 6
+    with pytest.raises(ValueError, match="poses must be >= 0"):
+        factor_bank([1], expressions=2, lights=2, size=16, poses=-1)
+    with pytest.raises(ValueError, match="pose_frames: expected 1 indices"):
+        render_factors(1, base.expressions[:1], torch.tensor([[0.0, 0.0, 1.0]]),
+                       torch.ones(1), 16, pose_frames=[10**6])  # fmt: skip
 
 
 def test_too_few_negatives_is_one_line(bank):

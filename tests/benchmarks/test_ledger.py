@@ -274,3 +274,72 @@ def test_a_share_ablation_is_quoted_by_its_share_and_its_psnr(results):
         "att_eye 0.30 vs 0.01 for 'O+D+R' (seed 0) (PSNR 26.00 vs 26.40)"
     ) in eye["cause"]
     assert "cause not yet measured" not in eye["cause"]
+
+
+def test_dhnerf_misses_take_their_cause_from_the_measurement_files(tmp_path):
+    dh2 = {"results": [
+        {"method": "full model", "metrics": {"psnr": 25.0},
+         "probes": {"learned": {"ex": {"expression": 0.2}, "ill": {"light": 0.9}},
+                    "leakage": 0.6}}]}  # fmt: skip
+    nr = {"summary": {"speedup": 8.0, "psnr_drop_db": 4.5}}
+
+    def variant(setting, jaw, lip, eye, leak_id, spread):
+        p = {k: {"expression": 0.0, "light": 0.0, "jaw": 0.0, "lip_width": 0.0,
+                 "eye_closure": 0.0} for k in ("id", "ex", "al", "ill")}  # fmt: skip
+        p["ex"].update(jaw=jaw, lip_width=lip, eye_closure=eye)
+        p["id"]["light"] = leak_id
+        return {"setting": setting, "probes": p, "spread": {"id": spread, "al": 0.01}}
+
+    probe = {
+        "variants": [
+            variant({}, 0.75, -0.11, -0.01, 0.43, 0.05),
+            variant({"poses": 16}, 0.80, -0.31, 0.10, 0.42, 0.04),
+        ],
+        "pixel_ceiling": {
+            "32": {"jaw": 0.91, "lip_width": 0.20, "eye_closure": -0.08},
+            "64": {"jaw": 0.7, "lip_width": -1.0, "eye_closure": -1.2},
+        },
+    }
+    ev = lambda p, h, t, b: {"psnr": p, "psnr_head": h, "psnr_torso": t, "psnr_bg": b}  # noqa: E731
+    comp = {"rows": [{"method": "volume", "eval": ev(31.0, 27.0, 31.0, 37.0)},
+                     {"method": "nr 1/4", "eval": ev(26.5, 24.0, 22.0, 33.0)}]}  # fmt: skip
+    for stem, rep in (
+        ("dhnerf_table2", dh2),
+        ("neural_renderer", nr),
+        ("dhnerf_extractor_probe", probe),
+        ("neural_renderer_composites", comp),
+    ):
+        (tmp_path / f"{stem}.json").write_text(json.dumps(rep))
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    ex = rows["dh_probe_ex"]
+    assert ex["verdict"] == "does not hold" and "not yet measured" not in ex["cause"]
+    assert "jaw R² 0.75..0.80, lip width -0.31..-0.11, eye closure -0.01..0.10" in ex["cause"]
+    assert "pixels reaches jaw 0.91, lip width 0.20, eye closure -0.08" in ex["cause"]
+    leak = rows["dh_leakage"]
+    assert "leak R² 0.42..0.43" in leak["cause"] and "0.04..0.05 of their spread" in leak["cause"]
+    nr_row = rows["dh_nr_psnr"]
+    assert "'nr 1/4' 4.50 dB (head 3.0, torso 9.0, background 4.0)" in nr_row["cause"]
+    assert "not yet measured" not in nr_row["cause"]
+    # without the measurement files the misses stay unexplained
+    for stem in ("dhnerf_extractor_probe", "neural_renderer_composites"):
+        (tmp_path / f"{stem}.json").unlink()
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert "cause not yet measured" in rows["dh_probe_ex"]["cause"]
+
+
+def test_an_overhead_miss_names_where_the_excess_goes(tmp_path):
+    comp = {"setting": "lokitalk_fast_bf16", "excess_seconds": 0.03,
+            "seconds_median": {"bare": 0.08, "lokitalk_fast_bf16": 0.11},
+            "share_of_excess": {"rsdf_encoder": 0.3, "deformation_fields": 0.45,
+                                "id_offset": 0.2, "rest (ID-aware backbone)": 0.05}}  # fmt: skip
+    rep = {"per_sample_ratio": 1.38, "per_sample_setting": "lokitalk_fast_bf16", "components": comp}
+    (tmp_path / "render_overhead.json").write_text(json.dumps(rep))
+    row = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}["overhead"]
+    assert row["verdict"] == "does not hold" and "not yet measured" not in row["cause"]
+    assert (
+        "excess is 30.0 ms a call over the bare field's 80.0 ms (rsdf_encoder 30%, "
+        "deformation_fields 45%, id_offset 20%, rest (ID-aware backbone) 5%)"
+    ) in row["cause"]
+    (tmp_path / "render_overhead.json").write_text(json.dumps({"per_sample_ratio": 1.38}))
+    row = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}["overhead"]
+    assert "cause not yet measured" in row["cause"]

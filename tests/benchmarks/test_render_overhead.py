@@ -49,6 +49,28 @@ def test_writes_the_ratios(tmp_path, capsys):
     assert rep["all_bf16_ratio"] == (s["lokitalk_fast_all_bf16"] / s["bare_bf16"] if bf16 else None)
     assert rep["timer"] == "process_time"  # one thread: CPU seconds of this process
     assert "render_ratio" in rep["whole_pipeline_note"] and "wrote" in capsys.readouterr().out
+    comp = rep["components"]
+    assert comp["setting"] == best
+    assert set(comp["seconds_median"]) == {"bare", best, "rsdf_encoder", "rsdf", "id_offset"}
+    excess = comp["seconds_median"][best] - comp["seconds_median"]["bare"]
+    assert comp["excess_seconds"] == pytest.approx(excess)
+    if comp["share_of_excess"] is not None:
+        assert sum(comp["share_of_excess"].values()) == pytest.approx(1.0)
+
+
+def test_components_are_the_parts_the_wrapped_forward_adds():
+    import torch
+
+    parts = render_overhead.components("er_nerf", "float32")
+    x = (torch.rand(64, 3, generator=torch.Generator().manual_seed(0)) * 2 - 1) * 0.5
+    d = torch.nn.functional.normalize(torch.randn(64, 3), dim=-1)
+    with torch.no_grad():
+        assert parts["rsdf_encoder"](x, d).shape == (64, 20)
+        warp = parts["rsdf"](x, d)
+        assert warp.x_canonical.shape == (64, 3) and warp.maps == {}  # maps off: the fast path
+        # random trained-like weights: the offsets are not the identity's zeros
+        assert not torch.equal(warp.x_canonical, x)
+        assert parts["id_offset"](x, d).shape == (64, 3)
 
 
 def test_refuses_a_folder_that_is_not_a_trained_workspace(tmp_path, capsys):

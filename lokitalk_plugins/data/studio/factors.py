@@ -11,9 +11,13 @@ separate input of its renderer.
 >>> bank.identity, bank.expression, bank.light   # [B] int indices of each image's factors
 
 An expression is (jaw, lip width, eye closure) in [0, 1]^3; a light is a key-light direction
-(a unit vector in the camera frame) and an intensity, as in ``lighting.make_lighting``. The
-head pose is each identity's first frame of ``make_motion(identity, seed=0)``: fixed, so that
-the pose is a cause of none of the pairs.
+(a unit vector in the camera frame) and an intensity, as in ``lighting.make_lighting``. By
+default the head pose is each identity's first frame of ``make_motion(identity, seed=0)``:
+fixed, so that the pose is a cause of none of the pairs. With ``poses = P > 0`` each image
+takes one of P poses of that identity's motion track (frames spread over 20 s), drawn at
+random per image: a nuisance no pair is defined by, so every code learns to ignore the head
+motion a video has (an extractor that only saw the first pose reads a turned head as a change
+of expression or light).
 """
 
 from __future__ import annotations
@@ -50,16 +54,33 @@ class FactorBank:
     light_intensity: torch.Tensor
 
 
-def render_factors(identity: int, expressions, light_dir, light_intensity, size: int = 32):
+POSE_TRACK_FRAMES = 500  # the motion track poses are drawn from: 20 s at 25 fps
+
+
+def render_factors(identity: int, expressions, light_dir, light_intensity, size: int = 32,
+                   pose_frames=None):  # fmt: skip
     """One identity with B (expression, light) settings -> images [B, size, size, 3] in [0, 1]
     over its background. expressions: [B, 3] (jaw, lip width, eye closure); light_dir [B, 3]
-    unit; light_intensity [B]."""
+    unit; light_intensity [B]; pose_frames: None (every image in the track's first pose) or
+    [B] frame indices into the identity's motion track (``make_motion(identity, 0,
+    POSE_TRACK_FRAMES)``): head and torso pose and breath of that frame."""
     idn = make_identity(int(identity))
     expr = torch.as_tensor(np.asarray(expressions), dtype=torch.float32).reshape(-1, 3)
     B = expr.shape[0]
-    motion = make_motion(idn, 0, 1)
     f32 = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32)  # noqa: E731
-    rep = lambda a: f32(a)[:1].expand(B, *f32(a).shape[1:]).contiguous()  # noqa: E731
+    if pose_frames is None:
+        motion = make_motion(idn, 0, 1)
+        rep = lambda a: f32(a)[:1].expand(B, *f32(a).shape[1:]).contiguous()  # noqa: E731
+    else:
+        frames = np.asarray(pose_frames, dtype=np.int64).reshape(-1)
+        if (
+            len(frames) != B
+            or frames.min(initial=0) < 0
+            or frames.max(initial=0) >= POSE_TRACK_FRAMES
+        ):
+            raise ValueError(f"pose_frames: expected {B} indices in [0, {POSE_TRACK_FRAMES})")
+        motion = make_motion(idn, 0, POSE_TRACK_FRAMES)
+        rep = lambda a: f32(np.asarray(a)[frames]).contiguous()  # noqa: E731
     with torch.no_grad():
         r = render_batch(
             HeadModel(idn), Noise3D(idn.texture_seed), camera_for(size),
@@ -74,13 +95,31 @@ def render_factors(identity: int, expressions, light_dir, light_intensity, size:
 
 
 def factor_bank(
-    identities: Sequence[int], expressions: int = 6, lights: int = 3, size: int = 32, seed=0
+    identities: Sequence[int],
+    expressions: int = 6,
+    lights: int = 3,
+    size: int = 32,
+    seed=0,
+    poses: int = 0,
+    grid: bool = False,
 ) -> FactorBank:
     """Every identity x ``expressions`` random expressions x ``lights`` random lights, the
-    same expressions and lights for every identity (drawn from ``seed``): exact pairs."""
+    same expressions and lights for every identity (drawn from ``seed``): exact pairs.
+    ``poses`` > 0: each image in one of that many poses of its identity's track, drawn per
+    image (see the module doc); 0: the first pose for all. ``grid``: the expressions are a
+    factorial grid, ``expressions`` levels of each of jaw, lip width and eye closure evenly in
+    [0, 1] (expressions**3 of them), so two expressions may differ in one factor only and
+    every factor separates some negatives (random draws differ in all three at once, and the
+    code then needs only the most visible one, the jaw, to tell them apart)."""
+    if int(poses) < 0:
+        raise ValueError(f"poses must be >= 0, got {poses}")
     ids = [int(i) for i in identities]
     g = rng_for("factor_bank", seed)
-    expr = g.uniform(0, 1, (int(expressions), 3)).astype(np.float32)
+    if grid:
+        lv = np.linspace(0, 1, int(expressions), dtype=np.float32)
+        expr = np.stack(np.meshgrid(lv, lv, lv, indexing="ij"), -1).reshape(-1, 3)
+    else:
+        expr = g.uniform(0, 1, (int(expressions), 3)).astype(np.float32)
     lo, hi = INTENSITY_RANGE
     swing = g.uniform(-1, 1, (int(lights), 2)) * MAX_SWING
     base = np.asarray(LIGHT, dtype=np.float64) / np.linalg.norm(LIGHT)
@@ -88,8 +127,14 @@ def factor_bank(
     lint = g.uniform(lo, hi, int(lights)).astype(np.float32)
     e_idx, l_idx = np.meshgrid(np.arange(len(expr)), np.arange(len(lint)), indexing="ij")
     e_idx, l_idx = e_idx.reshape(-1), l_idx.reshape(-1)
-    images = [render_factors(i, expr[e_idx], ldir[l_idx], lint[l_idx], size) for i in ids]
     n = len(e_idx)
+    if int(poses) > 0:
+        grid = np.linspace(0, POSE_TRACK_FRAMES - 1, int(poses)).round().astype(np.int64)
+        frames = [grid[g.integers(0, len(grid), n)] for _ in ids]
+    else:
+        frames = [None] * len(ids)
+    images = [render_factors(i, expr[e_idx], ldir[l_idx], lint[l_idx], size, f)
+              for i, f in zip(ids, frames)]  # fmt: skip
     as_long = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.long)  # noqa: E731
     return FactorBank(
         images=torch.cat(images),

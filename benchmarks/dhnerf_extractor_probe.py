@@ -1,0 +1,256 @@
+"""Why the Disentangling Head NeRF's codes miss the probe targets: the code extractor's own
+codes C̄, probed per factor, beside what a linear probe of the frames' pixels reaches.
+
+The DH-NeRF initialises its per-frame codes from the extractor and L_dis (eq. 6) holds them
+near the extractor's C̄, so a code the extractor does not carry the model rarely learns. This
+benchmark trains the studio extractor (``studio_code_extractor``) in several settings of its
+bank (head poses as a nuisance, a factorial expression grid, a larger image) and probes each
+C̄ on the lit studio identity 0's training frames exactly as ``dhnerf-table1`` probes the
+learned codes (ridge, fitted on the first 70% of the frames, R² on the last 30%), per
+factor: jaw, lip width, eye closure (the mean of the three is the table's "C_ex ->
+expression") and the light. The ceiling rows fit the same probe to the frames' pixels
+(resized to 32 and 64 px; the better of two ridge strengths per factor): a factor that even
+the pixels do not predict linearly on held-out frames is one the target asks a lot of.
+
+    python benchmarks/dhnerf_extractor_probe.py                       # default variants
+    python benchmarks/dhnerf_extractor_probe.py --variants '{}' '{"poses": 16}'
+
+``--variants``: JSON objects of ``studio_code_extractor`` keywords (expressions, lights,
+poses, grid, render_size, steps and the extractor's size, width, ...); ``'{}'`` is the
+setting ``dhnerf-table1`` trains (``EXTRACTOR_STEPS`` of the profile). Writes
+``dhnerf_extractor_probe.{json,md}`` to ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness.common import RESULTS, commit, machine, write_report  # noqa: E402
+
+__all__ = ["DEFAULT_VARIANTS", "FACTORS", "main", "pixel_ceiling", "probe_factors",
+           "spread_ratio"]  # fmt: skip
+
+FACTORS = ("jaw", "lip_width", "eye_closure", "light")
+DEFAULT_VARIANTS = (
+    {},
+    {"poses": 16},
+    {"poses": 16, "render_size": 64, "size": 64},
+    {"poses": 16, "render_size": 64, "size": 64, "expressions": 3, "grid": True},
+)
+HELD_OUT = 0.3
+# the spread a code may have: its codes of studio identities 1-4 x 4 expressions x 2 lights
+REFERENCE_BANK = {"identities": [1, 2, 3, 4], "expressions": 4, "lights": 2}
+
+
+def _targets(truth, img_ids: np.ndarray) -> dict[str, np.ndarray]:
+    light = np.concatenate([truth.light_dir, truth.light_intensity[:, None]], 1)[img_ids]
+    out = {k: np.asarray(getattr(truth, k))[img_ids][:, None] for k in FACTORS[:3]}
+    return dict(out, light=light)
+
+
+def _fit_mask(n: int) -> np.ndarray:
+    return np.arange(n) < int(round(n * (1 - HELD_OUT)))
+
+
+def probe_factors(codes: dict, targets: dict, ridge: float = 1.0) -> dict:
+    """code name -> factor -> held-out R² (``harness.dhnerf.r2_probe``, its split), plus
+    ``expression``: the mean over jaw, lip width and eye closure (the table's column)."""
+    from harness.dhnerf import r2_probe
+
+    n = len(next(iter(targets.values())))
+    fit = _fit_mask(n)
+    out = {}
+    for name, c in codes.items():
+        r = {f: r2_probe(c, y, fit, ridge) for f, y in targets.items()}
+        r["expression"] = float(np.mean([r[f] for f in FACTORS[:3]]))
+        out[name] = r
+    return out
+
+
+def pixel_ceiling(images, targets: dict, sizes=(32, 64), ridges=(10.0, 1e3, 1e5)) -> dict:
+    """size -> factor -> the better held-out R² of a ridge probe from the pixels."""
+    import torch
+    import torch.nn.functional as F
+    from harness.dhnerf import r2_probe
+
+    fit = _fit_mask(len(images))
+    out = {}
+    for s in sizes:
+        x = F.interpolate(images.permute(0, 3, 1, 2), size=(s, s), mode="bilinear",
+                          align_corners=False).reshape(len(images), -1)  # fmt: skip
+        x = x.to(torch.float64).numpy()
+        out[s] = {f: max(r2_probe(x, y, fit, lam) for lam in ridges) for f, y in targets.items()}
+    return out
+
+
+def spread_ratio(codes: dict, bank_codes: dict) -> dict:
+    """code name -> (mean per-dimension std over the clip's frames) / (the same over the
+    reference bank's images): how much a code moves within one person's clip against how
+    much it moves between people, expressions and lights. The probes standardise each code,
+    so a code that barely moves (a ratio near 0) can still score a high R² on what little
+    it carries."""
+    return {k: float(codes[k].std(0).mean() / max(bank_codes[k].std(0).mean(), 1e-12))
+            for k in codes}  # fmt: skip
+
+
+def _cell(v: float) -> str:
+    return f"{v:.2f}"
+
+
+def markdown(report: dict) -> str:
+    lines = [
+        "# DH-NeRF code extractor: its codes C̄ probed per factor (issue 17)",
+        "",
+        f"`{report['command']}` at commit `{report['commit'][:12]}`; data "
+        f"`{report['data']}` ({report['frames']} training frames, probe fitted on the first "
+        f"{1 - HELD_OUT:.0%}, R² on the last {HELD_OUT:.0%}); one thread "
+        f"({report['machine']['platform']}, torch {report['machine']['torch']}).",
+        "",
+        "| extractor setting | train (s) | C̄_ex: jaw | lip width | eye closure | mean (table's "
+        "C_ex -> expression) | C̄_ill -> light | leakage (max of C̄_id, C̄_al) | spread in the "
+        "clip / between people: C̄_id, C̄_al |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for v in report["variants"]:
+        p = v["probes"]
+        leak = max(p[k][t] for k in ("id", "al") for t in ("expression", "light"))
+        ex = p["ex"]
+        lines.append(
+            f"| `{json.dumps(v['setting'])}` | {v['train_seconds']:.0f} | {_cell(ex['jaw'])} | "
+            f"{_cell(ex['lip_width'])} | {_cell(ex['eye_closure'])} | "
+            f"{_cell(ex['expression'])} | {_cell(p['ill']['light'])} | {_cell(leak)} | "
+            f"{_cell(v['spread']['id'])}, {_cell(v['spread']['al'])} |"
+        )
+    for s, c in report["pixel_ceiling"].items():
+        lines.append(
+            f"| *pixels at {s} px, linear (ceiling of a linear read-out)* | — | "
+            f"{_cell(c['jaw'])} | {_cell(c['lip_width'])} | {_cell(c['eye_closure'])} | "
+            f"{_cell(np.mean([c[f] for f in FACTORS[:3]]))} | {_cell(c['light'])} | — | — |"
+        )
+    lines += [
+        "",
+        "`{}` is the setting `dhnerf-table1` trains. Every extractor: one seed (0). Leakage "
+        "as the table reads it: the largest R² of C̄_id or C̄_al to expression (the mean of "
+        "the three factors) or light. Spread: a code's mean per-dimension std over the clip's "
+        "frames over the same on studio identities 1-4 (4 expressions x 2 lights each); the "
+        "probes standardise each code, so a code that hardly moves within the clip can still "
+        "carry a high R². Pixel ceilings: the better of ridge 10, 1e3, 1e5.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument(
+        "--data",
+        default=None,
+        help="a lit studio folder (default: written to --work, 128 px, 20 s)",
+    )
+    ap.add_argument("--work", default="runs/cache", help="where the lit studio is written")
+    ap.add_argument("--variants", nargs="+", default=None,
+                    help="JSON objects of studio_code_extractor keywords")  # fmt: skip
+    ap.add_argument("--steps", type=int, default=None,
+                    help="extractor steps where a variant gives none (default: the default "
+                    "profile's, harness.dhnerf.EXTRACTOR_STEPS)")  # fmt: skip
+    ap.add_argument("--out", default=str(RESULTS))
+    args = ap.parse_args(argv)
+    variants = []
+    for text in args.variants or [json.dumps(v) for v in DEFAULT_VARIANTS]:
+        try:
+            v = json.loads(text)
+        except json.JSONDecodeError as e:
+            print(f"error: --variants {text!r}: not JSON ({e.msg}); give objects such as "
+                  "'{\"poses\": 16}'", file=sys.stderr)  # fmt: skip
+            return 2
+        if not isinstance(v, dict):
+            print(f"error: --variants {text!r}: give a JSON object", file=sys.stderr)
+            return 2
+        variants.append(v)
+    import torch
+    from harness.dhnerf import EXTRACTOR_STEPS, lit_studio
+
+    from lokitalk_plugins.baselines.dhnerf import studio_code_extractor
+    from lokitalk_plugins.data import TalkingHeadFolder
+    from lokitalk_plugins.data.studio import load_truth
+    from lokitalk_plugins.data.studio.factors import factor_bank
+
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    if args.data is None:
+        data = lit_studio(Path(args.work), {"size": 128, "seconds": 20.0})
+    else:
+        data = Path(args.data)
+        if not (data / "transforms_train.json").is_file():
+            print(f"error: --data {data}: no transforms_train.json there; give a studio "
+                  "folder written with lighting=True", file=sys.stderr)  # fmt: skip
+            return 2
+    try:
+        truth = load_truth(data)
+    except (OSError, ValueError) as e:
+        print(f"error: --data {data}: no studio truth beside it ({e})", file=sys.stderr)
+        return 2
+    if getattr(truth, "light_dir", None) is None:
+        print(f"error: --data {data}: written without lighting; the light probe needs "
+              "a lit studio folder", file=sys.stderr)  # fmt: skip
+        return 2
+    ds = TalkingHeadFolder(data, split="train", progress=False)
+    img_ids = np.asarray(ds.img_ids)
+    images = torch.stack([ds[i].image for i in range(len(ds))])
+    targets = _targets(truth, img_ids)
+    steps = args.steps or EXTRACTOR_STEPS["default"]
+    rows, banks = [], {}
+    for i, v in enumerate(variants, 1):
+        kw = dict({"steps": steps}, **v)
+        print(f"[{i}/{len(variants)}] extractor {json.dumps(v)} ...", flush=True)
+        t0 = time.perf_counter()
+        try:
+            ext = studio_code_extractor(**kw)
+        except TypeError as e:
+            print(f"error: --variants {json.dumps(v)}: {e}", file=sys.stderr)
+            return 2
+        secs = time.perf_counter() - t0
+        rsize = int(kw.get("render_size", 32))
+        if rsize not in banks:
+            banks[rsize] = factor_bank(size=rsize, seed=1, **REFERENCE_BANK).images
+        with torch.no_grad():
+            codes = {k: c.numpy() for k, c in ext(images).items()}
+            ref = {k: c.numpy() for k, c in ext(banks[rsize]).items()}
+        rows.append({"setting": v, "steps": kw["steps"], "train_seconds": secs,
+                     "probes": probe_factors(codes, targets),
+                     "spread": spread_ratio(codes, ref)})  # fmt: skip
+    report = {
+        "benchmark": "dhnerf_extractor_probe",
+        "command": shlex.join(
+            [
+                "python",
+                "benchmarks/dhnerf_extractor_probe.py",
+                *(sys.argv[1:] if argv is None else argv),
+            ]
+        ),
+        "commit": commit(),
+        "machine": machine(1, 1),
+        "data": str(data),
+        "frames": len(img_ids),
+        "held_out": HELD_OUT,
+        "variants": rows,
+        "pixel_ceiling": {str(k): v for k, v in pixel_ceiling(images, targets).items()},
+        "wall_seconds": time.perf_counter() - start,
+    }
+    md = markdown(report)
+    write_report(report, md, Path(args.out), "dhnerf_extractor_probe")
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

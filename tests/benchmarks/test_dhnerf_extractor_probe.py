@@ -1,0 +1,89 @@
+"""benchmarks/dhnerf_extractor_probe.py: per-factor probes of the extractor's codes and the
+pixel ceiling, on a tiny lit studio identity."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import dhnerf_extractor_probe as bench  # noqa: E402
+
+TINY = {"steps": 3, "identities": 2, "expressions": 2, "lights": 2, "render_size": 16,
+        "size": 16, "width": 4, "num_negatives": 1}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def lit(tmp_path_factory):
+    from lokitalk_plugins.data.studio import write_identity
+
+    root = tmp_path_factory.mktemp("lit")
+    lit = write_identity(root / "lit", seconds=2.0, size=32, lighting=True)
+    plain = write_identity(root / "plain", seconds=0.6, size=32)
+    return lit, plain
+
+
+def test_probe_factors_reads_each_factor_and_the_mean():
+    g = np.random.default_rng(0)
+    n = 80
+    t = {"jaw": g.random((n, 1)), "lip_width": g.random((n, 1)), "eye_closure": g.random((n, 1)),
+         "light": g.normal(size=(n, 4))}  # fmt: skip
+    codes = {"ex": np.concatenate([t["jaw"], t["lip_width"]], 1), "ill": t["light"] * 2 + 1}
+    p = bench.probe_factors(codes, t, ridge=1e-6)
+    assert p["ex"]["jaw"] == pytest.approx(1.0, abs=1e-4)
+    assert p["ex"]["lip_width"] == pytest.approx(1.0, abs=1e-4)
+    assert p["ex"]["eye_closure"] < 0.2
+    assert p["ex"]["expression"] == pytest.approx(np.mean([p["ex"][f] for f in bench.FACTORS[:3]]))
+    assert p["ill"]["light"] == pytest.approx(1.0, abs=1e-4)
+
+
+def test_spread_ratio():
+    g = np.random.default_rng(0)
+    clip = {"id": g.normal(size=(50, 3)) * 0.1, "ex": g.normal(size=(50, 3))}
+    bank = {"id": g.normal(size=(40, 3)), "ex": g.normal(size=(40, 3)) * 0.5}
+    r = bench.spread_ratio(clip, bank)
+    assert r["id"] == pytest.approx(0.1, rel=0.3) and r["ex"] == pytest.approx(2.0, rel=0.3)
+
+
+def test_the_benchmark_writes_json_and_markdown(lit, tmp_path):
+    data, _ = lit
+    out = tmp_path / "out"
+    rc = bench.main(["--data", str(data), "--out", str(out), "--variants", json.dumps(TINY),
+                     json.dumps(dict(TINY, poses=4, grid=True))])  # fmt: skip
+    assert rc == 0
+    report = json.loads((out / "dhnerf_extractor_probe.json").read_text())
+    assert [v["setting"] for v in report["variants"]] == [TINY, dict(TINY, poses=4, grid=True)]
+    for v in report["variants"]:
+        assert set(v["probes"]) == {"id", "ex", "al", "ill"}
+        for r in v["probes"].values():
+            assert set(r) == {*bench.FACTORS, "expression"}
+            assert all(np.isfinite(x) and x <= 1.0 for x in r.values())
+        assert set(v["spread"]) == {"id", "ex", "al", "ill"}
+        assert all(x >= 0 for x in v["spread"].values())
+    assert set(report["pixel_ceiling"]) == {"32", "64"}
+    assert report["frames"] > 20
+    md = (out / "dhnerf_extractor_probe.md").read_text()
+    rows = [line for line in md.splitlines() if line.startswith("| ") and "---" not in line]
+    assert len(rows) == 1 + 2 + 2  # header, two extractors, two pixel ceilings
+    assert "C̄_ex: jaw" in rows[0] and "pixels at 64 px" in rows[-1]
+
+
+def test_bad_input_is_one_line(lit, tmp_path, capsys):
+    data, plain = lit
+    assert bench.main(["--data", str(data), "--out", str(tmp_path), "--variants", "{poses"]) == 2
+    err = capsys.readouterr().err
+    assert "--variants" in err and "not JSON" in err and err.count("\n") == 1
+    assert bench.main(["--data", str(plain), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "without lighting" in err and err.count("\n") == 1
+    assert bench.main(["--data", str(tmp_path / "nowhere"), "--out", str(tmp_path)]) == 2
+    assert "no transforms_train.json" in capsys.readouterr().err
+    bad = json.dumps(dict(TINY, colour=3))
+    assert bench.main(["--data", str(data), "--out", str(tmp_path), "--variants", bad]) == 2
+    assert "colour" in capsys.readouterr().err

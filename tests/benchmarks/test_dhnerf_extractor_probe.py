@@ -43,6 +43,18 @@ def test_probe_factors_reads_each_factor_and_the_mean():
     assert p["ill"]["light"] == pytest.approx(1.0, abs=1e-4)
 
 
+@pytest.mark.parametrize("ridge", [0.1, 10.0, 1e3])
+def test_the_wide_ridge_is_the_tables_probe_in_dual_form(ridge):
+    from harness.dhnerf import r2_probe
+
+    g = np.random.default_rng(3)
+    x = g.normal(size=(40, 120)) * g.uniform(0.1, 5, 120) + g.normal(size=120)  # d > frames
+    y = x[:, :3] @ g.normal(size=(3, 2)) + g.normal(size=(40, 2)) * 0.3
+    fit = np.arange(40) < 28
+    assert bench.ridge_r2_wide(x, y, fit, ridge) == pytest.approx(r2_probe(x, y, fit, ridge),
+                                                                  abs=1e-9)  # fmt: skip
+
+
 def test_spread_ratio():
     g = np.random.default_rng(0)
     clip = {"id": g.normal(size=(50, 3)) * 0.1, "ex": g.normal(size=(50, 3))}

@@ -2,8 +2,12 @@
 
 The kernel (``csrc/grid_kernels.cpp``, OpenMP, float and double, with its torch operators
 in ``csrc/grid_encoder.cpp``) is compiled on first use with
-``torch.utils.cpp_extension.load`` into the default torch extensions directory, or into
-``$LOKITALK_EXT_DIR`` when set, and loaded once per process (without OpenMP, serially, if the
+``torch.utils.cpp_extension.load`` into a folder of the default torch extensions directory
+named after this build (:func:`build_directory`: the sources' location, the interpreter and
+the torch it builds against, the flags), or into ``$LOKITALK_EXT_DIR`` when set, and loaded
+once per process. One folder per build keeps two checkouts or virtual environments from
+rewriting each other's build files, which made every new process of the other one compile
+again (about 15 s) (without OpenMP, serially, if the
 compiler has no OpenMP). If the build fails (no compiler, no ninja, a compile error)
 :func:`load_kernel` returns ``None`` and warns exactly once per process; callers then use the
 pure-PyTorch reference.
@@ -11,7 +15,9 @@ pure-PyTorch reference.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import sys
 import threading
 import warnings
 from pathlib import Path
@@ -21,7 +27,8 @@ from torch.autograd.function import once_differentiable
 
 from .grid_layout import GridLayout
 
-__all__ = ["BUILD_FLAGS", "GridEncodeCpp", "grid_encode_cpp", "kernel_available", "load_kernel"]
+__all__ = ["BUILD_FLAGS", "GridEncodeCpp", "build_directory", "grid_encode_cpp", "kernel_available",
+           "load_kernel"]  # fmt: skip
 
 _CSRC = Path(__file__).with_name("csrc")
 _SOURCES = [_CSRC / "grid_encoder.cpp", _CSRC / "grid_kernels.cpp"]
@@ -32,14 +39,29 @@ _LOCK = threading.Lock()
 _STATE: dict = {"tried": False, "ops": None, "warned": False}
 
 
+def build_directory(openmp: bool) -> str:
+    """Where the kernel builds: ``$LOKITALK_EXT_DIR`` when set, else
+    ``<torch extensions root>/<name>_<key>``, the key a digest of what the build depends on
+    (source paths, interpreter, torch's location and version, the flags) so each checkout and
+    virtual environment keeps its own build and reuses it."""
+    ext_dir = os.environ.get("LOKITALK_EXT_DIR")
+    if ext_dir:
+        return ext_dir
+    from torch.utils.cpp_extension import get_default_build_root
+
+    parts = [*(str(p) for p in _SOURCES), sys.executable, str(Path(torch.__file__).parent),
+             torch.__version__, str(openmp), *BUILD_FLAGS]  # fmt: skip
+    key = hashlib.sha1("\n".join(parts).encode()).hexdigest()[:12]
+    name = _NAME if openmp else _NAME + "_serial"
+    return os.path.join(get_default_build_root(), f"{name}_{key}")
+
+
 def _load(openmp: bool) -> None:
     from torch.utils.cpp_extension import load
 
-    kwargs = {}
-    ext_dir = os.environ.get("LOKITALK_EXT_DIR")
-    if ext_dir:
-        os.makedirs(ext_dir, exist_ok=True)
-        kwargs["build_directory"] = ext_dir
+    folder = build_directory(openmp)
+    os.makedirs(folder, exist_ok=True)
+    kwargs = {"build_directory": folder}
     load(
         name=_NAME if openmp else _NAME + "_serial",
         sources=[str(p) for p in _SOURCES],

@@ -1,6 +1,7 @@
 """Backend selection: explicit choice, environment variable, and the one-warning fallback when
 the fused kernel cannot be built."""
 
+import os
 import warnings
 
 import pytest
@@ -93,6 +94,24 @@ def test_build_uses_ext_dir_and_openmp_flags(monkeypatch, tmp_path):
     assert "-fopenmp" in seen["extra_cflags"] and "-fopenmp" in seen["extra_ldflags"]
     assert "-O3" in seen["extra_cflags"]
     assert all(p.endswith(".cpp") for p in seen["sources"]) and len(seen["sources"]) == 2
+
+
+def test_each_checkout_and_interpreter_builds_in_its_own_folder(monkeypatch, tmp_path):
+    from torch.utils.cpp_extension import get_default_build_root
+
+    monkeypatch.delenv("LOKITALK_EXT_DIR", raising=False)
+    here = grid_cpp.build_directory(True)
+    assert here == grid_cpp.build_directory(True)  # stable: the next process reuses it
+    assert os.path.dirname(here) == get_default_build_root()
+    assert os.path.basename(here).startswith("lokitalk_grid_encoder_")
+    assert grid_cpp.build_directory(False) != here  # the serial fallback apart
+    other = [tmp_path / "other_checkout" / p.name for p in grid_cpp._SOURCES]
+    monkeypatch.setattr(grid_cpp, "_SOURCES", other)
+    assert grid_cpp.build_directory(True) != here
+    monkeypatch.setattr(grid_cpp.sys, "executable", str(tmp_path / "venv" / "python"))
+    assert grid_cpp.build_directory(True) != here
+    monkeypatch.setenv("LOKITALK_EXT_DIR", str(tmp_path / "ext"))
+    assert grid_cpp.build_directory(True) == str(tmp_path / "ext")
 
 
 def test_build_retries_without_openmp_then_reports_first_error(monkeypatch):

@@ -110,6 +110,31 @@ def test_baked_offset_matches_the_mlp():
     assert fine[0] < coarse[0] and fine[1] < coarse[1] and fine[1] < 0.02 * scale
     with pytest.raises(ValueError, match="resolution"):
         BakedOffset(field, code, resolution=1)
+    with pytest.raises(ValueError, match="backend must be"):
+        BakedOffset(field, code, resolution=5, backend="cuda")
+
+
+def test_the_baked_lookup_in_the_kernel_equals_grid_sample():
+    from lokitalk_plugins.encoding.grid_cpp import kernel_available
+    from lokitalk_plugins.idakt import CanonicalOffsetField
+    from lokitalk_plugins.idakt.baked import BakedOffset
+
+    if not kernel_available():
+        pytest.skip("the fused C++ kernel does not build here")
+    torch.manual_seed(0)
+    field = CanonicalOffsetField(offset_dim=8, hidden=32, bound=0.8)
+    with torch.no_grad():
+        field.mlp.net[-1].weight.normal_(0, 0.05)
+    code = torch.randn(1, 8)
+    fast, ref = BakedOffset(field, code, 19), BakedOffset(field, code, 19, backend="torch")
+    assert fast.uses_kernel and not ref.uses_kernel
+    g = torch.Generator().manual_seed(1)
+    x = (torch.rand(4096, 3, generator=g) * 2 - 1) * 0.85  # some points outside the box
+    x[:4] = torch.tensor([[0.8, 0.8, 0.8], [-0.8, 0.0, 0.8], [0.0, 0.0, 0.0], [0.81, 0, 0]])
+    with torch.no_grad():
+        a, b = fast(x), ref(x)
+    torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
+    assert a[3].abs().max() == 0 and (a.abs().sum(-1) > 0).float().mean() > 0.5
 
 
 def test_render_frame_on_the_fast_path_equals_the_reference(tmp_path):

@@ -4,7 +4,7 @@ registered judge each, reading the result JSONs ``table1`` .. ``table4`` and
 
 from __future__ import annotations
 
-from .core import Pair, Sample, Verdict, claim, compare, sample, threshold
+from .core import Pair, Sample, Verdict, claim, compare, row_sample, sample, threshold
 
 __all__ = ["ID_AKT_CLAIMS", "METHOD_CLAIMS", "OVERHEAD_LIMIT", "REGION_SHARES", "SHARE_LIMIT"]
 
@@ -43,10 +43,36 @@ def _with_fit(v: Verdict, report, a: str, b: str) -> Verdict:
     report has it) as a note: a method that fits its training frames better but scores lower
     on the val frames loses in the step to unseen audio and poses, not in the fit."""
     fa, fb = (sample(report, _method(m), "fit_psnr", m) for m in (a, b))
-    if not (fa.n and fb.n):
+    notes = [f"PSNR on train frames {fa.text(2)} vs {fb.text(2)}"] if fa.n and fb.n else []
+    regions = _regions(report, a, b)
+    if regions:
+        notes.append(regions)
+    if not notes:
         return v
-    note = f"PSNR on train frames {fa.text(2)} vs {fb.text(2)}"
+    note = "; ".join(notes)
     return Verdict(v.measured, v.verdict, f"{v.cause}; {note}" if v.cause else note)
+
+
+REGIONS = (("head", "psnr_head"), ("torso + neck", "psnr_torso"), ("background", "psnr_bg"))
+
+
+def _region_sample(report, m: str, key: str) -> Sample:
+    """A row's PSNR over one studio region: its metrics (every seed) or, where a table keeps
+    it only in the row's evaluation, ``eval.<key>``."""
+    s = sample(report, _method(m), key, m)
+    return s if s.n else row_sample(report, _method(m), f"eval.{key}", m)
+
+
+def _regions(report, a: str, b: str) -> str:
+    """Where a PSNR difference lies: each studio region's PSNR of a beside b ("" when the
+    report has no regions)."""
+    cells = []
+    for name, key in REGIONS:
+        sa, sb = _region_sample(report, a, key), _region_sample(report, b, key)
+        if not (sa.n and sb.n):
+            return ""
+        cells.append(f"{name} {sa.mean:.2f} vs {sb.mean:.2f}")
+    return f"PSNR by region ({a} vs {b}, means): " + ", ".join(cells)
 
 
 # id, table, claim (paper's numbers), better method, worse method, metric, higher is better

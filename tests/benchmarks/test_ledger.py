@@ -343,3 +343,27 @@ def test_an_overhead_miss_names_where_the_excess_goes(tmp_path):
     (tmp_path / "render_overhead.json").write_text(json.dumps({"per_sample_ratio": 1.38}))
     row = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}["overhead"]
     assert "cause not yet measured" in row["cause"]
+
+
+def test_a_psnr_verdict_says_where_the_difference_lies_by_region(tmp_path):
+    def row(method, psnr, head, torso, bg, in_eval):
+        regions = {"psnr_head": head, "psnr_torso": torso, "psnr_bg": bg}
+        r = {"method": method, "metrics": {"psnr": psnr}}
+        if in_eval:  # Table 1 keeps them in the row's evaluation
+            r["eval"] = dict(regions, psnr=psnr)
+        else:
+            r["metrics"].update(regions)
+        return r
+
+    t1 = {"results": [row("LokiTalk", 28.46, 27.92, 21.59, 34.67, True),
+                      row("ER-NeRF", 29.29, 28.24, 22.82, 35.96, True)]}  # fmt: skip
+    (tmp_path / "table1.json").write_text(json.dumps(t1))
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    want = ("PSNR by region (LokiTalk vs ER-NeRF, means): head 27.92 vs 28.24, torso + neck "
+            "21.59 vs 22.82, background 34.67 vs 35.96")  # fmt: skip
+    assert want in rows["t1_psnr_er"]["cause"] and want in rows["t1_target"]["cause"]
+    assert "PSNR by region" not in rows["t1_lmd"]["cause"]  # PSNR claims only
+    t1["results"][0]["eval"].pop("psnr_bg")  # a region missing: no note
+    (tmp_path / "table1.json").write_text(json.dumps(t1))
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert "PSNR by region" not in rows["t1_psnr_er"]["cause"]

@@ -19,8 +19,9 @@ off; it acts only in eval mode (training always takes the reference path). With 
   the offsets are off by a few percent of their size, under 1e-3 of the box's half-size (a
   small fraction of a pixel; a test bounds it).
 - ``bake_resolution=0``: Δx_id from its MLP (the identity's code folded into the first layer)
-  instead of the lattice; on this project's CPU the MLP is the faster of the two
-  (``benchmarks/render_overhead.py``).
+  instead of the lattice. The lattice is read by the fused grid kernel where it builds; on
+  this project's CPU it is then the faster of the two in float32 and level with the MLP with
+  bfloat16 plug-ins (``benchmarks/render_overhead.py``).
 
 colour and density equal the reference path's exactly without ID-AKT in float32, and up to the
 lattice's interpolation error with it (see ``tests/adapters/test_fast_path.py``).

@@ -87,3 +87,43 @@ def test_two_cells_sharing_a_label_stay_two_rows():
     folded = fold_seeds(rows, runs)
     assert [r["method"] for r in folded] == ["O+D+R", "O+D+R"]
     assert [len(r["seeds"]) for r in folded] == [2, 2]
+
+
+def test_table1_rows_fold_seeds_and_measure_speed_and_cross_driving_on_seed_0():
+    from harness import table1
+    from harness.runner_table1 import row_metrics
+
+    base = [{"name": n, "configs": [f"{n}.gin"], "bindings": []}
+            for n in ("RAD-NeRF", "ER-NeRF", "LokiTalk")]  # fmt: skip
+    runs = seeded_methods(base, 3)
+    assert [m["key"] for m in runs[:4]] == ["RAD-NeRF", "RAD-NeRF seed 1", "RAD-NeRF seed 2",
+                                            "ER-NeRF"]  # fmt: skip
+    rows = []
+    for m in runs:
+        ev = {k: None for k in ("ssim", "lpips", "lmd", "lmd_eyes", "eye_error", "lip_sync")}
+        ev.update(psnr=28.0 + m["seed"], mouth_error=1.0, size_mb=5.0)
+        rows.append({"method": m["name"], "workspace": f"ws_{m['key']}", "eval": ev,
+                     "train_seconds": 60.0 * (m["seed"] + 1)})  # fmt: skip
+    fps = {"RAD-NeRF": 4.0, "ER-NeRF": 6.0, "LokiTalk": 3.0}
+    cross = {n: {"psnr": 29.0, "mouth_error": 1.0, "sync_conf": 0.5, "sync_offset": 0,
+                 "frames": 60} for n in fps}  # fmt: skip
+    folded = row_metrics(runs, rows, fps, cross, pretrain_seconds=600.0)
+    assert [r["method"] for r in folded] == ["RAD-NeRF", "ER-NeRF", "LokiTalk"]
+    er = folded[1]
+    assert er["metrics"]["psnr"] == pytest.approx(29.0) and er["metrics_std"]["psnr"] == 1.0
+    assert er["metrics"]["fps"] == 6.0  # seed 0's, the only one measured
+    assert [s["metrics"]["fps"] for s in er["seeds"]] == [6.0, None, None]
+    assert er["metrics"]["train_minutes"] == pytest.approx(2.0)  # the mean of 1, 2 and 3
+    assert folded[2]["metrics"]["pretrain_minutes"] == 10.0
+    assert "pretrain_minutes" not in er["metrics"]
+    report = {
+        "data_label": "the studio", "profile": "micro", "command": "python benchmarks/run.py",
+        "commit": "0" * 40, "load_at_start": 0.1, "seeds": [0, 1, 2], "studio": True,
+        "settings": {"size": 32, "seconds": 1.0, "head": 4, "lips": 1, "torso": 2, "rays": 8},
+        "machine": {"jobs_in_parallel": 1, "cpu_count": 2, "platform": "x", "torch": "2"},
+        "render_ratio_lokitalk_vs_er_nerf": 2.0, "cross_driving": cross, "results": folded,
+    }  # fmt: skip
+    md = table1.markdown(report)
+    assert "| ER-NeRF | 29.00 ± 1.00 | n/a |" in md
+    assert "Every row: mean ± sample std over seeds 0, 1, 2;" in md
+    assert "FPS and cross-driving are measured on seed 0." in md

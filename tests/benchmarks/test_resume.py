@@ -61,6 +61,14 @@ def test_a_finished_row_is_reused_only_for_the_same_configs_bindings_and_folder(
     rows = run_methods([m], data, work, resume=True)
     assert rows[0]["resumed"] is True and rows[0]["eval"]["psnr"] == 27.5
 
+    # a row trained before its table took --seeds lacks seed 0's SEED = 0 (base.gin's value):
+    # the same run, reused; any other seed is not
+    plain = {"name": "ER", "key": "ER", "configs": ["configs/er_nerf.gin"], "bindings": ["A = 1"]}
+    _finished(work, data, plain, 29.0)
+    assert finished_row(dict(plain, bindings=["A = 1", "SEED = 0"]), work, data) is not None
+    assert finished_row(dict(plain, bindings=["A = 1", "SEED = 1"]), work, data) is None
+    assert finished_row(dict(plain, bindings=["A = 2", "SEED = 0"]), work, data) is None
+
 
 def test_the_package_tree_covers_every_folder_pip_installs():
     import re

@@ -16,6 +16,7 @@ def run_gdrf_table(args, prof: dict, out: Path) -> dict:
     from harness import gdrf_tables as g
     from harness import idakt_runs, measures
     from harness.common import commit, machine, peak_rss_mb, studio_identity, write_report
+    from harness.seeds import fold_seeds, seeded_methods
     from harness.workers import run_methods
 
     table = args.table
@@ -39,11 +40,16 @@ def run_gdrf_table(args, prof: dict, out: Path) -> dict:
                                           args.parallel)  # fmt: skip
     paths = {b: bundles[(b, len(aux))]["path"] for b in needed}
     methods = g.methods(table, s["scale"], clips, paths, args.profile)
-    rows = run_methods(methods, data, work / f"{table}_{args.profile}", parallel=args.parallel)
-    for row, m in zip(rows, methods):
+    seeds = int(getattr(args, "seeds", 1))
+    runs = seeded_methods(methods, seeds)
+    rows = run_methods(runs, data, work / f"{table}_{args.profile}", parallel=args.parallel,
+                       resume=bool(getattr(args, "resume", False)))  # fmt: skip
+    resumed = [m["key"] for m, r in zip(runs, rows) if r.get("resumed")]
+    for row, m in zip(rows, runs):
         row.update({k: m[k] for k in ("row", "seconds", "steps", "refs", "paper_steps", "data")
                     if k in m})  # fmt: skip
         row["metrics"] = measures.table_metrics(row["eval"], g.METRICS)
+    rows = fold_seeds(rows, runs)
     stem = table.replace("-", "_") + ("" if args.profile == "default" else f"_{args.profile}")
     report = {
         "table": table,
@@ -51,6 +57,8 @@ def run_gdrf_table(args, prof: dict, out: Path) -> dict:
         "profile": args.profile,
         "settings": dict(s, size=prof["size"], rays=prof["rays"], aux_seconds=prof["aux_seconds"]),
         "seed": 0,
+        "seeds": list(range(seeds)),
+        "resumed_rows": resumed,
         "data": str(data),
         "data_label": "the studio (identity 0 unseen, bases on identities 1..)",
         "commit": sha,

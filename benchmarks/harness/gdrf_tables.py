@@ -13,9 +13,10 @@ the profile; the scale is printed with each table.
 
 from __future__ import annotations
 
-from .common import fmt
+from .common import cell, fmt
 from .experiments import gin_method, run_bindings
 from .measures import SYNC_HEADER, lmd_note, reference_lines, row_sync_cell, sync_note
+from .seeds import seeds_note
 
 __all__ = ["METRICS", "PAPER", "SETTINGS", "TABLES", "NOT_RUN", "bases_needed", "markdown",
            "methods"]  # fmt: skip
@@ -158,11 +159,12 @@ def markdown(report: dict) -> str:
     for r in report["results"]:
         m, p = r["metrics"], _paper(table, r) or (None,) * 4
         lines.append(
-            f"| {r['method']} | {r['seconds']} s | {r['steps']} | {fmt(m['psnr'])} | "
-            f"{fmt(m['ssim'], 3)} | {fmt(m['lpips'], 3)} | {fmt(m['lmd'])} | "
+            f"| {r['method']} | {r['seconds']} s | {r['steps']} | {cell(r, 'psnr')} | "
+            f"{cell(r, 'ssim', 3)} | {fmt(m['lpips'], 3)} | {cell(r, 'lmd')} | "
             f"{row_sync_cell(r)} | {' | '.join(fmt(v, 3) for v in p)} |"
         )
     lines += reference_lines(report.get("references", []), 12, 7)
+    lines += seeds_note(report, "Every row", "; the targets below compare the means")
     lines += ["", *_directions(report), sync_note(report, "The paper's SyncNet column is "
               "SyncNet's confidence on real video"), "", lmd_note(report), "",
               "Not run: " + "; ".join(f"{k}: {v}" for k, v in NOT_RUN.items()), ""]  # fmt: skip

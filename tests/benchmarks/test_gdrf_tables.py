@@ -97,3 +97,24 @@ def test_table1_says_whether_the_targets_are_met():
         "against 25.00, +2.00" in md
     )
     assert "- GDRF 3 s at most 0.5 dB below 10 s: no (23.00 against 31.00, -8.00" in md
+
+
+def test_rows_over_seeds_give_mean_and_std_and_the_targets_compare_the_means():
+    from harness.seeds import fold_seeds, seeded_methods
+
+    methods = g.methods("gdrf-table1", 0.002, CLIPS, BUNDLES, "micro")
+    runs = seeded_methods(methods, 2)
+    assert {m["key"] for m in runs if m["seed"] == 0} == {m["name"] for m in methods}
+    rows = [dict(m, method=m["name"], workspace="ws", train_seconds=1.0,
+                 eval={"landmark_detector": "none"},
+                 metrics=dict(psnr=20.0 + i // 2 + (m["seed"] * 2.0), ssim=0.5, lpips=None,
+                              lmd=None, lip_sync=0.25, sync_conf=None, sync_offset=None))
+            for i, m in enumerate(runs)]  # fmt: skip
+    report = dict(_report("gdrf-table1", lambda i: dict(sync_conf=None)), seeds=[0, 1],
+                  results=fold_seeds(rows, runs))  # fmt: skip
+    md = g.markdown(report)
+    line = next(x for x in md.splitlines() if x.startswith("| GDRF, 5 s"))
+    assert "| 28.00 ± 1.41 |" in line  # seeds 0 and 1: 27 and 29
+    assert "Every row: mean ± sample std over seeds 0, 1;" in md
+    assert "the targets below compare the means" in md
+    assert "(28.00 against 26.00, +2.00" in md

@@ -5,12 +5,11 @@ in ``csrc/grid_encoder.cpp``) is compiled on first use with
 ``torch.utils.cpp_extension.load`` into a folder of the default torch extensions directory
 named after this build (:func:`build_directory`: the sources' location, the interpreter and
 the torch it builds against, the flags), or into ``$LOKITALK_EXT_DIR`` when set, and loaded
-once per process. One folder per build keeps two checkouts or virtual environments from
-rewriting each other's build files, which made every new process of the other one compile
-again (about 15 s) (without OpenMP, serially, if the
-compiler has no OpenMP). If the build fails (no compiler, no ninja, a compile error)
-:func:`load_kernel` returns ``None`` and warns exactly once per process; callers then use the
-pure-PyTorch reference.
+once per process (without OpenMP, serially, if the compiler has no OpenMP). One folder per
+build keeps two checkouts or virtual environments from rewriting each other's build files,
+which made every new process of the other one compile again. If the build fails (no
+compiler, no ninja, a compile error) :func:`load_kernel` returns ``None`` and warns exactly
+once per process; callers then use the pure-PyTorch reference.
 """
 
 from __future__ import annotations

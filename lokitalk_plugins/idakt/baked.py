@@ -7,9 +7,9 @@ At the lattice vertices the baked offset equals the MLP's (up to float rounding)
 it is the trilinear interpolation, so its error shrinks with R (measure it with
 :func:`bake_error`). Points outside the box get 0, as the MLP's field does.
 
-The lookup runs in the fused C++ grid kernel where it builds (one tiled level of R^3 vertices
-with corner-aligned nodes and 3 channels: the same trilinear interpolation, equal to
-``grid_sample``'s in tests, about 3.5x faster on 65,536 points here), else through
+The lookup runs in the fused C++ grid kernel where it builds, on the CPU (one tiled level of
+R^3 vertices with corner-aligned nodes and 3 channels: the same trilinear interpolation, equal
+to ``grid_sample``'s in tests and faster, see ``benchmarks/render_overhead.py``), else through
 ``torch.nn.functional.grid_sample`` (``backend="torch"`` forces it).
 """
 
@@ -66,6 +66,7 @@ class BakedOffset(nn.Module):
         """True when the lookup runs in the fused C++ kernel (see the module doc)."""
         t = self._table
         return (self.backend == "auto" and t.device.type == "cpu"
+                and self.lattice.device.type == "cpu"  # not moved since it was baked
                 and t.dtype in (torch.float32, torch.float64) and kernel_available())  # fmt: skip
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

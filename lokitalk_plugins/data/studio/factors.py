@@ -15,9 +15,8 @@ An expression is (jaw, lip width, eye closure) in [0, 1]^3; a light is a key-lig
 default the head pose is each identity's first frame of ``make_motion(identity, seed=0)``:
 fixed, so that the pose is a cause of none of the pairs. With ``poses = P > 0`` each image
 takes one of P poses of that identity's motion track (frames spread over 20 s), drawn at
-random per image: a nuisance no pair is defined by, so every code learns to ignore the head
-motion a video has (an extractor that only saw the first pose reads a turned head as a change
-of expression or light).
+random per image: a nuisance no pair is defined by, so every code is trained to ignore the
+head motion a video has (``benchmarks/dhnerf_extractor_probe.py`` measures what it changes).
 """
 
 from __future__ import annotations

@@ -145,14 +145,15 @@ def main(argv=None) -> int:
         "--seeds",
         type=int,
         default=1,
-        help="seeds per cell (table2: every method; table3: the 50%% column): the markdown "
+        help="seeds per cell (table1, table2: every method; table3: the 50%% column): the markdown "
         "gives mean ± std, the JSON every seed",
     )
     parser.add_argument(
         "--resume",
         action="store_true",
-        help="table2, dhnerf-table1/2: reuse the rows a stopped run of the same table left in "
-        "--work (same gin files, bindings, folder and package source); train only the rest",
+        help="table1, table2, dhnerf-table1/2: reuse the rows a stopped run of the same table "
+        "left in --work (same gin files, bindings, folder and package source); train only the "
+        "rest",
     )
     parser.add_argument(
         "--methods",

@@ -7,7 +7,32 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["run_table1"]
+__all__ = ["row_metrics", "run_table1"]
+
+METRICS = ("psnr", "ssim", "lpips", "lmd", "lmd_eyes", "mouth_error", "eye_error", "lip_sync",
+           "size_mb")  # fmt: skip
+
+
+def row_metrics(runs: list[dict], rows: list[dict], fps: dict, cross: dict | None,
+                pretrain_seconds: float | None) -> list[dict]:  # fmt: skip
+    """Each trained row's ``metrics`` from its evaluation; FPS and cross-driving are measured
+    on seed 0 only (None on the other seeds, so the folded mean is seed 0's); LokiTalk's rows
+    carry the bundle's pre-training minutes. Then the seeds of a method are folded into one
+    row (mean ± sample std, every seed kept: :func:`harness.seeds.fold_seeds`)."""
+    from harness import measures
+    from harness.seeds import fold_seeds
+
+    for m, r in zip(runs, rows):
+        e, first = r["eval"], m.get("seed", 0) == 0
+        r["metrics"] = {k: e.get(k) for k in (*METRICS, *measures.METRIC_KEYS)}
+        r["metrics"].update(
+            train_minutes=r["train_seconds"] / 60,
+            fps=fps.get(r["method"]) if first else None,
+            cross_driving=cross[r["method"]] if cross and first else None,
+        )
+        if r["method"] == "LokiTalk" and pretrain_seconds is not None:
+            r["metrics"]["pretrain_minutes"] = pretrain_seconds / 60
+    return fold_seeds(rows, runs)
 
 
 def run_table1(args, prof: dict, out: Path) -> dict:
@@ -16,6 +41,7 @@ def run_table1(args, prof: dict, out: Path) -> dict:
     from harness.data_sources import resolve_data
     from harness.experiments import run_bindings
     from harness.plots import bar_chart, training_curves
+    from harness.seeds import seeded_methods
     from harness.workers import run_methods
 
     work, start = Path(args.work), time.perf_counter()
@@ -42,42 +68,24 @@ def run_table1(args, prof: dict, out: Path) -> dict:
             motion_prior.with_audio2motion(m, a2m["path"]) if m["name"] == "LokiTalk" else m
             for m in methods
         ]
+    seeds = int(getattr(args, "seeds", 1))
+    runs = seeded_methods(methods, seeds)
     rows = run_methods(
-        methods,
+        runs,
         data,
         source.work_dir(work, f"table1_{args.profile}"),
         parallel=args.parallel,
         truth=source.studio,
+        resume=bool(getattr(args, "resume", False)),
     )
-    fps = table2.render_speed(rows, data)
+    resumed = [m["key"] for m, r in zip(runs, rows) if r.get("resumed")]
+    first = [r for m, r in zip(runs, rows) if m["seed"] == 0]  # speed, cross-driving: seed 0
+    fps = table2.render_speed(first, data)
     clip, cross = None, None  # cross-driving needs the studio's render of the utterance
     if source.studio:
         clip = table1.cross_clip(work, prof["size"], min(prof["seconds"], 8.0))
-        cross = table1.cross_drive(rows, clip)
-    for r in rows:
-        e = r["eval"]
-        r["metrics"] = {
-            k: e.get(k)
-            for k in (
-                "psnr",
-                "ssim",
-                "lpips",
-                "lmd",
-                "lmd_eyes",
-                "mouth_error",
-                "eye_error",
-                "lip_sync",
-                "size_mb",
-                *measures.METRIC_KEYS,
-            )
-        }
-        r["metrics"].update(
-            train_minutes=r["train_seconds"] / 60,
-            fps=fps[r["method"]],
-            cross_driving=cross[r["method"]] if cross else None,
-        )
-        if r["method"] == "LokiTalk" and bundle.get("pretrain_seconds") is not None:
-            r["metrics"]["pretrain_minutes"] = bundle["pretrain_seconds"] / 60
+        cross = table1.cross_drive(first, clip)
+    rows = row_metrics(runs, rows, fps, cross, bundle.get("pretrain_seconds"))
     stem = "table1" + ("" if args.profile == "default" else f"_{args.profile}") + source.suffix
     files = {
         "bars": bar_chart(
@@ -102,6 +110,8 @@ def run_table1(args, prof: dict, out: Path) -> dict:
         "profile": args.profile,
         "settings": prof,
         "seed": 0,
+        "seeds": list(range(seeds)),
+        "resumed_rows": resumed,
         "data": str(data),
         "data_label": source.label,
         "studio": source.studio,

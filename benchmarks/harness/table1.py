@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .common import fmt
+from .common import cell, fmt
 from .experiments import gin_method, run_bindings
 from .measures import SYNC_HEADER, lmd_note, reference_lines, row_sync_cell, sync_cell
 from .motion_prior import f_a_note
+from .seeds import seeds_note
 
 __all__ = ["NOT_RUN", "PAPER", "cross_clip", "cross_drive", "markdown", "methods"]
 
@@ -115,14 +116,16 @@ def markdown(report: dict) -> str:
         if x.get("pretrain_minutes") is not None:
             cost += f" (+{x['pretrain_minutes']:.1f} pre-training, once)"
         lines.append(
-            f"| {r['method']} | {fmt(x['psnr'])} | {fmt(x['lpips'], 3)} | {fmt(x['lmd'])} "
-            f"| {fmt(x['lmd_eyes'])} | {row_sync_cell(r)} | {fmt(x['mouth_error'])} "
-            f"| {fmt(x['eye_error'])} | {cost} | {fmt(x['fps'], 2)} | {fmt(x['size_mb'])} "
+            f"| {r['method']} | {cell(r, 'psnr')} | {fmt(x['lpips'], 3)} | {cell(r, 'lmd')} "
+            f"| {cell(r, 'lmd_eyes')} | {row_sync_cell(r)} | {cell(r, 'mouth_error')} "
+            f"| {cell(r, 'eye_error')} | {cost} | {fmt(x['fps'], 2)} | {fmt(x['size_mb'])} "
             f"| {' / '.join(str(v) for v in paper)} |"
         )
     lines += reference_lines(report.get("references", []), 12, 5)
     for name, why in NOT_RUN.items():
         lines.append(f"| {name} | not run: {why} | | | | | | | | | | |")
+    lines += seeds_note(report, "Every row", "; train minutes are the mean; FPS and "
+                        "cross-driving are measured on seed 0")  # fmt: skip
     ratio = report["render_ratio_lokitalk_vs_er_nerf"]
     lines += [
         "",

@@ -145,6 +145,16 @@ def resume_refusal(method: dict, work: Path, data) -> str | None:
     return None if why == "no row" else why
 
 
+DEFAULT_BINDINGS = ("SEED = 0",)  # base.gin's own value: a row trained without it is the same
+
+
+def _same_bindings(old: list, new: list) -> bool:
+    """Two rows' bindings, equal but for a binding that restates base.gin's default (a run made
+    before its table took ``--seeds`` lacks seed 0's ``SEED = 0``)."""
+    keep = lambda bs: [b for b in bs if b.strip() not in DEFAULT_BINDINGS]  # noqa: E731
+    return keep(list(old)) == keep(list(new))
+
+
 def _resumable(method: dict, work: Path, data) -> tuple[dict | None, str | None]:
     from .common import package_tree, same_source
 
@@ -157,7 +167,7 @@ def _resumable(method: dict, work: Path, data) -> tuple[dict | None, str | None]
         return None, f"{row.name} is not valid JSON"
     if old.get("configs") != list(method["configs"]):
         return None, f"other gin files ({old.get('configs')})"
-    if old.get("bindings") != list(method["bindings"]):
+    if not _same_bindings(old.get("bindings") or [], method["bindings"]):
         return None, f"other bindings ({old.get('bindings')})"
     ws = Path(old.get("workspace", ""))
     ran_on = json.loads((ws / "run.json").read_text()).get("data") if ws.is_dir() else None

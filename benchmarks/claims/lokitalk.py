@@ -56,23 +56,25 @@ def _with_fit(v: Verdict, report, a: str, b: str) -> Verdict:
 REGIONS = (("head", "psnr_head"), ("torso + neck", "psnr_torso"), ("background", "psnr_bg"))
 
 
-def _region_sample(report, m: str, key: str) -> Sample:
-    """A row's PSNR over one studio region: its metrics (every seed) or, where a table keeps
-    it only in the row's evaluation, ``eval.<key>``."""
+def _region_sample(report, m: str, key: str) -> tuple[Sample, str]:
+    """A row's PSNR over one studio region and where it comes from: its metrics (every seed)
+    or, where a table keeps it only in the row's evaluation, ``eval.<key>`` (seed 0)."""
     s = sample(report, _method(m), key, m)
-    return s if s.n else row_sample(report, _method(m), f"eval.{key}", m)
+    if s.n:
+        return s, f"means of {s.n} seeds" if s.n > 1 else "one seed"
+    return row_sample(report, _method(m), f"eval.{key}", m), "seed 0"
 
 
 def _regions(report, a: str, b: str) -> str:
     """Where a PSNR difference lies: each studio region's PSNR of a beside b ("" when the
     report has no regions)."""
-    cells = []
+    cells, source = [], ""
     for name, key in REGIONS:
-        sa, sb = _region_sample(report, a, key), _region_sample(report, b, key)
+        (sa, source), (sb, _) = _region_sample(report, a, key), _region_sample(report, b, key)
         if not (sa.n and sb.n):
             return ""
         cells.append(f"{name} {sa.mean:.2f} vs {sb.mean:.2f}")
-    return f"PSNR by region ({a} vs {b}, means): " + ", ".join(cells)
+    return f"PSNR by region ({a} vs {b}, {source}): " + ", ".join(cells)
 
 
 # id, table, claim (paper's numbers), better method, worse method, metric, higher is better

@@ -10,7 +10,7 @@ from pathlib import Path
 __all__ = ["row_metrics", "run_table1"]
 
 METRICS = ("psnr", "ssim", "lpips", "lmd", "lmd_eyes", "mouth_error", "eye_error", "lip_sync",
-           "size_mb")  # fmt: skip
+           "size_mb", "psnr_head", "psnr_torso", "psnr_bg")  # fmt: skip
 
 
 def row_metrics(runs: list[dict], rows: list[dict], fps: dict, cross: dict | None,

@@ -359,10 +359,21 @@ def test_a_psnr_verdict_says_where_the_difference_lies_by_region(tmp_path):
                       row("ER-NeRF", 29.29, 28.24, 22.82, 35.96, True)]}  # fmt: skip
     (tmp_path / "table1.json").write_text(json.dumps(t1))
     rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
-    want = ("PSNR by region (LokiTalk vs ER-NeRF, means): head 27.92 vs 28.24, torso + neck "
+    want = ("PSNR by region (LokiTalk vs ER-NeRF, seed 0): head 27.92 vs 28.24, torso + neck "
             "21.59 vs 22.82, background 34.67 vs 35.96")  # fmt: skip
     assert want in rows["t1_psnr_er"]["cause"] and want in rows["t1_target"]["cause"]
     assert "PSNR by region" not in rows["t1_lmd"]["cause"]  # PSNR claims only
+    t1m = {
+        "results": [
+            row("LokiTalk", 28.4, 27.9, 21.6, 34.7, False),
+            row("ER-NeRF", 29.3, 28.2, 22.8, 36.0, False),
+        ]
+    }  # in the metrics
+    (tmp_path / "table1.json").write_text(json.dumps(t1m))
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert (
+        "PSNR by region (LokiTalk vs ER-NeRF, one seed): head 27.90" in rows["t1_psnr_er"]["cause"]
+    )
     t1["results"][0]["eval"].pop("psnr_bg")  # a region missing: no note
     (tmp_path / "table1.json").write_text(json.dumps(t1))
     rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}

@@ -145,13 +145,13 @@ def resume_refusal(method: dict, work: Path, data) -> str | None:
     return None if why == "no row" else why
 
 
-DEFAULT_BINDINGS = ("SEED = 0",)  # base.gin's own value: a row trained without it is the same
-
-
 def _same_bindings(old: list, new: list) -> bool:
-    """Two rows' bindings, equal but for a binding that restates base.gin's default (a run made
-    before its table took ``--seeds`` lacks seed 0's ``SEED = 0``)."""
-    keep = lambda bs: [b for b in bs if b.strip() not in DEFAULT_BINDINGS]  # noqa: E731
+    """Two rows' bindings, equal but for a binding that restates base.gin's default: seed 0's
+    seed binding (a run made before its table took ``--seeds`` lacks it)."""
+    from .experiments import run_bindings
+
+    default = set(run_bindings(seed=0))
+    keep = lambda bs: [b for b in bs if b.strip() not in default]  # noqa: E731
     return keep(list(old)) == keep(list(new))
 
 

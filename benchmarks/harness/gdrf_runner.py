@@ -16,8 +16,8 @@ def run_gdrf_table(args, prof: dict, out: Path) -> dict:
     from harness import gdrf_tables as g
     from harness import idakt_runs, measures
     from harness.common import commit, machine, peak_rss_mb, studio_identity, write_report
-    from harness.seeds import fold_seeds, seeded_methods
-    from harness.workers import run_methods
+    from harness.seeds import fold_seeds
+    from harness.workers import run_seeded
 
     table = args.table
     if list(args.data) != ["studio"]:
@@ -41,10 +41,9 @@ def run_gdrf_table(args, prof: dict, out: Path) -> dict:
     paths = {b: bundles[(b, len(aux))]["path"] for b in needed}
     methods = g.methods(table, s["scale"], clips, paths, args.profile)
     seeds = int(getattr(args, "seeds", 1))
-    runs = seeded_methods(methods, seeds)
-    rows = run_methods(runs, data, work / f"{table}_{args.profile}", parallel=args.parallel,
-                       resume=bool(getattr(args, "resume", False)))  # fmt: skip
-    resumed = [m["key"] for m, r in zip(runs, rows) if r.get("resumed")]
+    runs, rows, resumed = run_seeded(methods, seeds, data, work / f"{table}_{args.profile}",
+                                     parallel=args.parallel,
+                                     resume=bool(getattr(args, "resume", False)))  # fmt: skip
     for row, m in zip(rows, runs):
         row.update({k: m[k] for k in ("row", "seconds", "steps", "refs", "paper_steps", "data")
                     if k in m})  # fmt: skip

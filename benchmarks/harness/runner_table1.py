@@ -41,8 +41,7 @@ def run_table1(args, prof: dict, out: Path) -> dict:
     from harness.data_sources import resolve_data
     from harness.experiments import run_bindings
     from harness.plots import bar_chart, training_curves
-    from harness.seeds import seeded_methods
-    from harness.workers import run_methods
+    from harness.workers import run_seeded
 
     work, start = Path(args.work), time.perf_counter()
     load, sha = machine()["load_average_1min"], commit()
@@ -69,16 +68,15 @@ def run_table1(args, prof: dict, out: Path) -> dict:
             for m in methods
         ]
     seeds = int(getattr(args, "seeds", 1))
-    runs = seeded_methods(methods, seeds)
-    rows = run_methods(
-        runs,
+    runs, rows, resumed = run_seeded(
+        methods,
+        seeds,
         data,
         source.work_dir(work, f"table1_{args.profile}"),
         parallel=args.parallel,
         truth=source.studio,
         resume=bool(getattr(args, "resume", False)),
     )
-    resumed = [m["key"] for m, r in zip(runs, rows) if r.get("resumed")]
     first = [r for m, r in zip(runs, rows) if m["seed"] == 0]  # speed, cross-driving: seed 0
     fps = table2.render_speed(first, data)
     clip, cross = None, None  # cross-driving needs the studio's render of the utterance

@@ -16,8 +16,8 @@ def run_table2(args, prof: dict, out: Path) -> dict:
     from harness.common import commit, machine, peak_rss_mb, write_report
     from harness.data_sources import resolve_data
     from harness.experiments import run_bindings
-    from harness.seeds import fold_seeds, seeded_methods
-    from harness.workers import run_methods
+    from harness.seeds import fold_seeds
+    from harness.workers import run_seeded
     from lokitalk_plugins.data.studio import load_truth
 
     try:  # a malformed --ablation-seeds is refused before anything trains
@@ -58,19 +58,17 @@ def run_table2(args, prof: dict, out: Path) -> dict:
         abl_seeds = table2.ablation_seeds(getattr(args, "ablation_seeds", None), names)
     except ValueError as e:
         raise SystemExit(str(e)) from None
-    runs = seeded_methods(
-        methods, seeds, count=lambda m: abl_seeds[m["name"]] if "ablation" in m else seeds
-    )
     start, load, sha = time.perf_counter(), machine()["load_average_1min"], commit()
-    rows = run_methods(
-        runs,
+    runs, rows, resumed = run_seeded(
+        methods,
+        seeds,
         data,
         work / f"table2_{args.profile}_{args.backbone}",
         parallel=args.parallel,
         truth=studio,
         resume=bool(getattr(args, "resume", False)),
+        count=lambda m: abl_seeds[m["name"]] if "ablation" in m else seeds,
     )
-    resumed = [m["key"] for m, r in zip(runs, rows) if r.get("resumed")]
     for m, r in zip(runs, rows):
         if "ablation" in m:
             r["ablation"] = m["ablation"]

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["evaluate_again", "evaluate_workspace", "finished_row", "fit_psnr",
+__all__ = ["evaluate_again", "run_seeded", "evaluate_workspace", "finished_row", "fit_psnr",
            "landmark_detector", "resume_refusal", "run_methods", "run_pool",
            "train_and_evaluate", "val_background"]  # fmt: skip
 
@@ -269,6 +269,18 @@ def run_methods(
         row = json.loads((work / f"row_{_slug(key)}.json").read_text())
         rows.append(dict(row, resumed=True) if key in reused else row)
     return rows
+
+
+def run_seeded(methods: list[dict], seeds: int, data: Path, work: Path, parallel: int = 2,
+               truth: bool = True, resume: bool = False, count=None):  # fmt: skip
+    """Every method once per seed (:func:`harness.seeds.seeded_methods`; ``count(method)``, when
+    given, that method's number of seeds) through :func:`run_methods` -> (the seeded methods,
+    their rows in the same order, the keys of the rows a stopped run had finished)."""
+    from .seeds import seeded_methods
+
+    runs = seeded_methods(methods, seeds, count=count)
+    rows = run_methods(runs, data, work, parallel=parallel, truth=truth, resume=resume)
+    return runs, rows, [m["key"] for m, r in zip(runs, rows) if r.get("resumed")]
 
 
 def _slug(name: str) -> str:

@@ -125,3 +125,19 @@ def test_a_reused_row_scored_over_another_background_is_scored_again(tmp_path, m
     assert rows[1]["eval"] == {"psnr": 20.0} and rows[1]["resumed"]
     again = run_methods([head, plain], data, work, resume=True)  # now it matches: kept as is
     assert scored == ["DH"] and again[0]["eval"]["over"] == "torso"
+
+
+def test_run_seeded_returns_the_seeded_methods_their_rows_and_what_was_reused(
+    tmp_path, monkeypatch
+):
+    from harness.workers import run_seeded
+
+    monkeypatch.setattr(common, "package_tree", lambda: TREE)
+    data, work = tmp_path / "id000", tmp_path / "work"
+    m = {"name": "O", "configs": ["configs/er_nerf.gin"], "bindings": []}
+    for seed, psnr in ((0, 27.0), (1, 28.0)):  # both seeds finished by a stopped run
+        key = "O" if seed == 0 else f"O seed {seed}"
+        _finished(work, data, dict(m, key=key, bindings=[f"SEED = {seed}"]), psnr)
+    runs, rows, resumed = run_seeded([m], 2, data, work, resume=True)
+    assert [r["key"] for r in runs] == ["O", "O seed 1"] and resumed == ["O", "O seed 1"]
+    assert [r["eval"]["psnr"] for r in rows] == [27.0, 28.0]

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from torch import nn
 
+from lokitalk_plugins.baselines.groups import TORSO_PREFIXES
+
 __all__ = ["IDENTITY_SPECIFIC", "load_identity_bundle", "save_identity_bundle"]
 
 # backbone tensors that belong to the pre-training clips, not to the shared knowledge
@@ -48,7 +50,9 @@ def load_identity_bundle(model, name_or_path: str | Path, **hub_kwargs) -> nn.Mo
     """Load a bundle into a wrap for fine-tuning: the shared backbone and rsdf weights, a
     zero FrozenIdentity as ``model.idakt`` with the bundle's shared offset field and F_id input
     columns (a bare backbone's dynamic half), and the IDAKT kept
-    aside to initialise it from the first training frame. Returns the IDAKT."""
+    aside to initialise it from the first training frame. A backbone built with the 2D torso
+    field (``torso=True``) loads a bundle pre-trained without one: that field keeps its initial
+    values for the torso stage to train. Returns the IDAKT."""
     from lokitalk_plugins.idakt import IDAKT, FrozenIdentity
     from lokitalk_plugins.idakt.hub import ComponentMismatchError, from_pretrained
 
@@ -62,7 +66,9 @@ def load_identity_bundle(model, name_or_path: str | Path, **hub_kwargs) -> nn.Mo
     missing, unexpected = model.backbone.load_state_dict(
         bundle.state_dicts["backbone"], strict=False
     )
-    missing = [k for k in missing if not k.startswith(IDENTITY_SPECIFIC)]
+    # a 2D torso field the bundle lacks (pre-trained with the torso in the 3D field, or none)
+    # keeps its initial values: the torso stage trains it with the head frozen
+    missing = [k for k in missing if not k.startswith((*IDENTITY_SPECIFIC, *TORSO_PREFIXES))]
     if missing or unexpected:
         raise ComponentMismatchError(
             f"{name_or_path}: the backbone weights do not fit this backbone (missing "

@@ -30,7 +30,7 @@ def row_metrics(runs: list[dict], rows: list[dict], fps: dict, cross: dict | Non
             fps=fps.get(r["method"]) if first else None,
             cross_driving=cross[r["method"]] if cross and first else None,
         )
-        if r["method"] == "LokiTalk" and pretrain_seconds is not None:
+        if r["method"].startswith("LokiTalk") and pretrain_seconds is not None:
             r["metrics"]["pretrain_minutes"] = pretrain_seconds / 60
     return fold_seeds(rows, runs)
 
@@ -43,6 +43,11 @@ def run_table1(args, prof: dict, out: Path) -> dict:
     from harness.plots import bar_chart, training_curves
     from harness.workers import run_seeded
 
+    names = list(table1.ABLATIONS) if getattr(args, "ablations", False) else []
+    try:  # a malformed --ablation-seeds is refused before anything trains
+        abl_seeds = table2.ablation_seeds(getattr(args, "ablation_seeds", None), names)
+    except ValueError as e:
+        raise SystemExit(str(e)) from None
     work, start = Path(args.work), time.perf_counter()
     load, sha = machine()["load_average_1min"], commit()
     source = resolve_data(args.data, work, prof)
@@ -67,6 +72,8 @@ def run_table1(args, prof: dict, out: Path) -> dict:
             motion_prior.with_audio2motion(m, a2m["path"]) if m["name"] == "LokiTalk" else m
             for m in methods
         ]
+    if names:
+        methods += table2.ablation_methods(methods, table1.ABLATIONS, table1.ABLATION_CLAIMS)
     seeds = int(getattr(args, "seeds", 1))
     runs, rows, resumed = run_seeded(
         methods,
@@ -76,7 +83,11 @@ def run_table1(args, prof: dict, out: Path) -> dict:
         parallel=args.parallel,
         truth=source.studio,
         resume=bool(getattr(args, "resume", False)),
+        count=lambda m: abl_seeds[m["name"]] if "ablation" in m else seeds,
     )
+    for m, r in zip(runs, rows):
+        if "ablation" in m:
+            r["ablation"] = m["ablation"]
     first = [r for m, r in zip(runs, rows) if m["seed"] == 0]  # speed, cross-driving: seed 0
     fps = table2.render_speed(first, data)
     clip, cross = None, None  # cross-driving needs the studio's render of the utterance
@@ -109,6 +120,7 @@ def run_table1(args, prof: dict, out: Path) -> dict:
         "settings": prof,
         "seed": 0,
         "seeds": list(range(seeds)),
+        "ablation_seeds": abl_seeds,
         "resumed_rows": resumed,
         "data": str(data),
         "data_label": source.label,

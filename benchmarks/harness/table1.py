@@ -18,7 +18,16 @@ from .measures import SYNC_HEADER, lmd_note, reference_lines, row_sync_cell, syn
 from .motion_prior import f_a_note
 from .seeds import seeds_note
 
-__all__ = ["NOT_RUN", "PAPER", "cross_clip", "cross_drive", "markdown", "methods"]
+__all__ = [
+    "ABLATIONS",
+    "ABLATION_CLAIMS",
+    "NOT_RUN",
+    "PAPER",
+    "cross_clip",
+    "cross_drive",
+    "markdown",
+    "methods",
+]
 
 # the paper's Table 1: PSNR, LPIPS, LMD, LMD-E, Sync, cost, FPS, size (MB)
 PAPER = {
@@ -31,6 +40,19 @@ NOT_RUN = {
     "AD-NeRF": "not rebuilt here: only RAD-NeRF and ER-NeRF are (BACKBONES.md)",
     "GeneFace": "not rebuilt here: only RAD-NeRF and ER-NeRF are (BACKBONES.md)",
 }
+
+# --ablations: rows that isolate a cause of a missed claim of this table (as Table 2's:
+# harness.table2.ablation_methods builds them), trained for seed 0 only unless --ablation-seeds
+# says otherwise: row name -> (the row it changes, the gin file added after the row's own,
+# under benchmarks/gin-configs, what it isolates)
+TORSO_2D = ("LokiTalk's torso out of its 3D field: the head and lips stages over the torso "
+            "images, then a 2D torso field on the head pose, trained in a third stage as "
+            "ER-NeRF's")  # fmt: skip
+ABLATIONS = {
+    "LokiTalk, torso as the originals train it": ("LokiTalk", "table1/ablations/torso_2d",
+                                                  TORSO_2D),
+}  # fmt: skip
+ABLATION_CLAIMS = {"table1/ablations/torso_2d": ["t1_psnr_er", "t1_psnr_rad", "t1_target"]}
 
 
 def methods(profile: str, bundle: str, run: list[str]) -> list[dict]:
@@ -111,7 +133,10 @@ def markdown(report: dict) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in report["results"]:
-        x, paper = r["metrics"], PAPER[r["method"]]
+        x, paper = r["metrics"], PAPER.get(r["method"])
+        if paper is None:  # an ablation row: what it changes, in the paper's column
+            abl = r.get("ablation") or {}
+            paper = [f"ablation of {abl.get('baseline', '?')}: {abl.get('isolates', '?')}"]
         cost = f"{x['train_minutes']:.1f}"
         if x.get("pretrain_minutes") is not None:
             cost += f" (+{x['pretrain_minutes']:.1f} pre-training, once)"
@@ -124,7 +149,9 @@ def markdown(report: dict) -> str:
     lines += reference_lines(report.get("references", []), 12, 5)
     for name, why in NOT_RUN.items():
         lines.append(f"| {name} | not run: {why} | | | | | | | | | | |")
-    lines += seeds_note(report, "Every row", "; train minutes are the mean; FPS and "
+    from .table2 import seeded_rows
+
+    lines += seeds_note(report, seeded_rows(report), "; train minutes are the mean; FPS and "
                         "cross-driving are measured on seed 0")  # fmt: skip
     ratio = report["render_ratio_lokitalk_vs_er_nerf"]
     lines += [

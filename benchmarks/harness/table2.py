@@ -91,19 +91,23 @@ ABLATION_CLAIMS = {"table2/ablations/samples_32": ["t2_target", "t2_d", "t2_r"],
                                                       "fig5_dx_torso"]}  # fmt: skip
 
 
-def ablation_methods(methods: list[dict]) -> list[dict]:
-    """The :data:`ABLATIONS` rows built from their base rows in ``methods`` (those present),
-    each with the ``ablation`` record the claims ledger reads."""
+def ablation_methods(methods: list[dict], ablations: dict | None = None,
+                     claims: dict | None = None) -> list[dict]:  # fmt: skip
+    """The ``ablations`` rows (default: this table's :data:`ABLATIONS`, their claims from
+    ``claims``, default :data:`ABLATION_CLAIMS`) built from their base rows in ``methods``
+    (those present), each with the ``ablation`` record the claims ledger reads."""
+    ablations = ABLATIONS if ablations is None else ablations
+    claims = ABLATION_CLAIMS if claims is None else claims
     by_name, out = {m["name"]: m for m in methods}, []
-    for name, (base, extra, isolates) in ABLATIONS.items():
+    for name, (base, extra, isolates) in ablations.items():
         if base in by_name:
             m = by_name[base]
-            record = {"claims": ABLATION_CLAIMS[extra], "isolates": isolates, "baseline": base}
+            record = {"claims": claims[extra], "isolates": isolates, "baseline": base}
             out.append(dict(m, name=name, configs=[*m["configs"], config(extra)], ablation=record))
     return out
 
 
-def _seeded_rows(report: dict) -> str:
+def seeded_rows(report: dict) -> str:
     """Which rows the seeds note speaks of: every row, or every row but the ablation rows
     trained with fewer seeds (named, with their count)."""
     n = len(report.get("seeds", [0]))
@@ -334,7 +338,7 @@ def markdown(report: dict) -> str:
         ]
     lines += f_a_note(report, "O+D+R")
     lines[-1] += " O keeps the backbone's own audio path."
-    lines += seeds_note(report, _seeded_rows(report), "; train minutes are the mean; FPS, the "
+    lines += seeds_note(report, seeded_rows(report), "; train minutes are the mean; FPS, the "
                         "render time ratio and the maps are measured on seed 0")  # fmt: skip
     lines += [
         "",

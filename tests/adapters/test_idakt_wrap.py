@@ -124,6 +124,42 @@ def test_bundle_round_trip_into_a_fine_tune_wrap(tmp_path):
     assert bool(again.identity_ready) and not again.init_identity(Frames(_ref(13)))
 
 
+@pytest.mark.parametrize("name", ["er_nerf", "rad_nerf"])
+def test_a_bundle_without_a_2d_torso_loads_into_a_backbone_with_one(tmp_path, name):
+    """Pre-trained with the torso in the 3D field, fine-tuned with the originals' 2D torso
+    stage (Table 1's ablation): the shared weights load, the torso field keeps its initial
+    values for the torso stage to train; the reverse (torso weights the wrap has no place for)
+    is still refused."""
+    from lokitalk_plugins.baselines.groups import TORSO_PREFIXES
+    from lokitalk_plugins.idakt.hub import ComponentMismatchError
+
+    pre = _wrapped(name, seed=0)
+    path = save_identity_bundle(pre, tmp_path / "bundle")
+    fresh = make_backbone(name, torso=True, seed=5)
+    init = {k: v.clone() for k, v in fresh.state_dict().items() if k.startswith(TORSO_PREFIXES)}
+    assert init, "the backbone has a 2D torso field"
+    rsdf = RSDF(audio_dim=fresh.audio_dim, hidden=16, grid=SMALL_GRID, id_dim=8)
+    fine = wrap(fresh, pretrained=str(path), rsdf=rsdf)
+    state = fine.backbone.state_dict()
+    shared = [k for k in pre.backbone.state_dict() if k.startswith(("sigma_net", "color_net"))]
+    assert len(shared) >= 4
+    for key in shared:
+        assert torch.equal(state[key], pre.backbone.state_dict()[key]), key
+    for key, value in init.items():
+        assert torch.equal(state[key], value), key
+    with_torso = wrap(make_backbone(name, torso=True, seed=0),
+                      rsdf=RSDF(audio_dim=fresh.audio_dim, hidden=16, grid=SMALL_GRID, id_dim=8),
+                      idakt=dict(IDAKT_SMALL))  # fmt: skip
+    back = save_identity_bundle(with_torso, tmp_path / "torso_bundle")
+    plain = make_backbone(name, seed=5)
+    with pytest.raises(ComponentMismatchError, match="unexpected .*torso"):
+        wrap(
+            plain,
+            pretrained=str(back),
+            rsdf=RSDF(audio_dim=plain.audio_dim, hidden=16, grid=SMALL_GRID, id_dim=8),
+        )
+
+
 @pytest.mark.parametrize("settings", [{"dynamic_dim": 16, "no_such": 1}, None, [3]])
 def test_a_bundle_config_that_builds_no_idakt_is_one_message(tmp_path, settings):
     import json

@@ -1,4 +1,5 @@
-"""benchmarks/harness/table2.py --ablations: rows that isolate a missed claim's cause."""
+"""benchmarks/harness/table2.py and table1.py --ablations: rows that isolate a missed claim's
+cause."""
 
 from __future__ import annotations
 
@@ -86,10 +87,10 @@ def test_ablation_seeds_give_a_row_or_every_row_its_own_number_of_seeds():
             table2.ablation_seeds(bad, names)
         assert says in str(e.value)
     report = {"seeds": [0, 1, 2], "ablation_seeds": counts}
-    text = table2._seeded_rows(report)
+    text = table2.seeded_rows(report)
     assert text.startswith("Every row but 'O, 32 samples a ray' (seed 0 only)")
     assert audio not in text
-    assert table2._seeded_rows({"seeds": [0, 1, 2]}) == "Every row"
+    assert table2.seeded_rows({"seeds": [0, 1, 2]}) == "Every row"
 
 
 def test_a_bad_ablation_seeds_is_refused_before_anything_is_made(tmp_path):
@@ -134,3 +135,52 @@ def test_the_torso_ablation_takes_the_torso_out_of_the_3d_field(backbone):
         assert gin.query_parameter("train.stages") == ("head", "lips")
     finally:
         gin.clear_config()
+
+
+def test_table1_torso_ablation_keeps_the_bundle_space_and_draws_the_torso_in_2d():
+    """Table 1's one ablation: LokiTalk with the originals' 2D torso stage; the portrait box and
+    bound (the bundle's space), the row's bundle and F_a stay; it names Table 1's PSNR claims;
+    the markdown puts what it isolates in the paper's column and its seeds in the note."""
+    import gin
+    from harness import experiments, table1
+
+    import lokitalk_plugins.registration  # noqa: F401
+    from lokitalk_plugins.train.config import parse_config_files
+
+    run = ["AUDIO_IN_DIM = 32"]
+    methods = table1.methods("micro", "/bundle", run)
+    (row,) = table2.ablation_methods(methods, table1.ABLATIONS, table1.ABLATION_CLAIMS)
+    base = methods[-1]
+    assert row["name"] == "LokiTalk, torso as the originals train it"
+    assert row["bindings"] == base["bindings"] and row["configs"][:-1] == base["configs"]
+    assert row["ablation"] == {"claims": ["t1_psnr_er", "t1_psnr_rad", "t1_target"],
+                               "isolates": table1.TORSO_2D, "baseline": "LokiTalk"}  # fmt: skip
+    parse_config_files([experiments.resolve(c) for c in row["configs"]], row["bindings"])
+    try:
+        got = {k: gin.query_parameter(k) for k in (
+            "ERNeRF.torso", "train.stages", "TalkingHeadFolder.background", "ERNeRF.bound",
+            "torso/Trainer.steps", "wrap.pretrained")}  # fmt: skip
+    finally:
+        gin.clear_config()
+    assert got["ERNeRF.torso"] and got["train.stages"] == ("head", "lips", "torso")
+    assert got["TalkingHeadFolder.background"] == "torso"
+    assert str(got["ERNeRF.bound"]) == "%PORTRAIT_BOUND"  # the bundle's space, not bound 1
+    assert str(got["torso/Trainer.steps"]) == "%TORSO_STEPS"
+    # the ablation row in the markdown: what it changes where the paper's numbers would be
+    metrics = dict.fromkeys(("psnr", "lpips", "lmd", "lmd_eyes", "mouth_error", "eye_error",
+                             "fps", "size_mb"), 1.0)  # fmt: skip
+    metrics.update(train_minutes=1.0, sync_conf=0.5, sync_offset=0)
+    results = [{"method": m["name"], "metrics": dict(metrics), "eval": {}} for m in methods]
+    results.append({"method": row["name"], "metrics": dict(metrics), "ablation": row["ablation"]})
+    report = {
+        "data_label": "the studio", "profile": "micro", "command": "python benchmarks/run.py",
+        "commit": "0" * 40, "load_at_start": 0.1, "seeds": [0, 1, 2], "studio": True,
+        "ablation_seeds": {row["name"]: 1},
+        "settings": {"size": 32, "seconds": 1.0, "head": 4, "lips": 1, "torso": 2, "rays": 8},
+        "machine": {"jobs_in_parallel": 1, "cpu_count": 2, "platform": "x", "torch": "2"},
+        "render_ratio_lokitalk_vs_er_nerf": 2.0, "cross_driving": None, "results": results,
+    }  # fmt: skip
+    md = table1.markdown(report)
+    line = next(x for x in md.splitlines() if x.startswith(f"| {row['name']} |"))
+    assert line.endswith(f"| ablation of LokiTalk: {table1.TORSO_2D} |")
+    assert f"Every row but '{row['name']}' (seed 0 only): mean ± sample std" in md

@@ -120,7 +120,9 @@ class OccupancyGrid(nn.Module):
     def query(self, points: torch.Tensor) -> torch.Tensor:
         """points: [..., 3] world -> [...] bool, True where the cell is occupied."""
         cells, inside = self.cell_of(points)
-        occ = self.occupancy[cells[..., 0], cells[..., 1], cells[..., 2]]
+        r = self.resolution
+        flat = (cells[..., 0] * r + cells[..., 1]) * r + cells[..., 2]
+        occ = self.occupancy.reshape(-1).index_select(0, flat.reshape(-1)).view(flat.shape)
         return occ & inside
 
     def cell_points(self, jitter: bool = False, dtype=None) -> torch.Tensor:
@@ -136,19 +138,19 @@ class OccupancyGrid(nn.Module):
     def dense_values(self) -> torch.Tensor:
         """density_grid as [res, res, res] indexed [ix, iy, iz] (-1 = unseen)."""
         r = self.resolution
-        return self.density_grid[0][self.morton].view(r, r, r)
+        return self._dense(self.density_grid[0]).view(r, r, r)
 
     def sync_occupancy(self) -> None:
         """Rebuild the dense bool ``occupancy`` from ``density_bitfield``."""
         r = self.resolution
         bits = unpack_bits(self.density_bitfield)
-        self.occupancy = bits[self.morton].view(r, r, r).contiguous()
+        self.occupancy = self._dense(bits).view(r, r, r)
 
     @torch.no_grad()
     def set_occupancy(self, dense: torch.Tensor) -> None:
         """dense: [res, res, res] bool ([ix, iy, iz]) -> bitfield (and the dense copy)."""
         flat = torch.empty_like(dense.reshape(-1), dtype=torch.bool)
-        flat[self.morton] = dense.reshape(-1).bool().to(flat.device)
+        flat.index_copy_(0, self.morton, dense.reshape(-1).bool().to(flat.device))
         self.density_bitfield.copy_(pack_bits(flat))
         self.sync_occupancy()
 
@@ -259,24 +261,25 @@ class OccupancyGrid(nn.Module):
             self._update_sparse(density_fn)
             return True
         grid = self.density_grid[0]
-        valid_dense = grid[self.morton] >= 0
+        valid_dense = self._dense(grid) >= 0
         cells = valid_dense.nonzero().flatten()
         sub = None
         if self.fraction < 1.0:
             keep = max(1, round(self.fraction * cells.numel()))
             sub = torch.randperm(cells.numel(), device=cells.device)[:keep]
             cells = cells[sub]
-        valid_morton = self.morton[cells]
+        valid_morton = self.morton.index_select(0, cells)
         if self.lattice:
             new = self._evaluate(density_fn, cells)
         else:  # the originals' draw: one jitter per cell of the whole grid
             pts = self.cell_points(jitter=self.jitter)[cells]
             new = evaluate_density(density_fn, pts, self.chunk, grid.dtype, self.compute_dtype)
         if sub is not None:  # cells not evaluated this time only decay
-            grid[self.morton[valid_dense]] *= self.decay
-            grid[valid_morton] = torch.maximum(grid[valid_morton], new)
+            grid.copy_(torch.where(grid >= 0, grid * self.decay, grid))
+            self._raise(valid_morton, new)
         else:
-            grid[valid_morton] = torch.maximum(grid[valid_morton] * self.decay, new)
+            old = grid.index_select(0, valid_morton) * self.decay
+            grid.index_copy_(0, valid_morton, torch.maximum(old, new))
         self._threshold()
         return True
 
@@ -284,7 +287,7 @@ class OccupancyGrid(nn.Module):
         """One "spread" update: a random share of the valid cells, built and evaluated only
         for those cells; every valid cell decays by the schedule's per-update decay."""
         grid = self.density_grid[0]
-        valid_dense = (grid[self.morton] >= 0).nonzero().flatten()
+        valid_dense = (self._dense(grid) >= 0).nonzero().flatten()
         n = valid_dense.numel()
         _, decay, p = spread_schedule(self.update_every, self.decay, self.fraction, n)
         keep = round(p * n)
@@ -293,9 +296,8 @@ class OccupancyGrid(nn.Module):
         else:
             cells = valid_dense
         new = self._evaluate(density_fn, cells)
-        grid[self.morton[valid_dense]] *= decay
-        target = self.morton[cells]
-        grid[target] = torch.maximum(grid[target], new)
+        grid.copy_(torch.where(grid >= 0, grid * decay, grid))  # every valid cell decays
+        self._raise(self.morton.index_select(0, cells), new)
         self._threshold()
 
     def _update_sparse(self, density_fn) -> None:
@@ -303,13 +305,23 @@ class OccupancyGrid(nn.Module):
         cells, their neighbours and a random ``fraction`` of the other valid cells are
         evaluated; every valid cell decays by ``decay``."""
         grid, r = self.density_grid[0], self.resolution
-        valid = (grid[self.morton] >= 0).view(r, r, r)
+        valid = (self._dense(grid) >= 0).view(r, r, r)
         cells = sparse_cells(self.occupancy & valid, valid, self.fraction)
         new = self._evaluate(density_fn, cells)
         grid.copy_(torch.where(grid >= 0, grid * self.decay, grid))  # every valid cell decays
-        target = self.morton[cells]
-        grid[target] = torch.maximum(grid[target], new)
+        self._raise(self.morton.index_select(0, cells), new)
         self._threshold()
+
+    def _dense(self, values: torch.Tensor) -> torch.Tensor:
+        """[res^3] values in Morton order -> the same in dense [ix, iy, iz] order (a gather by
+        ``index_select``: the same values as ``values[self.morton]``, several times faster on
+        the CPU than advanced indexing)."""
+        return values.index_select(0, self.morton)
+
+    def _raise(self, target: torch.Tensor, new: torch.Tensor) -> None:
+        """density_grid at the Morton indices ``target`` (distinct) <- max(value, new)."""
+        grid = self.density_grid[0]
+        grid.index_copy_(0, target, torch.maximum(grid.index_select(0, target), new))
 
     def _evaluate(self, density_fn, cells: torch.Tensor) -> torch.Tensor:
         """The density at one point inside each of ``cells`` ([K] dense indices) -> [K] float
@@ -332,7 +344,10 @@ class OccupancyGrid(nn.Module):
     def _threshold(self) -> None:
         grid = self.density_grid[0]
         valid = grid >= 0
-        mean = float(grid[valid].mean()) if bool(valid.any()) else 0.0
+        count = int(valid.sum())
+        # the mean of the valid cells (unseen cells hold -1, so clamping them to 0 leaves them
+        # out of the sum), in float64 so the order of the sum cannot move the threshold
+        mean = float(grid.clamp_min(0).sum(dtype=torch.float64)) / count if count else 0.0
         self.mean_density = mean
         thresh = min(mean, self.density_thresh)
         self.density_bitfield.copy_(pack_bits((grid > thresh) & valid))

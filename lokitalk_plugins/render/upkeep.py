@@ -73,10 +73,9 @@ def sparse_cells(occupied: torch.Tensor, valid: torch.Tensor, fraction: float) -
     """occupied, valid: [r, r, r] bool ([ix, iy, iz]) -> sorted dense indices of the cells a
     "sparse" update evaluates: valid cells within one cell of an occupied one, and a random
     ``fraction`` of the other valid cells."""
-    near = (dilate(occupied) & valid).reshape(-1)
-    far = (valid.reshape(-1) & ~near).nonzero().flatten()
-    keep = far[torch.rand(far.numel(), device=far.device) < fraction]
-    return torch.cat([near.nonzero().flatten(), keep]).sort().values
+    near = dilate(occupied) & valid
+    drawn = valid & (torch.rand(valid.shape, device=valid.device) < fraction)
+    return (near | drawn).reshape(-1).nonzero().flatten()  # one pass, sorted
 
 
 def cell_indices(cells: torch.Tensor, resolution: int) -> torch.Tensor:

@@ -165,3 +165,60 @@ def test_mark_unseen_block_pass_equals_per_cell_test():
     flat = visible_mask(g.cell_points(), c2w, K, H, W, radius).view(32, 32, 32)
     assert torch.equal(g.dense_values() >= 0, flat)
     assert 0 < int(flat.sum()) < 32**3
+
+
+def _reference_update(values, morton, new_dense, decay, evaluated, thresh_cap):
+    """The refresh rule by advanced indexing, the grid's layout spelled out: values [n] in Morton
+    order (-1 unseen); new_dense [n] density at each cell ([ix, iy, iz] order); evaluated [n]
+    bool (dense) -> (values, dense occupancy) after one update where every valid cell decays
+    and the evaluated ones take max(decayed, new)."""
+    out = values.clone()
+    valid = out >= 0
+    out[valid] = out[valid] * decay
+    cells = (evaluated & (values[morton] >= 0)).nonzero().flatten()
+    out[morton[cells]] = torch.maximum(out[morton[cells]], new_dense[cells])
+    valid = out >= 0
+    thresh = min(float(out[valid].double().mean()), thresh_cap)
+    r = round(values.numel() ** (1 / 3))
+    return out, ((out > thresh) & valid)[morton].view(r, r, r)
+
+
+def test_every_upkeep_mode_equals_the_rule_by_advanced_indexing():
+    """The grid's gathers and scatters (index_select / index_copy_ over the Morton order) give
+    what advanced indexing gives: the full, partial and sparse updates against a reference on
+    a grid with unseen cells and a density only some cells see."""
+    from lokitalk_plugins.render.upkeep import sparse_cells
+
+    r = 16
+    fn = box_density((2, 3, 4), (9, 12, 7), r, value=30.0)
+    for upkeep, fraction in (("full", 1.0), ("full", 0.5), ("sparse", 0.3)):
+        g = OccupancyGrid(resolution=r, jitter=False, upkeep=upkeep, fraction=fraction)
+        gen = torch.Generator().manual_seed(1)
+        start = torch.rand(r**3, generator=gen) * 40
+        start[torch.rand(r**3, generator=gen) < 0.2] = -1.0  # unseen cells
+        g.density_grid[0].copy_(start)
+        g._threshold()
+        occupied = g.occupancy.clone()
+        new_dense = fn(g.cell_points())
+        torch.manual_seed(5)
+        g.update(fn)
+        torch.manual_seed(5)  # the same cells drawn again for the reference
+        valid = (start[g.morton] >= 0).view(r, r, r)
+        if upkeep == "sparse":
+            evaluated = torch.zeros(r**3, dtype=torch.bool)
+            evaluated[sparse_cells(occupied & valid, valid, fraction)] = True
+        elif fraction < 1.0:
+            cells = valid.reshape(-1).nonzero().flatten()
+            keep = max(1, round(fraction * cells.numel()))
+            evaluated = torch.zeros(r**3, dtype=torch.bool)
+            evaluated[cells[torch.randperm(cells.numel())[:keep]]] = True
+        else:
+            evaluated = torch.ones(r**3, dtype=torch.bool)
+        want, occ = _reference_update(start, g.morton, new_dense, g.decay, evaluated, 10.0)
+        assert 0 < int(evaluated.sum()) and torch.equal(g.density_grid[0], want), upkeep
+        assert torch.equal(g.occupancy, occ) and torch.equal(g.dense_values().reshape(-1),
+                                                             want[g.morton])  # fmt: skip
+        # the lookup of the training rays: the dense occupancy at each point's cell
+        pts = torch.rand(500, 3, generator=gen) * 2.2 - 1.1
+        cells, inside = g.cell_of(pts)
+        assert torch.equal(g.query(pts), occ[cells[:, 0], cells[:, 1], cells[:, 2]] & inside)

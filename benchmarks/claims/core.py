@@ -173,8 +173,14 @@ def sample(report: dict | None, pick: Callable[[dict], bool], metric: str, label
 def row_sample(report: dict | None, pick: Callable[[dict], bool], field: str, label: str,
                scale: float = 1.0) -> Sample:  # fmt: skip
     """Like :func:`sample`, for a value a row holds outside its metrics (a dotted ``field``
-    of the row itself, e.g. ``train_seconds`` or ``probes.leakage``), times ``scale``."""
-    values = [_get(row, field) for row in (report or {}).get("results", []) if pick(row)]
+    of the row itself, e.g. ``train_seconds`` or ``probes.leakage``), times ``scale``: every
+    seed's where each of the row's ``seeds`` records holds the field, else the row's own."""
+    values = []
+    for row in (report or {}).get("results", []):
+        if pick(row):
+            seeds = row.get("seeds") or []
+            each = [_get(s, field) for s in seeds]
+            values += each if seeds and None not in each else [_get(row, field)]
     ok = tuple(float(v) * scale for v in values
                if isinstance(v, int | float) and not math.isnan(v))  # fmt: skip
     return Sample(ok, label)

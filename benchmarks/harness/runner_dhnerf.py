@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from . import measures
-from .common import commit, fmt, machine, peak_rss_mb, write_report
+from .common import cell, commit, fmt, machine, peak_rss_mb, write_report
+from .seeds import fold_seeds, seeds_note
 
 __all__ = ["run_dhnerf"]
 
@@ -97,15 +98,22 @@ def _markdown(report: dict) -> str:
         _row(["---"] * 7),
     ]
     for r in report["results"]:
-        m = r["metrics"]
-        cells = [fmt(m.get(k), 3) for k in ("psnr", "ssim", "lmd", "mouth_error")]
+        cells = [cell(r, k, 3) for k in ("psnr", "ssim", "lmd", "mouth_error")]
         lines.append(_row([r["method"], *cells, measures.row_sync_cell(r), "n/a"]))
     lines += measures.reference_lines(report.get("references", []), 7, 5)
-    resumed = [r["method"] for r in report["results"] if r.get("resumed")]
+    resumed = report.get("resumed_rows")
+    if resumed is None:  # a report written before the seeds: the rows' own flags
+        resumed = [r["method"] for r in report["results"] if r.get("resumed")]
     if resumed:
         lines += ["", "Rows trained by an earlier run of this command (same gin files, "
                   "bindings, folder and package source; `--resume`): " + "; ".join(resumed)
                   + "."]  # fmt: skip
+    lines += seeds_note(
+        report,
+        "Every row",
+        "; the probes below, the frame strip and the "
+        "code traversal are seed 0's, the probes' verdicts use every seed's",
+    )
     lines += [
         "",
         measures.sync_note(report, "The paper's Sync is SyncNet's confidence on real video"),
@@ -130,6 +138,7 @@ def _markdown(report: dict) -> str:
                                             for t in ("expression", "light"))]))  # fmt: skip
     rows = {r["method"]: r["metrics"] for r in report["results"]}
     if "full model" in rows:  # the paper's direction: the full model above both ablations
+        # (on the means where the rows fold seeds)
         for k in ("psnr", "sync_conf"):
             full, others = rows["full model"].get(k), [m.get(k) for n, m in rows.items()
                                                        if n != "full model"]  # fmt: skip
@@ -148,22 +157,30 @@ def run_dhnerf(args, prof: dict, out: Path, table: str) -> dict:
     from . import dhnerf
     from .plots import bar_chart, training_curves
     from .table2 import frames_side_by_side
-    from .workers import run_methods
+    from .workers import run_seeded
 
     work = Path(args.work)
     data = dhnerf.lit_studio(work, prof)
     a = dhnerf.assets(work / "dhnerf", args.profile, data)
     build = dhnerf.table1_methods if table == "dhnerf-table1" else dhnerf.table2_methods
     start, sha = time.perf_counter(), commit()
-    methods = build(args.profile, a)
-    rows = run_methods(methods, data, work / f"{table}_{args.profile}", parallel=args.parallel,
-                       truth=True, resume=bool(getattr(args, "resume", False)))  # fmt: skip
+    methods, seeds = build(args.profile, a), int(getattr(args, "seeds", 1))
+    runs, rows, resumed = run_seeded(methods, seeds, data, work / f"{table}_{args.profile}",
+                                     parallel=args.parallel, truth=True,
+                                     resume=bool(getattr(args, "resume", False)))  # fmt: skip
     stem = table.replace("-", "_") + ("" if args.profile == "default" else f"_{args.profile}")
-    files = {}
-    for r, is_dh in zip(rows, dhnerf.probed(methods)):
+    files, probes = {}, {}
+    for m, r, is_dh in zip(runs, rows, dhnerf.probed(runs)):
         r["metrics"] = measures.table_metrics(r["eval"], METRICS)
-        if is_dh:
-            r["probes"] = _probes(r, data)
+        if is_dh:  # every seed's DH-NeRF codes are probed
+            probes[r["workspace"]] = _probes(r, data)
+            if m["seed"] == 0:
+                r["probes"] = probes[r["workspace"]]
+    rows = fold_seeds(rows, runs)
+    for r in rows:  # each seed's probes beside its metrics (the ledger judges them all)
+        for s in r["seeds"]:
+            if s["workspace"] in probes:
+                s["probes"] = probes[s["workspace"]]
     dh = next(r for r in rows if "probes" in r)
     files["traversal"] = _traversal(dh, data, out / f"{stem}_traversal.png").name
     curves = training_curves(rows, out / f"{stem}_curves.png")
@@ -177,7 +194,8 @@ def run_dhnerf(args, prof: dict, out: Path, table: str) -> dict:
     files["frames"] = frames_side_by_side(rows, data, out / f"{stem}_frames.png").name
     report = {
         "table": table, "command": shlex.join(["python", "benchmarks/run.py"] + sys.argv[1:]),
-        "profile": args.profile, "settings": prof, "seed": 0, "data": str(data),
+        "profile": args.profile, "settings": prof, "seed": 0, "seeds": list(range(seeds)),
+        "resumed_rows": resumed, "data": str(data),
         "commit": sha, "machine": machine(1, args.parallel),
         "wall_seconds": time.perf_counter() - start, "peak_rss_mb_harness": peak_rss_mb(),
         "paper": dhnerf.PAPER1 if table == "dhnerf-table1" else dhnerf.PAPER2,

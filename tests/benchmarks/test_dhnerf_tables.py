@@ -92,3 +92,36 @@ def test_markdown_has_the_sync_column_and_its_reference_rows():
     report["results"][1]["resumed"] = True
     assert ("bindings, folder and package source; `--resume`): w/o lip-sync module."
             in _markdown(report))  # fmt: skip
+
+
+def test_seeded_rows_give_mean_and_std_and_the_ledger_reads_every_seeds_probes():
+    from claims.core import row_sample
+    from harness.runner_dhnerf import NA, _markdown
+    from harness.seeds import fold_seeds, seeded_methods
+
+    methods = seeded_methods([{"name": n, "configs": [], "bindings": []}
+                              for n in ("full model", "w/o lip-sync module")], 2)  # fmt: skip
+    rows = []
+    for m in methods:
+        metrics = dict(psnr=20.0 + m["seed"], ssim=0.9, lmd=None, mouth_error=0.1,
+                       sync_conf=0.5, sync_offset=0)  # fmt: skip
+        rows.append({"method": m["name"], "metrics": metrics, "workspace": m["key"],
+                     "train_seconds": 1.0, "eval": {"landmark_detector": "none"}})  # fmt: skip
+    folded = fold_seeds(rows, methods)
+    for r in folded:
+        for s in r["seeds"]:
+            codes = {k: {"expression": 0.5, "light": 0.1} for k in ("id", "ex", "al", "ill")}
+            s["probes"] = {"learned": codes, "extractor": codes, "leakage": 0.2 + 0.1 * s["seed"]}
+    folded[0]["probes"] = folded[0]["seeds"][0]["probes"]
+    report = dict(table="dhnerf-table2", profile="micro", command="run", commit="0" * 40,
+                  settings=dict(PROF), paper=dhnerf.PAPER2, notes=NA, references=[],
+                  seeds=[0, 1], resumed_rows=["w/o lip-sync module seed 1"],
+                  results=folded)  # fmt: skip
+    md = _markdown(report)
+    assert "| full model | 20.500 ± 0.707 | 0.900 ± 0.000 | n/a |" in md
+    assert "Every row: mean ± sample std over seeds 0, 1;" in md
+    assert "`--resume`): w/o lip-sync module seed 1." in md
+    s = row_sample(report, lambda r: r["method"] == "full model", "probes.leakage", "leak")
+    assert s.values == pytest.approx((0.2, 0.3))  # both seeds', not seed 0's alone
+    one = dict(report, results=[dict(folded[0], seeds=[])])
+    assert row_sample(one, lambda r: True, "probes.leakage", "x").values == pytest.approx((0.2,))

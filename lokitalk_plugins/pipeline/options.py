@@ -64,7 +64,11 @@ class GridUpkeep:
     ``grid_density_lattice`` (ER-NeRF's tri-planes) encodes r^2 points per plane instead of
     r^3 points (False, the originals'); precision: the refresh's density in "float32" (the
     originals'), "bfloat16" (autocast on a CPU with bfloat16 instructions, or CUDA; the
-    grid's values stay float32) or "auto" (bfloat16 where a CPU has the instructions).
+    grid's values stay float32) or "auto" (bfloat16 where a CPU has the instructions);
+    every: steps between two updates of "full" and "sparse" (16, the originals'; "spread"
+    scales its own interval by every / 16), with the decay per update raised to
+    decay^(every / 16) so a cell's decay per training step stays the originals'
+    (:meth:`~lokitalk_plugins.render.grid.OccupancyGrid.set_every`).
     "full" with one frame, deformed=False (or a bare backbone), lattice False and float32 is
     bit for bit the originals' refresh."""
 
@@ -75,10 +79,15 @@ class GridUpkeep:
     box_only: bool = False
     lattice: bool = False
     precision: str = "float32"
+    every: int = 16
 
     def __post_init__(self):  # the mode is checked by the grid (OccupancyGrid.set_upkeep)
         if int(self.frames) < 1:
             raise ValueError(f"grid_frames must be >= 1, got {self.frames}")
+        if isinstance(self.every, bool) or int(self.every) != self.every or self.every < 1:
+            raise OptionError(f"GridUpkeep.every must be a whole number of steps >= 1, got "
+                              f"{self.every!r} (16: the originals')")  # fmt: skip
+        object.__setattr__(self, "every", int(self.every))
         object.__setattr__(self, "frames", int(self.frames))
         if self.precision not in REFRESH_PRECISIONS:
             raise OptionError(

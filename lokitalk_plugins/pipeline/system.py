@@ -101,6 +101,7 @@ class TalkingHeadSystem(nn.Module):
         self.late_lpips = groups["late_lpips"]
         upkeep = self.grid_upkeep = groups["grid"]
         model.grid.set_upkeep(upkeep.mode, upkeep.fraction)
+        model.grid.set_every(upkeep.every)
         model.grid.box_only = bool(upkeep.box_only)
         model.grid.lattice = bool(upkeep.lattice)
         model.grid.compute_dtype = refresh_dtype(upkeep.precision)

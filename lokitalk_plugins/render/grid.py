@@ -227,6 +227,17 @@ class OccupancyGrid(nn.Module):
             raise ValueError(f"the grid fraction must be in (0, 1], got {fraction}")
         self.upkeep, self.fraction = upkeep, float(fraction)
 
+    def set_every(self, every: int) -> None:
+        """Steps between two updates (``update_every``), with the decay per update set so the
+        decay per step is unchanged: decay <- decay^(every / update_every) (from the
+        originals' 16 and 0.95: 0.95^(every / 16))."""
+        every = int(every)
+        if every < 1:
+            raise ValueError(f"the grid's update interval must be >= 1 step, got {every}")
+        if every != self.update_every:  # the same interval again changes nothing
+            self.decay = self.decay ** (every / self.update_every)
+            self.update_every = every
+
     @property
     def interval(self) -> int:
         """Steps between two updates: ``update_every`` ("full"), round(fraction *

@@ -38,6 +38,9 @@ def test_groups_and_former_flat_keywords_in_python():
     assert s.lips == LipsSampling(patches=4) and s.lips_weight == 0.01
     assert s.grid_upkeep == GridUpkeep(fraction=0.5, frames=2)
     assert s.model.grid.fraction == 0.5 and s.model.grid.upkeep == "full"
+    assert s.model.grid.update_every == 16 and s.model.grid.decay == 0.95  # the originals'
+    s = TalkingHeadSystem(_model(), grid=GridUpkeep(mode="sparse", every=32))
+    assert s.model.grid.update_every == 32 and s.model.grid.decay == pytest.approx(0.95**2)
     # a flat keyword wins over its group's value
     s = TalkingHeadSystem(_model(), grid=GridUpkeep(fraction=0.5), grid_fraction=0.25)
     assert s.grid_upkeep.fraction == 0.25 and s.model.grid.fraction == 0.25

@@ -71,3 +71,29 @@ def test_cell_points_of_builds_points_inside_the_given_cells():
     assert torch.equal(ijk[:, 0] * 64 + ijk[:, 1] * 8 + ijk[:, 2], cells)
     centres = cell_points_of(cells, 8, 1.0, False, torch.float32)
     torch.testing.assert_close(centres, g.cell_points()[cells])
+
+
+def test_every_keeps_the_decay_per_step_and_reaches_the_grid_from_the_options():
+    """GridUpkeep.every: updates every N steps, decay per update 0.95^(N / 16), so a cell the
+    field no longer fills decays by the same amount per training step as the originals'."""
+
+    from lokitalk_plugins.pipeline.options import GridUpkeep
+    from lokitalk_plugins.errors import OptionError
+
+    g16, g32 = OccupancyGrid(resolution=8), OccupancyGrid(resolution=8)
+    g32.set_every(32)
+    assert g32.update_every == 32 and g32.decay == pytest.approx(0.95**2)
+    g32.set_every(32)  # again: unchanged
+    assert g32.decay == pytest.approx(0.95**2)
+    assert [s for s in range(70) if g32.due(s)] == [0, 32, 64]
+    for g in (g16, g32):
+        g.density_grid.fill_(100.0)
+    zero = lambda x: torch.zeros(x.shape[0])  # noqa: E731
+    for step in range(1, 65):
+        g16.update(zero, step=step)
+        g32.update(zero, step=step)
+    assert torch.allclose(g16.density_grid, g32.density_grid)  # 100 * 0.95^4 either way
+    assert float(g32.density_grid[0, 0]) == pytest.approx(100 * 0.95**4)
+    for bad in (0, 2.5, True):
+        with pytest.raises(OptionError, match="GridUpkeep.every must be a whole number"):
+            GridUpkeep(every=bad)

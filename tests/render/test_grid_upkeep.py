@@ -77,8 +77,8 @@ def test_every_keeps_the_decay_per_step_and_reaches_the_grid_from_the_options():
     """GridUpkeep.every: updates every N steps, decay per update 0.95^(N / 16), so a cell the
     field no longer fills decays by the same amount per training step as the originals'."""
 
-    from lokitalk_plugins.pipeline.options import GridUpkeep
     from lokitalk_plugins.errors import OptionError
+    from lokitalk_plugins.pipeline.options import GridUpkeep
 
     g16, g32 = OccupancyGrid(resolution=8), OccupancyGrid(resolution=8)
     g32.set_every(32)

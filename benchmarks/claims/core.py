@@ -287,6 +287,22 @@ def contest(pair: Pair, reports: dict, digits: int = 2) -> str:
             f"{pair.metric}: " + "; ".join(found))  # fmt: skip
 
 
+# the studio's regions a row's PSNR is split into (harness.measures.REGION_PSNR_KEYS)
+REGIONS = (("head", "psnr_head"), ("torso + neck", "psnr_torso"), ("background", "psnr_bg"))
+
+
+def _ablation_regions(report: dict, row: str, base: str) -> str:
+    """Where an ablation's PSNR change lies: each region's mean of the ablation row beside
+    its base row's (" by region: head a vs b, ..."; "" when the rows have no regions)."""
+    cells = []
+    for name, key in REGIONS:
+        a, b = sample(report, _named(row), key, ""), sample(report, _named(base), key, "")
+        if not (a.n and b.n):
+            return ""
+        cells.append(f"{name} {a.mean:.2f} vs {b.mean:.2f}")
+    return " (by region: " + ", ".join(cells) + ")"
+
+
 def find_cause(claim_id: str, reports: dict, tables=(), metric: str = "psnr") -> str:
     """The measured cause of a miss: the ablation rows naming ``claim_id`` (their ``metric``
     beside the row they ablate, when the JSON gives ``baseline``) in the ``tables`` of
@@ -310,6 +326,8 @@ def find_cause(claim_id: str, reports: dict, tables=(), metric: str = "psnr") ->
                     b = _seed0(report, base, metric) or b
                 if a.n > 1:  # an ablation over seeds: both as mean ± std (n seeds)
                     text += f": {label} {a.text(2).strip()} vs {b.text(2).strip()} for '{base}'"
+                    if metric == "psnr":
+                        text += _ablation_regions(report, row.get("method"), base)
                 elif a.n and b.n:
                     seeds = " (seed 0)" if a.n == 1 and b.n == 1 else ""
                     text += f": {label} {a.mean:.2f} vs {b.mean:.2f} for '{base}'{seeds}"

@@ -4,7 +4,17 @@ registered judge each, reading the result JSONs ``table1`` .. ``table4`` and
 
 from __future__ import annotations
 
-from .core import Pair, Sample, Verdict, claim, compare, row_sample, sample, threshold
+from .core import (
+    REGIONS,
+    Pair,
+    Sample,
+    Verdict,
+    claim,
+    compare,
+    row_sample,
+    sample,
+    threshold,
+)
 
 __all__ = ["ID_AKT_CLAIMS", "METHOD_CLAIMS", "OVERHEAD_LIMIT", "REGION_SHARES", "SHARE_LIMIT"]
 
@@ -51,9 +61,6 @@ def _with_fit(v: Verdict, report, a: str, b: str) -> Verdict:
         return v
     note = "; ".join(notes)
     return Verdict(v.measured, v.verdict, f"{v.cause}; {note}" if v.cause else note)
-
-
-REGIONS = (("head", "psnr_head"), ("torso + neck", "psnr_torso"), ("background", "psnr_bg"))
 
 
 def _region_sample(report, m: str, key: str) -> tuple[Sample, str]:

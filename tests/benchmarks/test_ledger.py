@@ -188,6 +188,16 @@ def test_an_ablation_over_seeds_is_given_as_mean_and_std(results):
     rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(results))}
     assert "PSNR 25.20 ± 0.20 (3 seeds) vs 26.45 ± 0.05 (3 seeds) for 'O+D+R'" in (
         rows["t2_r"]["cause"])  # fmt: skip
+    assert "by region" not in rows["t2_r"]["cause"]  # the rows carry no regions
+    # with the studio's regions on both rows, where the ablation's change lies
+    regions = {"psnr_head": 24.0, "psnr_torso": 22.0, "psnr_bg": 35.0}
+    for row, shift in ((t2["results"][3], 1.0), (t2["results"][2], 0.0)):
+        for s in row["seeds"]:
+            s["metrics"].update({k: v + shift for k, v in regions.items()})
+    (results / "table2.json").write_text(json.dumps(t2))
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(results))}
+    assert ("for 'O+D+R' (by region: head 25.00 vs 24.00, torso + neck 23.00 vs 22.00, "
+            "background 36.00 vs 35.00)") in rows["t2_r"]["cause"]  # fmt: skip
 
 
 def test_a_verdict_is_contested_only_by_an_ablation_of_the_worse_row_clear_of_the_better(

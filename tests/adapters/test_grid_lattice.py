@@ -152,4 +152,6 @@ def test_the_fast_upkeep_config_sets_the_measured_options():
         upkeep = CONFIGURABLES["GridUpkeep"]()
     finally:
         gin.clear_config()
-    assert upkeep == GridUpkeep(mode="sparse", fraction=0.25, lattice=True, precision="auto")
+    assert upkeep == GridUpkeep(
+        mode="sparse", fraction=0.25, lattice=True, precision="auto", every=32
+    )

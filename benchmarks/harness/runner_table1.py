@@ -83,11 +83,8 @@ def run_table1(args, prof: dict, out: Path) -> dict:
         parallel=args.parallel,
         truth=source.studio,
         resume=bool(getattr(args, "resume", False)),
-        count=lambda m: abl_seeds[m["name"]] if "ablation" in m else seeds,
+        ablation_seeds=abl_seeds,
     )
-    for m, r in zip(runs, rows):
-        if "ablation" in m:
-            r["ablation"] = m["ablation"]
     first = [r for m, r in zip(runs, rows) if m["seed"] == 0]  # speed, cross-driving: seed 0
     fps = table2.render_speed(first, data)
     clip, cross = None, None  # cross-driving needs the studio's render of the utterance

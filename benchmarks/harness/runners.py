@@ -67,11 +67,8 @@ def run_table2(args, prof: dict, out: Path) -> dict:
         parallel=args.parallel,
         truth=studio,
         resume=bool(getattr(args, "resume", False)),
-        count=lambda m: abl_seeds[m["name"]] if "ablation" in m else seeds,
+        ablation_seeds=abl_seeds,
     )
-    for m, r in zip(runs, rows):
-        if "ablation" in m:
-            r["ablation"] = m["ablation"]
     first = [r for m, r in zip(runs, rows) if m["seed"] == 0]  # speed and maps: seed 0
     fps = table2.render_speed(first, data)
     stem = "table2" + ("" if args.profile == "default" else f"_{args.profile}")

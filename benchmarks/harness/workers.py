@@ -272,14 +272,23 @@ def run_methods(
 
 
 def run_seeded(methods: list[dict], seeds: int, data: Path, work: Path, parallel: int = 2,
-               truth: bool = True, resume: bool = False, count=None):  # fmt: skip
-    """Every method once per seed (:func:`harness.seeds.seeded_methods`; ``count(method)``, when
-    given, that method's number of seeds) through :func:`run_methods` -> (the seeded methods,
-    their rows in the same order, the keys of the rows a stopped run had finished)."""
+               truth: bool = True, resume: bool = False,
+               ablation_seeds: dict | None = None):  # fmt: skip
+    """Every method once per seed (:func:`harness.seeds.seeded_methods`; an ablation row, one
+    with an ``ablation`` record, ``ablation_seeds[name]`` times, default once) through
+    :func:`run_methods` -> (the seeded methods, their rows in the same order, each ablation
+    row with its method's ``ablation`` record, the keys of the rows a stopped run had
+    finished)."""
     from .seeds import seeded_methods
+
+    def count(m: dict) -> int:
+        return (ablation_seeds or {}).get(m["name"], 1) if "ablation" in m else seeds
 
     runs = seeded_methods(methods, seeds, count=count)
     rows = run_methods(runs, data, work, parallel=parallel, truth=truth, resume=resume)
+    for m, r in zip(runs, rows):
+        if "ablation" in m:
+            r["ablation"] = m["ablation"]
     return runs, rows, [m["key"] for m, r in zip(runs, rows) if r.get("resumed")]
 
 

@@ -141,3 +141,14 @@ def test_run_seeded_returns_the_seeded_methods_their_rows_and_what_was_reused(
     runs, rows, resumed = run_seeded([m], 2, data, work, resume=True)
     assert [r["key"] for r in runs] == ["O", "O seed 1"] and resumed == ["O", "O seed 1"]
     assert [r["eval"]["psnr"] for r in rows] == [27.0, 28.0]
+    # an ablation row: its own number of seeds (once unless named) and its record on its rows
+    abl = dict(m, name="O torso2d", ablation={"claims": ["t2_d"], "baseline": "O"})
+    for key, seed in (("O torso2d", 0), ("O torso2d seed 1", 1)):
+        _finished(work, data, dict(abl, key=key, bindings=[f"SEED = {seed}"]), 26.0 + seed)
+    runs, rows, _ = run_seeded([m, abl], 2, data, work, resume=True)
+    assert [r["key"] for r in runs] == ["O", "O seed 1", "O torso2d"]
+    assert rows[2]["ablation"] == abl["ablation"] and "ablation" not in rows[0]
+    runs, rows, _ = run_seeded([m, abl], 2, data, work, resume=True,
+                               ablation_seeds={"O torso2d": 2})  # fmt: skip
+    assert [r["key"] for r in runs][2:] == ["O torso2d", "O torso2d seed 1"]
+    assert [r["eval"]["psnr"] for r in rows][2:] == [26.0, 27.0]

@@ -34,7 +34,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness.common import RESULTS, commit, machine, write_report  # noqa: E402
+from harness.common import RESULTS, commit, fmt, machine, write_report  # noqa: E402
 
 __all__ = ["DEFAULT_VARIANTS", "FACTORS", "main", "pixel_ceiling", "probe_factors",
            "ridge_r2_wide", "spread_ratio"]  # fmt: skip
@@ -87,10 +87,9 @@ def ridge_r2_wide(x: np.ndarray, y: np.ndarray, fit: np.ndarray, ridge: float) -
     a, b = xs[fit], y[fit]
     mean = b.mean(0)
     alpha = np.linalg.solve(a @ a.T + ridge * np.eye(len(a)), b - mean)
-    pred, held = xs[~fit] @ (a.T @ alpha) + mean, y[~fit]
-    ss_res = ((held - pred) ** 2).sum(0)
-    ss_tot = ((held - held.mean(0)) ** 2).sum(0)
-    return float(np.mean(1 - ss_res / np.maximum(ss_tot, 1e-12)))
+    from harness.dhnerf import held_out_r2
+
+    return held_out_r2(y[~fit], xs[~fit] @ (a.T @ alpha) + mean)
 
 
 def pixel_ceiling(images, targets: dict, sizes=(32, 64), ridges=(10.0, 1e3, 1e5, 1e7)) -> dict:
@@ -120,7 +119,7 @@ def spread_ratio(codes: dict, bank_codes: dict) -> dict:
 
 
 def _cell(v: float) -> str:
-    return f"{v:.2f}"
+    return fmt(float(v))  # NaN (a factor constant over the held-out frames): n/a
 
 
 def markdown(report: dict) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import subprocess
@@ -106,8 +107,8 @@ def studio_identity(work: Path, identity: int, size: int, seconds: float) -> Pat
 
 
 def fmt(v, digits: int = 2) -> str:
-    """A table cell: n/a for None, fixed digits for floats."""
-    if v is None:
+    """A table cell: n/a for None and NaN, fixed digits for floats."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
         return "n/a"
     return f"{v:.{digits}f}" if isinstance(v, float) else str(v)
 

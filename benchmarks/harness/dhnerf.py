@@ -130,10 +130,19 @@ def r2_probe(x: np.ndarray, y: np.ndarray, fit: np.ndarray, ridge: float = 1.0) 
     reg = ridge * np.eye(a.shape[1])
     reg[-1, -1] = 0.0  # the intercept is not shrunk
     w = np.linalg.solve(a.T @ a + reg, a.T @ b)
-    pred, held = xa[~fit] @ w, y[~fit]
+    return held_out_r2(y[~fit], xa[~fit] @ w)
+
+
+def held_out_r2(held: np.ndarray, pred: np.ndarray) -> float:
+    """Mean R² over the columns of ``held`` [F, t] predicted by ``pred``, leaving out the
+    columns that do not vary over the held-out frames (R² has no meaning there: any
+    prediction would score 1 or minus a huge number); NaN when no column varies."""
     ss_res = ((held - pred) ** 2).sum(0)
     ss_tot = ((held - held.mean(0)) ** 2).sum(0)
-    return float(np.mean(1 - ss_res / np.maximum(ss_tot, 1e-12)))
+    varies = ss_tot > 1e-12 * max(1.0, float(np.abs(held).max(initial=0.0)) ** 2) * len(held)
+    if not varies.any():
+        return float("nan")
+    return float(np.mean(1 - ss_res[varies] / ss_tot[varies]))
 
 
 def probe_codes(codes: dict, truth, img_ids: np.ndarray, held_out: float = 0.3) -> dict:

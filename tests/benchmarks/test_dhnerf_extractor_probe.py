@@ -75,7 +75,9 @@ def test_the_benchmark_writes_json_and_markdown(lit, tmp_path):
         assert set(v["probes"]) == {"id", "ex", "al", "ill"}
         for r in v["probes"].values():
             assert set(r) == {*bench.FACTORS, "expression"}
-            assert all(np.isfinite(x) and x <= 1.0 for x in r.values())
+            # NaN where a factor is constant over the held-out frames (the tiny bank's lip
+            # width and eye closure), never above 1 or infinite
+            assert all(np.isnan(x) or (np.isfinite(x) and x <= 1.0) for x in r.values())
         assert set(v["spread"]) == {"id", "ex", "al", "ill"}
         assert all(x >= 0 for x in v["spread"].values())
     assert set(report["pixel_ceiling"]) == {"32", "64"}

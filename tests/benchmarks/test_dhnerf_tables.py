@@ -47,6 +47,12 @@ def test_r2_probe_values():
     y = x @ g.normal(size=(4, 3)) + 0.5
     assert dhnerf.r2_probe(x, y, fit) == pytest.approx(1.0, abs=1e-3)
     assert dhnerf.r2_probe(g.normal(size=(200, 4)), y, fit) < 0.1
+    # a factor constant over the held-out frames has no R²: left out of the mean, NaN alone
+    flat = y.copy()
+    flat[~fit, 0] = 0.5
+    both = dhnerf.r2_probe(x, flat, fit)
+    assert both == pytest.approx(dhnerf.r2_probe(x, y[:, 1:], fit))
+    assert np.isnan(dhnerf.r2_probe(x, flat[:, :1], fit))
 
 
 def test_probe_codes_reads_expression_and_light():

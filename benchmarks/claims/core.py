@@ -291,16 +291,33 @@ def contest(pair: Pair, reports: dict, digits: int = 2) -> str:
 REGIONS = (("head", "psnr_head"), ("torso + neck", "psnr_torso"), ("background", "psnr_bg"))
 
 
-def _ablation_regions(report: dict, row: str, base: str) -> str:
-    """Where an ablation's PSNR change lies: each region's mean of the ablation row beside
-    its base row's (" by region: head a vs b, ..."; "" when the rows have no regions)."""
-    cells = []
+def _region_sample(report, m: str, key: str) -> tuple[Sample, str]:
+    """A row's PSNR over one studio region and where it comes from: its metrics (every seed)
+    or, where a table keeps it only in the row's evaluation, ``eval.<key>`` (seed 0)."""
+    s = sample(report, _named(m), key, m)
+    if s.n:
+        return s, f"means of {s.n} seeds" if s.n > 1 else "one seed"
+    return row_sample(report, _named(m), f"eval.{key}", m), "seed 0"
+
+
+def region_cells(report, a: str, b: str) -> tuple[str, str]:
+    """Where a PSNR difference between rows a and b lies: ("head x vs y, torso + neck ...,
+    background ...", where the values come from), or ("", "") when the report has no
+    regions."""
+    cells, source = [], ""
     for name, key in REGIONS:
-        a, b = sample(report, _named(row), key, ""), sample(report, _named(base), key, "")
-        if not (a.n and b.n):
-            return ""
-        cells.append(f"{name} {a.mean:.2f} vs {b.mean:.2f}")
-    return " (by region: " + ", ".join(cells) + ")"
+        (sa, source), (sb, _) = _region_sample(report, a, key), _region_sample(report, b, key)
+        if not (sa.n and sb.n):
+            return "", ""
+        cells.append(f"{name} {sa.mean:.2f} vs {sb.mean:.2f}")
+    return ", ".join(cells), source
+
+
+def _ablation_regions(report: dict, row: str, base: str) -> str:
+    """Where an ablation's PSNR change lies, region by region beside its base row
+    (" (by region: head a vs b, ...)"; "" when the rows have no regions)."""
+    cells, _ = region_cells(report, row, base)
+    return f" (by region: {cells})" if cells else ""
 
 
 def find_cause(claim_id: str, reports: dict, tables=(), metric: str = "psnr") -> str:

@@ -5,13 +5,12 @@ registered judge each, reading the result JSONs ``table1`` .. ``table4`` and
 from __future__ import annotations
 
 from .core import (
-    REGIONS,
     Pair,
     Sample,
     Verdict,
     claim,
     compare,
-    row_sample,
+    region_cells,
     sample,
     threshold,
 )
@@ -63,25 +62,11 @@ def _with_fit(v: Verdict, report, a: str, b: str) -> Verdict:
     return Verdict(v.measured, v.verdict, f"{v.cause}; {note}" if v.cause else note)
 
 
-def _region_sample(report, m: str, key: str) -> tuple[Sample, str]:
-    """A row's PSNR over one studio region and where it comes from: its metrics (every seed)
-    or, where a table keeps it only in the row's evaluation, ``eval.<key>`` (seed 0)."""
-    s = sample(report, _method(m), key, m)
-    if s.n:
-        return s, f"means of {s.n} seeds" if s.n > 1 else "one seed"
-    return row_sample(report, _method(m), f"eval.{key}", m), "seed 0"
-
-
 def _regions(report, a: str, b: str) -> str:
     """Where a PSNR difference lies: each studio region's PSNR of a beside b ("" when the
     report has no regions)."""
-    cells, source = [], ""
-    for name, key in REGIONS:
-        (sa, source), (sb, _) = _region_sample(report, a, key), _region_sample(report, b, key)
-        if not (sa.n and sb.n):
-            return ""
-        cells.append(f"{name} {sa.mean:.2f} vs {sb.mean:.2f}")
-    return f"PSNR by region ({a} vs {b}, {source}): " + ", ".join(cells)
+    cells, source = region_cells(report, a, b)
+    return f"PSNR by region ({a} vs {b}, {source}): {cells}" if cells else ""
 
 
 # id, table, claim (paper's numbers), better method, worse method, metric, higher is better

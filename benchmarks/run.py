@@ -159,7 +159,8 @@ def main(argv=None) -> int:
         "--methods",
         nargs="+",
         metavar="NAME",
-        help="table2: train and report only these rows (e.g. O O+D O+D+R)",
+        help="table1, table2: train and report only these rows (e.g. O O+D O+D+R; an ablation "
+        "row needs --ablations)",
     )
     parser.add_argument(
         "--ablations",

@@ -43,8 +43,10 @@ def run_table1(args, prof: dict, out: Path) -> dict:
     from harness.plots import bar_chart, training_curves
     from harness.workers import run_seeded
 
-    names = list(table1.ABLATIONS) if getattr(args, "ablations", False) else []
-    try:  # a malformed --ablation-seeds is refused before anything trains
+    try:  # a bad --methods or --ablation-seeds is refused before anything trains
+        chosen = table1.chosen_rows(getattr(args, "methods", None),
+                                    bool(getattr(args, "ablations", False)))  # fmt: skip
+        names = [n for n in chosen if n in table1.ABLATIONS]
         abl_seeds = table2.ablation_seeds(getattr(args, "ablation_seeds", None), names)
     except ValueError as e:
         raise SystemExit(str(e)) from None
@@ -54,19 +56,21 @@ def run_table1(args, prof: dict, out: Path) -> dict:
     data, k = source.data, source.audio_dim
     aux = source.pretrain_folders(work, prof["ids"][10], prof)
     run = run_bindings(audio_in_dim=k, portrait_box=source.portrait_box(*aux))
-    a2m = motion_prior.for_run(args, source, work)  # LokiTalk's F_a
-    shared = ["shared/budget_pretrain", "shared/data", "profiles/" + args.profile]
-    bundles = idakt_runs.pretrain_bundles(
-        [("rsdf", aux)],
-        shared,
-        run,
-        prof["pretrain_epochs"],
-        source.work_dir(work, f"bundles_{args.profile}"),
-        args.parallel,
-        audio2motion=a2m["path"] if a2m else None,
-    )
-    bundle = bundles[("rsdf", len(aux))]
-    methods = table1.methods(args.profile, bundle["path"], run)
+    a2m, bundle = None, None  # LokiTalk's F_a and bundle, when a chosen row fine-tunes it
+    if any(table1.needs_bundle(n) for n in chosen):
+        a2m = motion_prior.for_run(args, source, work)
+        shared = ["shared/budget_pretrain", "shared/data", "profiles/" + args.profile]
+        bundles = idakt_runs.pretrain_bundles(
+            [("rsdf", aux)],
+            shared,
+            run,
+            prof["pretrain_epochs"],
+            source.work_dir(work, f"bundles_{args.profile}"),
+            args.parallel,
+            audio2motion=a2m["path"] if a2m else None,
+        )
+        bundle = bundles[("rsdf", len(aux))]
+    methods = table1.methods(args.profile, bundle["path"] if bundle else None, run)
     if a2m is not None:
         methods = [
             motion_prior.with_audio2motion(m, a2m["path"]) if m["name"] == "LokiTalk" else m
@@ -74,6 +78,7 @@ def run_table1(args, prof: dict, out: Path) -> dict:
         ]
     if names:
         methods += table2.ablation_methods(methods, table1.ABLATIONS, table1.ABLATION_CLAIMS)
+    methods = [m for m in methods if m["name"] in chosen]
     seeds = int(getattr(args, "seeds", 1))
     runs, rows, resumed = run_seeded(
         methods,
@@ -91,7 +96,7 @@ def run_table1(args, prof: dict, out: Path) -> dict:
     if source.studio:
         clip = table1.cross_clip(work, prof["size"], min(prof["seconds"], 8.0))
         cross = table1.cross_drive(first, clip)
-    rows = row_metrics(runs, rows, fps, cross, bundle.get("pretrain_seconds"))
+    rows = row_metrics(runs, rows, fps, cross, (bundle or {}).get("pretrain_seconds"))
     stem = "table1" + ("" if args.profile == "default" else f"_{args.profile}") + source.suffix
     files = {
         "bars": bar_chart(
@@ -132,7 +137,9 @@ def run_table1(args, prof: dict, out: Path) -> dict:
         "wall_seconds": time.perf_counter() - start,
         "peak_rss_mb_harness": peak_rss_mb(),
         "bundle": bundle,
-        "render_ratio_lokitalk_vs_er_nerf": fps["ER-NeRF"] / fps["LokiTalk"],
+        "render_ratio_lokitalk_vs_er_nerf": (
+            fps["ER-NeRF"] / fps["LokiTalk"] if {"ER-NeRF", "LokiTalk"} <= set(fps) else None
+        ),
         "cross_driving": cross,
         "paper": table1.PAPER,
         "not_run": table1.NOT_RUN,

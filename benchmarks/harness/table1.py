@@ -23,10 +23,13 @@ __all__ = [
     "ABLATION_CLAIMS",
     "NOT_RUN",
     "PAPER",
+    "ROWS",
+    "chosen_rows",
     "cross_clip",
     "cross_drive",
     "markdown",
     "methods",
+    "needs_bundle",
 ]
 
 # the paper's Table 1: PSNR, LPIPS, LMD, LMD-E, Sync, cost, FPS, size (MB)
@@ -48,23 +51,53 @@ NOT_RUN = {
 TORSO_2D = ("LokiTalk's torso out of its 3D field: the head and lips stages over the torso "
             "images, then a 2D torso field on the head pose, trained in a third stage as "
             "ER-NeRF's")  # fmt: skip
+PORTRAIT_BOX = ("ER-NeRF rendered in LokiTalk's portrait box (bound 1.5 on the studio) "
+                "instead of its head box (bound 1): the same hash tables and occupancy grid "
+                "over a 1.5x larger cube")  # fmt: skip
 ABLATIONS = {
     "LokiTalk, torso as the originals train it": ("LokiTalk", "table1/ablations/torso_2d",
                                                   TORSO_2D),
+    "ER-NeRF in LokiTalk's portrait box": ("ER-NeRF", "table1/ablations/portrait_box",
+                                           PORTRAIT_BOX),
 }  # fmt: skip
-ABLATION_CLAIMS = {"table1/ablations/torso_2d": ["t1_psnr_er", "t1_psnr_rad", "t1_target"]}
+ABLATION_CLAIMS = {"table1/ablations/torso_2d": ["t1_psnr_er", "t1_psnr_rad", "t1_target"],
+                   "table1/ablations/portrait_box": ["t1_psnr_er", "t1_target"]}  # fmt: skip
+ROWS = {"RAD-NeRF": "rad_nerf", "ER-NeRF": "er_nerf", "LokiTalk": "lokitalk"}
 
 
-def methods(profile: str, bundle: str, run: list[str]) -> list[dict]:
-    """The three rows: ``table1/<row>.gin`` each, the shared budget and data files and the
-    profile's; ``run``: the run's bindings (:func:`~.experiments.run_bindings`), LokiTalk's
-    with the pre-trained ``bundle`` too."""
+def needs_bundle(name: str) -> bool:
+    """Whether the row ``name`` (a row of :data:`ROWS` or an ablation's) fine-tunes LokiTalk's
+    pre-trained bundle, so the run must pre-train it (and train LokiTalk's F_a) first."""
+    return (ABLATIONS[name][0] if name in ABLATIONS else name) == "LokiTalk"
+
+
+def methods(profile: str, bundle: str | None, run: list[str]) -> list[dict]:
+    """The three rows of :data:`ROWS`: ``table1/<row>.gin`` each, the shared budget and data
+    files and the profile's; ``run``: the run's bindings (:func:`~.experiments.run_bindings`),
+    LokiTalk's with the pre-trained ``bundle`` too (None: the run trains no LokiTalk row, and
+    the LokiTalk row is left out)."""
     shared = ["shared/budget", "shared/budget_torso", "shared/data", "profiles/" + profile]
-    rows = {"RAD-NeRF": "rad_nerf", "ER-NeRF": "er_nerf", "LokiTalk": "lokitalk"}
-    out = [dict(gin_method(name, "table1/" + row, *shared), bindings=list(run))
-           for name, row in rows.items()]  # fmt: skip
-    out[-1]["bindings"] += run_bindings(bundle=bundle)
+    keep = [name for name in ROWS if bundle is not None or not needs_bundle(name)]
+    out = [dict(gin_method(name, "table1/" + ROWS[name], *shared), bindings=list(run))
+           for name in keep]  # fmt: skip
+    if bundle is not None:
+        out[-1]["bindings"] += run_bindings(bundle=bundle)
     return out
+
+
+def chosen_rows(chosen: list[str] | None, ablations: bool) -> list[str]:
+    """The rows a run trains and reports: ``chosen`` (``--methods``) or every row, ablations
+    included with ``ablations``. Raises ValueError naming the option and the rows there are
+    for a name that is no row (or an ablation row without ``--ablations``)."""
+    names = [*ROWS, *(ABLATIONS if ablations else ())]
+    if not chosen:
+        return names
+    unknown = [n for n in chosen if n not in names]
+    if unknown:
+        hint = " (an ablation row needs --ablations)" if set(unknown) & set(ABLATIONS) else ""
+        raise ValueError(f"--methods: no row named {unknown} in table1{hint}; its rows are "
+                         f"{names}")  # fmt: skip
+    return [n for n in names if n in chosen]
 
 
 def cross_clip(work: Path, size: int, seconds: float) -> Path:
@@ -153,17 +186,21 @@ def markdown(report: dict) -> str:
 
     lines += seeds_note(report, seeded_rows(report), "; train minutes are the mean; FPS and "
                         "cross-driving are measured on seed 0")  # fmt: skip
+    lines += _region_lines(report["results"])
     ratio = report["render_ratio_lokitalk_vs_er_nerf"]
-    lines += [
-        "",
-        f"Whole-pipeline frame time, LokiTalk over ER-NeRF, measured side by side: "
-        f"{ratio:.2f}x (LokiTalk renders its torso in the 3D field, ER-NeRF in a 2D torso "
-        "stage, so this is not the plug-ins' per-sample cost: that is "
-        "`benchmarks/render_overhead.py`'s per_sample_ratio; the paper: 34 -> 29 FPS, 1.17x).",
-        "",
-        "## Cross-driving: identity 0 saying identity 1's utterance",
-        "",
-    ]
+    lines.append("")
+    if ratio is None:
+        lines.append("Whole-pipeline frame time, LokiTalk over ER-NeRF: n/a, the run trained "
+                     "only some of the rows (`--methods`).")  # fmt: skip
+    else:
+        lines.append(
+            f"Whole-pipeline frame time, LokiTalk over ER-NeRF, measured side by side: "
+            f"{ratio:.2f}x (LokiTalk renders its torso in the 3D field, ER-NeRF in a 2D torso "
+            "stage, so this is not the plug-ins' per-sample cost: that is "
+            "`benchmarks/render_overhead.py`'s per_sample_ratio; the paper: 34 -> 29 FPS, "
+            "1.17x)."
+        )
+    lines += ["", "## Cross-driving: identity 0 saying identity 1's utterance", ""]
     if report["cross_driving"] is None:
         lines.append(
             "n/a on a user's folder: scoring it needs a ground-truth video of the same person "
@@ -190,5 +227,20 @@ def markdown(report: dict) -> str:
         lmd_note(report),
         "",
     ]
-    lines += f_a_note(report, "LokiTalk (pre-training and fine-tuning)") + [""]
-    return "\n".join(lines)
+    if report.get("bundle", True) is not None:  # a run with a LokiTalk row
+        lines += f_a_note(report, "LokiTalk (pre-training and fine-tuning)")
+    return "\n".join([*lines, ""])
+
+
+def _region_lines(results: list[dict]) -> list[str]:
+    """Markdown lines: each row's PSNR inside the studio's regions (head; torso and neck;
+    background), where a difference of the whole-frame PSNR lies; none without regions."""
+    keys = ("psnr_head", "psnr_torso", "psnr_bg")
+    rows = [r for r in results if r["metrics"].get("psnr_head") is not None]
+    if not rows:
+        return []
+    lines = ["", "PSNR (dB) inside the studio's regions of the val frames (its labels):", "",
+             "| method | head | torso + neck | background |", "|---|---|---|---|"]  # fmt: skip
+    for r in rows:
+        lines.append(f"| {r['method']} | " + " | ".join(cell(r, k) for k in keys) + " |")
+    return lines

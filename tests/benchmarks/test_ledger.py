@@ -392,7 +392,7 @@ def test_a_psnr_verdict_says_where_the_difference_lies_by_region(tmp_path):
 
 def test_a_run_of_some_table1_rows_explains_table1_claims(results):
     """An ablation trained with its base row in a run of some of Table 1's rows
-    (``table1 --methods ... --out table1_portrait_box``) is quoted as the cause of the claims
+    (``table1 --methods ... --out table1_head_gap``) is quoted as the cause of the claims
     it names, with its region split; the full table's claims are still judged on table1."""
 
     def regions(head):
@@ -404,14 +404,14 @@ def test_a_run_of_some_table1_rows_explains_table1_claims(results):
     box = dict(_row("ER-NeRF, box", 28.0, [28.0, 28.2, 27.8], **regions(27.1)),
                ablation={"claims": ["t1_psnr_er"], "isolates": "the larger box",
                          "baseline": "ER-NeRF"})  # fmt: skip
-    sub = results / "table1_portrait_box"
+    sub = results / "table1_head_gap"
     sub.mkdir()
     part = {"results": [_row("ER-NeRF", 29.2, [29.2, 29.3, 29.1], **regions(28.1)), box]}
     (sub / "table1.json").write_text(json.dumps(part))
     rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(results))}
     row = rows["t1_psnr_er"]
     assert row["verdict"] == "does not hold" and "29.00 ± 0.10 (3 seeds)" in row["measured"]
-    assert ("table1_portrait_box/table1 ablation 'ER-NeRF, box' (the larger box): PSNR "
+    assert ("table1_head_gap/table1 ablation 'ER-NeRF, box' (the larger box): PSNR "
             "28.00 ± 0.20 (3 seeds) vs 29.20 ± 0.10 (3 seeds) for 'ER-NeRF' (by region: head "
             "27.10 vs 28.10") in row["cause"]  # fmt: skip
     assert "the larger box" not in rows["t1_psnr_rad"]["cause"]  # it names t1_psnr_er only

@@ -29,7 +29,7 @@ def test_chosen_rows_keep_the_table_order_and_refuse_unknown_names():
     with pytest.raises(ValueError, match=r"no row named \['O\+D'\] in table1; its rows are"):
         table1.chosen_rows(["O+D"], False)
     assert [table1.needs_bundle(n) for n in table1.chosen_rows(None, True)] == [
-        False, False, True, True, False]  # fmt: skip
+        False, False, True, True, False, True]  # fmt: skip
 
 
 def test_without_a_bundle_the_lokitalk_row_is_left_out():
@@ -80,6 +80,37 @@ def test_the_portrait_box_ablation_changes_only_the_er_nerf_box():
         "%PORTRAIT_AABB", "%PORTRAIT_BOUND")  # fmt: skip
     assert a == b and a["train.stages"] == ("head", "lips", "torso")  # the rest stays
     assert got["macros"] == ((-1.4, -0.5, -1.2, 1.0, 0.9, 1.2), 1.5)
+
+
+def test_the_backbone_audio_ablation_turns_the_static_canonical_space_off():
+    import gin
+    from harness import experiments
+
+    import lokitalk_plugins.registration  # noqa: F401
+    from lokitalk_plugins.train.config import parse_config_files
+
+    run = experiments.run_bindings(audio_in_dim=32, portrait_box=(-1.4, -0.5, -1.2, 1, 0.9, 1.2))
+    methods = table1.methods("micro", "/bundle", run)
+    rows = table2.ablation_methods(methods, table1.ABLATIONS, table1.ABLATION_CLAIMS)
+    (row,) = [r for r in rows if r["name"] == "LokiTalk, backbone keeps its audio"]
+    base = methods[-1]
+    assert row["bindings"] == base["bindings"] and row["configs"][:-1] == base["configs"]
+    assert row["ablation"]["baseline"] == "LokiTalk"
+    assert row["ablation"]["claims"] == ["t1_psnr_er", "t1_psnr_rad", "t1_target"]
+    got = []
+    for m in (base, row):
+        parse_config_files([experiments.resolve(c) for c in m["configs"]], m["bindings"])
+        try:
+            got.append([gin.query_parameter(k) for k in (
+                "wrap.pretrained", "train.stages", "ERNeRF.bound")])  # fmt: skip
+            try:
+                got[-1].append(gin.query_parameter("wrap.static_canonical"))
+            except ValueError:  # unbound: wrap's default, the static canonical space
+                got[-1].append("default")
+        finally:
+            gin.clear_config()
+    assert got[0][:3] == got[1][:3] and str(got[0][0]) == "%BUNDLE"
+    assert (got[0][3], got[1][3]) == ("default", False)
 
 
 def test_a_bad_methods_is_refused_before_anything_is_made(tmp_path):

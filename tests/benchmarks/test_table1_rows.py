@@ -161,8 +161,28 @@ def test_table1_methods_trains_only_the_chosen_rows_without_pre_training(tmp_pat
     assert report["bundle"] is None and report["audio2motion"] is None
     assert not list(work.rglob("bundles_micro*")) and not list(work.rglob("a2m*"))
     box = report["results"][1]
-    assert box["ablation"]["baseline"] == "ER-NeRF" and "PORTRAIT_BOUND" in " ".join(
-        box["bindings"])  # fmt: skip
+    assert box["ablation"]["baseline"] == "ER-NeRF"
+    assert box["configs"][-1].endswith("table1/ablations/portrait_box.gin")
     assert all(r["metrics"]["psnr_head"] is not None for r in report["results"])
     md = (out / "table1_micro.md").read_text()
     assert "| head | torso + neck | background |" in md and "n/a, the run trained only" in md
+
+
+def test_the_ablation_holds_the_studios_portrait_box_as_lokitalk_loss_does():
+    import gin
+    from harness import experiments
+
+    import lokitalk_plugins.registration  # noqa: F401
+    from lokitalk_plugins.configs import __file__ as configs_init
+    from lokitalk_plugins.train.config import parse_config_files
+
+    boxes = []
+    for path in (experiments.resolve(table2.config("table1/ablations/portrait_box")),
+                 Path(configs_init).parent / "lokitalk_loss.gin"):  # fmt: skip
+        parse_config_files([path], [])
+        try:
+            boxes.append((gin.query_parameter("%PORTRAIT_AABB"),
+                          gin.query_parameter("%PORTRAIT_BOUND")))  # fmt: skip
+        finally:
+            gin.clear_config()
+    assert boxes[0] == boxes[1] == ((-1.4, -0.5, -1.2, 1.0, 0.9, 1.2), 1.5)

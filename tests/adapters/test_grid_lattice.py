@@ -15,6 +15,7 @@ from lokitalk_plugins.pipeline import TalkingHeadSystem
 from lokitalk_plugins.pipeline.options import GridUpkeep, refresh_dtype
 from lokitalk_plugins.render import OccupancyGrid
 from lokitalk_plugins.render.upkeep import cell_indices, lattice_axes
+from lokitalk_plugins.train.runtime import cpu_bf16_support
 
 
 def test_lattice_axes_put_one_point_inside_every_cell_shared_along_each_line():
@@ -86,6 +87,9 @@ def test_only_er_nerf_offers_the_lattice_path():
     assert optional_members(wrap(make_backbone("er_nerf"))) == frozenset()
 
 
+@pytest.mark.skipif(
+    cpu_bf16_support() is None, reason="this CPU has no bfloat16 instructions (refused there)"
+)
 @pytest.mark.parametrize("name", ["er_nerf", "rad_nerf"])
 def test_a_bfloat16_refresh_keeps_float32_values_and_the_float32_occupancy(name):
     """A field whose density spans decades (the sigma head scaled up, as after training):

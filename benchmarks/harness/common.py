@@ -13,6 +13,7 @@ from pathlib import Path
 __all__ = [
     "BENCH",
     "RESULTS",
+    "check_rows",
     "commit",
     "PACKAGE_DIRS",
     "package_tree",
@@ -131,3 +132,12 @@ def write_report(report: dict, markdown: str, out: Path, stem: str) -> tuple[Pat
     js.write_text(json.dumps(report, indent=1, default=str))
     md.write_text(markdown)
     return js, md
+
+
+def check_rows(chosen, names, table: str, hint: str = "") -> None:
+    """``--methods``: raise ValueError naming the option, the ``chosen`` rows that are not
+    among ``names`` (the rows ``table`` can train) and those rows; ``hint`` follows the table."""
+    unknown = sorted(set(chosen) - set(names))
+    if unknown:
+        raise ValueError(f"--methods: no row named {unknown} in {table}{hint}; its rows are "
+                         f"{list(names)}")  # fmt: skip

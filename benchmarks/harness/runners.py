@@ -13,7 +13,7 @@ __all__ = ["run_table2", "run_table34"]
 
 def run_table2(args, prof: dict, out: Path) -> dict:
     from harness import measures, motion_prior, table2
-    from harness.common import commit, machine, peak_rss_mb, write_report
+    from harness.common import check_rows, commit, machine, peak_rss_mb, write_report
     from harness.data_sources import resolve_data
     from harness.experiments import run_bindings
     from harness.seeds import fold_seeds
@@ -47,10 +47,10 @@ def run_table2(args, prof: dict, out: Path) -> dict:
     if getattr(args, "ablations", False):
         methods += table2.ablation_methods(methods)
     if chosen:
-        unknown = sorted(set(chosen) - {m["name"] for m in methods})
-        if unknown:
-            raise SystemExit(f"--methods: no row named {unknown} in table2; its rows are "
-                             f"{[m['name'] for m in methods]}")  # fmt: skip
+        try:
+            check_rows(chosen, [m["name"] for m in methods], "table2")
+        except ValueError as e:
+            raise SystemExit(str(e)) from None
         methods = [m for m in methods if m["name"] in chosen]
     seeds = int(getattr(args, "seeds", 1))
     names = [m["name"] for m in methods if "ablation" in m]

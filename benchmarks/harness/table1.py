@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .common import cell, fmt
+from .common import cell, check_rows, fmt
 from .experiments import gin_method, run_bindings
 from .measures import SYNC_HEADER, lmd_note, reference_lines, row_sync_cell, sync_cell
 from .motion_prior import f_a_note
@@ -98,11 +98,8 @@ def chosen_rows(chosen: list[str] | None, ablations: bool) -> list[str]:
     names = [*ROWS, *(ABLATIONS if ablations else ())]
     if not chosen:
         return names
-    unknown = [n for n in chosen if n not in names]
-    if unknown:
-        hint = " (an ablation row needs --ablations)" if set(unknown) & set(ABLATIONS) else ""
-        raise ValueError(f"--methods: no row named {unknown} in table1{hint}; its rows are "
-                         f"{names}")  # fmt: skip
+    hint = " (an ablation row needs --ablations)" if set(chosen) & set(ABLATIONS) else ""
+    check_rows(chosen, names, "table1", hint)
     return [n for n in names if n in chosen]
 
 
@@ -188,11 +185,12 @@ def markdown(report: dict) -> str:
     lines += reference_lines(report.get("references", []), 12, 5)
     for name, why in NOT_RUN.items():
         lines.append(f"| {name} | not run: {why} | | | | | | | | | | |")
-    from .table2 import seeded_rows
+    from .table2 import region_lines, seeded_rows
 
     lines += seeds_note(report, seeded_rows(report), "; train minutes are the mean; FPS and "
                         "cross-driving are measured on seed 0")  # fmt: skip
-    lines += _region_lines(report["results"])
+    regions = region_lines(report)  # Table 2's section: PSNR by region, when the rows have it
+    lines += ["", *regions[:-1]] if regions else []
     ratio = report["render_ratio_lokitalk_vs_er_nerf"]
     lines.append("")
     if ratio is None:
@@ -236,17 +234,3 @@ def markdown(report: dict) -> str:
     if report.get("bundle", True) is not None:  # a run with a LokiTalk row
         lines += f_a_note(report, "LokiTalk (pre-training and fine-tuning)")
     return "\n".join([*lines, ""])
-
-
-def _region_lines(results: list[dict]) -> list[str]:
-    """Markdown lines: each row's PSNR inside the studio's regions (head; torso and neck;
-    background), where a difference of the whole-frame PSNR lies; none without regions."""
-    keys = ("psnr_head", "psnr_torso", "psnr_bg")
-    rows = [r for r in results if r["metrics"].get("psnr_head") is not None]
-    if not rows:
-        return []
-    lines = ["", "PSNR (dB) inside the studio's regions of the val frames (its labels):", "",
-             "| method | head | torso + neck | background |", "|---|---|---|---|"]  # fmt: skip
-    for r in rows:
-        lines.append(f"| {r['method']} | " + " | ".join(cell(r, k) for k in keys) + " |")
-    return lines

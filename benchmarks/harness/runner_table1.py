@@ -41,7 +41,7 @@ def run_table1(args, prof: dict, out: Path) -> dict:
     from harness.data_sources import resolve_data
     from harness.experiments import run_bindings
     from harness.plots import bar_chart, training_curves
-    from harness.workers import run_seeded
+    from harness.workers import alongside, run_seeded
 
     try:  # a bad --methods or --ablation-seeds is refused before anything trains
         chosen = table1.chosen_rows(getattr(args, "methods", None),
@@ -56,8 +56,25 @@ def run_table1(args, prof: dict, out: Path) -> dict:
     data, k = source.data, source.audio_dim
     aux = source.pretrain_folders(work, prof["ids"][10], prof)
     run = run_bindings(audio_in_dim=k, portrait_box=source.portrait_box(*aux))
-    a2m, bundle = None, None  # LokiTalk's F_a and bundle, when a chosen row fine-tunes it
-    if any(table1.needs_bundle(n) for n in chosen):
+    seeds, cells = int(getattr(args, "seeds", 1)), source.work_dir(work, f"table1_{args.profile}")
+
+    def chosen_methods(bundle: str | None, a2m_path: str | None) -> list[dict]:
+        """The chosen rows; without a bundle only those that fine-tune none."""
+        out = table1.methods(args.profile, bundle, run)
+        if a2m_path is not None:
+            out = [motion_prior.with_audio2motion(m, a2m_path) if m["name"] == "LokiTalk" else m
+                   for m in out]  # fmt: skip
+        if names:
+            out += table2.ablation_methods(out, table1.ABLATIONS, table1.ABLATION_CLAIMS)
+        return [m for m in out if m["name"] in chosen]
+
+    def train(rows: list[dict], parallel: int):
+        return run_seeded(rows, seeds, data, cells, parallel=parallel, truth=source.studio,
+                          resume=bool(getattr(args, "resume", False)),
+                          ablation_seeds=abl_seeds)  # fmt: skip
+
+    def pretrain_and_train():
+        """LokiTalk's F_a and bundle, then the rows that fine-tune it."""
         a2m = motion_prior.for_run(args, source, work)
         shared = ["shared/budget_pretrain", "shared/data", "profiles/" + args.profile]
         bundles = idakt_runs.pretrain_bundles(
@@ -70,26 +87,30 @@ def run_table1(args, prof: dict, out: Path) -> dict:
             audio2motion=a2m["path"] if a2m else None,
         )
         bundle = bundles[("rsdf", len(aux))]
-    methods = table1.methods(args.profile, bundle["path"] if bundle else None, run)
-    if a2m is not None:
-        methods = [
-            motion_prior.with_audio2motion(m, a2m["path"]) if m["name"] == "LokiTalk" else m
-            for m in methods
-        ]
-    if names:
-        methods += table2.ablation_methods(methods, table1.ABLATIONS, table1.ABLATION_CLAIMS)
-    methods = [m for m in methods if m["name"] in chosen]
-    seeds = int(getattr(args, "seeds", 1))
-    runs, rows, resumed = run_seeded(
-        methods,
-        seeds,
-        data,
-        source.work_dir(work, f"table1_{args.profile}"),
-        parallel=args.parallel,
-        truth=source.studio,
-        resume=bool(getattr(args, "resume", False)),
-        ablation_seeds=abl_seeds,
-    )
+        full = chosen_methods(bundle["path"], a2m["path"] if a2m else None)
+        return a2m, bundle, full, train([m for m in full if table1.needs_bundle(m["name"])],
+                                        args.parallel)  # fmt: skip
+
+    early = chosen_methods(None, None)  # rows that need no bundle
+    a2m, bundle = None, None  # LokiTalk's F_a and bundle, when a chosen row fine-tunes it
+    if not any(table1.needs_bundle(n) for n in chosen):
+        runs, rows, resumed = train(early, args.parallel)
+    else:
+        done = ([], [], [])
+        if early and args.parallel > 1:  # they train on the cores the pre-training leaves
+            print(f"training {[m['name'] for m in early]} while LokiTalk's bundle is "
+                  "pre-trained", flush=True)  # fmt: skip
+            done, (a2m, bundle, full, late) = alongside(
+                lambda: train(early, args.parallel - 1), pretrain_and_train, args.parallel
+            )
+        else:
+            if early:
+                done = train(early, args.parallel)
+            a2m, bundle, full, late = pretrain_and_train()
+        order = {m["name"]: i for i, m in enumerate(full)}  # one run's order: row, then seed
+        pairs = sorted(zip(done[0] + late[0], done[1] + late[1]),
+                       key=lambda p: (order[p[0]["name"]], p[0]["seed"]))  # fmt: skip
+        runs, rows, resumed = [p[0] for p in pairs], [p[1] for p in pairs], done[2] + late[2]
     first = [r for m, r in zip(runs, rows) if m["seed"] == 0]  # speed, cross-driving: seed 0
     fps = table2.render_speed(first, data)
     clip, cross = None, None  # cross-driving needs the studio's render of the utterance

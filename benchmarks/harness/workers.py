@@ -7,6 +7,8 @@ when several methods share a label, e.g. seeds; the name otherwise) and ``val_ba
 :func:`run_methods` trains them ``parallel`` at a time in the harness's one process pool
 (:func:`run_pool`, which the pre-training and the Audio2Motion VAE use too) and returns one
 row each: wall time per stage, the evaluation on the val split and the workspace path.
+:func:`alongside` runs two such pools at once in one budget of cores (rows that need no
+pre-trained bundle train while the bundle is made).
 """
 
 from __future__ import annotations
@@ -15,13 +17,15 @@ import json
 import multiprocessing as mp
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["evaluate_again", "run_seeded", "evaluate_workspace", "finished_row", "fit_psnr",
-           "landmark_detector", "resume_refusal", "run_methods", "run_pool",
-           "train_and_evaluate", "val_background"]  # fmt: skip
+__all__ = ["Stopped", "alongside", "evaluate_again", "run_seeded", "evaluate_workspace",
+           "finished_row", "fit_psnr", "landmark_detector", "resume_refusal", "run_methods",
+           "run_pool", "sharing_cores", "train_and_evaluate", "val_background"]  # fmt: skip
 
 FIT_FRAMES = 8  # training frames, evenly spaced, that fit_psnr renders
 
@@ -181,24 +185,107 @@ def _resumable(method: dict, work: Path, data) -> tuple[dict | None, str | None]
     return old, None
 
 
+class Stopped(RuntimeError):
+    """A pool ended early because a pool beside it failed or was stopped (:func:`alongside`)."""
+
+
+class _Cores:
+    """The cores pools running side by side share (:func:`sharing_cores`): a slot per
+    process, and a stop flag that ends every pool when one side fails or is stopped."""
+
+    def __init__(self, parallel: int):
+        self.slots = threading.BoundedSemaphore(max(1, int(parallel)))
+        self.stop = threading.Event()
+
+
+_CORES: _Cores | None = None
+
+
+@contextmanager
+def sharing_cores(parallel: int):
+    """Within the block, every :func:`run_pool` of this process, in any thread, holds one of
+    ``parallel`` slots per process it runs, so pools run side by side never run more than
+    ``parallel`` processes together. Yields the shared state (its ``stop`` event ends every
+    pool, their processes terminated); leaving the block sets it."""
+    global _CORES
+    if _CORES is not None:
+        raise RuntimeError("sharing_cores blocks do not nest")
+    _CORES = _Cores(parallel)
+    try:
+        yield _CORES
+    finally:
+        _CORES.stop.set()
+        _CORES = None
+
+
+def alongside(side: Callable[[], object], main: Callable[[], object], parallel: int = 2):
+    """``side()`` in a thread while ``main()`` runs here, their pools sharing ``parallel``
+    cores (:func:`sharing_cores`) -> (side's value, main's value). Give side's pools at most
+    ``parallel - 1`` processes so main always has a core. An error of either stops the
+    other's pool (:class:`Stopped`); the first cause is raised once both have ended."""
+    box: dict = {}
+
+    def run_side() -> None:
+        try:
+            box["value"] = side()
+        except BaseException as e:  # raised again in the calling thread
+            box["error"] = e
+            if _CORES is not None:
+                _CORES.stop.set()
+
+    with sharing_cores(parallel) as cores:
+        thread = threading.Thread(target=run_side, name="harness-alongside", daemon=True)
+        thread.start()
+        try:
+            value = main()
+        except BaseException as e:
+            cores.stop.set()
+            thread.join()
+            if isinstance(e, Stopped) and "error" in box:  # main stopped for side's error
+                raise box["error"] from None
+            raise
+        thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"], value
+
+
 def run_pool(tasks: list[tuple[str, Callable, tuple]], parallel: int = 2) -> None:
     """The harness's one process pool: each task ``(label, fn, args)`` runs ``fn(*args)`` in
     its own spawned process with one thread, ``parallel`` at a time (training methods,
-    pre-training bundles, the Audio2Motion VAE). Raises RuntimeError naming the tasks whose
-    process failed, once the others are done; a stopped harness stops its processes."""
+    pre-training bundles, the Audio2Motion VAE), and within :func:`sharing_cores` only while
+    it holds one of the shared slots. Raises RuntimeError naming the tasks whose process
+    failed, once the others are done; a stopped harness (or a set shared stop) stops its
+    processes."""
     ctx, pending, running, failed = mp.get_context("spawn"), list(tasks), [], []
+    cores = _CORES
+
+    def take() -> bool:
+        return cores is None or cores.slots.acquire(blocking=False)
+
+    def give() -> None:
+        if cores is not None:
+            cores.slots.release()
+
     try:
         while pending or running:
-            while pending and len(running) < max(1, parallel):
+            if cores is not None and cores.stop.is_set():
+                raise Stopped(f"stopped: {[t[0] for t in pending] + [t[0] for t in running]}")
+            while pending and len(running) < max(1, parallel) and take():
                 label, fn, args = pending.pop(0)
                 p = ctx.Process(target=_child, args=(fn, args))
-                p.start()
+                try:
+                    p.start()
+                except BaseException:
+                    give()
+                    raise
                 print(f"[{time.strftime('%H:%M:%S')}] {label} (pid {p.pid})", flush=True)
                 running.append((label, p))
             time.sleep(1.0)
             for label, p in list(running):
                 if not p.is_alive():
                     running.remove((label, p))
+                    give()
                     stamp = time.strftime("%H:%M:%S")
                     print(f"[{stamp}] {label}: done (exit {p.exitcode})", flush=True)
                     if p.exitcode != 0:
@@ -207,6 +294,8 @@ def run_pool(tasks: list[tuple[str, Callable, tuple]], parallel: int = 2) -> Non
         for _label, p in running:
             if p.is_alive():
                 p.terminate()
+                p.join()
+            give()
     if failed:
         raise RuntimeError(f"failed: {failed}: see the traceback above")
 

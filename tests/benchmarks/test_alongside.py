@@ -1,0 +1,200 @@
+"""Pools side by side in one budget of cores (harness.workers.alongside, sharing_cores), and
+Table 1 training the rows that need no bundle while LokiTalk's bundle is pre-trained."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from argparse import Namespace
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from harness import workers  # noqa: E402
+
+
+class _Probe:
+    """Counts the tasks running at once (the most ever seen) across fake processes."""
+
+    def __init__(self):
+        self.lock, self.now, self.most, self.ran = threading.Lock(), 0, 0, []
+
+    def task(self, label: str, seconds: float, fail: bool = False) -> None:
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        time.sleep(seconds)
+        with self.lock:
+            self.now -= 1
+            self.ran.append(label)
+        if fail:
+            raise SystemExit(3)
+
+
+class _Process:
+    """A spawn-context Process stand-in: the task runs in a thread (no interpreter start-up,
+    and the test process keeps its threads: ``_child`` is not called)."""
+
+    _pids = iter(range(10_000, 20_000))
+
+    def __init__(self, target, args):
+        fn, fn_args = args
+        self.exitcode, self.pid = None, next(self._pids)
+
+        def run():
+            try:
+                fn(*fn_args)
+                self.exitcode = 0
+            except SystemExit as e:
+                self.exitcode = e.code
+
+        self._thread = threading.Thread(target=run, daemon=True)
+
+    def start(self):
+        self._thread.start()
+
+    def is_alive(self):
+        return self._thread.is_alive()
+
+    def terminate(self):
+        pass
+
+    def join(self):
+        self._thread.join()
+
+
+@pytest.fixture
+def fake_processes(monkeypatch):
+    class Context:
+        Process = _Process
+
+    monkeypatch.setattr(workers.mp, "get_context", lambda kind: Context)
+
+
+def test_pools_alongside_never_run_more_processes_than_cores(fake_processes):
+    probe = _Probe()
+    side_tasks = [(f"s{k}", probe.task, (f"s{k}", 0.3)) for k in range(3)]
+    main_tasks = [(f"m{k}", probe.task, (f"m{k}", 0.3)) for k in range(3)]
+
+    def side():
+        workers.run_pool(side_tasks, parallel=1)
+        return "side"
+
+    def main():
+        workers.run_pool(main_tasks, parallel=2)
+        return "main"
+
+    assert workers.alongside(side, main, parallel=2) == ("side", "main")
+    assert sorted(probe.ran) == ["m0", "m1", "m2", "s0", "s1", "s2"]
+    assert probe.most == 2  # both pools ran at once, never three processes together
+    assert workers._CORES is None  # the block is left
+
+
+def test_without_sharing_a_pool_keeps_its_own_parallel(fake_processes):
+    probe = _Probe()
+    workers.run_pool([(f"t{k}", probe.task, (f"t{k}", 0.3)) for k in range(3)], parallel=3)
+    assert probe.most == 3 and len(probe.ran) == 3
+
+
+def test_a_failure_beside_stops_the_other_pool_and_is_the_error_raised(fake_processes):
+    probe = _Probe()
+
+    def side():
+        workers.run_pool([("bad", probe.task, ("bad", 0.1, True))], parallel=1)
+
+    def main():
+        workers.run_pool([(f"m{k}", probe.task, (f"m{k}", 1.5)) for k in range(4)], parallel=1)
+
+    with pytest.raises(RuntimeError, match=r"failed: \['bad'\]"):
+        workers.alongside(side, main, parallel=2)
+    assert len([r for r in probe.ran if r.startswith("m")]) < 4  # main did not run them all
+    assert workers._CORES is None
+
+
+def test_sharing_blocks_do_not_nest():
+    with workers.sharing_cores(2):
+        with pytest.raises(RuntimeError, match="do not nest"):
+            with workers.sharing_cores(2):
+                pass
+
+
+class _Reached(Exception):
+    """Raised where run_table1 leaves training (render_speed), carrying the rows."""
+
+
+def test_table1_trains_the_rows_without_a_bundle_while_the_bundle_is_made(tmp_path, monkeypatch):
+    from harness import data_sources, idakt_runs, motion_prior, runner_table1, table2
+    from harness.runner_table1 import run_table1
+
+    log, lock = [], threading.Lock()
+
+    def note(what):
+        with lock:
+            log.append((what, threading.current_thread().name, time.perf_counter()))
+
+    class Source:
+        data, audio_dim, studio, label, suffix = tmp_path / "id000", 32, False, "folder", ""
+
+        def pretrain_folders(self, work, n, prof):
+            return [tmp_path / "aux1", tmp_path / "aux2"]
+
+        def portrait_box(self, *folders):
+            return (-1.4, -0.5, -1.2, 1.0, 0.9, 1.2)
+
+        def work_dir(self, work, name):
+            return Path(work) / name
+
+    def pretrain(jobs, *a, **k):
+        note("pretrain start")
+        time.sleep(0.5)
+        note("pretrain end")
+        return {("rsdf", 2): {"path": "/bundle"}}
+
+    def run_seeded(methods, seeds, data, work, parallel=2, **k):
+        names = [m["name"] for m in methods]
+        note(f"train {names} x{parallel}")
+        time.sleep(0.3)
+        runs = [dict(m, seed=s, key=f"{m['name']} {s}") for m in methods for s in range(seeds)]
+        return runs, [{"method": m["name"], "seed": m["seed"]} for m in runs], []
+
+    def reached(runs, rows, *a):
+        raise _Reached(runs, rows)
+
+    monkeypatch.setattr(data_sources, "resolve_data", lambda *a: Source())
+    monkeypatch.setattr(motion_prior, "for_run", lambda *a: {"path": "/a2m.pt"})
+    monkeypatch.setattr(idakt_runs, "pretrain_bundles", pretrain)
+    monkeypatch.setattr(workers, "run_seeded", run_seeded)
+    monkeypatch.setattr(table2, "render_speed", lambda rows, data: {})
+    monkeypatch.setattr(runner_table1, "row_metrics", reached)
+    chosen = ["ER-NeRF", "ER-NeRF in LokiTalk's portrait box", "LokiTalk",
+              "LokiTalk, backbone keeps its audio"]  # fmt: skip
+    args = Namespace(
+        methods=chosen,
+        ablations=True,
+        ablation_seeds=["2"],
+        seeds=2,
+        parallel=2,
+        work=str(tmp_path / "work"),
+        data=None,
+        profile="micro",
+        resume=False,
+    )
+    prof = {"ids": {10: 2}, "pretrain_epochs": 1.0}
+    with pytest.raises(_Reached) as got:
+        run_table1(args, prof, tmp_path / "out")
+    runs, rows = got.value.args
+    # one run's order: the table's rows (ablations last), each by seed
+    order = [chosen[0], chosen[2], chosen[1], chosen[3]]
+    assert [(r["method"], r["seed"]) for r in rows] == [(n, s) for n in order for s in (0, 1)]
+    assert [(m["name"], m["seed"]) for m in runs] == [(n, s) for n in order for s in (0, 1)]
+    by = {what: (thread, t) for what, thread, t in log}
+    early = "train ['ER-NeRF', \"ER-NeRF in LokiTalk's portrait box\"] x1"
+    late = "train ['LokiTalk', 'LokiTalk, backbone keeps its audio'] x2"
+    assert set(by) == {early, late, "pretrain start", "pretrain end"}
+    assert by[early][0] == "harness-alongside" and by[late][0] == "MainThread"
+    assert by["pretrain start"][1] <= by[early][1] + 0.25 < by["pretrain end"][1]  # side by side
+    assert by[late][1] >= by["pretrain end"][1]  # LokiTalk's rows wait for their bundle

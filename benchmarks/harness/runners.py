@@ -123,7 +123,7 @@ def run_table34(args, prof: dict, out: Path, table: str) -> dict:
     from harness.data_sources import resolve_data
     from harness.experiments import run_bindings
     from harness.seeds import fold_seeds, seeded_methods
-    from harness.workers import run_methods
+    from harness.workers import alongside, run_methods
 
     work, start = Path(args.work), time.perf_counter()
     load, sha = machine()["load_average_1min"], commit()
@@ -136,32 +136,50 @@ def run_table34(args, prof: dict, out: Path, table: str) -> dict:
     prof = dict(prof, ids={k: min(v, len(aux)) for k, v in prof["ids"].items()})
     run = run_bindings(audio_in_dim=source.audio_dim, portrait_box=source.portrait_box(*aux))
     a2m = motion_prior.for_run(args, source, work) if table == "table3" else None
-    t0 = time.perf_counter()
-    bundles = idakt_runs.pretrain_bundles(
-        table34.pretrain_jobs(table, prof, aux),
-        ["shared/budget_pretrain", "shared/data", "profiles/" + args.profile],
-        run,
-        prof["pretrain_epochs"],
-        source.work_dir(work, f"bundles_{args.profile}"),
-        parallel=args.parallel,
-        audio2motion=a2m["path"] if a2m else None,
-    )
-    pretrain_wall = time.perf_counter() - t0
-    columns = table34.finetune_methods(table, prof, bundles, folders, args.profile, run)
-    if a2m is not None:  # RSDF's F_a in every RSDF column (not the bare ER-NeRF one)
-        columns = [
-            motion_prior.with_audio2motion(m, a2m["path"]) if table34.uses_rsdf(m) else m
-            for m in columns
-        ]
     seeds = int(getattr(args, "seeds", 1)) if table == "table3" else 1
-    methods = seeded_methods(columns, seeds, select=lambda m: m["column"][1] == 50)
-    rows = run_methods(
-        methods,
-        data,
-        source.work_dir(work, f"{table}_{args.profile}"),
-        parallel=args.parallel,
-        truth=source.studio,
-    )
+    cells = source.work_dir(work, f"{table}_{args.profile}")
+
+    def seeded(bundles: dict | None) -> list[dict]:
+        """The columns (only those that need no bundle without ``bundles``), each seeded."""
+        columns = table34.finetune_methods(table, prof, bundles, folders, args.profile, run)
+        if a2m is not None:  # RSDF's F_a in every RSDF column (not the bare ER-NeRF one)
+            columns = [
+                motion_prior.with_audio2motion(m, a2m["path"]) if table34.uses_rsdf(m) else m
+                for m in columns
+            ]
+        return seeded_methods(columns, seeds, select=lambda m: m["column"][1] == 50)
+
+    def train(methods: list[dict], parallel: int) -> list[dict]:
+        return run_methods(methods, data, cells, parallel=parallel, truth=source.studio)
+
+    def pretrain_and_train():
+        """The bundles, then the columns that fine-tune them."""
+        t0 = time.perf_counter()
+        bundles = idakt_runs.pretrain_bundles(
+            table34.pretrain_jobs(table, prof, aux),
+            ["shared/budget_pretrain", "shared/data", "profiles/" + args.profile],
+            run,
+            prof["pretrain_epochs"],
+            source.work_dir(work, f"bundles_{args.profile}"),
+            parallel=args.parallel,
+            audio2motion=a2m["path"] if a2m else None,
+        )
+        wall, methods = time.perf_counter() - t0, seeded(bundles)
+        late = [m for m in methods if table34.needs_bundle(m["column"][0])]
+        return bundles, wall, methods, late, train(late, args.parallel)
+
+    early = seeded(None)  # the columns that train from scratch, beside the pre-training
+    if early and args.parallel > 1:
+        print(f"training {[m['key'] for m in early]} while the bundles are pre-trained",
+              flush=True)  # fmt: skip
+        early_rows, (bundles, pretrain_wall, methods, late, late_rows) = alongside(
+            lambda: train(early, args.parallel - 1), pretrain_and_train, args.parallel
+        )
+    else:
+        early_rows = train(early, args.parallel)
+        bundles, pretrain_wall, methods, late, late_rows = pretrain_and_train()
+    by_key = {m["key"]: r for m, r in zip(early + late, early_rows + late_rows)}
+    rows = [by_key[m["key"]] for m in methods]  # one run's order
     base = rows[0]  # the column without ID-AKT at 100 % (seed 0)
     last = idakt_runs.steps_to_psnr(base["workspace"], -1e9)  # any logged step
     threshold = _final_train_psnr(base["workspace"]) - 1.0 if last is not None else 0.0

@@ -78,18 +78,26 @@ def rates_label(rates: str | None) -> str:
     return {None: "", "short": "", "paper": " (paper's fine-tune rates)"}[rates]
 
 
+def needs_bundle(ids) -> bool:
+    """Whether a column pre-trained on ``ids`` identities fine-tunes a bundle (0 and the bare
+    "ER-NeRF" column train from scratch)."""
+    return isinstance(ids, int) and ids != 0
+
+
 def finetune_methods(
-    table: str, prof: dict, bundles: dict, folders: dict, profile: str, run: list[str]
+    table: str, prof: dict, bundles: dict | None, folders: dict, profile: str, run: list[str]
 ) -> list[dict]:
     """One training method per column: its ``table34/*.gin`` with the fine-tune budget, the
     data and the profile's files, the run's bindings (``run``, and the bundle's path), and
-    data (its share of frames)."""
+    data (its share of frames). bundles None: only the columns that need no bundle."""
     setting = "rsdf" if table == "table3" else "er_nerf"
     shared = ["shared/budget_finetune", "shared/data", "profiles/" + profile]
     methods = []
     plan = [(ids, pct, "short") for ids, pct in columns(table)]
     plan.append((*PAPER_RATES_COLUMN, "paper"))
     for ids, pct, rates in plan:
+        if bundles is None and needs_bundle(ids):
+            continue
         binds = list(run)
         if ids == "ER-NeRF" or (ids == 0 and setting == "er_nerf"):
             name, row, rates = f"ER-NeRF, {pct}%", ("er_nerf", None), None
@@ -113,8 +121,10 @@ def uses_rsdf(method: dict) -> bool:
 
 
 def pretrain_jobs(table: str, prof: dict, aux: list[Path]) -> list[tuple[str, list[Path]]]:
+    """The bundles a table fine-tunes, the most identities (the longest pre-training, its
+    budget being epochs) first, so the longest job never starts last in the pool."""
     setting = "rsdf" if table == "table3" else "er_nerf"
-    counts = sorted({prof["ids"][i] for i, _ in columns(table) if isinstance(i, int) and i})
+    counts = sorted({prof["ids"][i] for i, _ in columns(table) if needs_bundle(i)}, reverse=True)
     return [(setting, aux[:n]) for n in counts]
 
 
@@ -203,4 +213,4 @@ def markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
-__all__ += ["pretrain_jobs", "PRETRAIN_CONFIGS", "uses_rsdf"]
+__all__ += ["needs_bundle", "pretrain_jobs", "PRETRAIN_CONFIGS", "uses_rsdf"]

@@ -198,3 +198,83 @@ def test_table1_trains_the_rows_without_a_bundle_while_the_bundle_is_made(tmp_pa
     assert by[early][0] == "harness-alongside" and by[late][0] == "MainThread"
     assert by["pretrain start"][1] <= by[early][1] + 0.25 < by["pretrain end"][1]  # side by side
     assert by[late][1] >= by["pretrain end"][1]  # LokiTalk's rows wait for their bundle
+
+
+def test_table3_trains_the_columns_without_a_bundle_while_the_bundles_are_made(
+    tmp_path, monkeypatch
+):
+    from harness import data_sources, idakt_runs, motion_prior, seeds, table34
+    from harness.runners import run_table34
+
+    log, lock = [], threading.Lock()
+
+    def note(what):
+        with lock:
+            log.append((what, threading.current_thread().name, time.perf_counter()))
+
+    class Source:
+        data, audio_dim, studio, label, suffix = tmp_path / "id000", 32, False, "folder", ""
+
+        def pretrain_folders(self, work, n, prof):
+            return [tmp_path / f"aux{k}" for k in range(1, 11)]
+
+        def portrait_box(self, *folders):
+            return (-1.4, -0.5, -1.2, 1.0, 0.9, 1.2)
+
+        def work_dir(self, work, name):
+            return Path(work) / name
+
+    def pretrain(jobs, *a, **k):
+        note(f"pretrain {[len(f) for _, f in jobs]}")
+        time.sleep(0.5)
+        note("pretrain end")
+        return {(s, len(f)): {"path": f"/bundle{len(f)}"} for s, f in jobs}
+
+    def run_methods(methods, data, work, parallel=2, truth=True):
+        note(f"train {','.join(sorted({str(m['column'][0]) for m in methods}))} x{parallel}")
+        time.sleep(0.3)
+        return [{"method": m["name"], "key": m["key"], "eval": {}, "train_seconds": 1.0,
+                 "workspace": str(tmp_path / m["key"])} for m in methods]  # fmt: skip
+
+    def reached(rows, methods):
+        raise _Reached(rows, methods)
+
+    monkeypatch.setattr(data_sources, "resolve_data", lambda *a: Source())
+    monkeypatch.setattr(idakt_runs, "fraction_folder", lambda data, pct, shares: data)
+    monkeypatch.setattr(motion_prior, "for_run", lambda *a: {"path": "/a2m.pt"})
+    monkeypatch.setattr(idakt_runs, "pretrain_bundles", pretrain)
+    monkeypatch.setattr(idakt_runs, "steps_to_psnr", lambda *a: None)
+    monkeypatch.setattr(workers, "run_methods", run_methods)
+    monkeypatch.setattr(seeds, "fold_seeds", reached)
+    args = Namespace(seeds=2, parallel=2, work=str(tmp_path / "work"), data=None,
+                     profile="default")  # fmt: skip
+    prof = {"ids": {10: 10, 5: 5, 3: 3}, "pretrain_epochs": 1.0}
+    with pytest.raises(_Reached) as got:
+        run_table34(args, prof, tmp_path / "out", "table3")
+    rows, methods = got.value.args
+    # one run's order: every column as a single pool would have them (the 50% column seeded)
+    expect = [m["key"] for m in seeds.seeded_methods(
+        table34.finetune_methods("table3", prof, {("rsdf", n): {"path": "b"} for n in (3, 5, 10)},
+                                 {100: "d", 50: "d", 25: "d"}, "default", ["X = 1"]),
+        2, select=lambda m: m["column"][1] == 50)]  # fmt: skip
+    assert [r["key"] for r in rows] == [m["key"] for m in methods] == expect
+    by = {what: (thread, t) for what, thread, t in log}
+    early, late = "train 0,ER-NeRF x1", "train 10,3,5 x2"
+    assert set(by) == {early, "pretrain [10, 5, 3]", "pretrain end", late}
+    assert by[early][0] == "harness-alongside"  # the columns trained from scratch, beside
+    assert by["pretrain [10, 5, 3]"][1] <= by[early][1] + 0.25 < by["pretrain end"][1]
+    assert by[late][1] >= by["pretrain end"][1]
+    assert all("/a2m.pt" in " ".join(m["bindings"]) for m in methods if m["column"][0] == 0)
+
+
+def test_the_bundle_with_the_most_identities_pre_trains_first():
+    from harness import table34
+
+    aux = [Path(f"aux{k}") for k in range(10)]
+    jobs = table34.pretrain_jobs("table3", {"ids": {10: 10, 5: 5, 3: 3}}, aux)
+    assert [(s, len(f)) for s, f in jobs] == [("rsdf", 10), ("rsdf", 5), ("rsdf", 3)]
+    assert table34.needs_bundle(3) and not table34.needs_bundle(0)
+    assert not table34.needs_bundle("ER-NeRF")
+    assert all(not table34.needs_bundle(m["column"][0]) for m in table34.finetune_methods(
+        "table4", {"ids": {10: 10, 5: 5, 3: 3}}, None, {100: "d", 50: "d", 25: "d"},
+        "micro", []))  # fmt: skip

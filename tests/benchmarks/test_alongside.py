@@ -123,30 +123,44 @@ def test_sharing_blocks_do_not_nest():
 
 
 class _Reached(Exception):
-    """Raised where run_table1 leaves training (render_speed), carrying the rows."""
+    """Raised where a table's runner leaves training, carrying what it trained."""
 
 
-def test_table1_trains_the_rows_without_a_bundle_while_the_bundle_is_made(tmp_path, monkeypatch):
-    from harness import data_sources, idakt_runs, motion_prior, runner_table1, table2
-    from harness.runner_table1 import run_table1
-
+def _log():
+    """A list of (what, thread name, time) and the function that appends to it."""
     log, lock = [], threading.Lock()
 
     def note(what):
         with lock:
             log.append((what, threading.current_thread().name, time.perf_counter()))
 
-    class Source:
-        data, audio_dim, studio, label, suffix = tmp_path / "id000", 32, False, "folder", ""
+    return log, note
 
-        def pretrain_folders(self, work, n, prof):
-            return [tmp_path / "aux1", tmp_path / "aux2"]
 
-        def portrait_box(self, *folders):
-            return (-1.4, -0.5, -1.2, 1.0, 0.9, 1.2)
+class _Source:
+    """A user's folder as resolve_data returns it, with ``aux`` pre-training folders."""
 
-        def work_dir(self, work, name):
-            return Path(work) / name
+    audio_dim, studio, label, suffix = 32, False, "folder", ""
+
+    def __init__(self, tmp_path: Path, aux: int):
+        self.data, self.tmp, self.aux = tmp_path / "id000", tmp_path, aux
+
+    def pretrain_folders(self, work, n, prof):
+        return [self.tmp / f"aux{k}" for k in range(1, self.aux + 1)]
+
+    def portrait_box(self, *folders):
+        return (-1.4, -0.5, -1.2, 1.0, 0.9, 1.2)
+
+    def work_dir(self, work, name):
+        return Path(work) / name
+
+
+def test_table1_trains_the_rows_without_a_bundle_while_the_bundle_is_made(tmp_path, monkeypatch):
+    from harness import data_sources, idakt_runs, motion_prior, runner_table1, table2
+    from harness.runner_table1 import run_table1
+
+    log, note = _log()
+    monkeypatch.setattr(data_sources, "resolve_data", lambda *a: _Source(tmp_path, 2))
 
     def pretrain(jobs, *a, **k):
         note("pretrain start")
@@ -164,7 +178,6 @@ def test_table1_trains_the_rows_without_a_bundle_while_the_bundle_is_made(tmp_pa
     def reached(runs, rows, *a):
         raise _Reached(runs, rows)
 
-    monkeypatch.setattr(data_sources, "resolve_data", lambda *a: Source())
     monkeypatch.setattr(motion_prior, "for_run", lambda *a: {"path": "/a2m.pt"})
     monkeypatch.setattr(idakt_runs, "pretrain_bundles", pretrain)
     monkeypatch.setattr(workers, "run_seeded", run_seeded)
@@ -206,23 +219,8 @@ def test_table3_trains_the_columns_without_a_bundle_while_the_bundles_are_made(
     from harness import data_sources, idakt_runs, motion_prior, seeds, table34
     from harness.runners import run_table34
 
-    log, lock = [], threading.Lock()
-
-    def note(what):
-        with lock:
-            log.append((what, threading.current_thread().name, time.perf_counter()))
-
-    class Source:
-        data, audio_dim, studio, label, suffix = tmp_path / "id000", 32, False, "folder", ""
-
-        def pretrain_folders(self, work, n, prof):
-            return [tmp_path / f"aux{k}" for k in range(1, 11)]
-
-        def portrait_box(self, *folders):
-            return (-1.4, -0.5, -1.2, 1.0, 0.9, 1.2)
-
-        def work_dir(self, work, name):
-            return Path(work) / name
+    log, note = _log()
+    monkeypatch.setattr(data_sources, "resolve_data", lambda *a: _Source(tmp_path, 10))
 
     def pretrain(jobs, *a, **k):
         note(f"pretrain {[len(f) for _, f in jobs]}")
@@ -239,7 +237,6 @@ def test_table3_trains_the_columns_without_a_bundle_while_the_bundles_are_made(
     def reached(rows, methods):
         raise _Reached(rows, methods)
 
-    monkeypatch.setattr(data_sources, "resolve_data", lambda *a: Source())
     monkeypatch.setattr(idakt_runs, "fraction_folder", lambda data, pct, shares: data)
     monkeypatch.setattr(motion_prior, "for_run", lambda *a: {"path": "/a2m.pt"})
     monkeypatch.setattr(idakt_runs, "pretrain_bundles", pretrain)

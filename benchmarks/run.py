@@ -145,8 +145,8 @@ def main(argv=None) -> int:
         "--seeds",
         type=int,
         default=1,
-        help="seeds per cell (table1, table2, gdrf-table*, dhnerf-table1/2: every row; table3: "
-        "the 50%% column): the markdown gives mean ± std, the JSON every seed",
+        help="seeds per cell (table1, table2, table4, gdrf-table*, dhnerf-table1/2: every row; "
+        "table3: the 50%% column): the markdown gives mean ± std, the JSON every seed",
     )
     parser.add_argument(
         "--resume",

@@ -136,7 +136,7 @@ def run_table34(args, prof: dict, out: Path, table: str) -> dict:
     prof = dict(prof, ids={k: min(v, len(aux)) for k, v in prof["ids"].items()})
     run = run_bindings(audio_in_dim=source.audio_dim, portrait_box=source.portrait_box(*aux))
     a2m = motion_prior.for_run(args, source, work) if table == "table3" else None
-    seeds = int(getattr(args, "seeds", 1)) if table == "table3" else 1
+    seeds = int(getattr(args, "seeds", 1))
     cells = source.work_dir(work, f"{table}_{args.profile}")
 
     def seeded(bundles: dict | None) -> list[dict]:
@@ -147,7 +147,7 @@ def run_table34(args, prof: dict, out: Path, table: str) -> dict:
                 motion_prior.with_audio2motion(m, a2m["path"]) if table34.uses_rsdf(m) else m
                 for m in columns
             ]
-        return seeded_methods(columns, seeds, select=lambda m: m["column"][1] == 50)
+        return seeded_methods(columns, seeds, select=table34.seeded_column(table))
 
     def train(methods: list[dict], parallel: int) -> list[dict]:
         return run_methods(methods, data, cells, parallel=parallel, truth=source.studio)

@@ -275,3 +275,22 @@ def test_the_bundle_with_the_most_identities_pre_trains_first():
     assert all(not table34.needs_bundle(m["column"][0]) for m in table34.finetune_methods(
         "table4", {"ids": {10: 10, 5: 5, 3: 3}}, None, {100: "d", 50: "d", 25: "d"},
         "micro", []))  # fmt: skip
+
+
+def test_seeds_repeat_table3s_50_percent_column_and_every_column_of_table4():
+    from harness import seeds, table34
+
+    prof, folders = {"ids": {10: 10, 5: 5, 3: 3}}, {100: "d", 50: "d", 25: "d"}
+    bundles = {(s, n): {"path": "b"} for s in ("rsdf", "er_nerf") for n in (3, 5, 10)}
+    counts = {}
+    for t in ("table3", "table4"):
+        cols = table34.finetune_methods(t, prof, bundles, folders, "micro", [])
+        runs = seeds.seeded_methods(cols, 3, select=table34.seeded_column(t))
+        counts[t] = {m["key"]: sum(r["cell"] == m["key"] for r in runs) for m in cols}
+    assert {k: n for k, n in counts["table3"].items() if n == 3} == {
+        "0 ids 50 None": 3,
+        "3 ids 50 short": 3,
+        "5 ids 50 short": 3,
+        "10 ids 50 short": 3,
+    }
+    assert set(counts["table4"].values()) == {3} and len(counts["table4"]) == 5

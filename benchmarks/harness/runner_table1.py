@@ -41,7 +41,7 @@ def run_table1(args, prof: dict, out: Path) -> dict:
     from harness.data_sources import resolve_data
     from harness.experiments import run_bindings
     from harness.plots import bar_chart, training_curves
-    from harness.workers import alongside, run_seeded
+    from harness.workers import beside_pretraining, run_seeded
 
     try:  # a bad --methods or --ablation-seeds is refused before anything trains
         chosen = table1.chosen_rows(getattr(args, "methods", None),
@@ -96,17 +96,8 @@ def run_table1(args, prof: dict, out: Path) -> dict:
     if not any(table1.needs_bundle(n) for n in chosen):
         runs, rows, resumed = train(early, args.parallel)
     else:
-        done = ([], [], [])
-        if early and args.parallel > 1:  # they train on the cores the pre-training leaves
-            print(f"training {[m['name'] for m in early]} while LokiTalk's bundle is "
-                  "pre-trained", flush=True)  # fmt: skip
-            done, (a2m, bundle, full, late) = alongside(
-                lambda: train(early, args.parallel - 1), pretrain_and_train, args.parallel
-            )
-        else:
-            if early:
-                done = train(early, args.parallel)
-            a2m, bundle, full, late = pretrain_and_train()
+        done, (a2m, bundle, full, late) = beside_pretraining(early, train, pretrain_and_train,
+                                                             args.parallel)  # fmt: skip
         order = {m["name"]: i for i, m in enumerate(full)}  # one run's order: row, then seed
         pairs = sorted(zip(done[0] + late[0], done[1] + late[1]),
                        key=lambda p: (order[p[0]["name"]], p[0]["seed"]))  # fmt: skip

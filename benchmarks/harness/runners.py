@@ -123,7 +123,7 @@ def run_table34(args, prof: dict, out: Path, table: str) -> dict:
     from harness.data_sources import resolve_data
     from harness.experiments import run_bindings
     from harness.seeds import fold_seeds, seeded_methods
-    from harness.workers import alongside, run_methods
+    from harness.workers import beside_pretraining, run_methods
 
     work, start = Path(args.work), time.perf_counter()
     load, sha = machine()["load_average_1min"], commit()
@@ -169,15 +169,9 @@ def run_table34(args, prof: dict, out: Path, table: str) -> dict:
         return bundles, wall, methods, late, train(late, args.parallel)
 
     early = seeded(None)  # the columns that train from scratch, beside the pre-training
-    if early and args.parallel > 1:
-        print(f"training {[m['key'] for m in early]} while the bundles are pre-trained",
-              flush=True)  # fmt: skip
-        early_rows, (bundles, pretrain_wall, methods, late, late_rows) = alongside(
-            lambda: train(early, args.parallel - 1), pretrain_and_train, args.parallel
-        )
-    else:
-        early_rows = train(early, args.parallel)
-        bundles, pretrain_wall, methods, late, late_rows = pretrain_and_train()
+    early_rows, (bundles, pretrain_wall, methods, late, late_rows) = beside_pretraining(
+        early, train, pretrain_and_train, args.parallel
+    )
     by_key = {m["key"]: r for m, r in zip(early + late, early_rows + late_rows)}
     rows = [by_key[m["key"]] for m in methods]  # one run's order
     base = rows[0]  # the column without ID-AKT at 100 % (seed 0)

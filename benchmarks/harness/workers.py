@@ -23,9 +23,10 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["Stopped", "alongside", "evaluate_again", "run_seeded", "evaluate_workspace",
-           "finished_row", "fit_psnr", "landmark_detector", "resume_refusal", "run_methods",
-           "run_pool", "sharing_cores", "train_and_evaluate", "val_background"]  # fmt: skip
+__all__ = ["Stopped", "alongside", "beside_pretraining", "evaluate_again", "run_seeded",
+           "evaluate_workspace", "finished_row", "fit_psnr", "landmark_detector",
+           "resume_refusal", "run_methods", "run_pool", "sharing_cores", "train_and_evaluate",
+           "val_background"]  # fmt: skip
 
 FIT_FRAMES = 8  # training frames, evenly spaced, that fit_psnr renders
 
@@ -248,6 +249,19 @@ def alongside(side: Callable[[], object], main: Callable[[], object], parallel: 
     if "error" in box:
         raise box["error"]
     return box["value"], value
+
+
+def beside_pretraining(early: list[dict], train: Callable[[list[dict], int], object],
+                       prepare: Callable[[], object], parallel: int = 2):  # fmt: skip
+    """``train(early, k)`` (the rows that need no pre-trained bundle) on the cores that
+    ``prepare()`` (the pre-training, then the rows that fine-tune it) leaves free, through
+    :func:`alongside` when there are such rows and ``parallel`` > 1, else one after the
+    other -> (train's value, prepare's value)."""
+    if early and parallel > 1:
+        names = [m.get("key", m["name"]) for m in early]
+        print(f"training {names} while the pre-training runs", flush=True)
+        return alongside(lambda: train(early, parallel - 1), prepare, parallel)
+    return train(early, parallel), prepare()
 
 
 def run_pool(tasks: list[tuple[str, Callable, tuple]], parallel: int = 2) -> None:

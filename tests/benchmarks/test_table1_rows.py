@@ -29,7 +29,7 @@ def test_chosen_rows_keep_the_table_order_and_refuse_unknown_names():
     with pytest.raises(ValueError, match=r"no row named \['O\+D'\] in table1; its rows are"):
         table1.chosen_rows(["O+D"], False)
     assert [table1.needs_bundle(n) for n in table1.chosen_rows(None, True)] == [
-        False, False, True, True, False, True]  # fmt: skip
+        False, False, True, True, False, True, False, True]  # fmt: skip
 
 
 def test_without_a_bundle_the_lokitalk_row_is_left_out():
@@ -49,7 +49,9 @@ def test_the_portrait_box_ablation_changes_only_the_er_nerf_box():
 
     run = experiments.run_bindings(audio_in_dim=32, portrait_box=(-1.4, -0.5, -1.2, 1, 0.9, 1.2))
     methods = table1.methods("micro", None, run)
-    (row,) = table2.ablation_methods(methods, table1.ABLATIONS, table1.ABLATION_CLAIMS)
+    rows = table2.ablation_methods(methods, table1.ABLATIONS, table1.ABLATION_CLAIMS)
+    assert [r["name"] for r in rows] == [BOX, "ER-NeRF, 32 samples a ray"]  # no bundle: no LokiTalk
+    (row,) = [r for r in rows if r["name"] == BOX]
     base = methods[1]
     assert row["name"] == BOX and base["name"] == "ER-NeRF"
     assert row["bindings"] == base["bindings"] and row["configs"][:-1] == base["configs"]
@@ -111,6 +113,49 @@ def test_the_backbone_audio_ablation_turns_the_static_canonical_space_off():
             gin.clear_config()
     assert got[0][:3] == got[1][:3] and str(got[0][0]) == "%BUNDLE"
     assert (got[0][3], got[1][3]) == ("default", False)
+
+
+def test_the_samples_ablation_doubles_the_cap_of_both_rows_and_nothing_else():
+    import gin
+    from harness import experiments
+
+    import lokitalk_plugins.registration  # noqa: F401
+    from lokitalk_plugins.train.config import parse_config_files
+
+    run = experiments.run_bindings(audio_in_dim=32, portrait_box=(-1.4, -0.5, -1.2, 1, 0.9, 1.2))
+    methods = table1.methods("micro", "/bundle", run)
+    rows = table2.ablation_methods(methods, table1.ABLATIONS, table1.ABLATION_CLAIMS)
+    keys = ("train.stages", "ERNeRF.bound", "TalkingHeadFolder.background", "wrap.pretrained")
+
+    def settings(m):
+        parse_config_files([experiments.resolve(c) for c in m["configs"]], m["bindings"])
+        try:
+            out = {}
+            for k in ("TalkingHeadSystem.max_samples", *keys):
+                try:
+                    out[k] = str(gin.query_parameter(k))
+                except ValueError:  # unbound: the default
+                    out[k] = "unbound"
+            return out
+        finally:
+            gin.clear_config()
+
+    for base_name in ("ER-NeRF", "LokiTalk"):
+        (row,) = [r for r in rows if r["name"] == f"{base_name}, 32 samples a ray"]
+        (base,) = [m for m in methods if m["name"] == base_name]
+        assert row["bindings"] == base["bindings"] and row["configs"][:-1] == base["configs"]
+        want = {"claims": ["t1_psnr_er", "t1_target"], "isolates": table1.SAMPLES_32,
+                "baseline": base_name}  # fmt: skip
+        assert row["ablation"] == want
+        a, b = settings(base), settings(row)
+        assert a.pop("TalkingHeadSystem.max_samples") == "unbound"  # the system's 16
+        assert b.pop("TalkingHeadSystem.max_samples") == "32"
+        assert a == b
+    import inspect
+
+    from lokitalk_plugins.pipeline.system import TalkingHeadSystem
+
+    assert inspect.signature(TalkingHeadSystem).parameters["max_samples"].default == 16
 
 
 def test_a_bad_methods_is_refused_before_anything_is_made(tmp_path):

@@ -27,6 +27,7 @@ __all__ = [
     "REGION_PSNR_KEYS",
     "reference_lines",
     "region_errors",
+    "region_masks_of",
     "region_psnr",
     "reference_rows",
     "row_sync_cell",
@@ -183,16 +184,22 @@ def fig5_lines(report: dict) -> list[str]:
     return lines + [""]
 
 
-def region_errors(rgb, frame, truth) -> dict:
-    """One rendered frame's squared colour error split by the studio's ground-truth labels:
-    rgb [H, W, 3] -> region (``REGION_PSNR_KEYS``) -> (sum of squared error, pixel count)."""
+def region_masks_of(frame, truth) -> dict:
+    """A frame's studio regions from its ground-truth labels: region (``REGION_PSNR_KEYS``)
+    -> bool [H, W] (head: every pixel neither torso, neck nor background)."""
     from lokitalk_plugins.data.studio import BACKGROUND, NECK, TORSO
 
-    err = ((rgb - frame.image) ** 2).mean(-1).numpy()
     labels = np.asarray(truth.labels[frame.img_id])
     torso = np.isin(labels, [NECK, TORSO])
     bg = labels == BACKGROUND
-    masks = {"head": ~(torso | bg), "torso+neck": torso, "background": bg}
+    return {"head": ~(torso | bg), "torso+neck": torso, "background": bg}
+
+
+def region_errors(rgb, frame, truth) -> dict:
+    """One rendered frame's squared colour error split by the studio's ground-truth labels:
+    rgb [H, W, 3] -> region (``REGION_PSNR_KEYS``) -> (sum of squared error, pixel count)."""
+    err = ((rgb - frame.image) ** 2).mean(-1).numpy()
+    masks = region_masks_of(frame, truth)
     return {k: (float(err[m].sum()), int(m.sum())) for k, m in masks.items()}
 
 

@@ -15,8 +15,12 @@ __all__ = [
     "A2M_CONFIG",
     "A2M_STEPS",
     "audio2motion_checkpoint",
+    "checkpoint_path",
     "f_a_note",
     "for_run",
+    "planned_for_run",
+    "summary",
+    "training_task",
     "with_audio2motion",
 ]
 
@@ -32,20 +36,40 @@ def _train(data: str, out: str, steps: int) -> None:
     Path(f"{out}.json").write_text(json.dumps(summary, default=str))
 
 
+def checkpoint_path(data: Path, cache: Path, steps: int) -> Path:
+    """Where the VAE of ``data`` trained ``steps`` steps is cached."""
+    return Path(cache) / f"a2m_{Path(data).name}_{steps}steps.pt"
+
+
+def training_task(data: Path, path: Path, steps: int) -> tuple | None:
+    """The harness pool's task that trains the VAE of ``data`` to ``path`` (a
+    :func:`~.workers.run_pool` task), or None when ``path`` is already there."""
+    if Path(path).is_file():
+        return None
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    print(f"training Audio2Motion on {data} ({steps} steps) -> {path}", flush=True)
+    return (f"training Audio2Motion on {data}", _train, (str(data), str(path), steps))
+
+
+def summary(path: Path, steps: int, cached: bool) -> dict:
+    """The report's record of a trained VAE: {"path", "steps", "cached", and the training
+    summary written beside it}."""
+    info_file = Path(f"{path}.json")
+    info = json.loads(info_file.read_text()) if info_file.is_file() else {}
+    return dict(info, path=str(path), steps=steps, cached=cached)
+
+
 def audio2motion_checkpoint(data: Path, cache: Path, steps: int) -> dict:
     """The VAE of ``data`` trained ``steps`` steps: ``cache/a2m_<folder>_<steps>steps.pt``,
-    trained now unless there. -> {"path", "steps", "cached", and the training summary}."""
-    cache.mkdir(parents=True, exist_ok=True)
-    path = cache / f"a2m_{Path(data).name}_{steps}steps.pt"
+    trained now unless there. -> :func:`summary`."""
+    path = checkpoint_path(data, cache, steps)
     cached = path.is_file()
-    if not cached:
-        print(f"training Audio2Motion on {data} ({steps} steps) -> {path}", flush=True)
+    task = training_task(data, path, steps)
+    if task is not None:
         from .workers import run_pool
 
-        run_pool([(f"training Audio2Motion on {data}", _train, (str(data), str(path), steps))], 1)
-    summary = Path(f"{path}.json")
-    info = json.loads(summary.read_text()) if summary.is_file() else {}
-    return dict(info, path=str(path), steps=steps, cached=cached)
+        run_pool([task], 1)
+    return summary(path, steps, cached)
 
 
 def with_audio2motion(method: dict, checkpoint: str) -> dict:
@@ -61,10 +85,19 @@ def with_audio2motion(method: dict, checkpoint: str) -> dict:
 def for_run(args, source, work: Path) -> dict | None:
     """The run's Audio2Motion (``audio2motion_checkpoint`` of the scored folder, cached under
     the data source's ``a2m`` folder), or None with ``--f-a backbone``."""
+    path = planned_for_run(args, source, work)
+    if path is None:
+        return None
+    return audio2motion_checkpoint(source.data, path.parent, A2M_STEPS[args.profile])
+
+
+def planned_for_run(args, source, work: Path) -> Path | None:
+    """Where :func:`for_run`'s checkpoint is (trained or not yet), or None with ``--f-a
+    backbone``."""
     if getattr(args, "f_a", "audio2motion") != "audio2motion":
         return None
     steps = A2M_STEPS[args.profile]
-    return audio2motion_checkpoint(source.data, source.work_dir(work, "a2m"), steps)
+    return checkpoint_path(source.data, source.work_dir(work, "a2m"), steps)
 
 
 def f_a_note(report: dict, who: str) -> list[str]:

@@ -41,7 +41,7 @@ def run_table1(args, prof: dict, out: Path) -> dict:
     from harness.data_sources import resolve_data
     from harness.experiments import run_bindings
     from harness.plots import bar_chart, training_curves
-    from harness.workers import beside_pretraining, run_seeded
+    from harness.workers import beside_pretraining, in_table_order, run_seeded
 
     try:  # a bad --methods or --ablation-seeds is refused before anything trains
         chosen = table1.chosen_rows(getattr(args, "methods", None),
@@ -98,10 +98,7 @@ def run_table1(args, prof: dict, out: Path) -> dict:
     else:
         done, (a2m, bundle, full, late) = beside_pretraining(early, train, pretrain_and_train,
                                                              args.parallel)  # fmt: skip
-        order = {m["name"]: i for i, m in enumerate(full)}  # one run's order: row, then seed
-        pairs = sorted(zip(done[0] + late[0], done[1] + late[1]),
-                       key=lambda p: (order[p[0]["name"]], p[0]["seed"]))  # fmt: skip
-        runs, rows, resumed = [p[0] for p in pairs], [p[1] for p in pairs], done[2] + late[2]
+        runs, rows, resumed = in_table_order(full, done, late)  # one run's order
     first = [r for m, r in zip(runs, rows) if m["seed"] == 0]  # speed, cross-driving: seed 0
     fps = table2.render_speed(first, data)
     clip, cross = None, None  # cross-driving needs the studio's render of the utterance

@@ -17,7 +17,7 @@ def run_table2(args, prof: dict, out: Path) -> dict:
     from harness.data_sources import resolve_data
     from harness.experiments import run_bindings
     from harness.seeds import fold_seeds
-    from harness.workers import run_seeded
+    from harness.workers import beside_pretraining, in_table_order, run_pool, run_seeded
     from lokitalk_plugins.data.studio import load_truth
 
     try:  # a malformed --ablation-seeds is refused before anything trains
@@ -30,19 +30,16 @@ def run_table2(args, prof: dict, out: Path) -> dict:
     run = run_bindings(audio_in_dim=source.audio_dim, portrait_box=source.portrait_box())
     methods = table2.build_methods(args.backbone, args.profile, run, studio)
     # our ablation row: O+D+R with GDRF's LSTM as F_a (before O+D+R takes the Audio2Motion F_a)
-    lstm = source.work_dir(work, "audio2exp") / f"a2e_{args.profile}.pt"
     chosen = getattr(args, "methods", None)
-    if chosen and table2.LSTM_ROW not in chosen:
-        lstm = None
-    else:
-        lstm = table2.train_lstm(data, lstm, steps=prof["head"])
+    lstm = None
+    if not chosen or table2.LSTM_ROW in chosen:
+        lstm = table2.lstm_path(data, source.work_dir(work, "audio2exp") / f"a2e_{args.profile}.pt")
     if lstm is not None:
         methods.append(table2.lstm_method(methods[-1], lstm, args.backbone))
-    a2m = motion_prior.for_run(args, source, work)  # O+D+R: the paper's F_a
+    a2m = motion_prior.planned_for_run(args, source, work)  # O+D+R: the paper's F_a
     if a2m is not None:
         methods = [
-            motion_prior.with_audio2motion(m, a2m["path"]) if m["name"] == "O+D+R" else m
-            for m in methods
+            motion_prior.with_audio2motion(m, a2m) if m["name"] == "O+D+R" else m for m in methods
         ]
     if getattr(args, "ablations", False):
         methods += table2.ablation_methods(methods)
@@ -59,16 +56,35 @@ def run_table2(args, prof: dict, out: Path) -> dict:
     except ValueError as e:
         raise SystemExit(str(e)) from None
     start, load, sha = time.perf_counter(), machine()["load_average_1min"], commit()
-    runs, rows, resumed = run_seeded(
-        methods,
-        seeds,
-        data,
-        work / f"table2_{args.profile}_{args.backbone}",
-        parallel=args.parallel,
-        truth=studio,
-        resume=bool(getattr(args, "resume", False)),
-        ablation_seeds=abl_seeds,
-    )
+    # the signal models (GDRF's LSTM, the Audio2Motion VAE) train on the cores the rows that
+    # take neither leave free; then the rows that take one
+    a2m_cached = a2m is not None and a2m.is_file()
+    a2m_steps = motion_prior.A2M_STEPS[args.profile]
+    tasks = {name: t for name, t in (
+        ("GDRF's LSTM", table2.lstm_task(data, lstm, prof["head"]) if lstm else None),
+        ("Audio2Motion", motion_prior.training_task(data, a2m, a2m_steps) if a2m else None),
+    ) if t is not None}  # fmt: skip
+    inputs = [str(p) for p in (lstm, a2m) if p is not None]
+    late = [m for m in methods if any(p in " ".join(m["bindings"]) for p in inputs)]
+    early = [m for m in methods if m not in late]
+
+    def train(rows: list[dict], parallel: int):
+        return run_seeded(rows, seeds, data, work / f"table2_{args.profile}_{args.backbone}",
+                          parallel=parallel, truth=studio,
+                          resume=bool(getattr(args, "resume", False)),
+                          ablation_seeds=abl_seeds)  # fmt: skip
+
+    def prepare_and_train():
+        run_pool(list(tasks.values()), args.parallel)
+        return train(late, args.parallel)
+
+    if tasks:
+        what = "the training of " + " and ".join(tasks)
+        done, rest = beside_pretraining(early, train, prepare_and_train, args.parallel, what)
+        runs, rows, resumed = in_table_order(methods, done, rest)
+    else:
+        runs, rows, resumed = train(methods, args.parallel)
+    a2m = None if a2m is None else motion_prior.summary(a2m, a2m_steps, a2m_cached)
     first = [r for m, r in zip(runs, rows) if m["seed"] == 0]  # speed and maps: seed 0
     fps = table2.render_speed(first, data)
     stem = "table2" + ("" if args.profile == "default" else f"_{args.profile}")

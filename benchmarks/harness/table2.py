@@ -36,7 +36,8 @@ __all__ = [
     "PAPER",
     "build_methods",
     "lstm_method",
-    "train_lstm",
+    "lstm_path",
+    "lstm_task",
     "frames_side_by_side",
     "heat_maps",
     "markdown",
@@ -148,17 +149,25 @@ def lstm_method(odr: dict, checkpoint: Path, backbone: str = "er_nerf") -> dict:
                 bindings=[*odr["bindings"], *run_bindings(audio2exp=checkpoint)])  # fmt: skip
 
 
-def train_lstm(data: Path, out: Path, steps: int) -> Path | None:
-    """GDRF's LSTM trained on ``data``'s train split (cached at ``out``); None when the folder
-    has no ``track_params.pt`` (the row is then left out)."""
+def lstm_path(data: Path, out: Path) -> Path | None:
+    """Where GDRF's LSTM of ``data`` is cached (``out``, trained or not yet), or None when the
+    folder has no ``track_params.pt`` (the row is then left out)."""
+    return Path(out) if (Path(data) / "track_params.pt").is_file() else None
+
+
+def lstm_task(data: Path, out: Path, steps: int) -> tuple | None:
+    """The harness pool's task (:func:`~.workers.run_pool`) that trains GDRF's LSTM on
+    ``data``'s train split to ``out``, or None when ``out`` is already there."""
+    if Path(out).is_file():
+        return None
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    return (f"training GDRF's LSTM on {data}", _train_lstm, (str(data), str(out), steps))
+
+
+def _train_lstm(data: str, out: str, steps: int) -> None:
     from lokitalk_plugins.train.audio2exp import train_audio2exp
 
-    if not (Path(data) / "track_params.pt").is_file():
-        return None
-    if not out.is_file():
-        out.parent.mkdir(parents=True, exist_ok=True)
-        train_audio2exp([str(data)], str(out), steps=steps, progress=False)
-    return out
+    train_audio2exp([data], out, steps=steps, progress=False)
 
 
 def build_methods(backbone: str, profile: str, run: list[str], studio: bool) -> list[dict]:

@@ -23,7 +23,8 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["Stopped", "alongside", "beside_pretraining", "evaluate_again", "run_seeded",
+__all__ = ["Stopped", "alongside", "beside_pretraining", "evaluate_again", "in_table_order",
+           "run_seeded",
            "evaluate_workspace", "finished_row", "fit_psnr", "landmark_detector",
            "resume_refusal", "run_methods", "run_pool", "sharing_cores", "train_and_evaluate",
            "val_background"]  # fmt: skip
@@ -252,16 +253,28 @@ def alongside(side: Callable[[], object], main: Callable[[], object], parallel: 
 
 
 def beside_pretraining(early: list[dict], train: Callable[[list[dict], int], object],
-                       prepare: Callable[[], object], parallel: int = 2):  # fmt: skip
+                       prepare: Callable[[], object], parallel: int = 2,
+                       what: str = "the pre-training"):  # fmt: skip
     """``train(early, k)`` (the rows that need no pre-trained bundle) on the cores that
     ``prepare()`` (the pre-training, then the rows that fine-tune it) leaves free, through
     :func:`alongside` when there are such rows and ``parallel`` > 1, else one after the
-    other -> (train's value, prepare's value)."""
+    other -> (train's value, prepare's value). ``what``: prepare's first part, as the
+    progress line names it."""
     if early and parallel > 1:
         names = [m.get("key", m["name"]) for m in early]
-        print(f"training {names} while the pre-training runs", flush=True)
+        print(f"training {names} while {what} runs", flush=True)
         return alongside(lambda: train(early, parallel - 1), prepare, parallel)
     return train(early, parallel), prepare()
+
+
+def in_table_order(full: list[dict], *parts: tuple) -> tuple[list, list, list]:
+    """The results of runs of some of ``full``'s methods (each part: :func:`run_seeded`'s
+    (runs, rows, resumed keys)) put back into one run's order: ``full``'s rows, each by seed.
+    -> (runs, rows, resumed keys)."""
+    order = {m["name"]: i for i, m in enumerate(full)}
+    pairs = sorted(((m, r) for runs, rows, _ in parts for m, r in zip(runs, rows)),
+                   key=lambda p: (order[p[0]["name"]], p[0].get("seed", 0)))  # fmt: skip
+    return [p[0] for p in pairs], [p[1] for p in pairs], [k for *_, keys in parts for k in keys]
 
 
 def run_pool(tasks: list[tuple[str, Callable, tuple]], parallel: int = 2) -> None:

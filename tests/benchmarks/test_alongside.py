@@ -213,6 +213,49 @@ def test_table1_trains_the_rows_without_a_bundle_while_the_bundle_is_made(tmp_pa
     assert by[late][1] >= by["pretrain end"][1]  # LokiTalk's rows wait for their bundle
 
 
+def test_table2_trains_the_rows_that_take_no_signal_model_while_those_train(tmp_path, monkeypatch):
+    from harness import data_sources, table2
+    from harness.runners import run_table2
+
+    log, note = _log()
+    source = _Source(tmp_path, 0)
+    source.data.mkdir()
+    (source.data / "track_params.pt").write_bytes(b"")  # the LSTM row is trained
+    monkeypatch.setattr(data_sources, "resolve_data", lambda *a: source)
+
+    def run_pool(tasks, parallel=2):
+        note("signals: " + ", ".join(label.split(" on ")[0] for label, _, _ in tasks))
+        time.sleep(0.5)
+        note("signals end")
+
+    def run_seeded(methods, seeds, data, work, parallel=2, **k):
+        note(f"train {[m['name'] for m in methods]} x{parallel}")
+        time.sleep(0.3)
+        runs = [dict(m, seed=s, key=f"{m['name']} {s}") for m in methods for s in range(seeds)]
+        return runs, [{"method": m["name"], "seed": m["seed"]} for m in runs], []
+
+    def reached(first, data):
+        raise _Reached(first)
+
+    monkeypatch.setattr(workers, "run_pool", run_pool)
+    monkeypatch.setattr(workers, "run_seeded", run_seeded)
+    monkeypatch.setattr(table2, "render_speed", reached)
+    args = Namespace(methods=None, ablations=False, ablation_seeds=None, seeds=2, parallel=2,
+                     work=str(tmp_path / "work"), data=None, profile="micro", resume=False,
+                     backbone="er_nerf", f_a="audio2motion")  # fmt: skip
+    with pytest.raises(_Reached) as got:
+        run_table2(args, {"head": 10}, tmp_path / "out")
+    (first,) = got.value.args
+    assert [r["method"] for r in first] == ["O", "O+D", "O+D+R", table2.LSTM_ROW]  # seed 0
+    by = {what: (thread, t) for what, thread, t in log}
+    early = "train ['O', 'O+D'] x1"
+    late = f"train ['O+D+R', '{table2.LSTM_ROW}'] x2"
+    signals = "signals: training GDRF's LSTM, training Audio2Motion"
+    assert set(by) == {early, late, signals, "signals end"}
+    assert by[early][0] == "harness-alongside" and by[late][0] == "MainThread"
+    assert by[early][1] < by["signals end"][1] <= by[late][1]  # side by side, then the rest
+
+
 def test_table3_trains_the_columns_without_a_bundle_while_the_bundles_are_made(
     tmp_path, monkeypatch
 ):

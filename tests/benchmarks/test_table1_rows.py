@@ -29,7 +29,7 @@ def test_chosen_rows_keep_the_table_order_and_refuse_unknown_names():
     with pytest.raises(ValueError, match=r"no row named \['O\+D'\] in table1; its rows are"):
         table1.chosen_rows(["O+D"], False)
     assert [table1.needs_bundle(n) for n in table1.chosen_rows(None, True)] == [
-        False, False, True, True, False, True, False, True]  # fmt: skip
+        False, False, True, True, False, True, False, True, True]  # fmt: skip
 
 
 def test_without_a_bundle_the_lokitalk_row_is_left_out():
@@ -156,6 +156,36 @@ def test_the_samples_ablation_doubles_the_cap_of_both_rows_and_nothing_else():
     from lokitalk_plugins.pipeline.system import TalkingHeadSystem
 
     assert inspect.signature(TalkingHeadSystem).parameters["max_samples"].default == 16
+
+
+def test_the_plain_mse_ablation_drops_the_region_weights_and_nothing_else():
+    import gin
+    from harness import experiments
+
+    import lokitalk_plugins.registration  # noqa: F401
+    from lokitalk_plugins.train.config import parse_config_files
+
+    run = experiments.run_bindings(audio_in_dim=32, portrait_box=(-1.4, -0.5, -1.2, 1, 0.9, 1.2))
+    methods = table1.methods("micro", "/bundle", run)
+    rows = table2.ablation_methods(methods, table1.ABLATIONS, table1.ABLATION_CLAIMS)
+    (row,) = [r for r in rows if r["name"] == "LokiTalk, plain MSE"]
+    base = methods[-1]
+    assert row["bindings"] == base["bindings"] and row["configs"][:-1] == base["configs"]
+    assert row["ablation"] == {"claims": ["t1_psnr_er", "t1_target"],
+                               "isolates": table1.PLAIN_MSE, "baseline": "LokiTalk"}  # fmt: skip
+    keys = ("TalkingHeadSystem.region_weights", "train.stages", "ERNeRF.bound",
+            "TalkingHeadFolder.background", "wrap.pretrained", "LateLPIPS.weight")  # fmt: skip
+    got = []
+    for m in (base, row):
+        parse_config_files([experiments.resolve(c) for c in m["configs"]], m["bindings"])
+        try:
+            got.append({k: str(gin.query_parameter(k)) for k in keys})
+        finally:
+            gin.clear_config()
+    a, b = got
+    assert "'lips': 2.0" in a.pop("TalkingHeadSystem.region_weights")
+    assert b.pop("TalkingHeadSystem.region_weights") == "None"
+    assert a == b
 
 
 def test_a_bad_methods_is_refused_before_anything_is_made(tmp_path):

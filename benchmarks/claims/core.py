@@ -320,6 +320,22 @@ def _ablation_regions(report: dict, row: str, base: str) -> str:
     return f" (by region: {cells})" if cells else ""
 
 
+def _with_base_row(stem: str, report: dict, row: dict, base: str, reports: dict):
+    """An ablation run without its base row (a run of some of a table's rows): ``report``
+    with the row named ``base`` of another report of the same table (the stem's last part)
+    trained from the same package source as ``row`` added, and where it came from (" beside
+    <stem>'s '<base>'"); (report, "") when no such row exists."""
+    table, tree = stem.rsplit("/", 1)[-1], row.get("package_tree")
+    for other, rep in sorted(reports.items()):
+        if other == stem or other.rsplit("/", 1)[-1] != table or tree is None:
+            continue
+        for cand in rep.get("results", []):
+            if cand.get("method") == base and cand.get("package_tree") == tree:
+                merged = dict(report, results=[*report.get("results", []), cand])
+                return merged, f" beside {other}'s '{base}' (same package source)"
+    return report, ""
+
+
 def find_cause(claim_id: str, reports: dict, tables=(), metric: str = "psnr") -> str:
     """The measured cause of a miss: the ablation rows naming ``claim_id`` (their ``metric``
     beside the row they ablate, when the JSON gives ``baseline``) in the ``tables`` of
@@ -336,22 +352,29 @@ def find_cause(claim_id: str, reports: dict, tables=(), metric: str = "psnr") ->
                 continue
             text = f"{stem} ablation '{row.get('method')}' ({abl.get('isolates', '?')})"
             base = abl.get("baseline")
+            src = report  # the ablation's report, with its base row from another if need be
+            if base is not None and not sample(report, _named(base), metric, "").n:
+                src, where = _with_base_row(stem, report, row, base, reports)
+                text += where
             if base is not None:
-                a = sample(report, _named(row.get("method")), metric, "")
-                b = sample(report, _named(base), metric, "")
+                a = sample(src, _named(row.get("method")), metric, "")
+                b = sample(src, _named(base), metric, "")
                 if a.n == 1 and b.n > 1:  # a seed-0 ablation against its row's seed 0
-                    b = _seed0(report, base, metric) or b
-                if a.n > 1:  # an ablation over seeds: both as mean ± std (n seeds)
+                    b = _seed0(src, base, metric) or b
+                if a.n and not b.n:  # a partial run, no base row of its package source
+                    text += (f": {label} {a.text(2).strip()}; no '{base}' row of the same "
+                             "package source to stand beside")  # fmt: skip
+                elif a.n > 1:  # an ablation over seeds: both as mean ± std (n seeds)
                     text += f": {label} {a.text(2).strip()} vs {b.text(2).strip()} for '{base}'"
                     if metric == "psnr":
-                        text += _ablation_regions(report, row.get("method"), base)
+                        text += _ablation_regions(src, row.get("method"), base)
                 elif a.n and b.n:
                     seeds = " (seed 0)" if a.n == 1 and b.n == 1 else ""
                     text += f": {label} {a.mean:.2f} vs {b.mean:.2f} for '{base}'{seeds}"
                 if metric != "psnr":  # what the change costs or gains in the picture
-                    pa = sample(report, _named(row.get("method")), "psnr", "")
-                    pb = _seed0(report, base) if pa.n == 1 else None
-                    pb = pb or sample(report, _named(base), "psnr", "")
+                    pa = sample(src, _named(row.get("method")), "psnr", "")
+                    pb = _seed0(src, base) if pa.n == 1 else None
+                    pb = pb or sample(src, _named(base), "psnr", "")
                     if pa.n and pb.n:
                         text += f" (PSNR {pa.mean:.2f} vs {pb.mean:.2f})"
             found.append(text)

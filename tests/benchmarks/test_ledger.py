@@ -415,3 +415,34 @@ def test_a_run_of_some_table1_rows_explains_table1_claims(results):
             "28.00 ± 0.20 (3 seeds) vs 29.20 ± 0.10 (3 seeds) for 'ER-NeRF' (by region: head "
             "27.10 vs 28.10") in row["cause"]  # fmt: skip
     assert "the larger box" not in rows["t1_psnr_rad"]["cause"]  # it names t1_psnr_er only
+
+
+def test_an_ablation_run_without_its_base_row_takes_it_from_a_run_of_the_same_source(results):
+    """A second partial run (``table1_head_gap_2``) that trained an ablation of LokiTalk but
+    not LokiTalk itself is quoted beside the LokiTalk row of another run of Table 1 trained
+    from the same package source, and beside none from another source."""
+
+    def regions(head):
+        return dict(psnr_head=head, psnr_torso=22.0, psnr_bg=35.0)
+
+    def part(stem, rows):
+        (results / stem).mkdir()
+        (results / stem / "table1.json").write_text(json.dumps({"results": rows}))
+
+    loki = dict(_row("LokiTalk", 28.35, [28.3, 28.4, 28.35], **regions(27.5)), package_tree="T")
+    part("table1_head_gap", [loki])
+    cap = dict(_row("LokiTalk, 32", 29.0, [29.0, 29.1, 28.9], **regions(28.2)),
+               package_tree="T", ablation={"claims": ["t1_psnr_er"], "isolates": "the cap",
+                                           "baseline": "LokiTalk"})  # fmt: skip
+    part("table1_head_gap_2", [cap])
+    cause = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(results))}["t1_psnr_er"]
+    assert ("table1_head_gap_2/table1 ablation 'LokiTalk, 32' (the cap) beside "
+            "table1_head_gap/table1's 'LokiTalk' (same package source): PSNR 29.00 ± 0.10 "
+            "(3 seeds) vs 28.35 ± 0.05 (3 seeds) for 'LokiTalk' (by region: head 28.20 vs "
+            "27.50") in cause["cause"]  # fmt: skip
+    cap["package_tree"] = "U"  # another package source: no base row to stand beside
+    (results / "table1_head_gap_2" / "table1.json").write_text(json.dumps({"results": [cap]}))
+    cause = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(results))}["t1_psnr_er"]
+    assert ("'LokiTalk, 32' (the cap): PSNR 29.00 ± 0.10 (3 seeds); no 'LokiTalk' row of the "
+            "same package source to stand beside") in cause["cause"]  # fmt: skip
+    assert "beside table1_head_gap" not in cause["cause"]

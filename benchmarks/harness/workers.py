@@ -193,11 +193,35 @@ class Stopped(RuntimeError):
 
 class _Cores:
     """The cores pools running side by side share (:func:`sharing_cores`): a slot per
-    process, and a stop flag that ends every pool when one side fails or is stopped."""
+    process, a stop flag that ends every pool when one side fails or is stopped, and (under
+    :func:`alongside`) the side's thread, which holds at most all slots but one until the main
+    side has ended (``main_done``)."""
 
     def __init__(self, parallel: int):
-        self.slots = threading.BoundedSemaphore(max(1, int(parallel)))
+        self.parallel = max(1, int(parallel))
+        self.slots = threading.BoundedSemaphore(self.parallel)
         self.stop = threading.Event()
+        self.main_done = threading.Event()
+        self.side_thread: threading.Thread | None = None
+        self.side_held = 0
+        self.lock = threading.Lock()
+
+    def take(self) -> bool:
+        """A slot for the calling thread's pool, if one is free (and, for the side, if it
+        holds fewer than all but one while the main side runs)."""
+        side = threading.current_thread() is self.side_thread
+        with self.lock:
+            if side and not self.main_done.is_set() and self.side_held >= self.parallel - 1:
+                return False
+            if not self.slots.acquire(blocking=False):
+                return False
+            self.side_held += side
+            return True
+
+    def give(self) -> None:
+        with self.lock:
+            self.side_held -= threading.current_thread() is self.side_thread
+            self.slots.release()
 
 
 _CORES: _Cores | None = None
@@ -222,9 +246,10 @@ def sharing_cores(parallel: int):
 
 def alongside(side: Callable[[], object], main: Callable[[], object], parallel: int = 2):
     """``side()`` in a thread while ``main()`` runs here, their pools sharing ``parallel``
-    cores (:func:`sharing_cores`) -> (side's value, main's value). Give side's pools at most
-    ``parallel - 1`` processes so main always has a core. An error of either stops the
-    other's pool (:class:`Stopped`); the first cause is raised once both have ended."""
+    cores (:func:`sharing_cores`) -> (side's value, main's value). Side's pools hold at most
+    ``parallel - 1`` processes while main runs, so main always has a core, and every core
+    once main has ended. An error of either stops the other's pool (:class:`Stopped`); the
+    first cause is raised once both have ended."""
     box: dict = {}
 
     def run_side() -> None:
@@ -237,6 +262,7 @@ def alongside(side: Callable[[], object], main: Callable[[], object], parallel: 
 
     with sharing_cores(parallel) as cores:
         thread = threading.Thread(target=run_side, name="harness-alongside", daemon=True)
+        cores.side_thread = thread
         thread.start()
         try:
             value = main()
@@ -246,6 +272,7 @@ def alongside(side: Callable[[], object], main: Callable[[], object], parallel: 
             if isinstance(e, Stopped) and "error" in box:  # main stopped for side's error
                 raise box["error"] from None
             raise
+        cores.main_done.set()  # the side may use every core now
         thread.join()
     if "error" in box:
         raise box["error"]
@@ -263,7 +290,7 @@ def beside_pretraining(early: list[dict], train: Callable[[list[dict], int], obj
     if early and parallel > 1:
         names = [m.get("key", m["name"]) for m in early]
         print(f"training {names} while {what} runs", flush=True)
-        return alongside(lambda: train(early, parallel - 1), prepare, parallel)
+        return alongside(lambda: train(early, parallel), prepare, parallel)
     return train(early, parallel), prepare()
 
 
@@ -288,11 +315,11 @@ def run_pool(tasks: list[tuple[str, Callable, tuple]], parallel: int = 2) -> Non
     cores = _CORES
 
     def take() -> bool:
-        return cores is None or cores.slots.acquire(blocking=False)
+        return cores is None or cores.take()
 
     def give() -> None:
         if cores is not None:
-            cores.slots.release()
+            cores.give()
 
     try:
         while pending or running:

@@ -94,6 +94,52 @@ def test_pools_alongside_never_run_more_processes_than_cores(fake_processes):
     assert workers._CORES is None  # the block is left
 
 
+def test_the_side_keeps_a_core_for_main_while_it_runs_and_takes_every_core_after(
+    fake_processes,
+):
+    side_probe, round_one, side_started = _Probe(), threading.Event(), threading.Event()
+    side_most = []
+
+    def task(label):
+        side_started.set()
+        side_probe.task(label, 0.2)
+
+    def side():
+        tasks = [(f"s{k}", task, (f"s{k}",)) for k in range(3)]
+        workers.run_pool(tasks, parallel=2)  # side starts first; main's process comes beside
+        side_most.append(side_probe.most)
+        round_one.set()
+        assert workers._CORES.main_done.wait(timeout=30)
+        side_probe.most = 0
+        workers.run_pool(tasks, parallel=2)
+        side_most.append(side_probe.most)
+
+    def main():
+        assert side_started.wait(timeout=30)
+        workers.run_pool([("m", lambda: round_one.wait(timeout=30), ())], parallel=2)
+
+    workers.alongside(side, main, parallel=2)
+    assert side_most[1] == 2  # main had ended: the side ran on both cores
+
+
+def test_the_sides_slots_are_capped_at_all_but_one_until_main_is_done():
+    cores, got = workers._Cores(3), {}
+
+    def side():
+        got["while main runs"] = [cores.take() for _ in range(3)]
+        cores.main_done.set()
+        got["after main"] = cores.take()
+        for _ in range(3):
+            cores.give()
+
+    cores.side_thread = threading.Thread(target=side)
+    cores.side_thread.start()
+    cores.side_thread.join()
+    assert got == {"while main runs": [True, True, False], "after main": True}
+    assert cores.side_held == 0
+    assert [cores.take() for _ in range(4)] == [True, True, True, False]  # main: every slot
+
+
 def test_without_sharing_a_pool_keeps_its_own_parallel(fake_processes):
     probe = _Probe()
     workers.run_pool([(f"t{k}", probe.task, (f"t{k}", 0.3)) for k in range(3)], parallel=3)
@@ -205,7 +251,7 @@ def test_table1_trains_the_rows_without_a_bundle_while_the_bundle_is_made(tmp_pa
     assert [(r["method"], r["seed"]) for r in rows] == [(n, s) for n in order for s in (0, 1)]
     assert [(m["name"], m["seed"]) for m in runs] == [(n, s) for n in order for s in (0, 1)]
     by = {what: (thread, t) for what, thread, t in log}
-    early = "train ['ER-NeRF', \"ER-NeRF in LokiTalk's portrait box\"] x1"
+    early = "train ['ER-NeRF', \"ER-NeRF in LokiTalk's portrait box\"] x2"
     late = "train ['LokiTalk', 'LokiTalk, backbone keeps its audio'] x2"
     assert set(by) == {early, late, "pretrain start", "pretrain end"}
     assert by[early][0] == "harness-alongside" and by[late][0] == "MainThread"
@@ -248,7 +294,7 @@ def test_table2_trains_the_rows_that_take_no_signal_model_while_those_train(tmp_
     (first,) = got.value.args
     assert [r["method"] for r in first] == ["O", "O+D", "O+D+R", table2.LSTM_ROW]  # seed 0
     by = {what: (thread, t) for what, thread, t in log}
-    early = "train ['O', 'O+D'] x1"
+    early = "train ['O', 'O+D'] x2"
     late = f"train ['O+D+R', '{table2.LSTM_ROW}'] x2"
     signals = "signals: training GDRF's LSTM, training Audio2Motion"
     assert set(by) == {early, late, signals, "signals end"}
@@ -299,7 +345,7 @@ def test_table3_trains_the_columns_without_a_bundle_while_the_bundles_are_made(
         2, select=lambda m: m["column"][1] == 50)]  # fmt: skip
     assert [r["key"] for r in rows] == [m["key"] for m in methods] == expect
     by = {what: (thread, t) for what, thread, t in log}
-    early, late = "train 0,ER-NeRF x1", "train 10,3,5 x2"
+    early, late = "train 0,ER-NeRF x2", "train 10,3,5 x2"
     assert set(by) == {early, "pretrain [10, 5, 3]", "pretrain end", late}
     assert by[early][0] == "harness-alongside"  # the columns trained from scratch, beside
     assert by["pretrain [10, 5, 3]"][1] <= by[early][1] + 0.25 < by["pretrain end"][1]

@@ -324,7 +324,9 @@ def _with_base_row(stem: str, report: dict, row: dict, base: str, reports: dict)
     """An ablation run without its base row (a run of some of a table's rows): ``report``
     with the row named ``base`` of another report of the same table (the stem's last part)
     trained from the same package source as ``row`` added, and where it came from (" beside
-    <stem>'s '<base>'"); (report, "") when no such row exists."""
+    <stem>'s '<base>'", naming the other machine when the reports' platforms differ: float
+    rounding, and so each seed's result, differs between kinds of CPU); (report, "") when no
+    such row exists."""
     table, tree = stem.rsplit("/", 1)[-1], row.get("package_tree")
     for other, rep in sorted(reports.items()):
         if other == stem or other.rsplit("/", 1)[-1] != table or tree is None:
@@ -332,7 +334,10 @@ def _with_base_row(stem: str, report: dict, row: dict, base: str, reports: dict)
         for cand in rep.get("results", []):
             if cand.get("method") == base and cand.get("package_tree") == tree:
                 merged = dict(report, results=[*report.get("results", []), cand])
-                return merged, f" beside {other}'s '{base}' (same package source)"
+                here = (report.get("machine") or {}).get("platform")
+                there = (rep.get("machine") or {}).get("platform")
+                machine = f", another machine: {there}" if here != there else ""
+                return merged, f" beside {other}'s '{base}' (same package source{machine})"
     return report, ""
 
 

@@ -440,6 +440,12 @@ def test_an_ablation_run_without_its_base_row_takes_it_from_a_run_of_the_same_so
             "table1_head_gap/table1's 'LokiTalk' (same package source): PSNR 29.00 ± 0.10 "
             "(3 seeds) vs 28.35 ± 0.05 (3 seeds) for 'LokiTalk' (by region: head 28.20 vs "
             "27.50") in cause["cause"]  # fmt: skip
+    (results / "table1_head_gap_2" / "table1.json").write_text(json.dumps(
+        {"results": [cap], "machine": {"platform": "Linux-B"}}))  # fmt: skip
+    (results / "table1_head_gap" / "table1.json").write_text(json.dumps(
+        {"results": [loki], "machine": {"platform": "Linux-A"}}))  # fmt: skip
+    cause = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(results))}["t1_psnr_er"]
+    assert "(same package source, another machine: Linux-A)" in cause["cause"]
     cap["package_tree"] = "U"  # another package source: no base row to stand beside
     (results / "table1_head_gap_2" / "table1.json").write_text(json.dumps({"results": [cap]}))
     cause = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(results))}["t1_psnr_er"]

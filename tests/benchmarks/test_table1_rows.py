@@ -115,31 +115,41 @@ def test_the_backbone_audio_ablation_turns_the_static_canonical_space_off():
     assert (got[0][3], got[1][3]) == ("default", False)
 
 
-def test_the_samples_ablation_doubles_the_cap_of_both_rows_and_nothing_else():
+def _lokitalk_rows():
+    """Table 1's rows with a bundle and their ablations, with the studio's box bound."""
+    from harness import experiments
+
+    run = experiments.run_bindings(audio_in_dim=32, portrait_box=(-1.4, -0.5, -1.2, 1, 0.9, 1.2))
+    methods = table1.methods("micro", "/bundle", run)
+    return methods, table2.ablation_methods(methods, table1.ABLATIONS, table1.ABLATION_CLAIMS)
+
+
+def _settings(method: dict, keys) -> dict:
+    """The gin bindings ``keys`` of a row's files and bindings, as strings ("unbound": the
+    class's default)."""
     import gin
     from harness import experiments
 
     import lokitalk_plugins.registration  # noqa: F401
     from lokitalk_plugins.train.config import parse_config_files
 
-    run = experiments.run_bindings(audio_in_dim=32, portrait_box=(-1.4, -0.5, -1.2, 1, 0.9, 1.2))
-    methods = table1.methods("micro", "/bundle", run)
-    rows = table2.ablation_methods(methods, table1.ABLATIONS, table1.ABLATION_CLAIMS)
-    keys = ("train.stages", "ERNeRF.bound", "TalkingHeadFolder.background", "wrap.pretrained")
+    parse_config_files([experiments.resolve(c) for c in method["configs"]], method["bindings"])
+    try:
+        out = {}
+        for k in keys:
+            try:
+                out[k] = str(gin.query_parameter(k))
+            except ValueError:  # unbound: the default
+                out[k] = "unbound"
+        return out
+    finally:
+        gin.clear_config()
 
-    def settings(m):
-        parse_config_files([experiments.resolve(c) for c in m["configs"]], m["bindings"])
-        try:
-            out = {}
-            for k in ("TalkingHeadSystem.max_samples", *keys):
-                try:
-                    out[k] = str(gin.query_parameter(k))
-                except ValueError:  # unbound: the default
-                    out[k] = "unbound"
-            return out
-        finally:
-            gin.clear_config()
 
+def test_the_samples_ablation_doubles_the_cap_of_both_rows_and_nothing_else():
+    methods, rows = _lokitalk_rows()
+    keys = ("TalkingHeadSystem.max_samples", "train.stages", "ERNeRF.bound",
+            "TalkingHeadFolder.background", "wrap.pretrained")  # fmt: skip
     for base_name in ("ER-NeRF", "LokiTalk"):
         (row,) = [r for r in rows if r["name"] == f"{base_name}, 32 samples a ray"]
         (base,) = [m for m in methods if m["name"] == base_name]
@@ -147,7 +157,7 @@ def test_the_samples_ablation_doubles_the_cap_of_both_rows_and_nothing_else():
         want = {"claims": ["t1_psnr_er", "t1_target"], "isolates": table1.SAMPLES_32,
                 "baseline": base_name}  # fmt: skip
         assert row["ablation"] == want
-        a, b = settings(base), settings(row)
+        a, b = _settings(base, keys), _settings(row, keys)
         assert a.pop("TalkingHeadSystem.max_samples") == "unbound"  # the system's 16
         assert b.pop("TalkingHeadSystem.max_samples") == "32"
         assert a == b
@@ -159,15 +169,7 @@ def test_the_samples_ablation_doubles_the_cap_of_both_rows_and_nothing_else():
 
 
 def test_the_plain_mse_ablation_drops_the_region_weights_and_nothing_else():
-    import gin
-    from harness import experiments
-
-    import lokitalk_plugins.registration  # noqa: F401
-    from lokitalk_plugins.train.config import parse_config_files
-
-    run = experiments.run_bindings(audio_in_dim=32, portrait_box=(-1.4, -0.5, -1.2, 1, 0.9, 1.2))
-    methods = table1.methods("micro", "/bundle", run)
-    rows = table2.ablation_methods(methods, table1.ABLATIONS, table1.ABLATION_CLAIMS)
+    methods, rows = _lokitalk_rows()
     (row,) = [r for r in rows if r["name"] == "LokiTalk, plain MSE"]
     base = methods[-1]
     assert row["bindings"] == base["bindings"] and row["configs"][:-1] == base["configs"]
@@ -175,14 +177,7 @@ def test_the_plain_mse_ablation_drops_the_region_weights_and_nothing_else():
                                "isolates": table1.PLAIN_MSE, "baseline": "LokiTalk"}  # fmt: skip
     keys = ("TalkingHeadSystem.region_weights", "train.stages", "ERNeRF.bound",
             "TalkingHeadFolder.background", "wrap.pretrained", "LateLPIPS.weight")  # fmt: skip
-    got = []
-    for m in (base, row):
-        parse_config_files([experiments.resolve(c) for c in m["configs"]], m["bindings"])
-        try:
-            got.append({k: str(gin.query_parameter(k)) for k in keys})
-        finally:
-            gin.clear_config()
-    a, b = got
+    a, b = _settings(base, keys), _settings(row, keys)
     assert "'lips': 2.0" in a.pop("TalkingHeadSystem.region_weights")
     assert b.pop("TalkingHeadSystem.region_weights") == "None"
     assert a == b

@@ -15,6 +15,7 @@ once per process; callers then use the pure-PyTorch reference.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import sys
 import threading
@@ -38,6 +39,21 @@ _LOCK = threading.Lock()
 _STATE: dict = {"tried": False, "ops": None, "warned": False}
 
 
+def _cpp_extension():
+    """``torch.utils.cpp_extension``, imported without the warning it logs on a machine with a
+    CUDA toolkit but no CUDA device ("No CUDA runtime is found, using CUDA_HOME=..."): this
+    kernel is CPU-only, so the line says nothing about it."""
+    logger = logging.getLogger("torch.utils.cpp_extension")
+    level = logger.level
+    if not torch.cuda.is_available():
+        logger.setLevel(logging.ERROR)
+    try:
+        import torch.utils.cpp_extension as cpp_extension
+    finally:
+        logger.setLevel(level)
+    return cpp_extension
+
+
 def build_directory(openmp: bool) -> str:
     """Where the kernel builds: ``$LOKITALK_EXT_DIR`` when set, else
     ``<torch extensions root>/<name>_<key>``, the key a digest of what the build depends on
@@ -46,8 +62,7 @@ def build_directory(openmp: bool) -> str:
     ext_dir = os.environ.get("LOKITALK_EXT_DIR")
     if ext_dir:
         return ext_dir
-    from torch.utils.cpp_extension import get_default_build_root
-
+    get_default_build_root = _cpp_extension().get_default_build_root
     parts = [*(str(p) for p in _SOURCES), sys.executable, str(Path(torch.__file__).parent),
              torch.__version__, str(openmp), *BUILD_FLAGS]  # fmt: skip
     key = hashlib.sha1("\n".join(parts).encode()).hexdigest()[:12]
@@ -56,8 +71,7 @@ def build_directory(openmp: bool) -> str:
 
 
 def _load(openmp: bool) -> None:
-    from torch.utils.cpp_extension import load
-
+    load = _cpp_extension().load
     folder = build_directory(openmp)
     os.makedirs(folder, exist_ok=True)
     kwargs = {"build_directory": folder}

@@ -47,7 +47,8 @@ __all__ = ["TalkingHeadSystem"]
 
 # the constructor's keywords (besides the former flat ones, options.FLAT_NAMES)
 OPTIONS = ("model", "num_rays", "max_samples", "entropy_weight", "render_chunk", "eye_noise",
-           "region_weights", "rates", "grid", "lips", "late_lpips", "frames")  # fmt: skip
+           "region_weights", "rates", "grid", "lips", "late_lpips", "frames",
+           "pad_samples")  # fmt: skip
 
 
 class TalkingHeadSystem(nn.Module):
@@ -63,9 +64,12 @@ class TalkingHeadSystem(nn.Module):
     groups' default learning rates), grid (:class:`~.options.GridUpkeep`, the occupancy
     refresh), lips (:class:`~.options.LipsSampling`, the lips stage's crop and patches),
     late_lpips (:class:`~.options.LateLPIPS`) and frames (:class:`~.options.FramePlugins`, the
-    DH-NeRF's velocity loss and neural renderer). ``flat``: the former one-level keywords
-    (``lr_grid``, ``grid_fraction``, ``lips_patches``, ``late_lpips_weight``, ``velocity``,
-    ... : :data:`~.options.FLAT_NAMES`), applied over the groups; any other name is refused.
+    DH-NeRF's velocity loss and neural renderer). pad_samples: "auto" (the field sees its
+    sample count rounded up to a bucket under CPU bfloat16 autocast, where a new shape costs a
+    kernel build: :mod:`lokitalk_plugins.render.buckets`), "on" or "off". ``flat``: the
+    former one-level keywords (``lr_grid``, ``grid_fraction``, ``lips_patches``,
+    ``late_lpips_weight``, ``velocity``, ... : :data:`~.options.FLAT_NAMES`), applied over the
+    groups; any other name is refused.
     """
 
     def __init__(
@@ -82,6 +86,7 @@ class TalkingHeadSystem(nn.Module):
         lips: LipsSampling | None = None,
         late_lpips: LateLPIPS | None = None,
         frames: FramePlugins | None = None,
+        pad_samples: str = "auto",
         **flat,
     ):
         super().__init__()
@@ -105,7 +110,8 @@ class TalkingHeadSystem(nn.Module):
         model.grid.box_only = bool(upkeep.box_only)
         model.grid.lattice = bool(upkeep.lattice)
         model.grid.compute_dtype = refresh_dtype(upkeep.precision)
-        self.renderer = VolumeRenderer(model.grid, max_samples=max_samples)
+        self.renderer = VolumeRenderer(model.grid, max_samples=max_samples,
+                                       pad_samples=pad_samples)  # fmt: skip
         frames = groups["frames"]
         self.velocity, self.neural_renderer = frames.velocity, frames.neural_renderer
         self.neural_feature = frames.neural_feature

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from .buckets import call_padded, padding_wanted
 from .composite import composite, composite_background
 from .rays import near_far_from_aabb
 from .sampling import DEFAULT_STEP, PackedSamples, march_rays
@@ -61,7 +62,8 @@ class VolumeRenderer:
     min_near: 0.05; max_samples: occupied samples per ray in training (16); cap_inference:
     the same cap at inference (True, the originals'; False marches every ray to its far
     distance); stop_transmittance: 1e-4; inference_steps: segments per inference round;
-    backend: segment-sum backend.
+    backend: segment-sum backend; pad_samples: "auto" (the field is called on the samples
+    padded to a bucket size under CPU bfloat16 autocast, see :mod:`.buckets`), "on", "off".
     """
 
     def __init__(
@@ -76,12 +78,21 @@ class VolumeRenderer:
         inference_steps: int = 32,
         backend: str = "auto",
         cap_inference: bool = True,
+        pad_samples: str = "auto",
     ):
         self.grid, self.field, self.aabb = grid, field, aabb
         self.step, self.min_near = float(step), float(min_near)
         self.max_samples, self.stop_transmittance = max_samples, float(stop_transmittance)
         self.inference_steps, self.backend = int(inference_steps), backend
         self.cap_inference = bool(cap_inference)
+        padding_wanted(pad_samples)  # checks the name
+        self.pad_samples = pad_samples
+
+    def _evaluate(self, field, xyzs: torch.Tensor, dirs: torch.Tensor) -> dict:
+        """field(xyzs, dirs), through :func:`.buckets.call_padded` when padding is wanted."""
+        if padding_wanted(self.pad_samples, xyzs.device):
+            return call_padded(field, xyzs, dirs)
+        return field(xyzs, dirs)
 
     def _near_far(self, rays_o, rays_d, training: bool):
         aabb = self.aabb
@@ -117,7 +128,7 @@ class VolumeRenderer:
             return self._render_inference(field, rays_o, rays_d, near, far, bg, extras)
         cap = self.max_samples if max_samples is None else max_samples
         s = march_rays(self.grid, rays_o, rays_d, near, far, self.step, cap, perturb)
-        out = field(s.xyzs, s.dirs)
+        out = self._evaluate(field, s.xyzs, s.dirs)
         values = {"color": out["color"]} | {k: _require(out, k) for k in extras}
         comp = composite(
             _sigma(out), s.deltas, s.ts, s.ray_indices, s.num_rays, values, backend=self.backend
@@ -145,7 +156,7 @@ class VolumeRenderer:
             s = march_rays(self.grid, o, d, n, f, self.step, budget, False, k0,
                            self.inference_steps)  # fmt: skip
             if s.num_samples:
-                out = field(s.xyzs, s.dirs)
+                out = self._evaluate(field, s.xyzs, s.dirs)
                 values = {"color": out["color"]} | {k: _require(out, k) for k in extras}
                 comp = composite(
                     _sigma(out), s.deltas, s.ts, s.ray_indices, s.num_rays, values,

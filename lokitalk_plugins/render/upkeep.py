@@ -34,6 +34,8 @@ import math
 
 import torch
 
+from .buckets import call_padded
+
 __all__ = [
     "UPKEEP_MODES",
     "cell_indices",
@@ -108,6 +110,10 @@ def cell_points_of(
     return -bound + (ijk + frac) * (2.0 * bound / resolution)
 
 
+def _as_dict(res) -> dict:
+    return res if isinstance(res, dict) else {"sigma": res}
+
+
 def evaluate_density(
     density_fn, points: torch.Tensor, chunk: int, dtype, compute_dtype=None
 ) -> torch.Tensor:
@@ -115,12 +121,19 @@ def evaluate_density(
     lattice refresh) in chunks -> [K] in ``dtype``. density_fn returns [k], [k, 1] or a dict
     with "sigma". compute_dtype: None (float32, outside any autocast) or a dtype the density
     is computed under autocast in (torch.bfloat16: the refresh's bfloat16 precision); the
-    values are stored in ``dtype`` either way, so the grid stays float32."""
+    values are stored in ``dtype`` either way, so the grid stays float32. Under bfloat16 on a
+    CPU the last, shorter chunk is padded to a bucket size (:mod:`.buckets`: one kernel build
+    a shape)."""
     out = torch.empty(points.shape[0], dtype=dtype, device=points.device)
     dev = points.device.type
+    pad = dev == "cpu" and compute_dtype == torch.bfloat16
     with torch.autocast(dev, dtype=compute_dtype, enabled=compute_dtype is not None):
         for s in range(0, points.shape[0], chunk):
-            res = density_fn(points[s : s + chunk])
+            part = points[s : s + chunk]
+            if pad:
+                res = call_padded(lambda p: _as_dict(density_fn(p)), part)["sigma"]
+            else:
+                res = density_fn(part)
             res = res["sigma"] if isinstance(res, dict) else res
             out[s : s + chunk] = res.reshape(-1).to(dtype)
     return out

@@ -117,6 +117,16 @@ claim("t2_target_rad", "issue 14 target, Table 2, RAD-NeRF backbone",
     _pair(RAD, "O+D+R", "O", "psnr", True, 1.0))  # fmt: skip
 
 
+# issue 18: bf16 autocast becomes the CPU default only within 0.2 dB of float32 on a
+# default-profile table (run.py table2 --methods O+D+R "O+D+R, bf16" --ablations --seeds 3
+# --out <folder>, the folder named table2_bf16)
+BF16 = "table2_bf16/table2"
+claim("bf16_quality", "issue 18 target, bf16 as the CPU default",
+      "O+D+R trained under bf16 autocast within 0.2 dB PSNR of float32 (Table 2, default "
+      "profile)", tables=(BF16,))(
+    _pair(BF16, "O+D+R, bf16", "O+D+R", "psnr", True, -0.2))  # fmt: skip
+
+
 # Fig. 5 share -> (the cause whose change the map should follow, the region's name), as in
 # benchmarks/fig5_truth.py
 SHARE_CAUSE = {"att_lip": ("the mouth", "lips"), "att_eye": ("the eyes", "eyes"),

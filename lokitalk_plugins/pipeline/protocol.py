@@ -19,7 +19,10 @@ Radiance field and conditioning:
   ``grid_density_lattice(axes [3, r], enc_a [1, A], eye [1, 1], pose, deformed)
   -> fn(ijk [K, 3] int64) -> sigma [K]``, ``grid_density`` at the lattice points
   (axes[0, i], axes[1, j], axes[2, k]) for a field that can share work across a lattice
-  (ER-NeRF encodes its planes once); used by ``GridUpkeep.lattice`` refreshes
+  (ER-NeRF encodes its planes once); used by ``GridUpkeep.lattice`` refreshes;
+  ``fast_path_precision: str``, ``"bfloat16"`` while the model's forward runs its products
+  under bfloat16 autocast of its own (a wrapped model's bfloat16 fast path), else
+  ``"float32"``; the renderer then pads the sample count (``TalkingHeadSystem.pad_samples``)
 
 Torso (a 2D field over the image): ``torso: bool``; ``torso_condition``: ``"pose"`` (the
 [1, 6] head pose) or ``"c2w"`` (the [1, 4, 4] camera-to-world matrix);
@@ -140,7 +143,7 @@ MODEL_MEMBERS = (
 
 
 # members a model may offer; the pipeline uses one only where :func:`optional_members` found it
-OPTIONAL_MEMBERS = ("grid_density_lattice",)
+OPTIONAL_MEMBERS = ("grid_density_lattice", "fast_path_precision")
 
 
 def optional_members(model: Any) -> frozenset[str]:

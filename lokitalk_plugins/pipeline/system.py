@@ -193,7 +193,14 @@ class TalkingHeadSystem(nn.Module):
         """The head field of one frame: (x [S, 3], d [S, 3]) -> dict(sigma, color, ...)."""
         enc_a, eye, code = self._conditioning(frame, training, generator)
         pose = frame.pose.reshape(1, 6).to(enc_a.dtype)
-        return lambda x, d: self.model(x, d, enc_a, eye, code, pose=pose)
+
+        def head_field(x, d):
+            return self.model(x, d, enc_a, eye, code, pose=pose)
+
+        # a wrapped model's bfloat16 fast path autocasts inside: the renderer pads for it too
+        inside = "fast_path_precision" in self.optional
+        head_field.runs_bfloat16 = inside and self.model.fast_path_precision == "bfloat16"
+        return head_field
 
     def _torso_background(self, frame, index: torch.Tensor, training: bool):
         """Torso (2D field) over the static background at pixels ``index`` [R] -> [R, 3]."""

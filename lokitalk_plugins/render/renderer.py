@@ -63,7 +63,9 @@ class VolumeRenderer:
     the same cap at inference (True, the originals'; False marches every ray to its far
     distance); stop_transmittance: 1e-4; inference_steps: segments per inference round;
     backend: segment-sum backend; pad_samples: "auto" (the field is called on the samples
-    padded to a bucket size under CPU bfloat16 autocast, see :mod:`.buckets`), "on", "off".
+    padded to a bucket size under CPU bfloat16 autocast, or when the field says it runs
+    bfloat16 products inside by ``field.runs_bfloat16 = True``; see :mod:`.buckets`), "on",
+    "off".
     """
 
     def __init__(
@@ -90,7 +92,8 @@ class VolumeRenderer:
 
     def _evaluate(self, field, xyzs: torch.Tensor, dirs: torch.Tensor) -> dict:
         """field(xyzs, dirs), through :func:`.buckets.call_padded` when padding is wanted."""
-        if padding_wanted(self.pad_samples, xyzs.device):
+        inside = self.pad_samples == "auto" and getattr(field, "runs_bfloat16", False)
+        if inside or padding_wanted(self.pad_samples, xyzs.device):
             return call_padded(field, xyzs, dirs)
         return field(xyzs, dirs)
 

@@ -194,3 +194,20 @@ def test_learnt_camera_offsets_train_in_their_own_group_through_the_wrap():
     assert torch.allclose(o2, torch.tensor([0.1, 0.2, 0.3]).expand(5, 3))
     bare = wrap(RADNeRF(audio_in_dim=16, ind_num=4, grid_size=32))
     assert bare.camera_offset(o, d, 2) == (o, d)
+
+
+def test_the_head_field_says_when_the_model_runs_bfloat16_inside(data):
+    class FastERNeRF(ERNeRF):
+        fast_path_precision = "float32"  # the optional member, as a wrapped model offers it
+
+    kw = dict(audio_in_dim=data.audio_features.shape[1], ind_num=len(data), grid_size=32)
+    frame = data[0]
+    torch.manual_seed(0)
+    bare = TalkingHeadSystem(ERNeRF(**kw), num_rays=64)
+    assert bare.field(frame, training=False).runs_bfloat16 is False
+    model = FastERNeRF(**kw)
+    system = TalkingHeadSystem(model, num_rays=64)
+    assert "fast_path_precision" in system.optional
+    assert system.field(frame, training=False).runs_bfloat16 is False
+    model.fast_path_precision = "bfloat16"  # what a wrapped model's bfloat16 fast path reports
+    assert system.field(frame, training=False).runs_bfloat16 is True

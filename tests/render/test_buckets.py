@@ -131,3 +131,21 @@ def test_refresh_pads_its_last_chunk_in_bfloat16_only():
     bf16 = evaluate_density(density, points, 384, torch.float32, torch.bfloat16)
     assert sizes == [384, 384, bucket_size(232)] and bf16.dtype == torch.float32
     torch.testing.assert_close(bf16, plain, atol=0.05, rtol=0.05)
+
+
+def test_auto_pads_a_field_that_runs_bfloat16_inside():
+    """A wrapped model's bfloat16 fast path autocasts inside its forward, out of the
+    renderer's sight: the field says so (runs_bfloat16) and "auto" pads for it."""
+    net, sizes = _mlp(), []
+
+    def field(x, d):
+        sizes.append(x.shape[0])
+        h = net(torch.cat([x, d], -1))
+        return {"sigma": h[:, 0].exp(), "color": h[:, 1:].sigmoid()}
+
+    for mode, flag in (("auto", False), ("auto", True), ("off", True)):
+        field.runs_bfloat16 = flag
+        r = VolumeRenderer(OccupancyGrid(resolution=8), max_samples=23, pad_samples=mode)
+        r.render_rays(*_rays(), perturb=False, field=field)
+    assert sizes[0] != bucket_size(sizes[0])
+    assert sizes[1] == bucket_size(sizes[0]) and sizes[2] == sizes[0]

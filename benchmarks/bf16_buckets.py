@@ -12,7 +12,7 @@ Two parts, one thread, in one run:
    and in bfloat16 with it ('auto', the default): steps per second, the ratio to float32,
    the val PSNR, the phase shares.
 
-    python benchmarks/bf16_buckets.py --out benchmarks/results [--steps 400] [--force]
+    python benchmarks/bf16_buckets.py --out benchmarks/results [--steps 400] [--rounds 3] [--force]
     python benchmarks/bf16_buckets.py --quick --steps 3 --repeats 2 --out /tmp/b  # a check
 
 Writes ``bf16_buckets.json`` and ``.md`` to ``--out`` (refused if they exist, unless
@@ -64,8 +64,14 @@ def _time_products(repeats: int) -> list[dict]:
     return rows
 
 
-def _train_cells(steps: int, work: Path, quick: bool) -> list[dict]:
+def _train_cells(steps: int, work: Path, quick: bool, rounds: int = 1) -> list[dict]:
+    """Each cell trained once a round, the cells' order rotated every round; a cell's
+    steps/s is the median over rounds and its ratio to float32 the median of the rounds'
+    ratios (each round's cells against that round's float32)."""
+    import statistics
+
     import train_speed as ts
+    from tqdm import tqdm
     from train_speed_phases import PhaseClock
 
     size, seconds, grid, rays = (64, 1.0, 32, 256) if quick else (128, 4.0, None, 2048)
@@ -74,22 +80,25 @@ def _train_cells(steps: int, work: Path, quick: bool) -> list[dict]:
     base = {"backbone": "er_nerf", "model": "wrapped", "upkeep": "full"}
     warm_cfg, warm_bind = ts._cell_setup(dict(base, precision="bf16"), 1, 64, 32)
     ts._train(warm_cfg, warm_bind, data, work / "bf16_buckets_ws", None, ts._bind_reference)
-    rows = []
-    try:
-        from tqdm import tqdm
-    except ImportError:  # pragma: no cover - tqdm is a dependency
-        tqdm = None
-    cells = tqdm(CELLS, desc="bf16_buckets", unit="cell") if tqdm else CELLS
-    for precision, pad in cells:
+    runs: dict[tuple, list[dict]] = {cell: [] for cell in CELLS}
+    order = [CELLS[(i + r) % len(CELLS)] for r in range(rounds) for i in range(len(CELLS))]
+    for precision, pad in tqdm(order, desc="bf16_buckets", unit="cell"):
         configs, bindings = ts._cell_setup(dict(base, precision=precision), steps, rays, grid)
         bindings = bindings + [f"TalkingHeadSystem.pad_samples = '{pad}'"]
-        row = {"precision": precision, "pad_samples": pad, "steps": steps}
-        row.update(ts._train(configs, bindings, data, work / "bf16_buckets_ws", clock,
-                             ts._bind_reference))  # fmt: skip
+        runs[(precision, pad)].append(ts._train(configs, bindings, data,
+                                                work / "bf16_buckets_ws", clock,
+                                                ts._bind_reference))  # fmt: skip
+    fp32 = [r["steps_per_second"] for r in runs[CELLS[0]]]
+    rows = []
+    for (precision, pad), done in runs.items():
+        ratios = [r["steps_per_second"] / f for r, f in zip(done, fp32)]
+        row = {"precision": precision, "pad_samples": pad, "steps": steps, "rounds": done}
+        row.update({k: done[-1][k] for k in ("precision", "phase_shares")})
+        row["steps_per_second"] = statistics.median(r["steps_per_second"] for r in done)
+        row["val_psnr"] = statistics.median(r["val_psnr"] for r in done)
+        row["speed_vs_fp32"] = round(statistics.median(ratios), 3)
+        row["speed_vs_fp32_range"] = [round(min(ratios), 3), round(max(ratios), 3)]
         rows.append(row)
-    fp32 = rows[0]["steps_per_second"]
-    for r in rows:
-        r["speed_vs_fp32"] = round(r["steps_per_second"] / fp32, 3)
     return rows
 
 
@@ -108,14 +117,18 @@ def _markdown(report: dict) -> str:
         for op in ("weight gradient", "forward"):
             vals = [by[(dtype, op, k)] for k in ("fixed", "new each call", "bucketed")]
             lines.append(f"| {dtype} | {op} | " + " | ".join(f"{v:.2f}" for v in vals) + " |")
-    head = ["precision", "pad_samples", "steps/s", "vs fp32", "val PSNR", *report["phases"]]
-    lines += ["", f"## Training ({report['steps']} head steps, ER-NeRF + RSDF + ID-AKT)", "",
+    head = ["precision", "pad_samples", "steps/s", "vs fp32", "vs fp32, range", "val PSNR",
+            *report["phases"]]  # fmt: skip
+    n = report.get("rounds", 1)
+    lines += ["", f"## Training ({report['steps']} head steps, ER-NeRF + RSDF + ID-AKT, "
+              f"{n} round{'s' if n > 1 else ''}: medians, shares of the last round)", "",
               "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]  # fmt: skip
     for r in report["training"]:
         shares = r.get("phase_shares") or {}
         psnr = "-" if r.get("val_psnr") is None else f"{r['val_psnr']:.2f}"
+        lo, hi = r.get("speed_vs_fp32_range", [r["speed_vs_fp32"]] * 2)
         vals = [r["precision"], r["pad_samples"], f"{r['steps_per_second']:.2f}",
-                f"{r['speed_vs_fp32']:.2f}x", psnr]  # fmt: skip
+                f"{r['speed_vs_fp32']:.2f}x", f"{lo:.2f}-{hi:.2f}x", psnr]  # fmt: skip
         vals += [f"{100 * shares[p]:.0f}%" if p in shares else "-" for p in report["phases"]]
         lines.append("| " + " | ".join(vals) + " |")
     return "\n".join(lines) + "\n"
@@ -127,11 +140,17 @@ def main(argv=None) -> int:
     p.add_argument("--work", default="/tmp/lokitalk_bf16_buckets", help="studio + workspace")
     p.add_argument("--steps", type=int, default=400, help="head steps a training cell (400)")
     p.add_argument("--repeats", type=int, default=40, help="calls a product cell (40)")
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="train every cell this many times, interleaved (medians reported)",
+    )
     p.add_argument("--quick", action="store_true", help="64 px, 1 s, 32^3 grid, 256 rays")
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     args = p.parse_args(argv)
-    if args.steps < 1 or args.repeats < 1:
-        p.error("--steps and --repeats must be >= 1")
+    if args.steps < 1 or args.repeats < 1 or args.rounds < 1:
+        p.error("--steps, --repeats and --rounds must be >= 1")
     out = Path(args.out)
     files = [out / "bf16_buckets.json", out / "bf16_buckets.md"]
     if not args.force and any(f.exists() for f in files):
@@ -150,7 +169,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     load = os.getloadavg()[0]
     products = _time_products(args.repeats)
-    training = _train_cells(args.steps, Path(args.work), args.quick)
+    training = _train_cells(args.steps, Path(args.work), args.quick, args.rounds)
     from train_speed_phases import PHASES
 
     report = {
@@ -160,6 +179,7 @@ def main(argv=None) -> int:
         "machine": _machine(load),
         "steps": args.steps,
         "quick": args.quick,
+        "rounds": args.rounds,
         "phases": list(PHASES),
         "products": products,
         "training": training,

@@ -27,7 +27,7 @@ def _run(*args, timeout=900):
 @pytest.mark.skipif(cpu_bf16_support() is None, reason="this CPU has no bfloat16 instructions")
 def test_micro_run_writes_products_and_training_cells(tmp_path):
     out = tmp_path / "out"
-    args = ["--quick", "--steps", "3", "--repeats", "2", "--out", str(out),
+    args = ["--quick", "--steps", "3", "--repeats", "2", "--rounds", "2", "--out", str(out),
             "--work", str(tmp_path / "work")]  # fmt: skip
     proc = _run(*args)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -38,7 +38,13 @@ def test_micro_run_writes_products_and_training_cells(tmp_path):
     assert [(r["precision"], r["pad_samples"]) for r in rows] == [
         ("fp32", "off"), ("bf16", "off"), ("bf16", "auto")]  # fmt: skip
     assert [r["precision"] for r in rows] == ["fp32", "bf16", "bf16"]  # what the trainer ran
-    assert rows[0]["speed_vs_fp32"] == 1.0 and all(r["steps_per_second"] > 0 for r in rows)
+    assert rows[0]["speed_vs_fp32"] == 1.0 and rows[0]["speed_vs_fp32_range"] == [1.0, 1.0]
+    for r in rows:
+        assert len(r["rounds"]) == 2 and r["steps_per_second"] > 0
+        per_round = sorted(x["steps_per_second"] for x in r["rounds"])
+        assert r["steps_per_second"] == pytest.approx(sum(per_round) / 2)  # median of two
+        lo, hi = r["speed_vs_fp32_range"]
+        assert lo <= r["speed_vs_fp32"] <= hi
     assert report["quick"] and report["machine"]["bf16_instructions"]
     md = (out / "bf16_buckets.md").read_text()
     assert "| bfloat16 | weight gradient |" in md and "| bf16 | auto |" in md

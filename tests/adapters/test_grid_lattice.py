@@ -83,8 +83,9 @@ def test_only_er_nerf_offers_the_lattice_path():
 
     assert optional_members(make_backbone("er_nerf")) == {"grid_density_lattice"}
     assert optional_members(make_backbone("rad_nerf")) == frozenset()
-    # a wrapped backbone refreshes through its plug-ins' deformation: the points path
-    assert optional_members(wrap(make_backbone("er_nerf"))) == frozenset()
+    # a wrapped backbone refreshes through its plug-ins' deformation: the points path (it
+    # offers only the fast path's precision)
+    assert optional_members(wrap(make_backbone("er_nerf"))) == {"fast_path_precision"}
 
 
 @pytest.mark.skipif(

@@ -40,15 +40,18 @@ def bucket_size(n: int, bits: int = BUCKET_BITS) -> int:
     return -(-n // step) * step
 
 
-def padding_wanted(mode: str, device: torch.device | str = "cpu") -> bool:
+def padding_wanted(
+    mode: str, device: torch.device | str = "cpu", bfloat16_inside: bool = False
+) -> bool:
     """Whether to pad under ``mode``: "on", "off", or "auto" (pad when CPU autocast runs in
-    bfloat16, the case oneDNN builds a kernel per shape for)."""
+    bfloat16, the case oneDNN builds a kernel per shape for, or when the caller knows the
+    field autocasts to bfloat16 inside: ``bfloat16_inside``)."""
     if mode not in PAD_MODES:
         raise ValueError(f"pad_samples must be one of {PAD_MODES}, got {mode!r}")
     if mode != "auto":
         return mode == "on"
     dev = torch.device(device).type
-    return (
+    return bool(bfloat16_inside) or (
         dev == "cpu"
         and torch.is_autocast_enabled("cpu")
         and torch.get_autocast_dtype("cpu") == torch.bfloat16

@@ -92,8 +92,8 @@ class VolumeRenderer:
 
     def _evaluate(self, field, xyzs: torch.Tensor, dirs: torch.Tensor) -> dict:
         """field(xyzs, dirs), through :func:`.buckets.call_padded` when padding is wanted."""
-        inside = self.pad_samples == "auto" and getattr(field, "runs_bfloat16", False)
-        if inside or padding_wanted(self.pad_samples, xyzs.device):
+        inside = getattr(field, "runs_bfloat16", False)
+        if padding_wanted(self.pad_samples, xyzs.device, inside):
             return call_padded(field, xyzs, dirs)
         return field(xyzs, dirs)
 

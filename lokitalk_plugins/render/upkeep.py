@@ -110,10 +110,6 @@ def cell_points_of(
     return -bound + (ijk + frac) * (2.0 * bound / resolution)
 
 
-def _as_dict(res) -> dict:
-    return res if isinstance(res, dict) else {"sigma": res}
-
-
 def evaluate_density(
     density_fn, points: torch.Tensor, chunk: int, dtype, compute_dtype=None
 ) -> torch.Tensor:
@@ -127,13 +123,14 @@ def evaluate_density(
     out = torch.empty(points.shape[0], dtype=dtype, device=points.device)
     dev = points.device.type
     pad = dev == "cpu" and compute_dtype == torch.bfloat16
+
+    def fn(p):
+        res = density_fn(p)
+        return res if isinstance(res, dict) else {"sigma": res}
+
     with torch.autocast(dev, dtype=compute_dtype, enabled=compute_dtype is not None):
         for s in range(0, points.shape[0], chunk):
             part = points[s : s + chunk]
-            if pad:
-                res = call_padded(lambda p: _as_dict(density_fn(p)), part)["sigma"]
-            else:
-                res = density_fn(part)
-            res = res["sigma"] if isinstance(res, dict) else res
+            res = (call_padded(fn, part) if pad else fn(part))["sigma"]
             out[s : s + chunk] = res.reshape(-1).to(dtype)
     return out

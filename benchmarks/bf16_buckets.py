@@ -22,13 +22,13 @@ Writes ``bf16_buckets.json`` and ``.md`` to ``--out`` (refused if they exist, un
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness.common import refuse_overwrite, write_report  # noqa: E402
 
 __all__ = ["main"]
 
@@ -152,9 +152,7 @@ def main(argv=None) -> int:
     if args.steps < 1 or args.repeats < 1 or args.rounds < 1:
         p.error("--steps, --repeats and --rounds must be >= 1")
     out = Path(args.out)
-    files = [out / "bf16_buckets.json", out / "bf16_buckets.md"]
-    if not args.force and any(f.exists() for f in files):
-        p.error(f"{files[0]} exists: pass --force to overwrite it, or another --out")
+    refuse_overwrite(p, out, "bf16_buckets", args.force)
 
     import torch
     from harness.common import commit
@@ -184,10 +182,8 @@ def main(argv=None) -> int:
         "products": products,
         "training": training,
     }
-    out.mkdir(parents=True, exist_ok=True)
-    files[0].write_text(json.dumps(report, indent=1, default=str))
     md = _markdown(report)
-    files[1].write_text(md)
+    write_report(report, md, out, "bf16_buckets")
     print(md)
     return 0
 

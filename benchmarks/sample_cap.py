@@ -27,7 +27,6 @@ labels split the regions); the harness's ``--work`` holds them under ``runs/``.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 from pathlib import Path
@@ -35,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness.common import refuse_overwrite, write_report  # noqa: E402
 
 __all__ = ["cap_profile", "markdown", "main"]
 
@@ -160,9 +160,7 @@ def main(argv=None) -> int:
     if any(c < 0 for c in args.caps) or args.every < 1:
         p.error("--caps must be >= 0 (0: no cap) and --every >= 1")
     out = Path(args.out)
-    files = [out / "sample_cap.json", out / "sample_cap.md"]
-    if not args.force and any(f.exists() for f in files):
-        p.error(f"{files[0]} exists: pass --force to overwrite it, or another --out")
+    refuse_overwrite(p, out, "sample_cap", args.force)
 
     import torch
     from harness.common import commit
@@ -196,10 +194,8 @@ def main(argv=None) -> int:
         "every": args.every,
         "results": results,
     }
-    out.mkdir(parents=True, exist_ok=True)
-    files[0].write_text(json.dumps(report, indent=2) + "\n")
-    files[1].write_text(markdown(report))
-    print(f"wrote {files[0]} and {files[1]}")
+    js, md = write_report(report, markdown(report), out, "sample_cap")
+    print(f"wrote {js} and {md}")
     return 0
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "fmt",
     "machine",
     "peak_rss_mb",
+    "refuse_overwrite",
     "same_source",
     "studio_identity",
     "write_report",
@@ -122,6 +123,14 @@ def cell(row: dict, key: str, digits: int = 2) -> str:
     if value is None or std is None:
         return fmt(value, digits)
     return f"{fmt(value, digits)} ± {fmt(std, digits)}"
+
+
+def refuse_overwrite(parser, out: Path, stem: str, force: bool) -> None:
+    """Stop ``parser`` with one line when ``<out>/<stem>.json`` or ``.md`` exists and ``force``
+    is not given: a benchmark never overwrites results without ``--force``."""
+    files = [Path(out) / f"{stem}.json", Path(out) / f"{stem}.md"]
+    if not force and any(f.exists() for f in files):
+        parser.error(f"{files[0]} exists: pass --force to overwrite it, or another --out")
 
 
 def write_report(report: dict, markdown: str, out: Path, stem: str) -> tuple[Path, Path]:

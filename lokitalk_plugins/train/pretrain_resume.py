@@ -17,6 +17,7 @@ import torch
 from lokitalk_plugins.errors import OptionError
 from lokitalk_plugins.train import checkpoint as ckpt
 from lokitalk_plugins.train.distributed import DistributedContext
+from lokitalk_plugins.train.optim import load_optimizer_state
 from lokitalk_plugins.train.rng import restore_rng
 from lokitalk_plugins.train.state import TrainingParts
 
@@ -46,7 +47,7 @@ def resume_pretraining(
             "with the same steps and identities, or pre-train into a new folder"
         )
     parts.system.load_state_dict(state["model"])
-    parts.optimizer.load_state_dict(state["optimizer"])
+    load_optimizer_state(parts.optimizer, state["optimizer"])
     parts.scheduler.load_state_dict(state["scheduler"])
     step = int(state["step"])
     if ctx.world_size == 1 and state.get("world_size") == 1 and "rng" in state:

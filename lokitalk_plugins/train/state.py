@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from lokitalk_plugins.train.ema import EMA
+from lokitalk_plugins.train.optim import load_optimizer_state
 from lokitalk_plugins.train.rng import capture_rng, restore_rng
 from lokitalk_plugins.train.runtime import Precision
 
@@ -82,7 +83,7 @@ def restore_training_state(parts: TrainingParts, state: dict[str, Any], where: s
         raise ValueError(f"{where} is not a training checkpoint of this trainer")
     parts.system.load_state_dict(state["model"], strict=True)
     try:
-        parts.optimizer.load_state_dict(state["optimizer"])
+        load_optimizer_state(parts.optimizer, state["optimizer"])
     except ValueError as e:
         raise ValueError(f"{where}: optimiser state does not fit this stage's groups: {e}") from e
     parts.scheduler.load_state_dict(state["scheduler"])

@@ -19,12 +19,13 @@ __all__ = ["TrainerConfig"]
 class TrainerConfig:
     """steps: steps of the stage; seed: seeds torch, numpy, random and the trainer's
     generator at a fresh start; optimizer "adam" | "adamw" with betas, eps, weight_decay
-    (None: PyTorch default); lr: {group name: lr} overriding the system's group defaults;
-    lr_decay: final multiplier of lr * decay ** (step / steps); ema_decay: None disables
-    EMA; ema_warmup: decay min(d, (1+t)/(10+t)); log_every / val_every / ckpt_every: in steps
-    (0 or None: never, except at the end); val_index: the validation frame rendered;
-    keep_checkpoints: newest step files kept (None: all); amp: see ``Precision``;
-    tensorboard: True / False / "auto"."""
+    (None: PyTorch default); optimizer_implementation: "auto" (fused on a CPU) | "fused" |
+    "foreach" | "loop" (the reference twin); lr: {group name: lr} overriding the system's
+    group defaults; lr_decay: final multiplier of lr * decay ** (step / steps); ema_decay:
+    None disables EMA; ema_warmup: decay min(d, (1+t)/(10+t)); log_every / val_every /
+    ckpt_every: in steps (0 or None: never, except at the end); val_index: the validation
+    frame rendered; keep_checkpoints: newest step files kept (None: all); amp: see
+    ``Precision``; tensorboard: True / False / "auto"."""
 
     steps: int
     seed: int = 0
@@ -33,6 +34,7 @@ class TrainerConfig:
     betas: tuple = (0.9, 0.99)
     eps: float = 1e-15
     weight_decay: float | None = None
+    optimizer_implementation: str = "auto"
     lr_decay: float = 0.1
     ema_decay: float | None = 0.95
     ema_warmup: bool = True
@@ -64,5 +66,6 @@ class TrainerConfig:
 
     def optim_args(self) -> dict:
         """The optimiser's keyword arguments (build_optimizer)."""
-        return {k: v for k, v in asdict(self).items()
+        args = {k: v for k, v in asdict(self).items()
                 if k in ("optimizer", "lr", "betas", "eps", "weight_decay")}  # fmt: skip
+        return {**args, "implementation": self.optimizer_implementation}

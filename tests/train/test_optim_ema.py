@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 from torch import nn
 
+from lokitalk_plugins.errors import OptionError
 from lokitalk_plugins.train.ema import EMA
-from lokitalk_plugins.train.optim import build_optimizer, build_scheduler, lr_multiplier
+from lokitalk_plugins.train.optim import (
+    build_optimizer,
+    build_scheduler,
+    load_optimizer_state,
+    lr_multiplier,
+)
 from lokitalk_plugins.train.runtime import Precision
 
 
@@ -95,3 +103,81 @@ def test_mixed_precision_on_cuda():
     p = Precision("auto", torch.device("cuda"))
     assert p.dtype in (torch.bfloat16, torch.float16)
     assert Precision("off", torch.device("cuda")).dtype is None
+
+
+def _fit(opt, params, steps, seed=0):
+    """``steps`` Adam steps on a fixed quadratic with seeded noise in the gradient."""
+    g = torch.Generator().manual_seed(1000 + seed)
+    targets = [torch.randn(p.shape, generator=g) for p in params]
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = sum(((p - t) ** 2).sum() for p, t in zip(params, targets))
+        loss.backward()
+        for p in params:
+            p.grad.add_(torch.randn(p.shape, generator=g), alpha=0.1)
+        opt.step()
+
+
+def _toy(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    shapes = [(1024, 2), (64, 64), (64,), (3, 16)]
+    params = [nn.Parameter(torch.randn(s, generator=g)) for s in shapes]
+    groups = [{"name": "grid", "params": params[:1], "lr": 2e-2},
+              {"name": "mlp", "params": params[1:], "lr": 1e-3}]  # fmt: skip
+    return params, groups
+
+
+@pytest.mark.parametrize("kind", ["adam", "adamw"])
+def test_fused_and_foreach_adam_follow_the_loop_to_rounding(kind):
+    runs = {}
+    for impl in ("loop", "foreach", "fused", "auto"):
+        params, groups = _toy()
+        opt = build_optimizer(groups, kind, betas=(0.9, 0.99), eps=1e-15, implementation=impl)
+        _fit(opt, params, 40)
+        runs[impl] = params
+    moved = max((a - b).abs().max().item() for a, b in zip(runs["loop"], _toy()[0]))
+    assert moved > 0.4  # the steps did move the weights
+    for impl in ("foreach", "fused", "auto"):
+        for a, b in zip(runs["loop"], runs[impl]):
+            torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-5)
+
+
+def test_auto_fuses_on_the_cpu_and_a_bad_implementation_is_named():
+    params, groups = _toy()
+    flags = lambda impl: {  # noqa: E731
+        k: build_optimizer(_toy()[1], implementation=impl).param_groups[0][k]
+        for k in ("fused", "foreach")
+    }
+    assert flags("auto") == {"fused": True, "foreach": None}
+    assert flags("loop") == {"fused": False, "foreach": False}
+    assert flags("foreach") == {"fused": False, "foreach": True}
+    with pytest.raises(OptionError, match=r"Trainer.optimizer_implementation must be one of"):
+        build_optimizer(groups, implementation="fast")
+    ints = [{"name": "grid", "params": [nn.Parameter(torch.zeros(2))]}]
+    ints[0]["lr"] = 1.0
+    assert build_optimizer(ints, implementation="auto").param_groups[0]["fused"] is True
+
+
+def test_a_resumed_optimizer_keeps_the_implementation_asked_for_now():
+    # a checkpoint written by the loop, resumed fused: fused after loading, and the run goes
+    # on as the loop's own continuation does (to rounding)
+    params, groups = _toy()
+    loop = build_optimizer(groups, implementation="loop")
+    _fit(loop, params, 20)
+    state = copy.deepcopy(loop.state_dict())  # as written to disk
+    saved = [p.detach().clone() for p in params]
+    _fit(loop, params, 20, seed=1)
+
+    resumed = [nn.Parameter(s.clone()) for s in saved]
+    groups2 = [{"name": "grid", "params": resumed[:1], "lr": 2e-2},
+               {"name": "mlp", "params": resumed[1:], "lr": 1e-3}]  # fmt: skip
+    fused = build_optimizer(groups2, implementation="fused")
+    load_optimizer_state(fused, state)
+    assert [g["fused"] for g in fused.param_groups] == [True, True]
+    assert fused.state_dict()["state"][0]["step"].item() == 20
+    _fit(fused, resumed, 20, seed=1)
+    for a, b in zip(params, resumed):
+        torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-5)
+    plain = torch.optim.Adam(_toy()[1])  # PyTorch's own load would switch
+    plain.load_state_dict(build_optimizer(_toy()[1], implementation="fused").state_dict())
+    assert plain.param_groups[0]["fused"] is True

@@ -114,10 +114,16 @@ def implementation_flags(params: list[torch.Tensor], implementation: str) -> dic
             f"Trainer.optimizer_implementation must be one of {IMPLEMENTATIONS}, got "
             f"{implementation!r}"
         )
+    fusable = all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in params)
     if implementation == "auto":
-        cpu = all(p.device.type == "cpu" and p.is_floating_point() for p in params)
+        cpu = fusable and all(p.device.type == "cpu" for p in params)
         return {"fused": True} if cpu else {}
     if implementation == "fused":
+        if not fusable:
+            raise OptionError(
+                "Trainer.optimizer_implementation = 'fused' needs every parameter to be a "
+                "floating-point CPU or CUDA tensor; use 'auto' or 'loop'"
+            )
         return {"fused": True}
     return {"foreach": implementation == "foreach", "fused": False}
 

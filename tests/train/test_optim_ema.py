@@ -153,9 +153,11 @@ def test_auto_fuses_on_the_cpu_and_a_bad_implementation_is_named():
     assert flags("foreach") == {"fused": False, "foreach": True}
     with pytest.raises(OptionError, match=r"Trainer.optimizer_implementation must be one of"):
         build_optimizer(groups, implementation="fast")
-    ints = [{"name": "grid", "params": [nn.Parameter(torch.zeros(2))]}]
-    ints[0]["lr"] = 1.0
-    assert build_optimizer(ints, implementation="auto").param_groups[0]["fused"] is True
+    meta = [{"name": "grid", "params": [nn.Parameter(torch.zeros(2, device="meta"))], "lr": 1.0}]
+    with pytest.raises(OptionError, match=r"'fused' needs every parameter.*use 'auto' or 'loop'"):
+        build_optimizer(meta, implementation="fused")
+    auto = build_optimizer(meta, implementation="auto").param_groups[0]
+    assert auto["fused"] is None and auto["foreach"] is None  # off a CPU: PyTorch's own choice
 
 
 def test_a_resumed_optimizer_keeps_the_implementation_asked_for_now():

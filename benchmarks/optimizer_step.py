@@ -44,6 +44,8 @@ def _groups_of(cell, data: Path, work: Path, quick: bool):
     through ``train_from_config`` builds the system exactly as the tables do)."""
     import train_speed as ts
 
+    from lokitalk_plugins.train.checkpoint import load_checkpoint
+
     backbone, model = cell
     grid = 32 if quick else None
     configs, bindings = ts._cell_setup(dict(backbone=backbone, model=model, precision="fp32",
@@ -56,8 +58,6 @@ def _groups_of(cell, data: Path, work: Path, quick: bool):
             ts._bind_reference(system)
 
     ts._train(configs, bindings, data, work / "optimizer_step_ws", None, grab)
-    from lokitalk_plugins.train.checkpoint import load_checkpoint
-
     (latest,) = (work / "optimizer_step_ws").rglob("latest.pt")
     kind = load_checkpoint(latest, map_location="cpu")["settings"]["optimizer"]
     system = seen["system"]
@@ -90,11 +90,6 @@ def _time_steps(groups, kind: str, repeats: int, rounds: int) -> dict:
                 opt.step()
             times[impl].append(1e3 * (time.perf_counter() - t0) / repeats)
             ends[impl] = [p.detach().clone() for g in groups for p in g["params"]]
-    with torch.no_grad():
-        for g, s in zip(groups, start):
-            for p, v in zip(g["params"], s):
-                p.copy_(v)
-                p.grad = None
     loop_ms = statistics.median(times["loop"])
     out = {}
     for impl in IMPLS:

@@ -5,31 +5,20 @@ product and training cells, the ratios to float32, the markdown; no overwrite wi
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from lokitalk_plugins.train.runtime import cpu_bf16_support
 
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = str(ROOT / "benchmarks" / "bf16_buckets.py")
-
-
-def _run(*args, timeout=900):
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    return subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True,
-                          env=env, timeout=timeout)  # fmt: skip
+SCRIPT = "bf16_buckets.py"
 
 
 @pytest.mark.skipif(cpu_bf16_support() is None, reason="this CPU has no bfloat16 instructions")
-def test_micro_run_writes_products_and_training_cells(tmp_path):
+def test_micro_run_writes_products_and_training_cells(tmp_path, run_script):
     out = tmp_path / "out"
     args = ["--quick", "--steps", "3", "--repeats", "2", "--rounds", "2", "--out", str(out),
             "--work", str(tmp_path / "work")]  # fmt: skip
-    proc = _run(*args)
+    proc = run_script(SCRIPT, *args)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads((out / "bf16_buckets.json").read_text())
     cells = {(r["dtype"], r["product"], r["K"]) for r in report["products"]}
@@ -48,11 +37,11 @@ def test_micro_run_writes_products_and_training_cells(tmp_path):
     assert report["quick"] and report["machine"]["bf16_instructions"]
     md = (out / "bf16_buckets.md").read_text()
     assert "| bfloat16 | weight gradient |" in md and "| bf16 | auto |" in md
-    again = _run(*args)
+    again = run_script(SCRIPT, *args)
     assert again.returncode == 2 and "pass --force" in again.stderr.strip().splitlines()[-1]
 
 
 @pytest.mark.skipif(cpu_bf16_support() is not None, reason="this CPU has bfloat16 instructions")
-def test_without_bfloat16_instructions_it_says_so(tmp_path):
-    proc = _run("--quick", "--out", str(tmp_path), timeout=300)
+def test_without_bfloat16_instructions_it_says_so(tmp_path, run_script):
+    proc = run_script(SCRIPT, "--quick", "--out", str(tmp_path), timeout=300)
     assert proc.returncode == 2 and "no bfloat16 instructions" in proc.stderr

@@ -6,28 +6,17 @@ does; the training runs with the loop and with 'auto'; the markdown; no overwrit
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = str(ROOT / "benchmarks" / "optimizer_step.py")
+SCRIPT = "optimizer_step.py"
 
 
-def _run(*args, timeout=900):
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    return subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True,
-                          env=env, timeout=timeout)  # fmt: skip
-
-
-def test_micro_run_times_every_cell_and_trains_with_both(tmp_path):
+def test_micro_run_times_every_cell_and_trains_with_both(tmp_path, run_script):
     out = tmp_path / "out"
     args = ["--quick", "--steps", "2", "--repeats", "2", "--rounds", "1", "--out", str(out),
             "--work", str(tmp_path / "work")]  # fmt: skip
-    proc = _run(*args)
+    proc = run_script(SCRIPT, *args)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads((out / "optimizer_step.json").read_text())
     cells = [(r["backbone"], r["model"], r["optimizer"]) for r in report["steps_alone"]]
@@ -47,5 +36,5 @@ def test_micro_run_times_every_cell_and_trains_with_both(tmp_path):
     assert rows[0]["val_psnr"] == pytest.approx(rows[1]["val_psnr"], abs=0.05)
     md = (out / "optimizer_step.md").read_text()
     assert "| er_nerf | wrapped | adamw |" in md and "| auto |" in md
-    again = _run(*args)
+    again = run_script(SCRIPT, *args)
     assert again.returncode == 2 and "pass --force" in again.stderr.strip().splitlines()[-1]

@@ -4,8 +4,6 @@ the JSON keys, one row per cell, phase shares that sum to 1; and the phase clock
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -30,14 +28,12 @@ def test_phase_clock_counts_a_nested_phase_for_the_outer_one():
     assert sum(shares.values()) == pytest.approx(1.0) and shares["other"] == pytest.approx(0.5)
 
 
-def test_train_speed_micro_run_writes_json_and_markdown(tmp_path):
+def test_train_speed_micro_run_writes_json_and_markdown(tmp_path, run_script):
     out = tmp_path / "out"
-    cmd = [sys.executable, str(ROOT / "benchmarks" / "train_speed.py"), "--quick",
-           "--steps", "3", "--rays", "256", "--backbones", "er_nerf", "--models", "bare",
-           "--precisions", "fp32", "--upkeeps", "full", "spread", "--out", str(out),
-           "--work", str(tmp_path / "work")]  # fmt: skip
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+    args = ["--quick", "--steps", "3", "--rays", "256", "--backbones", "er_nerf", "--models",
+            "bare", "--precisions", "fp32", "--upkeeps", "full", "spread", "--out", str(out),
+            "--work", str(tmp_path / "work")]  # fmt: skip
+    proc = run_script("train_speed.py", *args)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads((out / "train_speed_quick.json").read_text())
     assert {"benchmark", "command", "commit", "settings", "phases", "machine", "results"} <= set(

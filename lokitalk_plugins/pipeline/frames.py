@@ -13,7 +13,9 @@ consecutive frames (eq. 7) and the 2D neural renderer (§3.2).
   (with ``NeuralRenderer.composite = 'full_res'`` the rays' colour is the foreground over
   black, and the upsampled foreground and alpha are composited over the full-res background).
   The model's own terms see the low-res result with the full-res pixel at each block's centre
-  (``render.block_centres``) as their rays.
+  (``render.block_centres``) as their rays. With ``FramePlugins.neural_low_res_weight`` > 0
+  the rays' own image (their colour over the block-averaged background) is also compared with
+  the frame's block averages (``render.block_mean``), the term "low_res".
 
 Both together: the whole frames j−1 and j through the neural renderer. The model's own
 ``loss_terms`` are taken on the trainer's frame.
@@ -29,7 +31,9 @@ from lokitalk_plugins.data.consecutive import consecutive_pair, consecutive_rays
 from lokitalk_plugins.data.sampling import RayBatch, rays_at
 from lokitalk_plugins.losses import alpha_entropy
 from lokitalk_plugins.render import (
+    averaged_background,
     block_centres,
+    block_mean,
     low_res_background,
     low_res_camera,
     low_res_rays,
@@ -47,13 +51,15 @@ __all__ = ["Rendered", "frames_step", "neural_frame", "render_training"]
 class Rendered:
     """One frame of the step: ``rgb`` [R, 3] the image compared with ``rays.rgb`` [R, 3];
     ``result`` the volume renderer's RenderResult; ``loss_rays`` the RayBatch the model's
-    terms see (``rays`` itself, or the block centres with a neural renderer)."""
+    terms see (``rays`` itself, or the block centres with a neural renderer); ``low_rgb``
+    [h*w, 3] (neural renderer only) the rays' colour over the block-averaged background."""
 
     frame: object
     rays: RayBatch
     rgb: torch.Tensor
     result: object
     loss_rays: RayBatch
+    low_rgb: torch.Tensor | None = None
 
 
 def _pair(system, frame) -> list:
@@ -86,7 +92,26 @@ def render_training(system, frame, rays: RayBatch, generator) -> Rendered:
     res = system.renderer.render_rays(o, d, bg, training=True, extras=extras, field=field)
     rgb = neural_rgb(neural, res.rgb, res.extras[system.neural_feature], h, w,
                      res.weights_sum, frame.background)  # fmt: skip
-    return Rendered(frame, rays, rgb.reshape(-1, 3), res, rays_at(frame, block_centres(H, W, s)))
+    low_rgb = res.rgb
+    if neural.composite == "full_res":  # the rays carry the foreground over black
+        over = averaged_background(frame.background, s)
+        if isinstance(over, torch.Tensor):
+            over = (over.reshape(-1, 3) if over.dim() == 3 else over).to(low_rgb.dtype)
+        low_rgb = low_rgb + (1.0 - res.weights_sum[:, None]) * over
+    centres = rays_at(frame, block_centres(H, W, s))
+    return Rendered(frame, rays, rgb.reshape(-1, 3), res, centres, low_rgb)
+
+
+def _low_res_term(system, parts: list[Rendered]) -> torch.Tensor | None:
+    """λ_low * mean over the frames of MSE(rays' image, the frame's s x s block averages)."""
+    if system.neural_renderer is None or system.neural_low_res_weight <= 0:
+        return None
+    s, terms = system.neural_renderer.scale, []
+    for p in parts:
+        H, W = p.frame.H, p.frame.W
+        target = block_mean(p.rays.rgb.reshape(H, W, 3), s).reshape(-1, 3)
+        terms.append(((p.low_rgb - target.to(p.low_rgb.dtype)) ** 2).mean())
+    return system.neural_low_res_weight * torch.stack(terms).mean()
 
 
 def frames_step(system, frame, step: int, total_steps: int, generator) -> StepOutput:
@@ -114,7 +139,7 @@ def frames_step(system, frame, step: int, total_steps: int, generator) -> StepOu
         prev, cur = parts
         velocity = system.velocity(cur.rgb, prev.rgb, cur.rays.rgb, prev.rays.rgb)
     loss, terms = eq12_loss(color, alpha, None, model_terms, system.entropy_weight,
-                            velocity=velocity)  # fmt: skip
+                            velocity=velocity, low_res=_low_res_term(system, parts))  # fmt: skip
     logs = {k: float(v.detach()) for k, v in terms.items() if k not in ("color", "alpha")}
     mse = losses[parts.index(own)][1]
     logs["psnr"] = float(-10 * torch.log10(mse.mean().detach().clamp_min(1e-10)))

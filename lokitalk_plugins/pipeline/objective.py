@@ -39,14 +39,16 @@ def eq12_loss(
     lambda_alpha: float = LAMBDA_ALPHA,
     lambda_lpips: float = 0.0,
     velocity: torch.Tensor | None = None,
+    low_res: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """The trained total (eq. 12) and its weighted terms.
 
     color: L_color scalar; alpha: L_α scalar (None: no term, e.g. the torso stage); lpips:
     L_lpips scalar (None or lambda_lpips == 0: no term); model_terms: name -> weighted scalar
-    (the model's ``loss_terms``); velocity: λ_v L_v, already weighted (None: no term).
-    -> (total scalar, {"color", "alpha", "lpips", "velocity", model names: the weighted value
-    each adds}); total == sum of the returned terms. A model term named
+    (the model's ``loss_terms``); velocity: λ_v L_v, already weighted (None: no term);
+    low_res: the neural renderer's low-resolution colour term, already weighted (None: no
+    term). -> (total scalar, {"color", "alpha", "lpips", "velocity", "low_res", model names:
+    the weighted value each adds}); total == sum of the returned terms. A model term named
     like one of the pipeline's is refused (ValueError)."""
     terms = {"color": color}
     if alpha is not None:
@@ -55,6 +57,8 @@ def eq12_loss(
         terms["lpips"] = lambda_lpips * lpips
     if velocity is not None:
         terms["velocity"] = velocity
+    if low_res is not None:
+        terms["low_res"] = low_res
     for name, value in (model_terms or {}).items():
         if name in terms:
             raise ValueError(f"the model's loss term {name!r} clashes with the pipeline's")

@@ -144,11 +144,16 @@ class FramePlugins:
     the same pixels); neural_renderer: None or a ``NeuralRenderer`` (DH-NeRF §3.2: head-stage
     rays at 1/scale, upsampled in 2D; its weights train in the "mlp" group, and only the head
     stage exists) whose ``in_dim`` is 3 + the size of the field output ``neural_feature`` (the
-    backbones' 64-d "geo_feat")."""
+    backbones' 64-d "geo_feat"); neural_low_res_weight: the weight of a colour term on the
+    rays themselves (0: off, the paper's loss): the low-resolution image (the rays' colour,
+    over the block-averaged background) against the block averages of the frame, so the
+    field's colour and density get a gradient of their own besides the one through the 2D
+    module."""
 
     velocity: Callable | None = None
     neural_renderer: nn.Module | None = None
     neural_feature: str = "geo_feat"
+    neural_low_res_weight: float = 0.0
 
 
 # the system's former flat keyword -> (its group's keyword, the field)
@@ -174,6 +179,7 @@ FLAT_NAMES = {
     "velocity": ("frames", "velocity"),
     "neural_renderer": ("frames", "neural_renderer"),
     "neural_feature": ("frames", "neural_feature"),
+    "neural_low_res_weight": ("frames", "neural_low_res_weight"),
 }
 
 

@@ -115,6 +115,12 @@ class TalkingHeadSystem(nn.Module):
         frames = groups["frames"]
         self.velocity, self.neural_renderer = frames.velocity, frames.neural_renderer
         self.neural_feature = frames.neural_feature
+        self.neural_low_res_weight = float(frames.neural_low_res_weight)
+        if self.neural_low_res_weight < 0:
+            raise ValueError(
+                "FramePlugins.neural_low_res_weight must be >= 0 (0 turns the term off), got "
+                f"{frames.neural_low_res_weight}"
+            )
         self.dataset = None  # the training frames (for the velocity loss's pairs)
         self.stage = "head"
         self._audio_bank: torch.Tensor | None = None

@@ -20,6 +20,7 @@ from .grid_state import GRID_BUFFERS, expose_grid_buffers
 from .morton import dense_to_morton, morton3d, morton_order, morton_to_dense, pack_bits, unpack_bits
 from .neural import (
     NeuralRenderer,
+    averaged_background,
     block_centres,
     block_mean,
     low_res_background,
@@ -48,6 +49,7 @@ __all__ = [
     "GRID_BUFFERS",
     "HEAD_AABB",
     "NeuralRenderer",
+    "averaged_background",
     "OccupancyGrid",
     "PackedSamples",
     "RenderResult",

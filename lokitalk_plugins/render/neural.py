@@ -18,10 +18,14 @@ whole path for one frame. Two ways to meet the background (``NeuralRenderer.comp
   the background at full resolution, so pixels the head does not cover show it exactly.
 
 Layout of ``NeuralRenderer`` (ours; the paper gives the layer kinds, not their sizes):
-a 1x1 convolution C -> hidden; then per 2x step: bilinear upsampling, two 3x3
+a 1x1 convolution C -> hidden; then per 2x step: an upsampling of the features, two 3x3
 convolutions with leaky ReLU (slope 0.2), the width halved (never below ``min_hidden``);
 an RGB head (1x1 convolution) at every resolution whose output is added to the bilinearly
-upsampled RGB of the level before (a progressive skip), and a sigmoid at the end.
+upsampled RGB of the level before (a progressive skip), and a sigmoid at the end. The
+features' upsampling (``NeuralRenderer.upsample``): "bilinear" (interpolated, as StyleNeRF
+does) or "pixel_shuffle" (a sub-pixel convolution, as ESPCN does: a 3x3 convolution to 4x
+the channels whose groups become the four pixels of each 2 x 2 block), which lets a ray's
+feature place detail inside its own block instead of spreading it over its neighbours.
 """
 
 from __future__ import annotations
@@ -36,7 +40,9 @@ from .rays import get_rays
 
 __all__ = [
     "COMPOSITES",
+    "UPSAMPLES",
     "NeuralRenderer",
+    "averaged_background",
     "block_centres",
     "block_mean",
     "low_res_background",
@@ -76,6 +82,7 @@ def low_res_rays(c2w: torch.Tensor, intrinsics, H: int, W: int, scale: int):
 
 
 COMPOSITES = ("low_res", "full_res")
+UPSAMPLES = ("bilinear", "pixel_shuffle")
 
 
 class NeuralRenderer(nn.Module):
@@ -87,7 +94,8 @@ class NeuralRenderer(nn.Module):
     [B, h, w, C] or [h, w, C] is accepted with ``channels_last=True`` (output then
     [B, s h, s w, 3] or [s h, s w, 3]). composite: "low_res" (3 output channels, the frame)
     or "full_res" (4: the foreground colour and its alpha, composited over the full-res
-    background by :func:`neural_rgb`); see the module doc.
+    background by :func:`neural_rgb`); upsample: how the features double in size,
+    "bilinear" or "pixel_shuffle" (see the module doc).
     """
 
     def __init__(
@@ -98,13 +106,18 @@ class NeuralRenderer(nn.Module):
         min_hidden: int = 32,
         slope: float = 0.2,
         composite: str = "low_res",
+        upsample: str = "bilinear",
     ):
         super().__init__()
         if composite not in COMPOSITES:
             raise ValueError(
                 f"NeuralRenderer.composite must be one of {COMPOSITES}, got {composite!r}"
             )
-        self.composite = composite
+        if upsample not in UPSAMPLES:
+            raise ValueError(
+                f"NeuralRenderer.upsample must be one of {UPSAMPLES}, got {upsample!r}"
+            )
+        self.composite, self.upsample = composite, upsample
         self.out_dim = 3 if composite == "low_res" else 4
         self.in_dim, self.scale, self.hidden = int(in_dim), _check_scale(scale), int(hidden)
         self.min_hidden, self.slope = int(min_hidden), float(slope)
@@ -113,9 +126,15 @@ class NeuralRenderer(nn.Module):
         widths = [
             max(self.hidden >> k, min(self.min_hidden, self.hidden)) for k in range(self.steps + 1)
         ]
+        # with "pixel_shuffle" the first convolution of a step runs at the lower resolution
+        # and returns the four sub-pixels of each of its c_out channels
+        grow = 4 if upsample == "pixel_shuffle" else 1
         self.blocks = nn.ModuleList(
             nn.ModuleList(
-                [nn.Conv2d(c_in, c_out, 3, padding=1), nn.Conv2d(c_out, c_out, 3, padding=1)]
+                [
+                    nn.Conv2d(c_in, c_out * grow, 3, padding=1),
+                    nn.Conv2d(c_out, c_out, 3, padding=1),
+                ]
             )
             for c_in, c_out in zip(widths[:-1], widths[1:])
         )
@@ -144,8 +163,11 @@ class NeuralRenderer(nn.Module):
         x = self._act(self.stem(x))
         rgb = self.to_rgb[0](x)
         for (conv_a, conv_b), head in zip(self.blocks, self.to_rgb[1:]):
-            x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
-            x = self._act(conv_b(self._act(conv_a(x))))
+            if self.upsample == "pixel_shuffle":
+                x = F.pixel_shuffle(conv_a(x), 2)
+            else:
+                x = conv_a(F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False))
+            x = self._act(conv_b(self._act(x)))
             up = F.interpolate(rgb, scale_factor=2, mode="bilinear", align_corners=False)
             rgb = up + head(x)
         out = torch.sigmoid(rgb)
@@ -176,8 +198,16 @@ def low_res_background(neural: NeuralRenderer, bg):
     image [H, W, 3] (-> [H/s, W/s, 3]); a colour [3], a scalar or None as it is."""
     if neural.composite == "full_res":
         return 0.0
+    return averaged_background(bg, neural.scale)
+
+
+def averaged_background(bg, scale: int):
+    """``bg`` averaged per s x s block when it is an image [H, W, 3] (-> [H/s, W/s, 3]); a
+    colour [3] or a scalar as it is; None (black) -> 0.0."""
+    if bg is None:
+        return 0.0
     if isinstance(bg, torch.Tensor) and bg.dim() == 3:
-        return block_mean(bg, neural.scale)
+        return block_mean(bg, scale)
     return bg
 
 

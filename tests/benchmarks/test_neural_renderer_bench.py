@@ -26,21 +26,56 @@ def test_the_two_arms_differ_only_by_the_neural_renderer():
     assert volume["val_background"] == neural["val_background"] == "torso"
 
 
-def test_a_full_res_arm_adds_only_its_composite_and_input_width():
-    volume, low, full = bench.methods("rad_nerf", bench.PROFILES["micro"], ("low_res", "full_res"))
-    assert full["name"] == "neural renderer, 1/4 resolution, full-res background"
-    assert full["configs"] == low["configs"]
-    assert full["bindings"] == [*low["bindings"], "NeuralRenderer.composite = 'full_res'",
-                                "NeuralRenderer.in_dim = 68"]  # fmt: skip
+def test_each_arm_adds_only_its_variants_bindings():
+    names = ("gin", "low_res", "full_res", "half")
+    arms = bench.methods("rad_nerf", bench.PROFILES["micro"], names)
+    volume, gin_arm, low, full, half = arms
+    assert gin_arm["name"] == "neural renderer, 1/4 resolution"
+    assert gin_arm["bindings"] == volume["bindings"]  # the gin file as it is
+    assert low["configs"] == full["configs"] == half["configs"] == gin_arm["configs"]
+    # the earlier settings undo the gin file's sub-pixel steps and the rays' colour term
+    for arm, composite, width in ((low, "low_res", 67), (full, "full_res", 68)):
+        assert arm["bindings"] == [*volume["bindings"], f"NeuralRenderer.composite = '{composite}'",
+                                   f"NeuralRenderer.in_dim = {width}",
+                                   "NeuralRenderer.upsample = 'bilinear'",
+                                   "FramePlugins.neural_low_res_weight = 0.0"]  # fmt: skip
+    assert half["bindings"] == [*volume["bindings"], "NeuralRenderer.scale = 2"]
+    assert len({a["name"] for a in arms}) == 5
     rows = [
         {"method": m["name"], "eval": {"fps": f, "psnr": p}}
-        for m, f, p in ((volume, 10.0, 30.0), (low, 45.0, 26.0), (full, 40.0, 29.5))
+        for m, f, p in ((volume, 10.0, 30.0), (gin_arm, 45.0, 26.0), (full, 40.0, 29.5))
     ]
     s = bench.summarise(rows)
     assert s["psnr_drop_db"] == pytest.approx(4.0) and not s["meets_psnr"]
     other = s["others"][full["name"]]
     assert other["psnr_drop_db"] == pytest.approx(0.5) and other["meets_psnr"]
     assert other["speedup"] == pytest.approx(4.0) and other["meets_speedup"]
+
+
+def test_the_arms_gin_bindings_build_what_they_name():
+    """Each variant's bindings over the packaged gin files give the NeuralRenderer its name
+    says (the gin file's own setting for "gin")."""
+    import gin
+
+    import lokitalk_plugins.registration  # noqa: F401  (the gin names)
+    from lokitalk_plugins.pipeline.configured import configured_system
+    from lokitalk_plugins.train import parse_config_files
+
+    built = {}
+    for arm in ("gin", "low_res", "full_res", "half"):
+        _, extra = bench.VARIANTS[arm]
+        files = ["configs/rad_nerf.gin", "configs/studio_quick.gin", "configs/neural_renderer.gin"]
+        parse_config_files(files, ["RADNeRF.ind_num = 4", "RADNeRF.grid_size = 16", *extra])
+        try:
+            system = configured_system()
+        finally:
+            gin.clear_config()
+        nr = system.neural_renderer
+        built[arm] = (nr.composite, nr.upsample, nr.scale, nr.in_dim, system.neural_low_res_weight)
+    assert built["low_res"] == ("low_res", "bilinear", 4, 67, 0.0)
+    assert built["full_res"] == ("full_res", "bilinear", 4, 68, 0.0)
+    assert built["half"][2] == 2 and built["half"][:2] == built["gin"][:2]
+    assert built["gin"] == ("full_res", "pixel_shuffle", 4, 68, 1.0)
 
 
 def test_summary_against_the_targets():

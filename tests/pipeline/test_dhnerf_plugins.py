@@ -105,6 +105,44 @@ def test_neural_renderer_shapes_groups_and_stages(data):
         system.set_stage("lips")
 
 
+@pytest.mark.parametrize("composite", ["low_res", "full_res"])
+def test_the_low_res_term_compares_the_rays_image_with_block_averages(data, composite, monkeypatch):
+    """FramePlugins.neural_low_res_weight: λ * MSE(the rays' colour over the block-averaged
+    background, the frame's 4 x 4 block averages), in the trained total; 0: no term."""
+    from lokitalk_plugins.render import block_mean
+
+    def system_with(weight):
+        nr = NeuralRenderer(in_dim=67 + (composite == "full_res"), scale=4, hidden=16,
+                            min_hidden=8, composite=composite)  # fmt: skip
+        return make_system(data, "er_nerf", neural_renderer=nr, neural_low_res_weight=weight)
+
+    render = Recorder(frames_module.render_training)
+    monkeypatch.setattr(frames_module, "render_training", render)
+    out = system_with(0.5).training_step(data[2], 0, 10, torch.Generator().manual_seed(0))
+    (args, part), = render.calls  # fmt: skip
+    frame, res = args[1], part.result
+    gt = block_mean(frame.image, 4)  # [8, 8, 3]
+    torch.testing.assert_close(gt[1, 2], frame.image[4:8, 8:12].mean(dim=(0, 1)))
+    low = res.rgb
+    if composite == "full_res":  # the rays carry the foreground over black
+        bg = block_mean(frame.background, 4).reshape(-1, 3)
+        low = low + (1 - res.weights_sum[:, None]) * bg
+    else:
+        torch.testing.assert_close(part.low_rgb, res.rgb)
+    want = 0.5 * ((low - gt.reshape(-1, 3)) ** 2).mean()
+    assert math.isclose(out.logs["low_res"], float(want.detach()), rel_tol=1e-5)
+    # the total: colour on the upsampled frame + α entropy + the model's terms + low_res
+    colour = ((part.rgb - part.rays.rgb) ** 2).mean()
+    alpha = alpha_entropy(res.weights_sum).mean()
+    others = sum(v for k, v in out.logs.items() if k not in ("psnr", "loss"))
+    system = system_with(0.0)
+    total = colour + system.entropy_weight * alpha + others
+    assert math.isclose(out.logs["loss"], float(total.detach()), rel_tol=1e-4)
+    assert "low_res" not in system.training_step(data[2], 0, 10, torch.Generator()).logs
+    with pytest.raises(ValueError, match="neural_low_res_weight must be >= 0"):
+        system_with(-1.0)
+
+
 def held_out_loss(system, frames):
     # the mean over several frames: one frame's 256 rays alone make a noisy yardstick
     with torch.no_grad():
@@ -115,7 +153,7 @@ def held_out_loss(system, frames):
 @pytest.mark.parametrize(
     "backbone,plugin",
     [("rad_nerf", "velocity"), ("er_nerf", "velocity"), ("rad_nerf", "neural"),
-     ("er_nerf", "neural"), ("er_nerf", "neural_full_res")],
+     ("er_nerf", "neural"), ("er_nerf", "neural_full_res"), ("rad_nerf", "neural_shuffle")],
 )  # fmt: skip
 def test_a_short_run_with_each_plugin_lowers_the_loss(data, backbone, plugin):
     # the velocity term as configs/velocity.gin binds it: λ_v 10, squared per-pixel error
@@ -126,6 +164,16 @@ def test_a_short_run_with_each_plugin_lowers_the_loss(data, backbone, plugin):
     if plugin == "neural_full_res":  # the foreground and its alpha: 64 + 3 + 1 channels
         kw["neural_renderer"] = NeuralRenderer(in_dim=68, scale=4, hidden=32, min_hidden=16,
                                                composite="full_res")  # fmt: skip
+    if plugin == "neural_shuffle":  # sub-pixel upsampling and the rays' own colour term
+        kw["neural_renderer"] = NeuralRenderer(
+            in_dim=68,
+            scale=4,
+            hidden=32,
+            min_hidden=16,
+            composite="full_res",
+            upsample="pixel_shuffle",
+        )
+        kw["neural_low_res_weight"] = 1.0
     system = make_system(data, backbone, lr_mlp=2e-3, **kw)
     frames = [data[i] for i in (1, 3, 5, 8)]
     before = held_out_loss(system, frames)
@@ -146,7 +194,9 @@ def test_the_gin_files_turn_each_plugin_on(data):
     finally:
         gin.clear_config()
     assert isinstance(system.neural_renderer, NeuralRenderer)
-    assert system.neural_renderer.in_dim == 67 and system.neural_renderer.scale == 4
+    nr = system.neural_renderer
+    assert (nr.in_dim, nr.scale, nr.composite, nr.upsample) == (68, 4, "full_res", "pixel_shuffle")
+    assert system.neural_low_res_weight == 1.0
 
 
 @pytest.mark.slow

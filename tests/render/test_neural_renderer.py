@@ -62,7 +62,8 @@ def test_low_res_camera_casts_through_block_centres():
     torch.testing.assert_close(rays_d[2 * 8 + 3], mid, atol=2e-4, rtol=0)
 
 
-def test_learns_a_small_image():
+@pytest.mark.parametrize("upsample", ["bilinear", "pixel_shuffle"])
+def test_learns_a_small_image(upsample):
     torch.manual_seed(0)
     g = torch.Generator().manual_seed(1)
     # target: a smooth 16x16 image; input: a fixed random 4x4 feature image (a stand-in for
@@ -70,7 +71,7 @@ def test_learns_a_small_image():
     yy, xx = torch.meshgrid(torch.linspace(0, 1, 16), torch.linspace(0, 1, 16), indexing="ij")
     target = torch.stack([xx, yy, 0.5 + 0.4 * torch.sin(6 * xx * yy)], 0)[None]
     feats = torch.randn(1, 16, 4, 4, generator=g)
-    nr = NeuralRenderer(in_dim=16, scale=4, hidden=32, min_hidden=16)
+    nr = NeuralRenderer(in_dim=16, scale=4, hidden=32, min_hidden=16, upsample=upsample)
     opt = torch.optim.Adam(nr.parameters(), lr=5e-3)
     first = None
     for _ in range(300):
@@ -182,3 +183,44 @@ def test_full_res_composite_learns_a_frame_and_refuses_bad_input():
         neural_rgb(nr, torch.rand(16, 3), torch.rand(16, 8), 4, 4)
     with pytest.raises(ValueError, match=r"feature size \+ 4 \(composite 'full_res'\)"):
         nr(torch.randn(1, 11, 4, 4))
+
+
+def test_pixel_shuffle_upsampling_shapes_and_block_locality():
+    """upsample='pixel_shuffle': the same output sizes and widths as 'bilinear', the first
+    convolution of each step at the lower resolution with 4x the channels; with 1x1 kernels
+    throughout, each low-res feature decides its own s x s block and nothing else."""
+    torch.manual_seed(0)
+    nr = NeuralRenderer(in_dim=16, scale=4, hidden=32, min_hidden=8, upsample="pixel_shuffle")
+    assert nr(torch.randn(2, 16, 5, 6)).shape == (2, 3, 20, 24)
+    assert nr.blocks[0][0].out_channels == 4 * 16 and nr.blocks[0][1].in_channels == 16
+    bil = NeuralRenderer(in_dim=16, scale=4, hidden=32, min_hidden=8)
+    assert [m.out_channels for m in bil.to_rgb] == [m.out_channels for m in nr.to_rgb]
+    # locality: shrink every 3x3 kernel to its centre and drop the bilinear RGB skip
+    with torch.no_grad():
+        for conv_a, conv_b in nr.blocks:
+            for conv in (conv_a, conv_b):
+                centre = conv.weight[..., 1, 1].clone()
+                conv.weight.zero_()
+                conv.weight[..., 1, 1] = centre
+        for head in nr.to_rgb[:-1]:
+            head.weight.zero_()
+            head.bias.zero_()
+    feats = torch.randn(1, 16, 4, 4)
+    moved = feats.clone()
+    moved[0, :, 1, 2] += 1.0
+    diff = (nr(moved) - nr(feats)).abs().sum(1)[0] > 0
+    want = torch.zeros(16, 16, dtype=torch.bool)
+    want[4:8, 8:12] = True
+    assert torch.equal(diff, want)
+    with pytest.raises(ValueError, match="upsample must be one of"):
+        NeuralRenderer(in_dim=16, upsample="nearest")
+
+
+def test_averaged_background():
+    from lokitalk_plugins.render import averaged_background, block_mean
+
+    bg = torch.rand(8, 8, 3, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(averaged_background(bg, 4), block_mean(bg, 4))
+    colour = torch.tensor([0.1, 0.2, 0.3])
+    assert averaged_background(colour, 4) is colour and averaged_background(0.5, 2) == 0.5
+    assert averaged_background(None, 2) == 0.0

@@ -144,18 +144,22 @@ def _leakage(reports):
 
 
 def _regions_cause(reports: dict) -> str:
-    """The renderer's PSNR drop by region (``neural_renderer_composites``): volume rendering
-    against each neural-renderer arm, head / torso / background."""
-    rows = (reports.get(COMPOSITES) or {}).get("rows", [])
-    ev = [(r["method"], r.get("eval") or {}) for r in rows]
-    if len(ev) < 2 or "psnr_head" not in ev[0][1]:
+    """The renderer's PSNR drop by region: volume rendering against each neural-renderer arm,
+    head / torso / background, from ``neural_renderer`` itself when its rows have them, else
+    from ``neural_renderer_composites``."""
+    for stem in (NR, COMPOSITES):
+        rows = (reports.get(stem) or {}).get("rows", [])
+        ev = [(r["method"], r.get("eval") or {}) for r in rows]
+        if len(ev) >= 2 and "psnr_head" in ev[0][1]:
+            break
+    else:
         return ""
     (_, ref), parts = ev[0], []
     for name, e in ev[1:]:
         drops = ", ".join(f"{region} {ref[k] - e[k]:.1f}" for region, k in (
             ("head", "psnr_head"), ("torso", "psnr_torso"), ("background", "psnr_bg")))  # fmt: skip
         parts.append(f"'{name}' {ref['psnr'] - e['psnr']:.2f} dB ({drops})")
-    return f"{COMPOSITES}, PSNR drop by region (single seed): " + "; ".join(parts)
+    return f"{stem}, PSNR drop by region (single seed): " + "; ".join(parts)
 
 
 def _nr(key, label, limit, at_least):

@@ -335,6 +335,15 @@ def test_dhnerf_misses_take_their_cause_from_the_measurement_files(tmp_path):
         (tmp_path / f"{stem}.json").unlink()
     rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
     assert "cause not yet measured" in rows["dh_probe_ex"]["cause"]
+    # a neural_renderer run that scored regions itself is read before the composites file
+    nr["rows"] = [{"method": "volume", "eval": ev(31.0, 27.0, 31.0, 37.0)},
+                  {"method": "sub-pixel", "eval": ev(29.0, 25.0, 30.5, 36.0)}]  # fmt: skip
+    (tmp_path / "neural_renderer.json").write_text(json.dumps(nr))
+    (tmp_path / "neural_renderer_composites.json").write_text(json.dumps(comp))
+    cause = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}["dh_nr_psnr"]
+    assert "neural_renderer, PSNR drop by region" in cause["cause"]
+    assert "'sub-pixel' 2.00 dB (head 2.0, torso 0.5, background 1.0)" in cause["cause"]
+    assert "'nr 1/4'" not in cause["cause"]
 
 
 def test_an_overhead_miss_names_where_the_excess_goes(tmp_path):

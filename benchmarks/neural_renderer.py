@@ -6,6 +6,7 @@ renderer (configs/neural_renderer.gin), the same backbone, data, steps and seed.
     python benchmarks/neural_renderer.py --profile quick
     python benchmarks/neural_renderer.py --backbone er_nerf              # default profile
     python benchmarks/neural_renderer.py --arms gin low_res full_res     # earlier settings too
+    python benchmarks/neural_renderer.py --seeds 3 --work W [--resume]   # mean ± std
 
 Each arm trains the head stage of studio identity 0 through ``lokitalk``'s pipeline
 (configs/<backbone>.gin + configs/studio_quick.gin [+ configs/neural_renderer.gin]), one at a
@@ -17,7 +18,9 @@ bilinear steps, the background reaching the output through the 1/4 image only, n
 the rays), "full_res" (bilinear, the upsampled foreground and alpha over the full-resolution
 background), "half" (the gin file's setting at 1/2 resolution in each direction).
 The issue's target: at 1/4 resolution at least 4x the FPS, within 1 dB PSNR; the summary
-judges the first neural arm.
+judges the first neural arm. ``--seeds K`` trains every arm with seeds 0 .. K-1 (base.gin's
+``SEED``): the rows of the JSON are every seed's, the markdown gives mean ± std per arm, and
+the speed-up and PSNR drop are taken within each seed, then averaged (``summary.per_seed``).
 
 Writes <out>/neural_renderer[_<profile>][_<backbone>].json (settings, commit, machine, every
 row) and .md.
@@ -40,9 +43,10 @@ from harness.common import (  # noqa: E402
     studio_identity,
     write_report,
 )
+from harness.seeds import fold_seeds, mean_std, seeded_methods  # noqa: E402
 from harness.workers import run_methods  # noqa: E402
 
-__all__ = ["PROFILES", "VARIANTS", "main", "methods", "summarise"]
+__all__ = ["PROFILES", "VARIANTS", "main", "methods", "summarise", "summarise_seeds"]
 
 PROFILES = {
     "micro": dict(size=32, seconds=1.0, steps=40, rays=256, grid=32),
@@ -111,6 +115,52 @@ def _against(volume: dict, neural: dict) -> dict:
     }
 
 
+def summarise_seeds(runs: list[dict], rows: list[dict]) -> dict:
+    """:func:`summarise` within each seed (``runs``: the seeded arms, ``rows`` their rows in the
+    same order), then the mean over seeds of the speed-up and the PSNR drop of every neural arm,
+    with ``*_std`` (sample std, None with one seed) and ``per_seed``; the targets judge the
+    means."""
+    seeds = sorted({m.get("seed", 0) for m in runs})
+    per_seed = [summarise([r for m, r in zip(runs, rows) if m.get("seed", 0) == k]) for k in seeds]
+    if len(per_seed) == 1:
+        return per_seed[0]
+
+    def fold(parts: list[dict]) -> dict:
+        out = {}
+        for key in ("speedup", "psnr_drop_db"):
+            out[key], out[f"{key}_std"] = mean_std([p[key] for p in parts])
+        return dict(_judged(out["speedup"], out["psnr_drop_db"]), **out)
+
+    out = fold(per_seed)
+    names = list(per_seed[0].get("others", {}))
+    if names:
+        out["others"] = {n: fold([p["others"][n] for p in per_seed]) for n in names}
+    return dict(out, seeds=seeds, per_seed=per_seed)
+
+
+def _judged(speedup: float, drop: float) -> dict:
+    return {
+        "speedup_target": SPEEDUP_TARGET,
+        "psnr_tolerance_db": PSNR_TOLERANCE_DB,
+        "meets_speedup": speedup >= SPEEDUP_TARGET,
+        "meets_psnr": drop <= PSNR_TOLERANCE_DB,
+    }
+
+
+def _table_rows(report: dict) -> list[dict]:
+    """One row per arm: the row itself with one seed; with several, seed 0's row whose
+    ``metrics`` are the means over seeds and ``metrics_std`` the sample stds."""
+    runs = report.get("runs")
+    rows = [dict(r, metrics=dict(r["eval"])) for r in report["rows"]]
+    if not runs or len({m.get("seed", 0) for m in runs}) < 2:
+        return rows
+    return fold_seeds(rows, runs)
+
+
+def _pm(value, std, digits: int = 2) -> str:
+    return fmt(value, digits) if std is None else f"{fmt(value, digits)} ± {fmt(std, digits)}"
+
+
 def markdown(report: dict) -> str:
     s = report["summary"]
     lines = [
@@ -119,20 +169,27 @@ def markdown(report: dict) -> str:
         "| method | PSNR (dB) | head | torso | background | SSIM | FPS | parameters |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for row in report["rows"]:
-        e = row["eval"]
-        regions = " | ".join(fmt(e.get(k)) for k in ("psnr_head", "psnr_torso", "psnr_bg"))
-        lines.append(f"| {row['method']} | {fmt(e['psnr'])} | {regions} | {fmt(e['ssim'], 3)} | "
-                     f"{fmt(e['fps'])} | {e['parameters']} |")  # fmt: skip
+    table = _table_rows(report)
+    for row in table:
+        e, sd = row["metrics"], row.get("metrics_std") or {}
+        cells = [_pm(e.get(k), sd.get(k)) for k in ("psnr", "psnr_head", "psnr_torso", "psnr_bg")]
+        lines.append(f"| {row['method']} | {' | '.join(cells)} | "
+                     f"{_pm(e['ssim'], sd.get('ssim'), 3)} | {_pm(e['fps'], sd.get('fps'))} | "
+                     f"{row['eval']['parameters']} |")  # fmt: skip
     lines.append("")
-    arms = [(report["rows"][1]["method"], s), *s.get("others", {}).items()]
+    arms = [(table[1]["method"], s), *s.get("others", {}).items()]
     for name, a in arms:
         lines.append(
-            f"{name}: Speed-up {fmt(a['speedup'])}x (target >= {SPEEDUP_TARGET}x: "
-            f"{'met' if a['meets_speedup'] else 'not met'}); PSNR drop "
-            f"{fmt(a['psnr_drop_db'])} dB (target <= {PSNR_TOLERANCE_DB} dB: "
-            f"{'met' if a['meets_psnr'] else 'not met'})."
+            f"{name}: Speed-up {_pm(a['speedup'], a.get('speedup_std'))}x (target >= "
+            f"{SPEEDUP_TARGET}x: {'met' if a['meets_speedup'] else 'not met'}); PSNR drop "
+            f"{_pm(a['psnr_drop_db'], a.get('psnr_drop_db_std'))} dB (target <= "
+            f"{PSNR_TOLERANCE_DB} dB: {'met' if a['meets_psnr'] else 'not met'})."
         )
+    if "per_seed" in s:
+        drops = ", ".join(fmt(p["psnr_drop_db"]) for p in s["per_seed"])
+        seeds = ", ".join(map(str, s["seeds"]))
+        lines += ["", f"Seeds {seeds}: mean ± sample std over seeds; the speed-up and the "
+                  f"drop are taken within each seed (drops {drops} dB)."]  # fmt: skip
     lines += [
         "",
         "PSNR by region (head, torso, background: the studio's labels) over the val frames.",
@@ -143,7 +200,7 @@ def markdown(report: dict) -> str:
         "over the studio's torso image (the head alone).",
         "",
     ]
-    resumed = [r["method"] for r in report["rows"] if r.get("resumed")]
+    resumed = [r.get("key", r["method"]) for r in report["rows"] if r.get("resumed")]
     if resumed:
         lines += [f"Trained by an earlier run (`--resume`), scored in this one: "
                   f"{'; '.join(resumed)}.", ""]  # fmt: skip
@@ -164,6 +221,12 @@ def main(argv=None) -> int:
                     "as it is; low_res, full_res: the earlier bilinear settings; half: the "
                     "gin file's at 1/2 resolution); the first is judged")  # fmt: skip
     ap.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        help="seeds per arm (mean ± std in the markdown, every seed in the JSON)",
+    )
+    ap.add_argument(
         "--stem",
         default=None,
         help="result file name (default: neural_renderer[_<profile>][_<backbone>])",
@@ -176,8 +239,10 @@ def main(argv=None) -> int:
     work = Path(args.work or tempfile.mkdtemp(prefix="neural_renderer_"))
     data = studio_identity(work, 0, profile["size"], profile["seconds"])
     load = machine()["load_average_1min"]
-    arms = methods(args.backbone, profile, args.arms)
-    rows = run_methods(arms, data, work / "runs", parallel=1,
+    if args.seeds < 1:
+        ap.error(f"--seeds must be >= 1, got {args.seeds}")
+    runs = seeded_methods(methods(args.backbone, profile, args.arms), args.seeds)
+    rows = run_methods(runs, data, work / "runs", parallel=1,
                        resume=args.resume)  # fmt: skip
     report = {
         "load_at_start": load,
@@ -187,8 +252,10 @@ def main(argv=None) -> int:
         "settings": profile,
         "commit": commit(),
         "machine": machine(threads_per_job=1, jobs_in_parallel=1),
-        "rows": rows,
-        "summary": summarise(rows),
+        "seeds": list(range(args.seeds)),
+        "runs": [{k: m[k] for k in ("name", "key", "cell", "seed")} for m in runs],
+        "rows": [dict(r, seed=m["seed"], key=m["key"]) for m, r in zip(runs, rows)],
+        "summary": summarise_seeds(runs, rows),
     }
     stem = "neural_renderer" + ("" if args.profile == "default" else f"_{args.profile}")
     stem += "" if args.backbone == "rad_nerf" else f"_{args.backbone}"

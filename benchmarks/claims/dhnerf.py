@@ -164,8 +164,10 @@ def _regions_cause(reports: dict) -> str:
 
 def _nr(key, label, limit, at_least):
     def judge(reports):
-        value = ((reports.get(NR) or {}).get("summary") or {}).get(key)
-        s = Sample((float(value),) if value is not None else (), label)
+        summary = (reports.get(NR) or {}).get("summary") or {}
+        seeds = [p.get(key) for p in summary.get("per_seed", [])]
+        values = seeds if seeds else [summary.get(key)]
+        s = Sample(tuple(float(v) for v in values if v is not None), label)
         v = threshold(s, limit, at_least=at_least, single_seed_band=0.0)
         return _explained(v, _regions_cause(reports) if key == "psnr_drop_db" else "")
 

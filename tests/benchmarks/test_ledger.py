@@ -262,6 +262,15 @@ def test_gdrf_and_dhnerf_claims_read_their_tables(tmp_path):
     assert rows["dh_leakage"]["verdict"] == "holds"
     assert rows["dh_nr_speed"]["verdict"] == "does not hold"
     assert rows["dh_nr_psnr"]["verdict"] == "holds"
+    # several seeds: the per-seed drops are the sample (mean 1.0 ± 0.4 straddles 1 dB)
+    nr["summary"] = {"speedup": 8.0, "psnr_drop_db": 1.0, "per_seed": [
+        {"speedup": 8.0, "psnr_drop_db": 0.6}, {"speedup": 8.2, "psnr_drop_db": 1.0},
+        {"speedup": 7.8, "psnr_drop_db": 1.4}]}  # fmt: skip
+    (tmp_path / "neural_renderer.json").write_text(json.dumps(nr))
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert rows["dh_nr_psnr"]["verdict"] == "inconclusive"
+    assert "1.00 ± 0.40" in rows["dh_nr_psnr"]["measured"]
+    assert rows["dh_nr_speed"]["verdict"] == "holds"
 
 
 def test_a_share_ablation_is_quoted_by_its_share_and_its_psnr(results):

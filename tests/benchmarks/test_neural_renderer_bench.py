@@ -78,6 +78,39 @@ def test_the_arms_gin_bindings_build_what_they_name():
     assert built["gin"] == ("full_res", "pixel_shuffle", 4, 68, 1.0)
 
 
+def test_seeds_are_summarised_within_each_seed_then_averaged():
+    arms = bench.methods("rad_nerf", bench.PROFILES["micro"], ("gin", "full_res"))
+    runs = bench.seeded_methods(arms, 2)
+    assert [m["key"] for m in runs] == [
+        "volume rendering, full resolution", "volume rendering, full resolution seed 1",
+        arms[1]["name"], f"{arms[1]['name']} seed 1", arms[2]["name"], f"{arms[2]['name']} seed 1",
+    ]  # fmt: skip
+    # (fps, psnr) per run: volume 10/30 and 12/31; gin 40/29 and 60/29; full_res 40/28, 36/27
+    values = [(10.0, 30.0), (12.0, 31.0), (40.0, 29.0), (60.0, 29.0), (40.0, 28.0), (36.0, 27.0)]
+    rows = [
+        {"method": m["name"], "workspace": "w", "train_seconds": 1.0,
+         "eval": {"fps": f, "psnr": p, "ssim": 0.9, "parameters": 7}}
+        for m, (f, p) in zip(runs, values)
+    ]  # fmt: skip
+    s = bench.summarise_seeds(runs, rows)
+    assert [p["speedup"] for p in s["per_seed"]] == pytest.approx([4.0, 5.0])
+    assert [p["psnr_drop_db"] for p in s["per_seed"]] == pytest.approx([1.0, 2.0])
+    assert s["speedup"] == pytest.approx(4.5) and s["psnr_drop_db"] == pytest.approx(1.5)
+    assert s["psnr_drop_db_std"] == pytest.approx(0.5**0.5) and not s["meets_psnr"]
+    other = s["others"][arms[2]["name"]]
+    assert other["speedup"] == pytest.approx(3.5) and other["psnr_drop_db"] == pytest.approx(3.0)
+    report = {"backbone": "rad_nerf", "profile": "micro", "summary": s, "commit": "c",
+              "machine": {"processor": "x", "cpu_count": 2, "torch": "t"},
+              "runs": runs, "rows": rows}  # fmt: skip
+    md = bench.markdown(report)
+    assert "| volume rendering, full resolution | 30.50 ± 0.71 |" in md
+    assert f"| {arms[1]['name']} | 29.00 ± 0.00 |" in md and "| 50.00 ± 14.14 | 7 |" in md
+    assert "Speed-up 4.50 ± 0.71x" in md and "drops 1.00, 2.00 dB" in md
+    # one seed: the plain summary, no ± in the table
+    one = bench.summarise_seeds(runs[::2], rows[::2])
+    assert one["speedup"] == pytest.approx(4.0) and "per_seed" not in one
+
+
 def test_summary_against_the_targets():
     rows = [{"eval": {"fps": 10.0, "psnr": 30.0}}, {"eval": {"fps": 45.0, "psnr": 29.5}}]
     s = bench.summarise(rows)

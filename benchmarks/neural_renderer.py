@@ -7,6 +7,7 @@ renderer (configs/neural_renderer.gin), the same backbone, data, steps and seed.
     python benchmarks/neural_renderer.py --backbone er_nerf              # default profile
     python benchmarks/neural_renderer.py --arms gin low_res full_res     # earlier settings too
     python benchmarks/neural_renderer.py --seeds 3 --work W [--resume]   # mean ± std
+    python benchmarks/neural_renderer.py --work W --resume --rescore     # FPS again, quiet
 
 Each arm trains the head stage of studio identity 0 through ``lokitalk``'s pipeline
 (configs/<backbone>.gin + configs/studio_quick.gin [+ configs/neural_renderer.gin]), one at a
@@ -202,8 +203,12 @@ def markdown(report: dict) -> str:
     ]
     resumed = [r.get("key", r["method"]) for r in report["rows"] if r.get("resumed")]
     if resumed:
-        lines += [f"Trained by an earlier run (`--resume`), scored in this one: "
-                  f"{'; '.join(resumed)}.", ""]  # fmt: skip
+        how = (
+            "Trained by an earlier run (`--resume`), scored again in this one (`--rescore`)"
+            if report.get("rescored")
+            else "Trained and scored by an earlier run (`--resume`)"
+        )
+        lines += [f"{how}: {'; '.join(resumed)}.", ""]  # fmt: skip
     return "\n".join(lines)
 
 
@@ -220,6 +225,9 @@ def main(argv=None) -> int:
                     help="the neural-renderer arms (default: gin, configs/neural_renderer.gin "
                     "as it is; low_res, full_res: the earlier bilinear settings; half: the "
                     "gin file's at 1/2 resolution); the first is judged")  # fmt: skip
+    ap.add_argument("--rescore", action="store_true",
+                    help="with --resume: score the reused arms again (FPS is a timing: do it "
+                    "on a quiet machine)")  # fmt: skip
     ap.add_argument(
         "--seeds",
         type=int,
@@ -235,6 +243,10 @@ def main(argv=None) -> int:
     if args.resume and not args.work:
         print("error: --resume needs --work (the folder of the earlier run)", file=sys.stderr)
         return 2
+    if args.rescore and not args.resume:
+        print("error: --rescore scores the arms --resume reuses: add --resume --work W",
+              file=sys.stderr)  # fmt: skip
+        return 2
     profile = PROFILES[args.profile]
     work = Path(args.work or tempfile.mkdtemp(prefix="neural_renderer_"))
     data = studio_identity(work, 0, profile["size"], profile["seconds"])
@@ -242,8 +254,8 @@ def main(argv=None) -> int:
     if args.seeds < 1:
         ap.error(f"--seeds must be >= 1, got {args.seeds}")
     runs = seeded_methods(methods(args.backbone, profile, args.arms), args.seeds)
-    rows = run_methods(runs, data, work / "runs", parallel=1,
-                       resume=args.resume)  # fmt: skip
+    rows = run_methods(runs, data, work / "runs", parallel=1, resume=args.resume,
+                       rescore=args.rescore)  # fmt: skip
     report = {
         "load_at_start": load,
         "benchmark": "neural_renderer",
@@ -252,6 +264,7 @@ def main(argv=None) -> int:
         "settings": profile,
         "commit": commit(),
         "machine": machine(threads_per_job=1, jobs_in_parallel=1),
+        "rescored": args.rescore,
         "seeds": list(range(args.seeds)),
         "runs": [{k: m[k] for k in ("name", "key", "cell", "seed")} for m in runs],
         "rows": [dict(r, seed=m["seed"], key=m["key"]) for m, r in zip(runs, rows)],

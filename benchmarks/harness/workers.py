@@ -370,12 +370,14 @@ def run_methods(
     parallel: int = 2,
     truth: bool = True,
     resume: bool = False,
+    rescore: bool = False,
 ) -> list[dict]:
     """Train and evaluate every method (fresh workspaces under ``work``) in :func:`run_pool`,
     ``parallel`` at a time; raises RuntimeError naming the methods whose process failed.
     resume: a method whose row an earlier (stopped) run finished with the same gin files,
     bindings and folder is not trained again; its row is returned with ``resumed`` True (and
-    scored again when it was scored over another val background than the method asks).
+    scored again when it was scored over another val background than the method asks, or
+    always with ``rescore``: e.g. on a quiet machine, where FPS is a timing).
     Methods train seed by seed (every method's seed 0 first, then seed 1, ...), so a run stopped
     part-way leaves whole seeds to resume from; rows come back in ``methods``' order."""
     work.mkdir(parents=True, exist_ok=True)
@@ -387,9 +389,11 @@ def run_methods(
             if why is None:
                 reused.add(key)
                 print(f"reusing {key}: an earlier run finished it", flush=True)
-                if val_background(row) != val_background(m):  # the training stands
-                    print(f"scoring {key} again: over '{val_background(m)}', not "
-                          f"'{val_background(row)}'", flush=True)  # fmt: skip
+                other = val_background(row) != val_background(m)
+                if other or rescore:  # the training stands
+                    why_again = (f"over '{val_background(m)}', not '{val_background(row)}'"
+                                 if other else "asked to (--rescore)")  # fmt: skip
+                    print(f"scoring {key} again: {why_again}", flush=True)
                     out = str(work / f"row_{_slug(key)}.json")
                     args = (m, str(m.get("data", data)), out, truth)
                     tasks.append((f"scoring {key}", evaluate_again, args))

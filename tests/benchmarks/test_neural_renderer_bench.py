@@ -139,9 +139,23 @@ def test_micro_profile_writes_json_and_markdown(tmp_path):
                           text=True, timeout=1200, cwd=ROOT)  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "reusing volume rendering, full resolution" in proc.stdout
+    assert "scoring" not in proc.stdout
     again = json.loads((tmp_path / "out" / "again.json").read_text())
-    assert all(r["resumed"] for r in again["rows"]) and "Trained by an earlier run" in (
+    assert all(r["resumed"] for r in again["rows"]) and "Trained and scored by an earlier run" in (
         tmp_path / "out" / "again.md").read_text()  # fmt: skip
+    # the same eval as the first run's (kept, not measured again)
+    assert [r["eval"]["fps"] for r in again["rows"]] == [r["eval"]["fps"] for r in report["rows"]]
+    # --rescore: scored again (FPS is a timing), the training kept
+    proc = subprocess.run([*cmd, "--resume", "--rescore", "--stem", "third"], capture_output=True,
+                          text=True, timeout=1200, cwd=ROOT)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "scoring volume rendering, full resolution again: asked to (--rescore)" in proc.stdout
+    assert "training" not in proc.stdout.replace("training seconds", "")
+    third = json.loads((tmp_path / "out" / "third.json").read_text())
+    assert third["rescored"] and [r["train_seconds"] for r in third["rows"]] == [
+        r["train_seconds"] for r in report["rows"]]  # fmt: skip
+    assert "scored again in this one (`--rescore`)" in (tmp_path / "out" / "third.md").read_text()
+    assert bench.main(["--rescore", "--profile", "micro"]) == 2
 
 
 def test_resume_needs_the_work_folder(capsys):

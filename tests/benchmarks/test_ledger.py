@@ -353,6 +353,13 @@ def test_dhnerf_misses_take_their_cause_from_the_measurement_files(tmp_path):
     assert "neural_renderer, PSNR drop by region" in cause["cause"]
     assert "'sub-pixel' 2.00 dB (head 2.0, torso 0.5, background 1.0)" in cause["cause"]
     assert "'nr 1/4'" not in cause["cause"]
+    # several seeds: seed 0's rows against each other
+    nr["rows"] = [dict(r, seed=k) for r in nr["rows"] for k in (0, 1)]
+    nr["rows"][1]["eval"] = ev(30.0, 26.0, 30.0, 36.0)  # volume, seed 1
+    (tmp_path / "neural_renderer.json").write_text(json.dumps(nr))
+    cause = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}["dh_nr_psnr"]
+    assert "PSNR drop by region (seed 0): 'sub-pixel' 2.00 dB" in cause["cause"]
+    assert "'volume'" not in cause["cause"]
 
 
 def test_an_overhead_miss_names_where_the_excess_goes(tmp_path):

@@ -106,14 +106,7 @@ def summarise(rows: list[dict]) -> dict:
 def _against(volume: dict, neural: dict) -> dict:
     speedup = neural["fps"] / volume["fps"]
     drop = volume["psnr"] - neural["psnr"]
-    return {
-        "speedup": speedup,
-        "psnr_drop_db": drop,
-        "speedup_target": SPEEDUP_TARGET,
-        "psnr_tolerance_db": PSNR_TOLERANCE_DB,
-        "meets_speedup": speedup >= SPEEDUP_TARGET,
-        "meets_psnr": drop <= PSNR_TOLERANCE_DB,
-    }
+    return {"speedup": speedup, "psnr_drop_db": drop, **_judged(speedup, drop)}
 
 
 def summarise_seeds(runs: list[dict], rows: list[dict]) -> dict:

@@ -159,8 +159,8 @@ def main(argv=None) -> int:
         "--methods",
         nargs="+",
         metavar="NAME",
-        help="table1, table2: train and report only these rows (e.g. O O+D O+D+R; an ablation "
-        "row needs --ablations)",
+        help="table1, table2, gdrf-table1/2/5/6: train and report only these rows (e.g. O O+D "
+        "O+D+R; 'GDRF, 5 s' 'ER-NeRF, 5 s'; an ablation row needs --ablations)",
     )
     parser.add_argument(
         "--ablations",
@@ -187,6 +187,11 @@ def main(argv=None) -> int:
         )
     prof, out = PROFILES[args.profile], Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.table == "gdrf-all" and args.methods:
+        parser.error(
+            "--methods names the rows of one table: give gdrf-table1, -table2, -table5 "
+            "or -table6 instead of gdrf-all"
+        )
     if args.table.startswith("gdrf"):
         todo = GDRF_TABLES + ("gdrf-table34",) if args.table == "gdrf-all" else (args.table,)
         for table in todo:

@@ -26,20 +26,25 @@ def run_gdrf_table(args, prof: dict, out: Path) -> dict:
             "identity 0, the base models pre-train on studio identities 1..)"
         )
     s, work = dict(g.SETTINGS[args.profile]), Path(args.work)
+    chosen = list(getattr(args, "methods", None) or [])
+    try:  # a bad --methods is refused before anything is written or trained
+        g.chosen_plan(table, s["scale"], chosen)
+    except ValueError as e:
+        raise SystemExit(str(e)) from None
     start, load, sha = time.perf_counter(), machine()["load_average_1min"], commit()
     data = studio_identity(work, 0, prof["size"], s["seconds"])
     root = work / f"gdrf_clips_{prof['size']}px_{s['seconds']:.0f}s"
     clips = {sec: idakt_runs.first_frames_folder(data, sec * g.FPS, root / f"id000_{sec}s")
              for sec in (3, 5, 10)}  # fmt: skip
     aux = idakt_runs.aux_identities(work, s["ids"], prof["size"], prof["aux_seconds"])
-    needed = g.bases_needed(table)
+    needed = g.bases_needed(table, s["scale"], chosen)
     jobs = [(b, aux) for b in needed]
     cache = work / f"gdrf_bundles_{args.profile}"
     shared = ["shared/budget_pretrain", "profiles/" + args.profile]
     bundles = idakt_runs.pretrain_bundles(jobs, shared, [], s["pretrain_epochs"], cache,
                                           args.parallel)  # fmt: skip
     paths = {b: bundles[(b, len(aux))]["path"] for b in needed}
-    methods = g.methods(table, s["scale"], clips, paths, args.profile)
+    methods = g.methods(table, s["scale"], clips, paths, args.profile, chosen)
     seeds = int(getattr(args, "seeds", 1))
     runs, rows, resumed = run_seeded(methods, seeds, data, work / f"{table}_{args.profile}",
                                      parallel=args.parallel,
@@ -57,6 +62,7 @@ def run_gdrf_table(args, prof: dict, out: Path) -> dict:
         "settings": dict(s, size=prof["size"], rays=prof["rays"], aux_seconds=prof["aux_seconds"]),
         "seed": 0,
         "seeds": list(range(seeds)),
+        "methods_chosen": chosen or None,
         "resumed_rows": resumed,
         "data": str(data),
         "data_label": "the studio (identity 0 unseen, bases on identities 1..)",

@@ -13,13 +13,13 @@ the profile; the scale is printed with each table.
 
 from __future__ import annotations
 
-from .common import cell, fmt
+from .common import cell, check_rows, fmt
 from .experiments import gin_method, run_bindings
 from .measures import SYNC_HEADER, lmd_note, reference_lines, row_sync_cell, sync_note
 from .seeds import seeds_note
 
-__all__ = ["METRICS", "PAPER", "SETTINGS", "TABLES", "NOT_RUN", "bases_needed", "markdown",
-           "methods"]  # fmt: skip
+__all__ = ["METRICS", "PAPER", "SETTINGS", "TABLES", "NOT_RUN", "bases_needed", "chosen_plan",
+           "label", "markdown", "methods", "row_names"]  # fmt: skip
 
 METRICS = ("psnr", "ssim", "lpips", "lmd", "lip_sync")  # with the sync measure's keys
 
@@ -101,17 +101,48 @@ def plan(table: str, scale: float) -> list[tuple[str, int, int, dict]]:
     return [(name, 5, steps_of(15000, scale), {}) for name in rows]
 
 
-def bases_needed(table: str) -> list[str]:
-    return sorted({BASE[name] for name, *_ in plan(table, 1.0) if name in BASE})
+def label(table: str, name: str, seconds: int, steps: int, extra: dict) -> str:
+    """A row's name in the report (what ``--methods`` picks): 'GDRF, 5 s' (Table 1),
+    'GDRF, 1500 steps' (Table 2, the profile's steps), '4 references' (Table 5), the row's
+    name (Table 6)."""
+    if table == "gdrf-table1":
+        return f"{name}, {seconds} s"
+    if table == "gdrf-table2":
+        return f"{name}, {steps} steps"
+    if table == "gdrf-table5":
+        return f"{extra['refs']} references"
+    return name
 
 
-def methods(table: str, scale: float, clips: dict, bundles: dict, profile: str) -> list[dict]:
-    """One worker method per row: a fine-tune from its base bundle (``gdrf/finetune*.gin``),
-    or a backbone from scratch (``gdrf/<backbone>.gin``), on the row's clip folder, with
+def row_names(table: str, scale: float) -> list[str]:
+    """Every row's label, in table order."""
+    return [label(table, *p) for p in plan(table, scale)]
+
+
+def chosen_plan(table: str, scale: float, chosen=None) -> list[tuple[str, int, int, dict]]:
+    """:func:`plan`, only the rows ``chosen`` names (``--methods``; None or empty: all).
+    Raises ValueError naming the option, the unknown names and the table's rows."""
+    rows = plan(table, scale)
+    if not chosen:
+        return rows
+    check_rows(chosen, row_names(table, scale), table)
+    return [p for p in rows if label(table, *p) in chosen]
+
+
+def bases_needed(table: str, scale: float = 1.0, chosen=None) -> list[str]:
+    """The base models the (chosen) rows fine-tune from."""
+    return sorted({BASE[name] for name, *_ in chosen_plan(table, scale, chosen) if name in BASE})
+
+
+def methods(table: str, scale: float, clips: dict, bundles: dict, profile: str,
+            chosen=None) -> list[dict]:  # fmt: skip
+    """One worker method per row (``chosen``: only the rows it names, see
+    :func:`chosen_plan`): a fine-tune from its base bundle (``gdrf/finetune*.gin``), or a
+    backbone from scratch (``gdrf/<backbone>.gin``), on the row's clip folder, with
     ``gdrf/budget.gin`` and the profile's rays; the row's steps and bundle are run bindings.
     Every row is scored on the val split over the torso."""
     out = []
-    for name, seconds, steps, extra in plan(table, scale):
+    for name, seconds, steps, extra in chosen_plan(table, scale, chosen):
         if name in BASE:
             files = ["gdrf/" + FINETUNE[BASE[name]]]
             if "refs" in extra:
@@ -120,14 +151,10 @@ def methods(table: str, scale: float, clips: dict, bundles: dict, profile: str) 
         else:
             files = ["gdrf/" + ("rad_nerf" if name == "RAD-NeRF" else "er_nerf")]
             run = run_bindings(steps=steps)
-        label = f"{name}, {seconds} s" if table == "gdrf-table1" else name
-        if table == "gdrf-table2":
-            label = f"{name}, {steps} steps"
-        if table == "gdrf-table5":
-            label = f"{extra['refs']} references"
-        m = gin_method(label, files[0], "gdrf/budget", "profiles/" + profile, *files[1:],
-                       data=str(clips[seconds]), val_background="torso", row=name,
-                       seconds=seconds, steps=steps, **extra)  # fmt: skip
+        m = gin_method(label(table, name, seconds, steps, extra), files[0], "gdrf/budget",
+                       "profiles/" + profile, *files[1:], data=str(clips[seconds]),
+                       val_background="torso", row=name, seconds=seconds, steps=steps,
+                       **extra)  # fmt: skip
         out.append(dict(m, bindings=run))
     return out
 
@@ -163,6 +190,9 @@ def markdown(report: dict) -> str:
             f"{cell(r, 'ssim', 3)} | {fmt(m['lpips'], 3)} | {cell(r, 'lmd')} | "
             f"{row_sync_cell(r)} | {' | '.join(fmt(v, 3) for v in p)} |"
         )
+    if report.get("methods_chosen"):
+        lines += ["", f"Only the rows chosen with `--methods` were trained: "
+                  f"{', '.join(report['methods_chosen'])}."]  # fmt: skip
     lines += reference_lines(report.get("references", []), 12, 7)
     lines += seeds_note(report, "Every row", "; the targets below compare the means")
     lines += ["", *_directions(report), sync_note(report, "The paper's SyncNet column is "

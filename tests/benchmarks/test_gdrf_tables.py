@@ -118,3 +118,34 @@ def test_rows_over_seeds_give_mean_and_std_and_the_targets_compare_the_means():
     assert "Every row: mean ± sample std over seeds 0, 1;" in md
     assert "the targets below compare the means" in md
     assert "(28.00 against 26.00, +2.00" in md
+
+
+def test_methods_trains_only_the_chosen_rows_and_their_bases():
+    chosen = ["GDRF, 3 s", "ER-NeRF, 5 s", "GDRF, 10 s"]
+    rows = g.methods("gdrf-table1", 0.002, CLIPS, BUNDLES, "micro", chosen)
+    assert [m["name"] for m in rows] == ["GDRF, 3 s", "ER-NeRF, 5 s", "GDRF, 10 s"]  # table order
+    assert g.bases_needed("gdrf-table1", 0.002, chosen) == ["gdrf"]  # not the image warp's base
+    assert g.bases_needed("gdrf-table1", 0.002, ["RAD-NeRF, 5 s"]) == []
+    # Table 2's labels carry the profile's steps: 1k/5k/10k x 0.1
+    assert g.row_names("gdrf-table2", 0.1)[-1] == "GDRF, 1000 steps"
+    assert len(g.methods("gdrf-table2", 0.1, CLIPS, BUNDLES, "micro", ["GDRF, 100 steps"])) == 1
+    assert g.methods("gdrf-table6", 0.1, CLIPS, BUNDLES, "micro", []) == g.methods(
+        "gdrf-table6", 0.1, CLIPS, BUNDLES, "micro"
+    )  # none chosen: every row
+    with pytest.raises(ValueError, match=r"--methods: no row named \['GDRF, 4 s'\] in "
+                       r"gdrf-table1; its rows are \['RAD-NeRF, 3 s'") as err:  # fmt: skip
+        g.chosen_plan("gdrf-table1", 0.002, ["GDRF, 4 s", "GDRF, 5 s"])
+    assert "\n" not in str(err.value)
+
+
+def test_a_bad_methods_is_refused_before_anything_is_written(tmp_path, capsys):
+    import run  # benchmarks/run.py
+
+    work = tmp_path / "work"
+    with pytest.raises(SystemExit, match="--methods: no row named"):
+        run.main(["gdrf-table6", "--profile", "micro", "--work", str(work), "--out",
+                  str(tmp_path / "out"), "--methods", "LSTM"])  # fmt: skip
+    assert not work.exists()
+    with pytest.raises(SystemExit):
+        run.main(["gdrf-all", "--profile", "micro", "--methods", "GDRF"])
+    assert "--methods names the rows of one table" in capsys.readouterr().err

@@ -273,6 +273,32 @@ def test_gdrf_and_dhnerf_claims_read_their_tables(tmp_path):
     assert rows["dh_nr_speed"]["verdict"] == "holds"
 
 
+def test_gdrf_table1_claims_prefer_the_seeded_run_of_their_rows(tmp_path):
+    def g(row, psnrs, seconds, minutes=None):
+        seeds = [dict(metrics=dict(psnr=p), train_seconds=minutes and minutes * 60) for p in psnrs]
+        return dict(method=f"{row}, {seconds} s", row=row, seconds=seconds, seeds=seeds,
+                    metrics=dict(psnr=sum(psnrs) / len(psnrs)))  # fmt: skip
+
+    full = {"results": [g("GDRF", [27.0], 5, 4.0), g("ER-NeRF", [24.5], 5),
+                        g("GDRF", [26.0], 3), g("GDRF", [26.8], 10)]}  # fmt: skip
+    (tmp_path / "gdrf_table1.json").write_text(json.dumps(full))
+    (tmp_path / "gdrf_table1_seeds").mkdir()
+    seeded = {"results": [g("GDRF", [25.0, 25.2, 25.4], 5, 5.0),
+                          g("ER-NeRF", [25.0, 24.8, 25.2], 5)],
+              "machine": {"jobs_in_parallel": 2, "cpu_count": 2}}  # fmt: skip
+    (tmp_path / "gdrf_table1_seeds" / "gdrf_table1.json").write_text(json.dumps(seeded))
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    # the seeded file has GDRF and ER-NeRF at 5 s: those claims read it, 3 seeds a side
+    assert "GDRF 5 s 25.20 ± 0.20 (3 seeds) vs ER-NeRF 5 s 25.00 ± 0.20 (3 seeds)" in (
+        rows["gdrf_scratch"]["measured"])  # fmt: skip
+    assert rows["gdrf_scratch"]["verdict"] == "does not hold"
+    assert "5.00 ± 0.00 (3 seeds)" in rows["gdrf_time"]["measured"]
+    assert "2 job(s) at once" in rows["gdrf_time"]["cause"]
+    # it has no 3 s or 10 s row: the clip claim reads the full table's single seeds
+    assert "GDRF 3 s 26.00 (single seed) vs GDRF 10 s 26.80 (single seed)" in (
+        rows["gdrf_clip"]["measured"])  # fmt: skip
+
+
 def test_a_share_ablation_is_quoted_by_its_share_and_its_psnr(results):
     t2 = json.loads((results / "table2.json").read_text())
     for row in t2["results"]:

@@ -210,6 +210,7 @@ def _plant(ws, tmp_path, as_copy: bool):
     )
     run = json.loads((ws / "run.json").read_text())
     run["configs"].append("run_configs/evil.gin" if as_copy else str(evil))
+    run["config_texts"].append(evil.read_text())  # the config as it was "trained"
     (ws / "run.json").write_text(json.dumps(run))
     return pwned
 

@@ -15,7 +15,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .workspace_configs import RUN_FILE, checked_run_configs, saved_configs
+from .workspace_configs import (
+    RUN_FILE,
+    SNAPSHOT,
+    checked_run_configs,
+    config_snapshot,
+    saved_configs,
+)
 
 __all__ = [
     "RUN_FILE",
@@ -88,6 +94,7 @@ def plan_run(
     run = {
         "data": str(Path(data).resolve()),
         "configs": names,
+        SNAPSHOT: config_snapshot(configs),
         "bindings": list(bindings),
         "audio_file": audio_file,
         "featurizer": recorded or featurizer_of(Path(data), audio_file, featurizer),

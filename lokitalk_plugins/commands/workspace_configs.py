@@ -1,10 +1,13 @@
 """The config files of a workspace: the self-contained copies ``lokitalk train`` saves in
-``WORKSPACE/run_configs/`` (every config file that is not a packaged one), and the checks
-that let ``eval`` and ``render`` load a workspace from someone else without running any of
-its code (see ``train/config_guard.py``)."""
+``WORKSPACE/run_configs/`` (every config file that is not a packaged one), the text of every
+config as it was trained (``run.json``'s ``config_texts``: packaged includes inlined, so a
+later version of the package that changes or removes a packaged config still loads the
+workspace as it was trained), and the checks that let ``eval`` and ``render`` load a
+workspace from someone else without running any of its code (see ``train/config_guard.py``)."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 __all__ = [
@@ -15,10 +18,13 @@ __all__ = [
     "saved_configs",
     "check_loadable",
     "checked_run_configs",
+    "config_snapshot",
+    "SNAPSHOT",
 ]
 
 CONFIG_COPIES = "run_configs"  # WORKSPACE/run_configs/: copies of non-packaged gin files
 RUN_FILE = "run.json"  # beside them: data folder, config names, bindings, featurizer
+SNAPSHOT = "config_texts"  # run.json: each config's text as trained, packaged includes inlined
 
 
 def add_import_option(parser) -> None:
@@ -70,29 +76,77 @@ def check_loadable(run: dict, copies: dict[str, str]) -> None:
         check_gin_text(binding, f"--bind {binding!r}", packaged_config, why)
 
 
+def config_snapshot(configs) -> list[str]:
+    """The text of each of ``configs`` as gin will read it, every include (packaged ones too)
+    inlined: what run.json records as ``config_texts``."""
+    from lokitalk_plugins.train.config import resolve_config
+    from lokitalk_plugins.train.config_guard import flatten_config
+
+    return [flatten_config(resolve_config(c), inline_packaged=True) for c in configs]
+
+
+def _packaged_name(name: str) -> bool:
+    """True when ``name`` has the form run.json gives a packaged config, ``configs/x.gin``
+    (the file may be gone from a later version of the package)."""
+    parts = Path(str(name)).parts
+    return len(parts) == 2 and parts[0] == "configs" and parts[1].endswith(".gin")
+
+
 def checked_run_configs(workspace: Path, run: dict) -> list[tuple[str, str]]:
-    """(file, text) of each config of ``run`` (packaged, or a copy in WORKSPACE/run_configs/),
-    checked with its includes, and every binding, before gin sees them: nothing outside the
-    package can be imported or called. The texts have their includes inlined from the package
-    (gin would look in the current folder first). Raises ConfigError naming run.json or the
-    file and line."""
+    """(source, text) of each config of ``run``, checked, and every binding, before gin sees
+    them: nothing outside the package can be imported or called. The texts are those run.json
+    recorded at training (``config_texts``); a workspace without them (trained before they
+    were recorded) reads each config from the package or its copy in WORKSPACE/run_configs/,
+    its includes inlined from the package (gin would look in the current folder first).
+    Warns once, naming them, when configs differ today from the recorded texts. Raises
+    ConfigError naming run.json or the file and line."""
     from lokitalk_plugins.train.config import ConfigError, packaged_config
     from lokitalk_plugins.train.config_guard import check_gin_file, check_gin_text, flatten_config
 
     workspace, where = Path(workspace).resolve(), Path(workspace) / RUN_FILE
-    texts = []
-    for name in run["configs"]:
+    recorded = run.get(SNAPSHOT)
+    if recorded is not None and not (
+        isinstance(recorded, list)
+        and len(recorded) == len(run["configs"])
+        and all(isinstance(t, str) for t in recorded)
+    ):
+        raise ConfigError(
+            f"{where}: {SNAPSHOT!r} must hold one text per entry of 'configs' "
+            f"({len(run['configs'])}); re-create the workspace with lokitalk train"
+        )
+    texts, changed = [], []
+    for i, name in enumerate(run["configs"]):
         copy = (workspace / name).resolve()
-        inside = copy.is_relative_to(workspace / CONFIG_COPIES) and copy.is_file()
-        path = copy if inside else packaged_config(name)
-        if path is None:
-            raise ConfigError(
-                f"{where} names the config {name!r}, which is neither a packaged config nor a "
-                f"copy in {workspace / CONFIG_COPIES}; it was not read. Re-train the workspace "
-                "with this version of lokitalk (it saves copies of its config files)"
-            )
-        check_gin_file(path, packaged_config)
-        texts.append((str(path), flatten_config(path, inline_packaged=True)))
+        inside = copy.is_relative_to(workspace / CONFIG_COPIES)
+        path = copy if inside and copy.is_file() else packaged_config(name)
+        named = inside or _packaged_name(name)  # a copy's or a packaged config's name
+        if recorded is None or not named:
+            if path is None:  # a name that is no packaged config and no copy: refused
+                raise ConfigError(
+                    f"{where} names the config {name!r}, which is neither a packaged config "
+                    f"nor a copy in {workspace / CONFIG_COPIES}; it was not read. Re-train the "
+                    "workspace with this version of lokitalk (it saves copies of its config "
+                    "files)"
+                )
+        if recorded is None:
+            check_gin_file(path, packaged_config)
+            texts.append((str(path), flatten_config(path, inline_packaged=True)))
+            continue
+        source = f"{where} [{SNAPSHOT}] {name}"
+        check_gin_text(recorded[i], source, lambda _name: None)  # inlined: no includes left
+        texts.append((source, recorded[i]))
+        try:
+            today = flatten_config(path, inline_packaged=True) if path is not None else None
+        except ConfigError:
+            today = None
+        if today != recorded[i]:
+            changed.append(name)
+    if changed:
+        warnings.warn(
+            f"{workspace}: {', '.join(changed)} changed or no longer exist since it was "
+            f"trained; it is loaded with the texts {RUN_FILE} recorded ({SNAPSHOT})",
+            stacklevel=2,
+        )
     for binding in run["bindings"]:
         check_gin_text(binding, f"{where}: binding {binding!r}", packaged_config)
     return texts

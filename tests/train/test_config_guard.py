@@ -162,3 +162,57 @@ def test_only_modules_the_user_names_with_import_are_accepted(tmp_path, monkeypa
             trust_modules(["no_such_module_xyz"])
     finally:
         trust_modules([])
+
+
+def _recorded(tmp_path):
+    """A workspace whose run.json records its config texts: a copy of the user's mine.gin
+    (grid 48) and the packaged studio_quick.gin."""
+    mine = tmp_path / "mine.gin"
+    mine.write_text("include 'configs/er_nerf.gin'\nERNeRF.grid_size = 48\n")
+    ws = tmp_path / "ws"
+    run = write_run(ws, tmp_path, [mine, "configs/studio_quick.gin"], [], "x")
+    return ws, run
+
+
+def test_run_json_records_each_config_as_trained_and_loading_reads_that(tmp_path):
+    import warnings
+
+    ws, run = _recorded(tmp_path)
+    texts = run["config_texts"]
+    lines = [line for t in texts for line in t.splitlines()]
+    assert len(texts) == 2 and not any(line.startswith("include") for line in lines)  # inlined
+    assert "ERNeRF.grid_size = 48" in texts[0] and "TalkingHeadSystem.model" in texts[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # unchanged configs: no warning
+        assert [t for _, t in checked_run_configs(ws, run)] == texts
+    # the copy edited and a packaged config gone (renamed in a later version, say): the
+    # workspace still loads as it was trained, and says which configs differ today
+    (ws / "run_configs" / "mine.gin").write_text("ERNeRF.grid_size = 16\n")
+    run["configs"][1] = "configs/gone_in_a_later_version.gin"
+    with pytest.warns(UserWarning, match=r"run_configs/mine.gin, configs/gone_in_a_later_versi"
+                      r"on.gin changed or no longer exist since it was trained"):  # fmt: skip
+        parse_config_files(texts=checked_run_configs(ws, run))
+    assert gin.query_parameter("ERNeRF.grid_size") == 64  # studio_quick.gin's, as trained
+
+
+def test_recorded_config_texts_are_checked_like_files(tmp_path):
+    ws, run = _recorded(tmp_path)
+    bad = dict(run, config_texts=[run["config_texts"][0] + "import subprocess\n",
+                                  run["config_texts"][1]])  # fmt: skip
+    with pytest.raises(
+        ConfigError,
+        match=r"run.json \[config_texts\] run_configs/mine.gin, "
+        r"line \d+ \('import subprocess'\): a workspace's config may not import",
+    ):
+        checked_run_configs(ws, bad)
+    with pytest.raises(ConfigError, match="includes 'configs/er_nerf.gin', which is neither"):
+        checked_run_configs(ws, dict(run, config_texts=["include 'configs/er_nerf.gin'\n",
+                                                        run["config_texts"][1]]))  # fmt: skip
+    with pytest.raises(ConfigError, match=r"'config_texts' must hold one text per entry of "
+                       r"'configs' \(2\); re-create the workspace") as err:  # fmt: skip
+        checked_run_configs(ws, dict(run, config_texts=run["config_texts"][:1]))
+    assert "\n" not in str(err.value)
+    # a name that is neither a copy nor a packaged config is refused even with a text
+    outside = dict(run, configs=[str(tmp_path / "mine.gin"), run["configs"][1]])
+    with pytest.raises(ConfigError, match="neither a packaged config nor a copy"):
+        checked_run_configs(ws, outside)

@@ -284,12 +284,12 @@ def test_gdrf_table1_claims_prefer_the_seeded_run_of_their_rows(tmp_path):
     (tmp_path / "gdrf_table1.json").write_text(json.dumps(full))
     (tmp_path / "gdrf_table1_seeds").mkdir()
     seeded = {"results": [g("GDRF", [25.0, 25.2, 25.4], 5, 5.0),
-                          g("ER-NeRF", [25.0, 24.8, 25.2], 5)],
+                          g("ER-NeRF", [26.0, 25.8, 26.2], 5)],
               "machine": {"jobs_in_parallel": 2, "cpu_count": 2}}  # fmt: skip
     (tmp_path / "gdrf_table1_seeds" / "gdrf_table1.json").write_text(json.dumps(seeded))
     rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
     # the seeded file has GDRF and ER-NeRF at 5 s: those claims read it, 3 seeds a side
-    assert "GDRF 5 s 25.20 ± 0.20 (3 seeds) vs ER-NeRF 5 s 25.00 ± 0.20 (3 seeds)" in (
+    assert "GDRF 5 s 25.20 ± 0.20 (3 seeds) vs ER-NeRF 5 s 26.00 ± 0.20 (3 seeds)" in (
         rows["gdrf_scratch"]["measured"])  # fmt: skip
     assert rows["gdrf_scratch"]["verdict"] == "does not hold"
     assert "5.00 ± 0.00 (3 seeds)" in rows["gdrf_time"]["measured"]
@@ -503,3 +503,26 @@ def test_an_ablation_run_without_its_base_row_takes_it_from_a_run_of_the_same_so
     assert ("'LokiTalk, 32' (the cap): PSNR 29.00 ± 0.10 (3 seeds); no 'LokiTalk' row of the "
             "same package source to stand beside") in cause["cause"]  # fmt: skip
     assert "beside table1_head_gap" not in cause["cause"]
+
+
+def test_dhnerf_below_er_nerf_takes_its_cause_from_table2s_lip_sync_ablation(tmp_path):
+    def row(method, psnrs):
+        return dict(method=method, metrics=dict(psnr=sum(psnrs) / len(psnrs)),
+                    seeds=[dict(metrics=dict(psnr=p)) for p in psnrs])  # fmt: skip
+
+    t1 = {"results": [row("ER-NeRF", [27.4, 27.9, 28.4]), row("DH-NeRF", [25.4, 22.9, 25.3])]}
+    t2 = {"results": [row("full model", [25.0, 22.6, 25.3]),
+                      row("w/o lip-sync module", [26.7, 26.4, 26.7])]}  # fmt: skip
+    (tmp_path / "dhnerf_table1.json").write_text(json.dumps(t1))
+    (tmp_path / "dhnerf_table2.json").write_text(json.dumps(t2))
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert rows["dh_vs_er"]["verdict"] == "does not hold"
+    assert ("dhnerf_table2: 'w/o lip-sync module' 26.60 ± 0.17 (3 seeds) against 'full model' "
+            "24.30 ± 1.48 (3 seeds), Table 1's DH-NeRF setting: the lip-sync module costs "
+            "2.30 dB") in rows["dh_vs_er"]["cause"]  # fmt: skip
+    # a Table 2 where the module does not cost PSNR explains nothing
+    t2["results"][1] = row("w/o lip-sync module", [24.0, 24.1, 23.9])
+    (tmp_path / "dhnerf_table2.json").write_text(json.dumps(t2))
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert "lip-sync module costs" not in rows["dh_vs_er"]["cause"]
+    assert "cause not yet measured" in rows["dh_vs_er"]["cause"]

@@ -102,7 +102,7 @@ def _settings(report: dict) -> tuple[dict | None, list[dict]]:
 
 def _extractor_cause(reports: dict, what: str) -> str:
     """What the code extractor's own codes C̄ carry (``dhnerf_extractor_probe``): the DH-NeRF
-    starts its codes there and L_dis holds them near it. what: 'ex' or 'leakage'."""
+    starts its codes there and L_dis holds them near it. what: 'ex', 'ill' or 'leakage'."""
     report = reports.get(EXTRACTOR)
     if not report:
         return ""
@@ -127,6 +127,17 @@ def _extractor_cause(reports: dict, what: str) -> str:
                      f"lip width {best['lip_width']:.2f}, eye closure "
                      f"{best['eye_closure']:.2f}")  # fmt: skip
         return text
+    if what == "ill":
+        pix = report.get("pixel_ceiling", {})
+        text = (
+            f"{EXTRACTOR} ({n}): the extractor's own C̄_ill reads the light R² "
+            f"{base['probes']['ill']['light']:.2f} in the setting the tables train "
+            f"({span([r['probes']['ill']['light'] for r in every])} over the settings)"
+        )
+        if pix:
+            text += (f"; a linear probe of the frames' pixels reaches "
+                     f"{max(c['light'] for c in pix.values()):.2f}")  # fmt: skip
+        return text
     leak = [max(r["probes"][k][t] for k in ("id", "al") for t in ("expression", "light"))
             for r in every]  # fmt: skip
     spread = [max(r["spread"]["id"], r["spread"]["al"]) for r in every if "spread" in r]
@@ -143,7 +154,7 @@ def _probe(code, factor, limit):
         r, pick, name = _probe_row(reports)
         s = row_sample(r, pick, f"probes.learned.{code}.{factor}", f"{name}: R² C_{code}")
         v = threshold(s, limit, single_seed_band=0.05)
-        return _explained(v, _extractor_cause(reports, code) if code == "ex" else "")
+        return _explained(v, _extractor_cause(reports, code))
 
     return judge
 

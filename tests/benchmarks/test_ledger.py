@@ -324,25 +324,25 @@ def test_a_share_ablation_is_quoted_by_its_share_and_its_psnr(results):
 def test_dhnerf_misses_take_their_cause_from_the_measurement_files(tmp_path):
     dh2 = {"results": [
         {"method": "full model", "metrics": {"psnr": 25.0},
-         "probes": {"learned": {"ex": {"expression": 0.2}, "ill": {"light": 0.9}},
+         "probes": {"learned": {"ex": {"expression": 0.2}, "ill": {"light": 0.7}},
                     "leakage": 0.6}}]}  # fmt: skip
     nr = {"summary": {"speedup": 8.0, "psnr_drop_db": 4.5}}
 
-    def variant(setting, jaw, lip, eye, leak_id, spread):
+    def variant(setting, jaw, lip, eye, leak_id, spread, light):
         p = {k: {"expression": 0.0, "light": 0.0, "jaw": 0.0, "lip_width": 0.0,
                  "eye_closure": 0.0} for k in ("id", "ex", "al", "ill")}  # fmt: skip
         p["ex"].update(jaw=jaw, lip_width=lip, eye_closure=eye)
-        p["id"]["light"] = leak_id
+        p["id"]["light"], p["ill"]["light"] = leak_id, light
         return {"setting": setting, "probes": p, "spread": {"id": spread, "al": 0.01}}
 
     probe = {
         "variants": [
-            variant({}, 0.75, -0.11, -0.01, 0.43, 0.05),
-            variant({"poses": 16}, 0.80, -0.31, 0.10, 0.42, 0.04),
+            variant({}, 0.75, -0.11, -0.01, 0.43, 0.05, 0.65),
+            variant({"poses": 16}, 0.80, -0.31, 0.10, 0.42, 0.04, 0.83),
         ],
         "pixel_ceiling": {
-            "32": {"jaw": 0.91, "lip_width": 0.20, "eye_closure": -0.08},
-            "64": {"jaw": 0.7, "lip_width": -1.0, "eye_closure": -1.2},
+            "32": {"jaw": 0.91, "lip_width": 0.20, "eye_closure": -0.08, "light": 0.79},
+            "64": {"jaw": 0.7, "lip_width": -1.0, "eye_closure": -1.2, "light": 0.6},
         },
     }
     ev = lambda p, h, t, b: {"psnr": p, "psnr_head": h, "psnr_torso": t, "psnr_bg": b}  # noqa: E731
@@ -360,6 +360,12 @@ def test_dhnerf_misses_take_their_cause_from_the_measurement_files(tmp_path):
     assert ex["verdict"] == "does not hold" and "not yet measured" not in ex["cause"]
     assert "jaw R² 0.75..0.80, lip width -0.31..-0.11, eye closure -0.01..0.10" in ex["cause"]
     assert "pixels reaches jaw 0.91, lip width 0.20, eye closure -0.08" in ex["cause"]
+    ill = rows["dh_probe_ill"]  # 0.7 against 0.8, explained by the extractor's own C̄_ill
+    assert ill["verdict"] == "does not hold" and "not yet measured" not in ill["cause"]
+    assert (
+        "C̄_ill reads the light R² 0.65 in the setting the tables train (0.65..0.83 over "
+        "the settings); a linear probe of the frames' pixels reaches 0.79"
+    ) in ill["cause"]
     leak = rows["dh_leakage"]
     assert "leak R² 0.42..0.43" in leak["cause"] and "0.04..0.05 of their spread" in leak["cause"]
     nr_row = rows["dh_nr_psnr"]

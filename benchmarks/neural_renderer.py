@@ -17,7 +17,9 @@ over the head, torso and background pixels. ``--arms`` picks the neural-renderer
 (``VARIANTS``): "gin" (configs/neural_renderer.gin as it is), "low_res" (the first setting:
 bilinear steps, the background reaching the output through the 1/4 image only, no term on
 the rays), "full_res" (bilinear, the upsampled foreground and alpha over the full-resolution
-background), "half" (the gin file's setting at 1/2 resolution in each direction).
+background), "half" (the gin file's setting at 1/2 resolution in each direction), "lift"
+(the gin file's setting with each sample's 64-d feature lifted to 256-d before compositing,
+``NeuralRenderer.lift``).
 The issue's target: at 1/4 resolution at least 4x the FPS, within 1 dB PSNR; the summary
 judges the first neural arm. ``--seeds K`` trains every arm with seeds 0 .. K-1 (base.gin's
 ``SEED``): the rows of the JSON are every seed's, the markdown gives mean ± std per arm, and
@@ -68,6 +70,8 @@ VARIANTS = {
                  ["NeuralRenderer.composite = 'full_res'", "NeuralRenderer.in_dim = 68",
                   *_BILINEAR]),
     "half": ("neural renderer, 1/2 resolution", ["NeuralRenderer.scale = 2"]),
+    "lift": ("neural renderer, 1/4 resolution, 256-d lifted feature",
+             ["NeuralRenderer.lift = 256", "NeuralRenderer.in_dim = 260"]),
 }  # fmt: skip
 
 

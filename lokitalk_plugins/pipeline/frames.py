@@ -34,9 +34,11 @@ from lokitalk_plugins.render import (
     averaged_background,
     block_centres,
     block_mean,
+    lifted_field,
     low_res_background,
     low_res_camera,
     low_res_rays,
+    neural_extra,
     neural_rgb,
 )
 from lokitalk_plugins.train.system import StepOutput
@@ -88,10 +90,17 @@ def render_training(system, frame, rays: RayBatch, generator) -> Rendered:
     bg = low_res_background(neural, frame.background)
     if isinstance(bg, torch.Tensor):
         bg = bg.reshape(h * w, 3)
-    extras = (*model.ray_extras, system.neural_feature)
-    res = system.renderer.render_rays(o, d, bg, training=True, extras=extras, field=field)
-    rgb = neural_rgb(neural, res.rgb, res.extras[system.neural_feature], h, w,
-                     res.weights_sum, frame.background)  # fmt: skip
+    extra = neural_extra(neural, system.neural_feature)
+    res = system.renderer.render_rays(
+        o,
+        d,
+        bg,
+        training=True,
+        extras=(*model.ray_extras, extra),
+        field=lifted_field(neural, field, system.neural_feature),
+    )
+    rgb = neural_rgb(neural, res.rgb, res.extras[extra], h, w, res.weights_sum,
+                     frame.background)  # fmt: skip
     low_rgb = res.rgb
     if neural.composite == "full_res":  # the rays carry the foreground over black
         over = averaged_background(frame.background, s)
@@ -155,12 +164,13 @@ def neural_frame(system, frame, bg) -> dict[str, torch.Tensor]:
     "alpha" [H, W] (the low-res ones, repeated over each s x s block)}."""
     neural, H, W = system.neural_renderer, frame.H, frame.W
     k, h, w = low_res_camera(frame.intrinsics.tolist(), H, W, neural.scale)
+    extra = neural_extra(neural, system.neural_feature)
+    field = lifted_field(neural, system.field(frame, training=False), system.neural_feature)
     res = system.renderer.render_image(
-        system.field(frame, training=False), frame.c2w, k, h, w, low_res_background(neural, bg),
-        chunk=system.render_chunk, extras=(system.neural_feature,), progress=False,
+        field, frame.c2w, k, h, w, low_res_background(neural, bg),
+        chunk=system.render_chunk, extras=(extra,), progress=False,
     )  # fmt: skip
-    rgb = neural_rgb(neural, res.rgb, res.extras[system.neural_feature], h, w,
-                     res.weights_sum, bg)  # fmt: skip
+    rgb = neural_rgb(neural, res.rgb, res.extras[extra], h, w, res.weights_sum, bg)  # fmt: skip
 
     def up(t):
         return t.repeat_interleave(neural.scale, 0).repeat_interleave(neural.scale, 1)

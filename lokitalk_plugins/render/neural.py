@@ -26,6 +26,12 @@ features' upsampling (``NeuralRenderer.upsample``): "bilinear" (interpolated, as
 does) or "pixel_shuffle" (a sub-pixel convolution, as ESPCN does: a 3x3 convolution to 4x
 the channels whose groups become the four pixels of each 2 x 2 block), which lets a ray's
 feature place detail inside its own block instead of spreading it over its neighbours.
+
+A wider feature than the field's (``NeuralRenderer.lift`` = L > 0, ours): a per-sample layer
+(linear C -> L, leaky ReLU) lifts each sample's feature before the volume renderer sums it
+along the ray (:func:`lifted_field`), so the composited L-d feature is a non-linear summary
+of the samples of the ray, not the weighted mean of the C-d ones (``in_dim`` is then L + 3,
+or L + 4 with "full_res"). The paper's M(x) is 256-d; the backbones' ``geo_feat`` is 64-d.
 """
 
 from __future__ import annotations
@@ -48,6 +54,8 @@ __all__ = [
     "low_res_background",
     "low_res_camera",
     "low_res_rays",
+    "lifted_field",
+    "neural_extra",
     "neural_rgb",
     "render_neural",
 ]
@@ -95,7 +103,9 @@ class NeuralRenderer(nn.Module):
     [B, s h, s w, 3] or [s h, s w, 3]). composite: "low_res" (3 output channels, the frame)
     or "full_res" (4: the foreground colour and its alpha, composited over the full-res
     background by :func:`neural_rgb`); upsample: how the features double in size,
-    "bilinear" or "pixel_shuffle" (see the module doc).
+    "bilinear" or "pixel_shuffle" (see the module doc); lift: L > 0 lifts each sample's
+    ``lift_in``-d field feature to L dimensions before compositing (see the module doc;
+    0: the field's feature as it is).
     """
 
     def __init__(
@@ -107,6 +117,8 @@ class NeuralRenderer(nn.Module):
         slope: float = 0.2,
         composite: str = "low_res",
         upsample: str = "bilinear",
+        lift: int = 0,
+        lift_in: int = 64,
     ):
         super().__init__()
         if composite not in COMPOSITES:
@@ -139,6 +151,21 @@ class NeuralRenderer(nn.Module):
             for c_in, c_out in zip(widths[:-1], widths[1:])
         )
         self.to_rgb = nn.ModuleList(nn.Conv2d(c, self.out_dim, 1) for c in widths)
+        self.lift_dim = int(lift)
+        if self.lift_dim < 0 or int(lift_in) < 1:
+            raise ValueError(
+                f"NeuralRenderer.lift must be >= 0 (0: no lift) and lift_in >= 1, got lift "
+                f"{lift}, lift_in {lift_in}"
+            )
+        self.lift = None
+        if self.lift_dim:
+            if self.in_dim != self.lift_dim + self.out_dim:
+                raise ValueError(
+                    f"NeuralRenderer.in_dim must be lift + {self.out_dim} = "
+                    f"{self.lift_dim + self.out_dim} with lift {self.lift_dim} and composite "
+                    f"{self.composite!r}, got {self.in_dim}"
+                )
+            self.lift = nn.Linear(int(lift_in), self.lift_dim)
 
     def _act(self, x: torch.Tensor) -> torch.Tensor:
         return F.leaky_relu(x, self.slope)
@@ -174,6 +201,32 @@ class NeuralRenderer(nn.Module):
         if channels_last:
             out = out.permute(0, 2, 3, 1)
         return out.squeeze(0) if squeeze else out
+
+
+LIFTED = "neural_lift"  # the per-sample output :func:`lifted_field` adds
+
+
+def neural_extra(neural: NeuralRenderer, feature: str) -> str:
+    """The per-sample output the volume renderer composites for ``neural``: the field's
+    ``feature``, or the lifted one when ``neural.lift`` is set."""
+    return feature if neural.lift is None else LIFTED
+
+
+def lifted_field(neural: NeuralRenderer, field, feature: str):
+    """``field`` whose outputs also hold ``neural_lift`` = leaky ReLU(lift(out[feature]))
+    [S, L] when ``neural.lift`` is set (else ``field`` itself). The wrapper keeps the field's
+    ``runs_bfloat16`` flag for the renderer."""
+    if neural.lift is None:
+        return field
+
+    def lifted(x, d):
+        out = dict(field(x, d))
+        f = out[feature]
+        out[LIFTED] = neural._act(neural.lift(f.to(neural.lift.weight.dtype)))
+        return out
+
+    lifted.runs_bfloat16 = getattr(field, "runs_bfloat16", False)
+    return lifted
 
 
 def block_mean(image: torch.Tensor, scale: int) -> torch.Tensor:
@@ -269,8 +322,10 @@ def render_neural(
     low = low_res_background(neural, bg)
     if isinstance(low, torch.Tensor) and low.dim() == 3:
         low = low.reshape(h * w, -1)
-    res = volume.render_rays(rays_o, rays_d, low, training=training, extras=(feature,), field=field)
-    rgb = neural_rgb(neural, res.rgb, res.extras[feature], h, w, res.weights_sum, bg)
+    extra = neural_extra(neural, feature)
+    res = volume.render_rays(rays_o, rays_d, low, training=training, extras=(extra,),
+                             field=lifted_field(neural, field, feature))  # fmt: skip
+    rgb = neural_rgb(neural, res.rgb, res.extras[extra], h, w, res.weights_sum, bg)
     return {
         "rgb": rgb,
         "low_rgb": res.rgb.reshape(h, w, 3),

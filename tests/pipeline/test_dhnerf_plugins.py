@@ -153,7 +153,8 @@ def held_out_loss(system, frames):
 @pytest.mark.parametrize(
     "backbone,plugin",
     [("rad_nerf", "velocity"), ("er_nerf", "velocity"), ("rad_nerf", "neural"),
-     ("er_nerf", "neural"), ("er_nerf", "neural_full_res"), ("rad_nerf", "neural_shuffle")],
+     ("er_nerf", "neural"), ("er_nerf", "neural_full_res"), ("rad_nerf", "neural_shuffle"),
+     ("rad_nerf", "neural_lift")],
 )  # fmt: skip
 def test_a_short_run_with_each_plugin_lowers_the_loss(data, backbone, plugin):
     # the velocity term as configs/velocity.gin binds it: λ_v 10, squared per-pixel error
@@ -174,6 +175,9 @@ def test_a_short_run_with_each_plugin_lowers_the_loss(data, backbone, plugin):
             upsample="pixel_shuffle",
         )
         kw["neural_low_res_weight"] = 1.0
+    if plugin == "neural_lift":  # each sample's 64-d geo_feat lifted to 96-d before the sum
+        kw["neural_renderer"] = NeuralRenderer(in_dim=100, scale=4, hidden=32, min_hidden=16,
+                                               composite="full_res", lift=96)  # fmt: skip
     system = make_system(data, backbone, lr_mlp=2e-3, **kw)
     frames = [data[i] for i in (1, 3, 5, 8)]
     before = held_out_loss(system, frames)
@@ -200,14 +204,17 @@ def test_the_gin_files_turn_each_plugin_on(data):
 
 
 @pytest.mark.slow
-def test_lokitalk_train_with_both_plugins_saves_and_reloads_the_neural_renderer(data, tmp_path):
+@pytest.mark.parametrize("lift", [[], ["NeuralRenderer.lift = 32", "NeuralRenderer.in_dim = 36"]])
+def test_lokitalk_train_with_both_plugins_saves_and_reloads_the_neural_renderer(
+    data, tmp_path, lift
+):
     from lokitalk_plugins.commands.workspace import load_system, write_run
     from lokitalk_plugins.train.run import train_from_config
 
     files = ["configs/rad_nerf.gin", "configs/studio_quick.gin", "configs/velocity.gin",
              "configs/neural_renderer.gin"]  # fmt: skip
     short = ["head/Trainer.steps = 3", "Trainer.val_every = 3", "RADNeRF.grid_size = 32",
-             "RADNeRF.ind_num = 16", "NeuralRenderer.hidden = 16"]  # fmt: skip
+             "RADNeRF.ind_num = 16", "NeuralRenderer.hidden = 16", *lift]  # fmt: skip
     write_run(tmp_path, data.root, files, short, "aud.npy")
     out = train_from_config(files, short, data=data.root, workspace=tmp_path, progress=False)
     assert out["stages"]["head"]["final_loss"] is not None
@@ -215,5 +222,7 @@ def test_lokitalk_train_with_both_plugins_saves_and_reloads_the_neural_renderer(
     assert stage == "head" and isinstance(system.neural_renderer, NeuralRenderer)
     saved = torch.load(tmp_path / "checkpoints" / "latest.pt", weights_only=False)["model"]
     assert any(k.startswith("neural_renderer.") for k in saved)
+    assert ("neural_renderer.lift.weight" in saved) == bool(lift)
+    assert system.neural_renderer.lift_dim == (32 if lift else 0)
     frame = system.render_frame(data[0])
     assert frame["rgb"].shape == (32, 32, 3)

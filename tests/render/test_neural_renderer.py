@@ -224,3 +224,38 @@ def test_averaged_background():
     colour = torch.tensor([0.1, 0.2, 0.3])
     assert averaged_background(colour, 4) is colour and averaged_background(0.5, 2) == 0.5
     assert averaged_background(None, 2) == 0.0
+
+
+def test_lift_composites_the_lifted_per_sample_feature():
+    """lift = L: each sample's feature goes through the lift before the ray's weighted sum,
+    so the composited feature is Σ w_i act(lift(f_i)), not act(lift(Σ w_i f_i))."""
+    from lokitalk_plugins.render import lifted_field, neural_extra, render_neural
+
+    volume, field, feat, c2w, K = _scene()
+    nr = NeuralRenderer(in_dim=32 + 3, scale=4, hidden=16, min_hidden=8, lift=32, lift_in=8)
+    assert neural_extra(nr, "feature") == "neural_lift" and nr.lift.weight.shape == (32, 8)
+    plain = NeuralRenderer(in_dim=8 + 3, scale=4, hidden=16, min_hidden=8)
+    assert neural_extra(plain, "feature") == "feature" and lifted_field(plain, field, "x") is field
+    x = torch.randn(5, 3)
+    out = lifted_field(nr, field, "feature")(x, torch.zeros(5, 3))
+    want = torch.nn.functional.leaky_relu(nr.lift(feat(x)), 0.2)
+    torch.testing.assert_close(out["neural_lift"], want)
+    assert set(out) == {"sigma", "color", "feature", "neural_lift"}
+    # through the volume renderer: the ray's extra is the weighted sum of the lifted samples
+    rays_o, rays_d, (h, w) = low_res_rays(c2w, K, 16, 16, 4)
+    res = volume.render_rays(rays_o, rays_d, 0.5, training=False, extras=("neural_lift",),
+                             field=lifted_field(nr, field, "feature"))  # fmt: skip
+    lifted = res.extras["neural_lift"]
+    assert lifted.shape == (16, 32) and lifted[0].abs().max() == 0  # a corner ray hits nothing
+    rendered = render_neural(volume, nr, field, c2w, K, 16, 16, bg=0.5)
+    rendered["rgb"].mean().backward()
+    assert nr.lift.weight.grad.abs().sum() > 0 and feat.weight.grad.abs().sum() > 0
+
+
+def test_lift_needs_a_matching_in_dim():
+    with pytest.raises(ValueError, match=r"in_dim must be lift \+ 4 = 260 with lift 256 and "
+                       r"composite 'full_res', got 68"):  # fmt: skip
+        NeuralRenderer(in_dim=68, lift=256, composite="full_res")
+    with pytest.raises(ValueError, match="lift must be >= 0"):
+        NeuralRenderer(in_dim=11, lift=-1)
+    NeuralRenderer(in_dim=260, lift=256, composite="full_res")  # as the message says

@@ -5,7 +5,7 @@ profile's step counts. Importing this module registers them."""
 
 from __future__ import annotations
 
-from .core import Pair, Verdict, claim, compare, row_sample, sample, threshold
+from .core import Pair, Verdict, claim, compare, region_cells, row_sample, sample, threshold
 
 __all__ = ["FINETUNE_MINUTES", "SCRATCH_MARGIN_DB", "CLIP_TOLERANCE_DB"]
 
@@ -31,13 +31,21 @@ def _report(reports: dict, tables, *picks, field: str = "psnr") -> dict | None:
     return found[0] if found else None
 
 
-def _cmp(table, a, b, metric="psnr", higher=True, margin=0.0, la=None, lb=None):
+def _cmp(table, a, b, metric="psnr", higher=True, margin=0.0, la=None, lb=None, rows=None):
     """Judge "row pick a better than row pick b" (labels la, lb) on ``metric``; ``table``: a
-    stem, or stems tried in turn (:func:`_report`)."""
+    stem, or stems tried in turn (:func:`_report`). rows: the two rows' names, for a PSNR
+    verdict's note of where the difference lies (each studio region's PSNR)."""
 
     def judge(reports):
         r = _report(reports, table, a, b, field=metric)
-        return compare(sample(r, a, metric, la), sample(r, b, metric, lb), higher, margin)
+        v = compare(sample(r, a, metric, la), sample(r, b, metric, lb), higher, margin)
+        if rows is None or metric != "psnr":
+            return v
+        cells, source = region_cells(r, *rows)
+        if not cells:
+            return v
+        note = f"PSNR by region ({rows[0]} vs {rows[1]}, {source}): {cells}"
+        return Verdict(v.measured, v.verdict, f"{v.cause}; {note}" if v.cause else note)
 
     return judge
 
@@ -53,17 +61,17 @@ claim("gdrf_scratch", "issue 16 target, GDRF Table 1",
       "the same clip and steps (paper: 29.26 vs AD-NeRF 23.38 dB)",
       pair=Pair(T1, "GDRF, 5 s", "ER-NeRF, 5 s"))(
     _cmp(T1S, _at(GDRF, seconds=5), _at(ER, seconds=5), margin=SCRATCH_MARGIN_DB,
-         la="GDRF 5 s", lb="ER-NeRF 5 s"))  # fmt: skip
+         la="GDRF 5 s", lb="ER-NeRF 5 s", rows=("GDRF, 5 s", "ER-NeRF, 5 s")))  # fmt: skip
 claim("gdrf_dfrf", "GDRF Table 1",
       "GDRF above image-space warping (our DFRF stand-in) at 5 s (29.26 vs 29.18 dB)",
       pair=Pair(T1, "GDRF, 5 s", f"{DFRF}, 5 s"))(
     _cmp(T1S, _at(GDRF, seconds=5), _at(DFRF, seconds=5), la="GDRF 5 s",
-         lb="image warp 5 s"))  # fmt: skip
+         lb="image warp 5 s", rows=("GDRF, 5 s", f"{DFRF}, 5 s")))  # fmt: skip
 claim("gdrf_clip", "issue 16 target, GDRF Table 1",
       f"GDRF on a 3 s clip at most {CLIP_TOLERANCE_DB:g} dB below 10 s (paper: 29.18 vs 29.32 "
       "dB)")(
     _cmp(T1S, _at(GDRF, seconds=3), _at(GDRF, seconds=10), margin=-CLIP_TOLERANCE_DB,
-         la="GDRF 3 s", lb="GDRF 10 s"))  # fmt: skip
+         la="GDRF 3 s", lb="GDRF 10 s", rows=("GDRF, 3 s", "GDRF, 10 s")))  # fmt: skip
 claim("gdrf_steps", "GDRF Table 2",
       "GDRF after the 10k-iteration budget above the 1k one (29.15 vs 28.59 dB; steps scaled "
       "by the profile)")(

@@ -21,7 +21,8 @@ from .seeds import seeds_note
 __all__ = ["METRICS", "PAPER", "SETTINGS", "TABLES", "NOT_RUN", "bases_needed", "chosen_plan",
            "label", "markdown", "methods", "row_names"]  # fmt: skip
 
-METRICS = ("psnr", "ssim", "lpips", "lmd", "lip_sync")  # with the sync measure's keys
+# with the sync measure's keys; the studio regions' PSNR too, so every seed keeps them
+METRICS = ("psnr", "ssim", "lpips", "lmd", "lip_sync", "psnr_head", "psnr_torso", "psnr_bg")
 
 TABLES = ("gdrf-table1", "gdrf-table2", "gdrf-table5", "gdrf-table6")
 # per profile: pre-training identities and epochs (passes over their training frames), the

@@ -191,10 +191,10 @@ def markdown(report: dict) -> str:
             f"{cell(r, 'ssim', 3)} | {fmt(m['lpips'], 3)} | {cell(r, 'lmd')} | "
             f"{row_sync_cell(r)} | {' | '.join(fmt(v, 3) for v in p)} |"
         )
-    if report.get("methods_chosen"):
-        lines += ["", f"Only the rows chosen with `--methods` were trained: "
-                  f"{', '.join(report['methods_chosen'])}."]  # fmt: skip
     lines += reference_lines(report.get("references", []), 12, 7)
+    if report.get("methods_chosen"):  # after the reference rows, which are rows of the table
+        lines += ["", "Only the rows chosen with `--methods` were trained: "
+                  + "; ".join(f"'{m}'" for m in report["methods_chosen"]) + "."]  # fmt: skip
     lines += seeds_note(report, "Every row", "; the targets below compare the means")
     lines += ["", *_directions(report), sync_note(report, "The paper's SyncNet column is "
               "SyncNet's confidence on real video"), "", lmd_note(report), "",

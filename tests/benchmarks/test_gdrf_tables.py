@@ -79,6 +79,15 @@ def test_markdown_puts_the_paper_beside_each_row():
     assert "Sync conf" in header[8] and ceiling[8].strip() == "1.00 (+0)"
     assert "(no peak)" in next(x for x in lines if x.startswith("| *one static frame"))
     assert "±4 frames" in md and "0.250" not in md  # the legacy correlation is gone
+    assert "--methods" not in md
+    # a run of some rows says which, after the whole table (its reference rows included)
+    report = _report("gdrf-table1", lambda i: dict(sync_conf=0.1, sync_offset=0))
+    report["methods_chosen"] = ["GDRF, 5 s", "ER-NeRF, 5 s"]
+    lines = g.markdown(report).splitlines()
+    note = lines.index("Only the rows chosen with `--methods` were trained: 'GDRF, 5 s'; "
+                       "'ER-NeRF, 5 s'.")  # fmt: skip
+    last_row = max(i for i, x in enumerate(lines) if x.startswith("|"))
+    assert last_row < note and lines[last_row].startswith("| *one static frame")
 
 
 def test_table6_says_whether_the_lstm_raises_sync_confidence():

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import measures
 from .common import cell, commit, fmt, machine, peak_rss_mb, write_report
-from .seeds import fold_seeds, seeds_note
+from .seeds import fold_seeds, resumed_lines, seeds_note
 
 __all__ = ["run_dhnerf"]
 
@@ -104,10 +104,7 @@ def _markdown(report: dict) -> str:
     resumed = report.get("resumed_rows")
     if resumed is None:  # a report written before the seeds: the rows' own flags
         resumed = [r["method"] for r in report["results"] if r.get("resumed")]
-    if resumed:
-        lines += ["", "Rows trained by an earlier run of this command (same gin files, "
-                  "bindings, folder and package source; `--resume`): " + "; ".join(resumed)
-                  + "."]  # fmt: skip
+    lines += resumed_lines(resumed)
     lines += seeds_note(
         report,
         "Every row",

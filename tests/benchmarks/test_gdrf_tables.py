@@ -88,6 +88,12 @@ def test_markdown_puts_the_paper_beside_each_row():
                        "'ER-NeRF, 5 s'.")  # fmt: skip
     last_row = max(i for i, x in enumerate(lines) if x.startswith("|"))
     assert last_row < note and lines[last_row].startswith("| *one static frame")
+    assert "earlier run" not in "\n".join(lines)
+    report["resumed_rows"] = ["GDRF, 5 s", "GDRF, 5 s seed 1"]
+    assert (
+        "Rows trained by an earlier run of this command (same gin files, bindings, folder "
+        "and package source; `--resume`): GDRF, 5 s; GDRF, 5 s seed 1."
+    ) in g.markdown(report)
 
 
 def test_table6_says_whether_the_lstm_raises_sync_confidence():

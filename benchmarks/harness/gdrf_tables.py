@@ -21,7 +21,8 @@ from .seeds import seeds_note
 __all__ = ["METRICS", "PAPER", "SETTINGS", "TABLES", "NOT_RUN", "bases_needed", "chosen_plan",
            "label", "markdown", "methods", "row_names"]  # fmt: skip
 
-METRICS = ("psnr", "ssim", "lpips", "lmd", "lip_sync")  # with the sync measure's keys
+# with the sync measure's keys; the studio regions' PSNR too, so every seed keeps them
+METRICS = ("psnr", "ssim", "lpips", "lmd", "lip_sync", "psnr_head", "psnr_torso", "psnr_bg")
 
 TABLES = ("gdrf-table1", "gdrf-table2", "gdrf-table5", "gdrf-table6")
 # per profile: pre-training identities and epochs (passes over their training frames), the
@@ -190,10 +191,10 @@ def markdown(report: dict) -> str:
             f"{cell(r, 'ssim', 3)} | {fmt(m['lpips'], 3)} | {cell(r, 'lmd')} | "
             f"{row_sync_cell(r)} | {' | '.join(fmt(v, 3) for v in p)} |"
         )
-    if report.get("methods_chosen"):
-        lines += ["", f"Only the rows chosen with `--methods` were trained: "
-                  f"{', '.join(report['methods_chosen'])}."]  # fmt: skip
     lines += reference_lines(report.get("references", []), 12, 7)
+    if report.get("methods_chosen"):  # after the reference rows, which are rows of the table
+        lines += ["", "Only the rows chosen with `--methods` were trained: "
+                  + "; ".join(f"'{m}'" for m in report["methods_chosen"]) + "."]  # fmt: skip
     lines += seeds_note(report, "Every row", "; the targets below compare the means")
     lines += ["", *_directions(report), sync_note(report, "The paper's SyncNet column is "
               "SyncNet's confidence on real video"), "", lmd_note(report), "",

@@ -16,7 +16,7 @@ from __future__ import annotations
 from .common import cell, check_rows, fmt
 from .experiments import gin_method, run_bindings
 from .measures import SYNC_HEADER, lmd_note, reference_lines, row_sync_cell, sync_note
-from .seeds import seeds_note
+from .seeds import resumed_lines, seeds_note
 
 __all__ = ["METRICS", "PAPER", "SETTINGS", "TABLES", "NOT_RUN", "bases_needed", "chosen_plan",
            "label", "markdown", "methods", "row_names"]  # fmt: skip
@@ -195,6 +195,7 @@ def markdown(report: dict) -> str:
     if report.get("methods_chosen"):  # after the reference rows, which are rows of the table
         lines += ["", "Only the rows chosen with `--methods` were trained: "
                   + "; ".join(f"'{m}'" for m in report["methods_chosen"]) + "."]  # fmt: skip
+    lines += resumed_lines(report.get("resumed_rows"))
     lines += seeds_note(report, "Every row", "; the targets below compare the means")
     lines += ["", *_directions(report), sync_note(report, "The paper's SyncNet column is "
               "SyncNet's confidence on real video"), "", lmd_note(report), "",

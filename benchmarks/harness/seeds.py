@@ -9,7 +9,7 @@ import math
 
 from .experiments import run_bindings
 
-__all__ = ["fold_seeds", "mean_std", "seeded_methods", "seeds_note"]
+__all__ = ["fold_seeds", "mean_std", "resumed_lines", "seeded_methods", "seeds_note"]
 
 
 def seeded_methods(methods: list[dict], seeds: int, select=None, count=None) -> list[dict]:
@@ -80,3 +80,11 @@ def seeds_note(report: dict, rows: str, rest: str = "") -> list[str]:
     listed = ", ".join(map(str, seeds))
     return ["", f"{rows}: mean ± sample std over seeds {listed}; every seed's figures are in "
             f"the JSON under the row's `seeds`{rest}."]  # fmt: skip
+
+
+def resumed_lines(names) -> list[str]:
+    """Markdown lines naming the rows an earlier run trained (``--resume`` reused them)."""
+    if not names:
+        return []
+    return ["", "Rows trained by an earlier run of this command (same gin files, bindings, "
+            "folder and package source; `--resume`): " + "; ".join(names) + "."]  # fmt: skip

@@ -7,10 +7,13 @@ a :class:`Verdict`. Rows of a report are picked by a predicate on the row (its `
 each entry of its ``seeds`` list (dicts with ``seed`` and ``metrics``) or several rows with
 the same method and different ``seed`` keys. Rules:
 
-- ``compare``: the claim is "a is better than b". Holds when the better-minus-worse difference
-  of the means is above the margin and the mean +- std intervals do not overlap; does not hold
-  when it is below and they do not overlap; inconclusive otherwise, and always with fewer than
-  two seeds on either side (the measurement then says "single seed").
+- ``compare``: the claim is "a is better than b by more than a margin" (0: better at all).
+  With s the sum of the two stds, holds when the better-minus-worse difference of the means
+  minus s is above the margin, does not hold when the difference plus s is below it;
+  inconclusive otherwise, and always with fewer than two seeds on either side (the
+  measurement then says "single seed"). With margin 0 this is "the mean +- std intervals do
+  not overlap"; with a margin, a difference whose band cannot reach it does not hold even
+  where the two intervals overlap.
 - ``threshold``: the claim is "value >= limit" (or <=): holds when mean - std clears it, does
   not hold when mean + std misses it; inconclusive between, or with one seed only when the
   value is within ``single_seed_band`` of the limit.
@@ -211,12 +214,16 @@ def compare(a: Sample, b: Sample, higher_is_better: bool = True, margin: float =
         else:
             how = "the direction opposes the claim"
         return Verdict(measured, INCONCLUSIVE, f"single seed: {how}")
-    apart = abs(a.mean - b.mean) > a.std + b.std
-    if apart and diff > margin:
+    spread = a.std + b.std
+    if diff - spread > margin:
         return Verdict(measured, HOLDS)
-    if apart and diff <= margin:
+    if diff + spread < margin:
         return Verdict(measured, FAILS)
-    return Verdict(measured, INCONCLUSIVE, "mean ± std intervals overlap")
+    if margin == 0:
+        return Verdict(measured, INCONCLUSIVE, "mean ± std intervals overlap")
+    band = f"{diff:+.{digits}f} ± {spread:.{digits}f}"
+    return Verdict(measured, INCONCLUSIVE, f"the difference ± the stds' sum ({band}) reaches "
+                   f"the claimed margin {margin:g}")  # fmt: skip
 
 
 def threshold(a: Sample, limit: float, at_least: bool = True, digits: int = 2,

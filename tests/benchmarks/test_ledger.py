@@ -38,6 +38,15 @@ def test_rules():
     short = compare(Sample((30.2,), "x"), Sample((30.0,), "y"), margin=1.0)
     assert "under the claimed 1" in short.cause
     assert "30.00 ± 0.20 (3 seeds)" in compare(a, b).measured
+    # with a margin the difference's band (± the stds' sum) is set against it: intervals that
+    # overlap cannot reach a 2 dB margin (29.05 ± 0.28 against 29.19 ± 0.12) ...
+    g, e = Sample((28.8, 29.35, 29.0), "g"), Sample((29.1, 29.33, 29.14), "e")
+    assert compare(g, e).verdict == "inconclusive"  # no margin: the intervals overlap
+    assert compare(g, e, margin=2.0).verdict == "does not hold"
+    # ... and a band that straddles the margin is inconclusive, saying so
+    v = compare(a, Sample((28.0, 29.0, 27.0), "c"), margin=2.0)  # +2.00 ± 1.20
+    assert v.verdict == "inconclusive" and "(+2.00 ± 1.20) reaches the claimed margin 2" in v.cause
+    assert compare(a, b, margin=1.5).verdict == "holds"  # +2.00 - 0.20 > 1.5
     s = Sample((0.7, 0.8, 0.75), "share")
     assert threshold(s, 0.5).verdict == "holds"
     assert threshold(Sample((0.3, 0.35), "s"), 0.5).verdict == "does not hold"

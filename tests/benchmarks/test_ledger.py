@@ -312,6 +312,15 @@ def test_gdrf_table1_claims_prefer_the_seeded_run_of_their_rows(tmp_path):
     # it has no 3 s or 10 s row: the clip claim reads the full table's single seeds
     assert "GDRF 3 s 26.00 (single seed) vs GDRF 10 s 26.80 (single seed)" in (
         rows["gdrf_clip"]["measured"])  # fmt: skip
+    # Table 5 likewise: its seeded run of two reference counts
+    (tmp_path / "gdrf_table5_seeds").mkdir()
+    refs = lambda n, ps: dict(method=f"{n} references", row="GDRF", refs=n,  # noqa: E731
+                              seeds=[dict(metrics=dict(psnr=p)) for p in ps])  # fmt: skip
+    t5 = {"results": [refs(2, [28.0, 28.1, 27.9]), refs(4, [28.6, 28.7, 28.5])]}
+    (tmp_path / "gdrf_table5_seeds" / "gdrf_table5.json").write_text(json.dumps(t5))
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert rows["gdrf_refs"]["verdict"] == "holds"
+    assert "4 references 28.60 ± 0.10 (3 seeds)" in rows["gdrf_refs"]["measured"]
 
 
 def test_a_share_ablation_is_quoted_by_its_share_and_its_psnr(results):

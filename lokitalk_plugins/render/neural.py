@@ -222,6 +222,12 @@ def lifted_field(neural: NeuralRenderer, field, feature: str):
     def lifted(x, d):
         out = dict(field(x, d))
         f = out[feature]
+        if f.shape[-1] != neural.lift.in_features:
+            raise ValueError(
+                f"NeuralRenderer.lift_in is {neural.lift.in_features}, but the field's "
+                f"{feature!r} has {f.shape[-1]} channels: set NeuralRenderer.lift_in = "
+                f"{f.shape[-1]}"
+            )
         out[LIFTED] = neural._act(neural.lift(f.to(neural.lift.weight.dtype)))
         return out
 

@@ -259,3 +259,10 @@ def test_lift_needs_a_matching_in_dim():
     with pytest.raises(ValueError, match="lift must be >= 0"):
         NeuralRenderer(in_dim=11, lift=-1)
     NeuralRenderer(in_dim=260, lift=256, composite="full_res")  # as the message says
+    from lokitalk_plugins.render import lifted_field
+
+    wide = NeuralRenderer(in_dim=19, lift=16)  # lift_in 64, but the field's feature has 8
+    _volume, field, _feat, _c2w, _k = _scene()
+    with pytest.raises(ValueError, match=r"lift_in is 64, but the field's 'feature' has 8 "
+                       r"channels: set NeuralRenderer.lift_in = 8"):  # fmt: skip
+        lifted_field(wide, field, "feature")(torch.zeros(2, 3), torch.zeros(2, 3))

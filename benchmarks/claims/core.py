@@ -46,6 +46,7 @@ __all__ = [
     "compare",
     "contest",
     "find_cause",
+    "region_note",
     "row_sample",
     "sample",
     "threshold",
@@ -318,6 +319,13 @@ def region_cells(report, a: str, b: str) -> tuple[str, str]:
             return "", ""
         cells.append(f"{name} {sa.mean:.2f} vs {sb.mean:.2f}")
     return ", ".join(cells), source
+
+
+def region_note(report, a: str, b: str) -> str:
+    """Where a PSNR difference lies: "PSNR by region (a vs b, <source>): head x vs y, ..."
+    ("" when the report has no regions)."""
+    cells, source = region_cells(report, a, b)
+    return f"PSNR by region ({a} vs {b}, {source}): {cells}" if cells else ""
 
 
 def _ablation_regions(report: dict, row: str, base: str) -> str:

@@ -5,7 +5,7 @@ profile's step counts. Importing this module registers them."""
 
 from __future__ import annotations
 
-from .core import Pair, Verdict, claim, compare, region_cells, row_sample, sample, threshold
+from .core import Pair, Verdict, claim, compare, region_note, row_sample, sample, threshold
 
 __all__ = ["FINETUNE_MINUTES", "SCRATCH_MARGIN_DB", "CLIP_TOLERANCE_DB"]
 
@@ -41,10 +41,9 @@ def _cmp(table, a, b, metric="psnr", higher=True, margin=0.0, la=None, lb=None, 
         v = compare(sample(r, a, metric, la), sample(r, b, metric, lb), higher, margin)
         if rows is None or metric != "psnr":
             return v
-        cells, source = region_cells(r, *rows)
-        if not cells:
+        note = region_note(r, *rows)
+        if not note:
             return v
-        note = f"PSNR by region ({rows[0]} vs {rows[1]}, {source}): {cells}"
         return Verdict(v.measured, v.verdict, f"{v.cause}; {note}" if v.cause else note)
 
     return judge

@@ -10,7 +10,7 @@ from .core import (
     Verdict,
     claim,
     compare,
-    region_cells,
+    region_note,
     sample,
     threshold,
 )
@@ -53,20 +53,13 @@ def _with_fit(v: Verdict, report, a: str, b: str) -> Verdict:
     on the val frames loses in the step to unseen audio and poses, not in the fit."""
     fa, fb = (sample(report, _method(m), "fit_psnr", m) for m in (a, b))
     notes = [f"PSNR on train frames {fa.text(2)} vs {fb.text(2)}"] if fa.n and fb.n else []
-    regions = _regions(report, a, b)
+    regions = region_note(report, a, b)
     if regions:
         notes.append(regions)
     if not notes:
         return v
     note = "; ".join(notes)
     return Verdict(v.measured, v.verdict, f"{v.cause}; {note}" if v.cause else note)
-
-
-def _regions(report, a: str, b: str) -> str:
-    """Where a PSNR difference lies: each studio region's PSNR of a beside b ("" when the
-    report has no regions)."""
-    cells, source = region_cells(report, a, b)
-    return f"PSNR by region ({a} vs {b}, {source}): {cells}" if cells else ""
 
 
 # id, table, claim (paper's numbers), better method, worse method, metric, higher is better

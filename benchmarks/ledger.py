@@ -35,6 +35,7 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          "table1_head_gap/table1", "table1_head_gap_2/table1",
          # some of GDRF Table 1's rows at several seeds (run.py gdrf-table1 --seeds K --methods)
          "gdrf_table1_seeds/gdrf_table1", "gdrf_table5_seeds/gdrf_table5",
+         "gdrf_table6_seeds/gdrf_table6",
          # Table 2's O+D+R in float32 and under bf16 autocast, side by side (issue 18)
          "table2_bf16/table2")  # fmt: skip
 

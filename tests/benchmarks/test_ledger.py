@@ -321,6 +321,19 @@ def test_gdrf_table1_claims_prefer_the_seeded_run_of_their_rows(tmp_path):
     rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
     assert rows["gdrf_refs"]["verdict"] == "holds"
     assert "4 references 28.60 ± 0.10 (3 seeds)" in rows["gdrf_refs"]["measured"]
+    # and Table 6: the LSTM's sync claim reads its seeded run of WarpNet and WarpNet+LS
+    sync = lambda n, cs: dict(method=n, row=n, seconds=5,  # noqa: E731
+                              seeds=[dict(metrics=dict(sync_conf=c)) for c in cs])  # fmt: skip
+    (tmp_path / "gdrf_table6.json").write_text(json.dumps(
+        {"results": [sync("WarpNet", [0.5]), sync("WarpNet+LS", [0.9])]}))  # fmt: skip
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert "WarpNet+LS 0.90 (single seed)" in rows["gdrf_lstm_sync"]["measured"]
+    (tmp_path / "gdrf_table6_seeds").mkdir()
+    t6 = {"results": [sync("WarpNet", [0.80, 0.82, 0.84]), sync("WarpNet+LS", [0.70, 0.72, 0.74])]}
+    (tmp_path / "gdrf_table6_seeds" / "gdrf_table6.json").write_text(json.dumps(t6))
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert rows["gdrf_lstm_sync"]["verdict"] == "does not hold"
+    assert "WarpNet+LS 0.72 ± 0.02 (3 seeds)" in rows["gdrf_lstm_sync"]["measured"]
 
 
 def test_a_share_ablation_is_quoted_by_its_share_and_its_psnr(results):

@@ -26,6 +26,9 @@ __all__ = [
     "lmd_note",
     "REGION_PSNR_KEYS",
     "reference_lines",
+    "ALPHA_ON",
+    "region_alpha",
+    "region_alpha_summary",
     "region_errors",
     "region_masks_of",
     "region_psnr",
@@ -201,6 +204,63 @@ def region_errors(rgb, frame, truth) -> dict:
     err = ((rgb - frame.image) ** 2).mean(-1).numpy()
     masks = region_masks_of(frame, truth)
     return {k: (float(err[m].sum()), int(m.sum())) for k, m in masks.items()}
+
+
+ALPHA_ON = 0.1  # a pixel the field covers: accumulated alpha above this
+_ALPHA_SUMS = ("sq_error", "pixels", "alpha", "covered", "near_head_sq_error", "covered_far",
+               "background_sq_error")  # fmt: skip
+
+
+def region_alpha(rgb, alpha, frame, truth, near: int = 3) -> dict:
+    """Where one rendered frame's error and the field's alpha lie in each studio region.
+
+    rgb [H, W, 3], alpha [H, W] (the renderer's accumulated weights) -> region -> sums over its
+    pixels: ``sq_error`` (the colour error), ``pixels``, ``alpha``, ``covered`` (alpha >
+    :data:`ALPHA_ON`), ``near_head_sq_error`` (the error of pixels within ``near`` px of the
+    head, the square around each head pixel), ``covered_far`` (covered pixels further from the
+    head) and ``background_sq_error`` (the frame's background image alone against the truth:
+    what a renderer with no alpha there would score). :func:`region_alpha_summary` turns
+    summed frames into shares and PSNR."""
+    import torch
+
+    err = ((rgb - frame.image) ** 2).mean(-1).numpy()
+    bg_err = ((frame.background - frame.image) ** 2).mean(-1).numpy()
+    a = np.asarray(alpha, dtype=np.float64).reshape(err.shape)
+    masks = region_masks_of(frame, truth)
+    head = torch.as_tensor(masks["head"], dtype=torch.float32)[None, None]
+    near_head = torch.nn.functional.max_pool2d(head, 2 * near + 1, stride=1, padding=near)
+    near_head = near_head[0, 0].numpy() > 0
+    covered = a > ALPHA_ON
+    out = {}
+    for k, m in masks.items():
+        out[k] = dict(zip(_ALPHA_SUMS, (
+            float(err[m].sum()), int(m.sum()), float(a[m].sum()), int((m & covered).sum()),
+            float(err[m & near_head].sum()), int((m & covered & ~near_head).sum()),
+            float(bg_err[m].sum()))))  # fmt: skip
+    return out
+
+
+def region_alpha_summary(sums: dict) -> dict:
+    """Summed :func:`region_alpha` sums -> region -> ``psnr``, ``mean_alpha``,
+    ``covered_share`` (of the region's pixels), ``near_head_error_share`` (of its squared
+    error), ``covered_far_share`` (of its pixels), ``background_image_psnr`` (None where the
+    region has no pixels; an error share is None where the region has no error)."""
+
+    def psnr(e, n):
+        return float(-10 * np.log10(max(e / n, 1e-10)))
+
+    out = {}
+    for k, s in sums.items():
+        n, e = s["pixels"], s["sq_error"]
+        out[k] = {
+            "psnr": psnr(e, n) if n else None,
+            "mean_alpha": s["alpha"] / n if n else None,
+            "covered_share": s["covered"] / n if n else None,
+            "near_head_error_share": s["near_head_sq_error"] / e if e > 0 else None,
+            "covered_far_share": s["covered_far"] / n if n else None,
+            "background_image_psnr": psnr(s["background_sq_error"], n) if n else None,
+        }
+    return out
 
 
 def region_psnr(system, val, truth, every: int = 3) -> dict:

@@ -1,0 +1,111 @@
+"""benchmarks/error_regions.py and harness.measures.region_alpha: where a field's error and
+alpha lie by studio region."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import error_regions  # noqa: E402
+from harness.measures import region_alpha, region_alpha_summary  # noqa: E402
+
+from lokitalk_plugins.data.studio import BACKGROUND, FACE, TORSO  # noqa: E402
+
+
+def _frame():
+    """A 10x10 frame: a 2x2 head at rows 2-3, cols 2-3; the bottom row torso; the rest
+    background. Truth and background image grey 0.5; the rendering off by 0.1 at the head, by
+    0.2 at one background pixel beside the head and one far from it."""
+    labels = np.full((10, 10), BACKGROUND)
+    labels[2:4, 2:4] = FACE
+    labels[9, :] = TORSO
+    image = torch.full((10, 10, 3), 0.5)
+    background = image.clone()
+    background[9, :] = 0.3  # the background image misses the torso by 0.2
+    rgb = image.clone()
+    rgb[2:4, 2:4] += 0.1
+    rgb[4, 3] += 0.2  # one pixel below the head: within 1 px of it
+    rgb[7, 8] += 0.2  # far from the head
+    alpha = torch.zeros(10, 10)
+    alpha[2:4, 2:4] = 1.0
+    alpha[4, 3] = 0.5
+    alpha[7, 8] = 0.05  # not covered (alpha <= 0.1)
+    alpha[0, 9] = 0.2  # covered, far from the head, no error
+    frame = SimpleNamespace(image=image, background=background, img_id=0)
+    truth = SimpleNamespace(labels={0: labels})
+    return rgb, alpha, frame, truth
+
+
+def test_region_alpha_sums_each_region_by_hand():
+    rgb, alpha, frame, truth = _frame()
+    s = region_alpha(rgb, alpha, frame, truth, near=1)
+    assert s["head"]["pixels"] == 4 and s["torso+neck"]["pixels"] == 10
+    assert s["background"]["pixels"] == 100 - 4 - 10
+    assert s["head"]["sq_error"] == pytest.approx(4 * 0.01, rel=1e-5)
+    assert s["head"]["alpha"] == pytest.approx(4.0) and s["head"]["covered"] == 4
+    bg = s["background"]
+    assert bg["sq_error"] == pytest.approx(2 * 0.04, rel=1e-5)
+    assert bg["near_head_sq_error"] == pytest.approx(0.04, rel=1e-5)  # the pixel below the head
+    assert bg["alpha"] == pytest.approx(0.5 + 0.05 + 0.2)
+    assert bg["covered"] == 2 and bg["covered_far"] == 1  # (4, 3) near, (0, 9) far
+    assert bg["background_sq_error"] == 0.0
+    assert s["torso+neck"]["background_sq_error"] == pytest.approx(10 * 0.04, rel=1e-5)
+    summary = region_alpha_summary(s)
+    assert summary["background"]["near_head_error_share"] == pytest.approx(0.5)
+    assert summary["background"]["covered_share"] == pytest.approx(2 / 86)
+    assert summary["background"]["psnr"] == pytest.approx(-10 * np.log10(0.08 / 86), rel=1e-5)
+    assert summary["torso+neck"]["background_image_psnr"] == pytest.approx(
+        -10 * np.log10(0.04), rel=1e-5)  # fmt: skip
+    assert summary["torso+neck"]["near_head_error_share"] is None  # no error there
+    # a wider outline takes in the far pixel too: (7, 8) is 5 px from the head (the square)
+    wide = region_alpha_summary(region_alpha(rgb, alpha, frame, truth, near=6))
+    assert wide["background"]["near_head_error_share"] == pytest.approx(1.0)
+
+
+def test_method_of_reads_the_harness_row_or_the_folder(tmp_path):
+    ws = tmp_path / "ws_gdrf__5_s_seed_1"
+    ws.mkdir()
+    assert error_regions.method_of(ws) == "gdrf__5_s"
+    (tmp_path / "row_other.json").write_text(json.dumps({"workspace": "elsewhere/ws_x"}))
+    (tmp_path / "row_bad.json").write_text("{")
+    (tmp_path / "row_gdrf__5_s_seed_1.json").write_text(
+        json.dumps({"workspace": str(ws), "method": "GDRF, 5 s"}))  # fmt: skip
+    assert error_regions.method_of(ws) == "GDRF, 5 s"
+
+
+@pytest.mark.slow
+def test_the_script_pools_seeds_and_refuses_to_overwrite(rsdf_workspace, tmp_path, capsys):
+    # two copies of one workspace as a method's two seeds: the same numbers, std 0
+    a, b = tmp_path / "ws_m", tmp_path / "ws_m_seed_1"
+    shutil.copytree(rsdf_workspace, a)
+    shutil.copytree(rsdf_workspace, b)
+    out = tmp_path / "res" / "regions.json"
+    assert error_regions.main([str(a), str(b), "--every", "4", "--out", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert [r["method"] for r in report["results"]] == ["m", "m"]
+    one = report["results"][0]["regions"]
+    assert sum(r["error_share"] for r in one.values()) == pytest.approx(1.0)
+    for region, stats in report["by_method"]["m"].items():
+        mean, std, n = stats["psnr"]
+        assert n == 2 and std == pytest.approx(0.0, abs=1e-9)
+        assert mean == pytest.approx(one[region]["psnr"])
+        assert 0.0 <= stats["mean_alpha"][0] <= 1.0 + 1e-6
+    assert (a / "error_regions.json").is_file()
+    md = out.with_suffix(".md").read_text()
+    assert "| m | background | 2 |" in md and "error within 3 px of head" in md
+    with pytest.raises(SystemExit):
+        error_regions.main([str(a), "--out", str(out)])
+    assert "exists; pass --force" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        error_regions.main([str(tmp_path)])
+    assert "no run.json" in capsys.readouterr().err

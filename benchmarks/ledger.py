@@ -36,6 +36,8 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          # some of GDRF Table 1's rows at several seeds (run.py gdrf-table1 --seeds K --methods)
          "gdrf_table1_seeds/gdrf_table1", "gdrf_table5_seeds/gdrf_table5",
          "gdrf_table6_seeds/gdrf_table6",
+         # where GDRF Table 1's 5 s rows put alpha (error_regions.py --out on their workspaces)
+         "gdrf_region_alpha",
          # Table 2's O+D+R in float32 and under bf16 autocast, side by side (issue 18)
          "table2_bf16/table2")  # fmt: skip
 

@@ -47,6 +47,7 @@ __all__ = [
     "contest",
     "find_cause",
     "region_note",
+    "alpha_note",
     "row_sample",
     "sample",
     "threshold",
@@ -399,3 +400,34 @@ def find_cause(claim_id: str, reports: dict, tables=(), metric: str = "psnr") ->
                         text += f" (PSNR {pa.mean:.2f} vs {pb.mean:.2f})"
             found.append(text)
     return "; ".join(found) if found else "cause not yet measured"
+
+
+def alpha_note(report, a: str, b: str, stem: str = "") -> str:
+    """Where rows a and b put the fields' alpha outside the head (a report of ``python
+    benchmarks/error_regions.py ... --out``, its ``by_method``): per region, the pixels each
+    field covers (alpha > 0.1), the share of the region's error within the head's outline and
+    the covered pixels further out; "" when the report lacks either row."""
+    methods = (report or {}).get("by_method") or {}
+    if a not in methods or b not in methods:
+        return ""
+    near = ((report.get("results") or [{}])[0]).get("near_px", 3)
+
+    def cell(m, region, key):
+        v = methods[m].get(region, {}).get(key)
+        return f"{100 * v[0]:.1f}%" if v else "n/a"
+
+    parts = []
+    for name, region in (("background", "background"), ("torso + neck", "torso+neck")):
+        if region not in methods[a] or region not in methods[b]:
+            continue
+        parts.append(f"{name}: covered (alpha > 0.1) {cell(a, region, 'covered_share')} vs "
+                     f"{cell(b, region, 'covered_share')}, error within {near} px of the head "
+                     f"{cell(a, region, 'near_head_error_share')} vs "
+                     f"{cell(b, region, 'near_head_error_share')}, covered further out "
+                     f"{cell(a, region, 'covered_far_share')} vs "
+                     f"{cell(b, region, 'covered_far_share')}")  # fmt: skip
+    if not parts:
+        return ""
+    n = min(methods[m][r]["psnr"][2] for m in (a, b) for r in methods[m] if "psnr" in methods[m][r])
+    src = f"{stem}, " if stem else ""
+    return f"alpha by region ({a} vs {b}, {src}means of {n} seed(s)): " + "; ".join(parts)

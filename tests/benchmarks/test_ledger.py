@@ -321,6 +321,32 @@ def test_gdrf_table1_claims_prefer_the_seeded_run_of_their_rows(tmp_path):
     rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
     assert rows["gdrf_refs"]["verdict"] == "holds"
     assert "4 references 28.60 ± 0.10 (3 seeds)" in rows["gdrf_refs"]["measured"]
+
+    # where each field puts alpha outside the head (error_regions.py --out): quoted beside
+    # the region PSNR of the claims that name both rows
+    def stats(covered, near, far):
+        return dict(
+            psnr=[30.0, 0.1, 3],
+            covered_share=[covered, 0.0, 3],
+            near_head_error_share=[near, 0.0, 3],
+            covered_far_share=[far, 0.0, 3],
+        )
+
+    by = {"GDRF, 5 s": {"background": stats(0.033, 0.80, 0.0015),
+                        "torso+neck": stats(0.14, 0.18, 0.09)},
+          "ER-NeRF, 5 s": {"background": stats(0.023, 0.77, 0.0023),
+                           "torso+neck": stats(0.07, 0.10, 0.04)}}  # fmt: skip
+    (tmp_path / "gdrf_region_alpha.json").write_text(
+        json.dumps({"results": [{"near_px": 3}], "by_method": by}))  # fmt: skip
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    cause = rows["gdrf_scratch"]["cause"]
+    assert ("alpha by region (GDRF, 5 s vs ER-NeRF, 5 s, gdrf_region_alpha, means of 3 seed(s)): "
+            "background: covered (alpha > 0.1) 3.3% vs 2.3%, error within 3 px of the head 80.0% "
+            "vs 77.0%, covered further out 0.1% vs 0.2%; torso + neck: covered (alpha > 0.1) "
+            "14.0% vs 7.0%") in cause  # fmt: skip
+    assert cause.index("PSNR by region") < cause.index("alpha by region")
+    # the stand-in's row is not in the report: its claim has the region PSNR only
+    assert "alpha by region" not in (rows["gdrf_dfrf"]["cause"] or "")
     # and Table 6: the LSTM's sync claim reads its seeded run of WarpNet and WarpNet+LS
     sync = lambda n, cs: dict(method=n, row=n, seconds=5,  # noqa: E731
                               seeds=[dict(metrics=dict(sync_conf=c)) for c in cs])  # fmt: skip

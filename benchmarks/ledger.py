@@ -38,6 +38,9 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          "gdrf_table6_seeds/gdrf_table6",
          # where GDRF Table 1's 5 s rows put alpha (error_regions.py --out on their workspaces)
          "gdrf_region_alpha",
+         # DH-NeRF Table 2's full model and the ablations of why its lip-sync module costs PSNR
+         # (run.py dhnerf-table2 --ablations --methods ...)
+         "dhnerf_table2_lip/dhnerf_table2",
          # Table 2's O+D+R in float32 and under bf16 autocast, side by side (issue 18)
          "table2_bf16/table2")  # fmt: skip
 

@@ -159,20 +159,23 @@ def main(argv=None) -> int:
         "--methods",
         nargs="+",
         metavar="NAME",
-        help="table1, table2, gdrf-table1/2/5/6: train and report only these rows (e.g. O O+D "
-        "O+D+R; 'GDRF, 5 s' 'ER-NeRF, 5 s'; an ablation row needs --ablations)",
+        help="table1, table2, gdrf-table1/2/5/6, dhnerf-table1/2: train and report only these "
+        "rows (e.g. O O+D O+D+R; 'GDRF, 5 s' 'ER-NeRF, 5 s'; 'full model'; an ablation row "
+        "needs --ablations)",
     )
     parser.add_argument(
         "--ablations",
         action="store_true",
-        help="table1, table2: also train the ablation rows that isolate a missed claim's cause "
-        "(ABLATIONS in harness/table1.py, table2.py; seed 0 only unless --ablation-seeds)",
+        help="table1, table2, dhnerf-table2: also train the ablation rows that isolate a missed "
+        "claim's cause (ABLATIONS in harness/table1.py, table2.py, dhnerf.py; seed 0 only unless "
+        "--ablation-seeds)",
     )
     parser.add_argument(
         "--ablation-seeds",
         nargs="+",
         metavar="K|ROW=K",
-        help="table1, table2 --ablations: seeds of every ablation row (K) or of one (ROW=K), e.g. "
+        help="table1, table2, dhnerf-table2 --ablations: seeds of every ablation row (K) or of "
+        "one (ROW=K), e.g. "
         "--ablation-seeds 1 'O+D, backbone keeps its audio=3' (default: 1)",
     )
     args = parser.parse_args(argv)

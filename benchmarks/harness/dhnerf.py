@@ -18,6 +18,8 @@ import numpy as np
 from .experiments import gin_method, run_bindings
 
 __all__ = [
+    "ABLATIONS",
+    "ABLATION_CLAIMS",
     "PAPER1",
     "PAPER2",
     "assets",
@@ -42,6 +44,21 @@ PAPER2 = {
     "w/o lip-sync module": (29.58, 0.916, 34.562, 4.593, 4.245),
     "w/o disentangling loss": (29.31, 0.904, 35.732, 4.682, 3.958),
 }
+# dhnerf-table2 --ablations: rows that isolate why the lip-sync module costs the DH-NeRF PSNR
+# (the ledger's dh_lip_psnr; harness.table2.ablation_methods builds them): row name -> (the row
+# it changes, the gin file added after the row's own, under benchmarks/gin-configs, what it
+# isolates)
+ABLATIONS = {
+    "full model, F_lip from its own audio network": (
+        "full model", "dhnerf/ablations/own_audio",
+        "F_lip from the model's own audio network, trained with the field, instead of the "
+        "frozen lip-sync module's audio branch"),
+    "full model, occupancy from 8 frames' audio": (
+        "full model", "dhnerf/ablations/refresh_frames",
+        "each occupancy refresh under 8 training frames' F_lip instead of one frame's"),
+}  # fmt: skip
+ABLATION_CLAIMS = {"dhnerf/ablations/own_audio": ["dh_lip_psnr"],
+                   "dhnerf/ablations/refresh_frames": ["dh_lip_psnr"]}  # fmt: skip
 EXTRACTOR_STEPS = {"micro": 40, "quick": 200, "default": 300, "full": 300}
 LIPSYNC_STEPS = {"micro": 30, "quick": 300, "default": 300, "full": 300}
 

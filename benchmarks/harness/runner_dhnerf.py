@@ -15,15 +15,20 @@ import numpy as np
 from . import measures
 from .common import cell, commit, fmt, machine, peak_rss_mb, write_report
 from .seeds import fold_seeds, resumed_lines, seeds_note
+from .table2 import seeded_rows
 
 __all__ = ["run_dhnerf"]
 
-METRICS = ("psnr", "ssim", "lmd", "mouth_error", "lip_sync")  # with the sync measure's keys
+# with the sync measure's keys; fit_psnr: PSNR on training frames (workers.fit_psnr), and the
+# studio regions' PSNR, so the ledger can say where a difference lies
+METRICS = ("psnr", "fit_psnr", "psnr_head", "psnr_torso", "psnr_bg", "ssim", "lmd",
+           "mouth_error", "lip_sync")  # fmt: skip
 NA = {
     "fid": "n/a: no Inception-v3 weights on this machine",
     "perceptual": "L_rec is photometric only: no VGG16 weights on this machine",
 }
 TARGETS = {"ex_expression": 0.8, "ill_light": 0.8, "leakage": 0.1}
+OWN_AUDIO = "full model, F_lip from its own audio network"  # a dhnerf.ABLATIONS row
 
 
 def _probes(row: dict, data: Path) -> dict:
@@ -94,20 +99,31 @@ def _markdown(report: dict) -> str:
         f"{p['seconds']:.0f} s, {p['head']} head steps of {p['rays']} rays; the head stage "
         "only, so every row is scored over the studio's torso image (the head alone).",
         "",
-        _row(["method", "PSNR", "SSIM", "LMD", "mouth err", measures.SYNC_HEADER, "FID"]),
-        _row(["---"] * 7),
+        _row(
+            [
+                "method",
+                "PSNR",
+                "PSNR on train frames",
+                "SSIM",
+                "LMD",
+                "mouth err",
+                measures.SYNC_HEADER,
+                "FID",
+            ]
+        ),
+        _row(["---"] * 8),
     ]
     for r in report["results"]:
-        cells = [cell(r, k, 3) for k in ("psnr", "ssim", "lmd", "mouth_error")]
+        cells = [cell(r, k, 3) for k in ("psnr", "fit_psnr", "ssim", "lmd", "mouth_error")]
         lines.append(_row([r["method"], *cells, measures.row_sync_cell(r), "n/a"]))
-    lines += measures.reference_lines(report.get("references", []), 7, 5)
+    lines += measures.reference_lines(report.get("references", []), 8, 6)
     resumed = report.get("resumed_rows")
     if resumed is None:  # a report written before the seeds: the rows' own flags
         resumed = [r["method"] for r in report["results"] if r.get("resumed")]
     lines += resumed_lines(resumed)
     lines += seeds_note(
         report,
-        "Every row",
+        seeded_rows(report),
         "; the probes below, the frame strip and the "
         "code traversal are seed 0's, the probes' verdicts use every seed's",
     )
@@ -133,12 +149,13 @@ def _markdown(report: dict) -> str:
             e = pr["extractor"][k]
             lines.append(_row([f"C_{k}", *(fmt(x[t], 3) for x in (v, e)
                                             for t in ("expression", "light"))]))  # fmt: skip
-    rows = {r["method"]: r["metrics"] for r in report["results"]}
+    rows = {r["method"]: r["metrics"] for r in report["results"] if "ablation" not in r}
     if "full model" in rows:  # the paper's direction: the full model above both ablations
-        # (on the means where the rows fold seeds)
+        # (on the means where the rows fold seeds; n/a where a run left one out)
         for k in ("psnr", "sync_conf"):
-            full, others = rows["full model"].get(k), [m.get(k) for n, m in rows.items()
-                                                       if n != "full model"]  # fmt: skip
+            full = rows["full model"].get(k)
+            others = [rows.get(n, {}).get(k) for n in ("w/o lip-sync module",
+                                                       "w/o disentangling loss")]  # fmt: skip
             known = full is not None and None not in others
             above = known and all(full > o for o in others)
             lines.append(f"- full model above both ablations in {k}: "
@@ -146,25 +163,62 @@ def _markdown(report: dict) -> str:
         full, without = (rows.get(n, {}).get("lmd") for n in ("full model", "w/o lip-sync module"))
         lower = "n/a" if None in (full, without) else ("yes" if full < without else "no")
         lines.append(f"- the lip-sync module lowers LMD: {lower}")
+    abl = [r for r in report["results"] if "ablation" in r]
+    if abl:
+        lines += ["", "Ablation rows (`--ablations`; what each isolates, against its base row):",
+                  ""]  # fmt: skip
+        lines += [f"- {r['method']}: {r['ablation']['isolates']} (base row: "
+                  f"'{r['ablation']['baseline']}'; speaks to {', '.join(r['ablation']['claims'])})"
+                  for r in abl]  # fmt: skip
+    if report.get("methods"):
+        lines += ["", "Rows run (`--methods`): " + ", ".join(f"'{m}'" for m in report["methods"])]
     lines += ["", *(f"- {k}: {v}" for k, v in report["notes"].items()), ""]
     return "\n".join(lines)
 
 
 def run_dhnerf(args, prof: dict, out: Path, table: str) -> dict:
     from . import dhnerf
+    from .common import check_rows
     from .plots import bar_chart, training_curves
-    from .table2 import frames_side_by_side
+    from .table2 import ablation_methods, ablation_seeds, frames_side_by_side
     from .workers import run_seeded
 
+    ablations = dhnerf.ABLATIONS if table == "dhnerf-table2" else {}
+    with_ablations, chosen = bool(getattr(args, "ablations", False)), getattr(args, "methods", None)
+    build = dhnerf.table1_methods if table == "dhnerf-table1" else dhnerf.table2_methods
+
+    def rows_of(a: dict) -> list[dict]:
+        methods = build(args.profile, a)
+        return methods + (ablation_methods(methods, ablations, dhnerf.ABLATION_CLAIMS)
+                          if with_ablations else [])  # fmt: skip
+
+    # bad options are refused before anything trains (the names do not need the assets)
+    names = [m["name"] for m in rows_of({"extractor": "", "lipsync": None, "notes": []})]
+    try:
+        if with_ablations and not ablations:
+            raise ValueError(f"--ablations: {table} has no ablation rows; dhnerf-table2 has")
+        if chosen:
+            check_rows(chosen, names, table, "" if with_ablations or not ablations
+                       else " (an ablation row needs --ablations)")  # fmt: skip
+        picked = [n for n in names if not chosen or n in chosen]
+        abl_seeds = ablation_seeds(getattr(args, "ablation_seeds", None),
+                                   [n for n in picked if n in ablations])  # fmt: skip
+    except ValueError as e:
+        raise SystemExit(str(e)) from None
     work = Path(args.work)
     data = dhnerf.lit_studio(work, prof)
     a = dhnerf.assets(work / "dhnerf", args.profile, data)
-    build = dhnerf.table1_methods if table == "dhnerf-table1" else dhnerf.table2_methods
     start, sha = time.perf_counter(), commit()
-    methods, seeds = build(args.profile, a), int(getattr(args, "seeds", 1))
+    if not a["lipsync"] and OWN_AUDIO in picked:  # it would be the full model itself
+        picked.remove(OWN_AUDIO)
+        abl_seeds.pop(OWN_AUDIO, None)
+        a["notes"].append(f"'{OWN_AUDIO}' not run: without a lip-sync module the full model's "
+                          "F_lip is already its own audio network")  # fmt: skip
+    methods, seeds = [m for m in rows_of(a) if m["name"] in picked], int(getattr(args, "seeds", 1))
     runs, rows, resumed = run_seeded(methods, seeds, data, work / f"{table}_{args.profile}",
                                      parallel=args.parallel, truth=True,
-                                     resume=bool(getattr(args, "resume", False)))  # fmt: skip
+                                     resume=bool(getattr(args, "resume", False)),
+                                     ablation_seeds=abl_seeds)  # fmt: skip
     stem = table.replace("-", "_") + ("" if args.profile == "default" else f"_{args.profile}")
     files, probes = {}, {}
     for m, r, is_dh in zip(runs, rows, dhnerf.probed(runs)):
@@ -178,8 +232,8 @@ def run_dhnerf(args, prof: dict, out: Path, table: str) -> dict:
         for s in r["seeds"]:
             if s["workspace"] in probes:
                 s["probes"] = probes[s["workspace"]]
-    dh = next(r for r in rows if "probes" in r)
-    files["traversal"] = _traversal(dh, data, out / f"{stem}_traversal.png").name
+    dh = next((r for r in rows if "probes" in r), None)
+    files["traversal"] = dh and _traversal(dh, data, out / f"{stem}_traversal.png").name
     curves = training_curves(rows, out / f"{stem}_curves.png")
     files["curves"] = curves.name if curves else None
     bars = [
@@ -192,7 +246,8 @@ def run_dhnerf(args, prof: dict, out: Path, table: str) -> dict:
     report = {
         "table": table, "command": shlex.join(["python", "benchmarks/run.py"] + sys.argv[1:]),
         "profile": args.profile, "settings": prof, "seed": 0, "seeds": list(range(seeds)),
-        "resumed_rows": resumed, "data": str(data),
+        "resumed_rows": resumed, "ablation_seeds": abl_seeds, "methods": chosen,
+        "data": str(data),
         "commit": sha, "machine": machine(1, args.parallel),
         "wall_seconds": time.perf_counter() - start, "peak_rss_mb_harness": peak_rss_mb(),
         "paper": dhnerf.PAPER1 if table == "dhnerf-table1" else dhnerf.PAPER2,

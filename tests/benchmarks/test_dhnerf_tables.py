@@ -83,11 +83,12 @@ def test_markdown_has_the_sync_column_and_its_reference_rows():
                   results=[row("full model", 20.0, 0.6), row("w/o lip-sync module", 19.0, 0.7),
                            row("w/o disentangling loss", 18.0, 0.2)])  # fmt: skip
     lines = _markdown(report).splitlines()
-    header = next(x for x in lines if x.startswith("| method | PSNR | SSIM | LMD")).split("|")
+    header = next(x for x in lines if x.startswith("| method | PSNR | PSNR on train frames | SSIM"))
+    header = header.split("|")
     full = next(x for x in lines if x.startswith("| full model | 20.000")).split("|")
-    assert "Sync conf" in header[6] and full[6].strip() == "0.60 (+1)"
+    assert "Sync conf" in header[7] and full[7].strip() == "0.60 (+1)"
     ceiling = next(x for x in lines if x.startswith("| *ground truth")).split("|")
-    assert ceiling[6].strip() == "0.90 (+0)"
+    assert ceiling[7].strip() == "0.90 (+0)" and len(ceiling) == len(header)
     assert "- full model above both ablations in psnr: yes" in lines
     assert "- full model above both ablations in sync_conf: no" in lines
     assert "- the lip-sync module lowers LMD: n/a" in lines  # no landmark detector here
@@ -124,10 +125,102 @@ def test_seeded_rows_give_mean_and_std_and_the_ledger_reads_every_seeds_probes()
                   seeds=[0, 1], resumed_rows=["w/o lip-sync module seed 1"],
                   results=folded)  # fmt: skip
     md = _markdown(report)
-    assert "| full model | 20.500 ± 0.707 | 0.900 ± 0.000 | n/a |" in md
+    assert "| full model | 20.500 ± 0.707 | n/a | 0.900 ± 0.000 | n/a |" in md
     assert "Every row: mean ± sample std over seeds 0, 1;" in md
     assert "`--resume`): w/o lip-sync module seed 1." in md
     s = row_sample(report, lambda r: r["method"] == "full model", "probes.leakage", "leak")
     assert s.values == pytest.approx((0.2, 0.3))  # both seeds', not seed 0's alone
     one = dict(report, results=[dict(folded[0], seeds=[])])
     assert row_sample(one, lambda r: True, "probes.leakage", "x").values == pytest.approx((0.2,))
+
+
+def test_table2_ablation_rows_add_one_gin_file_to_the_full_model():
+    from harness.runner_dhnerf import OWN_AUDIO
+    from harness.table2 import ablation_methods
+
+    assert OWN_AUDIO in dhnerf.ABLATIONS
+    base = dhnerf.table2_methods("micro", dict(ASSETS, lipsync="/x/ls.pt"))
+    rows = ablation_methods(base, dhnerf.ABLATIONS, dhnerf.ABLATION_CLAIMS)
+    assert [r["name"] for r in rows] == list(dhnerf.ABLATIONS)
+    for r in rows:
+        assert r["configs"][:-1] == base[0]["configs"] and r["bindings"] == base[0]["bindings"]
+        assert r["ablation"]["baseline"] == "full model"
+        assert r["ablation"]["claims"] == ["dh_lip_psnr"] and r["dhnerf"]  # probed too
+        assert (ROOT / r["configs"][-1]).is_file()
+    own, frames = ((ROOT / r["configs"][-1]).read_text() for r in rows)
+    assert "DHNeRF.lipsync = None" in own and "GridUpkeep.frames = 8" in frames
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["dhnerf-table1", "--ablations"], "--ablations: dhnerf-table1 has no ablation rows"),
+    (["dhnerf-table2", "--methods", "full model, F_lip from its own audio network"],
+     "(an ablation row needs --ablations)"),
+    (["dhnerf-table2", "--methods", "nope"], "--methods: no row named ['nope'] in dhnerf-table2"),
+    (["dhnerf-table2", "--ablations", "--ablation-seeds", "x=2"], "no ablation row named 'x'"),
+])  # fmt: skip
+def test_bad_row_options_are_refused_before_anything_is_written(tmp_path, argv, message):
+    import run
+
+    work = tmp_path / "work"
+    with pytest.raises(SystemExit) as e:
+        run.main([*argv, "--profile", "micro", "--work", str(work), "--out", str(tmp_path / "o")])
+    assert message in str(e.value)
+    assert not work.exists()  # no studio, no extractor, no lip-sync module
+
+
+def test_markdown_lists_the_ablation_rows_and_judges_the_paper_rows_alone():
+    from harness.runner_dhnerf import NA, _markdown
+
+    def row(name, psnr, ablation=None):
+        metrics = dict(psnr=psnr, fit_psnr=psnr + 0.5, ssim=0.9, lmd=None, mouth_error=0.1,
+                       sync_conf=0.5, sync_offset=0)  # fmt: skip
+        r = {"method": name, "metrics": metrics, "eval": {"landmark_detector": "none"}}
+        return dict(r, ablation=ablation) if ablation else r
+
+    own = "full model, F_lip from its own audio network"
+    record = {"claims": ["dh_lip_psnr"], "isolates": dhnerf.ABLATIONS[own][2],
+              "baseline": "full model"}  # fmt: skip
+    report = dict(table="dhnerf-table2", profile="micro", command="run", commit="0" * 40,
+                  settings=dict(PROF), paper=dhnerf.PAPER2, notes=NA, references=[],
+                  methods=["full model", "w/o lip-sync module", own],
+                  seeds=[0, 1], ablation_seeds={own: 1},
+                  results=[row("full model", 20.0), row("w/o lip-sync module", 22.0),
+                           row(own, 25.0, record)])  # fmt: skip
+    md = _markdown(report)
+    assert "| full model | 20.000 | 20.500 |" in md
+    # the ablation row (25 dB) is no paper row; 'w/o disentangling loss' was not run: n/a
+    assert "- full model above both ablations in psnr: n/a" in md
+    assert (f"- {own}: F_lip from the model's own audio network, trained with the field, "
+            "instead of the frozen lip-sync module's audio branch (base row: 'full model'; "
+            "speaks to dh_lip_psnr)") in md  # fmt: skip
+    assert f"Every row but '{own}' (seed 0 only)" in md
+    assert f"Rows run (`--methods`): 'full model', 'w/o lip-sync module', '{own}'" in md
+
+
+@pytest.mark.slow
+def test_an_ablation_row_runs_alone_at_the_micro_profile(tmp_path):
+    import json
+
+    import run
+    from harness.runner_dhnerf import OWN_AUDIO
+
+    refresh = "full model, occupancy from 8 frames' audio"
+    out, work = tmp_path / "out", tmp_path / "work"
+    assert run.main(["dhnerf-table2", "--profile", "micro", "--ablations", "--parallel", "1",
+                     "--methods", OWN_AUDIO, refresh, "--work", str(work),
+                     "--out", str(out)]) == 0  # fmt: skip
+    report = json.loads((out / "dhnerf_table2_micro.json").read_text())
+    # the micro clip is too short for the lip-sync module: the own-audio row would be the full
+    # model itself, so it is left out and said so
+    assert report["assets"]["lipsync"] is None
+    assert [r["method"] for r in report["results"]] == [refresh]
+    (row,) = report["results"]
+    assert row["ablation"] == {"claims": ["dh_lip_psnr"], "isolates": dhnerf.ABLATIONS[refresh][2],
+                               "baseline": "full model"}  # fmt: skip
+    assert row["configs"][-1].endswith("dhnerf/ablations/refresh_frames.gin")
+    assert report["ablation_seeds"] == {refresh: 1} and report["methods"] == [OWN_AUDIO, refresh]
+    m = row["metrics"]
+    assert 5.0 < m["psnr"] < 60.0 and 5.0 < m["fit_psnr"] < 60.0 and m["psnr_head"] is not None
+    md = (out / "dhnerf_table2_micro.md").read_text()
+    assert f"'{OWN_AUDIO}' not run: without a lip-sync module" in md
+    assert f"- {refresh}: each occupancy refresh under 8 training frames' F_lip" in md

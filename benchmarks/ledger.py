@@ -34,7 +34,8 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          # ablation rows explain the claims they name, as the full table's would
          "table1_head_gap/table1", "table1_head_gap_2/table1",
          # some of GDRF Table 1's rows at several seeds (run.py gdrf-table1 --seeds K --methods)
-         "gdrf_table1_seeds/gdrf_table1", "gdrf_table5_seeds/gdrf_table5",
+         "gdrf_table1_seeds/gdrf_table1", "gdrf_table2_seeds/gdrf_table2",
+         "gdrf_table5_seeds/gdrf_table5",
          "gdrf_table6_seeds/gdrf_table6",
          # where GDRF Table 1's 5 s rows put alpha (error_regions.py --out on their workspaces)
          "gdrf_region_alpha",

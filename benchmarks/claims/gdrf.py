@@ -67,7 +67,8 @@ T1, T2, T5, T6 = "gdrf_table1", "gdrf_table2", "gdrf_table5", "gdrf_table6"
 # a run of some of Table 1's rows at several seeds (run.py gdrf-table1 --seeds K --methods ...
 # --out results/gdrf_table1_seeds): Table 1's claims read it where it has their rows
 T1S = ("gdrf_table1_seeds/gdrf_table1", T1)
-T5S = ("gdrf_table5_seeds/gdrf_table5", T5)  # likewise for Table 5
+T2S = ("gdrf_table2_seeds/gdrf_table2", T2)  # likewise for Table 2,
+T5S = ("gdrf_table5_seeds/gdrf_table5", T5)  # Table 5
 T6S = ("gdrf_table6_seeds/gdrf_table6", T6)  # and Table 6
 # where Table 1's 5 s rows put alpha outside the head (error_regions.py on their workspaces)
 ALPHA = "gdrf_region_alpha"
@@ -93,7 +94,7 @@ claim("gdrf_clip", "issue 16 target, GDRF Table 1",
 claim("gdrf_steps", "GDRF Table 2",
       "GDRF after the 10k-iteration budget above the 1k one (29.15 vs 28.59 dB; steps scaled "
       "by the profile)")(
-    _cmp(T2, _at(GDRF, paper_steps=10000), _at(GDRF, paper_steps=1000), la="GDRF 10k",
+    _cmp(T2S, _at(GDRF, paper_steps=10000), _at(GDRF, paper_steps=1000), la="GDRF 10k",
          lb="GDRF 1k"))  # fmt: skip
 claim("gdrf_refs", "GDRF Table 5", "4 references above 2 (29.15 vs 29.08 dB)")(
     _cmp(T5S, _at(GDRF, refs=4), _at(GDRF, refs=2), la="4 references", lb="2 references")

@@ -347,6 +347,19 @@ def test_gdrf_table1_claims_prefer_the_seeded_run_of_their_rows(tmp_path):
     assert cause.index("PSNR by region") < cause.index("alpha by region")
     # the stand-in's row is not in the report: its claim has the region PSNR only
     assert "alpha by region" not in (rows["gdrf_dfrf"]["cause"] or "")
+    # Table 2: the steps claim reads its seeded run of GDRF at the 1k and 10k budgets
+    (tmp_path / "gdrf_table2_seeds").mkdir()
+
+    def steps(k, ps):
+        return dict(method=f"GDRF, {k // 10} steps", row="GDRF", paper_steps=k, seconds=5,
+                    seeds=[dict(metrics=dict(psnr=p)) for p in ps])  # fmt: skip
+
+    t2 = {"results": [steps(1000, [25.5, 25.6, 25.7]), steps(10000, [28.8, 28.9, 29.0])]}
+    (tmp_path / "gdrf_table2_seeds" / "gdrf_table2.json").write_text(json.dumps(t2))
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert rows["gdrf_steps"]["verdict"] == "holds"
+    assert "GDRF 10k 28.90 ± 0.10 (3 seeds) vs GDRF 1k 25.60 ± 0.10 (3 seeds)" in (
+        rows["gdrf_steps"]["measured"])  # fmt: skip
     # and Table 6: the LSTM's sync claim reads its seeded run of WarpNet and WarpNet+LS
     sync = lambda n, cs: dict(method=n, row=n, seconds=5,  # noqa: E731
                               seeds=[dict(metrics=dict(sync_conf=c)) for c in cs])  # fmt: skip

@@ -37,6 +37,8 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          "gdrf_table1_seeds/gdrf_table1", "gdrf_table2_seeds/gdrf_table2",
          "gdrf_table5_seeds/gdrf_table5",
          "gdrf_table6_seeds/gdrf_table6",
+         # how much audio context the studio's mouth needs (GDRF Table 6's LSTM claim)
+         "audio_context_probe",
          # where GDRF Table 1's 5 s rows put alpha (error_regions.py --out on their workspaces)
          "gdrf_region_alpha",
          # DH-NeRF Table 2's full model and the ablations of why its lip-sync module costs PSNR

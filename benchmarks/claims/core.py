@@ -48,6 +48,7 @@ __all__ = [
     "find_cause",
     "region_note",
     "alpha_note",
+    "explained",
     "row_sample",
     "sample",
     "threshold",
@@ -97,6 +98,14 @@ class Verdict:
     verdict: str
     cause: str = ""
     explained: bool = False
+
+
+def explained(v: Verdict, cause: str) -> Verdict:
+    """A miss with the cause a measurement file gives (unchanged without one, or when the
+    claim holds)."""
+    if not cause or v.verdict == HOLDS:
+        return v
+    return Verdict(v.measured, v.verdict, f"{v.cause}; {cause}" if v.cause else cause, True)
 
 
 @dataclass(frozen=True)

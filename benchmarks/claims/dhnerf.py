@@ -6,7 +6,16 @@ own codes carry) and ``neural_renderer_composites`` (the renderer: PSNR by regio
 
 from __future__ import annotations
 
-from .core import Pair, Sample, Verdict, claim, compare, row_sample, sample, threshold
+from .core import (
+    Pair,
+    Sample,
+    claim,
+    compare,
+    explained,
+    row_sample,
+    sample,
+    threshold,
+)
 
 __all__ = ["PROBE_LIMITS", "NR_SPEEDUP", "NR_TOLERANCE_DB"]
 
@@ -63,7 +72,7 @@ def _lip_module_cause(reports: dict) -> str:
 
 
 def _with_cause(judge, cause):
-    return lambda reports: _explained(judge(reports), cause(reports))
+    return lambda reports: explained(judge(reports), cause(reports))
 
 
 CAUSES = {"dh_vs_er": _lip_module_cause}  # claim id -> the measure that explains its miss
@@ -84,13 +93,6 @@ def _probe_row(reports):
                for row in (r or {}).get("results", [])):  # fmt: skip
             return r, _m(name), name
     return None, _m(FULL), FULL
-
-
-def _explained(v: Verdict, cause: str) -> Verdict:
-    """A miss with the cause a measurement file gives (unchanged without one)."""
-    if not cause or v.verdict == "holds":
-        return v
-    return Verdict(v.measured, v.verdict, f"{v.cause}; {cause}" if v.cause else cause, True)
 
 
 def _settings(report: dict) -> tuple[dict | None, list[dict]]:
@@ -154,7 +156,7 @@ def _probe(code, factor, limit):
         r, pick, name = _probe_row(reports)
         s = row_sample(r, pick, f"probes.learned.{code}.{factor}", f"{name}: R² C_{code}")
         v = threshold(s, limit, single_seed_band=0.05)
-        return _explained(v, _extractor_cause(reports, code))
+        return explained(v, _extractor_cause(reports, code))
 
     return judge
 
@@ -174,7 +176,7 @@ def _leakage(reports):
     r, pick, name = _probe_row(reports)
     s = row_sample(r, pick, "probes.leakage", f"{name}: largest leakage R²")
     v = threshold(s, LEAKAGE_LIMIT, at_least=False, single_seed_band=0.05)
-    return _explained(v, _extractor_cause(reports, "leakage"))
+    return explained(v, _extractor_cause(reports, "leakage"))
 
 
 def _regions_cause(reports: dict) -> str:
@@ -205,7 +207,7 @@ def _nr(key, label, limit, at_least):
         values = seeds if seeds else [summary.get(key)]
         s = Sample(tuple(float(v) for v in values if v is not None), label)
         v = threshold(s, limit, at_least=at_least, single_seed_band=0.0)
-        return _explained(v, _regions_cause(reports) if key == "psnr_drop_db" else "")
+        return explained(v, _regions_cause(reports) if key == "psnr_drop_db" else "")
 
     return judge
 

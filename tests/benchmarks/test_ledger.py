@@ -373,6 +373,23 @@ def test_gdrf_table1_claims_prefer_the_seeded_run_of_their_rows(tmp_path):
     rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
     assert rows["gdrf_lstm_sync"]["verdict"] == "does not hold"
     assert "WarpNet+LS 0.72 ± 0.02 (3 seeds)" in rows["gdrf_lstm_sync"]["measured"]
+    assert "cause not yet measured" in rows["gdrf_lstm_sync"]["cause"]
+    # its cause: how much audio context the studio's mouth needs (audio_context_probe.py)
+    probe = {"data": "/w/id000_5s", "contexts": [1, 3, 9],
+             "r2": {"1": {"jaw": {"r2": 0.92}}, "3": {"jaw": {"r2": 0.93}},
+                    "9": {"jaw": {"r2": 0.90}}}}  # fmt: skip
+    (tmp_path / "audio_context_probe.json").write_text(json.dumps(probe))
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    cause = rows["gdrf_lstm_sync"]["cause"]
+    assert ("audio_context_probe: a ridge probe reads the true jaw from one frame's audio window "
+            "with R² 0.92 on the val frames of id000_5s; the best of [3, 9] frames of windows (3) "
+            "0.93: the studio's mouth follows the frame's own audio") in cause  # fmt: skip
+    assert "cause not yet measured" not in cause
+    probe["r2"]["9"]["jaw"]["r2"] = 0.99  # context that helps: no such conclusion drawn
+    (tmp_path / "audio_context_probe.json").write_text(json.dumps(probe))
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert "(9) 0.99" in rows["gdrf_lstm_sync"]["cause"]
+    assert "follows the frame's own audio" not in rows["gdrf_lstm_sync"]["cause"]
 
 
 def test_a_share_ablation_is_quoted_by_its_share_and_its_psnr(results):

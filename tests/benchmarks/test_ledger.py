@@ -661,3 +661,22 @@ def test_the_lip_sync_modules_psnr_cost_takes_its_cause_from_the_ablation_run(tm
             "network): PSNR 26.20 vs 24.50 for 'full model' (seed 0)") in cause  # fmt: skip
     # the claim itself is still judged on the 3-seed table
     assert rows["dh_lip_psnr"]["measured"].startswith("full model 24.00 ± 1.00 (3 seeds)")
+
+
+def test_gdrfs_scratch_miss_quotes_the_from_scratch_headroom(tmp_path):
+    def g(row, seconds, psnr):
+        return dict(method=f"{row}, {seconds} s", row=row, seconds=seconds,
+                    metrics=dict(psnr=psnr), seeds=[dict(metrics=dict(psnr=psnr))])  # fmt: skip
+
+    rows = [g("GDRF", 5, 29.0), g("ER-NeRF", 5, 29.2), g("ER-NeRF", 3, 28.7)]
+    (tmp_path / "gdrf_table1.json").write_text(json.dumps({"results": rows}))
+    got = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert "headroom" not in got["gdrf_scratch"]["cause"]  # no 10 s row: nothing to say
+    rows.append(g("ER-NeRF", 10, 29.5))
+    (tmp_path / "gdrf_table1.json").write_text(json.dumps({"results": rows}))
+    got = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert got["gdrf_scratch"]["verdict"] == "inconclusive"  # single seeds
+    assert ("headroom: ER-NeRF from scratch on the studio, 3 s 28.70 (single seed), 5 s 29.20 "
+            "(single seed), 10 s 29.50 (single seed): twice the 5 s clip adds +0.30 dB") in (
+        got["gdrf_scratch"]["cause"])  # fmt: skip
+    assert "cause not yet measured" not in got["gdrf_scratch"]["cause"]

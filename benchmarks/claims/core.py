@@ -437,6 +437,7 @@ def alpha_note(report, a: str, b: str, stem: str = "") -> str:
                      f"{cell(b, region, 'covered_far_share')}")  # fmt: skip
     if not parts:
         return ""
-    n = min(methods[m][r]["psnr"][2] for m in (a, b) for r in methods[m] if "psnr" in methods[m][r])
+    n = min((methods[m][r]["psnr"][2] for m in (a, b) for r in methods[m]
+             if "psnr" in methods[m][r]), default="?")  # fmt: skip
     src = f"{stem}, " if stem else ""
     return f"alpha by region ({a} vs {b}, {src}means of {n} seed(s)): " + "; ".join(parts)

@@ -171,7 +171,10 @@ def _markdown(report: dict) -> str:
                   f"'{r['ablation']['baseline']}'; speaks to {', '.join(r['ablation']['claims'])})"
                   for r in abl]  # fmt: skip
     if report.get("methods"):
-        lines += ["", "Rows run (`--methods`): " + ", ".join(f"'{m}'" for m in report["methods"])]
+        lines += [
+            "",
+            "Rows chosen (`--methods`): " + ", ".join(f"'{m}'" for m in report["methods"]),
+        ]
     lines += ["", *(f"- {k}: {v}" for k, v in report["notes"].items()), ""]
     return "\n".join(lines)
 

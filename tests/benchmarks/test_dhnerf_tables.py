@@ -194,7 +194,7 @@ def test_markdown_lists_the_ablation_rows_and_judges_the_paper_rows_alone():
             "instead of the frozen lip-sync module's audio branch (base row: 'full model'; "
             "speaks to dh_lip_psnr)") in md  # fmt: skip
     assert f"Every row but '{own}' (seed 0 only)" in md
-    assert f"Rows run (`--methods`): 'full model', 'w/o lip-sync module', '{own}'" in md
+    assert f"Rows chosen (`--methods`): 'full model', 'w/o lip-sync module', '{own}'" in md
 
 
 @pytest.mark.slow

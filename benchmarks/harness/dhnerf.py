@@ -20,6 +20,7 @@ from .experiments import gin_method, run_bindings
 __all__ = [
     "ABLATIONS",
     "ABLATION_CLAIMS",
+    "OWN_AUDIO",
     "PAPER1",
     "PAPER2",
     "assets",
@@ -48,8 +49,9 @@ PAPER2 = {
 # (the ledger's dh_lip_psnr; harness.table2.ablation_methods builds them): row name -> (the row
 # it changes, the gin file added after the row's own, under benchmarks/gin-configs, what it
 # isolates)
+OWN_AUDIO = "full model, F_lip from its own audio network"
 ABLATIONS = {
-    "full model, F_lip from its own audio network": (
+    OWN_AUDIO: (
         "full model", "dhnerf/ablations/own_audio",
         "F_lip from the model's own audio network, trained with the field, instead of the "
         "frozen lip-sync module's audio branch"),

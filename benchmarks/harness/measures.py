@@ -24,6 +24,7 @@ __all__ = [
     "SYNC_HEADER",
     "fig5_shares",
     "lmd_note",
+    "pooled_psnr",
     "REGION_PSNR_KEYS",
     "reference_lines",
     "ALPHA_ON",
@@ -206,6 +207,11 @@ def region_errors(rgb, frame, truth) -> dict:
     return {k: (float(err[m].sum()), int(m.sum())) for k, m in masks.items()}
 
 
+def pooled_psnr(sq_error: float, pixels: int) -> float:
+    """PSNR (dB) of pixels whose squared colour errors sum to ``sq_error`` (floored at 100 dB)."""
+    return float(-10 * np.log10(max(sq_error / pixels, 1e-10)))
+
+
 ALPHA_ON = 0.1  # a pixel the field covers: accumulated alpha above this
 _ALPHA_SUMS = ("sq_error", "pixels", "alpha", "covered", "near_head_sq_error", "covered_far",
                "background_sq_error")  # fmt: skip
@@ -245,20 +251,16 @@ def region_alpha_summary(sums: dict) -> dict:
     ``covered_share`` (of the region's pixels), ``near_head_error_share`` (of its squared
     error), ``covered_far_share`` (of its pixels), ``background_image_psnr`` (None where the
     region has no pixels; an error share is None where the region has no error)."""
-
-    def psnr(e, n):
-        return float(-10 * np.log10(max(e / n, 1e-10)))
-
     out = {}
     for k, s in sums.items():
         n, e = s["pixels"], s["sq_error"]
         out[k] = {
-            "psnr": psnr(e, n) if n else None,
+            "psnr": pooled_psnr(e, n) if n else None,
             "mean_alpha": s["alpha"] / n if n else None,
             "covered_share": s["covered"] / n if n else None,
             "near_head_error_share": s["near_head_sq_error"] / e if e > 0 else None,
             "covered_far_share": s["covered_far"] / n if n else None,
-            "background_image_psnr": psnr(s["background_sq_error"], n) if n else None,
+            "background_image_psnr": pooled_psnr(s["background_sq_error"], n) if n else None,
         }
     return out
 
@@ -277,6 +279,6 @@ def region_psnr(system, val, truth, every: int = 3) -> dict:
                 sums[k][0] += e
                 sums[k][1] += n
     return {
-        REGION_PSNR_KEYS[k]: (float(-10 * np.log10(max(e / n, 1e-10))) if n else None)
+        REGION_PSNR_KEYS[k]: (pooled_psnr(e, n) if n else None)
         for k, (e, n) in sums.items()
     }

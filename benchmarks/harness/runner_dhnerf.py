@@ -14,6 +14,7 @@ import numpy as np
 
 from . import measures
 from .common import cell, commit, fmt, machine, peak_rss_mb, write_report
+from .dhnerf import OWN_AUDIO
 from .seeds import fold_seeds, resumed_lines, seeds_note
 from .table2 import seeded_rows
 
@@ -28,7 +29,6 @@ NA = {
     "perceptual": "L_rec is photometric only: no VGG16 weights on this machine",
 }
 TARGETS = {"ex_expression": 0.8, "ill_light": 0.8, "leakage": 0.1}
-OWN_AUDIO = "full model, F_lip from its own audio network"  # a dhnerf.ABLATIONS row
 
 
 def _probes(row: dict, data: Path) -> dict:

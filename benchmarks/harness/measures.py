@@ -278,7 +278,4 @@ def region_psnr(system, val, truth, every: int = 3) -> dict:
             for k, (e, n) in region_errors(system.render_frame(frame)["rgb"], frame, truth).items():
                 sums[k][0] += e
                 sums[k][1] += n
-    return {
-        REGION_PSNR_KEYS[k]: (pooled_psnr(e, n) if n else None)
-        for k, (e, n) in sums.items()
-    }
+    return {REGION_PSNR_KEYS[k]: (pooled_psnr(e, n) if n else None) for k, (e, n) in sums.items()}

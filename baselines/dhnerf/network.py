@@ -34,7 +34,9 @@ from lokitalk_plugins.losses import CODE_NAMES, LAMBDA_DIS
 from ..common import TalkingHeadBase, attach_occupancy_grid
 from . import field
 
-__all__ = ["DHNeRF", "CodeSizeError"]
+__all__ = ["DHNeRF", "CodeSizeError", "LIP_INITS"]
+
+LIP_INITS = ("zero", "default")  # how F_lip's weights in D_θ's first layer start
 
 
 class CodeSizeError(UserError, ValueError):
@@ -49,7 +51,11 @@ class DHNeRF(TalkingHeadBase):
     whose ``feature(windows)`` is F_lip (frozen), else the own audio network; lambda_dis:
     λ_dis (5; 0 = the ablation without the disentangling loss); dis_weights: λ_k of eq. 6;
     lambda_expression: weight of E's fit to the learnt C_ex (0: E is not trained and the
-    test-time expression is E's initial output; keep it).
+    test-time expression is E's initial output; keep it); lip_init: "zero" (F_lip's columns
+    of D_θ's first layer start at 0: at initialisation the field is the model without the
+    lip-sync input, and F_lip's weight grows only as far as the fit asks) or "default"
+    (PyTorch's initialisation of the whole layer, the field reads F_lip from the first step;
+    the ablation row that measured its PSNR cost).
     """
 
     ray_extras: tuple[str, ...] = ()
@@ -75,6 +81,7 @@ class DHNeRF(TalkingHeadBase):
         lambda_dis: float = LAMBDA_DIS,
         dis_weights: dict | None = None,
         lambda_expression: float = 1.0,
+        lip_init: str = "zero",
     ):
         super().__init__(audio_in_dim, audio_dim, 2, ind_num, 0, 0, False, bound, False)
         self.dims = dict(zip(CODE_NAMES, (int(id_dim), int(ex_dim), int(al_dim), int(ill_dim))))
@@ -92,6 +99,12 @@ class DHNeRF(TalkingHeadBase):
         lip = audio_dim if self.lip_sync else 0
         geo_in = self.encoder.output_dim + self.dims["id"] + self.dims["ex"] + lip
         self.sigma_net = MLP(geo_in, 1 + feature_dim, 64, 3)
+        if lip_init not in LIP_INITS:
+            raise OptionError(f"DHNeRF.lip_init must be one of {LIP_INITS}, got {lip_init!r}")
+        self.lip_init = lip_init
+        if lip and lip_init == "zero":
+            with torch.no_grad():
+                self.sigma_net.net[0].weight[:, geo_in - lip :] = 0.0
         self.encoder_dir = SHEncoder(degree=4)
         col_in = self.encoder_dir.output_dim + feature_dim + self.dims["al"] + self.dims["ill"]
         self.color_net = MLP(col_in, 3, 64, 2)

@@ -58,9 +58,14 @@ ABLATIONS = {
     "full model, occupancy from 8 frames' audio": (
         "full model", "dhnerf/ablations/refresh_frames",
         "each occupancy refresh under 8 training frames' F_lip instead of one frame's"),
+    "full model, F_lip weights at default init": (
+        "full model", "dhnerf/ablations/lip_default_init",
+        "F_lip's weights in D_θ's first layer at PyTorch's default initialisation (read from "
+        "the first step) instead of at zero"),
 }  # fmt: skip
 ABLATION_CLAIMS = {"dhnerf/ablations/own_audio": ["dh_lip_psnr"],
-                   "dhnerf/ablations/refresh_frames": ["dh_lip_psnr"]}  # fmt: skip
+                   "dhnerf/ablations/refresh_frames": ["dh_lip_psnr"],
+                   "dhnerf/ablations/lip_default_init": ["dh_lip_psnr"]}  # fmt: skip
 EXTRACTOR_STEPS = {"micro": 40, "quick": 200, "default": 300, "full": 300}
 LIPSYNC_STEPS = {"micro": 30, "quick": 300, "default": 300, "full": 300}
 

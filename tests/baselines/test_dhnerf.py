@@ -141,6 +141,29 @@ def test_without_lip_sync_the_audio_changes_nothing(data):
     assert torch.equal(a, b)
 
 
+def test_f_lip_starts_at_zero_weight_and_learns(data):
+    """lip_init 'zero': at initialisation the density does not read F_lip (the field is the
+    model without the lip-sync input) yet F_lip's weights get a gradient; 'default' reads it
+    from the first step; another value is a one-line error."""
+    x, d = torch.rand(30, 3) * 0.6 - 0.3, torch.nn.functional.normalize(torch.ones(30, 3), dim=-1)
+    a, b = torch.randn(1, 32), torch.randn(1, 32)
+    model = make_model(data)
+    assert model.lip_init == "zero"
+    code = model.individual_code(0)
+    out_a, out_b = model(x, d, a, None, code), model(x, d, b, None, code)
+    assert torch.equal(out_a["sigma"], out_b["sigma"])
+    assert torch.equal(out_a["geo_feat"], out_b["geo_feat"])
+    first = model.sigma_net.net[0].weight
+    (out_a["sigma"].sum() + out_a["geo_feat"].sum()).backward()
+    assert first[:, -32:].abs().sum() == 0 and first.grad[:, -32:].abs().sum() > 0
+    assert first[:, :-32].abs().sum() > 0
+    old = make_model(data, lip_init="default")
+    assert not torch.equal(old(x, d, a, None, code)["sigma"], old(x, d, b, None, code)["sigma"])
+    with pytest.raises(UserError, match="DHNeRF.lip_init must be one of") as err:
+        make_model(data, lip_init="small")
+    assert "\n" not in str(err.value)
+
+
 def test_bad_input_errors(data):
     ex = CodeExtractor(**DIMS, size=16, width=8)
     model = make_model(data, ex)

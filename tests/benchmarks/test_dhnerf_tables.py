@@ -147,8 +147,9 @@ def test_table2_ablation_rows_add_one_gin_file_to_the_full_model():
         assert r["ablation"]["baseline"] == "full model"
         assert r["ablation"]["claims"] == ["dh_lip_psnr"] and r["dhnerf"]  # probed too
         assert (ROOT / r["configs"][-1]).is_file()
-    own, frames = ((ROOT / r["configs"][-1]).read_text() for r in rows)
+    own, frames, init = ((ROOT / r["configs"][-1]).read_text() for r in rows)
     assert "DHNeRF.lipsync = None" in own and "GridUpkeep.frames = 8" in frames
+    assert "DHNeRF.lip_init = 'default'" in init
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -218,6 +218,9 @@ def main(argv=None) -> int:
     ap.add_argument("--resume", action="store_true",
                     help="reuse the arms an earlier run trained in --work (same configs, "
                     "bindings, folder, package source); score them again if need be")  # fmt: skip
+    ap.add_argument("--force", action="store_true",
+                    help="train again arms an earlier run left in --work with other configs, "
+                    "bindings, folder or package source, replacing them")  # fmt: skip
     ap.add_argument("--arms", nargs="+", choices=list(VARIANTS), default=["gin"],
                     help="the neural-renderer arms (default: gin, configs/neural_renderer.gin "
                     "as it is; low_res, full_res: the earlier bilinear settings; half: the "
@@ -252,7 +255,7 @@ def main(argv=None) -> int:
         ap.error(f"--seeds must be >= 1, got {args.seeds}")
     runs = seeded_methods(methods(args.backbone, profile, args.arms), args.seeds)
     rows = run_methods(runs, data, work / "runs", parallel=1, resume=args.resume,
-                       rescore=args.rescore)  # fmt: skip
+                       rescore=args.rescore, force=args.force)  # fmt: skip
     report = {
         "load_at_start": load,
         "benchmark": "neural_renderer",

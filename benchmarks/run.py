@@ -156,6 +156,12 @@ def main(argv=None) -> int:
         "train only the rest",
     )
     parser.add_argument(
+        "--force",
+        action="store_true",
+        help="train again rows an earlier run left in --work with other gin files, bindings, "
+        "folder or package source, replacing them (without it such a run is refused)",
+    )
+    parser.add_argument(
         "--methods",
         nargs="+",
         metavar="NAME",

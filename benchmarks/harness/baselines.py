@@ -48,7 +48,8 @@ def run_baselines(args, data_settings: dict) -> int:
 
     try:
         rows = run_methods(methods(args.backbones, args.profile), data, work,
-                           parallel=len(args.backbones), truth=True)  # fmt: skip
+                           parallel=len(args.backbones), truth=True,
+                           force=bool(getattr(args, "force", False)))  # fmt: skip
     except RuntimeError as err:
         print(err, file=sys.stderr)
         return 1

@@ -48,7 +48,8 @@ def run_gdrf_table(args, prof: dict, out: Path) -> dict:
     seeds = int(getattr(args, "seeds", 1))
     runs, rows, resumed = run_seeded(methods, seeds, data, work / f"{table}_{args.profile}",
                                      parallel=args.parallel,
-                                     resume=bool(getattr(args, "resume", False)))  # fmt: skip
+                                     resume=bool(getattr(args, "resume", False)),
+                                     force=bool(getattr(args, "force", False)))  # fmt: skip
     for row, m in zip(rows, runs):
         row.update({k: m[k] for k in ("row", "seconds", "steps", "refs", "paper_steps", "data")
                     if k in m})  # fmt: skip

@@ -221,6 +221,7 @@ def run_dhnerf(args, prof: dict, out: Path, table: str) -> dict:
     runs, rows, resumed = run_seeded(methods, seeds, data, work / f"{table}_{args.profile}",
                                      parallel=args.parallel, truth=True,
                                      resume=bool(getattr(args, "resume", False)),
+                                     force=bool(getattr(args, "force", False)),
                                      ablation_seeds=abl_seeds)  # fmt: skip
     stem = table.replace("-", "_") + ("" if args.profile == "default" else f"_{args.profile}")
     files, probes = {}, {}

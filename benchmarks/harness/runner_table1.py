@@ -71,6 +71,7 @@ def run_table1(args, prof: dict, out: Path) -> dict:
     def train(rows: list[dict], parallel: int):
         return run_seeded(rows, seeds, data, cells, parallel=parallel, truth=source.studio,
                           resume=bool(getattr(args, "resume", False)),
+                          force=bool(getattr(args, "force", False)),
                           ablation_seeds=abl_seeds)  # fmt: skip
 
     def pretrain_and_train():

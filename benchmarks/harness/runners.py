@@ -17,7 +17,14 @@ def run_table2(args, prof: dict, out: Path) -> dict:
     from harness.data_sources import resolve_data
     from harness.experiments import run_bindings
     from harness.seeds import fold_seeds
-    from harness.workers import beside_pretraining, in_table_order, run_pool, run_seeded
+    from harness.workers import (
+        beside_pretraining,
+        in_table_order,
+        refuse_replacing,
+        run_pool,
+        run_seeded,
+        seeded_runs,
+    )
     from lokitalk_plugins.data.studio import load_truth
 
     try:  # a malformed --ablation-seeds is refused before anything trains
@@ -64,14 +71,19 @@ def run_table2(args, prof: dict, out: Path) -> dict:
         ("GDRF's LSTM", table2.lstm_task(data, lstm, prof["head"]) if lstm else None),
         ("Audio2Motion", motion_prior.training_task(data, a2m, a2m_steps) if a2m else None),
     ) if t is not None}  # fmt: skip
+    cells = work / f"table2_{args.profile}_{args.backbone}"
+    if not getattr(args, "force", False):  # before the signal models train
+        refuse_replacing(seeded_runs(methods, seeds, abl_seeds), cells, data,
+                         bool(getattr(args, "resume", False)))  # fmt: skip
     inputs = [str(p) for p in (lstm, a2m) if p is not None]
     late = [m for m in methods if any(p in " ".join(m["bindings"]) for p in inputs)]
     early = [m for m in methods if m not in late]
 
     def train(rows: list[dict], parallel: int):
-        return run_seeded(rows, seeds, data, work / f"table2_{args.profile}_{args.backbone}",
+        return run_seeded(rows, seeds, data, cells,
                           parallel=parallel, truth=studio,
                           resume=bool(getattr(args, "resume", False)),
+                          force=bool(getattr(args, "force", False)),
                           ablation_seeds=abl_seeds)  # fmt: skip
 
     def prepare_and_train():
@@ -166,7 +178,8 @@ def run_table34(args, prof: dict, out: Path, table: str) -> dict:
         return seeded_methods(columns, seeds, select=table34.seeded_column(table))
 
     def train(methods: list[dict], parallel: int) -> list[dict]:
-        return run_methods(methods, data, cells, parallel=parallel, truth=source.studio)
+        force = bool(getattr(args, "force", False))
+        return run_methods(methods, data, cells, parallel, source.studio, force=force)
 
     def pretrain_and_train():
         """The bundles, then the columns that fine-tune them."""

@@ -24,10 +24,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = ["Stopped", "alongside", "beside_pretraining", "evaluate_again", "in_table_order",
-           "run_seeded",
+           "run_seeded", "seeded_runs",
            "evaluate_workspace", "finished_row", "fit_psnr", "landmark_detector",
-           "resume_refusal", "run_methods", "run_pool", "sharing_cores", "train_and_evaluate",
-           "val_background"]  # fmt: skip
+           "refuse_replacing", "replaced_rows", "resume_refusal", "run_methods", "run_pool",
+           "sharing_cores", "train_and_evaluate", "val_background"]  # fmt: skip
 
 FIT_FRAMES = 8  # training frames, evenly spaced, that fit_psnr renders
 
@@ -371,6 +371,7 @@ def run_methods(
     truth: bool = True,
     resume: bool = False,
     rescore: bool = False,
+    force: bool = False,
 ) -> list[dict]:
     """Train and evaluate every method (fresh workspaces under ``work``) in :func:`run_pool`,
     ``parallel`` at a time; raises RuntimeError naming the methods whose process failed.
@@ -379,7 +380,13 @@ def run_methods(
     scored again when it was scored over another val background than the method asks, or
     always with ``rescore``: e.g. on a quiet machine, where FPS is a timing).
     Methods train seed by seed (every method's seed 0 first, then seed 1, ...), so a run stopped
-    part-way leaves whole seeds to resume from; rows come back in ``methods``' order."""
+    part-way leaves whole seeds to resume from; rows come back in ``methods``' order.
+    force: replace rows an earlier run trained with other gin files, bindings, folder or
+    package source (without it such rows are refused before anything is trained,
+    :func:`replaced_rows`); a row this run would reproduce, or a workspace a stopped run left
+    without a row, is trained again either way."""
+    if not force:
+        refuse_replacing(methods, work, data, resume)
     work.mkdir(parents=True, exist_ok=True)
     reused, tasks = set(), []
     if resume:
@@ -418,21 +425,54 @@ def run_methods(
     return rows
 
 
-def run_seeded(methods: list[dict], seeds: int, data: Path, work: Path, parallel: int = 2,
-               truth: bool = True, resume: bool = False,
-               ablation_seeds: dict | None = None):  # fmt: skip
-    """Every method once per seed (:func:`harness.seeds.seeded_methods`; an ablation row, one
-    with an ``ablation`` record, ``ablation_seeds[name]`` times, default once) through
-    :func:`run_methods` -> (the seeded methods, their rows in the same order, each ablation
-    row with its method's ``ablation`` record, the keys of the rows a stopped run had
-    finished)."""
+def replaced_rows(methods: list[dict], work: Path, data) -> list[tuple[str, str]]:
+    """[(key, why)]: the methods whose finished row in ``work`` an earlier run trained with
+    other gin files, bindings, folder or package source (a run of them would replace it)."""
+    out = []
+    for m in methods:
+        why = resume_refusal(m, work, data)
+        if why is not None:
+            out.append((m.get("key", m["name"]), why))
+    return out
+
+
+def refuse_replacing(methods: list[dict], work: Path, data, resume: bool = False) -> None:
+    """SystemExit (two lines) when training ``methods`` would replace rows another run left
+    in ``work`` (:func:`replaced_rows`), naming them and the flags that decide."""
+    found = replaced_rows(methods, work, data)
+    if found:
+        (key, why), more = found[0], len(found) - 1
+        also = f" (and {more} more)" if more else ""
+        keep = "" if resume else "--resume reuses only rows that match; "
+        raise SystemExit(
+            f"--work {work}: the row of '{key}'{also} an earlier run trained differs from this "
+            f"run's ({why}); training again would replace it.\n"
+            f"{keep}pass --force to replace such rows, or give another --work"
+        )
+
+
+def seeded_runs(methods: list[dict], seeds: int, ablation_seeds: dict | None = None) -> list[dict]:
+    """The runs :func:`run_seeded` trains: every method once per seed, an ablation row (one
+    with an ``ablation`` record) ``ablation_seeds[name]`` times (default once)."""
     from .seeds import seeded_methods
 
     def count(m: dict) -> int:
         return (ablation_seeds or {}).get(m["name"], 1) if "ablation" in m else seeds
 
-    runs = seeded_methods(methods, seeds, count=count)
-    rows = run_methods(runs, data, work, parallel=parallel, truth=truth, resume=resume)
+    return seeded_methods(methods, seeds, count=count)
+
+
+def run_seeded(methods: list[dict], seeds: int, data: Path, work: Path, parallel: int = 2,
+               truth: bool = True, resume: bool = False,
+               ablation_seeds: dict | None = None, force: bool = False):  # fmt: skip
+    """Every method once per seed (:func:`harness.seeds.seeded_methods`; an ablation row, one
+    with an ``ablation`` record, ``ablation_seeds[name]`` times, default once) through
+    :func:`run_methods` -> (the seeded methods, their rows in the same order, each ablation
+    row with its method's ``ablation`` record, the keys of the rows a stopped run had
+    finished)."""
+    runs = seeded_runs(methods, seeds, ablation_seeds)
+    rows = run_methods(runs, data, work, parallel=parallel, truth=truth, resume=resume,
+                       force=force)  # fmt: skip
     for m, r in zip(runs, rows):
         if "ablation" in m:
             r["ablation"] = m["ablation"]

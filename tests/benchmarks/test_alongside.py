@@ -317,7 +317,7 @@ def test_table3_trains_the_columns_without_a_bundle_while_the_bundles_are_made(
         note("pretrain end")
         return {(s, len(f)): {"path": f"/bundle{len(f)}"} for s, f in jobs}
 
-    def run_methods(methods, data, work, parallel=2, truth=True):
+    def run_methods(methods, data, work, parallel=2, truth=True, **k):
         note(f"train {','.join(sorted({str(m['column'][0]) for m in methods}))} x{parallel}")
         time.sleep(0.3)
         return [{"method": m["name"], "key": m["key"], "eval": {}, "train_seconds": 1.0,

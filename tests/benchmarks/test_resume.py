@@ -6,6 +6,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 from harness import common  # noqa: E402
@@ -152,3 +154,62 @@ def test_run_seeded_returns_the_seeded_methods_their_rows_and_what_was_reused(
                                ablation_seeds={"O torso2d": 2})  # fmt: skip
     assert [r["key"] for r in runs][2:] == ["O torso2d", "O torso2d seed 1"]
     assert [r["eval"]["psnr"] for r in rows][2:] == [26.0, 27.0]
+
+
+class _Trained(Exception):
+    """Raised by a stand-in for the process pool: run_methods got as far as training."""
+
+
+def test_a_row_of_other_settings_is_not_replaced_without_force(tmp_path, monkeypatch):
+    from harness import workers
+
+    monkeypatch.setattr(common, "package_tree", lambda: TREE)
+    data, work = tmp_path / "id000", tmp_path / "work"
+    m = {"name": "O", "key": "O seed 1", "configs": ["configs/er_nerf.gin"],
+         "bindings": ["SEED = 1"]}  # fmt: skip
+    _finished(work, data, m, 27.5)
+    other = dict(m, bindings=["SEED = 1", "A = 2"])
+    assert workers.replaced_rows([other, dict(m, key="O seed 2")], work, data) == [
+        ("O seed 1", "other bindings (['SEED = 1'])")
+    ]
+
+    def pool(tasks, parallel):
+        raise _Trained([t[0] for t in tasks])
+
+    monkeypatch.setattr(workers, "run_pool", pool)
+    for resume in (False, True):
+        with pytest.raises(SystemExit) as e:
+            run_methods([other], data, work, resume=resume)
+        lines = str(e.value).splitlines()
+        assert len(lines) == 2 and lines[0] == (
+            f"--work {work}: the row of 'O seed 1' an earlier run trained differs from this "
+            "run's (other bindings (['SEED = 1'])); training again would replace it."
+        )
+        assert lines[1].endswith("pass --force to replace such rows, or give another --work")
+        assert ("--resume reuses only rows that match" in lines[1]) is not resume
+    assert (work / "row_o_seed_1.json").is_file()  # refused before anything was removed
+    # --force trains it; so does a run of the same settings (it reproduces its row), and a
+    # workspace a stopped run left without a row is no row to keep
+    with pytest.raises(_Trained, match="training O seed 1"):
+        run_methods([other], data, work, force=True)
+    _finished(work, data, m, 27.5)
+    with pytest.raises(_Trained, match="training O seed 1"):
+        run_methods([m], data, work)
+    (work / "ws_o_seed_3").mkdir()
+    with pytest.raises(_Trained, match="training O seed 3"):
+        run_methods([dict(m, key="O seed 3", bindings=["SEED = 3"])], data, work)
+    # two rows of other settings: the first is named, the count of the rest given
+    _finished(work, data, m, 27.5)  # the runs above removed it before their (stand-in) pool
+    two = [dict(other), dict(m, key="O seed 4")]
+    _finished(work, data, two[1], 20.0)
+    two[1] = dict(two[1], bindings=["SEED = 4"])
+    with pytest.raises(SystemExit, match=r"the row of 'O seed 1' \(and 1 more\)"):
+        run_methods(two, data, work)
+
+
+def test_run_py_offers_force(capsys):
+    import run
+
+    with pytest.raises(SystemExit):
+        run.main(["table2", "--help"])
+    assert "--force" in capsys.readouterr().out

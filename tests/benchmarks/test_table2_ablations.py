@@ -23,6 +23,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         "O+D, deformation grid to 64", "O+D, backbone keeps its audio",
         "O+D+R, backbone keeps its audio", "O, bf16", "O+D+R, bf16",
         "O, torso as the originals train it", "O+D+R, strong region losses",
+        "O+D, undeformed refresh", "O+D+R, undeformed refresh",
     ]  # fmt: skip
     coarse = "JointDeformation.grid = {'desired_resolution': 64}"
     audio = "wrap.static_canonical = False"
@@ -32,6 +33,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
              "backbone keeps its audio": ("backbone_audio.gin", audio),
              "torso as the originals train it": ("torso_2d.gin", "RADNeRF.aabb = None"),
              "strong region losses": ("region_losses.gin", "wrap.lambda_delta = 1e-2"),
+             "undeformed refresh": ("undeformed_refresh.gin", "GridUpkeep.deformed = False"),
              }  # fmt: skip
     for m in abl:
         base = next(b for b in methods if b["name"] == m["ablation"]["baseline"])
@@ -48,6 +50,8 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
             assert m["ablation"]["claims"] == ["t2_d", "t2_target"]
         elif name == "region_losses.gin":  # a cause of the missed region shares (Fig. 5)
             assert m["ablation"]["claims"] == ["fig5_att_lip", "fig5_att_eye", "fig5_dx_torso"]
+        elif name == "undeformed_refresh.gin":  # what the deformation-following refresh adds
+            assert m["ablation"]["claims"] == ["t2_d", "t2_r", "t2_target"]
         else:  # bf16 measures a default (issue 18), no claim's cause
             assert m["ablation"]["claims"] == [] and "bf16" in m["ablation"]["isolates"]
     runs = seeded_methods(methods + abl, 3, select=lambda m: "ablation" not in m)
@@ -57,7 +61,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
     assert [m["name"] for m in table2.ablation_methods(methods[1:])] == [
         "O+D, 32 samples a ray", "O+D+R, 32 samples a ray", "O+D, deformation grid to 64",
         "O+D, backbone keeps its audio", "O+D+R, backbone keeps its audio", "O+D+R, bf16",
-        "O+D+R, strong region losses",
+        "O+D+R, strong region losses", "O+D, undeformed refresh", "O+D+R, undeformed refresh",
     ]  # fmt: skip
 
 

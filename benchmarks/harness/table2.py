@@ -94,7 +94,8 @@ ABLATION_CLAIMS = {"table2/ablations/samples_32": ["t2_target", "t2_d", "t2_r"],
                    "table2/ablations/torso_2d": ["t2_d", "t2_target"],
                    "table2/ablations/region_losses": ["fig5_att_lip", "fig5_att_eye",
                                                       "fig5_dx_torso"],
-                   "table2/ablations/undeformed_refresh": ["t2_d", "t2_r", "t2_target"]}  # fmt: skip
+                   "table2/ablations/undeformed_refresh": ["t2_d", "t2_r",
+                                                           "t2_target"]}  # fmt: skip
 
 
 def ablation_methods(methods: list[dict], ablations: dict | None = None,

@@ -44,6 +44,8 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          # DH-NeRF Table 2's full model and the ablations of why its lip-sync module costs PSNR
          # (run.py dhnerf-table2 --ablations --methods ...)
          "dhnerf_table2_lip/dhnerf_table2",
+         # DH-NeRF Table 2's full model and w/o lip-sync rows with F_lip's weights from zero
+         "dhnerf_table2_lipinit/dhnerf_table2",
          # Table 2's O+D+R in float32 and under bf16 autocast, side by side (issue 18)
          "table2_bf16/table2")  # fmt: skip
 

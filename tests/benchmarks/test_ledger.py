@@ -627,6 +627,39 @@ def test_dhnerf_below_er_nerf_takes_its_cause_from_table2s_lip_sync_ablation(tmp
     assert "cause not yet measured" in rows["dh_vs_er"]["cause"]
 
 
+def test_the_lip_sync_claims_read_the_zero_init_run_where_it_has_both_rows(tmp_path):
+    def row(method, psnrs, sync):
+        return dict(method=method, metrics=dict(psnr=sum(psnrs) / len(psnrs), sync_conf=sync),
+                    seeds=[dict(metrics=dict(psnr=p, sync_conf=sync)) for p in psnrs])  # fmt: skip
+
+    t1 = {"results": [row("ER-NeRF", [27.4, 27.9, 28.4], 0.8),
+                      row("DH-NeRF", [25.4, 22.9, 25.3], 0.8)]}  # fmt: skip
+    t2 = {"results": [row("full model", [25.0, 22.6, 25.3], 0.7),
+                      row("w/o lip-sync module", [26.7, 26.4, 26.7], 0.6),
+                      row("w/o disentangling loss", [24.0, 24.1, 23.9], 0.5)]}  # fmt: skip
+    (tmp_path / "dhnerf_table1.json").write_text(json.dumps(t1))
+    (tmp_path / "dhnerf_table2.json").write_text(json.dumps(t2))
+    (tmp_path / "dhnerf_table2_lipinit").mkdir()
+    zero = tmp_path / "dhnerf_table2_lipinit" / "dhnerf_table2.json"
+    zero.write_text(json.dumps({"results": [row("full model", [26.9, 27.0, 27.1], 0.9)]}))
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    # one row only: Table 2 judges the lip-sync claims
+    assert rows["dh_lip_psnr"]["measured"].startswith("full model 24.30 ± 1.48 (3 seeds)")
+    zero.write_text(json.dumps({"results": [row("full model", [26.9, 27.0, 27.1], 0.9),
+                                            row("w/o lip-sync module", [26.4, 26.5, 26.6],
+                                                0.6)]}))  # fmt: skip
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert rows["dh_lip_psnr"]["measured"] == (
+        "full model 27.00 ± 0.10 (3 seeds) vs w/o lip-sync module 26.50 ± 0.10 (3 seeds); "
+        "difference +0.50")
+    assert rows["dh_lip_psnr"]["verdict"] == "holds"
+    assert rows["dh_lip_sync"]["measured"].startswith("full model 0.90")
+    # the disentangling loss's claims stay on Table 2 (the zero-init run has no such row)
+    assert rows["dh_dis_psnr"]["measured"].startswith("full model 24.30")
+    # Table 1's miss takes the lip-sync cost from the run that has both rows: none now
+    assert "lip-sync module costs" not in rows["dh_vs_er"]["cause"]
+
+
 def test_the_lip_sync_modules_psnr_cost_takes_its_cause_from_the_ablation_run(tmp_path):
     def row(name, psnrs, ablation=None):
         r = dict(method=name, seeds=[dict(seed=i, metrics=dict(psnr=p)) for i, p in

@@ -651,7 +651,8 @@ def test_the_lip_sync_claims_read_the_zero_init_run_where_it_has_both_rows(tmp_p
     rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
     assert rows["dh_lip_psnr"]["measured"] == (
         "full model 27.00 ± 0.10 (3 seeds) vs w/o lip-sync module 26.50 ± 0.10 (3 seeds); "
-        "difference +0.50")
+        "difference +0.50"
+    )
     assert rows["dh_lip_psnr"]["verdict"] == "holds"
     assert rows["dh_lip_sync"]["measured"].startswith("full model 0.90")
     # the disentangling loss's claims stay on Table 2 (the zero-init run has no such row)

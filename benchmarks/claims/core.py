@@ -49,8 +49,10 @@ __all__ = [
     "region_note",
     "alpha_note",
     "explained",
+    "noted",
     "row_sample",
     "sample",
+    "sync_note",
     "threshold",
 ]
 
@@ -106,6 +108,36 @@ def explained(v: Verdict, cause: str) -> Verdict:
     if not cause or v.verdict == HOLDS:
         return v
     return Verdict(v.measured, v.verdict, f"{v.cause}; {cause}" if v.cause else cause, True)
+
+
+def noted(v: Verdict, note: str) -> Verdict:
+    """``v`` with a note appended to its cause (a context, not a measured cause: unlike
+    :func:`explained` it leaves ``explained`` as it was); unchanged without a note or when
+    the claim holds."""
+    if not note or v.verdict == HOLDS:
+        return v
+    return Verdict(v.measured, v.verdict, f"{v.cause}; {note}" if v.cause else note, v.explained)
+
+
+def sync_note(report: dict | None, a: Sample, b: Sample) -> str:
+    """A sync-confidence comparison's context: each row's value per seed and the table's
+    reference rows measured the same way (ground truth: the ceiling; one static frame: the
+    floor); "" when neither row has values."""
+    if not (a.n or b.n):
+        return ""
+
+    def seeds(x: Sample) -> str:
+        return f"{x.label} " + (", ".join(f"{v:.2f}" for v in x.values) if x.n else "n/a")
+
+    parts = [f"sync confidence per seed: {seeds(a)}; {seeds(b)}"]
+    refs = []
+    for ref in (report or {}).get("references") or []:
+        v = (ref.get("metrics") or {}).get("sync_conf")
+        if isinstance(v, int | float):
+            refs.append(f"{ref.get('method')} {v:.2f}")
+    if refs:
+        parts.append("reference rows: " + ", ".join(refs))
+    return "; ".join(parts)
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,10 @@ from .core import (
     claim,
     compare,
     explained,
+    noted,
     row_sample,
     sample,
+    sync_note,
     threshold,
 )
 
@@ -52,7 +54,9 @@ def _report(reports: dict, tables, a: str, b: str) -> dict | None:
 def _pair(table, a, b, metric, higher=True):
     def judge(reports):
         r = _report(reports, table, a, b)
-        return compare(sample(r, _m(a), metric, a), sample(r, _m(b), metric, b), higher)
+        sa, sb = sample(r, _m(a), metric, a), sample(r, _m(b), metric, b)
+        v = compare(sa, sb, higher)
+        return noted(v, sync_note(r, sa, sb)) if metric == "sync_conf" else v
 
     return judge
 

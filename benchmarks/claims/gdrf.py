@@ -12,9 +12,11 @@ from .core import (
     claim,
     compare,
     explained,
+    noted,
     region_note,
     row_sample,
     sample,
+    sync_note,
     threshold,
 )
 
@@ -52,7 +54,10 @@ def _cmp(table, a, b, metric="psnr", higher=True, margin=0.0, la=None, lb=None, 
 
     def judge(reports):
         r = _report(reports, table, a, b, field=metric)
-        v = compare(sample(r, a, metric, la), sample(r, b, metric, lb), higher, margin)
+        sa, sb = sample(r, a, metric, la), sample(r, b, metric, lb)
+        v = compare(sa, sb, higher, margin)
+        if metric == "sync_conf":
+            return noted(v, sync_note(r, sa, sb))
         if rows is None or metric != "psnr":
             return v
         note = "; ".join(n for n in (region_note(r, *rows), alpha_note(

@@ -10,8 +10,10 @@ from .core import (
     Verdict,
     claim,
     compare,
+    noted,
     region_note,
     sample,
+    sync_note,
     threshold,
 )
 
@@ -42,6 +44,8 @@ def _pair(table, a, b, metric, higher, margin=0.0):
         r = reports.get(table)
         sa, sb = sample(r, _method(a), metric, a), sample(r, _method(b), metric, b)
         v = compare(sa, sb, higher, margin)
+        if metric == "sync_conf":
+            return noted(v, sync_note(r, sa, sb))
         return _with_fit(v, r, a, b) if metric == "psnr" else v
 
     return judge

@@ -714,3 +714,27 @@ def test_gdrfs_scratch_miss_quotes_the_from_scratch_headroom(tmp_path):
             "(single seed), 10 s 29.50 (single seed): twice the 5 s clip adds +0.30 dB") in (
         got["gdrf_scratch"]["cause"])  # fmt: skip
     assert "cause not yet measured" not in got["gdrf_scratch"]["cause"]
+
+
+def test_a_sync_claim_that_misses_shows_each_seed_and_the_reference_rows(tmp_path):
+    def row(method, values):
+        return dict(method=method, metrics=dict(sync_conf=sum(values) / len(values)),
+                    seeds=[dict(metrics=dict(sync_conf=v)) for v in values])  # fmt: skip
+
+    refs = [{"method": "ground truth (ceiling)", "metrics": {"sync_conf": 1.0026}},
+            {"method": "one static frame (floor)", "metrics": {"sync_conf": 0.0}}]  # fmt: skip
+    t1 = {"results": [row("LokiTalk", [0.89, 0.86, 0.89]), row("ER-NeRF", [0.89, 0.76, 0.89])],
+          "references": refs}  # fmt: skip
+    (tmp_path / "table1.json").write_text(json.dumps(t1))
+    got = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}["t1_sync"]
+    assert got["verdict"] == "inconclusive"
+    assert got["cause"] == (
+        "mean ± std intervals overlap; sync confidence per seed: LokiTalk 0.89, 0.86, 0.89; "
+        "ER-NeRF 0.89, 0.76, 0.89; reference rows: ground truth (ceiling) 1.00, one static "
+        "frame (floor) 0.00"
+    )
+    # a claim that holds carries no note
+    t1["results"][1] = row("ER-NeRF", [0.50, 0.52, 0.48])
+    (tmp_path / "table1.json").write_text(json.dumps(t1))
+    got = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}["t1_sync"]
+    assert got["verdict"] == "holds" and "per seed" not in got["cause"]

@@ -427,13 +427,30 @@ def run_methods(
 
 def replaced_rows(methods: list[dict], work: Path, data) -> list[tuple[str, str]]:
     """[(key, why)]: the methods whose finished row in ``work`` an earlier run trained with
-    other gin files, bindings, folder or package source (a run of them would replace it)."""
+    other gin files, bindings, folder or package source (a run of them would replace it).
+    Package sources count as other only when both are known and their committed trees differ:
+    a row of the same trees with local edits (``+dirty``), or of an unknown source, is one a
+    user iterating on the code trains again."""
+    from .common import package_tree
+
     out = []
     for m in methods:
         why = resume_refusal(m, work, data)
-        if why is not None:
-            out.append((m.get("key", m["name"]), why))
+        if why is None:
+            continue
+        if why.startswith("package source "):
+            key = _slug(m.get("key", m["name"]))
+            old = json.loads((work / f"row_{key}.json").read_text()).get("package_tree")
+            a, b = _committed(old), _committed(package_tree())
+            if a is None or b is None or a == b:
+                continue
+        out.append((m.get("key", m["name"]), why))
     return out
+
+
+def _committed(tree: str | None) -> str | None:
+    """The committed trees of a :func:`~.common.package_tree` value (None: unknown)."""
+    return None if not tree or tree == "unknown" else tree.split("+")[0]
 
 
 def refuse_replacing(methods: list[dict], work: Path, data, resume: bool = False) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -198,6 +199,20 @@ def test_a_row_of_other_settings_is_not_replaced_without_force(tmp_path, monkeyp
     (work / "ws_o_seed_3").mkdir()
     with pytest.raises(_Trained, match="training O seed 3"):
         run_methods([dict(m, key="O seed 3", bindings=["SEED = 3"])], data, work)
+    # a row of the same committed trees with local edits, or of an unknown source, is trained
+    # again (someone iterating on the code); another committed source is refused
+    _finished(work, data, m, 27.5)
+    row = work / "row_o_seed_1.json"
+    for recorded, refused in ((f"{TREE}+dirty", False), ("unknown", False), (None, False),
+                              ("cd" * 20, True)):  # fmt: skip
+        row.write_text(json.dumps(dict(json.loads(row.read_text()), package_tree=recorded)))
+        assert bool(workers.replaced_rows([m], work, data)) is refused, recorded
+    monkeypatch.setattr(common, "package_tree", lambda: f"{TREE}+dirty")
+    row.write_text(json.dumps(dict(json.loads(row.read_text()), package_tree=TREE)))
+    assert workers.replaced_rows([m], work, data) == []
+    monkeypatch.setattr(common, "package_tree", lambda: TREE)
+    shutil.rmtree(work / "ws_o_seed_1")
+    row.unlink()
     # two rows of other settings: the first is named, the count of the rest given
     _finished(work, data, m, 27.5)  # the runs above removed it before their (stand-in) pool
     two = [dict(other), dict(m, key="O seed 4")]

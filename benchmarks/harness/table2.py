@@ -69,6 +69,8 @@ BF16 = "bf16 autocast in training (float32 weights, optimiser state and grid tab
 TORSO_2D = ("the torso out of the head's 3D field: the originals' head box and a 2D torso "
             "field on the head pose, trained in a third stage")  # fmt: skip
 REGION_LOSSES = "the region losses' weights, λ_Δ 1e-5 -> 1e-2 and λ_att 1e-4 -> 1e-3"
+F_A_BACKBONE = ("RSDF's F_a from the backbone's own audio feature instead of the Audio2Motion "
+                "prior mean")  # fmt: skip
 UNDEFORMED = ("the occupancy refresh at each cell's undeformed point (the old rule) instead of "
               "the canonical density at its deformed point")  # fmt: skip
 ABLATIONS = {
@@ -84,6 +86,7 @@ ABLATIONS = {
     "O+D+R, strong region losses": ("O+D+R", "table2/ablations/region_losses", REGION_LOSSES),
     "O+D, undeformed refresh": ("O+D", "table2/ablations/undeformed_refresh", UNDEFORMED),
     "O+D+R, undeformed refresh": ("O+D+R", "table2/ablations/undeformed_refresh", UNDEFORMED),
+    "O+D+R, F_a from the backbone": ("O+D+R", "table2/ablations/f_a_backbone", F_A_BACKBONE),
 }
 # which claims each ablation's gin file speaks to (none: a measurement for a default, not a
 # cause of a missed claim)
@@ -95,7 +98,8 @@ ABLATION_CLAIMS = {"table2/ablations/samples_32": ["t2_target", "t2_d", "t2_r"],
                    "table2/ablations/region_losses": ["fig5_att_lip", "fig5_att_eye",
                                                       "fig5_dx_torso"],
                    "table2/ablations/undeformed_refresh": ["t2_d", "t2_r",
-                                                           "t2_target"]}  # fmt: skip
+                                                           "t2_target"],
+                   "table2/ablations/f_a_backbone": ["t2_r", "t2_target"]}  # fmt: skip
 
 
 def ablation_methods(methods: list[dict], ablations: dict | None = None,

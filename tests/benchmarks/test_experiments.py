@@ -124,6 +124,32 @@ def test_every_table_method_parses_with_its_profile_budget():
         assert _parsed(m)["model"] is not None, m["name"]
 
 
+def test_the_f_a_ablation_takes_the_backbones_audio_feature_back():
+    from harness import motion_prior
+
+    import lokitalk_plugins.registration  # noqa: F401
+    from lokitalk_plugins.train.config import parse_config_files
+
+    run_ = experiments.run_bindings(audio_in_dim=32)
+    for backbone, width in (("er_nerf", 32), ("rad_nerf", 64)):
+        odr = next(m for m in table2.build_methods(backbone, "micro", run_, True)
+                   if m["name"] == "O+D+R")  # fmt: skip
+        odr = motion_prior.with_audio2motion(odr, "/x/a2m.pt")
+        (abl,) = [m for m in table2.ablation_methods([odr])
+                  if m["name"] == "O+D+R, F_a from the backbone"]  # fmt: skip
+        for method, a2m, dim in ((odr, True, 32), (abl, False, width)):
+            parse_config_files([experiments.resolve(c) for c in method["configs"]],
+                               method["bindings"])  # fmt: skip
+            try:
+                assert (gin.query_parameter("wrap.audio2motion") is not None) is a2m
+                got = gin.query_parameter("RSDF.audio_dim")
+                if isinstance(got, gin.config.ConfigurableReference):  # a %MACRO
+                    got = got.scoped_configurable_fn()
+                assert got == dim, (backbone, method["name"])
+            finally:
+                gin.clear_config()
+
+
 def test_benchmarks_on_sys_path_leave_packaged_includes_alone(tmp_path):
     """run.py and these tests put benchmarks/ first on sys.path; a user's file that includes
     'configs/rad_nerf.gin' still parses (no benchmarks/configs namespace package for gin's

@@ -83,8 +83,12 @@ METHOD_CLAIMS = [
     ("t2_sync", "table2", "O+D+R sync confidence above O (5.423 vs 3.410)",
      "O+D+R", "O", "sync_conf", True),
 ]  # fmt: skip
+# Table 2's claims take their ablations from Table 2 and from runs of some of its rows
+# (run.py table2 --methods ... --ablations --out <folder>): the fixes of issue 14 measured
+# one at a time beside O+D+R
+T2_RUNS = ("table2", "table2_fixes/table2")
 for _id, _table, _text, _a, _b, _metric, _higher in METHOD_CLAIMS:
-    _tables = (_table,) if _table == "table2" else ()
+    _tables = T2_RUNS if _table == "table2" else ()
     claim(_id, f"{SRC} Table {_table[-1]}", _text, tables=_tables,
           pair=Pair(_table, _a, _b, _metric, _higher))(
         _pair(_table, _a, _b, _metric, _higher))  # fmt: skip
@@ -95,7 +99,7 @@ claim("t1_target", "issue 14 target, Table 1",
       pair=Pair("table1", "LokiTalk", "ER-NeRF"))(
     _pair("table1", "LokiTalk", "ER-NeRF", "psnr", True, 0.5))  # fmt: skip
 claim("t2_target", "issue 14 target, Table 2",
-      "O+D+R PSNR at least O + 1 dB (paper: +2.34 dB)", tables=("table2",),
+      "O+D+R PSNR at least O + 1 dB (paper: +2.34 dB)", tables=T2_RUNS,
       pair=Pair("table2", "O+D+R", "O"))(
     _pair("table2", "O+D+R", "O", "psnr", True, 1.0))  # fmt: skip
 

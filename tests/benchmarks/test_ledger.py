@@ -749,3 +749,27 @@ def test_a_sync_claim_that_misses_shows_each_seed_and_the_reference_rows(tmp_pat
     (tmp_path / "table1.json").write_text(json.dumps(t1))
     got = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}["t1_sync"]
     assert got["verdict"] == "holds" and "per seed" not in got["cause"]
+
+
+def test_table2s_claims_read_the_ablations_of_a_run_of_some_of_its_rows(tmp_path):
+    def row(method, psnrs, ablation=None):
+        r = dict(method=method, metrics=dict(psnr=sum(psnrs) / len(psnrs)),
+                 seeds=[dict(metrics=dict(psnr=p)) for p in psnrs])  # fmt: skip
+        return dict(r, ablation=ablation) if ablation else r
+
+    t2 = {"results": [row("O", [27.4, 27.5, 27.6]), row("O+D", [26.8, 26.9, 27.0]),
+                      row("O+D+R", [27.8, 27.9, 28.0])]}  # fmt: skip
+    (tmp_path / "table2.json").write_text(json.dumps(t2))
+    rec = {"claims": ["t2_d", "t2_r", "t2_target"], "baseline": "O+D+R",
+           "isolates": "the occupancy refresh at each cell's undeformed point"}  # fmt: skip
+    (tmp_path / "table2_fixes").mkdir()
+    (tmp_path / "table2_fixes" / "table2.json").write_text(json.dumps({"results": [
+        row("O+D+R", [27.7, 27.8, 27.9]),
+        row("O+D+R, undeformed refresh", [27.2, 27.3, 27.4], rec)]}))  # fmt: skip
+    got = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert got["t2_target"]["verdict"] == "does not hold"
+    assert ("table2_fixes/table2 ablation 'O+D+R, undeformed refresh' (the occupancy refresh at "
+            "each cell's undeformed point): PSNR 27.30 ± 0.10 (3 seeds) vs 27.80 ± 0.10 (3 seeds) "
+            "for 'O+D+R'") in got["t2_target"]["cause"]  # fmt: skip
+    # the claims are still judged on Table 2 itself
+    assert got["t2_target"]["measured"].startswith("O+D+R 27.90 ± 0.10 (3 seeds) vs O 27.50")

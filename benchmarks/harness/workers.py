@@ -162,6 +162,8 @@ def _same_bindings(old: list, new: list) -> bool:
 
 
 def _resumable(method: dict, work: Path, data) -> tuple[dict | None, str | None]:
+    """(the finished row's JSON, None) when ``method``'s row can be reused, else (None, or the
+    row when only its package source differs, why not)."""
     from .common import package_tree, same_source
 
     row = work / f"row_{_slug(method.get('key', method['name']))}.json"
@@ -183,7 +185,7 @@ def _resumable(method: dict, work: Path, data) -> tuple[dict | None, str | None]
         return None, f"trained on {ran_on}, not {here}" if ran_on else f"no workspace at {ws}"
     code, now = old.get("package_tree"), package_tree()
     if not same_source(code, now):
-        return None, f"package source {code}, now {now}"
+        return old, f"package source {code}, now {now}"  # the row, for replaced_rows
     return old, None
 
 
@@ -435,13 +437,11 @@ def replaced_rows(methods: list[dict], work: Path, data) -> list[tuple[str, str]
 
     out = []
     for m in methods:
-        why = resume_refusal(m, work, data)
-        if why is None:
+        row, why = _resumable(m, work, data)
+        if why is None or why == "no row":
             continue
         if why.startswith("package source "):
-            key = _slug(m.get("key", m["name"]))
-            old = json.loads((work / f"row_{key}.json").read_text()).get("package_tree")
-            a, b = _committed(old), _committed(package_tree())
+            a, b = _committed(row.get("package_tree")), _committed(package_tree())
             if a is None or b is None or a == b:
                 continue
         out.append((m.get("key", m["name"]), why))

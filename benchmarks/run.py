@@ -135,6 +135,16 @@ def main(argv=None) -> int:
     )  # fmt: skip
     parser.add_argument("--parallel", type=int, default=2, help="methods trained at once")
     parser.add_argument(
+        "--studio-blinks",
+        type=float,
+        nargs=2,
+        metavar=("LO", "HI"),
+        default=None,
+        help="table2 on the studio: blinks LO-HI s apart instead of 2-6 s (its own folder, "
+        "caches and result files, suffix _blinksLO-HI): whether the eye feature's map follows "
+        "the eyes once they close often",
+    )
+    parser.add_argument(
         "--f-a",
         choices=["audio2motion", "backbone"],
         default="audio2motion",
@@ -194,6 +204,8 @@ def main(argv=None) -> int:
         parser.error(
             "--profile long: only for 'baselines'; the tables take micro, quick, default or full"
         )
+    if args.studio_blinks is not None and args.table != "table2":
+        parser.error("--studio-blinks: only for table2 (the Fig. 5 maps of the eye feature)")
     prof, out = PROFILES[args.profile], Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.table == "gdrf-all" and args.methods:

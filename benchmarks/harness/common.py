@@ -96,15 +96,23 @@ def machine(threads_per_job: int = 1, jobs_in_parallel: int = 1) -> dict:
     }
 
 
-def studio_identity(work: Path, identity: int, size: int, seconds: float) -> Path:
+def studio_identity(
+    work: Path, identity: int, size: int, seconds: float, blink_gap: tuple | None = None
+) -> Path:
     """The folder of one studio identity (written once, then reused): ``work/studio_<size>px_
-    <seconds>s/id<NNN>`` with its ground truth beside it."""
+    <seconds>s/id<NNN>`` with its ground truth beside it; with ``blink_gap`` = (lo, hi), blinks
+    that far apart in ``work/studio_<size>px_<seconds>s_blinks<lo>-<hi>/id<NNN>``."""
     from lokitalk_plugins.data.studio import write_identity
 
-    folder = Path(work) / f"studio_{size}px_{seconds:.0f}s" / f"id{identity:03d}"
+    name = f"studio_{size}px_{seconds:.0f}s"
+    kw = {}
+    if blink_gap is not None:
+        kw["blink_gap"] = tuple(float(v) for v in blink_gap)
+        name += "_blinks{:g}-{:g}".format(*kw["blink_gap"])
+    folder = Path(work) / name / f"id{identity:03d}"
     if not (folder / "transforms_val.json").exists():
         print(f"writing studio identity {identity} to {folder} ...", flush=True)
-        write_identity(folder, identity=identity, seconds=seconds, size=size, seed=0)
+        write_identity(folder, identity=identity, seconds=seconds, size=size, seed=0, **kw)
     return folder
 
 

@@ -33,7 +33,9 @@ class DataSource:
 
     studio: True for the synthetic studio (ground truth: mouth/eye errors, lip sync,
     cross-driving); data: the folder; aux: user pre-training folders (empty: studio identities);
-    label: how reports name the data; key: a short tag of the user's folders for cache names.
+    label: how reports name the data; key: a short tag of the user's folders for cache names;
+    variant: for a studio written with other options than the tables' (``--studio-blinks``),
+    the tag its result files and caches carry ("" for the tables' studio).
     """
 
     studio: bool
@@ -41,6 +43,7 @@ class DataSource:
     aux: list[Path] = field(default_factory=list)
     label: str = ""
     key: str = "studio"
+    variant: str = ""
 
     @property
     def audio_dim(self) -> int:
@@ -69,7 +72,7 @@ class DataSource:
     @property
     def suffix(self) -> str:
         """Added to a result file's stem for a user's folder, so the studio's results stay."""
-        return "" if self.studio else f"_{self.data.name}"
+        return self.variant if self.studio else f"_{self.data.name}"
 
     def portrait_box(self, *more: Path) -> tuple | None:
         """A user's folder's portrait box for ``configs/lokitalk_loss.gin`` (its PORTRAIT_AABB,
@@ -87,7 +90,7 @@ class DataSource:
 
     def work_dir(self, work: Path, name: str) -> Path:
         """A folder under ``work`` private to this data source (bundles, frame shares)."""
-        return Path(work) / (name if self.studio else f"{name}_{self.key}")
+        return Path(work) / (name + self.variant if self.studio else f"{name}_{self.key}")
 
 
 def _check_folder(path: Path) -> Path:
@@ -102,13 +105,24 @@ def _check_folder(path: Path) -> Path:
     return path
 
 
-def resolve_data(args_data: list[str], work: Path, prof: dict) -> DataSource:
-    """``--data`` -> DataSource: ``["studio"]`` writes/reuses studio identity 0 under ``work``;
-    folders are checked (train/val transforms and aud.npy), and every pre-training folder must
-    have the first folder's audio channels."""
+def resolve_data(
+    args_data: list[str], work: Path, prof: dict, blink_gap: tuple | None = None
+) -> DataSource:
+    """``--data`` -> DataSource: ``["studio"]`` writes/reuses studio identity 0 under ``work``
+    (with blinks ``blink_gap`` = (lo, hi) s apart instead of 2-6 s when given: an isolating
+    ablation of the eye feature's map); folders are checked (train/val transforms and
+    aud.npy), and every pre-training folder must have the first folder's audio channels."""
     from .common import studio_identity
 
+    if blink_gap is not None and list(args_data) != ["studio"]:
+        raise SystemExit("--studio-blinks: only with --data studio (the blinks of a user's "
+                         "folder are in its video)")  # fmt: skip
     if list(args_data) == ["studio"]:
+        if blink_gap is not None:
+            lo, hi = blink_gap
+            data = studio_identity(work, 0, prof["size"], prof["seconds"], blink_gap)
+            return DataSource(True, data, label=f"the studio (identity 0, blinks every "
+                              f"{lo:g}-{hi:g} s)", variant=f"_blinks{lo:g}-{hi:g}")  # fmt: skip
         data = studio_identity(work, 0, prof["size"], prof["seconds"])
         return DataSource(True, data, label="the studio (identity 0)")
     if "studio" in args_data:

@@ -26,13 +26,20 @@ def run_table2(args, prof: dict, out: Path) -> dict:
         seeded_runs,
     )
     from lokitalk_plugins.data.studio import load_truth
+    from lokitalk_plugins.data.studio.motion import check_blink_gap
 
     try:  # a malformed --ablation-seeds is refused before anything trains
         table2.ablation_seeds(getattr(args, "ablation_seeds", None), list(table2.ABLATIONS))
     except ValueError as e:
         raise SystemExit(str(e)) from None
     work = Path(args.work)
-    source = resolve_data(args.data, work, prof)
+    blinks = getattr(args, "studio_blinks", None)
+    if blinks is not None:
+        try:
+            blinks = check_blink_gap(blinks)
+        except ValueError as e:
+            raise SystemExit(f"--studio-blinks: {e}".replace("blink_gap: ", "")) from None
+    source = resolve_data(args.data, work, prof, blinks)
     data, studio, label = source.data, source.studio, source.label
     run = run_bindings(audio_in_dim=source.audio_dim, portrait_box=source.portrait_box())
     methods = table2.build_methods(args.backbone, args.profile, run, studio)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from lokitalk_plugins.errors import OptionError
+
 __all__ = ["HELP", "configure", "run"]
 
 HELP = "Render synthetic talking-head identities into RAD-NeRF/ER-NeRF folders with ground truth."
@@ -22,12 +24,22 @@ def configure(parser) -> None:
                         help="parallel processes, one identity each (one per core)")  # fmt: skip
     parser.add_argument("--lighting", action="store_true",
                         help="a moving key light (its track in the truth files)")  # fmt: skip
+    parser.add_argument("--blink-gap", type=float, nargs=2, metavar=("LO", "HI"), default=None,
+                        help="seconds between blinks, drawn uniformly in LO..HI (default 2 6); "
+                        "kept in the truth files")  # fmt: skip
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args) -> int:
+    from .studio.motion import check_blink_gap
     from .studio.preview import write_preview
     from .studio.synth import synth
+
+    if args.blink_gap is not None:
+        try:
+            check_blink_gap(args.blink_gap)
+        except ValueError as e:
+            raise OptionError(f"--blink-gap: {e}".replace("blink_gap: ", "")) from None
 
     folders = synth(
         args.out,
@@ -41,6 +53,7 @@ def run(args) -> int:
         progress=not args.quiet,
         workers=args.workers,
         lighting=args.lighting,
+        blink_gap=args.blink_gap,
     )
     for folder in folders:
         line = f"wrote {folder} (ground truth: {folder}.truth)"

@@ -92,3 +92,31 @@ def test_a_users_folder_gets_its_own_portrait_box(tmp_path):
         gin.clear_config()
     assert tuple(model.grid.aabb_train.tolist()) == pytest.approx(box)
     assert model.bound == float(binds[1].split()[-1]) >= max(abs(v) for v in box)
+
+
+def test_studio_with_frequent_blinks_is_its_own_source(tmp_path):
+    """--studio-blinks: the studio identity with blinks LO-HI s apart, in its own folder, with
+    its own caches and result-file suffix, so the tables' studio is never touched."""
+    from lokitalk_plugins.data.studio import load_truth
+
+    src = resolve_data(["studio"], tmp_path, PROF, (0.5, 1.5))
+    assert src.studio and src.data == tmp_path / "studio_32px_1s_blinks0.5-1.5" / "id000"
+    assert src.suffix == "_blinks0.5-1.5" and "blinks every 0.5-1.5 s" in src.label
+    assert src.work_dir(tmp_path, "a2m") == tmp_path / "a2m_blinks0.5-1.5"
+    assert load_truth(src.data).meta["blink_gap"] == [0.5, 1.5]
+    assert not (tmp_path / "studio_32px_1s").exists()
+    a = _folder(tmp_path / "a", 29)
+    with pytest.raises(SystemExit, match="--studio-blinks: only with --data studio"):
+        resolve_data([str(a)], tmp_path, PROF, (0.5, 1.5))
+
+
+def test_run_py_studio_blinks_is_table2_only(tmp_path, capsys):
+    import run
+
+    with pytest.raises(SystemExit):
+        run.main(["table1", "--studio-blinks", "0.5", "1.5", "--out", str(tmp_path)])
+    assert "--studio-blinks: only for table2" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="--studio-blinks: expected 0 < lo <= hi"):
+        run.main(["table2", "--profile", "micro", "--studio-blinks", "2", "1",
+                  "--out", str(tmp_path), "--work", str(tmp_path / "w")])  # fmt: skip
+    assert not (tmp_path / "w").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from lokitalk_plugins.data.studio import load_truth, make_identity, write_identity
 from lokitalk_plugins.data.studio.motion import make_motion
@@ -87,3 +88,32 @@ def test_wav_round_trip_and_feature_layout(tmp_path):
     fs = logmel_windows(silent)
     assert fs[5].mean() < fs[20].mean() - 5  # silence is quieter than sound
     assert logmel_windows(silent[: 16000 - 100]).shape[0] == 25  # N from the duration
+
+
+def test_blink_gap_changes_the_blinks_only():
+    """blink_gap: blinks (lo, hi) s apart; the default is the 2-6 s it always was, and the
+    head, torso and breath tracks do not depend on it."""
+    from lokitalk_plugins.data.studio.motion import BLINK_GAP
+
+    idn = make_identity(0)
+    base = make_motion(idn, seed=3, n=25 * 30)
+    same = make_motion(idn, seed=3, n=25 * 30, blink_gap=BLINK_GAP)
+    often = make_motion(idn, seed=3, n=25 * 30, blink_gap=(0.5, 1.5))
+    assert BLINK_GAP == (2.0, 6.0) and base.blinks == same.blinks
+    assert np.array_equal(base.eye_closure, same.eye_closure)
+    for name in ("euler", "trans", "torso_euler", "torso_trans", "breath"):
+        assert np.array_equal(getattr(base, name), getattr(often, name))
+    gaps = np.diff([s for s, _ in often.blinks]) - np.array([d for _, d in often.blinks[:-1]])
+    assert gaps.min() >= 0.5 - 1e-3 and gaps.max() <= 1.5 + 1e-3
+    closed = lambda m: float((m.eye_closure > 0.5).mean())  # noqa: E731
+    assert closed(often) > 3 * closed(base) > 0
+
+
+@pytest.mark.parametrize("gap", [(0.0, 1.0), (2.0, 1.0), (1.0, float("inf")), ("a", 1), (1.0,)])
+def test_a_bad_blink_gap_is_one_line(gap):
+    from lokitalk_plugins.data.studio.motion import check_blink_gap
+    from lokitalk_plugins.errors import OptionError
+
+    with pytest.raises(OptionError, match="blink_gap: expected") as e:
+        check_blink_gap(gap)
+    assert "\n" not in str(e.value)

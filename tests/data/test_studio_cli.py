@@ -33,3 +33,16 @@ def test_parallel_synth_gives_the_same_bytes(tmp_path):
                 q = fb / p.relative_to(fa)
                 assert hashlib.sha256(p.read_bytes()).digest() == hashlib.sha256(
                     q.read_bytes()).digest(), p  # fmt: skip
+
+
+def test_synth_blink_gap_is_kept_in_the_truth(tmp_path, capsys):
+    out = tmp_path / "studio"
+    assert main(["synth", "--identities", "1", "--seconds", "5.0", "--size", "8", "--out",
+                 str(out), "--quiet", "--blink-gap", "0.3", "0.4"]) == 0  # fmt: skip
+    truth = load_truth(out / "id000")
+    assert truth.meta["blink_gap"] == [0.3, 0.4]
+    starts = [s for s, _ in truth.meta["blinks"]]
+    assert len(starts) >= 3 and (truth.eye_closure > 0.5).any()
+    assert main(["synth", "--out", str(tmp_path / "x"), "--blink-gap", "2", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "--blink-gap: expected 0 < lo <= hi" in err and len(err.strip().splitlines()) <= 2

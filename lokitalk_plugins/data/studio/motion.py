@@ -10,12 +10,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lokitalk_plugins.errors import OptionError
+
 from .identity import Identity, rng_for
 
 __all__ = [
     "Motion",
     "make_motion",
     "euler_to_matrix",
+    "BLINK_GAP",
     "BREATH_RISE",
     "CAMERA_DISTANCE",
     "HEAD_HEIGHT",
@@ -26,6 +29,7 @@ HEAD_HEIGHT = 0.15  # head origin above the optical axis, model units
 MAX_ANGLES = np.radians([9.0, 15.0, 6.0])  # pitch (x), yaw (y), roll (z) limits
 MAX_SHIFT = np.array([0.06, 0.04, 0.12])  # translation limits, model units
 BREATH_RISE = 0.012  # the torso rises and falls this much with the breath, model units
+BLINK_GAP = (2.0, 6.0)  # seconds between blinks, drawn uniformly (a person blinks every few s)
 
 
 @dataclass
@@ -77,8 +81,28 @@ def _lag(x: np.ndarray, tau_frames: float) -> np.ndarray:
     return y
 
 
-def blink_track(g: np.random.Generator, n: int, fps: float) -> tuple[np.ndarray, list]:
-    """Eye closure [n] from blinks every 2-6 s (uniform gaps), each ~0.2 s long."""
+def check_blink_gap(gap) -> tuple[float, float]:
+    """(lo, hi) seconds between blinks -> floats; an OptionError (a ValueError) naming the
+    option otherwise."""
+    try:
+        lo, hi = (float(v) for v in gap)
+    except (TypeError, ValueError):
+        raise OptionError(
+            f"blink_gap: expected two numbers (lo, hi), seconds between blinks; got {gap!r}"
+        ) from None
+    if not (0.0 < lo <= hi) or not np.isfinite(hi):
+        raise OptionError(
+            f"blink_gap: expected 0 < lo <= hi seconds between blinks, got ({lo}, {hi})"
+        )
+    return lo, hi
+
+
+def blink_track(
+    g: np.random.Generator, n: int, fps: float, gap: tuple[float, float] = BLINK_GAP
+) -> tuple[np.ndarray, list]:
+    """Eye closure [n] from blinks ``gap`` = (lo, hi) seconds apart (uniform; default 2-6 s),
+    each ~0.2 s long."""
+    lo, hi = check_blink_gap(gap)
     t = np.arange(n) / fps
     closure = np.zeros(n)
     blinks, s = [], g.uniform(0.3, 3.0)
@@ -88,12 +112,15 @@ def blink_track(g: np.random.Generator, n: int, fps: float) -> tuple[np.ndarray,
         inside = (u > 0) & (u < 1)
         closure[inside] = np.maximum(closure[inside], np.sin(np.pi * u[inside]) ** 0.7)
         blinks.append((round(float(s), 4), round(float(dur), 4)))
-        s += dur + g.uniform(2.0, 6.0)
+        s += dur + g.uniform(lo, hi)
     return closure, blinks
 
 
-def make_motion(identity: Identity, seed: int, n: int, fps: float = 25.0) -> Motion:
-    """Head pose, torso and blinks of ``n`` frames for (identity, seed)."""
+def make_motion(
+    identity: Identity, seed: int, n: int, fps: float = 25.0, blink_gap=BLINK_GAP
+) -> Motion:
+    """Head pose, torso and blinks of ``n`` frames for (identity, seed); blink_gap: seconds
+    between blinks (lo, hi), the other tracks do not depend on it."""
     g = rng_for("motion", identity.seed, seed)
     t = np.arange(n) / fps
     euler = _smooth_track(g, t, MAX_ANGLES)
@@ -103,7 +130,7 @@ def make_motion(identity: Identity, seed: int, n: int, fps: float = 25.0) -> Mot
     torso_euler = 0.35 * _lag(euler, 0.3 * fps)
     torso_trans = 0.5 * _lag(shift, 0.25 * fps) + np.array([0.0, HEAD_HEIGHT, -CAMERA_DISTANCE])
     torso_trans[:, 1] += BREATH_RISE * breath
-    closure, blinks = blink_track(rng_for("blink", identity.seed, seed), n, fps)
+    closure, blinks = blink_track(rng_for("blink", identity.seed, seed), n, fps, blink_gap)
     return Motion(
         euler=euler.astype(np.float32),
         trans=trans.astype(np.float32),

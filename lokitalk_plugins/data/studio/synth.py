@@ -21,17 +21,21 @@ def synth(
     progress: bool = False,
     workers: int = 1,
     lighting: bool = False,
+    blink_gap: tuple[float, float] | None = None,
 ) -> list[Path]:
     """Write identities first .. first + identities - 1 to ``out/id000``, ``out/id001``, ...
     (each with its ``.truth`` sibling), in ``workers`` processes (one torch thread each);
     one progress bar with ETA over all frames when progress; lighting: the moving key light
-    (``write_identity``), off by default."""
+    (``write_identity``), off by default; blink_gap: (lo, hi) seconds between blinks (default
+    2-6 s)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     jobs = [(out / f"id{first + k:03d}", first + k) for k in range(identities)]
     kw = dict(seconds=seconds, size=size, seed=seed, fps=fps, n_mels=n_mels)
     if lighting:
         kw["lighting"] = True
+    if blink_gap is not None:
+        kw["blink_gap"] = tuple(blink_gap)
     bar = None
     if progress:
         from tqdm.auto import tqdm

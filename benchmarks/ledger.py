@@ -49,7 +49,9 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          # O+D+R beside its ablations of issue 14's fixes (run.py table2 --methods --ablations)
          "table2_fixes/table2",
          # Table 2's O+D+R in float32 and under bf16 autocast, side by side (issue 18)
-         "table2_bf16/table2")  # fmt: skip
+         "table2_bf16/table2",
+         # Fig. 5 against the truth on a studio whose eyes close often (att_eye's ablation)
+         "fig5_truth_blinks0.5-1.5")  # fmt: skip
 
 
 def load_reports(folder: Path, profile: str = "default", stems=STEMS) -> dict:

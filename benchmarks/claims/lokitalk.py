@@ -164,6 +164,38 @@ def _truth_cause(report: dict | None, key: str) -> str:
             f"where an even map would hold {cell('support_area')}{often}")  # fmt: skip
 
 
+# the isolating ablation of att_eye's miss: Table 2's O+D+R on a studio whose eyes close often
+# (run.py table2 --studio-blinks 0.5 1.5 --methods O+D+R --seeds 3, then fig5_truth.py --tag
+# blinks0.5-1.5 on its workspaces): does the map follow the eyes once the data asks it to?
+FIG5_BLINKS = "fig5_truth_blinks0.5-1.5"
+
+
+def _blink_note(reports: dict, key: str) -> str:
+    """The share ``key`` on the frequent-blink studio (:data:`FIG5_BLINKS`) beside the tables'
+    studio (``fig5_truth``), with how often the eyes close in each; "" without the run."""
+    rep = reports.get(FIG5_BLINKS) or {}
+    s = (rep.get("summary") or {}).get(key)
+    if not s or s["map_share_label"]["mean"] is None:
+        return ""
+
+    def cell(summary, stat):
+        x = summary[stat]
+        return f"{x['mean']:.2f}" + ("" if x["std"] is None else f" ± {x['std']:.2f}")
+
+    g, n = rep.get("signals") or {}, len(rep.get("workspaces", ()))
+    often = f"the eyes close in {g['eyes_closed_frames']:.1%} of the frames, " if g else ""
+    text = (f"{FIG5_BLINKS} (isolates how often the eyes close: O+D+R on the studio with blinks "
+            f"0.5-1.5 s apart, {often}{n} seed(s)): {REGION_SHARES[key]} "
+            f"{cell(s, 'map_share_label')}, "
+            f"on the pixels carrying 90% of the eyes' change {cell(s, 'map_share_support')} "
+            f"(an even map {cell(s, 'support_area')})")  # fmt: skip
+    base = ((reports.get("fig5_truth") or {}).get("summary") or {}).get(key)
+    if base and base["map_share_label"]["mean"] is not None:
+        text += (f" against {cell(base, 'map_share_label')} and "
+                 f"{cell(base, 'map_share_support')} on the tables' studio")  # fmt: skip
+    return text
+
+
 def _share(key):
     def judge(reports):
         s = sample(reports.get("table2"), _method("O+D+R"), f"region_shares.{key}", "O+D+R")
@@ -174,6 +206,8 @@ def _share(key):
             s = Sample(seeds, "O+D+R (fig5_truth)")
         v = threshold(s, SHARE_LIMIT, single_seed_band=0.05)
         truth = _truth_cause(reports.get("fig5_truth"), key)
+        blinks = _blink_note(reports, key) if key == "att_eye" else ""
+        truth = "; ".join(t for t in (truth, blinks) if t)
         if truth and v.verdict != "holds":
             cause = f"{v.cause}; {truth}" if v.cause else truth
             return Verdict(v.measured, v.verdict, cause, explained=True)

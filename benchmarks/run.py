@@ -182,17 +182,17 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--ablations",
         action="store_true",
-        help="table1, table2, dhnerf-table2: also train the ablation rows that isolate a missed "
-        "claim's cause (ABLATIONS in harness/table1.py, table2.py, dhnerf.py; seed 0 only unless "
-        "--ablation-seeds)",
+        help="table1, table2, dhnerf-table2, gdrf-table1: also train the ablation rows that "
+        "isolate a missed claim's cause (ABLATIONS in harness/table1.py, table2.py, dhnerf.py, "
+        "gdrf_tables.py; seed 0 only unless --ablation-seeds)",
     )
     parser.add_argument(
         "--ablation-seeds",
         nargs="+",
         metavar="K|ROW=K",
-        help="table1, table2, dhnerf-table2 --ablations: seeds of every ablation row (K) or of "
-        "one (ROW=K), e.g. "
-        "--ablation-seeds 1 'O+D, backbone keeps its audio=3' (default: 1)",
+        help="table1, table2, dhnerf-table2, gdrf-table1 --ablations: seeds of every ablation "
+        "row (K) or of one (ROW=K), e.g. --ablation-seeds 1 'O+D, backbone keeps its audio=3' "
+        "(default: 1)",
     )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the workers are stopped

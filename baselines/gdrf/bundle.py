@@ -42,7 +42,8 @@ def load_gdrf_bundle(model, name_or_path, **hub_kwargs) -> None:
             f"{name_or_path}: not a GDRF bundle (model {cfg.get('model')!r}); write one with "
             "lokitalk gdrf-pretrain"
         )
-    saved, own = cfg.get("gdrf", {}), model.config()
+    # bundles written before feature_stride existed have H/4 volumes (same weight shapes)
+    saved, own = {"feature_stride": 4, **cfg.get("gdrf", {})}, model.config()
     differ = sorted(k for k in own if k in saved and saved[k] != own[k])
     if differ:
         pairs = ", ".join(f"GDRF.{k} = {saved[k]!r} (here {own[k]!r})" for k in differ)

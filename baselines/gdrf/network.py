@@ -51,7 +51,9 @@ class GDRF(nn.Module):
     exp_dim, id_dim: widths of β (79) and α (100) in ``track_params.pt``; hidden: f_θ width;
     lstm_hidden, seq_len: the LSTM's width and training window (frames); lambda_lstm: λ_l;
     grid_size, bound: the occupancy grid over the head box; warp_space: "feature" (GDRF) or
-    "image" (the DFRF stand-in); pretrained: a base model bundle (``lokitalk gdrf-pretrain``)
+    "image" (the DFRF stand-in); feature_stride: the feature volumes' downsampling of the
+    references (4, H/4 as E_c has always had; 2: H/2, finer volumes to warp and sample at four
+    times the warp's cost); pretrained: a base model bundle (``lokitalk gdrf-pretrain``)
     to start from; audio2exp_init: a ``lokitalk audio2exp`` checkpoint for the LSTM.
     """
 
@@ -75,6 +77,7 @@ class GDRF(nn.Module):
         grid_size: int = 32,
         bound: float = 1.0,
         warp_space: str = "feature",
+        feature_stride: int = 4,
         pretrained: str | None = None,
         audio2exp_init: str | None = None,
     ):
@@ -94,12 +97,12 @@ class GDRF(nn.Module):
         self._config = dict(audio_in_dim=audio_in_dim, channels=channels, z_dim=z_dim,
                             descriptor=descriptor, exp_dim=exp_dim, id_dim=id_dim, hidden=hidden,
                             lstm_hidden=lstm_hidden, seq_len=seq_len, bound=bound,
-                            warp_space=warp_space)  # fmt: skip
+                            warp_space=warp_space, feature_stride=feature_stride)  # fmt: skip
         self.warp_space = warp_space
         self.audio2exp = Audio2Exp(audio_in_dim, exp_dim, 6, hidden=lstm_hidden, seq_len=seq_len)
         m_in = {"identity": id_dim + exp_dim + 6, "lstm": exp_dim + 6, "audio": 64}[descriptor]
         self.mapping = MLP(m_in, z_dim, z_dim, 2)  # M of eq. 7
-        self.encoder = FeatureEncoder(channels)
+        self.encoder = FeatureEncoder(channels, stride=feature_stride)
         self.warp = WarpNet(channels, z_dim)
         self.aggregate = AttentionAggregator(channels, channels)
         self.pos_enc = FrequencyEncoder(3, max_freq_log2=5, n_freqs=6)
@@ -198,7 +201,8 @@ class GDRF(nn.Module):
 
     # --- the field ---------------------------------------------------------------------------
     def warped_volumes(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """z [1, z_dim] -> (Ṽ [N, C, H/4, W/4], flow [N, 2, H/4, W/4]) of the references."""
+        """z [1, z_dim] -> (Ṽ [N, C, H/s, W/s], flow [N, 2, H/s, W/s]) of the references (s:
+        ``feature_stride``)."""
         if self.ref_images.shape[0] == 0:
             raise RuntimeError("GDRF has no references: train it (prepare) or load a checkpoint")
         volumes = self.encoder(self.ref_images)

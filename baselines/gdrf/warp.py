@@ -18,15 +18,20 @@ __all__ = ["AdaIN", "FeatureEncoder", "WarpNet", "base_grid", "warp_features"]
 
 
 class FeatureEncoder(nn.Module):
-    """E_c: images [N, 3, H, W] in [0, 1] -> feature volumes [N, C, H / 4, W / 4]
-    (two stride-2 convolutions, then one at the same size)."""
+    """E_c: images [N, 3, H, W] in [0, 1] -> feature volumes [N, C, H / s, W / s], s =
+    ``stride`` (4: two stride-2 convolutions, then one at the same size; 2: the second
+    convolution keeps the size; the weights have the same shapes either way)."""
 
-    def __init__(self, channels: int = 32, hidden: int = 32):
+    STRIDES = (2, 4)
+
+    def __init__(self, channels: int = 32, hidden: int = 32, stride: int = 4):
         super().__init__()
-        self.channels = channels
+        if stride not in self.STRIDES:
+            raise ValueError(f"GDRF.feature_stride must be one of {self.STRIDES}, got {stride!r}")
+        self.channels, self.stride = channels, stride
         self.net = nn.Sequential(
             nn.Conv2d(3, hidden, 3, stride=2, padding=1), nn.ReLU(),
-            nn.Conv2d(hidden, hidden, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(hidden, hidden, 3, stride=stride // 2, padding=1), nn.ReLU(),
             nn.Conv2d(hidden, channels, 3, padding=1),
         )  # fmt: skip
 

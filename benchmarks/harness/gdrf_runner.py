@@ -17,6 +17,7 @@ def run_gdrf_table(args, prof: dict, out: Path) -> dict:
     from harness import idakt_runs, measures
     from harness.common import commit, machine, peak_rss_mb, studio_identity, write_report
     from harness.seeds import fold_seeds
+    from harness.table2 import ablation_seeds
     from harness.workers import run_seeded
 
     table = args.table
@@ -27,8 +28,11 @@ def run_gdrf_table(args, prof: dict, out: Path) -> dict:
         )
     s, work = dict(g.SETTINGS[args.profile]), Path(args.work)
     chosen = list(getattr(args, "methods", None) or [])
-    try:  # a bad --methods is refused before anything is written or trained
-        g.chosen_plan(table, s["scale"], chosen)
+    ablations = bool(getattr(args, "ablations", False))
+    try:  # a bad --methods or --ablation-seeds is refused before anything is written or trained
+        plan = g.chosen_plan(table, s["scale"], chosen, ablations)
+        names = [g.label(table, *p) for p in plan if p[0] in g.ABLATIONS]
+        abl_seeds = ablation_seeds(getattr(args, "ablation_seeds", None), names)
     except ValueError as e:
         raise SystemExit(str(e)) from None
     start, load, sha = time.perf_counter(), machine()["load_average_1min"], commit()
@@ -37,19 +41,20 @@ def run_gdrf_table(args, prof: dict, out: Path) -> dict:
     clips = {sec: idakt_runs.first_frames_folder(data, sec * g.FPS, root / f"id000_{sec}s")
              for sec in (3, 5, 10)}  # fmt: skip
     aux = idakt_runs.aux_identities(work, s["ids"], prof["size"], prof["aux_seconds"])
-    needed = g.bases_needed(table, s["scale"], chosen)
+    needed = g.bases_needed(table, s["scale"], chosen, ablations)
     jobs = [(b, aux) for b in needed]
     cache = work / f"gdrf_bundles_{args.profile}"
     shared = ["shared/budget_pretrain", "profiles/" + args.profile]
     bundles = idakt_runs.pretrain_bundles(jobs, shared, [], s["pretrain_epochs"], cache,
                                           args.parallel)  # fmt: skip
     paths = {b: bundles[(b, len(aux))]["path"] for b in needed}
-    methods = g.methods(table, s["scale"], clips, paths, args.profile, chosen)
+    methods = g.methods(table, s["scale"], clips, paths, args.profile, chosen, ablations)
     seeds = int(getattr(args, "seeds", 1))
     runs, rows, resumed = run_seeded(methods, seeds, data, work / f"{table}_{args.profile}",
                                      parallel=args.parallel,
                                      resume=bool(getattr(args, "resume", False)),
-                                     force=bool(getattr(args, "force", False)))  # fmt: skip
+                                     force=bool(getattr(args, "force", False)),
+                                     ablation_seeds=abl_seeds)  # fmt: skip
     for row, m in zip(rows, runs):
         row.update({k: m[k] for k in ("row", "seconds", "steps", "refs", "paper_steps", "data")
                     if k in m})  # fmt: skip
@@ -65,6 +70,7 @@ def run_gdrf_table(args, prof: dict, out: Path) -> dict:
         "seeds": list(range(seeds)),
         "methods_chosen": chosen or None,
         "resumed_rows": resumed,
+        "ablation_seeds": abl_seeds or None,
         "data": str(data),
         "data_label": "the studio (identity 0 unseen, bases on identities 1..)",
         "commit": sha,

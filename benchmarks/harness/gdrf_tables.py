@@ -17,6 +17,7 @@ from .common import cell, check_rows, fmt
 from .experiments import gin_method, run_bindings
 from .measures import SYNC_HEADER, lmd_note, reference_lines, row_sync_cell, sync_note
 from .seeds import resumed_lines, seeds_note
+from .table2 import ablation_lines, seeded_rows
 
 __all__ = ["METRICS", "PAPER", "SETTINGS", "TABLES", "NOT_RUN", "bases_needed", "chosen_plan",
            "label", "markdown", "methods", "row_names"]  # fmt: skip
@@ -78,21 +79,31 @@ NOT_RUN = {
     "Table 4": "driving across English, Chinese and French speech: the studio speaks one "
     "synthetic language",
 }
+# gdrf-table1 --ablations: rows that isolate why a GDRF claim misses, on the 5 s clip: row ->
+# (the row it changes, what it isolates, the claims it speaks to); its base model is BASE[row]
+ABLATIONS = {
+    "GDRF, features at H/2": (
+        "GDRF", "the feature volumes V_i at H/2 instead of H/4 (E_c's second convolution keeps "
+        "the size), in the base model and the fine-tune: whether warping the coarse features "
+        "is what the image-space warp gains over", ["gdrf_dfrf"]),
+}  # fmt: skip
 BASE = {"image warp (DFRF stand-in)": "gdrf_image", "GDRF": "gdrf", "WarpNet": "gdrf_audio",
-        "WarpNet+LS": "gdrf_lstm"}  # fmt: skip
+        "WarpNet+LS": "gdrf_lstm", "GDRF, features at H/2": "gdrf_half"}  # fmt: skip
 # each base's fine-tune file under benchmarks/gin-configs/gdrf/ (its pre-training: pretrain*.gin)
 FINETUNE = {"gdrf": "finetune", "gdrf_image": "finetune_image", "gdrf_audio": "finetune_audio",
-            "gdrf_lstm": "finetune_lstm"}  # fmt: skip
+            "gdrf_lstm": "finetune_lstm", "gdrf_half": "finetune_half"}  # fmt: skip
 
 
 def steps_of(paper_steps: int, scale: float) -> int:
     return max(2, round(paper_steps * scale))
 
 
-def plan(table: str, scale: float) -> list[tuple[str, int, int, dict]]:
-    """(row name, clip seconds, steps, extra) of a table's rows; extra: {"refs": N}."""
+def plan(table: str, scale: float, ablations: bool = False) -> list[tuple[str, int, int, dict]]:
+    """(row name, clip seconds, steps, extra) of a table's rows; extra: {"refs": N}; with
+    ``ablations`` (gdrf-table1 only), the :data:`ABLATIONS` rows after them, on 5 s."""
     if table == "gdrf-table1":
-        return [(name, s, steps_of(15000, scale), {}) for s in (3, 5, 10) for name in ROLE]
+        rows = [(name, s, steps_of(15000, scale), {}) for s in (3, 5, 10) for name in ROLE]
+        return rows + [(name, 5, steps_of(15000, scale), {}) for name in ABLATIONS if ablations]
     if table == "gdrf-table2":
         return [(name, 5, steps_of(k, scale), {"paper_steps": k})
                 for k in (1000, 5000, 10000) for name in ROLE]  # fmt: skip
@@ -115,35 +126,45 @@ def label(table: str, name: str, seconds: int, steps: int, extra: dict) -> str:
     return name
 
 
-def row_names(table: str, scale: float) -> list[str]:
+def row_names(table: str, scale: float, ablations: bool = False) -> list[str]:
     """Every row's label, in table order."""
-    return [label(table, *p) for p in plan(table, scale)]
+    return [label(table, *p) for p in plan(table, scale, ablations)]
 
 
-def chosen_plan(table: str, scale: float, chosen=None) -> list[tuple[str, int, int, dict]]:
+def check_ablations(table: str, ablations: bool) -> None:
+    """A ValueError naming ``--ablations`` when ``table`` has no ablation rows."""
+    if ablations and table != "gdrf-table1":
+        raise ValueError(f"--ablations: {table} has no ablation rows; gdrf-table1 has")
+
+
+def chosen_plan(table: str, scale: float, chosen=None,
+                ablations: bool = False) -> list[tuple[str, int, int, dict]]:  # fmt: skip
     """:func:`plan`, only the rows ``chosen`` names (``--methods``; None or empty: all).
     Raises ValueError naming the option, the unknown names and the table's rows."""
-    rows = plan(table, scale)
+    check_ablations(table, ablations)
+    rows = plan(table, scale, ablations)
     if not chosen:
         return rows
-    check_rows(chosen, row_names(table, scale), table)
+    hint = "" if ablations or table != "gdrf-table1" else " (an ablation row needs --ablations)"
+    check_rows(chosen, row_names(table, scale, ablations), table, hint)
     return [p for p in rows if label(table, *p) in chosen]
 
 
-def bases_needed(table: str, scale: float = 1.0, chosen=None) -> list[str]:
+def bases_needed(table: str, scale: float = 1.0, chosen=None, ablations: bool = False) -> list[str]:
     """The base models the (chosen) rows fine-tune from."""
-    return sorted({BASE[name] for name, *_ in chosen_plan(table, scale, chosen) if name in BASE})
+    plan_ = chosen_plan(table, scale, chosen, ablations)
+    return sorted({BASE[name] for name, *_ in plan_ if name in BASE})
 
 
 def methods(table: str, scale: float, clips: dict, bundles: dict, profile: str,
-            chosen=None) -> list[dict]:  # fmt: skip
+            chosen=None, ablations: bool = False) -> list[dict]:  # fmt: skip
     """One worker method per row (``chosen``: only the rows it names, see
     :func:`chosen_plan`): a fine-tune from its base bundle (``gdrf/finetune*.gin``), or a
     backbone from scratch (``gdrf/<backbone>.gin``), on the row's clip folder, with
     ``gdrf/budget.gin`` and the profile's rays; the row's steps and bundle are run bindings.
     Every row is scored on the val split over the torso."""
     out = []
-    for name, seconds, steps, extra in chosen_plan(table, scale, chosen):
+    for name, seconds, steps, extra in chosen_plan(table, scale, chosen, ablations):
         if name in BASE:
             files = ["gdrf/" + FINETUNE[BASE[name]]]
             if "refs" in extra:
@@ -156,6 +177,10 @@ def methods(table: str, scale: float, clips: dict, bundles: dict, profile: str,
                        "profiles/" + profile, *files[1:], data=str(clips[seconds]),
                        val_background="torso", row=name, seconds=seconds, steps=steps,
                        **extra)  # fmt: skip
+        if name in ABLATIONS:
+            base, isolates, claims = ABLATIONS[name]
+            m["ablation"] = {"claims": claims, "isolates": isolates,
+                             "baseline": label(table, base, seconds, steps, extra)}  # fmt: skip
         out.append(dict(m, bindings=run))
     return out
 
@@ -196,7 +221,8 @@ def markdown(report: dict) -> str:
         lines += ["", "Only the rows chosen with `--methods` were trained: "
                   + "; ".join(f"'{m}'" for m in report["methods_chosen"]) + "."]  # fmt: skip
     lines += resumed_lines(report.get("resumed_rows"))
-    lines += seeds_note(report, "Every row", "; the targets below compare the means")
+    lines += ablation_lines(report)
+    lines += seeds_note(report, seeded_rows(report), "; the targets below compare the means")
     lines += ["", *_directions(report), sync_note(report, "The paper's SyncNet column is "
               "SyncNet's confidence on real video"), "", lmd_note(report), "",
               "Not run: " + "; ".join(f"{k}: {v}" for k, v in NOT_RUN.items()), ""]  # fmt: skip

@@ -32,9 +32,11 @@ PRETRAIN_CONFIGS = {
     "gdrf_image": "gdrf/pretrain_image",
     "gdrf_audio": "gdrf/pretrain_audio",
     "gdrf_lstm": "gdrf/pretrain_lstm",
+    # and the ablation of its feature volumes' resolution (gdrf-table1 --ablations)
+    "gdrf_half": "gdrf/pretrain_half",
 }
 # the GDRF settings pre-train with Adam at a constant 1e-4 (the paper's base model)
-GDRF_PRETRAIN = ("gdrf", "gdrf_image", "gdrf_audio", "gdrf_lstm")
+GDRF_PRETRAIN = ("gdrf", "gdrf_image", "gdrf_audio", "gdrf_lstm", "gdrf_half")
 
 
 def aux_identities(work: Path, count: int, size: int, seconds: float) -> list[Path]:

@@ -16,7 +16,7 @@ from . import measures
 from .common import cell, commit, fmt, machine, peak_rss_mb, write_report
 from .dhnerf import OWN_AUDIO
 from .seeds import fold_seeds, resumed_lines, seeds_note
-from .table2 import seeded_rows
+from .table2 import ablation_lines, seeded_rows
 
 __all__ = ["run_dhnerf"]
 
@@ -163,13 +163,7 @@ def _markdown(report: dict) -> str:
         full, without = (rows.get(n, {}).get("lmd") for n in ("full model", "w/o lip-sync module"))
         lower = "n/a" if None in (full, without) else ("yes" if full < without else "no")
         lines.append(f"- the lip-sync module lowers LMD: {lower}")
-    abl = [r for r in report["results"] if "ablation" in r]
-    if abl:
-        lines += ["", "Ablation rows (`--ablations`; what each isolates, against its base row):",
-                  ""]  # fmt: skip
-        lines += [f"- {r['method']}: {r['ablation']['isolates']} (base row: "
-                  f"'{r['ablation']['baseline']}'; speaks to {', '.join(r['ablation']['claims'])})"
-                  for r in abl]  # fmt: skip
+    lines += ablation_lines(report)
     if report.get("methods"):
         lines += [
             "",

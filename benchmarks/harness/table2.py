@@ -118,6 +118,18 @@ def ablation_methods(methods: list[dict], ablations: dict | None = None,
     return out
 
 
+def ablation_lines(report: dict) -> list[str]:
+    """Markdown lines naming each ablation row of ``report``, what it isolates, its base row
+    and the claims it speaks to (none without ablation rows)."""
+    abl = [r for r in report["results"] if "ablation" in r]
+    if not abl:
+        return []
+    return ["", "Ablation rows (`--ablations`; what each isolates, against its base row):", "",
+            *(f"- {r['method']}: {r['ablation']['isolates']} (base row: "
+              f"'{r['ablation']['baseline']}'; speaks to {', '.join(r['ablation']['claims'])})"
+              for r in abl)]  # fmt: skip
+
+
 def seeded_rows(report: dict) -> str:
     """Which rows the seeds note speaks of: every row, or every row but the ablation rows
     trained with fewer seeds (named, with their count)."""

@@ -155,3 +155,24 @@ def test_the_lstm_starts_from_a_lokitalk_audio2exp_checkpoint(folder, tmp_path):
     assert torch.equal(model.audio2exp.lstm.weight_hh_l0, saved.lstm.weight_hh_l0)
     with pytest.raises(GDRFDataError, match=r"a2e.pt: an Audio2Exp of .*bind GDRF.lstm_hidden"):
         GDRF(audio_in_dim=32, audio2exp_init=str(path))
+
+
+def test_feature_volumes_at_half_resolution(data):
+    """feature_stride 2: V_i and the flow at H/2 (16 x 16 for 32 px), the same weight shapes,
+    identity warp at init in either warp space; any other stride is one line."""
+    quarter, half = _system(data).model, _system(data, feature_stride=2).model
+    z = half.encode_audio(data[0].audio[None])
+    volumes, flow = half.warped_volumes(z)
+    assert volumes.shape == (4, 32, 16, 16) and flow.shape == (4, 2, 16, 16)
+    assert flow.abs().max() == 0
+    shapes = lambda m: {k: v.shape for k, v in m.state_dict().items()}  # noqa: E731
+    assert shapes(half) == shapes(quarter) and half.config()["feature_stride"] == 2
+    image = _system(data, feature_stride=2, warp_space="image").model
+    assert torch.allclose(image.warped_volumes(z)[0], volumes, atol=1e-5)
+    x = torch.rand(20, 3) - 0.5
+    d = torch.nn.functional.normalize(torch.randn(20, 3), dim=-1)
+    out = half(x, d, z, None, half.individual_code(None))
+    out["color"].mean().backward()
+    assert half.encoder.net[2].weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match=r"GDRF.feature_stride must be one of \(2, 4\), got 3"):
+        GDRF(audio_in_dim=8, feature_stride=3)

@@ -148,7 +148,8 @@ def test_methods_trains_only_the_chosen_rows_and_their_bases():
         "gdrf-table6", 0.1, CLIPS, BUNDLES, "micro"
     )  # none chosen: every row
     with pytest.raises(ValueError, match=r"--methods: no row named \['GDRF, 4 s'\] in "
-                       r"gdrf-table1; its rows are \['RAD-NeRF, 3 s'") as err:  # fmt: skip
+                       r"gdrf-table1 \(an ablation row needs --ablations\); its rows are "
+                       r"\['RAD-NeRF, 3 s'") as err:  # fmt: skip
         g.chosen_plan("gdrf-table1", 0.002, ["GDRF, 4 s", "GDRF, 5 s"])
     assert "\n" not in str(err.value)
 
@@ -164,3 +165,42 @@ def test_a_bad_methods_is_refused_before_anything_is_written(tmp_path, capsys):
     with pytest.raises(SystemExit):
         run.main(["gdrf-all", "--profile", "micro", "--methods", "GDRF"])
     assert "--methods names the rows of one table" in capsys.readouterr().err
+
+
+def test_table1_ablations_add_the_half_resolution_row_with_its_own_base():
+    bundles = dict(BUNDLES, gdrf_half="/b/gdrf_half")
+    plain = g.methods("gdrf-table1", 0.002, CLIPS, bundles, "micro")
+    rows = g.methods("gdrf-table1", 0.002, CLIPS, bundles, "micro", ablations=True)
+    assert rows[:-1] == plain and "ablation" not in " ".join(map(str, plain))
+    half = rows[-1]
+    assert half["name"] == "GDRF, features at H/2, 5 s" and half["data"] == "c5"
+    assert half["configs"][0] == "benchmarks/gin-configs/gdrf/finetune_half.gin"
+    assert "BUNDLE = '/b/gdrf_half'" in half["bindings"] and half["steps"] == plain[0]["steps"]
+    assert half["ablation"] == {"claims": ["gdrf_dfrf"], "baseline": "GDRF, 5 s",
+                                "isolates": g.ABLATIONS["GDRF, features at H/2"][1]}  # fmt: skip
+    assert g.bases_needed("gdrf-table1", 0.002, ["GDRF, features at H/2, 5 s"], True) == [
+        "gdrf_half"
+    ]
+    # the gin files bind the stride in both the base model and the fine-tune
+    root = Path(__file__).resolve().parents[2] / "benchmarks" / "gin-configs" / "gdrf"
+    for name in ("pretrain_half.gin", "finetune_half.gin"):
+        assert "GDRF.feature_stride = 2" in (root / name).read_text()
+    # an ablation row without --ablations, or --ablations on a table without such rows
+    with pytest.raises(ValueError, match=r"an ablation row needs --ablations"):
+        g.chosen_plan("gdrf-table1", 0.002, ["GDRF, features at H/2, 5 s"])
+    with pytest.raises(ValueError, match="--ablations: gdrf-table5 has no ablation rows"):
+        g.chosen_plan("gdrf-table5", 0.002, None, ablations=True)
+
+
+def test_the_markdown_names_each_ablation_row_and_its_seeds():
+    report = _report("gdrf-table1", lambda i: {"sync_conf": 0.5, "sync_offset": 0})
+    half = dict(report["results"][5], method="GDRF, features at H/2, 5 s",
+                row="GDRF, features at H/2",
+                ablation={"claims": ["gdrf_dfrf"], "isolates": "finer volumes",
+                          "baseline": "GDRF, 5 s"})  # fmt: skip
+    report["results"].append(half)
+    report.update(seeds=[0, 1, 2], ablation_seeds={"GDRF, features at H/2, 5 s": 1})
+    md = g.markdown(report)
+    assert ("- GDRF, features at H/2, 5 s: finer volumes (base row: 'GDRF, 5 s'; speaks to "
+            "gdrf_dfrf)") in md  # fmt: skip
+    assert "Every row but 'GDRF, features at H/2, 5 s' (seed 0 only): mean ± sample std" in md

@@ -37,6 +37,9 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          "gdrf_table1_seeds/gdrf_table1", "gdrf_table2_seeds/gdrf_table2",
          "gdrf_table5_seeds/gdrf_table5",
          "gdrf_table6_seeds/gdrf_table6",
+         # GDRF and the image warp at 5 s beside the ablation of the feature volumes' resolution
+         # (run.py gdrf-table1 --ablations --methods ...)
+         "gdrf_table1_halfres/gdrf_table1",
          # how much audio context the studio's mouth needs (GDRF Table 6's LSTM claim)
          "audio_context_probe",
          # where GDRF Table 1's 5 s rows put alpha (error_regions.py --out on their workspaces)

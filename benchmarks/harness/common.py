@@ -96,6 +96,12 @@ def machine(threads_per_job: int = 1, jobs_in_parallel: int = 1) -> dict:
     }
 
 
+def blink_tag(gap) -> str:
+    """The name suffix of a studio written with blinks ``gap`` = (lo, hi) s apart:
+    ``_blinks<lo>-<hi>`` (its folder, caches and result files carry it)."""
+    return "_blinks{:g}-{:g}".format(*(float(v) for v in gap))
+
+
 def studio_identity(
     work: Path, identity: int, size: int, seconds: float, blink_gap: tuple | None = None
 ) -> Path:
@@ -108,7 +114,7 @@ def studio_identity(
     kw = {}
     if blink_gap is not None:
         kw["blink_gap"] = tuple(float(v) for v in blink_gap)
-        name += "_blinks{:g}-{:g}".format(*kw["blink_gap"])
+        name += blink_tag(blink_gap)
     folder = Path(work) / name / f"id{identity:03d}"
     if not (folder / "transforms_val.json").exists():
         print(f"writing studio identity {identity} to {folder} ...", flush=True)

@@ -112,7 +112,7 @@ def resolve_data(
     (with blinks ``blink_gap`` = (lo, hi) s apart instead of 2-6 s when given: an isolating
     ablation of the eye feature's map); folders are checked (train/val transforms and
     aud.npy), and every pre-training folder must have the first folder's audio channels."""
-    from .common import studio_identity
+    from .common import blink_tag, studio_identity
 
     if blink_gap is not None and list(args_data) != ["studio"]:
         raise SystemExit("--studio-blinks: only with --data studio (the blinks of a user's "
@@ -122,7 +122,7 @@ def resolve_data(
             lo, hi = blink_gap
             data = studio_identity(work, 0, prof["size"], prof["seconds"], blink_gap)
             return DataSource(True, data, label=f"the studio (identity 0, blinks every "
-                              f"{lo:g}-{hi:g} s)", variant=f"_blinks{lo:g}-{hi:g}")  # fmt: skip
+                              f"{lo:g}-{hi:g} s)", variant=blink_tag(blink_gap))  # fmt: skip
         data = studio_identity(work, 0, prof["size"], prof["seconds"])
         return DataSource(True, data, label="the studio (identity 0)")
     if "studio" in args_data:

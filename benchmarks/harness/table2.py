@@ -71,6 +71,8 @@ TORSO_2D = ("the torso out of the head's 3D field: the originals' head box and a
 REGION_LOSSES = "the region losses' weights, λ_Δ 1e-5 -> 1e-2 and λ_att 1e-4 -> 1e-3"
 F_A_BACKBONE = ("RSDF's F_a from the backbone's own audio feature instead of the Audio2Motion "
                 "prior mean")  # fmt: skip
+EYE_AU45 = ("the eye value from AU45 (0 open .. 1 closed, ER-NeRF's source) instead of the "
+            "landmarks' aspect ratio (about 0.3 open, 0 closed)")  # fmt: skip
 UNDEFORMED = ("the occupancy refresh at each cell's undeformed point (the old rule) instead of "
               "the canonical density at its deformed point")  # fmt: skip
 ABLATIONS = {
@@ -87,6 +89,7 @@ ABLATIONS = {
     "O+D, undeformed refresh": ("O+D", "table2/ablations/undeformed_refresh", UNDEFORMED),
     "O+D+R, undeformed refresh": ("O+D+R", "table2/ablations/undeformed_refresh", UNDEFORMED),
     "O+D+R, F_a from the backbone": ("O+D+R", "table2/ablations/f_a_backbone", F_A_BACKBONE),
+    "O+D+R, eye value from AU45": ("O+D+R", "table2/ablations/eye_au45", EYE_AU45),
 }
 # which claims each ablation's gin file speaks to (none: a measurement for a default, not a
 # cause of a missed claim)
@@ -99,7 +102,8 @@ ABLATION_CLAIMS = {"table2/ablations/samples_32": ["t2_target", "t2_d", "t2_r"],
                                                       "fig5_dx_torso"],
                    "table2/ablations/undeformed_refresh": ["t2_d", "t2_r",
                                                            "t2_target"],
-                   "table2/ablations/f_a_backbone": ["t2_r", "t2_target"]}  # fmt: skip
+                   "table2/ablations/f_a_backbone": ["t2_r", "t2_target"],
+                   "table2/ablations/eye_au45": ["fig5_att_eye"]}  # fmt: skip
 
 
 def ablation_methods(methods: list[dict], ablations: dict | None = None,

@@ -24,7 +24,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         "O+D+R, backbone keeps its audio", "O, bf16", "O+D+R, bf16",
         "O, torso as the originals train it", "O+D+R, strong region losses",
         "O+D, undeformed refresh", "O+D+R, undeformed refresh",
-        "O+D+R, F_a from the backbone",
+        "O+D+R, F_a from the backbone", "O+D+R, eye value from AU45",
     ]  # fmt: skip
     coarse = "JointDeformation.grid = {'desired_resolution': 64}"
     audio = "wrap.static_canonical = False"
@@ -36,6 +36,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
              "strong region losses": ("region_losses.gin", "wrap.lambda_delta = 1e-2"),
              "undeformed refresh": ("undeformed_refresh.gin", "GridUpkeep.deformed = False"),
              "F_a from the backbone": ("f_a_backbone.gin", "wrap.audio2motion = None"),
+             "eye value from AU45": ("eye_au45.gin", "TalkingHeadFolder.eye_source = 'au45'"),
              }  # fmt: skip
     for m in abl:
         base = next(b for b in methods if b["name"] == m["ablation"]["baseline"])
@@ -56,6 +57,9 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
             assert m["ablation"]["claims"] == ["t2_d", "t2_r", "t2_target"]
         elif name == "f_a_backbone.gin":  # what the Audio2Motion F_a adds
             assert m["ablation"]["claims"] == ["t2_r", "t2_target"]
+        elif name == "eye_au45.gin":  # a cause of att_eye's miss (Fig. 5)
+            assert m["ablation"]["claims"] == ["fig5_att_eye"]
+            assert "AU45" in m["ablation"]["isolates"]
         else:  # bf16 measures a default (issue 18), no claim's cause
             assert m["ablation"]["claims"] == [] and "bf16" in m["ablation"]["isolates"]
     runs = seeded_methods(methods + abl, 3, select=lambda m: "ablation" not in m)
@@ -66,7 +70,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         "O+D, 32 samples a ray", "O+D+R, 32 samples a ray", "O+D, deformation grid to 64",
         "O+D, backbone keeps its audio", "O+D+R, backbone keeps its audio", "O+D+R, bf16",
         "O+D+R, strong region losses", "O+D, undeformed refresh", "O+D+R, undeformed refresh",
-        "O+D+R, F_a from the backbone",
+        "O+D+R, F_a from the backbone", "O+D+R, eye value from AU45",
     ]  # fmt: skip
 
 

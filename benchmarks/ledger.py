@@ -54,7 +54,11 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          # Table 2's O+D+R in float32 and under bf16 autocast, side by side (issue 18)
          "table2_bf16/table2",
          # Fig. 5 against the truth on a studio whose eyes close often (att_eye's ablation)
-         "fig5_truth_blinks0.5-1.5")  # fmt: skip
+         "fig5_truth_blinks0.5-1.5",
+         # Table 2's O+D+R with the eye value from AU45 (att_eye's ablation by the eye value's
+         # encoding; run.py table2 --methods 'O+D+R, eye value from AU45' --ablations) and
+         # Fig. 5 against the truth on its workspaces
+         "table2_eye_au45/table2", "fig5_truth_eye_au45")  # fmt: skip
 
 
 def load_reports(folder: Path, profile: str = "default", stems=STEMS) -> dict:

@@ -71,6 +71,7 @@ class RSDFOptions:
     bound: float = 1.0
     grid: dict | None = field(default=None, hash=False)
     id_dim: int = 0
+    torso_cascade: bool = True
 
     def __post_init__(self):
         names = ("audio_dim", "eye_dim", "pose_dim", "hidden", "num_layers", "att_dim")
@@ -78,6 +79,10 @@ class RSDFOptions:
         _check("rsdf", sizes, self.bound, self.grid)
         if not isinstance(self.id_dim, int) or self.id_dim < 0:
             raise ValueError(f"rsdf options: id_dim must be an integer >= 0, got {self.id_dim}")
+        if not isinstance(self.torso_cascade, bool):
+            raise ValueError(
+                f"rsdf options: torso_cascade must be True or False, got {self.torso_cascade!r}"
+            )
 
     @classmethod
     def parse(cls, value) -> RSDFOptions:

@@ -54,8 +54,11 @@ class RSDF(DeformationField):
     shared_encoding: one PE for both fields (eqs. 3-4 write the same PE) or one each;
     bound: box half-size of the observation points; grid: keyword arguments of
     :func:`~lokitalk_plugins.rsdf.fields.point_encoder` (levels, resolutions, table, backend);
-    id_dim: size of ID-AKT's dynamic identity feature F_id (0: no ID-AKT). The arguments are
-    checked as :class:`~lokitalk_plugins.rsdf.RSDFOptions` (kept as ``.options``).
+    id_dim: size of ID-AKT's dynamic identity feature F_id (0: no ID-AKT); torso_cascade: the
+    torso field reads Δx_face (eq. 4, the default); False feeds it zeros in Δx_face's place
+    (same parameters, so checkpoints load either way): Δx_torso then depends on the point, the
+    head pose and F_id only, an ablation of the cascade. The arguments are checked as
+    :class:`~lokitalk_plugins.rsdf.RSDFOptions` (kept as ``.options``).
 
     forward(x [N, 3] in [-bound, bound], F_a [1 or N, A], F_e [1 or N, eye_dim],
     F_h [1 or N, pose_dim] or None when torso=False, F_id [1 or N, id_dim] or None,
@@ -86,12 +89,14 @@ class RSDF(DeformationField):
         bound: float = 1.0,
         grid: dict | None = None,
         id_dim: int = 0,
+        torso_cascade: bool = True,
     ):
         super().__init__()
         self.options = RSDFOptions(
             audio_dim, eye_dim, pose_dim, torso, hidden, num_layers,
-            att_dim, att_hidden, shared_encoding, bound, grid, id_dim,
+            att_dim, att_hidden, shared_encoding, bound, grid, id_dim, torso_cascade,
         )  # fmt: skip
+        self.torso_cascade = torso_cascade
         self.id_dim, self.hidden = int(id_dim), hidden
         self.audio_dim, self.eye_dim, self.pose_dim = audio_dim, eye_dim, pose_dim
         self.torso, self.shared_encoding, self.bound = torso, shared_encoding, float(bound)
@@ -161,5 +166,6 @@ class RSDF(DeformationField):
         if F_h is None:
             raise ValueError("F_h (head pose) is required when torso=True")
         h_t = h if self.shared_encoding else self.encoder_torso(x)
-        dx_torso, t_scores = self.torso_field(h_t, F_h, dx_face, F_id, last.get("torso"))
+        cascade = dx_face if self.torso_cascade else torch.zeros_like(dx_face)
+        dx_torso, t_scores = self.torso_field(h_t, F_h, cascade, F_id, last.get("torso"))
         return dx_face, dx_torso * inside, dict(scores, **t_scores)

@@ -821,6 +821,19 @@ def test_att_eyes_miss_quotes_the_frequent_blink_studio_beside_the_tables(result
             "change 0.60 ± 0.14 (an even map 0.01 ± 0.00) against 0.00 ± 0.00 and 0.00 ± 0.00 "
             "on the tables' studio") in eye["cause"]  # fmt: skip
     assert "fig5_truth_blinks" not in (rows["fig5_att_lip"]["cause"] or "")
+    # the ablation by the eye value's encoding is quoted after it, without a blink frequency
+    assert "fig5_truth_eye_au45" not in eye["cause"]
+    (results / "fig5_truth_eye_au45.json").write_text(
+        json.dumps(fig5((0.5, 0.7), (0.6, 0.6), 0.04))
+    )
+    eye = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(results))}["fig5_att_eye"]
+    assert eye["verdict"] == "does not hold"
+    assert ("on the tables' studio; fig5_truth_eye_au45 (isolates the eye value's encoding: "
+            "O+D+R with F_e from AU45, 0 open .. 1 closed, instead of the landmarks' aspect "
+            "ratio, about 0.3 open and 0 closed, 2 seed(s)): Σ att_eye inside the eyes "
+            "0.60 ± 0.14, on the pixels carrying 90% of the eyes' change 0.60 ± 0.00 (an even "
+            "map 0.01 ± 0.00) against 0.00 ± 0.00 and 0.00 ± 0.00 on the tables' studio"
+            ) in eye["cause"]  # fmt: skip
 
 
 def test_the_probes_read_the_zero_init_full_model_first(tmp_path):

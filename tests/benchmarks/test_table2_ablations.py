@@ -25,6 +25,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         "O, torso as the originals train it", "O+D+R, strong region losses",
         "O+D, undeformed refresh", "O+D+R, undeformed refresh",
         "O+D+R, F_a from the backbone", "O+D+R, eye value from AU45",
+        "O+D+R, torso without the cascade",
     ]  # fmt: skip
     coarse = "JointDeformation.grid = {'desired_resolution': 64}"
     audio = "wrap.static_canonical = False"
@@ -37,6 +38,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
              "undeformed refresh": ("undeformed_refresh.gin", "GridUpkeep.deformed = False"),
              "F_a from the backbone": ("f_a_backbone.gin", "wrap.audio2motion = None"),
              "eye value from AU45": ("eye_au45.gin", "TalkingHeadFolder.eye_source = 'au45'"),
+             "torso without the cascade": ("torso_no_cascade.gin", "RSDF.torso_cascade = False"),
              }  # fmt: skip
     for m in abl:
         base = next(b for b in methods if b["name"] == m["ablation"]["baseline"])
@@ -60,6 +62,8 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         elif name == "eye_au45.gin":  # a cause of att_eye's miss (Fig. 5)
             assert m["ablation"]["claims"] == ["fig5_att_eye"]
             assert "AU45" in m["ablation"]["isolates"]
+        elif name == "torso_no_cascade.gin":  # a cause of dx_torso's miss (Fig. 5)
+            assert m["ablation"]["claims"] == ["fig5_dx_torso"]
         else:  # bf16 measures a default (issue 18), no claim's cause
             assert m["ablation"]["claims"] == [] and "bf16" in m["ablation"]["isolates"]
     runs = seeded_methods(methods + abl, 3, select=lambda m: "ablation" not in m)
@@ -71,6 +75,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         "O+D, backbone keeps its audio", "O+D+R, backbone keeps its audio", "O+D+R, bf16",
         "O+D+R, strong region losses", "O+D, undeformed refresh", "O+D+R, undeformed refresh",
         "O+D+R, F_a from the backbone", "O+D+R, eye value from AU45",
+        "O+D+R, torso without the cascade",
     ]  # fmt: skip
 
 
@@ -118,6 +123,35 @@ def test_a_bad_ablation_seeds_is_refused_before_anything_is_made(tmp_path):
 
 
 @pytest.mark.parametrize("backbone", ["rad_nerf", "er_nerf"])
+def test_the_fig5_ablations_bind_over_their_base_row(backbone):
+    """The eye-value and cascade ablations of O+D+R: their binding wins over the row's files
+    (studio_quick.gin reads the eyes from the landmarks; RSDF's cascade is on by default)."""
+    import gin
+    from harness import experiments
+
+    import lokitalk_plugins.registration  # noqa: F401
+    from lokitalk_plugins.train.config import parse_config_files
+
+    methods = table2.build_methods(backbone, "micro", ["AUDIO_IN_DIM = 32"], True)
+    rows = {m["name"]: m for m in table2.ablation_methods(methods)}
+    got = {}
+    for name in ("O+D+R", "O+D+R, eye value from AU45", "O+D+R, torso without the cascade"):
+        row = rows.get(name) or next(m for m in methods if m["name"] == name)
+        parse_config_files([experiments.resolve(c) for c in row["configs"]], row["bindings"])
+        try:
+            eyes = gin.query_parameter("TalkingHeadFolder.eye_source")
+            try:
+                cascade = gin.query_parameter("RSDF.torso_cascade")
+            except ValueError:  # not bound: the class default (the cascade on)
+                cascade = True
+        finally:
+            gin.clear_config()
+        got[name] = (eyes, cascade)
+    assert got == {"O+D+R": ("landmarks", True), "O+D+R, eye value from AU45": ("au45", True),
+                   "O+D+R, torso without the cascade": ("landmarks", False)}  # fmt: skip
+
+
+@pytest.mark.parametrize("backbone", ["rad_nerf", "er_nerf"])
 def test_the_torso_ablation_takes_the_torso_out_of_the_3d_field(backbone):
     import gin
     from harness import experiments
@@ -126,7 +160,7 @@ def test_the_torso_ablation_takes_the_torso_out_of_the_3d_field(backbone):
     from lokitalk_plugins.train.config import parse_config_files
 
     methods = table2.build_methods(backbone, "micro", ["AUDIO_IN_DIM = 32"], True)
-    row = next(m for m in table2.ablation_methods(methods) if "torso" in m["name"])
+    row = next(m for m in table2.ablation_methods(methods) if "originals train it" in m["name"])
     net = {"rad_nerf": "RADNeRF", "er_nerf": "ERNeRF"}[backbone]
     parse_config_files([experiments.resolve(c) for c in row["configs"]], row["bindings"])
     try:

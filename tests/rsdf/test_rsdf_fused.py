@@ -111,3 +111,36 @@ def test_joint_deformation_fast_path_matches_its_reference_twin(per_point):
     if per_point:
         F_a = torch.randn(64, A, generator=torch.Generator().manual_seed(5))
     _assert_same(fast, ref, x, (F_a, F_e, F_h))
+
+
+@pytest.mark.parametrize("per_point", [False, True])
+def test_rsdf_without_the_cascade_matches_its_twin_and_cuts_the_face_out_of_the_torso(per_point):
+    """torso_cascade=False: both paths agree (values and gradients), Δx_torso no longer moves
+    with the face's signals (F_a, F_e) while Δx_face still does; with the cascade it moves."""
+    fast, ref = _twins(RSDF, torso_cascade=False)
+    x = points()
+    F_a, F_e, F_h = signals()
+    if per_point:
+        g = torch.Generator().manual_seed(3)
+        F_a, F_e = torch.randn(64, A, generator=g), torch.rand(64, 1, generator=g)
+        F_h = torch.randn(64, 6, generator=g)
+    _assert_same(fast, ref, x, (F_a, F_e, F_h))
+    cascade, _ = _twins(RSDF)
+    cascade.load_state_dict(fast.state_dict())  # the same parameters: checkpoints load across
+    with torch.no_grad():
+        for m in (fast, ref, cascade):
+            a, b = m(x, F_a, F_e, F_h), m(x, F_a + 1.0, 1.0 - F_e, F_h)
+            assert (a.dx_face - b.dx_face).abs().max() > 1e-4
+            moved = (a.dx_torso - b.dx_torso).abs().max()
+            if m is cascade:
+                assert moved > 1e-5
+            else:
+                assert moved == 0
+        torch.testing.assert_close(
+            fast(x, F_a, F_e, F_h).dx_face, cascade(x, F_a, F_e, F_h).dx_face
+        )
+
+
+def test_rsdf_torso_cascade_must_be_a_bool():
+    with pytest.raises(ValueError, match="torso_cascade must be True or False"):
+        RSDF(audio_dim=A, hidden=32, grid=SMALL_GRID, torso_cascade="no")

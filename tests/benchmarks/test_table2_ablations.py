@@ -25,7 +25,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         "O, torso as the originals train it", "O+D+R, strong region losses",
         "O+D, undeformed refresh", "O+D+R, undeformed refresh",
         "O+D+R, F_a from the backbone", "O+D+R, eye value from AU45",
-        "O+D+R, torso without the cascade",
+        "O+D+R, torso without the cascade", "O+D+R, eyes weighted 50x",
     ]  # fmt: skip
     coarse = "JointDeformation.grid = {'desired_resolution': 64}"
     audio = "wrap.static_canonical = False"
@@ -39,6 +39,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
              "F_a from the backbone": ("f_a_backbone.gin", "wrap.audio2motion = None"),
              "eye value from AU45": ("eye_au45.gin", "TalkingHeadFolder.eye_source = 'au45'"),
              "torso without the cascade": ("torso_no_cascade.gin", "RSDF.torso_cascade = False"),
+             "eyes weighted 50x": ("eye_weight.gin", "'eyes': 50.0"),
              }  # fmt: skip
     for m in abl:
         base = next(b for b in methods if b["name"] == m["ablation"]["baseline"])
@@ -64,6 +65,11 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
             assert "AU45" in m["ablation"]["isolates"]
         elif name == "torso_no_cascade.gin":  # a cause of dx_torso's miss (Fig. 5)
             assert m["ablation"]["claims"] == ["fig5_dx_torso"]
+        elif name == "eye_weight.gin":  # a cause of att_eye's miss (Fig. 5)
+            assert (
+                m["ablation"]["claims"] == ["fig5_att_eye"]
+                and "2 -> 50" in m["ablation"]["isolates"]
+            )
         else:  # bf16 measures a default (issue 18), no claim's cause
             assert m["ablation"]["claims"] == [] and "bf16" in m["ablation"]["isolates"]
     runs = seeded_methods(methods + abl, 3, select=lambda m: "ablation" not in m)
@@ -75,7 +81,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         "O+D, backbone keeps its audio", "O+D+R, backbone keeps its audio", "O+D+R, bf16",
         "O+D+R, strong region losses", "O+D, undeformed refresh", "O+D+R, undeformed refresh",
         "O+D+R, F_a from the backbone", "O+D+R, eye value from AU45",
-        "O+D+R, torso without the cascade",
+        "O+D+R, torso without the cascade", "O+D+R, eyes weighted 50x",
     ]  # fmt: skip
 
 
@@ -135,20 +141,28 @@ def test_the_fig5_ablations_bind_over_their_base_row(backbone):
     methods = table2.build_methods(backbone, "micro", ["AUDIO_IN_DIM = 32"], True)
     rows = {m["name"]: m for m in table2.ablation_methods(methods)}
     got = {}
-    for name in ("O+D+R", "O+D+R, eye value from AU45", "O+D+R, torso without the cascade"):
+    for name in (
+        "O+D+R",
+        "O+D+R, eye value from AU45",
+        "O+D+R, torso without the cascade",
+        "O+D+R, eyes weighted 50x",
+    ):
         row = rows.get(name) or next(m for m in methods if m["name"] == name)
         parse_config_files([experiments.resolve(c) for c in row["configs"]], row["bindings"])
         try:
             eyes = gin.query_parameter("TalkingHeadFolder.eye_source")
+            weight = gin.query_parameter("TalkingHeadSystem.region_weights")["eyes"]
             try:
                 cascade = gin.query_parameter("RSDF.torso_cascade")
             except ValueError:  # not bound: the class default (the cascade on)
                 cascade = True
         finally:
             gin.clear_config()
-        got[name] = (eyes, cascade)
-    assert got == {"O+D+R": ("landmarks", True), "O+D+R, eye value from AU45": ("au45", True),
-                   "O+D+R, torso without the cascade": ("landmarks", False)}  # fmt: skip
+        got[name] = (eyes, cascade, weight)
+    assert got == {"O+D+R": ("landmarks", True, 2.0),
+                   "O+D+R, eye value from AU45": ("au45", True, 2.0),
+                   "O+D+R, torso without the cascade": ("landmarks", False, 2.0),
+                   "O+D+R, eyes weighted 50x": ("landmarks", True, 50.0)}  # fmt: skip
 
 
 @pytest.mark.parametrize("backbone", ["rad_nerf", "er_nerf"])

@@ -58,7 +58,11 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          # Table 2's O+D+R with the eye value from AU45 (att_eye's ablation by the eye value's
          # encoding; run.py table2 --methods 'O+D+R, eye value from AU45' --ablations) and
          # Fig. 5 against the truth on its workspaces
-         "table2_eye_au45/table2", "fig5_truth_eye_au45")  # fmt: skip
+         "table2_eye_au45/table2", "fig5_truth_eye_au45",
+         # the same for the eyes' colour weight (att_eye) and the face-to-torso cascade
+         # (Σ‖Δx_torso‖): 'O+D+R, eyes weighted 50x', 'O+D+R, torso without the cascade'
+         "table2_eye_weight/table2", "fig5_truth_eye_weight",
+         "table2_torso_no_cascade/table2", "fig5_truth_torso_no_cascade")  # fmt: skip
 
 
 def load_reports(folder: Path, profile: str = "default", stems=STEMS) -> dict:

@@ -164,29 +164,33 @@ def _truth_cause(report: dict | None, key: str) -> str:
             f"where an even map would hold {cell('support_area')}{often}")  # fmt: skip
 
 
-# the isolating ablations of att_eye's miss, each a fig5_truth run on the workspaces of Table 2's
-# O+D+R with one cause changed: stem -> (what it isolates, the setting, whether the clip's blink
-# frequency belongs in the quote)
+# the isolating ablations of a missed Fig. 5 share, each a fig5_truth run (--tag) on the
+# workspaces of Table 2's O+D+R with one cause changed: stem -> (the share it speaks to, what
+# it isolates, the setting, whether the clip's blink frequency belongs in the quote)
 # - a studio whose eyes close often (run.py table2 --studio-blinks 0.5 1.5 --methods O+D+R
-#   --seeds 3, then fig5_truth.py --tag blinks0.5-1.5): does the map follow the eyes once the
+#   --seeds 3, then fig5_truth.py --tag blinks0.5-1.5): does att_eye follow the eyes once the
 #   data asks it to?
-# - the eye value from AU45, 0 open .. 1 closed (run.py table2 --methods 'O+D+R, eye value from
-#   AU45' --ablations --ablation-seeds 3, then fig5_truth.py --tag eye_au45): does it once the
-#   value is non-zero in the state the static canonical space lacks?
+# - the ablation rows of run.py table2 --methods ROW --ablations --ablation-seeds 3 (ROW:
+#   'O+D+R, eye value from AU45', 'O+D+R, eyes weighted 50x', 'O+D+R, torso without the
+#   cascade'), then fig5_truth.py --method ROW --tag eye_au45|eye_weight|torso_no_cascade
 FIG5_BLINKS = "fig5_truth_blinks0.5-1.5"
-FIG5_EYE_AU45 = "fig5_truth_eye_au45"
-FIG5_EYE_RUNS = {
-    FIG5_BLINKS: ("how often the eyes close",
+FIG5_RUNS = {
+    FIG5_BLINKS: ("att_eye", "how often the eyes close",
                   "O+D+R on the studio with blinks 0.5-1.5 s apart", True),
-    FIG5_EYE_AU45: ("the eye value's encoding",
-                    "O+D+R with F_e from AU45, 0 open .. 1 closed, instead of the landmarks' "
-                    "aspect ratio, about 0.3 open and 0 closed", False),
+    "fig5_truth_eye_au45": ("att_eye", "the eye value's encoding",
+                            "O+D+R with F_e from AU45, 0 open .. 1 closed, instead of the "
+                            "landmarks' aspect ratio, about 0.6 open and 0 closed", False),
+    "fig5_truth_eye_weight": ("att_eye", "the eyes' share of the colour loss",
+                              "O+D+R with the eyes weighted 50x instead of 2x", False),
+    "fig5_truth_torso_no_cascade": ("dx_torso", "the face-to-torso cascade",
+                                    "O+D+R with zeros in place of Δx_face at the torso "
+                                    "field's input", False),
 }  # fmt: skip
 
 
-def _eye_run_note(reports: dict, stem: str, key: str) -> str:
-    """The share ``key`` in the isolating fig5_truth run ``stem`` (:data:`FIG5_EYE_RUNS`)
-    beside the tables' studio (``fig5_truth``); "" without the run."""
+def _run_note(reports: dict, stem: str, key: str) -> str:
+    """The share ``key`` in the isolating fig5_truth run ``stem`` (:data:`FIG5_RUNS`) beside
+    the tables' studio (``fig5_truth``); "" without the run."""
     rep = reports.get(stem) or {}
     s = (rep.get("summary") or {}).get(key)
     if not s or s["map_share_label"]["mean"] is None:
@@ -196,16 +200,17 @@ def _eye_run_note(reports: dict, stem: str, key: str) -> str:
         x = summary[stat]
         return f"{x['mean']:.2f}" + ("" if x["std"] is None else f" ± {x['std']:.2f}")
 
-    isolates, setting, frequency = FIG5_EYE_RUNS[stem]
+    _, isolates, setting, frequency = FIG5_RUNS[stem]
     g, n = rep.get("signals") or {}, len(rep.get("workspaces", ()))
     often = (
         f"the eyes close in {g['eyes_closed_frames']:.1%} of the frames, "
         if g and frequency
         else ""
     )
+    cause = {"att_eye": "the eyes'"}.get(key, SHARE_CAUSE[key][0] + "'s")
     text = (f"{stem} (isolates {isolates}: {setting}, {often}{n} seed(s)): {REGION_SHARES[key]} "
             f"{cell(s, 'map_share_label')}, "
-            f"on the pixels carrying 90% of the eyes' change {cell(s, 'map_share_support')} "
+            f"on the pixels carrying 90% of {cause} change {cell(s, 'map_share_support')} "
             f"(an even map {cell(s, 'support_area')})")  # fmt: skip
     base = ((reports.get("fig5_truth") or {}).get("summary") or {}).get(key)
     if base and base["map_share_label"]["mean"] is not None:
@@ -224,11 +229,7 @@ def _share(key):
             s = Sample(seeds, "O+D+R (fig5_truth)")
         v = threshold(s, SHARE_LIMIT, single_seed_band=0.05)
         truth = _truth_cause(reports.get("fig5_truth"), key)
-        runs = (
-            [_eye_run_note(reports, stem, key) for stem in FIG5_EYE_RUNS]
-            if key == "att_eye"
-            else []
-        )
+        runs = [_run_note(reports, stem, key) for stem, r in FIG5_RUNS.items() if r[0] == key]
         truth = "; ".join(t for t in (truth, *runs) if t)
         if truth and v.verdict != "holds":
             cause = f"{v.cause}; {truth}" if v.cause else truth

@@ -72,7 +72,7 @@ REGION_LOSSES = "the region losses' weights, λ_Δ 1e-5 -> 1e-2 and λ_att 1e-4 
 F_A_BACKBONE = ("RSDF's F_a from the backbone's own audio feature instead of the Audio2Motion "
                 "prior mean")  # fmt: skip
 EYE_AU45 = ("the eye value from AU45 (0 open .. 1 closed, ER-NeRF's source) instead of the "
-            "landmarks' aspect ratio (about 0.3 open, 0 closed)")  # fmt: skip
+            "landmarks' aspect ratio (about 0.6 open on the studio, 0 closed)")  # fmt: skip
 EYE_WEIGHT = "the eyes' colour weight (eq. 6), 2 -> 50 (the eyes' share of the colour loss)"
 NO_CASCADE = ("the torso field without the cascade: zeros in place of Δx_face at its input "
               "(eq. 4 feeds it Δx_face)")  # fmt: skip

@@ -228,6 +228,25 @@ def _regions_cause(reports: dict) -> str:
     return f"{stem}, PSNR drop by region ({which}): " + "; ".join(parts)
 
 
+def _arms_note(reports: dict) -> str:
+    """The run's other neural-renderer arms (``summary.others``: e.g. rays at 1/2 resolution
+    each way, a quarter of the pixels) against the same volume rendering: speed-up and PSNR
+    drop, mean ± std over the run's seeds; "" without other arms."""
+    summary = (reports.get(NR) or {}).get("summary") or {}
+    n = len(summary.get("seeds") or [0])
+
+    def pm(out, key, digits):
+        std = out.get(f"{key}_std")
+        return f"{out[key]:.{digits}f}" + ("" if std is None else f" ± {std:.{digits}f}")
+
+    parts = [f"'{name}' {pm(o, 'speedup', 2)}x the FPS, {pm(o, 'psnr_drop_db', 2)} dB below"
+             for name, o in (summary.get("others") or {}).items()
+             if o.get("speedup") is not None and o.get("psnr_drop_db") is not None]  # fmt: skip
+    if not parts:
+        return ""
+    return f"{NR}, the run's other arms ({n} seed(s)): " + "; ".join(parts)
+
+
 def _nr(key, label, limit, at_least):
     def judge(reports):
         summary = (reports.get(NR) or {}).get("summary") or {}
@@ -235,7 +254,8 @@ def _nr(key, label, limit, at_least):
         values = seeds if seeds else [summary.get(key)]
         s = Sample(tuple(float(v) for v in values if v is not None), label)
         v = threshold(s, limit, at_least=at_least, single_seed_band=0.0)
-        return explained(v, _regions_cause(reports) if key == "psnr_drop_db" else "")
+        v = explained(v, _regions_cause(reports) if key == "psnr_drop_db" else "")
+        return noted(v, _arms_note(reports))
 
     return judge
 

@@ -280,6 +280,26 @@ def test_gdrf_and_dhnerf_claims_read_their_tables(tmp_path):
     assert rows["dh_nr_psnr"]["verdict"] == "inconclusive"
     assert "1.00 ± 0.40" in rows["dh_nr_psnr"]["measured"]
     assert rows["dh_nr_speed"]["verdict"] == "holds"
+    # the run's other arms are quoted beside a miss (not judged)
+    assert "other arms" not in (rows["dh_nr_psnr"]["cause"] or "")
+    nr["summary"].update(
+        seeds=[0, 1, 2],
+        others={
+            "neural renderer, 1/2 resolution": {
+                "speedup": 4.2,
+                "speedup_std": 0.3,
+                "psnr_drop_db": 0.5,
+                "psnr_drop_db_std": 0.1,
+            }
+        },
+    )
+    (tmp_path / "neural_renderer.json").write_text(json.dumps(nr))
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert rows["dh_nr_psnr"]["verdict"] == "inconclusive"
+    assert (
+        "neural_renderer, the run's other arms (3 seed(s)): 'neural renderer, 1/2 "
+        "resolution' 4.20 ± 0.30x the FPS, 0.50 ± 0.10 dB below"
+    ) in rows["dh_nr_psnr"]["cause"]
 
 
 def test_gdrf_table1_claims_prefer_the_seeded_run_of_their_rows(tmp_path):

@@ -62,6 +62,7 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          # the same for the eyes' colour weight (att_eye) and the face-to-torso cascade
          # (Σ‖Δx_torso‖): 'O+D+R, eyes weighted 50x', 'O+D+R, torso without the cascade'
          "table2_eye_weight/table2", "fig5_truth_eye_weight",
+         "table2_eye_weight_10/table2", "fig5_truth_eye_weight_10",
          "table2_torso_no_cascade/table2", "fig5_truth_torso_no_cascade")  # fmt: skip
 
 

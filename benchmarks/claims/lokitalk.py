@@ -171,8 +171,9 @@ def _truth_cause(report: dict | None, key: str) -> str:
 #   --seeds 3, then fig5_truth.py --tag blinks0.5-1.5): does att_eye follow the eyes once the
 #   data asks it to?
 # - the ablation rows of run.py table2 --methods ROW --ablations --ablation-seeds 3 (ROW:
-#   'O+D+R, eye value from AU45', 'O+D+R, eyes weighted 50x', 'O+D+R, torso without the
-#   cascade'), then fig5_truth.py --method ROW --tag eye_au45|eye_weight|torso_no_cascade
+#   'O+D+R, eye value from AU45', 'O+D+R, eyes weighted 50x' and '... 10x', 'O+D+R, torso
+#   without the cascade'), then fig5_truth.py --method ROW --tag eye_au45|eye_weight|
+#   eye_weight_10|torso_no_cascade
 FIG5_BLINKS = "fig5_truth_blinks0.5-1.5"
 FIG5_RUNS = {
     FIG5_BLINKS: ("att_eye", "how often the eyes close",
@@ -182,6 +183,8 @@ FIG5_RUNS = {
                             "landmarks' aspect ratio, about 0.6 open and 0 closed", False),
     "fig5_truth_eye_weight": ("att_eye", "the eyes' share of the colour loss",
                               "O+D+R with the eyes weighted 50x instead of 2x", False),
+    "fig5_truth_eye_weight_10": ("att_eye", "the eyes' share of the colour loss, a dose point",
+                                 "O+D+R with the eyes weighted 10x instead of 2x", False),
     "fig5_truth_torso_no_cascade": ("dx_torso", "the face-to-torso cascade",
                                     "O+D+R with zeros in place of Δx_face at the torso "
                                     "field's input", False),

@@ -210,7 +210,8 @@ def _run_note(reports: dict, stem: str, key: str) -> str:
         if g and frequency
         else ""
     )
-    cause = {"att_eye": "the eyes'"}.get(key, SHARE_CAUSE[key][0] + "'s")
+    cause = SHARE_CAUSE[key][0]
+    cause += "'" if cause.endswith("s") else "'s"  # the eyes' change, the mouth's change
     text = (f"{stem} (isolates {isolates}: {setting}, {often}{n} seed(s)): {REGION_SHARES[key]} "
             f"{cell(s, 'map_share_label')}, "
             f"on the pixels carrying 90% of {cause} change {cell(s, 'map_share_support')} "

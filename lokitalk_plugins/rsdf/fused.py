@@ -121,10 +121,7 @@ def rsdf_offsets(rsdf, x: torch.Tensor, inside: torch.Tensor, F_a, F_e, F_h, F_i
         tor.attention, F.linear(h_t, tor.attention.query.net[0].weight), {"torso": F_h}
     )
     const = None if F_id is None else _row(F_id, wt[:, p + k + 3 :], dt)
-    # without the cascade Δx_face's columns read zeros, as on the reference path (so their
-    # gradient is zero there too, not absent)
-    cascade = dx_face if rsdf.torso_cascade else torch.zeros_like(dx_face)
-    z = first_layer([h_t, t_scores["torso"][:, None], cascade],
+    z = first_layer([h_t, t_scores["torso"][:, None], rsdf.cascade_input(dx_face)],
                     [wt[:, :p], _row(F_h, wt[:, p:p + k], dt).t(), wt[:, p + k:p + k + 3]],
                     const)  # fmt: skip
     dx_torso = rest_of_mlp(tor.net, z, last.get("torso")) * inside

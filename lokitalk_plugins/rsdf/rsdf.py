@@ -155,6 +155,12 @@ class RSDF(DeformationField):
         maps["dx_torso_norm"] = torch.linalg.vector_norm(dx_torso, dim=-1)
         return RSDFOutput(x + dx_face + dx_torso, dx_face, dx_torso, maps)
 
+    def cascade_input(self, dx_face: torch.Tensor) -> torch.Tensor:
+        """What the torso field reads in Δx_face's place: Δx_face itself (eq. 4), or zeros of
+        its shape without the cascade (so those columns get a zero gradient, not none), on
+        both paths."""
+        return dx_face if self.torso_cascade else torch.zeros_like(dx_face)
+
     def _reference_offsets(self, x, inside, F_a, F_e, F_h, F_id, last):
         """The reference twin of :func:`~.fused.rsdf_offsets`: each field's own forward on
         the concatenated inputs -> (dx_face, dx_torso or None, scores), masked to the box."""
@@ -166,6 +172,7 @@ class RSDF(DeformationField):
         if F_h is None:
             raise ValueError("F_h (head pose) is required when torso=True")
         h_t = h if self.shared_encoding else self.encoder_torso(x)
-        cascade = dx_face if self.torso_cascade else torch.zeros_like(dx_face)
-        dx_torso, t_scores = self.torso_field(h_t, F_h, cascade, F_id, last.get("torso"))
+        dx_torso, t_scores = self.torso_field(
+            h_t, F_h, self.cascade_input(dx_face), F_id, last.get("torso")
+        )
         return dx_face, dx_torso * inside, dict(scores, **t_scores)

@@ -27,41 +27,94 @@ from torch import nn
 
 from lokitalk_plugins.losses import CODE_NAMES
 
-__all__ = ["CodeExtractor", "pair_masks", "pair_info_nce", "pretrain_extractor"]
+__all__ = ["CodeExtractor", "check_crop", "pair_masks", "pair_info_nce", "pretrain_extractor"]
 
 
 class CodeExtractor(nn.Module):
     """images [B, H, W, 3] in [0, 1] -> {name: [B, d]} for CODE_NAMES.
 
     id_dim, ex_dim, al_dim, ill_dim: code sizes; size: the side the image is resized to (a
-    multiple of 8); width: channels of the first convolution (doubled twice)."""
+    multiple of 8); width: channels of the first convolution (doubled twice); crop: None
+    (the whole image) or a window (top, left, bottom, right), fractions of the image's
+    height and width, that the codes in ``crop_codes`` read instead of the whole image,
+    through a trunk of their own (``window_trunk``): a window over the eyes and mouth gives
+    them more of the ``size`` x ``size`` pixels than the whole portrait does (at 32 px an
+    eye of a 128 px studio frame is one pixel), while the light and the identity may be
+    read better from the whole head. Without crop the module is the one it always was
+    (same parameters)."""
 
-    def __init__(self, id_dim=16, ex_dim=16, al_dim=8, ill_dim=8, size=32, width=16):
+    def __init__(self, id_dim=16, ex_dim=16, al_dim=8, ill_dim=8, size=32, width=16,
+                 crop=None, crop_codes=CODE_NAMES):  # fmt: skip
         super().__init__()
         if size % 8:
             raise ValueError(f"size must be a multiple of 8, got {size}")
         self.dims = dict(zip(CODE_NAMES, (int(id_dim), int(ex_dim), int(al_dim), int(ill_dim))))
         self.size = int(size)
+        self.crop = check_crop(crop)
+        codes = tuple(crop_codes) if not isinstance(crop_codes, str) else (crop_codes,)
+        if not codes or any(k not in CODE_NAMES for k in codes):
+            raise ValueError(f"crop_codes must name some of {list(CODE_NAMES)}, got {crop_codes!r}")
+        self.crop_codes = tuple(k for k in CODE_NAMES if k in codes) if self.crop else ()
         w = int(width)
-        self.trunk = nn.Sequential(
-            nn.Conv2d(3, w, 3, 2, 1), nn.LeakyReLU(0.2),
-            nn.Conv2d(w, 2 * w, 3, 2, 1), nn.LeakyReLU(0.2),
-            nn.Conv2d(2 * w, 4 * w, 3, 2, 1), nn.LeakyReLU(0.2),
-            nn.Flatten(),
-        )  # fmt: skip
+
+        def trunk():
+            return nn.Sequential(
+                nn.Conv2d(3, w, 3, 2, 1), nn.LeakyReLU(0.2),
+                nn.Conv2d(w, 2 * w, 3, 2, 1), nn.LeakyReLU(0.2),
+                nn.Conv2d(2 * w, 4 * w, 3, 2, 1), nn.LeakyReLU(0.2),
+                nn.Flatten(),
+            )  # fmt: skip
+
+        if len(self.crop_codes) < len(CODE_NAMES):
+            self.trunk = trunk()
+        if self.crop_codes:
+            self.window_trunk = trunk()
         flat = 4 * w * (self.size // 8) ** 2
         self.heads = nn.ModuleDict(
             {k: nn.Sequential(nn.Linear(flat, 64), nn.LeakyReLU(0.2), nn.Linear(64, d))
              for k, d in self.dims.items()}
         )  # fmt: skip
 
+    def _features(self, images: torch.Tensor, trunk: nn.Module) -> torch.Tensor:
+        x = images.permute(0, 3, 1, 2).float()
+        x = F.interpolate(x, size=(self.size, self.size), mode="bilinear", align_corners=False)
+        return trunk(x * 2 - 1)
+
+    def window(self, images: torch.Tensor) -> torch.Tensor:
+        """The ``crop`` window of images [B, H, W, 3] (at least one pixel each way)."""
+        H, W = images.shape[1:3]
+        top, left, bottom, right = self.crop
+        r0, c0 = min(int(top * H), H - 1), min(int(left * W), W - 1)
+        r1, c1 = max(int(round(bottom * H)), r0 + 1), max(int(round(right * W)), c0 + 1)
+        return images[:, r0:r1, c0:c1]
+
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         if images.ndim != 4 or images.shape[-1] != 3:
             raise ValueError(f"CodeExtractor expects images [B, H, W, 3], got {list(images.shape)}")
-        x = images.permute(0, 3, 1, 2).float()
-        x = F.interpolate(x, size=(self.size, self.size), mode="bilinear", align_corners=False)
-        h = self.trunk(x * 2 - 1)
-        return {k: head(h) for k, head in self.heads.items()}
+        whole = window = None
+        if len(self.crop_codes) < len(CODE_NAMES):
+            whole = self._features(images, self.trunk)
+        if self.crop_codes:
+            window = self._features(self.window(images), self.window_trunk)
+        return {k: head(window if k in self.crop_codes else whole)
+                for k, head in self.heads.items()}  # fmt: skip
+
+
+def check_crop(crop) -> tuple[float, float, float, float] | None:
+    """None, or ``crop`` as (top, left, bottom, right) floats with 0 <= top < bottom <= 1 and
+    0 <= left < right <= 1; anything else raises ValueError naming the option."""
+    if crop is None:
+        return None
+    try:
+        box = tuple(float(v) for v in crop)
+    except (TypeError, ValueError):
+        box = ()
+    if len(box) != 4 or not (0 <= box[0] < box[2] <= 1 and 0 <= box[1] < box[3] <= 1):
+        raise ValueError(
+            f"crop must be (top, left, bottom, right) fractions of the image with top < bottom "
+            f"and left < right in [0, 1], got {crop!r}"
+        )
+    return box
 
 
 def pair_masks(identity, expression, light) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:

@@ -17,17 +17,24 @@ __all__ = ["studio_code_extractor"]
 KIND = "dhnerf_code_extractor"
 
 
+# the studio frame's window over the eyes and mouth (top, left, bottom, right), fractions of
+# the frame, with room for the head's motion; C_ex reads it (``CodeExtractor.crop``)
+STUDIO_CROP = (0.25, 0.2, 0.65, 0.8)
+
+
 def studio_code_extractor(
     path: str | None = None,
-    identities: int = 4,
-    expressions: int = 8,
+    identities: int = 16,
+    expressions: int = 3,
     lights: int = 4,
-    render_size: int = 32,
+    render_size: int = 128,
     steps: int = 300,
     num_negatives: int = 10,
     seed: int = 0,
-    poses: int = 0,
-    grid: bool = False,
+    poses: int = 16,
+    grid: bool = True,
+    crop=STUDIO_CROP,
+    crop_codes=("ex",),
     **dims,
 ) -> CodeExtractor:
     """The extractor in ``path`` when it exists (its sizes must match ``dims``), else one
@@ -35,8 +42,13 @@ def studio_code_extractor(
     ``render_size`` px (identity 0, the studio's evaluation identity, is left out), saved to
     ``path`` when given. poses, grid: the bank's head poses and expression grid
     (:func:`~lokitalk_plugins.data.studio.factors.factor_bank`; with ``grid`` there are
-    expressions**3 expressions). dims: the ``CodeExtractor`` keywords (id_dim, ex_dim,
-    al_dim, ill_dim, size, width)."""
+    expressions**3 expressions). crop, crop_codes: the window of the frame (``STUDIO_CROP``:
+    the studio's eyes and mouth) and the codes that read it (C_ex) instead of the whole
+    frame; None: every code reads the whole frame. dims: the other ``CodeExtractor``
+    keywords (id_dim, ex_dim, al_dim, ill_dim, size, width). A saved extractor must match
+    its codes, size, crop and crop_codes (files from before crop existed read the whole
+    frame). The defaults are the setting ``benchmarks/dhnerf_extractor_probe.py`` chose."""
+    dims = dict(dims, crop=crop, crop_codes=crop_codes)
     with torch.random.fork_rng():  # the initial weights follow ``seed`` too
         torch.manual_seed(int(seed))
         extractor = CodeExtractor(**dims)
@@ -47,6 +59,14 @@ def studio_code_extractor(
                 f"{path}: not a code extractor with codes {extractor.dims} (it has "
                 f"{state.get('dims')}); give another path or the sizes it was built with"
             )
+        reads = _reads(extractor)
+        whole = {"size": extractor.size, "crop": None, "crop_codes": []}  # files before crop
+        saved = {k: state.get(k, whole[k]) for k in reads}
+        if saved != reads:
+            raise UserError(
+                f"{path}: built to read {_said(saved)}, not {_said(reads)}; give another "
+                "path or those settings"
+            )
         extractor.load_state_dict(state["state_dict"])
         return extractor.eval()
     ids = list(range(1, int(identities) + 1))
@@ -55,6 +75,20 @@ def studio_code_extractor(
     history = pretrain_extractor(extractor, bank, steps, num_negatives=num_negatives, seed=seed)
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"kind": KIND, "dims": extractor.dims, "history": history,
-                    "state_dict": extractor.state_dict()}, path)  # fmt: skip
+        torch.save({"kind": KIND, "dims": extractor.dims, **_reads(extractor),
+                    "history": history, "state_dict": extractor.state_dict()}, path)  # fmt: skip
     return extractor.eval()
+
+
+def _reads(extractor: CodeExtractor) -> dict:
+    """What an extractor reads, as its file records it: the image size, the crop window and
+    the codes that read it (files without these keys read whole images)."""
+    crop = None if extractor.crop is None else list(extractor.crop)
+    return {"size": extractor.size, "crop": crop, "crop_codes": list(extractor.crop_codes)}
+
+
+def _said(reads: dict) -> str:
+    if reads["crop"] is None:
+        return f"whole images at {reads['size']} px"
+    window = ", ".join(f"{v:g}" for v in reads["crop"])
+    return f"crop ({window}) for {'/'.join(reads['crop_codes'])} at {reads['size']} px"

@@ -40,4 +40,5 @@ def extractor_bindings(path) -> list[str]:
     return [f"studio_code_extractor.path = '{path}'", "studio_code_extractor.identities = 3",
             "studio_code_extractor.expressions = 4", "studio_code_extractor.lights = 4",
             "studio_code_extractor.render_size = 16", "studio_code_extractor.steps = 5",
-            "studio_code_extractor.num_negatives = 3"]  # fmt: skip
+            "studio_code_extractor.num_negatives = 3", "studio_code_extractor.grid = False",
+            "studio_code_extractor.poses = 0"]  # fmt: skip

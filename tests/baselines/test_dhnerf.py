@@ -221,3 +221,66 @@ def test_lokitalk_train_with_dhnerf_gin_keeps_the_extractor_file(data, tmp_path)
     assert path.stat().st_mtime_ns == stamp
     assert int(system.model.coded_frames) == len(data)
     assert system.render_frame(data[0])["rgb"].shape == (32, 32, 3)
+
+
+def test_the_extractor_crop_reads_only_its_window(tmp_path):
+    """With ``crop`` the codes depend on the window's pixels only, equal those of the window
+    cut out by hand, and a file built with one crop is refused under another in one line."""
+    from lokitalk_plugins.baselines.dhnerf import studio_code_extractor
+
+    torch.manual_seed(0)
+    crop = (0.25, 0.5, 0.75, 1.0)
+    ex = CodeExtractor(**DIMS, size=8, width=4, crop=crop).eval()
+    images = torch.rand(2, 16, 16, 3)
+    outside = images.clone()
+    outside[:, :4] = 0.0  # rows above the window
+    outside[:, :, :8] = 1.0  # columns left of it
+    window = images[:, 4:12, 8:16]
+    with torch.no_grad():
+        a, b = ex(images), ex(outside)
+        full = CodeExtractor(**DIMS, size=8, width=4)
+        full.load_state_dict({k.replace("window_trunk", "trunk"): v
+                              for k, v in ex.state_dict().items()})  # fmt: skip
+        c = full.eval()(window)
+    for k in a:
+        torch.testing.assert_close(a[k], b[k])
+        torch.testing.assert_close(a[k], c[k])
+    moved = images.clone()
+    moved[:, 6, 10] += 0.5  # a pixel inside the window changes the codes
+    with torch.no_grad():
+        assert any(not torch.allclose(a[k], ex(moved)[k]) for k in a)
+    # only C_ex reads the window: the others keep the whole image's trunk
+    split = CodeExtractor(**DIMS, size=8, width=4, crop=crop, crop_codes=["ex"]).eval()
+    with torch.no_grad():
+        a, b = split(images), split(outside)
+    torch.testing.assert_close(a["ex"], b["ex"])
+    assert all(not torch.allclose(a[k], b[k]) for k in ("id", "al", "ill"))
+    for bad in [(0.5, 0.0, 0.5, 1.0), (0.0, 0.0, 1.0), (0.0, 0.0, 1.0, 1.5), "face"]:
+        with pytest.raises(ValueError, match="crop must be") as err:
+            CodeExtractor(**DIMS, crop=bad)
+        assert "\n" not in str(err.value)
+    with pytest.raises(ValueError, match="crop_codes must name"):
+        CodeExtractor(**DIMS, crop=crop, crop_codes=["lips"])
+    path = tmp_path / "ex.pt"
+    kw = dict(path=str(path), identities=3, expressions=4, lights=4, render_size=16, steps=2,
+              num_negatives=3, size=8, width=4, grid=False, poses=0,
+              crop_codes=("id", "ex", "al", "ill"), **DIMS)  # fmt: skip
+    built = studio_code_extractor(crop=crop, **kw)
+    again = studio_code_extractor(crop=list(crop), **kw)  # read back, not trained again
+    for k, v in built.state_dict().items():
+        torch.testing.assert_close(v, again.state_dict()[k])
+    for other in [dict(crop=None), dict(crop=crop, crop_codes=["ex"])]:
+        with pytest.raises(UserError, match=r"ex.pt: built to read crop \(0.25, 0.5, 0.75, 1\) "
+                           "for id/ex/al/ill at 8 px, not") as err:  # fmt: skip
+            studio_code_extractor(**(kw | other))
+        assert "\n" not in str(err.value)
+    # a file written before crop existed (no such keys) read whole images
+    kw["path"] = str(tmp_path / "old.pt")
+    studio_code_extractor(crop=None, **kw)
+    old = torch.load(kw["path"], weights_only=True)
+    for key in ("size", "crop", "crop_codes"):
+        old.pop(key)
+    torch.save(old, kw["path"])
+    studio_code_extractor(crop=None, **kw)
+    with pytest.raises(UserError, match="old.pt: built to read whole images at 8 px, not crop"):
+        studio_code_extractor(crop=crop, **kw)

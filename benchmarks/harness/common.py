@@ -19,9 +19,11 @@ __all__ = [
     "package_tree",
     "fmt",
     "machine",
+    "mixed_source",
     "peak_rss_mb",
     "refuse_overwrite",
     "same_source",
+    "source_root",
     "studio_identity",
     "write_report",
 ]
@@ -31,6 +33,43 @@ RESULTS = BENCH / "results"
 
 
 PACKAGE_DIRS = ("lokitalk_plugins", "adapters", "baselines")  # what pip installs as the package
+
+
+def source_root(package_dir: Path) -> Path:
+    """The checkout (or site-packages) a package folder of :data:`PACKAGE_DIRS` sits in: its
+    parent, or its grandparent where it is installed inside ``lokitalk_plugins`` (a wheel)."""
+    parent = Path(package_dir).resolve().parent
+    return parent.parent if parent.name == "lokitalk_plugins" else parent
+
+
+def mixed_source(dirs: dict[str, Path]) -> str | None:
+    """None when every package folder (module name -> folder) sits in one checkout, else a
+    one-line error naming where each comes from: an editable install of one clone imported
+    under ``PYTHONPATH`` of another (a git worktree) takes ``adapters`` and ``baselines`` from
+    the installed clone, so a report would record one commit while running another's code."""
+    roots = {name: source_root(d) for name, d in dirs.items()}
+    if len(set(roots.values())) <= 1:
+        return None
+    where = ", ".join(f"{name} from {root}" for name, root in roots.items())
+    return (f"the package's code comes from more than one checkout ({where}); install the "
+            "checkout you run (pip install -e .) or link its adapters/ and baselines/ into its "
+            "lokitalk_plugins/")  # fmt: skip
+
+
+def _package_dirs() -> dict[str, Path]:
+    import importlib.util
+
+    out = {}
+    for name in ("lokitalk_plugins", "lokitalk_plugins.adapters", "lokitalk_plugins.baselines"):
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.origin:
+            out[name] = Path(spec.origin).parent
+    return out
+
+
+_MIXED = mixed_source(_package_dirs())
+if _MIXED:  # before anything trains: the report's commit would not be the code that ran
+    raise SystemExit(f"error: {_MIXED}")
 
 
 def package_tree() -> str:

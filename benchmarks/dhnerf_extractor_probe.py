@@ -163,7 +163,8 @@ def markdown(report: dict) -> str:
         )
     lines += [
         "",
-        "`{}` is the setting `dhnerf-table1` trains. Every extractor: one seed (0). Leakage "
+        "`{}` is the setting `dhnerf-table1` trains. Every extractor: one seed (0 unless the "
+        "setting names another). Leakage "
         "as the table reads it: the largest R² of C̄_id or C̄_al to expression (the mean of "
         "the three factors) or light. Spread: a code's mean per-dimension std over the clip's "
         "frames over the same on studio identities 1-4 (4 expressions x 2 lights each); the "

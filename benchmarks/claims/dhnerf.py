@@ -123,11 +123,24 @@ def _probe_row(reports):
     return None, _m(FULL), FULL
 
 
-def _settings(report: dict) -> tuple[dict | None, list[dict]]:
-    """The extractor probe's row of the setting the tables train (``{}``) and its others."""
+def _settings(report: dict) -> tuple[list[dict], list[dict]]:
+    """The extractor probe's rows of the setting the tables train (``{}``, or ``{}`` with
+    only another ``seed``) and its other settings."""
     rows = report.get("variants", [])
-    base = next((r for r in rows if not r.get("setting")), None)
-    return base, [r for r in rows if r is not base]
+    base = [r for r in rows if not {k for k in r.get("setting", {}) if k != "seed"}]
+    return base, [r for r in rows if not any(r is b for b in base)]
+
+
+def _mean_std(vals: list[float]) -> str:
+    if len(vals) == 1:
+        return f"{vals[0]:.2f}"
+    m = sum(vals) / len(vals)
+    sd = (sum((v - m) ** 2 for v in vals) / (len(vals) - 1)) ** 0.5
+    return f"{m:.2f} ± {sd:.2f}"
+
+
+def _span(vals: list[float]) -> str:
+    return f"{min(vals):.2f}..{max(vals):.2f}" if len(vals) > 1 else f"{vals[0]:.2f}"
 
 
 def _extractor_cause(reports: dict, what: str) -> str:
@@ -137,32 +150,35 @@ def _extractor_cause(reports: dict, what: str) -> str:
     if not report:
         return ""
     base, others = _settings(report)
-    if base is None:
+    if not base:
         return ""
-    span = lambda vals: (f"{min(vals):.2f}..{max(vals):.2f}" if len(vals) > 1  # noqa: E731
-                         else f"{vals[0]:.2f}")  # fmt: skip
-    every = [base, *others]
-    n = f"{len(every)} extractor setting(s), one seed each"
+    every = [*base, *others]
+    seeds = f"{len(base)} seed{'s' if len(base) > 1 else ''}"
+    settings = f"its {len(every)} runs (settings and seeds)"
+    pix = report.get("pixel_ceiling", {})
+    ex = lambda rows, f: [r["probes"]["ex"][f] for r in rows]  # noqa: E731
     if what == "ex":
-        pix = report.get("pixel_ceiling", {})
-        best = {f: max(c[f] for c in pix.values()) for f in ("jaw", "lip_width", "eye_closure")
-                } if pix else {}  # fmt: skip
-        text = (f"{EXTRACTOR} ({n}): the extractor's own C̄_ex already reads jaw "
-                f"R² {span([r['probes']['ex']['jaw'] for r in every])}, lip width "
-                f"{span([r['probes']['ex']['lip_width'] for r in every])}, eye closure "
-                f"{span([r['probes']['ex']['eye_closure'] for r in every])} (the target is "
-                f"their mean)")  # fmt: skip
-        if best:
+        factors = ("jaw", "lip_width", "eye_closure")
+        mean = [sum(r["probes"]["ex"][f] for f in factors) / 3 for r in base]
+        text = (f"{EXTRACTOR}: the extractor's own C̄_ex, in the setting the tables train "
+                f"({seeds}), reads jaw R² {_mean_std(ex(base, 'jaw'))}, lip width "
+                f"{_mean_std(ex(base, 'lip_width'))}, eye closure "
+                f"{_mean_std(ex(base, 'eye_closure'))} (the target is their mean: "
+                f"{_mean_std(mean)}); over {settings} jaw {_span(ex(every, 'jaw'))}, lip width "
+                f"{_span(ex(every, 'lip_width'))}, eye closure "
+                f"{_span(ex(every, 'eye_closure'))}")  # fmt: skip
+        if pix:
+            best = {f: max(c[f] for c in pix.values()) for f in factors}
             text += (f"; a linear probe of the frames' pixels reaches jaw {best['jaw']:.2f}, "
                      f"lip width {best['lip_width']:.2f}, eye closure "
                      f"{best['eye_closure']:.2f}")  # fmt: skip
         return text
+    light = lambda rows: [r["probes"]["ill"]["light"] for r in rows]  # noqa: E731
     if what == "ill":
-        pix = report.get("pixel_ceiling", {})
         text = (
-            f"{EXTRACTOR} ({n}): the extractor's own C̄_ill reads the light R² "
-            f"{base['probes']['ill']['light']:.2f} in the setting the tables train "
-            f"({span([r['probes']['ill']['light'] for r in every])} over the settings)"
+            f"{EXTRACTOR}: the extractor's own C̄_ill reads the light R² "
+            f"{_mean_std(light(base))} in the setting the tables train ({seeds}; "
+            f"{_span(light(every))} over {settings})"
         )
         if pix:
             text += (f"; a linear probe of the frames' pixels reaches "
@@ -171,9 +187,9 @@ def _extractor_cause(reports: dict, what: str) -> str:
     leak = [max(r["probes"][k][t] for k in ("id", "al") for t in ("expression", "light"))
             for r in every]  # fmt: skip
     spread = [max(r["spread"]["id"], r["spread"]["al"]) for r in every if "spread" in r]
-    text = f"{EXTRACTOR} ({n}): the extractor's own C̄_id, C̄_al leak R² {span(leak)}"
+    text = f"{EXTRACTOR} ({settings}): the extractor's own C̄_id, C̄_al leak R² {_span(leak)}"
     if spread:
-        text += (f", while they move within the clip {span(spread)} of their spread between "
+        text += (f", while they move within the clip {_span(spread)} of their spread between "
                  "people (the probe standardises each code, so a nearly constant code's "
                  "residual still scores)")  # fmt: skip
     return text

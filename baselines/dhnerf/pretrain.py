@@ -65,7 +65,8 @@ def studio_code_extractor(
         if saved != reads:
             raise UserError(
                 f"{path}: built to read {_said(saved)}, not {_said(reads)}; give another "
-                "path or those settings"
+                "path, or set studio_code_extractor.crop, crop_codes and size to those it was "
+                "built with"
             )
         extractor.load_state_dict(state["state_dict"])
         return extractor.eval()

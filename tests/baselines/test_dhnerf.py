@@ -282,5 +282,8 @@ def test_the_extractor_crop_reads_only_its_window(tmp_path):
         old.pop(key)
     torch.save(old, kw["path"])
     studio_code_extractor(crop=None, **kw)
-    with pytest.raises(UserError, match="old.pt: built to read whole images at 8 px, not crop"):
+    with pytest.raises(
+        UserError, match="old.pt: built to read whole images at 8 px, not crop"
+    ) as err:
         studio_code_extractor(crop=crop, **kw)
+    assert "set studio_code_extractor.crop, crop_codes and size" in str(err.value)

@@ -113,9 +113,11 @@ for _id, _t, _text, _a, _b, _metric, _higher in PAIRS:
 
 
 def _probe_row(reports):
-    """The report and row pick whose probes judge the codes: the zero-init run's full model
-    (the default model), else Table 2's, else Table 1's DH-NeRF."""
-    for table, name in ((T2L, FULL), (T2, FULL), (T1, "DH-NeRF")):
+    """The report and row pick whose probes judge the codes: Table 1's DH-NeRF (run again at
+    5f3da90 with the code extractor the model now has: C_ex reads the eyes-and-mouth window,
+    16 identities; Table 2's runs predate it), else the zero-init Table 2's full model, else
+    Table 2's."""
+    for table, name in ((T1, "DH-NeRF"), (T2L, FULL), (T2, FULL)):
         r = reports.get(table)
         if any(row.get("method") == name and row.get("probes")
                for row in (r or {}).get("results", [])):  # fmt: skip

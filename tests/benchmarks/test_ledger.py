@@ -881,7 +881,7 @@ def test_dx_torsos_miss_quotes_the_cascade_ablation(results):
     assert "cascade" not in (rows["fig5_att_eye"]["cause"] or "")
 
 
-def test_the_probes_read_the_zero_init_full_model_first(tmp_path):
+def test_the_probes_read_table1_then_the_zero_init_full_model(tmp_path):
     def full(ex):
         return {"method": "full model", "metrics": {"psnr": 25.0},
                 "probes": {"learned": {"ex": {"expression": ex}, "ill": {"light": 0.7}},
@@ -896,3 +896,8 @@ def test_the_probes_read_the_zero_init_full_model_first(tmp_path):
     )
     rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
     assert rows["dh_probe_ex"]["measured"].startswith("full model (F_lip from zero): R² C_ex 0.40")
+    # Table 1's DH-NeRF, run with the windowed extractor, is read before both
+    t1 = dict(full(0.6), method="DH-NeRF")
+    (tmp_path / "dhnerf_table1.json").write_text(json.dumps({"results": [t1]}))
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert rows["dh_probe_ex"]["measured"].startswith("DH-NeRF: R² C_ex 0.60")

@@ -67,9 +67,10 @@ ABLATION_CLAIMS = {"dhnerf/ablations/own_audio": ["dh_lip_psnr"],
                    "dhnerf/ablations/refresh_frames": ["dh_lip_psnr"],
                    "dhnerf/ablations/lip_default_init": ["dh_lip_psnr"]}  # fmt: skip
 EXTRACTOR_STEPS = {"micro": 40, "quick": 200, "default": 300, "full": 300}
-# the micro profile (a check, not a result) pre-trains on a smaller bank: 3 identities at 32 px
-# in 4 poses instead of studio_code_extractor's 16 at 128 px in 16 (the same crop and codes)
-EXTRACTOR_BANK = {"micro": {"identities": 3, "render_size": 32, "poses": 4}}
+# the micro profile (a check, not a result) pre-trains on a smaller bank: 4 identities at 32 px
+# in 4 poses instead of studio_code_extractor's 16 at 128 px in 16 (the same crop and codes;
+# 4 is the fewest whose C_id anchors have N = 10 negatives: 3 other people x 4 lights)
+EXTRACTOR_BANK = {"micro": {"identities": 4, "render_size": 32, "poses": 4}}
 LIPSYNC_STEPS = {"micro": 30, "quick": 300, "default": 300, "full": 300}
 
 
@@ -85,7 +86,7 @@ def lit_studio(work: Path, prof: dict) -> Path:
 
 
 def assets(work: Path, profile: str, data: Path) -> dict:
-    """The code extractor (pre-trained once per profile on studio identities 1-16, 1-3 in the
+    """The code extractor (pre-trained once per profile on studio identities 1-16, 1-4 in the
     micro profile: ``studio_code_extractor``'s bank, ``EXTRACTOR_BANK``) and, when
     the clip is long enough for its N = 10 negatives, the lip-sync module; -> {"extractor":
     path, "lipsync": path or None, "notes": [...]}."""

@@ -134,11 +134,8 @@ def _settings(report: dict) -> tuple[list[dict], list[dict]]:
 
 
 def _mean_std(vals: list[float]) -> str:
-    if len(vals) == 1:
-        return f"{vals[0]:.2f}"
-    m = sum(vals) / len(vals)
-    sd = (sum((v - m) ** 2 for v in vals) / (len(vals) - 1)) ** 0.5
-    return f"{m:.2f} ± {sd:.2f}"
+    s = Sample(tuple(vals), "")
+    return f"{s.mean:.2f}" if s.n == 1 else f"{s.mean:.2f} ± {s.std:.2f}"
 
 
 def _span(vals: list[float]) -> str:

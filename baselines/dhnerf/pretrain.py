@@ -3,6 +3,7 @@ kept in a file: ``DHNeRF.extractor = @studio_code_extractor()`` in a gin file.""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import torch
@@ -46,8 +47,9 @@ def studio_code_extractor(
     the studio's eyes and mouth) and the codes that read it (C_ex) instead of the whole
     frame; None: every code reads the whole frame. dims: the other ``CodeExtractor``
     keywords (id_dim, ex_dim, al_dim, ill_dim, size, width). A saved extractor must match
-    its codes, size, crop and crop_codes (files from before crop existed read the whole
-    frame). The defaults are the setting ``benchmarks/dhnerf_extractor_probe.py`` chose."""
+    its codes, size, crop and crop_codes; a file from before crop existed is read as it was
+    built (whole frames), with one warning. The defaults are the setting
+    ``benchmarks/dhnerf_extractor_probe.py`` chose."""
     dims = dict(dims, crop=crop, crop_codes=crop_codes)
     with torch.random.fork_rng():  # the initial weights follow ``seed`` too
         torch.manual_seed(int(seed))
@@ -59,6 +61,12 @@ def studio_code_extractor(
                 f"{path}: not a code extractor with codes {extractor.dims} (it has "
                 f"{state.get('dims')}); give another path or the sizes it was built with"
             )
+        if "crop" not in state and extractor.crop is not None:
+            # a file from before the window (and every workspace trained with one): it reads
+            # whole frames, so it is read as it was built, said once
+            warnings.warn(f"{path}: written before studio_code_extractor.crop existed; read as "
+                          "built, every code from the whole frame", stacklevel=2)  # fmt: skip
+            return studio_code_extractor(path, seed=seed, crop=None, **dims_of(dims))
         reads = _reads(extractor)
         whole = {"size": extractor.size, "crop": None, "crop_codes": []}  # files before crop
         saved = {k: state.get(k, whole[k]) for k in reads}
@@ -93,3 +101,8 @@ def _said(reads: dict) -> str:
         return f"whole images at {reads['size']} px"
     window = ", ".join(f"{v:g}" for v in reads["crop"])
     return f"crop ({window}) for {'/'.join(reads['crop_codes'])} at {reads['size']} px"
+
+
+def dims_of(dims: dict) -> dict:
+    """The ``CodeExtractor`` keywords of ``dims`` other than the window's (crop, crop_codes)."""
+    return {k: v for k, v in dims.items() if k not in ("crop", "crop_codes")}

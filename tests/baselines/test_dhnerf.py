@@ -274,6 +274,7 @@ def test_the_extractor_crop_reads_only_its_window(tmp_path):
                            "for id/ex/al/ill at 8 px, not") as err:  # fmt: skip
             studio_code_extractor(**(kw | other))
         assert "\n" not in str(err.value)
+        assert "set studio_code_extractor.crop, crop_codes and size" in str(err.value)
     # a file written before crop existed (no such keys) read whole images
     kw["path"] = str(tmp_path / "old.pt")
     studio_code_extractor(crop=None, **kw)
@@ -282,8 +283,10 @@ def test_the_extractor_crop_reads_only_its_window(tmp_path):
         old.pop(key)
     torch.save(old, kw["path"])
     studio_code_extractor(crop=None, **kw)
-    with pytest.raises(
-        UserError, match="old.pt: built to read whole images at 8 px, not crop"
-    ) as err:
-        studio_code_extractor(crop=crop, **kw)
-    assert "set studio_code_extractor.crop, crop_codes and size" in str(err.value)
+    # ... and under a window it is read as built (whole frames), with one warning
+    with pytest.warns(UserWarning, match="old.pt: written before studio_code_extractor.crop"):
+        read = studio_code_extractor(crop=crop, **kw)
+    assert read.crop is None and read.crop_codes == ()
+    plain = studio_code_extractor(crop=None, **kw)
+    for k, v in plain.state_dict().items():
+        torch.testing.assert_close(v, read.state_dict()[k])

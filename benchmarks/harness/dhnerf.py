@@ -24,6 +24,7 @@ __all__ = [
     "PAPER1",
     "PAPER2",
     "assets",
+    "check_extractor_file",
     "probed",
     "lit_studio",
     "probe_codes",
@@ -95,6 +96,7 @@ def assets(work: Path, profile: str, data: Path) -> dict:
 
     work.mkdir(parents=True, exist_ok=True)
     extractor = work / f"dhnerf_extractor_{profile}.pt"
+    check_extractor_file(extractor)
     studio_code_extractor(path=str(extractor), steps=EXTRACTOR_STEPS[profile],
                           **EXTRACTOR_BANK.get(profile, {}))  # fmt: skip
     lipsync, notes = work / f"dhnerf_lipsync_{profile}.pt", []
@@ -105,6 +107,20 @@ def assets(work: Path, profile: str, data: Path) -> dict:
             notes.append(f"lip-sync module not trained ({e}); F_lip: the model's audio network")
             lipsync = None
     return {"extractor": str(extractor), "lipsync": lipsync and str(lipsync), "notes": notes}
+
+
+def check_extractor_file(path: Path) -> None:
+    """Refuse a cached extractor written before the window existed (5f3da90): the package
+    would read it as built, from whole frames, and the tables would train on the old
+    extractor while reporting today's setting. Nothing is deleted: the user decides."""
+    import torch
+
+    if path.exists() and "crop" not in torch.load(path, map_location="cpu", weights_only=True):
+        raise SystemExit(
+            f"error: {path}: a code extractor from before 5f3da90 (whole frames; the tables' "
+            "now reads the eyes-and-mouth window): delete it to pre-train today's, or give "
+            "another --work"
+        )
 
 
 def _dhnerf(name: str, profile: str, a: dict, ablation: str | None) -> dict:

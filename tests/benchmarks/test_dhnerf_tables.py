@@ -225,3 +225,17 @@ def test_an_ablation_row_runs_alone_at_the_micro_profile(tmp_path):
     md = (out / "dhnerf_table2_micro.md").read_text()
     assert f"'{OWN_AUDIO}' not run: without a lip-sync module" in md
     assert f"- {refresh}: each occupancy refresh under 8 training frames' F_lip" in md
+
+
+def test_a_cached_extractor_from_before_the_window_is_refused(tmp_path):
+    import torch
+
+    path = tmp_path / "dhnerf_extractor_default.pt"
+    dhnerf.check_extractor_file(path)  # none yet: pre-trained by the run
+    torch.save({"kind": "dhnerf_code_extractor", "dims": {}, "state_dict": {}}, path)
+    with pytest.raises(SystemExit, match="dhnerf_extractor_default.pt: a code extractor from "
+                       "before 5f3da90.*delete it") as err:  # fmt: skip
+        dhnerf.check_extractor_file(path)
+    assert "\n" not in str(err.value) and path.exists()  # nothing deleted
+    torch.save({"kind": "dhnerf_code_extractor", "crop": None, "state_dict": {}}, path)
+    dhnerf.check_extractor_file(path)  # a file that records what it reads is the package's

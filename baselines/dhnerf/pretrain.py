@@ -13,7 +13,7 @@ from lokitalk_plugins.errors import UserError
 
 from .extractor import CodeExtractor, pretrain_extractor
 
-__all__ = ["studio_code_extractor"]
+__all__ = ["extractor_file_reads", "saved_reads", "studio_code_extractor"]
 
 KIND = "dhnerf_code_extractor"
 
@@ -61,15 +61,15 @@ def studio_code_extractor(
                 f"{path}: not a code extractor with codes {extractor.dims} (it has "
                 f"{state.get('dims')}); give another path or the sizes it was built with"
             )
-        if "crop" not in state and extractor.crop is not None:
-            # a file from before the window (and every workspace trained with one): it reads
-            # whole frames, so it is read as it was built, said once
-            warnings.warn(f"{path}: written before studio_code_extractor.crop existed; read as "
-                          "built, every code from the whole frame", stacklevel=2)  # fmt: skip
-            return studio_code_extractor(path, seed=seed, crop=None, **dims_of(dims))
+        saved = saved_reads(state)
+        if saved is None:  # before the window (as every workspace trained then): read as built
+            if extractor.crop is not None:
+                said = "every code from the whole frame"
+                warnings.warn(f"{path}: written before studio_code_extractor.crop existed; read "
+                              f"as built, {said}", stacklevel=2)  # fmt: skip
+                extractor = CodeExtractor(**dict(dims, crop=None))  # weights come from the file
+            saved = dict(_reads(extractor), size=state.get("size", extractor.size))
         reads = _reads(extractor)
-        whole = {"size": extractor.size, "crop": None, "crop_codes": []}  # files before crop
-        saved = {k: state.get(k, whole[k]) for k in reads}
         if saved != reads:
             raise UserError(
                 f"{path}: built to read {_said(saved)}, not {_said(reads)}; give another "
@@ -103,6 +103,14 @@ def _said(reads: dict) -> str:
     return f"crop ({window}) for {'/'.join(reads['crop_codes'])} at {reads['size']} px"
 
 
-def dims_of(dims: dict) -> dict:
-    """The ``CodeExtractor`` keywords of ``dims`` other than the window's (crop, crop_codes)."""
-    return {k: v for k, v in dims.items() if k not in ("crop", "crop_codes")}
+def saved_reads(state: dict) -> dict | None:
+    """What an extractor file's ``state`` (``torch.load`` of it) records it reads (``_reads``'s
+    keys), or None for a file written before the window existed (5f3da90: whole frames)."""
+    if "crop" not in state:
+        return None
+    return {k: state.get(k) for k in ("size", "crop", "crop_codes")}
+
+
+def extractor_file_reads(path) -> dict | None:
+    """``saved_reads`` of the extractor file at ``path``."""
+    return saved_reads(torch.load(path, map_location="cpu", weights_only=True))

@@ -113,9 +113,9 @@ def check_extractor_file(path: Path) -> None:
     """Refuse a cached extractor written before the window existed (5f3da90): the package
     would read it as built, from whole frames, and the tables would train on the old
     extractor while reporting today's setting. Nothing is deleted: the user decides."""
-    import torch
+    from lokitalk_plugins.baselines.dhnerf.pretrain import extractor_file_reads
 
-    if path.exists() and "crop" not in torch.load(path, map_location="cpu", weights_only=True):
+    if path.exists() and extractor_file_reads(path) is None:
         raise SystemExit(
             f"error: {path}: a code extractor from before 5f3da90 (whole frames; the tables' "
             "now reads the eyes-and-mouth window): delete it to pre-train today's, or give "

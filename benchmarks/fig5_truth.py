@@ -17,6 +17,11 @@ the torso relative to the head. For each Fig. 5 map and its cause:
 - ``map_share_support``: the map's share inside the pixels that hold 90% of the cause's change;
 - ``support_area``: those pixels' share of the image (what an evenly spread map scores there).
 
+And the torso field's size against its cause: ``torso_motion`` (signals), how far points on
+the neck and shoulders move against the head in the clip (the head's frame is the canonical
+space RSDF deforms into: NeRF units are the studio's model units), beside ``torso_offset`` (per
+workspace), the mean rendered ‖Δx_torso‖ on the torso and neck pixels and on the head's.
+
 Writes ``<out>/fig5_truth[_<tag>].json`` + ``.md`` + ``_maps.png`` (mean maps over the frames,
 each cause's change beside the model's map). The claims ledger reads the JSON as the measured
 cause of a missed region share.
@@ -36,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness.common import RESULTS, commit, machine, write_report  # noqa: E402
 
-__all__ = ["PAIRS", "SUPPORT_MASS", "main", "support", "shares"]
+__all__ = ["PAIRS", "SUPPORT_MASS", "TORSO_POINTS", "main", "support", "shares", "torso_motion"]
 
 SUPPORT_MASS = 0.9  # the support of a change: the fewest pixels holding this share of it
 # share key (Table 2's region_shares) -> (ray map, causes whose change it should follow)
@@ -46,6 +51,28 @@ PAIRS = {
     "dx_face": ("dx_face_norm", ("mouth", "eyes")),
     "dx_torso": ("dx_torso_norm", ("torso",)),
 }
+
+
+# points on the studio's neck and shoulders, body frame (model units; ``studio.sdf`` body)
+TORSO_POINTS = np.array([
+    [0.0, -0.9, 0.11],  # the neck's front
+    [0.8, -1.2, -0.12],  # the shoulders
+    [-0.8, -1.2, -0.12],
+    [0.0, -1.25, 0.27],  # the chest's top
+])  # fmt: skip
+
+
+def torso_motion(pose: np.ndarray, torso_pose: np.ndarray, world_scale: float) -> np.ndarray:
+    """How far :data:`TORSO_POINTS` are from their mean place in the head's frame, per frame
+    and point -> [N, P] model units. pose, torso_pose [N, 6]: the truth's euler (rad) and
+    translation (world units); the renderer places a point p at R p + t (model units)."""
+    from lokitalk_plugins.data.studio.motion import euler_to_matrix
+
+    hR, bR = euler_to_matrix(pose[:, :3]), euler_to_matrix(torso_pose[:, :3])
+    ht, bt = pose[:, 3:] * world_scale, torso_pose[:, 3:] * world_scale
+    cam = np.einsum("nij,pj->npi", bR, TORSO_POINTS) + bt[:, None]
+    head = np.einsum("nji,npj->npi", hR, cam - ht[:, None])  # R_h^T (p - t_h)
+    return np.linalg.norm(head - head.mean(0, keepdims=True), axis=-1)
 
 
 def support(change: np.ndarray, mass: float = SUPPORT_MASS) -> np.ndarray:
@@ -100,6 +127,7 @@ def measure(workspace: Path, frames: int, cache: dict | None = None) -> dict:
     from harness.table2 import _val_frames, map_names, ray_maps
 
     from lokitalk_plugins.commands.workspace import load_system
+    from lokitalk_plugins.data.studio import BACKGROUND
     from lokitalk_plugins.data.studio.counterfactual import cause_maps
 
     system, run, _ = load_system(workspace)
@@ -116,6 +144,13 @@ def measure(workspace: Path, frames: int, cache: dict | None = None) -> dict:
         cache[key] = cause_maps(data, ids)
     changes, labels = cache[key]
     maps = [ray_maps(system, f, names) for f in sample]
+    torso_ids = FIG5_REGIONS["dx_torso"][1]
+    on = {"torso_neck": [], "head": []}
+    for m, lab in zip(maps, labels):
+        where = np.isin(lab, torso_ids)
+        on["torso_neck"].append(m["dx_torso_norm"][where])
+        on["head"].append(m["dx_torso_norm"][(lab != BACKGROUND) & ~where])
+    torso_offset = {k: float(np.concatenate(v).mean()) for k, v in on.items()}
     out = {}
     for key, (name, causes) in PAIRS.items():
         region = FIG5_REGIONS[key][1]
@@ -125,7 +160,8 @@ def measure(workspace: Path, frames: int, cache: dict | None = None) -> dict:
     mean_changes = {c: changes[c].mean(0) for c in ("mouth", "eyes", "torso")}
     frame = sample[len(sample) // 2].image.numpy()
     return dict(workspace=str(workspace), data=str(data), img_ids=ids, shares=out,
-                mean_maps=mean_maps, mean_changes=mean_changes, frame=frame)  # fmt: skip
+                torso_offset=torso_offset, mean_maps=mean_maps, mean_changes=mean_changes,
+                frame=frame)  # fmt: skip
 
 
 def signal_stats(data: Path) -> dict:
@@ -133,10 +169,19 @@ def signal_stats(data: Path) -> dict:
     of frames with the eyes closed (closure > 0.5), the blinks, the eyes' and lips' pixel
     shares, the jaw's mean and spread, the torso's mean turn against the head (degrees)."""
     from lokitalk_plugins.data.studio import EYES, LIPS, load_truth
+    from lokitalk_plugins.data.studio.motion import CAMERA_DISTANCE
 
     t = load_truth(data)
     turn = np.degrees(np.abs(t.pose[:, :3] - t.torso_pose[:, :3]).sum(-1))
+    cam = t.meta["camera"]
+    moved = torso_motion(t.pose, t.torso_pose, float(cam["world_scale"]))
     return {
+        "torso_follow": t.meta.get("torso_follow"),
+        "torso_motion": {
+            "median": float(np.median(moved)),
+            "p95": float(np.percentile(moved, 95)),
+            "px_per_unit": float(cam["focal"]) / CAMERA_DISTANCE,
+        },
         "frames": len(t),
         "eyes_closed_frames": float((t.eye_closure > 0.5).mean()),
         "blinks": len(t.meta.get("blinks", [])),
@@ -158,6 +203,11 @@ def summarise(rows: list[dict]) -> dict:
             vals = [r["shares"][key][stat] for r in rows]
             mean, std = _mean_std(vals)
             out[key][stat] = {"mean": mean, "std": std, "seeds": vals}
+    out["torso_offset"] = {}
+    for where in ("torso_neck", "head"):
+        vals = [r["torso_offset"][where] for r in rows]
+        mean, std = _mean_std(vals)
+        out["torso_offset"][where] = {"mean": mean, "std": std, "seeds": vals}
     return out
 
 
@@ -205,11 +255,33 @@ def markdown(report: dict) -> str:
         f"{g['eyes_closed_frames']:.1%} of the frames ({g['blinks']} blinks) and cover "
         f"{g['eyes_pixels']:.2%} of the pixels; the lips cover {g['lips_pixels']:.2%}; the jaw "
         f"opens {g['jaw_mean']:.2f} ± {g['jaw_std']:.2f} (0 closed .. 1); the torso turns "
-        f"{g['torso_turn_deg_mean']:.1f}° against the head on average.",
+        f"{g['torso_turn_deg_mean']:.1f}° against the head on average"
+        + (
+            ""
+            if g.get("torso_follow") is None
+            else f" (the torso follows the head {g['torso_follow']:g} of the way)"
+        )
+        + ".",
+        "",
+        _torso_line(g["torso_motion"], s["torso_offset"]),
         "",
         f"Maps: `{report['files']['maps']}`.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _torso_line(need: dict, got: dict) -> str:
+    px = need["px_per_unit"]
+    t, h = got["torso_neck"], got["head"]
+    return (
+        f"The torso field's size beside its cause: points on the neck and shoulders move "
+        f"{need['median']:.3f} (median) / {need['p95']:.3f} (95th percentile) model units "
+        f"({need['median'] * px:.1f} / {need['p95'] * px:.1f} px) from their mean place in the "
+        f"head's frame, the canonical space; the learned ‖Δx_torso‖ averages {_cell(t)} "
+        f"({t['mean'] * px:.1f} px) on the torso and neck pixels and {_cell(h)} "
+        f"({h['mean'] * px:.1f} px) on the head's, "
+        f"{t['mean'] / need['median']:.2f}x the median motion on the torso."
+    )
 
 
 def plot(row: dict, path: Path) -> Path:
@@ -281,7 +353,9 @@ def main(argv=None) -> int:
         "support_mass": SUPPORT_MASS,
         "data": rows[0]["data"],
         "workspaces": [r["workspace"] for r in rows],
-        "per_workspace": [{k: r[k] for k in ("workspace", "img_ids", "shares")} for r in rows],
+        "per_workspace": [
+            {k: r[k] for k in ("workspace", "img_ids", "shares", "torso_offset")} for r in rows
+        ],  # fmt: skip
         "summary": summarise(rows),
         "signals": signal_stats(Path(rows[0]["data"])),
         "wall_seconds": time.perf_counter() - start,

@@ -63,7 +63,11 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          # (Σ‖Δx_torso‖): 'O+D+R, eyes weighted 50x', 'O+D+R, torso without the cascade'
          "table2_eye_weight/table2", "fig5_truth_eye_weight",
          "table2_eye_weight_10/table2", "fig5_truth_eye_weight_10",
-         "table2_torso_no_cascade/table2", "fig5_truth_torso_no_cascade")  # fmt: skip
+         "table2_torso_no_cascade/table2", "fig5_truth_torso_no_cascade",
+         # Fig. 5 against the truth on a studio whose torso follows the head half the way
+         # (Σ‖Δx_torso‖'s ablation by the size of the torso's motion; run.py table2
+         # --studio-torso-follow 0.5 --methods O+D+R)
+         "fig5_truth_torso0.5")  # fmt: skip
 
 
 def load_reports(folder: Path, profile: str = "default", stems=STEMS) -> dict:

@@ -145,6 +145,15 @@ def main(argv=None) -> int:
         "the eyes once they close often",
     )
     parser.add_argument(
+        "--studio-torso-follow",
+        type=float,
+        metavar="K",
+        default=None,
+        help="table2 on the studio: the torso follows the head K of the way (0..1; its own "
+        "folder, caches and result files, suffix _torsoK), so the torso field has (1 - K) of "
+        "the motion to model: whether Σ‖Δx_torso‖'s share follows the size of the motion",
+    )
+    parser.add_argument(
         "--f-a",
         choices=["audio2motion", "backbone"],
         default="audio2motion",
@@ -206,6 +215,8 @@ def main(argv=None) -> int:
         )
     if args.studio_blinks is not None and args.table != "table2":
         parser.error("--studio-blinks: only for table2 (the Fig. 5 maps of the eye feature)")
+    if args.studio_torso_follow is not None and args.table != "table2":
+        parser.error("--studio-torso-follow: only for table2 (the Fig. 5 maps of the torso field)")
     prof, out = PROFILES[args.profile], Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.table == "gdrf-all" and args.methods:

@@ -135,6 +135,25 @@ SHARE_CAUSE = {"att_lip": ("the mouth", "lips"), "att_eye": ("the eyes", "eyes")
                "dx_torso": ("the torso against the head", "torso and neck")}  # fmt: skip
 
 
+def _torso_size(report: dict | None) -> str:
+    """The torso field's size beside its cause in a fig5_truth run: the learned ‖Δx_torso‖ on
+    the torso and neck against how far the torso moves in the head's frame; "" for a run
+    from before fig5_truth measured it."""
+    off = ((report or {}).get("summary") or {}).get("torso_offset")
+    need = ((report or {}).get("signals") or {}).get("torso_motion")
+    if not off or not need or off["torso_neck"]["mean"] is None:
+        return ""
+
+    def cell(x):
+        return f"{x['mean']:.3f}" + ("" if x["std"] is None else f" ± {x['std']:.3f}")
+
+    t = off["torso_neck"]
+    ratio = t["mean"] / need["median"]
+    return (f"‖Δx_torso‖ averages {cell(t)} on the torso and neck ({ratio:.2f}x "
+            f"the median {need['median']:.3f} the torso moves against the head) and "
+            f"{cell(off['head'])} on the head")  # fmt: skip
+
+
 def _truth_cause(report: dict | None, key: str) -> str:
     """The studio's truth about a share (``fig5_truth.json``): where the map's cause changes
     the picture, and how much of the map lies there; "" without the file."""
@@ -157,6 +176,9 @@ def _truth_cause(report: dict | None, key: str) -> str:
             f"; the eyes close in {g['eyes_closed_frames']:.1%} of the frames "
             f"({g['blinks']} blinks) and cover {g['eyes_pixels']:.2%} of the pixels"
         )
+    if key == "dx_torso":
+        often = _torso_size(report)
+        often = f"; {often}" if often else ""
     return (f"fig5_truth ({n} seed(s)), studio re-rendered with {cause} changed: "
             f"{cell('truth_share_label')} of the change it makes lies inside the {region} "
             f"region (a map that follows it exactly scores that); the map holds "
@@ -174,6 +196,9 @@ def _truth_cause(report: dict | None, key: str) -> str:
 #   'O+D+R, eye value from AU45', 'O+D+R, eyes weighted 50x' and '... 10x', 'O+D+R, torso
 #   without the cascade'), then fig5_truth.py --method ROW --tag eye_au45|eye_weight|
 #   eye_weight_10|torso_no_cascade
+# - a studio whose torso follows the head half the way (run.py table2 --studio-torso-follow
+#   0.5 --methods O+D+R --seeds 3, then fig5_truth.py --tag torso0.5): does the torso field
+#   reach the torso's motion once there is half as much of it?
 FIG5_BLINKS = "fig5_truth_blinks0.5-1.5"
 FIG5_RUNS = {
     FIG5_BLINKS: ("att_eye", "how often the eyes close",
@@ -188,6 +213,9 @@ FIG5_RUNS = {
     "fig5_truth_torso_no_cascade": ("dx_torso", "the face-to-torso cascade",
                                     "O+D+R with zeros in place of Δx_face at the torso "
                                     "field's input", False),
+    "fig5_truth_torso0.5": ("dx_torso", "the size of the torso's motion against the head",
+                            "O+D+R on the studio with the torso following the head half the way",
+                            False),
 }  # fmt: skip
 
 
@@ -220,7 +248,8 @@ def _run_note(reports: dict, stem: str, key: str) -> str:
     if base and base["map_share_label"]["mean"] is not None:
         text += (f" against {cell(base, 'map_share_label')} and "
                  f"{cell(base, 'map_share_support')} on the tables' studio")  # fmt: skip
-    return text
+    size = _torso_size(rep) if key == "dx_torso" else ""
+    return text + (f"; there {size}" if size else "")
 
 
 def _share(key):

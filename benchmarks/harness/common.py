@@ -141,12 +141,24 @@ def blink_tag(gap) -> str:
     return "_blinks{:g}-{:g}".format(*(float(v) for v in gap))
 
 
+def torso_tag(follow) -> str:
+    """The name suffix of a studio whose torso follows the head ``follow`` of the way:
+    ``_torso<k>`` (its folder, caches and result files carry it)."""
+    return f"_torso{float(follow):g}"
+
+
 def studio_identity(
-    work: Path, identity: int, size: int, seconds: float, blink_gap: tuple | None = None
+    work: Path,
+    identity: int,
+    size: int,
+    seconds: float,
+    blink_gap: tuple | None = None,
+    torso_follow: float | None = None,
 ) -> Path:
     """The folder of one studio identity (written once, then reused): ``work/studio_<size>px_
     <seconds>s/id<NNN>`` with its ground truth beside it; with ``blink_gap`` = (lo, hi), blinks
-    that far apart in ``work/studio_<size>px_<seconds>s_blinks<lo>-<hi>/id<NNN>``."""
+    that far apart in ``work/studio_<size>px_<seconds>s_blinks<lo>-<hi>/id<NNN>``; with
+    ``torso_follow`` = k, the torso following the head k of the way, in ``..._torso<k>/``."""
     from lokitalk_plugins.data.studio import write_identity
 
     name = f"studio_{size}px_{seconds:.0f}s"
@@ -154,6 +166,9 @@ def studio_identity(
     if blink_gap is not None:
         kw["blink_gap"] = tuple(float(v) for v in blink_gap)
         name += blink_tag(blink_gap)
+    if torso_follow is not None:
+        kw["torso_follow"] = float(torso_follow)
+        name += torso_tag(torso_follow)
     folder = Path(work) / name / f"id{identity:03d}"
     if not (folder / "transforms_val.json").exists():
         print(f"writing studio identity {identity} to {folder} ...", flush=True)

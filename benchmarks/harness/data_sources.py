@@ -34,7 +34,8 @@ class DataSource:
     studio: True for the synthetic studio (ground truth: mouth/eye errors, lip sync,
     cross-driving); data: the folder; aux: user pre-training folders (empty: studio identities);
     label: how reports name the data; key: a short tag of the user's folders for cache names;
-    variant: for a studio written with other options than the tables' (``--studio-blinks``),
+    variant: for a studio written with other options than the tables' (``--studio-blinks``,
+    ``--studio-torso-follow``),
     the tag its result files and caches carry ("" for the tables' studio).
     """
 
@@ -106,25 +107,36 @@ def _check_folder(path: Path) -> Path:
 
 
 def resolve_data(
-    args_data: list[str], work: Path, prof: dict, blink_gap: tuple | None = None
+    args_data: list[str],
+    work: Path,
+    prof: dict,
+    blink_gap: tuple | None = None,
+    torso_follow: float | None = None,
 ) -> DataSource:
     """``--data`` -> DataSource: ``["studio"]`` writes/reuses studio identity 0 under ``work``
     (with blinks ``blink_gap`` = (lo, hi) s apart instead of 2-6 s when given: an isolating
-    ablation of the eye feature's map); folders are checked (train/val transforms and
+    ablation of the eye feature's map; with the torso following the head ``torso_follow`` of
+    the way: one of the torso field's); folders are checked (train/val transforms and
     aud.npy), and every pre-training folder must have the first folder's audio channels."""
-    from .common import blink_tag, studio_identity
+    from .common import blink_tag, studio_identity, torso_tag
 
-    if blink_gap is not None and list(args_data) != ["studio"]:
-        raise SystemExit("--studio-blinks: only with --data studio (the blinks of a user's "
-                         "folder are in its video)")  # fmt: skip
+    options = ((blink_gap, "--studio-blinks", "blinks"),
+               (torso_follow, "--studio-torso-follow", "torso's motion"))  # fmt: skip
+    for value, flag, why in options:
+        if value is not None and list(args_data) != ["studio"]:
+            raise SystemExit(f"{flag}: only with --data studio (the {why} of a user's folder "
+                             "are in its video)")  # fmt: skip
     if list(args_data) == ["studio"]:
+        data = studio_identity(work, 0, prof["size"], prof["seconds"], blink_gap, torso_follow)
+        what, variant = [], ""
         if blink_gap is not None:
-            lo, hi = blink_gap
-            data = studio_identity(work, 0, prof["size"], prof["seconds"], blink_gap)
-            return DataSource(True, data, label=f"the studio (identity 0, blinks every "
-                              f"{lo:g}-{hi:g} s)", variant=blink_tag(blink_gap))  # fmt: skip
-        data = studio_identity(work, 0, prof["size"], prof["seconds"])
-        return DataSource(True, data, label="the studio (identity 0)")
+            what.append("blinks every {:g}-{:g} s".format(*blink_gap))
+            variant += blink_tag(blink_gap)
+        if torso_follow is not None:
+            what.append(f"the torso following the head {torso_follow:g} of the way")
+            variant += torso_tag(torso_follow)
+        label = "the studio (" + ", ".join(["identity 0"] + what) + ")"
+        return DataSource(True, data, label=label, variant=variant)
     if "studio" in args_data:
         raise SystemExit("--data: give 'studio' alone, or folders only")
     folders = [_check_folder(Path(d)) for d in args_data]

@@ -26,20 +26,25 @@ def run_table2(args, prof: dict, out: Path) -> dict:
         seeded_runs,
     )
     from lokitalk_plugins.data.studio import load_truth
-    from lokitalk_plugins.data.studio.motion import check_blink_gap
+    from lokitalk_plugins.data.studio.motion import check_blink_gap, check_torso_follow
 
     try:  # a malformed --ablation-seeds is refused before anything trains
         table2.ablation_seeds(getattr(args, "ablation_seeds", None), list(table2.ABLATIONS))
     except ValueError as e:
         raise SystemExit(str(e)) from None
     work = Path(args.work)
-    blinks = getattr(args, "studio_blinks", None)
-    if blinks is not None:
+    studio_options = []  # --studio-blinks, --studio-torso-follow: checked, or refused in a line
+    for flag, option, check in (
+        ("studio_blinks", "blink_gap", check_blink_gap),
+        ("studio_torso_follow", "torso_follow", check_torso_follow),
+    ):
+        value = getattr(args, flag, None)
         try:
-            blinks = check_blink_gap(blinks)
+            studio_options.append(None if value is None else check(value))
         except ValueError as e:
-            raise SystemExit(f"--studio-blinks: {e}".replace("blink_gap: ", "")) from None
-    source = resolve_data(args.data, work, prof, blinks)
+            why = str(e).replace(f"{option}: ", "")
+            raise SystemExit(f"--{flag.replace('_', '-')}: {why}") from None
+    source = resolve_data(args.data, work, prof, *studio_options)
     data, studio, label = source.data, source.studio, source.label
     run = run_bindings(audio_in_dim=source.audio_dim, portrait_box=source.portrait_box())
     methods = table2.build_methods(args.backbone, args.profile, run, studio)

@@ -27,11 +27,15 @@ def configure(parser) -> None:
     parser.add_argument("--blink-gap", type=float, nargs=2, metavar=("LO", "HI"), default=None,
                         help="seconds between blinks, drawn uniformly in LO..HI (default 2 6); "
                         "kept in the truth files")  # fmt: skip
+    parser.add_argument("--torso-follow", type=float, metavar="K", default=None,
+                        help="the torso follows the head K of the way (0..1; 1: carried by the "
+                        "head), so it moves (1 - K) as much against the head; kept in the truth "
+                        "files")  # fmt: skip
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args) -> int:
-    from .studio.motion import check_blink_gap
+    from .studio.motion import check_blink_gap, check_torso_follow
     from .studio.preview import write_preview
     from .studio.synth import synth
 
@@ -40,6 +44,11 @@ def run(args) -> int:
             check_blink_gap(args.blink_gap)
         except ValueError as e:
             raise OptionError(f"--blink-gap: {e}".replace("blink_gap: ", "")) from None
+    if args.torso_follow is not None:
+        try:
+            check_torso_follow(args.torso_follow)
+        except ValueError as e:
+            raise OptionError(f"--torso-follow: {e}".replace("torso_follow: ", "")) from None
 
     folders = synth(
         args.out,
@@ -54,6 +63,7 @@ def run(args) -> int:
         workers=args.workers,
         lighting=args.lighting,
         blink_gap=args.blink_gap,
+        torso_follow=args.torso_follow,
     )
     for folder in folders:
         line = f"wrote {folder} (ground truth: {folder}.truth)"

@@ -110,6 +110,36 @@ def test_studio_with_frequent_blinks_is_its_own_source(tmp_path):
         resolve_data([str(a)], tmp_path, PROF, (0.5, 1.5))
 
 
+def test_studio_with_the_torso_following_the_head_is_its_own_source(tmp_path):
+    """--studio-torso-follow K: its own folder, caches and result-file suffix; with blinks too,
+    both tags."""
+    from lokitalk_plugins.data.studio import load_truth
+
+    src = resolve_data(["studio"], tmp_path, PROF, None, 0.5)
+    assert src.data == tmp_path / "studio_32px_1s_torso0.5" / "id000"
+    assert src.suffix == "_torso0.5" and "the torso following the head 0.5 of the way" in src.label
+    assert load_truth(src.data).meta["torso_follow"] == 0.5
+    assert "blink_gap" not in load_truth(src.data).meta
+    both = resolve_data(["studio"], tmp_path, PROF, (0.5, 1.5), 1.0)
+    assert both.suffix == "_blinks0.5-1.5_torso1" and both.data.parent.name.endswith(both.suffix)
+    assert not (tmp_path / "studio_32px_1s").exists()
+    a = _folder(tmp_path / "a", 29)
+    with pytest.raises(SystemExit, match="--studio-torso-follow: only with --data studio"):
+        resolve_data([str(a)], tmp_path, PROF, None, 0.5)
+
+
+def test_run_py_studio_torso_follow_is_table2_only(tmp_path, capsys):
+    import run
+
+    with pytest.raises(SystemExit):
+        run.main(["table3", "--studio-torso-follow", "0.5", "--out", str(tmp_path)])
+    assert "--studio-torso-follow: only for table2" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match=r"--studio-torso-follow: expected a number in \[0, 1\]"):
+        run.main(["table2", "--profile", "micro", "--studio-torso-follow", "1.5",
+                  "--out", str(tmp_path), "--work", str(tmp_path / "w")])  # fmt: skip
+    assert not (tmp_path / "w").exists()
+
+
 def test_run_py_studio_blinks_is_table2_only(tmp_path, capsys):
     import run
 

@@ -68,6 +68,24 @@ def test_the_ledger_takes_the_truth_as_the_cause_of_a_missed_share(tmp_path):
     assert rows["fig5_att_lip"]["cause"].endswith("cause not yet measured")
 
 
+def test_torso_motion_is_the_torso_against_the_head():
+    """A torso carried by the head does not move in the head's frame; a still torso under a
+    head sliding sideways moves by the slide (from its mean place), in model units."""
+    n = 5
+    pose = np.zeros((n, 6))
+    pose[:, 1] = np.linspace(-0.1, 0.1, n)  # the head turns
+    pose[:, 3:] = [0.0, 0.04, -0.9]  # world units
+    assert np.abs(fig5_truth.torso_motion(pose, pose.copy(), 4.0)).max() < 1e-12
+    head = np.zeros((n, 6))
+    head[:, 3] = np.array([-2, -1, 0, 1, 2]) * 0.01  # world units: x 4 in model units
+    still = np.zeros((n, 6))
+    moved = fig5_truth.torso_motion(head, still, 4.0)
+    assert moved.shape == (n, len(fig5_truth.TORSO_POINTS))
+    np.testing.assert_allclose(
+        moved, np.abs([-2, -1, 0, 1, 2])[:, None] * 0.04 * np.ones((1, 4)), atol=1e-12
+    )
+
+
 def test_refuses_what_is_not_a_trained_workspace(tmp_path, capsys):
     assert fig5_truth.main(["--workspaces", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
     assert "no checkpoints/latest.pt" in capsys.readouterr().err
@@ -89,3 +107,9 @@ def test_a_run_on_a_trained_rsdf_workspace(rsdf_workspace, tmp_path):
     sig = rep["signals"]
     assert sig["frames"] == 25 and 0 <= sig["eyes_closed_frames"] <= 1
     assert 0 < sig["eyes_pixels"] < 0.1 and 0 < sig["jaw_std"]
+    need, got = sig["torso_motion"], rep["summary"]["torso_offset"]
+    assert 0 < need["median"] < need["p95"] < 0.5 and need["px_per_unit"] > 1
+    assert sig["torso_follow"] is None
+    assert got["torso_neck"]["mean"] >= 0 and got["head"]["mean"] >= 0
+    assert rep["per_workspace"][0]["torso_offset"]["head"] == got["head"]["mean"]
+    assert "The torso field's size beside its cause" in (out / "fig5_truth.md").read_text()

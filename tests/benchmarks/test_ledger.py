@@ -881,6 +881,42 @@ def test_dx_torsos_miss_quotes_the_cascade_ablation(results):
     assert "cascade" not in (rows["fig5_att_eye"]["cause"] or "")
 
 
+def test_dx_torsos_miss_quotes_the_torso_motions_size(results):
+    """fig5_truth_torso0.5 (the torso following the head half the way) is quoted with the
+    learned ‖Δx_torso‖ beside the motion it has to model; a run without those readings
+    (from before fig5_truth measured them) is quoted without them."""
+
+    def report(share, torso, head, median):
+        summary = {"dx_torso": {k: {"mean": v, "std": 0.01, "seeds": [v, v]} for k, v in (
+            ("map_share_label", share), ("map_share_support", 0.05),
+            ("truth_share_label", 0.9), ("support_area", 0.04))}}  # fmt: skip
+        summary["torso_offset"] = {
+            "torso_neck": {"mean": torso, "std": 0.002, "seeds": []},
+            "head": {"mean": head, "std": None, "seeds": []},
+        }
+        signals = {"torso_motion": {"median": median, "p95": 2 * median, "px_per_unit": 60.0}}
+        return {"summary": summary, "workspaces": ["a", "b"], "signals": signals}
+
+    (results / "fig5_truth_torso0.5.json").write_text(json.dumps(report(0.3, 0.02, 0.04, 0.05)))
+    cause = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(results))}[
+        "fig5_dx_torso"]["cause"]  # fmt: skip
+    assert (
+        "fig5_truth_torso0.5 (isolates the size of the torso's motion against the head: O+D+R "
+        "on the studio with the torso following the head half the way, 2 seed(s)): "
+        "Σ‖Δx_torso‖ inside torso and neck 0.30 ± 0.01"
+    ) in cause
+    assert (
+        "; there ‖Δx_torso‖ averages 0.020 ± 0.002 on the torso and neck (0.40x the median "
+        "0.050 the torso moves against the head) and 0.040 on the head"
+    ) in cause
+    old = report(0.3, 0.02, 0.04, 0.05)
+    del old["summary"]["torso_offset"]
+    (results / "fig5_truth_torso0.5.json").write_text(json.dumps(old))
+    cause = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(results))}[
+        "fig5_dx_torso"]["cause"]  # fmt: skip
+    assert "fig5_truth_torso0.5 (isolates" in cause and "averages" not in cause
+
+
 def test_the_probes_read_table1_then_the_zero_init_full_model(tmp_path):
     def full(ex):
         return {"method": "full model", "metrics": {"psnr": 25.0},

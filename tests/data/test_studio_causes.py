@@ -117,3 +117,37 @@ def test_a_bad_blink_gap_is_one_line(gap):
     with pytest.raises(OptionError, match="blink_gap: expected") as e:
         check_blink_gap(gap)
     assert "\n" not in str(e.value)
+
+
+def test_torso_follow_scales_the_torso_against_the_head():
+    """torso_follow k: the torso's pose goes k of the way to the head's, so its translation
+    against the head is (1 - k) of the default's; 1 carries it with the head; the head, breath
+    and blink tracks never change, and None is the default, track for track."""
+    idn = make_identity(1)
+    base = make_motion(idn, seed=2, n=25 * 8)
+    none = make_motion(idn, seed=2, n=25 * 8, torso_follow=None)
+    for name in ("torso_euler", "torso_trans"):
+        assert np.array_equal(getattr(base, name), getattr(none, name))
+    half = make_motion(idn, seed=2, n=25 * 8, torso_follow=0.5)
+    rigid = make_motion(idn, seed=2, n=25 * 8, torso_follow=1)
+    still = make_motion(idn, seed=2, n=25 * 8, torso_follow=0.0)
+    for name in ("euler", "trans", "breath", "eye_closure"):
+        assert np.array_equal(getattr(base, name), getattr(half, name))
+    rel = lambda m: m.torso_trans - m.trans  # noqa: E731
+    np.testing.assert_allclose(rel(half), 0.5 * rel(base), atol=1e-6)
+    np.testing.assert_allclose(half.torso_euler - half.euler, 0.5 * (base.torso_euler - base.euler),
+                               atol=1e-6)  # fmt: skip
+    assert np.abs(rel(base)[:, :2] - rel(base)[:1, :2]).max() > 0.01  # the default moves
+    assert np.array_equal(rigid.torso_euler, rigid.euler)
+    assert np.array_equal(rigid.torso_trans, rigid.trans)
+    assert np.array_equal(still.torso_trans, base.torso_trans)
+
+
+@pytest.mark.parametrize("k", [-0.1, 1.5, "a", None, float("nan")])
+def test_a_bad_torso_follow_is_one_line(k):
+    from lokitalk_plugins.data.studio.motion import check_torso_follow
+    from lokitalk_plugins.errors import OptionError
+
+    with pytest.raises(OptionError, match="torso_follow: expected a number in") as e:
+        check_torso_follow(k)
+    assert "\n" not in str(e.value)

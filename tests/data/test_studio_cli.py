@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
+import numpy as np
 import pytest
 
 from lokitalk_plugins.cli import main
@@ -46,3 +47,16 @@ def test_synth_blink_gap_is_kept_in_the_truth(tmp_path, capsys):
     assert main(["synth", "--out", str(tmp_path / "x"), "--blink-gap", "2", "1"]) == 2
     err = capsys.readouterr().err
     assert "--blink-gap: expected 0 < lo <= hi" in err and len(err.strip().splitlines()) <= 2
+
+
+def test_synth_torso_follow_is_kept_in_the_truth(tmp_path, capsys):
+    out = tmp_path / "studio"
+    assert main(["synth", "--identities", "1", "--seconds", "0.4", "--size", "8", "--out",
+                 str(out), "--quiet", "--torso-follow", "1"]) == 0  # fmt: skip
+    truth = load_truth(out / "id000")
+    assert truth.meta["torso_follow"] == 1.0
+    assert np.array_equal(truth.torso_pose, truth.pose)  # carried by the head
+    assert main(["synth", "--out", str(tmp_path / "x"), "--torso-follow", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "--torso-follow: expected a number in [0, 1]" in err
+    assert len(err.strip().splitlines()) <= 2 and not (tmp_path / "x").exists()

@@ -17,6 +17,7 @@ from .identity import Identity, rng_for
 __all__ = [
     "Motion",
     "make_motion",
+    "check_torso_follow",
     "euler_to_matrix",
     "BLINK_GAP",
     "BREATH_RISE",
@@ -116,11 +117,38 @@ def blink_track(
     return closure, blinks
 
 
+def check_torso_follow(k) -> float:
+    """How much the torso follows the head, a number in [0, 1] -> float; an OptionError (a
+    ValueError) naming the option otherwise."""
+    try:
+        k = float(k)
+    except (TypeError, ValueError):
+        raise OptionError(
+            f"torso_follow: expected a number in [0, 1] (1: the torso moves with the head), "
+            f"got {k!r}"
+        ) from None
+    if not 0.0 <= k <= 1.0:
+        raise OptionError(
+            f"torso_follow: expected a number in [0, 1] (1: the torso moves with the head), got {k}"
+        )
+    return k
+
+
 def make_motion(
-    identity: Identity, seed: int, n: int, fps: float = 25.0, blink_gap=BLINK_GAP
+    identity: Identity,
+    seed: int,
+    n: int,
+    fps: float = 25.0,
+    blink_gap=BLINK_GAP,
+    torso_follow: float | None = None,
 ) -> Motion:
     """Head pose, torso and blinks of ``n`` frames for (identity, seed); blink_gap: seconds
-    between blinks (lo, hi), the other tracks do not depend on it."""
+    between blinks (lo, hi), the other tracks do not depend on it. torso_follow: k in [0, 1]
+    moves the torso's pose k of the way from its own track (lagging the head, breathing) to
+    the head's, so its motion against the head shrinks to (1 - k) of the default's (exact for
+    the translation, to first order for the angles); 1 carries the torso rigidly with the
+    head. None (the default) leaves every track as it always was; the head and blink tracks
+    never depend on it."""
     g = rng_for("motion", identity.seed, seed)
     t = np.arange(n) / fps
     euler = _smooth_track(g, t, MAX_ANGLES)
@@ -130,6 +158,10 @@ def make_motion(
     torso_euler = 0.35 * _lag(euler, 0.3 * fps)
     torso_trans = 0.5 * _lag(shift, 0.25 * fps) + np.array([0.0, HEAD_HEIGHT, -CAMERA_DISTANCE])
     torso_trans[:, 1] += BREATH_RISE * breath
+    if torso_follow is not None:
+        k = check_torso_follow(torso_follow)
+        torso_euler = (1.0 - k) * torso_euler + k * euler
+        torso_trans = (1.0 - k) * torso_trans + k * trans
     closure, blinks = blink_track(rng_for("blink", identity.seed, seed), n, fps, blink_gap)
     return Motion(
         euler=euler.astype(np.float32),

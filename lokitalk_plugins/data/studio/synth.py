@@ -22,12 +22,14 @@ def synth(
     workers: int = 1,
     lighting: bool = False,
     blink_gap: tuple[float, float] | None = None,
+    torso_follow: float | None = None,
 ) -> list[Path]:
     """Write identities first .. first + identities - 1 to ``out/id000``, ``out/id001``, ...
     (each with its ``.truth`` sibling), in ``workers`` processes (one torch thread each);
     one progress bar with ETA over all frames when progress; lighting: the moving key light
     (``write_identity``), off by default; blink_gap: (lo, hi) seconds between blinks (default
-    2-6 s)."""
+    2-6 s); torso_follow: k in [0, 1], how far the torso follows the head (default: its own
+    lagging track)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     jobs = [(out / f"id{first + k:03d}", first + k) for k in range(identities)]
@@ -36,6 +38,8 @@ def synth(
         kw["lighting"] = True
     if blink_gap is not None:
         kw["blink_gap"] = tuple(blink_gap)
+    if torso_follow is not None:
+        kw["torso_follow"] = float(torso_follow)
     bar = None
     if progress:
         from tqdm.auto import tqdm

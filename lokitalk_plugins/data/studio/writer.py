@@ -21,7 +21,7 @@ from .folder import (
 from .identity import make_identity, rng_for
 from .landmarks import landmarks_2d, landmarks_3d
 from .lighting import make_lighting
-from .motion import BLINK_GAP, check_blink_gap, euler_to_matrix, make_motion
+from .motion import BLINK_GAP, check_blink_gap, check_torso_follow, euler_to_matrix, make_motion
 from .render import camera_for, render_batch
 from .sdf import HeadModel
 from .shade import Noise3D, background_image
@@ -64,6 +64,7 @@ def write_identity(
     threads: int | None = 1,
     lighting: bool = False,
     blink_gap: tuple[float, float] | None = None,
+    torso_follow: float | None = None,
 ) -> Path:
     """Render ``identity`` saying ``utterance`` for ``seconds`` into the folder ``out_dir``.
 
@@ -78,30 +79,33 @@ def write_identity(
     its track in the truth files as light_dir, light_intensity); off, the fixed light, and
     the bytes are those of a folder written without the option. blink_gap: (lo, hi) seconds
     between blinks instead of the default 2-6 s (kept in the truth's meta; None: the default,
-    and the bytes of a folder written without the option). The same arguments give the same
-    bytes.
+    and the bytes of a folder written without the option). torso_follow: k in [0, 1], the
+    torso follows the head k of the way (``make_motion``; 1: carried by the head), so the
+    torso field has (1 - k) of the default's motion to model; kept in the truth's meta; None:
+    the default bytes. The same arguments give the same bytes.
     Returns out_dir.
     """
     gap = None if blink_gap is None else check_blink_gap(blink_gap)
+    follow = None if torso_follow is None else check_torso_follow(torso_follow)
     before = torch.get_num_threads()
     if threads:
         torch.set_num_threads(int(threads))
     try:
         return _write(Path(out_dir), identity, seconds, size, seed, utterance, fps, n_mels,
-                      progress, lighting, gap)  # fmt: skip
+                      progress, lighting, gap, follow)  # fmt: skip
     finally:
         torch.set_num_threads(before)
 
 
 def _write(out, identity, seconds, size, seed, utterance, fps, n_mels, progress, lighting,
-           blink_gap) -> Path:  # fmt: skip
+           blink_gap, torso_follow=None) -> Path:  # fmt: skip
     for sub in ("ori_imgs", "parsing", "gt_imgs", "torso_imgs"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     utt = default_utterance(identity, seed) if utterance is None else int(utterance)
     idn = make_identity(identity)
     speech = speak(idn, utt, seconds, fps=fps)
     n = speech.jaw.shape[0]
-    motion = make_motion(idn, seed, n, fps, blink_gap or BLINK_GAP)
+    motion = make_motion(idn, seed, n, fps, blink_gap or BLINK_GAP, torso_follow)
     light = make_lighting(idn, seed, n, fps) if lighting else None
     model, noise, cam = HeadModel(idn), Noise3D(idn.texture_seed), camera_for(size)
     bg = background_image(idn, size)
@@ -166,6 +170,8 @@ def _write(out, identity, seconds, size, seed, utterance, fps, n_mels, progress,
     )  # fmt: skip
     if blink_gap is not None:  # likewise
         meta["blink_gap"] = list(blink_gap)
+    if torso_follow is not None:  # likewise
+        meta["torso_follow"] = float(torso_follow)
     if light is not None:  # only then: a folder without the option keeps its bytes
         meta["lighting"] = dict(
             frame="camera (OpenGL: x right, y up, z to the viewer), unit, towards the light",

@@ -40,10 +40,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness.common import RESULTS, commit, machine, write_report  # noqa: E402
+from harness.measures import SUPPORT_MASS, support  # noqa: E402
 
 __all__ = ["PAIRS", "SUPPORT_MASS", "TORSO_POINTS", "main", "support", "shares", "torso_motion"]
 
-SUPPORT_MASS = 0.9  # the support of a change: the fewest pixels holding this share of it
 # share key (Table 2's region_shares) -> (ray map, causes whose change it should follow)
 PAIRS = {
     "att_lip": ("att_lip", ("mouth",)),
@@ -73,20 +73,6 @@ def torso_motion(pose: np.ndarray, torso_pose: np.ndarray, world_scale: float) -
     cam = np.einsum("nij,pj->npi", bR, TORSO_POINTS) + bt[:, None]
     head = np.einsum("nji,npj->npi", hR, cam - ht[:, None])  # R_h^T (p - t_h)
     return np.linalg.norm(head - head.mean(0, keepdims=True), axis=-1)
-
-
-def support(change: np.ndarray, mass: float = SUPPORT_MASS) -> np.ndarray:
-    """The fewest pixels of ``change`` [H, W] (>= 0) holding ``mass`` of its sum -> bool
-    [H, W] (all False when nothing changed)."""
-    flat = change.reshape(-1)
-    total = float(flat.sum())
-    out = np.zeros(flat.shape, dtype=bool)
-    if total <= 0:
-        return out.reshape(change.shape)
-    order = np.argsort(-flat, kind="stable")
-    k = int(np.searchsorted(np.cumsum(flat[order]), mass * total)) + 1
-    out[order[:k]] = True
-    return out.reshape(change.shape)
 
 
 def shares(maps: list, changes: list, labels: list, region_ids) -> dict:

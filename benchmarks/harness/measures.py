@@ -17,6 +17,8 @@ import numpy as np
 from .common import fmt
 
 __all__ = [
+    "SUPPORT_MASS",
+    "support",
     "FIG5_REGIONS",
     "fig5_lines",
     "max_offset_text",
@@ -46,6 +48,23 @@ SYNC_HEADER = "Sync conf ↑ (offset)"
 # teeth, eyes), torso + neck, background -> the keys region_psnr reports them under
 REGION_PSNR_KEYS = {"head": "psnr_head", "torso+neck": "psnr_torso", "background": "psnr_bg"}
 METRIC_KEYS = ("sync_conf", "sync_offset", "sync_max_offset")  # copied from eval to metrics
+
+
+SUPPORT_MASS = 0.9  # the support of a change: the fewest pixels holding this share of it
+
+
+def support(change: np.ndarray, mass: float = SUPPORT_MASS) -> np.ndarray:
+    """The fewest pixels of ``change`` [H, W] (>= 0) holding ``mass`` of its sum -> bool
+    [H, W] (all False when nothing changed)."""
+    flat = change.reshape(-1)
+    total = float(flat.sum())
+    out = np.zeros(flat.shape, dtype=bool)
+    if total <= 0:
+        return out.reshape(change.shape)
+    order = np.argsort(-flat, kind="stable")
+    k = int(np.searchsorted(np.cumsum(flat[order]), mass * total)) + 1
+    out[order[:k]] = True
+    return out.reshape(change.shape)
 
 
 def _fig5_regions() -> dict:

@@ -52,41 +52,114 @@ def _probes(row: dict, data: Path) -> dict:
                       "leakage": leak <= TARGETS["leakage"]}}  # fmt: skip
 
 
-def _traversal(row: dict, data: Path, path: Path, steps: int = 5) -> Path:
-    """One val frame's camera and audio, C_ex taken from training frames at jaw quantiles,
-    the other codes fixed (frame 0's): one code varied."""
+def _render_with_ex(system, frame, enc_a, ex_frame: int):
+    """``frame`` (a val frame) rendered by a DH-NeRF with frame 0's C_id, C_al, C_ill and the
+    C_ex of training frame ``ex_frame`` (the weight 1: this C_ex, not the audio's) -> [H, W, 3]."""
     import torch
 
     from lokitalk_plugins.baselines.dhnerf import join_code
+
+    m = system.model
+    c = m.codes(0)
+    c["ex"] = m.codes(int(ex_frame))["ex"]
+    code = join_code(c, 1.0)
+    with torch.no_grad():
+        res = system.renderer.render_image(
+            lambda x, d: m(x, d, enc_a, None, code), frame.c2w, frame.intrinsics.tolist(),
+            frame.H, frame.W, frame.background, progress=False,
+        )  # fmt: skip
+    return res.rgb.numpy()
+
+
+def _val_setting(workspace: Path, data: Path):
+    """(system, val frame 0, its audio encoding, the coded training frames' ids, the truth)."""
     from lokitalk_plugins.commands.workspace import load_system
     from lokitalk_plugins.data import TalkingHeadFolder
     from lokitalk_plugins.data.studio import load_truth
 
+    system = load_system(Path(workspace))[0]
+    m = system.model
+    ids = np.asarray(TalkingHeadFolder(data, split="train", progress=False).img_ids)
+    frame = TalkingHeadFolder(data, split="val", background="bc", progress=False)[0]
+    return system, frame, m.encode_audio(frame.audio[None].float()), ids[: int(m.coded_frames)], \
+        load_truth(data)  # fmt: skip
+
+
+# expression factors whose control by C_ex is measured: truth track -> render_controls name
+RESPONSE_FACTORS = {"jaw": "jaw", "eye_closure": "eye_closure"}
+
+
+def _code_response(workspace: Path, data: Path) -> dict:
+    """How far C_ex moves the picture where an expression factor does: for each factor of
+    :data:`RESPONSE_FACTORS`, val frame 0 rendered with the C_ex of the coded training frames
+    where the factor is smallest and largest (the other codes and the audio fixed) against
+    the studio's same frame re-rendered with the factor at those two values; response = the
+    model's change over the studio's, summed over the pixels holding 90% of the studio's
+    change (1: C_ex moves the picture there as the factor does; 0: not at all)."""
+    from lokitalk_plugins.data.studio.counterfactual import render_controls
+
+    from .measures import support
+
+    system, frame, enc_a, ids, truth = _val_setting(workspace, data)
+    out = {}
+    for factor, control in RESPONSE_FACTORS.items():
+        values = getattr(truth, factor)[ids]
+        lo, hi = int(np.argmin(values)), int(np.argmax(values))
+        model = np.abs(_render_with_ex(system, frame, enc_a, hi)
+                       - _render_with_ex(system, frame, enc_a, lo)).sum(-1)  # fmt: skip
+        pair = [render_controls(data, [int(frame.img_id)], **{control: float(values[i])})[0][0]
+                for i in (lo, hi)]  # fmt: skip
+        studio = np.abs(pair[1] - pair[0]).sum(-1)
+        sup = support(studio)
+        total = float(studio[sup].sum())
+        out[factor] = {
+            "low": float(values[lo]), "high": float(values[hi]),
+            "response": float(model[sup].sum()) / total if total > 0 else None,
+        }  # fmt: skip
+    return out
+
+
+def _traversal(row: dict, data: Path, path: Path, steps: int = 5) -> Path:
+    """One val frame's camera and audio, C_ex taken from training frames at jaw quantiles and
+    from those with the eyes most open and most closed, the other codes fixed (frame 0's):
+    one code varied."""
     from .plots import frame_strip
 
-    system = load_system(Path(row["workspace"]))[0]
-    m = system.model
-    train = TalkingHeadFolder(data, split="train", progress=False)
-    jaw = load_truth(data).jaw[np.asarray(train.img_ids)[: int(m.coded_frames)]]
-    picks = np.argsort(jaw)[np.linspace(0, len(jaw) - 1, steps).round().astype(int)]
-    frame = TalkingHeadFolder(data, split="val", background="bc", progress=False)[0]
-    enc_a = m.encode_audio(frame.audio[None].float())
-    cols = []
-    with torch.no_grad():
-        for i in picks:
-            c = m.codes(0)
-            c["ex"] = m.codes(int(i))["ex"]
-            code = join_code(c, 1.0)  # w 1: this C_ex, not the audio's
-            res = system.renderer.render_image(
-                lambda x, d, code=code: m(x, d, enc_a, None, code), frame.c2w,
-                frame.intrinsics.tolist(), frame.H, frame.W, frame.background, progress=False,
-            )  # fmt: skip
-            cols.append((f"C_ex of jaw {jaw[i]:.2f}", res.rgb.numpy()))
+    system, frame, enc_a, ids, truth = _val_setting(Path(row["workspace"]), data)
+    jaw, eye = truth.jaw[ids], truth.eye_closure[ids]
+    picks = [
+        (f"C_ex of jaw {jaw[i]:.2f}", i)
+        for i in np.argsort(jaw)[np.linspace(0, len(jaw) - 1, steps).round().astype(int)]
+    ]
+    picks += [(f"C_ex of eye closure {eye[i]:.2f}", i)
+              for i in (int(np.argmin(eye)), int(np.argmax(eye)))]  # fmt: skip
+    cols = [(label, _render_with_ex(system, frame, enc_a, i)) for label, i in picks]
     return frame_strip(cols, path, "code traversal: C_ex varied, C_id, C_al, C_ill fixed")
 
 
 def _row(cells) -> str:
     return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def _response_lines(row: dict) -> list[str]:
+    """The markdown of C_ex's response (:func:`_code_response`) over the row's seeds."""
+    per_seed = [s["probes"]["code_response"] for s in row.get("seeds") or [row]
+                if "code_response" in (s.get("probes") or {})]  # fmt: skip
+    if not per_seed:
+        return []
+    cells = []
+    for factor in RESPONSE_FACTORS:
+        vals = [x[factor]["response"] for x in per_seed if x[factor]["response"] is not None]
+        if not vals:
+            continue
+        std = f" ± {np.std(vals, ddof=1):.2f}" if len(vals) > 1 else ""
+        lo, hi = per_seed[0][factor]["low"], per_seed[0][factor]["high"]
+        cells.append(f"{factor.replace('_', ' ')} ({lo:.2f} -> {hi:.2f}) {np.mean(vals):.2f}{std}")
+    return ["", f"C_ex's response ({len(per_seed)} seed(s)): val frame 0 rendered with the C_ex of "
+            "the training frames where a factor is smallest and largest, the other codes and the "
+            "audio fixed, changes the pixels carrying 90% of the studio's own change for that "
+            "factor by this share of it (1: as the factor does; 0: not at all): "
+            + "; ".join(cells) + "."]  # fmt: skip
 
 
 def _markdown(report: dict) -> str:
@@ -149,6 +222,7 @@ def _markdown(report: dict) -> str:
             e = pr["extractor"][k]
             lines.append(_row([f"C_{k}", *(fmt(x[t], 3) for x in (v, e)
                                             for t in ("expression", "light"))]))  # fmt: skip
+        lines += _response_lines(r)
     rows = {r["method"]: r["metrics"] for r in report["results"] if "ablation" not in r}
     if "full model" in rows:  # the paper's direction: the full model above both ablations
         # (on the means where the rows fold seeds; n/a where a run left one out)
@@ -221,8 +295,10 @@ def run_dhnerf(args, prof: dict, out: Path, table: str) -> dict:
     files, probes = {}, {}
     for m, r, is_dh in zip(runs, rows, dhnerf.probed(runs)):
         r["metrics"] = measures.table_metrics(r["eval"], METRICS)
-        if is_dh:  # every seed's DH-NeRF codes are probed
-            probes[r["workspace"]] = _probes(r, data)
+        if is_dh:  # every seed's DH-NeRF codes are probed, and C_ex's response measured
+            probes[r["workspace"]] = dict(
+                _probes(r, data), code_response=_code_response(r["workspace"], data)
+            )
             if m["seed"] == 0:
                 r["probes"] = probes[r["workspace"]]
     rows = fold_seeds(rows, runs)

@@ -225,6 +225,29 @@ def test_an_ablation_row_runs_alone_at_the_micro_profile(tmp_path):
     md = (out / "dhnerf_table2_micro.md").read_text()
     assert f"'{OWN_AUDIO}' not run: without a lip-sync module" in md
     assert f"- {refresh}: each occupancy refresh under 8 training frames' F_lip" in md
+    # C_ex's response beside the probes; the micro clip's coded frames never blink, so the
+    # eyes have no change to respond to (None), the jaw has
+    resp = row["probes"]["code_response"]
+    assert set(resp) == {"jaw", "eye_closure"}
+    assert resp["jaw"]["low"] < resp["jaw"]["high"] and resp["jaw"]["response"] >= 0.0
+    eye = resp["eye_closure"]
+    assert eye["response"] is None if eye["low"] == eye["high"] else eye["response"] >= 0.0
+    assert "C_ex's response (1 seed(s)): val frame 0 rendered with the C_ex" in md
+    assert (out / "dhnerf_table2_micro_traversal.png").stat().st_size > 0
+
+
+def test_c_ex_response_lines_fold_the_seeds():
+    from harness.runner_dhnerf import _response_lines
+
+    def seed(jaw, eye):
+        return {"probes": {"code_response": {
+            "jaw": {"low": 0.0, "high": 0.9, "response": jaw},
+            "eye_closure": {"low": 0.0, "high": 1.0, "response": eye}}}}  # fmt: skip
+
+    line = _response_lines({"seeds": [seed(0.1, 0.5), seed(0.3, None), seed(0.2, 0.7)]})[-1]
+    assert line.startswith("C_ex's response (3 seed(s)): ")
+    assert "jaw (0.00 -> 0.90) 0.20 ± 0.10; eye closure (0.00 -> 1.00) 0.60 ± 0.14." in line
+    assert _response_lines({"seeds": [{"probes": {"leakage": 0.1}}]}) == []
 
 
 def test_a_cached_extractor_from_before_the_window_is_refused(tmp_path):

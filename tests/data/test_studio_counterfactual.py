@@ -80,3 +80,28 @@ def test_a_torso_already_carried_by_the_head_does_not_change(clip):
     moved, _ = render_from_truth(carried, idx, 48, _changed(carried, tracks, "torso"))
     assert np.abs(moved - same).max() < 1e-4
     assert np.abs(truth.torso_pose - truth.pose).max() > 1e-3  # the recorded torso does lag
+
+
+def test_controls_set_one_factor_and_keep_the_rest(clip):
+    """render_controls: a frame with its own factor values is the frame as recorded; the
+    jaw set elsewhere changes the mouth and chin only, the eyes closed the eyes only."""
+    from lokitalk_plugins.data.studio.counterfactual import render_controls
+
+    truth = load_truth(clip)
+    k = int(np.argmax(truth.jaw))
+    assert truth.jaw[k] > 0.2, "the clip should open its mouth"
+    base, labels = render_from_truth(truth, [k], 48)
+    own, _ = render_controls(clip, [k], jaw=float(truth.jaw[k]),
+                             eye_closure=float(truth.eye_closure[k]))  # fmt: skip
+    np.testing.assert_allclose(own, base, atol=1e-6)
+    jaw, _ = render_controls(clip, [k], jaw=0.0)
+    eyes, _ = render_controls(clip, [k], eye_closure=1.0)
+    dj, de = np.abs(jaw - base).sum(-1)[0], np.abs(eyes - base).sum(-1)[0]
+    mouth = np.isin(labels[0], (LIPS, MOUTH, TEETH, FACE))
+    assert dj.sum() > 0 and dj[mouth].sum() > 0.95 * dj.sum()
+    assert de.sum() > 0 and de[np.isin(labels[0], (EYES, FACE))].sum() > 0.95 * de.sum()
+    with pytest.raises(ValueError, match="control 'brow'"):
+        render_controls(clip, [k], brow=1.0)
+    with pytest.raises(ValueError, match="frames must lie in 0..24"):
+        render_controls(clip, [30], jaw=0.0)
+    assert truth.eye_closure[k] < 0.5  # so closing the eyes changes them

@@ -37,7 +37,7 @@ from .sdf import HeadModel
 from .shade import Noise3D
 from .truth import Truth, load_truth
 
-__all__ = ["CAUSES", "cause_maps", "render_from_truth"]
+__all__ = ["CAUSES", "CONTROLS", "cause_maps", "render_controls", "render_from_truth"]
 
 CAUSES = ("mouth", "eyes", "torso")
 
@@ -90,6 +90,27 @@ def render_from_truth(truth: Truth, frames: Sequence[int], size: int, tracks: di
                          t["closure"], t["breath"], **lit)  # fmt: skip
     fg = (r["labels"] != 0) | r["body_mask"]
     return torch.where(fg[..., None], r["rgb"], 0.0).numpy(), r["labels"].numpy()
+
+
+# expression factors ``render_controls`` can set -> their track in ``_tracks``
+CONTROLS = {"jaw": "jaw", "lip_width": "lipw", "eye_closure": "closure"}
+
+
+def render_controls(folder, frames: Sequence[int], **controls: float):
+    """Frames ``frames`` of a studio folder re-rendered with expression factors set to a value
+    (``jaw=``, ``lip_width=``, ``eye_closure=``; the others, the pose, light and breath as
+    recorded) -> (rgb [F, H, W, 3] in [0, 1], zeros on the background; labels [F, H, W])."""
+    unknown = [c for c in controls if c not in CONTROLS]
+    if unknown:
+        raise ValueError(f"control {unknown[0]!r}: expected one of {list(CONTROLS)}")
+    truth = load_truth(folder)
+    idx = np.asarray(list(frames), dtype=np.int64)
+    if idx.size == 0 or idx.min() < 0 or idx.max() >= len(truth):
+        raise ValueError(f"frames must lie in 0..{len(truth) - 1}, got {list(frames)}")
+    tracks = _tracks(truth, idx)
+    for name, value in controls.items():
+        tracks[CONTROLS[name]] = torch.full_like(tracks[CONTROLS[name]], float(value))
+    return render_from_truth(truth, idx, int(truth.labels.shape[-1]), tracks)
 
 
 def cause_maps(folder, frames: Sequence[int], causes: Sequence[str] = CAUSES):

@@ -85,8 +85,9 @@ def _val_setting(workspace: Path, data: Path):
         load_truth(data)  # fmt: skip
 
 
-# expression factors whose control by C_ex is measured: truth track -> render_controls name
-RESPONSE_FACTORS = {"jaw": "jaw", "eye_closure": "eye_closure"}
+# expression factors whose control by C_ex is measured (the truth's track and the name
+# render_controls takes)
+RESPONSE_FACTORS = ("jaw", "eye_closure")
 
 
 def _code_response(workspace: Path, data: Path) -> dict:
@@ -102,12 +103,12 @@ def _code_response(workspace: Path, data: Path) -> dict:
 
     system, frame, enc_a, ids, truth = _val_setting(workspace, data)
     out = {}
-    for factor, control in RESPONSE_FACTORS.items():
+    for factor in RESPONSE_FACTORS:
         values = getattr(truth, factor)[ids]
         lo, hi = int(np.argmin(values)), int(np.argmax(values))
         model = np.abs(_render_with_ex(system, frame, enc_a, hi)
                        - _render_with_ex(system, frame, enc_a, lo)).sum(-1)  # fmt: skip
-        pair = [render_controls(data, [int(frame.img_id)], **{control: float(values[i])})[0][0]
+        pair = [render_controls(data, [int(frame.img_id)], **{factor: float(values[i])})[0][0]
                 for i in (lo, hi)]  # fmt: skip
         studio = np.abs(pair[1] - pair[0]).sum(-1)
         sup = support(studio)

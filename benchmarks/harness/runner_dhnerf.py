@@ -72,13 +72,17 @@ def _render_with_ex(system, frame, enc_a, ex_frame: int):
 
 
 def _val_setting(workspace: Path, data: Path):
-    """(system, val frame 0, its audio encoding, the coded training frames' ids, the truth)."""
+    """(system, val frame 0, its audio encoding, the coded training frames' ids, the truth);
+    a ValueError when the workspace's model is not a DH-NeRF."""
+    from lokitalk_plugins.baselines.dhnerf import DHNeRF
     from lokitalk_plugins.commands.workspace import load_system
     from lokitalk_plugins.data import TalkingHeadFolder
     from lokitalk_plugins.data.studio import load_truth
 
     system = load_system(Path(workspace))[0]
     m = system.model
+    if not isinstance(m, DHNeRF):
+        raise ValueError(f"{workspace}: its model is a {type(m).__name__}, not a DH-NeRF")
     ids = np.asarray(TalkingHeadFolder(data, split="train", progress=False).img_ids)
     frame = TalkingHeadFolder(data, split="val", background="bc", progress=False)[0]
     return system, frame, m.encode_audio(frame.audio[None].float()), ids[: int(m.coded_frames)], \

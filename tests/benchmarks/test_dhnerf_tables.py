@@ -234,6 +234,15 @@ def test_an_ablation_row_runs_alone_at_the_micro_profile(tmp_path):
     assert eye["response"] is None if eye["low"] == eye["high"] else eye["response"] >= 0.0
     assert "C_ex's response (1 seed(s)): val frame 0 rendered with the C_ex" in md
     assert (out / "dhnerf_table2_micro_traversal.png").stat().st_size > 0
+    # the standalone script measures the same on the row's workspace
+    import dhnerf_code_response
+
+    assert dhnerf_code_response.main(["--workspaces", row["workspace"], "--out", str(out),
+                                      "--tag", "t"]) == 0  # fmt: skip
+    again = json.loads((out / "dhnerf_code_response_t.json").read_text())
+    assert again["seeds"][0]["probes"]["code_response"] == resp  # the same renders, same numbers
+    assert (out / "dhnerf_code_response_t_traversal.png").stat().st_size > 0
+    assert "C_ex's response (1 seed(s))" in (out / "dhnerf_code_response_t.md").read_text()
 
 
 def test_c_ex_response_lines_fold_the_seeds():

@@ -49,6 +49,8 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          "dhnerf_table2_lip/dhnerf_table2",
          # DH-NeRF Table 2's full model and w/o lip-sync rows with F_lip's weights from zero
          "dhnerf_table2_lipinit/dhnerf_table2",
+         # DH-NeRF Table 2 with the windowed code extractor of 5f3da90 (today's model)
+         "dhnerf_table2_window/dhnerf_table2",
          # O+D+R beside its ablations of issue 14's fixes (run.py table2 --methods --ablations)
          "table2_fixes/table2",
          # Table 2's O+D+R in float32 and under bf16 autocast, side by side (issue 18)

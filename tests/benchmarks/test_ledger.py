@@ -707,6 +707,20 @@ def test_the_lip_sync_claims_read_the_zero_init_run_where_it_has_both_rows(tmp_p
     assert ("; dhnerf_table2_lipinit/dhnerf_table2 (F_lip's weights from zero, the default since "
             "5f03086): 'w/o lip-sync module' 26.50 ± 0.10 (3 seeds) against 'full model' 26.00 ± "
             "0.10 (3 seeds): the lip-sync module costs 0.50 dB") in cause["cause"]  # fmt: skip
+    # Table 2 with the windowed extractor: the pairs read it first, and its cost is quoted too
+    (tmp_path / "dhnerf_table2_window").mkdir()
+    (tmp_path / "dhnerf_table2_window" / "dhnerf_table2.json").write_text(json.dumps(
+        {"results": [row("full model", [25.4, 25.5, 25.6], 0.8),
+                     row("w/o lip-sync module", [26.0, 26.1, 26.2], 0.7),
+                     row("w/o disentangling loss", [25.3, 25.4, 25.5], 0.8)]}))  # fmt: skip
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert rows["dh_lip_psnr"]["measured"].startswith("full model 25.50 ± 0.10 (3 seeds) vs "
+                                                      "w/o lip-sync module 26.10")  # fmt: skip
+    assert rows["dh_dis_psnr"]["measured"].startswith("full model 25.50")
+    assert ("dhnerf_table2_window/dhnerf_table2 (F_lip from zero and the windowed code extractor "
+            "of 5f3da90, today's model): 'w/o lip-sync module' 26.10 ± 0.10 (3 seeds) against "
+            "'full model' 25.50 ± 0.10 (3 seeds): the lip-sync module costs 0.60 dB"
+            ) in rows["dh_vs_er"]["cause"]  # fmt: skip
 
 
 def test_the_lip_sync_modules_psnr_cost_takes_its_cause_from_the_ablation_run(tmp_path):
@@ -937,3 +951,12 @@ def test_the_probes_read_table1_then_the_zero_init_full_model(tmp_path):
     (tmp_path / "dhnerf_table1.json").write_text(json.dumps({"results": [t1]}))
     rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
     assert rows["dh_probe_ex"]["measured"].startswith("DH-NeRF: R² C_ex 0.60")
+    # Table 2 with the windowed extractor comes after Table 1, before the older Table 2 runs
+    (tmp_path / "dhnerf_table1.json").unlink()
+    (tmp_path / "dhnerf_table2_window").mkdir()
+    (tmp_path / "dhnerf_table2_window" / "dhnerf_table2.json").write_text(
+        json.dumps({"results": [full(0.55)]})
+    )
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    measured = rows["dh_probe_ex"]["measured"]
+    assert measured.startswith("full model (windowed extractor): R² C_ex 0.55")

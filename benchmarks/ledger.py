@@ -69,7 +69,10 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          # Fig. 5 against the truth on a studio whose torso follows the head half the way
          # (Σ‖Δx_torso‖'s ablation by the size of the torso's motion; run.py table2
          # --studio-torso-follow 0.5 --methods O+D+R)
-         "fig5_truth_torso0.5")  # fmt: skip
+         "fig5_truth_torso0.5",
+         # C_ex's response on the workspaces of dhnerf_table2_window (full model; without the
+         # lip-sync module: --tag no_lipsync), benchmarks/dhnerf_code_response.py
+         "dhnerf_code_response", "dhnerf_code_response_no_lipsync")  # fmt: skip
 
 
 def load_reports(folder: Path, profile: str = "default", stems=STEMS) -> dict:

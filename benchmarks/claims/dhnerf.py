@@ -33,6 +33,9 @@ T2L = "dhnerf_table2_lipinit/dhnerf_table2"
 T2W = "dhnerf_table2_window/dhnerf_table2"
 T2S = (T2W, T2L, T2)  # the Table 2 runs, in the order the claims read them
 EXTRACTOR, COMPOSITES = "dhnerf_extractor_probe", "neural_renderer_composites"
+# C_ex's response on trained workspaces (benchmarks/dhnerf_code_response.py [--tag]): does the
+# picture follow C_ex where the probed factors change it? A context for C_ex's probe
+RESPONSES = ("dhnerf_code_response", "dhnerf_code_response_no_lipsync")
 FULL, NO_LIP, NO_DIS = "full model", "w/o lip-sync module", "w/o disentangling loss"
 # issue 17: probe R² from the learned codes to the studio's true factors, and the leakage
 PROBE_LIMITS = {"ex": ("expression", 0.8), "ill": ("light", 0.8)}
@@ -200,12 +203,37 @@ def _extractor_cause(reports: dict, what: str) -> str:
     return text
 
 
+def _response_note(reports: dict) -> str:
+    """C_ex's response (:data:`RESPONSES`): how far the picture follows C_ex where each factor
+    changes the studio's frame, per row measured; "" without the files."""
+    parts = []
+    for stem in RESPONSES:
+        rep = reports.get(stem) or {}
+        seeds = [s["probes"]["code_response"] for s in rep.get("seeds", ())]
+        if not seeds:
+            continue
+        cells = []
+        for factor in seeds[0]:
+            vals = [s[factor]["response"] for s in seeds if s[factor]["response"] is not None]
+            if vals:
+                cells.append(f"{factor.replace('_', ' ')} {_mean_std(vals)}")
+        n = len(seeds)
+        parts.append(f"'{rep.get('method', FULL)}' ({n} seed{'s' if n > 1 else ''}) "
+                     + ", ".join(cells))  # fmt: skip
+    if not parts:
+        return ""
+    return ("dhnerf_code_response: the val frame rendered with the C_ex of the frames where a "
+            "factor is smallest and largest moves by this share of the studio's own change on "
+            "the pixels carrying it (1: as the factor does): " + "; ".join(parts))  # fmt: skip
+
+
 def _probe(code, factor, limit):
     def judge(reports):
         r, pick, name = _probe_row(reports)
         s = row_sample(r, pick, f"probes.learned.{code}.{factor}", f"{name}: R² C_{code}")
         v = threshold(s, limit, single_seed_band=0.05)
-        return explained(v, _extractor_cause(reports, code))
+        v = explained(v, _extractor_cause(reports, code))
+        return noted(v, _response_note(reports)) if code == "ex" else v
 
     return judge
 

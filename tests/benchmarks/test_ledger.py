@@ -487,6 +487,22 @@ def test_dhnerf_misses_take_their_cause_from_the_measurement_files(tmp_path):
         "0.65..0.83 over its 3 runs (settings and seeds)); a linear probe of the frames' pixels "
         "reaches 0.79"
     ) in ill["cause"]
+    assert "dhnerf_code_response" not in ex["cause"]  # no response files yet
+    resp = lambda jaw, eye: {"probes": {"code_response": {  # noqa: E731
+        "jaw": {"low": 0.0, "high": 1.0, "response": jaw},
+        "eye_closure": {"low": 0.0, "high": 1.0, "response": eye}}}}  # fmt: skip
+    for stem, method, seeds in (
+        ("dhnerf_code_response", "full model", [resp(0.3, 0.01), resp(0.4, None)]),
+        ("dhnerf_code_response_no_lipsync", "w/o lip-sync module", [resp(0.7, 0.02)]),
+    ):
+        (tmp_path / f"{stem}.json").write_text(json.dumps({"method": method, "seeds": seeds}))
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    ex = rows["dh_probe_ex"]
+    assert (
+        "(1: as the factor does): 'full model' (2 seeds) jaw 0.35 ± 0.07, eye closure 0.01; "
+        "'w/o lip-sync module' (1 seed) jaw 0.70, eye closure 0.02"
+    ) in ex["cause"]
+    assert "dhnerf_code_response" not in rows["dh_probe_ill"]["cause"]  # C_ex's only
     leak = rows["dh_leakage"]
     assert "leak R² 0.41..0.43" in leak["cause"] and "0.04..0.05 of their spread" in leak["cause"]
     nr_row = rows["dh_nr_psnr"]

@@ -42,7 +42,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness.common import RESULTS, commit, machine, write_report  # noqa: E402
 from harness.measures import SUPPORT_MASS, support  # noqa: E402
 
-__all__ = ["PAIRS", "SUPPORT_MASS", "TORSO_POINTS", "main", "support", "shares", "torso_motion"]
+__all__ = [
+    "PAIRS",
+    "SUPPORT_MASS",
+    "TORSO_POINTS",
+    "main",
+    "pose_r2",
+    "shares",
+    "support",
+    "torso_motion",
+    "torso_offsets",
+]
 
 # share key (Table 2's region_shares) -> (ray map, causes whose change it should follow)
 PAIRS = {
@@ -62,9 +72,9 @@ TORSO_POINTS = np.array([
 ])  # fmt: skip
 
 
-def torso_motion(pose: np.ndarray, torso_pose: np.ndarray, world_scale: float) -> np.ndarray:
-    """How far :data:`TORSO_POINTS` are from their mean place in the head's frame, per frame
-    and point -> [N, P] model units. pose, torso_pose [N, 6]: the truth's euler (rad) and
+def torso_offsets(pose: np.ndarray, torso_pose: np.ndarray, world_scale: float) -> np.ndarray:
+    """Where :data:`TORSO_POINTS` are against their mean place in the head's frame, per frame
+    and point -> [N, P, 3] model units. pose, torso_pose [N, 6]: the truth's euler (rad) and
     translation (world units); the renderer places a point p at R p + t (model units)."""
     from lokitalk_plugins.data.studio.motion import euler_to_matrix
 
@@ -72,7 +82,34 @@ def torso_motion(pose: np.ndarray, torso_pose: np.ndarray, world_scale: float) -
     ht, bt = pose[:, 3:] * world_scale, torso_pose[:, 3:] * world_scale
     cam = np.einsum("nij,pj->npi", bR, TORSO_POINTS) + bt[:, None]
     head = np.einsum("nji,npj->npi", hR, cam - ht[:, None])  # R_h^T (p - t_h)
-    return np.linalg.norm(head - head.mean(0, keepdims=True), axis=-1)
+    return head - head.mean(0, keepdims=True)
+
+
+def torso_motion(pose: np.ndarray, torso_pose: np.ndarray, world_scale: float) -> np.ndarray:
+    """How far :data:`TORSO_POINTS` are from their mean place in the head's frame, per frame
+    and point -> [N, P] model units (the norms of :func:`torso_offsets`)."""
+    return np.linalg.norm(torso_offsets(pose, torso_pose, world_scale), axis=-1)
+
+
+def pose_r2(pose: np.ndarray, offsets: np.ndarray, fit: float = 0.7, ridge: float = 1e-3) -> float:
+    """How much of the torso's motion the head pose alone determines: a ridge read-out from
+    the frame's head pose (pose [N, 6], standardised on the fitted frames) to the torso points'
+    offsets (offsets [N, P, 3], :func:`torso_offsets`), fitted on the first ``fit`` of the
+    frames -> R² on the rest (1: the pose predicts the motion; 0: no better than its mean).
+    The torso field sees the head pose F_h (eq. 4); the studio's torso lags the head and
+    breathes, which no function of the frame's pose can follow."""
+    n = len(pose)
+    cut = int(fit * n)
+    if cut < 2 or n - cut < 2:
+        raise ValueError(f"pose_r2 needs at least 4 frames, got {n}")
+    y = offsets.reshape(n, -1)
+    mu, sd = pose[:cut].mean(0), pose[:cut].std(0) + 1e-9
+    x = np.concatenate([(pose - mu) / sd, np.ones((n, 1))], axis=1)
+    a = x[:cut]
+    w = np.linalg.solve(a.T @ a + ridge * cut * np.eye(a.shape[1]), a.T @ y[:cut])
+    res = ((y[cut:] - x[cut:] @ w) ** 2).sum()
+    tot = ((y[cut:] - y[cut:].mean(0)) ** 2).sum()
+    return float(1.0 - res / tot) if tot > 0 else float("nan")
 
 
 def shares(maps: list, changes: list, labels: list, region_ids) -> dict:
@@ -160,13 +197,15 @@ def signal_stats(data: Path) -> dict:
     t = load_truth(data)
     turn = np.degrees(np.abs(t.pose[:, :3] - t.torso_pose[:, :3]).sum(-1))
     cam = t.meta["camera"]
-    moved = torso_motion(t.pose, t.torso_pose, float(cam["world_scale"]))
+    offsets = torso_offsets(t.pose, t.torso_pose, float(cam["world_scale"]))
+    moved = np.linalg.norm(offsets, axis=-1)
     return {
         "torso_follow": t.meta.get("torso_follow"),
         "torso_motion": {
             "median": float(np.median(moved)),
             "p95": float(np.percentile(moved, 95)),
             "px_per_unit": float(cam["focal"]) / CAMERA_DISTANCE,
+            "pose_r2": pose_r2(t.pose, offsets),
         },
         "frames": len(t),
         "eyes_closed_frames": float((t.eye_closure > 0.5).mean()),
@@ -267,7 +306,10 @@ def _torso_line(need: dict, got: dict) -> str:
         f"({t['mean'] * px:.1f} px) on the torso and neck pixels and {_cell(h)} "
         f"({h['mean'] * px:.1f} px) on the head's, "
         f"{t['mean'] / need['median']:.2f}x the median motion on the torso."
-    )
+        + (f" A linear read-out from the frame's head pose (what F_h tells the torso field) "
+           f"predicts R² {need['pose_r2']:.2f} of that motion on the last 30% of the frames "
+           f"(fitted on the rest)." if need.get("pose_r2") is not None else "")
+    )  # fmt: skip
 
 
 def plot(row: dict, path: Path) -> Path:

@@ -149,9 +149,12 @@ def _torso_size(report: dict | None) -> str:
 
     t = off["torso_neck"]
     ratio = t["mean"] / need["median"]
+    r2 = need.get("pose_r2")
+    said = (f"; a linear read-out from the frame's head pose predicts R² {r2:.2f} of that motion"
+            if r2 is not None else "")  # fmt: skip
     return (f"‖Δx_torso‖ averages {cell(t)} on the torso and neck ({ratio:.2f}x "
             f"the median {need['median']:.3f} the torso moves against the head) and "
-            f"{cell(off['head'])} on the head")  # fmt: skip
+            f"{cell(off['head'])} on the head{said}")  # fmt: skip
 
 
 def _truth_cause(report: dict | None, key: str) -> str:

@@ -86,6 +86,24 @@ def test_torso_motion_is_the_torso_against_the_head():
     )
 
 
+def test_pose_r2_reads_how_much_of_the_torsos_motion_the_head_pose_determines():
+    """Offsets linear in the pose score 1; offsets independent of it score at most about 0; a
+    mix scores between; too few frames are refused."""
+    g = np.random.default_rng(0)
+    n = 400
+    pose = g.normal(size=(n, 6))
+    mix = g.normal(size=(6, 12))
+    linear = (pose @ mix).reshape(n, 4, 3)
+    assert fig5_truth.pose_r2(pose, linear) > 0.99
+    noise = g.normal(size=(n, 4, 3))
+    assert fig5_truth.pose_r2(pose, noise) < 0.05
+    # a lag no function of the frame's pose follows: half the variance from the pose
+    half = fig5_truth.pose_r2(pose, linear + noise * linear.std())
+    assert 0.3 < half < 0.7
+    with pytest.raises(ValueError, match="at least 4 frames"):
+        fig5_truth.pose_r2(pose[:3], linear[:3])
+
+
 def test_refuses_what_is_not_a_trained_workspace(tmp_path, capsys):
     assert fig5_truth.main(["--workspaces", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
     assert "no checkpoints/latest.pt" in capsys.readouterr().err
@@ -109,6 +127,7 @@ def test_a_run_on_a_trained_rsdf_workspace(rsdf_workspace, tmp_path):
     assert 0 < sig["eyes_pixels"] < 0.1 and 0 < sig["jaw_std"]
     need, got = sig["torso_motion"], rep["summary"]["torso_offset"]
     assert 0 < need["median"] < need["p95"] < 0.5 and need["px_per_unit"] > 1
+    assert -1 < need["pose_r2"] <= 1  # the studio's torso follows the head, with a lag
     assert sig["torso_follow"] is None
     assert got["torso_neck"]["mean"] >= 0 and got["head"]["mean"] >= 0
     assert rep["per_workspace"][0]["torso_offset"]["head"] == got["head"]["mean"]

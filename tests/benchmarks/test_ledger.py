@@ -939,6 +939,16 @@ def test_dx_torsos_miss_quotes_the_torso_motions_size(results):
         "; there ‖Δx_torso‖ averages 0.020 ± 0.002 on the torso and neck (0.40x the median "
         "0.050 the torso moves against the head) and 0.040 on the head"
     ) in cause
+    assert "read-out" not in cause  # a run from before fig5_truth measured pose_r2
+    with_r2 = report(0.3, 0.02, 0.04, 0.05)
+    with_r2["signals"]["torso_motion"]["pose_r2"] = 0.876
+    (results / "fig5_truth_torso0.5.json").write_text(json.dumps(with_r2))
+    cause = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(results))}[
+        "fig5_dx_torso"]["cause"]  # fmt: skip
+    assert (
+        "and 0.040 on the head; a linear read-out from the frame's head pose predicts R² 0.88 "
+        "of that motion"
+    ) in cause
     old = report(0.3, 0.02, 0.04, 0.05)
     del old["summary"]["torso_offset"]
     (results / "fig5_truth_torso0.5.json").write_text(json.dumps(old))

@@ -6,8 +6,9 @@ parameter groups, loss terms and callbacks, summed (the part of
   ID-AKT's, and the Audio2Motion VAE's when it trains (``train_audio2motion``, "mlp");
 - ``loss_terms(result, batch, progress)``: the backbone's regularisers (through the adapter)
   and, with a deformation field, LokiTalk's λ_Δ L_Δ and λ_att L_att (λ's bound on ``wrap``);
-- ``training_callbacks()``: the backbone's own (through the adapter) and ID-AKT's identity
-  from the first training frame ("prepare"), when the wrap fine-tunes from a bundle.
+- ``training_callbacks()``: the backbone's own (through the adapter), RSDF's head-pose scale
+  from the training frames (``RSDF.pose_norm``, "prepare", once) and ID-AKT's identity from
+  the first training frame ("prepare"), when the wrap fine-tunes from a bundle.
 """
 
 from __future__ import annotations
@@ -76,6 +77,17 @@ class TrainingPlug:
         """The backbone's own (through the adapter: the DH-NeRF's codes from its extractor)
         and ID-AKT's identity initialisation from the first frame, while it is pending."""
         own = list(self.adapter.training_callbacks())
+        if self.rsdf is not None and getattr(self.rsdf, "pose_norm", False):
+            own.append(TrainingCallback("prepare", self.fit_pose))
         if self.pending_identity:
             return [*own, TrainingCallback("prepare", self.init_identity)]
         return own
+
+    def fit_pose(self, dataset) -> None:
+        """RSDF's ``pose_norm`` scale from the training frames' head poses
+        (``dataset.poses_6d``), once (:meth:`~lokitalk_plugins.rsdf.RSDF.fit_pose`)."""
+        poses = getattr(dataset, "poses_6d", None)
+        if poses is None:
+            raise ValueError("RSDF.pose_norm needs the training frames' head poses "
+                             "(dataset.poses_6d); this dataset has none")  # fmt: skip
+        self.rsdf.fit_pose(poses)

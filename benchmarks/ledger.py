@@ -70,6 +70,9 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          # (Σ‖Δx_torso‖'s ablation by the size of the torso's motion; run.py table2
          # --studio-torso-follow 0.5 --methods O+D+R)
          "fig5_truth_torso0.5",
+         # 'O+D+R, head pose standardised' (RSDF.pose_norm; Σ‖Δx_torso‖'s ablation by the
+         # head pose's scale at the torso field's input) and Fig. 5 against the truth on it
+         "table2_pose_norm/table2", "fig5_truth_pose_norm",
          # C_ex's response on the workspaces of dhnerf_table2_window (full model; without the
          # lip-sync module: --tag no_lipsync), benchmarks/dhnerf_code_response.py
          "dhnerf_code_response", "dhnerf_code_response_no_lipsync")  # fmt: skip

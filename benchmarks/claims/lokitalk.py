@@ -202,6 +202,8 @@ def _truth_cause(report: dict | None, key: str) -> str:
 # - a studio whose torso follows the head half the way (run.py table2 --studio-torso-follow
 #   0.5 --methods O+D+R --seeds 3, then fig5_truth.py --tag torso0.5): does the torso field
 #   reach the torso's motion once there is half as much of it?
+# - 'O+D+R, head pose standardised' (--ablations, RSDF.pose_norm), then fig5_truth.py --method
+#   ROW --tag pose_norm: does the torso field follow the pose once F_h varies at unit scale?
 FIG5_BLINKS = "fig5_truth_blinks0.5-1.5"
 FIG5_RUNS = {
     FIG5_BLINKS: ("att_eye", "how often the eyes close",
@@ -219,6 +221,9 @@ FIG5_RUNS = {
     "fig5_truth_torso0.5": ("dx_torso", "the size of the torso's motion against the head",
                             "O+D+R on the studio with the torso following the head half the way",
                             False),
+    "fig5_truth_pose_norm": ("dx_torso", "the head pose's scale at the torso field's input",
+                             "O+D+R with F_h standardised by the training frames' mean and std",
+                             False),
 }  # fmt: skip
 
 

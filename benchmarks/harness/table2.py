@@ -77,6 +77,8 @@ EYE_WEIGHT = "the eyes' colour weight (eq. 6), 2 -> 50 (the eyes' share of the c
 EYE_WEIGHT_10 = "the eyes' colour weight (eq. 6), 2 -> 10 (a dose point below 50x)"
 NO_CASCADE = ("the torso field without the cascade: zeros in place of Δx_face at its input "
               "(eq. 4 feeds it Δx_face)")  # fmt: skip
+POSE_NORM = ("the torso field fed the head pose standardised by the training frames' mean and "
+             "std (RSDF.pose_norm) instead of as given")  # fmt: skip
 UNDEFORMED = ("the occupancy refresh at each cell's undeformed point (the old rule) instead of "
               "the canonical density at its deformed point")  # fmt: skip
 ABLATIONS = {
@@ -95,6 +97,7 @@ ABLATIONS = {
     "O+D+R, F_a from the backbone": ("O+D+R", "table2/ablations/f_a_backbone", F_A_BACKBONE),
     "O+D+R, eye value from AU45": ("O+D+R", "table2/ablations/eye_au45", EYE_AU45),
     "O+D+R, torso without the cascade": ("O+D+R", "table2/ablations/torso_no_cascade", NO_CASCADE),
+    "O+D+R, head pose standardised": ("O+D+R", "table2/ablations/pose_norm", POSE_NORM),
     "O+D+R, eyes weighted 50x": ("O+D+R", "table2/ablations/eye_weight", EYE_WEIGHT),
     "O+D+R, eyes weighted 10x": ("O+D+R", "table2/ablations/eye_weight_10", EYE_WEIGHT_10),
 }
@@ -112,6 +115,7 @@ ABLATION_CLAIMS = {"table2/ablations/samples_32": ["t2_target", "t2_d", "t2_r"],
                    "table2/ablations/f_a_backbone": ["t2_r", "t2_target"],
                    "table2/ablations/eye_au45": ["fig5_att_eye"],
                    "table2/ablations/torso_no_cascade": ["fig5_dx_torso"],
+                   "table2/ablations/pose_norm": ["fig5_dx_torso"],
                    "table2/ablations/eye_weight": ["fig5_att_eye"],
                    "table2/ablations/eye_weight_10": ["fig5_att_eye"]}  # fmt: skip
 

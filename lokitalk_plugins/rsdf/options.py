@@ -72,6 +72,7 @@ class RSDFOptions:
     grid: dict | None = field(default=None, hash=False)
     id_dim: int = 0
     torso_cascade: bool = True
+    pose_norm: bool = False
 
     def __post_init__(self):
         names = ("audio_dim", "eye_dim", "pose_dim", "hidden", "num_layers", "att_dim")
@@ -82,6 +83,10 @@ class RSDFOptions:
         if not isinstance(self.torso_cascade, bool):
             raise ValueError(
                 f"rsdf options: torso_cascade must be True or False, got {self.torso_cascade!r}"
+            )
+        if not isinstance(self.pose_norm, bool):
+            raise ValueError(
+                f"rsdf options: pose_norm must be True or False, got {self.pose_norm!r}"
             )
 
     @classmethod

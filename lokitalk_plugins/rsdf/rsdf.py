@@ -57,7 +57,12 @@ class RSDF(DeformationField):
     id_dim: size of ID-AKT's dynamic identity feature F_id (0: no ID-AKT); torso_cascade: the
     torso field reads Δx_face (eq. 4, the default); False feeds it zeros in Δx_face's place
     (same parameters, so checkpoints load either way): Δx_torso then depends on the point, the
-    head pose and F_id only, an ablation of the cascade. The arguments are checked as
+    head pose and F_id only, an ablation of the cascade; pose_norm: F_h standardised per
+    dimension, (F_h - mean) / std with the training frames' mean and std (buffers
+    ``pose_center``, ``pose_scale``, saved with the weights; set once by :meth:`fit_pose`,
+    which a wrapped model calls before its first stage), so the head pose's small changes (a
+    few hundredths of a radian or unit, beside a camera distance near 1) reach the torso field
+    at unit scale; False (the default) feeds F_h as given. The arguments are checked as
     :class:`~lokitalk_plugins.rsdf.RSDFOptions` (kept as ``.options``).
 
     forward(x [N, 3] in [-bound, bound], F_a [1 or N, A], F_e [1 or N, eye_dim],
@@ -90,13 +95,18 @@ class RSDF(DeformationField):
         grid: dict | None = None,
         id_dim: int = 0,
         torso_cascade: bool = True,
+        pose_norm: bool = False,
     ):
         super().__init__()
         self.options = RSDFOptions(
             audio_dim, eye_dim, pose_dim, torso, hidden, num_layers,
-            att_dim, att_hidden, shared_encoding, bound, grid, id_dim, torso_cascade,
+            att_dim, att_hidden, shared_encoding, bound, grid, id_dim, torso_cascade, pose_norm,
         )  # fmt: skip
-        self.torso_cascade = torso_cascade
+        self.torso_cascade, self.pose_norm = torso_cascade, pose_norm
+        if pose_norm:  # identity until fit_pose; the flag says whether it ran
+            self.register_buffer("pose_center", torch.zeros(pose_dim))
+            self.register_buffer("pose_scale", torch.ones(pose_dim))
+            self.register_buffer("pose_fitted", torch.zeros((), dtype=torch.bool))
         self.id_dim, self.hidden = int(id_dim), hidden
         self.audio_dim, self.eye_dim, self.pose_dim = audio_dim, eye_dim, pose_dim
         self.torso, self.shared_encoding, self.bound = torso, shared_encoding, float(bound)
@@ -123,6 +133,28 @@ class RSDF(DeformationField):
         """Names of the per-point maps :meth:`forward` returns."""
         return tuple(n for n in MAP_NAMES if self.torso or n != "att_torso")
 
+    # the smallest std pose_norm divides by: a dimension (near) constant in the training frames
+    # is centred, not blown up
+    POSE_SCALE_FLOOR = 1e-2
+
+    def fit_pose(self, poses: torch.Tensor) -> bool:
+        """With ``pose_norm``: the training frames' head poses [M, pose_dim] (M >= 2) set
+        ``pose_center`` (their mean) and ``pose_scale`` (their std, at least
+        :attr:`POSE_SCALE_FLOOR`), once: -> True when it set them, False when they were set
+        already (a resumed or fine-tuned model keeps the scale it trained with) or without
+        ``pose_norm``."""
+        if not self.pose_norm or bool(self.pose_fitted):
+            return False
+        poses = torch.as_tensor(poses).reshape(-1, self.pose_dim).float()
+        if poses.shape[0] < 2 or not torch.isfinite(poses).all():
+            raise ValueError(f"RSDF.pose_norm: needs at least 2 finite head poses [M, "
+                             f"{self.pose_dim}], got {tuple(poses.shape)}")  # fmt: skip
+        with torch.no_grad():
+            self.pose_center.copy_(poses.mean(0))
+            self.pose_scale.copy_(poses.std(0).clamp_min(self.POSE_SCALE_FLOOR))
+            self.pose_fitted.fill_(True)
+        return True
+
     def forward(
         self,
         x: torch.Tensor,
@@ -135,6 +167,8 @@ class RSDF(DeformationField):
     ) -> RSDFOutput:
         if x.dim() != 2 or x.shape[-1] != 3:
             raise ValueError(f"x: expected [N, 3], got {tuple(x.shape)}")
+        if self.pose_norm and F_h is not None:
+            F_h = (F_h - self.pose_center.to(F_h.dtype)) / self.pose_scale.to(F_h.dtype)
         inside = inside_box(x, self.bound).to(x.dtype)[:, None]  # [N, 1]
         last = last_weights or {}
         if self.fused and self.options.num_layers >= 2 and per_frame(F_a, F_e, F_h, F_id):

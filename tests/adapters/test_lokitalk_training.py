@@ -135,3 +135,24 @@ def test_audio2motion_size_must_match_rsdf(data):
         wrap(_er(data), rsdf=RSDF(audio_dim=32, grid=SMALL_GRID), audio2motion=_a2m(data))
     with pytest.raises(ValueError, match="needs an rsdf"):
         wrap(_er(data), audio2motion=_a2m(data))
+
+
+def test_rsdf_pose_norm_is_fitted_on_the_training_frames_at_prepare(data):
+    """RSDF.pose_norm: the pipeline's prepare sets the pose scale from the training frames'
+    head poses (once: a second prepare keeps it), a training step runs, and a wrapped model
+    without the option has no such callback."""
+    model = wrap(_er(data), rsdf=RSDF(audio_dim=32, hidden=16, grid=SMALL_GRID, pose_norm=True))
+    system = TalkingHeadSystem(model, num_rays=128)
+    system.prepare(data)
+    torch.testing.assert_close(model.rsdf.pose_center, data.poses_6d.float().mean(0))
+    std = data.poses_6d.float().std(0).clamp_min(RSDF.POSE_SCALE_FLOOR)
+    torch.testing.assert_close(model.rsdf.pose_scale, std)
+    with torch.no_grad():
+        model.rsdf.pose_scale.mul_(2.0)
+    system.prepare(data)  # a resumed or second stage: the scale it trained with stays
+    torch.testing.assert_close(model.rsdf.pose_scale, 2.0 * std)
+    system.set_stage("head")
+    out = system.training_step(data[2], 1, 10, torch.Generator().manual_seed(0))
+    assert torch.isfinite(out.loss)
+    plain = wrap(_er(data), rsdf=RSDF(audio_dim=32, hidden=16, grid=SMALL_GRID))
+    assert not [c for c in plain.training_callbacks() if c.fn.__name__ == "fit_pose"]

@@ -25,8 +25,8 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         "O, torso as the originals train it", "O+D+R, strong region losses",
         "O+D, undeformed refresh", "O+D+R, undeformed refresh",
         "O+D+R, F_a from the backbone", "O+D+R, eye value from AU45",
-        "O+D+R, torso without the cascade", "O+D+R, eyes weighted 50x",
-        "O+D+R, eyes weighted 10x",
+        "O+D+R, torso without the cascade", "O+D+R, head pose standardised",
+        "O+D+R, eyes weighted 50x", "O+D+R, eyes weighted 10x",
     ]  # fmt: skip
     coarse = "JointDeformation.grid = {'desired_resolution': 64}"
     audio = "wrap.static_canonical = False"
@@ -40,6 +40,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
              "F_a from the backbone": ("f_a_backbone.gin", "wrap.audio2motion = None"),
              "eye value from AU45": ("eye_au45.gin", "TalkingHeadFolder.eye_source = 'au45'"),
              "torso without the cascade": ("torso_no_cascade.gin", "RSDF.torso_cascade = False"),
+             "head pose standardised": ("pose_norm.gin", "RSDF.pose_norm = True"),
              "eyes weighted 50x": ("eye_weight.gin", "'eyes': 50.0"),
              "eyes weighted 10x": ("eye_weight_10.gin", "'eyes': 10.0"),
              }  # fmt: skip
@@ -65,7 +66,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         elif name == "eye_au45.gin":  # a cause of att_eye's miss (Fig. 5)
             assert m["ablation"]["claims"] == ["fig5_att_eye"]
             assert "AU45" in m["ablation"]["isolates"]
-        elif name == "torso_no_cascade.gin":  # a cause of dx_torso's miss (Fig. 5)
+        elif name in ("torso_no_cascade.gin", "pose_norm.gin"):  # causes of dx_torso's miss
             assert m["ablation"]["claims"] == ["fig5_dx_torso"]
         elif name in ("eye_weight.gin", "eye_weight_10.gin"):  # a cause of att_eye's miss
             assert (
@@ -82,8 +83,8 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         "O+D, backbone keeps its audio", "O+D+R, backbone keeps its audio", "O+D+R, bf16",
         "O+D+R, strong region losses", "O+D, undeformed refresh", "O+D+R, undeformed refresh",
         "O+D+R, F_a from the backbone", "O+D+R, eye value from AU45",
-        "O+D+R, torso without the cascade", "O+D+R, eyes weighted 50x",
-        "O+D+R, eyes weighted 10x",
+        "O+D+R, torso without the cascade", "O+D+R, head pose standardised",
+        "O+D+R, eyes weighted 50x", "O+D+R, eyes weighted 10x",
     ]  # fmt: skip
 
 

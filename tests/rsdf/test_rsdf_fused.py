@@ -113,17 +113,25 @@ def test_joint_deformation_fast_path_matches_its_reference_twin(per_point):
     _assert_same(fast, ref, x, (F_a, F_e, F_h))
 
 
+def _frame_or_point_signals(per_point: bool):
+    """One frame's F_a, F_e, F_h, or one frame's per point (as occupancy refreshes feed)."""
+    if not per_point:
+        return signals()
+    g = torch.Generator().manual_seed(3)
+    return (
+        torch.randn(64, A, generator=g),
+        torch.rand(64, 1, generator=g),
+        torch.randn(64, 6, generator=g),
+    )
+
+
 @pytest.mark.parametrize("per_point", [False, True])
 def test_rsdf_without_the_cascade_matches_its_twin_and_cuts_the_face_out_of_the_torso(per_point):
     """torso_cascade=False: both paths agree (values and gradients), Δx_torso no longer moves
     with the face's signals (F_a, F_e) while Δx_face still does; with the cascade it moves."""
     fast, ref = _twins(RSDF, torso_cascade=False)
     x = points()
-    F_a, F_e, F_h = signals()
-    if per_point:
-        g = torch.Generator().manual_seed(3)
-        F_a, F_e = torch.randn(64, A, generator=g), torch.rand(64, 1, generator=g)
-        F_h = torch.randn(64, 6, generator=g)
+    F_a, F_e, F_h = _frame_or_point_signals(per_point)
     _assert_same(fast, ref, x, (F_a, F_e, F_h))
     cascade, _ = _twins(RSDF)
     cascade.load_state_dict(fast.state_dict())  # the same parameters: checkpoints load across
@@ -144,3 +152,52 @@ def test_rsdf_without_the_cascade_matches_its_twin_and_cuts_the_face_out_of_the_
 def test_rsdf_torso_cascade_must_be_a_bool():
     with pytest.raises(ValueError, match="torso_cascade must be True or False"):
         RSDF(audio_dim=A, hidden=32, grid=SMALL_GRID, torso_cascade="no")
+
+
+@pytest.mark.parametrize("per_point", [False, True])
+def test_rsdf_pose_norm_feeds_the_standardised_pose_on_both_paths(per_point):
+    """pose_norm=True: identity until fit_pose (the buffers start at 0 and 1); after it the
+    fields see (F_h - mean) / std of the poses fitted, on the fast path and the reference twin
+    alike, exactly as a model without the option fed the standardised pose; a second fit keeps
+    the first scale; the buffers travel with the weights; the offsets are zero at init."""
+    fast, ref = _twins(RSDF, pose_norm=True)
+    x = points()
+    F_a, F_e, F_h = _frame_or_point_signals(per_point)
+    F_h = F_h * 0.05 + 0.9  # a pose's scale: small changes around a distance
+    plain, _ = _twins(RSDF)
+    plain.load_state_dict({k: v for k, v in fast.state_dict().items() if "pose_" not in k})
+    with torch.no_grad():  # not fitted: the pose as given
+        torch.testing.assert_close(fast(x, F_a, F_e, F_h).dx_torso,
+                                   plain(x, F_a, F_e, F_h).dx_torso)  # fmt: skip
+    poses = torch.randn(40, 6, generator=torch.Generator().manual_seed(9)) * 0.05
+    poses[:, 5] = 0.93  # a constant dimension: centred, divided by the floor, not by 0
+    assert fast.fit_pose(poses) and ref.fit_pose(poses)
+    assert not fast.fit_pose(poses * 3)  # once
+    mean, std = poses.mean(0), poses.std(0).clamp_min(RSDF.POSE_SCALE_FLOOR)
+    torch.testing.assert_close(fast.pose_center, mean)
+    assert fast.pose_scale[5] == RSDF.POSE_SCALE_FLOOR
+    _assert_same(fast, ref, x, (F_a, F_e, F_h))
+    with torch.no_grad():
+        torch.testing.assert_close(fast(x, F_a, F_e, F_h).dx_torso,
+                                   plain(x, F_a, F_e, (F_h - mean) / std).dx_torso)  # fmt: skip
+    again, _ = _twins(RSDF, pose_norm=True)
+    again.load_state_dict(fast.state_dict())
+    assert bool(again.pose_fitted) and not again.fit_pose(poses * 3)
+    torch.testing.assert_close(again.pose_scale, std)
+    torch.manual_seed(0)
+    fresh = RSDF(audio_dim=A, hidden=32, grid=SMALL_GRID, pose_norm=True)
+    fresh.fit_pose(poses)
+    with torch.no_grad():
+        out = fresh(x, F_a, F_e, F_h)
+    assert out.dx_face.abs().max() == 0 and out.dx_torso.abs().max() == 0
+
+
+def test_rsdf_pose_norm_refuses_bad_values_and_poses():
+    with pytest.raises(ValueError, match="pose_norm must be True or False"):
+        RSDF(audio_dim=A, hidden=32, grid=SMALL_GRID, pose_norm=1)
+    m = RSDF(audio_dim=A, hidden=32, grid=SMALL_GRID, pose_norm=True)
+    with pytest.raises(ValueError, match="at least 2 finite head poses"):
+        m.fit_pose(torch.zeros(1, 6))
+    with pytest.raises(ValueError, match="at least 2 finite head poses"):
+        m.fit_pose(torch.full((3, 6), float("nan")))
+    assert not RSDF(audio_dim=A, hidden=32, grid=SMALL_GRID).fit_pose(torch.zeros(4, 6))

@@ -236,10 +236,11 @@ def summarise(rows: list[dict]) -> dict:
     return out
 
 
-def _cell(s: dict) -> str:
+def _cell(s: dict, digits: int = 2) -> str:
     if s["mean"] is None:
         return "n/a"
-    return f"{s['mean']:.2f}" + ("" if s["std"] is None else f" ± {s['std']:.2f}")
+    std = "" if s["std"] is None else f" ± {s['std']:.{digits}f}"
+    return f"{s['mean']:.{digits}f}{std}"
 
 
 WHAT = {
@@ -302,8 +303,8 @@ def _torso_line(need: dict, got: dict) -> str:
         f"The torso field's size beside its cause: points on the neck and shoulders move "
         f"{need['median']:.3f} (median) / {need['p95']:.3f} (95th percentile) model units "
         f"({need['median'] * px:.1f} / {need['p95'] * px:.1f} px) from their mean place in the "
-        f"head's frame, the canonical space; the learned ‖Δx_torso‖ averages {_cell(t)} "
-        f"({t['mean'] * px:.1f} px) on the torso and neck pixels and {_cell(h)} "
+        f"head's frame, the canonical space; the learned ‖Δx_torso‖ averages {_cell(t, 3)} "
+        f"({t['mean'] * px:.1f} px) on the torso and neck pixels and {_cell(h, 3)} "
         f"({h['mean'] * px:.1f} px) on the head's, "
         f"{t['mean'] / need['median']:.2f}x the median motion on the torso."
         + (f" A linear read-out from the frame's head pose (what F_h tells the torso field) "

@@ -35,6 +35,8 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          "table1_head_gap/table1", "table1_head_gap_2/table1",
          # some of GDRF Table 1's rows at several seeds (run.py gdrf-table1 --seeds K --methods)
          "gdrf_table1_seeds/gdrf_table1", "gdrf_table2_seeds/gdrf_table2",
+         # GDRF's 3 s and 10 s rows at 5 seeds (the clip claim's margin)
+         "gdrf_table1_clips/gdrf_table1",
          "gdrf_table5_seeds/gdrf_table5",
          "gdrf_table6_seeds/gdrf_table6",
          # GDRF and the image warp at 5 s beside the ablation of the feature volumes' resolution

@@ -332,6 +332,16 @@ def test_gdrf_table1_claims_prefer_the_seeded_run_of_their_rows(tmp_path):
     # it has no 3 s or 10 s row: the clip claim reads the full table's single seeds
     assert "GDRF 3 s 26.00 (single seed) vs GDRF 10 s 26.80 (single seed)" in (
         rows["gdrf_clip"]["measured"])  # fmt: skip
+    # the 5-seed run of the 3 s and 10 s rows is read first by the clip claim, by it alone
+    (tmp_path / "gdrf_table1_clips").mkdir()
+    clips = {"results": [g("GDRF", [26.0, 26.2, 26.1, 25.9, 26.3], 3),
+                         g("GDRF", [26.3, 26.2, 26.4, 26.3, 26.3], 10)]}  # fmt: skip
+    (tmp_path / "gdrf_table1_clips" / "gdrf_table1.json").write_text(json.dumps(clips))
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert "GDRF 3 s 26.10 ± 0.16 (5 seeds) vs GDRF 10 s 26.30 ± 0.07 (5 seeds)" in (
+        rows["gdrf_clip"]["measured"])  # fmt: skip
+    assert rows["gdrf_clip"]["verdict"] == "holds"  # -0.20 ± 0.23 stays above -0.5
+    assert "GDRF 5 s 25.20 ± 0.20 (3 seeds)" in rows["gdrf_scratch"]["measured"]
     # Table 5 likewise: its seeded run of two reference counts
     (tmp_path / "gdrf_table5_seeds").mkdir()
     refs = lambda n, ps: dict(method=f"{n} references", row="GDRF", refs=n,  # noqa: E731

@@ -72,6 +72,8 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          # (Σ‖Δx_torso‖'s ablation by the size of the torso's motion; run.py table2
          # --studio-torso-follow 0.5 --methods O+D+R)
          "fig5_truth_torso0.5",
+         # its Table 2 and O+D+R on the tables' studio trained beside it (the torso's PSNR)
+         "table2_torso0.5/table2_torso0.5", "table2_torso_base/table2",
          # 'O+D+R, head pose standardised' (RSDF.pose_norm; Σ‖Δx_torso‖'s ablation by the
          # head pose's scale at the torso field's input) and Fig. 5 against the truth on it
          "table2_pose_norm/table2", "fig5_truth_pose_norm",

@@ -227,6 +227,29 @@ FIG5_RUNS = {
 }  # fmt: skip
 
 
+# an isolating fig5_truth run's table and the same row on the tables' studio at one package
+# source (run.py table2 --methods O+D+R --seeds 3 beside it): the torso's PSNR on either side
+TORSO_BASE = "table2_torso_base/table2"
+FIG5_PSNR = {
+    "fig5_truth_torso0.5": ("table2_torso0.5/table2_torso0.5", "O+D+R"),
+    "fig5_truth_pose_norm": ("table2_pose_norm/table2", "O+D+R, head pose standardised"),
+}
+
+
+def _torso_psnr(reports: dict, stem: str) -> str:
+    """The torso and neck's PSNR in the run behind ``stem`` (:data:`FIG5_PSNR`) against
+    O+D+R's on the tables' studio (:data:`TORSO_BASE`); "" without both."""
+    if stem not in FIG5_PSNR:
+        return ""
+    table, row = FIG5_PSNR[stem]
+    a = sample(reports.get(table), _method(row), "psnr_torso", "")
+    b = sample(reports.get(TORSO_BASE), _method("O+D+R"), "psnr_torso", "")
+    if not (a.n and b.n):
+        return ""
+    return (f"torso + neck PSNR{a.text(2)} against{b.text(2)} for O+D+R on the tables' "
+            f"studio ({TORSO_BASE})")  # fmt: skip
+
+
 def _run_note(reports: dict, stem: str, key: str) -> str:
     """The share ``key`` in the isolating fig5_truth run ``stem`` (:data:`FIG5_RUNS`) beside
     the tables' studio (``fig5_truth``); "" without the run."""
@@ -257,7 +280,8 @@ def _run_note(reports: dict, stem: str, key: str) -> str:
         text += (f" against {cell(base, 'map_share_label')} and "
                  f"{cell(base, 'map_share_support')} on the tables' studio")  # fmt: skip
     size = _torso_size(rep) if key == "dx_torso" else ""
-    return text + (f"; there {size}" if size else "")
+    psnr = _torso_psnr(reports, stem) if key == "dx_torso" else ""
+    return text + (f"; there {size}" if size else "") + (f"; {psnr}" if psnr else "")
 
 
 def _share(key):

@@ -950,6 +950,20 @@ def test_dx_torsos_miss_quotes_the_torso_motions_size(results):
         "0.050 the torso moves against the head) and 0.040 on the head"
     ) in cause
     assert "read-out" not in cause  # a run from before fig5_truth measured pose_r2
+    assert "torso + neck PSNR" not in cause  # without its tables
+    for stem, values in (("table2_torso0.5/table2_torso0.5", [23.5, 23.7]),
+                         ("table2_torso_base/table2", [21.3])):  # fmt: skip
+        (results / stem).parent.mkdir(exist_ok=True)
+        seeds = [{"metrics": {"psnr_torso": v}} for v in values]
+        (results / f"{stem}.json").write_text(
+            json.dumps({"results": [{"method": "O+D+R", "seeds": seeds}]})
+        )
+    cause = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(results))}[
+        "fig5_dx_torso"]["cause"]  # fmt: skip
+    assert (
+        "; torso + neck PSNR 23.60 ± 0.14 (2 seeds) against 21.30 (single seed) for O+D+R on "
+        "the tables' studio (table2_torso_base/table2)"
+    ) in cause
     with_r2 = report(0.3, 0.02, 0.04, 0.05)
     with_r2["signals"]["torso_motion"]["pose_r2"] = 0.876
     (results / "fig5_truth_torso0.5.json").write_text(json.dumps(with_r2))

@@ -937,9 +937,12 @@ def test_dx_torsos_miss_quotes_the_torso_motions_size(results):
         signals = {"torso_motion": {"median": median, "p95": 2 * median, "px_per_unit": 60.0}}
         return {"summary": summary, "workspaces": ["a", "b"], "signals": signals}
 
+    def torso_cause():
+        rows = ledger.judge_all(ledger.load_reports(results))
+        return next(r["cause"] for r in rows if r["id"] == "fig5_dx_torso")
+
     (results / "fig5_truth_torso0.5.json").write_text(json.dumps(report(0.3, 0.02, 0.04, 0.05)))
-    cause = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(results))}[
-        "fig5_dx_torso"]["cause"]  # fmt: skip
+    cause = torso_cause()
     assert (
         "fig5_truth_torso0.5 (isolates the size of the torso's motion against the head: O+D+R "
         "on the studio with the torso following the head half the way, 2 seed(s)): "
@@ -958,8 +961,7 @@ def test_dx_torsos_miss_quotes_the_torso_motions_size(results):
         (results / f"{stem}.json").write_text(
             json.dumps({"results": [{"method": "O+D+R", "seeds": seeds}]})
         )
-    cause = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(results))}[
-        "fig5_dx_torso"]["cause"]  # fmt: skip
+    cause = torso_cause()
     assert (
         "; torso + neck PSNR 23.60 ± 0.14 (2 seeds) against 21.30 (single seed) for O+D+R on "
         "the tables' studio (table2_torso_base/table2)"
@@ -967,8 +969,7 @@ def test_dx_torsos_miss_quotes_the_torso_motions_size(results):
     with_r2 = report(0.3, 0.02, 0.04, 0.05)
     with_r2["signals"]["torso_motion"]["pose_r2"] = 0.876
     (results / "fig5_truth_torso0.5.json").write_text(json.dumps(with_r2))
-    cause = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(results))}[
-        "fig5_dx_torso"]["cause"]  # fmt: skip
+    cause = torso_cause()
     assert (
         "and 0.040 on the head; a linear read-out from the frame's head pose predicts R² 0.88 "
         "of that motion"
@@ -976,8 +977,7 @@ def test_dx_torsos_miss_quotes_the_torso_motions_size(results):
     old = report(0.3, 0.02, 0.04, 0.05)
     del old["summary"]["torso_offset"]
     (results / "fig5_truth_torso0.5.json").write_text(json.dumps(old))
-    cause = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(results))}[
-        "fig5_dx_torso"]["cause"]  # fmt: skip
+    cause = torso_cause()
     assert "fig5_truth_torso0.5 (isolates" in cause and "averages" not in cause
 
 

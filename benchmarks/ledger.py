@@ -74,6 +74,9 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          "fig5_truth_torso0.5",
          # its Table 2 and O+D+R on the tables' studio trained beside it (the torso's PSNR)
          "table2_torso0.5/table2_torso0.5", "table2_torso_base/table2",
+         # what each RSDF field carries by region (benchmarks/field_knockout.py on the
+         # workspaces of table2_torso_base)
+         "field_knockout",
          # 'O+D+R, head pose standardised' (RSDF.pose_norm; Σ‖Δx_torso‖'s ablation by the
          # head pose's scale at the torso field's input) and Fig. 5 against the truth on it
          "table2_pose_norm/table2", "fig5_truth_pose_norm",

@@ -27,14 +27,13 @@ labels split the regions); the harness's ``--work`` holds them under ``runs/``.
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness.common import refuse_overwrite, write_report  # noqa: E402
+from harness.measures import workspace_args  # noqa: E402
 
 __all__ = ["cap_profile", "markdown", "main"]
 
@@ -150,52 +149,23 @@ def markdown(report: dict) -> str:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("workspaces", nargs="+", help="trained workspaces (on studio folders)")
-    p.add_argument("--out", required=True, help="folder for sample_cap.json and .md")
+    workspace_args(p, "workspaces", "sample_cap")
     p.add_argument("--caps", type=int, nargs="+", default=[16, 32, 0],
                    help="caps to render at (0: no cap)")  # fmt: skip
-    p.add_argument("--every", type=int, default=3, help="every k-th val frame (3)")
-    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     args = p.parse_args(argv)
-    if any(c < 0 for c in args.caps) or args.every < 1:
-        p.error("--caps must be >= 0 (0: no cap) and --every >= 1")
-    out = Path(args.out)
-    refuse_overwrite(p, out, "sample_cap", args.force)
+    if any(c < 0 for c in args.caps):
+        p.error("--caps must be >= 0 (0: no cap)")
+    from harness.measures import studio_workspaces, write_diagnostic
 
-    import torch
-    from harness.common import commit
-
-    import lokitalk_plugins.registration  # noqa: F401
-    from lokitalk_plugins.commands.workspace import load_dataset, load_system
-    from lokitalk_plugins.data.studio import load_truth
-
-    torch.set_num_threads(1)
     results = []
-    for ws in map(Path, args.workspaces):
-        if not (ws / "run.json").is_file():
-            p.error(f"{ws} is no workspace (no run.json): pass folders that `lokitalk train` "
-                    "or the harness's --work made")  # fmt: skip
-        system, run, stage = load_system(ws)
-        try:
-            truth = load_truth(run["data"])
-        except FileNotFoundError as e:
-            p.error(f"{ws}: {e}; this diagnostic needs the studio's region labels")
-        val = load_dataset(run, stage, "val", progress=False)
+    for ws, system, stage, truth, val in studio_workspaces(p, args, "sample_cap"):
         prof = cap_profile(system, val, truth, args.caps, args.every)
         results.append({"workspace": str(ws), "label": ws.name, "stage": stage, "profile": prof})
         print(f"{ws.name}: head alpha " + ", ".join(
             f"{_cap_name(c)} {prof['regions']['head']['caps'][str(c)]['alpha']:.3f}"
             for c in args.caps))  # fmt: skip
-    report = {
-        "command": "python benchmarks/sample_cap.py " + " ".join(argv or sys.argv[1:]),
-        "commit": commit(),
-        "machine": f"{platform.platform()}, torch {torch.__version__}",
-        "caps": args.caps,
-        "every": args.every,
-        "results": results,
-    }
-    js, md = write_report(report, markdown(report), out, "sample_cap")
-    print(f"wrote {js} and {md}")
+    write_diagnostic("sample_cap", argv, args.out, markdown, caps=args.caps, every=args.every,
+                     results=results)  # fmt: skip
     return 0
 
 

@@ -250,6 +250,27 @@ def _torso_psnr(reports: dict, stem: str) -> str:
             f"studio ({TORSO_BASE})")  # fmt: skip
 
 
+KNOCKOUT = "field_knockout"  # benchmarks/field_knockout.py on the O+D+R workspaces
+
+
+def _knockout_note(reports: dict) -> str:
+    """What Δx_torso carries, region by region (``field_knockout``: the PSNR each region loses
+    when the field's offset is set to zero); "" without the run."""
+    rep = reports.get(KNOCKOUT) or {}
+    lost = (rep.get("summary") or {}).get("torso")
+    if not lost or lost["frame"]["mean"] is None:
+        return ""
+
+    def cell(x):
+        return f"{x['mean']:.2f}" + ("" if x["std"] is None else f" ± {x['std']:.2f}")
+
+    n = len(rep.get("results", ()))
+    return (f"{KNOCKOUT} ({n} seed(s)): Δx_torso set to zero costs the head "
+            f"{cell(lost['head'])} dB, the torso and neck {cell(lost['torso+neck'])}, the "
+            f"background {cell(lost['background'])} (the whole frame "
+            f"{cell(lost['frame'])})")  # fmt: skip
+
+
 def _run_note(reports: dict, stem: str, key: str) -> str:
     """The share ``key`` in the isolating fig5_truth run ``stem`` (:data:`FIG5_RUNS`) beside
     the tables' studio (``fig5_truth``); "" without the run."""
@@ -295,7 +316,8 @@ def _share(key):
         v = threshold(s, SHARE_LIMIT, single_seed_band=0.05)
         truth = _truth_cause(reports.get("fig5_truth"), key)
         runs = [_run_note(reports, stem, key) for stem, r in FIG5_RUNS.items() if r[0] == key]
-        truth = "; ".join(t for t in (truth, *runs) if t)
+        knock = _knockout_note(reports) if key == "dx_torso" else ""
+        truth = "; ".join(t for t in (truth, knock, *runs) if t)
         if truth and v.verdict != "holds":
             cause = f"{v.cause}; {truth}" if v.cause else truth
             return Verdict(v.measured, v.verdict, cause, explained=True)

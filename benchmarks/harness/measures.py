@@ -28,6 +28,10 @@ __all__ = [
     "lmd_note",
     "pooled_psnr",
     "REGION_PSNR_KEYS",
+    "studio_workspace",
+    "studio_workspaces",
+    "write_diagnostic",
+    "workspace_args",
     "reference_lines",
     "ALPHA_ON",
     "region_alpha",
@@ -205,6 +209,74 @@ def fig5_lines(report: dict) -> list[str]:
         sh = r["metrics"]["region_shares"]
         lines.append(f"| {r['method']} | " + " | ".join(fmt(sh.get(k)) for k in keys) + " |")
     return lines + [""]
+
+
+def workspace_args(parser, what: str, stem: str) -> None:
+    """The arguments every diagnostic over trained studio workspaces takes: the workspaces
+    (``what`` they are), ``--out`` (``<stem>.json`` and ``.md``), ``--every`` (every k-th val
+    frame) and ``--force``."""
+    parser.add_argument("workspaces", nargs="+", help=f"trained {what} (on studio folders)")
+    parser.add_argument("--out", required=True, help=f"folder for {stem}.json and .md")
+    parser.add_argument("--every", type=int, default=3, help="every k-th val frame (3)")
+    parser.add_argument("--force", action="store_true", help="overwrite existing outputs")
+
+
+def studio_workspaces(parser, args, stem: str):
+    """Each of ``args.workspaces`` (see :func:`workspace_args`) loaded for a diagnostic, after
+    refusing to overwrite ``<args.out>/<stem>.json`` without ``--force``, one thread: yields
+    (workspace path, system, stage, truth, val frames)."""
+    import torch
+
+    from .common import refuse_overwrite
+
+    if args.every < 1:
+        parser.error("--every must be >= 1")
+    refuse_overwrite(parser, Path(args.out), stem, args.force)
+    torch.set_num_threads(1)
+    for ws in map(Path, args.workspaces):
+        system, _, stage, truth, val = studio_workspace(parser, ws)
+        yield ws, system, stage, truth, val
+
+
+def write_diagnostic(stem: str, argv, out, markdown, **fields) -> dict:
+    """A diagnostic's report (``python benchmarks/<stem>.py`` with its arguments, the commit,
+    the machine, then ``fields``) written to ``<out>/<stem>.json`` and ``.md`` by
+    ``markdown(report)``; prints where, returns the report."""
+    import platform
+    import sys
+
+    import torch
+
+    from .common import commit, write_report
+
+    report = {
+        "command": f"python benchmarks/{stem}.py " + " ".join(argv or sys.argv[1:]),
+        "commit": commit(),
+        "machine": f"{platform.platform()}, torch {torch.__version__}",
+        **fields,
+    }
+    js, md = write_report(report, markdown(report), Path(out), stem)
+    print(f"wrote {js} and {md}")
+    return report
+
+
+def studio_workspace(parser, ws: Path):
+    """A trained workspace on a studio folder for a diagnostic script: (system, run, stage,
+    truth, val frames); ``parser`` stops with one line when ``ws`` is no workspace or its
+    folder has no studio truth."""
+    import lokitalk_plugins.registration  # noqa: F401
+    from lokitalk_plugins.commands.workspace import load_dataset, load_system
+    from lokitalk_plugins.data.studio import load_truth
+
+    if not (ws / "run.json").is_file():
+        parser.error(f"{ws} is no workspace (no run.json): pass folders that `lokitalk train` "
+                     "or the harness's --work made")  # fmt: skip
+    system, run, stage = load_system(ws)
+    try:
+        truth = load_truth(run["data"])
+    except FileNotFoundError as e:
+        parser.error(f"{ws}: {e}; this diagnostic needs the studio's region labels")
+    return system, run, stage, truth, load_dataset(run, stage, "val", progress=False)
 
 
 def region_masks_of(frame, truth) -> dict:

@@ -974,6 +974,16 @@ def test_dx_torsos_miss_quotes_the_torso_motions_size(results):
         "and 0.040 on the head; a linear read-out from the frame's head pose predicts R² 0.88 "
         "of that motion"
     ) in cause
+    assert "field_knockout" not in cause
+    lost = {r: {"mean": v, "std": 0.5, "seeds": []} for r, v in (
+        ("head", 8.6), ("torso+neck", 2.1), ("background", 12.2), ("frame", 7.9))}  # fmt: skip
+    (results / "field_knockout.json").write_text(
+        json.dumps({"summary": {"torso": lost}, "results": [{}, {}, {}]})
+    )
+    assert (
+        "field_knockout (3 seed(s)): Δx_torso set to zero costs the head 8.60 ± 0.50 dB, the "
+        "torso and neck 2.10 ± 0.50, the background 12.20 ± 0.50 (the whole frame 7.90 ± 0.50)"
+    ) in torso_cause()
     old = report(0.3, 0.02, 0.04, 0.05)
     del old["summary"]["torso_offset"]
     (results / "fig5_truth_torso0.5.json").write_text(json.dumps(old))

@@ -1,0 +1,180 @@
+"""Diagnostic: what each of RSDF's deformation fields does, and where in the picture.
+
+A trained O+D+R model deforms every sample by Δx_face (eq. 3) and Δx_torso (eq. 4). This
+renders the val frames of each workspace's studio folder intact and with one field's offset
+set to zero (its bias-free MLP's last layer zeroed for the render, so the offset is exactly 0;
+with the face field out the torso field reads Δx_face = 0 through the cascade too), and
+reports each region's PSNR (head, torso + neck, background, the studio's labels) and what
+knocking each field out costs there. A field that models its region's motion costs that
+region most; Fig. 5's Σ‖Δx_torso‖ is meant to lie in torso and neck.
+
+    python benchmarks/field_knockout.py WORKSPACE [WORKSPACE ...] --out DIR
+        [--fields torso face] [--every 3] [--force]
+
+The workspaces (a row's seeds, e.g. Table 2's ``<work>/table2_default_er_nerf/ws_o_d_r*``)
+must hold a model with RSDF trained on a studio folder. Writes ``field_knockout.json`` and
+``.md`` to ``--out`` (refused if they exist, unless ``--force``); the occupancy grid is the
+trained one (the fields it was refreshed under stay in it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness.measures import workspace_args  # noqa: E402
+
+__all__ = ["FIELDS", "knocked_out", "knockout_profile", "main", "markdown", "summarise"]
+
+REGIONS = ("head", "torso+neck", "background")
+FIELDS = {"torso": "torso_field", "face": "face"}  # --fields name -> RSDF attribute
+
+
+@contextlib.contextmanager
+def knocked_out(rsdf, field: str | None):
+    """Within the block, ``field``'s offset (``'torso'`` or ``'face'``; None: none) is exactly
+    zero: its MLP's last layer (bias-free) is zeroed, then restored."""
+    if field is None:
+        yield
+        return
+    import torch
+
+    layer = getattr(rsdf, FIELDS[field]).net.net[-1]
+    saved = layer.weight.detach().clone()
+    with torch.no_grad():
+        layer.weight.zero_()
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            layer.weight.copy_(saved)
+
+
+def _psnr(err: float, n: int) -> float | None:
+    return float(-10 * np.log10(max(err / n, 1e-10))) if n else None
+
+
+def knockout_profile(system, val, truth, fields, every: int = 3) -> dict:
+    """setting ('none' and each of ``fields``) -> region (and 'frame') -> PSNR over every
+    ``every``-th frame of ``val``; the regions pool their pixels over the frames."""
+    import torch
+    from harness.measures import region_masks_of
+
+    rsdf = system.model.rsdf
+    settings = ["none", *fields]
+    sums = {s: {r: [0.0, 0] for r in (*REGIONS, "frame")} for s in settings}
+    with torch.no_grad():
+        for i in range(0, len(val), every):
+            frame = val[i]
+            masks = region_masks_of(frame, truth)
+            for s in settings:
+                with knocked_out(rsdf, None if s == "none" else s):
+                    out = system.render_frame(frame)
+                err = ((out["rgb"] - frame.image) ** 2).mean(-1).numpy()
+                for reg in REGIONS:
+                    sums[s][reg][0] += float(err[masks[reg]].sum())
+                    sums[s][reg][1] += int(masks[reg].sum())
+                sums[s]["frame"][0] += float(err.sum())
+                sums[s]["frame"][1] += int(err.size)
+    return {s: {r: _psnr(e, n) for r, (e, n) in regs.items()} for s, regs in sums.items()}
+
+
+def _mean_std(vals):
+    vals = [v for v in vals if v is not None]
+    if not vals:
+        return {"mean": None, "std": None, "seeds": vals}
+    std = float(np.std(vals, ddof=1)) if len(vals) > 1 else None
+    return {"mean": float(np.mean(vals)), "std": std, "seeds": vals}
+
+
+def summarise(profiles: list[dict], fields) -> dict:
+    """Over the workspaces (seeds): each region's intact PSNR and, per field, the PSNR lost
+    when it is knocked out (intact minus knocked out; > 0: the field helps there)."""
+    where = (*REGIONS, "frame")
+    out = {"none": {r: _mean_std([p["none"][r] for p in profiles]) for r in where}}
+    for f in fields:
+        out[f] = {r: _mean_std([p["none"][r] - p[f][r] for p in profiles
+                                if p["none"][r] is not None and p[f][r] is not None])
+                  for r in where}  # fmt: skip
+    return out
+
+
+def _cell(s: dict) -> str:
+    if s["mean"] is None:
+        return "n/a"
+    return f"{s['mean']:.2f}" + ("" if s["std"] is None else f" ± {s['std']:.2f}")
+
+
+def markdown(report: dict) -> str:
+    s, fields = report["summary"], report["fields"]
+    n = len(report["results"])
+    lines = [
+        f"# What each deformation field does, and where ({n} workspace(s))",
+        "",
+        f"`{report['command']}` at commit `{report['commit']}` ({report['machine']}).",
+        "",
+        "| setting | head | torso + neck | background | whole frame |",
+        "|---|---|---|---|---|",
+        "| intact: PSNR (dB) | "
+        + " | ".join(_cell(s["none"][r]) for r in (*REGIONS, "frame"))
+        + " |",
+    ]
+    for f in fields:
+        lines.append(f"| Δx_{f} set to 0: PSNR lost (dB) | "
+                     + " | ".join(_cell(s[f][r]) for r in (*REGIONS, "frame")) + " |")  # fmt: skip
+    lines += [
+        "",
+        f"Mean ± std over the workspaces (seeds); each pools the pixels of every "
+        f"{report['every']}-th val frame of its studio folder, by the studio's labels. PSNR "
+        "lost: intact minus the render with that field's offset exactly zero (its last layer "
+        "zeroed; the occupancy grid as trained); > 0 where the field helps, < 0 where the "
+        "picture is better without it.",
+        "",
+        "Per workspace: "
+        + "; ".join(
+            f"`{r['label']}` " + ", ".join(
+                f"Δx_{f} out: head {r['profile']['none']['head'] - r['profile'][f]['head']:+.2f}, "
+                f"torso + neck "
+                f"{r['profile']['none']['torso+neck'] - r['profile'][f]['torso+neck']:+.2f}"
+                for f in fields)
+            for r in report["results"]
+        )
+        + ".",
+        "",
+    ]  # fmt: skip
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    workspace_args(p, "O+D+R workspaces", "field_knockout")
+    p.add_argument("--fields", nargs="+", choices=sorted(FIELDS), default=["torso", "face"],
+                   help="the fields to knock out, one at a time (torso face)")  # fmt: skip
+    args = p.parse_args(argv)
+    from harness.measures import studio_workspaces, write_diagnostic
+
+    results = []
+    for ws, system, stage, truth, val in studio_workspaces(p, args, "field_knockout"):
+        rsdf = getattr(system.model, "rsdf", None)
+        if rsdf is None or (("torso" in args.fields) and not rsdf.torso):
+            p.error(f"{ws}: its model has no RSDF with a torso field (an O+D+R or LokiTalk "
+                    "workspace has); pass --fields face for a face-only RSDF")  # fmt: skip
+        prof = knockout_profile(system, val, truth, args.fields, args.every)
+        results.append({"workspace": str(ws), "label": ws.name, "stage": stage, "profile": prof})
+        print(f"{ws.name}: " + ", ".join(
+            f"Δx_{f} out costs head {prof['none']['head'] - prof[f]['head']:+.2f} dB, torso + "
+            f"neck {prof['none']['torso+neck'] - prof[f]['torso+neck']:+.2f} dB"
+            for f in args.fields))  # fmt: skip
+    write_diagnostic("field_knockout", argv, args.out, markdown, fields=args.fields,
+                     every=args.every, results=results,
+                     summary=summarise([r["profile"] for r in results], args.fields))  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -6,10 +6,13 @@ set to zero (its bias-free MLP's last layer zeroed for the render, so the offset
 with the face field out the torso field reads Δx_face = 0 through the cascade too), and
 reports each region's PSNR (head, torso + neck, background, the studio's labels) and what
 knocking each field out costs there. A field that models its region's motion costs that
-region most; Fig. 5's Σ‖Δx_torso‖ is meant to lie in torso and neck.
+region most; Fig. 5's Σ‖Δx_torso‖ is meant to lie in torso and neck. ``torso_pose`` keeps the
+torso field but feeds it one head pose for every frame (the val frames' mean F_h): what is
+lost then is the part of Δx_torso that follows the pose; what it keeps, its static part (a
+shift of the canonical space against the observed one, the same in every frame).
 
     python benchmarks/field_knockout.py WORKSPACE [WORKSPACE ...] --out DIR
-        [--fields torso face] [--every 3] [--force]
+        [--fields torso face torso_pose] [--every 3] [--force]
 
 The workspaces (a row's seeds, e.g. Table 2's ``<work>/table2_default_er_nerf/ws_o_d_r*``)
 must hold a model with RSDF trained on a studio folder. Writes ``field_knockout.json`` and
@@ -29,10 +32,41 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness.measures import workspace_args  # noqa: E402
 
-__all__ = ["FIELDS", "knocked_out", "knockout_profile", "main", "markdown", "summarise"]
+__all__ = [
+    "FIELDS",
+    "SETTINGS",
+    "knocked_out",
+    "knockout_profile",
+    "main",
+    "markdown",
+    "one_pose",
+    "summarise",
+]
 
 REGIONS = ("head", "torso+neck", "background")
 FIELDS = {"torso": "torso_field", "face": "face"}  # --fields name -> RSDF attribute
+POSE = "torso_pose"  # the torso field fed one pose (the val frames' mean) in every frame
+SETTINGS = (*FIELDS, POSE)
+LABELS = {"torso": "Δx_torso set to 0", "face": "Δx_face set to 0",
+          POSE: "Δx_torso under one pose (the val frames' mean)"}  # fmt: skip
+
+
+@contextlib.contextmanager
+def one_pose(rsdf, pose):
+    """Within the block RSDF sees ``pose`` [1, 6] as F_h whatever it is given (every point
+    and frame), then its own forward again."""
+    forward = rsdf.forward
+
+    def fixed(x, F_a, F_e, F_h=None, *args, **kwargs):
+        if F_h is not None:
+            F_h = pose.to(F_h.dtype).expand(F_h.shape[0], -1)
+        return forward(x, F_a, F_e, F_h, *args, **kwargs)
+
+    rsdf.forward = fixed
+    try:
+        yield
+    finally:
+        del rsdf.forward
 
 
 @contextlib.contextmanager
@@ -68,12 +102,15 @@ def knockout_profile(system, val, truth, fields, every: int = 3) -> dict:
     rsdf = system.model.rsdf
     settings = ["none", *fields]
     sums = {s: {r: [0.0, 0] for r in (*REGIONS, "frame")} for s in settings}
+    mean_pose = torch.as_tensor(val.poses_6d).float().mean(0, keepdim=True)
     with torch.no_grad():
         for i in range(0, len(val), every):
             frame = val[i]
             masks = region_masks_of(frame, truth)
             for s in settings:
-                with knocked_out(rsdf, None if s == "none" else s):
+                block = (one_pose(rsdf, mean_pose) if s == POSE
+                         else knocked_out(rsdf, None if s == "none" else s))  # fmt: skip
+                with block:
                     out = system.render_frame(frame)
                 err = ((out["rgb"] - frame.image) ** 2).mean(-1).numpy()
                 for reg in REGIONS:
@@ -125,7 +162,7 @@ def markdown(report: dict) -> str:
         + " |",
     ]
     for f in fields:
-        lines.append(f"| Δx_{f} set to 0: PSNR lost (dB) | "
+        lines.append(f"| {LABELS[f]}: PSNR lost (dB) | "
                      + " | ".join(_cell(s[f][r]) for r in (*REGIONS, "frame")) + " |")  # fmt: skip
     lines += [
         "",
@@ -138,7 +175,7 @@ def markdown(report: dict) -> str:
         "Per workspace: "
         + "; ".join(
             f"`{r['label']}` " + ", ".join(
-                f"Δx_{f} out: head {r['profile']['none']['head'] - r['profile'][f]['head']:+.2f}, "
+                f"{LABELS[f]}: head {r['profile']['none']['head'] - r['profile'][f]['head']:+.2f}, "
                 f"torso + neck "
                 f"{r['profile']['none']['torso+neck'] - r['profile'][f]['torso+neck']:+.2f}"
                 for f in fields)
@@ -153,21 +190,22 @@ def markdown(report: dict) -> str:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     workspace_args(p, "O+D+R workspaces", "field_knockout")
-    p.add_argument("--fields", nargs="+", choices=sorted(FIELDS), default=["torso", "face"],
-                   help="the fields to knock out, one at a time (torso face)")  # fmt: skip
+    p.add_argument("--fields", nargs="+", choices=SETTINGS, default=list(SETTINGS),
+                   help="what to knock out, one at a time: a field (torso, face) or the torso "
+                        "field's pose (torso_pose)")  # fmt: skip
     args = p.parse_args(argv)
     from harness.measures import studio_workspaces, write_diagnostic
 
     results = []
     for ws, system, stage, truth, val in studio_workspaces(p, args, "field_knockout"):
         rsdf = getattr(system.model, "rsdf", None)
-        if rsdf is None or (("torso" in args.fields) and not rsdf.torso):
+        if rsdf is None or ({"torso", POSE} & set(args.fields) and not rsdf.torso):
             p.error(f"{ws}: its model has no RSDF with a torso field (an O+D+R or LokiTalk "
                     "workspace has); pass --fields face for a face-only RSDF")  # fmt: skip
         prof = knockout_profile(system, val, truth, args.fields, args.every)
         results.append({"workspace": str(ws), "label": ws.name, "stage": stage, "profile": prof})
         print(f"{ws.name}: " + ", ".join(
-            f"Δx_{f} out costs head {prof['none']['head'] - prof[f]['head']:+.2f} dB, torso + "
+            f"{LABELS[f]} costs head {prof['none']['head'] - prof[f]['head']:+.2f} dB, torso + "
             f"neck {prof['none']['torso+neck'] - prof[f]['torso+neck']:+.2f} dB"
             for f in args.fields))  # fmt: skip
     write_diagnostic("field_knockout", argv, args.out, markdown, fields=args.fields,

@@ -265,10 +265,16 @@ def _knockout_note(reports: dict) -> str:
         return f"{x['mean']:.2f}" + ("" if x["std"] is None else f" ± {x['std']:.2f}")
 
     n = len(rep.get("results", ()))
-    return (f"{KNOCKOUT} ({n} seed(s)): Δx_torso set to zero costs the head "
+    text = (f"{KNOCKOUT} ({n} seed(s)): Δx_torso set to zero costs the head "
             f"{cell(lost['head'])} dB, the torso and neck {cell(lost['torso+neck'])}, the "
             f"background {cell(lost['background'])} (the whole frame "
             f"{cell(lost['frame'])})")  # fmt: skip
+    pose = rep["summary"].get("torso_pose")
+    if pose and pose["frame"]["mean"] is not None:
+        text += (f"; fed one head pose in every frame (the val frames' mean) it costs the head "
+                 f"{cell(pose['head'])}, the torso and neck {cell(pose['torso+neck'])}, the "
+                 f"background {cell(pose['background'])}")  # fmt: skip
+    return text
 
 
 def _run_note(reports: dict, stem: str, key: str) -> str:

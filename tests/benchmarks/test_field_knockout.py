@@ -47,6 +47,23 @@ def test_a_knocked_out_field_is_exactly_zero_and_comes_back():
     torch.testing.assert_close(after.x_canonical, before.x_canonical, rtol=0, atol=0)
 
 
+def test_one_pose_feeds_the_torso_field_one_head_pose_and_lets_go():
+    m = _trained_like()
+    x = torch.rand(32, 3) * 1.6 - 0.8
+    F_a, F_e, F_h = torch.randn(1, 4), torch.rand(1, 1), torch.randn(1, 6)
+    pose = torch.randn(1, 6)
+    with torch.no_grad():
+        want = m(x, F_a, F_e, pose)
+        with field_knockout.one_pose(m, pose):
+            got = m(x, F_a, F_e, F_h)
+            per_point = m(x, F_a, F_e, F_h.expand(32, -1))  # a refresh's per-point F_h
+        torch.testing.assert_close(got.dx_torso, want.dx_torso)
+        torch.testing.assert_close(per_point.dx_torso, want.dx_torso)
+        back = m(x, F_a, F_e, F_h)
+    assert (back.dx_torso - want.dx_torso).abs().max() > 1e-4  # its own pose again
+    assert "forward" not in vars(m)
+
+
 def test_summarise_gives_the_psnr_lost_per_region_over_seeds():
     def prof(head, torso):
         regions = {"head": head, "torso+neck": torso, "background": 30.0, "frame": 27.0}
@@ -75,12 +92,13 @@ def test_a_run_on_a_trained_rsdf_workspace(rsdf_workspace, tmp_path, capsys):
     assert field_knockout.main(args) == 0
     rep = json.loads((out / "field_knockout.json").read_text())
     prof = rep["results"][0]["profile"]
-    assert set(prof) == {"none", "torso", "face"}
+    assert set(prof) == {"none", "torso", "face", "torso_pose"}
     assert all(prof["none"][r] > 5 for r in ("head", "torso+neck", "background", "frame"))
     lost = rep["summary"]["torso"]["frame"]
     assert lost["seeds"] == [pytest.approx(prof["none"]["frame"] - prof["torso"]["frame"])]
     md = (out / "field_knockout.md").read_text()
     assert "| Δx_torso set to 0: PSNR lost (dB) |" in md and "| Δx_face set to 0" in md
+    assert "| Δx_torso under one pose (the val frames' mean): PSNR lost (dB) |" in md
     with pytest.raises(SystemExit):  # the outputs exist: refused without --force
         field_knockout.main(args)
     assert "--force" in capsys.readouterr().err

@@ -984,6 +984,15 @@ def test_dx_torsos_miss_quotes_the_torso_motions_size(results):
         "field_knockout (3 seed(s)): Δx_torso set to zero costs the head 8.60 ± 0.50 dB, the "
         "torso and neck 2.10 ± 0.50, the background 12.20 ± 0.50 (the whole frame 7.90 ± 0.50)"
     ) in torso_cause()
+    assert "one head pose" not in torso_cause()
+    pose = {r: dict(v, mean=v["mean"] / 10) for r, v in lost.items()}
+    (results / "field_knockout.json").write_text(
+        json.dumps({"summary": {"torso": lost, "torso_pose": pose}, "results": [{}]})
+    )
+    assert (
+        "(the whole frame 7.90 ± 0.50); fed one head pose in every frame (the val frames' mean) "
+        "it costs the head 0.86 ± 0.50, the torso and neck 0.21 ± 0.50, the background 1.22 ± 0.50"
+    ) in torso_cause()
     old = report(0.3, 0.02, 0.04, 0.05)
     del old["summary"]["torso_offset"]
     (results / "fig5_truth_torso0.5.json").write_text(json.dumps(old))

@@ -201,6 +201,7 @@ def signal_stats(data: Path) -> dict:
     moved = np.linalg.norm(offsets, axis=-1)
     return {
         "torso_follow": t.meta.get("torso_follow"),
+        "light_frame": t.meta.get("light_frame", "camera"),
         "torso_motion": {
             "median": float(np.median(moved)),
             "p95": float(np.percentile(moved, 95)),
@@ -287,6 +288,7 @@ def markdown(report: dict) -> str:
             if g.get("torso_follow") is None
             else f" (the torso follows the head {g['torso_follow']:g} of the way)"
         )
+        + ("; the key light is attached to the head" if g.get("light_frame") == "head" else "")
         + ".",
         "",
         _torso_line(g["torso_motion"], s["torso_offset"]),

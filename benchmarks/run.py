@@ -154,6 +154,15 @@ def main(argv=None) -> int:
         "the motion to model: whether Σ‖Δx_torso‖'s share follows the size of the motion",
     )
     parser.add_argument(
+        "--studio-light-frame",
+        choices=["head"],
+        default=None,
+        help="table2 on the studio: the fixed key light attached to the head instead of the "
+        "camera (its own folder, caches and result files, suffix _headlight), so the head's "
+        "shading does not change with its pose: whether the torso field's pose-following "
+        "offset on the head is there for the shading",
+    )
+    parser.add_argument(
         "--f-a",
         choices=["audio2motion", "backbone"],
         default="audio2motion",
@@ -217,6 +226,8 @@ def main(argv=None) -> int:
         parser.error("--studio-blinks: only for table2 (the Fig. 5 maps of the eye feature)")
     if args.studio_torso_follow is not None and args.table != "table2":
         parser.error("--studio-torso-follow: only for table2 (the Fig. 5 maps of the torso field)")
+    if args.studio_light_frame is not None and args.table != "table2":
+        parser.error("--studio-light-frame: only for table2 (the Fig. 5 maps of the torso field)")
     prof, out = PROFILES[args.profile], Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.table == "gdrf-all" and args.methods:

@@ -147,6 +147,12 @@ def torso_tag(follow) -> str:
     return f"_torso{float(follow):g}"
 
 
+def light_tag(frame) -> str:
+    """The name suffix of a studio whose fixed key light is attached to ``frame`` (``head``):
+    ``_<frame>light``; "" for the camera (the default studio)."""
+    return "" if frame in (None, "camera") else f"_{frame}light"
+
+
 def studio_identity(
     work: Path,
     identity: int,
@@ -154,11 +160,13 @@ def studio_identity(
     seconds: float,
     blink_gap: tuple | None = None,
     torso_follow: float | None = None,
+    light_frame: str | None = None,
 ) -> Path:
     """The folder of one studio identity (written once, then reused): ``work/studio_<size>px_
     <seconds>s/id<NNN>`` with its ground truth beside it; with ``blink_gap`` = (lo, hi), blinks
     that far apart in ``work/studio_<size>px_<seconds>s_blinks<lo>-<hi>/id<NNN>``; with
-    ``torso_follow`` = k, the torso following the head k of the way, in ``..._torso<k>/``."""
+    ``torso_follow`` = k, the torso following the head k of the way, in ``..._torso<k>/``;
+    with ``light_frame='head'``, the key light attached to the head, in ``..._headlight/``."""
     from lokitalk_plugins.data.studio import write_identity
 
     name = f"studio_{size}px_{seconds:.0f}s"
@@ -169,6 +177,9 @@ def studio_identity(
     if torso_follow is not None:
         kw["torso_follow"] = float(torso_follow)
         name += torso_tag(torso_follow)
+    if light_tag(light_frame):
+        kw["light_frame"] = light_frame
+        name += light_tag(light_frame)
     folder = Path(work) / name / f"id{identity:03d}"
     if not (folder / "transforms_val.json").exists():
         print(f"writing studio identity {identity} to {folder} ...", flush=True)

@@ -112,22 +112,26 @@ def resolve_data(
     prof: dict,
     blink_gap: tuple | None = None,
     torso_follow: float | None = None,
+    light_frame: str | None = None,
 ) -> DataSource:
     """``--data`` -> DataSource: ``["studio"]`` writes/reuses studio identity 0 under ``work``
     (with blinks ``blink_gap`` = (lo, hi) s apart instead of 2-6 s when given: an isolating
     ablation of the eye feature's map; with the torso following the head ``torso_follow`` of
-    the way: one of the torso field's); folders are checked (train/val transforms and
+    the way: one of the torso field's; with the key light attached to the head, ``light_frame``
+    'head': another); folders are checked (train/val transforms and
     aud.npy), and every pre-training folder must have the first folder's audio channels."""
-    from .common import blink_tag, studio_identity, torso_tag
+    from .common import blink_tag, light_tag, studio_identity, torso_tag
 
     options = ((blink_gap, "--studio-blinks", "blinks"),
-               (torso_follow, "--studio-torso-follow", "torso's motion"))  # fmt: skip
+               (torso_follow, "--studio-torso-follow", "torso's motion"),
+               (light_frame, "--studio-light-frame", "light"))  # fmt: skip
     for value, flag, why in options:
         if value is not None and list(args_data) != ["studio"]:
             raise SystemExit(f"{flag}: only with --data studio (the {why} of a user's folder "
                              "are in its video)")  # fmt: skip
     if list(args_data) == ["studio"]:
-        data = studio_identity(work, 0, prof["size"], prof["seconds"], blink_gap, torso_follow)
+        data = studio_identity(work, 0, prof["size"], prof["seconds"], blink_gap, torso_follow,
+                               light_frame)  # fmt: skip
         what, variant = [], ""
         if blink_gap is not None:
             what.append("blinks every {:g}-{:g} s".format(*blink_gap))
@@ -135,6 +139,9 @@ def resolve_data(
         if torso_follow is not None:
             what.append(f"the torso following the head {torso_follow:g} of the way")
             variant += torso_tag(torso_follow)
+        if light_tag(light_frame):
+            what.append(f"the key light attached to the {light_frame}")
+            variant += light_tag(light_frame)
         label = "the studio (" + ", ".join(["identity 0"] + what) + ")"
         return DataSource(True, data, label=label, variant=variant)
     if "studio" in args_data:

@@ -26,6 +26,7 @@ def run_table2(args, prof: dict, out: Path) -> dict:
         seeded_runs,
     )
     from lokitalk_plugins.data.studio import load_truth
+    from lokitalk_plugins.data.studio.lighting import check_light_frame
     from lokitalk_plugins.data.studio.motion import check_blink_gap, check_torso_follow
 
     try:  # a malformed --ablation-seeds is refused before anything trains
@@ -33,10 +34,11 @@ def run_table2(args, prof: dict, out: Path) -> dict:
     except ValueError as e:
         raise SystemExit(str(e)) from None
     work = Path(args.work)
-    studio_options = []  # --studio-blinks, --studio-torso-follow: checked, or refused in a line
+    studio_options = []  # --studio-blinks, -torso-follow, -light-frame: checked, or refused
     for flag, option, check in (
         ("studio_blinks", "blink_gap", check_blink_gap),
         ("studio_torso_follow", "torso_follow", check_torso_follow),
+        ("studio_light_frame", "light_frame", check_light_frame),
     ):
         value = getattr(args, flag, None)
         try:

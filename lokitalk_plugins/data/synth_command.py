@@ -31,6 +31,10 @@ def configure(parser) -> None:
                         help="the torso follows the head K of the way (0..1; 1: carried by the "
                         "head), so it moves (1 - K) as much against the head; kept in the truth "
                         "files")  # fmt: skip
+    parser.add_argument("--light-frame", choices=["camera", "head"], default=None,
+                        help="what the fixed key light is attached to: the camera (default; "
+                        "the head's shading changes as it turns) or the head (it does not); "
+                        "kept in the truth files")  # fmt: skip
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -50,6 +54,10 @@ def run(args) -> int:
         except ValueError as e:
             raise OptionError(f"--torso-follow: {e}".replace("torso_follow: ", "")) from None
 
+    if args.light_frame == "head" and args.lighting:
+        raise OptionError("--light-frame head attaches the fixed light to the head and "
+                          "--lighting moves the light: give one of them")  # fmt: skip
+
     folders = synth(
         args.out,
         identities=args.identities,
@@ -64,6 +72,7 @@ def run(args) -> int:
         lighting=args.lighting,
         blink_gap=args.blink_gap,
         torso_follow=args.torso_follow,
+        light_frame=args.light_frame,
     )
     for folder in folders:
         line = f"wrote {folder} (ground truth: {folder}.truth)"

@@ -150,3 +150,23 @@ def test_run_py_studio_blinks_is_table2_only(tmp_path, capsys):
         run.main(["table2", "--profile", "micro", "--studio-blinks", "2", "1",
                   "--out", str(tmp_path), "--work", str(tmp_path / "w")])  # fmt: skip
     assert not (tmp_path / "w").exists()
+
+
+def test_studio_with_the_light_on_the_head_is_its_own_source(tmp_path, capsys):
+    """--studio-light-frame head: its own folder, caches and result-file suffix; refused for a
+    user's folders and outside table2."""
+    import run
+
+    from lokitalk_plugins.data.studio import load_truth
+
+    src = resolve_data(["studio"], tmp_path, PROF, None, None, "head")
+    assert src.data == tmp_path / "studio_32px_1s_headlight" / "id000"
+    assert src.suffix == "_headlight" and "the key light attached to the head" in src.label
+    assert load_truth(src.data).meta["light_frame"] == "head"
+    assert resolve_data(["studio"], tmp_path, PROF, None, None, "camera").suffix == ""
+    a = _folder(tmp_path / "a", 29)
+    with pytest.raises(SystemExit, match="--studio-light-frame: only with --data studio"):
+        resolve_data([str(a)], tmp_path, PROF, None, None, "head")
+    with pytest.raises(SystemExit):
+        run.main(["table1", "--studio-light-frame", "head", "--out", str(tmp_path)])
+    assert "--studio-light-frame: only for table2" in capsys.readouterr().err

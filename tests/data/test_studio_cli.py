@@ -60,3 +60,38 @@ def test_synth_torso_follow_is_kept_in_the_truth(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "--torso-follow: expected a number in [0, 1]" in err
     assert len(err.strip().splitlines()) <= 2 and not (tmp_path / "x").exists()
+
+
+def test_synth_light_frame_head_turns_the_light_with_the_head(tmp_path, capsys):
+    """--light-frame head: the key light is the default one turned by the head, so in the
+    head's frame it is the same in every frame (kept in the truth as light_dir, intensity 1);
+    "camera" writes the default folder; with --lighting, or as a write_identity argument out
+    of the choices, refused in one line."""
+    from lokitalk_plugins.data.studio import write_identity
+    from lokitalk_plugins.data.studio.motion import euler_to_matrix
+    from lokitalk_plugins.data.studio.render import LIGHT
+
+    out = tmp_path / "studio"
+    assert main(["synth", "--identities", "1", "--seconds", "0.4", "--size", "8", "--out",
+                 str(out), "--quiet", "--light-frame", "head"]) == 0  # fmt: skip
+    truth = load_truth(out / "id000")
+    assert truth.meta["light_frame"] == "head"
+    in_head = np.einsum("nji,nj->ni", euler_to_matrix(truth.pose[:, :3]), truth.light_dir)
+    base = np.asarray(LIGHT) / np.linalg.norm(LIGHT)
+    np.testing.assert_allclose(in_head, np.broadcast_to(base, in_head.shape), atol=1e-5)
+    assert np.all(truth.light_intensity == 1.0)
+    # "camera" is the default folder, byte for byte
+    a = write_identity(tmp_path / "a", seconds=0.2, size=8, light_frame="camera")
+    b = write_identity(tmp_path / "b", seconds=0.2, size=8)
+    for name in ("ori_imgs/0.jpg", "transforms_train.json", "track_params.pt"):
+        assert (a / name).read_bytes() == (b / name).read_bytes()
+    assert "light_frame" not in load_truth(a).meta and load_truth(a).light_dir is None
+    assert main(["synth", "--out", str(tmp_path / "x"), "--light-frame", "head",
+                 "--lighting"]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert "--light-frame head attaches the fixed light to the head" in err
+    assert len(err.strip().splitlines()) <= 2 and not (tmp_path / "x").exists()
+    with pytest.raises(ValueError, match="light_frame: expected one of camera, head"):
+        write_identity(tmp_path / "y", seconds=0.2, size=8, light_frame="world")
+    with pytest.raises(ValueError, match="give one of them"):
+        write_identity(tmp_path / "z", seconds=0.2, size=8, light_frame="head", lighting=True)

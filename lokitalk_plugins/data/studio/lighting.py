@@ -21,8 +21,19 @@ from .identity import Identity, rng_for
 from .motion import _smooth_track
 from .render import LIGHT
 
-__all__ = ["Lighting", "make_lighting", "MAX_SWING", "INTENSITY_RANGE"]
+__all__ = [
+    "INTENSITY_RANGE",
+    "LIGHT_FRAMES",
+    "Lighting",
+    "MAX_SWING",
+    "check_light_frame",
+    "head_light",
+    "make_lighting",
+]
 
+# where the fixed key light is attached: the camera (the default: as the head turns, its
+# shading changes with the pose) or the head (its shading is the same in every frame)
+LIGHT_FRAMES = ("camera", "head")
 MAX_SWING = np.radians([55.0, 30.0])  # azimuth (about the camera's y), elevation limits
 INTENSITY_RANGE = (0.5, 1.3)  # the key light's intensity (above ~1.3, skin saturates)
 
@@ -61,3 +72,26 @@ def make_lighting(identity: Identity, seed: int, n: int, fps: float = 25.0) -> L
     direction = direction / np.linalg.norm(direction, axis=-1, keepdims=True)
     intensity = (lo + hi) / 2 + (hi - lo) / 2 * level
     return Lighting(direction=direction.astype(np.float32), intensity=intensity.astype(np.float32))
+
+
+def check_light_frame(frame) -> str:
+    """The frame the fixed key light is attached to, one of :data:`LIGHT_FRAMES` -> str; a
+    ValueError naming the choices otherwise."""
+    if frame not in LIGHT_FRAMES:
+        raise ValueError(
+            f"light_frame: expected one of {', '.join(LIGHT_FRAMES)} (head: the light turns "
+            f"with the head, so its shading does not change with the pose), got {frame!r}"
+        )
+    return str(frame)
+
+
+def head_light(head_R: np.ndarray) -> Lighting:
+    """The fixed key light attached to the head: per frame, ``render.LIGHT`` turned by the
+    head's rotation head_R [N, 3, 3] (camera frame), intensity 1, so in the head's own frame
+    the light is ``LIGHT`` in every frame (the head's shading does not change with its
+    pose)."""
+    base = np.asarray(LIGHT, dtype=np.float64)
+    base = base / np.linalg.norm(base)
+    direction = np.einsum("nij,j->ni", np.asarray(head_R, dtype=np.float64), base)
+    n = direction.shape[0]
+    return Lighting(direction=direction.astype(np.float32), intensity=np.ones(n, np.float32))

@@ -23,13 +23,15 @@ def synth(
     lighting: bool = False,
     blink_gap: tuple[float, float] | None = None,
     torso_follow: float | None = None,
+    light_frame: str | None = None,
 ) -> list[Path]:
     """Write identities first .. first + identities - 1 to ``out/id000``, ``out/id001``, ...
     (each with its ``.truth`` sibling), in ``workers`` processes (one torch thread each);
     one progress bar with ETA over all frames when progress; lighting: the moving key light
     (``write_identity``), off by default; blink_gap: (lo, hi) seconds between blinks (default
     2-6 s); torso_follow: k in [0, 1], how far the torso follows the head (default: its own
-    lagging track)."""
+    lagging track); light_frame: 'head' attaches the fixed key light to the head (default:
+    the camera)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     jobs = [(out / f"id{first + k:03d}", first + k) for k in range(identities)]
@@ -40,6 +42,8 @@ def synth(
         kw["blink_gap"] = tuple(blink_gap)
     if torso_follow is not None:
         kw["torso_follow"] = float(torso_follow)
+    if light_frame is not None:
+        kw["light_frame"] = light_frame
     bar = None
     if progress:
         from tqdm.auto import tqdm

@@ -20,7 +20,7 @@ from .folder import (
 )
 from .identity import make_identity, rng_for
 from .landmarks import landmarks_2d, landmarks_3d
-from .lighting import make_lighting
+from .lighting import check_light_frame, head_light, make_lighting
 from .motion import BLINK_GAP, check_blink_gap, check_torso_follow, euler_to_matrix, make_motion
 from .render import camera_for, render_batch
 from .sdf import HeadModel
@@ -65,6 +65,7 @@ def write_identity(
     lighting: bool = False,
     blink_gap: tuple[float, float] | None = None,
     torso_follow: float | None = None,
+    light_frame: str | None = None,
 ) -> Path:
     """Render ``identity`` saying ``utterance`` for ``seconds`` into the folder ``out_dir``.
 
@@ -82,23 +83,30 @@ def write_identity(
     and the bytes of a folder written without the option). torso_follow: k in [0, 1], the
     torso follows the head k of the way (``make_motion``; 1: carried by the head), so the
     torso field has (1 - k) of the default's motion to model; kept in the truth's meta; None:
-    the default bytes. The same arguments give the same bytes.
+    the default bytes. light_frame: ``'head'`` attaches the fixed key light to the head (its
+    shading then does not change with the pose; the per-frame direction is kept in the truth
+    files as light_dir, intensity 1, and ``light_frame`` in the meta); None or ``'camera'``:
+    the default bytes; not with ``lighting``. The same arguments give the same bytes.
     Returns out_dir.
     """
     gap = None if blink_gap is None else check_blink_gap(blink_gap)
     follow = None if torso_follow is None else check_torso_follow(torso_follow)
+    frame = None if light_frame is None else check_light_frame(light_frame)
+    if frame == "head" and lighting:
+        raise ValueError("light_frame='head' attaches the fixed light to the head and lighting "
+                         "moves the light: give one of them")  # fmt: skip
     before = torch.get_num_threads()
     if threads:
         torch.set_num_threads(int(threads))
     try:
         return _write(Path(out_dir), identity, seconds, size, seed, utterance, fps, n_mels,
-                      progress, lighting, gap, follow)  # fmt: skip
+                      progress, lighting, gap, follow, frame == "head")  # fmt: skip
     finally:
         torch.set_num_threads(before)
 
 
 def _write(out, identity, seconds, size, seed, utterance, fps, n_mels, progress, lighting,
-           blink_gap, torso_follow=None) -> Path:  # fmt: skip
+           blink_gap, torso_follow=None, head_lit=False) -> Path:  # fmt: skip
     for sub in ("ori_imgs", "parsing", "gt_imgs", "torso_imgs"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     utt = default_utterance(identity, seed) if utterance is None else int(utterance)
@@ -112,6 +120,8 @@ def _write(out, identity, seconds, size, seed, utterance, fps, n_mels, progress,
     bg_u8 = _u8(bg)
     Image.fromarray(bg_u8).save(out / "bc.jpg", quality=JPEG_QUALITY)
     head_R, body_R = euler_to_matrix(motion.euler), euler_to_matrix(motion.torso_euler)
+    if head_lit:
+        light = head_light(head_R)
     lms = landmarks_2d(
         landmarks_3d(model, speech.jaw, speech.lip_width, motion.eye_closure),
         head_R, motion.trans.astype(np.float64), cam,
@@ -172,6 +182,8 @@ def _write(out, identity, seconds, size, seed, utterance, fps, n_mels, progress,
         meta["blink_gap"] = list(blink_gap)
     if torso_follow is not None:  # likewise
         meta["torso_follow"] = float(torso_follow)
+    if head_lit:  # likewise
+        meta["light_frame"] = "head"
     if light is not None:  # only then: a folder without the option keeps its bytes
         meta["lighting"] = dict(
             frame="camera (OpenGL: x right, y up, z to the viewer), unit, towards the light",

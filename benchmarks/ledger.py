@@ -80,6 +80,10 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          # 'O+D+R, head pose standardised' (RSDF.pose_norm; Σ‖Δx_torso‖'s ablation by the
          # head pose's scale at the torso field's input) and Fig. 5 against the truth on it
          "table2_pose_norm/table2", "fig5_truth_pose_norm",
+         # the studio with the key light attached to the head (run.py table2
+         # --studio-light-frame head), Fig. 5 against the truth and the field knock-out on it
+         "table2_headlight/table2_headlight", "fig5_truth_headlight",
+         "field_knockout_headlight/field_knockout",
          # C_ex's response on the workspaces of dhnerf_table2_window (full model; without the
          # lip-sync module: --tag no_lipsync), benchmarks/dhnerf_code_response.py
          "dhnerf_code_response", "dhnerf_code_response_no_lipsync")  # fmt: skip

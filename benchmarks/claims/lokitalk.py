@@ -204,6 +204,10 @@ def _truth_cause(report: dict | None, key: str) -> str:
 #   reach the torso's motion once there is half as much of it?
 # - 'O+D+R, head pose standardised' (--ablations, RSDF.pose_norm), then fig5_truth.py --method
 #   ROW --tag pose_norm: does the torso field follow the pose once F_h varies at unit scale?
+# - a studio whose key light is attached to the head (run.py table2 --studio-light-frame head
+#   --methods O+D+R --seeds 3, then fig5_truth.py --tag headlight and field_knockout.py --out
+#   results/field_knockout_headlight): is the torso field's offset on the head there for the
+#   head's shading, which changes with the pose under the camera's light?
 FIG5_BLINKS = "fig5_truth_blinks0.5-1.5"
 FIG5_RUNS = {
     FIG5_BLINKS: ("att_eye", "how often the eyes close",
@@ -224,6 +228,8 @@ FIG5_RUNS = {
     "fig5_truth_pose_norm": ("dx_torso", "the head pose's scale at the torso field's input",
                              "O+D+R with F_h standardised by the training frames' mean and std",
                              False),
+    "fig5_truth_headlight": ("dx_torso", "the head's shading changing with its pose",
+                             "O+D+R on the studio with the key light attached to the head", False),
 }  # fmt: skip
 
 
@@ -233,6 +239,7 @@ TORSO_BASE = "table2_torso_base/table2"
 FIG5_PSNR = {
     "fig5_truth_torso0.5": ("table2_torso0.5/table2_torso0.5", "O+D+R"),
     "fig5_truth_pose_norm": ("table2_pose_norm/table2", "O+D+R, head pose standardised"),
+    "fig5_truth_headlight": ("table2_headlight/table2_headlight", "O+D+R"),
 }
 
 
@@ -253,10 +260,14 @@ def _torso_psnr(reports: dict, stem: str) -> str:
 KNOCKOUT = "field_knockout"  # benchmarks/field_knockout.py on the O+D+R workspaces
 
 
-def _knockout_note(reports: dict) -> str:
-    """What Δx_torso carries, region by region (``field_knockout``: the PSNR each region loses
-    when the field's offset is set to zero); "" without the run."""
-    rep = reports.get(KNOCKOUT) or {}
+# an isolating run's field_knockout (run on its workspaces, --out <its folder>)
+FIG5_KNOCKOUT = {"fig5_truth_headlight": "field_knockout_headlight/field_knockout"}
+
+
+def _knockout_note(reports: dict, stem: str = KNOCKOUT) -> str:
+    """What Δx_torso carries, region by region (``stem``, a ``field_knockout`` report: the
+    PSNR each region loses when the field's offset is set to zero); "" without the run."""
+    rep = reports.get(stem) or {}
     lost = (rep.get("summary") or {}).get("torso")
     if not lost or lost["frame"]["mean"] is None:
         return ""
@@ -265,7 +276,7 @@ def _knockout_note(reports: dict) -> str:
         return f"{x['mean']:.2f}" + ("" if x["std"] is None else f" ± {x['std']:.2f}")
 
     n = len(rep.get("results", ()))
-    text = (f"{KNOCKOUT} ({n} seed(s)): Δx_torso set to zero costs the head "
+    text = (f"{stem} ({n} seed(s)): Δx_torso set to zero costs the head "
             f"{cell(lost['head'])} dB, the torso and neck {cell(lost['torso+neck'])}, the "
             f"background {cell(lost['background'])} (the whole frame "
             f"{cell(lost['frame'])})")  # fmt: skip
@@ -308,7 +319,8 @@ def _run_note(reports: dict, stem: str, key: str) -> str:
                  f"{cell(base, 'map_share_support')} on the tables' studio")  # fmt: skip
     size = _torso_size(rep) if key == "dx_torso" else ""
     psnr = _torso_psnr(reports, stem) if key == "dx_torso" else ""
-    return text + (f"; there {size}" if size else "") + (f"; {psnr}" if psnr else "")
+    knock = _knockout_note(reports, FIG5_KNOCKOUT[stem]) if stem in FIG5_KNOCKOUT else ""
+    return "; ".join(t for t in (text + (f"; there {size}" if size else ""), psnr, knock) if t)
 
 
 def _share(key):

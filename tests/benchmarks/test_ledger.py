@@ -993,6 +993,23 @@ def test_dx_torsos_miss_quotes_the_torso_motions_size(results):
         "(the whole frame 7.90 ± 0.50); fed one head pose in every frame (the val frames' mean) "
         "it costs the head 0.86 ± 0.50, the torso and neck 0.21 ± 0.50, the background 1.22 ± 0.50"
     ) in torso_cause()
+    # an isolating run's own knock-out is quoted with it (the studio lit from the head)
+    (results / "fig5_truth_headlight.json").write_text(json.dumps(report(0.6, 0.05, 0.01, 0.07)))
+    (results / "field_knockout_headlight").mkdir()
+    (results / "field_knockout_headlight" / "field_knockout.json").write_text(
+        json.dumps({"summary": {"torso": lost}, "results": [{}, {}]})
+    )
+    cause = torso_cause()
+    assert (
+        "fig5_truth_headlight (isolates the head's shading changing with its pose: O+D+R on the "
+        "studio with the key light attached to the head, 2 seed(s)): Σ‖Δx_torso‖ inside torso "
+        "and neck 0.60 ± 0.01"
+    ) in cause
+    assert (
+        "0.010 on the head; field_knockout_headlight/field_knockout (2 seed(s)): Δx_torso set to "
+        "zero costs the head 8.60 ± 0.50 dB"
+    ) in cause
+    (results / "fig5_truth_headlight.json").unlink()
     old = report(0.3, 0.02, 0.04, 0.05)
     del old["summary"]["torso_offset"]
     (results / "fig5_truth_torso0.5.json").write_text(json.dumps(old))

@@ -135,6 +135,14 @@ SHARE_CAUSE = {"att_lip": ("the mouth", "lips"), "att_eye": ("the eyes", "eyes")
                "dx_torso": ("the torso against the head", "torso and neck")}  # fmt: skip
 
 
+def _pm(x: dict, digits: int = 2) -> str:
+    """A summary cell {"mean", "std"} (a fig5_truth or field_knockout summary) as "m ± s",
+    "m" without a std, "n/a" without a mean."""
+    if x["mean"] is None:
+        return "n/a"
+    return f"{x['mean']:.{digits}f}" + ("" if x["std"] is None else f" ± {x['std']:.{digits}f}")
+
+
 def _torso_size(report: dict | None) -> str:
     """The torso field's size beside its cause in a fig5_truth run: the learned ‖Δx_torso‖ on
     the torso and neck against how far the torso moves in the head's frame; "" for a run
@@ -145,7 +153,7 @@ def _torso_size(report: dict | None) -> str:
         return ""
 
     def cell(x):
-        return f"{x['mean']:.3f}" + ("" if x["std"] is None else f" ± {x['std']:.3f}")
+        return _pm(x, 3)
 
     t = off["torso_neck"]
     ratio = t["mean"] / need["median"]
@@ -165,10 +173,7 @@ def _truth_cause(report: dict | None, key: str) -> str:
         return ""
 
     def cell(stat):
-        x = s[stat]
-        if x["mean"] is None:
-            return "n/a"
-        return f"{x['mean']:.2f}" + ("" if x["std"] is None else f" ± {x['std']:.2f}")
+        return _pm(s[stat])
 
     cause, region = SHARE_CAUSE[key]
     n = len(report.get("workspaces", ()))
@@ -272,9 +277,7 @@ def _knockout_note(reports: dict, stem: str = KNOCKOUT) -> str:
     if not lost or lost["frame"]["mean"] is None:
         return ""
 
-    def cell(x):
-        return f"{x['mean']:.2f}" + ("" if x["std"] is None else f" ± {x['std']:.2f}")
-
+    cell = _pm
     n = len(rep.get("results", ()))
     text = (f"{stem} ({n} seed(s)): Δx_torso set to zero costs the head "
             f"{cell(lost['head'])} dB, the torso and neck {cell(lost['torso+neck'])}, the "
@@ -297,8 +300,7 @@ def _run_note(reports: dict, stem: str, key: str) -> str:
         return ""
 
     def cell(summary, stat):
-        x = summary[stat]
-        return f"{x['mean']:.2f}" + ("" if x["std"] is None else f" ± {x['std']:.2f}")
+        return _pm(summary[stat])
 
     _, isolates, setting, frequency = FIG5_RUNS[stem]
     g, n = rep.get("signals") or {}, len(rep.get("workspaces", ()))

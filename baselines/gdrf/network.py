@@ -6,6 +6,7 @@
     f       = Attn_i Bil(Proj(x, K_i, R_i, T_i), Ṽ_i)        eq. 10 (.project)
     σ, c    = f_θ(γ(x), γ(d), z, f)                          eq. 11
     L       = L_r + λ_l L_l                                  eqs. 13-14 (L_r: the pipeline's)
+            (+ λ_s L_s, our option: the accumulated alpha against the head mask, off by default)
 
 The references (N frames spread over the training split, with their cameras) and the
 identity α come from the folder at the "prepare" callback and are saved in the state_dict,
@@ -37,12 +38,17 @@ from .project import AttentionAggregator, project_points, sample_features
 from .references import GDRFDataError, check_references, read_references, read_track_clip
 from .warp import FeatureEncoder, WarpNet, warp_features
 
-__all__ = ["DESCRIPTORS", "GDRF", "LAMBDA_LSTM", "WARP_SPACES"]
+__all__ = ["DESCRIPTORS", "GDRF", "LAMBDA_LSTM", "WARP_SPACES", "silhouette_loss"]
 
 DESCRIPTORS = ("identity", "lstm", "audio")
 WARP_SPACES = ("feature", "image")  # GDRF's warp of V_i; "image": of I_i (our DFRF stand-in)
 LAMBDA_LSTM = 0.1  # λ_l of eq. 14 (the paper gives no value)
 _REFERENCE_BUFFERS = ("ref_images", "ref_c2w", "ref_intrinsics", "identity")
+
+
+def silhouette_loss(alpha: torch.Tensor, head: torch.Tensor) -> torch.Tensor:
+    """Mean over rays of (accumulated alpha − head mask)²: alpha [R] in [0, 1], head bool [R]."""
+    return (alpha - head.to(alpha.dtype)).square().mean()
 
 
 class GDRF(nn.Module):
@@ -54,7 +60,11 @@ class GDRF(nn.Module):
     "image" (the DFRF stand-in); feature_stride: the feature volumes' downsampling of the
     references (4, H/4 as E_c has always had; 2: H/2, finer volumes to warp and sample at four
     times the warp's cost); pretrained: a base model bundle (``lokitalk gdrf-pretrain``)
-    to start from; audio2exp_init: a ``lokitalk audio2exp`` checkpoint for the LSTM.
+    to start from; audio2exp_init: a ``lokitalk audio2exp`` checkpoint for the LSTM;
+    lambda_silhouette: λ_s of a silhouette term L_s = mean over rays of (accumulated alpha −
+    head mask)², the head mask being the parsing's head class (our option, not the paper's:
+    GDRF draws neck, shoulders and background as the background image, so its alpha should be
+    1 on the head and 0 elsewhere; 0, the default, is the paper's loss).
     """
 
     ray_extras: tuple[str, ...] = ()
@@ -80,8 +90,12 @@ class GDRF(nn.Module):
         feature_stride: int = 4,
         pretrained: str | None = None,
         audio2exp_init: str | None = None,
+        lambda_silhouette: float = 0.0,
     ):
         super().__init__()
+        if lambda_silhouette < 0:
+            raise ValueError(f"GDRF.lambda_silhouette must be >= 0, got {lambda_silhouette}")
+        self.lambda_silhouette = float(lambda_silhouette)
         if descriptor not in DESCRIPTORS:
             raise ValueError(f"GDRF.descriptor must be one of {DESCRIPTORS}, got {descriptor!r}")
         if warp_space not in WARP_SPACES:
@@ -268,16 +282,22 @@ class GDRF(nn.Module):
 
     def loss_terms(self, result, batch, progress: float) -> dict[str, torch.Tensor]:
         """λ_l L_l (eq. 5) of the LSTM over the ``seq_len`` consecutive frames of the clip
-        nearest the batch's frame (none with descriptor "audio" or λ_l 0)."""
+        nearest the batch's frame (none with descriptor "audio" or λ_l 0), and λ_s L_s, the
+        silhouette term, where ``lambda_silhouette`` is above 0 (needs the rays' masks)."""
+        terms = {}
+        if self.lambda_silhouette > 0:
+            terms["silhouette"] = self.lambda_silhouette * silhouette_loss(
+                result.weights_sum, batch.rays.masks.face
+            )
         if self.descriptor == "audio" or self.lambda_lstm <= 0 or self._clip is None:
-            return {}
+            return terms
         clip, starts = self._clip
         T = self.audio2exp.seq_len
         s = int(starts[(starts + T // 2 - int(batch.frame.index)).abs().argmin()])
         out = self.audio2exp(clip.frames[None, s : s + T].to(self.identity))
-        terms = audio2exp_loss(out["exp"], out["pose"], clip.exp[None, s : s + T].to(out["exp"]),
+        lstm = audio2exp_loss(out["exp"], out["pose"], clip.exp[None, s : s + T].to(out["exp"]),
                                clip.pose[None, s : s + T].to(out["pose"]))  # fmt: skip
-        return {"lstm": self.lambda_lstm * terms["loss"]}
+        return {**terms, "lstm": self.lambda_lstm * lstm["loss"]}
 
     def training_callbacks(self) -> list[TrainingCallback]:
         """The references, α and the clip from the training split before each stage."""

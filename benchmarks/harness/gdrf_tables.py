@@ -86,12 +86,20 @@ ABLATIONS = {
         "GDRF", "the feature volumes V_i at H/2 instead of H/4 (E_c's second convolution keeps "
         "the size), in the base model and the fine-tune: whether warping the coarse features "
         "is what the image-space warp gains over", ["gdrf_dfrf"]),
+    "GDRF, silhouette loss": (
+        "GDRF", "a silhouette term in the fine-tune (GDRF.lambda_silhouette = 0.1: the "
+        "accumulated alpha against the parsing's head mask), from the same base model: whether "
+        "the halo of alpha around the head (gdrf_region_alpha) is what GDRF loses on the "
+        "torso and background", ["gdrf_scratch", "gdrf_dfrf"]),
 }  # fmt: skip
 BASE = {"image warp (DFRF stand-in)": "gdrf_image", "GDRF": "gdrf", "WarpNet": "gdrf_audio",
-        "WarpNet+LS": "gdrf_lstm", "GDRF, features at H/2": "gdrf_half"}  # fmt: skip
+        "WarpNet+LS": "gdrf_lstm", "GDRF, features at H/2": "gdrf_half",
+        "GDRF, silhouette loss": "gdrf"}  # fmt: skip
 # each base's fine-tune file under benchmarks/gin-configs/gdrf/ (its pre-training: pretrain*.gin)
 FINETUNE = {"gdrf": "finetune", "gdrf_image": "finetune_image", "gdrf_audio": "finetune_audio",
             "gdrf_lstm": "finetune_lstm", "gdrf_half": "finetune_half"}  # fmt: skip
+# a row fine-tuned by another file than its base's (FINETUNE) from the same base
+ROW_FINETUNE = {"GDRF, silhouette loss": "finetune_silhouette"}
 
 
 def steps_of(paper_steps: int, scale: float) -> int:
@@ -166,7 +174,7 @@ def methods(table: str, scale: float, clips: dict, bundles: dict, profile: str,
     out = []
     for name, seconds, steps, extra in chosen_plan(table, scale, chosen, ablations):
         if name in BASE:
-            files = ["gdrf/" + FINETUNE[BASE[name]]]
+            files = ["gdrf/" + ROW_FINETUNE.get(name, FINETUNE[BASE[name]])]
             if "refs" in extra:
                 files.append(f"gdrf/references_{extra['refs']}")
             run = run_bindings(steps=steps, bundle=bundles[BASE[name]])

@@ -176,3 +176,44 @@ def test_feature_volumes_at_half_resolution(data):
     assert half.encoder.net[2].weight.grad.abs().sum() > 0
     with pytest.raises(ValueError, match=r"GDRF.feature_stride must be one of \(2, 4\), got 3"):
         GDRF(audio_in_dim=8, feature_stride=3)
+
+
+def test_the_silhouette_term_is_the_squared_alpha_error_against_the_head_mask(data):
+    """λ_s L_s = λ_s mean((alpha - head)^2) beside the LSTM's term; off (no term) at λ_s 0;
+    its gradient reaches the density; a negative λ_s is one line; a short run with it lowers
+    the loss and the alpha error on the head mask."""
+    from types import SimpleNamespace
+
+    from lokitalk_plugins.baselines.gdrf.network import silhouette_loss
+
+    alpha = torch.tensor([1.0, 0.25, 0.0, 0.5])
+    head = torch.tensor([True, False, True, True])
+    assert silhouette_loss(alpha, head).item() == pytest.approx((0 + 0.0625 + 1 + 0.25) / 4)
+    frame = data[3]
+    rays = SimpleNamespace(masks=SimpleNamespace(face=head))
+    res = SimpleNamespace(weights_sum=alpha)
+    system = _system(data, lambda_silhouette=0.5)
+    terms = system.model.loss_terms(res, TrainBatch(rays=rays, frame=frame), 0.0)
+    assert set(terms) == {"silhouette", "lstm"}
+    assert terms["silhouette"].item() == pytest.approx(0.5 * 1.3125 / 4)
+    plain = _system(data).model.loss_terms(res, TrainBatch(rays=rays, frame=frame), 0.0)
+    assert set(plain) == {"lstm"}
+    with pytest.raises(ValueError, match=r"GDRF.lambda_silhouette must be >= 0, got -1"):
+        GDRF(audio_in_dim=8, lambda_silhouette=-1)
+    # trained with the term: it is logged, its gradient reaches f_θ, the loss goes down
+    opt = torch.optim.Adam([{"params": g["params"], "lr": g["lr"]}
+                            for g in system.parameter_groups()])  # fmt: skip
+    g = torch.Generator().manual_seed(0)
+    losses, sils = [], []
+    for step in range(1, 41):
+        out = system.training_step(data[step % len(data)], step, 40, g)
+        opt.zero_grad()
+        out.loss.backward()
+        if step == 1:
+            assert system.model.sigma_net.net[0].weight.grad.abs().sum() > 0
+        opt.step()
+        system.after_step(step, g)
+        losses.append(out.loss.item())
+        sils.append(out.logs["silhouette"])
+    assert sum(losses[-5:]) / 5 < 0.8 * sum(losses[:5]) / 5
+    assert sum(sils[-5:]) / 5 < sum(sils[:5]) / 5

@@ -171,8 +171,9 @@ def test_table1_ablations_add_the_half_resolution_row_with_its_own_base():
     bundles = dict(BUNDLES, gdrf_half="/b/gdrf_half")
     plain = g.methods("gdrf-table1", 0.002, CLIPS, bundles, "micro")
     rows = g.methods("gdrf-table1", 0.002, CLIPS, bundles, "micro", ablations=True)
-    assert rows[:-1] == plain and "ablation" not in " ".join(map(str, plain))
-    half = rows[-1]
+    assert rows[: len(plain)] == plain and "ablation" not in " ".join(map(str, plain))
+    assert [r["name"] for r in rows[len(plain) :]] == [f"{n}, 5 s" for n in g.ABLATIONS]
+    half = rows[len(plain)]
     assert half["name"] == "GDRF, features at H/2, 5 s" and half["data"] == "c5"
     assert half["configs"][0] == "benchmarks/gin-configs/gdrf/finetune_half.gin"
     assert "BUNDLE = '/b/gdrf_half'" in half["bindings"] and half["steps"] == plain[0]["steps"]
@@ -190,6 +191,27 @@ def test_table1_ablations_add_the_half_resolution_row_with_its_own_base():
         g.chosen_plan("gdrf-table1", 0.002, ["GDRF, features at H/2, 5 s"])
     with pytest.raises(ValueError, match="--ablations: gdrf-table5 has no ablation rows"):
         g.chosen_plan("gdrf-table5", 0.002, None, ablations=True)
+
+
+def test_table1_ablations_add_the_silhouette_row_fine_tuned_from_gdrfs_own_base():
+    bundles = dict(BUNDLES, gdrf_half="/b/gdrf_half")
+    rows = g.methods("gdrf-table1", 0.002, CLIPS, bundles, "micro", ablations=True)
+    sil = next(r for r in rows if r["name"] == "GDRF, silhouette loss, 5 s")
+    gdrf = next(r for r in rows if r["name"] == "GDRF, 5 s")
+    assert sil["configs"][0] == "benchmarks/gin-configs/gdrf/finetune_silhouette.gin"
+    assert sil["configs"][1:] == gdrf["configs"][1:] and sil["data"] == gdrf["data"]
+    assert sil["bindings"] == gdrf["bindings"]  # the same base model and steps
+    assert sil["ablation"]["baseline"] == "GDRF, 5 s"
+    assert sil["ablation"]["claims"] == ["gdrf_scratch", "gdrf_dfrf"]
+    assert g.bases_needed("gdrf-table1", 0.002, ["GDRF, silhouette loss, 5 s"], True) == ["gdrf"]
+    root = Path(__file__).resolve().parents[2] / "benchmarks" / "gin-configs" / "gdrf"
+    text = (root / "finetune_silhouette.gin").read_text()
+    base = (root / "finetune.gin").read_text()
+    # the fine-tune's own bindings, and the silhouette term on top
+    assert "GDRF.lambda_silhouette = 0.1" in text
+    for line in base.splitlines():
+        if line and not line.startswith("#"):
+            assert line in text
 
 
 def test_the_markdown_names_each_ablation_row_and_its_seeds():

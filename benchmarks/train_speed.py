@@ -99,6 +99,13 @@ def _bind_reference(system) -> None:
     system.training_step = bound
 
 
+def _config_file(name: str) -> str:
+    """A --config value as train_from_config takes it: an existing file's path as given (run
+    from another checkout, its includes resolve against the working folder), otherwise the
+    packaged config of that name."""
+    return name if Path(name).is_file() else f"configs/{Path(name).name}"
+
+
 def _bindings(steps: int, rays: int) -> list[str]:
     return [f"head/Trainer.steps = {steps}", f"TalkingHeadSystem.num_rays = {rays}",
             f"Trainer.val_every = {steps}", "Trainer.ckpt_every = 1000000",
@@ -160,7 +167,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="64 px, 1 s, 10 steps, 32^3 grid")
     ap.add_argument("--steps", type=int, default=None, help="head steps per cell (200)")
-    ap.add_argument("--config", default=None, help="train this config alone (e.g. er_nerf.gin)")
+    ap.add_argument("--config", nargs="+", default=None,
+                    help="train these configs alone (e.g. er_nerf.gin, or er_nerf.gin "
+                    "studio_quick.gin lokitalk_loss.gin): names or paths")  # fmt: skip
     ap.add_argument("--rays", type=int, default=2048)
     ap.add_argument("--bind", action="append", default=[],
                     help="extra gin binding in --config mode (repeatable), e.g. "
@@ -187,12 +196,13 @@ def main(argv=None) -> int:
     clock = PhaseClock.install()
     studio_audio = ["TalkingHeadFolder.eye_source = 'landmarks'"]
     if args.config:
-        name = Path(args.config).stem
+        name = "+".join(Path(c).stem for c in args.config)
         cls = "ERNeRF" if name.startswith("er_nerf") else "RADNeRF"
         bindings = _bindings(steps, args.rays) + studio_audio + [f"{cls}.audio_in_dim = 32"]
-        row = {"config": args.config, "steps": steps, "bindings": args.bind}
+        config = args.config[0] if len(args.config) == 1 else list(args.config)
+        row = {"config": config, "steps": steps, "bindings": args.bind}
         bindings += args.bind
-        configs = [f"configs/{Path(args.config).name}"]
+        configs = [_config_file(c) for c in args.config]
         warm = [b for b in bindings if not b.startswith("head/Trainer.steps")]
         # warm-up, not reported: the first run builds or loads the fused kernels
         _train(configs, warm + ["head/Trainer.steps = 1"], data, work / "train_speed_ws", None)

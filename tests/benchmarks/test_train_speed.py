@@ -51,3 +51,24 @@ def test_train_speed_micro_run_writes_json_and_markdown(tmp_path, run_script):
         assert sum(shares.values()) == pytest.approx(1.0, abs=1e-6)
         assert shares["mlps"] > 0 and shares["backward"] > 0 and shares["encoders"] > 0
     assert "| er_nerf | bare | fp32 | spread |" in (out / "train_speed_quick.md").read_text()
+
+
+def test_config_mode_trains_several_configs_given_by_name_or_path(tmp_path, run_script):
+    """--config takes several files: packaged names, or paths (a file of another checkout, so
+    the same configs can be timed under two commits); the report keeps them in order."""
+    import train_speed
+
+    local = tmp_path / "fewer_rays.gin"
+    local.write_text("TalkingHeadSystem.num_rays = 128\n")
+    assert train_speed._config_file("er_nerf.gin") == "configs/er_nerf.gin"
+    assert train_speed._config_file(str(local)) == str(local)
+    out = tmp_path / "out"
+    args = ["--quick", "--steps", "2", "--rays", "256", "--config", "er_nerf.gin",
+            "studio_quick.gin", str(local), "--out", str(out),
+            "--work", str(tmp_path / "w")]  # fmt: skip
+    proc = run_script("train_speed.py", *args)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (path,) = out.glob("train_speed_er_nerf+studio_quick+fewer_rays_2*.json")
+    (row,) = json.loads(path.read_text())["results"]
+    assert row["config"] == ["er_nerf.gin", "studio_quick.gin", str(local)]
+    assert row["steps_per_second"] > 0

@@ -30,13 +30,14 @@ lattice's interpolation error with it (see ``tests/adapters/test_fast_path.py``)
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 
 import torch
 
 from lokitalk_plugins.idakt.baked import BakedOffset
 from lokitalk_plugins.train.runtime import cpu_bf16_support
 
-__all__ = ["FAST_PATH_PRECISIONS", "FastPathPlug", "plugin_dtype"]
+__all__ = ["FAST_PATH_PRECISIONS", "FastPathPlug", "float32_inputs", "plugin_dtype"]
 
 FAST_PATH_PRECISIONS = ("float32", "bfloat16", "auto")
 
@@ -61,6 +62,18 @@ def plugin_dtype(precision: str, device: torch.device, cpuinfo="/proc/cpuinfo"):
             + "); use precision='auto' or 'float32'"
         )
     return torch.bfloat16
+
+
+def float32_inputs(f_a, eye, pose, ident):
+    """The plug-ins' inputs in float32 (``plugins_float32`` under an autocast): F_a, F_e, F_h
+    (None stays None) and ID-AKT's outputs (None stays None)."""
+    pose = None if pose is None else pose.float()
+    if ident is not None:
+        ident = dataclasses.replace(
+            ident, dynamic=ident.dynamic.float(), offset_code=ident.offset_code.float(),
+            hyper={k: v.float() for k, v in ident.hyper.items()},
+        )  # fmt: skip
+    return f_a.float(), eye.float(), pose, ident
 
 
 class FastPathPlug:
@@ -89,11 +102,23 @@ class FastPathPlug:
         on = self.fast_path_active and self.__dict__.get("_fast_dtype") is not None
         return "bfloat16" if on else "float32"
 
+    @property
+    def plugins_float32_now(self) -> bool:
+        """True where the plug-ins step out of an autocast that is on now: the model's
+        ``plugins_float32`` under a training autocast (off the fast path)."""
+        if not getattr(self, "plugins_float32", False) or self.fast_path_active:
+            return False
+        return torch.is_autocast_enabled("cpu") or torch.is_autocast_enabled("cuda")
+
     def plugin_autocast(self) -> contextlib.AbstractContextManager:
         """The autocast the plug-ins run under: CPU bfloat16 on the fast path with
-        ``precision`` bfloat16 (or "auto" on a CPU that has it), else nothing."""
+        ``precision`` bfloat16 (or "auto" on a CPU that has it); none (float32) under a
+        training autocast with ``plugins_float32``; else the caller's."""
         if self.fast_path_precision == "bfloat16":
             return torch.autocast("cpu", dtype=torch.bfloat16)
+        if self.plugins_float32_now:
+            cuda = torch.is_autocast_enabled("cuda")
+            return torch.autocast("cuda" if cuda else "cpu", enabled=False)
         return contextlib.nullcontext()
 
     @property
@@ -106,5 +131,6 @@ class FastPathPlug:
         baked = self.__dict__.get("_baked_offset")
         if baked is not None and self.fast_path_active:
             return baked(x)
+        code = ident.offset_code.float() if self.plugins_float32_now else ident.offset_code
         with self.plugin_autocast():
-            return self.idakt.canonical_offset(x, ident.offset_code).to(x.dtype)
+            return self.idakt.canonical_offset(x, code).to(x.dtype)

@@ -37,7 +37,7 @@ from lokitalk_plugins.losses import LAMBDA_ATT, LAMBDA_DELTA
 from lokitalk_plugins.rsdf.base import DeformationField
 
 from .contract import BackboneAdapter
-from .fast_path import FastPathPlug
+from .fast_path import FastPathPlug, float32_inputs
 from .identity import IdentityPlug
 from .registry import adapt
 from .wrap_training import TrainingPlug
@@ -67,7 +67,10 @@ class WrappedModel(FastPathPlug, TrainingPlug, IdentityPlug, nn.Module):
     audio2motion: an :class:`~lokitalk_plugins.signals.Audio2Motion` whose prior mean is the
     plug-in's F_a (None: the backbone's audio feature); train_audio2motion: False keeps it
     frozen (:meth:`param_groups` leaves it out); static_canonical: with a deformation field,
-    the backbone's field sees no audio or eye (see the module doc; True: the paper's setting).
+    the backbone's field sees no audio or eye (see the module doc; True: the paper's setting);
+    plugins_float32: under a training autocast (``Trainer.amp = 'bf16'``) the deformation
+    field and ID-AKT's Δx_id run in float32 (the autocast off, their inputs cast to float32)
+    while the backbone keeps the autocast; False (the default) autocasts them too.
 
     audio_condition: a frozen signal whose ``feature(windows)`` [B, latent_dim = A] replaces
     the backbone's own audio feature (GDRF's LSTM, ``load_audio2exp(dim=A)``; the lip-sync
@@ -98,9 +101,11 @@ class WrappedModel(FastPathPlug, TrainingPlug, IdentityPlug, nn.Module):
         idakt: nn.Module | None = None,
         static_canonical: bool = True,
         audio_condition: nn.Module | None = None,
+        plugins_float32: bool = False,
     ):
         super().__init__()
         check_deformation(rsdf)
+        self.plugins_float32 = bool(plugins_float32)
         self.backbone = backbone
         self.add_module("rsdf", rsdf)
         self.add_module("audio2motion", audio2motion)
@@ -268,8 +273,12 @@ class WrappedModel(FastPathPlug, TrainingPlug, IdentityPlug, nn.Module):
         enc_a, f_a = self.split_audio(enc_a)
         ident = self.identity_outputs()
         fast = self.fast_path_active  # no maps, baked Δx_id (adapters/fast_path.py)
-        with self.plugin_autocast():  # the plug-ins' precision on the fast path
-            warp = self.deform(x, f_a, eye, pose, ident, maps=not fast)
+        if self.plugins_float32_now:  # the plug-ins' inputs, made under the autocast
+            f_a, eye, pose, plug_ident = float32_inputs(f_a, eye, pose, ident)
+        else:
+            plug_ident = ident
+        with self.plugin_autocast():  # the plug-ins' precision (fast path, plugins_float32)
+            warp = self.deform(x, f_a, eye, pose, plug_ident, maps=not fast)
         xc = x if warp is None else warp.x_canonical
         enc_a, eye_b = self.backbone_condition(enc_a, eye)
         if ident is None:

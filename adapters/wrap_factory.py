@@ -29,6 +29,7 @@ def wrap(
     pretrained: str | None = None,
     static_canonical: bool = True,
     audio_condition: nn.Module | None = None,
+    plugins_float32: bool = False,
 ) -> WrappedModel:
     """A backbone with plug-ins: ``wrap(model, rsdf=RSDF(audio_dim=model.audio_dim))``.
 
@@ -52,7 +53,9 @@ def wrap(
     default); False keeps the backbone's own audio and eye path (an ablation);
     audio_condition: a frozen signal (``feature(windows)``, ``latent_dim`` = the backbone's
     audio_dim) in place of the backbone's audio network: GDRF's LSTM (``load_audio2exp``) or
-    the lip-sync module's audio branch (``load_lipsync``).
+    the lip-sync module's audio branch (``load_lipsync``); plugins_float32: under a training
+    autocast (``Trainer.amp = 'bf16'``) the plug-ins run in float32 and only the backbone under
+    the autocast (False: all of it).
     """
     from lokitalk_plugins.idakt import IDAKT, IDAKTOptions  # the Hub client: on use only
 
@@ -73,7 +76,8 @@ def wrap(
     rsdf = deformation_field(rsdf, f_a, identity, dynamic)
     model = WrappedModel(backbone, rsdf, adapter, lambda_delta, lambda_att, audio2motion,
                          train_audio2motion, static_canonical=static_canonical,
-                         audio_condition=audio_condition)  # fmt: skip
+                         audio_condition=audio_condition,
+                         plugins_float32=plugins_float32)  # fmt: skip
     if options is not None:
         if not options.dynamic and rsdf is not None:
             raise ValueError(

@@ -66,6 +66,8 @@ CAP = "the cap of occupied samples a ray, 16 -> 32, in training and at inference
 COARSE = "the deformation field's hash grid up to 64 cells a side instead of 256"
 AUDIO = "the backbone's own audio and eye path kept beside the deformation (no static canonical)"
 BF16 = "bf16 autocast in training (float32 weights, optimiser state and grid tables)"
+BF16_BACKBONE = ("bf16 autocast in training for the backbone only, the deformation field in "
+                 "float32 (wrap.plugins_float32)")  # fmt: skip
 TORSO_2D = ("the torso out of the head's 3D field: the originals' head box and a 2D torso "
             "field on the head pose, trained in a third stage")  # fmt: skip
 REGION_LOSSES = "the region losses' weights, λ_Δ 1e-5 -> 1e-2 and λ_att 1e-4 -> 1e-3"
@@ -90,6 +92,7 @@ ABLATIONS = {
     "O+D+R, backbone keeps its audio": ("O+D+R", "table2/ablations/backbone_audio", AUDIO),
     "O, bf16": ("O", "table2/ablations/bf16", BF16),
     "O+D+R, bf16": ("O+D+R", "table2/ablations/bf16", BF16),
+    "O+D+R, bf16 backbone": ("O+D+R", "table2/ablations/bf16_backbone", BF16_BACKBONE),
     "O, torso as the originals train it": ("O", "table2/ablations/torso_2d", TORSO_2D),
     "O+D+R, strong region losses": ("O+D+R", "table2/ablations/region_losses", REGION_LOSSES),
     "O+D, undeformed refresh": ("O+D", "table2/ablations/undeformed_refresh", UNDEFORMED),
@@ -107,6 +110,7 @@ ABLATION_CLAIMS = {"table2/ablations/samples_32": ["t2_target", "t2_d", "t2_r"],
                    "table2/ablations/coarse_deformation": ["t2_d"],
                    "table2/ablations/backbone_audio": ["t2_d", "t2_target"],
                    "table2/ablations/bf16": [],
+                   "table2/ablations/bf16_backbone": [],
                    "table2/ablations/torso_2d": ["t2_d", "t2_target"],
                    "table2/ablations/region_losses": ["fig5_att_lip", "fig5_att_eye",
                                                       "fig5_dx_torso"],

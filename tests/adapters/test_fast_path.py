@@ -236,3 +236,42 @@ def test_bfloat16_plugins_stay_close_to_the_float32_reference():
     assert torch.allclose(fast["sigma"], ref["sigma"], rtol=0.02, atol=0.02)
     w.train()  # training never sees the fast path's precision
     assert w.fast_path_precision == "float32"
+
+
+@pytest.mark.parametrize("ident", [False, True])
+def test_plugins_float32_step_out_of_a_training_autocast(ident):
+    """wrap(plugins_float32=True) under a bfloat16 autocast: the plug-in's maps equal the
+    float32 reference's exactly (with ID-AKT's outputs cast too) while the backbone ran in
+    bfloat16; without the option the maps move; gradients reach the plug-in's weights."""
+    if ident:
+        w, x, d = _identity_model()
+    else:
+        model = make_backbone("er_nerf")
+        plug = make_plugin("rsdf", model.audio_dim)
+        randomise_offsets(plug)
+        w, (x, d) = wrap(model, rsdf=plug), points(300)
+    w.train()
+    _, enc_a, eye, code, pose = conditioning(w)
+    names = list(w.rsdf.map_names)
+    with torch.no_grad():
+        ref = w(x, d, enc_a, eye, code, pose=pose)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            mixed = w(x, d, enc_a, eye, code, pose=pose)
+        w.plugins_float32 = True
+        assert not w.plugins_float32_now  # no autocast on: nothing to step out of
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            assert w.plugins_float32_now
+            out = w(x, d, enc_a, eye, code, pose=pose)
+    for k in names:
+        assert out[k].dtype == torch.float32 and torch.equal(out[k], ref[k]), k
+    assert any(not torch.equal(mixed[k].float(), ref[k]) for k in names)
+    assert not torch.equal(out["color"].float(), ref["color"])  # the backbone ran in bfloat16
+    assert torch.allclose(out["color"].float(), ref["color"], atol=2e-2)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = w(x, d, enc_a, eye, code, pose=pose)
+    (out["sigma"].float().mean() + out["color"].float().mean()).backward()
+    grads = [p.grad for p in w.rsdf.parameters() if p.grad is not None]
+    assert grads and all(g.dtype == torch.float32 for g in grads)
+    assert sum(g.abs().sum() for g in grads) > 0
+    built = wrap(make_backbone("er_nerf"), rsdf=make_plugin("rsdf", 32), plugins_float32=True)
+    assert built.plugins_float32

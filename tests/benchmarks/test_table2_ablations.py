@@ -21,7 +21,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
     assert [m["name"] for m in abl] == [
         "O, 32 samples a ray", "O+D, 32 samples a ray", "O+D+R, 32 samples a ray",
         "O+D, deformation grid to 64", "O+D, backbone keeps its audio",
-        "O+D+R, backbone keeps its audio", "O, bf16", "O+D+R, bf16",
+        "O+D+R, backbone keeps its audio", "O, bf16", "O+D+R, bf16", "O+D+R, bf16 backbone",
         "O, torso as the originals train it", "O+D+R, strong region losses",
         "O+D, undeformed refresh", "O+D+R, undeformed refresh",
         "O+D+R, F_a from the backbone", "O+D+R, eye value from AU45",
@@ -32,6 +32,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
     audio = "wrap.static_canonical = False"
     files = {"32 samples a ray": ("samples_32.gin", "TalkingHeadSystem.max_samples = 32"),
              "bf16": ("bf16.gin", "Trainer.amp = 'bf16'"),
+             "bf16 backbone": ("bf16_backbone.gin", "wrap.plugins_float32 = True"),
              "deformation grid to 64": ("coarse_deformation.gin", coarse),
              "backbone keeps its audio": ("backbone_audio.gin", audio),
              "torso as the originals train it": ("torso_2d.gin", "RADNeRF.aabb = None"),
@@ -81,7 +82,8 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
     assert [m["name"] for m in table2.ablation_methods(methods[1:])] == [
         "O+D, 32 samples a ray", "O+D+R, 32 samples a ray", "O+D, deformation grid to 64",
         "O+D, backbone keeps its audio", "O+D+R, backbone keeps its audio", "O+D+R, bf16",
-        "O+D+R, strong region losses", "O+D, undeformed refresh", "O+D+R, undeformed refresh",
+        "O+D+R, bf16 backbone", "O+D+R, strong region losses", "O+D, undeformed refresh",
+        "O+D+R, undeformed refresh",
         "O+D+R, F_a from the backbone", "O+D+R, eye value from AU45",
         "O+D+R, torso without the cascade", "O+D+R, head pose standardised",
         "O+D+R, eyes weighted 50x", "O+D+R, eyes weighted 10x",

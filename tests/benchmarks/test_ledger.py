@@ -1046,3 +1046,24 @@ def test_the_probes_read_table1_then_the_zero_init_full_model(tmp_path):
     rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
     measured = rows["dh_probe_ex"]["measured"]
     assert measured.startswith("full model (windowed extractor): R² C_ex 0.55")
+
+
+def test_bf16_claims_read_o_and_the_backbone_only_row_from_its_own_report(tmp_path):
+    """bf16_quality_o compares O under bf16 with O in table2_bf16; bf16_quality_backbone
+    reads 'O+D+R, bf16 backbone' from table2_bf16_backbone against table2_bf16's O+D+R."""
+    bf16 = {"results": [_row("O", 27.3, [27.3, 27.9, 27.0]),
+                        _row("O, bf16", 27.3, [27.5, 27.5, 26.8]),
+                        _row("O+D+R", 28.0, [27.85, 28.12, 27.90]),
+                        _row("O+D+R, bf16", 27.4, [27.34, 27.57, 27.30])]}  # fmt: skip
+    back = {"results": [_row("O+D+R, bf16 backbone", 28.0, [27.95, 28.0, 28.05])]}
+    (tmp_path / "table2_bf16").mkdir()
+    (tmp_path / "table2_bf16" / "table2.json").write_text(json.dumps(bf16))
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert rows["bf16_quality"]["verdict"] == "does not hold"
+    assert rows["bf16_quality_o"]["verdict"] == "inconclusive"  # 0.00 ± 0.9 spans -0.2
+    assert rows["bf16_quality_backbone"]["verdict"] == "inconclusive"  # no report yet
+    (tmp_path / "table2_bf16_backbone").mkdir()
+    (tmp_path / "table2_bf16_backbone" / "table2.json").write_text(json.dumps(back))
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    got = rows["bf16_quality_backbone"]
+    assert got["verdict"] == "holds" and "O+D+R (table2_bf16/table2)" in got["measured"]

@@ -180,7 +180,16 @@ def main(argv=None) -> int:
     ap.add_argument("--upkeeps", nargs="+", default=["full", "spread"])
     ap.add_argument("--out", default=str(RESULTS))
     ap.add_argument("--work", default=str(RESULTS / "cache"))
+    ap.add_argument("--force", action="store_true", help="overwrite the --out files")
     args = ap.parse_args(argv)
+    steps = args.steps or (10 if args.quick else 200)
+    if args.config:
+        stem = f"train_speed_{'+'.join(Path(c).stem for c in args.config)}_{steps}"
+    else:
+        stem = "train_speed" + ("_quick" if args.quick else "")
+    out = Path(args.out)
+    if not args.force and any((out / f"{stem}{x}").exists() for x in (".json", ".md")):
+        ap.error(f"{out / stem}.json exists: pass --force to overwrite it, or another --out")
     os.environ["OMP_NUM_THREADS"] = "1"
     import torch
 
@@ -190,14 +199,12 @@ def main(argv=None) -> int:
     import lokitalk_plugins.registration  # noqa: F401  (the gin names)
 
     size, seconds = (64, 1.0) if args.quick else (128, 4.0)
-    steps = args.steps or (10 if args.quick else 200)
     work, load_at_start, commit = Path(args.work), os.getloadavg()[0], _commit()
     data = _studio(work, size, seconds)
     clock = PhaseClock.install()
     studio_audio = ["TalkingHeadFolder.eye_source = 'landmarks'"]
     if args.config:
-        name = "+".join(Path(c).stem for c in args.config)
-        cls = "ERNeRF" if name.startswith("er_nerf") else "RADNeRF"
+        cls = "ERNeRF" if Path(args.config[0]).stem.startswith("er_nerf") else "RADNeRF"
         bindings = _bindings(steps, args.rays) + studio_audio + [f"{cls}.audio_in_dim = 32"]
         config = args.config[0] if len(args.config) == 1 else list(args.config)
         row = {"config": config, "steps": steps, "bindings": args.bind}
@@ -207,7 +214,7 @@ def main(argv=None) -> int:
         # warm-up, not reported: the first run builds or loads the fused kernels
         _train(configs, warm + ["head/Trainer.steps = 1"], data, work / "train_speed_ws", None)
         row.update(_train(configs, bindings, data, work / "train_speed_ws", clock))
-        rows, stem = [row], f"train_speed_{name}_{steps}"
+        rows = [row]
     else:
         rows, todo = [], cells(args)
         # warm-up, not reported: the first run builds the fused kernels (a one-off compile)
@@ -222,7 +229,6 @@ def main(argv=None) -> int:
             before = _bind_reference if cell["model"] == "wrapped" else None
             row.update(_train(configs, bindings, data, work / "train_speed_ws", clock, before))
             rows.append(row)
-        stem = "train_speed" + ("_quick" if args.quick else "")
     report = {
         "benchmark": "training speed on the studio (CPU, one thread)",
         "command": "python benchmarks/train_speed.py " + " ".join(argv or sys.argv[1:]),
@@ -232,7 +238,6 @@ def main(argv=None) -> int:
         "machine": _machine(load_at_start),
         "results": rows,
     }
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{stem}.json").write_text(json.dumps(report, indent=1, default=str))
     md = _markdown(report)

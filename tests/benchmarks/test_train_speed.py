@@ -72,3 +72,8 @@ def test_config_mode_trains_several_configs_given_by_name_or_path(tmp_path, run_
     (row,) = json.loads(path.read_text())["results"]
     assert row["config"] == ["er_nerf.gin", "studio_quick.gin", str(local)]
     assert row["steps_per_second"] > 0
+    # a second run into the same --out is refused in one line, before anything trains
+    before = path.read_text()
+    again = run_script("train_speed.py", *args)
+    assert again.returncode == 2 and "exists: pass --force" in again.stderr
+    assert path.read_text() == before

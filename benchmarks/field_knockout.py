@@ -8,11 +8,16 @@ reports each region's PSNR (head, torso + neck, background, the studio's labels)
 knocking each field out costs there. A field that models its region's motion costs that
 region most; Fig. 5's Σ‖Δx_torso‖ is meant to lie in torso and neck. ``torso_pose`` keeps the
 torso field but feeds it one head pose for every frame (the val frames' mean F_h): what is
-lost then is the part of Δx_torso that follows the pose; what it keeps, its static part (a
-shift of the canonical space against the observed one, the same in every frame).
+lost then is the part of Δx_torso that follows the pose, plus whatever the field's output
+at that one pose differs from its average over poses (the field is not linear in the pose).
+``torso_static`` replaces Δx_torso at every sample by its average over the poses of
+``--static-poses`` val frames at that same point, Δx̄_torso(x) = mean_k Φ_torso(x; F_h^k,
+Δx_face): the static part of the field exactly (a shift of the canonical space against the
+observed one, the same in every frame); what it costs is what the pose-dependent part does.
 
     python benchmarks/field_knockout.py WORKSPACE [WORKSPACE ...] --out DIR
-        [--fields torso face torso_pose] [--every 3] [--force]
+        [--fields torso face torso_pose torso_static] [--every 3] [--static-poses 16]
+        [--force]
 
 The workspaces (a row's seeds, e.g. Table 2's ``<work>/table2_default_er_nerf/ws_o_d_r*``)
 must hold a model with RSDF trained on a studio folder. Writes ``field_knockout.json`` and
@@ -40,33 +45,77 @@ __all__ = [
     "main",
     "markdown",
     "one_pose",
+    "static_torso",
     "summarise",
 ]
 
 REGIONS = ("head", "torso+neck", "background")
 FIELDS = {"torso": "torso_field", "face": "face"}  # --fields name -> RSDF attribute
 POSE = "torso_pose"  # the torso field fed one pose (the val frames' mean) in every frame
-SETTINGS = (*FIELDS, POSE)
+STATIC = "torso_static"  # Δx_torso replaced by its average over poses at each point
+SETTINGS = (*FIELDS, POSE, STATIC)
 LABELS = {"torso": "Δx_torso set to 0", "face": "Δx_face set to 0",
-          POSE: "Δx_torso under one pose (the val frames' mean)"}  # fmt: skip
+          POSE: "Δx_torso under one pose (the val frames' mean)",
+          STATIC: "Δx_torso replaced by its average over poses at each point"}  # fmt: skip
+
+
+@contextlib.contextmanager
+def _forward_replaced(rsdf, make):
+    """Within the block ``rsdf.forward`` is ``make(forward)`` (forward: what it was before);
+    then what it was, so the blocks nest."""
+    saved = vars(rsdf).get("forward")
+    rsdf.forward = make(rsdf.forward)
+    try:
+        yield
+    finally:
+        if saved is None:
+            del rsdf.forward
+        else:
+            rsdf.forward = saved
 
 
 @contextlib.contextmanager
 def one_pose(rsdf, pose):
     """Within the block RSDF sees ``pose`` [1, 6] as F_h whatever it is given (every point
     and frame), then its own forward again."""
-    forward = rsdf.forward
 
-    def fixed(x, F_a, F_e, F_h=None, *args, **kwargs):
-        if F_h is not None:
-            F_h = pose.to(F_h.dtype).expand(F_h.shape[0], -1)
-        return forward(x, F_a, F_e, F_h, *args, **kwargs)
+    def make(forward):
+        def fixed(x, F_a, F_e, F_h=None, *args, **kwargs):
+            if F_h is not None:
+                F_h = pose.to(F_h.dtype).expand(F_h.shape[0], -1)
+            return forward(x, F_a, F_e, F_h, *args, **kwargs)
 
-    rsdf.forward = fixed
-    try:
+        return fixed
+
+    with _forward_replaced(rsdf, make):
         yield
-    finally:
-        del rsdf.forward
+
+
+@contextlib.contextmanager
+def static_torso(rsdf, poses):
+    """Within the block RSDF's Δx_torso at every point is its average over ``poses`` [K, 6]
+    (each fed as F_h for all points, with the point's own Δx_face and signals): the field's
+    static part; Δx_face and the maps as RSDF gives them. Then its own forward again."""
+    import torch
+
+    from lokitalk_plugins.rsdf.rsdf import RSDFOutput
+
+    def make(forward):
+        def averaged(x, F_a, F_e, F_h=None, *args, **kwargs):
+            out = forward(x, F_a, F_e, F_h, *args, **kwargs)
+            if F_h is None:
+                return out
+            dx = torch.zeros_like(out.dx_torso)
+            for pose in poses:
+                one = pose[None].to(F_h.dtype).expand(F_h.shape[0], -1)
+                dx = dx + forward(x, F_a, F_e, one, *args, **dict(kwargs, maps=False)).dx_torso
+            dx = dx / len(poses)
+            return RSDFOutput(x + out.dx_face + dx, out.dx_face, dx, out.maps)
+
+        return averaged
+
+    with _forward_replaced(rsdf, make):
+        yield
 
 
 @contextlib.contextmanager
@@ -93,23 +142,31 @@ def _psnr(err: float, n: int) -> float | None:
     return float(-10 * np.log10(max(err / n, 1e-10))) if n else None
 
 
-def knockout_profile(system, val, truth, fields, every: int = 3) -> dict:
+def knockout_profile(system, val, truth, fields, every: int = 3, static_poses: int = 16) -> dict:
     """setting ('none' and each of ``fields``) -> region (and 'frame') -> PSNR over every
-    ``every``-th frame of ``val``; the regions pool their pixels over the frames."""
+    ``every``-th frame of ``val``; the regions pool their pixels over the frames. The static
+    part of Δx_torso averages the poses of ``static_poses`` val frames spread evenly."""
     import torch
     from harness.measures import region_masks_of
 
     rsdf = system.model.rsdf
     settings = ["none", *fields]
     sums = {s: {r: [0.0, 0] for r in (*REGIONS, "frame")} for s in settings}
-    mean_pose = torch.as_tensor(val.poses_6d).float().mean(0, keepdim=True)
+    all_poses = torch.as_tensor(val.poses_6d).float()
+    mean_pose = all_poses.mean(0, keepdim=True)
+    pick = np.linspace(0, len(all_poses) - 1, max(1, min(static_poses, len(all_poses))))
+    some_poses = all_poses[np.unique(pick.round().astype(int))]
     with torch.no_grad():
         for i in range(0, len(val), every):
             frame = val[i]
             masks = region_masks_of(frame, truth)
             for s in settings:
-                block = (one_pose(rsdf, mean_pose) if s == POSE
-                         else knocked_out(rsdf, None if s == "none" else s))  # fmt: skip
+                if s == POSE:
+                    block = one_pose(rsdf, mean_pose)
+                elif s == STATIC:
+                    block = static_torso(rsdf, some_poses)
+                else:
+                    block = knocked_out(rsdf, None if s == "none" else s)
                 with block:
                     out = system.render_frame(frame)
                 err = ((out["rgb"] - frame.image) ** 2).mean(-1).numpy()
@@ -192,24 +249,30 @@ def main(argv=None) -> int:
     workspace_args(p, "O+D+R workspaces", "field_knockout")
     p.add_argument("--fields", nargs="+", choices=SETTINGS, default=list(SETTINGS),
                    help="what to knock out, one at a time: a field (torso, face) or the torso "
-                        "field's pose (torso_pose)")  # fmt: skip
+                        "field's pose (torso_pose), or its pose-dependent part (torso_static: "
+                        "Δx_torso averaged over poses at each point)")  # fmt: skip
+    p.add_argument("--static-poses", type=int, default=16, metavar="K",
+                   help="torso_static averages Δx_torso over the poses of K val frames spread "
+                        "evenly (default 16)")  # fmt: skip
     args = p.parse_args(argv)
+    if args.static_poses < 1:
+        p.error(f"--static-poses must be >= 1, got {args.static_poses}")
     from harness.measures import studio_workspaces, write_diagnostic
 
     results = []
     for ws, system, stage, truth, val in studio_workspaces(p, args, "field_knockout"):
         rsdf = getattr(system.model, "rsdf", None)
-        if rsdf is None or ({"torso", POSE} & set(args.fields) and not rsdf.torso):
+        if rsdf is None or ({"torso", POSE, STATIC} & set(args.fields) and not rsdf.torso):
             p.error(f"{ws}: its model has no RSDF with a torso field (an O+D+R or LokiTalk "
                     "workspace has); pass --fields face for a face-only RSDF")  # fmt: skip
-        prof = knockout_profile(system, val, truth, args.fields, args.every)
+        prof = knockout_profile(system, val, truth, args.fields, args.every, args.static_poses)
         results.append({"workspace": str(ws), "label": ws.name, "stage": stage, "profile": prof})
         print(f"{ws.name}: " + ", ".join(
             f"{LABELS[f]} costs head {prof['none']['head'] - prof[f]['head']:+.2f} dB, torso + "
             f"neck {prof['none']['torso+neck'] - prof[f]['torso+neck']:+.2f} dB"
             for f in args.fields))  # fmt: skip
     write_diagnostic("field_knockout", argv, args.out, markdown, fields=args.fields,
-                     every=args.every, results=results,
+                     every=args.every, static_poses=args.static_poses, results=results,
                      summary=summarise([r["profile"] for r in results], args.fields))  # fmt: skip
     return 0
 

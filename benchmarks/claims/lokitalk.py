@@ -309,6 +309,13 @@ def _knockout_note(reports: dict, stem: str = KNOCKOUT) -> str:
         text += (f"; fed one head pose in every frame (the val frames' mean) it costs the head "
                  f"{cell(pose['head'])}, the torso and neck {cell(pose['torso+neck'])}, the "
                  f"background {cell(pose['background'])}")  # fmt: skip
+    static = rep["summary"].get("torso_static")
+    if static and static["frame"]["mean"] is not None:
+        k = rep.get("static_poses", "several")
+        text += (f"; its pose-dependent part alone (Δx_torso replaced at every point by its "
+                 f"average over {k} val frames' poses) costs the head {cell(static['head'])}, "
+                 f"the torso and neck {cell(static['torso+neck'])}, the background "
+                 f"{cell(static['background'])}")  # fmt: skip
     return text
 
 

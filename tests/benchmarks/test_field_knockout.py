@@ -64,6 +64,30 @@ def test_one_pose_feeds_the_torso_field_one_head_pose_and_lets_go():
     assert "forward" not in vars(m)
 
 
+def test_static_torso_averages_the_torso_field_over_poses_at_each_point():
+    m = _trained_like()
+    x = torch.rand(32, 3) * 1.6 - 0.8
+    F_a, F_e, F_h = torch.randn(1, 4), torch.rand(1, 1), torch.randn(1, 6)
+    poses = torch.randn(3, 6)
+    with torch.no_grad():
+        own = m(x, F_a, F_e, F_h)
+        want = sum(m(x, F_a, F_e, p[None]).dx_torso for p in poses) / 3
+        with field_knockout.static_torso(m, poses):
+            got = m(x, F_a, F_e, F_h)
+            other = m(x, F_a, F_e, torch.randn(1, 6))  # the frame's own pose no longer counts
+        with field_knockout.static_torso(m, poses[:1]), field_knockout.one_pose(m, poses[:1]):
+            one = m(x, F_a, F_e, F_h)  # one pose averaged is that pose's field
+        back = m(x, F_a, F_e, F_h)
+    torch.testing.assert_close(got.dx_torso, want)
+    torch.testing.assert_close(other.dx_torso, want)
+    torch.testing.assert_close(got.dx_face, own.dx_face)
+    torch.testing.assert_close(got.x_canonical, x + own.dx_face + want)
+    torch.testing.assert_close(one.dx_torso, m(x, F_a, F_e, poses[:1]).dx_torso)
+    assert (want - own.dx_torso).abs().max() > 1e-4  # the frame's own pose gave another Δx
+    torch.testing.assert_close(back.x_canonical, own.x_canonical, rtol=0, atol=0)
+    assert "forward" not in vars(m)
+
+
 def test_summarise_gives_the_psnr_lost_per_region_over_seeds():
     def prof(head, torso):
         regions = {"head": head, "torso+neck": torso, "background": 30.0, "frame": 27.0}
@@ -92,13 +116,15 @@ def test_a_run_on_a_trained_rsdf_workspace(rsdf_workspace, tmp_path, capsys):
     assert field_knockout.main(args) == 0
     rep = json.loads((out / "field_knockout.json").read_text())
     prof = rep["results"][0]["profile"]
-    assert set(prof) == {"none", "torso", "face", "torso_pose"}
+    assert set(prof) == {"none", "torso", "face", "torso_pose", "torso_static"}
     assert all(prof["none"][r] > 5 for r in ("head", "torso+neck", "background", "frame"))
     lost = rep["summary"]["torso"]["frame"]
     assert lost["seeds"] == [pytest.approx(prof["none"]["frame"] - prof["torso"]["frame"])]
     md = (out / "field_knockout.md").read_text()
     assert "| Δx_torso set to 0: PSNR lost (dB) |" in md and "| Δx_face set to 0" in md
     assert "| Δx_torso under one pose (the val frames' mean): PSNR lost (dB) |" in md
+    assert "| Δx_torso replaced by its average over poses at each point: PSNR lost" in md
+    assert rep["static_poses"] == 16
     with pytest.raises(SystemExit):  # the outputs exist: refused without --force
         field_knockout.main(args)
     assert "--force" in capsys.readouterr().err

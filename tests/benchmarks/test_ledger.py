@@ -993,6 +993,16 @@ def test_dx_torsos_miss_quotes_the_torso_motions_size(results):
         "(the whole frame 7.90 ± 0.50); fed one head pose in every frame (the val frames' mean) "
         "it costs the head 0.86 ± 0.50, the torso and neck 0.21 ± 0.50, the background 1.22 ± 0.50"
     ) in torso_cause()
+    assert "pose-dependent part" not in torso_cause()
+    static = {r: dict(v, mean=v["mean"] / 2) for r, v in lost.items()}
+    (results / "field_knockout.json").write_text(json.dumps(
+        {"summary": {"torso": lost, "torso_pose": pose, "torso_static": static},
+         "static_poses": 16, "results": [{}]}))  # fmt: skip
+    assert (
+        "the background 1.22 ± 0.50; its pose-dependent part alone (Δx_torso replaced at every "
+        "point by its average over 16 val frames' poses) costs the head 4.30 ± 0.50, the torso "
+        "and neck 1.05 ± 0.50, the background 6.10 ± 0.50"
+    ) in torso_cause()
     # an isolating run's own knock-out is quoted with it (the studio lit from the head)
     (results / "fig5_truth_headlight.json").write_text(json.dumps(report(0.6, 0.05, 0.01, 0.07)))
     (results / "field_knockout_headlight").mkdir()

@@ -20,7 +20,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
     abl = table2.ablation_methods(methods)
     assert [m["name"] for m in abl] == [
         "O, 32 samples a ray", "O+D, 32 samples a ray", "O+D+R, 32 samples a ray",
-        "O+D, deformation grid to 64", "O+D, backbone keeps its audio",
+        "O+D+R, no sample cap", "O+D, deformation grid to 64", "O+D, backbone keeps its audio",
         "O+D+R, backbone keeps its audio", "O, bf16", "O+D+R, bf16", "O+D+R, bf16 backbone",
         "O, torso as the originals train it", "O+D+R, strong region losses",
         "O+D, undeformed refresh", "O+D+R, undeformed refresh",
@@ -31,6 +31,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
     coarse = "JointDeformation.grid = {'desired_resolution': 64}"
     audio = "wrap.static_canonical = False"
     files = {"32 samples a ray": ("samples_32.gin", "TalkingHeadSystem.max_samples = 32"),
+             "no sample cap": ("samples_uncapped.gin", "TalkingHeadSystem.max_samples = None"),
              "bf16": ("bf16.gin", "Trainer.amp = 'bf16'"),
              "bf16 backbone": ("bf16_backbone.gin", "wrap.plugins_float32 = True"),
              "deformation grid to 64": ("coarse_deformation.gin", coarse),
@@ -54,6 +55,9 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         if name == "samples_32.gin":  # the cap isolates the causes of Table 2's claims
             record = m["ablation"]
             assert "t2_target" in record["claims"] and "16 -> 32" in record["isolates"]
+        elif name == "samples_uncapped.gin":  # the head's pose-dependent Δx_torso (Fig. 5)
+            assert m["ablation"]["claims"] == ["fig5_dx_torso", "t2_r", "t2_target"]
+            assert "16 -> none" in m["ablation"]["isolates"]
         elif name == "coarse_deformation.gin":  # a cause of O+D < O
             assert m["ablation"]["claims"] == ["t2_d"]
         elif name in ("backbone_audio.gin", "torso_2d.gin"):  # causes of O+D < O, of +1 dB
@@ -80,8 +84,9 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
     assert len(runs) == 3 * len(methods) + len(abl)
     # without its base row an ablation is left out
     assert [m["name"] for m in table2.ablation_methods(methods[1:])] == [
-        "O+D, 32 samples a ray", "O+D+R, 32 samples a ray", "O+D, deformation grid to 64",
-        "O+D, backbone keeps its audio", "O+D+R, backbone keeps its audio", "O+D+R, bf16",
+        "O+D, 32 samples a ray", "O+D+R, 32 samples a ray", "O+D+R, no sample cap",
+        "O+D, deformation grid to 64", "O+D, backbone keeps its audio",
+        "O+D+R, backbone keeps its audio", "O+D+R, bf16",
         "O+D+R, bf16 backbone", "O+D+R, strong region losses", "O+D, undeformed refresh",
         "O+D+R, undeformed refresh",
         "O+D+R, F_a from the backbone", "O+D+R, eye value from AU45",

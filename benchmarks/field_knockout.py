@@ -46,6 +46,8 @@ __all__ = [
     "markdown",
     "one_pose",
     "static_torso",
+    "dynamic_torso_map",
+    "DYNAMIC_MAP",
     "summarise",
 ]
 
@@ -91,13 +93,24 @@ def one_pose(rsdf, pose):
         yield
 
 
+def _pose_mean(forward, poses, x, F_a, F_e, F_h, args, kwargs):
+    """Δx_torso at the points ``x`` averaged over ``poses`` [K, 6], each fed as F_h for every
+    point with the points' own signals."""
+    import torch
+
+    dx = None
+    for pose in poses:
+        one = pose[None].to(F_h.dtype).expand(F_h.shape[0], -1)
+        got = forward(x, F_a, F_e, one, *args, **dict(kwargs, maps=False)).dx_torso
+        dx = got if dx is None else dx + got
+    return dx / len(poses) if dx is not None else torch.zeros_like(x)
+
+
 @contextlib.contextmanager
 def static_torso(rsdf, poses):
     """Within the block RSDF's Δx_torso at every point is its average over ``poses`` [K, 6]
     (each fed as F_h for all points, with the point's own Δx_face and signals): the field's
     static part; Δx_face and the maps as RSDF gives them. Then its own forward again."""
-    import torch
-
     from lokitalk_plugins.rsdf.rsdf import RSDFOutput
 
     def make(forward):
@@ -105,14 +118,40 @@ def static_torso(rsdf, poses):
             out = forward(x, F_a, F_e, F_h, *args, **kwargs)
             if F_h is None:
                 return out
-            dx = torch.zeros_like(out.dx_torso)
-            for pose in poses:
-                one = pose[None].to(F_h.dtype).expand(F_h.shape[0], -1)
-                dx = dx + forward(x, F_a, F_e, one, *args, **dict(kwargs, maps=False)).dx_torso
-            dx = dx / len(poses)
+            dx = _pose_mean(forward, poses, x, F_a, F_e, F_h, args, kwargs)
             return RSDFOutput(x + out.dx_face + dx, out.dx_face, dx, out.maps)
 
         return averaged
+
+    with _forward_replaced(rsdf, make):
+        yield
+
+
+DYNAMIC_MAP = "dx_torso_dynamic_norm"  # ‖Δx_torso - its average over poses‖ per point
+
+
+@contextlib.contextmanager
+def dynamic_torso_map(rsdf, poses):
+    """Within the block RSDF's maps (when it gives maps) hold one more per-point map,
+    :data:`DYNAMIC_MAP` = ‖Δx_torso − Δx̄_torso‖, Δx̄_torso the average over ``poses`` [K, 6]
+    at the same point (:func:`static_torso`): the pose-dependent part of the torso field,
+    what moves from frame to frame (LokiTalk's Fig. 5 shows 'dynamic deformations'). The
+    deformation itself is unchanged. Then its own forward again."""
+    import torch
+
+    from lokitalk_plugins.rsdf.rsdf import RSDFOutput
+
+    def make(forward):
+        def with_map(x, F_a, F_e, F_h=None, *args, **kwargs):
+            out = forward(x, F_a, F_e, F_h, *args, **kwargs)
+            if F_h is None or not out.maps:
+                return out
+            dx = _pose_mean(forward, poses, x, F_a, F_e, F_h, args, kwargs)
+            dyn = torch.linalg.vector_norm(out.dx_torso - dx, dim=-1)
+            maps = dict(out.maps, **{DYNAMIC_MAP: dyn})
+            return RSDFOutput(out.x_canonical, out.dx_face, out.dx_torso, maps)
+
+        return with_map
 
     with _forward_replaced(rsdf, make):
         yield

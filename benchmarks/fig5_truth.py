@@ -60,7 +60,12 @@ PAIRS = {
     "att_eye": ("att_eye", ("eyes",)),
     "dx_face": ("dx_face_norm", ("mouth", "eyes")),
     "dx_torso": ("dx_torso_norm", ("torso",)),
+    # the torso field's pose-dependent part, ‖Δx_torso − its average over poses‖ (Fig. 5 shows
+    # "dynamic deformations"; field_knockout.dynamic_torso_map), measured in Δx_torso's region
+    "dx_torso_dynamic": ("dx_torso_dynamic_norm", ("torso",)),
 }
+REGION_KEY = {"dx_torso_dynamic": "dx_torso"}  # PAIRS key -> FIG5_REGIONS key, where not its own
+STATIC_POSES = 16  # val frames whose poses the torso field's static part averages
 
 
 # points on the studio's neck and shoulders, body frame (model units; ``studio.sdf`` body)
@@ -146,6 +151,8 @@ def measure(workspace: Path, frames: int, cache: dict | None = None) -> dict:
     -> dict(workspace, data, img_ids, shares: key -> shares(), mean_maps, mean_changes).
     ``cache``: the cause changes already rendered, by (folder, frames): the seeds of a row
     share them."""
+    import torch
+    from field_knockout import DYNAMIC_MAP, dynamic_torso_map
     from harness.measures import FIG5_REGIONS
     from harness.table2 import _val_frames, map_names, ray_maps
 
@@ -156,7 +163,7 @@ def measure(workspace: Path, frames: int, cache: dict | None = None) -> dict:
     system, run, _ = load_system(workspace)
     data = Path(run["data"])
     names = map_names(system)
-    missing = [m for m, _ in PAIRS.values() if m not in names]
+    missing = [m for m, _ in PAIRS.values() if m not in (*names, DYNAMIC_MAP)]
     if missing:
         raise SystemExit(f"--workspaces {workspace}: its model gives no {missing} maps (a "
                          "model with RSDF, e.g. Table 2's O+D+R, has them)")  # fmt: skip
@@ -166,7 +173,9 @@ def measure(workspace: Path, frames: int, cache: dict | None = None) -> dict:
     if key not in cache:
         cache[key] = cause_maps(data, ids)
     changes, labels = cache[key]
-    maps = [ray_maps(system, f, names) for f in sample]
+    poses = torch.stack([f.pose.float() for f in _val_frames(data, STATIC_POSES)])
+    with dynamic_torso_map(system.model.rsdf, poses):
+        maps = [ray_maps(system, f, [*names, DYNAMIC_MAP]) for f in sample]
     torso_ids = FIG5_REGIONS["dx_torso"][1]
     on = {"torso_neck": [], "head": []}
     for m, lab in zip(maps, labels):
@@ -176,7 +185,7 @@ def measure(workspace: Path, frames: int, cache: dict | None = None) -> dict:
     torso_offset = {k: float(np.concatenate(v).mean()) for k, v in on.items()}
     out = {}
     for key, (name, causes) in PAIRS.items():
-        region = FIG5_REGIONS[key][1]
+        region = FIG5_REGIONS[REGION_KEY.get(key, key)][1]
         change = [sum(changes[c][i] for c in causes) for i in range(len(ids))]
         out[key] = shares([m[name] for m in maps], change, list(labels), region)
     mean_maps = {name: np.mean([m[name] for m in maps], 0) for name, _ in PAIRS.values()}
@@ -249,6 +258,11 @@ WHAT = {
     "att_eye": ("att_eye", "the eyes", "eyes"),
     "dx_face": ("Σ‖Δx_face‖", "mouth and eyes", "face"),
     "dx_torso": ("Σ‖Δx_torso‖", "the torso against the head", "torso and neck"),
+    "dx_torso_dynamic": (
+        "Σ‖Δx_torso − Δx̄_torso‖ (its pose-dependent part)",
+        "the torso against the head",
+        "torso and neck",
+    ),
 }
 
 
@@ -268,7 +282,9 @@ def markdown(report: dict) -> str:
         "|---|---|---|---|---|---|",
     ]
     for key, (label, cause, region) in WHAT.items():
-        x = s[key]
+        x = s.get(key)
+        if x is None:  # a report from before the map existed
+            continue
         lines.append(f"| {label} | {cause} | {_cell(x['truth_share_label'])} in {region} | "
                      f"{_cell(x['map_share_label'])} | {_cell(x['map_share_support'])} | "
                      f"{_cell(x['support_area'])} |")  # fmt: skip
@@ -276,7 +292,9 @@ def markdown(report: dict) -> str:
     lines += [
         "",
         "Mean ± std over the workspaces (seeds); the truth column is the same for every seed "
-        "of one studio folder.",
+        "of one studio folder. Δx̄_torso: the torso field's output at the same point averaged "
+        f"over the head poses of {STATIC_POSES} val frames (its static part, a shift of the "
+        "canonical space that is the same in every frame); what is left moves with the pose.",
         "",
         f"The causes in this clip ({g['frames']} frames): the eyes are closed in "
         f"{g['eyes_closed_frames']:.1%} of the frames ({g['blinks']} blinks) and cover "

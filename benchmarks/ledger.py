@@ -89,6 +89,10 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          # --studio-light-frame head), Fig. 5 against the truth and the field knock-out on it
          "table2_headlight/table2_headlight", "fig5_truth_headlight",
          "field_knockout_headlight/field_knockout",
+         # Table 2's 'O+D+R, 32 samples a ray' and 'O+D+R, no sample cap' (run.py table2
+         # --ablations, 3 seeds each), Fig. 5 against the truth and the field knock-out on them
+         "fig5_truth_samples32", "field_knockout_samples32/field_knockout",
+         "fig5_truth_uncapped", "field_knockout_uncapped/field_knockout",
          # C_ex's response on the workspaces of dhnerf_table2_window (full model; without the
          # lip-sync module: --tag no_lipsync), benchmarks/dhnerf_code_response.py
          "dhnerf_code_response", "dhnerf_code_response_no_lipsync")  # fmt: skip

@@ -186,6 +186,18 @@ def _torso_size(report: dict | None) -> str:
             f"{cell(off['head'])} on the head{said}")  # fmt: skip
 
 
+def _dynamic_share(report: dict | None) -> str:
+    """The torso field's pose-dependent part in a fig5_truth run (Σ‖Δx_torso − Δx̄_torso‖,
+    Δx̄_torso its average over poses at each point): its share inside torso and neck; "" for a
+    run from before fig5_truth measured it."""
+    s = ((report or {}).get("summary") or {}).get("dx_torso_dynamic")
+    if not s or s["map_share_label"]["mean"] is None:
+        return ""
+    share = _pm(s["map_share_label"])
+    return (f"its pose-dependent part (Σ‖Δx_torso − Δx̄_torso‖, Δx̄_torso its average over "
+            f"poses at each point) lies {share} inside torso and neck")  # fmt: skip
+
+
 def _truth_cause(report: dict | None, key: str) -> str:
     """The studio's truth about a share (``fig5_truth.json``): where the map's cause changes
     the picture, and how much of the map lies there; "" without the file."""
@@ -206,7 +218,7 @@ def _truth_cause(report: dict | None, key: str) -> str:
             f"({g['blinks']} blinks) and cover {g['eyes_pixels']:.2%} of the pixels"
         )
     if key == "dx_torso":
-        often = _torso_size(report)
+        often = "; ".join(t for t in (_torso_size(report), _dynamic_share(report)) if t)
         often = f"; {often}" if often else ""
     return (f"fig5_truth ({n} seed(s)), studio re-rendered with {cause} changed: "
             f"{cell('truth_share_label')} of the change it makes lies inside the {region} "
@@ -256,6 +268,11 @@ FIG5_RUNS = {
                              False),
     "fig5_truth_headlight": ("dx_torso", "the head's shading changing with its pose",
                              "O+D+R on the studio with the key light attached to the head", False),
+    "fig5_truth_samples32": ("dx_torso", "the cap of occupied samples a ray",
+                             "Table 2's 'O+D+R, 32 samples a ray' (16 -> 32, in training and at "
+                             "inference)", False),
+    "fig5_truth_uncapped": ("dx_torso", "the cap of occupied samples a ray",
+                            "Table 2's 'O+D+R, no sample cap' (16 -> none)", False),
 }  # fmt: skip
 
 
@@ -287,7 +304,9 @@ KNOCKOUT = "field_knockout"  # benchmarks/field_knockout.py on the O+D+R workspa
 
 
 # an isolating run's field_knockout (run on its workspaces, --out <its folder>)
-FIG5_KNOCKOUT = {"fig5_truth_headlight": "field_knockout_headlight/field_knockout"}
+FIG5_KNOCKOUT = {"fig5_truth_headlight": "field_knockout_headlight/field_knockout",
+                 "fig5_truth_samples32": "field_knockout_samples32/field_knockout",
+                 "fig5_truth_uncapped": "field_knockout_uncapped/field_knockout"}  # fmt: skip
 
 
 def _knockout_note(reports: dict, stem: str = KNOCKOUT) -> str:
@@ -348,6 +367,8 @@ def _run_note(reports: dict, stem: str, key: str) -> str:
         text += (f" against {cell(base, 'map_share_label')} and "
                  f"{cell(base, 'map_share_support')} on the tables' studio")  # fmt: skip
     size = _torso_size(rep) if key == "dx_torso" else ""
+    dynamic = _dynamic_share(rep) if key == "dx_torso" else ""
+    size = "; ".join(t for t in (size, dynamic) if t)
     psnr = _torso_psnr(reports, stem) if key == "dx_torso" else ""
     knock = _knockout_note(reports, FIG5_KNOCKOUT[stem]) if stem in FIG5_KNOCKOUT else ""
     return "; ".join(t for t in (text + (f"; there {size}" if size else ""), psnr, knock) if t)

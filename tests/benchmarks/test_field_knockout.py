@@ -88,6 +88,30 @@ def test_static_torso_averages_the_torso_field_over_poses_at_each_point():
     assert "forward" not in vars(m)
 
 
+def test_dynamic_torso_map_is_the_torso_field_minus_its_average_over_poses():
+    m = _trained_like()
+    x = torch.rand(32, 3) * 1.6 - 0.8
+    F_a, F_e, F_h = torch.randn(1, 4), torch.rand(1, 1), torch.randn(1, 6)
+    poses = torch.randn(4, 6)
+    with torch.no_grad():
+        own = m(x, F_a, F_e, F_h)
+        mean = sum(m(x, F_a, F_e, p[None]).dx_torso for p in poses) / 4
+        with field_knockout.dynamic_torso_map(m, poses):
+            got = m(x, F_a, F_e, F_h)
+            quiet = m(x, F_a, F_e, F_h, maps=False)  # no maps asked: none made
+            at_one = m(x, F_a, F_e, poses[:1])
+        with field_knockout.dynamic_torso_map(m, poses[:1]):
+            still = m(x, F_a, F_e, poses[:1])  # one pose averaged: nothing moves
+    dyn = got.maps[field_knockout.DYNAMIC_MAP]
+    torch.testing.assert_close(dyn, torch.linalg.vector_norm(own.dx_torso - mean, dim=-1))
+    torch.testing.assert_close(got.x_canonical, own.x_canonical)  # the deformation unchanged
+    torch.testing.assert_close(got.maps["dx_torso_norm"], own.maps["dx_torso_norm"])
+    assert dyn.max() > 1e-4 and field_knockout.DYNAMIC_MAP not in quiet.maps
+    assert not torch.equal(at_one.maps[field_knockout.DYNAMIC_MAP], dyn)
+    assert still.maps[field_knockout.DYNAMIC_MAP].abs().max() < 1e-6
+    assert "forward" not in vars(m)
+
+
 def test_summarise_gives_the_psnr_lost_per_region_over_seeds():
     def prof(head, torso):
         regions = {"head": head, "torso+neck": torso, "background": 30.0, "frame": 27.0}

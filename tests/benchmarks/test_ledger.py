@@ -1020,6 +1020,33 @@ def test_dx_torsos_miss_quotes_the_torso_motions_size(results):
         "zero costs the head 8.60 ± 0.50 dB"
     ) in cause
     (results / "fig5_truth_headlight.json").unlink()
+    # the cap of samples a ray: the run's pose-dependent share and its own knock-out
+    capped = report(0.2, 0.02, 0.05, 0.069)
+    capped["summary"]["dx_torso_dynamic"] = {k: {"mean": v, "std": 0.03, "seeds": [v, v]}
+                                             for k, v in (("map_share_label", 0.62),
+                                                          ("map_share_support", 0.2),
+                                                          ("truth_share_label", 0.9),
+                                                          ("support_area", 0.04))}  # fmt: skip
+    (results / "fig5_truth_samples32.json").write_text(json.dumps(capped))
+    (results / "field_knockout_samples32").mkdir()
+    (results / "field_knockout_samples32" / "field_knockout.json").write_text(
+        json.dumps({"summary": {"torso": lost, "torso_static": static}, "static_poses": 16,
+                    "results": [{}, {}, {}]}))  # fmt: skip
+    cause = torso_cause()
+    assert (
+        "fig5_truth_samples32 (isolates the cap of occupied samples a ray: Table 2's 'O+D+R, 32 "
+        "samples a ray' (16 -> 32, in training and at inference), 2 seed(s)): Σ‖Δx_torso‖ inside "
+        "torso and neck 0.20 ± 0.01"
+    ) in cause
+    assert (
+        "its pose-dependent part (Σ‖Δx_torso − Δx̄_torso‖, Δx̄_torso its average over poses at "
+        "each point) lies 0.62 ± 0.03 inside torso and neck"
+    ) in cause
+    assert (
+        "field_knockout_samples32/field_knockout (3 seed(s)): Δx_torso set to zero costs the head "
+        "8.60 ± 0.50 dB"
+    ) in cause and "its pose-dependent part alone" in cause.split("fig5_truth_samples32")[1]
+    (results / "fig5_truth_samples32.json").unlink()
     old = report(0.3, 0.02, 0.04, 0.05)
     del old["summary"]["torso_offset"]
     (results / "fig5_truth_torso0.5.json").write_text(json.dumps(old))

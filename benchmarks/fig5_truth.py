@@ -2,7 +2,7 @@
 and how much of each plug-in map lies there.
 
     python benchmarks/fig5_truth.py --workspaces WS [WS ...]   # e.g. Table 2's O+D+R seeds
-    python benchmarks/fig5_truth.py --workspaces WS --frames 4 --out /tmp/fig5
+    python benchmarks/fig5_truth.py --workspaces WS --frames 4 --out /tmp/fig5 [--force]
 
 Every workspace is a trained deforming model (RSDF) on a studio folder (its run's data), taken
 as one seed of ``--method``. On the val frames Table 2's heat maps use (``--frames``, evenly
@@ -23,7 +23,7 @@ space RSDF deforms into: NeRF units are the studio's model units), beside ``tors
 workspace), the mean rendered ‖Δx_torso‖ on the torso and neck pixels and on the head's.
 
 Writes ``<out>/fig5_truth[_<tag>].json`` + ``.md`` + ``_maps.png`` (mean maps over the frames,
-each cause's change beside the model's map). The claims ledger reads the JSON as the measured
+each cause's change beside the model's map; refused where they exist, unless ``--force``). The claims ledger reads the JSON as the measured
 cause of a missed region share.
 """
 
@@ -39,7 +39,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness.common import RESULTS, commit, machine, write_report  # noqa: E402
+from harness.common import (  # noqa: E402
+    RESULTS,
+    commit,
+    machine,
+    refuse_overwrite,
+    write_report,
+)
 from harness.measures import SUPPORT_MASS, support  # noqa: E402
 
 __all__ = [
@@ -368,6 +374,8 @@ def main(argv=None) -> int:
     ap.add_argument("--frames", type=int, default=8, help="val frames per workspace")
     ap.add_argument("--out", default=str(RESULTS), help="where the JSON, markdown, PNG go")
     ap.add_argument("--tag", default="", help="suffix of the file names (e.g. rad_nerf)")
+    ap.add_argument("--force", action="store_true",
+                    help="overwrite the result files of an earlier run in --out")  # fmt: skip
     args = ap.parse_args(argv)
     for ws in args.workspaces:
         if not (Path(ws) / "checkpoints" / "latest.pt").is_file():
@@ -377,6 +385,8 @@ def main(argv=None) -> int:
     if args.frames < 1:
         print("error: --frames must be at least 1", file=sys.stderr)
         return 2
+    stem = "fig5_truth" + (f"_{args.tag}" if args.tag else "")
+    refuse_overwrite(ap, Path(args.out), stem, args.force)  # before anything is measured
     import torch
 
     torch.set_num_threads(1)
@@ -390,7 +400,6 @@ def main(argv=None) -> int:
         return 2
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    stem = "fig5_truth" + (f"_{args.tag}" if args.tag else "")
     maps = plot(rows[0], out / f"{stem}_maps.png")
     report = {
         "benchmark": "fig5_truth",

@@ -132,6 +132,8 @@ def test_a_run_on_a_trained_rsdf_workspace(rsdf_workspace, tmp_path):
     assert got["torso_neck"]["mean"] >= 0 and got["head"]["mean"] >= 0
     assert rep["per_workspace"][0]["torso_offset"]["head"] == got["head"]["mean"]
     assert "The torso field's size beside its cause" in (out / "fig5_truth.md").read_text()
+    with pytest.raises(SystemExit):  # an earlier run's files: refused without --force
+        fig5_truth.main(["--workspaces", str(ws), "--frames", "2", "--out", str(out)])
     # the torso field's pose-dependent part: a share like the others, never above the whole's
     dyn, whole = rep["summary"]["dx_torso_dynamic"], rep["summary"]["dx_torso"]
     assert 0 <= dyn["map_share_label"]["mean"] <= 1

@@ -58,6 +58,8 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          "dhnerf_table2_window/dhnerf_table2",
          # O+D+R beside its ablations of issue 14's fixes (run.py table2 --methods --ablations)
          "table2_fixes/table2",
+         # O+D+R beside 'O+D+R, 32 samples a ray' and 'O+D+R, no sample cap' (3 seeds each)
+         "table2_cap/table2",
          # Table 2's O+D+R in float32 and under bf16 autocast, side by side (issue 18)
          "table2_bf16/table2",
          # O+D+R with the backbone alone under bf16 (wrap.plugins_float32; issue 18)

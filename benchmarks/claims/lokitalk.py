@@ -85,8 +85,8 @@ METHOD_CLAIMS = [
 ]  # fmt: skip
 # Table 2's claims take their ablations from Table 2 and from runs of some of its rows
 # (run.py table2 --methods ... --ablations --out <folder>): the fixes of issue 14 measured
-# one at a time beside O+D+R
-T2_RUNS = ("table2", "table2_fixes/table2")
+# one at a time beside O+D+R, and the cap of samples a ray lifted (table2_cap)
+T2_RUNS = ("table2", "table2_fixes/table2", "table2_cap/table2")
 for _id, _table, _text, _a, _b, _metric, _higher in METHOD_CLAIMS:
     _tables = T2_RUNS if _table == "table2" else ()
     claim(_id, f"{SRC} Table {_table[-1]}", _text, tables=_tables,
@@ -400,7 +400,7 @@ for _key, _what in REGION_SHARES.items():
         f"fig5_{_key}",
         f"{SRC} Fig. 5",
         f"region specificity: share of {_what} (maps; target ≥ {SHARE_LIMIT})",
-        tables=("table2",),
+        tables=("table2", "table2_cap/table2"),
         cause_metric=f"region_shares.{_key}",
     )(_share(_key))
 

@@ -23,8 +23,8 @@ space RSDF deforms into: NeRF units are the studio's model units), beside ``tors
 workspace), the mean rendered ‖Δx_torso‖ on the torso and neck pixels and on the head's.
 
 Writes ``<out>/fig5_truth[_<tag>].json`` + ``.md`` + ``_maps.png`` (mean maps over the frames,
-each cause's change beside the model's map; refused where they exist, unless ``--force``). The claims ledger reads the JSON as the measured
-cause of a missed region share.
+each cause's change beside the model's map; refused where they exist, unless ``--force``).
+The claims ledger reads the JSON as the measured cause of a missed region share.
 """
 
 from __future__ import annotations

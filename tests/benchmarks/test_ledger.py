@@ -852,6 +852,31 @@ def test_table2s_claims_read_the_ablations_of_a_run_of_some_of_its_rows(tmp_path
     assert got["t2_target"]["measured"].startswith("O+D+R 27.90 ± 0.10 (3 seeds) vs O 27.50")
 
 
+def test_table2s_psnr_claims_are_judged_again_with_32_samples_a_ray_for_every_row(tmp_path):
+    def row(method, psnrs):
+        return dict(method=method, metrics=dict(psnr=sum(psnrs) / len(psnrs)),
+                    seeds=[dict(metrics=dict(psnr=p, sync_conf=0.5)) for p in psnrs])  # fmt: skip
+
+    cap = ", 32 samples a ray"
+    t2 = {"results": [row("O", [27.4, 27.5, 27.6]), row("O+D", [26.8, 26.9, 27.0]),
+                      row("O+D+R", [27.8, 27.9, 28.0]), row("O" + cap, [27.5, 27.6, 27.7]),
+                      row("O+D" + cap, [27.9, 28.0, 28.1]),
+                      row("O+D+R" + cap, [28.8, 28.9, 29.0])]}  # fmt: skip
+    (tmp_path / "table2.json").write_text(json.dumps(t2))
+    got = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert got["t2_d"]["verdict"] == "does not hold" and got["t2_d_32"]["verdict"] == "holds"
+    assert got["t2_r_32"]["verdict"] == "holds"
+    assert got["t2_target_32"]["verdict"] == "holds"  # +1.3 ± 0.2 against the 1 dB margin
+    assert got["t2_target"]["verdict"] == "does not hold"  # +0.4 with the cap of 16
+    assert got["t2_target_32"]["measured"].startswith(
+        "O+D+R, 32 samples a ray 28.90 ± 0.10 (3 seeds) vs O, 32 samples a ray 27.60"
+    )
+    assert got["t2_target_32"]["source"] == (
+        "issue 14 target, Table 2, every row with 32 samples a ray"
+    )
+    assert "t2_lmd_32" not in got and "t2_sync_32" not in got  # PSNR only
+
+
 def test_att_eyes_miss_quotes_the_frequent_blink_studio_beside_the_tables(results):
     """fig5_truth_blinks0.5-1.5 (O+D+R on a studio whose eyes close often) is quoted in the
     att_eye miss beside the tables' studio; the verdict stays on the tables' studio."""

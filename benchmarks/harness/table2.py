@@ -65,6 +65,8 @@ LSTM_ROW = "O+D+R, F_a = LSTM"
 CAP = "the cap of occupied samples a ray, 16 -> 32, in training and at inference"
 UNCAPPED = ("no cap of occupied samples a ray (16 -> none), in training and at inference: "
             "does the head's pose-dependent deformation make up for rays cut short")  # fmt: skip
+CAP_BF16 = ("32 samples a ray and bf16 autocast in training together (float32 weights, optimiser "
+            "state and grid tables)")  # fmt: skip
 COARSE = "the deformation field's hash grid up to 64 cells a side instead of 256"
 AUDIO = "the backbone's own audio and eye path kept beside the deformation (no static canonical)"
 BF16 = "bf16 autocast in training (float32 weights, optimiser state and grid tables)"
@@ -96,6 +98,7 @@ ABLATIONS = {
     "O, bf16": ("O", "table2/ablations/bf16", BF16),
     "O+D+R, bf16": ("O+D+R", "table2/ablations/bf16", BF16),
     "O+D+R, bf16 backbone": ("O+D+R", "table2/ablations/bf16_backbone", BF16_BACKBONE),
+    "O+D+R, 32 samples a ray, bf16": ("O+D+R", "table2/ablations/samples_32_bf16", CAP_BF16),
     "O, torso as the originals train it": ("O", "table2/ablations/torso_2d", TORSO_2D),
     "O+D+R, strong region losses": ("O+D+R", "table2/ablations/region_losses", REGION_LOSSES),
     "O+D, undeformed refresh": ("O+D", "table2/ablations/undeformed_refresh", UNDEFORMED),
@@ -115,6 +118,7 @@ ABLATION_CLAIMS = {"table2/ablations/samples_32": ["t2_target", "t2_d", "t2_r"],
                    "table2/ablations/backbone_audio": ["t2_d", "t2_target"],
                    "table2/ablations/bf16": [],
                    "table2/ablations/bf16_backbone": [],
+                   "table2/ablations/samples_32_bf16": [],
                    "table2/ablations/torso_2d": ["t2_d", "t2_target"],
                    "table2/ablations/region_losses": ["fig5_att_lip", "fig5_att_eye",
                                                       "fig5_dx_torso"],

@@ -144,6 +144,14 @@ claim("bf16_quality", "issue 18 target, bf16 as the CPU default",
       "O+D+R trained under bf16 autocast within 0.2 dB PSNR of float32 (Table 2, default "
       "profile)", tables=(BF16,))(
     _pair(BF16, "O+D+R, bf16", "O+D+R", "psnr", True, -0.2))  # fmt: skip
+# the same with 32 samples a ray (run.py table2 --methods O+D+R 'O+D+R, 32 samples a ray'
+# 'O+D+R, 32 samples a ray, bf16' --ablations --ablation-seeds 3, the folder table2_cap_bf16)
+BF16_CAP = "table2_cap_bf16/table2"
+claim("bf16_quality_32", "issue 18 target, bf16 as the CPU default",
+      "O+D+R with 32 samples a ray trained under bf16 autocast within 0.2 dB PSNR of float32 "
+      "(Table 2, default profile)", tables=(BF16_CAP,))(
+    _pair(BF16_CAP, "O+D+R, 32 samples a ray, bf16", "O+D+R, 32 samples a ray", "psnr", True,
+          -0.2))  # fmt: skip
 claim("bf16_quality_o", "issue 18 target, bf16 as the CPU default",
       "O (the bare backbone) trained under bf16 autocast within 0.2 dB PSNR of float32 (Table "
       "2, default profile)", tables=(BF16,))(

@@ -877,6 +877,25 @@ def test_table2s_psnr_claims_are_judged_again_with_32_samples_a_ray_for_every_ro
     assert "t2_lmd_32" not in got and "t2_sync_32" not in got  # PSNR only
 
 
+def test_bf16_with_32_samples_a_ray_is_judged_against_float32_at_32(tmp_path):
+    def row(method, psnrs):
+        return dict(method=method, metrics=dict(psnr=sum(psnrs) / len(psnrs)),
+                    seeds=[dict(metrics=dict(psnr=p)) for p in psnrs])  # fmt: skip
+
+    (tmp_path / "table2_cap_bf16").mkdir()
+    path = tmp_path / "table2_cap_bf16" / "table2.json"
+    cap = "O+D+R, 32 samples a ray"
+    path.write_text(json.dumps({"results": [row(cap, [28.5, 28.6, 28.7]),
+                                            row(cap + ", bf16", [28.4, 28.5, 28.6])]}))  # fmt: skip
+    got = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert got["bf16_quality_32"]["verdict"] == "inconclusive"  # -0.1 ± 0.2 across -0.2
+    low = row(cap + ", bf16", [28.0, 28.05, 28.1])
+    path.write_text(json.dumps({"results": [row(cap, [28.5, 28.6, 28.7]), low]}))
+    got = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert got["bf16_quality_32"]["verdict"] == "does not hold"  # -0.55 ± 0.15
+    assert got["bf16_quality_32"]["measured"].startswith(cap + ", bf16 28.05 ± 0.05 (3 seeds)")
+
+
 def test_att_eyes_miss_quotes_the_frequent_blink_studio_beside_the_tables(results):
     """fig5_truth_blinks0.5-1.5 (O+D+R on a studio whose eyes close often) is quoted in the
     att_eye miss beside the tables' studio; the verdict stays on the tables' studio."""

@@ -17,6 +17,11 @@ the torso relative to the head. For each Fig. 5 map and its cause:
 - ``map_share_support``: the map's share inside the pixels that hold 90% of the cause's change;
 - ``support_area``: those pixels' share of the image (what an evenly spread map scores there).
 
+The torso field's pose-dependent part is measured like a map of its own
+(``dx_torso_dynamic``: Σ‖Δx_torso − Δx̄_torso‖, Δx̄_torso its average over the poses of
+:data:`STATIC_POSES` val frames at each point, ``field_knockout.dynamic_torso_map``) in the torso
+and neck: what moves from frame to frame, without the static shift of the canonical space.
+
 And the torso field's size against its cause: ``torso_motion`` (signals), how far points on
 the neck and shoulders move against the head in the clip (the head's frame is the canonical
 space RSDF deforms into: NeRF units are the studio's model units), beside ``torso_offset`` (per

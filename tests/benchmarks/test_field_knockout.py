@@ -27,6 +27,12 @@ def _trained_like(seed=0):
     return m
 
 
+def _points_and_signals():
+    """32 points in the box and one frame's F_a [1, 4], F_e [1, 1], F_h [1, 6]."""
+    x = torch.rand(32, 3) * 1.6 - 0.8
+    return x, torch.randn(1, 4), torch.rand(1, 1), torch.randn(1, 6)
+
+
 def test_a_knocked_out_field_is_exactly_zero_and_comes_back():
     m = _trained_like()
     x = torch.rand(32, 3) * 1.6 - 0.8
@@ -49,8 +55,7 @@ def test_a_knocked_out_field_is_exactly_zero_and_comes_back():
 
 def test_one_pose_feeds_the_torso_field_one_head_pose_and_lets_go():
     m = _trained_like()
-    x = torch.rand(32, 3) * 1.6 - 0.8
-    F_a, F_e, F_h = torch.randn(1, 4), torch.rand(1, 1), torch.randn(1, 6)
+    x, F_a, F_e, F_h = _points_and_signals()
     pose = torch.randn(1, 6)
     with torch.no_grad():
         want = m(x, F_a, F_e, pose)
@@ -66,8 +71,7 @@ def test_one_pose_feeds_the_torso_field_one_head_pose_and_lets_go():
 
 def test_static_torso_averages_the_torso_field_over_poses_at_each_point():
     m = _trained_like()
-    x = torch.rand(32, 3) * 1.6 - 0.8
-    F_a, F_e, F_h = torch.randn(1, 4), torch.rand(1, 1), torch.randn(1, 6)
+    x, F_a, F_e, F_h = _points_and_signals()
     poses = torch.randn(3, 6)
     with torch.no_grad():
         own = m(x, F_a, F_e, F_h)
@@ -90,8 +94,7 @@ def test_static_torso_averages_the_torso_field_over_poses_at_each_point():
 
 def test_dynamic_torso_map_is_the_torso_field_minus_its_average_over_poses():
     m = _trained_like()
-    x = torch.rand(32, 3) * 1.6 - 0.8
-    F_a, F_e, F_h = torch.randn(1, 4), torch.rand(1, 1), torch.randn(1, 6)
+    x, F_a, F_e, F_h = _points_and_signals()
     poses = torch.randn(4, 6)
     with torch.no_grad():
         own = m(x, F_a, F_e, F_h)

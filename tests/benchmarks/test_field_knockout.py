@@ -33,6 +33,11 @@ def _points_and_signals():
     return x, torch.randn(1, 4), torch.rand(1, 1), torch.randn(1, 6)
 
 
+def _by_hand(m, x, F_a, F_e, poses):
+    """Δx_torso at ``x`` averaged over ``poses`` [K, 6], one forward a pose: the reference."""
+    return sum(m(x, F_a, F_e, p[None]).dx_torso for p in poses) / len(poses)
+
+
 def test_a_knocked_out_field_is_exactly_zero_and_comes_back():
     m = _trained_like()
     x = torch.rand(32, 3) * 1.6 - 0.8
@@ -75,7 +80,7 @@ def test_static_torso_averages_the_torso_field_over_poses_at_each_point():
     poses = torch.randn(3, 6)
     with torch.no_grad():
         own = m(x, F_a, F_e, F_h)
-        want = sum(m(x, F_a, F_e, p[None]).dx_torso for p in poses) / 3
+        want = _by_hand(m, x, F_a, F_e, poses)
         with field_knockout.static_torso(m, poses):
             got = m(x, F_a, F_e, F_h)
             other = m(x, F_a, F_e, torch.randn(1, 6))  # the frame's own pose no longer counts
@@ -98,7 +103,7 @@ def test_dynamic_torso_map_is_the_torso_field_minus_its_average_over_poses():
     poses = torch.randn(4, 6)
     with torch.no_grad():
         own = m(x, F_a, F_e, F_h)
-        mean = sum(m(x, F_a, F_e, p[None]).dx_torso for p in poses) / 4
+        mean = _by_hand(m, x, F_a, F_e, poses)
         with field_knockout.dynamic_torso_map(m, poses):
             got = m(x, F_a, F_e, F_h)
             quiet = m(x, F_a, F_e, F_h, maps=False)  # no maps asked: none made

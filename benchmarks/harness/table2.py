@@ -75,6 +75,11 @@ BF16_BACKBONE = ("bf16 autocast in training for the backbone only, the deformati
 TORSO_2D = ("the torso out of the head's 3D field: the originals' head box and a 2D torso "
             "field on the head pose, trained in a third stage")  # fmt: skip
 REGION_LOSSES = "the region losses' weights, λ_Δ 1e-5 -> 1e-2 and λ_att 1e-4 -> 1e-3"
+CAP_REGION = ("32 samples a ray and the region losses' weights, λ_Δ 1e-5 -> 1e-2 and λ_att "
+              "1e-4 -> 1e-3, together: does L_Δ remove the torso field's static offset on the "
+              "head once the cap no longer makes the field reach it")  # fmt: skip
+CAP_DELTA = ("32 samples a ray with λ_Δ 1e-5 -> 1e-1 and λ_att 1e-4 -> 1e-3 (a dose point "
+             "above 1e-2)")  # fmt: skip
 F_A_BACKBONE = ("RSDF's F_a from the backbone's own audio feature instead of the Audio2Motion "
                 "prior mean")  # fmt: skip
 EYE_AU45 = ("the eye value from AU45 (0 open .. 1 closed, ER-NeRF's source) instead of the "
@@ -101,6 +106,16 @@ ABLATIONS = {
     "O+D+R, 32 samples a ray, bf16": ("O+D+R", "table2/ablations/samples_32_bf16", CAP_BF16),
     "O, torso as the originals train it": ("O", "table2/ablations/torso_2d", TORSO_2D),
     "O+D+R, strong region losses": ("O+D+R", "table2/ablations/region_losses", REGION_LOSSES),
+    "O+D+R, 32 samples a ray, strong region losses": (
+        "O+D+R",
+        "table2/ablations/samples_32_region_losses",
+        CAP_REGION,
+    ),
+    "O+D+R, 32 samples a ray, lambda_delta 1e-1": (
+        "O+D+R",
+        "table2/ablations/samples_32_region_delta_1e-1",
+        CAP_DELTA,
+    ),
     "O+D, undeformed refresh": ("O+D", "table2/ablations/undeformed_refresh", UNDEFORMED),
     "O+D+R, undeformed refresh": ("O+D+R", "table2/ablations/undeformed_refresh", UNDEFORMED),
     "O+D+R, F_a from the backbone": ("O+D+R", "table2/ablations/f_a_backbone", F_A_BACKBONE),
@@ -122,6 +137,9 @@ ABLATION_CLAIMS = {"table2/ablations/samples_32": ["t2_target", "t2_d", "t2_r"],
                    "table2/ablations/torso_2d": ["t2_d", "t2_target"],
                    "table2/ablations/region_losses": ["fig5_att_lip", "fig5_att_eye",
                                                       "fig5_dx_torso"],
+                   "table2/ablations/samples_32_region_losses": ["fig5_att_lip", "fig5_att_eye",
+                                                                 "fig5_dx_torso"],
+                   "table2/ablations/samples_32_region_delta_1e-1": ["fig5_dx_torso"],
                    "table2/ablations/undeformed_refresh": ["t2_d", "t2_r",
                                                            "t2_target"],
                    "table2/ablations/f_a_backbone": ["t2_r", "t2_target"],

@@ -23,7 +23,8 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         "O+D+R, no sample cap", "O+D, deformation grid to 64", "O+D, backbone keeps its audio",
         "O+D+R, backbone keeps its audio", "O, bf16", "O+D+R, bf16", "O+D+R, bf16 backbone",
         "O+D+R, 32 samples a ray, bf16", "O, torso as the originals train it",
-        "O+D+R, strong region losses",
+        "O+D+R, strong region losses", "O+D+R, 32 samples a ray, strong region losses",
+        "O+D+R, 32 samples a ray, lambda_delta 1e-1",
         "O+D, undeformed refresh", "O+D+R, undeformed refresh",
         "O+D+R, F_a from the backbone", "O+D+R, eye value from AU45",
         "O+D+R, torso without the cascade", "O+D+R, head pose standardised",
@@ -40,6 +41,10 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
              "backbone keeps its audio": ("backbone_audio.gin", audio),
              "torso as the originals train it": ("torso_2d.gin", "RADNeRF.aabb = None"),
              "strong region losses": ("region_losses.gin", "wrap.lambda_delta = 1e-2"),
+             "32 samples a ray, strong region losses": ("samples_32_region_losses.gin",
+                                                        "wrap.lambda_delta = 1e-2"),
+             "32 samples a ray, lambda_delta 1e-1": ("samples_32_region_delta_1e-1.gin",
+                                            "wrap.lambda_delta = 1e-1"),
              "undeformed refresh": ("undeformed_refresh.gin", "GridUpkeep.deformed = False"),
              "F_a from the backbone": ("f_a_backbone.gin", "wrap.audio2motion = None"),
              "eye value from AU45": ("eye_au45.gin", "TalkingHeadFolder.eye_source = 'au45'"),
@@ -64,8 +69,12 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
             assert m["ablation"]["claims"] == ["t2_d"]
         elif name in ("backbone_audio.gin", "torso_2d.gin"):  # causes of O+D < O, of +1 dB
             assert m["ablation"]["claims"] == ["t2_d", "t2_target"]
-        elif name == "region_losses.gin":  # a cause of the missed region shares (Fig. 5)
+        elif name in ("region_losses.gin", "samples_32_region_losses.gin"):  # Fig. 5's shares
             assert m["ablation"]["claims"] == ["fig5_att_lip", "fig5_att_eye", "fig5_dx_torso"]
+        elif name == "samples_32_region_delta_1e-1.gin":  # the static Δx_torso on the head
+            assert (
+                m["ablation"]["claims"] == ["fig5_dx_torso"] and "1e-1" in m["ablation"]["isolates"]
+            )
         elif name == "undeformed_refresh.gin":  # what the deformation-following refresh adds
             assert m["ablation"]["claims"] == ["t2_d", "t2_r", "t2_target"]
         elif name == "f_a_backbone.gin":  # what the Audio2Motion F_a adds
@@ -90,7 +99,8 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         "O+D, deformation grid to 64", "O+D, backbone keeps its audio",
         "O+D+R, backbone keeps its audio", "O+D+R, bf16",
         "O+D+R, bf16 backbone", "O+D+R, 32 samples a ray, bf16", "O+D+R, strong region losses",
-        "O+D, undeformed refresh",
+        "O+D+R, 32 samples a ray, strong region losses",
+        "O+D+R, 32 samples a ray, lambda_delta 1e-1", "O+D, undeformed refresh",
         "O+D+R, undeformed refresh",
         "O+D+R, F_a from the backbone", "O+D+R, eye value from AU45",
         "O+D+R, torso without the cascade", "O+D+R, head pose standardised",

@@ -78,6 +78,8 @@ REGION_LOSSES = "the region losses' weights, λ_Δ 1e-5 -> 1e-2 and λ_att 1e-4 
 CAP_REGION = ("32 samples a ray and the region losses' weights, λ_Δ 1e-5 -> 1e-2 and λ_att "
               "1e-4 -> 1e-3, together: does L_Δ remove the torso field's static offset on the "
               "head once the cap no longer makes the field reach it")  # fmt: skip
+CAP_DELTA_ONLY = ("32 samples a ray with λ_Δ 1e-5 -> 1e-2 alone (λ_att stays 1e-4): the "
+                  "torso field's static offset, the lips' attention left on the chin")  # fmt: skip
 CAP_DELTA = ("32 samples a ray with λ_Δ 1e-5 -> 1e-1 and λ_att 1e-4 -> 1e-3 (a dose point "
              "above 1e-2)")  # fmt: skip
 F_A_BACKBONE = ("RSDF's F_a from the backbone's own audio feature instead of the Audio2Motion "
@@ -111,6 +113,11 @@ ABLATIONS = {
         "table2/ablations/samples_32_region_losses",
         CAP_REGION,
     ),
+    "O+D+R, 32 samples a ray, lambda_delta 1e-2": (
+        "O+D+R",
+        "table2/ablations/samples_32_delta_1e-2",
+        CAP_DELTA_ONLY,
+    ),
     "O+D+R, 32 samples a ray, lambda_delta 1e-1": (
         "O+D+R",
         "table2/ablations/samples_32_region_delta_1e-1",
@@ -139,6 +146,7 @@ ABLATION_CLAIMS = {"table2/ablations/samples_32": ["t2_target", "t2_d", "t2_r"],
                                                       "fig5_dx_torso"],
                    "table2/ablations/samples_32_region_losses": ["fig5_att_lip", "fig5_att_eye",
                                                                  "fig5_dx_torso"],
+                   "table2/ablations/samples_32_delta_1e-2": ["fig5_dx_torso"],
                    "table2/ablations/samples_32_region_delta_1e-1": ["fig5_dx_torso"],
                    "table2/ablations/undeformed_refresh": ["t2_d", "t2_r",
                                                            "t2_target"],

@@ -24,7 +24,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         "O+D+R, backbone keeps its audio", "O, bf16", "O+D+R, bf16", "O+D+R, bf16 backbone",
         "O+D+R, 32 samples a ray, bf16", "O, torso as the originals train it",
         "O+D+R, strong region losses", "O+D+R, 32 samples a ray, strong region losses",
-        "O+D+R, 32 samples a ray, lambda_delta 1e-1",
+        "O+D+R, 32 samples a ray, lambda_delta 1e-2", "O+D+R, 32 samples a ray, lambda_delta 1e-1",
         "O+D, undeformed refresh", "O+D+R, undeformed refresh",
         "O+D+R, F_a from the backbone", "O+D+R, eye value from AU45",
         "O+D+R, torso without the cascade", "O+D+R, head pose standardised",
@@ -43,6 +43,8 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
              "strong region losses": ("region_losses.gin", "wrap.lambda_delta = 1e-2"),
              "32 samples a ray, strong region losses": ("samples_32_region_losses.gin",
                                                         "wrap.lambda_delta = 1e-2"),
+             "32 samples a ray, lambda_delta 1e-2": ("samples_32_delta_1e-2.gin",
+                                                     "wrap.lambda_delta = 1e-2"),
              "32 samples a ray, lambda_delta 1e-1": ("samples_32_region_delta_1e-1.gin",
                                             "wrap.lambda_delta = 1e-1"),
              "undeformed refresh": ("undeformed_refresh.gin", "GridUpkeep.deformed = False"),
@@ -71,6 +73,12 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
             assert m["ablation"]["claims"] == ["t2_d", "t2_target"]
         elif name in ("region_losses.gin", "samples_32_region_losses.gin"):  # Fig. 5's shares
             assert m["ablation"]["claims"] == ["fig5_att_lip", "fig5_att_eye", "fig5_dx_torso"]
+        elif name == "samples_32_delta_1e-2.gin":  # L_Δ alone, λ_att at its default
+            assert (
+                m["ablation"]["claims"] == ["fig5_dx_torso"]
+                and "alone" in m["ablation"]["isolates"]
+            )
+            assert "lambda_att" not in (ROOT / extra).read_text()
         elif name == "samples_32_region_delta_1e-1.gin":  # the static Δx_torso on the head
             assert (
                 m["ablation"]["claims"] == ["fig5_dx_torso"] and "1e-1" in m["ablation"]["isolates"]
@@ -100,7 +108,8 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         "O+D+R, backbone keeps its audio", "O+D+R, bf16",
         "O+D+R, bf16 backbone", "O+D+R, 32 samples a ray, bf16", "O+D+R, strong region losses",
         "O+D+R, 32 samples a ray, strong region losses",
-        "O+D+R, 32 samples a ray, lambda_delta 1e-1", "O+D, undeformed refresh",
+        "O+D+R, 32 samples a ray, lambda_delta 1e-2", "O+D+R, 32 samples a ray, lambda_delta 1e-1",
+        "O+D, undeformed refresh",
         "O+D+R, undeformed refresh",
         "O+D+R, F_a from the backbone", "O+D+R, eye value from AU45",
         "O+D+R, torso without the cascade", "O+D+R, head pose standardised",

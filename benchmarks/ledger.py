@@ -97,10 +97,12 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          # --ablations, 3 seeds each), Fig. 5 against the truth and the field knock-out on them
          "fig5_truth_samples32", "field_knockout_samples32/field_knockout",
          "fig5_truth_uncapped", "field_knockout_uncapped/field_knockout",
-         # Table 2's 'O+D+R, 32 samples a ray, strong region losses' and '..., lambda_delta
-         # 1e-1' (run.py table2 --ablations, 3 seeds each), the same two measures on them
+         # Table 2's 'O+D+R, 32 samples a ray, strong region losses', '..., lambda_delta 1e-2'
+         # and '..., lambda_delta 1e-1' (run.py table2 --ablations, 3 seeds each), the same
+         # two measures on them
          "table2_cap_region/table2",
          "fig5_truth_samples32_region", "field_knockout_samples32_region/field_knockout",
+         "fig5_truth_samples32_delta1e-2", "field_knockout_samples32_delta1e-2/field_knockout",
          "fig5_truth_samples32_delta1e-1", "field_knockout_samples32_delta1e-1/field_knockout",
          # C_ex's response on the workspaces of dhnerf_table2_window (full model; without the
          # lip-sync module: --tag no_lipsync), benchmarks/dhnerf_code_response.py

@@ -966,7 +966,7 @@ def test_dx_torsos_miss_quotes_the_cascade_ablation(results):
 
 
 def test_dx_torso_with_the_cap_lifted_and_strong_l_delta_is_judged_on_its_own_run(results):
-    """fig5_dx_torso_32_region reads fig5_truth_samples32_region's seeds: no file, no verdict;
+    """fig5_dx_torso_32_region reads fig5_truth_samples32_delta1e-2's seeds: no file, no verdict;
     three seeds at 0.70 ± 0.02 hold the 0.5 target, one at 0.52 is within the single-seed band,
     and the original claim quotes the run among its causes."""
     rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(results))}
@@ -979,15 +979,15 @@ def test_dx_torso_with_the_cap_lifted_and_strong_l_delta_is_judged_on_its_own_ru
                                     ("support_area", 0.04))}}  # fmt: skip
         summary["dx_torso"]["map_share_label"] = {"mean": mean, "std": 0.02, "seeds": seeds}
         report = {"summary": summary, "workspaces": ["w"] * len(seeds), "signals": {}}
-        (results / "fig5_truth_samples32_region.json").write_text(json.dumps(report))
+        (results / "fig5_truth_samples32_delta1e-2.json").write_text(json.dumps(report))
         return {r["id"]: r for r in ledger.judge_all(ledger.load_reports(results))}
 
     rows = write([0.68, 0.70, 0.72])
     assert rows["fig5_dx_torso_32_region"]["verdict"] == "holds", rows["fig5_dx_torso_32_region"]
     measured = rows["fig5_dx_torso_32_region"]["measured"]
-    assert measured.startswith("O+D+R, 32 samples a ray, strong region losses"), measured
+    assert measured.startswith("O+D+R, 32 samples a ray, lambda_delta 1e-2"), measured
     assert "0.70 ± 0.02" in rows["fig5_dx_torso_32_region"]["measured"]
-    assert "fig5_truth_samples32_region (isolates L_Δ's weight once the cap is lifted" in (
+    assert "fig5_truth_samples32_delta1e-2 (isolates L_Δ's weight alone once the cap is" in (
         rows["fig5_dx_torso"]["cause"])  # fmt: skip
     assert write([0.52])["fig5_dx_torso_32_region"]["verdict"] == "inconclusive"
     assert write([0.30, 0.31, 0.29])["fig5_dx_torso_32_region"]["verdict"] == "does not hold"

@@ -16,6 +16,9 @@ gradients and one after the other in this process:
   backbone stays float32), where the CPU has the instructions;
 - ``lokitalk_fast_bf16_lattice``: the plug-ins in bfloat16 with Δx_id from the lattice (read
   by the fused grid kernel where it builds);
+- ``bare_unfused``: the bare field with every linear layer through ``F.linear`` and its
+  activation (``layers.FUSED_LINEAR`` off), the reference twin of the fused oneDNN calls
+  (``lokitalk_plugins.layers.linear_act``) all the other settings use where they can;
 - ``bare_bf16`` and ``lokitalk_fast_all_bf16``: the bare field, and the whole wrapped field,
   under CPU bfloat16 autocast: what the ratio becomes when the backbone is bfloat16 too.
 
@@ -34,16 +37,27 @@ against a 2D torso stage, per frame) is a different quantity: Tables 1 and 2 rep
 
     python benchmarks/render_overhead.py --out /tmp/render_overhead.json [--points 65536]
 
+``--allocator tuned`` (the default) runs the timings in a process started with
+``lokitalk_plugins.train.allocator.allocator_env()`` (no heap trimming, large blocks from the
+heap, transparent huge pages for torch; the script starts itself again with them when run as
+a script): with glibc's defaults a call on 65,536 points pays for fresh pages every time, which
+inflates both fields' seconds by a third to a half and makes repeats differ by up to 1.5x.
+``--allocator default`` keeps the process as started; the JSON records which (``allocator``).
+
 ``--workspaces WS ...`` adds the quality of the bfloat16 plug-ins: each trained workspace's
-val split rendered on the fast path twice, plug-ins in float32 and in bfloat16 (Δx_id from
-its MLP in both), PSNR and SSIM against the frames and their difference (``quality`` in the
-JSON; the renders are timed too, but the whole pipeline's FPS is not the per-sample ratio).
+val split rendered on the fast path, plug-ins in float32 and in bfloat16 (Δx_id from its MLP
+in both), and in float32 with the fused linear calls off, PSNR and SSIM against the frames
+and their differences (``quality`` in the JSON; the renders are timed too, so
+``fused_fps_ratio`` is what the fused calls give a whole render, but the whole pipeline's
+FPS is not the per-sample ratio).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import os
 import statistics
 import sys
 import time
@@ -74,6 +88,18 @@ def time_side_by_side(fns: dict, repeats: int, clock=time.perf_counter) -> dict:
             fn()
             times[name].append(clock() - t0)
     return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def _without_fused_linear(fn):
+    """fn() with ``lokitalk_plugins.layers.FUSED_LINEAR`` off: every linear layer through
+    F.linear and its activation, the reference twin of the fused oneDNN calls."""
+    from lokitalk_plugins import layers
+
+    keep, layers.FUSED_LINEAR = layers.FUSED_LINEAR, False
+    try:
+        return fn()
+    finally:
+        layers.FUSED_LINEAR = keep
 
 
 def _randomise(module, seed: int, std: float = 0.05) -> None:
@@ -148,6 +174,9 @@ def build(backbone: str = "er_nerf", bake_resolution: int = 128) -> dict:
             return bf16(lambda x, d: w(x, d, enc_a, eye, code, pose=pose))
         return lambda x, d: w(x, d, enc_a, eye, code, pose=pose)
 
+    def unfused(fn):
+        return lambda x, d: _without_fused_linear(lambda: fn(x, d))
+
     def bf16(fn):
         def run(x, d):
             with torch.autocast("cpu", dtype=torch.bfloat16):
@@ -157,6 +186,7 @@ def build(backbone: str = "er_nerf", bake_resolution: int = 128) -> dict:
 
     fns = {
         "bare": lambda x, d: bare(x, d, enc_a, eye, code),
+        "bare_unfused": unfused(lambda x, d: bare(x, d, enc_a, eye, code)),
         "rsdf": wrapped(False, False),
         "rsdf_fast": wrapped(False, True),
         "lokitalk": wrapped(True, False),
@@ -197,9 +227,16 @@ def components(backbone: str = "er_nerf", precision: str = "bfloat16", bake: int
     }
 
 
+# the renders of --workspaces: name -> the plug-ins' precision (float32_unfused: float32 with
+# every linear layer through F.linear, the fused oneDNN calls' reference twin)
+QUALITY_SETTINGS = {"float32_unfused": "float32", "float32": "float32", "bfloat16": "bfloat16"}
+
+
 def render_quality(workspaces: list, max_frames: int | None = None) -> list[dict]:
-    """Per workspace: the val split on the fast path, plug-ins in float32 and in bfloat16 ->
-    dict(workspace, frames, psnr/ssim/fps of each, psnr_change_db = bf16 - float32)."""
+    """Per workspace: the val split on the fast path, plug-ins in float32 and in bfloat16,
+    and in float32 without the fused linear calls -> dict(workspace, frames, psnr/ssim/fps of
+    each, psnr_change_db = bf16 - float32, fused_fps_ratio = float32 / float32_unfused FPS,
+    fused_psnr_change_db)."""
     from lokitalk_plugins.commands.workspace import load_dataset, load_system
     from lokitalk_plugins.train.evaluate import evaluate
 
@@ -208,17 +245,24 @@ def render_quality(workspaces: list, max_frames: int | None = None) -> list[dict
         system, run, stage = load_system(Path(ws))
         data = load_dataset(run, stage, "val", progress=False)
         row = {"workspace": str(ws)}
-        for precision in ("float32", "bfloat16"):
+        for name, precision in QUALITY_SETTINGS.items():
             system.model.inference_fast_path(bake_resolution=0, precision=precision)
-            ev = evaluate(system, data, lpips=False, max_frames=max_frames, progress=False)
+
+            run = functools.partial(evaluate, system, data, lpips=False,
+                                    max_frames=max_frames, progress=False)  # fmt: skip
+            ev = _without_fused_linear(run) if name == "float32_unfused" else run()
             row["frames"] = ev["frames"]
-            row[precision] = {k: ev[k] for k in ("psnr", "ssim", "fps")}
+            row[name] = {k: ev[k] for k in ("psnr", "ssim", "fps")}
         row["psnr_change_db"] = row["bfloat16"]["psnr"] - row["float32"]["psnr"]
+        row["fused_fps_ratio"] = row["float32"]["fps"] / row["float32_unfused"]["fps"]
+        row["fused_psnr_change_db"] = row["float32"]["psnr"] - row["float32_unfused"]["psnr"]
         rows.append(row)
     return rows
 
 
-def main(argv=None) -> int:
+def main(argv=None, reexec: bool = False) -> int:
+    """The command line; ``reexec`` (the script's own entry point): with ``--allocator tuned``
+    in a process without those settings, start again with them (``os.execve``)."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--backbone", choices=("er_nerf", "rad_nerf"), default="er_nerf")
     ap.add_argument("--points", type=int, default=65536, help="samples per call")
@@ -235,7 +279,16 @@ def main(argv=None) -> int:
     )
     ap.add_argument("--max-frames", type=int, default=None,
                     help="--workspaces: only the first val frames")  # fmt: skip
+    ap.add_argument("--allocator", choices=("tuned", "default"), default="tuned",
+                    help="tuned: time in a process started with allocator_env() (see the "
+                    "module doc); default: as started")  # fmt: skip
     args = ap.parse_args(argv)
+    from lokitalk_plugins.train.allocator import allocator_env, allocator_state
+
+    if args.allocator == "tuned" and allocator_state() != "tuned" and reexec:
+        sys.stdout.flush()
+        script = str(Path(__file__).resolve())
+        os.execve(sys.executable, [sys.executable, script, *sys.argv[1:]], allocator_env())
     for ws in args.workspaces:  # checked before any timing
         if not (Path(ws) / "checkpoints" / "latest.pt").is_file():
             print(f"error: --workspaces {ws}: no checkpoints/latest.pt there; give a trained "
@@ -297,6 +350,7 @@ def main(argv=None) -> int:
         "commit": commit(),
         "settings": vars(args),
         "timer": timer,
+        "allocator": allocator_state(),
         "seconds_median": secs,
         "ratio_to_bare": ratio,
         "per_sample_ratio": ratio[best],
@@ -315,7 +369,9 @@ def main(argv=None) -> int:
         report["quality"] = render_quality(args.workspaces, args.max_frames)
         for q in report["quality"]:
             print(f"{q['workspace']}: PSNR float32 {q['float32']['psnr']:.3f}, bfloat16 "
-                  f"{q['bfloat16']['psnr']:.3f} ({q['psnr_change_db']:+.3f} dB)")  # fmt: skip
+                  f"{q['bfloat16']['psnr']:.3f} ({q['psnr_change_db']:+.3f} dB); FPS float32 "
+                  f"{q['float32']['fps']:.2f}, without the fused calls "
+                  f"{q['float32_unfused']['fps']:.2f}")  # fmt: skip
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
     for name in fns:
@@ -328,4 +384,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(reexec=True))

@@ -1,9 +1,18 @@
-"""lokitalk_plugins.layers.MLP: the in-place ReLU fast path (no gradient) equals the
-reference (torch.relu), bit for bit, and leaves the input untouched."""
+"""lokitalk_plugins.layers: ``linear_act`` (one fused oneDNN call where no gradient is
+recorded on the CPU) equals its reference twin (F.linear, then the activation) in float32 and
+under the CPU bfloat16 autocast, with and without a bias, and is the twin itself where a
+gradient is recorded; ``MLP``'s paths equal the reference and leave their input untouched."""
 
+import pytest
 import torch
+import torch.nn.functional as F
 
-from lokitalk_plugins.layers import MLP
+from lokitalk_plugins import layers
+from lokitalk_plugins.layers import MLP, fused_linear_usable, linear_act
+
+needs_onednn = pytest.mark.skipif(
+    layers._POINTWISE is None, reason="this torch has no oneDNN linear with a fused post-op"
+)
 
 
 def reference(mlp: MLP, x: torch.Tensor) -> torch.Tensor:
@@ -14,7 +23,17 @@ def reference(mlp: MLP, x: torch.Tensor) -> torch.Tensor:
     return x
 
 
-def test_mlp_no_grad_fast_path_equals_the_reference():
+def _twin(x, w, b, act):
+    y = F.linear(x, w, b)
+    return {None: y, "relu": torch.relu(y), "sigmoid": torch.sigmoid(y)}[act]
+
+
+@pytest.fixture
+def unfused(monkeypatch):
+    monkeypatch.setattr(layers, "FUSED_LINEAR", False)
+
+
+def test_mlp_no_grad_path_without_fusion_equals_the_reference_bit_for_bit(unfused):
     torch.manual_seed(0)
     mlp = MLP(69, 65, 64, 3)
     x = torch.randn(500, 69)
@@ -24,7 +43,80 @@ def test_mlp_no_grad_fast_path_equals_the_reference():
         ref = reference(mlp, x)
     assert torch.equal(fast, ref) and torch.equal(x, keep)
     assert (ref[:, :1] != 0).any()  # the values are not trivially zero
-    graded = mlp(x)  # with gradients: the out-of-place path, same values
+
+
+@needs_onednn
+def test_mlp_fused_no_grad_path_equals_the_reference_and_grad_takes_the_twin():
+    torch.manual_seed(0)
+    mlp = MLP(69, 65, 64, 3)
+    x = torch.randn(500, 69)
+    keep = x.clone()
+    with torch.no_grad():
+        assert fused_linear_usable(x, *mlp.parameters())
+        fast = mlp(x)
+        ref = reference(mlp, x)
+    torch.testing.assert_close(fast, ref, atol=1e-5, rtol=1e-5)
+    assert torch.equal(x, keep) and (ref[:, :1] != 0).any()
+    assert not fused_linear_usable(x, *mlp.parameters())  # a gradient is recorded here
+    graded = mlp(x)  # with gradients: the reference path, bit for bit
     assert graded.requires_grad and torch.equal(graded.detach(), ref)
     graded.sum().backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in mlp.parameters())
+
+
+@needs_onednn
+@pytest.mark.parametrize("act", [None, "relu", "sigmoid"])
+@pytest.mark.parametrize("bias", [False, True])
+def test_linear_act_fused_equals_its_twin_in_float32(act, bias):
+    g = torch.Generator().manual_seed(1)
+    x, w = torch.randn(300, 22, generator=g), torch.randn(64, 22, generator=g)
+    b = torch.randn(64, generator=g) if bias else None
+    with torch.no_grad():
+        y = linear_act(x, w, b, act)
+    assert y.shape == (300, 64) and y.dtype == torch.float32
+    torch.testing.assert_close(y, _twin(x, w, b, act), atol=1e-5, rtol=1e-5)
+    if act == "relu":
+        assert (y == 0).any() and (y > 0).any()
+
+
+@needs_onednn
+@pytest.mark.parametrize("act", [None, "relu", "sigmoid"])
+def test_linear_act_under_the_bfloat16_autocast_computes_in_bfloat16(act):
+    g = torch.Generator().manual_seed(2)
+    x, w, b = torch.randn(300, 20, generator=g), torch.randn(48, 20, generator=g), torch.randn(48)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        y, ref = linear_act(x, w, b, act), _twin(x, w, b, act)
+    assert y.dtype == ref.dtype == torch.bfloat16
+    exact = _twin(x, w, b, act)
+    torch.testing.assert_close(y.float(), exact, atol=0.1, rtol=0.02)
+    torch.testing.assert_close(y.float(), ref.float(), atol=0.1, rtol=0.02)
+
+
+@pytest.mark.parametrize("act", ["relu", "sigmoid"])
+def test_linear_act_with_a_gradient_takes_the_twin_and_refuses_unknown_activations(act):
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(40, 5, generator=g)
+    w = torch.randn(7, 5, generator=g, requires_grad=True)
+    assert not layers.fused_linear_on()  # a gradient is recorded here
+    y = linear_act(x, w, None, act)
+    assert y.requires_grad and torch.equal(y, _twin(x, w, None, act))
+    y.sum().backward()
+    assert w.grad is not None and w.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="act must be one of"):
+        linear_act(x, w, None, "tanh")
+    with torch.no_grad():  # no rows, or a float64 input: the twin
+        assert not fused_linear_usable(x[:0], w) and not fused_linear_usable(x.double(), w)
+        assert linear_act(x[:0], w, None, "relu").shape == (0, 7)
+
+
+@needs_onednn
+def test_linear_act_takes_a_strided_weight_and_bias_as_their_contiguous_copies():
+    """A column slice of a first layer's weight (as the fields pass it): the same values as
+    F.linear (oneDNN would otherwise run a reference kernel hundreds of times slower)."""
+    g = torch.Generator().manual_seed(5)
+    x, full = torch.randn(200, 27, generator=g), torch.randn(32, 43, generator=g)
+    w, b = full[:, :27], torch.randn(32, 2, generator=g)[:, 0]
+    assert not w.is_contiguous() and not b.is_contiguous()
+    with torch.no_grad():
+        y = linear_act(x, w, b, "relu")
+    torch.testing.assert_close(y, torch.relu(F.linear(x, w, b)), atol=1e-5, rtol=1e-5)

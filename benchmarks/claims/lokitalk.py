@@ -478,6 +478,11 @@ def _overhead(reports):
         notes.append(f"float32 fast path {rep['per_sample_ratio_float32']:.2f}x")
     if rep.get("all_bf16_ratio") is not None:
         notes.append(f"backbone in bfloat16 too {rep['all_bf16_ratio']:.2f}x")
+    unfused = (rep.get("ratio_to_bare") or {}).get("bare_unfused")
+    if unfused is not None:  # the denominator's own speed-up, said beside the ratio
+        notes.append(f"the bare field itself {unfused:.2f}x faster with the fused linear calls")
+    if rep.get("allocator"):
+        notes.append(f"allocator {rep['allocator']}")
     whole = (reports.get("table1") or {}).get("render_ratio_lokitalk_vs_er_nerf")
     if whole is not None:  # a different quantity: labelled, never used for the verdict
         notes.append(f"whole-pipeline frame ratio, Table 1: {whole:.2f}x")

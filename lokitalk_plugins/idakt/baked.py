@@ -72,11 +72,10 @@ class BakedOffset(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 2 or x.shape[1] != 3:
             raise ValueError(f"x: expected [N, 3], got {tuple(x.shape)}")
+        if self.uses_kernel:  # the kernel gives 0 outside [0, 1]^3, i.e. outside the box
+            u = (x.to(self._table.dtype) + self.bound) * (0.5 / self.bound)
+            return grid_encode_cpp(u.contiguous(), self._table, self._layout).to(x.dtype)
         inside = (x.abs() <= self.bound).all(dim=-1, keepdim=True)
-        if self.uses_kernel:
-            u = (x.to(self._table.dtype) + self.bound) / (2 * self.bound)
-            dx = grid_encode_cpp(u.contiguous(), self._table, self._layout).to(x.dtype)
-            return torch.where(inside, dx, torch.zeros_like(dx))
         g = (x / self.bound).to(self.lattice.dtype).view(1, -1, 1, 1, 3)
         out = F.grid_sample(self.lattice, g, mode="bilinear", align_corners=True)
         dx = out.view(3, -1).T.to(x.dtype)

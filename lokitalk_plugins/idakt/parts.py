@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lokitalk_plugins.encoding import FrequencyEncoder
-from lokitalk_plugins.layers import MLP
+from lokitalk_plugins.layers import MLP, linear_act
 
 __all__ = [
     "EMBEDDING_GROUP",
@@ -127,13 +127,14 @@ class CanonicalOffsetField(nn.Module):
         pe = self.encoding(x / self.bound)
         if offset_code.shape[0] == 1 and not torch.is_grad_enabled() and self.num_layers >= 2:
             # inference with one identity: the code's share of the first layer is one [1, H]
-            # row added inside the product (no [N, Do] copy, no concatenation); the same
-            # values up to float rounding (a test holds it to the concatenated form)
-            w = self.mlp.net[0].weight
+            # row, the product's bias (no [N, Do] copy, no concatenation); each layer and its
+            # ReLU one fused call (layers.linear_act); the same values up to float rounding (a
+            # test holds it to the concatenated form)
+            w, last = self.mlp.net[0].weight, len(self.mlp.net) - 1
             row = F.linear(offset_code.to(pe.dtype), w[:, pe.shape[1] :])
-            z = torch.addmm(row, pe, w[:, : pe.shape[1]].t())
-            for layer in self.mlp.net[1:]:
-                z = layer(z.relu_())
+            z = linear_act(pe, w[:, : pe.shape[1]], row.reshape(-1), "relu")
+            for i, layer in enumerate(self.mlp.net[1:], 1):
+                z = linear_act(z, layer.weight, None, None if i == last else "relu")
             dx = z
         else:
             code = offset_code.to(x.dtype).expand(n, -1)

@@ -34,6 +34,8 @@ import math
 
 import torch
 
+from lokitalk_plugins.layers import fused_linear_on
+
 from .buckets import call_padded
 
 __all__ = [
@@ -117,12 +119,12 @@ def evaluate_density(
     lattice refresh) in chunks -> [K] in ``dtype``. density_fn returns [k], [k, 1] or a dict
     with "sigma". compute_dtype: None (float32, outside any autocast) or a dtype the density
     is computed under autocast in (torch.bfloat16: the refresh's bfloat16 precision); the
-    values are stored in ``dtype`` either way, so the grid stays float32. Under bfloat16 on a
-    CPU the last, shorter chunk is padded to a bucket size (:mod:`.buckets`: one kernel build
-    a shape)."""
+    values are stored in ``dtype`` either way, so the grid stays float32. On a CPU where
+    oneDNN runs the products (bfloat16, or the MLPs' oneDNN calls) the last, shorter chunk is
+    padded to a bucket size (:mod:`.buckets`: one kernel build a shape)."""
     out = torch.empty(points.shape[0], dtype=dtype, device=points.device)
     dev = points.device.type
-    pad = dev == "cpu" and compute_dtype == torch.bfloat16
+    pad = dev == "cpu" and (compute_dtype == torch.bfloat16 or fused_linear_on())
 
     def fn(p):
         res = density_fn(p)

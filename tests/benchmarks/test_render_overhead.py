@@ -33,7 +33,8 @@ def test_writes_the_ratios(tmp_path, capsys):
     rep = json.loads(out.read_text())
     from lokitalk_plugins.train.runtime import cpu_bf16_support
 
-    names = {"bare", "rsdf", "rsdf_fast", "lokitalk", "lokitalk_fast", "lokitalk_fast_mlp"}
+    names = {"bare", "bare_unfused", "rsdf", "rsdf_fast", "lokitalk", "lokitalk_fast",
+             "lokitalk_fast_mlp"}  # fmt: skip
     bf16 = cpu_bf16_support() is not None
     if bf16:
         names |= {"lokitalk_fast_bf16", "lokitalk_fast_bf16_lattice", "bare_bf16",
@@ -54,6 +55,9 @@ def test_writes_the_ratios(tmp_path, capsys):
     s = rep["seconds_median"]
     assert rep["all_bf16_ratio"] == (s["lokitalk_fast_all_bf16"] / s["bare_bf16"] if bf16 else None)
     assert rep["timer"] == "process_time"  # one thread: CPU seconds of this process
+    from lokitalk_plugins.train.allocator import allocator_state
+
+    assert rep["allocator"] == allocator_state()  # called, not run as a script: as started
     assert "render_ratio" in rep["whole_pipeline_note"] and "wrote" in capsys.readouterr().out
     comp = rep["components"]
     assert comp["setting"] == best
@@ -104,3 +108,8 @@ def test_the_bfloat16_plugins_quality_on_a_trained_workspace(rsdf_workspace, tmp
     f32, b16 = q["float32"]["psnr"], q["bfloat16"]["psnr"]
     assert 5 < f32 < 60 and abs(q["psnr_change_db"] - (b16 - f32)) < 1e-9
     assert abs(q["psnr_change_db"]) < 0.5 and q["bfloat16"]["fps"] > 0
+    # the fused linear calls against their twin on the same renders: the same image
+    ref = q["float32_unfused"]
+    assert abs(q["fused_psnr_change_db"] - (f32 - ref["psnr"])) < 1e-9
+    assert abs(q["fused_psnr_change_db"]) < 0.01 and ref["fps"] > 0
+    assert q["fused_fps_ratio"] == q["float32"]["fps"] / ref["fps"]

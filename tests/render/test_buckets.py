@@ -1,11 +1,13 @@
-"""Sample counts rounded to buckets (bfloat16 on a CPU): sizes, the padded call's outputs and
-gradients against the plain call, when the renderer and the occupancy refresh pad."""
+"""Sample counts rounded to buckets (oneDNN on a CPU: bfloat16, or the MLPs' fused float32
+calls): sizes, the padded call's outputs and gradients against the plain call, when the
+renderer and the occupancy refresh pad."""
 
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lokitalk_plugins import layers
 from lokitalk_plugins.render import OccupancyGrid, VolumeRenderer
 from lokitalk_plugins.render.buckets import bucket_size, call_padded, padding_wanted
 from lokitalk_plugins.render.upkeep import evaluate_density
@@ -28,6 +30,12 @@ def test_an_octave_holds_two_to_the_bits_buckets():
     assert bucket_size(3) == 16 and bucket_size(17, 0) == 32
     with pytest.raises(ValueError, match="n >= 0"):
         bucket_size(-1)
+
+
+@pytest.fixture
+def unfused(monkeypatch):
+    """The MLPs' fused oneDNN calls off: what is left to pad for is bfloat16."""
+    monkeypatch.setattr(layers, "FUSED_LINEAR", False)
 
 
 def _mlp():
@@ -59,7 +67,7 @@ def test_padded_call_gives_the_plain_calls_outputs_and_gradients():
         torch.testing.assert_close(p.grad, g)  # the padded rows add no gradient
 
 
-def test_padding_is_wanted_under_cpu_bfloat16_autocast_only():
+def test_padding_is_wanted_under_cpu_bfloat16_autocast_only(unfused):
     assert not padding_wanted("auto") and padding_wanted("on") and not padding_wanted("off")
     with torch.autocast("cpu", dtype=torch.bfloat16):
         assert padding_wanted("auto") and not padding_wanted("off")
@@ -102,7 +110,7 @@ def test_renderer_pads_the_fields_calls_and_renders_the_same(training):
     torch.testing.assert_close(on.depth, off.depth)
 
 
-def test_auto_pads_under_bfloat16_autocast_and_not_in_float32():
+def test_auto_pads_under_bfloat16_autocast_and_not_in_float32(unfused):
     net, sizes = _mlp(), []
 
     def field(x, d):
@@ -117,7 +125,7 @@ def test_auto_pads_under_bfloat16_autocast_and_not_in_float32():
     assert sizes[0] != bucket_size(sizes[0]) and sizes[1] == bucket_size(sizes[0])
 
 
-def test_refresh_pads_its_last_chunk_in_bfloat16_only():
+def test_refresh_pads_its_last_chunk_in_bfloat16_only(unfused):
     net, sizes = _mlp(), []
 
     def density(p):
@@ -133,7 +141,7 @@ def test_refresh_pads_its_last_chunk_in_bfloat16_only():
     torch.testing.assert_close(bf16, plain, atol=0.05, rtol=0.05)
 
 
-def test_auto_pads_a_field_that_runs_bfloat16_inside():
+def test_auto_pads_a_field_that_runs_bfloat16_inside(unfused):
     """A wrapped model's bfloat16 fast path autocasts inside its forward, out of the
     renderer's sight: the field says so (runs_bfloat16) and "auto" pads for it."""
     net, sizes = _mlp(), []
@@ -149,3 +157,24 @@ def test_auto_pads_a_field_that_runs_bfloat16_inside():
         r.render_rays(*_rays(), perturb=False, field=field)
     assert sizes[0] != bucket_size(sizes[0])
     assert sizes[1] == bucket_size(sizes[0]) and sizes[2] == sizes[0]
+
+
+@pytest.mark.skipif(layers._POINTWISE is None, reason="no oneDNN linear in this torch")
+def test_auto_pads_in_float32_on_the_cpu_while_the_fused_linear_calls_are_on(monkeypatch):
+    """The MLPs' fused float32 calls are oneDNN's too, which builds a kernel per row count:
+    "auto" pads on the CPU (the renderer and the refresh's last chunk) while they are on,
+    that is where no gradient is recorded (renders, refreshes), not in a training step."""
+    assert not layers.fused_linear_on() and not padding_wanted("auto")  # gradients on here
+    net, sizes = _mlp(), []
+
+    def density(p):
+        sizes.append(p.shape[0])
+        return net(torch.cat([p, p], -1))[:, 0]
+
+    with torch.no_grad():
+        assert layers.fused_linear_on() and padding_wanted("auto")
+        assert not padding_wanted("auto", device="cuda")
+        evaluate_density(density, torch.rand(1000, 3), 384, torch.float32)
+        assert sizes == [384, 384, bucket_size(232)]
+        monkeypatch.setattr(layers, "FUSED_LINEAR", False)
+        assert not layers.fused_linear_on() and not padding_wanted("auto")

@@ -1,7 +1,8 @@
 """The deformation fields' fast path (``rsdf/fused.py``, the default) against their reference
 twin (``fused = False``): the same offsets, maps and gradients for every way the fields are
 driven (per-frame and per-point signals, ID-AKT's F_id and last layers, no torso, separate
-encoders, float64), and both paths identity at initialisation."""
+encoders, float64), and both paths identity at initialisation; where no gradient is recorded
+the fast path's fused oneDNN calls (rsdf_offsets_inference) against the same twin."""
 
 from __future__ import annotations
 
@@ -9,7 +10,11 @@ import pytest
 import torch
 from rsdf_helpers import SMALL_GRID, A, points, randomise_grids, randomise_last_layers, signals
 
+from lokitalk_plugins import layers
+from lokitalk_plugins.layers import fused_linear_usable
 from lokitalk_plugins.rsdf import RSDF, JointDeformation
+from lokitalk_plugins.rsdf.fused import rsdf_offsets_inference
+from lokitalk_plugins.rsdf.rsdf import inside_box
 
 
 def _twins(cls, **kw):
@@ -201,3 +206,62 @@ def test_rsdf_pose_norm_refuses_bad_values_and_poses():
     with pytest.raises(ValueError, match="at least 2 finite head poses"):
         m.fit_pose(torch.full((3, 6), float("nan")))
     assert not RSDF(audio_dim=A, hidden=32, grid=SMALL_GRID).fit_pose(torch.zeros(4, 6))
+
+
+needs_onednn = pytest.mark.skipif(
+    layers._POINTWISE is None, reason="this torch has no oneDNN linear with a fused post-op"
+)
+
+
+@needs_onednn
+@pytest.mark.parametrize(
+    "torso,shared,cascade",
+    [(True, True, True), (True, False, True), (False, True, True), (True, True, False)],
+)
+def test_rsdf_inference_calls_match_the_reference_twin(torso, shared, cascade):
+    """Where no gradient is recorded, the fast path runs as fused oneDNN calls
+    (rsdf_offsets_inference): the same offsets and maps as the reference twin, with ID-AKT's
+    F_id and last layers too, and the same values when called with gradients on."""
+    kw = dict(torso=torso, shared_encoding=shared, torso_cascade=cascade, id_dim=5)
+    fast, ref = _twins(RSDF, **kw)
+    x = points()
+    F_a, F_e, F_h = signals()
+    g = torch.Generator().manual_seed(4)
+    F_id = torch.randn(1, 5, generator=g)
+    last = {"face": torch.randn(3, 32, generator=g) * 0.1}
+    if torso:
+        last["torso"] = torch.randn(3, 32, generator=g) * 0.1
+    args = (x, F_a, F_e, F_h if torso else None, F_id, last)
+    with torch.no_grad():
+        assert fused_linear_usable(x, *fast.parameters())
+        a, b = fast(*args), ref(*args)
+    assert a.dx_face.abs().max() > 1e-3
+    for name in ("x_canonical", "dx_face", "dx_torso"):
+        torch.testing.assert_close(getattr(a, name), getattr(b, name), atol=1e-5, rtol=1e-5)
+    assert a.maps.keys() == b.maps.keys()
+    for k in a.maps:
+        torch.testing.assert_close(a.maps[k], b.maps[k], atol=1e-5, rtol=1e-5)
+    inside = inside_box(x, fast.bound).to(x.dtype)[:, None]
+    dx_face, dx_torso, _ = rsdf_offsets_inference(fast, x, inside, *args[1:])
+    torch.testing.assert_close(dx_face.detach(), b.dx_face, atol=1e-5, rtol=1e-5)
+    if torso:
+        torch.testing.assert_close(dx_torso.detach(), b.dx_torso, atol=1e-5, rtol=1e-5)
+
+
+@needs_onednn
+def test_rsdf_inference_calls_in_bfloat16_stay_close_and_keep_the_identity_at_init():
+    fast, ref = _twins(RSDF)
+    x = points()
+    F_a, F_e, F_h = signals()
+    with torch.no_grad():
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            a = fast(x, F_a, F_e, F_h, maps=False)
+        b = ref(x, F_a, F_e, F_h, maps=False)
+    assert a.x_canonical.dtype == torch.float32
+    err = (a.x_canonical - b.x_canonical).abs().max()
+    assert 0 < err < 0.02 * b.dx_face.abs().max() + 1e-3
+    torch.manual_seed(0)
+    fresh = RSDF(audio_dim=A, hidden=32, grid=SMALL_GRID, id_dim=3)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        out = fresh(x, F_a, F_e, F_h, torch.ones(1, 3))
+    assert torch.equal(out.x_canonical, x) and not out.dx_face.any() and not out.dx_torso.any()

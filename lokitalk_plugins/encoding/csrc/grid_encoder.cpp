@@ -46,10 +46,6 @@ void check_same(const at::Tensor& t, const at::Tensor& u, const char* name) {
               name, " must be a contiguous CPU tensor with u's dtype");
 }
 
-// grad_out [N, L * C] -> contiguous level-major [L, N, C], as the kernels read it
-at::Tensor level_major(const at::Tensor& grad_out, int64_t L, int64_t C) {
-  return grad_out.view({grad_out.size(0), L, C}).permute({1, 0, 2}).contiguous();
-}
 
 at::Tensor forward(const at::Tensor& u, const at::Tensor& emb, at::IntArrayRef offsets,
                    at::ArrayRef<double> scales, at::IntArrayRef grid_res, bool hash,
@@ -60,15 +56,15 @@ at::Tensor forward(const at::Tensor& u, const at::Tensor& emb, at::IntArrayRef o
               "embeddings must be [offsets[L], C]");
   const int64_t N = u.size(0), D = u.size(1), C = emb.size(1);
   const int64_t L = static_cast<int64_t>(scales.size());
-  // the kernel writes level-major [L, N, C] (contiguous per-level passes); one transpose
-  at::Tensor out = at::empty({L, N, C}, u.options());
+  // the kernel writes each level's C columns of every point in place (no transpose)
+  at::Tensor out = at::empty({N, L * C}, u.options());
   AT_DISPATCH_FLOATING_TYPES(u.scalar_type(), "lokitalk_grid_forward", [&] {
     lokitalk_grid::forward<scalar_t>(u.data_ptr<scalar_t>(), emb.data_ptr<scalar_t>(),
                                      out.data_ptr<scalar_t>(), N, D, C, L, offsets.data(),
                                      scales.data(), grid_res.data(), hash, align_corners,
                                      smoothstep, at::get_num_threads());
   });
-  return out.permute({1, 0, 2}).reshape({N, L * C});
+  return out;
 }
 
 at::Tensor backward_embeddings(const at::Tensor& grad_out, const at::Tensor& u, int64_t rows,
@@ -82,7 +78,7 @@ at::Tensor backward_embeddings(const at::Tensor& grad_out, const at::Tensor& u, 
   TORCH_CHECK(offsets.back() == rows, "rows must equal offsets[L]");
   TORCH_CHECK(grad_out.dim() == 2 && grad_out.size(0) == N && grad_out.size(1) == L * channels,
               "grad_out must be [N, L * C]");
-  const at::Tensor gout = level_major(grad_out, L, channels);
+  const at::Tensor gout = grad_out.contiguous();
   at::Tensor gemb = at::zeros({rows, channels}, u.options());
   AT_DISPATCH_FLOATING_TYPES(u.scalar_type(), "lokitalk_grid_backward_embeddings", [&] {
     lokitalk_grid::backward_embeddings<scalar_t>(
@@ -106,7 +102,7 @@ at::Tensor backward_inputs(const at::Tensor& grad_out, const at::Tensor& u, cons
               "embeddings must be [offsets[L], C]");
   TORCH_CHECK(grad_out.dim() == 2 && grad_out.size(0) == N && grad_out.size(1) == L * C,
               "grad_out must be [N, L * C]");
-  const at::Tensor gout = level_major(grad_out, L, C);
+  const at::Tensor gout = grad_out.contiguous();
   at::Tensor gu = at::empty_like(u);
   AT_DISPATCH_FLOATING_TYPES(u.scalar_type(), "lokitalk_grid_backward_inputs", [&] {
     lokitalk_grid::backward_inputs<scalar_t>(

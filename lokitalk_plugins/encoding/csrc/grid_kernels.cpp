@@ -1,7 +1,8 @@
 // Grid-encoder CPU kernels (plain C++ and OpenMP, no torch headers); the torch operators that
 // call them are in grid_encoder.cpp. Same function as encoding/grid_torch.py (the reference):
-//   u: [N, D] in [0, 1] (outside or NaN -> zeros), emb: [T, C], out and grad_out level-major
-//   [L, N, C] (contiguous per-level passes; the operators transpose to/from [N, L * C]);
+//   u: [N, D] in [0, 1] (outside or NaN -> zeros), emb: [T, C], out and grad_out point-major
+//   [N, L * C] as the operators return and take them (a level pass writes or reads its C
+//   columns in place: no transpose to or from a level-major copy);
 //   per level l: p = u * scale_l + 0.5 (no 0.5 with align_corners), corner = floor(p),
 //   weight = p - corner (optionally smoothstepped), multilinear over the 2^D corners;
 //   row = offset_l + (dense or hashed corner index) % size_l.
@@ -146,7 +147,7 @@ struct Block {
 template <typename T, int D, int CC>
 static void forward_d(const T* u, const T* emb, T* out, int64_t N, const Grid& g, int threads) {
   const int64_t L = static_cast<int64_t>(g.levels.size()), K = 1 << D;
-  const int64_t C = CC ? CC : g.C;  // compile-time channel count for 1, 2 and 4
+  const int64_t C = CC ? CC : g.C;  // compile-time channel count for 1 to 4
   const int64_t chunks = (N + kChunk - 1) / kChunk;
   // work items are level-major: consecutive items touch one level's slice of the table,
   // which then stays in the core's cache
@@ -159,7 +160,7 @@ static void forward_d(const T* u, const T* emb, T* out, int64_t N, const Grid& g
       const int64_t count = std::min(kBlock, stop - s);
       b.fill(u + s * D, count, g.levels[l], g);
       for (int64_t i = 0; i < count; ++i) {
-        T* o = out + (l * N + s + i) * C;
+        T* o = out + ((s + i) * L + l) * C;
         for (int64_t ch = 0; ch < C; ++ch) {
           T acc = T(0);
           for (int k = 0; k < K; ++k) acc += b.w[i * K + k] * emb[b.rows[i * K + k] * C + ch];
@@ -175,14 +176,15 @@ template <typename T, int D, int CC, bool Atomic>
 static void scatter_level(const T* u, const T* gout, T* gemb, int64_t N, int64_t start,
                           int64_t stop, int64_t l, const Grid& g) {
   constexpr int64_t K = 1 << D;
-  const int64_t C = CC ? CC : g.C;  // compile-time channel count for 1, 2 and 4
+  const int64_t C = CC ? CC : g.C;  // compile-time channel count for 1 to 4
+  const int64_t L = static_cast<int64_t>(g.levels.size());
   Block<T, D> b;
   for (int64_t s = start; s < stop; s += kBlock) {
     const int64_t count = std::min(kBlock, stop - s);
     b.fill(u + s * D, count, g.levels[l], g);
     for (int64_t i = 0; i < count; ++i) {
       if (!b.in[i]) continue;
-      const T* go = gout + (l * N + s + i) * C;
+      const T* go = gout + ((s + i) * L + l) * C;
       for (int k = 0; k < K; ++k) {
         T* ge = gemb + b.rows[i * K + k] * C;
         const T wk = b.w[i * K + k];
@@ -221,7 +223,7 @@ template <typename T, int D, int CC>
 static void backward_input_d(const T* u, const T* emb, const T* gout, T* gu, int64_t N,
                              const Grid& g, int threads) {
   const int64_t L = static_cast<int64_t>(g.levels.size()), K = 1 << D;
-  const int64_t C = CC ? CC : g.C;  // compile-time channel count for 1, 2 and 4
+  const int64_t C = CC ? CC : g.C;  // compile-time channel count for 1 to 4
   const int64_t chunks = (N + kChunk - 1) / kChunk;
   threads = std::max(1, threads);
   // level-major work items as in forward; every thread sums into its own [N, D] buffer
@@ -237,7 +239,7 @@ static void backward_input_d(const T* u, const T* emb, const T* gout, T* gu, int
       b.fill(u + s * D, count, g.levels[l], g);
       for (int64_t i = 0; i < count; ++i) {
         if (!b.in[i]) continue;
-        const T* go = gout + (l * N + s + i) * C;
+        const T* go = gout + ((s + i) * L + l) * C;
         const T* f = b.frac + i * D;
         T* grad = mine + (s + i) * D;
         for (int k = 0; k < K; ++k) {
@@ -273,10 +275,11 @@ static void backward_input_d(const T* u, const T* emb, const T* gout, T* gu, int
   LOKITALK_CASE(d, 0, CALL)     \
   LOKITALK_CASE(d, 1, CALL)     \
   LOKITALK_CASE(d, 2, CALL)     \
+  LOKITALK_CASE(d, 3, CALL)     \
   LOKITALK_CASE(d, 4, CALL)
-// D in {1, 2, 3} x C in {1, 2, 4, other (0: read at run time)}
-#define LOKITALK_DISPATCH(dim, channels, CALL)                                          \
-  switch (dim * 16 + ((channels == 1 || channels == 2 || channels == 4) ? channels : 0)) { \
+// D in {1, 2, 3} x C in {1, 2, 3 (a baked offset lattice), 4, other (0: read at run time)}
+#define LOKITALK_DISPATCH(dim, channels, CALL)                                             \
+  switch (dim * 16 + ((channels >= 1 && channels <= 4) ? channels : 0)) { \
     LOKITALK_CASES(1, CALL)                                                             \
     LOKITALK_CASES(2, CALL)                                                             \
     LOKITALK_CASES(3, CALL)                                                             \

@@ -96,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "_run", None) is None:
         parser.print_help()
         return 2
+    from lokitalk_plugins.train.allocator import tune_malloc
+
+    tune_malloc()  # large render batches without page faults on fresh blocks (a speed only)
     try:
         return int(args._run(args) or 0)
     except (UserError, OSError) as err:

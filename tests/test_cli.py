@@ -40,3 +40,17 @@ def test_parser_builds_without_importing_torch():
     )
     res = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     assert res.stdout.strip() == "False"
+
+
+def test_a_command_sets_the_malloc_half_of_the_allocator_settings(monkeypatch, capsys):
+    """Every command starts by tune_malloc() (large render batches without page faults on
+    fresh blocks); the allocator module imports no torch."""
+    from lokitalk_plugins.train import allocator
+
+    calls = []
+    monkeypatch.setattr(allocator, "tune_malloc", lambda: calls.append(1) or {})
+    assert main(["eval", "--workspace", "/nonexistent/ws"]) == 2
+    assert calls == [1] and "/nonexistent/ws" in capsys.readouterr().err
+    code = "import sys, lokitalk_plugins.train.allocator; print('torch' in sys.modules)"
+    res = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert res.stdout.strip() == "False"

@@ -11,22 +11,50 @@ allocator ask for transparent huge pages (``THP_MEM_ALLOC_ENABLE``, read by torc
 
 They are environment variables, read when a process starts: :func:`allocator_env` gives the
 environment to start one with (a user's own values win), :func:`allocator_state` says which
-settings the current process runs with. Nothing here changes a result, only its speed.
+settings the current process runs with. :func:`tune_malloc` gives a running process the
+malloc half (glibc's ``mallopt``, for the blocks allocated from then on; the huge pages need
+the variable at start): the ``lokitalk`` command calls it. Nothing here changes a result,
+only its speed.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 from collections.abc import Mapping
 
-__all__ = ["ALLOCATOR_ENV", "allocator_env", "allocator_state"]
+__all__ = ["ALLOCATOR_ENV", "MALLOPT", "allocator_env", "allocator_state", "tune_malloc"]
 
 ALLOCATOR_ENV = {
     "THP_MEM_ALLOC_ENABLE": "1",  # torch's CPU allocator: madvise(MADV_HUGEPAGE) on big blocks
     "MALLOC_MMAP_THRESHOLD_": str(32 << 20),  # blocks below 32 MiB from the heap, not mmap
-    "MALLOC_TRIM_THRESHOLD_": str(4 << 30),  # never give freed heap memory back
+    "MALLOC_TRIM_THRESHOLD_": str(1 << 30),  # give freed heap memory back only past 1 GiB
     "MALLOC_TOP_PAD_": str(256 << 20),  # grow the heap in large steps
 }
+
+
+# the mallopt parameters (glibc's malloc.h) of ALLOCATOR_ENV's MALLOC_* variables
+MALLOPT = {"MALLOC_TRIM_THRESHOLD_": -1, "MALLOC_TOP_PAD_": -2, "MALLOC_MMAP_THRESHOLD_": -3}
+_RUNTIME: dict[str, str] = {}  # what tune_malloc set in this process
+
+
+def tune_malloc(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's glibc malloc set as :data:`ALLOCATOR_ENV`'s ``MALLOC_*`` variables would
+    set it at start (``mallopt``), each one the environment does not set already -> name ->
+    value of those it set ({} without glibc, e.g. macOS or musl, or when all are set)."""
+    env = os.environ if environ is None else environ
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return {}
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    done = {}
+    for name, param in MALLOPT.items():
+        value = ALLOCATOR_ENV[name]  # each fits mallopt's int
+        if name not in env and mallopt(param, int(value)) == 1:
+            done[name] = value
+    _RUNTIME.update(done)
+    return done
 
 
 def allocator_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:

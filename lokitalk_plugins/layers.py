@@ -53,11 +53,12 @@ def fused_linear_usable(x: torch.Tensor, *params: torch.Tensor | None) -> bool:
 def _fusion(x: torch.Tensor, params) -> bool:
     """Whether :func:`linear_act` runs as one fused oneDNN call: no gradient to record, CPU,
     float32 or bfloat16 (after the CPU autocast's cast), a 2-D input with rows. Where a
-    gradient is recorded torch's own products stay: measured in training (ER-NeRF and
-    RAD-NeRF, bare and wrapped, 200 steps, float32), oneDNN products for the forward and the
-    input gradient with the sample counts padded made a step 4-17% slower in three of the four
-    cells (3% faster in one), the kernel builds for each new row count outweighing the faster
-    products. ``params``: the weights (their dtype does not matter: they are cast)."""
+    gradient is recorded torch's own products stay: measured in float32 training (ER-NeRF and
+    RAD-NeRF, bare and wrapped, one thread), oneDNN products for the forward (with its ReLU)
+    and the input gradient, the sample counts padded, made 200-step runs 4-17% slower in three
+    of the four cells (the kernel builds for each new row count) and 1000-step runs -10% to +7%
+    (the MLPs' share of a step halved, the backward's grew). ``params``: the weights (their
+    dtype does not matter: they are cast)."""
     if not fused_linear_on() or x.device.type != "cpu" or x.dim() != 2 or x.shape[0] == 0:
         return False
     return _compute_dtype(x) in (torch.float32, torch.bfloat16)

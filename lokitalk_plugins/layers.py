@@ -44,21 +44,21 @@ def fused_linear_on() -> bool:
 
 
 def fused_linear_usable(x: torch.Tensor, *params: torch.Tensor | None) -> bool:
-    """True when :func:`linear_act` on ``x`` [N, D] (N > 0) with these weights runs as one
-    fused oneDNN call: no gradient to record, CPU, float32 or bfloat16 (after the CPU
-    autocast's cast), oneDNN on, and ``FUSED_LINEAR``."""
-    return _fusion(x, params)
+    """True when :func:`linear_act` on ``x`` [N, D] (N > 0) runs as one fused oneDNN call: no
+    gradient to record, CPU, float32 or bfloat16 (after the CPU autocast's cast), oneDNN on,
+    and ``FUSED_LINEAR``. ``params`` (the weights) are accepted for the caller's clarity and
+    do not change the answer: the call casts them to x's compute dtype."""
+    return _fusion(x)
 
 
-def _fusion(x: torch.Tensor, params) -> bool:
+def _fusion(x: torch.Tensor) -> bool:
     """Whether :func:`linear_act` runs as one fused oneDNN call: no gradient to record, CPU,
     float32 or bfloat16 (after the CPU autocast's cast), a 2-D input with rows. Where a
     gradient is recorded torch's own products stay: measured in float32 training (ER-NeRF and
     RAD-NeRF, bare and wrapped, one thread), oneDNN products for the forward (with its ReLU)
     and the input gradient, the sample counts padded, made 200-step runs 4-17% slower in three
     of the four cells (the kernel builds for each new row count) and 1000-step runs -10% to +7%
-    (the MLPs' share of a step halved, the backward's grew). ``params``: the weights (their
-    dtype does not matter: they are cast)."""
+    (the MLPs' share of a step halved, the backward's grew)."""
     if not fused_linear_on() or x.device.type != "cpu" or x.dim() != 2 or x.shape[0] == 0:
         return False
     return _compute_dtype(x) in (torch.float32, torch.bfloat16)
@@ -84,7 +84,7 @@ def linear_act(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None 
         raise ValueError(f"act must be one of {_ACTS}, got {act!r}")
     # oneDNN takes a strided weight (a column slice of a first layer) to a reference kernel
     # hundreds of times slower (346 ms against 1.7 ms for [16384, 27] x [27, 32]): contiguous
-    if _fusion(x, (weight, bias)):
+    if _fusion(x):
         dt = _compute_dtype(x)
         b = None if bias is None else bias.to(dt).contiguous()
         return _POINTWISE(x.to(dt), weight.to(dt).contiguous(), b, act or "none", [], "")
@@ -119,7 +119,7 @@ class MLP(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() == 2 and _fusion(x, [layer.weight for layer in self.net]):
+        if _fusion(x):
             last = self.num_layers - 1
             for i, layer in enumerate(self.net):
                 x = linear_act(x, layer.weight, None, None if i == last else "relu")

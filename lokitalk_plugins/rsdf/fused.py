@@ -9,7 +9,7 @@ the offset MLP on it. Its first layer is linear, so it splits by the columns of 
 With per-frame signals ([1, D]: the training step and rendering) each ``W_k F_k`` is one
 [hidden] column computed once a frame, so the layer is a single product of the narrow
 per-point input ``[h, s_lip, s_eye]`` with ``[W_h | W_a F_a | W_e F_e]``, the unscaled
-per-frame terms (``W_id F_id``) added inside it (addmm); the torso field's ``Δx_face``
+per-frame terms (``W_id F_id``) as its bias; the torso field's ``Δx_face``
 columns join its input the same way. The attention score ``<Q2 relu(Q1 h), key>`` folds the
 frame's key into the query's last layer (``relu(Q1 h) (Q2_k^T key_k)``). Per-point signals
 ([N, D], occupancy refreshes over several frames) take the reference path. Same values up to

@@ -63,6 +63,7 @@ peak memory, every figure) and .md (the table beside the paper's numbers), plus 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from pathlib import Path
@@ -253,5 +254,19 @@ def main(argv=None) -> int:
     return 0
 
 
+def _tuned_allocator() -> None:
+    """As a script: start again in the environment of ``allocator_env()`` (no heap trimming,
+    large blocks from the heap, torch's huge pages) unless already in it, so this process and
+    every worker it starts render without page faults on fresh blocks; timings and FPS
+    columns only (``machine.allocator`` in each report says which)."""
+    from lokitalk_plugins.train.allocator import allocator_env, allocator_state
+
+    if allocator_state() != "tuned" and os.environ.get("LOKITALK_ALLOCATOR") != "default":
+        sys.stdout.flush()
+        script = str(Path(__file__).resolve())
+        os.execve(sys.executable, [sys.executable, script, *sys.argv[1:]], allocator_env())
+
+
 if __name__ == "__main__":
+    _tuned_allocator()
     sys.exit(main())

@@ -123,6 +123,8 @@ def peak_rss_mb() -> float:
 def machine(threads_per_job: int = 1, jobs_in_parallel: int = 1) -> dict:
     import torch
 
+    from lokitalk_plugins.train.allocator import allocator_state
+
     return {
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
@@ -132,6 +134,7 @@ def machine(threads_per_job: int = 1, jobs_in_parallel: int = 1) -> dict:
         "threads_per_job": threads_per_job,
         "jobs_in_parallel": jobs_in_parallel,
         "load_average_1min": round(os.getloadavg()[0], 2),
+        "allocator": allocator_state(),
     }
 
 

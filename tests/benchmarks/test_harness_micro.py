@@ -50,6 +50,8 @@ def test_micro_profile_writes_reports(results, table, methods):
     report = json.loads((out / f"{table}_micro.json").read_text())
     assert REPORT_KEYS <= set(report) and report["table"] == table
     assert MACHINE_KEYS <= set(report["machine"]) and report["profile"] == "micro"
+    # run as a script, run.py starts itself again in allocator_env() (its workers inherit it)
+    assert report["machine"]["allocator"] == "tuned"
     assert [r["method"] for r in report["results"]] == methods
     for r in report["results"]:
         assert ROW_KEYS <= set(r)

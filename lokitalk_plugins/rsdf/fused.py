@@ -122,7 +122,7 @@ def rsdf_offsets(rsdf, x: torch.Tensor, inside: torch.Tensor, F_a, F_e, F_h, F_i
     n, face, dt = x.shape[0], rsdf.face, x.dtype
     F_id, tor = _check_signals(rsdf, n, F_a, F_e, F_h, F_id)
     h = _autocast_input(rsdf.encoder(x))
-    if fused_linear_usable(h, *rsdf.parameters()):
+    if fused_linear_usable(h):
         return _offsets_inference(rsdf, h, x, inside, F_a, F_e, F_h, F_id, last)
     p, a, e = face.point_dim, face.audio_dim, face.eye_dim
     wf = face.net.net[0].weight

@@ -188,16 +188,6 @@ def _all_scores(fields: list, h: torch.Tensor) -> dict:
     return {k: scores[:, i] for i, k in enumerate(names)}
 
 
-def _offset_mlp(mlp, z0: torch.Tensor, w0: torch.Tensor, bias, last_weight) -> torch.Tensor:
-    """An offset MLP on its first layer's input ``z0`` [N, D] against ``w0`` [H, D] (the
-    folded first layer) plus ``bias`` [H] or None, every layer one fused call -> [N, 3]."""
-    z = linear_act(z0, w0, bias, "relu")
-    for layer in mlp.net[1:-1]:
-        z = linear_act(z, layer.weight, None, "relu")
-    w = mlp.net[-1].weight if last_weight is None else last_weight
-    return linear_act(z, w.to(z.dtype))
-
-
 def _offsets_inference(rsdf, h, x, inside, F_a, F_e, F_h, F_id, last):
     face, tor, dt, ft = rsdf.face, rsdf.torso_field if rsdf.torso else None, h.dtype, x.dtype
     fields = [(face.attention, {"lip": F_a, "eye": F_e})]
@@ -211,7 +201,7 @@ def _offsets_inference(rsdf, h, x, inside, F_a, F_e, F_h, F_id, last):
     w0 = torch.cat([wf[:, :p], _row(F_a, wf[:, p:p + a], ft).t(),
                     _row(F_e, wf[:, p + a:p + a + e], ft).t()], -1)  # fmt: skip
     z0 = torch.cat([h, scores["lip"][:, None], scores["eye"][:, None]], -1)
-    dx_face = _offset_mlp(face.net, z0, w0, bias, last.get("face")) * inside
+    dx_face = rest_of_mlp(face.net, linear_act(z0, w0, bias, "relu"), last.get("face")) * inside
     if tor is None:
         return dx_face, None, scores
     h_t = h
@@ -222,5 +212,5 @@ def _offsets_inference(rsdf, h, x, inside, F_a, F_e, F_h, F_id, last):
     bias = None if F_id is None else _row(F_id, wt[:, p + k + 3 :], ft)[0]
     w0 = torch.cat([wt[:, :p], _row(F_h, wt[:, p : p + k], ft).t(), wt[:, p + k : p + k + 3]], -1)
     z0 = torch.cat([h_t, scores["torso"][:, None].to(dt), rsdf.cascade_input(dx_face).to(dt)], -1)
-    dx_torso = _offset_mlp(tor.net, z0, w0, bias, last.get("torso")) * inside
+    dx_torso = rest_of_mlp(tor.net, linear_act(z0, w0, bias, "relu"), last.get("torso")) * inside
     return dx_face, dx_torso, scores

@@ -9,7 +9,12 @@ import math
 import torch
 from torch import nn
 
-from lokitalk_plugins.render import OccupancyGrid, expose_grid_buffers, torso_pixel_coords
+from lokitalk_plugins.render import (
+    OccupancyGrid,
+    exact_geometry,
+    expose_grid_buffers,
+    torso_pixel_coords,
+)
 from lokitalk_plugins.signals.audio import AudioAttNet, AudioNet, encode_audio
 
 from .groups import original_param_groups
@@ -165,9 +170,10 @@ class TalkingHeadBase(nn.Module):
         R = Rx @ Ry @ Rz of the three angles. Unchanged without train_camera."""
         if not self.train_camera:
             return rays_o, rays_d
-        angles = self.camera_dR[int(index)] / 180 * math.pi + 1e-8
-        rot = _euler_xyz(angles).to(rays_d.dtype)
-        return rays_o + self.camera_dT[int(index)].to(rays_o.dtype), rays_d @ rot
+        with exact_geometry(rays_d):  # not in a training autocast's bfloat16
+            angles = self.camera_dR[int(index)] / 180 * math.pi + 1e-8
+            rot = _euler_xyz(angles).to(rays_d.dtype)
+            return rays_o + self.camera_dT[int(index)].to(rays_o.dtype), rays_d @ rot
 
     def torso_field(
         self, x: torch.Tensor, enc_cond: torch.Tensor, c: torch.Tensor | None, stretch: float

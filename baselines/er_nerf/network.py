@@ -22,6 +22,7 @@ import torch
 
 from lokitalk_plugins.encoding import FrequencyEncoder, GridEncoder, SHEncoder
 from lokitalk_plugins.layers import MLP
+from lokitalk_plugins.render import exact_geometry
 
 from ..common import AUDIO_DIMS, TORSO_STRETCH, TalkingHeadBase, attach_occupancy_grid
 from ..regularisers import er_nerf_regularisers
@@ -157,7 +158,8 @@ class ERNeRF(TalkingHeadBase):
         pose = poses.reshape(1, 4, 4).to(self.anchor_points.dtype)
         # one batched product, as the original: a 2-D product rounds differently in float32,
         # which the 2048-resolution torso grid amplifies in the gradients
-        p = (self.anchor_points[None] @ torch.linalg.inv(pose.transpose(1, 2)))[0]
+        with exact_geometry(pose):  # not in a training autocast's bfloat16 either
+            p = (self.anchor_points[None] @ torch.linalg.inv(pose.transpose(1, 2)))[0]
         return (p[:, :2] / p[:, 3:4] / p[:, 2:3]).reshape(1, 6)
 
     def forward_torso(

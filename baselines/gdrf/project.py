@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lokitalk_plugins.render import exact_geometry
+
 __all__ = ["AttentionAggregator", "project_points", "sample_features"]
 
 
@@ -24,7 +26,8 @@ def project_points(
     uv [N, S, 2] pixel coordinates (x right, y down; pixel centres at +0.5) and depth
     [N, S] along each camera's +z (the viewing axis of get_rays)."""
     rot, t = c2w[:, :3, :3], c2w[:, :3, 3]
-    cam = torch.einsum("nji,nsj->nsi", rot, x[None] - t[:, None])  # R^T (x - t)
+    with exact_geometry(x):  # in its own dtype under a training autocast too
+        cam = torch.einsum("nji,nsj->nsi", rot, x[None] - t[:, None])  # R^T (x - t)
     depth = cam[..., 2]
     z = torch.where(depth.abs() < 1e-6, torch.full_like(depth, 1e-6), depth)
     fx, fy, cx, cy = (intrinsics[:, k, None] for k in range(4))

@@ -31,7 +31,7 @@ from .neural import (
     neural_rgb,
     render_neural,
 )
-from .rays import get_rays, near_far_from_aabb, pixel_grid, torso_pixel_coords
+from .rays import exact_geometry, get_rays, near_far_from_aabb, pixel_grid, torso_pixel_coords
 from .renderer import Field, RenderResult, VolumeRenderer
 from .sampling import DEFAULT_STEP, PackedSamples, march_rays
 from .segments import (
@@ -65,6 +65,7 @@ __all__ = [
     "composite_background",
     "dense_to_morton",
     "expose_grid_buffers",
+    "exact_geometry",
     "get_rays",
     "has_torch_scatter",
     "low_res_camera",

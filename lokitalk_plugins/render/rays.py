@@ -7,9 +7,23 @@ Camera-to-world matrices here are *after* the instant-ngp axis change (see
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 
-__all__ = ["get_rays", "near_far_from_aabb", "pixel_grid", "torso_pixel_coords"]
+__all__ = ["exact_geometry", "get_rays", "near_far_from_aabb", "pixel_grid", "torso_pixel_coords"]
+
+
+def exact_geometry(device) -> contextlib.AbstractContextManager:
+    """A context in which a product of cameras, rays and points stays in its own dtype: the
+    autocast of ``device`` (a torch.device, tensor or device type) switched off. A training
+    autocast (``Trainer.amp = 'bf16'``) otherwise computes ``@`` / ``einsum`` in bfloat16:
+    ray directions with 8 significant bits, a few hundredths of a pixel to a third of one
+    off at the far side of the head, and at evaluation (no autocast) other rays than in
+    training. Learned layers are not geometry and keep the autocast."""
+    kind = getattr(device, "device", device)
+    kind = getattr(kind, "type", kind)
+    return torch.autocast(str(kind), enabled=False)
 
 
 def pixel_grid(H: int, W: int, device=None) -> torch.Tensor:
@@ -38,7 +52,8 @@ def get_rays(
     i = (index % W).to(dtype) + 0.5
     j = torch.div(index, W, rounding_mode="floor").to(dtype) + 0.5
     dirs = torch.stack([(i - cx) / fx, (j - cy) / fy, torch.ones_like(i)], dim=-1)
-    rays_d = dirs @ c2w[:3, :3].transpose(0, 1)
+    with exact_geometry(device):  # float32 rays under a bfloat16 training autocast too
+        rays_d = dirs @ c2w[:3, :3].transpose(0, 1)
     rays_d = rays_d / rays_d.norm(dim=-1, keepdim=True)
     rays_o = c2w[:3, 3].expand_as(rays_d)
     return rays_o.contiguous(), rays_d.contiguous()

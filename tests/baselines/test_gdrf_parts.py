@@ -43,6 +43,10 @@ def test_a_point_on_a_pixel_ray_projects_onto_that_pixel():
     expect = torch.stack([(index % W).float() + 0.5, (index // W).float() + 0.5], dim=-1)
     assert torch.allclose(uv[0], expect, atol=1e-4)
     assert (depth > 0).all()
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # a bf16 training step: same pixels
+        uv_amp, depth_amp = project_points(x, c2w[None], torch.tensor([K]))
+    assert uv_amp.dtype == torch.float32 and torch.equal(uv_amp, uv)
+    assert torch.equal(depth_amp, depth)
 
 
 def test_sampling_at_a_feature_pixel_centre_returns_its_value():

@@ -143,6 +143,12 @@ def test_train_camera_moves_the_training_rays():
     assert torch.allclose(d, torch.tensor([[0.0, -1, 0], [0, 0, 1]]), atol=1e-6)
     o, d = model.camera_offset(rays_o, rays_d, 1)  # untouched frame: no offset
     assert torch.equal(o, rays_o) and torch.allclose(d, rays_d)
+    with torch.no_grad():
+        model.camera_dR[3] = torch.tensor([3.0, -7.0, 11.0])
+    ref = model.camera_offset(rays_o, rays_d, 3)
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # a bf16 training step: same rays
+        o, d = model.camera_offset(rays_o, rays_d, 3)
+    assert d.dtype == torch.float32 and torch.equal(d, ref[1]) and torch.equal(o, ref[0])
 
 
 def test_att_1_windows_are_the_eight_before_the_frame():

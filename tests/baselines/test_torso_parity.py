@@ -113,6 +113,9 @@ def test_er_nerf_anchors_divide_by_their_w_then_z():
     c2w[:3, :3] = torch.tensor([[0.0, -1, 0], [1, 0, 0], [0, 0, 1]])
     turned = model.anchor_features(c2w)
     assert torch.allclose(turned[0, :2], torch.tensor([0.125, -0.0625]), atol=1e-6)
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # a bf16 training step: same anchors
+        same = model.anchor_features(c2w)
+    assert same.dtype == torch.float32 and torch.equal(same, turned)
     turned.sum().backward()  # the anchors are learnt
     assert model.anchor_points.grad.abs().sum() > 0
 

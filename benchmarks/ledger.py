@@ -66,6 +66,8 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          "table2_bf16_backbone/table2",
          # O+D+R with 32 samples a ray in float32 and under bf16 autocast (issue 18)
          "table2_cap_bf16/table2",
+         # O+D+R with the tables' refresh and with configs/fast_upkeep.gin's (issue 18)
+         "table2_fast_upkeep/table2",
          # Fig. 5 against the truth on a studio whose eyes close often (att_eye's ablation)
          "fig5_truth_blinks0.5-1.5",
          # Table 2's O+D+R with the eye value from AU45 (att_eye's ablation by the eye value's

@@ -97,6 +97,8 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
             assert (
                 m["ablation"]["claims"] == ["fig5_att_eye"] and "2 -> " in m["ablation"]["isolates"]
             )
+        elif name == "fast_upkeep.gin":  # measures a default (issue 18), no claim's cause
+            assert m["ablation"]["claims"] == [] and "every 16 steps" in m["ablation"]["isolates"]
         else:  # bf16 measures a default (issue 18), no claim's cause
             assert m["ablation"]["claims"] == [] and "bf16" in m["ablation"]["isolates"]
     runs = seeded_methods(methods + abl, 3, select=lambda m: "ablation" not in m)
@@ -114,7 +116,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         "O+D+R, undeformed refresh",
         "O+D+R, F_a from the backbone", "O+D+R, eye value from AU45",
         "O+D+R, torso without the cascade", "O+D+R, head pose standardised",
-        "O+D+R, eyes weighted 50x", "O+D+R, eyes weighted 10x",
+        "O+D+R, eyes weighted 50x", "O+D+R, eyes weighted 10x", "O+D+R, fast upkeep",
     ]  # fmt: skip
 
 

@@ -10,7 +10,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["MLP", "fused_linear_on", "fused_linear_usable", "linear_act", "trunc_exp"]
+from lokitalk_plugins.errors import OptionError
+
+__all__ = ["MLP", "Float32Linear", "fused_linear_on", "fused_linear_usable", "keep_float32",
+           "linear_act", "trunc_exp"]  # fmt: skip
 
 # False: linear_act always takes the reference twin (F.linear, then the activation); tests
 # flip it to hold the two equal; LOKITALK_FUSED_LINEAR=0 in the environment sets it at import
@@ -129,6 +132,37 @@ class MLP(nn.Module):
             if i != self.num_layers - 1:
                 x = torch.relu(x) if x.requires_grad else x.relu_()
         return x
+
+
+class Float32Linear(nn.Linear):
+    """An ``nn.Linear`` whose product steps out of an autocast that is on: its input cast up,
+    the product, the bias and the output in float32 (outside any autocast: ``nn.Linear``'s).
+    :func:`keep_float32` turns chosen layers of a model into it; names and weights unchanged."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        kind = x.device.type
+        if torch.is_autocast_enabled(kind):
+            with torch.autocast(kind, enabled=False):
+                return F.linear(x.float(), self.weight, self.bias)
+        return super().forward(x)
+
+
+def keep_float32(model: nn.Module, names, option: str = "TalkingHeadSystem.float32_layers"):
+    """Make the linear layers of ``model`` named in ``names`` (e.g.
+    ``"backbone.sigma_net.net.2"``, the density output of a wrapped ER-NeRF) compute in
+    float32 under a training autocast (:class:`Float32Linear`; the state dict is unchanged).
+    An unknown name or a module that is not ``nn.Linear`` is refused in one line naming
+    ``option``."""
+    for name in names:
+        try:
+            layer = model.get_submodule(name)
+        except AttributeError:
+            raise OptionError(f"{option}: the model has no layer {name!r}; name a linear layer "
+                              "as model.named_modules() does") from None  # fmt: skip
+        if not isinstance(layer, nn.Linear):
+            raise OptionError(f"{option}: {name!r} is a {type(layer).__name__}, not a linear "
+                              "layer (nn.Linear)")  # fmt: skip
+        layer.__class__ = Float32Linear
 
 
 class _TruncExp(torch.autograd.Function):

@@ -120,3 +120,32 @@ def test_linear_act_takes_a_strided_weight_and_bias_as_their_contiguous_copies()
     with torch.no_grad():
         y = linear_act(x, w, b, "relu")
     torch.testing.assert_close(y, torch.relu(F.linear(x, w, b)), atol=1e-5, rtol=1e-5)
+
+
+def test_keep_float32_layers_compute_in_float32_under_a_bf16_autocast_names_unchanged():
+    import pytest
+
+    from lokitalk_plugins.errors import OptionError
+    from lokitalk_plugins.layers import Float32Linear, keep_float32
+
+    torch.manual_seed(0)
+    mlp = MLP(7, 5, 16, 3)
+    keys = list(mlp.state_dict())
+    x = torch.randn(33, 7, requires_grad=True)
+    ref = mlp(x)
+    keep_float32(mlp, ["net.2"])
+    assert type(mlp.net[2]) is Float32Linear and type(mlp.net[0]) is torch.nn.Linear
+    assert list(mlp.state_dict()) == keys
+    assert torch.equal(mlp(x), ref)  # outside an autocast: nn.Linear's
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        hidden = torch.relu(mlp.net[1](torch.relu(mlp.net[0](x))))
+        out = mlp(x)
+    assert hidden.dtype == torch.bfloat16 and out.dtype == torch.float32
+    exact = hidden.float() @ mlp.net[2].weight.T  # the last product in float32
+    assert torch.equal(out, exact)
+    out.sum().backward()
+    assert x.grad is not None and mlp.net[2].weight.grad.dtype == torch.float32
+    with pytest.raises(OptionError, match="no layer 'net.9'"):
+        keep_float32(mlp, ["net.9"])
+    with pytest.raises(OptionError, match="'net' is a ModuleList, not a linear"):
+        keep_float32(mlp, ["net"])

@@ -99,6 +99,10 @@ FAST_UPKEEP = (
     "where the CPU has it, occupied cells and neighbours plus a random quarter, every "
     "32 steps) instead of the tables' (every 16 steps, a random quarter of all cells)"
 )
+BF16_DENSITY = (
+    "bf16 autocast in training with the backbone's density output layer in float32 "
+    "(TalkingHeadSystem.float32_layers)"
+)
 ABLATIONS = {
     "O, 32 samples a ray": ("O", "table2/ablations/samples_32", CAP),
     "O+D, 32 samples a ray": ("O+D", "table2/ablations/samples_32", CAP),
@@ -137,6 +141,11 @@ ABLATIONS = {
     "O+D+R, eyes weighted 50x": ("O+D+R", "table2/ablations/eye_weight", EYE_WEIGHT),
     "O+D+R, eyes weighted 10x": ("O+D+R", "table2/ablations/eye_weight_10", EYE_WEIGHT_10),
     "O+D+R, fast upkeep": ("O+D+R", "table2/ablations/fast_upkeep", FAST_UPKEEP),
+    "O+D+R, bf16, density float32": (
+        "O+D+R",
+        "table2/ablations/bf16_density_float32",
+        BF16_DENSITY,
+    ),
 }
 # which claims each ablation's gin file speaks to (none: a measurement for a default, not a
 # cause of a missed claim)
@@ -162,7 +171,8 @@ ABLATION_CLAIMS = {"table2/ablations/samples_32": ["t2_target", "t2_d", "t2_r"],
                    "table2/ablations/pose_norm": ["fig5_dx_torso"],
                    "table2/ablations/eye_weight": ["fig5_att_eye"],
                    "table2/ablations/eye_weight_10": ["fig5_att_eye"],
-                   "table2/ablations/fast_upkeep": []}  # fmt: skip
+                   "table2/ablations/fast_upkeep": [],
+                   "table2/ablations/bf16_density_float32": []}  # fmt: skip
 
 
 def ablation_methods(methods: list[dict], ablations: dict | None = None,

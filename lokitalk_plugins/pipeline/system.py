@@ -25,6 +25,7 @@ from lokitalk_plugins.data.sampling import (
     sample_patches,
     sample_random_rays,
 )
+from lokitalk_plugins.layers import keep_float32
 from lokitalk_plugins.losses import LAMBDA_ALPHA, alpha_entropy
 from lokitalk_plugins.render import VolumeRenderer, torso_pixel_coords
 from lokitalk_plugins.train.system import STAGES, StepOutput
@@ -48,7 +49,7 @@ __all__ = ["TalkingHeadSystem"]
 # the constructor's keywords (besides the former flat ones, options.FLAT_NAMES)
 OPTIONS = ("model", "num_rays", "max_samples", "entropy_weight", "render_chunk", "eye_noise",
            "region_weights", "rates", "grid", "lips", "late_lpips", "frames",
-           "pad_samples")  # fmt: skip
+           "pad_samples", "float32_layers")  # fmt: skip
 
 
 class TalkingHeadSystem(nn.Module):
@@ -69,7 +70,10 @@ class TalkingHeadSystem(nn.Module):
     kernel build: :mod:`lokitalk_plugins.render.buckets`), "on" or "off". ``flat``: the
     former one-level keywords (``lr_grid``, ``grid_fraction``, ``lips_patches``,
     ``late_lpips_weight``, ``velocity``, ... : :data:`~.options.FLAT_NAMES`), applied over the
-    groups; any other name is refused.
+    groups; any other name is refused. float32_layers: names of the model's linear layers
+    (``model.named_modules()``) that compute in float32 under a training autocast
+    (:func:`~lokitalk_plugins.layers.keep_float32`; e.g. ``("backbone.sigma_net.net.2",)``,
+    a wrapped ER-NeRF's density output).
     """
 
     def __init__(
@@ -87,6 +91,7 @@ class TalkingHeadSystem(nn.Module):
         late_lpips: LateLPIPS | None = None,
         frames: FramePlugins | None = None,
         pad_samples: str = "auto",
+        float32_layers: tuple = (),
         **flat,
     ):
         super().__init__()
@@ -95,6 +100,7 @@ class TalkingHeadSystem(nn.Module):
                       frames=frames or FramePlugins())  # fmt: skip
         groups = apply_flat(groups, flat, list(OPTIONS))
         preflight(model)
+        keep_float32(model, tuple(float32_layers))
         self.model = model
         self.optional = optional_members(model)  # the contract's optional members it offers
         self.num_rays, self.entropy_weight = num_rays, entropy_weight

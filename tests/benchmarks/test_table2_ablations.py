@@ -29,6 +29,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         "O+D+R, F_a from the backbone", "O+D+R, eye value from AU45",
         "O+D+R, torso without the cascade", "O+D+R, head pose standardised",
         "O+D+R, eyes weighted 50x", "O+D+R, eyes weighted 10x", "O+D+R, fast upkeep",
+        "O+D+R, bf16, density float32",
     ]  # fmt: skip
     coarse = "JointDeformation.grid = {'desired_resolution': 64}"
     audio = "wrap.static_canonical = False"
@@ -55,6 +56,8 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
              "eyes weighted 50x": ("eye_weight.gin", "'eyes': 50.0"),
              "eyes weighted 10x": ("eye_weight_10.gin", "'eyes': 10.0"),
              "fast upkeep": ("fast_upkeep.gin", "configs/fast_upkeep.gin"),
+             "bf16, density float32": ("bf16_density_float32.gin",
+                                       "TalkingHeadSystem.float32_layers"),
              }  # fmt: skip
     for m in abl:
         base = next(b for b in methods if b["name"] == m["ablation"]["baseline"])
@@ -117,6 +120,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         "O+D+R, F_a from the backbone", "O+D+R, eye value from AU45",
         "O+D+R, torso without the cascade", "O+D+R, head pose standardised",
         "O+D+R, eyes weighted 50x", "O+D+R, eyes weighted 10x", "O+D+R, fast upkeep",
+        "O+D+R, bf16, density float32",
     ]  # fmt: skip
 
 

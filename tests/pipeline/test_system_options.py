@@ -7,6 +7,7 @@ import inspect
 
 import gin
 import pytest
+import torch
 
 import lokitalk_plugins.registration  # noqa: F401  (the gin names)
 from lokitalk_plugins.baselines.er_nerf.network import ERNeRF
@@ -26,7 +27,7 @@ def _model():
 
 def test_the_constructor_is_narrow_and_lists_its_options():
     params = [p for p in inspect.signature(TalkingHeadSystem).parameters if p != "flat"]
-    assert params == list(OPTIONS) and len(params) == 13
+    assert params == list(OPTIONS) and len(params) == 14
     assert not set(FLAT_NAMES) & set(params)  # a former name is never a parameter too
 
 
@@ -88,3 +89,15 @@ def test_a_misspelt_option_fails_to_parse_with_a_hint():
 def test_every_packaged_config_still_parses(name):
     parse_config_files([f"configs/{name}"], [])
     gin.clear_config()
+
+
+def test_float32_layers_reach_the_model_and_a_wrong_name_is_one_line():
+    from lokitalk_plugins.errors import OptionError
+    from lokitalk_plugins.layers import Float32Linear
+
+    model = _model()
+    name = next(n for n, m in model.named_modules() if isinstance(m, torch.nn.Linear))
+    TalkingHeadSystem(model, float32_layers=(name,))
+    assert type(model.get_submodule(name)) is Float32Linear
+    with pytest.raises(OptionError, match="TalkingHeadSystem.float32_layers: the model has no"):
+        TalkingHeadSystem(_model(), float32_layers=("no.such.layer",))

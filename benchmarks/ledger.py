@@ -70,6 +70,8 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          "table2_fast_upkeep/table2",
          # O+D+R under bf16 with float32 rays (render.exact_geometry; issue 18)
          "table2_bf16_rays/table2",
+         # the same with the backbone's density output in float32 (issue 18)
+         "table2_bf16_density/table2",
          # Fig. 5 against the truth on a studio whose eyes close often (att_eye's ablation)
          "fig5_truth_blinks0.5-1.5",
          # Table 2's O+D+R with the eye value from AU45 (att_eye's ablation by the eye value's

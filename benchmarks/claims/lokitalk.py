@@ -158,13 +158,20 @@ claim("bf16_quality_o", "issue 18 target, bf16 as the CPU default",
     _pair(BF16, "O, bf16", "O", "psnr", True, -0.2))  # fmt: skip
 
 
-def _bf16_backbone(reports):
-    row, base = "O+D+R, bf16 backbone", "O+D+R"
-    a = sample(reports.get(BF16_BACKBONE), _method(row), "psnr", row)
-    b = sample(reports.get(BF16), _method(base), "psnr", f"{base} ({BF16})")
-    return compare(a, b, True, -0.2)
+def _against_float32(stem: str, row: str, base_stem: str):
+    """Judge: ``row`` of report ``stem`` within 0.2 dB PSNR of the float32 O+D+R of report
+    ``base_stem`` (another report of the same float32 code)."""
+
+    def judge(reports):
+        a = sample(reports.get(stem), _method(row), "psnr", row)
+        b = sample(reports.get(base_stem), _method("O+D+R"), "psnr",
+                   f"O+D+R ({base_stem})")  # fmt: skip
+        return compare(a, b, True, -0.2)
+
+    return judge
 
 
+_bf16_backbone = _against_float32(BF16_BACKBONE, "O+D+R, bf16 backbone", BF16)
 claim("bf16_quality_backbone", "issue 18 target, bf16 as the CPU default",
       "O+D+R with the backbone under bf16 autocast and the deformation field in float32 "
       "(wrap.plugins_float32) within 0.2 dB PSNR of float32 (Table 2, default profile)",
@@ -176,33 +183,18 @@ claim("bf16_quality_backbone", "issue 18 target, bf16 as the CPU default",
 # of table2_fast_upkeep (3 seeds, de46cdd; the float32 path is the same code: seed 0 gives the
 # same PSNR to the last digit in both reports)
 BF16_RAYS = "table2_bf16_rays/table2"
-
-
-def _against_float32(stem: str, row: str):
-    """Judge: ``row`` of report ``stem`` within 0.2 dB PSNR of the float32 O+D+R of
-    table2_fast_upkeep (3 seeds; the same float32 code)."""
-
-    def judge(reports):
-        a = sample(reports.get(stem), _method(row), "psnr", row)
-        b = sample(reports.get(FAST_UPKEEP), _method("O+D+R"), "psnr",
-                   f"O+D+R ({FAST_UPKEEP})")  # fmt: skip
-        return compare(a, b, True, -0.2)
-
-    return judge
-
-
-_bf16_rays = _against_float32(BF16_RAYS, "O+D+R, bf16")
+FAST_UPKEEP = "table2_fast_upkeep/table2"
+_bf16_rays = _against_float32(BF16_RAYS, "O+D+R, bf16", FAST_UPKEEP)
 # the same with the backbone's density output layer in float32 (TalkingHeadSystem.float32_layers;
 # run.py table2 --methods O+D+R 'O+D+R, bf16, density float32' --ablations --seeds 1
 # --ablation-seeds 3 at 440b546, the folder table2_bf16_density)
 BF16_DENSITY = "table2_bf16_density/table2"
-_bf16_density = _against_float32(BF16_DENSITY, "O+D+R, bf16, density float32")
+_bf16_density = _against_float32(BF16_DENSITY, "O+D+R, bf16, density float32", FAST_UPKEEP)
 
 
 # issue 18: configs/fast_upkeep.gin becomes the default refresh only within 0.2 dB of the tables'
 # refresh with a deformation plug-in (run.py table2 --methods O+D+R 'O+D+R, fast upkeep'
 # --ablations --seeds 3 --ablation-seeds 3, the folder table2_fast_upkeep)
-FAST_UPKEEP = "table2_fast_upkeep/table2"
 claim("fast_upkeep_quality", "issue 18 target, the faster occupancy refresh as the default",
       "O+D+R trained with configs/fast_upkeep.gin's refresh within 0.2 dB PSNR of the tables' "
       "refresh (Table 2, default profile)", tables=(FAST_UPKEEP,))(

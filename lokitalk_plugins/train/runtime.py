@@ -103,8 +103,10 @@ class Precision:
     def name(self) -> str:
         return {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[self.dtype]
 
-    def autocast(self) -> contextlib.AbstractContextManager:
-        if self.dtype is None:
+    def autocast(self, on: bool = True) -> contextlib.AbstractContextManager:
+        """The autocast of this precision (a null context in full precision, or with
+        ``on`` False: a float32 step of a precision schedule, ``TrainerConfig.amp_until``)."""
+        if self.dtype is None or not on:
             return contextlib.nullcontext()
         return torch.autocast(device_type=self.device.type, dtype=self.dtype)
 

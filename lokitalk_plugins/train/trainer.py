@@ -5,7 +5,8 @@
 >>> summary = trainer.run()      # {"steps", "wall_time", "final_loss", "val_psnr", ...}
 
 Every step: draw one frame (a random index from the trainer's seeded generator), run
-``system.training_step(frame, step, steps, generator)`` under autocast (CUDA only), backward,
+``system.training_step(frame, step, steps, generator)`` under autocast (``Trainer.amp``; the
+first ``Trainer.amp_until`` share of the steps), backward,
 optimiser step, scheduler step, EMA update, ``system.after_step(step, generator)``. Logs go
 to ``workspace/logs/<stage>.csv``, validation images to ``workspace/val/``, checkpoints to
 ``workspace/checkpoints/`` (see ``checkpoint.py``). ``resume=True`` continues from
@@ -90,6 +91,7 @@ class Trainer:
             config.amp,
             config.tensorboard,
         )
+        self.amp_until = float(config.amp_until)
         self.device = system_device(system)
         self.ckpt_dir = self.workspace / "checkpoints"
         self.generator = torch.Generator(device=self.device)
@@ -104,6 +106,7 @@ class Trainer:
             "seed": self.seed,
             "lr_decay": self.lr_decay,
             "ema_decay": self.ema_decay,
+            "amp_until": self.amp_until,
             **opt,
         }
 
@@ -132,13 +135,18 @@ class Trainer:
         out = self.workspace / "val" / f"{self.stage}_step{done:07d}.png"
         return validate_frame(self.system, frame, parts.ema, out)
 
+    def autocast_on(self, step: int) -> bool:
+        """Whether the 0-based ``step`` runs under the precision's autocast: the first
+        ``amp_until`` share of the stage's steps (``TrainerConfig.amp_until``)."""
+        return step < round(self.amp_until * self.steps)
+
     def _forward(self, parts: TrainingParts, step: int) -> tuple[torch.Tensor, Any]:
         """Draw one frame and run the system's training step (0-based ``step``); returns
         (loss, the system's StepOutput)."""
         n = len(self.dataset)
         index = int(torch.randint(n, (1,), generator=self.generator, device=self.device))
         frame = move_to(self.dataset[index], self.device)
-        with parts.precision.autocast():
+        with parts.precision.autocast(self.autocast_on(step)):
             out = self.system.training_step(frame, step, self.steps, self.generator)
         return out.loss, out
 
@@ -193,6 +201,7 @@ class Trainer:
             "final_loss": last_loss,
             "val_psnr": val.get("val_psnr"),
             "precision": parts.precision.name,
+            "amp_until": self.amp_until,
             "checkpoint": str(self.ckpt_dir / ckpt.LATEST),
         }
         if self.device.type == "cuda":

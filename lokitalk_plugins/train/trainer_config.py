@@ -25,7 +25,10 @@ class TrainerConfig:
     None disables EMA; ema_warmup: decay min(d, (1+t)/(10+t)); log_every / val_every /
     ckpt_every: in steps (0 or None: never, except at the end); val_index: the validation
     frame rendered; keep_checkpoints: newest step files kept (None: all); amp: see
-    ``Precision``; tensorboard: True / False / "auto"."""
+    ``Precision``; amp_until: the share of the stage's steps (from the first) run under the
+    autocast ``amp`` chose, the rest in float32 (1.0: every step; e.g. 0.75 trains the last
+    quarter in float32, a precision schedule: bfloat16's speed for most of the stage, float32's
+    rounding for the finish); tensorboard: True / False / "auto"."""
 
     steps: int
     seed: int = 0
@@ -44,6 +47,7 @@ class TrainerConfig:
     ckpt_every: int | None = 1000
     keep_checkpoints: int | None = 3
     amp: str | bool = "auto"
+    amp_until: float = 1.0
     tensorboard: bool | str = "auto"
 
     def __post_init__(self):
@@ -51,6 +55,12 @@ class TrainerConfig:
         if isinstance(steps, bool) or not isinstance(steps, (int, float)) or int(steps) < 1:
             raise OptionError(f"Trainer.steps must be an integer >= 1, got {steps!r}")
         object.__setattr__(self, "steps", int(self.steps))
+        until = self.amp_until
+        if isinstance(until, bool) or not isinstance(until, (int, float)) or not 0 <= until <= 1:
+            raise OptionError(
+                f"Trainer.amp_until must be a share of the stage's steps in [0, 1] (1: every "
+                f"step under autocast), got {until!r}"
+            )
         object.__setattr__(self, "betas", tuple(self.betas))
         if self.lr is not None:
             object.__setattr__(self, "lr", dict(self.lr))

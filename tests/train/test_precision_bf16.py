@@ -110,3 +110,36 @@ def test_bf16_training_lowers_the_loss_and_keeps_float32_state(tmp_path, cpuinfo
     assert all(p.dtype == torch.float32 for p in system.parameters())
     state = [t for s in opt.state.values() for t in s.values() if t.is_floating_point()]
     assert state and all(t.dtype == torch.float32 for t in state if t.dim() > 0)
+
+
+def test_amp_until_runs_the_first_share_of_the_steps_under_autocast(tmp_path, monkeypatch):
+    """Trainer.amp_until = 0.75 of 8 steps: steps 0-5 under bf16 autocast, 6-7 in float32
+    (a precision schedule); the share is in the summary and the checkpoint's settings; a share
+    outside [0, 1] is refused in one line naming the option."""
+    from toy_system import ToyDataset, ToySystem
+
+    from lokitalk_plugins.train import runtime
+    from lokitalk_plugins.train.checkpoint import LATEST, load_checkpoint
+    from lokitalk_plugins.train.trainer import Trainer
+    from lokitalk_plugins.train.trainer_config import TrainerConfig
+
+    monkeypatch.setattr(runtime, "cpu_bf16_support", lambda cpuinfo=None: "amx_bf16")
+    seen = []
+
+    class Probe(ToySystem):
+        def training_step(self, frame, step, total_steps, generator):
+            seen.append((step, torch.is_autocast_enabled("cpu")))
+            return super().training_step(frame, step, total_steps, generator)
+
+    torch.manual_seed(0)
+    trainer = Trainer(Probe(), ToyDataset(), tmp_path, 8, amp="bf16", amp_until=0.75,
+                      progress=False, val_every=None, ckpt_every=None)  # fmt: skip
+    summary = trainer.run()
+    assert seen == [(s, s < 6) for s in range(8)]
+    assert summary["precision"] == "bf16" and summary["amp_until"] == 0.75
+    state = load_checkpoint(tmp_path / "checkpoints" / LATEST)
+    assert state["settings"]["amp_until"] == 0.75
+    assert TrainerConfig(steps=3).amp_until == 1.0  # every step, as before the option
+    for bad in (1.5, -0.1, True, "half"):
+        with pytest.raises(UserError, match=r"Trainer.amp_until must be a share .* in \[0, 1\]"):
+            TrainerConfig(steps=3, amp_until=bad)

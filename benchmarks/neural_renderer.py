@@ -19,7 +19,10 @@ bilinear steps, the background reaching the output through the 1/4 image only, n
 the rays), "full_res" (bilinear, the upsampled foreground and alpha over the full-resolution
 background), "half" (the gin file's setting at 1/2 resolution in each direction), "lift"
 (the gin file's setting with each sample's 64-d feature lifted to 256-d before compositing,
-``NeuralRenderer.lift``).
+``NeuralRenderer.lift``), "jitter" (the gin file's setting with the ray lattice shifted by a
+random whole number of pixels within its block at each training step,
+``FramePlugins.neural_jitter``), "wide" (the 2D module twice as wide: 128 channels at 1/4,
+at least 64 after) and "wide_jitter" (both).
 The issue's target: at 1/4 resolution at least 4x the FPS, within 1 dB PSNR; the summary
 judges the first neural arm. ``--seeds K`` trains every arm with seeds 0 .. K-1 (base.gin's
 ``SEED``): the rows of the JSON are every seed's, the markdown gives mean ± std per arm, and
@@ -72,6 +75,13 @@ VARIANTS = {
     "half": ("neural renderer, 1/2 resolution", ["NeuralRenderer.scale = 2"]),
     "lift": ("neural renderer, 1/4 resolution, 256-d lifted feature",
              ["NeuralRenderer.lift = 256", "NeuralRenderer.in_dim = 260"]),
+    "jitter": ("neural renderer, 1/4 resolution, jittered ray lattice",
+               ["FramePlugins.neural_jitter = True"]),
+    "wide": ("neural renderer, 1/4 resolution, 2x wider 2D module",
+             ["NeuralRenderer.hidden = 128", "NeuralRenderer.min_hidden = 64"]),
+    "wide_jitter": ("neural renderer, 1/4 resolution, 2x wider, jittered ray lattice",
+                    ["NeuralRenderer.hidden = 128", "NeuralRenderer.min_hidden = 64",
+                     "FramePlugins.neural_jitter = True"]),
 }  # fmt: skip
 
 

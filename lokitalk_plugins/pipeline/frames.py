@@ -15,7 +15,12 @@ consecutive frames (eq. 7) and the 2D neural renderer (§3.2).
   The model's own terms see the low-res result with the full-res pixel at each block's centre
   (``render.block_centres``) as their rays. With ``FramePlugins.neural_low_res_weight`` > 0
   the rays' own image (their colour over the block-averaged background) is also compared with
-  the frame's block averages (``render.block_mean``), the term "low_res".
+  the frame's block averages (``render.block_mean``), the term "low_res". With
+  ``FramePlugins.neural_jitter`` each step shifts the ray lattice by a random (dy, dx) of
+  full-resolution pixels in [0, s)^2 (``jitter_shift``): the rays, the background and the
+  output image move together, and every loss is taken where the shifted image still covers
+  the frame (its first H - dy rows and W - dx columns; the low-res term on the blocks wholly
+  inside).
 
 Both together: the whole frames j−1 and j through the neural renderer. The model's own
 ``loss_terms`` are taken on the trainer's frame.
@@ -46,7 +51,8 @@ from lokitalk_plugins.train.system import StepOutput
 from .objective import colour_loss, eq12_loss
 from .protocol import TrainBatch
 
-__all__ = ["Rendered", "frames_step", "neural_frame", "render_training"]
+__all__ = ["Rendered", "frames_step", "jitter_shift", "neural_frame", "render_training",
+           "shifted_pixels"]  # fmt: skip
 
 
 @dataclass
@@ -54,7 +60,9 @@ class Rendered:
     """One frame of the step: ``rgb`` [R, 3] the image compared with ``rays.rgb`` [R, 3];
     ``result`` the volume renderer's RenderResult; ``loss_rays`` the RayBatch the model's
     terms see (``rays`` itself, or the block centres with a neural renderer); ``low_rgb``
-    [h*w, 3] (neural renderer only) the rays' colour over the block-averaged background."""
+    [h'*w', 3] (neural renderer only) the rays' colour over the block-averaged background on
+    the blocks wholly inside the frame, ``low_target`` [h'*w', 3] the frame's block averages
+    there (every block without a shift)."""
 
     frame: object
     rays: RayBatch
@@ -62,6 +70,38 @@ class Rendered:
     result: object
     loss_rays: RayBatch
     low_rgb: torch.Tensor | None = None
+    low_target: torch.Tensor | None = None
+
+
+def jitter_shift(system, generator) -> tuple[int, int]:
+    """The step's shift (dy, dx) of the neural renderer's ray lattice in full-resolution
+    pixels: uniform in [0, s)^2 with ``FramePlugins.neural_jitter``, else (0, 0)."""
+    if system.neural_renderer is None or not system.neural_jitter:
+        return 0, 0
+    s = system.neural_renderer.scale
+    d = torch.randint(s, (2,), generator=generator)
+    return int(d[0]), int(d[1])
+
+
+def shifted_pixels(H: int, W: int, shift: tuple[int, int]) -> tuple[torch.Tensor, tuple]:
+    """Row-major indices of the full-resolution pixels (y + dy, x + dx) that the image shifted
+    by ``shift`` covers (y < H - dy, x < W - dx), in the shifted image's order, and its
+    shape (H - dy, W - dx)."""
+    dy, dx = shift
+    rows, cols = torch.arange(dy, H), torch.arange(dx, W)
+    return (rows[:, None] * W + cols[None, :]).reshape(-1), (H - dy, W - dx)
+
+
+def _shifted(image: torch.Tensor, shift: tuple[int, int]) -> torch.Tensor:
+    """[H, W, C] -> [H, W, C]: pixel (y, x) is image's (y + dy, x + dx), the last rows and
+    columns repeating the edge (where the loss never looks)."""
+    dy, dx = shift
+    if not (dy or dx):
+        return image
+    H, W = image.shape[:2]
+    rows = torch.arange(dy, H + dy).clamp(max=H - 1)
+    cols = torch.arange(dx, W + dx).clamp(max=W - 1)
+    return image[rows][:, cols]
 
 
 def _pair(system, frame) -> list:
@@ -74,9 +114,11 @@ def _pair(system, frame) -> list:
     return [frame if j == frame.index else dataset[j] for j in (j0, j1)]
 
 
-def render_training(system, frame, rays: RayBatch, generator) -> Rendered:
+def render_training(system, frame, rays: RayBatch, generator, shift=(0, 0)) -> Rendered:
     """Render ``rays`` of ``frame`` with gradients: through the volume renderer at those
-    pixels, or (neural renderer) the whole frame at 1/s upsampled, ``rays`` all its pixels."""
+    pixels, or (neural renderer) the whole frame at 1/s upsampled, its ray lattice shifted by
+    ``shift`` (dy, dx) full-resolution pixels, ``rays`` the pixels it covers
+    (:func:`shifted_pixels`)."""
     model, field = system.model, system.field(frame, True, generator)
     neural = system.neural_renderer
     if neural is None:
@@ -85,9 +127,11 @@ def render_training(system, frame, rays: RayBatch, generator) -> Rendered:
                                           extras=model.ray_extras, field=field)  # fmt: skip
         return Rendered(frame, rays, res.rgb, res, rays)
     H, W, s = frame.H, frame.W, neural.scale
-    o, d, (h, w) = low_res_rays(frame.c2w, frame.intrinsics.tolist(), H, W, s)
+    (dy, dx), full_bg = shift, _shifted(frame.background, shift)
+    fx, fy, cx, cy = frame.intrinsics.tolist()
+    o, d, (h, w) = low_res_rays(frame.c2w, (fx, fy, cx - dx, cy - dy), H, W, s)
     o, d = model.camera_offset(o, d, frame.index)
-    bg = low_res_background(neural, frame.background)
+    bg = low_res_background(neural, full_bg)
     if isinstance(bg, torch.Tensor):
         bg = bg.reshape(h * w, 3)
     extra = neural_extra(neural, system.neural_feature)
@@ -99,36 +143,38 @@ def render_training(system, frame, rays: RayBatch, generator) -> Rendered:
         extras=(*model.ray_extras, extra),
         field=lifted_field(neural, field, system.neural_feature),
     )
-    rgb = neural_rgb(neural, res.rgb, res.extras[extra], h, w, res.weights_sum,
-                     frame.background)  # fmt: skip
+    rgb = neural_rgb(neural, res.rgb, res.extras[extra], h, w, res.weights_sum, full_bg)
     low_rgb = res.rgb
     if neural.composite == "full_res":  # the rays carry the foreground over black
-        over = averaged_background(frame.background, s)
+        over = averaged_background(full_bg, s)
         if isinstance(over, torch.Tensor):
             over = (over.reshape(-1, 3) if over.dim() == 3 else over).to(low_rgb.dtype)
         low_rgb = low_rgb + (1.0 - res.weights_sum[:, None]) * over
-    centres = rays_at(frame, block_centres(H, W, s))
-    return Rendered(frame, rays, rgb.reshape(-1, 3), res, centres, low_rgb)
+    # the blocks wholly inside the frame, and the full-res pixel at each block's centre
+    hh, ww = (H - dy) // s, (W - dx) // s
+    low_rgb = low_rgb.reshape(h, w, 3)[:hh, :ww].reshape(-1, 3)
+    target = block_mean(_shifted(frame.image, shift)[: hh * s, : ww * s], s).reshape(-1, 3)
+    centres = block_centres(H, W, s)
+    if dy or dx:
+        centres = (centres // W + dy).clamp(max=H - 1) * W + (centres % W + dx).clamp(max=W - 1)
+    rgb = rgb[: H - dy, : W - dx].reshape(-1, 3)
+    return Rendered(frame, rays, rgb, res, rays_at(frame, centres), low_rgb, target)
 
 
 def _low_res_term(system, parts: list[Rendered]) -> torch.Tensor | None:
     """λ_low * mean over the frames of MSE(rays' image, the frame's s x s block averages)."""
     if system.neural_renderer is None or system.neural_low_res_weight <= 0:
         return None
-    s, terms = system.neural_renderer.scale, []
-    for p in parts:
-        H, W = p.frame.H, p.frame.W
-        target = block_mean(p.rays.rgb.reshape(H, W, 3), s).reshape(-1, 3)
-        terms.append(((p.low_rgb - target.to(p.low_rgb.dtype)) ** 2).mean())
+    terms = [((p.low_rgb - p.low_target.to(p.low_rgb.dtype)) ** 2).mean() for p in parts]
     return system.neural_low_res_weight * torch.stack(terms).mean()
 
 
 def frames_step(system, frame, step: int, total_steps: int, generator) -> StepOutput:
     """The head-stage step with velocity and/or the neural renderer (see the module doc)."""
     frames = [frame] if system.velocity is None else _pair(system, frame)
-    H, W = frame.H, frame.W
+    H, W, shift = frame.H, frame.W, jitter_shift(system, generator)
     if system.neural_renderer is not None:
-        pixels, shape = torch.arange(H * W), (H, W)
+        pixels, shape = shifted_pixels(H, W, shift)
     else:
         pixels = torch.randperm(H * W, generator=generator)[: min(system.num_rays, H * W)]
         shape = None
@@ -136,7 +182,7 @@ def frames_step(system, frame, step: int, total_steps: int, generator) -> StepOu
         ray_sets = consecutive_rays_at(frames[0], frames[1], pixels, shape)
     else:
         ray_sets = (rays_at(frame, pixels, shape),)
-    parts = [render_training(system, f, r, generator) for f, r in zip(frames, ray_sets)]
+    parts = [render_training(system, f, r, generator, shift) for f, r in zip(frames, ray_sets)]
     own = next(p for p in parts if p.frame is frame)
     losses = [colour_loss(p.rgb, p.rays.rgb, p.rays.masks, system.region_weights) for p in parts]
     color = torch.stack([c for c, _ in losses]).mean()

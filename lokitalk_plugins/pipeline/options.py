@@ -148,12 +148,18 @@ class FramePlugins:
     rays themselves (0: off, the paper's loss): the low-resolution image (the rays' colour,
     over the block-averaged background) against the block averages of the frame, so the
     field's colour and density get a gradient of their own besides the one through the 2D
-    module."""
+    module; neural_jitter: False (the rays at the blocks' centres at every step, as at
+    inference) or True: each training step shifts the whole low-resolution ray lattice by a
+    random whole number of full-resolution pixels (dy, dx) in [0, scale)^2, and the frame, its
+    background and the loss with it (the pixels the shifted image still covers), so the field
+    is trained through every pixel of each block instead of its centre alone; inference
+    casts the unshifted lattice."""
 
     velocity: Callable | None = None
     neural_renderer: nn.Module | None = None
     neural_feature: str = "geo_feat"
     neural_low_res_weight: float = 0.0
+    neural_jitter: bool = False
 
 
 # the system's former flat keyword -> (its group's keyword, the field)
@@ -180,6 +186,7 @@ FLAT_NAMES = {
     "neural_renderer": ("frames", "neural_renderer"),
     "neural_feature": ("frames", "neural_feature"),
     "neural_low_res_weight": ("frames", "neural_low_res_weight"),
+    "neural_jitter": ("frames", "neural_jitter"),
 }
 
 

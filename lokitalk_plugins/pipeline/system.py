@@ -122,6 +122,7 @@ class TalkingHeadSystem(nn.Module):
         self.velocity, self.neural_renderer = frames.velocity, frames.neural_renderer
         self.neural_feature = frames.neural_feature
         self.neural_low_res_weight = float(frames.neural_low_res_weight)
+        self.neural_jitter = bool(frames.neural_jitter)
         if self.neural_low_res_weight < 0:
             raise ValueError(
                 "FramePlugins.neural_low_res_weight must be >= 0 (0 turns the term off), got "

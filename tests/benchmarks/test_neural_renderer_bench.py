@@ -62,7 +62,7 @@ def test_the_arms_gin_bindings_build_what_they_name():
     from lokitalk_plugins.train import parse_config_files
 
     built = {}
-    for arm in ("gin", "low_res", "full_res", "half", "lift"):
+    for arm in ("gin", "low_res", "full_res", "half", "lift", "jitter", "wide", "wide_jitter"):
         _, extra = bench.VARIANTS[arm]
         files = ["configs/rad_nerf.gin", "configs/studio_quick.gin", "configs/neural_renderer.gin"]
         parse_config_files(files, ["RADNeRF.ind_num = 4", "RADNeRF.grid_size = 16", *extra])
@@ -73,11 +73,16 @@ def test_the_arms_gin_bindings_build_what_they_name():
         nr = system.neural_renderer
         built[arm] = (nr.composite, nr.upsample, nr.scale, nr.in_dim, system.neural_low_res_weight,
                       nr.lift_dim)  # fmt: skip
+        built[arm + " extra"] = (system.neural_jitter, nr.hidden, nr.min_hidden)
     assert built["low_res"] == ("low_res", "bilinear", 4, 67, 0.0, 0)
     assert built["full_res"] == ("full_res", "bilinear", 4, 68, 0.0, 0)
     assert built["half"][2] == 2 and built["half"][:2] == built["gin"][:2]
     assert built["gin"] == ("full_res", "pixel_shuffle", 4, 68, 1.0, 0)
     assert built["lift"] == ("full_res", "pixel_shuffle", 4, 260, 1.0, 256)
+    for arm in ("jitter", "wide", "wide_jitter"):
+        assert built[arm] == built["gin"]
+    assert built["gin extra"] == (False, 64, 32) and built["jitter extra"] == (True, 64, 32)
+    assert built["wide extra"] == (False, 128, 64) and built["wide_jitter extra"] == (True, 128, 64)
 
 
 def test_seeds_are_summarised_within_each_seed_then_averaged():

@@ -143,6 +143,62 @@ def test_the_low_res_term_compares_the_rays_image_with_block_averages(data, comp
         system_with(-1.0)
 
 
+def test_jitter_shifts_the_ray_lattice_the_background_and_the_loss_together(data, monkeypatch):
+    """FramePlugins.neural_jitter: a step with shift (dy, dx) renders what an unshifted step
+    renders of the frame moved by (dy, dx) (its image and background shifted, its principal
+    point moved by the shift), and takes the losses on the pixels the moved image covers."""
+    import dataclasses
+
+    from lokitalk_plugins.data.sampling import rays_at
+    from lokitalk_plugins.render import block_mean
+
+    nr = NeuralRenderer(in_dim=68, scale=4, hidden=16, min_hidden=8, composite="full_res",
+                        upsample="pixel_shuffle")  # fmt: skip
+    system = make_system(data, "er_nerf", neural_renderer=nr, neural_low_res_weight=1.0,
+                         neural_jitter=True)  # fmt: skip
+    draws = {frames_module.jitter_shift(system, torch.Generator().manual_seed(i))
+             for i in range(40)}  # fmt: skip
+    assert draws <= {(y, x) for y in range(4) for x in range(4)} and len(draws) > 8
+    system.neural_jitter = False
+    assert frames_module.jitter_shift(system, torch.Generator()) == (0, 0)
+    system.neural_jitter = True
+    dy, dx = 1, 3
+    monkeypatch.setattr(frames_module, "jitter_shift", lambda *a: (dy, dx))
+    render = Recorder(frames_module.render_training)
+    monkeypatch.setattr(frames_module, "render_training", render)
+    frame = data[2]
+    torch.manual_seed(3)
+    system.training_step(frame, 0, 10, torch.Generator().manual_seed(0))
+    (args, part), = render.calls  # fmt: skip
+    H, W = frame.H, frame.W
+    rows, cols = torch.meshgrid(torch.arange(dy, H), torch.arange(dx, W), indexing="ij")
+    assert torch.equal(part.rays.index, (rows * W + cols).reshape(-1))
+    assert part.rgb.shape == ((H - dy) * (W - dx), 3) and part.rays.shape == (H - dy, W - dx)
+    hh, ww = (H - dy) // 4, (W - dx) // 4  # the blocks wholly inside: 7 x 7
+    assert part.low_rgb.shape == part.low_target.shape == (hh * ww, 3)
+    want = block_mean(frame.image[dy : dy + 4 * hh, dx : dx + 4 * ww], 4).reshape(-1, 3)
+    torch.testing.assert_close(part.low_target, want)
+
+    # the same step, unshifted, of the frame moved by (dy, dx)
+    def moved(t):
+        r = torch.arange(dy, H + dy).clamp(max=H - 1)
+        c = torch.arange(dx, W + dx).clamp(max=W - 1)
+        return t[r][:, c]
+
+    fx, fy, cx, cy = frame.intrinsics.tolist()
+    other = dataclasses.replace(frame, image=moved(frame.image), background=moved(frame.background),
+                                intrinsics=torch.tensor([fx, fy, cx - dx, cy - dy]))  # fmt: skip
+    torch.manual_seed(3)
+    unshifted = render.fn(system, other, rays_at(other, torch.arange(H * W), (H, W)),
+                          torch.Generator().manual_seed(0))  # fmt: skip
+    torch.manual_seed(3)
+    again = render.fn(system, frame, part.rays, torch.Generator().manual_seed(0), (dy, dx))
+    torch.testing.assert_close(again.rgb, unshifted.rgb.reshape(H, W, 3)[: H - dy, : W - dx]
+                               .reshape(-1, 3))  # fmt: skip
+    torch.testing.assert_close(again.low_rgb, unshifted.low_rgb.reshape(8, 8, 3)[:hh, :ww]
+                               .reshape(-1, 3))  # fmt: skip
+
+
 def held_out_loss(system, frames):
     # the mean over several frames: one frame's 256 rays alone make a noisy yardstick
     with torch.no_grad():
@@ -154,7 +210,7 @@ def held_out_loss(system, frames):
     "backbone,plugin",
     [("rad_nerf", "velocity"), ("er_nerf", "velocity"), ("rad_nerf", "neural"),
      ("er_nerf", "neural"), ("er_nerf", "neural_full_res"), ("rad_nerf", "neural_shuffle"),
-     ("rad_nerf", "neural_lift")],
+     ("rad_nerf", "neural_lift"), ("er_nerf", "neural_jitter")],
 )  # fmt: skip
 def test_a_short_run_with_each_plugin_lowers_the_loss(data, backbone, plugin):
     # the velocity term as configs/velocity.gin binds it: λ_v 10, squared per-pixel error
@@ -175,6 +231,16 @@ def test_a_short_run_with_each_plugin_lowers_the_loss(data, backbone, plugin):
             upsample="pixel_shuffle",
         )
         kw["neural_low_res_weight"] = 1.0
+    if plugin == "neural_jitter":  # the ray lattice shifted at random each step
+        kw["neural_renderer"] = NeuralRenderer(
+            in_dim=68,
+            scale=4,
+            hidden=32,
+            min_hidden=16,
+            composite="full_res",
+            upsample="pixel_shuffle",
+        )
+        kw["neural_jitter"] = True
     if plugin == "neural_lift":  # each sample's 64-d geo_feat lifted to 96-d before the sum
         kw["neural_renderer"] = NeuralRenderer(in_dim=100, scale=4, hidden=32, min_hidden=16,
                                                composite="full_res", lift=96)  # fmt: skip

@@ -221,26 +221,12 @@ def test_a_short_run_with_each_plugin_lowers_the_loss(data, backbone, plugin):
     if plugin == "neural_full_res":  # the foreground and its alpha: 64 + 3 + 1 channels
         kw["neural_renderer"] = NeuralRenderer(in_dim=68, scale=4, hidden=32, min_hidden=16,
                                                composite="full_res")  # fmt: skip
-    if plugin == "neural_shuffle":  # sub-pixel upsampling and the rays' own colour term
-        kw["neural_renderer"] = NeuralRenderer(
-            in_dim=68,
-            scale=4,
-            hidden=32,
-            min_hidden=16,
-            composite="full_res",
-            upsample="pixel_shuffle",
-        )
-        kw["neural_low_res_weight"] = 1.0
-    if plugin == "neural_jitter":  # the ray lattice shifted at random each step
-        kw["neural_renderer"] = NeuralRenderer(
-            in_dim=68,
-            scale=4,
-            hidden=32,
-            min_hidden=16,
-            composite="full_res",
-            upsample="pixel_shuffle",
-        )
-        kw["neural_jitter"] = True
+    if plugin in ("neural_shuffle", "neural_jitter"):  # sub-pixel upsampling, and then
+        # the rays' own colour term, or the ray lattice shifted at random each step
+        kw["neural_renderer"] = NeuralRenderer(in_dim=68, scale=4, hidden=32, min_hidden=16,
+                                               composite="full_res",
+                                               upsample="pixel_shuffle")  # fmt: skip
+        kw["neural_" + ("low_res_weight" if plugin == "neural_shuffle" else "jitter")] = 1.0
     if plugin == "neural_lift":  # each sample's 64-d geo_feat lifted to 96-d before the sum
         kw["neural_renderer"] = NeuralRenderer(in_dim=100, scale=4, hidden=32, min_hidden=16,
                                                composite="full_res", lift=96)  # fmt: skip

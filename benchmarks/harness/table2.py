@@ -107,6 +107,10 @@ BF16_FINISH = (
     "bf16 autocast for the first 3/4 of each stage's steps, float32 for the last 1/4 "
     "(Trainer.amp_until 0.75: a precision schedule)"
 )
+BF16_START = (
+    "float32 for the first 1/4 of each stage's steps, bf16 autocast for the last 3/4 "
+    "(Trainer.amp_from 0.25: a precision schedule)"
+)
 ABLATIONS = {
     "O, 32 samples a ray": ("O", "table2/ablations/samples_32", CAP),
     "O+D, 32 samples a ray": ("O+D", "table2/ablations/samples_32", CAP),
@@ -155,6 +159,11 @@ ABLATIONS = {
         "table2/ablations/bf16_float32_finish",
         BF16_FINISH,
     ),
+    "O+D+R, float32 start, bf16": (
+        "O+D+R",
+        "table2/ablations/bf16_float32_start",
+        BF16_START,
+    ),
 }
 # which claims each ablation's gin file speaks to (none: a measurement for a default, not a
 # cause of a missed claim)
@@ -182,7 +191,8 @@ ABLATION_CLAIMS = {"table2/ablations/samples_32": ["t2_target", "t2_d", "t2_r"],
                    "table2/ablations/eye_weight_10": ["fig5_att_eye"],
                    "table2/ablations/fast_upkeep": [],
                    "table2/ablations/bf16_density_float32": [],
-                   "table2/ablations/bf16_float32_finish": []}  # fmt: skip
+                   "table2/ablations/bf16_float32_finish": [],
+                   "table2/ablations/bf16_float32_start": []}  # fmt: skip
 
 
 def ablation_methods(methods: list[dict], ablations: dict | None = None,

@@ -6,7 +6,7 @@
 
 Every step: draw one frame (a random index from the trainer's seeded generator), run
 ``system.training_step(frame, step, steps, generator)`` under autocast (``Trainer.amp``; the
-first ``Trainer.amp_until`` share of the steps), backward,
+steps from the ``Trainer.amp_from`` share to the ``Trainer.amp_until`` share), backward,
 optimiser step, scheduler step, EMA update, ``system.after_step(step, generator)``. Logs go
 to ``workspace/logs/<stage>.csv``, validation images to ``workspace/val/``, checkpoints to
 ``workspace/checkpoints/`` (see ``checkpoint.py``). ``resume=True`` continues from
@@ -91,7 +91,7 @@ class Trainer:
             config.amp,
             config.tensorboard,
         )
-        self.amp_until = float(config.amp_until)
+        self.amp_from, self.amp_until = float(config.amp_from), float(config.amp_until)
         self.device = system_device(system)
         self.ckpt_dir = self.workspace / "checkpoints"
         self.generator = torch.Generator(device=self.device)
@@ -106,6 +106,7 @@ class Trainer:
             "seed": self.seed,
             "lr_decay": self.lr_decay,
             "ema_decay": self.ema_decay,
+            "amp_from": self.amp_from,
             "amp_until": self.amp_until,
             **opt,
         }
@@ -136,9 +137,10 @@ class Trainer:
         return validate_frame(self.system, frame, parts.ema, out)
 
     def autocast_on(self, step: int) -> bool:
-        """Whether the 0-based ``step`` runs under the precision's autocast: the first
-        ``amp_until`` share of the stage's steps (``TrainerConfig.amp_until``)."""
-        return step < round(self.amp_until * self.steps)
+        """Whether the 0-based ``step`` runs under the precision's autocast: the steps from
+        the ``amp_from`` share of the stage up to its ``amp_until`` share
+        (``TrainerConfig``)."""
+        return round(self.amp_from * self.steps) <= step < round(self.amp_until * self.steps)
 
     def _forward(self, parts: TrainingParts, step: int) -> tuple[torch.Tensor, Any]:
         """Draw one frame and run the system's training step (0-based ``step``); returns
@@ -201,6 +203,7 @@ class Trainer:
             "final_loss": last_loss,
             "val_psnr": val.get("val_psnr"),
             "precision": parts.precision.name,
+            "amp_from": self.amp_from,
             "amp_until": self.amp_until,
             "checkpoint": str(self.ckpt_dir / ckpt.LATEST),
         }

@@ -25,10 +25,10 @@ class TrainerConfig:
     None disables EMA; ema_warmup: decay min(d, (1+t)/(10+t)); log_every / val_every /
     ckpt_every: in steps (0 or None: never, except at the end); val_index: the validation
     frame rendered; keep_checkpoints: newest step files kept (None: all); amp: see
-    ``Precision``; amp_until: the share of the stage's steps (from the first) run under the
-    autocast ``amp`` chose, the rest in float32 (1.0: every step; e.g. 0.75 trains the last
-    quarter in float32, a precision schedule: bfloat16's speed for most of the stage, float32's
-    rounding for the finish); tensorboard: True / False / "auto"."""
+    ``Precision``; amp_from, amp_until: the steps run under the autocast ``amp`` chose, as
+    shares of the stage's steps (from ``amp_from`` up to ``amp_until``), the others in float32
+    (0.0 and 1.0: every step; amp_until 0.75 trains the last quarter in float32, amp_from 0.25
+    the first quarter: precision schedules); tensorboard: True / False / "auto"."""
 
     steps: int
     seed: int = 0
@@ -47,6 +47,7 @@ class TrainerConfig:
     ckpt_every: int | None = 1000
     keep_checkpoints: int | None = 3
     amp: str | bool = "auto"
+    amp_from: float = 0.0
     amp_until: float = 1.0
     tensorboard: bool | str = "auto"
 
@@ -55,11 +56,17 @@ class TrainerConfig:
         if isinstance(steps, bool) or not isinstance(steps, (int, float)) or int(steps) < 1:
             raise OptionError(f"Trainer.steps must be an integer >= 1, got {steps!r}")
         object.__setattr__(self, "steps", int(self.steps))
-        until = self.amp_until
-        if isinstance(until, bool) or not isinstance(until, (int, float)) or not 0 <= until <= 1:
+        for name in ("amp_from", "amp_until"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
+                raise OptionError(
+                    f"Trainer.{name} must be a share of the stage's steps in [0, 1] (amp_from "
+                    f"0 and amp_until 1: every step under autocast), got {v!r}"
+                )
+        if self.amp_from > self.amp_until:
             raise OptionError(
-                f"Trainer.amp_until must be a share of the stage's steps in [0, 1] (1: every "
-                f"step under autocast), got {until!r}"
+                f"Trainer.amp_from ({self.amp_from}) is after Trainer.amp_until "
+                f"({self.amp_until}): the autocast runs from the one to the other"
             )
         object.__setattr__(self, "betas", tuple(self.betas))
         if self.lr is not None:

@@ -30,6 +30,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         "O+D+R, torso without the cascade", "O+D+R, head pose standardised",
         "O+D+R, eyes weighted 50x", "O+D+R, eyes weighted 10x", "O+D+R, fast upkeep",
         "O+D+R, bf16, density float32", "O+D+R, bf16, float32 finish",
+        "O+D+R, float32 start, bf16",
     ]  # fmt: skip
     coarse = "JointDeformation.grid = {'desired_resolution': 64}"
     audio = "wrap.static_canonical = False"
@@ -59,6 +60,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
              "bf16, density float32": ("bf16_density_float32.gin",
                                        "TalkingHeadSystem.float32_layers"),
              "bf16, float32 finish": ("bf16_float32_finish.gin", "Trainer.amp_until = 0.75"),
+             "float32 start, bf16": ("bf16_float32_start.gin", "Trainer.amp_from = 0.25"),
              }  # fmt: skip
     for m in abl:
         base = next(b for b in methods if b["name"] == m["ablation"]["baseline"])
@@ -122,6 +124,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         "O+D+R, torso without the cascade", "O+D+R, head pose standardised",
         "O+D+R, eyes weighted 50x", "O+D+R, eyes weighted 10x", "O+D+R, fast upkeep",
         "O+D+R, bf16, density float32", "O+D+R, bf16, float32 finish",
+        "O+D+R, float32 start, bf16",
     ]  # fmt: skip
 
 

@@ -112,10 +112,11 @@ def test_bf16_training_lowers_the_loss_and_keeps_float32_state(tmp_path, cpuinfo
     assert state and all(t.dtype == torch.float32 for t in state if t.dim() > 0)
 
 
-def test_amp_until_runs_the_first_share_of_the_steps_under_autocast(tmp_path, monkeypatch):
-    """Trainer.amp_until = 0.75 of 8 steps: steps 0-5 under bf16 autocast, 6-7 in float32
-    (a precision schedule); the share is in the summary and the checkpoint's settings; a share
-    outside [0, 1] is refused in one line naming the option."""
+def test_amp_from_and_until_choose_the_steps_under_autocast(tmp_path, monkeypatch):
+    """Trainer.amp_until = 0.75 of 8 steps: steps 0-5 under bf16 autocast, 6-7 in float32;
+    amp_from = 0.25: steps 0-1 in float32, then autocast (precision schedules); both shares
+    are in the summary and the checkpoint's settings; a share outside [0, 1], or amp_from after
+    amp_until, is refused in one line naming the option."""
     from toy_system import ToyDataset, ToySystem
 
     from lokitalk_plugins.train import runtime
@@ -131,15 +132,24 @@ def test_amp_until_runs_the_first_share_of_the_steps_under_autocast(tmp_path, mo
             seen.append((step, torch.is_autocast_enabled("cpu")))
             return super().training_step(frame, step, total_steps, generator)
 
-    torch.manual_seed(0)
-    trainer = Trainer(Probe(), ToyDataset(), tmp_path, 8, amp="bf16", amp_until=0.75,
-                      progress=False, val_every=None, ckpt_every=None)  # fmt: skip
-    summary = trainer.run()
-    assert seen == [(s, s < 6) for s in range(8)]
-    assert summary["precision"] == "bf16" and summary["amp_until"] == 0.75
-    state = load_checkpoint(tmp_path / "checkpoints" / LATEST)
-    assert state["settings"]["amp_until"] == 0.75
-    assert TrainerConfig(steps=3).amp_until == 1.0  # every step, as before the option
-    for bad in (1.5, -0.1, True, "half"):
-        with pytest.raises(UserError, match=r"Trainer.amp_until must be a share .* in \[0, 1\]"):
-            TrainerConfig(steps=3, amp_until=bad)
+    for shares, on in (({"amp_until": 0.75}, range(0, 6)), ({"amp_from": 0.25}, range(2, 8))):
+        seen.clear()
+        torch.manual_seed(0)
+        ws = tmp_path / str(len(shares) + on.start)
+        trainer = Trainer(Probe(), ToyDataset(), ws, 8, amp="bf16", progress=False,
+                          val_every=None, ckpt_every=None, **shares)  # fmt: skip
+        summary = trainer.run()
+        assert seen == [(s, s in on) for s in range(8)]
+        want = {"amp_from": 0.0, "amp_until": 1.0, **shares}
+        assert summary["precision"] == "bf16"
+        assert {k: summary[k] for k in want} == want
+        settings = load_checkpoint(ws / "checkpoints" / LATEST)["settings"]
+        assert {k: settings[k] for k in want} == want
+    default = TrainerConfig(steps=3)  # every step, as before the options
+    assert (default.amp_from, default.amp_until) == (0.0, 1.0)
+    for name in ("amp_from", "amp_until"):
+        for bad in (1.5, -0.1, True, "half"):
+            with pytest.raises(UserError, match=rf"Trainer.{name} must be a share .* in \[0, 1\]"):
+                TrainerConfig(steps=3, **{name: bad})
+    with pytest.raises(UserError, match=r"Trainer.amp_from \(0.8\) is after Trainer.amp_until"):
+        TrainerConfig(steps=3, amp_from=0.8, amp_until=0.5)

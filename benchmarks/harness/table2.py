@@ -111,6 +111,8 @@ BF16_START = (
     "float32 for the first 1/4 of each stage's steps, bf16 autocast for the last 3/4 "
     "(Trainer.amp_from 0.25: a precision schedule)"
 )
+UPKEEP_ONE = ("one setting of configs/fast_upkeep.gin alone in the tables' refresh (every 16 "
+              "steps, a random quarter of all cells): ")  # fmt: skip
 ABLATIONS = {
     "O, 32 samples a ray": ("O", "table2/ablations/samples_32", CAP),
     "O+D, 32 samples a ray": ("O+D", "table2/ablations/samples_32", CAP),
@@ -164,7 +166,16 @@ ABLATIONS = {
         "table2/ablations/bf16_float32_start",
         BF16_START,
     ),
-}
+    "O+D+R, upkeep lattice": ("O+D+R", "table2/ablations/upkeep_lattice",
+                              UPKEEP_ONE + "lattice jitter, one jitter per grid line"),
+    "O+D+R, upkeep bf16": ("O+D+R", "table2/ablations/upkeep_bf16",
+                           UPKEEP_ONE + "the refresh's density in bfloat16"),
+    "O+D+R, upkeep sparse": ("O+D+R", "table2/ablations/upkeep_sparse",
+                             UPKEEP_ONE + "the occupied cells and neighbours plus a random "
+                             "quarter of the others"),
+    "O+D+R, upkeep every 32": ("O+D+R", "table2/ablations/upkeep_every32",
+                               UPKEEP_ONE + "a refresh every 32 steps, the decay per step kept"),
+}  # fmt: skip
 # which claims each ablation's gin file speaks to (none: a measurement for a default, not a
 # cause of a missed claim)
 ABLATION_CLAIMS = {"table2/ablations/samples_32": ["t2_target", "t2_d", "t2_r"],
@@ -192,7 +203,11 @@ ABLATION_CLAIMS = {"table2/ablations/samples_32": ["t2_target", "t2_d", "t2_r"],
                    "table2/ablations/fast_upkeep": [],
                    "table2/ablations/bf16_density_float32": [],
                    "table2/ablations/bf16_float32_finish": [],
-                   "table2/ablations/bf16_float32_start": []}  # fmt: skip
+                   "table2/ablations/bf16_float32_start": [],
+                   "table2/ablations/upkeep_lattice": [],
+                   "table2/ablations/upkeep_bf16": [],
+                   "table2/ablations/upkeep_sparse": [],
+                   "table2/ablations/upkeep_every32": []}  # fmt: skip
 
 
 def ablation_methods(methods: list[dict], ablations: dict | None = None,

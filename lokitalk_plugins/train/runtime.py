@@ -105,7 +105,8 @@ class Precision:
 
     def autocast(self, on: bool = True) -> contextlib.AbstractContextManager:
         """The autocast of this precision (a null context in full precision, or with
-        ``on`` False: a float32 step of a precision schedule, ``TrainerConfig.amp_until``)."""
+        ``on`` False: a float32 step of a precision schedule, ``TrainerConfig.amp_from`` and
+        ``amp_until``)."""
         if self.dtype is None or not on:
             return contextlib.nullcontext()
         return torch.autocast(device_type=self.device.type, dtype=self.dtype)

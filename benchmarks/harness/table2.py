@@ -161,6 +161,8 @@ ABLATIONS = {
         "table2/ablations/bf16_float32_finish",
         BF16_FINISH,
     ),
+    "O, float32 start, bf16": ("O", "table2/ablations/bf16_float32_start", BF16_START),
+    "O+D, float32 start, bf16": ("O+D", "table2/ablations/bf16_float32_start", BF16_START),
     "O+D+R, float32 start, bf16": (
         "O+D+R",
         "table2/ablations/bf16_float32_start",

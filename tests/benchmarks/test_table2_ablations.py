@@ -30,6 +30,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         "O+D+R, torso without the cascade", "O+D+R, head pose standardised",
         "O+D+R, eyes weighted 50x", "O+D+R, eyes weighted 10x", "O+D+R, fast upkeep",
         "O+D+R, bf16, density float32", "O+D+R, bf16, float32 finish",
+        "O, float32 start, bf16", "O+D, float32 start, bf16",
         "O+D+R, float32 start, bf16", "O+D+R, upkeep lattice", "O+D+R, upkeep bf16",
         "O+D+R, upkeep sparse", "O+D+R, upkeep every 32",
     ]  # fmt: skip
@@ -130,7 +131,8 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         "O+D+R, torso without the cascade", "O+D+R, head pose standardised",
         "O+D+R, eyes weighted 50x", "O+D+R, eyes weighted 10x", "O+D+R, fast upkeep",
         "O+D+R, bf16, density float32", "O+D+R, bf16, float32 finish",
-        "O+D+R, float32 start, bf16", "O+D+R, upkeep lattice", "O+D+R, upkeep bf16",
+        "O+D, float32 start, bf16", "O+D+R, float32 start, bf16", "O+D+R, upkeep lattice",
+        "O+D+R, upkeep bf16",
         "O+D+R, upkeep sparse", "O+D+R, upkeep every 32",
     ]  # fmt: skip
 

@@ -14,15 +14,19 @@ Each arm trains the head stage of studio identity 0 through ``lokitalk``'s pipel
 time so that neither renders while the other trains, then renders the val split:
 FPS of ``render_frame`` (wall clock) and PSNR / SSIM against the studio's frames, and PSNR
 over the head, torso and background pixels. ``--arms`` picks the neural-renderer arms
-(``VARIANTS``): "gin" (configs/neural_renderer.gin as it is), "low_res" (the first setting:
+(``VARIANTS``): "gin" (configs/neural_renderer.gin as it is), "narrow" (the file's setting
+before its 128-wide, jittered default: a 64-wide 2D module, the rays at the blocks'
+centres), "low_res" (the first setting:
 bilinear steps, the background reaching the output through the 1/4 image only, no term on
 the rays), "full_res" (bilinear, the upsampled foreground and alpha over the full-resolution
 background), "half" (the gin file's setting at 1/2 resolution in each direction), "lift"
 (the gin file's setting with each sample's 64-d feature lifted to 256-d before compositing,
 ``NeuralRenderer.lift``), "jitter" (the gin file's setting with the ray lattice shifted by a
 random whole number of pixels within its block at each training step,
-``FramePlugins.neural_jitter``), "wide" (the 2D module twice as wide: 128 channels at 1/4,
-at least 64 after) and "wide_jitter" (both).
+``FramePlugins.neural_jitter``, with the 64-wide module), "wide" (the 2D module twice as wide:
+128 channels at 1/4, at least 64 after; rays at the centres) and "wide_jitter" (both: the gin
+file's setting since it became the default), "deep_jitter" (that with two residual blocks
+at the rays' resolution, ``NeuralRenderer.depth``).
 The issue's target: at 1/4 resolution at least 4x the FPS, within 1 dB PSNR; the summary
 judges the first neural arm. ``--seeds K`` trains every arm with seeds 0 .. K-1 (base.gin's
 ``SEED``): the rows of the JSON are every seed's, the markdown gives mean ± std per arm, and
@@ -63,25 +67,33 @@ SPEEDUP_TARGET, PSNR_TOLERANCE_DB = 4.0, 1.0
 NAMES = {"RAD-NeRF": "rad_nerf", "ER-NeRF": "er_nerf"}
 
 
-# neural-renderer arms: name and the bindings added to configs/neural_renderer.gin
+# neural-renderer arms: name and the bindings added to configs/neural_renderer.gin. "gin" is
+# the file as it is, "half" and "lift" change one thing of it; the others bind the 2D module's
+# width and the ray lattice's jitter themselves, so their names keep their meaning when the
+# file's defaults change ("narrow": the file's setting until the 128-wide, jittered default)
 _BILINEAR = ["NeuralRenderer.upsample = 'bilinear'", "FramePlugins.neural_low_res_weight = 0.0"]
+_W64 = ["NeuralRenderer.hidden = 64", "NeuralRenderer.min_hidden = 32"]
+_W128 = ["NeuralRenderer.hidden = 128", "NeuralRenderer.min_hidden = 64"]
+_CENTRES, _JITTER = ["FramePlugins.neural_jitter = False"], ["FramePlugins.neural_jitter = True"]
 VARIANTS = {
     "gin": ("neural renderer, 1/4 resolution", []),
+    "narrow": ("neural renderer, 1/4 resolution, 64-wide 2D module, rays at the blocks' centres",
+               [*_W64, *_CENTRES]),
     "low_res": ("neural renderer, 1/4 resolution, 1/4 background, bilinear",
-                ["NeuralRenderer.composite = 'low_res'", "NeuralRenderer.in_dim = 67", *_BILINEAR]),
+                ["NeuralRenderer.composite = 'low_res'", "NeuralRenderer.in_dim = 67", *_BILINEAR,
+                 *_W64, *_CENTRES]),
     "full_res": ("neural renderer, 1/4 resolution, full-res background, bilinear",
                  ["NeuralRenderer.composite = 'full_res'", "NeuralRenderer.in_dim = 68",
-                  *_BILINEAR]),
+                  *_BILINEAR, *_W64, *_CENTRES]),
     "half": ("neural renderer, 1/2 resolution", ["NeuralRenderer.scale = 2"]),
     "lift": ("neural renderer, 1/4 resolution, 256-d lifted feature",
              ["NeuralRenderer.lift = 256", "NeuralRenderer.in_dim = 260"]),
-    "jitter": ("neural renderer, 1/4 resolution, jittered ray lattice",
-               ["FramePlugins.neural_jitter = True"]),
-    "wide": ("neural renderer, 1/4 resolution, 2x wider 2D module",
-             ["NeuralRenderer.hidden = 128", "NeuralRenderer.min_hidden = 64"]),
+    "jitter": ("neural renderer, 1/4 resolution, jittered ray lattice", [*_W64, *_JITTER]),
+    "wide": ("neural renderer, 1/4 resolution, 2x wider 2D module", [*_W128, *_CENTRES]),
     "wide_jitter": ("neural renderer, 1/4 resolution, 2x wider, jittered ray lattice",
-                    ["NeuralRenderer.hidden = 128", "NeuralRenderer.min_hidden = 64",
-                     "FramePlugins.neural_jitter = True"]),
+                    [*_W128, *_JITTER]),
+    "deep_jitter": ("neural renderer, 1/4 resolution, 2x wider, jittered, 2 blocks at 1/4",
+                    [*_W128, *_JITTER, "NeuralRenderer.depth = 2"]),
 }  # fmt: skip
 
 

@@ -33,12 +33,15 @@ def test_each_arm_adds_only_its_variants_bindings():
     assert gin_arm["name"] == "neural renderer, 1/4 resolution"
     assert gin_arm["bindings"] == volume["bindings"]  # the gin file as it is
     assert low["configs"] == full["configs"] == half["configs"] == gin_arm["configs"]
-    # the earlier settings undo the gin file's sub-pixel steps and the rays' colour term
+    # the earlier settings undo the gin file's sub-pixel steps, the rays' colour term, its
+    # width and its jitter
     for arm, composite, width in ((low, "low_res", 67), (full, "full_res", 68)):
         assert arm["bindings"] == [*volume["bindings"], f"NeuralRenderer.composite = '{composite}'",
                                    f"NeuralRenderer.in_dim = {width}",
                                    "NeuralRenderer.upsample = 'bilinear'",
-                                   "FramePlugins.neural_low_res_weight = 0.0"]  # fmt: skip
+                                   "FramePlugins.neural_low_res_weight = 0.0",
+                                   "NeuralRenderer.hidden = 64", "NeuralRenderer.min_hidden = 32",
+                                   "FramePlugins.neural_jitter = False"]  # fmt: skip
     assert half["bindings"] == [*volume["bindings"], "NeuralRenderer.scale = 2"]
     assert len({a["name"] for a in arms}) == 5
     rows = [
@@ -62,7 +65,7 @@ def test_the_arms_gin_bindings_build_what_they_name():
     from lokitalk_plugins.train import parse_config_files
 
     built = {}
-    for arm in ("gin", "low_res", "full_res", "half", "lift", "jitter", "wide", "wide_jitter"):
+    for arm in bench.VARIANTS:
         _, extra = bench.VARIANTS[arm]
         files = ["configs/rad_nerf.gin", "configs/studio_quick.gin", "configs/neural_renderer.gin"]
         parse_config_files(files, ["RADNeRF.ind_num = 4", "RADNeRF.grid_size = 16", *extra])
@@ -73,16 +76,19 @@ def test_the_arms_gin_bindings_build_what_they_name():
         nr = system.neural_renderer
         built[arm] = (nr.composite, nr.upsample, nr.scale, nr.in_dim, system.neural_low_res_weight,
                       nr.lift_dim)  # fmt: skip
-        built[arm + " extra"] = (system.neural_jitter, nr.hidden, nr.min_hidden)
+        built[arm + " extra"] = (system.neural_jitter, nr.hidden, nr.min_hidden, nr.depth)
     assert built["low_res"] == ("low_res", "bilinear", 4, 67, 0.0, 0)
     assert built["full_res"] == ("full_res", "bilinear", 4, 68, 0.0, 0)
     assert built["half"][2] == 2 and built["half"][:2] == built["gin"][:2]
     assert built["gin"] == ("full_res", "pixel_shuffle", 4, 68, 1.0, 0)
     assert built["lift"] == ("full_res", "pixel_shuffle", 4, 260, 1.0, 256)
-    for arm in ("jitter", "wide", "wide_jitter"):
+    for arm in ("narrow", "jitter", "wide", "wide_jitter", "deep_jitter"):
         assert built[arm] == built["gin"]
-    assert built["gin extra"] == (False, 64, 32) and built["jitter extra"] == (True, 64, 32)
-    assert built["wide extra"] == (False, 128, 64) and built["wide_jitter extra"] == (True, 128, 64)
+    # the gin file's default is wide_jitter; each arm binds its width and jitter itself
+    assert built["gin extra"] == built["wide_jitter extra"] == (True, 128, 64, 0)
+    assert built["narrow extra"] == built["low_res extra"] == (False, 64, 32, 0)
+    assert built["jitter extra"] == (True, 64, 32, 0) and built["wide extra"] == (False, 128, 64, 0)
+    assert built["deep_jitter extra"] == (True, 128, 64, 2)
 
 
 def test_seeds_are_summarised_within_each_seed_then_averaged():

@@ -266,3 +266,28 @@ def test_lift_needs_a_matching_in_dim():
     with pytest.raises(ValueError, match=r"lift_in is 64, but the field's 'feature' has 8 "
                        r"channels: set NeuralRenderer.lift_in = 8"):  # fmt: skip
         lifted_field(wide, field, "feature")(torch.zeros(2, 3), torch.zeros(2, 3))
+
+
+def test_depth_adds_residual_blocks_at_the_rays_resolution():
+    """NeuralRenderer.depth = K: K residual blocks after the stem, at the input's resolution;
+    0 leaves the module (and its state dict) as it was; negative is refused."""
+    torch.manual_seed(0)
+    plain = NeuralRenderer(in_dim=8, scale=2, hidden=16)
+    deep = NeuralRenderer(in_dim=8, scale=2, hidden=16, depth=2)
+    assert set(plain.state_dict()) < set(deep.state_dict())
+    extra = set(deep.state_dict()) - set(plain.state_dict())
+    assert extra == {f"low_blocks.{i}.{j}.{k}" for i in range(2) for j in range(2)
+                     for k in ("weight", "bias")}  # fmt: skip
+    # with the blocks' last convolutions at zero the deep module is the plain one
+    deep.load_state_dict(plain.state_dict(), strict=False)
+    for _, conv_b in deep.low_blocks:
+        torch.nn.init.zeros_(conv_b.weight)
+        torch.nn.init.zeros_(conv_b.bias)
+    feats = torch.randn(1, 8, 4, 4, requires_grad=True)
+    torch.testing.assert_close(deep(feats), plain(feats))
+    torch.nn.init.normal_(deep.low_blocks[1][1].weight, std=0.1)
+    assert not torch.allclose(deep(feats), plain(feats))
+    deep(feats).mean().backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in deep.parameters())
+    with pytest.raises(ValueError, match="depth must be >= 0"):
+        NeuralRenderer(in_dim=8, scale=2, depth=-1)

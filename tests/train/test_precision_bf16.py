@@ -153,3 +153,21 @@ def test_amp_from_and_until_choose_the_steps_under_autocast(tmp_path, monkeypatc
                 TrainerConfig(steps=3, **{name: bad})
     with pytest.raises(UserError, match=r"Trainer.amp_from \(0.8\) is after Trainer.amp_until"):
         TrainerConfig(steps=3, amp_from=0.8, amp_until=0.5)
+
+
+def test_the_bf16_config_sets_the_measured_schedule():
+    """configs/bf16.gin: bf16 autocast with the first quarter of each stage in float32."""
+    import gin
+
+    import lokitalk_plugins.registration  # noqa: F401  (the gin names)
+    from lokitalk_plugins.train import parse_config_files
+    from lokitalk_plugins.train.trainer_config import TrainerConfig
+
+    parse_config_files(["configs/er_nerf.gin", "configs/studio_quick.gin", "configs/bf16.gin"])
+    try:
+        with gin.config_scope("head"):
+            config = gin.get_configurable("Trainer")()
+    finally:
+        gin.clear_config()
+    assert isinstance(config, TrainerConfig)
+    assert (config.amp, config.amp_from, config.amp_until) == ("bf16", 0.25, 1.0)

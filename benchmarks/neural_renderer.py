@@ -24,9 +24,10 @@ background), "half" (the gin file's setting at 1/2 resolution in each direction)
 ``NeuralRenderer.lift``), "jitter" (the gin file's setting with the ray lattice shifted by a
 random whole number of pixels within its block at each training step,
 ``FramePlugins.neural_jitter``, with the 64-wide module), "wide" (the 2D module twice as wide:
-128 channels at 1/4, at least 64 after; rays at the centres) and "wide_jitter" (both: the gin
-file's setting since it became the default), "deep_jitter" (that with two residual blocks
-at the rays' resolution, ``NeuralRenderer.depth``).
+128 channels at 1/4, at least 64 after; rays at the centres), "wide_jitter" (both: the gin
+file's setting since it became the default) and "deep_jitter" (that with two residual blocks
+at the rays' resolution, ``NeuralRenderer.depth``); the arms other than "gin", "half" and
+"lift" bind their width, jitter and blocks themselves.
 The issue's target: at 1/4 resolution at least 4x the FPS, within 1 dB PSNR; the summary
 judges the first neural arm. ``--seeds K`` trains every arm with seeds 0 .. K-1 (base.gin's
 ``SEED``): the rows of the JSON are every seed's, the markdown gives mean ± std per arm, and
@@ -69,12 +70,14 @@ NAMES = {"RAD-NeRF": "rad_nerf", "ER-NeRF": "er_nerf"}
 
 # neural-renderer arms: name and the bindings added to configs/neural_renderer.gin. "gin" is
 # the file as it is, "half" and "lift" change one thing of it; the others bind the 2D module's
-# width and the ray lattice's jitter themselves, so their names keep their meaning when the
-# file's defaults change ("narrow": the file's setting until the 128-wide, jittered default)
+# width, the ray lattice's jitter and the blocks at 1/4 themselves, so their names keep their
+# meaning when the file's defaults change ("narrow": the file's setting until the 128-wide,
+# jittered default, "wide_jitter")
 _BILINEAR = ["NeuralRenderer.upsample = 'bilinear'", "FramePlugins.neural_low_res_weight = 0.0"]
 _W64 = ["NeuralRenderer.hidden = 64", "NeuralRenderer.min_hidden = 32"]
 _W128 = ["NeuralRenderer.hidden = 128", "NeuralRenderer.min_hidden = 64"]
-_CENTRES, _JITTER = ["FramePlugins.neural_jitter = False"], ["FramePlugins.neural_jitter = True"]
+_CENTRES = ["FramePlugins.neural_jitter = False", "NeuralRenderer.depth = 0"]
+_JITTER = ["FramePlugins.neural_jitter = True", "NeuralRenderer.depth = 0"]
 VARIANTS = {
     "gin": ("neural renderer, 1/4 resolution", []),
     "narrow": ("neural renderer, 1/4 resolution, 64-wide 2D module, rays at the blocks' centres",
@@ -93,7 +96,7 @@ VARIANTS = {
     "wide_jitter": ("neural renderer, 1/4 resolution, 2x wider, jittered ray lattice",
                     [*_W128, *_JITTER]),
     "deep_jitter": ("neural renderer, 1/4 resolution, 2x wider, jittered, 2 blocks at 1/4",
-                    [*_W128, *_JITTER, "NeuralRenderer.depth = 2"]),
+                    [*_W128, "FramePlugins.neural_jitter = True", "NeuralRenderer.depth = 2"]),
 }  # fmt: skip
 
 

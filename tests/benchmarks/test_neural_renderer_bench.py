@@ -41,7 +41,8 @@ def test_each_arm_adds_only_its_variants_bindings():
                                    "NeuralRenderer.upsample = 'bilinear'",
                                    "FramePlugins.neural_low_res_weight = 0.0",
                                    "NeuralRenderer.hidden = 64", "NeuralRenderer.min_hidden = 32",
-                                   "FramePlugins.neural_jitter = False"]  # fmt: skip
+                                   "FramePlugins.neural_jitter = False",
+                                   "NeuralRenderer.depth = 0"]  # fmt: skip
     assert half["bindings"] == [*volume["bindings"], "NeuralRenderer.scale = 2"]
     assert len({a["name"] for a in arms}) == 5
     rows = [
@@ -86,9 +87,9 @@ def test_the_arms_gin_bindings_build_what_they_name():
         assert built[arm] == built["gin"]
     # the gin file's default is wide_jitter; each arm binds its width and jitter itself
     assert built["gin extra"] == built["wide_jitter extra"] == (True, 128, 64, 0)
+    assert built["deep_jitter extra"] == (True, 128, 64, 2)
     assert built["narrow extra"] == built["low_res extra"] == (False, 64, 32, 0)
     assert built["jitter extra"] == (True, 64, 32, 0) and built["wide extra"] == (False, 128, 64, 0)
-    assert built["deep_jitter extra"] == (True, 128, 64, 2)
 
 
 def test_seeds_are_summarised_within_each_seed_then_averaged():

@@ -252,7 +252,7 @@ def test_the_gin_files_turn_each_plugin_on(data):
     assert isinstance(system.neural_renderer, NeuralRenderer)
     nr = system.neural_renderer
     assert (nr.in_dim, nr.scale, nr.composite, nr.upsample) == (68, 4, "full_res", "pixel_shuffle")
-    assert (nr.hidden, nr.min_hidden) == (128, 64)
+    assert (nr.hidden, nr.min_hidden, nr.depth) == (128, 64, 0)
     assert system.neural_low_res_weight == 1.0 and system.neural_jitter
 
 

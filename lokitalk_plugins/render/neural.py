@@ -107,8 +107,8 @@ class NeuralRenderer(nn.Module):
     ``lift_in``-d field feature to L dimensions before compositing (see the module doc;
     0: the field's feature as it is); depth: residual blocks (3x3 convolution, leaky ReLU,
     3x3 convolution, added to their input) at the rays' resolution after the stem, before
-    the first 2x step (0: none, the module as it was; their cost is 1/s^2 of a block at the
-    output's resolution).
+    the first 2x step (0: none, the module as it was; each runs on 1/s^2 of the output's pixels
+    at ``hidden`` channels).
     """
 
     def __init__(
@@ -142,7 +142,9 @@ class NeuralRenderer(nn.Module):
         if int(depth) < 0:
             raise ValueError(f"NeuralRenderer.depth must be >= 0 (0: none), got {depth}")
         self.depth = int(depth)
-        # residual blocks at the rays' resolution (cheap: 1/s^2 of the output's pixels)
+        # residual blocks at the rays' resolution: 1/s^2 of the output's pixels, but at the full
+        # width (two blocks at 128 channels took RAD-NeRF's neural path from 33.7 to 24.6 FPS,
+        # benchmarks/results/neural_renderer_deep.md)
         self.low_blocks = nn.ModuleList(
             nn.ModuleList([nn.Conv2d(self.hidden, self.hidden, 3, padding=1),
                            nn.Conv2d(self.hidden, self.hidden, 3, padding=1)])

@@ -143,8 +143,8 @@ class NeuralRenderer(nn.Module):
             raise ValueError(f"NeuralRenderer.depth must be >= 0 (0: none), got {depth}")
         self.depth = int(depth)
         # residual blocks at the rays' resolution: 1/s^2 of the output's pixels, but at the full
-        # width (two blocks at 128 channels took RAD-NeRF's neural path from 33.7 to 24.6 FPS,
-        # benchmarks/results/neural_renderer_deep.md)
+        # width (RAD-NeRF's neural path, each scored alone: 33.7 FPS without blocks, 24.6 with
+        # two at 128 channels; benchmarks/results/neural_renderer.md and neural_renderer_deep.md)
         self.low_blocks = nn.ModuleList(
             nn.ModuleList([nn.Conv2d(self.hidden, self.hidden, 3, padding=1),
                            nn.Conv2d(self.hidden, self.hidden, 3, padding=1)])

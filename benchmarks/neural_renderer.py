@@ -55,7 +55,7 @@ from harness.common import (  # noqa: E402
     write_report,
 )
 from harness.seeds import fold_seeds, mean_std, seeded_methods  # noqa: E402
-from harness.workers import run_methods  # noqa: E402
+from harness.workers import evaluate_workspace, run_methods  # noqa: E402
 
 __all__ = ["PROFILES", "VARIANTS", "main", "methods", "summarise", "summarise_seeds"]
 
@@ -121,6 +121,31 @@ def methods(backbone: str, profile: dict, arms=("gin",)) -> list[dict]:
         out.append({"name": name, "configs": [*base, "configs/neural_renderer.gin"],
                     "bindings": bindings + extra, "val_background": "torso"})  # fmt: skip
     return out
+
+
+BF16_2D = ", 2D module in bfloat16 at inference"
+
+
+def with_bfloat16_2d(runs: list[dict], rows: list[dict], data) -> tuple[list, list]:
+    """``runs`` and ``rows`` plus, for every neural arm, its trained workspace scored again
+    with ``FramePlugins.neural_precision = 'bfloat16'`` (the 2D module's convolutions in
+    bfloat16, the weights and the rays as trained), here, one thread; the new rows come after
+    the others, so :func:`summarise` judges them as further arms."""
+    import torch
+
+    torch.set_num_threads(1)
+    extra_runs, extra_rows = [], []
+    for m, r in zip(runs, rows):
+        if "configs/neural_renderer.gin" not in m["configs"]:
+            continue
+        m2 = dict(m, name=m["name"] + BF16_2D, key=m["key"] + BF16_2D, cell=m["cell"] + BF16_2D,
+                  render_bindings=["FramePlugins.neural_precision = 'bfloat16'"])  # fmt: skip
+        print(f"scoring {m['key']} with its 2D module in bfloat16", flush=True)
+        ev = evaluate_workspace(m2, str(m.get("data", data)), r["workspace"], truth=True)
+        extra_runs.append(m2)
+        extra_rows.append(dict(r, method=m2["name"], eval=ev, resumed=False,
+                               render_bindings=m2["render_bindings"]))  # fmt: skip
+    return [*runs, *extra_runs], [*rows, *extra_rows]
 
 
 def summarise(rows: list[dict]) -> dict:
@@ -259,6 +284,10 @@ def main(argv=None) -> int:
         default=1,
         help="seeds per arm (mean ± std in the markdown, every seed in the JSON)",
     )
+    ap.add_argument("--bf16-2d", action="store_true",
+                    help="score every trained neural arm again with its 2D module in bfloat16 "
+                    "at inference (FramePlugins.neural_precision; the same weights), as "
+                    "further rows")  # fmt: skip
     ap.add_argument(
         "--stem",
         default=None,
@@ -281,6 +310,8 @@ def main(argv=None) -> int:
     runs = seeded_methods(methods(args.backbone, profile, args.arms), args.seeds)
     rows = run_methods(runs, data, work / "runs", parallel=1, resume=args.resume,
                        rescore=args.rescore, force=args.force)  # fmt: skip
+    if args.bf16_2d:
+        runs, rows = with_bfloat16_2d(runs, rows, data)
     report = {
         "load_at_start": load,
         "benchmark": "neural_renderer",
@@ -292,6 +323,7 @@ def main(argv=None) -> int:
         "rescored": args.rescore,
         "seeds": list(range(args.seeds)),
         "runs": [{k: m[k] for k in ("name", "key", "cell", "seed")} for m in runs],
+        "bf16_2d": args.bf16_2d,
         "rows": [dict(r, seed=m["seed"], key=m["key"]) for m, r in zip(runs, rows)],
         "summary": summarise_seeds(runs, rows),
     }

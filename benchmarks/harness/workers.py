@@ -101,7 +101,8 @@ def evaluate_workspace(method: dict, data: str, workspace: str, truth: bool) -> 
     from lokitalk_plugins.data.studio import load_truth
     from lokitalk_plugins.train.evaluate import evaluate
 
-    system, _run, _stage = load_system(Path(workspace))
+    # render_bindings: gin bindings for scoring only (how the trained system renders)
+    system, _run, _stage = load_system(Path(workspace), method.get("render_bindings", ()))
     background = val_background(method)
     val = TalkingHeadFolder(data, split="val", background=background, progress=False)
     detector, detector_name = landmark_detector()

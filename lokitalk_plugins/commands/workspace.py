@@ -145,10 +145,13 @@ def read_run(workspace: Path) -> dict:
     return run
 
 
-def load_system(workspace: Path):
+def load_system(workspace: Path, bindings=()):
     """Rebuild the trained system of a workspace (what its config's ``train.system`` binds)
     with its EMA weights, in the stage it reached. Returns (system, run, stage). Runs no code
-    from the workspace; refuses weights that are NaN or infinite (CheckpointError)."""
+    from the workspace; refuses weights that are NaN or infinite (CheckpointError).
+    bindings: gin bindings added after the run's own, for settings that change how the
+    trained system renders, not its weights (e.g. ``FramePlugins.neural_precision =
+    'bfloat16'``); one that changes the weights' shapes fails the strict load."""
     import lokitalk_plugins.registration  # noqa: F401  (registers the configurables)
     from lokitalk_plugins.pipeline.configured import configured_system
     from lokitalk_plugins.train import load_checkpoint, load_model_weights, parse_config_files
@@ -161,7 +164,8 @@ def load_system(workspace: Path):
     latest = ckpt_dir / "latest.pt"
     if not latest.is_file():
         raise FileNotFoundError(f"no checkpoint in {ckpt_dir}: train first (lokitalk train)")
-    parse_config_files(texts=checked_run_configs(workspace, run), bindings=run["bindings"])
+    texts = checked_run_configs(workspace, run)
+    parse_config_files(texts=texts, bindings=[*run["bindings"], *bindings])
     state = load_checkpoint(latest)
     bad = nonfinite_tensors(extract_state_dict(state, use_ema=True))
     if bad:

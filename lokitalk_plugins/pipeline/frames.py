@@ -216,7 +216,11 @@ def neural_frame(system, frame, bg) -> dict[str, torch.Tensor]:
         field, frame.c2w, k, h, w, low_res_background(neural, bg),
         chunk=system.render_chunk, extras=(extra,), progress=False,
     )  # fmt: skip
-    rgb = neural_rgb(neural, res.rgb, res.extras[extra], h, w, res.weights_sum, bg)  # fmt: skip
+    # the 2D module at FramePlugins.neural_precision (its weights and the rays stay float32)
+    dtype = system.neural_dtype
+    on = dtype is not None
+    with torch.autocast(res.rgb.device.type, dtype=dtype or torch.bfloat16, enabled=on):
+        rgb = neural_rgb(neural, res.rgb, res.extras[extra], h, w, res.weights_sum, bg)
 
     def up(t):
         return t.repeat_interleave(neural.scale, 0).repeat_interleave(neural.scale, 1)

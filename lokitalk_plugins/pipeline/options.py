@@ -20,9 +20,10 @@ from torch import nn
 from lokitalk_plugins.errors import OptionError
 
 __all__ = ["FLAT_NAMES", "REFRESH_PRECISIONS", "FramePlugins", "GridUpkeep", "GroupRates",
-           "LateLPIPS", "LipsSampling", "apply_flat", "refresh_dtype"]  # fmt: skip
+           "LateLPIPS", "LipsSampling", "apply_flat", "cpu_autocast_dtype",
+           "refresh_dtype"]  # fmt: skip
 
-REFRESH_PRECISIONS = ("float32", "bfloat16", "auto")
+REFRESH_PRECISIONS = ("float32", "bfloat16", "auto")  # also FramePlugins.neural_precision's
 
 
 @dataclass(frozen=True)
@@ -96,9 +97,16 @@ class GridUpkeep:
 
 
 def refresh_dtype(precision: str, cpuinfo="/proc/cpuinfo") -> torch.dtype | None:
-    """GridUpkeep.precision -> the refresh's autocast dtype (None: float32). "bfloat16" on a
-    CPU without bfloat16 instructions is refused in one line; "auto" takes bfloat16 only
-    where :func:`~lokitalk_plugins.train.runtime.cpu_bf16_support` finds them."""
+    """GridUpkeep.precision -> the refresh's autocast dtype (None: float32); see
+    :func:`cpu_autocast_dtype`."""
+    return cpu_autocast_dtype(precision, "GridUpkeep.precision", cpuinfo)
+
+
+def cpu_autocast_dtype(precision: str, option: str, cpuinfo="/proc/cpuinfo") -> torch.dtype | None:
+    """A precision option ("float32", "bfloat16" or "auto") -> the CPU autocast dtype (None:
+    float32). "bfloat16" on a CPU without bfloat16 instructions is refused in one line naming
+    ``option``; "auto" takes bfloat16 only where
+    :func:`~lokitalk_plugins.train.runtime.cpu_bf16_support` finds them."""
     from lokitalk_plugins.train.runtime import BF16_CPU_FLAGS, cpu_bf16_support
 
     if precision == "float32":
@@ -107,7 +115,7 @@ def refresh_dtype(precision: str, cpuinfo="/proc/cpuinfo") -> torch.dtype | None
         return torch.bfloat16
     if precision == "bfloat16":
         raise OptionError(
-            f"GridUpkeep.precision = 'bfloat16': this CPU has no bfloat16 instructions "
+            f"{option} = 'bfloat16': this CPU has no bfloat16 instructions "
             f"({' / '.join(BF16_CPU_FLAGS)} not in {cpuinfo}); use 'float32' or 'auto'"
         )
     return None
@@ -153,13 +161,25 @@ class FramePlugins:
     random whole number of full-resolution pixels (dy, dx) in [0, scale)^2, and the frame, its
     background and the loss with it (the pixels the shifted image still covers), so the field
     is trained through every pixel of each block instead of its centre alone; inference
-    casts the unshifted lattice."""
+    casts the unshifted lattice; neural_precision: the 2D module's precision at inference
+    (rendering, evaluation), "float32", "bfloat16" (CPU autocast; refused on a CPU without
+    bfloat16 instructions) or "auto" (bfloat16 where the CPU has the instructions): the
+    convolutions then run on the CPU's bfloat16 units, the module's weights and the volume
+    rendering stay float32; training keeps the trainer's precision."""
 
     velocity: Callable | None = None
     neural_renderer: nn.Module | None = None
     neural_feature: str = "geo_feat"
     neural_low_res_weight: float = 0.0
     neural_jitter: bool = False
+    neural_precision: str = "float32"
+
+    def __post_init__(self):
+        if self.neural_precision not in REFRESH_PRECISIONS:
+            raise OptionError(
+                f"FramePlugins.neural_precision must be one of {REFRESH_PRECISIONS}, got "
+                f"{self.neural_precision!r}"
+            )
 
 
 # the system's former flat keyword -> (its group's keyword, the field)
@@ -187,6 +207,7 @@ FLAT_NAMES = {
     "neural_feature": ("frames", "neural_feature"),
     "neural_low_res_weight": ("frames", "neural_low_res_weight"),
     "neural_jitter": ("frames", "neural_jitter"),
+    "neural_precision": ("frames", "neural_precision"),
 }
 
 

@@ -39,6 +39,7 @@ from .options import (
     LateLPIPS,
     LipsSampling,
     apply_flat,
+    cpu_autocast_dtype,
     refresh_dtype,
 )
 from .protocol import GROUPS, TrainBatch, optional_members, preflight
@@ -123,6 +124,8 @@ class TalkingHeadSystem(nn.Module):
         self.neural_feature = frames.neural_feature
         self.neural_low_res_weight = float(frames.neural_low_res_weight)
         self.neural_jitter = bool(frames.neural_jitter)
+        self.neural_dtype = cpu_autocast_dtype(frames.neural_precision,
+                                               "FramePlugins.neural_precision")  # fmt: skip
         if self.neural_low_res_weight < 0:
             raise ValueError(
                 "FramePlugins.neural_low_res_weight must be >= 0 (0 turns the term off), got "

@@ -309,7 +309,9 @@ def neural_rgb(
             raise ValueError("NeuralRenderer(composite='full_res') needs the low-res alpha")
         parts.append(alpha.reshape(h * w, 1))
     image = torch.cat([*parts, features.reshape(h * w, -1)], dim=-1)
-    out = neural(image.reshape(h, w, -1), channels_last=True)
+    # float32 from here (a no-op unless the module ran under a bfloat16 autocast): the
+    # composite over the full-resolution background is not rounded
+    out = neural(image.reshape(h, w, -1), channels_last=True).float()
     if neural.composite == "low_res":
         return out
     fg, a = out[..., :3], out[..., 3:]

@@ -12,7 +12,7 @@ from test_grid_refresh import bank, new_refresh
 from lokitalk_plugins.baselines.er_nerf import field
 from lokitalk_plugins.errors import OptionError
 from lokitalk_plugins.pipeline import TalkingHeadSystem
-from lokitalk_plugins.pipeline.options import GridUpkeep, refresh_dtype
+from lokitalk_plugins.pipeline.options import GridUpkeep, cpu_autocast_dtype, refresh_dtype
 from lokitalk_plugins.render import OccupancyGrid
 from lokitalk_plugins.render.upkeep import cell_indices, lattice_axes
 from lokitalk_plugins.train.runtime import cpu_bf16_support
@@ -135,6 +135,8 @@ def test_refresh_precision_is_chosen_from_the_cpu_and_refused_in_one_line(tmp_pa
     assert len(str(e.value).splitlines()) == 1
     with pytest.raises(OptionError, match="GridUpkeep.precision must be one of"):
         GridUpkeep(precision="half")
+    with pytest.raises(OptionError, match=r"^FramePlugins.neural_precision = 'bfloat16'"):
+        cpu_autocast_dtype("bfloat16", "FramePlugins.neural_precision", without)
 
 
 def test_the_options_reach_the_grid_and_default_to_the_originals():

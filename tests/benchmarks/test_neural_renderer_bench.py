@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from lokitalk_plugins.train.runtime import cpu_bf16_support
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
@@ -170,6 +172,20 @@ def test_micro_profile_writes_json_and_markdown(tmp_path):
         r["train_seconds"] for r in report["rows"]]  # fmt: skip
     assert "scored again in this one (`--rescore`)" in (tmp_path / "out" / "third.md").read_text()
     assert bench.main(["--rescore", "--profile", "micro"]) == 2
+    if cpu_bf16_support() is None:
+        return
+    # --bf16-2d: the trained neural arm scored again with its 2D module in bfloat16, a row more
+    proc = subprocess.run([*cmd, "--resume", "--bf16-2d", "--stem", "fourth"], capture_output=True,
+                          text=True, timeout=1200, cwd=ROOT)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    fourth = json.loads((tmp_path / "out" / "fourth.json").read_text())
+    f32, bf16 = fourth["rows"][1], fourth["rows"][2]
+    assert bf16["method"] == f32["method"] + bench.BF16_2D and bf16["workspace"] == f32["workspace"]
+    assert bf16["render_bindings"] == ["FramePlugins.neural_precision = 'bfloat16'"]
+    assert abs(bf16["eval"]["psnr"] - f32["eval"]["psnr"]) < 0.5  # rounded, the same weights
+    assert bf16["eval"]["psnr"] != f32["eval"]["psnr"]
+    assert list(fourth["summary"]["others"]) == [bf16["method"]]
+    assert f"| {bf16['method']} |" in (tmp_path / "out" / "fourth.md").read_text()
 
 
 def test_resume_needs_the_work_folder(capsys):

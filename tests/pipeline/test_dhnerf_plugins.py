@@ -22,8 +22,10 @@ from lokitalk_plugins.data.studio import write_identity
 from lokitalk_plugins.losses import alpha_entropy, velocity_loss
 from lokitalk_plugins.pipeline import TalkingHeadSystem
 from lokitalk_plugins.pipeline.configured import configured_system
+from lokitalk_plugins.pipeline.options import FramePlugins, OptionError
 from lokitalk_plugins.render import NeuralRenderer
 from lokitalk_plugins.train import parse_config_files
+from lokitalk_plugins.train.runtime import cpu_bf16_support
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "baselines"))
 from dhnerf_helpers import short_run  # noqa: E402  (the seeded Adam run the DH-NeRF tests share)
@@ -103,6 +105,35 @@ def test_neural_renderer_shapes_groups_and_stages(data):
     assert torch.equal(frame["alpha"][:4, :4], frame["alpha"][0, 0].expand(4, 4))
     with pytest.raises(ValueError, match="head stage only"):
         system.set_stage("lips")
+
+
+@pytest.mark.skipif(cpu_bf16_support() is None, reason="this CPU has no bfloat16 instructions")
+def test_the_2d_module_renders_in_bfloat16_at_inference_only(data):
+    def built(precision):
+        torch.manual_seed(1)
+        nr = NeuralRenderer(in_dim=68, scale=4, hidden=16, min_hidden=8, composite="full_res")
+        return make_system(data, "rad_nerf", neural_renderer=nr, neural_precision=precision)
+
+    ref, low = built("float32"), built("bfloat16")  # same seed: the same weights
+    assert low.neural_dtype == torch.bfloat16 and ref.neural_dtype is None
+    calls = []
+    low.neural_renderer.register_forward_hook(
+        lambda m, i, o: calls.append((torch.is_autocast_enabled("cpu"), o.dtype))
+    )
+    a, b = ref.render_frame(data[2])["rgb"], low.render_frame(data[2])["rgb"]
+    assert calls == [(True, torch.bfloat16)] and b.dtype == torch.float32
+    diff = (a - b).abs()
+    assert 0 < float(diff.max()) < 2e-2  # rounded, not another image
+    # training keeps the trainer's precision: the same loss, bit for bit
+    g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    la = ref.training_step(data[2], 0, 10, g()).loss
+    lb = low.training_step(data[2], 0, 10, g()).loss
+    assert torch.equal(la, lb) and calls[-1] == (False, torch.float32)
+
+
+def test_the_2d_module_precision_is_checked_in_one_line():
+    with pytest.raises(OptionError, match="FramePlugins.neural_precision must be one of"):
+        FramePlugins(neural_precision="half")
 
 
 @pytest.mark.parametrize("composite", ["low_res", "full_res"])

@@ -44,7 +44,8 @@ def test_each_arm_adds_only_its_variants_bindings():
                                    "FramePlugins.neural_low_res_weight = 0.0",
                                    "NeuralRenderer.hidden = 64", "NeuralRenderer.min_hidden = 32",
                                    "FramePlugins.neural_jitter = False",
-                                   "NeuralRenderer.depth = 0"]  # fmt: skip
+                                   "NeuralRenderer.depth = 0",
+                                   "NeuralRenderer.support = 0"]  # fmt: skip
     assert half["bindings"] == [*volume["bindings"], "NeuralRenderer.scale = 2"]
     assert len({a["name"] for a in arms}) == 5
     rows = [
@@ -79,19 +80,23 @@ def test_the_arms_gin_bindings_build_what_they_name():
         nr = system.neural_renderer
         built[arm] = (nr.composite, nr.upsample, nr.scale, nr.in_dim, system.neural_low_res_weight,
                       nr.lift_dim)  # fmt: skip
-        built[arm + " extra"] = (system.neural_jitter, nr.hidden, nr.min_hidden, nr.depth)
+        built[arm + " extra"] = (system.neural_jitter, nr.hidden, nr.min_hidden, nr.depth,
+                                 nr.support)  # fmt: skip
     assert built["low_res"] == ("low_res", "bilinear", 4, 67, 0.0, 0)
     assert built["full_res"] == ("full_res", "bilinear", 4, 68, 0.0, 0)
     assert built["half"][2] == 2 and built["half"][:2] == built["gin"][:2]
     assert built["gin"] == ("full_res", "pixel_shuffle", 4, 68, 1.0, 0)
     assert built["lift"] == ("full_res", "pixel_shuffle", 4, 260, 1.0, 256)
-    for arm in ("narrow", "jitter", "wide", "wide_jitter", "deep_jitter"):
+    for arm in ("narrow", "jitter", "wide", "wide_jitter", "deep_jitter", "deep_support"):
         assert built[arm] == built["gin"]
-    # the gin file's default is wide_jitter; each arm binds its width and jitter itself
-    assert built["gin extra"] == built["wide_jitter extra"] == (True, 128, 64, 0)
-    assert built["deep_jitter extra"] == (True, 128, 64, 2)
-    assert built["narrow extra"] == built["low_res extra"] == (False, 64, 32, 0)
-    assert built["jitter extra"] == (True, 64, 32, 0) and built["wide extra"] == (False, 128, 64, 0)
+    # the gin file's default is wide_jitter; each arm binds its width, jitter, blocks and
+    # support itself
+    assert built["gin extra"] == built["wide_jitter extra"] == (True, 128, 64, 0, 0)
+    assert built["deep_jitter extra"] == (True, 128, 64, 2, 0)
+    assert built["deep_support extra"] == (True, 128, 64, 2, 1)
+    assert built["narrow extra"] == built["low_res extra"] == (False, 64, 32, 0, 0)
+    assert built["jitter extra"] == (True, 64, 32, 0, 0)
+    assert built["wide extra"] == (False, 128, 64, 0, 0)
 
 
 def test_seeds_are_summarised_within_each_seed_then_averaged():

@@ -241,7 +241,7 @@ def held_out_loss(system, frames):
     "backbone,plugin",
     [("rad_nerf", "velocity"), ("er_nerf", "velocity"), ("rad_nerf", "neural"),
      ("er_nerf", "neural"), ("er_nerf", "neural_full_res"), ("rad_nerf", "neural_shuffle"),
-     ("rad_nerf", "neural_lift"), ("er_nerf", "neural_jitter")],
+     ("rad_nerf", "neural_lift"), ("er_nerf", "neural_jitter"), ("rad_nerf", "neural_support")],
 )  # fmt: skip
 def test_a_short_run_with_each_plugin_lowers_the_loss(data, backbone, plugin):
     # the velocity term as configs/velocity.gin binds it: λ_v 10, squared per-pixel error
@@ -252,11 +252,12 @@ def test_a_short_run_with_each_plugin_lowers_the_loss(data, backbone, plugin):
     if plugin == "neural_full_res":  # the foreground and its alpha: 64 + 3 + 1 channels
         kw["neural_renderer"] = NeuralRenderer(in_dim=68, scale=4, hidden=32, min_hidden=16,
                                                composite="full_res")  # fmt: skip
-    if plugin in ("neural_shuffle", "neural_jitter"):  # sub-pixel upsampling, and then
-        # the rays' own colour term, or the ray lattice shifted at random each step
+    if plugin in ("neural_shuffle", "neural_jitter", "neural_support"):  # sub-pixel
+        # upsampling, and then the rays' own colour term, or the ray lattice shifted at random
+        # each step (and the output confined to the rays' support)
         kw["neural_renderer"] = NeuralRenderer(in_dim=68, scale=4, hidden=32, min_hidden=16,
-                                               composite="full_res",
-                                               upsample="pixel_shuffle")  # fmt: skip
+                                               composite="full_res", upsample="pixel_shuffle",
+                                               support=int(plugin == "neural_support"))  # fmt: skip
         kw["neural_" + ("low_res_weight" if plugin == "neural_shuffle" else "jitter")] = 1.0
     if plugin == "neural_lift":  # each sample's 64-d geo_feat lifted to 96-d before the sum
         kw["neural_renderer"] = NeuralRenderer(in_dim=100, scale=4, hidden=32, min_hidden=16,

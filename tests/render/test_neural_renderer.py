@@ -291,3 +291,34 @@ def test_depth_adds_residual_blocks_at_the_rays_resolution():
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in deep.parameters())
     with pytest.raises(ValueError, match="depth must be >= 0"):
         NeuralRenderer(in_dim=8, scale=2, depth=-1)
+
+
+def test_support_confines_the_output_to_pixels_near_the_rays_that_saw_something():
+    from lokitalk_plugins.render import neural_rgb
+    from lokitalk_plugins.render.neural import support_mask
+
+    torch.manual_seed(0)
+    alpha = torch.zeros(4, 4)
+    alpha[0, 0] = 0.8  # one ray saw the head: its block and its neighbours' may show it
+    m = support_mask(alpha.reshape(-1), 4, 4, 4, 1)[..., 0]
+    assert m.shape == (16, 16)
+    assert torch.equal(m[:8, :8], torch.full((8, 8), 0.8)) and m[8:].abs().max() == 0
+    assert m[:, 8:].abs().max() == 0
+    bg = torch.rand(16, 16, 3)
+    low, feats = torch.rand(16, 3), torch.randn(16, 8)
+    kw = dict(in_dim=12, scale=4, hidden=16, min_hidden=8, composite="full_res")
+    plain, gated = NeuralRenderer(**kw), NeuralRenderer(**kw, support=1)
+    gated.load_state_dict(plain.state_dict())  # the same weights: only the gate differs
+    a = alpha.reshape(-1).requires_grad_()
+    out = neural_rgb(gated, low, feats, 4, 4, a, bg)
+    far = torch.ones(16, 16, dtype=torch.bool)
+    far[:8, :8] = False
+    assert torch.equal(out[far], bg[far])  # exactly the background, no sigmoid leak
+    before = neural_rgb(plain, low, feats, 4, 4, alpha.reshape(-1), bg)
+    assert (before[far] - bg[far]).abs().max() > 0.05  # what the gate removes
+    out[:8, :8].sum().backward()
+    assert a.grad[0] != 0  # the rays' alpha learns through the gate
+    with pytest.raises(ValueError, match="support must be >= 0.*'full_res'"):
+        NeuralRenderer(in_dim=11, scale=4, support=1)
+    with pytest.raises(ValueError, match="support must be >= 0"):
+        NeuralRenderer(**kw, support=-1)

@@ -32,11 +32,13 @@ other than "gin", "half" and "lift" bind their width, jitter, blocks and support
 ``--bf16-2d`` scores every trained neural arm again with its 2D module in bfloat16 at
 inference (``FramePlugins.neural_precision``), as further rows. ``--parallel 2`` trains two
 arms at a time (faster; their FPS then shares the cores: score them again alone with
-``--resume --rescore``).
+``--resume --rescore``). ``--judge ARM[:bf16]`` names the arm the summary judges (default:
+the first of ``--arms``).
 The issue's target: at 1/4 resolution at least 4x the FPS, within 1 dB PSNR; the summary
-judges the first neural arm. ``--seeds K`` trains every arm with seeds 0 .. K-1 (base.gin's
-``SEED``): the rows of the JSON are every seed's, the markdown gives mean ± std per arm, and
-the speed-up and PSNR drop are taken within each seed, then averaged (``summary.per_seed``).
+judges the first neural arm (or ``--judge``'s). ``--seeds K`` trains every arm with seeds
+0 .. K-1 (base.gin's ``SEED``): the rows of the JSON are every seed's, the markdown gives
+mean ± std per arm, and the speed-up and PSNR drop are taken within each seed, then averaged
+(``summary.per_seed``).
 
 Writes <out>/neural_renderer[_<profile>][_<backbone>].json (settings, commit, machine, every
 row) and .md.
@@ -162,6 +164,22 @@ def with_bfloat16_2d(runs: list[dict], rows: list[dict], data) -> tuple[list, li
         extra_rows.append(dict(r, method=m2["name"], eval=ev, resumed=False,
                                render_bindings=m2["render_bindings"]))  # fmt: skip
     return [*runs, *extra_runs], [*rows, *extra_rows]
+
+
+def judged_first(runs: list[dict], rows: list[dict], judge: str | None) -> tuple[list, list]:
+    """``runs`` and ``rows`` with the arm ``judge`` (a name of ``VARIANTS``, or "ARM:bf16"
+    for its row of ``--bf16-2d``) moved right after volume rendering in each seed, so
+    :func:`summarise` judges it (None: as they are, the first neural arm judged)."""
+    if judge is None:
+        return runs, rows
+    arm, _, how = judge.partition(":")
+    name = VARIANTS[arm][0] + (BF16_2D if how == "bf16" else "")
+    first = {i for i, m in enumerate(runs) if m["name"] == name}
+    if not first:
+        raise ValueError(f"--judge {judge}: no such arm in this run ({name!r})")
+    volume = {i for i, m in enumerate(runs) if "configs/neural_renderer.gin" not in m["configs"]}
+    order = sorted(range(len(runs)), key=lambda i: 0 if i in volume else 1 if i in first else 2)
+    return [runs[i] for i in order], [rows[i] for i in order]
 
 
 def summarise(rows: list[dict]) -> dict:
@@ -306,6 +324,9 @@ def main(argv=None) -> int:
     ap.add_argument("--parallel", type=int, choices=(1, 2), default=1,
                     help="arms trained at a time (2: their FPS shares the cores; score them "
                     "again alone with --resume --rescore)")  # fmt: skip
+    ap.add_argument("--judge", default=None, metavar="ARM[:bf16]",
+                    help="the arm the summary judges against the targets (default: the first "
+                    "of --arms); ARM:bf16 its row of --bf16-2d")  # fmt: skip
     ap.add_argument("--bf16-2d", action="store_true",
                     help="score every trained neural arm again with its 2D module in bfloat16 "
                     "at inference (FramePlugins.neural_precision; the same weights), as "
@@ -323,6 +344,12 @@ def main(argv=None) -> int:
         print("error: --rescore scores the arms --resume reuses: add --resume --work W",
               file=sys.stderr)  # fmt: skip
         return 2
+    if args.judge is not None:
+        arm, _, how = args.judge.partition(":")
+        if arm not in args.arms or how not in ("", "bf16") or (how and not args.bf16_2d):
+            print(f"error: --judge {args.judge}: give one of --arms ({' '.join(args.arms)}), "
+                  "or ARM:bf16 with --bf16-2d", file=sys.stderr)  # fmt: skip
+            return 2
     profile = PROFILES[args.profile]
     work = Path(args.work or tempfile.mkdtemp(prefix="neural_renderer_"))
     data = studio_identity(work, 0, profile["size"], profile["seconds"])
@@ -335,6 +362,7 @@ def main(argv=None) -> int:
                        rescore=args.rescore, force=args.force)  # fmt: skip
     if args.bf16_2d:
         runs, rows = with_bfloat16_2d(runs, rows, data)
+    runs, rows = judged_first(runs, rows, args.judge)
     report = {
         "load_at_start": load,
         "benchmark": "neural_renderer",

@@ -196,3 +196,30 @@ def test_micro_profile_writes_json_and_markdown(tmp_path):
 def test_resume_needs_the_work_folder(capsys):
     assert bench.main(["--resume", "--profile", "micro"]) == 2
     assert "--resume needs --work" in capsys.readouterr().err
+
+
+def test_judge_moves_the_named_arm_first_in_each_seed(capsys):
+    arms = bench.seeded_methods(
+        bench.methods("rad_nerf", bench.PROFILES["micro"], ("wide_jitter", "deep_support")), 2
+    )
+    rows = [{"method": m["name"], "eval": {"fps": 10.0 + i, "psnr": 30.0 - i}}
+            for i, m in enumerate(arms)]  # fmt: skip
+    bf16 = [dict(m, name=m["name"] + bench.BF16_2D) for m in arms if m["seed"] == 1][1:]
+    runs2, rows2 = bench.judged_first(arms + bf16, rows + [rows[-1]] * len(bf16), None)
+    assert runs2 == arms + bf16  # None: as they are
+    deep = bench.VARIANTS["deep_support"][0]
+    runs2, rows2 = bench.judged_first(arms, rows, "deep_support")
+    assert [(m["seed"], m["name"]) for m in runs2] == [
+        (0, "volume rendering, full resolution"), (1, "volume rendering, full resolution"),
+        (0, deep), (1, deep), (0, bench.VARIANTS["wide_jitter"][0]),
+        (1, bench.VARIANTS["wide_jitter"][0])]  # fmt: skip
+    assert [r["method"] for r in rows2] == [m["name"] for m in runs2]
+    s = bench.summarise_seeds(runs2, rows2)
+    assert s["per_seed"][0]["speedup"] == pytest.approx(14.0 / 10.0)  # deep seed 0 (fps 14)
+    with pytest.raises(ValueError, match="--judge wide_jitter:bf16: no such arm"):
+        bench.judged_first(arms, rows, "wide_jitter:bf16")
+    assert (
+        bench.main(["--profile", "micro", "--arms", "wide_jitter", "--judge", "deep_support"]) == 2
+    )
+    assert bench.main(["--profile", "micro", "--judge", "gin:bf16"]) == 2
+    assert "or ARM:bf16 with --bf16-2d" in capsys.readouterr().err

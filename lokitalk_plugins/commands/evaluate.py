@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .workspace_configs import add_import_option, trust_imports
+from .workspace_configs import add_import_option, add_render_bind_option, trust_imports
 
 __all__ = ["HELP", "configure", "run"]
 
@@ -15,6 +15,7 @@ def configure(parser) -> None:
     parser.add_argument("--out", default=None, help="JSON path (default WORKSPACE/eval.json)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_import_option(parser)
+    add_render_bind_option(parser)
 
 
 def run(args) -> int:
@@ -26,7 +27,7 @@ def run(args) -> int:
     from .workspace import load_dataset, load_system
 
     trust_imports(args)
-    system, run_info, stage = load_system(Path(args.workspace))
+    system, run_info, stage = load_system(Path(args.workspace), args.bind)
     data = Path(run_info["data"])
     val = load_dataset(run_info, stage, "val", progress=not args.quiet)
     truth = None
@@ -39,6 +40,8 @@ def run(args) -> int:
     result = evaluate(system, val, truth=truth, max_frames=args.max_frames,
                       progress=not args.quiet)  # fmt: skip
     result["stage"] = stage
+    if args.bind:
+        result["render_bindings"] = list(args.bind)
     out = Path(args.out) if args.out else Path(args.workspace) / "eval.json"
     save_eval(result, out, out.with_suffix(".md"))
     print(out.with_suffix(".md").read_text())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .workspace_configs import add_import_option, trust_imports
+from .workspace_configs import add_import_option, add_render_bind_option, trust_imports
 
 __all__ = ["HELP", "configure", "run"]
 
@@ -28,6 +28,7 @@ def configure(parser) -> None:
     parser.add_argument("--max-frames", type=int, default=None)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_import_option(parser)
+    add_render_bind_option(parser)
 
 
 def run(args) -> int:
@@ -65,7 +66,7 @@ def run(args) -> int:
             name, model = parse_spec(featurizer)
             if name in ("hubert", "wav2vec"):
                 weights_location(name, model)  # missing weights fail at once too
-        system, run_info, stage = load_system(Path(args.workspace))
+        system, run_info, stage = load_system(Path(args.workspace), args.bind)
         data = load_dataset(run_info, stage, "train", progress=not args.quiet)
         feats = np.load(args.audio_features, allow_pickle=False) if args.audio_features else None
         render_video(

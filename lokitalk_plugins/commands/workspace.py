@@ -174,7 +174,15 @@ def load_system(workspace: Path, bindings=()):
             "the model diverged: retrain it (a lower learning rate) instead of using it"
         )
     system = configured_system()
-    load_model_weights(system, state, strict=True, use_ema=True)
+    try:
+        load_model_weights(system, state, strict=True, use_ema=True)
+    except CheckpointError as e:
+        if not bindings:
+            raise
+        raise CheckpointError(
+            f"{latest}: the bindings {list(bindings)} change the trained weights ({e}); bind "
+            "only settings of how it renders"
+        ) from e
     stage = state.get("stage", "head")
     system.set_stage(stage)
     system.eval()

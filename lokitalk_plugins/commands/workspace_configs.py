@@ -14,6 +14,7 @@ __all__ = [
     "RUN_FILE",
     "CONFIG_COPIES",
     "add_import_option",
+    "add_render_bind_option",
     "trust_imports",
     "saved_configs",
     "check_loadable",
@@ -34,6 +35,15 @@ def add_import_option(parser) -> None:
                         metavar="MODULE",
                         help="import your own module (e.g. a backbone registered with gin) "
                              "so configs may use it; nothing else is imported")  # fmt: skip
+
+
+def add_render_bind_option(parser) -> None:
+    """``--bind BINDING`` (repeatable): a gin binding read after the workspace's own, for how
+    the trained system renders (``load_system(workspace, bindings)``)."""
+    parser.add_argument("--bind", action="append", default=[], metavar="BINDING",
+                        help="a gin binding after the run's own, for rendering only, e.g. "
+                             "\"FramePlugins.neural_precision = 'bfloat16'\" (one that "
+                             "changes the weights' shapes fails the load)")  # fmt: skip
 
 
 def trust_imports(args) -> None:

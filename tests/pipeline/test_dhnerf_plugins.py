@@ -5,6 +5,7 @@ neural path, what trains, and a short run of each that lowers the loss (both bac
 from __future__ import annotations
 
 import functools
+import json
 import math
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ import lokitalk_plugins.pipeline.frames as frames_module
 import lokitalk_plugins.registration  # noqa: F401  (the gin names)
 from lokitalk_plugins.baselines.er_nerf.network import ERNeRF
 from lokitalk_plugins.baselines.rad_nerf.network import RADNeRF
+from lokitalk_plugins.cli import main
 from lokitalk_plugins.data import TalkingHeadFolder
 from lokitalk_plugins.data.studio import write_identity
 from lokitalk_plugins.losses import alpha_entropy, velocity_loss
@@ -25,6 +27,7 @@ from lokitalk_plugins.pipeline.configured import configured_system
 from lokitalk_plugins.pipeline.options import FramePlugins, OptionError
 from lokitalk_plugins.render import NeuralRenderer
 from lokitalk_plugins.train import parse_config_files
+from lokitalk_plugins.train.checkpoint import CheckpointError
 from lokitalk_plugins.train.runtime import cpu_bf16_support
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "baselines"))
@@ -311,3 +314,13 @@ def test_lokitalk_train_with_both_plugins_saves_and_reloads_the_neural_renderer(
     assert system.neural_renderer.lift_dim == (32 if lift else 0)
     frame = system.render_frame(data[0])
     assert frame["rgb"].shape == (32, 32, 3)
+    # render-only settings after the run's own: the 2D module in bfloat16 at inference
+    bf16 = "FramePlugins.neural_precision = 'auto'"
+    again, _, _ = load_system(tmp_path, [bf16])
+    assert again.neural_dtype == (None if cpu_bf16_support() is None else torch.bfloat16)
+    assert torch.equal(again.neural_renderer.stem.weight, system.neural_renderer.stem.weight)
+    with pytest.raises(CheckpointError, match=r"change the trained weights.*how it renders"):
+        load_system(tmp_path, ["NeuralRenderer.hidden = 32"])
+    assert main(["eval", "--workspace", str(tmp_path), "--max-frames", "2", "--quiet",
+                 "--bind", bf16, "--out", str(tmp_path / "bf16.json")]) == 0  # fmt: skip
+    assert json.loads((tmp_path / "bf16.json").read_text())["render_bindings"] == [bf16]

@@ -25,10 +25,13 @@ background), "half" (the gin file's setting at 1/2 resolution in each direction)
 random whole number of pixels within its block at each training step,
 ``FramePlugins.neural_jitter``, with the 64-wide module), "wide" (the 2D module twice as wide:
 128 channels at 1/4, at least 64 after; rays at the centres), "wide_jitter" (both: the gin
-file's setting since it became the default), "deep_jitter" (that with two residual blocks
-at the rays' resolution, ``NeuralRenderer.depth``) and "deep_support" (that with the output's
+file's setting from edaa820 to the blocks), "deep_jitter" (that with two residual blocks at
+the rays' resolution, ``NeuralRenderer.depth``: the gin file's setting since, which also
+renders the 2D module in bfloat16 where the CPU has it) and "deep_support" (that with the output's
 foreground and alpha confined to the rays' support, ``NeuralRenderer.support = 1``); the arms
-other than "gin", "half" and "lift" bind their width, jitter, blocks and support themselves.
+other than "gin", "half" and "lift" bind their width, jitter, blocks and support themselves,
+and the 2D module's precision at inference (float32; the gin file's 'auto' is bfloat16 where
+the CPU has it).
 ``--bf16-2d`` scores every trained neural arm again with its 2D module in bfloat16 at
 inference (``FramePlugins.neural_precision``), as further rows. ``--parallel 2`` trains two
 arms at a time (faster; their FPS then shares the cores: score them again alone with
@@ -81,8 +84,10 @@ NAMES = {"RAD-NeRF": "rad_nerf", "ER-NeRF": "er_nerf"}
 # meaning when the file's defaults change ("narrow": the file's setting until the 128-wide,
 # jittered default, "wide_jitter")
 _BILINEAR = ["NeuralRenderer.upsample = 'bilinear'", "FramePlugins.neural_low_res_weight = 0.0"]
-_W64 = ["NeuralRenderer.hidden = 64", "NeuralRenderer.min_hidden = 32"]
-_W128 = ["NeuralRenderer.hidden = 128", "NeuralRenderer.min_hidden = 64"]
+# the 2D module in float32 at inference (the gin file: 'auto'); --bf16-2d scores bfloat16 too
+_F32 = "FramePlugins.neural_precision = 'float32'"
+_W64 = ["NeuralRenderer.hidden = 64", "NeuralRenderer.min_hidden = 32", _F32]
+_W128 = ["NeuralRenderer.hidden = 128", "NeuralRenderer.min_hidden = 64", _F32]
 _CENTRES = [
     "FramePlugins.neural_jitter = False",
     "NeuralRenderer.depth = 0",

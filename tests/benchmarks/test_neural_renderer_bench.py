@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from lokitalk_plugins.train.runtime import cpu_bf16_support
 
@@ -43,6 +44,7 @@ def test_each_arm_adds_only_its_variants_bindings():
                                    "NeuralRenderer.upsample = 'bilinear'",
                                    "FramePlugins.neural_low_res_weight = 0.0",
                                    "NeuralRenderer.hidden = 64", "NeuralRenderer.min_hidden = 32",
+                                   "FramePlugins.neural_precision = 'float32'",
                                    "FramePlugins.neural_jitter = False",
                                    "NeuralRenderer.depth = 0",
                                    "NeuralRenderer.support = 0"]  # fmt: skip
@@ -82,6 +84,7 @@ def test_the_arms_gin_bindings_build_what_they_name():
                       nr.lift_dim)  # fmt: skip
         built[arm + " extra"] = (system.neural_jitter, nr.hidden, nr.min_hidden, nr.depth,
                                  nr.support)  # fmt: skip
+        built[arm + " precision"] = system.neural_dtype
     assert built["low_res"] == ("low_res", "bilinear", 4, 67, 0.0, 0)
     assert built["full_res"] == ("full_res", "bilinear", 4, 68, 0.0, 0)
     assert built["half"][2] == 2 and built["half"][:2] == built["gin"][:2]
@@ -89,10 +92,13 @@ def test_the_arms_gin_bindings_build_what_they_name():
     assert built["lift"] == ("full_res", "pixel_shuffle", 4, 260, 1.0, 256)
     for arm in ("narrow", "jitter", "wide", "wide_jitter", "deep_jitter", "deep_support"):
         assert built[arm] == built["gin"]
-    # the gin file's default is wide_jitter; each arm binds its width, jitter, blocks and
-    # support itself
-    assert built["gin extra"] == built["wide_jitter extra"] == (True, 128, 64, 0, 0)
-    assert built["deep_jitter extra"] == (True, 128, 64, 2, 0)
+    # the gin file's default is deep_jitter with the 2D module in bfloat16 where the CPU has
+    # it; each arm binds its width, jitter, blocks, support and precision itself
+    assert built["gin extra"] == built["deep_jitter extra"] == (True, 128, 64, 2, 0)
+    assert built["gin precision"] == (torch.bfloat16 if cpu_bf16_support() else None)
+    assert all(built[f"{arm} precision"] is None for arm in bench.VARIANTS
+               if arm not in ("gin", "half", "lift"))  # fmt: skip
+    assert built["wide_jitter extra"] == (True, 128, 64, 0, 0)
     assert built["deep_support extra"] == (True, 128, 64, 2, 1)
     assert built["narrow extra"] == built["low_res extra"] == (False, 64, 32, 0, 0)
     assert built["jitter extra"] == (True, 64, 32, 0, 0)

@@ -193,8 +193,8 @@ def test_micro_profile_writes_json_and_markdown(tmp_path):
     f32, bf16 = fourth["rows"][1], fourth["rows"][2]
     assert bf16["method"] == f32["method"] + bench.BF16_2D and bf16["workspace"] == f32["workspace"]
     assert bf16["render_bindings"] == ["FramePlugins.neural_precision = 'bfloat16'"]
-    assert abs(bf16["eval"]["psnr"] - f32["eval"]["psnr"]) < 0.5  # rounded, the same weights
-    assert bf16["eval"]["psnr"] != f32["eval"]["psnr"]
+    # the gin file ('auto') already renders its 2D module in bfloat16 here: the same image
+    assert bf16["eval"]["psnr"] == f32["eval"]["psnr"]
     assert list(fourth["summary"]["others"]) == [bf16["method"]]
     assert f"| {bf16['method']} |" in (tmp_path / "out" / "fourth.md").read_text()
 

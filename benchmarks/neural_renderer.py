@@ -80,24 +80,17 @@ NAMES = {"RAD-NeRF": "rad_nerf", "ER-NeRF": "er_nerf"}
 
 # neural-renderer arms: name and the bindings added to configs/neural_renderer.gin. "gin" is
 # the file as it is, "half" and "lift" change one thing of it; the others bind the 2D module's
-# width, the ray lattice's jitter and the blocks at 1/4 themselves, so their names keep their
-# meaning when the file's defaults change ("narrow": the file's setting until the 128-wide,
-# jittered default, "wide_jitter")
+# width, the ray lattice's jitter, the blocks at 1/4, the support and the precision at
+# inference themselves, so their names keep their meaning when the file's defaults change
+# ("narrow": the file's setting until the 128-wide, jittered default, "wide_jitter")
 _BILINEAR = ["NeuralRenderer.upsample = 'bilinear'", "FramePlugins.neural_low_res_weight = 0.0"]
 # the 2D module in float32 at inference (the gin file: 'auto'); --bf16-2d scores bfloat16 too
 _F32 = "FramePlugins.neural_precision = 'float32'"
 _W64 = ["NeuralRenderer.hidden = 64", "NeuralRenderer.min_hidden = 32", _F32]
 _W128 = ["NeuralRenderer.hidden = 128", "NeuralRenderer.min_hidden = 64", _F32]
-_CENTRES = [
-    "FramePlugins.neural_jitter = False",
-    "NeuralRenderer.depth = 0",
-    "NeuralRenderer.support = 0",
-]
-_JITTER = [
-    "FramePlugins.neural_jitter = True",
-    "NeuralRenderer.depth = 0",
-    "NeuralRenderer.support = 0",
-]
+_PLAIN = ["NeuralRenderer.depth = 0", "NeuralRenderer.support = 0"]  # no blocks, no support
+_CENTRES = ["FramePlugins.neural_jitter = False", *_PLAIN]
+_JITTER = ["FramePlugins.neural_jitter = True", *_PLAIN]
 _DEEP = [*_W128, "FramePlugins.neural_jitter = True", "NeuralRenderer.depth = 2"]
 VARIANTS = {
     "gin": ("neural renderer, 1/4 resolution", []),
@@ -149,6 +142,11 @@ def methods(backbone: str, profile: dict, arms=("gin",)) -> list[dict]:
 BF16_2D = ", 2D module in bfloat16 at inference"
 
 
+def _neural(method: dict) -> bool:
+    """Whether ``method`` is a neural-renderer arm (not the volume-rendering one)."""
+    return "configs/neural_renderer.gin" in method["configs"]
+
+
 def with_bfloat16_2d(runs: list[dict], rows: list[dict], data) -> tuple[list, list]:
     """``runs`` and ``rows`` plus, for every neural arm, its trained workspace scored again
     with ``FramePlugins.neural_precision = 'bfloat16'`` (the 2D module's convolutions in
@@ -159,7 +157,7 @@ def with_bfloat16_2d(runs: list[dict], rows: list[dict], data) -> tuple[list, li
     torch.set_num_threads(1)
     extra_runs, extra_rows = [], []
     for m, r in zip(runs, rows):
-        if "configs/neural_renderer.gin" not in m["configs"]:
+        if not _neural(m):
             continue
         m2 = dict(m, name=m["name"] + BF16_2D, key=m["key"] + BF16_2D, cell=m["cell"] + BF16_2D,
                   render_bindings=["FramePlugins.neural_precision = 'bfloat16'"])  # fmt: skip
@@ -182,7 +180,7 @@ def judged_first(runs: list[dict], rows: list[dict], judge: str | None) -> tuple
     first = {i for i, m in enumerate(runs) if m["name"] == name}
     if not first:
         raise ValueError(f"--judge {judge}: no such arm in this run ({name!r})")
-    volume = {i for i, m in enumerate(runs) if "configs/neural_renderer.gin" not in m["configs"]}
+    volume = {i for i, m in enumerate(runs) if not _neural(m)}
     order = sorted(range(len(runs)), key=lambda i: 0 if i in volume else 1 if i in first else 2)
     return [runs[i] for i in order], [rows[i] for i in order]
 

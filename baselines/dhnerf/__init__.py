@@ -1,7 +1,13 @@
 """The Disentangling Head NeRF (§3.2-3.3): per-frame disentangled codes, their extractor
 pre-trained on exact studio pairs, and the field D_θ(x, v, P_cam, C, F_lip) = (σ, M)."""
 
-from .extractor import CodeExtractor, pair_info_nce, pair_masks, pretrain_extractor
+from .extractor import (
+    CodeExtractor,
+    pair_alignment,
+    pair_info_nce,
+    pair_masks,
+    pretrain_extractor,
+)
 from .field import join_code
 from .network import CodeSizeError, DHNeRF
 from .pretrain import studio_code_extractor
@@ -11,6 +17,7 @@ __all__ = [
     "CodeSizeError",
     "DHNeRF",
     "join_code",
+    "pair_alignment",
     "pair_info_nce",
     "pair_masks",
     "pretrain_extractor",

@@ -17,6 +17,12 @@ Pairs (factor indices of a ``FactorBank``; k identity, e expression, l light):
 In the studio a skin's albedo belongs to its identity, so C_al's pairs are identity pairs
 under a change of light. Each anchor takes one random positive and N random negatives (N =
 10 as the lip-sync module); InfoNCE with cosine similarity and temperature τ (0.5).
+
+InfoNCE only asks a positive to be nearer than the negatives, so a code may keep some of
+the factors it should ignore (C̄_id moving with the light of one person's clip). With
+``invariance`` = λ > 0 the loss adds λ times each code's alignment (``pair_alignment``): the
+mean squared distance of an anchor's unit code to the unit codes of all its positives, which
+is 0 only when the code ignores every factor its positives differ in.
 """
 
 from __future__ import annotations
@@ -27,7 +33,8 @@ from torch import nn
 
 from lokitalk_plugins.losses import CODE_NAMES
 
-__all__ = ["CodeExtractor", "check_crop", "pair_masks", "pair_info_nce", "pretrain_extractor"]
+__all__ = ["CodeExtractor", "check_crop", "pair_alignment", "pair_info_nce", "pair_masks",
+           "pretrain_extractor"]  # fmt: skip
 
 
 class CodeExtractor(nn.Module):
@@ -149,6 +156,20 @@ def pair_info_nce(codes, positives, negatives, num_negatives=10, tau=0.5, genera
     return F.cross_entropy(logits, torch.zeros(len(codes), dtype=torch.long))
 
 
+def pair_alignment(codes, positives):
+    """Mean over the anchors of the mean squared distance between the anchor's unit code and
+    the unit codes of all its positives (mask [B, B]): 2 - 2 cos averaged, in [0, 4]; anchors
+    without a positive are left out (0 when none has one)."""
+    z = F.normalize(codes, dim=-1)
+    pos = positives.float()
+    n = pos.sum(1)
+    has = n > 0
+    if not bool(has.any()):
+        return codes.sum() * 0.0
+    mean_cos = ((z @ z.T) * pos).sum(1)[has] / n[has]
+    return (2 - 2 * mean_cos).mean()
+
+
 def pretrain_extractor(
     extractor: CodeExtractor,
     bank,
@@ -157,9 +178,15 @@ def pretrain_extractor(
     num_negatives: int = 10,
     tau: float = 0.5,
     seed: int = 0,
+    invariance: float = 0.0,
 ) -> list[float]:
     """Train ``extractor`` on a ``FactorBank`` (every image is an anchor each step, Adam)
-    with the sum of the four codes' InfoNCE; returns the loss of every step."""
+    with the sum of the four codes' InfoNCE, plus ``invariance`` times the sum of their
+    ``pair_alignment`` when it is above 0; returns the loss of every step."""
+    if not float(invariance) >= 0:
+        raise ValueError(f"invariance must be >= 0, got {invariance!r}")
+    if not float(tau) > 0:
+        raise ValueError(f"tau must be > 0, got {tau!r}")
     g = torch.Generator().manual_seed(int(seed))
     masks = pair_masks(bank.identity, bank.expression, bank.light)
     opt = torch.optim.Adam(extractor.parameters(), lr=lr)
@@ -168,6 +195,9 @@ def pretrain_extractor(
     for _ in range(int(steps)):
         codes = extractor(bank.images)
         loss = sum(pair_info_nce(codes[k], *masks[k], num_negatives, tau, g) for k in CODE_NAMES)
+        if invariance > 0:
+            loss = loss + invariance * sum(pair_alignment(codes[k], masks[k][0])
+                                           for k in CODE_NAMES)  # fmt: skip
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -36,6 +36,8 @@ def studio_code_extractor(
     grid: bool = True,
     crop=STUDIO_CROP,
     crop_codes=("ex",),
+    invariance: float = 0.0,
+    tau: float = 0.5,
     **dims,
 ) -> CodeExtractor:
     """The extractor in ``path`` when it exists (its sizes must match ``dims``), else one
@@ -50,6 +52,11 @@ def studio_code_extractor(
     its codes, size, crop and crop_codes; a file from before crop existed is read as it was
     built (whole frames), with one warning. The defaults are the setting
     ``benchmarks/dhnerf_extractor_probe.py`` chose."""
+    for name, value, ok in (("invariance", invariance, float(invariance) >= 0),
+                            ("tau", tau, float(tau) > 0)):  # fmt: skip
+        if not ok:
+            raise UserError(f"studio_code_extractor.{name} = {value!r}: give a number "
+                            f"{'>= 0' if name == 'invariance' else '> 0'}")  # fmt: skip
     dims = dict(dims, crop=crop, crop_codes=crop_codes)
     with torch.random.fork_rng():  # the initial weights follow ``seed`` too
         torch.manual_seed(int(seed))
@@ -81,7 +88,8 @@ def studio_code_extractor(
     ids = list(range(1, int(identities) + 1))
     bank = factor_bank(ids, expressions, lights, size=render_size, seed=seed, poses=poses,
                        grid=grid)  # fmt: skip
-    history = pretrain_extractor(extractor, bank, steps, num_negatives=num_negatives, seed=seed)
+    history = pretrain_extractor(extractor, bank, steps, num_negatives=num_negatives, tau=tau,
+                                 seed=seed, invariance=invariance)  # fmt: skip
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         torch.save({"kind": KIND, "dims": extractor.dims, **_reads(extractor),

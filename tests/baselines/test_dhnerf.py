@@ -11,6 +11,7 @@ from dhnerf_helpers import DIMS, extractor_bindings, make_model, short_run
 from lokitalk_plugins.baselines.dhnerf import (
     CodeExtractor,
     CodeSizeError,
+    pair_alignment,
     pair_info_nce,
     pair_masks,
     pretrain_extractor,
@@ -98,6 +99,48 @@ def test_contrastive_pretraining_lowers_its_loss(bank):
     history = pretrain_extractor(ex, bank, steps=60, lr=3e-3, num_negatives=3)
     first, last = sum(history[:5]) / 5, sum(history[-5:]) / 5
     assert last < 0.8 * first, (first, last)
+
+
+def test_pair_alignment_is_the_mean_squared_distance_to_the_positives():
+    # anchors 0, 1 share a direction; anchor 2 is orthogonal to both; 3 has no positive
+    codes = torch.tensor([[1.0, 0.0], [3.0, 0.0], [0.0, 2.0], [5.0, 5.0]], requires_grad=True)
+    pos = torch.zeros(4, 4, dtype=torch.bool)
+    pos[0, 1] = pos[1, 0] = True  # cos 1: distance 0
+    pos[2, 0] = pos[2, 1] = True  # cos 0 with both: 2 - 2 * 0 = 2
+    got = pair_alignment(codes, pos)
+    assert torch.allclose(got, torch.tensor((0.0 + 0.0 + 2.0) / 3))
+    got.backward()
+    assert codes.grad[2].abs().sum() > 0 and codes.grad[3].abs().sum() == 0
+    assert pair_alignment(codes, torch.zeros(4, 4, dtype=torch.bool)).item() == 0.0
+
+
+def test_invariance_pulls_each_code_towards_its_positives(bank):
+    masks = pair_masks(bank.identity, bank.expression, bank.light)
+
+    def trained(invariance):
+        torch.manual_seed(0)
+        ex = CodeExtractor(**DIMS, size=16, width=8)
+        pretrain_extractor(ex, bank, steps=40, lr=3e-3, num_negatives=3, invariance=invariance)
+        with torch.no_grad():
+            codes = ex(bank.images)
+        return sum(float(pair_alignment(codes[k], masks[k][0])) for k in masks)
+
+    plain, pulled = trained(0.0), trained(4.0)
+    assert pulled < 0.7 * plain, (plain, pulled)
+    ex = CodeExtractor(**DIMS, size=16, width=8)
+    for kw, msg in (({"invariance": -1.0}, "invariance must be >= 0"), ({"tau": 0.0}, "tau")):
+        with pytest.raises(ValueError, match=msg):
+            pretrain_extractor(ex, bank, steps=1, num_negatives=3, **kw)
+
+
+def test_studio_code_extractor_refuses_bad_training_options_before_rendering(tmp_path):
+    from lokitalk_plugins.baselines.dhnerf import studio_code_extractor
+
+    for name, value in (("invariance", -0.5), ("tau", 0)):
+        with pytest.raises(UserError, match=f"studio_code_extractor.{name} = ") as err:
+            studio_code_extractor(path=str(tmp_path / "x.pt"), **{name: value})
+        assert "\n" not in str(err.value)
+    assert not (tmp_path / "x.pt").exists()
 
 
 def test_shapes_gradients_and_codes_at_init(data):

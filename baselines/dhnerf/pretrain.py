@@ -48,7 +48,9 @@ def studio_code_extractor(
     expressions**3 expressions). crop, crop_codes: the window of the frame (``STUDIO_CROP``:
     the studio's eyes and mouth) and the codes that read it (C_ex) instead of the whole
     frame; None: every code reads the whole frame. dims: the other ``CodeExtractor``
-    keywords (id_dim, ex_dim, al_dim, ill_dim, size, width). A saved extractor must match
+    keywords (id_dim, ex_dim, al_dim, ill_dim, size, width). tau, invariance:
+    :func:`~.extractor.pretrain_extractor`'s (InfoNCE's temperature; the weight of each code's
+    ``pair_alignment``, 0: off, as measured best). A saved extractor must match
     its codes, size, crop and crop_codes; a file from before crop existed is read as it was
     built (whole frames), with one warning. The defaults are the setting
     ``benchmarks/dhnerf_extractor_probe.py`` chose."""

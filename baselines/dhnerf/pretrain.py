@@ -54,11 +54,13 @@ def studio_code_extractor(
     its codes, size, crop and crop_codes; a file from before crop existed is read as it was
     built (whole frames), with one warning. The defaults are the setting
     ``benchmarks/dhnerf_extractor_probe.py`` chose."""
-    for name, value, ok in (("invariance", invariance, float(invariance) >= 0),
-                            ("tau", tau, float(tau) > 0)):  # fmt: skip
-        if not ok:
-            raise UserError(f"studio_code_extractor.{name} = {value!r}: give a number "
-                            f"{'>= 0' if name == 'invariance' else '> 0'}")  # fmt: skip
+    for name, value, lowest in (("invariance", invariance, ">= 0"), ("tau", tau, "> 0")):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):  # not a number: refused below (NaN fails both tests)
+            number = float("nan")
+        if not (number >= 0 if lowest == ">= 0" else number > 0):
+            raise UserError(f"studio_code_extractor.{name} = {value!r}: give a number {lowest}")
     dims = dict(dims, crop=crop, crop_codes=crop_codes)
     with torch.random.fork_rng():  # the initial weights follow ``seed`` too
         torch.manual_seed(int(seed))

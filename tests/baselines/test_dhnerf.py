@@ -136,7 +136,7 @@ def test_invariance_pulls_each_code_towards_its_positives(bank):
 def test_studio_code_extractor_refuses_bad_training_options_before_rendering(tmp_path):
     from lokitalk_plugins.baselines.dhnerf import studio_code_extractor
 
-    for name, value in (("invariance", -0.5), ("tau", 0)):
+    for name, value in (("invariance", -0.5), ("tau", 0), ("tau", "warm"), ("invariance", None)):
         with pytest.raises(UserError, match=f"studio_code_extractor.{name} = ") as err:
             studio_code_extractor(path=str(tmp_path / "x.pt"), **{name: value})
         assert "\n" not in str(err.value)

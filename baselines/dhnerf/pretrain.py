@@ -3,6 +3,7 @@ kept in a file: ``DHNeRF.extractor = @studio_code_extractor()`` in a gin file.""
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from pathlib import Path
 
@@ -13,7 +14,8 @@ from lokitalk_plugins.errors import UserError
 
 from .extractor import CodeExtractor, pretrain_extractor
 
-__all__ = ["extractor_file_reads", "saved_reads", "studio_code_extractor"]
+__all__ = ["BANK_KEYS", "extractor_bank", "extractor_file_bank", "extractor_file_reads",
+           "saved_reads", "studio_code_extractor"]  # fmt: skip
 
 KIND = "dhnerf_code_extractor"
 
@@ -62,6 +64,11 @@ def studio_code_extractor(
         if not (number >= 0 if lowest == ">= 0" else number > 0):
             raise UserError(f"studio_code_extractor.{name} = {value!r}: give a number {lowest}")
     dims = dict(dims, crop=crop, crop_codes=crop_codes)
+    bank_record = extractor_bank(
+        identities=identities, expressions=expressions, lights=lights,
+        render_size=render_size, poses=poses, grid=grid, steps=steps,
+        num_negatives=num_negatives, seed=seed, tau=tau, invariance=invariance,
+    )  # fmt: skip
     with torch.random.fork_rng():  # the initial weights follow ``seed`` too
         torch.manual_seed(int(seed))
         extractor = CodeExtractor(**dims)
@@ -97,8 +104,28 @@ def studio_code_extractor(
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         torch.save({"kind": KIND, "dims": extractor.dims, **_reads(extractor),
-                    "history": history, "state_dict": extractor.state_dict()}, path)  # fmt: skip
+                    "bank": bank_record, "history": history,
+                    "state_dict": extractor.state_dict()}, path)  # fmt: skip
     return extractor.eval()
+
+
+# what a saved extractor records of its pre-training (``extractor_bank``): the bank and the recipe
+BANK_KEYS = ("identities", "expressions", "lights", "render_size", "poses", "grid", "steps",
+             "num_negatives", "seed", "tau", "invariance")  # fmt: skip
+
+
+def extractor_bank(**kwargs) -> dict:
+    """The pre-training record ``studio_code_extractor(**kwargs)`` would write (``BANK_KEYS``,
+    its defaults where ``kwargs`` names none; other keywords are ignored): a cache can be
+    compared with what would be trained now. Reading a file never checks it: an extractor
+    is used as trained, whatever bank it saw."""
+    bound = inspect.signature(studio_code_extractor).bind_partial(
+        **{k: v for k, v in kwargs.items() if k in BANK_KEYS}
+    )
+    bound.apply_defaults()
+    a = bound.arguments
+    kinds = {"grid": bool, "tau": float, "invariance": float}
+    return {k: kinds.get(k, int)(a[k]) for k in BANK_KEYS}
 
 
 def _reads(extractor: CodeExtractor) -> dict:
@@ -121,6 +148,13 @@ def saved_reads(state: dict) -> dict | None:
     if "crop" not in state:
         return None
     return {k: state.get(k) for k in ("size", "crop", "crop_codes")}
+
+
+def extractor_file_bank(path) -> dict | None:
+    """The bank and recipe the extractor file at ``path`` was pre-trained with (identities,
+    expressions, lights, render_size, poses, grid, steps, num_negatives, seed, tau,
+    invariance), or None for a file written before they were recorded."""
+    return torch.load(path, map_location="cpu", weights_only=True).get("bank")
 
 
 def extractor_file_reads(path) -> dict | None:

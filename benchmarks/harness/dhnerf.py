@@ -95,10 +95,12 @@ def assets(work: Path, profile: str, data: Path) -> dict:
     from lokitalk_plugins.train.lipsync import train_lipsync
 
     work.mkdir(parents=True, exist_ok=True)
+    from lokitalk_plugins.baselines.dhnerf.pretrain import extractor_bank
+
     extractor = work / f"dhnerf_extractor_{profile}.pt"
-    check_extractor_file(extractor)
-    studio_code_extractor(path=str(extractor), steps=EXTRACTOR_STEPS[profile],
-                          **EXTRACTOR_BANK.get(profile, {}))  # fmt: skip
+    bank = dict(steps=EXTRACTOR_STEPS[profile], **EXTRACTOR_BANK.get(profile, {}))
+    check_extractor_file(extractor, extractor_bank(**bank))
+    studio_code_extractor(path=str(extractor), **bank)
     lipsync, notes = work / f"dhnerf_lipsync_{profile}.pt", []
     if not lipsync.exists():
         try:
@@ -109,18 +111,38 @@ def assets(work: Path, profile: str, data: Path) -> dict:
     return {"extractor": str(extractor), "lipsync": lipsync and str(lipsync), "notes": notes}
 
 
-def check_extractor_file(path: Path) -> None:
-    """Refuse a cached extractor written before the window existed (5f3da90): the package
-    would read it as built, from whole frames, and the tables would train on the old
-    extractor while reporting today's setting. Nothing is deleted: the user decides."""
-    from lokitalk_plugins.baselines.dhnerf.pretrain import extractor_file_reads
+def check_extractor_file(path: Path, bank: dict | None = None) -> None:
+    """Refuse a cached extractor the package would read while the tables report today's
+    setting: one from before the window existed (5f3da90; read as built, from whole frames),
+    or, given ``bank`` (``extractor_bank`` of what the tables pre-train now), one pre-trained
+    on another bank or recipe, or without its bank recorded (files from before the record;
+    the package reads any file as trained). Nothing is deleted: the user decides."""
+    from lokitalk_plugins.baselines.dhnerf.pretrain import (
+        extractor_file_bank,
+        extractor_file_reads,
+    )
 
-    if path.exists() and extractor_file_reads(path) is None:
+    if not path.exists():
+        return
+    if extractor_file_reads(path) is None:
         raise SystemExit(
             f"error: {path}: a code extractor from before 5f3da90 (whole frames; the tables' "
             "now reads the eyes-and-mouth window): delete it to pre-train today's, or give "
             "another --work"
         )
+    saved = extractor_file_bank(path)
+    if bank is None or saved == bank:
+        return
+    if saved is None:
+        raise SystemExit(
+            f"error: {path}: a code extractor whose pre-training bank is not recorded (the "
+            "tables may now pre-train on another): delete it to pre-train today's, or give "
+            "another --work"
+        )
+    differ = ", ".join(f"{k} {saved.get(k)!r} (now {bank[k]!r})" for k in bank
+                       if saved.get(k) != bank[k])  # fmt: skip
+    raise SystemExit(f"error: {path}: a code extractor pre-trained with {differ}: delete it to "
+                     "pre-train today's, or give another --work")  # fmt: skip
 
 
 def _dhnerf(name: str, profile: str, a: dict, ablation: str | None) -> dict:

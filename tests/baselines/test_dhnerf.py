@@ -4,6 +4,8 @@ run through the pipeline, and its one-line errors."""
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 import torch
 from dhnerf_helpers import DIMS, extractor_bindings, make_model, short_run
@@ -312,6 +314,14 @@ def test_the_extractor_crop_reads_only_its_window(tmp_path):
     again = studio_code_extractor(crop=list(crop), **kw)  # read back, not trained again
     for k, v in built.state_dict().items():
         torch.testing.assert_close(v, again.state_dict()[k])
+    # the file records the bank and recipe it was pre-trained with; reading never checks it
+    from lokitalk_plugins.baselines.dhnerf.pretrain import extractor_bank, extractor_file_bank
+
+    bank = extractor_file_bank(path)
+    assert bank == extractor_bank(**kw) and bank["lights"] == 4 and bank["steps"] == 2
+    assert extractor_bank()["lights"] == inspect.signature(studio_code_extractor).parameters[
+        "lights"].default  # fmt: skip
+    studio_code_extractor(crop=crop, **(kw | dict(lights=5, steps=3)))  # read as trained
     for other in [dict(crop=None), dict(crop=crop, crop_codes=["ex"])]:
         with pytest.raises(UserError, match=r"ex.pt: built to read crop \(0.25, 0.5, 0.75, 1\) "
                            "for id/ex/al/ill at 8 px, not") as err:  # fmt: skip
@@ -322,10 +332,11 @@ def test_the_extractor_crop_reads_only_its_window(tmp_path):
     kw["path"] = str(tmp_path / "old.pt")
     studio_code_extractor(crop=None, **kw)
     old = torch.load(kw["path"], weights_only=True)
-    for key in ("size", "crop", "crop_codes"):
+    for key in ("size", "crop", "crop_codes", "bank"):
         old.pop(key)
     torch.save(old, kw["path"])
     studio_code_extractor(crop=None, **kw)
+    assert extractor_file_bank(kw["path"]) is None
     # ... and under a window it is read as built (whole frames), with one warning
     with pytest.warns(UserWarning, match="old.pt: written before studio_code_extractor.crop"):
         read = studio_code_extractor(crop=crop, **kw)

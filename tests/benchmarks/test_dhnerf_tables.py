@@ -259,8 +259,10 @@ def test_c_ex_response_lines_fold_the_seeds():
     assert _response_lines({"seeds": [{"probes": {"leakage": 0.1}}]}) == []
 
 
-def test_a_cached_extractor_from_before_the_window_is_refused(tmp_path):
+def test_a_cached_extractor_from_before_the_window_or_without_its_bank_is_refused(tmp_path):
     import torch
+
+    from lokitalk_plugins.baselines.dhnerf.pretrain import extractor_bank
 
     path = tmp_path / "dhnerf_extractor_default.pt"
     dhnerf.check_extractor_file(path)  # none yet: pre-trained by the run
@@ -270,4 +272,16 @@ def test_a_cached_extractor_from_before_the_window_is_refused(tmp_path):
         dhnerf.check_extractor_file(path)
     assert "\n" not in str(err.value) and path.exists()  # nothing deleted
     torch.save({"kind": "dhnerf_code_extractor", "crop": None, "state_dict": {}}, path)
-    dhnerf.check_extractor_file(path)  # a file that records what it reads is the package's
+    dhnerf.check_extractor_file(path)  # what it reads is recorded; no bank asked for
+    bank = extractor_bank(lights=5)
+    with pytest.raises(SystemExit, match="dhnerf_extractor_default.pt: a code extractor whose "
+                       "pre-training bank is not recorded.*delete it") as err:  # fmt: skip
+        dhnerf.check_extractor_file(path, bank)
+    assert "\n" not in str(err.value) and path.exists()
+    torch.save({"kind": "dhnerf_code_extractor", "crop": None, "bank": extractor_bank(lights=3),
+                "state_dict": {}}, path)  # fmt: skip
+    with pytest.raises(SystemExit, match=r"pre-trained with lights 3 \(now 5\): delete it"):
+        dhnerf.check_extractor_file(path, bank)
+    torch.save({"kind": "dhnerf_code_extractor", "crop": None, "bank": bank,
+                "state_dict": {}}, path)  # fmt: skip
+    dhnerf.check_extractor_file(path, bank)  # what it reads and the bank asked for

@@ -29,7 +29,7 @@ def studio_code_extractor(
     path: str | None = None,
     identities: int = 16,
     expressions: int = 3,
-    lights: int = 4,
+    lights: int = 8,
     render_size: int = 128,
     steps: int = 300,
     num_negatives: int = 10,

@@ -69,9 +69,10 @@ ABLATION_CLAIMS = {"dhnerf/ablations/own_audio": ["dh_lip_psnr"],
                    "dhnerf/ablations/lip_default_init": ["dh_lip_psnr"]}  # fmt: skip
 EXTRACTOR_STEPS = {"micro": 40, "quick": 200, "default": 300, "full": 300}
 # the micro profile (a check, not a result) pre-trains on a smaller bank: 4 identities at 32 px
-# in 4 poses instead of studio_code_extractor's 16 at 128 px in 16 (the same crop and codes;
-# 4 is the fewest whose C_id anchors have N = 10 negatives: 3 other people x 4 lights)
-EXTRACTOR_BANK = {"micro": {"identities": 4, "render_size": 32, "poses": 4}}
+# in 4 poses under 4 lights instead of studio_code_extractor's 16 at 128 px in 16 under 8 (the
+# same crop and codes; 4 identities are the fewest whose C_id anchors have N = 10 negatives:
+# 3 other people x 4 lights)
+EXTRACTOR_BANK = {"micro": {"identities": 4, "render_size": 32, "poses": 4, "lights": 4}}
 LIPSYNC_STEPS = {"micro": 30, "quick": 300, "default": 300, "full": 300}
 
 

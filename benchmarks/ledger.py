@@ -30,6 +30,11 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          "gdrf_table1", "gdrf_table2", "gdrf_table5", "gdrf_table6", "dhnerf_table1",
          "dhnerf_table2", "neural_renderer", "neural_renderer_composites",
          "dhnerf_extractor_probe",
+         # the extractor probes of the bank the tables pre-train on since 4622a4b (8 lights)
+         "dhnerf_extractor_probe_lights/seed0/dhnerf_extractor_probe",
+         "dhnerf_extractor_probe_lights/seed1/dhnerf_extractor_probe",
+         # Table 1's DH-NeRF with that extractor (run.py dhnerf-table1 --methods DH-NeRF)
+         "dhnerf_table1_lights/dhnerf_table1",
          # a run of some of Table 1's rows (run.py table1 --methods ... --out <folder>): its
          # ablation rows explain the claims they name, as the full table's would
          "table1_head_gap/table1", "table1_head_gap_2/table1",

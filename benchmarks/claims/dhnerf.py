@@ -33,6 +33,15 @@ T2L = "dhnerf_table2_lipinit/dhnerf_table2"
 T2W = "dhnerf_table2_window/dhnerf_table2"
 T2S = (T2W, T2L, T2)  # the Table 2 runs, in the order the claims read them
 EXTRACTOR, COMPOSITES = "dhnerf_extractor_probe", "neural_renderer_composites"
+# the extractor probes of the bank the tables pre-train on since 4622a4b (8 key lights; one
+# file a seed): their rows of that setting are "the setting the tables train", EXTRACTOR's
+# (4 lights at 5f3da90) then count among the other runs
+EXTRACTOR_LIGHTS = tuple(f"dhnerf_extractor_probe_lights/seed{k}/dhnerf_extractor_probe"
+                         for k in (0, 1))  # fmt: skip
+TABLES_SETTING = {"lights": 8}
+# Table 1's DH-NeRF again with that extractor (run.py dhnerf-table1 --methods DH-NeRF --seeds
+# 3): the probes read it first
+T1L = "dhnerf_table1_lights/dhnerf_table1"
 # C_ex's response on trained workspaces (benchmarks/dhnerf_code_response.py [--tag]): does the
 # picture follow C_ex where the probed factors change it? A context for C_ex's probe
 RESPONSES = ("dhnerf_code_response", "dhnerf_code_response_no_lipsync")
@@ -125,8 +134,10 @@ def _probe_row(reports):
     5f3da90 with the code extractor the model now has: C_ex reads the eyes-and-mouth window,
     16 identities), else Table 2's full model with that extractor, else the zero-init Table
     2's (the older extractor), else Table 2's."""
-    said = {T2W: " (windowed extractor)", T2L: " (F_lip from zero)"}
-    for table, name in ((T1, "DH-NeRF"), (T2W, FULL), (T2L, FULL), (T2, FULL)):
+    said = {T1L: " (extractor under 8 lights)", T2W: " (windowed extractor)",
+            T2L: " (F_lip from zero)"}  # fmt: skip
+    for table, name in ((T1L, "DH-NeRF"), (T1, "DH-NeRF"), (T2W, FULL), (T2L, FULL),
+                        (T2, FULL)):  # fmt: skip
         r = reports.get(table)
         if any(row.get("method") == name and row.get("probes")
                for row in (r or {}).get("results", [])):  # fmt: skip
@@ -158,6 +169,14 @@ def _extractor_cause(reports: dict, what: str) -> str:
     if not report:
         return ""
     base, others = _settings(report)
+    lit = [r for stem in EXTRACTOR_LIGHTS for r in (reports.get(stem) or {}).get("variants", [])]
+    now = [
+        r
+        for r in lit
+        if {k: v for k, v in r.get("setting", {}).items() if k != "seed"} == TABLES_SETTING
+    ]
+    if now:  # the tables' bank since 4622a4b; the former setting joins the other runs
+        base, others = now, [*base, *others, *(r for r in lit if not any(r is n for n in now))]
     if not base:
         return ""
     every = [*base, *others]

@@ -130,10 +130,11 @@ for _id, _t, _text, _a, _b, _metric, _higher in PAIRS:
 
 
 def _probe_row(reports):
-    """The report and row pick whose probes judge the codes: Table 1's DH-NeRF (run again at
-    5f3da90 with the code extractor the model now has: C_ex reads the eyes-and-mouth window,
-    16 identities), else Table 2's full model with that extractor, else the zero-init Table
-    2's (the older extractor), else Table 2's."""
+    """The report and row pick whose probes judge the codes: Table 1's DH-NeRF with the
+    extractor pre-trained under 8 lights (4622a4b), else Table 1's DH-NeRF (run again at
+    5f3da90 with the code extractor the model had then: C_ex reads the eyes-and-mouth window,
+    16 identities, 4 lights), else Table 2's full model with that extractor, else the
+    zero-init Table 2's (the older extractor), else Table 2's."""
     said = {T1L: " (extractor under 8 lights)", T2W: " (windowed extractor)",
             T2L: " (F_lip from zero)"}  # fmt: skip
     for table, name in ((T1L, "DH-NeRF"), (T1, "DH-NeRF"), (T2W, FULL), (T2L, FULL),

@@ -93,11 +93,10 @@ def assets(work: Path, profile: str, data: Path) -> dict:
     the clip is long enough for its N = 10 negatives, the lip-sync module; -> {"extractor":
     path, "lipsync": path or None, "notes": [...]}."""
     from lokitalk_plugins.baselines.dhnerf import studio_code_extractor
+    from lokitalk_plugins.baselines.dhnerf.pretrain import extractor_bank
     from lokitalk_plugins.train.lipsync import train_lipsync
 
     work.mkdir(parents=True, exist_ok=True)
-    from lokitalk_plugins.baselines.dhnerf.pretrain import extractor_bank
-
     extractor = work / f"dhnerf_extractor_{profile}.pt"
     bank = dict(steps=EXTRACTOR_STEPS[profile], **EXTRACTOR_BANK.get(profile, {}))
     check_extractor_file(extractor, extractor_bank(**bank))

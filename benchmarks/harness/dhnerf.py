@@ -117,20 +117,20 @@ def check_extractor_file(path: Path, bank: dict | None = None) -> None:
     or, given ``bank`` (``extractor_bank`` of what the tables pre-train now), one pre-trained
     on another bank or recipe, or without its bank recorded (files from before the record;
     the package reads any file as trained). Nothing is deleted: the user decides."""
-    from lokitalk_plugins.baselines.dhnerf.pretrain import (
-        extractor_file_bank,
-        extractor_file_reads,
-    )
+    import torch
+
+    from lokitalk_plugins.baselines.dhnerf.pretrain import saved_reads
 
     if not path.exists():
         return
-    if extractor_file_reads(path) is None:
+    state = torch.load(path, map_location="cpu", weights_only=True)  # read once for both checks
+    if saved_reads(state) is None:
         raise SystemExit(
             f"error: {path}: a code extractor from before 5f3da90 (whole frames; the tables' "
             "now reads the eyes-and-mouth window): delete it to pre-train today's, or give "
             "another --work"
         )
-    saved = extractor_file_bank(path)
+    saved = state.get("bank")
     if bank is None or saved == bank:
         return
     if saved is None:

@@ -146,11 +146,15 @@ def _probe_row(reports):
     return None, _m(FULL), FULL
 
 
-def _settings(report: dict) -> tuple[list[dict], list[dict]]:
-    """The extractor probe's rows of the setting the tables train (``{}``, or ``{}`` with
-    only another ``seed``) and its other settings."""
-    rows = report.get("variants", [])
-    base = [r for r in rows if not {k for k in r.get("setting", {}) if k != "seed"}]
+def _settings(report: dict, setting: dict | None = None) -> tuple[list[dict], list[dict]]:
+    """The extractor probe's rows of ``setting`` (default ``{}``: the studio extractor's
+    defaults), alone or with only another ``seed``, and its other rows."""
+    rows, wanted = report.get("variants", []), setting or {}
+
+    def same(r: dict) -> bool:
+        return {k: v for k, v in r.get("setting", {}).items() if k != "seed"} == wanted
+
+    base = [r for r in rows if same(r)]
     return base, [r for r in rows if not any(r is b for b in base)]
 
 
@@ -171,13 +175,9 @@ def _extractor_cause(reports: dict, what: str) -> str:
         return ""
     base, others = _settings(report)
     lit = [r for stem in EXTRACTOR_LIGHTS for r in (reports.get(stem) or {}).get("variants", [])]
-    now = [
-        r
-        for r in lit
-        if {k: v for k, v in r.get("setting", {}).items() if k != "seed"} == TABLES_SETTING
-    ]
+    now, lit_others = _settings({"variants": lit}, TABLES_SETTING)
     if now:  # the tables' bank since 4622a4b; the former setting joins the other runs
-        base, others = now, [*base, *others, *(r for r in lit if not any(r is n for n in now))]
+        base, others = now, [*base, *others, *lit_others]
     if not base:
         return ""
     every = [*base, *others]

@@ -23,6 +23,11 @@ off; it acts only in eval mode (training always takes the reference path). With 
   this project's CPU it is then the faster of the two in float32 and level with the MLP with
   bfloat16 plug-ins (``benchmarks/render_overhead.py``).
 
+- ``frame_bake`` (an int, 0 off): the whole point map of a frame (RSDF's offsets and Δx_id)
+  baked once per frame on the occupied cells' vertices, each occupancy cell cut into
+  ``frame_bake``^3 lattice cells, and read trilinearly by every sample of the frame
+  (:mod:`.frame_bake`; an approximation whose cost ``benchmarks/frame_bake.py`` measures).
+
 colour and density equal the reference path's exactly without ID-AKT in float32, and up to the
 lattice's interpolation error with it (see ``tests/adapters/test_fast_path.py``).
 """
@@ -36,6 +41,8 @@ import torch
 
 from lokitalk_plugins.idakt.baked import BakedOffset
 from lokitalk_plugins.train.runtime import cpu_bf16_support
+
+from .frame_bake import FrameBake, check_subdivisions
 
 __all__ = ["FAST_PATH_PRECISIONS", "FastPathPlug", "float32_inputs", "plugin_dtype"]
 
@@ -80,14 +87,21 @@ class FastPathPlug:
     """Mixin of :class:`~.wrap.WrappedModel`: :meth:`inference_fast_path` and what forward asks."""
 
     def inference_fast_path(self, enabled: bool = True, bake_resolution: int = 128,
-                            precision: str = "float32") -> None:  # fmt: skip
+                            precision: str = "float32", frame_bake: int = 0) -> None:  # fmt: skip
         """Switch the fast path on (baking Δx_id of a fine-tuned identity at ``bake_resolution``
-        vertices per axis, 0: no lattice, the MLP; ``precision``: the plug-ins' arithmetic,
-        see the module doc) or off."""
-        baked, dtype = None, None
+        vertices per axis, 0: no lattice, the MLP; ``precision``: the plug-ins' arithmetic;
+        ``frame_bake``: the per-frame bake of the point map, 0 off; see the module doc) or
+        off."""
+        baked, dtype, frames = None, None, None
         if enabled:
             device = next(self.parameters()).device
             dtype = plugin_dtype(precision, device)
+            if check_subdivisions(frame_bake):
+                if self.rsdf is None and (self.idakt is None or self.pretrains_identity):
+                    raise ValueError("inference_fast_path(frame_bake=...): the model has no "
+                                     "point map to bake (no deformation field and no "
+                                     "fine-tuned identity); leave frame_bake at 0")  # fmt: skip
+                frames = FrameBake(frame_bake)
             if bake_resolution and self.idakt is not None and not self.pretrains_identity:
                 ident = self.identity_outputs()
                 baked = BakedOffset(self.idakt.offset_field, ident.offset_code, bake_resolution)
@@ -95,6 +109,30 @@ class FastPathPlug:
         self.__dict__["_fast_path"] = bool(enabled)
         self.__dict__["_baked_offset"] = baked
         self.__dict__["_fast_dtype"] = dtype
+        self.__dict__["_frame_bake"] = frames
+
+    @property
+    def frame_bake(self) -> FrameBake | None:
+        """The per-frame bake in use now (on the fast path with ``frame_bake``), else None."""
+        return self.__dict__.get("_frame_bake") if self.fast_path_active else None
+
+    def train(self, mode: bool = True):
+        """nn.Module.train; a per-frame bake is dropped (the weights or grid may change)."""
+        frames = self.__dict__.get("_frame_bake")
+        if frames is not None:
+            frames.clear()
+        return super().train(mode)
+
+    def point_map(self, x: torch.Tensor, f_a, eye, pose=None, ident=None) -> torch.Tensor:
+        """x [N, 3] observation points -> the points the backbone reads for these signals:
+        x + RSDF's offsets, then + Δx_id from its MLP (no maps, no lattice), in the plug-ins'
+        precision. What :class:`~.frame_bake.FrameBake` bakes."""
+        with self.plugin_autocast():
+            warp = self.deform(x, f_a, eye, pose, ident, maps=False)
+            xc = x if warp is None else warp.x_canonical.to(x.dtype)
+            if ident is not None:
+                xc = xc + self.idakt.canonical_offset(xc, ident.offset_code).to(x.dtype)
+        return xc
 
     @property
     def fast_path_precision(self) -> str:

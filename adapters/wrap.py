@@ -277,14 +277,22 @@ class WrappedModel(FastPathPlug, TrainingPlug, IdentityPlug, nn.Module):
             f_a, eye, pose, plug_ident = float32_inputs(f_a, eye, pose, ident)
         else:
             plug_ident = ident
-        with self.plugin_autocast():  # the plug-ins' precision (fast path, plugins_float32)
-            warp = self.deform(x, f_a, eye, pose, plug_ident, maps=not fast)
-        xc = x if warp is None else warp.x_canonical
+        frames, warp = self.frame_bake, None  # the per-frame bake (adapters/frame_bake.py)
+        if frames is not None:  # the whole point map, Δx_id included, from the frame's lattice
+            xc = frames(self, x, f_a, eye, pose, plug_ident)
+        else:
+            with self.plugin_autocast():  # the plug-ins' precision (fast path, plugins_float32)
+                warp = self.deform(x, f_a, eye, pose, plug_ident, maps=not fast)
+            xc = x if warp is None else warp.x_canonical
         enc_a, eye_b = self.backbone_condition(enc_a, eye)
         if ident is None:
             out = self.adapter.field(xc, d, enc_a, eye_b, code)
         else:  # ID-aware canonical space, geometry and appearance features (sec. 3.3)
-            enc_x, nets = self.identity_encoding(xc, ident), self.identity_nets(ident)
+            if frames is not None:  # Δx_id is in the baked map already
+                enc_x = self.adapter.encode_points(xc) + ident.geometry.to(xc.dtype)
+            else:
+                enc_x = self.identity_encoding(xc, ident)
+            nets = self.identity_nets(ident)
             out = self.adapter.frame_density(enc_x, enc_a, eye_b, code, **nets)
             out["color"] = self.adapter.color(out["geo_feat"], d, code + ident.appearance)
         if warp is not None and not fast:

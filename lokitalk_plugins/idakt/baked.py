@@ -7,20 +7,18 @@ At the lattice vertices the baked offset equals the MLP's (up to float rounding)
 it is the trilinear interpolation, so its error shrinks with R (measure it with
 :func:`bake_error`). Points outside the box get 0, as the MLP's field does.
 
-The lookup runs in the fused C++ grid kernel where it builds, on the CPU (one tiled level of
-R^3 vertices with corner-aligned nodes and 3 channels: the same trilinear interpolation, equal
-to ``grid_sample``'s in tests and faster, see ``benchmarks/render_overhead.py``), else through
-``torch.nn.functional.grid_sample`` (``backend="torch"`` forces it).
+The lookup is a :class:`~lokitalk_plugins.encoding.lattice.VertexLattice` read: the fused C++
+grid kernel where it builds, on the CPU (equal to ``grid_sample``'s in tests and faster, see
+``benchmarks/render_overhead.py``), else ``torch.nn.functional.grid_sample`` (``backend="torch"``
+forces it).
 """
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from lokitalk_plugins.encoding.grid_cpp import grid_encode_cpp, kernel_available
-from lokitalk_plugins.encoding.grid_layout import grid_layout
+from lokitalk_plugins.encoding.lattice import LATTICE_BACKENDS, VertexLattice
 
 __all__ = ["BakedOffset", "bake_error"]
 
@@ -41,7 +39,7 @@ class BakedOffset(nn.Module):
         super().__init__()
         if resolution < 2:
             raise ValueError(f"resolution must be >= 2, got {resolution}")
-        if backend not in ("auto", "torch"):
+        if backend not in LATTICE_BACKENDS:
             raise ValueError(f"backend must be 'auto' or 'torch', got {backend!r}")
         self.bound, self.resolution = float(field.bound), int(resolution)
         p = next(field.parameters())
@@ -52,34 +50,26 @@ class BakedOffset(nn.Module):
             dx = torch.cat([field(c, offset_code.detach()) for c in pts.split(chunk)])
         self.register_buffer("lattice", dx.T.reshape(1, 3, resolution, resolution, resolution))
         self.backend = backend
-        # the kernel's table: vertex (ix, iy, iz) at row ix + R iy + R^2 iz, as the lattice's
-        # [z, y, x] order flattens; kept out of the state dict (the lattice is the record)
-        log2 = max(19, 3 * int(resolution).bit_length())
-        self._layout = grid_layout(input_dim=3, num_levels=1, level_dim=3,
-                                   base_resolution=resolution, gridtype="tiled",
-                                   align_corners=True, log2_hashmap_size=log2)  # fmt: skip
-        rows = int(self._layout.offsets[-1])  # the layout pads the table (to a multiple of 8)
-        self._table = torch.cat([dx, dx.new_zeros(rows - dx.shape[0], 3)]).contiguous()
+        self._reader = self._read_from(self.lattice)
+
+    def _read_from(self, lattice: torch.Tensor) -> VertexLattice:
+        """The reader of ``lattice`` [1, 3, R, R, R] (its table kept out of the state dict: the
+        lattice is the record), on the lattice's device and dtype."""
+        r = self.resolution
+        reader = VertexLattice(r, self.bound, 3, lattice.device, lattice.dtype, self.backend)
+        reader.values.copy_(lattice.reshape(3, r**3).T)
+        return reader
 
     @property
     def uses_kernel(self) -> bool:
         """True when the lookup runs in the fused C++ kernel (see the module doc)."""
-        t = self._table
-        return (self.backend == "auto" and t.device.type == "cpu"
-                and self.lattice.device.type == "cpu"  # not moved since it was baked
-                and t.dtype in (torch.float32, torch.float64) and kernel_available())  # fmt: skip
+        return self._reader.uses_kernel and self._reader.table.device == self.lattice.device
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 2 or x.shape[1] != 3:
-            raise ValueError(f"x: expected [N, 3], got {tuple(x.shape)}")
-        if self.uses_kernel:  # the kernel gives 0 outside [0, 1]^3, i.e. outside the box
-            u = (x.to(self._table.dtype) + self.bound) * (0.5 / self.bound)
-            return grid_encode_cpp(u.contiguous(), self._table, self._layout).to(x.dtype)
-        inside = (x.abs() <= self.bound).all(dim=-1, keepdim=True)
-        g = (x / self.bound).to(self.lattice.dtype).view(1, -1, 1, 1, 3)
-        out = F.grid_sample(self.lattice, g, mode="bilinear", align_corners=True)
-        dx = out.view(3, -1).T.to(x.dtype)
-        return torch.where(inside, dx, torch.zeros_like(dx))
+        t, lat = self._reader.table, self.lattice
+        if t.device != lat.device or t.dtype != lat.dtype:  # moved since it was baked
+            self._reader = self._read_from(lat)
+        return self._reader(x)
 
 
 def bake_error(baked: BakedOffset, field: nn.Module, offset_code, n: int = 4096, seed: int = 0):

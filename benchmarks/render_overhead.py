@@ -112,8 +112,9 @@ def _randomise(module, seed: int, std: float = 0.05) -> None:
                 p.copy_(torch.randn(p.shape, generator=g) * std)
 
 
-def _setup(backbone: str):
-    """The bare field and the shared per-frame inputs (audio, eye, pose, code)."""
+def _setup(backbone: str, geometry: dict | None = None):
+    """The bare field and the shared per-frame inputs (audio, eye, pose, code); geometry: the
+    backbone's grid_size, bound and aabb (None: its defaults)."""
     import torch
 
     from lokitalk_plugins.baselines.er_nerf.network import ERNeRF
@@ -123,7 +124,7 @@ def _setup(backbone: str):
 
     def backbone_model():
         torch.manual_seed(0)
-        return cls(ind_num=4).eval()
+        return cls(ind_num=4, **(geometry or {})).eval()
 
     bare = backbone_model()
     g = torch.Generator().manual_seed(1)
@@ -132,8 +133,10 @@ def _setup(backbone: str):
     return backbone_model, bare, (enc_a, eye, code, pose)
 
 
-def _wrapped_model(backbone_model, identity: bool, fast: bool, bake: int, precision: str):
-    """The backbone wrapped with a random-weight RSDF (and a fine-tuned ID-AKT identity)."""
+def _wrapped_model(backbone_model, identity: bool, fast: bool, bake: int, precision: str,
+                   frame_bake: int = 0, occupancy=None):  # fmt: skip
+    """The backbone wrapped with a random-weight RSDF (and a fine-tuned ID-AKT identity);
+    occupancy: a dense occupancy [G, G, G] for its grid (None: the fresh, full grid)."""
     import torch
 
     from lokitalk_plugins.adapters import wrap
@@ -142,7 +145,7 @@ def _wrapped_model(backbone_model, identity: bool, fast: bool, bake: int, precis
 
     model = backbone_model()
     torch.manual_seed(2)
-    rsdf = RSDF(audio_dim=model.audio_dim, id_dim=16 if identity else 0)
+    rsdf = RSDF(audio_dim=model.audio_dim, id_dim=16 if identity else 0, bound=model.bound)
     _randomise(rsdf, 3)
     ident = None
     if identity:
@@ -154,24 +157,39 @@ def _wrapped_model(backbone_model, identity: bool, fast: bool, bake: int, precis
         )
         _randomise(ident, 4)
     w = wrap(model, rsdf=rsdf, idakt=ident).eval()
+    if occupancy is not None:
+        w.grid.set_occupancy(occupancy)
     if fast:
-        w.inference_fast_path(bake_resolution=bake, precision=precision)
+        w.inference_fast_path(bake_resolution=bake, precision=precision, frame_bake=frame_bake)
     return w
 
 
-def build(backbone: str = "er_nerf", bake_resolution: int = 128) -> dict:
-    """name -> callable(x, d) for the settings of the module doc, on shared inputs."""
+def build(backbone: str = "er_nerf", bake_resolution: int = 128, geometry: dict | None = None,
+          occupancy=None, frame_bakes=()) -> dict:  # fmt: skip
+    """name -> callable(x, d) for the settings of the module doc, on shared inputs; geometry
+    and occupancy: the backbone's grid_size, bound and aabb and its grid's dense occupancy
+    (``--samples-from``); frame_bakes: the ``lokitalk_frame_bake_<k>`` settings added (the
+    per-frame bake of the point map, paid in every call)."""
     import torch
 
     from lokitalk_plugins.train.runtime import cpu_bf16_support
 
-    backbone_model, bare, (enc_a, eye, code, pose) = _setup(backbone)
+    backbone_model, bare, (enc_a, eye, code, pose) = _setup(backbone, geometry)
 
     def wrapped(identity: bool, fast: bool, bake: int = bake_resolution,
-                precision: str = "float32", autocast: bool = False):  # fmt: skip
-        w = _wrapped_model(backbone_model, identity, fast, bake, precision)
+                precision: str = "float32", autocast: bool = False,
+                frame_bake: int = 0):  # fmt: skip
+        w = _wrapped_model(backbone_model, identity, fast, bake, precision, frame_bake,
+                           occupancy)  # fmt: skip
         if autocast:
             return bf16(lambda x, d: w(x, d, enc_a, eye, code, pose=pose))
+        if frame_bake:
+
+            def baked(x, d):
+                w.frame_bake.clear()  # each call pays for one frame's bake
+                return w(x, d, enc_a, eye, code, pose=pose)
+
+            return baked
         return lambda x, d: w(x, d, enc_a, eye, code, pose=pose)
 
     def unfused(fn):
@@ -198,10 +216,15 @@ def build(backbone: str = "er_nerf", bake_resolution: int = 128) -> dict:
         fns["lokitalk_fast_bf16_lattice"] = wrapped(True, True, precision="bfloat16")
         fns["bare_bf16"] = bf16(fns["bare"])
         fns["lokitalk_fast_all_bf16"] = wrapped(True, True, bake=0, autocast=True)
+    precision = "bfloat16" if cpu_bf16_support() is not None else "float32"
+    for k in frame_bakes:
+        fns[f"lokitalk_frame_bake_{k}"] = wrapped(True, True, bake=0, precision=precision,
+                                                  frame_bake=k)  # fmt: skip
     return fns
 
 
-def components(backbone: str = "er_nerf", precision: str = "bfloat16", bake: int = 0) -> dict:
+def components(backbone: str = "er_nerf", precision: str = "bfloat16", bake: int = 0,
+               geometry: dict | None = None) -> dict:  # fmt: skip
     """Where the plug-ins' per-sample cost goes, on LokiTalk's fastest inference path (RSDF +
     a fine-tuned ID-AKT identity, fast path, Δx_id from its MLP or, with ``bake`` > 0, from a
     lattice of that resolution, plug-ins in ``precision``):
@@ -209,7 +232,7 @@ def components(backbone: str = "er_nerf", precision: str = "bfloat16", bake: int
     ``rsdf_encoder`` (RSDF's hash-grid PE), ``rsdf`` (the PE and both deformation fields,
     maps off), ``id_offset`` (ID-AKT's canonical offset Δx_id). What is left of the wrapped
     forward's excess over the bare field is the ID-aware backbone's own extra work."""
-    backbone_model, _, (enc_a, eye, _, pose) = _setup(backbone)
+    backbone_model, _, (enc_a, eye, _, pose) = _setup(backbone, geometry)
     w = _wrapped_model(backbone_model, True, True, bake, precision)
     f_a, ident = w.split_audio(enc_a)[1], w.identity_outputs()
 
@@ -225,6 +248,23 @@ def components(backbone: str = "er_nerf", precision: str = "bfloat16", bake: int
         "rsdf": under_plugin_precision(lambda x, d: w.deform(x, f_a, eye, pose, ident, maps=False)),
         "id_offset": lambda x, d: w.id_offset(x, ident),
     }
+
+
+def frame_samples(parser, ws: Path):
+    """The samples val frame 0's render of a trained workspace asks for (fast path, no bake)
+    -> (x [S, 3], d [S, 3], the backbone's geometry {grid_size, bound, aabb}, the grid's dense
+    occupancy [G, G, G])."""
+    from frame_bake import record_samples
+    from harness.measures import studio_workspace
+
+    system, _, _, _, val = studio_workspace(parser, ws)
+    system.eval()
+    system.model.inference_fast_path(bake_resolution=0)
+    samples = record_samples(system, val[0])
+    grid = system.model.grid
+    geometry = {"grid_size": grid.resolution, "bound": grid.bound,
+                "aabb": tuple(float(v) for v in grid.aabb_infer)}  # fmt: skip
+    return samples["x"], samples["d"], geometry, grid.occupancy.clone()
 
 
 # the renders of --workspaces: name -> the plug-ins' precision (float32_unfused: float32 with
@@ -279,6 +319,13 @@ def main(argv=None, reexec: bool = False) -> int:
     )
     ap.add_argument("--max-frames", type=int, default=None,
                     help="--workspaces: only the first val frames")  # fmt: skip
+    ap.add_argument("--samples-from", metavar="WS", default=None,
+                    help="time on the samples one val frame of this trained workspace's render "
+                    "asks for (its grid size, bound, box and occupancy given to every model) "
+                    "instead of --points random points, and add the per-frame bakes")  # fmt: skip
+    ap.add_argument("--frame-bakes", type=int, nargs="+", default=[1, 2], metavar="K",
+                    help="--samples-from: the per-frame bakes timed (lattice cells per "
+                    "occupancy-cell edge, 1..8)")  # fmt: skip
     ap.add_argument("--allocator", choices=("tuned", "default"), default="tuned",
                     help="tuned: time in a process started with allocator_env() (see the "
                     "module doc); default: as started")  # fmt: skip
@@ -289,7 +336,9 @@ def main(argv=None, reexec: bool = False) -> int:
         sys.stdout.flush()
         script = str(Path(__file__).resolve())
         os.execve(sys.executable, [sys.executable, script, *sys.argv[1:]], allocator_env())
-    for ws in args.workspaces:  # checked before any timing
+    if any(not 1 <= k <= 8 for k in args.frame_bakes):
+        ap.error(f"--frame-bakes: each must be in 1..8, got {args.frame_bakes}")
+    for ws in args.workspaces + ([args.samples_from] if args.samples_from else []):
         if not (Path(ws) / "checkpoints" / "latest.pt").is_file():
             print(f"error: --workspaces {ws}: no checkpoints/latest.pt there; give a trained "
                   "workspace (lokitalk train)", file=sys.stderr)  # fmt: skip
@@ -298,10 +347,17 @@ def main(argv=None, reexec: bool = False) -> int:
     from harness.common import commit, machine
 
     torch.set_num_threads(args.threads)
-    fns = build(args.backbone, args.bake_resolution)
-    g = torch.Generator().manual_seed(5)
-    x = (torch.rand(args.points, 3, generator=g) * 2 - 1) * torch.tensor([0.9, 0.45, 0.9])
-    d = torch.nn.functional.normalize(torch.randn(args.points, 3, generator=g), dim=-1)
+    geometry, occupancy, bakes, source = None, None, (), f"{args.points} random points in the box"
+    if args.samples_from:
+        x, d, geometry, occupancy = frame_samples(ap, Path(args.samples_from))
+        bakes = tuple(args.frame_bakes)
+        source = (f"the {x.shape[0]} samples of val frame 0 of {args.samples_from} (its grid, "
+                  "box and occupancy)")  # fmt: skip
+    else:
+        g = torch.Generator().manual_seed(5)
+        x = (torch.rand(args.points, 3, generator=g) * 2 - 1) * torch.tensor([0.9, 0.45, 0.9])
+        d = torch.nn.functional.normalize(torch.randn(args.points, 3, generator=g), dim=-1)
+    fns = build(args.backbone, args.bake_resolution, geometry, occupancy, bakes)
     # one thread: this process's CPU seconds (another process's load does not count); more
     # threads: wall seconds
     timer = "process_time" if args.threads == 1 else "perf_counter"
@@ -314,7 +370,7 @@ def main(argv=None, reexec: bool = False) -> int:
             else ("lokitalk_fast_mlp", "lokitalk_fast"))  # fmt: skip
     best = min(pool, key=ratio.get)
     bake = 0 if best in ("lokitalk_fast_bf16", "lokitalk_fast_mlp") else args.bake_resolution
-    parts = components(args.backbone, "bfloat16" if bf16 else "float32", bake)
+    parts = components(args.backbone, "bfloat16" if bf16 else "float32", bake, geometry)
     with torch.no_grad():
         calls = {name: (lambda f=f: f(x, d)) for name, f in
                  {"bare": fns["bare"], best: fns[best], **parts}.items()}  # fmt: skip
@@ -361,6 +417,8 @@ def main(argv=None, reexec: bool = False) -> int:
             secs["lokitalk_fast_all_bf16"] / secs["bare_bf16"] if "bare_bf16" in secs else None
         ),  # fmt: skip
         "components": breakdown,
+        "points": source,
+        "frame_bake_ratio": {k: ratio[f"lokitalk_frame_bake_{k}"] for k in bakes},
         "whole_pipeline_note": "per-frame ratios (3D torso vs a 2D torso stage) are the "
         "tables' render_ratio, not this",
         "machine": machine(args.threads, 1),

@@ -113,3 +113,29 @@ def test_the_bfloat16_plugins_quality_on_a_trained_workspace(rsdf_workspace, tmp
     assert abs(q["fused_psnr_change_db"] - (f32 - ref["psnr"])) < 1e-9
     assert abs(q["fused_psnr_change_db"]) < 0.01 and ref["fps"] > 0
     assert q["fused_fps_ratio"] == q["float32"]["fps"] / ref["fps"]
+
+
+@pytest.mark.slow
+def test_samples_from_a_trained_workspace_times_its_frame_and_the_frame_bakes(
+    rsdf_workspace, tmp_path, capsys
+):
+    out = tmp_path / "o.json"
+    args = ["--repeats", "1", "--bake-resolution", "8", "--out", str(out),
+            "--samples-from", str(rsdf_workspace), "--frame-bakes", "1", "2"]  # fmt: skip
+    assert render_overhead.main(args) == 0
+    rep = json.loads(out.read_text())
+    assert {"lokitalk_frame_bake_1", "lokitalk_frame_bake_2"} <= set(rep["ratio_to_bare"])
+    assert set(rep["frame_bake_ratio"]) == {"1", "2"}  # JSON keys
+    assert rep["frame_bake_ratio"]["2"] == rep["ratio_to_bare"]["lokitalk_frame_bake_2"]
+    assert "samples of val frame 0" in rep["points"] and str(rsdf_workspace) in rep["points"]
+    with pytest.raises(SystemExit):
+        render_overhead.main(args[:-3] + ["--frame-bakes", "0"])
+    assert "--frame-bakes: each must be in 1..8" in capsys.readouterr().err
+
+
+def test_random_points_by_default_and_no_frame_bake(tmp_path):
+    out = tmp_path / "o.json"
+    args = ["--points", "256", "--repeats", "1", "--bake-resolution", "8", "--out", str(out)]
+    assert render_overhead.main(args) == 0
+    rep = json.loads(out.read_text())
+    assert rep["points"] == "256 random points in the box" and rep["frame_bake_ratio"] == {}

@@ -24,9 +24,10 @@ off; it acts only in eval mode (training always takes the reference path). With 
   bfloat16 plug-ins (``benchmarks/render_overhead.py``).
 
 - ``frame_bake`` (an int, 0 off): the whole point map of a frame (RSDF's offsets and Δx_id)
-  baked once per frame on the occupied cells' vertices, each occupancy cell cut into
-  ``frame_bake``^3 lattice cells, and read trilinearly by every sample of the frame
-  (:mod:`.frame_bake`; an approximation whose cost ``benchmarks/frame_bake.py`` measures).
+  on a lattice over the grid's cube, each occupancy cell cut into ``frame_bake``^3 lattice
+  cells, evaluated once a frame at the vertices of the cells the frame's samples fall in and
+  read trilinearly (:mod:`.frame_bake`; an approximation whose cost
+  ``benchmarks/frame_bake.py`` measures).
 
 colour and density equal the reference path's exactly without ID-AKT in float32, and up to the
 lattice's interpolation error with it (see ``tests/adapters/test_fast_path.py``).

@@ -6,36 +6,32 @@ whole map from an observation point to the point the backbone reads,
     x  ->  x' = x + Δx_face + Δx_torso        (RSDF, eqs. 3-5)
            x'' = x' + Δx_id(x')               (ID-AKT's canonical offset, when present)
 
-is a fixed function of x for the frame. :class:`FrameBake` evaluates it once per frame at the
-vertices of the occupied cells of the model's occupancy grid (each cell cut into
-``subdivisions``^3 lattice cells; 1: the grid's own vertices) and every sample of the frame
-then reads the trilinear interpolation of its cell's 8 vertices (a
+is a fixed function of x for the frame. :class:`FrameBake` puts it on a lattice over the
+occupancy grid's cube (each grid cell cut into ``subdivisions``^3 lattice cells; 1: the grid's
+own vertices) and evaluates it only where the frame needs it: at the vertices of the lattice
+cells its samples fall in, each vertex once a frame. Every sample then reads the trilinear
+interpolation of its cell's 8 vertices (a
 :class:`~lokitalk_plugins.encoding.lattice.VertexLattice` read, the fused grid kernel where it
-builds) instead of running the hash-grid encoding and the offset MLPs. The renderer marches
-through occupied cells only, so every sample it asks for lies in a baked cell; a point that
-does not (a fourth lattice channel, 1 at baked vertices, reads below 1 there) gets the exact
-map, so any point is answered.
+builds) instead of running the hash-grid encoding and the offset MLPs; a point outside the
+cube gets the exact map.
 
 An approximation: at the vertices the map is exact (up to float rounding); between them it is
 the trilinear interpolation (its cost in PSNR is measured by ``benchmarks/frame_bake.py``).
-The bake costs one evaluation of the map per baked vertex, so it pays where a frame has more
-samples than its occupied cells have vertices (larger frames pay more readily).
+A frame pays one evaluation of the map per vertex it touches, so the bake saves where
+neighbouring samples share cells (many samples a cell: larger frames, finer steps) and costs
+where they do not (a fine lattice, few samples).
 
-A bake is reused while the frame's signals, the identity and the grid's occupancy stay the
-same (compared on every call); switching the model to training mode drops it.
+A bake is kept while the frame's signals and the identity stay the same (compared on every
+call); switching the model to training mode drops it.
 """
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from lokitalk_plugins.encoding.lattice import VertexLattice
 
-__all__ = ["FrameBake", "baked_vertex_rows", "check_subdivisions"]
-
-# a point whose interpolated "baked" channel reads below this falls back to the exact map
-_BAKED = 1.0 - 1e-4
+__all__ = ["FrameBake", "check_subdivisions"]
 
 
 def check_subdivisions(value) -> int:
@@ -49,18 +45,6 @@ def check_subdivisions(value) -> int:
     return value
 
 
-def baked_vertex_rows(occupancy: torch.Tensor, subdivisions: int) -> torch.Tensor:
-    """occupancy [G, G, G] bool indexed [ix, iy, iz] -> the rows (ix + R iy + R^2 iz, int64,
-    R = G * subdivisions + 1) of every vertex of a lattice cell inside an occupied cell."""
-    occ = occupancy
-    for dim in range(3):
-        occ = occ.repeat_interleave(subdivisions, dim=dim)
-    # a vertex is needed where any of its (up to) 8 cells is occupied
-    padded = F.pad(occ.float()[None, None], (1, 1, 1, 1, 1, 1))
-    needed = F.max_pool3d(padded, kernel_size=2, stride=1)[0, 0] > 0  # [R, R, R], [ix, iy, iz]
-    return needed.permute(2, 1, 0).reshape(-1).nonzero()[:, 0]  # flat [iz, iy, ix] = rows
-
-
 def _same(a, b) -> bool:
     if a is None or b is None:
         return a is None and b is None
@@ -68,13 +52,15 @@ def _same(a, b) -> bool:
 
 
 class FrameBake:
-    """One frame's point map on the occupied cells' lattice (see the module doc).
+    """One frame's point map on a lattice, baked where the frame's samples fall (see the
+    module doc).
 
-    subdivisions: lattice cells per occupancy-cell edge (>= 1); chunk: vertices per
+    subdivisions: lattice cells per occupancy-cell edge (>= 1; the lattice spans the model's
+    grid cube with ``grid.resolution * subdivisions`` cells an axis); chunk: vertices per
     evaluation. ``bake(model, x, f_a, eye, pose, ident) -> [N, 3]`` the backbone's points for
-    x [N, 3] (``model``: the wrapped model, whose :meth:`point_map` is the exact map and
-    whose ``grid`` gives the occupied cells). ``stats``: the last bake's vertex count and the
-    counts of bakes, points read and points that fell back to the exact map.
+    x [N, 3] (``model``: the wrapped model, whose :meth:`point_map` is the exact map and whose
+    ``grid`` gives the cube). ``stats``: the frames baked (``bakes``), the vertices baked for
+    the current frame, the points read and the points outside the cube (the exact map).
     """
 
     def __init__(self, subdivisions: int = 1, chunk: int = 1 << 16):
@@ -82,51 +68,72 @@ class FrameBake:
             raise ValueError("FrameBake: subdivisions must be >= 1")
         self.subdivisions, self.chunk = subdivisions, int(chunk)
         self.stats = {"bakes": 0, "vertices": 0, "points": 0, "exact_points": 0}
+        self._lattice, self._baked = None, None
         self.clear()
 
     def clear(self) -> None:
-        """Drop the current bake (the next call bakes again)."""
-        self._key, self._lattice = None, None
-
-    def _key_of(self, grid, f_a, eye, pose, ident) -> tuple:
-        code = None if ident is None else ident.offset_code
-        dyn = None if ident is None else ident.dynamic
-        return (f_a, eye, pose, code, dyn, grid.density_bitfield)
+        """Forget the current frame (the next call starts a new bake)."""
+        self._key = None
 
     def _fresh(self, key) -> bool:
         return self._key is not None and all(_same(a, b) for a, b in zip(self._key, key))
 
+    def _start(self, model, key) -> None:
+        """A new frame: an empty lattice over the grid's cube (the table reused when it fits)."""
+        grid, p = model.grid, next(model.parameters())
+        res = grid.resolution * self.subdivisions + 1
+        old = self._lattice
+        if not (old is not None and old.resolution == res and old.bound == grid.bound
+                and old.table.device == p.device):  # fmt: skip
+            self._lattice = VertexLattice(res, grid.bound, 3, device=p.device)
+            self._baked = torch.zeros(res**3, dtype=torch.bool, device=p.device)
+        self._baked.zero_()
+        self._key = tuple(None if t is None else t.detach().clone() for t in key)
+        self.stats["bakes"] += 1
+        self.stats["vertices"] = 0
+
     def __call__(self, model, x, f_a, eye, pose=None, ident=None) -> torch.Tensor:
-        grid = model.grid
-        key = self._key_of(grid, f_a, eye, pose, ident)
+        code = None if ident is None else ident.offset_code
+        dyn = None if ident is None else ident.dynamic
+        key = (f_a, eye, pose, code, dyn)
         if not self._fresh(key):
-            self._lattice = self._bake(model, grid, f_a, eye, pose, ident)
-            self._key = tuple(None if t is None else t.detach().clone() for t in key)
-        v = self._lattice(x)
-        out = x + v[:, :3]
-        exact = v[:, 3] < _BAKED
+            self._start(model, key)
+        lattice = self._lattice
+        inside = (x.abs() <= lattice.bound).all(dim=-1)
+        self._bake_cells_of(model, x[inside], f_a, eye, pose, ident)
+        out = x + lattice(x)
         self.stats["points"] += x.shape[0]
-        if bool(exact.any()):
-            idx = exact.nonzero()[:, 0]
+        if not bool(inside.all()):  # outside the cube: the exact map
+            idx = (~inside).nonzero()[:, 0]
             out[idx] = model.point_map(x[idx], f_a, eye, pose, ident).to(out.dtype)
             self.stats["exact_points"] += int(idx.numel())
         return out
 
     @torch.no_grad()
-    def _bake(self, model, grid, f_a, eye, pose, ident) -> VertexLattice:
-        res = grid.resolution * self.subdivisions + 1
-        p = next(model.parameters())
-        old = self._lattice
-        if old is not None and old.resolution == res and old.table.device == p.device:
-            lattice = old
-            lattice.table.zero_()
-        else:
-            lattice = VertexLattice(res, grid.bound, 4, device=p.device)
-        rows = baked_vertex_rows(grid.occupancy.to(p.device), self.subdivisions)
+    def _bake_cells_of(self, model, x, f_a, eye, pose, ident) -> None:
+        """Bake the vertices of every lattice cell a point of x [N, 3] (inside the cube)
+        falls in that are not baked yet."""
+        lat, r = self._lattice, self._lattice.resolution
+        u = (x.detach().float() + lat.bound) * ((r - 1) / (2 * lat.bound))
+        cell = u.floor().long().clamp_(0, r - 2)  # [N, 3] lower corners
+        cells = torch.zeros((r - 1) ** 3, dtype=torch.bool, device=x.device)
+        cells[cell[:, 0] + (r - 1) * (cell[:, 1] + (r - 1) * cell[:, 2])] = True
+        c = cells.nonzero()[:, 0]
+        lower = (c % (r - 1)) + r * (c // (r - 1) % (r - 1)) + r * r * (c // (r - 1) ** 2)
+        corners = lower[:, None] + _corner_steps(r, x.device)[None, :]
+        need = torch.zeros_like(self._baked)
+        need[corners.reshape(-1)] = True
+        rows = (need & ~self._baked).nonzero()[:, 0]
+        if not rows.numel():
+            return
         for part in rows.split(self.chunk):
-            pts = lattice.vertex_points(part)
-            mapped = model.point_map(pts, f_a, eye, pose, ident).float()
-            lattice.write(part, torch.cat([mapped - pts, mapped.new_ones(len(part), 1)], -1))
-        self.stats["bakes"] += 1
-        self.stats["vertices"] = int(rows.numel())
-        return lattice
+            pts = lat.vertex_points(part)
+            lat.write(part, model.point_map(pts, f_a, eye, pose, ident).float() - pts)
+        self._baked[rows] = True
+        self.stats["vertices"] += int(rows.numel())
+
+
+def _corner_steps(r: int, device) -> torch.Tensor:
+    """Row offsets of a cell's 8 vertices from its lower corner (rows ix + r iy + r^2 iz)."""
+    return torch.tensor([a + r * b + r * r * c for c in (0, 1) for b in (0, 1) for a in (0, 1)],
+                        device=device)  # fmt: skip

@@ -250,7 +250,7 @@ def components(backbone: str = "er_nerf", precision: str = "bfloat16", bake: int
     }
 
 
-def frame_samples(parser, ws: Path):
+def frame_samples(parser, ws: Path, scale: int = 1):
     """The samples val frame 0's render of a trained workspace asks for (fast path, no bake)
     -> (x [S, 3], d [S, 3], the backbone's geometry {grid_size, bound, aabb}, the grid's dense
     occupancy [G, G, G])."""
@@ -260,7 +260,7 @@ def frame_samples(parser, ws: Path):
     system, _, _, _, val = studio_workspace(parser, ws)
     system.eval()
     system.model.inference_fast_path(bake_resolution=0)
-    samples = record_samples(system, val[0])
+    samples = record_samples(system, val[0], scale)
     grid = system.model.grid
     geometry = {"grid_size": grid.resolution, "bound": grid.bound,
                 "aabb": tuple(float(v) for v in grid.aabb_infer)}  # fmt: skip
@@ -323,6 +323,9 @@ def main(argv=None, reexec: bool = False) -> int:
                     help="time on the samples one val frame of this trained workspace's render "
                     "asks for (its grid size, bound, box and occupancy given to every model) "
                     "instead of --points random points, and add the per-frame bakes")  # fmt: skip
+    ap.add_argument("--samples-scale", type=int, default=1, metavar="S",
+                    help="--samples-from: the frame rendered at S times its size (4: 512 px from "
+                    "the studio's 128, the papers' frame size)")  # fmt: skip
     ap.add_argument("--frame-bakes", type=int, nargs="+", default=[1, 2], metavar="K",
                     help="--samples-from: the per-frame bakes timed (lattice cells per "
                     "occupancy-cell edge, 1..8)")  # fmt: skip
@@ -336,6 +339,8 @@ def main(argv=None, reexec: bool = False) -> int:
         sys.stdout.flush()
         script = str(Path(__file__).resolve())
         os.execve(sys.executable, [sys.executable, script, *sys.argv[1:]], allocator_env())
+    if not 1 <= args.samples_scale <= 8:
+        ap.error(f"--samples-scale must be in 1..8, got {args.samples_scale}")
     if any(not 1 <= k <= 8 for k in args.frame_bakes):
         ap.error(f"--frame-bakes: each must be in 1..8, got {args.frame_bakes}")
     for ws in args.workspaces + ([args.samples_from] if args.samples_from else []):
@@ -349,10 +354,10 @@ def main(argv=None, reexec: bool = False) -> int:
     torch.set_num_threads(args.threads)
     geometry, occupancy, bakes, source = None, None, (), f"{args.points} random points in the box"
     if args.samples_from:
-        x, d, geometry, occupancy = frame_samples(ap, Path(args.samples_from))
+        x, d, geometry, occupancy = frame_samples(ap, Path(args.samples_from), args.samples_scale)
         bakes = tuple(args.frame_bakes)
-        source = (f"the {x.shape[0]} samples of val frame 0 of {args.samples_from} (its grid, "
-                  "box and occupancy)")  # fmt: skip
+        source = (f"the {x.shape[0]} samples of val frame 0 of {args.samples_from} rendered at "
+                  f"{args.samples_scale}x its size (its grid, box and occupancy)")  # fmt: skip
     else:
         g = torch.Generator().manual_seed(5)
         x = (torch.rand(args.points, 3, generator=g) * 2 - 1) * torch.tensor([0.9, 0.45, 0.9])

@@ -55,3 +55,26 @@ def test_a_run_on_a_trained_rsdf_workspace(rsdf_workspace, tmp_path, capsys):
     with pytest.raises(SystemExit):
         frame_bake.main(args)
     assert "--force" in capsys.readouterr().err
+
+
+def test_a_scaled_frame_keeps_its_pixel_centres_and_multiplies_its_rays(tmp_path):
+    import torch
+
+    from lokitalk_plugins.data import TalkingHeadFolder
+    from lokitalk_plugins.data.studio import write_identity
+    from lokitalk_plugins.render.rays import get_rays
+
+    folder = write_identity(tmp_path / "id", seconds=0.5, size=16)
+    frame = TalkingHeadFolder(folder, background="bc", preload=True, progress=False)[0]
+    big = frame_bake.scaled_frame(frame, 2)
+    assert (big.H, big.W) == (2 * frame.H, 2 * frame.W) and frame_bake.scaled_frame(
+        frame, 1
+    ) is frame
+    assert torch.equal(big.image[::2, ::2], frame.image) and big.background.shape == big.image.shape
+    # the same view: the 2 x 2 big pixels over a small pixel average to its ray
+    _, d_small = get_rays(frame.c2w, frame.intrinsics.tolist(), frame.H, frame.W,
+                          torch.tensor([frame.W + 1]))  # fmt: skip
+    quad = torch.tensor([2 * big.W + 2, 2 * big.W + 3, 3 * big.W + 2, 3 * big.W + 3])
+    _, d_big = get_rays(big.c2w, big.intrinsics.tolist(), big.H, big.W, quad)
+    assert torch.allclose(d_big.mean(0), d_small[0], atol=1e-3)
+    assert (d_big - d_small).abs().max() > 1e-3  # four different rays

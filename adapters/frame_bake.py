@@ -68,7 +68,7 @@ class FrameBake:
             raise ValueError("FrameBake: subdivisions must be >= 1")
         self.subdivisions, self.chunk = subdivisions, int(chunk)
         self.stats = {"bakes": 0, "vertices": 0, "points": 0, "exact_points": 0}
-        self._lattice, self._baked = None, None
+        self._lattice, self._baked, self._cells = None, None, None
         self.clear()
 
     def clear(self) -> None:
@@ -87,7 +87,9 @@ class FrameBake:
                 and old.table.device == p.device):  # fmt: skip
             self._lattice = VertexLattice(res, grid.bound, 3, device=p.device)
             self._baked = torch.zeros(res**3, dtype=torch.bool, device=p.device)
-        self._baked.zero_()
+            self._cells = torch.zeros((res - 1) ** 3, dtype=torch.bool, device=p.device)
+        self._baked.zero_()  # vertices baked this frame
+        self._cells.zero_()  # cells whose 8 vertices are baked this frame
         self._key = tuple(None if t is None else t.detach().clone() for t in key)
         self.stats["bakes"] += 1
         self.stats["vertices"] = 0
@@ -112,18 +114,20 @@ class FrameBake:
     @torch.no_grad()
     def _bake_cells_of(self, model, x, f_a, eye, pose, ident) -> None:
         """Bake the vertices of every lattice cell a point of x [N, 3] (inside the cube)
-        falls in that are not baked yet."""
+        falls in that are not baked yet (work in the points and the new cells, not in the
+        lattice's size)."""
         lat, r = self._lattice, self._lattice.resolution
         u = (x.detach().float() + lat.bound) * ((r - 1) / (2 * lat.bound))
         cell = u.floor().long().clamp_(0, r - 2)  # [N, 3] lower corners
-        cells = torch.zeros((r - 1) ** 3, dtype=torch.bool, device=x.device)
-        cells[cell[:, 0] + (r - 1) * (cell[:, 1] + (r - 1) * cell[:, 2])] = True
-        c = cells.nonzero()[:, 0]
+        flat = cell[:, 0] + (r - 1) * (cell[:, 1] + (r - 1) * cell[:, 2])
+        new = flat[~self._cells[flat]]
+        if not new.numel():
+            return
+        c = torch.unique(new)
+        self._cells[c] = True
         lower = (c % (r - 1)) + r * (c // (r - 1) % (r - 1)) + r * r * (c // (r - 1) ** 2)
-        corners = lower[:, None] + _corner_steps(r, x.device)[None, :]
-        need = torch.zeros_like(self._baked)
-        need[corners.reshape(-1)] = True
-        rows = (need & ~self._baked).nonzero()[:, 0]
+        corners = torch.unique((lower[:, None] + _corner_steps(r, x.device)[None, :]).reshape(-1))
+        rows = corners[~self._baked[corners]]
         if not rows.numel():
             return
         for part in rows.split(self.chunk):

@@ -1192,3 +1192,28 @@ def test_bf16_claims_read_o_and_the_backbone_only_row_from_its_own_report(tmp_pa
     rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
     got = rows["bf16_quality_backbone"]
     assert got["verdict"] == "holds" and "O+D+R (table2_bf16/table2)" in got["measured"]
+
+
+def test_the_overhead_takes_the_fastest_frame_bake_that_keeps_the_psnr(tmp_path):
+    (tmp_path / "render_overhead.json").write_text(json.dumps({"per_sample_ratio": 1.49}))
+    frame = {"frame_bake_ratio": {"2": 1.10, "4": 1.18}, "points": "the samples of a frame"}
+    (tmp_path / "render_overhead_frame_512px.json").write_text(json.dumps(frame))
+
+    def change(f, h):
+        return {"change": {"frame": {"mean": f, "std": 0.02, "seeds": [f] * 3},
+                           "head": {"mean": h, "std": 0.02, "seeds": [h] * 3}}}  # fmt: skip
+
+    (tmp_path / "frame_bake_512px").mkdir()
+    bake = tmp_path / "frame_bake_512px" / "frame_bake.json"
+    bake.write_text(json.dumps({"summary": {"bake 2": change(-0.05, -0.35),
+                                            "bake 4": change(0.01, -0.04)}}))  # fmt: skip
+    row = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}["overhead"]
+    # bake 2 is faster but costs the head 0.35 dB: bake 4 is the path judged
+    assert row["verdict"] == "holds" and "1.18" in row["measured"]
+    assert "per-frame bake k=4" in row["measured"] and "-0.04 dB (head)" in row["measured"]
+    assert "exact fast path 1.49x on random points" in row["measured"]
+    bake.write_text(json.dumps({"summary": {"bake 2": change(-0.05, -0.35),
+                                            "bake 4": change(-0.2, -0.04)}}))  # fmt: skip
+    row = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}["overhead"]
+    assert row["verdict"] == "does not hold" and "1.49" in row["measured"]
+    assert "per-frame bake" not in row["measured"]

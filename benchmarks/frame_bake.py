@@ -28,6 +28,7 @@ identity Δx_id is baked with it (its per-sample MLP then leaves the path too).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -128,38 +129,47 @@ def record_samples(system, frame, scale: int = 1) -> dict:
             "calls": len(calls)}  # fmt: skip
 
 
-def sample_costs(system, samples: dict, subdivisions, precision: str, repeats: int) -> dict:
-    """Median process seconds of one call on all of a frame's samples: the bare backbone
-    field, the wrapped fast path and each bake (paid once a call), and their ratios to the
-    bare field; with the sample count, the occupied cells and the baked vertices."""
+def sample_costs(system, samples: dict, subdivisions, precision: str, repeats: int,
+                 chunk: int = 65536) -> dict:  # fmt: skip
+    """Median process seconds of one frame's samples in calls of ``chunk`` (as a renderer
+    makes them): the bare backbone field, the wrapped fast path and each bake (paid once a
+    frame), and their ratios to the bare field; with the sample count, the occupied cells and
+    the baked vertices."""
     import torch
+    from render_overhead import in_chunks
 
     model = system.model
     x, d, pose = samples["x"], samples["d"], samples["pose"]
     enc_a, eye, code = samples["signals"]
     enc_b, eye_b = model.backbone_condition(model.split_audio(enc_a)[0], eye)
-    fns = {"bare": lambda: model.adapter.field(x, d, enc_b, eye_b, code)}
+    bare = in_chunks(lambda xs, ds: model.adapter.field(xs, ds, enc_b, eye_b, code), chunk)
+    fns = {"bare": lambda: bare(x, d)}
     vertices = {}
     for name, k in _settings(subdivisions):
 
-        def call(name=name, k=k):  # the setting switched on for the call (cheap)
+        def switch(k=k):  # the setting switched on (cheap): a new bake, paid in every call
             model.inference_fast_path(bake_resolution=0, precision=precision, frame_bake=k)
-            out = model(x, d, enc_a, eye, code, pose=pose)  # a new bake: paid in every call
+
+        run = in_chunks(lambda xs, ds: model(xs, ds, enc_a, eye, code, pose=pose), chunk,
+                        start=switch)  # fmt: skip
+
+        def call(name=name, k=k, run=run):
+            run(x, d)
             if k:
                 vertices[name] = model.frame_bake.stats["vertices"]
-            return out
 
         fns[name] = call
     with torch.no_grad():
         secs = time_side_by_side(fns, repeats, time.process_time)
     model.inference_fast_path(bake_resolution=0, precision=precision)
     return {"samples": int(x.shape[0]), "occupied_cells": int(model.grid.occupancy.sum()),
-            "grid_resolution": int(model.grid.resolution), "seconds": secs,
+            "grid_resolution": int(model.grid.resolution), "chunk": chunk, "seconds": secs,
             "ratio_to_bare": {n: s / secs["bare"] for n, s in secs.items()},
             "vertices": vertices}  # fmt: skip
 
 
 def k_of(name: str) -> int:
+    """A setting's lattice cells per occupancy-cell edge ("bake 3" -> 3; "fast" -> 0)."""
     return int(name.split()[1]) if name.startswith("bake") else 0
 
 
@@ -203,13 +213,14 @@ def markdown(report: dict) -> str:
         )
     lines += [
         "",
-        "Mean ± std over the workspaces (seeds). PSNR pools the pixels of every "
-        f"{report['every']}-th val frame by the studio's labels; change: the setting minus "
-        "`fast` (the fast path without a bake), same workspace, frames and grid. Per-sample "
-        "cost: one call on all the samples one val frame's render asks for, the bake paid "
-        "once a call, against the bare backbone field on the same points (median process "
-        f"seconds, one thread; the frame rendered at {report.get('scale', 1)}x the studio's "
-        "size for the timing).",
+        "Mean ± std over the workspaces (seeds). PSNR pools the pixels of one val frame in "
+        f"{report['every']} (at the folder's size) by the studio's labels; change: the "
+        "setting minus `fast` (the fast path without a bake), same workspace, frames and "
+        "grid. Per-sample cost: one call on all the samples one val frame's render asks "
+        "for, in calls of 65,536 samples as a renderer makes them, the bake paid once a "
+        "frame, against the bare backbone field on the same points (median process seconds, "
+        "one thread, tuned allocator; the frame rendered at "
+        f"{report.get('scale', 1)}x the studio's size for the timing).",
         "",
         "| workspace | samples a frame | occupied cells | baked vertices | "
         + " | ".join(f"{name}: x bare" for name, _ in _settings(subs))
@@ -229,7 +240,9 @@ def markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
+def main(argv=None, reexec: bool = False) -> int:
+    """The command line; ``reexec`` (the script's own entry point): time in a process started
+    with ``allocator_env()``, as ``render_overhead.py`` does (see its module doc)."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     workspace_args(p, "workspaces with RSDF (e.g. Table 2's O+D+R seeds)", "frame_bake")
     p.add_argument(
@@ -254,6 +267,13 @@ def main(argv=None) -> int:
         p.error(f"--repeats must be >= 1, got {args.repeats}")
     from harness.measures import studio_workspaces, write_diagnostic
 
+    from lokitalk_plugins.train.allocator import allocator_env, allocator_state
+
+    if reexec and allocator_state() != "tuned":
+        sys.stdout.flush()
+        script = str(Path(__file__).resolve())
+        os.execve(sys.executable, [sys.executable, script, *sys.argv[1:]], allocator_env())
+
     results = []
     for ws, system, stage, truth, val in studio_workspaces(p, args, "frame_bake"):
         if getattr(system.model, "rsdf", None) is None:
@@ -271,10 +291,10 @@ def main(argv=None) -> int:
             for name, _ in _settings(args.subdivisions)))  # fmt: skip
     write_diagnostic("frame_bake", argv, args.out, markdown, subdivisions=args.subdivisions,
                      every=args.every, repeats=args.repeats, precision=args.precision,
-                     scale=args.scale,
+                     scale=args.scale, allocator=allocator_state(),
                      results=results, summary=summarise(results, args.subdivisions))  # fmt: skip
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(reexec=True))

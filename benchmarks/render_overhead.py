@@ -164,12 +164,28 @@ def _wrapped_model(backbone_model, identity: bool, fast: bool, bake: int, precis
     return w
 
 
+def in_chunks(fn, chunk: int | None, start=None):
+    """fn(x, d) over consecutive chunks of ``chunk`` points (None: one call), after
+    ``start()`` once a call (a frame's set-up, e.g. dropping its bake)."""
+
+    def run(x, d):
+        if start is not None:
+            start()
+        if chunk is None:
+            return fn(x, d)
+        for xs, ds in zip(x.split(chunk), d.split(chunk)):
+            fn(xs, ds)
+
+    return run
+
+
 def build(backbone: str = "er_nerf", bake_resolution: int = 128, geometry: dict | None = None,
-          occupancy=None, frame_bakes=()) -> dict:  # fmt: skip
+          occupancy=None, frame_bakes=(), chunk: int | None = None) -> dict:  # fmt: skip
     """name -> callable(x, d) for the settings of the module doc, on shared inputs; geometry
     and occupancy: the backbone's grid_size, bound and aabb and its grid's dense occupancy
     (``--samples-from``); frame_bakes: the ``lokitalk_frame_bake_<k>`` settings added (the
-    per-frame bake of the point map, paid in every call)."""
+    per-frame bake of the point map, paid in every call); chunk: each call runs the points in
+    chunks of this many, as a renderer does (None: in one piece)."""
     import torch
 
     from lokitalk_plugins.train.runtime import cpu_bf16_support
@@ -183,13 +199,9 @@ def build(backbone: str = "er_nerf", bake_resolution: int = 128, geometry: dict 
                            occupancy)  # fmt: skip
         if autocast:
             return bf16(lambda x, d: w(x, d, enc_a, eye, code, pose=pose))
-        if frame_bake:
-
-            def baked(x, d):
-                w.frame_bake.clear()  # each call pays for one frame's bake
-                return w(x, d, enc_a, eye, code, pose=pose)
-
-            return baked
+        if frame_bake:  # each call pays for one frame's bake
+            return in_chunks(lambda x, d: w(x, d, enc_a, eye, code, pose=pose), chunk,
+                             start=lambda: w.frame_bake.clear())  # fmt: skip
         return lambda x, d: w(x, d, enc_a, eye, code, pose=pose)
 
     def unfused(fn):
@@ -220,7 +232,8 @@ def build(backbone: str = "er_nerf", bake_resolution: int = 128, geometry: dict 
     for k in frame_bakes:
         fns[f"lokitalk_frame_bake_{k}"] = wrapped(True, True, bake=0, precision=precision,
                                                   frame_bake=k)  # fmt: skip
-    return fns
+    baked = {f"lokitalk_frame_bake_{k}" for k in frame_bakes}  # chunked already
+    return {n: f if n in baked else in_chunks(f, chunk) for n, f in fns.items()}
 
 
 def components(backbone: str = "er_nerf", precision: str = "bfloat16", bake: int = 0,
@@ -305,7 +318,9 @@ def main(argv=None, reexec: bool = False) -> int:
     in a process without those settings, start again with them (``os.execve``)."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--backbone", choices=("er_nerf", "rad_nerf"), default="er_nerf")
-    ap.add_argument("--points", type=int, default=65536, help="samples per call")
+    ap.add_argument("--points", type=int, default=65536,
+                    help="samples per call (with --samples-from: the frame's samples go in calls "
+                    "of this many)")  # fmt: skip
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--bake-resolution", type=int, default=128)
@@ -357,12 +372,14 @@ def main(argv=None, reexec: bool = False) -> int:
         x, d, geometry, occupancy = frame_samples(ap, Path(args.samples_from), args.samples_scale)
         bakes = tuple(args.frame_bakes)
         source = (f"the {x.shape[0]} samples of val frame 0 of {args.samples_from} rendered at "
-                  f"{args.samples_scale}x its size (its grid, box and occupancy)")  # fmt: skip
+                  f"{args.samples_scale}x its size (its grid, box and occupancy), in calls of "
+                  f"{args.points}")  # fmt: skip
     else:
         g = torch.Generator().manual_seed(5)
         x = (torch.rand(args.points, 3, generator=g) * 2 - 1) * torch.tensor([0.9, 0.45, 0.9])
         d = torch.nn.functional.normalize(torch.randn(args.points, 3, generator=g), dim=-1)
-    fns = build(args.backbone, args.bake_resolution, geometry, occupancy, bakes)
+    chunk = args.points if args.samples_from else None  # a frame's samples: in renderer-sized calls
+    fns = build(args.backbone, args.bake_resolution, geometry, occupancy, bakes, chunk)
     # one thread: this process's CPU seconds (another process's load does not count); more
     # threads: wall seconds
     timer = "process_time" if args.threads == 1 else "perf_counter"
@@ -376,6 +393,7 @@ def main(argv=None, reexec: bool = False) -> int:
     best = min(pool, key=ratio.get)
     bake = 0 if best in ("lokitalk_fast_bf16", "lokitalk_fast_mlp") else args.bake_resolution
     parts = components(args.backbone, "bfloat16" if bf16 else "float32", bake, geometry)
+    parts = {n: in_chunks(f, chunk) for n, f in parts.items()}
     with torch.no_grad():
         calls = {name: (lambda f=f: f(x, d)) for name, f in
                  {"bare": fns["bare"], best: fns[best], **parts}.items()}  # fmt: skip

@@ -258,3 +258,12 @@ def test_a_run_that_eval_would_refuse_is_refused_before_training(workspace, tmp_
     with pytest.raises(ConfigError, match=r"--config mine.gin, line 1 .*eval and render would"):
         main([*TRAIN, "--data", _data(workspace), "--workspace", str(new), "--config", str(mine)])
     assert not new.exists()
+
+
+@pytest.mark.slow
+def test_the_fast_path_options_refuse_a_bare_backbone(workspace, tmp_path, capsys):
+    args = ["eval", "--workspace", str(workspace), "--quiet", "--out", str(tmp_path / "e.json")]
+    assert main([*args, "--fast-path"]) == 2
+    out = capsys.readouterr().out
+    assert "--fast-path: the workspace's model (ERNeRF) has no plug-in fast path" in out
+    assert len(out.strip().splitlines()) == 1 and not (tmp_path / "e.json").exists()

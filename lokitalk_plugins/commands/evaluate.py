@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .fast_path_options import add_fast_path_options, apply_fast_path, fast_path_settings
 from .workspace_configs import add_import_option, add_render_bind_option, trust_imports
 
 __all__ = ["HELP", "configure", "run"]
@@ -16,6 +17,7 @@ def configure(parser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_import_option(parser)
     add_render_bind_option(parser)
+    add_fast_path_options(parser)
 
 
 def run(args) -> int:
@@ -28,6 +30,10 @@ def run(args) -> int:
 
     trust_imports(args)
     system, run_info, stage = load_system(Path(args.workspace), args.bind)
+    problem = apply_fast_path(system, args)
+    if problem:
+        print(f"error: {problem}")
+        return 2
     data = Path(run_info["data"])
     val = load_dataset(run_info, stage, "val", progress=not args.quiet)
     truth = None
@@ -42,6 +48,8 @@ def run(args) -> int:
     result["stage"] = stage
     if args.bind:
         result["render_bindings"] = list(args.bind)
+    if fast_path_settings(args) is not None:
+        result["fast_path"] = fast_path_settings(args)
     out = Path(args.out) if args.out else Path(args.workspace) / "eval.json"
     save_eval(result, out, out.with_suffix(".md"))
     print(out.with_suffix(".md").read_text())

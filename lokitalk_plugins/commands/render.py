@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .fast_path_options import add_fast_path_options, apply_fast_path
 from .workspace_configs import add_import_option, add_render_bind_option, trust_imports
 
 __all__ = ["HELP", "configure", "run"]
@@ -29,6 +30,7 @@ def configure(parser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_import_option(parser)
     add_render_bind_option(parser)
+    add_fast_path_options(parser)
 
 
 def run(args) -> int:
@@ -67,6 +69,10 @@ def run(args) -> int:
             if name in ("hubert", "wav2vec"):
                 weights_location(name, model)  # missing weights fail at once too
         system, run_info, stage = load_system(Path(args.workspace), args.bind)
+        problem = apply_fast_path(system, args)
+        if problem:
+            print(f"error: {problem}")
+            return 2
         data = load_dataset(run_info, stage, "train", progress=not args.quiet)
         feats = np.load(args.audio_features, allow_pickle=False) if args.audio_features else None
         render_video(

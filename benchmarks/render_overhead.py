@@ -341,6 +341,9 @@ def main(argv=None, reexec: bool = False) -> int:
     ap.add_argument("--samples-scale", type=int, default=1, metavar="S",
                     help="--samples-from: the frame rendered at S times its size (4: 512 px from "
                     "the studio's 128, the papers' frame size)")  # fmt: skip
+    ap.add_argument("--only", nargs="+", default=None, metavar="NAME",
+                    help="time the bare field and these settings only (e.g. "
+                    "lokitalk_fast_bf16_lattice lokitalk_frame_bake_4)")  # fmt: skip
     ap.add_argument("--frame-bakes", type=int, nargs="+", default=[1, 2], metavar="K",
                     help="--samples-from: the per-frame bakes timed (lattice cells per "
                     "occupancy-cell edge, 1..8)")  # fmt: skip
@@ -380,6 +383,11 @@ def main(argv=None, reexec: bool = False) -> int:
         d = torch.nn.functional.normalize(torch.randn(args.points, 3, generator=g), dim=-1)
     chunk = args.points if args.samples_from else None  # a frame's samples: in renderer-sized calls
     fns = build(args.backbone, args.bake_resolution, geometry, occupancy, bakes, chunk)
+    if args.only:  # the bare field and the named settings only (more rounds in the same time)
+        unknown = sorted(set(args.only) - set(fns))
+        if unknown:
+            ap.error(f"--only: no setting {unknown[0]!r} here; choose from {sorted(fns)}")
+        fns = {n: f for n, f in fns.items() if n == "bare" or n in args.only}
     # one thread: this process's CPU seconds (another process's load does not count); more
     # threads: wall seconds
     timer = "process_time" if args.threads == 1 else "perf_counter"
@@ -387,18 +395,23 @@ def main(argv=None, reexec: bool = False) -> int:
         calls = {name: (lambda f=f: f(x, d)) for name, f in fns.items()}
         secs = time_side_by_side(calls, args.repeats, getattr(time, timer))
     ratio = {name: s / secs["bare"] for name, s in secs.items()}
-    bf16 = "lokitalk_fast_bf16" in ratio
+    from lokitalk_plugins.train.runtime import cpu_bf16_support
+
+    bf16 = cpu_bf16_support() is not None
     pool = (("lokitalk_fast_bf16", "lokitalk_fast_bf16_lattice") if bf16
             else ("lokitalk_fast_mlp", "lokitalk_fast"))  # fmt: skip
-    best = min(pool, key=ratio.get)
+    pool = [n for n in pool if n in ratio]
+    best = min(pool, key=ratio.get) if pool else None
     bake = 0 if best in ("lokitalk_fast_bf16", "lokitalk_fast_mlp") else args.bake_resolution
     parts = components(args.backbone, "bfloat16" if bf16 else "float32", bake, geometry)
-    parts = {n: in_chunks(f, chunk) for n, f in parts.items()}
-    with torch.no_grad():
-        calls = {name: (lambda f=f: f(x, d)) for name, f in
-                 {"bare": fns["bare"], best: fns[best], **parts}.items()}  # fmt: skip
-        part_secs = time_side_by_side(calls, args.repeats, getattr(time, timer))
-    excess = part_secs[best] - part_secs["bare"]
+    parts = {n: in_chunks(f, chunk) for n, f in parts.items()} if best else {}
+    part_secs = {"bare": secs["bare"], best: secs[best]} if best else {"bare": secs["bare"]}
+    if best:
+        with torch.no_grad():
+            calls = {name: (lambda f=f: f(x, d)) for name, f in
+                     {"bare": fns["bare"], best: fns[best], **parts}.items()}  # fmt: skip
+            part_secs = time_side_by_side(calls, args.repeats, getattr(time, timer))
+    excess = part_secs[best] - part_secs["bare"] if best else 0.0
     breakdown = {
         "setting": best,
         "seconds_median": part_secs,
@@ -410,7 +423,7 @@ def main(argv=None, reexec: bool = False) -> int:
             "id_offset": part_secs["id_offset"] / excess,
             "rest (ID-aware backbone)": 1.0 - (part_secs["rsdf"] + part_secs["id_offset"]) / excess,
         }
-        if excess > 0
+        if best and excess > 0
         else None,
     }
     labels = {
@@ -432,10 +445,12 @@ def main(argv=None, reexec: bool = False) -> int:
         "allocator": allocator_state(),
         "seconds_median": secs,
         "ratio_to_bare": ratio,
-        "per_sample_ratio": ratio[best],
+        "per_sample_ratio": ratio[best] if best else None,
         "per_sample_setting": best,
-        "per_sample_label": labels[best] + ", same points, inference",
-        "per_sample_ratio_float32": min(ratio["lokitalk_fast"], ratio["lokitalk_fast_mlp"]),
+        "per_sample_label": labels[best] + ", same points, inference" if best else None,
+        "per_sample_ratio_float32": min(
+            (ratio[n] for n in ("lokitalk_fast", "lokitalk_fast_mlp") if n in ratio), default=None
+        ),
         "all_bf16_ratio": (
             secs["lokitalk_fast_all_bf16"] / secs["bare_bf16"] if "bare_bf16" in secs else None
         ),  # fmt: skip

@@ -139,3 +139,20 @@ def test_random_points_by_default_and_no_frame_bake(tmp_path):
     assert render_overhead.main(args) == 0
     rep = json.loads(out.read_text())
     assert rep["points"] == "256 random points in the box" and rep["frame_bake_ratio"] == {}
+
+
+def test_only_times_the_bare_field_and_the_named_settings(tmp_path, capsys):
+    out = tmp_path / "o.json"
+    args = ["--points", "256", "--repeats", "1", "--bake-resolution", "8", "--out", str(out),
+            "--only", "lokitalk_fast", "rsdf_fast"]  # fmt: skip
+    assert render_overhead.main(args) == 0
+    rep = json.loads(out.read_text())
+    assert set(rep["ratio_to_bare"]) == {"bare", "lokitalk_fast", "rsdf_fast"}
+    assert rep["per_sample_ratio_float32"] == rep["ratio_to_bare"]["lokitalk_fast"]
+    from lokitalk_plugins.train.runtime import cpu_bf16_support
+
+    if cpu_bf16_support() is not None:  # the bf16 fast paths were not timed: no verdict figure
+        assert rep["per_sample_ratio"] is None and rep["components"]["share_of_excess"] is None
+    with pytest.raises(SystemExit):
+        render_overhead.main(args[:-2] + ["nonsense"])
+    assert "--only: no setting 'nonsense' here" in capsys.readouterr().err

@@ -30,9 +30,10 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          "gdrf_table1", "gdrf_table2", "gdrf_table5", "gdrf_table6", "dhnerf_table1",
          "dhnerf_table2", "neural_renderer", "neural_renderer_composites",
          "dhnerf_extractor_probe",
-         # the per-frame bake: LokiTalk per sample on a 512 px frame's samples, and its PSNR
-         # change on Table 2's trained O+D+R seeds (the overhead claim's inference path)
-         "render_overhead_frame_512px", "frame_bake_512px/frame_bake",
+         # LokiTalk per sample on 512 px frames' samples of Table 2's trained O+D+R seeds
+         # (render_overhead.py --samples-from), and the per-frame bake's PSNR change on them
+         "render_overhead_frame_512px/seed0", "render_overhead_frame_512px/seed1",
+         "render_overhead_frame_512px/seed2", "frame_bake_512px/frame_bake",
          # the extractor probes of the bank the tables pre-train on since 4622a4b (8 lights)
          "dhnerf_extractor_probe_lights/seed0/dhnerf_extractor_probe",
          "dhnerf_extractor_probe_lights/seed1/dhnerf_extractor_probe",

@@ -102,10 +102,11 @@ class FrameBake:
             self._start(model, key)
         lattice = self._lattice
         inside = (x.abs() <= lattice.bound).all(dim=-1)
-        self._bake_cells_of(model, x[inside], f_a, eye, pose, ident)
+        every = bool(inside.all())  # the renderer's samples: no copy of x
+        self._bake_cells_of(model, x if every else x[inside], f_a, eye, pose, ident)
         out = x + lattice(x)
         self.stats["points"] += x.shape[0]
-        if not bool(inside.all()):  # outside the cube: the exact map
+        if not every:  # outside the cube: the exact map
             idx = (~inside).nonzero()[:, 0]
             out[idx] = model.point_map(x[idx], f_a, eye, pose, ident).to(out.dtype)
             self.stats["exact_points"] += int(idx.numel())

@@ -55,8 +55,9 @@ def test_render_with_a_frame_bake(rsdf_workspace, tmp_path):
 def test_bad_uses_are_refused_in_one_line(rsdf_workspace, tmp_path, capsys):
     common = ["eval", "--workspace", str(rsdf_workspace), "--quiet", "--max-frames", "1",
               "--out", str(tmp_path / "e.json")]  # fmt: skip
-    assert main([*common, "--frame-bake", "9"]) == 2
-    assert "--frame-bake 9: expected 1..8" in capsys.readouterr().out
+    for bad in ("9", "0"):
+        assert main([*common, "--frame-bake", bad]) == 2
+        assert f"--frame-bake {bad}: expected 1..8" in capsys.readouterr().out
     assert not (tmp_path / "e.json").exists()
     from lokitalk_plugins.train.runtime import cpu_bf16_support
 

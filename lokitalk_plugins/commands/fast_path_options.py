@@ -48,9 +48,9 @@ def apply_fast_path(system, args) -> str | None:
     if not hasattr(model, "inference_fast_path"):
         return (f"--fast-path: the workspace's model ({type(model).__name__}) has no plug-in "
                 "fast path (a backbone wrapped with plug-ins has); drop the option")  # fmt: skip
-    if settings["frame_bake"] and not 1 <= settings["frame_bake"] <= 8:
-        return f"--frame-bake {settings['frame_bake']}: expected 1..8 (lattice cells per " \
-               "occupancy-cell edge)"  # fmt: skip
+    bake = getattr(args, "frame_bake", None)
+    if bake is not None and not 1 <= bake <= 8:  # 0 too: leave the option out for no bake
+        return f"--frame-bake {bake}: expected 1..8 (lattice cells per occupancy-cell edge)"
     system.eval()
     try:
         model.inference_fast_path(**settings)

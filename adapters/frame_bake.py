@@ -13,7 +13,9 @@ cells its samples fall in, each vertex once a frame. Every sample then reads the
 interpolation of its cell's 8 vertices (a
 :class:`~lokitalk_plugins.encoding.lattice.VertexLattice` read, the fused grid kernel where it
 builds) instead of running the hash-grid encoding and the offset MLPs; a point outside the
-cube gets the exact map.
+cube gets the exact map. Which vertices a batch of samples needs that are not baked yet is
+decided by :func:`~lokitalk_plugins.encoding.lattice.claim_cells` (one pass of the fused kernel
+over the points where it builds, else its pure-PyTorch twin).
 
 An approximation: at the vertices the map is exact (up to float rounding); between them it is
 the trilinear interpolation (its cost in PSNR is measured by ``benchmarks/frame_bake.py``).
@@ -29,7 +31,7 @@ from __future__ import annotations
 
 import torch
 
-from lokitalk_plugins.encoding.lattice import VertexLattice
+from lokitalk_plugins.encoding.lattice import VertexLattice, claim_cells, outside_cube
 
 __all__ = ["FrameBake", "check_subdivisions"]
 
@@ -57,16 +59,19 @@ class FrameBake:
 
     subdivisions: lattice cells per occupancy-cell edge (>= 1; the lattice spans the model's
     grid cube with ``grid.resolution * subdivisions`` cells an axis); chunk: vertices per
-    evaluation. ``bake(model, x, f_a, eye, pose, ident) -> [N, 3]`` the backbone's points for
-    x [N, 3] (``model``: the wrapped model, whose :meth:`point_map` is the exact map and whose
-    ``grid`` gives the cube). ``stats``: the frames baked (``bakes``), the vertices baked for
+    evaluation; backend: the bookkeeping's and the reads' (``"auto"``: the fused kernel where
+    it builds, else ``"torch"``, the pure-PyTorch twins; see
+    :func:`~lokitalk_plugins.encoding.lattice.claim_cells`).
+    ``bake(model, x, f_a, eye, pose, ident) -> [N, 3]`` the backbone's points for x [N, 3]
+    (``model``: the wrapped model, whose :meth:`point_map` is the exact map and whose ``grid``
+    gives the cube). ``stats``: the frames baked (``bakes``), the vertices baked for
     the current frame, the points read and the points outside the cube (the exact map).
     """
 
-    def __init__(self, subdivisions: int = 1, chunk: int = 1 << 16):
+    def __init__(self, subdivisions: int = 1, chunk: int = 1 << 16, backend: str = "auto"):
         if check_subdivisions(subdivisions) < 1:
             raise ValueError("FrameBake: subdivisions must be >= 1")
-        self.subdivisions, self.chunk = subdivisions, int(chunk)
+        self.subdivisions, self.chunk, self.backend = subdivisions, int(chunk), backend
         self.stats = {"bakes": 0, "vertices": 0, "points": 0, "exact_points": 0}
         self._lattice, self._baked, self._cells = None, None, None
         self.clear()
@@ -85,7 +90,7 @@ class FrameBake:
         old = self._lattice
         if not (old is not None and old.resolution == res and old.bound == grid.bound
                 and old.table.device == p.device):  # fmt: skip
-            self._lattice = VertexLattice(res, grid.bound, 3, device=p.device)
+            self._lattice = VertexLattice(res, grid.bound, 3, device=p.device, backend=self.backend)
             self._baked = torch.zeros(res**3, dtype=torch.bool, device=p.device)
             self._cells = torch.zeros((res - 1) ** 3, dtype=torch.bool, device=p.device)
         self._baked.zero_()  # vertices baked this frame
@@ -101,44 +106,28 @@ class FrameBake:
         if not self._fresh(key):
             self._start(model, key)
         lattice = self._lattice
-        inside = (x.abs() <= lattice.bound).all(dim=-1)
-        every = bool(inside.all())  # the renderer's samples: no copy of x
-        self._bake_cells_of(model, x if every else x[inside], f_a, eye, pose, ident)
+        rows, outside = claim_cells(x, lattice.bound, lattice.resolution, self._cells,
+                                    self._baked, self.backend)  # fmt: skip
+        if rows.numel():
+            self._bake(model, rows, f_a, eye, pose, ident)
         out = x + lattice(x)
         self.stats["points"] += x.shape[0]
-        if not every:  # outside the cube: the exact map
-            idx = (~inside).nonzero()[:, 0]
+        if outside:  # outside the cube: the exact map
+            idx = outside_cube(x, lattice.bound).nonzero()[:, 0]
             out[idx] = model.point_map(x[idx], f_a, eye, pose, ident).to(out.dtype)
             self.stats["exact_points"] += int(idx.numel())
         return out
 
     @torch.no_grad()
-    def _bake_cells_of(self, model, x, f_a, eye, pose, ident) -> None:
-        """Bake the vertices of every lattice cell a point of x [N, 3] (inside the cube)
-        falls in that are not baked yet (work in the points and the new cells, not in the
-        lattice's size)."""
-        lat, r = self._lattice, self._lattice.resolution
-        u = (x.detach().float() + lat.bound) * ((r - 1) / (2 * lat.bound))
-        cell = u.floor().long().clamp_(0, r - 2)  # [N, 3] lower corners
-        flat = cell[:, 0] + (r - 1) * (cell[:, 1] + (r - 1) * cell[:, 2])
-        new = flat[~self._cells[flat]]
-        if not new.numel():
-            return
-        c = torch.unique(new)
-        self._cells[c] = True
-        lower = (c % (r - 1)) + r * (c // (r - 1) % (r - 1)) + r * r * (c // (r - 1) ** 2)
-        corners = torch.unique((lower[:, None] + _corner_steps(r, x.device)[None, :]).reshape(-1))
-        rows = corners[~self._baked[corners]]
-        if not rows.numel():
-            return
-        for part in rows.split(self.chunk):
-            pts = lat.vertex_points(part)
-            lat.write(part, model.point_map(pts, f_a, eye, pose, ident).float() - pts)
-        self._baked[rows] = True
+    def _bake(self, model, rows, f_a, eye, pose, ident) -> None:
+        """Evaluate the map at the vertices ``rows`` just claimed (in chunks); a failure
+        forgets the frame, so no claimed vertex is read unbaked."""
+        lat = self._lattice
+        try:
+            for part in rows.split(self.chunk):
+                pts = lat.vertex_points(part)
+                lat.write(part, model.point_map(pts, f_a, eye, pose, ident).float() - pts)
+        except BaseException:
+            self.clear()
+            raise
         self.stats["vertices"] += int(rows.numel())
-
-
-def _corner_steps(r: int, device) -> torch.Tensor:
-    """Row offsets of a cell's 8 vertices from its lower corner (rows ix + r iy + r^2 iz)."""
-    return torch.tensor([a + r * b + r * r * c for c in (0, 1) for b in (0, 1) for a in (0, 1)],
-                        device=device)  # fmt: skip

@@ -1,7 +1,8 @@
 """Fused C++ CPU grid-encoder kernel: just-in-time build, one-time load, autograd wrapper.
 
 The kernel (``csrc/grid_kernels.cpp``, OpenMP, float and double, with its torch operators
-in ``csrc/grid_encoder.cpp``) is compiled on first use with
+in ``csrc/grid_encoder.cpp``, and ``csrc/lattice_claim.cpp``, the bookkeeping of a lazily baked
+vertex lattice) is compiled on first use with
 ``torch.utils.cpp_extension.load`` into a folder of the default torch extensions directory
 named after this build (:func:`build_directory`: the sources' location, the interpreter and
 the torch it builds against, the flags), or into ``$LOKITALK_EXT_DIR`` when set, and loaded
@@ -31,7 +32,7 @@ __all__ = ["BUILD_FLAGS", "GridEncodeCpp", "build_directory", "grid_encode_cpp",
            "load_kernel"]  # fmt: skip
 
 _CSRC = Path(__file__).with_name("csrc")
-_SOURCES = [_CSRC / "grid_encoder.cpp", _CSRC / "grid_kernels.cpp"]
+_SOURCES = [_CSRC / "grid_encoder.cpp", _CSRC / "grid_kernels.cpp", _CSRC / "lattice_claim.cpp"]
 _NAME = "lokitalk_grid_encoder"
 # -ffp-contract=off keeps a*b+c un-fused so the kernel rounds like the PyTorch reference
 BUILD_FLAGS = ["-O3", "-fopenmp", "-ffp-contract=off"]

@@ -11,7 +11,8 @@ corner-aligned nodes: the same interpolation as ``grid_sample`` with ``align_cor
 equal to it in tests and faster), else through ``torch.nn.functional.grid_sample``
 (``backend="torch"`` forces it). Used for baked offsets: ID-AKT's Δx_id
 (:class:`~lokitalk_plugins.idakt.baked.BakedOffset`) and a wrapped model's per-frame bake of
-its whole point map (``adapters/frame_bake.py``).
+its whole point map (``adapters/frame_bake.py``), whose bookkeeping (which vertices a batch of
+points needs that are not baked yet) is :func:`claim_cells`.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .grid_cpp import grid_encode_cpp, kernel_available
+from .grid_cpp import grid_encode_cpp, kernel_available, load_kernel
 from .grid_layout import grid_layout
 
-__all__ = ["LATTICE_BACKENDS", "VertexLattice"]
+__all__ = ["LATTICE_BACKENDS", "VertexLattice", "claim_cells", "outside_cube"]
 
 LATTICE_BACKENDS = ("auto", "torch")
 
@@ -94,3 +95,56 @@ class VertexLattice:
         out = F.grid_sample(self.dense(), g, mode="bilinear", align_corners=True)
         v = out.view(self.channels, -1).T.to(x.dtype)
         return torch.where(inside, v, torch.zeros_like(v))
+
+
+def outside_cube(x: torch.Tensor, bound: float) -> torch.Tensor:
+    """[N] True where a point of x [N, 3] lies outside ``[-bound, bound]^3`` as a
+    :class:`VertexLattice` read decides it (u = (x + bound) * (0.5 / bound) outside [0, 1] on
+    an axis, in x's floating dtype; NaN is outside)."""
+    u = (x.detach() + bound) * (0.5 / bound)
+    return ~((u >= 0) & (u <= 1)).all(dim=-1)
+
+
+def claim_cells(x: torch.Tensor, bound: float, resolution: int, cells: torch.Tensor,
+                baked: torch.Tensor, backend: str = "auto") -> tuple:  # fmt: skip
+    """The bookkeeping of a lattice baked lazily, where points fall: every point of x [N, 3]
+    inside the cube (:func:`outside_cube`) claims its lattice cell (lower corner
+    ``min(trunc(u (R - 1)), R - 2)`` per axis) and that cell's 8 vertices.
+
+    cells [(R - 1)^3] and baked [>= R^3] (bool, contiguous): the cells and vertices claimed
+    already, updated in place. Returns (the newly claimed vertices' rows ``ix + R iy + R^2 iz``
+    [K] int64, each once; the number of points outside the cube). The caller evaluates the
+    rows' vertices before any read needs them.
+
+    ``backend``: ``"auto"`` runs one serial pass of the fused kernel on the CPU where it
+    builds (rows in the order the points first reach them); ``"torch"`` the pure-PyTorch
+    reference (rows ascending). Both claim the same rows and set the same masks.
+    """
+    if backend not in LATTICE_BACKENDS:
+        raise ValueError(f"backend must be one of {list(LATTICE_BACKENDS)}, got {backend!r}")
+    x = x.detach()
+    if x.dtype not in (torch.float32, torch.float64):
+        x = x.float()
+    r = int(resolution)
+    if backend == "auto" and x.device.type == "cpu" and kernel_available():
+        ops = load_kernel()
+        rows, outside = ops.lattice_claim(x.contiguous(), float(bound), r, cells, baked)
+        return rows, int(outside)
+    out = outside_cube(x, bound)
+    n_out = int(out.sum())
+    u = (x if not n_out else x[~out]) + bound
+    u = u * (0.5 / bound)
+    cell = (u * (r - 1)).long().clamp_(max=r - 2)  # u >= 0: truncation is the floor
+    flat = cell[:, 0] + (r - 1) * (cell[:, 1] + (r - 1) * cell[:, 2])
+    new = flat[~cells[flat]]
+    if not new.numel():
+        return torch.zeros(0, dtype=torch.long, device=x.device), n_out
+    c = torch.unique(new)
+    cells[c] = True
+    lower = (c % (r - 1)) + r * (c // (r - 1) % (r - 1)) + r * r * (c // (r - 1) ** 2)
+    steps = torch.tensor([a + r * b + r * r * k for k in (0, 1) for b in (0, 1) for a in (0, 1)],
+                         device=x.device)  # fmt: skip
+    corners = torch.unique((lower[:, None] + steps[None, :]).reshape(-1))
+    rows = corners[~baked[corners]]
+    baked[rows] = True
+    return rows, n_out

@@ -1,16 +1,20 @@
 """The per-frame bake of the point map (``inference_fast_path(frame_bake=k)``): exact at the
 lattice's vertices, close between them, exact outside the cube, each touched vertex baked once
-a frame, dropped in training mode, and a render of a frame close to the reference's."""
+a frame, dropped in training mode, and a render of a frame close to the reference's; the
+bookkeeping's fused kernel claims what its pure-PyTorch twin claims."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 from adapter_helpers import SMALL_GRID, conditioning, make_backbone, randomise_offsets
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lokitalk_plugins.adapters import wrap
 from lokitalk_plugins.adapters.frame_bake import FrameBake
-from lokitalk_plugins.encoding.lattice import VertexLattice
+from lokitalk_plugins.encoding.grid_cpp import kernel_available
+from lokitalk_plugins.encoding.lattice import VertexLattice, claim_cells, outside_cube
 from lokitalk_plugins.idakt import FrozenIdentity
 from lokitalk_plugins.rsdf import RSDF
 
@@ -179,3 +183,88 @@ def test_render_frame_with_a_frame_bake_is_close_to_the_reference(tmp_path):
     assert stats["bakes"] == 1 and stats["points"] > 0
     assert ref["rgb"].std() > 0
     assert (baked["rgb"] - ref["rgb"]).abs().mean() < 0.01
+
+
+def _claims(x, bound, r, backend):
+    cells = torch.zeros((r - 1) ** 3, dtype=torch.bool)
+    baked = torch.zeros(r**3, dtype=torch.bool)
+    rows, outside = claim_cells(x, bound, r, cells, baked, backend)
+    return rows, outside, cells, baked
+
+
+@pytest.mark.skipif(not kernel_available(), reason="the fused kernel does not build here")
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(
+    r=st.integers(2, 12),
+    bound=st.floats(0.1, 3.0),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+    seed=st.integers(0, 2**16),
+    n=st.integers(0, 400),
+)
+def test_the_kernels_claim_is_the_references(r, bound, dtype, seed, n):
+    g = torch.Generator().manual_seed(seed)
+    x = ((torch.rand(n, 3, generator=g) * 2 - 1) * 1.2 * bound).to(dtype)
+    if n > 3:  # the cube's faces, a corner and a NaN
+        x[0] = torch.tensor([bound, -bound, bound], dtype=dtype)
+        x[1, 0], x[2, 1] = -bound, float("nan")
+    fast, ref = _claims(x, bound, r, "auto"), _claims(x, bound, r, "torch")
+    assert fast[1] == ref[1] == int(outside_cube(x, bound).sum())
+    assert torch.equal(fast[0].sort().values, ref[0])  # the same rows, each once
+    assert fast[0].unique().numel() == fast[0].numel()
+    assert torch.equal(fast[2], ref[2]) and torch.equal(fast[3], ref[3])
+    # every inside point's 8 cell vertices are claimed
+    inside = x[~outside_cube(x, bound)]
+    u = (inside + bound) * (0.5 / bound)
+    cell = (u * (r - 1)).long().clamp(max=r - 2)
+    for a in (0, 1):
+        for b in (0, 1):
+            for c in (0, 1):
+                v = cell + torch.tensor([a, b, c])
+                assert ref[3][v[:, 0] + r * v[:, 1] + r * r * v[:, 2]].all()
+    # a second pass over the same points claims nothing more
+    again = claim_cells(x, bound, r, fast[2], fast[3])
+    assert again[0].numel() == 0 and again[1] == fast[1]
+
+
+def test_claims_fall_back_to_the_reference_without_the_kernel(monkeypatch):
+    from lokitalk_plugins.encoding import lattice
+
+    x = torch.tensor([[0.05, 0.05, 0.05], [0.8, -0.8, -0.8], [2.0, 0.0, 0.0]])
+    ref = _claims(x, 1.0, 5, "torch")
+    monkeypatch.setattr(lattice, "kernel_available", lambda: False)
+    got = _claims(x, 1.0, 5, "auto")
+    assert torch.equal(got[0], ref[0]) and got[1] == ref[1] == 1
+    assert ref[0].numel() == 16  # two cells that share no vertex
+    with pytest.raises(ValueError, match="backend"):
+        claim_cells(x, 1.0, 5, ref[2], ref[3], "cuda")
+
+
+def test_the_bakes_backends_agree_and_a_failed_bake_forgets_its_frame():
+    w = _model(identity=True)
+    _, enc_a, eye, _, pose = conditioning(w)
+    f_a, ident = w.split_audio(enc_a)[1], w.identity_outputs()
+    g = torch.Generator().manual_seed(6)
+    x = (torch.rand(3000, 3, generator=g) * 2 - 1) * w.grid.bound * 1.1  # some outside
+    fast, ref = FrameBake(2), FrameBake(2, backend="torch")
+    with torch.no_grad():
+        a, b = fast(w, x, f_a, eye, pose, ident), ref(w, x, f_a, eye, pose, ident)
+    torch.testing.assert_close(a, b, rtol=0, atol=1e-5)
+    assert fast.stats == ref.stats and fast.stats["exact_points"] > 0
+
+    calls = {"n": 0}
+    real = w.point_map
+
+    def failing(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("interrupted")
+        return real(*args, **kwargs)
+
+    bake = FrameBake(2, chunk=64)
+    w.point_map = failing
+    with torch.no_grad(), pytest.raises(RuntimeError, match="interrupted"):
+        bake(w, x, f_a, eye, pose, ident)
+    assert bake._key is None  # the half-baked frame is forgotten
+    with torch.no_grad():
+        again = bake(w, x, f_a, eye, pose, ident)
+    torch.testing.assert_close(again, a, rtol=0, atol=1e-5)

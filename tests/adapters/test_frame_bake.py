@@ -268,3 +268,104 @@ def test_the_bakes_backends_agree_and_a_failed_bake_forgets_its_frame():
     with torch.no_grad():
         again = bake(w, x, f_a, eye, pose, ident)
     torch.testing.assert_close(again, a, rtol=0, atol=1e-5)
+
+
+def _frame(identity=True):
+    w = _model(identity)
+    _, enc_a, eye, _, pose = conditioning(w)
+    f_a, ident = w.split_audio(enc_a)[1], w.identity_outputs() if identity else None
+    g = torch.Generator().manual_seed(8)  # dense samples (as a frame's): many a lattice cell
+    axis = torch.linspace(-0.2, 0.2, 24)
+    x = torch.stack(torch.meshgrid(axis, axis, axis, indexing="ij"), dim=-1).reshape(-1, 3)
+    x = x + 0.004 * torch.randn(x.shape, generator=g)
+    x = x[w.grid.query(x)]
+    assert x.shape[0] > 10000
+    return w, (f_a, eye, pose, ident), x
+
+
+def _baked_values(bake):
+    rows = bake._baked.nonzero()[:, 0]
+    return rows, bake._lattice.values[rows]
+
+
+def test_a_refined_bake_spans_the_coarse_bake_and_the_full_one():
+    w, sig, x = _frame()
+    with torch.no_grad():
+        full, coarse = FrameBake(4), FrameBake(2)
+        every, none = FrameBake(4, tolerance=0.0), FrameBake(4, tolerance=float("inf"))
+        ref_full, ref_coarse = full(w, x, *sig), coarse(w, x, *sig)
+        got_every, got_none = every(w, x, *sig), none(w, x, *sig)
+    assert (ref_full - ref_coarse).abs().max() > 1e-3  # the two lattices differ
+    # tolerance 0: every coarse cell refined, the full bake's reads and vertices
+    assert every.stats["refined_cells"] == every.stats["coarse_cells"] > 0
+    torch.testing.assert_close(got_every, ref_full, rtol=0, atol=1e-5)
+    # no refinement: the coarse bake's reads (a trilinear field sampled on a finer lattice
+    # and interpolated again is the same field), at a fraction of the evaluations
+    assert none.stats["refined_cells"] == 0 and none.stats["interpolated"] > 0
+    torch.testing.assert_close(got_none, ref_coarse, rtol=0, atol=1e-5)
+    assert none.stats["vertices"] < 0.5 * full.stats["vertices"]
+
+
+def test_a_refined_bake_is_the_same_whatever_order_the_samples_come_in():
+    w, sig, x = _frame()
+    with torch.no_grad():  # the median miss at the coarse cells' centres as the tolerance
+        probe = FrameBake(4, tolerance=float("inf"))
+        probe(w, x, *sig)
+        lat, c = probe._lattice, (probe._lattice.resolution - 1) // 2
+        cells = probe._decided.nonzero()[:, 0]
+        low = torch.stack([cells % c, cells // c % c, cells // (c * c)], dim=-1) * 2
+        centre = probe._fine_rows(low + 1)
+        exact = w.point_map(lat.vertex_points(centre), *sig) - lat.vertex_points(centre)
+        interp = lat(lat.vertex_points(centre))
+        misses = (exact - interp).norm(dim=-1).sort().values
+        half = misses.numel() // 2  # halfway between two misses: no cell near the boundary
+        tol = float(misses[half - 1] + misses[half]) / 2
+        one, two = FrameBake(4, tolerance=tol, chunk=97), FrameBake(4, tolerance=tol)
+        one(w, x, *sig)
+        perm = torch.randperm(x.shape[0], generator=torch.Generator().manual_seed(2))
+        for part in x[perm].split(173):
+            two(w, part, *sig)
+        r1, v1 = _baked_values(one)
+        r2, v2 = _baked_values(two)
+        assert torch.equal(r1, r2)
+        torch.testing.assert_close(v1, v2, rtol=0, atol=1e-6)
+        torch.testing.assert_close(one(w, x, *sig), two(w, x, *sig), rtol=0, atol=1e-6)
+    s = one.stats
+    assert 0 < s["refined_cells"] < s["coarse_cells"]
+    assert s["vertices"] > 0 and s["interpolated"] > 0
+
+
+def test_a_refined_bake_is_exact_at_refined_vertices_and_the_coarse_ones():
+    w, sig, x = _frame(identity=False)
+    with torch.no_grad():
+        bake = FrameBake(4, tolerance=1e-4)
+        bake(w, x, *sig)
+        lat, r = bake._lattice, bake._lattice.resolution
+        rows = bake._baked.nonzero()[:, 0]
+        i, _, owner = bake._coarse(rows)
+        exact_rows = rows[bake._refined[owner] | (i % 2 == 0).all(dim=-1)]
+        pts = lat.vertex_points(exact_rows)
+        want = w.point_map(pts, *sig).float() - pts
+        torch.testing.assert_close(lat.values[exact_rows], want, rtol=0, atol=1e-5)
+    assert r == w.grid.resolution * 4 + 1 and bake._valued[rows].all()
+
+
+def test_the_refined_bake_refuses_bad_tolerances_and_the_fast_path_reuses_a_bake():
+    w = _model()
+    for bad in (-0.1, "0.1", True, float("nan")):
+        with pytest.raises(ValueError, match="frame_bake_tolerance"):
+            w.inference_fast_path(frame_bake=4, frame_bake_tolerance=bad)
+    with pytest.raises(ValueError, match="even frame_bake"):
+        w.inference_fast_path(frame_bake=3, frame_bake_tolerance=0.01)
+    with pytest.raises(ValueError, match="only with a frame_bake"):
+        w.inference_fast_path(frame_bake_tolerance=0.01)
+    w.inference_fast_path(frame_bake=4, frame_bake_tolerance=0.01)
+    first = w.frame_bake
+    assert first.tolerance == 0.01
+    w.inference_fast_path(frame_bake=2)
+    assert w.frame_bake is not first and w.frame_bake.tolerance is None
+    w.inference_fast_path(frame_bake=4, frame_bake_tolerance=0.01)
+    assert w.frame_bake is first and first._key is None  # reused, its frame forgotten
+    w.inference_fast_path(False)
+    w.inference_fast_path(frame_bake=4, frame_bake_tolerance=0.01)
+    assert w.frame_bake is not first  # switching the fast path off let them go

@@ -32,9 +32,12 @@ one that does not, its fine vertices get the coarse interpolation, so there it r
 what the k/2 bake reads. The coarse vertices always get the exact map. Each vertex's value
 depends only on the map (never on the order the samples come in), neighbouring cells share
 their vertices (no seams), and the reads are the same single fine-lattice read. A coarse cell
-costs about 2 evaluations to decide (its centre and its share of corners) and 6 more if
-refined, against 8 per coarse cell for the full k; ``tolerance=0`` refines every cell where
-the coarse interpolation is not exact, ``None`` (the default) bakes every vertex exactly.
+costs about 2 evaluations to decide (its centre and its share of the corners) and up to 6
+more if refined, while the full k bake costs about 6 a coarse cell (the vertices shared; on a
+512 px frame of Table 2's O+D+R, 457,000 vertices for 74,000 coarse cells): the refined bake
+saves only where well under two thirds of the cells are refined. ``tolerance=0`` refines every
+cell where the coarse interpolation is not exact, ``None`` (the default) bakes every vertex
+exactly.
 
 A bake is kept while the frame's signals and the identity stay the same (compared on every
 call); switching the model to training mode drops it.

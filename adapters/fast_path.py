@@ -27,9 +27,7 @@ off; it acts only in eval mode (training always takes the reference path). With 
   on a lattice over the grid's cube, each occupancy cell cut into ``frame_bake``^3 lattice
   cells, evaluated once a frame at the vertices of the cells the frame's samples fall in and
   read trilinearly (:mod:`.frame_bake`; an approximation whose cost
-  ``benchmarks/frame_bake.py`` measures). ``frame_bake_tolerance`` (with an even
-  ``frame_bake``): only the coarse cells (half as many an edge) whose interpolation misses the
-  map at their centre by more than it are refined; the others read the coarse bake.
+  ``benchmarks/frame_bake.py`` measures).
 
 colour and density equal the reference path's exactly without ID-AKT in float32, and up to the
 lattice's interpolation error with it (see ``tests/adapters/test_fast_path.py``).
@@ -45,7 +43,7 @@ import torch
 from lokitalk_plugins.idakt.baked import BakedOffset
 from lokitalk_plugins.train.runtime import cpu_bf16_support
 
-from .frame_bake import FrameBake, check_subdivisions, check_tolerance
+from .frame_bake import FrameBake, check_subdivisions
 
 __all__ = ["FAST_PATH_PRECISIONS", "FastPathPlug", "float32_inputs", "plugin_dtype"]
 
@@ -90,18 +88,13 @@ class FastPathPlug:
     """Mixin of :class:`~.wrap.WrappedModel`: :meth:`inference_fast_path` and what forward asks."""
 
     def inference_fast_path(self, enabled: bool = True, bake_resolution: int = 128,
-                            precision: str = "float32", frame_bake: int = 0,
-                            frame_bake_tolerance: float | None = None) -> None:  # fmt: skip
+                            precision: str = "float32", frame_bake: int = 0) -> None:  # fmt: skip
         """Switch the fast path on (baking Δx_id of a fine-tuned identity at ``bake_resolution``
         vertices per axis, 0: no lattice, the MLP; ``precision``: the plug-ins' arithmetic;
-        ``frame_bake``: the per-frame bake of the point map, 0 off, and
-        ``frame_bake_tolerance`` its refinement, None: every vertex exact; see the module doc)
-        or off. A bake of the same settings as one used before on this model is reused (its
-        lattice is not allocated again)."""
+        ``frame_bake``: the per-frame bake of the point map, 0 off; see the module doc) or
+        off."""
         baked, dtype, frames = None, None, None
-        if not enabled:
-            self.__dict__.pop("_frame_bakes", None)  # their lattices' memory
-        else:
+        if enabled:
             device = next(self.parameters()).device
             dtype = plugin_dtype(precision, device)
             if check_subdivisions(frame_bake):
@@ -109,17 +102,7 @@ class FastPathPlug:
                     raise ValueError("inference_fast_path(frame_bake=...): the model has no "
                                      "point map to bake (no deformation field and no "
                                      "fine-tuned identity); leave frame_bake at 0")  # fmt: skip
-                tol = check_tolerance(frame_bake_tolerance, frame_bake)
-                pool = self.__dict__.setdefault("_frame_bakes", {})
-                frames = pool.get((frame_bake, tol))
-                if frames is None:
-                    frames = pool[(frame_bake, tol)] = FrameBake(frame_bake, tolerance=tol)
-                frames.clear()
-            elif frame_bake_tolerance is not None:
-                raise ValueError(
-                    "inference_fast_path(frame_bake_tolerance=...): only with a "
-                    "frame_bake (an even number of lattice cells an edge)"
-                )
+                frames = FrameBake(frame_bake)
             if bake_resolution and self.idakt is not None and not self.pretrains_identity:
                 ident = self.identity_outputs()
                 baked = BakedOffset(self.idakt.offset_field, ident.offset_code, bake_resolution)

@@ -23,22 +23,6 @@ A frame pays one evaluation of the map per vertex it touches, so the bake saves 
 neighbouring samples share cells (many samples a cell: larger frames, finer steps) and costs
 where they do not (a fine lattice, few samples).
 
-With a ``tolerance`` the lattice is refined where the map needs it (an even ``subdivisions``
-k): a coarse lattice of k/2 cells per occupancy-cell edge decides, cell by cell, whether its
-trilinear interpolation misses the map at the cell's centre by more than ``tolerance`` (in the
-map's units, those of the grid's cube). A coarse cell that does is refined: every fine vertex
-it owns (those whose coarse cell, ``floor(i / 2)`` on each axis, it is) gets the exact map; in
-one that does not, its fine vertices get the coarse interpolation, so there it reads exactly
-what the k/2 bake reads. The coarse vertices always get the exact map. Each vertex's value
-depends only on the map (never on the order the samples come in), neighbouring cells share
-their vertices (no seams), and the reads are the same single fine-lattice read. A coarse cell
-costs about 2 evaluations to decide (its centre and its share of the corners) and up to 6
-more if refined, while the full k bake costs about 6 a coarse cell (the vertices shared; on a
-512 px frame of Table 2's O+D+R, 457,000 vertices for 74,000 coarse cells): the refined bake
-saves only where well under two thirds of the cells are refined. ``tolerance=0`` refines every
-cell where the coarse interpolation is not exact, ``None`` (the default) bakes every vertex
-exactly.
-
 A bake is kept while the frame's signals and the identity stay the same (compared on every
 call); switching the model to training mode drops it.
 """
@@ -49,7 +33,7 @@ import torch
 
 from lokitalk_plugins.encoding.lattice import VertexLattice, claim_cells, outside_cube
 
-__all__ = ["FrameBake", "check_subdivisions", "check_tolerance"]
+__all__ = ["FrameBake", "check_subdivisions"]
 
 
 def check_subdivisions(value) -> int:
@@ -61,22 +45,6 @@ def check_subdivisions(value) -> int:
             "cells per occupancy cell edge; 0 switches the bake off)"
         )
     return value
-
-
-def check_tolerance(value, subdivisions: int):
-    """``frame_bake_tolerance``: None, or a number >= 0 with an even ``frame_bake`` (the
-    coarse lattice has half its cells an edge); else a one-line ValueError naming the option."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-        raise ValueError(f"inference_fast_path(frame_bake_tolerance={value!r}): expected a "
-                         "number >= 0 (the largest miss of the coarse lattice at a cell's centre "
-                         "left unrefined) or None")  # fmt: skip
-    if subdivisions % 2:
-        raise ValueError(f"inference_fast_path(frame_bake={subdivisions}, frame_bake_tolerance="
-                         f"{value}): the refined bake needs an even frame_bake (its coarse "
-                         "lattice has half the cells an edge)")  # fmt: skip
-    return float(value)
 
 
 def _same(a, b) -> bool:
@@ -96,23 +64,16 @@ class FrameBake:
     :func:`~lokitalk_plugins.encoding.lattice.claim_cells`).
     ``bake(model, x, f_a, eye, pose, ident) -> [N, 3]`` the backbone's points for x [N, 3]
     (``model``: the wrapped model, whose :meth:`point_map` is the exact map and whose ``grid``
-    gives the cube). tolerance: refine a coarse lattice where it misses the map by more
-    (see the module doc; None: every vertex exact). ``stats``: the frames baked (``bakes``);
-    for the current frame the exact evaluations (``vertices``), the vertices given the coarse
-    interpolation (``interpolated``), the coarse cells decided and refined; the points read
-    and the points outside the cube (the exact map).
+    gives the cube). ``stats``: the frames baked (``bakes``), the vertices baked for
+    the current frame, the points read and the points outside the cube (the exact map).
     """
 
-    def __init__(self, subdivisions: int = 1, chunk: int = 1 << 16, backend: str = "auto",
-                 tolerance: float | None = None):  # fmt: skip
+    def __init__(self, subdivisions: int = 1, chunk: int = 1 << 16, backend: str = "auto"):
         if check_subdivisions(subdivisions) < 1:
             raise ValueError("FrameBake: subdivisions must be >= 1")
         self.subdivisions, self.chunk, self.backend = subdivisions, int(chunk), backend
-        self.tolerance = check_tolerance(tolerance, subdivisions)
-        self.stats = {"bakes": 0, "vertices": 0, "points": 0, "exact_points": 0,
-                      "interpolated": 0, "coarse_cells": 0, "refined_cells": 0}  # fmt: skip
+        self.stats = {"bakes": 0, "vertices": 0, "points": 0, "exact_points": 0}
         self._lattice, self._baked, self._cells = None, None, None
-        self._valued, self._decided, self._refined = None, None, None
         self.clear()
 
     def clear(self) -> None:
@@ -132,21 +93,11 @@ class FrameBake:
             self._lattice = VertexLattice(res, grid.bound, 3, device=p.device, backend=self.backend)
             self._baked = torch.zeros(res**3, dtype=torch.bool, device=p.device)
             self._cells = torch.zeros((res - 1) ** 3, dtype=torch.bool, device=p.device)
-            if self.tolerance is not None:
-                coarse = (res - 1) // 2
-                self._valued = torch.zeros(res**3, dtype=torch.bool, device=p.device)
-                self._decided = torch.zeros(coarse**3, dtype=torch.bool, device=p.device)
-                self._refined = torch.zeros(coarse**3, dtype=torch.bool, device=p.device)
-        self._baked.zero_()  # vertices claimed this frame (baked once the call returns)
-        self._cells.zero_()  # cells whose 8 vertices are claimed this frame
-        if self.tolerance is not None:
-            self._valued.zero_()  # vertices with a value this frame
-            self._decided.zero_()  # coarse cells decided this frame
-            self._refined.zero_()  # ... and refined
+        self._baked.zero_()  # vertices baked this frame
+        self._cells.zero_()  # cells whose 8 vertices are baked this frame
         self._key = tuple(None if t is None else t.detach().clone() for t in key)
         self.stats["bakes"] += 1
-        for name in ("vertices", "interpolated", "coarse_cells", "refined_cells"):
-            self.stats[name] = 0
+        self.stats["vertices"] = 0
 
     def __call__(self, model, x, f_a, eye, pose=None, ident=None) -> torch.Tensor:
         code = None if ident is None else ident.offset_code
@@ -158,12 +109,7 @@ class FrameBake:
         rows, outside = claim_cells(x, lattice.bound, lattice.resolution, self._cells,
                                     self._baked, self.backend)  # fmt: skip
         if rows.numel():
-            bake = self._bake if self.tolerance is None else self._bake_refined
-            try:
-                bake(model, rows, f_a, eye, pose, ident)
-            except BaseException:  # no claimed vertex may be read unbaked
-                self.clear()
-                raise
+            self._bake(model, rows, f_a, eye, pose, ident)
         out = x + lattice(x)
         self.stats["points"] += x.shape[0]
         if outside:  # outside the cube: the exact map
@@ -173,92 +119,15 @@ class FrameBake:
         return out
 
     @torch.no_grad()
-    def _exact(self, model, rows, f_a, eye, pose, ident) -> torch.Tensor:
-        """The map's offsets at the vertices ``rows`` [K] -> [K, 3] (float32, in chunks)."""
-        lat, out = self._lattice, []
-        for part in rows.split(self.chunk):
-            pts = lat.vertex_points(part)
-            out.append(model.point_map(pts, f_a, eye, pose, ident).float() - pts)
-        self.stats["vertices"] += int(rows.numel())
-        return torch.cat(out) if out else torch.zeros(0, 3)
-
-    @torch.no_grad()
     def _bake(self, model, rows, f_a, eye, pose, ident) -> None:
-        """Every vertex exact: evaluate the map at the vertices ``rows`` just claimed."""
-        for part in rows.split(self.chunk):
-            self._lattice.write(part, self._exact(model, part, f_a, eye, pose, ident))
-
-    def _coarse(self, rows):
-        """Fine vertex rows [K] -> (fine indices [K, 3], their owners' lower corners in
-        coarse indices [K, 3], the owners' flat coarse-cell indices [K])."""
-        r = self._lattice.resolution
-        c = (r - 1) // 2  # coarse cells an edge
-        i = torch.stack([rows % r, rows // r % r, rows // (r * r)], dim=-1)
-        own = (i // 2).clamp_(max=c - 1)
-        return i, own, own[:, 0] + c * (own[:, 1] + c * own[:, 2])
-
-    def _fine_rows(self, fine) -> torch.Tensor:
-        r = self._lattice.resolution
-        return fine[..., 0] + r * (fine[..., 1] + r * fine[..., 2])
-
-    @torch.no_grad()
-    def _decide(self, model, cells, f_a, eye, pose, ident) -> None:
-        """Decide the coarse cells ``cells`` [M] (flat): their 8 corners exact, their centre
-        exact, refined where the corners' mean (the interpolation at the centre) misses it by
-        more than the tolerance."""
-        lat, c = self._lattice, (self._lattice.resolution - 1) // 2
-        low = torch.stack([cells % c, cells // c % c, cells // (c * c)], dim=-1) * 2
-        steps = torch.tensor([[a, b, k] for k in (0, 2) for b in (0, 2) for a in (0, 2)],
-                             device=cells.device)  # fmt: skip
-        corners = self._fine_rows(low[:, None, :] + steps[None])  # [M, 8]
-        need = torch.unique(corners.reshape(-1))
-        need = need[~self._valued[need]]
-        if need.numel():
-            lat.write(need, self._exact(model, need, f_a, eye, pose, ident))
-            self._valued[need] = True
-            self._baked[need] = True  # claimed: a later call does not return them
-        centre = self._fine_rows(low + 1)
-        exact = self._exact(model, centre, f_a, eye, pose, ident)
-        miss = (exact - lat.values[corners].mean(dim=1)).norm(dim=-1)
-        refined = miss > self.tolerance
-        self._decided[cells] = True
-        self._refined[cells] = refined
-        keep = centre[refined]  # a refined cell's centre keeps its exact value
-        lat.write(keep, exact[refined])
-        self._valued[keep] = True
-        self._baked[keep] = True
-        self.stats["coarse_cells"] += int(cells.numel())
-        self.stats["refined_cells"] += int(refined.sum())
-
-    @torch.no_grad()
-    def _bake_refined(self, model, rows, f_a, eye, pose, ident) -> None:
-        """The refined bake (see the module doc) of the vertices ``rows`` just claimed: the
-        coarse vertices among them exact; the owners of the others decided, then each of them
-        exact or interpolated as its owner says."""
-        i, _, owner = self._coarse(rows)
-        fine = (i % 2 == 1).any(dim=-1)  # not a coarse vertex: its owner decides
-        new = owner[fine & ~self._decided[owner]]
-        if new.numel():
-            for part in torch.unique(new).split(self.chunk):
-                self._decide(model, part, f_a, eye, pose, ident)
-        rows = rows[~self._valued[rows]]
-        if not rows.numel():
-            return
-        i, own, owner = self._coarse(rows)
-        ref = self._refined[owner] | (i % 2 == 0).all(dim=-1)
-        exact = rows[ref]
-        if exact.numel():
-            self._lattice.write(exact, self._exact(model, exact, f_a, eye, pose, ident))
-        rest, t, low = rows[~ref], (i[~ref] - 2 * own[~ref]).float() * 0.5, 2 * own[~ref]
-        if rest.numel():  # the coarse cell's trilinear interpolation at the fine vertex
-            vals = self._lattice.values
-            acc = torch.zeros(rest.shape[0], 3)
-            for a in (0, 1):
-                for b in (0, 1):
-                    for k in (0, 1):
-                        bits = torch.tensor([a, b, k], device=rows.device)
-                        w = torch.where(bits.bool(), t, 1 - t).prod(dim=-1, keepdim=True)
-                        acc += w * vals[self._fine_rows(low + 2 * bits)]
-            self._lattice.write(rest, acc)
-            self.stats["interpolated"] += int(rest.numel())
-        self._valued[rows] = True
+        """Evaluate the map at the vertices ``rows`` just claimed (in chunks); a failure
+        forgets the frame, so no claimed vertex is read unbaked."""
+        lat = self._lattice
+        try:
+            for part in rows.split(self.chunk):
+                pts = lat.vertex_points(part)
+                lat.write(part, model.point_map(pts, f_a, eye, pose, ident).float() - pts)
+        except BaseException:
+            self.clear()
+            raise
+        self.stats["vertices"] += int(rows.numel())

@@ -13,16 +13,12 @@ frame on the occupied cells' vertices, each occupancy cell cut into k^3 lattice 
   signals) go, in one call each and one thread, through the bare backbone field (the adapter's
   field under the same static condition: what the backbone alone computes at those points),
   the wrapped fast path, and the wrapped fast path with each bake (the bake dropped before every
-  call, so each call pays for one frame's bake; its lattice kept, as a renderer keeps it);
-  median process seconds of ``--repeats`` rounds, each setting once a round; ratios to the bare
-  field (issue 14's per-sample target: at most 1.25x). Also the frame's sample count, the
-  occupied cells and the baked vertices.
+  call, so each call pays for one frame's bake); median process seconds of ``--repeats``
+  rounds, each setting once a round; ratios to the bare field (issue 14's per-sample target:
+  at most 1.25x). Also the frame's sample count, the occupied cells and the baked vertices.
 
     python benchmarks/frame_bake.py WS [WS ...] --out DIR [--subdivisions 1 2] [--every 3]
-        [--tolerances T ...] [--repeats 7] [--precision float32|bfloat16] [--force]
-
-``--tolerances``: each even bake also refined with each tolerance ("bake 4 tol T",
-``frame_bake_tolerance``), with the coarse cells it decided and refined.
+        [--repeats 7] [--precision float32|bfloat16] [--force]
 
 Writes ``frame_bake.json`` and ``.md`` to ``--out`` (refused if they exist, unless
 ``--force``). Without ID-AKT in the workspaces the map is RSDF's alone; with a fine-tuned
@@ -53,16 +49,11 @@ __all__ = [
 ]
 
 
-def _settings(subdivisions, tolerances=()) -> list[tuple[str, int, float | None]]:
-    """(name, k, tolerance): the fast path, each bake, and each even bake refined with each
-    tolerance ("bake 4 tol 0.002")."""
-    out = [("fast", 0, None)] + [(f"bake {k}", k, None) for k in subdivisions]
-    return out + [(f"bake {k} tol {t:g}", k, t) for k in subdivisions if k % 2 == 0
-                  for t in tolerances]  # fmt: skip
+def _settings(subdivisions) -> list[tuple[str, int]]:
+    return [("fast", 0)] + [(f"bake {k}", k) for k in subdivisions]
 
 
-def quality(system, val, truth, subdivisions, precision: str, every: int,
-            tolerances=()) -> dict:  # fmt: skip
+def quality(system, val, truth, subdivisions, precision: str, every: int) -> dict:
     """setting -> region (and 'frame') -> PSNR over every ``every``-th val frame, plus
     'seconds' (the renders' process seconds) and, for bakes, the last bake's vertex count and
     the share of read points that fell back to the exact map."""
@@ -71,9 +62,8 @@ def quality(system, val, truth, subdivisions, precision: str, every: int,
 
     model = system.model
     out = {}
-    for name, k, tol in _settings(subdivisions, tolerances):
-        model.inference_fast_path(bake_resolution=0, precision=precision, frame_bake=k,
-                                  frame_bake_tolerance=tol)  # fmt: skip
+    for name, k in _settings(subdivisions):
+        model.inference_fast_path(bake_resolution=0, precision=precision, frame_bake=k)
         sums = {r: [0.0, 0] for r in (*REGIONS, "frame")}
         t0 = time.process_time()
         with torch.no_grad():
@@ -92,9 +82,6 @@ def quality(system, val, truth, subdivisions, precision: str, every: int,
             st = model.frame_bake.stats
             row["vertices"], row["bakes"] = st["vertices"], st["bakes"]
             row["exact_share"] = st["exact_points"] / max(st["points"], 1)
-            if tol is not None:
-                row["interpolated"], row["refined_cells"] = st["interpolated"], st["refined_cells"]
-                row["coarse_cells"] = st["coarse_cells"]
         out[name] = row
     model.inference_fast_path(bake_resolution=0, precision=precision)
     return out
@@ -143,7 +130,7 @@ def record_samples(system, frame, scale: int = 1) -> dict:
 
 
 def sample_costs(system, samples: dict, subdivisions, precision: str, repeats: int,
-                 chunk: int = 65536, tolerances=()) -> dict:  # fmt: skip
+                 chunk: int = 65536) -> dict:  # fmt: skip
     """Median process seconds of one frame's samples in calls of ``chunk`` (as a renderer
     makes them): the bare backbone field, the wrapped fast path and each bake (paid once a
     frame), and their ratios to the bare field; with the sample count, the occupied cells and
@@ -158,12 +145,10 @@ def sample_costs(system, samples: dict, subdivisions, precision: str, repeats: i
     bare = in_chunks(lambda xs, ds: model.adapter.field(xs, ds, enc_b, eye_b, code), chunk)
     fns = {"bare": lambda: bare(x, d)}
     vertices = {}
-    for name, k, tol in _settings(subdivisions, tolerances):
+    for name, k in _settings(subdivisions):
 
-        def switch(k=k, tol=tol):  # the setting on (its bake's lattice reused): a new bake,
-            # paid in every call
-            model.inference_fast_path(bake_resolution=0, precision=precision, frame_bake=k,
-                                      frame_bake_tolerance=tol)  # fmt: skip
+        def switch(k=k):  # the setting switched on (cheap): a new bake, paid in every call
+            model.inference_fast_path(bake_resolution=0, precision=precision, frame_bake=k)
 
         run = in_chunks(lambda xs, ds: model(xs, ds, enc_a, eye, code, pose=pose), chunk,
                         start=switch)  # fmt: skip
@@ -188,11 +173,11 @@ def k_of(name: str) -> int:
     return int(name.split()[1]) if name.startswith("bake") else 0
 
 
-def summarise(results: list[dict], subdivisions, tolerances=()) -> dict:
+def summarise(results: list[dict], subdivisions) -> dict:
     """Over the workspaces: each setting's PSNR per region, its change against ``fast`` and
     its per-sample ratio to the bare field, mean ± std."""
     out = {}
-    for name, _, _ in _settings(subdivisions, tolerances):
+    for name, _ in _settings(subdivisions):
         q = [r["quality"] for r in results]
         c = [r["costs"] for r in results]
         out[name] = {
@@ -207,7 +192,7 @@ def summarise(results: list[dict], subdivisions, tolerances=()) -> dict:
 
 
 def markdown(report: dict) -> str:
-    s, subs, tols = report["summary"], report["subdivisions"], report.get("tolerances") or ()
+    s, subs = report["summary"], report["subdivisions"]
     n = len(report["results"])
     lines = [
         f"# The per-frame bake of the point map ({n} workspace(s))",
@@ -219,7 +204,7 @@ def markdown(report: dict) -> str:
         "| change torso + neck | change background |",
         "|---|---|---|---|---|---|---|",
     ]
-    for name, _, _ in _settings(subs, tols):
+    for name, _ in _settings(subs):
         row = s[name]
         lines.append(
             f"| {name} | {_cell(row['ratio_to_bare'])}x | {_cell(row['psnr']['frame'])} | "
@@ -238,9 +223,9 @@ def markdown(report: dict) -> str:
         f"{report.get('scale', 1)}x the studio's size for the timing).",
         "",
         "| workspace | samples a frame | occupied cells | baked vertices | "
-        + " | ".join(f"{name}: x bare" for name, _, _ in _settings(subs, tols))
+        + " | ".join(f"{name}: x bare" for name, _ in _settings(subs))
         + " |",
-        "|---|---|---|---|" + "---|" * len(_settings(subs, tols)),
+        "|---|---|---|---|" + "---|" * len(_settings(subs)),
     ]
     for r in report["results"]:
         c = r["costs"]
@@ -248,7 +233,7 @@ def markdown(report: dict) -> str:
         lines.append(
             f"| `{r['label']}` | {c['samples']} | {c['occupied_cells']} of "
             f"{c['grid_resolution']}³ | {verts} | "
-            + " | ".join(f"{c['ratio_to_bare'][name]:.2f}" for name, _, _ in _settings(subs, tols))
+            + " | ".join(f"{c['ratio_to_bare'][name]:.2f}" for name, _ in _settings(subs))
             + " |"
         )
     lines.append("")
@@ -267,15 +252,6 @@ def main(argv=None, reexec: bool = False) -> int:
         default=[1, 2],
         help="the bakes measured: lattice cells per occupancy-cell edge (1..8)",
     )
-    p.add_argument(
-        "--tolerances",
-        type=float,
-        nargs="+",
-        default=[],
-        metavar="T",
-        help="also each even bake refined where its coarse lattice misses the map by more than "
-        "T at a cell's centre (frame_bake_tolerance; the grid cube's units)",
-    )
     p.add_argument("--repeats", type=int, default=7, help="timing rounds (median)")
     p.add_argument("--scale", type=int, default=1,
                    help="the timed frame rendered at this many times its size (4: 512 px "
@@ -285,10 +261,6 @@ def main(argv=None, reexec: bool = False) -> int:
     args = p.parse_args(argv)
     if any(not 1 <= k <= 8 for k in args.subdivisions):
         p.error(f"--subdivisions: each must be in 1..8, got {args.subdivisions}")
-    if any(not t >= 0 for t in args.tolerances):
-        p.error(f"--tolerances: each must be a number >= 0, got {args.tolerances}")
-    if args.tolerances and not any(k % 2 == 0 for k in args.subdivisions):
-        p.error("--tolerances: refine an even bake; give one in --subdivisions (e.g. 4)")
     if not 1 <= args.scale <= 8:
         p.error(f"--scale must be in 1..8, got {args.scale}")
     if args.repeats < 1:
@@ -308,23 +280,19 @@ def main(argv=None, reexec: bool = False) -> int:
             p.error(f"{ws}: its model has no deformation field to bake (an O+D, O+D+R or "
                     "LokiTalk workspace has)")  # fmt: skip
         system.eval()
-        q = quality(system, val, truth, args.subdivisions, args.precision, args.every,
-                    args.tolerances)  # fmt: skip
+        q = quality(system, val, truth, args.subdivisions, args.precision, args.every)
         system.model.inference_fast_path(bake_resolution=0, precision=args.precision)
         samples = record_samples(system, val[0], args.scale)
-        c = sample_costs(system, samples, args.subdivisions, args.precision, args.repeats,
-                         tolerances=args.tolerances)  # fmt: skip
+        c = sample_costs(system, samples, args.subdivisions, args.precision, args.repeats)
         results.append({"workspace": str(ws), "label": ws.name, "stage": stage,
                         "quality": q, "costs": c})  # fmt: skip
         print(f"{ws.name}: {c['samples']} samples a frame, " + ", ".join(
             f"{name} {c['ratio_to_bare'][name]:.2f}x bare, frame PSNR {q[name]['frame']:.2f}"
-            for name, _, _ in _settings(args.subdivisions, args.tolerances)))  # fmt: skip
+            for name, _ in _settings(args.subdivisions)))  # fmt: skip
     write_diagnostic("frame_bake", argv, args.out, markdown, subdivisions=args.subdivisions,
-                     tolerances=args.tolerances,
                      every=args.every, repeats=args.repeats, precision=args.precision,
                      scale=args.scale, allocator=allocator_state(),
-                     results=results,
-                     summary=summarise(results, args.subdivisions, args.tolerances))  # fmt: skip
+                     results=results, summary=summarise(results, args.subdivisions))  # fmt: skip
     return 0
 
 

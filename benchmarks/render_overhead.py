@@ -65,7 +65,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-__all__ = ["bake_name", "build", "components", "main", "time_call", "time_side_by_side"]
+__all__ = ["build", "components", "main", "time_call", "time_side_by_side"]
 
 RESULT = Path(__file__).resolve().parent / "results" / "render_overhead.json"
 
@@ -134,7 +134,7 @@ def _setup(backbone: str, geometry: dict | None = None):
 
 
 def _wrapped_model(backbone_model, identity: bool, fast: bool, bake: int, precision: str,
-                   frame_bake: int = 0, occupancy=None, tolerance=None):  # fmt: skip
+                   frame_bake: int = 0, occupancy=None):  # fmt: skip
     """The backbone wrapped with a random-weight RSDF (and a fine-tuned ID-AKT identity);
     occupancy: a dense occupancy [G, G, G] for its grid (None: the fresh, full grid)."""
     import torch
@@ -160,8 +160,7 @@ def _wrapped_model(backbone_model, identity: bool, fast: bool, bake: int, precis
     if occupancy is not None:
         w.grid.set_occupancy(occupancy)
     if fast:
-        w.inference_fast_path(bake_resolution=bake, precision=precision, frame_bake=frame_bake,
-                              frame_bake_tolerance=tolerance)  # fmt: skip
+        w.inference_fast_path(bake_resolution=bake, precision=precision, frame_bake=frame_bake)
     return w
 
 
@@ -180,22 +179,13 @@ def in_chunks(fn, chunk: int | None, start=None):
     return run
 
 
-def bake_name(item) -> str:
-    """A per-frame bake's setting name: k -> ``lokitalk_frame_bake_<k>``, (k, T) ->
-    ``lokitalk_frame_bake_<k>_tol<T>`` (refined with tolerance T)."""
-    if isinstance(item, tuple):
-        return f"lokitalk_frame_bake_{item[0]}_tol{item[1]:g}"
-    return f"lokitalk_frame_bake_{item}"
-
-
 def build(backbone: str = "er_nerf", bake_resolution: int = 128, geometry: dict | None = None,
           occupancy=None, frame_bakes=(), chunk: int | None = None) -> dict:  # fmt: skip
     """name -> callable(x, d) for the settings of the module doc, on shared inputs; geometry
     and occupancy: the backbone's grid_size, bound and aabb and its grid's dense occupancy
     (``--samples-from``); frame_bakes: the ``lokitalk_frame_bake_<k>`` settings added (the
-    per-frame bake of the point map, paid in every call; an item (k, T): the bake refined with
-    tolerance T, ``lokitalk_frame_bake_<k>_tol<T>``, :func:`bake_name`); chunk: each call
-    runs the points in chunks of this many, as a renderer does (None: in one piece)."""
+    per-frame bake of the point map, paid in every call); chunk: each call runs the points in
+    chunks of this many, as a renderer does (None: in one piece)."""
     import torch
 
     from lokitalk_plugins.train.runtime import cpu_bf16_support
@@ -204,9 +194,9 @@ def build(backbone: str = "er_nerf", bake_resolution: int = 128, geometry: dict 
 
     def wrapped(identity: bool, fast: bool, bake: int = bake_resolution,
                 precision: str = "float32", autocast: bool = False,
-                frame_bake: int = 0, tolerance=None):  # fmt: skip
+                frame_bake: int = 0):  # fmt: skip
         w = _wrapped_model(backbone_model, identity, fast, bake, precision, frame_bake,
-                           occupancy, tolerance)  # fmt: skip
+                           occupancy)  # fmt: skip
         if autocast:
             return bf16(lambda x, d: w(x, d, enc_a, eye, code, pose=pose))
         if frame_bake:  # each call pays for one frame's bake
@@ -239,11 +229,10 @@ def build(backbone: str = "er_nerf", bake_resolution: int = 128, geometry: dict 
         fns["bare_bf16"] = bf16(fns["bare"])
         fns["lokitalk_fast_all_bf16"] = wrapped(True, True, bake=0, autocast=True)
     precision = "bfloat16" if cpu_bf16_support() is not None else "float32"
-    for item in frame_bakes:
-        k, tol = item if isinstance(item, tuple) else (item, None)
-        fns[bake_name(item)] = wrapped(True, True, bake=0, precision=precision, frame_bake=k,
-                                       tolerance=tol)  # fmt: skip
-    baked = {bake_name(item) for item in frame_bakes}  # chunked already
+    for k in frame_bakes:
+        fns[f"lokitalk_frame_bake_{k}"] = wrapped(True, True, bake=0, precision=precision,
+                                                  frame_bake=k)  # fmt: skip
+    baked = {f"lokitalk_frame_bake_{k}" for k in frame_bakes}  # chunked already
     return {n: f if n in baked else in_chunks(f, chunk) for n, f in fns.items()}
 
 
@@ -358,10 +347,6 @@ def main(argv=None, reexec: bool = False) -> int:
     ap.add_argument("--frame-bakes", type=int, nargs="+", default=[1, 2], metavar="K",
                     help="--samples-from: the per-frame bakes timed (lattice cells per "
                     "occupancy-cell edge, 1..8)")  # fmt: skip
-    ap.add_argument("--frame-bake-tolerances", type=float, nargs="+", default=[], metavar="T",
-                    help="--samples-from: also each even --frame-bakes K refined with each "
-                    "tolerance T (frame_bake_tolerance; lokitalk_frame_bake_<K>_tol<T>)",
-                    )  # fmt: skip
     ap.add_argument("--allocator", choices=("tuned", "default"), default="tuned",
                     help="tuned: time in a process started with allocator_env() (see the "
                     "module doc); default: as started")  # fmt: skip
@@ -376,10 +361,6 @@ def main(argv=None, reexec: bool = False) -> int:
         ap.error(f"--samples-scale must be in 1..8, got {args.samples_scale}")
     if any(not 1 <= k <= 8 for k in args.frame_bakes):
         ap.error(f"--frame-bakes: each must be in 1..8, got {args.frame_bakes}")
-    if any(not t >= 0 for t in args.frame_bake_tolerances):
-        ap.error(f"--frame-bake-tolerances: each must be >= 0, got {args.frame_bake_tolerances}")
-    if args.frame_bake_tolerances and not any(k % 2 == 0 for k in args.frame_bakes):
-        ap.error("--frame-bake-tolerances: refine an even bake; give one in --frame-bakes (4)")
     for ws in args.workspaces + ([args.samples_from] if args.samples_from else []):
         if not (Path(ws) / "checkpoints" / "latest.pt").is_file():
             print(f"error: --workspaces {ws}: no checkpoints/latest.pt there; give a trained "
@@ -390,11 +371,9 @@ def main(argv=None, reexec: bool = False) -> int:
 
     torch.set_num_threads(args.threads)
     geometry, occupancy, bakes, source = None, None, (), f"{args.points} random points in the box"
-    refined = ()
     if args.samples_from:
         x, d, geometry, occupancy = frame_samples(ap, Path(args.samples_from), args.samples_scale)
         bakes = tuple(args.frame_bakes)
-        refined = tuple((k, t) for k in bakes if k % 2 == 0 for t in args.frame_bake_tolerances)
         source = (f"the {x.shape[0]} samples of val frame 0 of {args.samples_from} rendered at "
                   f"{args.samples_scale}x its size (its grid, box and occupancy), in calls of "
                   f"{args.points}")  # fmt: skip
@@ -403,7 +382,7 @@ def main(argv=None, reexec: bool = False) -> int:
         x = (torch.rand(args.points, 3, generator=g) * 2 - 1) * torch.tensor([0.9, 0.45, 0.9])
         d = torch.nn.functional.normalize(torch.randn(args.points, 3, generator=g), dim=-1)
     chunk = args.points if args.samples_from else None  # a frame's samples: in renderer-sized calls
-    fns = build(args.backbone, args.bake_resolution, geometry, occupancy, bakes + refined, chunk)
+    fns = build(args.backbone, args.bake_resolution, geometry, occupancy, bakes, chunk)
     if args.only:  # the bare field and the named settings only (more rounds in the same time)
         unknown = sorted(set(args.only) - set(fns))
         if unknown:
@@ -477,13 +456,7 @@ def main(argv=None, reexec: bool = False) -> int:
         ),  # fmt: skip
         "components": breakdown,
         "points": source,
-        "frame_bake_ratio": {k: ratio[bake_name(k)] for k in bakes if bake_name(k) in ratio},
-        # the refined bakes: "<k> tol <T>" -> ratio
-        "frame_bake_refined_ratio": {
-            f"{k} tol {t:g}": ratio[bake_name((k, t))]
-            for k, t in refined
-            if bake_name((k, t)) in ratio
-        },
+        "frame_bake_ratio": {k: ratio[f"lokitalk_frame_bake_{k}"] for k in bakes},
         "whole_pipeline_note": "per-frame ratios (3D torso vs a 2D torso stage) are the "
         "tables' render_ratio, not this",
         "machine": machine(args.threads, 1),

@@ -543,8 +543,7 @@ BAKE_PSNR_MARGIN = 0.1
 
 
 def _bake_quality(reports, k) -> tuple[bool, str]:
-    """(within the margin, a note) for the per-frame bake k (or "<k> tol <T>", the bake
-    refined with tolerance T) in ``FRAME_BAKE_RUN``."""
+    """(within the margin, a note) for the per-frame bake k in ``FRAME_BAKE_RUN``."""
     change = ((((reports.get(FRAME_BAKE_RUN) or {}).get("summary") or {}).get(f"bake {k}")
                or {}).get("change") or {})  # fmt: skip
     frame, head = change.get("frame") or {}, change.get("head") or {}
@@ -578,15 +577,6 @@ def frame_paths(reports) -> list[tuple[str, Sample, str]]:
         if vals:  # a bake over the PSNR margin is listed with its note, not judged
             name = f"per-frame bake k={k}" + ("" if ok else " (over the PSNR margin)")
             paths.append((name, Sample(vals, f"per-frame bake k={k}"), note))
-    refined = sorted({key for r in runs for key in (r.get("frame_bake_refined_ratio") or {})})
-    for key in refined:  # "<k> tol <T>": the bake refined where its coarse lattice misses
-        vals = tuple(r["frame_bake_refined_ratio"][key] for r in runs
-                     if key in (r.get("frame_bake_refined_ratio") or {}))  # fmt: skip
-        ok, note = _bake_quality(reports, key)
-        k, tol = key.split(" tol ")
-        label = f"per-frame bake k={k} refined at tolerance {tol}"
-        paths.append((label + ("" if ok else " (over the PSNR margin)"), Sample(vals, label),
-                      note))  # fmt: skip
     return paths
 
 

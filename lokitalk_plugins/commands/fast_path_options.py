@@ -4,9 +4,8 @@
 fine-tuned identity's Δx_id read from a baked lattice), ``--plugin-precision`` sets the
 plug-ins' arithmetic on it (float32, bfloat16 on a CPU with the instructions, or auto) and
 ``--frame-bake K`` adds the per-frame bake of the point map (K lattice cells per occupancy-cell
-edge; an approximation, see ``adapters/frame_bake.py``), with ``--frame-bake-tolerance T``
-refined only where its coarse lattice (half the cells an edge) misses the map by more than T;
-any of the last three implies the first. Without them the reference path renders, as before.
+edge; an approximation, see ``adapters/frame_bake.py``); either of the last two implies the
+first. Without them the reference path renders, as before.
 """
 
 from __future__ import annotations
@@ -15,8 +14,7 @@ __all__ = ["add_fast_path_options", "apply_fast_path", "fast_path_settings"]
 
 
 def add_fast_path_options(parser) -> None:
-    """``--fast-path``, ``--plugin-precision``, ``--frame-bake`` and
-    ``--frame-bake-tolerance`` (see the module doc)."""
+    """``--fast-path``, ``--plugin-precision`` and ``--frame-bake`` (see the module doc)."""
     parser.add_argument("--fast-path", action="store_true",
                         help="the plug-ins' inference fast path: no per-point maps, a fine-tuned "
                              "identity's offset from a baked lattice")  # fmt: skip
@@ -28,24 +26,15 @@ def add_fast_path_options(parser) -> None:
                         help="bake each frame's point map on a lattice of K cells per "
                              "occupancy-cell edge (1..8; implies --fast-path; an "
                              "approximation: benchmarks/frame_bake.py measures it)")  # fmt: skip
-    parser.add_argument("--frame-bake-tolerance", type=float, default=None, metavar="T",
-                        help="with an even --frame-bake K: refine the bake only where a lattice "
-                             "of K/2 cells an edge misses the map by more than T at a cell's "
-                             "centre (the grid cube's units, e.g. 0.002)")  # fmt: skip
 
 
 def fast_path_settings(args) -> dict | None:
     """The keyword arguments of ``inference_fast_path`` the options ask for, or None (the
     reference path)."""
     precision, bake = getattr(args, "plugin_precision", None), getattr(args, "frame_bake", None)
-    tol = getattr(args, "frame_bake_tolerance", None)
-    if not (getattr(args, "fast_path", False) or precision is not None or bake is not None
-            or tol is not None):  # fmt: skip
+    if not (getattr(args, "fast_path", False) or precision is not None or bake is not None):
         return None
-    out = {"precision": precision or "float32", "frame_bake": bake or 0}
-    if tol is not None:
-        out["frame_bake_tolerance"] = tol
-    return out
+    return {"precision": precision or "float32", "frame_bake": bake or 0}
 
 
 def apply_fast_path(system, args) -> str | None:
@@ -62,12 +51,6 @@ def apply_fast_path(system, args) -> str | None:
     bake = getattr(args, "frame_bake", None)
     if bake is not None and not 1 <= bake <= 8:  # 0 too: leave the option out for no bake
         return f"--frame-bake {bake}: expected 1..8 (lattice cells per occupancy-cell edge)"
-    tol = getattr(args, "frame_bake_tolerance", None)
-    if tol is not None and not tol >= 0:
-        return f"--frame-bake-tolerance {tol}: expected a number >= 0 (e.g. 0.002)"
-    if tol is not None and (bake is None or bake % 2):
-        return (f"--frame-bake-tolerance {tol}: needs an even --frame-bake (e.g. 4; its coarse "
-                "lattice has half the cells an edge)")  # fmt: skip
     system.eval()
     try:
         model.inference_fast_path(**settings)

@@ -20,13 +20,6 @@ def test_refuses_what_is_not_a_workspace_and_bad_subdivisions(tmp_path, capsys):
     with pytest.raises(SystemExit):
         frame_bake.main([str(tmp_path), "--out", str(tmp_path / "o"), "--subdivisions", "0"])
     assert "--subdivisions: each must be in 1..8" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        frame_bake.main([str(tmp_path), "--out", str(tmp_path / "o"), "--subdivisions", "3",
-                         "--tolerances", "0.01"])  # fmt: skip
-    assert "--tolerances: refine an even bake" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        frame_bake.main([str(tmp_path), "--out", str(tmp_path / "o"), "--tolerances", "-1"])
-    assert "--tolerances: each must be a number >= 0" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
 
 
@@ -46,23 +39,17 @@ def test_summarise_pairs_each_setting_with_the_fast_path():
 def test_a_run_on_a_trained_rsdf_workspace(rsdf_workspace, tmp_path, capsys):
     out = tmp_path / "out"
     args = [str(rsdf_workspace), "--out", str(out), "--every", "4", "--repeats", "1",
-            "--subdivisions", "1", "2", "--tolerances", "0", "1e9"]  # fmt: skip
+            "--subdivisions", "1", "2"]  # fmt: skip
     assert frame_bake.main(args) == 0
     rep = json.loads((out / "frame_bake.json").read_text())
     r = rep["results"][0]
-    assert set(r["quality"]) == {"fast", "bake 1", "bake 2", "bake 2 tol 0", "bake 2 tol 1e+09"}
-    q = r["quality"]
-    # tolerance 0 refines every cell: the full bake's frame; no refinement: the coarse one's
-    assert q["bake 2 tol 0"]["frame"] == pytest.approx(q["bake 2"]["frame"], abs=1e-3)
-    assert q["bake 2 tol 1e+09"]["frame"] == pytest.approx(q["bake 1"]["frame"], abs=1e-3)
-    assert q["bake 2 tol 1e+09"]["refined_cells"] == 0 < q["bake 2 tol 0"]["refined_cells"]
+    assert set(r["quality"]) == {"fast", "bake 1", "bake 2"}
     assert all(r["quality"][s]["frame"] > 5 for s in r["quality"])
     assert r["quality"]["bake 1"]["exact_share"] < 0.01  # the renderer samples baked cells
     c = r["costs"]
     assert c["samples"] > 0 and 0 < c["occupied_cells"] <= c["grid_resolution"] ** 3
     assert 0 < c["vertices"]["bake 1"] < c["vertices"]["bake 2"]
-    assert set(c["ratio_to_bare"]) == {"bare", "fast", "bake 1", "bake 2", "bake 2 tol 0",
-                                       "bake 2 tol 1e+09"}  # fmt: skip
+    assert set(c["ratio_to_bare"]) == {"bare", "fast", "bake 1", "bake 2"}
     md = (out / "frame_bake.md").read_text()
     assert "| bake 2 |" in md and "per-sample cost / bare field" in md
     with pytest.raises(SystemExit):

@@ -121,25 +121,16 @@ def test_samples_from_a_trained_workspace_times_its_frame_and_the_frame_bakes(
 ):
     out = tmp_path / "o.json"
     args = ["--repeats", "1", "--bake-resolution", "8", "--out", str(out),
-            "--samples-from", str(rsdf_workspace), "--frame-bake-tolerances", "0.01",
-            "--frame-bakes", "1", "2"]  # fmt: skip
+            "--samples-from", str(rsdf_workspace), "--frame-bakes", "1", "2"]  # fmt: skip
     assert render_overhead.main(args) == 0
     rep = json.loads(out.read_text())
     assert {"lokitalk_frame_bake_1", "lokitalk_frame_bake_2"} <= set(rep["ratio_to_bare"])
     assert set(rep["frame_bake_ratio"]) == {"1", "2"}  # JSON keys
     assert rep["frame_bake_ratio"]["2"] == rep["ratio_to_bare"]["lokitalk_frame_bake_2"]
-    # the refined bake of the even one only
-    assert rep["frame_bake_refined_ratio"] == {
-        "2 tol 0.01": rep["ratio_to_bare"]["lokitalk_frame_bake_2_tol0.01"]
-    }
     assert "samples of val frame 0" in rep["points"] and str(rsdf_workspace) in rep["points"]
     with pytest.raises(SystemExit):
         render_overhead.main(args[:-3] + ["--frame-bakes", "0"])
     assert "--frame-bakes: each must be in 1..8" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        render_overhead.main(args[:-3] + ["--frame-bakes", "3"])
-    assert "--frame-bake-tolerances: refine an even bake" in capsys.readouterr().err
-    assert render_overhead.bake_name((4, 0.002)) == "lokitalk_frame_bake_4_tol0.002"
 
 
 def test_random_points_by_default_and_no_frame_bake(tmp_path):

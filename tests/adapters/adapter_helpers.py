@@ -91,3 +91,23 @@ class Frames:
 
     def __getitem__(self, i):
         return self
+
+
+def rsdf_studio_system(tmp_path, seconds: float = 1.0, size: int = 32):
+    """A tiny ER-NeRF + RSDF (offsets randomised) system prepared on a 1 s, 32 px studio
+    folder, in eval mode -> (system, data): for renders of whole frames."""
+    from lokitalk_plugins.adapters import wrap
+    from lokitalk_plugins.data import TalkingHeadFolder
+    from lokitalk_plugins.data.studio import write_identity
+    from lokitalk_plugins.pipeline import TalkingHeadSystem
+
+    folder = write_identity(tmp_path / "id", seconds=seconds, size=size)
+    data = TalkingHeadFolder(folder, background="bc", preload=True, progress=False)
+    torch.manual_seed(0)
+    backbone = ERNeRF(audio_in_dim=data.audio_features.shape[1], ind_num=len(data), grid_size=32)
+    rsdf = RSDF(audio_dim=backbone.audio_dim, hidden=16, grid=SMALL_GRID)
+    randomise_offsets(rsdf, std=0.2)
+    system = TalkingHeadSystem(wrap(backbone, rsdf=rsdf), num_rays=128)
+    system.prepare(data)
+    system.eval()
+    return system, data

@@ -12,6 +12,7 @@ from adapter_helpers import (
     make_plugin,
     points,
     randomise_offsets,
+    rsdf_studio_system,
 )
 
 from lokitalk_plugins.adapters import wrap
@@ -138,20 +139,7 @@ def test_the_baked_lookup_in_the_kernel_equals_grid_sample():
 
 
 def test_render_frame_on_the_fast_path_equals_the_reference(tmp_path):
-    from lokitalk_plugins.baselines.er_nerf.network import ERNeRF
-    from lokitalk_plugins.data import TalkingHeadFolder
-    from lokitalk_plugins.data.studio import write_identity
-    from lokitalk_plugins.pipeline import TalkingHeadSystem
-
-    folder = write_identity(tmp_path / "id", seconds=1.0, size=32)
-    data = TalkingHeadFolder(folder, background="bc", preload=True, progress=False)
-    torch.manual_seed(0)
-    backbone = ERNeRF(audio_in_dim=data.audio_features.shape[1], ind_num=len(data), grid_size=32)
-    rsdf = RSDF(audio_dim=backbone.audio_dim, hidden=16, grid=SMALL_GRID)
-    randomise_offsets(rsdf, std=0.2)
-    system = TalkingHeadSystem(wrap(backbone, rsdf=rsdf), num_rays=128)
-    system.prepare(data)
-    system.eval()
+    system, data = rsdf_studio_system(tmp_path)
     ref = system.render_frame(data[2])
     system.model.inference_fast_path()
     fast = system.render_frame(data[2])

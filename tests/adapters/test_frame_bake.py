@@ -7,7 +7,13 @@ from __future__ import annotations
 
 import pytest
 import torch
-from adapter_helpers import SMALL_GRID, conditioning, make_backbone, randomise_offsets
+from adapter_helpers import (
+    SMALL_GRID,
+    conditioning,
+    make_backbone,
+    randomise_offsets,
+    rsdf_studio_system,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -161,20 +167,7 @@ def test_frame_bake_refuses_bad_values_and_a_model_without_a_map():
 
 
 def test_render_frame_with_a_frame_bake_is_close_to_the_reference(tmp_path):
-    from lokitalk_plugins.baselines.er_nerf.network import ERNeRF
-    from lokitalk_plugins.data import TalkingHeadFolder
-    from lokitalk_plugins.data.studio import write_identity
-    from lokitalk_plugins.pipeline import TalkingHeadSystem
-
-    folder = write_identity(tmp_path / "id", seconds=1.0, size=32)
-    data = TalkingHeadFolder(folder, background="bc", preload=True, progress=False)
-    torch.manual_seed(0)
-    backbone = ERNeRF(audio_in_dim=data.audio_features.shape[1], ind_num=len(data), grid_size=32)
-    rsdf = RSDF(audio_dim=backbone.audio_dim, hidden=16, grid=SMALL_GRID)
-    randomise_offsets(rsdf, std=0.2)
-    system = TalkingHeadSystem(wrap(backbone, rsdf=rsdf), num_rays=128)
-    system.prepare(data)
-    system.eval()
+    system, data = rsdf_studio_system(tmp_path)
     system.model.inference_fast_path()
     ref = system.render_frame(data[2])
     system.model.inference_fast_path(frame_bake=2)

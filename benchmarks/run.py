@@ -175,7 +175,8 @@ def main(argv=None) -> int:
         type=int,
         default=1,
         help="seeds per cell (table1, table2, table4, gdrf-table*, dhnerf-table1/2: every row; "
-        "table3: the 50%% column): the markdown gives mean ± std, the JSON every seed",
+        "table3: the 100%% and 50%% columns, not the paper-rates one): the markdown gives "
+        "mean ± std, the JSON every seed",
     )
     parser.add_argument(
         "--resume",
@@ -194,9 +195,10 @@ def main(argv=None) -> int:
         "--methods",
         nargs="+",
         metavar="NAME",
-        help="table1, table2, gdrf-table1/2/5/6, dhnerf-table1/2: train and report only these "
-        "rows (e.g. O O+D O+D+R; 'GDRF, 5 s' 'ER-NeRF, 5 s'; 'full model'; an ablation row "
-        "needs --ablations)",
+        help="table1, table2, table3, table4, gdrf-table1/2/5/6, dhnerf-table1/2: train and "
+        "report only these rows (e.g. O O+D O+D+R; '0 ids, 100%%' '10 ids, 100%%' (table3/4 "
+        "need their column without ID-AKT at 100%%); 'GDRF, 5 s' 'ER-NeRF, 5 s'; 'full model'; "
+        "an ablation row needs --ablations)",
     )
     parser.add_argument(
         "--ablations",

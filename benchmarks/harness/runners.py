@@ -168,6 +168,11 @@ def run_table34(args, prof: dict, out: Path, table: str) -> dict:
     from harness.workers import beside_pretraining, run_methods
 
     work, start = Path(args.work), time.perf_counter()
+    # a bad --methods is refused before anything is written or trained
+    try:
+        chosen = table34.check_chosen(table, prof, getattr(args, "methods", None))
+    except ValueError as e:
+        raise SystemExit(str(e)) from None
     load, sha = machine()["load_average_1min"], commit()
     source = resolve_data(args.data, work, prof)
     data = source.data
@@ -183,7 +188,7 @@ def run_table34(args, prof: dict, out: Path, table: str) -> dict:
 
     def seeded(bundles: dict | None) -> list[dict]:
         """The columns (only those that need no bundle without ``bundles``), each seeded."""
-        columns = table34.finetune_methods(table, prof, bundles, folders, args.profile, run)
+        columns = table34.finetune_methods(table, prof, bundles, folders, args.profile, run, chosen)
         if a2m is not None:  # RSDF's F_a in every RSDF column (not the bare ER-NeRF one)
             columns = [
                 motion_prior.with_audio2motion(m, a2m["path"]) if table34.uses_rsdf(m) else m
@@ -199,7 +204,7 @@ def run_table34(args, prof: dict, out: Path, table: str) -> dict:
         """The bundles, then the columns that fine-tune them."""
         t0 = time.perf_counter()
         bundles = idakt_runs.pretrain_bundles(
-            table34.pretrain_jobs(table, prof, aux),
+            table34.pretrain_jobs(table, prof, aux, chosen),
             ["shared/budget_pretrain", "shared/data", "profiles/" + args.profile],
             run,
             prof["pretrain_epochs"],

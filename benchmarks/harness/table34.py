@@ -84,30 +84,79 @@ def needs_bundle(ids) -> bool:
     return isinstance(ids, int) and ids != 0
 
 
+def column_name(table: str, prof: dict, ids, pct: int, rates: str | None) -> str:
+    """A column's row label (what ``--methods`` names): "0 ids, 100%", "10 ids, 50%",
+    "10 ids, 100%, paper rates", "ER-NeRF, 100%" (Table 4's column without ID-AKT too)."""
+    if ids == "ER-NeRF" or (ids == 0 and table == "table4"):
+        return f"ER-NeRF, {pct}%"
+    if ids == 0:
+        return f"0 ids, {pct}%"
+    rates_part = ", paper rates" if rates == "paper" else ""
+    return f"{prof['ids'][ids]} ids, {pct}%" + rates_part
+
+
+def _plan(table: str) -> list[tuple]:
+    """(ids, pct, rates) of every column in the table's order, the paper-rates one last."""
+    return [(ids, pct, "short") for ids, pct in columns(table)] + [(*PAPER_RATES_COLUMN, "paper")]
+
+
+def column_names(table: str, prof: dict) -> list[str]:
+    """Every column's row label, in the table's order (the rows ``--methods`` may name)."""
+    return [column_name(table, prof, *c) for c in _plan(table)]
+
+
+def base_column(table: str, prof: dict) -> str:
+    """The column without ID-AKT at 100%: its final training PSNR sets the steps-to-PSNR
+    threshold of every column, so a run of some columns must include it."""
+    return column_name(table, prof, 0, 100, "short")
+
+
+def check_chosen(table: str, prof: dict, chosen) -> set[tuple] | None:
+    """``--methods`` of Table 3 or 4 (column labels of :func:`column_names`) -> the chosen
+    columns as (ids, pct, rates) (None: every column); raises ValueError in one line for a
+    name that is no column, or a choice without the base column (:func:`base_column`)."""
+    from .common import check_rows
+
+    if not chosen:
+        return None
+    check_rows(chosen, column_names(table, prof), table)
+    base = base_column(table, prof)
+    if base not in chosen:
+        raise ValueError(f"--methods: {table}'s steps-to-PSNR threshold comes from {base!r}; "
+                         "name it too")  # fmt: skip
+    return {c for c in _plan(table) if column_name(table, prof, *c) in set(chosen)}
+
+
 def finetune_methods(
-    table: str, prof: dict, bundles: dict | None, folders: dict, profile: str, run: list[str]
+    table: str,
+    prof: dict,
+    bundles: dict | None,
+    folders: dict,
+    profile: str,
+    run: list[str],
+    chosen=None,
 ) -> list[dict]:
     """One training method per column: its ``table34/*.gin`` with the fine-tune budget, the
     data and the profile's files, the run's bindings (``run``, and the bundle's path), and
-    data (its share of frames). bundles None: only the columns that need no bundle."""
+    data (its share of frames). bundles None: only the columns that need no bundle; chosen
+    (of :func:`check_chosen`): only those columns."""
     setting = "rsdf" if table == "table3" else "er_nerf"
     shared = ["shared/budget_finetune", "shared/data", "profiles/" + profile]
     methods = []
-    plan = [(ids, pct, "short") for ids, pct in columns(table)]
-    plan.append((*PAPER_RATES_COLUMN, "paper"))
-    for ids, pct, rates in plan:
-        if bundles is None and needs_bundle(ids):
+    for ids, pct, rates in _plan(table):
+        name = column_name(table, prof, ids, pct, rates)
+        if (bundles is None and needs_bundle(ids)) or (
+            chosen is not None and (ids, pct, rates) not in chosen
+        ):
             continue
         binds = list(run)
         if ids == "ER-NeRF" or (ids == 0 and setting == "er_nerf"):
-            name, row, rates = f"ER-NeRF, {pct}%", ("er_nerf", None), None
+            row, rates = ("er_nerf", None), None
         elif ids == 0:
-            name, row, rates = f"0 ids, {pct}%", ("rsdf", None), None
+            row, rates = ("rsdf", None), None
         else:
-            n = prof["ids"][ids]
-            name = f"{n} ids, {pct}%" + (", paper rates" if rates == "paper" else "")
             row = (setting, rates)
-            binds += run_bindings(bundle=bundles[(setting, n)]["path"])
+            binds += run_bindings(bundle=bundles[(setting, prof["ids"][ids])]["path"])
         m = gin_method(name, "table34/" + ROW_CONFIGS[row], *shared,
                        key=f"{ids} ids {pct} {rates}",  # unique: two columns may share a name
                        column=[ids, pct], finetune_rates=rates, data=str(folders[pct]))  # fmt: skip
@@ -121,19 +170,36 @@ def uses_rsdf(method: dict) -> bool:
 
 
 def seeded_column(table: str):
-    """Which columns ``--seeds`` repeats: Table 3's 50% column (0/3/5/10 identities, the
-    paper's ordering claims), every column of Table 4."""
+    """Which columns ``--seeds`` repeats: Table 3's 100% and 50% columns (the paper's claims:
+    10 identities against none at 100%, fewer steps, 0/3/5/10 identities at 50%; not the 25%
+    column nor the repeat with the paper's fine-tune rates), every column of Table 4."""
     if table == "table3":
-        return lambda m: m["column"][1] == 50
+        return lambda m: m["column"][1] in (100, 50) and m["finetune_rates"] != "paper"
     return lambda m: True
 
 
-def pretrain_jobs(table: str, prof: dict, aux: list[Path]) -> list[tuple[str, list[Path]]]:
-    """The bundles a table fine-tunes, the most identities (the longest pre-training, its
-    budget being epochs) first, so the longest job never starts last in the pool."""
+def pretrain_jobs(
+    table: str, prof: dict, aux: list[Path], chosen=None
+) -> list[tuple[str, list[Path]]]:
+    """The bundles a table fine-tunes (only those of the ``chosen`` columns when given),
+    the most identities (the longest pre-training, its budget being epochs) first, so the
+    longest job never starts last in the pool."""
     setting = "rsdf" if table == "table3" else "er_nerf"
-    counts = sorted({prof["ids"][i] for i, _ in columns(table) if needs_bundle(i)}, reverse=True)
+    wanted = [c for c in _plan(table) if needs_bundle(c[0]) and (chosen is None or c in chosen)]
+    counts = sorted({prof["ids"][c[0]] for c in wanted}, reverse=True)
     return [(setting, aux[:n]) for n in counts]
+
+
+def _seeded_rows(report: dict) -> str:
+    """Which rows of a report give mean ± std: every row, or those listed (rows whose JSON
+    holds more than one seed)."""
+    rows = report["results"]
+    many = [r for r in rows if len(r.get("seeds") or []) > 1]
+    if len(many) == len(rows):
+        return "Every row"
+    return "The rows " + ", ".join(
+        f"{r['column'][0]} ids {r['column'][1]}%".replace("ER-NeRF ids", "ER-NeRF") for r in many
+    )
 
 
 def _data_sentence(report: dict) -> str:
@@ -203,8 +269,8 @@ def markdown(report: dict) -> str:
     lines += reference_lines(report.get("references", []), 13, 6)
     if t == "table3":
         lines += f_a_note(report, "the RSDF columns (pre-training and fine-tuning)")
-    lines += seeds_note(report, ("The 50% rows" if t == "table3" else "Every row") + " (the "
-                        "fine-tune; one pre-trained bundle per identity count)")  # fmt: skip
+    lines += seeds_note(report, _seeded_rows(report) + " (the fine-tune; one pre-trained bundle "
+                        "per identity count)")  # fmt: skip
     lines += [
         "",
         "LPIPS is n/a without AlexNet weights. Sync: confidence and offset of metrics.sync "
@@ -221,4 +287,14 @@ def markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
-__all__ += ["needs_bundle", "pretrain_jobs", "PRETRAIN_CONFIGS", "seeded_column", "uses_rsdf"]
+__all__ += [
+    "base_column",
+    "check_chosen",
+    "column_name",
+    "column_names",
+    "needs_bundle",
+    "pretrain_jobs",
+    "PRETRAIN_CONFIGS",
+    "seeded_column",
+    "uses_rsdf",
+]

@@ -342,7 +342,7 @@ def test_table3_trains_the_columns_without_a_bundle_while_the_bundles_are_made(
     expect = [m["key"] for m in seeds.seeded_methods(
         table34.finetune_methods("table3", prof, {("rsdf", n): {"path": "b"} for n in (3, 5, 10)},
                                  {100: "d", 50: "d", 25: "d"}, "default", ["X = 1"]),
-        2, select=lambda m: m["column"][1] == 50)]  # fmt: skip
+        2, select=table34.seeded_column("table3"))]  # fmt: skip
     assert [r["key"] for r in rows] == [m["key"] for m in methods] == expect
     by = {what: (thread, t) for what, thread, t in log}
     early, late = "train 0,ER-NeRF x2", "train 10,3,5 x2"
@@ -366,7 +366,7 @@ def test_the_bundle_with_the_most_identities_pre_trains_first():
         "micro", []))  # fmt: skip
 
 
-def test_seeds_repeat_table3s_50_percent_column_and_every_column_of_table4():
+def test_seeds_repeat_table3s_100_and_50_percent_columns_and_every_column_of_table4():
     from harness import seeds, table34
 
     prof, folders = {"ids": {10: 10, 5: 5, 3: 3}}, {100: "d", 50: "d", 25: "d"}
@@ -377,9 +377,80 @@ def test_seeds_repeat_table3s_50_percent_column_and_every_column_of_table4():
         runs = seeds.seeded_methods(cols, 3, select=table34.seeded_column(t))
         counts[t] = {m["key"]: sum(r["cell"] == m["key"] for r in runs) for m in cols}
     assert {k: n for k, n in counts["table3"].items() if n == 3} == {
+        "0 ids 100 None": 3,
+        "10 ids 100 short": 3,
+        "ER-NeRF ids 100 None": 3,
         "0 ids 50 None": 3,
         "3 ids 50 short": 3,
         "5 ids 50 short": 3,
         "10 ids 50 short": 3,
     }
+    assert counts["table3"]["10 ids 100 paper"] == counts["table3"]["10 ids 25 short"] == 1
     assert set(counts["table4"].values()) == {3} and len(counts["table4"]) == 5
+
+
+def test_methods_choose_table34_columns_and_their_bundles_only():
+    from harness import table34
+
+    prof, folders = {"ids": {10: 10, 5: 5, 3: 3}}, {100: "d", 50: "d", 25: "d"}
+    bundles = {(s, n): {"path": f"b{n}"} for s in ("rsdf", "er_nerf") for n in (3, 5, 10)}
+    names = table34.column_names("table3", prof)
+    assert names == [
+        "0 ids, 100%",
+        "10 ids, 100%",
+        "10 ids, 50%",
+        "10 ids, 25%",
+        "5 ids, 50%",
+        "3 ids, 50%",
+        "ER-NeRF, 100%",
+        "0 ids, 50%",
+        "10 ids, 100%, paper rates",
+    ]
+    assert [m["name"] for m in table34.finetune_methods("table3", prof, bundles, folders, "micro",
+                                                        [])] == names  # fmt: skip
+    chosen = table34.check_chosen("table3", prof, ["10 ids, 100%", "0 ids, 100%"])
+    assert chosen == {(0, 100, "short"), (10, 100, "short")}
+    got = table34.finetune_methods("table3", prof, bundles, folders, "micro", ["X = 1"], chosen)
+    assert [m["name"] for m in got] == ["0 ids, 100%", "10 ids, 100%"]  # the table's order
+    assert "b10" in " ".join(got[1]["bindings"]) and "b10" not in " ".join(got[0]["bindings"])
+    aux = [Path(f"aux{k}") for k in range(10)]
+    assert [len(f) for _, f in table34.pretrain_jobs("table3", prof, aux, chosen)] == [10]
+    five = table34.check_chosen("table3", prof, ["0 ids, 100%", "5 ids, 50%", "3 ids, 50%"])
+    assert [len(f) for _, f in table34.pretrain_jobs("table3", prof, aux, five)] == [5, 3]
+    assert table34.check_chosen("table3", prof, None) is None
+    assert table34.column_names("table4", prof)[:2] == ["ER-NeRF, 100%", "ER-NeRF, 50%"]
+    with pytest.raises(ValueError, match=r"--methods: no row named \['7 ids, 100%'\] in table3"):
+        table34.check_chosen("table3", prof, ["0 ids, 100%", "7 ids, 100%"])
+    with pytest.raises(ValueError, match="threshold comes from '0 ids, 100%'; name it too"):
+        table34.check_chosen("table3", prof, ["10 ids, 100%"])
+    with pytest.raises(ValueError, match="comes from 'ER-NeRF, 100%'"):
+        table34.check_chosen("table4", prof, ["10 ids, 100%"])
+
+
+def test_table34_markdown_names_the_seeded_rows():
+    from harness import table34
+
+    def row(ids, pct, n):
+        return {"column": [ids, pct], "seeds": [{"seed": k} for k in range(n)]}
+
+    report = {"seeds": [0, 1, 2], "results": [row(0, 100, 3), row("ER-NeRF", 100, 3),
+                                               row(10, 25, 1)]}  # fmt: skip
+    assert table34._seeded_rows(report) == "The rows 0 ids 100%, ER-NeRF 100%"
+    report["results"] = report["results"][:2]
+    assert table34._seeded_rows(report) == "Every row"
+
+
+def test_run_table34_refuses_a_bad_methods_before_anything_is_made(tmp_path, monkeypatch):
+    from harness import data_sources
+    from harness.runners import run_table34
+
+    def never(*a):
+        raise AssertionError("data resolved before --methods was checked")
+
+    monkeypatch.setattr(data_sources, "resolve_data", never)
+    args = Namespace(seeds=1, parallel=2, work=str(tmp_path / "work"), data=None,
+                     profile="default", methods=["10 ids, 50%"])  # fmt: skip
+    prof = {"ids": {10: 10, 5: 5, 3: 3}, "pretrain_epochs": 1.0}
+    with pytest.raises(SystemExit, match="name it too"):
+        run_table34(args, prof, tmp_path / "out", "table4")
+    assert not (tmp_path / "work").exists() and not (tmp_path / "out").exists()

@@ -1225,3 +1225,27 @@ def test_the_overhead_takes_the_fastest_frame_path_that_keeps_the_psnr(tmp_path)
     judged = row["measured"].split(" (also ")[0]  # the bakes over the margin are only listed
     assert "per-frame bake" not in judged
     assert "per-frame bake k=4 1.18 ± 0.02 (3 seeds), but its PSNR change -0.20" in row["measured"]
+
+
+def test_table3_claims_read_the_seeded_run_of_its_columns_first(results):
+    def col(ids, pct, psnr, seeds=None, rates=None):
+        return dict(_row(f"{ids} ids, {pct}%", psnr, seeds), column=[ids, pct],
+                    finetune_rates=rates)  # fmt: skip
+
+    whole = {"results": [col(0, 100, 27.3), col(10, 100, 27.9), col(10, 100, 20.0, rates="paper"),
+                         col(10, 50, 26.8, [26.7, 26.8, 26.9]),
+                         col(5, 50, 26.7, [26.5, 26.7, 26.9])]}  # fmt: skip
+    (results / "table3.json").write_text(json.dumps(whole))
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(results))}
+    assert rows["t3_pretrain"]["verdict"] == "inconclusive"  # single seed each
+    assert "27.90 (single seed)" in rows["t3_pretrain"]["measured"]
+    seeded = {"results": [col(0, 100, 27.3, [27.2, 27.3, 27.4]),
+                          col(10, 100, 27.95, [27.9, 28.0, 27.95])]}  # fmt: skip
+    (results / "table3_seeds").mkdir()
+    (results / "table3_seeds" / "table3.json").write_text(json.dumps(seeded))
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(results))}
+    assert rows["t3_pretrain"]["verdict"] == "holds"
+    assert "27.95 ± 0.05 (3 seeds)" in rows["t3_pretrain"]["measured"]
+    # a claim on columns the seeded run lacks reads the whole table
+    assert rows["t3_ids_10_5"]["verdict"] == "inconclusive"
+    assert "26.80 ± 0.10 (3 seeds)" in rows["t3_ids_10_5"]["measured"]

@@ -8,6 +8,10 @@ The code of a frame, [1, I] with I = d_id + d_ex + d_al + d_ill + 1:
 
     code = [C_id, C_ex, C_al, C_ill, w]
 
+The codes of ``model.shared_codes`` (C_id and C_al by default) are one for the clip: every
+row of their tables holds it, a frame reads the rows' mean (so all rows get the same gradient
+and stay equal) and L_dis pulls that mean to the references' (equal rows too).
+
 w is 1 for a training frame (its own learnt codes) and 0 at test time (index None), where the
 field is driven by audio alone (§3.1: "the model takes a short clip ... and the speech audio";
 F_lip is "the input of volume rendering", §3.2, and the lip-sync module's audio branch at
@@ -60,12 +64,13 @@ AUDIO_WINDOW = 8  # frames of audio windows F_lip attends over
 # --- codes ----------------------------------------------------------------------------------
 def frame_codes(model, index: int | None) -> dict[str, torch.Tensor]:
     """{k: [1, d_k]}: frame ``index``'s learnt codes, or (None) their mean over the coded
-    (training) frames."""
-    n = int(model.coded_frames)
+    (training) frames; a shared code is that mean for every frame."""
+    n, shared = int(model.coded_frames), model.shared_codes
     out = {}
     for k in CODE_NAMES:
         table = getattr(model, f"codes_{k}")
-        row = table[int(index)] if index is not None else table[: max(n, 1)].mean(0)
+        mean = index is None or k in shared
+        row = table[: max(n, 1)].mean(0) if mean else table[int(index)]
         out[k] = row.unsqueeze(0)
     return out
 
@@ -152,10 +157,15 @@ def loss_terms(model, result, batch, progress: float) -> dict[str, torch.Tensor]
     frame's learnt C_ex (``dhnerf_ex_audio``, λ ``lambda_expression``) from the F_lip the
     field reads: ``batch.audio_feature`` when a wrap gives one (its ``audio_condition``), else
     the model's own encoding of the frame's audio."""
-    i, terms = int(batch.frame.index), {}
-    if model.lambda_dis > 0 and int(model.coded_frames) > 0:
-        codes = {k: getattr(model, f"codes_{k}")[i] for k in CODE_NAMES}
-        refs = {k: getattr(model, f"reference_{k}")[i] for k in CODE_NAMES}
+    i, terms, n = int(batch.frame.index), {}, int(model.coded_frames)
+    if model.lambda_dis > 0 and n > 0:
+
+        def row(name: str, k: str) -> torch.Tensor:  # a shared code: the rows' mean
+            table = getattr(model, f"{name}_{k}")
+            return table[:n].mean(0) if k in model.shared_codes else table[i]
+
+        codes = {k: row("codes", k) for k in CODE_NAMES}
+        refs = {k: row("reference", k) for k in CODE_NAMES}
         terms["dhnerf_dis"] = model.lambda_dis * disentangle_loss(codes, refs, model.dis_weights)
     if model.lambda_expression > 0:
         f_lip = batch.audio_feature
@@ -176,8 +186,9 @@ def training_callbacks(model) -> list[TrainingCallback]:
 
 @torch.no_grad()
 def init_codes(model, dataset, chunk: int = 64) -> None:
-    """C and C̄ of every training frame from the extractor (once: a resumed or later stage
-    keeps its trained codes)."""
+    """C and C̄ of every training frame from the extractor, a shared code's rows all the
+    extractor's mean over the frames (once: a resumed or later stage keeps its trained
+    codes)."""
     n = len(dataset)
     if n < AUDIO_WINDOW:
         raise UserError(
@@ -193,4 +204,8 @@ def init_codes(model, dataset, chunk: int = 64) -> None:
         for k, v in model.extractor(images.to(model.codes_id.device)).items():
             getattr(model, f"codes_{k}")[a : a + len(v)] = v
             getattr(model, f"reference_{k}")[a : a + len(v)] = v
+    for k in model.shared_codes:
+        for name in ("codes", "reference"):
+            table = getattr(model, f"{name}_{k}")
+            table[:n] = table[:n].mean(0)
     model.coded_frames.fill_(n)

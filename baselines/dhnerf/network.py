@@ -5,12 +5,15 @@
     rgb = sigmoid(color_net([SH(v), M, C_al, C_ill]))
 
 P_cam is the frame's camera: it enters through the rays. C = (C_id, C_ex, C_al, C_ill) are
-per-frame learnable codes (``codes_<k>`` [ind_num, d_k]), initialised from a pre-trained
+learnable codes (``codes_<k>`` [ind_num, d_k]), initialised from a pre-trained
 ``CodeExtractor`` on each training frame at "prepare", whose outputs are also the referential
-codes C̄ of L_dis (eq. 6; ``reference_<k>``). F_lip is the audio condition (``encode_audio``:
-the audio network with attention over the 8 windows, or a trained lip-sync module's audio
-branch, frozen); ``lip_sync=False`` drops it from D_θ (the ablation without the lip-sync
-module). The model's own loss terms are λ_dis L_dis ("dhnerf_dis") and the fit of the
+codes C̄ of L_dis (eq. 6; ``reference_<k>``). The codes named in ``shared_codes`` (default
+C_id and C_al, the person's, as HeadNeRF shares them over a subject's images) are one code
+for the whole clip: the extractor's mean over the training frames, every frame reading (and
+training) that one code; C_ex and C_ill stay per frame. F_lip is the audio condition
+(``encode_audio``: the audio network with attention over the 8 windows, or a trained lip-sync
+module's audio branch, frozen); ``lip_sync=False`` drops it from D_θ (the ablation without
+the lip-sync module). The model's own loss terms are λ_dis L_dis ("dhnerf_dis") and the fit of the
 audio-to-expression net E ("dhnerf_ex_audio"); the pipeline adds the photometric term
 (λ_rec 1) and, with configs/velocity.gin, λ_v L_v; M is the feature
 configs/neural_renderer.gin upsamples (``neural_feature = 'geo_feat'``). The perceptual part
@@ -55,7 +58,8 @@ class DHNeRF(TalkingHeadBase):
     of D_θ's first layer start at 0: at initialisation the field is the model without the
     lip-sync input, and F_lip's weight grows only as far as the fit asks) or "default"
     (PyTorch's initialisation of the whole layer, the field reads F_lip from the first step;
-    the ablation row that measured its PSNR cost).
+    the ablation row that measured its PSNR cost); shared_codes: the codes that are one
+    for the clip (see the module doc; () gives every frame its own four codes).
     """
 
     ray_extras: tuple[str, ...] = ()
@@ -82,11 +86,17 @@ class DHNeRF(TalkingHeadBase):
         dis_weights: dict | None = None,
         lambda_expression: float = 1.0,
         lip_init: str = "zero",
+        shared_codes: tuple = ("id", "al"),
     ):
         super().__init__(audio_in_dim, audio_dim, 2, ind_num, 0, 0, False, bound, False)
         self.dims = dict(zip(CODE_NAMES, (int(id_dim), int(ex_dim), int(al_dim), int(ill_dim))))
         self.ind_num, self.lip_sync, self.lambda_dis = int(ind_num), bool(lip_sync), lambda_dis
         self.dis_weights, self.lambda_expression = dict(dis_weights or {}), lambda_expression
+        shared = (shared_codes,) if isinstance(shared_codes, str) else tuple(shared_codes)
+        if any(k not in CODE_NAMES for k in shared):
+            raise OptionError(f"DHNeRF.shared_codes must name some of {list(CODE_NAMES)}, got "
+                              f"{shared_codes!r}")  # fmt: skip
+        self.shared_codes = tuple(k for k in CODE_NAMES if k in shared)
         for k, d in self.dims.items():
             self.register_parameter(f"codes_{k}", nn.Parameter(torch.randn(ind_num, d) * 0.1))
             self.register_buffer(f"reference_{k}", torch.zeros(ind_num, d))

@@ -190,7 +190,11 @@ def r2_probe(x: np.ndarray, y: np.ndarray, fit: np.ndarray, ridge: float = 1.0) 
     """R² (mean over the columns of y) on the frames not in ``fit`` of a ridge linear map
     x [F, d] -> y [F, t] fitted on the frames in ``fit`` (bool [F]); x is standardised with
     the fitted frames' mean and spread first, so ``ridge`` (λ of ‖w‖²) has one scale for
-    every code, and a code of more dimensions than fitted frames does not interpolate noise."""
+    every code, and a code of more dimensions than fitted frames does not interpolate noise.
+    A code that does not vary over the frames (one shared by the clip's frames, as DHNeRF's
+    ``shared_codes``) carries nothing about y: 0."""
+    if not np.ptp(x, axis=0).any():
+        return 0.0
     mu, sd = x[fit].mean(0), x[fit].std(0) + 1e-8
     xs = (x - mu) / sd
     xa = np.concatenate([xs, np.ones((len(x), 1))], 1)

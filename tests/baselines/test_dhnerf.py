@@ -165,7 +165,11 @@ def test_shapes_gradients_and_codes_at_init(data):
     assert out["sigma"].shape == (50,) and out["color"].shape == (50, 3)
     assert out["geo_feat"].shape == (50, 64)
     out["color"].sum().backward()
-    assert model.codes_al.grad[3].abs().sum() > 0 and model.codes_al.grad[2].abs().sum() == 0
+    assert model.codes_ill.grad[3].abs().sum() > 0 and model.codes_ill.grad[2].abs().sum() == 0
+    # C_al is one code for the clip (shared_codes' default): every row gets the same gradient
+    assert model.shared_codes == ("id", "al")
+    assert model.codes_al.grad[2].abs().sum() > 0
+    assert torch.equal(model.codes_al.grad[2], model.codes_al.grad[3])
     assert all(p.grad is None for p in ex.parameters())  # the extractor is frozen
     groups = model.param_groups("head")
     trained = {id(p) for ps in groups.values() for p in ps}
@@ -175,6 +179,46 @@ def test_shapes_gradients_and_codes_at_init(data):
         model.codes_ex[3] += 1
     cb.fn(data)
     assert torch.allclose(model.codes(3)["ex"], want["ex"] + 1, atol=1e-6)
+
+
+def test_shared_codes_are_one_code_for_the_clip_and_stay_one(data):
+    """C_id and C_al (the default shared_codes) start as the extractor's mean over the
+    training frames in every row, reach L_dis as that mean, and stay equal rows through
+    training; C_ex and C_ill stay per frame. shared_codes=() gives every frame its own."""
+    n = len(data)
+    ex = CodeExtractor(**DIMS, size=16, width=8)
+    with torch.no_grad():
+        want = ex(torch.stack([data[i].image for i in range(n)]))
+    model = make_model(data, ex)
+    model.init_codes(data)
+    for k in ("id", "al"):
+        mean = want[k].mean(0)
+        for name in ("codes", "reference"):
+            assert torch.allclose(getattr(model, f"{name}_{k}")[:n], mean.expand(n, -1), atol=1e-6)
+        assert torch.allclose(model.codes(5)[k][0], mean, atol=1e-6)
+    assert torch.allclose(model.codes(5)["ex"][0], want["ex"][5], atol=1e-6)
+    with torch.no_grad():  # L_dis of a shared code is the distance of the rows' mean
+        model.codes_id[:n] += 0.5
+    batch = TrainBatch(rays=None, frame=data[3])
+    dis = model.loss_terms(None, batch, 0.0)["dhnerf_dis"].item()
+    weights = model.dis_weights or {}
+    assert dis == pytest.approx(model.lambda_dis * weights.get("id", 1.0) * 0.25 * DIMS["id_dim"],
+                                rel=1e-4)  # fmt: skip
+    system = TalkingHeadSystem(model, num_rays=128, lr_mlp=2e-3)
+    system.set_stage("head")
+    short_run(system, data, 6)
+    for k in ("id", "al"):
+        rows = getattr(model, f"codes_{k}")[:n].detach()
+        assert torch.equal(rows, rows[:1].expand(n, -1))  # trained, still one code
+    assert not torch.allclose(model.codes_id[0], want["id"].mean(0) + 0.5)
+    assert not torch.equal(model.codes_ex[0], model.codes_ex[1])
+    own = make_model(data, ex, shared_codes=())
+    own.init_codes(data)
+    assert own.shared_codes == ()
+    assert torch.allclose(own.codes(5)["id"][0], want["id"][5], atol=1e-6)
+    with pytest.raises(UserError, match="DHNeRF.shared_codes must name some of") as err:
+        make_model(data, ex, shared_codes=("id", "identity"))
+    assert "\n" not in str(err.value)
 
 
 def test_without_lip_sync_the_audio_changes_nothing(data):

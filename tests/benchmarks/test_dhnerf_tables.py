@@ -53,6 +53,11 @@ def test_r2_probe_values():
     both = dhnerf.r2_probe(x, flat, fit)
     assert both == pytest.approx(dhnerf.r2_probe(x, y[:, 1:], fit))
     assert np.isnan(dhnerf.r2_probe(x, flat[:, :1], fit))
+    # a code shared by every frame (DHNeRF.shared_codes) carries nothing: 0, whatever y does
+    one = np.tile(np.float32([0.3, -1.2, 7.0, 0.1]), (200, 1))
+    assert dhnerf.r2_probe(one, y, fit) == 0.0
+    one[0, 2] += 1e-3  # one frame apart: an ordinary (poor) probe again
+    assert dhnerf.r2_probe(one, y, fit) != 0.0
 
 
 def test_probe_codes_reads_expression_and_light():

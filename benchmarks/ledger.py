@@ -41,6 +41,8 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          "table3_seeds/table3",
          # Table 1's DH-NeRF with that extractor (run.py dhnerf-table1 --methods DH-NeRF)
          "dhnerf_table1_lights/dhnerf_table1",
+         # and with C_id, C_al one code for the clip (DHNeRF.shared_codes; the same command)
+         "dhnerf_table1_shared/dhnerf_table1",
          # a run of some of Table 1's rows (run.py table1 --methods ... --out <folder>): its
          # ablation rows explain the claims they name, as the full table's would
          "table1_head_gap/table1", "table1_head_gap_2/table1",

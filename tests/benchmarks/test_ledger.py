@@ -1249,3 +1249,30 @@ def test_table3_claims_read_the_seeded_run_of_its_columns_first(results):
     # a claim on columns the seeded run lacks reads the whole table
     assert rows["t3_ids_10_5"]["verdict"] == "inconclusive"
     assert "26.80 ± 0.10 (3 seeds)" in rows["t3_ids_10_5"]["measured"]
+
+
+def test_the_leakage_of_shared_codes_is_read_first_and_says_it_holds_by_construction(tmp_path):
+    def dh(leak, shared=None):
+        seeds = [{"seed": k, "probes": {"leakage": v}} for k, v in enumerate(leak)]
+        probes = {"learned": {"ex": {"expression": 0.5}, "ill": {"light": 0.9}},
+                  "leakage": leak[0], **({"shared": shared} if shared else {})}  # fmt: skip
+        return {"method": "DH-NeRF", "metrics": {"psnr": 26.0}, "probes": probes, "seeds": seeds}
+
+    (tmp_path / "dhnerf_table1_lights").mkdir()
+    (tmp_path / "dhnerf_table1_lights" / "dhnerf_table1.json").write_text(
+        json.dumps({"results": [dh([0.70, 0.66, 0.68])]})
+    )
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert rows["dh_leakage"]["verdict"] == "does not hold"
+    assert "by construction" not in rows["dh_leakage"]["cause"]
+    (tmp_path / "dhnerf_table1_shared").mkdir()
+    (tmp_path / "dhnerf_table1_shared" / "dhnerf_table1.json").write_text(
+        json.dumps({"results": [dh([0.0, 0.0, 0.0], ["id", "al"])]})
+    )
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    leak = rows["dh_leakage"]
+    assert leak["verdict"] == "holds"
+    assert leak["measured"].startswith("DH-NeRF (C_id, C_al one code for the clip): largest")
+    assert "C_id, C_al one code for the clip (DHNeRF.shared_codes)" in leak["cause"]
+    assert "R² 0 by construction" in leak["cause"]
+    assert "the leakage was per frame 0.68 ± 0.02 (3 seeds)" in leak["cause"]

@@ -26,6 +26,8 @@ the math is defined once, for this model and its adapter).
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import nn
 
@@ -201,6 +203,18 @@ class DHNeRF(TalkingHeadBase):
                     f"the checkpoint's codes C_{k} are {list(saved.shape)} but this DHNeRF's "
                     f"are {list(own.shape)}: set DHNeRF.ind_num and {k}_dim as in its run"
                 )
+        n = state.get(f"{prefix}coded_frames")
+        n = int(n) if n is not None else 0
+        own = [k for k in self.shared_codes if f"{prefix}codes_{k}" in state and n > 1
+               and not torch.equal(state[f"{prefix}codes_{k}"][:n],
+                                   state[f"{prefix}codes_{k}"][:1].expand(n, -1))]  # fmt: skip
+        if own:  # a checkpoint of per-frame codes (before 4316609): val frames read the mean
+            warnings.warn(  # anyway, so only a training frame's own rendering differs
+                f"the checkpoint gives every frame its own {', '.join('C_' + k for k in own)} "
+                "but this DHNeRF shares them over the clip (its rows' mean is read): bind "
+                "DHNeRF.shared_codes = () to read it as trained",
+                stacklevel=2,
+            )
         if f"{prefix}codes_ex" in state and f"{prefix}expression_net.0.weight" not in state:
             raise CodeSizeError(
                 "the checkpoint has no expression_net (E, which drives C_ex from audio at test "

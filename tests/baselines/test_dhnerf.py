@@ -5,6 +5,7 @@ run through the pipeline, and its one-line errors."""
 from __future__ import annotations
 
 import inspect
+import warnings
 
 import pytest
 import torch
@@ -216,6 +217,13 @@ def test_shared_codes_are_one_code_for_the_clip_and_stay_one(data):
     own.init_codes(data)
     assert own.shared_codes == ()
     assert torch.allclose(own.codes(5)["id"][0], want["id"][5], atol=1e-6)
+    # a per-frame checkpoint read by a sharing model: one warning naming the binding
+    with pytest.warns(UserWarning, match=r"own C_id, C_al .*DHNeRF.shared_codes = \(\)"):
+        make_model(data, ex).load_state_dict(own.state_dict())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        make_model(data, ex).load_state_dict(model.state_dict())  # shared: no warning
+        make_model(data, ex, shared_codes=()).load_state_dict(own.state_dict())
     with pytest.raises(UserError, match="DHNeRF.shared_codes must name some of") as err:
         make_model(data, ex, shared_codes=("id", "identity"))
     assert "\n" not in str(err.value)

@@ -244,8 +244,13 @@ def markdown(report: dict) -> str:
         f"{m['jobs_in_parallel']} jobs at a time, one thread each, {m['cpu_count']} cores "
         f"({m['platform']}); load {report['load_at_start']} at start. Fine-tuning from a "
         "bundle: `idakt_finetune_short.gin` (the backbone's own rates and decay for the shared "
-        "model, identity embeddings at 1e-3); the last row repeats a column with the paper's "
-        "fine-tune rates (`idakt_finetune.gin`: embeddings 1e-3 -> 1e-4, the rest 1e-4 -> 1e-5).",
+        "model, identity embeddings at 1e-3)"
+        + (
+            "; the last row repeats a column with the paper's fine-tune rates "
+            "(`idakt_finetune.gin`: embeddings 1e-3 -> 1e-4, the rest 1e-4 -> 1e-5)."
+            if any(r.get("finetune_rates") == "paper" for r in report["results"])
+            else "."
+        ),
         "",
         "| pre-train ids (paper) | ids here | fine-tune data | PSNR ↑ | LPIPS ↓ | LMD ↓ "
         f"| {SYNC_HEADER} | mouth err ↓ | eye err ↓ | steps to "

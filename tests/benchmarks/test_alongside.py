@@ -454,3 +454,16 @@ def test_run_table34_refuses_a_bad_methods_before_anything_is_made(tmp_path, mon
     with pytest.raises(SystemExit, match="name it too"):
         run_table34(args, prof, tmp_path / "out", "table4")
     assert not (tmp_path / "work").exists() and not (tmp_path / "out").exists()
+
+
+def test_table34_markdown_names_the_paper_rates_row_only_when_it_is_there(tmp_path):
+    import json
+
+    from harness import table34
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks/results/table3_seeds/table3.json"
+    report = json.loads(path.read_text())
+    assert "paper's fine-tune rates" not in table34.markdown(report)
+    paper = dict(report["results"][1], finetune_rates="paper")
+    report["results"].append(paper)
+    assert "the last row repeats a column with the paper's" in table34.markdown(report)

@@ -197,9 +197,12 @@ def _seeded_rows(report: dict) -> str:
     many = [r for r in rows if len(r.get("seeds") or []) > 1]
     if len(many) == len(rows):
         return "Every row"
-    return "The rows " + ", ".join(
-        f"{r['column'][0]} ids {r['column'][1]}%".replace("ER-NeRF ids", "ER-NeRF") for r in many
-    )
+
+    def label(ids, pct) -> str:  # Table 4's column without ID-AKT is the bare ER-NeRF
+        bare = ids == "ER-NeRF" or (ids == 0 and report.get("table") == "table4")
+        return f"ER-NeRF {pct}%" if bare else f"{ids} ids {pct}%"
+
+    return "The rows " + ", ".join(label(*r["column"]) for r in many)
 
 
 def _data_sentence(report: dict) -> str:

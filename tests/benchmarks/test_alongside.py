@@ -438,6 +438,8 @@ def test_table34_markdown_names_the_seeded_rows():
     assert table34._seeded_rows(report) == "The rows 0 ids 100%, ER-NeRF 100%"
     report["results"] = report["results"][:2]
     assert table34._seeded_rows(report) == "Every row"
+    t4 = {"table": "table4", "results": [row(0, 100, 3), row(10, 100, 1)]}
+    assert table34._seeded_rows(t4) == "The rows ER-NeRF 100%"
 
 
 def test_run_table34_refuses_a_bad_methods_before_anything_is_made(tmp_path, monkeypatch):

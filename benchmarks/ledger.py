@@ -43,6 +43,8 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          "dhnerf_table1_lights/dhnerf_table1",
          # and with C_id, C_al one code for the clip (DHNeRF.shared_codes; the same command)
          "dhnerf_table1_shared/dhnerf_table1",
+         # Table 2's full model and w/o disentangling loss with that model (run.py dhnerf-table2)
+         "dhnerf_table2_shared/dhnerf_table2",
          # a run of some of Table 1's rows (run.py table1 --methods ... --out <folder>): its
          # ablation rows explain the claims they name, as the full table's would
          "table1_head_gap/table1", "table1_head_gap_2/table1",

@@ -32,7 +32,11 @@ T2L = "dhnerf_table2_lipinit/dhnerf_table2"
 # Table 2 again with the code extractor the model has since 5f3da90 (C_ex reads the eyes-and-
 # mouth window; run.py dhnerf-table2 --seeds 3): the claims and the probes read it first
 T2W = "dhnerf_table2_window/dhnerf_table2"
-T2S = (T2W, T2L, T2)  # the Table 2 runs, in the order the claims read them
+# Table 2's full model and the row without the disentangling loss with today's model (C_id
+# and C_al one code for the clip, the 8-light extractor; run.py dhnerf-table2 --methods 'full
+# model' 'w/o disentangling loss' --seeds 2): the claims on those two rows read it first
+T2SH = "dhnerf_table2_shared/dhnerf_table2"
+T2S = (T2SH, T2W, T2L, T2)  # the Table 2 runs, in the order the claims read them
 EXTRACTOR, COMPOSITES = "dhnerf_extractor_probe", "neural_renderer_composites"
 # the extractor probes of the bank the tables pre-train on since 4622a4b (8 key lights; one
 # file a seed): their rows of that setting are "the setting the tables train", EXTRACTOR's
@@ -108,7 +112,7 @@ def _lip_module_cause(reports: dict) -> str:
     for stem, setting in (
         (T2, "F_lip's weights at PyTorch's init, Table 1's DH-NeRF setting"),
         (T2L, "F_lip's weights from zero, the default since 5f03086"),
-        (T2W, "F_lip from zero and the windowed code extractor of 5f3da90, today's model"),
+        (T2W, "F_lip from zero and the windowed code extractor of 5f3da90, 4 lights"),
     ):
         r = reports.get(stem)
         a = sample(r, _m(NO_LIP), "psnr", f"'{NO_LIP}'")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .common import cell, fmt
+from .common import cell, check_rows, fmt
 from .experiments import gin_method, run_bindings
 from .idakt_runs import PRETRAIN_CONFIGS
 from .measures import SYNC_HEADER, lmd_note, reference_lines, row_sync_cell
@@ -115,8 +115,6 @@ def check_chosen(table: str, prof: dict, chosen) -> set[tuple] | None:
     """``--methods`` of Table 3 or 4 (column labels of :func:`column_names`) -> the chosen
     columns as (ids, pct, rates) (None: every column); raises ValueError in one line for a
     name that is no column, or a choice without the base column (:func:`base_column`)."""
-    from .common import check_rows
-
     if not chosen:
         return None
     check_rows(chosen, column_names(table, prof), table)

@@ -37,14 +37,14 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          # the extractor probes of the bank the tables pre-train on since 4622a4b (8 lights)
          "dhnerf_extractor_probe_lights/seed0/dhnerf_extractor_probe",
          "dhnerf_extractor_probe_lights/seed1/dhnerf_extractor_probe",
-         # Table 3's 100% columns with seeds (run.py table3 --methods ... --seeds 3)
-         "table3_seeds/table3",
          # Table 1's DH-NeRF with that extractor (run.py dhnerf-table1 --methods DH-NeRF)
          "dhnerf_table1_lights/dhnerf_table1",
          # and with C_id, C_al one code for the clip (DHNeRF.shared_codes; the same command)
          "dhnerf_table1_shared/dhnerf_table1",
          # Table 2's full model and w/o disentangling loss with that model (run.py dhnerf-table2)
          "dhnerf_table2_shared/dhnerf_table2",
+         # Table 3's 100% columns with seeds (run.py table3 --methods ... --seeds 3)
+         "table3_seeds/table3",
          # a run of some of Table 1's rows (run.py table1 --methods ... --out <folder>): its
          # ablation rows explain the claims they name, as the full table's would
          "table1_head_gap/table1", "table1_head_gap_2/table1",

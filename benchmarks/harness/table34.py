@@ -84,10 +84,16 @@ def needs_bundle(ids) -> bool:
     return isinstance(ids, int) and ids != 0
 
 
+def bare_er_nerf(table: str, ids) -> bool:
+    """Whether a column is the bare ER-NeRF: Table 3's "ER-NeRF" column, Table 4's without
+    ID-AKT."""
+    return ids == "ER-NeRF" or (ids == 0 and table == "table4")
+
+
 def column_name(table: str, prof: dict, ids, pct: int, rates: str | None) -> str:
     """A column's row label (what ``--methods`` names): "0 ids, 100%", "10 ids, 50%",
     "10 ids, 100%, paper rates", "ER-NeRF, 100%" (Table 4's column without ID-AKT too)."""
-    if ids == "ER-NeRF" or (ids == 0 and table == "table4"):
+    if bare_er_nerf(table, ids):
         return f"ER-NeRF, {pct}%"
     if ids == 0:
         return f"0 ids, {pct}%"
@@ -148,7 +154,7 @@ def finetune_methods(
         ):
             continue
         binds = list(run)
-        if ids == "ER-NeRF" or (ids == 0 and setting == "er_nerf"):
+        if bare_er_nerf(table, ids):
             row, rates = ("er_nerf", None), None
         elif ids == 0:
             row, rates = ("rsdf", None), None
@@ -196,9 +202,8 @@ def _seeded_rows(report: dict) -> str:
     if len(many) == len(rows):
         return "Every row"
 
-    def label(ids, pct) -> str:  # Table 4's column without ID-AKT is the bare ER-NeRF
-        bare = ids == "ER-NeRF" or (ids == 0 and report.get("table") == "table4")
-        return f"ER-NeRF {pct}%" if bare else f"{ids} ids {pct}%"
+    def label(ids, pct) -> str:
+        return f"ER-NeRF {pct}%" if bare_er_nerf(report.get("table"), ids) else f"{ids} ids {pct}%"
 
     return "The rows " + ", ".join(label(*r["column"]) for r in many)
 

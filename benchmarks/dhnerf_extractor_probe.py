@@ -17,9 +17,14 @@ the pixels do not predict linearly on held-out frames is one the target asks a l
     python benchmarks/dhnerf_extractor_probe.py --variants '{}' '{"identities": 8}'
 
 ``--variants``: JSON objects of ``studio_code_extractor`` keywords (identities, expressions,
-lights, poses, grid, render_size, crop, crop_codes, seed, steps and the extractor's size,
-width, ...) over its defaults; ``'{}'`` is the
-setting ``dhnerf-table1`` trains (``EXTRACTOR_STEPS`` of the profile). Writes
+lights, poses, grid, render_size, crop, crop_codes, seed, steps, hardness and the extractor's
+size, width, ...) over its defaults; ``'{}'`` is the
+setting ``dhnerf-table1`` trains (``EXTRACTOR_STEPS`` of the profile). ``"supervised": true``
+in a variant trains the same extractor on the same bank with the bank's true expressions
+instead of contrastive pairs (mean squared error of C̄_ex's first three numbers to jaw, lip
+width and eye closure; the other codes stay at their initial weights): what this trunk, at
+this size, can learn from this bank to read on the clip's frames at best, beside what the
+contrastive pairs teach it. Writes
 ``dhnerf_extractor_probe.{json,md}`` to ``--out``.
 """
 
@@ -39,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness.common import RESULTS, commit, fmt, machine, write_report  # noqa: E402
 
 __all__ = ["DEFAULT_VARIANTS", "FACTORS", "main", "pixel_ceiling", "probe_factors",
-           "ridge_r2_wide", "spread_ratio"]  # fmt: skip
+           "ridge_r2_wide", "spread_ratio", "supervised_extractor"]  # fmt: skip
 
 FACTORS = ("jaw", "lip_width", "eye_closure", "light")
 # the setting the tables trained before the crop (whole frames at 32 px, 4 identities, 8 random
@@ -127,6 +132,45 @@ def spread_ratio(codes: dict, bank_codes: dict) -> dict:
             for k in codes}  # fmt: skip
 
 
+def supervised_extractor(**kw):
+    """A ``CodeExtractor`` of ``studio_code_extractor(**kw)``'s sizes and window, trained on
+    the same bank (its identities, expressions, lights, render size, poses, grid and seed)
+    for ``kw['steps']`` full-batch Adam steps (lr 1e-3) of the mean squared error between
+    C̄_ex's first three numbers and each image's true (jaw, lip width, eye closure)."""
+    import inspect
+
+    import torch
+
+    from lokitalk_plugins.baselines.dhnerf import studio_code_extractor
+    from lokitalk_plugins.baselines.dhnerf.extractor import CodeExtractor
+    from lokitalk_plugins.data.studio.factors import factor_bank
+
+    defaults = {k: p.default for k, p in inspect.signature(studio_code_extractor).parameters.items()
+                if p.default is not inspect.Parameter.empty}  # fmt: skip
+    a = dict(defaults, **kw)
+    bank_keys = ("identities", "expressions", "lights", "render_size", "poses", "grid", "seed",
+                 "steps", "path", "num_negatives", "tau", "invariance", "hardness")  # fmt: skip
+    dims = {k: v for k, v in a.items() if k not in bank_keys and k != "crop_codes"}
+    dims["crop_codes"] = a["crop_codes"]
+    with torch.random.fork_rng():
+        torch.manual_seed(int(a["seed"]))
+        ext = CodeExtractor(**dims)
+    if ext.dims["ex"] < 3:
+        raise TypeError("a supervised variant needs ex_dim >= 3 (jaw, lip width, eye closure)")
+    bank = factor_bank(list(range(1, int(a["identities"]) + 1)), a["expressions"], a["lights"],
+                       size=a["render_size"], seed=a["seed"], poses=a["poses"],
+                       grid=a["grid"])  # fmt: skip
+    truth = bank.expressions[bank.expression]
+    opt = torch.optim.Adam(ext.parameters(), lr=1e-3)
+    ext.train()
+    for _ in range(int(a["steps"])):
+        loss = (ext(bank.images)["ex"][:, :3] - truth).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return ext.eval()
+
+
 def _cell(v: float) -> str:
     return fmt(float(v))  # NaN (a factor constant over the held-out frames): n/a
 
@@ -149,11 +193,13 @@ def markdown(report: dict) -> str:
         p = v["probes"]
         leak = max(p[k][t] for k in ("id", "al") for t in ("expression", "light"))
         ex = p["ex"]
+        sup = bool(v["setting"].get("supervised"))
+        rest = ("— | — | —" if sup else f"{_cell(p['ill']['light'])} | {_cell(leak)} | "
+                f"{_cell(v['spread']['id'])}, {_cell(v['spread']['al'])}")  # fmt: skip
         lines.append(
             f"| `{json.dumps(v['setting'])}` | {v['train_seconds']:.0f} | {_cell(ex['jaw'])} | "
             f"{_cell(ex['lip_width'])} | {_cell(ex['eye_closure'])} | "
-            f"{_cell(ex['expression'])} | {_cell(p['ill']['light'])} | {_cell(leak)} | "
-            f"{_cell(v['spread']['id'])}, {_cell(v['spread']['al'])} |"
+            f"{_cell(ex['expression'])} | {rest} |"
         )
     for s, c in report["pixel_ceiling"].items():
         lines.append(
@@ -172,6 +218,15 @@ def markdown(report: dict) -> str:
         "carry a high R². Pixel ceilings: the best of ridge 10, 1e3, 1e5, 1e7.",
         "",
     ]
+    if any(v["setting"].get("supervised") for v in report["variants"]):
+        lines += [
+            '`"supervised": true`: the same extractor and bank trained on the bank\'s true '
+            "expressions (mean squared error of C̄_ex's first three numbers to jaw, lip width "
+            "and eye closure) instead of contrastive pairs, probed the same way: what the "
+            "trunk can learn from the bank to read on this unseen identity's frames at best "
+            "(its other codes are untrained: —).",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -237,10 +292,11 @@ def main(argv=None) -> int:
     rows, banks = [], {}
     for i, v in enumerate(variants, 1):
         kw = dict({"steps": steps}, **v)
+        supervised = bool(kw.pop("supervised", False))
         print(f"[{i}/{len(variants)}] extractor {json.dumps(v)} ...", flush=True)
         t0 = time.perf_counter()
         try:
-            ext = studio_code_extractor(**kw)
+            ext = (supervised_extractor if supervised else studio_code_extractor)(**kw)
         except TypeError as e:
             print(f"error: --variants {json.dumps(v)}: {e}", file=sys.stderr)
             return 2

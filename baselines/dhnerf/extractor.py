@@ -18,6 +18,13 @@ In the studio a skin's albedo belongs to its identity, so C_al's pairs are ident
 under a change of light. Each anchor takes one random positive and N random negatives (N =
 10 as the lip-sync module); InfoNCE with cosine similarity and temperature τ (0.5).
 
+Drawn uniformly, most of C_ex's negatives differ from the anchor in the jaw, the largest change
+in the image, and few only in the lip width: InfoNCE is then low with a code that reads the
+jaw alone. With ``hardness`` = β > 0 each negative is drawn with probability proportional to
+exp(β cos(anchor, negative)) among the anchor's negatives (the codes' similarity at that step,
+no gradient through the draw): the negatives the code cannot yet tell from the anchor come up
+more often (hard-negative sampling); β = 0 is the uniform draw, the same draws as before.
+
 InfoNCE only asks a positive to be nearer than the negatives, so a code may keep some of
 the factors it should ignore (C̄_id moving with the light of one person's clip). With
 ``invariance`` = λ > 0 the loss adds λ times each code's alignment (``pair_alignment``): the
@@ -137,9 +144,12 @@ def pair_masks(identity, expression, light) -> dict[str, tuple[torch.Tensor, tor
     }
 
 
-def pair_info_nce(codes, positives, negatives, num_negatives=10, tau=0.5, generator=None):
+def pair_info_nce(
+    codes, positives, negatives, num_negatives=10, tau=0.5, generator=None, hardness=0.0
+):
     """InfoNCE of codes [B, d]: each anchor against one random positive and ``num_negatives``
-    random negatives (masks [B, B]) -> scalar. Raises ValueError when an anchor has no
+    random negatives (masks [B, B]; drawn uniformly, or with ``hardness`` β > 0 in proportion
+    to exp(β cos) with the anchor) -> scalar. Raises ValueError when an anchor has no
     positive or fewer than ``num_negatives`` negatives."""
     n_pos, n_neg = positives.sum(1), negatives.sum(1)
     if int(n_pos.min()) < 1 or int(n_neg.min()) < num_negatives:
@@ -151,7 +161,11 @@ def pair_info_nce(codes, positives, negatives, num_negatives=10, tau=0.5, genera
     z = F.normalize(codes, dim=-1)
     sim = z @ z.T / tau  # [B, B]
     pos = torch.multinomial(positives.float(), 1, generator=generator)  # [B, 1]
-    neg = torch.multinomial(negatives.float(), num_negatives, generator=generator)  # [B, N]
+    weights = negatives.float()
+    if hardness:
+        cos = (z @ z.T).detach()
+        weights = weights * torch.exp(float(hardness) * (cos - 1.0))  # <= 1: no overflow
+    neg = torch.multinomial(weights, num_negatives, generator=generator)  # [B, N]
     logits = torch.cat([sim.gather(1, pos), sim.gather(1, neg)], 1)
     return F.cross_entropy(logits, torch.zeros(len(codes), dtype=torch.long))
 
@@ -179,12 +193,16 @@ def pretrain_extractor(
     tau: float = 0.5,
     seed: int = 0,
     invariance: float = 0.0,
+    hardness: float = 0.0,
 ) -> list[float]:
     """Train ``extractor`` on a ``FactorBank`` (every image is an anchor each step, Adam)
-    with the sum of the four codes' InfoNCE, plus ``invariance`` times the sum of their
-    ``pair_alignment`` when it is above 0; returns the loss of every step."""
+    with the sum of the four codes' InfoNCE (negatives drawn with ``hardness``, see
+    ``pair_info_nce``), plus ``invariance`` times the sum of their ``pair_alignment`` when it
+    is above 0; returns the loss of every step."""
     if not float(invariance) >= 0:
         raise ValueError(f"invariance must be >= 0, got {invariance!r}")
+    if not float(hardness) >= 0:
+        raise ValueError(f"hardness must be >= 0, got {hardness!r}")
     if not float(tau) > 0:
         raise ValueError(f"tau must be > 0, got {tau!r}")
     g = torch.Generator().manual_seed(int(seed))
@@ -194,7 +212,8 @@ def pretrain_extractor(
     extractor.train()
     for _ in range(int(steps)):
         codes = extractor(bank.images)
-        loss = sum(pair_info_nce(codes[k], *masks[k], num_negatives, tau, g) for k in CODE_NAMES)
+        loss = sum(pair_info_nce(codes[k], *masks[k], num_negatives, tau, g, hardness)
+                   for k in CODE_NAMES)  # fmt: skip
         if invariance > 0:
             loss = loss + invariance * sum(pair_alignment(codes[k], masks[k][0])
                                            for k in CODE_NAMES)  # fmt: skip

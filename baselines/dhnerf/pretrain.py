@@ -14,8 +14,9 @@ from lokitalk_plugins.errors import UserError
 
 from .extractor import CodeExtractor, pretrain_extractor
 
-__all__ = ["BANK_KEYS", "extractor_bank", "extractor_file_bank", "extractor_file_reads",
-           "saved_reads", "studio_code_extractor"]  # fmt: skip
+__all__ = ["BANK_KEYS", "BANK_KEYS_SINCE", "extractor_bank", "extractor_file_bank",
+           "extractor_file_reads", "recorded_bank", "saved_reads",
+           "studio_code_extractor"]  # fmt: skip
 
 KIND = "dhnerf_code_extractor"
 
@@ -40,6 +41,7 @@ def studio_code_extractor(
     crop_codes=("ex",),
     invariance: float = 0.0,
     tau: float = 0.5,
+    hardness: float = 0.0,
     **dims,
 ) -> CodeExtractor:
     """The extractor in ``path`` when it exists (its sizes must match ``dims``), else one
@@ -50,13 +52,14 @@ def studio_code_extractor(
     expressions**3 expressions). crop, crop_codes: the window of the frame (``STUDIO_CROP``:
     the studio's eyes and mouth) and the codes that read it (C_ex) instead of the whole
     frame; None: every code reads the whole frame. dims: the other ``CodeExtractor``
-    keywords (id_dim, ex_dim, al_dim, ill_dim, size, width). tau, invariance:
+    keywords (id_dim, ex_dim, al_dim, ill_dim, size, width). tau, invariance, hardness:
     :func:`~.extractor.pretrain_extractor`'s (InfoNCE's temperature; the weight of each code's
-    ``pair_alignment``, 0: off, as measured best). A saved extractor must match
-    its codes, size, crop and crop_codes; a file from before crop existed is read as it was
-    built (whole frames), with one warning. The defaults are the setting
+    ``pair_alignment``, 0: off, as measured best; β of the hard-negative draw, 0: uniform). A
+    saved extractor must match its codes, size, crop and crop_codes; a file from before crop
+    existed is read as it was built (whole frames), with one warning. The defaults are the setting
     ``benchmarks/dhnerf_extractor_probe.py`` chose."""
-    for name, value, lowest in (("invariance", invariance, ">= 0"), ("tau", tau, "> 0")):
+    for name, value, lowest in (("invariance", invariance, ">= 0"), ("tau", tau, "> 0"),
+                                ("hardness", hardness, ">= 0")):  # fmt: skip
         try:
             number = float(value)
         except (TypeError, ValueError):  # not a number: refused below (NaN fails both tests)
@@ -68,6 +71,7 @@ def studio_code_extractor(
         identities=identities, expressions=expressions, lights=lights,
         render_size=render_size, poses=poses, grid=grid, steps=steps,
         num_negatives=num_negatives, seed=seed, tau=tau, invariance=invariance,
+        hardness=hardness,
     )  # fmt: skip
     with torch.random.fork_rng():  # the initial weights follow ``seed`` too
         torch.manual_seed(int(seed))
@@ -100,7 +104,8 @@ def studio_code_extractor(
     bank = factor_bank(ids, expressions, lights, size=render_size, seed=seed, poses=poses,
                        grid=grid)  # fmt: skip
     history = pretrain_extractor(extractor, bank, steps, num_negatives=num_negatives, tau=tau,
-                                 seed=seed, invariance=invariance)  # fmt: skip
+                                 seed=seed, invariance=invariance,
+                                 hardness=hardness)  # fmt: skip
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         torch.save({"kind": KIND, "dims": extractor.dims, **_reads(extractor),
@@ -111,7 +116,9 @@ def studio_code_extractor(
 
 # what a saved extractor records of its pre-training (``extractor_bank``): the bank and the recipe
 BANK_KEYS = ("identities", "expressions", "lights", "render_size", "poses", "grid", "steps",
-             "num_negatives", "seed", "tau", "invariance")  # fmt: skip
+             "num_negatives", "seed", "tau", "invariance", "hardness")  # fmt: skip
+# keys the record gained later, with the value every file written before them was trained with
+BANK_KEYS_SINCE = {"hardness": 0.0}
 
 
 def extractor_bank(**kwargs) -> dict:
@@ -124,7 +131,7 @@ def extractor_bank(**kwargs) -> dict:
     )
     bound.apply_defaults()
     a = bound.arguments
-    kinds = {"grid": bool, "tau": float, "invariance": float}
+    kinds = {"grid": bool, "tau": float, "invariance": float, "hardness": float}
     return {k: kinds.get(k, int)(a[k]) for k in BANK_KEYS}
 
 
@@ -153,8 +160,16 @@ def saved_reads(state: dict) -> dict | None:
 def extractor_file_bank(path) -> dict | None:
     """The bank and recipe the extractor file at ``path`` was pre-trained with (identities,
     expressions, lights, render_size, poses, grid, steps, num_negatives, seed, tau,
-    invariance), or None for a file written before they were recorded."""
-    return torch.load(path, map_location="cpu", weights_only=True).get("bank")
+    invariance, hardness), or None for a file written before they were recorded; a key the
+    record gained later (``BANK_KEYS_SINCE``) reads as what the file was trained with."""
+    return recorded_bank(torch.load(path, map_location="cpu", weights_only=True))
+
+
+def recorded_bank(state: dict) -> dict | None:
+    """The bank record of an extractor file's ``state``, with the keys it predates
+    (``BANK_KEYS_SINCE``) at the value it was trained with; None when it records none."""
+    bank = state.get("bank")
+    return None if bank is None else {**BANK_KEYS_SINCE, **bank}
 
 
 def extractor_file_reads(path) -> dict | None:

@@ -119,7 +119,7 @@ def check_extractor_file(path: Path, bank: dict | None = None) -> None:
     the package reads any file as trained). Nothing is deleted: the user decides."""
     import torch
 
-    from lokitalk_plugins.baselines.dhnerf.pretrain import saved_reads
+    from lokitalk_plugins.baselines.dhnerf.pretrain import recorded_bank, saved_reads
 
     if not path.exists():
         return
@@ -130,7 +130,7 @@ def check_extractor_file(path: Path, bank: dict | None = None) -> None:
             "now reads the eyes-and-mouth window): delete it to pre-train today's, or give "
             "another --work"
         )
-    saved = state.get("bank")
+    saved = recorded_bank(state)
     if bank is None or saved == bank:
         return
     if saved is None:

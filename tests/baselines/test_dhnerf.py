@@ -5,6 +5,7 @@ run through the pipeline, and its one-line errors."""
 from __future__ import annotations
 
 import inspect
+import math
 import warnings
 
 import pytest
@@ -96,6 +97,41 @@ def test_too_few_negatives_is_one_line(bank):
     assert pair_info_nce(codes, *masks["ex"], num_negatives=3).ndim == 0
 
 
+def test_hard_negatives_are_drawn_by_their_similarity():
+    # two groups of three codes, +e1 and -e1: each anchor's positive and one negative lie in
+    # its group (cos 1), its other negative in the other group (cos -1)
+    codes = torch.tensor([[1.0, 0.0]] * 3 + [[-1.0, 0.0]] * 3)
+    pos = torch.zeros(6, 6, dtype=torch.bool)
+    neg = torch.zeros(6, 6, dtype=torch.bool)
+    for g in (0, 3):
+        a, b, c = g, g + 1, g + 2
+        for anchor, p, n in ((a, b, c), (b, a, c), (c, a, b)):
+            pos[anchor, p] = neg[anchor, n] = True
+            neg[anchor, (anchor + 3) % 6] = True
+    tau = 0.5
+    same = math.log(2.0)  # logits (1, 1) / tau: the positive and the look-alike negative
+    other = math.log1p(math.exp(-2.0 / tau))  # logits (1, -1) / tau
+    for seed in range(5):
+        g = torch.Generator().manual_seed(seed)
+        hard = pair_info_nce(codes, pos, neg, num_negatives=1, tau=tau, generator=g,
+                             hardness=50.0)  # fmt: skip
+        assert hard.item() == pytest.approx(same, abs=1e-6)
+    # uniform (hardness 0, the default): each anchor draws either; the mean lies between
+    seen = set()
+    for seed in range(20):
+        g = torch.Generator().manual_seed(seed)
+        loss = pair_info_nce(codes, pos, neg, num_negatives=1, tau=tau, generator=g).item()
+        k = round((same - loss) / ((same - other) / 6))  # how many anchors drew the far one
+        assert loss == pytest.approx(same - k * (same - other) / 6, abs=1e-6)
+        seen.add(k)
+    assert len(seen) > 2
+    # hardness 0 draws exactly what the uniform draw does
+    for seed in range(3):
+        a = pair_info_nce(codes, pos, neg, 1, tau, torch.Generator().manual_seed(seed), 0.0)
+        b = pair_info_nce(codes, pos, neg, 1, tau, torch.Generator().manual_seed(seed))
+        assert a.item() == b.item()
+
+
 def test_contrastive_pretraining_lowers_its_loss(bank):
     torch.manual_seed(0)
     ex = CodeExtractor(**DIMS, size=16, width=8)
@@ -131,7 +167,8 @@ def test_invariance_pulls_each_code_towards_its_positives(bank):
     plain, pulled = trained(0.0), trained(4.0)
     assert pulled < 0.7 * plain, (plain, pulled)
     ex = CodeExtractor(**DIMS, size=16, width=8)
-    for kw, msg in (({"invariance": -1.0}, "invariance must be >= 0"), ({"tau": 0.0}, "tau")):
+    for kw, msg in (({"invariance": -1.0}, "invariance must be >= 0"), ({"tau": 0.0}, "tau"),
+                    ({"hardness": -1.0}, "hardness must be >= 0")):  # fmt: skip
         with pytest.raises(ValueError, match=msg):
             pretrain_extractor(ex, bank, steps=1, num_negatives=3, **kw)
 
@@ -139,7 +176,8 @@ def test_invariance_pulls_each_code_towards_its_positives(bank):
 def test_studio_code_extractor_refuses_bad_training_options_before_rendering(tmp_path):
     from lokitalk_plugins.baselines.dhnerf import studio_code_extractor
 
-    for name, value in (("invariance", -0.5), ("tau", 0), ("tau", "warm"), ("invariance", None)):
+    for name, value in (("invariance", -0.5), ("tau", 0), ("tau", "warm"), ("invariance", None),
+                        ("hardness", -2.0)):  # fmt: skip
         with pytest.raises(UserError, match=f"studio_code_extractor.{name} = ") as err:
             studio_code_extractor(path=str(tmp_path / "x.pt"), **{name: value})
         assert "\n" not in str(err.value)
@@ -371,6 +409,12 @@ def test_the_extractor_crop_reads_only_its_window(tmp_path):
 
     bank = extractor_file_bank(path)
     assert bank == extractor_bank(**kw) and bank["lights"] == 4 and bank["steps"] == 2
+    assert bank["hardness"] == 0.0
+    # a record written before hardness existed reads as trained with the uniform draw
+    state = torch.load(path, weights_only=True)
+    state["bank"].pop("hardness")
+    torch.save(state, tmp_path / "before.pt")
+    assert extractor_file_bank(tmp_path / "before.pt") == bank
     assert extractor_bank()["lights"] == inspect.signature(studio_code_extractor).parameters[
         "lights"].default  # fmt: skip
     studio_code_extractor(crop=crop, **(kw | dict(lights=5, steps=3)))  # read as trained

@@ -101,3 +101,40 @@ def test_bad_input_is_one_line(lit, tmp_path, capsys):
     bad = json.dumps(dict(TINY, colour=3))
     assert bench.main(["--data", str(data), "--out", str(tmp_path), "--variants", bad]) == 2
     assert "colour" in capsys.readouterr().err
+
+
+def test_the_supervised_ceiling_learns_the_banks_true_expressions():
+    import torch
+
+    from lokitalk_plugins.data.studio.factors import factor_bank
+
+    kw = dict(TINY, steps=0, expressions=3, grid=True, poses=0, size=16, width=8)
+    kw.pop("num_negatives")
+    bank = factor_bank([1, 2], 3, 2, size=16, seed=0, poses=0, grid=True)
+    truth = bank.expressions[bank.expression]
+
+    def error(ext):
+        with torch.no_grad():
+            return float((ext(bank.images)["ex"][:, :3] - truth).pow(2).mean())
+
+    untrained, trained = (bench.supervised_extractor(**dict(kw, steps=s)) for s in (0, 300))
+    # below the error of predicting the mean of every factor (its variance): it reads them
+    assert error(trained) < 0.8 * float(truth.var(0, unbiased=False).mean()), error(trained)
+    # the same sizes and window as the contrastive extractor of these keywords
+    assert trained.dims["ex"] == 16 and trained.crop is not None
+    with pytest.raises(TypeError, match="ex_dim >= 3"):
+        bench.supervised_extractor(**dict(kw, ex_dim=2))
+
+
+def test_a_supervised_variant_is_its_own_row(lit, tmp_path):
+    data, _ = lit
+    out = tmp_path / "out"
+    sup = dict(TINY, supervised=True)
+    assert bench.main(["--data", str(data), "--out", str(out), "--variants", json.dumps(TINY),
+                       json.dumps(sup)]) == 0  # fmt: skip
+    md = (out / "dhnerf_extractor_probe.md").read_text()
+    row = next(line for line in md.splitlines() if '"supervised": true' in line and "|" in line)
+    assert row.rstrip().endswith("| — | — | — |")  # its other codes are untrained
+    assert "trained on the bank's true expressions" in md
+    bad = json.dumps(dict(TINY, supervised=True, colour=3))
+    assert bench.main(["--data", str(data), "--out", str(tmp_path), "--variants", bad]) == 2

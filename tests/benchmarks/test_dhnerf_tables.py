@@ -290,3 +290,10 @@ def test_a_cached_extractor_from_before_the_window_or_without_its_bank_is_refuse
     torch.save({"kind": "dhnerf_code_extractor", "crop": None, "bank": bank,
                 "state_dict": {}}, path)  # fmt: skip
     dhnerf.check_extractor_file(path, bank)  # what it reads and the bank asked for
+    # a record from before the hard-negative draw existed was trained with the uniform one
+    before = {k: v for k, v in bank.items() if k != "hardness"}
+    torch.save({"kind": "dhnerf_code_extractor", "crop": None, "bank": before,
+                "state_dict": {}}, path)  # fmt: skip
+    dhnerf.check_extractor_file(path, bank)
+    with pytest.raises(SystemExit, match=r"pre-trained with hardness 0.0 \(now 5.0\): delete"):
+        dhnerf.check_extractor_file(path, extractor_bank(lights=5, hardness=5))

@@ -32,9 +32,9 @@ T2L = "dhnerf_table2_lipinit/dhnerf_table2"
 # Table 2 again with the code extractor the model has since 5f3da90 (C_ex reads the eyes-and-
 # mouth window; run.py dhnerf-table2 --seeds 3): the claims and the probes read it first
 T2W = "dhnerf_table2_window/dhnerf_table2"
-# Table 2's full model and the row without the disentangling loss with today's model (C_id
-# and C_al one code for the clip, the 8-light extractor; run.py dhnerf-table2 --methods 'full
-# model' 'w/o disentangling loss' --seeds 2): the claims on those two rows read it first
+# Table 2 with today's model (C_id and C_al one code for the clip, the 8-light extractor;
+# run.py dhnerf-table2 --seeds 3 --methods 'full model' 'w/o lip-sync module' 'w/o
+# disentangling loss'): the claims read it first
 T2SH = "dhnerf_table2_shared/dhnerf_table2"
 T2S = (T2SH, T2W, T2L, T2)  # the Table 2 runs, in the order the claims read them
 EXTRACTOR, COMPOSITES = "dhnerf_extractor_probe", "neural_renderer_composites"

@@ -148,10 +148,10 @@ def supervised_extractor(**kw):
     defaults = {k: p.default for k, p in inspect.signature(studio_code_extractor).parameters.items()
                 if p.default is not inspect.Parameter.empty}  # fmt: skip
     a = dict(defaults, **kw)
+    # the bank's keywords and the contrastive recipe's (unused here); the rest are the trunk's
     bank_keys = ("identities", "expressions", "lights", "render_size", "poses", "grid", "seed",
                  "steps", "path", "num_negatives", "tau", "invariance", "hardness")  # fmt: skip
-    dims = {k: v for k, v in a.items() if k not in bank_keys and k != "crop_codes"}
-    dims["crop_codes"] = a["crop_codes"]
+    dims = {k: v for k, v in a.items() if k not in bank_keys}
     with torch.random.fork_rng():
         torch.manual_seed(int(a["seed"]))
         ext = CodeExtractor(**dims)

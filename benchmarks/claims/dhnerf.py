@@ -44,6 +44,11 @@ EXTRACTOR, COMPOSITES = "dhnerf_extractor_probe", "neural_renderer_composites"
 EXTRACTOR_LIGHTS = tuple(f"dhnerf_extractor_probe_lights/seed{k}/dhnerf_extractor_probe"
                          for k in (0, 1))  # fmt: skip
 TABLES_SETTING = {"lights": 8}
+# more extractor probes at the tables' defaults (hard negatives, 32 identities) and the
+# supervised ceiling ("supervised": true: the trunk trained on the bank's true expressions):
+# its rows say what the bank can teach the trunk to read at best
+EXTRACTOR_CEILING = tuple(f"dhnerf_extractor_probe_ceiling/{k}/dhnerf_extractor_probe"
+                          for k in ("tables_bank", "more_banks"))  # fmt: skip
 # Table 1's DH-NeRF again with that extractor (run.py dhnerf-table1 --methods DH-NeRF --seeds
 # 3): the probes read it first
 T1L = "dhnerf_table1_lights/dhnerf_table1"
@@ -167,6 +172,12 @@ def _settings(report: dict, setting: dict | None = None) -> tuple[list[dict], li
     return base, [r for r in rows if not any(r is b for b in base)]
 
 
+def _bank_said(setting: dict) -> str:
+    """A supervised probe row's setting in words: its bank and the trunk's image size."""
+    ids = setting.get("identities", 16)
+    return f"{ids} identities at {setting.get('size', 32)} px"
+
+
 def _mean_std(vals: list[float]) -> str:
     s = Sample(tuple(vals), "")
     return f"{s.mean:.2f}" if s.n == 1 else f"{s.mean:.2f} ± {s.std:.2f}"
@@ -184,6 +195,9 @@ def _extractor_cause(reports: dict, what: str) -> str:
         return ""
     base, others = _settings(report)
     lit = [r for stem in EXTRACTOR_LIGHTS for r in (reports.get(stem) or {}).get("variants", [])]
+    more = [r for stem in EXTRACTOR_CEILING for r in (reports.get(stem) or {}).get("variants", [])]
+    supervised = [r for r in more if r.get("setting", {}).get("supervised")]
+    lit += [r for r in more if not r.get("setting", {}).get("supervised")]
     now, lit_others = _settings({"variants": lit}, TABLES_SETTING)
     if now:  # the tables' bank since 4622a4b; the former setting joins the other runs
         base, others = now, [*base, *others, *lit_others]
@@ -209,6 +223,13 @@ def _extractor_cause(reports: dict, what: str) -> str:
             text += (f"; a linear probe of the frames' pixels reaches jaw {best['jaw']:.2f}, "
                      f"lip width {best['lip_width']:.2f}, eye closure "
                      f"{best['eye_closure']:.2f}")  # fmt: skip
+        if supervised:
+            cells = [f"{_bank_said(r['setting'])}: jaw {r['probes']['ex']['jaw']:.2f}, lip width "
+                     f"{r['probes']['ex']['lip_width']:.2f}, eye closure "
+                     f"{r['probes']['ex']['eye_closure']:.2f}" for r in supervised]  # fmt: skip
+            text += ("; the same trunk trained on the bank's true expressions instead of "
+                     "pairs (dhnerf_extractor_probe_ceiling, the most it learns from the bank "
+                     "to read on this unseen person) reads " + "; ".join(cells))  # fmt: skip
         return text
     light = lambda rows: [r["probes"]["ill"]["light"] for r in rows]  # noqa: E731
     if what == "ill":

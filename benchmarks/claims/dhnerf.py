@@ -226,7 +226,9 @@ def _extractor_cause(reports: dict, what: str) -> str:
         if supervised:
             cells = [f"{_bank_said(r['setting'])}: jaw {r['probes']['ex']['jaw']:.2f}, lip width "
                      f"{r['probes']['ex']['lip_width']:.2f}, eye closure "
-                     f"{r['probes']['ex']['eye_closure']:.2f}" for r in supervised]  # fmt: skip
+                     f"{r['probes']['ex']['eye_closure']:.2f} (mean "
+                     f"{sum(r['probes']['ex'][f] for f in factors) / 3:.2f})"
+                     for r in supervised]  # fmt: skip
             text += ("; the same trunk trained on the bank's true expressions instead of "
                      "pairs (dhnerf_extractor_probe_ceiling, the most it learns from the bank "
                      "to read on this unseen person) reads " + "; ".join(cells))  # fmt: skip

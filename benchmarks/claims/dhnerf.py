@@ -20,7 +20,7 @@ from .core import (
     threshold,
 )
 
-__all__ = ["PROBE_LIMITS", "NR_SPEEDUP", "NR_TOLERANCE_DB"]
+__all__ = ["EXTRACTOR_DEFAULTS", "PROBE_LIMITS", "NR_SPEEDUP", "NR_TOLERANCE_DB"]
 
 SRC = "Disentangling Head NeRF"
 T1, T2, NR = "dhnerf_table1", "dhnerf_table2", "neural_renderer"
@@ -172,10 +172,15 @@ def _settings(report: dict, setting: dict | None = None) -> tuple[list[dict], li
     return base, [r for r in rows if not any(r is b for b in base)]
 
 
+# what a probe row's setting leaves out: studio_code_extractor's bank and CodeExtractor's image
+# size by default (the ledger reads result files only; a test keeps these equal to the package's)
+EXTRACTOR_DEFAULTS = {"identities": 16, "size": 32}
+
+
 def _bank_said(setting: dict) -> str:
     """A supervised probe row's setting in words: its bank and the trunk's image size."""
-    ids = setting.get("identities", 16)
-    return f"{ids} identities at {setting.get('size', 32)} px"
+    a = {**EXTRACTOR_DEFAULTS, **setting}
+    return f"{a['identities']} identities at {a['size']} px"
 
 
 def _mean_std(vals: list[float]) -> str:

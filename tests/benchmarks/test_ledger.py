@@ -1304,3 +1304,16 @@ def test_the_leakage_of_shared_codes_is_read_first_and_says_it_holds_by_construc
     assert "C_id, C_al one code for the clip (DHNeRF.shared_codes)" in leak["cause"]
     assert "R² 0 by construction" in leak["cause"]
     assert "the leakage was per frame 0.68 ± 0.02 (3 seeds)" in leak["cause"]
+
+
+def test_the_ledgers_extractor_defaults_are_the_packages():
+    import inspect
+
+    from claims.dhnerf import EXTRACTOR_DEFAULTS
+
+    from lokitalk_plugins.baselines.dhnerf import studio_code_extractor
+    from lokitalk_plugins.baselines.dhnerf.extractor import CodeExtractor
+
+    ids = inspect.signature(studio_code_extractor).parameters["identities"].default
+    size = inspect.signature(CodeExtractor).parameters["size"].default
+    assert EXTRACTOR_DEFAULTS == {"identities": ids, "size": size}

@@ -17,15 +17,14 @@ the pixels do not predict linearly on held-out frames is one the target asks a l
     python benchmarks/dhnerf_extractor_probe.py --variants '{}' '{"identities": 8}'
 
 ``--variants``: JSON objects of ``studio_code_extractor`` keywords (identities, expressions,
-lights, poses, grid, render_size, crop, crop_codes, seed, steps, hardness and the extractor's
-size, width, ...) over its defaults; ``'{}'`` is the
-setting ``dhnerf-table1`` trains (``EXTRACTOR_STEPS`` of the profile). ``"supervised": true``
-in a variant trains the same extractor on the same bank with the bank's true expressions
-instead of contrastive pairs (mean squared error of C̄_ex's first three numbers to jaw, lip
-width and eye closure; the other codes stay at their initial weights): what this trunk, at
-this size, can learn from this bank to read on the clip's frames at best, beside what the
-contrastive pairs teach it. Writes
-``dhnerf_extractor_probe.{json,md}`` to ``--out``.
+lights, poses, grid, render_size, crop, crop_codes, relative, seed, steps, hardness and the
+extractor's size, width, ...) over its defaults; ``'{}'`` is the setting ``dhnerf-table1``
+trains (``EXTRACTOR_STEPS`` of the profile). ``"supervised": true`` in a variant trains the
+same extractor on the same bank with the bank's true expressions instead of contrastive
+pairs (mean squared error of C̄_ex's first three numbers to jaw, lip width and eye closure;
+the other codes stay at their initial weights): what this trunk, at this size, can learn
+from this bank to read on the clip's frames at best, beside what the contrastive pairs
+teach it. Writes ``dhnerf_extractor_probe.{json,md}`` to ``--out``.
 """
 
 from __future__ import annotations
@@ -136,13 +135,14 @@ def supervised_extractor(**kw):
     """A ``CodeExtractor`` of ``studio_code_extractor(**kw)``'s sizes and window, trained on
     the same bank (its identities, expressions, lights, render size, poses, grid and seed)
     for ``kw['steps']`` full-batch Adam steps (lr 1e-3) of the mean squared error between
-    C̄_ex's first three numbers and each image's true (jaw, lip width, eye closure)."""
+    C̄_ex's first three numbers and each image's true (jaw, lip width, eye closure); with
+    ``relative`` naming C_ex, both centred on each identity's images (``centre_codes``)."""
     import inspect
 
     import torch
 
     from lokitalk_plugins.baselines.dhnerf import studio_code_extractor
-    from lokitalk_plugins.baselines.dhnerf.extractor import CodeExtractor
+    from lokitalk_plugins.baselines.dhnerf.extractor import CodeExtractor, centre_codes
     from lokitalk_plugins.data.studio.factors import factor_bank
 
     defaults = {k: p.default for k, p in inspect.signature(studio_code_extractor).parameters.items()
@@ -161,10 +161,13 @@ def supervised_extractor(**kw):
                        size=a["render_size"], seed=a["seed"], poses=a["poses"],
                        grid=a["grid"])  # fmt: skip
     truth = bank.expressions[bank.expression]
+    if "ex" in ext.relative:  # read relative to the person: so is the answer
+        truth = centre_codes({"ex": truth}, ("ex",), bank.identity)["ex"]
     opt = torch.optim.Adam(ext.parameters(), lr=1e-3)
     ext.train()
     for _ in range(int(a["steps"])):
-        loss = (ext(bank.images)["ex"][:, :3] - truth).pow(2).mean()
+        codes = centre_codes(ext(bank.images), ext.relative, bank.identity)
+        loss = (codes["ex"][:, :3] - truth).pow(2).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()

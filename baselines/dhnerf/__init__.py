@@ -3,6 +3,7 @@ pre-trained on exact studio pairs, and the field D_θ(x, v, P_cam, C, F_lip) = (
 
 from .extractor import (
     CodeExtractor,
+    centre_codes,
     pair_alignment,
     pair_info_nce,
     pair_masks,
@@ -16,6 +17,7 @@ __all__ = [
     "CodeExtractor",
     "CodeSizeError",
     "DHNeRF",
+    "centre_codes",
     "join_code",
     "pair_alignment",
     "pair_info_nce",

@@ -30,6 +30,14 @@ the factors it should ignore (C̄_id moving with the light of one person's clip)
 ``invariance`` = λ > 0 the loss adds λ times each code's alignment (``pair_alignment``): the
 mean squared distance of an anchor's unit code to the unit codes of all its positives, which
 is 0 only when the code ignores every factor its positives differ in.
+
+A code named in ``relative`` is read relative to the person: its mean over the person's
+images is subtracted (``centre_codes``; in pre-training over each identity's images in the
+bank, at use over the clip's training frames, ``field.init_codes``). The studio's people
+differ in mouth width about as much as the lip width moves it, so an absolute C_ex asked to
+match one expression across people gains little from the mouth's width; relative to the
+person's mean, the person's own width cancels. The bank gives every identity the same
+expressions, so the centring removes the person and nothing of the expression there.
 """
 
 from __future__ import annotations
@@ -40,8 +48,8 @@ from torch import nn
 
 from lokitalk_plugins.losses import CODE_NAMES
 
-__all__ = ["CodeExtractor", "check_crop", "pair_alignment", "pair_info_nce", "pair_masks",
-           "pretrain_extractor"]  # fmt: skip
+__all__ = ["CodeExtractor", "centre_codes", "check_crop", "pair_alignment", "pair_info_nce",
+           "pair_masks", "pretrain_extractor"]  # fmt: skip
 
 
 class CodeExtractor(nn.Module):
@@ -55,10 +63,12 @@ class CodeExtractor(nn.Module):
     them more of the ``size`` x ``size`` pixels than the whole portrait does (at 32 px an
     eye of a 128 px studio frame is one pixel), while the light and the identity may be
     read better from the whole head. Without crop the module is the one it always was
-    (same parameters)."""
+    (same parameters). relative: the codes read relative to the person (see the module doc;
+    ``forward`` returns every code as read from each image alone, the user centres them
+    with ``centre_codes``); () reads every code as is."""
 
     def __init__(self, id_dim=16, ex_dim=16, al_dim=8, ill_dim=8, size=32, width=16,
-                 crop=None, crop_codes=CODE_NAMES):  # fmt: skip
+                 crop=None, crop_codes=CODE_NAMES, relative=()):  # fmt: skip
         super().__init__()
         if size % 8:
             raise ValueError(f"size must be a multiple of 8, got {size}")
@@ -69,6 +79,10 @@ class CodeExtractor(nn.Module):
         if not codes or any(k not in CODE_NAMES for k in codes):
             raise ValueError(f"crop_codes must name some of {list(CODE_NAMES)}, got {crop_codes!r}")
         self.crop_codes = tuple(k for k in CODE_NAMES if k in codes) if self.crop else ()
+        rel = (relative,) if isinstance(relative, str) else tuple(relative or ())
+        if any(k not in CODE_NAMES for k in rel):
+            raise ValueError(f"relative must name some of {list(CODE_NAMES)}, got {relative!r}")
+        self.relative = tuple(k for k in CODE_NAMES if k in rel)
         w = int(width)
 
         def trunk():
@@ -129,6 +143,23 @@ def check_crop(crop) -> tuple[float, float, float, float] | None:
             f"and left < right in [0, 1], got {crop!r}"
         )
     return box
+
+
+def centre_codes(codes: dict, names, groups=None) -> dict:
+    """``codes`` {name: [B, d]} with each code in ``names`` less its mean over the images of
+    its group (``groups`` [B] ints, e.g. the identity; None: all B images are one group, a
+    clip of one person); the other codes as given."""
+    out = dict(codes)
+    for k in names:
+        c = codes[k]
+        if groups is None:
+            out[k] = c - c.mean(0, keepdim=True)
+            continue
+        g = torch.as_tensor(groups, dtype=torch.long, device=c.device)
+        onehot = F.one_hot(g).to(c.dtype)  # [B, G]
+        mean = (onehot.T @ c) / onehot.sum(0).clamp_min(1)[:, None]
+        out[k] = c - mean[g]
+    return out
 
 
 def pair_masks(identity, expression, light) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
@@ -198,7 +229,8 @@ def pretrain_extractor(
     """Train ``extractor`` on a ``FactorBank`` (every image is an anchor each step, Adam)
     with the sum of the four codes' InfoNCE (negatives drawn with ``hardness``, see
     ``pair_info_nce``), plus ``invariance`` times the sum of their ``pair_alignment`` when it
-    is above 0; returns the loss of every step."""
+    is above 0; the codes in ``extractor.relative`` are centred on each identity's images
+    first (``centre_codes``). Returns the loss of every step."""
     if not float(invariance) >= 0:
         raise ValueError(f"invariance must be >= 0, got {invariance!r}")
     if not float(hardness) >= 0:
@@ -211,7 +243,7 @@ def pretrain_extractor(
     history: list[float] = []
     extractor.train()
     for _ in range(int(steps)):
-        codes = extractor(bank.images)
+        codes = centre_codes(extractor(bank.images), extractor.relative, bank.identity)
         loss = sum(pair_info_nce(codes[k], *masks[k], num_negatives, tau, g, hardness)
                    for k in CODE_NAMES)  # fmt: skip
         if invariance > 0:

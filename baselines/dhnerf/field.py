@@ -187,8 +187,9 @@ def training_callbacks(model) -> list[TrainingCallback]:
 @torch.no_grad()
 def init_codes(model, dataset, chunk: int = 64) -> None:
     """C and C̄ of every training frame from the extractor, a shared code's rows all the
-    extractor's mean over the frames (once: a resumed or later stage keeps its trained
-    codes)."""
+    extractor's mean over the frames, a code the extractor reads relative to the person
+    (``CodeExtractor.relative``) less its mean over the frames (once: a resumed or later
+    stage keeps its trained codes)."""
     n = len(dataset)
     if n < AUDIO_WINDOW:
         raise UserError(
@@ -204,6 +205,10 @@ def init_codes(model, dataset, chunk: int = 64) -> None:
         for k, v in model.extractor(images.to(model.codes_id.device)).items():
             getattr(model, f"codes_{k}")[a : a + len(v)] = v
             getattr(model, f"reference_{k}")[a : a + len(v)] = v
+    for k in getattr(model.extractor, "relative", ()):  # read relative to the clip's person
+        for name in ("codes", "reference"):
+            table = getattr(model, f"{name}_{k}")
+            table[:n] = table[:n] - table[:n].mean(0)
     for k in model.shared_codes:
         for name in ("codes", "reference"):
             table = getattr(model, f"{name}_{k}")

@@ -11,6 +11,7 @@ import torch
 
 from lokitalk_plugins.data.studio.factors import factor_bank
 from lokitalk_plugins.errors import UserError
+from lokitalk_plugins.losses import CODE_NAMES
 
 from .extractor import CodeExtractor, pretrain_extractor
 
@@ -42,6 +43,7 @@ def studio_code_extractor(
     invariance: float = 0.0,
     tau: float = 0.5,
     hardness: float = 0.0,
+    relative=(),
     **dims,
 ) -> CodeExtractor:
     """The extractor in ``path`` when it exists (its sizes must match ``dims``), else one
@@ -54,8 +56,11 @@ def studio_code_extractor(
     frame; None: every code reads the whole frame. dims: the other ``CodeExtractor``
     keywords (id_dim, ex_dim, al_dim, ill_dim, size, width). tau, invariance, hardness:
     :func:`~.extractor.pretrain_extractor`'s (InfoNCE's temperature; the weight of each code's
-    ``pair_alignment``, 0: off, as measured best; β of the hard-negative draw, 0: uniform). A
-    saved extractor must match its codes, size, crop and crop_codes; a file from before crop
+    ``pair_alignment``, 0: off, as measured best; β of the hard-negative draw, 0: uniform).
+    relative: the codes read relative to the person (``CodeExtractor``'s; ("ex",): C_ex, its
+    mean over each identity's images subtracted in pre-training and over the clip's frames
+    at use). A saved extractor must match its codes, size, crop, crop_codes and relative
+    (a file from before relative existed reads every code as is); a file from before crop
     existed is read as it was built (whole frames), with one warning. The defaults are the setting
     ``benchmarks/dhnerf_extractor_probe.py`` chose."""
     for name, value, lowest in (("invariance", invariance, ">= 0"), ("tau", tau, "> 0"),
@@ -66,12 +71,12 @@ def studio_code_extractor(
             number = float("nan")
         if not (number >= 0 if lowest == ">= 0" else number > 0):
             raise UserError(f"studio_code_extractor.{name} = {value!r}: give a number {lowest}")
-    dims = dict(dims, crop=crop, crop_codes=crop_codes)
+    dims = dict(dims, crop=crop, crop_codes=crop_codes, relative=relative)
     bank_record = extractor_bank(
         identities=identities, expressions=expressions, lights=lights,
         render_size=render_size, poses=poses, grid=grid, steps=steps,
         num_negatives=num_negatives, seed=seed, tau=tau, invariance=invariance,
-        hardness=hardness,
+        hardness=hardness, relative=relative,
     )  # fmt: skip
     with torch.random.fork_rng():  # the initial weights follow ``seed`` too
         torch.manual_seed(int(seed))
@@ -90,13 +95,18 @@ def studio_code_extractor(
                 warnings.warn(f"{path}: written before studio_code_extractor.crop existed; read "
                               f"as built, {said}", stacklevel=2)  # fmt: skip
                 extractor = CodeExtractor(**dict(dims, crop=None))  # weights come from the file
-            saved = dict(_reads(extractor), size=state.get("size", extractor.size))
+            saved = dict(_reads(extractor), size=state.get("size", extractor.size), relative=[])
+        if "relative" not in state and extractor.relative:  # before relative: read as built
+            warnings.warn(f"{path}: written before studio_code_extractor.relative existed; "
+                          "read as built, every code as is", stacklevel=2)  # fmt: skip
+            with torch.random.fork_rng():  # weights come from the file; keep the caller's RNG
+                extractor = CodeExtractor(**dict(dims, crop=extractor.crop, relative=()))
         reads = _reads(extractor)
         if saved != reads:
             raise UserError(
                 f"{path}: built to read {_said(saved)}, not {_said(reads)}; give another "
-                "path, or set studio_code_extractor.crop, crop_codes and size to those it was "
-                "built with"
+                "path, or set studio_code_extractor.crop, crop_codes, relative and size to those "
+                "it was built with"
             )
         extractor.load_state_dict(state["state_dict"])
         return extractor.eval()
@@ -116,9 +126,9 @@ def studio_code_extractor(
 
 # what a saved extractor records of its pre-training (``extractor_bank``): the bank and the recipe
 BANK_KEYS = ("identities", "expressions", "lights", "render_size", "poses", "grid", "steps",
-             "num_negatives", "seed", "tau", "invariance", "hardness")  # fmt: skip
+             "num_negatives", "seed", "tau", "invariance", "hardness", "relative")  # fmt: skip
 # keys the record gained later, with the value every file written before them was trained with
-BANK_KEYS_SINCE = {"hardness": 0.0}
+BANK_KEYS_SINCE = {"hardness": 0.0, "relative": []}
 
 
 def extractor_bank(**kwargs) -> dict:
@@ -131,37 +141,51 @@ def extractor_bank(**kwargs) -> dict:
     )
     bound.apply_defaults()
     a = bound.arguments
-    kinds = {"grid": bool, "tau": float, "invariance": float, "hardness": float}
+    kinds = {"grid": bool, "tau": float, "invariance": float, "hardness": float,
+             "relative": _code_list}  # fmt: skip
     return {k: kinds.get(k, int)(a[k]) for k in BANK_KEYS}
 
 
+def _code_list(names) -> list[str]:
+    """Code names (one name, a sequence, or None) as a list in ``CODE_NAMES`` order."""
+    given = (names,) if isinstance(names, str) else tuple(names or ())
+    return [k for k in CODE_NAMES if k in given]
+
+
 def _reads(extractor: CodeExtractor) -> dict:
-    """What an extractor reads, as its file records it: the image size, the crop window and
-    the codes that read it (files without these keys read whole images)."""
+    """What an extractor reads, as its file records it: the image size, the crop window, the
+    codes that read it (files without these keys read whole images) and the codes read
+    relative to the person (files without the key: none)."""
     crop = None if extractor.crop is None else list(extractor.crop)
-    return {"size": extractor.size, "crop": crop, "crop_codes": list(extractor.crop_codes)}
+    return {"size": extractor.size, "crop": crop, "crop_codes": list(extractor.crop_codes),
+            "relative": list(extractor.relative)}  # fmt: skip
 
 
 def _said(reads: dict) -> str:
+    rel = reads.get("relative") or []
+    said = f", {'/'.join(rel)} relative to the person" if rel else ""
     if reads["crop"] is None:
-        return f"whole images at {reads['size']} px"
+        return f"whole images at {reads['size']} px{said}"
     window = ", ".join(f"{v:g}" for v in reads["crop"])
-    return f"crop ({window}) for {'/'.join(reads['crop_codes'])} at {reads['size']} px"
+    return f"crop ({window}) for {'/'.join(reads['crop_codes'])} at {reads['size']} px{said}"
 
 
 def saved_reads(state: dict) -> dict | None:
     """What an extractor file's ``state`` (``torch.load`` of it) records it reads (``_reads``'s
-    keys), or None for a file written before the window existed (5f3da90: whole frames)."""
+    keys; a file from before ``relative`` reads every code as is: []), or None for a file
+    written before the window existed (5f3da90: whole frames)."""
     if "crop" not in state:
         return None
-    return {k: state.get(k) for k in ("size", "crop", "crop_codes")}
+    reads = {k: state.get(k) for k in ("size", "crop", "crop_codes")}
+    return dict(reads, relative=list(state.get("relative", [])))
 
 
 def extractor_file_bank(path) -> dict | None:
     """The bank and recipe the extractor file at ``path`` was pre-trained with (identities,
     expressions, lights, render_size, poses, grid, steps, num_negatives, seed, tau,
-    invariance, hardness), or None for a file written before they were recorded; a key the
-    record gained later (``BANK_KEYS_SINCE``) reads as what the file was trained with."""
+    invariance, hardness, relative), or None for a file written before they were recorded; a
+    key the record gained later (``BANK_KEYS_SINCE``) reads as what the file was trained
+    with."""
     return recorded_bank(torch.load(path, map_location="cpu", weights_only=True))
 
 

@@ -15,6 +15,7 @@ from dhnerf_helpers import DIMS, extractor_bindings, make_model, short_run
 from lokitalk_plugins.baselines.dhnerf import (
     CodeExtractor,
     CodeSizeError,
+    centre_codes,
     pair_alignment,
     pair_info_nce,
     pair_masks,
@@ -24,7 +25,7 @@ from lokitalk_plugins.data import TalkingHeadFolder
 from lokitalk_plugins.data.studio import write_identity
 from lokitalk_plugins.data.studio.factors import factor_bank, render_factors
 from lokitalk_plugins.errors import UserError
-from lokitalk_plugins.losses import disentangle_loss
+from lokitalk_plugins.losses import CODE_NAMES, disentangle_loss
 from lokitalk_plugins.pipeline import TalkingHeadSystem, TrainBatch, preflight
 
 
@@ -132,6 +133,42 @@ def test_hard_negatives_are_drawn_by_their_similarity():
         assert a.item() == b.item()
 
 
+def test_centre_codes_subtracts_each_groups_mean():
+    codes = {"ex": torch.tensor([[1.0, 2.0], [3.0, 6.0], [10.0, 0.0]]),
+             "id": torch.tensor([[5.0], [7.0], [9.0]])}  # fmt: skip
+    got = centre_codes(codes, ("ex",), torch.tensor([0, 0, 1]))
+    torch.testing.assert_close(got["ex"], torch.tensor([[-1.0, -2.0], [1.0, 2.0], [0.0, 0.0]]))
+    assert got["id"] is codes["id"]  # a code not named is as given
+    whole = centre_codes(codes, ("ex", "id"))  # no groups: one group, the clip
+    torch.testing.assert_close(whole["id"], torch.tensor([[-2.0], [0.0], [2.0]]))
+    torch.testing.assert_close(whole["ex"].mean(0), torch.zeros(2))
+
+
+def test_relative_codes_are_centred_on_each_identity_in_pretraining(bank):
+    """Pre-training reads a relative code less its identity's mean: the first step's loss
+    (lr 0) is InfoNCE of the centred codes, drawn with the same generator."""
+    torch.manual_seed(0)
+    ex = CodeExtractor(**DIMS, size=16, width=8, relative="ex")
+    assert ex.relative == ("ex",) and CodeExtractor(**DIMS).relative == ()
+    [first] = pretrain_extractor(ex, bank, steps=1, lr=0.0, num_negatives=3, seed=4)
+    masks = pair_masks(bank.identity, bank.expression, bank.light)
+    with torch.no_grad():
+        raw = ex(bank.images)
+
+    def loss(codes):
+        g = torch.Generator().manual_seed(4)
+        return sum(float(pair_info_nce(codes[k], *masks[k], 3, 0.5, g)) for k in CODE_NAMES)
+
+    centred = centre_codes(raw, ("ex",), bank.identity)
+    assert first == pytest.approx(loss(centred), rel=1e-5)
+    assert abs(loss(raw) - loss(centred)) > 1e-3  # the centring changes what InfoNCE sees
+    for i in range(3):  # each identity's C_ex has mean 0
+        assert centred["ex"][bank.identity == i].mean(0).abs().max() < 1e-5
+    with pytest.raises(ValueError, match="relative must name") as err:
+        CodeExtractor(**DIMS, relative=["lips"])
+    assert "\n" not in str(err.value)
+
+
 def test_contrastive_pretraining_lowers_its_loss(bank):
     torch.manual_seed(0)
     ex = CodeExtractor(**DIMS, size=16, width=8)
@@ -182,6 +219,22 @@ def test_studio_code_extractor_refuses_bad_training_options_before_rendering(tmp
             studio_code_extractor(path=str(tmp_path / "x.pt"), **{name: value})
         assert "\n" not in str(err.value)
     assert not (tmp_path / "x.pt").exists()
+
+
+def test_a_relative_code_starts_less_its_mean_over_the_clip(data):
+    torch.manual_seed(1)
+    ex = CodeExtractor(**DIMS, size=16, width=8, relative=["ex"]).eval()
+    model = make_model(data, ex, shared_codes=())
+    [cb] = model.training_callbacks()
+    cb.fn(data)
+    n = len(data)
+    with torch.no_grad():
+        raw = ex(torch.stack([data[i].image for i in range(n)]))
+    want = raw["ex"] - raw["ex"].mean(0)
+    for name in ("codes_ex", "reference_ex"):
+        torch.testing.assert_close(getattr(model, name)[:n], want, atol=1e-6, rtol=1e-5)
+    assert raw["ex"].mean(0).abs().max() > 1e-3  # the centring moved them
+    torch.testing.assert_close(model.codes_id[:n], raw["id"], atol=1e-6, rtol=1e-5)  # as read
 
 
 def test_shapes_gradients_and_codes_at_init(data):
@@ -415,6 +468,10 @@ def test_the_extractor_crop_reads_only_its_window(tmp_path):
     state["bank"].pop("hardness")
     torch.save(state, tmp_path / "before.pt")
     assert extractor_file_bank(tmp_path / "before.pt") == bank
+    assert bank["relative"] == []
+    state["bank"].pop("relative")  # ... and before relative, as reading every code as is
+    torch.save(state, tmp_path / "before.pt")
+    assert extractor_file_bank(tmp_path / "before.pt") == bank
     assert extractor_bank()["lights"] == inspect.signature(studio_code_extractor).parameters[
         "lights"].default  # fmt: skip
     studio_code_extractor(crop=crop, **(kw | dict(lights=5, steps=3)))  # read as trained
@@ -423,7 +480,25 @@ def test_the_extractor_crop_reads_only_its_window(tmp_path):
                            "for id/ex/al/ill at 8 px, not") as err:  # fmt: skip
             studio_code_extractor(**(kw | other))
         assert "\n" not in str(err.value)
-        assert "set studio_code_extractor.crop, crop_codes and size" in str(err.value)
+        assert "set studio_code_extractor.crop, crop_codes, relative and size" in str(err.value)
+    # relative: recorded in the file, refused under another reading in one line; a file from
+    # before the key reads every code as is
+    kw_rel = kw | dict(path=str(tmp_path / "rel.pt"), crop=crop, relative=("ex",))
+    assert studio_code_extractor(**kw_rel).relative == ("ex",)
+    assert studio_code_extractor(**kw_rel).relative == ("ex",)  # read back
+    with pytest.raises(UserError, match="ex relative to the person, not crop") as err:
+        studio_code_extractor(**(kw_rel | dict(relative=())))
+    assert "\n" not in str(err.value)
+    with pytest.raises(UserError, match=r"at 8 px, not .* at 8 px, ex relative to the person"):
+        studio_code_extractor(**(kw | dict(crop=crop, relative="ex")))
+    assert extractor_file_bank(kw_rel["path"])["relative"] == ["ex"]
+    # a file from before relative existed is read as built (every code as is), one warning
+    state = torch.load(kw_rel["path"], weights_only=True)
+    state.pop("relative")
+    torch.save(state, tmp_path / "pre_rel.pt")
+    with pytest.warns(UserWarning, match="pre_rel.pt: written before studio_code_extractor.rel"):
+        read = studio_code_extractor(**(kw_rel | dict(path=str(tmp_path / "pre_rel.pt"))))
+    assert read.relative == () and read.crop == crop
     # a file written before crop existed (no such keys) read whole images
     kw["path"] = str(tmp_path / "old.pt")
     studio_code_extractor(crop=None, **kw)

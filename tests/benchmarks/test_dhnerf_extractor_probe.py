@@ -124,6 +124,15 @@ def test_the_supervised_ceiling_learns_the_banks_true_expressions():
     assert trained.dims["ex"] == 16 and trained.crop is not None
     with pytest.raises(TypeError, match="ex_dim >= 3"):
         bench.supervised_extractor(**dict(kw, ex_dim=2))
+    # relative to the person: the answers and C̄_ex both centred on each identity's images
+    from lokitalk_plugins.baselines.dhnerf.extractor import centre_codes
+
+    rel = bench.supervised_extractor(**dict(kw, steps=300, relative=["ex"]))
+    assert rel.relative == ("ex",)
+    centred = truth - truth.mean(0)  # every identity has the same expressions
+    with torch.no_grad():
+        got = centre_codes(rel(bank.images), rel.relative, bank.identity)["ex"][:, :3]
+    assert float((got - centred).pow(2).mean()) < 0.8 * float(centred.var(0).mean())
 
 
 def test_a_supervised_variant_is_its_own_row(lit, tmp_path):

@@ -132,46 +132,25 @@ def spread_ratio(codes: dict, bank_codes: dict) -> dict:
 
 
 def supervised_extractor(**kw):
-    """A ``CodeExtractor`` of ``studio_code_extractor(**kw)``'s sizes and window, trained on
-    the same bank (its identities, expressions, lights, render size, poses, grid and seed)
-    for ``kw['steps']`` full-batch Adam steps (lr 1e-3) of the mean squared error between
-    C̄_ex's first three numbers and each image's true (jaw, lip width, eye closure); with
-    ``relative`` naming C_ex, both centred on each identity's images (``centre_codes``)."""
+    """``studio_code_extractor(**kw)`` trained on the bank's true expressions instead of
+    contrastive pairs: its ``kw['steps']`` become ``expression_steps`` (full-batch Adam
+    steps, lr 1e-3, of the mean squared error between C̄_ex's first three numbers and each
+    image's true (jaw, lip width, eye closure); with ``relative`` naming C_ex, both centred
+    on each identity's images) and no contrastive step follows. Raises TypeError for
+    ex_dim < 3."""
     import inspect
 
-    import torch
+    from lokitalk_plugins.baselines.dhnerf import CodeExtractor, studio_code_extractor
 
-    from lokitalk_plugins.baselines.dhnerf import studio_code_extractor
-    from lokitalk_plugins.baselines.dhnerf.extractor import CodeExtractor, centre_codes
-    from lokitalk_plugins.data.studio.factors import factor_bank
-
-    defaults = {k: p.default for k, p in inspect.signature(studio_code_extractor).parameters.items()
-                if p.default is not inspect.Parameter.empty}  # fmt: skip
-    a = dict(defaults, **kw)
-    # the bank's keywords and the contrastive recipe's (unused here); the rest are the trunk's
-    bank_keys = ("identities", "expressions", "lights", "render_size", "poses", "grid", "seed",
-                 "steps", "path", "num_negatives", "tau", "invariance", "hardness")  # fmt: skip
-    dims = {k: v for k, v in a.items() if k not in bank_keys}
-    with torch.random.fork_rng():
-        torch.manual_seed(int(a["seed"]))
-        ext = CodeExtractor(**dims)
-    if ext.dims["ex"] < 3:
+    ex_dim = kw.get("ex_dim", inspect.signature(CodeExtractor).parameters["ex_dim"].default)
+    if int(ex_dim) < 3:
         raise TypeError("a supervised variant needs ex_dim >= 3 (jaw, lip width, eye closure)")
-    bank = factor_bank(list(range(1, int(a["identities"]) + 1)), a["expressions"], a["lights"],
-                       size=a["render_size"], seed=a["seed"], poses=a["poses"],
-                       grid=a["grid"])  # fmt: skip
-    truth = bank.expressions[bank.expression]
-    if "ex" in ext.relative:  # read relative to the person: so is the answer
-        truth = centre_codes({"ex": truth}, ("ex",), bank.identity)["ex"]
-    opt = torch.optim.Adam(ext.parameters(), lr=1e-3)
-    ext.train()
-    for _ in range(int(a["steps"])):
-        codes = centre_codes(ext(bank.images), ext.relative, bank.identity)
-        loss = (codes["ex"][:, :3] - truth).pow(2).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return ext.eval()
+    steps = kw.get("steps", inspect.signature(studio_code_extractor).parameters["steps"].default)
+    try:
+        return studio_code_extractor(**dict(kw, steps=0, expression_steps=steps,
+                                            expression_weight=0.0))  # fmt: skip
+    except ValueError as e:
+        raise TypeError(str(e)) from e
 
 
 def _cell(v: float) -> str:

@@ -31,6 +31,13 @@ the factors it should ignore (C̄_id moving with the light of one person's clip)
 mean squared distance of an anchor's unit code to the unit codes of all its positives, which
 is 0 only when the code ignores every factor its positives differ in.
 
+The paper first pre-trains the extractor (HeadNeRF's structure, whose expression code comes
+from a 3DMM fit of the face) and then trains it further with the pairs. The studio knows
+each image's expression parameters (jaw, lip width, eye closure, ``FactorBank.expressions``),
+so ``expression_steps`` full-batch steps first regress C̄_ex's first three numbers on them
+(``expression_fit``, mean squared error) before the contrastive steps, and
+``expression_weight`` keeps that fit in the loss during them (0: the pairs alone).
+
 A code named in ``relative`` is read relative to the person: its mean over the person's
 images is subtracted (``centre_codes``; in pre-training over each identity's images in the
 bank, at use over the clip's training frames, ``field.init_codes``). The studio's people
@@ -48,8 +55,8 @@ from torch import nn
 
 from lokitalk_plugins.losses import CODE_NAMES
 
-__all__ = ["CodeExtractor", "centre_codes", "check_crop", "pair_alignment", "pair_info_nce",
-           "pair_masks", "pretrain_extractor"]  # fmt: skip
+__all__ = ["CodeExtractor", "centre_codes", "check_crop", "expression_fit", "pair_alignment",
+           "pair_info_nce", "pair_masks", "pretrain_extractor"]  # fmt: skip
 
 
 class CodeExtractor(nn.Module):
@@ -215,6 +222,17 @@ def pair_alignment(codes, positives):
     return (2 - 2 * mean_cos).mean()
 
 
+def expression_fit(codes: dict, bank, relative=()) -> torch.Tensor:
+    """Mean squared error of C̄_ex's first three numbers (``codes`` as the extractor reads
+    the bank's images, centred where ``relative`` names C_ex) to each image's expression
+    parameters (jaw, lip width, eye closure), centred on each identity's images the same
+    way."""
+    truth = bank.expressions[bank.expression].to(codes["ex"].dtype)
+    if "ex" in relative:
+        truth = centre_codes({"ex": truth}, ("ex",), bank.identity)["ex"]
+    return (codes["ex"][:, :3] - truth).pow(2).mean()
+
+
 def pretrain_extractor(
     extractor: CodeExtractor,
     bank,
@@ -225,23 +243,38 @@ def pretrain_extractor(
     seed: int = 0,
     invariance: float = 0.0,
     hardness: float = 0.0,
+    expression_steps: int = 0,
+    expression_weight: float = 0.0,
 ) -> list[float]:
-    """Train ``extractor`` on a ``FactorBank`` (every image is an anchor each step, Adam)
-    with the sum of the four codes' InfoNCE (negatives drawn with ``hardness``, see
-    ``pair_info_nce``), plus ``invariance`` times the sum of their ``pair_alignment`` when it
-    is above 0; the codes in ``extractor.relative`` are centred on each identity's images
-    first (``centre_codes``). Returns the loss of every step."""
-    if not float(invariance) >= 0:
-        raise ValueError(f"invariance must be >= 0, got {invariance!r}")
-    if not float(hardness) >= 0:
-        raise ValueError(f"hardness must be >= 0, got {hardness!r}")
+    """Train ``extractor`` on a ``FactorBank`` (every image is an anchor each step, Adam, one
+    optimiser throughout): first ``expression_steps`` steps of ``expression_fit`` alone, then
+    ``steps`` steps of the sum of the four codes' InfoNCE (negatives drawn with
+    ``hardness``, see ``pair_info_nce``), plus ``invariance`` times the sum of their
+    ``pair_alignment`` and ``expression_weight`` times ``expression_fit`` when above 0; the
+    codes in ``extractor.relative`` are centred on each identity's images first
+    (``centre_codes``). Returns the loss of every step."""
+    for name, value in (("invariance", invariance), ("hardness", hardness),
+                        ("expression_weight", expression_weight),
+                        ("expression_steps", expression_steps)):  # fmt: skip
+        if not float(value) >= 0:
+            raise ValueError(f"{name} must be >= 0, got {value!r}")
     if not float(tau) > 0:
         raise ValueError(f"tau must be > 0, got {tau!r}")
+    if (int(expression_steps) or float(expression_weight)) and extractor.dims["ex"] < 3:
+        raise ValueError("expression_steps and expression_weight need ex_dim >= 3 (jaw, lip "
+                         f"width, eye closure), got ex_dim = {extractor.dims['ex']}")  # fmt: skip
     g = torch.Generator().manual_seed(int(seed))
     masks = pair_masks(bank.identity, bank.expression, bank.light)
     opt = torch.optim.Adam(extractor.parameters(), lr=lr)
     history: list[float] = []
     extractor.train()
+    for _ in range(int(expression_steps)):
+        codes = centre_codes(extractor(bank.images), extractor.relative, bank.identity)
+        loss = expression_fit(codes, bank, extractor.relative)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        history.append(float(loss.detach()))
     for _ in range(int(steps)):
         codes = centre_codes(extractor(bank.images), extractor.relative, bank.identity)
         loss = sum(pair_info_nce(codes[k], *masks[k], num_negatives, tau, g, hardness)
@@ -249,6 +282,8 @@ def pretrain_extractor(
         if invariance > 0:
             loss = loss + invariance * sum(pair_alignment(codes[k], masks[k][0])
                                            for k in CODE_NAMES)  # fmt: skip
+        if expression_weight > 0:
+            loss = loss + expression_weight * expression_fit(codes, bank, extractor.relative)
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -44,6 +44,8 @@ def studio_code_extractor(
     tau: float = 0.5,
     hardness: float = 0.0,
     relative=(),
+    expression_steps: int = 0,
+    expression_weight: float = 0.0,
     **dims,
 ) -> CodeExtractor:
     """The extractor in ``path`` when it exists (its sizes must match ``dims``), else one
@@ -57,6 +59,9 @@ def studio_code_extractor(
     keywords (id_dim, ex_dim, al_dim, ill_dim, size, width). tau, invariance, hardness:
     :func:`~.extractor.pretrain_extractor`'s (InfoNCE's temperature; the weight of each code's
     ``pair_alignment``, 0: off, as measured best; β of the hard-negative draw, 0: uniform).
+    expression_steps, expression_weight: steps regressing C̄_ex's first three numbers on
+    the bank's expression parameters before the contrastive steps, and that fit's weight
+    during them (:func:`~.extractor.pretrain_extractor`; 0, 0: the pairs alone).
     relative: the codes read relative to the person (``CodeExtractor``'s; ("ex",): C_ex, its
     mean over each identity's images subtracted in pre-training and over the clip's frames
     at use). A saved extractor must match its codes, size, crop, crop_codes and relative
@@ -64,7 +69,9 @@ def studio_code_extractor(
     existed is read as it was built (whole frames), with one warning. The defaults are the setting
     ``benchmarks/dhnerf_extractor_probe.py`` chose."""
     for name, value, lowest in (("invariance", invariance, ">= 0"), ("tau", tau, "> 0"),
-                                ("hardness", hardness, ">= 0")):  # fmt: skip
+                                ("hardness", hardness, ">= 0"),
+                                ("expression_steps", expression_steps, ">= 0"),
+                                ("expression_weight", expression_weight, ">= 0")):  # fmt: skip
         try:
             number = float(value)
         except (TypeError, ValueError):  # not a number: refused below (NaN fails both tests)
@@ -76,7 +83,8 @@ def studio_code_extractor(
         identities=identities, expressions=expressions, lights=lights,
         render_size=render_size, poses=poses, grid=grid, steps=steps,
         num_negatives=num_negatives, seed=seed, tau=tau, invariance=invariance,
-        hardness=hardness, relative=relative,
+        hardness=hardness, relative=relative, expression_steps=expression_steps,
+        expression_weight=expression_weight,
     )  # fmt: skip
     with torch.random.fork_rng():  # the initial weights follow ``seed`` too
         torch.manual_seed(int(seed))
@@ -114,8 +122,9 @@ def studio_code_extractor(
     bank = factor_bank(ids, expressions, lights, size=render_size, seed=seed, poses=poses,
                        grid=grid)  # fmt: skip
     history = pretrain_extractor(extractor, bank, steps, num_negatives=num_negatives, tau=tau,
-                                 seed=seed, invariance=invariance,
-                                 hardness=hardness)  # fmt: skip
+                                 seed=seed, invariance=invariance, hardness=hardness,
+                                 expression_steps=int(expression_steps),
+                                 expression_weight=float(expression_weight))  # fmt: skip
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         torch.save({"kind": KIND, "dims": extractor.dims, **_reads(extractor),
@@ -126,9 +135,11 @@ def studio_code_extractor(
 
 # what a saved extractor records of its pre-training (``extractor_bank``): the bank and the recipe
 BANK_KEYS = ("identities", "expressions", "lights", "render_size", "poses", "grid", "steps",
-             "num_negatives", "seed", "tau", "invariance", "hardness", "relative")  # fmt: skip
+             "num_negatives", "seed", "tau", "invariance", "hardness", "relative",
+             "expression_steps", "expression_weight")  # fmt: skip
 # keys the record gained later, with the value every file written before them was trained with
-BANK_KEYS_SINCE = {"hardness": 0.0, "relative": []}
+BANK_KEYS_SINCE = {"hardness": 0.0, "relative": [], "expression_steps": 0,
+                   "expression_weight": 0.0}  # fmt: skip
 
 
 def extractor_bank(**kwargs) -> dict:
@@ -142,7 +153,7 @@ def extractor_bank(**kwargs) -> dict:
     bound.apply_defaults()
     a = bound.arguments
     kinds = {"grid": bool, "tau": float, "invariance": float, "hardness": float,
-             "relative": _code_list}  # fmt: skip
+             "relative": _code_list, "expression_weight": float}  # fmt: skip
     return {k: kinds.get(k, int)(a[k]) for k in BANK_KEYS}
 
 
@@ -181,11 +192,9 @@ def saved_reads(state: dict) -> dict | None:
 
 
 def extractor_file_bank(path) -> dict | None:
-    """The bank and recipe the extractor file at ``path`` was pre-trained with (identities,
-    expressions, lights, render_size, poses, grid, steps, num_negatives, seed, tau,
-    invariance, hardness, relative), or None for a file written before they were recorded; a
-    key the record gained later (``BANK_KEYS_SINCE``) reads as what the file was trained
-    with."""
+    """The bank and recipe the extractor file at ``path`` was pre-trained with
+    (``BANK_KEYS``), or None for a file written before they were recorded; a key the record
+    gained later (``BANK_KEYS_SINCE``) reads as what the file was trained with."""
     return recorded_bank(torch.load(path, map_location="cpu", weights_only=True))
 
 

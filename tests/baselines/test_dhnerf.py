@@ -169,6 +169,48 @@ def test_relative_codes_are_centred_on_each_identity_in_pretraining(bank):
     assert "\n" not in str(err.value)
 
 
+def test_expression_steps_fit_the_banks_expressions_before_the_pairs(bank):
+    """expression_steps regress C̄_ex's first three numbers on the bank's expression
+    parameters first (the first step's loss at lr 0 is that error exactly), then the
+    contrastive steps follow; expression_weight adds weight x the fit to each of them."""
+    from lokitalk_plugins.baselines.dhnerf.extractor import expression_fit
+
+    def fresh(**kw):
+        torch.manual_seed(0)
+        return CodeExtractor(**DIMS, size=16, width=8, **kw)
+
+    truth = bank.expressions[bank.expression]
+    ex = fresh()
+    with torch.no_grad():
+        raw = ex(bank.images)
+    want = float((raw["ex"][:, :3] - truth).pow(2).mean())
+    hist = pretrain_extractor(ex, bank, steps=2, lr=0.0, num_negatives=3, expression_steps=3)
+    assert len(hist) == 5 and hist[0] == pytest.approx(want, rel=1e-6)
+    assert hist[2] == pytest.approx(want, rel=1e-6)  # lr 0: nothing moved
+    # weight w adds w x the fit to the contrastive loss (same draws: same seed)
+    plain = pretrain_extractor(fresh(), bank, steps=1, lr=0.0, num_negatives=3)
+    heavy = pretrain_extractor(fresh(), bank, steps=1, lr=0.0, num_negatives=3,
+                               expression_weight=2.0)  # fmt: skip
+    assert heavy[0] - plain[0] == pytest.approx(2 * want, rel=1e-5)
+    # relative: both sides centred on each identity
+    rel = fresh(relative="ex")
+    with torch.no_grad():
+        got = float(expression_fit(centre_codes(rel(bank.images), ("ex",), bank.identity), bank,
+                                   ("ex",)))  # fmt: skip
+    c = centre_codes(raw, ("ex",), bank.identity)["ex"][:, :3]
+    assert got == pytest.approx(float((c - (truth - truth.mean(0))).pow(2).mean()), rel=1e-5)
+    # trained, the fit falls below the expressions' variance
+    fitted = fresh()
+    hist = pretrain_extractor(fitted, bank, steps=0, lr=3e-3, expression_steps=150)
+    assert hist[-1] < 0.5 * float(truth.var(0, unbiased=False).mean()) < hist[0], hist[::30]
+    with pytest.raises(ValueError, match="need ex_dim >= 3"):
+        small = CodeExtractor(**(DIMS | dict(ex_dim=2)), size=16, width=8)
+        pretrain_extractor(small, bank, steps=1, num_negatives=3, expression_steps=1)
+    for kw in ({"expression_steps": -1}, {"expression_weight": -0.5}):
+        with pytest.raises(ValueError, match=f"{next(iter(kw))} must be >= 0"):
+            pretrain_extractor(fresh(), bank, steps=1, num_negatives=3, **kw)
+
+
 def test_contrastive_pretraining_lowers_its_loss(bank):
     torch.manual_seed(0)
     ex = CodeExtractor(**DIMS, size=16, width=8)
@@ -214,7 +256,8 @@ def test_studio_code_extractor_refuses_bad_training_options_before_rendering(tmp
     from lokitalk_plugins.baselines.dhnerf import studio_code_extractor
 
     for name, value in (("invariance", -0.5), ("tau", 0), ("tau", "warm"), ("invariance", None),
-                        ("hardness", -2.0)):  # fmt: skip
+                        ("hardness", -2.0), ("expression_steps", -1),
+                        ("expression_weight", "much")):  # fmt: skip
         with pytest.raises(UserError, match=f"studio_code_extractor.{name} = ") as err:
             studio_code_extractor(path=str(tmp_path / "x.pt"), **{name: value})
         assert "\n" not in str(err.value)
@@ -468,7 +511,10 @@ def test_the_extractor_crop_reads_only_its_window(tmp_path):
     state["bank"].pop("hardness")
     torch.save(state, tmp_path / "before.pt")
     assert extractor_file_bank(tmp_path / "before.pt") == bank
-    assert bank["relative"] == []
+    assert bank["relative"] == [] and bank["expression_steps"] == 0
+    assert bank["expression_weight"] == 0.0
+    for key in ("expression_steps", "expression_weight"):  # before them: the pairs alone
+        state["bank"].pop(key)
     state["bank"].pop("relative")  # ... and before relative, as reading every code as is
     torch.save(state, tmp_path / "before.pt")
     assert extractor_file_bank(tmp_path / "before.pt") == bank

@@ -63,6 +63,7 @@ peak memory, every figure) and .md (the table beside the paper's numbers), plus 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -215,6 +216,14 @@ def main(argv=None) -> int:
         "row (K) or of one (ROW=K), e.g. --ablation-seeds 1 'O+D, backbone keeps its audio=3' "
         "(default: 1)",
     )
+    parser.add_argument(
+        "--extractor",
+        metavar="JSON",
+        default=None,
+        help="dhnerf-table1/2: studio_code_extractor keywords over the tables' bank, e.g. "
+        '\'{"relative": ["ex"], "expression_steps": 300}\' (pre-trained into --work '
+        "once; the DH-NeRF rows read it with the same bindings); use a fresh --work",
+    )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the workers are stopped
     if args.seeds < 1:
@@ -231,6 +240,15 @@ def main(argv=None) -> int:
         parser.error("--studio-torso-follow: only for table2 (the Fig. 5 maps of the torso field)")
     if args.studio_light_frame is not None and args.table != "table2":
         parser.error("--studio-light-frame: only for table2 (the Fig. 5 maps of the torso field)")
+    if args.extractor is not None:
+        if args.table not in DHNERF_TABLES:
+            parser.error("--extractor: only for dhnerf-table1 and dhnerf-table2")
+        try:
+            args.extractor = json.loads(args.extractor)
+        except json.JSONDecodeError as e:
+            parser.error(f"--extractor {args.extractor!r}: not JSON ({e.msg})")
+        if not isinstance(args.extractor, dict):
+            parser.error(f"--extractor {json.dumps(args.extractor)}: give a JSON object")
     prof, out = PROFILES[args.profile], Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.table == "gdrf-all" and args.methods:

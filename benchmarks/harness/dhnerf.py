@@ -11,6 +11,7 @@ DH-NeRF, without the lip-sync module (no F_lip input), without the disentangling
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -87,20 +88,30 @@ def lit_studio(work: Path, prof: dict) -> Path:
     return folder
 
 
-def assets(work: Path, profile: str, data: Path) -> dict:
+def assets(work: Path, profile: str, data: Path, extractor_kw: dict | None = None) -> dict:
     """The code extractor (pre-trained once per profile on studio identities 1-16, 1-4 in the
-    micro profile: ``studio_code_extractor``'s bank, ``EXTRACTOR_BANK``) and, when
-    the clip is long enough for its N = 10 negatives, the lip-sync module; -> {"extractor":
-    path, "lipsync": path or None, "notes": [...]}."""
+    micro profile: ``studio_code_extractor``'s bank, ``EXTRACTOR_BANK``; ``extractor_kw``:
+    its keywords over those, ``run.py --extractor``) and, when the clip is long enough for
+    its N = 10 negatives, the lip-sync module; -> {"extractor": path, "lipsync": path or
+    None, "notes": [...], "extractor_bindings": gin bindings of ``extractor_kw``, which the
+    DH-NeRF rows read the file with}."""
     from lokitalk_plugins.baselines.dhnerf import studio_code_extractor
     from lokitalk_plugins.baselines.dhnerf.pretrain import extractor_bank
+    from lokitalk_plugins.errors import UserError
     from lokitalk_plugins.train.lipsync import train_lipsync
 
     work.mkdir(parents=True, exist_ok=True)
     extractor = work / f"dhnerf_extractor_{profile}.pt"
-    bank = dict(steps=EXTRACTOR_STEPS[profile], **EXTRACTOR_BANK.get(profile, {}))
+    kw = dict(extractor_kw or {})
+    bank = dict(steps=EXTRACTOR_STEPS[profile], **EXTRACTOR_BANK.get(profile, {}), **kw)
+    if "path" in kw:
+        raise SystemExit("error: --extractor: the tables keep the extractor in --work; leave "
+                         "out 'path'")  # fmt: skip
     check_extractor_file(extractor, extractor_bank(**bank))
-    studio_code_extractor(path=str(extractor), **bank)
+    try:
+        studio_code_extractor(path=str(extractor), **bank)
+    except (TypeError, ValueError, UserError) as e:
+        raise SystemExit(f"error: --extractor {json.dumps(kw)}: {e}") from None
     lipsync, notes = work / f"dhnerf_lipsync_{profile}.pt", []
     if not lipsync.exists():
         try:
@@ -108,7 +119,9 @@ def assets(work: Path, profile: str, data: Path) -> dict:
         except ValueError as e:  # a clip too short for the module's negatives
             notes.append(f"lip-sync module not trained ({e}); F_lip: the model's audio network")
             lipsync = None
-    return {"extractor": str(extractor), "lipsync": lipsync and str(lipsync), "notes": notes}
+    binds = [f"studio_code_extractor.{k} = {v!r}" for k, v in kw.items()]
+    return {"extractor": str(extractor), "lipsync": lipsync and str(lipsync), "notes": notes,
+            "extractor_bindings": binds}  # fmt: skip
 
 
 def check_extractor_file(path: Path, bank: dict | None = None) -> None:
@@ -152,7 +165,8 @@ def _dhnerf(name: str, profile: str, a: dict, ablation: str | None) -> dict:
     files += [ablation] if ablation else []
     m = gin_method(name, "dhnerf/dhnerf", "dhnerf/budget", "profiles/" + profile, *files,
                    dhnerf=True)  # fmt: skip
-    return dict(m, bindings=run_bindings(code_extractor=a["extractor"], lipsync=a["lipsync"]))
+    binds = run_bindings(code_extractor=a["extractor"], lipsync=a["lipsync"])
+    return dict(m, bindings=binds + list(a.get("extractor_bindings", [])))
 
 
 def probed(methods: list[dict]) -> list[bool]:

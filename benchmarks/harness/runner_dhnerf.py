@@ -5,6 +5,7 @@ DH-NeRF, a code-traversal strip)."""
 
 from __future__ import annotations
 
+import json
 import shlex
 import sys
 import time
@@ -176,7 +177,13 @@ def _markdown(report: dict) -> str:
         "",
         f"`{report['command']}` at commit `{report['commit'][:12]}`; {p['size']} px, "
         f"{p['seconds']:.0f} s, {p['head']} head steps of {p['rays']} rays; the head stage "
-        "only, so every row is scored over the studio's torso image (the head alone).",
+        "only, so every row is scored over the studio's torso image (the head alone)."
+        + (
+            f" The code extractor with `{json.dumps(report['extractor'])}` over the tables' "
+            "bank (`--extractor`)."
+            if report.get("extractor")
+            else ""
+        ),
         "",
         _row(
             [
@@ -288,7 +295,7 @@ def run_dhnerf(args, prof: dict, out: Path, table: str) -> dict:
         raise SystemExit(str(e)) from None
     work = Path(args.work)
     data = dhnerf.lit_studio(work, prof)
-    a = dhnerf.assets(work / "dhnerf", args.profile, data)
+    a = dhnerf.assets(work / "dhnerf", args.profile, data, getattr(args, "extractor", None))
     start, sha = time.perf_counter(), commit()
     if not a["lipsync"] and OWN_AUDIO in picked:  # it would be the full model itself
         picked.remove(OWN_AUDIO)
@@ -331,6 +338,7 @@ def run_dhnerf(args, prof: dict, out: Path, table: str) -> dict:
         "table": table, "command": shlex.join(["python", "benchmarks/run.py"] + sys.argv[1:]),
         "profile": args.profile, "settings": prof, "seed": 0, "seeds": list(range(seeds)),
         "resumed_rows": resumed, "ablation_seeds": abl_seeds, "methods": chosen,
+        "extractor": getattr(args, "extractor", None) or {},
         "data": str(data),
         "commit": sha, "machine": machine(1, args.parallel),
         "wall_seconds": time.perf_counter() - start, "peak_rss_mb_harness": peak_rss_mb(),

@@ -297,3 +297,54 @@ def test_a_cached_extractor_from_before_the_window_or_without_its_bank_is_refuse
     dhnerf.check_extractor_file(path, bank)
     with pytest.raises(SystemExit, match=r"pre-trained with hardness 0.0 \(now 5.0\): delete"):
         dhnerf.check_extractor_file(path, extractor_bank(lights=5, hardness=5))
+
+
+def test_the_extractor_option_pretrains_with_its_keywords_and_the_rows_read_them(tmp_path):
+    """``run.py --extractor``: the tables' extractor pre-trained with the keywords over the
+    tables' bank, recorded in its file; the DH-NeRF rows' gin reads that file back as trained
+    (with the same keywords bound); the same --work without them is refused in one line."""
+    import gin
+    from harness import experiments
+
+    import lokitalk_plugins.registration  # noqa: F401
+    from lokitalk_plugins.baselines.dhnerf.pretrain import extractor_file_bank
+    from lokitalk_plugins.train.config import parse_config_files
+
+    data = dhnerf.lit_studio(tmp_path, {"size": 32, "seconds": 0.6})
+    kw = {"relative": ["ex"], "expression_steps": 2}
+    a = dhnerf.assets(tmp_path / "dhnerf", "micro", data, kw)
+    bank = extractor_file_bank(a["extractor"])
+    assert bank["relative"] == ["ex"] and bank["expression_steps"] == 2
+    assert bank["identities"] == 4 and bank["steps"] == dhnerf.EXTRACTOR_STEPS["micro"]
+    assert a["extractor_bindings"] == ["studio_code_extractor.relative = ['ex']",
+                                       "studio_code_extractor.expression_steps = 2"]  # fmt: skip
+    m = dhnerf._dhnerf("DH-NeRF", "micro", a, None)
+    assert m["bindings"][-2:] == a["extractor_bindings"]
+    parse_config_files([experiments.resolve(c) for c in m["configs"]], m["bindings"])
+    try:
+        ext = gin.query_parameter("DHNeRF.extractor").scoped_configurable_fn()
+    finally:
+        gin.clear_config()
+    assert ext.relative == ("ex",)  # read back as trained, not refused
+    with pytest.raises(SystemExit, match=r"pre-trained with relative \['ex'\] \(now \[\]\)"):
+        dhnerf.assets(tmp_path / "dhnerf", "micro", data)
+    with pytest.raises(SystemExit, match="--extractor: the tables keep the extractor in --work"):
+        dhnerf.assets(tmp_path / "other", "micro", data, {"path": "x.pt"})
+    with pytest.raises(SystemExit, match=r'--extractor \{"colour": 3\}: .*colour') as err:
+        dhnerf.assets(tmp_path / "other", "micro", data, {"colour": 3})
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["dhnerf-table1", "--extractor", "{oops"], "--extractor '{oops': not JSON"),
+    (["dhnerf-table1", "--extractor", "[1]"], "--extractor [1]: give a JSON object"),
+    (["table2", "--extractor", "{}"], "--extractor: only for dhnerf-table1 and dhnerf-table2"),
+])  # fmt: skip
+def test_a_bad_extractor_option_is_one_line(tmp_path, capsys, argv, message):
+    import run
+
+    work = tmp_path / "work"
+    with pytest.raises(SystemExit):
+        run.main([*argv, "--profile", "micro", "--work", str(work), "--out", str(tmp_path / "o")])
+    assert message in capsys.readouterr().err
+    assert not work.exists()

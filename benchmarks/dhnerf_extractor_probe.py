@@ -292,6 +292,10 @@ def main(argv=None) -> int:
         rows.append({"setting": v, "steps": kw["steps"], "train_seconds": secs,
                      "probes": probe_factors(codes, targets),
                      "spread": spread_ratio(codes, ref)})  # fmt: skip
+        ex = rows[-1]["probes"]["ex"]  # each variant's read as it ends (the report: at the end)
+        print(f"    {secs:.0f} s; C̄_ex: jaw {_cell(ex['jaw'])}, lip width "
+              f"{_cell(ex['lip_width'])}, eye closure {_cell(ex['eye_closure'])}, mean "
+              f"{_cell(ex['expression'])}", flush=True)  # fmt: skip
     report = {
         "benchmark": "dhnerf_extractor_probe",
         "command": shlex.join(

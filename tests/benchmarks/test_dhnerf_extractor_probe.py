@@ -135,12 +135,17 @@ def test_the_supervised_ceiling_learns_the_banks_true_expressions():
     assert float((got - centred).pow(2).mean()) < 0.8 * float(centred.var(0).mean())
 
 
-def test_a_supervised_variant_is_its_own_row(lit, tmp_path):
+def test_a_supervised_variant_is_its_own_row(lit, tmp_path, capsys):
     data, _ = lit
     out = tmp_path / "out"
     sup = dict(TINY, supervised=True)
     assert bench.main(["--data", str(data), "--out", str(out), "--variants", json.dumps(TINY),
                        json.dumps(sup)]) == 0  # fmt: skip
+    report = json.loads((out / "dhnerf_extractor_probe.json").read_text())
+    said = [ln for ln in capsys.readouterr().out.splitlines() if " s; C̄_ex: jaw " in ln]
+    assert len(said) == 2  # each variant's read printed as it ends, as the report has it
+    ex = report["variants"][1]["probes"]["ex"]
+    assert f"lip width {bench._cell(ex['lip_width'])}, " in said[1]
     md = (out / "dhnerf_extractor_probe.md").read_text()
     row = next(line for line in md.splitlines() if '"supervised": true' in line and "|" in line)
     assert row.rstrip().endswith("| — | — | — |")  # its other codes are untrained

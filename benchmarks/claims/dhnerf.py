@@ -44,11 +44,13 @@ EXTRACTOR, COMPOSITES = "dhnerf_extractor_probe", "neural_renderer_composites"
 EXTRACTOR_LIGHTS = tuple(f"dhnerf_extractor_probe_lights/seed{k}/dhnerf_extractor_probe"
                          for k in (0, 1))  # fmt: skip
 TABLES_SETTING = {"lights": 8}
-# more extractor probes at the tables' defaults (hard negatives, 32 identities) and the
-# supervised ceiling ("supervised": true: the trunk trained on the bank's true expressions):
-# its rows say what the bank can teach the trunk to read at best
+# more extractor probes at the tables' defaults (hard negatives, 32 identities, C_ex relative to
+# the person, the expression fit before and during the pairs) and the supervised ceiling
+# ("supervised": true: the trunk trained on the bank's true expressions): its rows say what
+# the bank can teach the trunk to read at best
 EXTRACTOR_CEILING = tuple(f"dhnerf_extractor_probe_ceiling/{k}/dhnerf_extractor_probe"
-                          for k in ("tables_bank", "more_banks"))  # fmt: skip
+                          for k in ("tables_bank", "more_banks", "expression_steps",
+                                    "expression_weight"))  # fmt: skip
 # Table 1's DH-NeRF again with that extractor (run.py dhnerf-table1 --methods DH-NeRF --seeds
 # 3): the probes read it first
 T1L = "dhnerf_table1_lights/dhnerf_table1"
@@ -180,7 +182,8 @@ EXTRACTOR_DEFAULTS = {"identities": 16, "size": 32}
 def _bank_said(setting: dict) -> str:
     """A supervised probe row's setting in words: its bank and the trunk's image size."""
     a = {**EXTRACTOR_DEFAULTS, **setting}
-    return f"{a['identities']} identities at {a['size']} px"
+    rel = ", C_ex relative to the person" if "ex" in (a.get("relative") or []) else ""
+    return f"{a['identities']} identities at {a['size']} px{rel}"
 
 
 def _mean_std(vals: list[float]) -> str:

@@ -6,6 +6,8 @@ own codes carry) and ``neural_renderer_composites`` (the renderer: PSNR by regio
 
 from __future__ import annotations
 
+import json
+
 from .core import (
     Pair,
     Sample,
@@ -57,6 +59,10 @@ T1L = "dhnerf_table1_lights/dhnerf_table1"
 # Table 1's DH-NeRF with C_id and C_al one code for the clip (DHNeRF.shared_codes, the default
 # since 4316609; run.py dhnerf-table1 --methods DH-NeRF --seeds 3): the probes read it first
 T1S = "dhnerf_table1_shared/dhnerf_table1"
+# Table 1's DH-NeRF with another extractor recipe (run.py dhnerf-table1 --methods DH-NeRF
+# --seeds 3 --extractor JSON; its report records the keywords): not the package's default, so
+# it never judges; C_ex's probe quotes it beside today's model
+T1X = "dhnerf_table1_expression/dhnerf_table1"
 # C_ex's response on trained workspaces (benchmarks/dhnerf_code_response.py [--tag]): does the
 # picture follow C_ex where the probed factors change it? A context for C_ex's probe
 RESPONSES = ("dhnerf_code_response", "dhnerf_code_response_no_lipsync")
@@ -287,12 +293,28 @@ def _response_note(reports: dict) -> str:
             "the pixels carrying it (1: as the factor does): " + "; ".join(parts))  # fmt: skip
 
 
+def _recipe_note(reports: dict, code: str, factor: str) -> str:
+    """What Table 1's DH-NeRF trained from another extractor recipe (:data:`T1X`) reads in
+    C_code, beside its PSNR and that of the row that judges; "" without the file."""
+    rep = reports.get(T1X) or {}
+    pick = _m("DH-NeRF")
+    probe = row_sample(rep, pick, f"probes.learned.{code}.{factor}", f"R² C_{code}")
+    if not probe.n:
+        return ""
+    r, base_pick, name = _probe_row(reports)
+    psnr, base = sample(rep, pick, "psnr", "PSNR"), sample(r, base_pick, "psnr", name)
+    return (f"{T1X} (the extractor with {json.dumps(rep.get('extractor') or {})}, run.py "
+            f"--extractor; not the default): {probe.text(2)}, {psnr.text(2)} dB against "
+            f"{base.text(2)} dB")  # fmt: skip
+
+
 def _probe(code, factor, limit):
     def judge(reports):
         r, pick, name = _probe_row(reports)
         s = row_sample(r, pick, f"probes.learned.{code}.{factor}", f"{name}: R² C_{code}")
         v = threshold(s, limit, single_seed_band=0.05)
         v = explained(v, _extractor_cause(reports, code))
+        v = noted(v, _recipe_note(reports, code, factor))
         return noted(v, _response_note(reports)) if code == "ex" else v
 
     return judge

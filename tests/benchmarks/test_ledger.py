@@ -1319,3 +1319,29 @@ def test_the_ledgers_extractor_defaults_are_the_packages():
     ids = inspect.signature(studio_code_extractor).parameters["identities"].default
     size = inspect.signature(CodeExtractor).parameters["size"].default
     assert EXTRACTOR_DEFAULTS == {"identities": ids, "size": size}
+
+
+def test_c_ex_quotes_table_1_with_another_extractor_recipe_but_never_judges_by_it(tmp_path):
+    def dh(ex, psnr):
+        seeds = [{"seed": k, "probes": {"learned": {"ex": {"expression": v}}}, "psnr": p}
+                 for k, (v, p) in enumerate(zip(ex, psnr))]  # fmt: skip
+        return {"method": "DH-NeRF", "metrics": {"psnr": psnr[0]}, "seeds": seeds,
+                "probes": {"learned": {"ex": {"expression": ex[0]}, "ill": {"light": 0.9}},
+                           "leakage": 0.0}}  # fmt: skip
+
+    for stem, row, extra in (
+        ("dhnerf_table1_shared", dh([0.53, 0.53, 0.53], [26.3, 26.1, 26.0]), {}),
+        ("dhnerf_table1_expression", dh([0.85, 0.83, 0.81], [25.8, 23.8, 25.0]),
+         {"extractor": {"relative": ["ex"], "expression_weight": 10}}),
+    ):  # fmt: skip
+        (tmp_path / stem).mkdir()
+        (tmp_path / stem / "dhnerf_table1.json").write_text(json.dumps({"results": [row], **extra}))
+    ex = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}["dh_probe_ex"]
+    assert ex["verdict"] == "does not hold"  # today's model judges: 0.53
+    assert "(C_id, C_al one code for the clip): R² C_ex 0.53" in ex["measured"]
+    assert (
+        'dhnerf_table1_expression/dhnerf_table1 (the extractor with {"relative": ["ex"], '
+        '"expression_weight": 10}, run.py --extractor; not the default): R² C_ex 0.83 ± 0.02 '
+        "(3 seeds), PSNR 24.87 ± 1.01 (3 seeds) dB against DH-NeRF (C_id, C_al one code for "
+        "the clip) 26.13 ± 0.15 (3 seeds) dB"
+    ) in ex["cause"]

@@ -74,6 +74,9 @@ EXTRACTOR_STEPS = {"micro": 40, "quick": 200, "default": 300, "full": 300}
 # same crop and codes; 4 identities are the fewest whose C_id anchors have N = 10 negatives:
 # 3 other people x 4 lights)
 EXTRACTOR_BANK = {"micro": {"identities": 4, "render_size": 32, "poses": 4, "lights": 4}}
+# CodeExtractor's keywords that decide how a saved extractor is read (checked when the rows'
+# gin reads the file, which binds only its path and relative): not for --extractor
+READ_KEYWORDS = ("size", "width", "crop", "crop_codes", "id_dim", "ex_dim", "al_dim", "ill_dim")
 LIPSYNC_STEPS = {"micro": 30, "quick": 300, "default": 300, "full": 300}
 
 
@@ -91,10 +94,10 @@ def lit_studio(work: Path, prof: dict) -> Path:
 def assets(work: Path, profile: str, data: Path, extractor_kw: dict | None = None) -> dict:
     """The code extractor (pre-trained once per profile on studio identities 1-16, 1-4 in the
     micro profile: ``studio_code_extractor``'s bank, ``EXTRACTOR_BANK``; ``extractor_kw``:
-    its keywords over those, ``run.py --extractor``) and, when the clip is long enough for
-    its N = 10 negatives, the lip-sync module; -> {"extractor": path, "lipsync": path or
-    None, "notes": [...], "extractor_bindings": gin bindings of ``extractor_kw``, which the
-    DH-NeRF rows read the file with}."""
+    its keywords over those, ``run.py --extractor``, but none of ``READ_KEYWORDS``) and,
+    when the clip is long enough for its N = 10 negatives, the lip-sync module; ->
+    {"extractor": path, "lipsync": path or None, "notes": [...], "relative": the codes the
+    extractor reads relative to the person, which the DH-NeRF rows read it with}."""
     from lokitalk_plugins.baselines.dhnerf import studio_code_extractor
     from lokitalk_plugins.baselines.dhnerf.pretrain import extractor_bank
     from lokitalk_plugins.errors import UserError
@@ -107,7 +110,13 @@ def assets(work: Path, profile: str, data: Path, extractor_kw: dict | None = Non
     if "path" in kw:
         raise SystemExit("error: --extractor: the tables keep the extractor in --work; leave "
                          "out 'path'")  # fmt: skip
-    check_extractor_file(extractor, extractor_bank(**bank))
+    read = sorted(set(kw) & set(READ_KEYWORDS))
+    if read:
+        raise SystemExit(f"error: --extractor: {', '.join(read)} would change how the DH-NeRF "
+                         "rows read the extractor (their gin sets only its path and relative); "
+                         "leave it out")  # fmt: skip
+    record = extractor_bank(**bank)
+    check_extractor_file(extractor, record)
     try:
         studio_code_extractor(path=str(extractor), **bank)
     except (TypeError, ValueError, UserError) as e:
@@ -119,9 +128,8 @@ def assets(work: Path, profile: str, data: Path, extractor_kw: dict | None = Non
         except ValueError as e:  # a clip too short for the module's negatives
             notes.append(f"lip-sync module not trained ({e}); F_lip: the model's audio network")
             lipsync = None
-    binds = [f"studio_code_extractor.{k} = {v!r}" for k, v in kw.items()]
     return {"extractor": str(extractor), "lipsync": lipsync and str(lipsync), "notes": notes,
-            "extractor_bindings": binds}  # fmt: skip
+            "relative": record["relative"]}  # fmt: skip
 
 
 def check_extractor_file(path: Path, bank: dict | None = None) -> None:
@@ -165,8 +173,9 @@ def _dhnerf(name: str, profile: str, a: dict, ablation: str | None) -> dict:
     files += [ablation] if ablation else []
     m = gin_method(name, "dhnerf/dhnerf", "dhnerf/budget", "profiles/" + profile, *files,
                    dhnerf=True)  # fmt: skip
-    binds = run_bindings(code_extractor=a["extractor"], lipsync=a["lipsync"])
-    return dict(m, bindings=binds + list(a.get("extractor_bindings", [])))
+    binds = run_bindings(code_extractor=a["extractor"], lipsync=a["lipsync"],
+                         extractor_relative=a.get("relative", ()))  # fmt: skip
+    return dict(m, bindings=binds)
 
 
 def probed(methods: list[dict]) -> list[bool]:

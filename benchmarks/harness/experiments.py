@@ -34,6 +34,7 @@ MACROS = {
     "audio2exp": ("AUDIO2EXP", str),
     "code_extractor": ("CODE_EXTRACTOR", str),
     "lipsync": ("LIPSYNC", str),
+    "extractor_relative": ("EXTRACTOR_RELATIVE", tuple),
 }
 # the profile macros a report's settings show, by the settings' key
 _BUDGET = {"head": "HEAD_STEPS", "lips": "LIPS_STEPS", "torso": "TORSO_STEPS",
@@ -72,6 +73,8 @@ def _literal(value, kind) -> str:
         if isinstance(value, bool) or int(value) != value:
             raise TypeError(f"expected an integer, got {value!r}")
         return str(int(value))
+    if kind is tuple:  # names: a tuple of strings
+        return repr(tuple(str(v) for v in value))
     return repr(str(value))
 
 
@@ -81,10 +84,11 @@ def run_bindings(
     """The bindings of the values only the run knows, as gin macros the benchmark configs
     name: seed (SEED), audio_in_dim (AUDIO_IN_DIM), the paths of what the harness trained
     (bundle: BUNDLE, audio2motion: AUDIO2MOTION, audio2exp: AUDIO2EXP, code_extractor:
-    CODE_EXTRACTOR, lipsync: LIPSYNC), portrait_box, six floats (PORTRAIT_AABB, and
-    PORTRAIT_BOUND derived from it), and steps, a GDRF row's head steps from its table's plan
-    (STEPS, and STEPS_LOG_EVERY = max(1, steps // 40)). None values are left out; an unknown
-    keyword raises TypeError."""
+    CODE_EXTRACTOR, lipsync: LIPSYNC), the codes the extractor reads relative to the person
+    (extractor_relative: EXTRACTOR_RELATIVE, a tuple of names), portrait_box, six floats
+    (PORTRAIT_AABB, and PORTRAIT_BOUND derived from it), and steps, a GDRF row's head steps
+    from its table's plan (STEPS, and STEPS_LOG_EVERY = max(1, steps // 40)). None values are
+    left out; an unknown keyword raises TypeError."""
     unknown = sorted(set(values) - set(MACROS))
     if unknown:
         raise TypeError(f"run_bindings: unknown value(s) {unknown}; known: {list(MACROS)}")

@@ -106,7 +106,7 @@ def assets(work: Path, profile: str, data: Path, extractor_kw: dict | None = Non
     work.mkdir(parents=True, exist_ok=True)
     extractor = work / f"dhnerf_extractor_{profile}.pt"
     kw = dict(extractor_kw or {})
-    bank = dict(steps=EXTRACTOR_STEPS[profile], **EXTRACTOR_BANK.get(profile, {}), **kw)
+    bank = {"steps": EXTRACTOR_STEPS[profile], **EXTRACTOR_BANK.get(profile, {}), **kw}
     if "path" in kw:
         raise SystemExit("error: --extractor: the tables keep the extractor in --work; leave "
                          "out 'path'")  # fmt: skip

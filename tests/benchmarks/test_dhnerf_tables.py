@@ -335,6 +335,9 @@ def test_the_extractor_option_pretrains_with_its_keywords_and_the_rows_read_them
     assert "\n" not in str(err.value)
     with pytest.raises(SystemExit, match="--extractor: crop, size would change how the DH-NeRF"):
         dhnerf.assets(tmp_path / "other", "micro", data, {"size": 64, "crop": None})
+    # a keyword the profile's bank names too (micro: identities) takes the option's value
+    with pytest.raises(SystemExit, match=r"pre-trained with identities 4 \(now 5\)"):
+        dhnerf.assets(tmp_path / "dhnerf", "micro", data, dict(kw, identities=5))
     # without the option the rows read the default: every code as is
     plain = dhnerf._dhnerf("DH-NeRF", "micro", dict(a, relative=[]), None)
     assert "EXTRACTOR_RELATIVE = ()" in plain["bindings"]

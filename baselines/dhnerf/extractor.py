@@ -55,8 +55,8 @@ from torch import nn
 
 from lokitalk_plugins.losses import CODE_NAMES
 
-__all__ = ["CodeExtractor", "centre_codes", "check_crop", "expression_fit", "pair_alignment",
-           "pair_info_nce", "pair_masks", "pretrain_extractor"]  # fmt: skip
+__all__ = ["CodeExtractor", "centre_codes", "check_crop", "code_names", "expression_fit",
+           "pair_alignment", "pair_info_nce", "pair_masks", "pretrain_extractor"]  # fmt: skip
 
 
 class CodeExtractor(nn.Module):
@@ -82,14 +82,11 @@ class CodeExtractor(nn.Module):
         self.dims = dict(zip(CODE_NAMES, (int(id_dim), int(ex_dim), int(al_dim), int(ill_dim))))
         self.size = int(size)
         self.crop = check_crop(crop)
-        codes = tuple(crop_codes) if not isinstance(crop_codes, str) else (crop_codes,)
-        if not codes or any(k not in CODE_NAMES for k in codes):
+        codes = code_names(crop_codes, "crop_codes")
+        if not codes:
             raise ValueError(f"crop_codes must name some of {list(CODE_NAMES)}, got {crop_codes!r}")
-        self.crop_codes = tuple(k for k in CODE_NAMES if k in codes) if self.crop else ()
-        rel = (relative,) if isinstance(relative, str) else tuple(relative or ())
-        if any(k not in CODE_NAMES for k in rel):
-            raise ValueError(f"relative must name some of {list(CODE_NAMES)}, got {relative!r}")
-        self.relative = tuple(k for k in CODE_NAMES if k in rel)
+        self.crop_codes = codes if self.crop else ()
+        self.relative = code_names(relative, "relative")
         w = int(width)
 
         def trunk():
@@ -133,6 +130,15 @@ class CodeExtractor(nn.Module):
             window = self._features(self.window(images), self.window_trunk)
         return {k: head(window if k in self.crop_codes else whole)
                 for k, head in self.heads.items()}  # fmt: skip
+
+
+def code_names(names, option: str) -> tuple[str, ...]:
+    """Code names (one name, a sequence of them, or None: none) as a tuple in ``CODE_NAMES``
+    order; a name not among them raises ValueError naming ``option``."""
+    given = (names,) if isinstance(names, str) else tuple(names or ())
+    if any(k not in CODE_NAMES for k in given):
+        raise ValueError(f"{option} must name some of {list(CODE_NAMES)}, got {names!r}")
+    return tuple(k for k in CODE_NAMES if k in given)
 
 
 def check_crop(crop) -> tuple[float, float, float, float] | None:

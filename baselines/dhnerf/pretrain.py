@@ -11,9 +11,8 @@ import torch
 
 from lokitalk_plugins.data.studio.factors import factor_bank
 from lokitalk_plugins.errors import UserError
-from lokitalk_plugins.losses import CODE_NAMES
 
-from .extractor import CodeExtractor, pretrain_extractor
+from .extractor import CodeExtractor, code_names, pretrain_extractor
 
 __all__ = ["BANK_KEYS", "BANK_KEYS_SINCE", "extractor_bank", "extractor_file_bank",
            "extractor_file_reads", "recorded_bank", "saved_reads",
@@ -153,14 +152,9 @@ def extractor_bank(**kwargs) -> dict:
     bound.apply_defaults()
     a = bound.arguments
     kinds = {"grid": bool, "tau": float, "invariance": float, "hardness": float,
-             "relative": _code_list, "expression_weight": float}  # fmt: skip
+             "relative": lambda v: list(code_names(v, "relative")),
+             "expression_weight": float}  # fmt: skip
     return {k: kinds.get(k, int)(a[k]) for k in BANK_KEYS}
-
-
-def _code_list(names) -> list[str]:
-    """Code names (one name, a sequence, or None) as a list in ``CODE_NAMES`` order."""
-    given = (names,) if isinstance(names, str) else tuple(names or ())
-    return [k for k in CODE_NAMES if k in given]
 
 
 def _reads(extractor: CodeExtractor) -> dict:

@@ -115,9 +115,9 @@ def assets(work: Path, profile: str, data: Path, extractor_kw: dict | None = Non
         raise SystemExit(f"error: --extractor: {', '.join(read)} would change how the DH-NeRF "
                          "rows read the extractor (their gin sets only its path and relative); "
                          "leave it out")  # fmt: skip
-    record = extractor_bank(**bank)
-    check_extractor_file(extractor, record)
     try:
+        record = extractor_bank(**bank)
+        check_extractor_file(extractor, record)
         studio_code_extractor(path=str(extractor), **bank)
     except (TypeError, ValueError, UserError) as e:
         raise SystemExit(f"error: --extractor {json.dumps(kw)}: {e}") from None

@@ -304,6 +304,8 @@ def test_the_extractor_option_pretrains_with_its_keywords_and_the_rows_read_them
     """``run.py --extractor``: the tables' extractor pre-trained with the keywords over the
     tables' bank, recorded in its file; the DH-NeRF rows' gin reads that file back as trained
     (with the same keywords bound); the same --work without them is refused in one line."""
+    import inspect
+
     import gin
     from harness import experiments
 
@@ -333,6 +335,12 @@ def test_the_extractor_option_pretrains_with_its_keywords_and_the_rows_read_them
     with pytest.raises(SystemExit, match=r'--extractor \{"colour": 3\}: .*colour') as err:
         dhnerf.assets(tmp_path / "other", "micro", data, {"colour": 3})
     assert "\n" not in str(err.value)
+    with pytest.raises(SystemExit, match=r'--extractor \{"relative": "lips"\}: relative must'):
+        dhnerf.assets(tmp_path / "other", "micro", data, {"relative": "lips"})
+    from lokitalk_plugins.baselines.dhnerf import CodeExtractor
+
+    keywords = set(inspect.signature(CodeExtractor).parameters) - {"self", "relative"}
+    assert set(dhnerf.READ_KEYWORDS) == keywords  # every keyword the file's reading checks
     with pytest.raises(SystemExit, match="--extractor: crop, size would change how the DH-NeRF"):
         dhnerf.assets(tmp_path / "other", "micro", data, {"size": 64, "crop": None})
     # a keyword the profile's bank names too (micro: identities) takes the option's value

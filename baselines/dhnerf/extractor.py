@@ -239,6 +239,17 @@ def expression_fit(codes: dict, bank, relative=()) -> torch.Tensor:
     return (codes["ex"][:, :3] - truth).pow(2).mean()
 
 
+def _pair_loss(codes, masks, num_negatives, tau, generator, hardness, invariance):
+    """The contrastive step's loss: the four codes' InfoNCE, plus ``invariance`` times their
+    ``pair_alignment`` when above 0."""
+    loss = sum(pair_info_nce(codes[k], *masks[k], num_negatives, tau, generator, hardness)
+               for k in CODE_NAMES)  # fmt: skip
+    if invariance > 0:
+        loss = loss + invariance * sum(pair_alignment(codes[k], masks[k][0])
+                                       for k in CODE_NAMES)  # fmt: skip
+    return loss
+
+
 def pretrain_extractor(
     extractor: CodeExtractor,
     bank,
@@ -274,22 +285,14 @@ def pretrain_extractor(
     opt = torch.optim.Adam(extractor.parameters(), lr=lr)
     history: list[float] = []
     extractor.train()
-    for _ in range(int(expression_steps)):
+    for step in range(int(expression_steps) + int(steps)):
         codes = centre_codes(extractor(bank.images), extractor.relative, bank.identity)
-        loss = expression_fit(codes, bank, extractor.relative)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        history.append(float(loss.detach()))
-    for _ in range(int(steps)):
-        codes = centre_codes(extractor(bank.images), extractor.relative, bank.identity)
-        loss = sum(pair_info_nce(codes[k], *masks[k], num_negatives, tau, g, hardness)
-                   for k in CODE_NAMES)  # fmt: skip
-        if invariance > 0:
-            loss = loss + invariance * sum(pair_alignment(codes[k], masks[k][0])
-                                           for k in CODE_NAMES)  # fmt: skip
-        if expression_weight > 0:
-            loss = loss + expression_weight * expression_fit(codes, bank, extractor.relative)
+        if step < int(expression_steps):  # the expression fit alone
+            loss = expression_fit(codes, bank, extractor.relative)
+        else:
+            loss = _pair_loss(codes, masks, num_negatives, tau, g, hardness, invariance)
+            if expression_weight > 0:
+                loss = loss + expression_weight * expression_fit(codes, bank, extractor.relative)
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -48,6 +48,7 @@ __all__ = [
     "encode_audio",
     "encode_points",
     "expression",
+    "frame_code_rows",
     "frame_codes",
     "individual_code",
     "init_codes",
@@ -84,6 +85,17 @@ def join_code(parts: dict[str, torch.Tensor], w: float) -> torch.Tensor:
 def individual_code(model, index: int | None) -> torch.Tensor:
     """[1, I]: frame ``index``'s codes with w = 1, or (None, test time) the mean codes, w = 0."""
     return join_code(frame_codes(model, index), 0.0 if index is None else 1.0)
+
+
+def frame_code_rows(model, frames: torch.Tensor) -> torch.Tensor:
+    """frames [M] int64 -> [M, I]: each frame's codes with w = 1, as
+    :func:`individual_code` gives them one at a time (a shared code: the mean)."""
+    n, rows = max(int(model.coded_frames), 1), []
+    for k in CODE_NAMES:
+        table = getattr(model, f"codes_{k}")
+        rows.append(table[:n].mean(0).expand(len(frames), -1) if k in model.shared_codes
+                    else table[frames])  # fmt: skip
+    return torch.cat([*rows, rows[0].new_ones(len(frames), 1)], -1)
 
 
 def split_code(model, code: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -164,6 +164,13 @@ class DHNeRF(TalkingHeadBase):
         code = self.individual_code(None) if code is None else code
         return field.density(self, enc_x, enc_a, code)
 
+    def grid_density_frames(self, x, frames, enc_a, eye, pose=None, deformed: bool = True):
+        """Occupancy refreshes under the training frames' own codes (``GridUpkeep.codes``):
+        x [N, 3], frames [1 or N] int64 (point i takes frame frames[i]), enc_a [1 or N, A] ->
+        sigma [N]; eye, pose and deformed are unused."""
+        code = field.frame_code_rows(self, frames.reshape(-1))
+        return field.density(self, self.encode_points(x), enc_a, code)["sigma"]
+
     def color(self, geo_feat, d, code) -> torch.Tensor:
         """geo_feat [N, F], d [N, 3] unit, code [1, I] -> rgb [N, 3] in [0, 1]."""
         return field.color(self, geo_feat, d, code)

@@ -60,6 +60,11 @@ ABLATIONS = {
     "full model, occupancy from 8 frames' audio": (
         "full model", "dhnerf/ablations/refresh_frames",
         "each occupancy refresh under 8 training frames' F_lip instead of one frame's"),
+    "full model, occupancy under the frames' own codes too": (
+        "full model", "dhnerf/ablations/refresh_codes",
+        "each occupancy refresh under the drawn training frame's own codes as well as the "
+        "test-time code (the larger density; GridUpkeep.codes 'both') instead of the "
+        "test-time code alone"),
     "full model, F_lip weights at default init": (
         "full model", "dhnerf/ablations/lip_default_init",
         "F_lip's weights in D_θ's first layer at PyTorch's default initialisation (read from "
@@ -67,7 +72,8 @@ ABLATIONS = {
 }  # fmt: skip
 ABLATION_CLAIMS = {"dhnerf/ablations/own_audio": ["dh_lip_psnr"],
                    "dhnerf/ablations/refresh_frames": ["dh_lip_psnr"],
-                   "dhnerf/ablations/lip_default_init": ["dh_lip_psnr"]}  # fmt: skip
+                   "dhnerf/ablations/lip_default_init": ["dh_lip_psnr"],
+                   "dhnerf/ablations/refresh_codes": []}  # fmt: skip
 EXTRACTOR_STEPS = {"micro": 40, "quick": 200, "default": 300, "full": 300}
 # the micro profile (a check, not a result) pre-trains on a smaller bank: 4 identities at 32 px
 # in 4 poses under 4 lights instead of studio_code_extractor's 16 at 128 px in 16 under 8 (the

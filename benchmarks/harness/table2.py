@@ -236,7 +236,8 @@ def ablation_lines(report: dict) -> list[str]:
         return []
     return ["", "Ablation rows (`--ablations`; what each isolates, against its base row):", "",
             *(f"- {r['method']}: {r['ablation']['isolates']} (base row: "
-              f"'{r['ablation']['baseline']}'; speaks to {', '.join(r['ablation']['claims'])})"
+              f"'{r['ablation']['baseline']}'; speaks to "
+              f"{', '.join(r['ablation']['claims']) or 'no claim of the ledger'})"
               for r in abl)]  # fmt: skip
 
 

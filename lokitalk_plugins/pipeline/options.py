@@ -24,6 +24,7 @@ __all__ = ["FLAT_NAMES", "REFRESH_PRECISIONS", "FramePlugins", "GridUpkeep", "Gr
            "refresh_dtype"]  # fmt: skip
 
 REFRESH_PRECISIONS = ("float32", "bfloat16", "auto")  # also FramePlugins.neural_precision's
+REFRESH_CODES = ("test", "frames", "both")  # GridUpkeep.codes
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,12 @@ class GridUpkeep:
     every: steps between two updates of "full" and "sparse" (16, the originals'; "spread"
     scales its own interval by every / 16), with the decay per update raised to
     decay^(every / 16) so a cell's decay per training step stays the originals'
-    (:meth:`~lokitalk_plugins.render.grid.OccupancyGrid.set_every`).
+    (:meth:`~lokitalk_plugins.render.grid.OccupancyGrid.set_every`); codes: the frame
+    conditions the density is read under, "test" (the model's test-time condition, as
+    ``grid_density`` gives it; the originals'), "frames" (the drawn training frames' own
+    conditions, as training renders them: a model whose per-frame codes change its density,
+    DH-NeRF's C_ex, must offer ``grid_density_frames``) or "both" (the larger of the two
+    densities, so a cell either condition fills stays sampled).
     "full" with one frame, deformed=False (or a bare backbone), lattice False and float32 is
     bit for bit the originals' refresh."""
 
@@ -81,6 +87,7 @@ class GridUpkeep:
     lattice: bool = False
     precision: str = "float32"
     every: int = 16
+    codes: str = "test"
 
     def __post_init__(self):  # the mode is checked by the grid (OccupancyGrid.set_upkeep)
         if int(self.frames) < 1:
@@ -94,6 +101,9 @@ class GridUpkeep:
             raise OptionError(
                 f"GridUpkeep.precision must be one of {REFRESH_PRECISIONS}, got {self.precision!r}"
             )
+        if self.codes not in REFRESH_CODES:
+            raise OptionError(f"GridUpkeep.codes must be one of {REFRESH_CODES}, got "
+                              f"{self.codes!r} ('test': the originals')")  # fmt: skip
 
 
 def refresh_dtype(precision: str, cpuinfo="/proc/cpuinfo") -> torch.dtype | None:

@@ -20,6 +20,10 @@ Radiance field and conditioning:
   -> fn(ijk [K, 3] int64) -> sigma [K]``, ``grid_density`` at the lattice points
   (axes[0, i], axes[1, j], axes[2, k]) for a field that can share work across a lattice
   (ER-NeRF encodes its planes once); used by ``GridUpkeep.lattice`` refreshes;
+  ``grid_density_frames(x [N, 3], frames [1 or N] int64, enc_a, eye, pose, deformed)
+  -> sigma [N]``, ``grid_density`` under the training frames' own conditions (the frame
+  ``frames[i]``'s codes, as training renders it) for a model whose per-frame codes change its
+  density (DH-NeRF's C_ex); used by ``GridUpkeep.codes`` "frames" and "both";
   ``fast_path_precision: str``, ``"bfloat16"`` while the model's forward runs its products
   under bfloat16 autocast of its own (a wrapped model's bfloat16 fast path), else
   ``"float32"``; the renderer then pads the sample count (``TalkingHeadSystem.pad_samples``)
@@ -143,7 +147,7 @@ MODEL_MEMBERS = (
 
 
 # members a model may offer; the pipeline uses one only where :func:`optional_members` found it
-OPTIONAL_MEMBERS = ("grid_density_lattice", "fast_path_precision")
+OPTIONAL_MEMBERS = ("grid_density_lattice", "grid_density_frames", "fast_path_precision")
 
 
 def optional_members(model: Any) -> frozenset[str]:

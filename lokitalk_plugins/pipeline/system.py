@@ -25,6 +25,7 @@ from lokitalk_plugins.data.sampling import (
     sample_patches,
     sample_random_rays,
 )
+from lokitalk_plugins.errors import OptionError
 from lokitalk_plugins.layers import keep_float32
 from lokitalk_plugins.losses import LAMBDA_ALPHA, alpha_entropy
 from lokitalk_plugins.render import VolumeRenderer, torso_pixel_coords
@@ -117,6 +118,11 @@ class TalkingHeadSystem(nn.Module):
         model.grid.box_only = bool(upkeep.box_only)
         model.grid.lattice = bool(upkeep.lattice)
         model.grid.compute_dtype = refresh_dtype(upkeep.precision)
+        if upkeep.codes != "test" and "grid_density_frames" not in self.optional:
+            raise OptionError(
+                f"GridUpkeep.codes = {upkeep.codes!r}: {type(model).__name__} has no "
+                "grid_density_frames (its density does not follow per-frame codes); use 'test'"
+            )
         self.renderer = VolumeRenderer(model.grid, max_samples=max_samples,
                                        pad_samples=pad_samples)  # fmt: skip
         frames = groups["frames"]
@@ -289,25 +295,30 @@ class TalkingHeadSystem(nn.Module):
     def grid_density_fn(self, generator):
         """points [N, 3] -> sigma [N] under ``GridUpkeep.frames`` random training frames'
         conditions (point i takes frame i mod frames), from the model's ``grid_density``
-        (following its deformation when ``GridUpkeep.deformed``)."""
-        m, k, deformed = self.model, self.grid_upkeep.frames, self.grid_upkeep.deformed
-        if k == 1:  # one frame, drawn as the originals' refresh draws it
-            i = torch.randint(0, self._audio_bank.shape[0], (1,), generator=generator)
-        else:
-            i = torch.randint(0, self._audio_bank.shape[0], (k,), generator=generator)
+        (following its deformation when ``GridUpkeep.deformed``), its
+        ``grid_density_frames`` (the frames' own codes, ``GridUpkeep.codes`` "frames") or the
+        larger of the two ("both")."""
+        m, upkeep = self.model, self.grid_upkeep
+        k, deformed, codes = upkeep.frames, upkeep.deformed, upkeep.codes
+        i = torch.randint(0, self._audio_bank.shape[0], (k,), generator=generator)
         enc_a = m.encode_audio(self._audio_bank[i].float())
         eye = self._eye_bank[i]
         pose = None if self._pose_bank is None else self._pose_bank[i].to(enc_a.dtype)
 
         def fn(x: torch.Tensor) -> torch.Tensor:
             if k == 1:
-                return m.grid_density(x, enc_a, eye, pose, deformed=deformed)
-            j = torch.arange(x.shape[0], device=x.device) % k
-            p = None if pose is None else pose[j]
-            return m.grid_density(x, enc_a[j], eye[j], p, deformed=deformed)
+                a, e, p, f = enc_a, eye, pose, i
+            else:
+                j = torch.arange(x.shape[0], device=x.device) % k
+                a, e, p, f = enc_a[j], eye[j], None if pose is None else pose[j], i[j]
+            test = None if codes == "frames" else m.grid_density(x, a, e, p, deformed=deformed)
+            if codes == "test":
+                return test
+            own = m.grid_density_frames(x, f, a, e, p, deformed=deformed)
+            return own if test is None else torch.maximum(test, own)
 
-        if k == 1 and "grid_density_lattice" in self.optional:  # GridUpkeep.lattice's path
-            fn.lattice = lambda axes: m.grid_density_lattice(
+        if k == 1 and codes == "test" and "grid_density_lattice" in self.optional:
+            fn.lattice = lambda axes: m.grid_density_lattice(  # GridUpkeep.lattice's path
                 axes, enc_a, eye, pose, deformed=deformed
             )
         return fn

@@ -561,3 +561,54 @@ def test_the_extractor_crop_reads_only_its_window(tmp_path):
     plain = studio_code_extractor(crop=None, **kw)
     for k, v in plain.state_dict().items():
         torch.testing.assert_close(v, read.state_dict()[k])
+
+
+def test_grid_density_frames_reads_each_frames_own_codes(data):
+    """``grid_density_frames`` gives point i the density under frame frames[i]'s own codes
+    (w 1), point by point as ``forward`` with ``individual_code(frame)``; the refresh's
+    GridUpkeep.codes 'frames' reads it, 'both' the larger of it and the test-time density,
+    'test' (the default) only ``grid_density``; a model without it refuses the option in one
+    line, and a bad value is one line."""
+    from lokitalk_plugins.baselines.er_nerf.network import ERNeRF
+    from lokitalk_plugins.pipeline.options import GridUpkeep
+
+    ex = CodeExtractor(**DIMS, size=16, width=8)
+    model = make_model(data, ex)
+    model.init_codes(data)
+    with torch.no_grad():  # frames' C_ex apart, and F_lip read, so the conditions differ
+        model.codes_ex[: len(data)] += torch.randn(len(data), DIMS["ex_dim"])
+        model.sigma_net.net[0].weight.normal_()
+    x = torch.rand(12, 3) * 1.2 - 0.6
+    d = torch.nn.functional.normalize(torch.ones(12, 3), dim=-1)
+    frames = torch.tensor([0, 3, 5] * 4)
+    enc_a = torch.randn(12, 32)
+    with torch.no_grad():
+        got = model.grid_density_frames(x, frames, enc_a, None)
+        want = torch.stack([model(x[i : i + 1], d[i : i + 1], enc_a[i : i + 1], None,
+                                  model.individual_code(int(frames[i])))["sigma"][0]
+                            for i in range(12)])  # fmt: skip
+        test = model.grid_density(x, enc_a, None)
+    assert torch.allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert not torch.allclose(got, test)
+    for codes in ("test", "frames", "both"):
+        system = TalkingHeadSystem(model, grid=GridUpkeep(frames=3, codes=codes))
+        system.prepare(data)
+        fn = system.grid_density_fn(torch.Generator().manual_seed(0))
+        g = torch.Generator().manual_seed(0)  # the refresh's own draw of the 3 frames
+        i = torch.randint(0, len(data), (3,), generator=g)
+        j = torch.arange(12) % 3
+        with torch.no_grad():
+            a = model.encode_audio(system._audio_bank[i].float())[j]
+            own = model.grid_density_frames(x, i[j], a, None)
+            tst = model.grid_density(x, a, None)
+            want = {"test": tst, "frames": own, "both": torch.maximum(own, tst)}[codes]
+            assert torch.equal(fn(x), want)
+        assert hasattr(fn, "lattice") is False
+    with pytest.raises(UserError, match=r"codes = 'frames': ERNeRF has no grid_density_frames"
+                       ) as err:  # fmt: skip
+        TalkingHeadSystem(ERNeRF(audio_in_dim=32, ind_num=4, grid_size=16),
+                          grid=GridUpkeep(codes="frames"))  # fmt: skip
+    assert "\n" not in str(err.value)
+    with pytest.raises(UserError, match="GridUpkeep.codes must be one of") as err:
+        GridUpkeep(codes="own")
+    assert "\n" not in str(err.value)

@@ -300,3 +300,15 @@ def test_table1_torso_ablation_keeps_the_bundle_space_and_draws_the_torso_in_2d(
     line = next(x for x in md.splitlines() if x.startswith(f"| {row['name']} |"))
     assert line.endswith(f"| ablation of LokiTalk: {table1.TORSO_2D} |")
     assert f"Every row but '{row['name']}' (seed 0 only): mean ± sample std" in md
+
+
+def test_ablation_lines_name_each_row_and_what_it_speaks_to():
+    from harness.table2 import ablation_lines
+
+    rows = [{"method": "A", "ablation": {"isolates": "x", "baseline": "B", "claims": ["c1", "c2"]}},
+            {"method": "D", "ablation": {"isolates": "y", "baseline": "B", "claims": []}},
+            {"method": "B"}]  # fmt: skip
+    lines = ablation_lines({"results": rows})
+    assert lines[-2:] == ["- A: x (base row: 'B'; speaks to c1, c2)",
+                          "- D: y (base row: 'B'; speaks to no claim of the ledger)"]  # fmt: skip
+    assert ablation_lines({"results": rows[2:]}) == []

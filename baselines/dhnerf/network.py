@@ -41,7 +41,8 @@ from . import field
 
 __all__ = ["DHNeRF", "CodeSizeError", "LIP_INITS"]
 
-LIP_INITS = ("zero", "default")  # how F_lip's weights in D_θ's first layer start
+LIP_INITS = ("zero", "default")  # how F_lip's (lip_init) and C_ex's (ex_init) weights in D_θ's
+# first layer start
 
 
 class CodeSizeError(UserError, ValueError):
@@ -60,8 +61,11 @@ class DHNeRF(TalkingHeadBase):
     of D_θ's first layer start at 0: at initialisation the field is the model without the
     lip-sync input, and F_lip's weight grows only as far as the fit asks) or "default"
     (PyTorch's initialisation of the whole layer, the field reads F_lip from the first step;
-    the ablation row that measured its PSNR cost); shared_codes: the codes that are one
-    for the clip (see the module doc; () gives every frame its own four codes).
+    the ablation row that measured its PSNR cost); ex_init: the same choice for C_ex's columns
+    of D_θ's first layer ("default": PyTorch's, so the field reads every frame's C_ex through
+    random weights from the first step; "zero": at initialisation the density does not read
+    C_ex, whose weights grow only as far as the fit asks); shared_codes: the codes that are
+    one for the clip (see the module doc; () gives every frame its own four codes).
     """
 
     ray_extras: tuple[str, ...] = ()
@@ -88,6 +92,7 @@ class DHNeRF(TalkingHeadBase):
         dis_weights: dict | None = None,
         lambda_expression: float = 1.0,
         lip_init: str = "zero",
+        ex_init: str = "default",
         shared_codes: tuple = ("id", "al"),
     ):
         super().__init__(audio_in_dim, audio_dim, 2, ind_num, 0, 0, False, bound, False)
@@ -113,10 +118,15 @@ class DHNeRF(TalkingHeadBase):
         self.sigma_net = MLP(geo_in, 1 + feature_dim, 64, 3)
         if lip_init not in LIP_INITS:
             raise OptionError(f"DHNeRF.lip_init must be one of {LIP_INITS}, got {lip_init!r}")
-        self.lip_init = lip_init
-        if lip and lip_init == "zero":
-            with torch.no_grad():
+        if ex_init not in LIP_INITS:
+            raise OptionError(f"DHNeRF.ex_init must be one of {LIP_INITS}, got {ex_init!r}")
+        self.lip_init, self.ex_init = lip_init, ex_init
+        with torch.no_grad():
+            if lip and lip_init == "zero":
                 self.sigma_net.net[0].weight[:, geo_in - lip :] = 0.0
+            if ex_init == "zero":
+                ex_end = geo_in - lip
+                self.sigma_net.net[0].weight[:, ex_end - self.dims["ex"] : ex_end] = 0.0
         self.encoder_dir = SHEncoder(degree=4)
         col_in = self.encoder_dir.output_dim + feature_dim + self.dims["al"] + self.dims["ill"]
         self.color_net = MLP(col_in, 3, 64, 2)

@@ -51,6 +51,10 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          "dhnerf_table1_shared/dhnerf_table1",
          # and with the extractor's recipe of 2026-12-05 (C_ex relative, the expression fit)
          "dhnerf_table1_expression/dhnerf_table1",
+         # Table 2's ablation rows on models of that recipe or of today's extractor (run.py
+         # dhnerf-table2 --ablations --methods ROW --ablation-seeds 3 [--extractor JSON])
+         "dhnerf_table2_refresh_codes/dhnerf_table2",
+         "dhnerf_table2_ex_init_expression/dhnerf_table2", "dhnerf_table2_ex_init/dhnerf_table2",
          # Table 2's three rows with that model (run.py dhnerf-table2 --seeds 3)
          "dhnerf_table2_shared/dhnerf_table2",
          # Table 3's 100% columns with seeds (run.py table3 --methods ... --seeds 3)

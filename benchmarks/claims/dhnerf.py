@@ -64,6 +64,12 @@ T1S = "dhnerf_table1_shared/dhnerf_table1"
 # --seeds 3 --extractor JSON; its report records the keywords): not the package's default, so
 # it never judges; C_ex's probe quotes it beside today's model
 T1X = "dhnerf_table1_expression/dhnerf_table1"
+# Table 2's ablation rows that ask why that recipe costs PSNR, trained from its extractor or from
+# today's (run.py dhnerf-table2 --ablations --methods ROW --ablation-seeds 3 [--extractor
+# JSON]; each report records its extractor): C_ex's probe quotes each beside T1X, never judges
+RECIPE_ABLATIONS = ("dhnerf_table2_refresh_codes/dhnerf_table2",
+                    "dhnerf_table2_ex_init_expression/dhnerf_table2",
+                    "dhnerf_table2_ex_init/dhnerf_table2")  # fmt: skip
 # C_ex's response on trained workspaces (benchmarks/dhnerf_code_response.py [--tag]): does the
 # picture follow C_ex where the probed factors change it? A context for C_ex's probe
 RESPONSES = ("dhnerf_code_response", "dhnerf_code_response_no_lipsync")
@@ -296,17 +302,34 @@ def _response_note(reports: dict) -> str:
 
 def _recipe_note(reports: dict, code: str, factor: str) -> str:
     """What Table 1's DH-NeRF trained from another extractor recipe (:data:`T1X`) reads in
-    C_code, beside its PSNR and that of the row that judges; "" without the file."""
+    C_code, beside its PSNR and that of the row that judges, then each ablation row of
+    :data:`RECIPE_ABLATIONS` (its extractor named); "" without any of the files."""
+    notes = []
     rep = reports.get(T1X) or {}
     pick = _m("DH-NeRF")
     probe = row_sample(rep, pick, f"probes.learned.{code}.{factor}", f"R² C_{code}")
-    if not probe.n:
-        return ""
-    r, base_pick, name = _probe_row(reports)
-    psnr, base = sample(rep, pick, "psnr", "PSNR"), sample(r, base_pick, "psnr", name)
-    return (f"{T1X} (the extractor with {json.dumps(rep.get('extractor') or {})}, run.py "
-            f"--extractor; not the default): {probe.text(2)}, {psnr.text(2)} dB against "
-            f"{base.text(2)} dB")  # fmt: skip
+    if probe.n:
+        r, base_pick, name = _probe_row(reports)
+        psnr, base = sample(rep, pick, "psnr", "PSNR"), sample(r, base_pick, "psnr", name)
+        notes.append(
+            f"{T1X} (the extractor with {_recipe(rep)}, run.py --extractor; not the "
+            f"default): {probe.text(2)}, {psnr.text(2)} dB against {base.text(2)} dB"
+        )
+    for stem in RECIPE_ABLATIONS:
+        rep = reports.get(stem) or {}
+        for row in (x for x in rep.get("results", []) if "ablation" in x):
+            pick = _m(row["method"])
+            probe = row_sample(rep, pick, f"probes.learned.{code}.{factor}", f"R² C_{code}")
+            psnr = sample(rep, pick, "psnr", "PSNR")
+            notes.append(f"{stem} '{row['method']}' (the extractor with {_recipe(rep)}): "
+                         f"{probe.text(2)}, {psnr.text(2)} dB")  # fmt: skip
+    return "; ".join(notes)
+
+
+def _recipe(report: dict) -> str:
+    """The extractor keywords a report's run gave (``--extractor``), or "today's recipe"."""
+    kw = report.get("extractor") or {}
+    return json.dumps(kw) if kw else "today's recipe"
 
 
 def _probe(code, factor, limit):

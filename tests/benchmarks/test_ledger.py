@@ -1345,3 +1345,22 @@ def test_c_ex_quotes_table_1_with_another_extractor_recipe_but_never_judges_by_i
         "(3 seeds), PSNR 24.87 ± 1.01 (3 seeds) dB against DH-NeRF (C_id, C_al one code for "
         "the clip) 26.13 ± 0.15 (3 seeds) dB"
     ) in ex["cause"]
+    # Table 2's ablation rows on either recipe: quoted beside it with their extractor, and
+    # still never judged by
+    ablation = {"claims": [], "isolates": "x", "baseline": "full model"}
+    for stem, name, extra in (
+        ("dhnerf_table2_ex_init_expression", "full model, C_ex weights from zero",
+         {"extractor": {"relative": ["ex"]}}),
+        ("dhnerf_table2_ex_init", "full model, C_ex weights from zero", {}),
+    ):  # fmt: skip
+        row = dict(dh([0.82, 0.81], [26.3, 26.0]), method=name, ablation=ablation)
+        (tmp_path / stem).mkdir()
+        (tmp_path / stem / "dhnerf_table2.json").write_text(json.dumps({"results": [row], **extra}))
+    ex = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}["dh_probe_ex"]
+    assert ex["verdict"] == "does not hold"
+    assert (
+        "; dhnerf_table2_ex_init_expression/dhnerf_table2 'full model, C_ex weights from "
+        'zero\' (the extractor with {"relative": ["ex"]}): R² C_ex 0.81 ± 0.01 (2 seeds), '
+        "PSNR 26.15 ± 0.21 (2 seeds) dB; dhnerf_table2_ex_init/dhnerf_table2 'full model, "
+        "C_ex weights from zero' (the extractor with today's recipe): "
+    ) in ex["cause"]

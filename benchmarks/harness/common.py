@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -96,9 +97,11 @@ def same_source(recorded: str | None, now: str) -> bool:
         recorded == now)  # fmt: skip
 
 
+@functools.cache
 def commit() -> str:
     """The git commit the benchmark runs (``unknown`` outside a checkout), with ``+dirty``
-    when tracked files differ from it."""
+    when tracked files differ from it: read once, when the harness is imported (below), so a
+    report written after the checkout moved still names the code that ran."""
     try:
         head = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=BENCH, capture_output=True, text=True, check=True
@@ -108,6 +111,9 @@ def commit() -> str:
         return head + ("+dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+commit()  # the code that runs is the code at start
 
 
 def peak_rss_mb() -> float:

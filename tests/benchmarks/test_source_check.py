@@ -45,3 +45,16 @@ def test_this_environment_is_one_checkout():
     assert common.mixed_source(common._package_dirs()) is None
     assert set(common._package_dirs()) == {"lokitalk_plugins", "lokitalk_plugins.adapters",
                                            "lokitalk_plugins.baselines"}  # fmt: skip
+
+
+def test_the_commit_is_read_once_when_the_harness_is_imported(monkeypatch):
+    """A report written after the checkout moved names the code that ran: commit() answers
+    what git said when the harness was imported and asks git no more."""
+    first = common.commit()
+    assert first == "unknown" or len(first.split("+")[0]) == 40
+
+    def no_git(*args, **kwargs):
+        raise AssertionError("commit() asked git again")
+
+    monkeypatch.setattr(common.subprocess, "run", no_git)
+    assert common.commit() == first

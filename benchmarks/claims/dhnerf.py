@@ -53,7 +53,8 @@ TABLES_SETTING = {"lights": 8}
 EXTRACTOR_CEILING = tuple(f"dhnerf_extractor_probe_ceiling/{k}/dhnerf_extractor_probe"
                           for k in ("tables_bank", "more_banks", "expression_steps",
                                     "expression_weight", "expression_weight_seeds/seed1",
-                                    "expression_weight_seeds/seed2"))  # fmt: skip
+                                    "expression_weight_seeds/seed2",
+                                    "expression_weight_seeds/seed2_weight30"))  # fmt: skip
 # Table 1's DH-NeRF again with that extractor (run.py dhnerf-table1 --methods DH-NeRF --seeds
 # 3): the probes read it first
 T1L = "dhnerf_table1_lights/dhnerf_table1"

@@ -54,7 +54,8 @@ EXTRACTOR_CEILING = tuple(f"dhnerf_extractor_probe_ceiling/{k}/dhnerf_extractor_
                           for k in ("tables_bank", "more_banks", "expression_steps",
                                     "expression_weight", "expression_weight_seeds/seed1",
                                     "expression_weight_seeds/seed2",
-                                    "expression_weight_seeds/seed2_weight30"))  # fmt: skip
+                                    "expression_weight_seeds/seed2_weight30",
+                                    "supervised_seeds"))  # fmt: skip
 # Table 1's DH-NeRF again with that extractor (run.py dhnerf-table1 --methods DH-NeRF --seeds
 # 3): the probes read it first
 T1L = "dhnerf_table1_lights/dhnerf_table1"
@@ -194,10 +195,12 @@ EXTRACTOR_DEFAULTS = {"identities": 16, "size": 32}
 
 
 def _bank_said(setting: dict) -> str:
-    """A supervised probe row's setting in words: its bank and the trunk's image size."""
+    """A supervised probe row's setting in words: its bank, the trunk's image size and a seed
+    other than 0."""
     a = {**EXTRACTOR_DEFAULTS, **setting}
     rel = ", C_ex relative to the person" if "ex" in (a.get("relative") or []) else ""
-    return f"{a['identities']} identities at {a['size']} px{rel}"
+    seed = f", seed {a['seed']}" if a.get("seed") else ""
+    return f"{a['identities']} identities at {a['size']} px{rel}{seed}"
 
 
 def _mean_std(vals: list[float]) -> str:

@@ -519,6 +519,8 @@ def test_dhnerf_misses_take_their_cause_from_the_measurement_files(tmp_path):
         variant({"supervised": True}, 0.9, 0.35, 0.8, 0.0, 0.0, 0.0),
         variant({"supervised": True, "size": 64}, 0.92, 0.55, 0.85, 0.0, 0.0, 0.0),
         variant({"supervised": True, "relative": ["ex"]}, 0.95, 0.7, 0.85, 0.0, 0.0, 0.0),
+        variant({"supervised": True, "relative": ["ex"], "seed": 2}, 0.95, 0.3, 0.5, 0.0, 0.0,
+                0.0),
         variant({"hardness": 5}, 0.7, -0.4, 0.6, 0.5, 0.05, 0.8)]}))  # fmt: skip
     ceil = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}["dh_probe_ex"]
     spans = "over its 6 runs (settings and seeds) jaw 0.70..0.94, lip width -0.40..-0.05"
@@ -529,7 +531,8 @@ def test_dhnerf_misses_take_their_cause_from_the_measurement_files(tmp_path):
         "unseen person) reads 16 identities at 32 px: jaw 0.90, lip width 0.35, eye closure "
         "0.80 (mean 0.68); 16 identities at 64 px: jaw 0.92, lip width 0.55, eye closure 0.85 "
         "(mean 0.77); 16 identities at 32 px, C_ex relative to the person: jaw 0.95, lip "
-        "width 0.70, eye closure 0.85 (mean 0.83)"
+        "width 0.70, eye closure 0.85 (mean 0.83); 16 identities at 32 px, C_ex relative to "
+        "the person, seed 2: jaw 0.95, lip width 0.30, eye closure 0.50 (mean 0.58)"
     ) in ceil["cause"]
     (folder / "dhnerf_extractor_probe.json").unlink()
     for k in (0, 1):

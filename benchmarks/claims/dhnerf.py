@@ -55,7 +55,8 @@ EXTRACTOR_CEILING = tuple(f"dhnerf_extractor_probe_ceiling/{k}/dhnerf_extractor_
                                     "expression_weight", "expression_weight_seeds/seed1",
                                     "expression_weight_seeds/seed2",
                                     "expression_weight_seeds/seed2_weight30",
-                                    "supervised_seeds"))  # fmt: skip
+                                    "supervised_seeds", "supervised_seeds_32ids/seed1",
+                                    "supervised_seeds_32ids/seed2"))  # fmt: skip
 # Table 1's DH-NeRF again with that extractor (run.py dhnerf-table1 --methods DH-NeRF --seeds
 # 3): the probes read it first
 T1L = "dhnerf_table1_lights/dhnerf_table1"

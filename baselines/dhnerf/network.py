@@ -62,10 +62,12 @@ class DHNeRF(TalkingHeadBase):
     lip-sync input, and F_lip's weight grows only as far as the fit asks) or "default"
     (PyTorch's initialisation of the whole layer, the field reads F_lip from the first step;
     the ablation row that measured its PSNR cost); ex_init: the same choice for C_ex's columns
-    of D_θ's first layer ("default": PyTorch's, so the field reads every frame's C_ex through
-    random weights from the first step; "zero": at initialisation the density does not read
-    C_ex, whose weights grow only as far as the fit asks); shared_codes: the codes that are
-    one for the clip (see the module doc; () gives every frame its own four codes).
+    of D_θ's first layer ("zero", the default, measured in
+    benchmarks/results/dhnerf_table2_ex_init*: at initialisation the density does not read
+    C_ex, whose weights grow only as far as the fit asks; "default": PyTorch's, so the field
+    reads every frame's C_ex through random weights from the first step); shared_codes: the
+    codes that are one for the clip (see the module doc; () gives every frame its own four
+    codes).
     """
 
     ray_extras: tuple[str, ...] = ()
@@ -92,7 +94,7 @@ class DHNeRF(TalkingHeadBase):
         dis_weights: dict | None = None,
         lambda_expression: float = 1.0,
         lip_init: str = "zero",
-        ex_init: str = "default",
+        ex_init: str = "zero",
         shared_codes: tuple = ("id", "al"),
     ):
         super().__init__(audio_in_dim, audio_dim, 2, ind_num, 0, 0, False, bound, False)

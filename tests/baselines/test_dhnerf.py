@@ -615,13 +615,14 @@ def test_grid_density_frames_reads_each_frames_own_codes(data):
 
 
 def test_ex_init_zero_starts_the_density_blind_to_c_ex_and_learns(data):
-    """ex_init 'zero': at initialisation two codes that differ only in C_ex give the same
-    density and M (the field is the code-free one there), yet C_ex's weights get a gradient;
-    'default' (PyTorch's init, bit for bit the model before the option) reads C_ex from the
-    first step; another value is a one-line error."""
+    """ex_init 'zero' (the default): at initialisation two codes that differ only in C_ex give
+    the same density and M (the field is the code-free one there), yet C_ex's weights get a
+    gradient; 'default' (PyTorch's init, bit for bit the model before the option) reads C_ex
+    from the first step; another value is a one-line error."""
     x, d = torch.rand(30, 3) * 0.6 - 0.3, torch.nn.functional.normalize(torch.ones(30, 3), dim=-1)
     a = torch.randn(1, 32)
-    model = make_model(data, ex_init="zero")
+    model = make_model(data)
+    assert model.ex_init == "zero"
     one, two = model.individual_code(0).clone(), model.individual_code(0).clone()
     s = DIMS["id_dim"]
     two[0, s : s + DIMS["ex_dim"]] += 1.0
@@ -632,8 +633,7 @@ def test_ex_init_zero_starts_the_density_blind_to_c_ex_and_learns(data):
     cols = slice(first.shape[1] - 32 - DIMS["ex_dim"], first.shape[1] - 32)
     (out_two["sigma"].sum() + out_two["geo_feat"].sum()).backward()
     assert first[:, cols].abs().sum() == 0 and first.grad[:, cols].abs().sum() > 0
-    default = make_model(data)
-    assert default.ex_init == "default"
+    default = make_model(data, ex_init="default")
     assert torch.equal(default.sigma_net.net[0].weight[:, : cols.start], first[:, : cols.start])
     assert (
         first[:, : cols.start].abs().sum() > 0

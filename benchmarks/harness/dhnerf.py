@@ -65,10 +65,11 @@ ABLATIONS = {
         "each occupancy refresh under the drawn training frame's own codes as well as the "
         "test-time code (the larger density; GridUpkeep.codes 'both') instead of the "
         "test-time code alone"),
-    "full model, C_ex weights from zero": (
-        "full model", "dhnerf/ablations/ex_init_zero",
-        "C_ex's weights in D_θ's first layer start at zero (DHNeRF.ex_init 'zero'; the field "
-        "reads C_ex only as far as the fit asks) instead of at PyTorch's initialisation"),
+    "full model, C_ex weights at default init": (
+        "full model", "dhnerf/ablations/ex_init_default",
+        "C_ex's weights in D_θ's first layer at PyTorch's default initialisation (the field "
+        "reads every frame's C_ex through random weights from the first step) instead of at "
+        "zero (DHNeRF.ex_init, 'zero' by default)"),
     "full model, F_lip weights at default init": (
         "full model", "dhnerf/ablations/lip_default_init",
         "F_lip's weights in D_θ's first layer at PyTorch's default initialisation (read from "
@@ -78,7 +79,7 @@ ABLATION_CLAIMS = {"dhnerf/ablations/own_audio": ["dh_lip_psnr"],
                    "dhnerf/ablations/refresh_frames": ["dh_lip_psnr"],
                    "dhnerf/ablations/lip_default_init": ["dh_lip_psnr"],
                    "dhnerf/ablations/refresh_codes": [],
-                   "dhnerf/ablations/ex_init_zero": []}  # fmt: skip
+                   "dhnerf/ablations/ex_init_default": []}  # fmt: skip
 EXTRACTOR_STEPS = {"micro": 40, "quick": 200, "default": 300, "full": 300}
 # the micro profile (a check, not a result) pre-trains on a smaller bank: 4 identities at 32 px
 # in 4 poses under 4 lights instead of studio_code_extractor's 16 at 128 px in 16 under 8 (the

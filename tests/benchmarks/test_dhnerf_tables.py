@@ -151,12 +151,12 @@ def test_table2_ablation_rows_add_one_gin_file_to_the_full_model():
     for r in rows:
         assert r["configs"][:-1] == base[0]["configs"] and r["bindings"] == base[0]["bindings"]
         assert r["ablation"]["baseline"] == "full model"
-        codes = r["configs"][-1].endswith(("refresh_codes.gin", "ex_init_zero.gin"))  # diagnoses
+        codes = r["configs"][-1].endswith(("refresh_codes.gin", "ex_init_default.gin"))  # diagnoses
         assert r["ablation"]["claims"] == ([] if codes else ["dh_lip_psnr"]) and r["dhnerf"]
         assert (ROOT / r["configs"][-1]).is_file()
     own, frames, codes, ex, init = ((ROOT / r["configs"][-1]).read_text() for r in rows)
     assert "DHNeRF.lipsync = None" in own and "GridUpkeep.frames = 8" in frames
-    assert "GridUpkeep.codes = 'both'" in codes and "DHNeRF.ex_init = 'zero'" in ex
+    assert "GridUpkeep.codes = 'both'" in codes and "DHNeRF.ex_init = 'default'" in ex
     assert "DHNeRF.lip_init = 'default'" in init
 
 

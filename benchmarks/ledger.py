@@ -62,6 +62,8 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          "dhnerf_table2_ex_init_expression/dhnerf_table2", "dhnerf_table2_ex_init/dhnerf_table2",
          # Table 2's three rows with that model (run.py dhnerf-table2 --seeds 3)
          "dhnerf_table2_shared/dhnerf_table2",
+         # and with C_ex's weights from zero (DHNeRF.ex_init, the default since 7d2b8e9)
+         "dhnerf_table2_ex_zero/dhnerf_table2",
          # Table 3's 100% columns with seeds (run.py table3 --methods ... --seeds 3)
          "table3_seeds/table3",
          # a run of some of Table 1's rows (run.py table1 --methods ... --out <folder>): its

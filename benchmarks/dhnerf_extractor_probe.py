@@ -292,6 +292,11 @@ def main(argv=None) -> int:
         rows.append({"setting": v, "steps": kw["steps"], "train_seconds": secs,
                      "probes": probe_factors(codes, targets),
                      "spread": spread_ratio(codes, ref)})  # fmt: skip
+        if getattr(ext, "selection", None):  # candidates: each seed's validation read
+            rows[-1]["selection"] = ext.selection
+            print(f"    candidates: seeds {ext.selection['seeds']} read the validation people "
+                  f"at {', '.join(f'{r:.2f}' for r in ext.selection['reads'])}; kept seed "
+                  f"{ext.selection['chosen']}", flush=True)  # fmt: skip
         ex = rows[-1]["probes"]["ex"]  # each variant's read as it ends (the report: at the end)
         print(f"    {secs:.0f} s; C̄_ex: jaw {_cell(ex['jaw'])}, lip width "
               f"{_cell(ex['lip_width'])}, eye closure {_cell(ex['eye_closure'])}, mean "

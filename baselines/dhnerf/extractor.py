@@ -262,6 +262,7 @@ def pretrain_extractor(
     hardness: float = 0.0,
     expression_steps: int = 0,
     expression_weight: float = 0.0,
+    progress: bool | str = False,
 ) -> list[float]:
     """Train ``extractor`` on a ``FactorBank`` (every image is an anchor each step, Adam, one
     optimiser throughout): first ``expression_steps`` steps of ``expression_fit`` alone, then
@@ -269,7 +270,8 @@ def pretrain_extractor(
     ``hardness``, see ``pair_info_nce``), plus ``invariance`` times the sum of their
     ``pair_alignment`` and ``expression_weight`` times ``expression_fit`` when above 0; the
     codes in ``extractor.relative`` are centred on each identity's images first
-    (``centre_codes``). Returns the loss of every step."""
+    (``centre_codes``). progress: a bar with the loss and an ETA on stderr (a string: its
+    label). Returns the loss of every step."""
     for name, value in (("invariance", invariance), ("hardness", hardness),
                         ("expression_weight", expression_weight),
                         ("expression_steps", expression_steps)):  # fmt: skip
@@ -285,7 +287,14 @@ def pretrain_extractor(
     opt = torch.optim.Adam(extractor.parameters(), lr=lr)
     history: list[float] = []
     extractor.train()
-    for step in range(int(expression_steps) + int(steps)):
+    total = int(expression_steps) + int(steps)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        label = progress if isinstance(progress, str) else "code extractor"
+        bar = tqdm(total=total, desc=label, unit="step", mininterval=5.0)
+    for step in range(total):
         codes = centre_codes(extractor(bank.images), extractor.relative, bank.identity)
         if step < int(expression_steps):  # the expression fit alone
             loss = expression_fit(codes, bank, extractor.relative)
@@ -297,5 +306,10 @@ def pretrain_extractor(
         loss.backward()
         opt.step()
         history.append(float(loss.detach()))
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{history[-1]:.3f}", refresh=False)
+    if bar is not None:
+        bar.close()
     extractor.eval()
     return history

@@ -24,7 +24,11 @@ same extractor on the same bank with the bank's true expressions instead of cont
 pairs (mean squared error of C̄_ex's first three numbers to jaw, lip width and eye closure;
 the other codes stay at their initial weights): what this trunk, at this size, can learn
 from this bank to read on the clip's frames at best, beside what the contrastive pairs
-teach it. Writes ``dhnerf_extractor_probe.{json,md}`` to ``--out``.
+teach it. ``--validate N`` also reads each extractor's C̄_ex on N studio people after its
+bank's (``baselines/dhnerf/validate.py``, the read ``studio_code_extractor.candidates``
+chooses by): does the read of people it never saw rank extractors as the test person's
+does? A variant with a ``path`` that exists is read from that file, not trained. Writes
+``dhnerf_extractor_probe.{json,md}`` to ``--out``.
 """
 
 from __future__ import annotations
@@ -153,6 +157,24 @@ def supervised_extractor(**kw):
         raise TypeError(str(e)) from e
 
 
+def _validation(ext, kw: dict, count: int, clips: dict) -> dict:
+    """The extractor's C̄_ex read on ``count`` studio people after its bank's
+    (``validate.expression_read``; their clips rendered once per bank size and image size
+    into ``clips``)."""
+    import inspect
+
+    from lokitalk_plugins.baselines.dhnerf import studio_code_extractor
+    from lokitalk_plugins.baselines.dhnerf.validate import expression_read, validation_clips
+
+    defaults = inspect.signature(studio_code_extractor).parameters
+    first = int(kw.get("identities", defaults["identities"].default)) + 1
+    size = int(kw.get("render_size", defaults["render_size"].default))
+    ids = list(range(first, first + count))
+    if (first, size) not in clips:
+        clips[(first, size)] = validation_clips(ids, size)
+    return {"identities": ids, "read": expression_read(ext, clips[(first, size)])}
+
+
 def _cell(v: float) -> str:
     return fmt(float(v))  # NaN (a factor constant over the held-out frames): n/a
 
@@ -171,6 +193,10 @@ def markdown(report: dict) -> str:
         "clip / between people: C̄_id, C̄_al |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
+    valid = any("validation" in v for v in report["variants"])
+    if valid:
+        lines[-2] += " C̄_ex on people never seen (validation) |"
+        lines[-1] += "---|"
     for v in report["variants"]:
         p = v["probes"]
         leak = max(p[k][t] for k in ("id", "al") for t in ("expression", "light"))
@@ -182,12 +208,15 @@ def markdown(report: dict) -> str:
             f"| `{json.dumps(v['setting'])}` | {v['train_seconds']:.0f} | {_cell(ex['jaw'])} | "
             f"{_cell(ex['lip_width'])} | {_cell(ex['eye_closure'])} | "
             f"{_cell(ex['expression'])} | {rest} |"
-        )
+            + (f" {_cell(v['validation']['read'])} |" if valid and "validation" in v else
+               " — |" if valid else "")
+        )  # fmt: skip
     for s, c in report["pixel_ceiling"].items():
         lines.append(
             f"| *pixels at {s} px, linear (ceiling of a linear read-out)* | — | "
             f"{_cell(c['jaw'])} | {_cell(c['lip_width'])} | {_cell(c['eye_closure'])} | "
             f"{_cell(np.mean([c[f] for f in FACTORS[:3]]))} | {_cell(c['light'])} | — | — |"
+            + (" — |" if valid else "")
         )
     lines += [
         "",
@@ -200,6 +229,14 @@ def markdown(report: dict) -> str:
         "carry a high R². Pixel ceilings: the best of ridge 10, 1e3, 1e5, 1e7.",
         "",
     ]
+    if valid:
+        lines += [
+            "Validation: the mean R² of the same probe from C̄_ex to jaw, lip width and eye "
+            "closure on a 10 s lit clip of each of the studio people after the bank's (never "
+            "in it, never identity 0), the read `studio_code_extractor.candidates` keeps the "
+            "best seed by.",
+            "",
+        ]
     if any(v["setting"].get("supervised") for v in report["variants"]):
         lines += [
             '`"supervised": true`: the same extractor and bank trained on the bank\'s true '
@@ -225,8 +262,15 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=None,
                     help="extractor steps where a variant gives none (default: the default "
                     "profile's, harness.dhnerf.EXTRACTOR_STEPS)")  # fmt: skip
+    ap.add_argument("--validate", type=int, default=0, metavar="N",
+                    help="also read each extractor's C̄_ex on N studio people after its "
+                    "bank's (0: not)")  # fmt: skip
     ap.add_argument("--out", default=str(RESULTS))
     args = ap.parse_args(argv)
+    if args.validate < 0:
+        print(f"error: --validate {args.validate}: give a number of people >= 0",
+              file=sys.stderr)  # fmt: skip
+        return 2
     variants = []
     for text in args.variants or [json.dumps(v) for v in DEFAULT_VARIANTS]:
         try:
@@ -271,7 +315,7 @@ def main(argv=None) -> int:
     images = torch.stack([ds[i].image for i in range(len(ds))])
     targets = _targets(truth, img_ids)
     steps = args.steps or EXTRACTOR_STEPS["default"]
-    rows, banks = [], {}
+    rows, banks, people = [], {}, {}
     for i, v in enumerate(variants, 1):
         kw = dict({"steps": steps}, **v)
         supervised = bool(kw.pop("supervised", False))
@@ -292,6 +336,10 @@ def main(argv=None) -> int:
         rows.append({"setting": v, "steps": kw["steps"], "train_seconds": secs,
                      "probes": probe_factors(codes, targets),
                      "spread": spread_ratio(codes, ref)})  # fmt: skip
+        if args.validate:
+            rows[-1]["validation"] = _validation(ext, kw, args.validate, people)
+            print(f"    C̄_ex on identities {rows[-1]['validation']['identities']} (never seen): "
+                  f"{_cell(rows[-1]['validation']['read'])}", flush=True)  # fmt: skip
         if getattr(ext, "selection", None):  # candidates: each seed's validation read
             rows[-1]["selection"] = ext.selection
             print(f"    candidates: seeds {ext.selection['seeds']} read the validation people "

@@ -152,3 +152,42 @@ def test_a_supervised_variant_is_its_own_row(lit, tmp_path, capsys):
     assert "trained on the bank's true expressions" in md
     bad = json.dumps(dict(TINY, supervised=True, colour=3))
     assert bench.main(["--data", str(data), "--out", str(tmp_path), "--variants", bad]) == 2
+
+
+def test_validate_reads_each_extractor_on_people_after_its_bank(lit, tmp_path, capsys,
+                                                                monkeypatch):  # fmt: skip
+    import torch
+
+    from lokitalk_plugins.baselines.dhnerf import studio_code_extractor, validate
+
+    data, _ = lit
+    g = torch.Generator().manual_seed(0)
+    clips = [validate.ValidationClip(3, torch.rand(30, 16, 16, 3, generator=g),
+                                     np.random.default_rng(1).uniform(0, 1, (30, 3)))]  # fmt: skip
+    asked = []
+
+    def fake_clips(people, size, **_):
+        asked.append((list(people), size))
+        return clips
+
+    monkeypatch.setattr(validate, "validation_clips", fake_clips)
+    saved = dict(TINY, path=str(tmp_path / "ex.pt"))
+    studio_code_extractor(progress=False, **saved)  # trained once; the variant reads the file
+    out = tmp_path / "out"
+    argv = ["--data", str(data), "--out", str(out), "--validate", "2", "--variants",
+            json.dumps(saved), json.dumps(dict(TINY, seed=1))]  # fmt: skip
+    assert bench.main(argv) == 0
+    assert asked == [([3, 4], 16)]  # the people after the bank's 2, rendered once
+    report = json.loads((out / "dhnerf_extractor_probe.json").read_text())
+    first = report["variants"][0]["validation"]
+    read = validate.expression_read(studio_code_extractor(progress=False, **saved), clips)
+    assert first == {"identities": [3, 4], "read": pytest.approx(read)}
+    assert report["variants"][0]["train_seconds"] < 5  # read from the file, not trained
+    said = [ln for ln in capsys.readouterr().out.splitlines() if "(never seen): " in ln]
+    assert len(said) == 2 and said[0].endswith(bench._cell(read))
+    md = (out / "dhnerf_extractor_probe.md").read_text()
+    assert "C̄_ex on people never seen (validation) |" in md
+    row = next(ln for ln in md.splitlines() if ln.startswith("| `") and '"seed": 1' in ln)
+    assert row.endswith(f" {bench._cell(report['variants'][1]['validation']['read'])} |")
+    assert bench.main(["--data", str(data), "--out", str(out), "--validate", "-1"]) == 2
+    assert "--validate -1" in capsys.readouterr().err

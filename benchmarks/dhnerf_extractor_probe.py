@@ -27,7 +27,9 @@ from this bank to read on the clip's frames at best, beside what the contrastive
 teach it. ``--validate N`` also reads each extractor's C̄_ex on N studio people after its
 bank's (``baselines/dhnerf/validate.py``, the read ``studio_code_extractor.candidates``
 chooses by): does the read of people it never saw rank extractors as the test person's
-does? A variant with a ``path`` that exists is read from that file, not trained. Writes
+does? A variant with a ``path`` that exists is read from that file, not trained (its
+recorded bank and recipe must be the variant's; the row's setting leaves the path out and
+names it as ``file``). Writes
 ``dhnerf_extractor_probe.{json,md}`` to ``--out``.
 """
 
@@ -157,6 +159,22 @@ def supervised_extractor(**kw):
         raise TypeError(str(e)) from e
 
 
+def _file_differs(path: str, kw: dict, supervised: bool) -> str | None:
+    """Why the extractor file at ``path`` is not the one ``kw`` would train (None: it is):
+    its recorded bank and recipe against ``extractor_bank(**kw)``."""
+    from lokitalk_plugins.baselines.dhnerf.pretrain import extractor_bank, extractor_file_bank
+
+    if supervised:
+        return "a supervised variant is trained here; leave out its path"
+    saved, now = extractor_file_bank(path), extractor_bank(**kw)
+    if saved is None:
+        return f"{path} records no pre-training bank; give a file written with its record"
+    differ = [f"{k} {saved.get(k)!r} (variant: {now[k]!r})" for k in now if saved.get(k) != now[k]]
+    if differ:
+        return f"{path} was pre-trained with " + ", ".join(differ) + "; give its setting"
+    return None
+
+
 def _validation(ext, kw: dict, count: int, clips: dict) -> dict:
     """The extractor's C̄_ex read on ``count`` studio people after its bank's
     (``validate.expression_read``; their clips rendered once per bank size and image size
@@ -173,6 +191,11 @@ def _validation(ext, kw: dict, count: int, clips: dict) -> dict:
     if (first, size) not in clips:
         clips[(first, size)] = validation_clips(ids, size)
     return {"identities": ids, "read": expression_read(ext, clips[(first, size)])}
+
+
+def _seconds(row: dict) -> str:
+    """A row's training seconds, or "file" for an extractor read from its file."""
+    return "file" if row.get("train_seconds") is None else f"{row['train_seconds']:.0f}"
 
 
 def _cell(v: float) -> str:
@@ -205,7 +228,7 @@ def markdown(report: dict) -> str:
         rest = ("— | — | —" if sup else f"{_cell(p['ill']['light'])} | {_cell(leak)} | "
                 f"{_cell(v['spread']['id'])}, {_cell(v['spread']['al'])}")  # fmt: skip
         lines.append(
-            f"| `{json.dumps(v['setting'])}` | {v['train_seconds']:.0f} | {_cell(ex['jaw'])} | "
+            f"| `{json.dumps(v['setting'])}` | {_seconds(v)} | {_cell(ex['jaw'])} | "
             f"{_cell(ex['lip_width'])} | {_cell(ex['eye_closure'])} | "
             f"{_cell(ex['expression'])} | {rest} |"
             + (f" {_cell(v['validation']['read'])} |" if valid and "validation" in v else
@@ -320,6 +343,12 @@ def main(argv=None) -> int:
         kw = dict({"steps": steps}, **v)
         supervised = bool(kw.pop("supervised", False))
         print(f"[{i}/{len(variants)}] extractor {json.dumps(v)} ...", flush=True)
+        file = kw.get("path") if kw.get("path") and Path(kw["path"]).is_file() else None
+        if file:  # read, not trained: the row is the setting the file was trained with
+            why = _file_differs(file, kw, supervised)
+            if why:
+                print(f"error: --variants {json.dumps(v)}: {why}", file=sys.stderr)
+                return 2
         t0 = time.perf_counter()
         try:
             ext = (supervised_extractor if supervised else studio_code_extractor)(**kw)
@@ -333,7 +362,10 @@ def main(argv=None) -> int:
         with torch.no_grad():
             codes = {k: c.numpy() for k, c in ext(images).items()}
             ref = {k: c.numpy() for k, c in ext(banks[rsize]).items()}
-        rows.append({"setting": v, "steps": kw["steps"], "train_seconds": secs,
+        setting = {k: x for k, x in v.items() if not (file and k == "path")}
+        rows.append({"setting": setting, "steps": kw["steps"],
+                     "train_seconds": None if file else secs,
+                     **({"file": file} if file else {}),
                      "probes": probe_factors(codes, targets),
                      "spread": spread_ratio(codes, ref)})  # fmt: skip
         if args.validate:

@@ -182,12 +182,20 @@ def test_validate_reads_each_extractor_on_people_after_its_bank(lit, tmp_path, c
     first = report["variants"][0]["validation"]
     read = validate.expression_read(studio_code_extractor(progress=False, **saved), clips)
     assert first == {"identities": [3, 4], "read": pytest.approx(read)}
-    assert report["variants"][0]["train_seconds"] < 5  # read from the file, not trained
+    row0 = report["variants"][0]  # read from the file, not trained: its setting, the file
+    assert row0["setting"] == TINY and row0["file"] == saved["path"]
+    assert row0["train_seconds"] is None and "file" not in report["variants"][1]
     said = [ln for ln in capsys.readouterr().out.splitlines() if "(never seen): " in ln]
     assert len(said) == 2 and said[0].endswith(bench._cell(read))
     md = (out / "dhnerf_extractor_probe.md").read_text()
     assert "C̄_ex on people never seen (validation) |" in md
     row = next(ln for ln in md.splitlines() if ln.startswith("| `") and '"seed": 1' in ln)
     assert row.endswith(f" {bench._cell(report['variants'][1]['validation']['read'])} |")
+    assert f"| `{json.dumps(TINY)}` | file |" in md
     assert bench.main(["--data", str(data), "--out", str(out), "--validate", "-1"]) == 2
     assert "--validate -1" in capsys.readouterr().err
+    other = json.dumps(dict(saved, seed=5))  # a file of another setting is refused
+    assert bench.main(["--data", str(data), "--out", str(out), "--variants", other]) == 2
+    err = capsys.readouterr().err
+    assert "ex.pt was pre-trained with seed 0 (variant: 5); give its setting" in err
+    assert err.count("\n") == 1

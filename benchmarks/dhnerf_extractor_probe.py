@@ -25,11 +25,10 @@ pairs (mean squared error of C̄_ex's first three numbers to jaw, lip width and 
 the other codes stay at their initial weights): what this trunk, at this size, can learn
 from this bank to read on the clip's frames at best, beside what the contrastive pairs
 teach it. ``--validate N`` also reads each extractor's C̄_ex on N studio people after its
-bank's (``baselines/dhnerf/validate.py``, the read ``studio_code_extractor.candidates``
-chooses by): does the read of people it never saw rank extractors as the test person's
-does? A variant with a ``path`` that exists is read from that file, not trained (its
-recorded bank and recipe must be the variant's; the row's setting leaves the path out and
-names it as ``file``). Writes
+bank's (``baselines/dhnerf/validate.py``; each person's read and their mean): does the read
+of other people it never saw rank extractors as the test person's does? A variant with a
+``path`` that exists is read from that file, not trained (its recorded bank and recipe must
+be the variant's; the row's setting leaves the path out and names it as ``file``). Writes
 ``dhnerf_extractor_probe.{json,md}`` to ``--out``.
 """
 
@@ -177,8 +176,8 @@ def _file_differs(path: str, kw: dict, supervised: bool) -> str | None:
 
 def _validation(ext, kw: dict, count: int, clips: dict) -> dict:
     """The extractor's C̄_ex read on ``count`` studio people after its bank's
-    (``validate.expression_read``; their clips rendered once per bank size and image size
-    into ``clips``)."""
+    (``validate.expression_read``: their mean, and each person's; their clips rendered once
+    per bank size and image size into ``clips``)."""
     import inspect
 
     from lokitalk_plugins.baselines.dhnerf import studio_code_extractor
@@ -190,7 +189,15 @@ def _validation(ext, kw: dict, count: int, clips: dict) -> dict:
     ids = list(range(first, first + count))
     if (first, size) not in clips:
         clips[(first, size)] = validation_clips(ids, size)
-    return {"identities": ids, "read": expression_read(ext, clips[(first, size)])}
+    people = clips[(first, size)]
+    return {"identities": ids, "read": expression_read(ext, people),
+            "per_person": [expression_read(ext, [c]) for c in people]}  # fmt: skip
+
+
+def _validated(v: dict) -> str:
+    """A validation cell: the mean read, each person's in brackets."""
+    each = ", ".join(f"id {k} {_cell(r)}" for k, r in zip(v["identities"], v.get("per_person", [])))
+    return _cell(v["read"]) + (f" ({each})" if each else "")
 
 
 def _seconds(row: dict) -> str:
@@ -231,7 +238,7 @@ def markdown(report: dict) -> str:
             f"| `{json.dumps(v['setting'])}` | {_seconds(v)} | {_cell(ex['jaw'])} | "
             f"{_cell(ex['lip_width'])} | {_cell(ex['eye_closure'])} | "
             f"{_cell(ex['expression'])} | {rest} |"
-            + (f" {_cell(v['validation']['read'])} |" if valid and "validation" in v else
+            + (f" {_validated(v['validation'])} |" if valid and "validation" in v else
                " — |" if valid else "")
         )  # fmt: skip
     for s, c in report["pixel_ceiling"].items():
@@ -256,8 +263,7 @@ def markdown(report: dict) -> str:
         lines += [
             "Validation: the mean R² of the same probe from C̄_ex to jaw, lip width and eye "
             "closure on a 10 s lit clip of each of the studio people after the bank's (never "
-            "in it, never identity 0), the read `studio_code_extractor.candidates` keeps the "
-            "best seed by.",
+            "in it, never identity 0); each person's read in the JSON (`per_person`).",
             "",
         ]
     if any(v["setting"].get("supervised") for v in report["variants"]):
@@ -372,11 +378,6 @@ def main(argv=None) -> int:
             rows[-1]["validation"] = _validation(ext, kw, args.validate, people)
             print(f"    C̄_ex on identities {rows[-1]['validation']['identities']} (never seen): "
                   f"{_cell(rows[-1]['validation']['read'])}", flush=True)  # fmt: skip
-        if getattr(ext, "selection", None):  # candidates: each seed's validation read
-            rows[-1]["selection"] = ext.selection
-            print(f"    candidates: seeds {ext.selection['seeds']} read the validation people "
-                  f"at {', '.join(f'{r:.2f}' for r in ext.selection['reads'])}; kept seed "
-                  f"{ext.selection['chosen']}", flush=True)  # fmt: skip
         ex = rows[-1]["probes"]["ex"]  # each variant's read as it ends (the report: at the end)
         print(f"    {secs:.0f} s; C̄_ex: jaw {_cell(ex['jaw'])}, lip width "
               f"{_cell(ex['lip_width'])}, eye closure {_cell(ex['eye_closure'])}, mean "

@@ -45,8 +45,6 @@ def studio_code_extractor(
     relative=(),
     expression_steps: int = 0,
     expression_weight: float = 0.0,
-    candidates: int = 1,
-    validation: int = 2,
     progress: bool = True,
     **dims,
 ) -> CodeExtractor:
@@ -66,16 +64,10 @@ def studio_code_extractor(
     during them (:func:`~.extractor.pretrain_extractor`; 0, 0: the pairs alone).
     relative: the codes read relative to the person (``CodeExtractor``'s; ("ex",): C_ex, its
     mean over each identity's images subtracted in pre-training and over the clip's frames
-    at use). candidates: pre-train that many extractors, at seeds seed, seed + 1, ... (each
-    the one ``seed`` would give alone), and keep the one whose C̄_ex reads the expressions of
-    ``validation`` studio people it never saw best (identities after the bank's, a lit
-    clip each; ``validate.expression_read``); the file records every candidate's read
-    (``selection``), as does the returned extractor's ``selection`` attribute; 1: no
-    choice, nothing rendered beyond the bank. progress: a bar with an ETA for each
-    pre-training (not for a file read). A saved extractor must match its codes, size,
-    crop, crop_codes and relative
-    (a file from before relative existed reads every code as is); a file from before crop
-    existed is read as it was built (whole frames), with one warning. The defaults are the setting
+    at use). progress: a bar with an ETA for the pre-training (not for a file read). A saved
+    extractor must match its codes, size, crop, crop_codes and relative (a file from before
+    relative existed reads every code as is); a file from before crop existed is read as it
+    was built (whole frames), with one warning. The defaults are the setting
     ``benchmarks/dhnerf_extractor_probe.py`` chose."""
     for name, value, lowest in (("invariance", invariance, ">= 0"), ("tau", tau, "> 0"),
                                 ("hardness", hardness, ">= 0"),
@@ -87,17 +79,13 @@ def studio_code_extractor(
             number = float("nan")
         if not (number >= 0 if lowest == ">= 0" else number > 0):
             raise UserError(f"studio_code_extractor.{name} = {value!r}: give a number {lowest}")
-    for name, value in (("candidates", candidates), ("validation", validation)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise UserError(f"studio_code_extractor.{name} = {value!r}: give a whole number "
-                            ">= 1")  # fmt: skip
     dims = dict(dims, crop=crop, crop_codes=crop_codes, relative=relative)
     bank_record = extractor_bank(
         identities=identities, expressions=expressions, lights=lights,
         render_size=render_size, poses=poses, grid=grid, steps=steps,
         num_negatives=num_negatives, seed=seed, tau=tau, invariance=invariance,
         hardness=hardness, relative=relative, expression_steps=expression_steps,
-        expression_weight=expression_weight, candidates=candidates, validation=validation,
+        expression_weight=expression_weight,
     )  # fmt: skip
     extractor = _built(dims, seed)
     if path is not None and Path(path).exists():
@@ -128,7 +116,6 @@ def studio_code_extractor(
                 "it was built with"
             )
         extractor.load_state_dict(state["state_dict"])
-        extractor.selection = state.get("selection")
         return extractor.eval()
     ids = list(range(1, int(identities) + 1))
     recipe = dict(num_negatives=num_negatives, tau=tau, invariance=invariance,
@@ -136,33 +123,13 @@ def studio_code_extractor(
                   expression_weight=float(expression_weight))  # fmt: skip
     bank_of = dict(expressions=expressions, lights=lights, size=render_size, poses=poses,
                    grid=grid)  # fmt: skip
-    selection = None
-    if candidates == 1:
-        label = progress and "code extractor"
-        extractor, history = _pretrained(dims, ids, bank_of, steps, recipe, int(seed), label)
-    else:
-        from .validate import expression_read, validation_clips
-
-        people = list(range(int(identities) + 1, int(identities) + 1 + validation))
-        clips = validation_clips(people, render_size)
-        best, reads = None, []
-        for k in range(int(candidates)):
-            label = progress and f"code extractor, seed {int(seed) + k} ({k + 1}/{candidates})"
-            trained = _pretrained(dims, ids, bank_of, steps, recipe, int(seed) + k, label)
-            reads.append(expression_read(trained[0], clips))
-            if best is None or reads[-1] > reads[best[2]]:  # ties: the first seed
-                best = (*trained, k)
-        extractor, history, pick = best
-        selection = {"seeds": [int(seed) + k for k in range(int(candidates))],
-                     "reads": reads, "chosen": int(seed) + pick,
-                     "validation_identities": people}  # fmt: skip
+    label = progress and "code extractor"
+    extractor, history = _pretrained(dims, ids, bank_of, steps, recipe, int(seed), label)
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         torch.save({"kind": KIND, "dims": extractor.dims, **_reads(extractor),
                     "bank": bank_record, "history": history,
-                    **({"selection": selection} if selection else {}),
                     "state_dict": extractor.state_dict()}, path)  # fmt: skip
-    extractor.selection = selection
     return extractor.eval()
 
 
@@ -187,18 +154,17 @@ def _pretrained(dims, ids, bank_of, steps, recipe, seed, progress=False):
 # what a saved extractor records of its pre-training (``extractor_bank``): the bank and the recipe
 BANK_KEYS = ("identities", "expressions", "lights", "render_size", "poses", "grid", "steps",
              "num_negatives", "seed", "tau", "invariance", "hardness", "relative",
-             "expression_steps", "expression_weight", "candidates", "validation")  # fmt: skip
+             "expression_steps", "expression_weight")  # fmt: skip
 # keys the record gained later, with the value every file written before them was trained with
 BANK_KEYS_SINCE = {"hardness": 0.0, "relative": [], "expression_steps": 0,
-                   "expression_weight": 0.0, "candidates": 1, "validation": 2}  # fmt: skip
+                   "expression_weight": 0.0}  # fmt: skip
 
 
 def extractor_bank(**kwargs) -> dict:
     """The pre-training record ``studio_code_extractor(**kwargs)`` would write (``BANK_KEYS``,
     its defaults where ``kwargs`` names none; other keywords are ignored): a cache can be
-    compared with what would be trained now (with one candidate, ``validation`` reads as its
-    default: it changes nothing). Reading a file never checks it: an extractor is used as
-    trained, whatever bank it saw."""
+    compared with what would be trained now. Reading a file never checks it: an extractor
+    is used as trained, whatever bank it saw."""
     bound = inspect.signature(studio_code_extractor).bind_partial(
         **{k: v for k, v in kwargs.items() if k in BANK_KEYS}
     )
@@ -207,10 +173,7 @@ def extractor_bank(**kwargs) -> dict:
     kinds = {"grid": bool, "tau": float, "invariance": float, "hardness": float,
              "relative": lambda v: list(code_names(v, "relative")),
              "expression_weight": float}  # fmt: skip
-    record = {k: kinds.get(k, int)(a[k]) for k in BANK_KEYS}
-    if record["candidates"] == 1:  # no choice: the validation people are never rendered
-        record["validation"] = BANK_KEYS_SINCE["validation"]
-    return record
+    return {k: kinds.get(k, int)(a[k]) for k in BANK_KEYS}
 
 
 def _reads(extractor: CodeExtractor) -> dict:

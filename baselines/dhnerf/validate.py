@@ -1,15 +1,14 @@
-"""Choosing a code extractor among seeds by what it reads on studio people it never saw.
+"""How well a code extractor's C̄_ex reads the expression of studio people it never saw.
 
 How well the pre-trained C̄_ex reads a new person's expression (jaw, lip width, eye closure)
-depends on the seed of its pre-training as much as on the recipe: the trunk learns to read
-the bank's 16 people, and some seeds carry that to a new face better than others. Studio
-identities beyond the bank are people the extractor never saw and, unlike identity 0 (the
-tables' test person, never read here), may be used to choose: ``validation_clips`` renders a
-short lit clip of each, and ``expression_read`` is the held-out R² of a ridge linear map from
-C̄_ex to the clip's jaw, lip width and eye closure, fitted on the first 70% of the frames and
-read on the last 30% (one block, as the tables' probes: no read frame has a fitted neighbour),
-the mean over the three factors and the clips.
-"""
+depends on the seed of its pre-training as much as on the recipe. Studio identities beyond
+the bank are people the extractor never saw and, unlike identity 0 (the tables' test
+person), are never read by the tables: ``validation_clips`` renders a short lit clip of each,
+and ``expression_read`` is the held-out R² of a ridge linear map from C̄_ex to the clip's
+jaw, lip width and eye closure, fitted on the first 70% of the frames and read on the last
+30% (one block, as the tables' probes: no read frame has a fitted neighbour), the mean over
+the three factors and the clips. ``benchmarks/dhnerf_extractor_probe.py --validate`` reports
+it beside the test person's read."""
 
 from __future__ import annotations
 

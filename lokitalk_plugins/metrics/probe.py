@@ -1,6 +1,6 @@
 """Linear probes: how much of a known factor a learnt representation carries, read as the
 held-out R² of a ridge linear map from it (the disentanglement measures of the DH-NeRF's
-codes and the check its code extractor is chosen by)."""
+codes, and its code extractor's read of people it never saw)."""
 
 from __future__ import annotations
 

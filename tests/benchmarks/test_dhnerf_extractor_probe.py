@@ -162,8 +162,8 @@ def test_validate_reads_each_extractor_on_people_after_its_bank(lit, tmp_path, c
 
     data, _ = lit
     g = torch.Generator().manual_seed(0)
-    clips = [validate.ValidationClip(3, torch.rand(30, 16, 16, 3, generator=g),
-                                     np.random.default_rng(1).uniform(0, 1, (30, 3)))]  # fmt: skip
+    factors = np.random.default_rng(1).uniform(0, 1, (30, 3))
+    clips = 2 * [validate.ValidationClip(3, torch.rand(30, 16, 16, 3, generator=g), factors)]
     asked = []
 
     def fake_clips(people, size, **_):
@@ -181,7 +181,11 @@ def test_validate_reads_each_extractor_on_people_after_its_bank(lit, tmp_path, c
     report = json.loads((out / "dhnerf_extractor_probe.json").read_text())
     first = report["variants"][0]["validation"]
     read = validate.expression_read(studio_code_extractor(progress=False, **saved), clips)
-    assert first == {"identities": [3, 4], "read": pytest.approx(read)}
+    assert first == {
+        "identities": [3, 4],
+        "read": pytest.approx(read),
+        "per_person": pytest.approx([read, read]),
+    }  # one clip given for both
     row0 = report["variants"][0]  # read from the file, not trained: its setting, the file
     assert row0["setting"] == TINY and row0["file"] == saved["path"]
     assert row0["train_seconds"] is None and "file" not in report["variants"][1]
@@ -190,7 +194,10 @@ def test_validate_reads_each_extractor_on_people_after_its_bank(lit, tmp_path, c
     md = (out / "dhnerf_extractor_probe.md").read_text()
     assert "C̄_ex on people never seen (validation) |" in md
     row = next(ln for ln in md.splitlines() if ln.startswith("| `") and '"seed": 1' in ln)
-    assert row.endswith(f" {bench._cell(report['variants'][1]['validation']['read'])} |")
+    second = report["variants"][1]["validation"]
+    assert row.endswith(f" {bench._cell(second['read'])} (id 3 "
+                        f"{bench._cell(second['per_person'][0])}, id 4 "
+                        f"{bench._cell(second['per_person'][1])}) |")  # fmt: skip
     assert f"| `{json.dumps(TINY)}` | file |" in md
     assert bench.main(["--data", str(data), "--out", str(out), "--validate", "-1"]) == 2
     assert "--validate -1" in capsys.readouterr().err

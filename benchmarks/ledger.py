@@ -50,6 +50,8 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          "dhnerf_extractor_probe_ceiling/supervised_seeds/dhnerf_extractor_probe",
          "dhnerf_extractor_probe_ceiling/supervised_seeds_32ids/seed1/dhnerf_extractor_probe",
          "dhnerf_extractor_probe_ceiling/supervised_seeds_32ids/seed2/dhnerf_extractor_probe",
+         # the expression recipe's seeds read on people after the bank's too (--validate 4)
+         "dhnerf_extractor_probe_ceiling/validation/dhnerf_extractor_probe",
          # Table 1's DH-NeRF with that extractor (run.py dhnerf-table1 --methods DH-NeRF)
          "dhnerf_table1_lights/dhnerf_table1",
          # and with C_id, C_al one code for the clip (DHNeRF.shared_codes; the same command)

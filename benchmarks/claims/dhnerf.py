@@ -60,6 +60,9 @@ EXTRACTOR_CEILING = tuple(f"dhnerf_extractor_probe_ceiling/{k}/dhnerf_extractor_
                                     "expression_weight_seeds/seed2_weight30",
                                     "supervised_seeds", "supervised_seeds_32ids/seed1",
                                     "supervised_seeds_32ids/seed2"))  # fmt: skip
+# extractors of the tables' bank read on studio people after the bank's as well as the test
+# person (dhnerf_extractor_probe.py --validate N): does the read follow the seed or the person?
+VALIDATION = "dhnerf_extractor_probe_ceiling/validation/dhnerf_extractor_probe"
 # Table 1's DH-NeRF again with that extractor (run.py dhnerf-table1 --methods DH-NeRF --seeds
 # 3): the probes read it first
 T1L = "dhnerf_table1_lights/dhnerf_table1"
@@ -263,7 +266,7 @@ def _extractor_cause(reports: dict, what: str) -> str:
             text += ("; the same trunk trained on the bank's true expressions instead of "
                      "pairs (dhnerf_extractor_probe_ceiling, the most it learns from the bank "
                      "to read on this unseen person) reads " + "; ".join(cells))  # fmt: skip
-        return text
+        return text + _validation_note(reports)
     light = lambda rows: [r["probes"]["ill"]["light"] for r in rows]  # noqa: E731
     if what == "ill":
         text = (
@@ -284,6 +287,24 @@ def _extractor_cause(reports: dict, what: str) -> str:
                  "people (the probe standardises each code, so a nearly constant code's "
                  "residual still scores)")  # fmt: skip
     return text
+
+
+def _validation_note(reports: dict) -> str:
+    """What the extractors of :data:`VALIDATION` read on the people after the bank's beside
+    the test person's read; "" without the file."""
+    rows = [r for r in (reports.get(VALIDATION) or {}).get("variants", []) if "validation" in r]
+    if not rows:
+        return ""
+    factors = ("jaw", "lip_width", "eye_closure")
+    cells = [f"{_bank_said(r['setting'])}: test person "
+             f"{sum(r['probes']['ex'][f] for f in factors) / 3:.2f}, others "
+             f"{r['validation']['read']:.2f} ({_span(r['validation']['per_person'])})"
+             for r in rows]  # fmt: skip
+    people = rows[0]["validation"]["identities"]
+    return (
+        f"; read on studio people it never saw besides the test person ({VALIDATION}, "
+        f"identities {people[0]}-{people[-1]}, mean (span over them)): " + "; ".join(cells)
+    )
 
 
 def _response_note(reports: dict) -> str:

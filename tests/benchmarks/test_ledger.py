@@ -534,6 +534,22 @@ def test_dhnerf_misses_take_their_cause_from_the_measurement_files(tmp_path):
         "width 0.70, eye closure 0.85 (mean 0.83); 16 identities at 32 px, C_ex relative to "
         "the person, seed 2: jaw 0.95, lip width 0.30, eye closure 0.50 (mean 0.58)"
     ) in ceil["cause"]
+    assert "besides the test person" not in ceil["cause"]
+    # the validation file: each extractor's read on other people beside the test person's
+    valid = tmp_path / "dhnerf_extractor_probe_ceiling/validation"
+    valid.mkdir(parents=True)
+    rows = [dict(variant({"relative": ["ex"], "seed": 2}, 0.94, 0.39, 0.53, 0.5, 0.1, 0.9),
+                 validation={"identities": [17, 18, 19], "read": 0.67,
+                             "per_person": [0.76, 0.37, 0.88]})]  # fmt: skip
+    (valid / "dhnerf_extractor_probe.json").write_text(json.dumps({"variants": rows}))
+    ceil = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}["dh_probe_ex"]
+    assert (
+        "; read on studio people it never saw besides the test person (dhnerf_extractor_probe_"
+        "ceiling/validation/dhnerf_extractor_probe, identities 17-19, mean (span over them)): "
+        "16 identities at 32 px, C_ex relative to the person, seed 2: test person 0.62, others "
+        "0.67 (0.37..0.88)"
+    ) in ceil["cause"]
+    (valid / "dhnerf_extractor_probe.json").unlink()
     (folder / "dhnerf_extractor_probe.json").unlink()
     for k in (0, 1):
         (tmp_path / f"dhnerf_extractor_probe_lights/seed{k}/dhnerf_extractor_probe.json").unlink()

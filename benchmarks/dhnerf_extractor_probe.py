@@ -181,7 +181,7 @@ def _validation(ext, kw: dict, count: int, clips: dict) -> dict:
     import inspect
 
     from lokitalk_plugins.baselines.dhnerf import studio_code_extractor
-    from lokitalk_plugins.baselines.dhnerf.validate import expression_read, validation_clips
+    from lokitalk_plugins.baselines.dhnerf.validate import expression_reads, validation_clips
 
     defaults = inspect.signature(studio_code_extractor).parameters
     first = int(kw.get("identities", defaults["identities"].default)) + 1
@@ -189,9 +189,8 @@ def _validation(ext, kw: dict, count: int, clips: dict) -> dict:
     ids = list(range(first, first + count))
     if (first, size) not in clips:
         clips[(first, size)] = validation_clips(ids, size)
-    people = clips[(first, size)]
-    return {"identities": ids, "read": expression_read(ext, people),
-            "per_person": [expression_read(ext, [c]) for c in people]}  # fmt: skip
+    each = expression_reads(ext, clips[(first, size)])
+    return {"identities": ids, "read": float(np.mean(each)), "per_person": each}
 
 
 def _validated(v: dict) -> str:
@@ -344,7 +343,7 @@ def main(argv=None) -> int:
     images = torch.stack([ds[i].image for i in range(len(ds))])
     targets = _targets(truth, img_ids)
     steps = args.steps or EXTRACTOR_STEPS["default"]
-    rows, banks, people = [], {}, {}
+    rows, banks, validation = [], {}, {}  # validation: the people's clips, per bank and size
     for i, v in enumerate(variants, 1):
         kw = dict({"steps": steps}, **v)
         supervised = bool(kw.pop("supervised", False))
@@ -375,7 +374,7 @@ def main(argv=None) -> int:
                      "probes": probe_factors(codes, targets),
                      "spread": spread_ratio(codes, ref)})  # fmt: skip
         if args.validate:
-            rows[-1]["validation"] = _validation(ext, kw, args.validate, people)
+            rows[-1]["validation"] = _validation(ext, kw, args.validate, validation)
             print(f"    C̄_ex on identities {rows[-1]['validation']['identities']} (never seen): "
                   f"{_cell(rows[-1]['validation']['read'])}", flush=True)  # fmt: skip
         ex = rows[-1]["probes"]["ex"]  # each variant's read as it ends (the report: at the end)

@@ -87,7 +87,9 @@ def studio_code_extractor(
         hardness=hardness, relative=relative, expression_steps=expression_steps,
         expression_weight=expression_weight,
     )  # fmt: skip
-    extractor = _built(dims, seed)
+    with torch.random.fork_rng():  # the initial weights follow ``seed`` too
+        torch.manual_seed(int(seed))
+        extractor = CodeExtractor(**dims)
     if path is not None and Path(path).exists():
         state = torch.load(path, map_location="cpu", weights_only=True)
         if state.get("kind") != KIND or state.get("dims") != extractor.dims:
@@ -118,37 +120,19 @@ def studio_code_extractor(
         extractor.load_state_dict(state["state_dict"])
         return extractor.eval()
     ids = list(range(1, int(identities) + 1))
-    recipe = dict(num_negatives=num_negatives, tau=tau, invariance=invariance,
-                  hardness=hardness, expression_steps=int(expression_steps),
-                  expression_weight=float(expression_weight))  # fmt: skip
-    bank_of = dict(expressions=expressions, lights=lights, size=render_size, poses=poses,
-                   grid=grid)  # fmt: skip
-    label = progress and "code extractor"
-    extractor, history = _pretrained(dims, ids, bank_of, steps, recipe, int(seed), label)
+    bank = factor_bank(ids, expressions, lights, size=render_size, seed=seed, poses=poses,
+                       grid=grid)  # fmt: skip
+    history = pretrain_extractor(extractor, bank, steps, num_negatives=num_negatives, tau=tau,
+                                 seed=seed, invariance=invariance, hardness=hardness,
+                                 expression_steps=int(expression_steps),
+                                 expression_weight=float(expression_weight),
+                                 progress=progress and "code extractor")  # fmt: skip
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         torch.save({"kind": KIND, "dims": extractor.dims, **_reads(extractor),
                     "bank": bank_record, "history": history,
                     "state_dict": extractor.state_dict()}, path)  # fmt: skip
     return extractor.eval()
-
-
-def _built(dims: dict, seed: int) -> CodeExtractor:
-    """A ``CodeExtractor(**dims)`` whose initial weights follow ``seed`` (the caller's RNG
-    kept)."""
-    with torch.random.fork_rng():
-        torch.manual_seed(int(seed))
-        return CodeExtractor(**dims)
-
-
-def _pretrained(dims, ids, bank_of, steps, recipe, seed, progress=False):
-    """One extractor pre-trained at ``seed`` on its bank (``factor_bank`` of ``ids`` drawn
-    from ``seed``) -> (the extractor, its loss history); progress: its bar's label, or
-    False."""
-    extractor = _built(dims, seed)
-    bank = factor_bank(ids, seed=seed, **bank_of)
-    history = pretrain_extractor(extractor, bank, steps, seed=seed, progress=progress, **recipe)
-    return extractor, history
 
 
 # what a saved extractor records of its pre-training (``extractor_bank``): the bank and the recipe

@@ -22,7 +22,7 @@ import torch
 from lokitalk_plugins.metrics.probe import r2_probe
 
 __all__ = ["FACTORS", "HELD_OUT", "VALIDATION_SECONDS", "ValidationClip", "expression_read",
-           "validation_clips"]  # fmt: skip
+           "expression_reads", "validation_clips"]  # fmt: skip
 
 VALIDATION_SECONDS = 10.0  # each validation person's clip
 HELD_OUT = 0.3  # the share of a clip's (last) frames the read is measured on
@@ -62,14 +62,12 @@ def validation_clips(identities, size: int, seconds: float = VALIDATION_SECONDS
     return clips
 
 
-def expression_read(extractor, clips: list[ValidationClip]) -> float:
-    """The mean over ``clips`` and ``FACTORS`` of the held-out R² of a ridge linear map from
-    the extractor's C̄_ex of each frame to that factor (``r2_probe``, ridge 1, fitted on the
-    first 1 - ``HELD_OUT`` of the frames). C̄_ex is read as the extractor gives it: a code read
-    relative to the person differs by one offset over a clip, which the map's intercept
+def expression_reads(extractor, clips: list[ValidationClip]) -> list[float]:
+    """Each clip's read: the mean over ``FACTORS`` of the held-out R² of a ridge linear map
+    from the extractor's C̄_ex of each frame to that factor (``r2_probe``, ridge 1, fitted on
+    the first 1 - ``HELD_OUT`` of the frames). C̄_ex is read as the extractor gives it: a code
+    read relative to the person differs by one offset over a clip, which the map's intercept
     absorbs."""
-    if not clips:
-        raise ValueError("expression_read needs at least one validation clip")
     was = extractor.training
     extractor.eval()
     reads = []
@@ -79,7 +77,15 @@ def expression_read(extractor, clips: list[ValidationClip]) -> float:
                 codes = extractor(clip.images)["ex"].numpy()
             n = len(codes)
             fit = np.arange(n) < int(round(n * (1 - HELD_OUT)))
-            reads += [r2_probe(codes, clip.factors[:, [j]], fit) for j in range(len(FACTORS))]
+            reads.append(float(np.mean([r2_probe(codes, clip.factors[:, [j]], fit)
+                                        for j in range(len(FACTORS))])))  # fmt: skip
     finally:
         extractor.train(was)
-    return float(np.mean(reads))
+    return reads
+
+
+def expression_read(extractor, clips: list[ValidationClip]) -> float:
+    """The mean of :func:`expression_reads` over ``clips`` (at least one)."""
+    if not clips:
+        raise ValueError("expression_read needs at least one validation clip")
+    return float(np.mean(expression_reads(extractor, clips)))

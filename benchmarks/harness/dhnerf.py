@@ -16,8 +16,6 @@ from pathlib import Path
 
 import numpy as np
 
-from lokitalk_plugins.metrics.probe import held_out_r2, r2_probe  # re-exported
-
 from .experiments import gin_method, run_bindings
 
 __all__ = [
@@ -28,11 +26,9 @@ __all__ = [
     "PAPER2",
     "assets",
     "check_extractor_file",
-    "held_out_r2",
     "probed",
     "lit_studio",
     "probe_codes",
-    "r2_probe",
     "table1_methods",
     "table2_methods",
 ]
@@ -224,6 +220,16 @@ def table2_methods(profile: str, a: dict) -> list[dict]:
     return [dict(m, val_background=VAL_BACKGROUND) for m in rows]
 
 
+def __getattr__(name: str):
+    """``r2_probe`` and ``held_out_r2`` (``lokitalk_plugins.metrics.probe``), imported when
+    first asked for: importing the harness stays free of torch."""
+    if name in ("r2_probe", "held_out_r2"):
+        from lokitalk_plugins.metrics import probe
+
+        return getattr(probe, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def probe_codes(codes: dict, truth, img_ids: np.ndarray, held_out: float = 0.3) -> dict:
     """R² of each code -> expression (jaw, lip width, eye closure) and -> light (direction,
     intensity), fitted on the first training frames and measured on the last ``held_out`` of
@@ -234,5 +240,7 @@ def probe_codes(codes: dict, truth, img_ids: np.ndarray, held_out: float = 0.3) 
     expr = np.stack([truth.jaw, truth.lip_width, truth.eye_closure], 1)[img_ids]
     light = np.concatenate([truth.light_dir, truth.light_intensity[:, None]], 1)[img_ids]
     fit = np.arange(len(img_ids)) < int(round(len(img_ids) * (1 - held_out)))
+    from lokitalk_plugins.metrics.probe import r2_probe
+
     return {k: {"expression": r2_probe(c, expr, fit), "light": r2_probe(c, light, fit)}
             for k, c in codes.items()}  # fmt: skip

@@ -67,7 +67,10 @@ class DHNeRF(TalkingHeadBase):
     C_ex, whose weights grow only as far as the fit asks; "default": PyTorch's, so the field
     reads every frame's C_ex through random weights from the first step); shared_codes: the
     codes that are one for the clip (see the module doc; () gives every frame its own four
-    codes).
+    codes); audio_share: the share of training steps (drawn in training mode from torch's
+    seeded global generator, as dropout draws) that render the frame as the test time does,
+    its expression from its audio (w = 0: C_ex* = E(F_lip), the photometric loss reaching E),
+    the other codes its own; 0, the default: every step reads the frame's own C_ex.
     """
 
     ray_extras: tuple[str, ...] = ()
@@ -96,6 +99,7 @@ class DHNeRF(TalkingHeadBase):
         lip_init: str = "zero",
         ex_init: str = "zero",
         shared_codes: tuple = ("id", "al"),
+        audio_share: float = 0.0,
     ):
         super().__init__(audio_in_dim, audio_dim, 2, ind_num, 0, 0, False, bound, False)
         self.dims = dict(zip(CODE_NAMES, (int(id_dim), int(ex_dim), int(al_dim), int(ill_dim))))
@@ -123,6 +127,10 @@ class DHNeRF(TalkingHeadBase):
         if ex_init not in LIP_INITS:
             raise OptionError(f"DHNeRF.ex_init must be one of {LIP_INITS}, got {ex_init!r}")
         self.lip_init, self.ex_init = lip_init, ex_init
+        if not 0.0 <= float(audio_share) <= 1.0:
+            raise OptionError(f"DHNeRF.audio_share is a share of the training steps, in [0, 1]: "
+                              f"got {audio_share!r}")  # fmt: skip
+        self.audio_share = float(audio_share)
         with torch.no_grad():
             if lip and lip_init == "zero":
                 self.sigma_net.net[0].weight[:, geo_in - lip :] = 0.0
@@ -153,8 +161,9 @@ class DHNeRF(TalkingHeadBase):
         return field.frame_codes(self, index)
 
     def individual_code(self, index: int | None, torso: bool = False) -> torch.Tensor:
-        """[1, I] = [C_id, C_ex, C_al, C_ill, w] of frame ``index`` (w 1), or (None) the mean
-        codes with w 0: C_ex from the audio (see :mod:`.field`)."""
+        """[1, I] = [C_id, C_ex, C_al, C_ill, w] of frame ``index`` (w 1; 0 on the training
+        steps ``audio_share`` draws), or (None) the mean codes with w 0: C_ex from the audio
+        (see :mod:`.field`)."""
         return field.individual_code(self, index)
 
     def split_code(self, code: torch.Tensor) -> dict[str, torch.Tensor]:

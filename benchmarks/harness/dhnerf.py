@@ -69,6 +69,15 @@ ABLATIONS = {
         "C_ex's weights in D_θ's first layer at PyTorch's default initialisation (the field "
         "reads every frame's C_ex through random weights from the first step) instead of at "
         "zero (DHNeRF.ex_init, 'zero' by default)"),
+    "full model, half the steps driven by audio": (
+        "full model", "dhnerf/ablations/audio_share",
+        "half of the training steps render the frame with its expression from its audio "
+        "(C_ex* = E(F_lip), as at test time; DHNeRF.audio_share 0.5) instead of every step "
+        "with the frame's own C_ex"),
+    "w/o lip-sync module, half the steps driven by audio": (
+        "w/o lip-sync module", "dhnerf/ablations/audio_share",
+        "the same change on the row without the lip-sync module (its C_ex* = E(F_lip) reads "
+        "the model's own audio network), so the lip-sync module's cost can be read with it"),
     "full model, F_lip weights at default init": (
         "full model", "dhnerf/ablations/lip_default_init",
         "F_lip's weights in D_θ's first layer at PyTorch's default initialisation (read from "
@@ -78,6 +87,7 @@ ABLATION_CLAIMS = {"dhnerf/ablations/own_audio": ["dh_lip_psnr"],
                    "dhnerf/ablations/refresh_frames": ["dh_lip_psnr"],
                    "dhnerf/ablations/lip_default_init": ["dh_lip_psnr"],
                    "dhnerf/ablations/refresh_codes": [],
+                   "dhnerf/ablations/audio_share": ["dh_lip_psnr"],
                    "dhnerf/ablations/ex_init_default": []}  # fmt: skip
 EXTRACTOR_STEPS = {"micro": 40, "quick": 200, "default": 300, "full": 300}
 # the micro profile (a check, not a result) pre-trains on a smaller bank: 4 identities at 32 px

@@ -645,3 +645,58 @@ def test_ex_init_zero_starts_the_density_blind_to_c_ex_and_learns(data):
     with pytest.raises(UserError, match="DHNeRF.ex_init must be one of") as err:
         make_model(data, ex_init="small")
     assert "\n" not in str(err.value)
+
+
+def test_audio_share_renders_that_share_of_training_steps_from_audio(data):
+    """audio_share: in training mode that share of a training frame's codes carry w = 0 (the
+    expression from audio, as at test time; drawn from torch's seeded global generator), the
+    frame's other codes its own; in eval mode and at 0 (the default) w is 1; such a step's
+    photometric loss reaches E and not the frame's C_ex; outside [0, 1] is a one-line error."""
+    model = make_model(data)
+    assert model.audio_share == 0.0
+
+    def w(m):  # 400 draws of w for training frames 0-3
+        return [float(m.split_code(m.individual_code(i % 4).detach())["w"]) for i in range(400)]
+
+    assert set(w(model)) == {1.0}
+    half = make_model(data, audio_share=0.5)
+    torch.manual_seed(11)
+    draws = w(half)
+    assert set(draws) == {0.0, 1.0} and 160 < draws.count(0.0) < 240
+    torch.manual_seed(11)
+    assert w(half) == draws  # seeded
+    assert set(w(half.eval())) == {1.0} and set(w(make_model(data, audio_share=1.0))) == {0.0}
+    every = make_model(data, audio_share=1.0)
+    code, own = every.individual_code(2), every.codes(2)
+    parts = every.split_code(code)
+    assert all(torch.equal(parts[k], own[k]) for k in CODE_NAMES)  # the frame's own codes
+    system = TalkingHeadSystem(every, num_rays=64)
+    system.set_stage("head")
+    out = system.training_step(data[2], 0, 1, torch.Generator().manual_seed(1))
+    every.zero_grad()
+    out.loss.backward()
+    assert every.codes_ex.grad is None or every.codes_ex.grad[2].abs().sum() == 0
+    assert every.expression_net[0].weight.grad.abs().sum() > 0
+    for bad in (-0.1, 1.5):
+        with pytest.raises(UserError, match="DHNeRF.audio_share is a share") as err:
+            make_model(data, audio_share=bad)
+        assert "\n" not in str(err.value)
+
+
+def test_a_short_training_run_with_audio_share_lowers_the_test_time_error(data):
+    ex = CodeExtractor(**DIMS, size=16, width=8)
+    torch.manual_seed(5)
+    system = TalkingHeadSystem(make_model(data, ex, audio_share=0.5), num_rays=256, lr_mlp=2e-3)
+    system.prepare(data)
+    system.set_stage("head")
+
+    def test_time_error():  # frame 3 rendered as at test time (from its audio), eval mode
+        system.eval()
+        rgb = system.render_frame(data[3])["rgb"]
+        system.train()
+        return float(((rgb - data[3].image.reshape(rgb.shape)) ** 2).mean())
+
+    before = test_time_error()
+    losses = short_run(system, data, 40)
+    assert sum(losses[-10:]) < 0.8 * sum(losses[:10]), losses
+    assert test_time_error() < 0.8 * before

@@ -140,24 +140,36 @@ def test_seeded_rows_give_mean_and_std_and_the_ledger_reads_every_seeds_probes()
     assert row_sample(one, lambda r: True, "probes.leakage", "x").values == pytest.approx((0.2,))
 
 
-def test_table2_ablation_rows_add_one_gin_file_to_the_full_model():
+def test_table2_ablation_rows_add_one_gin_file_to_their_base_row():
     from harness.runner_dhnerf import OWN_AUDIO
     from harness.table2 import ablation_methods
 
     assert OWN_AUDIO in dhnerf.ABLATIONS
     base = dhnerf.table2_methods("micro", dict(ASSETS, lipsync="/x/ls.pt"))
+    by_name = {m["name"]: m for m in base}
     rows = ablation_methods(base, dhnerf.ABLATIONS, dhnerf.ABLATION_CLAIMS)
     assert [r["name"] for r in rows] == list(dhnerf.ABLATIONS)
     for r in rows:
-        assert r["configs"][:-1] == base[0]["configs"] and r["bindings"] == base[0]["bindings"]
-        assert r["ablation"]["baseline"] == "full model"
+        own = by_name[r["ablation"]["baseline"]]
+        assert r["configs"][:-1] == own["configs"] and r["bindings"] == own["bindings"]
+        assert r["ablation"]["baseline"] == r["name"].split(", ")[0]
         codes = r["configs"][-1].endswith(("refresh_codes.gin", "ex_init_default.gin"))  # diagnoses
         assert r["ablation"]["claims"] == ([] if codes else ["dh_lip_psnr"]) and r["dhnerf"]
         assert (ROOT / r["configs"][-1]).is_file()
-    own, frames, codes, ex, init = ((ROOT / r["configs"][-1]).read_text() for r in rows)
-    assert "DHNeRF.lipsync = None" in own and "GridUpkeep.frames = 8" in frames
-    assert "GridUpkeep.codes = 'both'" in codes and "DHNeRF.ex_init = 'default'" in ex
-    assert "DHNeRF.lip_init = 'default'" in init
+    text = {r["name"]: (ROOT / r["configs"][-1]).read_text() for r in rows}
+    assert "DHNeRF.lipsync = None" in text[OWN_AUDIO]
+    assert "GridUpkeep.frames = 8" in text["full model, occupancy from 8 frames' audio"]
+    assert (
+        "GridUpkeep.codes = 'both'" in text["full model, occupancy under the frames' own codes too"]
+    )
+    assert "DHNeRF.ex_init = 'default'" in text["full model, C_ex weights at default init"]
+    assert "DHNeRF.lip_init = 'default'" in text["full model, F_lip weights at default init"]
+    audio = [r for r in rows if "driven by audio" in r["name"]]
+    assert [r["ablation"]["baseline"] for r in audio] == ["full model", "w/o lip-sync module"]
+    assert all("DHNeRF.audio_share = 0.5" in text[r["name"]] for r in audio)
+    assert "DHNeRF.lip_sync = False" in " ".join(
+        (ROOT / c).read_text() for c in audio[1]["configs"][:-1]
+    )
 
 
 @pytest.mark.parametrize("argv, message", [

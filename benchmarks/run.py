@@ -122,7 +122,8 @@ def main(argv=None) -> int:
         nargs="+",
         default=["studio"],
         help="'studio' (default), or preprocessed folders: the first is trained and scored, "
-        "the rest are pre-training identities (tables 1, 3, 4)",
+        "the rest are pre-training identities (tables 1, 3, 4; the dhnerf tables train on "
+        "the studio only)",
     )
     parser.add_argument("--out", default=str(RESULTS), help="where results are written")
     parser.add_argument(
@@ -163,6 +164,13 @@ def main(argv=None) -> int:
         "camera (its own folder, caches and result files, suffix _headlight), so the head's "
         "shading does not change with its pose: whether the torso field's pose-following "
         "offset on the head is there for the shading",
+    )
+    parser.add_argument(
+        "--studio-unlit",
+        action="store_true",
+        help="dhnerf-table1/2: the studio without its moving key light (the folder tables 1-4 "
+        "train on; its own lip-sync module, rows and result files, suffix _unlit; the light "
+        "probes are n/a): whether a row's result comes from the light",
     )
     parser.add_argument(
         "--f-a",
@@ -240,6 +248,12 @@ def main(argv=None) -> int:
         parser.error("--studio-torso-follow: only for table2 (the Fig. 5 maps of the torso field)")
     if args.studio_light_frame is not None and args.table != "table2":
         parser.error("--studio-light-frame: only for table2 (the Fig. 5 maps of the torso field)")
+    if args.studio_unlit and args.table not in DHNERF_TABLES:
+        parser.error("--studio-unlit: only for dhnerf-table1 and dhnerf-table2 (the other "
+                     "tables' studio has no moving key light)")  # fmt: skip
+    if args.table in DHNERF_TABLES and list(args.data) != ["studio"]:
+        parser.error(f"--data: {args.table} trains on the studio (its ground truth scores the "
+                     "codes); leave --data out")  # fmt: skip
     if args.extractor is not None:
         if args.table not in DHNERF_TABLES:
             parser.error("--extractor: only for dhnerf-table1 and dhnerf-table2")

@@ -101,10 +101,16 @@ READ_KEYWORDS = ("size", "width", "crop", "crop_codes", "id_dim", "ex_dim", "al_
 LIPSYNC_STEPS = {"micro": 30, "quick": 300, "default": 300, "full": 300}
 
 
-def lit_studio(work: Path, prof: dict) -> Path:
-    """Studio identity 0 with the moving key light (written once, then reused)."""
+def lit_studio(work: Path, prof: dict, lighting: bool = True) -> Path:
+    """Studio identity 0 with the moving key light (written once, then reused); lighting
+    False: without it (``run.py --studio-unlit``), the studio of tables 1-4 (``common.
+    studio_identity``'s folder, shared with them)."""
     from lokitalk_plugins.data.studio import write_identity
 
+    from .common import studio_identity
+
+    if not lighting:
+        return studio_identity(work, 0, prof["size"], prof["seconds"])
     folder = Path(work) / f"studio_lit_{prof['size']}px_{prof['seconds']:.0f}s" / "id000"
     if not (folder / "transforms_val.json").exists():
         write_identity(folder, identity=0, seconds=prof["seconds"], size=prof["size"], seed=0,
@@ -112,11 +118,14 @@ def lit_studio(work: Path, prof: dict) -> Path:
     return folder
 
 
-def assets(work: Path, profile: str, data: Path, extractor_kw: dict | None = None) -> dict:
+def assets(work: Path, profile: str, data: Path, extractor_kw: dict | None = None,
+           tag: str = "") -> dict:  # fmt: skip
     """The code extractor (pre-trained once per profile on studio identities 1-16, 1-4 in the
     micro profile: ``studio_code_extractor``'s bank, ``EXTRACTOR_BANK``; ``extractor_kw``:
     its keywords over those, ``run.py --extractor``, but none of ``READ_KEYWORDS``) and,
-    when the clip is long enough for its N = 10 negatives, the lip-sync module; ->
+    when the clip is long enough for its N = 10 negatives, the lip-sync module trained on it
+    (``dhnerf_lipsync_<profile><tag>.pt``: ``tag`` names the clip when it is not the lit
+    studio's, "_unlit" for ``--studio-unlit``); ->
     {"extractor": path, "lipsync": path or None, "notes": [...], "relative": the codes the
     extractor reads relative to the person, which the DH-NeRF rows read it with}."""
     from lokitalk_plugins.baselines.dhnerf import studio_code_extractor
@@ -142,7 +151,7 @@ def assets(work: Path, profile: str, data: Path, extractor_kw: dict | None = Non
         studio_code_extractor(path=str(extractor), **bank)
     except (TypeError, ValueError, UserError) as e:
         raise SystemExit(f"error: --extractor {json.dumps(kw)}: {e}") from None
-    lipsync, notes = work / f"dhnerf_lipsync_{profile}.pt", []
+    lipsync, notes = work / f"dhnerf_lipsync_{profile}{tag}.pt", []
     if not lipsync.exists():
         try:
             train_lipsync(data, lipsync, steps=LIPSYNC_STEPS[profile], progress=False)
@@ -246,11 +255,15 @@ def probe_codes(codes: dict, truth, img_ids: np.ndarray, held_out: float = 0.3) 
     them: one block, so that no held-out frame has a fitted neighbour (interleaved frames let
     any code that drifts smoothly with time "predict" the slow light track; on a 1 s micro
     clip the block has too little spread for R² to mean anything).
-    codes: name -> [F, d] of the training frames img_ids [F]."""
+    codes: name -> [F, d] of the training frames img_ids [F]. A clip without a light track
+    (the studio without its moving key light) has no light to read: its light R² are None."""
     expr = np.stack([truth.jaw, truth.lip_width, truth.eye_closure], 1)[img_ids]
-    light = np.concatenate([truth.light_dir, truth.light_intensity[:, None]], 1)[img_ids]
+    lit = getattr(truth, "light_dir", None) is not None
+    light = (np.concatenate([truth.light_dir, truth.light_intensity[:, None]], 1)[img_ids]
+             if lit else None)  # fmt: skip
     fit = np.arange(len(img_ids)) < int(round(len(img_ids) * (1 - held_out)))
     from lokitalk_plugins.metrics.probe import r2_probe
 
-    return {k: {"expression": r2_probe(c, expr, fit), "light": r2_probe(c, light, fit)}
+    return {k: {"expression": r2_probe(c, expr, fit),
+                "light": r2_probe(c, light, fit) if lit else None}
             for k, c in codes.items()}  # fmt: skip

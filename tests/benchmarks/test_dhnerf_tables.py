@@ -75,6 +75,17 @@ def test_probe_codes_reads_expression_and_light():
     assert out["ex"]["light"] < 0.2
 
 
+def test_probe_codes_without_a_light_track_reads_no_light():
+    g = np.random.default_rng(2)
+    n = 40
+    truth = SimpleNamespace(jaw=g.random(n), lip_width=g.random(n), eye_closure=g.random(n),
+                            light_dir=None, light_intensity=None)  # fmt: skip
+    expr = np.stack([truth.jaw, truth.lip_width, truth.eye_closure], 1)
+    out = dhnerf.probe_codes({"ex": expr @ g.normal(size=(3, 4))}, truth, np.arange(n))
+    assert out["ex"]["light"] is None
+    assert out["ex"]["expression"] == pytest.approx(1.0, abs=1e-2)
+
+
 def test_markdown_has_the_sync_column_and_its_reference_rows():
     from harness.runner_dhnerf import NA, _markdown
 
@@ -265,6 +276,35 @@ def test_an_ablation_row_runs_alone_at_the_micro_profile(tmp_path):
     assert "C_ex's response (1 seed(s))" in (out / "dhnerf_code_response_t.md").read_text()
 
 
+def test_the_unlit_studio_option_trains_there_and_reads_no_light(tmp_path):
+    """--studio-unlit: the rows train on the studio of tables 1-4 (no moving key light), in
+    their own rows folder and result files; the light probes are n/a, the rest as on the lit
+    studio."""
+    import json
+
+    import run
+
+    out, work = tmp_path / "out", tmp_path / "work"
+    row_name = "w/o disentangling loss"
+    argv = ["dhnerf-table2", "--profile", "micro", "--studio-unlit", "--parallel", "1",
+            "--methods", row_name, "--work", str(work), "--out", str(out)]  # fmt: skip
+    assert run.main(argv) == 0
+    report = json.loads((out / "dhnerf_table2_micro_unlit.json").read_text())
+    assert report["unlit"] is True and not (work / "dhnerf-table2_micro").exists()
+    prof = run.PROFILES["micro"]
+    studio = work / f"studio_{prof['size']}px_{prof['seconds']:.0f}s" / "id000"
+    assert report["data"] == str(studio) and (work / "dhnerf-table2_micro_unlit").is_dir()
+    (row,) = report["results"]
+    probes = row["probes"]
+    assert all(v["light"] is None for v in probes["learned"].values())
+    assert probes["meets"]["ill_light"] is None and probes["leakage"] is not None
+    assert 5.0 < row["metrics"]["psnr"] < 60.0
+    md = (out / "dhnerf_table2_micro_unlit.md").read_text()
+    assert md.startswith("# Disentangling Head NeRF dhnerf-table2 on the studio without its "
+                         "moving key light (micro profile)")  # fmt: skip
+    assert "| C_ill | " in md and "n/a" in md.split("| C_ill | ")[1].split("\n")[0]
+
+
 def test_c_ex_response_lines_fold_the_seeds():
     from harness.runner_dhnerf import _response_lines
 
@@ -369,8 +409,11 @@ def test_the_extractor_option_pretrains_with_its_keywords_and_the_rows_read_them
     (["dhnerf-table1", "--extractor", "{oops"], "--extractor '{oops': not JSON"),
     (["dhnerf-table1", "--extractor", "[1]"], "--extractor [1]: give a JSON object"),
     (["table2", "--extractor", "{}"], "--extractor: only for dhnerf-table1 and dhnerf-table2"),
+    (["table2", "--studio-unlit"], "--studio-unlit: only for dhnerf-table1 and dhnerf-table2"),
+    (["dhnerf-table2", "--data", "/x/id000"],
+     "--data: dhnerf-table2 trains on the studio (its ground truth scores the codes)"),
 ])  # fmt: skip
-def test_a_bad_extractor_option_is_one_line(tmp_path, capsys, argv, message):
+def test_a_bad_extractor_or_data_option_is_one_line(tmp_path, capsys, argv, message):
     import run
 
     work = tmp_path / "work"

@@ -66,6 +66,11 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          "dhnerf_table2_shared/dhnerf_table2",
          # and with C_ex's weights from zero (DHNeRF.ex_init, the default since 7d2b8e9)
          "dhnerf_table2_ex_zero/dhnerf_table2",
+         # its full model and the row without the lip-sync module, each with half of the
+         # training steps driven by audio (DHNeRF.audio_share; --ablations --ablation-seeds)
+         "dhnerf_table2_audio_share/dhnerf_table2",
+         # the same two rows on the studio without its moving key light (--studio-unlit)
+         "dhnerf_table2_unlit/dhnerf_table2_unlit",
          # Table 3's 100% columns with seeds (run.py table3 --methods ... --seeds 3)
          "table3_seeds/table3",
          # a run of some of Table 1's rows (run.py table1 --methods ... --out <folder>): its

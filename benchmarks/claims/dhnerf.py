@@ -42,6 +42,11 @@ T2SH = "dhnerf_table2_shared/dhnerf_table2"
 # 7d2b8e9; the same command): the claims and the probes (its full model's) read it first
 T2Z = "dhnerf_table2_ex_zero/dhnerf_table2"
 T2S = (T2Z, T2SH, T2W, T2L, T2)  # the Table 2 runs, in the order the claims read them
+# Table 2's full model and the row without the lip-sync module on the studio without its moving
+# key light (run.py dhnerf-table2 --studio-unlit --methods 'full model' 'w/o lip-sync module'
+# --seeds 3): never judges (the tables' studio is the lit one); the lip-sync module's PSNR claim
+# quotes it, as the measured cause when the module costs nothing there
+T2U = "dhnerf_table2_unlit/dhnerf_table2_unlit"
 EXTRACTOR, COMPOSITES = "dhnerf_extractor_probe", "neural_renderer_composites"
 # the extractor probes of the bank the tables pre-train on since 4622a4b (8 key lights; one
 # file a seed): their rows of that setting are "the setting the tables train", EXTRACTOR's
@@ -152,8 +157,36 @@ def _lip_module_cause(reports: dict) -> str:
     return "; ".join(found)
 
 
+def _lip_module_light(reports: dict) -> tuple[str, bool]:
+    """The lip-sync module's PSNR change on the studio without its moving key light (T2U) and
+    whether it costs nothing there (then the light is the measured cause of its cost on the
+    lit studio); ("", False) without that run."""
+    r = reports.get(T2U)
+    a = sample(r, _m(FULL), "psnr", f"'{FULL}'")
+    b = sample(r, _m(NO_LIP), "psnr", f"'{NO_LIP}'")
+    if not (a.n and b.n):
+        return "", False
+    gone = a.mean >= b.mean
+    text = (f"{T2U} (the studio without its moving key light): {a.text()} against "
+            f"{b.text()}, {a.mean - b.mean:+.2f} dB: "
+            + ("without the light the module costs nothing" if gone
+               else "the module costs PSNR without the light too"))  # fmt: skip
+    return text, gone
+
+
 def _with_cause(judge, cause):
     return lambda reports: explained(judge(reports), cause(reports))
+
+
+def _with_light(judge):
+    """``judge`` with the unlit studio's measurement: a cause where the cost vanishes there,
+    a note otherwise."""
+
+    def judged(reports):
+        text, gone = _lip_module_light(reports)
+        return (explained if gone else noted)(judge(reports), text)
+
+    return judged
 
 
 CAUSES = {"dh_vs_er": _lip_module_cause}  # claim id -> the measure that explains its miss
@@ -161,6 +194,8 @@ for _id, _t, _text, _a, _b, _metric, _higher in PAIRS:
     _judge = _pair(_t, _a, _b, _metric, _higher)
     if _id in CAUSES:
         _judge = _with_cause(_judge, CAUSES[_id])
+    if _id == "dh_lip_psnr":
+        _judge = _with_light(_judge)
     _stems = (_t,) if isinstance(_t, str) else _t
     claim(_id, f"{SRC} Table {_stems[-1][-1]}", _text,
           pair=Pair(_stems[0], _a, _b, _metric, _higher))(_judge)  # fmt: skip

@@ -837,6 +837,59 @@ def test_the_lip_sync_claims_read_the_zero_init_run_where_it_has_both_rows(tmp_p
     )
 
 
+def test_the_lip_sync_modules_psnr_miss_quotes_the_unlit_studio(tmp_path):
+    """dhnerf-table2 --studio-unlit never judges: the lip-sync module's PSNR claim quotes it,
+    as its cause where the module costs nothing there, as a note where it costs there too."""
+
+    def row(method, psnrs):
+        return dict(method=method, metrics=dict(psnr=sum(psnrs) / len(psnrs)),
+                    seeds=[dict(metrics=dict(psnr=p)) for p in psnrs])  # fmt: skip
+
+    (tmp_path / "dhnerf_table2_ex_zero").mkdir()
+    (tmp_path / "dhnerf_table2_ex_zero" / "dhnerf_table2.json").write_text(json.dumps(
+        {"results": [row("full model", [26.0, 26.1, 26.2]),
+                     row("w/o lip-sync module", [26.7, 26.8, 26.9])]}))  # fmt: skip
+    unlit = tmp_path / "dhnerf_table2_unlit" / "dhnerf_table2_unlit.json"
+    unlit.parent.mkdir()
+
+    def judged():
+        return {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}["dh_lip_psnr"]
+
+    alone = judged()
+    assert alone["verdict"] == "does not hold" and "unlit" not in alone["cause"]
+    unlit.write_text(
+        json.dumps(
+            {
+                "results": [
+                    row("full model", [27.0, 27.1, 27.2]),
+                    row("w/o lip-sync module", [26.9, 27.0, 27.1]),
+                ]
+            }
+        )
+    )
+    gone = judged()
+    assert gone["measured"] == alone["measured"] and gone["verdict"] == "does not hold"
+    assert (
+        "dhnerf_table2_unlit/dhnerf_table2_unlit (the studio without its moving key light): "
+        "'full model' 27.10 ± 0.10 (3 seeds) against 'w/o lip-sync module' 27.00 ± 0.10 "
+        "(3 seeds), +0.10 dB: without the light the module costs nothing"
+    ) in gone["cause"]
+    assert "cause not yet measured" not in gone["cause"]  # the light is the measured cause
+    unlit.write_text(
+        json.dumps(
+            {
+                "results": [
+                    row("full model", [26.0, 26.1, 26.2]),
+                    row("w/o lip-sync module", [26.4, 26.5, 26.6]),
+                ]
+            }
+        )
+    )
+    kept = judged()
+    assert "-0.40 dB: the module costs PSNR without the light too" in kept["cause"]
+    assert "cause not yet measured" in kept["cause"] and "cause not yet measured" in alone["cause"]
+
+
 def test_the_lip_sync_modules_psnr_cost_takes_its_cause_from_the_ablation_run(tmp_path):
     def row(name, psnrs, ablation=None):
         r = dict(method=name, seeds=[dict(seed=i, metrics=dict(psnr=p)) for i, p in

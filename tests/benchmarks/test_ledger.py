@@ -852,40 +852,22 @@ def test_the_lip_sync_modules_psnr_miss_quotes_the_unlit_studio(tmp_path):
     unlit = tmp_path / "dhnerf_table2_unlit" / "dhnerf_table2_unlit.json"
     unlit.parent.mkdir()
 
-    def judged():
+    def judged(full=None, without=None):  # the claim's row, with the unlit run's rows given
+        if full is not None:
+            rows = [row("full model", full), row("w/o lip-sync module", without)]
+            unlit.write_text(json.dumps({"results": rows}))
         return {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}["dh_lip_psnr"]
 
     alone = judged()
     assert alone["verdict"] == "does not hold" and "unlit" not in alone["cause"]
-    unlit.write_text(
-        json.dumps(
-            {
-                "results": [
-                    row("full model", [27.0, 27.1, 27.2]),
-                    row("w/o lip-sync module", [26.9, 27.0, 27.1]),
-                ]
-            }
-        )
-    )
-    gone = judged()
+    gone = judged([27.0, 27.1, 27.2], [26.9, 27.0, 27.1])
     assert gone["measured"] == alone["measured"] and gone["verdict"] == "does not hold"
-    assert (
-        "dhnerf_table2_unlit/dhnerf_table2_unlit (the studio without its moving key light): "
-        "'full model' 27.10 ± 0.10 (3 seeds) against 'w/o lip-sync module' 27.00 ± 0.10 "
-        "(3 seeds), +0.10 dB: without the light the module costs nothing"
-    ) in gone["cause"]
+    assert ("dhnerf_table2_unlit/dhnerf_table2_unlit (the studio without its moving key light): "
+            "'full model' 27.10 ± 0.10 (3 seeds) against 'w/o lip-sync module' 27.00 ± 0.10 "
+            "(3 seeds), +0.10 dB: without the light the module costs nothing"
+            ) in gone["cause"]  # fmt: skip
     assert "cause not yet measured" not in gone["cause"]  # the light is the measured cause
-    unlit.write_text(
-        json.dumps(
-            {
-                "results": [
-                    row("full model", [26.0, 26.1, 26.2]),
-                    row("w/o lip-sync module", [26.4, 26.5, 26.6]),
-                ]
-            }
-        )
-    )
-    kept = judged()
+    kept = judged([26.0, 26.1, 26.2], [26.4, 26.5, 26.6])
     assert "-0.40 dB: the module costs PSNR without the light too" in kept["cause"]
     assert "cause not yet measured" in kept["cause"] and "cause not yet measured" in alone["cause"]
 

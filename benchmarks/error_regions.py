@@ -1,14 +1,16 @@
 """Where trained workspaces' val error lies, and where their fields put alpha, by studio region.
 
     python benchmarks/error_regions.py WORKSPACE [WORKSPACE ...] [--every 3] [--near 3]
-        [--out results/NAME.json [--force]]
+        [--labels] [--out results/NAME.json [--force]]
 
 Renders the val frames of each workspace trained on a studio folder (every ``--every``-th
 frame) and splits the squared colour error by the ground-truth labels: head (face, hair, lips,
 mouth, teeth, eyes), torso + neck, background. Per region it also reports the field's mean
 accumulated alpha, the share of pixels it covers (alpha > 0.1), the share of the region's
 error within ``--near`` px of the head, the covered pixels further from the head (floaters),
-and the PSNR of the frame's background image alone. Prints a line per region and writes
+and the PSNR of the frame's background image alone; with ``--labels`` the head is also split by
+the studio's labels (face, hair, lips, mouth, teeth, eyes: is a face translucent, where is the
+error inside the head?), each share of the frame's error. Prints a line per region and writes
 WORKSPACE/error_regions.json; with ``--out``, one JSON and a markdown table (``.md`` beside
 it) over all workspaces, seeds of one method (a harness row's workspaces ``ws_<row>``,
 ``ws_<row>_seed_<k>``) given as mean ± std.
@@ -25,6 +27,11 @@ from pathlib import Path
 
 import torch
 
+REGIONS = (
+    "head",
+    "torso+neck",
+    "background",
+)  # they tile the frame; "head: <label>" split the head
 STATS = ("psnr", "mean_alpha", "covered_share", "near_head_error_share", "covered_far_share",
          "background_image_psnr")  # fmt: skip
 
@@ -42,7 +49,7 @@ def method_of(workspace: Path) -> str:
     return re.sub(r"_seed_\d+$", "", re.sub(r"^ws_", "", workspace.name))
 
 
-def measure(workspace: Path, every: int, near: int) -> dict:
+def measure(workspace: Path, every: int, near: int, labels: bool = False) -> dict:
     """One workspace's region sums and summary (harness.measures.region_alpha)."""
     from harness.measures import region_alpha, region_alpha_summary
 
@@ -58,11 +65,12 @@ def measure(workspace: Path, every: int, near: int) -> dict:
         for i in frames:
             frame = val[i]
             out = system.render_frame(frame)
-            for k, s in region_alpha(out["rgb"], out["alpha"], frame, truth, near).items():
+            split = region_alpha(out["rgb"], out["alpha"], frame, truth, near, labels)
+            for k, s in split.items():
                 acc = sums.setdefault(k, dict.fromkeys(s, 0))
                 for key, v in s.items():
                     acc[key] += v
-    total = sum(s["sq_error"] for s in sums.values())
+    total = sum(s["sq_error"] for k, s in sums.items() if k in REGIONS)  # the frame's
     summary = region_alpha_summary(sums)
     for k, s in summary.items():
         s["error_share"] = sums[k]["sq_error"] / total if total > 0 else None
@@ -120,6 +128,9 @@ def main(argv=None) -> int:
                         help="pixels around the head counted as its outline")  # fmt: skip
     parser.add_argument("--out", type=Path, help="one JSON (and .md beside it) for all")
     parser.add_argument("--force", action="store_true", help="overwrite --out")
+    parser.add_argument("--labels", action="store_true",
+                        help="also split the head by the studio's labels (face, hair, lips, "
+                        "mouth, teeth, eyes)")  # fmt: skip
     args = parser.parse_args(argv)
     if args.every < 1 or args.near < 0:
         parser.error("--every must be at least 1 and --near at least 0")
@@ -132,11 +143,14 @@ def main(argv=None) -> int:
                 parser.error(f"{p} exists; pass --force to overwrite it or choose another --out")
     results = []
     for ws in args.workspaces:
-        r = measure(ws, args.every, args.near)
+        r = measure(ws, args.every, args.near, args.labels)
         results.append(r)
         (ws / "error_regions.json").write_text(json.dumps(r, indent=1))
         print(f"{r['method']} ({ws}):")
         for k, s in r["regions"].items():
+            if s["psnr"] is None:  # a label no scored frame shows
+                print(f"  {k:>12}: no pixels")
+                continue
             print(f"  {k:>12}: {100 * (s['error_share'] or 0):5.1f}% of the squared error, "
                   f"PSNR {s['psnr']:.2f}, mean alpha {s['mean_alpha']:.3f}, covered "
                   f"{100 * s['covered_share']:.1f}%")  # fmt: skip

@@ -38,6 +38,7 @@ __all__ = [
     "region_alpha_summary",
     "region_errors",
     "region_masks_of",
+    "head_label_masks_of",
     "region_psnr",
     "reference_rows",
     "row_sync_cell",
@@ -290,6 +291,15 @@ def region_masks_of(frame, truth) -> dict:
     return {"head": ~(torso | bg), "torso+neck": torso, "background": bg}
 
 
+def head_label_masks_of(frame, truth) -> dict:
+    """A frame's head split by the studio's labels: "head: <label>" -> bool [H, W] for each
+    of the head's labels (face, hair, lips, mouth, teeth, eyes)."""
+    from lokitalk_plugins.data.studio.labels import HEAD_LABELS, LABEL_NAMES
+
+    labels = np.asarray(truth.labels[frame.img_id])
+    return {f"head: {LABEL_NAMES[k]}": labels == k for k in HEAD_LABELS}
+
+
 def region_errors(rgb, frame, truth) -> dict:
     """One rendered frame's squared colour error split by the studio's ground-truth labels:
     rgb [H, W, 3] -> region (``REGION_PSNR_KEYS``) -> (sum of squared error, pixel count)."""
@@ -308,7 +318,7 @@ _ALPHA_SUMS = ("sq_error", "pixels", "alpha", "covered", "near_head_sq_error", "
                "background_sq_error")  # fmt: skip
 
 
-def region_alpha(rgb, alpha, frame, truth, near: int = 3) -> dict:
+def region_alpha(rgb, alpha, frame, truth, near: int = 3, labels: bool = False) -> dict:
     """Where one rendered frame's error and the field's alpha lie in each studio region.
 
     rgb [H, W, 3], alpha [H, W] (the renderer's accumulated weights) -> region -> sums over its
@@ -317,13 +327,16 @@ def region_alpha(rgb, alpha, frame, truth, near: int = 3) -> dict:
     head, the square around each head pixel), ``covered_far`` (covered pixels further from the
     head) and ``background_sq_error`` (the frame's background image alone against the truth:
     what a renderer with no alpha there would score). :func:`region_alpha_summary` turns
-    summed frames into shares and PSNR."""
+    summed frames into shares and PSNR. labels: the head split by the studio's labels as
+    well (:func:`head_label_masks_of`: "head: face", "head: hair", ...)."""
     import torch
 
     err = ((rgb - frame.image) ** 2).mean(-1).numpy()
     bg_err = ((frame.background - frame.image) ** 2).mean(-1).numpy()
     a = np.asarray(alpha, dtype=np.float64).reshape(err.shape)
     masks = region_masks_of(frame, truth)
+    if labels:
+        masks |= head_label_masks_of(frame, truth)
     head = torch.as_tensor(masks["head"], dtype=torch.float32)[None, None]
     near_head = torch.nn.functional.max_pool2d(head, 2 * near + 1, stride=1, padding=near)
     near_head = near_head[0, 0].numpy() > 0

@@ -72,6 +72,26 @@ def test_region_alpha_sums_each_region_by_hand():
     assert wide["background"]["near_head_error_share"] == pytest.approx(1.0)
 
 
+def test_labels_split_the_head_by_the_studios_labels():
+    """labels=True: each head label is a region of its own, the head's sums split among them
+    (the frame's three regions unchanged); a label with no pixels sums to nothing."""
+    from lokitalk_plugins.data.studio import HAIR
+
+    rgb, alpha, frame, truth = _frame()
+    truth.labels[0][2, 2] = HAIR  # one head pixel hair, three face
+    plain = region_alpha(rgb, alpha, frame, truth, near=1)
+    s = region_alpha(rgb, alpha, frame, truth, near=1, labels=True)
+    assert {k: v for k, v in s.items() if not k.startswith("head: ")} == plain
+    assert s["head: face"]["pixels"] == 3 and s["head: hair"]["pixels"] == 1
+    assert s["head: face"]["sq_error"] == pytest.approx(3 * 0.01, rel=1e-5)
+    assert s["head: face"]["alpha"] == pytest.approx(3.0)
+    assert s["head: teeth"]["pixels"] == 0 and s["head: teeth"]["sq_error"] == 0.0
+    parts = [v for k, v in s.items() if k.startswith("head: ")]
+    for key in ("pixels", "sq_error", "alpha", "covered"):
+        assert sum(p[key] for p in parts) == pytest.approx(s["head"][key])
+    assert region_alpha_summary(s)["head: teeth"]["psnr"] is None
+
+
 def test_method_of_reads_the_harness_row_or_the_folder(tmp_path):
     ws = tmp_path / "ws_gdrf__5_s_seed_1"
     ws.mkdir()

@@ -27,11 +27,8 @@ from pathlib import Path
 
 import torch
 
-REGIONS = (
-    "head",
-    "torso+neck",
-    "background",
-)  # they tile the frame; "head: <label>" split the head
+# the regions that tile the frame (``--labels`` adds "head: <label>" regions, which split the head)
+REGIONS = ("head", "torso+neck", "background")
 STATS = ("psnr", "mean_alpha", "covered_share", "near_head_error_share", "covered_far_share",
          "background_image_psnr")  # fmt: skip
 

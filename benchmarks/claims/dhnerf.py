@@ -174,8 +174,23 @@ def _lip_module_light(reports: dict) -> tuple[str, bool]:
     return text, gone
 
 
+def _lip_lmd_light(reports: dict) -> str:
+    """The lip-sync module's LMD claim judged on the studio without its moving key light
+    (T2U), as a note beside the lit studio's verdict; "" without that run."""
+    r = reports.get(T2U)
+    a, b = sample(r, _m(FULL), "lmd", f"'{FULL}'"), sample(r, _m(NO_LIP), "lmd", f"'{NO_LIP}'")
+    if not (a.n and b.n):
+        return ""
+    return (f"{T2U} (the studio without its moving key light): LMD {a.text()} against "
+            f"{b.text()}, {compare(a, b, False).verdict} there")  # fmt: skip
+
+
 def _with_cause(judge, cause):
     return lambda reports: explained(judge(reports), cause(reports))
+
+
+def _with_note(judge, note):
+    return lambda reports: noted(judge(reports), note(reports))
 
 
 def _with_light(judge):
@@ -196,6 +211,8 @@ for _id, _t, _text, _a, _b, _metric, _higher in PAIRS:
         _judge = _with_cause(_judge, CAUSES[_id])
     if _id == "dh_lip_psnr":
         _judge = _with_light(_judge)
+    if _id == "dh_lip_lmd":  # a note: the unlit studio never judges
+        _judge = _with_note(_judge, _lip_lmd_light)
     _stems = (_t,) if isinstance(_t, str) else _t
     claim(_id, f"{SRC} Table {_stems[-1][-1]}", _text,
           pair=Pair(_stems[0], _a, _b, _metric, _higher))(_judge)  # fmt: skip

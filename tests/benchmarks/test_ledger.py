@@ -872,6 +872,26 @@ def test_the_lip_sync_modules_psnr_miss_quotes_the_unlit_studio(tmp_path):
     assert "cause not yet measured" in kept["cause"] and "cause not yet measured" in alone["cause"]
 
 
+def test_the_lip_sync_modules_lmd_claim_notes_the_unlit_studios_verdict(tmp_path):
+    def row(method, lmds):
+        return dict(method=method, metrics=dict(lmd=sum(lmds) / len(lmds)),
+                    seeds=[dict(metrics=dict(lmd=v)) for v in lmds])  # fmt: skip
+
+    lit = tmp_path / "dhnerf_table2_ex_zero" / "dhnerf_table2.json"
+    unlit = tmp_path / "dhnerf_table2_unlit" / "dhnerf_table2_unlit.json"
+    for path, full, without in ((lit, [1.6, 1.7, 1.8], [1.6, 1.7, 1.8]),
+                                (unlit, [1.2, 1.3, 1.4], [1.5, 1.6, 1.7])):  # fmt: skip
+        path.parent.mkdir()
+        path.write_text(
+            json.dumps({"results": [row("full model", full), row("w/o lip-sync module", without)]})
+        )
+    judged = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}["dh_lip_lmd"]
+    assert judged["verdict"] == "inconclusive" and judged["measured"].startswith("full model 1.70")
+    assert ("dhnerf_table2_unlit/dhnerf_table2_unlit (the studio without its moving key light): "
+            "LMD 'full model' 1.30 ± 0.10 (3 seeds) against 'w/o lip-sync module' 1.60 ± 0.10 "
+            "(3 seeds), holds there") in judged["cause"]  # fmt: skip
+
+
 def test_the_lip_sync_modules_psnr_cost_takes_its_cause_from_the_ablation_run(tmp_path):
     def row(name, psnrs, ablation=None):
         r = dict(method=name, seeds=[dict(seed=i, metrics=dict(psnr=p)) for i, p in

@@ -157,18 +157,28 @@ def _lip_module_cause(reports: dict) -> str:
     return "; ".join(found)
 
 
+UNLIT = f"{T2U} (the studio without its moving key light)"
+
+
+def _unlit_pair(reports: dict, metric: str):
+    """The full model's and the row without the lip-sync module's ``metric`` on the studio
+    without its moving key light (T2U), or None without both rows there."""
+    r = reports.get(T2U)
+    a = sample(r, _m(FULL), metric, f"'{FULL}'")
+    b = sample(r, _m(NO_LIP), metric, f"'{NO_LIP}'")
+    return (a, b) if a.n and b.n else None
+
+
 def _lip_module_light(reports: dict) -> tuple[str, bool]:
     """The lip-sync module's PSNR change on the studio without its moving key light (T2U) and
     whether it costs nothing there (then the light is the measured cause of its cost on the
     lit studio); ("", False) without that run."""
-    r = reports.get(T2U)
-    a = sample(r, _m(FULL), "psnr", f"'{FULL}'")
-    b = sample(r, _m(NO_LIP), "psnr", f"'{NO_LIP}'")
-    if not (a.n and b.n):
+    pair = _unlit_pair(reports, "psnr")
+    if pair is None:
         return "", False
+    a, b = pair
     gone = a.mean >= b.mean
-    text = (f"{T2U} (the studio without its moving key light): {a.text()} against "
-            f"{b.text()}, {a.mean - b.mean:+.2f} dB: "
+    text = (f"{UNLIT}: {a.text()} against {b.text()}, {a.mean - b.mean:+.2f} dB: "
             + ("without the light the module costs nothing" if gone
                else "the module costs PSNR without the light too"))  # fmt: skip
     return text, gone
@@ -177,12 +187,11 @@ def _lip_module_light(reports: dict) -> tuple[str, bool]:
 def _lip_lmd_light(reports: dict) -> str:
     """The lip-sync module's LMD claim judged on the studio without its moving key light
     (T2U), as a note beside the lit studio's verdict; "" without that run."""
-    r = reports.get(T2U)
-    a, b = sample(r, _m(FULL), "lmd", f"'{FULL}'"), sample(r, _m(NO_LIP), "lmd", f"'{NO_LIP}'")
-    if not (a.n and b.n):
+    pair = _unlit_pair(reports, "lmd")
+    if pair is None:
         return ""
-    return (f"{T2U} (the studio without its moving key light): LMD {a.text()} against "
-            f"{b.text()}, {compare(a, b, False).verdict} there")  # fmt: skip
+    a, b = pair
+    return f"{UNLIT}: LMD {a.text()} against {b.text()}, {compare(a, b, False).verdict} there"
 
 
 def _with_cause(judge, cause):

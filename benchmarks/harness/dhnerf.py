@@ -78,6 +78,15 @@ ABLATIONS = {
         "w/o lip-sync module", "dhnerf/ablations/audio_share",
         "the same change on the row without the lip-sync module (its C_ex* = E(F_lip) reads "
         "the model's own audio network), so the lip-sync module's cost can be read with it"),
+    "full model, w/o velocity loss": (
+        "full model", "dhnerf/ablations/no_velocity",
+        "no velocity loss (eq. 7; velocity_loss.weight 0: the step still renders the frame "
+        "and its neighbour at the same pixels, with the colour loss on both) instead of "
+        "λ_v 10"),
+    "w/o lip-sync module, w/o velocity loss": (
+        "w/o lip-sync module", "dhnerf/ablations/no_velocity",
+        "the same change on the row without the lip-sync module, so the module's cost can be "
+        "read without the velocity loss"),
     "full model, F_lip weights at default init": (
         "full model", "dhnerf/ablations/lip_default_init",
         "F_lip's weights in D_θ's first layer at PyTorch's default initialisation (read from "
@@ -88,6 +97,7 @@ ABLATION_CLAIMS = {"dhnerf/ablations/own_audio": ["dh_lip_psnr"],
                    "dhnerf/ablations/lip_default_init": ["dh_lip_psnr"],
                    "dhnerf/ablations/refresh_codes": [],
                    "dhnerf/ablations/audio_share": ["dh_lip_psnr"],
+                   "dhnerf/ablations/no_velocity": ["dh_lip_psnr"],
                    "dhnerf/ablations/ex_init_default": []}  # fmt: skip
 EXTRACTOR_STEPS = {"micro": 40, "quick": 200, "default": 300, "full": 300}
 # the micro profile (a check, not a result) pre-trains on a smaller bank: 4 identities at 32 px

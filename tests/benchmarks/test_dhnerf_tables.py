@@ -181,6 +181,11 @@ def test_table2_ablation_rows_add_one_gin_file_to_their_base_row():
     assert "DHNeRF.lip_sync = False" in " ".join(
         (ROOT / c).read_text() for c in audio[1]["configs"][:-1]
     )
+    still = [r for r in rows if r["name"].endswith("w/o velocity loss")]
+    assert [r["ablation"]["baseline"] for r in still] == ["full model", "w/o lip-sync module"]
+    assert all("velocity_loss.weight = 0.0" in text[r["name"]] for r in still)
+    # the pair is still rendered (the rows' own file includes the velocity loss): only λ_v is 0
+    assert all("configs/velocity.gin" in (ROOT / r["configs"][0]).read_text() for r in still)
 
 
 @pytest.mark.parametrize("argv, message", [

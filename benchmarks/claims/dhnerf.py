@@ -47,6 +47,12 @@ T2S = (T2Z, T2SH, T2W, T2L, T2)  # the Table 2 runs, in the order the claims rea
 # --seeds 3): never judges (the tables' studio is the lit one); the lip-sync module's PSNR claim
 # quotes it, as the measured cause when the module costs nothing there
 T2U = "dhnerf_table2_unlit/dhnerf_table2_unlit"
+# the same two rows each without the velocity loss (run.py dhnerf-table2 --ablations: rows
+# "full model, w/o velocity loss" and "w/o lip-sync module, w/o velocity loss"): quoted by the
+# lip-sync module's PSNR claim the same way, as the measured cause when the module costs
+# nothing there
+T2V = "dhnerf_table2_velocity/dhnerf_table2"
+NO_VELOCITY = ", w/o velocity loss"
 EXTRACTOR, COMPOSITES = "dhnerf_extractor_probe", "neural_renderer_composites"
 # the extractor probes of the bank the tables pre-train on since 4622a4b (8 key lights; one
 # file a seed): their rows of that setting are "the setting the tables train", EXTRACTOR's
@@ -160,28 +166,46 @@ def _lip_module_cause(reports: dict) -> str:
 UNLIT = f"{T2U} (the studio without its moving key light)"
 
 
-def _unlit_pair(reports: dict, metric: str):
-    """The full model's and the row without the lip-sync module's ``metric`` on the studio
-    without its moving key light (T2U), or None without both rows there."""
-    r = reports.get(T2U)
-    a = sample(r, _m(FULL), metric, f"'{FULL}'")
-    b = sample(r, _m(NO_LIP), metric, f"'{NO_LIP}'")
+def _pair_in(reports: dict, stem: str, suffix: str, metric: str):
+    """The full model's and the row without the lip-sync module's ``metric`` in ``stem``'s
+    report (their names followed by ``suffix``), or None without both rows there."""
+    full, without = FULL + suffix, NO_LIP + suffix
+    r = reports.get(stem)
+    a = sample(r, _m(full), metric, f"'{full}'")
+    b = sample(r, _m(without), metric, f"'{without}'")
     return (a, b) if a.n and b.n else None
 
 
-def _lip_module_light(reports: dict) -> tuple[str, bool]:
-    """The lip-sync module's PSNR change on the studio without its moving key light (T2U) and
-    whether it costs nothing there (then the light is the measured cause of its cost on the
-    lit studio); ("", False) without that run."""
-    pair = _unlit_pair(reports, "psnr")
+def _unlit_pair(reports: dict, metric: str):
+    """The two rows' ``metric`` on the studio without its moving key light (T2U)."""
+    return _pair_in(reports, T2U, "", metric)
+
+
+def _module_cost(pair, where: str, without: str) -> tuple[str, bool]:
+    """The lip-sync module's PSNR change between ``pair``'s rows, said for ``where``, and
+    whether it costs nothing there (then what those rows lack is the measured cause of its
+    cost on Table 2); ("", False) without the pair."""
     if pair is None:
         return "", False
     a, b = pair
     gone = a.mean >= b.mean
-    text = (f"{UNLIT}: {a.text()} against {b.text()}, {a.mean - b.mean:+.2f} dB: "
-            + ("without the light the module costs nothing" if gone
-               else "the module costs PSNR without the light too"))  # fmt: skip
+    text = (f"{where}: {a.text()} against {b.text()}, {a.mean - b.mean:+.2f} dB: "
+            + (f"without {without} the module costs nothing" if gone
+               else f"the module costs PSNR without {without} too"))  # fmt: skip
     return text, gone
+
+
+def _lip_module_light(reports: dict) -> tuple[str, bool]:
+    """The lip-sync module's PSNR change on the studio without its moving key light (T2U)."""
+    return _module_cost(_unlit_pair(reports, "psnr"), UNLIT, "the light")
+
+
+def _lip_module_velocity(reports: dict) -> tuple[str, bool]:
+    """The lip-sync module's PSNR change with both rows trained without the velocity loss
+    (T2V's ablation rows)."""
+    pair = _pair_in(reports, T2V, NO_VELOCITY, "psnr")
+    where = f"{T2V} (both rows without the velocity loss)"
+    return _module_cost(pair, where, "the velocity loss")
 
 
 def _lip_lmd_light(reports: dict) -> str:
@@ -202,13 +226,16 @@ def _with_note(judge, note):
     return lambda reports: noted(judge(reports), note(reports))
 
 
-def _with_light(judge):
-    """``judge`` with the unlit studio's measurement: a cause where the cost vanishes there,
-    a note otherwise."""
+def _with_costs(judge, *measures):
+    """``judge`` with the module's cost measured where something was taken away (the light,
+    the velocity loss): a cause where the cost vanishes there, a note otherwise."""
 
     def judged(reports):
-        text, gone = _lip_module_light(reports)
-        return (explained if gone else noted)(judge(reports), text)
+        v = judge(reports)
+        for measure in measures:
+            text, gone = measure(reports)
+            v = (explained if gone else noted)(v, text)
+        return v
 
     return judged
 
@@ -219,7 +246,7 @@ for _id, _t, _text, _a, _b, _metric, _higher in PAIRS:
     if _id in CAUSES:
         _judge = _with_cause(_judge, CAUSES[_id])
     if _id == "dh_lip_psnr":
-        _judge = _with_light(_judge)
+        _judge = _with_costs(_judge, _lip_module_light, _lip_module_velocity)
     if _id == "dh_lip_lmd":  # a note: the unlit studio never judges
         _judge = _with_note(_judge, _lip_lmd_light)
     _stems = (_t,) if isinstance(_t, str) else _t

@@ -837,24 +837,30 @@ def test_the_lip_sync_claims_read_the_zero_init_run_where_it_has_both_rows(tmp_p
     )
 
 
+def _psnr_row(method, psnrs):
+    return dict(method=method, metrics=dict(psnr=sum(psnrs) / len(psnrs)),
+                seeds=[dict(metrics=dict(psnr=p)) for p in psnrs])  # fmt: skip
+
+
+def _lit_table2(tmp_path):
+    """Table 2's two rows on the lit studio, where the module costs 0.70 dB."""
+    (tmp_path / "dhnerf_table2_ex_zero").mkdir()
+    (tmp_path / "dhnerf_table2_ex_zero" / "dhnerf_table2.json").write_text(json.dumps(
+        {"results": [_psnr_row("full model", [26.0, 26.1, 26.2]),
+                     _psnr_row("w/o lip-sync module", [26.7, 26.8, 26.9])]}))  # fmt: skip
+
+
 def test_the_lip_sync_modules_psnr_miss_quotes_the_unlit_studio(tmp_path):
     """dhnerf-table2 --studio-unlit never judges: the lip-sync module's PSNR claim quotes it,
     as its cause where the module costs nothing there, as a note where it costs there too."""
 
-    def row(method, psnrs):
-        return dict(method=method, metrics=dict(psnr=sum(psnrs) / len(psnrs)),
-                    seeds=[dict(metrics=dict(psnr=p)) for p in psnrs])  # fmt: skip
-
-    (tmp_path / "dhnerf_table2_ex_zero").mkdir()
-    (tmp_path / "dhnerf_table2_ex_zero" / "dhnerf_table2.json").write_text(json.dumps(
-        {"results": [row("full model", [26.0, 26.1, 26.2]),
-                     row("w/o lip-sync module", [26.7, 26.8, 26.9])]}))  # fmt: skip
+    _lit_table2(tmp_path)
     unlit = tmp_path / "dhnerf_table2_unlit" / "dhnerf_table2_unlit.json"
     unlit.parent.mkdir()
 
     def judged(full=None, without=None):  # the claim's row, with the unlit run's rows given
         if full is not None:
-            rows = [row("full model", full), row("w/o lip-sync module", without)]
+            rows = [_psnr_row("full model", full), _psnr_row("w/o lip-sync module", without)]
             unlit.write_text(json.dumps({"results": rows}))
         return {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}["dh_lip_psnr"]
 
@@ -870,6 +876,33 @@ def test_the_lip_sync_modules_psnr_miss_quotes_the_unlit_studio(tmp_path):
     kept = judged([26.0, 26.1, 26.2], [26.4, 26.5, 26.6])
     assert "-0.40 dB: the module costs PSNR without the light too" in kept["cause"]
     assert "cause not yet measured" in kept["cause"] and "cause not yet measured" in alone["cause"]
+
+
+def test_the_lip_sync_modules_psnr_miss_quotes_the_rows_without_the_velocity_loss(tmp_path):
+    """The two ablation rows without the velocity loss (dhnerf_table2_velocity/) are read as
+    the unlit studio is: the cause where the module costs nothing without the loss, a note
+    where it costs there too."""
+
+    _lit_table2(tmp_path)
+    path = tmp_path / "dhnerf_table2_velocity" / "dhnerf_table2.json"
+    path.parent.mkdir()
+
+    def judged(full, without):
+        path.write_text(json.dumps({"results": [
+            _psnr_row("full model, w/o velocity loss", full),
+            _psnr_row("w/o lip-sync module, w/o velocity loss", without)]}))  # fmt: skip
+        return {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}["dh_lip_psnr"]
+
+    gone = judged([27.5, 27.6, 27.7], [27.3, 27.4, 27.5])
+    assert gone["verdict"] == "does not hold" and gone["measured"].startswith("full model 26.10")
+    assert ("dhnerf_table2_velocity/dhnerf_table2 (both rows without the velocity loss): "
+            "'full model, w/o velocity loss' 27.60 ± 0.10 (3 seeds) against 'w/o lip-sync "
+            "module, w/o velocity loss' 27.40 ± 0.10 (3 seeds), +0.20 dB: without the velocity "
+            "loss the module costs nothing") in gone["cause"]  # fmt: skip
+    assert "cause not yet measured" not in gone["cause"]
+    kept = judged([27.0, 27.1, 27.2], [27.3, 27.4, 27.5])
+    assert "-0.30 dB: the module costs PSNR without the velocity loss too" in kept["cause"]
+    assert "cause not yet measured" in kept["cause"]
 
 
 def test_the_lip_sync_modules_lmd_claim_notes_the_unlit_studios_verdict(tmp_path):

@@ -87,6 +87,14 @@ ABLATIONS = {
         "w/o lip-sync module", "dhnerf/ablations/no_velocity",
         "the same change on the row without the lip-sync module, so the module's cost can be "
         "read without the velocity loss"),
+    "full model, random background under the head": (
+        "full model", "dhnerf/ablations/random_head_background",
+        "in training, the head's pixels composited over a random colour each step "
+        "(TalkingHeadSystem.head_background 'random') instead of the frame's background, so "
+        "a translucent face cannot take the background's colour"),
+    "w/o lip-sync module, random background under the head": (
+        "w/o lip-sync module", "dhnerf/ablations/random_head_background",
+        "the same change on the row without the lip-sync module"),
     "full model, F_lip weights at default init": (
         "full model", "dhnerf/ablations/lip_default_init",
         "F_lip's weights in D_θ's first layer at PyTorch's default initialisation (read from "
@@ -98,6 +106,7 @@ ABLATION_CLAIMS = {"dhnerf/ablations/own_audio": ["dh_lip_psnr"],
                    "dhnerf/ablations/refresh_codes": [],
                    "dhnerf/ablations/audio_share": ["dh_lip_psnr"],
                    "dhnerf/ablations/no_velocity": ["dh_lip_psnr"],
+                   "dhnerf/ablations/random_head_background": ["dh_lip_psnr"],
                    "dhnerf/ablations/ex_init_default": []}  # fmt: skip
 EXTRACTOR_STEPS = {"micro": 40, "quick": 200, "default": 300, "full": 300}
 # the micro profile (a check, not a result) pre-trains on a smaller bank: 4 identities at 32 px

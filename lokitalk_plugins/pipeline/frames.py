@@ -28,7 +28,7 @@ Both together: the whole frames j−1 and j through the neural renderer. The mod
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -114,6 +114,30 @@ def _pair(system, frame) -> list:
     return [frame if j == frame.index else dataset[j] for j in (j0, j1)]
 
 
+HEAD_BACKGROUNDS = ("frame", "random")
+
+
+def head_colours(system, rays: RayBatch, generator) -> torch.Tensor | None:
+    """The step's random colours [R, 3] in [0, 1] under the head's pixels
+    (``TalkingHeadSystem.head_background = 'random'``, drawn from the step's generator), or
+    None (``'frame'``: every ray keeps its frame's background, the originals')."""
+    if system.head_background == "frame":
+        return None
+    n = rays.background.shape[0]
+    return torch.rand(n, 3, generator=generator, dtype=rays.background.dtype)
+
+
+def over_head_colours(rays: RayBatch, colours: torch.Tensor | None) -> RayBatch:
+    """``rays`` with their background replaced by ``colours`` where the pixel is head in the
+    frame's parsing (``masks.face``): the truth there is the head itself, so any background
+    fits it and a translucent head cannot borrow the frame's background colour; every other
+    ray keeps the frame's background (its truth shows it). None: ``rays`` unchanged."""
+    if colours is None:
+        return rays
+    head = rays.masks.face.reshape(-1, 1)
+    return replace(rays, background=torch.where(head, colours, rays.background))
+
+
 def render_training(system, frame, rays: RayBatch, generator, shift=(0, 0)) -> Rendered:
     """Render ``rays`` of ``frame`` with gradients: through the volume renderer at those
     pixels, or (neural renderer) the whole frame at 1/s upsampled, its ray lattice shifted by
@@ -182,6 +206,8 @@ def frames_step(system, frame, step: int, total_steps: int, generator) -> StepOu
         ray_sets = consecutive_rays_at(frames[0], frames[1], pixels, shape)
     else:
         ray_sets = (rays_at(frame, pixels, shape),)
+    colours = head_colours(system, ray_sets[0], generator)  # one draw for both frames' pixels
+    ray_sets = tuple(over_head_colours(r, colours) for r in ray_sets)
     parts = [render_training(system, f, r, generator, shift) for f, r in zip(frames, ray_sets)]
     own = next(p for p in parts if p.frame is frame)
     losses = [colour_loss(p.rgb, p.rays.rgb, p.rays.masks, system.region_weights) for p in parts]

@@ -31,7 +31,7 @@ from lokitalk_plugins.losses import LAMBDA_ALPHA, alpha_entropy
 from lokitalk_plugins.render import VolumeRenderer, torso_pixel_coords
 from lokitalk_plugins.train.system import STAGES, StepOutput
 
-from .frames import frames_step, neural_frame
+from .frames import HEAD_BACKGROUNDS, frames_step, head_colours, neural_frame, over_head_colours
 from .objective import LazyLPIPS, colour_loss, eq12_loss, late_lpips_weight
 from .options import (
     FramePlugins,
@@ -51,7 +51,7 @@ __all__ = ["TalkingHeadSystem"]
 # the constructor's keywords (besides the former flat ones, options.FLAT_NAMES)
 OPTIONS = ("model", "num_rays", "max_samples", "entropy_weight", "render_chunk", "eye_noise",
            "region_weights", "rates", "grid", "lips", "late_lpips", "frames",
-           "pad_samples", "float32_layers")  # fmt: skip
+           "pad_samples", "float32_layers", "head_background")  # fmt: skip
 
 
 class TalkingHeadSystem(nn.Module):
@@ -75,7 +75,12 @@ class TalkingHeadSystem(nn.Module):
     groups; any other name is refused. float32_layers: names of the model's linear layers
     (``model.named_modules()``) that compute in float32 under a training autocast
     (:func:`~lokitalk_plugins.layers.keep_float32`; e.g. ``("backbone.sigma_net.net.2",)``,
-    a wrapped ER-NeRF's density output).
+    a wrapped ER-NeRF's density output). head_background: "frame" (every training ray over
+    its frame's background, the originals') or "random" (in the head and lips stages, the rays
+    whose pixel is head in the parsing composite over a random colour drawn each step, so the
+    fit pins the head's alpha: over a plain static background a translucent head with a
+    compensated colour fits the frames as well as an opaque one; see
+    :func:`~.frames.over_head_colours`). Rendering and validation are unchanged.
     """
 
     def __init__(
@@ -94,6 +99,7 @@ class TalkingHeadSystem(nn.Module):
         frames: FramePlugins | None = None,
         pad_samples: str = "auto",
         float32_layers: tuple = (),
+        head_background: str = "frame",
         **flat,
     ):
         super().__init__()
@@ -137,6 +143,14 @@ class TalkingHeadSystem(nn.Module):
                 "FramePlugins.neural_low_res_weight must be >= 0 (0 turns the term off), got "
                 f"{frames.neural_low_res_weight}"
             )
+        if head_background not in HEAD_BACKGROUNDS:
+            raise OptionError(f"TalkingHeadSystem.head_background must be one of "
+                              f"{HEAD_BACKGROUNDS}, got {head_background!r}")  # fmt: skip
+        if head_background != "frame" and self.neural_renderer is not None:
+            raise OptionError("TalkingHeadSystem.head_background = 'random' renders rays over "
+                              "their own background: unbind FramePlugins.neural_renderer or "
+                              "keep 'frame'")  # fmt: skip
+        self.head_background = head_background
         self.dataset = None  # the training frames (for the velocity loss's pairs)
         self.stage = "head"
         self._audio_bank: torch.Tensor | None = None
@@ -253,6 +267,8 @@ class TalkingHeadSystem(nn.Module):
         if self.stage == "head" and (self.velocity is not None or self.neural_renderer is not None):
             return frames_step(self, frame, step, total_steps, generator)
         rays, lpips_weight, lpips_term = self._rays(frame, step, total_steps, generator)
+        if self.stage != "torso":
+            rays = over_head_colours(rays, head_colours(self, rays, generator))
         bg = rays.background
         if self.stage == "torso":
             bg, _ = self._torso_background(frame, rays.index, training=True)

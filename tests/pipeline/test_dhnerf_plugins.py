@@ -20,6 +20,7 @@ from lokitalk_plugins.baselines.er_nerf.network import ERNeRF
 from lokitalk_plugins.baselines.rad_nerf.network import RADNeRF
 from lokitalk_plugins.cli import main
 from lokitalk_plugins.data import TalkingHeadFolder
+from lokitalk_plugins.data.sampling import sample_random_rays
 from lokitalk_plugins.data.studio import write_identity
 from lokitalk_plugins.losses import alpha_entropy, velocity_loss
 from lokitalk_plugins.pipeline import TalkingHeadSystem
@@ -244,12 +245,15 @@ def held_out_loss(system, frames):
     "backbone,plugin",
     [("rad_nerf", "velocity"), ("er_nerf", "velocity"), ("rad_nerf", "neural"),
      ("er_nerf", "neural"), ("er_nerf", "neural_full_res"), ("rad_nerf", "neural_shuffle"),
-     ("rad_nerf", "neural_lift"), ("er_nerf", "neural_jitter"), ("rad_nerf", "neural_support")],
+     ("rad_nerf", "neural_lift"), ("er_nerf", "neural_jitter"), ("rad_nerf", "neural_support"),
+     ("er_nerf", "velocity_random_head_background")],
 )  # fmt: skip
 def test_a_short_run_with_each_plugin_lowers_the_loss(data, backbone, plugin):
     # the velocity term as configs/velocity.gin binds it: λ_v 10, squared per-pixel error
     vel = functools.partial(velocity_loss, weight=10.0, squared=True)
-    kw = {"velocity": vel} if plugin == "velocity" else {}
+    kw = {"velocity": vel} if plugin.startswith("velocity") else {}
+    if plugin.endswith("random_head_background"):
+        kw["head_background"] = "random"
     if plugin == "neural":
         kw["neural_renderer"] = NeuralRenderer(in_dim=67, scale=4, hidden=32, min_hidden=16)
     if plugin == "neural_full_res":  # the foreground and its alpha: 64 + 3 + 1 channels
@@ -271,6 +275,49 @@ def test_a_short_run_with_each_plugin_lowers_the_loss(data, backbone, plugin):
     short_run(system, data, 80)
     after = held_out_loss(system, frames)
     assert after < 0.8 * before, (before, after)
+
+
+def test_a_random_background_goes_under_the_head_pixels_only(data, monkeypatch):
+    """head_background 'random': the rays whose pixel is head in the parsing composite over a
+    colour drawn from the step's generator (the same for both frames of a velocity pair),
+    every other ray over its frame's background; 'frame' is the originals' (untouched)."""
+    vel = functools.partial(velocity_loss, weight=10.0, squared=True)
+    render = Recorder(frames_module.render_training)
+    monkeypatch.setattr(frames_module, "render_training", render)
+    for velocity in (None, vel):
+        seen = {}
+        for mode in ("frame", "random"):
+            system = make_system(data, velocity=velocity, head_background=mode)
+            render.calls.clear()
+            if velocity is None:  # the plain step: record what the renderer is given
+                calls = Recorder(system.renderer.render_rays)
+                monkeypatch.setattr(system.renderer, "render_rays", calls)
+                system.training_step(data[5], 0, 10, torch.Generator().manual_seed(1))
+                seen[mode] = [args[2] for args, _ in calls.calls]
+            else:
+                system.training_step(data[5], 0, 10, torch.Generator().manual_seed(1))
+                seen[mode] = [args[2] for args, _ in render.calls]  # their RayBatch
+        if velocity is None:  # the step's rays come first from the generator, then colours
+            rays = sample_random_rays(data[5], 256, torch.Generator().manual_seed(1))
+            (f0,), (r0,) = seen["frame"], seen["random"]
+            assert torch.equal(f0, rays.background)
+            pairs = [(f0, r0, rays.masks.face)]
+        else:
+            (f0, f1), (r0, r1) = [[b.background for b in seen[m]] for m in ("frame", "random")]
+            heads = [b.masks.face for b in seen["random"]]
+            pairs = [(f0, r0, heads[0]), (f1, r1, heads[1])]
+            both = heads[0] & heads[1]
+            assert both.any() and torch.equal(r0[both], r1[both])  # one draw for the pair
+        for f, r, head in pairs:
+            assert head.any() and (~head).any()
+            assert torch.equal(r[~head], f[~head])  # the frame's background off the head
+            assert not torch.isclose(r[head], f[head]).all(-1).any()
+            assert ((r >= 0) & (r <= 1)).all()
+    with pytest.raises(OptionError, match="head_background must be one of"):
+        make_system(data, head_background="noise")
+    neural = NeuralRenderer(in_dim=67, scale=4, hidden=32, min_hidden=16)
+    with pytest.raises(OptionError, match="unbind FramePlugins.neural_renderer"):
+        make_system(data, head_background="random", neural_renderer=neural)
 
 
 def test_the_gin_files_turn_each_plugin_on(data):

@@ -13,9 +13,18 @@ from pathlib import Path
 
 from lokitalk_plugins.idakt.hub import ComponentMismatchError, from_pretrained, save_pretrained
 
-__all__ = ["BUNDLE_MODEL", "load_gdrf_bundle", "save_gdrf_bundle", "shared_state"]
+__all__ = [
+    "BUNDLE_MODEL",
+    "LEGACY_FEATURE_STRIDE",
+    "load_gdrf_bundle",
+    "read_gdrf_bundle",
+    "save_gdrf_bundle",
+    "shared_state",
+]
 
 BUNDLE_MODEL = "gdrf"
+# bundles written before feature_stride existed have H/4 volumes (same weight shapes)
+LEGACY_FEATURE_STRIDE = 4
 
 
 def shared_state(model) -> dict:
@@ -32,9 +41,10 @@ def save_gdrf_bundle(model, directory, card: dict | None = None, overwrite: bool
                            overwrite=overwrite)  # fmt: skip
 
 
-def load_gdrf_bundle(model, name_or_path, **hub_kwargs) -> None:
-    """Load a bundle's shared weights into ``model`` (a GDRF built with the same keywords);
-    ComponentMismatchError naming the bundle when it is not a GDRF or its keywords differ."""
+def read_gdrf_bundle(name_or_path, **hub_kwargs):
+    """The bundle at ``name_or_path`` (a folder or a Hub repo id), its ``config["gdrf"]``
+    completed for bundles older than ``feature_stride``; ComponentMismatchError naming it when
+    it is not a GDRF bundle."""
     bundle = from_pretrained(str(name_or_path), **hub_kwargs)
     cfg = bundle.config
     if cfg.get("model") != BUNDLE_MODEL or "gdrf" not in bundle.state_dicts:
@@ -42,8 +52,16 @@ def load_gdrf_bundle(model, name_or_path, **hub_kwargs) -> None:
             f"{name_or_path}: not a GDRF bundle (model {cfg.get('model')!r}); write one with "
             "lokitalk gdrf-pretrain"
         )
-    # bundles written before feature_stride existed have H/4 volumes (same weight shapes)
-    saved, own = {"feature_stride": 4, **cfg.get("gdrf", {})}, model.config()
+    cfg["gdrf"] = {"feature_stride": LEGACY_FEATURE_STRIDE, **cfg.get("gdrf", {})}
+    return bundle
+
+
+def load_gdrf_bundle(model, name_or_path, bundle=None, **hub_kwargs) -> None:
+    """Load a bundle's shared weights into ``model`` (a GDRF built with the same keywords);
+    ``bundle``: the one :func:`read_gdrf_bundle` already read from ``name_or_path``;
+    ComponentMismatchError naming the bundle when it is not a GDRF or its keywords differ."""
+    bundle = bundle if bundle is not None else read_gdrf_bundle(name_or_path, **hub_kwargs)
+    saved, own = bundle.config["gdrf"], model.config()
     differ = sorted(k for k in own if k in saved and saved[k] != own[k])
     if differ:
         pairs = ", ".join(f"GDRF.{k} = {saved[k]!r} (here {own[k]!r})" for k in differ)

@@ -33,7 +33,7 @@ from lokitalk_plugins.signals.audio2exp import Audio2Exp
 from lokitalk_plugins.train.audio2exp import load_audio2exp_model
 
 from ..common import attach_occupancy_grid
-from .bundle import load_gdrf_bundle
+from .bundle import load_gdrf_bundle, read_gdrf_bundle
 from .project import AttentionAggregator, project_points, sample_features
 from .references import GDRFDataError, check_references, read_references, read_track_clip
 from .warp import FeatureEncoder, WarpNet, warp_features
@@ -43,6 +43,8 @@ __all__ = ["DESCRIPTORS", "GDRF", "LAMBDA_LSTM", "WARP_SPACES", "silhouette_loss
 DESCRIPTORS = ("identity", "lstm", "audio")
 WARP_SPACES = ("feature", "image")  # GDRF's warp of V_i; "image": of I_i (our DFRF stand-in)
 LAMBDA_LSTM = 0.1  # λ_l of eq. 14 (the paper gives no value)
+# V_i at H/2: the paper gives no size; gdrf_table1_halfres measured H/2 0.6 dB above H/4
+FEATURE_STRIDE = 2
 _REFERENCE_BUFFERS = ("ref_images", "ref_c2w", "ref_intrinsics", "identity")
 
 
@@ -58,8 +60,9 @@ class GDRF(nn.Module):
     lstm_hidden, seq_len: the LSTM's width and training window (frames); lambda_lstm: λ_l;
     grid_size, bound: the occupancy grid over the head box; warp_space: "feature" (GDRF) or
     "image" (the DFRF stand-in); feature_stride: the feature volumes' downsampling of the
-    references (4, H/4 as E_c has always had; 2: H/2, finer volumes to warp and sample at four
-    times the warp's cost); pretrained: a base model bundle (``lokitalk gdrf-pretrain``)
+    references (2: H/2, the default since the ablation of gdrf_table1_halfres, 0.6 dB above H/4
+    at 3 % more fine-tune time; 4: H/4, E_c's size before; None: the ``pretrained`` bundle's,
+    else 2); pretrained: a base model bundle (``lokitalk gdrf-pretrain``)
     to start from; audio2exp_init: a ``lokitalk audio2exp`` checkpoint for the LSTM;
     lambda_silhouette: λ_s of a silhouette term L_s = mean over rays of (accumulated alpha −
     head mask)², the head mask being the parsing's head class (our option, not the paper's:
@@ -87,7 +90,7 @@ class GDRF(nn.Module):
         grid_size: int = 32,
         bound: float = 1.0,
         warp_space: str = "feature",
-        feature_stride: int = 4,
+        feature_stride: int | None = None,
         pretrained: str | None = None,
         audio2exp_init: str | None = None,
         lambda_silhouette: float = 0.0,
@@ -107,6 +110,9 @@ class GDRF(nn.Module):
             num_references,
             descriptor,
         )
+        bundle = read_gdrf_bundle(pretrained) if pretrained is not None else None
+        if feature_stride is None:
+            feature_stride = bundle.config["gdrf"]["feature_stride"] if bundle else FEATURE_STRIDE
         self.bound, self.lambda_lstm, self.z_dim = bound, float(lambda_lstm), z_dim
         self._config = dict(audio_in_dim=audio_in_dim, channels=channels, z_dim=z_dim,
                             descriptor=descriptor, exp_dim=exp_dim, id_dim=id_dim, hidden=hidden,
@@ -138,7 +144,7 @@ class GDRF(nn.Module):
             self.audio2exp.load_state_dict(lstm.state_dict())
             self.lstm_ready.fill_(1)
         if pretrained is not None:  # a base model (lokitalk gdrf-pretrain), then fine-tuned
-            load_gdrf_bundle(self, pretrained)
+            load_gdrf_bundle(self, pretrained, bundle=bundle)
 
     def config(self) -> dict:
         """The constructor keywords that shape the weights (a bundle's ``config``)."""

@@ -82,10 +82,10 @@ NOT_RUN = {
 # gdrf-table1 --ablations: rows that isolate why a GDRF claim misses, on the 5 s clip: row ->
 # (the row it changes, what it isolates, the claims it speaks to); its base model is BASE[row]
 ABLATIONS = {
-    "GDRF, features at H/2": (
-        "GDRF", "the feature volumes V_i at H/2 instead of H/4 (E_c's second convolution keeps "
-        "the size), in the base model and the fine-tune: whether warping the coarse features "
-        "is what the image-space warp gains over", ["gdrf_dfrf"]),
+    "GDRF, features at H/4": (
+        "GDRF", "the feature volumes V_i at H/4 instead of H/2 (E_c's second convolution "
+        "strides, as before H/2 became the default), in the base model and the fine-tune: what "
+        "warping the finer features adds, against the image-space warp", ["gdrf_dfrf"]),
     "GDRF, silhouette loss": (
         "GDRF", "a silhouette term in the fine-tune (GDRF.lambda_silhouette = 0.1: the "
         "accumulated alpha against the parsing's head mask), from the same base model: whether "
@@ -93,11 +93,11 @@ ABLATIONS = {
         "torso and background", ["gdrf_scratch", "gdrf_dfrf"]),
 }  # fmt: skip
 BASE = {"image warp (DFRF stand-in)": "gdrf_image", "GDRF": "gdrf", "WarpNet": "gdrf_audio",
-        "WarpNet+LS": "gdrf_lstm", "GDRF, features at H/2": "gdrf_half",
+        "WarpNet+LS": "gdrf_lstm", "GDRF, features at H/4": "gdrf_quarter",
         "GDRF, silhouette loss": "gdrf"}  # fmt: skip
 # each base's fine-tune file under benchmarks/gin-configs/gdrf/ (its pre-training: pretrain*.gin)
 FINETUNE = {"gdrf": "finetune", "gdrf_image": "finetune_image", "gdrf_audio": "finetune_audio",
-            "gdrf_lstm": "finetune_lstm", "gdrf_half": "finetune_half"}  # fmt: skip
+            "gdrf_lstm": "finetune_lstm", "gdrf_quarter": "finetune_quarter"}  # fmt: skip
 # a row fine-tuned by another file than its base's (FINETUNE) from the same base
 ROW_FINETUNE = {"GDRF, silhouette loss": "finetune_silhouette"}
 

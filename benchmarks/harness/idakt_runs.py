@@ -33,10 +33,10 @@ PRETRAIN_CONFIGS = {
     "gdrf_audio": "gdrf/pretrain_audio",
     "gdrf_lstm": "gdrf/pretrain_lstm",
     # and the ablation of its feature volumes' resolution (gdrf-table1 --ablations)
-    "gdrf_half": "gdrf/pretrain_half",
+    "gdrf_quarter": "gdrf/pretrain_quarter",
 }
 # the GDRF settings pre-train with Adam at a constant 1e-4 (the paper's base model)
-GDRF_PRETRAIN = ("gdrf", "gdrf_image", "gdrf_audio", "gdrf_lstm", "gdrf_half")
+GDRF_PRETRAIN = ("gdrf", "gdrf_image", "gdrf_audio", "gdrf_lstm", "gdrf_quarter")
 
 
 def aux_identities(work: Path, count: int, size: int, seconds: float) -> list[Path]:

@@ -41,7 +41,7 @@ def test_shapes_references_and_gradients(data):
     z = m.encode_audio(data[0].audio[None])
     assert z.shape == (1, 64)
     volumes, flow = m.warped_volumes(z)
-    assert volumes.shape == (4, 32, 8, 8) and flow.abs().max() == 0  # identity at init
+    assert volumes.shape == (4, 32, 16, 16) and flow.abs().max() == 0  # H/2; identity at init
     x = torch.rand(50, 3) - 0.5
     d = torch.nn.functional.normalize(torch.randn(50, 3), dim=-1)
     out = m(x, d, z, None, m.individual_code(None))
@@ -158,9 +158,11 @@ def test_the_lstm_starts_from_a_lokitalk_audio2exp_checkpoint(folder, tmp_path):
 
 
 def test_feature_volumes_at_half_resolution(data):
-    """feature_stride 2: V_i and the flow at H/2 (16 x 16 for 32 px), the same weight shapes,
-    identity warp at init in either warp space; any other stride is one line."""
-    quarter, half = _system(data).model, _system(data, feature_stride=2).model
+    """feature_stride 2 (the default): V_i and the flow at H/2 (16 x 16 for 32 px), the same
+    weight shapes as at H/4, identity warp at init in either warp space; any other stride is
+    one line."""
+    quarter, half = _system(data, feature_stride=4).model, _system(data).model
+    assert quarter.warped_volumes(quarter.encode_audio(data[0].audio[None]))[0].shape[-1] == 8
     z = half.encode_audio(data[0].audio[None])
     volumes, flow = half.warped_volumes(z)
     assert volumes.shape == (4, 32, 16, 16) and flow.shape == (4, 2, 16, 16)

@@ -167,34 +167,35 @@ def test_a_bad_methods_is_refused_before_anything_is_written(tmp_path, capsys):
     assert "--methods names the rows of one table" in capsys.readouterr().err
 
 
-def test_table1_ablations_add_the_half_resolution_row_with_its_own_base():
-    bundles = dict(BUNDLES, gdrf_half="/b/gdrf_half")
+def test_table1_ablations_add_the_quarter_resolution_row_with_its_own_base():
+    bundles = dict(BUNDLES, gdrf_quarter="/b/gdrf_quarter")
     plain = g.methods("gdrf-table1", 0.002, CLIPS, bundles, "micro")
     rows = g.methods("gdrf-table1", 0.002, CLIPS, bundles, "micro", ablations=True)
     assert rows[: len(plain)] == plain and "ablation" not in " ".join(map(str, plain))
     assert [r["name"] for r in rows[len(plain) :]] == [f"{n}, 5 s" for n in g.ABLATIONS]
-    half = rows[len(plain)]
-    assert half["name"] == "GDRF, features at H/2, 5 s" and half["data"] == "c5"
-    assert half["configs"][0] == "benchmarks/gin-configs/gdrf/finetune_half.gin"
-    assert "BUNDLE = '/b/gdrf_half'" in half["bindings"] and half["steps"] == plain[0]["steps"]
-    assert half["ablation"] == {"claims": ["gdrf_dfrf"], "baseline": "GDRF, 5 s",
-                                "isolates": g.ABLATIONS["GDRF, features at H/2"][1]}  # fmt: skip
-    assert g.bases_needed("gdrf-table1", 0.002, ["GDRF, features at H/2, 5 s"], True) == [
-        "gdrf_half"
+    quarter = rows[len(plain)]
+    assert quarter["name"] == "GDRF, features at H/4, 5 s" and quarter["data"] == "c5"
+    assert quarter["configs"][0] == "benchmarks/gin-configs/gdrf/finetune_quarter.gin"
+    assert "BUNDLE = '/b/gdrf_quarter'" in quarter["bindings"]
+    assert quarter["steps"] == plain[0]["steps"]
+    assert quarter["ablation"] == {"claims": ["gdrf_dfrf"], "baseline": "GDRF, 5 s",
+                                   "isolates": g.ABLATIONS["GDRF, features at H/4"][1]}  # fmt: skip
+    assert g.bases_needed("gdrf-table1", 0.002, ["GDRF, features at H/4, 5 s"], True) == [
+        "gdrf_quarter"
     ]
     # the gin files bind the stride in both the base model and the fine-tune
     root = Path(__file__).resolve().parents[2] / "benchmarks" / "gin-configs" / "gdrf"
-    for name in ("pretrain_half.gin", "finetune_half.gin"):
-        assert "GDRF.feature_stride = 2" in (root / name).read_text()
+    for name in ("pretrain_quarter.gin", "finetune_quarter.gin"):
+        assert "GDRF.feature_stride = 4" in (root / name).read_text()
     # an ablation row without --ablations, or --ablations on a table without such rows
     with pytest.raises(ValueError, match=r"an ablation row needs --ablations"):
-        g.chosen_plan("gdrf-table1", 0.002, ["GDRF, features at H/2, 5 s"])
+        g.chosen_plan("gdrf-table1", 0.002, ["GDRF, features at H/4, 5 s"])
     with pytest.raises(ValueError, match="--ablations: gdrf-table5 has no ablation rows"):
         g.chosen_plan("gdrf-table5", 0.002, None, ablations=True)
 
 
 def test_table1_ablations_add_the_silhouette_row_fine_tuned_from_gdrfs_own_base():
-    bundles = dict(BUNDLES, gdrf_half="/b/gdrf_half")
+    bundles = dict(BUNDLES, gdrf_quarter="/b/gdrf_quarter")
     rows = g.methods("gdrf-table1", 0.002, CLIPS, bundles, "micro", ablations=True)
     sil = next(r for r in rows if r["name"] == "GDRF, silhouette loss, 5 s")
     gdrf = next(r for r in rows if r["name"] == "GDRF, 5 s")
@@ -216,13 +217,13 @@ def test_table1_ablations_add_the_silhouette_row_fine_tuned_from_gdrfs_own_base(
 
 def test_the_markdown_names_each_ablation_row_and_its_seeds():
     report = _report("gdrf-table1", lambda i: {"sync_conf": 0.5, "sync_offset": 0})
-    half = dict(report["results"][5], method="GDRF, features at H/2, 5 s",
-                row="GDRF, features at H/2",
+    half = dict(report["results"][5], method="GDRF, features at H/4, 5 s",
+                row="GDRF, features at H/4",
                 ablation={"claims": ["gdrf_dfrf"], "isolates": "finer volumes",
                           "baseline": "GDRF, 5 s"})  # fmt: skip
     report["results"].append(half)
-    report.update(seeds=[0, 1, 2], ablation_seeds={"GDRF, features at H/2, 5 s": 1})
+    report.update(seeds=[0, 1, 2], ablation_seeds={"GDRF, features at H/4, 5 s": 1})
     md = g.markdown(report)
-    assert ("- GDRF, features at H/2, 5 s: finer volumes (base row: 'GDRF, 5 s'; speaks to "
+    assert ("- GDRF, features at H/4, 5 s: finer volumes (base row: 'GDRF, 5 s'; speaks to "
             "gdrf_dfrf)") in md  # fmt: skip
-    assert "Every row but 'GDRF, features at H/2, 5 s' (seed 0 only): mean ± sample std" in md
+    assert "Every row but 'GDRF, features at H/4, 5 s' (seed 0 only): mean ± sample std" in md

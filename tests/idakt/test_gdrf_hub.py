@@ -44,19 +44,25 @@ def test_a_gdrf_bundle_round_trips_through_the_hub_cache(tmp_path, monkeypatch):
 
 def test_a_bundle_of_another_feature_stride_is_refused(tmp_path):
     """The encoder's weights have the same shapes at either stride, so only the config can
-    tell: a bundle saved before ``feature_stride`` existed (no key) is an H/4 one."""
+    tell: a bundle saved before ``feature_stride`` existed (no key) is an H/4 one. Without
+    ``feature_stride`` a fine-tune takes the bundle's; a bound one must match it; a model
+    without a bundle is H/2."""
     import json
 
     torch.manual_seed(0)
-    folder = save_gdrf_bundle(GDRF(**SIZES), tmp_path / "bundle", card={"identities": 2})
+    assert GDRF(**SIZES).config()["feature_stride"] == 2
+    folder = save_gdrf_bundle(GDRF(**SIZES, feature_stride=4), tmp_path / "bundle")
     with pytest.raises(ComponentMismatchError, match=r"GDRF.feature_stride = 4 \(here 2\)"):
         GDRF(**SIZES, feature_stride=2, pretrained=str(folder))
+    assert GDRF(**SIZES, pretrained=str(folder)).encoder.stride == 4
     config = folder / "config.json"
     cfg = json.loads(config.read_text())
     assert cfg["config"]["gdrf"].pop("feature_stride") == 4
     config.write_text(json.dumps(cfg))  # as written before the option
-    GDRF(**SIZES, pretrained=str(folder))
+    assert GDRF(**SIZES, pretrained=str(folder)).config()["feature_stride"] == 4
     with pytest.raises(ComponentMismatchError, match=r"GDRF.feature_stride = 4 \(here 2\)"):
         GDRF(**SIZES, feature_stride=2, pretrained=str(folder))
-    half = save_gdrf_bundle(GDRF(**SIZES, feature_stride=2), tmp_path / "half")
-    GDRF(**SIZES, feature_stride=2, pretrained=str(half))
+    half = save_gdrf_bundle(GDRF(**SIZES), tmp_path / "half")
+    assert GDRF(**SIZES, pretrained=str(half)).encoder.stride == 2
+    with pytest.raises(ComponentMismatchError, match=r"GDRF.feature_stride = 2 \(here 4\)"):
+        GDRF(**SIZES, feature_stride=4, pretrained=str(half))

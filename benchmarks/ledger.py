@@ -82,6 +82,8 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          "table1_head_gap/table1", "table1_head_gap_2/table1",
          # some of GDRF Table 1's rows at several seeds (run.py gdrf-table1 --seeds K --methods)
          "gdrf_table1_seeds/gdrf_table1", "gdrf_table2_seeds/gdrf_table2",
+         # the same rows but RAD-NeRF's with GDRF's feature volumes at H/2 (the default since)
+         "gdrf_table1_h2/gdrf_table1",
          # GDRF's 3 s and 10 s rows at 5 seeds (the clip claim's margin)
          "gdrf_table1_clips/gdrf_table1",
          "gdrf_table5_seeds/gdrf_table5",
@@ -95,7 +97,7 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          # how much audio context the studio's mouth needs (GDRF Table 6's LSTM claim)
          "audio_context_probe",
          # where GDRF Table 1's 5 s rows put alpha (error_regions.py --out on their workspaces)
-         "gdrf_region_alpha",
+         "gdrf_region_alpha", "gdrf_region_alpha_h2",
          # DH-NeRF Table 2's full model and the ablations of why its lip-sync module costs PSNR
          # (run.py dhnerf-table2 --ablations --methods ...)
          "dhnerf_table2_lip/dhnerf_table2",

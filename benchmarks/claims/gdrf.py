@@ -60,8 +60,9 @@ def _cmp(table, a, b, metric="psnr", higher=True, margin=0.0, la=None, lb=None, 
             return noted(v, sync_note(r, sa, sb))
         if rows is None or metric != "psnr":
             return v
+        stem = _alpha_stem(reports, alpha, r, rows[0]) if alpha else None
         note = "; ".join(n for n in (region_note(r, *rows), alpha_note(
-            reports.get(alpha), *rows, stem=alpha) if alpha else "") if n)  # fmt: skip
+            reports.get(stem), *rows, stem=stem) if stem else "") if n)  # fmt: skip
         if not note:
             return v
         return Verdict(v.measured, v.verdict, f"{v.cause}; {note}" if v.cause else note)
@@ -69,18 +70,34 @@ def _cmp(table, a, b, metric="psnr", higher=True, margin=0.0, la=None, lb=None, 
     return judge
 
 
+def _alpha_stem(reports: dict, stems, table: dict | None, row: str) -> str | None:
+    """The first of ``stems`` (``error_regions.py --out`` reports) measured on the workspace
+    that ``table``'s row ``row`` trained: an alpha note describes the fields whose PSNR it sits
+    beside, or none."""
+    ws = next((x.get("workspace") for x in (table or {}).get("results") or []
+               if x.get("method") == row), None)  # fmt: skip
+    for stem in (stems,) if isinstance(stems, str) else stems:
+        done = {x.get("workspace") for x in (reports.get(stem) or {}).get("results") or []}
+        if ws and ws in done:
+            return stem
+    return None
+
+
 T1, T2, T5, T6 = "gdrf_table1", "gdrf_table2", "gdrf_table5", "gdrf_table6"
 # a run of some of Table 1's rows at several seeds (run.py gdrf-table1 --seeds K --methods ...
 # --out results/gdrf_table1_seeds): Table 1's claims read it where it has their rows
-T1S = ("gdrf_table1_seeds/gdrf_table1", T1)
+# (gdrf_table1_h2: with GDRF.feature_stride 2, the default since 37dbd89; read first, the
+# folders at H/4 where it lacks a claim's rows)
+T1H = "gdrf_table1_h2/gdrf_table1"
+T1S = (T1H, "gdrf_table1_seeds/gdrf_table1", T1)
 # GDRF's 3 s and 10 s rows at 5 seeds (run.py gdrf-table1 --seeds 5 --methods 'GDRF, 3 s'
-# 'GDRF, 10 s'): the clip claim's margin needs the spread of more seeds; read first there
-T1C = ("gdrf_table1_clips/gdrf_table1", *T1S)
+# 'GDRF, 10 s', at H/4): the clip claim's margin needs the spread of more seeds
+T1C = (T1H, "gdrf_table1_clips/gdrf_table1", *T1S[1:])
 T2S = ("gdrf_table2_seeds/gdrf_table2", T2)  # likewise for Table 2,
 T5S = ("gdrf_table5_seeds/gdrf_table5", T5)  # Table 5
 T6S = ("gdrf_table6_seeds/gdrf_table6", T6)  # and Table 6
 # where Table 1's 5 s rows put alpha outside the head (error_regions.py on their workspaces)
-ALPHA = "gdrf_region_alpha"
+ALPHA = ("gdrf_region_alpha_h2", "gdrf_region_alpha")  # (the one on the rows' own workspaces)
 GDRF, ER, DFRF = "GDRF", "ER-NeRF", "image warp (DFRF stand-in)"
 
 # the paper's from-scratch AD-NeRF on 3, 5 and 10 s (Table 1)

@@ -309,7 +309,8 @@ def test_gdrf_table1_claims_prefer_the_seeded_run_of_their_rows(tmp_path):
         seeds = [dict(metrics=dict(psnr=p, **regions(p)), train_seconds=minutes and minutes * 60)
                  for p in psnrs]  # fmt: skip
         return dict(method=f"{row}, {seconds} s", row=row, seconds=seconds, seeds=seeds,
-                    metrics=dict(psnr=sum(psnrs) / len(psnrs)))  # fmt: skip
+                    metrics=dict(psnr=sum(psnrs) / len(psnrs)),
+                    workspace=f"/w/{row}_{seconds}{'_' * len(psnrs)}")  # fmt: skip
 
     full = {"results": [g("GDRF", [27.0], 5, 4.0), g("ER-NeRF", [24.5], 5),
                         g("GDRF", [26.0], 3), g("GDRF", [26.8], 10)]}  # fmt: skip
@@ -366,8 +367,15 @@ def test_gdrf_table1_claims_prefer_the_seeded_run_of_their_rows(tmp_path):
                         "torso+neck": stats(0.14, 0.18, 0.09)},
           "ER-NeRF, 5 s": {"background": stats(0.023, 0.77, 0.0023),
                            "torso+neck": stats(0.07, 0.10, 0.04)}}  # fmt: skip
+    # measured on other workspaces than the seeded rows': not quoted
+    other = [{"near_px": 3, "workspace": "/w/GDRF_5_"}]
     (tmp_path / "gdrf_region_alpha.json").write_text(
-        json.dumps({"results": [{"near_px": 3}], "by_method": by}))  # fmt: skip
+        json.dumps({"results": other, "by_method": by}))  # fmt: skip
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert "alpha by region" not in rows["gdrf_scratch"]["cause"]
+    own = [{"near_px": 3, "workspace": "/w/GDRF_5___"}]
+    (tmp_path / "gdrf_region_alpha.json").write_text(
+        json.dumps({"results": own, "by_method": by}))  # fmt: skip
     rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
     cause = rows["gdrf_scratch"]["cause"]
     assert ("alpha by region (GDRF, 5 s vs ER-NeRF, 5 s, gdrf_region_alpha, means of 3 seed(s)): "
@@ -420,6 +428,32 @@ def test_gdrf_table1_claims_prefer_the_seeded_run_of_their_rows(tmp_path):
     rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
     assert "(9) 0.99" in rows["gdrf_lstm_sync"]["cause"]
     assert "follows the frame's own audio" not in rows["gdrf_lstm_sync"]["cause"]
+    # a run of the rows with the feature volumes at H/2 (gdrf_table1_h2) is read first, its
+    # clip rows before the 5-seed run at H/4; the alpha report of the H/4 workspaces is not
+    # quoted beside it
+    (tmp_path / "gdrf_table1_h2").mkdir()
+    h2 = {
+        "results": [
+            g("GDRF", [26.0, 26.1, 26.2], 5),
+            g("ER-NeRF", [25.9, 26.0, 26.1], 5),
+            g("GDRF", [25.8, 25.9, 26.0], 3),
+            g("GDRF", [26.1, 26.2, 26.3], 10),
+        ]
+    }
+    for row in h2["results"]:
+        row["workspace"] = "/h2" + row["workspace"]
+    (tmp_path / "gdrf_table1_h2" / "gdrf_table1.json").write_text(json.dumps(h2))
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert "GDRF 5 s 26.10 ± 0.10 (3 seeds) vs ER-NeRF 5 s 26.00 ± 0.10" in (
+        rows["gdrf_scratch"]["measured"])  # fmt: skip
+    assert "GDRF 3 s 25.90 ± 0.10 (3 seeds) vs GDRF 10 s 26.20 ± 0.10 (3 seeds)" in (
+        rows["gdrf_clip"]["measured"])  # fmt: skip
+    assert "alpha by region" not in rows["gdrf_scratch"]["cause"]
+    (tmp_path / "gdrf_region_alpha_h2.json").write_text(
+        json.dumps({"results": [{"near_px": 3, "workspace": "/h2/w/GDRF_5___"}], "by_method": by})
+    )
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert "gdrf_region_alpha_h2, means of 3 seed(s)" in rows["gdrf_scratch"]["cause"]
 
 
 def test_a_share_ablation_is_quoted_by_its_share_and_its_psnr(results):

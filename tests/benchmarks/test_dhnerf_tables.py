@@ -186,6 +186,9 @@ def test_table2_ablation_rows_add_one_gin_file_to_their_base_row():
     assert all("velocity_loss.weight = 0.0" in text[r["name"]] for r in still)
     # the pair is still rendered (the rows' own file includes the velocity loss): only λ_v is 0
     assert all("configs/velocity.gin" in (ROOT / r["configs"][0]).read_text() for r in still)
+    weaker = [r for r in rows if r["name"].endswith("velocity loss at λ_v 3")]
+    assert [r["ablation"]["baseline"] for r in weaker] == ["full model", "w/o lip-sync module"]
+    assert all("velocity_loss.weight = 3.0" in text[r["name"]] for r in weaker)
     under = [r for r in rows if r["name"].endswith("random background under the head")]
     assert [r["ablation"]["baseline"] for r in under] == ["full model", "w/o lip-sync module"]
     assert all("TalkingHeadSystem.head_background = 'random'" in text[r["name"]] for r in under)

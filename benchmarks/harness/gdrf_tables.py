@@ -81,6 +81,7 @@ NOT_RUN = {
 }
 # gdrf-table1 --ablations: rows that isolate why a GDRF claim misses, on the 5 s clip: row ->
 # (the row it changes, what it isolates, the claims it speaks to); its base model is BASE[row]
+BF16 = "GDRF, bf16 after the first quarter"
 ABLATIONS = {
     "GDRF, features at H/4": (
         "GDRF", "the feature volumes V_i at H/4 instead of H/2 (E_c's second convolution "
@@ -91,15 +92,19 @@ ABLATIONS = {
         "accumulated alpha against the parsing's head mask), from the same base model: whether "
         "the halo of alpha around the head (gdrf_region_alpha) is what GDRF loses on the "
         "torso and background", ["gdrf_scratch", "gdrf_dfrf"]),
+    BF16: (
+        "GDRF", "the fine-tune in float32 for its first quarter and under bfloat16 autocast "
+        "after (configs/bf16.gin, Trainer.amp_from 0.25), from the same base model: whether "
+        "the CPU's bf16 schedule holds on GDRF (issue 18; not a claim of the paper)", []),
 }  # fmt: skip
 BASE = {"image warp (DFRF stand-in)": "gdrf_image", "GDRF": "gdrf", "WarpNet": "gdrf_audio",
         "WarpNet+LS": "gdrf_lstm", "GDRF, features at H/4": "gdrf_quarter",
-        "GDRF, silhouette loss": "gdrf"}  # fmt: skip
+        "GDRF, silhouette loss": "gdrf", BF16: "gdrf"}  # fmt: skip
 # each base's fine-tune file under benchmarks/gin-configs/gdrf/ (its pre-training: pretrain*.gin)
 FINETUNE = {"gdrf": "finetune", "gdrf_image": "finetune_image", "gdrf_audio": "finetune_audio",
             "gdrf_lstm": "finetune_lstm", "gdrf_quarter": "finetune_quarter"}  # fmt: skip
 # a row fine-tuned by another file than its base's (FINETUNE) from the same base
-ROW_FINETUNE = {"GDRF, silhouette loss": "finetune_silhouette"}
+ROW_FINETUNE = {"GDRF, silhouette loss": "finetune_silhouette", BF16: "finetune_bf16"}
 
 
 def steps_of(paper_steps: int, scale: float) -> int:

@@ -215,6 +215,26 @@ def test_table1_ablations_add_the_silhouette_row_fine_tuned_from_gdrfs_own_base(
             assert line in text
 
 
+def test_table1_ablations_add_the_bf16_row_fine_tuned_from_gdrfs_own_base():
+    """The bf16 row: GDRF's fine-tune with configs/bf16.gin added (float32 for the first
+    quarter, then bf16 autocast), from GDRF's own base model, at the same clip and steps."""
+    bundles = dict(BUNDLES, gdrf_quarter="/b/gdrf_quarter")
+    rows = g.methods("gdrf-table1", 0.002, CLIPS, bundles, "micro", ablations=True)
+    bf16 = next(r for r in rows if r["name"] == f"{g.BF16}, 5 s")
+    gdrf = next(r for r in rows if r["name"] == "GDRF, 5 s")
+    assert bf16["configs"][0] == "benchmarks/gin-configs/gdrf/finetune_bf16.gin"
+    assert bf16["configs"][1:] == gdrf["configs"][1:] and bf16["data"] == gdrf["data"]
+    assert bf16["bindings"] == gdrf["bindings"]
+    assert bf16["ablation"]["baseline"] == "GDRF, 5 s" and bf16["ablation"]["claims"] == []
+    assert g.bases_needed("gdrf-table1", 0.002, [f"{g.BF16}, 5 s"], True) == ["gdrf"]
+    root = Path(__file__).resolve().parents[2] / "benchmarks" / "gin-configs" / "gdrf"
+    text = (root / "finetune_bf16.gin").read_text()
+    assert "include 'lokitalk_plugins/configs/bf16.gin'" in text
+    for line in (root / "finetune.gin").read_text().splitlines():
+        if line and not line.startswith("#"):
+            assert line in text
+
+
 def test_the_markdown_names_each_ablation_row_and_its_seeds():
     report = _report("gdrf-table1", lambda i: {"sync_conf": 0.5, "sync_offset": 0})
     half = dict(report["results"][5], method="GDRF, features at H/4, 5 s",

@@ -1528,3 +1528,30 @@ def test_c_ex_quotes_table_1_with_another_extractor_recipe_but_never_judges_by_i
         "PSNR 26.15 ± 0.21 (2 seeds) dB; dhnerf_table2_ex_init/dhnerf_table2 'full model, "
         "C_ex weights from zero' (the extractor with today's recipe): "
     ) in ex["cause"]
+
+
+def test_gdrf_bf16_is_judged_against_float32_from_one_base_seed_by_seed(tmp_path):
+    """bf16_quality_gdrf: the bf16 fine-tune within 0.2 dB of float32 (the run's 'GDRF, 5 s'),
+    the paired seeds' differences and the fine-tune minutes noted beside a miss."""
+
+    def row(name, psnrs, minutes):
+        return dict(method=f"{name}, 5 s", row=name, seconds=5,
+                    seeds=[dict(metrics=dict(psnr=p), train_seconds=minutes * 60)
+                           for p in psnrs])  # fmt: skip
+
+    (tmp_path / "gdrf_table1_bf16").mkdir()
+    path = tmp_path / "gdrf_table1_bf16" / "gdrf_table1.json"
+    path.write_text(json.dumps({"results": [
+        row("GDRF", [29.70, 29.71, 29.72], 6.0),
+        row("GDRF, bf16 after the first quarter", [29.68, 29.70, 29.71], 4.5)]}))  # fmt: skip
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert rows["bf16_quality_gdrf"]["verdict"] == "holds"
+    path.write_text(json.dumps({"results": [
+        row("GDRF", [29.70, 29.71, 29.72], 6.0),
+        row("GDRF, bf16 after the first quarter", [29.30, 29.31, 29.32], 4.5)]}))  # fmt: skip
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert rows["bf16_quality_gdrf"]["verdict"] == "does not hold"
+    assert (
+        "seed by seed -0.40, -0.40, -0.40 (mean -0.40 ± 0.00); fine-tune 4.5 against 6.0 "
+        "min (two jobs at once)"
+    ) in rows["bf16_quality_gdrf"]["cause"]

@@ -302,16 +302,19 @@ def test_gdrf_and_dhnerf_claims_read_their_tables(tmp_path):
     ) in rows["dh_nr_psnr"]["cause"]
 
 
-def test_gdrf_table1_claims_prefer_the_seeded_run_of_their_rows(tmp_path):
-    def g(row, psnrs, seconds, minutes=None):
-        # each seed's regions: the head 4 dB below the whole frame, the rest above it
-        regions = lambda p: dict(psnr_head=p - 4, psnr_torso=p + 1, psnr_bg=p + 6)  # noqa: E731
-        seeds = [dict(metrics=dict(psnr=p, **regions(p)), train_seconds=minutes and minutes * 60)
-                 for p in psnrs]  # fmt: skip
-        return dict(method=f"{row}, {seconds} s", row=row, seconds=seconds, seeds=seeds,
-                    metrics=dict(psnr=sum(psnrs) / len(psnrs)),
-                    workspace=f"/w/{row}_{seconds}{'_' * len(psnrs)}")  # fmt: skip
+def _gdrf_row(row, psnrs, seconds, minutes=None):
+    """A GDRF table row over seeds; each seed's regions: the head 4 dB below the whole frame,
+    the rest above it."""
+    regions = lambda p: dict(psnr_head=p - 4, psnr_torso=p + 1, psnr_bg=p + 6)  # noqa: E731
+    seeds = [dict(metrics=dict(psnr=p, **regions(p)), train_seconds=minutes and minutes * 60)
+             for p in psnrs]  # fmt: skip
+    return dict(method=f"{row}, {seconds} s", row=row, seconds=seconds, seeds=seeds,
+                metrics=dict(psnr=sum(psnrs) / len(psnrs)),
+                workspace=f"/w/{row}_{seconds}{'_' * len(psnrs)}")  # fmt: skip
 
+
+def test_gdrf_table1_claims_prefer_the_seeded_run_of_their_rows(tmp_path):
+    g = _gdrf_row
     full = {"results": [g("GDRF", [27.0], 5, 4.0), g("ER-NeRF", [24.5], 5),
                         g("GDRF", [26.0], 3), g("GDRF", [26.8], 10)]}  # fmt: skip
     (tmp_path / "gdrf_table1.json").write_text(json.dumps(full))
@@ -1535,9 +1538,7 @@ def test_gdrf_bf16_is_judged_against_float32_from_one_base_seed_by_seed(tmp_path
     the paired seeds' differences and the fine-tune minutes noted beside a miss."""
 
     def row(name, psnrs, minutes):
-        return dict(method=f"{name}, 5 s", row=name, seconds=5,
-                    seeds=[dict(metrics=dict(psnr=p), train_seconds=minutes * 60)
-                           for p in psnrs])  # fmt: skip
+        return _gdrf_row(name, psnrs, 5, minutes)
 
     (tmp_path / "gdrf_table1_bf16").mkdir()
     path = tmp_path / "gdrf_table1_bf16" / "gdrf_table1.json"

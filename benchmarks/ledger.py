@@ -75,6 +75,8 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          "dhnerf_table2_velocity/dhnerf_table2",
          # and each with a random background under the head in training (head_background)
          "dhnerf_table2_head_background/dhnerf_table2",
+         # the full model in float32 and with configs/bf16.gin (issue 18)
+         "dhnerf_table2_bf16/dhnerf_table2",
          # Table 3's 100% columns with seeds (run.py table3 --methods ... --seeds 3)
          "table3_seeds/table3",
          # a run of some of Table 1's rows (run.py table1 --methods ... --out <folder>): its

@@ -37,7 +37,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 __all__ = [
+    "BF16_MARGIN_DB",
     "CLAIMS",
+    "against_float32",
+    "bf16_claim",
     "Claim",
     "Sample",
     "Verdict",
@@ -473,3 +476,40 @@ def alpha_note(report, a: str, b: str, stem: str = "") -> str:
              if "psnr" in methods[m][r]), default="?")  # fmt: skip
     src = f"{stem}, " if stem else ""
     return f"alpha by region ({a} vs {b}, {src}means of {n} seed(s)): " + "; ".join(parts)
+
+
+BF16_MARGIN_DB = 0.2  # issue 18: a bf16 schedule counts as the CPU default within 0.2 dB
+
+
+def against_float32(report: dict | None, bf16, fp32, la: str, lb: str) -> Verdict:
+    """Judge "the row ``bf16`` picks within :data:`BF16_MARGIN_DB` PSNR of the float32 row
+    ``fp32`` picks" in one report (labels la, lb). Noted beside a miss: the difference seed by
+    seed (the seeds pair: the same data, initialisation and rays), which the rules' band of the
+    stds' sum does not see, and both rows' training minutes."""
+    a, b = sample(report, bf16, "psnr", la), sample(report, fp32, "psnr", lb)
+    v = compare(a, b, True, -BF16_MARGIN_DB)
+    notes = []
+    if a.n == b.n > 1:
+        d = Sample(tuple(x - y for x, y in zip(a.values, b.values)), "")
+        each = ", ".join(f"{x:+.2f}" for x in d.values)
+        notes.append(f"seed by seed {each} (mean {d.mean:+.2f} ± {d.std:.2f})")
+    ta = row_sample(report, bf16, "train_seconds", "", scale=1 / 60)
+    tb = row_sample(report, fp32, "train_seconds", "", scale=1 / 60)
+    if ta.n and tb.n:
+        jobs = ((report or {}).get("machine") or {}).get("jobs_in_parallel")
+        at_once = f", {jobs} job(s) at once" if jobs else ""
+        notes.append(f"trained in {ta.mean:.1f} against {tb.mean:.1f} min{at_once}")
+    return noted(v, "; ".join(notes))
+
+
+def bf16_claim(id: str, what: str, where: str, stem: str, bf16, fp32, la: str, lb: str):
+    """Register claim ``id``: ``what`` (a model's training) with configs/bf16.gin within
+    :data:`BF16_MARGIN_DB` of float32 on ``where`` (a table and profile), judged by
+    :func:`against_float32` on report ``stem``'s rows ``bf16`` and ``fp32`` (picks)."""
+    text = (
+        f"{what} in float32 for the first 1/4 of its steps and under bf16 autocast after "
+        f"(configs/bf16.gin) within {BF16_MARGIN_DB:g} dB PSNR of float32 ({where})"
+    )
+    claim(id, "issue 18 target, bf16 as the CPU default", text, tables=(stem,))(
+        lambda reports: against_float32(reports.get(stem), bf16, fp32, la, lb)
+    )

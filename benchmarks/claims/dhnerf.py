@@ -12,6 +12,7 @@ from .core import (
     Pair,
     Sample,
     Verdict,
+    bf16_claim,
     claim,
     compare,
     explained,
@@ -553,3 +554,21 @@ claim("dh_nr_speed", "issue 17 target, neural renderer",
 claim("dh_nr_psnr", "issue 17 target, neural renderer",
       f"the neural renderer within {NR_TOLERANCE_DB:g} dB PSNR of volume rendering")(
     _nr("psnr_drop_db", "PSNR drop (dB)", NR_TOLERANCE_DB, False))  # fmt: skip
+
+
+# Table 2's full model in float32 and with configs/bf16.gin, side by side (run.py dhnerf-table2
+# --ablations --methods 'full model' 'full model, bf16 after the first quarter' --seeds 3
+# --ablation-seeds 3 --out results/dhnerf_table2_bf16)
+T2B = "dhnerf_table2_bf16/dhnerf_table2"
+
+
+bf16_claim(
+    "bf16_quality_dhnerf",
+    "The DH-NeRF's full model trained",
+    "DH-NeRF Table 2, default profile",
+    T2B,
+    _m(f"{FULL}, bf16 after the first quarter"),
+    _m(FULL),
+    "full model, bf16 after 1/4",
+    "full model, float32",
+)

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from .core import (
     Pair,
-    Sample,
     Verdict,
     alpha_note,
+    bf16_claim,
     claim,
     compare,
     explained,
@@ -206,25 +206,8 @@ def _finetune_time(reports):
 # 'GDRF, bf16 after the first quarter, 5 s' --seeds 3 --ablation-seeds 3)
 T1B = "gdrf_table1_bf16/gdrf_table1"
 BF16_ROW = "GDRF, bf16 after the first quarter"
-BF16_MARGIN_DB = 0.2  # issue 18: bf16 within 0.2 dB of float32
 
 
-@claim("bf16_quality_gdrf", "issue 18 target, bf16 as the CPU default",
-       "GDRF's 5 s fine-tune in float32 for the first 1/4 of its steps and under bf16 autocast "
-       f"after (configs/bf16.gin) within {BF16_MARGIN_DB:g} dB PSNR of float32 (GDRF Table 1, "
-       "default profile)", tables=(T1B,))  # fmt: skip
-def _bf16_gdrf(reports):
-    r = reports.get(T1B)
-    a = sample(r, _at(BF16_ROW, seconds=5), "psnr", "GDRF 5 s, bf16 after 1/4")
-    b = sample(r, _at(GDRF, seconds=5), "psnr", "GDRF 5 s, float32")
-    v = compare(a, b, True, -BF16_MARGIN_DB)
-    notes = []
-    if a.n == b.n > 1:  # the seeds pair: the same base model, clip, initialisation and rays
-        d = Sample(tuple(x - y for x, y in zip(a.values, b.values)), "")
-        each = ", ".join(f"{x:+.2f}" for x in d.values)
-        notes.append(f"seed by seed {each} (mean {d.mean:+.2f} ± {d.std:.2f})")
-    ta = row_sample(r, _at(BF16_ROW, seconds=5), "train_seconds", "", scale=1 / 60)
-    tb = row_sample(r, _at(GDRF, seconds=5), "train_seconds", "", scale=1 / 60)
-    if ta.n and tb.n:
-        notes.append(f"fine-tune {ta.mean:.1f} against {tb.mean:.1f} min (two jobs at once)")
-    return noted(v, "; ".join(notes))
+bf16_claim("bf16_quality_gdrf", "GDRF's 5 s fine-tune", "GDRF Table 1, default profile", T1B,
+           _at(BF16_ROW, seconds=5), _at(GDRF, seconds=5), "GDRF 5 s, bf16 after 1/4",
+           "GDRF 5 s, float32")  # fmt: skip

@@ -95,6 +95,11 @@ ABLATIONS = {
         "w/o lip-sync module", "dhnerf/ablations/velocity_3",
         "the same change on the row without the lip-sync module, whose sync the velocity loss "
         "carries (0.40 at offset +15 without it)"),
+    "full model, bf16 after the first quarter": (
+        "full model", "dhnerf/ablations/bf16_start",
+        "float32 for the first quarter of each stage's steps and bfloat16 autocast after "
+        "(configs/bf16.gin) instead of float32 throughout: whether the CPU's bf16 schedule "
+        "holds on the DH-NeRF (issue 18)"),
     "full model, random background under the head": (
         "full model", "dhnerf/ablations/random_head_background",
         "in training, the head's pixels composited over a random colour each step "
@@ -115,6 +120,7 @@ ABLATION_CLAIMS = {"dhnerf/ablations/own_audio": ["dh_lip_psnr"],
                    "dhnerf/ablations/audio_share": ["dh_lip_psnr"],
                    "dhnerf/ablations/no_velocity": ["dh_lip_psnr"],
                    "dhnerf/ablations/velocity_3": ["dh_lip_psnr"],
+                   "dhnerf/ablations/bf16_start": [],
                    "dhnerf/ablations/random_head_background": ["dh_lip_psnr"],
                    "dhnerf/ablations/ex_init_default": []}  # fmt: skip
 EXTRACTOR_STEPS = {"micro": 40, "quick": 200, "default": 300, "full": 300}

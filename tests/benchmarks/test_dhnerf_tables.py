@@ -164,7 +164,9 @@ def test_table2_ablation_rows_add_one_gin_file_to_their_base_row():
         own = by_name[r["ablation"]["baseline"]]
         assert r["configs"][:-1] == own["configs"] and r["bindings"] == own["bindings"]
         assert r["ablation"]["baseline"] == r["name"].split(", ")[0]
-        codes = r["configs"][-1].endswith(("refresh_codes.gin", "ex_init_default.gin"))  # diagnoses
+        codes = r["configs"][-1].endswith(
+            ("refresh_codes.gin", "ex_init_default.gin", "bf16_start.gin")
+        )  # diagnoses, speed
         assert r["ablation"]["claims"] == ([] if codes else ["dh_lip_psnr"]) and r["dhnerf"]
         assert (ROOT / r["configs"][-1]).is_file()
     text = {r["name"]: (ROOT / r["configs"][-1]).read_text() for r in rows}
@@ -186,6 +188,10 @@ def test_table2_ablation_rows_add_one_gin_file_to_their_base_row():
     assert all("velocity_loss.weight = 0.0" in text[r["name"]] for r in still)
     # the pair is still rendered (the rows' own file includes the velocity loss): only λ_v is 0
     assert all("configs/velocity.gin" in (ROOT / r["configs"][0]).read_text() for r in still)
+    assert (
+        "include 'lokitalk_plugins/configs/bf16.gin'"
+        in text["full model, bf16 after the first quarter"]
+    )
     weaker = [r for r in rows if r["name"].endswith("velocity loss at λ_v 3")]
     assert [r["ablation"]["baseline"] for r in weaker] == ["full model", "w/o lip-sync module"]
     assert all("velocity_loss.weight = 3.0" in text[r["name"]] for r in weaker)

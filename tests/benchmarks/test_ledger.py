@@ -1553,6 +1553,26 @@ def test_gdrf_bf16_is_judged_against_float32_from_one_base_seed_by_seed(tmp_path
     rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
     assert rows["bf16_quality_gdrf"]["verdict"] == "does not hold"
     assert (
-        "seed by seed -0.40, -0.40, -0.40 (mean -0.40 ± 0.00); fine-tune 4.5 against 6.0 "
-        "min (two jobs at once)"
+        "seed by seed -0.40, -0.40, -0.40 (mean -0.40 ± 0.00); trained in 4.5 against 6.0 min"
     ) in rows["bf16_quality_gdrf"]["cause"]
+
+
+def test_dhnerf_bf16_is_judged_against_the_full_model_in_float32(tmp_path):
+    """bf16_quality_dhnerf reads dhnerf_table2_bf16: the bf16 full model against the float32
+    one of the same run, seed by seed beside a miss."""
+    full = lambda name, ps: dict(method=name, seeds=[dict(metrics=dict(psnr=p)) for p in ps])  # noqa: E731
+    (tmp_path / "dhnerf_table2_bf16").mkdir()
+    path = tmp_path / "dhnerf_table2_bf16" / "dhnerf_table2.json"
+    path.write_text(json.dumps({"results": [
+        full("full model", [26.10, 26.12, 26.14]),
+        full("full model, bf16 after the first quarter", [26.08, 26.11, 26.12])]}))  # fmt: skip
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert rows["bf16_quality_dhnerf"]["verdict"] == "holds"
+    assert "full model, bf16 after 1/4 26.10 ± 0.02 (3 seeds)" in (
+        rows["bf16_quality_dhnerf"]["measured"])  # fmt: skip
+    path.write_text(json.dumps({"results": [
+        full("full model", [26.10, 26.12, 26.14]),
+        full("full model, bf16 after the first quarter", [25.70, 25.72, 25.74])]}))  # fmt: skip
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert rows["bf16_quality_dhnerf"]["verdict"] == "does not hold"
+    assert "seed by seed -0.40, -0.40, -0.40" in rows["bf16_quality_dhnerf"]["cause"]

@@ -2,11 +2,11 @@
 like the rebuilt backbones (``TalkingHeadSystem(GDRF(...))``, gin name ``GDRF``)."""
 
 from .bundle import load_gdrf_bundle, save_gdrf_bundle
-from .network import DESCRIPTORS, GDRF, LAMBDA_LSTM
+from .network import DESCRIPTORS, GDRF, LAMBDA_LSTM, GDRFCheckpointError
 from .pretrain import GDRFPretraining
 from .references import GDRFDataError
 
 __all__ = [
-    "DESCRIPTORS", "GDRF", "GDRFDataError", "GDRFPretraining", "LAMBDA_LSTM",
+    "DESCRIPTORS", "GDRF", "GDRFCheckpointError", "GDRFDataError", "GDRFPretraining", "LAMBDA_LSTM",
     "load_gdrf_bundle", "save_gdrf_bundle",
 ]  # fmt: skip

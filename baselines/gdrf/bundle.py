@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
+
 from lokitalk_plugins.idakt.hub import ComponentMismatchError, from_pretrained, save_pretrained
 
 __all__ = [
@@ -66,7 +68,9 @@ def load_gdrf_bundle(model, name_or_path, bundle=None, **hub_kwargs) -> None:
     if differ:
         pairs = ", ".join(f"GDRF.{k} = {saved[k]!r} (here {own[k]!r})" for k in differ)
         raise ComponentMismatchError(f"{name_or_path}: pre-trained with {pairs}: bind those")
-    missing, unexpected = model.load_state_dict(bundle.state_dicts["gdrf"], strict=False)
+    # the stride as the config records it (a bundle's weights may predate volume_stride)
+    state = dict(bundle.state_dicts["gdrf"], volume_stride=torch.tensor(saved["feature_stride"]))
+    missing, unexpected = model.load_state_dict(state, strict=False)
     missing = [k for k in missing if not model.identity_key(k)]
     if missing or unexpected:
         raise ComponentMismatchError(

@@ -26,6 +26,7 @@ from torch import nn
 
 from lokitalk_plugins.data.audio2exp import window_starts
 from lokitalk_plugins.encoding import FrequencyEncoder
+from lokitalk_plugins.errors import UserError
 from lokitalk_plugins.layers import MLP, trunc_exp
 from lokitalk_plugins.losses.audio2exp import audio2exp_loss
 from lokitalk_plugins.pipeline.protocol import TrainingCallback
@@ -33,12 +34,19 @@ from lokitalk_plugins.signals.audio2exp import Audio2Exp
 from lokitalk_plugins.train.audio2exp import load_audio2exp_model
 
 from ..common import attach_occupancy_grid
-from .bundle import load_gdrf_bundle, read_gdrf_bundle
+from .bundle import LEGACY_FEATURE_STRIDE, load_gdrf_bundle, read_gdrf_bundle
 from .project import AttentionAggregator, project_points, sample_features
 from .references import GDRFDataError, check_references, read_references, read_track_clip
 from .warp import FeatureEncoder, WarpNet, warp_features
 
-__all__ = ["DESCRIPTORS", "GDRF", "LAMBDA_LSTM", "WARP_SPACES", "silhouette_loss"]
+__all__ = [
+    "DESCRIPTORS",
+    "GDRF",
+    "GDRFCheckpointError",
+    "LAMBDA_LSTM",
+    "WARP_SPACES",
+    "silhouette_loss",
+]
 
 DESCRIPTORS = ("identity", "lstm", "audio")
 WARP_SPACES = ("feature", "image")  # GDRF's warp of V_i; "image": of I_i (our DFRF stand-in)
@@ -46,6 +54,11 @@ LAMBDA_LSTM = 0.1  # λ_l of eq. 14 (the paper gives no value)
 # V_i at H/2: the paper gives no size; gdrf_table1_halfres measured H/2 0.6 dB above H/4
 FEATURE_STRIDE = 2
 _REFERENCE_BUFFERS = ("ref_images", "ref_c2w", "ref_intrinsics", "identity")
+
+
+class GDRFCheckpointError(UserError, RuntimeError):
+    """GDRF weights trained at another feature stride than the model's (one line: the option
+    to bind)."""
 
 
 def silhouette_loss(alpha: torch.Tensor, head: torch.Tensor) -> torch.Tensor:
@@ -132,6 +145,9 @@ class GDRF(nn.Module):
         for name, shape in zip(_REFERENCE_BUFFERS, [(0, 3, 1, 1), (0, 4, 4), (0, 4), (1, id_dim)]):
             self.register_buffer(name, torch.zeros(shape))
         self.register_buffer("lstm_ready", torch.zeros(()))
+        # the feature volumes' stride, in every checkpoint and bundle: the encoder's weights
+        # have the same shapes at either stride, so only this tells what they were trained at
+        self.register_buffer("volume_stride", torch.tensor(feature_stride))
         attach_occupancy_grid(self, grid_size, False, bound)
         self._clip = None
         if audio2exp_init is not None:  # a `lokitalk audio2exp` checkpoint of the same sizes
@@ -197,7 +213,21 @@ class GDRF(nn.Module):
         self.fit_lstm_stats([context["clip"]])
         self.bind_context(context)
 
+    @staticmethod
+    def legacy_state() -> dict:
+        """What a file written before ``volume_stride`` was recorded holds in its place: H/4
+        volumes, the only size then (``load_model_weights`` reads a missing entry so)."""
+        return {"volume_stride": torch.tensor(LEGACY_FEATURE_STRIDE)}
+
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        key, own = prefix + "volume_stride", int(self.volume_stride)
+        saved = int(state_dict.get(key, LEGACY_FEATURE_STRIDE))
+        if saved != own:  # the same weight shapes: refused here or never
+            raise GDRFCheckpointError(
+                f"these GDRF weights were trained with GDRF.feature_stride = {saved} (here "
+                f"{own}): bind GDRF.feature_stride = {saved} (a file without it is an H/4 one)"
+            )
+        state_dict[key] = self.volume_stride.clone()
         for name in _REFERENCE_BUFFERS:  # the saved references' sizes, not the empty ones
             if prefix + name in state_dict:
                 setattr(self, name, torch.zeros_like(state_dict[prefix + name]))

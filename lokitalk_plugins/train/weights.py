@@ -99,6 +99,11 @@ def load_model_weights(
     if prefix is None:
         prefix = _resolve_prefix(list(own), saved)
     state = {k[len(prefix) :]: v for k, v in saved.items() if k.startswith(prefix)}
+    # what a module says a file written before one of its entries existed holds in its place
+    for name, module in model.named_modules():
+        legacy = getattr(module, "legacy_state", None)
+        for key, value in (legacy() if callable(legacy) else {}).items():
+            state.setdefault(f"{name}.{key}" if name else key, value)
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]
     hard_missing = [k for k in missing if not _is_occupancy(k)]

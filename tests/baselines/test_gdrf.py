@@ -180,6 +180,31 @@ def test_feature_volumes_at_half_resolution(data):
         GDRF(audio_in_dim=8, feature_stride=3)
 
 
+def test_checkpoints_record_the_feature_stride_and_older_ones_read_as_h4(data):
+    """The weights have the same shapes at either stride, so a checkpoint holds
+    ``volume_stride``: loading it into a model of the other stride is refused in one line
+    naming the option to bind; a file without it (written before it was recorded) is an H/4
+    one, through ``load_model_weights`` and ``load_state_dict`` alike."""
+    from lokitalk_plugins.baselines.gdrf import GDRFCheckpointError
+    from lokitalk_plugins.train import load_model_weights
+
+    half, quarter = _system(data), _system(data, feature_stride=4)
+    state = half.state_dict()
+    assert int(state["model.volume_stride"]) == 2
+    load_model_weights(_system(data), {"model": state}, strict=True)
+    with pytest.raises(GDRFCheckpointError, match=r"GDRF.feature_stride = 2 \(here 4\): bind "
+                                                  r"GDRF.feature_stride = 2") as err:  # fmt: skip
+        load_model_weights(quarter, {"model": state}, strict=True)
+    assert "\n" not in str(err.value)
+    old = {k: v for k, v in quarter.state_dict().items() if k != "model.volume_stride"}
+    load_model_weights(_system(data, feature_stride=4), {"model": old}, strict=True)
+    _system(data, feature_stride=4).load_state_dict(old, strict=True)
+    with pytest.raises(GDRFCheckpointError, match=r"= 4 \(here 2\)"):
+        load_model_weights(_system(data), {"model": old}, strict=True)
+    with pytest.raises(GDRFCheckpointError, match=r"= 4 \(here 2\)"):
+        _system(data).load_state_dict(old)
+
+
 def test_the_silhouette_term_is_the_squared_alpha_error_against_the_head_mask(data):
     """λ_s L_s = λ_s mean((alpha - head)^2) beside the LSTM's term; off (no term) at λ_s 0;
     its gradient reaches the density; a negative λ_s is one line; a short run with it lowers

@@ -64,5 +64,15 @@ def test_a_bundle_of_another_feature_stride_is_refused(tmp_path):
         GDRF(**SIZES, feature_stride=2, pretrained=str(folder))
     half = save_gdrf_bundle(GDRF(**SIZES), tmp_path / "half")
     assert GDRF(**SIZES, pretrained=str(half)).encoder.stride == 2
+    # a bundle whose weights predate volume_stride (as the last commits wrote it): its config
+    # says the stride
+
+    from lokitalk_plugins.idakt.hub import save_pretrained
+
+    model = GDRF(**SIZES)
+    weights = {k: v for k, v in shared_state(model).items() if k != "volume_stride"}
+    half = save_pretrained(tmp_path / "older", {"gdrf": weights},
+                           {"model": "gdrf", "gdrf": model.config()})  # fmt: skip
+    assert int(GDRF(**SIZES, pretrained=str(half)).volume_stride) == 2
     with pytest.raises(ComponentMismatchError, match=r"GDRF.feature_stride = 2 \(here 4\)"):
         GDRF(**SIZES, feature_stride=4, pretrained=str(half))

@@ -124,6 +124,10 @@ class GDRF(nn.Module):
             descriptor,
         )
         bundle = read_gdrf_bundle(pretrained) if pretrained is not None else None
+        # a checkpoint without volume_stride: fine-tuned from this bundle, it has the
+        # bundle's stride; without a bundle, it is from before H/2 was possible (H/4)
+        self._legacy_stride = (bundle.config["gdrf"]["feature_stride"] if bundle
+                               else LEGACY_FEATURE_STRIDE)  # fmt: skip
         if feature_stride is None:
             feature_stride = bundle.config["gdrf"]["feature_stride"] if bundle else FEATURE_STRIDE
         self.bound, self.lambda_lstm, self.z_dim = bound, float(lambda_lstm), z_dim
@@ -213,19 +217,20 @@ class GDRF(nn.Module):
         self.fit_lstm_stats([context["clip"]])
         self.bind_context(context)
 
-    @staticmethod
-    def legacy_state() -> dict:
-        """What a file written before ``volume_stride`` was recorded holds in its place: H/4
-        volumes, the only size then (``load_model_weights`` reads a missing entry so)."""
-        return {"volume_stride": torch.tensor(LEGACY_FEATURE_STRIDE)}
+    def legacy_state(self) -> dict:
+        """What a file written before ``volume_stride`` was recorded holds in its place
+        (``load_model_weights`` reads a missing entry so): the stride of the bundle this
+        model fine-tunes, else H/4, the only size before H/2 became the default."""
+        return {"volume_stride": torch.tensor(self._legacy_stride)}
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         key, own = prefix + "volume_stride", int(self.volume_stride)
-        saved = int(state_dict.get(key, LEGACY_FEATURE_STRIDE))
+        saved = int(state_dict.get(key, self._legacy_stride))
         if saved != own:  # the same weight shapes: refused here or never
             raise GDRFCheckpointError(
                 f"these GDRF weights were trained with GDRF.feature_stride = {saved} (here "
-                f"{own}): bind GDRF.feature_stride = {saved} (a file without it is an H/4 one)"
+                f"{own}): bind GDRF.feature_stride = {saved} (a file without it has its base "
+                "model's, or H/4 without one)"
             )
         state_dict[key] = self.volume_stride.clone()
         for name in _REFERENCE_BUFFERS:  # the saved references' sizes, not the empty ones

@@ -85,7 +85,8 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          # some of GDRF Table 1's rows at several seeds (run.py gdrf-table1 --seeds K --methods)
          "gdrf_table1_seeds/gdrf_table1", "gdrf_table2_seeds/gdrf_table2",
          # the same rows but RAD-NeRF's with GDRF's feature volumes at H/2 (the default since)
-         "gdrf_table1_h2/gdrf_table1",
+         "gdrf_table1_h2/gdrf_table1", "gdrf_table2_h2/gdrf_table2",
+         "gdrf_table5_h2/gdrf_table5", "gdrf_table6_h2/gdrf_table6",
          # GDRF at 5 s beside its fine-tune with configs/bf16.gin, from one base (issue 18)
          "gdrf_table1_bf16/gdrf_table1",
          # GDRF's 3 s and 10 s rows at 5 seeds (the clip claim's margin)

@@ -94,9 +94,11 @@ T1S = (T1H, "gdrf_table1_seeds/gdrf_table1", T1)
 # GDRF's 3 s and 10 s rows at 5 seeds (run.py gdrf-table1 --seeds 5 --methods 'GDRF, 3 s'
 # 'GDRF, 10 s', at H/4): the clip claim's margin needs the spread of more seeds
 T1C = (T1H, "gdrf_table1_clips/gdrf_table1", *T1S[1:])
-T2S = ("gdrf_table2_seeds/gdrf_table2", T2)  # likewise for Table 2,
-T5S = ("gdrf_table5_seeds/gdrf_table5", T5)  # Table 5
-T6S = ("gdrf_table6_seeds/gdrf_table6", T6)  # and Table 6
+# likewise for Tables 2, 5 and 6: the seeded runs at H/2 (<table>_h2, the default since
+# 37dbd89) first, then those at H/4
+T2S = ("gdrf_table2_h2/gdrf_table2", "gdrf_table2_seeds/gdrf_table2", T2)
+T5S = ("gdrf_table5_h2/gdrf_table5", "gdrf_table5_seeds/gdrf_table5", T5)
+T6S = ("gdrf_table6_h2/gdrf_table6", "gdrf_table6_seeds/gdrf_table6", T6)
 # where Table 1's 5 s rows put alpha outside the head (error_regions.py on their workspaces)
 ALPHA = ("gdrf_region_alpha_h2", "gdrf_region_alpha")  # (the one on the rows' own workspaces)
 GDRF, ER, DFRF = "GDRF", "ER-NeRF", "image warp (DFRF stand-in)"

@@ -355,6 +355,13 @@ def test_gdrf_table1_claims_prefer_the_seeded_run_of_their_rows(tmp_path):
     rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
     assert rows["gdrf_refs"]["verdict"] == "holds"
     assert "4 references 28.60 ± 0.10 (3 seeds)" in rows["gdrf_refs"]["measured"]
+    # a seeded run at H/2 (the default feature volumes) is read before the one at H/4
+    (tmp_path / "gdrf_table5_h2").mkdir()
+    t5h = {"results": [refs(2, [28.9, 29.0, 29.1]), refs(4, [28.8, 28.9, 29.0])]}
+    (tmp_path / "gdrf_table5_h2" / "gdrf_table5.json").write_text(json.dumps(t5h))
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert "4 references 28.90 ± 0.10 (3 seeds)" in rows["gdrf_refs"]["measured"]
+    assert rows["gdrf_refs"]["verdict"] == "inconclusive"
 
     # where each field puts alpha outside the head (error_regions.py --out): quoted beside
     # the region PSNR of the claims that name both rows

@@ -41,6 +41,7 @@ __all__ = [
     "CLAIMS",
     "against_float32",
     "bf16_claim",
+    "seed_by_seed",
     "Claim",
     "Sample",
     "Verdict",
@@ -481,6 +482,15 @@ def alpha_note(report, a: str, b: str, stem: str = "") -> str:
 BF16_MARGIN_DB = 0.2  # issue 18: a bf16 schedule counts as the CPU default within 0.2 dB
 
 
+def seed_by_seed(a: Sample, b: Sample) -> str:
+    """a - b seed by seed, and their mean ± std, for two samples over the same seeds (paired:
+    the same data, initialisation and rays), which the rules' band of the stds' sum does not
+    see."""
+    d = Sample(tuple(x - y for x, y in zip(a.values, b.values)), "")
+    each = ", ".join(f"{x:+.2f}" for x in d.values)
+    return f"seed by seed {each} (mean {d.mean:+.2f} ± {d.std:.2f})"
+
+
 def against_float32(report: dict | None, bf16, fp32, la: str, lb: str) -> Verdict:
     """Judge "the row ``bf16`` picks within :data:`BF16_MARGIN_DB` PSNR of the float32 row
     ``fp32`` picks" in one report (labels la, lb). Noted beside a miss: the difference seed by
@@ -488,11 +498,7 @@ def against_float32(report: dict | None, bf16, fp32, la: str, lb: str) -> Verdic
     stds' sum does not see, and both rows' training minutes."""
     a, b = sample(report, bf16, "psnr", la), sample(report, fp32, "psnr", lb)
     v = compare(a, b, True, -BF16_MARGIN_DB)
-    notes = []
-    if a.n == b.n > 1:
-        d = Sample(tuple(x - y for x, y in zip(a.values, b.values)), "")
-        each = ", ".join(f"{x:+.2f}" for x in d.values)
-        notes.append(f"seed by seed {each} (mean {d.mean:+.2f} ± {d.std:.2f})")
+    notes = [seed_by_seed(a, b)] if a.n == b.n > 1 else []
     ta = row_sample(report, bf16, "train_seconds", "", scale=1 / 60)
     tb = row_sample(report, fp32, "train_seconds", "", scale=1 / 60)
     if ta.n and tb.n:

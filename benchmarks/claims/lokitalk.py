@@ -13,6 +13,7 @@ from .core import (
     noted,
     region_note,
     sample,
+    seed_by_seed,
     sync_note,
     threshold,
 )
@@ -174,9 +175,7 @@ def _against_float32(stem: str, row: str, base_stem: str):
         fb = sample(reports.get(base_stem), _method("O+D+R"), "fit_psnr", "O+D+R")
         notes = [f"PSNR on train frames {fa.text(2)} vs {fb.text(2)}"] if fa.n and fb.n else []
         if a.n == b.n > 1:
-            d = Sample(tuple(x - y for x, y in zip(a.values, b.values)), "")
-            each = ", ".join(f"{x:+.2f}" for x in d.values)
-            notes.append(f"seed by seed {each} (mean {d.mean:+.2f} ± {d.std:.2f})")
+            notes.append(seed_by_seed(a, b))
         return noted(v, "; ".join(notes))
 
     return judge

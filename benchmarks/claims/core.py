@@ -55,6 +55,8 @@ __all__ = [
     "explained",
     "noted",
     "row_sample",
+    "run_label",
+    "RUN_LABELS",
     "sample",
     "sync_note",
     "threshold",
@@ -178,6 +180,15 @@ class Claim:
 
 
 CLAIMS: list[Claim] = []
+# what a reader must know of a result file beside which an ablation is quoted, e.g. that it
+# predates a changed default: functions (stem, report) -> text or "", which claim modules add
+RUN_LABELS: list[Callable[[str, dict], str]] = []
+
+
+def run_label(stem: str, report: dict) -> str:
+    """The labels of :data:`RUN_LABELS` for the result file ``stem`` as " (a; b)", or ""."""
+    found = [t for t in (f(stem, report) for f in RUN_LABELS) if t]
+    return f" ({'; '.join(found)})" if found else ""
 
 
 def claim(id: str, source: str, text: str, cause_id: str | None = None, tables=(),
@@ -416,7 +427,8 @@ def find_cause(claim_id: str, reports: dict, tables=(), metric: str = "psnr") ->
             abl = row.get("ablation") or {}
             if claim_id not in abl.get("claims", ()):
                 continue
-            text = f"{stem} ablation '{row.get('method')}' ({abl.get('isolates', '?')})"
+            text = (f"{stem}{run_label(stem, report)} ablation '{row.get('method')}' "
+                    f"({abl.get('isolates', '?')})")  # fmt: skip
             base = abl.get("baseline")
             src = report  # the ablation's report, with its base row from another if need be
             if base is not None and not sample(report, _named(base), metric, "").n:

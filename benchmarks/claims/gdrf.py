@@ -5,7 +5,13 @@ profile's step counts. Importing this module registers them."""
 
 from __future__ import annotations
 
+import functools
+import re
+import subprocess
+from pathlib import Path
+
 from .core import (
+    RUN_LABELS,
     Pair,
     Verdict,
     alpha_note,
@@ -102,6 +108,37 @@ T6S = ("gdrf_table6_h2/gdrf_table6", "gdrf_table6_seeds/gdrf_table6", T6)
 # where Table 1's 5 s rows put alpha outside the head (error_regions.py on their workspaces)
 ALPHA = ("gdrf_region_alpha_h2", "gdrf_region_alpha")  # (the one on the rows' own workspaces)
 GDRF, ER, DFRF = "GDRF", "ER-NeRF", "image warp (DFRF stand-in)"
+
+# the commit that made GDRF's feature volumes H/2 by default (GDRF.feature_stride 2; H/4 before)
+H2_DEFAULT = "37dbd8990b346fab8caf717a39426f72728f16c2"
+
+
+@functools.cache
+def _descends(commit: str, ancestor: str = H2_DEFAULT) -> bool | None:
+    """Whether ``commit`` has ``ancestor`` in its history (this checkout's git); None where
+    git cannot tell (no git, a shallow clone, a commit not here)."""
+    try:
+        done = subprocess.run(["git", "merge-base", "--is-ancestor", ancestor, commit],
+                              cwd=Path(__file__).resolve().parent, capture_output=True,
+                              timeout=30)  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {0: True, 1: False}.get(done.returncode)
+
+
+def volumes_label(stem: str, report: dict) -> str:
+    """A GDRF table's result file made before the H/2 default: "GDRF's volumes at H/4 (before
+    37dbd89)", so an ablation quoted from it is not read beside the H/2 rows' values; ""
+    for other files, later runs, or where git cannot tell."""
+    commit = re.sub(r"[^0-9a-f]", "", str(report.get("commit") or "").lower())
+    if not str(report.get("table", "")).startswith("gdrf-") or len(commit) < 7:
+        return ""
+    if _descends(commit) is False:
+        return f"a run before {H2_DEFAULT[:7]}: GDRF's feature volumes at H/4, not H/2"
+    return ""
+
+
+RUN_LABELS.append(volumes_label)
 
 # the paper's from-scratch AD-NeRF on 3, 5 and 10 s (Table 1)
 PAPER_SCRATCH = {3: 24.76, 5: 23.38, 10: 23.89}

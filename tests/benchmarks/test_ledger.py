@@ -1583,3 +1583,52 @@ def test_dhnerf_bf16_is_judged_against_the_full_model_in_float32(tmp_path):
     rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
     assert rows["bf16_quality_dhnerf"]["verdict"] == "does not hold"
     assert "seed by seed -0.40, -0.40, -0.40" in rows["bf16_quality_dhnerf"]["cause"]
+
+
+def test_an_ablation_from_a_gdrf_run_before_the_h2_default_says_so(tmp_path, monkeypatch):
+    # GDRF's feature volumes became H/2 by default at 37dbd89; an ablation quoted from a run
+    # before it (its base row 'GDRF, 5 s' was at H/4) is labelled, later runs are not
+    import claims.gdrf as cg
+
+    g = _gdrf_row
+    sil = dict(g("GDRF, silhouette loss", [24.0, 24.1, 23.9], 5),
+               ablation={"claims": ["gdrf_scratch"], "isolates": "a silhouette term",
+                         "baseline": "GDRF, 5 s"})  # fmt: skip
+    t1 = {
+        "table": "gdrf-table1",
+        "commit": "a" * 40,
+        "results": [g("GDRF", [25.0, 25.2, 25.4], 5), g("ER-NeRF", [26.0, 25.8, 26.2], 5)],
+    }
+    old = {"table": "gdrf-table1", "commit": "b" * 40,
+           "results": [g("GDRF", [24.0, 24.2, 24.4], 5), sil]}  # fmt: skip
+    (tmp_path / "gdrf_table1.json").write_text(json.dumps(t1))
+    (tmp_path / "gdrf_table1_silhouette").mkdir()
+    (tmp_path / "gdrf_table1_silhouette" / "gdrf_table1.json").write_text(json.dumps(old))
+    after = {"a" * 40: True, "b" * 40: False}
+    monkeypatch.setattr(cg, "_descends", lambda commit: after.get(commit))
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    cause = rows["gdrf_scratch"]["cause"]
+    assert rows["gdrf_scratch"]["verdict"] == "does not hold"
+    assert ("gdrf_table1_silhouette/gdrf_table1 (a run before 37dbd89: GDRF's feature volumes at "
+            "H/4, not H/2) ablation 'GDRF, silhouette loss, 5 s' (a silhouette term): PSNR 24.00 "
+            "± 0.10 (3 seeds) vs 24.20 ± 0.20 (3 seeds) for 'GDRF, 5 s'") in cause  # fmt: skip
+    # a later run, one git cannot place, or another paper's table: no label
+    after["b" * 40] = True
+    assert cg.volumes_label("x", old) == ""
+    after["b" * 40] = None
+    assert cg.volumes_label("x", old) == ""
+    after["b" * 40] = False
+    assert cg.volumes_label("x", dict(old, table="dhnerf-table2")) == ""
+    assert cg.volumes_label("x", dict(old, commit="")) == ""
+
+
+def test_gdrf_volumes_label_asks_git_of_this_checkout():
+    import claims.gdrf as cg
+
+    if cg._descends(cg.H2_DEFAULT) is None:
+        pytest.skip("git cannot place commits here (no git or a shallow clone)")
+    assert cg._descends(cg.H2_DEFAULT) is True  # a commit descends from itself
+    parent = cg.subprocess.run(["git", "rev-parse", cg.H2_DEFAULT + "^"], capture_output=True,
+                               text=True, cwd=Path(cg.__file__).parent).stdout.strip()  # fmt: skip
+    assert cg._descends(parent) is False
+    assert cg._descends("0" * 40) is None  # not a commit of this history

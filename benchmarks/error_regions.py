@@ -10,7 +10,9 @@ accumulated alpha, the share of pixels it covers (alpha > 0.1), the share of the
 error within ``--near`` px of the head, the covered pixels further from the head (floaters),
 and the PSNR of the frame's background image alone; with ``--labels`` the head is also split by
 the studio's labels (face, hair, lips, mouth, teeth, eyes: is a face translucent, where is the
-error inside the head?), each share of the frame's error. Prints a line per region and writes
+error inside the head?) and torso + neck into the neck and the torso (does the head's field draw
+the neck, and better or worse than the background image alone?), each share of the frame's
+error. Prints a line per region and writes
 WORKSPACE/error_regions.json; with ``--out``, one JSON and a markdown table (``.md`` beside
 it) over all workspaces, seeds of one method (a harness row's workspaces ``ws_<row>``,
 ``ws_<row>_seed_<k>``) given as mean ± std.
@@ -127,7 +129,7 @@ def main(argv=None) -> int:
     parser.add_argument("--force", action="store_true", help="overwrite --out")
     parser.add_argument("--labels", action="store_true",
                         help="also split the head by the studio's labels (face, hair, lips, "
-                        "mouth, teeth, eyes)")  # fmt: skip
+                        "mouth, teeth, eyes) and torso + neck into neck and torso")  # fmt: skip
     args = parser.parse_args(argv)
     if args.every < 1 or args.near < 0:
         parser.error("--every must be at least 1 and --near at least 0")
@@ -146,9 +148,9 @@ def main(argv=None) -> int:
         print(f"{r['method']} ({ws}):")
         for k, s in r["regions"].items():
             if s["psnr"] is None:  # a label no scored frame shows
-                print(f"  {k:>12}: no pixels")
+                print(f"  {k:>17}: no pixels")
                 continue
-            print(f"  {k:>12}: {100 * (s['error_share'] or 0):5.1f}% of the squared error, "
+            print(f"  {k:>17}: {100 * (s['error_share'] or 0):5.1f}% of the squared error, "
                   f"PSNR {s['psnr']:.2f}, mean alpha {s['mean_alpha']:.3f}, covered "
                   f"{100 * s['covered_share']:.1f}%")  # fmt: skip
     if args.out is not None:

@@ -38,7 +38,7 @@ __all__ = [
     "region_alpha_summary",
     "region_errors",
     "region_masks_of",
-    "head_label_masks_of",
+    "label_masks_of",
     "region_psnr",
     "reference_rows",
     "row_sync_cell",
@@ -291,13 +291,16 @@ def region_masks_of(frame, truth) -> dict:
     return {"head": ~(torso | bg), "torso+neck": torso, "background": bg}
 
 
-def head_label_masks_of(frame, truth) -> dict:
-    """A frame's head split by the studio's labels: "head: <label>" -> bool [H, W] for each
-    of the head's labels (face, hair, lips, mouth, teeth, eyes)."""
+def label_masks_of(frame, truth) -> dict:
+    """A frame's regions split by the studio's labels: "head: <label>" for each of the head's
+    labels (face, hair, lips, mouth, teeth, eyes) and "torso+neck: neck", "torso+neck: torso"
+    -> bool [H, W] (each split tiles its region)."""
+    from lokitalk_plugins.data.studio import NECK, TORSO
     from lokitalk_plugins.data.studio.labels import HEAD_LABELS, LABEL_NAMES
 
     labels = np.asarray(truth.labels[frame.img_id])
-    return {f"head: {LABEL_NAMES[k]}": labels == k for k in HEAD_LABELS}
+    out = {f"head: {LABEL_NAMES[k]}": labels == k for k in HEAD_LABELS}
+    return out | {"torso+neck: neck": labels == NECK, "torso+neck: torso": labels == TORSO}
 
 
 def region_errors(rgb, frame, truth) -> dict:
@@ -328,7 +331,8 @@ def region_alpha(rgb, alpha, frame, truth, near: int = 3, labels: bool = False) 
     head) and ``background_sq_error`` (the frame's background image alone against the truth:
     what a renderer with no alpha there would score). :func:`region_alpha_summary` turns
     summed frames into shares and PSNR. labels: the head split by the studio's labels as
-    well (:func:`head_label_masks_of`: "head: face", "head: hair", ...)."""
+    well, and torso + neck into neck and torso (:func:`label_masks_of`: "head: face", ...,
+    "torso+neck: neck")."""
     import torch
 
     err = ((rgb - frame.image) ** 2).mean(-1).numpy()
@@ -336,7 +340,7 @@ def region_alpha(rgb, alpha, frame, truth, near: int = 3, labels: bool = False) 
     a = np.asarray(alpha, dtype=np.float64).reshape(err.shape)
     masks = region_masks_of(frame, truth)
     if labels:
-        masks |= head_label_masks_of(frame, truth)
+        masks |= label_masks_of(frame, truth)
     head = torch.as_tensor(masks["head"], dtype=torch.float32)[None, None]
     near_head = torch.nn.functional.max_pool2d(head, 2 * near + 1, stride=1, padding=near)
     near_head = near_head[0, 0].numpy() > 0

@@ -73,15 +73,27 @@ def test_region_alpha_sums_each_region_by_hand():
 
 
 def test_labels_split_the_head_by_the_studios_labels():
-    """labels=True: each head label is a region of its own, the head's sums split among them
-    (the frame's three regions unchanged); a label with no pixels sums to nothing."""
-    from lokitalk_plugins.data.studio import HAIR
+    """labels=True: each head label is a region of its own, the head's sums split among them,
+    and torso + neck split into neck and torso (the frame's three regions unchanged); a label
+    with no pixels sums to nothing."""
+    from lokitalk_plugins.data.studio import HAIR, NECK
 
     rgb, alpha, frame, truth = _frame()
     truth.labels[0][2, 2] = HAIR  # one head pixel hair, three face
+    truth.labels[0][9, :3] = NECK  # three of the bottom row's pixels neck, seven torso
+    alpha[9, :3] = 0.6  # the field covers the neck: drawn as the truth there
+    rgb[9, :3] = frame.image[9, :3]
     plain = region_alpha(rgb, alpha, frame, truth, near=1)
     s = region_alpha(rgb, alpha, frame, truth, near=1, labels=True)
-    assert {k: v for k, v in s.items() if not k.startswith("head: ")} == plain
+    assert {k: v for k, v in s.items() if ": " not in k} == plain
+    neck, torso = s["torso+neck: neck"], s["torso+neck: torso"]
+    assert neck["pixels"] == 3 and torso["pixels"] == 7
+    assert neck["covered"] == 3 and torso["covered"] == 0
+    assert neck["sq_error"] == 0.0 and torso["sq_error"] == 0.0
+    # the background image alone misses both by 0.2: what leaving the neck to it would score
+    assert neck["background_sq_error"] == pytest.approx(3 * 0.04, rel=1e-5)
+    for key in ("pixels", "sq_error", "alpha", "covered", "background_sq_error"):
+        assert neck[key] + torso[key] == pytest.approx(s["torso+neck"][key])
     assert s["head: face"]["pixels"] == 3 and s["head: hair"]["pixels"] == 1
     assert s["head: face"]["sq_error"] == pytest.approx(3 * 0.01, rel=1e-5)
     assert s["head: face"]["alpha"] == pytest.approx(3.0)

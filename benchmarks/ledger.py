@@ -102,7 +102,7 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          # how much audio context the studio's mouth needs (GDRF Table 6's LSTM claim)
          "audio_context_probe",
          # where GDRF Table 1's 5 s rows put alpha (error_regions.py --out on their workspaces)
-         "gdrf_region_alpha", "gdrf_region_alpha_h2",
+         "gdrf_region_alpha", "gdrf_region_alpha_h2", "gdrf_region_neck_h2",
          # DH-NeRF Table 2's full model and the ablations of why its lip-sync module costs PSNR
          # (run.py dhnerf-table2 --ablations --methods ...)
          "dhnerf_table2_lip/dhnerf_table2",

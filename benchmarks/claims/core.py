@@ -483,6 +483,12 @@ def alpha_note(report, a: str, b: str, stem: str = "") -> str:
                      f"{cell(b, region, 'near_head_error_share')}, covered further out "
                      f"{cell(a, region, 'covered_far_share')} vs "
                      f"{cell(b, region, 'covered_far_share')}")  # fmt: skip
+    neck = "torso+neck: neck"  # with error_regions.py --labels: does a field draw the neck?
+    if parts and neck in methods[a] and neck in methods[b]:
+        psnr = lambda m, key="psnr": f"{methods[m][neck][key][0]:.2f}"  # noqa: E731
+        parts.append(f"the neck alone: covered {cell(a, neck, 'covered_share')} vs "
+                     f"{cell(b, neck, 'covered_share')}, PSNR {psnr(a)} vs {psnr(b)} (the "
+                     f"background image alone {psnr(a, 'background_image_psnr')})")  # fmt: skip
     if not parts:
         return ""
     n = min((methods[m][r]["psnr"][2] for m in (a, b) for r in methods[m]

@@ -106,7 +106,8 @@ T2S = ("gdrf_table2_h2/gdrf_table2", "gdrf_table2_seeds/gdrf_table2", T2)
 T5S = ("gdrf_table5_h2/gdrf_table5", "gdrf_table5_seeds/gdrf_table5", T5)
 T6S = ("gdrf_table6_h2/gdrf_table6", "gdrf_table6_seeds/gdrf_table6", T6)
 # where Table 1's 5 s rows put alpha outside the head (error_regions.py on their workspaces)
-ALPHA = ("gdrf_region_alpha_h2", "gdrf_region_alpha")  # (the one on the rows' own workspaces)
+# (the first on the rows' own workspaces; gdrf_region_neck_h2 also splits torso + neck)
+ALPHA = ("gdrf_region_neck_h2", "gdrf_region_alpha_h2", "gdrf_region_alpha")
 GDRF, ER, DFRF = "GDRF", "ER-NeRF", "image warp (DFRF stand-in)"
 
 # the commit that made GDRF's feature volumes H/2 by default (GDRF.feature_stride 2; H/4 before)

@@ -395,6 +395,20 @@ def test_gdrf_table1_claims_prefer_the_seeded_run_of_their_rows(tmp_path):
     assert cause.index("PSNR by region") < cause.index("alpha by region")
     # the stand-in's row is not in the report: its claim has the region PSNR only
     assert "alpha by region" not in (rows["gdrf_dfrf"]["cause"] or "")
+    # a report with the neck split (error_regions.py --labels) on the same workspaces is read
+    # first, and says whether a field draws the neck better than the background image alone
+    neck = lambda c, p: dict(stats(c, 0.5, 0.0), psnr=[p, 0.2, 3],  # noqa: E731
+                             background_image_psnr=[30.25, 0.0, 3])  # fmt: skip
+    by_neck = {m: dict(v, **{"torso+neck: neck": neck(c, p)})
+               for (m, v), c, p in zip(by.items(), (0.41, 0.11), (28.67, 29.52))}  # fmt: skip
+    (tmp_path / "gdrf_region_neck_h2.json").write_text(
+        json.dumps({"results": own, "by_method": by_neck}))  # fmt: skip
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert ("alpha by region (GDRF, 5 s vs ER-NeRF, 5 s, gdrf_region_neck_h2, means of 3 "
+            "seed(s)): background") in rows["gdrf_scratch"]["cause"]  # fmt: skip
+    assert ("; the neck alone: covered 41.0% vs 11.0%, PSNR 28.67 vs 29.52 (the background image "
+            "alone 30.25)") in rows["gdrf_scratch"]["cause"]  # fmt: skip
+    (tmp_path / "gdrf_region_neck_h2.json").unlink()
     # Table 2: the steps claim reads its seeded run of GDRF at the 1k and 10k budgets
     (tmp_path / "gdrf_table2_seeds").mkdir()
 

@@ -92,6 +92,11 @@ ABLATIONS = {
         "accumulated alpha against the parsing's head mask), from the same base model: whether "
         "the halo of alpha around the head (gdrf_region_alpha) is what GDRF loses on the "
         "torso and background", ["gdrf_scratch", "gdrf_dfrf"]),
+    "GDRF, neck as background": (
+        "GDRF", "a neck term in the fine-tune (GDRF.lambda_neck = 0.1: the accumulated alpha "
+        "pushed to 0 on the parsing's neck and torso pixels, which the paper draws as the "
+        "background image), from the same base model: whether the neck GDRF's field draws "
+        "(gdrf_region_neck_h2) is what it loses on the torso and neck", ["gdrf_scratch"]),
     BF16: (
         "GDRF", "the fine-tune in float32 for its first quarter and under bfloat16 autocast "
         "after (configs/bf16.gin, Trainer.amp_from 0.25), from the same base model: whether "
@@ -99,12 +104,14 @@ ABLATIONS = {
 }  # fmt: skip
 BASE = {"image warp (DFRF stand-in)": "gdrf_image", "GDRF": "gdrf", "WarpNet": "gdrf_audio",
         "WarpNet+LS": "gdrf_lstm", "GDRF, features at H/4": "gdrf_quarter",
-        "GDRF, silhouette loss": "gdrf", BF16: "gdrf"}  # fmt: skip
+        "GDRF, silhouette loss": "gdrf", "GDRF, neck as background": "gdrf",
+        BF16: "gdrf"}  # fmt: skip
 # each base's fine-tune file under benchmarks/gin-configs/gdrf/ (its pre-training: pretrain*.gin)
 FINETUNE = {"gdrf": "finetune", "gdrf_image": "finetune_image", "gdrf_audio": "finetune_audio",
             "gdrf_lstm": "finetune_lstm", "gdrf_quarter": "finetune_quarter"}  # fmt: skip
 # a row fine-tuned by another file than its base's (FINETUNE) from the same base
-ROW_FINETUNE = {"GDRF, silhouette loss": "finetune_silhouette", BF16: "finetune_bf16"}
+ROW_FINETUNE = {"GDRF, silhouette loss": "finetune_silhouette",
+                "GDRF, neck as background": "finetune_neck", BF16: "finetune_bf16"}  # fmt: skip
 
 
 def steps_of(paper_steps: int, scale: float) -> int:

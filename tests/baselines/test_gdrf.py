@@ -58,19 +58,26 @@ def test_shapes_references_and_gradients(data):
     assert m.param_groups("torso") == {}
 
 
-def test_a_short_run_lowers_the_loss_and_a_checkpoint_renders_alike(data):
-    system = _system(data)
+def _short_run(system, data, steps: int, log: str | None = None) -> list[float]:
+    """``steps`` seeded Adam steps of ``system`` over ``data``: the loss of each step, or the
+    logged term ``log``."""
     opt = torch.optim.Adam([{"params": g["params"], "lr": g["lr"]}
                             for g in system.parameter_groups()])  # fmt: skip
     g = torch.Generator().manual_seed(0)
-    losses = []
-    for step in range(1, 41):
-        out = system.training_step(data[step % len(data)], step, 40, g)
+    values = []
+    for step in range(1, steps + 1):
+        out = system.training_step(data[step % len(data)], step, steps, g)
         opt.zero_grad()
         out.loss.backward()
         opt.step()
         system.after_step(step, g)
-        losses.append(out.loss.item())
+        values.append(out.loss.item() if log is None else out.logs[log])
+    return values
+
+
+def test_a_short_run_lowers_the_loss_and_a_checkpoint_renders_alike(data):
+    system = _system(data)
+    losses = _short_run(system, data, 40)
     assert sum(losses[-5:]) / 5 < 0.8 * sum(losses[:5]) / 5
     frame = data[1]
     rendered = system.render_frame(frame)["rgb"]
@@ -203,6 +210,35 @@ def test_checkpoints_record_the_feature_stride_and_older_ones_read_as_h4(data):
         load_model_weights(_system(data), {"model": old}, strict=True)
     with pytest.raises(GDRFCheckpointError, match=r"= 4 \(here 2\)"):
         _system(data).load_state_dict(old)
+
+
+def test_the_neck_term_is_the_squared_alpha_on_the_neck_and_torso_rays(data):
+    """λ_n L_n = λ_n mean(alpha^2 on the parsing's neck and torso rays, 0 elsewhere) beside the
+    LSTM's term; no term at λ_n 0; a negative λ_n is one line; with both terms on, both are
+    there; a short run with it lowers the alpha on the neck and torso rays."""
+    from types import SimpleNamespace
+
+    from lokitalk_plugins.baselines.gdrf.network import neck_loss
+
+    alpha = torch.tensor([1.0, 0.25, 0.0, 0.5], requires_grad=True)
+    torso = torch.tensor([False, True, True, True])
+    assert neck_loss(alpha, torso).item() == pytest.approx((0 + 0.0625 + 0 + 0.25) / 4)
+    neck_loss(alpha, torso).backward()
+    assert alpha.grad.tolist() == pytest.approx([0.0, 2 * 0.25 / 4, 0.0, 2 * 0.5 / 4])
+    frame = data[3]
+    rays = SimpleNamespace(masks=SimpleNamespace(face=~torso, torso=torso))
+    res = SimpleNamespace(weights_sum=alpha.detach())
+    system = _system(data, lambda_neck=0.5)
+    terms = system.model.loss_terms(res, TrainBatch(rays=rays, frame=frame), 0.0)
+    assert set(terms) == {"neck", "lstm"}
+    assert terms["neck"].item() == pytest.approx(0.5 * 0.3125 / 4)
+    both = _system(data, lambda_neck=0.5, lambda_silhouette=0.1).model
+    assert set(both.loss_terms(res, TrainBatch(rays=rays, frame=frame), 0.0)) == {
+        "neck", "silhouette", "lstm"}  # fmt: skip
+    with pytest.raises(ValueError, match=r"GDRF.lambda_neck must be >= 0, got -1"):
+        GDRF(audio_in_dim=8, lambda_neck=-1)
+    necks = _short_run(system, data, 30, "neck")
+    assert sum(necks[-5:]) / 5 < sum(necks[:5]) / 5
 
 
 def test_the_silhouette_term_is_the_squared_alpha_error_against_the_head_mask(data):

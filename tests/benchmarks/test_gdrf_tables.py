@@ -201,22 +201,30 @@ def test_table1_ablations_add_the_quarter_resolution_row_with_its_own_base():
         g.chosen_plan("gdrf-table5", 0.002, None, ablations=True)
 
 
-def test_table1_ablations_add_the_silhouette_row_fine_tuned_from_gdrfs_own_base():
+@pytest.mark.parametrize(
+    "row, gin, binding, claims",
+    [("GDRF, silhouette loss", "finetune_silhouette", "GDRF.lambda_silhouette = 0.1",
+      ["gdrf_scratch", "gdrf_dfrf"]),
+     ("GDRF, neck as background", "finetune_neck", "GDRF.lambda_neck = 0.1", ["gdrf_scratch"])],
+)  # fmt: skip
+def test_table1_ablations_add_the_alpha_term_rows_fine_tuned_from_gdrfs_own_base(
+    row, gin, binding, claims
+):
     bundles = dict(BUNDLES, gdrf_quarter="/b/gdrf_quarter")
     rows = g.methods("gdrf-table1", 0.002, CLIPS, bundles, "micro", ablations=True)
-    sil = next(r for r in rows if r["name"] == "GDRF, silhouette loss, 5 s")
+    sil = next(r for r in rows if r["name"] == f"{row}, 5 s")
     gdrf = next(r for r in rows if r["name"] == "GDRF, 5 s")
-    assert sil["configs"][0] == "benchmarks/gin-configs/gdrf/finetune_silhouette.gin"
+    assert sil["configs"][0] == f"benchmarks/gin-configs/gdrf/{gin}.gin"
     assert sil["configs"][1:] == gdrf["configs"][1:] and sil["data"] == gdrf["data"]
     assert sil["bindings"] == gdrf["bindings"]  # the same base model and steps
     assert sil["ablation"]["baseline"] == "GDRF, 5 s"
-    assert sil["ablation"]["claims"] == ["gdrf_scratch", "gdrf_dfrf"]
-    assert g.bases_needed("gdrf-table1", 0.002, ["GDRF, silhouette loss, 5 s"], True) == ["gdrf"]
+    assert sil["ablation"]["claims"] == claims
+    assert g.bases_needed("gdrf-table1", 0.002, [f"{row}, 5 s"], True) == ["gdrf"]
     root = Path(__file__).resolve().parents[2] / "benchmarks" / "gin-configs" / "gdrf"
-    text = (root / "finetune_silhouette.gin").read_text()
+    text = (root / f"{gin}.gin").read_text()
     base = (root / "finetune.gin").read_text()
-    # the fine-tune's own bindings, and the silhouette term on top
-    assert "GDRF.lambda_silhouette = 0.1" in text
+    # the fine-tune's own bindings, and the row's term on top
+    assert binding in text
     for line in base.splitlines():
         if line and not line.startswith("#"):
             assert line in text

@@ -1,7 +1,7 @@
 """Where trained workspaces' val error lies, and where their fields put alpha, by studio region.
 
     python benchmarks/error_regions.py WORKSPACE [WORKSPACE ...] [--every 3] [--near 3]
-        [--labels] [--out results/NAME.json [--force]]
+        [--labels] [--reuse] [--out results/NAME.json [--force]]
 
 Renders the val frames of each workspace trained on a studio folder (every ``--every``-th
 frame) and splits the squared colour error by the ground-truth labels: head (face, hair, lips,
@@ -15,7 +15,10 @@ the neck, and better or worse than the background image alone?), each share of t
 error. Prints a line per region and writes
 WORKSPACE/error_regions.json; with ``--out``, one JSON and a markdown table (``.md`` beside
 it) over all workspaces, seeds of one method (a harness row's workspaces ``ws_<row>``,
-``ws_<row>_seed_<k>``) given as mean ± std.
+``ws_<row>_seed_<k>``) given as mean ± std. With ``--reuse`` a workspace's own
+``error_regions.json`` stands in for rendering it again where it was measured with the same
+options after the workspace last changed: measure a few workspaces per run side by side, then
+write one ``--out`` over all.
 """
 
 from __future__ import annotations
@@ -74,7 +77,24 @@ def measure(workspace: Path, every: int, near: int, labels: bool = False) -> dic
     for k, s in summary.items():
         s["error_share"] = sums[k]["sq_error"] / total if total > 0 else None
     return {"workspace": str(workspace), "method": method_of(workspace), "stage": stage,
-            "frames": frames, "near_px": near, "sums": sums, "regions": summary}  # fmt: skip
+            "frames": frames, "every": every, "near_px": near, "labels": labels, "sums": sums,
+            "regions": summary}  # fmt: skip
+
+
+def reusable(workspace: Path, every: int, near: int, labels: bool) -> dict | None:
+    """The workspace's own ``error_regions.json`` when it was measured with the same options
+    and after every other file of the workspace was written (the trained model unchanged
+    since); else None."""
+    path = workspace / "error_regions.json"
+    try:
+        r = json.loads(path.read_text())
+        stamp = path.stat().st_mtime
+        newest = max((p.stat().st_mtime for p in workspace.rglob("*")
+                      if p.is_file() and p != path), default=0.0)  # fmt: skip
+    except (OSError, ValueError):
+        return None
+    same = (r.get("every"), r.get("near_px"), r.get("labels")) == (every, near, labels)
+    return r if isinstance(r, dict) and same and stamp >= newest else None
 
 
 def by_method(results: list) -> dict:
@@ -127,6 +147,11 @@ def main(argv=None) -> int:
                         help="pixels around the head counted as its outline")  # fmt: skip
     parser.add_argument("--out", type=Path, help="one JSON (and .md beside it) for all")
     parser.add_argument("--force", action="store_true", help="overwrite --out")
+    parser.add_argument("--reuse", action="store_true",
+                        help="take a workspace's error_regions.json instead of rendering it "
+                        "again where it was measured with the same --every, --near and "
+                        "--labels after the workspace last changed (runs of a few workspaces "
+                        "each, side by side, then one --out over all)")  # fmt: skip
     parser.add_argument("--labels", action="store_true",
                         help="also split the head by the studio's labels (face, hair, lips, "
                         "mouth, teeth, eyes) and torso + neck into neck and torso")  # fmt: skip
@@ -142,9 +167,11 @@ def main(argv=None) -> int:
                 parser.error(f"{p} exists; pass --force to overwrite it or choose another --out")
     results = []
     for ws in args.workspaces:
-        r = measure(ws, args.every, args.near, args.labels)
+        r = reusable(ws, args.every, args.near, args.labels) if args.reuse else None
+        if r is None:
+            r = measure(ws, args.every, args.near, args.labels)
+            (ws / "error_regions.json").write_text(json.dumps(r, indent=1))
         results.append(r)
-        (ws / "error_regions.json").write_text(json.dumps(r, indent=1))
         print(f"{r['method']} ({ws}):")
         for k, s in r["regions"].items():
             if s["psnr"] is None:  # a label no scored frame shows

@@ -115,8 +115,37 @@ def test_method_of_reads_the_harness_row_or_the_folder(tmp_path):
     assert error_regions.method_of(ws) == "GDRF, 5 s"
 
 
+def test_reuse_takes_a_workspaces_own_report_only_when_it_is_current(tmp_path):
+    import os
+
+    ws = tmp_path / "ws_m"
+    (ws / "checkpoints").mkdir(parents=True)
+    ckpt = ws / "checkpoints" / "head.pt"
+    ckpt.write_bytes(b"x")
+    report = ws / "error_regions.json"
+    report.write_text(json.dumps({"every": 3, "near_px": 3, "labels": True, "regions": {}}))
+    os.utime(ckpt, (1000, 1000))
+    os.utime(report, (2000, 2000))
+    assert error_regions.reusable(ws, 3, 3, True)["labels"] is True
+    # measured with other options: rendered again
+    assert error_regions.reusable(ws, 4, 3, True) is None
+    assert error_regions.reusable(ws, 3, 2, True) is None
+    assert error_regions.reusable(ws, 3, 3, False) is None
+    # the workspace changed after it (trained again): rendered again
+    os.utime(ckpt, (3000, 3000))
+    assert error_regions.reusable(ws, 3, 3, True) is None
+    # a report without the options (written before they were recorded), or unreadable
+    report.write_text(json.dumps({"near_px": 3, "regions": {}}))
+    assert error_regions.reusable(ws, 3, 3, False) is None
+    report.write_text("{")
+    assert error_regions.reusable(ws, 3, 3, True) is None
+    assert error_regions.reusable(tmp_path / "missing", 3, 3, True) is None
+
+
 @pytest.mark.slow
-def test_the_script_pools_seeds_and_refuses_to_overwrite(rsdf_workspace, tmp_path, capsys):
+def test_the_script_pools_seeds_and_refuses_to_overwrite(
+    rsdf_workspace, tmp_path, capsys, monkeypatch
+):
     # two copies of one workspace as a method's two seeds: the same numbers, std 0
     a, b = tmp_path / "ws_m", tmp_path / "ws_m_seed_1"
     shutil.copytree(rsdf_workspace, a)
@@ -135,6 +164,17 @@ def test_the_script_pools_seeds_and_refuses_to_overwrite(rsdf_workspace, tmp_pat
     assert (a / "error_regions.json").is_file()
     md = out.with_suffix(".md").read_text()
     assert "| m | background | 2 |" in md and "error within 3 px of head" in md
+
+    # --reuse: the workspaces' own reports stand in for rendering them again
+    def no_render(*args):
+        raise AssertionError("rendered again")
+
+    monkeypatch.setattr(error_regions, "measure", no_render)
+    again = tmp_path / "res" / "again.json"
+    assert error_regions.main([str(a), str(b), "--every", "4", "--reuse", "--out", str(again)]) == 0
+    assert json.loads(again.read_text())["by_method"] == report["by_method"]
+    with pytest.raises(AssertionError, match="rendered again"):  # other options: measured
+        error_regions.main([str(a), "--every", "3", "--reuse"])
     with pytest.raises(SystemExit):
         error_regions.main([str(a), "--out", str(out)])
     assert "exists; pass --force" in capsys.readouterr().err

@@ -125,10 +125,12 @@ def noted(v: Verdict, note: str) -> Verdict:
     return Verdict(v.measured, v.verdict, f"{v.cause}; {note}" if v.cause else note, v.explained)
 
 
-def sync_note(report: dict | None, a: Sample, b: Sample) -> str:
-    """A sync-confidence comparison's context: each row's value per seed and the table's
-    reference rows measured the same way (ground truth: the ceiling; one static frame: the
-    floor); "" when neither row has values."""
+def sync_note(report: dict | None, a: Sample, b: Sample, picks=None) -> str:
+    """A sync-confidence comparison's context: each row's value per seed, its AV offset per
+    seed where ``picks`` (the two rows' picks) are given and the rows record it (0 = in sync: a
+    confidence read at an offset is a peak of the wrong lag), and the table's reference rows
+    measured the same way (ground truth: the ceiling; one static frame: the floor); "" when
+    neither row has values."""
     if not (a.n or b.n):
         return ""
 
@@ -136,6 +138,12 @@ def sync_note(report: dict | None, a: Sample, b: Sample) -> str:
         return f"{x.label} " + (", ".join(f"{v:.2f}" for v in x.values) if x.n else "n/a")
 
     parts = [f"sync confidence per seed: {seeds(a)}; {seeds(b)}"]
+    if picks is not None:
+        offs = [sample(report, p, "sync_offset", x.label) for p, x in zip(picks, (a, b))]
+        if all(o.n for o in offs):
+            each = ["{} {}".format(o.label, ", ".join(f"{v:+.0f}" if v else "0" for v in o.values))
+                    for o in offs]  # fmt: skip
+            parts.append("AV offset per seed (frames, 0 = in sync): " + "; ".join(each))
     refs = []
     for ref in (report or {}).get("references") or []:
         v = (ref.get("metrics") or {}).get("sync_conf")

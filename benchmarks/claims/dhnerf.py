@@ -121,7 +121,7 @@ def _pair(table, a, b, metric, higher=True):
         r = _report(reports, table, a, b)
         sa, sb = sample(r, _m(a), metric, a), sample(r, _m(b), metric, b)
         v = compare(sa, sb, higher)
-        return noted(v, sync_note(r, sa, sb)) if metric == "sync_conf" else v
+        return noted(v, sync_note(r, sa, sb, (_m(a), _m(b)))) if metric == "sync_conf" else v
 
     return judge
 

@@ -64,7 +64,7 @@ def _cmp(table, a, b, metric="psnr", higher=True, margin=0.0, la=None, lb=None, 
         sa, sb = sample(r, a, metric, la), sample(r, b, metric, lb)
         v = compare(sa, sb, higher, margin)
         if metric == "sync_conf":
-            return noted(v, sync_note(r, sa, sb))
+            return noted(v, sync_note(r, sa, sb, (a, b)))
         if rows is None or metric != "psnr":
             return v
         stem = _alpha_stem(reports, alpha, r, rows[0]) if alpha else None

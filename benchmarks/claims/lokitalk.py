@@ -46,7 +46,7 @@ def _pair(table, a, b, metric, higher, margin=0.0):
         sa, sb = sample(r, _method(a), metric, a), sample(r, _method(b), metric, b)
         v = compare(sa, sb, higher, margin)
         if metric == "sync_conf":
-            return noted(v, sync_note(r, sa, sb))
+            return noted(v, sync_note(r, sa, sb, (_method(a), _method(b))))
         return _with_fit(v, r, a, b) if metric == "psnr" else v
 
     return judge

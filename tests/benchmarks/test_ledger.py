@@ -1055,6 +1055,14 @@ def test_a_sync_claim_that_misses_shows_each_seed_and_the_reference_rows(tmp_pat
         "ER-NeRF 0.89, 0.76, 0.89; reference rows: ground truth (ceiling) 1.00, one static "
         "frame (floor) 0.00"
     )
+    # with each seed's AV offset recorded, the note gives it: a confidence read at a lag
+    for r, offsets in zip(t1["results"], ([0, 0, 0], [15, 0, -3])):
+        for s, o in zip(r["seeds"], offsets):
+            s["metrics"]["sync_offset"] = o
+    (tmp_path / "table1.json").write_text(json.dumps(t1))
+    got = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}["t1_sync"]
+    assert ("ER-NeRF 0.89, 0.76, 0.89; AV offset per seed (frames, 0 = in sync): LokiTalk 0, 0, "
+            "0; ER-NeRF +15, 0, -3; reference rows") in got["cause"]  # fmt: skip
     # a claim that holds carries no note
     t1["results"][1] = row("ER-NeRF", [0.50, 0.52, 0.48])
     (tmp_path / "table1.json").write_text(json.dumps(t1))

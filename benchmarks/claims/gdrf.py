@@ -128,11 +128,14 @@ def _descends(commit: str, ancestor: str = H2_DEFAULT) -> bool | None:
 
 
 def volumes_label(stem: str, report: dict) -> str:
-    """A GDRF table's result file made before the H/2 default: "GDRF's volumes at H/4 (before
-    37dbd89)", so an ablation quoted from it is not read beside the H/2 rows' values; ""
-    for other files, later runs, or where git cannot tell."""
-    commit = re.sub(r"[^0-9a-f]", "", str(report.get("commit") or "").lower())
-    if not str(report.get("table", "")).startswith("gdrf-") or len(commit) < 7:
+    """For a GDRF table's result file made before the H/2 default, a label saying its feature
+    volumes were at H/4, so an ablation quoted from it is not read beside the H/2 rows'
+    values; "" for other files, later runs, or where git cannot tell. The file's commit may
+    carry "+dirty" (tracked files changed when it ran)."""
+    commit = str(report.get("commit") or "").split("+")[0].strip().lower()
+    if not str(report.get("table", "")).startswith("gdrf-") or not re.fullmatch(
+        r"[0-9a-f]{7,40}", commit
+    ):
         return ""
     if _descends(commit) is False:
         return f"a run before {H2_DEFAULT[:7]}: GDRF's feature volumes at H/4, not H/2"

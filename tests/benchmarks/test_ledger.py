@@ -1642,6 +1642,9 @@ def test_an_ablation_from_a_gdrf_run_before_the_h2_default_says_so(tmp_path, mon
     after["b" * 40] = False
     assert cg.volumes_label("x", dict(old, table="dhnerf-table2")) == ""
     assert cg.volumes_label("x", dict(old, commit="")) == ""
+    assert cg.volumes_label("x", dict(old, commit="unknown")) == ""
+    # a run from a tree with uncommitted changes: its commit is the one before "+dirty"
+    assert "at H/4" in cg.volumes_label("x", dict(old, commit="b" * 40 + "+dirty"))
 
 
 def test_gdrf_volumes_label_asks_git_of_this_checkout():

@@ -99,6 +99,9 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          # GDRF at 5 s beside its fine-tune with the silhouette term (GDRF.lambda_silhouette;
          # run.py gdrf-table1 --ablations --methods ... --seeds 3 --ablation-seeds 3)
          "gdrf_table1_silhouette/gdrf_table1",
+         # the silhouette and neck terms at H/2 (run.py gdrf-table1 --ablations --methods 'GDRF,
+         # 5 s' 'GDRF, silhouette loss, 5 s' 'GDRF, neck as background, 5 s' --seeds 3 ...)
+         "gdrf_table1_neck/gdrf_table1",
          # how much audio context the studio's mouth needs (GDRF Table 6's LSTM claim)
          "audio_context_probe",
          # where GDRF Table 1's 5 s rows put alpha (error_regions.py --out on their workspaces)

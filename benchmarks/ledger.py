@@ -89,8 +89,8 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          "gdrf_table5_h2/gdrf_table5", "gdrf_table6_h2/gdrf_table6",
          # GDRF at 5 s beside its fine-tune with configs/bf16.gin, from one base (issue 18)
          "gdrf_table1_bf16/gdrf_table1",
-         # GDRF's 3 s and 10 s rows at 5 seeds (the clip claim's margin)
-         "gdrf_table1_clips/gdrf_table1",
+         # GDRF's 3 s and 10 s rows at 5 seeds (the clip claim's margin), at H/2 and at H/4
+         "gdrf_table1_clips_h2/gdrf_table1", "gdrf_table1_clips/gdrf_table1",
          "gdrf_table5_seeds/gdrf_table5",
          "gdrf_table6_seeds/gdrf_table6",
          # GDRF and the image warp at 5 s beside the ablation of the feature volumes' resolution

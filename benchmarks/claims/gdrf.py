@@ -98,8 +98,9 @@ T1, T2, T5, T6 = "gdrf_table1", "gdrf_table2", "gdrf_table5", "gdrf_table6"
 T1H = "gdrf_table1_h2/gdrf_table1"
 T1S = (T1H, "gdrf_table1_seeds/gdrf_table1", T1)
 # GDRF's 3 s and 10 s rows at 5 seeds (run.py gdrf-table1 --seeds 5 --methods 'GDRF, 3 s'
-# 'GDRF, 10 s', at H/4): the clip claim's margin needs the spread of more seeds
-T1C = (T1H, "gdrf_table1_clips/gdrf_table1", *T1S[1:])
+# 'GDRF, 10 s'): the clip claim's margin needs the spread of more seeds; at H/2 (seeds 0-2
+# those of gdrf_table1_h2, reused by --resume) first, then at H/4
+T1C = ("gdrf_table1_clips_h2/gdrf_table1", T1H, "gdrf_table1_clips/gdrf_table1", *T1S[1:])
 # likewise for Tables 2, 5 and 6: the seeded runs at H/2 (<table>_h2, the default since
 # 37dbd89) first, then those at H/4
 T2S = ("gdrf_table2_h2/gdrf_table2", "gdrf_table2_seeds/gdrf_table2", T2)

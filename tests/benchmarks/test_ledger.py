@@ -346,6 +346,16 @@ def test_gdrf_table1_claims_prefer_the_seeded_run_of_their_rows(tmp_path):
         rows["gdrf_clip"]["measured"])  # fmt: skip
     assert rows["gdrf_clip"]["verdict"] == "holds"  # -0.20 ± 0.23 stays above -0.5
     assert "GDRF 5 s 25.20 ± 0.20 (3 seeds)" in rows["gdrf_scratch"]["measured"]
+    # the 5-seed run at H/2 (the default feature volumes) is read before the one at H/4
+    (tmp_path / "gdrf_table1_clips_h2").mkdir()
+    clips_h2 = {"results": [g("GDRF", [27.0, 27.4, 27.2, 27.3, 27.1], 3),
+                            g("GDRF", [28.0, 28.2, 28.1, 28.0, 28.2], 10)]}  # fmt: skip
+    (tmp_path / "gdrf_table1_clips_h2" / "gdrf_table1.json").write_text(json.dumps(clips_h2))
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert "GDRF 3 s 27.20 ± 0.16 (5 seeds) vs GDRF 10 s 28.10 ± 0.10 (5 seeds)" in (
+        rows["gdrf_clip"]["measured"])  # fmt: skip
+    assert rows["gdrf_clip"]["verdict"] == "does not hold"  # -0.90 ± 0.26 stays below -0.5
+    (tmp_path / "gdrf_table1_clips_h2" / "gdrf_table1.json").unlink()
     # Table 5 likewise: its seeded run of two reference counts
     (tmp_path / "gdrf_table5_seeds").mkdir()
     refs = lambda n, ps: dict(method=f"{n} references", row="GDRF", refs=n,  # noqa: E731

@@ -336,22 +336,23 @@ def test_gdrf_table1_claims_prefer_the_seeded_run_of_their_rows(tmp_path):
     # it has no 3 s or 10 s row: the clip claim reads the full table's single seeds
     assert "GDRF 3 s 26.00 (single seed) vs GDRF 10 s 26.80 (single seed)" in (
         rows["gdrf_clip"]["measured"])  # fmt: skip
+
+    def clip_rows(stem, three, ten):  # a 5-seed run of the 3 s and 10 s rows -> the ledger
+        (tmp_path / stem).mkdir(exist_ok=True)
+        clips = {"results": [g("GDRF", three, 3), g("GDRF", ten, 10)]}
+        (tmp_path / stem / "gdrf_table1.json").write_text(json.dumps(clips))
+        return {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+
     # the 5-seed run of the 3 s and 10 s rows is read first by the clip claim, by it alone
-    (tmp_path / "gdrf_table1_clips").mkdir()
-    clips = {"results": [g("GDRF", [26.0, 26.2, 26.1, 25.9, 26.3], 3),
-                         g("GDRF", [26.3, 26.2, 26.4, 26.3, 26.3], 10)]}  # fmt: skip
-    (tmp_path / "gdrf_table1_clips" / "gdrf_table1.json").write_text(json.dumps(clips))
-    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    rows = clip_rows("gdrf_table1_clips", [26.0, 26.2, 26.1, 25.9, 26.3],
+                     [26.3, 26.2, 26.4, 26.3, 26.3])  # fmt: skip
     assert "GDRF 3 s 26.10 ± 0.16 (5 seeds) vs GDRF 10 s 26.30 ± 0.07 (5 seeds)" in (
         rows["gdrf_clip"]["measured"])  # fmt: skip
     assert rows["gdrf_clip"]["verdict"] == "holds"  # -0.20 ± 0.23 stays above -0.5
     assert "GDRF 5 s 25.20 ± 0.20 (3 seeds)" in rows["gdrf_scratch"]["measured"]
     # the 5-seed run at H/2 (the default feature volumes) is read before the one at H/4
-    (tmp_path / "gdrf_table1_clips_h2").mkdir()
-    clips_h2 = {"results": [g("GDRF", [27.0, 27.4, 27.2, 27.3, 27.1], 3),
-                            g("GDRF", [28.0, 28.2, 28.1, 28.0, 28.2], 10)]}  # fmt: skip
-    (tmp_path / "gdrf_table1_clips_h2" / "gdrf_table1.json").write_text(json.dumps(clips_h2))
-    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    rows = clip_rows("gdrf_table1_clips_h2", [27.0, 27.4, 27.2, 27.3, 27.1],
+                     [28.0, 28.2, 28.1, 28.0, 28.2])  # fmt: skip
     assert "GDRF 3 s 27.20 ± 0.16 (5 seeds) vs GDRF 10 s 28.10 ± 0.10 (5 seeds)" in (
         rows["gdrf_clip"]["measured"])  # fmt: skip
     assert rows["gdrf_clip"]["verdict"] == "does not hold"  # -0.90 ± 0.26 stays below -0.5

@@ -17,6 +17,7 @@ from .core import (
     compare,
     explained,
     noted,
+    region_note,
     row_sample,
     sample,
     sync_note,
@@ -121,6 +122,8 @@ def _pair(table, a, b, metric, higher=True):
         r = _report(reports, table, a, b)
         sa, sb = sample(r, _m(a), metric, a), sample(r, _m(b), metric, b)
         v = compare(sa, sb, higher)
+        if metric == "psnr":  # where the difference lies, where the rows have regions
+            return noted(v, region_note(r, a, b))
         return noted(v, sync_note(r, sa, sb, (_m(a), _m(b)))) if metric == "sync_conf" else v
 
     return judge

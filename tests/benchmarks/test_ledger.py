@@ -804,6 +804,16 @@ def test_dhnerf_below_er_nerf_takes_its_cause_from_table2s_lip_sync_ablation(tmp
     rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
     assert "lip-sync module costs" not in rows["dh_vs_er"]["cause"]
     assert "cause not yet measured" in rows["dh_vs_er"]["cause"]
+    # rows with regions say where the difference lies (a context, not a measured cause)
+    for r, head in zip(t1["results"], (23.0, 21.0)):
+        for s in r["seeds"]:
+            s["metrics"] |= dict(psnr_head=head, psnr_torso=31.0, psnr_bg=head + 13)
+    (tmp_path / "dhnerf_table1.json").write_text(json.dumps(t1))
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert ("PSNR by region (DH-NeRF vs ER-NeRF, means of 3 seeds): head 21.00 vs 23.00, "
+            "torso + neck 31.00 vs 31.00, background 34.00 vs 36.00") in (
+        rows["dh_vs_er"]["cause"])  # fmt: skip
+    assert "cause not yet measured" in rows["dh_vs_er"]["cause"]
 
 
 def test_the_lip_sync_claims_read_the_zero_init_run_where_it_has_both_rows(tmp_path):

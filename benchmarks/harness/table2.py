@@ -111,6 +111,10 @@ BF16_START = (
     "float32 for the first 1/4 of each stage's steps, bf16 autocast for the last 3/4 "
     "(Trainer.amp_from 0.25: a precision schedule)"
 )
+HEAD_BACKGROUND = ("in training, a random colour each step under the rays whose pixel is head "
+                   "(TalkingHeadSystem.head_background = 'random') instead of the frame's "
+                   "background: whether a translucent face, which the studio's plain background "
+                   "lets fit, costs the row PSNR")  # fmt: skip
 UPKEEP_ONE = ("one setting of configs/fast_upkeep.gin alone in the tables' refresh (every 16 "
               "steps, a random quarter of all cells): ")  # fmt: skip
 ABLATIONS = {
@@ -177,6 +181,12 @@ ABLATIONS = {
                              "quarter of the others"),
     "O+D+R, upkeep every 32": ("O+D+R", "table2/ablations/upkeep_every32",
                                UPKEEP_ONE + "a refresh every 32 steps, the decay per step kept"),
+    "O, random background under the head": ("O", "table2/ablations/random_head_background",
+                                            HEAD_BACKGROUND),
+    "O+D, random background under the head": ("O+D", "table2/ablations/random_head_background",
+                                              HEAD_BACKGROUND),
+    "O+D+R, random background under the head": (
+        "O+D+R", "table2/ablations/random_head_background", HEAD_BACKGROUND),
 }  # fmt: skip
 # which claims each ablation's gin file speaks to (none: a measurement for a default, not a
 # cause of a missed claim)
@@ -209,7 +219,9 @@ ABLATION_CLAIMS = {"table2/ablations/samples_32": ["t2_target", "t2_d", "t2_r"],
                    "table2/ablations/upkeep_lattice": [],
                    "table2/ablations/upkeep_bf16": [],
                    "table2/ablations/upkeep_sparse": [],
-                   "table2/ablations/upkeep_every32": []}  # fmt: skip
+                   "table2/ablations/upkeep_every32": [],
+                   "table2/ablations/random_head_background": ["t2_d", "t2_r",
+                                                               "t2_target"]}  # fmt: skip
 
 
 def ablation_methods(methods: list[dict], ablations: dict | None = None,

@@ -33,6 +33,8 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         "O, float32 start, bf16", "O+D, float32 start, bf16",
         "O+D+R, float32 start, bf16", "O+D+R, upkeep lattice", "O+D+R, upkeep bf16",
         "O+D+R, upkeep sparse", "O+D+R, upkeep every 32",
+        "O, random background under the head", "O+D, random background under the head",
+        "O+D+R, random background under the head",
     ]  # fmt: skip
     coarse = "JointDeformation.grid = {'desired_resolution': 64}"
     audio = "wrap.static_canonical = False"
@@ -67,6 +69,8 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
              "upkeep bf16": ("upkeep_bf16.gin", "GridUpkeep.precision = 'auto'"),
              "upkeep sparse": ("upkeep_sparse.gin", "GridUpkeep.mode = 'sparse'"),
              "upkeep every 32": ("upkeep_every32.gin", "GridUpkeep.every = 32"),
+             "random background under the head": ("random_head_background.gin",
+                                                  "TalkingHeadSystem.head_background = 'random'"),
              }  # fmt: skip
     for m in abl:
         base = next(b for b in methods if b["name"] == m["ablation"]["baseline"])
@@ -98,6 +102,9 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
             )
         elif name == "undeformed_refresh.gin":  # what the deformation-following refresh adds
             assert m["ablation"]["claims"] == ["t2_d", "t2_r", "t2_target"]
+        elif name == "random_head_background.gin":  # a translucent face in every row?
+            assert m["ablation"]["claims"] == ["t2_d", "t2_r", "t2_target"]
+            assert "translucent face" in m["ablation"]["isolates"]
         elif name == "f_a_backbone.gin":  # what the Audio2Motion F_a adds
             assert m["ablation"]["claims"] == ["t2_r", "t2_target"]
         elif name == "eye_au45.gin":  # a cause of att_eye's miss (Fig. 5)
@@ -134,6 +141,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         "O+D, float32 start, bf16", "O+D+R, float32 start, bf16", "O+D+R, upkeep lattice",
         "O+D+R, upkeep bf16",
         "O+D+R, upkeep sparse", "O+D+R, upkeep every 32",
+        "O+D, random background under the head", "O+D+R, random background under the head",
     ]  # fmt: skip
 
 

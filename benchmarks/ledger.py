@@ -73,6 +73,8 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          "dhnerf_table2_unlit/dhnerf_table2_unlit",
          # the same two rows each without the velocity loss (--ablations --ablation-seeds)
          "dhnerf_table2_velocity/dhnerf_table2",
+         # the same two rows with the velocity loss at λ_v 3 (--ablations, seed 0)
+         "dhnerf_table2_velocity3/dhnerf_table2",
          # and each with a random background under the head in training (head_background)
          "dhnerf_table2_head_background/dhnerf_table2",
          # the full model in float32 and with configs/bf16.gin (issue 18)

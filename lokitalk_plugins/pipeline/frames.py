@@ -114,28 +114,33 @@ def _pair(system, frame) -> list:
     return [frame if j == frame.index else dataset[j] for j in (j0, j1)]
 
 
-HEAD_BACKGROUNDS = ("frame", "random")
+# TalkingHeadSystem.head_background: "frame" (the originals'), "random" (the head's pixels over
+# a random colour), "random_body" (the head's, the neck's and the torso's: for a 3D field that
+# draws the torso, over the plain background image)
+HEAD_BACKGROUNDS = ("frame", "random", "random_body")
 
 
 def head_colours(system, rays: RayBatch, generator) -> torch.Tensor | None:
     """The step's random colours [R, 3] in [0, 1] under the head's pixels
-    (``TalkingHeadSystem.head_background = 'random'``, drawn from the step's generator), or
-    None (``'frame'``: every ray keeps its frame's background, the originals')."""
+    (``TalkingHeadSystem.head_background = 'random'`` or ``'random_body'``, drawn from the
+    step's generator), or None (``'frame'``: every ray keeps its frame's background, the
+    originals')."""
     if system.head_background == "frame":
         return None
     n = rays.background.shape[0]
     return torch.rand(n, 3, generator=generator, dtype=rays.background.dtype)
 
 
-def over_head_colours(rays: RayBatch, colours: torch.Tensor | None) -> RayBatch:
+def over_head_colours(rays: RayBatch, colours: torch.Tensor | None, body: bool = False) -> RayBatch:
     """``rays`` with their background replaced by ``colours`` where the pixel is head in the
-    frame's parsing (``masks.face``): the truth there is the head itself, so any background
-    fits it and a translucent head cannot borrow the frame's background colour; every other
-    ray keeps the frame's background (its truth shows it). None: ``rays`` unchanged."""
+    frame's parsing (``masks.face``; with ``body`` also neck and torso, ``masks.torso``): the
+    truth there is the subject itself, so any background fits it and a translucent head (or
+    torso) cannot borrow the frame's background colour; every other ray keeps the frame's
+    background (its truth shows it). None: ``rays`` unchanged."""
     if colours is None:
         return rays
-    head = rays.masks.face.reshape(-1, 1)
-    return replace(rays, background=torch.where(head, colours, rays.background))
+    subject = rays.masks.face | rays.masks.torso if body else rays.masks.face
+    return replace(rays, background=torch.where(subject.reshape(-1, 1), colours, rays.background))
 
 
 def render_training(system, frame, rays: RayBatch, generator, shift=(0, 0)) -> Rendered:
@@ -207,7 +212,8 @@ def frames_step(system, frame, step: int, total_steps: int, generator) -> StepOu
     else:
         ray_sets = (rays_at(frame, pixels, shape),)
     colours = head_colours(system, ray_sets[0], generator)  # one draw for both frames' pixels
-    ray_sets = tuple(over_head_colours(r, colours) for r in ray_sets)
+    body = system.head_background == "random_body"
+    ray_sets = tuple(over_head_colours(r, colours, body) for r in ray_sets)
     parts = [render_training(system, f, r, generator, shift) for f, r in zip(frames, ray_sets)]
     own = next(p for p in parts if p.frame is frame)
     losses = [colour_loss(p.rgb, p.rays.rgb, p.rays.masks, system.region_weights) for p in parts]

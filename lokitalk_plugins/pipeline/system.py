@@ -80,7 +80,10 @@ class TalkingHeadSystem(nn.Module):
     whose pixel is head in the parsing composite over a random colour drawn each step, so the
     fit pins the head's alpha: over a plain static background a translucent head with a
     compensated colour fits the frames as well as an opaque one; see
-    :func:`~.frames.over_head_colours`). Rendering and validation are unchanged.
+    :func:`~.frames.over_head_colours`) or "random_body" (the head's, neck's and torso's
+    pixels: for a field that draws the torso, over ``TalkingHeadFolder.background = 'bc'``;
+    refused in :meth:`prepare` over the torso images, whose torso is the background).
+    Rendering and validation are unchanged.
     """
 
     def __init__(
@@ -147,9 +150,9 @@ class TalkingHeadSystem(nn.Module):
             raise OptionError(f"TalkingHeadSystem.head_background must be one of "
                               f"{HEAD_BACKGROUNDS}, got {head_background!r}")  # fmt: skip
         if head_background != "frame" and self.neural_renderer is not None:
-            raise OptionError("TalkingHeadSystem.head_background = 'random' renders rays over "
-                              "their own background: unbind FramePlugins.neural_renderer or "
-                              "keep 'frame'")  # fmt: skip
+            raise OptionError(f"TalkingHeadSystem.head_background = {head_background!r} renders "
+                              "rays over their own background: unbind "
+                              "FramePlugins.neural_renderer or keep 'frame'")  # fmt: skip
         self.head_background = head_background
         self.dataset = None  # the training frames (for the velocity loss's pairs)
         self.stage = "head"
@@ -163,6 +166,11 @@ class TalkingHeadSystem(nn.Module):
         """Before training: the model's "prepare" callbacks (e.g. ID-AKT's identity from the
         first frame), cells no training camera sees marked unseen, and the training frames'
         audio and eye values kept for the occupancy refreshes."""
+        if self.head_background == "random_body" and getattr(dataset, "background", "") == "torso":
+            raise OptionError("TalkingHeadSystem.head_background = 'random_body' puts the neck and "
+                              "torso over random colours, but TalkingHeadFolder.background = "
+                              "'torso' draws them from the torso images: bind 'bc' (the torso in "
+                              "the 3D field) or use 'random' (the head alone)")  # fmt: skip
         self.dataset = dataset
         for callback in self.model.training_callbacks():
             if callback.where == "prepare":
@@ -268,7 +276,8 @@ class TalkingHeadSystem(nn.Module):
             return frames_step(self, frame, step, total_steps, generator)
         rays, lpips_weight, lpips_term = self._rays(frame, step, total_steps, generator)
         if self.stage != "torso":
-            rays = over_head_colours(rays, head_colours(self, rays, generator))
+            body = self.head_background == "random_body"
+            rays = over_head_colours(rays, head_colours(self, rays, generator), body)
         bg = rays.background
         if self.stage == "torso":
             bg, _ = self._torso_background(frame, rays.index, training=True)

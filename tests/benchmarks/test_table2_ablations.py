@@ -34,7 +34,8 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         "O+D+R, float32 start, bf16", "O+D+R, upkeep lattice", "O+D+R, upkeep bf16",
         "O+D+R, upkeep sparse", "O+D+R, upkeep every 32",
         "O, random background under the head", "O+D, random background under the head",
-        "O+D+R, random background under the head",
+        "O+D+R, random background under the head", "O, random background under head and torso",
+        "O+D+R, random background under head and torso",
     ]  # fmt: skip
     coarse = "JointDeformation.grid = {'desired_resolution': 64}"
     audio = "wrap.static_canonical = False"
@@ -71,6 +72,8 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
              "upkeep every 32": ("upkeep_every32.gin", "GridUpkeep.every = 32"),
              "random background under the head": ("random_head_background.gin",
                                                   "TalkingHeadSystem.head_background = 'random'"),
+             "random background under head and torso": (
+                 "random_body_background.gin", "TalkingHeadSystem.head_background = 'random_body'"),
              }  # fmt: skip
     for m in abl:
         base = next(b for b in methods if b["name"] == m["ablation"]["baseline"])
@@ -105,6 +108,9 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         elif name == "random_head_background.gin":  # a translucent face in every row?
             assert m["ablation"]["claims"] == ["t2_d", "t2_r", "t2_target"]
             assert "translucent face" in m["ablation"]["isolates"]
+        elif name == "random_body_background.gin":  # and a translucent torso?
+            assert m["ablation"]["claims"] == ["t2_r", "t2_target"]
+            assert "face or torso" in m["ablation"]["isolates"]
         elif name == "f_a_backbone.gin":  # what the Audio2Motion F_a adds
             assert m["ablation"]["claims"] == ["t2_r", "t2_target"]
         elif name == "eye_au45.gin":  # a cause of att_eye's miss (Fig. 5)
@@ -142,6 +148,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         "O+D+R, upkeep bf16",
         "O+D+R, upkeep sparse", "O+D+R, upkeep every 32",
         "O+D, random background under the head", "O+D+R, random background under the head",
+        "O+D+R, random background under head and torso",
     ]  # fmt: skip
 
 

@@ -320,6 +320,31 @@ def test_a_random_background_goes_under_the_head_pixels_only(data, monkeypatch):
         make_system(data, head_background="random", neural_renderer=neural)
 
 
+def test_a_random_body_background_goes_under_head_neck_and_torso(data, monkeypatch):
+    """head_background 'random_body': the head's, neck's and torso's pixels over the step's
+    random colours (the colours 'random' draws), the rest over the frame's background; refused
+    in one line over the torso images, whose torso is the background."""
+    seen = {}
+    for mode in ("random", "random_body"):
+        system = make_system(data, head_background=mode)
+        calls = Recorder(system.renderer.render_rays)
+        monkeypatch.setattr(system.renderer, "render_rays", calls)
+        system.training_step(data[5], 0, 10, torch.Generator().manual_seed(1))
+        seen[mode] = calls.calls[0][0][2]
+    rays = sample_random_rays(data[5], 256, torch.Generator().manual_seed(1))
+    head, torso = rays.masks.face, rays.masks.torso
+    body = head | torso
+    assert torso.any() and (~body).any()
+    assert torch.equal(seen["random_body"][~body], rays.background[~body])
+    assert torch.equal(seen["random_body"][head], seen["random"][head])  # the same draw
+    assert not torch.isclose(seen["random_body"][torso], rays.background[torso]).all(-1).any()
+    assert torch.equal(seen["random"][torso], rays.background[torso])  # 'random': head only
+    folder = Path(data.root)
+    over_torso = TalkingHeadFolder(folder, background="torso", progress=False)
+    with pytest.raises(OptionError, match="bind 'bc'"):
+        make_system(over_torso, head_background="random_body")
+
+
 def test_the_gin_files_turn_each_plugin_on(data):
     files = ["configs/rad_nerf.gin", "configs/studio_quick.gin", "configs/velocity.gin",
              "configs/neural_renderer.gin"]  # fmt: skip

@@ -122,6 +122,9 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          # O and O+D+R beside the same rows trained over a random colour under the head
          # (TalkingHeadSystem.head_background = 'random': is the face translucent?)
          "table2_head_background/table2",
+         # O and O+D+R beside the same rows over a random colour under head, neck and torso
+         # (TalkingHeadSystem.head_background = 'random_body': is the torso translucent?)
+         "table2_body_background/table2",
          # Table 2's O+D+R in float32 and under bf16 autocast, side by side (issue 18)
          "table2_bf16/table2",
          # O+D+R with the backbone alone under bf16 (wrap.plugins_float32; issue 18)

@@ -166,7 +166,7 @@ class TalkingHeadSystem(nn.Module):
         """Before training: the model's "prepare" callbacks (e.g. ID-AKT's identity from the
         first frame), cells no training camera sees marked unseen, and the training frames'
         audio and eye values kept for the occupancy refreshes."""
-        if self.head_background == "random_body" and getattr(dataset, "background", "") == "torso":
+        if self.head_background == "random_body" and dataset.background == "torso":
             raise OptionError("TalkingHeadSystem.head_background = 'random_body' puts the neck and "
                               "torso over random colours, but TalkingHeadFolder.background = "
                               "'torso' draws them from the torso images: bind 'bc' (the torso in "

@@ -1,7 +1,7 @@
 """Where trained workspaces' val error lies, and where their fields put alpha, by studio region.
 
     python benchmarks/error_regions.py WORKSPACE [WORKSPACE ...] [--every 3] [--near 3]
-        [--labels] [--reuse] [--out results/NAME.json [--force]]
+        [--labels] [--uncapped] [--reuse] [--out results/NAME.json [--force]]
 
 Renders the val frames of each workspace trained on a studio folder (every ``--every``-th
 frame) and splits the squared colour error by the ground-truth labels: head (face, hair, lips,
@@ -12,13 +12,18 @@ and the PSNR of the frame's background image alone; with ``--labels`` the head i
 the studio's labels (face, hair, lips, mouth, teeth, eyes: is a face translucent, where is the
 error inside the head?) and torso + neck into the neck and the torso (does the head's field draw
 the neck, and better or worse than the background image alone?), each share of the frame's
-error. Prints a line per region and writes
-WORKSPACE/error_regions.json; with ``--out``, one JSON and a markdown table (``.md`` beside
-it) over all workspaces, seeds of one method (a harness row's workspaces ``ws_<row>``,
-``ws_<row>_seed_<k>``) given as mean ± std. With ``--reuse`` a workspace's own
-``error_regions.json`` stands in for rendering it again where it was measured with the same
-options after the workspace last changed: measure a few workspaces per run side by side, then
-write one ``--out`` over all.
+error. Each workspace's occupancy grid is reported too (its valid cells' mean density, the
+threshold min(mean, density_thresh) a cell must exceed, the occupied share of all cells): a
+soft field pulls the threshold down, more cells count as occupied, and the march's cap of
+occupied samples a ray is spent before the surface. ``--uncapped`` renders with that cap lifted
+at inference (every ray marched to its far distance): the alpha a field holds behind the
+samples it was trained on. Prints a line per region and writes
+WORKSPACE/error_regions.json (``error_regions_uncapped.json`` with ``--uncapped``); with
+``--out``, one JSON and a markdown table (``.md`` beside it) over all workspaces, seeds of one
+method (a harness row's workspaces ``ws_<row>``, ``ws_<row>_seed_<k>``) given as mean ± std.
+With ``--reuse`` a workspace's own report stands in for rendering it again where it was
+measured with the same options after the workspace last changed: measure a few workspaces per
+run side by side, then write one ``--out`` over all.
 """
 
 from __future__ import annotations
@@ -51,14 +56,20 @@ def method_of(workspace: Path) -> str:
     return re.sub(r"_seed_\d+$", "", re.sub(r"^ws_", "", workspace.name))
 
 
-def measure(workspace: Path, every: int, near: int, labels: bool = False) -> dict:
-    """One workspace's region sums and summary (harness.measures.region_alpha)."""
+def measure(
+    workspace: Path, every: int, near: int, labels: bool = False, uncapped: bool = False
+) -> dict:
+    """One workspace's region sums and summary (harness.measures.region_alpha) and its
+    occupancy grid's summary; uncapped: rendered with the cap of occupied samples a ray lifted
+    at inference."""
     from harness.measures import region_alpha, region_alpha_summary
 
     from lokitalk_plugins.commands.workspace import load_dataset, load_system
     from lokitalk_plugins.data.studio import load_truth
 
     system, run, stage = load_system(workspace)
+    if uncapped:
+        system.renderer.cap_inference = False
     val = load_dataset(run, stage, "val", progress=False)
     truth = load_truth(run["data"])
     sums: dict = {}
@@ -77,23 +88,34 @@ def measure(workspace: Path, every: int, near: int, labels: bool = False) -> dic
     for k, s in summary.items():
         s["error_share"] = sums[k]["sq_error"] / total if total > 0 else None
     return {"workspace": str(workspace), "method": method_of(workspace), "stage": stage,
-            "frames": frames, "every": every, "near_px": near, "labels": labels, "sums": sums,
+            "frames": frames, "every": every, "near_px": near, "labels": labels,
+            "uncapped": uncapped, "grid": system.model.grid.summary(), "sums": sums,
             "regions": summary}  # fmt: skip
 
 
-def reusable(workspace: Path, every: int, near: int, labels: bool) -> dict | None:
-    """The workspace's own ``error_regions.json`` when it was measured with the same options
-    and after every other file of the workspace was written (the trained model unchanged
-    since); else None."""
-    path = workspace / "error_regions.json"
+def own_report(workspace: Path, uncapped: bool) -> Path:
+    """Where a workspace keeps its own report: ``error_regions.json``, or
+    ``error_regions_uncapped.json`` for ``--uncapped`` (so each can be reused)."""
+    return workspace / ("error_regions_uncapped.json" if uncapped else "error_regions.json")
+
+
+def reusable(
+    workspace: Path, every: int, near: int, labels: bool, uncapped: bool = False
+) -> dict | None:
+    """The workspace's own report (:func:`own_report`) when it was measured with the same
+    options and after every file of the workspace but its reports was written (the trained
+    model unchanged since); else None."""
+    path = own_report(workspace, uncapped)
     try:
         r = json.loads(path.read_text())
         stamp = path.stat().st_mtime
         newest = max((p.stat().st_mtime for p in workspace.rglob("*")
-                      if p.is_file() and p != path), default=0.0)  # fmt: skip
+                      if p.is_file() and not p.name.startswith("error_regions")),
+                     default=0.0)  # fmt: skip
     except (OSError, ValueError):
         return None
-    same = (r.get("every"), r.get("near_px"), r.get("labels")) == (every, near, labels)
+    same = ((r.get("every"), r.get("near_px"), r.get("labels"), r.get("uncapped", False))
+            == (every, near, labels, uncapped))  # fmt: skip
     return r if isinstance(r, dict) and same and stamp >= newest else None
 
 
@@ -118,7 +140,9 @@ def markdown(results: list, command: str, at: str = "") -> str:
     lines = [f"# Error and alpha by studio region\n\nCommand: `{command}`" + (
                  f" (commit {at})" if at else "") + "\n",
              "Mean ± std over each method's workspaces (seeds); shares are of the region's "
-             "pixels, the error share of its squared error.\n",
+             "pixels, the error share of its squared error." + (
+                 " Rendered with the cap of occupied samples a ray lifted at inference "
+                 "(`--uncapped`)." if results and results[0].get("uncapped") else "") + "\n",
              "| method | region | n | " + " | ".join(heads) + " |",
              "|---|---|---|" + "---|" * len(heads)]  # fmt: skip
     pct = {"covered_share", "near_head_error_share", "covered_far_share"}
@@ -136,7 +160,39 @@ def markdown(results: list, command: str, at: str = "") -> str:
                     f" ± {s * scale:.{digits}f}" if n > 1 else ""))  # fmt: skip
             n = stats["psnr"][2] if "psnr" in stats else 0
             lines.append(f"| {method} | {region} | {n} | " + " | ".join(cells) + " |")
+    grids = grid_by_method(results)
+    if grids:
+        lines += [
+            "\nOccupancy grid of each method's workspaces: its valid cells' mean density, "
+            "the threshold a cell must exceed (min(mean, density_thresh)), the occupied "
+            "share of all cells.\n",
+            "| method | n | mean density | threshold | occupied |",
+            "|---|---|---|---|---|",
+        ]
+        for method, g in grids.items():
+            cells = [_mean_std(g[k], 3 if k != "occupied_share" else 1,
+                               100.0 if k == "occupied_share" else 1.0,
+                               "%" if k == "occupied_share" else "")
+                     for k in ("mean_density", "threshold", "occupied_share")]  # fmt: skip
+            lines.append(f"| {method} | {len(g['threshold'])} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def grid_by_method(results: list) -> dict:
+    """method -> grid statistic -> its values over the method's workspaces (results written
+    before the grid was reported are left out)."""
+    out: dict = {}
+    for r in results:
+        for k, v in (r.get("grid") or {}).items():
+            out.setdefault(r["method"], {}).setdefault(k, []).append(v)
+    return out
+
+
+def _mean_std(values: list, digits: int, scale: float = 1.0, unit: str = "") -> str:
+    m = statistics.fmean(values) * scale
+    if len(values) < 2:
+        return f"{m:.{digits}f}{unit}"
+    return f"{m:.{digits}f}{unit} ± {statistics.stdev(values) * scale:.{digits}f}"
 
 
 def main(argv=None) -> int:
@@ -148,13 +204,17 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, help="one JSON (and .md beside it) for all")
     parser.add_argument("--force", action="store_true", help="overwrite --out")
     parser.add_argument("--reuse", action="store_true",
-                        help="take a workspace's error_regions.json instead of rendering it "
-                        "again where it was measured with the same --every, --near and "
-                        "--labels after the workspace last changed (runs of a few workspaces "
-                        "each, side by side, then one --out over all)")  # fmt: skip
+                        help="take a workspace's own report instead of rendering it "
+                        "again where it was measured with the same --every, --near, "
+                        "--labels and --uncapped after the workspace last changed (runs of a "
+                        "few workspaces each, side by side, then one --out over all)")  # fmt: skip
     parser.add_argument("--labels", action="store_true",
                         help="also split the head by the studio's labels (face, hair, lips, "
                         "mouth, teeth, eyes) and torso + neck into neck and torso")  # fmt: skip
+    parser.add_argument("--uncapped", action="store_true",
+                        help="render with the cap of occupied samples a ray lifted at "
+                        "inference: the alpha a field holds behind the samples it trained "
+                        "on")  # fmt: skip
     args = parser.parse_args(argv)
     if args.every < 1 or args.near < 0:
         parser.error("--every must be at least 1 and --near at least 0")
@@ -167,12 +227,15 @@ def main(argv=None) -> int:
                 parser.error(f"{p} exists; pass --force to overwrite it or choose another --out")
     results = []
     for ws in args.workspaces:
-        r = reusable(ws, args.every, args.near, args.labels) if args.reuse else None
+        r = reusable(ws, args.every, args.near, args.labels, args.uncapped) if args.reuse else None
         if r is None:
-            r = measure(ws, args.every, args.near, args.labels)
-            (ws / "error_regions.json").write_text(json.dumps(r, indent=1))
+            r = measure(ws, args.every, args.near, args.labels, args.uncapped)
+            own_report(ws, args.uncapped).write_text(json.dumps(r, indent=1))
         results.append(r)
-        print(f"{r['method']} ({ws}):")
+        g = r.get("grid")  # None in a report written before the grid was reported
+        print(f"{r['method']} ({ws}):" + ("" if g is None else (
+            f" grid mean density {g['mean_density']:.3f}, threshold {g['threshold']:.3f}, "
+            f"{100 * g['occupied_share']:.1f}% of cells occupied")))  # fmt: skip
         for k, s in r["regions"].items():
             if s["psnr"] is None:  # a label no scored frame shows
                 print(f"  {k:>17}: no pixels")
@@ -189,7 +252,9 @@ def main(argv=None) -> int:
         args.out.write_text(json.dumps({"command": command, "commit": commit(),
                                         "machine": machine(torch.get_num_threads()),
                                         "results": results,
-                                        "by_method": by_method(results)}, indent=1))  # fmt: skip
+                                        "by_method": by_method(results),
+                                        "grid_by_method": grid_by_method(results)},
+                                       indent=1))  # fmt: skip
         args.out.with_suffix(".md").write_text(markdown(results, command, commit()))
         print(f"wrote {args.out} and {args.out.with_suffix('.md')}")
     return 0

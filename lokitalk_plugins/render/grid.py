@@ -140,6 +140,19 @@ class OccupancyGrid(nn.Module):
         r = self.resolution
         return self._dense(self.density_grid[0]).view(r, r, r)
 
+    @torch.no_grad()
+    def summary(self) -> dict[str, float]:
+        """The grid's state in numbers: ``mean_density`` (of the valid cells, as the threshold
+        takes it), ``threshold`` (min(mean_density, density_thresh): what a cell must exceed
+        to be occupied at the next update), ``occupied_share`` and ``valid_share`` (of all
+        cells). A soft field (low density spread over many cells) pulls the threshold down
+        and the occupied share up, so a capped march spends its samples before the surface."""
+        mean, valid = self._valid_mean()
+        n = valid.numel()
+        return {"mean_density": mean, "threshold": min(mean, self.density_thresh),
+                "occupied_share": float(self.occupancy.sum()) / n,
+                "valid_share": float(valid.sum()) / n}  # fmt: skip
+
     def sync_occupancy(self) -> None:
         """Rebuild the dense bool ``occupancy`` from ``density_bitfield``."""
         r = self.resolution
@@ -352,14 +365,19 @@ class OccupancyGrid(nn.Module):
             on_cells = prepare(axes)
         return evaluate_density(on_cells, ijk, self.chunk, dtype, cd)
 
-    def _threshold(self) -> None:
+    def _valid_mean(self) -> tuple[float, torch.Tensor]:
+        """(the mean density of the valid cells, the valid mask [res^3] in Morton order).
+        Unseen cells hold -1, so clamping them to 0 leaves them out of the sum; the sum runs
+        in float64 so its order cannot move the threshold."""
         grid = self.density_grid[0]
         valid = grid >= 0
         count = int(valid.sum())
-        # the mean of the valid cells (unseen cells hold -1, so clamping them to 0 leaves them
-        # out of the sum), in float64 so the order of the sum cannot move the threshold
         mean = float(grid.clamp_min(0).sum(dtype=torch.float64)) / count if count else 0.0
+        return mean, valid
+
+    def _threshold(self) -> None:
+        mean, valid = self._valid_mean()
         self.mean_density = mean
         thresh = min(mean, self.density_thresh)
-        self.density_bitfield.copy_(pack_bits((grid > thresh) & valid))
+        self.density_bitfield.copy_(pack_bits((self.density_grid[0] > thresh) & valid))
         self.sync_occupancy()

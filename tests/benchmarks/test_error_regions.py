@@ -140,6 +140,20 @@ def test_reuse_takes_a_workspaces_own_report_only_when_it_is_current(tmp_path):
     report.write_text("{")
     assert error_regions.reusable(ws, 3, 3, True) is None
     assert error_regions.reusable(tmp_path / "missing", 3, 3, True) is None
+    # --uncapped keeps its own report beside: each reused for its own option, and writing one
+    # does not make the other stale
+    report.write_text(json.dumps({"every": 3, "near_px": 3, "labels": True, "regions": {}}))
+    os.utime(ckpt, (1000, 1000))
+    os.utime(report, (2000, 2000))
+    other = ws / "error_regions_uncapped.json"
+    assert error_regions.own_report(ws, True) == other
+    other.write_text(json.dumps({"every": 3, "near_px": 3, "labels": True, "uncapped": True}))
+    os.utime(other, (4000, 4000))
+    assert error_regions.reusable(ws, 3, 3, True)["regions"] == {}
+    assert error_regions.reusable(ws, 3, 3, True, uncapped=True)["uncapped"] is True
+    report.write_text(json.dumps({"every": 3, "near_px": 3, "labels": True, "uncapped": True}))
+    os.utime(report, (2000, 2000))
+    assert error_regions.reusable(ws, 3, 3, True) is None  # a capped file claiming otherwise
 
 
 @pytest.mark.slow
@@ -164,6 +178,26 @@ def test_the_script_pools_seeds_and_refuses_to_overwrite(
     assert (a / "error_regions.json").is_file()
     md = out.with_suffix(".md").read_text()
     assert "| m | background | 2 |" in md and "error within 3 px of head" in md
+    # the occupancy grid's summary: the trained grid's own numbers, pooled over the seeds
+    grid = report["results"][0]["grid"]
+    assert grid["threshold"] == pytest.approx(min(grid["mean_density"], 10.0))
+    assert 0.0 < grid["occupied_share"] <= grid["valid_share"] <= 1.0
+    assert report["grid_by_method"]["m"]["threshold"] == [grid["threshold"]] * 2
+    assert "| method | n | mean density | threshold | occupied |" in md
+    mean, thresh = grid["mean_density"], grid["threshold"]
+    assert f"| m | 2 | {mean:.3f} ± 0.000 | {thresh:.3f} ± 0.000 |" in md
+    assert "--uncapped" not in md
+
+    # --uncapped: rays marched to their far distance; alpha can only grow, its own report
+    lifted = tmp_path / "res" / "uncapped.json"
+    assert error_regions.main([str(a), "--every", "4", "--uncapped", "--out", str(lifted)]) == 0
+    free = json.loads(lifted.read_text())["results"][0]
+    assert free["uncapped"] is True and (a / "error_regions_uncapped.json").is_file()
+    assert free["grid"] == grid
+    for region, stats in free["regions"].items():
+        if stats["mean_alpha"] is not None:
+            assert stats["mean_alpha"] >= one[region]["mean_alpha"] - 1e-6
+    assert "(`--uncapped`)" in lifted.with_suffix(".md").read_text()
 
     # --reuse: the workspaces' own reports stand in for rendering them again
     def no_render(*args):

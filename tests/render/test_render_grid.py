@@ -1,5 +1,6 @@
 import math
 
+import pytest
 import torch
 from torch import nn
 
@@ -70,6 +71,26 @@ def test_update_schedule_decay_and_max_merge():
     # threshold = min(mean, 10) = mean, about 3.16: the cells at 3.0 are off
     assert g.mean_density < 10 and g.query(torch.tensor([[-0.95, -0.95, -0.95]])).all()
     assert not g.query(torch.tensor([[0.2, 0.2, 0.2]])).any()
+
+
+def test_summary_reports_the_threshold_and_shares_by_hand():
+    """summary(): the valid cells' mean density (unseen cells left out), the threshold
+    min(mean, density_thresh) and the occupied and valid shares of all cells."""
+    g = OccupancyGrid(resolution=8, density_thresh=10.0)
+    grid = torch.zeros(8**3)
+    grid[:8] = 50.0  # 8 dense cells
+    grid[8:24] = -1.0  # 16 unseen cells
+    g.density_grid[0] = grid
+    g._threshold()
+    s = g.summary()
+    assert s["mean_density"] == pytest.approx(8 * 50.0 / (512 - 16))
+    assert s["threshold"] == pytest.approx(8 * 50.0 / 496)  # below density_thresh
+    assert s["occupied_share"] == pytest.approx(8 / 512)
+    assert s["valid_share"] == pytest.approx(496 / 512)
+    g.density_grid[0, 24:] = 20.0  # denser everywhere: the threshold caps at density_thresh
+    g._threshold()
+    s = g.summary()
+    assert s["threshold"] == 10.0 and s["occupied_share"] == pytest.approx(496 / 512)
 
 
 def camera_looking_down_z(z=-3.0):

@@ -48,7 +48,7 @@ from lokitalk_plugins.render import (
 )
 from lokitalk_plugins.train.system import StepOutput
 
-from .objective import colour_loss, eq12_loss
+from .objective import colour_loss, cut_short_log, eq12_loss
 from .protocol import TrainBatch
 
 __all__ = ["Rendered", "frames_step", "jitter_shift", "neural_frame", "render_training",
@@ -232,6 +232,7 @@ def frames_step(system, frame, step: int, total_steps: int, generator) -> StepOu
     logs["psnr"] = float(-10 * torch.log10(mse.mean().detach().clamp_min(1e-10)))
     rays_n = sum(p.result.weights_sum.numel() for p in parts)
     system.model.grid.record_samples(step, rays_n, sum(p.result.weights.numel() for p in parts))
+    logs.update(cut_short_log([p.result for p in parts]))
     logs["loss"] = float(loss.detach())
     return StepOutput(loss=loss, logs=logs)
 

@@ -9,8 +9,11 @@ lips crop or patches with its stage's weight. The model's terms come weighted fr
 (``loss_terms``; λ_Δ, λ_att bound on ``wrap``). λ_v L_v: the Disentangling Head NeRF's
 velocity loss (its eq. 7) on consecutive frames, weighted by ``velocity_loss.weight``
 (``configs/velocity.gin``; the step that renders the frames is in :mod:`.frames`).
-Also: the colour term, LokiTalk's late-LPIPS schedule, and LPIPS loaded once with a single
-warning when its weights are absent.
+Also: the colour term, LokiTalk's late-LPIPS schedule, LPIPS loaded once with a single
+warning when its weights are absent, and the step's ``cut_short`` log (the share of training
+rays the cap of occupied samples a ray cut before they turned opaque: a soft field under a
+deformation plug-in spends the cap in front of the surface; raise
+``TalkingHeadSystem.max_samples`` when it stays high).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from lokitalk_plugins.losses import (
     weighted_color_loss,
 )
 
-__all__ = ["LazyLPIPS", "colour_loss", "eq12_loss", "late_lpips_weight"]
+__all__ = ["LazyLPIPS", "colour_loss", "cut_short_log", "eq12_loss", "late_lpips_weight"]
 
 
 def eq12_loss(
@@ -81,6 +84,17 @@ def colour_loss(pred: torch.Tensor, target: torch.Tensor, masks, region_weights=
         return mse.mean(), mse
     weights = region_weight_map(masks, **dict(region_weights)).to(pred.device)
     return weighted_color_loss(pred, target, weights), mse
+
+
+def cut_short_log(results) -> dict[str, float]:
+    """The training renders of one step ([RenderResult]) -> {"cut_short": the share of their
+    rays the cap of occupied samples a ray cut while their alpha stayed below
+    :data:`~lokitalk_plugins.render.CUT_SHORT_ALPHA`}; {} when no march was capped."""
+    masks = [m for m in (r.cut_short() for r in results) if m is not None]
+    cut = torch.cat(masks) if masks else None
+    if cut is None or cut.numel() == 0:
+        return {}
+    return {"cut_short": float(cut.float().mean())}
 
 
 def late_lpips_weight(step: int, total: int, weight: float, start_fraction: float) -> float:

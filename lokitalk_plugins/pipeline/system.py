@@ -32,7 +32,7 @@ from lokitalk_plugins.render import VolumeRenderer, torso_pixel_coords
 from lokitalk_plugins.train.system import STAGES, StepOutput
 
 from .frames import HEAD_BACKGROUNDS, frames_step, head_colours, neural_frame, over_head_colours
-from .objective import LazyLPIPS, colour_loss, eq12_loss, late_lpips_weight
+from .objective import LazyLPIPS, colour_loss, cut_short_log, eq12_loss, late_lpips_weight
 from .options import (
     FramePlugins,
     GridUpkeep,
@@ -301,6 +301,7 @@ class TalkingHeadSystem(nn.Module):
         logs = {k: float(v.detach()) for k, v in terms.items() if k not in ("color", "alpha")}
         logs["psnr"] = float(-10 * torch.log10(mse.mean().detach().clamp_min(1e-10)))
         self.model.grid.record_samples(step, rays.index.numel(), res.weights.numel())
+        logs.update(cut_short_log([res]))
         logs["loss"] = float(loss.detach())
         return StepOutput(loss=loss, logs=logs)
 

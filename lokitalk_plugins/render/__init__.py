@@ -32,7 +32,7 @@ from .neural import (
     render_neural,
 )
 from .rays import exact_geometry, get_rays, near_far_from_aabb, pixel_grid, torso_pixel_coords
-from .renderer import Field, RenderResult, VolumeRenderer
+from .renderer import CUT_SHORT_ALPHA, Field, RenderResult, VolumeRenderer
 from .sampling import DEFAULT_STEP, PackedSamples, march_rays
 from .segments import (
     BACKENDS,
@@ -55,6 +55,7 @@ __all__ = [
     "OccupancyGrid",
     "PackedSamples",
     "RenderResult",
+    "CUT_SHORT_ALPHA",
     "VolumeRenderer",
     "block_centres",
     "block_mean",

@@ -26,7 +26,10 @@ from .composite import composite, composite_background
 from .rays import near_far_from_aabb
 from .sampling import DEFAULT_STEP, PackedSamples, march_rays
 
-__all__ = ["Field", "RenderResult", "VolumeRenderer"]
+__all__ = ["CUT_SHORT_ALPHA", "Field", "RenderResult", "VolumeRenderer"]
+
+# a ray cut by the cap with its accumulated alpha below this counts as cut short
+CUT_SHORT_ALPHA = 0.95
 
 Field = Callable[[torch.Tensor, torch.Tensor], dict]
 
@@ -47,6 +50,14 @@ class RenderResult:
     extras: dict[str, torch.Tensor] = field(default_factory=dict)
     weights: torch.Tensor | None = None
     samples: PackedSamples | None = None
+
+    def cut_short(self, opaque: float = CUT_SHORT_ALPHA) -> torch.Tensor | None:
+        """[R] bool: the rays whose march the cap of occupied samples cut while their
+        accumulated alpha stayed below ``opaque`` (the field was trained on samples in front of
+        where those rays would have turned opaque); None without a capped training march."""
+        if self.samples is None or self.samples.cut is None:
+            return None
+        return self.samples.cut & (self.weights_sum.detach() < opaque)
 
 
 def _sigma(out: dict) -> torch.Tensor:

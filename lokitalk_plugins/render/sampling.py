@@ -29,7 +29,9 @@ class PackedSamples:
     """Samples of R rays, packed.
 
     xyzs: [S, 3] positions; dirs: [S, 3] unit view directions; deltas: [S] segment lengths;
-    ts: [S] distances along the ray; ray_indices: [S] int64 sorted in [0, R); num_rays: R.
+    ts: [S] distances along the ray; ray_indices: [S] int64 sorted in [0, R); num_rays: R;
+    cut: [R] bool, True where the cap of occupied samples a ray dropped occupied samples
+    further along the ray (None when the march had no cap).
     """
 
     xyzs: torch.Tensor
@@ -38,6 +40,7 @@ class PackedSamples:
     ts: torch.Tensor
     ray_indices: torch.Tensor
     num_rays: int
+    cut: torch.Tensor | None = None
 
     @property
     def num_samples(self) -> int:
@@ -93,9 +96,12 @@ def _march(grid, rays_o, rays_d, near, far, dt, max_samples, perturb, first_step
     ts = start + u * (end - start)
     xyzs = rays_o[:, None, :] + ts[..., None] * rays_d[:, None, :]
     keep = valid & grid.query(xyzs)
+    cut = None
     if max_samples is not None:
         budget = max_samples[:, None] if isinstance(max_samples, torch.Tensor) else max_samples
-        keep &= keep.cumsum(dim=1) <= budget
+        within = keep.cumsum(dim=1) <= budget
+        cut = (keep & ~within).any(dim=1)
+        keep &= within
     ray_idx, step_idx = keep.nonzero(as_tuple=True)  # row-major: sorted by ray, then step
     return PackedSamples(
         xyzs=xyzs[ray_idx, step_idx],
@@ -104,4 +110,5 @@ def _march(grid, rays_o, rays_d, near, far, dt, max_samples, perturb, first_step
         ts=ts[ray_idx, step_idx],
         ray_indices=ray_idx,
         num_rays=R,
+        cut=cut,
     )

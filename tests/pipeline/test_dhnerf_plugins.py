@@ -82,7 +82,12 @@ def test_velocity_step_renders_the_same_pixels_of_consecutive_frames(data, monke
     alpha = torch.stack([alpha_entropy(r.result.weights_sum).mean() for r in (prev, cur)])
     v = velocity_loss(cur.rgb, prev.rgb, cur.rays.rgb, prev.rays.rgb, weight=10.0)
     assert math.isclose(out.logs["velocity"], float(v.detach()), rel_tol=1e-5)
-    model_terms = sum(v for k, v in out.logs.items() if k not in ("velocity", "psnr", "loss"))
+    # the logs beside the terms: PSNR, the loss, the share of rays the cap cut short (both
+    # frames' rays)
+    cut = torch.cat([r.result.cut_short() for r in (prev, cur)]).float().mean()
+    assert math.isclose(out.logs["cut_short"], float(cut), abs_tol=1e-9)
+    diagnostics = ("velocity", "psnr", "loss", "cut_short")
+    model_terms = sum(v for k, v in out.logs.items() if k not in diagnostics)
     want = colour + system.entropy_weight * alpha.mean() + v + model_terms
     assert math.isclose(out.logs["loss"], float(want.detach()), rel_tol=1e-4)
 
@@ -169,7 +174,7 @@ def test_the_low_res_term_compares_the_rays_image_with_block_averages(data, comp
     # the total: colour on the upsampled frame + α entropy + the model's terms + low_res
     colour = ((part.rgb - part.rays.rgb) ** 2).mean()
     alpha = alpha_entropy(res.weights_sum).mean()
-    others = sum(v for k, v in out.logs.items() if k not in ("psnr", "loss"))
+    others = sum(v for k, v in out.logs.items() if k not in ("psnr", "loss", "cut_short"))
     system = system_with(0.0)
     total = colour + system.entropy_weight * alpha + others
     assert math.isclose(out.logs["loss"], float(total.detach()), rel_tol=1e-4)

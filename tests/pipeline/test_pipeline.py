@@ -125,6 +125,10 @@ def test_trained_loss_is_eq12_of_its_terms_with_gin_weights(data, monkeypatch):
     assert math.isclose(float(out.loss.detach()), float(want.detach()), rel_tol=1e-5)
     assert math.isclose(out.logs["lokitalk_delta"], float(0.5 * delta.detach()), rel_tol=1e-5)
     assert math.isclose(out.logs["lokitalk_att"], float(0.25 * att.detach()), rel_tol=1e-5)
+    # the step logs the share of its rays the cap of occupied samples cut short
+    cut = res.cut_short()
+    assert cut.shape == res.weights_sum.shape
+    assert math.isclose(out.logs["cut_short"], float(cut.float().mean()), abs_tol=1e-9)
 
 
 def test_stage_groups_and_callbacks_come_from_the_model(data):

@@ -109,6 +109,41 @@ def test_sample_cap_and_occupancy_skipping():
     assert res.weights.shape == (s.num_samples,)
 
 
+def test_the_march_says_which_rays_the_cap_cut_and_which_it_cut_short():
+    """PackedSamples.cut: True where occupied samples lay beyond the cap (a ray through the
+    whole occupied block has 4 cells x 16 steps = 64, one beside it none); None uncapped.
+    RenderResult.cut_short: cut rays whose alpha stayed below 0.95; cut_short_log: their share."""
+    from lokitalk_plugins.pipeline.objective import cut_short_log
+    from lokitalk_plugins.render import march_rays
+
+    grid = OccupancyGrid(resolution=16)
+    dense = torch.zeros(16, 16, 16, dtype=torch.bool)
+    dense[6:10, 6:10, 6:10] = True  # the cube [-0.25, 0.25]^3
+    grid.set_occupancy(dense)
+    o = torch.tensor([[0.0, 0.0, -3.0], [0.1, 0.1, -3.0], [0.9, 0.9, -3.0]])
+    d = torch.tensor([[0.0, 0.0, 1.0]]).expand(3, 3).contiguous()
+    near, far = torch.full((3,), 2.0), torch.full((3,), 4.0)
+    occupied = march_rays(grid, o, d, near, far, 1 / 32).counts()
+    assert occupied.tolist() == [16, 16, 0]
+    for cap, want in ((8, [True, True, False]), (16, [False, False, False])):
+        s = march_rays(grid, o, d, near, far, 1 / 32, max_samples=cap)
+        assert s.cut.tolist() == want and s.counts().tolist() == [min(16, cap)] * 2 + [0]
+    per_ray = march_rays(grid, o, d, near, far, 1 / 32, max_samples=torch.tensor([8, 16, 1]))
+    assert per_ray.cut.tolist() == [True, False, False]
+    assert march_rays(grid, o, d, near, far, 1 / 32).cut is None
+    # rendered: a thin field (opaque nowhere) and a dense one (opaque within 8 samples)
+    for sigma, short in ((0.5, [True, True, False]), (400.0, [False, False, False])):
+        field = lambda x, _d, s=sigma: {"sigma": torch.full(x.shape[:1], s),  # noqa: E731
+                                         "color": COLOR.to(x).expand_as(x)}  # fmt: skip
+        r = VolumeRenderer(grid, step=1 / 32, max_samples=8)
+        res = r.render_rays(o, d, training=True, perturb=False, field=field)
+        assert res.cut_short().tolist() == short
+        assert cut_short_log([res])["cut_short"] == pytest.approx(sum(short) / 3)
+    uncapped = VolumeRenderer(grid, step=1 / 32, max_samples=None)
+    res = uncapped.render_rays(o, d, training=True, perturb=False, field=sphere_field)
+    assert res.cut_short() is None and cut_short_log([res]) == {}
+
+
 @pytest.mark.parametrize("cap", [3, 16])
 def test_inference_renders_what_training_fits(cap):
     # The cap on occupied samples holds at inference as in training (the originals' max_steps

@@ -1004,6 +1004,50 @@ def test_the_lip_sync_modules_lmd_claim_notes_the_unlit_studios_verdict(tmp_path
             "(3 seeds), holds there") in judged["cause"]  # fmt: skip
 
 
+def test_the_lip_sync_claims_note_their_verdict_at_a_weaker_velocity_loss(tmp_path):
+    """dhnerf_table2_velocity3/: the two rows with the velocity loss at λ_v 3 judge each
+    lip-sync claim again, as a note (the paper's λ_v 10 rows give the verdict)."""
+
+    def row(method, **metrics):
+        n = len(next(iter(metrics.values())))
+        return dict(method=method, seeds=[dict(metrics={k: v[i] for k, v in metrics.items()})
+                                          for i in range(n)])  # fmt: skip
+
+    lit = tmp_path / "dhnerf_table2_ex_zero" / "dhnerf_table2.json"
+    weak = tmp_path / "dhnerf_table2_velocity3" / "dhnerf_table2.json"
+    same = dict(psnr=[26.0, 26.1, 26.2], lmd=[1.7, 1.7, 1.7], sync_conf=[0.8, 0.8, 0.8])
+    for path, suffix, full, without in (
+        (lit, "", same, same),
+        (weak, ", velocity loss at λ_v 3",
+         dict(psnr=[26.6, 26.7, 26.8], lmd=[1.6, 1.6, 1.7], sync_conf=[0.82, 0.83, 0.84]),
+         dict(psnr=[26.8, 26.9, 27.0], lmd=[1.7, 1.8, 1.8], sync_conf=[0.4, 0.6, 0.7])),
+    ):  # fmt: skip
+        path.parent.mkdir()
+        path.write_text(
+            json.dumps(
+                {
+                    "results": [
+                        row("full model" + suffix, **full),
+                        row("w/o lip-sync module" + suffix, **without),
+                    ]
+                }
+            )
+        )
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    stem = "dhnerf_table2_velocity3/dhnerf_table2 (both rows with the velocity loss at λ_v 3)"
+    lmd = rows["dh_lip_lmd"]
+    assert lmd["verdict"] == "inconclusive" and lmd["measured"].startswith("full model 1.70")
+    assert (f"{stem}: LMD 'full model, velocity loss at λ_v 3' 1.63 ± 0.06 (3 seeds) against "
+            "'w/o lip-sync module, velocity loss at λ_v 3' 1.77 ± 0.06 (3 seeds), holds there"
+            ) in lmd["cause"]  # fmt: skip
+    assert f"{stem}: sync confidence" in rows["dh_lip_sync"]["cause"]
+    assert "holds there" in rows["dh_lip_sync"]["cause"]
+    psnr = rows["dh_lip_psnr"]["cause"]
+    assert f"{stem}: PSNR 'full model, velocity loss at λ_v 3' 26.70 ± 0.10" in psnr
+    assert "does not hold there" in psnr
+    assert "velocity loss at λ_v 3" not in (rows["dh_dis_psnr"]["cause"] or "")
+
+
 def test_the_lip_sync_modules_psnr_cost_takes_its_cause_from_the_ablation_run(tmp_path):
     def row(name, psnrs, ablation=None):
         r = dict(method=name, seeds=[dict(seed=i, metrics=dict(psnr=p)) for i, p in

@@ -156,8 +156,7 @@ def markdown(results: list, command: str, at: str = "") -> str:
                 m, s, n = stats[k]
                 scale, unit = (100.0, "%") if k in pct else (1.0, "")
                 digits = 3 if k == "mean_alpha" else (1 if k in pct else 2)
-                cells.append(f"{m * scale:.{digits}f}{unit}" + (
-                    f" ± {s * scale:.{digits}f}" if n > 1 else ""))  # fmt: skip
+                cells.append(_cell(m, s, n, digits, scale, unit))
             n = stats["psnr"][2] if "psnr" in stats else 0
             lines.append(f"| {method} | {region} | {n} | " + " | ".join(cells) + " |")
     grids = grid_by_method(results)
@@ -170,10 +169,13 @@ def markdown(results: list, command: str, at: str = "") -> str:
             "|---|---|---|---|---|",
         ]
         for method, g in grids.items():
-            cells = [_mean_std(g[k], 3 if k != "occupied_share" else 1,
-                               100.0 if k == "occupied_share" else 1.0,
-                               "%" if k == "occupied_share" else "")
-                     for k in ("mean_density", "threshold", "occupied_share")]  # fmt: skip
+            cells = []
+            for k in ("mean_density", "threshold", "occupied_share"):
+                v = g[k]
+                s = statistics.stdev(v) if len(v) > 1 else 0.0
+                share = k == "occupied_share"
+                cells.append(_cell(statistics.fmean(v), s, len(v), 1 if share else 3,
+                                   100.0 if share else 1.0, "%" if share else ""))  # fmt: skip
             lines.append(f"| {method} | {len(g['threshold'])} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -188,11 +190,9 @@ def grid_by_method(results: list) -> dict:
     return out
 
 
-def _mean_std(values: list, digits: int, scale: float = 1.0, unit: str = "") -> str:
-    m = statistics.fmean(values) * scale
-    if len(values) < 2:
-        return f"{m:.{digits}f}{unit}"
-    return f"{m:.{digits}f}{unit} ± {statistics.stdev(values) * scale:.{digits}f}"
+def _cell(m: float, s: float, n: int, digits: int, scale: float = 1.0, unit: str = "") -> str:
+    """A markdown cell: the mean (× scale, with its unit), "± std" where n > 1."""
+    return f"{m * scale:.{digits}f}{unit}" + (f" ± {s * scale:.{digits}f}" if n > 1 else "")
 
 
 def main(argv=None) -> int:

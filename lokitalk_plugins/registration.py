@@ -14,8 +14,9 @@ Registered names (short name; the module-qualified name also works):
 - ``TalkingHeadSystem``: the training pipeline (:mod:`lokitalk_plugins.pipeline`), any
   ``TalkingHeadModel`` made trainable (``configs/base.gin`` binds ``train.system`` to it), and
   its grouped options ``GroupRates``, ``GridUpkeep``, ``LipsSampling``, ``LateLPIPS``,
-  ``FramePlugins`` (:mod:`lokitalk_plugins.pipeline.options`; ``base.gin`` binds them to the
-  system; its former flat names, ``TalkingHeadSystem.grid_fraction`` ..., still work);
+  ``FramePlugins``, ``SampleCap`` (:mod:`lokitalk_plugins.pipeline.options`; ``base.gin``
+  binds them to the system; its former flat names, ``TalkingHeadSystem.grid_fraction`` ...,
+  still work);
 - ``RADNeRF``, ``ERNeRF``, ``DHNeRF`` (with ``studio_code_extractor``), ``GDRF``: the rebuilt
   backbones, the Disentangling Head NeRF and GDRF's few-shot field (registered when
   ``lokitalk_plugins.baselines`` imports; a failure to import them is reported as a warning,
@@ -54,6 +55,7 @@ from lokitalk_plugins.pipeline.options import (
     GroupRates,
     LateLPIPS,
     LipsSampling,
+    SampleCap,
 )
 from lokitalk_plugins.pipeline.system import OPTIONS
 from lokitalk_plugins.render import NeuralRenderer
@@ -113,7 +115,7 @@ _register(
     allowlist=[*OPTIONS, *FLAT_NAMES],
 )  # its former flat names too: a typo fails to parse
 # its grouped options (TalkingHeadSystem.grid = @GridUpkeep(), GridUpkeep.fraction = 0.25)
-for _options in (GroupRates, GridUpkeep, LipsSampling, LateLPIPS, FramePlugins):
+for _options in (GroupRates, GridUpkeep, LipsSampling, LateLPIPS, FramePlugins, SampleCap):
     _register(_options, _options.__name__, "lokitalk_plugins.pipeline")
 # the folders, output and init come from `lokitalk audio2exp`'s arguments
 _register(train_audio2exp, "train_audio2exp", "lokitalk_plugins.signals",

@@ -20,7 +20,7 @@ from torch import nn
 from lokitalk_plugins.errors import OptionError
 
 __all__ = ["FLAT_NAMES", "REFRESH_PRECISIONS", "FramePlugins", "GridUpkeep", "GroupRates",
-           "LateLPIPS", "LipsSampling", "apply_flat", "cpu_autocast_dtype",
+           "LateLPIPS", "LipsSampling", "SampleCap", "apply_flat", "cpu_autocast_dtype",
            "refresh_dtype"]  # fmt: skip
 
 REFRESH_PRECISIONS = ("float32", "bfloat16", "auto")  # also FramePlugins.neural_precision's
@@ -190,6 +190,38 @@ class FramePlugins:
                 f"FramePlugins.neural_precision must be one of {REFRESH_PRECISIONS}, got "
                 f"{self.neural_precision!r}"
             )
+
+
+@dataclass(frozen=True)
+class SampleCap:
+    """Whether the cap of occupied samples a ray (``TalkingHeadSystem.max_samples``, 16 as the
+    originals) rises while it cuts training rays short (:mod:`.sample_cap`).
+
+    limit: 0 (the cap stays, the originals') or the largest cap; target: the share of a
+    window's rays cut short (``cut_short``: the cap cut them while their alpha was below 0.95)
+    above which the cap rises by ``max_samples``; window: head-stage steps per check; warmup:
+    the share of the head stage before the first check (the grid and the field settle)."""
+
+    limit: int = 0
+    target: float = 0.1
+    window: int = 200
+    warmup: float = 0.1
+
+    def __post_init__(self):
+        if isinstance(self.limit, bool) or int(self.limit) != self.limit or self.limit < 0:
+            raise OptionError(f"SampleCap.limit must be a whole number of samples >= 0 (0: the "
+                              f"cap stays), got {self.limit!r}")  # fmt: skip
+        if isinstance(self.window, bool) or int(self.window) != self.window or self.window < 1:
+            raise OptionError(f"SampleCap.window must be a whole number of steps >= 1, got "
+                              f"{self.window!r}")  # fmt: skip
+        if not 0.0 < float(self.target) < 1.0:
+            raise OptionError(f"SampleCap.target must be a share of rays in (0, 1), got "
+                              f"{self.target!r}")  # fmt: skip
+        if not 0.0 <= float(self.warmup) < 1.0:
+            raise OptionError(f"SampleCap.warmup must be a share of the stage in [0, 1), got "
+                              f"{self.warmup!r}")  # fmt: skip
+        object.__setattr__(self, "limit", int(self.limit))
+        object.__setattr__(self, "window", int(self.window))
 
 
 # the system's former flat keyword -> (its group's keyword, the field)

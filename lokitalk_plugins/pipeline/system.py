@@ -39,11 +39,13 @@ from .options import (
     GroupRates,
     LateLPIPS,
     LipsSampling,
+    SampleCap,
     apply_flat,
     cpu_autocast_dtype,
     refresh_dtype,
 )
 from .protocol import GROUPS, TrainBatch, optional_members, preflight
+from .sample_cap import SampleCapState
 
 __all__ = ["TalkingHeadSystem"]
 
@@ -51,7 +53,7 @@ __all__ = ["TalkingHeadSystem"]
 # the constructor's keywords (besides the former flat ones, options.FLAT_NAMES)
 OPTIONS = ("model", "num_rays", "max_samples", "entropy_weight", "render_chunk", "eye_noise",
            "region_weights", "rates", "grid", "lips", "late_lpips", "frames",
-           "pad_samples", "float32_layers", "head_background")  # fmt: skip
+           "pad_samples", "float32_layers", "head_background", "sample_cap")  # fmt: skip
 
 
 class TalkingHeadSystem(nn.Module):
@@ -83,7 +85,10 @@ class TalkingHeadSystem(nn.Module):
     :func:`~.frames.over_head_colours`) or "random_body" (the head's, neck's and torso's
     pixels: for a field that draws the torso, over ``TalkingHeadFolder.background = 'bc'``;
     refused in :meth:`prepare` over the torso images, whose torso is the background).
-    Rendering and validation are unchanged.
+    Rendering and validation are unchanged. sample_cap: a :class:`~.options.SampleCap`
+    (None: the cap stays ``max_samples``): with a ``limit`` the head stage raises the cap
+    while the training rays it cuts short stay above the rule's share (:mod:`.sample_cap`);
+    the cap reached is saved with the weights (``sample_cap.value``) and used at inference.
     """
 
     def __init__(
@@ -103,6 +108,7 @@ class TalkingHeadSystem(nn.Module):
         pad_samples: str = "auto",
         float32_layers: tuple = (),
         head_background: str = "frame",
+        sample_cap: SampleCap | None = None,
         **flat,
     ):
         super().__init__()
@@ -134,6 +140,17 @@ class TalkingHeadSystem(nn.Module):
             )
         self.renderer = VolumeRenderer(model.grid, max_samples=max_samples,
                                        pad_samples=pad_samples)  # fmt: skip
+        rule = sample_cap or SampleCap()
+        if rule.limit and max_samples is None:
+            raise OptionError(f"SampleCap.limit = {rule.limit} raises a cap, but "
+                              "TalkingHeadSystem.max_samples = None has none: bind a cap (16, "
+                              "the originals') or SampleCap.limit = 0")  # fmt: skip
+        if rule.limit and rule.limit < max_samples:
+            raise OptionError(f"SampleCap.limit = {rule.limit} is below "
+                              f"TalkingHeadSystem.max_samples = {max_samples}: bind a limit "
+                              "above it, or 0 to keep the cap")  # fmt: skip
+        self.sample_cap = SampleCapState(max_samples, rule, self.renderer)
+        self._total_steps = 0
         frames = groups["frames"]
         self.velocity, self.neural_renderer = frames.velocity, frames.neural_renderer
         self.neural_feature = frames.neural_feature
@@ -272,8 +289,19 @@ class TalkingHeadSystem(nn.Module):
         return sample_random_rays(frame, self.num_rays, generator), 0.0, None
 
     def training_step(self, frame, step: int, total_steps: int, generator) -> StepOutput:
+        """One training step of the current stage: the loss and its logs (in the head stage
+        with ``SampleCap.limit`` also ``sample_cap``, the cap the step ran with)."""
         if self.stage == "head" and (self.velocity is not None or self.neural_renderer is not None):
-            return frames_step(self, frame, step, total_steps, generator)
+            out = frames_step(self, frame, step, total_steps, generator)
+        else:
+            out = self._plain_step(frame, step, total_steps, generator)
+        if self.stage == "head" and self.sample_cap.follows:
+            self.sample_cap.note(out.logs["cut_short"])
+            out.logs["sample_cap"] = float(self.sample_cap.cap)
+            self._total_steps = total_steps
+        return out
+
+    def _plain_step(self, frame, step: int, total_steps: int, generator) -> StepOutput:
         rays, lpips_weight, lpips_term = self._rays(frame, step, total_steps, generator)
         if self.stage != "torso":
             body = self.head_background == "random_body"
@@ -307,11 +335,14 @@ class TalkingHeadSystem(nn.Module):
 
     @torch.no_grad()
     def after_step(self, step: int, generator) -> None:
-        """The model's "step" callbacks, then the occupancy refresh every
-        ``grid.update_every`` steps (not in the torso stage)."""
+        """The model's "step" callbacks, the sample cap's check (head stage, with
+        ``SampleCap.limit``), then the occupancy refresh every ``grid.update_every`` steps (not
+        in the torso stage)."""
         for callback in self.model.training_callbacks():
             if callback.where == "step" and step % callback.every == 0:
                 callback.fn(step)
+        if self.stage == "head" and self.sample_cap.follows:
+            self.sample_cap.check(step, self._total_steps)
         if self.stage == "torso" or self._audio_bank is None:
             return
         if not self.model.grid.due(step):

@@ -16,6 +16,7 @@ from torch import nn
 from lokitalk_plugins.errors import UserError
 from lokitalk_plugins.train import checkpoint as ckpt
 from lokitalk_plugins.train.system import STAGES
+from lokitalk_plugins.train.weights import legacy_entries
 
 __all__ = ["ResumeError", "check_resume"]
 
@@ -54,7 +55,8 @@ def check_resume(model: nn.Module, latest: str | Path, stages: Sequence[str]) ->
         for k in saved
         if k in own and tuple(saved[k].shape) != tuple(own[k].shape)
     ]
-    missing = [k for k in own if k not in saved] if stage in stages else []
+    legacy = legacy_entries(model)  # entries a file written before them may lack
+    missing = [k for k in own if k not in saved and k not in legacy] if stage in stages else []
     problems = [
         f"{what}: {_listed(names)}"
         for what, names in (

@@ -22,7 +22,7 @@ from torch import nn
 
 from lokitalk_plugins.train.checkpoint import CheckpointError, load_checkpoint
 
-__all__ = ["OCCUPANCY_BUFFERS", "extract_state_dict", "load_model_weights"]
+__all__ = ["OCCUPANCY_BUFFERS", "extract_state_dict", "legacy_entries", "load_model_weights"]
 
 OCCUPANCY_BUFFERS = (
     "aabb_train",
@@ -62,9 +62,24 @@ def extract_state_dict(checkpoint: dict, use_ema: bool = True) -> dict[str, torc
     return state
 
 
-def _resolve_prefix(model_keys: list[str], saved: dict[str, torch.Tensor]) -> str:
-    """'' if the saved keys are the model's own, else the prefix under which they all sit."""
-    needed = [k for k in model_keys if k.split(".")[-1] not in OCCUPANCY_BUFFERS]
+def legacy_entries(model: nn.Module) -> dict[str, torch.Tensor]:
+    """What a file written before some of the model's entries existed holds in their place:
+    {key in model.state_dict(): value} from every submodule answering ``legacy_state()``
+    (its own keys -> values)."""
+    entries = {}
+    for name, module in model.named_modules():
+        legacy = getattr(module, "legacy_state", None)
+        for key, value in (legacy() if callable(legacy) else {}).items():
+            entries[f"{name}.{key}" if name else key] = value
+    return entries
+
+
+def _resolve_prefix(model_keys: list[str], saved: dict[str, torch.Tensor], optional=()) -> str:
+    """'' if the saved keys are the model's own, else the prefix under which they all sit
+    (keys in ``optional``, which a file may lack, do not count)."""
+    needed = [
+        k for k in model_keys if k.split(".")[-1] not in OCCUPANCY_BUFFERS and k not in optional
+    ]
     if not needed or all(k in saved for k in needed):
         return ""
     k0 = needed[0]
@@ -96,14 +111,13 @@ def load_model_weights(
     )
     saved = extract_state_dict(ckpt, use_ema=use_ema)
     own = model.state_dict()
+    legacy = legacy_entries(model)
     if prefix is None:
-        prefix = _resolve_prefix(list(own), saved)
+        prefix = _resolve_prefix(list(own), saved, legacy)
     state = {k[len(prefix) :]: v for k, v in saved.items() if k.startswith(prefix)}
     # what a module says a file written before one of its entries existed holds in its place
-    for name, module in model.named_modules():
-        legacy = getattr(module, "legacy_state", None)
-        for key, value in (legacy() if callable(legacy) else {}).items():
-            state.setdefault(f"{name}.{key}" if name else key, value)
+    for key, value in legacy.items():
+        state.setdefault(key, value)
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]
     hard_missing = [k for k in missing if not _is_occupancy(k)]

@@ -20,8 +20,10 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
     abl = table2.ablation_methods(methods)
     assert [m["name"] for m in abl] == [
         "O, 32 samples a ray", "O+D, 32 samples a ray", "O+D+R, 32 samples a ray",
-        "O+D+R, no sample cap", "O+D, deformation grid to 64", "O+D, backbone keeps its audio",
-        "O+D+R, backbone keeps its audio", "O, bf16", "O+D+R, bf16", "O+D+R, bf16 backbone",
+        "O+D+R, no sample cap", "O, cap follows cut_short", "O+D, cap follows cut_short",
+        "O+D+R, cap follows cut_short", "O+D, deformation grid to 64",
+        "O+D, backbone keeps its audio", "O+D+R, backbone keeps its audio", "O, bf16",
+        "O+D+R, bf16", "O+D+R, bf16 backbone",
         "O+D+R, 32 samples a ray, bf16", "O, torso as the originals train it",
         "O+D+R, strong region losses", "O+D+R, 32 samples a ray, strong region losses",
         "O+D+R, 32 samples a ray, lambda_delta 1e-2", "O+D+R, 32 samples a ray, lambda_delta 1e-1",
@@ -41,6 +43,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
     audio = "wrap.static_canonical = False"
     files = {"32 samples a ray": ("samples_32.gin", "TalkingHeadSystem.max_samples = 32"),
              "no sample cap": ("samples_uncapped.gin", "TalkingHeadSystem.max_samples = None"),
+             "cap follows cut_short": ("sample_cap.gin", "configs/sample_cap.gin"),
              "bf16": ("bf16.gin", "Trainer.amp = 'bf16'"),
              "bf16 backbone": ("bf16_backbone.gin", "wrap.plugins_float32 = True"),
              "32 samples a ray, bf16": ("samples_32_bf16.gin", "Trainer.amp = 'bf16'"),
@@ -84,6 +87,9 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         if name == "samples_32.gin":  # the cap isolates the causes of Table 2's claims
             record = m["ablation"]
             assert "t2_target" in record["claims"] and "16 -> 32" in record["isolates"]
+        elif name == "sample_cap.gin":  # the cap that follows cut_short: the same claims
+            assert m["ablation"]["claims"] == ["t2_target", "t2_d", "t2_r"]
+            assert "cut_short" in m["ablation"]["isolates"]
         elif name == "samples_uncapped.gin":  # the head's pose-dependent Δx_torso (Fig. 5)
             assert m["ablation"]["claims"] == ["fig5_dx_torso", "t2_r", "t2_target"]
             assert "16 -> none" in m["ablation"]["isolates"]
@@ -133,6 +139,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
     # without its base row an ablation is left out
     assert [m["name"] for m in table2.ablation_methods(methods[1:])] == [
         "O+D, 32 samples a ray", "O+D+R, 32 samples a ray", "O+D+R, no sample cap",
+        "O+D, cap follows cut_short", "O+D+R, cap follows cut_short",
         "O+D, deformation grid to 64", "O+D, backbone keeps its audio",
         "O+D+R, backbone keeps its audio", "O+D+R, bf16",
         "O+D+R, bf16 backbone", "O+D+R, 32 samples a ray, bf16", "O+D+R, strong region losses",

@@ -27,7 +27,7 @@ def _model():
 
 def test_the_constructor_is_narrow_and_lists_its_options():
     params = [p for p in inspect.signature(TalkingHeadSystem).parameters if p != "flat"]
-    assert params == list(OPTIONS) and len(params) == 15
+    assert params == list(OPTIONS) and len(params) == 16
     assert not set(FLAT_NAMES) & set(params)  # a former name is never a parameter too
 
 

@@ -119,6 +119,8 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          "table2_fixes/table2",
          # O+D+R beside 'O+D+R, 32 samples a ray' and 'O+D+R, no sample cap' (3 seeds each)
          "table2_cap/table2",
+         # Table 2's rows beside the same rows with the cap following cut_short (SampleCap)
+         "table2_sample_cap/table2",
          # O and O+D+R beside the same rows trained over a random colour under the head
          # (TalkingHeadSystem.head_background = 'random': is the face translucent?)
          "table2_head_background/table2",

@@ -1722,3 +1722,26 @@ def test_gdrf_volumes_label_asks_git_of_this_checkout():
                                text=True, cwd=Path(cg.__file__).parent).stdout.strip()  # fmt: skip
     assert cg._descends(parent) is False
     assert cg._descends("0" * 40) is None  # not a commit of this history
+
+
+def test_the_target_with_the_cap_following_cut_short_is_judged_against_o(tmp_path):
+    """t2_target_follow: table2_sample_cap's 'O+D+R, cap follows cut_short' against its O (a
+    sharp field keeps the originals' cap), at the target's 1 dB margin."""
+
+    def row(method, psnrs):
+        return dict(method=method, metrics=dict(psnr=sum(psnrs) / len(psnrs)),
+                    seeds=[dict(metrics=dict(psnr=p)) for p in psnrs])  # fmt: skip
+
+    (tmp_path / "table2_sample_cap").mkdir()
+    path = tmp_path / "table2_sample_cap" / "table2.json"
+    follow = "O+D+R, cap follows cut_short"
+    path.write_text(json.dumps({"results": [row("O", [27.4, 27.5, 27.6]),
+                                            row(follow, [28.8, 28.9, 29.0])]}))  # fmt: skip
+    got = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert got["t2_target_follow"]["verdict"] == "holds"  # +1.4 ± 0.2 clears 1 dB
+    assert got["t2_target_follow"]["measured"].startswith(follow + " 28.90 ± 0.10 (3 seeds)")
+    path.write_text(json.dumps({"results": [row("O", [27.4, 27.5, 27.6]),
+                                            row(follow, [28.0, 28.1, 28.2])]}))  # fmt: skip
+    got = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert got["t2_target_follow"]["verdict"] == "does not hold"  # +0.6 ± 0.2 below 1 dB
+    assert got["t2_target_follow"]["source"].endswith("the cap following cut_short")

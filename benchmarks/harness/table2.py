@@ -70,6 +70,9 @@ CAP_BF16 = ("32 samples a ray and bf16 autocast in training together (float32 we
 FOLLOW_CAP = ("the cap of occupied samples a ray follows the rays it cuts short "
               "(configs/sample_cap.gin: from 16, +16 while a 200-step window's cut_short is "
               "above 0.1, up to 64), in training and at inference")  # fmt: skip
+FOLLOW_CAP_32 = ("the cap of occupied samples a ray follows the rays it cuts short up to 32 "
+                 "(configs/sample_cap.gin with SampleCap.limit = 32: 16 -> 32 once a 200-step "
+                 "window's cut_short is above 0.1), in training and at inference")  # fmt: skip
 COARSE = "the deformation field's hash grid up to 64 cells a side instead of 256"
 AUDIO = "the backbone's own audio and eye path kept beside the deformation (no static canonical)"
 BF16 = "bf16 autocast in training (float32 weights, optimiser state and grid tables)"
@@ -132,6 +135,10 @@ ABLATIONS = {
     "O, cap follows cut_short": ("O", "table2/ablations/sample_cap", FOLLOW_CAP),
     "O+D, cap follows cut_short": ("O+D", "table2/ablations/sample_cap", FOLLOW_CAP),
     "O+D+R, cap follows cut_short": ("O+D+R", "table2/ablations/sample_cap", FOLLOW_CAP),
+    "O+D, cap follows cut_short up to 32": ("O+D", "table2/ablations/sample_cap_32",
+                                            FOLLOW_CAP_32),
+    "O+D+R, cap follows cut_short up to 32": ("O+D+R", "table2/ablations/sample_cap_32",
+                                              FOLLOW_CAP_32),
     "O+D, deformation grid to 64": ("O+D", "table2/ablations/coarse_deformation", COARSE),
     "O+D, backbone keeps its audio": ("O+D", "table2/ablations/backbone_audio", AUDIO),
     "O+D+R, backbone keeps its audio": ("O+D+R", "table2/ablations/backbone_audio", AUDIO),
@@ -206,6 +213,7 @@ ABLATIONS = {
 # cause of a missed claim)
 ABLATION_CLAIMS = {"table2/ablations/samples_32": ["t2_target", "t2_d", "t2_r"],
                    "table2/ablations/sample_cap": ["t2_target", "t2_d", "t2_r"],
+                   "table2/ablations/sample_cap_32": ["t2_target", "t2_d", "t2_r"],
                    "table2/ablations/samples_uncapped": ["fig5_dx_torso", "t2_r", "t2_target"],
                    "table2/ablations/coarse_deformation": ["t2_d"],
                    "table2/ablations/backbone_audio": ["t2_d", "t2_target"],

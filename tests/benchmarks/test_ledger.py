@@ -1725,8 +1725,8 @@ def test_gdrf_volumes_label_asks_git_of_this_checkout():
 
 
 def test_the_target_with_the_cap_following_cut_short_is_judged_against_o(tmp_path):
-    """t2_target_follow: table2_sample_cap's 'O+D+R, cap follows cut_short' against its O (a
-    sharp field keeps the originals' cap), at the target's 1 dB margin."""
+    """t2_target_follow: table2_sample_cap's 'O+D+R, cap follows cut_short up to 32' against
+    its O (a sharp field keeps the originals' cap), at the target's 1 dB margin."""
 
     def row(method, psnrs):
         return dict(method=method, metrics=dict(psnr=sum(psnrs) / len(psnrs)),
@@ -1734,7 +1734,7 @@ def test_the_target_with_the_cap_following_cut_short_is_judged_against_o(tmp_pat
 
     (tmp_path / "table2_sample_cap").mkdir()
     path = tmp_path / "table2_sample_cap" / "table2.json"
-    follow = "O+D+R, cap follows cut_short"
+    follow = "O+D+R, cap follows cut_short up to 32"
     path.write_text(json.dumps({"results": [row("O", [27.4, 27.5, 27.6]),
                                             row(follow, [28.8, 28.9, 29.0])]}))  # fmt: skip
     got = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
@@ -1744,4 +1744,4 @@ def test_the_target_with_the_cap_following_cut_short_is_judged_against_o(tmp_pat
                                             row(follow, [28.0, 28.1, 28.2])]}))  # fmt: skip
     got = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
     assert got["t2_target_follow"]["verdict"] == "does not hold"  # +0.6 ± 0.2 below 1 dB
-    assert got["t2_target_follow"]["source"].endswith("the cap following cut_short")
+    assert got["t2_target_follow"]["source"].endswith("the cap following cut_short up to 32")

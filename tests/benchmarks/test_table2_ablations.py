@@ -21,7 +21,8 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
     assert [m["name"] for m in abl] == [
         "O, 32 samples a ray", "O+D, 32 samples a ray", "O+D+R, 32 samples a ray",
         "O+D+R, no sample cap", "O, cap follows cut_short", "O+D, cap follows cut_short",
-        "O+D+R, cap follows cut_short", "O+D, deformation grid to 64",
+        "O+D+R, cap follows cut_short", "O+D, cap follows cut_short up to 32",
+        "O+D+R, cap follows cut_short up to 32", "O+D, deformation grid to 64",
         "O+D, backbone keeps its audio", "O+D+R, backbone keeps its audio", "O, bf16",
         "O+D+R, bf16", "O+D+R, bf16 backbone",
         "O+D+R, 32 samples a ray, bf16", "O, torso as the originals train it",
@@ -44,6 +45,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
     files = {"32 samples a ray": ("samples_32.gin", "TalkingHeadSystem.max_samples = 32"),
              "no sample cap": ("samples_uncapped.gin", "TalkingHeadSystem.max_samples = None"),
              "cap follows cut_short": ("sample_cap.gin", "configs/sample_cap.gin"),
+             "cap follows cut_short up to 32": ("sample_cap_32.gin", "SampleCap.limit = 32"),
              "bf16": ("bf16.gin", "Trainer.amp = 'bf16'"),
              "bf16 backbone": ("bf16_backbone.gin", "wrap.plugins_float32 = True"),
              "32 samples a ray, bf16": ("samples_32_bf16.gin", "Trainer.amp = 'bf16'"),
@@ -87,7 +89,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         if name == "samples_32.gin":  # the cap isolates the causes of Table 2's claims
             record = m["ablation"]
             assert "t2_target" in record["claims"] and "16 -> 32" in record["isolates"]
-        elif name == "sample_cap.gin":  # the cap that follows cut_short: the same claims
+        elif name in ("sample_cap.gin", "sample_cap_32.gin"):  # a cap following cut_short
             assert m["ablation"]["claims"] == ["t2_target", "t2_d", "t2_r"]
             assert "cut_short" in m["ablation"]["isolates"]
         elif name == "samples_uncapped.gin":  # the head's pose-dependent Δx_torso (Fig. 5)
@@ -140,6 +142,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
     assert [m["name"] for m in table2.ablation_methods(methods[1:])] == [
         "O+D, 32 samples a ray", "O+D+R, 32 samples a ray", "O+D+R, no sample cap",
         "O+D, cap follows cut_short", "O+D+R, cap follows cut_short",
+        "O+D, cap follows cut_short up to 32", "O+D+R, cap follows cut_short up to 32",
         "O+D, deformation grid to 64", "O+D, backbone keeps its audio",
         "O+D+R, backbone keeps its audio", "O+D+R, bf16",
         "O+D+R, bf16 backbone", "O+D+R, 32 samples a ray, bf16", "O+D+R, strong region losses",

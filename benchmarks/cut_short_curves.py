@@ -102,10 +102,10 @@ def markdown(rows: list[dict], command: str, at: str, stage: str) -> str:
         "of a step's rays the cap of occupied samples cut while their alpha was below 0.95 "
         "(first logged step; mean over the last tenth of the stage). Cap: the samples a ray "
         "the step ran with (`fixed` without `configs/sample_cap.gin`), each seed's at the end, "
-        "and the step it first rose.",
+        "and the first logged step that ran with a raised cap.",
         "",
         "| row | seeds | cut_short, first | cut_short, last tenth | cap at the end | "
-        "first rise at step | minutes |",
+        "raised by step | head-stage minutes |",
         "|---|---|---|---|---|---|---|",
     ]
     for r in rows:

@@ -127,15 +127,18 @@ def plot(rows: list[dict], path: Path, stage: str) -> Path:
 
     plt = _plt()
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    for r in rows:
-        axes[0].plot(r["steps"], r["cut_short"], label=r["method"])
+    for i, r in enumerate(rows):  # one colour per row in both panels
+        colour = f"C{i % 10}"
+        axes[0].plot(r["steps"], r["cut_short"], label=r["method"], color=colour)
         caps = [(st, c) for st, c in zip(r["steps"], r["sample_cap"]) if c is not None]
         if caps:
-            axes[1].step(*zip(*caps), where="post", label=r["method"])
+            axes[1].step(*zip(*caps), where="post", label=r["method"], color=colour)
     axes[0].set(xlabel="step", ylabel="cut_short (share of rays)", title=f"{stage} stage")
     axes[1].set(xlabel="step", ylabel="occupied samples a ray (cap)",
                 title="the cap, rows with configs/sample_cap.gin")  # fmt: skip
     axes[0].legend(fontsize=7)
+    if axes[1].lines:
+        axes[1].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

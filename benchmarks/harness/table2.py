@@ -68,10 +68,11 @@ UNCAPPED = ("no cap of occupied samples a ray (16 -> none), in training and at i
 CAP_BF16 = ("32 samples a ray and bf16 autocast in training together (float32 weights, optimiser "
             "state and grid tables)")  # fmt: skip
 FOLLOW_CAP = ("the cap of occupied samples a ray follows the rays it cuts short "
-              "(configs/sample_cap.gin: from 16, +16 while a 200-step window's cut_short is "
-              "above 0.1, up to 64), in training and at inference")  # fmt: skip
+              "(configs/sample_cap.gin with SampleCap.limit = 64: from 16, +16 while a "
+              "200-step window's cut_short is above 0.1, up to 64), in training and at "
+              "inference")  # fmt: skip
 FOLLOW_CAP_32 = ("the cap of occupied samples a ray follows the rays it cuts short up to 32 "
-                 "(configs/sample_cap.gin with SampleCap.limit = 32: 16 -> 32 once a 200-step "
+                 "(configs/sample_cap.gin, SampleCap.limit = 32: 16 -> 32 once a 200-step "
                  "window's cut_short is above 0.1), in training and at inference")  # fmt: skip
 COARSE = "the deformation field's hash grid up to 64 cells a side instead of 256"
 AUDIO = "the backbone's own audio and eye path kept beside the deformation (no static canonical)"

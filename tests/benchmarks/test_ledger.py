@@ -782,14 +782,16 @@ def test_an_ablation_run_without_its_base_row_takes_it_from_a_run_of_the_same_so
     assert "beside table1_head_gap" not in cause["cause"]
 
 
-def test_dhnerf_below_er_nerf_takes_its_cause_from_table2s_lip_sync_ablation(tmp_path):
-    def row(method, psnrs):
-        return dict(method=method, metrics=dict(psnr=sum(psnrs) / len(psnrs)),
-                    seeds=[dict(metrics=dict(psnr=p)) for p in psnrs])  # fmt: skip
+def _psnrs(method, psnrs):
+    """A result row with one PSNR per seed (their mean as the row's)."""
+    return dict(method=method, metrics=dict(psnr=sum(psnrs) / len(psnrs)),
+                seeds=[dict(metrics=dict(psnr=p)) for p in psnrs])  # fmt: skip
 
-    t1 = {"results": [row("ER-NeRF", [27.4, 27.9, 28.4]), row("DH-NeRF", [25.4, 22.9, 25.3])]}
-    t2 = {"results": [row("full model", [25.0, 22.6, 25.3]),
-                      row("w/o lip-sync module", [26.7, 26.4, 26.7])]}  # fmt: skip
+
+def test_dhnerf_below_er_nerf_takes_its_cause_from_table2s_lip_sync_ablation(tmp_path):
+    t1 = {"results": [_psnrs("ER-NeRF", [27.4, 27.9, 28.4]), _psnrs("DH-NeRF", [25.4, 22.9, 25.3])]}
+    t2 = {"results": [_psnrs("full model", [25.0, 22.6, 25.3]),
+                      _psnrs("w/o lip-sync module", [26.7, 26.4, 26.7])]}  # fmt: skip
     (tmp_path / "dhnerf_table1.json").write_text(json.dumps(t1))
     (tmp_path / "dhnerf_table2.json").write_text(json.dumps(t2))
     rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
@@ -799,7 +801,7 @@ def test_dhnerf_below_er_nerf_takes_its_cause_from_table2s_lip_sync_ablation(tmp
             "'w/o lip-sync module' 26.60 ± 0.17 (3 seeds) against 'full model' 24.30 ± 1.48 "
             "(3 seeds): the lip-sync module costs 2.30 dB") in cause  # fmt: skip
     # a Table 2 where the module does not cost PSNR explains nothing
-    t2["results"][1] = row("w/o lip-sync module", [24.0, 24.1, 23.9])
+    t2["results"][1] = _psnrs("w/o lip-sync module", [24.0, 24.1, 23.9])
     (tmp_path / "dhnerf_table2.json").write_text(json.dumps(t2))
     rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
     assert "lip-sync module costs" not in rows["dh_vs_er"]["cause"]
@@ -1185,19 +1187,15 @@ def test_table2s_psnr_claims_are_judged_again_with_32_samples_a_ray_for_every_ro
 
 
 def test_bf16_with_32_samples_a_ray_is_judged_against_float32_at_32(tmp_path):
-    def row(method, psnrs):
-        return dict(method=method, metrics=dict(psnr=sum(psnrs) / len(psnrs)),
-                    seeds=[dict(metrics=dict(psnr=p)) for p in psnrs])  # fmt: skip
-
     (tmp_path / "table2_cap_bf16").mkdir()
     path = tmp_path / "table2_cap_bf16" / "table2.json"
     cap = "O+D+R, 32 samples a ray"
-    path.write_text(json.dumps({"results": [row(cap, [28.5, 28.6, 28.7]),
-                                            row(cap + ", bf16", [28.4, 28.5, 28.6])]}))  # fmt: skip
+    rows = [_psnrs(cap, [28.5, 28.6, 28.7]), _psnrs(cap + ", bf16", [28.4, 28.5, 28.6])]
+    path.write_text(json.dumps({"results": rows}))
     got = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
     assert got["bf16_quality_32"]["verdict"] == "inconclusive"  # -0.1 ± 0.2 across -0.2
-    low = row(cap + ", bf16", [28.0, 28.05, 28.1])
-    path.write_text(json.dumps({"results": [row(cap, [28.5, 28.6, 28.7]), low]}))
+    low = _psnrs(cap + ", bf16", [28.0, 28.05, 28.1])
+    path.write_text(json.dumps({"results": [_psnrs(cap, [28.5, 28.6, 28.7]), low]}))
     got = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
     assert got["bf16_quality_32"]["verdict"] == "does not hold"  # -0.55 ± 0.15
     assert got["bf16_quality_32"]["measured"].startswith(cap + ", bf16 28.05 ± 0.05 (3 seeds)")
@@ -1728,20 +1726,16 @@ def test_the_target_with_the_cap_following_cut_short_is_judged_against_o(tmp_pat
     """t2_target_follow: table2_sample_cap's 'O+D+R, cap follows cut_short up to 32' against
     its O (a sharp field keeps the originals' cap), at the target's 1 dB margin."""
 
-    def row(method, psnrs):
-        return dict(method=method, metrics=dict(psnr=sum(psnrs) / len(psnrs)),
-                    seeds=[dict(metrics=dict(psnr=p)) for p in psnrs])  # fmt: skip
-
     (tmp_path / "table2_sample_cap").mkdir()
     path = tmp_path / "table2_sample_cap" / "table2.json"
     follow = "O+D+R, cap follows cut_short up to 32"
-    path.write_text(json.dumps({"results": [row("O", [27.4, 27.5, 27.6]),
-                                            row(follow, [28.8, 28.9, 29.0])]}))  # fmt: skip
+    path.write_text(json.dumps({"results": [_psnrs("O", [27.4, 27.5, 27.6]),
+                                            _psnrs(follow, [28.8, 28.9, 29.0])]}))  # fmt: skip
     got = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
     assert got["t2_target_follow"]["verdict"] == "holds"  # +1.4 ± 0.2 clears 1 dB
     assert got["t2_target_follow"]["measured"].startswith(follow + " 28.90 ± 0.10 (3 seeds)")
-    path.write_text(json.dumps({"results": [row("O", [27.4, 27.5, 27.6]),
-                                            row(follow, [28.0, 28.1, 28.2])]}))  # fmt: skip
+    path.write_text(json.dumps({"results": [_psnrs("O", [27.4, 27.5, 27.6]),
+                                            _psnrs(follow, [28.0, 28.1, 28.2])]}))  # fmt: skip
     got = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
     assert got["t2_target_follow"]["verdict"] == "does not hold"  # +0.6 ± 0.2 below 1 dB
     assert got["t2_target_follow"]["source"].endswith("the cap following cut_short up to 32")

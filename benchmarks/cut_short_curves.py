@@ -154,8 +154,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         report = json.loads(args.report.read_text())
-        report["results"]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError):
+        report = None
+    if not isinstance(report, dict) or not isinstance(report.get("results"), list):
         parser.error(f"{args.report}: not a table's JSON with 'results'; give the table2.json "
                      "(or another table) benchmarks/run.py wrote")  # fmt: skip
     from harness.common import commit, refuse_overwrite, write_report

@@ -66,7 +66,11 @@ def seed_summary(log: list[dict]) -> dict:
 
 
 def _mean_std(values: list[float]) -> tuple[float, float]:
-    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+    """harness.seeds.mean_std with a single seed's std as 0."""
+    from harness.seeds import mean_std
+
+    mean, std = mean_std(values)
+    return mean, std or 0.0
 
 
 def summarise(report: dict, stage: str) -> list[dict]:

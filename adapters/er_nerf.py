@@ -41,6 +41,12 @@ class ERNeRFAdapter(BackboneAdapter):
     dynamic_mlps = ("aud_ch_att_net", "eye_att_net")  # ID-AKT's dynamic half (identity_dynamic.py)
     torso_condition_default = "c2w"  # the original's forward_torso(x, poses [1, 4, 4], c)
 
+    def static_condition(self, enc_a, eye):
+        """No audio and no eye: sigma_net gets zeros in their place and the region-attention
+        nets do not run (their maps are zeros, so the originals' attention terms vanish
+        instead of training attention the canonical field never uses)."""
+        return None, None
+
     def original_loss_terms(self, result, batch, progress: float) -> dict[str, torch.Tensor]:
         """ER-NeRF's region-attention and uncertainty terms from this adapter's maps."""
         return er_nerf_regularisers(result, batch.rays, batch.frame, progress)
@@ -51,8 +57,9 @@ class ERNeRFAdapter(BackboneAdapter):
         return er_field.encode_points(self.model, x, self.bound)
 
     def density(self, enc_x, enc_a, eye, nets=None) -> dict[str, torch.Tensor]:
-        """enc_x [N, 36], enc_a [1 or N, A], eye [1 or N, 1] (not an input without ``exp_eye``)
-        -> sigma [N], geo_feat [N, 64], ambient_aud [N], ambient_eye [N], uncertainty [N]."""
+        """enc_x [N, 36], enc_a [1 or N, A], eye [1 or N, 1] (not an input without ``exp_eye``),
+        or both None (the static condition) -> sigma [N], geo_feat [N, 64], ambient_aud [N],
+        ambient_eye [N], uncertainty [N]."""
         return er_field.density(self.model, enc_x, enc_a, eye, nets)
 
     def sigma(self, enc_x, enc_a, eye, nets=None) -> torch.Tensor:

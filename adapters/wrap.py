@@ -14,10 +14,10 @@ added to the point encoding and the appearance feature to the colour code.
 
 Unified canonical space (LokiTalk sec. 3.2, eq. 5; ``static_canonical``, on by default): once a
 deformation field is present the backbone's field sees no audio and no eye (the adapter's
-``static_condition``: ER-NeRF's region attention gets zeros, RAD-NeRF's ambient path is
-bypassed), so D and R deform one static canonical space; off, the field keeps the backbone's
-own audio and eye path (the old behaviour, an ablation). Without a deformation field (Table 2's
-O) the backbone keeps its own audio path either way.
+``static_condition``: ER-NeRF's region attention and RAD-NeRF's ambient path are bypassed,
+their density inputs zeros), so D and R deform one static canonical space; off, the field
+keeps the backbone's own audio and eye path (the old behaviour, an ablation). Without a
+deformation field (Table 2's O) the backbone keeps its own audio path either way.
 
 Every RSDF offset and ID-AKT output is exactly zero at initialisation, so x' == x and the
 wrapped model renders exactly as the bare backbone does under the same condition (its own, or

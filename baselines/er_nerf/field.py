@@ -58,14 +58,23 @@ def lattice_encoder(m, axes: torch.Tensor, bound: float):
     return encode
 
 
-def _trunk(m, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor, nets=None):
+def _trunk(m, enc_x: torch.Tensor, enc_a: torch.Tensor | None, eye: torch.Tensor | None, nets=None):
     """sigma_net's output h [N, 65], the audio channel attention [N, A] and the eye
     attention [N] (zeros without ``m.exp_eye``): what both :func:`density` and :func:`sigma`
-    compute, by the same operations (so sigma is bit-identical in both)."""
+    compute, by the same operations (so sigma is bit-identical in both). enc_a and eye None:
+    the static condition (one canonical space, LokiTalk eq. 5): sigma_net gets zeros in their
+    place, the attention nets do not run and their maps are zeros."""
     n, nets = enc_x.shape[0], nets or {}
+    exp_eye = getattr(m, "exp_eye", True)
+    if enc_a is None and (eye is None or not exp_eye):
+        width = m.sigma_net.net[0].weight.shape[1] - enc_x.shape[1]  # [F_a, eye] or [F_a]
+        h = m.sigma_net(torch.cat([enc_x, enc_x.new_zeros(n, width)], -1))
+        return h, enc_x.new_zeros(n, 1), enc_x.new_zeros(n)
+    if enc_a is None or (eye is None and exp_eye):
+        raise ValueError("ER-NeRF's field takes enc_a and eye both or neither (None: static)")
     aud_ch_att = nets.get("aud_ch_att_net", m.aud_ch_att_net)(enc_x)
     parts = [enc_x, enc_a.expand(n, -1) * aud_ch_att]
-    if getattr(m, "exp_eye", True):
+    if exp_eye:
         eye_att = torch.sigmoid(nets.get("eye_att_net", m.eye_att_net)(enc_x))[..., 0]
         parts.append(eye.expand(n, -1) * eye_att[:, None])
     else:

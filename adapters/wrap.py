@@ -70,7 +70,10 @@ class WrappedModel(FastPathPlug, TrainingPlug, IdentityPlug, nn.Module):
     the backbone's field sees no audio or eye (see the module doc; True: the paper's setting);
     plugins_float32: under a training autocast (``Trainer.amp = 'bf16'``) the deformation
     field and ID-AKT's Δx_id run in float32 (the autocast off, their inputs cast to float32)
-    while the backbone keeps the autocast; False (the default) autocasts them too.
+    while the backbone keeps the autocast; False (the default) autocasts them too;
+    train_deformation: False keeps the deformation field as it is (:meth:`param_groups`
+    leaves it out): a field trained elsewhere, or one at its zero start, which with
+    ``static_canonical`` leaves the static canonical field alone (an ablation).
 
     audio_condition: a frozen signal whose ``feature(windows)`` [B, latent_dim = A] replaces
     the backbone's own audio feature (GDRF's LSTM, ``load_audio2exp(dim=A)``; the lip-sync
@@ -102,6 +105,7 @@ class WrappedModel(FastPathPlug, TrainingPlug, IdentityPlug, nn.Module):
         static_canonical: bool = True,
         audio_condition: nn.Module | None = None,
         plugins_float32: bool = False,
+        train_deformation: bool = True,
     ):
         super().__init__()
         check_deformation(rsdf)
@@ -111,6 +115,7 @@ class WrappedModel(FastPathPlug, TrainingPlug, IdentityPlug, nn.Module):
         self.add_module("audio2motion", audio2motion)
         self.add_module("audio_condition", audio_condition)
         self.train_audio2motion = bool(train_audio2motion)
+        self.train_deformation = bool(train_deformation)
         self.adapter = adapter if adapter is not None else adapt(backbone)
         if self.adapter.model is not backbone:
             raise ValueError("the adapter is bound to another model than the backbone")
@@ -170,11 +175,15 @@ class WrappedModel(FastPathPlug, TrainingPlug, IdentityPlug, nn.Module):
 
     @property
     def frozen_prefixes(self) -> tuple[str, ...]:
-        """Parameter-name prefixes that never train (a frozen Audio2Motion); informational:
-        :meth:`param_groups` leaves those parameters out."""
+        """Parameter-name prefixes that never train (a frozen Audio2Motion, a deformation field
+        with ``train_deformation`` False); informational: :meth:`param_groups` leaves those
+        parameters out."""
+        frozen = []
         if self.audio2motion is not None and not self.train_audio2motion:
-            return ("audio2motion.",)
-        return ()
+            frozen.append("audio2motion.")
+        if self.rsdf is not None and not self.train_deformation:
+            frozen.append("rsdf.")
+        return tuple(frozen)
 
     @property
     def bound(self) -> float:

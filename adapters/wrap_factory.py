@@ -30,6 +30,7 @@ def wrap(
     static_canonical: bool = True,
     audio_condition: nn.Module | None = None,
     plugins_float32: bool = False,
+    train_deformation: bool = True,
 ) -> WrappedModel:
     """A backbone with plug-ins: ``wrap(model, rsdf=RSDF(audio_dim=model.audio_dim))``.
 
@@ -55,7 +56,8 @@ def wrap(
     audio_dim) in place of the backbone's audio network: GDRF's LSTM (``load_audio2exp``) or
     the lip-sync module's audio branch (``load_lipsync``); plugins_float32: under a training
     autocast (``Trainer.amp = 'bf16'``) the plug-ins run in float32 and only the backbone under
-    the autocast (False: all of it).
+    the autocast (False: all of it); train_deformation: False keeps the deformation field as
+    built or loaded (at its zero start: the static canonical field alone, an ablation).
     """
     from lokitalk_plugins.idakt import IDAKT, IDAKTOptions  # the Hub client: on use only
 
@@ -77,7 +79,8 @@ def wrap(
     model = WrappedModel(backbone, rsdf, adapter, lambda_delta, lambda_att, audio2motion,
                          train_audio2motion, static_canonical=static_canonical,
                          audio_condition=audio_condition,
-                         plugins_float32=plugins_float32)  # fmt: skip
+                         plugins_float32=plugins_float32,
+                         train_deformation=train_deformation)  # fmt: skip
     if options is not None:
         if not options.dynamic and rsdf is not None:
             raise ValueError(

@@ -2,7 +2,8 @@
 parameter groups, loss terms and callbacks, summed (the part of
 :class:`~.wrap.WrappedModel` that :class:`~lokitalk_plugins.pipeline.TalkingHeadModel` asks).
 
-- ``param_groups(stage)``: the backbone's (through its adapter), the deformation field's,
+- ``param_groups(stage)``: the backbone's (through its adapter), the deformation field's
+  (unless ``train_deformation`` is False),
   ID-AKT's, and the Audio2Motion VAE's when it trains (``train_audio2motion``, "mlp");
 - ``loss_terms(result, batch, progress)``: the backbone's regularisers (through the adapter)
   and, with a deformation field, LokiTalk's λ_Δ L_Δ and λ_att L_att (λ's bound on ``wrap``);
@@ -35,12 +36,13 @@ def merge_groups(*parts: dict[str, list[nn.Parameter]]) -> dict[str, list[nn.Par
 
 class TrainingPlug:
     """Mixin of WrappedModel: needs ``adapter``, ``rsdf``, ``idakt``, ``audio2motion``,
-    ``train_audio2motion``, ``lambda_delta``, ``lambda_att`` and the pending encoder."""
+    ``train_audio2motion``, ``train_deformation``, ``lambda_delta``, ``lambda_att`` and the
+    pending encoder."""
 
     def param_groups(self, stage: str) -> dict[str, list[nn.Parameter]]:
         """What trains in ``stage``, by learning-rate group."""
         parts = [self.adapter.param_groups(stage)]
-        if self.rsdf is not None:
+        if self.rsdf is not None and self.train_deformation:
             parts.append(self.rsdf.param_groups(stage))
         if self.idakt is not None:
             parts.append(self.idakt.param_groups(stage))

@@ -127,3 +127,23 @@ def test_wrap_refuses_fields_the_pipeline_cannot_feed_saying_what_to_change():
         wrap(er, rsdf=RSDF(audio_dim=er.audio_dim, grid=SMALL_GRID, id_dim=8))
     with pytest.raises(ValueError, match=r"rsdf.audio_dim=7 but F_a .* has 32 channels"):
         wrap(er, rsdf=RSDFOptions(audio_dim=7, grid=SMALL_GRID))
+
+
+def test_train_deformation_false_keeps_the_field_out_of_every_stage():
+    """wrap(train_deformation=False): the deformation field is in no parameter group (so it
+    stays at its zero start: the static canonical field alone), the backbone still trains."""
+    er = make_backbone("er_nerf")
+    frozen = wrap(er, rsdf=JointDeformationOptions(hidden=16, grid=SMALL_GRID),
+                  train_deformation=False)  # fmt: skip
+    trained = wrap(
+        make_backbone("er_nerf"), rsdf=JointDeformationOptions(hidden=16, grid=SMALL_GRID)
+    )
+    field_ids = {id(p) for p in frozen.rsdf.parameters()}
+    for stage in ("head", "lips"):
+        groups = frozen.param_groups(stage)
+        ids = {id(p) for params in groups.values() for p in params}
+        assert not ids & field_ids and ids  # the backbone's parameters still train
+        own = {id(p) for params in trained.param_groups(stage).values() for p in params}
+        assert {id(p) for p in trained.rsdf.parameters()} <= own
+    assert frozen.frozen_prefixes == ("rsdf.",) and trained.frozen_prefixes == ()
+    assert frozen.train_deformation is False and trained.train_deformation is True

@@ -23,7 +23,8 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         "O+D+R, no sample cap", "O, cap follows cut_short", "O+D, cap follows cut_short",
         "O+D+R, cap follows cut_short", "O+D, cap follows cut_short up to 32",
         "O+D+R, cap follows cut_short up to 32", "O+D, deformation grid to 64",
-        "O+D, backbone keeps its audio", "O+D+R, backbone keeps its audio", "O, bf16",
+        "O+D, backbone keeps its audio", "O+D+R, backbone keeps its audio",
+        "O+D, deformation frozen", "O, bf16",
         "O+D+R, bf16", "O+D+R, bf16 backbone",
         "O+D+R, 32 samples a ray, bf16", "O, torso as the originals train it",
         "O+D+R, strong region losses", "O+D+R, 32 samples a ray, strong region losses",
@@ -51,6 +52,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
              "32 samples a ray, bf16": ("samples_32_bf16.gin", "Trainer.amp = 'bf16'"),
              "deformation grid to 64": ("coarse_deformation.gin", coarse),
              "backbone keeps its audio": ("backbone_audio.gin", audio),
+             "deformation frozen": ("deformation_frozen.gin", "wrap.train_deformation = False"),
              "torso as the originals train it": ("torso_2d.gin", "RADNeRF.aabb = None"),
              "strong region losses": ("region_losses.gin", "wrap.lambda_delta = 1e-2"),
              "32 samples a ray, strong region losses": ("samples_32_region_losses.gin",
@@ -95,7 +97,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         elif name == "samples_uncapped.gin":  # the head's pose-dependent Δx_torso (Fig. 5)
             assert m["ablation"]["claims"] == ["fig5_dx_torso", "t2_r", "t2_target"]
             assert "16 -> none" in m["ablation"]["isolates"]
-        elif name == "coarse_deformation.gin":  # a cause of O+D < O
+        elif name in ("coarse_deformation.gin", "deformation_frozen.gin"):  # O+D < O's causes
             assert m["ablation"]["claims"] == ["t2_d"]
         elif name in ("backbone_audio.gin", "torso_2d.gin"):  # causes of O+D < O, of +1 dB
             assert m["ablation"]["claims"] == ["t2_d", "t2_target"]
@@ -144,7 +146,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         "O+D, cap follows cut_short", "O+D+R, cap follows cut_short",
         "O+D, cap follows cut_short up to 32", "O+D+R, cap follows cut_short up to 32",
         "O+D, deformation grid to 64", "O+D, backbone keeps its audio",
-        "O+D+R, backbone keeps its audio", "O+D+R, bf16",
+        "O+D+R, backbone keeps its audio", "O+D, deformation frozen", "O+D+R, bf16",
         "O+D+R, bf16 backbone", "O+D+R, 32 samples a ray, bf16", "O+D+R, strong region losses",
         "O+D+R, 32 samples a ray, strong region losses",
         "O+D+R, 32 samples a ray, lambda_delta 1e-2", "O+D+R, 32 samples a ray, lambda_delta 1e-1",

@@ -121,6 +121,9 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          "table2_cap/table2",
          # Table 2's rows beside the same rows with the cap following cut_short (SampleCap)
          "table2_sample_cap/table2",
+         # Table 2 with ER-NeRF's region attention off in the static canonical space (47d6c43)
+         # beside the static canonical field alone ('O+D, deformation frozen')
+         "table2_static_path/table2",
          # O and O+D+R beside the same rows trained over a random colour under the head
          # (TalkingHeadSystem.head_background = 'random': is the face translucent?)
          "table2_head_background/table2",

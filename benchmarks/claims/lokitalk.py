@@ -86,8 +86,9 @@ METHOD_CLAIMS = [
 ]  # fmt: skip
 # Table 2's claims take their ablations from Table 2 and from runs of some of its rows
 # (run.py table2 --methods ... --ablations --out <folder>): the fixes of issue 14 measured
-# one at a time beside O+D+R, and the cap of samples a ray lifted (table2_cap)
-T2_RUNS = ("table2", "table2_fixes/table2", "table2_cap/table2")
+# one at a time beside O+D+R, the cap of samples a ray lifted (table2_cap), and the static
+# canonical field alone, its deformation never trained (table2_static_path)
+T2_RUNS = ("table2", "table2_fixes/table2", "table2_cap/table2", "table2_static_path/table2")
 for _id, _table, _text, _a, _b, _metric, _higher in METHOD_CLAIMS:
     _tables = T2_RUNS if _table == "table2" else ()
     claim(_id, f"{SRC} Table {_table[-1]}", _text, tables=_tables,

@@ -78,6 +78,8 @@ COARSE = "the deformation field's hash grid up to 64 cells a side instead of 256
 AUDIO = "the backbone's own audio and eye path kept beside the deformation (no static canonical)"
 FROZEN = ("the deformation field never trains (wrap.train_deformation = False): the static "
           "canonical field alone, neither audio nor eye nor a deformation")  # fmt: skip
+ENTROPY = ("the alpha-entropy term 100x stronger (λ_α 1e-4 -> 1e-2, "
+           "TalkingHeadSystem.entropy_weight): each ray's alpha pushed to 0 or 1")  # fmt: skip
 BF16 = "bf16 autocast in training (float32 weights, optimiser state and grid tables)"
 BF16_BACKBONE = ("bf16 autocast in training for the backbone only, the deformation field in "
                  "float32 (wrap.plugins_float32)")  # fmt: skip
@@ -146,6 +148,8 @@ ABLATIONS = {
     "O+D, backbone keeps its audio": ("O+D", "table2/ablations/backbone_audio", AUDIO),
     "O+D+R, backbone keeps its audio": ("O+D+R", "table2/ablations/backbone_audio", AUDIO),
     "O+D, deformation frozen": ("O+D", "table2/ablations/deformation_frozen", FROZEN),
+    "O, alpha entropy 1e-2": ("O", "table2/ablations/alpha_entropy", ENTROPY),
+    "O+D+R, alpha entropy 1e-2": ("O+D+R", "table2/ablations/alpha_entropy", ENTROPY),
     "O, bf16": ("O", "table2/ablations/bf16", BF16),
     "O+D+R, bf16": ("O+D+R", "table2/ablations/bf16", BF16),
     "O+D+R, bf16 backbone": ("O+D+R", "table2/ablations/bf16_backbone", BF16_BACKBONE),
@@ -222,6 +226,7 @@ ABLATION_CLAIMS = {"table2/ablations/samples_32": ["t2_target", "t2_d", "t2_r"],
                    "table2/ablations/coarse_deformation": ["t2_d"],
                    "table2/ablations/backbone_audio": ["t2_d", "t2_target"],
                    "table2/ablations/deformation_frozen": ["t2_d"],
+                   "table2/ablations/alpha_entropy": ["t2_r", "t2_target"],
                    "table2/ablations/bf16": [],
                    "table2/ablations/bf16_backbone": [],
                    "table2/ablations/samples_32_bf16": [],

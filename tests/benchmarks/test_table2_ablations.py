@@ -24,7 +24,8 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         "O+D+R, cap follows cut_short", "O+D, cap follows cut_short up to 32",
         "O+D+R, cap follows cut_short up to 32", "O+D, deformation grid to 64",
         "O+D, backbone keeps its audio", "O+D+R, backbone keeps its audio",
-        "O+D, deformation frozen", "O, bf16",
+        "O+D, deformation frozen", "O, alpha entropy 1e-2", "O+D+R, alpha entropy 1e-2",
+        "O, bf16",
         "O+D+R, bf16", "O+D+R, bf16 backbone",
         "O+D+R, 32 samples a ray, bf16", "O, torso as the originals train it",
         "O+D+R, strong region losses", "O+D+R, 32 samples a ray, strong region losses",
@@ -53,6 +54,8 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
              "deformation grid to 64": ("coarse_deformation.gin", coarse),
              "backbone keeps its audio": ("backbone_audio.gin", audio),
              "deformation frozen": ("deformation_frozen.gin", "wrap.train_deformation = False"),
+             "alpha entropy 1e-2": ("alpha_entropy.gin",
+                                    "TalkingHeadSystem.entropy_weight = 1e-2"),
              "torso as the originals train it": ("torso_2d.gin", "RADNeRF.aabb = None"),
              "strong region losses": ("region_losses.gin", "wrap.lambda_delta = 1e-2"),
              "32 samples a ray, strong region losses": ("samples_32_region_losses.gin",
@@ -121,6 +124,9 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         elif name == "random_body_background.gin":  # and a translucent torso?
             assert m["ablation"]["claims"] == ["t2_r", "t2_target"]
             assert "face or torso" in m["ablation"]["isolates"]
+        elif name == "alpha_entropy.gin":  # a term favouring opaque surfaces
+            assert m["ablation"]["claims"] == ["t2_r", "t2_target"]
+            assert "1e-4 -> 1e-2" in m["ablation"]["isolates"]
         elif name == "f_a_backbone.gin":  # what the Audio2Motion F_a adds
             assert m["ablation"]["claims"] == ["t2_r", "t2_target"]
         elif name == "eye_au45.gin":  # a cause of att_eye's miss (Fig. 5)
@@ -146,7 +152,8 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         "O+D, cap follows cut_short", "O+D+R, cap follows cut_short",
         "O+D, cap follows cut_short up to 32", "O+D+R, cap follows cut_short up to 32",
         "O+D, deformation grid to 64", "O+D, backbone keeps its audio",
-        "O+D+R, backbone keeps its audio", "O+D, deformation frozen", "O+D+R, bf16",
+        "O+D+R, backbone keeps its audio", "O+D, deformation frozen",
+        "O+D+R, alpha entropy 1e-2", "O+D+R, bf16",
         "O+D+R, bf16 backbone", "O+D+R, 32 samples a ray, bf16", "O+D+R, strong region losses",
         "O+D+R, 32 samples a ray, strong region losses",
         "O+D+R, 32 samples a ray, lambda_delta 1e-2", "O+D+R, 32 samples a ray, lambda_delta 1e-1",

@@ -26,11 +26,12 @@ SMALL_GRID = dict(num_levels=4, level_dim=2, base_resolution=8, desired_resoluti
 K = 16  # audio feature size of the windows in these tests
 
 
-def make_backbone(name: str, torso: bool = False, seed: int = 0) -> torch.nn.Module:
+def make_backbone(name: str, torso: bool = False, seed: int = 0, **options) -> torch.nn.Module:
     """A tiny-grid backbone whose hash tables are far from their 1e-4 start (so point
-    features matter and a moved point changes the output)."""
+    features matter and a moved point changes the output); ``options`` go to its constructor
+    (e.g. ER-NeRF's ``exp_eye``)."""
     torch.manual_seed(seed)
-    model = BACKBONES[name](audio_in_dim=K, ind_num=4, grid_size=32, torso=torso)
+    model = BACKBONES[name](audio_in_dim=K, ind_num=4, grid_size=32, torso=torso, **options)
     g = torch.Generator().manual_seed(seed + 1)
     with torch.no_grad():
         for n, p in model.named_parameters():

@@ -24,8 +24,8 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         "O+D+R, cap follows cut_short", "O+D, cap follows cut_short up to 32",
         "O+D+R, cap follows cut_short up to 32", "O+D, deformation grid to 64",
         "O+D, backbone keeps its audio", "O+D+R, backbone keeps its audio",
-        "O+D, deformation frozen", "O, alpha entropy 1e-2", "O+D+R, alpha entropy 1e-2",
-        "O, bf16",
+        "O+D, deformation frozen", "O, alpha entropy 1e-2", "O+D, alpha entropy 1e-2",
+        "O+D+R, alpha entropy 1e-2", "O, bf16",
         "O+D+R, bf16", "O+D+R, bf16 backbone",
         "O+D+R, 32 samples a ray, bf16", "O, torso as the originals train it",
         "O+D+R, strong region losses", "O+D+R, 32 samples a ray, strong region losses",
@@ -125,7 +125,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
             assert m["ablation"]["claims"] == ["t2_r", "t2_target"]
             assert "face or torso" in m["ablation"]["isolates"]
         elif name == "alpha_entropy.gin":  # a term favouring opaque surfaces
-            assert m["ablation"]["claims"] == ["t2_r", "t2_target"]
+            assert m["ablation"]["claims"] == ["t2_d", "t2_r", "t2_target"]
             assert "1e-4 -> 1e-2" in m["ablation"]["isolates"]
         elif name == "f_a_backbone.gin":  # what the Audio2Motion F_a adds
             assert m["ablation"]["claims"] == ["t2_r", "t2_target"]
@@ -153,7 +153,7 @@ def test_ablation_rows_change_one_binding_of_their_base_row_and_train_seed_0_onl
         "O+D, cap follows cut_short up to 32", "O+D+R, cap follows cut_short up to 32",
         "O+D, deformation grid to 64", "O+D, backbone keeps its audio",
         "O+D+R, backbone keeps its audio", "O+D, deformation frozen",
-        "O+D+R, alpha entropy 1e-2", "O+D+R, bf16",
+        "O+D, alpha entropy 1e-2", "O+D+R, alpha entropy 1e-2", "O+D+R, bf16",
         "O+D+R, bf16 backbone", "O+D+R, 32 samples a ray, bf16", "O+D+R, strong region losses",
         "O+D+R, 32 samples a ray, strong region losses",
         "O+D+R, 32 samples a ray, lambda_delta 1e-2", "O+D+R, 32 samples a ray, lambda_delta 1e-1",

@@ -29,7 +29,7 @@ def test_chosen_rows_keep_the_table_order_and_refuse_unknown_names():
     with pytest.raises(ValueError, match=r"no row named \['O\+D'\] in table1; its rows are"):
         table1.chosen_rows(["O+D"], False)
     assert [table1.needs_bundle(n) for n in table1.chosen_rows(None, True)] == [
-        False, False, True, True, False, True, False, True, True]  # fmt: skip
+        False, False, True, True, False, True, False, True, True, False, True]  # fmt: skip
 
 
 def test_without_a_bundle_the_lokitalk_row_is_left_out():
@@ -50,7 +50,11 @@ def test_the_portrait_box_ablation_changes_only_the_er_nerf_box():
     run = experiments.run_bindings(audio_in_dim=32, portrait_box=(-1.4, -0.5, -1.2, 1, 0.9, 1.2))
     methods = table1.methods("micro", None, run)
     rows = table2.ablation_methods(methods, table1.ABLATIONS, table1.ABLATION_CLAIMS)
-    assert [r["name"] for r in rows] == [BOX, "ER-NeRF, 32 samples a ray"]  # no bundle: no LokiTalk
+    assert [r["name"] for r in rows] == [
+        BOX,
+        "ER-NeRF, 32 samples a ray",
+        "ER-NeRF, alpha entropy 1e-2",
+    ]  # no bundle: no LokiTalk
     (row,) = [r for r in rows if r["name"] == BOX]
     base = methods[1]
     assert row["name"] == BOX and base["name"] == "ER-NeRF"
@@ -181,6 +185,30 @@ def test_the_plain_mse_ablation_drops_the_region_weights_and_nothing_else():
     assert "'lips': 2.0" in a.pop("TalkingHeadSystem.region_weights")
     assert b.pop("TalkingHeadSystem.region_weights") == "None"
     assert a == b
+
+
+def test_the_entropy_ablation_raises_the_alpha_entropy_weight_of_both_rows_and_nothing_else():
+    methods, rows = _lokitalk_rows()
+    keys = ("TalkingHeadSystem.entropy_weight", "TalkingHeadSystem.max_samples", "train.stages",
+            "ERNeRF.bound", "TalkingHeadFolder.background", "wrap.pretrained")  # fmt: skip
+    for base_name in ("ER-NeRF", "LokiTalk"):
+        (row,) = [r for r in rows if r["name"] == f"{base_name}, alpha entropy 1e-2"]
+        (base,) = [m for m in methods if m["name"] == base_name]
+        assert row["bindings"] == base["bindings"] and row["configs"][:-1] == base["configs"]
+        assert row["ablation"] == {
+            "claims": ["t1_psnr_er", "t1_psnr_rad", "t1_target"],
+            "isolates": table1.ENTROPY,
+            "baseline": base_name,
+        }
+        a, b = _settings(base, keys), _settings(row, keys)
+        assert a.pop("TalkingHeadSystem.entropy_weight") == "unbound"  # the system's 1e-4
+        assert b.pop("TalkingHeadSystem.entropy_weight") == "0.01"
+        assert a == b
+    import inspect
+
+    from lokitalk_plugins.pipeline.system import TalkingHeadSystem
+
+    assert inspect.signature(TalkingHeadSystem).parameters["entropy_weight"].default == 1e-4
 
 
 def test_a_bad_methods_is_refused_before_anything_is_made(tmp_path):

@@ -124,6 +124,9 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          # Table 2 with ER-NeRF's region attention off in the static canonical space (47d6c43)
          # beside the static canonical field alone ('O+D, deformation frozen')
          "table2_static_path/table2",
+         # O and O+D+R beside the same rows with the alpha-entropy term 100x stronger
+         # (run.py table2 --methods O O+D+R 'O, alpha entropy 1e-2' ... --ablations --seeds 3)
+         "table2_alpha_entropy/table2",
          # O and O+D+R beside the same rows trained over a random colour under the head
          # (TalkingHeadSystem.head_background = 'random': is the face translucent?)
          "table2_head_background/table2",

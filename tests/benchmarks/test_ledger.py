@@ -1739,3 +1739,25 @@ def test_the_target_with_the_cap_following_cut_short_is_judged_against_o(tmp_pat
     got = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
     assert got["t2_target_follow"]["verdict"] == "does not hold"  # +0.6 ± 0.2 below 1 dB
     assert got["t2_target_follow"]["source"].endswith("the cap following cut_short up to 32")
+
+
+def test_the_target_with_the_stronger_entropy_term_compares_rows_of_one_recipe(tmp_path):
+    """t2_target_entropy: table2_alpha_entropy's 'O+D+R, alpha entropy 1e-2' against 'O, alpha
+    entropy 1e-2' (both rows with the term), at the target's 1 dB margin; the plain O of the
+    same file is not the row it is judged against."""
+
+    (tmp_path / "table2_alpha_entropy").mkdir()
+    path = tmp_path / "table2_alpha_entropy" / "table2.json"
+    odr, o = "O+D+R, alpha entropy 1e-2", "O, alpha entropy 1e-2"
+    path.write_text(json.dumps({"results": [_psnrs("O", [26.4, 26.5, 26.6]),
+                                            _psnrs(o, [27.4, 27.5, 27.6]),
+                                            _psnrs(odr, [28.0, 28.1, 28.2])]}))  # fmt: skip
+    got = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert got["t2_target_entropy"]["verdict"] == "does not hold"  # +0.6 ± 0.2 below 1 dB
+    assert got["t2_target_entropy"]["measured"].startswith(odr + " 28.10 ± 0.10 (3 seeds)")
+    assert o + " 27.50 ± 0.10 (3 seeds)" in got["t2_target_entropy"]["measured"]
+    path.write_text(json.dumps({"results": [_psnrs(o, [27.4, 27.5, 27.6]),
+                                            _psnrs(odr, [28.8, 28.9, 29.0])]}))  # fmt: skip
+    got = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert got["t2_target_entropy"]["verdict"] == "holds"  # +1.4 ± 0.2 clears 1 dB
+    assert got["t2_target_entropy"]["source"].endswith("every row with λ_α 1e-2")

@@ -84,6 +84,10 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          # a run of some of Table 1's rows (run.py table1 --methods ... --out <folder>): its
          # ablation rows explain the claims they name, as the full table's would
          "table1_head_gap/table1", "table1_head_gap_2/table1",
+         # Table 1's ER-NeRF and LokiTalk beside the same rows with λ_α 1e-2
+         # (run.py table1 --ablations --methods ER-NeRF LokiTalk 'ER-NeRF, alpha entropy
+         # 1e-2' 'LokiTalk, alpha entropy 1e-2' --seeds 3 --ablation-seeds 3)
+         "table1_alpha_entropy/table1",
          # some of GDRF Table 1's rows at several seeds (run.py gdrf-table1 --seeds K --methods)
          "gdrf_table1_seeds/gdrf_table1", "gdrf_table2_seeds/gdrf_table2",
          # the same rows but RAD-NeRF's with GDRF's feature volumes at H/2 (the default since)

@@ -64,8 +64,8 @@ PLAIN_MSE = ("LokiTalk's colour loss without region weights (eq. 6's eyes and li
              "lokitalk_loss.gin sets and the ER-NeRF row does not have): the originals' plain "
              "mean squared error")  # fmt: skip
 ENTROPY = ("the alpha-entropy term 100x stronger (λ_α 1e-4 -> 1e-2, "
-           "TalkingHeadSystem.entropy_weight) in training: each ray's alpha pushed to 0 or 1, "
-           "so the static canonical field cannot stay translucent over the face")  # fmt: skip
+           "TalkingHeadSystem.entropy_weight) in training: each ray's alpha pushed to 0 or 1 "
+           "(in Table 2 it made the static canonical field opaque over the face)")  # fmt: skip
 ABLATIONS = {
     "LokiTalk, torso as the originals train it": ("LokiTalk", "table1/ablations/torso_2d",
                                                   TORSO_2D),

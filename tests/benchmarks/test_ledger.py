@@ -1761,3 +1761,25 @@ def test_the_target_with_the_stronger_entropy_term_compares_rows_of_one_recipe(t
     got = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
     assert got["t2_target_entropy"]["verdict"] == "holds"  # +1.4 ± 0.2 clears 1 dB
     assert got["t2_target_entropy"]["source"].endswith("every row with λ_α 1e-2")
+
+
+def test_table1_with_lokitalks_entropy_weight_is_judged_against_er_nerf_as_trained(tmp_path):
+    """t1_psnr_er_entropy and t1_target_entropy: table1_alpha_entropy's 'LokiTalk, alpha
+    entropy 1e-2' against the plain ER-NeRF row (the baseline as its official code trains it),
+    not against 'ER-NeRF, alpha entropy 1e-2'."""
+
+    (tmp_path / "table1_alpha_entropy").mkdir()
+    path = tmp_path / "table1_alpha_entropy" / "table1.json"
+    loki = "LokiTalk, alpha entropy 1e-2"
+    rows = [_psnrs("ER-NeRF", [29.1, 29.2, 29.3]), _psnrs("ER-NeRF, alpha entropy 1e-2",
+            [30.9, 31.0, 31.1]), _psnrs(loki, [29.6, 29.7, 29.8])]  # fmt: skip
+    path.write_text(json.dumps({"results": rows}))
+    got = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert got["t1_psnr_er_entropy"]["verdict"] == "holds"  # 29.7 ± 0.1 above 29.2 ± 0.1
+    assert got["t1_psnr_er_entropy"]["measured"].startswith(loki + " 29.70 ± 0.10 (3 seeds)")
+    assert "ER-NeRF 29.20 ± 0.10 (3 seeds)" in got["t1_psnr_er_entropy"]["measured"]
+    assert got["t1_target_entropy"]["verdict"] == "inconclusive"  # +0.5 ± 0.2 across 0.5
+    path.write_text(json.dumps({"results": [rows[0], _psnrs(loki, [28.7, 28.8, 28.9])]}))
+    got = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert got["t1_psnr_er_entropy"]["verdict"] == "does not hold"
+    assert got["t1_target_entropy"]["verdict"] == "does not hold"

@@ -27,8 +27,11 @@ random whole number of pixels within its block at each training step,
 128 channels at 1/4, at least 64 after; rays at the centres), "wide_jitter" (both: the gin
 file's setting from edaa820 to the blocks), "deep_jitter" (that with two residual blocks at
 the rays' resolution, ``NeuralRenderer.depth``: the gin file's setting since, which also
-renders the 2D module in bfloat16 where the CPU has it) and "deep_support" (that with the output's
-foreground and alpha confined to the rays' support, ``NeuralRenderer.support = 1``); the arms
+renders the 2D module in bfloat16 where the CPU has it), "deep_2f" (that with two whole frames
+rendered a step, ``FramePlugins.neural_frames = 2``: at the default profile's 128 px the field
+sees 2 x 32^2 = 2048 rays a step, the volume arm's ``num_rays``) and "deep_support" (that
+with the output's foreground and alpha confined to the rays' support,
+``NeuralRenderer.support = 1``); the arms
 other than "gin", "half" and "lift" bind their width, jitter, blocks and support themselves,
 and the 2D module's precision at inference (float32; the gin file's 'auto' is bfloat16 where
 the CPU has it).
@@ -111,6 +114,10 @@ VARIANTS = {
                     [*_W128, *_JITTER]),
     "deep_jitter": ("neural renderer, 1/4 resolution, 2x wider, jittered, 2 blocks at 1/4",
                     [*_DEEP, "NeuralRenderer.support = 0"]),
+    # the field trained on as many rays a step as the volume arm (the default profile: 2 x 32^2
+    # = 2048 rays at 128 px), FramePlugins.neural_frames
+    "deep_2f": ("neural renderer, 1/4 resolution, 2x wider, jittered, 2 blocks at 1/4, 2 frames "
+                "a step", [*_DEEP, "NeuralRenderer.support = 0", "FramePlugins.neural_frames = 2"]),
     "deep_support": ("neural renderer, 1/4 resolution, 2x wider, jittered, 2 blocks at 1/4, "
                      "output within the rays' support", [*_DEEP, "NeuralRenderer.support = 1"]),
 }  # fmt: skip

@@ -23,7 +23,10 @@ consecutive frames (eq. 7) and the 2D neural renderer (§3.2).
   inside).
 
 Both together: the whole frames j−1 and j through the neural renderer. The model's own
-``loss_terms`` are taken on the trainer's frame.
+``loss_terms`` are taken on the trainer's frame. With ``FramePlugins.neural_frames`` = k > 1
+(neural renderer, no velocity) the step renders the trainer's frame and k - 1 others drawn
+at random (``other_frames``), each whole at 1/s with the step's shift; the colour, alpha and
+low-resolution terms are their means.
 """
 
 from __future__ import annotations
@@ -51,8 +54,8 @@ from lokitalk_plugins.train.system import StepOutput
 from .objective import colour_loss, cut_short_log, eq12_loss
 from .protocol import TrainBatch
 
-__all__ = ["Rendered", "frames_step", "jitter_shift", "neural_frame", "render_training",
-           "shifted_pixels"]  # fmt: skip
+__all__ = ["Rendered", "frames_step", "jitter_shift", "neural_frame", "other_frames",
+           "render_training", "shifted_pixels"]  # fmt: skip
 
 
 @dataclass
@@ -198,19 +201,37 @@ def _low_res_term(system, parts: list[Rendered]) -> torch.Tensor | None:
     return system.neural_low_res_weight * torch.stack(terms).mean()
 
 
+def other_frames(system, frame, k: int, generator) -> list:
+    """``k`` training frames other than ``frame``, drawn at random without repeats by
+    ``generator`` (``FramePlugins.neural_frames`` - 1 of them a step); fewer when the clip has
+    fewer."""
+    dataset = system.dataset
+    if dataset is None:
+        raise RuntimeError(
+            "FramePlugins.neural_frames > 1 needs the training frames: call "
+            "TalkingHeadSystem.prepare(dataset)"
+        )
+    n = len(dataset)
+    draw = torch.randperm(n - 1, generator=generator)[: min(k, n - 1)]
+    own = int(frame.index)
+    return [dataset[int(j) + (int(j) >= own)] for j in draw]
+
+
 def frames_step(system, frame, step: int, total_steps: int, generator) -> StepOutput:
     """The head-stage step with velocity and/or the neural renderer (see the module doc)."""
     frames = [frame] if system.velocity is None else _pair(system, frame)
     H, W, shift = frame.H, frame.W, jitter_shift(system, generator)
+    if system.neural_frames > 1:
+        frames = [frame, *other_frames(system, frame, system.neural_frames - 1, generator)]
     if system.neural_renderer is not None:
         pixels, shape = shifted_pixels(H, W, shift)
     else:
         pixels = torch.randperm(H * W, generator=generator)[: min(system.num_rays, H * W)]
         shape = None
-    if len(frames) == 2:
+    if system.velocity is not None:
         ray_sets = consecutive_rays_at(frames[0], frames[1], pixels, shape)
     else:
-        ray_sets = (rays_at(frame, pixels, shape),)
+        ray_sets = tuple(rays_at(f, pixels, shape) for f in frames)
     colours = head_colours(system, ray_sets[0], generator)  # one draw for both frames' pixels
     body = system.head_background == "random_body"
     ray_sets = tuple(over_head_colours(r, colours, body) for r in ray_sets)

@@ -175,7 +175,13 @@ class FramePlugins:
     (rendering, evaluation), "float32", "bfloat16" (CPU autocast; refused on a CPU without
     bfloat16 instructions) or "auto" (bfloat16 where the CPU has the instructions): the
     convolutions then run on the CPU's bfloat16 units, the module's weights and the volume
-    rendering stay float32; training keeps the trainer's precision."""
+    rendering stay float32; training keeps the trainer's precision; neural_frames: whole
+    frames each head-stage step renders through the neural renderer (1: the trainer's frame
+    alone; k > 1: it and k - 1 other training frames drawn at random by the step's generator,
+    the same ray lattice and shift in each, the colour, alpha and low-resolution terms their
+    means, the model's own terms on the trainer's frame): the field then sees k (h x w) rays a
+    step, e.g. as many as a volume-rendered run's ``num_rays``; only with a neural renderer and
+    without the velocity loss (which renders its own pair)."""
 
     velocity: Callable | None = None
     neural_renderer: nn.Module | None = None
@@ -183,8 +189,30 @@ class FramePlugins:
     neural_low_res_weight: float = 0.0
     neural_jitter: bool = False
     neural_precision: str = "float32"
+    neural_frames: int = 1
 
     def __post_init__(self):
+        if (
+            isinstance(self.neural_frames, bool)
+            or not isinstance(self.neural_frames, int)
+            or self.neural_frames < 1
+        ):
+            raise OptionError(
+                f"FramePlugins.neural_frames must be a whole number >= 1 (1: the "
+                f"trainer's frame alone), got {self.neural_frames!r}"
+            )
+        if self.neural_frames > 1 and self.neural_renderer is None:
+            raise OptionError(
+                f"FramePlugins.neural_frames = {self.neural_frames} needs "
+                "FramePlugins.neural_renderer: without it raise "
+                "TalkingHeadSystem.num_rays instead"
+            )
+        if self.neural_frames > 1 and self.velocity is not None:
+            raise OptionError(
+                f"FramePlugins.neural_frames = {self.neural_frames} cannot be "
+                "used with FramePlugins.velocity (which renders its own pair of "
+                "frames): keep neural_frames = 1"
+            )
         if self.neural_precision not in REFRESH_PRECISIONS:
             raise OptionError(
                 f"FramePlugins.neural_precision must be one of {REFRESH_PRECISIONS}, got "
@@ -250,6 +278,7 @@ FLAT_NAMES = {
     "neural_low_res_weight": ("frames", "neural_low_res_weight"),
     "neural_jitter": ("frames", "neural_jitter"),
     "neural_precision": ("frames", "neural_precision"),
+    "neural_frames": ("frames", "neural_frames"),
 }
 
 

@@ -156,6 +156,7 @@ class TalkingHeadSystem(nn.Module):
         self.neural_feature = frames.neural_feature
         self.neural_low_res_weight = float(frames.neural_low_res_weight)
         self.neural_jitter = bool(frames.neural_jitter)
+        self.neural_frames = frames.neural_frames
         self.neural_dtype = cpu_autocast_dtype(frames.neural_precision,
                                                "FramePlugins.neural_precision")  # fmt: skip
         if self.neural_low_res_weight < 0:

@@ -239,6 +239,64 @@ def test_jitter_shifts_the_ray_lattice_the_background_and_the_loss_together(data
                                .reshape(-1, 3))  # fmt: skip
 
 
+def test_neural_frames_render_the_trainers_frame_and_others_with_one_shift(data, monkeypatch):
+    """FramePlugins.neural_frames = 3: the step renders the trainer's frame and two other
+    training frames (drawn without repeats), each whole at 1/4 with the step's one shift; the
+    colour, alpha and low-resolution terms are their means, the model's own terms the
+    trainer's frame's. At 1 the step draws nothing more from the generator than before."""
+    from lokitalk_plugins.pipeline.objective import colour_loss
+
+    nr = NeuralRenderer(in_dim=68, scale=4, hidden=16, min_hidden=8, composite="full_res",
+                        upsample="pixel_shuffle")  # fmt: skip
+    render = Recorder(frames_module.render_training)
+    monkeypatch.setattr(frames_module, "render_training", render)
+    system = make_system(data, "er_nerf", neural_renderer=nr, neural_low_res_weight=1.0,
+                         neural_jitter=True, neural_frames=3)  # fmt: skip
+    frame = data[4]
+    out = system.training_step(frame, 0, 10, torch.Generator().manual_seed(2))
+    parts = [p for _, p in render.calls]
+    shifts = [args[4] for args, _ in render.calls]
+    indices = [p.frame.index for p in parts]
+    assert indices[0] == 4 and len(set(indices)) == 3 and all(0 <= i < len(data) for i in indices)
+    assert len(set(shifts)) == 1
+    assert all(torch.equal(p.rays.index, parts[0].rays.index) for p in parts)
+    assert not torch.equal(parts[1].rays.rgb, parts[0].rays.rgb)  # another frame's truth
+    colour = torch.stack([colour_loss(p.rgb, p.rays.rgb, p.rays.masks, None)[0] for p in parts])
+    alpha = torch.stack([alpha_entropy(p.result.weights_sum).mean() for p in parts])
+    low = torch.stack([((p.low_rgb - p.low_target) ** 2).mean() for p in parts])
+    assert math.isclose(out.logs["low_res"], float(low.mean()), rel_tol=1e-5)
+    model_terms = sum(v for k, v in out.logs.items()
+                      if k not in ("psnr", "loss", "cut_short", "low_res"))  # fmt: skip
+    want = colour.mean() + system.entropy_weight * alpha.mean() + low.mean() + model_terms
+    assert math.isclose(out.logs["loss"], float(want), rel_tol=1e-4)
+    own_mse = colour_loss(parts[0].rgb, parts[0].rays.rgb, parts[0].rays.masks, None)[1]
+    assert math.isclose(out.logs["psnr"], float(-10 * torch.log10(own_mse.mean())), rel_tol=1e-5)
+    # the draws: without repeats, never the trainer's frame, fewer when the clip is short
+    g = torch.Generator().manual_seed(0)
+    drawn = [f.index for f in frames_module.other_frames(system, frame, len(data), g)]
+    assert sorted(drawn) == [i for i in range(len(data)) if i != 4]
+    # at 1, one draw (the shift) from the generator, as before the option
+    system.neural_frames = 1
+    g = torch.Generator().manual_seed(2)
+    render.calls.clear()
+    system.training_step(frame, 0, 10, g)
+    assert len(render.calls) == 1
+    ref = torch.Generator().manual_seed(2)
+    frames_module.jitter_shift(system, ref)
+    assert torch.equal(g.get_state(), ref.get_state())
+
+
+def test_neural_frames_are_refused_where_they_mean_nothing():
+    nr = NeuralRenderer(in_dim=67, scale=4, hidden=16, min_hidden=8)
+    with pytest.raises(OptionError, match="neural_frames must be a whole number >= 1"):
+        FramePlugins(neural_renderer=nr, neural_frames=0)
+    with pytest.raises(OptionError, match="neural_frames = 2 needs FramePlugins.neural_renderer"):
+        FramePlugins(neural_frames=2)
+    with pytest.raises(OptionError, match="cannot be used with FramePlugins.velocity"):
+        FramePlugins(neural_renderer=nr, velocity=velocity_loss, neural_frames=2)
+    assert FramePlugins(neural_renderer=nr, neural_frames=2).neural_frames == 2
+
+
 def held_out_loss(system, frames):
     # the mean over several frames: one frame's 256 rays alone make a noisy yardstick
     with torch.no_grad():

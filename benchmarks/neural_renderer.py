@@ -89,8 +89,10 @@ NAMES = {"RAD-NeRF": "rad_nerf", "ER-NeRF": "er_nerf"}
 _BILINEAR = ["NeuralRenderer.upsample = 'bilinear'", "FramePlugins.neural_low_res_weight = 0.0"]
 # the 2D module in float32 at inference (the gin file: 'auto'); --bf16-2d scores bfloat16 too
 _F32 = "FramePlugins.neural_precision = 'float32'"
-_W64 = ["NeuralRenderer.hidden = 64", "NeuralRenderer.min_hidden = 32", _F32]
-_W128 = ["NeuralRenderer.hidden = 128", "NeuralRenderer.min_hidden = 64", _F32]
+# one frame a step (the gin file renders two since the arm deep_2f was measured)
+_ONE = "FramePlugins.neural_frames = 1"
+_W64 = ["NeuralRenderer.hidden = 64", "NeuralRenderer.min_hidden = 32", _F32, _ONE]
+_W128 = ["NeuralRenderer.hidden = 128", "NeuralRenderer.min_hidden = 64", _F32, _ONE]
 _PLAIN = ["NeuralRenderer.depth = 0", "NeuralRenderer.support = 0"]  # no blocks, no support
 _CENTRES = ["FramePlugins.neural_jitter = False", *_PLAIN]
 _JITTER = ["FramePlugins.neural_jitter = True", *_PLAIN]

@@ -23,8 +23,9 @@ consecutive frames (eq. 7) and the 2D neural renderer (§3.2).
   inside).
 
 Both together: the whole frames j−1 and j through the neural renderer. The model's own
-``loss_terms`` are taken on the trainer's frame. With ``FramePlugins.neural_frames`` = k > 1
-(neural renderer, no velocity) the step renders the trainer's frame and k - 1 others drawn
+``loss_terms`` are taken on the trainer's frame (so ``FramePlugins.neural_frames`` 1 and 2
+are the same step there). With ``FramePlugins.neural_frames`` = k > 1 (neural renderer, no
+velocity) the step renders the trainer's frame and k - 1 others drawn
 at random (``other_frames``), each whole at 1/s with the step's shift; the colour, alpha and
 low-resolution terms are their means.
 """
@@ -221,7 +222,7 @@ def frames_step(system, frame, step: int, total_steps: int, generator) -> StepOu
     """The head-stage step with velocity and/or the neural renderer (see the module doc)."""
     frames = [frame] if system.velocity is None else _pair(system, frame)
     H, W, shift = frame.H, frame.W, jitter_shift(system, generator)
-    if system.neural_frames > 1:
+    if system.neural_frames > 1 and system.velocity is None:  # (velocity: its pair)
         frames = [frame, *other_frames(system, frame, system.neural_frames - 1, generator)]
     if system.neural_renderer is not None:
         pixels, shape = shifted_pixels(H, W, shift)

@@ -180,8 +180,9 @@ class FramePlugins:
     alone; k > 1: it and k - 1 other training frames drawn at random by the step's generator,
     the same ray lattice and shift in each, the colour, alpha and low-resolution terms their
     means, the model's own terms on the trainer's frame): the field then sees k (h x w) rays a
-    step, e.g. as many as a volume-rendered run's ``num_rays``; only with a neural renderer and
-    without the velocity loss (which renders its own pair)."""
+    step, e.g. as many as a volume-rendered run's ``num_rays``; only with a neural renderer;
+    with the velocity loss the step renders its consecutive pair at 1 or 2 (more is
+    refused)."""
 
     velocity: Callable | None = None
     neural_renderer: nn.Module | None = None
@@ -207,11 +208,11 @@ class FramePlugins:
                 "FramePlugins.neural_renderer: without it raise "
                 "TalkingHeadSystem.num_rays instead"
             )
-        if self.neural_frames > 1 and self.velocity is not None:
+        if self.neural_frames > 2 and self.velocity is not None:
             raise OptionError(
                 f"FramePlugins.neural_frames = {self.neural_frames} cannot be "
                 "used with FramePlugins.velocity (which renders its own pair of "
-                "frames): keep neural_frames = 1"
+                "frames a step): bind neural_frames = 1 or 2"
             )
         if self.neural_precision not in REFRESH_PRECISIONS:
             raise OptionError(

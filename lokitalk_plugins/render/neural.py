@@ -155,8 +155,9 @@ class NeuralRenderer(nn.Module):
             raise ValueError(f"NeuralRenderer.depth must be >= 0 (0: none), got {depth}")
         self.depth = int(depth)
         # residual blocks at the rays' resolution: 1/s^2 of the output's pixels, but at the full
-        # width (RAD-NeRF's neural path, each scored alone: 33.7 FPS without blocks, 24.6 with
-        # two at 128 channels; benchmarks/results/neural_renderer.md and neural_renderer_deep.md)
+        # width (RAD-NeRF's neural path with and without two blocks at 128 channels, side by
+        # side with volume rendering: benchmarks/results/neural_renderer_one_frame.md and
+        # neural_renderer_wide_jitter.md)
         self.low_blocks = nn.ModuleList(
             nn.ModuleList([nn.Conv2d(self.hidden, self.hidden, 3, padding=1),
                            nn.Conv2d(self.hidden, self.hidden, 3, padding=1)])

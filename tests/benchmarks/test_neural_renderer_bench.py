@@ -37,7 +37,7 @@ def test_each_arm_adds_only_its_variants_bindings():
     assert gin_arm["bindings"] == volume["bindings"]  # the gin file as it is
     assert low["configs"] == full["configs"] == half["configs"] == gin_arm["configs"]
     # the earlier settings undo the gin file's sub-pixel steps, the rays' colour term, its
-    # width and its jitter
+    # width, its two frames a step and its jitter
     for arm, composite, width in ((low, "low_res", 67), (full, "full_res", 68)):
         assert arm["bindings"] == [*volume["bindings"], f"NeuralRenderer.composite = '{composite}'",
                                    f"NeuralRenderer.in_dim = {width}",
@@ -45,6 +45,7 @@ def test_each_arm_adds_only_its_variants_bindings():
                                    "FramePlugins.neural_low_res_weight = 0.0",
                                    "NeuralRenderer.hidden = 64", "NeuralRenderer.min_hidden = 32",
                                    "FramePlugins.neural_precision = 'float32'",
+                                   "FramePlugins.neural_frames = 1",
                                    "FramePlugins.neural_jitter = False",
                                    "NeuralRenderer.depth = 0",
                                    "NeuralRenderer.support = 0"]  # fmt: skip
@@ -84,13 +85,15 @@ def test_the_arms_gin_bindings_build_what_they_name():
                       nr.lift_dim)  # fmt: skip
         built[arm + " extra"] = (system.neural_jitter, nr.hidden, nr.min_hidden, nr.depth,
                                  nr.support)  # fmt: skip
+        built[arm + " frames"] = system.neural_frames
         built[arm + " precision"] = system.neural_dtype
     assert built["low_res"] == ("low_res", "bilinear", 4, 67, 0.0, 0)
     assert built["full_res"] == ("full_res", "bilinear", 4, 68, 0.0, 0)
     assert built["half"][2] == 2 and built["half"][:2] == built["gin"][:2]
     assert built["gin"] == ("full_res", "pixel_shuffle", 4, 68, 1.0, 0)
     assert built["lift"] == ("full_res", "pixel_shuffle", 4, 260, 1.0, 256)
-    for arm in ("narrow", "jitter", "wide", "wide_jitter", "deep_jitter", "deep_support"):
+    same = ("narrow", "jitter", "wide", "wide_jitter", "deep_jitter", "deep_2f", "deep_support")
+    for arm in same:
         assert built[arm] == built["gin"]
     # the gin file's default is deep_jitter with the 2D module in bfloat16 where the CPU has
     # it; each arm binds its width, jitter, blocks, support and precision itself
@@ -103,6 +106,11 @@ def test_the_arms_gin_bindings_build_what_they_name():
     assert built["narrow extra"] == built["low_res extra"] == (False, 64, 32, 0, 0)
     assert built["jitter extra"] == (True, 64, 32, 0, 0)
     assert built["wide extra"] == (False, 128, 64, 0, 0)
+    # two whole frames a step in the gin file and deep_2f; one in the arms measured before it
+    assert built["gin frames"] == built["deep_2f frames"] == 2
+    assert built["deep_2f extra"] == built["deep_jitter extra"]
+    assert all(built[f"{arm} frames"] == 1 for arm in bench.VARIANTS
+               if arm not in ("gin", "half", "lift", "deep_2f"))  # fmt: skip
 
 
 def test_seeds_are_summarised_within_each_seed_then_averaged():

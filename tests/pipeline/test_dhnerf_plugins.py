@@ -284,6 +284,12 @@ def test_neural_frames_render_the_trainers_frame_and_others_with_one_shift(data,
     ref = torch.Generator().manual_seed(2)
     frames_module.jitter_shift(system, ref)
     assert torch.equal(g.get_state(), ref.get_state())
+    # with the velocity loss the step's two frames are its consecutive pair
+    vel = functools.partial(velocity_loss, weight=10.0)
+    pair = make_system(data, "er_nerf", neural_renderer=nr, velocity=vel, neural_frames=2)
+    render.calls.clear()
+    pair.training_step(data[5], 0, 10, torch.Generator().manual_seed(2))
+    assert [p.frame.index for _, p in render.calls] == [4, 5]
 
 
 def test_neural_frames_are_refused_where_they_mean_nothing():
@@ -293,8 +299,10 @@ def test_neural_frames_are_refused_where_they_mean_nothing():
     with pytest.raises(OptionError, match="neural_frames = 2 needs FramePlugins.neural_renderer"):
         FramePlugins(neural_frames=2)
     with pytest.raises(OptionError, match="cannot be used with FramePlugins.velocity"):
-        FramePlugins(neural_renderer=nr, velocity=velocity_loss, neural_frames=2)
+        FramePlugins(neural_renderer=nr, velocity=velocity_loss, neural_frames=3)
     assert FramePlugins(neural_renderer=nr, neural_frames=2).neural_frames == 2
+    # with the velocity loss its consecutive pair is the step's two frames
+    assert FramePlugins(neural_renderer=nr, velocity=velocity_loss, neural_frames=2)
 
 
 def held_out_loss(system, frames):
@@ -424,6 +432,7 @@ def test_the_gin_files_turn_each_plugin_on(data):
     assert (nr.in_dim, nr.scale, nr.composite, nr.upsample) == (68, 4, "full_res", "pixel_shuffle")
     assert (nr.hidden, nr.min_hidden, nr.depth, nr.support) == (128, 64, 2, 0)
     assert system.neural_low_res_weight == 1.0 and system.neural_jitter
+    assert system.neural_frames == 2  # two whole frames a step
     # 'auto': the 2D module in bfloat16 at inference where the CPU has the instructions
     assert system.neural_dtype == (torch.bfloat16 if cpu_bf16_support() else None)
 

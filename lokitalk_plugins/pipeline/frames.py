@@ -25,8 +25,8 @@ consecutive frames (eq. 7) and the 2D neural renderer (§3.2).
 Both together: the whole frames j−1 and j through the neural renderer. The model's own
 ``loss_terms`` are taken on the trainer's frame (so ``FramePlugins.neural_frames`` 1 and 2
 are the same step there). With ``FramePlugins.neural_frames`` = k > 1 (neural renderer, no
-velocity) the step renders the trainer's frame and k - 1 others drawn
-at random (``other_frames``), each whole at 1/s with the step's shift; the colour, alpha and
+velocity) the step renders the trainer's frame and k - 1 others drawn at random
+(``other_frames``), each whole at 1/s with the step's shift; the colour, alpha and
 low-resolution terms are their means.
 """
 

@@ -183,6 +183,9 @@ def render_training(system, frame, rays: RayBatch, generator, shift=(0, 0)) -> R
         if isinstance(over, torch.Tensor):
             over = (over.reshape(-1, 3) if over.dim() == 3 else over).to(low_rgb.dtype)
         low_rgb = low_rgb + (1.0 - res.weights_sum[:, None]) * over
+        # the model's own terms (ER-NeRF's uncertainty compares the rays' colour with the
+        # block centres' pixels) see the rays over the background, as those pixels show it
+        res = replace(res, rgb=low_rgb)
     # the blocks wholly inside the frame, and the full-res pixel at each block's centre
     hh, ww = (H - dy) // s, (W - dx) // s
     low_rgb = low_rgb.reshape(h, w, 3)[:hh, :ww].reshape(-1, 3)

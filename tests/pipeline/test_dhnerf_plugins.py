@@ -292,6 +292,34 @@ def test_neural_frames_render_the_trainers_frame_and_others_with_one_shift(data,
     assert [p.frame.index for _, p in render.calls] == [4, 5]
 
 
+def test_the_models_terms_see_the_rays_over_the_background(data, monkeypatch):
+    """With composite 'full_res' the rays carry the foreground over black; the result the
+    model's own terms read (ER-NeRF's uncertainty compares its colour with the block centres'
+    pixels) holds the rays' colour over the block-averaged background, as the low-res term
+    does, and its other outputs unchanged."""
+    from lokitalk_plugins.render import block_mean
+
+    nr = NeuralRenderer(in_dim=68, scale=4, hidden=16, min_hidden=8, composite="full_res",
+                        upsample="pixel_shuffle")  # fmt: skip
+    system = make_system(data, "er_nerf", neural_renderer=nr, neural_low_res_weight=1.0)
+    render = Recorder(frames_module.render_training)
+    monkeypatch.setattr(frames_module, "render_training", render)
+    terms = Recorder(system.model.loss_terms)
+    monkeypatch.setattr(system.model, "loss_terms", terms)
+    frame = data[3]
+    system.training_step(frame, 0, 10, torch.Generator().manual_seed(0))
+    ((_, part),), ((args, _),) = render.calls, terms.calls
+    seen = args[0]
+    assert seen is part.result
+    bg = block_mean(frame.background, 4).reshape(-1, 3)
+    alpha = seen.weights_sum[:, None]
+    torch.testing.assert_close(seen.rgb, part.low_rgb)  # no shift: every block inside
+    # the foreground over black, recovered from it, is what the rays rendered: in [0, alpha]
+    fg = seen.rgb - (1 - alpha) * bg
+    assert float(fg.min()) >= -1e-3 and bool((fg <= alpha + 2e-3).all())
+    assert {"ambient_aud", "ambient_eye", "uncertainty"} <= set(seen.extras)
+
+
 def test_neural_frames_are_refused_where_they_mean_nothing():
     nr = NeuralRenderer(in_dim=67, scale=4, hidden=16, min_hidden=8)
     with pytest.raises(OptionError, match="neural_frames must be a whole number >= 1"):

@@ -82,10 +82,11 @@ NAMES = {"RAD-NeRF": "rad_nerf", "ER-NeRF": "er_nerf"}
 
 
 # neural-renderer arms: name and the bindings added to configs/neural_renderer.gin. "gin" is
-# the file as it is, "half" and "lift" change one thing of it; the others bind the 2D module's
-# width, the ray lattice's jitter, the blocks at 1/4, the support and the precision at
-# inference themselves, so their names keep their meaning when the file's defaults change
-# ("narrow": the file's setting until the 128-wide, jittered default, "wide_jitter")
+# the file as it is, "half", "lift" and "bf16_train" change one thing of it; the others bind
+# the 2D module's width, the ray lattice's jitter, the blocks at 1/4, the support and the
+# precision at inference themselves, so their names keep their meaning when the file's
+# defaults change ("narrow": the file's setting until the 128-wide, jittered default,
+# "wide_jitter")
 _BILINEAR = ["NeuralRenderer.upsample = 'bilinear'", "FramePlugins.neural_low_res_weight = 0.0"]
 # the 2D module in float32 at inference (the gin file: 'auto'); --bf16-2d scores bfloat16 too
 _F32 = "FramePlugins.neural_precision = 'float32'"
@@ -110,6 +111,9 @@ VARIANTS = {
     "half": ("neural renderer, 1/2 resolution", ["NeuralRenderer.scale = 2"]),
     "lift": ("neural renderer, 1/4 resolution, 256-d lifted feature",
              ["NeuralRenderer.lift = 256", "NeuralRenderer.in_dim = 260"]),
+    # the gin file with the 2D module's forward and backward in bfloat16 in training
+    "bf16_train": ("neural renderer, 1/4 resolution, 2D module trained in bfloat16",
+                   ["FramePlugins.neural_train_precision = 'bfloat16'"]),
     "jitter": ("neural renderer, 1/4 resolution, jittered ray lattice", [*_W64, *_JITTER]),
     "wide": ("neural renderer, 1/4 resolution, 2x wider 2D module", [*_W128, *_CENTRES]),
     "wide_jitter": ("neural renderer, 1/4 resolution, 2x wider, jittered ray lattice",

@@ -108,12 +108,17 @@ def _shifted(image: torch.Tensor, shift: tuple[int, int]) -> torch.Tensor:
     return image[rows][:, cols]
 
 
-def _pair(system, frame) -> list:
-    dataset = system.dataset
-    if dataset is None:
+def _training_frames(system, why: str):
+    """The system's training frames, or a one-line refusal naming ``why`` they are needed."""
+    if system.dataset is None:
         raise RuntimeError(
-            "the velocity loss needs the training frames: call TalkingHeadSystem.prepare(dataset)"
+            f"{why} needs the training frames: call TalkingHeadSystem.prepare(dataset)"
         )
+    return system.dataset
+
+
+def _pair(system, frame) -> list:
+    dataset = _training_frames(system, "the velocity loss")
     j0, j1 = consecutive_pair(dataset.img_ids, int(frame.index))
     return [frame if j == frame.index else dataset[j] for j in (j0, j1)]
 
@@ -176,7 +181,10 @@ def render_training(system, frame, rays: RayBatch, generator, shift=(0, 0)) -> R
         extras=(*model.ray_extras, extra),
         field=lifted_field(neural, field, system.neural_feature),
     )
-    rgb = neural_rgb(neural, res.rgb, res.extras[extra], h, w, res.weights_sum, full_bg)
+    # the 2D module at FramePlugins.neural_train_precision (its output is float32)
+    dtype = system.neural_train_dtype
+    with torch.autocast(o.device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+        rgb = neural_rgb(neural, res.rgb, res.extras[extra], h, w, res.weights_sum, full_bg)
     low_rgb = res.rgb
     if neural.composite == "full_res":  # the rays carry the foreground over black
         over = averaged_background(full_bg, s)
@@ -209,12 +217,7 @@ def other_frames(system, frame, k: int, generator) -> list:
     """``k`` training frames other than ``frame``, drawn at random without repeats by
     ``generator`` (``FramePlugins.neural_frames`` - 1 of them a step); fewer when the clip has
     fewer."""
-    dataset = system.dataset
-    if dataset is None:
-        raise RuntimeError(
-            "FramePlugins.neural_frames > 1 needs the training frames: call "
-            "TalkingHeadSystem.prepare(dataset)"
-        )
+    dataset = _training_frames(system, "FramePlugins.neural_frames > 1")
     n = len(dataset)
     draw = torch.randperm(n - 1, generator=generator)[: min(k, n - 1)]
     own = int(frame.index)
@@ -223,10 +226,13 @@ def other_frames(system, frame, k: int, generator) -> list:
 
 def frames_step(system, frame, step: int, total_steps: int, generator) -> StepOutput:
     """The head-stage step with velocity and/or the neural renderer (see the module doc)."""
-    frames = [frame] if system.velocity is None else _pair(system, frame)
     H, W, shift = frame.H, frame.W, jitter_shift(system, generator)
-    if system.neural_frames > 1 and system.velocity is None:  # (velocity: its pair)
+    if system.velocity is not None:  # its consecutive pair (the step's two frames)
+        frames = _pair(system, frame)
+    elif system.neural_frames > 1:  # (one frame draws nothing more from the generator)
         frames = [frame, *other_frames(system, frame, system.neural_frames - 1, generator)]
+    else:
+        frames = [frame]
     if system.neural_renderer is not None:
         pixels, shape = shifted_pixels(H, W, shift)
     else:

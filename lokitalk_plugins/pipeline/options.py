@@ -23,7 +23,7 @@ __all__ = ["FLAT_NAMES", "REFRESH_PRECISIONS", "FramePlugins", "GridUpkeep", "Gr
            "LateLPIPS", "LipsSampling", "SampleCap", "apply_flat", "cpu_autocast_dtype",
            "refresh_dtype"]  # fmt: skip
 
-REFRESH_PRECISIONS = ("float32", "bfloat16", "auto")  # also FramePlugins.neural_precision's
+REFRESH_PRECISIONS = ("float32", "bfloat16", "auto")  # also FramePlugins.neural_*precision's
 REFRESH_CODES = ("test", "frames", "both")  # GridUpkeep.codes
 
 
@@ -31,8 +31,10 @@ REFRESH_CODES = ("test", "frames", "both")  # GridUpkeep.codes
 class GroupRates:
     """Default learning rates of the groups a model's ``param_groups`` returns: "grid" 5e-3,
     "mlp" 5e-4, "audio_att" 5e-4, "id_embeddings" 1e-3 (a fine-tuned identity, LokiTalk),
-    "idakt" 1e-4 and "camera" 1e-5 (the originals' learnt camera offsets); ``Trainer.lr``
-    overrides them per stage."""
+    "idakt" 1e-4 and "camera" 1e-5 (the originals' learnt camera offsets), and of the
+    system's own group "neural" 5e-4 (the neural renderer's 2D module,
+    ``FramePlugins.neural_renderer``, whatever the backbone's rates); ``Trainer.lr`` overrides
+    them per stage."""
 
     grid: float = 5e-3
     mlp: float = 5e-4
@@ -40,6 +42,7 @@ class GroupRates:
     id_embeddings: float = 1e-3
     idakt: float = 1e-4
     camera: float = 1e-5
+    neural: float = 5e-4
 
     def as_dict(self) -> dict[str, float]:
         """{group name: learning rate}, in the pipeline's order of groups."""
@@ -175,14 +178,19 @@ class FramePlugins:
     (rendering, evaluation), "float32", "bfloat16" (CPU autocast; refused on a CPU without
     bfloat16 instructions) or "auto" (bfloat16 where the CPU has the instructions): the
     convolutions then run on the CPU's bfloat16 units, the module's weights and the volume
-    rendering stay float32; training keeps the trainer's precision; neural_frames: whole
+    rendering stay float32; neural_train_precision: the 2D module's precision in training, the
+    same choices ("float32": the trainer's precision; "bfloat16"/"auto": its convolutions under
+    a CPU bfloat16 autocast, forward and backward, its weights, gradients, the rays and the
+    loss float32); neural_frames: whole
     frames each head-stage step renders through the neural renderer (1: the trainer's frame
     alone; k > 1: it and k - 1 other training frames drawn at random by the step's generator,
     the same ray lattice and shift in each, the colour, alpha and low-resolution terms their
     means, the model's own terms on the trainer's frame): the field then sees k (h x w) rays a
     step, e.g. as many as a volume-rendered run's ``num_rays``; only with a neural renderer;
     with the velocity loss the step renders its consecutive pair at 1 or 2 (more is
-    refused)."""
+    refused); neural_betas: the 2D module's Adam betas in its parameter group "neural"
+    ((0.9, 0.99), RAD-NeRF's, whatever the backbone's optimiser: under ER-NeRF's beta1 = 0 at
+    twice the rate the module collapsed in training; None: the trainer's ``Trainer.betas``)."""
 
     velocity: Callable | None = None
     neural_renderer: nn.Module | None = None
@@ -190,9 +198,23 @@ class FramePlugins:
     neural_low_res_weight: float = 0.0
     neural_jitter: bool = False
     neural_precision: str = "float32"
+    neural_train_precision: str = "float32"
     neural_frames: int = 1
+    neural_betas: tuple | None = (0.9, 0.99)
 
     def __post_init__(self):
+        betas = self.neural_betas
+        if betas is not None:
+            ok = isinstance(betas, (tuple, list)) and len(betas) == 2
+            if not ok or not all(
+                isinstance(b, (int, float)) and not isinstance(b, bool) and 0 <= b < 1
+                for b in betas
+            ):
+                raise OptionError(
+                    "FramePlugins.neural_betas must be two numbers in [0, 1) (Adam's beta1, "
+                    f"beta2) or None (the trainer's), got {betas!r}"
+                )
+            object.__setattr__(self, "neural_betas", tuple(float(b) for b in betas))
         if (
             isinstance(self.neural_frames, bool)
             or not isinstance(self.neural_frames, int)
@@ -214,11 +236,13 @@ class FramePlugins:
                 "used with FramePlugins.velocity (which renders its own pair of "
                 "frames a step): bind neural_frames = 1 or 2"
             )
-        if self.neural_precision not in REFRESH_PRECISIONS:
-            raise OptionError(
-                f"FramePlugins.neural_precision must be one of {REFRESH_PRECISIONS}, got "
-                f"{self.neural_precision!r}"
-            )
+        precisions = {"neural_precision": self.neural_precision,
+                      "neural_train_precision": self.neural_train_precision}  # fmt: skip
+        for name, value in precisions.items():
+            if value not in REFRESH_PRECISIONS:
+                raise OptionError(
+                    f"FramePlugins.{name} must be one of {REFRESH_PRECISIONS}, got {value!r}"
+                )
 
 
 @dataclass(frozen=True)
@@ -279,7 +303,9 @@ FLAT_NAMES = {
     "neural_low_res_weight": ("frames", "neural_low_res_weight"),
     "neural_jitter": ("frames", "neural_jitter"),
     "neural_precision": ("frames", "neural_precision"),
+    "neural_train_precision": ("frames", "neural_train_precision"),
     "neural_frames": ("frames", "neural_frames"),
+    "neural_betas": ("frames", "neural_betas"),
 }
 
 

@@ -156,9 +156,12 @@ class TalkingHeadSystem(nn.Module):
         self.neural_feature = frames.neural_feature
         self.neural_low_res_weight = float(frames.neural_low_res_weight)
         self.neural_jitter = bool(frames.neural_jitter)
-        self.neural_frames = frames.neural_frames
+        self.neural_frames, self.neural_betas = frames.neural_frames, frames.neural_betas
         self.neural_dtype = cpu_autocast_dtype(frames.neural_precision,
                                                "FramePlugins.neural_precision")  # fmt: skip
+        self.neural_train_dtype = cpu_autocast_dtype(
+            frames.neural_train_precision, "FramePlugins.neural_train_precision"
+        )
         if self.neural_low_res_weight < 0:
             raise ValueError(
                 "FramePlugins.neural_low_res_weight must be >= 0 (0 turns the term off), got "
@@ -228,17 +231,24 @@ class TalkingHeadSystem(nn.Module):
             p.requires_grad_(True)
 
     def parameter_groups(self) -> list[dict]:
-        """The model's groups for the current stage with their default learning rates."""
+        """The model's groups for the current stage with their default learning rates, then
+        the neural renderer's "neural" group (``GroupRates.neural``, with
+        ``FramePlugins.neural_betas`` as its Adam betas unless None)."""
         groups = dict(self.model.param_groups(self.stage))
-        if self.neural_renderer is not None:
-            groups["mlp"] = [*groups.get("mlp", []), *self.neural_renderer.parameters()]
-        unknown = sorted(set(groups) - set(self.lrs))
+        unknown = sorted(set(groups) - set(GROUPS))
         if unknown:
             raise ValueError(
                 f"{type(self.model).__name__}.param_groups returned groups {unknown}; "
                 f"the pipeline knows {list(GROUPS)}"
             )
-        return [{"name": k, "params": list(v), "lr": self.lrs[k]} for k, v in groups.items() if v]
+        out = [{"name": k, "params": list(v), "lr": self.lrs[k]} for k, v in groups.items() if v]
+        if self.neural_renderer is not None:  # the system's own group, its own Adam betas
+            neural = {"name": "neural", "params": list(self.neural_renderer.parameters()),
+                      "lr": self.lrs["neural"]}  # fmt: skip
+            if self.neural_betas is not None:
+                neural["betas"] = self.neural_betas
+            out.append(neural)
+        return out
 
     # ------------------------------------------------------------------ fields
     def _conditioning(self, frame, training: bool, generator=None):

@@ -13,6 +13,7 @@ from pathlib import Path
 import gin
 import pytest
 import torch
+import torch.nn.functional as F
 
 import lokitalk_plugins.pipeline.frames as frames_module
 import lokitalk_plugins.registration  # noqa: F401  (the gin names)
@@ -95,15 +96,25 @@ def test_velocity_step_renders_the_same_pixels_of_consecutive_frames(data, monke
 def test_velocity_needs_the_training_frames():
     model = RADNeRF(audio_in_dim=32, ind_num=4, grid_size=32)
     system = TalkingHeadSystem(model, velocity=velocity_loss)
-    with pytest.raises(RuntimeError, match="prepare"):
+    with pytest.raises(RuntimeError, match="the velocity loss needs .* call .*prepare"):
         frames_module._pair(system, None)
+
+
+def test_more_frames_a_step_need_the_training_frames():
+    model = RADNeRF(audio_in_dim=32, ind_num=4, grid_size=32)
+    system = TalkingHeadSystem(model)
+    with pytest.raises(RuntimeError, match="neural_frames > 1 needs .* call .*prepare"):
+        frames_module.other_frames(system, None, 1, torch.Generator())
 
 
 def test_neural_renderer_shapes_groups_and_stages(data):
     nr = NeuralRenderer(in_dim=67, scale=4, hidden=16, min_hidden=8)
     system = make_system(data, "er_nerf", neural_renderer=nr)
-    mlp = next(g for g in system.parameter_groups() if g["name"] == "mlp")["params"]
-    assert {id(p) for p in nr.parameters()} <= {id(p) for p in mlp}
+    groups = {g["name"]: g for g in system.parameter_groups()}
+    own = {id(p) for p in nr.parameters()}
+    assert [id(p) for p in groups["neural"]["params"]] == [id(p) for p in nr.parameters()]
+    assert not own & {id(p) for p in groups["mlp"]["params"]}
+    assert groups["neural"]["lr"] == 5e-4 and groups["neural"]["betas"] == (0.9, 0.99)
     out = system.training_step(data[2], 0, 10, torch.Generator().manual_seed(0))
     out.loss.backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in nr.parameters())
@@ -114,6 +125,32 @@ def test_neural_renderer_shapes_groups_and_stages(data):
     assert torch.equal(frame["alpha"][:4, :4], frame["alpha"][0, 0].expand(4, 4))
     with pytest.raises(ValueError, match="head stage only"):
         system.set_stage("lips")
+
+
+def test_the_2d_module_keeps_its_own_adam_betas_and_rate_under_any_backbone(data):
+    """ER-NeRF's optimiser (AdamW, beta1 0, 'mlp' 1e-3) collapsed the 2D module in training:
+    its group "neural" keeps FramePlugins.neural_betas and GroupRates.neural unless asked."""
+    from lokitalk_plugins.train.optim import build_optimizer
+
+    nr = NeuralRenderer(in_dim=68, scale=4, hidden=16, min_hidden=8, composite="full_res")
+    system = make_system(data, "er_nerf", neural_renderer=nr)
+    er = dict(optimizer="adamw", betas=(0.0, 0.99), lr={"grid": 1e-2, "mlp": 1e-3})
+    opt = {g["name"]: g for g in build_optimizer(system.parameter_groups(), **er).param_groups}
+    assert opt["neural"]["betas"] == (0.9, 0.99) and opt["neural"]["lr"] == 5e-4
+    assert opt["mlp"]["betas"] == (0.0, 0.99) and opt["mlp"]["lr"] == 1e-3
+    mine = build_optimizer(system.parameter_groups(), **{**er, "lr": {"neural": 2e-4}})
+    assert {g["name"]: g["lr"] for g in mine.param_groups}["neural"] == 2e-4
+    trainers = make_system(data, "er_nerf", neural_renderer=nr, neural_betas=None)
+    opt = build_optimizer(trainers.parameter_groups(), **er)
+    assert {g["name"]: g["betas"] for g in opt.param_groups}["neural"] == (0.0, 0.99)
+    without = {g["name"] for g in make_system(data, "er_nerf").parameter_groups()}
+    assert "neural" not in without
+
+
+@pytest.mark.parametrize("betas", [(0.9,), (1.0, 0.99), ("a", 0.9), 0.9, (True, 0.9)])
+def test_the_2d_module_betas_are_checked_in_one_line(betas):
+    with pytest.raises(OptionError, match="FramePlugins.neural_betas must be two numbers"):
+        FramePlugins(neural_betas=betas)
 
 
 @pytest.mark.skipif(cpu_bf16_support() is None, reason="this CPU has no bfloat16 instructions")
@@ -140,9 +177,46 @@ def test_the_2d_module_renders_in_bfloat16_at_inference_only(data):
     assert torch.equal(la, lb) and calls[-1] == (False, torch.float32)
 
 
-def test_the_2d_module_precision_is_checked_in_one_line():
-    with pytest.raises(OptionError, match="FramePlugins.neural_precision must be one of"):
-        FramePlugins(neural_precision="half")
+@pytest.mark.skipif(cpu_bf16_support() is None, reason="this CPU has no bfloat16 instructions")
+def test_the_2d_module_trains_in_bfloat16_when_asked(data):
+    """FramePlugins.neural_train_precision = 'bfloat16': the 2D module's forward (and so its
+    backward) under the CPU autocast in training; its weights and gradients stay float32, the
+    loss is the float32 one rounded, not another; inference keeps neural_precision's."""
+
+    def built(precision):
+        torch.manual_seed(1)
+        nr = NeuralRenderer(in_dim=68, scale=4, hidden=16, min_hidden=8, composite="full_res")
+        return make_system(data, "rad_nerf", neural_renderer=nr, neural_train_precision=precision)
+
+    ref, low = built("float32"), built("bfloat16")
+    assert low.neural_train_dtype == torch.bfloat16 and ref.neural_train_dtype is None
+    assert low.neural_dtype is None  # inference: neural_precision's float32
+    calls = []
+    low.neural_renderer.register_forward_hook(
+        lambda m, i, o: calls.append((torch.is_autocast_enabled("cpu"), o.dtype))
+    )
+    g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    la = ref.training_step(data[2], 0, 10, g()).loss
+    lb = low.training_step(data[2], 0, 10, g()).loss
+    assert calls == [(True, torch.bfloat16)] and lb.dtype == torch.float32
+    assert la != lb and math.isclose(float(la), float(lb), rel_tol=2e-2)
+    la.backward()
+    lb.backward()
+    for (name, pa), pb in zip(ref.neural_renderer.named_parameters(),
+                              low.neural_renderer.parameters()):  # fmt: skip
+        assert pb.dtype == torch.float32 and pb.grad.dtype == torch.float32, name
+        cos = F.cosine_similarity(pa.grad.flatten(), pb.grad.flatten(), dim=0)
+        assert float(cos) > 0.95, name
+    field_grads = [p.grad for p in low.model.parameters() if p.grad is not None]
+    assert field_grads and all(g.dtype == torch.float32 for g in field_grads)
+    low.render_frame(data[2])
+    assert calls[-1] == (False, torch.float32)
+
+
+@pytest.mark.parametrize("name", ["neural_precision", "neural_train_precision"])
+def test_the_2d_module_precision_is_checked_in_one_line(name):
+    with pytest.raises(OptionError, match=f"FramePlugins.{name} must be one of"):
+        FramePlugins(**{name: "half"})
 
 
 @pytest.mark.parametrize("composite", ["low_res", "full_res"])

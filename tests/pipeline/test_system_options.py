@@ -35,7 +35,7 @@ def test_groups_and_former_flat_keywords_in_python():
     s = TalkingHeadSystem(_model(), grid=GridUpkeep(fraction=0.5, frames=2),
                           rates=GroupRates(grid=1e-2), lips_patches=4, lr_id=2e-3)  # fmt: skip
     assert s.lrs == {"grid": 1e-2, "mlp": 5e-4, "audio_att": 5e-4, "id_embeddings": 2e-3,
-                     "idakt": 1e-4, "camera": 1e-5}  # fmt: skip
+                     "idakt": 1e-4, "camera": 1e-5, "neural": 5e-4}  # fmt: skip
     assert s.lips == LipsSampling(patches=4) and s.lips_weight == 0.01
     assert s.grid_upkeep == GridUpkeep(fraction=0.5, frames=2)
     assert s.model.grid.fraction == 0.5 and s.model.grid.upkeep == "full"

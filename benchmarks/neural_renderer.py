@@ -249,7 +249,10 @@ def _table_rows(report: dict) -> list[dict]:
     """One row per arm: the row itself with one seed; with several, seed 0's row whose
     ``metrics`` are the means over seeds and ``metrics_std`` the sample stds."""
     runs = report.get("runs")
-    rows = [dict(r, metrics=dict(r["eval"])) for r in report["rows"]]
+    # the training wall time and the worker's peak memory beside the scores (a rescored row
+    # keeps its training's)
+    cost = ("train_seconds", "peak_rss_mb")
+    rows = [dict(r, metrics={**r["eval"], **{k: r.get(k) for k in cost}}) for r in report["rows"]]
     if not runs or len({m.get("seed", 0) for m in runs}) < 2:
         return rows
     return fold_seeds(rows, runs)
@@ -264,16 +267,18 @@ def markdown(report: dict) -> str:
     lines = [
         f"# Neural renderer vs volume rendering ({report['backbone']}, {report['profile']})",
         "",
-        "| method | PSNR (dB) | head | torso | background | SSIM | FPS | parameters |",
-        "|---|---|---|---|---|---|---|---|",
+        "| method | PSNR (dB) | head | torso | background | SSIM | FPS | parameters "
+        "| training (s) | peak memory (MB) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     table = _table_rows(report)
     for row in table:
         e, sd = row["metrics"], row.get("metrics_std") or {}
         cells = [_pm(e.get(k), sd.get(k)) for k in ("psnr", "psnr_head", "psnr_torso", "psnr_bg")]
+        cost = [_pm(e.get(k), sd.get(k), 0) for k in ("train_seconds", "peak_rss_mb")]
         lines.append(f"| {row['method']} | {' | '.join(cells)} | "
                      f"{_pm(e['ssim'], sd.get('ssim'), 3)} | {_pm(e['fps'], sd.get('fps'))} | "
-                     f"{row['eval']['parameters']} |")  # fmt: skip
+                     f"{row['eval']['parameters']} | {' | '.join(cost)} |")  # fmt: skip
     lines.append("")
     arms = [(table[1]["method"], s), *s.get("others", {}).items()]
     for name, a in arms:

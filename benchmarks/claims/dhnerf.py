@@ -28,6 +28,7 @@ __all__ = ["EXTRACTOR_DEFAULTS", "PROBE_LIMITS", "NR_SPEEDUP", "NR_TOLERANCE_DB"
 
 SRC = "Disentangling Head NeRF"
 T1, T2, NR = "dhnerf_table1", "dhnerf_table2", "neural_renderer"
+NR_ER = "neural_renderer_er_nerf"  # the same benchmark on ER-NeRF (--backbone er_nerf)
 # Table 2 again with F_lip's weights in D_θ starting at zero (``DHNeRF.lip_init``, the default
 # since 5f03086; run.py dhnerf-table2 --seeds 3 --ablations --methods 'full model' 'w/o lip-sync
 # module' 'w/o disentangling loss' 'full model, F_lip weights at default init'): Table 2's claims
@@ -519,11 +520,11 @@ def _leakage(reports):
     return Verdict(v.measured, v.verdict, f"{v.cause}; {note}" if v.cause else note, True)
 
 
-def _regions_cause(reports: dict) -> str:
+def _regions_cause(reports: dict, stems=(NR, COMPOSITES)) -> str:
     """The renderer's PSNR drop by region: volume rendering against each neural-renderer arm,
-    head / torso / background, from ``neural_renderer`` itself when its rows have them, else
-    from ``neural_renderer_composites``."""
-    for stem in (NR, COMPOSITES):
+    head / torso / background, from the first of ``stems`` (``neural_renderer`` itself, else
+    ``neural_renderer_composites``) whose rows have them."""
+    for stem in stems:
         rows = (reports.get(stem) or {}).get("rows", [])
         seeded = any(r.get("seed", 0) for r in rows)
         ev = [(r["method"], r.get("eval") or {}) for r in rows if r.get("seed", 0) == 0]
@@ -540,11 +541,11 @@ def _regions_cause(reports: dict) -> str:
     return f"{stem}, PSNR drop by region ({which}): " + "; ".join(parts)
 
 
-def _arms_note(reports: dict) -> str:
+def _arms_note(reports: dict, stem: str = NR) -> str:
     """The run's other neural-renderer arms (``summary.others``: e.g. rays at 1/2 resolution
     each way, a quarter of the pixels) against the same volume rendering: speed-up and PSNR
     drop, mean ± std over the run's seeds; "" without other arms."""
-    summary = (reports.get(NR) or {}).get("summary") or {}
+    summary = (reports.get(stem) or {}).get("summary") or {}
     n = len(summary.get("seeds") or [0])
 
     def pm(out, key, digits):
@@ -556,18 +557,19 @@ def _arms_note(reports: dict) -> str:
              if o.get("speedup") is not None and o.get("psnr_drop_db") is not None]  # fmt: skip
     if not parts:
         return ""
-    return f"{NR}, the run's other arms ({n} seed(s)): " + "; ".join(parts)
+    return f"{stem}, the run's other arms ({n} seed(s)): " + "; ".join(parts)
 
 
-def _nr(key, label, limit, at_least):
+def _nr(key, label, limit, at_least, stem: str = NR):
     def judge(reports):
-        summary = (reports.get(NR) or {}).get("summary") or {}
+        summary = (reports.get(stem) or {}).get("summary") or {}
         seeds = [p.get(key) for p in summary.get("per_seed", [])]
         values = seeds if seeds else [summary.get(key)]
         s = Sample(tuple(float(v) for v in values if v is not None), label)
         v = threshold(s, limit, at_least=at_least, single_seed_band=0.0)
-        v = explained(v, _regions_cause(reports) if key == "psnr_drop_db" else "")
-        return noted(v, _arms_note(reports))
+        regions = _regions_cause(reports, (NR, COMPOSITES) if stem == NR else (stem,))
+        v = explained(v, regions if key == "psnr_drop_db" else "")
+        return noted(v, _arms_note(reports, stem))
 
     return judge
 
@@ -579,6 +581,16 @@ claim("dh_nr_speed", "issue 17 target, neural renderer",
 claim("dh_nr_psnr", "issue 17 target, neural renderer",
       f"the neural renderer within {NR_TOLERANCE_DB:g} dB PSNR of volume rendering")(
     _nr("psnr_drop_db", "PSNR drop (dB)", NR_TOLERANCE_DB, False))  # fmt: skip
+# the plug-in is for any backbone: the same targets on ER-NeRF (neural_renderer.py --backbone
+# er_nerf)
+claim("dh_nr_speed_er_nerf", "issue 17 target, neural renderer",
+      f"on ER-NeRF: rays at 1/4 resolution + the 2D neural renderer at least {NR_SPEEDUP:g}x "
+      "the FPS of full-resolution volume rendering")(
+    _nr("speedup", "FPS ratio", NR_SPEEDUP, True, NR_ER))  # fmt: skip
+claim("dh_nr_psnr_er_nerf", "issue 17 target, neural renderer",
+      f"on ER-NeRF: the neural renderer within {NR_TOLERANCE_DB:g} dB PSNR of volume "
+      "rendering")(
+    _nr("psnr_drop_db", "PSNR drop (dB)", NR_TOLERANCE_DB, False, NR_ER))  # fmt: skip
 
 
 # Table 2's full model in float32 and with configs/bf16.gin, side by side (run.py dhnerf-table2

@@ -300,6 +300,18 @@ def test_gdrf_and_dhnerf_claims_read_their_tables(tmp_path):
         "neural_renderer, the run's other arms (3 seed(s)): 'neural renderer, 1/2 "
         "resolution' 4.20 ± 0.30x the FPS, 0.50 ± 0.10 dB below"
     ) in rows["dh_nr_psnr"]["cause"]
+    # the same targets on ER-NeRF read their own file (--backbone er_nerf), not RAD-NeRF's
+    assert rows["dh_nr_psnr_er_nerf"]["verdict"] == "inconclusive"  # no file: no values
+    er = dict(nr, summary={"speedup": 5.0, "psnr_drop_db": 0.2, "per_seed": [
+        {"speedup": 5.0, "psnr_drop_db": 0.1}, {"speedup": 5.1, "psnr_drop_db": 0.3},
+        {"speedup": 4.9, "psnr_drop_db": 0.2}]})  # fmt: skip
+    (tmp_path / "neural_renderer_er_nerf.json").write_text(json.dumps(er))
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert rows["dh_nr_psnr_er_nerf"]["verdict"] == "holds"
+    assert "0.20 ± 0.10" in rows["dh_nr_psnr_er_nerf"]["measured"]
+    assert rows["dh_nr_speed_er_nerf"]["verdict"] == "holds"
+    assert rows["dh_nr_psnr"]["verdict"] == "inconclusive"  # RAD-NeRF's file unchanged
+    assert "other arms" not in (rows["dh_nr_psnr_er_nerf"]["cause"] or "")
 
 
 def _gdrf_row(row, psnrs, seconds, minutes=None):

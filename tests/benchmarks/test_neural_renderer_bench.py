@@ -132,10 +132,11 @@ def test_seeds_are_summarised_within_each_seed_then_averaged():
     ]  # fmt: skip
     # (fps, psnr) per run: volume 10/30 and 12/31; gin 40/29 and 60/29; full_res 40/28, 36/27
     values = [(10.0, 30.0), (12.0, 31.0), (40.0, 29.0), (60.0, 29.0), (40.0, 28.0), (36.0, 27.0)]
+    seconds = [300.0, 340.0, 1600.0, 1700.0, 900.0, 1000.0]
     rows = [
-        {"method": m["name"], "workspace": "w", "train_seconds": 1.0,
+        {"method": m["name"], "workspace": "w", "train_seconds": t, "peak_rss_mb": 1000.0,
          "eval": {"fps": f, "psnr": p, "ssim": 0.9, "parameters": 7}}
-        for m, (f, p) in zip(runs, values)
+        for m, (f, p), t in zip(runs, values, seconds)
     ]  # fmt: skip
     s = bench.summarise_seeds(runs, rows)
     assert [p["speedup"] for p in s["per_seed"]] == pytest.approx([4.0, 5.0])
@@ -150,10 +151,15 @@ def test_seeds_are_summarised_within_each_seed_then_averaged():
     md = bench.markdown(report)
     assert "| volume rendering, full resolution | 30.50 ± 0.71 |" in md
     assert f"| {arms[1]['name']} | 29.00 ± 0.00 |" in md and "| 50.00 ± 14.14 | 7 |" in md
+    # the training wall time and peak memory, mean ± std over the seeds, beside the scores
+    assert "| 50.00 ± 14.14 | 7 | 1650 ± 71 | 1000 ± 0 |" in md
+    assert "| 11.00 ± 1.41 | 7 | 320 ± 28 | 1000 ± 0 |" in md
     assert "Speed-up 4.50 ± 0.71x" in md and "drops 1.00, 2.00 dB" in md
     # one seed: the plain summary, no ± in the table
     one = bench.summarise_seeds(runs[::2], rows[::2])
     assert one["speedup"] == pytest.approx(4.0) and "per_seed" not in one
+    md = bench.markdown(dict(report, summary=one, runs=runs[::2], rows=rows[::2]))
+    assert "| 40.00 | 7 | 1600 | 1000 |" in md
 
 
 def test_summary_against_the_targets():

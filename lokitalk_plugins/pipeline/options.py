@@ -181,16 +181,16 @@ class FramePlugins:
     rendering stay float32; neural_train_precision: the 2D module's precision in training, the
     same choices ("float32": the trainer's precision; "bfloat16"/"auto": its convolutions under
     a CPU bfloat16 autocast, forward and backward, its weights, gradients, the rays and the
-    loss float32); neural_frames: whole
-    frames each head-stage step renders through the neural renderer (1: the trainer's frame
-    alone; k > 1: it and k - 1 other training frames drawn at random by the step's generator,
-    the same ray lattice and shift in each, the colour, alpha and low-resolution terms their
-    means, the model's own terms on the trainer's frame): the field then sees k (h x w) rays a
-    step, e.g. as many as a volume-rendered run's ``num_rays``; only with a neural renderer;
-    with the velocity loss the step renders its consecutive pair at 1 or 2 (more is
-    refused); neural_betas: the 2D module's Adam betas in its parameter group "neural"
-    ((0.9, 0.99), RAD-NeRF's, whatever the backbone's optimiser: under ER-NeRF's beta1 = 0 at
-    twice the rate the module collapsed in training; None: the trainer's ``Trainer.betas``)."""
+    loss float32); neural_frames: whole frames each head-stage step renders through the
+    neural renderer (1: the trainer's frame alone; k > 1: it and k - 1 other training frames
+    drawn at random by the step's generator, the same ray lattice and shift in each, the
+    colour, alpha and low-resolution terms their means, the model's own terms on the
+    trainer's frame): the field then sees k (h x w) rays a step, e.g. as many as a
+    volume-rendered run's ``num_rays``; only with a neural renderer; with the velocity loss
+    the step renders its consecutive pair at 1 or 2 (more is refused); neural_betas: the 2D
+    module's Adam betas in its parameter group "neural" ((0.9, 0.99), RAD-NeRF's, whatever
+    the backbone's optimiser: under ER-NeRF's beta1 = 0 at twice the rate the module
+    collapsed in training; None: the trainer's ``Trainer.betas``)."""
 
     velocity: Callable | None = None
     neural_renderer: nn.Module | None = None

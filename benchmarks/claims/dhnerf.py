@@ -560,6 +560,31 @@ def _arms_note(reports: dict, stem: str = NR) -> str:
     return f"{stem}, the run's other arms ({n} seed(s)): " + "; ".join(parts)
 
 
+VOLUME = "volume rendering, full resolution"
+
+
+def _volume_fps(report: dict | None) -> float | None:
+    """The mean FPS of the volume-rendering rows of a neural-renderer report (every seed)."""
+    fps = [r["eval"]["fps"] for r in (report or {}).get("rows", [])
+           if r.get("method") == VOLUME and (r.get("eval") or {}).get("fps")]  # fmt: skip
+    return sum(fps) / len(fps) if fps else None
+
+
+def _speed_cause(reports: dict, stem: str) -> str:
+    """Another backbone's speed-up beside RAD-NeRF's: both backbones' volume-rendering FPS
+    (the ratio's denominator); "" for RAD-NeRF's own file or without both files."""
+    if stem == NR:
+        return ""
+    here, there = _volume_fps(reports.get(stem)), _volume_fps(reports.get(NR))
+    up = [((reports.get(k) or {}).get("summary") or {}).get("speedup") for k in (stem, NR)]
+    if here is None or there is None or None in up:
+        return ""
+    # the neural path's FPS as volume FPS x speed-up (the means of each file)
+    return (f"volume rendering runs at {here:.2f} FPS here against {there:.2f} on RAD-NeRF "
+            f"({NR}), the neural path at about {here * up[0]:.1f} against {there * up[1]:.1f}: "
+            "the 2D module's cost does not shrink with a faster backbone")  # fmt: skip
+
+
 def _nr(key, label, limit, at_least, stem: str = NR):
     def judge(reports):
         summary = (reports.get(stem) or {}).get("summary") or {}
@@ -568,7 +593,8 @@ def _nr(key, label, limit, at_least, stem: str = NR):
         s = Sample(tuple(float(v) for v in values if v is not None), label)
         v = threshold(s, limit, at_least=at_least, single_seed_band=0.0)
         regions = _regions_cause(reports, (NR, COMPOSITES) if stem == NR else (stem,))
-        v = explained(v, regions if key == "psnr_drop_db" else "")
+        cause = regions if key == "psnr_drop_db" else _speed_cause(reports, stem)
+        v = explained(v, cause)
         return noted(v, _arms_note(reports, stem))
 
     return judge

@@ -302,14 +302,32 @@ def test_gdrf_and_dhnerf_claims_read_their_tables(tmp_path):
     ) in rows["dh_nr_psnr"]["cause"]
     # the same targets on ER-NeRF read their own file (--backbone er_nerf), not RAD-NeRF's
     assert rows["dh_nr_psnr_er_nerf"]["verdict"] == "inconclusive"  # no file: no values
+
+    def judged(**reports):  # the reports written as <stem>.json, then the ledger's rows
+        for stem, report in reports.items():
+            (tmp_path / f"{stem}.json").write_text(json.dumps(report))
+        return {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+
     er = dict(nr, summary={"speedup": 5.0, "psnr_drop_db": 0.2, "per_seed": [
         {"speedup": 5.0, "psnr_drop_db": 0.1}, {"speedup": 5.1, "psnr_drop_db": 0.3},
         {"speedup": 4.9, "psnr_drop_db": 0.2}]})  # fmt: skip
-    (tmp_path / "neural_renderer_er_nerf.json").write_text(json.dumps(er))
-    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    rows = judged(neural_renderer_er_nerf=er)
     assert rows["dh_nr_psnr_er_nerf"]["verdict"] == "holds"
     assert "0.20 ± 0.10" in rows["dh_nr_psnr_er_nerf"]["measured"]
     assert rows["dh_nr_speed_er_nerf"]["verdict"] == "holds"
+    # a miss on ER-NeRF quotes both backbones' volume-rendering FPS, the ratio's denominator
+    nr["rows"] = [{"method": "volume rendering, full resolution", "eval": {"fps": 4.0}}]
+    er["rows"] = [{"method": "volume rendering, full resolution", "eval": {"fps": f}}
+                  for f in (5.0, 6.0)]  # fmt: skip
+    er["summary"].update(speedup=3.5, per_seed=[{"speedup": v, "psnr_drop_db": 0.2}
+                                                for v in (3.4, 3.5, 3.6)])  # fmt: skip
+    rows = judged(neural_renderer=nr, neural_renderer_er_nerf=er)
+    assert rows["dh_nr_speed_er_nerf"]["verdict"] == "does not hold"
+    assert (
+        "volume rendering runs at 5.50 FPS here against 4.00 on RAD-NeRF (neural_renderer), "
+        "the neural path at about 19.2 against 32.0"
+    ) in rows["dh_nr_speed_er_nerf"]["cause"]
+    assert "volume rendering runs" not in (rows["dh_nr_speed"]["cause"] or "")
     assert rows["dh_nr_psnr"]["verdict"] == "inconclusive"  # RAD-NeRF's file unchanged
     assert "other arms" not in (rows["dh_nr_psnr_er_nerf"]["cause"] or "")
 

@@ -103,9 +103,12 @@ def test_the_arms_gin_bindings_build_what_they_name():
     assert built["gin extra"] == built["deep_jitter extra"] == (True, 128, 64, 2, 0)
     assert built["gin precision"] == (torch.bfloat16 if cpu_bf16_support() else None)
     assert all(built[f"{arm} precision"] is None for arm in arms
-               if arm not in ("gin", "half", "lift", "bf16_train"))  # fmt: skip
+               if arm not in ("gin", "half", "lift", "bf16_train", "min32"))  # fmt: skip
     # the 2D module trains in float32 but in bf16_train (the gin file with that one change)
     assert all(built[f"{arm} train"] is None for arm in arms if arm != "bf16_train")
+    # min32: the gin file but 32 channels at full resolution
+    assert built["min32"] == built["gin"] and built["min32 frames"] == built["gin frames"]
+    assert built["min32 extra"] == (True, 128, 32, 2, 0)
     if cpu_bf16_support():
         assert built["bf16_train train"] == torch.bfloat16
         assert built["bf16_train"] == built["gin"]
@@ -120,7 +123,7 @@ def test_the_arms_gin_bindings_build_what_they_name():
     assert built["gin frames"] == built["deep_2f frames"] == 2
     assert built["deep_2f extra"] == built["deep_jitter extra"]
     assert all(built[f"{arm} frames"] == 1 for arm in arms
-               if arm not in ("gin", "half", "lift", "deep_2f", "bf16_train"))  # fmt: skip
+               if arm not in ("gin", "half", "lift", "deep_2f", "bf16_train", "min32"))  # fmt: skip
 
 
 def test_seeds_are_summarised_within_each_seed_then_averaged():

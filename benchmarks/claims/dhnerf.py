@@ -592,8 +592,10 @@ def _nr(key, label, limit, at_least, stem: str = NR):
         values = seeds if seeds else [summary.get(key)]
         s = Sample(tuple(float(v) for v in values if v is not None), label)
         v = threshold(s, limit, at_least=at_least, single_seed_band=0.0)
-        regions = _regions_cause(reports, (NR, COMPOSITES) if stem == NR else (stem,))
-        cause = regions if key == "psnr_drop_db" else _speed_cause(reports, stem)
+        if key == "psnr_drop_db":
+            cause = _regions_cause(reports, (NR, COMPOSITES) if stem == NR else (stem,))
+        else:
+            cause = _speed_cause(reports, stem)
         v = explained(v, cause)
         return noted(v, _arms_note(reports, stem))
 

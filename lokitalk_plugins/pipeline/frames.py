@@ -152,6 +152,12 @@ def over_head_colours(rays: RayBatch, colours: torch.Tensor | None, body: bool =
     return replace(rays, background=torch.where(subject.reshape(-1, 1), colours, rays.background))
 
 
+def _autocast_2d(device_type: str, dtype: torch.dtype | None) -> torch.autocast:
+    """The 2D module's autocast at ``dtype`` (None: off, float32); its weights and the rays
+    stay float32 and :func:`neural_rgb` returns float32."""
+    return torch.autocast(device_type, dtype=dtype or torch.bfloat16, enabled=dtype is not None)
+
+
 def render_training(system, frame, rays: RayBatch, generator, shift=(0, 0)) -> Rendered:
     """Render ``rays`` of ``frame`` with gradients: through the volume renderer at those
     pixels, or (neural renderer) the whole frame at 1/s upsampled, its ray lattice shifted by
@@ -181,9 +187,7 @@ def render_training(system, frame, rays: RayBatch, generator, shift=(0, 0)) -> R
         extras=(*model.ray_extras, extra),
         field=lifted_field(neural, field, system.neural_feature),
     )
-    # the 2D module at FramePlugins.neural_train_precision (its output is float32)
-    dtype = system.neural_train_dtype
-    with torch.autocast(o.device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+    with _autocast_2d(o.device.type, system.neural_train_dtype):  # (neural_train_precision)
         rgb = neural_rgb(neural, res.rgb, res.extras[extra], h, w, res.weights_sum, full_bg)
     low_rgb = res.rgb
     if neural.composite == "full_res":  # the rays carry the foreground over black
@@ -280,10 +284,7 @@ def neural_frame(system, frame, bg) -> dict[str, torch.Tensor]:
         field, frame.c2w, k, h, w, low_res_background(neural, bg),
         chunk=system.render_chunk, extras=(extra,), progress=False,
     )  # fmt: skip
-    # the 2D module at FramePlugins.neural_precision (its weights and the rays stay float32)
-    dtype = system.neural_dtype
-    on = dtype is not None
-    with torch.autocast(res.rgb.device.type, dtype=dtype or torch.bfloat16, enabled=on):
+    with _autocast_2d(res.rgb.device.type, system.neural_dtype):  # (neural_precision)
         rgb = neural_rgb(neural, res.rgb, res.extras[extra], h, w, res.weights_sum, bg)
 
     def up(t):

@@ -74,7 +74,8 @@ def test_the_arms_gin_bindings_build_what_they_name():
 
     built = {}
     # "bfloat16" is refused on a CPU without the instructions (tests/pipeline: the refusal)
-    arms = [a for a in bench.VARIANTS if a != "bf16_train" or cpu_bf16_support()]
+    bf16 = ("bf16_train", "min32_bf16")
+    arms = [a for a in bench.VARIANTS if a not in bf16 or cpu_bf16_support()]
     for arm in arms:
         _, extra = bench.VARIANTS[arm]
         files = ["configs/rad_nerf.gin", "configs/studio_quick.gin", "configs/neural_renderer.gin"]
@@ -104,9 +105,10 @@ def test_the_arms_gin_bindings_build_what_they_name():
     assert built["gin extra"] == built["deep_jitter extra"] == (True, 128, 64, 2, 0)
     assert built["gin precision"] == (torch.bfloat16 if cpu_bf16_support() else None)
     assert all(built[f"{arm} precision"] is None for arm in arms
-               if arm not in ("gin", "half", "lift", "bf16_train", "min32"))  # fmt: skip
+               if arm not in ("gin", "half", "lift", *bf16, "min32"))  # fmt: skip
     # the 2D module trains in float32 but in bf16_train (the gin file with that one change)
-    assert all(built[f"{arm} train"] is None for arm in arms if arm != "bf16_train")
+    # and min32_bf16
+    assert all(built[f"{arm} train"] is None for arm in arms if arm not in bf16)
     # min32: the gin file but 32 channels at full resolution
     assert built["min32"] == built["gin"] and built["min32 frames"] == built["gin frames"]
     assert built["min32 extra"] == (True, 128, 32, 2, 0)
@@ -115,6 +117,11 @@ def test_the_arms_gin_bindings_build_what_they_name():
         assert built["bf16_train"] == built["gin"]
         assert built["bf16_train extra"] == built["gin extra"]
         assert built["bf16_train frames"] == built["gin frames"]
+        # min32_bf16: min32 trained as bf16_train
+        assert built["min32_bf16 train"] == torch.bfloat16
+        assert built["min32_bf16"] == built["min32"]
+        assert built["min32_bf16 extra"] == built["min32 extra"]
+        assert built["min32_bf16 frames"] == built["min32 frames"]
     assert built["wide_jitter extra"] == (True, 128, 64, 0, 0)
     assert built["deep_support extra"] == (True, 128, 64, 2, 1)
     assert built["narrow extra"] == built["low_res extra"] == (False, 64, 32, 0, 0)
@@ -124,7 +131,7 @@ def test_the_arms_gin_bindings_build_what_they_name():
     assert built["gin frames"] == built["deep_2f frames"] == 2
     assert built["deep_2f extra"] == built["deep_jitter extra"]
     assert all(built[f"{arm} frames"] == 1 for arm in arms
-               if arm not in ("gin", "half", "lift", "deep_2f", "bf16_train", "min32"))  # fmt: skip
+               if arm not in ("gin", "half", "lift", "deep_2f", *bf16, "min32"))  # fmt: skip
 
 
 def test_seeds_are_summarised_within_each_seed_then_averaged():

@@ -82,11 +82,12 @@ NAMES = {"RAD-NeRF": "rad_nerf", "ER-NeRF": "er_nerf"}
 
 
 # neural-renderer arms: name and the bindings added to configs/neural_renderer.gin. "gin" is
-# the file as it is, "half", "lift", "bf16_train" and "min32" change one thing of it,
-# "min32_bf16" the last two; the others bind the 2D module's width, the ray lattice's jitter,
-# the blocks at 1/4, the support and the precision at inference themselves, so their names
-# keep their meaning when the file's defaults change ("narrow": the file's setting until the
-# 128-wide, jittered default, "wide_jitter")
+# the file as it is, "half", "lift", "bf16_train", "min32" and "min64" change one thing of it
+# ("min32" is the file's own width since 2026-12-06, "min64" the one before), "min32_bf16"
+# two; the others bind the 2D module's width, the ray lattice's jitter, the blocks at 1/4, the
+# support and the precision at inference themselves, so their names keep their meaning when
+# the file's defaults change ("narrow": the file's setting until the 128-wide, jittered
+# default, "wide_jitter")
 _BILINEAR = ["NeuralRenderer.upsample = 'bilinear'", "FramePlugins.neural_low_res_weight = 0.0"]
 # the 2D module in float32 at inference (the gin file: 'auto'); --bf16-2d scores bfloat16 too
 _F32 = "FramePlugins.neural_precision = 'float32'"
@@ -118,6 +119,9 @@ VARIANTS = {
     # fewer multiply-adds in the 2D module (1.52 against 2.28 G for a 128 px frame)
     "min32": ("neural renderer, 1/4 resolution, 32 channels at full resolution",
               ["NeuralRenderer.min_hidden = 32"]),
+    # the gin file's setting before min32 became it: 64 channels at full resolution
+    "min64": ("neural renderer, 1/4 resolution, 64 channels at full resolution",
+              ["NeuralRenderer.min_hidden = 64"]),
     # both changes at once: min32's width, trained as bf16_train
     "min32_bf16": ("neural renderer, 1/4 resolution, 32 channels at full resolution, 2D module "
                    "trained in bfloat16", ["NeuralRenderer.min_hidden = 32",

@@ -27,8 +27,12 @@ from .core import (
 __all__ = ["EXTRACTOR_DEFAULTS", "PROBE_LIMITS", "NR_SPEEDUP", "NR_TOLERANCE_DB"]
 
 SRC = "Disentangling Head NeRF"
-T1, T2, NR = "dhnerf_table1", "dhnerf_table2", "neural_renderer"
-NR_ER = "neural_renderer_er_nerf"  # the same benchmark on ER-NeRF (--backbone er_nerf)
+T1, T2 = "dhnerf_table1", "dhnerf_table2"
+# the neural renderer's runs of the gin file's setting (32 channels at full resolution since
+# 2026-12-06, arm min32), RAD-NeRF's and ER-NeRF's (--backbone er_nerf), and of the setting
+# before it (64 channels, the arms deep_2f and gin of their runs), quoted beside the verdicts
+NR, NR_ER = "neural_renderer_min32", "neural_renderer_er_nerf_min32"
+NR_FORMER = {NR: "neural_renderer", NR_ER: "neural_renderer_er_nerf"}
 # Table 2 again with F_lip's weights in D_θ starting at zero (``DHNeRF.lip_init``, the default
 # since 5f03086; run.py dhnerf-table2 --seeds 3 --ablations --methods 'full model' 'w/o lip-sync
 # module' 'w/o disentangling loss' 'full model, F_lip weights at default init'): Table 2's claims
@@ -585,6 +589,23 @@ def _speed_cause(reports: dict, stem: str) -> str:
             "the 2D module's cost does not shrink with a faster backbone")  # fmt: skip
 
 
+def _former_note(reports: dict, stem: str) -> str:
+    """The setting before the gin file's (64 channels at full resolution) on the same backbone:
+    its speed-up and PSNR drop, mean ± std over its run's seeds; "" without its file."""
+    former = NR_FORMER[stem]
+    s = (reports.get(former) or {}).get("summary") or {}
+    if s.get("speedup") is None or s.get("psnr_drop_db") is None:
+        return ""
+    n = len(s.get("seeds") or [0])
+
+    def pm(key, digits=2):
+        std = s.get(f"{key}_std")
+        return f"{s[key]:.{digits}f}" + ("" if std is None else f" ± {std:.{digits}f}")
+
+    return (f"the setting before it, 64 channels at full resolution ({former}, {n} seed(s)): "
+            f"{pm('speedup')}x the FPS, {pm('psnr_drop_db')} dB below")  # fmt: skip
+
+
 def _nr(key, label, limit, at_least, stem: str = NR):
     def judge(reports):
         summary = (reports.get(stem) or {}).get("summary") or {}
@@ -596,8 +617,12 @@ def _nr(key, label, limit, at_least, stem: str = NR):
             cause = _regions_cause(reports, (NR, COMPOSITES) if stem == NR else (stem,))
         else:
             cause = _speed_cause(reports, stem)
-        v = explained(v, cause)
-        return noted(v, _arms_note(reports, stem))
+        v = noted(explained(v, cause), _arms_note(reports, stem))
+        former = _former_note(reports, stem)  # said whatever the verdict: what the change did
+        if not former:
+            return v
+        return Verdict(v.measured, v.verdict, f"{v.cause}; {former}" if v.cause else former,
+                       v.explained)  # fmt: skip
 
     return judge
 

@@ -12,6 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 import ledger  # noqa: E402
 from claims import Sample, compare, threshold  # noqa: E402
+from claims.dhnerf import NR, NR_ER  # noqa: E402  (the files of the gin file's setting)
 
 
 def _row(method, psnr, seeds=None, **metrics):
@@ -249,7 +250,7 @@ def test_gdrf_and_dhnerf_claims_read_their_tables(tmp_path):
         {"method": "w/o lip-sync module", "metrics": {"psnr": 24.0, "lmd": 1.4}}]}  # fmt: skip
     nr = {"summary": {"speedup": 3.5, "psnr_drop_db": 0.4}}
     for stem, rep in (("gdrf_table1", t1), ("gdrf_table6", t6), ("dhnerf_table2", dh2),
-                      ("neural_renderer", nr)):  # fmt: skip
+                      (NR, nr)):  # fmt: skip
         (tmp_path / f"{stem}.json").write_text(json.dumps(rep))
     rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
     assert "GDRF 5 s 27.00 (single seed) vs ER-NeRF 5 s 24.50" in rows["gdrf_scratch"]["measured"]
@@ -275,7 +276,7 @@ def test_gdrf_and_dhnerf_claims_read_their_tables(tmp_path):
     nr["summary"] = {"speedup": 8.0, "psnr_drop_db": 1.0, "per_seed": [
         {"speedup": 8.0, "psnr_drop_db": 0.6}, {"speedup": 8.2, "psnr_drop_db": 1.0},
         {"speedup": 7.8, "psnr_drop_db": 1.4}]}  # fmt: skip
-    (tmp_path / "neural_renderer.json").write_text(json.dumps(nr))
+    (tmp_path / f"{NR}.json").write_text(json.dumps(nr))
     rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
     assert rows["dh_nr_psnr"]["verdict"] == "inconclusive"
     assert "1.00 ± 0.40" in rows["dh_nr_psnr"]["measured"]
@@ -293,11 +294,11 @@ def test_gdrf_and_dhnerf_claims_read_their_tables(tmp_path):
             }
         },
     )
-    (tmp_path / "neural_renderer.json").write_text(json.dumps(nr))
+    (tmp_path / f"{NR}.json").write_text(json.dumps(nr))
     rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
     assert rows["dh_nr_psnr"]["verdict"] == "inconclusive"
     assert (
-        "neural_renderer, the run's other arms (3 seed(s)): 'neural renderer, 1/2 "
+        f"{NR}, the run's other arms (3 seed(s)): 'neural renderer, 1/2 "
         "resolution' 4.20 ± 0.30x the FPS, 0.50 ± 0.10 dB below"
     ) in rows["dh_nr_psnr"]["cause"]
     # the same targets on ER-NeRF read their own file (--backbone er_nerf), not RAD-NeRF's
@@ -311,7 +312,7 @@ def test_gdrf_and_dhnerf_claims_read_their_tables(tmp_path):
     er = dict(nr, summary={"speedup": 5.0, "psnr_drop_db": 0.2, "per_seed": [
         {"speedup": 5.0, "psnr_drop_db": 0.1}, {"speedup": 5.1, "psnr_drop_db": 0.3},
         {"speedup": 4.9, "psnr_drop_db": 0.2}]})  # fmt: skip
-    rows = judged(neural_renderer_er_nerf=er)
+    rows = judged(**{NR_ER: er})
     assert rows["dh_nr_psnr_er_nerf"]["verdict"] == "holds"
     assert "0.20 ± 0.10" in rows["dh_nr_psnr_er_nerf"]["measured"]
     assert rows["dh_nr_speed_er_nerf"]["verdict"] == "holds"
@@ -321,15 +322,29 @@ def test_gdrf_and_dhnerf_claims_read_their_tables(tmp_path):
                   for f in (5.0, 6.0)]  # fmt: skip
     er["summary"].update(speedup=3.5, per_seed=[{"speedup": v, "psnr_drop_db": 0.2}
                                                 for v in (3.4, 3.5, 3.6)])  # fmt: skip
-    rows = judged(neural_renderer=nr, neural_renderer_er_nerf=er)
+    rows = judged(**{NR: nr, NR_ER: er})
     assert rows["dh_nr_speed_er_nerf"]["verdict"] == "does not hold"
     assert (
-        "volume rendering runs at 5.50 FPS here against 4.00 on RAD-NeRF (neural_renderer), "
+        f"volume rendering runs at 5.50 FPS here against 4.00 on RAD-NeRF ({NR}), "
         "the neural path at about 19.2 against 32.0"
     ) in rows["dh_nr_speed_er_nerf"]["cause"]
     assert "volume rendering runs" not in (rows["dh_nr_speed"]["cause"] or "")
     assert rows["dh_nr_psnr"]["verdict"] == "inconclusive"  # RAD-NeRF's file unchanged
     assert "other arms" not in (rows["dh_nr_psnr_er_nerf"]["cause"] or "")
+    # the setting before the gin file's (64 channels) is quoted from its own file, whatever
+    # the verdict
+    before = dict(speedup=3.74, speedup_std=0.19, psnr_drop_db=0.24, psnr_drop_db_std=0.1)
+    former = dict(er, summary=dict(er["summary"], seeds=[0, 1, 2], **before))
+    now = dict(er, summary=dict(er["summary"], speedup=4.5, per_seed=[
+        {"speedup": v, "psnr_drop_db": 0.3} for v in (4.4, 4.5, 4.6)]))  # fmt: skip
+    rows = judged(neural_renderer_er_nerf=former, **{NR_ER: now})
+    assert rows["dh_nr_speed_er_nerf"]["verdict"] == "holds"
+    assert (
+        "the setting before it, 64 channels at full resolution (neural_renderer_er_nerf, 3 "
+        "seed(s)): 3.74 ± 0.19x the FPS, 0.24 ± 0.10 dB below"
+    ) in rows["dh_nr_speed_er_nerf"]["cause"]
+    assert "the setting before it" in rows["dh_nr_psnr_er_nerf"]["cause"]
+    assert "the setting before it" not in (rows["dh_nr_speed"]["cause"] or "")  # no file
 
 
 def _gdrf_row(row, psnrs, seconds, minutes=None):
@@ -573,7 +588,7 @@ def test_dhnerf_misses_take_their_cause_from_the_measurement_files(tmp_path):
                      {"method": "nr 1/4", "eval": ev(26.5, 24.0, 22.0, 33.0)}]}  # fmt: skip
     for stem, rep in (
         ("dhnerf_table2", dh2),
-        ("neural_renderer", nr),
+        (NR, nr),
         ("dhnerf_extractor_probe", probe),
         ("neural_renderer_composites", comp),
     ):
@@ -680,16 +695,16 @@ def test_dhnerf_misses_take_their_cause_from_the_measurement_files(tmp_path):
     # a neural_renderer run that scored regions itself is read before the composites file
     nr["rows"] = [{"method": "volume", "eval": ev(31.0, 27.0, 31.0, 37.0)},
                   {"method": "sub-pixel", "eval": ev(29.0, 25.0, 30.5, 36.0)}]  # fmt: skip
-    (tmp_path / "neural_renderer.json").write_text(json.dumps(nr))
+    (tmp_path / f"{NR}.json").write_text(json.dumps(nr))
     (tmp_path / "neural_renderer_composites.json").write_text(json.dumps(comp))
     cause = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}["dh_nr_psnr"]
-    assert "neural_renderer, PSNR drop by region" in cause["cause"]
+    assert f"{NR}, PSNR drop by region" in cause["cause"]
     assert "'sub-pixel' 2.00 dB (head 2.0, torso 0.5, background 1.0)" in cause["cause"]
     assert "'nr 1/4'" not in cause["cause"]
     # several seeds: seed 0's rows against each other
     nr["rows"] = [dict(r, seed=k) for r in nr["rows"] for k in (0, 1)]
     nr["rows"][1]["eval"] = ev(30.0, 26.0, 30.0, 36.0)  # volume, seed 1
-    (tmp_path / "neural_renderer.json").write_text(json.dumps(nr))
+    (tmp_path / f"{NR}.json").write_text(json.dumps(nr))
     cause = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}["dh_nr_psnr"]
     assert "PSNR drop by region (seed 0): 'sub-pixel' 2.00 dB" in cause["cause"]
     assert "'volume'" not in cause["cause"]

@@ -100,18 +100,23 @@ def test_the_arms_gin_bindings_build_what_they_name():
     same = ("narrow", "jitter", "wide", "wide_jitter", "deep_jitter", "deep_2f", "deep_support")
     for arm in same:
         assert built[arm] == built["gin"]
-    # the gin file's default is deep_jitter with the 2D module in bfloat16 where the CPU has
-    # it; each arm binds its width, jitter, blocks, support and precision itself
-    assert built["gin extra"] == built["deep_jitter extra"] == (True, 128, 64, 2, 0)
+    # the gin file's default is deep_jitter with 32 channels at full resolution and the 2D
+    # module in bfloat16 where the CPU has it; each arm binds its width, jitter, blocks,
+    # support and precision itself
+    assert built["gin extra"] == (True, 128, 32, 2, 0)
+    assert built["deep_jitter extra"] == (True, 128, 64, 2, 0)
     assert built["gin precision"] == (torch.bfloat16 if cpu_bf16_support() else None)
     assert all(built[f"{arm} precision"] is None for arm in arms
-               if arm not in ("gin", "half", "lift", *bf16, "min32"))  # fmt: skip
+               if arm not in ("gin", "half", "lift", *bf16, "min32", "min64"))  # fmt: skip
     # the 2D module trains in float32 but in bf16_train (the gin file with that one change)
     # and min32_bf16
     assert all(built[f"{arm} train"] is None for arm in arms if arm not in bf16)
-    # min32: the gin file but 32 channels at full resolution
+    # min32: the gin file's width since 2026-12-06; min64: the gin file with 64 channels at full
+    # resolution, its setting before (deep_2f's)
     assert built["min32"] == built["gin"] and built["min32 frames"] == built["gin frames"]
-    assert built["min32 extra"] == (True, 128, 32, 2, 0)
+    assert built["min32 extra"] == built["gin extra"]
+    assert built["min64"] == built["gin"] and built["min64 frames"] == built["gin frames"]
+    assert built["min64 extra"] == built["deep_2f extra"] == (True, 128, 64, 2, 0)
     if cpu_bf16_support():
         assert built["bf16_train train"] == torch.bfloat16
         assert built["bf16_train"] == built["gin"]
@@ -130,8 +135,8 @@ def test_the_arms_gin_bindings_build_what_they_name():
     # two whole frames a step in the gin file and deep_2f; one in the arms measured before it
     assert built["gin frames"] == built["deep_2f frames"] == 2
     assert built["deep_2f extra"] == built["deep_jitter extra"]
-    assert all(built[f"{arm} frames"] == 1 for arm in arms
-               if arm not in ("gin", "half", "lift", "deep_2f", *bf16, "min32"))  # fmt: skip
+    two = ("gin", "half", "lift", "deep_2f", *bf16, "min32", "min64")  # the gin file's 2 frames
+    assert all(built[f"{arm} frames"] == 1 for arm in arms if arm not in two)
 
 
 def test_seeds_are_summarised_within_each_seed_then_averaged():

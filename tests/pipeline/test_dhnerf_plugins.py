@@ -531,7 +531,7 @@ def test_the_gin_files_turn_each_plugin_on(data):
     assert isinstance(system.neural_renderer, NeuralRenderer)
     nr = system.neural_renderer
     assert (nr.in_dim, nr.scale, nr.composite, nr.upsample) == (68, 4, "full_res", "pixel_shuffle")
-    assert (nr.hidden, nr.min_hidden, nr.depth, nr.support) == (128, 64, 2, 0)
+    assert (nr.hidden, nr.min_hidden, nr.depth, nr.support) == (128, 32, 2, 0)
     assert system.neural_low_res_weight == 1.0 and system.neural_jitter
     assert system.neural_frames == 2  # two whole frames a step
     # 'auto': the 2D module in bfloat16 at inference where the CPU has the instructions

@@ -29,7 +29,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_overhead", "fig5_truth",
          "gdrf_table1", "gdrf_table2", "gdrf_table5", "gdrf_table6", "dhnerf_table1",
          "dhnerf_table2", "neural_renderer", "neural_renderer_composites",
-         "neural_renderer_er_nerf", "neural_renderer_min32", "neural_renderer_er_nerf_min32",
+         "neural_renderer_er_nerf", "neural_renderer_min32_bf16",
+         "neural_renderer_er_nerf_min32_bf16",
          "dhnerf_extractor_probe",
          # LokiTalk per sample on 512 px frames' samples of Table 2's trained O+D+R seeds
          # (render_overhead.py --samples-from), and the per-frame bake's PSNR change on them

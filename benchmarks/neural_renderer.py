@@ -82,19 +82,21 @@ NAMES = {"RAD-NeRF": "rad_nerf", "ER-NeRF": "er_nerf"}
 
 
 # neural-renderer arms: name and the bindings added to configs/neural_renderer.gin. "gin" is
-# the file as it is, "half", "lift", "bf16_train", "min32" and "min64" change one thing of it
-# ("min32" is the file's own width since 2026-12-06, "min64" the one before), "min32_bf16"
-# two; the others bind the 2D module's width, the ray lattice's jitter, the blocks at 1/4, the
-# support and the precision at inference themselves, so their names keep their meaning when
-# the file's defaults change ("narrow": the file's setting until the 128-wide, jittered
-# default, "wide_jitter")
+# the file as it is, "half", "lift" and "bf16_train" change one thing of it; "min32", "min64"
+# and "min32_bf16" bind the width at full resolution and the training precision (the file's
+# since 2026-12-06: min32_bf16, with 'auto' for 'bfloat16'; before it: min64); the others
+# bind the 2D module's width, the ray lattice's jitter, the blocks at 1/4, the support and the
+# precisions themselves, so their names keep their meaning when the file's defaults change
+# ("narrow": the file's setting until the 128-wide, jittered default, "wide_jitter")
 _BILINEAR = ["NeuralRenderer.upsample = 'bilinear'", "FramePlugins.neural_low_res_weight = 0.0"]
 # the 2D module in float32 at inference (the gin file: 'auto'); --bf16-2d scores bfloat16 too
 _F32 = "FramePlugins.neural_precision = 'float32'"
 # one frame a step (the gin file renders two since the arm deep_2f was measured)
 _ONE = "FramePlugins.neural_frames = 1"
-_W64 = ["NeuralRenderer.hidden = 64", "NeuralRenderer.min_hidden = 32", _F32, _ONE]
-_W128 = ["NeuralRenderer.hidden = 128", "NeuralRenderer.min_hidden = 64", _F32, _ONE]
+# the 2D module trained in float32 (the gin file: 'auto' since 2026-12-06)
+_T32 = "FramePlugins.neural_train_precision = 'float32'"
+_W64 = ["NeuralRenderer.hidden = 64", "NeuralRenderer.min_hidden = 32", _F32, _ONE, _T32]
+_W128 = ["NeuralRenderer.hidden = 128", "NeuralRenderer.min_hidden = 64", _F32, _ONE, _T32]
 _PLAIN = ["NeuralRenderer.depth = 0", "NeuralRenderer.support = 0"]  # no blocks, no support
 _CENTRES = ["FramePlugins.neural_jitter = False", *_PLAIN]
 _JITTER = ["FramePlugins.neural_jitter = True", *_PLAIN]
@@ -118,10 +120,10 @@ VARIANTS = {
     # the gin file with 32 channels at full resolution (128 / 64 / 32 from 1/4 up): a third
     # fewer multiply-adds in the 2D module (1.52 against 2.28 G for a 128 px frame)
     "min32": ("neural renderer, 1/4 resolution, 32 channels at full resolution",
-              ["NeuralRenderer.min_hidden = 32"]),
+              ["NeuralRenderer.min_hidden = 32", _T32]),
     # the gin file's setting before min32 became it: 64 channels at full resolution
     "min64": ("neural renderer, 1/4 resolution, 64 channels at full resolution",
-              ["NeuralRenderer.min_hidden = 64"]),
+              ["NeuralRenderer.min_hidden = 64", _T32]),
     # both changes at once: min32's width, trained as bf16_train
     "min32_bf16": ("neural renderer, 1/4 resolution, 32 channels at full resolution, 2D module "
                    "trained in bfloat16", ["NeuralRenderer.min_hidden = 32",

@@ -28,10 +28,11 @@ __all__ = ["EXTRACTOR_DEFAULTS", "PROBE_LIMITS", "NR_SPEEDUP", "NR_TOLERANCE_DB"
 
 SRC = "Disentangling Head NeRF"
 T1, T2 = "dhnerf_table1", "dhnerf_table2"
-# the neural renderer's runs of the gin file's setting (32 channels at full resolution since
-# 2026-12-06, arm min32), RAD-NeRF's and ER-NeRF's (--backbone er_nerf), and of the setting
-# before it (64 channels, the arms deep_2f and gin of their runs), quoted beside the verdicts
-NR, NR_ER = "neural_renderer_min32", "neural_renderer_er_nerf_min32"
+# the neural renderer's runs of the gin file's setting (32 channels at full resolution, the 2D
+# module trained in bfloat16, since 2026-12-06: arm min32_bf16), RAD-NeRF's and ER-NeRF's
+# (--backbone er_nerf), and of the setting before it (64 channels, float32 training: the arms
+# deep_2f and gin of their runs), quoted beside the verdicts
+NR, NR_ER = "neural_renderer_min32_bf16", "neural_renderer_er_nerf_min32_bf16"
 NR_FORMER = {NR: "neural_renderer", NR_ER: "neural_renderer_er_nerf"}
 # Table 2 again with F_lip's weights in D_θ starting at zero (``DHNeRF.lip_init``, the default
 # since 5f03086; run.py dhnerf-table2 --seeds 3 --ablations --methods 'full model' 'w/o lip-sync

@@ -108,9 +108,12 @@ def test_the_arms_gin_bindings_build_what_they_name():
     assert built["gin precision"] == (torch.bfloat16 if cpu_bf16_support() else None)
     assert all(built[f"{arm} precision"] is None for arm in arms
                if arm not in ("gin", "half", "lift", *bf16, "min32", "min64"))  # fmt: skip
-    # the 2D module trains in float32 but in bf16_train (the gin file with that one change)
-    # and min32_bf16
-    assert all(built[f"{arm} train"] is None for arm in arms if arm not in bf16)
+    # the 2D module trains in bfloat16 in the gin file ('auto': where the CPU has it) and the
+    # arms relative to it, in float32 in every arm that binds its precision but the bf16 ones
+    auto = torch.bfloat16 if cpu_bf16_support() else None
+    assert all(built[f"{arm} train"] == auto for arm in ("gin", "half", "lift"))
+    assert all(built[f"{arm} train"] is None for arm in arms
+               if arm not in (*bf16, "gin", "half", "lift"))  # fmt: skip
     # min32: the gin file's width since 2026-12-06; min64: the gin file with 64 channels at full
     # resolution, its setting before (deep_2f's)
     assert built["min32"] == built["gin"] and built["min32 frames"] == built["gin frames"]

@@ -534,8 +534,10 @@ def test_the_gin_files_turn_each_plugin_on(data):
     assert (nr.hidden, nr.min_hidden, nr.depth, nr.support) == (128, 32, 2, 0)
     assert system.neural_low_res_weight == 1.0 and system.neural_jitter
     assert system.neural_frames == 2  # two whole frames a step
-    # 'auto': the 2D module in bfloat16 at inference where the CPU has the instructions
+    # 'auto': the 2D module in bfloat16 at inference and in training where the CPU has the
+    # instructions
     assert system.neural_dtype == (torch.bfloat16 if cpu_bf16_support() else None)
+    assert system.neural_train_dtype == system.neural_dtype
 
 
 @pytest.mark.slow

@@ -117,8 +117,8 @@ VARIANTS = {
     # the gin file with the 2D module's forward and backward in bfloat16 in training
     "bf16_train": ("neural renderer, 1/4 resolution, 2D module trained in bfloat16",
                    ["FramePlugins.neural_train_precision = 'bfloat16'"]),
-    # the gin file with 32 channels at full resolution (128 / 64 / 32 from 1/4 up): a third
-    # fewer multiply-adds in the 2D module (1.52 against 2.28 G for a 128 px frame)
+    # 32 channels at full resolution (128 / 64 / 32 from 1/4 up: a third fewer multiply-adds in
+    # the 2D module, 1.52 against 2.28 G for a 128 px frame), trained in float32 as measured
     "min32": ("neural renderer, 1/4 resolution, 32 channels at full resolution",
               ["NeuralRenderer.min_hidden = 32", _T32]),
     # the gin file's setting before min32 became it: 64 channels at full resolution

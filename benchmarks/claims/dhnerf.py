@@ -546,18 +546,19 @@ def _regions_cause(reports: dict, stems=(NR, COMPOSITES)) -> str:
     return f"{stem}, PSNR drop by region ({which}): " + "; ".join(parts)
 
 
+def _pm(out: dict, key: str, digits: int = 2) -> str:
+    """``out[key]`` ± ``out[key + "_std"]`` (the std left out when absent)."""
+    std = out.get(f"{key}_std")
+    return f"{out[key]:.{digits}f}" + ("" if std is None else f" ± {std:.{digits}f}")
+
+
 def _arms_note(reports: dict, stem: str = NR) -> str:
     """The run's other neural-renderer arms (``summary.others``: e.g. rays at 1/2 resolution
     each way, a quarter of the pixels) against the same volume rendering: speed-up and PSNR
     drop, mean ± std over the run's seeds; "" without other arms."""
     summary = (reports.get(stem) or {}).get("summary") or {}
     n = len(summary.get("seeds") or [0])
-
-    def pm(out, key, digits):
-        std = out.get(f"{key}_std")
-        return f"{out[key]:.{digits}f}" + ("" if std is None else f" ± {std:.{digits}f}")
-
-    parts = [f"'{name}' {pm(o, 'speedup', 2)}x the FPS, {pm(o, 'psnr_drop_db', 2)} dB below"
+    parts = [f"'{name}' {_pm(o, 'speedup')}x the FPS, {_pm(o, 'psnr_drop_db')} dB below"
              for name, o in (summary.get("others") or {}).items()
              if o.get("speedup") is not None and o.get("psnr_drop_db") is not None]  # fmt: skip
     if not parts:
@@ -598,13 +599,8 @@ def _former_note(reports: dict, stem: str) -> str:
     if s.get("speedup") is None or s.get("psnr_drop_db") is None:
         return ""
     n = len(s.get("seeds") or [0])
-
-    def pm(key, digits=2):
-        std = s.get(f"{key}_std")
-        return f"{s[key]:.{digits}f}" + ("" if std is None else f" ± {std:.{digits}f}")
-
     return (f"the setting before it, 64 channels at full resolution ({former}, {n} seed(s)): "
-            f"{pm('speedup')}x the FPS, {pm('psnr_drop_db')} dB below")  # fmt: skip
+            f"{_pm(s, 'speedup')}x the FPS, {_pm(s, 'psnr_drop_db')} dB below")  # fmt: skip
 
 
 def _nr(key, label, limit, at_least, stem: str = NR):

@@ -35,9 +35,10 @@ with the output's foreground and alpha confined to the rays' support,
 bfloat16, ``FramePlugins.neural_train_precision``), "min32" and "min64" (the gin file with 32
 or 64 channels at full resolution, trained in float32: its width since 2026-12-06 and before)
 and "min32_bf16" (min32 trained in bfloat16: the gin file's setting since 2026-12-06, with
-'auto' for 'bfloat16'); the arms other than "gin", "half", "lift" and "bf16_train" bind their
-width, jitter, blocks and support themselves, and the 2D module's precisions (float32 but where
-the name says bfloat16; the gin file's 'auto' is bfloat16 where the CPU has it).
+'auto' for 'bfloat16'; these three bind only that width and the training precision); the
+arms from "narrow" to "deep_support" bind their width, jitter, blocks and support themselves,
+and the 2D module's precisions (float32; the gin file's 'auto' is bfloat16 where the CPU has
+it).
 ``--bf16-2d`` scores every trained neural arm again with its 2D module in bfloat16 at
 inference (``FramePlugins.neural_precision``), as further rows. ``--parallel 2`` trains two
 arms at a time (faster; their FPS then shares the cores: score them again alone with

@@ -36,7 +36,8 @@ bfloat16, ``FramePlugins.neural_train_precision``), "min32" and "min64" (the gin
 or 64 channels at full resolution, trained in float32: its width since 2026-12-06 and before)
 and "min32_bf16" (min32 trained in bfloat16: the gin file's setting since 2026-12-06, with
 'auto' for 'bfloat16'; these three bind only that width and the training precision); the
-arms from "narrow" to "deep_support" bind their width, jitter, blocks and support themselves,
+arms "narrow", "low_res", "full_res", "jitter", "wide", "wide_jitter" and "deep_*" bind
+their width, jitter, blocks and support themselves,
 and the 2D module's precisions (float32; the gin file's 'auto' is bfloat16 where the CPU has
 it).
 ``--bf16-2d`` scores every trained neural arm again with its 2D module in bfloat16 at

@@ -38,7 +38,7 @@ def test_each_arm_adds_only_its_variants_bindings():
     assert gin_arm["bindings"] == volume["bindings"]  # the gin file as it is
     assert low["configs"] == full["configs"] == half["configs"] == gin_arm["configs"]
     # the earlier settings undo the gin file's sub-pixel steps, the rays' colour term, its
-    # width, its two frames a step and its jitter
+    # width, its two frames a step, its bfloat16 training and its jitter
     for arm, composite, width in ((low, "low_res", 67), (full, "full_res", 68)):
         assert arm["bindings"] == [*volume["bindings"], f"NeuralRenderer.composite = '{composite}'",
                                    f"NeuralRenderer.in_dim = {width}",
@@ -47,6 +47,7 @@ def test_each_arm_adds_only_its_variants_bindings():
                                    "NeuralRenderer.hidden = 64", "NeuralRenderer.min_hidden = 32",
                                    "FramePlugins.neural_precision = 'float32'",
                                    "FramePlugins.neural_frames = 1",
+                                   "FramePlugins.neural_train_precision = 'float32'",
                                    "FramePlugins.neural_jitter = False",
                                    "NeuralRenderer.depth = 0",
                                    "NeuralRenderer.support = 0"]  # fmt: skip

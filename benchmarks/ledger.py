@@ -155,6 +155,8 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          "table2_bf16_finish/table2",
          # float32 for the first 1/4 of each stage, bf16 after (Trainer.amp_from; issue 18)
          "table2_bf16_start/table2",
+         # the same schedule on O and O+D (seed 0) and on RAD-NeRF's O+D+R (issue 18)
+         "table2_bf16_start_rows/table2", "table2_bf16_start_rad_nerf/table2_rad_nerf",
          # Fig. 5 against the truth on a studio whose eyes close often (att_eye's ablation)
          "fig5_truth_blinks0.5-1.5",
          # Table 2's O+D+R with the eye value from AU45 (att_eye's ablation by the eye value's

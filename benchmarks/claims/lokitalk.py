@@ -10,8 +10,10 @@ from .core import (
     Verdict,
     claim,
     compare,
+    explained,
     noted,
     region_note,
+    row_sample,
     sample,
     seed_by_seed,
     sync_note,
@@ -183,10 +185,28 @@ BF16 = "table2_bf16/table2"
 # "O+D+R, bf16 backbone" --ablations --ablation-seeds 3 on table2_bf16's folder, another
 # report: judged against table2_bf16's float32 O+D+R)
 BF16_BACKBONE = "table2_bf16_backbone/table2"
+
+
+def _bf16_quality(reports) -> Verdict:
+    """bf16_quality's verdict; a miss explained by :data:`BF16_STEPS` where their reports give
+    every seed of both rows."""
+    v = _pair(BF16, "O+D+R, bf16", "O+D+R", "psnr", True, -0.2)(reports)
+    found = []
+    for stem, row, base, what in BF16_STEPS:
+        a = sample(reports.get(stem), _method(row), "psnr", row)
+        b = sample(reports.get(base), _method("O+D+R"), "psnr", "O+D+R")
+        if a.n == b.n > 1:
+            found.append(f"{what}: {a.mean - b.mean:+.2f} dB, {seed_by_seed(a, b)}")
+    if not found:
+        return v
+    return explained(v, "where the loss goes, each against float32 O+D+R over the same seeds: "
+                        + "; ".join(found))  # fmt: skip
+
+
 claim("bf16_quality", "issue 18 target, bf16 as the CPU default",
       "O+D+R trained under bf16 autocast within 0.2 dB PSNR of float32 (Table 2, default "
-      "profile)", tables=(BF16,))(
-    _pair(BF16, "O+D+R, bf16", "O+D+R", "psnr", True, -0.2))  # fmt: skip
+      "profile)", tables=(BF16,))(_bf16_quality)  # fmt: skip
+
 # the same with 32 samples a ray (run.py table2 --methods O+D+R 'O+D+R, 32 samples a ray'
 # 'O+D+R, 32 samples a ray, bf16' --ablations --ablation-seeds 3, the folder table2_cap_bf16)
 BF16_CAP = "table2_cap_bf16/table2"
@@ -251,7 +271,37 @@ _bf16_finish = _against_float32(BF16_FINISH, "O+D+R, bf16, float32 finish", FAST
 # 0.25; run.py table2 --methods O+D+R 'O+D+R, float32 start, bf16' --ablations --seeds 1
 # --ablation-seeds 3 --parallel 1 at b819ddc, the folder table2_bf16_start)
 BF16_START = "table2_bf16_start/table2"
-_bf16_start = _against_float32(BF16_START, "O+D+R, float32 start, bf16", FAST_UPKEEP)
+_bf16_start_odr = _against_float32(BF16_START, "O+D+R, float32 start, bf16", FAST_UPKEEP)
+# the same schedule on Table 2's other rows and on RAD-NeRF, seed 0, each beside its float32 row
+# in one run (run.py table2 --methods O O+D 'O, float32 start, bf16' 'O+D, float32 start, bf16'
+# --ablations --parallel 1 at 8b19dfb; --backbone rad_nerf --methods O+D+R 'O+D+R, float32
+# start, bf16' at 8b19dfb): (report, row, its float32 row, label)
+START_ROWS = "table2_bf16_start_rows/table2"
+START_RAD = "table2_bf16_start_rad_nerf/table2_rad_nerf"
+START_ELSEWHERE = (
+    (START_ROWS, "O", "ER-NeRF O"),
+    (START_ROWS, "O+D", "ER-NeRF O+D"),
+    (START_RAD, "O+D+R", "RAD-NeRF O+D+R"),
+)  # fmt: skip
+
+
+def _bf16_start(reports) -> Verdict:
+    """bf16_quality_start's verdict, noted with :data:`START_ELSEWHERE`: each row's PSNR and
+    training minutes against its float32 row."""
+    v = _bf16_start_odr(reports)
+    found = []
+    for stem, row, label in START_ELSEWHERE:
+        r, bf16 = reports.get(stem), f"{row}, float32 start, bf16"
+        a, b = sample(r, _method(bf16), "psnr", bf16), sample(r, _method(row), "psnr", row)
+        ta = row_sample(r, _method(bf16), "train_seconds", "", scale=1 / 60)
+        tb = row_sample(r, _method(row), "train_seconds", "", scale=1 / 60)
+        if a.n == b.n == 1 and ta.n == tb.n == 1:
+            found.append(f"{label} {a.mean - b.mean:+.2f} dB, trained in {ta.mean:.1f} "
+                         f"against {tb.mean:.1f} min")  # fmt: skip
+    if not found:
+        return v
+    return noted(v, "the same schedule elsewhere, seed 0 beside its float32 row in one run: "
+                    + "; ".join(found))  # fmt: skip
 
 
 # issue 18: configs/fast_upkeep.gin becomes the default refresh only within 0.2 dB of the tables'
@@ -272,6 +322,20 @@ claim("bf16_quality_finish", "issue 18 target, bf16 as the CPU default",
       "O+D+R trained under bf16 autocast for the first 3/4 of each stage and in float32 for the "
       "last 1/4 (Trainer.amp_until 0.75) within 0.2 dB PSNR of float32 (Table 2, default "
       "profile)", tables=(BF16_FINISH,))(_bf16_finish)  # fmt: skip
+# where bf16_quality's loss goes, measured one change at a time (each row against float32 O+D+R
+# over the same seeds): (report, bf16 row, report of its float32 O+D+R, what the row changes)
+BF16_STEPS = (
+    (BF16_RAYS, "O+D+R, bf16", FAST_UPKEEP,
+     "the rays, camera offset and anchors float32 under the autocast (render.exact_geometry, "
+     "4dcb944; this claim's rows predate it: their rays were bfloat16)"),
+    (BF16_START, "O+D+R, float32 start, bf16", FAST_UPKEEP,
+     "with those, the first 1/4 of each stage in float32 too (Trainer.amp_from 0.25)"),
+    (BF16_BACKBONE, "O+D+R, bf16 backbone", BF16,
+     "before 4dcb944, the deformation field in float32, the rest under bf16 "
+     "(wrap.plugins_float32): little of the loss is the deformation field's"),
+)  # fmt: skip
+
+
 claim("bf16_quality_start", "issue 18 target, bf16 as the CPU default",
       "O+D+R trained in float32 for the first 1/4 of each stage and under bf16 autocast for the "
       "last 3/4 (Trainer.amp_from 0.25) within 0.2 dB PSNR of float32 (Table 2, default "

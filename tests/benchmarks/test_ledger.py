@@ -1528,6 +1528,38 @@ def test_bf16_claims_read_o_and_the_backbone_only_row_from_its_own_report(tmp_pa
     assert got["verdict"] == "holds" and "O+D+R (table2_bf16/table2)" in got["measured"]
 
 
+def test_the_bf16_miss_is_explained_by_the_runs_that_change_one_thing(tmp_path):
+    """bf16_quality's miss reads "cause not yet measured" until the follow-up runs exist; then
+    its cause gives each run's difference to its float32 O+D+R seed by seed (BF16_STEPS), and
+    bf16_quality_start is noted with the same schedule on other rows (seed 0, minutes)."""
+
+    def write(stem, rows):
+        (tmp_path / stem).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / f"{stem}.json").write_text(json.dumps({"results": rows}))
+
+    write("table2_bf16/table2", [_row("O+D+R", 28.0, [27.9, 28.1, 28.0]),
+                                 _row("O+D+R, bf16", 27.5, [27.4, 27.6, 27.5])])  # fmt: skip
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert rows["bf16_quality"]["verdict"] == "does not hold"
+    assert rows["bf16_quality"]["cause"].endswith("cause not yet measured")
+    write("table2_fast_upkeep/table2", [_row("O+D+R", 28.0, [28.0, 28.2, 28.1])])
+    write("table2_bf16_rays/table2", [_row("O+D+R, bf16", 27.8, [27.8, 27.9, 27.9])])
+    write("table2_bf16_start/table2",
+          [_row("O+D+R, float32 start, bf16", 28.0, [27.9, 28.2, 28.1])])  # fmt: skip
+    write("table2_bf16_start_rows/table2",
+          [dict(_row("O", 27.0), train_seconds=360.0),
+           dict(_row("O, float32 start, bf16", 26.9), train_seconds=240.0)])  # fmt: skip
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    cause = rows["bf16_quality"]["cause"]
+    assert "cause not yet measured" not in cause
+    assert "render.exact_geometry" in cause and "seed by seed -0.20, -0.30, -0.20" in cause
+    assert "(Trainer.amp_from 0.25): -0.03 dB, seed by seed -0.10, +0.00, +0.00" in cause
+    assert "wrap.plugins_float32" not in cause  # no table2_bf16_backbone report here
+    start = rows["bf16_quality_start"]["cause"]
+    assert "ER-NeRF O -0.10 dB, trained in 4.0 against 6.0 min" in start
+    assert "RAD-NeRF" not in start  # no report of it here
+
+
 def test_the_overhead_takes_the_fastest_frame_path_that_keeps_the_psnr(tmp_path):
     (tmp_path / "render_overhead.json").write_text(json.dumps({"per_sample_ratio": 1.49}))
     (tmp_path / "render_overhead_frame_512px").mkdir()

@@ -38,6 +38,13 @@ so ``expression_steps`` full-batch steps first regress C̄_ex's first three numb
 (``expression_fit``, mean squared error) before the contrastive steps, and
 ``expression_weight`` keeps that fit in the loss during them (0: the pairs alone).
 
+The bank has 16 people; read on a person it never saw, an extractor keyed to where each bank
+person's eyes and mouth sit in the picture reads them poorly, and which pixels it keys to
+depends on its seed. With ``shift`` = s > 0 every pre-training step moves each bank image by a
+random whole number of pixels, up to s times its side each way (the edge pixels repeated; the
+offsets drawn from the pre-training's generator), so a code must read the eyes and mouth
+wherever they sit within that range (augmentation by translation).
+
 A code named in ``relative`` is read relative to the person: its mean over the person's
 images is subtracted (``centre_codes``; in pre-training over each identity's images in the
 bank, at use over the clip's training frames, ``field.init_codes``). The studio's people
@@ -56,7 +63,8 @@ from torch import nn
 from lokitalk_plugins.losses import CODE_NAMES
 
 __all__ = ["CodeExtractor", "centre_codes", "check_crop", "code_names", "expression_fit",
-           "pair_alignment", "pair_info_nce", "pair_masks", "pretrain_extractor"]  # fmt: skip
+           "pair_alignment", "pair_info_nce", "pair_masks", "pretrain_extractor",
+           "shifted"]  # fmt: skip
 
 
 class CodeExtractor(nn.Module):
@@ -239,6 +247,19 @@ def expression_fit(codes: dict, bank, relative=()) -> torch.Tensor:
     return (codes["ex"][:, :3] - truth).pow(2).mean()
 
 
+def shifted(images: torch.Tensor, most: int, generator: torch.Generator) -> torch.Tensor:
+    """images [B, H, W, C], each moved by its own random whole-pixel offset in [-most, most]
+    down and across (drawn from ``generator``), the edge pixels repeated where it uncovers
+    the frame; most 0: the images themselves (nothing drawn)."""
+    if most <= 0:
+        return images
+    B, H, W = images.shape[:3]
+    dy, dx = torch.randint(-most, most + 1, (2, B, 1), generator=generator)
+    rows = (torch.arange(H) - dy).clamp(0, H - 1)  # row r of the result shows row r - dy
+    cols = (torch.arange(W) - dx).clamp(0, W - 1)
+    return images[torch.arange(B)[:, None, None], rows[:, :, None], cols[:, None, :]]
+
+
 def _pair_loss(codes, masks, num_negatives, tau, generator, hardness, invariance):
     """The contrastive step's loss: the four codes' InfoNCE, plus ``invariance`` times their
     ``pair_alignment`` when above 0."""
@@ -262,6 +283,7 @@ def pretrain_extractor(
     hardness: float = 0.0,
     expression_steps: int = 0,
     expression_weight: float = 0.0,
+    shift: float = 0.0,
     progress: bool | str = False,
 ) -> list[float]:
     """Train ``extractor`` on a ``FactorBank`` (every image is an anchor each step, Adam, one
@@ -270,8 +292,10 @@ def pretrain_extractor(
     ``hardness``, see ``pair_info_nce``), plus ``invariance`` times the sum of their
     ``pair_alignment`` and ``expression_weight`` times ``expression_fit`` when above 0; the
     codes in ``extractor.relative`` are centred on each identity's images first
-    (``centre_codes``). progress: a bar with the loss and an ETA on stderr (a string: its
-    label). Returns the loss of every step."""
+    (``centre_codes``). shift: each step every bank image is moved by up to that fraction
+    of its side each way (``shifted``, the offsets drawn from ``seed``'s generator; 0: the
+    images as rendered, the same draws as without the option). progress: a bar with the loss
+    and an ETA on stderr (a string: its label). Returns the loss of every step."""
     for name, value in (("invariance", invariance), ("hardness", hardness),
                         ("expression_weight", expression_weight),
                         ("expression_steps", expression_steps)):  # fmt: skip
@@ -279,6 +303,8 @@ def pretrain_extractor(
             raise ValueError(f"{name} must be >= 0, got {value!r}")
     if not float(tau) > 0:
         raise ValueError(f"tau must be > 0, got {tau!r}")
+    if not 0 <= float(shift) < 0.5:
+        raise ValueError(f"shift must be in [0, 0.5), a fraction of the image side, got {shift!r}")
     if (int(expression_steps) or float(expression_weight)) and extractor.dims["ex"] < 3:
         raise ValueError("expression_steps and expression_weight need ex_dim >= 3 (jaw, lip "
                          f"width, eye closure), got ex_dim = {extractor.dims['ex']}")  # fmt: skip
@@ -294,8 +320,10 @@ def pretrain_extractor(
 
         label = progress if isinstance(progress, str) else "code extractor"
         bar = tqdm(total=total, desc=label, unit="step", mininterval=5.0)
+    most = round(float(shift) * min(bank.images.shape[1:3]))
     for step in range(total):
-        codes = centre_codes(extractor(bank.images), extractor.relative, bank.identity)
+        images = shifted(bank.images, most, g)
+        codes = centre_codes(extractor(images), extractor.relative, bank.identity)
         if step < int(expression_steps):  # the expression fit alone
             loss = expression_fit(codes, bank, extractor.relative)
         else:

@@ -45,6 +45,7 @@ def studio_code_extractor(
     relative=(),
     expression_steps: int = 0,
     expression_weight: float = 0.0,
+    shift: float = 0.0,
     progress: bool = True,
     **dims,
 ) -> CodeExtractor:
@@ -64,7 +65,9 @@ def studio_code_extractor(
     during them (:func:`~.extractor.pretrain_extractor`; 0, 0: the pairs alone).
     relative: the codes read relative to the person (``CodeExtractor``'s; ("ex",): C_ex, its
     mean over each identity's images subtracted in pre-training and over the clip's frames
-    at use). progress: a bar with an ETA for the pre-training (not for a file read). A saved
+    at use). shift: each pre-training step moves every bank image by up to that fraction of
+    its side each way (:func:`~.extractor.pretrain_extractor`'s; 0: as rendered). progress: a
+    bar with an ETA for the pre-training (not for a file read). A saved
     extractor must match its codes, size, crop, crop_codes and relative (a file from before
     relative existed reads every code as is); a file from before crop existed is read as it
     was built (whole frames), with one warning. The defaults are the setting
@@ -79,13 +82,20 @@ def studio_code_extractor(
             number = float("nan")
         if not (number >= 0 if lowest == ">= 0" else number > 0):
             raise UserError(f"studio_code_extractor.{name} = {value!r}: give a number {lowest}")
+    try:
+        fraction = float(shift)
+    except (TypeError, ValueError):
+        fraction = float("nan")
+    if not 0 <= fraction < 0.5:
+        raise UserError(f"studio_code_extractor.shift = {shift!r}: give a fraction of the image "
+                        "side in [0, 0.5) (0: no shift)")  # fmt: skip
     dims = dict(dims, crop=crop, crop_codes=crop_codes, relative=relative)
     bank_record = extractor_bank(
         identities=identities, expressions=expressions, lights=lights,
         render_size=render_size, poses=poses, grid=grid, steps=steps,
         num_negatives=num_negatives, seed=seed, tau=tau, invariance=invariance,
         hardness=hardness, relative=relative, expression_steps=expression_steps,
-        expression_weight=expression_weight,
+        expression_weight=expression_weight, shift=shift,
     )  # fmt: skip
     with torch.random.fork_rng():  # the initial weights follow ``seed`` too
         torch.manual_seed(int(seed))
@@ -126,6 +136,7 @@ def studio_code_extractor(
                                  seed=seed, invariance=invariance, hardness=hardness,
                                  expression_steps=int(expression_steps),
                                  expression_weight=float(expression_weight),
+                                 shift=float(shift),
                                  progress=progress and "code extractor")  # fmt: skip
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -138,10 +149,10 @@ def studio_code_extractor(
 # what a saved extractor records of its pre-training (``extractor_bank``): the bank and the recipe
 BANK_KEYS = ("identities", "expressions", "lights", "render_size", "poses", "grid", "steps",
              "num_negatives", "seed", "tau", "invariance", "hardness", "relative",
-             "expression_steps", "expression_weight")  # fmt: skip
+             "expression_steps", "expression_weight", "shift")  # fmt: skip
 # keys the record gained later, with the value every file written before them was trained with
 BANK_KEYS_SINCE = {"hardness": 0.0, "relative": [], "expression_steps": 0,
-                   "expression_weight": 0.0}  # fmt: skip
+                   "expression_weight": 0.0, "shift": 0.0}  # fmt: skip
 
 
 def extractor_bank(**kwargs) -> dict:
@@ -156,7 +167,7 @@ def extractor_bank(**kwargs) -> dict:
     a = bound.arguments
     kinds = {"grid": bool, "tau": float, "invariance": float, "hardness": float,
              "relative": lambda v: list(code_names(v, "relative")),
-             "expression_weight": float}  # fmt: skip
+             "expression_weight": float, "shift": float}  # fmt: skip
     return {k: kinds.get(k, int)(a[k]) for k in BANK_KEYS}
 
 

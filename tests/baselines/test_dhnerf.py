@@ -211,6 +211,43 @@ def test_expression_steps_fit_the_banks_expressions_before_the_pairs(bank):
             pretrain_extractor(fresh(), bank, steps=1, num_negatives=3, **kw)
 
 
+def test_shifted_moves_each_image_by_its_own_offset_with_the_edges_repeated():
+    from lokitalk_plugins.baselines.dhnerf.extractor import shifted
+
+    images = torch.arange(2 * 5 * 6 * 1, dtype=torch.float32).reshape(2, 5, 6, 1)
+    g = torch.Generator().manual_seed(3)
+    state = g.get_state()
+    assert shifted(images, 0, g) is images
+    assert torch.equal(g.get_state(), state)  # nothing drawn
+    got = shifted(images, 2, g)
+    g.set_state(state)
+    dy, dx = torch.randint(-2, 3, (2, 2, 1), generator=g)
+    assert got.shape == images.shape and bool((dy != 0).any() or (dx != 0).any())
+    for b in range(2):
+        for r in range(5):
+            for c in range(6):  # row r of the result shows row r - dy (clamped), likewise columns
+                src = images[b, min(max(r - int(dy[b]), 0), 4), min(max(c - int(dx[b]), 0), 5)]
+                assert got[b, r, c] == src
+
+
+def test_pretraining_with_a_shift_sees_moved_images_drawn_from_its_seed(bank):
+    """shift 0 is the unshifted run (same losses); shift > 0 changes what each step sees, the
+    same way for the same seed; outside [0, 0.5) it is refused."""
+
+    def run(**kw):
+        torch.manual_seed(0)
+        ex = CodeExtractor(**DIMS, size=16, width=8)
+        return pretrain_extractor(ex, bank, steps=3, lr=1e-3, num_negatives=3, seed=2, **kw)
+
+    plain = run()
+    assert run(shift=0.0) == plain
+    moved = run(shift=0.2)
+    assert moved != plain and run(shift=0.2) == moved
+    for bad in (-0.1, 0.5):
+        with pytest.raises(ValueError, match="shift must be in \\[0, 0.5\\)"):
+            run(shift=bad)
+
+
 def test_contrastive_pretraining_lowers_its_loss(bank):
     torch.manual_seed(0)
     ex = CodeExtractor(**DIMS, size=16, width=8)
@@ -257,7 +294,8 @@ def test_studio_code_extractor_refuses_bad_training_options_before_rendering(tmp
 
     for name, value in (("invariance", -0.5), ("tau", 0), ("tau", "warm"), ("invariance", None),
                         ("hardness", -2.0), ("expression_steps", -1),
-                        ("expression_weight", "much")):  # fmt: skip
+                        ("expression_weight", "much"), ("shift", 0.5), ("shift", -0.1),
+                        ("shift", "far")):  # fmt: skip
         with pytest.raises(UserError, match=f"studio_code_extractor.{name} = ") as err:
             studio_code_extractor(path=str(tmp_path / "x.pt"), **{name: value})
         assert "\n" not in str(err.value)
@@ -513,7 +551,8 @@ def test_the_extractor_crop_reads_only_its_window(tmp_path):
     assert extractor_file_bank(tmp_path / "before.pt") == bank
     assert bank["relative"] == [] and bank["expression_steps"] == 0
     assert bank["expression_weight"] == 0.0
-    for key in ("expression_steps", "expression_weight"):  # before them: the pairs alone
+    assert bank["shift"] == 0.0
+    for key in ("expression_steps", "expression_weight", "shift"):  # before: pairs alone, unshifted
         state["bank"].pop(key)
     state["bank"].pop("relative")  # ... and before relative, as reading every code as is
     torch.save(state, tmp_path / "before.pt")

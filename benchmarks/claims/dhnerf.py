@@ -83,6 +83,11 @@ EXTRACTOR_CEILING = tuple(f"dhnerf_extractor_probe_ceiling/{k}/dhnerf_extractor_
                                     "expression_weight_seeds/seed2_weight30",
                                     "supervised_seeds", "supervised_seeds_32ids/seed1",
                                     "supervised_seeds_32ids/seed2"))  # fmt: skip
+# the tables' contrastive recipe and the supervised ceiling (C_ex relative to the person), each
+# over seeds 0-2 with and without studio_code_extractor.shift, one run each (dhnerf_extractor_
+# probe.py --variants '{"shift": 0.04}' ... '{}' '{"seed": 1}' ...)
+SHIFT = tuple(f"dhnerf_extractor_probe_shift/{k}/dhnerf_extractor_probe"
+              for k in ("contrastive", "supervised"))  # fmt: skip
 # extractors of the tables' bank read on studio people after the bank's as well as the test
 # person (dhnerf_extractor_probe.py --validate N): does the read follow the seed or the person?
 VALIDATION = "dhnerf_extractor_probe_ceiling/validation/dhnerf_extractor_probe"
@@ -386,7 +391,7 @@ def _extractor_cause(reports: dict, what: str) -> str:
             text += ("; the same trunk trained on the bank's true expressions instead of "
                      "pairs (dhnerf_extractor_probe_ceiling, the most it learns from the bank "
                      "to read on this unseen person) reads " + "; ".join(cells))  # fmt: skip
-        return text + _validation_note(reports)
+        return text + _validation_note(reports) + _shift_note(reports)
     light = lambda rows: [r["probes"]["ill"]["light"] for r in rows]  # noqa: E731
     if what == "ill":
         text = (
@@ -407,6 +412,53 @@ def _extractor_cause(reports: dict, what: str) -> str:
                  "people (the probe standardises each code, so a nearly constant code's "
                  "residual still scores)")  # fmt: skip
     return text
+
+
+def _before_after(pairs: list[tuple[float, float]]) -> str:
+    """(before, after) per seed as "b -> a, ... (mean b ± s -> a ± s)"."""
+    each = ", ".join(f"{b:.2f} -> {a:.2f}" for b, a in pairs)
+    before, after = _mean_std([b for b, _ in pairs]), _mean_std([a for _, a in pairs])
+    return f"{each} (mean {before} -> {after})"
+
+
+def _shift_note(reports: dict) -> str:
+    """What :data:`SHIFT`'s runs read in C̄_ex (the mean of the three factors' R²) on the test
+    person seed by seed, without and with the shift, per recipe, and on the other people
+    (``--validate``) where the runs read them; "" without the files."""
+    parts = []
+    for stem in SHIFT:
+        rows = (reports.get(stem) or {}).get("variants", [])
+        by = {}  # shift -> seed -> (test person's read, other people's read or None)
+        for r in rows:
+            a = r.get("setting", {})
+            other = (r.get("validation") or {}).get("read")
+            by.setdefault(float(a.get("shift", 0.0)), {})[int(a.get("seed", 0))] = (
+                r["probes"]["ex"]["expression"], other)  # fmt: skip
+        plain, moved = by.get(0.0, {}), {k: v for k, v in by.items() if k > 0}
+        if not plain or len(moved) != 1:
+            continue
+        [(shift, moved)] = moved.items()
+        seeds = sorted(set(plain) & set(moved))
+        if not seeds:
+            continue
+        kind = "supervised" if rows[0]["setting"].get("supervised") else "contrastive"
+        recipe = ("the supervised ceiling (C_ex relative to the person)" if kind == "supervised"
+                  else "the tables' contrastive recipe")  # fmt: skip
+        pairs = [(plain[k][0], moved[k][0]) for k in seeds]
+        text = (
+            f"{recipe}, shift {shift:g}, seeds {', '.join(map(str, seeds))}: {_before_after(pairs)}"
+        )
+        if all(plain[k][1] is not None and moved[k][1] is not None for k in seeds):
+            people = rows[0]["validation"]["identities"]
+            pairs = [(plain[k][1], moved[k][1]) for k in seeds]
+            text += (f"; on studio people {people[0]}-{people[-1]} (their mean): "
+                     f"{_before_after(pairs)}")  # fmt: skip
+        parts.append(text)
+    if not parts:
+        return ""
+    return ("; C̄_ex's mean R² without -> with the bank images moved at random each pre-training "
+            "step (studio_code_extractor.shift, dhnerf_extractor_probe_shift), on the test "
+            "person: " + "; ".join(parts))  # fmt: skip
 
 
 def _validation_note(reports: dict) -> str:

@@ -663,6 +663,36 @@ def test_dhnerf_misses_take_their_cause_from_the_measurement_files(tmp_path):
         "16 identities at 32 px, C_ex relative to the person, seed 2: test person 0.62, others "
         "0.67 (0.37..0.88)"
     ) in ceil["cause"]
+    assert "dhnerf_extractor_probe_shift" not in ceil["cause"]
+    # the shift runs: each recipe's mean R² seed by seed, without -> with the shift
+    for kind, extra, means in (("contrastive", {}, (0.5, 0.4, 0.6, 0.7, 0.8, 0.9)),
+                               ("supervised", {"supervised": True, "relative": ["ex"]},
+                                (0.8, 0.7, 0.6, 0.9, 0.85, 0.8))):  # fmt: skip
+        shifted = tmp_path / "dhnerf_extractor_probe_shift" / kind
+        shifted.mkdir(parents=True)
+        rows = []
+        for i, m in enumerate(means):
+            setting = (
+                extra | ({"shift": 0.04} if i >= 3 else {}) | ({"seed": i % 3} if i % 3 else {})
+            )
+            row = variant(setting, 0.9, 0.5, 0.5, 0.0, 0.0, 0.0)
+            row["probes"]["ex"]["expression"] = m
+            if kind == "supervised":  # read on other people too (--validate 2)
+                row["validation"] = {"identities": [17, 18], "read": m - 0.1, "per_person": []}
+            rows.append(row)
+        (shifted / "dhnerf_extractor_probe.json").write_text(json.dumps({"variants": rows}))
+    ceil = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}["dh_probe_ex"]
+    assert (
+        "; C̄_ex's mean R² without -> with the bank images moved at random each pre-training "
+        "step (studio_code_extractor.shift, dhnerf_extractor_probe_shift), on the test person: "
+        "the tables' contrastive recipe, shift 0.04, seeds 0, 1, 2: 0.50 -> 0.70, 0.40 -> 0.80, "
+        "0.60 -> 0.90 (mean 0.50 ± 0.10 -> 0.80 ± 0.10); the supervised ceiling (C_ex relative "
+        "to the person), shift 0.04, seeds 0, 1, 2: 0.80 -> 0.90, 0.70 -> 0.85, 0.60 -> 0.80 "
+        "(mean 0.70 ± 0.10 -> 0.85 ± 0.05); on studio people 17-18 (their mean): 0.70 -> 0.80, "
+        "0.60 -> 0.75, 0.50 -> 0.70 (mean 0.60 ± 0.10 -> 0.75 ± 0.05)"
+    ) in ceil["cause"]
+    for kind in ("contrastive", "supervised"):
+        (tmp_path / "dhnerf_extractor_probe_shift" / kind / "dhnerf_extractor_probe.json").unlink()
     (valid / "dhnerf_extractor_probe.json").unlink()
     (folder / "dhnerf_extractor_probe.json").unlink()
     for k in (0, 1):

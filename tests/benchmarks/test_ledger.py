@@ -24,6 +24,11 @@ def _row(method, psnr, seeds=None, **metrics):
     return row
 
 
+def _ledger_rows(folder):
+    """The ledger's rows (id -> row) judged on the result files in ``folder``."""
+    return {r["id"]: r for r in ledger.judge_all(ledger.load_reports(folder))}
+
+
 def test_rules():
     a, b = Sample((30.0, 30.2, 29.8), "a"), Sample((28.0, 28.1, 27.9), "b")
     assert compare(a, b).verdict == "holds"
@@ -656,14 +661,14 @@ def test_dhnerf_misses_take_their_cause_from_the_measurement_files(tmp_path):
                  validation={"identities": [17, 18, 19], "read": 0.67,
                              "per_person": [0.76, 0.37, 0.88]})]  # fmt: skip
     (valid / "dhnerf_extractor_probe.json").write_text(json.dumps({"variants": rows}))
-    ceil = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}["dh_probe_ex"]
+    cause = _ledger_rows(tmp_path)["dh_probe_ex"]["cause"]
     assert (
         "; read on studio people it never saw besides the test person (dhnerf_extractor_probe_"
         "ceiling/validation/dhnerf_extractor_probe, identities 17-19, mean (span over them)): "
         "16 identities at 32 px, C_ex relative to the person, seed 2: test person 0.62, others "
         "0.67 (0.37..0.88)"
-    ) in ceil["cause"]
-    assert "dhnerf_extractor_probe_shift" not in ceil["cause"]
+    ) in cause
+    assert "dhnerf_extractor_probe_shift" not in cause
     # the shift runs: each recipe's mean R² seed by seed, without -> with the shift
     for kind, extra, means in (("contrastive", {}, (0.5, 0.4, 0.6, 0.7, 0.8, 0.9)),
                                ("supervised", {"supervised": True, "relative": ["ex"]},
@@ -681,7 +686,6 @@ def test_dhnerf_misses_take_their_cause_from_the_measurement_files(tmp_path):
                 row["validation"] = {"identities": [17, 18], "read": m - 0.1, "per_person": []}
             rows.append(row)
         (shifted / "dhnerf_extractor_probe.json").write_text(json.dumps({"variants": rows}))
-    ceil = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}["dh_probe_ex"]
     assert (
         "; C̄_ex's mean R² without -> with the bank images moved at random each pre-training "
         "step (studio_code_extractor.shift, dhnerf_extractor_probe_shift), on the test person: "
@@ -690,7 +694,7 @@ def test_dhnerf_misses_take_their_cause_from_the_measurement_files(tmp_path):
         "to the person), shift 0.04, seeds 0, 1, 2: 0.80 -> 0.90, 0.70 -> 0.85, 0.60 -> 0.80 "
         "(mean 0.70 ± 0.10 -> 0.85 ± 0.05); on studio people 17-18 (their mean): 0.70 -> 0.80, "
         "0.60 -> 0.75, 0.50 -> 0.70 (mean 0.60 ± 0.10 -> 0.75 ± 0.05)"
-    ) in ceil["cause"]
+    ) in _ledger_rows(tmp_path)["dh_probe_ex"]["cause"]
     for kind in ("contrastive", "supervised"):
         (tmp_path / "dhnerf_extractor_probe_shift" / kind / "dhnerf_extractor_probe.json").unlink()
     (valid / "dhnerf_extractor_probe.json").unlink()

@@ -247,17 +247,29 @@ def expression_fit(codes: dict, bank, relative=()) -> torch.Tensor:
     return (codes["ex"][:, :3] - truth).pow(2).mean()
 
 
-def shifted(images: torch.Tensor, most: int, generator: torch.Generator) -> torch.Tensor:
+def shifted(images: torch.Tensor, most: int, generator: torch.Generator,
+            out: torch.Tensor | None = None) -> torch.Tensor:  # fmt: skip
     """images [B, H, W, C], each moved by its own random whole-pixel offset in [-most, most]
     down and across (drawn from ``generator``), the edge pixels repeated where it uncovers
-    the frame; most 0: the images themselves (nothing drawn)."""
+    the frame; most 0: the images themselves (nothing drawn). out: a tensor like ``images``
+    to write into (pre-training reuses one: a bank is hundreds of megabytes, and a fresh one
+    each step costs more in page faults than the copy); the images move in groups of one
+    offset, so no temporary is larger than a group."""
     if most <= 0:
         return images
     B, H, W = images.shape[:3]
-    dy, dx = torch.randint(-most, most + 1, (2, B, 1), generator=generator)
-    rows = (torch.arange(H) - dy).clamp(0, H - 1)  # row r of the result shows row r - dy
-    cols = (torch.arange(W) - dx).clamp(0, W - 1)
-    return images[torch.arange(B)[:, None, None], rows[:, :, None], cols[:, None, :]]
+    dy, dx = torch.randint(-most, most + 1, (2, B), generator=generator)
+    out = torch.empty_like(images) if out is None else out
+    span = 2 * most + 1
+    key = (dy + most) * span + (dx + most)
+    for k in key.unique().tolist():
+        sel = (key == k).nonzero()[:, 0]
+        oy, ox = k // span - most, k % span - most
+        rows = (torch.arange(H) - oy).clamp(0, H - 1)  # row r of the result shows row r - oy
+        cols = (torch.arange(W) - ox).clamp(0, W - 1)
+        group = images.index_select(0, sel).index_select(1, rows).index_select(2, cols)
+        out.index_copy_(0, sel, group)
+    return out
 
 
 def _pair_loss(codes, masks, num_negatives, tau, generator, hardness, invariance):
@@ -321,8 +333,9 @@ def pretrain_extractor(
         label = progress if isinstance(progress, str) else "code extractor"
         bar = tqdm(total=total, desc=label, unit="step", mininterval=5.0)
     most = round(float(shift) * min(bank.images.shape[1:3]))
+    buffer = torch.empty_like(bank.images) if most > 0 else None
     for step in range(total):
-        images = shifted(bank.images, most, g)
+        images = shifted(bank.images, most, g, buffer)
         codes = centre_codes(extractor(images), extractor.relative, bank.identity)
         if step < int(expression_steps):  # the expression fit alone
             loss = expression_fit(codes, bank, extractor.relative)

@@ -221,7 +221,10 @@ def test_shifted_moves_each_image_by_its_own_offset_with_the_edges_repeated():
     assert torch.equal(g.get_state(), state)  # nothing drawn
     got = shifted(images, 2, g)
     g.set_state(state)
-    dy, dx = torch.randint(-2, 3, (2, 2, 1), generator=g)
+    into = torch.full_like(images, -1.0)
+    assert shifted(images, 2, g, into) is into and torch.equal(into, got)  # the same draws
+    g.set_state(state)
+    dy, dx = torch.randint(-2, 3, (2, 2), generator=g)
     assert got.shape == images.shape and bool((dy != 0).any() or (dx != 0).any())
     for b in range(2):
         for r in range(5):

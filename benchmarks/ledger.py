@@ -46,7 +46,8 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          "dhnerf_extractor_probe_ceiling/expression_steps/dhnerf_extractor_probe",
          "dhnerf_extractor_probe_ceiling/expression_weight/dhnerf_extractor_probe",
          # the contrastive recipe and the supervised ceiling without and with the bank shifted
-         "dhnerf_extractor_probe_shift/contrastive/dhnerf_extractor_probe",
+         "dhnerf_extractor_probe_shift/contrastive_plain/dhnerf_extractor_probe",
+         "dhnerf_extractor_probe_shift/contrastive_shift/dhnerf_extractor_probe",
          "dhnerf_extractor_probe_shift/supervised/dhnerf_extractor_probe",
          "dhnerf_extractor_probe_ceiling/expression_weight_seeds/seed1/dhnerf_extractor_probe",
          "dhnerf_extractor_probe_ceiling/expression_weight_seeds/seed2/dhnerf_extractor_probe",

@@ -87,7 +87,7 @@ EXTRACTOR_CEILING = tuple(f"dhnerf_extractor_probe_ceiling/{k}/dhnerf_extractor_
 # over seeds 0-2 with and without studio_code_extractor.shift, one run each (dhnerf_extractor_
 # probe.py --variants '{"shift": 0.04}' ... '{}' '{"seed": 1}' ...)
 SHIFT = tuple(f"dhnerf_extractor_probe_shift/{k}/dhnerf_extractor_probe"
-              for k in ("contrastive", "supervised"))  # fmt: skip
+              for k in ("contrastive_plain", "contrastive_shift", "supervised"))  # fmt: skip
 # extractors of the tables' bank read on studio people after the bank's as well as the test
 # person (dhnerf_extractor_probe.py --validate N): does the read follow the seed or the person?
 VALIDATION = "dhnerf_extractor_probe_ceiling/validation/dhnerf_extractor_probe"
@@ -423,35 +423,40 @@ def _before_after(pairs: list[tuple[float, float]]) -> str:
 
 def _shift_note(reports: dict) -> str:
     """What :data:`SHIFT`'s runs read in C̄_ex (the mean of the three factors' R²) on the test
-    person seed by seed, without and with the shift, per recipe, and on the other people
-    (``--validate``) where the runs read them; "" without the files."""
-    parts = []
+    person seed by seed, without and with the shift, per recipe (rows of one recipe may sit
+    in several of the files), and on the other people (``--validate``) where every run of
+    the recipe read them; "" without the files."""
+    by = {}  # recipe (supervised?) -> shift -> seed -> (test person's read, others' read)
+    people = {}
     for stem in SHIFT:
-        rows = (reports.get(stem) or {}).get("variants", [])
-        by = {}  # shift -> seed -> (test person's read, other people's read or None)
-        for r in rows:
+        for r in (reports.get(stem) or {}).get("variants", []):
             a = r.get("setting", {})
-            other = (r.get("validation") or {}).get("read")
-            by.setdefault(float(a.get("shift", 0.0)), {})[int(a.get("seed", 0))] = (
-                r["probes"]["ex"]["expression"], other)  # fmt: skip
-        plain, moved = by.get(0.0, {}), {k: v for k, v in by.items() if k > 0}
+            valid = r.get("validation") or {}
+            if valid:
+                people[bool(a.get("supervised"))] = valid["identities"]
+            by.setdefault(bool(a.get("supervised")), {}).setdefault(
+                float(a.get("shift", 0.0)), {})[int(a.get("seed", 0))] = (
+                r["probes"]["ex"]["expression"], valid.get("read"))  # fmt: skip
+    parts = []
+    for supervised in (False, True):
+        runs = by.get(supervised, {})
+        plain, moved = runs.get(0.0, {}), {k: v for k, v in runs.items() if k > 0}
         if not plain or len(moved) != 1:
             continue
         [(shift, moved)] = moved.items()
         seeds = sorted(set(plain) & set(moved))
         if not seeds:
             continue
-        kind = "supervised" if rows[0]["setting"].get("supervised") else "contrastive"
-        recipe = ("the supervised ceiling (C_ex relative to the person)" if kind == "supervised"
+        recipe = ("the supervised ceiling (C_ex relative to the person)" if supervised
                   else "the tables' contrastive recipe")  # fmt: skip
         pairs = [(plain[k][0], moved[k][0]) for k in seeds]
         text = (
             f"{recipe}, shift {shift:g}, seeds {', '.join(map(str, seeds))}: {_before_after(pairs)}"
         )
         if all(plain[k][1] is not None and moved[k][1] is not None for k in seeds):
-            people = rows[0]["validation"]["identities"]
+            ids = people[supervised]
             pairs = [(plain[k][1], moved[k][1]) for k in seeds]
-            text += (f"; on studio people {people[0]}-{people[-1]} (their mean): "
+            text += (f"; on studio people {ids[0]}-{ids[-1]} (their mean): "
                      f"{_before_after(pairs)}")  # fmt: skip
         parts.append(text)
     if not parts:

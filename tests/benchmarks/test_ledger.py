@@ -673,8 +673,6 @@ def test_dhnerf_misses_take_their_cause_from_the_measurement_files(tmp_path):
     for kind, extra, means in (("contrastive", {}, (0.5, 0.4, 0.6, 0.7, 0.8, 0.9)),
                                ("supervised", {"supervised": True, "relative": ["ex"]},
                                 (0.8, 0.7, 0.6, 0.9, 0.85, 0.8))):  # fmt: skip
-        shifted = tmp_path / "dhnerf_extractor_probe_shift" / kind
-        shifted.mkdir(parents=True)
         rows = []
         for i, m in enumerate(means):
             setting = (
@@ -685,7 +683,13 @@ def test_dhnerf_misses_take_their_cause_from_the_measurement_files(tmp_path):
             if kind == "supervised":  # read on other people too (--validate 2)
                 row["validation"] = {"identities": [17, 18], "read": m - 0.1, "per_person": []}
             rows.append(row)
-        (shifted / "dhnerf_extractor_probe.json").write_text(json.dumps({"variants": rows}))
+        # the contrastive runs in two files (without and with the shift), as measured
+        files = {"supervised": rows} if kind == "supervised" else {
+            "contrastive_plain": rows[:3], "contrastive_shift": rows[3:]}  # fmt: skip
+        for name, part in files.items():
+            shifted = tmp_path / "dhnerf_extractor_probe_shift" / name
+            shifted.mkdir(parents=True)
+            (shifted / "dhnerf_extractor_probe.json").write_text(json.dumps({"variants": part}))
     assert (
         "; C̄_ex's mean R² without -> with the bank images moved at random each pre-training "
         "step (studio_code_extractor.shift, dhnerf_extractor_probe_shift), on the test person: "
@@ -695,8 +699,8 @@ def test_dhnerf_misses_take_their_cause_from_the_measurement_files(tmp_path):
         "(mean 0.70 ± 0.10 -> 0.85 ± 0.05); on studio people 17-18 (their mean): 0.70 -> 0.80, "
         "0.60 -> 0.75, 0.50 -> 0.70 (mean 0.60 ± 0.10 -> 0.75 ± 0.05)"
     ) in _ledger_rows(tmp_path)["dh_probe_ex"]["cause"]
-    for kind in ("contrastive", "supervised"):
-        (tmp_path / "dhnerf_extractor_probe_shift" / kind / "dhnerf_extractor_probe.json").unlink()
+    for name in ("contrastive_plain", "contrastive_shift", "supervised"):
+        (tmp_path / "dhnerf_extractor_probe_shift" / name / "dhnerf_extractor_probe.json").unlink()
     (valid / "dhnerf_extractor_probe.json").unlink()
     (folder / "dhnerf_extractor_probe.json").unlink()
     for k in (0, 1):

@@ -441,14 +441,27 @@ def _shift_note(reports: dict) -> str:
     for supervised in (False, True):
         runs = by.get(supervised, {})
         plain, moved = runs.get(0.0, {}), {k: v for k, v in runs.items() if k > 0}
-        if not plain or len(moved) != 1:
+        if len(moved) != 1:
             continue
         [(shift, moved)] = moved.items()
-        seeds = sorted(set(plain) & set(moved))
-        if not seeds:
-            continue
         recipe = ("the supervised ceiling (C_ex relative to the person)" if supervised
                   else "the tables' contrastive recipe")  # fmt: skip
+        seeds = sorted(set(plain) & set(moved))
+        if not seeds:  # shifted runs alone: their reads, without a pair
+            seeds = sorted(moved)
+            reads = [moved[k][0] for k in seeds]
+            each = ", ".join(f"{v:.2f}" for v in reads)
+            text = (f"{recipe}, shift {shift:g} alone, seeds {', '.join(map(str, seeds))}: "
+                    f"{each} (mean {_mean_std(reads)})")  # fmt: skip
+            others = [moved[k][1] for k in seeds]
+            if None not in others:
+                ids = people[supervised]
+                text += (
+                    f"; on studio people {ids[0]}-{ids[-1]} (their mean) "
+                    f"{', '.join(f'{v:.2f}' for v in others)} (mean {_mean_std(others)})"
+                )
+            parts.append(text)
+            continue
         pairs = [(plain[k][0], moved[k][0]) for k in seeds]
         text = (
             f"{recipe}, shift {shift:g}, seeds {', '.join(map(str, seeds))}: {_before_after(pairs)}"

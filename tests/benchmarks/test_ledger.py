@@ -699,7 +699,15 @@ def test_dhnerf_misses_take_their_cause_from_the_measurement_files(tmp_path):
         "(mean 0.70 ± 0.10 -> 0.85 ± 0.05); on studio people 17-18 (their mean): 0.70 -> 0.80, "
         "0.60 -> 0.75, 0.50 -> 0.70 (mean 0.60 ± 0.10 -> 0.75 ± 0.05)"
     ) in _ledger_rows(tmp_path)["dh_probe_ex"]["cause"]
-    for name in ("contrastive_plain", "contrastive_shift", "supervised"):
+    # the contrastive recipe's shifted runs alone (no unshifted file): quoted without a pair
+    (
+        tmp_path / "dhnerf_extractor_probe_shift/contrastive_plain/dhnerf_extractor_probe.json"
+    ).unlink()
+    assert (
+        "on the test person: the tables' contrastive recipe, shift 0.04 alone, seeds 0, 1, 2: "
+        "0.70, 0.80, 0.90 (mean 0.80 ± 0.10); the supervised ceiling"
+    ) in _ledger_rows(tmp_path)["dh_probe_ex"]["cause"]
+    for name in ("contrastive_shift", "supervised"):
         (tmp_path / "dhnerf_extractor_probe_shift" / name / "dhnerf_extractor_probe.json").unlink()
     (valid / "dhnerf_extractor_probe.json").unlink()
     (folder / "dhnerf_extractor_probe.json").unlink()

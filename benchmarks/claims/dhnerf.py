@@ -83,9 +83,10 @@ EXTRACTOR_CEILING = tuple(f"dhnerf_extractor_probe_ceiling/{k}/dhnerf_extractor_
                                     "expression_weight_seeds/seed2_weight30",
                                     "supervised_seeds", "supervised_seeds_32ids/seed1",
                                     "supervised_seeds_32ids/seed2"))  # fmt: skip
-# the tables' contrastive recipe and the supervised ceiling (C_ex relative to the person), each
-# over seeds 0-2 with and without studio_code_extractor.shift, one run each (dhnerf_extractor_
-# probe.py --variants '{"shift": 0.04}' ... '{}' '{"seed": 1}' ...)
+# the tables' contrastive recipe and the supervised ceiling (C_ex relative to the person) over
+# seeds 0-2 with studio_code_extractor.shift and without (dhnerf_extractor_probe.py --validate 4
+# --variants '{"shift": 0.04}' ... '{}' '{"seed": 1}' ...); the contrastive runs without it
+# (contrastive_plain) were stopped for time on 2026-12-06, so its shifted runs are quoted alone
 SHIFT = tuple(f"dhnerf_extractor_probe_shift/{k}/dhnerf_extractor_probe"
               for k in ("contrastive_plain", "contrastive_shift", "supervised"))  # fmt: skip
 # extractors of the tables' bank read on studio people after the bank's as well as the test
@@ -457,7 +458,7 @@ def _shift_note(reports: dict) -> str:
             if None not in others:
                 ids = people[supervised]
                 text += (
-                    f"; on studio people {ids[0]}-{ids[-1]} (their mean) "
+                    f"; on studio people {ids[0]}-{ids[-1]} (their mean): "
                     f"{', '.join(f'{v:.2f}' for v in others)} (mean {_mean_std(others)})"
                 )
             parts.append(text)

@@ -72,23 +72,19 @@ def studio_code_extractor(
     relative existed reads every code as is); a file from before crop existed is read as it
     was built (whole frames), with one warning. The defaults are the setting
     ``benchmarks/dhnerf_extractor_probe.py`` chose."""
-    for name, value, lowest in (("invariance", invariance, ">= 0"), ("tau", tau, "> 0"),
+    side = "in [0, 0.5), a fraction of the image side"
+    checks = {">= 0": lambda x: x >= 0, "> 0": lambda x: x > 0, side: lambda x: 0 <= x < 0.5}
+    for name, value, wanted in (("invariance", invariance, ">= 0"), ("tau", tau, "> 0"),
                                 ("hardness", hardness, ">= 0"),
                                 ("expression_steps", expression_steps, ">= 0"),
-                                ("expression_weight", expression_weight, ">= 0")):  # fmt: skip
+                                ("expression_weight", expression_weight, ">= 0"),
+                                ("shift", shift, side)):  # fmt: skip
         try:
             number = float(value)
-        except (TypeError, ValueError):  # not a number: refused below (NaN fails both tests)
+        except (TypeError, ValueError):  # not a number: refused below (NaN fails every test)
             number = float("nan")
-        if not (number >= 0 if lowest == ">= 0" else number > 0):
-            raise UserError(f"studio_code_extractor.{name} = {value!r}: give a number {lowest}")
-    try:
-        fraction = float(shift)
-    except (TypeError, ValueError):
-        fraction = float("nan")
-    if not 0 <= fraction < 0.5:
-        raise UserError(f"studio_code_extractor.shift = {shift!r}: give a fraction of the image "
-                        "side in [0, 0.5) (0: no shift)")  # fmt: skip
+        if not checks[wanted](number):
+            raise UserError(f"studio_code_extractor.{name} = {value!r}: give a number {wanted}")
     dims = dict(dims, crop=crop, crop_codes=crop_codes, relative=relative)
     bank_record = extractor_bank(
         identities=identities, expressions=expressions, lights=lights,

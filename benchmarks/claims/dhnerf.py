@@ -415,6 +415,11 @@ def _extractor_cause(reports: dict, what: str) -> str:
     return text
 
 
+def _listed(vals: list[float]) -> str:
+    """Values per seed as "a, b, ... (mean m ± s)"."""
+    return f"{', '.join(f'{v:.2f}' for v in vals)} (mean {_mean_std(vals)})"
+
+
 def _before_after(pairs: list[tuple[float, float]]) -> str:
     """(before, after) per seed as "b -> a, ... (mean b ± s -> a ± s)"."""
     each = ", ".join(f"{b:.2f} -> {a:.2f}" for b, a in pairs)
@@ -450,17 +455,12 @@ def _shift_note(reports: dict) -> str:
         seeds = sorted(set(plain) & set(moved))
         if not seeds:  # shifted runs alone: their reads, without a pair
             seeds = sorted(moved)
-            reads = [moved[k][0] for k in seeds]
-            each = ", ".join(f"{v:.2f}" for v in reads)
             text = (f"{recipe}, shift {shift:g} alone, seeds {', '.join(map(str, seeds))}: "
-                    f"{each} (mean {_mean_std(reads)})")  # fmt: skip
+                    f"{_listed([moved[k][0] for k in seeds])}")  # fmt: skip
             others = [moved[k][1] for k in seeds]
             if None not in others:
                 ids = people[supervised]
-                text += (
-                    f"; on studio people {ids[0]}-{ids[-1]} (their mean): "
-                    f"{', '.join(f'{v:.2f}' for v in others)} (mean {_mean_std(others)})"
-                )
+                text += f"; on studio people {ids[0]}-{ids[-1]} (their mean): {_listed(others)}"
             parts.append(text)
             continue
         pairs = [(plain[k][0], moved[k][0]) for k in seeds]

@@ -30,6 +30,12 @@ of other people it never saw rank extractors as the test person's does? A varian
 ``path`` that exists is read from that file, not trained (its recorded bank and recipe must
 be the variant's; the row's setting leaves the path out and names it as ``file``). Writes
 ``dhnerf_extractor_probe.{json,md}`` to ``--out``.
+
+Each variant's row is also written as it ends, to ``dhnerf_extractor_probe_rows.json`` in
+``--out`` (removed once the report is written), so a stopped run keeps what it finished:
+``--resume`` reuses a row there for a variant of the same setting read on the same folder
+with the same ``--steps`` and ``--validate`` and the same clean package source
+(``harness.common.package_tree``), and trains the rest.
 """
 
 from __future__ import annotations
@@ -193,6 +199,38 @@ def _validation(ext, kw: dict, count: int, clips: dict) -> dict:
     return {"identities": ids, "read": float(np.mean(each)), "per_person": each}
 
 
+ROWS_FILE = "dhnerf_extractor_probe_rows.json"
+
+
+def _run_key(data: Path, steps: int, validate: int) -> dict:
+    """What a finished row must share with this run to be reused by ``--resume``."""
+    from harness.common import package_tree
+
+    return {"data": str(Path(data).resolve()), "steps": steps, "validate": validate,
+            "package_tree": package_tree()}  # fmt: skip
+
+
+def _finished_rows(out: Path, key: dict) -> tuple[list, str | None]:
+    """The rows a stopped run left in ``out`` (its :data:`ROWS_FILE`) when they can be reused
+    under ``key``, else ([], why not) (why is None where there is no file)."""
+    from harness.common import same_source
+
+    path = out / ROWS_FILE
+    if not path.is_file():
+        return [], None
+    try:
+        old = json.loads(path.read_text())
+        rows = old["rows"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        return [], f"{path} is not a rows file this script wrote"
+    if not same_source(old.get("package_tree"), key["package_tree"]):
+        return [], f"{path}: written by other (or uncommitted) package source"
+    for k in ("data", "steps", "validate"):
+        if old.get(k) != key[k]:
+            return [], f"{path}: written with {k} {old.get(k)!r}, not {key[k]!r}"
+    return rows, None
+
+
 def _validated(v: dict) -> str:
     """A validation cell: the mean read, each person's in brackets."""
     each = ", ".join(f"id {k} {_cell(r)}" for k, r in zip(v["identities"], v.get("per_person", [])))
@@ -294,6 +332,8 @@ def main(argv=None) -> int:
                     help="also read each extractor's C̄_ex on N studio people after its "
                     "bank's (0: not)")  # fmt: skip
     ap.add_argument("--out", default=str(RESULTS))
+    ap.add_argument("--resume", action="store_true",
+                    help=f"reuse the rows a stopped run left in --out ({ROWS_FILE})")  # fmt: skip
     args = ap.parse_args(argv)
     if args.validate < 0:
         print(f"error: --validate {args.validate}: give a number of people >= 0",
@@ -344,7 +384,19 @@ def main(argv=None) -> int:
     targets = _targets(truth, img_ids)
     steps = args.steps or EXTRACTOR_STEPS["default"]
     rows, banks, validation = [], {}, {}  # validation: the people's clips, per bank and size
+    kept = []  # for --resume: each finished row beside its variant as given
+    out, key = Path(args.out), _run_key(data, steps, args.validate)
+    finished, why = _finished_rows(out, key) if args.resume else ([], None)
+    if why:
+        print(f"--resume: {why}; training every variant", flush=True)
     for i, v in enumerate(variants, 1):
+        done = next((r["row"] for r in finished if r.get("variant") == v), None)
+        if done is not None:
+            print(f"[{i}/{len(variants)}] extractor {json.dumps(v)}: reused ({ROWS_FILE})",
+                  flush=True)  # fmt: skip
+            rows.append(done)
+            kept.append({"variant": v, "row": done})
+            continue
         kw = dict({"steps": steps}, **v)
         supervised = bool(kw.pop("supervised", False))
         print(f"[{i}/{len(variants)}] extractor {json.dumps(v)} ...", flush=True)
@@ -377,6 +429,9 @@ def main(argv=None) -> int:
             rows[-1]["validation"] = _validation(ext, kw, args.validate, validation)
             print(f"    C̄_ex on identities {rows[-1]['validation']['identities']} (never seen): "
                   f"{_cell(rows[-1]['validation']['read'])}", flush=True)  # fmt: skip
+        out.mkdir(parents=True, exist_ok=True)  # the rows so far, for --resume
+        kept.append({"variant": v, "row": rows[-1]})
+        (out / ROWS_FILE).write_text(json.dumps(dict(key, rows=kept), indent=1, default=str))
         ex = rows[-1]["probes"]["ex"]  # each variant's read as it ends (the report: at the end)
         print(f"    {secs:.0f} s; C̄_ex: jaw {_cell(ex['jaw'])}, lip width "
               f"{_cell(ex['lip_width'])}, eye closure {_cell(ex['eye_closure'])}, mean "
@@ -400,7 +455,8 @@ def main(argv=None) -> int:
         "wall_seconds": time.perf_counter() - start,
     }
     md = markdown(report)
-    write_report(report, md, Path(args.out), "dhnerf_extractor_probe")
+    write_report(report, md, out, "dhnerf_extractor_probe")
+    (out / ROWS_FILE).unlink(missing_ok=True)  # the report holds every row
     print(md)
     return 0
 

@@ -206,3 +206,53 @@ def test_validate_reads_each_extractor_on_people_after_its_bank(lit, tmp_path, c
     err = capsys.readouterr().err
     assert "ex.pt was pre-trained with seed 0 (variant: 5); give its setting" in err
     assert err.count("\n") == 1
+
+
+def test_resume_reuses_the_rows_a_stopped_run_finished(lit, tmp_path, capsys, monkeypatch):
+    from harness import common
+
+    from lokitalk_plugins.baselines import dhnerf
+
+    data, _ = lit
+    out, tree = tmp_path / "out", "ab" * 20
+    monkeypatch.setattr(common, "package_tree", lambda: tree)
+    first, second = TINY, dict(TINY, seed=1)
+    argv = ["--data", str(data), "--out", str(out), "--variants", json.dumps(first),
+            json.dumps(second)]  # fmt: skip
+    trained, real = [], dhnerf.studio_code_extractor
+
+    def stops_on_the_second(**kw):
+        trained.append(kw.get("seed", 0))
+        if len(trained) == 2:
+            raise KeyboardInterrupt  # the run is stopped while it trains the second variant
+        return real(**kw)
+
+    monkeypatch.setattr(dhnerf, "studio_code_extractor", stops_on_the_second)
+    with pytest.raises(KeyboardInterrupt):
+        bench.main(argv)
+    assert not (out / "dhnerf_extractor_probe.json").exists()
+    left = json.loads((out / bench.ROWS_FILE).read_text())
+    assert [r["variant"] for r in left["rows"]] == [first]
+    monkeypatch.setattr(dhnerf, "studio_code_extractor", lambda **kw: (trained.append(kw.get(
+        "seed", 0)), real(**kw))[1])  # fmt: skip
+    assert bench.main([*argv, "--resume"]) == 0
+    assert trained == [0, 1, 1]  # only the variant the stopped run had not finished
+    assert "reused (dhnerf_extractor_probe_rows.json)" in capsys.readouterr().out
+    report = json.loads((out / "dhnerf_extractor_probe.json").read_text())
+    assert report["variants"][0] == left["rows"][0]["row"]
+    assert [v["setting"] for v in report["variants"]] == [first, second]
+    assert not (out / bench.ROWS_FILE).exists()  # the report holds every row
+    # a rows file from other package source, another --validate, or not this script's: not
+    # reused, and the run says why in one line
+    for change, why in ((lambda d: d.update(package_tree="cd" * 20), "other (or uncommitted)"),
+                        (lambda d: d.update(validate=3), "validate 3"),
+                        (lambda d: d.pop("rows"), "not a rows file")):  # fmt: skip
+        d = dict(left)
+        change(d)
+        (out / bench.ROWS_FILE).write_text(json.dumps(d))
+        trained.clear()
+        assert bench.main(["--data", str(data), "--out", str(out), "--variants",
+                           json.dumps(first), "--resume"]) == 0  # fmt: skip
+        assert trained == [0]
+        said = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("--resume:")]
+        assert len(said) == 1 and why in said[0], said

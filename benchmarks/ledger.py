@@ -49,6 +49,9 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          "dhnerf_extractor_probe_shift/contrastive_plain/dhnerf_extractor_probe",
          "dhnerf_extractor_probe_shift/contrastive_shift/dhnerf_extractor_probe",
          "dhnerf_extractor_probe_shift/supervised/dhnerf_extractor_probe",
+         "dhnerf_extractor_probe_shift/expression/seed0/dhnerf_extractor_probe",
+         "dhnerf_extractor_probe_shift/expression/seed1/dhnerf_extractor_probe",
+         "dhnerf_extractor_probe_shift/expression/seed2/dhnerf_extractor_probe",
          "dhnerf_extractor_probe_ceiling/expression_weight_seeds/seed1/dhnerf_extractor_probe",
          "dhnerf_extractor_probe_ceiling/expression_weight_seeds/seed2/dhnerf_extractor_probe",
          "dhnerf_extractor_probe_ceiling/expression_weight_seeds/seed2_weight30/"

@@ -86,9 +86,12 @@ EXTRACTOR_CEILING = tuple(f"dhnerf_extractor_probe_ceiling/{k}/dhnerf_extractor_
 # the tables' contrastive recipe and the supervised ceiling (C_ex relative to the person) over
 # seeds 0-2 with studio_code_extractor.shift and without (dhnerf_extractor_probe.py --validate 4
 # --variants '{"shift": 0.04}' ... '{}' '{"seed": 1}' ...); the contrastive runs without it
-# (contrastive_plain) were stopped for time on 2026-12-06, so its shifted runs are quoted alone
+# (contrastive_plain) were stopped for time on 2026-12-06, so its shifted runs are quoted alone;
+# the expression-fitted recipe shifted, a file per seed (--variants '{"relative": ["ex"],
+# "expression_steps": 300, "expression_weight": 10, "shift": 0.04[, "seed": k]}')
 SHIFT = tuple(f"dhnerf_extractor_probe_shift/{k}/dhnerf_extractor_probe"
-              for k in ("contrastive_plain", "contrastive_shift", "supervised"))  # fmt: skip
+              for k in ("contrastive_plain", "contrastive_shift", "supervised", "expression/seed0",
+                        "expression/seed1", "expression/seed2"))  # fmt: skip
 # extractors of the tables' bank read on studio people after the bank's as well as the test
 # person (dhnerf_extractor_probe.py --validate N): does the read follow the seed or the person?
 VALIDATION = "dhnerf_extractor_probe_ceiling/validation/dhnerf_extractor_probe"
@@ -427,48 +430,60 @@ def _before_after(pairs: list[tuple[float, float]]) -> str:
     return f"{each} (mean {before} -> {after})"
 
 
+def _probe_recipe(setting: dict) -> tuple[int, str]:
+    """The extractor recipe a probe variant's setting trains: (its place in the shift note:
+    the tables' recipe, then expression-fitted ones, then the supervised ceiling, its name)."""
+    if setting.get("supervised"):
+        return 2, "the supervised ceiling (C_ex relative to the person)"
+    if setting.get("expression_steps"):
+        rel = " relative to the person" if "ex" in (setting.get("relative") or ()) else ""
+        return 1, (f"the expression-fitted recipe (C_ex{rel}, expression_steps "
+                   f"{setting['expression_steps']}, expression_weight "
+                   f"{setting.get('expression_weight', 0):g})")  # fmt: skip
+    return 0, "the tables' contrastive recipe"
+
+
 def _shift_note(reports: dict) -> str:
     """What :data:`SHIFT`'s runs read in C̄_ex (the mean of the three factors' R²) on the test
     person seed by seed, without and with the shift, per recipe (rows of one recipe may sit
     in several of the files), and on the other people (``--validate``) where every run of
     the recipe read them; "" without the files."""
-    by = {}  # recipe (supervised?) -> shift -> seed -> (test person's read, others' read)
+    by = {}  # recipe -> shift -> seed -> (test person's read, others' read)
     people = {}
     for stem in SHIFT:
         for r in (reports.get(stem) or {}).get("variants", []):
             a = r.get("setting", {})
             valid = r.get("validation") or {}
+            recipe = _probe_recipe(a)
             if valid:
-                people[bool(a.get("supervised"))] = valid["identities"]
-            by.setdefault(bool(a.get("supervised")), {}).setdefault(
-                float(a.get("shift", 0.0)), {})[int(a.get("seed", 0))] = (
-                r["probes"]["ex"]["expression"], valid.get("read"))  # fmt: skip
+                people[recipe] = valid["identities"]
+            by.setdefault(recipe, {}).setdefault(float(a.get("shift", 0.0)), {})[
+                int(a.get("seed", 0))
+            ] = (r["probes"]["ex"]["expression"], valid.get("read"))
     parts = []
-    for supervised in (False, True):
-        runs = by.get(supervised, {})
+    for recipe in sorted(by):
+        runs, name = by[recipe], recipe[1]
         plain, moved = runs.get(0.0, {}), {k: v for k, v in runs.items() if k > 0}
         if len(moved) != 1:
             continue
         [(shift, moved)] = moved.items()
-        recipe = ("the supervised ceiling (C_ex relative to the person)" if supervised
-                  else "the tables' contrastive recipe")  # fmt: skip
+        ids = people.get(recipe, [])
         seeds = sorted(set(plain) & set(moved))
         if not seeds:  # shifted runs alone: their reads, without a pair
             seeds = sorted(moved)
-            text = (f"{recipe}, shift {shift:g} alone, seeds {', '.join(map(str, seeds))}: "
+            text = (f"{name}, shift {shift:g} alone, seeds "
+                    f"{', '.join(map(str, seeds))}: "
                     f"{_listed([moved[k][0] for k in seeds])}")  # fmt: skip
             others = [moved[k][1] for k in seeds]
             if None not in others:
-                ids = people[supervised]
                 text += f"; on studio people {ids[0]}-{ids[-1]} (their mean): {_listed(others)}"
             parts.append(text)
             continue
         pairs = [(plain[k][0], moved[k][0]) for k in seeds]
         text = (
-            f"{recipe}, shift {shift:g}, seeds {', '.join(map(str, seeds))}: {_before_after(pairs)}"
+            f"{name}, shift {shift:g}, seeds {', '.join(map(str, seeds))}: {_before_after(pairs)}"
         )
         if all(plain[k][1] is not None and moved[k][1] is not None for k in seeds):
-            ids = people[supervised]
             pairs = [(plain[k][1], moved[k][1]) for k in seeds]
             text += (f"; on studio people {ids[0]}-{ids[-1]} (their mean): "
                      f"{_before_after(pairs)}")  # fmt: skip

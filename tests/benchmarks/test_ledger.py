@@ -707,6 +707,25 @@ def test_dhnerf_misses_take_their_cause_from_the_measurement_files(tmp_path):
         "on the test person: the tables' contrastive recipe, shift 0.04 alone, seeds 0, 1, 2: "
         "0.70, 0.80, 0.90 (mean 0.80 ± 0.10); the supervised ceiling"
     ) in _ledger_rows(tmp_path)["dh_probe_ex"]["cause"]
+    # the expression-fitted recipe shifted, a file per seed: named from its setting, between
+    # the tables' recipe and the ceiling
+    expr = {"relative": ["ex"], "expression_steps": 300, "expression_weight": 10, "shift": 0.04}
+    for k, m in enumerate((0.84, 0.81, 0.79)):
+        row = variant(expr | ({"seed": k} if k else {}), 0.9, 0.5, 0.5, 0.0, 0.0, 0.0)
+        row["probes"]["ex"]["expression"] = m
+        row["validation"] = {"identities": [17, 18], "read": m - 0.1, "per_person": []}
+        folder_k = tmp_path / f"dhnerf_extractor_probe_shift/expression/seed{k}"
+        folder_k.mkdir(parents=True)
+        (folder_k / "dhnerf_extractor_probe.json").write_text(json.dumps({"variants": [row]}))
+    assert (
+        "(mean 0.80 ± 0.10); the expression-fitted recipe (C_ex relative to the person, "
+        "expression_steps 300, expression_weight 10), shift 0.04 alone, seeds 0, 1, 2: 0.84, "
+        "0.81, 0.79 (mean 0.81 ± 0.03); on studio people 17-18 (their mean): 0.74, 0.71, 0.69 "
+        "(mean 0.71 ± 0.03); the supervised ceiling"
+    ) in _ledger_rows(tmp_path)["dh_probe_ex"]["cause"]
+    for k in range(3):
+        (tmp_path / f"dhnerf_extractor_probe_shift/expression/seed{k}/dhnerf_extractor_probe.json"
+         ).unlink()  # fmt: skip
     for name in ("contrastive_shift", "supervised"):
         (tmp_path / "dhnerf_extractor_probe_shift" / name / "dhnerf_extractor_probe.json").unlink()
     (valid / "dhnerf_extractor_probe.json").unlink()

@@ -107,10 +107,14 @@ T1S = "dhnerf_table1_shared/dhnerf_table1"
 T1X = "dhnerf_table1_expression/dhnerf_table1"
 # Table 2's ablation rows that ask why that recipe costs PSNR, trained from its extractor or from
 # today's (run.py dhnerf-table2 --ablations --methods ROW --ablation-seeds 3 [--extractor
-# JSON]; each report records its extractor): C_ex's probe quotes each beside T1X, never judges
+# JSON]; each report records its extractor): C_ex's probe quotes each beside T1X, never judges;
+# a report of another extractor's is quoted whole (its rows besides the ablations: the full model
+# with the expression-fitted recipe shifted, run.py dhnerf-table2 --methods 'full model' --seeds
+# 3 --extractor '{..., "shift": 0.04}')
 RECIPE_ABLATIONS = ("dhnerf_table2_refresh_codes/dhnerf_table2",
                     "dhnerf_table2_ex_init_expression/dhnerf_table2",
-                    "dhnerf_table2_ex_init/dhnerf_table2")  # fmt: skip
+                    "dhnerf_table2_ex_init/dhnerf_table2",
+                    "dhnerf_table2_ex_shift/dhnerf_table2")  # fmt: skip
 # C_ex's response on trained workspaces (benchmarks/dhnerf_code_response.py [--tag]): does the
 # picture follow C_ex where the probed factors change it? A context for C_ex's probe
 RESPONSES = ("dhnerf_code_response", "dhnerf_code_response_no_lipsync")
@@ -554,7 +558,7 @@ def _recipe_note(reports: dict, code: str, factor: str) -> str:
         )
     for stem in RECIPE_ABLATIONS:
         rep = reports.get(stem) or {}
-        for row in (x for x in rep.get("results", []) if "ablation" in x):
+        for row in (x for x in rep.get("results", []) if "ablation" in x or rep.get("extractor")):
             pick = _m(row["method"])
             probe = row_sample(rep, pick, f"probes.learned.{code}.{factor}", f"R² C_{code}")
             psnr = sample(rep, pick, "psnr", "PSNR")

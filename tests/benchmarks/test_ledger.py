@@ -1776,6 +1776,17 @@ def test_c_ex_quotes_table_1_with_another_extractor_recipe_but_never_judges_by_i
         "PSNR 26.15 ± 0.21 (2 seeds) dB; dhnerf_table2_ex_init/dhnerf_table2 'full model, "
         "C_ex weights from zero' (the extractor with today's recipe): "
     ) in ex["cause"]
+    # a report of another extractor is quoted whole: its full model too, not an ablation row
+    (tmp_path / "dhnerf_table2_ex_shift").mkdir()
+    (tmp_path / "dhnerf_table2_ex_shift" / "dhnerf_table2.json").write_text(json.dumps({
+        "results": [dict(dh([0.84, 0.82, 0.80], [26.2, 26.1, 26.0]), method="full model")],
+        "extractor": {"shift": 0.04}}))  # fmt: skip
+    ex = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}["dh_probe_ex"]
+    assert ex["verdict"] == "does not hold"  # today's model still judges
+    assert (
+        "; dhnerf_table2_ex_shift/dhnerf_table2 'full model' (the extractor with {\"shift\": "
+        "0.04}): R² C_ex 0.82 ± 0.02 (3 seeds), PSNR 26.10 ± 0.10 (3 seeds) dB"
+    ) in ex["cause"]
 
 
 def test_gdrf_bf16_is_judged_against_float32_from_one_base_seed_by_seed(tmp_path):

@@ -161,7 +161,9 @@ def assets(work: Path, profile: str, data: Path, extractor_kw: dict | None = Non
     (``dhnerf_lipsync_<profile><tag>.pt``: ``tag`` names the clip when it is not the lit
     studio's, "_unlit" for ``--studio-unlit``); ->
     {"extractor": path, "lipsync": path or None, "notes": [...], "relative": the codes the
-    extractor reads relative to the person, which the DH-NeRF rows read it with}."""
+    extractor reads relative to the person, which the DH-NeRF rows read it with, "bank": its
+    whole pre-training record (``extractor_bank``: every keyword, defaults included, so a
+    report names the recipe it trained whatever the defaults later become)}."""
     from lokitalk_plugins.baselines.dhnerf import studio_code_extractor
     from lokitalk_plugins.baselines.dhnerf.pretrain import extractor_bank
     from lokitalk_plugins.errors import UserError
@@ -193,7 +195,7 @@ def assets(work: Path, profile: str, data: Path, extractor_kw: dict | None = Non
             notes.append(f"lip-sync module not trained ({e}); F_lip: the model's audio network")
             lipsync = None
     return {"extractor": str(extractor), "lipsync": lipsync and str(lipsync), "notes": notes,
-            "relative": record["relative"]}  # fmt: skip
+            "relative": record["relative"], "bank": record}  # fmt: skip
 
 
 def check_extractor_file(path: Path, bank: dict | None = None) -> None:

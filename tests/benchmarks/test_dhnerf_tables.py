@@ -391,6 +391,7 @@ def test_the_extractor_option_pretrains_with_its_keywords_and_the_rows_read_them
     assert bank["relative"] == ["ex"] and bank["expression_steps"] == 2
     assert bank["identities"] == 4 and bank["steps"] == dhnerf.EXTRACTOR_STEPS["micro"]
     assert a["relative"] == ["ex"]
+    assert a["bank"] == bank  # the whole recipe, defaults included, for the report's "assets"
     m = dhnerf._dhnerf("DH-NeRF", "micro", a, None)
     assert "EXTRACTOR_RELATIVE = ('ex',)" in m["bindings"]  # a typed macro the gin file reads
     parse_config_files([experiments.resolve(c) for c in m["configs"]], m["bindings"])

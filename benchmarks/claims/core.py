@@ -505,6 +505,32 @@ def alpha_note(report, a: str, b: str, stem: str = "") -> str:
     return f"alpha by region ({a} vs {b}, {src}means of {n} seed(s)): " + "; ".join(parts)
 
 
+def labels_note(report, a: str, b: str, label_a: str, label_b: str, stem: str = "") -> str:
+    """Where inside the head rows a and b differ (a report of ``python
+    benchmarks/error_regions.py ... --labels --out``, its ``by_method``): per studio label of
+    the head, PSNR and the field's mean alpha a vs b, and the label's share of a's squared
+    error; "" when the report lacks either row or the labels."""
+    methods = (report or {}).get("by_method") or {}
+    if a not in methods or b not in methods:
+        return ""
+    heads = [r for r in methods[a] if r.startswith("head: ") and r in methods[b]]
+    if not heads:
+        return ""
+
+    def val(m, region, key):
+        return methods[m][region][key][0]
+
+    parts = [f"{r[6:]} {val(a, r, 'psnr'):.2f} vs {val(b, r, 'psnr'):.2f} dB, alpha "
+             f"{val(a, r, 'mean_alpha'):.2f} vs {val(b, r, 'mean_alpha'):.2f}"
+             + (f", {100 * val(a, r, 'error_share'):.0f}% of {label_a}'s error"
+                if "error_share" in methods[a][r] else "")
+             for r in heads]  # fmt: skip
+    n = min(methods[m][r]["psnr"][2] for m in (a, b) for r in heads)
+    src = f"{stem}, " if stem else ""
+    return (f"the head by the studio's labels ({label_a} vs {label_b}, {src}means of {n} "
+            f"seed(s)): " + "; ".join(parts))  # fmt: skip
+
+
 BF16_MARGIN_DB = 0.2  # issue 18: a bf16 schedule counts as the CPU default within 0.2 dB
 
 

@@ -1947,3 +1947,37 @@ def test_table1_with_lokitalks_entropy_weight_is_judged_against_er_nerf_as_train
     got = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
     assert got["t1_psnr_er_entropy"]["verdict"] == "does not hold"
     assert got["t1_target_entropy"]["verdict"] == "does not hold"
+
+
+def test_dh_vs_er_notes_where_inside_the_head_the_dhnerf_loses_by_label(tmp_path):
+    (tmp_path / "dhnerf_table1.json").write_text(
+        json.dumps(
+            {
+                "results": [
+                    _row("DH-NeRF", 26.1, [26.0, 26.1, 26.2]),
+                    _row("ER-NeRF", 28.0, [27.9, 28.0, 28.1]),
+                ]
+            }
+        )
+    )
+    assert "the head by the studio's labels" not in _ledger_rows(tmp_path)["dh_vs_er"]["cause"]
+
+    def region(psnr, alpha, share=None):
+        r = {"psnr": [psnr, 0.1, 3], "mean_alpha": [alpha, 0.01, 3]}
+        return r | ({"error_share": [share, 0.01, 3]} if share is not None else {})
+
+    by = {"full model": {"head": region(21.5, 0.84), "head: face": region(21.6, 0.80, 0.61),
+                         "head: eyes": region(12.6, 0.53, 0.05)},
+          "ER-NeRF": {"head": region(23.4, 0.94), "head: face": region(23.3, 0.92, 0.55),
+                      "head: eyes": region(16.5, 1.0, 0.07)}}  # fmt: skip
+    (tmp_path / "dhnerf_table1_regions").mkdir()
+    (tmp_path / "dhnerf_table1_regions" / "er_nerf.json").write_text(json.dumps({"by_method": by}))
+    row = _ledger_rows(tmp_path)["dh_vs_er"]
+    assert row["verdict"] == "does not hold"  # Table 1 judges; the split is a note
+    assert (
+        "the head by the studio's labels (DH-NeRF vs ER-NeRF, dhnerf_table1_regions/er_nerf: "
+        "the DH-NeRF's full model from the shifted expression-fitted extractor, means of 3 "
+        "seed(s)): face 21.60 vs 23.30 dB, alpha 0.80 vs 0.92, 61% of DH-NeRF's error; eyes "
+        "12.60 vs 16.50 dB, alpha 0.53 vs 1.00, 5% of"
+    ) in row["cause"]
+    assert "head 21.50" not in row["cause"]  # the labels only, not the whole head again

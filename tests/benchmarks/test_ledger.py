@@ -1981,3 +1981,31 @@ def test_dh_vs_er_notes_where_inside_the_head_the_dhnerf_loses_by_label(tmp_path
         "12.60 vs 16.50 dB, alpha 0.53 vs 1.00, 5% of"
     ) in row["cause"]
     assert "head 21.50" not in row["cause"]  # the labels only, not the whole head again
+
+
+def test_every_committed_result_file_a_claim_module_names_is_read_by_the_ledger():
+    """A stem a claims module declares (a constant, a tuple or dict of them) whose file is
+    committed must be in ledger.STEMS, or load_reports never reads it and the note it feeds
+    stays silent."""
+    import importlib
+
+    from claims import MODULES
+
+    results = Path(ledger.__file__).resolve().parent / "results"
+
+    def strings(v):
+        if isinstance(v, str):
+            yield v
+        elif isinstance(v, tuple | list):
+            for x in v:
+                yield from strings(x)
+        elif isinstance(v, dict):
+            for k, x in v.items():
+                yield from strings(k)
+                yield from strings(x)
+
+    named = {s for m in MODULES for v in vars(importlib.import_module(m)).values()
+             for s in strings(v) if " " not in s and (results / f"{s}.json").is_file()}  # fmt: skip
+    named.discard("CLAIMS")  # the ledger's own output
+    assert len(named) > 100  # the modules' stems were found (114 when written)
+    assert sorted(named - set(ledger.STEMS)) == []

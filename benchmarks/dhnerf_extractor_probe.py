@@ -383,8 +383,8 @@ def main(argv=None) -> int:
     images = torch.stack([ds[i].image for i in range(len(ds))])
     targets = _targets(truth, img_ids)
     steps = args.steps or EXTRACTOR_STEPS["default"]
-    rows, banks, validation = [], {}, {}  # validation: the people's clips, per bank and size
-    kept = []  # for --resume: each finished row beside its variant as given
+    banks, validation = {}, {}  # validation: the people's clips, per bank and size
+    kept = []  # each finished row beside its variant as given (the report's, and --resume's)
     out, key = Path(args.out), _run_key(data, steps, args.validate)
     finished, why = _finished_rows(out, key) if args.resume else ([], None)
     if why:
@@ -394,7 +394,6 @@ def main(argv=None) -> int:
         if done is not None:
             print(f"[{i}/{len(variants)}] extractor {json.dumps(v)}: reused ({ROWS_FILE})",
                   flush=True)  # fmt: skip
-            rows.append(done)
             kept.append({"variant": v, "row": done})
             continue
         kw = dict({"steps": steps}, **v)
@@ -420,19 +419,19 @@ def main(argv=None) -> int:
             codes = {k: c.numpy() for k, c in ext(images).items()}
             ref = {k: c.numpy() for k, c in ext(banks[rsize]).items()}
         setting = {k: x for k, x in v.items() if not (file and k == "path")}
-        rows.append({"setting": setting, "steps": kw["steps"],
-                     "train_seconds": None if file else secs,
-                     **({"file": file} if file else {}),
-                     "probes": probe_factors(codes, targets),
-                     "spread": spread_ratio(codes, ref)})  # fmt: skip
+        row = {"setting": setting, "steps": kw["steps"],
+               "train_seconds": None if file else secs,
+               **({"file": file} if file else {}),
+               "probes": probe_factors(codes, targets),
+               "spread": spread_ratio(codes, ref)}  # fmt: skip
         if args.validate:
-            rows[-1]["validation"] = _validation(ext, kw, args.validate, validation)
-            print(f"    C̄_ex on identities {rows[-1]['validation']['identities']} (never seen): "
-                  f"{_cell(rows[-1]['validation']['read'])}", flush=True)  # fmt: skip
+            row["validation"] = _validation(ext, kw, args.validate, validation)
+            print(f"    C̄_ex on identities {row['validation']['identities']} (never seen): "
+                  f"{_cell(row['validation']['read'])}", flush=True)  # fmt: skip
         out.mkdir(parents=True, exist_ok=True)  # the rows so far, for --resume
-        kept.append({"variant": v, "row": rows[-1]})
+        kept.append({"variant": v, "row": row})
         (out / ROWS_FILE).write_text(json.dumps(dict(key, rows=kept), indent=1, default=str))
-        ex = rows[-1]["probes"]["ex"]  # each variant's read as it ends (the report: at the end)
+        ex = row["probes"]["ex"]  # each variant's read as it ends (the report: at the end)
         print(f"    {secs:.0f} s; C̄_ex: jaw {_cell(ex['jaw'])}, lip width "
               f"{_cell(ex['lip_width'])}, eye closure {_cell(ex['eye_closure'])}, mean "
               f"{_cell(ex['expression'])}", flush=True)  # fmt: skip
@@ -450,7 +449,7 @@ def main(argv=None) -> int:
         "data": str(data),
         "frames": len(img_ids),
         "held_out": HELD_OUT,
-        "variants": rows,
+        "variants": [k["row"] for k in kept],
         "pixel_ceiling": {str(k): v for k, v in pixel_ceiling(images, targets).items()},
         "wall_seconds": time.perf_counter() - start,
     }

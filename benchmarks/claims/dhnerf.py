@@ -111,11 +111,12 @@ T1X = "dhnerf_table1_expression/dhnerf_table1"
 # JSON]; each report records its extractor): C_ex's probe quotes each beside T1X, never judges;
 # a report of another extractor's is quoted whole (its rows besides the ablations: the full model
 # with the expression-fitted recipe shifted, run.py dhnerf-table2 --methods 'full model' --seeds
-# 3 --extractor '{..., "shift": 0.04}')
+# 3 --extractor '{..., "shift": 0.04}', and the same from that recipe's seed-1 extractor)
 RECIPE_ABLATIONS = ("dhnerf_table2_refresh_codes/dhnerf_table2",
                     "dhnerf_table2_ex_init_expression/dhnerf_table2",
                     "dhnerf_table2_ex_init/dhnerf_table2",
-                    "dhnerf_table2_ex_shift/dhnerf_table2")  # fmt: skip
+                    "dhnerf_table2_ex_shift/dhnerf_table2",
+                    "dhnerf_table2_ex_seed1/dhnerf_table2")  # fmt: skip
 # C_ex's response on trained workspaces (benchmarks/dhnerf_code_response.py [--tag]): does the
 # picture follow C_ex where the probed factors change it? A context for C_ex's probe
 RESPONSES = ("dhnerf_code_response", "dhnerf_code_response_no_lipsync")
@@ -394,7 +395,7 @@ def _extractor_cause(reports: dict, what: str) -> str:
     if what == "ex":
         factors = ("jaw", "lip_width", "eye_closure")
         mean = [sum(r["probes"]["ex"][f] for f in factors) / 3 for r in base]
-        text = (f"{EXTRACTOR}: the extractor's own C̄_ex, in the setting the tables train "
+        text = (f"{EXTRACTOR}: the extractor's own C̄_ex, in the tables' pairs-alone setting "
                 f"({seeds}), reads jaw R² {_mean_std(ex(base, 'jaw'))}, lip width "
                 f"{_mean_std(ex(base, 'lip_width'))}, eye closure "
                 f"{_mean_std(ex(base, 'eye_closure'))} (the target is their mean: "
@@ -420,7 +421,7 @@ def _extractor_cause(reports: dict, what: str) -> str:
     if what == "ill":
         text = (
             f"{EXTRACTOR}: the extractor's own C̄_ill reads the light R² "
-            f"{_mean_std(light(base))} in the setting the tables train ({seeds}; "
+            f"{_mean_std(light(base))} in the tables' pairs-alone setting ({seeds}; "
             f"{_span(light(every))} over {settings})"
         )
         if pix:
@@ -583,10 +584,25 @@ def _recipe_note(reports: dict, code: str, factor: str) -> str:
     return "; ".join(notes)
 
 
+# the pre-training record's recipe keys a note names (the rest is the bank) and their values
+# for the contrastive pairs alone, the tables' recipe until the expression-fitted one
+RECIPE_KEYS = ("seed", "relative", "expression_steps", "expression_weight", "shift", "tau",
+               "invariance", "hardness")  # fmt: skip
+PAIRS_ALONE = {"seed": 0, "relative": [], "expression_steps": 0, "expression_weight": 0.0,
+               "shift": 0.0, "tau": 0.5, "invariance": 0.0, "hardness": 0.0}  # fmt: skip
+
+
 def _recipe(report: dict) -> str:
-    """The extractor keywords a report's run gave (``--extractor``), or "today's recipe"."""
-    kw = report.get("extractor") or {}
-    return json.dumps(kw) if kw else "today's recipe"
+    """The extractor recipe a report's run pre-trained: the keys of its pre-training record
+    (``assets.bank``) that differ from the contrastive pairs alone; a report without the
+    record (before 43f11b0, when the tables' recipe was the pairs alone): the keywords its run
+    gave (``--extractor``)."""
+    bank = (report.get("assets") or {}).get("bank")
+    if bank is None:
+        kw = report.get("extractor") or {}
+        return json.dumps(kw) if kw else "the contrastive pairs alone"
+    differ = {k: bank[k] for k in RECIPE_KEYS if k in bank and bank[k] != PAIRS_ALONE[k]}
+    return json.dumps(differ) if differ else "the contrastive pairs alone"
 
 
 def _probe(code, factor, limit):

@@ -129,6 +129,10 @@ EXTRACTOR_STEPS = {"micro": 40, "quick": 200, "default": 300, "full": 300}
 # same crop and codes; 4 identities are the fewest whose C_id anchors have N = 10 negatives:
 # 3 other people x 4 lights)
 EXTRACTOR_BANK = {"micro": {"identities": 4, "render_size": 32, "poses": 4, "lights": 4}}
+# the pre-training record's keys a report's markdown names as the extractor's recipe (the
+# rest is the bank: people, lights, poses, size)
+RECIPE_KEYS = ("steps", "seed", "relative", "expression_steps", "expression_weight", "shift",
+               "tau", "invariance", "hardness")  # fmt: skip
 # CodeExtractor's keywords that decide how a saved extractor is read (checked when the rows'
 # gin reads the file, which binds only its path and relative): not for --extractor
 READ_KEYWORDS = ("size", "width", "crop", "crop_codes", "id_dim", "ex_dim", "al_dim", "ill_dim")

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import measures
 from .common import cell, commit, fmt, machine, peak_rss_mb, write_report
-from .dhnerf import OWN_AUDIO
+from .dhnerf import OWN_AUDIO, RECIPE_KEYS
 from .seeds import fold_seeds, resumed_lines, seeds_note
 from .table2 import ablation_lines, seeded_rows
 
@@ -171,6 +171,20 @@ def _response_lines(row: dict) -> list[str]:
             + "; ".join(cells) + "."]  # fmt: skip
 
 
+def _extractor_said(report: dict) -> str:
+    """The extractor's recipe as the markdown states it: what its pre-training record
+    (``assets.bank``) sets beside the bank, and ``--extractor``'s keywords when given."""
+    bank = (report.get("assets") or {}).get("bank") or {}
+    recipe = {k: bank[k] for k in RECIPE_KEYS if k in bank}
+    given = report.get("extractor")
+    said = f" The code extractor's recipe: `{json.dumps(recipe)}`" if recipe else ""
+    if given:
+        said += (", with" if said else " The code extractor with") + (
+            f" `{json.dumps(given)}` over the tables' (`--extractor`)"
+        )
+    return said + "." if said else ""
+
+
 def _markdown(report: dict) -> str:
     paper, p = report["paper"], report["settings"]
     lines = [
@@ -181,12 +195,7 @@ def _markdown(report: dict) -> str:
         f"`{report['command']}` at commit `{report['commit'][:12]}`; {p['size']} px, "
         f"{p['seconds']:.0f} s, {p['head']} head steps of {p['rays']} rays; the head stage "
         "only, so every row is scored over the studio's torso image (the head alone)."
-        + (
-            f" The code extractor with `{json.dumps(report['extractor'])}` over the tables' "
-            "bank (`--extractor`)."
-            if report.get("extractor")
-            else ""
-        ),
+        + _extractor_said(report),
         "",
         _row(
             [

@@ -116,6 +116,17 @@ def test_markdown_has_the_sync_column_and_its_reference_rows():
     report["results"][1]["resumed"] = True
     assert ("bindings, folder and package source; `--resume`): w/o lip-sync module."
             in _markdown(report))  # fmt: skip
+    # the extractor's recipe from its pre-training record, --extractor's keywords beside it
+    assert "code extractor" not in _markdown(report)
+    report["assets"] = {"bank": {"identities": 16, "steps": 300, "seed": 1, "shift": 0.04}}
+    report["extractor"] = {"seed": 1}
+    assert (
+        'The code extractor\'s recipe: `{"steps": 300, "seed": 1, "shift": 0.04}`, with '
+        '`{"seed": 1}` over the tables\' (`--extractor`).'
+    ) in _markdown(report)
+    report["assets"] = {}  # a report from before the record: the keywords alone
+    assert ('The code extractor with `{"seed": 1}` over the tables\' (`--extractor`).'
+            in _markdown(report))  # fmt: skip
 
 
 def test_seeded_rows_give_mean_and_std_and_the_ledger_reads_every_seeds_probes():

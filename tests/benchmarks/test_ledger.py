@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 import ledger  # noqa: E402
 from claims import Sample, compare, threshold  # noqa: E402
-from claims.dhnerf import NR, NR_ER  # noqa: E402  (the files of the gin file's setting)
+from claims.dhnerf import NR, NR_ER, PAIRS_ALONE  # noqa: E402  (the files of the gin file's setting)
 
 
 def _row(method, psnr, seeds=None, **metrics):
@@ -603,7 +603,7 @@ def test_dhnerf_misses_take_their_cause_from_the_measurement_files(tmp_path):
     assert ex["verdict"] == "does not hold" and "not yet measured" not in ex["cause"]
     # the tables' setting over its seeds ({} and {"seed": 1}), then every run's span
     assert (
-        "C̄_ex, in the setting the tables train (2 seeds), reads jaw R² 0.76 ± 0.01, lip width "
+        "C̄_ex, in the tables' pairs-alone setting (2 seeds), reads jaw R² 0.76 ± 0.01, lip width "
         "-0.12 ± 0.01, eye closure 0.01 ± 0.03 (the target is their mean: 0.22 ± 0.01); over "
         "its 3 runs (settings and seeds) jaw 0.75..0.80, lip width -0.31..-0.11, eye closure "
         "-0.01..0.10"
@@ -612,7 +612,7 @@ def test_dhnerf_misses_take_their_cause_from_the_measurement_files(tmp_path):
     ill = rows["dh_probe_ill"]  # 0.7 against 0.8, explained by the extractor's own C̄_ill
     assert ill["verdict"] == "does not hold" and "not yet measured" not in ill["cause"]
     assert (
-        "C̄_ill reads the light R² 0.67 ± 0.03 in the setting the tables train (2 seeds; "
+        "C̄_ill reads the light R² 0.67 ± 0.03 in the tables' pairs-alone setting (2 seeds; "
         "0.65..0.83 over its 3 runs (settings and seeds)); a linear probe of the frames' pixels "
         "reaches 0.79"
     ) in ill["cause"]
@@ -627,7 +627,7 @@ def test_dhnerf_misses_take_their_cause_from_the_measurement_files(tmp_path):
             {"variants": [variant(seeded, 0.94, -0.05, 0.85, 0.7, 0.07, light)]}))  # fmt: skip
     lit = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
     assert (
-        "C̄_ill reads the light R² 0.89 ± 0.03 in the setting the tables train (2 seeds; "
+        "C̄_ill reads the light R² 0.89 ± 0.03 in the tables' pairs-alone setting (2 seeds; "
         "0.65..0.91 over its 5 runs (settings and seeds))"
     ) in lit["dh_probe_ill"]["cause"]
     assert "leak R² 0.41..0.70" in lit["dh_leakage"]["cause"]
@@ -1774,7 +1774,7 @@ def test_c_ex_quotes_table_1_with_another_extractor_recipe_but_never_judges_by_i
         "; dhnerf_table2_ex_init_expression/dhnerf_table2 'full model, C_ex weights from "
         'zero\' (the extractor with {"relative": ["ex"]}): R² C_ex 0.81 ± 0.01 (2 seeds), '
         "PSNR 26.15 ± 0.21 (2 seeds) dB; dhnerf_table2_ex_init/dhnerf_table2 'full model, "
-        "C_ex weights from zero' (the extractor with today's recipe): "
+        "C_ex weights from zero' (the extractor with the contrastive pairs alone): "
     ) in ex["cause"]
     # a report of another extractor is quoted whole: its full model too, not an ablation row
     (tmp_path / "dhnerf_table2_ex_shift").mkdir()
@@ -1786,6 +1786,18 @@ def test_c_ex_quotes_table_1_with_another_extractor_recipe_but_never_judges_by_i
     assert (
         "; dhnerf_table2_ex_shift/dhnerf_table2 'full model' (the extractor with {\"shift\": "
         "0.04}): R² C_ex 0.82 ± 0.02 (3 seeds), PSNR 26.10 ± 0.10 (3 seeds) dB"
+    ) in ex["cause"]
+    # a report recording its pre-training (assets.bank) is named by what that record sets
+    # beside the contrastive pairs alone, whatever --extractor it was given
+    report = json.loads((tmp_path / "dhnerf_table2_ex_shift" / "dhnerf_table2.json").read_text())
+    bank = dict(PAIRS_ALONE, steps=300, lights=8, relative=["ex"], expression_steps=300,
+                shift=0.04)  # fmt: skip
+    report.update(extractor={"seed": 0}, assets={"bank": bank})
+    (tmp_path / "dhnerf_table2_ex_shift" / "dhnerf_table2.json").write_text(json.dumps(report))
+    ex = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}["dh_probe_ex"]
+    assert (
+        "dhnerf_table2_ex_shift/dhnerf_table2 'full model' (the extractor with {\"relative\": "
+        '["ex"], "expression_steps": 300, "shift": 0.04}): R²'
     ) in ex["cause"]
 
 

@@ -584,8 +584,10 @@ def _recipe_note(reports: dict, code: str, factor: str) -> str:
     return "; ".join(notes)
 
 
-# the pre-training record's recipe keys a note names (the rest is the bank) and their values
-# for the contrastive pairs alone, the tables' recipe until the expression-fitted one
+# the pre-training record's recipe keys a note names (the rest is the bank; the harness's
+# markdown names the same keys, dhnerf.RECIPE_KEYS, with steps) and their values for the
+# contrastive pairs alone (studio_code_extractor's defaults, the tables' recipe), fixed here
+# so a later default cannot rename older reports
 RECIPE_KEYS = ("seed", "relative", "expression_steps", "expression_weight", "shift", "tau",
                "invariance", "hardness")  # fmt: skip
 PAIRS_ALONE = {"seed": 0, "relative": [], "expression_steps": 0, "expression_weight": 0.0,
@@ -595,8 +597,8 @@ PAIRS_ALONE = {"seed": 0, "relative": [], "expression_steps": 0, "expression_wei
 def _recipe(report: dict) -> str:
     """The extractor recipe a report's run pre-trained: the keys of its pre-training record
     (``assets.bank``) that differ from the contrastive pairs alone; a report without the
-    record (before 43f11b0, when the tables' recipe was the pairs alone): the keywords its run
-    gave (``--extractor``)."""
+    record (written before 43f11b0, when the tables pre-trained the pairs alone unless told
+    otherwise): the keywords its run gave (``--extractor``)."""
     bank = (report.get("assets") or {}).get("bank")
     if bank is None:
         kw = report.get("extractor") or {}

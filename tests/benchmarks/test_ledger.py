@@ -1777,26 +1777,26 @@ def test_c_ex_quotes_table_1_with_another_extractor_recipe_but_never_judges_by_i
         "C_ex weights from zero' (the extractor with the contrastive pairs alone): "
     ) in ex["cause"]
     # a report of another extractor is quoted whole: its full model too, not an ablation row
-    (tmp_path / "dhnerf_table2_ex_shift").mkdir()
-    (tmp_path / "dhnerf_table2_ex_shift" / "dhnerf_table2.json").write_text(json.dumps({
+    (tmp_path / "dhnerf_table2_recipe").mkdir()
+    (tmp_path / "dhnerf_table2_recipe" / "dhnerf_table2.json").write_text(json.dumps({
         "results": [dict(dh([0.84, 0.82, 0.80], [26.2, 26.1, 26.0]), method="full model")],
         "extractor": {"shift": 0.04}}))  # fmt: skip
     ex = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}["dh_probe_ex"]
     assert ex["verdict"] == "does not hold"  # today's model still judges
     assert (
-        "; dhnerf_table2_ex_shift/dhnerf_table2 'full model' (the extractor with {\"shift\": "
+        "; dhnerf_table2_recipe/dhnerf_table2 'full model' (the extractor with {\"shift\": "
         "0.04}): R² C_ex 0.82 ± 0.02 (3 seeds), PSNR 26.10 ± 0.10 (3 seeds) dB"
     ) in ex["cause"]
     # a report recording its pre-training (assets.bank) is named by what that record sets
     # beside the contrastive pairs alone, whatever --extractor it was given
-    report = json.loads((tmp_path / "dhnerf_table2_ex_shift" / "dhnerf_table2.json").read_text())
+    report = json.loads((tmp_path / "dhnerf_table2_recipe" / "dhnerf_table2.json").read_text())
     bank = dict(PAIRS_ALONE, steps=300, lights=8, relative=["ex"], expression_steps=300,
                 shift=0.04)  # fmt: skip
     report.update(extractor={"seed": 0}, assets={"bank": bank})
-    (tmp_path / "dhnerf_table2_ex_shift" / "dhnerf_table2.json").write_text(json.dumps(report))
+    (tmp_path / "dhnerf_table2_recipe" / "dhnerf_table2.json").write_text(json.dumps(report))
     ex = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}["dh_probe_ex"]
     assert (
-        "dhnerf_table2_ex_shift/dhnerf_table2 'full model' (the extractor with {\"relative\": "
+        "dhnerf_table2_recipe/dhnerf_table2 'full model' (the extractor with {\"relative\": "
         '["ex"], "expression_steps": 300, "shift": 0.04}): R²'
     ) in ex["cause"]
 

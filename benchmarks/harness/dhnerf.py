@@ -108,6 +108,10 @@ ABLATIONS = {
     "w/o lip-sync module, random background under the head": (
         "w/o lip-sync module", "dhnerf/ablations/random_head_background",
         "the same change on the row without the lip-sync module"),
+    "w/o disentangling loss, random background under the head": (
+        "w/o disentangling loss", "dhnerf/ablations/random_head_background",
+        "the same change on the row without the disentangling loss, so Table 2's three rows "
+        "can be read under it"),
     "full model, F_lip weights at default init": (
         "full model", "dhnerf/ablations/lip_default_init",
         "F_lip's weights in D_θ's first layer at PyTorch's default initialisation (read from "
@@ -121,7 +125,8 @@ ABLATION_CLAIMS = {"dhnerf/ablations/own_audio": ["dh_lip_psnr"],
                    "dhnerf/ablations/no_velocity": ["dh_lip_psnr"],
                    "dhnerf/ablations/velocity_3": ["dh_lip_psnr"],
                    "dhnerf/ablations/bf16_start": [],
-                   "dhnerf/ablations/random_head_background": ["dh_lip_psnr"],
+                   "dhnerf/ablations/random_head_background": ["dh_lip_psnr",
+                                                                "dh_dis_psnr"],
                    "dhnerf/ablations/ex_init_default": []}  # fmt: skip
 EXTRACTOR_STEPS = {"micro": 40, "quick": 200, "default": 300, "full": 300}
 # the micro profile (a check, not a result) pre-trains on a smaller bank: 4 identities at 32 px

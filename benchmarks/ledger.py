@@ -53,6 +53,8 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          "dhnerf_extractor_probe_shift/expression/seed1/dhnerf_extractor_probe",
          "dhnerf_extractor_probe_shift/expression/seed2/dhnerf_extractor_probe",
          "dhnerf_table2_ex_seed1/dhnerf_table2", "dhnerf_table2_recipe/dhnerf_table2",
+         "dhnerf_table2_recipe_head_background/dhnerf_table2",
+         "dhnerf_table2_ex_seed1_head_background/dhnerf_table2",
          "dhnerf_table1_regions/er_nerf",
          "dhnerf_extractor_probe_ceiling/expression_weight_seeds/seed1/dhnerf_extractor_probe",
          "dhnerf_extractor_probe_ceiling/expression_weight_seeds/seed2/dhnerf_extractor_probe",

@@ -112,12 +112,16 @@ T1X = "dhnerf_table1_expression/dhnerf_table1"
 # a report of another extractor's is quoted whole (its rows besides the ablations: the full model
 # with the expression-fitted recipe shifted, run.py dhnerf-table2 --methods 'full model' --seeds
 # 3 --extractor '{..., "shift": 0.04}', the same from that recipe's seed-1 extractor, and
-# Table 2's three rows from the seed-0 one, its full model resumed from the first)
+# Table 2's three rows from the seed-0 one, its full model resumed from the first; then the
+# same with a random background under the head: Table 2's three rows from the seed-0 extractor,
+# the full model from the seed-1 one)
 RECIPE_ABLATIONS = ("dhnerf_table2_refresh_codes/dhnerf_table2",
                     "dhnerf_table2_ex_init_expression/dhnerf_table2",
                     "dhnerf_table2_ex_init/dhnerf_table2",
                     "dhnerf_table2_ex_seed1/dhnerf_table2",
-                    "dhnerf_table2_recipe/dhnerf_table2")  # fmt: skip
+                    "dhnerf_table2_recipe/dhnerf_table2",
+                    "dhnerf_table2_recipe_head_background/dhnerf_table2",
+                    "dhnerf_table2_ex_seed1_head_background/dhnerf_table2")  # fmt: skip
 # C_ex's response on trained workspaces (benchmarks/dhnerf_code_response.py [--tag]): does the
 # picture follow C_ex where the probed factors change it? A context for C_ex's probe
 RESPONSES = ("dhnerf_code_response", "dhnerf_code_response_no_lipsync")

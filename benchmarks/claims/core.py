@@ -400,16 +400,26 @@ def _ablation_regions(report: dict, row: str, base: str) -> str:
     return f" (by region: {cells})" if cells else ""
 
 
+def _pretrained(report: dict):
+    """What a report's rows were trained from besides the package source: its pre-training
+    record (a DH-NeRF table's code extractor, ``assets.bank``), else the keywords its run
+    gave that pre-training (``--extractor``, reports before the record); None, None for a
+    table without either."""
+    return (report.get("assets") or {}).get("bank"), report.get("extractor")
+
+
 def _with_base_row(stem: str, report: dict, row: dict, base: str, reports: dict):
     """An ablation run without its base row (a run of some of a table's rows): ``report``
     with the row named ``base`` of another report of the same table (the stem's last part)
-    trained from the same package source as ``row`` added, and where it came from (" beside
-    <stem>'s '<base>'", naming the other machine when the reports' platforms differ: float
-    rounding, and so each seed's result, differs between kinds of CPU); (report, "") when no
-    such row exists."""
+    trained from the same package source and pre-trained assets as ``row`` added, and where
+    it came from (" beside <stem>'s '<base>'", naming the other machine when the reports'
+    platforms differ: float rounding, and so each seed's result, differs between kinds of
+    CPU); (report, "") when no such row exists."""
     table, tree = stem.rsplit("/", 1)[-1], row.get("package_tree")
     for other, rep in sorted(reports.items()):
         if other == stem or other.rsplit("/", 1)[-1] != table or tree is None:
+            continue
+        if _pretrained(rep) != _pretrained(report):  # e.g. another DH-NeRF code extractor
             continue
         for cand in rep.get("results", []):
             if cand.get("method") == base and cand.get("package_tree") == tree:

@@ -890,6 +890,16 @@ def test_an_ablation_run_without_its_base_row_takes_it_from_a_run_of_the_same_so
     assert ("'LokiTalk, 32' (the cap): PSNR 29.00 ± 0.10 (3 seeds); no 'LokiTalk' row of the "
             "same package source to stand beside") in cause["cause"]  # fmt: skip
     assert "beside table1_head_gap" not in cause["cause"]
+    # the same source but another pre-training (a DH-NeRF table's extractor record): none
+    # either; the same record: beside it
+    cap["package_tree"] = "T"
+    for bank, beside in (({"seed": 1}, False), ({"seed": 0}, True)):
+        (results / "table1_head_gap_2" / "table1.json").write_text(json.dumps(
+            {"results": [cap], "assets": {"bank": {"seed": 0}}}))  # fmt: skip
+        (results / "table1_head_gap" / "table1.json").write_text(json.dumps(
+            {"results": [loki], "assets": {"bank": bank}}))  # fmt: skip
+        cause = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(results))}["t1_psnr_er"]
+        assert ("beside table1_head_gap/table1's 'LokiTalk'" in cause["cause"]) is beside
 
 
 def _psnrs(method, psnrs):

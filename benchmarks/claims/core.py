@@ -402,10 +402,11 @@ def _ablation_regions(report: dict, row: str, base: str) -> str:
 
 def _pretrained(report: dict):
     """What a report's rows were trained from besides the package source: its pre-training
-    record (a DH-NeRF table's code extractor, ``assets.bank``), else the keywords its run
-    gave that pre-training (``--extractor``, reports before the record); None, None for a
-    table without either."""
-    return (report.get("assets") or {}).get("bank"), report.get("extractor")
+    record (a DH-NeRF table's code extractor, ``assets.bank``, whether the recipe came from
+    ``--extractor`` or the defaults), else the keywords its run gave that pre-training
+    (``--extractor``, reports before the record; None for a table without either)."""
+    bank = (report.get("assets") or {}).get("bank")
+    return ("bank", bank) if bank is not None else ("keywords", report.get("extractor"))
 
 
 def _with_base_row(stem: str, report: dict, row: dict, base: str, reports: dict):

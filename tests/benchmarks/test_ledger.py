@@ -900,6 +900,11 @@ def test_an_ablation_run_without_its_base_row_takes_it_from_a_run_of_the_same_so
             {"results": [loki], "assets": {"bank": bank}}))  # fmt: skip
         cause = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(results))}["t1_psnr_er"]
         assert ("beside table1_head_gap/table1's 'LokiTalk'" in cause["cause"]) is beside
+    # the same record reached by --extractor on one run and by the defaults on the other
+    (results / "table1_head_gap_2" / "table1.json").write_text(json.dumps(
+        {"results": [cap], "assets": {"bank": {"seed": 0}}, "extractor": {"seed": 0}}))  # fmt: skip
+    cause = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(results))}["t1_psnr_er"]
+    assert "beside table1_head_gap/table1's 'LokiTalk'" in cause["cause"]
 
 
 def _psnrs(method, psnrs):

@@ -228,9 +228,11 @@ def main(argv=None) -> int:
         "--extractor",
         metavar="JSON",
         default=None,
-        help="dhnerf-table1/2: studio_code_extractor keywords over the tables' bank, e.g. "
-        '\'{"relative": ["ex"], "expression_steps": 300}\' (pre-trained into --work '
-        "once; the DH-NeRF rows read it with the same bindings); use a fresh --work",
+        help="dhnerf-table1/2: studio_code_extractor keywords over the tables' bank and "
+        "recipe (configs/dhnerf.gin's), e.g. '{\"seed\": 1}', or the pairs alone: "
+        '\'{"relative": [], "expression_steps": 0, "expression_weight": 0, "shift": 0}\' '
+        "(pre-trained into --work once; the DH-NeRF rows read it with the same bindings); "
+        "use a fresh --work",
     )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the workers are stopped

@@ -100,16 +100,16 @@ ABLATIONS = {
         "float32 for the first quarter of each stage's steps and bfloat16 autocast after "
         "(configs/bf16.gin) instead of float32 throughout: whether the CPU's bf16 schedule "
         "holds on the DH-NeRF (issue 18)"),
-    "full model, random background under the head": (
-        "full model", "dhnerf/ablations/random_head_background",
-        "in training, the head's pixels composited over a random colour each step "
-        "(TalkingHeadSystem.head_background 'random') instead of the frame's background, so "
-        "a translucent face cannot take the background's colour"),
-    "w/o lip-sync module, random background under the head": (
-        "w/o lip-sync module", "dhnerf/ablations/random_head_background",
+    "full model, the frame's background under the head": (
+        "full model", "dhnerf/ablations/frame_head_background",
+        "in training, the head's pixels composited over the frame's background "
+        "(TalkingHeadSystem.head_background 'frame', the originals' and the default before "
+        "the recipe switch) instead of a random colour each step"),
+    "w/o lip-sync module, the frame's background under the head": (
+        "w/o lip-sync module", "dhnerf/ablations/frame_head_background",
         "the same change on the row without the lip-sync module"),
-    "w/o disentangling loss, random background under the head": (
-        "w/o disentangling loss", "dhnerf/ablations/random_head_background",
+    "w/o disentangling loss, the frame's background under the head": (
+        "w/o disentangling loss", "dhnerf/ablations/frame_head_background",
         "the same change on the row without the disentangling loss, so Table 2's three rows "
         "can be read under it"),
     "full model, F_lip weights at default init": (
@@ -125,8 +125,8 @@ ABLATION_CLAIMS = {"dhnerf/ablations/own_audio": ["dh_lip_psnr"],
                    "dhnerf/ablations/no_velocity": ["dh_lip_psnr"],
                    "dhnerf/ablations/velocity_3": ["dh_lip_psnr"],
                    "dhnerf/ablations/bf16_start": [],
-                   "dhnerf/ablations/random_head_background": ["dh_lip_psnr",
-                                                                "dh_dis_psnr"],
+                   "dhnerf/ablations/frame_head_background": ["dh_lip_psnr",
+                                                               "dh_dis_psnr"],
                    "dhnerf/ablations/ex_init_default": []}  # fmt: skip
 EXTRACTOR_STEPS = {"micro": 40, "quick": 200, "default": 300, "full": 300}
 # the micro profile (a check, not a result) pre-trains on a smaller bank: 4 identities at 32 px
@@ -134,6 +134,11 @@ EXTRACTOR_STEPS = {"micro": 40, "quick": 200, "default": 300, "full": 300}
 # same crop and codes; 4 identities are the fewest whose C_id anchors have N = 10 negatives:
 # 3 other people x 4 lights)
 EXTRACTOR_BANK = {"micro": {"identities": 4, "render_size": 32, "poses": 4, "lights": 4}}
+# the recipe configs/dhnerf.gin binds (C_ex relative to the person, the expression fit before
+# and during the pairs, shifted bank images), its expression steps the profile's extractor
+# steps; run.py --extractor '{"relative": [], "expression_steps": 0, "expression_weight": 0,
+# "shift": 0}' pre-trains from the pairs alone, the default before the switch
+EXTRACTOR_RECIPE = {"relative": ["ex"], "expression_weight": 10.0, "shift": 0.04}
 # the pre-training record's keys a report's markdown names as the extractor's recipe (the
 # rest is the bank: people, lights, poses, size)
 RECIPE_KEYS = ("steps", "seed", "relative", "expression_steps", "expression_weight", "shift",
@@ -164,7 +169,8 @@ def lit_studio(work: Path, prof: dict, lighting: bool = True) -> Path:
 def assets(work: Path, profile: str, data: Path, extractor_kw: dict | None = None,
            tag: str = "") -> dict:  # fmt: skip
     """The code extractor (pre-trained once per profile on studio identities 1-16, 1-4 in the
-    micro profile: ``studio_code_extractor``'s bank, ``EXTRACTOR_BANK``; ``extractor_kw``:
+    micro profile: ``studio_code_extractor``'s bank, ``EXTRACTOR_BANK``, with the recipe of
+    ``configs/dhnerf.gin``, ``EXTRACTOR_RECIPE``; ``extractor_kw``:
     its keywords over those, ``run.py --extractor``, but none of ``READ_KEYWORDS``) and,
     when the clip is long enough for its N = 10 negatives, the lip-sync module trained on it
     (``dhnerf_lipsync_<profile><tag>.pt``: ``tag`` names the clip when it is not the lit
@@ -181,7 +187,13 @@ def assets(work: Path, profile: str, data: Path, extractor_kw: dict | None = Non
     work.mkdir(parents=True, exist_ok=True)
     extractor = work / f"dhnerf_extractor_{profile}.pt"
     kw = dict(extractor_kw or {})
-    bank = {"steps": EXTRACTOR_STEPS[profile], **EXTRACTOR_BANK.get(profile, {}), **kw}
+    bank = {
+        "steps": EXTRACTOR_STEPS[profile],
+        **EXTRACTOR_BANK.get(profile, {}),
+        **EXTRACTOR_RECIPE,
+        "expression_steps": EXTRACTOR_STEPS[profile],
+        **kw,
+    }
     if "path" in kw:
         raise SystemExit("error: --extractor: the tables keep the extractor in --work; leave "
                          "out 'path'")  # fmt: skip

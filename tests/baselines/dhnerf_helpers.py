@@ -41,4 +41,5 @@ def extractor_bindings(path) -> list[str]:
             "studio_code_extractor.expressions = 4", "studio_code_extractor.lights = 4",
             "studio_code_extractor.render_size = 16", "studio_code_extractor.steps = 5",
             "studio_code_extractor.num_negatives = 3", "studio_code_extractor.grid = False",
-            "studio_code_extractor.poses = 0"]  # fmt: skip
+            "studio_code_extractor.poses = 0",
+            "studio_code_extractor.expression_steps = 5"]  # fmt: skip

@@ -488,9 +488,16 @@ def test_lokitalk_train_with_dhnerf_gin_keeps_the_extractor_file(data, tmp_path)
     write_run(ws, data.root, files, short, "aud.npy")
     out = train_from_config(files, short, data=data.root, workspace=ws, progress=False)
     assert out["stages"]["head"]["final_loss"] is not None and path.exists()
+    # the gin's recipe: C_ex relative to the person, the expression fit, shifted bank images
+    from lokitalk_plugins.baselines.dhnerf.pretrain import extractor_file_bank
+
+    bank = extractor_file_bank(path)
+    assert bank["relative"] == ["ex"] and bank["expression_steps"] == 5
+    assert bank["expression_weight"] == 10.0 and bank["shift"] == 0.04
     stamp = path.stat().st_mtime_ns
     system, _, _ = load_system(ws)  # the extractor is read back, not trained again
     assert path.stat().st_mtime_ns == stamp
+    assert system.head_background == "random" and system.model.extractor.relative == ("ex",)
     assert int(system.model.coded_frames) == len(data)
     assert system.render_frame(data[0])["rgb"].shape == (32, 32, 3)
 

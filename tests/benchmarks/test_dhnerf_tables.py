@@ -178,7 +178,7 @@ def test_table2_ablation_rows_add_one_gin_file_to_their_base_row():
         codes = r["configs"][-1].endswith(
             ("refresh_codes.gin", "ex_init_default.gin", "bf16_start.gin")
         )  # diagnoses, speed
-        under = r["configs"][-1].endswith("random_head_background.gin")  # every Table 2 row
+        under = r["configs"][-1].endswith("frame_head_background.gin")  # every Table 2 row
         claims = [] if codes else ["dh_lip_psnr", "dh_dis_psnr"] if under else ["dh_lip_psnr"]
         assert r["ablation"]["claims"] == claims and r["dhnerf"]
         assert (ROOT / r["configs"][-1]).is_file()
@@ -208,13 +208,16 @@ def test_table2_ablation_rows_add_one_gin_file_to_their_base_row():
     weaker = [r for r in rows if r["name"].endswith("velocity loss at λ_v 3")]
     assert [r["ablation"]["baseline"] for r in weaker] == ["full model", "w/o lip-sync module"]
     assert all("velocity_loss.weight = 3.0" in text[r["name"]] for r in weaker)
-    under = [r for r in rows if r["name"].endswith("random background under the head")]
+    under = [r for r in rows if r["name"].endswith("the frame's background under the head")]
     assert [r["ablation"]["baseline"] for r in under] == [
         "full model",
         "w/o lip-sync module",
         "w/o disentangling loss",
     ]
-    assert all("TalkingHeadSystem.head_background = 'random'" in text[r["name"]] for r in under)
+    assert all("TalkingHeadSystem.head_background = 'frame'" in text[r["name"]] for r in under)
+    # the rows' own files train over a random colour (configs/dhnerf.gin's default)
+    own = (ROOT / "lokitalk_plugins/configs/dhnerf.gin").read_text()
+    assert "TalkingHeadSystem.head_background = 'random'" in own
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -389,9 +392,10 @@ def test_a_cached_extractor_from_before_the_window_or_without_its_bank_is_refuse
 
 
 def test_the_extractor_option_pretrains_with_its_keywords_and_the_rows_read_them(tmp_path):
-    """``run.py --extractor``: the tables' extractor pre-trained with the keywords over the
-    tables' bank, recorded in its file; the DH-NeRF rows' gin reads that file back as trained
-    (with the same keywords bound); the same --work without them is refused in one line."""
+    """The tables' extractor pre-trained with configs/dhnerf.gin's recipe (``EXTRACTOR_RECIPE``,
+    its expression steps the profile's) and ``run.py --extractor``'s keywords over it,
+    recorded in its file; the DH-NeRF rows' gin reads that file back as trained (with the same
+    keywords bound); the same --work with other keywords is refused in one line."""
     import inspect
 
     import gin
@@ -402,10 +406,17 @@ def test_the_extractor_option_pretrains_with_its_keywords_and_the_rows_read_them
     from lokitalk_plugins.train.config import parse_config_files
 
     data = dhnerf.lit_studio(tmp_path, {"size": 32, "seconds": 0.6})
-    kw = {"relative": ["ex"], "expression_steps": 2}
+    kw = {"expression_steps": 2}
     a = dhnerf.assets(tmp_path / "dhnerf", "micro", data, kw)
     bank = extractor_file_bank(a["extractor"])
-    assert bank["relative"] == ["ex"] and bank["expression_steps"] == 2
+    assert bank["relative"] == ["ex"] and bank["expression_steps"] == 2  # the option's
+    assert bank["expression_weight"] == 10.0 and bank["shift"] == 0.04  # the gin's recipe
+    gin_text = (ROOT / "lokitalk_plugins/configs/dhnerf.gin").read_text()
+    for key, value in dhnerf.EXTRACTOR_RECIPE.items():  # the harness pre-trains what it binds
+        bound = {"relative": "('ex',)"}.get(key, repr(value))
+        assert f"studio_code_extractor.{key} = {bound}" in gin_text
+    assert "studio_code_extractor.expression_steps = 300" in gin_text
+    assert dhnerf.EXTRACTOR_STEPS["default"] == 300
     assert bank["identities"] == 4 and bank["steps"] == dhnerf.EXTRACTOR_STEPS["micro"]
     assert a["relative"] == ["ex"]
     assert a["bank"] == bank  # the whole recipe, defaults included, for the report's "assets"
@@ -417,8 +428,12 @@ def test_the_extractor_option_pretrains_with_its_keywords_and_the_rows_read_them
     finally:
         gin.clear_config()
     assert ext.relative == ("ex",)  # read back as trained, not refused
-    with pytest.raises(SystemExit, match=r"pre-trained with relative \['ex'\] \(now \[\]\)"):
-        dhnerf.assets(tmp_path / "dhnerf", "micro", data)
+    with pytest.raises(SystemExit, match=r"expression_steps 2 \(now 40\)"):
+        dhnerf.assets(tmp_path / "dhnerf", "micro", data)  # the profile's expression steps
+    pairs = {"relative": [], "expression_steps": 0, "expression_weight": 0, "shift": 0}
+    with pytest.raises(SystemExit, match=r"relative \['ex'\] \(now \[\]\), .*shift 0.04 "
+                       r"\(now 0.0\)"):  # fmt: skip
+        dhnerf.assets(tmp_path / "dhnerf", "micro", data, pairs)
     with pytest.raises(SystemExit, match="--extractor: the tables keep the extractor in --work"):
         dhnerf.assets(tmp_path / "other", "micro", data, {"path": "x.pt"})
     with pytest.raises(SystemExit, match=r'--extractor \{"colour": 3\}: .*colour') as err:
@@ -435,7 +450,7 @@ def test_the_extractor_option_pretrains_with_its_keywords_and_the_rows_read_them
     # a keyword the profile's bank names too (micro: identities) takes the option's value
     with pytest.raises(SystemExit, match=r"pre-trained with identities 4 \(now 5\)"):
         dhnerf.assets(tmp_path / "dhnerf", "micro", data, dict(kw, identities=5))
-    # without the option the rows read the default: every code as is
+    # an extractor from the pairs alone: the rows read every code as is
     plain = dhnerf._dhnerf("DH-NeRF", "micro", dict(a, relative=[]), None)
     assert "EXTRACTOR_RELATIVE = ()" in plain["bindings"]
 

@@ -90,6 +90,9 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          "dhnerf_table2_velocity3/dhnerf_table2",
          # and each with a random background under the head in training (head_background)
          "dhnerf_table2_head_background/dhnerf_table2",
+         # Table 2's three rows at the default since 2ffcd15 (the shifted expression-fitted
+         # recipe, a random background under the head; run.py dhnerf-table2 --seeds 3)
+         "dhnerf_table2_recipe_default/dhnerf_table2",
          # the full model in float32 and with configs/bf16.gin (issue 18)
          "dhnerf_table2_bf16/dhnerf_table2",
          # Table 3's 100% columns with seeds (run.py table3 --methods ... --seeds 3)

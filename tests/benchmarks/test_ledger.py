@@ -1041,6 +1041,21 @@ def test_the_lip_sync_claims_read_the_zero_init_run_where_it_has_both_rows(tmp_p
     assert rows["dh_probe_ex"]["measured"].startswith(
         "full model (C_ex's weights from zero): R² C_ex 0.55"
     )
+    # Table 2 at the default since 2ffcd15 (the expression-fitted recipe, a random colour
+    # under the head): read ahead of every other Table 2 run, its full model's probes too
+    (tmp_path / "dhnerf_table2_recipe_default").mkdir()
+    full = dict(row("full model", [26.6, 26.7, 26.8], 0.7),
+                probes={"learned": {"ex": {"expression": 0.82}}})  # fmt: skip
+    (tmp_path / "dhnerf_table2_recipe_default" / "dhnerf_table2.json").write_text(json.dumps(
+        {"results": [full, row("w/o lip-sync module", [26.8, 26.9, 27.0], 0.8),
+                     row("w/o disentangling loss", [26.5, 26.6, 26.7], 0.6)]}))  # fmt: skip
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert rows["dh_lip_psnr"]["measured"].startswith("full model 26.70 ± 0.10 (3 seeds)")
+    assert rows["dh_lip_psnr"]["verdict"] == "does not hold"
+    assert rows["dh_dis_sync"]["measured"].startswith("full model 0.70")
+    assert rows["dh_probe_ex"]["measured"].startswith(
+        "full model (the expression-fitted recipe, a random colour under the head): R² C_ex 0.82"
+    )
 
 
 def _psnr_row(method, psnrs):

@@ -1026,13 +1026,17 @@ def test_the_lip_sync_claims_read_the_zero_init_run_where_it_has_both_rows(tmp_p
                           probes={"learned": {"ex": {"expression": 0.50}}})]}))  # fmt: skip
     rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
     assert "(C_id, C_al one code for the clip): R² C_ex 0.50" in rows["dh_probe_ex"]["measured"]
-    (tmp_path / "dhnerf_table2_ex_zero").mkdir()
-    full = dict(row("full model", [26.4, 26.5, 26.6], 0.9),
-                probes={"learned": {"ex": {"expression": 0.55}}})  # fmt: skip
-    (tmp_path / "dhnerf_table2_ex_zero" / "dhnerf_table2.json").write_text(json.dumps(
-        {"results": [full, row("w/o lip-sync module", [26.1, 26.2, 26.3], 0.8),
-                     row("w/o disentangling loss", [26.3, 26.4, 26.5], 0.8)]}))  # fmt: skip
-    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+
+    def table2(stem, full, ex, without_lip, without_dis):  # three rows, the full model probed
+        (tmp_path / stem).mkdir()
+        probed = dict(row("full model", *full), probes={"learned": {"ex": {"expression": ex}}})
+        (tmp_path / stem / "dhnerf_table2.json").write_text(json.dumps(
+            {"results": [probed, row("w/o lip-sync module", *without_lip),
+                         row("w/o disentangling loss", *without_dis)]}))  # fmt: skip
+        return {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+
+    rows = table2("dhnerf_table2_ex_zero", ([26.4, 26.5, 26.6], 0.9), 0.55,
+                  ([26.1, 26.2, 26.3], 0.8), ([26.3, 26.4, 26.5], 0.8))  # fmt: skip
     for claim in ("dh_lip_psnr", "dh_dis_psnr", "dh_lip_sync", "dh_dis_sync"):
         assert rows[claim]["measured"].startswith("full model 26.50 ± 0.10 (3 seeds)") or (
             claim.endswith("sync") and rows[claim]["measured"].startswith("full model 0.90")
@@ -1043,13 +1047,8 @@ def test_the_lip_sync_claims_read_the_zero_init_run_where_it_has_both_rows(tmp_p
     )
     # Table 2 at the default since 2ffcd15 (the expression-fitted recipe, a random colour
     # under the head): read ahead of every other Table 2 run, its full model's probes too
-    (tmp_path / "dhnerf_table2_recipe_default").mkdir()
-    full = dict(row("full model", [26.6, 26.7, 26.8], 0.7),
-                probes={"learned": {"ex": {"expression": 0.82}}})  # fmt: skip
-    (tmp_path / "dhnerf_table2_recipe_default" / "dhnerf_table2.json").write_text(json.dumps(
-        {"results": [full, row("w/o lip-sync module", [26.8, 26.9, 27.0], 0.8),
-                     row("w/o disentangling loss", [26.5, 26.6, 26.7], 0.6)]}))  # fmt: skip
-    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    rows = table2("dhnerf_table2_recipe_default", ([26.6, 26.7, 26.8], 0.7), 0.82,
+                  ([26.8, 26.9, 27.0], 0.8), ([26.5, 26.6, 26.7], 0.6))  # fmt: skip
     assert rows["dh_lip_psnr"]["measured"].startswith("full model 26.70 ± 0.10 (3 seeds)")
     assert rows["dh_lip_psnr"]["verdict"] == "does not hold"
     assert rows["dh_dis_sync"]["measured"].startswith("full model 0.70")

@@ -407,7 +407,7 @@ def _extractor_cause(reports: dict, what: str) -> str:
     if what == "ex":
         factors = ("jaw", "lip_width", "eye_closure")
         mean = [sum(r["probes"]["ex"][f] for f in factors) / 3 for r in base]
-        text = (f"{EXTRACTOR}: the extractor's own C̄_ex, in the tables' pairs-alone setting "
+        text = (f"{EXTRACTOR}: the extractor's own C̄_ex, in the pairs-alone setting "
                 f"({seeds}), reads jaw R² {_mean_std(ex(base, 'jaw'))}, lip width "
                 f"{_mean_std(ex(base, 'lip_width'))}, eye closure "
                 f"{_mean_std(ex(base, 'eye_closure'))} (the target is their mean: "
@@ -433,7 +433,7 @@ def _extractor_cause(reports: dict, what: str) -> str:
     if what == "ill":
         text = (
             f"{EXTRACTOR}: the extractor's own C̄_ill reads the light R² "
-            f"{_mean_std(light(base))} in the tables' pairs-alone setting ({seeds}; "
+            f"{_mean_std(light(base))} in the pairs-alone setting ({seeds}; "
             f"{_span(light(every))} over {settings})"
         )
         if pix:
@@ -619,11 +619,26 @@ def _recipe(report: dict) -> str:
     return json.dumps(differ) if differ else "the contrastive pairs alone"
 
 
+def _own_extractor(report: dict | None, pick, code: str, factor: str) -> str:
+    """What the judging row's own code extractor reads in C̄_code (the report's probe of the
+    extractor the run pre-trained, one file for every seed): the learnt code starts there and
+    L_dis (eq. 6) pulls it back towards it; "" where the report has no such probe."""
+    row = next((x for x in (report or {}).get("results", []) if pick(x)), {})
+    own = ((row.get("probes") or {}).get("extractor") or {}).get(code, {}).get(factor)
+    if own is None:
+        return ""
+    return (
+        f"the run's own code extractor ({_recipe(report)}) reads C̄_{code} -> {factor} at "
+        f"R² {own:.2f}: the learnt code starts there and L_dis pulls it back towards it"
+    )
+
+
 def _probe(code, factor, limit):
     def judge(reports):
         r, pick, name = _probe_row(reports)
         s = row_sample(r, pick, f"probes.learned.{code}.{factor}", f"{name}: R² C_{code}")
         v = threshold(s, limit, single_seed_band=0.05)
+        v = explained(v, _own_extractor(r, pick, code, factor))
         v = explained(v, _extractor_cause(reports, code))
         v = noted(v, _recipe_note(reports, code, factor))
         return noted(v, _response_note(reports)) if code == "ex" else v

@@ -603,7 +603,7 @@ def test_dhnerf_misses_take_their_cause_from_the_measurement_files(tmp_path):
     assert ex["verdict"] == "does not hold" and "not yet measured" not in ex["cause"]
     # the tables' setting over its seeds ({} and {"seed": 1}), then every run's span
     assert (
-        "C̄_ex, in the tables' pairs-alone setting (2 seeds), reads jaw R² 0.76 ± 0.01, lip width "
+        "C̄_ex, in the pairs-alone setting (2 seeds), reads jaw R² 0.76 ± 0.01, lip width "
         "-0.12 ± 0.01, eye closure 0.01 ± 0.03 (the target is their mean: 0.22 ± 0.01); over "
         "its 3 runs (settings and seeds) jaw 0.75..0.80, lip width -0.31..-0.11, eye closure "
         "-0.01..0.10"
@@ -611,8 +611,9 @@ def test_dhnerf_misses_take_their_cause_from_the_measurement_files(tmp_path):
     assert "pixels reaches jaw 0.91, lip width 0.20, eye closure -0.08" in ex["cause"]
     ill = rows["dh_probe_ill"]  # 0.7 against 0.8, explained by the extractor's own C̄_ill
     assert ill["verdict"] == "does not hold" and "not yet measured" not in ill["cause"]
+    assert "the run's own code extractor" not in ill["cause"]  # the row has no such probe
     assert (
-        "C̄_ill reads the light R² 0.67 ± 0.03 in the tables' pairs-alone setting (2 seeds; "
+        "C̄_ill reads the light R² 0.67 ± 0.03 in the pairs-alone setting (2 seeds; "
         "0.65..0.83 over its 3 runs (settings and seeds)); a linear probe of the frames' pixels "
         "reaches 0.79"
     ) in ill["cause"]
@@ -627,7 +628,7 @@ def test_dhnerf_misses_take_their_cause_from_the_measurement_files(tmp_path):
             {"variants": [variant(seeded, 0.94, -0.05, 0.85, 0.7, 0.07, light)]}))  # fmt: skip
     lit = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
     assert (
-        "C̄_ill reads the light R² 0.89 ± 0.03 in the tables' pairs-alone setting (2 seeds; "
+        "C̄_ill reads the light R² 0.89 ± 0.03 in the pairs-alone setting (2 seeds; "
         "0.65..0.91 over its 5 runs (settings and seeds))"
     ) in lit["dh_probe_ill"]["cause"]
     assert "leak R² 0.41..0.70" in lit["dh_leakage"]["cause"]
@@ -1054,6 +1055,20 @@ def test_the_lip_sync_claims_read_the_zero_init_run_where_it_has_both_rows(tmp_p
     assert rows["dh_dis_sync"]["measured"].startswith("full model 0.70")
     assert rows["dh_probe_ex"]["measured"].startswith(
         "full model (the expression-fitted recipe, a random colour under the head): R² C_ex 0.82"
+    )
+    # a miss of C_ill there takes its cause from the run's own extractor's probe first
+    path = tmp_path / "dhnerf_table2_recipe_default" / "dhnerf_table2.json"
+    report = json.loads(path.read_text())
+    report["assets"] = {"bank": {"seed": 0, "relative": ["ex"], "shift": 0.04}}
+    report["results"][0]["probes"] = {"learned": {"ex": {"expression": 0.82},
+                                                  "ill": {"light": 0.70}},
+                                      "extractor": {"ill": {"light": 0.71}}}  # fmt: skip
+    path.write_text(json.dumps(report))
+    ill = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}["dh_probe_ill"]
+    assert ill["verdict"] == "does not hold" and ill["cause"].startswith(
+        "single seed; the run's own code extractor "
+        '({"relative": ["ex"], "shift": 0.04}) reads C̄_ill -> light at R² 0.71: '
+        "the learnt code starts there and L_dis pulls it back towards it"
     )
 
 

@@ -619,11 +619,16 @@ def _recipe(report: dict) -> str:
     return json.dumps(differ) if differ else "the contrastive pairs alone"
 
 
+def _picked_row(report: dict | None, pick) -> dict:
+    """The first row of ``report`` that ``pick`` selects ({} without one)."""
+    return next((x for x in (report or {}).get("results", []) if pick(x)), {})
+
+
 def _own_extractor(report: dict | None, pick, code: str, factor: str) -> str:
     """What the judging row's own code extractor reads in C̄_code (the report's probe of the
     extractor the run pre-trained, one file for every seed): the learnt code starts there and
     L_dis (eq. 6) pulls it back towards it; "" where the report has no such probe."""
-    row = next((x for x in (report or {}).get("results", []) if pick(x)), {})
+    row = _picked_row(report, pick)
     own = ((row.get("probes") or {}).get("extractor") or {}).get(code, {}).get(factor)
     if own is None:
         return ""
@@ -661,7 +666,7 @@ def _leakage(reports):
     r, pick, name = _probe_row(reports)
     s = row_sample(r, pick, "probes.leakage", f"{name}: largest leakage R²")
     v = threshold(s, LEAKAGE_LIMIT, at_least=False, single_seed_band=0.05)
-    row = next((x for x in (r or {}).get("results", []) if pick(x)), {})
+    row = _picked_row(r, pick)
     shared = (row.get("probes") or {}).get("shared") or []
     if not shared:
         return explained(v, _extractor_cause(reports, "leakage"))

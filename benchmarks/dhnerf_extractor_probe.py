@@ -17,19 +17,19 @@ the pixels do not predict linearly on held-out frames is one the target asks a l
     python benchmarks/dhnerf_extractor_probe.py --variants '{}' '{"identities": 8}'
 
 ``--variants``: JSON objects of ``studio_code_extractor`` keywords (identities, expressions,
-lights, poses, grid, render_size, crop, crop_codes, relative, seed, steps, hardness and the
-extractor's size, width, ...) over its defaults; ``'{}'`` is the setting ``dhnerf-table1``
-trains (``EXTRACTOR_STEPS`` of the profile). ``"supervised": true`` in a variant trains the
-same extractor on the same bank with the bank's true expressions instead of contrastive
-pairs (mean squared error of C̄_ex's first three numbers to jaw, lip width and eye closure;
-the other codes stay at their initial weights): what this trunk, at this size, can learn
-from this bank to read on the clip's frames at best, beside what the contrastive pairs
-teach it. ``--validate N`` also reads each extractor's C̄_ex on N studio people after its
-bank's (``baselines/dhnerf/validate.py``; each person's read and their mean): does the read
-of other people it never saw rank extractors as the test person's does? A variant with a
-``path`` that exists is read from that file, not trained (its recorded bank and recipe must
-be the variant's; the row's setting leaves the path out and names it as ``file``). Writes
-``dhnerf_extractor_probe.{json,md}`` to ``--out``.
+lights, poses, grid, render_size, crop, crop_codes, relative, seed, steps, hardness, threads
+and the extractor's size, width, ...) over its defaults; ``'{}'`` is the setting
+``dhnerf-table1`` trains (``EXTRACTOR_STEPS`` of the profile). ``"supervised": true`` in a
+variant trains the same extractor on the same bank with the bank's true expressions instead
+of contrastive pairs (mean squared error of C̄_ex's first three numbers to jaw, lip width
+and eye closure; the other codes stay at their initial weights): what this trunk, at this
+size, can learn from this bank to read on the clip's frames at best, beside what the
+contrastive pairs teach it. ``--validate N`` also reads each extractor's C̄_ex on N studio
+people after its bank's (``baselines/dhnerf/validate.py``; each person's read and their
+mean): does the read of other people it never saw rank extractors as the test person's does?
+A variant with a ``path`` that exists is read from that file, not trained (its recorded bank
+and recipe must be the variant's; the row's setting leaves the path out and names it as
+``file``). Writes ``dhnerf_extractor_probe.{json,md}`` to ``--out``.
 
 Each variant's row is also written as it ends, to ``dhnerf_extractor_probe_rows.json`` in
 ``--out`` (removed once the report is written), so a stopped run keeps what it finished:
@@ -252,7 +252,8 @@ def markdown(report: dict) -> str:
         "",
         f"`{report['command']}` at commit `{report['commit'][:12]}`; data "
         f"`{report['data']}` ({report['frames']} training frames, probe fitted on the first "
-        f"{1 - HELD_OUT:.0%}, R² on the last {HELD_OUT:.0%}); one thread "
+        f"{1 - HELD_OUT:.0%}, R² on the last {HELD_OUT:.0%}); each extractor pre-trained on "
+        "its `threads` (2 unless the variant sets it), the probes on one thread "
         f"({report['machine']['platform']}, torch {report['machine']['torch']}).",
         "",
         "| extractor setting | train (s) | C̄_ex: jaw | lip width | eye closure | mean (table's "

@@ -11,11 +11,13 @@ import torch
 
 from lokitalk_plugins.data.studio.factors import factor_bank
 from lokitalk_plugins.errors import UserError
+from lokitalk_plugins.train.runtime import cpu_model, torch_threads
 
 from .extractor import CodeExtractor, code_names, pretrain_extractor
 
 __all__ = ["BANK_KEYS", "BANK_KEYS_SINCE", "extractor_bank", "extractor_file_bank",
-           "extractor_file_reads", "recorded_bank", "saved_reads",
+           "extractor_file_machine", "extractor_file_reads", "extractor_file_threads",
+           "recorded_bank", "saved_reads",
            "studio_code_extractor"]  # fmt: skip
 
 KIND = "dhnerf_code_extractor"
@@ -46,6 +48,7 @@ def studio_code_extractor(
     expression_steps: int = 0,
     expression_weight: float = 0.0,
     shift: float = 0.0,
+    threads: int | None = 2,
     progress: bool = True,
     **dims,
 ) -> CodeExtractor:
@@ -66,7 +69,12 @@ def studio_code_extractor(
     relative: the codes read relative to the person (``CodeExtractor``'s; ("ex",): C_ex, its
     mean over each identity's images subtracted in pre-training and over the clip's frames
     at use). shift: each pre-training step moves every bank image by up to that fraction of
-    its side each way (:func:`~.extractor.pretrain_extractor`'s; 0: as rendered). progress: a
+    its side each way (:func:`~.extractor.pretrain_extractor`'s; 0: as rendered). threads: the
+    intra-op threads the bank's rendering and the pre-training run on (the process's count
+    restored after; recorded in the file with the processor's model): the same seed gives the
+    same weights only at the same count on the same kind of processor, so it is fixed, 2 by
+    default (what every committed table pre-trained with); None: the process's count (faster
+    on a larger machine, other weights). progress: a
     bar with an ETA for the pre-training (not for a file read). A saved
     extractor must match its codes, size, crop, crop_codes and relative (a file from before
     relative existed reads every code as is); a file from before crop existed is read as it
@@ -85,6 +93,10 @@ def studio_code_extractor(
             number = float("nan")
         if not checks[wanted](number):
             raise UserError(f"studio_code_extractor.{name} = {value!r}: give a number {wanted}")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
+                                or threads < 1):  # fmt: skip
+        raise UserError(f"studio_code_extractor.threads = {threads!r}: give a whole number >= 1, "
+                        "or None for the process's count")  # fmt: skip
     dims = dict(dims, crop=crop, crop_codes=crop_codes, relative=relative)
     bank_record = extractor_bank(
         identities=identities, expressions=expressions, lights=lights,
@@ -126,18 +138,20 @@ def studio_code_extractor(
         extractor.load_state_dict(state["state_dict"])
         return extractor.eval()
     ids = list(range(1, int(identities) + 1))
-    bank = factor_bank(ids, expressions, lights, size=render_size, seed=seed, poses=poses,
-                       grid=grid)  # fmt: skip
-    history = pretrain_extractor(extractor, bank, steps, num_negatives=num_negatives, tau=tau,
-                                 seed=seed, invariance=invariance, hardness=hardness,
-                                 expression_steps=int(expression_steps),
-                                 expression_weight=float(expression_weight),
-                                 shift=float(shift),
-                                 progress=progress and "code extractor")  # fmt: skip
+    with torch_threads(threads) as used:
+        bank = factor_bank(ids, expressions, lights, size=render_size, seed=seed, poses=poses,
+                           grid=grid)  # fmt: skip
+        history = pretrain_extractor(extractor, bank, steps, num_negatives=num_negatives,
+                                     tau=tau, seed=seed, invariance=invariance,
+                                     hardness=hardness, expression_steps=int(expression_steps),
+                                     expression_weight=float(expression_weight),
+                                     shift=float(shift),
+                                     progress=progress and "code extractor")  # fmt: skip
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         torch.save({"kind": KIND, "dims": extractor.dims, **_reads(extractor),
-                    "bank": bank_record, "history": history,
+                    "bank": bank_record, "threads": used, "cpu": cpu_model(),
+                    "history": history,
                     "state_dict": extractor.state_dict()}, path)  # fmt: skip
     return extractor.eval()
 
@@ -207,6 +221,19 @@ def recorded_bank(state: dict) -> dict | None:
     (``BANK_KEYS_SINCE``) at the value it was trained with; None when it records none."""
     bank = state.get("bank")
     return None if bank is None else {**BANK_KEYS_SINCE, **bank}
+
+
+def extractor_file_threads(path) -> int | None:
+    """The intra-op threads the extractor file at ``path`` was pre-trained on, or None for a
+    file written before they were recorded (at the pre-training process's count)."""
+    return extractor_file_machine(path)["threads"]
+
+
+def extractor_file_machine(path) -> dict:
+    """{"threads": the intra-op threads, "cpu": the processor's model} the extractor file at
+    ``path`` was pre-trained on, each None where the file predates its record."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    return {"threads": state.get("threads"), "cpu": state.get("cpu")}
 
 
 def extractor_file_reads(path) -> dict | None:

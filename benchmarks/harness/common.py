@@ -130,10 +130,13 @@ def machine(threads_per_job: int = 1, jobs_in_parallel: int = 1) -> dict:
     import torch
 
     from lokitalk_plugins.train.allocator import allocator_state
+    from lokitalk_plugins.train.runtime import cpu_bf16_support, cpu_model
 
     return {
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
+        "cpu_model": cpu_model(),
+        "cpu_bf16": cpu_bf16_support(),
         "cpu_count": os.cpu_count(),
         "python": sys.version.split()[0],
         "torch": torch.__version__,

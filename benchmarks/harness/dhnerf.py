@@ -176,11 +176,12 @@ def assets(work: Path, profile: str, data: Path, extractor_kw: dict | None = Non
     (``dhnerf_lipsync_<profile><tag>.pt``: ``tag`` names the clip when it is not the lit
     studio's, "_unlit" for ``--studio-unlit``); ->
     {"extractor": path, "lipsync": path or None, "notes": [...], "relative": the codes the
-    extractor reads relative to the person, which the DH-NeRF rows read it with, "bank": its
+    extractor reads relative to the person, which the DH-NeRF rows read it with, "threads",
+    "cpu": the thread count and processor it was pre-trained on (None: not recorded), "bank": its
     whole pre-training record (``extractor_bank``: every keyword, defaults included, so a
     report names the recipe it trained whatever the defaults later become)}."""
     from lokitalk_plugins.baselines.dhnerf import studio_code_extractor
-    from lokitalk_plugins.baselines.dhnerf.pretrain import extractor_bank
+    from lokitalk_plugins.baselines.dhnerf.pretrain import extractor_bank, extractor_file_machine
     from lokitalk_plugins.errors import UserError
     from lokitalk_plugins.train.lipsync import train_lipsync
 
@@ -204,7 +205,7 @@ def assets(work: Path, profile: str, data: Path, extractor_kw: dict | None = Non
                          "leave it out")  # fmt: skip
     try:
         record = extractor_bank(**bank)
-        check_extractor_file(extractor, record)
+        check_extractor_file(extractor, record, _threads(bank))
         studio_code_extractor(path=str(extractor), **bank)
     except (TypeError, ValueError, UserError) as e:
         raise SystemExit(f"error: --extractor {json.dumps(kw)}: {e}") from None
@@ -216,15 +217,36 @@ def assets(work: Path, profile: str, data: Path, extractor_kw: dict | None = Non
             notes.append(f"lip-sync module not trained ({e}); F_lip: the model's audio network")
             lipsync = None
     return {"extractor": str(extractor), "lipsync": lipsync and str(lipsync), "notes": notes,
-            "relative": record["relative"], "bank": record}  # fmt: skip
+            "relative": record["relative"], "bank": record,
+            **extractor_file_machine(extractor)}  # fmt: skip
 
 
-def check_extractor_file(path: Path, bank: dict | None = None) -> None:
+def _threads(bank: dict) -> int | None:
+    """The intra-op threads ``studio_code_extractor(**bank)`` pre-trains on (its default
+    when ``bank`` names none; None given: the process's count); None where the value is not a
+    count (the pre-training refuses it in one line)."""
+    import inspect
+
+    import torch
+
+    from lokitalk_plugins.baselines.dhnerf import studio_code_extractor
+
+    default = inspect.signature(studio_code_extractor).parameters["threads"].default
+    threads = bank.get("threads", default)
+    if threads is None:
+        return torch.get_num_threads()
+    return threads if isinstance(threads, int) and not isinstance(threads, bool) else None
+
+
+def check_extractor_file(path: Path, bank: dict | None = None,
+                         threads: int | None = None) -> None:  # fmt: skip
     """Refuse a cached extractor the package would read while the tables report today's
     setting: one from before the window existed (5f3da90; read as built, from whole frames),
     or, given ``bank`` (``extractor_bank`` of what the tables pre-train now), one pre-trained
     on another bank or recipe, or without its bank recorded (files from before the record;
-    the package reads any file as trained). Nothing is deleted: the user decides."""
+    the package reads any file as trained), or, given ``threads``, one that records another
+    thread count (a file from before the record is taken as it is). Nothing is deleted:
+    the user decides."""
     import torch
 
     from lokitalk_plugins.baselines.dhnerf.pretrain import recorded_bank, saved_reads
@@ -238,6 +260,11 @@ def check_extractor_file(path: Path, bank: dict | None = None) -> None:
             "now reads the eyes-and-mouth window): delete it to pre-train today's, or give "
             "another --work"
         )
+    recorded = state.get("threads")
+    if threads is not None and recorded is not None and recorded != threads:
+        raise SystemExit(f"error: {path}: a code extractor pre-trained with threads {recorded} "
+                         f"(now {threads}; the same seed gives other weights): delete it to "
+                         "pre-train today's, or give another --work")  # fmt: skip
     saved = recorded_bank(state)
     if bank is None or saved == bank:
         return

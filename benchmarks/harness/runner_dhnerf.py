@@ -182,6 +182,10 @@ def _extractor_said(report: dict) -> str:
         said += (", with" if said else " The code extractor with") + (
             f" `{json.dumps(given)}` over the tables' (`--extractor`)"
         )
+    threads, cpu = ((report.get("assets") or {}).get(k) for k in ("threads", "cpu"))
+    if said and threads:
+        said += f", pre-trained on {threads} thread{'s' if threads > 1 else ''}"
+        said += f" of {cpu}" if cpu else ""
     return said + "." if said else ""
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from lokitalk_plugins.metrics import format_metric
+from lokitalk_plugins.train.runtime import cpu_model
 
 __all__ = ["model_size", "machine_info", "save_eval", "jsonable", "markdown_table", "ROWS"]
 
@@ -65,6 +66,7 @@ def machine_info(system=None) -> dict:
     info = {
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
+        "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
         "python": sys.version.split()[0],
         "torch": torch.__version__,

@@ -1,5 +1,5 @@
-"""Device placement of frames and mixed precision (CUDA: bf16 or fp16; CPU: bf16 where the
-processor has bfloat16 instructions)."""
+"""Device placement of frames, mixed precision (CUDA: bf16 or fp16; CPU: bf16 where the
+processor has bfloat16 instructions) and a block's intra-op thread count (``torch_threads``)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from lokitalk_plugins.errors import OptionError
 
 __all__ = [
     "AMP_MODES", "BF16_CPU_FLAGS", "CPU_AUTO_AMP", "Precision", "cpu_bf16_support", "move_to",
-    "system_device",
+    "system_device", "cpu_model", "torch_threads",
 ]  # fmt: skip
 
 AMP_MODES = ("auto", "off", "bf16", "fp16")
@@ -38,6 +38,37 @@ def cpu_bf16_support(cpuinfo: str | Path = "/proc/cpuinfo") -> str | None:
             return flag
     capability = torch.backends.cpu.get_cpu_capability().upper()
     return capability if "AMX" in capability or "BF16" in capability else None
+
+
+def cpu_model(cpuinfo: str | Path = "/proc/cpuinfo") -> str:
+    """The processor's model name (the first ``model name`` line of ``cpuinfo``), else
+    ``platform.processor()`` or the machine type: the same seed trains other weights on
+    another kind of processor (its kernels round differently), so results record it."""
+    import platform
+
+    try:
+        for line in Path(cpuinfo).read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and value.strip():
+                return value.strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int | None):
+    """Run the block on ``threads`` intra-op threads (``torch.set_num_threads``), the
+    process's count restored after; None: the process's count. A float sum split over
+    another number of threads rounds differently, so a training run is bit-for-bit the same
+    only at the same count (on the same kind of processor)."""
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(int(threads))
+    try:
+        yield torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
 
 
 def system_device(system: torch.nn.Module) -> torch.device:

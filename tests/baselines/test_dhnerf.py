@@ -254,19 +254,42 @@ def test_pretraining_with_a_shift_sees_moved_images_drawn_from_its_seed(bank):
 def test_the_gins_recipe_pretrains_the_same_weights_twice(tmp_path):
     """configs/dhnerf.gin's extractor recipe (C_ex relative, the expression fit, shifted bank
     images) pre-trains the same weights from the same seed at the same thread count (the
-    tables' extractor must be reproducible); another seed gives other weights."""
+    tables' extractor must be reproducible); another seed gives other weights. The count is
+    fixed (``threads``, 2 by default, the process's restored after) and recorded in the file;
+    a count that is not a whole number >= 1 is refused in one line naming the option."""
     from lokitalk_plugins.baselines.dhnerf import studio_code_extractor
+    from lokitalk_plugins.baselines.dhnerf.pretrain import extractor_file_threads
 
-    def built(name, seed=0):
+    def built(name, seed=0, **kw):
         return studio_code_extractor(
             path=str(tmp_path / name), identities=3, expressions=4, lights=4, render_size=16,
             steps=3, num_negatives=3, grid=False, poses=0, relative=["ex"], expression_steps=3,
             expression_weight=10.0, shift=0.04, seed=seed, progress=False, size=16, width=8,
+            **kw,
         )  # fmt: skip
 
-    a, b, c = built("a.pt").state_dict(), built("b.pt").state_dict(), built("c.pt", 1).state_dict()
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # the pre-training's count is its own, not the process's
+    try:
+        a, b, c = (built("a.pt").state_dict(), built("b.pt").state_dict(),
+                   built("c.pt", 1).state_dict())  # fmt: skip
+        assert torch.get_num_threads() == 1  # restored
+        one = [built(f"{n}.pt", threads=1).state_dict() for n in ("d", "e")]
+        built("p.pt", threads=None)
+    finally:
+        torch.set_num_threads(before)
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert any(not torch.equal(a[k], c[k]) for k in a)
+    assert all(torch.equal(one[0][k], one[1][k]) for k in a)
+    assert extractor_file_threads(tmp_path / "a.pt") == 2  # the default, recorded
+    assert extractor_file_threads(tmp_path / "d.pt") == 1
+    assert extractor_file_threads(tmp_path / "p.pt") == 1  # None: the process's count then
+    for bad in (0, "2", True, 1.5):
+        with pytest.raises(UserError, match=r"studio_code_extractor.threads = .*: give a whole "
+                           "number >= 1, or None") as err:  # fmt: skip
+            built("x.pt", threads=bad)
+        assert "\n" not in str(err.value)
+    assert not (tmp_path / "x.pt").exists()
 
 
 def test_contrastive_pretraining_lowers_its_loss(bank):

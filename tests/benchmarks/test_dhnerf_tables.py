@@ -124,6 +124,11 @@ def test_markdown_has_the_sync_column_and_its_reference_rows():
         'The code extractor\'s recipe: `{"steps": 300, "seed": 1, "shift": 0.04}`, with '
         '`{"seed": 1}` over the tables\' (`--extractor`).'
     ) in _markdown(report)
+    report["assets"]["threads"] = 2  # the count the file records it pre-trained on
+    assert ('`{"seed": 1}` over the tables\' (`--extractor`), pre-trained on 2 threads.'
+            in _markdown(report))  # fmt: skip
+    report["assets"]["cpu"] = "Xeon"  # and the processor
+    assert "(`--extractor`), pre-trained on 2 threads of Xeon." in _markdown(report)
     report["assets"] = {}  # a report from before the record: the keywords alone
     assert ('The code extractor with `{"seed": 1}` over the tables\' (`--extractor`).'
             in _markdown(report))  # fmt: skip
@@ -389,6 +394,16 @@ def test_a_cached_extractor_from_before_the_window_or_without_its_bank_is_refuse
     dhnerf.check_extractor_file(path, bank)
     with pytest.raises(SystemExit, match=r"pre-trained with hardness 0.0 \(now 5.0\): delete"):
         dhnerf.check_extractor_file(path, extractor_bank(lights=5, hardness=5))
+    # the thread count: a file from before its record is taken as it is; another is refused
+    dhnerf.check_extractor_file(path, bank, 2)
+    torch.save({"kind": "dhnerf_code_extractor", "crop": None, "bank": bank, "threads": 1,
+                "state_dict": {}}, path)  # fmt: skip
+    dhnerf.check_extractor_file(path, bank, 1)
+    dhnerf.check_extractor_file(path, bank)  # no count asked for
+    with pytest.raises(SystemExit, match=r"pre-trained with threads 1 \(now 2; the same "
+                       r"seed gives other weights\): delete it") as err:  # fmt: skip
+        dhnerf.check_extractor_file(path, bank, 2)
+    assert "\n" not in str(err.value) and path.exists()
 
 
 def test_the_extractor_option_pretrains_with_its_keywords_and_the_rows_read_them(tmp_path):
@@ -404,6 +419,7 @@ def test_the_extractor_option_pretrains_with_its_keywords_and_the_rows_read_them
     import lokitalk_plugins.registration  # noqa: F401
     from lokitalk_plugins.baselines.dhnerf.pretrain import extractor_file_bank
     from lokitalk_plugins.train.config import parse_config_files
+    from lokitalk_plugins.train.runtime import cpu_model
 
     data = dhnerf.lit_studio(tmp_path, {"size": 32, "seconds": 0.6})
     kw = {"expression_steps": 2}
@@ -416,10 +432,18 @@ def test_the_extractor_option_pretrains_with_its_keywords_and_the_rows_read_them
         bound = {"relative": "('ex',)"}.get(key, repr(value))
         assert f"studio_code_extractor.{key} = {bound}" in gin_text
     assert "studio_code_extractor.expression_steps = 300" in gin_text
+    assert "studio_code_extractor.threads = 2" in gin_text and dhnerf._threads({}) == 2
     assert dhnerf.EXTRACTOR_STEPS["default"] == 300
     assert bank["identities"] == 4 and bank["steps"] == dhnerf.EXTRACTOR_STEPS["micro"]
     assert a["relative"] == ["ex"]
     assert a["bank"] == bank  # the whole recipe, defaults included, for the report's "assets"
+    assert a["threads"] == 2  # the count it pre-trained on, recorded in its file
+    assert a["cpu"] == cpu_model()  # and the processor
+    with pytest.raises(SystemExit, match=r"pre-trained with threads 2 \(now 1;"):
+        dhnerf.assets(tmp_path / "dhnerf", "micro", data, dict(kw, threads=1))
+    with pytest.raises(SystemExit, match=r'--extractor \{"threads": 0\}: studio_code_extractor.'
+                       "threads = 0: give a whole number"):  # fmt: skip
+        dhnerf.assets(tmp_path / "other", "micro", data, {"threads": 0})
     m = dhnerf._dhnerf("DH-NeRF", "micro", a, None)
     assert "EXTRACTOR_RELATIVE = ('ex',)" in m["bindings"]  # a typed macro the gin file reads
     parse_config_files([experiments.resolve(c) for c in m["configs"]], m["bindings"])

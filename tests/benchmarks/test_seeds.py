@@ -127,3 +127,15 @@ def test_table1_rows_fold_seeds_and_measure_speed_and_cross_driving_on_seed_0():
     assert "| ER-NeRF | 29.00 ± 1.00 | n/a |" in md
     assert "Every row: mean ± sample std over seeds 0, 1, 2;" in md
     assert "FPS and cross-driving are measured on seed 0." in md
+
+
+def test_the_machine_record_names_the_processor_and_its_bf16_instructions():
+    """Seeded runs repeat bit for bit only on the same kind of processor, so every report's
+    machine record names it (``cpu_model``) beside its bfloat16 instructions."""
+    from harness.common import machine
+
+    from lokitalk_plugins.train.runtime import cpu_bf16_support, cpu_model
+
+    m = machine(threads_per_job=1, jobs_in_parallel=2)
+    assert m["cpu_model"] == cpu_model() and m["cpu_bf16"] == cpu_bf16_support()
+    assert m["threads_per_job"] == 1 and m["jobs_in_parallel"] == 2

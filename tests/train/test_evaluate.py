@@ -91,6 +91,9 @@ def test_image_metrics_match_hand_values(studio):
     assert res["size_mb"] == pytest.approx((15 * 4 + 10 * 8) / 2**20)
     assert model_size(system)["bytes"] == 140
     assert res["machine"]["torch"] == torch.__version__ and res["machine"]["cpu_count"] >= 1
+    from lokitalk_plugins.train.runtime import cpu_model
+
+    assert res["machine"]["cpu_model"] == cpu_model()  # the kind of processor, besides the OS
 
 
 def test_lpips_is_the_metric_mean_and_na_without_weights(studio, monkeypatch, tmp_path):

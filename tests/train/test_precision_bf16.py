@@ -11,7 +11,13 @@ from lokitalk_plugins.errors import UserError
 from lokitalk_plugins.pipeline import TalkingHeadSystem
 from lokitalk_plugins.render import composite
 from lokitalk_plugins.train.optim import build_optimizer
-from lokitalk_plugins.train.runtime import CPU_AUTO_AMP, Precision, cpu_bf16_support
+from lokitalk_plugins.train.runtime import (
+    CPU_AUTO_AMP,
+    Precision,
+    cpu_bf16_support,
+    cpu_model,
+    torch_threads,
+)
 
 CPU = torch.device("cpu")
 
@@ -27,6 +33,35 @@ def cpuinfo(tmp_path, monkeypatch):
         return path
 
     return make
+
+
+def test_torch_threads_sets_the_count_for_the_block_and_restores_it():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with torch_threads(2) as used:
+            assert used == torch.get_num_threads() == 2
+        assert torch.get_num_threads() == 1
+        with torch_threads(None) as used:  # the process's count
+            assert used == 1
+        with pytest.raises(RuntimeError, match="inside"), torch_threads(2):
+            raise RuntimeError("inside")
+        assert torch.get_num_threads() == 1  # restored after an error too
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_cpu_model_reads_the_model_name(tmp_path):
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nvendor_id\t: X\nmodel name\t: Some CPU @ 2.0GHz\n"
+                    "processor\t: 1\nmodel name\t: Some CPU @ 2.0GHz\n")  # fmt: skip
+    assert cpu_model(info) == "Some CPU @ 2.0GHz"
+    import platform
+
+    fallback = platform.processor() or platform.machine()
+    assert cpu_model(tmp_path / "missing") == fallback  # no cpuinfo: the platform's word
+    info.write_text("processor\t: 0\nflags\t: fpu\n")
+    assert cpu_model(info) == fallback
 
 
 def test_detection_reads_the_cpu_flags(cpuinfo):

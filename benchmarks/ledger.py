@@ -270,8 +270,10 @@ def markdown(rows: list[dict], reports: dict, profile: str) -> str:
         "mean ± std do not overlap; it is inconclusive with a single seed or overlapping "
         'intervals; with a margin ("at least 2 dB above"), the difference of the means ± '
         "the sum of the stds is set against the margin instead: above it holds, below it does "
-        "not hold, across it inconclusive; a threshold holds when mean - std clears it. A "
-        "comparison that holds is "
+        "not hold, across it inconclusive; one model in two settings over the same seeds "
+        '(bf16 against float32, "within 0.2 dB") is judged on the paired difference, seed by '
+        "seed: its mean ± its std against the margin; a threshold holds when mean - std "
+        "clears it. A comparison that holds is "
         "contested when an ablation of its worse row beats the better row by the same rule "
         "(seed 0 against seed 0 where a side has one seed): the margin then comes from the "
         "worse row's setup. Missing measurements (n/a) are inconclusive.",

@@ -17,6 +17,13 @@ the same method and different ``seed`` keys. Rules:
 - ``threshold``: the claim is "value >= limit" (or <=): holds when mean - std clears it, does
   not hold when mean + std misses it; inconclusive between, or with one seed only when the
   value is within ``single_seed_band`` of the limit.
+- ``compare_paired``: the claim is "a is better than b by more than a margin" where a and b
+  are one model in two settings over the same seeds (the same data, initialisation and
+  rays: bf16 against float32). With d the difference a - b seed by seed over the seeds both
+  rows ran, holds when mean(d) - std(d) is above the margin, does not hold when mean(d) +
+  std(d) is below it, inconclusive between; the seed-to-seed spread both rows share cancels
+  in d, which the band of the stds' sum counts twice. With fewer than two seeds in common it
+  is ``compare``.
 - Missing values (n/a in a table) give "inconclusive" with the reason.
 
 For every "does not hold", the ledger looks for ablation rows naming the claim: a row with
@@ -41,6 +48,9 @@ __all__ = [
     "CLAIMS",
     "against_float32",
     "bf16_claim",
+    "compare_paired",
+    "paired_within",
+    "seed_values",
     "seed_by_seed",
     "Claim",
     "Sample",
@@ -116,11 +126,12 @@ def explained(v: Verdict, cause: str) -> Verdict:
     return Verdict(v.measured, v.verdict, f"{v.cause}; {cause}" if v.cause else cause, True)
 
 
-def noted(v: Verdict, note: str) -> Verdict:
+def noted(v: Verdict, note: str, on_hold: bool = False) -> Verdict:
     """``v`` with a note appended to its cause (a context, not a measured cause: unlike
     :func:`explained` it leaves ``explained`` as it was); unchanged without a note or when
-    the claim holds."""
-    if not note or v.verdict == HOLDS:
+    the claim holds, unless ``on_hold`` (a context worth reading either way: what a faster
+    setting saves)."""
+    if not note or (v.verdict == HOLDS and not on_hold):
         return v
     return Verdict(v.measured, v.verdict, f"{v.cause}; {note}" if v.cause else note, v.explained)
 
@@ -253,6 +264,48 @@ def row_sample(report: dict | None, pick: Callable[[dict], bool], field: str, la
     ok = tuple(float(v) * scale for v in values
                if isinstance(v, int | float) and not math.isnan(v))  # fmt: skip
     return Sample(ok, label)
+
+
+def seed_values(report: dict | None, pick: Callable[[dict], bool], metric: str) -> dict:
+    """{seed: ``metric``} of the rows of ``report`` that ``pick`` selects (each of a row's
+    ``seeds`` records by its ``seed``, else its place in the list, as the harness writes
+    them; else the row itself by its ``seed``, 0 when it names none); None, NaN and a missing
+    report give no entry."""
+    out = {}
+    for row in (report or {}).get("results", []):
+        if not pick(row):
+            continue
+        records = row.get("seeds") or [dict(row, seed=row.get("seed", 0))]
+        for place, rec in enumerate(records):
+            v = _get(rec.get("metrics", rec), metric)
+            if isinstance(v, int | float) and not math.isnan(v):
+                out[int(rec.get("seed", place))] = float(v)
+    return out
+
+
+def compare_paired(a: Sample, b: Sample, by_seed_a: dict, by_seed_b: dict,
+                   higher_is_better: bool = True, margin: float = 0.0,
+                   digits: int = 2) -> Verdict:  # fmt: skip
+    """Verdict on "a is better than b by more than ``margin``" for one model in two settings
+    over the same seeds (``by_seed_a``, ``by_seed_b``: :func:`seed_values` of the two rows;
+    the rule in the module doc), ``compare`` with fewer than two seeds in common."""
+    common = sorted(set(by_seed_a) & set(by_seed_b))
+    gap = _missing(a, b)
+    if gap or len(common) < 2:
+        return gap or compare(a, b, higher_is_better, margin, digits)
+    sign = 1.0 if higher_is_better else -1.0
+    d = Sample(tuple(sign * (by_seed_a[k] - by_seed_b[k]) for k in common), "")
+    each = ", ".join(f"{sign * x:+.{digits}f}" for x in d.values)
+    measured = (f"{a.text(digits)} vs {b.text(digits)}; paired over seeds "
+                f"{', '.join(map(str, common))}: {each} (mean {sign * d.mean:+.{digits}f} ± "
+                f"{d.std:.{digits}f})")  # fmt: skip
+    if d.mean - d.std > margin:
+        return Verdict(measured, HOLDS)
+    if d.mean + d.std < margin:
+        return Verdict(measured, FAILS)
+    band = f"{d.mean:+.{digits}f} ± {d.std:.{digits}f}"
+    return Verdict(measured, INCONCLUSIVE, f"the paired difference ± its std ({band}) reaches "
+                   f"the claimed margin {margin:g}")  # fmt: skip
 
 
 def _missing(*samples: Sample) -> Verdict | None:
@@ -554,21 +607,30 @@ def seed_by_seed(a: Sample, b: Sample) -> str:
     return f"seed by seed {each} (mean {d.mean:+.2f} ± {d.std:.2f})"
 
 
+def paired_within(report_a: dict | None, pick_a, report_b: dict | None, pick_b, la: str,
+                  lb: str, margin: float = BF16_MARGIN_DB) -> Verdict:  # fmt: skip
+    """Judge "the row ``pick_a`` picks in ``report_a`` within ``margin`` dB PSNR of the row
+    ``pick_b`` picks in ``report_b``" (labels la, lb) for one model in two settings (bf16
+    against float32, one occupancy refresh against another) by ``compare_paired``: the seeds
+    pair (the same data, initialisation and rays)."""
+    a, b = sample(report_a, pick_a, "psnr", la), sample(report_b, pick_b, "psnr", lb)
+    return compare_paired(a, b, seed_values(report_a, pick_a, "psnr"),
+                          seed_values(report_b, pick_b, "psnr"), True, -margin)  # fmt: skip
+
+
 def against_float32(report: dict | None, bf16, fp32, la: str, lb: str) -> Verdict:
     """Judge "the row ``bf16`` picks within :data:`BF16_MARGIN_DB` PSNR of the float32 row
-    ``fp32`` picks" in one report (labels la, lb). Noted beside a miss: the difference seed by
-    seed (the seeds pair: the same data, initialisation and rays), which the rules' band of the
-    stds' sum does not see, and both rows' training minutes."""
-    a, b = sample(report, bf16, "psnr", la), sample(report, fp32, "psnr", lb)
-    v = compare(a, b, True, -BF16_MARGIN_DB)
-    notes = [seed_by_seed(a, b)] if a.n == b.n > 1 else []
+    ``fp32`` picks" in one report (labels la, lb; :func:`paired_within`). Noted beside the verdict:
+    both rows' training minutes."""
+    v = paired_within(report, bf16, report, fp32, la, lb)
+    notes = []
     ta = row_sample(report, bf16, "train_seconds", "", scale=1 / 60)
     tb = row_sample(report, fp32, "train_seconds", "", scale=1 / 60)
     if ta.n and tb.n:
         jobs = ((report or {}).get("machine") or {}).get("jobs_in_parallel")
         at_once = f", {jobs} job(s) at once" if jobs else ""
         notes.append(f"trained in {ta.mean:.1f} against {tb.mean:.1f} min{at_once}")
-    return noted(v, "; ".join(notes))
+    return noted(v, "; ".join(notes), on_hold=True)
 
 
 def bf16_claim(id: str, what: str, where: str, stem: str, bf16, fp32, la: str, lb: str):

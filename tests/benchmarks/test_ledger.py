@@ -1347,7 +1347,11 @@ def test_bf16_with_32_samples_a_ray_is_judged_against_float32_at_32(tmp_path):
     rows = [_psnrs(cap, [28.5, 28.6, 28.7]), _psnrs(cap + ", bf16", [28.4, 28.5, 28.6])]
     path.write_text(json.dumps({"results": rows}))
     got = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
-    assert got["bf16_quality_32"]["verdict"] == "inconclusive"  # -0.1 ± 0.2 across -0.2
+    assert got["bf16_quality_32"]["verdict"] == "holds"  # paired: -0.1 ± 0.0 above -0.2
+    rows = [_psnrs(cap, [28.5, 28.6, 28.7]), _psnrs(cap + ", bf16", [28.2, 28.6, 28.7])]
+    path.write_text(json.dumps({"results": rows}))
+    got = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert got["bf16_quality_32"]["verdict"] == "inconclusive"  # -0.1 ± 0.17 across -0.2
     low = _psnrs(cap + ", bf16", [28.0, 28.05, 28.1])
     path.write_text(json.dumps({"results": [_psnrs(cap, [28.5, 28.6, 28.7]), low]}))
     got = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
@@ -1864,9 +1868,36 @@ def test_gdrf_bf16_is_judged_against_float32_from_one_base_seed_by_seed(tmp_path
         row("GDRF, bf16 after the first quarter", [29.30, 29.31, 29.32], 4.5)]}))  # fmt: skip
     rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
     assert rows["bf16_quality_gdrf"]["verdict"] == "does not hold"
-    assert (
-        "seed by seed -0.40, -0.40, -0.40 (mean -0.40 ± 0.00); trained in 4.5 against 6.0 min"
-    ) in rows["bf16_quality_gdrf"]["cause"]
+    assert "paired over seeds 0, 1, 2: -0.40, -0.40, -0.40 (mean -0.40 ± 0.00)" in (
+        rows["bf16_quality_gdrf"]["measured"])  # fmt: skip
+    assert "trained in 4.5 against 6.0 min" in rows["bf16_quality_gdrf"]["cause"]
+
+
+def test_a_paired_comparison_judges_the_seed_by_seed_difference():
+    """compare_paired: one model in two settings over the same seeds; the seeds pair by their
+    ids (not by place), the band is the differences' std, and with fewer than two seeds in
+    common it is compare."""
+    from claims.core import Sample, compare, compare_paired
+
+    a_by = {0: 27.0, 1: 28.0, 2: 29.0}
+    b_by = {0: 27.1, 1: 28.1, 2: 29.0}
+    a, b = Sample(tuple(a_by.values()), "bf16"), Sample(tuple(b_by.values()), "float32")
+    assert compare(a, b, True, -0.2).verdict == "inconclusive"  # the stds' sum is 2.0
+    v = compare_paired(a, b, a_by, b_by, True, -0.2)
+    assert v.verdict == "holds"  # d = -0.1, -0.1, 0.0: mean -0.067, std 0.058
+    assert "paired over seeds 0, 1, 2: -0.10, -0.10, +0.00 (mean -0.07 ± 0.06)" in v.measured
+    b_far = {k: x + 0.5 for k, x in b_by.items()}
+    assert compare_paired(a, b, a_by, b_far, True, -0.2).verdict == "does not hold"
+    b_wide = {0: 26.7, 1: 28.3, 2: 29.0}  # d = +0.3, -0.3, 0.0: mean 0, std 0.3
+    v = compare_paired(a, b, a_by, b_wide, True, -0.2)
+    assert v.verdict == "inconclusive" and "paired difference ± its std (+0.00 ± 0.30)" in v.cause
+    shifted = {1: 27.1, 2: 28.1, 3: 29.0}  # seeds 1, 2 in common: a 28, 29 against 27.1, 28.1
+    v = compare_paired(a, b, a_by, shifted, True, -0.2)
+    assert "paired over seeds 1, 2: +0.90, +0.90" in v.measured and v.verdict == "holds"
+    one = compare_paired(a, b, a_by, {0: 27.1}, True, -0.2)  # one seed in common: compare's
+    assert one == compare(a, b, True, -0.2)
+    lower = compare_paired(a, b, a_by, b_far, False, 0.0)  # lower is better: a is 0.5 lower
+    assert lower.verdict == "holds" and "(mean -0.57 ± 0.06)" in lower.measured
 
 
 def test_dhnerf_bf16_is_judged_against_the_full_model_in_float32(tmp_path):
@@ -1887,7 +1918,14 @@ def test_dhnerf_bf16_is_judged_against_the_full_model_in_float32(tmp_path):
         full("full model, bf16 after the first quarter", [25.70, 25.72, 25.74])]}))  # fmt: skip
     rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
     assert rows["bf16_quality_dhnerf"]["verdict"] == "does not hold"
-    assert "seed by seed -0.40, -0.40, -0.40" in rows["bf16_quality_dhnerf"]["cause"]
+    measured = rows["bf16_quality_dhnerf"]["measured"]  # seeds without ids pair by place
+    assert "paired over seeds 0, 1, 2: -0.40, -0.40, -0.40" in measured
+    # the seeds' spread (±0.30) is both rows': paired, -0.05 ± 0.00 holds (the band misses it)
+    path.write_text(json.dumps({"results": [
+        full("full model", [25.80, 26.10, 26.40]),
+        full("full model, bf16 after the first quarter", [25.75, 26.05, 26.35])]}))  # fmt: skip
+    rows = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}
+    assert rows["bf16_quality_dhnerf"]["verdict"] == "holds"
 
 
 def test_an_ablation_from_a_gdrf_run_before_the_h2_default_says_so(tmp_path, monkeypatch):

@@ -55,7 +55,7 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          "dhnerf_table2_ex_seed1/dhnerf_table2", "dhnerf_table2_recipe/dhnerf_table2",
          "dhnerf_table2_recipe_head_background/dhnerf_table2",
          "dhnerf_table2_ex_seed1_head_background/dhnerf_table2",
-         "dhnerf_table1_regions/er_nerf",
+         "dhnerf_table1_regions/er_nerf", "dhnerf_table1_recipe_default/dhnerf_table1",
          "dhnerf_extractor_probe_ceiling/expression_weight_seeds/seed1/dhnerf_extractor_probe",
          "dhnerf_extractor_probe_ceiling/expression_weight_seeds/seed2/dhnerf_extractor_probe",
          "dhnerf_extractor_probe_ceiling/expression_weight_seeds/seed2_weight30/"

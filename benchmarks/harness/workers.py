@@ -27,9 +27,18 @@ __all__ = ["Stopped", "alongside", "beside_pretraining", "evaluate_again", "in_t
            "run_seeded", "seeded_runs",
            "evaluate_workspace", "finished_row", "fit_psnr", "landmark_detector",
            "refuse_replacing", "replaced_rows", "resume_refusal", "run_methods", "run_pool",
-           "sharing_cores", "train_and_evaluate", "val_background"]  # fmt: skip
+           "sharing_cores", "train_and_evaluate", "val_background", "TABLE_CONFIGS"]  # fmt: skip
 
 FIT_FRAMES = 8  # training frames, evenly spaced, that fit_psnr renders
+
+
+# what every table row trains with after its own files (benchmarks/gin-configs names):
+# float32 (the macro base.gin's Trainer.amp reads; a row whose files bind Trainer.amp itself,
+# the bf16 ablations, keeps its own), the precision every committed result was trained in,
+# where 'auto' now picks bf16 after a float32 first quarter on a CPU with the instructions
+# (issue 18). Kept in the row as "table_configs"; a row from before them trained float32 by
+# 'auto' then, so --resume compares the row's own files and bindings only.
+TABLE_CONFIGS = ("shared/float32",)
 
 
 def fit_psnr(system, train, frames: int = FIT_FRAMES) -> float:
@@ -53,10 +62,10 @@ def train_and_evaluate(method: dict, data: str, workspace: str, out: str, truth:
     from lokitalk_plugins.train import train_from_config
 
     from .common import package_tree, peak_rss_mb
-    from .experiments import resolve
+    from .experiments import config, resolve
 
     configs, bindings = list(method["configs"]), list(method["bindings"])
-    paths = [resolve(c) for c in configs]
+    paths = [resolve(c) for c in configs] + [resolve(config(c)) for c in TABLE_CONFIGS]
     write_run(Path(workspace), Path(data), paths, bindings, "aud.npy")
     t0 = time.perf_counter()
     summary = train_from_config(paths, bindings, data=data, workspace=workspace, progress=False)
@@ -64,6 +73,7 @@ def train_and_evaluate(method: dict, data: str, workspace: str, out: str, truth:
     row = {
         "method": method["name"],
         "configs": configs,
+        "table_configs": list(TABLE_CONFIGS),
         "bindings": bindings,
         "workspace": workspace,
         "train_seconds": train_seconds,

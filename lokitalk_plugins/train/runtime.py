@@ -13,14 +13,22 @@ import torch
 from lokitalk_plugins.errors import OptionError
 
 __all__ = [
-    "AMP_MODES", "BF16_CPU_FLAGS", "CPU_AUTO_AMP", "Precision", "cpu_bf16_support", "move_to",
-    "system_device", "cpu_model", "torch_threads",
+    "AMP_MODES", "BF16_CPU_FLAGS", "CPU_AUTO_AMP", "CPU_AUTO_AMP_FROM", "Precision",
+    "cpu_bf16_support", "cpu_model", "default_amp_from", "move_to", "system_device",
+    "torch_threads",
 ]  # fmt: skip
 
 AMP_MODES = ("auto", "off", "bf16", "fp16")
 # what amp="auto" picks on a CPU: "off" (float32) or "bf16" (taken only where
-# cpu_bf16_support() finds the instructions); the one place that default is chosen
-CPU_AUTO_AMP = "off"
+# cpu_bf16_support() finds the instructions; float32 elsewhere); the one place that default
+# is chosen. bf16 since issue 18's measurement: with the first quarter of each stage in
+# float32 (CPU_AUTO_AMP_FROM) it trains within 0.2 dB PSNR of float32 on LokiTalk's Table 2
+# (O+D+R -0.06 +- 0.06 dB paired over 3 seeds) and the DH-NeRF's (+0.00 +- 0.01), 1.2-1.5x
+# faster (benchmarks/results/CLAIMS.md: bf16_quality_start, bf16_quality_dhnerf)
+CPU_AUTO_AMP = "bf16"
+# the share of each stage trained in float32 before that autocast when amp="auto" chose bf16
+# on a CPU and Trainer.amp_from is not given: bf16 from the first step lost 0.24 dB
+CPU_AUTO_AMP_FROM = 0.25
 # /proc/cpuinfo flags of bfloat16 matrix / vector instructions (Intel AMX, AVX-512 BF16)
 BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
 
@@ -71,6 +79,15 @@ def torch_threads(threads: int | None):
         torch.set_num_threads(before)
 
 
+def default_amp_from(amp: str | bool, device: torch.device, cpuinfo="/proc/cpuinfo") -> float:
+    """``Trainer.amp_from`` where it is not given: :attr:`Precision.default_from` of ``amp``
+    on ``device`` (:data:`CPU_AUTO_AMP_FROM` where "auto" chooses bf16 on a CPU, else 0.0:
+    every step); an amp other than "auto" (or True) is 0.0 without being checked here."""
+    if amp not in ("auto", True):
+        return 0.0
+    return Precision(amp, device, cpuinfo).default_from
+
+
 def system_device(system: torch.nn.Module) -> torch.device:
     """The device of the system's first parameter or buffer (CPU when it has none)."""
     for t in list(system.parameters()) + list(system.buffers()):
@@ -98,7 +115,9 @@ class Precision:
     """Mixed precision for one device.
 
     amp: "auto" (CUDA: bf16 autocast where supported, else fp16 with a GradScaler; CPU:
-    :data:`CPU_AUTO_AMP`; full precision elsewhere), "off", "bf16" (CUDA, or a CPU with
+    :data:`CPU_AUTO_AMP` where the CPU has the instructions, after a float32 first
+    :data:`CPU_AUTO_AMP_FROM` of each stage unless ``Trainer.amp_from`` is given, float32
+    without them; full precision elsewhere), "off", "bf16" (CUDA, or a CPU with
     bfloat16 instructions, see :func:`cpu_bf16_support`; a CPU without them is refused in
     one line) or "fp16" (CUDA only; full precision elsewhere). ``True``/``False`` mean
     "auto"/"off". Weights and optimiser state stay float32 (autocast casts per operation);
@@ -111,6 +130,9 @@ class Precision:
         if mode not in AMP_MODES:
             raise OptionError(f"amp must be one of {AMP_MODES} or a bool, got {amp!r}")
         self.dtype: torch.dtype | None = None
+        # the share of a stage in float32 before the autocast where Trainer.amp_from is not
+        # given: CPU_AUTO_AMP_FROM when "auto" chose bf16 on a CPU, else 0 (every step)
+        self.default_from = 0.0
         if device.type == "cuda" and mode != "off":
             if mode == "bf16" or (mode == "auto" and torch.cuda.is_bf16_supported()):
                 self.dtype = torch.bfloat16
@@ -126,6 +148,7 @@ class Precision:
                 )
             if support is not None:
                 self.dtype = torch.bfloat16
+                self.default_from = CPU_AUTO_AMP_FROM if mode == "auto" else 0.0
         self.device = device
         use_scaler = self.dtype == torch.float16
         self.scaler = torch.amp.GradScaler("cuda") if use_scaler else None

@@ -29,7 +29,7 @@ from lokitalk_plugins.train.logs import ScalarLogger
 from lokitalk_plugins.train.loop import Update, due, finite_loss, run_steps
 from lokitalk_plugins.train.optim import build_optimizer
 from lokitalk_plugins.train.preflight import check_data, check_system
-from lokitalk_plugins.train.runtime import Precision, move_to, system_device
+from lokitalk_plugins.train.runtime import Precision, default_amp_from, move_to, system_device
 from lokitalk_plugins.train.stage_setup import build_parts, check_fresh_start, start_or_resume
 from lokitalk_plugins.train.state import TrainingParts, training_state
 from lokitalk_plugins.train.system import STAGES
@@ -91,8 +91,12 @@ class Trainer:
             config.amp,
             config.tensorboard,
         )
-        self.amp_from, self.amp_until = float(config.amp_from), float(config.amp_until)
         self.device = system_device(system)
+        self.amp_until = float(config.amp_until)
+        self.amp_from = (  # not given: the precision's own (float32 first where auto picks bf16)
+            min(default_amp_from(self.amp, self.device), self.amp_until)
+            if config.amp_from is None else float(config.amp_from)
+        )  # fmt: skip
         self.ckpt_dir = self.workspace / "checkpoints"
         self.generator = torch.Generator(device=self.device)
 

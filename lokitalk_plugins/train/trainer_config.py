@@ -28,7 +28,8 @@ class TrainerConfig:
     ``Precision``; amp_from, amp_until: the steps run under the autocast ``amp`` chose, as
     shares of the stage's steps (from ``amp_from`` up to ``amp_until``), the others in float32
     (0.0 and 1.0: every step; amp_until 0.75 trains the last quarter in float32, amp_from 0.25
-    the first quarter: precision schedules); tensorboard: True / False / "auto"."""
+    the first quarter: precision schedules; amp_from None: the precision's own, 0.25 where
+    "auto" chose bf16 on a CPU, else 0.0); tensorboard: True / False / "auto"."""
 
     steps: int
     seed: int = 0
@@ -47,7 +48,7 @@ class TrainerConfig:
     ckpt_every: int | None = 1000
     keep_checkpoints: int | None = 3
     amp: str | bool = "auto"
-    amp_from: float = 0.0
+    amp_from: float | None = None
     amp_until: float = 1.0
     tensorboard: bool | str = "auto"
 
@@ -58,12 +59,14 @@ class TrainerConfig:
         object.__setattr__(self, "steps", int(self.steps))
         for name in ("amp_from", "amp_until"):
             v = getattr(self, name)
+            if name == "amp_from" and v is None:  # the precision's own (Precision.default_from)
+                continue
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
                 raise OptionError(
                     f"Trainer.{name} must be a share of the stage's steps in [0, 1] (amp_from "
                     f"0 and amp_until 1: every step under autocast), got {v!r}"
                 )
-        if self.amp_from > self.amp_until:
+        if self.amp_from is not None and self.amp_from > self.amp_until:
             raise OptionError(
                 f"Trainer.amp_from ({self.amp_from}) is after Trainer.amp_until "
                 f"({self.amp_until}): the autocast runs from the one to the other"

@@ -944,6 +944,43 @@ def test_dhnerf_below_er_nerf_takes_its_cause_from_table2s_lip_sync_ablation(tmp
     assert "cause not yet measured" in rows["dh_vs_er"]["cause"]
 
 
+def test_table1_at_the_default_is_read_first_and_its_miss_is_not_the_lip_sync_module(tmp_path):
+    """dh_vs_er reads Table 1 at the default since 2ffcd15 (T1D) ahead of the committed
+    dhnerf_table1; its miss takes the lip-sync module's cost from that default's Table 2
+    (T2D) only: level there, a note says it is not the cause (the former settings' costs are
+    not quoted); where T2D shows a cost that holds, that cost is the cause."""
+    old_t1 = {"results": [_psnrs("ER-NeRF", [27.4, 27.9, 28.4]),
+                          _psnrs("DH-NeRF", [25.4, 22.9, 25.3])]}  # fmt: skip
+    old_t2 = {"results": [_psnrs("full model", [25.0, 22.6, 25.3]),
+                          _psnrs("w/o lip-sync module", [26.7, 26.4, 26.7])]}  # fmt: skip
+    (tmp_path / "dhnerf_table1.json").write_text(json.dumps(old_t1))
+    (tmp_path / "dhnerf_table2.json").write_text(json.dumps(old_t2))
+    for stem in ("dhnerf_table1_recipe_default", "dhnerf_table2_recipe_default"):
+        (tmp_path / stem).mkdir()
+    new_t1 = {"results": [_psnrs("ER-NeRF", [27.4, 27.9, 28.4]),
+                          _psnrs("DH-NeRF", [26.7, 26.8, 26.9])]}  # fmt: skip
+    (tmp_path / "dhnerf_table1_recipe_default" / "dhnerf_table1.json").write_text(
+        json.dumps(new_t1))  # fmt: skip
+    t2d = tmp_path / "dhnerf_table2_recipe_default" / "dhnerf_table2.json"
+    no_lip = "w/o lip-sync module"
+    rows = [_psnrs("full model", [26.7, 26.8, 26.9]), _psnrs(no_lip, [26.6, 26.8, 27.0])]
+    t2d.write_text(json.dumps({"results": rows}))
+    row = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}["dh_vs_er"]
+    assert row["measured"].startswith("DH-NeRF 26.80 ± 0.10 (3 seeds) vs ER-NeRF 27.90")
+    assert row["verdict"] == "does not hold"
+    assert ("not the lip-sync module: at this default it costs nothing (dhnerf_table2_recipe_"
+            "default/dhnerf_table2: 'full model' 26.80 ± 0.10 (3 seeds) against 'w/o lip-sync "
+            "module' 26.80 ± 0.20 (3 seeds), +0.00 dB)") in row["cause"]  # fmt: skip
+    assert "costs 2.30 dB" not in row["cause"] and "cause not yet measured" in row["cause"]
+    rows = [_psnrs("full model", [26.0, 26.1, 26.2]), _psnrs(no_lip, [26.6, 26.8, 27.0])]
+    t2d.write_text(json.dumps({"results": rows}))
+    row = {r["id"]: r for r in ledger.judge_all(ledger.load_reports(tmp_path))}["dh_vs_er"]
+    assert ("dhnerf_table2_recipe_default/dhnerf_table2 (the same default): 'w/o lip-sync "
+            "module' 26.80 ± 0.20 (3 seeds) against 'full model' 26.10 ± 0.10 (3 seeds): the "
+            "lip-sync module costs 0.70 dB") in row["cause"]  # fmt: skip
+    assert "not the lip-sync module" not in row["cause"]
+
+
 def test_the_lip_sync_claims_read_the_zero_init_run_where_it_has_both_rows(tmp_path):
     def row(method, psnrs, sync):
         return dict(method=method, metrics=dict(psnr=sum(psnrs) / len(psnrs), sync_conf=sync),

@@ -13,9 +13,11 @@ from lokitalk_plugins.render import composite
 from lokitalk_plugins.train.optim import build_optimizer
 from lokitalk_plugins.train.runtime import (
     CPU_AUTO_AMP,
+    CPU_AUTO_AMP_FROM,
     Precision,
     cpu_bf16_support,
     cpu_model,
+    default_amp_from,
     torch_threads,
 )
 
@@ -83,9 +85,15 @@ def test_auto_and_off_on_the_cpu(cpuinfo):
     flagged = cpuinfo("avx512_bf16")
     assert Precision("off", CPU, cpuinfo=flagged).name == "fp32"
     auto = Precision("auto", CPU, cpuinfo=flagged)
-    assert auto.name == ("bf16" if CPU_AUTO_AMP == "bf16" else "fp32")
-    assert Precision("bf16", CPU, cpuinfo=flagged).name == "bf16"
-    assert Precision("auto", CPU, cpuinfo=cpuinfo()).name == "fp32"
+    assert CPU_AUTO_AMP == "bf16" and CPU_AUTO_AMP_FROM == 0.25  # issue 18's measured schedule
+    assert auto.name == "bf16" and auto.default_from == 0.25
+    explicit = Precision("bf16", CPU, cpuinfo=flagged)
+    assert explicit.name == "bf16" and explicit.default_from == 0.0  # every step, as asked
+    without = Precision("auto", CPU, cpuinfo=cpuinfo())
+    assert without.name == "fp32" and without.default_from == 0.0
+    assert default_amp_from("auto", CPU, flagged) == 0.25
+    assert default_amp_from(True, CPU, flagged) == 0.25
+    assert default_amp_from("off", CPU, flagged) == default_amp_from("fp16", CPU, flagged) == 0.0
 
 
 def test_compositing_stays_float32_under_autocast():
@@ -180,8 +188,25 @@ def test_amp_from_and_until_choose_the_steps_under_autocast(tmp_path, monkeypatc
         assert {k: summary[k] for k in want} == want
         settings = load_checkpoint(ws / "checkpoints" / LATEST)["settings"]
         assert {k: settings[k] for k in want} == want
-    default = TrainerConfig(steps=3)  # every step, as before the options
-    assert (default.amp_from, default.amp_until) == (0.0, 1.0)
+    default = TrainerConfig(steps=3)  # amp_from: the precision's own; every step to the end
+    assert (default.amp_from, default.amp_until) == (None, 1.0)
+    # not given: "auto" on a CPU with the instructions trains its first quarter in float32,
+    # an explicit "bf16" every step, "auto" without the instructions float32 throughout
+    for amp, flags, on, start in (("auto", "amx_bf16", range(2, 8), 0.25),
+                                  ("bf16", "amx_bf16", range(0, 8), 0.0),
+                                  ("auto", None, range(0), 0.0)):  # fmt: skip
+        monkeypatch.setattr(runtime, "cpu_bf16_support", lambda cpuinfo=None, f=flags: f)
+        seen.clear()
+        ws = tmp_path / f"default_{amp}_{flags}"
+        summary = Trainer(Probe(), ToyDataset(), ws, 8, amp=amp, progress=False, val_every=None,
+                          ckpt_every=None).run()  # fmt: skip
+        assert seen == [(s, s in on) for s in range(8)], (amp, flags)
+        assert summary["amp_from"] == start
+        assert summary["precision"] == ("bf16" if flags else "fp32")
+    monkeypatch.setattr(runtime, "cpu_bf16_support", lambda cpuinfo=None: "amx_bf16")
+    short = Trainer(Probe(), ToyDataset(), tmp_path / "short", 8, amp="auto", amp_until=0.125,
+                    progress=False, val_every=None, ckpt_every=None)  # fmt: skip
+    assert (short.amp_from, short.amp_until) == (0.125, 0.125)  # not after amp_until
     for name in ("amp_from", "amp_until"):
         for bad in (1.5, -0.1, True, "half"):
             with pytest.raises(UserError, match=rf"Trainer.{name} must be a share .* in \[0, 1\]"):

@@ -16,8 +16,7 @@ from lokitalk_plugins.train.runtime import cpu_model, torch_threads
 from .extractor import CodeExtractor, code_names, pretrain_extractor
 
 __all__ = ["BANK_KEYS", "BANK_KEYS_SINCE", "extractor_bank", "extractor_file_bank",
-           "extractor_file_machine", "extractor_file_reads", "extractor_file_threads",
-           "recorded_bank", "saved_reads",
+           "extractor_file_machine", "extractor_file_reads", "recorded_bank", "saved_reads",
            "studio_code_extractor"]  # fmt: skip
 
 KIND = "dhnerf_code_extractor"
@@ -223,15 +222,10 @@ def recorded_bank(state: dict) -> dict | None:
     return None if bank is None else {**BANK_KEYS_SINCE, **bank}
 
 
-def extractor_file_threads(path) -> int | None:
-    """The intra-op threads the extractor file at ``path`` was pre-trained on, or None for a
-    file written before they were recorded (at the pre-training process's count)."""
-    return extractor_file_machine(path)["threads"]
-
-
 def extractor_file_machine(path) -> dict:
     """{"threads": the intra-op threads, "cpu": the processor's model} the extractor file at
-    ``path`` was pre-trained on, each None where the file predates its record."""
+    ``path`` was pre-trained on, each None where the file predates its record (pre-trained
+    at the process's count)."""
     state = torch.load(path, map_location="cpu", weights_only=True)
     return {"threads": state.get("threads"), "cpu": state.get("cpu")}
 

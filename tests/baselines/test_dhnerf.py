@@ -258,7 +258,8 @@ def test_the_gins_recipe_pretrains_the_same_weights_twice(tmp_path):
     fixed (``threads``, 2 by default, the process's restored after) and recorded in the file;
     a count that is not a whole number >= 1 is refused in one line naming the option."""
     from lokitalk_plugins.baselines.dhnerf import studio_code_extractor
-    from lokitalk_plugins.baselines.dhnerf.pretrain import extractor_file_threads
+    from lokitalk_plugins.baselines.dhnerf.pretrain import extractor_file_machine
+    from lokitalk_plugins.train.runtime import cpu_model
 
     def built(name, seed=0, **kw):
         return studio_code_extractor(
@@ -281,9 +282,11 @@ def test_the_gins_recipe_pretrains_the_same_weights_twice(tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert any(not torch.equal(a[k], c[k]) for k in a)
     assert all(torch.equal(one[0][k], one[1][k]) for k in a)
-    assert extractor_file_threads(tmp_path / "a.pt") == 2  # the default, recorded
-    assert extractor_file_threads(tmp_path / "d.pt") == 1
-    assert extractor_file_threads(tmp_path / "p.pt") == 1  # None: the process's count then
+    recorded = {n: extractor_file_machine(tmp_path / f"{n}.pt") for n in ("a", "d", "p")}
+    assert recorded["a"]["threads"] == 2  # the default, recorded
+    assert recorded["d"]["threads"] == 1
+    assert recorded["p"]["threads"] == 1  # None: the process's count then
+    assert {r["cpu"] for r in recorded.values()} == {cpu_model()}  # and the processor
     for bad in (0, "2", True, 1.5):
         with pytest.raises(UserError, match=r"studio_code_extractor.threads = .*: give a whole "
                            "number >= 1, or None") as err:  # fmt: skip

@@ -49,6 +49,7 @@ __all__ = [
     "against_float32",
     "bf16_claim",
     "compare_paired",
+    "paired_difference",
     "paired_within",
     "seed_values",
     "seed_by_seed",
@@ -283,22 +284,28 @@ def seed_values(report: dict | None, pick: Callable[[dict], bool], metric: str) 
     return out
 
 
+def paired_difference(by_seed_a: dict, by_seed_b: dict) -> tuple[list, Sample]:
+    """The seeds both :func:`seed_values` dicts hold, sorted, and a - b on each of them."""
+    common = sorted(set(by_seed_a) & set(by_seed_b))
+    return common, Sample(tuple(by_seed_a[k] - by_seed_b[k] for k in common), "a - b")
+
+
 def compare_paired(a: Sample, b: Sample, by_seed_a: dict, by_seed_b: dict,
                    higher_is_better: bool = True, margin: float = 0.0,
                    digits: int = 2) -> Verdict:  # fmt: skip
     """Verdict on "a is better than b by more than ``margin``" for one model in two settings
     over the same seeds (``by_seed_a``, ``by_seed_b``: :func:`seed_values` of the two rows;
     the rule in the module doc), ``compare`` with fewer than two seeds in common."""
-    common = sorted(set(by_seed_a) & set(by_seed_b))
+    common, raw = paired_difference(by_seed_a, by_seed_b)
     gap = _missing(a, b)
     if gap or len(common) < 2:
         return gap or compare(a, b, higher_is_better, margin, digits)
     sign = 1.0 if higher_is_better else -1.0
-    d = Sample(tuple(sign * (by_seed_a[k] - by_seed_b[k]) for k in common), "")
-    each = ", ".join(f"{sign * x:+.{digits}f}" for x in d.values)
+    d = Sample(tuple(sign * x for x in raw.values), "")  # in the claim's direction
+    each = ", ".join(f"{x:+.{digits}f}" for x in raw.values)
     measured = (f"{a.text(digits)} vs {b.text(digits)}; paired over seeds "
-                f"{', '.join(map(str, common))}: {each} (mean {sign * d.mean:+.{digits}f} ± "
-                f"{d.std:.{digits}f})")  # fmt: skip
+                f"{', '.join(map(str, common))}: {each} (mean {raw.mean:+.{digits}f} ± "
+                f"{raw.std:.{digits}f})")  # fmt: skip
     if d.mean - d.std > margin:
         return Verdict(measured, HOLDS)
     if d.mean + d.std < margin:

@@ -13,6 +13,7 @@ from .core import (
     compare,
     explained,
     noted,
+    paired_difference,
     paired_within,
     region_note,
     row_sample,
@@ -238,12 +239,11 @@ def _start_cause(judge, why: str):
 
     def wrapped(reports) -> Verdict:
         v = judge(reports)
-        a = seed_values(reports.get(BF16_START), _method(START_ROW), "psnr")
-        b = seed_values(reports.get(FAST_UPKEEP), _method("O+D+R"), "psnr")
-        common = sorted(set(a) & set(b))
+        common, d = paired_difference(
+            seed_values(reports.get(BF16_START), _method(START_ROW), "psnr"),
+            seed_values(reports.get(FAST_UPKEEP), _method("O+D+R"), "psnr"))  # fmt: skip
         if v.verdict != FAILS or len(common) < 2:
             return v
-        d = Sample(tuple(a[k] - b[k] for k in common), "")
         return explained(v, f"{why}; with float32 rays and the first 1/4 of each stage in "
                             f"float32 (Trainer.amp_from 0.25) the loss is {d.mean:+.2f} ± "
                             f"{d.std:.2f} dB over seeds {', '.join(map(str, common))} "

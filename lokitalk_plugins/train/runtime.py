@@ -50,8 +50,9 @@ def cpu_bf16_support(cpuinfo: str | Path = "/proc/cpuinfo") -> str | None:
 
 def cpu_model(cpuinfo: str | Path = "/proc/cpuinfo") -> str:
     """The processor's model name (the first ``model name`` line of ``cpuinfo``), else
-    ``platform.processor()`` or the machine type: the same seed trains other weights on
-    another kind of processor (its kernels round differently), so results record it."""
+    ``platform.processor()`` or the machine type: kernels may round differently on another
+    kind of processor, so results record it (on this project's two hosts, an Intel Xeon and
+    an AMD EPYC, one-thread training and the 2-thread extractor gave the same weights)."""
     import platform
 
     try:

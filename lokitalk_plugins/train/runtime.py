@@ -23,8 +23,8 @@ AMP_MODES = ("auto", "off", "bf16", "fp16")
 # cpu_bf16_support() finds the instructions; float32 elsewhere); the one place that default
 # is chosen. bf16 since issue 18's measurement: with the first quarter of each stage in
 # float32 (CPU_AUTO_AMP_FROM) it trains within 0.2 dB PSNR of float32 on LokiTalk's Table 2
-# (O+D+R -0.06 +- 0.06 dB paired over 3 seeds) and the DH-NeRF's (+0.00 +- 0.01), 1.2-1.5x
-# faster (benchmarks/results/CLAIMS.md: bf16_quality_start, bf16_quality_dhnerf)
+# (O+D+R -0.06 +- 0.06 dB paired over 3 seeds; its rows 1.25-1.5x faster) and the DH-NeRF's
+# (+0.00 +- 0.01; 1.05x) (benchmarks/results/CLAIMS.md: bf16_quality_start, bf16_quality_dhnerf)
 CPU_AUTO_AMP = "bf16"
 # the share of each stage trained in float32 before that autocast when amp="auto" chose bf16
 # on a CPU and Trainer.amp_from is not given: bf16 from the first step lost 0.24 dB

@@ -36,7 +36,12 @@ from a 3DMM fit of the face) and then trains it further with the pairs. The stud
 each image's expression parameters (jaw, lip width, eye closure, ``FactorBank.expressions``),
 so ``expression_steps`` full-batch steps first regress C̄_ex's first three numbers on them
 (``expression_fit``, mean squared error) before the contrastive steps, and
-``expression_weight`` keeps that fit in the loss during them (0: the pairs alone).
+``expression_weight`` keeps that fit in the loss during them (0: the pairs alone). Likewise
+each image's light (direction and intensity, ``FactorBank.light_dir``, ``light_intensity``):
+in the first ``light_steps`` steps C̄_ill's first four numbers are regressed on them
+(``light_fit``; in the same steps as the expression fit where both are on, the two losses
+added), and ``light_weight`` keeps that fit during the pairs. The light is the scene's, not
+the person's: no code is centred for it.
 
 The bank has 16 people; read on a person it never saw, an extractor keyed to where each bank
 person's eyes and mouth sit in the picture reads them poorly, and which pixels it keys to
@@ -63,7 +68,7 @@ from torch import nn
 from lokitalk_plugins.losses import CODE_NAMES
 
 __all__ = ["CodeExtractor", "centre_codes", "check_crop", "code_names", "expression_fit",
-           "pair_alignment", "pair_info_nce", "pair_masks", "pretrain_extractor",
+           "light_fit", "pair_alignment", "pair_info_nce", "pair_masks", "pretrain_extractor",
            "shifted"]  # fmt: skip
 
 
@@ -247,6 +252,13 @@ def expression_fit(codes: dict, bank, relative=()) -> torch.Tensor:
     return (codes["ex"][:, :3] - truth).pow(2).mean()
 
 
+def light_fit(codes: dict, bank) -> torch.Tensor:
+    """Mean squared error of C̄_ill's first four numbers (``codes`` as the extractor reads the
+    bank's images) to each image's light: its direction (3 numbers) and intensity."""
+    truth = torch.cat([bank.light_dir, bank.light_intensity[:, None]], 1)[bank.light]
+    return (codes["ill"][:, :4] - truth.to(codes["ill"].dtype)).pow(2).mean()
+
+
 def shifted(images: torch.Tensor, most: int, generator: torch.Generator,
             out: torch.Tensor | None = None) -> torch.Tensor:  # fmt: skip
     """images [B, H, W, C], each moved by its own random whole-pixel offset in [-most, most]
@@ -296,13 +308,18 @@ def pretrain_extractor(
     expression_steps: int = 0,
     expression_weight: float = 0.0,
     shift: float = 0.0,
+    light_steps: int = 0,
+    light_weight: float = 0.0,
     progress: bool | str = False,
 ) -> list[float]:
     """Train ``extractor`` on a ``FactorBank`` (every image is an anchor each step, Adam, one
-    optimiser throughout): first ``expression_steps`` steps of ``expression_fit`` alone, then
-    ``steps`` steps of the sum of the four codes' InfoNCE (negatives drawn with
-    ``hardness``, see ``pair_info_nce``), plus ``invariance`` times the sum of their
-    ``pair_alignment`` and ``expression_weight`` times ``expression_fit`` when above 0; the
+    optimiser throughout): first max(``expression_steps``, ``light_steps``) steps of the
+    supervised fits alone (``expression_fit`` in the first ``expression_steps`` of them,
+    ``light_fit`` in the first ``light_steps``, added where both run), then ``steps`` steps of
+    the sum of the four codes' InfoNCE (negatives drawn with ``hardness``, see
+    ``pair_info_nce``), plus ``invariance`` times the sum of their ``pair_alignment``,
+    ``expression_weight`` times ``expression_fit`` and ``light_weight`` times ``light_fit``
+    when above 0; the
     codes in ``extractor.relative`` are centred on each identity's images first
     (``centre_codes``). shift: each step every bank image is moved by up to that fraction
     of its side each way (``shifted``, the offsets drawn from ``seed``'s generator; 0: the
@@ -310,7 +327,8 @@ def pretrain_extractor(
     and an ETA on stderr (a string: its label). Returns the loss of every step."""
     for name, value in (("invariance", invariance), ("hardness", hardness),
                         ("expression_weight", expression_weight),
-                        ("expression_steps", expression_steps)):  # fmt: skip
+                        ("expression_steps", expression_steps),
+                        ("light_steps", light_steps), ("light_weight", light_weight)):  # fmt: skip
         if not float(value) >= 0:
             raise ValueError(f"{name} must be >= 0, got {value!r}")
     if not float(tau) > 0:
@@ -320,12 +338,16 @@ def pretrain_extractor(
     if (int(expression_steps) or float(expression_weight)) and extractor.dims["ex"] < 3:
         raise ValueError("expression_steps and expression_weight need ex_dim >= 3 (jaw, lip "
                          f"width, eye closure), got ex_dim = {extractor.dims['ex']}")  # fmt: skip
+    if (int(light_steps) or float(light_weight)) and extractor.dims["ill"] < 4:
+        raise ValueError("light_steps and light_weight need ill_dim >= 4 (the light's direction "
+                         f"and intensity), got ill_dim = {extractor.dims['ill']}")  # fmt: skip
     g = torch.Generator().manual_seed(int(seed))
     masks = pair_masks(bank.identity, bank.expression, bank.light)
     opt = torch.optim.Adam(extractor.parameters(), lr=lr)
     history: list[float] = []
     extractor.train()
-    total = int(expression_steps) + int(steps)
+    fits = max(int(expression_steps), int(light_steps))
+    total = fits + int(steps)
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -337,12 +359,18 @@ def pretrain_extractor(
     for step in range(total):
         images = shifted(bank.images, most, g, buffer)
         codes = centre_codes(extractor(images), extractor.relative, bank.identity)
-        if step < int(expression_steps):  # the expression fit alone
-            loss = expression_fit(codes, bank, extractor.relative)
+        if step < fits:  # the supervised fits alone
+            loss = codes["ill"].sum() * 0.0
+            if step < int(expression_steps):
+                loss = expression_fit(codes, bank, extractor.relative)
+            if step < int(light_steps):
+                loss = loss + light_fit(codes, bank)
         else:
             loss = _pair_loss(codes, masks, num_negatives, tau, g, hardness, invariance)
             if expression_weight > 0:
                 loss = loss + expression_weight * expression_fit(codes, bank, extractor.relative)
+            if light_weight > 0:
+                loss = loss + light_weight * light_fit(codes, bank)
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -47,6 +47,8 @@ def studio_code_extractor(
     expression_steps: int = 0,
     expression_weight: float = 0.0,
     shift: float = 0.0,
+    light_steps: int = 0,
+    light_weight: float = 0.0,
     threads: int | None = 2,
     progress: bool = True,
     **dims,
@@ -65,6 +67,8 @@ def studio_code_extractor(
     expression_steps, expression_weight: steps regressing C̄_ex's first three numbers on
     the bank's expression parameters before the contrastive steps, and that fit's weight
     during them (:func:`~.extractor.pretrain_extractor`; 0, 0: the pairs alone).
+    light_steps, light_weight: the same for C̄_ill's first four numbers and the bank's light
+    (direction, intensity), in the same steps as the expression fit (0, 0: the pairs alone).
     relative: the codes read relative to the person (``CodeExtractor``'s; ("ex",): C_ex, its
     mean over each identity's images subtracted in pre-training and over the clip's frames
     at use). shift: each pre-training step moves every bank image by up to that fraction of
@@ -85,6 +89,8 @@ def studio_code_extractor(
                                 ("hardness", hardness, ">= 0"),
                                 ("expression_steps", expression_steps, ">= 0"),
                                 ("expression_weight", expression_weight, ">= 0"),
+                                ("light_steps", light_steps, ">= 0"),
+                                ("light_weight", light_weight, ">= 0"),
                                 ("shift", shift, side)):  # fmt: skip
         try:
             number = float(value)
@@ -102,7 +108,8 @@ def studio_code_extractor(
         render_size=render_size, poses=poses, grid=grid, steps=steps,
         num_negatives=num_negatives, seed=seed, tau=tau, invariance=invariance,
         hardness=hardness, relative=relative, expression_steps=expression_steps,
-        expression_weight=expression_weight, shift=shift,
+        expression_weight=expression_weight, shift=shift, light_steps=light_steps,
+        light_weight=light_weight,
     )  # fmt: skip
     with torch.random.fork_rng():  # the initial weights follow ``seed`` too
         torch.manual_seed(int(seed))
@@ -144,7 +151,8 @@ def studio_code_extractor(
                                      tau=tau, seed=seed, invariance=invariance,
                                      hardness=hardness, expression_steps=int(expression_steps),
                                      expression_weight=float(expression_weight),
-                                     shift=float(shift),
+                                     shift=float(shift), light_steps=int(light_steps),
+                                     light_weight=float(light_weight),
                                      progress=progress and "code extractor")  # fmt: skip
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -158,10 +166,12 @@ def studio_code_extractor(
 # what a saved extractor records of its pre-training (``extractor_bank``): the bank and the recipe
 BANK_KEYS = ("identities", "expressions", "lights", "render_size", "poses", "grid", "steps",
              "num_negatives", "seed", "tau", "invariance", "hardness", "relative",
-             "expression_steps", "expression_weight", "shift")  # fmt: skip
+             "expression_steps", "expression_weight", "shift", "light_steps",
+             "light_weight")  # fmt: skip
 # keys the record gained later, with the value every file written before them was trained with
 BANK_KEYS_SINCE = {"hardness": 0.0, "relative": [], "expression_steps": 0,
-                   "expression_weight": 0.0, "shift": 0.0}  # fmt: skip
+                   "expression_weight": 0.0, "shift": 0.0, "light_steps": 0,
+                   "light_weight": 0.0}  # fmt: skip
 
 
 def extractor_bank(**kwargs) -> dict:
@@ -176,7 +186,7 @@ def extractor_bank(**kwargs) -> dict:
     a = bound.arguments
     kinds = {"grid": bool, "tau": float, "invariance": float, "hardness": float,
              "relative": lambda v: list(code_names(v, "relative")),
-             "expression_weight": float, "shift": float}  # fmt: skip
+             "expression_weight": float, "shift": float, "light_weight": float}  # fmt: skip
     return {k: kinds.get(k, int)(a[k]) for k in BANK_KEYS}
 
 

@@ -627,10 +627,11 @@ def _recipe_note(reports: dict, code: str, factor: str) -> str:
 # markdown names the same keys, dhnerf.RECIPE_KEYS, with steps) and their values for the
 # contrastive pairs alone (studio_code_extractor's defaults, the tables' recipe), fixed here
 # so a later default cannot rename older reports
-RECIPE_KEYS = ("seed", "relative", "expression_steps", "expression_weight", "shift", "tau",
-               "invariance", "hardness")  # fmt: skip
+RECIPE_KEYS = ("seed", "relative", "expression_steps", "expression_weight", "shift",
+               "light_steps", "light_weight", "tau", "invariance", "hardness")  # fmt: skip
 PAIRS_ALONE = {"seed": 0, "relative": [], "expression_steps": 0, "expression_weight": 0.0,
-               "shift": 0.0, "tau": 0.5, "invariance": 0.0, "hardness": 0.0}  # fmt: skip
+               "shift": 0.0, "light_steps": 0, "light_weight": 0.0, "tau": 0.5,
+               "invariance": 0.0, "hardness": 0.0}  # fmt: skip
 
 
 def _recipe(report: dict) -> str:

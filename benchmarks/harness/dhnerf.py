@@ -142,7 +142,7 @@ EXTRACTOR_RECIPE = {"relative": ["ex"], "expression_weight": 10.0, "shift": 0.04
 # the pre-training record's keys a report's markdown names as the extractor's recipe (the
 # rest is the bank: people, lights, poses, size)
 RECIPE_KEYS = ("steps", "seed", "relative", "expression_steps", "expression_weight", "shift",
-               "tau", "invariance", "hardness")  # fmt: skip
+               "light_steps", "light_weight", "tau", "invariance", "hardness")  # fmt: skip
 # CodeExtractor's keywords that decide how a saved extractor is read (checked when the rows'
 # gin reads the file, which binds only its path and relative): not for --extractor
 READ_KEYWORDS = ("size", "width", "crop", "crop_codes", "id_dim", "ex_dim", "al_dim", "ill_dim")

@@ -211,6 +211,52 @@ def test_expression_steps_fit_the_banks_expressions_before_the_pairs(bank):
             pretrain_extractor(fresh(), bank, steps=1, num_negatives=3, **kw)
 
 
+def test_light_steps_fit_the_banks_lights_beside_the_expression_fit(bank):
+    """light_steps regress C̄_ill's first four numbers on each image's light (direction,
+    intensity) in the first steps, added to the expression fit where both run (the first
+    step's loss at lr 0 is the sum of the two errors); light_weight adds weight x the fit to
+    each contrastive step; light_steps 0 trains exactly as before the option."""
+    from lokitalk_plugins.baselines.dhnerf.extractor import expression_fit, light_fit
+
+    def fresh():
+        torch.manual_seed(0)
+        return CodeExtractor(**(DIMS | dict(ill_dim=4)), size=16, width=8)
+
+    light = torch.cat([bank.light_dir, bank.light_intensity[:, None]], 1)[bank.light]
+    assert light.shape == (len(bank.images), 4) and light.std(0).min() > 0  # 3 lights differ
+    with torch.no_grad():
+        raw = fresh()(bank.images)
+    want = float((raw["ill"][:, :4] - light).pow(2).mean())
+    ex = float(expression_fit(raw, bank))
+    assert float(light_fit(raw, bank)) == pytest.approx(want, rel=1e-6)
+    hist = pretrain_extractor(fresh(), bank, steps=1, lr=0.0, num_negatives=3,
+                              expression_steps=1, light_steps=3)  # fmt: skip
+    assert len(hist) == 4  # max(1, 3) fit steps, then the pairs
+    assert hist[0] == pytest.approx(want + ex, rel=1e-5)  # both fits in the first step
+    assert hist[1] == pytest.approx(want, rel=1e-5) == hist[2]  # the light fit alone after
+    plain = pretrain_extractor(fresh(), bank, steps=1, lr=0.0, num_negatives=3)
+    heavy = pretrain_extractor(fresh(), bank, steps=1, lr=0.0, num_negatives=3,
+                               light_weight=3.0)  # fmt: skip
+    assert heavy[0] - plain[0] == pytest.approx(3 * want, rel=1e-5)
+    # light_steps 0: the weights of a pre-training without the option, bit for bit
+    a, b = fresh(), fresh()
+    pretrain_extractor(a, bank, steps=2, lr=1e-3, num_negatives=3, expression_steps=2)
+    pretrain_extractor(b, bank, steps=2, lr=1e-3, num_negatives=3, expression_steps=2,
+                       light_steps=0, light_weight=0.0)  # fmt: skip
+    for k, v in a.state_dict().items():
+        assert torch.equal(v, b.state_dict()[k]), k
+    # trained, the fit falls well below the lights' variance
+    fitted = fresh()
+    hist = pretrain_extractor(fitted, bank, steps=0, lr=3e-3, light_steps=150)
+    assert hist[-1] < 0.5 * float(light.var(0, unbiased=False).mean()) < hist[0], hist[::30]
+    with pytest.raises(ValueError, match="need ill_dim >= 4"):
+        small = CodeExtractor(**(DIMS | dict(ill_dim=3)), size=16, width=8)
+        pretrain_extractor(small, bank, steps=1, num_negatives=3, light_weight=1.0)
+    for kw in ({"light_steps": -1}, {"light_weight": -0.5}):
+        with pytest.raises(ValueError, match=f"{next(iter(kw))} must be >= 0"):
+            pretrain_extractor(fresh(), bank, steps=1, num_negatives=3, **kw)
+
+
 def test_shifted_moves_each_image_by_its_own_offset_with_the_edges_repeated():
     from lokitalk_plugins.baselines.dhnerf.extractor import shifted
 
@@ -340,7 +386,8 @@ def test_studio_code_extractor_refuses_bad_training_options_before_rendering(tmp
     from lokitalk_plugins.baselines.dhnerf import studio_code_extractor
 
     for name, value in (("invariance", -0.5), ("tau", 0), ("tau", "warm"), ("invariance", None),
-                        ("hardness", -2.0), ("expression_steps", -1),
+                        ("hardness", -2.0), ("expression_steps", -1), ("light_steps", -1),
+                        ("light_weight", -1.0),
                         ("expression_weight", "much"), ("shift", 0.5), ("shift", -0.1),
                         ("shift", "far")):  # fmt: skip
         with pytest.raises(UserError, match=f"studio_code_extractor.{name} = ") as err:
@@ -606,7 +653,9 @@ def test_the_extractor_crop_reads_only_its_window(tmp_path):
     assert bank["relative"] == [] and bank["expression_steps"] == 0
     assert bank["expression_weight"] == 0.0
     assert bank["shift"] == 0.0
-    for key in ("expression_steps", "expression_weight", "shift"):  # before: pairs alone, unshifted
+    assert bank["light_steps"] == 0 and bank["light_weight"] == 0.0
+    before = ("expression_steps", "expression_weight", "shift", "light_steps", "light_weight")
+    for key in before:  # before: pairs alone, unshifted, no light fit
         state["bank"].pop(key)
     state["bank"].pop("relative")  # ... and before relative, as reading every code as is
     torch.save(state, tmp_path / "before.pt")

@@ -93,6 +93,11 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          # Table 2's three rows at the default since 2ffcd15 (the shifted expression-fitted
          # recipe, a random background under the head; run.py dhnerf-table2 --seeds 3)
          "dhnerf_table2_recipe_default/dhnerf_table2",
+         # the same with the extractor's light fit (run.py dhnerf-table2 --seeds 3 --extractor
+         # '{"light_steps": 300, "light_weight": 10}'), and that extractor's C̄ beside the
+         # former default's (dhnerf_extractor_probe.py, both read from their files)
+         "dhnerf_table2_light/dhnerf_table2",
+         "dhnerf_extractor_probe_light/dhnerf_extractor_probe",
          # the full model in float32 and with configs/bf16.gin (issue 18)
          "dhnerf_table2_bf16/dhnerf_table2",
          # Table 3's 100% columns with seeds (run.py table3 --methods ... --seeds 3)

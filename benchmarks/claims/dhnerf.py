@@ -56,6 +56,14 @@ T2Z = "dhnerf_table2_ex_zero/dhnerf_table2"
 # --seeds 3): the claims and the probes (its full model's) read it first
 T2D = "dhnerf_table2_recipe_default/dhnerf_table2"
 T2S = (T2D, T2Z, T2SH, T2W, T2L, T2)  # the Table 2 runs, in the order the claims read them
+# Table 2 with the extractor's light fit (studio_code_extractor.light_steps 300, light_weight
+# 10; run.py dhnerf-table2 --seeds 3 --extractor '{"light_steps": 300, "light_weight": 10}' in
+# a fresh --work with T2D's lip-sync module): not the default, so no claim reads it; C_ill's
+# claim quotes it beside T2D (the same seeds, the extractor the only change)
+T2LF = "dhnerf_table2_light/dhnerf_table2"
+# the light fit's extractor and T2D's read by the extractor probe (dhnerf_extractor_probe.py,
+# both from their files): C̄_ill -> light of each
+LIGHT_PROBE = "dhnerf_extractor_probe_light/dhnerf_extractor_probe"
 # Table 1 at that default (run.py dhnerf-table1 --seeds 3, the extractor and lip-sync module of
 # T2D's run): its claim reads it first, the committed dhnerf_table1 (a former default) else
 T1D = "dhnerf_table1_recipe_default/dhnerf_table1"
@@ -410,6 +418,40 @@ def _span(vals: list[float]) -> str:
     return f"{min(vals):.2f}..{max(vals):.2f}" if len(vals) > 1 else f"{vals[0]:.2f}"
 
 
+def _light_run_note(reports: dict) -> str:
+    """Table 2's full model trained from the light-fitted extractor (:data:`T2LF`) against
+    the same seeds of :data:`T2D`'s: R² C_ill, PSNR, sync confidence and LMD of each; ""
+    without either run."""
+    lit, base = reports.get(T2LF), reports.get(T2D)
+    if not lit or not base:
+        return ""
+    cells = []
+    for label, field, row in (("R² C_ill", "probes.learned.ill.light", True),
+                              ("PSNR", "psnr", False), ("sync", "sync_conf", False),
+                              ("LMD", "lmd", False)):  # fmt: skip
+        get = row_sample if row else sample
+        a, b = get(lit, _m(FULL), field, label), get(base, _m(FULL), field, "")
+        if a.n and b.n:
+            cells.append(f"{a.text(2)} against {b.text(2).strip()}")
+    if not cells:
+        return ""
+    return (
+        f"{T2LF}: the full model from the extractor with the light fit ({_recipe(lit)}; "
+        f"not the default) against {T2D}'s (the same seeds): " + ", ".join(cells)
+    )
+
+
+def _light_fit_note(reports: dict) -> str:
+    """C̄_ill -> light of each extractor in :data:`LIGHT_PROBE` (the tables' recipe without and
+    with the light fit, one seed), "" without the run."""
+    rows = (reports.get(LIGHT_PROBE) or {}).get("variants", [])
+    said = [f"{_recipe({'assets': {'bank': dict(PAIRS_ALONE, **r['setting'])}})} "
+            f"{r['probes']['ill']['light']:.2f}" for r in rows]  # fmt: skip
+    if not said:
+        return ""
+    return f"; {LIGHT_PROBE}, C̄_ill -> light of one seed's extractor: " + ", ".join(said)
+
+
 def _extractor_cause(reports: dict, what: str) -> str:
     """What the code extractor's own codes C̄ carry (``dhnerf_extractor_probe``): the DH-NeRF
     starts its codes there and L_dis holds them near it. what: 'ex', 'ill' or 'leakage'."""
@@ -466,7 +508,7 @@ def _extractor_cause(reports: dict, what: str) -> str:
         if pix:
             text += (f"; a linear probe of the frames' pixels reaches "
                      f"{max(c['light'] for c in pix.values()):.2f}")  # fmt: skip
-        return text
+        return text + _light_fit_note(reports)
     leak = [max(r["probes"][k][t] for k in ("id", "al") for t in ("expression", "light"))
             for r in every]  # fmt: skip
     spread = [max(r["spread"]["id"], r["spread"]["al"]) for r in every if "spread" in r]
@@ -674,6 +716,8 @@ def _probe(code, factor, limit):
         v = explained(v, _own_extractor(r, pick, code, factor))
         v = explained(v, _extractor_cause(reports, code))
         v = noted(v, _recipe_note(reports, code, factor))
+        if code == "ill":
+            v = noted(v, _light_run_note(reports))
         return noted(v, _response_note(reports)) if code == "ex" else v
 
     return judge

@@ -110,6 +110,11 @@ FAST_UPKEEP = (
     "where the CPU has it, occupied cells and neighbours plus a random quarter, every "
     "32 steps) instead of the tables' (every 16 steps, a random quarter of all cells)"
 )
+FAST_UPKEEP_16 = (
+    "configs/fast_upkeep.gin's refresh every 16 steps (lattice jitter, bfloat16 density where "
+    "the CPU has it, occupied cells and neighbours plus a random quarter, none outside the "
+    "ray-marching box) instead of the tables' (every 16 steps, a random quarter of all cells)"
+)
 BF16_DENSITY = (
     "bf16 autocast in training with the backbone's density output layer in float32 "
     "(TalkingHeadSystem.float32_layers)"
@@ -181,6 +186,8 @@ ABLATIONS = {
     "O+D+R, eyes weighted 50x": ("O+D+R", "table2/ablations/eye_weight", EYE_WEIGHT),
     "O+D+R, eyes weighted 10x": ("O+D+R", "table2/ablations/eye_weight_10", EYE_WEIGHT_10),
     "O+D+R, fast upkeep": ("O+D+R", "table2/ablations/fast_upkeep", FAST_UPKEEP),
+    "O+D+R, fast upkeep every 16": ("O+D+R", "table2/ablations/fast_upkeep_every16",
+                                    FAST_UPKEEP_16),
     "O+D+R, bf16, density float32": (
         "O+D+R",
         "table2/ablations/bf16_density_float32",
@@ -247,6 +254,7 @@ ABLATION_CLAIMS = {"table2/ablations/samples_32": ["t2_target", "t2_d", "t2_r"],
                    "table2/ablations/eye_weight": ["fig5_att_eye"],
                    "table2/ablations/eye_weight_10": ["fig5_att_eye"],
                    "table2/ablations/fast_upkeep": [],
+                   "table2/ablations/fast_upkeep_every16": [],
                    "table2/ablations/bf16_density_float32": [],
                    "table2/ablations/bf16_float32_finish": [],
                    "table2/ablations/bf16_float32_start": [],

@@ -449,7 +449,7 @@ def _light_fit_note(reports: dict) -> str:
             f"{r['probes']['ill']['light']:.2f}" for r in rows]  # fmt: skip
     if not said:
         return ""
-    return f"; {LIGHT_PROBE}, C̄_ill -> light of one seed's extractor: " + ", ".join(said)
+    return f"{LIGHT_PROBE}, C̄_ill -> light of one seed's extractor: " + ", ".join(said)
 
 
 def _extractor_cause(reports: dict, what: str) -> str:
@@ -508,7 +508,7 @@ def _extractor_cause(reports: dict, what: str) -> str:
         if pix:
             text += (f"; a linear probe of the frames' pixels reaches "
                      f"{max(c['light'] for c in pix.values()):.2f}")  # fmt: skip
-        return text + _light_fit_note(reports)
+        return text
     leak = [max(r["probes"][k][t] for k in ("id", "al") for t in ("expression", "light"))
             for r in every]  # fmt: skip
     spread = [max(r["spread"]["id"], r["spread"]["al"]) for r in every if "spread" in r]
@@ -716,8 +716,8 @@ def _probe(code, factor, limit):
         v = explained(v, _own_extractor(r, pick, code, factor))
         v = explained(v, _extractor_cause(reports, code))
         v = noted(v, _recipe_note(reports, code, factor))
-        if code == "ill":
-            v = noted(v, _light_run_note(reports))
+        if code == "ill":  # the light fit (not the default): its extractor, then its run
+            v = noted(noted(v, _light_fit_note(reports)), _light_run_note(reports))
         return noted(v, _response_note(reports)) if code == "ex" else v
 
     return judge

@@ -2150,3 +2150,64 @@ def test_every_committed_result_file_a_claim_module_names_is_read_by_the_ledger(
     named.discard("CLAIMS")  # the ledger's own output
     assert len(named) > 100  # the modules' stems were found (114 when written)
     assert sorted(named - set(ledger.STEMS)) == []
+
+
+def test_the_fast_refresh_every_16_steps_is_judged_seed_by_seed_against_the_tables(tmp_path):
+    """fast_upkeep16_quality: the row within 0.2 dB of O+D+R on the paired difference over the
+    same seeds holds, 0.5 dB below on every seed does not; no report: inconclusive."""
+    assert _ledger_rows(tmp_path)["fast_upkeep16_quality"]["verdict"] == "inconclusive"
+    stem, row = "table2_fast_upkeep16/table2", "O+D+R, fast upkeep every 16"
+    (tmp_path / stem).parent.mkdir(parents=True, exist_ok=True)
+    for got, verdict, diff in (([27.95, 28.15, 28.05], "holds", "-0.05 ± 0.00"),
+                               ([27.5, 27.7, 27.6], "does not hold", "-0.50 ± 0.00")):  # fmt: skip
+        rows = [_row("O+D+R", 28.1, [28.0, 28.2, 28.1]), _row(row, sum(got) / 3, got)]
+        (tmp_path / f"{stem}.json").write_text(json.dumps({"results": rows}))
+        judged = _ledger_rows(tmp_path)["fast_upkeep16_quality"]
+        assert judged["verdict"] == verdict and diff in judged["measured"], judged
+
+
+def test_c_ills_claim_quotes_the_light_fitted_extractor_beside_the_default(tmp_path):
+    """dh_probe_ill judges the default run (dhnerf_table2_recipe_default) and quotes the run
+    whose extractor had the light fit (dhnerf_table2_light, not the default) seed for seed,
+    and the extractor probe of both files."""
+
+    def full(ill, psnr, sync, bank=None):
+        seeds = [{"seed": k, "probes": {"learned": {"ill": {"light": v}}},
+                  "metrics": {"psnr": p, "sync_conf": c, "lmd": 1.5}}
+                 for k, (v, p, c) in enumerate(zip(ill, psnr, sync))]  # fmt: skip
+        row = {
+            "method": "full model",
+            "metrics": {"psnr": psnr[0], "sync_conf": sync[0]},
+            "seeds": seeds,
+            "probes": {
+                "learned": {"ex": {"expression": 0.84}, "ill": {"light": ill[0]}},
+                "leakage": 0.0,
+            },
+        }
+        return {"results": [row], "assets": {"bank": bank or {}}}
+
+    def write(stem, report):
+        (tmp_path / stem).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / f"{stem}.json").write_text(json.dumps(report))
+
+    write("dhnerf_table2_recipe_default/dhnerf_table2",
+          full([0.77] * 3, [26.74, 26.73, 26.88], [0.77, 0.83, 0.82]))  # fmt: skip
+    ill = _ledger_rows(tmp_path)["dh_probe_ill"]
+    assert ill["verdict"] == "does not hold" and "dhnerf_table2_light" not in ill["cause"]
+    write("dhnerf_table2_light/dhnerf_table2",
+          full([0.91] * 3, [26.94, 26.51, 26.68], [0.55, 0.82, 0.59],
+               {"light_steps": 300, "light_weight": 10.0}))  # fmt: skip
+    recipe = {"relative": ["ex"], "expression_steps": 300}
+    write("dhnerf_extractor_probe_light/dhnerf_extractor_probe",
+          {"variants": [{"setting": recipe, "probes": {"ill": {"light": 0.77}}},
+                        {"setting": dict(recipe, light_steps=300, light_weight=10),
+                         "probes": {"ill": {"light": 0.91}}}]})  # fmt: skip
+    ill = _ledger_rows(tmp_path)["dh_probe_ill"]
+    assert ill["verdict"] == "does not hold"  # the default still judges
+    assert "0.77 ± 0.00 (3 seeds)" in ill["measured"]
+    assert ('the light fit ({"light_steps": 300, "light_weight": 10.0}; not the default)'
+            in ill["cause"])  # fmt: skip
+    assert "R² C_ill 0.91 ± 0.00 (3 seeds) against 0.77 ± 0.00 (3 seeds)" in ill["cause"]
+    assert "sync 0.65 ± 0.15 (3 seeds) against 0.81 ± 0.03 (3 seeds)" in ill["cause"]
+    assert ('"light_steps": 300, "light_weight": 10} 0.91' in ill["cause"]
+            and '"expression_steps": 300} 0.77' in ill["cause"])  # fmt: skip

@@ -360,7 +360,7 @@ def pretrain_extractor(
         images = shifted(bank.images, most, g, buffer)
         codes = centre_codes(extractor(images), extractor.relative, bank.identity)
         if step < fits:  # the supervised fits alone
-            loss = codes["ill"].sum() * 0.0
+            loss = 0.0
             if step < int(expression_steps):
                 loss = expression_fit(codes, bank, extractor.relative)
             if step < int(light_steps):

@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness.common import RESULTS, commit, machine, write_report  # noqa: E402
+from harness.common import RESULTS, commit, machine, trained_folder, write_report  # noqa: E402
 
 __all__ = ["main"]
 
@@ -40,21 +40,10 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(RESULTS), help="where the JSON, markdown, PNG go")
     ap.add_argument("--tag", default="", help="suffix of the file names")
     args = ap.parse_args(argv)
-    import json
-
-    datas = set()
-    for ws in args.workspaces:
-        run = Path(ws) / "run.json"
-        if not (Path(ws) / "checkpoints" / "latest.pt").is_file() or not run.is_file():
-            print(f"error: --workspaces {ws}: no checkpoints/latest.pt and run.json there; give "
-                  "a trained DH-NeRF workspace", file=sys.stderr)  # fmt: skip
-            return 2
-        datas.add(json.loads(run.read_text())["data"])
-    if len(datas) > 1:
-        print(f"error: --workspaces train on different folders {sorted(datas)}; give the seeds "
-              "of one row on one folder", file=sys.stderr)  # fmt: skip
+    data, error = trained_folder(args.workspaces, "--workspaces")
+    if error is not None:
+        print(f"error: {error}", file=sys.stderr)
         return 2
-    data = Path(datas.pop())
     if not Path(f"{data}.truth").is_dir():
         print(f"error: --workspaces train on {data}, which has no studio truth beside it "
               f"({data}.truth): the response needs the studio", file=sys.stderr)  # fmt: skip

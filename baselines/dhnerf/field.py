@@ -24,7 +24,10 @@ learnt C_ex from that frame's F_lip (``dhnerf_ex_audio``: ‖E(F_lip) − sg(C_e
 codes are not pulled by it). With ``audio_share`` > 0 that share of the training steps reads
 w = 0 as well (the frame's other codes its own), so D_θ and E are also fitted as they are read
 at test time. C_id and C_al belong to the person and C_ill to the clip's
-lighting: at test time they are the mean of the training frames' codes. Nothing of a test
+lighting: at test time they are the mean of the training frames' codes. With ``light_share``
+> 0 that share of the training steps reads the training frames' mean C_ill (held fixed: no
+code is pulled by such a step) in place of the frame's own, so D_θ also learns to render the
+light it is read with at test time (the frame's other codes its own). Nothing of a test
 frame but its audio (and camera) is read: the code extractor never sees it. Without audio
 (enc_a None: a grid refresh without one, or the static canonical condition of a wrap with a
 deformation field) C_ex* is the code's own C_ex (the training mean at test time).
@@ -88,12 +91,18 @@ def individual_code(model, index: int | None) -> torch.Tensor:
     """[1, I]: frame ``index``'s codes with w = 1, or (None, test time) the mean codes, w = 0.
     In training mode a share ``model.audio_share`` of the calls with an index (one a training
     step) give w = 0, drawn from torch's global generator: the step renders the frame's
-    expression from its audio, as the test time does, with the frame's other codes."""
+    expression from its audio, as the test time does, with the frame's other codes; a share
+    ``model.light_share`` of them (drawn after it) read the training frames' mean C_ill,
+    detached, in place of the frame's own: its light as the test time renders it."""
     w = 0.0 if index is None else 1.0
     share = getattr(model, "audio_share", 0.0)
     if index is not None and share > 0 and model.training and float(torch.rand(())) < share:
         w = 0.0
-    return join_code(frame_codes(model, index), w)
+    parts = frame_codes(model, index)
+    light = getattr(model, "light_share", 0.0)
+    if index is not None and light > 0 and model.training and float(torch.rand(())) < light:
+        parts["ill"] = frame_codes(model, None)["ill"].detach()
+    return join_code(parts, w)
 
 
 def frame_code_rows(model, frames: torch.Tensor) -> torch.Tensor:

@@ -70,7 +70,10 @@ class DHNeRF(TalkingHeadBase):
     codes); audio_share: the share of training steps (drawn in training mode from torch's
     seeded global generator, as dropout draws) that render the frame as the test time does,
     its expression from its audio (w = 0: C_ex* = E(F_lip), the photometric loss reaching E),
-    the other codes its own; 0, the default: every step reads the frame's own C_ex.
+    the other codes its own; 0, the default: every step reads the frame's own C_ex;
+    light_share: the same for the light, the share of training steps that read the training
+    frames' mean C_ill (detached), as the test time renders every frame, instead of the
+    frame's own (0, the default: every step its own C_ill).
     """
 
     ray_extras: tuple[str, ...] = ()
@@ -100,6 +103,7 @@ class DHNeRF(TalkingHeadBase):
         ex_init: str = "zero",
         shared_codes: tuple = ("id", "al"),
         audio_share: float = 0.0,
+        light_share: float = 0.0,
     ):
         super().__init__(audio_in_dim, audio_dim, 2, ind_num, 0, 0, False, bound, False)
         self.dims = dict(zip(CODE_NAMES, (int(id_dim), int(ex_dim), int(al_dim), int(ill_dim))))
@@ -131,6 +135,10 @@ class DHNeRF(TalkingHeadBase):
             raise OptionError(f"DHNeRF.audio_share is a share of the training steps, in [0, 1]: "
                               f"got {audio_share!r}")  # fmt: skip
         self.audio_share = float(audio_share)
+        if not 0.0 <= float(light_share) <= 1.0:
+            raise OptionError(f"DHNeRF.light_share is a share of the training steps, in [0, 1]: "
+                              f"got {light_share!r}")  # fmt: skip
+        self.light_share = float(light_share)
         with torch.no_grad():
             if lip and lip_init == "zero":
                 self.sigma_net.net[0].weight[:, geo_in - lip :] = 0.0
@@ -162,8 +170,8 @@ class DHNeRF(TalkingHeadBase):
 
     def individual_code(self, index: int | None, torso: bool = False) -> torch.Tensor:
         """[1, I] = [C_id, C_ex, C_al, C_ill, w] of frame ``index`` (w 1; 0 on the training
-        steps ``audio_share`` draws), or (None) the mean codes with w 0: C_ex from the audio
-        (see :mod:`.field`)."""
+        steps ``audio_share`` draws; the mean C_ill on those ``light_share`` draws), or (None)
+        the mean codes with w 0: C_ex from the audio (see :mod:`.field`)."""
         return field.individual_code(self, index)
 
     def split_code(self, code: torch.Tensor) -> dict[str, torch.Tensor]:

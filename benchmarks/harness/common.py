@@ -14,6 +14,7 @@ from pathlib import Path
 __all__ = [
     "BENCH",
     "RESULTS",
+    "trained_folder",
     "check_rows",
     "commit",
     "PACKAGE_DIRS",
@@ -241,3 +242,20 @@ def check_rows(chosen, names, table: str, hint: str = "") -> None:
     if unknown:
         raise ValueError(f"--methods: no row named {unknown} in {table}{hint}; its rows are "
                          f"{list(names)}")  # fmt: skip
+
+
+def trained_folder(workspaces, flag: str) -> tuple[Path | None, str | None]:
+    """(the data folder every one of ``workspaces`` trained on, None), or (None, the error in
+    a line naming ``flag``): each must hold ``checkpoints/latest.pt`` and ``run.json``, and all
+    must have trained on one folder."""
+    datas = set()
+    for ws in workspaces:
+        run = Path(ws) / "run.json"
+        if not (Path(ws) / "checkpoints" / "latest.pt").is_file() or not run.is_file():
+            return None, (f"{flag} {ws}: no checkpoints/latest.pt and run.json there; give a "
+                          "trained workspace")  # fmt: skip
+        datas.add(json.loads(run.read_text())["data"])
+    if len(datas) > 1:
+        return None, (f"{flag} train on different folders {sorted(datas)}; give the seeds of "
+                      "one row on one folder")  # fmt: skip
+    return Path(datas.pop()), None

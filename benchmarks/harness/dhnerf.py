@@ -78,6 +78,11 @@ ABLATIONS = {
         "w/o lip-sync module", "dhnerf/ablations/audio_share",
         "the same change on the row without the lip-sync module (its C_ex* = E(F_lip) reads "
         "the model's own audio network), so the lip-sync module's cost can be read with it"),
+    "full model, half the steps under the mean light": (
+        "full model", "dhnerf/ablations/light_share",
+        "half of the training steps render the frame under the training frames' mean C_ill "
+        "(detached; DHNeRF.light_share 0.5), the light every val frame is rendered with, "
+        "instead of every step under the frame's own C_ill"),
     "full model, w/o velocity loss": (
         "full model", "dhnerf/ablations/no_velocity",
         "no velocity loss (eq. 7; velocity_loss.weight 0: the step still renders the frame "
@@ -122,6 +127,7 @@ ABLATION_CLAIMS = {"dhnerf/ablations/own_audio": ["dh_lip_psnr"],
                    "dhnerf/ablations/lip_default_init": ["dh_lip_psnr"],
                    "dhnerf/ablations/refresh_codes": [],
                    "dhnerf/ablations/audio_share": ["dh_lip_psnr"],
+                   "dhnerf/ablations/light_share": [],
                    "dhnerf/ablations/no_velocity": ["dh_lip_psnr"],
                    "dhnerf/ablations/velocity_3": ["dh_lip_psnr"],
                    "dhnerf/ablations/bf16_start": [],

@@ -825,6 +825,63 @@ def test_audio_share_renders_that_share_of_training_steps_from_audio(data):
         assert "\n" not in str(err.value)
 
 
+def test_light_share_renders_that_share_of_training_steps_under_the_mean_light(data):
+    """light_share: in training mode that share of a training frame's codes carry the training
+    frames' mean C_ill (detached, drawn from torch's seeded global generator) in place of the
+    frame's own, the other codes and w its own; in eval mode and at 0 (the default) the
+    frame's own, and 0 draws nothing (the former random stream); such a step's photometric
+    loss pulls no C_ill; outside [0, 1] is a one-line error."""
+
+    def made(**kw):  # every training frame coded, so the mean C_ill is over all of them
+        m = make_model(data, **kw)
+        m.coded_frames.fill_(len(data))
+        return m
+
+    model = made()
+    assert model.light_share == 0.0
+    state = torch.get_rng_state()
+    model.individual_code(1)
+    assert torch.equal(torch.get_rng_state(), state)  # nothing drawn at 0
+
+    def mean_light(m):  # 400 draws for training frames 0-3: the C_ill is the mean's
+        mean = m.codes(None)["ill"]
+        return [bool(torch.equal(m.split_code(m.individual_code(i % 4).detach())["ill"], mean))
+                for i in range(400)]  # fmt: skip
+
+    assert not any(mean_light(model))
+    half = made(light_share=0.5)
+    torch.manual_seed(13)
+    draws = mean_light(half)
+    assert 160 < sum(draws) < 240
+    torch.manual_seed(13)
+    assert mean_light(half) == draws  # seeded
+    assert not any(mean_light(half.eval()))
+    every = made(light_share=1.0, ex_init="default")  # C_ex read from the first step
+    assert all(mean_light(every))
+    parts, own = every.split_code(every.individual_code(2)), every.codes(2)
+    assert all(torch.equal(parts[k], own[k]) for k in CODE_NAMES if k != "ill")
+    assert float(parts["w"]) == 1.0
+    assert torch.equal(parts["ill"].detach(), every.codes(None)["ill"].detach())
+    system = TalkingHeadSystem(every, num_rays=64)
+    system.set_stage("head")
+    out = system.training_step(data[2], 0, 1, torch.Generator().manual_seed(1))
+    every.zero_grad()
+    out.loss.backward()
+    dis = every.lambda_dis > 0  # L_dis pulls the frame's C_ill to its reference: not the render
+    photometric = every.codes_ill.grad
+    if dis:
+        every.zero_grad()
+        every.lambda_dis = 0.0
+        system.training_step(data[2], 0, 1, torch.Generator().manual_seed(1)).loss.backward()
+        photometric = every.codes_ill.grad
+    assert photometric is None or photometric.abs().sum() == 0
+    assert every.codes_ex.grad[2].abs().sum() > 0  # the frame's own C_ex is rendered
+    for bad in (-0.1, 1.5):
+        with pytest.raises(UserError, match="DHNeRF.light_share is a share") as err:
+            make_model(data, light_share=bad)
+        assert "\n" not in str(err.value)
+
+
 def test_a_short_training_run_with_audio_share_lowers_the_test_time_error(data):
     ex = CodeExtractor(**DIMS, size=16, width=8)
     torch.manual_seed(5)

@@ -181,7 +181,7 @@ def test_table2_ablation_rows_add_one_gin_file_to_their_base_row():
         assert r["configs"][:-1] == own["configs"] and r["bindings"] == own["bindings"]
         assert r["ablation"]["baseline"] == r["name"].split(", ")[0]
         codes = r["configs"][-1].endswith(
-            ("refresh_codes.gin", "ex_init_default.gin", "bf16_start.gin")
+            ("refresh_codes.gin", "ex_init_default.gin", "bf16_start.gin", "light_share.gin")
         )  # diagnoses, speed
         under = r["configs"][-1].endswith("frame_head_background.gin")  # every Table 2 row
         claims = [] if codes else ["dh_lip_psnr", "dh_dis_psnr"] if under else ["dh_lip_psnr"]
@@ -198,6 +198,7 @@ def test_table2_ablation_rows_add_one_gin_file_to_their_base_row():
     audio = [r for r in rows if "driven by audio" in r["name"]]
     assert [r["ablation"]["baseline"] for r in audio] == ["full model", "w/o lip-sync module"]
     assert all("DHNeRF.audio_share = 0.5" in text[r["name"]] for r in audio)
+    assert "DHNeRF.light_share = 0.5" in text["full model, half the steps under the mean light"]
     assert "DHNeRF.lip_sync = False" in " ".join(
         (ROOT / c).read_text() for c in audio[1]["configs"][:-1]
     )
@@ -316,6 +317,25 @@ def test_an_ablation_row_runs_alone_at_the_micro_profile(tmp_path):
     assert again["seeds"][0]["probes"]["code_response"] == resp  # the same renders, same numbers
     assert (out / "dhnerf_code_response_t_traversal.png").stat().st_size > 0
     assert "C_ex's response (1 seed(s))" in (out / "dhnerf_code_response_t.md").read_text()
+    # where its PSNR goes: its training frames under the test-time codes give the table's
+    # PSNR on train frames; a DH-NeRF given as the reference renders them the same way
+    import dhnerf_gap
+
+    assert dhnerf_gap.main(["--workspaces", row["workspace"], "--reference", row["workspace"],
+                            "--out", str(out), "--tag", "t"]) == 0  # fmt: skip
+    gap = json.loads((out / "dhnerf_gap_t.json").read_text())
+    variants = gap["seeds"][0]["variants"]
+    assert list(variants) == list(dhnerf_gap.VARIANTS)
+    assert variants["test time"]["psnr"] == pytest.approx(m["fit_psnr"], abs=1e-6)
+    assert gap["reference"][0]["fit"]["psnr"] == pytest.approx(m["fit_psnr"], abs=1e-6)
+    assert all(5.0 < v["psnr"] < 60.0 and v["psnr_head"] is not None for v in variants.values())
+    gap_md = (out / "dhnerf_gap_t.md").read_text()
+    assert (
+        "| DH-NeRF, own codes | 1 |" in gap_md
+        and "| ER-NeRF (as the table renders it) | 1 |" in gap_md
+    )
+    assert dhnerf_gap.main(["--workspaces", str(tmp_path / "none"), "--out", str(out)]) == 2
+    assert dhnerf_gap.main(["--workspaces", row["workspace"], "--frames", "0"]) == 2
 
 
 def test_the_unlit_studio_option_trains_there_and_reads_no_light(tmp_path):

@@ -98,6 +98,9 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          # former default's (dhnerf_extractor_probe.py, both read from their files)
          "dhnerf_table2_light/dhnerf_table2",
          "dhnerf_extractor_probe_light/dhnerf_extractor_probe",
+         # Table 1's DH-NeRF seeds' training frames under the test-time codes, their own C_ill,
+         # C_ex, both, beside its ER-NeRF seeds' fit (dhnerf_gap.py): where the gap lies
+         "dhnerf_gap/dhnerf_gap",
          # the full model in float32 and with configs/bf16.gin (issue 18)
          "dhnerf_table2_bf16/dhnerf_table2",
          # Table 3's 100% columns with seeds (run.py table3 --methods ... --seeds 3)

@@ -111,8 +111,16 @@ def sync_cell(x: dict, std: float | None = None) -> str:
 
 
 def row_sync_cell(row: dict) -> str:
-    """:func:`sync_cell` of a table row (its seeds' std from ``metrics_std``)."""
-    return sync_cell(row["metrics"], (row.get("metrics_std") or {}).get("sync_conf"))
+    """:func:`sync_cell` of a table row (its seeds' std from ``metrics_std``); a row of
+    several seeds gives each seed's offset, ``0.60 ± 0.24 (0, 0, +14)``, not their mean (one
+    seed off sync would read as every seed a few frames off)."""
+    cell = sync_cell(row["metrics"], (row.get("metrics_std") or {}).get("sync_conf"))
+    seeds = [s.get("metrics") or {} for s in row.get("seeds") or []]
+    if len(seeds) < 2 or row["metrics"].get("sync_conf") is None:
+        return cell
+    offsets = [s.get("sync_offset") for s in seeds]
+    said = ", ".join("no peak" if o is None else "0" if o == 0 else f"{o:+.0f}" for o in offsets)
+    return f"{cell[: cell.rindex(' (')]} ({said})"
 
 
 def table_metrics(ev: dict, keys) -> dict:

@@ -27,6 +27,15 @@ def test_reference_rows_are_the_ceiling_and_the_floor(tmp_path):
 def test_cells_and_notes():
     assert measures.sync_cell({"sync_conf": 0.456, "sync_offset": -3}) == "0.46 (-3)"
     assert measures.sync_cell({"sync_conf": None}) == "n/a"
+    # a seeded row: each seed's offset, not their mean
+    seeded = {"metrics": {"sync_conf": 0.6, "sync_offset": 14 / 3},
+              "metrics_std": {"sync_conf": 0.24},
+              "seeds": [{"metrics": {"sync_offset": o}} for o in (0, 0, 14)]}  # fmt: skip
+    assert measures.row_sync_cell(seeded) == "0.60 ± 0.24 (0, 0, +14)"
+    seeded["seeds"][1]["metrics"]["sync_offset"] = None
+    assert measures.row_sync_cell(seeded) == "0.60 ± 0.24 (0, no peak, +14)"
+    one = {"metrics": {"sync_conf": 0.5, "sync_offset": -2}, "seeds": [{"metrics": {}}]}
+    assert measures.row_sync_cell(one) == "0.50 (-2)"
     rows = [
         {
             "method": "O",

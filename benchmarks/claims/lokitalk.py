@@ -363,7 +363,8 @@ claim("fast_upkeep_quality", "issue 18 target, the faster occupancy refresh as t
 # the same refresh every 16 steps with no cell outside the ray-marching box refreshed
 # (GridUpkeep.box_only; gin-configs/table2/ablations/fast_upkeep_every16.gin): as fast as
 # fast_upkeep.gin with RSDF at the 128^3 grid (train_speed_box_er_nerf_odr.md, seed 0); run.py
-# table2 --methods O+D+R 'O+D+R, fast upkeep every 16' --ablations --seeds 3 --ablation-seeds 3
+# table2 --methods O+D+R 'O+D+R, fast upkeep every 16' --ablations --seeds 6 --ablation-seeds 6
+# --resume (6 seeds since 2026-12-07; the first three from the 3-seed run)
 FAST_UPKEEP_16 = "table2_fast_upkeep16/table2"
 claim("fast_upkeep16_quality", "issue 18 target, the faster occupancy refresh as the default",
       "O+D+R trained with configs/fast_upkeep.gin's refresh every 16 steps and no cell outside "

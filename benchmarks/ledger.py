@@ -101,6 +101,11 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          # Table 1's DH-NeRF seeds' training frames under the test-time codes, their own C_ill,
          # C_ex, both, beside its ER-NeRF seeds' fit (dhnerf_gap.py): where the gap lies
          "dhnerf_gap/dhnerf_gap",
+         # the full model trained with half its steps under the mean light, and without the
+         # velocity loss (dhnerf-table2 --ablations), and both measured as dhnerf_gap is
+         "dhnerf_table2_gap_rows/dhnerf_table2",
+         "dhnerf_gap/dhnerf_gap_light_share",
+         "dhnerf_gap/dhnerf_gap_no_velocity",
          # the full model in float32 and with configs/bf16.gin (issue 18)
          "dhnerf_table2_bf16/dhnerf_table2",
          # Table 3's 100% columns with seeds (run.py table3 --methods ... --seeds 3)

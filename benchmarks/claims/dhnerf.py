@@ -430,12 +430,13 @@ def _gap_rows_note(reports: dict) -> str:
                 f"train frames {fa.mean:.2f} against {fb.mean:.2f}")  # fmt: skip
         gap = reports.get(gap_stem)
         if gap and gap.get("seeds") and gap.get("reference"):
-            own, own_t = _gap_stats(gap, "own codes")
+            _, own_t = _gap_stats(gap, "own codes")
+            _, ill_t = _gap_stats(gap, "own C_ill")
             test, _ = _gap_stats(gap, "test time")
-            ref, ref_t = _gap_stats(gap, "reference")
+            _, ref_t = _gap_stats(gap, "reference")
             text += (f"; its training frames ({gap_stem}) under the test-time codes "
-                     f"{sum(test) / len(test):.2f}, under their own codes {own_t} against "
-                     f"ER-NeRF's {ref_t}")  # fmt: skip
+                     f"{sum(test) / len(test):.2f}, under their own C_ill {ill_t}, under their "
+                     f"own codes {own_t} against ER-NeRF's {ref_t}")  # fmt: skip
         found.append(text)
     if not found:
         return ""

@@ -1046,7 +1046,8 @@ def test_table1s_miss_takes_its_cause_from_the_gap_of_its_own_workspaces(tmp_pat
             "velocity loss' 26.97 ± 0.06 (3 seeds) against 'full model' 26.80 ± 0.10 (3 seeds) "
             "(dhnerf_table2_recipe_default/dhnerf_table2), paired +0.20, +0.20, +0.10 (mean "
             "+0.17), on train frames 27.60 against 26.80; its training frames (dhnerf_gap/"
-            "dhnerf_gap_no_velocity) under the test-time codes 27.60, under their own codes "
+            "dhnerf_gap_no_velocity) under the test-time codes 27.60, under their own C_ill "
+            "28.40 ± 0.10, under their own codes "
             "29.10 ± 0.10 against ER-NeRF's 28.40 ± 0.10") in row["cause"]  # fmt: skip
     assert "half the steps under the mean light" not in row["cause"]  # no such row here
     gap["reference"][0]["workspace"] = "/w/other"  # another ER-NeRF: not this table's

@@ -352,15 +352,13 @@ GAP = "dhnerf_gap/dhnerf_gap"
 
 
 def _gap_stats(report: dict, name: str) -> tuple[list[float], str]:
+    """A :data:`GAP`-style report's PSNR of one variant ("reference": the reference's fit)
+    per seed, and its mean ± std as text."""
     vals = [s["variants"][name]["psnr"] for s in report["seeds"]] if name != "reference" \
         else [r["fit"]["psnr"] for r in report.get("reference", [])]  # fmt: skip
-    std = f" ± {_std(vals):.2f}" if len(vals) > 1 else ""
-    return vals, f"{sum(vals) / len(vals):.2f}{std}"
-
-
-def _std(vals: list[float]) -> float:
-    m = sum(vals) / len(vals)
-    return (sum((v - m) ** 2 for v in vals) / (len(vals) - 1)) ** 0.5
+    got = Sample(tuple(vals), "")
+    std = f" ± {got.std:.2f}" if got.n > 1 else ""
+    return vals, f"{got.mean:.2f}{std}"
 
 
 def _gap_cause(reports: dict) -> str:

@@ -106,6 +106,8 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          "dhnerf_table2_gap_rows/dhnerf_table2",
          "dhnerf_gap/dhnerf_gap_light_share",
          "dhnerf_gap/dhnerf_gap_no_velocity",
+         "dhnerf_table2_gap_velocity3/dhnerf_table2",
+         "dhnerf_gap/dhnerf_gap_velocity3",
          # the full model in float32 and with configs/bf16.gin (issue 18)
          "dhnerf_table2_bf16/dhnerf_table2",
          # Table 3's 100% columns with seeds (run.py table3 --methods ... --seeds 3)

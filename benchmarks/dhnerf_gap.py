@@ -35,8 +35,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness.common import RESULTS, commit, machine, trained_folder, write_report  # noqa: E402
+from harness.workers import fit_picks  # noqa: E402
 
-__all__ = ["VARIANTS", "code_gap", "fit_picks", "main", "reference_fit"]
+__all__ = ["VARIANTS", "code_gap", "main", "reference_fit"]
 
 # the codes a variant renders a training frame with: (C_ex from the frame (w = 1) or from the
 # audio (w = 0), C_ill the frame's own or the mean)
@@ -47,11 +48,6 @@ VARIANTS = {
     "own codes": (True, True),
 }
 REGIONS = ("psnr_head", "psnr_torso", "psnr_bg")
-
-
-def fit_picks(n: int, frames: int) -> list[int]:
-    """The training frames the tables' "PSNR on train frames" renders (``workers.fit_psnr``)."""
-    return sorted({round(i * (n - 1) / max(1, frames - 1)) for i in range(min(frames, n))})
 
 
 def _variant_code(model, index: int, own_ex: bool, own_ill: bool):
@@ -112,11 +108,13 @@ def _score(rgbs: dict, frames: list, truth) -> dict:
     return out
 
 
-def _train_frames(data: Path, background: str, n: int, frames: int):
+def _train_frames(data: Path, background: str, frames: int):
+    """The training frames of ``data`` (over ``background``) the tables' "PSNR on train
+    frames" renders: ``frames`` evenly spaced over the whole split (``workers.fit_picks``)."""
     from lokitalk_plugins.data import TalkingHeadFolder
 
     train = TalkingHeadFolder(data, split="train", background=background, progress=False)
-    return [train[i] for i in fit_picks(min(n, len(train)) if n else len(train), frames)]
+    return [train[i] for i in fit_picks(len(train), frames)]
 
 
 def _truth(data: Path):
@@ -141,8 +139,7 @@ def code_gap(workspace, data, frames: int = 8, background: str = "torso") -> dic
     if system.neural_renderer is not None:
         raise ValueError(f"{workspace}: it renders through the 2D neural renderer; the code "
                          "gap is measured on volume-rendered DH-NeRFs")  # fmt: skip
-    # the tables pick their frames over the whole training split (workers.fit_psnr)
-    picked = _train_frames(Path(data), background, 0, frames)
+    picked = _train_frames(Path(data), background, frames)
     n = int(m.coded_frames)
     if any(int(f.index) >= n for f in picked):
         raise ValueError(
@@ -166,7 +163,7 @@ def reference_fit(workspace, data, frames: int = 8, background: str = "torso") -
     from lokitalk_plugins.commands.workspace import load_system
 
     system = load_system(Path(workspace))[0]
-    picked = _train_frames(Path(data), background, 0, frames)
+    picked = _train_frames(Path(data), background, frames)
     with torch.no_grad():
         rgbs = [_render(system, f) for f in picked]
     return _score({"fit": rgbs}, picked, _truth(Path(data)))["fit"]

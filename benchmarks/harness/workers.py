@@ -25,7 +25,7 @@ from pathlib import Path
 
 __all__ = ["Stopped", "alongside", "beside_pretraining", "evaluate_again", "in_table_order",
            "run_seeded", "seeded_runs",
-           "evaluate_workspace", "finished_row", "fit_psnr", "landmark_detector",
+           "evaluate_workspace", "finished_row", "fit_picks", "fit_psnr", "landmark_detector",
            "refuse_replacing", "replaced_rows", "resume_refusal", "run_methods", "run_pool",
            "sharing_cores", "train_and_evaluate", "val_background", "TABLE_CONFIGS"]  # fmt: skip
 
@@ -47,10 +47,15 @@ def fit_psnr(system, train, frames: int = FIT_FRAMES) -> float:
     the generalisation gap to unseen audio and poses."""
     from lokitalk_plugins.metrics.image import psnr
 
-    n = len(train)
-    picks = sorted({round(i * (n - 1) / max(1, frames - 1)) for i in range(min(frames, n))})
-    values = [psnr(system.render_frame(train[i])["rgb"], train[i].image) for i in picks]
+    values = [psnr(system.render_frame(train[i])["rgb"], train[i].image)
+              for i in fit_picks(len(train), frames)]  # fmt: skip
     return sum(values) / len(values)
+
+
+def fit_picks(n: int, frames: int = FIT_FRAMES) -> list[int]:
+    """The indices of ``frames`` evenly spaced frames of a training split of ``n`` frames
+    (all of them when it has fewer): the frames :func:`fit_psnr` renders."""
+    return sorted({round(i * (n - 1) / max(1, frames - 1)) for i in range(min(frames, n))})
 
 
 def train_and_evaluate(method: dict, data: str, workspace: str, out: str, truth: bool) -> None:

@@ -160,6 +160,13 @@ class BackboneAdapter(TrainingSupply, ABC):
         (no deformation here: pose and deformed are unused)."""
         return self.sigma(self.encode_points(x), enc_a, eye)
 
+    def lattice_encoder(self, axes: torch.Tensor):
+        """The lattice form of :meth:`encode_points` for occupancy refreshes: axes [3, r] (the
+        grid lines' coordinates) -> a function ijk [K, 3] (int64 line indices) -> enc_x [K, C]
+        equal to ``encode_points`` at (axes[0, i], axes[1, j], axes[2, k]), or None (the
+        default) for an encoding a lattice cannot share."""
+        return None
+
     def static_condition(self, enc_a: torch.Tensor, eye: torch.Tensor):
         """The condition under which the field is one static canonical space (LokiTalk eq. 5):
         enc_a [1 or N, A], eye [1 or N, 1] -> zeros of the same shapes, so the audio and eye

@@ -56,6 +56,11 @@ class ERNeRFAdapter(BackboneAdapter):
         """x: [N, 3] in [-bound, bound] -> [N, 36] (xy, yz, xz planes)."""
         return er_field.encode_points(self.model, x, self.bound)
 
+    def lattice_encoder(self, axes: torch.Tensor):
+        """axes [3, r] -> ijk [K, 3] -> enc_x [K, 36]: the three planes encoded once at the
+        r^2 points each (:func:`~lokitalk_plugins.baselines.er_nerf.field.lattice_encoder`)."""
+        return er_field.lattice_encoder(self.model, axes, self.bound)
+
     def density(self, enc_x, enc_a, eye, nets=None) -> dict[str, torch.Tensor]:
         """enc_x [N, 36], enc_a [1 or N, A], eye [1 or N, 1] (not an input without ``exp_eye``),
         or both None (the static condition) -> sigma [N], geo_feat [N, 64], ambient_aud [N],

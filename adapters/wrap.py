@@ -39,6 +39,7 @@ from lokitalk_plugins.rsdf.base import DeformationField
 from .contract import BackboneAdapter
 from .fast_path import FastPathPlug, float32_inputs
 from .identity import IdentityPlug
+from .lattice_refresh import lattice_density
 from .registry import adapt
 from .wrap_training import TrainingPlug
 
@@ -258,6 +259,16 @@ class WrappedModel(FastPathPlug, TrainingPlug, IdentityPlug, nn.Module):
         enc_x = self.adapter.encode_points(x) if ident is None else self.identity_encoding(x, ident)
         nets = self.identity_nets(ident)
         return self.adapter.sigma(enc_x, *self.backbone_condition(enc_a, eye), **nets)
+
+    def grid_density_lattice(self, axes, enc_a, eye, pose=None, deformed: bool = True,
+                             deformed_lattice: int | None = None):  # fmt: skip
+        """The lattice refresh (``GridUpkeep.lattice``; the contract's optional member):
+        axes [3, r] -> a function ijk [K, 3] -> sigma [K] equal to :meth:`grid_density` at the
+        lattice points where the model does not deform; with a deformation plug-in, the
+        canonical density read on the lattice as ``GridUpkeep.deformed_lattice`` says (None:
+        not here, the caller evaluates the points); None where the backbone's encoding has no
+        lattice form or ID-AKT's identity is bound (:mod:`.lattice_refresh`)."""
+        return lattice_density(self, axes, enc_a, eye, pose, deformed, deformed_lattice)
 
     def deform(self, x: torch.Tensor, enc_a, eye, pose=None, ident=None, maps: bool = True):
         """x [N, 3] observation points -> RSDFOutput (None when there is no plug-in).

@@ -123,10 +123,12 @@ class ERNeRF(TalkingHeadBase):
         """The density alone, sigma [N]: bit for bit ``density(...)["sigma"]``, cheaper."""
         return field.sigma(self, enc_x, enc_a, eye)
 
-    def grid_density_lattice(self, axes, enc_a, eye, pose=None, deformed: bool = True):
+    def grid_density_lattice(self, axes, enc_a, eye, pose=None, deformed: bool = True,
+                             deformed_lattice: int | None = None):  # fmt: skip
         """The occupancy refresh on a lattice (``GridUpkeep.lattice``): axes [3, r] -> a
         function ijk [K, 3] -> sigma [K], equal to :meth:`grid_density` at the lattice's points;
-        the planes are encoded once per refresh (:func:`.field.lattice_encoder`)."""
+        the planes are encoded once per refresh (:func:`.field.lattice_encoder`). deformed and
+        deformed_lattice: unused (no deformation)."""
         encode = field.lattice_encoder(self, axes, self.bound)
         return lambda ijk: self.sigma(encode(ijk), enc_a, eye)
 

@@ -78,7 +78,18 @@ class GridUpkeep:
     ``grid_density`` gives it; the originals'), "frames" (the drawn training frames' own
     conditions, as training renders them: a model whose per-frame codes change its density,
     DH-NeRF's C_ex, must offer ``grid_density_frames``) or "both" (the larger of the two
-    densities, so a cell either condition fills stays sampled).
+    densities, so a cell either condition fills stays sampled); deformed_lattice: None (off,
+    the default) or, with ``lattice`` and a deformation plug-in on a backbone whose encoding
+    a lattice can share (a wrapped ER-NeRF), the deformed refresh on the lattice: each cell's
+    lattice point x is deformed to x' and the cell reads the backbone's density at the lattice
+    point of the canonical cell x' falls in (the planes encoded once per refresh, as the
+    undeformed lattice path does) instead of at x' itself, i.e. at a point at most one cell
+    diagonal from x' and, like x', uniform inside a cell; 0 deforms every cell's point
+    exactly, R >= 2 reads the deformation by trilinear interpolation from its values at the
+    R^3 vertices of a lattice over the grid's cube, evaluated once per refresh (e.g. 33: a
+    vertex every 4 cells of a 128^3 grid); elsewhere (no deformation plug-in, ID-AKT's
+    identity offset, a backbone without a lattice encoder) it changes nothing
+    (:meth:`~lokitalk_plugins.adapters.wrap.WrappedModel.grid_density_lattice`).
     "full" with one frame, deformed=False (or a bare backbone), lattice False and float32 is
     bit for bit the originals' refresh."""
 
@@ -91,6 +102,7 @@ class GridUpkeep:
     precision: str = "float32"
     every: int = 16
     codes: str = "test"
+    deformed_lattice: int | None = None
 
     def __post_init__(self):  # the mode is checked by the grid (OccupancyGrid.set_upkeep)
         if int(self.frames) < 1:
@@ -104,6 +116,13 @@ class GridUpkeep:
             raise OptionError(
                 f"GridUpkeep.precision must be one of {REFRESH_PRECISIONS}, got {self.precision!r}"
             )
+        v = self.deformed_lattice
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v == 1 or v < 0):
+            raise OptionError(f"GridUpkeep.deformed_lattice must be None (off), 0 (the exact "
+                              f"deformation) or vertices per axis >= 2, got {v!r}")  # fmt: skip
+        if v is not None and not self.lattice:
+            raise OptionError(f"GridUpkeep.deformed_lattice = {v} reads the lattice's "
+                              "canonical cells: set GridUpkeep.lattice = True as well")  # fmt: skip
         if self.codes not in REFRESH_CODES:
             raise OptionError(f"GridUpkeep.codes must be one of {REFRESH_CODES}, got "
                               f"{self.codes!r} ('test': the originals')")  # fmt: skip

@@ -19,7 +19,11 @@ Radiance field and conditioning:
   ``grid_density_lattice(axes [3, r], enc_a [1, A], eye [1, 1], pose, deformed)
   -> fn(ijk [K, 3] int64) -> sigma [K]``, ``grid_density`` at the lattice points
   (axes[0, i], axes[1, j], axes[2, k]) for a field that can share work across a lattice
-  (ER-NeRF encodes its planes once); used by ``GridUpkeep.lattice`` refreshes;
+  (ER-NeRF encodes its planes once), or None for a refresh it has no lattice form of (the
+  points are then evaluated by ``grid_density``); used by ``GridUpkeep.lattice`` refreshes,
+  which pass ``deformed_lattice=`` too when ``GridUpkeep.deformed_lattice`` is set (a
+  deforming model's canonical density read on the lattice, see
+  ``adapters/lattice_refresh.py``; a model without a deformation ignores it);
   ``grid_density_frames(x [N, 3], frames [1 or N] int64, enc_a, eye, pose, deformed)
   -> sigma [N]``, ``grid_density`` under the training frames' own conditions (the frame
   ``frames[i]``'s codes, as training renders it) for a model whose per-frame codes change its

@@ -386,8 +386,11 @@ class TalkingHeadSystem(nn.Module):
             return own if test is None else torch.maximum(test, own)
 
         if k == 1 and codes == "test" and "grid_density_lattice" in self.optional:
+            extra = {}  # GridUpkeep.deformed_lattice, passed only when set (older models)
+            if upkeep.deformed_lattice is not None:
+                extra["deformed_lattice"] = upkeep.deformed_lattice
             fn.lattice = lambda axes: m.grid_density_lattice(  # GridUpkeep.lattice's path
-                axes, enc_a, eye, pose, deformed=deformed
+                axes, enc_a, eye, pose, deformed=deformed, **extra
             )
         return fn
 

@@ -272,8 +272,8 @@ class OccupancyGrid(nn.Module):
         share of the cells with the decay of :func:`~.upkeep.spread_schedule`.
         With ``lattice``, a density_fn that has an attribute ``lattice`` (axes [3, r] ->
         a function of cell indices ijk [K, 3] -> sigma [K], equal to density_fn at the
-        points (axes[0, ix], axes[1, iy], axes[2, iz])) is called once per update and its
-        function per chunk; any other density_fn gets those points.
+        points (axes[0, ix], axes[1, iy], axes[2, iz]), or None where it has none) is called
+        once per update and its function per chunk; any other density_fn gets those points.
         Returns True when an update ran.
         """
         if not force and step is not None and not self.due(step):
@@ -363,6 +363,9 @@ class OccupancyGrid(nn.Module):
         cd = self.compute_dtype
         with torch.autocast(dev.type, dtype=cd, enabled=cd is not None):
             on_cells = prepare(axes)
+        if on_cells is None:  # the model has no lattice form for this refresh: its points
+            pts = torch.stack([axes[a][ijk[:, a]] for a in range(3)], -1)
+            return evaluate_density(density_fn, pts, self.chunk, dtype, cd)
         return evaluate_density(on_cells, ijk, self.chunk, dtype, cd)
 
     def _valid_mean(self) -> tuple[float, torch.Tensor]:

@@ -77,15 +77,19 @@ def test_the_er_nerf_lattice_refresh_equals_the_same_points_evaluated_one_by_one
     assert int((fast.grid.density_grid > 0).sum()) == 32**3
 
 
-def test_only_er_nerf_offers_the_lattice_path():
+def test_of_the_backbones_only_er_nerf_offers_the_lattice_path():
     from lokitalk_plugins.adapters import wrap
     from lokitalk_plugins.pipeline.protocol import optional_members
 
     assert optional_members(make_backbone("er_nerf")) == {"grid_density_lattice"}
     assert optional_members(make_backbone("rad_nerf")) == frozenset()
-    # a wrapped backbone refreshes through its plug-ins' deformation: the points path (it
-    # offers only the fast path's precision)
-    assert optional_members(wrap(make_backbone("er_nerf"))) == {"fast_path_precision"}
+    # a wrapped backbone offers the member and answers per refresh (None where its encoding
+    # has no lattice form or it deforms without GridUpkeep.deformed_lattice; see
+    # test_deformed_lattice.py)
+    assert optional_members(wrap(make_backbone("er_nerf"))) == {
+        "fast_path_precision",
+        "grid_density_lattice",
+    }
 
 
 @pytest.mark.skipif(

@@ -177,7 +177,7 @@ STEMS = ("table1", "table2", "table2_rad_nerf", "table3", "table4", "render_over
          # O+D+R with the tables' refresh and with configs/fast_upkeep.gin's (issue 18)
          "table2_fast_upkeep/table2",
          # and with that refresh every 16 steps, no cell outside the box refreshed (issue 18)
-         "table2_fast_upkeep16/table2",
+         "table2_fast_upkeep16/table2", "table2_fast_upkeep16_lattice/table2",
          # O+D+R under bf16 with float32 rays (render.exact_geometry; issue 18)
          "table2_bf16_rays/table2",
          # the same with the backbone's density output in float32 (issue 18)

@@ -115,6 +115,12 @@ FAST_UPKEEP_16 = (
     "the CPU has it, occupied cells and neighbours plus a random quarter, none outside the "
     "ray-marching box) instead of the tables' (every 16 steps, a random quarter of all cells)"
 )
+FAST_UPKEEP_16_LATTICE = (
+    "configs/fast_upkeep.gin's refresh every 16 steps, none outside the ray-marching box, with "
+    "the deformed refresh on the lattice (RSDF read from 33^3 vertices, the canonical density "
+    "at the lattice point of the cell a deformed point lands in) instead of the tables' "
+    "(every 16 steps, a random quarter of all cells, RSDF and the density at each cell's point)"
+)
 BF16_DENSITY = (
     "bf16 autocast in training with the backbone's density output layer in float32 "
     "(TalkingHeadSystem.float32_layers)"
@@ -188,6 +194,11 @@ ABLATIONS = {
     "O+D+R, fast upkeep": ("O+D+R", "table2/ablations/fast_upkeep", FAST_UPKEEP),
     "O+D+R, fast upkeep every 16": ("O+D+R", "table2/ablations/fast_upkeep_every16",
                                     FAST_UPKEEP_16),
+    "O+D+R, fast upkeep every 16, deformed lattice": (
+        "O+D+R",
+        "table2/ablations/fast_upkeep_every16_lattice",
+        FAST_UPKEEP_16_LATTICE,
+    ),
     "O+D+R, bf16, density float32": (
         "O+D+R",
         "table2/ablations/bf16_density_float32",
@@ -255,6 +266,7 @@ ABLATION_CLAIMS = {"table2/ablations/samples_32": ["t2_target", "t2_d", "t2_r"],
                    "table2/ablations/eye_weight_10": ["fig5_att_eye"],
                    "table2/ablations/fast_upkeep": [],
                    "table2/ablations/fast_upkeep_every16": [],
+                   "table2/ablations/fast_upkeep_every16_lattice": [],
                    "table2/ablations/bf16_density_float32": [],
                    "table2/ablations/bf16_float32_finish": [],
                    "table2/ablations/bf16_float32_start": [],

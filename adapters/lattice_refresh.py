@@ -18,10 +18,10 @@ the lattice's own points:
   (:class:`~lokitalk_plugins.encoding.lattice.VertexLattice`), evaluated once per refresh
   and read by trilinear interpolation; 0 deforms every cell's point exactly.
 
-A deformed point outside the cube is encoded exactly (no lattice cell holds it). Measured on
-ER-NeRF + RSDF at the 128^3 grid (``benchmarks/results/train_speed_deformed_lattice*``): the
-occupancy it gives differs from the exact refresh's no more than two exact refreshes with
-different jitter differ from each other.
+A deformed point outside the cube is encoded exactly (no lattice cell holds it). Speed:
+``benchmarks/results/train_speed_deformed_lattice_er_nerf_odr.md``; quality in training: the
+Table 2 ablation row "O+D+R, fast upkeep every 16, deformed lattice" (ledger
+``fast_upkeep16_lattice_quality``).
 """
 
 from __future__ import annotations

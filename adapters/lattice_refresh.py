@@ -30,12 +30,12 @@ import torch
 
 from lokitalk_plugins.encoding.lattice import VertexLattice
 
-__all__ = ["lattice_density"]
+__all__ = ["lattice_density", "vertex_offsets"]
 
 CHUNK = 1 << 14  # vertices per deformation call
 
 
-def _vertex_offsets(model, vertices: int, bound: float, f_a, eye, pose) -> VertexLattice:
+def vertex_offsets(model, vertices: int, bound: float, f_a, eye, pose) -> VertexLattice:
     """The deformation Δx on the vertices of an R^3 lattice over [-bound, bound]^3."""
     lat = VertexLattice(vertices, bound, 3, device=f_a.device)
     rows = torch.arange(lat.num_vertices, device=f_a.device)
@@ -68,7 +68,7 @@ def lattice_density(model, axes: torch.Tensor, enc_a, eye, pose, deformed: bool,
     r, bound = axes.shape[1], float(model.grid.bound)
     offsets = None
     if deformed_lattice:
-        offsets = _vertex_offsets(model, int(deformed_lattice), bound, f_a, eye, pose)
+        offsets = vertex_offsets(model, int(deformed_lattice), bound, f_a, eye, pose)
 
     def on_cells(ijk: torch.Tensor) -> torch.Tensor:
         x = torch.stack([axes[a].index_select(0, ijk[:, a]) for a in range(3)], -1)

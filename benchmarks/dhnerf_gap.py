@@ -25,6 +25,7 @@ Each figure is also split by the studio's regions where the folder has its truth
 from __future__ import annotations
 
 import argparse
+import functools
 import shlex
 import sys
 import time
@@ -108,6 +109,7 @@ def _score(rgbs: dict, frames: list, truth) -> dict:
     return out
 
 
+@functools.lru_cache(maxsize=2)  # read once for all the workspaces of one folder
 def _train_frames(data: Path, background: str, frames: int):
     """The training frames of ``data`` (over ``background``) the tables' "PSNR on train
     frames" renders: ``frames`` evenly spaced over the whole split (``workers.fit_picks``)."""
@@ -117,6 +119,7 @@ def _train_frames(data: Path, background: str, frames: int):
     return [train[i] for i in fit_picks(len(train), frames)]
 
 
+@functools.lru_cache(maxsize=2)
 def _truth(data: Path):
     from lokitalk_plugins.data.studio import load_truth
 

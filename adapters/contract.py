@@ -160,6 +160,12 @@ class BackboneAdapter(TrainingSupply, ABC):
         (no deformation here: pose and deformed are unused)."""
         return self.sigma(self.encode_points(x), enc_a, eye)
 
+    def static_sigma(self, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor):
+        """The density under :meth:`static_condition` (enc_a, eye: the frame's, which the
+        condition discards) for occupancy refreshes: :meth:`sigma` there, unless an adapter
+        has a cheaper form (ER-NeRF's skips the condition's zero inputs and geo_feat)."""
+        return self.sigma(enc_x, *self.static_condition(enc_a, eye))
+
     def lattice_encoder(self, axes: torch.Tensor):
         """The lattice form of :meth:`encode_points` for occupancy refreshes: axes [3, r] (the
         grid lines' coordinates) -> a function ijk [K, 3] (int64 line indices) -> enc_x [K, C]

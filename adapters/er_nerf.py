@@ -56,6 +56,12 @@ class ERNeRFAdapter(BackboneAdapter):
         """x: [N, 3] in [-bound, bound] -> [N, 36] (xy, yz, xz planes)."""
         return er_field.encode_points(self.model, x, self.bound)
 
+    def static_sigma(self, enc_x, enc_a=None, eye=None) -> torch.Tensor:
+        """The static condition's density (enc_a, eye unused), equal to ``sigma(enc_x, None,
+        None)`` up to float rounding, cheaper (:func:`~lokitalk_plugins.baselines.er_nerf.
+        field.static_sigma`)."""
+        return er_field.static_sigma(self.model, enc_x)
+
     def lattice_encoder(self, axes: torch.Tensor):
         """axes [3, r] -> ijk [K, 3] -> enc_x [K, 36]: the three planes encoded once at the
         r^2 points each (:func:`~lokitalk_plugins.baselines.er_nerf.field.lattice_encoder`)."""

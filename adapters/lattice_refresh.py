@@ -18,6 +18,11 @@ the lattice's own points:
   (:class:`~lokitalk_plugins.encoding.lattice.VertexLattice`), evaluated once per refresh
   and read by trilinear interpolation; 0 deforms every cell's point exactly.
 
+Under one static canonical space (``static_canonical``, a wrapped model with a deformation)
+the density is the adapter's ``static_sigma``: ER-NeRF's skips sigma_net's inputs that the
+static condition sets to zero and the geo_feat outputs a refresh does not read (equal to the
+full product up to float rounding).
+
 A deformed point outside the cube is encoded exactly (no lattice cell holds it). Speed:
 ``benchmarks/results/train_speed_deformed_lattice_er_nerf_odr.md``; quality in training: the
 Table 2 ablation row "O+D+R, fast upkeep every 16, deformed lattice" (ledger
@@ -61,8 +66,17 @@ def lattice_density(model, axes: torch.Tensor, enc_a, eye, pose, deformed: bool,
         return None
     enc_a, f_a = model.split_audio(enc_a)
     cond = model.backbone_condition(enc_a, eye)
+    if model.static_canonical:  # one static canonical space: the adapter's cheaper form
+
+        def sigma_of(enc):
+            return adapter.static_sigma(enc, enc_a, eye)
+    else:
+
+        def sigma_of(enc):
+            return adapter.sigma(enc, *cond)
+
     if not deformed or model.rsdf is None:
-        return lambda ijk: adapter.sigma(encode(ijk), *cond)
+        return lambda ijk: sigma_of(encode(ijk))
     if deformed_lattice is None:
         return None
     r, bound = axes.shape[1], float(model.grid.bound)
@@ -78,11 +92,11 @@ def lattice_density(model, axes: torch.Tensor, enc_a, eye, pose, deformed: bool,
             xc = x + offsets(x.float()).to(x.dtype)
         cell = ((xc.float() + bound) * (r / (2.0 * bound))).floor().long()
         inside = ((cell >= 0) & (cell < r)).all(-1)
-        sigma = adapter.sigma(encode(cell.clamp(0, r - 1)), *cond)
+        sigma = sigma_of(encode(cell.clamp(0, r - 1)))
         if bool(inside.all()):
             return sigma
         out = (~inside).nonzero().flatten()
-        exact = adapter.sigma(adapter.encode_points(xc.index_select(0, out)), *cond)
+        exact = sigma_of(adapter.encode_points(xc.index_select(0, out)))
         return sigma.index_copy(0, out, exact.to(sigma.dtype))
 
     return on_cells

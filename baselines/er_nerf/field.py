@@ -24,8 +24,17 @@ import torch
 import torch.nn.functional as F
 
 from lokitalk_plugins.encoding import triplane_project
+from lokitalk_plugins.layers import linear_act
 
-__all__ = ["COLOR_STRETCH", "color", "density", "encode_points", "lattice_encoder", "sigma"]
+__all__ = [
+    "COLOR_STRETCH",
+    "color",
+    "density",
+    "encode_points",
+    "lattice_encoder",
+    "sigma",
+    "static_sigma",
+]
 
 COLOR_STRETCH = 0.001  # ER-NeRF's colour is a sigmoid stretched to [-0.001, 1.001]
 
@@ -103,6 +112,21 @@ def sigma(m, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor, nets=N
     [1 or N, 1] -> sigma [N], equal bit for bit to ``density(...)["sigma"]`` without the
     uncertainty head and the attention norms."""
     return torch.exp(_trunk(m, enc_x, enc_a, eye, nets)[0][..., 0].float())
+
+
+def static_sigma(m, enc_x: torch.Tensor) -> torch.Tensor:
+    """The static condition's density alone, for occupancy refreshes that read it (a wrapped
+    ER-NeRF with one static canonical space): enc_x [N, 36] -> sigma [N], equal to
+    ``sigma(m, enc_x, None, None)`` up to float rounding. The columns of sigma_net's first
+    layer that meet the condition's zeros and the rows of its last that make geo_feat are
+    skipped (the layers are bias-free), so no zeros are concatenated and the last product has
+    one output instead of 65."""
+    net = m.sigma_net.net
+    h, last = enc_x, len(net) - 1
+    for i, layer in enumerate(net):
+        w = layer.weight[:, : enc_x.shape[1]] if i == 0 else layer.weight
+        h = linear_act(h, w[:1] if i == last else w, None, None if i == last else "relu")
+    return torch.exp(h[..., 0].float())
 
 
 def color(m, geo_feat: torch.Tensor, d: torch.Tensor, code: torch.Tensor | None) -> torch.Tensor:

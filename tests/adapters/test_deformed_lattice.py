@@ -175,3 +175,39 @@ def test_the_gin_option_reaches_the_refresh():
     finally:
         gin.clear_config()
     assert upkeep.deformed_lattice == 33 and upkeep.lattice
+
+
+def test_the_static_density_skips_the_zero_inputs_and_geo_feat_to_float_rounding():
+    from lokitalk_plugins.baselines.er_nerf import field
+    from lokitalk_plugins.train.runtime import cpu_bf16_support
+
+    model = make_backbone("er_nerf")
+    with torch.no_grad():
+        model.sigma_net.net[-1].weight[0].mul_(80.0)  # densities over decades, as trained
+        enc = model.encode_points(torch.rand(700, 3) * 2 - 1)
+        full = field.sigma(model, enc, None, None)
+        narrow = field.static_sigma(model, enc)
+        torch.testing.assert_close(narrow, full, rtol=1e-5, atol=0.0)
+        assert float(full.max() / full.min()) > 100.0
+        if cpu_bf16_support() is not None:  # the refresh's bfloat16 precision: both rounded
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                a, b = field.sigma(model, enc, None, None), field.static_sigma(model, enc)
+            assert a.dtype == b.dtype == torch.float32
+            assert ((a - b).abs() <= 0.05 * a).all()
+        # the adapters: ER-NeRF's cheaper form, any other's sigma under its static condition
+        wrapped = build("er_nerf", True)
+        enc_a, eye, _ = conditions(wrapped)
+        enc_w = wrapped.adapter.encode_points(torch.rand(300, 3) * 2 - 1)
+        torch.testing.assert_close(
+            wrapped.adapter.static_sigma(enc_w, enc_a, eye),
+            wrapped.adapter.sigma(enc_w, None, None),
+            rtol=1e-5,
+            atol=0.0,
+        )
+        rad = build("rad_nerf", True)
+        rad_a, _, _ = conditions(rad)
+        enc_r = rad.adapter.encode_points(torch.rand(300, 3) * 2 - 1)
+        zeros = rad.adapter.static_condition(rad_a, eye)
+        assert torch.equal(
+            rad.adapter.static_sigma(enc_r, rad_a, eye), rad.adapter.sigma(enc_r, *zeros)
+        )

@@ -166,11 +166,11 @@ class BackboneAdapter(TrainingSupply, ABC):
         has a cheaper form (ER-NeRF's skips the condition's zero inputs and geo_feat)."""
         return self.sigma(enc_x, *self.static_condition(enc_a, eye))
 
-    def lattice_encoder(self, axes: torch.Tensor):
+    def lattice_encoder(self, axes: torch.Tensor, dtype: torch.dtype | None = None):
         """The lattice form of :meth:`encode_points` for occupancy refreshes: axes [3, r] (the
         grid lines' coordinates) -> a function ijk [K, 3] (int64 line indices) -> enc_x [K, C]
-        equal to ``encode_points`` at (axes[0, i], axes[1, j], axes[2, k]), or None (the
-        default) for an encoding a lattice cannot share."""
+        equal to ``encode_points`` at (axes[0, i], axes[1, j], axes[2, k]) (cast to ``dtype``
+        when given), or None (the default) for an encoding a lattice cannot share."""
         return None
 
     def static_condition(self, enc_a: torch.Tensor, eye: torch.Tensor):

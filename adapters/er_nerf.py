@@ -62,10 +62,11 @@ class ERNeRFAdapter(BackboneAdapter):
         field.static_sigma`)."""
         return er_field.static_sigma(self.model, enc_x)
 
-    def lattice_encoder(self, axes: torch.Tensor):
+    def lattice_encoder(self, axes: torch.Tensor, dtype: torch.dtype | None = None):
         """axes [3, r] -> ijk [K, 3] -> enc_x [K, 36]: the three planes encoded once at the
-        r^2 points each (:func:`~lokitalk_plugins.baselines.er_nerf.field.lattice_encoder`)."""
-        return er_field.lattice_encoder(self.model, axes, self.bound)
+        r^2 points each (:func:`~lokitalk_plugins.baselines.er_nerf.field.lattice_encoder`),
+        their table cast to ``dtype`` once when given."""
+        return er_field.lattice_encoder(self.model, axes, self.bound, dtype)
 
     def density(self, enc_x, enc_a, eye, nets=None) -> dict[str, torch.Tensor]:
         """enc_x [N, 36], enc_a [1 or N, A], eye [1 or N, 1] (not an input without ``exp_eye``),

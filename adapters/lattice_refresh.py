@@ -40,15 +40,34 @@ __all__ = ["lattice_density", "vertex_offsets"]
 CHUNK = 1 << 14  # vertices per deformation call
 
 
-def vertex_offsets(model, vertices: int, bound: float, f_a, eye, pose) -> VertexLattice:
-    """The deformation Δx on the vertices of an R^3 lattice over [-bound, bound]^3."""
+def vertex_offsets(model, vertices: int, bound: float, f_a, eye, pose, reach=None) -> VertexLattice:
+    """The deformation Δx on the vertices of an R^3 lattice over [-bound, bound]^3; reach:
+    None (every vertex) or a box [6] (min xyz, max xyz) that every point to be read lies in:
+    only the vertices of the lattice cells meeting it are evaluated (the others, never read,
+    stay 0)."""
     lat = VertexLattice(vertices, bound, 3, device=f_a.device)
-    rows = torch.arange(lat.num_vertices, device=f_a.device)
+    if reach is None:
+        rows = torch.arange(lat.num_vertices, device=f_a.device)
+    else:
+        rows = _rows_reaching(vertices, bound, reach.to(f_a.device))
     for s in range(0, rows.numel(), CHUNK):
         part = rows[s : s + CHUNK]
         x = lat.vertex_points(part)
         lat.write(part, model.deform(x, f_a, eye, pose, None, maps=False).x_canonical - x)
     return lat
+
+
+def _rows_reaching(vertices: int, bound: float, box: torch.Tensor) -> torch.Tensor:
+    """The rows (ix + R iy + R^2 iz) of the vertices of the lattice cells that meet ``box``:
+    on each axis the last vertex at or below its min through the first at or above its max."""
+    step = 2.0 * bound / (vertices - 1)
+    axes = []
+    for a in range(3):
+        lo = int(torch.floor((box[a] + bound) / step).clamp(0, vertices - 1))
+        hi = int(torch.ceil((box[a + 3] + bound) / step).clamp(0, vertices - 1))
+        axes.append(torch.arange(lo, hi + 1, device=box.device))
+    iz, iy, ix = torch.meshgrid(axes[2], axes[1], axes[0], indexing="ij")
+    return (ix + vertices * iy + vertices * vertices * iz).reshape(-1)
 
 
 def lattice_density(model, axes: torch.Tensor, enc_a, eye, pose, deformed: bool,
@@ -60,8 +79,11 @@ def lattice_density(model, axes: torch.Tensor, enc_a, eye, pose, deformed: bool,
     deformation plug-in) and ``deformed_lattice`` is None."""
     if model.identity_outputs(required=False) is not None:
         return None
-    adapter = model.adapter
-    encode = adapter.lattice_encoder(axes)
+    adapter, dev = model.adapter, axes.device.type
+    # under one static canonical space the features meet linear layers alone, which cast them
+    # to the autocast's dtype first: the planes' table is cast once instead (the same values)
+    low = model.static_canonical and torch.is_autocast_enabled(dev)
+    encode = adapter.lattice_encoder(axes, torch.get_autocast_dtype(dev) if low else None)
     if encode is None:
         return None
     enc_a, f_a = model.split_audio(enc_a)
@@ -80,9 +102,12 @@ def lattice_density(model, axes: torch.Tensor, enc_a, eye, pose, deformed: bool,
     if deformed_lattice is None:
         return None
     r, bound = axes.shape[1], float(model.grid.bound)
-    offsets = None
+    offsets, grid = None, model.grid
     if deformed_lattice:
-        offsets = vertex_offsets(model, int(deformed_lattice), bound, f_a, eye, pose)
+        reach = None  # a box_only grid refreshes only cells meeting its box, one cell deep
+        if grid.box_only:
+            reach = grid.aabb_train + torch.tensor([-1.0] * 3 + [1.0] * 3) * grid.cell_size
+        offsets = vertex_offsets(model, int(deformed_lattice), bound, f_a, eye, pose, reach)
 
     def on_cells(ijk: torch.Tensor) -> torch.Tensor:
         x = torch.stack([axes[a].index_select(0, ijk[:, a]) for a in range(3)], -1)

@@ -46,18 +46,21 @@ def encode_points(m, x: torch.Tensor, bound: float) -> torch.Tensor:
                       m.encoder_xz(xz, bound=bound)], -1)  # fmt: skip
 
 
-def lattice_encoder(m, axes: torch.Tensor, bound: float):
+def lattice_encoder(m, axes: torch.Tensor, bound: float, dtype: torch.dtype | None = None):
     """The planes of a lattice of points, encoded once: axes [3, r] (the coordinates of the
     grid lines on x, y, z) -> a function ijk [K, 3] (int64 line indices) -> enc_x [K, 36],
     equal bit for bit to :func:`encode_points` at (axes[0, i], axes[1, j], axes[2, k]): each
     plane's feature depends on two coordinates only, so the r^3 points of an occupancy
-    refresh need r^2 encodings per plane (ER-NeRF's xy, yz and xz planes)."""
+    refresh need r^2 encodings per plane (ER-NeRF's xy, yz and xz planes). dtype: the
+    table cast to it once (None: as encoded), so every gather reads it in that dtype."""
     r, planes = axes.shape[1], []
     for enc, (a, b) in ((m.encoder_xy, (0, 1)), (m.encoder_yz, (1, 2)), (m.encoder_xz, (0, 2))):
         uv = torch.stack(torch.meshgrid(axes[a], axes[b], indexing="ij"), -1).reshape(-1, 2)
         planes.append(enc(uv, bound=bound))  # [r * r, C], row i * r + j
     width = planes[0].shape[-1]
     table = torch.cat(planes, 0)  # [3 r^2, C]: the xy plane's rows, then yz's, then xz's
+    if dtype is not None:
+        table = table.to(dtype)
 
     def encode(ijk: torch.Tensor) -> torch.Tensor:
         i, j, k = ijk.unbind(-1)

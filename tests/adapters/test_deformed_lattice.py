@@ -16,6 +16,7 @@ from lokitalk_plugins.errors import OptionError
 from lokitalk_plugins.pipeline import TalkingHeadSystem
 from lokitalk_plugins.pipeline.options import GridUpkeep
 from lokitalk_plugins.render.upkeep import cell_indices, lattice_axes
+from lokitalk_plugins.train.runtime import cpu_bf16_support
 
 R = 32  # make_backbone's grid resolution is checked below
 
@@ -179,7 +180,6 @@ def test_the_gin_option_reaches_the_refresh():
 
 def test_the_static_density_skips_the_zero_inputs_and_geo_feat_to_float_rounding():
     from lokitalk_plugins.baselines.er_nerf import field
-    from lokitalk_plugins.train.runtime import cpu_bf16_support
 
     model = make_backbone("er_nerf")
     with torch.no_grad():
@@ -211,3 +211,38 @@ def test_the_static_density_skips_the_zero_inputs_and_geo_feat_to_float_rounding
         assert torch.equal(
             rad.adapter.static_sigma(enc_r, rad_a, eye), rad.adapter.sigma(enc_r, *zeros)
         )
+
+
+def test_a_box_only_grid_bakes_only_the_vertices_its_cells_read_and_reads_the_same():
+    from lokitalk_plugins.adapters.lattice_refresh import vertex_offsets
+
+    model = build("er_nerf", True)
+    enc_a, eye, pose = conditions(model)
+    f_a = model.split_audio(enc_a)[1]
+    grid = model.grid
+    reach = grid.aabb_train + torch.tensor([-1.0] * 3 + [1.0] * 3) * grid.cell_size
+    torch.manual_seed(3)
+    lo, hi = reach[:3], reach[3:]
+    x = lo + torch.rand(4000, 3) * (hi - lo)  # anywhere a box_only refresh reads
+    with torch.no_grad():
+        full = vertex_offsets(model, 17, 1.0, f_a, eye, pose)
+        part = vertex_offsets(model, 17, 1.0, f_a, eye, pose, reach)
+        assert torch.equal(part(x), full(x))
+        baked = int(part.values.abs().sum(-1).gt(0).sum())
+        assert 0 < baked < 17**3 * 0.8  # the head box's y half-extent is 0.5 of the cube's
+
+
+@pytest.mark.skipif(cpu_bf16_support() is None, reason="this CPU has no bfloat16 instructions")
+def test_the_planes_cast_once_give_the_static_density_bit_for_bit_under_bfloat16():
+    from lokitalk_plugins.baselines.er_nerf import field
+
+    model = make_backbone("er_nerf")
+    torch.manual_seed(2)
+    axes = lattice_axes(R, 1.0, True, torch.float32)
+    ijk = torch.randint(0, R, (5000, 3))
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        plain = field.lattice_encoder(model, axes, model.bound)
+        cast = field.lattice_encoder(model, axes, model.bound, torch.bfloat16)
+        assert cast(ijk).dtype == torch.bfloat16
+        assert torch.equal(field.static_sigma(model, cast(ijk)),
+                           field.static_sigma(model, plain(ijk)))  # fmt: skip

@@ -129,7 +129,11 @@ class ERNeRF(TalkingHeadBase):
         function ijk [K, 3] -> sigma [K], equal to :meth:`grid_density` at the lattice's points;
         the planes are encoded once per refresh (:func:`.field.lattice_encoder`). deformed and
         deformed_lattice: unused (no deformation)."""
-        encode = field.lattice_encoder(self, axes, self.bound)
+        # every reader of the features casts them to the autocast's dtype first (the linear
+        # layers; a concatenation keeps their values): the table is cast once instead
+        dev = axes.device.type
+        low = torch.get_autocast_dtype(dev) if torch.is_autocast_enabled(dev) else None
+        encode = field.lattice_encoder(self, axes, self.bound, low)
         return lambda ijk: self.sigma(encode(ijk), enc_a, eye)
 
     def color(self, geo_feat: torch.Tensor, d: torch.Tensor, code: torch.Tensor) -> torch.Tensor:

@@ -166,3 +166,27 @@ def test_the_fast_upkeep_config_sets_the_measured_options():
     assert upkeep == GridUpkeep(
         mode="sparse", fraction=0.25, lattice=True, precision="auto", every=32
     )
+
+
+@pytest.mark.skipif(cpu_bf16_support() is None, reason="this CPU has no bfloat16 instructions")
+def test_the_bfloat16_lattice_refresh_casts_the_planes_once_bit_for_bit(monkeypatch):
+    """ER-NeRF's lattice refresh under a bfloat16 autocast gathers from a table cast once;
+    every reader of the features casts them to bfloat16 anyway: the same densities."""
+    dtypes, encoder = [], field.lattice_encoder
+
+    def recorded(m, a, b, d=None):
+        dtypes.append(d)
+        return encoder(m, a, b, d)
+
+    monkeypatch.setattr(field, "lattice_encoder", recorded)
+    model = make_backbone("er_nerf")
+    torch.manual_seed(5)
+    axes = lattice_axes(32, 1.0, True, torch.float32)
+    ijk = torch.randint(0, 32, (3000, 3))
+    enc_a = model.encode_audio(bank()[0][:1])
+    eye = torch.full((1, 1), 0.3)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        fast = model.grid_density_lattice(axes, enc_a, eye)(ijk)
+        encode = field.lattice_encoder(model, axes, model.bound)  # float32 table
+        plain = model.sigma(encode(ijk), enc_a, eye)
+    assert torch.equal(fast, plain) and dtypes == [torch.bfloat16, None]

@@ -106,7 +106,8 @@ def lattice_density(model, axes: torch.Tensor, enc_a, eye, pose, deformed: bool,
     if deformed_lattice:
         reach = None  # a box_only grid refreshes only cells meeting its box, one cell deep
         if grid.box_only:
-            reach = grid.aabb_train + torch.tensor([-1.0] * 3 + [1.0] * 3) * grid.cell_size
+            one = torch.tensor([-1.0] * 3 + [1.0] * 3, device=grid.aabb_train.device)
+            reach = grid.aabb_train + one * grid.cell_size
         offsets = vertex_offsets(model, int(deformed_lattice), bound, f_a, eye, pose, reach)
 
     def on_cells(ijk: torch.Tensor) -> torch.Tensor:

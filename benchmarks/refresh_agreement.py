@@ -41,14 +41,14 @@ CHUNK = 1 << 14  # points per density call
 
 
 def _load(parser, ws: Path):
-    """(system, run) of a trained workspace with its occupancy signals; one line otherwise."""
+    """The trained system of a workspace with its occupancy signals; one line otherwise."""
     import lokitalk_plugins.registration  # noqa: F401
     from lokitalk_plugins.commands.workspace import load_dataset, load_system
 
     if not (ws / "run.json").is_file():
         parser.error(f"{ws} is no workspace (no run.json): pass folders that `lokitalk train` "
                      "or the harness's --work made")  # fmt: skip
-    system, run, stage = load_system(ws)
+    system, run, _ = load_system(ws)
     model = system.model
     if getattr(model, "rsdf", None) is None or getattr(model, "adapter", None) is None:
         parser.error(f"{ws}: not a wrapped model with a deformation plug-in (RSDF): nothing to "
@@ -63,7 +63,7 @@ def _load(parser, ws: Path):
                      "option changes nothing there")  # fmt: skip
     train = load_dataset(run, "head", "train", progress=False)
     system.prepare(train)  # the occupancy signals; cells unseen are marked as in training
-    return system, run
+    return system
 
 
 def agreement(system, vertices, refreshes: int, seed: int, fraction: float = 0.25) -> dict:
@@ -211,7 +211,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     found = {}
     for ws in map(Path, args.workspaces):
-        system, _ = _load(ap, ws)
+        system = _load(ap, ws)
         print(f"{ws}: {args.refreshes} refreshes ...", flush=True)
         found[str(ws)] = agreement(system, args.vertices, args.refreshes, args.seed, args.fraction)
     write_diagnostic(STEM, argv, args.out, markdown, refreshes=args.refreshes,

@@ -24,7 +24,7 @@ static condition sets to zero and the geo_feat outputs a refresh does not read (
 full product up to float rounding).
 
 A deformed point outside the cube is encoded exactly (no lattice cell holds it). Speed:
-``benchmarks/results/train_speed_deformed_lattice_er_nerf_odr.md``; quality in training: the
+``benchmarks/results/train_speed_deformed_lattice*_er_nerf_odr.md``; quality in training: the
 Table 2 ablation row "O+D+R, fast upkeep every 16, deformed lattice" (ledger
 ``fast_upkeep16_lattice_quality``).
 """
@@ -34,6 +34,7 @@ from __future__ import annotations
 import torch
 
 from lokitalk_plugins.encoding.lattice import VertexLattice
+from lokitalk_plugins.render.upkeep import lattice_points
 
 __all__ = ["lattice_density", "vertex_offsets"]
 
@@ -111,7 +112,7 @@ def lattice_density(model, axes: torch.Tensor, enc_a, eye, pose, deformed: bool,
         offsets = vertex_offsets(model, int(deformed_lattice), bound, f_a, eye, pose, reach)
 
     def on_cells(ijk: torch.Tensor) -> torch.Tensor:
-        x = torch.stack([axes[a].index_select(0, ijk[:, a]) for a in range(3)], -1)
+        x = lattice_points(axes, ijk)
         if offsets is None:
             xc = model.deform(x, f_a, eye, pose, None, maps=False).x_canonical
         else:

@@ -128,7 +128,9 @@ def _exact(model, axes, ijk, enc_a, eye, pose):
     """(the cells' lattice points [K, 3], the exact deformed refresh's density there [K])."""
     import torch
 
-    x = torch.stack([axes[a][ijk[:, a]] for a in range(3)], -1)
+    from lokitalk_plugins.render.upkeep import lattice_points
+
+    x = lattice_points(axes, ijk)
     sig = [model.grid_density(x[s : s + CHUNK], enc_a, eye, pose)
            for s in range(0, x.shape[0], CHUNK)]  # fmt: skip
     return x, torch.cat(sig)

@@ -27,6 +27,7 @@ from .upkeep import (
     cell_points_of,
     evaluate_density,
     lattice_axes,
+    lattice_points,
     sparse_cells,
     spread_schedule,
 )
@@ -356,15 +357,12 @@ class OccupancyGrid(nn.Module):
             return evaluate_density(density_fn, pts, self.chunk, dtype, self.compute_dtype)
         axes = lattice_axes(r, self.bound, self.jitter, dtype, dev)
         ijk = cell_indices(cells, r)
-        prepare = getattr(density_fn, "lattice", None)
-        if prepare is None:
-            pts = torch.stack([axes[a][ijk[:, a]] for a in range(3)], -1)
-            return evaluate_density(density_fn, pts, self.chunk, dtype, self.compute_dtype)
-        cd = self.compute_dtype
-        with torch.autocast(dev.type, dtype=cd, enabled=cd is not None):
-            on_cells = prepare(axes)
-        if on_cells is None:  # the model has no lattice form for this refresh: its points
-            pts = torch.stack([axes[a][ijk[:, a]] for a in range(3)], -1)
+        prepare, on_cells, cd = getattr(density_fn, "lattice", None), None, self.compute_dtype
+        if prepare is not None:
+            with torch.autocast(dev.type, dtype=cd, enabled=cd is not None):
+                on_cells = prepare(axes)
+        if on_cells is None:  # no lattice form (for this refresh): the lattice's points
+            pts = lattice_points(axes, ijk)
             return evaluate_density(density_fn, pts, self.chunk, dtype, cd)
         return evaluate_density(on_cells, ijk, self.chunk, dtype, cd)
 

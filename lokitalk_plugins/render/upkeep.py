@@ -45,6 +45,7 @@ __all__ = [
     "dilate",
     "evaluate_density",
     "lattice_axes",
+    "lattice_points",
     "sparse_cells",
     "spread_schedule",
 ]
@@ -100,6 +101,12 @@ def lattice_axes(resolution: int, bound: float, jitter: bool, dtype, device=None
     i = torch.arange(r, device=device, dtype=dtype).expand(3, r)
     frac = torch.rand(3, r, device=device, dtype=dtype) if jitter else torch.full_like(i, 0.5)
     return -bound + (i + frac) * (2.0 * bound / r)
+
+
+def lattice_points(axes: torch.Tensor, ijk: torch.Tensor) -> torch.Tensor:
+    """axes [3, r] (:func:`lattice_axes`), ijk [K, 3] int64 line indices -> the lattice's
+    points [K, 3], (axes[0, i], axes[1, j], axes[2, k])."""
+    return torch.stack([axes[a].index_select(0, ijk[:, a]) for a in range(3)], -1)
 
 
 def cell_points_of(

@@ -15,7 +15,7 @@ from lokitalk_plugins.adapters import wrap
 from lokitalk_plugins.errors import OptionError
 from lokitalk_plugins.pipeline import TalkingHeadSystem
 from lokitalk_plugins.pipeline.options import GridUpkeep
-from lokitalk_plugins.render.upkeep import cell_indices, lattice_axes
+from lokitalk_plugins.render.upkeep import cell_indices, lattice_axes, lattice_points
 from lokitalk_plugins.train.runtime import cpu_bf16_support
 
 R = 32  # make_backbone's grid resolution is checked below
@@ -24,10 +24,6 @@ R = 32  # make_backbone's grid resolution is checked below
 def conditions(model):
     windows, eyes, poses = bank()
     return model.encode_audio(windows[:1]), eyes[:1], poses[:1]
-
-
-def lattice_points(axes, ijk):
-    return torch.stack([axes[a][ijk[:, a]] for a in range(3)], -1)
 
 
 def canonical_reference(model, axes, ijk, xc, enc_a, eye, pose):

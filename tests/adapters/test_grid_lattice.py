@@ -14,7 +14,7 @@ from lokitalk_plugins.errors import OptionError
 from lokitalk_plugins.pipeline import TalkingHeadSystem
 from lokitalk_plugins.pipeline.options import GridUpkeep, cpu_autocast_dtype, refresh_dtype
 from lokitalk_plugins.render import OccupancyGrid
-from lokitalk_plugins.render.upkeep import cell_indices, lattice_axes
+from lokitalk_plugins.render.upkeep import cell_indices, lattice_axes, lattice_points
 from lokitalk_plugins.train.runtime import cpu_bf16_support
 
 
@@ -49,6 +49,7 @@ def test_the_lattice_encoder_is_bit_for_bit_the_points_encoding():
     axes = lattice_axes(32, 1.0, True, torch.float32)
     ijk = torch.randint(0, 32, (500, 3))
     pts = torch.stack([axes[a][ijk[:, a]] for a in range(3)], -1)
+    assert torch.equal(lattice_points(axes, ijk), pts)  # the helper the refreshes use
     with torch.no_grad():
         encode = field.lattice_encoder(model, axes, model.bound)
         assert torch.equal(encode(ijk), model.encode_points(pts))

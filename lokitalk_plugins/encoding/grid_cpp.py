@@ -1,11 +1,12 @@
 """Fused C++ CPU grid-encoder kernel: just-in-time build, one-time load, autograd wrapper.
 
 The kernel (``csrc/grid_kernels.cpp``, OpenMP, float and double, with its torch operators
-in ``csrc/grid_encoder.cpp``, and ``csrc/lattice_claim.cpp``, the bookkeeping of a lazily baked
-vertex lattice) is compiled on first use with
-``torch.utils.cpp_extension.load`` into a folder of the default torch extensions directory
-named after this build (:func:`build_directory`: the sources' location, the interpreter and
-the torch it builds against, the flags), or into ``$LOKITALK_EXT_DIR`` when set, and loaded
+in ``csrc/grid_encoder.cpp``; ``csrc/lattice_claim.cpp``, the bookkeeping of a lazily baked
+vertex lattice; ``csrc/occupancy.cpp``, an occupancy grid refresh's bookkeeping) is compiled
+on first use with ``torch.utils.cpp_extension.load`` into a folder of the default torch
+extensions directory named after this build (:func:`build_directory`: the sources'
+location, the interpreter and the torch it builds against, the flags), or into
+``$LOKITALK_EXT_DIR`` when set, and loaded
 once per process (without OpenMP, serially, if the compiler has no OpenMP). One folder per
 build keeps two checkouts or virtual environments from rewriting each other's build files,
 which made every new process of the other one compile again. If the build fails (no
@@ -32,7 +33,8 @@ __all__ = ["BUILD_FLAGS", "GridEncodeCpp", "build_directory", "grid_encode_cpp",
            "load_kernel"]  # fmt: skip
 
 _CSRC = Path(__file__).with_name("csrc")
-_SOURCES = [_CSRC / "grid_encoder.cpp", _CSRC / "grid_kernels.cpp", _CSRC / "lattice_claim.cpp"]
+_SOURCES = [_CSRC / "grid_encoder.cpp", _CSRC / "grid_kernels.cpp", _CSRC / "lattice_claim.cpp",
+            _CSRC / "occupancy.cpp"]  # fmt: skip
 _NAME = "lokitalk_grid_encoder"
 # -ffp-contract=off keeps a*b+c un-fused so the kernel rounds like the PyTorch reference
 BUILD_FLAGS = ["-O3", "-fopenmp", "-ffp-contract=off"]
@@ -118,10 +120,10 @@ def load_kernel():
                 if not _STATE["warned"]:
                     _STATE["warned"] = True
                     warnings.warn(
-                        f"lokitalk_plugins: the fused C++ grid encoder could not be built "
-                        f"({type(err).__name__}: {err}); falling back to the pure-PyTorch "
-                        f"encoder (correct, slower). Install a C++ compiler and ninja to "
-                        f"enable it.",
+                        f"lokitalk_plugins: the fused C++ CPU kernels (grid encoder, "
+                        f"occupancy refresh) could not be built ({type(err).__name__}: {err}); "
+                        f"falling back to their pure-PyTorch twins (correct, slower). Install "
+                        f"a C++ compiler and ninja to enable them.",
                         RuntimeWarning,
                         stacklevel=3,
                     )

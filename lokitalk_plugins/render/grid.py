@@ -20,6 +20,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from lokitalk_plugins.encoding.grid_cpp import load_kernel
+
 from .morton import morton_order, pack_bits, unpack_bits
 from .upkeep import (
     UPKEEP_MODES,
@@ -33,7 +35,9 @@ from .upkeep import (
 )
 from .visibility import visible_mask
 
-__all__ = ["HEAD_AABB", "OccupancyGrid"]
+__all__ = ["GRID_BACKENDS", "HEAD_AABB", "OccupancyGrid"]
+
+GRID_BACKENDS = ("auto", "torch")
 
 HEAD_AABB = (-1.0, -0.5, -1.0, 1.0, 0.5, 1.0)
 
@@ -64,7 +68,13 @@ class OccupancyGrid(nn.Module):
     afresh at every refresh) instead of once per cell (False, the originals'), and a density
     function with a ``lattice`` attribute is evaluated through it (see :meth:`update`);
     compute_dtype: None (float32, the originals') or torch.bfloat16: the refresh's density
-    is computed under that autocast (the grid's values stay float32).
+    is computed under that autocast (the grid's values stay float32); backend: "auto" (an
+    update's bookkeeping, the sparse refresh's choice of cells and the decay, raise,
+    threshold, bitfield and occupancy that follow the densities, in the fused C++ kernel's
+    few passes (``csrc/occupancy.cpp``) on a float32 CPU grid where the kernel builds, else
+    PyTorch) or "torch" (the PyTorch operations, the reference twin). Both give the same
+    values, bitfield and occupancy bit for bit; ``mean_density`` agrees to float64 rounding
+    (the sums run in different orders; tests hold both).
     """
 
     def __init__(
@@ -82,8 +92,12 @@ class OccupancyGrid(nn.Module):
         box_only: bool = False,
         lattice: bool = False,
         compute_dtype: torch.dtype | None = None,
+        backend: str = "auto",
     ):
         super().__init__()
+        if backend not in GRID_BACKENDS:
+            raise ValueError(f"backend must be one of {GRID_BACKENDS}, got {backend!r}")
+        self.backend = backend
         self.box_only, self.lattice = bool(box_only), bool(lattice)
         self.compute_dtype = compute_dtype
         self.resolution, self.bound = int(resolution), float(bound)
@@ -299,13 +313,9 @@ class OccupancyGrid(nn.Module):
         else:  # the originals' draw: one jitter per cell of the whole grid
             pts = self.cell_points(jitter=self.jitter)[cells]
             new = evaluate_density(density_fn, pts, self.chunk, grid.dtype, self.compute_dtype)
-        if sub is not None:  # cells not evaluated this time only decay
-            grid.copy_(torch.where(grid >= 0, grid * self.decay, grid))
-            self._raise(valid_morton, new)
-        else:
-            old = grid.index_select(0, valid_morton) * self.decay
-            grid.index_copy_(0, valid_morton, torch.maximum(old, new))
-        self._threshold()
+        # cells not evaluated this time only decay (with every valid cell evaluated, the
+        # same as the originals' max(decay * old, new) at each of them)
+        self._finish(valid_morton, new, self.decay)
         return True
 
     def _update_spread(self, density_fn) -> None:
@@ -321,21 +331,22 @@ class OccupancyGrid(nn.Module):
         else:
             cells = valid_dense
         new = self._evaluate(density_fn, cells)
-        grid.copy_(torch.where(grid >= 0, grid * decay, grid))  # every valid cell decays
-        self._raise(self.morton.index_select(0, cells), new)
-        self._threshold()
+        self._finish(self.morton.index_select(0, cells), new, decay)  # every valid cell decays
 
     def _update_sparse(self, density_fn) -> None:
         """One "sparse" update (see :mod:`~lokitalk_plugins.render.upkeep`): the occupied
         cells, their neighbours and a random ``fraction`` of the other valid cells are
         evaluated; every valid cell decays by ``decay``."""
         grid, r = self.density_grid[0], self.resolution
-        valid = (self._dense(grid) >= 0).view(r, r, r)
-        cells = sparse_cells(self.occupancy & valid, valid, self.fraction)
+        ops, draw = self._kernel(), torch.rand(r, r, r, device=grid.device)  # sparse_cells' draw
+        if ops is None or draw.dtype != torch.float32:
+            valid = (self._dense(grid) >= 0).view(r, r, r)
+            cells = sparse_cells(self.occupancy & valid, valid, self.fraction, draw)
+        else:  # the same cells in one pass
+            occ = self.occupancy.reshape(-1)
+            cells = ops.occupancy_select(grid, self.morton, occ, draw.reshape(-1), self.fraction)
         new = self._evaluate(density_fn, cells)
-        grid.copy_(torch.where(grid >= 0, grid * self.decay, grid))  # every valid cell decays
-        self._raise(self.morton.index_select(0, cells), new)
-        self._threshold()
+        self._finish(self.morton.index_select(0, cells), new, self.decay)  # every valid cell decays
 
     def _dense(self, values: torch.Tensor) -> torch.Tensor:
         """[res^3] values in Morton order -> the same in dense [ix, iy, iz] order (a gather by
@@ -343,10 +354,35 @@ class OccupancyGrid(nn.Module):
         the CPU than advanced indexing)."""
         return values.index_select(0, self.morton)
 
-    def _raise(self, target: torch.Tensor, new: torch.Tensor) -> None:
-        """density_grid at the Morton indices ``target`` (distinct) <- max(value, new)."""
+    def _kernel(self):
+        """The fused kernel's operators for this grid's bookkeeping, or None (backend "torch",
+        a grid off the CPU or not float32, a CPU-bool occupancy missing, or no build)."""
+        grid = self.density_grid
+        if self.backend != "auto" or grid.device.type != "cpu" or grid.dtype != torch.float32:
+            return None
+        if not (self.occupancy.is_contiguous() and self.morton.is_contiguous()):
+            return None
+        return load_kernel()
+
+    def _finish(self, target: torch.Tensor, new: torch.Tensor, decay: float) -> None:
+        """After a refresh's densities: every valid cell decays by ``decay``, the cells at
+        the Morton indices ``target`` (distinct) <- max(value, new), then the threshold,
+        bitfield and occupancy (:meth:`_threshold`)."""
         grid = self.density_grid[0]
-        grid.index_copy_(0, target, torch.maximum(grid.index_select(0, target), new))
+        new = new.to(grid.dtype)
+        ops = self._kernel()
+        if ops is None:
+            grid.copy_(torch.where(grid >= 0, grid * decay, grid))
+            grid.index_copy_(0, target, torch.maximum(grid.index_select(0, target), new))
+            self._threshold()
+            return
+        occ, total, count = ops.occupancy_finish(
+            grid, self.morton, target.contiguous(), new.contiguous(), float(decay),
+            self.density_thresh, self.density_bitfield,
+        )  # fmt: skip
+        self.mean_density = total / count if count else 0.0
+        r = self.resolution
+        self.occupancy = occ.view(r, r, r)
 
     def _evaluate(self, density_fn, cells: torch.Tensor) -> torch.Tensor:
         """The density at one point inside each of ``cells`` ([K] dense indices) -> [K] float

@@ -74,12 +74,17 @@ def dilate(mask: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def sparse_cells(occupied: torch.Tensor, valid: torch.Tensor, fraction: float) -> torch.Tensor:
+def sparse_cells(
+    occupied: torch.Tensor, valid: torch.Tensor, fraction: float, draw: torch.Tensor | None = None
+) -> torch.Tensor:
     """occupied, valid: [r, r, r] bool ([ix, iy, iz]) -> sorted dense indices of the cells a
     "sparse" update evaluates: valid cells within one cell of an occupied one, and a random
-    ``fraction`` of the other valid cells."""
+    ``fraction`` of the other valid cells (those whose ``draw`` [r, r, r], by default a fresh
+    ``torch.rand``, is below ``fraction``)."""
     near = dilate(occupied) & valid
-    drawn = valid & (torch.rand(valid.shape, device=valid.device) < fraction)
+    if draw is None:
+        draw = torch.rand(valid.shape, device=valid.device)
+    drawn = valid & (draw < fraction)
     return (near | drawn).reshape(-1).nonzero().flatten()  # one pass, sorted
 
 

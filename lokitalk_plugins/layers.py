@@ -13,7 +13,7 @@ from torch import nn
 from lokitalk_plugins.errors import OptionError
 
 __all__ = ["MLP", "Float32Linear", "fused_linear_on", "fused_linear_usable", "keep_float32",
-           "linear_act", "trunc_exp"]  # fmt: skip
+           "linear_act", "mlp_rows", "trunc_exp"]  # fmt: skip
 
 # False: linear_act always takes the reference twin (F.linear, then the activation); tests
 # flip it to hold the two equal; LOKITALK_FUSED_LINEAR=0 in the environment sets it at import
@@ -97,6 +97,23 @@ def linear_act(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None 
     if act == "sigmoid":
         return torch.sigmoid(y)
     return torch.relu(y) if y.requires_grad else y.relu_()
+
+
+def mlp_rows(mlp: nn.Module, x: torch.Tensor, rows: int, cols: int | None = None) -> torch.Tensor:
+    """Part of an MLP of bias-free layers with ReLU between them (``mlp.net``: :class:`MLP`'s
+    layout and the originals'): x [N, cols] -> [N, rows], the first ``rows`` outputs of the
+    last layer, reading only the first ``cols`` inputs of the first layer (None: all of
+    them; fewer: the other inputs taken as zeros). Equal to ``mlp(cat([x, zeros]))[:, :rows]``
+    up to float rounding (tests), without the zeros and the other outputs' products: the
+    density alone of a layer whose other outputs are features (ER-NeRF's geo_feat)."""
+    net = mlp.net
+    h, last = x, len(net) - 1
+    for i, layer in enumerate(net):
+        w = layer.weight
+        if i == 0 and cols is not None:
+            w = w[:, :cols]
+        h = linear_act(h, w[:rows] if i == last else w, None, None if i == last else "relu")
+    return h
 
 
 class MLP(nn.Module):

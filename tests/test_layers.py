@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from lokitalk_plugins import layers
-from lokitalk_plugins.layers import MLP, fused_linear_usable, linear_act
+from lokitalk_plugins.layers import MLP, fused_linear_usable, linear_act, mlp_rows
 
 needs_onednn = pytest.mark.skipif(
     layers._POINTWISE is None, reason="this torch has no oneDNN linear with a fused post-op"
@@ -43,6 +43,21 @@ def test_mlp_no_grad_path_without_fusion_equals_the_reference_bit_for_bit(unfuse
         ref = reference(mlp, x)
     assert torch.equal(fast, ref) and torch.equal(x, keep)
     assert (ref[:, :1] != 0).any()  # the values are not trivially zero
+
+
+@pytest.mark.parametrize("cols", [None, 40])
+def test_mlp_rows_is_the_first_outputs_with_the_other_inputs_zero(cols):
+    torch.manual_seed(2)
+    mlp = MLP(69, 65, 64, 3)
+    x = torch.randn(500, cols or 69)
+    full = torch.cat([x, x.new_zeros(500, 69 - x.shape[1])], -1)
+    with torch.no_grad():
+        ref = reference(mlp, full)
+        for rows in (1, 3):
+            got = mlp_rows(mlp, x, rows, cols)
+            assert got.shape == (500, rows)
+            torch.testing.assert_close(got, ref[:, :rows], atol=1e-5, rtol=1e-5)
+    assert (ref[:, 0] != ref[0, 0]).any()  # not a constant output
 
 
 @needs_onednn

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from lokitalk_plugins.encoding import triplane_project
-from lokitalk_plugins.layers import linear_act
+from lokitalk_plugins.layers import mlp_rows
 
 __all__ = [
     "COLOR_STRETCH",
@@ -70,28 +70,35 @@ def lattice_encoder(m, axes: torch.Tensor, bound: float, dtype: torch.dtype | No
     return encode
 
 
-def _trunk(m, enc_x: torch.Tensor, enc_a: torch.Tensor | None, eye: torch.Tensor | None, nets=None):
+def _trunk(m, enc_x: torch.Tensor, enc_a: torch.Tensor | None, eye: torch.Tensor | None, nets=None,
+           refresh: bool = False):  # fmt: skip
     """sigma_net's output h [N, 65], the audio channel attention [N, A] and the eye
     attention [N] (zeros without ``m.exp_eye``): what both :func:`density` and :func:`sigma`
     compute, by the same operations (so sigma is bit-identical in both). enc_a and eye None:
     the static condition (one canonical space, LokiTalk eq. 5): sigma_net gets zeros in their
-    place, the attention nets do not run and their maps are zeros."""
+    place, the attention nets do not run and their maps are zeros. refresh: an occupancy
+    refresh's form (see :func:`sigma`): h's first column only, the condition's products cast
+    to enc_x's dtype."""
     n, nets = enc_x.shape[0], nets or {}
+    net = (lambda x: mlp_rows(m.sigma_net, x, 1)) if refresh else m.sigma_net
     exp_eye = getattr(m, "exp_eye", True)
     if enc_a is None and (eye is None or not exp_eye):
         width = m.sigma_net.net[0].weight.shape[1] - enc_x.shape[1]  # [F_a, eye] or [F_a]
-        h = m.sigma_net(torch.cat([enc_x, enc_x.new_zeros(n, width)], -1))
+        h = net(torch.cat([enc_x, enc_x.new_zeros(n, width)], -1))
         return h, enc_x.new_zeros(n, 1), enc_x.new_zeros(n)
     if enc_a is None or (eye is None and exp_eye):
         raise ValueError("ER-NeRF's field takes enc_a and eye both or neither (None: static)")
+    # refresh: the products cast to enc_x's dtype (a bfloat16 refresh's table), so the
+    # concatenation casts nothing; the first layer would round each of them to it anyway
+    low = (lambda t: t.to(enc_x.dtype)) if refresh else (lambda t: t)
     aud_ch_att = nets.get("aud_ch_att_net", m.aud_ch_att_net)(enc_x)
-    parts = [enc_x, enc_a.expand(n, -1) * aud_ch_att]
+    parts = [enc_x, low(enc_a.expand(n, -1) * aud_ch_att)]
     if exp_eye:
         eye_att = torch.sigmoid(nets.get("eye_att_net", m.eye_att_net)(enc_x))[..., 0]
-        parts.append(eye.expand(n, -1) * eye_att[:, None])
+        parts.append(low(eye.expand(n, -1) * eye_att[:, None]))
     else:
         eye_att = enc_x.new_zeros(n)
-    return m.sigma_net(torch.cat(parts, -1)), aud_ch_att, eye_att
+    return net(torch.cat(parts, -1)), aud_ch_att, eye_att
 
 
 def density(m, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor, nets=None) -> dict:
@@ -110,11 +117,19 @@ def density(m, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor, nets
     }
 
 
-def sigma(m, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor, nets=None):
+def sigma(m, enc_x: torch.Tensor, enc_a: torch.Tensor, eye: torch.Tensor, nets=None,
+          refresh: bool = False):  # fmt: skip
     """The density alone (occupancy refreshes): enc_x [N, 36], enc_a [1 or N, A], eye
     [1 or N, 1] -> sigma [N], equal bit for bit to ``density(...)["sigma"]`` without the
-    uncertainty head and the attention norms."""
-    return torch.exp(_trunk(m, enc_x, enc_a, eye, nets)[0][..., 0].float())
+    uncertainty head and the attention norms. refresh: the lattice refresh's form
+    (:meth:`~.network.ERNeRF.grid_density_lattice`): sigma_net's last layer computes the
+    density's row alone, not geo_feat's 64 (equal up to float rounding; tests), and the
+    condition's products with their attention are cast to enc_x's dtype (a bfloat16
+    refresh's table) before the concatenation, which then casts none of the parts to float32
+    and back: sigma_net's first layer rounds its input to that dtype anyway, so the values
+    are the same."""
+    h = _trunk(m, enc_x, enc_a, eye, nets, refresh=refresh)[0]
+    return torch.exp(h[..., 0].float())
 
 
 def static_sigma(m, enc_x: torch.Tensor) -> torch.Tensor:
@@ -124,11 +139,7 @@ def static_sigma(m, enc_x: torch.Tensor) -> torch.Tensor:
     layer that meet the condition's zeros and the rows of its last that make geo_feat are
     skipped (the layers are bias-free), so no zeros are concatenated and the last product has
     one output instead of 65."""
-    net = m.sigma_net.net
-    h, last = enc_x, len(net) - 1
-    for i, layer in enumerate(net):
-        w = layer.weight[:, : enc_x.shape[1]] if i == 0 else layer.weight
-        h = linear_act(h, w[:1] if i == last else w, None, None if i == last else "relu")
+    h = mlp_rows(m.sigma_net, enc_x, 1, cols=enc_x.shape[1])
     return torch.exp(h[..., 0].float())
 
 

@@ -126,7 +126,8 @@ class ERNeRF(TalkingHeadBase):
     def grid_density_lattice(self, axes, enc_a, eye, pose=None, deformed: bool = True,
                              deformed_lattice: int | None = None):  # fmt: skip
         """The occupancy refresh on a lattice (``GridUpkeep.lattice``): axes [3, r] -> a
-        function ijk [K, 3] -> sigma [K], equal to :meth:`grid_density` at the lattice's points;
+        function ijk [K, 3] -> sigma [K], equal to :meth:`grid_density` at the lattice's points
+        up to float rounding (:func:`.field.sigma`'s refresh form);
         the planes are encoded once per refresh (:func:`.field.lattice_encoder`). deformed and
         deformed_lattice: unused (no deformation)."""
         # every reader of the features casts them to the autocast's dtype first (the linear
@@ -134,7 +135,8 @@ class ERNeRF(TalkingHeadBase):
         dev = axes.device.type
         low = torch.get_autocast_dtype(dev) if torch.is_autocast_enabled(dev) else None
         encode = field.lattice_encoder(self, axes, self.bound, low)
-        return lambda ijk: self.sigma(encode(ijk), enc_a, eye)
+        # the refresh's form: the density's row alone, the products in the table's dtype
+        return lambda ijk: field.sigma(self, encode(ijk), enc_a, eye, refresh=True)
 
     def color(self, geo_feat: torch.Tensor, d: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
         """geo_feat [N, 64], d [N, 3] unit directions, code [1, ind_dim] or None -> rgb [N, 3] in

@@ -57,7 +57,8 @@ def test_the_lattice_encoder_is_bit_for_bit_the_points_encoding():
 
 def test_the_er_nerf_lattice_refresh_equals_the_same_points_evaluated_one_by_one():
     """Through the system: ER-NeRF's fast path (planes encoded once) and the generic path (the
-    same lattice points through grid_density) give the same grid, bit for bit."""
+    same lattice points through grid_density) give the same grid: the same values up to float
+    rounding (the fast path's last layer computes the density's row alone), the same bits."""
     windows, eyes, poses = bank()
     fast, plain = make_backbone("er_nerf"), make_backbone("er_nerf")
     calls = []
@@ -72,7 +73,7 @@ def test_the_er_nerf_lattice_refresh_equals_the_same_points_evaluated_one_by_one
         torch.manual_seed(4)
         system.after_step(0, torch.Generator().manual_seed(3))
     assert calls == [1]  # the planes are encoded once per refresh
-    assert torch.equal(fast.grid.density_grid, plain.grid.density_grid)
+    assert torch.allclose(fast.grid.density_grid, plain.grid.density_grid, rtol=1e-5, atol=0)
     assert torch.equal(fast.grid.density_bitfield, plain.grid.density_bitfield)
     # and it is a refresh: the values are no longer the fresh grid's zeros
     assert int((fast.grid.density_grid > 0).sum()) == 32**3
@@ -171,8 +172,9 @@ def test_the_fast_upkeep_config_sets_the_measured_options():
 
 @pytest.mark.skipif(cpu_bf16_support() is None, reason="this CPU has no bfloat16 instructions")
 def test_the_bfloat16_lattice_refresh_casts_the_planes_once_bit_for_bit(monkeypatch):
-    """ER-NeRF's lattice refresh under a bfloat16 autocast gathers from a table cast once;
-    every reader of the features casts them to bfloat16 anyway: the same densities."""
+    """ER-NeRF's lattice refresh under a bfloat16 autocast gathers from a table cast once and
+    concatenates sigma_net's input in bfloat16: the same densities as the float32 table's
+    features (which the first layer rounds to bfloat16) and sigma_net's density row alone."""
     dtypes, encoder = [], field.lattice_encoder
 
     def recorded(m, a, b, d=None):
@@ -189,5 +191,7 @@ def test_the_bfloat16_lattice_refresh_casts_the_planes_once_bit_for_bit(monkeypa
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
         fast = model.grid_density_lattice(axes, enc_a, eye)(ijk)
         encode = field.lattice_encoder(model, axes, model.bound)  # float32 table
-        plain = model.sigma(encode(ijk), enc_a, eye)
+        plain = field.sigma(model, encode(ijk), enc_a, eye, refresh=True)
+        full = model.sigma(encode(ijk), enc_a, eye)  # geo_feat's rows too
     assert torch.equal(fast, plain) and dtypes == [torch.bfloat16, None]
+    assert torch.allclose(fast, full, rtol=2e-2, atol=0)  # bfloat16 rounding at most

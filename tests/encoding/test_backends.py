@@ -35,7 +35,7 @@ def test_build_failure_falls_back_with_exactly_one_warning(monkeypatch):
         outs = [_encoder("cpp")(x), _encoder("auto")(x), _encoder("cpp")(x)]
         assert resolve_backend("cpp", torch.device("cpu")) == "torch"
         assert not grid_cpp.kernel_available()
-    ours = [w for w in caught if "fused C++ grid encoder" in str(w.message)]
+    ours = [w for w in caught if "fused C++ CPU kernels" in str(w.message)]
     assert len(ours) == 1 and issubclass(ours[0].category, RuntimeWarning)
     assert "no C++ compiler found" in str(ours[0].message)
     assert len(calls) == 1  # the build is attempted once per process
@@ -94,7 +94,7 @@ def test_build_uses_ext_dir_and_openmp_flags(monkeypatch, tmp_path):
     assert "-fopenmp" in seen["extra_cflags"] and "-fopenmp" in seen["extra_ldflags"]
     assert "-O3" in seen["extra_cflags"]
     names = sorted(os.path.basename(p) for p in seen["sources"])
-    assert names == ["grid_encoder.cpp", "grid_kernels.cpp", "lattice_claim.cpp"]
+    assert names == ["grid_encoder.cpp", "grid_kernels.cpp", "lattice_claim.cpp", "occupancy.cpp"]
     assert all(os.path.isfile(p) for p in seen["sources"])
 
 

@@ -49,7 +49,8 @@ class OccupancyGrid(nn.Module):
     cube; aabb: [6] head box for ray near/far (train and inference); decay: 0.95; density_thresh:
     cap of the threshold min(mean valid density, density_thresh); update_every: 16 steps;
     jitter: sample a uniform point inside each cell (else its centre); chunk: points per
-    density call (2^14: a chunk's MLP activations stay in the CPU cache; the values do not
+    density call (2^15: of 2^14, 2^15 and 2^16 the fastest ER-NeRF lattice refresh at 128^3
+    in float32 and in bfloat16, ``benchmarks/results/grid_bookkeeping.md``; the values do not
     depend on it, a test holds it); upkeep: "full" (the originals' schedule: an update every
     ``update_every`` steps; with ``fraction`` below 1 a random share of the valid cells is
     evaluated and the others only decay by ``decay``) or "spread" (an update every
@@ -86,7 +87,7 @@ class OccupancyGrid(nn.Module):
         density_thresh: float = 10.0,
         update_every: int = 16,
         jitter: bool = True,
-        chunk: int = 1 << 14,
+        chunk: int = 1 << 15,
         fraction: float = 1.0,
         upkeep: str = "full",
         box_only: bool = False,

@@ -89,8 +89,13 @@ def sparse_cells(
 
 
 def cell_indices(cells: torch.Tensor, resolution: int) -> torch.Tensor:
-    """cells: [K] dense indices (ix * r^2 + iy * r + iz) -> [K, 3] (ix, iy, iz), int64."""
+    """cells: [K] dense indices (ix * r^2 + iy * r + iz) -> [K, 3] (ix, iy, iz), int64. For
+    a power of two r (every grid's) by shifts and masks, several times cheaper than the
+    integer divisions (the same values for indices >= 0)."""
     r = resolution
+    if r > 0 and not r & (r - 1):
+        b = r.bit_length() - 1
+        return torch.stack([cells >> (2 * b), (cells >> b) & (r - 1), cells & (r - 1)], -1)
     return torch.stack([cells // (r * r), (cells // r) % r, cells % r], -1)
 
 

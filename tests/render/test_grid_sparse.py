@@ -61,3 +61,13 @@ def test_dilate_is_the_3x3x3_max_pool():
             mask[None, None].float(), kernel_size=3, stride=1, padding=1
         )[0, 0].bool()
         assert torch.equal(dilate(mask), pooled)
+
+
+def test_cell_indices_by_shifts_equal_the_divisions():
+    from lokitalk_plugins.render.upkeep import cell_indices
+
+    for r in (2, 8, 128, 6):  # 6: not a power of two, the divisions
+        cells = torch.arange(r**3)
+        ijk = cell_indices(cells, r)
+        assert torch.equal(ijk, torch.stack([cells // (r * r), (cells // r) % r, cells % r], -1))
+        assert torch.equal((ijk[:, 0] * r + ijk[:, 1]) * r + ijk[:, 2], cells)

@@ -357,7 +357,8 @@ class OccupancyGrid(nn.Module):
 
     def _kernel(self):
         """The fused kernel's operators for this grid's bookkeeping, or None (backend "torch",
-        a grid off the CPU or not float32, a CPU-bool occupancy missing, or no build)."""
+        a grid off the CPU or not float32, an occupancy or Morton table not contiguous, or no
+        build: then the PyTorch operations run)."""
         grid = self.density_grid
         if self.backend != "auto" or grid.device.type != "cpu" or grid.dtype != torch.float32:
             return None

@@ -139,11 +139,8 @@ class MLP(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if _fusion(x):
-            last = self.num_layers - 1
-            for i, layer in enumerate(self.net):
-                x = linear_act(x, layer.weight, None, None if i == last else "relu")
-            return x
+        if _fusion(x):  # every output row: each layer and its ReLU one fused call
+            return mlp_rows(self, x, self.dim_out)
         for i, layer in enumerate(self.net):
             x = layer(x)
             if i != self.num_layers - 1:

@@ -67,6 +67,17 @@ struct Axes {
   }
 };
 
+// f(i, p) for every cell in dense order: i its dense index, p its Morton position
+template <typename F>
+void each_cell(const Axes& ax, int64_t r, F f) {
+  for (int64_t ix = 0, i = 0; ix < r; ++ix) {
+    for (int64_t iy = 0; iy < r; ++iy) {
+      const int64_t base = ax.x[ix] + ax.y[iy];
+      for (int64_t iz = 0; iz < r; ++iz, ++i) f(i, base + ax.z[iz]);
+    }
+  }
+}
+
 // out = in | its two neighbours along one axis (stride s, length r); index (o r + c) s + j
 void dilate_axis(const uint8_t* in, uint8_t* out, int64_t r, int64_t s) {
   const int64_t outer = (r * r * r) / (r * s);
@@ -114,15 +125,10 @@ at::Tensor occupancy_select(const at::Tensor& values, const at::Tensor& morton,
   const float f = static_cast<float>(fraction);
   const Axes ax(m, r);
   std::vector<uint8_t> valid(n), a(n), b(n);
-  for (int64_t ix = 0, i = 0; ix < r; ++ix) {
-    for (int64_t iy = 0; iy < r; ++iy) {
-      const int64_t base = ax.x[ix] + ax.y[iy];
-      for (int64_t iz = 0; iz < r; ++iz, ++i) {
-        valid[i] = v[base + ax.z[iz]] >= 0.0f;
-        a[i] = valid[i] && occ[i];
-      }
-    }
-  }
+  each_cell(ax, r, [&](int64_t i, int64_t p) {
+    valid[i] = v[p] >= 0.0f;
+    a[i] = valid[i] && occ[i];
+  });
   dilate_axis(a.data(), b.data(), r, 1);      // iz
   dilate_axis(b.data(), a.data(), r, r);      // iy
   dilate_axis(a.data(), b.data(), r, r * r);  // ix
@@ -205,15 +211,7 @@ std::tuple<at::Tensor, double, int64_t> occupancy_finish(
   const Axes ax(m, r);
   at::Tensor occupancy = at::empty({n}, at::kBool);
   bool* occ = occupancy.data_ptr<bool>();
-  for (int64_t ix = 0, i = 0; ix < r; ++ix) {
-    for (int64_t iy = 0; iy < r; ++iy) {
-      const int64_t base = ax.x[ix] + ax.y[iy];
-      for (int64_t iz = 0; iz < r; ++iz, ++i) {
-        const int64_t p = base + ax.z[iz];
-        occ[i] = (bits[p >> 3] >> (p & 7)) & 1;
-      }
-    }
-  }
+  each_cell(ax, r, [&](int64_t i, int64_t p) { occ[i] = (bits[p >> 3] >> (p & 7)) & 1; });
   return std::make_tuple(occupancy, sum, count);
 }
 

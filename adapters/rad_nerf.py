@@ -66,6 +66,13 @@ class RADNeRFAdapter(BackboneAdapter):
         """The density alone, sigma [N] (bit for bit ``density(...)["sigma"]``)."""
         return rad_field.sigma(self.model, enc_x, enc_a, eye, nets)
 
+    def static_sigma(self, enc_x, enc_a, eye) -> torch.Tensor:
+        """The static condition's density for occupancy refreshes (enc_a unused), equal to
+        ``sigma(enc_x, None, 0)`` up to float rounding, cheaper: the ambient grid encodes its
+        one point once, sigma_net's last layer computes the density's row alone
+        (:func:`~lokitalk_plugins.baselines.rad_nerf.field.sigma`'s refresh form)."""
+        return rad_field.sigma(self.model, enc_x, None, torch.zeros_like(eye), refresh=True)
+
     def color(self, geo_feat: torch.Tensor, d: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
         """geo_feat [N, 64], d [N, 3], code [1, I] -> rgb [N, 3] in (0, 1)."""
         return rad_field.color(self.model, geo_feat, d, code)

@@ -252,11 +252,23 @@ class WrappedModel(FastPathPlug, TrainingPlug, IdentityPlug, nn.Module):
         conditions of training frames -> sigma [N], the backbone's density alone. With a
         deformation plug-in and ``deformed``, at the canonical point the renderer samples for
         those conditions, x + Δx(x, F_a, F_e, F_h); else at x (the undeformed refresh)."""
+        return self._grid_density(x, enc_a, eye, pose, deformed, lean=False)
+
+    def grid_density_lean(self, x, enc_a, eye, pose=None, deformed: bool = True):
+        """:meth:`grid_density` in the refresh's lean form (``GridUpkeep.lean``; the
+        contract's optional member): under one static canonical space the adapter's
+        ``static_sigma`` reads the backbone's density (equal to its ``sigma`` under the static
+        condition up to float rounding, cheaper); elsewhere the same as grid_density."""
+        return self._grid_density(x, enc_a, eye, pose, deformed, lean=True)
+
+    def _grid_density(self, x, enc_a, eye, pose, deformed: bool, lean: bool) -> torch.Tensor:
         enc_a, f_a = self.split_audio(enc_a)
         ident = self.identity_outputs(required=False)
         if deformed and self.rsdf is not None:
             x = self.deform(x, f_a, eye, pose, ident, maps=False).x_canonical
         enc_x = self.adapter.encode_points(x) if ident is None else self.identity_encoding(x, ident)
+        if lean and self.static_canonical:  # the condition and its nets unused there
+            return self.adapter.static_sigma(enc_x, enc_a, eye)
         nets = self.identity_nets(ident)
         return self.adapter.sigma(enc_x, *self.backbone_condition(enc_a, eye), **nets)
 

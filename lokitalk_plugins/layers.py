@@ -13,7 +13,7 @@ from torch import nn
 from lokitalk_plugins.errors import OptionError
 
 __all__ = ["MLP", "Float32Linear", "fused_linear_on", "fused_linear_usable", "keep_float32",
-           "linear_act", "mlp_rows", "trunc_exp"]  # fmt: skip
+           "linear_act", "linear_dtype", "mlp_rows", "trunc_exp"]  # fmt: skip
 
 # False: linear_act always takes the reference twin (F.linear, then the activation); tests
 # flip it to hold the two equal; LOKITALK_FUSED_LINEAR=0 in the environment sets it at import
@@ -64,10 +64,10 @@ def _fusion(x: torch.Tensor) -> bool:
     (the MLPs' share of a step halved, the backward's grew)."""
     if not fused_linear_on() or x.device.type != "cpu" or x.dim() != 2 or x.shape[0] == 0:
         return False
-    return _compute_dtype(x) in (torch.float32, torch.bfloat16)
+    return linear_dtype(x) in (torch.float32, torch.bfloat16)
 
 
-def _compute_dtype(x: torch.Tensor) -> torch.dtype:
+def linear_dtype(x: torch.Tensor) -> torch.dtype:
     """The dtype F.linear would compute x in: the CPU autocast's for float32 inputs when it is
     on, else x's."""
     if x.dtype == torch.float32 and torch.is_autocast_enabled("cpu"):
@@ -88,7 +88,7 @@ def linear_act(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None 
     # oneDNN takes a strided weight (a column slice of a first layer) to a reference kernel
     # hundreds of times slower (346 ms against 1.7 ms for [16384, 27] x [27, 32]): contiguous
     if _fusion(x):
-        dt = _compute_dtype(x)
+        dt = linear_dtype(x)
         b = None if bias is None else bias.to(dt).contiguous()
         return _POINTWISE(x.to(dt), weight.to(dt).contiguous(), b, act or "none", [], "")
     y = F.linear(x, weight, bias)
@@ -99,20 +99,27 @@ def linear_act(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None 
     return torch.relu(y) if y.requires_grad else y.relu_()
 
 
-def mlp_rows(mlp: nn.Module, x: torch.Tensor, rows: int, cols: int | None = None) -> torch.Tensor:
+def mlp_rows(mlp: nn.Module, x: torch.Tensor, rows: int, cols: int | None = None,
+             rest: torch.Tensor | None = None) -> torch.Tensor:  # fmt: skip
     """Part of an MLP of bias-free layers with ReLU between them (``mlp.net``: :class:`MLP`'s
     layout and the originals'): x [N, cols] -> [N, rows], the first ``rows`` outputs of the
     last layer, reading only the first ``cols`` inputs of the first layer (None: all of
-    them; fewer: the other inputs taken as zeros). Equal to ``mlp(cat([x, zeros]))[:, :rows]``
-    up to float rounding (tests), without the zeros and the other outputs' products: the
-    density alone of a layer whose other outputs are features (ER-NeRF's geo_feat)."""
+    them; fewer: the other inputs taken as zeros, or as ``rest`` [1, D - cols] in every row
+    when it is given). Equal to ``mlp(cat([x, zeros or rest]))[:, :rows]`` up to float
+    rounding (tests), without the concatenation and the other outputs' products: the density
+    alone of a layer whose other outputs are features (ER-NeRF's geo_feat); a condition shared
+    by every row (one frame's audio) enters the first layer as its bias."""
     net = mlp.net
     h, last = x, len(net) - 1
     for i, layer in enumerate(net):
-        w = layer.weight
+        w, bias = layer.weight, None
         if i == 0 and cols is not None:
+            if rest is not None:  # the shared inputs' share of the first layer, once
+                bias = F.linear(rest.to(w.dtype), w[:, cols:])[0]
             w = w[:, :cols]
-        h = linear_act(h, w[:rows] if i == last else w, None, None if i == last else "relu")
+        if i == last:
+            w, bias = w[:rows], None if bias is None else bias[:rows]
+        h = linear_act(h, w, bias, None if i == last else "relu")
     return h
 
 

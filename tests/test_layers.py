@@ -60,6 +60,21 @@ def test_mlp_rows_is_the_first_outputs_with_the_other_inputs_zero(cols):
     assert (ref[:, 0] != ref[0, 0]).any()  # not a constant output
 
 
+@pytest.mark.parametrize("layers", [1, 3])
+def test_mlp_rows_takes_a_shared_condition_as_the_first_layers_bias(layers):
+    torch.manual_seed(3)
+    mlp = MLP(96, 2, 64, layers)
+    x, rest = torch.randn(500, 32), torch.randn(1, 64)
+    with torch.no_grad():
+        ref = reference(mlp, torch.cat([x, rest.expand(500, -1)], -1))
+        for grad in (False, True):  # the fused call and the reference twin
+            with torch.set_grad_enabled(grad):
+                got = mlp_rows(mlp, x, 2, 32, rest)
+            torch.testing.assert_close(got, ref, atol=1e-5, rtol=1e-5)
+        zeros = mlp_rows(mlp, x, 2, 32)  # without it the other inputs are zeros: not the same
+    assert not torch.allclose(zeros, ref, atol=1e-3) and (ref[:, 0] != ref[0, 0]).any()
+
+
 @needs_onednn
 def test_mlp_fused_no_grad_path_equals_the_reference_and_grad_takes_the_twin():
     torch.manual_seed(0)

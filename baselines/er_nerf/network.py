@@ -123,6 +123,14 @@ class ERNeRF(TalkingHeadBase):
         """The density alone, sigma [N]: bit for bit ``density(...)["sigma"]``, cheaper."""
         return field.sigma(self, enc_x, enc_a, eye)
 
+    def grid_density_lean(self, x, enc_a, eye, pose=None, deformed: bool = True):
+        """``grid_density`` in the refresh's lean form (``GridUpkeep.lean``; the contract's
+        optional member): x [N, 3], enc_a [1 or N, A], eye [1 or N, 1] -> sigma [N], equal up
+        to float rounding (:func:`.field.sigma`'s refresh form, the lattice refresh's: the
+        density's row alone, the condition's products in the table's dtype); pose and
+        deformed unused (no deformation)."""
+        return field.sigma(self, self.encode_points(x), enc_a, eye, refresh=True)
+
     def grid_density_lattice(self, axes, enc_a, eye, pose=None, deformed: bool = True,
                              deformed_lattice: int | None = None):  # fmt: skip
         """The occupancy refresh on a lattice (``GridUpkeep.lattice``): axes [3, r] -> a

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import torch
 
-from lokitalk_plugins.layers import trunc_exp
+from lokitalk_plugins.layers import MLP, linear_dtype, mlp_rows, trunc_exp
 
 __all__ = ["AMBIENT_BOUND", "color", "density", "encode_points", "sigma"]
 
@@ -33,23 +33,37 @@ def encode_points(m, x: torch.Tensor, bound: float) -> torch.Tensor:
     return m.encoder(x, bound=bound)
 
 
-def _trunk(m, enc_x: torch.Tensor, enc_a: torch.Tensor | None, eye: torch.Tensor, nets=None):
+def _trunk(m, enc_x: torch.Tensor, enc_a: torch.Tensor | None, eye: torch.Tensor, nets=None,
+           refresh: bool = False):  # fmt: skip
     """sigma_net's output h [N, 65] and the ambient coordinate [N, 2]: what both
-    :func:`density` and :func:`sigma` compute, by the same operations."""
+    :func:`density` and :func:`sigma` compute, by the same operations. refresh: an occupancy
+    refresh's form (see :func:`sigma`): h's first column only, ambient None."""
     n = enc_x.shape[0]
     if enc_a is None:
-        ambient = enc_x.new_zeros(n, int(getattr(m, "ambient_dim", 2)))
+        ambient = enc_x.new_zeros(1 if refresh else n, int(getattr(m, "ambient_dim", 2)))
     else:
         net = (nets or {}).get("ambient_net", m.ambient_net)
         # in float32 under any autocast: the ambient coordinate indexes a hash grid, where a
         # bfloat16 rounding (2^-9) moves it across cells of the fine levels
         with torch.autocast(enc_x.device.type, enabled=False):
-            x = torch.cat([enc_x.float(), enc_a.expand(n, -1).float()], -1)
-            ambient = torch.tanh(net(x))
-    parts = [enc_x, m.encoder_ambient(ambient, bound=AMBIENT_BOUND)]
+            if refresh and enc_a.shape[0] == 1 and isinstance(net, MLP):
+                # one frame's F_a, the same in every row: its share of the first layer is a
+                # bias computed once, not 64 of 96 columns of every row's product
+                cols = enc_x.shape[1]
+                ambient = torch.tanh(mlp_rows(net, enc_x.float(), net.dim_out, cols, enc_a.float()))
+            else:
+                x = torch.cat([enc_x.float(), enc_a.expand(n, -1).float()], -1)
+                ambient = torch.tanh(net(x))
+    enc_amb = m.encoder_ambient(ambient, bound=AMBIENT_BOUND)
+    parts = [enc_x, enc_amb.expand(n, -1)]  # no audio: one point's encoding, the same in all
     if getattr(m, "exp_eye", True):
         parts.append(eye.expand(n, -1))
-    return m.sigma_net(torch.cat(parts, -1)), ambient
+    if not refresh:
+        return m.sigma_net(torch.cat(parts, -1)), ambient
+    # the parts cast to the dtype sigma_net's first layer computes in (bfloat16 under a
+    # refresh's autocast) before the concatenation, which it would round them to anyway
+    dt = linear_dtype(enc_x)
+    return mlp_rows(m.sigma_net, torch.cat([p.to(dt) for p in parts], -1), 1), None
 
 
 def density(m, enc_x, enc_a: torch.Tensor | None, eye: torch.Tensor, nets=None) -> dict:
@@ -62,10 +76,17 @@ def density(m, enc_x, enc_a: torch.Tensor | None, eye: torch.Tensor, nets=None) 
             "ambient_abs": ambient.abs().sum(-1)}  # fmt: skip
 
 
-def sigma(m, enc_x, enc_a: torch.Tensor | None, eye: torch.Tensor, nets=None) -> torch.Tensor:
+def sigma(m, enc_x, enc_a: torch.Tensor | None, eye: torch.Tensor, nets=None,
+          refresh: bool = False) -> torch.Tensor:  # fmt: skip
     """The density alone (occupancy refreshes): -> sigma [N], equal bit for bit to
-    ``density(...)["sigma"]`` without the ambient maps."""
-    return trunc_exp(_trunk(m, enc_x, enc_a, eye, nets)[0][..., 0].float())
+    ``density(...)["sigma"]`` without the ambient maps. refresh: an occupancy refresh's form,
+    equal up to float rounding (tests): with one frame's enc_a [1, A] its share of
+    ambient_net's first layer is a bias computed once (no [N, 96] float32 concatenation);
+    without audio the ambient grid encodes its one point once; sigma_net's inputs are cast to
+    the dtype its first layer computes in before their concatenation, and its last layer
+    computes the density's row alone, not geo_feat's 64."""
+    h = _trunk(m, enc_x, enc_a, eye, nets, refresh=refresh)[0]
+    return trunc_exp(h[..., 0].float())
 
 
 def color(m, geo_feat: torch.Tensor, d: torch.Tensor, code: torch.Tensor | None) -> torch.Tensor:

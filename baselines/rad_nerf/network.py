@@ -109,6 +109,14 @@ class RADNeRF(TalkingHeadBase):
         """The density alone, sigma [N]: bit for bit ``density(...)["sigma"]``, cheaper."""
         return field.sigma(self, enc_x, enc_a, eye)
 
+    def grid_density_lean(self, x, enc_a, eye, pose=None, deformed: bool = True):
+        """``grid_density`` in the refresh's lean form (``GridUpkeep.lean``; the contract's
+        optional member): x [N, 3], enc_a [1 or N, A], eye [1 or N, 1] -> sigma [N], equal up
+        to float rounding (:func:`.field.sigma`'s refresh form: one frame's F_a enters
+        ambient_net as a bias, no [N, 96] concatenation, no geo_feat rows); pose and deformed
+        unused (no deformation)."""
+        return field.sigma(self, self.encode_points(x), enc_a, eye, refresh=True)
+
     def color(self, geo_feat: torch.Tensor, d: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
         """geo_feat [N, 64], d [N, 3] unit view directions, code [1, ind_dim] or None
         -> rgb [N, 3]."""

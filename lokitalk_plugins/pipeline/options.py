@@ -90,8 +90,14 @@ class GridUpkeep:
     vertex every 4 cells of a 128^3 grid); elsewhere (no deformation plug-in, ID-AKT's
     identity offset, a backbone without a lattice encoder) it changes nothing
     (:meth:`~lokitalk_plugins.adapters.wrap.WrappedModel.grid_density_lattice`).
-    "full" with one frame, deformed=False (or a bare backbone), lattice False and float32 is
-    bit for bit the originals' refresh."""
+    lean: the density by the model's ``grid_density_lean`` where it has one (False, the
+    originals'): equal to ``grid_density`` up to float rounding, cheaper (the rebuilt RAD-NeRF
+    and ER-NeRF compute the density's row of sigma_net's last layer alone, and RAD-NeRF
+    takes one frame's F_a into ambient_net's first layer as a bias instead of concatenating
+    it to every point's encoding; a wrapped backbone under one static canonical space reads
+    its adapter's ``static_sigma``); the lattice path (``lattice``) has its own lean form.
+    "full" with one frame, deformed=False (or a bare backbone), lattice False, lean False and
+    float32 is bit for bit the originals' refresh."""
 
     mode: str = "full"
     fraction: float = 1.0
@@ -103,6 +109,7 @@ class GridUpkeep:
     every: int = 16
     codes: str = "test"
     deformed_lattice: int | None = None
+    lean: bool = False
 
     def __post_init__(self):  # the mode is checked by the grid (OccupancyGrid.set_upkeep)
         if int(self.frames) < 1:

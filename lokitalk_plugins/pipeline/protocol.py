@@ -28,6 +28,9 @@ Radiance field and conditioning:
   -> sigma [N]``, ``grid_density`` under the training frames' own conditions (the frame
   ``frames[i]``'s codes, as training renders it) for a model whose per-frame codes change its
   density (DH-NeRF's C_ex); used by ``GridUpkeep.codes`` "frames" and "both";
+  ``grid_density_lean(x, enc_a, eye, pose, deformed) -> sigma [N]``, ``grid_density`` in a
+  cheaper form equal to it up to float rounding (RAD-NeRF's ambient net takes one frame's
+  F_a as a bias; no feature rows of the last layer); used by ``GridUpkeep.lean``;
   ``fast_path_precision: str``, ``"bfloat16"`` while the model's forward runs its products
   under bfloat16 autocast of its own (a wrapped model's bfloat16 fast path), else
   ``"float32"``; the renderer then pads the sample count (``TalkingHeadSystem.pad_samples``)
@@ -151,7 +154,8 @@ MODEL_MEMBERS = (
 
 
 # members a model may offer; the pipeline uses one only where :func:`optional_members` found it
-OPTIONAL_MEMBERS = ("grid_density_lattice", "grid_density_frames", "fast_path_precision")
+OPTIONAL_MEMBERS = ("grid_density_lattice", "grid_density_frames", "grid_density_lean",
+                    "fast_path_precision")  # fmt: skip
 
 
 def optional_members(model: Any) -> frozenset[str]:

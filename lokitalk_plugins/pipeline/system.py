@@ -362,12 +362,15 @@ class TalkingHeadSystem(nn.Module):
 
     def grid_density_fn(self, generator):
         """points [N, 3] -> sigma [N] under ``GridUpkeep.frames`` random training frames'
-        conditions (point i takes frame i mod frames), from the model's ``grid_density``
+        conditions (point i takes frame i mod frames), from the model's ``grid_density`` (its
+        ``grid_density_lean`` with ``GridUpkeep.lean``, where it has one)
         (following its deformation when ``GridUpkeep.deformed``), its
         ``grid_density_frames`` (the frames' own codes, ``GridUpkeep.codes`` "frames") or the
         larger of the two ("both")."""
         m, upkeep = self.model, self.grid_upkeep
         k, deformed, codes = upkeep.frames, upkeep.deformed, upkeep.codes
+        lean = upkeep.lean and "grid_density_lean" in self.optional  # GridUpkeep.lean's form
+        density = m.grid_density_lean if lean else m.grid_density
         i = torch.randint(0, self._audio_bank.shape[0], (k,), generator=generator)
         enc_a = m.encode_audio(self._audio_bank[i].float())
         eye = self._eye_bank[i]
@@ -379,7 +382,7 @@ class TalkingHeadSystem(nn.Module):
             else:
                 j = torch.arange(x.shape[0], device=x.device) % k
                 a, e, p, f = enc_a[j], eye[j], None if pose is None else pose[j], i[j]
-            test = None if codes == "frames" else m.grid_density(x, a, e, p, deformed=deformed)
+            test = None if codes == "frames" else density(x, a, e, p, deformed=deformed)
             if codes == "test":
                 return test
             own = m.grid_density_frames(x, f, a, e, p, deformed=deformed)

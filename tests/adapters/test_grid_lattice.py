@@ -66,7 +66,7 @@ def test_the_er_nerf_lattice_refresh_equals_the_same_points_evaluated_one_by_one
     fast.grid_density_lattice = lambda *a, **k: (calls.append(1), lattice(*a, **k))[1]
     for model in (fast, plain):
         system = TalkingHeadSystem(model, grid=GridUpkeep(lattice=True))
-        assert system.optional == {"grid_density_lattice"}
+        assert system.optional == {"grid_density_lattice", "grid_density_lean"}
         if model is plain:  # as a model without the member: the points go through grid_density
             system.optional = frozenset()
         system.set_occupancy_signals(windows, eyes, poses)
@@ -83,14 +83,16 @@ def test_of_the_backbones_only_er_nerf_offers_the_lattice_path():
     from lokitalk_plugins.adapters import wrap
     from lokitalk_plugins.pipeline.protocol import optional_members
 
-    assert optional_members(make_backbone("er_nerf")) == {"grid_density_lattice"}
-    assert optional_members(make_backbone("rad_nerf")) == frozenset()
+    lean = {"grid_density_lean"}  # GridUpkeep.lean's member, which every rebuilt one offers
+    assert optional_members(make_backbone("er_nerf")) == {"grid_density_lattice"} | lean
+    assert optional_members(make_backbone("rad_nerf")) == lean
     # a wrapped backbone offers the member and answers per refresh (None where its encoding
     # has no lattice form or it deforms without GridUpkeep.deformed_lattice; see
     # test_deformed_lattice.py)
     assert optional_members(wrap(make_backbone("er_nerf"))) == {
         "fast_path_precision",
         "grid_density_lattice",
+        "grid_density_lean",
     }
 
 

@@ -10,6 +10,7 @@ from adapter_helpers import make_backbone, make_plugin, randomise_offsets
 
 from lokitalk_plugins.adapters import wrap
 from lokitalk_plugins.pipeline import TalkingHeadSystem
+from lokitalk_plugins.pipeline.options import GridUpkeep
 from lokitalk_plugins.rsdf import DeformationField
 from lokitalk_plugins.rsdf.rsdf import RSDFOutput
 
@@ -145,3 +146,82 @@ def test_the_refresh_does_not_depend_on_the_chunk(name):
         other.grid.chunk = chunk
         new_refresh(other, windows, eyes, poses, 1, 2)
         assert torch.equal(model.grid.density_grid, other.grid.density_grid)
+
+
+# RAD-NeRF's ambient coordinate indexes a hash grid whose finest level has 2048 cells a side:
+# a float32 rounding of the coordinate (~1e-7, the bias's summation order) moves the encoding
+# by up to ~1e-4 of its scale there, which sigma_net passes on
+RTOL = {"er_nerf": 1e-5, "rad_nerf": 1e-3}
+
+
+def decades(model, name):
+    """sigma_net's density row scaled so the densities span decades, as trained."""
+    with torch.no_grad():
+        model.sigma_net.net[-1].weight[0].mul_(80.0 if name == "er_nerf" else 40.0)
+
+
+@pytest.mark.parametrize("name", ["er_nerf", "rad_nerf"])
+def test_the_lean_refresh_density_equals_the_density_to_float_rounding(name):
+    from lokitalk_plugins.train.runtime import cpu_bf16_support
+
+    model = make_backbone(name)
+    decades(model, name)
+    windows, eyes, _ = bank()
+    x = torch.rand(700, 3) * 2 - 1
+    with torch.no_grad():
+        for enc_a, eye in [(model.encode_audio(windows[:1]), eyes[:1]),  # one frame: a bias
+                           (model.encode_audio(windows[:3].repeat(234, 1, 1, 1)[:700]),
+                            eyes[:3].repeat(234, 1)[:700])]:  # fmt: skip
+            full = model.grid_density(x, enc_a, eye)
+            lean = model.grid_density_lean(x, enc_a, eye)
+            torch.testing.assert_close(lean, full, rtol=RTOL[name], atol=0.0)
+        assert float(full.max() / full.min()) > 100.0
+        if cpu_bf16_support() is not None:  # a bfloat16 refresh: both rounded alike
+            enc_a, eye = model.encode_audio(windows[:1]), eyes[:1]
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                a, b = model.grid_density(x, enc_a, eye), model.grid_density_lean(x, enc_a, eye)
+            assert a.dtype == b.dtype == torch.float32
+            assert ((a - b).abs() <= 0.05 * a).all()
+
+
+@pytest.mark.parametrize("name", ["er_nerf", "rad_nerf"])
+def test_a_wrapped_lean_refresh_reads_the_static_density_and_follows_the_deformation(name):
+    model = build(name, True)
+    decades(model.adapter.model, name)
+    windows, eyes, poses = bank()
+    x = torch.rand(500, 3) * 2 - 1
+    with torch.no_grad():
+        enc_a = model.encode_audio(windows[:1])
+        lean = {}
+        for deformed in (True, False):
+            full = model.grid_density(x, enc_a, eyes[:1], poses[:1], deformed=deformed)
+            lean[deformed] = model.grid_density_lean(x, enc_a, eyes[:1], poses[:1], deformed)
+            torch.testing.assert_close(lean[deformed], full, rtol=1e-5, atol=0.0)
+        assert not torch.allclose(lean[True], lean[False])  # the deformation is followed
+        # a wrapped backbone that keeps its own audio path: the same as grid_density
+        own = wrap(make_backbone(name), static_canonical=False)
+        a = own.encode_audio(windows[:1])
+        assert torch.equal(own.grid_density_lean(x, a, eyes[:1]), own.grid_density(x, a, eyes[:1]))
+
+
+@pytest.mark.parametrize("name", ["er_nerf", "rad_nerf"])
+def test_the_lean_option_reaches_the_model_and_keeps_the_grid(name, monkeypatch):
+    windows, eyes, poses = bank()
+    model = build(name, False)
+    decades(model, name)
+    lean_model = copy.deepcopy(model)
+    calls = []
+    original = type(lean_model).grid_density_lean
+
+    def counted(self, *args, **kwargs):
+        calls.append(args[0].shape[0])
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(lean_model), "grid_density_lean", counted)
+    new_refresh(model, windows, eyes, poses, 3, 4)
+    new_refresh(lean_model, windows, eyes, poses, 3, 4, grid=GridUpkeep(lean=True))
+    assert sum(calls) == model.grid.density_grid.numel()  # every cell by the lean form
+    torch.testing.assert_close(lean_model.grid.density_grid, model.grid.density_grid,
+                               rtol=RTOL[name], atol=0.0)  # fmt: skip
+    occupied = model.grid.density_bitfield
+    assert (lean_model.grid.density_bitfield == occupied).float().mean() > 0.999

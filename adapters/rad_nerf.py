@@ -68,8 +68,8 @@ class RADNeRFAdapter(BackboneAdapter):
 
     def static_sigma(self, enc_x, enc_a, eye) -> torch.Tensor:
         """The static condition's density for occupancy refreshes (enc_a unused), equal to
-        ``sigma(enc_x, None, 0)`` up to float rounding, cheaper: the ambient grid encodes its
-        one point once, sigma_net's last layer computes the density's row alone
+        ``sigma(enc_x, None, 0)`` up to float rounding, cheaper: sigma_net's inputs cast
+        before their concatenation, its last layer computing the density's row alone
         (:func:`~lokitalk_plugins.baselines.rad_nerf.field.sigma`'s refresh form)."""
         return rad_field.sigma(self.model, enc_x, None, torch.zeros_like(eye), refresh=True)
 

@@ -37,10 +37,13 @@ def _trunk(m, enc_x: torch.Tensor, enc_a: torch.Tensor | None, eye: torch.Tensor
            refresh: bool = False):  # fmt: skip
     """sigma_net's output h [N, 65] and the ambient coordinate [N, 2]: what both
     :func:`density` and :func:`sigma` compute, by the same operations. refresh: an occupancy
-    refresh's form (see :func:`sigma`): h's first column only, ambient None."""
+    refresh's form (see :func:`sigma`): h's first column only, ambient None. Without audio
+    the ambient grid encodes its one point once (the same values; its gradient reaches the
+    grid as the sum over the points, equal up to float rounding to the points' one by one)."""
     n = enc_x.shape[0]
-    if enc_a is None:
-        ambient = enc_x.new_zeros(1 if refresh else n, int(getattr(m, "ambient_dim", 2)))
+    if enc_a is None:  # no audio: the coordinate is 0 at every point, its encoding the same
+        ambient = enc_x.new_zeros(n, int(getattr(m, "ambient_dim", 2)))
+        at = ambient[:1]  # so it is encoded once (the gradient reaches the grid summed)
     else:
         net = (nets or {}).get("ambient_net", m.ambient_net)
         # in float32 under any autocast: the ambient coordinate indexes a hash grid, where a
@@ -54,8 +57,8 @@ def _trunk(m, enc_x: torch.Tensor, enc_a: torch.Tensor | None, eye: torch.Tensor
             else:
                 x = torch.cat([enc_x.float(), enc_a.expand(n, -1).float()], -1)
                 ambient = torch.tanh(net(x))
-    enc_amb = m.encoder_ambient(ambient, bound=AMBIENT_BOUND)
-    parts = [enc_x, enc_amb.expand(n, -1)]  # no audio: one point's encoding, the same in all
+        at = ambient
+    parts = [enc_x, m.encoder_ambient(at, bound=AMBIENT_BOUND).expand(n, -1)]
     if getattr(m, "exp_eye", True):
         parts.append(eye.expand(n, -1))
     if not refresh:
@@ -82,9 +85,8 @@ def sigma(m, enc_x, enc_a: torch.Tensor | None, eye: torch.Tensor, nets=None,
     ``density(...)["sigma"]`` without the ambient maps. refresh: an occupancy refresh's form,
     equal up to float rounding (tests): with one frame's enc_a [1, A] its share of
     ambient_net's first layer is a bias computed once (no [N, 96] float32 concatenation);
-    without audio the ambient grid encodes its one point once; sigma_net's inputs are cast to
-    the dtype its first layer computes in before their concatenation, and its last layer
-    computes the density's row alone, not geo_feat's 64."""
+    sigma_net's inputs are cast to the dtype its first layer computes in before their
+    concatenation, and its last layer computes the density's row alone, not geo_feat's 64."""
     h = _trunk(m, enc_x, enc_a, eye, nets, refresh=refresh)[0]
     return trunc_exp(h[..., 0].float())
 

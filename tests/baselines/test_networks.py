@@ -59,6 +59,40 @@ def test_rad_nerf_ambient_coordinate_in_unit_square():
     assert out["ambient"].shape == (64, 2) and out["ambient"].abs().max() < 1
 
 
+@pytest.mark.parametrize("backend", ["torch", "auto"])
+def test_rad_nerf_without_audio_encodes_the_ambient_point_once_with_the_same_gradient(backend):
+    """No audio (a wrapped RAD-NeRF's static canonical space): the ambient coordinate is 0 at
+    every point and its grid is encoded once; the density is bit for bit the per-point
+    encoding's and every gradient equal to float rounding."""
+    from lokitalk_plugins.baselines.rad_nerf import field
+
+    torch.manual_seed(0)
+    model = RADNeRF(audio_in_dim=32, ind_num=4, encoder_backend=backend)
+    with torch.no_grad():
+        model.encoder_ambient.embeddings.normal_(0, 0.5)  # far from the 1e-4 start
+    x, _, _ = _inputs(model, n=300)
+    eye, w = torch.full((1, 1), 0.3), torch.randn(300, 65)
+
+    def grads(h):
+        model.zero_grad()
+        (h * w).sum().backward()
+        return {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+
+    out = field.density(model, model.encode_points(x), None, eye)
+    h, _ = field._trunk(model, model.encode_points(x), None, eye)
+    once = grads(h)
+    enc_x = model.encode_points(x)  # the per-point form, as before
+    ambient = enc_x.new_zeros(300, 2)
+    parts = [enc_x, model.encoder_ambient(ambient, bound=field.AMBIENT_BOUND), eye.expand(300, -1)]
+    ref = model.sigma_net(torch.cat(parts, -1))
+    assert torch.equal(h, ref) and torch.equal(out["sigma"], field.trunc_exp(ref[:, 0]))
+    assert torch.equal(out["ambient"], ambient) and not out["ambient_abs"].any()
+    each = grads(ref)
+    assert set(once) == set(each) and once["encoder_ambient.embeddings"].abs().sum() > 0
+    for name in each:
+        torch.testing.assert_close(once[name], each[name], rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("cls", [RADNeRF, ERNeRF])
 def test_torso_forward(cls):
     torch.manual_seed(0)

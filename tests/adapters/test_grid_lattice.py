@@ -168,7 +168,7 @@ def test_the_fast_upkeep_config_sets_the_measured_options():
     finally:
         gin.clear_config()
     assert upkeep == GridUpkeep(
-        mode="sparse", fraction=0.25, lattice=True, precision="auto", every=32
+        mode="sparse", fraction=0.25, lattice=True, precision="auto", every=32, lean=True
     )
 
 

@@ -109,6 +109,8 @@ def mlp_rows(mlp: nn.Module, x: torch.Tensor, rows: int, cols: int | None = None
     rounding (tests), without the concatenation and the other outputs' products: the density
     alone of a layer whose other outputs are features (ER-NeRF's geo_feat); a condition shared
     by every row (one frame's audio) enters the first layer as its bias."""
+    if rest is not None and cols is None:
+        raise ValueError("mlp_rows: rest is the first layer's inputs after cols; give cols")
     net = mlp.net
     h, last = x, len(net) - 1
     for i, layer in enumerate(net):

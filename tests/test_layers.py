@@ -73,6 +73,8 @@ def test_mlp_rows_takes_a_shared_condition_as_the_first_layers_bias(layers):
             torch.testing.assert_close(got, ref, atol=1e-5, rtol=1e-5)
         zeros = mlp_rows(mlp, x, 2, 32)  # without it the other inputs are zeros: not the same
     assert not torch.allclose(zeros, ref, atol=1e-3) and (ref[:, 0] != ref[0, 0]).any()
+    with pytest.raises(ValueError, match="give cols"):
+        mlp_rows(mlp, x, 2, None, rest)
 
 
 @needs_onednn
